@@ -1,0 +1,247 @@
+# qvmi: one plain GNU Makefile (see DEVELOPERS.md).
+#   make                 libqvmi.so, libqvmi.a, qvmi, qvmid
+#   make check           deps + every test (unit, header, fuzz replay,
+#                        integration, sanitized unit, format-check)
+#   make SANITIZE=1 check-unit
+#   make fuzz CC=clang   libFuzzer binaries in build-fuzz/
+#   make bench           benchmarks; writes BENCHMARKS.md
+#   make install PREFIX=/usr/local DESTDIR=
+#   make format-check    clang-format over every C file
+#   make demo            boot the demo guest, introspect it, stop it
+#   V=1                  verbose
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+DESTDIR ?=
+
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+VERSION := 0.1.0
+SOVERSION := 0
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
+JSONC_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
+EXTRA_LIBS := $(JSONC_LIBS)
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
+	-Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wvla
+OPT ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc \
+	-MMD -MP $(SAN_FLAGS) $(JSONC_CFLAGS)
+LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
+LDFLAGS += $(SAN_FLAGS)
+
+LIB_SRCS := $(sort $(wildcard src/core/*.c src/source/*.c src/proto/*.c \
+	src/arch/*.c src/os/linux/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TOOL_SRCS := $(sort $(wildcard tools/*.c))
+TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_SRCS := $(sort $(wildcard daemon/*.c))
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
+INTEG_OBJS := $(INTEG_SRCS:%.c=$(BUILD)/%.o)
+HARNESS_OBJS := $(BUILD)/tests/lib/harness.o
+TESTLIB_SRCS := $(filter-out tests/lib/harness.c,$(wildcard tests/lib/*.c))
+TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(BUILD)/%.o)
+FUZZ_SRCS := $(sort $(filter-out fuzz/replay.c,$(wildcard fuzz/*.c)))
+FUZZ_NAMES := $(FUZZ_SRCS:fuzz/%.c=%)
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+
+LIB_SO := $(BUILD)/libqvmi.so
+LIB_A := $(BUILD)/libqvmi.a
+QVMI := $(BUILD)/qvmi
+QVMID := $(BUILD)/qvmid
+UNIT := $(BUILD)/test-unit
+INTEG := $(BUILD)/test-integration
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay-%)
+BENCH := $(BUILD)/qvmi-bench
+
+.PHONY: all check check-unit check-integration check-header check-fuzz \
+	check-san format format-check fuzz bench install clean demo deps \
+	unit integration
+.DELETE_ON_ERROR:
+
+all: $(LIB_SO) $(LIB_A) $(QVMI) $(QVMID)
+
+$(BUILD)/%.o: %.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS) src/libqvmi.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libqvmi.so.$(SOVERSION) \
+		-Wl,--version-script=src/libqvmi.map -Wl,--no-undefined \
+		$(LDFLAGS) -o $@ $(LIB_OBJS) $(EXTRA_LIBS)
+
+# Tools and tests link the static library: they may use internal helpers.
+$(QVMI): $(TOOL_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) $(EXTRA_LIBS)
+
+$(QVMID): $(DAEMON_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB_A) $(EXTRA_LIBS) \
+		-lpthread
+
+# Suites are found by their QVMI_SUITE(...) line; the table is generated.
+define gen_suites
+	@mkdir -p $(dir $@)
+	$(Q){ names=$$(sed -n 's/^QVMI_SUITE[A-Z_]*(\([a-z0-9_]*\),.*/\1/p' $(2)); \
+	  echo '#include "harness.h"'; \
+	  for n in $$names; do echo "extern const struct qvmi_suite qvmi_suite_$$n;"; done; \
+	  echo 'const struct qvmi_suite *const qvmi_all_suites[] = {'; \
+	  for n in $$names; do echo "	&qvmi_suite_$$n,"; done; \
+	  echo '	0 };'; } > $@.tmp && \
+	  (cmp -s $@.tmp $@ || mv $@.tmp $@); rm -f $@.tmp
+endef
+
+$(BUILD)/unit-suites.c: $(UNIT_SRCS) Makefile
+	$(call gen_suites,$@,$(UNIT_SRCS))
+$(BUILD)/integ-suites.c: $(INTEG_SRCS) Makefile
+	$(call gen_suites,$@,$(INTEG_SRCS))
+
+$(BUILD)/%-suites.o: $(BUILD)/%-suites.c
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/lib -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) -Itests/lib -c $< -o $@
+
+$(UNIT): $(UNIT_OBJS) $(HARNESS_OBJS) $(TESTLIB_OBJS) \
+		$(BUILD)/unit-suites.o $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
+
+$(INTEG): $(INTEG_OBJS) $(HARNESS_OBJS) $(TESTLIB_OBJS) \
+		$(BUILD)/integ-suites.o $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
+
+unit: $(UNIT)
+integration: $(INTEG) $(QVMI) $(QVMID)
+
+# ---- fuzz: libFuzzer under clang, corpus replay under gcc --------------
+$(BUILD)/fuzz/%.o: fuzz/%.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(BASE_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz-replay-%: $(BUILD)/fuzz/%.o $(BUILD)/fuzz/replay.o $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
+
+FUZZ_BUILD := build-fuzz
+fuzz:
+	$(Q)for t in $(FUZZ_NAMES); do \
+	  $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) \
+	    SAN_FLAGS='-fsanitize=fuzzer-no-link,address,undefined' \
+	    $(FUZZ_BUILD)/libqvmi.a $(FUZZ_BUILD)/fuzz/$$t.o || exit 1; \
+	  $(CC) -fsanitize=fuzzer,address,undefined -o $(FUZZ_BUILD)/fuzz-$$t \
+	    $(FUZZ_BUILD)/fuzz/$$t.o $(FUZZ_BUILD)/libqvmi.a $(EXTRA_LIBS) \
+	    -lpthread || exit 1; \
+	  echo "  FUZZ     $(FUZZ_BUILD)/fuzz-$$t"; done
+
+# ---- bench --------------------------------------------------------------
+$(BENCH): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(LIB_A)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
+
+bench: deps $(BENCH) $(QVMI) $(QVMID)
+	$(Q)scripts/bench
+
+# ---- checks -------------------------------------------------------------
+deps:
+	$(Q)scripts/deps
+
+check-unit: $(UNIT)
+	$(Q)$(UNIT)
+
+check-header:
+	$(call msg,HDRTEST,include/qvmi.h)
+	@mkdir -p $(BUILD)
+	$(Q)printf '#include "qvmi.h"\nint main(void) { return 0; }\n' \
+		> $(BUILD)/headertest.c
+	$(Q)$(CC) -std=c11 -pedantic -Wall -Wextra -Werror -Iinclude \
+		-o $(BUILD)/headertest $(BUILD)/headertest.c
+	$(Q)$(CC) -x c++ -std=c++11 -pedantic -Wall -Werror -Iinclude \
+		-o $(BUILD)/headertest-cxx $(BUILD)/headertest.c 2>/dev/null || \
+		! command -v $(CC:gcc=g++) >/dev/null
+	@echo "1 passed, 0 failed, 0 skipped"
+
+check-fuzz: $(FUZZ_REPLAY)
+	$(Q)scripts/fuzz-replay $(BUILD) $(FUZZ_NAMES)
+
+check-integration: $(INTEG) $(QVMI) $(QVMID)
+	$(Q)tests/integration/run $(BUILD)
+
+check-san:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 check-unit check-fuzz
+
+check: deps
+	$(Q)scripts/check
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || \
+	find include src tools daemon tests fuzz bench -name '*.[ch]')
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+format-check:
+	$(call msg,FORMAT,check)
+	$(Q)clang-format --dry-run -Werror $(FORMAT_FILES) && \
+		echo "1 passed, 0 failed, 0 skipped"
+
+demo: deps all
+	$(Q)scripts/demo
+
+# ---- install ------------------------------------------------------------
+$(BUILD)/qvmi.pc: Makefile
+	@mkdir -p $(BUILD)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' \
+		'includedir=$(INCLUDEDIR)' '' 'Name: qvmi' \
+		'Description: virtual machine introspection for QEMU/KVM guests' \
+		'Version: $(VERSION)' 'Libs: -L$${libdir} -lqvmi' \
+		'Libs.private: $(JSONC_LIBS)' 'Requires.private: json-c' \
+		'Cflags: -I$${includedir}' > $@
+
+install: all $(BUILD)/qvmi.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(BINDIR)
+	install -m 0644 include/qvmi.h $(DESTDIR)$(INCLUDEDIR)/qvmi.h
+	install -m 0755 $(LIB_SO) \
+		$(DESTDIR)$(LIBDIR)/libqvmi.so.$(VERSION)
+	ln -sf libqvmi.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libqvmi.so.$(SOVERSION)
+	ln -sf libqvmi.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libqvmi.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libqvmi.a
+	install -m 0644 $(BUILD)/qvmi.pc $(DESTDIR)$(LIBDIR)/pkgconfig/qvmi.pc
+	install -m 0755 $(QVMI) $(QVMID) $(DESTDIR)$(BINDIR)/
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal state of a context; never installed. */
+#ifndef QVMI_CORE_INTERNAL_H
+#define QVMI_CORE_INTERNAL_H
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qvmi.h"
+
+#define QVMI_HIDDEN __attribute__((visibility("hidden")))
+#define QVMI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+#define QVMI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define QVMI_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define QVMI_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+enum {
+	QVMI_PAGE_SIZE = 4096,
+	QVMI_ERRMSG_MAX = 256,
+	/* Shared-RAM reads at least this long skip holes of the backing file
+	 * instead of faulting its pages in. */
+	QVMI_BULK_MIN = 64 * 1024,
+};
+
+struct qvmi_source {
+	const struct qvmi_source_ops *ops;
+	void *priv;
+	struct qvmi_ctx *ctx;
+	unsigned int flags;
+	struct qvmi_source *next; /* ctx's list of owned sources */
+};
+
+/* One range of the effective guest-physical map. */
+struct qvmi_seg {
+	uint64_t start;
+	uint64_t last; /* inclusive, so a range may end at 2^64 */
+	uint64_t src_addr;
+	struct qvmi_source *src;
+	/* Non-NULL: host mapping of the whole range; small reads are
+	 * memcpy'd straight from it (shared RAM). */
+	uint8_t *host;
+};
+
+/*
+ * Control of a VM: registers, pause/resume, state.  Each backend (QMP, a
+ * dump, later the gdbstub) provides one small ops table.  NULL ops mean
+ * "cannot do that" and give -EOPNOTSUPP in one place (ctl.c).
+ */
+struct qvmi_ctl;
+struct qvmi_ctl_ops {
+	const char *name;
+	int (*vcpu_count)(struct qvmi_ctl *c);
+	int (*get_regs)(struct qvmi_ctl *c, unsigned int vcpu,
+			struct qvmi_regs_x86 *ret);
+	int (*pause)(struct qvmi_ctl *c);
+	int (*resume)(struct qvmi_ctl *c);
+	int (*state)(struct qvmi_ctl *c, enum qvmi_vm_state *ret);
+	/* Non-blocking: take in pending events so ctx->vm_state is current. */
+	void (*poll)(struct qvmi_ctl *c);
+	void (*destroy)(struct qvmi_ctl *c);
+};
+
+struct qvmi_ctl {
+	const struct qvmi_ctl_ops *ops;
+	void *priv;
+	struct qvmi_ctx *ctx;
+};
+
+struct qvmi_cache;
+
+struct qvmi_ctx {
+	/* last error */
+	int err;
+	uint64_t fault_addr;
+	char errmsg[QVMI_ERRMSG_MAX];
+
+	/* logging */
+	qvmi_log_fn log_fn;
+	void *log_arg;
+	enum qvmi_log_level log_level;
+
+	/* memory */
+	struct qvmi_source *sources;
+	struct qvmi_seg *segs;
+	size_t nsegs, segs_cap;
+	size_t seg_hint; /* last segment hit */
+	struct qvmi_ram_range *ram;
+	size_t nram;
+
+	/* page cache for slow sources */
+	struct qvmi_cache *cache;
+	enum qvmi_cache_mode cache_mode;
+
+	/* VM control and identity */
+	struct qvmi_qmp *qmp; /* live QMP connection, if any; owned */
+	void (*qmp_close)(struct qvmi_qmp *q); /* set with qmp */
+	struct qvmi_ctl *ctl;
+	enum qvmi_vm_state vm_state; /* as last seen */
+	char *vm_name, *vm_uuid, *qemu_version;
+	const char *backend;
+	int qemu_pid;
+};
+
+/* Set the last error and return err (negative errno). */
+QVMI_HIDDEN int qvmi__err(struct qvmi_ctx *ctx, int err, const char *fmt, ...)
+	QVMI_PRINTF(3, 4);
+/* -EFAULT at a guest address; formats without allocating. */
+QVMI_HIDDEN int qvmi__fault(struct qvmi_ctx *ctx, uint64_t addr,
+			    const char *what);
+QVMI_HIDDEN void qvmi__clear_err(struct qvmi_ctx *ctx);
+QVMI_HIDDEN void qvmi__log(struct qvmi_ctx *ctx, enum qvmi_log_level level,
+			   const char *fmt, ...) QVMI_PRINTF(3, 4);
+
+/* Like qvmi_map_add, with a host mapping for zero-copy small reads. */
+QVMI_HIDDEN int qvmi__map_add_host(struct qvmi_ctx *ctx,
+				   struct qvmi_source *src, uint64_t gpa,
+				   uint64_t size, uint64_t src_addr,
+				   uint8_t *host);
+QVMI_HIDDEN const struct qvmi_seg *qvmi__seg_find(struct qvmi_ctx *ctx,
+						  uint64_t gpa);
+QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,
+			      uint64_t size);
+/* Drop all sources, segments, RAM ranges and the control backend. */
+QVMI_HIDDEN void qvmi__detach(struct qvmi_ctx *ctx);
+
+/* Install a control backend; ctx takes ownership. */
+QVMI_HIDDEN int qvmi__ctl_set(struct qvmi_ctx *ctx,
+			      const struct qvmi_ctl_ops *ops, void *priv);
+/* Record a VM state change seen by a backend (flushes the cache on resume). */
+QVMI_HIDDEN void qvmi__vm_state_changed(struct qvmi_ctx *ctx,
+					enum qvmi_vm_state state);
+
+/* page cache (cache.c) */
+QVMI_HIDDEN int qvmi__cache_read(struct qvmi_ctx *ctx,
+				 const struct qvmi_seg *seg, uint64_t gpa,
+				 void *buf, size_t len);
+QVMI_HIDDEN bool qvmi__cache_usable(struct qvmi_ctx *ctx,
+				    const struct qvmi_source *src);
+QVMI_HIDDEN void qvmi__cache_invalidate(struct qvmi_ctx *ctx, uint64_t gpa,
+					size_t len);
+QVMI_HIDDEN void qvmi__cache_destroy(struct qvmi_cache *cache);
+
+/* Check an options struct: NULL is fine; a larger struct than we know must
+ * have zeros past our size (libbpf OPTS_VALID). */
+QVMI_HIDDEN bool qvmi__opts_valid(const void *opts, size_t known_sz);
+#define QVMI_OPTS_VALID(opts, type) qvmi__opts_valid((opts), sizeof(type))
+#define QVMI_OPTS_GET(opts, field, def)                                  \
+	(((opts) && (opts)->sz >= offsetof(__typeof__(*(opts)), field) + \
+					  sizeof((opts)->field)) ?       \
+		 (opts)->field :                                         \
+		 (def))
+
+QVMI_HIDDEN char *qvmi__strdup(const char *s);
+
+#endif

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Guest-physical reads and writes over the segment map; pattern scans. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Bytes of seg available from gpa on, capped at len (no overflow when the
+ * segment reaches 2^64). */
+static size_t seg_chunk(const struct qvmi_seg *seg, uint64_t gpa, size_t len)
+{
+	uint64_t avail = seg->last - gpa; /* one less than the real count */
+
+	return (uint64_t)(len - 1) <= avail ? len : (size_t)(avail + 1);
+}
+
+static int range_check(struct qvmi_ctx *ctx, uint64_t pa, size_t len)
+{
+	if (len && pa + (len - 1) < pa)
+		return qvmi__err(ctx, -EINVAL,
+				 "range at 0x%" PRIx64 " wraps past 2^64", pa);
+	return 0;
+}
+
+static int source_failed(struct qvmi_ctx *ctx, int err,
+			 const struct qvmi_seg *seg, uint64_t pa)
+{
+	if (err == -EFAULT)
+		return qvmi__fault(ctx, pa, qvmi_source_name(seg->src));
+	if (!ctx->err || ctx->err != err)
+		qvmi__err(ctx, err, "%s: failed at 0x%" PRIx64,
+			  qvmi_source_name(seg->src), pa);
+	return err;
+}
+
+QVMI_API int qvmi_read_pa(struct qvmi_ctx *ctx, uint64_t pa, void *buf,
+			  size_t len)
+{
+	uint8_t *out = buf;
+	int err = range_check(ctx, pa, len);
+
+	if (err)
+		return err;
+	while (len) {
+		const struct qvmi_seg *seg = qvmi__seg_find(ctx, pa);
+		struct qvmi_source *src;
+		size_t chunk;
+		uint64_t off;
+
+		if (!seg)
+			return qvmi__fault(ctx, pa,
+					   "no memory behind guest-physical");
+		chunk = seg_chunk(seg, pa, len);
+		off = pa - seg->start;
+		src = seg->src;
+		if (seg->host && chunk < QVMI_BULK_MIN) {
+			memcpy(out, seg->host + off, chunk);
+		} else {
+			ctx->err = 0;
+			if ((src->flags & QVMI_SOURCE_SLOW) &&
+			    qvmi__cache_usable(ctx, src))
+				err = qvmi__cache_read(ctx, seg, pa, out,
+						       chunk);
+			else
+				err = src->ops->read(src, seg->src_addr + off,
+						     out, chunk);
+			if (err < 0)
+				return source_failed(ctx, err, seg, pa);
+		}
+		out += chunk;
+		pa += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+QVMI_API int qvmi_write_pa(struct qvmi_ctx *ctx, uint64_t pa, const void *buf,
+			   size_t len)
+{
+	const uint8_t *in = buf;
+	int err = range_check(ctx, pa, len);
+
+	if (err)
+		return err;
+	qvmi__cache_invalidate(ctx, pa, len);
+	while (len) {
+		const struct qvmi_seg *seg = qvmi__seg_find(ctx, pa);
+		struct qvmi_source *src;
+		size_t chunk;
+
+		if (!seg)
+			return qvmi__fault(ctx, pa,
+					   "no memory behind guest-physical");
+		src = seg->src;
+		if (!src->ops->write)
+			return qvmi__err(
+				ctx, -EOPNOTSUPP,
+				"%s: source is read-only at 0x%" PRIx64,
+				qvmi_source_name(src), pa);
+		chunk = seg_chunk(seg, pa, len);
+		ctx->err = 0;
+		err = src->ops->write(src, seg->src_addr + (pa - seg->start),
+				      in, chunk);
+		if (err < 0)
+			return source_failed(ctx, err, seg, pa);
+		in += chunk;
+		pa += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+/* ---- pattern scan ------------------------------------------------------ */
+
+enum { FIND_CHUNK = 1 << 20, FIND_PATTERN_MAX = 4096 };
+
+struct find_state {
+	const uint8_t *pat;
+	size_t plen;
+	uint8_t *buf; /* FIND_CHUNK + FIND_PATTERN_MAX */
+	qvmi_find_fn fn;
+	void *arg;
+};
+
+/* Scan [start, start + size); carry plen-1 bytes across chunks so a match
+ * straddling two chunks is found once. */
+static int find_range(struct qvmi_ctx *ctx, struct find_state *st,
+		      uint64_t start, uint64_t size)
+{
+	uint64_t pos = start, end = start + size;
+	size_t carry = 0;
+
+	while (pos < end) {
+		size_t n = (size_t)QVMI_MIN((uint64_t)FIND_CHUNK, end - pos);
+		size_t have, i = 0;
+		int err;
+
+		err = qvmi_read_pa(ctx, pos, st->buf + carry, n);
+		if (err) {
+			qvmi__log(ctx, QVMI_LOG_WARN, "find: skipping %s",
+				  qvmi_errmsg(ctx));
+			carry = 0;
+			pos += n;
+			continue;
+		}
+		have = carry + n;
+		while (have - i >= st->plen) {
+			const uint8_t *hit = memmem(st->buf + i, have - i,
+						    st->pat, st->plen);
+			int rc;
+
+			if (!hit)
+				break;
+			i = (size_t)(hit - st->buf);
+			rc = st->fn(pos - carry + i, st->arg);
+			if (rc)
+				return rc;
+			i++;
+		}
+		carry = QVMI_MIN(st->plen - 1, have);
+		memmove(st->buf, st->buf + have - carry, carry);
+		pos += n;
+	}
+	return 0;
+}
+
+QVMI_API int qvmi_find_pa(struct qvmi_ctx *ctx, const void *pattern, size_t len,
+			  qvmi_find_fn fn, void *arg)
+{
+	struct find_state st = { pattern, len, NULL, fn, arg };
+	int rc = 0;
+	size_t i;
+
+	if (!pattern || !len || len > FIND_PATTERN_MAX || !fn)
+		return qvmi__err(ctx, -EINVAL,
+				 "find: pattern must be 1..%d bytes",
+				 FIND_PATTERN_MAX);
+	st.buf = malloc(FIND_CHUNK + FIND_PATTERN_MAX);
+	if (!st.buf)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	if (ctx->nram) {
+		for (i = 0; i < ctx->nram && !rc; i++)
+			rc = find_range(ctx, &st, ctx->ram[i].gpa,
+					ctx->ram[i].size);
+	} else {
+		/* No RAM list (custom sources): scan what is mapped.  Copy the
+		 * bounds first; callbacks may not change the map, but be safe. */
+		for (i = 0; i < ctx->nsegs && !rc; i++) {
+			uint64_t s = ctx->segs[i].start;
+			uint64_t sz = ctx->segs[i].last - s + 1;
+
+			if (!sz) /* a catch-all over all of 2^64 */
+				continue;
+			rc = find_range(ctx, &st, s, sz);
+		}
+	}
+	free(st.buf);
+	return rc;
+}
+
+/* ---- testmem: a source over a caller buffer ---------------------------- */
+
+struct testmem {
+	uint8_t *buf;
+	size_t size;
+};
+
+static int testmem_read(struct qvmi_source *s, uint64_t addr, void *buf,
+			size_t len)
+{
+	struct testmem *t = qvmi_source_priv(s);
+
+	if (addr > t->size || len > t->size - addr)
+		return -EFAULT;
+	memcpy(buf, t->buf + addr, len);
+	return 0;
+}
+
+static int testmem_write(struct qvmi_source *s, uint64_t addr, const void *buf,
+			 size_t len)
+{
+	struct testmem *t = qvmi_source_priv(s);
+
+	if (addr > t->size || len > t->size - addr)
+		return -EFAULT;
+	memcpy(t->buf + addr, buf, len);
+	return 0;
+}
+
+static void testmem_destroy(struct qvmi_source *s)
+{
+	free(qvmi_source_priv(s));
+}
+
+static const struct qvmi_source_ops testmem_ops = {
+	.name = "testmem",
+	.read = testmem_read,
+	.write = testmem_write,
+	.destroy = testmem_destroy,
+};
+
+static const struct qvmi_source_ops testmem_ro_ops = {
+	.name = "testmem",
+	.read = testmem_read,
+	.destroy = testmem_destroy,
+};
+
+QVMI_API int qvmi_source_testmem_create(struct qvmi_ctx *ctx, void *buf,
+					size_t size, int writable,
+					struct qvmi_source **ret)
+{
+	struct testmem *t = calloc(1, sizeof(*t));
+	int err;
+
+	if (!t)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	t->buf = buf;
+	t->size = size;
+	err = qvmi_source_create(ctx, writable ? &testmem_ops : &testmem_ro_ops,
+				 t, 0, ret);
+	if (err)
+		free(t);
+	return err;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Parsers for HMP text output.  The formats differ between QEMU versions
+ * (checked on 7.2), so every parser is defensive: malformed text gives
+ * -EBADMSG, never a crash.  Pure functions, fuzzed in fuzz/.
+ */
+#ifndef QVMI_PROTO_HMP_H
+#define QVMI_PROTO_HMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/internal.h"
+
+struct qvmi_mtree_range {
+	uint64_t start;
+	uint64_t last; /* inclusive */
+	char kind[16]; /* "ram", "rom", "romd", "i/o", ... */
+	char name[64]; /* memory region name, e.g. "pc.ram", "ram0" */
+	uint64_t offset; /* "@offset" into the region; 0 when absent */
+	int prio;
+};
+
+/* The flat view of address space "memory" from "info mtree -f".
+ * *ret is malloc'd. */
+QVMI_HIDDEN int qvmi_hmp_parse_mtree(const char *text,
+				     struct qvmi_mtree_range **ret,
+				     size_t *nret);
+/* "info registers -a": one struct per "CPU#N" block, indexed by N, up to
+ * max.  *nret = number of vCPUs seen. */
+QVMI_HIDDEN int qvmi_hmp_parse_registers(const char *text,
+					 struct qvmi_regs_x86 *ret, size_t max,
+					 size_t *nret);
+/* "gpa2hva ADDR": "Host virtual address for 0x... (pc.ram) is 0x..." */
+QVMI_HIDDEN int qvmi_hmp_parse_gpa2hva(const char *text, uint64_t *ret);
+/* "xp /Nxb ADDR" output: fills exactly len bytes starting at addr. */
+QVMI_HIDDEN int qvmi_hmp_parse_xp(const char *text, uint64_t addr, uint8_t *buf,
+				  size_t len);
+
+#endif
