@@ -18,6 +18,8 @@ QVMI_HIDDEN int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd,
 					bool writable,
 					struct qvmi_source **ret);
 QVMI_HIDDEN uint8_t *qvmi__shm_host(struct qvmi_source *src, uint64_t off);
+/* Size of the mapped file; 0 if src is not a shm source. */
+QVMI_HIDDEN uint64_t qvmi__shm_size(struct qvmi_source *src);
 
 /* QEMU process memory via process_vm_readv/writev.  src_addr = HVA. */
 QVMI_HIDDEN int qvmi__source_procmem_create(struct qvmi_ctx *ctx, pid_t pid,
