@@ -9,11 +9,15 @@
  * tmpfs).  It walks the file's data extents with SEEK_DATA/SEEK_HOLE,
  * zero-fills holes and preads data, which never allocates.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "source/sources.h"
@@ -244,4 +248,156 @@ uint64_t qvmi__shm_size(struct qvmi_source *src)
 	if (!src || (src->ops != &shm_ops && src->ops != &shm_ro_ops))
 		return 0;
 	return ((struct shm *)qvmi_source_priv(src))->size;
+}
+
+/* ---- finding QEMU's RAM backing file from the host side --------------- */
+
+/* /proc/PID/maps of a QEMU has a few hundred lines; bound the walk. */
+enum { MAPS_MAX_LINES = 1 << 20, FD_SCAN_MAX = 1 << 16 };
+
+/* Parse one maps line: "start-end perms offset maj:min inode [path]". */
+static bool maps_parse(const char *line, struct qvmi_shm_backing *b)
+{
+	unsigned long long start, end, off, ino;
+	unsigned int maj, min;
+	char perms[5];
+	int pathpos = 0;
+
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end,
+		   perms, &off, &maj, &min, &ino, &pathpos) < 7)
+		return false;
+	memset(b, 0, sizeof(*b));
+	b->vma_start = start;
+	b->vma_end = end;
+	b->file_off = off;
+	b->dev = makedev(maj, min);
+	b->ino = (ino_t)ino;
+	b->shared = perms[3] == 's';
+	b->writable = perms[1] == 'w';
+	if (pathpos > 0) {
+		snprintf(b->path, sizeof(b->path), "%s", line + pathpos);
+		b->path[strcspn(b->path, "\n")] = '\0';
+	}
+	return true;
+}
+
+int qvmi__shm_find_backing(struct qvmi_ctx *ctx, pid_t pid, uint64_t hva,
+			   struct qvmi_shm_backing *ret)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0, lines = 0;
+	struct qvmi_shm_backing b;
+	bool seen = false;
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return qvmi__err(ctx, errno == ENOENT ? -ESRCH : -errno,
+				 "shm: %s: %s", path, strerror(errno));
+	while (getline(&line, &cap, f) > 0 && lines++ < MAPS_MAX_LINES) {
+		if (!maps_parse(line, &b) || hva < b.vma_start ||
+		    hva >= b.vma_end)
+			continue;
+		seen = true;
+		if (!b.ino)
+			err = qvmi__err(
+				ctx, -ENOENT,
+				"shm: hva 0x%" PRIx64
+				" is anonymous memory (no shared backend)",
+				hva);
+		else if (!b.shared)
+			err = qvmi__err(
+				ctx, -ENOENT,
+				"shm: %s is mapped private (share=off): "
+				"guest writes would not be visible",
+				b.path);
+		else {
+			*ret = b;
+			err = 0;
+		}
+		break;
+	}
+	if (!seen)
+		qvmi__err(ctx, err, "shm: hva 0x%" PRIx64 " not mapped", hva);
+	free(line);
+	fclose(f);
+	return err;
+}
+
+/* Open path and keep it only if it is the file the mapping shows. */
+static int open_same(const char *path, const struct qvmi_shm_backing *b)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || st.st_dev != b->dev || st.st_ino != b->ino ||
+	    !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A memfd or unlinked file: find QEMU's own fd for it (same dev/ino). */
+static int open_via_fds(pid_t pid, const struct qvmi_shm_backing *b)
+{
+	char dir[64], path[64 + 256 + 2];
+	struct dirent *de;
+	unsigned int n = 0;
+	int fd = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while (fd < 0 && (de = readdir(d)) && n++ < FD_SCAN_MAX) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		/* stat() follows the magic link to the open file itself */
+		if (stat(path, &st) < 0 || st.st_dev != b->dev ||
+		    st.st_ino != b->ino)
+			continue;
+		fd = open_same(path, b);
+	}
+	closedir(d);
+	return fd;
+}
+
+int qvmi__shm_open_backing(struct qvmi_ctx *ctx, pid_t pid,
+			   const struct qvmi_shm_backing *b, unsigned int flags,
+			   int *ret)
+{
+	char path[96];
+	int fd = -1;
+
+	/* map_files needs CAP_SYS_ADMIN in QEMU's user namespace. */
+	if (!(flags & QVMI_SHM_NO_MAP_FILES)) {
+		snprintf(path, sizeof(path),
+			 "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)pid,
+			 b->vma_start, b->vma_end);
+		fd = open_same(path, b);
+	}
+	if (fd < 0)
+		fd = open_via_fds(pid, b);
+	/* A named file not held open by QEMU (QEMU 7.2 keeps mem-path
+	 * files open, but be lenient): the path, if it is the same file. */
+	if (fd < 0 && b->path[0] == '/')
+		fd = open_same(b->path, b);
+	if (fd < 0)
+		return qvmi__err(ctx, -ENOENT,
+				 "shm: cannot open the RAM backing file %s of "
+				 "pid %d",
+				 b->path[0] ? b->path : "(unnamed)", (int)pid);
+	*ret = fd;
+	return 0;
 }

@@ -285,6 +285,94 @@ static void test_bad_files(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+static ino_t ino_of(int fd)
+{
+	struct stat st;
+
+	CHECK_OK(fstat(fd, &st));
+	return st.st_ino;
+}
+
+/* Find our own shared mapping of a memfd the way attach finds QEMU's. */
+static void test_find_backing_shared(void)
+{
+	struct qvmi_ctx *ctx;
+	struct qvmi_shm_backing b;
+	int fd = memfd_create("memory-backend-memfd", MFD_CLOEXEC), ofd = -1;
+	uint8_t *m;
+	uint32_t v = 0x600dcafe, got = 0;
+
+	CHECK(fd >= 0);
+	CHECK_OK(ftruncate(fd, 1 << 20));
+	/* map from file offset 0x2000, like a RAM block not at offset 0 */
+	m = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0x2000);
+	CHECK(m != MAP_FAILED);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__shm_find_backing(ctx, getpid(), (uintptr_t)m + 0x3008,
+					&b));
+	CHECK(b.shared);
+	CHECK(b.writable);
+	CHECK_U64(b.vma_start, ==, (uintptr_t)m);
+	CHECK_U64(b.vma_end, ==, (uintptr_t)m + 0x10000);
+	CHECK_U64(b.file_off, ==, 0x2000);
+	CHECK_U64(b.ino, ==, ino_of(fd));
+	CHECK(strstr(b.path, "/memfd:memory-backend-memfd"));
+	/* via map_files */
+	CHECK_OK(qvmi__shm_open_backing(ctx, getpid(), &b, 0, &ofd));
+	CHECK_U64(ino_of(ofd), ==, ino_of(fd));
+	CHECK_INT(pwrite(ofd, &v, 4, 0x2000 + 0x3008), ==, 4);
+	memcpy(&got, m + 0x3008, 4);
+	CHECK_U64(got, ==, v);
+	close(ofd);
+	/* via the fd scan: our fd is open, like QEMU's memfd */
+	CHECK_OK(qvmi__shm_open_backing(ctx, getpid(), &b,
+					QVMI_SHM_NO_MAP_FILES, &ofd));
+	CHECK_U64(ino_of(ofd), ==, ino_of(fd));
+	close(ofd);
+	/* no fd left and no map_files: "(deleted)" path must not open */
+	close(fd);
+	CHECK_INT(qvmi__shm_open_backing(ctx, getpid(), &b,
+					 QVMI_SHM_NO_MAP_FILES, &ofd),
+		  ==, -ENOENT);
+	CHECK_OK(qvmi__shm_open_backing(ctx, getpid(), &b, 0, &ofd));
+	close(ofd);
+	munmap(m, 0x10000);
+	qvmi_ctx_destroy(ctx);
+}
+
+static void test_find_backing_rejects(void)
+{
+	struct qvmi_ctx *ctx;
+	struct qvmi_shm_backing b;
+	int fd = memfd_create("qvmi-private", MFD_CLOEXEC);
+	uint8_t *priv, *anon;
+
+	CHECK(fd >= 0);
+	CHECK_OK(ftruncate(fd, 1 << 16));
+	priv = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	anon = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(priv != MAP_FAILED && anon != MAP_FAILED);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	/* share=off: QEMU's writes land in private copies we cannot see */
+	CHECK_INT(qvmi__shm_find_backing(ctx, getpid(), (uintptr_t)priv + 8,
+					 &b),
+		  ==, -ENOENT);
+	CHECK(strstr(qvmi_errmsg(ctx), "private"));
+	CHECK_INT(qvmi__shm_find_backing(ctx, getpid(), (uintptr_t)anon, &b),
+		  ==, -ENOENT);
+	CHECK(strstr(qvmi_errmsg(ctx), "anonymous"));
+	CHECK_INT(qvmi__shm_find_backing(ctx, getpid(), 0x1000, &b), ==,
+		  -ENOENT);
+	CHECK(strstr(qvmi_errmsg(ctx), "not mapped"));
+	CHECK_INT(qvmi__shm_find_backing(ctx, 0x7ffffff0, 0x1000, &b), ==,
+		  -ESRCH);
+	munmap(priv, 1 << 16);
+	munmap(anon, 1 << 16);
+	close(fd);
+	qvmi_ctx_destroy(ctx);
+}
+
 static const struct qvmi_test shm_tests[] = {
 	{ "small_reads", test_small_reads },
 	{ "bulk_read_sparse", test_bulk_read_sparse },
@@ -293,5 +381,7 @@ static const struct qvmi_test shm_tests[] = {
 	{ "sees_live_changes", test_sees_live_changes },
 	{ "read_only_fd", test_read_only_fd },
 	{ "bad_files", test_bad_files },
+	{ "find_backing_shared", test_find_backing_shared },
+	{ "find_backing_rejects", test_find_backing_rejects },
 };
 QVMI_SUITE(shm, shm_tests);
