@@ -666,6 +666,13 @@ void qvmi_qmp_set_event_cb(struct qvmi_qmp *q, qvmi_qmp_event_fn fn, void *arg)
 	q->ev_arg = arg;
 }
 
+void qvmi_qmp_get_event_cb(const struct qvmi_qmp *q, qvmi_qmp_event_fn *fn,
+			   void **arg)
+{
+	*fn = q->ev_fn;
+	*arg = q->ev_arg;
+}
+
 int qvmi_qmp_fd(const struct qvmi_qmp *q)
 {
 	return q->fd;

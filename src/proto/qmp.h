@@ -93,6 +93,9 @@ typedef void (*qvmi_qmp_event_fn)(const char *event, struct json_object *ev,
 /* Called for every event as it is read, before it is queued. */
 QVMI_HIDDEN void qvmi_qmp_set_event_cb(struct qvmi_qmp *q, qvmi_qmp_event_fn fn,
 				       void *arg);
+/* The callback currently set (to chain to it). */
+QVMI_HIDDEN void qvmi_qmp_get_event_cb(const struct qvmi_qmp *q,
+				       qvmi_qmp_event_fn *fn, void **arg);
 
 QVMI_HIDDEN int qvmi_qmp_fd(const struct qvmi_qmp *q);
 /* QEMU's pid from SO_PEERCRED on the socket, or 0. */
