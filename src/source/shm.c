@@ -6,8 +6,8 @@
  * come to shm_read, which must not fault in the holes of a sparse tmpfs
  * file: touching a hole through a mapping allocates it, so one scan of a
  * 4 GiB guest would make the host back all 4 GiB (checked on Linux 6.1
- * tmpfs).  It walks the file's data extents with SEEK_DATA/SEEK_HOLE,
- * zero-fills holes and preads data, which never allocates.
+ * tmpfs).  It skips holes with SEEK_DATA, zero-fills them and preads
+ * the data, which never allocates.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,9 +30,10 @@ struct shm {
 	bool no_seek_data;
 };
 
-/* Bound on extents visited in one read: a hostile or fast-changing file
- * cannot keep us looping; past it we pread the rest in one go. */
-enum { SHM_MAX_EXTENTS = 1 << 16 };
+/* Bytes pread per SEEK_DATA: holes smaller than this inside data are
+ * read (as zeros) rather than skipped.  Each step advances, so a read of
+ * len bytes makes at most len / SHM_STEP + 1 steps. */
+enum { SHM_STEP = 256 * 1024 };
 
 static int shm_check(const struct shm *m, uint64_t off, size_t len)
 {
@@ -68,60 +69,51 @@ static int shm_pread(struct qvmi_source *s, struct shm *m, uint8_t *out,
 }
 
 /*
- * Next data extent at or after pos, clipped to end: *data and *hole.  Holes
- * are where SEEK_DATA skips.  Returns 1 if there is data before end, 0 if
- * the rest is a hole, -1 if the file system cannot tell.
+ * Bulk read: SEEK_DATA skips holes (zero-filled here), then at most
+ * SHM_STEP bytes are pread from the data found, and the walk goes on.
+ * SEEK_HOLE is not used: on tmpfs it walks the page cache from the offset
+ * to the next hole, i.e. to the end of a fully allocated file, which made
+ * a 1 MiB-chunked scan of a fully allocated 512 MiB file quadratic
+ * (0.05 GiB/s, Linux 6.1).  SEEK_DATA stops at the first page present, and
+ * pread of the small holes left inside a step reads zeros without
+ * allocating them, so correctness never depends on the hole map.
  */
-static int shm_next_extent(struct shm *m, uint64_t pos, uint64_t end,
-			   uint64_t *data, uint64_t *hole)
-{
-	off_t d, h;
-
-	d = lseek(m->fd, (off_t)pos, SEEK_DATA);
-	if (d < 0)
-		return errno == ENXIO ? 0 : -1;
-	if ((uint64_t)d >= end)
-		return 0;
-	if ((uint64_t)d < pos) /* never by POSIX; be safe */
-		d = (off_t)pos;
-	h = lseek(m->fd, d, SEEK_HOLE);
-	if (h < 0 || (uint64_t)h <= (uint64_t)d)
-		h = (off_t)end; /* cannot tell: treat the rest as data */
-	*data = (uint64_t)d;
-	*hole = QVMI_MIN((uint64_t)h, end);
-	return 1;
-}
-
 static int shm_read(struct qvmi_source *s, uint64_t addr, void *buf, size_t len)
 {
 	struct shm *m = qvmi_source_priv(s);
 	uint64_t pos = addr, end = addr + len;
 	uint8_t *out = buf;
-	unsigned int extents = 0;
 
 	if (shm_check(m, addr, len))
 		return -EFAULT;
 	if (m->no_seek_data)
 		return shm_pread(s, m, out, addr, len);
 	while (pos < end) {
-		uint64_t data, hole;
-		int r = shm_next_extent(m, pos, end, &data, &hole);
+		off_t d = lseek(m->fd, (off_t)pos, SEEK_DATA);
+		uint64_t n;
+		int err;
 
-		if (r < 0 || ++extents > SHM_MAX_EXTENTS) {
-			m->no_seek_data |= r < 0 && errno == EINVAL;
+		if (d < 0 && errno == ENXIO) /* no data from pos on */
+			d = (off_t)end;
+		else if (d < 0) {
+			/* cannot tell holes on this file system */
+			m->no_seek_data = errno == EINVAL;
 			return shm_pread(s, m, out + (pos - addr), pos,
 					 (size_t)(end - pos));
 		}
-		if (r == 0) {
+		if ((uint64_t)d < pos) /* never by POSIX; be safe */
+			d = (off_t)pos;
+		if ((uint64_t)d >= end) {
 			memset(out + (pos - addr), 0, (size_t)(end - pos));
 			break;
 		}
-		memset(out + (pos - addr), 0, (size_t)(data - pos));
-		r = shm_pread(s, m, out + (data - addr), data,
-			      (size_t)(hole - data));
-		if (r)
-			return r;
-		pos = hole;
+		memset(out + (pos - addr), 0, (size_t)((uint64_t)d - pos));
+		n = QVMI_MIN(end - (uint64_t)d, (uint64_t)SHM_STEP);
+		err = shm_pread(s, m, out + ((uint64_t)d - addr), (uint64_t)d,
+				(size_t)n);
+		if (err)
+			return err;
+		pos = (uint64_t)d + n;
 	}
 	return 0;
 }
