@@ -24,7 +24,7 @@ static const char *qmp_path;
  * the next attach closes it (and with it the QMP connection). */
 static struct qvmi_ctx *cur;
 
-static const char *sources_setup(void)
+static const char *livemem_setup(void)
 {
 	qmp_path = getenv("QVMI_GUEST_QMP");
 	return qmp_path && *qmp_path ? NULL : "QVMI_GUEST_QMP not set";
@@ -304,11 +304,11 @@ static void test_scan_does_not_allocate(void)
 	detach();
 }
 
-static const struct qvmi_test sources_tests[] = {
+static const struct qvmi_test livemem_tests[] = {
 	{ "attach_info", test_attach_info },
 	{ "sources_agree", test_sources_agree },
 	{ "write_across_sources", test_write_across_sources },
 	{ "past_end_faults", test_past_end_faults },
 	{ "scan_does_not_allocate", test_scan_does_not_allocate },
 };
-QVMI_SUITE_SETUP(sources, sources_tests, sources_setup);
+QVMI_SUITE_SETUP(livemem, livemem_tests, livemem_setup);
