@@ -6,45 +6,23 @@
  * guest held at reset (-S, 16-bit real mode).
  */
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "harness.h"
+#include "testdata.h"
 #include "proto/hmp.h"
 
-/* Read a fixture; relative to the cwd (make runs from the top), else to
- * the binary (build/test-unit). */
 static char *fixture(const char *name)
 {
-	char path[4096], exe[4096];
-	ssize_t n;
-	FILE *f;
-	char *buf;
-	long sz;
+	char rel[256];
+	char *t;
 
-	snprintf(path, sizeof(path), "tests/unit/data/hmp/%s", name);
-	f = fopen(path, "rb");
-	if (!f) {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		CHECK(n > 0);
-		exe[n] = '\0';
-		snprintf(path, sizeof(path), "%s/../tests/unit/data/hmp/%s",
-			 dirname(exe), name);
-		f = fopen(path, "rb");
-	}
-	CHECK_MSG(f, "fixture %s not found", name);
-	fseek(f, 0, SEEK_END);
-	sz = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)sz + 1);
-	CHECK(buf);
-	CHECK(fread(buf, 1, (size_t)sz, f) == (size_t)sz);
-	buf[sz] = '\0';
-	fclose(f);
-	return buf;
+	snprintf(rel, sizeof(rel), "hmp/%s", name);
+	t = qvmi_test_data(rel, NULL);
+	CHECK_MSG(t, "fixture %s not found", rel);
+	return t;
 }
 
 static void check_range(const struct qvmi_mtree_range *r, uint64_t start,
