@@ -380,43 +380,58 @@ static void accept_some(struct qvmid_pmem_server *s)
 
 /* ---- requests ---------------------------------------------------------- */
 
+/* Is every byte of [a, a + len) backed by the memory map?  libqvmi maps
+ * only what QEMU's memory tree calls RAM or ROM, never MMIO.  Each step
+ * moves past one segment, so the walk is bounded by the map's size. */
+static bool in_map(struct qvmi_ctx *ctx, uint64_t a, uint64_t len)
+{
+	for (size_t step = 0; step <= ctx->nsegs; step++) {
+		const struct qvmi_seg *seg = qvmi__seg_find(ctx, a);
+
+		if (!seg)
+			return false;
+		if (seg->last - a >= len - 1)
+			return true;
+		len -= seg->last - a + 1;
+		a = seg->last + 1;
+	}
+	return false;
+}
+
 /*
- * Is [a, a + len) all guest RAM?  Ranges may come in any order and touch
- * each other, so walk the coverage; each step consumes a range, so at most
- * n steps.  With no RAM list (custom sources) the segment map decides,
- * through qvmi_read_pa()'s -EFAULT.
+ * Is [a, a + len) all guest RAM?  Ranges are sorted (qvmi__ram_add) and may
+ * touch, so walk the coverage; each step consumes a range.
  */
 static bool in_ram(struct qvmi_ctx *ctx, uint64_t a, uint64_t len)
 {
-	size_t n = qvmi_ram_count(ctx);
+	for (size_t i = 0; i < ctx->nram; i++) {
+		const struct qvmi_ram_range *r = &ctx->ram[i];
+		uint64_t avail;
 
-	if (!len)
-		return true;
-	if (qvmi_pmem_range_wraps(a, len))
-		return false;
-	if (!n)
-		return true;
-	for (size_t step = 0; step < n; step++) {
-		struct qvmi_ram_range r;
-		bool moved = false;
-
-		for (size_t i = 0; i < n && !moved; i++) {
-			uint64_t avail;
-
-			if (qvmi_ram_get(ctx, i, &r) || a < r.gpa ||
-			    a - r.gpa >= r.size)
-				continue;
-			avail = r.size - (a - r.gpa);
-			if (avail >= len)
-				return true;
-			a += avail;
-			len -= avail;
-			moved = true;
-		}
-		if (!moved)
-			return false;
+		if (a < r->gpa || a - r->gpa >= r->size)
+			continue;
+		avail = r->size - (a - r->gpa);
+		if (avail >= len)
+			return true;
+		a += avail;
+		len -= avail;
 	}
 	return false;
+}
+
+/*
+ * May this request touch [a, a + len)?  Reads: anything the map backs (RAM
+ * and ROM, as the original server's cpu_physical_memory_map() allowed).
+ * Writes: only guest RAM when the ctx knows it, so the host never patches
+ * ROM behind the guest's back.
+ */
+static bool range_ok(struct qvmi_ctx *ctx, uint64_t a, uint64_t len, bool write)
+{
+	if (!len)
+		return true;
+	if (qvmi_pmem_range_wraps(a, len) || !in_map(ctx, a, len))
+		return false;
+	return !write || !ctx->nram || in_ram(ctx, a, len);
 }
 
 static bool stage_get(struct qvmid_pmem_server *s, struct conn *c)
@@ -443,10 +458,10 @@ static void start_read(struct qvmid_pmem_server *s, struct conn *c)
 	c->rd_addr = r->address;
 	c->rd_left = r->length;
 	c->rd_active = true;
-	c->rd_failed = !in_ram(s->ctx, r->address, r->length);
+	c->rd_failed = !range_ok(s->ctx, r->address, r->length, false);
 	if (c->rd_failed)
 		slog(s, QVMI_LOG_DEBUG,
-		     "pmem: read 0x%" PRIx64 "+0x%" PRIx64 ": not guest RAM",
+		     "pmem: read 0x%" PRIx64 "+0x%" PRIx64 ": not guest memory",
 		     r->address, r->length);
 	s->st.reads++;
 }
@@ -483,7 +498,7 @@ static void start_write(struct qvmid_pmem_server *s, struct conn *c)
 	c->w_active = true;
 	c->staged = 0;
 	c->stage = NULL;
-	c->w_failed = !in_ram(s->ctx, r->address, r->length);
+	c->w_failed = !range_ok(s->ctx, r->address, r->length, true);
 	s->st.writes++;
 	if (c->w_failed) /* the payload is read and dropped */
 		return;

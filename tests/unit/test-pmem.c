@@ -26,6 +26,7 @@
 enum {
 	MEM_SIZE = 4 << 20, /* guest RAM of the test server */
 	MAX_XFER = 1 << 20,
+	ROM_GPA = 0x10000000, /* mapped, but not in the RAM list */
 	WAIT_MS = 5000,
 };
 
@@ -34,6 +35,7 @@ struct srv {
 	struct qvmid_pmem_server *s;
 	pthread_t thr;
 	uint8_t *mem;
+	uint8_t rom[4096];
 	char path[108];
 	int rc;
 };
@@ -75,6 +77,10 @@ static struct srv *srv_start_opts(const struct qvmid_pmem_opts *o)
 	CHECK_OK(qvmi_source_testmem_create(t->ctx, t->mem, MEM_SIZE, 1, &src));
 	CHECK_OK(qvmi_map_add(t->ctx, src, 0, MEM_SIZE, 0));
 	CHECK_OK(qvmi__ram_add(t->ctx, 0, MEM_SIZE));
+	fill(t->rom, sizeof(t->rom), 7);
+	CHECK_OK(qvmi_source_testmem_create(t->ctx, t->rom, sizeof(t->rom), 1,
+					    &src));
+	CHECK_OK(qvmi_map_add(t->ctx, src, ROM_GPA, sizeof(t->rom), 0));
 	sock_path(t->path, sizeof(t->path));
 	CHECK_OK(qvmid_pmem_server_create(t->ctx, t->path, o, &t->s));
 	CHECK_INT(pthread_create(&t->thr, NULL, srv_main, t), ==, 0);
@@ -382,6 +388,29 @@ static void test_lengths(void)
 			close(fd);
 		}
 	}
+	srv_stop(t);
+}
+
+/* ROM (mapped, not RAM): readable like the original server allowed, but
+ * never written. */
+static void test_rom(void)
+{
+	struct srv *t = srv_start();
+	int fd = cli_connect(t->path);
+	uint8_t b[64], w[64], before[4096];
+
+	CHECK_INT(cli_read(fd, ROM_GPA + 100, b, 64), ==, 1);
+	CHECK(!memcmp(b, t->rom + 100, 64));
+	memcpy(before, t->rom, sizeof(before));
+	memset(w, 0x33, sizeof(w));
+	CHECK_INT(cli_write(fd, ROM_GPA + 100, w, 64), ==, 0);
+	CHECK(!memcmp(before, t->rom, sizeof(before)));
+	/* half in RAM, half unmapped: the RAM part is not written either */
+	memcpy(before, t->mem + MEM_SIZE - 32, 32);
+	CHECK_INT(cli_write(fd, MEM_SIZE - 32, w, 64), ==, 0);
+	CHECK(!memcmp(before, t->mem + MEM_SIZE - 32, 32));
+	CHECK_INT(cli_read(fd, ROM_GPA + 4096 - 8, b, 16), ==, 0);
+	close(fd);
 	srv_stop(t);
 }
 
@@ -766,6 +795,7 @@ static const struct qvmi_test pmem_tests[] = {
 	{ "types", test_types },
 	{ "lengths", test_lengths },
 	{ "wrap_and_out_of_ram", test_wrap_and_out_of_ram },
+	{ "rom_read_only", test_rom },
 	{ "write_cut_everywhere", test_write_cut_everywhere },
 	{ "stalled_client", test_stalled_client },
 	{ "io_timeout", test_io_timeout },
