@@ -57,6 +57,8 @@ TOOL_SRCS := $(sort $(wildcard tools/*.c))
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 DAEMON_SRCS := $(sort $(wildcard daemon/*.c))
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
+# qvmid's parts without its main(), for the tests that drive them.
+DAEMON_PART_OBJS := $(filter-out $(BUILD)/daemon/qvmid.o,$(DAEMON_OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 INTEG_SRCS := $(sort $(wildcard tests/integration/*.c))
@@ -135,7 +137,7 @@ $(BUILD)/tests/%.o: tests/%.c
 	$(Q)$(CC) $(BASE_CFLAGS) -Itests/lib -c $< -o $@
 
 $(UNIT): $(UNIT_OBJS) $(HARNESS_OBJS) $(TESTLIB_OBJS) \
-		$(BUILD)/unit-suites.o $(LIB_A)
+		$(BUILD)/unit-suites.o $(DAEMON_PART_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
 

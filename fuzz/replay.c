@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Corpus replay driver for builds without libFuzzer (gcc): runs
- * LLVMFuzzerTestOneInput over every regular file in the directories given
- * as arguments, so every crash found once stays a test forever.
+ * Corpus replay for gcc builds (libgit2 fuzzers/standalone_driver.c): runs
+ * LLVMFuzzerTestOneInput over every file in the directories or files given,
+ * so every input that once crashed stays a test.  Under ASan+UBSan a bad
+ * input aborts the run.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -13,61 +14,71 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+enum { REPLAY_MAX = 64 << 20 };
+
 static int run_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf;
-	long sz;
+	long n;
 
 	if (!f)
 		return -1;
-	if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0) {
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > REPLAY_MAX ||
+	    fseek(f, 0, SEEK_SET)) {
 		fclose(f);
 		return -1;
 	}
-	rewind(f);
-	buf = malloc(sz ? (size_t)sz : 1);
-	if (!buf || fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+	/* An exact-size heap copy, so ASan sees reads past the input. */
+	buf = malloc(n ? (size_t)n : 1);
+	if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
 		free(buf);
 		fclose(f);
 		return -1;
 	}
 	fclose(f);
-	LLVMFuzzerTestOneInput(buf, (size_t)sz);
+	LLVMFuzzerTestOneInput(buf, (size_t)n);
 	free(buf);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned int passed = 0, failed = 0;
+	int i, passed = 0, failed = 0;
 
-	for (int i = 1; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-		struct dirent *e;
+	for (i = 1; i < argc; i++) {
+		struct stat st;
+		DIR *d;
+		struct dirent *de;
 
-		if (!d) {
-			fprintf(stderr, "%s: cannot open\n", argv[i]);
+		if (stat(argv[i], &st)) {
+			fprintf(stderr, "replay: %s: missing\n", argv[i]);
 			failed++;
 			continue;
 		}
-		while ((e = readdir(d))) {
-			char path[4096];
-			struct stat st;
+		if (!S_ISDIR(st.st_mode)) {
+			run_file(argv[i]) ? failed++ : passed++;
+			continue;
+		}
+		d = opendir(argv[i]);
+		while (d && (de = readdir(d))) {
+			char p[4096];
 
-			snprintf(path, sizeof(path), "%s/%s", argv[i],
-				 e->d_name);
-			if (stat(path, &st) || !S_ISREG(st.st_mode))
+			if (de->d_name[0] == '.')
 				continue;
-			if (run_file(path)) {
-				fprintf(stderr, "%s: cannot read\n", path);
+			snprintf(p, sizeof(p), "%s/%s", argv[i], de->d_name);
+			if (stat(p, &st) || !S_ISREG(st.st_mode))
+				continue;
+			if (run_file(p)) {
+				fprintf(stderr, "replay: %s: unreadable\n", p);
 				failed++;
 			} else {
 				passed++;
 			}
 		}
-		closedir(d);
+		if (d)
+			closedir(d);
 	}
-	printf("%u passed, %u failed, 0 skipped\n", passed, failed);
+	printf("%d passed, %d failed, 0 skipped\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -303,6 +303,32 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 
 /* ---- pmemaccess client source (src/source/pmem.c) ---------------------- */
 
+struct qvmi_pmem_opts {
+	size_t sz;
+	/* Register guest RAM as [0, ram_size).  0: the server's memory map is
+	 * unknown, so one catch-all range [0, 2^64) is registered (reads
+	 * outside RAM then fail at the server with -EFAULT, and
+	 * qvmi_find_pa() has no RAM to scan). */
+	uint64_t ram_size;
+	/* Largest single request; longer reads and writes are split.  Must
+	 * not exceed the server's limit.  0: 1 MiB (qvmid's default). */
+	uint64_t max_transfer;
+	/* Timeout for each wait on the socket, ms; 0: 5000. */
+	int timeout_ms;
+};
+
+/*
+ * Add a memory source that talks LibVMI's pmemaccess protocol to the unix
+ * socket at path: qvmid --pmemaccess, or a QEMU carrying the pmemaccess
+ * patch.  The source is slow (one round trip per request), so the page
+ * cache applies while the VM is paused.  A failure status from the server
+ * gives -EFAULT; a closed connection -EPIPE (the next access reconnects);
+ * no answer in time -ETIMEDOUT.  Like qvmi_map_add(), it overrides earlier
+ * sources where its ranges overlap them.
+ */
+QVMI_API int qvmi_attach_pmem(struct qvmi_ctx *ctx, const char *path,
+			      const struct qvmi_pmem_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif

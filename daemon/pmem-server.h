@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pmemaccess server (docs/PMEMACCESS.md): a unix socket serving LibVMI's
+ * pmemaccess protocol from a libqvmi ctx.
+ *
+ * One thread runs a poll() loop over non-blocking sockets.  A libqvmi ctx
+ * is not thread-safe and the fast sources (shared RAM) answer in
+ * microseconds, so one thread owning the ctx is both the simplest correct
+ * design and the fastest: no locks, no thread per client, and a client
+ * that stalls mid-request only costs its own buffers.
+ */
+#ifndef QVMID_PMEM_SERVER_H
+#define QVMID_PMEM_SERVER_H
+
+#include <stdint.h>
+
+#include "qvmi.h"
+
+struct qvmid_pmem_server;
+
+typedef void (*qvmid_log_fn)(enum qvmi_log_level level, const char *msg,
+			     void *arg);
+
+struct qvmid_pmem_opts {
+	/* Largest read/write; bigger requests close the connection.
+	 * 0: 1 MiB. */
+	uint64_t max_transfer;
+	/* Connections beyond this are accepted and closed at once. 0: 1024 */
+	unsigned int max_clients;
+	/* Close a connection idle between requests this long; 0: never
+	 * (LibVMI keeps one connection open for a whole session). */
+	int idle_timeout_ms;
+	/* Close a connection stalled mid-request (partial header or payload,
+	 * or not reading its reply) this long.  0: 10000. */
+	int io_timeout_ms;
+	qvmid_log_fn log; /* may be NULL */
+	void *log_arg;
+};
+
+/* Called when a watched fd is readable or hung up; < 0 stops the loop and
+ * becomes qvmid_pmem_server_run()'s return value. */
+typedef int (*qvmid_watch_fn)(int fd, short revents, void *arg);
+
+/*
+ * Create the socket at path (mode 0600).  An existing path is replaced only
+ * if it is a stale socket (nobody accepts on it); anything else gives
+ * -EADDRINUSE or -EEXIST.  ctx is borrowed and used only by the thread that
+ * calls qvmid_pmem_server_run().  Raises RLIMIT_NOFILE's soft limit to the
+ * hard limit.
+ */
+int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
+			     const struct qvmid_pmem_opts *opts,
+			     struct qvmid_pmem_server **ret);
+/* Also poll fd (e.g. the QMP socket); at most 4 watches. */
+int qvmid_pmem_server_watch(struct qvmid_pmem_server *s, int fd,
+			    qvmid_watch_fn fn, void *arg);
+/* Serve until qvmid_pmem_server_stop() (returns 0) or a watch fails. */
+int qvmid_pmem_server_run(struct qvmid_pmem_server *s);
+/* Async-signal-safe and thread-safe: make run() return soon. */
+void qvmid_pmem_server_stop(struct qvmid_pmem_server *s);
+/* Close every connection and remove the socket file (if still ours). */
+void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s);
+
+struct qvmid_pmem_stats {
+	uint64_t accepted, refused, closed_timeout, closed_too_big;
+	uint64_t reads, writes, failed;
+	unsigned int clients; /* open now */
+};
+void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,
+			     struct qvmid_pmem_stats *ret);
+
+#endif

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * qvmid: sits next to one VM and serves LibVMI's pmemaccess protocol from
+ * the fastest memory libqvmi finds (shared RAM, then QEMU's process memory,
+ * then QMP xp).  Foreground by default, logs on stderr.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "pmem-server.h"
+#include "core/internal.h"
+#include "proto/qmp.h"
+
+struct qvmid {
+	const char *qmp_path, *listen_qmp;
+	char *pmem_path, *pidfile;
+	struct qvmid_pmem_opts popts;
+	int verbose;
+	bool daemonize, use_syslog;
+	struct qvmi_ctx *ctx;
+	struct qvmid_pmem_server *srv;
+};
+
+static struct qvmid_pmem_server *volatile g_srv;
+static volatile sig_atomic_t g_stop;
+
+static void log_cb(enum qvmi_log_level level, const char *msg, void *arg)
+{
+	static const char *const names[] = { "error", "warning", "info",
+					     "debug" };
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	const struct qvmid *d = arg;
+
+	if ((int)level > d->verbose + QVMI_LOG_WARN)
+		return;
+	if (d->use_syslog)
+		syslog(prio[level], "%s", msg);
+	else
+		fprintf(stderr, "qvmid: %s: %s\n", names[level], msg);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+	if (g_srv)
+		qvmid_pmem_server_stop(g_srv);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: qvmid --qmp QEMU_QMP_SOCK [--pmemaccess PATH]\n"
+	      "             [--max-transfer N] [--max-clients N]\n"
+	      "             [--idle-timeout MS] [--daemonize --pidfile F] "
+	      "[-v]\n"
+	      "Serve LibVMI's pmemaccess protocol for the VM behind the QMP "
+	      "socket.\n"
+	      "  --qmp PATH           QEMU's QMP unix socket\n"
+	      "  --pmemaccess PATH    serve pmemaccess on this unix socket\n"
+	      "  --max-transfer N     largest read/write (default 1M; K/M "
+	      "suffixes)\n"
+	      "  --max-clients N      connections served at once (default "
+	      "1024)\n"
+	      "  --idle-timeout MS    drop clients idle this long (default "
+	      "never)\n"
+	      "  --listen-qmp PATH    QMP proxy (not implemented yet)\n"
+	      "  --daemonize          detach; logs go to syslog\n"
+	      "  --pidfile F          write the pid here (with --daemonize)\n"
+	      "  -v                   more logs (repeat for debug)\n",
+	      f);
+}
+
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return -EINVAL;
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	/* 1 GiB: far above any sane request, and the staging buffers are
+	 * this size. */
+	if (*end || !v || v > (1ull << 30))
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* The socket is removed after we chdir("/"), so keep absolute paths. */
+static char *absolute(const char *p)
+{
+	char cwd[PATH_MAX], *r;
+
+	if (p[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return strdup(p);
+	if (asprintf(&r, "%s/%s", cwd, p) < 0)
+		return NULL;
+	return r;
+}
+
+static int parse_args(struct qvmid *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "qmp", required_argument, NULL, 'q' },
+		{ "listen-qmp", required_argument, NULL, 'l' },
+		{ "pmemaccess", required_argument, NULL, 'p' },
+		{ "max-transfer", required_argument, NULL, 't' },
+		{ "max-clients", required_argument, NULL, 'c' },
+		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "daemonize", no_argument, NULL, 'd' },
+		{ "pidfile", required_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			d->qmp_path = optarg;
+			break;
+		case 'l':
+			d->listen_qmp = optarg;
+			break;
+		case 'p':
+			free(d->pmem_path);
+			d->pmem_path = absolute(optarg);
+			break;
+		case 't':
+			if (parse_size(optarg, &d->popts.max_transfer))
+				goto bad;
+			break;
+		case 'c':
+			if (parse_size(optarg, &v) || v > 1000000)
+				goto bad;
+			d->popts.max_clients = (unsigned int)v;
+			break;
+		case 'i':
+			if (parse_size(optarg, &v) || v > INT_MAX)
+				goto bad;
+			d->popts.idle_timeout_ms = (int)v;
+			break;
+		case 'd':
+			d->daemonize = true;
+			break;
+		case 'P':
+			free(d->pidfile);
+			d->pidfile = absolute(optarg);
+			break;
+		case 'v':
+			d->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc || !d->qmp_path || !d->pmem_path) {
+		fprintf(stderr, "qvmid: --qmp and --pmemaccess are required\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	if (d->listen_qmp) {
+		fprintf(stderr, "qvmid: --listen-qmp is not implemented yet\n");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "qvmid: bad value for --%s: %s\n",
+		c == 't' ? "max-transfer" :
+		c == 'c' ? "max-clients" :
+			   "idle-timeout",
+		optarg);
+	return -EINVAL;
+}
+
+/* Classic double fork.  The sockets already exist, so whoever started us
+ * can connect as soon as we return. */
+static int daemonize(struct qvmid *d)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0); /* _exit: the child owns the sockets now */
+	setsid();
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/"))
+		return -errno;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	openlog("qvmid", LOG_PID, LOG_DAEMON);
+	d->use_syslog = true;
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", (int)getpid());
+	return fclose(f) ? -errno : 0;
+}
+
+/* The QMP socket is readable: events, or QEMU went away. */
+static int on_qmp(int fd, short revents, void *arg)
+{
+	struct qvmid *d = arg;
+	struct json_object *ev;
+	int err = qvmi_qmp_poll(d->ctx->qmp, 0);
+
+	(void)fd;
+	while (qvmi_qmp_event_pop(d->ctx->qmp, &ev) == 0) {
+		struct json_object *name;
+
+		if (json_object_object_get_ex(ev, "event", &name))
+			log_cb(QVMI_LOG_INFO, json_object_get_string(name), d);
+		json_object_put(ev);
+	}
+	if (err < 0 || (revents & (POLLHUP | POLLERR))) {
+		log_cb(QVMI_LOG_WARN, "QEMU closed the QMP socket: exiting", d);
+		return -EPIPE;
+	}
+	return 0;
+}
+
+static int setup(struct qvmid *d)
+{
+	int err = qvmi_ctx_create(&d->ctx);
+
+	if (err)
+		return err;
+	qvmi_set_log(d->ctx, log_cb, d, QVMI_LOG_DEBUG);
+	d->popts.log = log_cb;
+	d->popts.log_arg = d;
+	err = qvmi_attach_qmp(d->ctx, d->qmp_path, NULL);
+	if (err) {
+		fprintf(stderr, "qvmid: attach %s: %s\n", d->qmp_path,
+			qvmi_errmsg(d->ctx));
+		return err;
+	}
+	for (size_t i = 0; i < qvmi_map_count(d->ctx); i++) {
+		struct qvmi_map_entry e;
+		char msg[160];
+
+		if (qvmi_map_get(d->ctx, i, &e))
+			continue;
+		snprintf(msg, sizeof(msg),
+			 "map 0x%" PRIx64 "+0x%" PRIx64 " <- %s", e.gpa, e.size,
+			 e.source);
+		log_cb(QVMI_LOG_INFO, msg, d);
+	}
+	err = qvmid_pmem_server_create(d->ctx, d->pmem_path, &d->popts,
+				       &d->srv);
+	if (err) {
+		fprintf(stderr, "qvmid: pmemaccess socket %s: %s\n",
+			d->pmem_path, strerror(-err));
+		return err;
+	}
+	if (d->ctx->qmp)
+		qvmid_pmem_server_watch(d->srv, qvmi_qmp_fd(d->ctx->qmp),
+					on_qmp, d);
+	return 0;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+	struct qvmid d = { 0 };
+	int err = parse_args(&d, argc, argv);
+
+	if (err)
+		return 2;
+	/* Before anything is created, so a signal never skips the cleanup. */
+	install_signals();
+	err = setup(&d);
+	if (!err && d.daemonize)
+		err = daemonize(&d);
+	if (!err && d.pidfile)
+		err = write_pidfile(d.pidfile);
+	if (!err) {
+		g_srv = d.srv;
+		if (g_stop) /* a signal came before g_srv was set */
+			qvmid_pmem_server_stop(d.srv);
+		err = qvmid_pmem_server_run(d.srv);
+		g_srv = NULL;
+		if (err == -EPIPE)
+			err = 0; /* the VM is gone: a normal end */
+	}
+	if (err)
+		log_cb(QVMI_LOG_ERROR, strerror(-err), &d);
+	qvmid_pmem_server_destroy(d.srv);
+	qvmi_ctx_destroy(d.ctx);
+	if (d.pidfile)
+		unlink(d.pidfile);
+	free(d.pmem_path);
+	free(d.pidfile);
+	log_cb(QVMI_LOG_INFO, "stopped", &d);
+	return err ? 1 : 0;
+}

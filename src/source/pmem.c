@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * pmemaccess client source: guest-physical memory over LibVMI's pmemaccess
+ * unix-socket protocol (docs/PMEMACCESS.md), served by qvmid or a patched
+ * QEMU.  One connection, one request in flight, a deadline on every wait.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "proto/pmemaccess.h"
+
+enum { PMEM_TIMEOUT_MS = 5000 };
+
+struct pmem_src {
+	int fd; /* -1: not connected; the next access connects */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	uint64_t max_transfer;
+	int timeout_ms;
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pmem_disconnect(struct pmem_src *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+}
+
+/* Wait for events on p->fd until deadline.  0, or -ETIMEDOUT/-errno. */
+static int pmem_wait(struct pmem_src *p, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { p->fd, events, 0 };
+		int64_t left = deadline - mono_ms();
+		int n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, (int)QVMI_MIN(left, (int64_t)60000));
+		if (n > 0)
+			return 0; /* errors and hangups surface in send/recv */
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int pmem_connect(struct qvmi_ctx *ctx, struct pmem_src *p)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int64_t deadline = mono_ms() + p->timeout_ms;
+	int err;
+
+	memcpy(sa.sun_path, p->path, sizeof(p->path));
+	p->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (p->fd < 0)
+		return qvmi__err(ctx, -errno, "pmem: socket: %s",
+				 strerror(errno));
+	/* A unix connect() fails with EAGAIN while the listener's backlog is
+	 * full; retry until the deadline. */
+	while (connect(p->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		if (err != -EAGAIN && err != -EINTR)
+			goto fail;
+		if (mono_ms() >= deadline) {
+			err = -ETIMEDOUT;
+			goto fail;
+		}
+		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+	}
+	return 0;
+fail:
+	pmem_disconnect(p);
+	return qvmi__err(ctx, err, "pmem: connect %s: %s", p->path,
+			 strerror(-err));
+}
+
+/* Send or receive exactly len bytes.  A failure leaves the stream out of
+ * step, so it drops the connection. */
+static int pmem_xfer(struct qvmi_ctx *ctx, struct pmem_src *p, void *buf,
+		     size_t len, bool out, int64_t deadline)
+{
+	uint8_t *b = buf;
+	int err = 0;
+
+	while (len && !err) {
+		ssize_t n = out ? send(p->fd, b, len, MSG_NOSIGNAL) :
+				  recv(p->fd, b, len, 0);
+
+		if (n > 0) {
+			b += n;
+			len -= (size_t)n;
+		} else if (n == 0) {
+			err = -EPIPE;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			err = pmem_wait(p, out ? POLLOUT : POLLIN, deadline);
+		} else if (errno != EINTR) {
+			err = errno == ECONNRESET ? -EPIPE : -errno;
+		}
+	}
+	if (!err)
+		return 0;
+	if (err == -EPIPE)
+		qvmi__err(ctx, err,
+			  "pmem: %s closed the connection (request refused "
+			  "or server gone)",
+			  p->path);
+	else
+		qvmi__err(ctx, err, "pmem: %s %s: %s",
+			  out ? "send to" : "receive from", p->path,
+			  strerror(-err));
+	pmem_disconnect(p);
+	return err;
+}
+
+/* One request of at most max_transfer bytes. */
+static int pmem_request(struct qvmi_source *s, uint64_t type, uint64_t addr,
+			void *buf, size_t len)
+{
+	struct pmem_src *p = qvmi_source_priv(s);
+	struct qvmi_ctx *ctx = qvmi_source_ctx(s);
+	uint8_t hdr[QVMI_PMEM_REQ_SIZE], status = 0;
+	int64_t deadline;
+	int err;
+
+	if (p->fd < 0) {
+		err = pmem_connect(ctx, p);
+		if (err)
+			return err;
+	}
+	deadline = mono_ms() + p->timeout_ms;
+	qvmi_pmem_encode_req(hdr, type, addr, len);
+	err = pmem_xfer(ctx, p, hdr, sizeof(hdr), true, deadline);
+	if (!err && type == QVMI_PMEM_WRITE)
+		err = pmem_xfer(ctx, p, buf, len, true, deadline);
+	if (!err && type == QVMI_PMEM_READ)
+		err = pmem_xfer(ctx, p, buf, len, false, deadline);
+	if (!err)
+		err = pmem_xfer(ctx, p, &status, 1, false, deadline);
+	if (err)
+		return err;
+	return status == QVMI_PMEM_STATUS_OK ? 0 : -EFAULT;
+}
+
+static int pmem_rw(struct qvmi_source *s, uint64_t type, uint64_t addr,
+		   uint8_t *buf, size_t len)
+{
+	struct pmem_src *p = qvmi_source_priv(s);
+
+	while (len) {
+		size_t n = (size_t)QVMI_MIN((uint64_t)len, p->max_transfer);
+		int err = pmem_request(s, type, addr, buf, n);
+
+		if (err)
+			return err;
+		addr += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int pmem_read(struct qvmi_source *s, uint64_t addr, void *buf,
+		     size_t len)
+{
+	return pmem_rw(s, QVMI_PMEM_READ, addr, buf, len);
+}
+
+static int pmem_write(struct qvmi_source *s, uint64_t addr, const void *buf,
+		      size_t len)
+{
+	/* pmem_rw only sends from buf for writes. */
+	return pmem_rw(s, QVMI_PMEM_WRITE, addr, (uint8_t *)buf, len);
+}
+
+static void pmem_destroy(struct qvmi_source *s)
+{
+	struct pmem_src *p = qvmi_source_priv(s);
+	uint8_t hdr[QVMI_PMEM_REQ_SIZE];
+
+	if (p->fd >= 0) {
+		/* Polite goodbye; the server ends the connection on EOF too. */
+		qvmi_pmem_encode_req(hdr, QVMI_PMEM_QUIT, 0, 0);
+		ssize_t n = send(p->fd, hdr, sizeof(hdr),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		(void)n;
+	}
+	pmem_disconnect(p);
+	free(p);
+}
+
+static const struct qvmi_source_ops pmem_ops = {
+	.name = "pmemaccess",
+	.read = pmem_read,
+	.write = pmem_write,
+	.destroy = pmem_destroy,
+};
+
+/* [0, 2^64): qvmi_map_add() takes a size, which cannot say 2^64, so add
+ * both halves and join them into the one catch-all segment the core
+ * recognises (a segment of size 0 in qvmi_map_get()). */
+static int map_everything(struct qvmi_ctx *ctx, struct qvmi_source *src)
+{
+	const uint64_t half = 1ull << 63;
+	int err = qvmi_map_add(ctx, src, 0, half, 0);
+
+	if (!err)
+		err = qvmi_map_add(ctx, src, half, half, half);
+	if (err)
+		return err;
+	/* Both adds override everything, so exactly these two remain. */
+	if (ctx->nsegs == 2 && ctx->segs[0].src == src &&
+	    ctx->segs[1].src == src) {
+		ctx->segs[0].last = UINT64_MAX;
+		ctx->nsegs = 1;
+		ctx->seg_hint = 0;
+	}
+	return 0;
+}
+
+/* src owns p now: on failure the source stays, unmapped, until ctx goes. */
+static int pmem_map(struct qvmi_ctx *ctx, struct qvmi_source *src,
+		    uint64_t ram_size)
+{
+	int err;
+
+	if (ram_size) {
+		err = qvmi_map_add(ctx, src, 0, ram_size, 0);
+		if (!err)
+			err = qvmi__ram_add(ctx, 0, ram_size);
+	} else {
+		err = map_everything(ctx, src);
+	}
+	if (!err && !strcmp(ctx->backend, "none"))
+		ctx->backend = "pmemaccess";
+	return err;
+}
+
+QVMI_API int qvmi_attach_pmem(struct qvmi_ctx *ctx, const char *path,
+			      const struct qvmi_pmem_opts *opts)
+{
+	struct qvmi_source *src;
+	struct pmem_src *p;
+	int err;
+
+	if (!ctx)
+		return -EINVAL;
+	if (!path || !QVMI_OPTS_VALID(opts, struct qvmi_pmem_opts))
+		return qvmi__err(ctx, -EINVAL, "pmem: bad arguments");
+	if (!*path || strlen(path) >= sizeof(p->path))
+		return qvmi__err(ctx, -ENAMETOOLONG,
+				 "pmem: socket path empty or too long");
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	memcpy(p->path, path, strlen(path) + 1);
+	p->fd = -1;
+	p->max_transfer = QVMI_OPTS_GET(opts, max_transfer, 0);
+	if (!p->max_transfer)
+		p->max_transfer = QVMI_PMEM_MAX_TRANSFER_DEFAULT;
+	p->timeout_ms = QVMI_OPTS_GET(opts, timeout_ms, 0);
+	if (p->timeout_ms <= 0)
+		p->timeout_ms = PMEM_TIMEOUT_MS;
+	err = pmem_connect(ctx, p);
+	if (!err)
+		err = qvmi_source_create(ctx, &pmem_ops, p, QVMI_SOURCE_SLOW,
+					 &src);
+	if (err) {
+		pmem_disconnect(p);
+		free(p);
+		return err;
+	}
+	return pmem_map(ctx, src, QVMI_OPTS_GET(opts, ram_size, 0));
+}
