@@ -207,9 +207,24 @@ struct qvmi_dump_opts {
 	const char *format;
 };
 
-/* Attach to a memory dump: an ELF core from dump-guest-memory, or raw. */
+/*
+ * Attach to a memory dump: an ELF core from dump-guest-memory (detected by
+ * its magic), or a raw image.  The context must not be attached yet
+ * (-EBUSY).  Memory reads as frozen, registers come from the core's notes
+ * (QEMU's, else NT_PRSTATUS), qvmi_vm_state() says QVMI_VM_FROZEN.
+ * Malformed files fail with -EBADMSG, a raw map that does not fit the file
+ * with -EINVAL.
+ */
 QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 			      const struct qvmi_dump_opts *opts);
+
+/*
+ * The guest kernel's VMCOREINFO text from the attached ELF core
+ * ("OSRELEASE=...\nPAGESIZE=...\n..."), NUL-terminated and owned by the
+ * library until detach; NULL if the dump has none.  QEMU writes it only
+ * when started with -device vmcoreinfo and the guest published it.
+ */
+QVMI_API const char *qvmi_vmcoreinfo(const struct qvmi_ctx *ctx);
 
 /* ---- VM information and control --------------------------------------- */
 

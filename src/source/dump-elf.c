@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * ELF cores as written by QMP dump-guest-memory (format "elf"): one PT_LOAD
+ * per guest RAM range with the true p_paddr, and a PT_NOTE holding, per
+ * vCPU, an NT_PRSTATUS "CORE" note and a "QEMU" note (QEMUCPUState), then
+ * a VMCOREINFO note if the guest published one.  Every header field is
+ * checked before use (libbpf btf_parse_hdr): the file is hostile input.
+ */
+#include <elf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "source/dump.h"
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the dump reader assumes a little-endian host"
+#endif
+
+struct elf_core {
+	struct qvmi_regs_x86 *qemu; /* from "QEMU" notes, in note order */
+	size_t nqemu;
+	struct qvmi_regs_x86 *prs; /* from NT_PRSTATUS, in note order */
+	size_t nprs;
+	char *vmcoreinfo;
+};
+
+struct elf_file {
+	struct qvmi_ctx *ctx;
+	int fd;
+	uint64_t size;
+	uint64_t phnum;
+	Elf64_Phdr *ph;
+};
+
+static int bad(struct qvmi_ctx *ctx, const char *what)
+{
+	return qvmi__err(ctx, -EBADMSG, "ELF core: %s", what);
+}
+
+/* Read exactly len bytes at off, which the caller checked lie in the file. */
+static int read_at(struct elf_file *f, uint64_t off, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(f->fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return qvmi__err(f->ctx, -errno,
+					 "ELF core: read failed");
+		if (n == 0)
+			return bad(f->ctx, "file shrank while reading");
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* [off, off + len) lies inside the file, without overflow. */
+static bool in_file(const struct elf_file *f, uint64_t off, uint64_t len)
+{
+	return off <= f->size && len <= f->size - off;
+}
+
+/* ---- headers ------------------------------------------------------------ */
+
+static int check_ident(struct qvmi_ctx *ctx, const Elf64_Ehdr *eh)
+{
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG))
+		return bad(ctx, "bad magic");
+	if (eh->e_ident[EI_CLASS] == ELFCLASS32)
+		return qvmi__err(
+			ctx, -EOPNOTSUPP,
+			"ELF core: 32-bit ELF cores are not supported");
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return bad(ctx, "bad EI_CLASS");
+	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
+		return bad(ctx, "not little-endian");
+	if (eh->e_ident[EI_VERSION] != EV_CURRENT ||
+	    eh->e_version != EV_CURRENT)
+		return bad(ctx, "bad ELF version");
+	if (eh->e_type != ET_CORE)
+		return bad(ctx, "not a core file (e_type)");
+	/* QEMU writes EM_386 when the first vCPU is not in long mode. */
+	if (eh->e_machine != EM_X86_64 && eh->e_machine != EM_386)
+		return qvmi__err(ctx, -EOPNOTSUPP,
+				 "ELF core: machine %u is not x86",
+				 eh->e_machine);
+	return 0;
+}
+
+/* e_phnum == PN_XNUM: the real count is in section header 0's sh_info
+ * (QEMU dump.c does this past 65534 program headers). */
+static int read_xnum(struct elf_file *f, const Elf64_Ehdr *eh)
+{
+	Elf64_Shdr sh;
+	int err;
+
+	if (!eh->e_shoff || eh->e_shentsize != sizeof(sh))
+		return bad(f->ctx, "PN_XNUM without a section header");
+	if (!in_file(f, eh->e_shoff, sizeof(sh)))
+		return bad(f->ctx, "section header 0 outside the file");
+	err = read_at(f, eh->e_shoff, &sh, sizeof(sh));
+	if (err)
+		return err;
+	f->phnum = sh.sh_info;
+	return 0;
+}
+
+static int read_headers(struct elf_file *f)
+{
+	struct qvmi_ctx *ctx = f->ctx;
+	Elf64_Ehdr eh;
+	int err;
+
+	if (f->size < sizeof(eh))
+		return bad(ctx, "truncated ELF header");
+	err = read_at(f, 0, &eh, sizeof(eh));
+	if (err)
+		return err;
+	err = check_ident(ctx, &eh);
+	if (err)
+		return err;
+	/* e_ehsize is not checked: QEMU 7.2 writes 8 there (it should be
+	 * 64), and nothing here depends on it. */
+	if (eh.e_phentsize != sizeof(Elf64_Phdr))
+		return bad(ctx, "bad e_phentsize");
+	f->phnum = eh.e_phnum;
+	if (eh.e_phnum == PN_XNUM) {
+		err = read_xnum(f, &eh);
+		if (err)
+			return err;
+	}
+	if (!f->phnum)
+		return bad(ctx, "no program headers");
+	if (f->phnum > QVMI_DUMP_MAX_PHDRS)
+		return bad(ctx, "too many program headers");
+	if (eh.e_phoff < sizeof(eh) ||
+	    !in_file(f, eh.e_phoff, f->phnum * sizeof(Elf64_Phdr)))
+		return bad(ctx, "program headers outside the file");
+	f->ph = calloc(f->phnum, sizeof(Elf64_Phdr));
+	if (!f->ph)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	return read_at(f, eh.e_phoff, f->ph, f->phnum * sizeof(Elf64_Phdr));
+}
+
+static int cmp_paddr(const void *a, const void *b)
+{
+	const Elf64_Phdr *x = *(const Elf64_Phdr *const *)a;
+	const Elf64_Phdr *y = *(const Elf64_Phdr *const *)b;
+
+	return x->p_paddr < y->p_paddr ? -1 : x->p_paddr > y->p_paddr;
+}
+
+static int check_load(struct elf_file *f, const Elf64_Phdr *p)
+{
+	if (p->p_filesz > p->p_memsz)
+		return bad(f->ctx, "PT_LOAD with p_filesz > p_memsz");
+	if (!in_file(f, p->p_offset, p->p_filesz))
+		return qvmi__err(f->ctx, -EBADMSG,
+				 "ELF core: PT_LOAD at 0x%" PRIx64
+				 " ends past the end of the file (truncated?)",
+				 p->p_paddr);
+	/* x86 physical addresses have at most 52 bits (MAXPHYADDR); this
+	 * also keeps a hostile zero-filled p_memsz from being endless. */
+	if (p->p_paddr > QVMI_DUMP_MAX_PADDR ||
+	    p->p_memsz > QVMI_DUMP_MAX_PADDR - p->p_paddr)
+		return qvmi__err(f->ctx, -EBADMSG,
+				 "ELF core: PT_LOAD at 0x%" PRIx64
+				 " reaches past 2^52",
+				 p->p_paddr);
+	return 0;
+}
+
+/* Check every PT_LOAD and that no two overlap in guest-physical space. */
+static int check_loads(struct elf_file *f)
+{
+	const Elf64_Phdr **sorted;
+	size_t i, n = 0;
+	int err = 0;
+
+	sorted = calloc(f->phnum, sizeof(*sorted));
+	if (!sorted)
+		return qvmi__err(f->ctx, -ENOMEM, "out of memory");
+	for (i = 0; i < f->phnum && !err; i++) {
+		if (f->ph[i].p_type != PT_LOAD || !f->ph[i].p_memsz)
+			continue;
+		err = check_load(f, &f->ph[i]);
+		sorted[n++] = &f->ph[i];
+	}
+	if (!err)
+		qsort(sorted, n, sizeof(*sorted), cmp_paddr);
+	for (i = 1; i < n && !err; i++)
+		if (sorted[i]->p_paddr <=
+		    sorted[i - 1]->p_paddr + (sorted[i - 1]->p_memsz - 1))
+			err = qvmi__err(
+				f->ctx, -EBADMSG,
+				"ELF core: PT_LOADs overlap at 0x%" PRIx64,
+				sorted[i]->p_paddr);
+	free(sorted);
+	return err;
+}
+
+/* ---- registers from notes ----------------------------------------------- */
+
+static void cpustate_to_regs(const struct qvmi_qemu_cpustate *s,
+			     struct qvmi_regs_x86 *r)
+{
+	r->rax = s->rax, r->rbx = s->rbx, r->rcx = s->rcx, r->rdx = s->rdx;
+	r->rsi = s->rsi, r->rdi = s->rdi, r->rbp = s->rbp, r->rsp = s->rsp;
+	r->r8 = s->r8, r->r9 = s->r9, r->r10 = s->r10, r->r11 = s->r11;
+	r->r12 = s->r12, r->r13 = s->r13, r->r14 = s->r14, r->r15 = s->r15;
+	r->rip = s->rip, r->rflags = s->rflags;
+	r->cs = s->cs.selector, r->ss = s->ss.selector;
+	r->ds = s->ds.selector, r->es = s->es.selector;
+	r->fs = s->fs.selector, r->gs = s->gs.selector;
+	r->fs_base = s->fs.base, r->gs_base = s->gs.base;
+	/* QEMUCPUState has no EFER or CR8: efer reads 0. */
+	r->cr0 = s->cr[0], r->cr2 = s->cr[2], r->cr3 = s->cr[3];
+	r->cr4 = s->cr[4];
+	r->gdt_base = s->gdt.base, r->gdt_limit = s->gdt.limit;
+	r->idt_base = s->idt.base, r->idt_limit = s->idt.limit;
+	r->valid = QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES |
+		   QVMI_REGS_CR | QVMI_REGS_TABLES;
+	if (s->size >= QVMI_QEMU_CPUSTATE_KGS) {
+		r->kernel_gs_base = s->kernel_gs_base;
+		r->valid |= QVMI_REGS_KGS;
+	}
+}
+
+static void prstatus64_to_regs(const struct qvmi_prstatus64 *p,
+			       struct qvmi_regs_x86 *r)
+{
+	r->rax = p->rax, r->rbx = p->rbx, r->rcx = p->rcx, r->rdx = p->rdx;
+	r->rsi = p->rsi, r->rdi = p->rdi, r->rbp = p->rbp, r->rsp = p->rsp;
+	r->r8 = p->r8, r->r9 = p->r9, r->r10 = p->r10, r->r11 = p->r11;
+	r->r12 = p->r12, r->r13 = p->r13, r->r14 = p->r14, r->r15 = p->r15;
+	r->rip = p->rip, r->rflags = p->eflags;
+	r->cs = p->cs, r->ss = p->ss, r->ds = p->ds, r->es = p->es;
+	r->fs = p->fs, r->gs = p->gs;
+	r->fs_base = p->fs_base, r->gs_base = p->gs_base;
+	r->valid = QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES;
+}
+
+static void prstatus32_to_regs(const struct qvmi_prstatus32 *p,
+			       struct qvmi_regs_x86 *r)
+{
+	r->rax = p->eax, r->rbx = p->ebx, r->rcx = p->ecx, r->rdx = p->edx;
+	r->rsi = p->esi, r->rdi = p->edi, r->rbp = p->ebp, r->rsp = p->esp;
+	r->rip = p->eip, r->rflags = p->eflags;
+	r->cs = p->cs, r->ss = p->ss, r->ds = p->ds, r->es = p->es;
+	r->fs = p->fs, r->gs = p->gs;
+	r->valid = QVMI_REGS_GPR | QVMI_REGS_SEG;
+}
+
+void qvmi__regs_to_cpustate(const struct qvmi_regs_x86 *r,
+			    struct qvmi_qemu_cpustate *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->version = QVMI_QEMU_CPUSTATE_VERSION;
+	s->size = sizeof(*s);
+	s->rax = r->rax, s->rbx = r->rbx, s->rcx = r->rcx, s->rdx = r->rdx;
+	s->rsi = r->rsi, s->rdi = r->rdi, s->rsp = r->rsp, s->rbp = r->rbp;
+	s->r8 = r->r8, s->r9 = r->r9, s->r10 = r->r10, s->r11 = r->r11;
+	s->r12 = r->r12, s->r13 = r->r13, s->r14 = r->r14, s->r15 = r->r15;
+	s->rip = r->rip, s->rflags = r->rflags;
+	s->cs.selector = (uint32_t)r->cs, s->ss.selector = (uint32_t)r->ss;
+	s->ds.selector = (uint32_t)r->ds, s->es.selector = (uint32_t)r->es;
+	s->fs.selector = (uint32_t)r->fs, s->gs.selector = (uint32_t)r->gs;
+	s->fs.base = r->fs_base, s->gs.base = r->gs_base;
+	s->gdt.base = r->gdt_base, s->gdt.limit = (uint32_t)r->gdt_limit;
+	s->idt.base = r->idt_base, s->idt.limit = (uint32_t)r->idt_limit;
+	s->cr[0] = r->cr0, s->cr[2] = r->cr2, s->cr[3] = r->cr3;
+	s->cr[4] = r->cr4;
+	s->kernel_gs_base = r->kernel_gs_base;
+}
+
+void qvmi__regs_to_prstatus(const struct qvmi_regs_x86 *r, uint32_t pid,
+			    struct qvmi_prstatus64 *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->rax = r->rax, p->rbx = r->rbx, p->rcx = r->rcx, p->rdx = r->rdx;
+	p->rsi = r->rsi, p->rdi = r->rdi, p->rbp = r->rbp, p->rsp = r->rsp;
+	p->r8 = r->r8, p->r9 = r->r9, p->r10 = r->r10, p->r11 = r->r11;
+	p->r12 = r->r12, p->r13 = r->r13, p->r14 = r->r14, p->r15 = r->r15;
+	p->rip = r->rip, p->eflags = r->rflags;
+	p->cs = r->cs, p->ss = r->ss, p->ds = r->ds, p->es = r->es;
+	p->fs = r->fs, p->gs = r->gs;
+	p->fs_base = r->fs_base, p->gs_base = r->gs_base;
+}
+
+/* ---- notes -------------------------------------------------------------- */
+
+static struct qvmi_regs_x86 *regs_push(struct qvmi_regs_x86 **arr, size_t *n)
+{
+	struct qvmi_regs_x86 *a = *arr;
+
+	if (*n >= QVMI_DUMP_MAX_VCPUS)
+		return NULL;
+	/* Grow at powers of two. */
+	if (!(*n & (*n - 1)) || *n == 0) {
+		a = realloc(a, (*n ? *n * 2 : 1) * sizeof(*a));
+		if (!a)
+			return NULL;
+		*arr = a;
+	}
+	memset(&a[*n], 0, sizeof(*a));
+	return &a[(*n)++];
+}
+
+static int note_qemu(struct qvmi_ctx *ctx, struct elf_core *core,
+		     const uint8_t *desc, uint32_t descsz)
+{
+	struct qvmi_qemu_cpustate s;
+	struct qvmi_regs_x86 *r;
+
+	memset(&s, 0, sizeof(s));
+	if (descsz < QVMI_QEMU_CPUSTATE_MIN)
+		return bad(ctx, "QEMU note too short");
+	memcpy(&s, desc, QVMI_MIN((size_t)descsz, sizeof(s)));
+	if (s.version != QVMI_QEMU_CPUSTATE_VERSION)
+		return qvmi__err(ctx, -EBADMSG,
+				 "ELF core: QEMUCPUState version %u unknown",
+				 s.version);
+	if (s.size < QVMI_QEMU_CPUSTATE_MIN || s.size > descsz)
+		return bad(ctx, "QEMUCPUState size does not fit its note");
+	r = regs_push(&core->qemu, &core->nqemu);
+	if (!r)
+		return core->nqemu >= QVMI_DUMP_MAX_VCPUS ?
+			       bad(ctx, "too many vCPUs") :
+			       qvmi__err(ctx, -ENOMEM, "out of memory");
+	cpustate_to_regs(&s, r);
+	return 0;
+}
+
+static int note_prstatus(struct qvmi_ctx *ctx, struct elf_core *core,
+			 const uint8_t *desc, uint32_t descsz)
+{
+	struct qvmi_regs_x86 *r;
+
+	if (descsz != sizeof(struct qvmi_prstatus64) &&
+	    descsz != sizeof(struct qvmi_prstatus32))
+		return bad(ctx, "NT_PRSTATUS of unknown size");
+	r = regs_push(&core->prs, &core->nprs);
+	if (!r)
+		return core->nprs >= QVMI_DUMP_MAX_VCPUS ?
+			       bad(ctx, "too many vCPUs") :
+			       qvmi__err(ctx, -ENOMEM, "out of memory");
+	if (descsz == sizeof(struct qvmi_prstatus64)) {
+		struct qvmi_prstatus64 p;
+
+		memcpy(&p, desc, sizeof(p));
+		prstatus64_to_regs(&p, r);
+	} else {
+		struct qvmi_prstatus32 p;
+
+		memcpy(&p, desc, sizeof(p));
+		prstatus32_to_regs(&p, r);
+	}
+	return 0;
+}
+
+static int note_vmcoreinfo(struct qvmi_ctx *ctx, struct elf_core *core,
+			   const uint8_t *desc, uint32_t descsz)
+{
+	size_t len = strnlen((const char *)desc, descsz);
+
+	if (core->vmcoreinfo) {
+		qvmi__log(ctx, QVMI_LOG_WARN,
+			  "ELF core: second VMCOREINFO note ignored");
+		return 0;
+	}
+	if (descsz > QVMI_DUMP_MAX_VMCOREINFO)
+		return bad(ctx, "VMCOREINFO note too large");
+	core->vmcoreinfo = malloc(len + 1);
+	if (!core->vmcoreinfo)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	memcpy(core->vmcoreinfo, desc, len);
+	core->vmcoreinfo[len] = '\0';
+	return 0;
+}
+
+static bool name_is(const uint8_t *name, uint32_t namesz, const char *want)
+{
+	size_t n = strlen(want) + 1;
+
+	return namesz == n && !memcmp(name, want, n);
+}
+
+static int note_one(struct qvmi_ctx *ctx, struct elf_core *core,
+		    const Elf64_Nhdr *h, const uint8_t *name,
+		    const uint8_t *desc)
+{
+	if (name_is(name, h->n_namesz, "CORE") && h->n_type == NT_PRSTATUS)
+		return note_prstatus(ctx, core, desc, h->n_descsz);
+	if (name_is(name, h->n_namesz, "QEMU") && h->n_type == 0)
+		return note_qemu(ctx, core, desc, h->n_descsz);
+	if (name_is(name, h->n_namesz, "VMCOREINFO") && h->n_type == 0)
+		return note_vmcoreinfo(ctx, core, desc, h->n_descsz);
+	return 0; /* other notes (NT_PRPSINFO, ...) are not needed */
+}
+
+/* Walk one PT_NOTE segment: 4-byte aligned names and descriptors. */
+static int parse_notes(struct qvmi_ctx *ctx, struct elf_core *core,
+		       const uint8_t *buf, size_t len, size_t *count)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(Elf64_Nhdr)) {
+		Elf64_Nhdr h;
+		const uint8_t *name, *desc;
+		size_t name_al;
+		int err;
+
+		if (++*count > QVMI_DUMP_MAX_NOTES)
+			return bad(ctx, "too many notes");
+		memcpy(&h, buf + off, sizeof(h));
+		off += sizeof(h);
+		name_al = ((size_t)h.n_namesz + 3) & ~(size_t)3;
+		if (name_al > len - off)
+			return bad(ctx, "note name runs past its segment");
+		name = buf + off;
+		off += name_al;
+		if (h.n_descsz > len - off)
+			return bad(ctx,
+				   "note descriptor runs past its segment");
+		desc = buf + off;
+		/* The last note may lack its padding. */
+		off += QVMI_MIN(((size_t)h.n_descsz + 3) & ~(size_t)3,
+				len - off);
+		err = note_one(ctx, core, &h, name, desc);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int read_notes(struct elf_file *f, struct elf_core *core)
+{
+	uint64_t total = 0;
+	size_t i, count = 0;
+	int err = 0;
+
+	for (i = 0; i < f->phnum && !err; i++) {
+		const Elf64_Phdr *p = &f->ph[i];
+		uint8_t *buf;
+
+		if (p->p_type != PT_NOTE || !p->p_filesz)
+			continue;
+		if (!in_file(f, p->p_offset, p->p_filesz))
+			return bad(f->ctx, "PT_NOTE outside the file");
+		if (p->p_filesz > QVMI_DUMP_MAX_NOTES_BYTES - total)
+			return bad(f->ctx, "notes too large");
+		total += p->p_filesz;
+		buf = malloc(p->p_filesz);
+		if (!buf)
+			return qvmi__err(f->ctx, -ENOMEM, "out of memory");
+		err = read_at(f, p->p_offset, buf, p->p_filesz);
+		if (!err)
+			err = parse_notes(f->ctx, core, buf, p->p_filesz,
+					  &count);
+		free(buf);
+	}
+	if (!err && core->nqemu && core->nprs && core->nqemu != core->nprs)
+		qvmi__log(f->ctx, QVMI_LOG_WARN,
+			  "ELF core: %zu QEMU notes but %zu NT_PRSTATUS",
+			  core->nqemu, core->nprs);
+	return err;
+}
+
+/* ---- control backend ---------------------------------------------------- */
+
+static void core_free(struct elf_core *core)
+{
+	if (!core)
+		return;
+	free(core->qemu);
+	free(core->prs);
+	free(core->vmcoreinfo);
+	free(core);
+}
+
+static int elf_vcpu_count(struct qvmi_ctl *c)
+{
+	struct elf_core *core = c->priv;
+
+	return (int)(core->nqemu ? core->nqemu : core->nprs);
+}
+
+static int elf_get_regs(struct qvmi_ctl *c, unsigned int vcpu,
+			struct qvmi_regs_x86 *ret)
+{
+	struct elf_core *core = c->priv;
+
+	/* The QEMU note is a superset of prstatus; prstatus is the fallback
+	 * for cores written by other tools. */
+	if (core->nqemu) {
+		if (vcpu < core->nqemu) {
+			*ret = core->qemu[vcpu];
+			return 0;
+		}
+	} else if (vcpu < core->nprs) {
+		*ret = core->prs[vcpu];
+		return 0;
+	}
+	return qvmi__err(c->ctx, -EINVAL, "no vCPU %u in this dump (%d)", vcpu,
+			 elf_vcpu_count(c));
+}
+
+static int elf_state(struct qvmi_ctl *c, enum qvmi_vm_state *ret)
+{
+	*ret = QVMI_VM_FROZEN;
+	return 0;
+}
+
+static void elf_ctl_destroy(struct qvmi_ctl *c)
+{
+	core_free(c->priv);
+}
+
+static const struct qvmi_ctl_ops elf_ctl_ops = {
+	.name = "elf",
+	.vcpu_count = elf_vcpu_count,
+	.get_regs = elf_get_regs,
+	.state = elf_state,
+	.destroy = elf_ctl_destroy,
+};
+
+const char *qvmi__elf_vmcoreinfo(const struct qvmi_ctx *ctx)
+{
+	const struct elf_core *core;
+
+	if (!ctx->ctl || ctx->ctl->ops != &elf_ctl_ops)
+		return NULL;
+	core = ctx->ctl->priv;
+	return core->vmcoreinfo;
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+/* The zero tail of a PT_LOAD whose p_memsz exceeds p_filesz. */
+static int zero_read(struct qvmi_source *s, uint64_t addr, void *buf,
+		     size_t len)
+{
+	memset(buf, 0, len);
+	return 0;
+}
+
+static const struct qvmi_source_ops zero_ops = {
+	.name = "elf-zero",
+	.read = zero_read,
+};
+
+static int map_loads(struct elf_file *f, struct qvmi_source *src)
+{
+	struct qvmi_ctx *ctx = f->ctx;
+	struct qvmi_source *zero = NULL;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < f->phnum && !err; i++) {
+		const Elf64_Phdr *p = &f->ph[i];
+
+		if (p->p_type != PT_LOAD || !p->p_memsz)
+			continue;
+		if (p->p_filesz)
+			err = qvmi_map_add(ctx, src, p->p_paddr, p->p_filesz,
+					   p->p_offset);
+		if (!err && p->p_memsz > p->p_filesz) {
+			if (!zero)
+				err = qvmi_source_create(ctx, &zero_ops, NULL,
+							 QVMI_SOURCE_FROZEN,
+							 &zero);
+			if (!err)
+				err = qvmi_map_add(ctx, zero,
+						   p->p_paddr + p->p_filesz,
+						   p->p_memsz - p->p_filesz, 0);
+		}
+		if (!err)
+			err = qvmi__ram_add(ctx, p->p_paddr, p->p_memsz);
+	}
+	return err;
+}
+
+int qvmi__attach_elf_fd(struct qvmi_ctx *ctx, int fd)
+{
+	struct elf_file f = { .ctx = ctx, .fd = fd };
+	struct elf_core *core = NULL;
+	struct qvmi_source *src;
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) || st.st_size < 0) {
+		err = qvmi__err(ctx, -errno, "ELF core: cannot stat the file");
+		goto fail;
+	}
+	f.size = (uint64_t)st.st_size;
+	err = read_headers(&f);
+	if (!err)
+		err = check_loads(&f);
+	if (err)
+		goto fail;
+	core = calloc(1, sizeof(*core));
+	if (!core) {
+		err = qvmi__err(ctx, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	err = read_notes(&f, core);
+	if (err)
+		goto fail;
+	err = qvmi__source_file_create(ctx, "elf", fd, f.size, &src);
+	if (err)
+		goto fail;
+	fd = -1; /* the source owns it now */
+	err = map_loads(&f, src);
+	if (err)
+		goto fail;
+	err = qvmi__ctl_set(ctx, &elf_ctl_ops, core);
+	if (err)
+		goto fail;
+	free(f.ph);
+	return 0;
+fail:
+	core_free(core);
+	free(f.ph);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
