@@ -212,7 +212,11 @@ static int recv_raw(struct qvmi_rsp_conn *c, int64_t deadline,
 		if (err)
 			return err;
 	}
-	return c->noack ? 0 : send_byte(c, '+');
+	/* The packet is good even if the ack cannot go out (the peer closed
+	 * right after sending it): the next exchange reports that. */
+	if (!c->noack && send_byte(c, '+'))
+		qvmi__clear_err(c->ctx);
+	return 0;
 }
 
 static int queue_packet(struct qvmi_rsp_conn *c, const struct qvmi_rsp_item *it)

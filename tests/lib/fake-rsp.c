@@ -13,13 +13,18 @@
 
 enum { PEER_TIMEOUT_MS = 3000, BUF = 70000 };
 
+int fake_read_byte(int fd, unsigned char *c, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return -ETIMEDOUT;
+	return read(fd, c, 1) == 1 ? 0 : -EPIPE;
+}
+
 static int rd(struct fake_peer *p, unsigned char *c)
 {
-	struct pollfd pfd = { .fd = p->peer_fd, .events = POLLIN };
-
-	if (poll(&pfd, 1, PEER_TIMEOUT_MS) <= 0)
-		return -ETIMEDOUT;
-	return read(p->peer_fd, c, 1) == 1 ? 0 : -EPIPE;
+	return fake_read_byte(p->peer_fd, c, PEER_TIMEOUT_MS);
 }
 
 static void wr(struct fake_peer *p, const void *b, size_t n)
@@ -63,7 +68,7 @@ static int read_packet(struct fake_peer *p, char *out, size_t *len)
 
 static void send_packet(struct fake_peer *p, const char *d, size_t n)
 {
-	char *f = malloc(n + 4);
+	char *f = malloc(n + 5);
 	unsigned int sum = 0;
 	unsigned char c;
 

@@ -46,4 +46,7 @@ void fake_start(struct fake_peer *p, const struct fake_step *steps);
 /* Join the thread, close fds; returns true if the script completed. */
 bool fake_finish(struct fake_peer *p);
 
+/* Read one byte from fd: 0, -ETIMEDOUT or -EPIPE. */
+int fake_read_byte(int fd, unsigned char *c, int timeout_ms);
+
 #endif
