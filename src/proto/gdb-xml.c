@@ -17,6 +17,7 @@ struct xml_parse {
 	struct qvmi_gdb_reg *regs;
 	size_t nregs, cap;
 	unsigned int next_regnum;
+	unsigned int nfetch; /* includes followed, all depths */
 	qvmi_gdb_fetch_fn fetch;
 	void *arg;
 };
@@ -173,7 +174,10 @@ static int include(struct xml_parse *p, const struct xml_attr *a, size_t na,
 
 	if (!href || !href->vlen || href->vlen >= sizeof(name))
 		return -EBADMSG;
-	if (!p->fetch || depth >= QVMI_GDB_MAX_INCLUDE_DEPTH)
+	/* Bound the total too: n includes per file, each including itself,
+	 * would otherwise cost n^depth parses. */
+	if (!p->fetch || depth >= QVMI_GDB_MAX_INCLUDE_DEPTH ||
+	    ++p->nfetch > QVMI_GDB_MAX_INCLUDES)
 		return -ELOOP;
 	memcpy(name, href->val, href->vlen);
 	name[href->vlen] = '\0';

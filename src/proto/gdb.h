@@ -31,6 +31,7 @@ enum {
 	QVMI_GDB_MAX_REGBITS = 4096,
 	QVMI_GDB_MAX_XML = 1 << 20, /* one feature document */
 	QVMI_GDB_MAX_INCLUDE_DEPTH = 4,
+	QVMI_GDB_MAX_INCLUDES = 32, /* files fetched for one description */
 };
 
 struct qvmi_gdb_reg {
