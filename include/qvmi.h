@@ -316,6 +316,109 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 
 /* ---- guest-virtual memory (src/arch) ----------------------------------- */
 
+/* ---- gdbstub: registers, control, breakpoints (src/proto/gdb.c) ---- */
+
+/*
+ * QEMU's gdbstub (-gdb unix:PATH,server=on,wait=off) gives registers of
+ * every vCPU, pause/resume, breakpoints, watchpoints and single-step, and
+ * physical memory when nothing faster is attached.
+ *
+ * QEMU 7.2 behaviour this API is built around:
+ *  - Connecting PAUSES the VM.  qvmi_attach_gdb leaves it paused unless
+ *    opts->resume is set.
+ *  - QEMU serves one gdb client at a time: a second qvmi_attach_gdb on the
+ *    same context fails with -EBUSY.
+ *  - Closing the socket is ignored by QEMU: its breakpoints stay and the VM
+ *    stays paused.  So qvmi_ctx_destroy() (or a later attach) removes the
+ *    breakpoints and watchpoints inserted through this API, then:
+ *      - if the VM should run, detaches, and QEMU resumes it;
+ *      - if it should stay paused, closes without detaching.
+ *    "Should run" starts as "was running when we connected" and follows
+ *    qvmi_vm_pause()/qvmi_vm_resume() from then on.
+ *  - A breakpoint hit stops every vCPU; qvmi_vm_resume() continues them all,
+ *    first stepping the vCPU that hit over its breakpoint.
+ *  - Reading registers or gdbstub memory while the VM runs briefly stops it
+ *    (interrupt, read, continue): about a millisecond under TCG.
+ *
+ * Called after qvmi_attach_qmp(), qvmi_attach_gdb replaces the control
+ * backend (registers, pause/resume, state now go through the gdbstub) and
+ * keeps the memory sources that are already mapped; the gdbstub memory
+ * source is added only when no memory is mapped yet (opts->memory).  The QMP
+ * connection stays open for whatever else uses it.
+ */
+enum qvmi_gdb_memory {
+	QVMI_GDB_MEM_AUTO = 0, /* add the source only if nothing is mapped */
+	QVMI_GDB_MEM_ON = 1, /* always (overrides what is mapped) */
+	QVMI_GDB_MEM_OFF = 2, /* never */
+};
+
+struct qvmi_gdb_opts {
+	size_t sz;
+	/* Timeout for each gdbstub exchange, ms; 0 means 5000. */
+	int timeout_ms;
+	/* Non-zero: continue the VM right after attaching. */
+	int resume;
+	/* enum qvmi_gdb_memory */
+	int memory;
+};
+
+/* Attach to QEMU's gdbstub unix socket (see above: this pauses the VM). */
+QVMI_API int qvmi_attach_gdb(struct qvmi_ctx *ctx, const char *path,
+			     const struct qvmi_gdb_opts *opts);
+
+/* Write the register groups marked in regs->valid (QVMI_REGS_GPR, _SEG,
+ * _BASES, _KGS, _CR, _CR8) of a stopped vCPU.  Needs the gdbstub. */
+QVMI_API int qvmi_set_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
+			   const struct qvmi_regs_x86 *regs);
+
+enum qvmi_bp_kind {
+	QVMI_BP_SW = 0, /* software breakpoint (Z0) */
+	QVMI_BP_HW = 1, /* hardware breakpoint (Z1) */
+	QVMI_WP_WRITE = 2, /* write watchpoint (Z2) */
+	QVMI_WP_READ = 3, /* read watchpoint (Z3) */
+	QVMI_WP_ACCESS = 4, /* access watchpoint (Z4) */
+};
+
+/* Insert/remove a breakpoint or watchpoint at a guest-virtual address.
+ * len: 1 for breakpoints, 1/2/4/8 for watchpoints.  At most 256. */
+QVMI_API int qvmi_bp_insert(struct qvmi_ctx *ctx, enum qvmi_bp_kind kind,
+			    uint64_t gva, unsigned int len);
+QVMI_API int qvmi_bp_remove(struct qvmi_ctx *ctx, enum qvmi_bp_kind kind,
+			    uint64_t gva, unsigned int len);
+
+enum qvmi_stop_reason {
+	QVMI_STOP_NONE = 0,
+	QVMI_STOP_BREAKPOINT, /* at a breakpoint inserted through this API */
+	QVMI_STOP_STEP, /* a single-step completed */
+	QVMI_STOP_WATCH_WRITE,
+	QVMI_STOP_WATCH_READ,
+	QVMI_STOP_WATCH_ACCESS,
+	QVMI_STOP_INTERRUPT, /* stopped on request (SIGINT) */
+	QVMI_STOP_TRAP, /* other SIGTRAP (a breakpoint set by someone else) */
+	QVMI_STOP_SIGNAL, /* another signal, see .signal */
+	QVMI_STOP_EXITED, /* the target is gone */
+};
+
+struct qvmi_stop {
+	unsigned int vcpu; /* the vCPU that stopped */
+	enum qvmi_stop_reason reason;
+	int signal; /* gdb signal number (5 = TRAP, 2 = INT) */
+	uint64_t rip; /* that vCPU's RIP */
+	/* Watchpoints: the data address; otherwise the same as rip. */
+	uint64_t addr;
+};
+
+/* Single-step one vCPU; the others stay stopped.  Returns when the step
+ * is done; the VM is then stopped. */
+QVMI_API int qvmi_single_step(struct qvmi_ctx *ctx, unsigned int vcpu);
+
+/* Wait up to timeout_ms for the running VM to stop (breakpoint,
+ * watchpoint, ...).  -ETIMEDOUT if it did not; -EINVAL if the VM is not
+ * running and no stop is pending.  The VM stays stopped afterwards:
+ * continue it with qvmi_vm_resume(). */
+QVMI_API int qvmi_wait_stop(struct qvmi_ctx *ctx, int timeout_ms,
+			    struct qvmi_stop *ret);
+
 /* ---- pmemaccess client source (src/source/pmem.c) ---------------------- */
 
 struct qvmi_pmem_opts {

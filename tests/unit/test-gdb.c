@@ -1,0 +1,905 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The gdbstub client, control backend and memory source against a model of
+ * QEMU 7.2's gdbstub, built from captured behaviour (data/qemu72-*): the
+ * real target description and 'g' images, "p" refused before target.xml,
+ * E22 for 'm' over 2048 bytes, E14 for unmapped memory, T02 on connect to a
+ * running VM, D refused in multiprocess mode, re-hit when continuing from a
+ * breakpoint, one stop reply per 0x03.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "fake-rsp.h"
+#include "qemu72-gdb.h"
+#include "qvmi.h"
+#include "proto/gdb.h"
+
+/* ---- the model stub ------------------------------------------------------ */
+
+enum { GSIZE = 608, VBASE_HI = 0xffffffff, NLOG = 256, MODEL_TIMEOUT = 3000 };
+static const uint64_t VBASE = 0xffffffff87800000ull;
+
+struct model {
+	/* config */
+	bool running_at_connect;
+	bool close_after_handshake;
+	/* state */
+	int fd;
+	pthread_t th;
+	pthread_mutex_t lock;
+	bool running, xml_read, phys, detached;
+	int hg, tidx;
+	uint8_t g[2][GSIZE];
+	struct {
+		int type;
+		uint64_t addr;
+		unsigned int len;
+	} bps[16];
+	int nbps;
+	uint8_t vmem[0x4000];
+	uint8_t pmem[0x10000];
+	char log[NLOG][48];
+	int nlog;
+	int interrupts;
+};
+
+/* QEMU 7.2 x86-64 register sizes by regnum, from i386-64bit.xml. */
+static size_t reg_size(unsigned int n)
+{
+	if (n <= 16)
+		return 8;
+	if (n <= 23)
+		return 4;
+	if (n <= 32)
+		return 8;
+	if (n <= 40)
+		return 10;
+	if (n <= 48)
+		return 4;
+	return n <= 64 ? 16 : 4;
+}
+
+static size_t reg_off(unsigned int n)
+{
+	size_t o = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		o += reg_size(i);
+	return o;
+}
+
+static uint64_t get64(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | p[n];
+	return v;
+}
+
+static void put64(uint8_t *p, size_t n, uint64_t v)
+{
+	for (size_t i = 0; i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+#define RIP(m, c) get64((m)->g[c] + 128, 8)
+#define SET_RIP(m, c, v) put64((m)->g[c] + 128, 8, (v))
+
+static int m_read_packet(struct model *m, char *out, size_t cap, size_t *len)
+{
+	unsigned char c;
+	size_t n = 0;
+
+	for (;;) {
+		if (fake_read_byte(m->fd, &c, MODEL_TIMEOUT))
+			return -1;
+		if (c == '$')
+			break;
+		if (c == 0x03 && m->running)
+			return 3;
+		/* acks; QEMU ignores other bytes while idle */
+	}
+	for (;;) {
+		if (fake_read_byte(m->fd, &c, MODEL_TIMEOUT))
+			return -1;
+		if (c == '#')
+			break;
+		if (n + 1 >= cap)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (fake_read_byte(m->fd, &c, MODEL_TIMEOUT) ||
+	    fake_read_byte(m->fd, &c, MODEL_TIMEOUT))
+		return -1;
+	out[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+/* Send a packet (escaping like QEMU's memtox); acks are read later. */
+static void m_send(struct model *m, const char *d, size_t n)
+{
+	char *f = malloc(2 * n + 8);
+	unsigned int sum = 0;
+	size_t o = 0;
+
+	f[o++] = '$';
+	for (size_t i = 0; i < n; i++) {
+		char c = d[i];
+
+		if (c == '#' || c == '$' || c == '}' || c == '*') {
+			f[o++] = '}';
+			sum += '}';
+			c ^= 0x20;
+		}
+		f[o++] = c;
+		sum += (unsigned char)c;
+	}
+	o += (size_t)snprintf(f + o, 4, "#%02x", sum & 0xff);
+	if (send(m->fd, f, o, MSG_NOSIGNAL) < 0)
+		m->detached = true;
+	free(f);
+}
+
+static void m_reply(struct model *m, const char *s)
+{
+	m_send(m, s, strlen(s));
+}
+
+static void m_hex(struct model *m, const uint8_t *b, size_t n)
+{
+	char *h = malloc(2 * n + 1);
+
+	for (size_t i = 0; i < n; i++)
+		sprintf(h + 2 * i, "%02x", b[i]);
+	m_send(m, h, 2 * n);
+	free(h);
+}
+
+static void m_xfer(struct model *m, const char *p)
+{
+	const char *doc = NULL;
+	unsigned long off, len;
+	char annex[64], *r;
+	size_t dl;
+
+	if (sscanf(p, "qXfer:features:read:%63[^:]:%lx,%lx", annex, &off,
+		   &len) != 3)
+		return m_reply(m, "E22");
+	if (!strcmp(annex, "target.xml"))
+		doc = qemu72_target_xml;
+	else if (!strcmp(annex, "i386-64bit.xml"))
+		doc = qemu72_i386_64bit_xml;
+	if (!doc)
+		return m_reply(m, "E00"); /* as QEMU 7.2 for nosuch.xml */
+	m->xml_read = true;
+	dl = strlen(doc);
+	if (off > dl)
+		return m_reply(m, "E22");
+	if (len > dl - off)
+		len = dl - off;
+	/* QEMU caps a chunk at (MAX_PACKET_LENGTH - 5) / 2 */
+	if (len > 2045)
+		len = 2045;
+	r = malloc(len + 2);
+	r[0] = off + len < dl ? 'm' : 'l';
+	memcpy(r + 1, doc + off, len);
+	m_send(m, r, len + 1);
+	free(r);
+}
+
+static uint8_t *m_mem(struct model *m, uint64_t a, size_t n)
+{
+	if (m->phys)
+		return a + n <= sizeof(m->pmem) && a + n >= a ? m->pmem + a :
+								NULL;
+	if (a >= VBASE && a + n <= VBASE + sizeof(m->vmem) && a + n > a)
+		return m->vmem + (a - VBASE);
+	return NULL;
+}
+
+static void m_memcmd(struct model *m, const char *p)
+{
+	unsigned long long a;
+	unsigned long n;
+	int pos = 0;
+	uint8_t *mem;
+
+	if (sscanf(p + 1, "%llx,%lx%n", &a, &n, &pos) != 2)
+		return m_reply(m, "");
+	if (n > 2048)
+		return m_reply(m, "E22");
+	mem = m_mem(m, a, n);
+	if (!mem)
+		return m_reply(m, "E14");
+	if (p[0] == 'm')
+		return m_hex(m, mem, n);
+	p += 1 + pos + 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned int b;
+
+		if (sscanf(p + 2 * i, "%2x", &b) != 1)
+			return m_reply(m, "E22");
+		mem[i] = (uint8_t)b;
+	}
+	m_reply(m, "OK");
+}
+
+static int exec_bp_at(struct model *m, uint64_t a)
+{
+	for (int i = 0; i < m->nbps; i++)
+		if (m->bps[i].type <= 1 && m->bps[i].addr == a)
+			return 1;
+	return 0;
+}
+
+static void m_bp(struct model *m, const char *p)
+{
+	int type;
+	unsigned long long a;
+	unsigned int len;
+
+	if (sscanf(p + 1, "%d,%llx,%x", &type, &a, &len) != 3)
+		return m_reply(m, "E22");
+	if (p[0] == 'Z') {
+		m->bps[m->nbps].type = type;
+		m->bps[m->nbps].addr = a;
+		m->bps[m->nbps++].len = len;
+		return m_reply(m, "OK");
+	}
+	for (int i = 0; i < m->nbps; i++)
+		if (m->bps[i].type == type && m->bps[i].addr == a) {
+			m->bps[i] = m->bps[--m->nbps];
+			return m_reply(m, "OK");
+		}
+	m_reply(m, "E22");
+}
+
+/* vCont;c: what a TCG guest with these breakpoints would do next. */
+static void m_continue(struct model *m)
+{
+	char r[96];
+
+	for (int c = 0; c < 2; c++)
+		if (exec_bp_at(m, RIP(m, c))) { /* re-hit at once */
+			snprintf(r, sizeof(r), "T05thread:p01.0%d;", c + 1);
+			return m_reply(m, r);
+		}
+	for (int i = 0; i < m->nbps; i++) {
+		if (m->bps[i].type <= 1) {
+			SET_RIP(m, 1, m->bps[i].addr);
+			return m_reply(m, "T05thread:p01.02;");
+		}
+		snprintf(r, sizeof(r), "T05thread:p01.01;%s:%llx;",
+			 m->bps[i].type == 2 ? "watch" :
+			 m->bps[i].type == 3 ? "rwatch" :
+					       "awatch",
+			 (unsigned long long)m->bps[i].addr);
+		return m_reply(m, r);
+	}
+	m->running = true; /* until 0x03 */
+}
+
+static void m_regcmd(struct model *m, const char *p)
+{
+	unsigned int n;
+	uint8_t *g = m->g[m->hg];
+
+	if (!m->xml_read) /* QEMU 7.2: gdb_has_xml */
+		return m_reply(m, "");
+	if (sscanf(p + 1, "%x", &n) != 1 || n > 65)
+		return m_reply(m, "E14");
+	if (p[0] == 'p')
+		return m_hex(m, g + reg_off(n), reg_size(n));
+	p = strchr(p, '=');
+	for (size_t i = 0; p && i < reg_size(n); i++) {
+		unsigned int b;
+
+		if (sscanf(p + 1 + 2 * i, "%2x", &b) == 1)
+			g[reg_off(n) + i] = (uint8_t)b;
+	}
+	m_reply(m, "OK");
+}
+
+static void m_handle(struct model *m, char *p)
+{
+	unsigned int b;
+
+	if (!strncmp(p, "qSupported", 10))
+		m_reply(m, "PacketSize=1000;qXfer:features:read+;"
+			   "vContSupported+;multiprocess+");
+	else if (!strcmp(p, "vCont?"))
+		m_reply(m, "vCont;c;C;s;S");
+	else if (!strncmp(p, "qXfer:features:read:", 20))
+		m_xfer(m, p);
+	else if (!strcmp(p, "qfThreadInfo"))
+		m->tidx = 1, m_reply(m, "mp01.01");
+	else if (!strcmp(p, "qsThreadInfo"))
+		m_reply(m, m->tidx++ == 1 ? "mp01.02" : "l");
+	else if (!strcmp(p, "Hgp01.01") || !strcmp(p, "Hgp01.02"))
+		m->hg = p[7] - '1', m_reply(m, "OK");
+	else if (p[0] == 'H')
+		m_reply(m, "E22");
+	else if (!strcmp(p, "Qqemu.PhyMemMode:1") ||
+		 !strcmp(p, "Qqemu.PhyMemMode:0"))
+		m->phys = p[17] == '1', m_reply(m, "OK");
+	else if (p[0] == 'g')
+		m_hex(m, m->g[m->hg], GSIZE);
+	else if (p[0] == 'G') {
+		for (size_t i = 0;
+		     i < GSIZE && sscanf(p + 1 + 2 * i, "%2x", &b) == 1; i++)
+			m->g[m->hg][i] = (uint8_t)b;
+		m_reply(m, "OK");
+	} else if (p[0] == 'p' || p[0] == 'P')
+		m_regcmd(m, p);
+	else if (p[0] == 'm' || p[0] == 'M')
+		m_memcmd(m, p);
+	else if (p[0] == 'Z' || p[0] == 'z')
+		m_bp(m, p);
+	else if (!strcmp(p, "vCont;c"))
+		m_continue(m);
+	else if (!strncmp(p, "vCont;s:p01.0", 13)) {
+		int c = p[13] - '1';
+
+		SET_RIP(m, c, RIP(m, c) + 1);
+		m_reply(m, c ? "T05thread:p01.02;" : "T05thread:p01.01;");
+	} else if (!strcmp(p, "D"))
+		m_reply(m, "E22"); /* QEMU 7.2 in multiprocess mode */
+	else if (!strcmp(p, "D;1")) {
+		m->nbps = 0;
+		m->detached = true;
+		m_reply(m, "OK");
+	} else
+		m_reply(m, "");
+}
+
+static void *model_main(void *arg)
+{
+	struct model *m = arg;
+	char *buf = malloc(70000);
+	size_t n;
+
+	if (m->running_at_connect)
+		m_reply(m, "T02thread:01;");
+	m->hg = 0;
+	while (!m->detached) {
+		int r = m_read_packet(m, buf, 70000, &n);
+
+		if (r < 0)
+			break;
+		pthread_mutex_lock(&m->lock);
+		if (r == 3) {
+			m->running = false;
+			m->interrupts++;
+			snprintf(m->log[m->nlog++ % NLOG], 48, "^C");
+			m_reply(m, "T02thread:p01.01;");
+		} else {
+			send(m->fd, "+", 1, MSG_NOSIGNAL);
+			snprintf(m->log[m->nlog++ % NLOG], 48, "%.47s", buf);
+			m_handle(m, buf);
+		}
+		pthread_mutex_unlock(&m->lock);
+		if (m->close_after_handshake &&
+		    !strcmp(buf, "Qqemu.PhyMemMode:0"))
+			break;
+	}
+	free(buf);
+	close(m->fd);
+	return NULL;
+}
+
+static void hex_load(uint8_t *out, const char *hex, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned int b;
+
+		sscanf(hex + 2 * i, "%2x", &b);
+		out[i] = (uint8_t)b;
+	}
+}
+
+static int model_start(struct model *m)
+{
+	int sv[2];
+
+	pthread_mutex_init(&m->lock, NULL);
+	hex_load(m->g[0], qemu72_g_cpu0, GSIZE);
+	hex_load(m->g[1], qemu72_g_cpu1, GSIZE);
+	for (size_t i = 0; i < sizeof(m->vmem); i++)
+		m->vmem[i] = (uint8_t)(i * 13 + 7);
+	for (size_t i = 0; i < sizeof(m->pmem); i++)
+		m->pmem[i] = (uint8_t)(i * 3 + 1);
+	m->running = m->running_at_connect;
+	CHECK_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	m->fd = sv[1];
+	CHECK_OK(-pthread_create(&m->th, NULL, model_main, m));
+	return sv[0];
+}
+
+static void model_join(struct model *m)
+{
+	pthread_join(m->th, NULL);
+	pthread_mutex_destroy(&m->lock);
+}
+
+/* Index of the first log entry equal to s at or after from, or -1. */
+static int log_find(struct model *m, const char *s, int from)
+{
+	int r = -1;
+
+	pthread_mutex_lock(&m->lock);
+	for (int i = from; i < m->nlog && i < NLOG; i++)
+		if (!strcmp(m->log[i], s)) {
+			r = i;
+			break;
+		}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+static struct qvmi_ctx *attach(struct model *m, int memory)
+{
+	struct qvmi_ctx *ctx = NULL;
+	QVMI_OPTS(qvmi_gdb_opts, o, .timeout_ms = 2000, .memory = memory);
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_MSG(qvmi__attach_gdb_fd(ctx, model_start(m), &o) == 0, "%s",
+		  qvmi_errmsg(ctx));
+	return ctx;
+}
+
+/* ---- layout and register mapping (pure) ---------------------------------- */
+
+static int fetch_qemu72(const char *href, char **ret, size_t *ret_len,
+			void *arg)
+{
+	if (strcmp(href, "i386-64bit.xml"))
+		return -ENOENT;
+	*ret = strdup(qemu72_i386_64bit_xml);
+	*ret_len = strlen(*ret);
+	return 0;
+}
+
+static void parse_qemu72(struct qvmi_gdb_layout *l)
+{
+	CHECK_OK(qvmi_gdb_parse_layout(qemu72_target_xml,
+				       strlen(qemu72_target_xml), fetch_qemu72,
+				       NULL, l));
+}
+
+static void test_layout_qemu72(void)
+{
+	static const struct {
+		const char *name;
+		unsigned int regnum, bitsize;
+		size_t offset;
+	} want[] = {
+		{ "rax", 0, 64, 0 },	      { "r15", 15, 64, 120 },
+		{ "rip", 16, 64, 128 },	      { "eflags", 17, 32, 136 },
+		{ "cs", 18, 32, 140 },	      { "gs", 23, 32, 160 },
+		{ "fs_base", 24, 64, 164 },   { "gs_base", 25, 64, 172 },
+		{ "k_gs_base", 26, 64, 180 }, { "cr0", 27, 64, 188 },
+		{ "cr3", 29, 64, 204 },	      { "cr8", 31, 64, 220 },
+		{ "efer", 32, 64, 228 },      { "st0", 33, 80, 236 },
+		{ "fop", 48, 32, 344 },	      { "xmm0", 49, 128, 348 },
+		{ "mxcsr", 65, 32, 604 },
+	};
+	struct qvmi_gdb_layout l;
+	const char *p = qemu72_i386_64bit_xml;
+	int naive = 0;
+
+	/* the trap: a plain scan finds three registers too many */
+	while ((p = strstr(p, "<reg ")))
+		naive++, p++;
+	CHECK_INT(naive, ==, 69);
+	parse_qemu72(&l);
+	CHECK_INT(l.nregs, ==, 66);
+	CHECK_INT(l.gsize, ==, 608); /* the size of a 'g' reply */
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct qvmi_gdb_reg *r =
+			qvmi_gdb_layout_find(&l, want[i].name);
+
+		CHECK_MSG(r, "no %s", want[i].name);
+		CHECK_INT(r->regnum, ==, want[i].regnum);
+		CHECK_INT(r->bitsize, ==, want[i].bitsize);
+		CHECK_INT(r->offset, ==, want[i].offset);
+	}
+	CHECK(!qvmi_gdb_layout_find(&l, "cs_base"));
+	CHECK(!qvmi_gdb_layout_find(&l, "ss_base"));
+	CHECK(!qvmi_gdb_layout_find(&l, "es_base"));
+	qvmi_gdb_layout_deinit(&l);
+}
+
+static int fetch_self(const char *href, char **ret, size_t *ret_len, void *arg)
+{
+	*ret = strdup("<xi:include href='self.xml'/>");
+	*ret_len = strlen(*ret);
+	return 0;
+}
+
+static void test_layout_errors(void)
+{
+	static const char *const bad[] = {
+		"",
+		"<feature></feature>", /* no registers */
+		"<reg name='a' bitsize='64'/><reg name='b' bitsize='64' "
+		"regnum='0'/>", /* duplicate regnum */
+		"<reg name='a' bitsize='7'/>",
+		"<reg name='a' bitsize='0'/>",
+		"<reg bitsize='64'/>",
+		"<reg name='a' bitsize='64x'/>",
+		"<reg name='a' bitsize='64' regnum='99999999'/>",
+		"<reg name='a' bitsize='64'/><!-- unterminated",
+		"<reg name='a' bitsize=64/>",
+		"<reg name='a' bitsize='64",
+		"<reg name='aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' bitsize='8'/>",
+		"<xi:include href='x.xml'/>", /* no fetch */
+	};
+	struct qvmi_gdb_layout l;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_MSG(qvmi_gdb_parse_layout(bad[i], strlen(bad[i]), NULL,
+						NULL, &l) < 0,
+			  "accepted %s", bad[i]);
+	CHECK_INT(qvmi_gdb_parse_layout("<xi:include href='a'/>", 22,
+					fetch_self, NULL, &l),
+		  ==, -ELOOP);
+	/* comments, CDATA, PIs, '>' inside quotes; regnum continues */
+	const char *ok = "<?xml version='1.0'?><!DOCTYPE x SYSTEM 'y'>"
+			 "<![CDATA[<reg name='no' bitsize='8'/>]]>"
+			 "<reg name='a>b' bitsize='16' regnum='4'/>"
+			 "<!-- <reg name='c' bitsize='8'/> -->"
+			 "<reg name=\"d\" bitsize=\"8\" type='int'/>"
+			 "<reg name='z' bitsize='32' regnum='1'/>";
+	CHECK_OK(qvmi_gdb_parse_layout(ok, strlen(ok), NULL, NULL, &l));
+	CHECK_INT(l.nregs, ==, 3);
+	CHECK_STR(l.regs[0].name, "z");
+	CHECK_STR(l.regs[1].name, "a>b");
+	CHECK_INT(l.regs[1].offset, ==, 4);
+	CHECK_STR(l.regs[2].name, "d");
+	CHECK_INT(l.regs[2].regnum, ==, 5);
+	CHECK_INT(l.gsize, ==, 7);
+	qvmi_gdb_layout_deinit(&l);
+}
+
+static void test_regs_mapping(void)
+{
+	struct qvmi_gdb_layout l;
+	struct qvmi_regs_x86 r = { 0 }, r2 = { 0 };
+	uint8_t g[GSIZE], g2[GSIZE];
+
+	parse_qemu72(&l);
+	hex_load(g, qemu72_g_cpu0, GSIZE);
+	CHECK_OK(qvmi_gdb_regs_from_g(&l, g, GSIZE, &r));
+	/* the same guest's "info registers -a", CPU#0 */
+	CHECK_U64(r.rax, ==, 0x1ad40);
+	CHECK_U64(r.rcx, ==, 1);
+	CHECK_U64(r.rdx, ==, 0x4000000000000000ull);
+	CHECK_U64(r.rsi, ==, 0x83);
+	CHECK_U64(r.rdi, ==, 0x4224c);
+	CHECK_U64(r.rbp, ==, 0xffffffff8921aa40ull);
+	CHECK_U64(r.rsp, ==, 0xffffffff89203e98ull);
+	CHECK_U64(r.r9, ==, 7);
+	CHECK_U64(r.r11, ==, 1);
+	CHECK_U64(r.r15, ==, 0x14790);
+	CHECK_U64(r.rip, ==, 0xffffffff882592ebull);
+	CHECK_U64(r.rflags, ==, 0x246);
+	CHECK_U64(r.cs, ==, 0x10);
+	CHECK_U64(r.ss, ==, 0x18);
+	CHECK_U64(r.ds, ==, 0);
+	CHECK_U64(r.gs_base, ==, 0xffff8ab7df400000ull);
+	CHECK_U64(r.cr0, ==, 0x80050033);
+	CHECK_U64(r.cr2, ==, 0x22c7b730);
+	CHECK_U64(r.cr3, ==, 0x12a02000);
+	CHECK_U64(r.cr4, ==, 0x6f0);
+	CHECK_U64(r.efer, ==, 0xd01);
+	CHECK_U64(r.valid, ==,
+		  QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES |
+			  QVMI_REGS_KGS | QVMI_REGS_CR | QVMI_REGS_CR8);
+	/* write back: only the valid groups are patched */
+	memcpy(g2, g, GSIZE);
+	r.rax = 0x1122334455667788ull;
+	r.valid = QVMI_REGS_GPR;
+	r.cr3 = 0; /* not valid: must not be written */
+	CHECK_OK(qvmi_gdb_regs_to_g(&l, &r, g2, GSIZE));
+	CHECK_INT(g2[0], ==, 0x88);
+	CHECK_INT(g2[7], ==, 0x11);
+	CHECK(!memcmp(g2 + 8, g + 8, GSIZE - 8));
+	CHECK_OK(qvmi_gdb_regs_from_g(&l, g2, GSIZE, &r2));
+	CHECK_U64(r2.rax, ==, 0x1122334455667788ull);
+	CHECK_U64(r2.cr3, ==, 0x12a02000);
+	/* a short image: only whole groups count */
+	memset(&r2, 0, sizeof(r2));
+	CHECK_OK(qvmi_gdb_regs_from_g(&l, g, 150, &r2));
+	CHECK_U64(r2.valid, ==, QVMI_REGS_GPR);
+	CHECK_U64(r2.cs, ==, 0);
+	qvmi_gdb_layout_deinit(&l);
+}
+
+/* ---- the client against the model ---------------------------------------- */
+
+static void test_attach_paused_regs(void)
+{
+	struct model m = { 0 };
+	struct qvmi_ctx *ctx = attach(&m, QVMI_GDB_MEM_AUTO);
+	struct qvmi_regs_x86 r;
+	enum qvmi_vm_state st;
+	struct qvmi_vm_info vi;
+
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 2);
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_PAUSED);
+	CHECK_OK(qvmi_vm_info(ctx, &vi));
+	CHECK_STR(vi.backend, "gdb");
+	CHECK_INT(vi.vcpus, ==, 2);
+	CHECK_OK(qvmi_get_regs(ctx, 1, &r));
+	/* "info registers -a", CPU#1 */
+	CHECK_U64(r.rsp, ==, 0xffffd163c009bed8ull);
+	CHECK_U64(r.rbp, ==, 0xffff8ab7c1258000ull);
+	CHECK_U64(r.rdi, ==, 0x33d84);
+	CHECK_U64(r.rip, ==, 0xffffffff882592ebull);
+	CHECK_INT(qvmi_get_regs(ctx, 2, &r), ==, -EINVAL);
+	CHECK(log_find(&m, "Hgp01.02", 0) >= 0);
+	/* the target description was read before any 'p' */
+	CHECK(log_find(&m, "qXfer:features:read:i386-64bit.xml:0,ff8", 0) >= 0);
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+	/* paused when we came: closed without detaching */
+	CHECK_INT(log_find(&m, "D;1", 0), ==, -1);
+	CHECK(!m.detached);
+}
+
+static void test_attach_running_restores(void)
+{
+	struct model m = { .running_at_connect = true };
+	struct qvmi_ctx *ctx = attach(&m, QVMI_GDB_MEM_OFF);
+	enum qvmi_vm_state st;
+
+	/* connecting paused it (T02 on connect) */
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_PAUSED);
+	CHECK_INT(qvmi_map_count(ctx), ==, 0);
+	CHECK_OK(qvmi_bp_insert(ctx, QVMI_BP_HW, 0xffffffff88252dd0ull, 1));
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+	/* breakpoint removed, then D;1 (plain D is E22 on QEMU 7.2) */
+	CHECK(log_find(&m, "z1,ffffffff88252dd0,1", 0) >= 0);
+	CHECK(log_find(&m, "D;1", 0) >
+	      log_find(&m, "z1,ffffffff88252dd0,1", 0));
+	CHECK(m.detached);
+	CHECK_INT(m.nbps, ==, 0);
+}
+
+static void test_resume_option(void)
+{
+	struct model m = { .running_at_connect = true };
+	struct qvmi_ctx *ctx = NULL;
+	QVMI_OPTS(qvmi_gdb_opts, o, .timeout_ms = 2000, .resume = 1);
+	enum qvmi_vm_state st;
+	struct qvmi_regs_x86 r;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__attach_gdb_fd(ctx, model_start(&m), &o));
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_RUNNING);
+	/* registers while running: interrupt, read, continue */
+	CHECK_OK(qvmi_get_regs(ctx, 0, &r));
+	CHECK_U64(r.rax, ==, 0x1ad40);
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_RUNNING);
+	int c = log_find(&m, "^C", 0);
+	CHECK(c > 0);
+	CHECK(log_find(&m, "g", c) > c);
+	CHECK(log_find(&m, "vCont;c", log_find(&m, "g", c)) > 0);
+	CHECK_INT(qvmi_wait_stop(ctx, 30, &(struct qvmi_stop){ 0 }), ==,
+		  -ETIMEDOUT);
+	CHECK_OK(qvmi_vm_pause(ctx));
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_PAUSED);
+	CHECK_INT(m.interrupts, ==, 2);
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+	/* paused by the user: left paused */
+	CHECK(!m.detached);
+}
+
+static void test_memory(void)
+{
+	struct model m = { 0 };
+	struct qvmi_ctx *ctx = attach(&m, QVMI_GDB_MEM_AUTO);
+	struct qvmi_gdb *g = qvmi__ctl_gdb(ctx);
+	static uint8_t buf[5000];
+	uint8_t w[4] = { 0xde, 0xad, 0xbe, 0xef };
+
+	CHECK(g);
+	/* virtual, 3000 bytes: two packets, each at most 2048 */
+	CHECK_OK(qvmi_gdb_read_mem(g, 0, false, VBASE + 100, buf, 3000));
+	CHECK(!memcmp(buf, m.vmem + 100, 3000));
+	CHECK(log_find(&m, "mffffffff87800064,800", 0) >= 0);
+	CHECK(log_find(&m, "mffffffff87800864,3b8", 0) >= 0);
+	/* unmapped: E14 -> -EFAULT at the chunk */
+	CHECK_INT(qvmi_gdb_read_mem(g, 0, false, VBASE + 0x3f00, buf, 0x200),
+		  ==, -EFAULT);
+	CHECK_U64(qvmi_fault_addr(ctx), ==, VBASE + 0x3f00);
+	/* physical through the source, via the guest-physical map */
+	CHECK_INT(qvmi_map_count(ctx), ==, 1);
+	CHECK_OK(qvmi_read_pa(ctx, 0x1234, buf, 4096));
+	CHECK(!memcmp(buf, m.pmem + 0x1234, 4096));
+	CHECK(log_find(&m, "Qqemu.PhyMemMode:1", 0) >= 0);
+	CHECK_OK(qvmi_write_pa(ctx, 0x2000, w, 4));
+	CHECK(!memcmp(m.pmem + 0x2000, w, 4));
+	CHECK_INT(qvmi_read_pa(ctx, 0x20000, buf, 8), ==, -EFAULT);
+	/* and back to virtual */
+	CHECK_OK(qvmi_gdb_read_mem(g, 1, false, VBASE, buf, 16));
+	CHECK(!memcmp(buf, m.vmem, 16));
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+	/* physical mode is global in QEMU: switched off on the way out */
+	CHECK_INT(m.phys, ==, 0);
+}
+
+static void test_breakpoint_cycle(void)
+{
+	struct model m = { 0 };
+	struct qvmi_ctx *ctx = attach(&m, QVMI_GDB_MEM_OFF);
+	const uint64_t bp = 0xffffffff88252dd0ull;
+	struct qvmi_stop s;
+	int i;
+
+	CHECK_OK(qvmi_bp_insert(ctx, QVMI_BP_HW, bp, 1));
+	CHECK_INT(qvmi_bp_insert(ctx, QVMI_BP_HW, bp, 1), ==, -EEXIST);
+	CHECK_OK(qvmi_vm_resume(ctx));
+	CHECK_OK(qvmi_wait_stop(ctx, 1000, &s));
+	CHECK_INT(s.reason, ==, QVMI_STOP_BREAKPOINT);
+	CHECK_INT(s.vcpu, ==, 1);
+	CHECK_U64(s.rip, ==, bp);
+	CHECK_U64(s.addr, ==, bp);
+	CHECK_INT(s.signal, ==, 5);
+	/* resume steps vCPU 1 over the breakpoint first */
+	i = log_find(&m, "vCont;c", 0);
+	CHECK_OK(qvmi_vm_resume(ctx));
+	i = log_find(&m, "z1,ffffffff88252dd0,1", i);
+	CHECK(i > 0);
+	i = log_find(&m, "vCont;s:p01.02", i);
+	CHECK(i > 0);
+	i = log_find(&m, "Z1,ffffffff88252dd0,1", i);
+	CHECK(i > 0);
+	CHECK(log_find(&m, "vCont;c", i) > i);
+	CHECK_OK(qvmi_wait_stop(ctx, 1000, &s));
+	CHECK_INT(s.reason, ==, QVMI_STOP_BREAKPOINT);
+	CHECK_OK(qvmi_bp_remove(ctx, QVMI_BP_HW, bp, 1));
+	CHECK_INT(qvmi_bp_remove(ctx, QVMI_BP_HW, bp, 1), ==, -ENOENT);
+	/* nothing to wait for while stopped */
+	CHECK_INT(qvmi_wait_stop(ctx, 10, &s), ==, -EINVAL);
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+}
+
+static void test_watchpoint(void)
+{
+	struct model m = { 0 };
+	struct qvmi_ctx *ctx = attach(&m, QVMI_GDB_MEM_OFF);
+	struct qvmi_stop s;
+
+	CHECK_OK(qvmi_bp_insert(ctx, QVMI_WP_WRITE, 0xffffd163c0543e08ull, 8));
+	CHECK_OK(qvmi_vm_resume(ctx));
+	CHECK_OK(qvmi_wait_stop(ctx, 1000, &s));
+	CHECK_INT(s.reason, ==, QVMI_STOP_WATCH_WRITE);
+	CHECK_U64(s.addr, ==, 0xffffd163c0543e08ull);
+	CHECK_U64(s.rip, ==, 0xffffffff882592ebull);
+	CHECK_INT(s.vcpu, ==, 0);
+	CHECK_OK(qvmi_bp_remove(ctx, QVMI_WP_WRITE, 0xffffd163c0543e08ull, 8));
+	CHECK_INT(qvmi_bp_insert(ctx, QVMI_WP_READ, 0x1000, 3), ==, -EINVAL);
+	CHECK_INT(qvmi_bp_insert(ctx, QVMI_BP_SW, 0x1000, 2), ==, -EINVAL);
+	CHECK_INT(qvmi_bp_insert(ctx, (enum qvmi_bp_kind)7, 0x1000, 1), ==,
+		  -EINVAL);
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+}
+
+static void test_single_step_and_set_regs(void)
+{
+	struct model m = { 0 };
+	struct qvmi_ctx *ctx = attach(&m, QVMI_GDB_MEM_OFF);
+	struct qvmi_regs_x86 a, b, c;
+
+	CHECK_OK(qvmi_get_regs(ctx, 0, &a));
+	CHECK_OK(qvmi_get_regs(ctx, 1, &c));
+	CHECK_OK(qvmi_single_step(ctx, 0));
+	CHECK_OK(qvmi_get_regs(ctx, 0, &b));
+	CHECK_U64(b.rip, ==, a.rip + 1);
+	CHECK_OK(qvmi_get_regs(ctx, 1, &b));
+	CHECK_U64(b.rip, ==, c.rip);
+	CHECK(log_find(&m, "vCont;s:p01.01", 0) >= 0);
+	CHECK_INT(qvmi_single_step(ctx, 5), ==, -EINVAL);
+	/* set_regs writes the whole image back with rax changed */
+	a.rax = 0xabcdef;
+	a.valid = QVMI_REGS_GPR;
+	a.rip = b.rip; /* keep rip as the model has it */
+	CHECK_OK(qvmi_get_regs(ctx, 0, &b));
+	a.rip = b.rip;
+	CHECK_OK(qvmi_set_regs(ctx, 0, &a));
+	CHECK_OK(qvmi_get_regs(ctx, 0, &b));
+	CHECK_U64(b.rax, ==, 0xabcdef);
+	CHECK_U64(b.cr3, ==, 0x12a02000);
+	CHECK_U64(m.g[0][0], ==, 0xef);
+	CHECK_INT(qvmi_set_regs(ctx, 0, NULL), ==, -EINVAL);
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+}
+
+static void test_after_other_backend(void)
+{
+	/* as after qvmi_attach_qmp: memory mapped already, control replaced */
+	struct model m = { 0 };
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_source *src;
+	static uint8_t ram[8192];
+	uint8_t b[4];
+	QVMI_OPTS(qvmi_gdb_opts, o, .timeout_ms = 2000);
+
+	memset(ram, 0x5a, sizeof(ram));
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, ram, sizeof(ram), 1, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, sizeof(ram), 0));
+	CHECK_OK(qvmi__attach_gdb_fd(ctx, model_start(&m), &o));
+	CHECK_INT(qvmi_map_count(ctx), ==, 1);
+	CHECK_OK(qvmi_read_pa(ctx, 0x100, b, 4));
+	CHECK_INT(b[0], ==, 0x5a);
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 2);
+	CHECK_INT(qvmi__attach_gdb_fd(ctx, -1, &o), ==, -EBUSY);
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+}
+
+static void test_no_gdb(void)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_stop s;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_INT(qvmi_bp_insert(ctx, QVMI_BP_SW, 0x1000, 1), ==, -EOPNOTSUPP);
+	CHECK(strstr(qvmi_errmsg(ctx), "gdbstub"));
+	CHECK_INT(qvmi_wait_stop(ctx, 0, &s), ==, -EOPNOTSUPP);
+	CHECK_INT(qvmi_single_step(ctx, 0), ==, -EOPNOTSUPP);
+	CHECK_INT(qvmi_attach_gdb(ctx, "/nonexistent/gdb.sock", NULL), ==,
+		  -ENOENT);
+	qvmi_ctx_destroy(ctx);
+}
+
+static void test_peer_goes_away(void)
+{
+	struct model m = { .close_after_handshake = true };
+	struct qvmi_ctx *ctx = attach(&m, QVMI_GDB_MEM_OFF);
+	struct qvmi_regs_x86 r;
+
+	model_join(&m);
+	CHECK_INT(qvmi_get_regs(ctx, 0, &r), ==, -EPIPE);
+	qvmi_ctx_destroy(ctx); /* must not hang */
+}
+
+static const struct qvmi_test gdb_tests[] = {
+	{ "layout_qemu72", test_layout_qemu72 },
+	{ "layout_errors", test_layout_errors },
+	{ "regs_mapping", test_regs_mapping },
+	{ "attach_paused_regs", test_attach_paused_regs },
+	{ "attach_running_restores", test_attach_running_restores },
+	{ "resume_option", test_resume_option },
+	{ "memory", test_memory },
+	{ "breakpoint_cycle", test_breakpoint_cycle },
+	{ "watchpoint", test_watchpoint },
+	{ "single_step_and_set_regs", test_single_step_and_set_regs },
+	{ "after_other_backend", test_after_other_backend },
+	{ "no_gdb", test_no_gdb },
+	{ "peer_goes_away", test_peer_goes_away },
+};
+QVMI_SUITE(gdb, gdb_tests);
