@@ -10,16 +10,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "guest.h"
 #include "harness.h"
 #include "qvmi.h"
 
 static const char *sock(void)
 {
-	const char *s = getenv("QVMI_IT_GDB_SOCK");
+	const struct qvmi_guest *g = guest_get();
 
-	if (!s || !*s)
-		SKIP("QVMI_IT_GDB_SOCK not set");
-	return s;
+	if (!g || !g->gdb)
+		SKIP("no demo guest (QVMI_GUEST_DIR unset)");
+	return g->gdb;
 }
 
 static double now_ms(void)
@@ -77,16 +78,17 @@ static void test_regs(void)
 
 static void test_breakpoint_step(void)
 {
-	const char *a = getenv("QVMI_IT_BP_ADDR");
-	uint64_t bp = a ? strtoull(a, NULL, 16) : 0;
+	uint64_t bp = 0;
 	struct qvmi_ctx *ctx;
 	struct qvmi_regs_x86 r;
 	struct qvmi_stop s;
 	double lat[50], t0;
 	int n = 0;
 
-	if (!bp)
-		SKIP("QVMI_IT_BP_ADDR not set");
+	sock();
+	/* The guest's qvmi-sleeper calls clock_nanosleep every 100 ms. */
+	if (guest_ksym("__x64_sys_clock_nanosleep", &bp))
+		SKIP("guest did not list __x64_sys_clock_nanosleep");
 	ctx = attach(0);
 	CHECK_OK(qvmi_bp_insert(ctx, QVMI_BP_HW, bp, 1));
 	CHECK_OK(qvmi_vm_resume(ctx));

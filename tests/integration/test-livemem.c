@@ -3,7 +3,7 @@
  * The three live-memory sources against a real guest: each one forced
  * alone must read the same bytes, writes through one are seen by another,
  * reads past RAM fault, and a full scan does not grow the RAM backing file.
- * Needs QVMI_GUEST_QMP=<QEMU's QMP socket>; skipped otherwise.  QEMU 7.2
+ * Runs on the shared demo guest (tests/lib/guest.h); skipped without one.  QEMU 7.2
  * serves one QMP client at a time, so contexts are attached one by one.
  */
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guest.h"
 #include "harness.h"
 #include "qvmi.h"
 #include "core/internal.h"
@@ -26,8 +27,10 @@ static struct qvmi_ctx *cur;
 
 static const char *livemem_setup(void)
 {
-	qmp_path = getenv("QVMI_GUEST_QMP");
-	return qmp_path && *qmp_path ? NULL : "QVMI_GUEST_QMP not set";
+	const struct qvmi_guest *g = guest_get();
+
+	qmp_path = g ? g->qmp : NULL;
+	return qmp_path ? NULL : "no demo guest (QVMI_GUEST_DIR unset)";
 }
 
 static void detach(void)

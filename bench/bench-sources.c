@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Per-source sequential throughput and random 8-byte qvmi_read_pa latency. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+struct src_case {
+	const char *name;
+	unsigned int mask;
+	size_t seq_bytes; /* how much to read sequentially */
+	size_t rand_iters; /* random 8-byte reads */
+};
+
+static int attach(struct qvmi_ctx **ret, const char *qmp, unsigned int mask)
+{
+	QVMI_OPTS(qvmi_attach_opts, opts, .sources = mask);
+	int err;
+
+	err = qvmi_ctx_create(ret);
+	if (!err)
+		err = qvmi_attach_qmp(*ret, qmp, &opts);
+	if (err)
+		fprintf(stderr, "bench: attach (%#x): %s\n", mask,
+			qvmi_errmsg(*ret));
+	return err;
+}
+
+/* The largest RAM range: where both tests read. */
+static int ram_range(struct qvmi_ctx *ctx, struct qvmi_ram_range *ret)
+{
+	struct qvmi_ram_range r;
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	for (i = 0; qvmi_ram_get(ctx, i, &r) == 0; i++)
+		if (r.size > ret->size)
+			*ret = r;
+	return ret->size ? 0 : -1;
+}
+
+static double seq_gibs(struct qvmi_ctx *ctx, const struct qvmi_ram_range *r,
+		       size_t total)
+{
+	size_t chunk = 1 << 20, done = 0;
+	uint8_t *buf = malloc(chunk);
+	uint64_t off = 0;
+	double t0;
+
+	if (!buf)
+		return -1;
+	t0 = bench_now();
+	while (done < total) {
+		if (qvmi_read_pa(ctx, r->gpa + off, buf, chunk)) {
+			free(buf);
+			return -1;
+		}
+		off = (off + chunk) % (r->size - chunk);
+		done += chunk;
+	}
+	t0 = bench_now() - t0;
+	free(buf);
+	return (double)total / t0 / (1u << 30);
+}
+
+static double rand_ns(struct qvmi_ctx *ctx, const struct qvmi_ram_range *r,
+		      size_t iters)
+{
+	uint64_t st = 0x9e3779b97f4a7c15ull, v;
+	double t0;
+	size_t i;
+
+	t0 = bench_now();
+	for (i = 0; i < iters; i++) {
+		uint64_t gpa = r->gpa + bench_rand(&st) % (r->size - 8);
+
+		if (qvmi_read_pa(ctx, gpa, &v, 8))
+			return -1;
+	}
+	return (bench_now() - t0) * 1e9 / (double)iters;
+}
+
+int bench_sources(const char *qmp)
+{
+	struct src_case cases[] = {
+		{ "shm", QVMI_SRC_SHM, 4ull << 30, 4000000 },
+		{ "procmem", QVMI_SRC_PROCMEM, 1ull << 30, 200000 },
+		{ "xp", QVMI_SRC_XP, 4u << 20, 200 },
+	};
+	double mc, ld;
+	size_t i;
+	int rc = 0;
+
+	if (!qmp) {
+		fprintf(stderr, "bench sources: needs --qmp (a live guest)\n");
+		return 0;
+	}
+	mc = bench_memcpy_gibs(bench_quick ? 1ull << 30 : 8ull << 30);
+	ld = bench_random_load_ns(512u << 20, bench_quick ? 1000000 : 4000000);
+	bench_row("memcpy, 1 MiB chunks (limit)", mc, "GiB/s", 0, NULL, NULL);
+	bench_row("random 8-byte load from a 512 MiB buffer (limit)", ld, "ns",
+		  0, NULL, NULL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct src_case *c = &cases[i];
+		struct qvmi_ram_range r;
+		struct qvmi_ctx *ctx = NULL;
+		char what[128];
+		double v;
+
+		if (attach(&ctx, qmp, c->mask) || ram_range(ctx, &r)) {
+			qvmi_ctx_destroy(ctx);
+			rc = -1;
+			continue;
+		}
+		if (bench_quick) {
+			c->seq_bytes /= 4;
+			c->rand_iters /= 4;
+		}
+		v = seq_gibs(ctx, &r, c->seq_bytes);
+		snprintf(what, sizeof(what), "%s: sequential qvmi_read_pa",
+			 c->name);
+		bench_row(what, v, "GiB/s", mc, "memcpy",
+			  i == 0 ? ">= 0.90 of memcpy" : NULL);
+		v = rand_ns(ctx, &r, c->rand_iters);
+		snprintf(what, sizeof(what), "%s: random 8-byte qvmi_read_pa",
+			 c->name);
+		bench_row(what, v, "ns", ld, "random load",
+			  i == 0 ? "<= 100 ns" : NULL);
+		qvmi_ctx_destroy(ctx);
+	}
+	return rc;
+}

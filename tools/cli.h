@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared state and helpers of the qvmi CLI (tools/cmd-*.c). */
+#ifndef QVMI_TOOLS_CLI_H
+#define QVMI_TOOLS_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "qvmi.h"
+
+struct json_object;
+
+#define QVMI_ARRAY_SIZE_(a) (sizeof(a) / sizeof((a)[0]))
+/* cli_parse() results below 0 */
+enum { CLI_EXIT_HELP = -2 };
+
+struct cli {
+	const char *qmp; /* --qmp PATH */
+	const char *dump; /* --dump FILE */
+	const char *gdb; /* --gdb PATH */
+	const char *pmem; /* --pmem PATH */
+	const char *raw_map; /* --raw-map MAP (raw dumps) */
+	unsigned int sources; /* --source shm,procmem,xp */
+	int timeout_ms; /* --timeout MS */
+	bool json; /* --json */
+	int verbose; /* -v */
+	struct qvmi_ctx *ctx;
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *summary;
+	const char *usage; /* full --help text after "usage: qvmi " */
+};
+
+/* Long options every command accepts (global target selection). */
+enum {
+	OPT_QMP = 1000,
+	OPT_DUMP,
+	OPT_GDB,
+	OPT_PMEM,
+	OPT_SOURCE,
+	OPT_TIMEOUT,
+	OPT_JSON,
+	OPT_RAW_MAP,
+	OPT_HELP,
+	OPT_CMD_BASE = 1100, /* commands number their own options from here */
+};
+
+/*
+ * getopt_long over the global options plus the command's own (long only,
+ * terminated by a zeroed entry).  Calls fn for each command option; returns
+ * the index of the first positional argument, or a negative value after
+ * printing an error.  Handles --help by printing the command's usage.
+ */
+typedef int (*cli_opt_fn)(struct cli *cli, int opt, const char *arg,
+			  void *data);
+int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
+	      const struct option *cmd_opts, cli_opt_fn fn, void *data);
+/* Handle one global option; 1 if it was one, 0 if not, <0 on error. */
+int cli_global_opt(struct cli *cli, int opt, const char *arg);
+
+/* Attach cli->ctx to the selected target; prints the error. */
+int cli_attach(struct cli *cli);
+/* Print "qvmi: what: errmsg" for a failed library call; returns 1. */
+int cli_fail(struct cli *cli, const char *what, int err);
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Numbers: 0x hex, decimal, and K/M/G/T suffixes (binary) for sizes. */
+int cli_parse_u64(const char *s, uint64_t *ret);
+int cli_parse_size(const char *s, uint64_t *ret);
+
+/* Print a json object (pretty) to stdout and release it. */
+void cli_json_print(struct json_object *obj);
+
+void cli_hexdump(FILE *f, uint64_t addr, const uint8_t *buf, size_t len);
+
+/* Commands (tools/cmd-*.c) */
+int cmd_info(struct cli *cli, int argc, char **argv);
+int cmd_read(struct cli *cli, int argc, char **argv);
+int cmd_write(struct cli *cli, int argc, char **argv);
+int cmd_find(struct cli *cli, int argc, char **argv);
+int cmd_dump(struct cli *cli, int argc, char **argv);
+int cmd_pause(struct cli *cli, int argc, char **argv);
+int cmd_resume(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_regs(struct cli *cli, int argc, char **argv);
+
+extern const struct cli_cmd cli_cmds[];
+const struct cli_cmd *cli_find_cmd(const char *name);
+
+#endif

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* qvmi read / write / find / dump: guest-physical memory commands. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+enum { READ_MAX = 64 << 20, WRITE_MAX = 16 << 20 };
+
+/* Run cli_parse and map its result to "positional index" or an exit code
+ * (returned negated-minus-one in *exit_code). */
+static int parse_or_exit(struct cli *cli, const char *name, int argc,
+			 char **argv, const struct option *opts, cli_opt_fn fn,
+			 void *data, int *exit_code)
+{
+	int r = cli_parse(cli, cli_find_cmd(name), argc, argv, opts, fn, data);
+
+	if (r == CLI_EXIT_HELP)
+		*exit_code = 0;
+	else if (r < 0)
+		*exit_code = 2;
+	return r;
+}
+
+/* ---- read ------------------------------------------------------------- */
+
+struct read_args {
+	uint64_t len;
+	bool raw;
+};
+
+enum {
+	OPT_LEN = OPT_CMD_BASE,
+	OPT_RAW,
+	OPT_STRING,
+	OPT_FILE,
+	OPT_HEX,
+	OPT_MAX,
+	OPT_FORMAT
+};
+
+static int read_opt(struct cli *cli, int opt, const char *arg, void *data)
+{
+	struct read_args *a = data;
+
+	if (opt == OPT_RAW) {
+		a->raw = true;
+		return 0;
+	}
+	if (opt == OPT_LEN && !cli_parse_size(arg, &a->len) && a->len &&
+	    a->len <= READ_MAX)
+		return 0;
+	fprintf(stderr, "qvmi: bad --len '%s' (1..%d)\n", arg, READ_MAX);
+	return -1;
+}
+
+static void read_json(uint64_t addr, const uint8_t *buf, size_t len)
+{
+	struct json_object *o = json_object_new_object();
+	char *hex = malloc(len * 2 + 1);
+	size_t i;
+
+	for (i = 0; hex && i < len; i++)
+		sprintf(hex + 2 * i, "%02x", buf[i]);
+	if (hex)
+		hex[len * 2] = '\0';
+	json_object_object_add(o, "address", json_object_new_uint64(addr));
+	json_object_object_add(o, "length", json_object_new_uint64(len));
+	json_object_object_add(o, "hex",
+			       json_object_new_string(hex ? hex : ""));
+	free(hex);
+	cli_json_print(o);
+}
+
+int cmd_read(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "len", required_argument, NULL, OPT_LEN },
+		{ "raw", no_argument, NULL, OPT_RAW },
+		{ 0 },
+	};
+	struct read_args a = { 256, false };
+	uint64_t addr;
+	uint8_t *buf;
+	int i, err, rc = 0;
+
+	i = parse_or_exit(cli, "read", argc, argv, opts, read_opt, &a, &rc);
+	if (i < 0)
+		return rc;
+	if (argc - i != 1 || cli_parse_u64(argv[i], &addr))
+		return cli_usage_error(cli_find_cmd("read"), "need one ADDR"),
+		       2;
+	if (cli_attach(cli))
+		return 1;
+	buf = malloc(a.len);
+	if (!buf)
+		return cli_fail(cli, "read", -ENOMEM);
+	err = qvmi_read_pa(cli->ctx, addr, buf, a.len);
+	if (err)
+		rc = cli_fail(cli, "read", err);
+	else if (a.raw)
+		rc = fwrite(buf, 1, a.len, stdout) == a.len ? 0 : 1;
+	else if (cli->json)
+		read_json(addr, buf, a.len);
+	else
+		cli_hexdump(stdout, addr, buf, a.len);
+	free(buf);
+	return rc;
+}
+
+/* ---- write ------------------------------------------------------------ */
+
+struct write_args {
+	const char *string;
+	const char *file;
+};
+
+static int write_opt(struct cli *cli, int opt, const char *arg, void *data)
+{
+	struct write_args *a = data;
+
+	if (opt == OPT_STRING)
+		a->string = arg;
+	else if (opt == OPT_FILE)
+		a->file = arg;
+	return 0;
+}
+
+/* "de ad be ef", "deadbeef", "0xde,0xad": hex digits in pairs. */
+static int parse_hex_bytes(const char *s, uint8_t **ret, size_t *nret)
+{
+	size_t cap = strlen(s) / 2 + 1, n = 0;
+	uint8_t *b = malloc(cap);
+	int hi = -1;
+
+	if (!b)
+		return -ENOMEM;
+	for (; *s; s++) {
+		int v;
+
+		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && hi < 0) {
+			s++;
+			continue;
+		}
+		if (isspace((unsigned char)*s) || *s == ',' || *s == ':') {
+			if (hi >= 0)
+				goto bad;
+			continue;
+		}
+		if (!isxdigit((unsigned char)*s))
+			goto bad;
+		v = isdigit((unsigned char)*s) ?
+			    *s - '0' :
+			    tolower((unsigned char)*s) - 'a' + 10;
+		if (hi < 0) {
+			hi = v;
+		} else {
+			b[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	if (hi >= 0 || !n)
+		goto bad;
+	*ret = b;
+	*nret = n;
+	return 0;
+bad:
+	free(b);
+	return -EINVAL;
+}
+
+static int read_file(const char *path, uint8_t **ret, size_t *nret)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *b;
+	ssize_t r;
+	size_t n = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || st.st_size <= 0 || st.st_size > WRITE_MAX) {
+		close(fd);
+		return -EINVAL;
+	}
+	b = malloc((size_t)st.st_size);
+	while (b && n < (size_t)st.st_size) {
+		r = read(fd, b + n, (size_t)st.st_size - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (!b || n != (size_t)st.st_size) {
+		free(b);
+		return b ? -EIO : -ENOMEM;
+	}
+	*ret = b;
+	*nret = n;
+	return 0;
+}
+
+int cmd_write(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "string", required_argument, NULL, OPT_STRING },
+		{ "file", required_argument, NULL, OPT_FILE },
+		{ 0 },
+	};
+	const struct cli_cmd *cmd = cli_find_cmd("write");
+	struct write_args a = { 0 };
+	uint8_t *data = NULL;
+	size_t n = 0;
+	uint64_t addr;
+	int i, err, rc = 0;
+
+	i = parse_or_exit(cli, "write", argc, argv, opts, write_opt, &a, &rc);
+	if (i < 0)
+		return rc;
+	if (argc - i < 1 || cli_parse_u64(argv[i], &addr))
+		return cli_usage_error(cmd, "need ADDR"), 2;
+	if ((argc - i == 2) + !!a.string + !!a.file != 1)
+		return cli_usage_error(cmd, "give exactly one of HEXBYTES, "
+					    "--string, --file"),
+		       2;
+	if (a.string) {
+		n = strlen(a.string);
+		data = (uint8_t *)strdup(a.string);
+		err = data && n ? 0 : -EINVAL;
+	} else if (a.file) {
+		err = read_file(a.file, &data, &n);
+	} else {
+		err = parse_hex_bytes(argv[i + 1], &data, &n);
+	}
+	if (err) {
+		free(data);
+		fprintf(stderr, "qvmi: write: bad data (%s)\n", strerror(-err));
+		return 2;
+	}
+	if (cli_attach(cli)) {
+		free(data);
+		return 1;
+	}
+	err = qvmi_write_pa(cli->ctx, addr, data, n);
+	if (err)
+		rc = cli_fail(cli, "write", err);
+	else if (!cli->json)
+		printf("wrote %zu bytes at 0x%llx\n", n,
+		       (unsigned long long)addr);
+	free(data);
+	return rc;
+}
+
+/* ---- find ------------------------------------------------------------- */
+
+struct find_args {
+	bool hex;
+	uint64_t max;
+	uint64_t count;
+	struct json_object *hits;
+};
+
+static int find_opt(struct cli *cli, int opt, const char *arg, void *data)
+{
+	struct find_args *a = data;
+
+	if (opt == OPT_HEX) {
+		a->hex = true;
+		return 0;
+	}
+	if (opt == OPT_MAX && !cli_parse_u64(arg, &a->max) && a->max)
+		return 0;
+	fprintf(stderr, "qvmi: bad --max '%s'\n", arg);
+	return -1;
+}
+
+static int find_hit(uint64_t gpa, void *arg)
+{
+	struct find_args *a = arg;
+
+	if (a->hits)
+		json_object_array_add(a->hits, json_object_new_uint64(gpa));
+	else
+		printf("0x%llx\n", (unsigned long long)gpa);
+	return ++a->count >= a->max;
+}
+
+int cmd_find(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "hex", no_argument, NULL, OPT_HEX },
+		{ "max", required_argument, NULL, OPT_MAX },
+		{ 0 },
+	};
+	struct find_args a = { false, 100, 0, NULL };
+	uint8_t *pat = NULL;
+	size_t n;
+	int i, err, rc = 0;
+
+	i = parse_or_exit(cli, "find", argc, argv, opts, find_opt, &a, &rc);
+	if (i < 0)
+		return rc;
+	if (argc - i != 1)
+		return cli_usage_error(cli_find_cmd("find"),
+				       "need one PATTERN"),
+		       2;
+	if (a.hex) {
+		err = parse_hex_bytes(argv[i], &pat, &n);
+	} else {
+		n = strlen(argv[i]);
+		pat = (uint8_t *)strdup(argv[i]);
+		err = pat && n ? 0 : -EINVAL;
+	}
+	if (err || n > 4096) {
+		free(pat);
+		fprintf(stderr, "qvmi: find: bad pattern\n");
+		return 2;
+	}
+	if (cli_attach(cli)) {
+		free(pat);
+		return 1;
+	}
+	if (cli->json)
+		a.hits = json_object_new_array();
+	err = qvmi_find_pa(cli->ctx, pat, n, find_hit, &a);
+	if (err < 0)
+		rc = cli_fail(cli, "find", err);
+	if (a.hits) {
+		if (!rc)
+			cli_json_print(a.hits);
+		else
+			json_object_put(a.hits);
+	}
+	if (!rc && !a.count && !cli->json)
+		fprintf(stderr, "qvmi: find: no match\n");
+	free(pat);
+	return rc ? rc : (a.count ? 0 : 1);
+}
+
+/* ---- dump ------------------------------------------------------------- */
+
+struct dump_args {
+	enum qvmi_dump_format format;
+	bool tty;
+	int last_pct;
+};
+
+static int dump_opt(struct cli *cli, int opt, const char *arg, void *data)
+{
+	struct dump_args *a = data;
+
+	if (!strcmp(arg, "elf"))
+		a->format = QVMI_DUMP_ELF;
+	else if (!strcmp(arg, "raw"))
+		a->format = QVMI_DUMP_RAW;
+	else {
+		fprintf(stderr, "qvmi: --format takes elf or raw\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void dump_progress(uint64_t done, uint64_t total, void *arg)
+{
+	struct dump_args *a = arg;
+	int pct = total ? (int)(done * 100 / total) : 100, i;
+
+	if (!a->tty || pct == a->last_pct)
+		return;
+	a->last_pct = pct;
+	fputs("\r[", stderr);
+	for (i = 0; i < 40; i++)
+		fputc(i < pct * 40 / 100 ? '#' : ' ', stderr);
+	fprintf(stderr, "] %3d%% %llu/%llu MiB", pct,
+		(unsigned long long)(done >> 20),
+		(unsigned long long)(total >> 20));
+	if (done >= total)
+		fputc('\n', stderr);
+}
+
+int cmd_dump(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ 0 },
+	};
+	struct dump_args a = { QVMI_DUMP_ELF, false, -1 };
+	int i, err, rc = 0;
+
+	i = parse_or_exit(cli, "dump", argc, argv, opts, dump_opt, &a, &rc);
+	if (i < 0)
+		return rc;
+	if (argc - i != 1)
+		return cli_usage_error(cli_find_cmd("dump"), "need one FILE"),
+		       2;
+	if (cli_attach(cli))
+		return 1;
+	a.tty = isatty(STDERR_FILENO);
+	{
+		QVMI_OPTS(qvmi_dump_write_opts, wopts, .format = a.format,
+			  .progress = dump_progress, .progress_arg = &a);
+
+		err = qvmi_dump_write(cli->ctx, argv[i], &wopts);
+	}
+	if (err)
+		return cli_fail(cli, "dump", err);
+	if (!cli->json)
+		printf("wrote %s\n", argv[i]);
+	return 0;
+}

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * qvmi: one binary, a table of subcommands (kvmtool's kvm-cmd.c).
+ *
+ *   qvmi [--qmp PATH | --dump FILE | --gdb PATH | --pmem PATH] [--json]
+ *        COMMAND [ARGS]
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cli.h"
+
+#define TARGET_HELP                                                             \
+	"target (one of; may also come before COMMAND):\n"                      \
+	"  --qmp PATH       live VM by its QMP socket (fastest source found)\n" \
+	"  --dump FILE      ELF core (dump-guest-memory) or raw dump\n"         \
+	"  --raw-map MAP    raw dump layout GPA:SIZE[@OFF],...\n"               \
+	"  --source LIST    allowed live sources: shm,procmem,xp\n"             \
+	"  --timeout MS     QMP timeout (default 5000)\n"                       \
+	"  --json           machine-readable output\n"
+
+const struct cli_cmd cli_cmds[] = {
+	{ "info", cmd_info, "VM, sources in use, memory map",
+	  "info\n\nShow the VM's identity, the memory sources serving each "
+	  "guest-physical\nrange, the RAM map and vCPU count.\n" },
+	{ "read", cmd_read, "hexdump guest-physical memory",
+	  "read ADDR [--len N] [--raw]\n\nHexdump N bytes (default 256) of "
+	  "guest-physical memory at ADDR,\nwith an ASCII column.  --raw writes "
+	  "the bytes to stdout.\n" },
+	{ "write", cmd_write, "write guest-physical memory",
+	  "write ADDR (HEXBYTES | --string STR | --file FILE)\n\nWrite bytes "
+	  "to guest-physical memory at ADDR.  HEXBYTES like\n\"de ad be ef\" "
+	  "or \"deadbeef\".\n" },
+	{ "find", cmd_find, "search guest RAM for a string or bytes",
+	  "find PATTERN [--hex] [--max N]\n\nSearch all guest RAM for PATTERN "
+	  "(a string, or hex bytes with --hex)\nand print the guest-physical "
+	  "address of each match (at most N, default\n100).  Holes of a "
+	  "sparse RAM file are skipped, not allocated.\n" },
+	{ "dump", cmd_dump, "write guest RAM to an ELF core or raw file",
+	  "dump FILE [--format elf|raw]\n\nWrite all guest RAM to FILE: an "
+	  "ELF core with vCPU registers (like QMP\ndump-guest-memory; the "
+	  "default) or a raw image (file offset = GPA).\nShows progress on a "
+	  "terminal.  Pause the VM first for a consistent image.\n" },
+	{ "pause", cmd_pause, "pause the VM", "pause\n" },
+	{ "resume", cmd_resume, "resume the VM", "resume\n" },
+	{ "status", cmd_status, "run state of the VM", "status\n" },
+	{ "regs", cmd_regs, "vCPU registers",
+	  "regs [--vcpu N]\n\nPrint the registers of vCPU N (default: all).\n" },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct cli_cmd *cli_find_cmd(const char *name)
+{
+	const struct cli_cmd *c;
+
+	for (c = cli_cmds; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	const struct cli_cmd *c;
+
+	fprintf(f, "usage: qvmi [TARGET] COMMAND [ARGS]\n\ncommands:\n");
+	for (c = cli_cmds; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\n" TARGET_HELP
+		   "\n'qvmi COMMAND --help' describes a command.\n");
+}
+
+static const struct option global_opts[] = {
+	{ "qmp", required_argument, NULL, OPT_QMP },
+	{ "dump", required_argument, NULL, OPT_DUMP },
+	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "pmem", required_argument, NULL, OPT_PMEM },
+	{ "source", required_argument, NULL, OPT_SOURCE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "raw-map", required_argument, NULL, OPT_RAW_MAP },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "verbose", no_argument, NULL, 'v' },
+};
+
+static int parse_sources(const char *s, unsigned int *ret)
+{
+	char buf[128], *tok, *save = NULL;
+	unsigned int m = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "shm"))
+			m |= QVMI_SRC_SHM;
+		else if (!strcmp(tok, "procmem"))
+			m |= QVMI_SRC_PROCMEM;
+		else if (!strcmp(tok, "xp"))
+			m |= QVMI_SRC_XP;
+		else
+			return -EINVAL;
+	}
+	*ret = m;
+	return m ? 0 : -EINVAL;
+}
+
+int cli_global_opt(struct cli *cli, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_QMP:
+		cli->qmp = arg;
+		return 1;
+	case OPT_DUMP:
+		cli->dump = arg;
+		return 1;
+	case OPT_GDB:
+		cli->gdb = arg;
+		return 1;
+	case OPT_PMEM:
+		cli->pmem = arg;
+		return 1;
+	case OPT_RAW_MAP:
+		cli->raw_map = arg;
+		return 1;
+	case OPT_JSON:
+		cli->json = true;
+		return 1;
+	case 'v':
+		cli->verbose++;
+		return 1;
+	case OPT_SOURCE:
+		if (parse_sources(arg, &cli->sources)) {
+			fprintf(stderr,
+				"qvmi: --source takes shm,procmem,xp\n");
+			return -1;
+		}
+		return 1;
+	case OPT_TIMEOUT:
+		if (cli_parse_u64(arg, &v) || v == 0 || v > 3600000) {
+			fprintf(stderr, "qvmi: bad --timeout '%s'\n", arg);
+			return -1;
+		}
+		cli->timeout_ms = (int)v;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_parse(struct cli *cli, const struct cli_cmd *cmd, int argc, char **argv,
+	      const struct option *cmd_opts, cli_opt_fn fn, void *data)
+{
+	struct option opts[64];
+	size_t n = 0, i;
+	int c, r;
+
+	for (i = 0; i < QVMI_ARRAY_SIZE_(global_opts); i++)
+		opts[n++] = global_opts[i];
+	for (i = 0; cmd_opts && cmd_opts[i].name && n < 63; i++)
+		opts[n++] = cmd_opts[i];
+	memset(&opts[n], 0, sizeof(opts[n]));
+	optind = 0; /* glibc: 0 re-initialises getopt after main's scan */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		if (c == OPT_HELP) {
+			printf("usage: qvmi %s\n%s", cmd->usage, TARGET_HELP);
+			return CLI_EXIT_HELP;
+		}
+		if (c == '?' || c == ':')
+			return cli_usage_error(cmd, "bad option '%s'",
+					       argv[optind - 1]);
+		r = cli_global_opt(cli, c, optarg);
+		if (r < 0)
+			return -1;
+		if (r)
+			continue;
+		if (!fn || fn(cli, c, optarg, data) < 0)
+			return -1;
+	}
+	return optind;
+}
+
+int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("qvmi: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: qvmi %s", cmd->usage);
+	return -1;
+}
+
+static void log_stderr(enum qvmi_log_level level, const char *msg, void *arg)
+{
+	static const char *const names[] = { "error", "warning", "info",
+					     "debug" };
+
+	fprintf(stderr, "qvmi: %s: %s\n", names[level & 3], msg);
+}
+
+int cli_fail(struct cli *cli, const char *what, int err)
+{
+	fprintf(stderr, "qvmi: %s: %s (%s)\n", what,
+		cli->ctx && qvmi_errmsg(cli->ctx)[0] ? qvmi_errmsg(cli->ctx) :
+						       "failed",
+		strerror(-err));
+	return 1;
+}
+
+int cli_attach(struct cli *cli)
+{
+	int n = !!cli->qmp + !!cli->dump + !!cli->pmem, err;
+
+	if (n == 0) {
+		fprintf(stderr, "qvmi: no target: give --qmp PATH or --dump "
+				"FILE (see qvmi --help)\n");
+		return 1;
+	}
+	if (n > 1) {
+		fprintf(stderr, "qvmi: give only one of --qmp, --dump, "
+				"--pmem\n");
+		return 1;
+	}
+	qvmi_set_log(cli->ctx, log_stderr, NULL,
+		     cli->verbose ? QVMI_LOG_DEBUG : QVMI_LOG_WARN);
+	if (cli->dump) {
+		QVMI_OPTS(qvmi_dump_opts, dopts, .raw_map = cli->raw_map);
+
+		err = qvmi_attach_dump(cli->ctx, cli->dump, &dopts);
+		return err ? cli_fail(cli, cli->dump, err) : 0;
+	}
+	if (cli->qmp) {
+		QVMI_OPTS(qvmi_attach_opts, aopts, .sources = cli->sources,
+			  .timeout_ms = cli->timeout_ms);
+
+		err = qvmi_attach_qmp(cli->ctx, cli->qmp, &aopts);
+		return err ? cli_fail(cli, cli->qmp, err) : 0;
+	}
+	fprintf(stderr, "qvmi: --pmem is not available in this build\n");
+	return 1;
+}
+
+int cli_parse_u64(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *ret)
+{
+	char buf[64], *end;
+	size_t len = s ? strlen(s) : 0;
+	unsigned int shift = 0;
+	uint64_t v;
+
+	if (!len || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len + 1);
+	end = buf + len - 1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	}
+	if (shift && !(buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X')))
+		*end = '\0';
+	else
+		shift = 0;
+	if (cli_parse_u64(buf, &v))
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*ret = v << shift;
+	return 0;
+}
+
+void cli_json_print(struct json_object *obj)
+{
+	puts(json_object_to_json_string_ext(
+		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+}
+
+void cli_hexdump(FILE *f, uint64_t addr, const uint8_t *buf, size_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i < len; i += 16) {
+		fprintf(f, "%016llx ", (unsigned long long)(addr + i));
+		for (j = 0; j < 16; j++) {
+			if (j == 8)
+				fputc(' ', f);
+			if (i + j < len)
+				fprintf(f, " %02x", buf[i + j]);
+			else
+				fputs("   ", f);
+		}
+		fputs("  |", f);
+		for (j = 0; j < 16 && i + j < len; j++)
+			fputc(isprint(buf[i + j]) ? buf[i + j] : '.', f);
+		fputs("|\n", f);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	const struct cli_cmd *cmd;
+	int c, r, i;
+
+	opterr = 0;
+	/* Global options before the command. */
+	while ((c = getopt_long(argc, argv, "+vh", global_opts, NULL)) != -1) {
+		if (c == OPT_HELP || c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "qvmi: bad option '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return 2;
+		}
+		if (cli_global_opt(&cli, c, optarg) < 0)
+			return 2;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = cli_find_cmd(argv[optind]);
+	if (!cmd) {
+		fprintf(stderr, "qvmi: unknown command '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	for (i = optind + 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: qvmi %s\n%s", cmd->usage, TARGET_HELP);
+			return 0;
+		}
+	if (qvmi_ctx_create(&cli.ctx)) {
+		fprintf(stderr, "qvmi: out of memory\n");
+		return 1;
+	}
+	qvmi_set_log(cli.ctx, log_stderr, NULL,
+		     cli.verbose ? QVMI_LOG_DEBUG : QVMI_LOG_WARN);
+	r = cmd->fn(&cli, argc - optind, argv + optind);
+	qvmi_ctx_destroy(cli.ctx);
+	return r;
+}
