@@ -243,6 +243,10 @@ static bool decode_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
 		if (i && out[i] < out[i - 1])
 			return false;
 	}
+	/* Whatever the encoding, the highest symbol is in the kernel image
+	 * (zeros would otherwise pass as "sorted"). */
+	if (!n || !is_kernel_va(out[n - 1]))
+		return false;
 	l->abs_percpu = neg;
 	l->addrs = pos;
 	return true;
