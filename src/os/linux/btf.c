@@ -73,7 +73,10 @@ static int btf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 	char buf[256];
 
 	if (btf_log_ctx) {
-		vsnprintf(buf, sizeof(buf), fmt, ap);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		vsnprintf(buf, sizeof(buf), fmt, ap); /* libbpf's own format */
+#pragma GCC diagnostic pop
 		buf[strcspn(buf, "\n")] = '\0';
 		qvmi__log(btf_log_ctx, QVMI_LOG_DEBUG, "libbpf: %s", buf);
 	}

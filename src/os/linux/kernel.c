@@ -609,7 +609,7 @@ QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
 			    -EINVAL;
 	k = qvmi__ksyms_lookup(&lx->syms, addr);
 	/* Past the image there is no symbol to be "near". */
-	if (!k || (addr >= lx->end_va && k->addr < lx->end_va))
+	if (!k || (addr >= lx->end_va && addr != k->addr))
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol at 0x%" PRIx64,
 				 addr);
 	snprintf(buf, size, "%s", qvmi__ksym_name(&lx->syms, k));
