@@ -31,10 +31,21 @@ QVMI_HIDDEN int qvmi_hmp_parse_mtree(const char *text,
 QVMI_HIDDEN int qvmi_hmp_parse_registers(const char *text,
 					 struct qvmi_regs_x86 *ret, size_t max,
 					 size_t *nret);
-/* "gpa2hva ADDR": "Host virtual address for 0x... (pc.ram) is 0x..." */
+/* The block of vCPU cpu in "info registers -a" or "info registers N"
+ * output (text without a "CPU#" header counts as vCPU 0).  -ENOENT if
+ * that vCPU is not in the text. */
+QVMI_HIDDEN int qvmi_hmp_parse_registers_cpu(const char *text, unsigned int cpu,
+					     struct qvmi_regs_x86 *ret);
+/* "gpa2hva ADDR": "Host virtual address for 0x... (pc.ram) is 0x...";
+ * -EFAULT for "Memory at address 0x... is not RAM". */
 QVMI_HIDDEN int qvmi_hmp_parse_gpa2hva(const char *text, uint64_t *ret);
 /* "xp /Nxb ADDR" output: fills exactly len bytes starting at addr. */
 QVMI_HIDDEN int qvmi_hmp_parse_xp(const char *text, uint64_t addr, uint8_t *buf,
 				  size_t len);
+/* Same; *done = bytes filled before an error.  "Cannot access memory"
+ * gives -EFAULT at addr + *done. */
+QVMI_HIDDEN int qvmi_hmp_parse_xp_partial(const char *text, uint64_t addr,
+					  uint8_t *buf, size_t len,
+					  size_t *done);
 
 #endif

@@ -14,7 +14,46 @@
 #include "core/internal.h"
 
 struct json_object;
+struct json_tokener;
 struct qvmi_qmp;
+
+enum {
+	/* Largest QMP message accepted.  HMP "info mtree" is ~100 KB and
+	 * an xp chunk ~120 KB; anything near this limit is hostile. */
+	QVMI_QMP_MAX_MSG = 16 << 20,
+	/* Events kept for qvmi_qmp_event_pop; older ones are dropped. */
+	QVMI_QMP_MAX_EVENTS = 1024,
+};
+
+/*
+ * Splits a byte stream into JSON values (QMP puts one per line, but a
+ * read may hold several or half of one).  Embedded state: _init/_deinit.
+ * Shared by the QMP client and the daemon's QMP proxy.
+ */
+struct qvmi_json_stream {
+	struct json_tokener *tok;
+	char *buf;
+	size_t off, len, cap; /* unparsed bytes are buf[off, len) */
+	size_t msg_bytes; /* bytes fed to tok for the value being parsed */
+	size_t max_msg;
+	int err; /* sticky: once desynchronised, the stream stays broken */
+};
+
+QVMI_HIDDEN int qvmi_json_stream_init(struct qvmi_json_stream *js,
+				      size_t max_msg);
+QVMI_HIDDEN void qvmi_json_stream_deinit(struct qvmi_json_stream *js);
+/* Append bytes.  -EMSGSIZE if more than max_msg bytes would be pending. */
+QVMI_HIDDEN int qvmi_json_stream_feed(struct qvmi_json_stream *js,
+				      const void *data, size_t len);
+/*
+ * Next complete value: 1 and *ret (caller owns it), 0 when more bytes are
+ * needed, -EBADMSG on malformed JSON, -EMSGSIZE when one value exceeds
+ * max_msg.  Errors are sticky.
+ */
+QVMI_HIDDEN int qvmi_json_stream_next(struct qvmi_json_stream *js,
+				      struct json_object **ret);
+/* True if part of a value has been received but not completed. */
+QVMI_HIDDEN bool qvmi_json_stream_partial(const struct qvmi_json_stream *js);
 
 /* Connect to a QMP unix socket, read the greeting, send qmp_capabilities. */
 QVMI_HIDDEN int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path,
@@ -23,13 +62,18 @@ QVMI_HIDDEN int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path,
 QVMI_HIDDEN int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 				 struct qvmi_qmp **ret);
 QVMI_HIDDEN void qvmi_qmp_close(struct qvmi_qmp *q);
+/* Timeout of each later exchange, ms (> 0). */
+QVMI_HIDDEN void qvmi_qmp_set_timeout(struct qvmi_qmp *q, int timeout_ms);
 
 /*
  * Run a command.  args is borrowed and may be NULL.  On success *ret (if
  * ret is non-NULL) receives the "return" member, owned by the caller
  * (json_object_put).  A QMP error reply gives -EREMOTEIO with its class and
- * desc in the ctx message; a closed socket -EPIPE; garbage -EPROTO; no reply
- * in time -ETIMEDOUT.
+ * desc in the ctx message; a closed socket -EPIPE; garbage -EPROTO; a
+ * message over QVMI_QMP_MAX_MSG -EMSGSIZE; no reply in time -ETIMEDOUT.
+ * -EPIPE, -EPROTO and -EMSGSIZE break the connection for good; after
+ * -ETIMEDOUT it stays usable (the late reply is recognised by its id and
+ * dropped).
  */
 QVMI_HIDDEN int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
 				 struct json_object *args,
@@ -49,12 +93,17 @@ typedef void (*qvmi_qmp_event_fn)(const char *event, struct json_object *ev,
 /* Called for every event as it is read, before it is queued. */
 QVMI_HIDDEN void qvmi_qmp_set_event_cb(struct qvmi_qmp *q, qvmi_qmp_event_fn fn,
 				       void *arg);
+/* The callback currently set (to chain to it). */
+QVMI_HIDDEN void qvmi_qmp_get_event_cb(const struct qvmi_qmp *q,
+				       qvmi_qmp_event_fn *fn, void **arg);
 
 QVMI_HIDDEN int qvmi_qmp_fd(const struct qvmi_qmp *q);
 /* QEMU's pid from SO_PEERCRED on the socket, or 0. */
 QVMI_HIDDEN pid_t qvmi_qmp_peer_pid(const struct qvmi_qmp *q);
 /* "7.2.22" from the greeting. */
 QVMI_HIDDEN const char *qvmi_qmp_version(const struct qvmi_qmp *q);
+/* The ctx errors are reported on. */
+QVMI_HIDDEN struct qvmi_ctx *qvmi_qmp_ctx(const struct qvmi_qmp *q);
 
 /* Control backend over QMP (stop/cont/query-status, info registers -a,
  * STOP/RESUME events).  q stays owned by ctx->qmp. */

@@ -18,6 +18,34 @@ QVMI_HIDDEN int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd,
 					bool writable,
 					struct qvmi_source **ret);
 QVMI_HIDDEN uint8_t *qvmi__shm_host(struct qvmi_source *src, uint64_t off);
+/* Size of the mapped file; 0 if src is not a shm source. */
+QVMI_HIDDEN uint64_t qvmi__shm_size(struct qvmi_source *src);
+
+/* A file mapping of a process, from /proc/PID/maps. */
+struct qvmi_shm_backing {
+	uint64_t vma_start, vma_end; /* host virtual addresses */
+	uint64_t file_off; /* file offset of vma_start */
+	dev_t dev;
+	ino_t ino;
+	bool shared; /* MAP_SHARED ("s"): sees the guest's writes */
+	bool writable;
+	char path[256]; /* as maps shows it, e.g. "/memfd:... (deleted)" */
+};
+
+/* The shared file mapping of pid that contains hva.  -ENOENT (with a
+ * message) if hva is anonymous, privately mapped or not mapped. */
+QVMI_HIDDEN int qvmi__shm_find_backing(struct qvmi_ctx *ctx, pid_t pid,
+				       uint64_t hva,
+				       struct qvmi_shm_backing *ret);
+
+enum { QVMI_SHM_NO_MAP_FILES = 1u << 0 }; /* tests: force the fd scan */
+
+/* Open the file behind b (read-write if permitted, else read-only):
+ * /proc/PID/map_files, else QEMU's fd with the same dev/ino (memfds),
+ * else the path.  The file's dev/ino are checked in every case. */
+QVMI_HIDDEN int qvmi__shm_open_backing(struct qvmi_ctx *ctx, pid_t pid,
+				       const struct qvmi_shm_backing *b,
+				       unsigned int flags, int *ret);
 
 /* QEMU process memory via process_vm_readv/writev.  src_addr = HVA. */
 QVMI_HIDDEN int qvmi__source_procmem_create(struct qvmi_ctx *ctx, pid_t pid,

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Attaching to a live QEMU through its QMP socket.  QMP gives identity,
+ * control and the RAM layout (HMP "info mtree -f"); memory is then served
+ * by up to three sources, registered slowest first so faster ones win
+ * where they overlap (later registrations override, segmap.c):
+ *   xp      QMP "xp" over RAM and ROM: works everywhere, ~1 ms a call
+ *   procmem process_vm_readv on QEMU's pid at gpa2hva addresses
+ *   shm     mmap of a shared memory-backend-file/memfd (zero-copy)
+ * Checked on QEMU 7.2 (Debian 1:7.2+dfsg-7+deb12u18).
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "proto/hmp.h"
+#include "proto/qmp.h"
+#include "source/sources.h"
+
+enum {
+	ATTACH_TIMEOUT_MS = 5000,
+	/* mtree lines we act on; a real VM has a dozen */
+	ATTACH_MAX_RANGES = 4096,
+};
+
+/* One RAM or ROM range of the flat view, with what we learned about it. */
+struct range {
+	uint64_t gpa, size, offset;
+	bool ram; /* kind "ram" (else rom/romd) */
+	bool has_hva;
+	uint64_t hva;
+	char name[64];
+};
+
+struct attach {
+	struct qvmi_ctx *ctx;
+	struct qvmi_qmp *q;
+	unsigned int allow; /* enum qvmi_source_kind */
+	struct range *r;
+	size_t n;
+};
+
+static bool is_memory_kind(const char *kind)
+{
+	return !strcmp(kind, "ram") || !strcmp(kind, "rom") ||
+	       !strcmp(kind, "romd");
+}
+
+/* query-name / query-uuid: optional members, absent on unnamed VMs. */
+static int query_string(struct attach *a, const char *cmd, const char *key,
+			char **ret)
+{
+	struct json_object *r = NULL, *v;
+	int err = qvmi_qmp_execute(a->q, cmd, NULL, &r);
+
+	if (err)
+		return err;
+	if (json_object_object_get_ex(r, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		*ret = qvmi__strdup(json_object_get_string(v));
+	else
+		*ret = qvmi__strdup("");
+	json_object_put(r);
+	return *ret ? 0 : qvmi__err(a->ctx, -ENOMEM, "out of memory");
+}
+
+static int read_identity(struct attach *a)
+{
+	struct qvmi_ctx *ctx = a->ctx;
+	int err;
+
+	err = query_string(a, "query-name", "name", &ctx->vm_name);
+	if (!err)
+		err = query_string(a, "query-uuid", "UUID", &ctx->vm_uuid);
+	if (err)
+		return err;
+	ctx->qemu_version = qvmi__strdup(qvmi_qmp_version(a->q));
+	if (!ctx->qemu_version)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	ctx->qemu_pid = (int)qvmi_qmp_peer_pid(a->q);
+	ctx->backend = "qmp";
+	qvmi__log(ctx, QVMI_LOG_INFO, "attach: QEMU %s pid %d name \"%s\"",
+		  ctx->qemu_version, ctx->qemu_pid, ctx->vm_name);
+	return 0;
+}
+
+/* RAM and ROM ranges of address space "memory", from "info mtree -f". */
+static int read_layout(struct attach *a)
+{
+	struct qvmi_mtree_range *m = NULL;
+	char *text = NULL;
+	size_t nm = 0, i;
+	int err;
+
+	err = qvmi_qmp_hmp(a->q, "info mtree -f", &text);
+	if (!err)
+		err = qvmi_hmp_parse_mtree(text, &m, &nm);
+	free(text);
+	if (err)
+		return err;
+	a->r = calloc(QVMI_MIN(nm, (size_t)ATTACH_MAX_RANGES) + 1,
+		      sizeof(*a->r));
+	if (!a->r) {
+		free(m);
+		return qvmi__err(a->ctx, -ENOMEM, "out of memory");
+	}
+	for (i = 0; i < nm && a->n < ATTACH_MAX_RANGES; i++) {
+		struct range *r = &a->r[a->n];
+
+		if (!is_memory_kind(m[i].kind) || m[i].last < m[i].start)
+			continue;
+		r->gpa = m[i].start;
+		r->size = m[i].last - m[i].start + 1;
+		if (!r->size) /* all of 2^64: not RAM */
+			continue;
+		r->offset = m[i].offset;
+		r->ram = !strcmp(m[i].kind, "ram");
+		snprintf(r->name, sizeof(r->name), "%s", m[i].name);
+		a->n++;
+	}
+	free(m);
+	if (!a->n)
+		return qvmi__err(a->ctx, -EPROTO,
+				 "attach: no RAM in QEMU's memory tree");
+	return 0;
+}
+
+/* The guest's RAM list: kind "ram" ranges, adjacent ones merged. */
+static int add_ram(struct attach *a)
+{
+	uint64_t start = 0, end = 0;
+	bool open = false;
+	size_t i;
+	int err;
+
+	for (i = 0; i <= a->n; i++) {
+		struct range *r = i < a->n ? &a->r[i] : NULL;
+
+		if (r && !r->ram)
+			continue;
+		if (r && open && r->gpa == end) {
+			end += r->size;
+			continue;
+		}
+		if (open) {
+			err = qvmi__ram_add(a->ctx, start, end - start);
+			if (err)
+				return err;
+		}
+		open = r != NULL;
+		if (r) {
+			start = r->gpa;
+			end = r->gpa + r->size;
+		}
+	}
+	return 0;
+}
+
+static int add_xp(struct attach *a)
+{
+	struct qvmi_source *xp;
+	size_t i;
+	int err;
+
+	err = qvmi__source_xp_create(a->ctx, a->q, &xp);
+	for (i = 0; !err && i < a->n; i++)
+		err = qvmi_map_add(a->ctx, xp, a->r[i].gpa, a->r[i].size,
+				   a->r[i].gpa);
+	if (!err)
+		qvmi__log(a->ctx, QVMI_LOG_INFO,
+			  "attach: xp serves %zu RAM/ROM ranges", a->n);
+	return err;
+}
+
+/* Host virtual address of each range in QEMU (HMP gpa2hva, QEMU >= 2.12).
+ * A range QEMU cannot translate keeps has_hva false. */
+static void find_hvas(struct attach *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		char cmd[64], *text = NULL;
+		uint64_t hva;
+
+		snprintf(cmd, sizeof(cmd), "gpa2hva 0x%" PRIx64, a->r[i].gpa);
+		if (!qvmi_qmp_hmp(a->q, cmd, &text) &&
+		    !qvmi_hmp_parse_gpa2hva(text, &hva) &&
+		    hva + (a->r[i].size - 1) >= hva) {
+			a->r[i].hva = hva;
+			a->r[i].has_hva = true;
+		} else {
+			qvmi__log(a->ctx, QVMI_LOG_DEBUG,
+				  "attach: no hva for 0x%" PRIx64 " (%s)",
+				  a->r[i].gpa, a->r[i].name);
+		}
+		free(text);
+	}
+}
+
+static int add_procmem(struct attach *a)
+{
+	struct qvmi_source *pm;
+	size_t i, n = 0;
+	uint8_t probe;
+	int err;
+
+	err = qvmi__source_procmem_create(a->ctx, a->ctx->qemu_pid, &pm);
+	for (i = 0; !err && i < a->n; i++) {
+		if (!a->r[i].has_hva)
+			continue;
+		/* One probe: without ptrace rights on QEMU every read would
+		 * fail, so leave the ranges to the other sources. */
+		if (!n && pm->ops->read(pm, a->r[i].hva, &probe, 1) < 0) {
+			qvmi__log(a->ctx, QVMI_LOG_WARN,
+				  "attach: procmem unusable: %s",
+				  qvmi_errmsg(a->ctx));
+			return 0;
+		}
+		err = qvmi_map_add(a->ctx, pm, a->r[i].gpa, a->r[i].size,
+				   a->r[i].hva);
+		n++;
+	}
+	if (!err)
+		qvmi__log(a->ctx, QVMI_LOG_INFO,
+			  "attach: procmem serves %zu ranges of pid %d", n,
+			  a->ctx->qemu_pid);
+	return err;
+}
+
+/* Distinct backing files seen; QEMU has one per memory backend. */
+struct shm_file {
+	dev_t dev;
+	ino_t ino;
+	struct qvmi_source *src;
+};
+
+enum { SHM_MAX_FILES = 16 };
+
+static int shm_source_for(struct attach *a, const struct qvmi_shm_backing *b,
+			  struct shm_file *files, size_t *nfiles,
+			  struct qvmi_source **ret)
+{
+	size_t i;
+	int fd, err;
+
+	for (i = 0; i < *nfiles; i++) {
+		if (files[i].dev == b->dev && files[i].ino == b->ino) {
+			*ret = files[i].src;
+			return 0;
+		}
+	}
+	if (*nfiles == SHM_MAX_FILES)
+		return qvmi__err(a->ctx, -ENOSPC,
+				 "shm: more than %d backing files",
+				 SHM_MAX_FILES);
+	err = qvmi__shm_open_backing(a->ctx, a->ctx->qemu_pid, b, 0, &fd);
+	if (!err)
+		err = qvmi__source_shm_create(a->ctx, fd, b->writable, ret);
+	if (err)
+		return err;
+	files[*nfiles].dev = b->dev;
+	files[*nfiles].ino = b->ino;
+	files[*nfiles].src = *ret;
+	(*nfiles)++;
+	qvmi__log(a->ctx, QVMI_LOG_INFO,
+		  "attach: shm maps %s (%" PRIu64 " MiB)", b->path,
+		  qvmi__shm_size(*ret) >> 20);
+	return 0;
+}
+
+/* Register one range on shm if its host memory is a shared file mapping.
+ * Returns 1 if registered, 0 if not shared (reason logged). */
+static int add_shm_range(struct attach *a, const struct range *r,
+			 struct shm_file *files, size_t *nfiles)
+{
+	struct qvmi_shm_backing b;
+	struct qvmi_source *src;
+	uint64_t off;
+	int err;
+
+	if (qvmi__shm_find_backing(a->ctx, a->ctx->qemu_pid, r->hva, &b)) {
+		qvmi__log(a->ctx, QVMI_LOG_INFO,
+			  "attach: 0x%" PRIx64 " (%s) not on shared RAM: %s",
+			  r->gpa, r->name, qvmi_errmsg(a->ctx));
+		return 0;
+	}
+	if (r->hva + (r->size - 1) >= b.vma_end) {
+		qvmi__log(a->ctx, QVMI_LOG_WARN,
+			  "attach: 0x%" PRIx64 " (%s) runs past its mapping",
+			  r->gpa, r->name);
+		return 0;
+	}
+	err = shm_source_for(a, &b, files, nfiles, &src);
+	if (err) {
+		qvmi__log(a->ctx, QVMI_LOG_WARN, "attach: %s",
+			  qvmi_errmsg(a->ctx));
+		return 0;
+	}
+	off = b.file_off + (r->hva - b.vma_start);
+	if (off > qvmi__shm_size(src) || r->size > qvmi__shm_size(src) - off)
+		return 0;
+	if (r->ram && off != r->offset)
+		qvmi__log(a->ctx, QVMI_LOG_DEBUG,
+			  "attach: 0x%" PRIx64 ": file offset 0x%" PRIx64
+			  ", mtree says @0x%" PRIx64,
+			  r->gpa, off, r->offset);
+	err = qvmi__map_add_host(a->ctx, src, r->gpa, r->size, off,
+				 qvmi__shm_host(src, off));
+	return err ? err : 1;
+}
+
+static int add_shm(struct attach *a)
+{
+	struct shm_file files[SHM_MAX_FILES];
+	size_t nfiles = 0, i, n = 0;
+	int rc;
+
+	for (i = 0; i < a->n; i++) {
+		if (!a->r[i].has_hva)
+			continue;
+		rc = add_shm_range(a, &a->r[i], files, &nfiles);
+		if (rc < 0)
+			return rc;
+		n += (size_t)rc;
+	}
+	qvmi__log(a->ctx, QVMI_LOG_INFO, "attach: shm serves %zu ranges", n);
+	return 0;
+}
+
+static int add_sources(struct attach *a)
+{
+	struct qvmi_ctx *ctx = a->ctx;
+	bool pid = ctx->qemu_pid > 0;
+	int err = 0;
+
+	if (a->allow & QVMI_SRC_XP)
+		err = add_xp(a);
+	if (!err && pid && (a->allow & (QVMI_SRC_PROCMEM | QVMI_SRC_SHM)))
+		find_hvas(a);
+	if (!err && pid && (a->allow & QVMI_SRC_PROCMEM))
+		err = add_procmem(a);
+	if (!err && pid && (a->allow & QVMI_SRC_SHM))
+		err = add_shm(a);
+	return err;
+}
+
+/* Every RAM range must be readable by some allowed source. */
+static int check_coverage(struct attach *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++) {
+		const struct qvmi_seg *s;
+
+		if (!a->r[i].ram)
+			continue;
+		s = qvmi__seg_find(a->ctx, a->r[i].gpa);
+		if (!s)
+			return qvmi__err(
+				a->ctx, -EOPNOTSUPP,
+				"attach: no allowed source can read RAM at "
+				"0x%" PRIx64 " (%s)",
+				a->r[i].gpa, a->r[i].name);
+	}
+	for (i = 0; i < a->ctx->nsegs; i++) {
+		const struct qvmi_seg *s = &a->ctx->segs[i];
+
+		qvmi__log(a->ctx, QVMI_LOG_INFO,
+			  "attach: [0x%" PRIx64 "-0x%" PRIx64 "] %s", s->start,
+			  s->last, qvmi_source_name(s->src));
+	}
+	return 0;
+}
+
+static int attach_opts(struct qvmi_ctx *ctx,
+		       const struct qvmi_attach_opts *opts, unsigned int *allow,
+		       int *timeout_ms)
+{
+	if (!QVMI_OPTS_VALID(opts, struct qvmi_attach_opts))
+		return qvmi__err(ctx, -EINVAL,
+				 "attach: unknown non-zero option fields");
+	*allow = QVMI_OPTS_GET(opts, sources, 0u);
+	*timeout_ms = QVMI_OPTS_GET(opts, timeout_ms, 0);
+	if (*allow & ~(unsigned int)QVMI_SRC_ALL)
+		return qvmi__err(ctx, -EINVAL, "attach: unknown source 0x%x",
+				 *allow);
+	if (*timeout_ms < 0)
+		return qvmi__err(ctx, -EINVAL, "attach: negative timeout");
+	if (!*allow)
+		*allow = QVMI_SRC_ALL;
+	if (!*timeout_ms)
+		*timeout_ms = ATTACH_TIMEOUT_MS;
+	return 0;
+}
+
+QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
+			     const struct qvmi_attach_opts *opts)
+{
+	struct attach a = { .ctx = ctx };
+	enum qvmi_vm_state st;
+	int timeout_ms = 0, err;
+
+	if (!ctx)
+		return -EINVAL;
+	qvmi__clear_err(ctx);
+	err = attach_opts(ctx, opts, &a.allow, &timeout_ms);
+	if (err)
+		return err;
+	if (!qmp_path)
+		return qvmi__err(ctx, -EINVAL, "attach: no QMP socket path");
+	if (ctx->qmp || ctx->ctl || ctx->sources)
+		return qvmi__err(ctx, -EBUSY, "attach: context already in use");
+	err = qvmi_qmp_open(ctx, qmp_path, timeout_ms, &a.q);
+	if (err)
+		return err;
+	ctx->qmp = a.q;
+	ctx->qmp_close = qvmi_qmp_close;
+	err = read_identity(&a);
+	if (!err)
+		err = qvmi__ctl_qmp_install(ctx, a.q);
+	if (!err)
+		err = read_layout(&a);
+	if (!err)
+		err = add_ram(&a);
+	if (!err)
+		err = add_sources(&a);
+	if (!err)
+		err = check_coverage(&a);
+	if (!err && ctx->ctl->ops->state &&
+	    !ctx->ctl->ops->state(ctx->ctl, &st))
+		qvmi__vm_state_changed(ctx, st);
+	free(a.r);
+	if (err)
+		qvmi__detach(ctx);
+	else /* sources that did not apply left their reasons behind */
+		qvmi__clear_err(ctx);
+	return err;
+}

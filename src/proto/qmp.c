@@ -1,0 +1,694 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * QMP client over a unix stream socket, with json-c's incremental tokener.
+ *
+ * The socket is non-blocking; every wait is a poll(2) bounded by the
+ * exchange's deadline.  Commands carry a unique "id" ("qvmi-N") and a reply
+ * is matched by it, so a reply that arrives after its command timed out is
+ * recognised and dropped instead of being taken for the next one's.
+ * Events read on the way are handed to the callback and queued.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qmp.h"
+
+enum {
+	READ_CHUNK = 64 * 1024,
+	JSON_DEPTH = 64,
+	/* Reads per qvmi_qmp_poll: a peer flooding events cannot keep us. */
+	POLL_MAX_READS = 64,
+};
+
+struct qvmi_qmp {
+	struct qvmi_ctx *ctx;
+	int fd;
+	int timeout_ms;
+	int broken; /* sticky fatal error (-EPIPE, -EPROTO, -EMSGSIZE) */
+	uint64_t next_id;
+	pid_t peer_pid;
+	char version[32];
+	struct qvmi_json_stream js;
+	struct json_object *events[QVMI_QMP_MAX_EVENTS];
+	size_t ev_head, ev_count;
+	uint64_t ev_dropped;
+	qvmi_qmp_event_fn ev_fn;
+	void *ev_arg;
+};
+
+/* ---- JSON stream splitter ----------------------------------------------- */
+
+int qvmi_json_stream_init(struct qvmi_json_stream *js, size_t max_msg)
+{
+	memset(js, 0, sizeof(*js));
+	js->tok = json_tokener_new_ex(JSON_DEPTH);
+	if (!js->tok)
+		return -ENOMEM;
+	/* Strict: QEMU emits plain JSON; trailing chars are the next value. */
+	json_tokener_set_flags(js->tok,
+			       JSON_TOKENER_STRICT |
+				       JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	js->max_msg = max_msg ? max_msg : QVMI_QMP_MAX_MSG;
+	return 0;
+}
+
+void qvmi_json_stream_deinit(struct qvmi_json_stream *js)
+{
+	if (js->tok)
+		json_tokener_free(js->tok);
+	free(js->buf);
+	memset(js, 0, sizeof(*js));
+}
+
+bool qvmi_json_stream_partial(const struct qvmi_json_stream *js)
+{
+	return js->msg_bytes > 0 || js->len > js->off;
+}
+
+int qvmi_json_stream_feed(struct qvmi_json_stream *js, const void *data,
+			  size_t len)
+{
+	size_t pending = js->len - js->off;
+
+	if (js->err)
+		return js->err;
+	if (!len)
+		return 0;
+	if (len > js->max_msg || pending > js->max_msg - len)
+		return js->err = -EMSGSIZE;
+	if (js->off) { /* compact: parsed bytes are never needed again */
+		memmove(js->buf, js->buf + js->off, pending);
+		js->off = 0;
+		js->len = pending;
+	}
+	if (js->len + len > js->cap) {
+		size_t cap = QVMI_MAX(js->cap * 2, js->len + len);
+		char *nb;
+
+		cap = QVMI_MAX(cap, (size_t)4096);
+		nb = realloc(js->buf, cap);
+		if (!nb)
+			return -ENOMEM;
+		js->buf = nb;
+		js->cap = cap;
+	}
+	memcpy(js->buf + js->len, data, len);
+	js->len += len;
+	return 0;
+}
+
+/* Skip inter-value whitespace so it never counts as a partial value. */
+static void stream_skip_ws(struct qvmi_json_stream *js)
+{
+	if (js->msg_bytes)
+		return;
+	while (js->off < js->len &&
+	       (js->buf[js->off] == ' ' || js->buf[js->off] == '\t' ||
+		js->buf[js->off] == '\r' || js->buf[js->off] == '\n'))
+		js->off++;
+}
+
+int qvmi_json_stream_next(struct qvmi_json_stream *js, struct json_object **ret)
+{
+	struct json_object *obj;
+	enum json_tokener_error jerr;
+	size_t avail, used;
+
+	*ret = NULL;
+	if (js->err)
+		return js->err;
+	stream_skip_ws(js);
+	avail = js->len - js->off;
+	if (!avail)
+		return 0;
+	/* Feed at most what keeps the value within max_msg (+1 to notice). */
+	avail = QVMI_MIN(avail, js->max_msg - js->msg_bytes + 1);
+	if (avail > INT32_MAX)
+		avail = INT32_MAX;
+	obj = json_tokener_parse_ex(js->tok, js->buf + js->off, (int)avail);
+	jerr = json_tokener_get_error(js->tok);
+	used = json_tokener_get_parse_end(js->tok);
+	if (used > avail) /* never trust a library offset blindly */
+		used = avail;
+	js->off += used;
+	js->msg_bytes += used;
+	if (jerr == json_tokener_continue) {
+		if (js->msg_bytes > js->max_msg)
+			return js->err = -EMSGSIZE;
+		return 0;
+	}
+	if (jerr != json_tokener_success) {
+		json_object_put(obj);
+		return js->err = -EBADMSG;
+	}
+	/* A top-level "null" parses to a NULL object: not a QMP message. */
+	if (!obj)
+		return js->err = -EBADMSG;
+	js->msg_bytes = 0;
+	json_tokener_reset(js->tok);
+	*ret = obj;
+	return 1;
+}
+
+/* ---- connection ------------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining_ms(int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+
+	return left < 0 ? 0 : (int)QVMI_MIN(left, (int64_t)INT32_MAX);
+}
+
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int n;
+
+	for (;;) {
+		n = poll(&p, 1, remaining_ms(deadline));
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int qmp_break(struct qvmi_qmp *q, int err, const char *what)
+{
+	q->broken = err;
+	return qvmi__err(q->ctx, err, "QMP: %s", what);
+}
+
+static int qmp_broken(struct qvmi_qmp *q)
+{
+	const char *why = q->broken == -EPIPE	 ? "connection closed" :
+			  q->broken == -EMSGSIZE ? "oversized message" :
+						   "protocol error";
+
+	return qvmi__err(q->ctx, q->broken, "QMP: connection unusable (%s)",
+			 why);
+}
+
+static int send_all(struct qvmi_qmp *q, const char *s, size_t len,
+		    int64_t deadline)
+{
+	size_t done = 0;
+	ssize_t n;
+	int err;
+
+	while (done < len) {
+		n = send(q->fd, s + done, len - done, MSG_NOSIGNAL);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			err = wait_fd(q->fd, POLLOUT, deadline);
+			if (err == -ETIMEDOUT)
+				return qvmi__err(q->ctx, err,
+						 "QMP: send timed out");
+			if (err < 0)
+				return qmp_break(q, err, "poll failed");
+			continue;
+		}
+		if (n < 0 && errno != EPIPE && errno != ECONNRESET)
+			return qmp_break(q, -errno, "send failed");
+		return qmp_break(q, -EPIPE, "socket closed by peer on send");
+	}
+	return 0;
+}
+
+/* One read into the stream.  0: got bytes; -EAGAIN: nothing there. */
+static int read_some(struct qvmi_qmp *q)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+	int err;
+
+	do
+		n = recv(q->fd, buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN;
+	if (n < 0 && errno != ECONNRESET)
+		return qmp_break(q, -errno, "recv failed");
+	if (n <= 0)
+		return qmp_break(q, -EPIPE,
+				 qvmi_json_stream_partial(&q->js) ?
+					 "socket closed by peer mid-message" :
+					 "socket closed by peer");
+	err = qvmi_json_stream_feed(&q->js, buf, (size_t)n);
+	if (err == -EMSGSIZE)
+		return qmp_break(q, err, "message larger than the limit");
+	return err;
+}
+
+static void queue_event(struct qvmi_qmp *q, struct json_object *ev)
+{
+	struct json_object *name;
+
+	if (q->ev_fn && json_object_object_get_ex(ev, "event", &name))
+		q->ev_fn(json_object_get_string(name), ev, q->ev_arg);
+	if (q->ev_count == QVMI_QMP_MAX_EVENTS) {
+		/* Keep the newest: they tell the current state. */
+		json_object_put(q->events[q->ev_head]);
+		q->ev_head = (q->ev_head + 1) % QVMI_QMP_MAX_EVENTS;
+		q->ev_count--;
+		q->ev_dropped++;
+	}
+	q->events[(q->ev_head + q->ev_count) % QVMI_QMP_MAX_EVENTS] = ev;
+	q->ev_count++;
+}
+
+/*
+ * Next message that is not an event (events are queued on the way).
+ * Returns 1 with *ret, or a negative errno.
+ */
+static int next_message(struct qvmi_qmp *q, int64_t deadline,
+			struct json_object **ret)
+{
+	struct json_object *msg, *tmp;
+	int err;
+
+	for (;;) {
+		err = qvmi_json_stream_next(&q->js, &msg);
+		if (err == -EMSGSIZE)
+			return qmp_break(q, err,
+					 "message larger than the limit");
+		if (err < 0)
+			return qmp_break(q, -EPROTO,
+					 "malformed JSON from peer");
+		if (err == 1) {
+			if (!json_object_is_type(msg, json_type_object)) {
+				json_object_put(msg);
+				return qmp_break(
+					q, -EPROTO,
+					"message is not a JSON object");
+			}
+			if (json_object_object_get_ex(msg, "event", &tmp) &&
+			    json_object_is_type(tmp, json_type_string)) {
+				queue_event(q, msg);
+				continue;
+			}
+			*ret = msg;
+			return 1;
+		}
+		err = read_some(q);
+		if (err != -EAGAIN) {
+			if (err < 0)
+				return err;
+			continue;
+		}
+		err = wait_fd(q->fd, POLLIN, deadline);
+		if (err == -ETIMEDOUT)
+			return qvmi__err(q->ctx, err, "QMP: no reply in time");
+		if (err < 0)
+			return qmp_break(q, err, "poll failed");
+	}
+}
+
+static int parse_greeting(struct qvmi_qmp *q, struct json_object *msg)
+{
+	struct json_object *qmp, *ver, *qemu, *v;
+	int parts[3], i;
+	static const char *const keys[3] = { "major", "minor", "micro" };
+
+	if (!json_object_object_get_ex(msg, "QMP", &qmp) ||
+	    !json_object_is_type(qmp, json_type_object))
+		return qmp_break(q, -EPROTO, "no greeting from peer");
+	if (!json_object_object_get_ex(qmp, "version", &ver) ||
+	    !json_object_object_get_ex(ver, "qemu", &qemu) ||
+	    !json_object_is_type(qemu, json_type_object))
+		return qmp_break(q, -EPROTO, "greeting without a version");
+	for (i = 0; i < 3; i++) {
+		if (!json_object_object_get_ex(qemu, keys[i], &v) ||
+		    !json_object_is_type(v, json_type_int))
+			return qmp_break(q, -EPROTO, "bad version in greeting");
+		parts[i] = json_object_get_int(v);
+		if (parts[i] < 0 || parts[i] > 9999)
+			return qmp_break(q, -EPROTO, "bad version in greeting");
+	}
+	snprintf(q->version, sizeof(q->version), "%d.%d.%d", parts[0], parts[1],
+		 parts[2]);
+	return 0;
+}
+
+int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
+		     struct qvmi_qmp **ret)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct json_object *msg = NULL;
+	struct qvmi_qmp *q;
+	int err, fl;
+
+	*ret = NULL;
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		close(fd);
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	}
+	q->ctx = ctx;
+	q->fd = fd;
+	q->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+	err = qvmi_json_stream_init(&q->js, QVMI_QMP_MAX_MSG);
+	if (err < 0) {
+		err = qvmi__err(ctx, err, "out of memory");
+		goto fail;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		err = qvmi__err(ctx, -errno, "QMP: fcntl: %s", strerror(errno));
+		goto fail;
+	}
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) &&
+	    clen == sizeof(cred))
+		q->peer_pid = cred.pid;
+
+	err = next_message(q, now_ms() + q->timeout_ms, &msg);
+	if (err == -ETIMEDOUT)
+		err = qvmi__err(ctx, err,
+				"QMP: no greeting in %d ms (another client "
+				"connected?)",
+				q->timeout_ms);
+	if (err < 0)
+		goto fail;
+	err = parse_greeting(q, msg);
+	json_object_put(msg);
+	if (err < 0)
+		goto fail;
+	err = qvmi_qmp_execute(q, "qmp_capabilities", NULL, NULL);
+	if (err < 0)
+		goto fail;
+	*ret = q;
+	return 0;
+fail:
+	qvmi_qmp_close(q);
+	return err;
+}
+
+int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
+		  struct qvmi_qmp **ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int64_t deadline;
+	int fd;
+
+	*ret = NULL;
+	if (timeout_ms <= 0)
+		timeout_ms = 5000;
+	if (!path || strlen(path) >= sizeof(sa.sun_path))
+		return qvmi__err(ctx, -ENAMETOOLONG, "QMP: bad socket path");
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return qvmi__err(ctx, -errno, "QMP: socket: %s",
+				 strerror(errno));
+	deadline = now_ms() + timeout_ms;
+	/* A full listen backlog gives EAGAIN on unix sockets: retry. */
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		if (e == EINTR)
+			continue;
+		if (e != EAGAIN || remaining_ms(deadline) == 0) {
+			close(fd);
+			return qvmi__err(ctx, e == EAGAIN ? -ETIMEDOUT : -e,
+					 "QMP: connect %s: %s", path,
+					 strerror(e));
+		}
+		poll(NULL, 0, 10);
+	}
+	return qvmi_qmp_open_fd(ctx, fd, remaining_ms(deadline) ?: 1, ret);
+}
+
+void qvmi_qmp_close(struct qvmi_qmp *q)
+{
+	struct json_object *ev;
+
+	if (!q)
+		return;
+	while (qvmi_qmp_event_pop(q, &ev) == 0)
+		json_object_put(ev);
+	qvmi_json_stream_deinit(&q->js);
+	if (q->fd >= 0)
+		close(q->fd);
+	free(q);
+}
+
+void qvmi_qmp_set_timeout(struct qvmi_qmp *q, int timeout_ms)
+{
+	if (timeout_ms > 0)
+		q->timeout_ms = timeout_ms;
+}
+
+/* ---- commands ----------------------------------------------------------- */
+
+static int reply_error(struct qvmi_qmp *q, const char *cmd,
+		       struct json_object *err)
+{
+	struct json_object *cls = NULL, *desc = NULL;
+
+	json_object_object_get_ex(err, "class", &cls);
+	json_object_object_get_ex(err, "desc", &desc);
+	return qvmi__err(q->ctx, -EREMOTEIO, "QMP %s: %s: %s", cmd,
+			 cls ? json_object_get_string(cls) : "error",
+			 desc ? json_object_get_string(desc) : "(no desc)");
+}
+
+/* 1: the reply to id; 0: someone else's (a late reply), -errno: bad. */
+static int match_reply(struct qvmi_qmp *q, struct json_object *msg,
+		       const char *id)
+{
+	struct json_object *mid;
+
+	if (!json_object_object_get_ex(msg, "id", &mid)) {
+		/* QEMU answers a request it could not parse without an id;
+		 * we only ever have one request outstanding. */
+		if (json_object_object_get_ex(msg, "error", NULL))
+			return 1;
+		qvmi__log(q->ctx, QVMI_LOG_DEBUG, "QMP: message without id");
+		return 0;
+	}
+	if (!json_object_is_type(mid, json_type_string) ||
+	    strcmp(json_object_get_string(mid), id)) {
+		qvmi__log(q->ctx, QVMI_LOG_DEBUG, "QMP: dropping late reply %s",
+			  json_object_to_json_string(mid));
+		return 0;
+	}
+	return 1;
+}
+
+static int send_command(struct qvmi_qmp *q, const char *cmd,
+			struct json_object *args, const char *id,
+			int64_t deadline)
+{
+	struct json_object *req = json_object_new_object();
+	const char *s;
+	size_t len;
+	char *line;
+	int err;
+
+	if (!req)
+		return qvmi__err(q->ctx, -ENOMEM, "out of memory");
+	json_object_object_add(req, "execute", json_object_new_string(cmd));
+	if (args)
+		json_object_object_add(req, "arguments", json_object_get(args));
+	json_object_object_add(req, "id", json_object_new_string(id));
+	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	len = s ? strlen(s) : 0;
+	line = s ? malloc(len + 2) : NULL;
+	if (!line) {
+		json_object_put(req);
+		return qvmi__err(q->ctx, -ENOMEM, "out of memory");
+	}
+	memcpy(line, s, len);
+	memcpy(line + len, "\n", 2);
+	json_object_put(req);
+	err = send_all(q, line, len + 1, deadline);
+	free(line);
+	return err;
+}
+
+int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
+		     struct json_object *args, struct json_object **ret)
+{
+	int64_t deadline = now_ms() + q->timeout_ms;
+	struct json_object *msg, *val;
+	char id[32];
+	int err;
+
+	if (ret)
+		*ret = NULL;
+	if (q->broken)
+		return qmp_broken(q);
+	snprintf(id, sizeof(id), "qvmi-%" PRIu64, ++q->next_id);
+	err = send_command(q, cmd, args, id, deadline);
+	if (err < 0)
+		return err;
+	for (;;) {
+		err = next_message(q, deadline, &msg);
+		if (err < 0)
+			return err == -ETIMEDOUT ?
+				       qvmi__err(q->ctx, err,
+						 "QMP %s: no reply in %d ms",
+						 cmd, q->timeout_ms) :
+				       err;
+		err = match_reply(q, msg, id);
+		if (err == 1)
+			break;
+		json_object_put(msg);
+	}
+	if (json_object_object_get_ex(msg, "return", &val)) {
+		if (ret)
+			*ret = json_object_get(val);
+		err = 0;
+	} else if (json_object_object_get_ex(msg, "error", &val)) {
+		err = reply_error(q, cmd, val);
+	} else {
+		err = qmp_break(q, -EPROTO, "reply without return or error");
+	}
+	json_object_put(msg);
+	return err;
+}
+
+int qvmi_qmp_hmp(struct qvmi_qmp *q, const char *cmdline, char **ret)
+{
+	struct json_object *args, *out = NULL;
+	int err;
+
+	*ret = NULL;
+	args = json_object_new_object();
+	if (!args)
+		return qvmi__err(q->ctx, -ENOMEM, "out of memory");
+	json_object_object_add(args, "command-line",
+			       json_object_new_string(cmdline));
+	err = qvmi_qmp_execute(q, "human-monitor-command", args, &out);
+	json_object_put(args);
+	if (err < 0)
+		return err;
+	if (!json_object_is_type(out, json_type_string)) {
+		json_object_put(out);
+		return qvmi__err(q->ctx, -EPROTO,
+				 "QMP human-monitor-command: not a string");
+	}
+	*ret = strdup(json_object_get_string(out));
+	json_object_put(out);
+	if (!*ret)
+		return qvmi__err(q->ctx, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* ---- events --------------------------------------------------------- */
+
+int qvmi_qmp_poll(struct qvmi_qmp *q, int timeout_ms)
+{
+	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	struct json_object *msg;
+	int err, reads = 0;
+
+	if (q->broken)
+		return qmp_broken(q);
+	for (;;) {
+		/* Complete messages already buffered come first. */
+		while ((err = qvmi_json_stream_next(&q->js, &msg)) == 1) {
+			struct json_object *tmp;
+
+			if (json_object_is_type(msg, json_type_object) &&
+			    json_object_object_get_ex(msg, "event", &tmp) &&
+			    json_object_is_type(tmp, json_type_string))
+				queue_event(q, msg);
+			else /* a late reply or a stray value */
+				json_object_put(msg);
+		}
+		if (err == -EMSGSIZE)
+			return qmp_break(q, err,
+					 "message larger than the limit");
+		if (err < 0)
+			return qmp_break(q, -EPROTO,
+					 "malformed JSON from peer");
+		if (reads++ >= POLL_MAX_READS)
+			break;
+		err = read_some(q);
+		if (err == 0) {
+			/* Got something: drain the rest without waiting. */
+			deadline = 0;
+			continue;
+		}
+		if (err != -EAGAIN)
+			return err;
+		err = wait_fd(q->fd, POLLIN, deadline);
+		if (err == -ETIMEDOUT)
+			break;
+		if (err < 0)
+			return qmp_break(q, err, "poll failed");
+	}
+	return (int)q->ev_count;
+}
+
+int qvmi_qmp_event_pop(struct qvmi_qmp *q, struct json_object **ret)
+{
+	*ret = NULL;
+	if (!q->ev_count)
+		return -ENOENT;
+	*ret = q->events[q->ev_head];
+	q->events[q->ev_head] = NULL;
+	q->ev_head = (q->ev_head + 1) % QVMI_QMP_MAX_EVENTS;
+	q->ev_count--;
+	return 0;
+}
+
+void qvmi_qmp_set_event_cb(struct qvmi_qmp *q, qvmi_qmp_event_fn fn, void *arg)
+{
+	q->ev_fn = fn;
+	q->ev_arg = arg;
+}
+
+void qvmi_qmp_get_event_cb(const struct qvmi_qmp *q, qvmi_qmp_event_fn *fn,
+			   void **arg)
+{
+	*fn = q->ev_fn;
+	*arg = q->ev_arg;
+}
+
+int qvmi_qmp_fd(const struct qvmi_qmp *q)
+{
+	return q->fd;
+}
+
+pid_t qvmi_qmp_peer_pid(const struct qvmi_qmp *q)
+{
+	return q->peer_pid;
+}
+
+const char *qvmi_qmp_version(const struct qvmi_qmp *q)
+{
+	return q->version;
+}
+
+struct qvmi_ctx *qvmi_qmp_ctx(const struct qvmi_qmp *q)
+{
+	return q->ctx;
+}
