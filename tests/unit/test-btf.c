@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* BTF blobs built with libbpf: member paths, sizes, corrupt blobs; and the
  * whole discovery (qvmi_linux_open) over a synthetic kernel image. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,26 +158,20 @@ enum {
 	KALLSYMS_OFF = 0x200000, /* tables inside the image (.rodata) */
 };
 
-static void test_open_synthetic(void)
+static char fnames[300][12];
+
+/* A kernel image at TEXT_PA: kallsyms (6.4+ layout), banner, phys_base,
+ * page_offset_base and a BTF blob; returns the number of symbols. */
+static uint64_t make_kernel(uint8_t *mem, uint32_t *bsz)
 {
 	static const char banner[] = "Linux version 6.9.0-test (x@y) #1 SMP\n";
-	static char fnames[300][12];
 	struct kb_sym syms[320];
 	struct kb_opts o = { KB_NEW, 4, 0, 1 };
 	struct kb_layout kl;
-	struct qvmi_linux_info in;
-	struct qvmi_linux_sym sy;
-	struct qvmi_ctx *ctx = NULL;
-	struct qvmi_source *src;
-	struct qvmi_linux *lx = NULL;
-	uint8_t *mem = calloc(1, MEM), *img;
-	uint32_t bsz;
-	void *blob = make_btf(&bsz);
-	uint64_t v, n = 0, btf_off = 0x301000, pa;
-	char name[64];
+	uint8_t *img = mem + TEXT_PA;
+	void *blob = make_btf(bsz);
+	uint64_t v, n = 0, btf_off = 0x301000;
 
-	CHECK(mem);
-	img = mem + TEXT_PA;
 	syms[n++] = (struct kb_sym){ 0x2000, 'A', "cpu_tss_rw" };
 	syms[n++] = (struct kb_sym){ KVA, 'T', "_text" };
 	syms[n++] = (struct kb_sym){ KVA + 0x10, 'T', "sym_0123456789" };
@@ -189,7 +184,7 @@ static void test_open_synthetic(void)
 	syms[n++] = (struct kb_sym){ KVA + 0x300100, 'D', "phys_base" };
 	syms[n++] = (struct kb_sym){ KVA + 0x300108, 'D', "page_offset_base" };
 	syms[n++] = (struct kb_sym){ KVA + btf_off, 'R', "__start_BTF" };
-	syms[n++] = (struct kb_sym){ KVA + btf_off + bsz, 'R', "__stop_BTF" };
+	syms[n++] = (struct kb_sym){ KVA + btf_off + *bsz, 'R', "__stop_BTF" };
 	syms[n++] = (struct kb_sym){ KVA + 0x380000, 'B', "_end" };
 	CHECK_OK(kb_build(img, 0x100000 + KALLSYMS_OFF, KALLSYMS_OFF, syms, n,
 			  &o, &kl));
@@ -198,8 +193,25 @@ static void test_open_synthetic(void)
 	memcpy(img + 0x300100, &v, 8);
 	v = 0xffff9a0000000000ull;
 	memcpy(img + 0x300108, &v, 8);
-	memcpy(img + btf_off, blob, bsz);
+	memcpy(img + btf_off, blob, *bsz);
+	free(blob);
+	return n;
+}
 
+static void test_open_synthetic(void)
+{
+	struct qvmi_linux_info in;
+	struct qvmi_linux_sym sy;
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_source *src;
+	struct qvmi_linux *lx = NULL;
+	uint8_t *mem = calloc(1, MEM), *img = mem + TEXT_PA;
+	uint32_t bsz;
+	uint64_t v, n, pa;
+	char name[64];
+
+	CHECK(mem);
+	n = make_kernel(mem, &bsz);
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
 	CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
@@ -247,7 +259,108 @@ static void test_open_synthetic(void)
 	CHECK_INT(qvmi_linux_open(ctx, &lo, &lx), ==, -ENOENT);
 	qvmi_linux_destroy(NULL);
 	qvmi_ctx_destroy(ctx);
-	free(blob);
+	free(mem);
+}
+
+static struct qvmi_linux *open_cached(uint8_t *mem, const char *dir,
+				      struct qvmi_ctx **ctx)
+{
+	struct qvmi_source *src;
+	struct qvmi_linux *lx = NULL;
+
+	CHECK_OK(qvmi_ctx_create(ctx));
+	CHECK_OK(qvmi_source_testmem_create(*ctx, mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(*ctx, src, 0, MEM, 0));
+	QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = dir);
+	CHECK_OK(qvmi_linux_open(*ctx, &lo, &lx));
+	return lx;
+}
+
+static const char *source_of(uint8_t *mem, const char *dir, uint64_t *fn7)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_linux *lx = open_cached(mem, dir, &ctx);
+	struct qvmi_linux_info in;
+	const char *src;
+
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	src = in.sym_source;
+	CHECK_OK(qvmi_linux_sym_addr(lx, "fn_7", fn7));
+	CHECK_U64(in.text_pa, ==, TEXT_PA);
+	CHECK_U64(in.btf_size, >, 0);
+	qvmi_linux_destroy(lx);
+	qvmi_ctx_destroy(ctx);
+	return src; /* a static string */
+}
+
+static void test_profile_cache(void)
+{
+	char dir[] = "/tmp/qvmi-prof-XXXXXX", path[600], cmd[300];
+	uint8_t *mem = calloc(1, MEM);
+	uint32_t bsz;
+	uint64_t a, pb;
+	struct dirent *e;
+	DIR *d;
+
+	CHECK(mem && mkdtemp(dir));
+	make_kernel(mem, &bsz);
+	CHECK_STR(source_of(mem, dir, &a), "kallsyms");
+	CHECK_STR(source_of(mem, dir, &a), "cache");
+	CHECK_U64(a, ==, KVA + 0x1000 + 0x20 * 7);
+	/* Same physical place, other virtual slide (phys_base changes with
+	 * it): the cache relocates the symbols. */
+	pb = TEXT_PA - (KVA + 0x400000) + QVMI_LINUX_START_KERNEL_MAP;
+	memcpy(mem + TEXT_PA + 0x300100, &pb, 8);
+	CHECK_STR(source_of(mem, dir, &a), "cache");
+	CHECK_U64(a, ==, KVA + 0x400000 + 0x1000 + 0x20 * 7);
+	/* A corrupt file is refused: back to the scan. */
+	pb = TEXT_PA - KVA + QVMI_LINUX_START_KERNEL_MAP;
+	memcpy(mem + TEXT_PA + 0x300100, &pb, 8);
+	d = opendir(dir);
+	CHECK(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+	closedir(d);
+	{
+		FILE *f = fopen(path, "r+b");
+
+		CHECK(f);
+		CHECK(!fseek(f, -3, SEEK_END));
+		CHECK(fputc('#', f) != EOF);
+		fclose(f);
+	}
+	CHECK_STR(source_of(mem, dir, &a), "kallsyms"); /* and rewritten */
+	CHECK_STR(source_of(mem, dir, &a), "cache");
+	/* Another kernel build in memory (token table changed): not used. */
+	{
+		uint8_t *t =
+			memmem(mem + TEXT_PA, 0x380000, "7\0\x38\0\x39", 5);
+
+		CHECK(t);
+		t[4] = 'Z'; /* token "9" */
+	}
+	{
+		struct qvmi_ctx *ctx = NULL;
+		struct qvmi_source *src;
+		struct qvmi_linux *lx = NULL;
+
+		CHECK_OK(qvmi_ctx_create(&ctx));
+		CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
+		CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+		QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = dir);
+		CHECK(qvmi_linux_open(ctx, &lo, &lx) < 0 || lx);
+		if (lx) {
+			struct qvmi_linux_info in;
+
+			CHECK_OK(qvmi_linux_info(lx, &in));
+			CHECK(strcmp(in.sym_source, "cache"));
+		}
+		qvmi_linux_destroy(lx);
+		qvmi_ctx_destroy(ctx);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(!system(cmd));
 	free(mem);
 }
 
@@ -255,5 +368,6 @@ static const struct qvmi_test btf_tests[] = {
 	{ "paths", test_paths },
 	{ "corrupt", test_corrupt },
 	{ "open_synthetic", test_open_synthetic },
+	{ "profile_cache", test_profile_cache },
 };
 QVMI_SUITE(btf, btf_tests);

@@ -525,6 +525,8 @@ QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
 			     struct qvmi_linux **ret)
 {
 	const char *map = QVMI_OPTS_GET(opts, system_map, (const char *)NULL);
+	const char *dir = QVMI_OPTS_GET(opts, cache_dir, (const char *)NULL);
+	unsigned int flags = QVMI_OPTS_GET(opts, flags, 0u);
 	struct qvmi_linux *lx;
 	int err;
 
@@ -541,6 +543,8 @@ QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
 	snprintf(lx->btf_err, sizeof(lx->btf_err), "not loaded");
 	if (map)
 		err = discover_map(lx, map);
+	else if (!(flags & QVMI_LINUX_NO_CACHE) && !qvmi__profile_load(lx, dir))
+		err = 0;
 	else
 		err = discover_kallsyms(lx);
 	if (!err)
@@ -549,6 +553,9 @@ QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
 		qvmi_linux_destroy(lx);
 		return err;
 	}
+	if (!map && !(flags & QVMI_LINUX_NO_CACHE) &&
+	    strcmp(lx->sym_source, "cache"))
+		qvmi__profile_save(lx, dir);
 	*ret = lx;
 	return 0;
 }

@@ -119,7 +119,13 @@ struct qvmi_linux {
 	uint64_t phys_base;
 	uint64_t page_offset_base, vmalloc_base, vmemmap_base;
 	const char *sym_source, *btf_source, *layout_source;
+	char cached_layout[48];
 };
+
+/* Profile cache (profile.c): load validates the file and the guest; save
+ * is best effort and logs failures. */
+QVMI_HIDDEN int qvmi__profile_load(struct qvmi_linux *lx, const char *dir);
+QVMI_HIDDEN void qvmi__profile_save(struct qvmi_linux *lx, const char *dir);
 
 /* Kernel-image VA to PA, without page tables. */
 QVMI_HIDDEN int qvmi__linux_kimage_pa(struct qvmi_linux *lx, uint64_t va,
