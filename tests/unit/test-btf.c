@@ -252,6 +252,20 @@ static void test_open_synthetic(void)
 	CHECK_INT(qvmi_linux_va_to_pa(lx, 0x400000, &pa), ==, -EFAULT);
 	qvmi_linux_destroy(lx);
 
+	qvmi_ctx_destroy(ctx);
+
+	/* A hole in guest memory inside the read window, below the tables,
+	 * and memory ending right after the image. */
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, 0x300000, 0));
+	CHECK_OK(qvmi_map_add(ctx, src, 0x380000, MEM - 0x380000, 0x380000));
+	CHECK_OK(qvmi_linux_open(ctx, &lo, &lx));
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	CHECK_U64(in.text_pa, ==, TEXT_PA);
+	CHECK_U64(in.nsyms, ==, n);
+	qvmi_linux_destroy(lx);
+
 	/* A wrong phys_base: no placement agrees, a clean -ENOENT. */
 	v = 0x1234000;
 	memcpy(img + 0x300100, &v, 8);

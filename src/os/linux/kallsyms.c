@@ -32,7 +32,7 @@ static const char anchor[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
 
 enum {
 	ANCHOR_LEN = sizeof(anchor), /* includes the last NUL */
-	MAX_ANCHORS = 32, /* digit runs tried per buffer */
+	MAX_ANCHORS = 256, /* digit runs tried per buffer (UTF-16 tables) */
 	TOKEN_SPAN = 64 * 1024, /* token table + index after the anchor */
 	MAX_VERIFY = 64, /* full candidate checks per anchor */
 	NAME_ENTRY_MAX = 2 + 0x3fff,
@@ -536,7 +536,7 @@ int qvmi__ksyms_add(struct qvmi_ksyms *s, uint64_t addr, char type,
 
 		while (cap - s->pool_len < name_len + 1)
 			cap *= 2;
-		if (cap > UINT32_MAX)
+		if (cap > QVMI_KSYMS_POOL_MAX)
 			return -ENOMEM;
 		np = realloc(s->pool, cap);
 		if (!np)

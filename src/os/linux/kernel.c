@@ -45,7 +45,8 @@ static const char banner_prefix[] = "Linux version ";
 /* ---- reading guest memory ------------------------------------------------ */
 
 /* Read [center - before, center + after) as far as memory is backed without
- * a gap on either side of center; *lo and *len describe what was read. */
+ * a gap on either side of center; *lo and *len describe what was read.  A
+ * chunk that fails is retried page by page to find the gap's edge. */
 static int read_window(struct qvmi_ctx *ctx, uint64_t center, uint64_t before,
 		       uint64_t after, uint8_t **buf, uint64_t *lo,
 		       uint64_t *len)
@@ -57,32 +58,30 @@ static int read_window(struct qvmi_ctx *ctx, uint64_t center, uint64_t before,
 	if (!b)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	for (pos = start; pos < end; pos += READ_CHUNK) {
-		uint64_t n = QVMI_MIN((uint64_t)READ_CHUNK, end - pos);
+		uint64_t n = QVMI_MIN((uint64_t)READ_CHUNK, end - pos), p;
 
 		if (!qvmi_read_pa(ctx, pos, b + (pos - start), n))
 			continue;
-		if (pos + n <= center) { /* a gap below: start after it */
-			good_lo = pos + n;
-			continue;
+		for (p = pos; p < pos + n; p += 4096) {
+			uint64_t pn = QVMI_MIN(4096, pos + n - p);
+
+			if (!qvmi_read_pa(ctx, p, b + (p - start), pn))
+				continue;
+			if (p + pn <= center) {
+				good_lo = p + pn; /* a gap below center */
+				continue;
+			}
+			end = p; /* a gap at or above center */
+			break;
 		}
-		if (pos <= center) { /* the chunk holding center: page-wise */
-			for (uint64_t p = pos; p < pos + n; p += 4096)
-				if (qvmi_read_pa(ctx, p, b + (p - start),
-						 4096)) {
-					if (p <= center)
-						good_lo = p + 4096;
-					else
-						break;
-				}
-		}
-		end = pos + n;
-		break;
 	}
+	if (end < center + 1) /* center itself unreadable */
+		end = good_lo;
 	if (good_lo > start)
 		memmove(b, b + (good_lo - start), end - good_lo);
 	*buf = b;
 	*lo = good_lo;
-	*len = end > good_lo ? end - good_lo : 0;
+	*len = end - good_lo;
 	qvmi__clear_err(ctx);
 	return 0;
 }

@@ -15,6 +15,8 @@ enum {
 	QVMI_KSYMS_MAX = 2000000,
 	/* KSYM_NAME_LEN is 512 since 6.1; 1 more for the type character. */
 	QVMI_KSYM_NAME_MAX = 1024,
+	/* All names together (a real 6.1 kernel needs about 3 MiB). */
+	QVMI_KSYMS_POOL_MAX = 256 << 20,
 };
 
 /* Default x86_64 kernel layout (4-level paging, no KASLR). */
