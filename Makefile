@@ -40,13 +40,15 @@ endif
 
 JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 JSONC_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
-EXTRA_LIBS := $(JSONC_LIBS)
+BPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
+EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
 	-Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wvla
 OPT ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc \
-	-MMD -MP $(SAN_FLAGS) $(JSONC_CFLAGS)
+	-MMD -MP $(SAN_FLAGS) $(JSONC_CFLAGS) $(BPF_CFLAGS)
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 LDFLAGS += $(SAN_FLAGS)
 
@@ -228,7 +230,8 @@ $(BUILD)/qvmi.pc: Makefile
 		'includedir=$(INCLUDEDIR)' '' 'Name: qvmi' \
 		'Description: virtual machine introspection for QEMU/KVM guests' \
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lqvmi' \
-		'Libs.private: $(JSONC_LIBS)' 'Requires.private: json-c' \
+		'Libs.private: $(JSONC_LIBS) $(BPF_LIBS)' \
+		'Requires.private: json-c libbpf' \
 		'Cflags: -I$${includedir}' > $@
 
 install: all $(BUILD)/qvmi.pc

@@ -419,6 +419,106 @@ QVMI_API int qvmi_single_step(struct qvmi_ctx *ctx, unsigned int vcpu);
 QVMI_API int qvmi_wait_stop(struct qvmi_ctx *ctx, int timeout_ms,
 			    struct qvmi_stop *ret);
 
+/* ---- Linux guests (src/os/linux) -------------------------------------- */
+
+/*
+ * Zero-configuration discovery of a Linux x86_64 kernel in guest memory: the
+ * kallsyms tables are located by their structure and decoded, the physical
+ * and virtual placement of the kernel image (KASLR) is derived from them, and
+ * the kernel's own BTF (between __start_BTF and __stop_BTF) gives struct
+ * layouts.  Everything is read from guest-physical memory; no page tables,
+ * System.map or debug info are needed.
+ */
+struct qvmi_linux;
+
+enum qvmi_linux_flags {
+	QVMI_LINUX_NO_BTF = 1u << 0, /* do not load BTF */
+	QVMI_LINUX_NO_CACHE = 1u << 1, /* neither read nor write the cache */
+};
+
+struct qvmi_linux_opts {
+	size_t sz;
+	/* A System.map or a copy of /proc/kallsyms of the guest's kernel,
+	 * used instead of the in-memory kallsyms.  NULL: decode memory. */
+	const char *system_map;
+	/* Raw BTF (a copy of /sys/kernel/btf/vmlinux) or an ELF file with a
+	 * .BTF section, used instead of the in-memory BTF. */
+	const char *btf_path;
+	/* Profile cache directory; NULL: $XDG_CACHE_HOME/qvmi or
+	 * ~/.cache/qvmi. */
+	const char *cache_dir;
+	unsigned int flags; /* enum qvmi_linux_flags */
+};
+
+/* Find the kernel in ctx's guest memory.  ctx must outlive the handle. */
+QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
+			     const struct qvmi_linux_opts *opts,
+			     struct qvmi_linux **ret);
+QVMI_API void qvmi_linux_destroy(struct qvmi_linux *lx);
+
+/* Strings live as long as the handle. */
+struct qvmi_linux_info {
+	const char *banner; /* "Linux version ...", no trailing newline */
+	const char *release; /* "6.1.0-56-amd64" */
+	uint64_t text_va; /* _text */
+	uint64_t text_pa; /* guest-physical address of _text */
+	int64_t kaslr_slide; /* text_va - 0xffffffff81000000 */
+	uint64_t phys_base; /* the kernel's phys_base variable */
+	uint64_t page_offset_base, vmalloc_base, vmemmap_base;
+	size_t nsyms;
+	size_t btf_size; /* 0 when no BTF is loaded */
+	const char *sym_source; /* "kallsyms", "system.map", "cache" */
+	const char *btf_source; /* "memory", "file", "none" */
+	const char *layout; /* kallsyms table layout, e.g. "6.1" */
+};
+QVMI_API int qvmi_linux_info(struct qvmi_linux *lx,
+			     struct qvmi_linux_info *ret);
+
+struct qvmi_linux_sym {
+	const char *name; /* owned by the handle */
+	uint64_t addr;
+	char type; /* as in /proc/kallsyms: 'T', 't', 'D', ... */
+};
+
+/* Address of the lowest symbol called name; -ENOENT if none. */
+QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
+				 uint64_t *ret);
+/* The symbol at or below addr: its name into buf (truncated to size, always
+ * terminated) and addr minus its address into *ret. */
+QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
+				 char *buf, size_t size, uint64_t *ret);
+/* Symbols in address order. */
+QVMI_API size_t qvmi_linux_sym_count(const struct qvmi_linux *lx);
+QVMI_API int qvmi_linux_sym_get(struct qvmi_linux *lx, size_t idx,
+				struct qvmi_linux_sym *ret);
+
+/* Guest-physical address of a kernel-image or direct-map virtual address,
+ * computed from the discovered layout (no page-table walk). */
+QVMI_API int qvmi_linux_va_to_pa(struct qvmi_linux *lx, uint64_t va,
+				 uint64_t *ret);
+
+struct qvmi_linux_member {
+	uint64_t bit_offset; /* from the start of the outer type */
+	uint32_t bit_size; /* non-zero only for bitfields */
+	uint64_t size; /* bytes of the member's type */
+	uint32_t type_id; /* BTF type id */
+	const char *type_name; /* "" for anonymous types; owned by handle */
+};
+
+/*
+ * Member lookup by path in a struct or union, through anonymous members:
+ * ("task_struct", "comm"), ("mm_struct", "pgd"), ("task_struct",
+ * "se.vruntime"), ("task_struct", "tasks.next"), ("x", "arr[2].y").
+ * qvmi_linux_offset gives the byte offset; -EINVAL for bitfields.
+ */
+QVMI_API int qvmi_linux_offset(struct qvmi_linux *lx, const char *type,
+			       const char *path, uint64_t *ret);
+QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
+			       const char *path, struct qvmi_linux_member *ret);
+/* sizeof(type): a struct, union, typedef or base type name. */
+QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
+				  uint64_t *ret);
+
 /* ---- pmemaccess client source (src/source/pmem.c) ---------------------- */
 
 struct qvmi_pmem_opts {

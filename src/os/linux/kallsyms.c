@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * kallsyms: find the kernel's compressed symbol tables in a window of guest
+ * memory by their structure, decode them, and look symbols up.
+ *
+ * What scripts/kallsyms.c emits (all labels 8-byte aligned on 64-bit):
+ *   <= 6.1:   offsets|addresses, relative_base, num_syms, names, markers,
+ *             token_table, token_index
+ *   6.2-6.3:  the same with seqs_of_names between markers and token_table
+ *             (u32 entries at first, then 3 bytes each)
+ *   >= 6.4:   num_syms, names, markers, token_table, token_index,
+ *             offsets|addresses, relative_base, seqs_of_names
+ *             (commit "scripts/kallsyms: change the output order")
+ * Markers were PTR-sized before they became .long, so both widths are
+ * accepted.  Names are length-prefixed; since 6.1 the length is a one- or
+ * two-byte ULEB128 (commit 73bbb94466fd "kallsyms: support big symbols").
+ *
+ * The anchor is the token table: every digit occurs in some symbol, so
+ * tokens 0x30..0x39 are the digits themselves and the table holds the bytes
+ * "0\0" "1\0" ... "9\0".  The token index right after it (256 increasing
+ * u16 offsets consistent with the token lengths) confirms it.  Everything
+ * else is found relative to that pair and cross-checked: num_syms against
+ * the markers, the markers against the decoded names, the addresses for
+ * order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "linux.h"
+
+static const char anchor[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
+
+enum {
+	ANCHOR_LEN = sizeof(anchor), /* includes the last NUL */
+	MAX_ANCHORS = 256, /* digit runs tried per buffer (UTF-16 tables) */
+	TOKEN_SPAN = 64 * 1024, /* token table + index after the anchor */
+	MAX_VERIFY = 64, /* full candidate checks per anchor */
+	NAME_ENTRY_MAX = 2 + 0x3fff,
+};
+
+struct kbuf {
+	const uint8_t *p;
+	uint64_t len;
+};
+
+static bool kb_has(const struct kbuf *b, uint64_t off, uint64_t n)
+{
+	return off <= b->len && n <= b->len - off;
+}
+
+static uint16_t rd16(const struct kbuf *b, uint64_t off)
+{
+	uint16_t v;
+
+	memcpy(&v, b->p + off, sizeof(v));
+	return v;
+}
+
+static uint32_t rd32(const struct kbuf *b, uint64_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, b->p + off, sizeof(v));
+	return v;
+}
+
+static uint64_t rd64(const struct kbuf *b, uint64_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, b->p + off, sizeof(v));
+	return v;
+}
+
+static uint64_t align8(uint64_t v)
+{
+	return (v + 7) & ~7ull;
+}
+
+static bool is_kernel_va(uint64_t v)
+{
+	return v >= QVMI_LINUX_START_KERNEL_MAP;
+}
+
+/* ---- token table and index ---------------------------------------------- */
+
+struct tokens {
+	uint64_t table, index;
+	uint16_t idx[256];
+	uint16_t len[256];
+};
+
+static bool token_ok(const struct kbuf *b, uint64_t at, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		if (b->p[at + i] < 0x20 || b->p[at + i] > 0x7e)
+			return false;
+	return b->p[at + len] == 0;
+}
+
+/* Is there a token index at i whose table holds token 0x30 at h? */
+static bool tokens_at(const struct kbuf *b, uint64_t h, uint64_t i,
+		      struct tokens *tk)
+{
+	uint64_t t, end, n;
+
+	if (!kb_has(b, i, 512) || rd16(b, i) != 0)
+		return false;
+	for (int c = 0; c < 256; c++) {
+		tk->idx[c] = rd16(b, i + 2 * c);
+		if (c && tk->idx[c] <= tk->idx[c - 1])
+			return false;
+	}
+	if (tk->idx[0x30] > h || ((h - tk->idx[0x30]) & 7))
+		return false;
+	t = h - tk->idx[0x30];
+	for (int c = 0; c < 255; c++) {
+		n = (uint64_t)(tk->idx[c + 1] - tk->idx[c] - 1);
+		if (!kb_has(b, t + tk->idx[c], n + 1) ||
+		    !token_ok(b, t + tk->idx[c], n))
+			return false;
+		tk->len[c] = (uint16_t)n;
+	}
+	end = t + tk->idx[255];
+	for (n = 0; n < 256 && end + n < i && b->p[end + n]; n++)
+		;
+	if (end + n >= i || !token_ok(b, end, n))
+		return false;
+	tk->len[255] = (uint16_t)n;
+	if (align8(end + n + 1) != i)
+		return false;
+	tk->table = t;
+	tk->index = i;
+	return true;
+}
+
+static bool find_tokens(const struct kbuf *b, uint64_t h, struct tokens *tk)
+{
+	for (uint64_t i = align8(h + ANCHOR_LEN);
+	     i < h + TOKEN_SPAN && kb_has(b, i, 512); i += 8)
+		if (tokens_at(b, h, i, tk))
+			return true;
+	return false;
+}
+
+bool qvmi__kallsyms_tokens_at(const uint8_t *buf, size_t len, uint64_t h)
+{
+	struct kbuf b = { buf, len };
+	struct tokens tk;
+
+	return kb_has(&b, h, ANCHOR_LEN) &&
+	       !memcmp(buf + h, anchor, ANCHOR_LEN) && find_tokens(&b, h, &tk);
+}
+
+/* ---- names, markers, addresses -------------------------------------------- */
+
+/* Length of the names entry at off: bytes of the prefix in *hdr. */
+static bool name_entry(const struct kbuf *b, uint64_t off, uint64_t limit,
+		       uint32_t *len, uint32_t *hdr)
+{
+	uint8_t b0;
+
+	if (off >= limit)
+		return false;
+	b0 = b->p[off];
+	if (b0 & 0x80) {
+		if (off + 1 >= limit)
+			return false;
+		*len = (b0 & 0x7fu) | ((uint32_t)b->p[off + 1] << 7);
+		*hdr = 2;
+	} else {
+		*len = b0;
+		*hdr = 1;
+	}
+	return *len && off + *hdr + *len <= limit;
+}
+
+/* Walk count entries from off without passing limit; *ret = end. */
+static bool walk_names(const struct kbuf *b, uint64_t off, uint64_t count,
+		       uint64_t limit, uint64_t *ret)
+{
+	uint32_t len, hdr;
+
+	for (uint64_t i = 0; i < count; i++) {
+		if (!name_entry(b, off, limit, &len, &hdr))
+			return false;
+		off += hdr + len;
+	}
+	*ret = off;
+	return true;
+}
+
+static bool markers_match(const struct kbuf *b, uint64_t pos, unsigned int w,
+			  uint64_t names, uint32_t num)
+{
+	uint64_t off = names, m = (num + 255ull) / 256;
+	uint32_t len, hdr;
+
+	if (!kb_has(b, pos, m * w))
+		return false;
+	for (uint64_t k = 0; k < m; k++) {
+		uint64_t v = w == 8 ? rd64(b, pos + k * 8) :
+				      rd32(b, pos + k * 4);
+
+		if (v != off - names)
+			return false;
+		for (int j = 0; j < 256 && k * 256 + j < num; j++) {
+			if (!name_entry(b, off, b->len, &len, &hdr))
+				return false;
+			off += hdr + len;
+		}
+	}
+	return true;
+}
+
+/* Decode addresses at pos in one of the layouts; must be non-decreasing. */
+static bool decode_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
+			 uint64_t pos, uint64_t *out)
+{
+	uint32_t n = l->num_syms;
+	bool neg = false;
+
+	if (!kb_has(b, pos, (uint64_t)n * (l->base_relative ? 4 : 8))) {
+		l->truncated = true;
+		return false;
+	}
+	if (l->base_relative) /* absolute-percpu mode uses negative values */
+		for (uint32_t i = 0; i < n && !neg; i++)
+			neg = (int32_t)rd32(b, pos + 4ull * i) < 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!l->base_relative) {
+			out[i] = rd64(b, pos + 8ull * i);
+		} else {
+			int32_t o = (int32_t)rd32(b, pos + 4ull * i);
+
+			if (!neg)
+				out[i] = l->relative_base + (uint32_t)o;
+			else if (o >= 0)
+				out[i] = (uint64_t)o;
+			else
+				out[i] = l->relative_base - 1 - (int64_t)o;
+		}
+		if (i && out[i] < out[i - 1])
+			return false;
+	}
+	/* Whatever the encoding, the highest symbol is in the kernel image
+	 * (zeros would otherwise pass as "sorted"). */
+	if (!n || !is_kernel_va(out[n - 1]))
+		return false;
+	l->abs_percpu = neg;
+	l->addrs = pos;
+	return true;
+}
+
+/* Old order: offsets+relative_base or addresses just before num_syms. New
+ * order: right after the token index. */
+static bool find_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
+		       uint64_t *out)
+{
+	uint64_t n = l->num_syms, N = l->num_syms_pos, rb, pos;
+
+	if (N >= 8 && is_kernel_va(rb = rd64(b, N - 8))) {
+		l->new_order = false;
+		l->base_relative = true;
+		l->relative_base = rb;
+		l->relative_base_pos = N - 8;
+		if (N - 8 >= align8(4 * n) &&
+		    decode_addrs(b, l, N - 8 - align8(4 * n), out))
+			return true;
+		if (N - 8 < align8(4 * n))
+			l->truncated = true;
+		l->base_relative = false;
+		if (N >= 8 * n && decode_addrs(b, l, N - 8 * n, out))
+			return true;
+	}
+	l->new_order = true;
+	pos = l->token_index + 512;
+	l->base_relative = true;
+	l->relative_base_pos = align8(pos + 4 * n);
+	if (kb_has(b, l->relative_base_pos, 8) &&
+	    is_kernel_va(rb = rd64(b, l->relative_base_pos))) {
+		l->relative_base = rb;
+		if (decode_addrs(b, l, pos, out))
+			return true;
+	} else if (!kb_has(b, l->relative_base_pos, 8)) {
+		l->truncated = true;
+	}
+	l->base_relative = false;
+	l->relative_base = 0;
+	return decode_addrs(b, l, pos, out);
+}
+
+/* Is N (kallsyms_num_syms) consistent with names, markers and tokens? */
+static bool verify_num_syms(const struct kbuf *b, const struct tokens *tk,
+			    uint64_t N, struct qvmi_kallsyms_layout *l)
+{
+	uint64_t names = N + 8, end, mpos, mend, m;
+	uint32_t num;
+
+	if ((N & 7) || !kb_has(b, N, 8))
+		return false;
+	num = rd32(b, N);
+	if (!num || num > QVMI_KSYMS_MAX || rd32(b, N + 4))
+		return false;
+	if (!walk_names(b, names, num, tk->table, &end))
+		return false;
+	mpos = align8(end);
+	m = (num + 255ull) / 256;
+	memset(l, 0, sizeof(*l));
+	for (unsigned int w = 4; w <= 8; w += 4) {
+		if (!markers_match(b, mpos, w, names, num))
+			continue;
+		mend = mpos + m * w;
+		if (align8(mend) == tk->table)
+			l->seqs_width = 0;
+		else if (align8(align8(mend) + 3ull * num) == tk->table)
+			l->seqs_width = 3;
+		else if (align8(align8(mend) + 4ull * num) == tk->table)
+			l->seqs_width = 4;
+		else
+			continue;
+		l->marker_width = w;
+		break;
+	}
+	if (!l->marker_width)
+		return false;
+	l->token_table = tk->table;
+	l->token_index = tk->index;
+	l->num_syms_pos = N;
+	l->names = names;
+	l->markers = mpos;
+	l->num_syms = num;
+	return true;
+}
+
+/* ---- candidates for kallsyms_num_syms -------------------------------------- */
+
+/*
+ * Markers directly before the token table (<= 6.1, >= 6.4): walk them back
+ * to markers[0] == 0, then look for num_syms below the names they index; the
+ * last block of names must end right at the markers.
+ */
+static int cand_from_markers(const struct kbuf *b, const struct tokens *tk,
+			     unsigned int w, uint64_t mend, uint64_t *out,
+			     int max)
+{
+	uint64_t pos = mend, last = 0, prev = UINT64_MAX, mstart, m = 0;
+	int n = 0;
+
+	if (mend > b->len)
+		return 0;
+	while (pos >= w && m <= QVMI_KSYMS_MAX / 256 + 1) {
+		uint64_t v;
+
+		pos -= w;
+		v = w == 8 ? rd64(b, pos) : rd32(b, pos);
+		if (v >= prev)
+			return 0;
+		if (!m)
+			last = v;
+		prev = v;
+		m++;
+		if (!v)
+			break;
+	}
+	if (prev || (pos & 7))
+		return 0;
+	mstart = pos;
+	if (last + 2 + 8 > mstart)
+		return 0;
+	/* Names start S: num at S-8, last block from S+last to mstart. */
+	for (uint64_t s = (mstart - last - 2) & ~7ull;
+	     s >= 8 && s + last + 256ull * NAME_ENTRY_MAX >= mstart && n < max;
+	     s -= 8) {
+		uint32_t num = rd32(b, s - 8);
+		uint64_t end;
+
+		if (s + last >= mstart || rd32(b, s - 4) || !num ||
+		    (num + 255ull) / 256 != m)
+			continue;
+		if (walk_names(b, s + last, num - (m - 1) * 256, mstart,
+			       &end) &&
+		    align8(end) == mstart)
+			out[n++] = s - 8;
+	}
+	return n;
+}
+
+/* Old order: relative_base (or the last address), a kernel VA, right before
+ * num_syms, itself followed by 4 bytes of padding. */
+static int cand_from_signature(const struct kbuf *b, const struct tokens *tk,
+			       uint64_t *out, int max)
+{
+	int n = 0;
+
+	for (uint64_t p = tk->table & ~7ull; p >= 16 && n < max; p -= 8) {
+		uint32_t num = rd32(b, p);
+
+		if (num && num <= QVMI_KSYMS_MAX && !rd32(b, p + 4) &&
+		    is_kernel_va(rd64(b, p - 8)) &&
+		    p + 8 + 2ull * num <= tk->table)
+			out[n++] = p;
+	}
+	return n;
+}
+
+/* ---- decoding ---------------------------------------------------------------- */
+
+static int expand_all(struct qvmi_ctx *ctx, const struct kbuf *b,
+		      const struct tokens *tk,
+		      const struct qvmi_kallsyms_layout *l,
+		      const uint64_t *addrs, struct qvmi_ksyms *s)
+{
+	char name[QVMI_KSYM_NAME_MAX + 1];
+	uint64_t off = l->names;
+	uint32_t len, hdr;
+
+	for (uint32_t i = 0; i < l->num_syms; i++) {
+		size_t nl = 0;
+
+		if (!name_entry(b, off, l->markers, &len, &hdr))
+			return qvmi__err(ctx, -EBADMSG,
+					 "kallsyms: bad name entry %u", i);
+		for (uint32_t j = 0; j < len; j++) {
+			uint8_t c = b->p[off + hdr + j];
+			uint16_t tl = tk->len[c];
+
+			if (!tl || nl + tl > QVMI_KSYM_NAME_MAX)
+				return qvmi__err(ctx, -EBADMSG,
+						 "kallsyms: bad name %u", i);
+			memcpy(name + nl, b->p + tk->table + tk->idx[c], tl);
+			nl += tl;
+		}
+		if (nl < 2)
+			return qvmi__err(ctx, -EBADMSG,
+					 "kallsyms: empty name %u", i);
+		if (qvmi__ksyms_add(s, addrs[i], name[0], name + 1, nl - 1))
+			return qvmi__err(ctx, -ENOMEM, "out of memory");
+		off += hdr + len;
+	}
+	return qvmi__ksyms_finish(s) ?
+		       qvmi__err(ctx, -ENOMEM, "out of memory") :
+		       0;
+}
+
+/* Try every num_syms candidate around one token table; 1 when decoded. */
+static int try_tokens(struct qvmi_ctx *ctx, const struct kbuf *b,
+		      const struct tokens *tk, struct qvmi_ksyms *s,
+		      struct qvmi_kallsyms_layout *lay)
+{
+	uint64_t cand[MAX_VERIFY], *addrs = NULL;
+	struct qvmi_kallsyms_layout l;
+	int n = 0, rc = 0;
+
+	n += cand_from_markers(b, tk, 4, tk->table, cand + n, MAX_VERIFY - n);
+	n += cand_from_markers(b, tk, 4, tk->table - 4, cand + n,
+			       MAX_VERIFY - n);
+	n += cand_from_markers(b, tk, 8, tk->table, cand + n, MAX_VERIFY - n);
+	n += cand_from_signature(b, tk, cand + n, MAX_VERIFY - n);
+	for (int i = 0; i < n; i++) {
+		if (!verify_num_syms(b, tk, cand[i], &l))
+			continue;
+		free(addrs);
+		addrs = malloc(sizeof(*addrs) * l.num_syms);
+		if (!addrs)
+			return qvmi__err(ctx, -ENOMEM, "out of memory");
+		if (!find_addrs(b, &l, addrs)) {
+			lay->truncated |= l.truncated;
+			continue;
+		}
+		rc = expand_all(ctx, b, tk, &l, addrs, s);
+		if (!rc) {
+			*lay = l;
+			rc = 1;
+			break;
+		}
+		qvmi__ksyms_free(s);
+		if (rc == -ENOMEM)
+			break;
+		rc = 0; /* a later candidate may still work */
+	}
+	free(addrs);
+	return rc;
+}
+
+int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
+			 struct qvmi_ksyms *syms,
+			 struct qvmi_kallsyms_layout *lay)
+{
+	struct kbuf b = { buf, len };
+	const uint8_t *p = buf, *hit;
+	struct tokens tk;
+	int anchors = 0, tables = 0, rc;
+
+	memset(syms, 0, sizeof(*syms));
+	memset(lay, 0, sizeof(*lay));
+	while (anchors < MAX_ANCHORS &&
+	       (hit = memmem(p, len - (size_t)(p - buf), anchor, ANCHOR_LEN))) {
+		anchors++;
+		p = hit + 1;
+		if (!find_tokens(&b, (uint64_t)(hit - buf), &tk))
+			continue;
+		tables++;
+		rc = try_tokens(ctx, &b, &tk, syms, lay);
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			return 0;
+	}
+	if (!tables)
+		return qvmi__err(ctx, -EBADMSG,
+				 "kallsyms: no token table (%d digit runs)",
+				 anchors);
+	return qvmi__err(ctx, -EBADMSG,
+			 "kallsyms: %d token table(s), no consistent "
+			 "num_syms/names/markers/addresses%s",
+			 tables, lay->truncated ? " (window too small?)" : "");
+}
+
+/* ---- the symbol table --------------------------------------------------------- */
+
+int qvmi__ksyms_add(struct qvmi_ksyms *s, uint64_t addr, char type,
+		    const char *name, size_t name_len)
+{
+	if (s->n % 4096 == 0) {
+		struct qvmi_ksym *ns;
+
+		ns = realloc(s->syms, (s->n + 4096) * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		s->syms = ns;
+	}
+	if (name_len + 1 > s->pool_cap - s->pool_len) {
+		size_t cap = QVMI_MAX(s->pool_cap * 2, (size_t)1 << 16);
+		char *np;
+
+		while (cap - s->pool_len < name_len + 1)
+			cap *= 2;
+		if (cap > QVMI_KSYMS_POOL_MAX)
+			return -ENOMEM;
+		np = realloc(s->pool, cap);
+		if (!np)
+			return -ENOMEM;
+		s->pool = np;
+		s->pool_cap = cap;
+	}
+	memcpy(s->pool + s->pool_len, name, name_len);
+	s->pool[s->pool_len + name_len] = '\0';
+	s->syms[s->n].addr = addr;
+	s->syms[s->n].name = (uint32_t)s->pool_len;
+	s->syms[s->n].type = type;
+	s->n++;
+	s->pool_len += name_len + 1;
+	return 0;
+}
+
+static int ksym_cmp(const void *a, const void *b)
+{
+	const struct qvmi_ksym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* Pool offsets grow with insertion order: a stable sort. */
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+int qvmi__ksyms_finish(struct qvmi_ksyms *s)
+{
+	size_t cap = 16;
+
+	qsort(s->syms, s->n, sizeof(*s->syms), ksym_cmp);
+	while (cap < s->n * 2)
+		cap *= 2;
+	free(s->hash);
+	s->hash = calloc(cap, sizeof(*s->hash));
+	if (!s->hash)
+		return -ENOMEM;
+	s->hash_cap = cap;
+	for (size_t i = 0; i < s->n; i++) {
+		const char *nm = s->pool + s->syms[i].name;
+		size_t h = name_hash(nm) & (cap - 1);
+
+		/* Keep the first (lowest address) of duplicate names. */
+		while (s->hash[h] &&
+		       strcmp(s->pool + s->syms[s->hash[h] - 1].name, nm))
+			h = (h + 1) & (cap - 1);
+		if (!s->hash[h])
+			s->hash[h] = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+void qvmi__ksyms_free(struct qvmi_ksyms *s)
+{
+	free(s->syms);
+	free(s->pool);
+	free(s->hash);
+	memset(s, 0, sizeof(*s));
+}
+
+const struct qvmi_ksym *qvmi__ksyms_find(const struct qvmi_ksyms *s,
+					 const char *name)
+{
+	size_t h;
+
+	if (!s->hash_cap)
+		return NULL;
+	h = name_hash(name) & (s->hash_cap - 1);
+	while (s->hash[h]) {
+		const struct qvmi_ksym *k = &s->syms[s->hash[h] - 1];
+
+		if (!strcmp(s->pool + k->name, name))
+			return k;
+		h = (h + 1) & (s->hash_cap - 1);
+	}
+	return NULL;
+}
+
+const struct qvmi_ksym *qvmi__ksyms_lookup(const struct qvmi_ksyms *s,
+					   uint64_t addr)
+{
+	size_t lo = 0, hi = s->n;
+
+	if (!s->n || addr < s->syms[0].addr)
+		return NULL;
+	while (hi - lo > 1) { /* invariant: syms[lo].addr <= addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->syms[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &s->syms[lo];
+}
+
+/* ---- System.map / /proc/kallsyms text ------------------------------------------ */
+
+static int map_line(struct qvmi_ksyms *s, const char *l, size_t n)
+{
+	uint64_t addr = 0;
+	size_t i = 0, ns;
+	int digits = 0;
+
+	for (; i < n && digits <= 16; i++, digits++) {
+		char c = l[i];
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned int)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			d = (unsigned int)(c - 'A' + 10);
+		else
+			break;
+		addr = addr << 4 | d;
+	}
+	if (!digits || digits > 16 || i + 3 > n || l[i] != ' ' ||
+	    l[i + 2] != ' ' || l[i + 1] <= ' ' || l[i + 1] > '~')
+		return -EBADMSG;
+	ns = i + 3;
+	for (i = ns; i < n && l[i] > ' ' && l[i] <= '~'; i++)
+		;
+	if (i == ns || i - ns > QVMI_KSYM_NAME_MAX)
+		return -EBADMSG;
+	if (i < n && memchr(l + i, '[', n - i))
+		return 0; /* a module symbol of /proc/kallsyms */
+	return qvmi__ksyms_add(s, addr, l[ns - 2], l + ns, i - ns) ? -ENOMEM :
+								     1;
+}
+
+int qvmi__ksyms_parse_map(struct qvmi_ctx *ctx, const char *text, size_t len,
+			  struct qvmi_ksyms *s)
+{
+	size_t pos = 0, line = 0;
+	bool nonzero = false;
+
+	memset(s, 0, sizeof(*s));
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - text) - pos : len - pos;
+		int rc;
+
+		line++;
+		if (n > 4096 || s->n >= QVMI_KSYMS_MAX) {
+			qvmi__ksyms_free(s);
+			return qvmi__err(ctx, -EBADMSG,
+					 "symbol map: line %zu too long or "
+					 "too many symbols",
+					 line);
+		}
+		rc = n ? map_line(s, text + pos, n) : 0;
+		if (rc < 0) {
+			qvmi__ksyms_free(s);
+			return qvmi__err(ctx, rc, "symbol map: bad line %zu",
+					 line);
+		}
+		if (rc > 0 && s->syms[s->n - 1].addr)
+			nonzero = true;
+		pos += n + 1;
+	}
+	if (!s->n || !nonzero) {
+		qvmi__ksyms_free(s);
+		return qvmi__err(ctx, -EBADMSG, "symbol map: no symbols%s",
+				 line ? " with non-zero addresses "
+					"(kptr_restrict?)" :
+					"");
+	}
+	if (qvmi__ksyms_finish(s)) {
+		qvmi__ksyms_free(s);
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	}
+	return 0;
+}

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Find a Linux x86_64 kernel in guest-physical memory with no configuration:
+ * scan for the kallsyms token table, decode the symbols, then place the
+ * kernel image physically and virtually (KASLR) from them.
+ *
+ * Placement: the image is physically contiguous, and on x86_64 the physical
+ * and virtual load addresses are both multiples of CONFIG_PHYSICAL_ALIGN
+ * (>= 2 MiB, arch/x86/boot/compressed/kaslr.c), so _text's physical address
+ * is congruent to its virtual one modulo 2 MiB and lies at most
+ * (_end - _text) below the token table.  Each candidate is checked against
+ * the kernel's own phys_base variable, which head64.c sets so that
+ * PA = VA - __START_KERNEL_map + phys_base for the image, and against
+ * linux_banner.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+
+#include "linux.h"
+
+enum {
+	WINDOW_BEFORE = 4 << 20, /* first window around a token table */
+	WINDOW_AFTER = 2 << 20,
+	WINDOW_MAX = 64 << 20, /* growth limit, each side */
+	READ_CHUNK = 1 << 20,
+	ALIGN_2M = 2 << 20,
+	IMAGE_MAX = 1 << 30, /* _end - _text sanity bound */
+	MAP_FILE_MAX = 256 << 20,
+	BTF_MAX = 256 << 20,
+};
+
+static const char banner_prefix[] = "Linux version ";
+
+/* Direct-map size bound for va_to_pa: 64 TiB with 4-level paging, 32 PiB
+ * with 5-level. */
+#define DIRECT_MAP_MAX (1ull << 55)
+
+/* ---- reading guest memory ------------------------------------------------ */
+
+/* Read [center - before, center + after) as far as memory is backed without
+ * a gap on either side of center; *lo and *len describe what was read.  A
+ * chunk that fails is retried page by page to find the gap's edge. */
+static int read_window(struct qvmi_ctx *ctx, uint64_t center, uint64_t before,
+		       uint64_t after, uint8_t **buf, uint64_t *lo,
+		       uint64_t *len)
+{
+	uint64_t start = center > before ? (center - before) & ~0xfffull : 0;
+	uint64_t end = center + after, good_lo = start, pos;
+	uint8_t *b = malloc(end - start);
+
+	if (!b)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	for (pos = start; pos < end; pos += READ_CHUNK) {
+		uint64_t n = QVMI_MIN((uint64_t)READ_CHUNK, end - pos), p;
+
+		if (!qvmi_read_pa(ctx, pos, b + (pos - start), n))
+			continue;
+		for (p = pos; p < pos + n; p += 4096) {
+			uint64_t pn = QVMI_MIN(4096, pos + n - p);
+
+			if (!qvmi_read_pa(ctx, p, b + (p - start), pn))
+				continue;
+			if (p + pn <= center) {
+				good_lo = p + pn; /* a gap below center */
+				continue;
+			}
+			end = p; /* a gap at or above center */
+			break;
+		}
+	}
+	if (end < center + 1) /* center itself unreadable */
+		end = good_lo;
+	if (good_lo > start)
+		memmove(b, b + (good_lo - start), end - good_lo);
+	*buf = b;
+	*lo = good_lo;
+	*len = end - good_lo;
+	qvmi__clear_err(ctx);
+	return 0;
+}
+
+static int read_u64(struct qvmi_ctx *ctx, uint64_t pa, uint64_t *ret)
+{
+	return qvmi_read_pa(ctx, pa, ret, sizeof(*ret));
+}
+
+/* ---- placing the image ------------------------------------------------------ */
+
+static uint64_t sym_or(const struct qvmi_ksyms *s, const char *name,
+		       uint64_t def)
+{
+	const struct qvmi_ksym *k = qvmi__ksyms_find(s, name);
+
+	return k ? k->addr : def;
+}
+
+/* Does _text at physical p agree with phys_base and linux_banner? */
+static bool text_pa_ok(struct qvmi_linux *lx, uint64_t p)
+{
+	uint64_t pb_va = sym_or(&lx->syms, "phys_base", 0);
+	uint64_t ban_va = sym_or(&lx->syms, "linux_banner", 0);
+	char ban[sizeof(banner_prefix) - 1];
+	uint64_t v;
+	int checks = 0;
+
+	if (pb_va >= lx->text_va && pb_va < lx->end_va) {
+		if (read_u64(lx->ctx, p + (pb_va - lx->text_va), &v) ||
+		    v != p - lx->text_va + QVMI_LINUX_START_KERNEL_MAP)
+			return false;
+		checks++;
+	}
+	if (ban_va >= lx->text_va && ban_va < lx->end_va) {
+		if (qvmi_read_pa(lx->ctx, p + (ban_va - lx->text_va), ban,
+				 sizeof(ban)) ||
+		    memcmp(ban, banner_prefix, sizeof(ban)))
+			return false;
+		checks++;
+	}
+	return checks > 0;
+}
+
+static int image_bounds(struct qvmi_linux *lx)
+{
+	const struct qvmi_ksym *t = qvmi__ksyms_find(&lx->syms, "_text");
+
+	if (!t)
+		t = qvmi__ksyms_find(&lx->syms, "_stext");
+	if (!t || !(t->addr >= QVMI_LINUX_START_KERNEL_MAP))
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "linux: no _text/_stext in the kernel image");
+	lx->text_va = t->addr;
+	lx->end_va = sym_or(&lx->syms, "_end",
+			    lx->syms.syms[lx->syms.n - 1].addr + 1);
+	if (lx->end_va <= lx->text_va || lx->end_va - lx->text_va > IMAGE_MAX)
+		return qvmi__err(lx->ctx, -EBADMSG,
+				 "linux: implausible image _text 0x%" PRIx64
+				 " _end 0x%" PRIx64,
+				 lx->text_va, lx->end_va);
+	return 0;
+}
+
+/* Place _text physically given a PA inside the image (the token table). */
+static int place_image(struct qvmi_linux *lx, uint64_t inside_pa)
+{
+	uint64_t step[] = { ALIGN_2M, 4096 }, span, lo;
+	int err = image_bounds(lx);
+
+	if (err)
+		return err;
+	span = lx->end_va - lx->text_va;
+	lo = inside_pa > span ? inside_pa - span : 0;
+	for (size_t s = 0; s < QVMI_ARRAY_SIZE(step); s++) {
+		uint64_t p = (inside_pa & ~(step[s] - 1)) |
+			     (lx->text_va & (step[s] - 1));
+
+		if (p > inside_pa)
+			p -= step[s];
+		for (; p >= lo && p <= inside_pa; p -= step[s]) {
+			if (text_pa_ok(lx, p)) {
+				lx->text_pa = p;
+				lx->phys_base = p - lx->text_va +
+						QVMI_LINUX_START_KERNEL_MAP;
+				qvmi__clear_err(lx->ctx);
+				return 0;
+			}
+			if (p < step[s])
+				break;
+		}
+	}
+	return qvmi__err(lx->ctx, -ENOENT,
+			 "linux: no physical placement of _text agrees with "
+			 "phys_base/linux_banner");
+}
+
+int qvmi__linux_kimage_pa(struct qvmi_linux *lx, uint64_t va, uint64_t *ret)
+{
+	if (va < lx->text_va || va >= lx->end_va || !lx->text_pa)
+		return qvmi__fault(lx->ctx, va, "not in the kernel image");
+	*ret = va - lx->text_va + lx->text_pa;
+	return 0;
+}
+
+/* ---- layout variables, banner, BTF ------------------------------------------ */
+
+static void read_base(struct qvmi_linux *lx, const char *name, uint64_t def,
+		      uint64_t *out)
+{
+	const struct qvmi_ksym *k = qvmi__ksyms_find(&lx->syms, name);
+	uint64_t pa = 0, v;
+
+	*out = def;
+	if (!k || qvmi__linux_kimage_pa(lx, k->addr, &pa) ||
+	    read_u64(lx->ctx, pa, &v) || !(v >> 63)) {
+		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
+			  "linux: %s not readable, default 0x%" PRIx64, name,
+			  def);
+		qvmi__clear_err(lx->ctx);
+		return;
+	}
+	*out = v;
+}
+
+static int read_banner(struct qvmi_linux *lx)
+{
+	const struct qvmi_ksym *k = qvmi__ksyms_find(&lx->syms, "linux_banner");
+	const char *r;
+	uint64_t pa = 0;
+	size_t n;
+
+	if (!k || qvmi__linux_kimage_pa(lx, k->addr, &pa) ||
+	    qvmi_read_pa(lx->ctx, pa, lx->banner, sizeof(lx->banner) - 1))
+		return qvmi__err(lx->ctx, -ENOENT, "linux: no linux_banner");
+	lx->banner[sizeof(lx->banner) - 1] = '\0';
+	lx->banner[strcspn(lx->banner, "\n")] = '\0';
+	if (strncmp(lx->banner, banner_prefix, sizeof(banner_prefix) - 1))
+		return qvmi__err(lx->ctx, -EBADMSG,
+				 "linux: linux_banner is not a banner");
+	r = lx->banner + sizeof(banner_prefix) - 1;
+	n = strcspn(r, " ");
+	n = QVMI_MIN(n, sizeof(lx->release) - 1);
+	memcpy(lx->release, r, n);
+	lx->release[n] = '\0';
+	return 0;
+}
+
+static int load_btf_memory(struct qvmi_linux *lx)
+{
+	uint64_t start = sym_or(&lx->syms, "__start_BTF", 0);
+	uint64_t stop = sym_or(&lx->syms, "__stop_BTF", 0), pa = 0;
+	uint8_t *blob;
+	int err;
+
+	if (!start || stop <= start || stop - start > BTF_MAX)
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "linux: no __start_BTF/__stop_BTF");
+	err = qvmi__linux_kimage_pa(lx, start, &pa);
+	if (err)
+		return err;
+	blob = malloc(stop - start);
+	if (!blob)
+		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	err = qvmi_read_pa(lx->ctx, pa, blob, stop - start);
+	if (!err)
+		err = qvmi__btf_load(lx->ctx, blob, stop - start, &lx->btf);
+	free(blob);
+	if (!err)
+		lx->btf_size = stop - start;
+	return err;
+}
+
+static void load_btf(struct qvmi_linux *lx, const char *path)
+{
+	int err;
+
+	if (path) {
+		err = qvmi__btf_load_file(lx->ctx, path, &lx->btf);
+		if (!err) {
+			lx->btf_source = "file";
+			uint32_t sz = 0;
+
+			btf__raw_data(lx->btf, &sz);
+			lx->btf_size = sz;
+		}
+	} else {
+		err = load_btf_memory(lx);
+		if (!err)
+			lx->btf_source = "memory";
+	}
+	if (err) {
+		snprintf(lx->btf_err, sizeof(lx->btf_err), "%s",
+			 qvmi_errmsg(lx->ctx));
+		qvmi__log(lx->ctx, QVMI_LOG_WARN, "linux: no BTF: %s",
+			  lx->btf_err);
+		qvmi__clear_err(lx->ctx);
+	}
+}
+
+/* ---- discovery from kallsyms ------------------------------------------------- */
+
+struct scan {
+	struct qvmi_linux *lx;
+	uint64_t tried_lo, tried_hi; /* last window parsed */
+	int windows;
+	int err;
+};
+
+/* Parse a window around pa, growing it while a candidate ran off its edge. */
+static int try_window(struct scan *sc, uint64_t pa)
+{
+	struct qvmi_linux *lx = sc->lx;
+	uint64_t before = WINDOW_BEFORE, after = WINDOW_AFTER, lo = 0, len = 0;
+	uint8_t *buf = NULL;
+	int err;
+
+	/* Most digit runs are UTF-16 tables: check for a token table in a
+	 * small window before reading a large one. */
+	err = read_window(lx->ctx, pa, 16 << 10, 64 << 10, &buf, &lo, &len);
+	if (err)
+		return err;
+	if (pa < lo || !qvmi__kallsyms_tokens_at(buf, len, pa - lo)) {
+		free(buf);
+		return qvmi__err(lx->ctx, -EBADMSG,
+				 "kallsyms: no token table at 0x%" PRIx64, pa);
+	}
+	free(buf);
+	for (;;) {
+		err = read_window(lx->ctx, pa, before, after, &buf, &lo, &len);
+		if (err)
+			return err;
+		sc->windows++;
+		sc->tried_lo = lo;
+		sc->tried_hi = lo + len;
+		err = qvmi__kallsyms_parse(lx->ctx, buf, len, &lx->syms,
+					   &lx->lay);
+		free(buf);
+		if (!err || err == -ENOMEM || !lx->lay.truncated ||
+		    before >= WINDOW_MAX)
+			break;
+		before *= 4;
+		after *= 4;
+	}
+	if (err)
+		return err;
+	lx->kallsyms_pa = lo + lx->lay.token_table;
+	err = place_image(lx, lx->kallsyms_pa);
+	if (err)
+		qvmi__ksyms_free(&lx->syms);
+	return err;
+}
+
+static int scan_hit(uint64_t gpa, void *arg)
+{
+	struct scan *sc = arg;
+	int err;
+
+	if (gpa >= sc->tried_lo && gpa < sc->tried_hi)
+		return 0; /* that window's parse saw this run already */
+	err = try_window(sc, gpa);
+	if (!err)
+		return 1;
+	qvmi__log(sc->lx->ctx, QVMI_LOG_DEBUG,
+		  "linux: digit run at 0x%" PRIx64 ": %s", gpa,
+		  qvmi_errmsg(sc->lx->ctx));
+	sc->err = err;
+	return err == -ENOMEM ? err : 0;
+}
+
+static const char *layout_name(const struct qvmi_kallsyms_layout *l)
+{
+	if (l->new_order)
+		return "6.4+";
+	if (l->seqs_width)
+		return "6.2-6.3 (also 6.1.y backports)";
+	return l->base_relative ? "<=6.1" : "<=6.1 absolute addresses";
+}
+
+static int discover_kallsyms(struct qvmi_linux *lx)
+{
+	struct scan sc = { lx, 1, 0, 0, 0 };
+	int rc;
+
+	/* The digit tokens of kallsyms_token_table (see kallsyms.c). */
+	rc = qvmi_find_pa(lx->ctx,
+			  "0\0001\0002\0003\0004\0005\0006\0007\0008\0009", 20,
+			  scan_hit, &sc);
+	if (rc == 1) {
+		lx->sym_source = "kallsyms";
+		lx->layout_source = layout_name(&lx->lay);
+		qvmi__log(lx->ctx, QVMI_LOG_INFO,
+			  "linux: %zu symbols, token table at PA 0x%" PRIx64
+			  ", layout %s, %d window(s)",
+			  lx->syms.n, lx->kallsyms_pa, lx->layout_source,
+			  sc.windows);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	if (sc.err)
+		return sc.err; /* the message of the last candidate */
+	return qvmi__err(lx->ctx, -ENOENT,
+			 "linux: no kallsyms token table in guest memory");
+}
+
+/* ---- discovery from a System.map ----------------------------------------------- */
+
+static int load_file(struct qvmi_ctx *ctx, const char *path, size_t max,
+		     char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 1 << 20, n = 0;
+	char *b = NULL, *nb;
+	ssize_t r;
+
+	if (fd < 0)
+		return qvmi__err(ctx, -errno, "cannot open %s", path);
+	do {
+		if (n == cap || !b) {
+			if (b)
+				cap *= 2;
+			nb = cap > max ? NULL : realloc(b, cap);
+			if (!nb) {
+				free(b);
+				close(fd);
+				return qvmi__err(ctx,
+						 cap > max ? -EFBIG : -ENOMEM,
+						 "%s: too large", path);
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r > 0)
+			n += (size_t)r;
+	} while (r > 0 || (r < 0 && errno == EINTR));
+	close(fd);
+	if (r < 0) {
+		free(b);
+		return qvmi__err(ctx, -EIO, "cannot read %s", path);
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+struct map_scan {
+	struct qvmi_linux *lx;
+	uint64_t ban_off, pb_off; /* from _text, map addresses */
+	uint64_t text_pa, text_va;
+};
+
+/* A banner hit: does _text = hit - ban_off give a sane runtime _text? */
+static int map_hit(uint64_t gpa, void *arg)
+{
+	struct map_scan *ms = arg;
+	uint64_t p, pb, va;
+
+	if ((gpa & (ALIGN_2M - 1)) !=
+		    ((ms->lx->text_va + ms->ban_off) & (ALIGN_2M - 1)) ||
+	    gpa < ms->ban_off)
+		return 0;
+	p = gpa - ms->ban_off;
+	if (read_u64(ms->lx->ctx, p + ms->pb_off, &pb))
+		return 0;
+	va = p + QVMI_LINUX_START_KERNEL_MAP - pb;
+	if (va < QVMI_LINUX_START_KERNEL_MAP || va >= 0xffffffffc0000000ull ||
+	    ((va - ms->lx->text_va) & (ALIGN_2M - 1)))
+		return 0;
+	ms->text_pa = p;
+	ms->text_va = va;
+	return 1;
+}
+
+static int discover_map(struct qvmi_linux *lx, const char *path)
+{
+	struct map_scan ms = { lx, 0, 0, 0, 0 };
+	uint64_t ban, pb, slide;
+	char *text = NULL;
+	size_t len = 0;
+	int err = load_file(lx->ctx, path, MAP_FILE_MAX, &text, &len);
+
+	if (err)
+		return err;
+	err = qvmi__ksyms_parse_map(lx->ctx, text, len, &lx->syms);
+	free(text);
+	if (err)
+		return err;
+	err = image_bounds(lx);
+	if (err)
+		return err;
+	ban = sym_or(&lx->syms, "linux_banner", 0);
+	pb = sym_or(&lx->syms, "phys_base", 0);
+	if (ban < lx->text_va || pb < lx->text_va)
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "%s: needs linux_banner and phys_base", path);
+	ms.ban_off = ban - lx->text_va;
+	ms.pb_off = pb - lx->text_va;
+	err = qvmi_find_pa(lx->ctx, banner_prefix, sizeof(banner_prefix) - 1,
+			   map_hit, &ms);
+	if (err < 0)
+		return err;
+	if (err != 1)
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "%s: its kernel is not in guest memory", path);
+	/* Relocate to this boot: only kernel-image symbols move. */
+	slide = ms.text_va - lx->text_va;
+	for (size_t i = 0; i < lx->syms.n; i++)
+		if (lx->syms.syms[i].addr >= QVMI_LINUX_START_KERNEL_MAP)
+			lx->syms.syms[i].addr += slide;
+	lx->text_va += slide;
+	lx->end_va += slide;
+	lx->text_pa = ms.text_pa;
+	lx->phys_base = ms.text_pa - lx->text_va + QVMI_LINUX_START_KERNEL_MAP;
+	lx->sym_source = "system.map";
+	lx->layout_source = "system.map";
+	return 0;
+}
+
+/* ---- public API ---------------------------------------------------------------- */
+
+static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
+{
+	int err = read_banner(lx);
+
+	if (err)
+		return err;
+	/* CONFIG_RANDOMIZE_MEMORY variables; defaults are 4-level layout. */
+	read_base(lx, "page_offset_base", 0xffff888000000000ull,
+		  &lx->page_offset_base);
+	read_base(lx, "vmalloc_base", 0xffffc90000000000ull, &lx->vmalloc_base);
+	read_base(lx, "vmemmap_base", 0xffffea0000000000ull, &lx->vmemmap_base);
+	if (!(QVMI_OPTS_GET(o, flags, 0u) & QVMI_LINUX_NO_BTF))
+		load_btf(lx, QVMI_OPTS_GET(o, btf_path, (const char *)NULL));
+	return 0;
+}
+
+QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
+			     const struct qvmi_linux_opts *opts,
+			     struct qvmi_linux **ret)
+{
+	const char *map = QVMI_OPTS_GET(opts, system_map, (const char *)NULL);
+	const char *dir = QVMI_OPTS_GET(opts, cache_dir, (const char *)NULL);
+	unsigned int flags = QVMI_OPTS_GET(opts, flags, 0u);
+	struct qvmi_linux *lx;
+	int err;
+
+	if (!ctx || !ret)
+		return ctx ? qvmi__err(ctx, -EINVAL, "linux: NULL argument") :
+			     -EINVAL;
+	if (!QVMI_OPTS_VALID(opts, struct qvmi_linux_opts))
+		return qvmi__err(ctx, -EINVAL, "linux: unknown options set");
+	lx = calloc(1, sizeof(*lx));
+	if (!lx)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	lx->ctx = ctx;
+	lx->btf_source = "none";
+	snprintf(lx->btf_err, sizeof(lx->btf_err), "not loaded");
+	if (map)
+		err = discover_map(lx, map);
+	else if (!(flags & QVMI_LINUX_NO_CACHE) && !qvmi__profile_load(lx, dir))
+		err = 0;
+	else
+		err = discover_kallsyms(lx);
+	if (!err)
+		err = finish_open(lx, opts);
+	if (err) {
+		qvmi_linux_destroy(lx);
+		return err;
+	}
+	if (!map && !(flags & QVMI_LINUX_NO_CACHE) &&
+	    strcmp(lx->sym_source, "cache"))
+		qvmi__profile_save(lx, dir);
+	*ret = lx;
+	return 0;
+}
+
+QVMI_API void qvmi_linux_destroy(struct qvmi_linux *lx)
+{
+	if (!lx)
+		return;
+	qvmi__ksyms_free(&lx->syms);
+	btf__free(lx->btf);
+	free(lx);
+}
+
+QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
+{
+	if (!lx || !ret)
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	ret->banner = lx->banner;
+	ret->release = lx->release;
+	ret->text_va = lx->text_va;
+	ret->text_pa = lx->text_pa;
+	ret->kaslr_slide = (int64_t)(lx->text_va - QVMI_LINUX_DEFAULT_TEXT);
+	ret->phys_base = lx->phys_base;
+	ret->page_offset_base = lx->page_offset_base;
+	ret->vmalloc_base = lx->vmalloc_base;
+	ret->vmemmap_base = lx->vmemmap_base;
+	ret->nsyms = lx->syms.n;
+	ret->btf_size = lx->btf ? lx->btf_size : 0;
+	ret->sym_source = lx->sym_source;
+	ret->btf_source = lx->btf_source;
+	ret->layout = lx->layout_source;
+	return 0;
+}
+
+QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
+				 uint64_t *ret)
+{
+	const struct qvmi_ksym *k;
+
+	if (!lx || !name || !ret)
+		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_addr: NULL") :
+			    -EINVAL;
+	k = qvmi__ksyms_find(&lx->syms, name);
+	if (!k)
+		return qvmi__err(lx->ctx, -ENOENT, "no symbol %s", name);
+	*ret = k->addr;
+	return 0;
+}
+
+QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
+				 char *buf, size_t size, uint64_t *ret)
+{
+	const struct qvmi_ksym *k;
+
+	if (!lx || !buf || !size)
+		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_name: no buffer") :
+			    -EINVAL;
+	k = qvmi__ksyms_lookup(&lx->syms, addr);
+	/* Past the image there is no symbol to be "near". */
+	if (!k || (addr >= lx->end_va && addr != k->addr))
+		return qvmi__err(lx->ctx, -ENOENT, "no symbol at 0x%" PRIx64,
+				 addr);
+	snprintf(buf, size, "%s", qvmi__ksym_name(&lx->syms, k));
+	if (ret)
+		*ret = addr - k->addr;
+	return 0;
+}
+
+QVMI_API size_t qvmi_linux_sym_count(const struct qvmi_linux *lx)
+{
+	return lx ? lx->syms.n : 0;
+}
+
+QVMI_API int qvmi_linux_sym_get(struct qvmi_linux *lx, size_t idx,
+				struct qvmi_linux_sym *ret)
+{
+	const struct qvmi_ksym *k;
+
+	if (!lx || !ret)
+		return -EINVAL;
+	if (idx >= lx->syms.n)
+		return qvmi__err(lx->ctx, -ENOENT, "symbol index %zu of %zu",
+				 idx, lx->syms.n);
+	k = &lx->syms.syms[idx];
+	ret->name = qvmi__ksym_name(&lx->syms, k);
+	ret->addr = k->addr;
+	ret->type = k->type;
+	return 0;
+}
+
+QVMI_API int qvmi_linux_va_to_pa(struct qvmi_linux *lx, uint64_t va,
+				 uint64_t *ret)
+{
+	if (!lx || !ret)
+		return -EINVAL;
+	if (va >= lx->text_va && va < lx->end_va)
+		return qvmi__linux_kimage_pa(lx, va, ret);
+	if (va >= lx->page_offset_base &&
+	    va - lx->page_offset_base < DIRECT_MAP_MAX &&
+	    va < lx->vmalloc_base) {
+		*ret = va - lx->page_offset_base;
+		return 0;
+	}
+	return qvmi__fault(lx->ctx, va,
+			   "not a kernel-image or direct-map address");
+}
+
+struct btf *qvmi__linux_btf(struct qvmi_linux *lx)
+{
+	return lx->btf;
+}
+
+static int need_btf(struct qvmi_linux *lx)
+{
+	if (!lx)
+		return -EINVAL;
+	if (!lx->btf)
+		return qvmi__err(lx->ctx, -ENOENT, "no BTF: %s", lx->btf_err);
+	return 0;
+}
+
+QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
+			       const char *path, struct qvmi_linux_member *ret)
+{
+	int err = need_btf(lx);
+
+	if (err)
+		return err;
+	if (!ret)
+		return qvmi__err(lx->ctx, -EINVAL, "member: NULL output");
+	return qvmi__btf_member(lx->ctx, lx->btf, type, path, ret);
+}
+
+QVMI_API int qvmi_linux_offset(struct qvmi_linux *lx, const char *type,
+			       const char *path, uint64_t *ret)
+{
+	struct qvmi_linux_member m;
+	int err = qvmi_linux_member(lx, type, path, &m);
+
+	if (err)
+		return err;
+	if (m.bit_size || (m.bit_offset & 7))
+		return qvmi__err(lx->ctx, -EINVAL,
+				 "%s.%s is a bitfield (bit %" PRIu64 ")", type,
+				 path, m.bit_offset);
+	if (ret)
+		*ret = m.bit_offset / 8;
+	return 0;
+}
+
+QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
+				  uint64_t *ret)
+{
+	int err = need_btf(lx);
+
+	if (err)
+		return err;
+	if (!ret)
+		return qvmi__err(lx->ctx, -EINVAL, "type_size: NULL output");
+	return qvmi__btf_type_size(lx->ctx, lx->btf, type, ret);
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Linux guest support: internal interfaces between kallsyms, kernel and btf. */
+#ifndef QVMI_OS_LINUX_H
+#define QVMI_OS_LINUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/internal.h"
+
+struct btf;
+
+enum {
+	/* Sanity bounds on guest-provided tables. */
+	QVMI_KSYMS_MAX = 2000000,
+	/* KSYM_NAME_LEN is 512 since 6.1; 1 more for the type character. */
+	QVMI_KSYM_NAME_MAX = 1024,
+	/* All names together (a real 6.1 kernel needs about 3 MiB). */
+	QVMI_KSYMS_POOL_MAX = 256 << 20,
+};
+
+/* Default x86_64 kernel layout (4-level paging, no KASLR). */
+#define QVMI_LINUX_START_KERNEL_MAP 0xffffffff80000000ull
+#define QVMI_LINUX_DEFAULT_TEXT 0xffffffff81000000ull
+
+struct qvmi_ksym {
+	uint64_t addr;
+	uint32_t name; /* offset into the string pool */
+	char type;
+};
+
+/* A symbol table: sorted by address, with a name hash. */
+struct qvmi_ksyms {
+	struct qvmi_ksym *syms;
+	size_t n;
+	char *pool;
+	size_t pool_len, pool_cap;
+	uint32_t *hash; /* symbol index + 1, 0 = empty */
+	size_t hash_cap; /* power of two */
+};
+
+/* Where the kallsyms tables were found, as offsets into the parsed buffer. */
+struct qvmi_kallsyms_layout {
+	uint64_t token_table, token_index, num_syms_pos, names, markers;
+	uint64_t addrs; /* kallsyms_offsets or kallsyms_addresses */
+	uint64_t relative_base_pos; /* only if base_relative */
+	uint64_t relative_base;
+	uint32_t num_syms;
+	unsigned int marker_width; /* 4 or 8 */
+	unsigned int seqs_width; /* 0 (< 6.2), 3 or 4 */
+	bool new_order; /* 6.4+: names first, offsets after the tokens */
+	bool base_relative;
+	bool abs_percpu;
+	/* A candidate ran off the buffer: a larger window may succeed. */
+	bool truncated;
+};
+
+/*
+ * Locate and decode the kallsyms tables inside buf (a window of guest
+ * memory).  Fills syms (sorted by address, hashed) and lay.  -EBADMSG if no
+ * consistent set of tables is found.
+ */
+QVMI_HIDDEN int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf,
+				     size_t len, struct qvmi_ksyms *syms,
+				     struct qvmi_kallsyms_layout *lay);
+/* Is there a token table + index whose digit tokens start at buf[h]? */
+QVMI_HIDDEN bool qvmi__kallsyms_tokens_at(const uint8_t *buf, size_t len,
+					  uint64_t h);
+/* Parse a System.map or /proc/kallsyms text (core kernel lines only). */
+QVMI_HIDDEN int qvmi__ksyms_parse_map(struct qvmi_ctx *ctx, const char *text,
+				      size_t len, struct qvmi_ksyms *syms);
+QVMI_HIDDEN int qvmi__ksyms_add(struct qvmi_ksyms *s, uint64_t addr, char type,
+				const char *name, size_t name_len);
+/* Sort by address (stable) and build the name hash. */
+QVMI_HIDDEN int qvmi__ksyms_finish(struct qvmi_ksyms *s);
+QVMI_HIDDEN void qvmi__ksyms_free(struct qvmi_ksyms *s);
+/* Lowest-address symbol of that name, or NULL. */
+QVMI_HIDDEN const struct qvmi_ksym *qvmi__ksyms_find(const struct qvmi_ksyms *s,
+						     const char *name);
+/* Last symbol at or below addr, or NULL. */
+QVMI_HIDDEN const struct qvmi_ksym *
+qvmi__ksyms_lookup(const struct qvmi_ksyms *s, uint64_t addr);
+static inline const char *qvmi__ksym_name(const struct qvmi_ksyms *s,
+					  const struct qvmi_ksym *k)
+{
+	return s->pool + k->name;
+}
+
+/* ---- BTF (btf.c) ------------------------------------------------------ */
+
+/* Check a raw BTF header against the blob size before handing it to libbpf;
+ * returns the total size the header describes. */
+QVMI_HIDDEN int qvmi__btf_check_header(struct qvmi_ctx *ctx, const void *data,
+				       size_t len, size_t *ret);
+/* Validate and parse a raw BTF blob (copied by libbpf). */
+QVMI_HIDDEN int qvmi__btf_load(struct qvmi_ctx *ctx, const void *data,
+			       size_t len, struct btf **ret);
+/* Parse a raw BTF file or an ELF file with a .BTF section. */
+QVMI_HIDDEN int qvmi__btf_load_file(struct qvmi_ctx *ctx, const char *path,
+				    struct btf **ret);
+/* Resolve "a.b[2].c" in the struct/union named type (or "struct foo"). */
+QVMI_HIDDEN int qvmi__btf_member(struct qvmi_ctx *ctx, const struct btf *btf,
+				 const char *type, const char *path,
+				 struct qvmi_linux_member *ret);
+QVMI_HIDDEN int qvmi__btf_type_size(struct qvmi_ctx *ctx, const struct btf *btf,
+				    const char *type, uint64_t *ret);
+
+/* ---- the Linux handle (kernel.c) ---------------------------------------- */
+
+struct qvmi_linux {
+	struct qvmi_ctx *ctx;
+	struct qvmi_ksyms syms;
+	struct qvmi_kallsyms_layout lay;
+	uint64_t kallsyms_pa; /* PA of the token table (0 if unknown) */
+	struct btf *btf;
+	size_t btf_size;
+	char btf_err[QVMI_ERRMSG_MAX]; /* why btf is NULL */
+	char banner[512];
+	char release[128];
+	uint64_t text_va, text_pa, end_va;
+	uint64_t phys_base;
+	uint64_t page_offset_base, vmalloc_base, vmemmap_base;
+	const char *sym_source, *btf_source, *layout_source;
+	char cached_layout[48];
+};
+
+/* Profile cache (profile.c): load validates the file and the guest; save
+ * is best effort and logs failures. */
+QVMI_HIDDEN int qvmi__profile_load(struct qvmi_linux *lx, const char *dir);
+QVMI_HIDDEN void qvmi__profile_save(struct qvmi_linux *lx, const char *dir);
+
+/* Kernel-image VA to PA, without page tables. */
+QVMI_HIDDEN int qvmi__linux_kimage_pa(struct qvmi_linux *lx, uint64_t va,
+				      uint64_t *ret);
+QVMI_HIDDEN struct btf *qvmi__linux_btf(struct qvmi_linux *lx);
+
+#endif

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Profile cache: what discovery learnt about a kernel build (its symbols
+ * relative to _text, where the kallsyms token table and a few variables sit
+ * in the image), so that the next attach skips the memory scan and the
+ * decoding.  One file per build, "linux-<banner hash>-<token hash>.prof".
+ *
+ * Nothing in a cache file is trusted: its header and body are checked
+ * (magic, version, sizes, checksum, string bounds), and the guest itself
+ * must agree before it is used: the banner at the cached physical place,
+ * the kernel's phys_base variable (which also gives this boot's virtual
+ * KASLR slide), and a hash of the token table + index read from memory.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "linux.h"
+
+static const char magic[8] = "QVMIPRF1";
+
+enum {
+	PROF_VERSION = 1,
+	TOKENS_LEN = 64 * 1024 + 512, /* bound on table + index */
+	MAX_FILES = 64, /* cache files tried per open */
+	POOL_MAX = 64 << 20,
+	ENTRY_SIZE = 16,
+	FLAG_REL = 1, /* addr is relative to _text */
+};
+
+struct prof_hdr {
+	char magic[8];
+	uint32_t version, hdr_size;
+	char banner[512];
+	char layout[48];
+	uint64_t text_pa, text_span; /* _end - _text */
+	uint64_t ban_off, pb_off, tt_off; /* from _text */
+	uint64_t tok_len, tok_hash;
+	uint32_t nsyms, pool_len;
+	uint64_t body_len, body_hash;
+};
+
+static uint64_t fnv64(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ull
+
+static int cache_dir(const char *dir, char *buf, size_t size)
+{
+	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	int n;
+
+	if (dir)
+		n = snprintf(buf, size, "%s", dir);
+	else if (x && *x == '/')
+		n = snprintf(buf, size, "%s/qvmi", x);
+	else if (home && *home == '/')
+		n = snprintf(buf, size, "%s/.cache/qvmi", home);
+	else
+		return -ENOENT;
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* Hash of the token table + index as they are in guest memory now. */
+static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
+		       uint64_t *ret)
+{
+	uint8_t *b;
+	int err;
+
+	if (!len || len > TOKENS_LEN)
+		return -EBADMSG;
+	b = malloc(len);
+	if (!b)
+		return -ENOMEM;
+	err = qvmi_read_pa(lx->ctx, pa, b, len);
+	if (!err)
+		*ret = fnv64(b, len, FNV_INIT);
+	free(b);
+	return err;
+}
+
+/* ---- saving ---------------------------------------------------------------- */
+
+static int fill_hdr(struct qvmi_linux *lx, struct prof_hdr *h)
+{
+	const struct qvmi_ksym *ban =
+		qvmi__ksyms_find(&lx->syms, "linux_banner");
+	const struct qvmi_ksym *pb = qvmi__ksyms_find(&lx->syms, "phys_base");
+
+	if (!ban || !pb || !lx->kallsyms_pa || lx->kallsyms_pa < lx->text_pa ||
+	    lx->syms.pool_len > POOL_MAX)
+		return -EINVAL;
+	memset(h, 0, sizeof(*h));
+	memcpy(h->magic, magic, sizeof(magic));
+	h->version = PROF_VERSION;
+	h->hdr_size = sizeof(*h);
+	snprintf(h->banner, sizeof(h->banner), "%s", lx->banner);
+	snprintf(h->layout, sizeof(h->layout), "%s", lx->layout_source);
+	h->text_pa = lx->text_pa;
+	h->text_span = lx->end_va - lx->text_va;
+	h->ban_off = ban->addr - lx->text_va;
+	h->pb_off = pb->addr - lx->text_va;
+	h->tt_off = lx->kallsyms_pa - lx->text_pa;
+	h->tok_len = lx->lay.token_index + 512 - lx->lay.token_table;
+	h->nsyms = (uint32_t)lx->syms.n;
+	h->pool_len = (uint32_t)lx->syms.pool_len;
+	h->body_len = (uint64_t)h->nsyms * ENTRY_SIZE + h->pool_len;
+	return tokens_hash(lx, lx->kallsyms_pa, h->tok_len, &h->tok_hash);
+}
+
+static uint8_t *make_body(struct qvmi_linux *lx, const struct prof_hdr *h)
+{
+	uint8_t *body = malloc(h->body_len), *e = body;
+
+	if (!body)
+		return NULL;
+	for (size_t i = 0; i < lx->syms.n; i++, e += ENTRY_SIZE) {
+		const struct qvmi_ksym *k = &lx->syms.syms[i];
+		bool rel = k->addr >= QVMI_LINUX_START_KERNEL_MAP;
+		uint64_t a = rel ? k->addr - lx->text_va : k->addr;
+
+		memcpy(e, &a, 8);
+		memcpy(e + 8, &k->name, 4);
+		e[12] = (uint8_t)k->type;
+		e[13] = rel ? FLAG_REL : 0;
+		e[14] = e[15] = 0;
+	}
+	memcpy(e, lx->syms.pool, h->pool_len);
+	return body;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = write(fd, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -EIO;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
+{
+	char d[3072], path[4096], tmp[4200];
+	struct prof_hdr h;
+	uint8_t *body = NULL;
+	int fd = -1, err;
+
+	err = cache_dir(dir, d, sizeof(d));
+	if (!err)
+		err = fill_hdr(lx, &h);
+	if (!err && !(body = make_body(lx, &h)))
+		err = -ENOMEM;
+	if (err)
+		goto out;
+	h.body_hash = fnv64(body, h.body_len, FNV_INIT);
+	if (mkdir(d, 0700) && errno != EEXIST) {
+		err = -errno;
+		goto out;
+	}
+	snprintf(path, sizeof(path),
+		 "%s/linux-%016" PRIx64 "-%016" PRIx64 ".prof", d,
+		 fnv64(h.banner, strlen(h.banner), FNV_INIT), h.tok_hash);
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = write_all(fd, &h, sizeof(h));
+	if (!err)
+		err = write_all(fd, body, h.body_len);
+	if (close(fd) && !err)
+		err = -EIO;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+out:
+	if (err)
+		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
+			  "linux: profile not saved (%d)", err);
+	free(body);
+}
+
+/* ---- loading ----------------------------------------------------------------- */
+
+static int hdr_ok(const struct prof_hdr *h, uint64_t file_size)
+{
+	if (memcmp(h->magic, magic, sizeof(magic)) ||
+	    h->version != PROF_VERSION || h->hdr_size != sizeof(*h) ||
+	    !memchr(h->banner, 0, sizeof(h->banner)) ||
+	    !memchr(h->layout, 0, sizeof(h->layout)) || !h->nsyms ||
+	    h->nsyms > QVMI_KSYMS_MAX || !h->pool_len ||
+	    h->pool_len > POOL_MAX ||
+	    h->body_len != (uint64_t)h->nsyms * ENTRY_SIZE + h->pool_len ||
+	    file_size != sizeof(*h) + h->body_len || !h->text_span ||
+	    h->text_span > (1ull << 30) || h->ban_off >= h->text_span ||
+	    h->pb_off >= h->text_span || h->tt_off >= h->text_span ||
+	    !h->tok_len || h->tok_len > TOKENS_LEN)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Does the guest hold this build at the cached place?  Sets text_va. */
+static int guest_agrees(struct qvmi_linux *lx, const struct prof_hdr *h)
+{
+	size_t bl = strlen(h->banner);
+	char ban[sizeof(h->banner)];
+	uint64_t pb, va, th;
+
+	if (qvmi_read_pa(lx->ctx, h->text_pa + h->ban_off, ban, bl) ||
+	    memcmp(ban, h->banner, bl) ||
+	    qvmi_read_pa(lx->ctx, h->text_pa + h->pb_off, &pb, sizeof(pb)))
+		return -ENOENT;
+	va = h->text_pa + QVMI_LINUX_START_KERNEL_MAP - pb;
+	if (va < QVMI_LINUX_START_KERNEL_MAP || (va & 0x1fffff) ||
+	    tokens_hash(lx, h->text_pa + h->tt_off, h->tok_len, &th) ||
+	    th != h->tok_hash)
+		return -ENOENT;
+	lx->text_va = va;
+	return 0;
+}
+
+static int body_to_syms(struct qvmi_linux *lx, const struct prof_hdr *h,
+			const uint8_t *body)
+{
+	const char *pool = (const char *)body + (size_t)h->nsyms * ENTRY_SIZE;
+	const uint8_t *e = body;
+
+	if (pool[h->pool_len - 1])
+		return -EBADMSG;
+	for (uint32_t i = 0; i < h->nsyms; i++, e += ENTRY_SIZE) {
+		uint64_t a;
+		uint32_t no;
+
+		memcpy(&a, e, 8);
+		memcpy(&no, e + 8, 4);
+		if (no >= h->pool_len || (e[13] & ~FLAG_REL))
+			return -EBADMSG;
+		if (e[13] & FLAG_REL)
+			a += lx->text_va;
+		if (qvmi__ksyms_add(&lx->syms, a, (char)e[12], pool + no,
+				    strlen(pool + no)))
+			return -ENOMEM;
+	}
+	return qvmi__ksyms_finish(&lx->syms);
+}
+
+static int load_file(struct qvmi_linux *lx, const char *path)
+{
+	struct prof_hdr h;
+	struct stat st;
+	uint8_t *body = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = -EBADMSG;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    hdr_ok(&h, (uint64_t)st.st_size))
+		goto out;
+	err = guest_agrees(lx, &h);
+	if (err)
+		goto out;
+	err = -ENOMEM;
+	body = malloc(h.body_len);
+	if (!body)
+		goto out;
+	err = -EBADMSG;
+	if (pread(fd, body, h.body_len, sizeof(h)) != (ssize_t)h.body_len ||
+	    fnv64(body, h.body_len, FNV_INIT) != h.body_hash)
+		goto out;
+	err = body_to_syms(lx, &h, body);
+	if (err) {
+		qvmi__ksyms_free(&lx->syms);
+		goto out;
+	}
+	lx->text_pa = h.text_pa;
+	lx->end_va = lx->text_va + h.text_span;
+	lx->phys_base = lx->text_pa - lx->text_va + QVMI_LINUX_START_KERNEL_MAP;
+	lx->kallsyms_pa = h.text_pa + h.tt_off;
+	lx->lay.token_table = 0;
+	lx->lay.token_index = h.tok_len - 512;
+	snprintf(lx->cached_layout, sizeof(lx->cached_layout), "%s", h.layout);
+	lx->layout_source = lx->cached_layout;
+	lx->sym_source = "cache";
+out:
+	free(body);
+	close(fd);
+	return err;
+}
+
+int qvmi__profile_load(struct qvmi_linux *lx, const char *dir)
+{
+	char d[3072], path[4096];
+	struct dirent *e;
+	int tried = 0, err = -ENOENT;
+	DIR *dp;
+
+	if (cache_dir(dir, d, sizeof(d)) || !(dp = opendir(d)))
+		return -ENOENT;
+	while (err && tried < MAX_FILES && (e = readdir(dp))) {
+		size_t n = strlen(e->d_name);
+
+		if (strncmp(e->d_name, "linux-", 6) || n < 11 ||
+		    strcmp(e->d_name + n - 5, ".prof"))
+			continue;
+		tried++;
+		snprintf(path, sizeof(path), "%s/%s", d, e->d_name);
+		err = load_file(lx, path);
+		if (err)
+			qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
+				  "linux: profile %s not used (%d)", path, err);
+	}
+	closedir(dp);
+	if (!err)
+		qvmi__log(lx->ctx, QVMI_LOG_INFO,
+			  "linux: %zu symbols from the profile cache",
+			  lx->syms.n);
+	return err;
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Linux discovery against a real guest: kallsyms found and decoded, the
+ * kernel placed, BTF loaded, and the results checked against the guest's
+ * own memory (init_task's comm) and, when QVMI_GUEST_SERIAL names a serial
+ * log with /proc/kallsyms lines ("<hex> <type> <name>"), against those.
+ * Needs QVMI_GUEST_QMP=<QEMU's QMP socket>; skipped otherwise.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+#include "qvmi.h"
+
+static const char *qmp_path;
+static struct qvmi_ctx *cur;
+static struct qvmi_linux *lx;
+
+static const char *linux_setup(void)
+{
+	qmp_path = getenv("QVMI_GUEST_QMP");
+	return qmp_path && *qmp_path ? NULL : "QVMI_GUEST_QMP not set";
+}
+
+static void detach(void)
+{
+	qvmi_linux_destroy(lx);
+	lx = NULL;
+	qvmi_ctx_destroy(cur);
+	cur = NULL;
+}
+
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* Attach with the given sources and open the kernel; NULL if the sources
+ * are unavailable here. */
+static struct qvmi_linux *open_linux(unsigned int kinds, unsigned int flags,
+				     double *ms)
+{
+	QVMI_OPTS(qvmi_attach_opts, ao, .sources = kinds);
+	QVMI_OPTS(qvmi_linux_opts, lo, .flags = flags);
+	double t0;
+	int err;
+
+	detach();
+	CHECK_OK(qvmi_ctx_create(&cur));
+	err = qvmi_attach_qmp(cur, qmp_path, &ao);
+	if (err == -EOPNOTSUPP) {
+		detach();
+		return NULL;
+	}
+	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(cur));
+	t0 = now_ms();
+	err = qvmi_linux_open(cur, &lo, &lx);
+	*ms = now_ms() - t0;
+	CHECK_MSG(!err, "linux_open: %d %s", err, qvmi_errmsg(cur));
+	return lx;
+}
+
+static void test_discover(void)
+{
+	struct qvmi_linux_info in;
+	uint64_t init_task, comm, pid, pa, sz, pgd;
+	char name[16];
+	double ms;
+
+	if (!open_linux(QVMI_SRC_SHM, QVMI_LINUX_NO_CACHE, &ms) &&
+	    !open_linux(QVMI_SRC_ALL, QVMI_LINUX_NO_CACHE, &ms))
+		SKIP("no memory source");
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	qvmi_test_note("%s; %zu symbols, BTF %zu bytes, _text 0x%" PRIx64
+		       " at PA 0x%" PRIx64 ", layout %s, %.1f ms",
+		       in.release, in.nsyms, in.btf_size, in.text_va,
+		       in.text_pa, in.layout, ms);
+	CHECK(!strncmp(in.banner, "Linux version ", 14));
+	CHECK(in.nsyms > 10000);
+	CHECK_U64(in.text_va & 0x1fffff, ==, 0);
+	CHECK_U64(in.text_pa & 0x1fffff, ==, 0);
+	CHECK(in.btf_size > 0);
+	CHECK_OK(qvmi_linux_sym_addr(lx, "init_task", &init_task));
+	CHECK_OK(qvmi_linux_offset(lx, "task_struct", "comm", &comm));
+	CHECK_OK(qvmi_linux_offset(lx, "task_struct", "pid", &pid));
+	CHECK_OK(qvmi_linux_offset(lx, "mm_struct", "pgd", &pgd));
+	CHECK_OK(qvmi_linux_type_size(lx, "task_struct", &sz));
+	CHECK(comm < sz && pid < sz && pgd > 0);
+	/* init_task's comm is "swapper/0" in memory: symbols, placement and
+	 * BTF agree with the guest itself. */
+	CHECK_OK(qvmi_linux_va_to_pa(lx, init_task + comm, &pa));
+	CHECK_OK(qvmi_read_pa(cur, pa, name, sizeof(name)));
+	name[sizeof(name) - 1] = 0;
+	CHECK_STR(name, "swapper/0");
+	detach();
+}
+
+/* Every "<16 hex> <type> <name>" line of the serial log must match. */
+static void test_serial_ground_truth(void)
+{
+	const char *path = getenv("QVMI_GUEST_SERIAL");
+	char line[512], name[256], got[256];
+	unsigned long long addr;
+	int checked = 0, exact = 0;
+	uint64_t off, a;
+	char type;
+	double ms;
+	FILE *f;
+
+	if (!path || !(f = fopen(path, "r")))
+		SKIP("QVMI_GUEST_SERIAL not set or unreadable");
+	if (!open_linux(QVMI_SRC_ALL, QVMI_LINUX_NO_CACHE | QVMI_LINUX_NO_BTF,
+			&ms)) {
+		fclose(f);
+		SKIP("no memory source");
+	}
+	while (fgets(line, sizeof(line), f) && checked < 100000) {
+		const char *p = strstr(line, "ffffffff"); /* after any prefix */
+
+		if (!p || (p > line && p[-1] != ' '))
+			continue;
+		if (sscanf(p, "%16llx %c %255s", &addr, &type, name) != 3 ||
+		    strlen(p) < 20 || p[16] != ' ' || strchr(p, '['))
+			continue;
+		CHECK_OK(qvmi_linux_sym_name(lx, addr, got, sizeof(got), &off));
+		CHECK_U64(off, ==, 0);
+		/* Duplicate names (static functions) resolve to the lowest. */
+		CHECK_OK(qvmi_linux_sym_addr(lx, name, &a));
+		CHECK_U64(a, <=, addr);
+		exact += a == addr;
+		checked++;
+	}
+	fclose(f);
+	qvmi_test_note("%d serial-log symbols matched, %d by name exactly",
+		       checked, exact);
+	CHECK(exact * 10 >= checked * 9);
+	if (!checked)
+		SKIP("no kallsyms lines in %s", path);
+	detach();
+}
+
+static const struct qvmi_test linux_tests[] = {
+	{ "discover", test_discover },
+	{ "serial_ground_truth", test_serial_ground_truth },
+};
+QVMI_SUITE_SETUP(linux, linux_tests, linux_setup);

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* BTF blobs built with libbpf: member paths, sizes, corrupt blobs; and the
+ * whole discovery (qvmi_linux_open) over a synthetic kernel image. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+
+#include "harness.h"
+#include "ksyms-build.h"
+#include "qvmi.h"
+#include "os/linux/linux.h"
+
+/*
+ * struct task {                      offset
+ *	int pid;                          0
+ *	union {                           8
+ *		long x;
+ *		struct { int y; int z; };
+ *	};
+ *	inner_t in;  (typedef struct inner { int a; int b; })  16
+ *	char comm[16];                    24
+ *	int flags:3;                      bit 320
+ * };                                 size 48
+ */
+static void *make_btf(uint32_t *size)
+{
+	struct btf *btf = btf__new_empty();
+	int i_int, i_long, i_char, i_arr, i_inner, i_anon_s, i_anon_u, i_td;
+	const void *raw;
+	void *copy;
+
+	CHECK(btf);
+	i_int = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+	i_long = btf__add_int(btf, "long", 8, BTF_INT_SIGNED);
+	i_char = btf__add_int(btf, "char", 1, BTF_INT_CHAR);
+	i_arr = btf__add_array(btf, i_int, i_char, 16);
+	i_inner = btf__add_struct(btf, "inner", 8);
+	CHECK_OK(btf__add_field(btf, "a", i_int, 0, 0));
+	CHECK_OK(btf__add_field(btf, "b", i_int, 32, 0));
+	i_anon_s = btf__add_struct(btf, NULL, 8);
+	CHECK_OK(btf__add_field(btf, "y", i_int, 0, 0));
+	CHECK_OK(btf__add_field(btf, "z", i_int, 32, 0));
+	i_anon_u = btf__add_union(btf, NULL, 8);
+	CHECK_OK(btf__add_field(btf, "x", i_long, 0, 0));
+	CHECK_OK(btf__add_field(btf, NULL, i_anon_s, 0, 0));
+	i_td = btf__add_typedef(btf, "inner_t", i_inner);
+	CHECK(btf__add_struct(btf, "task", 48) > 0);
+	CHECK_OK(btf__add_field(btf, "pid", i_int, 0, 0));
+	CHECK_OK(btf__add_field(btf, NULL, i_anon_u, 64, 0));
+	CHECK_OK(btf__add_field(btf, "in", i_td, 128, 0));
+	CHECK_OK(btf__add_field(btf, "comm", i_arr, 192, 0));
+	CHECK_OK(btf__add_field(btf, "flags", i_int, 320, 3));
+	raw = btf__raw_data(btf, size);
+	CHECK(raw);
+	copy = malloc(*size);
+	CHECK(copy);
+	memcpy(copy, raw, *size);
+	btf__free(btf);
+	return copy;
+}
+
+static uint64_t off_of(struct qvmi_ctx *ctx, const struct btf *btf,
+		       const char *path)
+{
+	struct qvmi_linux_member m;
+
+	CHECK_OK(qvmi__btf_member(ctx, btf, "task", path, &m));
+	return m.bit_offset / 8;
+}
+
+static void test_paths(void)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_linux_member m;
+	struct btf *btf = NULL;
+	uint32_t size;
+	void *raw = make_btf(&size);
+	uint64_t sz;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__btf_load(ctx, raw, size, &btf));
+	CHECK_U64(off_of(ctx, btf, "pid"), ==, 0);
+	CHECK_U64(off_of(ctx, btf, "x"), ==, 8);
+	CHECK_U64(off_of(ctx, btf, "y"), ==, 8);
+	CHECK_U64(off_of(ctx, btf, "z"), ==, 12);
+	CHECK_U64(off_of(ctx, btf, "in"), ==, 16);
+	CHECK_U64(off_of(ctx, btf, "in.b"), ==, 20);
+	CHECK_U64(off_of(ctx, btf, "comm"), ==, 24);
+	CHECK_U64(off_of(ctx, btf, "comm[3]"), ==, 27);
+	CHECK_OK(qvmi__btf_member(ctx, btf, "struct task", "flags", &m));
+	CHECK_U64(m.bit_offset, ==, 320);
+	CHECK_INT(m.bit_size, ==, 3);
+	CHECK_OK(qvmi__btf_member(ctx, btf, "task", "comm", &m));
+	CHECK_U64(m.size, ==, 16);
+	CHECK_OK(qvmi__btf_member(ctx, btf, "task", "in", &m));
+	CHECK_STR(m.type_name, "inner_t");
+	CHECK_U64(m.size, ==, 8);
+	CHECK_INT(qvmi__btf_member(ctx, btf, "task", "nope", &m), ==, -ENOENT);
+	CHECK_INT(qvmi__btf_member(ctx, btf, "task", "in.c", &m), ==, -ENOENT);
+	CHECK_INT(qvmi__btf_member(ctx, btf, "nosuch", "a", &m), ==, -ENOENT);
+	CHECK_INT(qvmi__btf_member(ctx, btf, "task", "comm[16]", &m), ==,
+		  -ERANGE);
+	CHECK_INT(qvmi__btf_member(ctx, btf, "task", "pid[0]", &m), ==,
+		  -EINVAL);
+	CHECK_INT(qvmi__btf_member(ctx, btf, "task", "in..a", &m), ==, -EINVAL);
+	CHECK_INT(qvmi__btf_member(ctx, btf, "task", "pid.x", &m), ==, -ENOENT);
+	CHECK_OK(qvmi__btf_type_size(ctx, btf, "task", &sz));
+	CHECK_U64(sz, ==, 48);
+	CHECK_OK(qvmi__btf_type_size(ctx, btf, "inner_t", &sz));
+	CHECK_U64(sz, ==, 8);
+	CHECK_OK(qvmi__btf_type_size(ctx, btf, "long", &sz));
+	CHECK_U64(sz, ==, 8);
+	btf__free(btf);
+	free(raw);
+	qvmi_ctx_destroy(ctx);
+}
+
+static void test_corrupt(void)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct btf *btf = NULL;
+	uint32_t size, v;
+	uint8_t *raw = make_btf(&size), *c = malloc(size);
+
+	CHECK(c);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_INT(qvmi__btf_load(ctx, raw, size / 2, &btf), ==, -EBADMSG);
+	CHECK_INT(qvmi__btf_load(ctx, raw, 10, &btf), ==, -EBADMSG);
+	memcpy(c, raw, size);
+	c[0] ^= 0xff;
+	CHECK_INT(qvmi__btf_load(ctx, c, size, &btf), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "magic"));
+	memcpy(c, raw, size);
+	v = 0xfffffff0; /* str_len */
+	memcpy(c + 20, &v, 4);
+	CHECK_INT(qvmi__btf_load(ctx, c, size, &btf), ==, -EBADMSG);
+	/* garbage types behind a valid header: libbpf's own checks */
+	memcpy(c, raw, size);
+	v = 0x1f000000; /* kind 31 does not exist */
+	memcpy(c + 24 + 4, &v, 4);
+	CHECK_INT(qvmi__btf_load(ctx, c, size, &btf), ==, -EBADMSG);
+	CHECK(!btf);
+	free(c);
+	free(raw);
+	qvmi_ctx_destroy(ctx);
+}
+
+/* ---- a synthetic kernel in testmem ------------------------------------- */
+
+#define KVA 0xffffffff8a000000ull
+enum {
+	MEM = 8 << 20,
+	TEXT_PA = 4 << 20, /* _text, 2 MiB aligned like the real thing */
+	KALLSYMS_OFF = 0x200000, /* tables inside the image (.rodata) */
+};
+
+static char fnames[300][12];
+
+/* A kernel image at TEXT_PA: kallsyms (6.4+ layout), banner, phys_base,
+ * page_offset_base and a BTF blob; returns the number of symbols. */
+static uint64_t make_kernel(uint8_t *mem, uint32_t *bsz)
+{
+	static const char banner[] = "Linux version 6.9.0-test (x@y) #1 SMP\n";
+	struct kb_sym syms[320];
+	struct kb_opts o = { KB_NEW, 4, 0, 1 };
+	struct kb_layout kl;
+	uint8_t *img = mem + TEXT_PA;
+	void *blob = make_btf(bsz);
+	uint64_t v, n = 0, btf_off = 0x301000;
+
+	syms[n++] = (struct kb_sym){ 0x2000, 'A', "cpu_tss_rw" };
+	syms[n++] = (struct kb_sym){ KVA, 'T', "_text" };
+	syms[n++] = (struct kb_sym){ KVA + 0x10, 'T', "sym_0123456789" };
+	for (int i = 0; i < 300; i++) {
+		snprintf(fnames[i], sizeof(fnames[i]), "fn_%d", i);
+		syms[n++] = (struct kb_sym){ KVA + 0x1000 + 0x20 * (uint64_t)i,
+					     'T', fnames[i] };
+	}
+	syms[n++] = (struct kb_sym){ KVA + 0x300000, 'D', "linux_banner" };
+	syms[n++] = (struct kb_sym){ KVA + 0x300100, 'D', "phys_base" };
+	syms[n++] = (struct kb_sym){ KVA + 0x300108, 'D', "page_offset_base" };
+	syms[n++] = (struct kb_sym){ KVA + btf_off, 'R', "__start_BTF" };
+	syms[n++] = (struct kb_sym){ KVA + btf_off + *bsz, 'R', "__stop_BTF" };
+	syms[n++] = (struct kb_sym){ KVA + 0x380000, 'B', "_end" };
+	CHECK_OK(kb_build(img, 0x100000 + KALLSYMS_OFF, KALLSYMS_OFF, syms, n,
+			  &o, &kl));
+	memcpy(img + 0x300000, banner, sizeof(banner));
+	v = TEXT_PA - KVA + QVMI_LINUX_START_KERNEL_MAP; /* phys_base */
+	memcpy(img + 0x300100, &v, 8);
+	v = 0xffff9a0000000000ull;
+	memcpy(img + 0x300108, &v, 8);
+	memcpy(img + btf_off, blob, *bsz);
+	free(blob);
+	return n;
+}
+
+static void test_open_synthetic(void)
+{
+	struct qvmi_linux_info in;
+	struct qvmi_linux_sym sy;
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_source *src;
+	struct qvmi_linux *lx = NULL;
+	uint8_t *mem = calloc(1, MEM), *img = mem + TEXT_PA;
+	uint32_t bsz;
+	uint64_t v, n, pa;
+	char name[64];
+
+	CHECK(mem);
+	n = make_kernel(mem, &bsz);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+	QVMI_OPTS(qvmi_linux_opts, lo, .flags = QVMI_LINUX_NO_CACHE);
+	CHECK_OK(qvmi_linux_open(ctx, &lo, &lx));
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	CHECK_STR(in.release, "6.9.0-test");
+	CHECK_STR(in.banner, "Linux version 6.9.0-test (x@y) #1 SMP");
+	CHECK_U64(in.text_va, ==, KVA);
+	CHECK_U64(in.text_pa, ==, TEXT_PA);
+	CHECK_U64(in.kaslr_slide, ==, KVA - 0xffffffff81000000ull);
+	CHECK_U64(in.page_offset_base, ==, 0xffff9a0000000000ull);
+	CHECK_U64(in.vmalloc_base, ==, 0xffffc90000000000ull); /* default */
+	CHECK_U64(in.nsyms, ==, n);
+	CHECK_U64(in.btf_size, ==, bsz);
+	CHECK_STR(in.layout, "6.4+");
+	CHECK_OK(qvmi_linux_sym_addr(lx, "fn_299", &v));
+	CHECK_U64(v, ==, KVA + 0x1000 + 0x20 * 299);
+	CHECK_OK(qvmi_linux_sym_name(lx, KVA + 0x1000 + 0x20 * 7 + 3, name,
+				     sizeof(name), &v));
+	CHECK_STR(name, "fn_7");
+	CHECK_U64(v, ==, 3);
+	CHECK_INT(qvmi_linux_sym_name(lx, KVA + 0x400000, name, 4, &v), ==,
+		  -ENOENT);
+	CHECK_OK(qvmi_linux_sym_get(lx, 0, &sy));
+	CHECK_STR(sy.name, "cpu_tss_rw");
+	CHECK_INT(sy.type, ==, 'A');
+	CHECK_INT(qvmi_linux_sym_addr(lx, "nosuch", &v), ==, -ENOENT);
+	CHECK_OK(qvmi_linux_offset(lx, "task", "z", &v));
+	CHECK_U64(v, ==, 12);
+	CHECK_INT(qvmi_linux_offset(lx, "task", "flags", &v), ==, -EINVAL);
+	CHECK_OK(qvmi_linux_type_size(lx, "task", &v));
+	CHECK_U64(v, ==, 48);
+	CHECK_OK(qvmi_linux_va_to_pa(lx, KVA + 0x1234, &pa));
+	CHECK_U64(pa, ==, TEXT_PA + 0x1234);
+	CHECK_OK(qvmi_linux_va_to_pa(lx, 0xffff9a0000001000ull, &pa));
+	CHECK_U64(pa, ==, 0x1000);
+	CHECK_INT(qvmi_linux_va_to_pa(lx, 0x400000, &pa), ==, -EFAULT);
+	qvmi_linux_destroy(lx);
+
+	qvmi_ctx_destroy(ctx);
+
+	/* A hole in guest memory inside the read window, below the tables,
+	 * and memory ending right after the image. */
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, 0x300000, 0));
+	CHECK_OK(qvmi_map_add(ctx, src, 0x380000, MEM - 0x380000, 0x380000));
+	CHECK_OK(qvmi_linux_open(ctx, &lo, &lx));
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	CHECK_U64(in.text_pa, ==, TEXT_PA);
+	CHECK_U64(in.nsyms, ==, n);
+	qvmi_linux_destroy(lx);
+
+	/* A wrong phys_base: no placement agrees, a clean -ENOENT. */
+	v = 0x1234000;
+	memcpy(img + 0x300100, &v, 8);
+	memset(img + 0x300000, 'x', 8);
+	CHECK_INT(qvmi_linux_open(ctx, &lo, &lx), ==, -ENOENT);
+	qvmi_linux_destroy(NULL);
+	qvmi_ctx_destroy(ctx);
+	free(mem);
+}
+
+static struct qvmi_linux *open_cached(uint8_t *mem, const char *dir,
+				      struct qvmi_ctx **ctx)
+{
+	struct qvmi_source *src;
+	struct qvmi_linux *lx = NULL;
+
+	CHECK_OK(qvmi_ctx_create(ctx));
+	CHECK_OK(qvmi_source_testmem_create(*ctx, mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(*ctx, src, 0, MEM, 0));
+	QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = dir);
+	CHECK_OK(qvmi_linux_open(*ctx, &lo, &lx));
+	return lx;
+}
+
+static const char *source_of(uint8_t *mem, const char *dir, uint64_t *fn7)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_linux *lx = open_cached(mem, dir, &ctx);
+	struct qvmi_linux_info in;
+	const char *src;
+
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	src = in.sym_source;
+	CHECK_OK(qvmi_linux_sym_addr(lx, "fn_7", fn7));
+	CHECK_U64(in.text_pa, ==, TEXT_PA);
+	CHECK_U64(in.btf_size, >, 0);
+	qvmi_linux_destroy(lx);
+	qvmi_ctx_destroy(ctx);
+	return src; /* a static string */
+}
+
+static void test_profile_cache(void)
+{
+	char dir[] = "/tmp/qvmi-prof-XXXXXX", path[600], cmd[300];
+	uint8_t *mem = calloc(1, MEM);
+	uint32_t bsz;
+	uint64_t a, pb;
+	struct dirent *e;
+	DIR *d;
+
+	CHECK(mem && mkdtemp(dir));
+	make_kernel(mem, &bsz);
+	CHECK_STR(source_of(mem, dir, &a), "kallsyms");
+	CHECK_STR(source_of(mem, dir, &a), "cache");
+	CHECK_U64(a, ==, KVA + 0x1000 + 0x20 * 7);
+	/* Same physical place, other virtual slide (phys_base changes with
+	 * it): the cache relocates the symbols. */
+	pb = TEXT_PA - (KVA + 0x400000) + QVMI_LINUX_START_KERNEL_MAP;
+	memcpy(mem + TEXT_PA + 0x300100, &pb, 8);
+	CHECK_STR(source_of(mem, dir, &a), "cache");
+	CHECK_U64(a, ==, KVA + 0x400000 + 0x1000 + 0x20 * 7);
+	/* A corrupt file is refused: back to the scan. */
+	pb = TEXT_PA - KVA + QVMI_LINUX_START_KERNEL_MAP;
+	memcpy(mem + TEXT_PA + 0x300100, &pb, 8);
+	d = opendir(dir);
+	CHECK(d);
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+	closedir(d);
+	{
+		FILE *f = fopen(path, "r+b");
+
+		CHECK(f);
+		CHECK(!fseek(f, -3, SEEK_END));
+		CHECK(fputc('#', f) != EOF);
+		fclose(f);
+	}
+	CHECK_STR(source_of(mem, dir, &a), "kallsyms"); /* and rewritten */
+	CHECK_STR(source_of(mem, dir, &a), "cache");
+	/* Another kernel build in memory (token table changed): not used. */
+	{
+		uint8_t *t =
+			memmem(mem + TEXT_PA, 0x380000, "7\0\x38\0\x39", 5);
+
+		CHECK(t);
+		t[4] = 'Z'; /* token "9" */
+	}
+	{
+		struct qvmi_ctx *ctx = NULL;
+		struct qvmi_source *src;
+		struct qvmi_linux *lx = NULL;
+
+		CHECK_OK(qvmi_ctx_create(&ctx));
+		CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
+		CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+		QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = dir);
+		CHECK(qvmi_linux_open(ctx, &lo, &lx) < 0 || lx);
+		if (lx) {
+			struct qvmi_linux_info in;
+
+			CHECK_OK(qvmi_linux_info(lx, &in));
+			CHECK(strcmp(in.sym_source, "cache"));
+		}
+		qvmi_linux_destroy(lx);
+		qvmi_ctx_destroy(ctx);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(!system(cmd));
+	free(mem);
+}
+
+static const struct qvmi_test btf_tests[] = {
+	{ "paths", test_paths },
+	{ "corrupt", test_corrupt },
+	{ "open_synthetic", test_open_synthetic },
+	{ "profile_cache", test_profile_cache },
+};
+QVMI_SUITE(btf, btf_tests);
