@@ -2,9 +2,9 @@
 /*
  * Linux discovery against a real guest: kallsyms found and decoded, the
  * kernel placed, BTF loaded, and the results checked against the guest's
- * own memory (init_task's comm) and, when QVMI_GUEST_SERIAL names a serial
+ * own memory (init_task's comm) and, from the demo guest's serial
  * log with /proc/kallsyms lines ("<hex> <type> <name>"), against those.
- * Needs QVMI_GUEST_QMP=<QEMU's QMP socket>; skipped otherwise.
+ * Runs on the shared demo guest (tests/lib/guest.h); skipped without one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "guest.h"
 #include "harness.h"
 #include "qvmi.h"
 
@@ -21,8 +22,10 @@ static struct qvmi_linux *lx;
 
 static const char *linux_setup(void)
 {
-	qmp_path = getenv("QVMI_GUEST_QMP");
-	return qmp_path && *qmp_path ? NULL : "QVMI_GUEST_QMP not set";
+	const struct qvmi_guest *g = guest_get();
+
+	qmp_path = g ? g->qmp : NULL;
+	return qmp_path ? NULL : "no demo guest (QVMI_GUEST_DIR unset)";
 }
 
 static void detach(void)
@@ -104,7 +107,7 @@ static void test_discover(void)
 /* Every "<16 hex> <type> <name>" line of the serial log must match. */
 static void test_serial_ground_truth(void)
 {
-	const char *path = getenv("QVMI_GUEST_SERIAL");
+	const char *path = guest_get() ? guest_get()->serial : NULL;
 	char line[512], name[256], got[256];
 	unsigned long long addr;
 	int checked = 0, exact = 0;
@@ -114,7 +117,7 @@ static void test_serial_ground_truth(void)
 	FILE *f;
 
 	if (!path || !(f = fopen(path, "r")))
-		SKIP("QVMI_GUEST_SERIAL not set or unreadable");
+		SKIP("no serial log of a demo guest");
 	if (!open_linux(QVMI_SRC_ALL, QVMI_LINUX_NO_CACHE | QVMI_LINUX_NO_BTF,
 			&ms)) {
 		fclose(f);
