@@ -181,12 +181,25 @@ static int cq_state(struct qvmi_ctl *c, enum qvmi_vm_state *ret)
 	return 0;
 }
 
+/* Runs before every cacheable slow read: it must not clobber the ctx's
+ * last error with a failure of its own (a dead QMP is reported by the
+ * operations that need it). */
 static void cq_poll(struct qvmi_ctl *c)
 {
-	int err = qvmi_qmp_poll(cq_of(c)->q, 0);
+	struct qvmi_ctx *ctx = c->ctx;
+	char msg[QVMI_ERRMSG_MAX];
+	uint64_t fault = ctx->fault_addr;
+	int saved = ctx->err, err;
 
+	memcpy(msg, ctx->errmsg, sizeof(msg));
+	err = qvmi_qmp_poll(cq_of(c)->q, 0);
+	if (err >= 0)
+		return;
 	if (err == -EPIPE)
-		qvmi__vm_state_changed(c->ctx, QVMI_VM_SHUTDOWN);
+		qvmi__vm_state_changed(ctx, QVMI_VM_SHUTDOWN);
+	ctx->err = saved;
+	ctx->fault_addr = fault;
+	memcpy(ctx->errmsg, msg, sizeof(msg));
 }
 
 static void cq_destroy(struct qvmi_ctl *c)

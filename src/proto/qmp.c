@@ -315,12 +315,13 @@ static int next_message(struct qvmi_qmp *q, int64_t deadline,
 			return 1;
 		}
 		err = read_some(q);
-		if (err != -EAGAIN) {
-			if (err < 0)
-				return err;
+		if (err < 0 && err != -EAGAIN)
+			return err;
+		/* Checked after each read too: a peer flooding events (or
+		 * stale replies) must not keep us past the deadline. */
+		if (err == 0 && now_ms() < deadline)
 			continue;
-		}
-		err = wait_fd(q->fd, POLLIN, deadline);
+		err = err ? wait_fd(q->fd, POLLIN, deadline) : -ETIMEDOUT;
 		if (err == -ETIMEDOUT)
 			return qvmi__err(q->ctx, err, "QMP: no reply in time");
 		if (err < 0)
@@ -364,6 +365,8 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	int err, fl;
 
 	*ret = NULL;
+	if (fd < 0)
+		return qvmi__err(ctx, -EBADF, "QMP: no connection");
 	q = calloc(1, sizeof(*q));
 	if (!q) {
 		close(fd);

@@ -90,7 +90,8 @@ QVMI_HIDDEN int qvmi_qmp_event_pop(struct qvmi_qmp *q,
 				   struct json_object **ret);
 typedef void (*qvmi_qmp_event_fn)(const char *event, struct json_object *ev,
 				  void *arg);
-/* Called for every event as it is read, before it is queued. */
+/* Called for every event as it is read, before it is queued; ev is
+ * borrowed.  It runs inside execute/poll: it must not call into q. */
 QVMI_HIDDEN void qvmi_qmp_set_event_cb(struct qvmi_qmp *q, qvmi_qmp_event_fn fn,
 				       void *arg);
 /* The callback currently set (to chain to it). */

@@ -6,11 +6,14 @@
  * while the VM is paused.
  *
  * Chunk size, measured on QEMU 7.2 (TCG, 2 vCPUs) through QMP: the text is
- * 7.4 bytes per guest byte; 4 KiB took 2.3 ms, 16 KiB 7.4 ms, 64 KiB
- * 30 ms, 256 KiB 148 ms, 1 MiB 470 ms.  Past 16 KiB throughput stays at
- * ~2.2 MB/s while the reply grows (16 KiB = 121 KB of text), so 16 KiB it
- * is.  Unassigned addresses answer "Cannot access memory" (-EFAULT);
- * MMIO answers whatever the device reads as.
+ * 7.4 bytes per guest byte.  On a quiet host 4 KiB took 2.3 ms, 16 KiB
+ * 7.4 ms, 64 KiB 30 ms, 256 KiB 148 ms, 1 MiB 470 ms (~2.2 MB/s past
+ * 16 KiB).  On a loaded host (load 10 on 2 cores) a round trip alone was
+ * ~11 ms and 512 B/4/16/64/256 KiB took 11/13/24/126/387 ms.  Past 16 KiB
+ * throughput does not improve while the reply grows (16 KiB = 121 KB of
+ * text), so 16 KiB it is.  Unassigned addresses answer "Cannot access
+ * memory" (-EFAULT at the first such byte); MMIO answers whatever the
+ * device reads as.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fakeqmp.h"
@@ -164,6 +165,25 @@ static void fq_send_big(struct fakeqmp *f, size_t n)
 			return; /* the client gave up: that is the point */
 }
 
+static void fq_flood(struct fakeqmp *f, int ms)
+{
+	static const char ev[] = "{\"event\": \"RTC_CHANGE\", \"data\": "
+				 "{\"offset\": 0}}\r\n";
+	struct timespec t0, t;
+	char buf[sizeof(ev) * 1024];
+
+	for (size_t i = 0; i < 1024; i++)
+		memcpy(buf + i * (sizeof(ev) - 1), ev, sizeof(ev) - 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (fq_write(f, buf, 1024 * (sizeof(ev) - 1)))
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 +
+			 (t.tv_nsec - t0.tv_nsec) / 1000000 <
+		 ms);
+}
+
 static void fq_step(struct fakeqmp *f, const struct fq_step *s)
 {
 	struct json_object *req;
@@ -203,6 +223,9 @@ static void fq_step(struct fakeqmp *f, const struct fq_step *s)
 		break;
 	case FQ_SERVE:
 		fq_serve(f);
+		break;
+	case FQ_FLOOD:
+		fq_flood(f, s->ms);
 		break;
 	case FQ_END:
 		break;

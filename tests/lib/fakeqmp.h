@@ -27,6 +27,7 @@ enum fq_op {
 	FQ_SEND_BIG, /* write n bytes of an endless JSON string */
 	FQ_WAIT_EOF, /* wait until the client closes */
 	FQ_SERVE, /* answer every request through the serve callback */
+	FQ_FLOOD, /* send events without pause for ms */
 };
 
 struct fq_step {

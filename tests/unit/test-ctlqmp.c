@@ -269,14 +269,36 @@ static void test_events_from_elsewhere(void)
 	rig_down(&r);
 }
 
+static int slow_read(struct qvmi_source *s, uint64_t addr, void *buf,
+		     size_t len)
+{
+	memset(buf, 0x5a, len);
+	return 0;
+}
+
+static const struct qvmi_source_ops slow_ops = { "slow", slow_read };
+
 static void test_qemu_gone(void)
 {
 	struct rig r;
 	enum qvmi_vm_state st;
 	struct qvmi_regs_x86 regs;
+	struct qvmi_source *slow;
+	uint8_t b[16];
 
 	rig_up(&r, 1);
+	CHECK_OK(qvmi_source_create(r.ctx, &slow_ops, NULL, QVMI_SOURCE_SLOW,
+				    &slow));
+	CHECK_OK(qvmi_map_add(r.ctx, slow, 0, 0x1000, 0));
 	CHECK_INT(qvmi_qmp_execute(r.q, "quit", NULL, NULL), ==, -EPIPE);
+	qvmi__clear_err(r.ctx);
+	/* a slow read drains events first: it learns QEMU is gone, but its
+	 * own success leaves no error behind */
+	CHECK_OK(qvmi_read_pa(r.ctx, 0x10, b, sizeof(b)));
+	CHECK_INT(b[15], ==, 0x5a);
+	CHECK_INT(qvmi_errcode(r.ctx), ==, 0);
+	CHECK_STR(qvmi_errmsg(r.ctx), "");
+	CHECK_INT(r.ctx->vm_state, ==, QVMI_VM_SHUTDOWN);
 	CHECK_OK(qvmi_vm_state(r.ctx, &st));
 	CHECK_INT(st, ==, QVMI_VM_SHUTDOWN);
 	CHECK_INT(qvmi_vm_pause(r.ctx), ==, -EPIPE);

@@ -2,7 +2,8 @@
 /*
  * HMP text parsers over outputs captured from QEMU 7.2.22 (Debian
  * 1:7.2+dfsg-7+deb12u18, TCG) in tests/unit/data/hmp/: a pc 512M guest
- * (anonymous RAM and memory-backend-file "ram0"), a q35 4G guest, and a
+ * (anonymous RAM and memory-backend-file "ram0"), a q35 4G guest, a pc 1G
+ * guest with default devices and a pflash, and a
  * guest held at reset (-S, 16-bit real mode).
  */
 #include <errno.h>
@@ -80,6 +81,52 @@ static void test_mtree_pc(void)
 	CHECK_INT(n, ==, 9);
 	check_range(&r[0], 0, 0xc2fff, "ram", "ram0", 0);
 	check_range(&r[3], 0xf0000, 0xfffff, "rom", "ram0", 0xf0000);
+	free(r);
+	free(t);
+}
+
+static void test_mtree_pc_4g(void)
+{
+	char *t = fixture("mtree-pc-4g.txt");
+	struct qvmi_mtree_range *r;
+	size_t n, ram = 0;
+
+	/* pc keeps 3 GiB below 4G; the rest continues the backend at
+	 * offset 3 GiB (held at -S: no SeaBIOS shadowing yet) */
+	CHECK_OK(qvmi_hmp_parse_mtree(t, &r, &n));
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(r[i].kind, "ram"))
+			continue;
+		if (ram == 1)
+			check_range(&r[i], 0x100000, 0xbfffffff, "ram",
+				    "pc.ram", 0x100000);
+		if (ram == 2)
+			check_range(&r[i], 0x100000000, 0x13fffffff, "ram",
+				    "pc.ram", 0xc0000000);
+		ram++;
+	}
+	CHECK_INT(ram, ==, 3);
+	free(r);
+	free(t);
+}
+
+static void test_mtree_pflash_vga(void)
+{
+	char *t = fixture("mtree-pc-pflash-vga.txt");
+	struct qvmi_mtree_range *r;
+	size_t n;
+
+	/* pc with default devices and a pflash (-S): ROMs shadow pc.ram
+	 * below 1M, and the flash is "romd" */
+	CHECK_OK(qvmi_hmp_parse_mtree(t, &r, &n));
+	CHECK_INT(n, ==, 9);
+	check_range(&r[0], 0, 0x9ffff, "ram", "pc.ram", 0);
+	check_range(&r[1], 0xa0000, 0xbffff, "i/o", "vga-lowmem", 0);
+	check_range(&r[2], 0xc0000, 0xdffff, "rom", "pc.rom", 0);
+	CHECK_INT(r[2].prio, ==, 1);
+	check_range(&r[3], 0xe0000, 0xfffff, "rom", "isa-bios", 0);
+	check_range(&r[4], 0x100000, 0x3fffffff, "ram", "pc.ram", 0x100000);
+	check_range(&r[8], 0xfffc0000, 0xffffffff, "romd", "system.flash0", 0);
 	free(r);
 	free(t);
 }
@@ -359,6 +406,8 @@ static void test_xp(void)
 static const struct qvmi_test hmp_tests[] = {
 	{ "mtree_q35_4g", test_mtree_q35_4g },
 	{ "mtree_pc", test_mtree_pc },
+	{ "mtree_pc_4g", test_mtree_pc_4g },
+	{ "mtree_pflash_vga", test_mtree_pflash_vga },
 	{ "mtree_variants", test_mtree_variants },
 	{ "mtree_bad", test_mtree_bad },
 	{ "regs_all_pc", test_regs_all_pc },

@@ -314,6 +314,41 @@ static void test_timeout_then_late_reply(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+static void slow_event(const char *event, struct json_object *ev, void *arg)
+{
+	usleep(100);
+}
+
+static void test_event_flood_times_out(void)
+{
+	static const struct fq_step script[] = {
+		HANDSHAKE,
+		{ FQ_EXPECT, "\"query-status\"" },
+		{ FQ_FLOOD, NULL, 1500 },
+		{ FQ_WAIT_EOF },
+		{ FQ_END },
+	};
+	struct qvmi_ctx *ctx = new_ctx();
+	struct timespec t0;
+	struct fakeqmp *f;
+	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
+	long ms;
+
+	qvmi_qmp_set_timeout(q, 200);
+	/* a slow consumer: the socket never runs dry */
+	qvmi_qmp_set_event_cb(q, slow_event, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_INT(qvmi_qmp_execute(q, "query-status", NULL, NULL), ==,
+		  -ETIMEDOUT);
+	ms = elapsed_ms(&t0);
+	CHECK_MSG(ms >= 190 && ms < 1000, "timed out after %ld ms", ms);
+	/* the queue kept only the newest events */
+	CHECK_INT(qvmi_qmp_poll(q, 0), ==, QVMI_QMP_MAX_EVENTS);
+	qvmi_qmp_close(q);
+	finish(f);
+	qvmi_ctx_destroy(ctx);
+}
+
 static void test_closed_mid_reply(void)
 {
 	static const struct fq_step script[] = {
@@ -597,6 +632,7 @@ static const struct qvmi_test qmp_tests[] = {
 	{ "events_before_reply", test_events_before_reply },
 	{ "error_reply", test_error_reply },
 	{ "timeout_then_late_reply", test_timeout_then_late_reply },
+	{ "event_flood_times_out", test_event_flood_times_out },
 	{ "closed_mid_reply", test_closed_mid_reply },
 	{ "closed_between_messages", test_closed_between_messages },
 	{ "garbage", test_garbage },
