@@ -11,7 +11,12 @@
 
 #include "internal.h"
 
-enum { CACHE_PAGES = 1024 }; /* 4 MiB, direct-mapped */
+enum {
+	CACHE_PAGES = 1024, /* 4 MiB, direct-mapped */
+	/* Consecutive missing pages fetched by one source call: a 64 KiB read
+	 * through xp is one round trip (~7 ms), not 16. */
+	CACHE_RUN = 16,
+};
 
 struct cache_entry {
 	const struct qvmi_source *src;
@@ -24,6 +29,7 @@ struct qvmi_cache {
 	struct qvmi_cache_stats stats;
 	struct cache_entry ent[CACHE_PAGES];
 	uint8_t data[CACHE_PAGES][QVMI_PAGE_SIZE];
+	uint8_t run[CACHE_RUN][QVMI_PAGE_SIZE]; /* bounce buffer for a run */
 };
 
 QVMI_API void qvmi_cache_set_mode(struct qvmi_ctx *ctx,
@@ -90,30 +96,55 @@ void qvmi__cache_invalidate(struct qvmi_ctx *ctx, uint64_t gpa, size_t len)
 	}
 }
 
+static bool cache_hit(const struct qvmi_cache *c, const struct qvmi_seg *seg,
+		      uint64_t page)
+{
+	const struct cache_entry *e = &c->ent[page % CACHE_PAGES];
+
+	return e->epoch == c->epoch && e->page == page && e->src == seg->src;
+}
+
+/* Whole page inside the segment?  Only those are cached. */
+static bool page_in_seg(const struct qvmi_seg *seg, uint64_t page)
+{
+	uint64_t gpa = page << 12;
+
+	return gpa >= seg->start && gpa + (QVMI_PAGE_SIZE - 1) <= seg->last;
+}
+
+/*
+ * Make page (and up to CACHE_RUN - 1 following missing pages the caller
+ * wants, last_page included) valid with a single source read.
+ */
 static int cache_fill(struct qvmi_ctx *ctx, const struct qvmi_seg *seg,
-		      uint64_t page, struct cache_entry **ret)
+		      uint64_t page, uint64_t last_page)
 {
 	struct qvmi_cache *c = ctx->cache;
-	struct cache_entry *e = &c->ent[page % CACHE_PAGES];
-	uint64_t gpa = page << 12;
+	uint64_t n = 1, i;
 	int err;
 
-	if (e->epoch == c->epoch && e->page == page && e->src == seg->src) {
+	if (cache_hit(c, seg, page)) {
 		c->stats.hits++;
-		*ret = e;
 		return 0;
 	}
-	c->stats.misses++;
-	err = seg->src->ops->read(seg->src, seg->src_addr + (gpa - seg->start),
-				  c->data[page % CACHE_PAGES], QVMI_PAGE_SIZE);
-	if (err < 0) {
-		e->epoch = 0;
+	while (n < CACHE_RUN && page + n <= last_page &&
+	       page_in_seg(seg, page + n) && !cache_hit(c, seg, page + n))
+		n++;
+	c->stats.misses += n;
+	err = seg->src->ops->read(seg->src,
+				  seg->src_addr + ((page << 12) - seg->start),
+				  c->run, (size_t)n * QVMI_PAGE_SIZE);
+	if (err < 0)
 		return err;
+	for (i = 0; i < n; i++) {
+		struct cache_entry *e = &c->ent[(page + i) % CACHE_PAGES];
+
+		memcpy(c->data[(page + i) % CACHE_PAGES], c->run[i],
+		       QVMI_PAGE_SIZE);
+		e->src = seg->src;
+		e->page = page + i;
+		e->epoch = c->epoch;
 	}
-	e->src = seg->src;
-	e->page = page;
-	e->epoch = c->epoch;
-	*ret = e;
 	return 0;
 }
 
@@ -133,17 +164,15 @@ int qvmi__cache_read(struct qvmi_ctx *ctx, const struct qvmi_seg *seg,
 	while (len) {
 		uint64_t page = gpa >> 12, off = gpa & (QVMI_PAGE_SIZE - 1);
 		size_t n = QVMI_MIN(len, (size_t)(QVMI_PAGE_SIZE - off));
-		struct cache_entry *e;
 		int err;
 
-		/* Only whole pages inside the segment are cached. */
-		if ((page << 12) < seg->start ||
-		    (page << 12) + (QVMI_PAGE_SIZE - 1) > seg->last) {
+		if (!page_in_seg(seg, page)) {
 			err = seg->src->ops->read(
 				seg->src, seg->src_addr + (gpa - seg->start),
 				out, n);
 		} else {
-			err = cache_fill(ctx, seg, page, &e);
+			err = cache_fill(ctx, seg, page,
+					 (gpa + (len - 1)) >> 12);
 			if (!err)
 				memcpy(out,
 				       ctx->cache->data[page % CACHE_PAGES] +

@@ -22,9 +22,21 @@ static int range_check(struct qvmi_ctx *ctx, uint64_t pa, size_t len)
 	return 0;
 }
 
+/*
+ * A source may say exactly where in its own address space it faulted (via
+ * qvmi__fault); translate that back to a guest-physical address inside the
+ * chunk [pa, pa + len) it was asked for.  Otherwise blame the chunk start.
+ */
 static int source_failed(struct qvmi_ctx *ctx, int err,
-			 const struct qvmi_seg *seg, uint64_t pa)
+			 const struct qvmi_seg *seg, uint64_t pa, size_t len)
 {
+	uint64_t src = seg->src_addr + (pa - seg->start);
+
+	if (err == -EFAULT && ctx->err == -EFAULT &&
+	    ctx->fault_addr != UINT64_MAX && ctx->fault_addr >= src &&
+	    ctx->fault_addr - src < len)
+		return qvmi__fault(ctx, pa + (ctx->fault_addr - src),
+				   qvmi_source_name(seg->src));
 	if (err == -EFAULT)
 		return qvmi__fault(ctx, pa, qvmi_source_name(seg->src));
 	if (!ctx->err || ctx->err != err)
@@ -57,6 +69,7 @@ QVMI_API int qvmi_read_pa(struct qvmi_ctx *ctx, uint64_t pa, void *buf,
 			memcpy(out, seg->host + off, chunk);
 		} else {
 			ctx->err = 0;
+			ctx->fault_addr = UINT64_MAX;
 			if ((src->flags & QVMI_SOURCE_SLOW) &&
 			    qvmi__cache_usable(ctx, src))
 				err = qvmi__cache_read(ctx, seg, pa, out,
@@ -65,7 +78,7 @@ QVMI_API int qvmi_read_pa(struct qvmi_ctx *ctx, uint64_t pa, void *buf,
 				err = src->ops->read(src, seg->src_addr + off,
 						     out, chunk);
 			if (err < 0)
-				return source_failed(ctx, err, seg, pa);
+				return source_failed(ctx, err, seg, pa, chunk);
 		}
 		out += chunk;
 		pa += chunk;
@@ -99,10 +112,11 @@ QVMI_API int qvmi_write_pa(struct qvmi_ctx *ctx, uint64_t pa, const void *buf,
 				qvmi_source_name(src), pa);
 		chunk = seg_chunk(seg, pa, len);
 		ctx->err = 0;
+		ctx->fault_addr = UINT64_MAX;
 		err = src->ops->write(src, seg->src_addr + (pa - seg->start),
 				      in, chunk);
 		if (err < 0)
-			return source_failed(ctx, err, seg, pa);
+			return source_failed(ctx, err, seg, pa, chunk);
 		in += chunk;
 		pa += chunk;
 		len -= chunk;

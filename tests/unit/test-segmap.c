@@ -170,6 +170,66 @@ static void test_page_cache(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+static void test_page_cache_batches_misses(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_source *s;
+	struct qvmi_cache_stats st;
+	uint8_t out[3 * 4096];
+
+	fill(slow_mem, sizeof(slow_mem), 3);
+	CHECK_OK(
+		qvmi_source_create(ctx, &slow_ops, NULL, QVMI_SOURCE_SLOW, &s));
+	CHECK_OK(qvmi_map_add(ctx, s, 0x100000, sizeof(slow_mem), 0));
+	qvmi_cache_set_mode(ctx, QVMI_CACHE_TRUST);
+	/* page 1 cached first: the read of pages 0..2 then needs 2 calls */
+	slow_reads = 0;
+	CHECK_OK(qvmi_read_pa(ctx, 0x101000, out, 8));
+	CHECK_OK(qvmi_read_pa(ctx, 0x100000, out, sizeof(out)));
+	CHECK_INT(slow_reads, ==, 3);
+	CHECK(!memcmp(out, slow_mem, sizeof(out)));
+	/* a cold 3-page read is a single source call */
+	qvmi_cache_flush(ctx);
+	slow_reads = 0;
+	CHECK_OK(qvmi_read_pa(ctx, 0x100800, out, 2 * 4096));
+	CHECK_INT(slow_reads, ==, 1);
+	CHECK(!memcmp(out, slow_mem + 0x800, 2 * 4096));
+	CHECK_OK(qvmi_read_pa(ctx, 0x102000, out, 4096));
+	CHECK_INT(slow_reads, ==, 1);
+	/* hits: page 1 in the first 3-page read, pages 1 and 2 after the
+	 * batched fill, page 2 again */
+	qvmi_cache_stats(ctx, &st);
+	CHECK_U64(st.hits, ==, 4);
+	CHECK_U64(st.misses, ==, 6);
+	qvmi_ctx_destroy(ctx);
+}
+
+/* A source that knows the exact faulting byte in its own address space. */
+static int precise_read(struct qvmi_source *s, uint64_t a, void *b, size_t n)
+{
+	if (a <= 0x5005 && a + n > 0x5005)
+		return qvmi__fault(qvmi_source_ctx(s), 0x5005, "precise");
+	memset(b, 0, n);
+	return 0;
+}
+static const struct qvmi_source_ops precise_ops = { "precise", precise_read,
+						    NULL, NULL };
+
+static void test_source_fault_address(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_source *s;
+	uint8_t out[64];
+
+	CHECK_OK(qvmi_source_create(ctx, &precise_ops, NULL, 0, &s));
+	/* GPA 0x9000 is source address 0x5000 */
+	CHECK_OK(qvmi_map_add(ctx, s, 0x9000, 0x1000, 0x5000));
+	CHECK_OK(qvmi_read_pa(ctx, 0x9000, out, 5));
+	CHECK_INT(qvmi_read_pa(ctx, 0x9001, out, 64), ==, -EFAULT);
+	CHECK_U64(qvmi_fault_addr(ctx), ==, 0x9005);
+	qvmi_ctx_destroy(ctx);
+}
+
 static int count_hit(uint64_t gpa, void *arg)
 {
 	uint64_t *v = arg;
@@ -230,6 +290,8 @@ static const struct qvmi_test segmap_tests[] = {
 	{ "later_wins", test_later_wins },
 	{ "write_and_readonly", test_write_and_readonly },
 	{ "page_cache", test_page_cache },
+	{ "page_cache_batches_misses", test_page_cache_batches_misses },
+	{ "source_fault_address", test_source_fault_address },
 	{ "find_across_chunks", test_find_across_chunks },
 	{ "opts_unknown_tail", test_opts_unknown_tail },
 };
