@@ -436,7 +436,9 @@ QVMI_API int qvmi_pages(struct qvmi_ctx *ctx, uint64_t dtb, qvmi_pages_fn fn,
  * the caller chose QVMI_CACHE_TRUST; flushed by qvmi_cache_flush, on resume,
  * by any guest-physical write, and by qvmi_tlb_flush.  A hit reads no guest
  * memory.  Page-table pages of sources without a host mapping are cached
- * under the same rule.
+ * under the same rule.  In QVMI_CACHE_AUTO, page tables in shared RAM are
+ * always walked: a walk there is cheaper than asking QEMU whether the VM
+ * is still paused.
  */
 QVMI_API void qvmi_tlb_flush(struct qvmi_ctx *ctx);
 

@@ -13,14 +13,14 @@ struct va_call {
 	bool cache;
 };
 
-static int va_begin(struct qvmi_ctx *ctx, struct va_call *c)
+static int va_begin(struct qvmi_ctx *ctx, struct va_call *c, uint64_t dtb)
 {
 	int err = qvmi__paging_ready(ctx, &c->a);
 
 	if (err)
 		return err;
 	c->cache = c->a->cfg.mode != QVMI_PAGING_NONE &&
-		   qvmi__tlb_begin(ctx, c->a);
+		   qvmi__tlb_begin(ctx, c->a, dtb);
 	return 0;
 }
 
@@ -53,7 +53,7 @@ QVMI_API int qvmi_translate_ex(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
 
 	if (!ret)
 		return qvmi__err(ctx, -EINVAL, "translate: NULL output");
-	err = va_begin(ctx, &c);
+	err = va_begin(ctx, &c, dtb);
 	if (err)
 		return err;
 	return xlate(ctx, &c, dtb, va, ret);
@@ -111,7 +111,7 @@ static int va_access(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
 	if (!buf && len)
 		return qvmi__err(ctx, -EINVAL, "NULL buffer");
 	if (!err)
-		err = va_begin(ctx, &c);
+		err = va_begin(ctx, &c, dtb);
 	while (!err && len) {
 		size_t n;
 
@@ -159,7 +159,7 @@ QVMI_API int qvmi_read_str_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
 	limit = QVMI_MIN(size, (size_t)INT_MAX);
 	if (va + (limit - 1) < va) /* stop at 2^64 */
 		limit = (size_t)(0 - va);
-	err = va_begin(ctx, &c);
+	err = va_begin(ctx, &c, dtb);
 	while (!err && done < limit) {
 		uint64_t at = va + done;
 		/* Never past the next 4 KiB boundary: the rest may be

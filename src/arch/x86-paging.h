@@ -77,8 +77,9 @@ QVMI_HIDDEN int qvmi__x86_walk(struct qvmi_ctx *ctx, struct qvmi_arch *a,
 			       struct qvmi_translation *ret);
 
 /* tlb.c: cache of translations and of page-table pages. */
-/* Once per public call: may cached translations be used now? */
-QVMI_HIDDEN bool qvmi__tlb_begin(struct qvmi_ctx *ctx, struct qvmi_arch *a);
+/* Once per public call: may cached translations of dtb be used now? */
+QVMI_HIDDEN bool qvmi__tlb_begin(struct qvmi_ctx *ctx, struct qvmi_arch *a,
+				 uint64_t dtb);
 QVMI_HIDDEN bool qvmi__tlb_lookup(struct qvmi_ctx *ctx, struct qvmi_arch *a,
 				  uint64_t dtb, uint64_t va,
 				  struct qvmi_translation *ret);

@@ -951,11 +951,12 @@ static void test_tlb_hits(void)
 /* A fake control backend: state changes arrive through poll, like QMP
  * events; registers for AUTO mode. */
 static enum qvmi_vm_state fake_next;
-static int fake_regs_calls;
+static int fake_regs_calls, fake_polls;
 static struct qvmi_regs_x86 fake_regs;
 
 static void fake_poll(struct qvmi_ctl *c)
 {
+	fake_polls++;
 	if (c->ctx->vm_state != fake_next)
 		qvmi__vm_state_changed(c->ctx, fake_next);
 }
@@ -1006,6 +1007,40 @@ static void test_tlb_pause_resume(void)
 	qvmi_tlb_stats(p.ctx, &st);
 	CHECK_U64(st.hits, ==, 1);
 	CHECK_INT(st.flushes, >=, 1);
+	pt_fini(&p);
+}
+
+static void test_tlb_skips_shared_ram(void)
+{
+	uint64_t cr3, va = 0xffff888000200000ull;
+	struct qvmi_tlb_stats st;
+	struct qvmi_source *s;
+	struct pt p;
+
+	pt_init(&p, QVMI_PAGING_4LEVEL);
+	CHECK_OK(qvmi_source_testmem_create(p.ctx, p.mem, MEM_SIZE, 1, &s));
+	CHECK_OK(qvmi__map_add_host(p.ctx, s, 0, MEM_SIZE, 0, p.mem));
+	CHECK_OK(qvmi__ctl_set(p.ctx, &fake_ctl, NULL));
+	cr3 = pt_new(&p);
+	map_long(&p, 4, cr3, va, 0x300000, SZ_4K, RW);
+	/* AUTO, paused, page tables in shared RAM: walked, and the backend
+	 * is not even asked */
+	fake_next = QVMI_VM_PAUSED;
+	fake_polls = 0;
+	CHECK_U64(xl(&p, cr3, va).pa, ==, 0x300000);
+	CHECK_U64(xl(&p, cr3, va).pa, ==, 0x300000);
+	CHECK_INT(fake_polls, ==, 0);
+	qvmi_tlb_stats(p.ctx, &st);
+	CHECK_U64(st.walks, ==, 2);
+	CHECK_U64(st.hits + st.misses, ==, 0);
+	/* TRUST needs no poll: the cache is used */
+	qvmi_cache_set_mode(p.ctx, QVMI_CACHE_TRUST);
+	CHECK_U64(xl(&p, cr3, va).pa, ==, 0x300000);
+	CHECK_U64(xl(&p, cr3, va).pa, ==, 0x300000);
+	qvmi_tlb_stats(p.ctx, &st);
+	CHECK_U64(st.walks, ==, 3);
+	CHECK_U64(st.hits, ==, 1);
+	CHECK_INT(fake_polls, ==, 0);
 	pt_fini(&p);
 }
 
@@ -1072,6 +1107,7 @@ static const struct qvmi_test paging_tests[] = {
 	{ "pages_hostile", test_pages_hostile },
 	{ "tlb_hits", test_tlb_hits },
 	{ "tlb_pause_resume", test_tlb_pause_resume },
+	{ "tlb_skips_shared_ram", test_tlb_skips_shared_ram },
 	{ "auto_mode", test_auto_mode },
 };
 QVMI_SUITE(paging, paging_tests);
