@@ -876,12 +876,12 @@ static int count_write(struct qvmi_source *s, uint64_t a, const void *b,
 static const struct qvmi_source_ops count_ops = { "count", count_read,
 						  count_write, NULL };
 
-static void counting_init(struct pt *p)
+static void counting_init(struct pt *p, unsigned int flags)
 {
 	struct qvmi_source *s;
 
 	pt_init(p, QVMI_PAGING_4LEVEL);
-	CHECK_OK(qvmi_source_create(p->ctx, &count_ops, p->mem, 0, &s));
+	CHECK_OK(qvmi_source_create(p->ctx, &count_ops, p->mem, flags, &s));
 	CHECK_OK(qvmi_map_add(p->ctx, s, 0, MEM_SIZE, 0));
 }
 
@@ -892,7 +892,7 @@ static void test_tlb_hits(void)
 	struct pt p;
 	uint64_t v;
 
-	counting_init(&p);
+	counting_init(&p, 0);
 	cr3 = pt_new(&p);
 	map_long(&p, 4, cr3, va, 0x300000, SZ_4K, RW);
 	map_long(&p, 4, cr3, va + SZ_4K, 0x301000, SZ_4K, RW);
@@ -948,6 +948,34 @@ static void test_tlb_hits(void)
 	pt_fini(&p);
 }
 
+static void test_tlb_slow_source(void)
+{
+	uint64_t cr3, va = 0xffff888000200000ull;
+	struct qvmi_tlb_stats st;
+	struct pt p;
+
+	/* A slow source: the core page cache holds the page-table pages as
+	 * well, so a flush of translations alone re-walks for free. */
+	counting_init(&p, QVMI_SOURCE_SLOW);
+	cr3 = pt_new(&p);
+	map_long(&p, 4, cr3, va, 0x300000, SZ_4K, RW);
+	qvmi_cache_set_mode(p.ctx, QVMI_CACHE_TRUST);
+	nreads = 0;
+	CHECK_U64(xl(&p, cr3, va).pa, ==, 0x300000);
+	CHECK_INT(nreads, ==, 4);
+	qvmi_tlb_flush(p.ctx);
+	CHECK_U64(xl(&p, cr3, va).pa, ==, 0x300000);
+	CHECK_INT(nreads, ==, 4);
+	qvmi_tlb_stats(p.ctx, &st);
+	CHECK_U64(st.walks, ==, 2);
+	CHECK_U64(st.flushes, ==, 1);
+	/* qvmi_cache_flush empties both */
+	qvmi_cache_flush(p.ctx);
+	CHECK_U64(xl(&p, cr3, va).pa, ==, 0x300000);
+	CHECK_INT(nreads, ==, 8);
+	pt_fini(&p);
+}
+
 /* A fake control backend: state changes arrive through poll, like QMP
  * events; registers for AUTO mode. */
 static enum qvmi_vm_state fake_next;
@@ -983,7 +1011,7 @@ static void test_tlb_pause_resume(void)
 	struct qvmi_tlb_stats st;
 	struct pt p;
 
-	counting_init(&p);
+	counting_init(&p, 0);
 	CHECK_OK(qvmi__ctl_set(p.ctx, &fake_ctl, NULL));
 	cr3 = pt_new(&p);
 	ea = map_long(&p, 4, cr3, va, 0x300000, SZ_4K, RW);
@@ -1106,6 +1134,7 @@ static const struct qvmi_test paging_tests[] = {
 	{ "pages_other_modes", test_pages_other_modes },
 	{ "pages_hostile", test_pages_hostile },
 	{ "tlb_hits", test_tlb_hits },
+	{ "tlb_slow_source", test_tlb_slow_source },
 	{ "tlb_pause_resume", test_tlb_pause_resume },
 	{ "tlb_skips_shared_ram", test_tlb_skips_shared_ram },
 	{ "auto_mode", test_auto_mode },
