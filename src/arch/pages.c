@@ -101,7 +101,7 @@ static uint32_t combine(uint32_t up, uint32_t f)
 
 static int walk_tables(struct pages_walk *w, uint64_t dtb)
 {
-	int d = 0, last = w->m->nlevels - 1, err;
+	int d = 0, err;
 
 	w->vbase[0] = 0;
 	w->flags[0] = QVMI_PTE_W | QVMI_PTE_U;
@@ -118,8 +118,8 @@ static int walk_tables(struct pages_walk *w, uint64_t dtb)
 			continue;
 		}
 		i = w->idx[d]++;
-		kind = qvmi__pte_decode(w->cfg, l, d == last, entry_at(w, d, i),
-					&addr, &f);
+		kind = qvmi__pte_decode(w->cfg, d, entry_at(w, d, i), &addr,
+					&f);
 		if (kind != QVMI__PTE_TABLE && kind != QVMI__PTE_LEAF)
 			continue;
 		va = entry_va(w, d, i);
@@ -174,7 +174,7 @@ int qvmi__pages_walk(struct qvmi_ctx *ctx, uint64_t dtb, qvmi_pages_fn fn,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	w->ctx = ctx;
 	w->cfg = &a->cfg;
-	w->m = qvmi__pgmode(a->cfg.mode);
+	w->m = a->cfg.m;
 	w->fn = fn;
 	w->arg = arg;
 	w->max_tables = max_tables;

@@ -219,10 +219,14 @@ int qvmi__pt_read(struct qvmi_ctx *ctx, struct qvmi_arch *a, bool cache,
 	uint64_t v;
 	int err = 0;
 
-	/* Shared RAM: a memcpy is cheaper than any cache. */
-	if (s && s->host && pa + (esz - 1) <= s->last)
-		memcpy(b, s->host + (pa - s->start), esz);
-	else if (cache && tlb_current(ctx, a->tlb))
+	/* Shared RAM: a memcpy is cheaper than any cache.  (Constant sizes
+	 * let the compiler inline the copy.) */
+	if (s && s->host && pa + (esz - 1) <= s->last) {
+		if (esz == 8)
+			memcpy(b, s->host + (pa - s->start), 8);
+		else
+			memcpy(b, s->host + (pa - s->start), 4);
+	} else if (cache && tlb_current(ctx, a->tlb))
 		err = ptc_read(ctx, a, pa, b, esz);
 	else
 		err = qvmi_read_pa(ctx, pa, b, esz);

@@ -9,6 +9,7 @@
  * would give after that many steps.  Entries with reserved bits set fail
  * like a #PF with RSVD would.
  */
+#include <endian.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,12 +161,22 @@ int qvmi__arch_get(struct qvmi_ctx *ctx, struct qvmi_arch **ret)
 	return 0;
 }
 
+static uint64_t rsvd_mask(const struct qvmi__pgcfg *c,
+			  const struct qvmi__pglevel *l, bool leaf_large);
+
 static void cfg_set(struct qvmi_arch *a, const struct qvmi__pgcfg *c)
 {
-	if (a->cfg.mode != c->mode || a->cfg.pse != c->pse ||
-	    a->cfg.nxe != c->nxe || a->cfg.maxphyaddr != c->maxphyaddr)
+	struct qvmi__pgcfg n = { c->mode, c->pse, c->nxe, c->maxphyaddr };
+
+	if (a->cfg.mode != n.mode || a->cfg.pse != n.pse ||
+	    a->cfg.nxe != n.nxe || a->cfg.maxphyaddr != n.maxphyaddr)
 		qvmi__tlb_drop(a);
-	a->cfg = *c;
+	n.m = qvmi__pgmode(n.mode);
+	for (int i = 0; n.m && i < n.m->nlevels; i++) {
+		n.rsvd[i] = rsvd_mask(&n, &n.m->levels[i], false);
+		n.rsvd_large[i] = rsvd_mask(&n, &n.m->levels[i], true);
+	}
+	a->cfg = n;
 }
 
 int qvmi__paging_ready(struct qvmi_ctx *ctx, struct qvmi_arch **ret)
@@ -324,19 +335,19 @@ static uint64_t rsvd_mask(const struct qvmi__pgcfg *c,
 	return r;
 }
 
-enum qvmi__pte_kind qvmi__pte_decode(const struct qvmi__pgcfg *c,
-				     const struct qvmi__pglevel *l, bool last,
-				     uint64_t e, uint64_t *ret_addr,
-				     uint32_t *ret_flags)
+static inline enum qvmi__pte_kind pte_decode(const struct qvmi__pgcfg *c, int i,
+					     uint64_t e, uint64_t *ret_addr,
+					     uint32_t *ret_flags)
 {
-	bool large;
+	const struct qvmi__pglevel *l = &c->m->levels[i];
+	bool last = i == c->m->nlevels - 1, large;
 	uint64_t addr;
 
 	if (!(e & PTE_P))
 		return QVMI__PTE_ABSENT;
 	large = !last && l->large && (e & PTE_PS) &&
 		(l->fmt != QVMI__FMT_32 || c->pse);
-	if (e & rsvd_mask(c, l, large))
+	if (e & (large ? c->rsvd_large[i] : c->rsvd[i]))
 		return QVMI__PTE_RSVD;
 	if (l->fmt == QVMI__FMT_PAE_PDPTE) {
 		*ret_flags = QVMI_PTE_W | QVMI_PTE_U; /* no such bits here */
@@ -358,6 +369,38 @@ enum qvmi__pte_kind qvmi__pte_decode(const struct qvmi__pgcfg *c,
 	}
 	*ret_addr = addr;
 	return (last || large) ? QVMI__PTE_LEAF : QVMI__PTE_TABLE;
+}
+
+enum qvmi__pte_kind qvmi__pte_decode(const struct qvmi__pgcfg *c, int i,
+				     uint64_t e, uint64_t *ret_addr,
+				     uint32_t *ret_flags)
+{
+	return pte_decode(c, i, e, ret_addr, ret_flags);
+}
+
+/* An entry straight from shared RAM when it is there (the hot case: a
+ * walk over shared RAM is a handful of loads), else through tlb.c. */
+static inline int pt_read(struct qvmi_ctx *ctx, struct qvmi_arch *a, bool cache,
+			  uint64_t pa, unsigned int esz, uint64_t *ret)
+{
+	const struct qvmi_seg *s;
+	uint64_t v;
+	uint32_t v32;
+
+	if (ctx->seg_hint >= ctx->nsegs)
+		return qvmi__pt_read(ctx, a, cache, pa, esz, ret);
+	s = &ctx->segs[ctx->seg_hint];
+	if (s->host && pa >= s->start && pa + (esz - 1) <= s->last) {
+		if (esz == 8) {
+			memcpy(&v, s->host + (pa - s->start), 8);
+			*ret = le64toh(v);
+		} else {
+			memcpy(&v32, s->host + (pa - s->start), 4);
+			*ret = le32toh(v32);
+		}
+		return 0;
+	}
+	return qvmi__pt_read(ctx, a, cache, pa, esz, ret);
 }
 
 /* -EFAULT at va with a message naming the level; never allocates. */
@@ -395,7 +438,7 @@ int qvmi__x86_walk(struct qvmi_ctx *ctx, struct qvmi_arch *a, bool cache,
 		   uint64_t dtb, uint64_t va, struct qvmi_translation *ret)
 {
 	const struct qvmi__pgcfg *c = &a->cfg;
-	const struct qvmi__pgmode *m = qvmi__pgmode(c->mode);
+	const struct qvmi__pgmode *m = c->m;
 	uint32_t flags = QVMI_PTE_W | QVMI_PTE_U, f;
 	uint64_t table, ea = 0, e, addr;
 	int i, err;
@@ -414,14 +457,13 @@ int qvmi__x86_walk(struct qvmi_ctx *ctx, struct qvmi_arch *a, bool cache,
 	table = qvmi__dtb_base(c, dtb);
 	for (i = 0; i < m->nlevels; i++) {
 		const struct qvmi__pglevel *l = &m->levels[i];
-		bool last = i == m->nlevels - 1;
 
 		ea = table +
 		     ((va >> l->shift) & genmask(l->bits - 1, 0)) * l->esz;
-		err = qvmi__pt_read(ctx, a, cache, ea, l->esz, &e);
+		err = pt_read(ctx, a, cache, ea, l->esz, &e);
 		if (err)
 			return walk_fault(ctx, va, "not backed", l->name, ea);
-		switch (qvmi__pte_decode(c, l, last, e, &addr, &f)) {
+		switch (pte_decode(c, i, e, &addr, &f)) {
 		case QVMI__PTE_ABSENT:
 			return walk_fault(ctx, va, "not present", l->name, ea);
 		case QVMI__PTE_RSVD:

@@ -8,12 +8,19 @@
 
 #include "core/internal.h"
 
+struct qvmi__pgmode;
+
 /* One paging configuration: what a walk needs besides CR3. */
 struct qvmi__pgcfg {
-	enum qvmi_paging_mode mode; /* never AUTO */
+	enum qvmi_paging_mode mode; /* AUTO: not known yet */
 	bool pse; /* CR4.PSE: 4 MiB pages in 32-bit paging */
 	bool nxe; /* EFER.NXE: bit 63 is XD, not reserved */
 	unsigned int maxphyaddr; /* 32..52 */
+	/* Derived from the above when set (walks are hot): the levels, and
+	 * per level the reserved bits of a present entry, as a table or
+	 * 4 KiB entry and as a large page. */
+	const struct qvmi__pgmode *m; /* NULL: no page tables */
+	uint64_t rsvd[5], rsvd_large[5];
 };
 
 /* One level of a paging mode, top first. */
@@ -64,11 +71,11 @@ QVMI_HIDDEN int qvmi__paging_ready(struct qvmi_ctx *ctx,
 				   struct qvmi_arch **ret);
 QVMI_HIDDEN const struct qvmi__pgmode *qvmi__pgmode(enum qvmi_paging_mode mode);
 QVMI_HIDDEN uint64_t qvmi__dtb_base(const struct qvmi__pgcfg *c, uint64_t dtb);
-/* Classify a present-or-not entry; *ret_addr is the next table (TABLE) or
- * the page base (LEAF), *ret_flags this entry's W/U/NX bits. */
+/* Classify entry e at level i (0 = top) of c's mode; *ret_addr is the
+ * next table (TABLE) or the page base (LEAF), *ret_flags this entry's
+ * W/U/NX bits. */
 QVMI_HIDDEN enum qvmi__pte_kind qvmi__pte_decode(const struct qvmi__pgcfg *c,
-						 const struct qvmi__pglevel *l,
-						 bool last, uint64_t e,
+						 int i, uint64_t e,
 						 uint64_t *ret_addr,
 						 uint32_t *ret_flags);
 /* One walk from CR3: a fixed number of steps, no recursion. */
