@@ -4,6 +4,13 @@
  * like shared RAM): a full 4-level walk, a translation-cache hit, random
  * 8-byte virtual reads, and sequential virtual reads against memcpy.
  * Builds synthetic page tables over 256 MiB mapped with 4 KiB pages.
+ *
+ * Standalone for now (kept out of the bench/*.c glob, which main's
+ * bench/bench.c owns); build and run with
+ *   make build/libqvmi.a && gcc -O2 -D_GNU_SOURCE -Iinclude -Isrc \
+ *     bench/paging/paging.c build/libqvmi.a -o build/paging-bench && \
+ *     build/paging-bench
+ * Times are CPU time: the machine is shared.
  */
 #include <stdio.h>
 #include <stdlib.h>
