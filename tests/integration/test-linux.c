@@ -89,6 +89,18 @@ static void test_discover(void)
 	CHECK_U64(in.text_va & 0x1fffff, ==, 0);
 	CHECK_U64(in.text_pa & 0x1fffff, ==, 0);
 	CHECK(in.btf_size > 0);
+	{
+		uint64_t gt_text;
+		const char *kc = guest_kcmdline();
+
+		/* placement equals the guest's own /proc/kallsyms */
+		if (!guest_ksym("_text", &gt_text))
+			CHECK_U64(in.text_va, ==, gt_text);
+		if (kc && strstr(kc, "nokaslr")) {
+			CHECK_U64(in.text_va, ==, 0xffffffff81000000ull);
+			CHECK_U64(in.text_pa, ==, 0x1000000);
+		}
+	}
 	CHECK_OK(qvmi_linux_sym_addr(lx, "init_task", &init_task));
 	CHECK_OK(qvmi_linux_offset(lx, "task_struct", "comm", &comm));
 	CHECK_OK(qvmi_linux_offset(lx, "task_struct", "pid", &pid));
