@@ -23,5 +23,6 @@ double bench_memcpy_gibs(size_t total);
 double bench_random_load_ns(size_t size, size_t iters);
 
 int bench_sources(const char *qmp);
+int bench_paging(const char *qmp);
 
 #endif

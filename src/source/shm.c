@@ -28,6 +28,8 @@ struct shm {
 	uint64_t size;
 	/* Set once SEEK_DATA proved unsupported: then pread everything. */
 	bool no_seek_data;
+	/* Set once mincore failed on the mapping: use SEEK_DATA + pread. */
+	bool no_mincore;
 };
 
 /* Bytes pread per SEEK_DATA: holes smaller than this inside data are
@@ -78,20 +80,87 @@ static int shm_pread(struct qvmi_source *s, struct shm *m, uint8_t *out,
  * pread of the small holes left inside a step reads zeros without
  * allocating them, so correctness never depends on the hole map.
  */
+/*
+ * Bulk read guided by mincore(2): pages the file already has (resident in
+ * its page cache) are copied straight from our mapping — touching them
+ * allocates nothing — and the rest (holes, or swapped out) go through
+ * pread, which returns zeros for holes without allocating them.  One
+ * syscall per MINCORE_WIN instead of a pread copy: memcpy speed on the
+ * data a guest really uses.  Returns 1 if mincore cannot be used here.
+ */
+enum { MINCORE_WIN = 1 << 20 };
+
+/* Is [pos, pos + len) all hole?  Non-resident pages are holes unless they
+ * were swapped out; SEEK_DATA tells, scanning no further than the run. */
+static bool shm_is_hole(struct shm *m, uint64_t pos, uint64_t len)
+{
+	off_t d;
+
+	if (m->no_seek_data)
+		return false;
+	d = lseek(m->fd, (off_t)pos, SEEK_DATA);
+	if (d < 0)
+		return errno == ENXIO;
+	return (uint64_t)d >= pos + len;
+}
+
+static int shm_read_mincore(struct qvmi_source *s, struct shm *m,
+			    uint8_t *out, uint64_t addr, size_t len)
+{
+	unsigned char vec[MINCORE_WIN / 4096];
+	uint64_t pos = addr, end = addr + len;
+
+	while (pos < end) {
+		uint64_t wbase = pos & ~(uint64_t)4095;
+		uint64_t wend = QVMI_MIN(end, wbase + MINCORE_WIN);
+		size_t np = (size_t)((wend - wbase + 4095) / 4096), i = 0;
+
+		if (mincore(m->map + wbase, np * 4096, vec))
+			return pos == addr ? 1 : -EIO;
+		while (pos < wend) {
+			bool res = vec[i] & 1;
+			uint64_t run = wbase + (uint64_t)i * 4096;
+			int err;
+
+			while (i < np && (bool)(vec[i] & 1) == res)
+				i++;
+			run = QVMI_MIN(wend, wbase + (uint64_t)i * 4096) - pos;
+			if (res) {
+				memcpy(out + (pos - addr), m->map + pos, run);
+			} else if (shm_is_hole(m, pos, run)) {
+				memset(out + (pos - addr), 0, run);
+			} else {
+				err = shm_pread(s, m, out + (pos - addr), pos,
+						(size_t)run);
+				if (err)
+					return err;
+			}
+			pos += run;
+		}
+	}
+	return 0;
+}
+
 static int shm_read(struct qvmi_source *s, uint64_t addr, void *buf, size_t len)
 {
 	struct shm *m = qvmi_source_priv(s);
 	uint64_t pos = addr, end = addr + len;
 	uint8_t *out = buf;
+	int err;
 
 	if (shm_check(m, addr, len))
 		return -EFAULT;
+	if (!m->no_mincore) {
+		err = shm_read_mincore(s, m, out, addr, len);
+		if (err <= 0)
+			return err;
+		m->no_mincore = true;
+	}
 	if (m->no_seek_data)
 		return shm_pread(s, m, out, addr, len);
 	while (pos < end) {
 		off_t d = lseek(m->fd, (off_t)pos, SEEK_DATA);
 		uint64_t n;
-		int err;
 
 		if (d < 0 && errno == ENXIO) /* no data from pos on */
 			d = (off_t)end;
