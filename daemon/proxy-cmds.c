@@ -188,7 +188,7 @@ static void cmd_pmemaccess(struct qvmid_proxy *p, struct pclient *c,
 			       "pmemaccess: path must be absolute");
 		return;
 	}
-	err = qvmid_proxy_add_pmem(p, s);
+	err = qvmid_proxy_start_pmem(p, s, true);
 	if (err) {
 		qvmid_pc_error(p, c, id, "GenericError",
 			       "pmemaccess: cannot serve %.200s: %s", s,

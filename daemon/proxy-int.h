@@ -40,6 +40,7 @@ struct qvmid_proxy {
 	struct pclient **cl;
 	unsigned int ncl;
 	struct qvmid_pmem_server *pmem[PROXY_PMEM_MAX];
+	bool pmem_once[PROXY_PMEM_MAX]; /* started by the command */
 	unsigned int npmem;
 	struct pollfd *pfd;
 	size_t pfd_cap;
@@ -75,6 +76,8 @@ void qvmid_proxy_capabilities(struct qvmid_proxy *p, struct pclient *c,
 bool qvmid_proxy_local(struct qvmid_proxy *p, struct pclient *c,
 		       const char *cmd, struct json_object *req,
 		       const char *id);
+/* Start a pmemaccess server; once: retire it after its first session. */
+int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once);
 /* Append qvmid's commands to a query-commands reply's text. */
 int qvmid_proxy_add_commands(const char *raw, size_t len, char **ret,
 			     size_t *ret_len);

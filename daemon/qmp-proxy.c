@@ -532,6 +532,56 @@ static void sweep_clients(struct qvmid_proxy *p, int64_t now)
 	}
 }
 
+/* ---- pmemaccess servers ------------------------------------------------ */
+
+int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once)
+{
+	int err;
+
+	if (p->npmem >= PROXY_PMEM_MAX)
+		return -ENOSPC;
+	err = qvmid_pmem_server_create(p->ctx, path, &p->o.pmem,
+				       &p->pmem[p->npmem]);
+	if (err)
+		return err;
+	p->pmem_once[p->npmem++] = once;
+	return 0;
+}
+
+int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path)
+{
+	return qvmid_proxy_start_pmem(p, path, false);
+}
+
+/*
+ * The patched QEMU's pmemaccess (memory-access.c, 2011/2015) accepted one
+ * connection, served it, then closed the socket and unlinked the path;
+ * LibVMI starts a new one for every session.  Do the same for servers the
+ * command started, so sessions do not pile up sockets.
+ */
+static void retire_pmem(struct qvmid_proxy *p)
+{
+	for (unsigned int i = p->npmem; i-- > 0;) {
+		struct qvmid_pmem_stats st;
+
+		if (!p->pmem_once[i])
+			continue;
+		qvmid_pmem_server_stats(p->pmem[i], &st);
+		if (!st.accepted || st.clients)
+			continue;
+		qvmid_proxy_log(p, QVMI_LOG_INFO,
+				"qmp-proxy: pmemaccess %s: session over, "
+				"removing it",
+				qvmid_pmem_server_path(p->pmem[i]));
+		qvmid_pmem_server_destroy(p->pmem[i]);
+		memmove(p->pmem + i, p->pmem + i + 1,
+			(p->npmem - i - 1) * sizeof(p->pmem[0]));
+		memmove(p->pmem_once + i, p->pmem_once + i + 1,
+			(p->npmem - i - 1) * sizeof(p->pmem_once[0]));
+		p->npmem--;
+	}
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 static int pfd_reserve(struct qvmid_proxy *p, size_t n)
@@ -680,6 +730,7 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 						   p->pfd + t.pmem_base[i]);
 		if (p->pfd[2].revents & POLLIN)
 			accept_some(p);
+		retire_pmem(p);
 		/* Replies that arrived while libqvmi waited (pmem reads over
 		 * xp) or during this turn go out now, not a turn later. */
 		if (qvmi_qmp_queued(p->q) && qvmi_qmp_flush(p->q) < 0)
@@ -748,20 +799,6 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 		qvmid_proxy_log(p, QVMI_LOG_INFO, "qmp-proxy: serving %s",
 				p->l.path);
 	*ret = p;
-	return 0;
-}
-
-int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path)
-{
-	int err;
-
-	if (p->npmem >= PROXY_PMEM_MAX)
-		return -ENOSPC;
-	err = qvmid_pmem_server_create(p->ctx, path, &p->o.pmem,
-				       &p->pmem[p->npmem]);
-	if (err)
-		return err;
-	p->npmem++;
 	return 0;
 }
 
