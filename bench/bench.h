@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef QVMI_BENCH_H
+#define QVMI_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qvmi.h"
+
+extern int bench_quick;
+
+struct bench_section {
+	const char *name;
+	int (*fn)(const char *qmp);
+};
+
+double bench_now(void);
+uint64_t bench_rand(uint64_t *state);
+/* One markdown row: | what | value unit | limit | ratio | goal | */
+void bench_row(const char *what, double value, const char *unit, double limit,
+	       const char *limit_what, const char *goal);
+double bench_memcpy_gibs(size_t total);
+double bench_random_load_ns(size_t size, size_t iters);
+
+int bench_sources(const char *qmp);
+/* bench/bench-pmem.c: pmemaccess through qvmid's server vs echo/memcpy */
+int bench_pmem(const char *qmp);
+
+#endif
