@@ -44,8 +44,10 @@ static void check_rewrite(struct json_object *req, const char *raw, size_t len)
 
 		if (!strcmp(key, "id"))
 			continue;
+		/* Compared as text: json-c parses NaN, and NaN != NaN. */
 		if (!json_object_object_get_ex(o, key, &v2) ||
-		    !json_object_equal(val, v2))
+		    strcmp(json_object_to_json_string(val) ?: "",
+			   json_object_to_json_string(v2) ?: ""))
 			abort();
 	}
 	json_object_put(o);
