@@ -173,7 +173,7 @@ fuzz:
 	  echo "  FUZZ     $(FUZZ_BUILD)/fuzz-$$t"; done
 
 # ---- bench --------------------------------------------------------------
-$(BENCH): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(LIB_A)
+$(BENCH): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(DAEMON_PART_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
 

@@ -104,6 +104,7 @@ double bench_random_load_ns(size_t size, size_t iters)
 static const struct bench_section sections[] = {
 	{ "sources", bench_sources },
 	{ "paging", bench_paging },
+	{ "pmem", bench_pmem },
 };
 
 int main(int argc, char **argv)

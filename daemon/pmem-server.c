@@ -69,16 +69,15 @@ struct watch {
 struct qvmid_pmem_server {
 	struct qvmi_ctx *ctx;
 	struct qvmid_pmem_opts o;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	dev_t dev;
-	ino_t ino;
-	int lfd, wake[2], spare_fd;
+	struct qvmid_unix_listener l;
+	int wake[2], spare_fd;
 	struct conn **conns;
 	unsigned int nconns;
 	struct pollfd *pfd;
 	uint8_t *stage[STAGE_MAX];
 	bool stage_busy[STAGE_MAX];
 	bool kick; /* a staging buffer came free: poll without waiting */
+	bool kick_seen; /* kick as of this turn's prepare */
 	struct watch watch[WATCH_MAX];
 	unsigned int nwatch;
 	struct qvmid_pmem_stats st;
@@ -122,83 +121,6 @@ static void raise_nofile(void)
 	}
 }
 
-/* Is there a listener on this socket path?  A stale socket (its server
- * died without unlinking) refuses connections. */
-static bool socket_alive(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	bool alive;
-
-	if (fd < 0)
-		return true; /* cannot tell: do not remove it */
-	alive = !connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ||
-		errno != ECONNREFUSED;
-	close(fd);
-	return alive;
-}
-
-static int clear_path(struct qvmid_pmem_server *s, const struct sockaddr_un *sa)
-{
-	struct stat st;
-
-	if (lstat(s->path, &st)) {
-		if (errno == ENOENT)
-			return 0;
-		slog(s, QVMI_LOG_ERROR, "pmem: %s: %s", s->path,
-		     strerror(errno));
-		return -errno;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		slog(s, QVMI_LOG_ERROR, "pmem: %s exists and is not a socket",
-		     s->path);
-		return -EEXIST;
-	}
-	if (socket_alive(sa)) {
-		slog(s, QVMI_LOG_ERROR, "pmem: %s is in use by a live server",
-		     s->path);
-		return -EADDRINUSE;
-	}
-	slog(s, QVMI_LOG_INFO, "pmem: removing stale socket %s", s->path);
-	if (unlink(s->path) && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
-static int listen_on(struct qvmid_pmem_server *s)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	mode_t old;
-	int err;
-
-	memcpy(sa.sun_path, s->path, strlen(s->path) + 1);
-	err = clear_path(s, &sa);
-	if (err)
-		return err;
-	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s->lfd < 0)
-		return -errno;
-	/* bind() creates the file with the umask's mode: make it 0600 from
-	 * the start rather than chmod'ing a window later. */
-	old = umask(0177);
-	err = bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old);
-	if (err) {
-		slog(s, QVMI_LOG_ERROR, "pmem: bind %s: %s", s->path,
-		     strerror(-err));
-		return err;
-	}
-	if (chmod(s->path, 0600) || stat(s->path, &st) ||
-	    listen(s->lfd, BACKLOG)) {
-		err = -errno;
-		unlink(s->path);
-		return err;
-	}
-	s->dev = st.st_dev;
-	s->ino = st.st_ino;
-	return 0;
-}
-
 static int server_alloc(struct qvmid_pmem_server *s)
 {
 	unsigned int n = s->o.max_clients;
@@ -231,33 +153,24 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 	if (opts)
 		s->o = *opts;
 	s->ctx = ctx;
-	s->lfd = s->wake[0] = s->wake[1] = s->spare_fd = -1;
+	s->l.fd = s->wake[0] = s->wake[1] = s->spare_fd = -1;
 	if (!s->o.max_transfer)
 		s->o.max_transfer = QVMI_PMEM_MAX_TRANSFER_DEFAULT;
 	if (!s->o.max_clients)
 		s->o.max_clients = DEFAULT_MAX_CLIENTS;
 	if (s->o.io_timeout_ms <= 0)
 		s->o.io_timeout_ms = DEFAULT_IO_TIMEOUT_MS;
-	if (!*path || strlen(path) >= sizeof(s->path)) {
-		slog(s, QVMI_LOG_ERROR,
-		     "pmem: socket path empty or longer "
-		     "than %zu bytes",
-		     sizeof(s->path) - 1);
-		free(s);
-		return -ENAMETOOLONG;
-	}
-	memcpy(s->path, path, strlen(path) + 1);
 	raise_nofile();
 	err = server_alloc(s);
 	if (!err)
-		err = listen_on(s);
+		err = qvmid_unix_listen(&s->l, path, BACKLOG, "pmem", s->o.log,
+					s->o.log_arg);
 	if (err) {
-		s->path[0] = '\0'; /* not ours: never unlink it */
 		qvmid_pmem_server_destroy(s);
 		return err;
 	}
 	slog(s, QVMI_LOG_INFO, "pmem: serving %s (max transfer %" PRIu64 ")",
-	     s->path, s->o.max_transfer);
+	     s->l.path, s->o.max_transfer);
 	*ret = s;
 	return 0;
 }
@@ -277,6 +190,11 @@ void qvmid_pmem_server_stop(struct qvmid_pmem_server *s)
 	ssize_t n = write(s->wake[1], &c, 1);
 
 	(void)n; /* a full pipe already means "stop" */
+}
+
+const char *qvmid_pmem_server_path(const struct qvmid_pmem_server *s)
+{
+	return s->l.path;
 }
 
 void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,
@@ -340,7 +258,7 @@ static void shed_one(struct qvmid_pmem_server *s)
 	if (s->spare_fd < 0)
 		return;
 	close(s->spare_fd);
-	fd = accept(s->lfd, NULL, NULL);
+	fd = accept(s->l.fd, NULL, NULL);
 	if (fd >= 0)
 		close(fd);
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -350,7 +268,7 @@ static void shed_one(struct qvmid_pmem_server *s)
 static void accept_some(struct qvmid_pmem_server *s)
 {
 	for (int n = 0; n < ACCEPT_BURST; n++) {
-		int fd = accept4(s->lfd, NULL, NULL,
+		int fd = accept4(s->l.fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
@@ -664,29 +582,32 @@ static int64_t conn_deadline(const struct qvmid_pmem_server *s,
 	return INT64_MAX;
 }
 
-/* Fill s->pfd; returns the count.  *busy: some work needs no waiting. */
-static nfds_t build_pollfds(struct qvmid_pmem_server *s, int64_t *next,
-			    bool *busy)
+unsigned int qvmid_pmem_server_nfds(const struct qvmid_pmem_server *s)
+{
+	return 1 + s->nconns;
+}
+
+nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
+				 struct pollfd *pfd, int64_t *next, bool *busy)
 {
 	nfds_t n = 0;
 
-	s->pfd[n++] = (struct pollfd){ s->wake[0], POLLIN, 0 };
-	s->pfd[n++] = (struct pollfd){ s->lfd, POLLIN, 0 };
-	for (unsigned int i = 0; i < s->nwatch; i++)
-		s->pfd[n++] = (struct pollfd){ s->watch[i].fd, POLLIN, 0 };
+	s->kick_seen = s->kick;
+	s->kick = false;
+	pfd[n++] = (struct pollfd){ s->l.fd, POLLIN, 0 };
 	for (unsigned int i = 0; i < s->nconns; i++) {
 		struct conn *c = s->conns[i];
 		short ev = c->out_len ? POLLOUT : c->parked ? 0 : POLLIN;
 
-		if (c->runnable || (c->parked && s->kick))
+		if (c->runnable || (c->parked && s->kick_seen))
 			*busy = true;
 		*next = QVMI_MIN(*next, conn_deadline(s, c));
-		s->pfd[n++] = (struct pollfd){ c->fd, ev, 0 };
+		pfd[n++] = (struct pollfd){ c->fd, ev, 0 };
 	}
 	return n;
 }
 
-static void serve_conns(struct qvmid_pmem_server *s, nfds_t base)
+static void serve_conns(struct qvmid_pmem_server *s, const struct pollfd *pfd)
 {
 	int64_t now = now_ms();
 
@@ -694,7 +615,7 @@ static void serve_conns(struct qvmid_pmem_server *s, nfds_t base)
 	 * this turn) into slot i. */
 	for (unsigned int i = s->nconns; i-- > 0;) {
 		struct conn *c = s->conns[i];
-		short re = s->pfd[base + i].revents;
+		short re = pfd[i].revents;
 		bool keep = true;
 
 		if (re & (POLLERR | POLLNVAL))
@@ -714,10 +635,18 @@ static void serve_conns(struct qvmid_pmem_server *s, nfds_t base)
 	}
 }
 
+void qvmid_pmem_server_dispatch(struct qvmid_pmem_server *s,
+				const struct pollfd *pfd)
+{
+	serve_conns(s, pfd + 1);
+	if (pfd[0].revents & POLLIN)
+		accept_some(s);
+}
+
 static int run_watches(struct qvmid_pmem_server *s)
 {
 	for (unsigned int i = 0; i < s->nwatch; i++) {
-		short re = s->pfd[2 + i].revents;
+		short re = s->pfd[1 + i].revents;
 		int err;
 
 		if (!re)
@@ -734,10 +663,14 @@ int qvmid_pmem_server_run(struct qvmid_pmem_server *s)
 	for (;;) {
 		int64_t next = INT64_MAX, wait;
 		bool busy = false;
-		nfds_t n = build_pollfds(s, &next, &busy);
+		nfds_t n = 1 + s->nwatch;
 		int err;
 
-		s->kick = false;
+		s->pfd[0] = (struct pollfd){ s->wake[0], POLLIN, 0 };
+		for (unsigned int i = 0; i < s->nwatch; i++)
+			s->pfd[1 + i] =
+				(struct pollfd){ s->watch[i].fd, POLLIN, 0 };
+		n += qvmid_pmem_server_prepare(s, s->pfd + n, &next, &busy);
 		wait = busy ? 0 : next == INT64_MAX ? -1 : next - now_ms();
 		wait = QVMI_MAX(QVMI_MIN(wait, 60000), -1);
 		if (!busy && next != INT64_MAX && wait < 0)
@@ -757,26 +690,17 @@ int qvmid_pmem_server_run(struct qvmid_pmem_server *s)
 		err = run_watches(s);
 		if (err < 0)
 			return err;
-		serve_conns(s, 2 + s->nwatch);
-		if (s->pfd[1].revents & POLLIN)
-			accept_some(s);
+		qvmid_pmem_server_dispatch(s, s->pfd + 1 + s->nwatch);
 	}
 }
 
 void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s)
 {
-	struct stat st;
-
 	if (!s)
 		return;
 	while (s->nconns)
 		conn_close(s, s->nconns - 1);
-	if (s->lfd >= 0)
-		close(s->lfd);
-	/* Remove the socket only if it is still the one we bound. */
-	if (s->path[0] && !lstat(s->path, &st) && st.st_dev == s->dev &&
-	    st.st_ino == s->ino)
-		unlink(s->path);
+	qvmid_unix_close(&s->l); /* removes the socket if still ours */
 	for (int i = 0; i < 2; i++)
 		if (s->wake[i] >= 0)
 			close(s->wake[i]);

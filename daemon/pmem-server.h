@@ -12,14 +12,13 @@
 #ifndef QVMID_PMEM_SERVER_H
 #define QVMID_PMEM_SERVER_H
 
+#include <poll.h>
 #include <stdint.h>
 
 #include "qvmi.h"
+#include "unixsock.h"
 
 struct qvmid_pmem_server;
-
-typedef void (*qvmid_log_fn)(enum qvmi_log_level level, const char *msg,
-			     void *arg);
 
 struct qvmid_pmem_opts {
 	/* Largest read/write; bigger requests close the connection.
@@ -60,6 +59,22 @@ int qvmid_pmem_server_run(struct qvmid_pmem_server *s);
 void qvmid_pmem_server_stop(struct qvmid_pmem_server *s);
 /* Close every connection and remove the socket file (if still ours). */
 void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s);
+
+/*
+ * Embedding in another poll() loop (qvmid's proxy loop runs several
+ * servers and the QMP proxy in one thread).  Each turn: _prepare fills at
+ * most _nfds() entries of pfd (returns the count), lowers *next_ms
+ * (CLOCK_MONOTONIC ms) to the next deadline and sets *busy when some work
+ * must not wait; then, after poll(), _dispatch with the same entries.
+ */
+unsigned int qvmid_pmem_server_nfds(const struct qvmid_pmem_server *s);
+nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
+				 struct pollfd *pfd, int64_t *next_ms,
+				 bool *busy);
+void qvmid_pmem_server_dispatch(struct qvmid_pmem_server *s,
+				const struct pollfd *pfd);
+/* The socket path (as given). */
+const char *qvmid_pmem_server_path(const struct qvmid_pmem_server *s);
 
 struct qvmid_pmem_stats {
 	uint64_t accepted, refused, closed_timeout, closed_too_big;

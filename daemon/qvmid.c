@@ -2,7 +2,8 @@
 /*
  * qvmid: sits next to one VM and serves LibVMI's pmemaccess protocol from
  * the fastest memory libqvmi finds (shared RAM, then QEMU's process memory,
- * then QMP xp).  Foreground by default, logs on stderr.
+ * then QMP xp), and proxies QEMU's QMP socket for management clients
+ * (docs/QVMID.md).  Foreground by default, logs on stderr.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,21 +19,21 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "pmem-server.h"
+#include "qmp-proxy.h"
 #include "core/internal.h"
 #include "proto/qmp.h"
 
 struct qvmid {
 	const char *qmp_path, *listen_qmp;
-	char *pmem_path, *pidfile;
+	char *pmem_path, *pidfile, *listen_abs;
 	struct qvmid_pmem_opts popts;
 	int verbose;
 	bool daemonize, use_syslog;
 	struct qvmi_ctx *ctx;
-	struct qvmid_pmem_server *srv;
+	struct qvmid_proxy *proxy;
 };
 
-static struct qvmid_pmem_server *volatile g_srv;
+static struct qvmid_proxy *volatile g_proxy;
 static volatile sig_atomic_t g_stop;
 
 static void log_cb(enum qvmi_log_level level, const char *msg, void *arg)
@@ -54,13 +55,14 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	g_stop = 1;
-	if (g_srv)
-		qvmid_pmem_server_stop(g_srv);
+	if (g_proxy)
+		qvmid_proxy_stop(g_proxy);
 }
 
 static void usage(FILE *f)
 {
-	fputs("usage: qvmid --qmp QEMU_QMP_SOCK [--pmemaccess PATH]\n"
+	fputs("usage: qvmid --qmp QEMU_QMP_SOCK [--pmemaccess PATH] "
+	      "[--listen-qmp PATH]\n"
 	      "             [--max-transfer N] [--max-clients N]\n"
 	      "             [--idle-timeout MS] [--daemonize --pidfile F] "
 	      "[-v]\n"
@@ -74,7 +76,9 @@ static void usage(FILE *f)
 	      "1024)\n"
 	      "  --idle-timeout MS    drop clients idle this long (default "
 	      "never)\n"
-	      "  --listen-qmp PATH    QMP proxy (not implemented yet)\n"
+	      "  --listen-qmp PATH    QMP proxy for management clients (adds "
+	      "the\n"
+	      "                       pmemaccess and query-qvmi commands)\n"
 	      "  --daemonize          detach; logs go to syslog\n"
 	      "  --pidfile F          write the pid here (with --daemonize)\n"
 	      "  -v                   more logs (repeat for debug)\n",
@@ -138,7 +142,9 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			d->qmp_path = optarg;
 			break;
 		case 'l':
-			d->listen_qmp = optarg;
+			free(d->listen_abs);
+			d->listen_abs = absolute(optarg);
+			d->listen_qmp = d->listen_abs;
 			break;
 		case 'p':
 			free(d->pmem_path);
@@ -176,14 +182,12 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
-	if (optind != argc || !d->qmp_path || !d->pmem_path) {
-		fprintf(stderr, "qvmid: --qmp and --pmemaccess are required\n");
+	if (optind != argc || !d->qmp_path ||
+	    (!d->pmem_path && !d->listen_qmp)) {
+		fprintf(stderr, "qvmid: --qmp and one of --pmemaccess or "
+				"--listen-qmp are required\n");
 		usage(stderr);
 		return -EINVAL;
-	}
-	if (d->listen_qmp) {
-		fprintf(stderr, "qvmid: --listen-qmp is not implemented yet\n");
-		return -EOPNOTSUPP;
 	}
 	return 0;
 bad:
@@ -237,28 +241,6 @@ static int write_pidfile(const char *path)
 	return fclose(f) ? -errno : 0;
 }
 
-/* The QMP socket is readable: events, or QEMU went away. */
-static int on_qmp(int fd, short revents, void *arg)
-{
-	struct qvmid *d = arg;
-	struct json_object *ev;
-	int err = qvmi_qmp_poll(d->ctx->qmp, 0);
-
-	(void)fd;
-	while (qvmi_qmp_event_pop(d->ctx->qmp, &ev) == 0) {
-		struct json_object *name;
-
-		if (json_object_object_get_ex(ev, "event", &name))
-			log_cb(QVMI_LOG_INFO, json_object_get_string(name), d);
-		json_object_put(ev);
-	}
-	if (err < 0 || (revents & (POLLHUP | POLLERR))) {
-		log_cb(QVMI_LOG_WARN, "QEMU closed the QMP socket: exiting", d);
-		return -EPIPE;
-	}
-	return 0;
-}
-
 static int setup(struct qvmid *d)
 {
 	int err = qvmi_ctx_create(&d->ctx);
@@ -285,17 +267,26 @@ static int setup(struct qvmid *d)
 			 e.source);
 		log_cb(QVMI_LOG_INFO, msg, d);
 	}
-	err = qvmid_pmem_server_create(d->ctx, d->pmem_path, &d->popts,
-				       &d->srv);
+	{
+		struct qvmid_proxy_opts po = {
+			.listen_path = d->listen_qmp,
+			.pmem = d->popts,
+			.log = log_cb,
+			.log_arg = d,
+		};
+
+		err = qvmid_proxy_create(d->ctx, &po, &d->proxy);
+	}
 	if (err) {
-		fprintf(stderr, "qvmid: pmemaccess socket %s: %s\n",
-			d->pmem_path, strerror(-err));
+		fprintf(stderr, "qvmid: QMP proxy %s: %s\n",
+			d->listen_qmp ?: "(none)", strerror(-err));
 		return err;
 	}
-	if (d->ctx->qmp)
-		qvmid_pmem_server_watch(d->srv, qvmi_qmp_fd(d->ctx->qmp),
-					on_qmp, d);
-	return 0;
+	err = d->pmem_path ? qvmid_proxy_add_pmem(d->proxy, d->pmem_path) : 0;
+	if (err)
+		fprintf(stderr, "qvmid: pmemaccess socket %s: %s\n",
+			d->pmem_path, strerror(-err));
+	return err;
 }
 
 static void install_signals(void)
@@ -323,21 +314,22 @@ int main(int argc, char **argv)
 	if (!err && d.pidfile)
 		err = write_pidfile(d.pidfile);
 	if (!err) {
-		g_srv = d.srv;
-		if (g_stop) /* a signal came before g_srv was set */
-			qvmid_pmem_server_stop(d.srv);
-		err = qvmid_pmem_server_run(d.srv);
-		g_srv = NULL;
+		g_proxy = d.proxy;
+		if (g_stop) /* a signal came before g_proxy was set */
+			qvmid_proxy_stop(d.proxy);
+		err = qvmid_proxy_run(d.proxy);
+		g_proxy = NULL;
 		if (err == -EPIPE)
 			err = 0; /* the VM is gone: a normal end */
 	}
 	if (err)
 		log_cb(QVMI_LOG_ERROR, strerror(-err), &d);
-	qvmid_pmem_server_destroy(d.srv);
+	qvmid_proxy_destroy(d.proxy);
 	qvmi_ctx_destroy(d.ctx);
 	if (d.pidfile)
 		unlink(d.pidfile);
 	free(d.pmem_path);
+	free(d.listen_abs);
 	free(d.pidfile);
 	log_cb(QVMI_LOG_INFO, "stopped", &d);
 	return err ? 1 : 0;

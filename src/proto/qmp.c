@@ -43,6 +43,12 @@ struct qvmi_qmp {
 	uint64_t ev_dropped;
 	qvmi_qmp_event_fn ev_fn;
 	void *ev_arg;
+	qvmi_qmp_tap_fn tap_fn;
+	void *tap_arg;
+	char *obuf; /* qvmi_qmp_queue'd bytes: obuf[ooff, olen) */
+	size_t ooff, olen, ocap;
+	char *greeting;
+	size_t greeting_len;
 };
 
 /* ---- JSON stream splitter ----------------------------------------------- */
@@ -85,10 +91,16 @@ int qvmi_json_stream_feed(struct qvmi_json_stream *js, const void *data,
 		return 0;
 	if (len > js->max_msg || pending > js->max_msg - len)
 		return js->err = -EMSGSIZE;
-	if (js->off) { /* compact: parsed bytes are never needed again */
-		memmove(js->buf, js->buf + js->off, pending);
-		js->off = 0;
-		js->len = pending;
+	/* Compact: bytes before the value being parsed are never needed
+	 * again (its own are kept for qvmi_json_stream_raw). */
+	js->raw_len = 0;
+	if (!js->msg_bytes)
+		js->start = js->off;
+	if (js->start) {
+		memmove(js->buf, js->buf + js->start, js->len - js->start);
+		js->len -= js->start;
+		js->off -= js->start;
+		js->start = 0;
 	}
 	if (js->len + len > js->cap) {
 		size_t cap = QVMI_MAX(js->cap * 2, js->len + len);
@@ -106,14 +118,17 @@ int qvmi_json_stream_feed(struct qvmi_json_stream *js, const void *data,
 	return 0;
 }
 
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Skip inter-value whitespace so it never counts as a partial value. */
 static void stream_skip_ws(struct qvmi_json_stream *js)
 {
 	if (js->msg_bytes)
 		return;
-	while (js->off < js->len &&
-	       (js->buf[js->off] == ' ' || js->buf[js->off] == '\t' ||
-		js->buf[js->off] == '\r' || js->buf[js->off] == '\n'))
+	while (js->off < js->len && is_ws(js->buf[js->off]))
 		js->off++;
 }
 
@@ -127,6 +142,9 @@ int qvmi_json_stream_next(struct qvmi_json_stream *js, struct json_object **ret)
 	if (js->err)
 		return js->err;
 	stream_skip_ws(js);
+	js->raw_len = 0;
+	if (!js->msg_bytes)
+		js->start = js->off;
 	avail = js->len - js->off;
 	if (!avail)
 		return 0;
@@ -155,8 +173,17 @@ int qvmi_json_stream_next(struct qvmi_json_stream *js, struct json_object **ret)
 		return js->err = -EBADMSG;
 	js->msg_bytes = 0;
 	json_tokener_reset(js->tok);
+	js->raw_len = js->off - js->start;
+	while (js->raw_len && is_ws(js->buf[js->start + js->raw_len - 1]))
+		js->raw_len--;
 	*ret = obj;
 	return 1;
+}
+
+const char *qvmi_json_stream_raw(const struct qvmi_json_stream *js, size_t *len)
+{
+	*len = js->raw_len;
+	return js->raw_len ? js->buf + js->start : NULL;
 }
 
 /* ---- connection ------------------------------------------------------- */
@@ -239,6 +266,37 @@ static int send_all(struct qvmi_qmp *q, const char *s, size_t len,
 	return 0;
 }
 
+/* Send queued bytes until none are left or deadline (0: don't wait).
+ * Returns 0 when all are sent, -ETIMEDOUT, or a fatal errno. */
+static int send_queued(struct qvmi_qmp *q, int64_t deadline)
+{
+	while (q->ooff < q->olen) {
+		ssize_t n = send(q->fd, q->obuf + q->ooff, q->olen - q->ooff,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		int err;
+
+		if (n > 0) {
+			q->ooff += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!deadline)
+				return -ETIMEDOUT;
+			err = wait_fd(q->fd, POLLOUT, deadline);
+			if (err == -ETIMEDOUT)
+				return err;
+			if (err < 0)
+				return qmp_break(q, err, "poll failed");
+			continue;
+		}
+		return qmp_break(q, -EPIPE, "socket closed by peer on send");
+	}
+	q->ooff = q->olen = 0;
+	return 0;
+}
+
 /* One read into the stream.  0: got bytes; -EAGAIN: nothing there. */
 static int read_some(struct qvmi_qmp *q)
 {
@@ -264,12 +322,23 @@ static int read_some(struct qvmi_qmp *q)
 	return err;
 }
 
+/* Hand a message libqvmi does not consume to the tap (if any). */
+static void tap(struct qvmi_qmp *q, struct json_object *msg)
+{
+	size_t len;
+	const char *raw = qvmi_json_stream_raw(&q->js, &len);
+
+	if (q->tap_fn && raw)
+		q->tap_fn(msg, raw, len, q->tap_arg);
+}
+
 static void queue_event(struct qvmi_qmp *q, struct json_object *ev)
 {
 	struct json_object *name;
 
 	if (q->ev_fn && json_object_object_get_ex(ev, "event", &name))
 		q->ev_fn(json_object_get_string(name), ev, q->ev_arg);
+	tap(q, ev);
 	if (q->ev_count == QVMI_QMP_MAX_EVENTS) {
 		/* Keep the newest: they tell the current state. */
 		json_object_put(q->events[q->ev_head]);
@@ -355,6 +424,21 @@ static int parse_greeting(struct qvmi_qmp *q, struct json_object *msg)
 	return 0;
 }
 
+/* The greeting's raw text, for a proxy to repeat to its clients. */
+static int keep_greeting(struct qvmi_qmp *q)
+{
+	size_t len;
+	const char *raw = qvmi_json_stream_raw(&q->js, &len);
+
+	q->greeting = raw ? malloc(len + 1) : NULL;
+	if (!q->greeting)
+		return qvmi__err(q->ctx, -ENOMEM, "out of memory");
+	memcpy(q->greeting, raw, len);
+	q->greeting[len] = '\0';
+	q->greeting_len = len;
+	return 0;
+}
+
 int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 		     struct qvmi_qmp **ret)
 {
@@ -400,6 +484,8 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 		goto fail;
 	err = parse_greeting(q, msg);
 	json_object_put(msg);
+	if (!err)
+		err = keep_greeting(q);
 	if (err < 0)
 		goto fail;
 	err = qvmi_qmp_execute(q, "qmp_capabilities", NULL, NULL);
@@ -458,6 +544,8 @@ void qvmi_qmp_close(struct qvmi_qmp *q)
 	qvmi_json_stream_deinit(&q->js);
 	if (q->fd >= 0)
 		close(q->fd);
+	free(q->obuf);
+	free(q->greeting);
 	free(q);
 }
 
@@ -530,7 +618,13 @@ static int send_command(struct qvmi_qmp *q, const char *cmd,
 	memcpy(line, s, len);
 	memcpy(line + len, "\n", 2);
 	json_object_put(req);
-	err = send_all(q, line, len + 1, deadline);
+	/* Lines queued by a proxy go first, whole: a timeout here leaves
+	 * the rest queued and our line unsent. */
+	err = send_queued(q, deadline);
+	if (err == -ETIMEDOUT)
+		err = qvmi__err(q->ctx, err, "QMP: send timed out");
+	if (!err)
+		err = send_all(q, line, len + 1, deadline);
 	free(line);
 	return err;
 }
@@ -562,6 +656,7 @@ int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
 		err = match_reply(q, msg, id);
 		if (err == 1)
 			break;
+		tap(q, msg);
 		json_object_put(msg);
 	}
 	if (json_object_object_get_ex(msg, "return", &val)) {
@@ -623,8 +718,10 @@ int qvmi_qmp_poll(struct qvmi_qmp *q, int timeout_ms)
 			    json_object_object_get_ex(msg, "event", &tmp) &&
 			    json_object_is_type(tmp, json_type_string))
 				queue_event(q, msg);
-			else /* a late reply or a stray value */
+			else { /* someone else's reply, or a stray value */
+				tap(q, msg);
 				json_object_put(msg);
+			}
 		}
 		if (err == -EMSGSIZE)
 			return qmp_break(q, err,
@@ -694,4 +791,58 @@ const char *qvmi_qmp_version(const struct qvmi_qmp *q)
 struct qvmi_ctx *qvmi_qmp_ctx(const struct qvmi_qmp *q)
 {
 	return q->ctx;
+}
+
+/* ---- sharing the connection --------------------------------------------- */
+
+void qvmi_qmp_set_tap(struct qvmi_qmp *q, qvmi_qmp_tap_fn fn, void *arg)
+{
+	q->tap_fn = fn;
+	q->tap_arg = arg;
+}
+
+int qvmi_qmp_queue(struct qvmi_qmp *q, const void *data, size_t len)
+{
+	if (q->broken)
+		return qmp_broken(q);
+	if (len > q->ocap - q->olen && q->ooff) { /* compact first */
+		memmove(q->obuf, q->obuf + q->ooff, q->olen - q->ooff);
+		q->olen -= q->ooff;
+		q->ooff = 0;
+	}
+	if (len > q->ocap - q->olen) {
+		size_t cap = QVMI_MAX(q->ocap * 2, q->olen + len);
+		char *nb = realloc(q->obuf, QVMI_MAX(cap, (size_t)4096));
+
+		if (!nb)
+			return qvmi__err(q->ctx, -ENOMEM, "out of memory");
+		q->obuf = nb;
+		q->ocap = QVMI_MAX(cap, (size_t)4096);
+	}
+	memcpy(q->obuf + q->olen, data, len);
+	q->olen += len;
+	return 0;
+}
+
+ssize_t qvmi_qmp_flush(struct qvmi_qmp *q)
+{
+	int err;
+
+	if (q->broken)
+		return qmp_broken(q);
+	err = send_queued(q, 0);
+	if (err < 0 && err != -ETIMEDOUT)
+		return err;
+	return (ssize_t)(q->olen - q->ooff);
+}
+
+size_t qvmi_qmp_queued(const struct qvmi_qmp *q)
+{
+	return q->olen - q->ooff;
+}
+
+const char *qvmi_qmp_greeting(const struct qvmi_qmp *q, size_t *len)
+{
+	*len = q->greeting_len;
+	return q->greeting;
 }

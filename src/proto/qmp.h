@@ -35,6 +35,8 @@ struct qvmi_json_stream {
 	char *buf;
 	size_t off, len, cap; /* unparsed bytes are buf[off, len) */
 	size_t msg_bytes; /* bytes fed to tok for the value being parsed */
+	size_t start; /* where the value being parsed (or the last) began */
+	size_t raw_len; /* length of the last complete value's text, or 0 */
 	size_t max_msg;
 	int err; /* sticky: once desynchronised, the stream stays broken */
 };
@@ -52,6 +54,13 @@ QVMI_HIDDEN int qvmi_json_stream_feed(struct qvmi_json_stream *js,
  */
 QVMI_HIDDEN int qvmi_json_stream_next(struct qvmi_json_stream *js,
 				      struct json_object **ret);
+/*
+ * The text of the value the last successful _next returned (trailing
+ * whitespace trimmed), valid until the next _feed; NULL if none.  Lets a
+ * proxy pass a message on byte for byte.
+ */
+QVMI_HIDDEN const char *qvmi_json_stream_raw(const struct qvmi_json_stream *js,
+					     size_t *len);
 /* True if part of a value has been received but not completed. */
 QVMI_HIDDEN bool qvmi_json_stream_partial(const struct qvmi_json_stream *js);
 
@@ -97,6 +106,29 @@ QVMI_HIDDEN void qvmi_qmp_set_event_cb(struct qvmi_qmp *q, qvmi_qmp_event_fn fn,
 /* The callback currently set (to chain to it). */
 QVMI_HIDDEN void qvmi_qmp_get_event_cb(const struct qvmi_qmp *q,
 				       qvmi_qmp_event_fn *fn, void **arg);
+
+/*
+ * Sharing the connection (qvmid's QMP proxy).  The tap sees, in arrival
+ * order, every event (after the event callback) and every reply that
+ * libqvmi did not wait for, with its raw text (valid during the call).  It
+ * must not call back into q.
+ */
+typedef void (*qvmi_qmp_tap_fn)(struct json_object *msg, const char *raw,
+				size_t len, void *arg);
+QVMI_HIDDEN void qvmi_qmp_set_tap(struct qvmi_qmp *q, qvmi_qmp_tap_fn fn,
+				  void *arg);
+/*
+ * Queue bytes (whole lines only) to send to the peer.  They go out before
+ * any later qvmi_qmp_execute's command, so lines never interleave.
+ */
+QVMI_HIDDEN int qvmi_qmp_queue(struct qvmi_qmp *q, const void *data,
+			       size_t len);
+/* Send queued bytes without blocking: bytes still queued, or -errno. */
+QVMI_HIDDEN ssize_t qvmi_qmp_flush(struct qvmi_qmp *q);
+QVMI_HIDDEN size_t qvmi_qmp_queued(const struct qvmi_qmp *q);
+/* The greeting as the peer sent it (no line end); valid while q lives. */
+QVMI_HIDDEN const char *qvmi_qmp_greeting(const struct qvmi_qmp *q,
+					  size_t *len);
 
 QVMI_HIDDEN int qvmi_qmp_fd(const struct qvmi_qmp *q);
 /* QEMU's pid from SO_PEERCRED on the socket, or 0. */

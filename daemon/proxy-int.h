@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared by qmp-proxy.c (loop, clients, forwarding) and proxy-cmds.c
+ * (what the proxy answers itself). */
+#ifndef QVMID_PROXY_INT_H
+#define QVMID_PROXY_INT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "qmp-proxy.h"
+#include "proto/qmp.h"
+#include "unixsock.h"
+
+enum {
+	PROXY_PMEM_MAX = 16,
+};
+
+struct pclient {
+	int fd;
+	struct qvmi_json_stream in;
+	char *out; /* out[out_off, out_len) is unsent */
+	size_t out_off, out_len, out_cap;
+	bool negotiated, oob;
+	bool dead; /* closed at the end of the loop turn */
+	bool closing; /* close once the output is flushed */
+	int64_t closing_deadline;
+	bool runnable; /* buffered input may be ready to process */
+	/* The one request forwarded to QEMU and not answered yet. */
+	uint64_t wait_id; /* 0: none */
+	char *wait_idtext; /* the client's own id, raw JSON; NULL: none */
+	bool wait_qc; /* query-commands: add ours to QEMU's list */
+};
+
+struct qvmid_proxy {
+	struct qvmi_ctx *ctx;
+	struct qvmi_qmp *q;
+	struct qvmid_proxy_opts o;
+	struct qvmid_unix_listener l; /* fd -1: no QMP listener */
+	int wake[2], spare_fd;
+	struct pclient **cl;
+	unsigned int ncl;
+	struct qvmid_pmem_server *pmem[PROXY_PMEM_MAX];
+	bool pmem_once[PROXY_PMEM_MAX]; /* started by the command */
+	unsigned int npmem;
+	struct pollfd *pfd;
+	size_t pfd_cap;
+	uint64_t next_id;
+	bool greeting_oob; /* QEMU offers the oob capability */
+	struct qvmid_proxy_stats st;
+};
+
+void qvmid_proxy_log(struct qvmid_proxy *p, enum qvmi_log_level lvl,
+		     const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Queue one message line (s has no line end) for c. */
+void qvmid_pc_send(struct qvmid_proxy *p, struct pclient *c, const char *s,
+		   size_t len);
+/* {"return": ret, "id": id}; ret is JSON text, id raw JSON or NULL. */
+void qvmid_pc_return(struct qvmid_proxy *p, struct pclient *c, const char *ret,
+		     const char *id);
+/* {"id": id, "error": {"class": cls, "desc": desc}} */
+void qvmid_pc_error(struct qvmid_proxy *p, struct pclient *c, const char *id,
+		    const char *cls, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/*
+ * Check a request's members as QEMU 7.2's qmp_dispatch_check_obj does;
+ * on a problem, answer c with QEMU's error text and return false.
+ */
+bool qvmid_proxy_check_obj(struct qvmid_proxy *p, struct pclient *c,
+			   struct json_object *req, const char *id);
+/* qmp_capabilities before negotiation. */
+void qvmid_proxy_capabilities(struct qvmid_proxy *p, struct pclient *c,
+			      struct json_object *req, const char *id);
+/* The commands qvmid adds: true if cmd is one (and it was answered). */
+bool qvmid_proxy_local(struct qvmid_proxy *p, struct pclient *c,
+		       const char *cmd, struct json_object *req,
+		       const char *id);
+/* Start a pmemaccess server; once: retire it after its first session. */
+int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once);
+/* Append qvmid's commands to a query-commands reply's text. */
+int qvmid_proxy_add_commands(const char *raw, size_t len, char **ret,
+			     size_t *ret_len);
+
+#endif

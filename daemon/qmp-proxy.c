@@ -1,0 +1,840 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * qvmid's QMP proxy and main loop (see qmp-proxy.h and docs/QVMID.md).
+ *
+ * Requests: each client has at most one request at QEMU; its later input
+ * waits in its JSON stream until the reply comes back.  That keeps every
+ * client's replies in request order (QEMU answers in order too), bounds
+ * the proxy's state by the number of clients, and is backpressure for
+ * free.  The request goes to QEMU byte for byte except for its "id",
+ * replaced by "qvmid-proxy-N"; the reply gets the client's id back (any
+ * JSON value, or none) and every other byte as QEMU wrote it.
+ *
+ * Output: per-client queues, sent without blocking.  Replies are always
+ * queued (a client with unread output sends nothing more, so at most one
+ * reply is pending beyond max_queue); events past max_queue disconnect the
+ * client.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proxy-int.h"
+#include "proto/jsonobj.h"
+
+enum {
+	DEFAULT_MAX_CLIENTS = 64,
+	DEFAULT_MAX_QUEUE = 4 << 20,
+	DEFAULT_MAX_REQUEST = 1 << 20,
+	READ_CHUNK = 64 * 1024,
+	/* A client with this much unsent output is not read from. */
+	OUT_PAUSE = 256 * 1024,
+	/* Nor is anyone while this much waits to go to QEMU. */
+	UP_PAUSE = 1 << 20,
+	CLOSING_MS = 2000, /* to deliver a last error before closing */
+	ACCEPT_BURST = 16,
+	MSG_BUDGET = 16, /* requests per client per loop turn */
+};
+
+static const char id_prefix[] = "qvmid-proxy-";
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void qvmid_proxy_log(struct qvmid_proxy *p, enum qvmi_log_level lvl,
+		     const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int saved = errno;
+
+	if (!p->o.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	p->o.log(lvl, buf, p->o.log_arg);
+	errno = saved;
+}
+
+/* ---- client output ------------------------------------------------------ */
+
+static bool pc_append(struct pclient *c, const char *s, size_t len)
+{
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (len > c->out_cap - c->out_len && c->out_off) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (len > c->out_cap - c->out_len) {
+		size_t cap = QVMI_MAX(QVMI_MAX(c->out_cap * 2, (size_t)4096),
+				      c->out_len + len);
+		char *nb = realloc(c->out, cap);
+
+		if (!nb)
+			return false;
+		c->out = nb;
+		c->out_cap = cap;
+	}
+	memcpy(c->out + c->out_len, s, len);
+	c->out_len += len;
+	return true;
+}
+
+void qvmid_pc_send(struct qvmid_proxy *p, struct pclient *c, const char *s,
+		   size_t len)
+{
+	if (c->dead)
+		return;
+	/* QEMU ends every message with CRLF. */
+	if (!pc_append(c, s, len) || !pc_append(c, "\r\n", 2)) {
+		qvmid_proxy_log(p, QVMI_LOG_WARN,
+				"qmp-proxy: out of memory: dropping a client");
+		c->dead = true;
+	}
+}
+
+void qvmid_pc_return(struct qvmid_proxy *p, struct pclient *c, const char *ret,
+		     const char *id)
+{
+	char *s;
+	int n = id ? asprintf(&s, "{\"return\": %s, \"id\": %s}", ret, id) :
+		     asprintf(&s, "{\"return\": %s}", ret);
+
+	if (n < 0) {
+		c->dead = true;
+		return;
+	}
+	qvmid_pc_send(p, c, s, (size_t)n);
+	free(s);
+}
+
+void qvmid_pc_error(struct qvmid_proxy *p, struct pclient *c, const char *id,
+		    const char *cls, const char *fmt, ...)
+{
+	struct json_object *d;
+	char desc[512], *s;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof(desc), fmt, ap);
+	va_end(ap);
+	d = json_object_new_string(desc); /* for its JSON escaping */
+	if (!d) {
+		c->dead = true;
+		return;
+	}
+	/* QEMU 7.2 puts the id first in error replies. */
+	n = asprintf(&s, "%s%s%s{\"class\": \"%s\", \"desc\": %s}}",
+		     id ? "{\"id\": " : "", id ? id : "",
+		     id ? ", \"error\": " : "{\"error\": ", cls,
+		     json_object_to_json_string_ext(
+			     d, JSON_C_TO_STRING_PLAIN |
+					JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(d);
+	if (n < 0) {
+		c->dead = true;
+		return;
+	}
+	qvmid_pc_send(p, c, s, (size_t)n);
+	free(s);
+}
+
+/* 1: progress or nothing to do, 0: would block, -1: gone. */
+static int pc_flush(struct pclient *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		c->out_off += (size_t)n;
+	}
+	c->out_off = c->out_len = 0;
+	return 1;
+}
+
+static size_t pc_queued(const struct pclient *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* ---- from QEMU (the tap) -------------------------------------------- */
+
+static void fan_out_event(struct qvmid_proxy *p, struct json_object *msg,
+			  const char *raw, size_t len)
+{
+	struct json_object *name;
+
+	p->st.events++;
+	if (json_object_object_get_ex(msg, "event", &name))
+		qvmid_proxy_log(p, QVMI_LOG_INFO, "event %s",
+				json_object_get_string(name));
+	for (unsigned int i = 0; i < p->ncl; i++) {
+		struct pclient *c = p->cl[i];
+
+		if (c->dead || !c->negotiated)
+			continue;
+		qvmid_pc_send(p, c, raw, len);
+		if (pc_queued(c) > p->o.max_queue && !c->dead) {
+			qvmid_proxy_log(p, QVMI_LOG_WARN,
+					"qmp-proxy: a client left %zu bytes "
+					"unread: disconnecting it",
+					pc_queued(c));
+			p->st.dropped_slow++;
+			c->dead = true;
+		}
+	}
+}
+
+static struct pclient *waiter(struct qvmid_proxy *p, uint64_t id)
+{
+	for (unsigned int i = 0; i < p->ncl; i++)
+		if (p->cl[i]->wait_id == id)
+			return p->cl[i];
+	return NULL;
+}
+
+/* Our request number from a reply's id, or 0. */
+static uint64_t reply_id(struct json_object *msg)
+{
+	struct json_object *id;
+	const char *s;
+	char *end;
+	uint64_t n;
+
+	if (!json_object_object_get_ex(msg, "id", &id) ||
+	    !json_object_is_type(id, json_type_string))
+		return 0;
+	s = json_object_get_string(id);
+	if (strncmp(s, id_prefix, sizeof(id_prefix) - 1))
+		return 0;
+	s += sizeof(id_prefix) - 1;
+	if (*s < '1' || *s > '9')
+		return 0;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	return errno || *end ? 0 : n;
+}
+
+static void deliver_reply(struct qvmid_proxy *p, struct pclient *c,
+			  const char *raw, size_t len)
+{
+	char *out = NULL, *out2 = NULL;
+	size_t olen, olen2;
+	const char *id = c->wait_idtext;
+	int err;
+
+	err = qvmi_jsonobj_set(raw, len, "id", id, id ? strlen(id) : 0, &out,
+			       &olen);
+	if (!err && c->wait_qc &&
+	    !qvmid_proxy_add_commands(out, olen, &out2, &olen2)) {
+		free(out);
+		out = out2;
+		olen = olen2;
+	}
+	if (err)
+		qvmid_pc_error(p, c, id, "GenericError",
+			       "qvmid: cannot relay QEMU's reply");
+	else
+		qvmid_pc_send(p, c, out, olen);
+	free(out);
+	free(c->wait_idtext);
+	c->wait_idtext = NULL;
+	c->wait_id = 0;
+	c->wait_qc = false;
+	c->runnable = true; /* its next request may be buffered already */
+}
+
+/* Called by the QMP client for every event and every reply that libqvmi
+ * did not wait for, in arrival order, from qvmi_qmp_poll or while libqvmi
+ * waits in qvmi_qmp_execute: only queue, never touch the connection. */
+static void on_tap(struct json_object *msg, const char *raw, size_t len,
+		   void *arg)
+{
+	struct qvmid_proxy *p = arg;
+	struct json_object *ev;
+	struct pclient *c;
+	uint64_t id;
+
+	if (json_object_object_get_ex(msg, "event", &ev)) {
+		fan_out_event(p, msg, raw, len);
+		return;
+	}
+	id = reply_id(msg);
+	c = id ? waiter(p, id) : NULL;
+	if (!c || c->dead) {
+		/* Its client left, or libqvmi's own late reply. */
+		p->st.discarded++;
+		qvmid_proxy_log(p, QVMI_LOG_DEBUG,
+				"qmp-proxy: discarding a reply nobody waits "
+				"for");
+		return;
+	}
+	deliver_reply(p, c, raw, len);
+}
+
+/* ---- from clients ------------------------------------------------------- */
+
+static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
+		    const char *raw, size_t len, const char *id)
+{
+	char newid[sizeof(id_prefix) + 24], *line = NULL;
+	size_t llen;
+	uint64_t n = ++p->next_id;
+	int err;
+
+	snprintf(newid, sizeof(newid), "\"%s%" PRIu64 "\"", id_prefix, n);
+	err = qvmi_jsonobj_set(raw, len, "id", newid, strlen(newid), &line,
+			       &llen);
+	if (!err)
+		line[llen++] = '\n'; /* replaces the NUL */
+	if (!err)
+		err = qvmi_qmp_queue(p->q, line, llen);
+	free(line);
+	if (err) {
+		qvmid_pc_error(p, c, id, "GenericError",
+			       "qvmid: cannot forward the command to QEMU");
+		return;
+	}
+	c->wait_id = n;
+	c->wait_idtext = id ? strdup(id) : NULL;
+	c->wait_qc = cmd && !strcmp(cmd, "query-commands");
+	if (id && !c->wait_idtext)
+		c->dead = true;
+	p->st.forwarded++;
+	qvmi_qmp_flush(p->q); /* errors show on the next poll */
+}
+
+/* One complete message from a client. */
+static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
+		       struct json_object *req, const char *raw, size_t len)
+{
+	struct qvmi_jsonobj_member m;
+	struct json_object *ex;
+	const char *cmd = NULL;
+	char *id = NULL;
+
+	if (!json_object_is_type(req, json_type_object)) {
+		qvmid_pc_error(p, c, NULL, "GenericError",
+			       "QMP input must be a JSON object");
+		return;
+	}
+	if (qvmi_jsonobj_get(raw, len, "id", &m) == 1)
+		id = strndup(raw + m.vstart, m.end - m.vstart);
+	if (json_object_object_get_ex(req, "execute", &ex) &&
+	    json_object_is_type(ex, json_type_string))
+		cmd = json_object_get_string(ex);
+	if (!c->negotiated) {
+		if (qvmid_proxy_check_obj(p, c, req, id))
+			qvmid_proxy_capabilities(p, c, req, id);
+	} else if (cmd && !strcmp(cmd, "qmp_capabilities")) {
+		qvmid_pc_error(p, c, id, "CommandNotFound",
+			       "Capabilities negotiation is already complete, "
+			       "command ignored");
+	} else if (!cmd || !qvmid_proxy_local(p, c, cmd, req, id)) {
+		/* Everything else, malformed or not: QEMU judges it. */
+		forward(p, c, cmd, raw, len, id);
+	}
+	free(id);
+}
+
+static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
+				int err)
+{
+	if (err == -EMSGSIZE)
+		qvmid_pc_error(p, c, NULL, "GenericError",
+			       "JSON parse error, message longer than "
+			       "qvmid's limit of %zu bytes",
+			       p->o.max_request);
+	else
+		qvmid_pc_error(p, c, NULL, "GenericError",
+			       "JSON parse error, invalid JSON (qvmid accepts "
+			       "strict JSON only)");
+	/* The stream cannot resynchronise: say why, then hang up. */
+	c->closing = true;
+	c->closing_deadline = now_ms() + CLOSING_MS;
+}
+
+static bool can_process(const struct qvmid_proxy *p, const struct pclient *c)
+{
+	return !c->dead && !c->closing && !c->wait_id &&
+	       pc_queued(c) < OUT_PAUSE && qvmi_qmp_queued(p->q) < UP_PAUSE;
+}
+
+/* Act on buffered requests, one at a time. */
+static void client_process(struct qvmid_proxy *p, struct pclient *c)
+{
+	c->runnable = false;
+	for (int budget = MSG_BUDGET; budget > 0; budget--) {
+		struct json_object *req;
+		const char *raw;
+		size_t len;
+		int r;
+
+		if (!can_process(p, c)) {
+			c->runnable = !c->dead && !c->closing;
+			return;
+		}
+		r = qvmi_json_stream_next(&c->in, &req);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			client_eof_or_error(p, c, r);
+			return;
+		}
+		raw = qvmi_json_stream_raw(&c->in, &len);
+		if (raw)
+			handle_msg(p, c, req, raw, len);
+		json_object_put(req);
+	}
+	c->runnable = true;
+}
+
+static void client_read(struct qvmid_proxy *p, struct pclient *c)
+{
+	char buf[READ_CHUNK];
+	ssize_t n;
+	int err;
+
+	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		c->dead = true; /* a reply still due is discarded */
+		return;
+	}
+	err = qvmi_json_stream_feed(&c->in, buf, (size_t)n);
+	if (err)
+		client_eof_or_error(p, c, err);
+	c->runnable = true;
+}
+
+static void client_free(struct pclient *c)
+{
+	close(c->fd);
+	qvmi_json_stream_deinit(&c->in);
+	free(c->out);
+	free(c->wait_idtext);
+	free(c);
+}
+
+static struct pclient *client_new(struct qvmid_proxy *p, int fd)
+{
+	struct pclient *c = calloc(1, sizeof(*c));
+	const char *g;
+	size_t glen;
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	if (qvmi_json_stream_init(&c->in, p->o.max_request)) {
+		free(c);
+		return NULL;
+	}
+	/* QEMU's own greeting, byte for byte: clients see QEMU. */
+	g = qvmi_qmp_greeting(p->q, &glen);
+	qvmid_pc_send(p, c, g, glen);
+	if (c->dead) {
+		c->fd = -1;
+		qvmi_json_stream_deinit(&c->in);
+		free(c->out);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* accept() hit EMFILE: drop one pending connection so the listener does
+ * not stay readable and spin the loop. */
+static void shed_one(struct qvmid_proxy *p)
+{
+	int fd;
+
+	if (p->spare_fd < 0)
+		return;
+	close(p->spare_fd);
+	fd = accept(p->l.fd, NULL, NULL);
+	if (fd >= 0)
+		close(fd);
+	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	p->st.refused++;
+}
+
+static void accept_some(struct qvmid_proxy *p)
+{
+	for (int n = 0; n < ACCEPT_BURST; n++) {
+		int fd = accept4(p->l.fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct pclient *c;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				shed_one(p);
+			return;
+		}
+		c = p->ncl < p->o.max_clients ? client_new(p, fd) : NULL;
+		if (!c) {
+			if (!p->st.refused++)
+				qvmid_proxy_log(p, QVMI_LOG_WARN,
+						"qmp-proxy: %u clients: "
+						"refusing more",
+						p->ncl);
+			close(fd);
+			continue;
+		}
+		p->cl[p->ncl++] = c;
+		p->st.accepted++;
+		qvmid_proxy_log(p, QVMI_LOG_INFO,
+				"qmp-proxy: client connected (%u now)", p->ncl);
+	}
+}
+
+static void sweep_clients(struct qvmid_proxy *p, int64_t now)
+{
+	for (unsigned int i = p->ncl; i-- > 0;) {
+		struct pclient *c = p->cl[i];
+
+		if (!c->dead && pc_queued(c) && pc_flush(c) < 0)
+			c->dead = true;
+		if (c->closing && (!pc_queued(c) || now >= c->closing_deadline))
+			c->dead = true;
+		if (!c->dead)
+			continue;
+		if (c->wait_id)
+			qvmid_proxy_log(p, QVMI_LOG_DEBUG,
+					"qmp-proxy: client left with a command "
+					"at QEMU; its reply will be dropped");
+		client_free(c);
+		p->cl[i] = p->cl[--p->ncl];
+		p->cl[p->ncl] = NULL;
+		qvmid_proxy_log(p, QVMI_LOG_INFO,
+				"qmp-proxy: client gone (%u left)", p->ncl);
+	}
+}
+
+/* ---- pmemaccess servers ------------------------------------------------ */
+
+int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once)
+{
+	int err;
+
+	if (p->npmem >= PROXY_PMEM_MAX)
+		return -ENOSPC;
+	err = qvmid_pmem_server_create(p->ctx, path, &p->o.pmem,
+				       &p->pmem[p->npmem]);
+	if (err)
+		return err;
+	p->pmem_once[p->npmem++] = once;
+	return 0;
+}
+
+int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path)
+{
+	return qvmid_proxy_start_pmem(p, path, false);
+}
+
+/*
+ * The patched QEMU's pmemaccess (memory-access.c, 2011/2015) accepted one
+ * connection, served it, then closed the socket and unlinked the path;
+ * LibVMI starts a new one for every session.  Do the same for servers the
+ * command started, so sessions do not pile up sockets.
+ */
+static void retire_pmem(struct qvmid_proxy *p)
+{
+	for (unsigned int i = p->npmem; i-- > 0;) {
+		struct qvmid_pmem_stats st;
+
+		if (!p->pmem_once[i])
+			continue;
+		qvmid_pmem_server_stats(p->pmem[i], &st);
+		if (!st.accepted || st.clients)
+			continue;
+		qvmid_proxy_log(p, QVMI_LOG_INFO,
+				"qmp-proxy: pmemaccess %s: session over, "
+				"removing it",
+				qvmid_pmem_server_path(p->pmem[i]));
+		qvmid_pmem_server_destroy(p->pmem[i]);
+		memmove(p->pmem + i, p->pmem + i + 1,
+			(p->npmem - i - 1) * sizeof(p->pmem[0]));
+		memmove(p->pmem_once + i, p->pmem_once + i + 1,
+			(p->npmem - i - 1) * sizeof(p->pmem_once[0]));
+		p->npmem--;
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static int pfd_reserve(struct qvmid_proxy *p, size_t n)
+{
+	struct pollfd *np;
+
+	if (n <= p->pfd_cap)
+		return 0;
+	np = realloc(p->pfd, n * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	p->pfd = np;
+	p->pfd_cap = n;
+	return 0;
+}
+
+/* Layout: wake, QMP, listener, clients, then each pmem server's block. */
+struct turn {
+	nfds_t n, cl_base;
+	unsigned int ncl, npmem;
+	nfds_t pmem_base[PROXY_PMEM_MAX];
+	int64_t next;
+	bool busy;
+};
+
+static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
+{
+	size_t need = 3 + p->ncl;
+	short qev = POLLIN;
+
+	for (unsigned int i = 0; i < p->npmem; i++)
+		need += qvmid_pmem_server_nfds(p->pmem[i]);
+	if (pfd_reserve(p, need))
+		return -ENOMEM;
+	if (qvmi_qmp_queued(p->q))
+		qev |= POLLOUT;
+	t->next = INT64_MAX;
+	t->busy = false;
+	p->pfd[0] = (struct pollfd){ p->wake[0], POLLIN, 0 };
+	p->pfd[1] = (struct pollfd){ qvmi_qmp_fd(p->q), qev, 0 };
+	/* fd -1: poll ignores the entry */
+	p->pfd[2] = (struct pollfd){ p->l.fd, POLLIN, 0 };
+	t->cl_base = 3;
+	t->ncl = p->ncl;
+	for (unsigned int i = 0; i < p->ncl; i++) {
+		struct pclient *c = p->cl[i];
+		short ev = pc_queued(c) ? POLLOUT : 0;
+
+		if (can_process(p, c)) {
+			ev |= POLLIN;
+			t->busy |= c->runnable;
+		}
+		if (c->closing)
+			t->next = QVMI_MIN(t->next, c->closing_deadline);
+		p->pfd[3 + i] = (struct pollfd){ c->fd, ev, 0 };
+	}
+	t->n = 3 + p->ncl;
+	t->npmem = p->npmem;
+	for (unsigned int i = 0; i < p->npmem; i++) {
+		t->pmem_base[i] = t->n;
+		t->n += qvmid_pmem_server_prepare(p->pmem[i], p->pfd + t->n,
+						  &t->next, &t->busy);
+	}
+	return 0;
+}
+
+static int poll_wait_ms(const struct turn *t)
+{
+	int64_t w;
+
+	if (t->busy)
+		return 0;
+	if (t->next == INT64_MAX)
+		return 60000;
+	w = t->next - now_ms();
+	return (int)QVMI_MAX(QVMI_MIN(w, (int64_t)60000), (int64_t)0);
+}
+
+/* QEMU's side: send what is queued, read replies and events (the tap
+ * hands them out).  < 0: QEMU is gone. */
+static int serve_qmp(struct qvmid_proxy *p, short re)
+{
+	struct json_object *ev;
+	int err = 0;
+
+	if ((re & POLLOUT) && qvmi_qmp_flush(p->q) < 0)
+		err = -EPIPE;
+	if (!err && (re & (POLLIN | POLLHUP | POLLERR)))
+		err = qvmi_qmp_poll(p->q, 0);
+	/* The tap has seen them; libqvmi's queue is only for its users. */
+	while (qvmi_qmp_event_pop(p->q, &ev) == 0)
+		json_object_put(ev);
+	if (err < 0) {
+		qvmid_proxy_log(p, QVMI_LOG_WARN,
+				"QEMU closed the QMP socket: exiting");
+		return -EPIPE;
+	}
+	return 0;
+}
+
+static void serve_clients(struct qvmid_proxy *p, const struct turn *t)
+{
+	for (unsigned int i = 0; i < t->ncl; i++) {
+		struct pclient *c = p->cl[i];
+		short re = p->pfd[t->cl_base + i].revents;
+
+		if (c->dead)
+			continue;
+		if ((re & POLLOUT) && pc_flush(c) < 0)
+			c->dead = true;
+		if (re & POLLIN)
+			client_read(p, c);
+		else if (re & (POLLHUP | POLLERR | POLLNVAL))
+			c->dead = true;
+		if (!c->dead && c->runnable)
+			client_process(p, c);
+	}
+}
+
+int qvmid_proxy_run(struct qvmid_proxy *p)
+{
+	for (;;) {
+		struct turn t;
+		int err = build_pollfds(p, &t);
+
+		if (err)
+			return err;
+		if (poll(p->pfd, t.n, poll_wait_ms(&t)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p->pfd[0].revents) {
+			char buf[64];
+
+			while (read(p->wake[0], buf, sizeof(buf)) > 0)
+				;
+			return 0;
+		}
+		err = serve_qmp(p, p->pfd[1].revents);
+		if (err)
+			return err;
+		serve_clients(p, &t);
+		for (unsigned int i = 0; i < t.npmem; i++)
+			qvmid_pmem_server_dispatch(p->pmem[i],
+						   p->pfd + t.pmem_base[i]);
+		if (p->pfd[2].revents & POLLIN)
+			accept_some(p);
+		retire_pmem(p);
+		/* Replies that arrived while libqvmi waited (pmem reads over
+		 * xp) or during this turn go out now, not a turn later. */
+		if (qvmi_qmp_queued(p->q) && qvmi_qmp_flush(p->q) < 0)
+			return serve_qmp(p, POLLIN);
+		sweep_clients(p, now_ms());
+	}
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static bool greeting_offers_oob(struct qvmi_qmp *q)
+{
+	size_t len;
+	const char *g = qvmi_qmp_greeting(q, &len);
+	struct json_object *o = g ? json_tokener_parse(g) : NULL, *qmp, *caps;
+	bool oob = false;
+
+	if (o && json_object_object_get_ex(o, "QMP", &qmp) &&
+	    json_object_object_get_ex(qmp, "capabilities", &caps) &&
+	    json_object_is_type(caps, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(caps); i++)
+			oob |= !strcmp(
+				json_object_get_string(
+					json_object_array_get_idx(caps, i)),
+				"oob");
+	json_object_put(o);
+	return oob;
+}
+
+int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
+		       struct qvmid_proxy **ret)
+{
+	struct qvmid_proxy *p;
+	size_t glen;
+	int err;
+
+	*ret = NULL;
+	if (!ctx || !ctx->qmp || !qvmi_qmp_greeting(ctx->qmp, &glen))
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (o)
+		p->o = *o;
+	p->ctx = ctx;
+	p->q = ctx->qmp;
+	p->l.fd = p->wake[0] = p->wake[1] = -1;
+	p->o.max_clients = p->o.max_clients ?: DEFAULT_MAX_CLIENTS;
+	p->o.max_queue = p->o.max_queue ?: DEFAULT_MAX_QUEUE;
+	p->o.max_request = p->o.max_request ?: DEFAULT_MAX_REQUEST;
+	p->greeting_oob = greeting_offers_oob(p->q);
+	p->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	p->cl = calloc(p->o.max_clients, sizeof(*p->cl));
+	err = p->cl ? 0 : -ENOMEM;
+	if (!err && pipe2(p->wake, O_NONBLOCK | O_CLOEXEC))
+		err = -errno;
+	if (!err && p->o.listen_path)
+		err = qvmid_unix_listen(&p->l, p->o.listen_path, 64,
+					"qmp-proxy", p->o.log, p->o.log_arg);
+	if (err) {
+		qvmid_proxy_destroy(p);
+		return err;
+	}
+	qvmi_qmp_set_tap(p->q, on_tap, p);
+	if (p->o.listen_path)
+		qvmid_proxy_log(p, QVMI_LOG_INFO, "qmp-proxy: serving %s",
+				p->l.path);
+	*ret = p;
+	return 0;
+}
+
+void qvmid_proxy_stop(struct qvmid_proxy *p)
+{
+	char c = 0;
+	ssize_t n = write(p->wake[1], &c, 1);
+
+	(void)n; /* a full pipe already means "stop" */
+}
+
+void qvmid_proxy_destroy(struct qvmid_proxy *p)
+{
+	if (!p)
+		return;
+	if (p->q)
+		qvmi_qmp_set_tap(p->q, NULL, NULL);
+	while (p->ncl) /* EOF to every client */
+		client_free(p->cl[--p->ncl]);
+	for (unsigned int i = 0; i < p->npmem; i++)
+		qvmid_pmem_server_destroy(p->pmem[i]);
+	qvmid_unix_close(&p->l);
+	for (int i = 0; i < 2; i++)
+		if (p->wake[i] >= 0)
+			close(p->wake[i]);
+	if (p->spare_fd >= 0)
+		close(p->spare_fd);
+	free(p->cl);
+	free(p->pfd);
+	free(p);
+}
+
+void qvmid_proxy_stats(const struct qvmid_proxy *p,
+		       struct qvmid_proxy_stats *ret)
+{
+	*ret = p->st;
+	ret->clients = p->ncl;
+	ret->pmem_servers = p->npmem;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * qvmid's main loop: the QMP proxy (docs/QVMID.md) and every pmemaccess
+ * server, in one thread over one poll().
+ *
+ * QEMU 7.2's -qmp socket serves one client at a time, and libqvmi (the
+ * ctx's memory sources and control backend) already holds it, so the
+ * proxy shares that connection: it sends its clients' commands through
+ * qvmi_qmp_queue() with ids of its own and takes the replies and events
+ * from the connection's tap, which also sees what arrives while libqvmi
+ * waits for a reply of its own.
+ */
+#ifndef QVMID_QMP_PROXY_H
+#define QVMID_QMP_PROXY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmem-server.h"
+
+struct qvmid_proxy;
+
+struct qvmid_proxy_opts {
+	/* QMP socket for management clients; NULL: none (pmemaccess
+	 * only). */
+	const char *listen_path;
+	unsigned int max_clients; /* 0: 64; more are accepted and closed */
+	/* A client whose unsent output passes this (events it does not
+	 * read) is disconnected.  0: 4 MiB. */
+	size_t max_queue;
+	size_t max_request; /* largest client message; 0: 1 MiB */
+	/* Options of every pmemaccess server, also those started by the
+	 * "pmemaccess" command. */
+	struct qvmid_pmem_opts pmem;
+	qvmid_log_fn log; /* may be NULL */
+	void *log_arg;
+};
+
+/*
+ * ctx must be attached over QMP (ctx->qmp); it is borrowed and used only
+ * by the thread that calls qvmid_proxy_run().  Installs the QMP tap.
+ */
+int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
+		       struct qvmid_proxy **ret);
+/* Serve pmemaccess on path (also what the "pmemaccess" command does). */
+int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path);
+/* Serve until qvmid_proxy_stop() (0) or QEMU goes away (-EPIPE). */
+int qvmid_proxy_run(struct qvmid_proxy *p);
+/* Async-signal-safe and thread-safe: make run() return soon. */
+void qvmid_proxy_stop(struct qvmid_proxy *p);
+/* Close every client and server, remove the sockets, remove the tap. */
+void qvmid_proxy_destroy(struct qvmid_proxy *p);
+
+struct qvmid_proxy_stats {
+	unsigned int clients, pmem_servers;
+	uint64_t accepted, refused, forwarded, events, discarded, dropped_slow;
+};
+void qvmid_proxy_stats(const struct qvmid_proxy *p,
+		       struct qvmid_proxy_stats *ret);
+
+#endif
