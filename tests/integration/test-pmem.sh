@@ -33,7 +33,7 @@ if [ -S "$SOCK" ]; then ok qvmid_listens; else bad qvmid_listens; cat "$TMP/qvmi
 
 python3 "$ROOT/tests/tools/pmemaccess_client.py" --socket "$SOCK" --shm "$SHM" \
 	--reads 500 2>&1 | tee "$TMP/client.out"
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$TMP/client.out" | tail -n1)
+line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$TMP/client.out" | tail -n1)
 if [ -n "$line" ]; then
 	read -r p _ f _ s _ <<<"${line//,/}"
 	pass=$((pass + p)) fail=$((fail + f))
