@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -30,6 +32,9 @@ struct shm {
 	bool no_seek_data;
 	/* Set once mincore failed on the mapping: use SEEK_DATA + pread. */
 	bool no_mincore;
+	/* pidfd of the QEMU that owns the file, or -1: our mapping outlives
+	 * QEMU, so bulk reads check it is still there (one poll, no wait). */
+	int owner;
 };
 
 /* Bytes pread per SEEK_DATA: holes smaller than this inside data are
@@ -80,6 +85,27 @@ static int shm_pread(struct qvmi_source *s, struct shm *m, uint8_t *out,
  * pread of the small holes left inside a step reads zeros without
  * allocating them, so correctness never depends on the hole map.
  */
+static bool shm_owner_gone(struct shm *m)
+{
+	struct pollfd p = { .fd = m->owner, .events = POLLIN };
+
+	/* A pidfd polls readable once its process has exited. */
+	return m->owner >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+int qvmi__shm_set_owner(struct qvmi_source *src, pid_t pid)
+{
+	struct shm *m = qvmi_source_priv(src);
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0) /* kernel < 5.3: no liveness check, stale reads possible */
+		return -errno;
+	if (m->owner >= 0)
+		close(m->owner);
+	m->owner = fd;
+	return 0;
+}
+
 /*
  * Bulk read guided by mincore(2): pages the file already has (resident in
  * its page cache) are copied straight from our mapping — touching them
@@ -104,8 +130,8 @@ static bool shm_is_hole(struct shm *m, uint64_t pos, uint64_t len)
 	return (uint64_t)d >= pos + len;
 }
 
-static int shm_read_mincore(struct qvmi_source *s, struct shm *m,
-			    uint8_t *out, uint64_t addr, size_t len)
+static int shm_read_mincore(struct qvmi_source *s, struct shm *m, uint8_t *out,
+			    uint64_t addr, size_t len)
 {
 	unsigned char vec[MINCORE_WIN / 4096];
 	uint64_t pos = addr, end = addr + len;
@@ -150,6 +176,10 @@ static int shm_read(struct qvmi_source *s, uint64_t addr, void *buf, size_t len)
 
 	if (shm_check(m, addr, len))
 		return -EFAULT;
+	if (shm_owner_gone(m))
+		return qvmi__err(qvmi_source_ctx(s), -EIO,
+				 "shm: the QEMU process owning the RAM file "
+				 "exited");
 	if (!m->no_mincore) {
 		err = shm_read_mincore(s, m, out, addr, len);
 		if (err <= 0)
@@ -205,6 +235,8 @@ static void shm_destroy(struct qvmi_source *s)
 
 	munmap(m->map, (size_t)m->size);
 	close(m->fd);
+	if (m->owner >= 0)
+		close(m->owner);
 	free(m);
 }
 
@@ -275,6 +307,7 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 		goto fail;
 	}
 	m->fd = fd;
+	m->owner = -1;
 	m->size = (uint64_t)st.st_size;
 	err = shm_map(ctx, m, &writable);
 	if (err)
