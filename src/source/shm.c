@@ -35,6 +35,9 @@ struct shm {
 	/* pidfd of the QEMU that owns the file, or -1: our mapping outlives
 	 * QEMU, so bulk reads check it is still there (one poll, no wait). */
 	int owner;
+	/* Bitmap of 2 MiB windows whose resident pages we mapped already. */
+	uint64_t *populated;
+	bool no_populate;
 };
 
 /* Bytes pread per SEEK_DATA: holes smaller than this inside data are
@@ -116,6 +119,34 @@ int qvmi__shm_set_owner(struct qvmi_source *src, pid_t pid)
  */
 enum { MINCORE_WIN = 1 << 20 };
 
+/*
+ * First touch of resident pages through our mapping costs a page fault per
+ * 16 pages (fault-around), which made a cold 512 MiB read run at 0.45
+ * GiB/s.  MADV_POPULATE_READ (Linux 5.14) maps a whole resident run in one
+ * call; it allocates nothing because mincore said the pages exist.  Each
+ * 2 MiB window is populated once.
+ */
+static void shm_populate(struct shm *m, uint64_t pos, uint64_t len)
+{
+	uint64_t w = pos >> 21, last = (pos + len - 1) >> 21, i;
+	uint64_t start = pos & ~(uint64_t)4095;
+
+	if (!m->populated || m->no_populate)
+		return;
+	for (i = w; i <= last; i++)
+		if (!(m->populated[i / 64] & (1ull << (i % 64))))
+			break;
+	if (i > last)
+		return;
+	if (madvise(m->map + start, (size_t)(pos + len - start),
+		    MADV_POPULATE_READ)) {
+		m->no_populate = errno == EINVAL; /* kernel < 5.14 */
+		return;
+	}
+	for (i = w; i <= last; i++)
+		m->populated[i / 64] |= 1ull << (i % 64);
+}
+
 /* Is [pos, pos + len) all hole?  Non-resident pages are holes unless they
  * were swapped out; SEEK_DATA tells, scanning no further than the run. */
 static bool shm_is_hole(struct shm *m, uint64_t pos, uint64_t len)
@@ -152,6 +183,7 @@ static int shm_read_mincore(struct qvmi_source *s, struct shm *m, uint8_t *out,
 				i++;
 			run = QVMI_MIN(wend, wbase + (uint64_t)i * 4096) - pos;
 			if (res) {
+				shm_populate(m, pos, run);
 				memcpy(out + (pos - addr), m->map + pos, run);
 			} else if (shm_is_hole(m, pos, run)) {
 				memset(out + (pos - addr), 0, run);
@@ -237,6 +269,7 @@ static void shm_destroy(struct qvmi_source *s)
 	close(m->fd);
 	if (m->owner >= 0)
 		close(m->owner);
+	free(m->populated);
 	free(m);
 }
 
@@ -309,6 +342,8 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 	m->fd = fd;
 	m->owner = -1;
 	m->size = (uint64_t)st.st_size;
+	/* Optional: without it every read just takes the page faults. */
+	m->populated = calloc((size_t)((m->size >> 21) / 64 + 1), 8);
 	err = shm_map(ctx, m, &writable);
 	if (err)
 		goto fail;
@@ -320,6 +355,8 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 	}
 	return 0;
 fail:
+	if (m)
+		free(m->populated);
 	free(m);
 	if (fd >= 0)
 		close(fd);
