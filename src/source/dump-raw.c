@@ -151,9 +151,9 @@ static int check_range(struct qvmi_ctx *ctx, const struct raw_range *r,
 	if (r->off > fsize || r->size > fsize - r->off)
 		return qvmi__err(ctx, -EINVAL,
 				 "raw map: 0x%" PRIx64 ":0x%" PRIx64
-				 " needs file bytes up to 0x%" PRIx64
-				 " but the dump is only 0x%" PRIx64 " bytes",
-				 r->gpa, r->size, r->off + r->size, fsize);
+				 "@0x%" PRIx64 " runs past the end of the "
+				 "dump (only 0x%" PRIx64 " bytes)",
+				 r->gpa, r->size, r->off, fsize);
 	for (i = 0; i < n; i++)
 		if (r->gpa <= all[i].gpa + (all[i].size - 1) &&
 		    all[i].gpa <= r->gpa + (r->size - 1))

@@ -1,0 +1,1134 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Dump files: ELF cores built here in C the way QMP dump-guest-memory
+ * writes them, raw images with and without a memory map, broken and
+ * truncated variants, and round trips through qvmi_dump_write.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "qvmi.h"
+#include "core/internal.h"
+#include "source/dump.h"
+
+/* ---- building cores ------------------------------------------------------ */
+
+struct tload {
+	uint64_t paddr, filesz, memsz;
+	uint8_t seed;
+};
+
+struct tcore {
+	uint8_t *buf;
+	size_t len;
+	size_t phoff, notes_off, notes_len;
+	size_t data_off[8];
+};
+
+static uint8_t pat(uint8_t seed, uint64_t i)
+{
+	return (uint8_t)(seed + i * 13 + (i >> 9));
+}
+
+static uint64_t rip_of(int cpu)
+{
+	return 0xffffffff81000000ull + 0x10 * (uint64_t)cpu;
+}
+
+static uint64_t cr3_of(int cpu)
+{
+	return 0x12210000ull + 0x1000 * (uint64_t)cpu;
+}
+
+/* Append one note to *buf (realloc'd). */
+static void note_add(uint8_t **buf, size_t *len, const char *name,
+		     uint32_t type, const void *desc, size_t descsz)
+{
+	size_t nsz = strlen(name) + 1;
+	size_t add = 12 + ((nsz + 3) & ~3ul) + ((descsz + 3) & ~3ul);
+	Elf64_Nhdr h = { (Elf64_Word)nsz, (Elf64_Word)descsz, type };
+	uint8_t *p;
+
+	*buf = realloc(*buf, *len + add);
+	CHECK(*buf);
+	p = *buf + *len;
+	memset(p, 0, add);
+	memcpy(p, &h, 12);
+	memcpy(p + 12, name, nsz);
+	memcpy(p + 12 + ((nsz + 3) & ~3ul), desc, descsz);
+	*len += add;
+}
+
+static void cpustate(int cpu, struct qvmi_qemu_cpustate *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->version = 1;
+	s->size = sizeof(*s);
+	s->rax = 0xaa00 + (uint64_t)cpu;
+	s->r15 = 0xff00 + (uint64_t)cpu;
+	s->rsp = 0xffffc90000004000ull + (uint64_t)cpu;
+	s->rip = rip_of(cpu);
+	s->rflags = 0x246;
+	s->cs.selector = 0x10;
+	s->ss.selector = 0x18;
+	s->gs.base = 0xffff88801f400000ull + ((uint64_t)cpu << 20);
+	s->gdt.base = 0xfffffe0000001000ull;
+	s->gdt.limit = 0x7f;
+	s->idt.base = 0xfffffe0000000000ull;
+	s->idt.limit = 0xfff;
+	s->cr[0] = 0x80050033;
+	s->cr[2] = 0x7f0000001000ull;
+	s->cr[3] = cr3_of(cpu);
+	s->cr[4] = 0x6f0;
+	s->kernel_gs_base = 0x7f00000000ull + (uint64_t)cpu;
+}
+
+static void prstatus(int cpu, struct qvmi_prstatus64 *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = (uint32_t)cpu + 1;
+	p->rax = 0xbb00 + (uint64_t)cpu;
+	p->r15 = 0xee00 + (uint64_t)cpu;
+	p->rip = rip_of(cpu) + 1;
+	p->eflags = 0x202;
+	p->cs = 0x10;
+	p->gs_base = 0xffff88801f400000ull;
+}
+
+static const char vmci_text[] = "OSRELEASE=6.1.0-56-amd64\nPAGESIZE=4096\n"
+				"SYMBOL(init_uts_ns)=ffffffff82a13840\n";
+
+/* QEMU's order: all CORE notes, all QEMU notes, then VMCOREINFO. */
+static uint8_t *std_notes(size_t *len, int nprs, int nqemu, bool vmci)
+{
+	uint8_t *buf = NULL;
+	int i;
+
+	*len = 0;
+	for (i = 0; i < nprs; i++) {
+		struct qvmi_prstatus64 p;
+
+		prstatus(i, &p);
+		note_add(&buf, len, "CORE", NT_PRSTATUS, &p, sizeof(p));
+	}
+	for (i = 0; i < nqemu; i++) {
+		struct qvmi_qemu_cpustate s;
+
+		cpustate(i, &s);
+		note_add(&buf, len, "QEMU", 0, &s, sizeof(s));
+	}
+	if (vmci)
+		note_add(&buf, len, "VMCOREINFO", 0, vmci_text,
+			 strlen(vmci_text));
+	return buf;
+}
+
+/* ehdr | PT_NOTE + PT_LOADs | notes | data, unaligned as QEMU does. */
+static void make_core(struct tcore *c, const struct tload *l, size_t n,
+		      const uint8_t *notes, size_t notes_len)
+{
+	size_t phnum = n + (notes_len ? 1 : 0), off, i;
+	Elf64_Ehdr *eh;
+	Elf64_Phdr *ph;
+
+	CHECK(n <= 8);
+	c->phoff = sizeof(Elf64_Ehdr);
+	c->notes_off = c->phoff + phnum * sizeof(Elf64_Phdr);
+	c->notes_len = notes_len;
+	off = c->notes_off + notes_len;
+	for (i = 0; i < n; i++) {
+		c->data_off[i] = off;
+		off += l[i].filesz;
+	}
+	c->len = off;
+	c->buf = calloc(1, off);
+	CHECK(c->buf);
+	eh = (Elf64_Ehdr *)c->buf;
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	eh->e_type = ET_CORE;
+	eh->e_machine = EM_X86_64;
+	eh->e_version = EV_CURRENT;
+	eh->e_phoff = c->phoff;
+	eh->e_ehsize = 8; /* what QEMU 7.2 writes */
+	eh->e_phentsize = sizeof(Elf64_Phdr);
+	eh->e_phnum = (Elf64_Half)phnum;
+	ph = (Elf64_Phdr *)(c->buf + c->phoff);
+	if (notes_len) {
+		ph->p_type = PT_NOTE;
+		ph->p_offset = c->notes_off;
+		ph->p_filesz = ph->p_memsz = notes_len;
+		memcpy(c->buf + c->notes_off, notes, notes_len);
+		ph++;
+	}
+	for (i = 0; i < n; i++, ph++) {
+		ph->p_type = PT_LOAD;
+		ph->p_offset = c->data_off[i];
+		ph->p_paddr = ph->p_vaddr = l[i].paddr;
+		ph->p_filesz = l[i].filesz;
+		ph->p_memsz = l[i].memsz;
+		for (uint64_t j = 0; j < l[i].filesz; j++)
+			c->buf[c->data_off[i] + j] = pat(l[i].seed, j);
+	}
+}
+
+/* Two RAM ranges with a gap, a zero-filled tail, 2 vCPUs, VMCOREINFO. */
+static const struct tload std_loads[] = {
+	{ 0x0, 0x3000, 0x3000, 1 },
+	{ 0x100000, 0x2000, 0x2000, 2 },
+	{ 0xfffc0000, 0x1000, 0x2000, 3 },
+};
+
+static void std_core(struct tcore *c)
+{
+	size_t nl;
+	uint8_t *notes = std_notes(&nl, 2, 2, true);
+
+	make_core(c, std_loads, 3, notes, nl);
+	free(notes);
+}
+
+static struct qvmi_ctx *new_ctx(void)
+{
+	struct qvmi_ctx *ctx = NULL;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	return ctx;
+}
+
+/* Attach through a memfd: no disk, the library opens its own fd. */
+static int attach_buf(struct qvmi_ctx *ctx, const void *buf, size_t len,
+		      const struct qvmi_dump_opts *opts)
+{
+	char path[64];
+	int fd = memfd_create("test-dump", MFD_CLOEXEC), err;
+
+	CHECK(fd >= 0);
+	CHECK(write(fd, buf, len) == (ssize_t)len);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	err = qvmi_attach_dump(ctx, path, opts);
+	close(fd);
+	return err;
+}
+
+/* ---- ELF: good cores ------------------------------------------------------ */
+
+static void test_elf_reads(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_ram_range rr;
+	struct qvmi_vm_info info;
+	enum qvmi_vm_state st;
+	struct tcore c;
+	uint8_t out[0x2000];
+
+	std_core(&c);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_OK(qvmi_read_pa(ctx, 0x1ff0, out, 0x20));
+	for (int i = 0; i < 0x20; i++)
+		CHECK_INT(out[i], ==, pat(1, 0x1ff0 + (uint64_t)i));
+	CHECK_OK(qvmi_read_pa(ctx, 0x100000, out, 0x2000));
+	CHECK_INT(out[0x1fff], ==, pat(2, 0x1fff));
+	/* a gap right after the first range */
+	CHECK_INT(qvmi_read_pa(ctx, 0x2ff0, out, 0x20), ==, -EFAULT);
+	CHECK_U64(qvmi_fault_addr(ctx), ==, 0x3000);
+	CHECK_INT(qvmi_read_pa(ctx, 0x102000, out, 1), ==, -EFAULT);
+	CHECK_U64(qvmi_fault_addr(ctx), ==, 0x102000);
+	/* p_memsz > p_filesz: the tail reads as zeros */
+	CHECK_OK(qvmi_read_pa(ctx, 0xfffc0ff0, out, 0x20));
+	CHECK_INT(out[0xf], ==, pat(3, 0xfff));
+	CHECK_INT(out[0x10], ==, 0);
+	CHECK_INT(out[0x1f], ==, 0);
+	CHECK_INT(qvmi_read_pa(ctx, 0xfffc2000, out, 1), ==, -EFAULT);
+	CHECK_INT(qvmi_ram_count(ctx), ==, 3);
+	CHECK_OK(qvmi_ram_get(ctx, 2, &rr));
+	CHECK_U64(rr.gpa, ==, 0xfffc0000);
+	CHECK_U64(rr.size, ==, 0x2000);
+	CHECK_OK(qvmi_vm_info(ctx, &info));
+	CHECK_STR(info.backend, "elf");
+	CHECK_INT(info.vcpus, ==, 2);
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_FROZEN);
+	CHECK_INT(qvmi_vm_pause(ctx), ==, -EOPNOTSUPP);
+	CHECK_INT(qvmi_write_pa(ctx, 0, out, 1), ==, -EOPNOTSUPP);
+	CHECK_STR(qvmi_vmcoreinfo(ctx), vmci_text);
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+}
+
+static void test_elf_qemu_regs(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_regs_x86 r;
+	struct tcore c;
+
+	std_core(&c);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 2);
+	for (int i = 0; i < 2; i++) {
+		CHECK_OK(qvmi_get_regs(ctx, (unsigned int)i, &r));
+		/* the QEMU note wins over prstatus (whose rip is +1) */
+		CHECK_U64(r.rip, ==, rip_of(i));
+		CHECK_U64(r.cr3, ==, cr3_of(i));
+		CHECK_U64(r.rax, ==, 0xaa00 + (uint64_t)i);
+		CHECK_U64(r.r15, ==, 0xff00 + (uint64_t)i);
+		CHECK_U64(r.cr0, ==, 0x80050033);
+		CHECK_U64(r.cr4, ==, 0x6f0);
+		CHECK_U64(r.cs, ==, 0x10);
+		CHECK_U64(r.gs_base, ==,
+			  0xffff88801f400000ull + ((uint64_t)i << 20));
+		CHECK_U64(r.idt_base, ==, 0xfffffe0000000000ull);
+		CHECK_U64(r.gdt_limit, ==, 0x7f);
+		CHECK_U64(r.kernel_gs_base, ==, 0x7f00000000ull + (uint64_t)i);
+		CHECK_U64(r.valid, ==,
+			  QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES |
+				  QVMI_REGS_CR | QVMI_REGS_TABLES |
+				  QVMI_REGS_KGS);
+	}
+	CHECK_INT(qvmi_get_regs(ctx, 2, &r), ==, -EINVAL);
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+}
+
+/* QEMU <= 7.0 wrote QEMUCPUState without kernel_gs_base (size 432). */
+static void test_elf_old_qemu_note(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_qemu_cpustate s;
+	struct qvmi_regs_x86 r;
+	uint8_t *notes = NULL;
+	size_t nl = 0;
+	struct tcore c;
+
+	cpustate(0, &s);
+	s.size = QVMI_QEMU_CPUSTATE_MIN;
+	note_add(&notes, &nl, "QEMU", 0, &s, QVMI_QEMU_CPUSTATE_MIN);
+	make_core(&c, std_loads, 1, notes, nl);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_OK(qvmi_get_regs(ctx, 0, &r));
+	CHECK_U64(r.cr3, ==, cr3_of(0));
+	CHECK(!(r.valid & QVMI_REGS_KGS));
+	CHECK_U64(r.kernel_gs_base, ==, 0);
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+	free(notes);
+}
+
+static void test_elf_prstatus_only(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_regs_x86 r;
+	struct tcore c;
+	size_t nl;
+	uint8_t *notes = std_notes(&nl, 3, 0, false);
+
+	make_core(&c, std_loads, 2, notes, nl);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 3);
+	CHECK_OK(qvmi_get_regs(ctx, 2, &r));
+	CHECK_U64(r.rip, ==, rip_of(2) + 1);
+	CHECK_U64(r.rax, ==, 0xbb02);
+	CHECK_U64(r.r15, ==, 0xee02);
+	CHECK_U64(r.rflags, ==, 0x202);
+	CHECK_U64(r.gs_base, ==, 0xffff88801f400000ull);
+	CHECK_U64(r.valid, ==, QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES);
+	CHECK_U64(r.cr3, ==, 0);
+	CHECK(qvmi_vmcoreinfo(ctx) == NULL);
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+	free(notes);
+}
+
+static void test_elf_no_notes(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_regs_x86 r;
+	struct tcore c;
+
+	make_core(&c, std_loads, 2, NULL, 0);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 0);
+	CHECK_INT(qvmi_get_regs(ctx, 0, &r), ==, -EINVAL);
+	CHECK(qvmi_vmcoreinfo(ctx) == NULL);
+	CHECK_INT(qvmi_map_count(ctx), ==, 2);
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+}
+
+/* e_phnum == PN_XNUM: the count lives in section header 0's sh_info. */
+static void test_elf_xnum(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct tcore c;
+	Elf64_Ehdr *eh;
+	Elf64_Shdr sh = { .sh_info = 3 };
+	uint8_t *buf, b;
+
+	make_core(&c, std_loads, 3, NULL, 0);
+	buf = realloc(c.buf, c.len + sizeof(sh));
+	CHECK(buf);
+	memcpy(buf + c.len, &sh, sizeof(sh));
+	eh = (Elf64_Ehdr *)buf;
+	eh->e_phnum = PN_XNUM;
+	eh->e_shoff = c.len;
+	eh->e_shentsize = sizeof(sh);
+	eh->e_shnum = 0;
+	CHECK_OK(attach_buf(ctx, buf, c.len + sizeof(sh), NULL));
+	CHECK_INT(qvmi_ram_count(ctx), ==, 3);
+	CHECK_OK(qvmi_read_pa(ctx, 0xfffc0000, &b, 1));
+	CHECK_INT(b, ==, pat(3, 0));
+	qvmi_ctx_destroy(ctx);
+	/* and without a section header it is refused */
+	ctx = new_ctx();
+	eh->e_shoff = 0;
+	CHECK_INT(attach_buf(ctx, buf, c.len + sizeof(sh), NULL), ==, -EBADMSG);
+	qvmi_ctx_destroy(ctx);
+	free(buf);
+}
+
+static void test_attach_errors(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct tcore c;
+
+	CHECK_INT(qvmi_attach_dump(ctx, "/nonexistent/x.elf", NULL), ==,
+		  -ENOENT);
+	CHECK(strstr(qvmi_errmsg(ctx), "/nonexistent/x.elf"));
+	std_core(&c);
+	QVMI_OPTS(qvmi_dump_opts, bad_fmt, .format = "qcow2");
+	CHECK_INT(attach_buf(ctx, c.buf, c.len, &bad_fmt), ==, -EINVAL);
+	QVMI_OPTS(qvmi_dump_opts, elf_map, .raw_map = "0:0x1000");
+	CHECK_INT(attach_buf(ctx, c.buf, c.len, &elf_map), ==, -EINVAL);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_INT(attach_buf(ctx, c.buf, c.len, NULL), ==, -EBUSY);
+	/* the first attach is untouched */
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 2);
+	qvmi_ctx_destroy(ctx);
+	/* forcing "raw" on an ELF file reads it as bytes */
+	ctx = new_ctx();
+	QVMI_OPTS(qvmi_dump_opts, raw, .format = "raw");
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, &raw));
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 0);
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+}
+
+/* ---- ELF: broken cores ---------------------------------------------------- */
+
+#define EH(c) ((Elf64_Ehdr *)(c)->buf)
+#define PH(c, i) ((Elf64_Phdr *)((c)->buf + (c)->phoff) + (i))
+/* std_core: PH 0 is the PT_NOTE, 1..3 the loads.  Notes: 2 CORE of
+ * 12 + 8 + 336 bytes, then 2 QEMU of 12 + 8 + 440. */
+#define NOTE(c, i) ((Elf64_Nhdr *)((c)->buf + (c)->notes_off + 356 * (i)))
+/* The first QEMU note's descriptor is only 4-byte aligned: poke it with
+ * memcpy. */
+static void qnote_set(struct tcore *c, size_t field, uint32_t v)
+{
+	memcpy(c->buf + c->notes_off + 712 + 20 + field, &v, sizeof(v));
+}
+
+static void m_magic(struct tcore *c)
+{
+	c->buf[1] = 'X';
+}
+static void m_class32(struct tcore *c)
+{
+	c->buf[EI_CLASS] = ELFCLASS32;
+}
+static void m_class7(struct tcore *c)
+{
+	c->buf[EI_CLASS] = 7;
+}
+static void m_msb(struct tcore *c)
+{
+	c->buf[EI_DATA] = ELFDATA2MSB;
+}
+static void m_eiver(struct tcore *c)
+{
+	c->buf[EI_VERSION] = 0;
+}
+static void m_ever(struct tcore *c)
+{
+	EH(c)->e_version = 2;
+}
+static void m_type(struct tcore *c)
+{
+	EH(c)->e_type = ET_EXEC;
+}
+static void m_machine(struct tcore *c)
+{
+	EH(c)->e_machine = EM_AARCH64;
+}
+static void m_phentsize(struct tcore *c)
+{
+	EH(c)->e_phentsize = 32;
+}
+static void m_phnum0(struct tcore *c)
+{
+	EH(c)->e_phnum = 0;
+}
+static void m_phnum_big(struct tcore *c)
+{
+	EH(c)->e_phnum = 0xfff0;
+}
+static void m_phoff_end(struct tcore *c)
+{
+	EH(c)->e_phoff = c->len;
+}
+static void m_phoff_wrap(struct tcore *c)
+{
+	EH(c)->e_phoff = UINT64_MAX - 8;
+}
+static void m_phoff0(struct tcore *c)
+{
+	EH(c)->e_phoff = 0;
+}
+static void m_xnum_huge(struct tcore *c)
+{
+	/* section header 0 overlays the phdrs: sh_info at +44 */
+	EH(c)->e_phnum = PN_XNUM;
+	EH(c)->e_shoff = c->phoff;
+	EH(c)->e_shentsize = sizeof(Elf64_Shdr);
+	*(uint32_t *)(c->buf + c->phoff + 44) = 1u << 21;
+}
+static void m_filesz_gt_memsz(struct tcore *c)
+{
+	PH(c, 1)->p_filesz++;
+}
+static void m_load_off_end(struct tcore *c)
+{
+	PH(c, 2)->p_offset = c->len;
+}
+static void m_load_off_wrap(struct tcore *c)
+{
+	PH(c, 2)->p_offset = UINT64_MAX - 0x100;
+}
+static void m_load_huge(struct tcore *c)
+{
+	PH(c, 1)->p_filesz = PH(c, 1)->p_memsz = 1ull << 62;
+}
+static void m_paddr_wrap(struct tcore *c)
+{
+	PH(c, 3)->p_paddr = UINT64_MAX - 0x10;
+}
+static void m_paddr_52(struct tcore *c)
+{
+	PH(c, 3)->p_paddr = 1ull << 52;
+}
+static void m_memsz_huge(struct tcore *c)
+{
+	PH(c, 3)->p_memsz = 1ull << 53;
+}
+static void m_overlap(struct tcore *c)
+{
+	PH(c, 2)->p_paddr = 0x2000;
+}
+static void m_same(struct tcore *c)
+{
+	PH(c, 3)->p_paddr = 0x100000;
+}
+static void m_note_off(struct tcore *c)
+{
+	PH(c, 0)->p_offset = c->len - 4;
+}
+static void m_note_size(struct tcore *c)
+{
+	PH(c, 0)->p_filesz = 1ull << 40;
+}
+static void m_namesz(struct tcore *c)
+{
+	NOTE(c, 0)->n_namesz = 0xffffffff;
+}
+static void m_descsz(struct tcore *c)
+{
+	NOTE(c, 1)->n_descsz = 0xfffffff0;
+}
+static void m_prs_size(struct tcore *c)
+{
+	NOTE(c, 0)->n_descsz = 200;
+}
+static void m_qemu_ver(struct tcore *c)
+{
+	qnote_set(c, offsetof(struct qvmi_qemu_cpustate, version), 2);
+}
+static void m_qemu_size_small(struct tcore *c)
+{
+	qnote_set(c, offsetof(struct qvmi_qemu_cpustate, size), 16);
+}
+static void m_qemu_size_big(struct tcore *c)
+{
+	qnote_set(c, offsetof(struct qvmi_qemu_cpustate, size), 4096);
+}
+static void m_qemu_short(struct tcore *c)
+{
+	NOTE(c, 2)->n_descsz = 100;
+}
+
+static const struct mutation {
+	const char *what;
+	void (*fn)(struct tcore *c);
+	int err;
+} mutations[] = {
+	{ "magic", m_magic, -EBADMSG },
+	{ "class32", m_class32, -EOPNOTSUPP },
+	{ "class7", m_class7, -EBADMSG },
+	{ "msb", m_msb, -EBADMSG },
+	{ "ei_version", m_eiver, -EBADMSG },
+	{ "e_version", m_ever, -EBADMSG },
+	{ "e_type", m_type, -EBADMSG },
+	{ "e_machine", m_machine, -EOPNOTSUPP },
+	{ "e_phentsize", m_phentsize, -EBADMSG },
+	{ "e_phnum 0", m_phnum0, -EBADMSG },
+	{ "e_phnum big", m_phnum_big, -EBADMSG },
+	{ "e_phoff end", m_phoff_end, -EBADMSG },
+	{ "e_phoff wrap", m_phoff_wrap, -EBADMSG },
+	{ "e_phoff 0", m_phoff0, -EBADMSG },
+	{ "xnum huge", m_xnum_huge, -EBADMSG },
+	{ "filesz > memsz", m_filesz_gt_memsz, -EBADMSG },
+	{ "load offset end", m_load_off_end, -EBADMSG },
+	{ "load offset wrap", m_load_off_wrap, -EBADMSG },
+	{ "load huge", m_load_huge, -EBADMSG },
+	{ "paddr wrap", m_paddr_wrap, -EBADMSG },
+	{ "paddr 2^52", m_paddr_52, -EBADMSG },
+	{ "memsz huge", m_memsz_huge, -EBADMSG },
+	{ "overlap", m_overlap, -EBADMSG },
+	{ "same paddr", m_same, -EBADMSG },
+	{ "note offset", m_note_off, -EBADMSG },
+	{ "note size", m_note_size, -EBADMSG },
+	{ "namesz", m_namesz, -EBADMSG },
+	{ "descsz", m_descsz, -EBADMSG },
+	{ "prstatus size", m_prs_size, -EBADMSG },
+	{ "QEMUCPUState version", m_qemu_ver, -EBADMSG },
+	{ "QEMUCPUState size small", m_qemu_size_small, -EBADMSG },
+	{ "QEMUCPUState size big", m_qemu_size_big, -EBADMSG },
+	{ "QEMU note short", m_qemu_short, -EBADMSG },
+};
+
+/* A failed attach leaves the context clean and usable. */
+static void check_failed_clean(struct qvmi_ctx *ctx, const struct tcore *good)
+{
+	CHECK(qvmi_errmsg(ctx)[0]);
+	CHECK_INT(qvmi_map_count(ctx), ==, 0);
+	CHECK_INT(qvmi_ram_count(ctx), ==, 0);
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, -EOPNOTSUPP);
+	CHECK_OK(attach_buf(ctx, good->buf, good->len, NULL));
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 2);
+}
+
+static void test_elf_corrupt_fields(void)
+{
+	QVMI_OPTS(qvmi_dump_opts, elf, .format = "elf");
+	struct tcore good, c;
+	size_t i;
+
+	std_core(&good);
+	for (i = 0; i < QVMI_ARRAY_SIZE(mutations); i++) {
+		struct qvmi_ctx *ctx = new_ctx();
+		int err;
+
+		std_core(&c);
+		mutations[i].fn(&c);
+		err = attach_buf(ctx, c.buf, c.len, &elf);
+		CHECK_MSG(err == mutations[i].err, "%s: got %d (%s), want %d",
+			  mutations[i].what, err, qvmi_errmsg(ctx),
+			  mutations[i].err);
+		check_failed_clean(ctx, &good);
+		qvmi_ctx_destroy(ctx);
+		free(c.buf);
+	}
+	free(good.buf);
+}
+
+static void test_elf_truncated(void)
+{
+	QVMI_OPTS(qvmi_dump_opts, elf, .format = "elf");
+	struct qvmi_ctx *ctx = new_ctx();
+	struct tcore c;
+	size_t cut, head;
+
+	std_core(&c);
+	head = c.notes_off + c.notes_len + 64;
+	for (cut = 0; cut < c.len; cut += cut < head ? 1 : 97) {
+		int err = attach_buf(ctx, c.buf, cut, &elf);
+
+		CHECK_MSG(err == -EBADMSG, "cut at %zu: %d (%s)", cut, err,
+			  qvmi_errmsg(ctx));
+		CHECK_INT(qvmi_map_count(ctx), ==, 0);
+	}
+	/* detected by magic: below 4 bytes it is a (tiny) raw image */
+	CHECK_INT(attach_buf(ctx, c.buf, 0, NULL), ==, -EBADMSG);
+	CHECK_OK(attach_buf(ctx, c.buf, 3, NULL));
+	qvmi_ctx_destroy(ctx);
+	ctx = new_ctx();
+	CHECK_INT(attach_buf(ctx, c.buf, c.len - 1, NULL), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "truncated"));
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+}
+
+static void test_elf_huge_counts(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	uint8_t *notes = NULL, empty = 0;
+	struct qvmi_prstatus64 p;
+	size_t nl = 0, i;
+	struct tcore c;
+
+	/* more notes than the budget */
+	for (i = 0; i <= QVMI_DUMP_MAX_NOTES; i++)
+		note_add(&notes, &nl, "", 7, &empty, 0);
+	make_core(&c, std_loads, 1, notes, nl);
+	CHECK_INT(attach_buf(ctx, c.buf, c.len, NULL), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "too many notes"));
+	free(c.buf);
+	free(notes);
+	/* more vCPUs than the budget */
+	notes = NULL;
+	nl = 0;
+	prstatus(0, &p);
+	for (i = 0; i <= QVMI_DUMP_MAX_VCPUS; i++)
+		note_add(&notes, &nl, "CORE", NT_PRSTATUS, &p, sizeof(p));
+	make_core(&c, std_loads, 1, notes, nl);
+	CHECK_INT(attach_buf(ctx, c.buf, c.len, NULL), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "too many vCPUs"));
+	free(c.buf);
+	free(notes);
+	qvmi_ctx_destroy(ctx);
+}
+
+/* Deterministic random damage to headers and notes: never a crash. */
+static void test_elf_random_damage(void)
+{
+	struct tcore good;
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	int ok = 0, failed = 0;
+
+	std_core(&good);
+	for (int iter = 0; iter < 3000; iter++) {
+		struct qvmi_ctx *ctx = new_ctx();
+		size_t head = good.notes_off + good.notes_len;
+		struct qvmi_regs_x86 r;
+		uint8_t *b = malloc(good.len), out[64];
+		int err;
+
+		CHECK(b);
+		memcpy(b, good.buf, good.len);
+		for (int k = 0; k < 1 + iter % 4; k++) {
+			seed = seed * 6364136223846793005ull +
+			       1442695040888963407ull;
+			b[(seed >> 33) % head] ^=
+				(uint8_t)(1u << ((seed >> 20) & 7));
+		}
+		err = attach_buf(ctx, b, good.len, NULL);
+		if (!err) {
+			ok++;
+			qvmi_read_pa(ctx, 0x1000, out, sizeof(out));
+			for (int v = 0; v < qvmi_vcpu_count(ctx); v++)
+				CHECK_OK(qvmi_get_regs(ctx, (unsigned int)v,
+						       &r));
+		} else {
+			failed++;
+			CHECK(err < 0 && qvmi_errmsg(ctx)[0]);
+		}
+		qvmi_ctx_destroy(ctx);
+		free(b);
+	}
+	/* both outcomes happen: the damage is not all in ignored bytes */
+	CHECK(ok > 100 && failed > 100);
+	free(good.buf);
+}
+
+/* ---- raw images ----------------------------------------------------------- */
+
+static uint8_t *raw_image(size_t len)
+{
+	uint8_t *b = malloc(len);
+
+	CHECK(b);
+	for (size_t i = 0; i < len; i++)
+		b[i] = pat(9, i);
+	return b;
+}
+
+static void test_raw_whole(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	uint8_t *img = raw_image(0x5000), out[16];
+	struct qvmi_vm_info info;
+	struct qvmi_regs_x86 r;
+	enum qvmi_vm_state st;
+
+	CHECK_OK(attach_buf(ctx, img, 0x5000, NULL));
+	CHECK_OK(qvmi_read_pa(ctx, 0x1234, out, 16));
+	CHECK(!memcmp(out, img + 0x1234, 16));
+	CHECK_INT(qvmi_read_pa(ctx, 0x4ff8, out, 16), ==, -EFAULT);
+	CHECK_U64(qvmi_fault_addr(ctx), ==, 0x5000);
+	CHECK_INT(qvmi_ram_count(ctx), ==, 1);
+	CHECK_OK(qvmi_vm_info(ctx, &info));
+	CHECK_STR(info.backend, "raw");
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 0);
+	CHECK_INT(qvmi_get_regs(ctx, 0, &r), ==, -EOPNOTSUPP);
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_FROZEN);
+	qvmi_ctx_destroy(ctx);
+	free(img);
+}
+
+static void test_raw_map(void)
+{
+	QVMI_OPTS(qvmi_dump_opts, o,
+		  .raw_map = "0:0x1000,0x100000:8192,0x200000:0x1000@0x4000");
+	struct qvmi_ctx *ctx = new_ctx();
+	uint8_t *img = raw_image(0x5000), out[16];
+	struct qvmi_ram_range rr;
+
+	CHECK_OK(attach_buf(ctx, img, 0x5000, &o));
+	CHECK_INT(qvmi_map_count(ctx), ==, 3);
+	/* the second range follows the first in the file: offset 0x1000 */
+	CHECK_OK(qvmi_read_pa(ctx, 0x100010, out, 16));
+	CHECK(!memcmp(out, img + 0x1010, 16));
+	CHECK_OK(qvmi_read_pa(ctx, 0x200ff0, out, 16));
+	CHECK(!memcmp(out, img + 0x4ff0, 16));
+	CHECK_INT(qvmi_read_pa(ctx, 0xff8, out, 16), ==, -EFAULT);
+	CHECK_U64(qvmi_fault_addr(ctx), ==, 0x1000);
+	CHECK_INT(qvmi_ram_count(ctx), ==, 3);
+	CHECK_OK(qvmi_ram_get(ctx, 1, &rr));
+	CHECK_U64(rr.gpa, ==, 0x100000);
+	CHECK_U64(rr.size, ==, 0x2000);
+	qvmi_ctx_destroy(ctx);
+	free(img);
+}
+
+static void test_raw_map_errors(void)
+{
+	static const struct {
+		const char *map;
+		int err;
+		const char *msg;
+	} cases[] = {
+		{ "0:0x6000", -EINVAL, "only 0x5000 bytes" },
+		{ "0:0x1000@0x4800", -EINVAL, "past the end" },
+		{ "0:0x4000,0x100000:0x2000", -EINVAL, "only" },
+		{ "0:0x1000,0x800:0x1000", -EINVAL, "overlaps" },
+		{ "", -EINVAL, "empty" },
+		{ "0:0", -EINVAL, "bad entry" },
+		{ "0x:10", -EINVAL, "bad entry" },
+		{ "10", -EINVAL, "bad entry" },
+		{ "0:0x1000;", -EINVAL, "bad entry" },
+		{ "-1:0x1000", -EINVAL, "bad entry" },
+		{ "0:0x1000,", -EINVAL, NULL },
+		{ "0xffffffffffffffff:2", -EINVAL, "bad entry" },
+		{ "0:2@0xffffffffffffffff", -EINVAL, "bad entry" },
+		{ "0:1@0xffffffffffffffff", -EINVAL, "past the end" },
+		{ "99999999999999999999:1", -EINVAL, "bad entry" },
+	};
+	uint8_t *img = raw_image(0x5000);
+	size_t i;
+
+	for (i = 0; i < QVMI_ARRAY_SIZE(cases); i++) {
+		QVMI_OPTS(qvmi_dump_opts, o, .raw_map = cases[i].map);
+		struct qvmi_ctx *ctx = new_ctx();
+		int err = attach_buf(ctx, img, 0x5000, &o);
+
+		if (!strcmp(cases[i].map, "0:0x1000,")) {
+			/* a trailing comma is tolerated */
+			CHECK_OK(err);
+		} else {
+			CHECK_MSG(err == cases[i].err, "\"%s\": %d (%s)",
+				  cases[i].map, err, qvmi_errmsg(ctx));
+			CHECK_MSG(strstr(qvmi_errmsg(ctx), cases[i].msg),
+				  "\"%s\": %s", cases[i].map, qvmi_errmsg(ctx));
+			CHECK_INT(qvmi_map_count(ctx), ==, 0);
+		}
+		qvmi_ctx_destroy(ctx);
+	}
+	free(img);
+}
+
+static void test_raw_map_too_many(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	size_t n = QVMI_DUMP_MAX_RAW_MAP + 1, i, len = 0;
+	char *map = malloc(n * 24);
+	uint8_t *img = raw_image(0x5000);
+
+	CHECK(map);
+	for (i = 0; i < n; i++)
+		len += (size_t)sprintf(map + len, "%zu:1@0,", i);
+	QVMI_OPTS(qvmi_dump_opts, o, .raw_map = map);
+	CHECK_INT(attach_buf(ctx, img, 0x5000, &o), ==, -E2BIG);
+	qvmi_ctx_destroy(ctx);
+	free(map);
+	free(img);
+}
+
+/* ---- writing dumps -------------------------------------------------------- */
+
+/* Three vCPUs; vCPU 1 cannot give registers, so the dump holds two. */
+static int fake_count(struct qvmi_ctl *c)
+{
+	return 3;
+}
+
+static int fake_regs(struct qvmi_ctl *c, unsigned int vcpu,
+		     struct qvmi_regs_x86 *r)
+{
+	if (vcpu == 1)
+		return qvmi__err(c->ctx, -EIO, "vCPU 1 is gone");
+	r->rax = 0x1111 * (vcpu + 1);
+	r->r13 = 0xd00d + vcpu;
+	r->rsp = 0xffffc90000010000ull + vcpu;
+	r->rip = rip_of((int)vcpu);
+	r->rflags = 0x246;
+	r->cs = 0x10, r->ss = 0x18;
+	r->gs_base = 0xffff88801f400000ull + vcpu;
+	r->kernel_gs_base = 0x7ff0 + vcpu;
+	r->cr0 = 0x80050033, r->cr3 = cr3_of((int)vcpu), r->cr4 = 0x6f0;
+	r->cr2 = 0xdead000;
+	r->idt_base = 0xfffffe0000000000ull, r->idt_limit = 0xfff;
+	r->gdt_base = 0xfffffe0000001000ull, r->gdt_limit = 0x7f;
+	r->valid = QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES |
+		   QVMI_REGS_CR | QVMI_REGS_TABLES | QVMI_REGS_KGS;
+	return 0;
+}
+
+static const struct qvmi_ctl_ops fake_ctl = {
+	.name = "fake",
+	.vcpu_count = fake_count,
+	.get_regs = fake_regs,
+};
+
+/* 1 MiB + 8 KiB at 0 (a zero MiB in the middle) and 64 KiB at 4 GiB. */
+enum { LO_SIZE = (1 << 20) + 0x2000, HI_SIZE = 0x10000 };
+#define HI_GPA 0x100000000ull
+
+static struct qvmi_ctx *mem_ctx(uint8_t *lo, uint8_t *hi, bool ram)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_source *a, *b;
+
+	for (size_t i = 0; i < LO_SIZE; i++)
+		lo[i] = i >= 0x1000 && i < 0x101000 ? 0 : pat(5, i);
+	for (size_t i = 0; i < HI_SIZE; i++)
+		hi[i] = pat(6, i);
+	CHECK_OK(qvmi_source_testmem_create(ctx, lo, LO_SIZE, 1, &a));
+	CHECK_OK(qvmi_source_testmem_create(ctx, hi, HI_SIZE, 1, &b));
+	CHECK_OK(qvmi_map_add(ctx, a, 0, LO_SIZE, 0));
+	CHECK_OK(qvmi_map_add(ctx, b, HI_GPA, HI_SIZE, 0));
+	if (ram) {
+		CHECK_OK(qvmi__ram_add(ctx, HI_GPA, HI_SIZE));
+		CHECK_OK(qvmi__ram_add(ctx, 0, LO_SIZE));
+	}
+	return ctx;
+}
+
+static void check_same_mem(struct qvmi_ctx *ctx, const uint8_t *lo,
+			   const uint8_t *hi)
+{
+	uint8_t *out = malloc(LO_SIZE);
+
+	CHECK(out);
+	CHECK_OK(qvmi_read_pa(ctx, 0, out, LO_SIZE));
+	CHECK(!memcmp(out, lo, LO_SIZE));
+	CHECK_OK(qvmi_read_pa(ctx, HI_GPA, out, HI_SIZE));
+	CHECK(!memcmp(out, hi, HI_SIZE));
+	free(out);
+}
+
+struct progress {
+	uint64_t last, total;
+	int calls;
+	bool monotonic;
+};
+
+static void on_progress(uint64_t done, uint64_t total, void *arg)
+{
+	struct progress *p = arg;
+
+	if (done < p->last || done > total)
+		p->monotonic = false;
+	p->last = done;
+	p->total = total;
+	p->calls++;
+}
+
+static void tmp_path(char *buf, size_t len, const char *what)
+{
+	snprintf(buf, len, "/tmp/qvmi-test-dump-%d-%s", (int)getpid(), what);
+}
+
+static void test_write_elf_roundtrip(void)
+{
+	uint8_t *lo = malloc(LO_SIZE), *hi = malloc(HI_SIZE);
+	struct progress pr = { .monotonic = true };
+	struct qvmi_ctx *ctx, *back;
+	struct qvmi_regs_x86 r;
+	struct stat st;
+	char path[128];
+
+	CHECK(lo && hi);
+	ctx = mem_ctx(lo, hi, true);
+	CHECK_OK(qvmi__ctl_set(ctx, &fake_ctl, NULL));
+	tmp_path(path, sizeof(path), "rt.elf");
+	QVMI_OPTS(qvmi_dump_write_opts, o, .format = QVMI_DUMP_ELF,
+		  .progress = on_progress, .progress_arg = &pr);
+	CHECK_OK(qvmi_dump_write(ctx, path, &o));
+	CHECK(pr.monotonic && pr.calls >= 3);
+	CHECK_U64(pr.last, ==, LO_SIZE + HI_SIZE);
+	CHECK_U64(pr.total, ==, LO_SIZE + HI_SIZE);
+	CHECK_OK(stat(path, &st));
+	CHECK_INT(st.st_mode & 0777, ==, 0600);
+	/* the zero MiB is a hole: far less than the data is allocated */
+	CHECK_INT((long long)st.st_blocks * 512, <, (long long)st.st_size / 2);
+	back = new_ctx();
+	CHECK_OK(qvmi_attach_dump(back, path, NULL));
+	check_same_mem(back, lo, hi);
+	CHECK_INT(qvmi_ram_count(back), ==, 2);
+	CHECK_INT(qvmi_vcpu_count(back), ==, 2);
+	CHECK_OK(qvmi_get_regs(back, 1, &r)); /* was vCPU 2 */
+	CHECK_U64(r.rip, ==, rip_of(2));
+	CHECK_U64(r.cr3, ==, cr3_of(2));
+	CHECK_U64(r.rax, ==, 0x3333);
+	CHECK_U64(r.r13, ==, 0xd00f);
+	CHECK_U64(r.cr2, ==, 0xdead000);
+	CHECK_U64(r.gs_base, ==, 0xffff88801f400002ull);
+	CHECK_U64(r.kernel_gs_base, ==, 0x7ff2);
+	CHECK_U64(r.idt_limit, ==, 0xfff);
+	CHECK(r.valid & QVMI_REGS_KGS);
+	CHECK(qvmi_vmcoreinfo(back) == NULL);
+	qvmi_ctx_destroy(back);
+	unlink(path);
+	qvmi_ctx_destroy(ctx);
+	free(lo);
+	free(hi);
+}
+
+static void test_write_raw_roundtrip(void)
+{
+	uint8_t *lo = malloc(LO_SIZE), *hi = malloc(HI_SIZE), z[64], zero[64];
+	struct qvmi_ctx *ctx, *back;
+	struct stat st;
+	char path[128];
+
+	CHECK(lo && hi);
+	/* no RAM list: the mapped segments are written */
+	ctx = mem_ctx(lo, hi, false);
+	tmp_path(path, sizeof(path), "rt.raw");
+	QVMI_OPTS(qvmi_dump_write_opts, o, .format = QVMI_DUMP_RAW);
+	CHECK_OK(qvmi_dump_write(ctx, path, &o));
+	CHECK_OK(stat(path, &st));
+	CHECK_U64(st.st_size, ==, HI_GPA + HI_SIZE);
+	CHECK_INT((long long)st.st_blocks * 512, <, 1 << 20);
+	back = new_ctx();
+	CHECK_OK(qvmi_attach_dump(back, path, NULL));
+	check_same_mem(back, lo, hi);
+	/* between the ranges: a hole, read as zeros */
+	memset(zero, 0, sizeof(zero));
+	CHECK_OK(qvmi_read_pa(back, 0x80000000, z, sizeof(z)));
+	CHECK(!memcmp(z, zero, sizeof(z)));
+	qvmi_ctx_destroy(back);
+	/* with a map: only the two ranges */
+	back = new_ctx();
+	QVMI_OPTS(qvmi_dump_opts, m,
+		  .raw_map = "0:0x102000@0,0x100000000:0x10000@0x100000000");
+	CHECK_OK(qvmi_attach_dump(back, path, &m));
+	check_same_mem(back, lo, hi);
+	CHECK_INT(qvmi_read_pa(back, 0x80000000, z, 1), ==, -EFAULT);
+	qvmi_ctx_destroy(back);
+	unlink(path);
+	qvmi_ctx_destroy(ctx);
+	free(lo);
+	free(hi);
+}
+
+/* ELF -> ELF keeps the registers, the layout and VMCOREINFO. */
+static void test_write_elf_from_elf(void)
+{
+	struct qvmi_ctx *ctx = new_ctx(), *back = new_ctx();
+	struct qvmi_regs_x86 a, b;
+	uint8_t x[0x20], y[0x20];
+	char path[128];
+	struct tcore c;
+
+	std_core(&c);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	tmp_path(path, sizeof(path), "rt2.elf");
+	CHECK_OK(qvmi_dump_write(ctx, path, NULL));
+	CHECK_OK(qvmi_attach_dump(back, path, NULL));
+	CHECK_STR(qvmi_vmcoreinfo(back), vmci_text);
+	CHECK_INT(qvmi_ram_count(back), ==, 3);
+	CHECK_OK(qvmi_read_pa(ctx, 0xfffc0ff0, x, sizeof(x)));
+	CHECK_OK(qvmi_read_pa(back, 0xfffc0ff0, y, sizeof(y)));
+	CHECK(!memcmp(x, y, sizeof(x)));
+	for (unsigned int v = 0; v < 2; v++) {
+		CHECK_OK(qvmi_get_regs(ctx, v, &a));
+		CHECK_OK(qvmi_get_regs(back, v, &b));
+		CHECK(!memcmp(&a, &b, sizeof(a)));
+	}
+	qvmi_ctx_destroy(back);
+	qvmi_ctx_destroy(ctx);
+	unlink(path);
+	free(c.buf);
+}
+
+static void test_write_errors(void)
+{
+	uint8_t *lo = malloc(LO_SIZE), *hi = malloc(HI_SIZE);
+	struct qvmi_ctx *ctx;
+	char path[128];
+
+	CHECK(lo && hi);
+	ctx = mem_ctx(lo, hi, true);
+	CHECK_INT(qvmi_dump_write(ctx, "/nonexistent/dir/x.elf", NULL), ==,
+		  -ENOENT);
+	QVMI_OPTS(qvmi_dump_write_opts, bad, .format = 7);
+	tmp_path(path, sizeof(path), "err.elf");
+	CHECK_INT(qvmi_dump_write(ctx, path, &bad), ==, -EINVAL);
+	/* RAM that nothing backs: the read fails, no file is left */
+	CHECK_OK(qvmi__ram_add(ctx, 0x200000000ull, 0x1000));
+	CHECK_INT(qvmi_dump_write(ctx, path, NULL), ==, -EFAULT);
+	CHECK_U64(qvmi_fault_addr(ctx), ==, 0x200000000ull);
+	CHECK_INT(access(path, F_OK), ==, -1);
+	qvmi_ctx_destroy(ctx);
+	/* nothing at all to write */
+	ctx = new_ctx();
+	CHECK_INT(qvmi_dump_write(ctx, path, NULL), ==, -ENOENT);
+	CHECK_INT(access(path, F_OK), ==, -1);
+	qvmi_ctx_destroy(ctx);
+	free(lo);
+	free(hi);
+}
+
+static const struct qvmi_test dump_tests[] = {
+	{ "elf_reads", test_elf_reads },
+	{ "elf_qemu_regs", test_elf_qemu_regs },
+	{ "elf_old_qemu_note", test_elf_old_qemu_note },
+	{ "elf_prstatus_only", test_elf_prstatus_only },
+	{ "elf_no_notes", test_elf_no_notes },
+	{ "elf_xnum", test_elf_xnum },
+	{ "attach_errors", test_attach_errors },
+	{ "elf_corrupt_fields", test_elf_corrupt_fields },
+	{ "elf_truncated", test_elf_truncated },
+	{ "elf_huge_counts", test_elf_huge_counts },
+	{ "elf_random_damage", test_elf_random_damage },
+	{ "raw_whole", test_raw_whole },
+	{ "raw_map", test_raw_map },
+	{ "raw_map_errors", test_raw_map_errors },
+	{ "raw_map_too_many", test_raw_map_too_many },
+	{ "write_elf_roundtrip", test_write_elf_roundtrip },
+	{ "write_raw_roundtrip", test_write_raw_roundtrip },
+	{ "write_elf_from_elf", test_write_elf_from_elf },
+	{ "write_errors", test_write_errors },
+};
+
+QVMI_SUITE(dump, dump_tests);
