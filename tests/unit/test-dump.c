@@ -676,31 +676,54 @@ static void test_elf_truncated(void)
 	free(c.buf);
 }
 
+/* n copies of one note, built in one buffer (note_add would realloc n
+ * times, which is quadratic). */
+static uint8_t *repeat_note(const char *name, uint32_t type, const void *desc,
+			    size_t descsz, size_t n, size_t *len)
+{
+	uint8_t *one = NULL, *buf;
+	size_t l1 = 0;
+
+	note_add(&one, &l1, name, type, desc, descsz);
+	buf = malloc(l1 * n);
+	CHECK(buf);
+	for (size_t i = 0; i < n; i++)
+		memcpy(buf + i * l1, one, l1);
+	free(one);
+	*len = l1 * n;
+	return buf;
+}
+
 static void test_elf_huge_counts(void)
 {
 	struct qvmi_ctx *ctx = new_ctx();
-	uint8_t *notes = NULL, empty = 0;
 	struct qvmi_prstatus64 p;
-	size_t nl = 0, i;
+	uint8_t *notes, empty = 0;
 	struct tcore c;
+	size_t nl;
 
 	/* more notes than the budget */
-	for (i = 0; i <= QVMI_DUMP_MAX_NOTES; i++)
-		note_add(&notes, &nl, "", 7, &empty, 0);
+	notes = repeat_note("", 7, &empty, 0, QVMI_DUMP_MAX_NOTES + 1, &nl);
 	make_core(&c, std_loads, 1, notes, nl);
 	CHECK_INT(attach_buf(ctx, c.buf, c.len, NULL), ==, -EBADMSG);
 	CHECK(strstr(qvmi_errmsg(ctx), "too many notes"));
 	free(c.buf);
 	free(notes);
 	/* more vCPUs than the budget */
-	notes = NULL;
-	nl = 0;
 	prstatus(0, &p);
-	for (i = 0; i <= QVMI_DUMP_MAX_VCPUS; i++)
-		note_add(&notes, &nl, "CORE", NT_PRSTATUS, &p, sizeof(p));
+	notes = repeat_note("CORE", NT_PRSTATUS, &p, sizeof(p),
+			    QVMI_DUMP_MAX_VCPUS + 1, &nl);
 	make_core(&c, std_loads, 1, notes, nl);
 	CHECK_INT(attach_buf(ctx, c.buf, c.len, NULL), ==, -EBADMSG);
 	CHECK(strstr(qvmi_errmsg(ctx), "too many vCPUs"));
+	free(c.buf);
+	free(notes);
+	/* exactly at the budget is fine */
+	notes = repeat_note("CORE", NT_PRSTATUS, &p, sizeof(p),
+			    QVMI_DUMP_MAX_VCPUS, &nl);
+	make_core(&c, std_loads, 1, notes, nl);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, QVMI_DUMP_MAX_VCPUS);
 	free(c.buf);
 	free(notes);
 	qvmi_ctx_destroy(ctx);
