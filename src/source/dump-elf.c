@@ -32,6 +32,7 @@ struct elf_file {
 	uint64_t size;
 	uint64_t phnum;
 	Elf64_Phdr *ph;
+	uint16_t machine;
 };
 
 static int bad(struct qvmi_ctx *ctx, const char *what)
@@ -130,6 +131,7 @@ static int read_headers(struct elf_file *f)
 	 * 64), and nothing here depends on it. */
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
 		return bad(ctx, "bad e_phentsize");
+	f->machine = eh.e_machine;
 	f->phnum = eh.e_phnum;
 	if (eh.e_phnum == PN_XNUM) {
 		err = read_xnum(f, &eh);
@@ -220,7 +222,7 @@ static void cpustate_to_regs(const struct qvmi_qemu_cpustate *s,
 	r->ds = s->ds.selector, r->es = s->es.selector;
 	r->fs = s->fs.selector, r->gs = s->gs.selector;
 	r->fs_base = s->fs.base, r->gs_base = s->gs.base;
-	/* QEMUCPUState has no EFER or CR8: efer reads 0. */
+	/* QEMUCPUState has no EFER or CR8: see derive_efer(). */
 	r->cr0 = s->cr[0], r->cr2 = s->cr[2], r->cr3 = s->cr[3];
 	r->cr4 = s->cr[4];
 	r->gdt_base = s->gdt.base, r->gdt_limit = s->gdt.limit;
@@ -231,6 +233,33 @@ static void cpustate_to_regs(const struct qvmi_qemu_cpustate *s,
 		r->kernel_gs_base = s->kernel_gs_base;
 		r->valid |= QVMI_REGS_KGS;
 	}
+}
+
+enum {
+	CR0_PG = 1u << 31,
+	CR4_PAE = 1u << 5,
+	EFER_LME = 1u << 8,
+	EFER_LMA = 1u << 10,
+	EFER_NXE = 1u << 11,
+};
+
+/*
+ * EFER is not in QEMU's notes, yet a page walker needs LMA and NXE.  QEMU
+ * writes EM_X86_64 only when vCPU 0 is in long mode (arch_dump.c
+ * cpu_get_dump_info), and long mode means paging with PAE, so a vCPU with
+ * CR0.PG and CR4.PAE in such a core has LME and LMA.  NXE cannot be known:
+ * assume it with PAE, because a walker that wrongly allows bit 63 only
+ * accepts entries the CPU would refuse, while one that wrongly forbids it
+ * refuses every NX mapping.  SCE is lost.  On QEMU 7.2 / Linux 6.1 the
+ * true value was 0xd01 and this gives 0xd00.
+ */
+static void derive_efer(uint16_t machine, struct qvmi_regs_x86 *r)
+{
+	if (!(r->cr0 & CR0_PG) || !(r->cr4 & CR4_PAE))
+		return;
+	r->efer = EFER_NXE;
+	if (machine == EM_X86_64)
+		r->efer |= EFER_LME | EFER_LMA;
 }
 
 static void prstatus64_to_regs(const struct qvmi_prstatus64 *p,
@@ -293,6 +322,21 @@ void qvmi__regs_to_prstatus(const struct qvmi_regs_x86 *r, uint32_t pid,
 	p->cs = r->cs, p->ss = r->ss, p->ds = r->ds, p->es = r->es;
 	p->fs = r->fs, p->gs = r->gs;
 	p->fs_base = r->fs_base, p->gs_base = r->gs_base;
+}
+
+void qvmi__regs_to_prstatus32(const struct qvmi_regs_x86 *r, uint32_t pid,
+			      struct qvmi_prstatus32 *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->eax = (uint32_t)r->rax, p->ebx = (uint32_t)r->rbx;
+	p->ecx = (uint32_t)r->rcx, p->edx = (uint32_t)r->rdx;
+	p->esi = (uint32_t)r->rsi, p->edi = (uint32_t)r->rdi;
+	p->ebp = (uint32_t)r->rbp, p->esp = (uint32_t)r->rsp;
+	p->eip = (uint32_t)r->rip, p->eflags = (uint32_t)r->rflags;
+	p->cs = (uint16_t)r->cs, p->ss = (uint16_t)r->ss;
+	p->ds = (uint16_t)r->ds, p->es = (uint16_t)r->es;
+	p->fs = (uint16_t)r->fs, p->gs = (uint16_t)r->gs;
 }
 
 /* ---- notes -------------------------------------------------------------- */
@@ -467,6 +511,8 @@ static int read_notes(struct elf_file *f, struct elf_core *core)
 					  &count);
 		free(buf);
 	}
+	for (i = 0; !err && i < core->nqemu; i++)
+		derive_efer(f->machine, &core->qemu[i]);
 	if (!err && core->nqemu && core->nprs && core->nqemu != core->nprs)
 		qvmi__log(f->ctx, QVMI_LOG_WARN,
 			  "ELF core: %zu QEMU notes but %zu NT_PRSTATUS",

@@ -109,5 +109,8 @@ QVMI_HIDDEN void qvmi__regs_to_cpustate(const struct qvmi_regs_x86 *r,
 QVMI_HIDDEN void qvmi__regs_to_prstatus(const struct qvmi_regs_x86 *r,
 					uint32_t pid,
 					struct qvmi_prstatus64 *ret);
+QVMI_HIDDEN void qvmi__regs_to_prstatus32(const struct qvmi_regs_x86 *r,
+					  uint32_t pid,
+					  struct qvmi_prstatus32 *ret);
 
 #endif

@@ -182,6 +182,9 @@ static void make_core(struct tcore *c, const struct tload *l, size_t n,
 	}
 }
 
+#define EH(c) ((Elf64_Ehdr *)(c)->buf)
+#define PH(c, i) ((Elf64_Phdr *)((c)->buf + (c)->phoff) + (i))
+
 /* Two RAM ranges with a gap, a zero-filled tail, 2 vCPUs, VMCOREINFO. */
 static const struct tload std_loads[] = {
 	{ 0x0, 0x3000, 0x3000, 1 },
@@ -290,6 +293,8 @@ static void test_elf_qemu_regs(void)
 		CHECK_U64(r.idt_base, ==, 0xfffffe0000000000ull);
 		CHECK_U64(r.gdt_limit, ==, 0x7f);
 		CHECK_U64(r.kernel_gs_base, ==, 0x7f00000000ull + (uint64_t)i);
+		/* not in the note: LME|LMA|NXE from EM_X86_64 + PG + PAE */
+		CHECK_U64(r.efer, ==, 0xd00);
 		CHECK_U64(r.valid, ==,
 			  QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES |
 				  QVMI_REGS_CR | QVMI_REGS_TABLES |
@@ -319,6 +324,64 @@ static void test_elf_old_qemu_note(void)
 	CHECK_U64(r.cr3, ==, cr3_of(0));
 	CHECK(!(r.valid & QVMI_REGS_KGS));
 	CHECK_U64(r.kernel_gs_base, ==, 0);
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+	free(notes);
+}
+
+/* EM_386 core (vCPU 0 not in long mode): no LMA; paging off: no EFER. */
+static void test_elf_efer_derived(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_qemu_cpustate s;
+	struct qvmi_regs_x86 r;
+	uint8_t *notes = NULL;
+	size_t nl = 0;
+	struct tcore c;
+
+	cpustate(0, &s);
+	note_add(&notes, &nl, "QEMU", 0, &s, sizeof(s));
+	cpustate(1, &s);
+	s.cr[0] = 0x10; /* PG clear */
+	note_add(&notes, &nl, "QEMU", 0, &s, sizeof(s));
+	make_core(&c, std_loads, 1, notes, nl);
+	EH(&c)->e_machine = EM_386;
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_OK(qvmi_get_regs(ctx, 0, &r));
+	CHECK_U64(r.efer, ==, 0x800);
+	CHECK_OK(qvmi_get_regs(ctx, 1, &r));
+	CHECK_U64(r.efer, ==, 0);
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+	free(notes);
+}
+
+/* The i386 NT_PRSTATUS layout (144 bytes). */
+static void test_elf_prstatus32(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_prstatus32 p;
+	struct qvmi_regs_x86 r;
+	uint8_t *notes = NULL;
+	size_t nl = 0;
+	struct tcore c;
+
+	memset(&p, 0, sizeof(p));
+	p.pid = 1;
+	p.eax = 0x11223344, p.esp = 0xc0ffee00, p.eip = 0xc1000000;
+	p.eflags = 0x202, p.cs = 0x60, p.ss = 0x68, p.fs = 0xd8;
+	note_add(&notes, &nl, "CORE", NT_PRSTATUS, &p, sizeof(p));
+	make_core(&c, std_loads, 1, notes, nl);
+	EH(&c)->e_machine = EM_386;
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 1);
+	CHECK_OK(qvmi_get_regs(ctx, 0, &r));
+	CHECK_U64(r.rax, ==, 0x11223344);
+	CHECK_U64(r.rsp, ==, 0xc0ffee00);
+	CHECK_U64(r.rip, ==, 0xc1000000);
+	CHECK_U64(r.cs, ==, 0x60);
+	CHECK_U64(r.fs, ==, 0xd8);
+	CHECK_U64(r.valid, ==, QVMI_REGS_GPR | QVMI_REGS_SEG);
 	qvmi_ctx_destroy(ctx);
 	free(c.buf);
 	free(notes);
@@ -425,8 +488,6 @@ static void test_attach_errors(void)
 
 /* ---- ELF: broken cores ---------------------------------------------------- */
 
-#define EH(c) ((Elf64_Ehdr *)(c)->buf)
-#define PH(c, i) ((Elf64_Phdr *)((c)->buf + (c)->phoff) + (i))
 /* std_core: PH 0 is the PT_NOTE, 1..3 the loads.  Notes: 2 CORE of
  * 12 + 8 + 336 bytes, then 2 QEMU of 12 + 8 + 440. */
 #define NOTE(c, i) ((Elf64_Nhdr *)((c)->buf + (c)->notes_off + 356 * (i)))
@@ -897,7 +958,10 @@ static void test_raw_map_too_many(void)
 
 /* ---- writing dumps -------------------------------------------------------- */
 
-/* Three vCPUs; vCPU 1 cannot give registers, so the dump holds two. */
+/* Three vCPUs; vCPU 1 cannot give registers, so the dump holds two.
+ * fake_legacy: vCPU 0 is not in long mode (EFER.LMA clear). */
+static bool fake_legacy;
+
 static int fake_count(struct qvmi_ctl *c)
 {
 	return 3;
@@ -918,6 +982,7 @@ static int fake_regs(struct qvmi_ctl *c, unsigned int vcpu,
 	r->kernel_gs_base = 0x7ff0 + vcpu;
 	r->cr0 = 0x80050033, r->cr3 = cr3_of((int)vcpu), r->cr4 = 0x6f0;
 	r->cr2 = 0xdead000;
+	r->efer = fake_legacy ? 0 : 0xd01;
 	r->idt_base = 0xfffffe0000000000ull, r->idt_limit = 0xfff;
 	r->gdt_base = 0xfffffe0000001000ull, r->gdt_limit = 0x7f;
 	r->valid = QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES |
@@ -1028,7 +1093,51 @@ static void test_write_elf_roundtrip(void)
 	CHECK_U64(r.kernel_gs_base, ==, 0x7ff2);
 	CHECK_U64(r.idt_limit, ==, 0xfff);
 	CHECK(r.valid & QVMI_REGS_KGS);
+	CHECK_U64(r.efer, ==, 0xd00); /* SCE is not carried */
 	CHECK(qvmi_vmcoreinfo(back) == NULL);
+	qvmi_ctx_destroy(back);
+	unlink(path);
+	qvmi_ctx_destroy(ctx);
+	free(lo);
+	free(hi);
+}
+
+/* vCPU 0 not in long mode: EM_386 and i386 prstatus, as QEMU writes. */
+static void test_write_elf_legacy(void)
+{
+	uint8_t *lo = malloc(LO_SIZE), *hi = malloc(HI_SIZE), head[512];
+	struct qvmi_ctx *ctx, *back;
+	struct qvmi_regs_x86 r;
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	Elf64_Nhdr nh;
+	char path[128];
+	int fd;
+
+	CHECK(lo && hi);
+	ctx = mem_ctx(lo, hi, true);
+	CHECK_OK(qvmi__ctl_set(ctx, &fake_ctl, NULL));
+	tmp_path(path, sizeof(path), "legacy.elf");
+	fake_legacy = true;
+	CHECK_OK(qvmi_dump_write(ctx, path, NULL));
+	fake_legacy = false;
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	CHECK(read(fd, head, sizeof(head)) == sizeof(head));
+	close(fd);
+	memcpy(&eh, head, sizeof(eh));
+	CHECK_INT(eh.e_machine, ==, EM_386);
+	memcpy(&ph, head + eh.e_phoff, sizeof(ph));
+	CHECK_INT(ph.p_type, ==, PT_NOTE);
+	CHECK(ph.p_offset + sizeof(nh) <= sizeof(head));
+	memcpy(&nh, head + ph.p_offset, sizeof(nh));
+	CHECK_INT(nh.n_descsz, ==, sizeof(struct qvmi_prstatus32));
+	back = new_ctx();
+	CHECK_OK(qvmi_attach_dump(back, path, NULL));
+	CHECK_OK(qvmi_get_regs(back, 0, &r));
+	/* the QEMU note keeps all 64 bits; no LMA in an EM_386 core */
+	CHECK_U64(r.rsp, ==, 0xffffc90000010000ull);
+	CHECK_U64(r.efer, ==, 0x800);
 	qvmi_ctx_destroy(back);
 	unlink(path);
 	qvmi_ctx_destroy(ctx);
@@ -1136,6 +1245,8 @@ static const struct qvmi_test dump_tests[] = {
 	{ "elf_reads", test_elf_reads },
 	{ "elf_qemu_regs", test_elf_qemu_regs },
 	{ "elf_old_qemu_note", test_elf_old_qemu_note },
+	{ "elf_efer_derived", test_elf_efer_derived },
+	{ "elf_prstatus32", test_elf_prstatus32 },
 	{ "elf_prstatus_only", test_elf_prstatus_only },
 	{ "elf_no_notes", test_elf_no_notes },
 	{ "elf_xnum", test_elf_xnum },
@@ -1149,6 +1260,7 @@ static const struct qvmi_test dump_tests[] = {
 	{ "raw_map_errors", test_raw_map_errors },
 	{ "raw_map_too_many", test_raw_map_too_many },
 	{ "write_elf_roundtrip", test_write_elf_roundtrip },
+	{ "write_elf_legacy", test_write_elf_legacy },
 	{ "write_raw_roundtrip", test_write_raw_roundtrip },
 	{ "write_elf_from_elf", test_write_elf_from_elf },
 	{ "write_errors", test_write_errors },
