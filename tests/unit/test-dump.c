@@ -229,6 +229,7 @@ static int attach_buf(struct qvmi_ctx *ctx, const void *buf, size_t len,
 static void test_elf_reads(void)
 {
 	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_cache_stats cs0, cs1;
 	struct qvmi_ram_range rr;
 	struct qvmi_vm_info info;
 	enum qvmi_vm_state st;
@@ -265,6 +266,13 @@ static void test_elf_reads(void)
 	CHECK_INT(qvmi_vm_pause(ctx), ==, -EOPNOTSUPP);
 	CHECK_INT(qvmi_write_pa(ctx, 0, out, 1), ==, -EOPNOTSUPP);
 	CHECK_STR(qvmi_vmcoreinfo(ctx), vmci_text);
+	/* frozen pages are cached: the second small read is a hit */
+	qvmi_cache_stats(ctx, &cs0);
+	CHECK_OK(qvmi_read_pa(ctx, 0x1008, out, 8));
+	CHECK_OK(qvmi_read_pa(ctx, 0x1010, out, 8));
+	qvmi_cache_stats(ctx, &cs1);
+	CHECK_U64(cs1.hits, >=, cs0.hits + 1);
+	CHECK_INT(out[0], ==, pat(1, 0x1010));
 	qvmi_ctx_destroy(ctx);
 	free(c.buf);
 }
