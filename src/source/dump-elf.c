@@ -183,6 +183,7 @@ static int check_load(struct elf_file *f, const Elf64_Phdr *p)
 static int check_loads(struct elf_file *f)
 {
 	const Elf64_Phdr **sorted;
+	uint64_t zero_fill = 0;
 	size_t i, n = 0;
 	int err = 0;
 
@@ -190,11 +191,21 @@ static int check_loads(struct elf_file *f)
 	if (!sorted)
 		return qvmi__err(f->ctx, -ENOMEM, "out of memory");
 	for (i = 0; i < f->phnum && !err; i++) {
-		if (f->ph[i].p_type != PT_LOAD || !f->ph[i].p_memsz)
+		const Elf64_Phdr *p = &f->ph[i];
+
+		if (p->p_type != PT_LOAD || !p->p_memsz)
 			continue;
-		err = check_load(f, &f->ph[i]);
-		sorted[n++] = &f->ph[i];
+		if (n == QVMI_DUMP_MAX_LOADS) {
+			err = bad(f->ctx, "too many PT_LOADs");
+			break;
+		}
+		err = check_load(f, p);
+		/* memsz < 2^52 each and at most 4096 of them: no overflow */
+		zero_fill += p->p_memsz - QVMI_MIN(p->p_filesz, p->p_memsz);
+		sorted[n++] = p;
 	}
+	if (!err && zero_fill > QVMI_DUMP_MAX_ZERO_FILL)
+		err = bad(f->ctx, "PT_LOADs zero-fill too much memory");
 	if (!err)
 		qsort(sorted, n, sizeof(*sorted), cmp_paddr);
 	for (i = 1; i < n && !err; i++)

@@ -467,14 +467,25 @@ static void test_elf_xnum(void)
 	free(buf);
 }
 
+static void tmp_path(char *buf, size_t len, const char *what);
+
 static void test_attach_errors(void)
 {
 	struct qvmi_ctx *ctx = new_ctx();
+	char fifo[128];
 	struct tcore c;
 
 	CHECK_INT(qvmi_attach_dump(ctx, "/nonexistent/x.elf", NULL), ==,
 		  -ENOENT);
 	CHECK(strstr(qvmi_errmsg(ctx), "/nonexistent/x.elf"));
+	/* a directory, a FIFO (must not block), a character device */
+	CHECK_INT(qvmi_attach_dump(ctx, "/tmp", NULL), ==, -EINVAL);
+	tmp_path(fifo, sizeof(fifo), "fifo");
+	unlink(fifo);
+	CHECK_OK(mkfifo(fifo, 0600));
+	CHECK_INT(qvmi_attach_dump(ctx, fifo, NULL), ==, -EINVAL);
+	unlink(fifo);
+	CHECK_INT(qvmi_attach_dump(ctx, "/dev/zero", NULL), ==, -EINVAL);
 	std_core(&c);
 	QVMI_OPTS(qvmi_dump_opts, bad_fmt, .format = "qcow2");
 	CHECK_INT(attach_buf(ctx, c.buf, c.len, &bad_fmt), ==, -EINVAL);
@@ -796,6 +807,52 @@ static void test_elf_huge_counts(void)
 	free(c.buf);
 	free(notes);
 	qvmi_ctx_destroy(ctx);
+}
+
+/* PT_LOADs: 4096 are fine, 4097 too many; zero fill is bounded. */
+static void test_elf_many_loads(void)
+{
+	struct tload *l = calloc(QVMI_DUMP_MAX_LOADS + 1, sizeof(*l));
+	struct qvmi_ctx *ctx = new_ctx();
+	struct tcore c;
+	uint8_t *buf;
+	size_t i, len;
+
+	CHECK(l);
+	for (i = 0; i <= QVMI_DUMP_MAX_LOADS; i++)
+		l[i] = (struct tload){ (uint64_t)i << 13, 0, 0x1000, 0 };
+	/* make_core takes 8 loads: patch a core with 4097 by hand */
+	make_core(&c, l, 1, NULL, 0);
+	len = sizeof(Elf64_Ehdr) +
+	      (QVMI_DUMP_MAX_LOADS + 1) * sizeof(Elf64_Phdr);
+	buf = calloc(1, len);
+	CHECK(buf);
+	memcpy(buf, c.buf, sizeof(Elf64_Ehdr));
+	for (i = 0; i <= QVMI_DUMP_MAX_LOADS; i++) {
+		Elf64_Phdr ph = { .p_type = PT_LOAD,
+				  .p_paddr = l[i].paddr,
+				  .p_memsz = l[i].memsz };
+
+		memcpy(buf + sizeof(Elf64_Ehdr) + i * sizeof(ph), &ph,
+		       sizeof(ph));
+	}
+	((Elf64_Ehdr *)buf)->e_phnum = QVMI_DUMP_MAX_LOADS + 1;
+	CHECK_INT(attach_buf(ctx, buf, len, NULL), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "too many PT_LOADs"));
+	((Elf64_Ehdr *)buf)->e_phnum = QVMI_DUMP_MAX_LOADS;
+	CHECK_OK(attach_buf(ctx, buf, len - sizeof(Elf64_Phdr), NULL));
+	CHECK_INT(qvmi_ram_count(ctx), ==, QVMI_DUMP_MAX_LOADS);
+	qvmi_ctx_destroy(ctx);
+	/* 64 GiB + 4 KiB of zero fill */
+	ctx = new_ctx();
+	((Elf64_Ehdr *)buf)->e_phnum = 2;
+	((Elf64_Phdr *)(buf + sizeof(Elf64_Ehdr)))->p_memsz = 64ull << 30;
+	CHECK_INT(attach_buf(ctx, buf, len, NULL), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "zero-fill"));
+	qvmi_ctx_destroy(ctx);
+	free(buf);
+	free(c.buf);
+	free(l);
 }
 
 /* Deterministic random damage to headers and notes: never a crash. */
@@ -1262,6 +1319,7 @@ static const struct qvmi_test dump_tests[] = {
 	{ "elf_corrupt_fields", test_elf_corrupt_fields },
 	{ "elf_truncated", test_elf_truncated },
 	{ "elf_huge_counts", test_elf_huge_counts },
+	{ "elf_many_loads", test_elf_many_loads },
 	{ "elf_random_damage", test_elf_random_damage },
 	{ "raw_whole", test_raw_whole },
 	{ "raw_map", test_raw_map },
