@@ -215,7 +215,8 @@ struct qvmi_dump_opts {
  * (-EBUSY).  Memory reads as frozen, registers come from the core's notes
  * (QEMU's, else NT_PRSTATUS), qvmi_vm_state() says QVMI_VM_FROZEN.
  * Malformed files fail with -EBADMSG, a raw map that does not fit the file
- * with -EINVAL, 32-bit ELF cores with -EOPNOTSUPP.
+ * with -EINVAL, non-x86 cores with -EOPNOTSUPP.  ELFCLASS32 cores are read
+ * too.
  *
  * QEMU's notes carry no EFER: for a vCPU with CR0.PG and CR4.PAE, efer is
  * reconstructed as NXE, plus LME|LMA in an x86_64 core (QEMU writes

@@ -33,6 +33,7 @@ struct elf_file {
 	uint64_t phnum;
 	Elf64_Phdr *ph;
 	uint16_t machine;
+	bool is32; /* ELFCLASS32 */
 };
 
 static int bad(struct qvmi_ctx *ctx, const char *what)
@@ -70,70 +71,141 @@ static bool in_file(const struct elf_file *f, uint64_t off, uint64_t len)
 
 /* ---- headers ------------------------------------------------------------ */
 
-static int check_ident(struct qvmi_ctx *ctx, const Elf64_Ehdr *eh)
+/* The ELF header fields used here, from either class. */
+struct ehdr {
+	uint64_t phoff, shoff;
+	uint16_t type, machine, phentsize, phnum, shentsize;
+	uint32_t version;
+};
+
+static int check_ident(struct qvmi_ctx *ctx, const unsigned char *ident,
+		       const struct ehdr *eh)
 {
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG))
+	if (memcmp(ident, ELFMAG, SELFMAG))
 		return bad(ctx, "bad magic");
-	if (eh->e_ident[EI_CLASS] == ELFCLASS32)
-		return qvmi__err(
-			ctx, -EOPNOTSUPP,
-			"ELF core: 32-bit ELF cores are not supported");
-	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
+	if (ident[EI_CLASS] != ELFCLASS64 && ident[EI_CLASS] != ELFCLASS32)
 		return bad(ctx, "bad EI_CLASS");
-	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
+	if (ident[EI_DATA] != ELFDATA2LSB)
 		return bad(ctx, "not little-endian");
-	if (eh->e_ident[EI_VERSION] != EV_CURRENT ||
-	    eh->e_version != EV_CURRENT)
+	if (ident[EI_VERSION] != EV_CURRENT || eh->version != EV_CURRENT)
 		return bad(ctx, "bad ELF version");
-	if (eh->e_type != ET_CORE)
+	if (eh->type != ET_CORE)
 		return bad(ctx, "not a core file (e_type)");
 	/* QEMU writes EM_386 when the first vCPU is not in long mode. */
-	if (eh->e_machine != EM_X86_64 && eh->e_machine != EM_386)
+	if (eh->machine != EM_X86_64 && eh->machine != EM_386)
 		return qvmi__err(ctx, -EOPNOTSUPP,
 				 "ELF core: machine %u is not x86",
-				 eh->e_machine);
+				 eh->machine);
 	return 0;
+}
+
+/*
+ * QEMU writes ELFCLASS32 when vCPU 0 is not in long mode and all RAM lies
+ * below 4 GiB (arch_dump.c cpu_get_dump_info): a dump taken in the BIOS or
+ * of a 32-bit guest.  Widen its header to the fields above.
+ */
+static int read_ehdr(struct elf_file *f, unsigned char *ident, struct ehdr *ret)
+{
+	Elf64_Ehdr e64;
+	Elf32_Ehdr e32;
+	int err;
+
+	if (f->size < EI_NIDENT)
+		return bad(f->ctx, "truncated ELF header");
+	err = read_at(f, 0, ident, EI_NIDENT);
+	if (err)
+		return err;
+	f->is32 = ident[EI_CLASS] == ELFCLASS32;
+	if (f->size < (f->is32 ? sizeof(e32) : sizeof(e64)))
+		return bad(f->ctx, "truncated ELF header");
+	if (f->is32) {
+		err = read_at(f, 0, &e32, sizeof(e32));
+		*ret = (struct ehdr){ e32.e_phoff,     e32.e_shoff,
+				      e32.e_type,      e32.e_machine,
+				      e32.e_phentsize, e32.e_phnum,
+				      e32.e_shentsize, e32.e_version };
+	} else {
+		err = read_at(f, 0, &e64, sizeof(e64));
+		*ret = (struct ehdr){ e64.e_phoff,     e64.e_shoff,
+				      e64.e_type,      e64.e_machine,
+				      e64.e_phentsize, e64.e_phnum,
+				      e64.e_shentsize, e64.e_version };
+	}
+	return err;
 }
 
 /* e_phnum == PN_XNUM: the real count is in section header 0's sh_info
  * (QEMU dump.c does this past 65534 program headers). */
-static int read_xnum(struct elf_file *f, const Elf64_Ehdr *eh)
+static int read_xnum(struct elf_file *f, const struct ehdr *eh)
 {
-	Elf64_Shdr sh;
+	size_t shsz = f->is32 ? sizeof(Elf32_Shdr) : sizeof(Elf64_Shdr);
+	Elf64_Shdr sh64;
+	Elf32_Shdr sh32;
 	int err;
 
-	if (!eh->e_shoff || eh->e_shentsize != sizeof(sh))
+	if (!eh->shoff || eh->shentsize != shsz)
 		return bad(f->ctx, "PN_XNUM without a section header");
-	if (!in_file(f, eh->e_shoff, sizeof(sh)))
+	if (!in_file(f, eh->shoff, shsz))
 		return bad(f->ctx, "section header 0 outside the file");
-	err = read_at(f, eh->e_shoff, &sh, sizeof(sh));
-	if (err)
-		return err;
-	f->phnum = sh.sh_info;
-	return 0;
+	if (f->is32) {
+		err = read_at(f, eh->shoff, &sh32, sizeof(sh32));
+		f->phnum = sh32.sh_info;
+	} else {
+		err = read_at(f, eh->shoff, &sh64, sizeof(sh64));
+		f->phnum = sh64.sh_info;
+	}
+	return err;
+}
+
+/* Program headers into f->ph, widened to Elf64_Phdr. */
+static int read_phdrs(struct elf_file *f, uint64_t phoff)
+{
+	Elf32_Phdr *p32;
+	size_t i;
+	int err;
+
+	f->ph = calloc(f->phnum, sizeof(Elf64_Phdr));
+	if (!f->ph)
+		return qvmi__err(f->ctx, -ENOMEM, "out of memory");
+	if (!f->is32)
+		return read_at(f, phoff, f->ph, f->phnum * sizeof(Elf64_Phdr));
+	p32 = calloc(f->phnum, sizeof(*p32));
+	if (!p32)
+		return qvmi__err(f->ctx, -ENOMEM, "out of memory");
+	err = read_at(f, phoff, p32, f->phnum * sizeof(*p32));
+	for (i = 0; !err && i < f->phnum; i++)
+		f->ph[i] = (Elf64_Phdr){ .p_type = p32[i].p_type,
+					 .p_offset = p32[i].p_offset,
+					 .p_paddr = p32[i].p_paddr,
+					 .p_vaddr = p32[i].p_vaddr,
+					 .p_filesz = p32[i].p_filesz,
+					 .p_memsz = p32[i].p_memsz };
+	free(p32);
+	return err;
 }
 
 static int read_headers(struct elf_file *f)
 {
 	struct qvmi_ctx *ctx = f->ctx;
-	Elf64_Ehdr eh;
+	unsigned char ident[EI_NIDENT];
+	size_t ehsz, phsz;
+	struct ehdr eh = { 0 };
 	int err;
 
-	if (f->size < sizeof(eh))
-		return bad(ctx, "truncated ELF header");
-	err = read_at(f, 0, &eh, sizeof(eh));
+	err = read_ehdr(f, ident, &eh);
+	if (!err)
+		err = check_ident(ctx, ident, &eh);
 	if (err)
 		return err;
-	err = check_ident(ctx, &eh);
-	if (err)
-		return err;
+	ehsz = f->is32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr);
+	phsz = f->is32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr);
 	/* e_ehsize is not checked: QEMU 7.2 writes 8 there (it should be
 	 * 64), and nothing here depends on it. */
-	if (eh.e_phentsize != sizeof(Elf64_Phdr))
+	if (eh.phentsize != phsz)
 		return bad(ctx, "bad e_phentsize");
-	f->machine = eh.e_machine;
-	f->phnum = eh.e_phnum;
-	if (eh.e_phnum == PN_XNUM) {
+	f->machine = eh.machine;
+	f->phnum = eh.phnum;
+	if (eh.phnum == PN_XNUM) {
 		err = read_xnum(f, &eh);
 		if (err)
 			return err;
@@ -142,13 +214,9 @@ static int read_headers(struct elf_file *f)
 		return bad(ctx, "no program headers");
 	if (f->phnum > QVMI_DUMP_MAX_PHDRS)
 		return bad(ctx, "too many program headers");
-	if (eh.e_phoff < sizeof(eh) ||
-	    !in_file(f, eh.e_phoff, f->phnum * sizeof(Elf64_Phdr)))
+	if (eh.phoff < ehsz || !in_file(f, eh.phoff, f->phnum * phsz))
 		return bad(ctx, "program headers outside the file");
-	f->ph = calloc(f->phnum, sizeof(Elf64_Phdr));
-	if (!f->ph)
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	return read_at(f, eh.e_phoff, f->ph, f->phnum * sizeof(Elf64_Phdr));
+	return read_phdrs(f, eh.phoff);
 }
 
 static int cmp_paddr(const void *a, const void *b)

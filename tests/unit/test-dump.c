@@ -364,6 +364,69 @@ static void test_elf_efer_derived(void)
 	free(notes);
 }
 
+/* An ELFCLASS32 core, as QEMU writes when vCPU 0 is not in long mode and
+ * RAM ends below 4 GiB: ehdr | PT_NOTE, PT_LOAD | notes | data. */
+static void test_elf_class32(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_qemu_cpustate s;
+	struct qvmi_prstatus32 p;
+	struct qvmi_regs_x86 r;
+	uint8_t *notes = NULL, *buf, out[4];
+	size_t nl = 0, off, len;
+	Elf32_Ehdr eh = { .e_type = ET_CORE,
+			  .e_machine = EM_386,
+			  .e_version = EV_CURRENT,
+			  .e_phoff = sizeof(Elf32_Ehdr),
+			  .e_ehsize = sizeof(Elf32_Ehdr),
+			  .e_phentsize = sizeof(Elf32_Phdr),
+			  .e_phnum = 2 };
+	Elf32_Phdr ph[2] = { { .p_type = PT_NOTE }, { .p_type = PT_LOAD } };
+
+	memset(&p, 0, sizeof(p));
+	p.eip = 0xfff0;
+	note_add(&notes, &nl, "CORE", NT_PRSTATUS, &p, sizeof(p));
+	cpustate(0, &s);
+	s.cr[0] = 0x11; /* protected mode, no paging */
+	note_add(&notes, &nl, "QEMU", 0, &s, sizeof(s));
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS32;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	off = sizeof(eh) + sizeof(ph);
+	ph[0].p_offset = (Elf32_Off)off;
+	ph[0].p_filesz = ph[0].p_memsz = (Elf32_Word)nl;
+	ph[1].p_offset = (Elf32_Off)(off + nl);
+	ph[1].p_paddr = 0xa0000;
+	ph[1].p_filesz = ph[1].p_memsz = 0x1000;
+	len = off + nl + 0x1000;
+	buf = calloc(1, len);
+	CHECK(buf);
+	memcpy(buf, &eh, sizeof(eh));
+	memcpy(buf + sizeof(eh), ph, sizeof(ph));
+	memcpy(buf + off, notes, nl);
+	memset(buf + off + nl, 0x5a, 0x1000);
+	CHECK_OK(attach_buf(ctx, buf, len, NULL));
+	CHECK_OK(qvmi_read_pa(ctx, 0xa0ffc, out, 4));
+	CHECK_INT(out[3], ==, 0x5a);
+	CHECK_INT(qvmi_read_pa(ctx, 0xa1000, out, 1), ==, -EFAULT);
+	CHECK_INT(qvmi_vcpu_count(ctx), ==, 1);
+	CHECK_OK(qvmi_get_regs(ctx, 0, &r));
+	CHECK_U64(r.rip, ==, rip_of(0)); /* from the QEMU note */
+	CHECK_U64(r.cr0, ==, 0x11);
+	CHECK_U64(r.efer, ==, 0);
+	qvmi_ctx_destroy(ctx);
+	/* a 32-bit core with 64-bit program header size is refused */
+	ctx = new_ctx();
+	((Elf32_Ehdr *)buf)->e_phentsize = sizeof(Elf64_Phdr);
+	CHECK_INT(attach_buf(ctx, buf, len, NULL), ==, -EBADMSG);
+	/* truncated inside its 52-byte header */
+	CHECK_INT(attach_buf(ctx, buf, 40, NULL), ==, -EBADMSG);
+	qvmi_ctx_destroy(ctx);
+	free(buf);
+	free(notes);
+}
+
 /* The i386 NT_PRSTATUS layout (144 bytes). */
 static void test_elf_prstatus32(void)
 {
@@ -660,7 +723,7 @@ static const struct mutation {
 	int err;
 } mutations[] = {
 	{ "magic", m_magic, -EBADMSG },
-	{ "class32", m_class32, -EOPNOTSUPP },
+	{ "class32", m_class32, -EBADMSG }, /* e_phentsize then */
 	{ "class7", m_class7, -EBADMSG },
 	{ "msb", m_msb, -EBADMSG },
 	{ "ei_version", m_eiver, -EBADMSG },
@@ -1312,6 +1375,7 @@ static const struct qvmi_test dump_tests[] = {
 	{ "elf_old_qemu_note", test_elf_old_qemu_note },
 	{ "elf_efer_derived", test_elf_efer_derived },
 	{ "elf_prstatus32", test_elf_prstatus32 },
+	{ "elf_class32", test_elf_class32 },
 	{ "elf_prstatus_only", test_elf_prstatus_only },
 	{ "elf_no_notes", test_elf_no_notes },
 	{ "elf_xnum", test_elf_xnum },
