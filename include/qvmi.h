@@ -325,8 +325,11 @@ struct qvmi_dump_write_opts {
  * NT_PRSTATUS per vCPU, then a "QEMU" note per vCPU, then VMCOREINFO if
  * the source had one; a PT_LOAD per range) except that the memory starts
  * page-aligned.  All-zero pages are left as holes in both formats.  A
- * vCPU whose registers cannot be read is left out.  On failure the file
- * is removed; a read gap fails with -EFAULT and qvmi_fault_addr() set.
+ * vCPU whose registers cannot be read is left out.  The file is written
+ * as "PATH.XXXXXX" and renamed over path when complete, so a failure leaves
+ * path as it was (a read gap fails with -EFAULT and qvmi_fault_addr() set),
+ * and path may be the very dump the context reads.  path must be a regular
+ * file or not exist.
  */
 QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmi_dump_write_opts *opts);

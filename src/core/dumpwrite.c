@@ -11,7 +11,9 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -446,6 +448,58 @@ static int write_raw(struct writer *w, struct wrange *r, size_t n)
 	return copy_all(w, r, n, end);
 }
 
+/*
+ * Write into "PATH.XXXXXX" beside the target and rename it over PATH at the
+ * end: no half-written dump is ever visible, and writing over the very
+ * file a source reads from (a dump, a RAM backend file) cannot truncate it
+ * under that source, which keeps the old inode.
+ */
+static int open_tmp(struct qvmi_ctx *ctx, const char *path, char **ret)
+{
+	struct stat st;
+	char *tmp;
+	int fd;
+
+	if (!stat(path, &st) && !S_ISREG(st.st_mode))
+		return qvmi__err(ctx, -EINVAL,
+				 "dump: %s exists and is not a regular file",
+				 path);
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600: a dump holds secrets */
+	if (fd < 0) {
+		int err = qvmi__err(ctx, -errno, "dump: cannot create %s: %s",
+				    tmp, strerror(errno));
+
+		free(tmp);
+		return err;
+	}
+	*ret = tmp;
+	return fd;
+}
+
+static int write_file(struct writer *w, enum qvmi_dump_format fmt,
+		      struct wrange *r, size_t n)
+{
+	char *tmp = NULL;
+	int err;
+
+	w->fd = open_tmp(w->ctx, w->path, &tmp);
+	if (w->fd < 0)
+		return w->fd;
+	err = fmt == QVMI_DUMP_ELF ? write_elf(w, r, n) : write_raw(w, r, n);
+	if (close(w->fd) && !err)
+		err = qvmi__err(w->ctx, -errno, "dump: closing %s failed: %s",
+				tmp, strerror(errno));
+	if (!err && rename(tmp, w->path))
+		err = qvmi__err(w->ctx, -errno, "dump: renaming %s failed: %s",
+				tmp, strerror(errno));
+	if (err)
+		unlink(tmp);
+	free(tmp);
+	return err;
+}
+
 QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmi_dump_write_opts *opts)
 {
@@ -457,7 +511,8 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 
 	if (!ctx)
 		return -EINVAL;
-	if (!path || !QVMI_OPTS_VALID(opts, struct qvmi_dump_write_opts) ||
+	if (!path || !*path ||
+	    !QVMI_OPTS_VALID(opts, struct qvmi_dump_write_opts) ||
 	    (fmt != QVMI_DUMP_ELF && fmt != QVMI_DUMP_RAW))
 		return qvmi__err(ctx, -EINVAL, "dump_write: bad arguments");
 	w.progress = QVMI_OPTS_GET(opts, progress, NULL);
@@ -466,22 +521,10 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 	if (err)
 		return err;
 	w.buf = malloc(CHUNK);
-	if (!w.buf) {
-		free(r);
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	}
-	/* 0600: a dump holds everything the guest knows. */
-	w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w.fd < 0)
-		err = qvmi__err(ctx, -errno, "dump: cannot create %s: %s", path,
-				strerror(errno));
+	if (!w.buf)
+		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 	else
-		err = fmt == QVMI_DUMP_ELF ? write_elf(&w, r, n) :
-					     write_raw(&w, r, n);
-	if (w.fd >= 0 && close(w.fd) && !err)
-		err = qvmi__err(ctx, -errno, "dump: closing %s failed", path);
-	if (err && w.fd >= 0)
-		unlink(path); /* no half-written dump left behind */
+		err = write_file(&w, fmt, r, n);
 	if (!err)
 		qvmi__clear_err(ctx); /* vCPUs without registers were logged */
 	free(w.buf);

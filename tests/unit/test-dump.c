@@ -7,6 +7,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1341,16 +1342,63 @@ static void test_write_elf_from_elf(void)
 	free(c.buf);
 }
 
+/* Files named "<path>.XXXXXX" (the writer's temporaries). */
+static int count_tmp(const char *path)
+{
+	char pattern[160];
+	int n = 0;
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "%s.??????", path);
+	if (!glob(pattern, 0, NULL, &g))
+		n = (int)g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+/* Writing over the dump being read: the reader keeps the old inode. */
+static void test_write_over_source(void)
+{
+	struct qvmi_ctx *ctx = new_ctx(), *back = new_ctx();
+	uint8_t x[0x20], y[0x20];
+	char path[128];
+	struct tcore c;
+	int fd;
+
+	std_core(&c);
+	tmp_path(path, sizeof(path), "self.elf");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, c.buf, c.len) == (ssize_t)c.len);
+	close(fd);
+	CHECK_OK(qvmi_attach_dump(ctx, path, NULL));
+	CHECK_OK(qvmi_dump_write(ctx, path, NULL));
+	CHECK_OK(qvmi_read_pa(ctx, 0x100000, x, sizeof(x)));
+	CHECK_INT(x[5], ==, pat(2, 5));
+	CHECK_OK(qvmi_attach_dump(back, path, NULL));
+	CHECK_OK(qvmi_read_pa(back, 0x100000, y, sizeof(y)));
+	CHECK(!memcmp(x, y, sizeof(x)));
+	CHECK_INT(count_tmp(path), ==, 0);
+	qvmi_ctx_destroy(back);
+	qvmi_ctx_destroy(ctx);
+	unlink(path);
+	free(c.buf);
+}
+
 static void test_write_errors(void)
 {
 	uint8_t *lo = malloc(LO_SIZE), *hi = malloc(HI_SIZE);
 	struct qvmi_ctx *ctx;
 	char path[128];
+	struct stat st;
+	int fd;
 
 	CHECK(lo && hi);
 	ctx = mem_ctx(lo, hi, true);
 	CHECK_INT(qvmi_dump_write(ctx, "/nonexistent/dir/x.elf", NULL), ==,
 		  -ENOENT);
+	CHECK_INT(qvmi_dump_write(ctx, "/tmp", NULL), ==, -EINVAL);
+	CHECK_INT(qvmi_dump_write(ctx, "/dev/null", NULL), ==, -EINVAL);
+	CHECK_INT(qvmi_dump_write(ctx, "", NULL), ==, -EINVAL);
 	QVMI_OPTS(qvmi_dump_write_opts, bad, .format = 7);
 	tmp_path(path, sizeof(path), "err.elf");
 	CHECK_INT(qvmi_dump_write(ctx, path, &bad), ==, -EINVAL);
@@ -1359,6 +1407,15 @@ static void test_write_errors(void)
 	CHECK_INT(qvmi_dump_write(ctx, path, NULL), ==, -EFAULT);
 	CHECK_U64(qvmi_fault_addr(ctx), ==, 0x200000000ull);
 	CHECK_INT(access(path, F_OK), ==, -1);
+	/* an existing file is left as it was, and no temporary remains */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0 && write(fd, "keep", 4) == 4);
+	close(fd);
+	CHECK_INT(qvmi_dump_write(ctx, path, NULL), ==, -EFAULT);
+	CHECK_OK(stat(path, &st));
+	CHECK_INT(st.st_size, ==, 4);
+	CHECK_INT(count_tmp(path), ==, 0);
+	unlink(path);
 	qvmi_ctx_destroy(ctx);
 	/* nothing at all to write */
 	ctx = new_ctx();
@@ -1393,6 +1450,7 @@ static const struct qvmi_test dump_tests[] = {
 	{ "write_elf_legacy", test_write_elf_legacy },
 	{ "write_raw_roundtrip", test_write_raw_roundtrip },
 	{ "write_elf_from_elf", test_write_elf_from_elf },
+	{ "write_over_source", test_write_over_source },
 	{ "write_errors", test_write_errors },
 };
 
