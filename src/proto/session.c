@@ -74,7 +74,10 @@ static int ses_xfer(struct qvmi_ctx *ctx, struct ses_client *c, void *buf,
 		}
 		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
 			       errno != EINTR)) {
-			ses_break(c);
+			/* A failed send keeps the socket: qvmid may have
+			 * said why it closed (ERROR frame) before it did. */
+			if (!out)
+				ses_break(c);
 			return qvmi__err(ctx, -EPIPE,
 					 "session: connection closed by qvmid");
 		}
@@ -124,17 +127,18 @@ static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 	struct qvmi_ses_hdr h;
 	const char *why = "?";
 	size_t n;
-	int err;
+	int err, serr;
 
 	if (c->fd < 0)
 		return qvmi__err(ctx, -EPIPE, "session: connection lost");
 	n = qvmi_ses_frame(c->buf, 0, msg, ++c->seq, 0, c->buf + QVMI_SES_HDR,
 			   len);
-	err = ses_xfer(ctx, c, c->buf, n, true, deadline);
-	if (!err)
-		err = ses_xfer(ctx, c, c->buf, QVMI_SES_HDR, false, deadline);
-	if (err)
-		return err;
+	serr = ses_xfer(ctx, c, c->buf, n, true, deadline);
+	if (ses_xfer(ctx, c, c->buf, QVMI_SES_HDR, false, deadline))
+		return serr ? qvmi__err(ctx, serr,
+					"session: connection "
+					"closed by qvmid") :
+			      qvmi_errcode(ctx);
 	if (qvmi_ses_hdr_decode(c->buf, &h, &why))
 		return ses_bad(ctx, c, why);
 	if (h.flags != QVMI_SES_F_REPLY)
@@ -144,6 +148,10 @@ static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 		return err;
 	if (h.msg == QVMI_SES_ERROR)
 		return ses_error_frame(ctx, c, &h);
+	if (serr) { /* a reply to a request that was not sent whole? */
+		ses_break(c);
+		return qvmi__err(ctx, serr, "session: connection lost");
+	}
 	if (h.msg != msg || h.seq != c->seq)
 		return ses_bad(ctx, c, "reply to another request");
 	if (h.error && h.size)
