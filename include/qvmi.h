@@ -691,6 +691,32 @@ QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
 QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
 				  uint64_t *ret);
 
+/* ---- introspection sessions (src/proto/session.c) ---------------------- */
+
+struct qvmi_session_opts {
+	size_t sz;
+	/* The shared secret file (required): 32..4096 bytes, owned by us,
+	 * mode 0600 or 0400.  The same file as qvmid --session-key. */
+	const char *key_path;
+	/* Timeout for connecting, the handshake and each request, ms;
+	 * 0: 5000. */
+	int timeout_ms;
+};
+
+/*
+ * Open an introspection session with qvmid (--session PATH) over its unix
+ * socket (docs/PROTOCOL.md): the handshake and mutual HMAC-SHA256
+ * authentication, then a memory source (slow: one round trip per request,
+ * cached while the VM is paused) over the VM's RAM ranges and a control
+ * backend (vCPU count, registers, counted pause/resume).  The context must
+ * not be attached yet (-EBUSY).  A wrong key gives -EACCES; a second session
+ * on a VM that has one -EBUSY with qvmid's message; a peer that breaks the
+ * protocol -EPROTO.  What the operator's policy denies fails with -EPERM.
+ * Once the connection is lost every access fails with -EPIPE.
+ */
+QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
+			       const struct qvmi_session_opts *opts);
+
 /* ---- pmemaccess client source (src/source/pmem.c) ---------------------- */
 
 struct qvmi_pmem_opts {
