@@ -316,6 +316,157 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 
 /* ---- guest-virtual memory (src/arch) ----------------------------------- */
 
+/*
+ * x86 paging.  A "dtb" is the value of CR3 (the directory table base) of
+ * the address space to use; PCID and flag bits in it are ignored.
+ */
+enum qvmi_paging_mode {
+	QVMI_PAGING_AUTO = 0, /* derive from vCPU 0's registers */
+	QVMI_PAGING_NONE, /* paging off: virtual == physical */
+	QVMI_PAGING_32, /* 32-bit: 4 KiB, 4 MiB pages (CR4.PSE, PSE-36) */
+	QVMI_PAGING_PAE, /* PAE: 4 KiB, 2 MiB pages */
+	QVMI_PAGING_4LEVEL, /* IA-32e, 48-bit: 4 KiB, 2 MiB, 1 GiB pages */
+	QVMI_PAGING_5LEVEL, /* IA-32e with CR4.LA57, 57-bit */
+};
+
+/* Effective permissions of a translation: W and U are the AND of the
+ * R/W and U/S bits over all levels, NX the OR of the XD bits (when
+ * EFER.NXE is on). */
+enum qvmi_pte_flags {
+	QVMI_PTE_W = 1u << 0,
+	QVMI_PTE_U = 1u << 1,
+	QVMI_PTE_NX = 1u << 2,
+};
+
+struct qvmi_translation {
+	uint64_t va;
+	uint64_t pa;
+	uint64_t page_size; /* 4 KiB, 2 MiB, 4 MiB or 1 GiB */
+	uint64_t leaf; /* raw leaf entry (A, D, G, PAT, ...); 0 if none */
+	uint32_t flags; /* enum qvmi_pte_flags */
+	int levels; /* entries read by the walk (0: paging off) */
+};
+
+/* Mode from CR0.PG, CR4.PAE, CR4.LA57 and EFER.LMA (regs->valid must
+ * have QVMI_REGS_CR). */
+QVMI_API int qvmi_paging_mode_from_regs(const struct qvmi_regs_x86 *regs,
+					enum qvmi_paging_mode *ret);
+QVMI_API const char *qvmi_paging_mode_name(enum qvmi_paging_mode mode);
+
+/*
+ * Fix the paging mode.  A mode given here assumes CR4.PSE = 1 and
+ * EFER.NXE = 1 (every current OS); qvmi_set_paging_regs takes them from
+ * the registers instead.  AUTO (the default) reads vCPU 0's registers on
+ * first use and again after each cache flush (for example a resume).
+ * Changing the mode flushes the translation cache.
+ */
+QVMI_API int qvmi_set_paging_mode(struct qvmi_ctx *ctx,
+				  enum qvmi_paging_mode mode);
+QVMI_API int qvmi_set_paging_regs(struct qvmi_ctx *ctx,
+				  const struct qvmi_regs_x86 *regs);
+/* The effective mode (never AUTO); derives it if needed. */
+QVMI_API int qvmi_get_paging_mode(struct qvmi_ctx *ctx,
+				  enum qvmi_paging_mode *ret);
+/* Physical address width, 32..52 (default 52): entry bits at or above it
+ * are reserved, and a walk that meets one set fails like the CPU would. */
+QVMI_API int qvmi_set_maxphyaddr(struct qvmi_ctx *ctx, unsigned int bits);
+
+/*
+ * Translate va in the address space dtb.  A missing mapping fails with
+ * -EFAULT, qvmi_fault_addr() = va and a message naming the level ("PDE not
+ * present", "reserved bit set in PDPTE", "non-canonical address").
+ */
+QVMI_API int qvmi_translate(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			    uint64_t *ret);
+QVMI_API int qvmi_translate_ex(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			       struct qvmi_translation *ret);
+
+/*
+ * Read/write guest-virtual memory; ranges may cross pages of any size.
+ * Page protections are not enforced (a debugger's view).  On -EFAULT,
+ * qvmi_fault_addr() is the first virtual address that could not be
+ * accessed, so fault_addr - va bytes were done.
+ */
+QVMI_API int qvmi_read_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			  void *buf, size_t len);
+QVMI_API int qvmi_write_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			   const void *buf, size_t len);
+
+/* The usual bound of a guest string, and a good buffer size for one. */
+enum { QVMI_STR_MAX = 4096 };
+
+/*
+ * Read a NUL-terminated string of at most size - 1 bytes into buf, which
+ * is always terminated.  Returns its length; -E2BIG if no NUL came within
+ * size - 1 bytes (buf holds that truncated prefix); -EFAULT if memory ran
+ * out first (buf holds what was read before the fault).
+ */
+QVMI_API int qvmi_read_str_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			      char *buf, size_t size);
+QVMI_API int qvmi_read_u8_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			     uint8_t *ret);
+QVMI_API int qvmi_read_u16_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			      uint16_t *ret);
+QVMI_API int qvmi_read_u32_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			      uint32_t *ret);
+QVMI_API int qvmi_read_u64_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			      uint64_t *ret);
+/* A pointer: 8 bytes in 4/5-level paging, else 4 (zero-extended). */
+QVMI_API int qvmi_read_addr_va(struct qvmi_ctx *ctx, uint64_t dtb, uint64_t va,
+			       uint64_t *ret);
+
+/*
+ * One range of an address space: [va, va + size) maps to [pa, pa + size)
+ * with pages of page_size bytes, all with the same flags.  Neighbouring
+ * pages are merged into one range only when their virtual and physical
+ * addresses are both contiguous and their page size and flags are equal,
+ * so a range splits exactly into size / page_size pages.
+ */
+struct qvmi_page_range {
+	uint64_t va;
+	uint64_t pa;
+	uint64_t size;
+	uint64_t page_size;
+	uint32_t flags; /* enum qvmi_pte_flags */
+};
+
+/* Return non-zero to stop; qvmi_pages then returns that value. */
+typedef int (*qvmi_pages_fn)(const struct qvmi_page_range *range, void *arg);
+
+/*
+ * Enumerate the mapped ranges of an address space in ascending virtual
+ * order (canonical addresses).  Entries that are not present or have
+ * reserved bits set are skipped, as the CPU would fault on them.  The walk
+ * visits at most 2^20 tables; past that it stops with -ELOOP (a cycle or a
+ * hostile table), after reporting what it found.  With paging off, the
+ * ranges are those of the guest-physical map, identity-mapped, each one
+ * page.
+ */
+QVMI_API int qvmi_pages(struct qvmi_ctx *ctx, uint64_t dtb, qvmi_pages_fn fn,
+			void *arg);
+
+/*
+ * Translation cache.  It follows the page cache's rule (qvmi_cache_set_mode):
+ * used only while the VM is known to be paused, the sources are frozen, or
+ * the caller chose QVMI_CACHE_TRUST; flushed by qvmi_cache_flush, on resume,
+ * by any guest-physical write, and by qvmi_tlb_flush.  A hit reads no guest
+ * memory.  Page-table pages of sources without a host mapping are cached
+ * under the same rule.  In QVMI_CACHE_AUTO, page tables in shared RAM are
+ * always walked: a walk there is cheaper than asking QEMU whether the VM
+ * is still paused.
+ */
+QVMI_API void qvmi_tlb_flush(struct qvmi_ctx *ctx);
+
+struct qvmi_tlb_stats {
+	uint64_t hits;
+	uint64_t misses;
+	uint64_t flushes;
+	uint64_t walks; /* page-table walks done */
+	uint64_t pt_hits; /* page-table page cache */
+	uint64_t pt_misses;
+};
+QVMI_API void qvmi_tlb_stats(const struct qvmi_ctx *ctx,
+			     struct qvmi_tlb_stats *ret);
 /* ---- gdbstub: registers, control, breakpoints (src/proto/gdb.c) ---- */
 
 /*

@@ -35,6 +35,7 @@ QVMI_API void qvmi_cache_set_mode(struct qvmi_ctx *ctx,
 
 QVMI_API void qvmi_cache_flush(struct qvmi_ctx *ctx)
 {
+	ctx->flush_gen++; /* paging branch: the TLB follows the page cache */
 	if (!ctx->cache)
 		return;
 	ctx->cache->epoch++;
@@ -74,6 +75,8 @@ void qvmi__cache_invalidate(struct qvmi_ctx *ctx, uint64_t gpa, size_t len)
 	struct qvmi_cache *c = ctx->cache;
 	uint64_t p, first, last;
 
+	if (len) /* paging branch: a write may change a page table */
+		ctx->write_gen++;
 	if (!c || !len)
 		return;
 	first = gpa >> 12;

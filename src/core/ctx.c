@@ -30,6 +30,8 @@ QVMI_API void qvmi_ctx_destroy(struct qvmi_ctx *ctx)
 		return;
 	qvmi__detach(ctx);
 	qvmi__cache_destroy(ctx->cache);
+	if (ctx->arch_destroy) /* paging branch: src/arch state */
+		ctx->arch_destroy(ctx->arch);
 	free(ctx);
 }
 

@@ -72,6 +72,7 @@ struct qvmi_ctl {
 };
 
 struct qvmi_cache;
+struct qvmi_arch;
 
 struct qvmi_ctx {
 	/* last error */
@@ -104,6 +105,16 @@ struct qvmi_ctx {
 	char *vm_name, *vm_uuid, *qemu_version;
 	const char *backend;
 	int qemu_pid;
+
+	/* ---- paging branch: guest-virtual memory (src/arch) ---- */
+	/* Caches above the page cache (the TLB) compare these: flush_gen
+	 * moves on every qvmi_cache_flush (resume, detach, map change, mode
+	 * change), write_gen on every guest-physical write. */
+	uint64_t flush_gen;
+	uint64_t write_gen;
+	struct qvmi_arch *arch; /* owned; created on first use */
+	void (*arch_destroy)(struct qvmi_arch *arch); /* set with arch */
+	/* ---- end paging branch ---- */
 };
 
 /* Set the last error and return err (negative errno). */
