@@ -784,6 +784,7 @@ struct qvmi_linux_vma {
 	uint64_t start, end;
 	uint64_t flags; /* vm_flags; the low four bits are enum above */
 	uint64_t pgoff; /* in pages */
+	uint64_t file; /* the struct file; 0 for anonymous memory */
 	char perms[5]; /* "rwxp" / "r--s", as /proc/PID/maps */
 	/* File path (dentries up to the root, across mounts), "[heap]",
 	 * "[stack]", a special mapping's name ("[vdso]"), or "". */
