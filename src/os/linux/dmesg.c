@@ -289,7 +289,7 @@ static int plog_walk(struct qvmi_linux *lx, const struct plog *pl,
 		const uint8_t *h = buf + idx;
 		uint16_t len, tl;
 
-		if ((uint64_t)idx + pl->hdr_size > size)
+		if ((uint64_t)idx + pl->len + 2 > size)
 			return qvmi__err(lx->ctx, -EBADMSG, "dmesg: bad index");
 		len = (uint16_t)(h[pl->len] | h[pl->len + 1] << 8);
 		if (!len) { /* wrap marker */
@@ -300,6 +300,7 @@ static int plog_walk(struct qvmi_linux *lx, const struct plog *pl,
 			continue;
 		}
 		tl = (uint16_t)(h[pl->text_len] | h[pl->text_len + 1] << 8);
+		/* Only the len of a wrap marker must fit before the end. */
 		if (len < pl->hdr_size || (uint64_t)idx + len > size ||
 		    tl > len - pl->hdr_size)
 			return qvmi__err(lx->ctx, -EBADMSG,

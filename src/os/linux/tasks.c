@@ -271,7 +271,11 @@ static int walk_threads(struct walk *w, uint64_t leader)
 	int r;
 
 	if (t->thread_mode == 1) {
-		head = qvmi__lx_u64(w->buf, t->signal) + t->sig_thread_head;
+		uint64_t sig = qvmi__lx_u64(w->buf, t->signal);
+
+		if (!sig) /* exiting, or an idle task */
+			return 0;
+		head = sig + t->sig_thread_head;
 		r = qvmi__lx_kread(w->lx, head, &n, 8);
 		if (r)
 			return r;
@@ -279,6 +283,8 @@ static int walk_threads(struct walk *w, uint64_t leader)
 		head = leader + t->thread_link;
 		n = next_of(w, t->thread_link);
 	}
+	if (!n) /* never linked */
+		return 0;
 	while (n != head) {
 		uint64_t task = n - t->thread_link;
 
