@@ -21,13 +21,28 @@
 /* Weak: this file links even where attaching is not built yet. */
 #pragma weak qvmi_attach_qmp
 
-enum { PATH_MAX_LEN = 512, LINE_MAX_LEN = 4096 };
+enum {
+	PATH_MAX_LEN = 512,
+	LINE_MAX_LEN = 4096,
+	MAX_MARKERS = 8,
+	MARK_LEN = 128,
+	MAX_PGDS = 4096,
+};
+
+/* A user process's ground truth (guest/init: /proc/PID/pagemap). */
+struct marker {
+	int pid;
+	uint64_t heap_va, heap_pa, stack_va, stack_pa;
+	char heap[MARK_LEN];
+};
 
 struct live {
 	char qmp[PATH_MAX_LEN];
 	char serial[PATH_MAX_LEN];
 	uint64_t banner_va, text_va;
 	char banner[LINE_MAX_LEN];
+	struct marker mk[MAX_MARKERS];
+	int nmk;
 };
 
 /* A path too long for us is dropped (the test then skips). */
@@ -60,6 +75,26 @@ static void read_env_file(struct live *g, const char *dir)
 	fclose(f);
 }
 
+/* "QVMI-GT marker PID COMM heap_va=0x.. heap_pa=0x.. stack_va=0x..
+ * stack_pa=0x.. heap=STRING stack=STRING" */
+static void parse_marker(struct live *g, const char *line)
+{
+	struct marker *m = &g->mk[g->nmk];
+	unsigned long long hv, hp, sv, sp;
+	char comm[64];
+
+	if (sscanf(line,
+		   "QVMI-GT marker %d %63s heap_va=%llx heap_pa=%llx "
+		   "stack_va=%llx stack_pa=%llx heap=%127s",
+		   &m->pid, comm, &hv, &hp, &sv, &sp, m->heap) != 7)
+		return;
+	m->heap_va = hv;
+	m->heap_pa = hp;
+	m->stack_va = sv;
+	m->stack_pa = sp;
+	g->nmk++;
+}
+
 static void read_serial(struct live *g)
 {
 	char line[LINE_MAX_LEN], name[128], type;
@@ -78,6 +113,9 @@ static void read_serial(struct live *g)
 				g->banner_va = addr;
 			else if (!strcmp(name, "_text"))
 				g->text_va = addr;
+		} else if (!strncmp(line, "QVMI-GT marker ", 15) &&
+			   g->nmk < MAX_MARKERS) {
+			parse_marker(g, line);
 		} else if (!strncmp(line, "QVMI-GT banner ", 15)) {
 			snprintf(g->banner, sizeof(g->banner), "%s", line + 15);
 		}
@@ -258,6 +296,84 @@ static void run_guest(bool want_la57)
 	check_tlb_live(&g, kcr3, pa);
 }
 
+/*
+ * Top-level tables of every address space: pages whose kernel half (entries
+ * 256..511) equals that of the kernel's.  Read in 1 MiB chunks, so a
+ * sparse shared-RAM file is read with pread, not faulted in.
+ */
+static size_t find_pgds(struct qvmi_ctx *ctx, uint64_t kpgd, uint64_t *ret)
+{
+	static uint8_t chunk[1 << 20];
+	uint8_t top[2048];
+	size_t n = 0, i;
+
+	CHECK_OK(qvmi_read_pa(ctx, kpgd + 2048, top, sizeof(top)));
+	for (i = 0; i < qvmi_ram_count(ctx); i++) {
+		struct qvmi_ram_range r;
+
+		CHECK_OK(qvmi_ram_get(ctx, i, &r));
+		for (uint64_t off = 0; off + sizeof(chunk) <= r.size;
+		     off += sizeof(chunk)) {
+			if (qvmi_read_pa(ctx, r.gpa + off, chunk,
+					 sizeof(chunk)))
+				continue;
+			for (size_t p = 0; p < sizeof(chunk) && n < MAX_PGDS;
+			     p += 4096)
+				if (!memcmp(chunk + p + 2048, top, sizeof(top)))
+					ret[n++] = r.gpa + off + p;
+		}
+	}
+	return n;
+}
+
+/* User memory of the marker processes: 4 KiB pages, user, writable,
+ * no-execute, at the physical address the guest's pagemap gave. */
+static void test_user_markers(void)
+{
+	static uint64_t pgds[MAX_PGDS];
+	struct qvmi_translation t;
+	struct qvmi_regs_x86 r;
+	char buf[QVMI_STR_MAX];
+	struct qvmi_ctx *ctx;
+	struct live g;
+	size_t npgd;
+
+	live_get(&g);
+	if (!g.nmk)
+		SKIP("no QVMI-GT marker lines in %s", g.serial);
+	ctx = attach(&g);
+	CHECK_OK(qvmi_get_regs(ctx, 0, &r));
+	npgd = find_pgds(
+		ctx, check_banner(ctx, &g, r.cr3, 0) & 0x000ffffffffff000ull,
+		pgds);
+	qvmi_test_note("%zu address spaces found", npgd);
+	for (int m = 0; m < g.nmk; m++) {
+		const struct marker *mk = &g.mk[m];
+		size_t i;
+
+		for (i = 0; i < npgd; i++)
+			if (!qvmi_translate_ex(ctx, pgds[i], mk->heap_va, &t) &&
+			    t.pa == mk->heap_pa)
+				break;
+		CHECK_MSG(i < npgd,
+			  "pid %d: no address space maps heap 0x%" PRIx64
+			  " to 0x%" PRIx64,
+			  mk->pid, mk->heap_va, mk->heap_pa);
+		CHECK_U64(t.page_size, ==, 4096);
+		CHECK_INT(t.flags, ==, QVMI_PTE_W | QVMI_PTE_U | QVMI_PTE_NX);
+		CHECK_OK(qvmi_read_str_va(ctx, pgds[i], mk->heap_va, buf,
+					  sizeof(buf)));
+		CHECK_STR(buf, mk->heap);
+		CHECK_OK(qvmi_translate_ex(ctx, pgds[i], mk->stack_va, &t));
+		CHECK_U64(t.pa, ==, mk->stack_pa);
+		CHECK_INT(t.flags, ==, QVMI_PTE_W | QVMI_PTE_U | QVMI_PTE_NX);
+		qvmi_test_note("pid %d: pgd 0x%" PRIx64 " heap 0x%" PRIx64
+			       " -> 0x%" PRIx64 " \"%.30s\"",
+			       mk->pid, pgds[i], mk->heap_va, mk->heap_pa, buf);
+	}
+	qvmi_ctx_destroy(ctx);
+}
+
 static void test_banner(void)
 {
 	run_guest(false);
@@ -270,6 +386,7 @@ static void test_la57_banner(void)
 
 static const struct qvmi_test paging_live_tests[] = {
 	{ "banner_every_vcpu", test_banner },
+	{ "user_markers", test_user_markers },
 };
 QVMI_SUITE(paging_live, paging_live_tests);
 
