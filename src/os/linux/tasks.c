@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The task list: init_task.tasks links every thread-group leader; the
- * threads of a group hang off signal->thread_head via task.thread_node
- * (>= 2.6.38... and the only way since 6.7) or, on older kernels, off the
- * leader's task.thread_group ring.  Every offset comes from BTF.
+ * The task list: init_task.tasks links every thread-group leader.  The
+ * threads of a group are on signal->thread_head through task.thread_node
+ * (added in 3.14, the only link since 6.7 removed thread_group), or on the
+ * leader's task.thread_group ring; BTF says which exists, and thread_node
+ * wins when both do.  Every offset comes from BTF.
  *
  * Speed: the fields of one task_struct are read in a few spans (see
  * qvmi_lx_fields), the layout is looked up once per handle, and kernel
