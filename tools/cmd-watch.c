@@ -177,7 +177,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void print_stats(const double *ms, size_t n)
+static void print_stats(const char *what, const double *ms, size_t n)
 {
 	double *s;
 
@@ -186,9 +186,9 @@ static void print_stats(const double *ms, size_t n)
 	memcpy(s, ms, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_double);
 	fprintf(stderr,
-		"qvmi: watch: %zu hits, hit->resume p50 %.3f ms p99 %.3f ms "
-		"max %.3f ms\n",
-		n, s[n / 2], s[(n * 99 + 99) / 100 - 1], s[n - 1]);
+		"qvmi: watch: %zu hits, %s p50 %.3f ms p99 %.3f ms max %.3f "
+		"ms\n",
+		n, what, s[n / 2], s[(n * 99 + 99) / 100 - 1], s[n - 1]);
 	free(s);
 }
 
@@ -198,8 +198,20 @@ struct watch {
 	struct watch_args a;
 	uint64_t addr;
 	uint64_t hits;
-	double *ms; /* hit -> VM running again, per hit */
+	/* --stats, per hit: stop seen -> VM running again, and the part of
+	 * it spent finding the task and printing */
+	double *ms, *ms_task;
 };
+
+static bool stats_alloc(struct watch *w)
+{
+	size_t n = w->a.count && w->a.count < MAX_SAMPLES ? w->a.count :
+							    MAX_SAMPLES;
+
+	w->ms = calloc(n, sizeof(*w->ms));
+	w->ms_task = calloc(n, sizeof(*w->ms_task));
+	return w->ms && w->ms_task;
+}
 
 /* Wait for the next stop in slices so that Ctrl-C and --seconds are seen.
  * 1: a stop in *s, 0: interrupted or out of time, < 0: error. */
@@ -240,6 +252,8 @@ static int watch_loop(struct watch *w)
 		if (s.reason == QVMI_STOP_BREAKPOINT && s.rip == w->addr) {
 			print_hit(w->cli, w->lx, &s);
 			w->hits++;
+			if (w->ms_task && w->hits <= MAX_SAMPLES)
+				w->ms_task[w->hits - 1] = now_ms() - t0;
 			if (w->a.count && w->hits == w->a.count)
 				break;
 		}
@@ -325,11 +339,10 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 		qvmi_linux_destroy(w.lx);
 		return 1;
 	}
-	if (w.a.stats)
-		w.ms = calloc(w.a.count && w.a.count < MAX_SAMPLES ?
-				      w.a.count :
-				      MAX_SAMPLES,
-			      sizeof(*w.ms));
+	if (w.a.stats && !stats_alloc(&w)) {
+		rc = cli_fail(cli, "watch", -ENOMEM);
+		goto out;
+	}
 	err = qvmi_vm_pause(cli->ctx);
 	if (!err)
 		err = qvmi_bp_insert(cli->ctx, w.a.kind, w.addr, 1);
@@ -344,8 +357,12 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 	rc = watch_loop(&w) ? 1 : 0;
 	sigaction(SIGINT, &old, NULL);
 	rc |= watch_finish(&w, was_running);
-	if (w.ms)
-		print_stats(w.ms, w.hits < MAX_SAMPLES ? w.hits : MAX_SAMPLES);
+	if (w.a.stats) {
+		size_t n = w.hits < MAX_SAMPLES ? w.hits : MAX_SAMPLES;
+
+		print_stats("hit->running", w.ms, n);
+		print_stats("hit->printed (task lookup)", w.ms_task, n);
+	}
 	/* --seconds ran out first: say so in the exit status */
 	if (!rc && w.a.count && w.hits < w.a.count && !interrupted) {
 		fprintf(stderr, "qvmi: watch: %llu of %llu hits in %llu s\n",
@@ -356,6 +373,7 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 	}
 out:
 	free(w.ms);
+	free(w.ms_task);
 	qvmi_linux_destroy(w.lx);
 	return rc;
 }
