@@ -30,7 +30,7 @@ enum {
 
 static volatile sig_atomic_t interrupted;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
@@ -271,7 +271,9 @@ static int watch_finish(struct watch *w, bool was_running)
 	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
 	int err = 0;
 
-	if (!qvmi_vm_state(ctx, &st) && st == QVMI_VM_RUNNING)
+	/* A pause also tells the gdbstub backend that the VM should stay
+	 * paused when the context goes (our resumes said the opposite). */
+	if (!was_running || (!qvmi_vm_state(ctx, &st) && st == QVMI_VM_RUNNING))
 		err = qvmi_vm_pause(ctx);
 	if (!err)
 		err = qvmi_bp_remove(ctx, w->a.kind, w->addr, 1);
@@ -316,10 +318,9 @@ static struct qvmi_linux *open_linux(struct cli *cli)
 	return err ? NULL : lx;
 }
 
-int cmd_watch(struct cli *cli, int argc, char **argv)
+static int watch_main(struct cli *cli, int argc, char **argv)
 {
 	struct watch w = { .cli = cli, .a = { .kind = QVMI_BP_HW } };
-	struct sigaction sa = { .sa_handler = on_sigint }, old;
 	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
 	bool was_running;
 	int rc = watch_parse(cli, "watch", argc, argv, &w.a), err;
@@ -352,10 +353,7 @@ int cmd_watch(struct cli *cli, int argc, char **argv)
 			qvmi_vm_resume(cli->ctx);
 		goto out;
 	}
-	interrupted = 0;
-	sigaction(SIGINT, &sa, &old);
 	rc = watch_loop(&w) ? 1 : 0;
-	sigaction(SIGINT, &old, NULL);
 	rc |= watch_finish(&w, was_running);
 	if (w.a.stats) {
 		size_t n = w.hits < MAX_SAMPLES ? w.hits : MAX_SAMPLES;
@@ -375,6 +373,24 @@ out:
 	free(w.ms);
 	free(w.ms_task);
 	qvmi_linux_destroy(w.lx);
+	return rc;
+}
+
+int cmd_watch(struct cli *cli, int argc, char **argv)
+{
+	/* Caught from the start, SIGTERM and SIGHUP too: dying while the
+	 * gdbstub is connected would leave the VM stopped, at the breakpoint
+	 * once it is in (QEMU 7.2 ignores a closed connection). */
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_signal }, old[3];
+	int rc;
+
+	interrupted = 0;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	rc = watch_main(cli, argc, argv);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
 	return rc;
 }
 
