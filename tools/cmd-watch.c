@@ -249,7 +249,8 @@ static int watch_loop(struct watch *w)
 		}
 		/* Other stops (someone else's breakpoint, a stray ^C) are
 		 * not ours to report: continue. */
-		if (s.reason == QVMI_STOP_BREAKPOINT && s.rip == w->addr) {
+		if (s.reason == QVMI_STOP_BREAKPOINT && s.rip == w->addr &&
+		    (w->a.vcpu < 0 || s.vcpu == (unsigned int)w->a.vcpu)) {
 			print_hit(w->cli, w->lx, &s);
 			w->hits++;
 			if (w->ms_task && w->hits <= MAX_SAMPLES)
@@ -320,7 +321,8 @@ static struct qvmi_linux *open_linux(struct cli *cli)
 
 static int watch_main(struct cli *cli, int argc, char **argv)
 {
-	struct watch w = { .cli = cli, .a = { .kind = QVMI_BP_HW } };
+	struct watch w = { .cli = cli,
+			   .a = { .kind = QVMI_BP_HW, .vcpu = -1 } };
 	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
 	bool was_running;
 	int rc = watch_parse(cli, "watch", argc, argv, &w.a), err;

@@ -57,13 +57,14 @@ const struct cli_cmd cli_cmds[] = {
 	  "regs [--vcpu N]\n\nPrint the registers of vCPU N (default: all).\n" },
 	{ "watch", cmd_watch, "breakpoint hits with the task that hit",
 	  "watch --break SYMBOL[+OFF]|ADDR [--count N] [--seconds S] [--hw|--sw]\n"
-	  "      [--stats]\n\nNeeds --gdb.  Insert a breakpoint (hardware by "
-	  "default) and print one\nline per hit: vCPU, pid, tgid and comm of "
-	  "the current task, RIP and\nsymbol (a JSON object per line with "
-	  "--json).  Stops after N hits, S\nseconds (exit status 3 if fewer "
-	  "than N hits) or Ctrl-C; then removes\nthe breakpoint and leaves "
-	  "the VM running if it was.  --stats prints\nthe time from a hit to "
-	  "the VM running again (p50/p99) to stderr.\n" },
+	  "      [--vcpu N] [--stats]\n\n"
+	  "Needs --gdb.  Insert a breakpoint (hardware by default) and print\n"
+	  "one line per hit: vCPU, pid, tgid and comm of the current task, RIP\n"
+	  "and symbol (a JSON object per line with --json); with --vcpu, only\n"
+	  "vCPU N's hits.  Stops after N hits, S seconds (exit status 3 if\n"
+	  "fewer than N hits) or Ctrl-C; then removes the breakpoint and\n"
+	  "leaves the VM running if it was.  --stats prints the time from a\n"
+	  "hit to the VM running again (p50/p99) to stderr.\n" },
 	{ "step", cmd_step, "single-step a vCPU",
 	  "step [--vcpu N] [--count N]\n\nNeeds --gdb.  Print vCPU N's RIP "
 	  "(default vCPU 0) and symbol, then\nsingle-step it N times (default "
