@@ -889,6 +889,30 @@ struct qvmi_session_opts {
 QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 			       const struct qvmi_session_opts *opts);
 
+/* ---- current task of a vCPU (src/os/linux/current.c) ---- */
+
+struct qvmi_linux_current {
+	uint64_t task; /* address of the task_struct */
+	uint64_t percpu_base; /* the vCPU's per-CPU offset (GS base) */
+	int32_t pid; /* task_struct.pid: the thread id (0: idle task) */
+	int32_t tgid; /* task_struct.tgid: the process id */
+	char comm[QVMI_LINUX_COMM_LEN]; /* always NUL-terminated */
+	int user; /* non-zero: the vCPU was running user code */
+};
+
+/*
+ * The task running on a vCPU: the per-CPU "current_task" pointer (6.1:
+ * its own per-CPU variable; 6.2+: pcpu_hot.current_task) read at the
+ * vCPU's GS base, taken from KERNEL_GS_BASE when the vCPU is in user mode
+ * (that needs a gdbstub; without one, __per_cpu_offset[vcpu] is used).
+ * Needs BTF (task_struct offsets).  Reads registers (stops a running VM
+ * briefly through the gdbstub); the answer is only stable while the VM is
+ * stopped.  -ENOENT without the symbols or BTF members, -EBADMSG if the
+ * pointer read is not a kernel address.
+ */
+QVMI_API int qvmi_linux_current_task(struct qvmi_linux *lx, unsigned int vcpu,
+				     struct qvmi_linux_current *ret);
+
 /* ---- pmemaccess client source (src/source/pmem.c) ---------------------- */
 
 struct qvmi_pmem_opts {

@@ -104,6 +104,8 @@ int cmd_sym(struct cli *cli, int argc, char **argv);
  * parse a pid argument (prints the error). */
 int cli_linux_open(struct cli *cli, struct qvmi_linux **ret);
 int cli_parse_pid(const char *s, int32_t *ret);
+int cmd_watch(struct cli *cli, int argc, char **argv);
+int cmd_step(struct cli *cli, int argc, char **argv);
 
 extern const struct cli_cmd cli_cmds[];
 const struct cli_cmd *cli_find_cmd(const char *name);

@@ -16,13 +16,16 @@
 
 #include "cli.h"
 
-#define TARGET_HELP                                                             \
-	"target (one of; may also come before COMMAND):\n"                      \
-	"  --qmp PATH       live VM by its QMP socket (fastest source found)\n" \
-	"  --dump FILE      ELF core (dump-guest-memory) or raw dump\n"         \
-	"  --raw-map MAP    raw dump layout GPA:SIZE[@OFF],...\n"               \
-	"  --source LIST    allowed live sources: shm,procmem,xp\n"             \
-	"  --timeout MS     QMP timeout (default 5000)\n"                       \
+#define TARGET_HELP                                                               \
+	"target (one of; may also come before COMMAND):\n"                        \
+	"  --qmp PATH       live VM by its QMP socket (fastest source found)\n"   \
+	"  --gdb PATH       QEMU gdbstub socket: registers, breakpoints, step;\n" \
+	"                   with --qmp, QMP gives memory and the gdbstub\n"       \
+	"                   registers and control\n"                              \
+	"  --dump FILE      ELF core (dump-guest-memory) or raw dump\n"           \
+	"  --raw-map MAP    raw dump layout GPA:SIZE[@OFF],...\n"                 \
+	"  --source LIST    allowed live sources: shm,procmem,xp\n"               \
+	"  --timeout MS     QMP timeout (default 5000)\n"                         \
 	"  --json           machine-readable output\n"
 
 const struct cli_cmd cli_cmds[] = {
@@ -90,6 +93,21 @@ const struct cli_cmd cli_cmds[] = {
 	{ "sym", cmd_sym, "Linux: symbol address or name",
 	  "sym NAME|ADDR\n\nThe address of kernel symbol NAME, or the symbol "
 	  "at or below ADDR\nas name+offset.\n" },
+	{ "watch", cmd_watch, "breakpoint hits with the task that hit",
+	  "watch --break SYMBOL[+OFF]|ADDR [--count N] [--seconds S] [--hw|--sw]\n"
+	  "      [--vcpu N] [--stats]\n\n"
+	  "Needs --gdb.  Insert a breakpoint (hardware by default) and print\n"
+	  "one line per hit: vCPU, pid, tgid and comm of the current task, RIP\n"
+	  "and symbol (a JSON object per line with --json); with --vcpu, only\n"
+	  "vCPU N's hits.  Stops after N hits, S seconds (exit status 3 if\n"
+	  "fewer than N hits) or Ctrl-C; then removes the breakpoint and\n"
+	  "leaves the VM running if it was.  --stats prints the time from a\n"
+	  "hit to the VM running again (p50/p99) to stderr.\n" },
+	{ "step", cmd_step, "single-step a vCPU",
+	  "step [--vcpu N] [--count N]\n\nNeeds --gdb.  Print vCPU N's RIP "
+	  "(default vCPU 0) and symbol, then\nsingle-step it N times (default "
+	  "1), printing each new RIP.  The other\nvCPUs stay stopped.  A "
+	  "running VM is paused for the steps and resumed.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -256,18 +274,42 @@ int cli_fail(struct cli *cli, const char *what, int err)
 	return 1;
 }
 
+/*
+ * The gdbstub after QMP: QMP gives the memory sources and the RAM map, the
+ * gdbstub registers and control.  Connecting pauses the VM (QEMU 7.2), so
+ * continue it at once if QMP saw it running: every command then finds the
+ * VM as it was, and qvmi_ctx_destroy() leaves it that way.
+ */
+static int attach_gdb(struct cli *cli)
+{
+	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
+	int err;
+
+	if (cli->qmp && qvmi_vm_state(cli->ctx, &st))
+		st = QVMI_VM_UNKNOWN;
+	QVMI_OPTS(qvmi_gdb_opts, gopts, .timeout_ms = cli->timeout_ms,
+		  .resume = st == QVMI_VM_RUNNING);
+
+	err = qvmi_attach_gdb(cli->ctx, cli->gdb, &gopts);
+	return err ? cli_fail(cli, cli->gdb, err) : 0;
+}
+
 int cli_attach(struct cli *cli)
 {
 	int n = !!cli->qmp + !!cli->dump + !!cli->pmem, err;
 
-	if (n == 0) {
-		fprintf(stderr, "qvmi: no target: give --qmp PATH or --dump "
-				"FILE (see qvmi --help)\n");
+	if (n == 0 && !cli->gdb) {
+		fprintf(stderr, "qvmi: no target: give --qmp PATH, --gdb PATH "
+				"or --dump FILE (see qvmi --help)\n");
 		return 1;
 	}
 	if (n > 1) {
 		fprintf(stderr, "qvmi: give only one of --qmp, --dump, "
 				"--pmem\n");
+		return 1;
+	}
+	if (cli->gdb && (cli->dump || cli->pmem)) {
+		fprintf(stderr, "qvmi: --gdb goes with --qmp or alone\n");
 		return 1;
 	}
 	qvmi_set_log(cli->ctx, log_stderr, NULL,
@@ -283,8 +325,13 @@ int cli_attach(struct cli *cli)
 			  .timeout_ms = cli->timeout_ms);
 
 		err = qvmi_attach_qmp(cli->ctx, cli->qmp, &aopts);
-		return err ? cli_fail(cli, cli->qmp, err) : 0;
+		if (err)
+			return cli_fail(cli, cli->qmp, err);
 	}
+	if (cli->gdb)
+		return attach_gdb(cli);
+	if (cli->qmp)
+		return 0;
 	fprintf(stderr, "qvmi: --pmem is not available in this build\n");
 	return 1;
 }

@@ -106,6 +106,30 @@ QVMI_HIDDEN int qvmi__btf_member(struct qvmi_ctx *ctx, const struct btf *btf,
 QVMI_HIDDEN int qvmi__btf_type_size(struct qvmi_ctx *ctx, const struct btf *btf,
 				    const char *type, uint64_t *ret);
 
+/* ---- current task of a vCPU (current.c) --------------------------------- */
+
+/* Where the current task pointer and the task fields live. */
+struct qvmi_linux_cur_layout {
+	uint64_t percpu_off; /* of the task pointer, from the per-CPU base */
+	uint64_t pid, tgid, comm; /* task_struct member offsets */
+	uint64_t comm_len; /* bytes of task_struct.comm, <= 16 used */
+};
+
+/*
+ * The per-CPU base of a vCPU from its registers (pure): GS_BASE in kernel
+ * mode, KERNEL_GS_BASE in user mode or in the entry code before SWAPGS.
+ * *user is set for user mode.  -EOPNOTSUPP if the registers needed are
+ * missing, -EBADMSG if neither holds a kernel address.
+ */
+QVMI_HIDDEN int qvmi__linux_percpu_base(const struct qvmi_regs_x86 *regs,
+					uint64_t *ret, bool *user);
+/* Read the task at percpu_base + lay->percpu_off (kernel memory through
+ * the direct map, else through the page tables at dtb if dtb != 0). */
+QVMI_HIDDEN int qvmi__linux_current_at(struct qvmi_linux *lx,
+				       const struct qvmi_linux_cur_layout *lay,
+				       uint64_t percpu_base, uint64_t dtb,
+				       struct qvmi_linux_current *ret);
+
 /* ---- the Linux handle (kernel.c) ---------------------------------------- */
 
 struct qvmi_linux {
@@ -124,6 +148,9 @@ struct qvmi_linux {
 	const char *sym_source, *btf_source, *layout_source;
 	char cached_layout[48];
 	struct qvmi_linux_views *views; /* views.c; lazily created */
+	/* current.c: resolved on first use (BTF lookups are linear) */
+	struct qvmi_linux_cur_layout cur;
+	bool cur_ok;
 };
 
 /* Profile cache (profile.c): load validates the file and the guest; save

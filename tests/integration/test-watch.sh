@@ -1,0 +1,130 @@
+#!/bin/bash
+# qvmi watch / step against the shared demo guest, QMP for memory and the
+# gdbstub for control.  Ground truth: the serial log's "QVMI-GT ps <pid>
+# <ppid> <state> qvmi-sleeper" line; the sleeper calls clock_nanosleep
+# every 100 ms, so every hit of __x64_sys_clock_nanosleep should be its.
+# Afterwards the VM must be running, as before, with no breakpoint left.
+# Prints "N passed, N failed, N skipped" last.
+set -uo pipefail
+[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+ENV="$QVMI_GUEST_DIR/guest.env"
+get() { sed -n "s/^$1=//p" "$ENV"; }
+QMP=$(get qmp)
+GDB=$(get gdb)
+SERIAL=$(get serial)
+BUILD=${QVMI_BUILD:?}
+QVMI="$BUILD/qvmi"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0 fail=0 skip=0
+
+ok() { echo "PASS watch::$1"; pass=$((pass + 1)); }
+bad() { echo "FAIL watch::$1"; fail=$((fail + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+if [ -z "$GDB" ] || [ ! -S "$GDB" ]; then
+	echo "SKIP watch: the guest has no gdbstub"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+PID=$(tr -d '\r' <"$SERIAL" | awk '$1 == "QVMI-GT" && $2 == "ps" && $6 == "qvmi-sleeper" { print $3; exit }')
+if [ -z "$PID" ]; then
+	echo "SKIP watch: no qvmi-sleeper in the serial log"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+q() { timeout 60 "$QVMI" --qmp "$QMP" "$@"; }
+qg() { timeout 120 "$QVMI" --qmp "$QMP" --gdb "$GDB" "$@"; }
+status_is() { [ "$(q status 2>/dev/null)" = "$1" ]; }
+
+check running_before 'status_is running'
+
+# 5 hits, all the sleeper's (text)
+qg watch --break __x64_sys_clock_nanosleep --count 5 --seconds 60 --stats \
+	>"$TMP/w1" 2>"$TMP/w1.err"
+rc=$?
+cat "$TMP/w1" "$TMP/w1.err"
+check text_exit_0 '[ $rc -eq 0 ]'
+check text_5_hits '[ "$(wc -l <"$TMP/w1")" -eq 5 ]'
+check text_all_sleeper "[ \"\$(awk -v p=$PID '\$4 == p && \$6 == p && \$8 == \"qvmi-sleeper\" && \$11 == \"__x64_sys_clock_nanosleep\"' \"$TMP/w1\" | wc -l)\" -eq 5 ]"
+check text_stats_line 'grep -q "hit->running p50" "$TMP/w1.err"'
+check running_after_watch 'status_is running'
+# a breakpoint left in QEMU would stop the VM within 100 ms
+sleep 0.5
+check still_running 'status_is running'
+
+# JSON lines, software breakpoint
+qg --json watch --break __x64_sys_clock_nanosleep --count 3 --sw --seconds 60 \
+	>"$TMP/w2" 2>&1
+rc=$?
+check json_exit_0 '[ $rc -eq 0 ]'
+check json_3_sleeper_hits "python3 - \"$TMP/w2\" $PID <<'EOF'
+import json, sys
+hits = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{')]
+pid = int(sys.argv[2])
+ok = len(hits) == 3 and all(
+    h['pid'] == pid and h['tgid'] == pid and h['comm'] == 'qvmi-sleeper'
+    and h['symbol'] == '__x64_sys_clock_nanosleep' and h['task'] >= 2**63
+    and h['rip'] >= 2**63 for h in hits)
+sys.exit(0 if ok else 1)
+EOF"
+check running_after_json 'status_is running'
+
+# Ctrl-C ends a watch with no --count; the VM keeps running.  Started
+# directly (no wrapper) so that the signal reaches qvmi.
+"$QVMI" --qmp "$QMP" --gdb "$GDB" watch --break __x64_sys_clock_nanosleep \
+	>"$TMP/w3" 2>&1 &
+wpid=$!
+sleep 3
+kill -INT $wpid
+t0=$(date +%s%N)
+wait $wpid
+rc=$?
+t1=$(date +%s%N)
+check sigint_exit_0 '[ $rc -eq 0 ]'
+check sigint_within_2s '[ $(((t1 - t0) / 1000000)) -lt 2000 ]'
+check sigint_had_hits "grep -q 'comm qvmi-sleeper' \"$TMP/w3\""
+check running_after_sigint 'status_is running'
+
+# SIGTERM too: the breakpoint must not stay behind in QEMU
+"$QVMI" --qmp "$QMP" --gdb "$GDB" watch --break __x64_sys_clock_nanosleep \
+	>"$TMP/w3b" 2>&1 &
+wpid=$!
+sleep 2
+kill -TERM $wpid
+wait $wpid
+rc=$?
+check sigterm_exit_0 '[ $rc -eq 0 ]'
+sleep 0.5
+check running_after_sigterm 'status_is running'
+
+# A paused VM stays paused afterwards
+q pause >/dev/null
+qg watch --break __x64_sys_clock_nanosleep --count 1 --seconds 30 >"$TMP/w4" 2>&1
+rc=$?
+check paused_vm_watch_exit_0 '[ $rc -eq 0 ]'
+check paused_stays_paused 'status_is paused'
+q resume >/dev/null
+check resumed 'status_is running'
+
+# --seconds runs out on a function nobody calls: exit 3, no hit
+qg watch --break __x64_sys_kexec_load --count 1 --seconds 2 >"$TMP/w5" 2>&1
+rc=$?
+check timeout_exit_3 '[ $rc -eq 3 ] && ! grep -q "^vcpu" "$TMP/w5"'
+
+# the guest still makes progress: a new watch still sees the sleeper
+qg watch --break __x64_sys_clock_nanosleep --count 1 --seconds 30 >"$TMP/w6" 2>&1
+check progress_after_all "grep -q 'pid $PID .*comm qvmi-sleeper' \"$TMP/w6\""
+
+# step: vCPU 1, 3 steps, RIPs in the kernel with symbols; VM runs after
+qg step --vcpu 1 --count 3 >"$TMP/s1" 2>&1
+rc=$?
+cat "$TMP/s1"
+check step_exit_0 '[ $rc -eq 0 ]'
+check step_4_lines "[ \"\$(grep -c '^[0-3] vcpu 1 rip 0x' \"$TMP/s1\")\" -eq 4 ]"
+check step_running_after 'status_is running'
+check bad_step_vcpu '! qg step --vcpu 64 >/dev/null 2>&1'
+check running_at_end 'status_is running'
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
