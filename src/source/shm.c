@@ -104,8 +104,8 @@ static bool shm_is_hole(struct shm *m, uint64_t pos, uint64_t len)
 	return (uint64_t)d >= pos + len;
 }
 
-static int shm_read_mincore(struct qvmi_source *s, struct shm *m,
-			    uint8_t *out, uint64_t addr, size_t len)
+static int shm_read_mincore(struct qvmi_source *s, struct shm *m, uint8_t *out,
+			    uint64_t addr, size_t len)
 {
 	unsigned char vec[MINCORE_WIN / 4096];
 	uint64_t pos = addr, end = addr + len;
@@ -285,6 +285,7 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 		munmap(m->map, (size_t)m->size);
 		goto fail;
 	}
+	(*ret)->file_fd = fd; /* offsets in it are our addresses */
 	return 0;
 fail:
 	free(m);
