@@ -150,8 +150,10 @@ struct qvmi_pa_file {
 	size_t len; /* bytes from there on in this file, 1..asked */
 };
 /* [gpa, gpa + len) or its leading part: -EFAULT if nothing maps gpa,
- * -EOPNOTSUPP if its source is not a file (copy with qvmi_read_pa then),
- * -EINVAL if len is 0.  A lookup: leaves the last error alone. */
+ * -EINVAL if len is 0, -EOPNOTSUPP if its source is not a file: then
+ * ret->len still says how many bytes that source serves from gpa on (copy
+ * them with qvmi_read_pa) and ret->fd is -1.  A lookup: leaves the last
+ * error alone. */
 QVMI_HIDDEN int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
 			      struct qvmi_pa_file *ret);
 QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,

@@ -99,12 +99,14 @@ int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
 	if (!seg)
 		return -EFAULT;
 	off = seg->src_addr + (gpa - seg->start);
+	ret->fd = -1;
+	ret->off = 0;
+	ret->len = seg_chunk(seg, gpa, len);
 	/* sendfile takes an off_t: a source offset past it is no file's. */
 	if (seg->src->file_fd < 0 || off < seg->src_addr || off > INT64_MAX)
 		return -EOPNOTSUPP;
 	ret->fd = seg->src->file_fd;
 	ret->off = off;
-	ret->len = seg_chunk(seg, gpa, len);
 	if (ret->len - 1 > INT64_MAX - off)
 		ret->len = (size_t)(INT64_MAX - off) + 1;
 	return 0;
