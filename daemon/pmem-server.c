@@ -551,6 +551,7 @@ static int read_sendfile(struct qvmid_pmem_server *s, struct conn *c)
 		return sendfile_failed(s, c, n ? errno : 0);
 	c->rd_addr += (uint64_t)n;
 	c->rd_left -= (uint64_t)n; /* still >= READ_TAIL */
+	s->st.sendfile_bytes += (uint64_t)n;
 	c->last_ms = now_ms();
 	return 1;
 }
