@@ -42,7 +42,8 @@ JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 JSONC_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
 BPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
-EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS)
+CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
+EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
 	-Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wvla
@@ -230,8 +231,8 @@ $(BUILD)/qvmi.pc: Makefile
 		'includedir=$(INCLUDEDIR)' '' 'Name: qvmi' \
 		'Description: virtual machine introspection for QEMU/KVM guests' \
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lqvmi' \
-		'Libs.private: $(JSONC_LIBS) $(BPF_LIBS)' \
-		'Requires.private: json-c libbpf' \
+		'Libs.private: $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)' \
+		'Requires.private: json-c libbpf libcrypto' \
 		'Cflags: -I$${includedir}' > $@
 
 install: all $(BUILD)/qvmi.pc

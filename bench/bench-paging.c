@@ -66,7 +66,6 @@ static uint64_t xorshift(void)
 	return rng;
 }
 
-
 static volatile uint64_t sink;
 
 struct synth {
@@ -155,7 +154,8 @@ static int synthetic(void)
 	qvmi_cache_set_mode(s.ctx, QVMI_CACHE_OFF);
 	dep = rand_read_ns(&s, 1, 0);
 	bench_row("random 8-byte load, each address depending on the last "
-		  "(limit)", dep, "ns", 0, NULL, NULL);
+		  "(limit)",
+		  dep, "ns", 0, NULL, NULL);
 	bench_row("synthetic: full 4-level walk, same va, no cache",
 		  walk_ns(&s, 0), "ns", 0, NULL, "<= 150 ns");
 	bench_row("synthetic: full 4-level walk, random va, no cache",
@@ -219,8 +219,8 @@ static int live_kernel(const char *qmp)
 	for (i = 0; i < n; i++) {
 		uint64_t v;
 
-		sink += qvmi_read_u64_va(ctx, r.cr3,
-					 text + bench_rand(&st) % (len - 8), &v);
+		sink += qvmi_read_u64_va(
+			ctx, r.cr3, text + bench_rand(&st) % (len - 8), &v);
 	}
 	bench_row("live shm: random 8-byte qvmi_read_va in the kernel text",
 		  (bench_now() - t0) / (double)n * 1e9, "ns", 0, NULL,

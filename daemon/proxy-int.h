@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "qmp-proxy.h"
+#include "session-server.h"
 #include "proto/qmp.h"
 #include "unixsock.h"
 
@@ -42,6 +43,7 @@ struct qvmid_proxy {
 	struct qvmid_pmem_server *pmem[PROXY_PMEM_MAX];
 	bool pmem_once[PROXY_PMEM_MAX]; /* started by the command */
 	unsigned int npmem;
+	struct qvmid_session_server *session; /* NULL: none */
 	struct pollfd *pfd;
 	size_t pfd_cap;
 	uint64_t next_id;

@@ -548,6 +548,14 @@ int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once)
 	return 0;
 }
 
+int qvmid_proxy_add_session(struct qvmid_proxy *p, const char *path,
+			    const struct qvmid_session_opts *o)
+{
+	if (p->session)
+		return -EEXIST;
+	return qvmid_session_server_create(p->ctx, path, o, &p->session);
+}
+
 int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path)
 {
 	return qvmid_proxy_start_pmem(p, path, false);
@@ -603,6 +611,7 @@ struct turn {
 	nfds_t n, cl_base;
 	unsigned int ncl, npmem;
 	nfds_t pmem_base[PROXY_PMEM_MAX];
+	nfds_t ses_base; /* 0: no session server */
 	int64_t next;
 	bool busy;
 };
@@ -614,6 +623,8 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 
 	for (unsigned int i = 0; i < p->npmem; i++)
 		need += qvmid_pmem_server_nfds(p->pmem[i]);
+	if (p->session)
+		need += qvmid_session_server_nfds(p->session);
 	if (pfd_reserve(p, need))
 		return -ENOMEM;
 	if (qvmi_qmp_queued(p->q))
@@ -645,6 +656,10 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 		t->n += qvmid_pmem_server_prepare(p->pmem[i], p->pfd + t->n,
 						  &t->next, &t->busy);
 	}
+	t->ses_base = p->session ? t->n : 0;
+	if (p->session)
+		t->n += qvmid_session_server_prepare(p->session, p->pfd + t->n,
+						     &t->next);
 	return 0;
 }
 
@@ -728,6 +743,9 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 		for (unsigned int i = 0; i < t.npmem; i++)
 			qvmid_pmem_server_dispatch(p->pmem[i],
 						   p->pfd + t.pmem_base[i]);
+		if (t.ses_base)
+			qvmid_session_server_dispatch(p->session,
+						      p->pfd + t.ses_base);
 		if (p->pfd[2].revents & POLLIN)
 			accept_some(p);
 		retire_pmem(p);
@@ -820,6 +838,7 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p)
 		client_free(p->cl[--p->ncl]);
 	for (unsigned int i = 0; i < p->npmem; i++)
 		qvmid_pmem_server_destroy(p->pmem[i]);
+	qvmid_session_server_destroy(p->session);
 	qvmid_unix_close(&p->l);
 	for (int i = 0; i < 2; i++)
 		if (p->wake[i] >= 0)

@@ -44,6 +44,10 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 		       struct qvmid_proxy **ret);
 /* Serve pmemaccess on path (also what the "pmemaccess" command does). */
 int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path);
+struct qvmid_session_opts;
+/* Serve the session protocol on path (docs/PROTOCOL.md); at most one. */
+int qvmid_proxy_add_session(struct qvmid_proxy *p, const char *path,
+			    const struct qvmid_session_opts *o);
 /* Serve until qvmid_proxy_stop() (0) or QEMU goes away (-EPIPE). */
 int qvmid_proxy_run(struct qvmid_proxy *p);
 /* Async-signal-safe and thread-safe: make run() return soon. */

@@ -20,13 +20,15 @@
 #include <unistd.h>
 
 #include "qmp-proxy.h"
+#include "session-server.h"
 #include "core/internal.h"
 #include "proto/qmp.h"
 
 struct qvmid {
 	const char *qmp_path, *listen_qmp;
-	char *pmem_path, *pidfile, *listen_abs;
+	char *pmem_path, *pidfile, *listen_abs, *session_path, *session_key;
 	struct qvmid_pmem_opts popts;
+	struct qvmid_session_opts sopts;
 	int verbose;
 	bool daemonize, use_syslog;
 	struct qvmi_ctx *ctx;
@@ -79,6 +81,13 @@ static void usage(FILE *f)
 	      "  --listen-qmp PATH    QMP proxy for management clients (adds "
 	      "the\n"
 	      "                       pmemaccess and query-qvmi commands)\n"
+	      "  --session PATH       introspection sessions (docs/PROTOCOL.md)"
+	      "\n"
+	      "  --session-key FILE   their shared secret (>= 32 bytes, 0600)\n"
+	      "  --allow-command L, --deny-command L, --allow-event L,\n"
+	      "  --deny-event L       session policy: comma lists of names or "
+	      "'all'\n"
+	      "  --session-auth-timeout MS  handshake deadline (default 5000)\n"
 	      "  --daemonize          detach; logs go to syslog\n"
 	      "  --pidfile F          write the pid here (with --daemonize)\n"
 	      "  -v                   more logs (repeat for debug)\n",
@@ -118,6 +127,27 @@ static char *absolute(const char *p)
 	return r;
 }
 
+/* --allow-command (A), --deny-command (D), --allow-event (E),
+ * --deny-event (F), in order over the defaults. */
+static int session_policy(struct qvmid *d, int c, const char *list)
+{
+	const char *bad = list;
+	int err;
+
+	if (!d->sopts.policy_set)
+		qvmid_session_policy_init(&d->sopts.policy);
+	d->sopts.policy_set = true;
+	err = qvmid_session_policy_apply(&d->sopts.policy, list,
+					 c == 'A' || c == 'E',
+					 c == 'E' || c == 'F', &bad);
+	if (err)
+		fprintf(stderr,
+			"qvmid: unknown %s name in \"%s\" (see "
+			"docs/PROTOCOL.md)\n",
+			c == 'E' || c == 'F' ? "event" : "command", bad);
+	return err;
+}
+
 static int parse_args(struct qvmid *d, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -127,6 +157,13 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		{ "max-transfer", required_argument, NULL, 't' },
 		{ "max-clients", required_argument, NULL, 'c' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "session", required_argument, NULL, 'S' },
+		{ "session-key", required_argument, NULL, 'K' },
+		{ "allow-command", required_argument, NULL, 'A' },
+		{ "deny-command", required_argument, NULL, 'D' },
+		{ "allow-event", required_argument, NULL, 'E' },
+		{ "deny-event", required_argument, NULL, 'F' },
+		{ "session-auth-timeout", required_argument, NULL, 'T' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -164,6 +201,26 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 				goto bad;
 			d->popts.idle_timeout_ms = (int)v;
 			break;
+		case 'S':
+			free(d->session_path);
+			d->session_path = absolute(optarg);
+			break;
+		case 'K':
+			free(d->session_key);
+			d->session_key = absolute(optarg);
+			break;
+		case 'A':
+		case 'D':
+		case 'E':
+		case 'F':
+			if (session_policy(d, c, optarg))
+				return -EINVAL;
+			break;
+		case 'T':
+			if (parse_size(optarg, &v) || v > INT_MAX)
+				goto bad;
+			d->sopts.auth_timeout_ms = (int)v;
+			break;
 		case 'd':
 			d->daemonize = true;
 			break;
@@ -183,9 +240,12 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		}
 	}
 	if (optind != argc || !d->qmp_path ||
-	    (!d->pmem_path && !d->listen_qmp)) {
-		fprintf(stderr, "qvmid: --qmp and one of --pmemaccess or "
-				"--listen-qmp are required\n");
+	    (!d->pmem_path && !d->listen_qmp && !d->session_path) ||
+	    (d->session_path && !d->session_key)) {
+		fprintf(stderr,
+			"qvmid: --qmp and one of --pmemaccess, "
+			"--listen-qmp or --session (with --session-key) "
+			"are required\n");
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -194,6 +254,7 @@ bad:
 	fprintf(stderr, "qvmid: bad value for --%s: %s\n",
 		c == 't' ? "max-transfer" :
 		c == 'c' ? "max-clients" :
+		c == 'T' ? "session-auth-timeout" :
 			   "idle-timeout",
 		optarg);
 	return -EINVAL;
@@ -283,9 +344,21 @@ static int setup(struct qvmid *d)
 		return err;
 	}
 	err = d->pmem_path ? qvmid_proxy_add_pmem(d->proxy, d->pmem_path) : 0;
-	if (err)
+	if (err) {
 		fprintf(stderr, "qvmid: pmemaccess socket %s: %s\n",
 			d->pmem_path, strerror(-err));
+		return err;
+	}
+	d->sopts.key_path = d->session_key;
+	d->sopts.log = log_cb;
+	d->sopts.log_arg = d;
+	err = d->session_path ?
+		      qvmid_proxy_add_session(d->proxy, d->session_path,
+					      &d->sopts) :
+		      0;
+	if (err)
+		fprintf(stderr, "qvmid: session socket %s: %s\n",
+			d->session_path, strerror(-err));
 	return err;
 }
 
@@ -329,6 +402,8 @@ int main(int argc, char **argv)
 	if (d.pidfile)
 		unlink(d.pidfile);
 	free(d.pmem_path);
+	free(d.session_path);
+	free(d.session_key);
 	free(d.listen_abs);
 	free(d.pidfile);
 	log_cb(QVMI_LOG_INFO, "stopped", &d);

@@ -200,8 +200,10 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 
 struct qvmi_dump_opts {
 	size_t sz;
-	/* For raw dumps: "GPA:SIZE[@FILEOFF],..." (hex or decimal); NULL
-	 * means file offset == GPA over the whole file. */
+	/* For raw dumps: "GPA:SIZE[@FILEOFF],..." ("0x" hex or decimal);
+	 * FILEOFF defaults to the end of the previous range in the file, so
+	 * "0:0xc0000000,0x100000000:0x40000000" is a packed 4 GiB pc guest.
+	 * NULL means file offset == GPA over the whole file. */
 	const char *raw_map;
 	/* Force the format: "elf" or "raw"; NULL detects it. */
 	const char *format;
@@ -213,7 +215,13 @@ struct qvmi_dump_opts {
  * (-EBUSY).  Memory reads as frozen, registers come from the core's notes
  * (QEMU's, else NT_PRSTATUS), qvmi_vm_state() says QVMI_VM_FROZEN.
  * Malformed files fail with -EBADMSG, a raw map that does not fit the file
- * with -EINVAL.
+ * with -EINVAL, non-x86 cores with -EOPNOTSUPP.  ELFCLASS32 cores are read
+ * too.
+ *
+ * QEMU's notes carry no EFER: for a vCPU with CR0.PG and CR4.PAE, efer is
+ * reconstructed as NXE, plus LME|LMA in an x86_64 core (QEMU writes
+ * EM_X86_64 only when vCPU 0 is in long mode); SCE is unknown.  Neither
+ * notes carry CR8 or debug registers.
  */
 QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 			      const struct qvmi_dump_opts *opts);
@@ -310,7 +318,19 @@ struct qvmi_dump_write_opts {
 	void *progress_arg;
 };
 
-/* Write all guest RAM (and, for ELF, the vCPU registers) to path. */
+/*
+ * Write all guest RAM (and, for ELF, the vCPU registers) to path, mode
+ * 0600.  RAM is what qvmi_ram_count() lists, else every mapped range but a
+ * catch-all over all of 2^64.  ELF is QEMU's layout (PT_NOTE: a "CORE"
+ * NT_PRSTATUS per vCPU, then a "QEMU" note per vCPU, then VMCOREINFO if
+ * the source had one; a PT_LOAD per range) except that the memory starts
+ * page-aligned.  All-zero pages are left as holes in both formats.  A
+ * vCPU whose registers cannot be read is left out.  The file is written
+ * as "PATH.XXXXXX" and renamed over path when complete, so a failure leaves
+ * path as it was (a read gap fails with -EFAULT and qvmi_fault_addr() set),
+ * and path may be the very dump the context reads.  path must be a regular
+ * file or not exist.
+ */
 QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmi_dump_write_opts *opts);
 
@@ -670,6 +690,32 @@ QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
 /* sizeof(type): a struct, union, typedef or base type name. */
 QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
 				  uint64_t *ret);
+
+/* ---- introspection sessions (src/proto/session.c) ---------------------- */
+
+struct qvmi_session_opts {
+	size_t sz;
+	/* The shared secret file (required): 32..4096 bytes, owned by us,
+	 * mode 0600 or 0400.  The same file as qvmid --session-key. */
+	const char *key_path;
+	/* Timeout for connecting, the handshake and each request, ms;
+	 * 0: 5000. */
+	int timeout_ms;
+};
+
+/*
+ * Open an introspection session with qvmid (--session PATH) over its unix
+ * socket (docs/PROTOCOL.md): the handshake and mutual HMAC-SHA256
+ * authentication, then a memory source (slow: one round trip per request,
+ * cached while the VM is paused) over the VM's RAM ranges and a control
+ * backend (vCPU count, registers, counted pause/resume).  The context must
+ * not be attached yet (-EBUSY).  A wrong key gives -EACCES; a second session
+ * on a VM that has one -EBUSY with qvmid's message; a peer that breaks the
+ * protocol -EPROTO.  What the operator's policy denies fails with -EPERM.
+ * Once the connection is lost every access fails with -EPIPE.
+ */
+QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
+			       const struct qvmi_session_opts *opts);
 
 /* ---- pmemaccess client source (src/source/pmem.c) ---------------------- */
 

@@ -89,6 +89,8 @@ int cmd_pause(struct cli *cli, int argc, char **argv);
 int cmd_resume(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_regs(struct cli *cli, int argc, char **argv);
+int cmd_translate(struct cli *cli, int argc, char **argv);
+int cmd_pages(struct cli *cli, int argc, char **argv);
 
 extern const struct cli_cmd cli_cmds[];
 const struct cli_cmd *cli_find_cmd(const char *name);

@@ -52,6 +52,15 @@ const struct cli_cmd cli_cmds[] = {
 	{ "status", cmd_status, "run state of the VM", "status\n" },
 	{ "regs", cmd_regs, "vCPU registers",
 	  "regs [--vcpu N]\n\nPrint the registers of vCPU N (default: all).\n" },
+	{ "translate", cmd_translate, "guest-virtual to guest-physical",
+	  "translate VA [--dtb CR3 | --vcpu N]\n\nTranslate VA through the "
+	  "page tables at CR3 (default: vCPU 0's, the\nkernel's), showing "
+	  "the page size and the w/u/x bits.\n" },
+	{ "pages", cmd_pages, "mapped ranges of an address space",
+	  "pages [--dtb CR3 | --vcpu N]\n\nList every mapped range: VA range, "
+	  "PA, page size (huge pages kept\nvisible) and flags (w: writable, "
+	  "u/k: user or kernel, x: executable).\nNeighbours merge only when "
+	  "both VA and PA are contiguous and size and\nflags are equal.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -39,6 +40,30 @@ static int pick_format(struct qvmi_ctx *ctx, int fd, const char *format,
 	return 0;
 }
 
+/* O_NONBLOCK so that a FIFO cannot block the open; then only regular
+ * files and block devices are read. */
+static int open_dump(struct qvmi_ctx *ctx, const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), err;
+
+	if (fd < 0)
+		return qvmi__err(ctx, -errno, "dump: cannot open %s: %s", path,
+				 strerror(errno));
+	if (fstat(fd, &st) || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+		err = qvmi__err(ctx, -EINVAL, "dump: %s is not a regular file",
+				path);
+		close(fd);
+		return err;
+	}
+	if (fcntl(fd, F_SETFL, 0)) {
+		err = qvmi__err(ctx, -errno, "dump: fcntl failed");
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 			      const struct qvmi_dump_opts *opts)
 {
@@ -54,10 +79,9 @@ QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 	if (ctx->sources || ctx->ctl)
 		return qvmi__err(ctx, -EBUSY,
 				 "attach_dump: context already attached");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_dump(ctx, path);
 	if (fd < 0)
-		return qvmi__err(ctx, -errno, "dump: cannot open %s: %s", path,
-				 strerror(errno));
+		return fd;
 	err = pick_format(ctx, fd, format, &elf);
 	if (err) {
 		close(fd);

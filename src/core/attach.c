@@ -261,6 +261,11 @@ static int shm_source_for(struct attach *a, const struct qvmi_shm_backing *b,
 		err = qvmi__source_shm_create(a->ctx, fd, b->writable, ret);
 	if (err)
 		return err;
+	if (qvmi__shm_set_owner(*ret, a->ctx->qemu_pid))
+		qvmi__log(a->ctx, QVMI_LOG_WARN,
+			  "shm: no pidfd for QEMU %d: reads after it exits "
+			  "return its last RAM contents",
+			  a->ctx->qemu_pid);
 	files[*nfiles].dev = b->dev;
 	files[*nfiles].ino = b->ino;
 	files[*nfiles].src = *ret;

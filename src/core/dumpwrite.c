@@ -11,7 +11,9 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -267,20 +269,51 @@ static int collect_regs(struct qvmi_ctx *ctx, struct qvmi_regs_x86 **ret,
 	return 0;
 }
 
+struct notes {
+	uint8_t *buf;
+	size_t len;
+	uint16_t machine;
+};
+
+/* Like QEMU: an x86_64 core (and x86_64 prstatus) when vCPU 0 is in long
+ * mode, else EM_386 with i386 prstatus.  Unknown means long mode. */
+static bool long_mode(const struct qvmi_regs_x86 *regs, size_t n)
+{
+	return !n || !(regs[0].valid & QVMI_REGS_CR) ||
+	       (regs[0].efer & (1u << 10)); /* EFER.LMA */
+}
+
+static uint8_t *put_prstatus(uint8_t *p, const struct qvmi_regs_x86 *r,
+			     uint32_t pid, bool lm)
+{
+	struct qvmi_prstatus64 p64;
+	struct qvmi_prstatus32 p32;
+
+	if (lm) {
+		qvmi__regs_to_prstatus(r, pid, &p64);
+		return note_put(p, "CORE", NT_PRSTATUS, &p64, sizeof(p64));
+	}
+	qvmi__regs_to_prstatus32(r, pid, &p32);
+	return note_put(p, "CORE", NT_PRSTATUS, &p32, sizeof(p32));
+}
+
 /* CORE notes for all vCPUs, then QEMU notes, then VMCOREINFO: QEMU's
  * order (dump.c write_elf64_notes). */
-static int build_notes(struct qvmi_ctx *ctx, uint8_t **ret, size_t *lenret)
+static int build_notes(struct qvmi_ctx *ctx, struct notes *ret)
 {
 	const char *vmci = qvmi_vmcoreinfo(ctx);
 	struct qvmi_regs_x86 *regs;
 	size_t i, n, len;
 	uint8_t *buf, *p;
+	bool lm;
 	int err;
 
 	err = collect_regs(ctx, &regs, &n);
 	if (err)
 		return err;
-	len = n * (note_len("CORE", sizeof(struct qvmi_prstatus64)) +
+	lm = long_mode(regs, n);
+	len = n * (note_len("CORE", lm ? sizeof(struct qvmi_prstatus64) :
+					 sizeof(struct qvmi_prstatus32)) +
 		   note_len("QEMU", sizeof(struct qvmi_qemu_cpustate)));
 	if (vmci)
 		len += note_len("VMCOREINFO", strlen(vmci));
@@ -290,12 +323,8 @@ static int build_notes(struct qvmi_ctx *ctx, uint8_t **ret, size_t *lenret)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	}
 	p = buf;
-	for (i = 0; i < n; i++) {
-		struct qvmi_prstatus64 pr;
-
-		qvmi__regs_to_prstatus(&regs[i], (uint32_t)i + 1, &pr);
-		p = note_put(p, "CORE", NT_PRSTATUS, &pr, sizeof(pr));
-	}
+	for (i = 0; i < n; i++)
+		p = put_prstatus(p, &regs[i], (uint32_t)i + 1, lm);
 	for (i = 0; i < n; i++) {
 		struct qvmi_qemu_cpustate st;
 
@@ -305,14 +334,15 @@ static int build_notes(struct qvmi_ctx *ctx, uint8_t **ret, size_t *lenret)
 	if (vmci)
 		note_put(p, "VMCOREINFO", 0, vmci, strlen(vmci));
 	free(regs);
-	*ret = buf;
-	*lenret = len;
+	ret->buf = buf;
+	ret->len = len;
+	ret->machine = lm ? EM_X86_64 : EM_386;
 	return 0;
 }
 
 /* ---- formats ------------------------------------------------------------ */
 
-static void fill_ehdr(Elf64_Ehdr *eh, size_t phnum)
+static void fill_ehdr(Elf64_Ehdr *eh, size_t phnum, uint16_t machine)
 {
 	memset(eh, 0, sizeof(*eh));
 	memcpy(eh->e_ident, ELFMAG, SELFMAG);
@@ -320,7 +350,7 @@ static void fill_ehdr(Elf64_Ehdr *eh, size_t phnum)
 	eh->e_ident[EI_DATA] = ELFDATA2LSB;
 	eh->e_ident[EI_VERSION] = EV_CURRENT;
 	eh->e_type = ET_CORE;
-	eh->e_machine = EM_X86_64;
+	eh->e_machine = machine;
 	eh->e_version = EV_CURRENT;
 	eh->e_phoff = sizeof(*eh);
 	eh->e_ehsize = sizeof(*eh);
@@ -333,37 +363,38 @@ static void fill_ehdr(Elf64_Ehdr *eh, size_t phnum)
 static int build_elf_head(struct qvmi_ctx *ctx, struct wrange *r, size_t n,
 			  uint8_t **ret, size_t *lenret, uint64_t *fsize)
 {
-	size_t notes_len = 0, phnum, head, i;
-	uint8_t *notes = NULL, *buf;
+	struct notes nt = { NULL, 0, EM_X86_64 };
+	size_t phnum, head, i;
 	Elf64_Phdr *ph;
+	uint8_t *buf;
 	uint64_t off;
 	int err;
 
-	err = build_notes(ctx, &notes, &notes_len);
+	err = build_notes(ctx, &nt);
 	if (err)
 		return err;
-	phnum = n + (notes_len ? 1 : 0);
+	phnum = n + (nt.len ? 1 : 0);
 	if (phnum >= PN_XNUM) {
-		free(notes);
+		free(nt.buf);
 		return qvmi__err(ctx, -E2BIG, "dump: %zu ranges is too many",
 				 n);
 	}
-	head = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr) + notes_len;
+	head = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr) + nt.len;
 	buf = calloc(1, head);
 	if (!buf) {
-		free(notes);
+		free(nt.buf);
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	}
-	fill_ehdr((Elf64_Ehdr *)buf, phnum);
+	fill_ehdr((Elf64_Ehdr *)buf, phnum, nt.machine);
 	ph = (Elf64_Phdr *)(buf + sizeof(Elf64_Ehdr));
-	if (notes_len) {
+	if (nt.len) {
 		*ph++ = (Elf64_Phdr){ .p_type = PT_NOTE,
-				      .p_offset = head - notes_len,
-				      .p_filesz = notes_len,
-				      .p_memsz = notes_len };
-		memcpy(buf + head - notes_len, notes, notes_len);
+				      .p_offset = head - nt.len,
+				      .p_filesz = nt.len,
+				      .p_memsz = nt.len };
+		memcpy(buf + head - nt.len, nt.buf, nt.len);
 	}
-	free(notes);
+	free(nt.buf);
 	off = (head + QVMI_PAGE_SIZE - 1) & ~(uint64_t)(QVMI_PAGE_SIZE - 1);
 	for (i = 0; i < n; i++, ph++) {
 		r[i].off = off;
@@ -417,6 +448,58 @@ static int write_raw(struct writer *w, struct wrange *r, size_t n)
 	return copy_all(w, r, n, end);
 }
 
+/*
+ * Write into "PATH.XXXXXX" beside the target and rename it over PATH at the
+ * end: no half-written dump is ever visible, and writing over the very
+ * file a source reads from (a dump, a RAM backend file) cannot truncate it
+ * under that source, which keeps the old inode.
+ */
+static int open_tmp(struct qvmi_ctx *ctx, const char *path, char **ret)
+{
+	struct stat st;
+	char *tmp;
+	int fd;
+
+	if (!stat(path, &st) && !S_ISREG(st.st_mode))
+		return qvmi__err(ctx, -EINVAL,
+				 "dump: %s exists and is not a regular file",
+				 path);
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	fd = mkostemp(tmp, O_CLOEXEC); /* mode 0600: a dump holds secrets */
+	if (fd < 0) {
+		int err = qvmi__err(ctx, -errno, "dump: cannot create %s: %s",
+				    tmp, strerror(errno));
+
+		free(tmp);
+		return err;
+	}
+	*ret = tmp;
+	return fd;
+}
+
+static int write_file(struct writer *w, enum qvmi_dump_format fmt,
+		      struct wrange *r, size_t n)
+{
+	char *tmp = NULL;
+	int err;
+
+	w->fd = open_tmp(w->ctx, w->path, &tmp);
+	if (w->fd < 0)
+		return w->fd;
+	err = fmt == QVMI_DUMP_ELF ? write_elf(w, r, n) : write_raw(w, r, n);
+	if (close(w->fd) && !err)
+		err = qvmi__err(w->ctx, -errno, "dump: closing %s failed: %s",
+				tmp, strerror(errno));
+	if (!err && rename(tmp, w->path))
+		err = qvmi__err(w->ctx, -errno, "dump: renaming %s failed: %s",
+				tmp, strerror(errno));
+	if (err)
+		unlink(tmp);
+	free(tmp);
+	return err;
+}
+
 QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmi_dump_write_opts *opts)
 {
@@ -428,7 +511,8 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 
 	if (!ctx)
 		return -EINVAL;
-	if (!path || !QVMI_OPTS_VALID(opts, struct qvmi_dump_write_opts) ||
+	if (!path || !*path ||
+	    !QVMI_OPTS_VALID(opts, struct qvmi_dump_write_opts) ||
 	    (fmt != QVMI_DUMP_ELF && fmt != QVMI_DUMP_RAW))
 		return qvmi__err(ctx, -EINVAL, "dump_write: bad arguments");
 	w.progress = QVMI_OPTS_GET(opts, progress, NULL);
@@ -437,22 +521,10 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 	if (err)
 		return err;
 	w.buf = malloc(CHUNK);
-	if (!w.buf) {
-		free(r);
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	}
-	/* 0600: a dump holds everything the guest knows. */
-	w.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (w.fd < 0)
-		err = qvmi__err(ctx, -errno, "dump: cannot create %s: %s", path,
-				strerror(errno));
+	if (!w.buf)
+		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 	else
-		err = fmt == QVMI_DUMP_ELF ? write_elf(&w, r, n) :
-					     write_raw(&w, r, n);
-	if (w.fd >= 0 && close(w.fd) && !err)
-		err = qvmi__err(ctx, -errno, "dump: closing %s failed", path);
-	if (err && w.fd >= 0)
-		unlink(path); /* no half-written dump left behind */
+		err = write_file(&w, fmt, r, n);
 	if (!err)
 		qvmi__clear_err(ctx); /* vCPUs without registers were logged */
 	free(w.buf);

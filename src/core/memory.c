@@ -70,7 +70,11 @@ QVMI_API int qvmi_read_pa(struct qvmi_ctx *ctx, uint64_t pa, void *buf,
 		} else {
 			ctx->err = 0;
 			ctx->fault_addr = UINT64_MAX;
+			/* Bulk reads (scans, dumps) go straight to the
+			 * source: caching them page by page only evicts the
+			 * small hot reads the cache is for. */
 			if ((src->flags & QVMI_SOURCE_SLOW) &&
+			    chunk < QVMI_BULK_MIN &&
 			    qvmi__cache_usable(ctx, src))
 				err = qvmi__cache_read(ctx, seg, pa, out,
 						       chunk);

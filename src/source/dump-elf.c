@@ -32,6 +32,8 @@ struct elf_file {
 	uint64_t size;
 	uint64_t phnum;
 	Elf64_Phdr *ph;
+	uint16_t machine;
+	bool is32; /* ELFCLASS32 */
 };
 
 static int bad(struct qvmi_ctx *ctx, const char *what)
@@ -69,69 +71,141 @@ static bool in_file(const struct elf_file *f, uint64_t off, uint64_t len)
 
 /* ---- headers ------------------------------------------------------------ */
 
-static int check_ident(struct qvmi_ctx *ctx, const Elf64_Ehdr *eh)
+/* The ELF header fields used here, from either class. */
+struct ehdr {
+	uint64_t phoff, shoff;
+	uint16_t type, machine, phentsize, phnum, shentsize;
+	uint32_t version;
+};
+
+static int check_ident(struct qvmi_ctx *ctx, const unsigned char *ident,
+		       const struct ehdr *eh)
 {
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG))
+	if (memcmp(ident, ELFMAG, SELFMAG))
 		return bad(ctx, "bad magic");
-	if (eh->e_ident[EI_CLASS] == ELFCLASS32)
-		return qvmi__err(
-			ctx, -EOPNOTSUPP,
-			"ELF core: 32-bit ELF cores are not supported");
-	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
+	if (ident[EI_CLASS] != ELFCLASS64 && ident[EI_CLASS] != ELFCLASS32)
 		return bad(ctx, "bad EI_CLASS");
-	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
+	if (ident[EI_DATA] != ELFDATA2LSB)
 		return bad(ctx, "not little-endian");
-	if (eh->e_ident[EI_VERSION] != EV_CURRENT ||
-	    eh->e_version != EV_CURRENT)
+	if (ident[EI_VERSION] != EV_CURRENT || eh->version != EV_CURRENT)
 		return bad(ctx, "bad ELF version");
-	if (eh->e_type != ET_CORE)
+	if (eh->type != ET_CORE)
 		return bad(ctx, "not a core file (e_type)");
 	/* QEMU writes EM_386 when the first vCPU is not in long mode. */
-	if (eh->e_machine != EM_X86_64 && eh->e_machine != EM_386)
+	if (eh->machine != EM_X86_64 && eh->machine != EM_386)
 		return qvmi__err(ctx, -EOPNOTSUPP,
 				 "ELF core: machine %u is not x86",
-				 eh->e_machine);
+				 eh->machine);
 	return 0;
+}
+
+/*
+ * QEMU writes ELFCLASS32 when vCPU 0 is not in long mode and all RAM lies
+ * below 4 GiB (arch_dump.c cpu_get_dump_info): a dump taken in the BIOS or
+ * of a 32-bit guest.  Widen its header to the fields above.
+ */
+static int read_ehdr(struct elf_file *f, unsigned char *ident, struct ehdr *ret)
+{
+	Elf64_Ehdr e64;
+	Elf32_Ehdr e32;
+	int err;
+
+	if (f->size < EI_NIDENT)
+		return bad(f->ctx, "truncated ELF header");
+	err = read_at(f, 0, ident, EI_NIDENT);
+	if (err)
+		return err;
+	f->is32 = ident[EI_CLASS] == ELFCLASS32;
+	if (f->size < (f->is32 ? sizeof(e32) : sizeof(e64)))
+		return bad(f->ctx, "truncated ELF header");
+	if (f->is32) {
+		err = read_at(f, 0, &e32, sizeof(e32));
+		*ret = (struct ehdr){ e32.e_phoff,     e32.e_shoff,
+				      e32.e_type,      e32.e_machine,
+				      e32.e_phentsize, e32.e_phnum,
+				      e32.e_shentsize, e32.e_version };
+	} else {
+		err = read_at(f, 0, &e64, sizeof(e64));
+		*ret = (struct ehdr){ e64.e_phoff,     e64.e_shoff,
+				      e64.e_type,      e64.e_machine,
+				      e64.e_phentsize, e64.e_phnum,
+				      e64.e_shentsize, e64.e_version };
+	}
+	return err;
 }
 
 /* e_phnum == PN_XNUM: the real count is in section header 0's sh_info
  * (QEMU dump.c does this past 65534 program headers). */
-static int read_xnum(struct elf_file *f, const Elf64_Ehdr *eh)
+static int read_xnum(struct elf_file *f, const struct ehdr *eh)
 {
-	Elf64_Shdr sh;
+	size_t shsz = f->is32 ? sizeof(Elf32_Shdr) : sizeof(Elf64_Shdr);
+	Elf64_Shdr sh64;
+	Elf32_Shdr sh32;
 	int err;
 
-	if (!eh->e_shoff || eh->e_shentsize != sizeof(sh))
+	if (!eh->shoff || eh->shentsize != shsz)
 		return bad(f->ctx, "PN_XNUM without a section header");
-	if (!in_file(f, eh->e_shoff, sizeof(sh)))
+	if (!in_file(f, eh->shoff, shsz))
 		return bad(f->ctx, "section header 0 outside the file");
-	err = read_at(f, eh->e_shoff, &sh, sizeof(sh));
-	if (err)
-		return err;
-	f->phnum = sh.sh_info;
-	return 0;
+	if (f->is32) {
+		err = read_at(f, eh->shoff, &sh32, sizeof(sh32));
+		f->phnum = sh32.sh_info;
+	} else {
+		err = read_at(f, eh->shoff, &sh64, sizeof(sh64));
+		f->phnum = sh64.sh_info;
+	}
+	return err;
+}
+
+/* Program headers into f->ph, widened to Elf64_Phdr. */
+static int read_phdrs(struct elf_file *f, uint64_t phoff)
+{
+	Elf32_Phdr *p32;
+	size_t i;
+	int err;
+
+	f->ph = calloc(f->phnum, sizeof(Elf64_Phdr));
+	if (!f->ph)
+		return qvmi__err(f->ctx, -ENOMEM, "out of memory");
+	if (!f->is32)
+		return read_at(f, phoff, f->ph, f->phnum * sizeof(Elf64_Phdr));
+	p32 = calloc(f->phnum, sizeof(*p32));
+	if (!p32)
+		return qvmi__err(f->ctx, -ENOMEM, "out of memory");
+	err = read_at(f, phoff, p32, f->phnum * sizeof(*p32));
+	for (i = 0; !err && i < f->phnum; i++)
+		f->ph[i] = (Elf64_Phdr){ .p_type = p32[i].p_type,
+					 .p_offset = p32[i].p_offset,
+					 .p_paddr = p32[i].p_paddr,
+					 .p_vaddr = p32[i].p_vaddr,
+					 .p_filesz = p32[i].p_filesz,
+					 .p_memsz = p32[i].p_memsz };
+	free(p32);
+	return err;
 }
 
 static int read_headers(struct elf_file *f)
 {
 	struct qvmi_ctx *ctx = f->ctx;
-	Elf64_Ehdr eh;
+	unsigned char ident[EI_NIDENT];
+	size_t ehsz, phsz;
+	struct ehdr eh = { 0 };
 	int err;
 
-	if (f->size < sizeof(eh))
-		return bad(ctx, "truncated ELF header");
-	err = read_at(f, 0, &eh, sizeof(eh));
+	err = read_ehdr(f, ident, &eh);
+	if (!err)
+		err = check_ident(ctx, ident, &eh);
 	if (err)
 		return err;
-	err = check_ident(ctx, &eh);
-	if (err)
-		return err;
+	ehsz = f->is32 ? sizeof(Elf32_Ehdr) : sizeof(Elf64_Ehdr);
+	phsz = f->is32 ? sizeof(Elf32_Phdr) : sizeof(Elf64_Phdr);
 	/* e_ehsize is not checked: QEMU 7.2 writes 8 there (it should be
 	 * 64), and nothing here depends on it. */
-	if (eh.e_phentsize != sizeof(Elf64_Phdr))
+	if (eh.phentsize != phsz)
 		return bad(ctx, "bad e_phentsize");
-	f->phnum = eh.e_phnum;
-	if (eh.e_phnum == PN_XNUM) {
+	f->machine = eh.machine;
+	f->phnum = eh.phnum;
+	if (eh.phnum == PN_XNUM) {
 		err = read_xnum(f, &eh);
 		if (err)
 			return err;
@@ -140,13 +214,9 @@ static int read_headers(struct elf_file *f)
 		return bad(ctx, "no program headers");
 	if (f->phnum > QVMI_DUMP_MAX_PHDRS)
 		return bad(ctx, "too many program headers");
-	if (eh.e_phoff < sizeof(eh) ||
-	    !in_file(f, eh.e_phoff, f->phnum * sizeof(Elf64_Phdr)))
+	if (eh.phoff < ehsz || !in_file(f, eh.phoff, f->phnum * phsz))
 		return bad(ctx, "program headers outside the file");
-	f->ph = calloc(f->phnum, sizeof(Elf64_Phdr));
-	if (!f->ph)
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	return read_at(f, eh.e_phoff, f->ph, f->phnum * sizeof(Elf64_Phdr));
+	return read_phdrs(f, eh.phoff);
 }
 
 static int cmp_paddr(const void *a, const void *b)
@@ -181,6 +251,7 @@ static int check_load(struct elf_file *f, const Elf64_Phdr *p)
 static int check_loads(struct elf_file *f)
 {
 	const Elf64_Phdr **sorted;
+	uint64_t zero_fill = 0;
 	size_t i, n = 0;
 	int err = 0;
 
@@ -188,11 +259,21 @@ static int check_loads(struct elf_file *f)
 	if (!sorted)
 		return qvmi__err(f->ctx, -ENOMEM, "out of memory");
 	for (i = 0; i < f->phnum && !err; i++) {
-		if (f->ph[i].p_type != PT_LOAD || !f->ph[i].p_memsz)
+		const Elf64_Phdr *p = &f->ph[i];
+
+		if (p->p_type != PT_LOAD || !p->p_memsz)
 			continue;
-		err = check_load(f, &f->ph[i]);
-		sorted[n++] = &f->ph[i];
+		if (n == QVMI_DUMP_MAX_LOADS) {
+			err = bad(f->ctx, "too many PT_LOADs");
+			break;
+		}
+		err = check_load(f, p);
+		/* memsz < 2^52 each and at most 4096 of them: no overflow */
+		zero_fill += p->p_memsz - QVMI_MIN(p->p_filesz, p->p_memsz);
+		sorted[n++] = p;
 	}
+	if (!err && zero_fill > QVMI_DUMP_MAX_ZERO_FILL)
+		err = bad(f->ctx, "PT_LOADs zero-fill too much memory");
 	if (!err)
 		qsort(sorted, n, sizeof(*sorted), cmp_paddr);
 	for (i = 1; i < n && !err; i++)
@@ -220,7 +301,7 @@ static void cpustate_to_regs(const struct qvmi_qemu_cpustate *s,
 	r->ds = s->ds.selector, r->es = s->es.selector;
 	r->fs = s->fs.selector, r->gs = s->gs.selector;
 	r->fs_base = s->fs.base, r->gs_base = s->gs.base;
-	/* QEMUCPUState has no EFER or CR8: efer reads 0. */
+	/* QEMUCPUState has no EFER or CR8: see derive_efer(). */
 	r->cr0 = s->cr[0], r->cr2 = s->cr[2], r->cr3 = s->cr[3];
 	r->cr4 = s->cr[4];
 	r->gdt_base = s->gdt.base, r->gdt_limit = s->gdt.limit;
@@ -231,6 +312,33 @@ static void cpustate_to_regs(const struct qvmi_qemu_cpustate *s,
 		r->kernel_gs_base = s->kernel_gs_base;
 		r->valid |= QVMI_REGS_KGS;
 	}
+}
+
+enum {
+	CR0_PG = 1u << 31,
+	CR4_PAE = 1u << 5,
+	EFER_LME = 1u << 8,
+	EFER_LMA = 1u << 10,
+	EFER_NXE = 1u << 11,
+};
+
+/*
+ * EFER is not in QEMU's notes, yet a page walker needs LMA and NXE.  QEMU
+ * writes EM_X86_64 only when vCPU 0 is in long mode (arch_dump.c
+ * cpu_get_dump_info), and long mode means paging with PAE, so a vCPU with
+ * CR0.PG and CR4.PAE in such a core has LME and LMA.  NXE cannot be known:
+ * assume it with PAE, because a walker that wrongly allows bit 63 only
+ * accepts entries the CPU would refuse, while one that wrongly forbids it
+ * refuses every NX mapping.  SCE is lost.  On QEMU 7.2 / Linux 6.1 the
+ * true value was 0xd01 and this gives 0xd00.
+ */
+static void derive_efer(uint16_t machine, struct qvmi_regs_x86 *r)
+{
+	if (!(r->cr0 & CR0_PG) || !(r->cr4 & CR4_PAE))
+		return;
+	r->efer = EFER_NXE;
+	if (machine == EM_X86_64)
+		r->efer |= EFER_LME | EFER_LMA;
 }
 
 static void prstatus64_to_regs(const struct qvmi_prstatus64 *p,
@@ -293,6 +401,21 @@ void qvmi__regs_to_prstatus(const struct qvmi_regs_x86 *r, uint32_t pid,
 	p->cs = r->cs, p->ss = r->ss, p->ds = r->ds, p->es = r->es;
 	p->fs = r->fs, p->gs = r->gs;
 	p->fs_base = r->fs_base, p->gs_base = r->gs_base;
+}
+
+void qvmi__regs_to_prstatus32(const struct qvmi_regs_x86 *r, uint32_t pid,
+			      struct qvmi_prstatus32 *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->eax = (uint32_t)r->rax, p->ebx = (uint32_t)r->rbx;
+	p->ecx = (uint32_t)r->rcx, p->edx = (uint32_t)r->rdx;
+	p->esi = (uint32_t)r->rsi, p->edi = (uint32_t)r->rdi;
+	p->ebp = (uint32_t)r->rbp, p->esp = (uint32_t)r->rsp;
+	p->eip = (uint32_t)r->rip, p->eflags = (uint32_t)r->rflags;
+	p->cs = (uint16_t)r->cs, p->ss = (uint16_t)r->ss;
+	p->ds = (uint16_t)r->ds, p->es = (uint16_t)r->es;
+	p->fs = (uint16_t)r->fs, p->gs = (uint16_t)r->gs;
 }
 
 /* ---- notes -------------------------------------------------------------- */
@@ -467,6 +590,8 @@ static int read_notes(struct elf_file *f, struct elf_core *core)
 					  &count);
 		free(buf);
 	}
+	for (i = 0; !err && i < core->nqemu; i++)
+		derive_efer(f->machine, &core->qemu[i]);
 	if (!err && core->nqemu && core->nprs && core->nqemu != core->nprs)
 		qvmi__log(f->ctx, QVMI_LOG_WARN,
 			  "ELF core: %zu QEMU notes but %zu NT_PRSTATUS",

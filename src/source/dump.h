@@ -83,7 +83,13 @@ enum {
 	QVMI_DUMP_MAX_VCPUS = 8192,
 	QVMI_DUMP_MAX_VMCOREINFO = 1 << 20,
 	QVMI_DUMP_MAX_RAW_MAP = 4096,
+	/* Each PT_LOAD is a segment-map insertion, O(segments): QEMU writes
+	 * a handful (one per RAM block) without paging. */
+	QVMI_DUMP_MAX_LOADS = 4096,
 };
+/* p_memsz beyond p_filesz reads as zeros; bound the total so that a scan
+ * of "all RAM" stays finite in practice.  QEMU never writes such tails. */
+#define QVMI_DUMP_MAX_ZERO_FILL (64ull << 30)
 #define QVMI_DUMP_MAX_PADDR (1ull << 52)
 
 /* Parse an ELF core from fd and attach ctx to it.  Takes ownership of fd
@@ -109,5 +115,8 @@ QVMI_HIDDEN void qvmi__regs_to_cpustate(const struct qvmi_regs_x86 *r,
 QVMI_HIDDEN void qvmi__regs_to_prstatus(const struct qvmi_regs_x86 *r,
 					uint32_t pid,
 					struct qvmi_prstatus64 *ret);
+QVMI_HIDDEN void qvmi__regs_to_prstatus32(const struct qvmi_regs_x86 *r,
+					  uint32_t pid,
+					  struct qvmi_prstatus32 *ret);
 
 #endif

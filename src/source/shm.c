@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -30,6 +32,12 @@ struct shm {
 	bool no_seek_data;
 	/* Set once mincore failed on the mapping: use SEEK_DATA + pread. */
 	bool no_mincore;
+	/* pidfd of the QEMU that owns the file, or -1: our mapping outlives
+	 * QEMU, so bulk reads check it is still there (one poll, no wait). */
+	int owner;
+	/* Bitmap of 2 MiB windows whose resident pages we mapped already. */
+	uint64_t *populated;
+	bool no_populate;
 };
 
 /* Bytes pread per SEEK_DATA: holes smaller than this inside data are
@@ -80,6 +88,27 @@ static int shm_pread(struct qvmi_source *s, struct shm *m, uint8_t *out,
  * pread of the small holes left inside a step reads zeros without
  * allocating them, so correctness never depends on the hole map.
  */
+static bool shm_owner_gone(struct shm *m)
+{
+	struct pollfd p = { .fd = m->owner, .events = POLLIN };
+
+	/* A pidfd polls readable once its process has exited. */
+	return m->owner >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+int qvmi__shm_set_owner(struct qvmi_source *src, pid_t pid)
+{
+	struct shm *m = qvmi_source_priv(src);
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0) /* kernel < 5.3: no liveness check, stale reads possible */
+		return -errno;
+	if (m->owner >= 0)
+		close(m->owner);
+	m->owner = fd;
+	return 0;
+}
+
 /*
  * Bulk read guided by mincore(2): pages the file already has (resident in
  * its page cache) are copied straight from our mapping — touching them
@@ -89,6 +118,34 @@ static int shm_pread(struct qvmi_source *s, struct shm *m, uint8_t *out,
  * data a guest really uses.  Returns 1 if mincore cannot be used here.
  */
 enum { MINCORE_WIN = 1 << 20 };
+
+/*
+ * First touch of resident pages through our mapping costs a page fault per
+ * 16 pages (fault-around), which made a cold 512 MiB read run at 0.45
+ * GiB/s.  MADV_POPULATE_READ (Linux 5.14) maps a whole resident run in one
+ * call; it allocates nothing because mincore said the pages exist.  Each
+ * 2 MiB window is populated once.
+ */
+static void shm_populate(struct shm *m, uint64_t pos, uint64_t len)
+{
+	uint64_t w = pos >> 21, last = (pos + len - 1) >> 21, i;
+	uint64_t start = pos & ~(uint64_t)4095;
+
+	if (!m->populated || m->no_populate)
+		return;
+	for (i = w; i <= last; i++)
+		if (!(m->populated[i / 64] & (1ull << (i % 64))))
+			break;
+	if (i > last)
+		return;
+	if (madvise(m->map + start, (size_t)(pos + len - start),
+		    MADV_POPULATE_READ)) {
+		m->no_populate = errno == EINVAL; /* kernel < 5.14 */
+		return;
+	}
+	for (i = w; i <= last; i++)
+		m->populated[i / 64] |= 1ull << (i % 64);
+}
 
 /* Is [pos, pos + len) all hole?  Non-resident pages are holes unless they
  * were swapped out; SEEK_DATA tells, scanning no further than the run. */
@@ -126,6 +183,7 @@ static int shm_read_mincore(struct qvmi_source *s, struct shm *m, uint8_t *out,
 				i++;
 			run = QVMI_MIN(wend, wbase + (uint64_t)i * 4096) - pos;
 			if (res) {
+				shm_populate(m, pos, run);
 				memcpy(out + (pos - addr), m->map + pos, run);
 			} else if (shm_is_hole(m, pos, run)) {
 				memset(out + (pos - addr), 0, run);
@@ -150,6 +208,10 @@ static int shm_read(struct qvmi_source *s, uint64_t addr, void *buf, size_t len)
 
 	if (shm_check(m, addr, len))
 		return -EFAULT;
+	if (shm_owner_gone(m))
+		return qvmi__err(qvmi_source_ctx(s), -EIO,
+				 "shm: the QEMU process owning the RAM file "
+				 "exited");
 	if (!m->no_mincore) {
 		err = shm_read_mincore(s, m, out, addr, len);
 		if (err <= 0)
@@ -205,6 +267,9 @@ static void shm_destroy(struct qvmi_source *s)
 
 	munmap(m->map, (size_t)m->size);
 	close(m->fd);
+	if (m->owner >= 0)
+		close(m->owner);
+	free(m->populated);
 	free(m);
 }
 
@@ -275,7 +340,10 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 		goto fail;
 	}
 	m->fd = fd;
+	m->owner = -1;
 	m->size = (uint64_t)st.st_size;
+	/* Optional: without it every read just takes the page faults. */
+	m->populated = calloc((size_t)((m->size >> 21) / 64 + 1), 8);
 	err = shm_map(ctx, m, &writable);
 	if (err)
 		goto fail;
@@ -288,6 +356,8 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 	(*ret)->file_fd = fd; /* offsets in it are our addresses */
 	return 0;
 fail:
+	if (m)
+		free(m->populated);
 	free(m);
 	if (fd >= 0)
 		close(fd);

@@ -18,6 +18,9 @@ QVMI_HIDDEN int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd,
 					bool writable,
 					struct qvmi_source **ret);
 QVMI_HIDDEN uint8_t *qvmi__shm_host(struct qvmi_source *src, uint64_t off);
+/* Tie the source to QEMU's pid: once it exits, bulk reads fail with -EIO
+ * (small reads are memcpy'd by the core and keep the last contents). */
+QVMI_HIDDEN int qvmi__shm_set_owner(struct qvmi_source *src, pid_t pid);
 /* Size of the mapped file; 0 if src is not a shm source. */
 QVMI_HIDDEN uint64_t qvmi__shm_size(struct qvmi_source *src);
 

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared by session-server.c (sockets, handshake, loop) and session-cmds.c
+ * (what an authenticated session can ask). */
+#ifndef QVMID_SESSION_INT_H
+#define QVMID_SESSION_INT_H
+
+#include "proto/session-auth.h"
+#include "proto/session-wire.h"
+#include "session-server.h"
+
+struct sconn {
+	int fd;
+	int stage; /* 0: want HELLO, 1: want AUTH, 2: authenticated */
+	uint32_t next_seq;
+	int64_t auth_deadline;
+	int64_t out_deadline; /* while output is pending */
+	bool closing; /* close once the output is flushed */
+	uint8_t *in; /* header + payload of the frame being read */
+	size_t in_len, in_cap;
+	uint8_t *out; /* out[out_off, out_len) unsent */
+	size_t out_off, out_len, out_cap;
+	uint8_t transcript[QVMI_SES_TRANSCRIPT];
+	size_t tlen;
+	unsigned int pause_count;
+	bool was_paused; /* the VM was paused by someone else at our first
+			  * pause: the last resume leaves it paused */
+};
+
+struct qvmid_session_server {
+	struct qvmi_ctx *ctx;
+	struct qvmid_unix_listener l;
+	struct qvmid_session_opts o;
+	struct qvmi_ses_key key;
+	struct sconn *c; /* the one session, or NULL */
+	int wake[2]; /* run()/stop() only */
+	struct qvmid_session_stats st;
+};
+
+void qvmid_ses_log(struct qvmid_session_server *s, enum qvmi_log_level lvl,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Queue a frame on the session; false if out of memory. */
+bool qvmid_ses_send(struct qvmid_session_server *s, uint8_t flags, uint16_t msg,
+		    uint32_t seq, uint32_t error, const void *payload,
+		    size_t len);
+/* Room for a reply payload of len bytes at the end of the output queue,
+ * header included: fill it and call qvmid_ses_commit(). */
+uint8_t *qvmid_ses_reserve(struct qvmid_session_server *s, size_t len);
+void qvmid_ses_commit(struct qvmid_session_server *s, uint16_t msg,
+		      uint32_t seq, size_t len);
+
+/* Answer one valid, authenticated request. */
+void qvmid_ses_command(struct qvmid_session_server *s,
+		       const struct qvmi_ses_hdr *h, const uint8_t *p);
+/* Fill the VM info block from the ctx and the policy. */
+void qvmid_ses_vm_info(struct qvmid_session_server *s,
+		       struct qvmi_ses_info *ret);
+/* The session ends: give back the pauses it still holds. */
+void qvmid_ses_release_pauses(struct qvmid_session_server *s);
+
+#endif

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Session server: sockets, framing, the handshake and authentication
+ * (docs/PROTOCOL.md).  The client is hostile until it has proved the key:
+ * before that only a 48-byte HELLO and a 32-byte AUTH are read, within
+ * auth_timeout, and anything else closes the connection.
+ */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "session-int.h"
+
+enum {
+	SES_AUTH_TIMEOUT_MS = 5000,
+	SES_IO_TIMEOUT_MS = 10000,
+	/* Frames handled per dispatch, so one client cannot starve the
+	 * rest of qvmid's loop. */
+	SES_BATCH = 64,
+	/* Stop reading requests while this much output is unsent. */
+	SES_OUT_HIGH = 4 << 20,
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void qvmid_ses_log(struct qvmid_session_server *s, enum qvmi_log_level lvl,
+		   const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (!s->o.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	s->o.log(lvl, msg, s->o.log_arg);
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static bool out_room(struct sconn *c, size_t len)
+{
+	size_t need;
+	uint8_t *n;
+
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	need = c->out_len + len;
+	if (need <= c->out_cap)
+		return true;
+	n = realloc(c->out, QVMI_MAX(need, 2 * c->out_cap));
+	if (!n)
+		return false;
+	c->out = n;
+	c->out_cap = QVMI_MAX(need, 2 * c->out_cap);
+	return true;
+}
+
+uint8_t *qvmid_ses_reserve(struct qvmid_session_server *s, size_t len)
+{
+	struct sconn *c = s->c;
+
+	if (!out_room(c, QVMI_SES_HDR + qvmi_ses_pad8(len)))
+		return NULL;
+	return c->out + c->out_len + QVMI_SES_HDR;
+}
+
+void qvmid_ses_commit(struct qvmid_session_server *s, uint16_t msg,
+		      uint32_t seq, size_t len)
+{
+	struct sconn *c = s->c;
+	uint8_t *f = c->out + c->out_len;
+
+	c->out_len += qvmi_ses_frame(f, QVMI_SES_F_REPLY, msg, seq, 0,
+				     f + QVMI_SES_HDR, len);
+}
+
+bool qvmid_ses_send(struct qvmid_session_server *s, uint8_t flags, uint16_t msg,
+		    uint32_t seq, uint32_t error, const void *payload,
+		    size_t len)
+{
+	struct sconn *c = s->c;
+
+	if (!out_room(c, QVMI_SES_HDR + qvmi_ses_pad8(len))) {
+		c->closing = true;
+		return false;
+	}
+	c->out_len += qvmi_ses_frame(c->out + c->out_len, flags, msg, seq,
+				     error, payload, len);
+	return true;
+}
+
+/* Send what the socket takes.  < 0: the peer is gone. */
+static int conn_flush(struct sconn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return -EPIPE;
+	}
+	c->out_off = c->out_len = 0;
+	return 0;
+}
+
+/* An ERROR frame, then close: bad frames, failed auth, timeouts. */
+static void conn_fail(struct qvmid_session_server *s, uint32_t seq, int err,
+		      const char *text)
+{
+	uint8_t p[8 + QVMI_SES_ERRTEXT_MAX + 8];
+	size_t n = qvmi_ses_errtext_encode(text, p);
+
+	qvmid_ses_send(s, QVMI_SES_F_REPLY, QVMI_SES_ERROR, seq, (uint32_t)err,
+		       p, n);
+	s->c->closing = true;
+	qvmid_ses_log(s, QVMI_LOG_WARN, "session: closing: %s", text);
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static void conn_close(struct qvmid_session_server *s)
+{
+	struct sconn *c = s->c;
+
+	if (!c)
+		return;
+	if (c->stage == 2)
+		qvmid_ses_release_pauses(s);
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+	s->c = NULL;
+}
+
+/* A second client: one ERROR frame into its empty socket buffer, then
+ * close.  The frame is small, so a non-blocking send takes it whole. */
+static void refuse_busy(struct qvmid_session_server *s, int fd)
+{
+	uint8_t p[8 + QVMI_SES_ERRTEXT_MAX + 8], f[QVMI_SES_HDR + sizeof(p)];
+	size_t n = qvmi_ses_errtext_encode("another session is active", p);
+
+	n = qvmi_ses_frame(f, QVMI_SES_F_REPLY, QVMI_SES_ERROR, 0, EBUSY, p, n);
+	if (send(fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
+		qvmid_ses_log(s, QVMI_LOG_DEBUG, "session: refusal not sent");
+	close(fd);
+	s->st.refused_busy++;
+	qvmid_ses_log(s, QVMI_LOG_INFO,
+		      "session: refused a second client (busy)");
+}
+
+static void accept_one(struct qvmid_session_server *s)
+{
+	int fd = accept4(s->l.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct sconn *c;
+
+	if (fd < 0)
+		return;
+	if (s->c) {
+		refuse_busy(s, fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->in = malloc(QVMI_SES_HDR + QVMI_SES_HELLO_REQ);
+	if (!c || !c->in) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->in_cap = QVMI_SES_HDR + QVMI_SES_HELLO_REQ;
+	c->next_seq = 1;
+	c->auth_deadline = now_ms() + s->o.auth_timeout_ms;
+	s->c = c;
+	s->st.accepted++;
+	qvmid_ses_log(s, QVMI_LOG_INFO, "session: client connected");
+}
+
+/* ---- handshake --------------------------------------------------------------- */
+
+static void on_hello(struct qvmid_session_server *s, const uint8_t *frame,
+		     const struct qvmi_ses_hdr *h)
+{
+	struct sconn *c = s->c;
+	const uint8_t *p = frame + QVMI_SES_HDR;
+	uint8_t rep[QVMI_SES_HELLO_REP] = { 0 };
+	uint8_t *f;
+
+	if (qvmi_ses_get16(p) > QVMI_SES_VERSION ||
+	    qvmi_ses_get16(p + 2) < QVMI_SES_VERSION) {
+		conn_fail(s, h->seq, EPROTO, "no common protocol version");
+		return;
+	}
+	qvmi_ses_put16(rep, QVMI_SES_VERSION);
+	if (qvmi_ses_nonce(rep + 8)) {
+		conn_fail(s, h->seq, EIO, "no random bytes for a nonce");
+		return;
+	}
+	/* The transcript is the two frames exactly as sent. */
+	memcpy(c->transcript, frame, QVMI_SES_HDR + QVMI_SES_HELLO_REQ);
+	if (!qvmid_ses_send(s, QVMI_SES_F_REPLY, QVMI_SES_HELLO, h->seq, 0, rep,
+			    sizeof(rep)))
+		return;
+	f = c->out + c->out_len - (QVMI_SES_HDR + QVMI_SES_HELLO_REP);
+	memcpy(c->transcript + QVMI_SES_HDR + QVMI_SES_HELLO_REQ, f,
+	       QVMI_SES_HDR + QVMI_SES_HELLO_REP);
+	c->tlen = QVMI_SES_TRANSCRIPT;
+	c->stage = 1;
+}
+
+static void on_auth(struct qvmid_session_server *s,
+		    const struct qvmi_ses_hdr *h, const uint8_t *p)
+{
+	struct sconn *c = s->c;
+	struct qvmi_ses_info *info;
+	uint8_t want[QVMI_SES_MAC], *out;
+	size_t n;
+
+	if (qvmi_ses_mac(&s->key, QVMI_SES_ROLE_CLIENT, c->transcript, c->tlen,
+			 NULL, 0, want) ||
+	    !qvmi_ses_mac_equal(want, p)) {
+		s->st.auth_failed++;
+		qvmid_ses_send(s, QVMI_SES_F_REPLY, QVMI_SES_AUTH, h->seq,
+			       EACCES, NULL, 0);
+		c->closing = true;
+		qvmid_ses_log(s, QVMI_LOG_WARN,
+			      "session: authentication failed");
+		return;
+	}
+	info = malloc(sizeof(*info));
+	if (!info) {
+		conn_fail(s, h->seq, ENOMEM, "out of memory");
+		return;
+	}
+	qvmid_ses_vm_info(s, info);
+	n = QVMI_SES_MAC + qvmi_ses_info_size(info);
+	out = qvmid_ses_reserve(s, n);
+	if (!out || qvmi_ses_mac(&s->key, QVMI_SES_ROLE_SERVER, c->transcript,
+				 c->tlen, p, QVMI_SES_MAC, out)) {
+		free(info);
+		conn_fail(s, h->seq, EIO, "cannot compute the server MAC");
+		return;
+	}
+	qvmi_ses_info_encode(info, out + QVMI_SES_MAC);
+	free(info);
+	qvmid_ses_commit(s, QVMI_SES_AUTH, h->seq, n);
+	c->stage = 2;
+	s->st.auth_ok++;
+	qvmid_ses_log(s, QVMI_LOG_INFO, "session: client authenticated");
+}
+
+/* ---- input -------------------------------------------------------------------- */
+
+static void handle_frame(struct qvmid_session_server *s,
+			 const struct qvmi_ses_hdr *h)
+{
+	struct sconn *c = s->c;
+	const uint8_t *p = c->in + QVMI_SES_HDR;
+	const char *why = NULL;
+
+	if (qvmi_ses_check_request(h, p, c->stage, c->next_seq, &why)) {
+		s->st.bad_frames++;
+		conn_fail(s, h->seq, EPROTO, why);
+		return;
+	}
+	c->next_seq++;
+	if (c->stage == 0)
+		on_hello(s, c->in, h);
+	else if (c->stage == 1)
+		on_auth(s, h, p);
+	else
+		qvmid_ses_command(s, h, p);
+}
+
+/*
+ * Read towards the end of the current frame.  1: a whole frame is in
+ * c->in (*h decoded); 0: need more bytes; < 0: close (EOF, error, or a
+ * bad header, answered already).
+ */
+static int read_frame(struct qvmid_session_server *s, struct qvmi_ses_hdr *h)
+{
+	struct sconn *c = s->c;
+	const char *why = NULL;
+	size_t want = QVMI_SES_HDR;
+
+	for (;;) {
+		if (c->in_len >= QVMI_SES_HDR) {
+			if (qvmi_ses_hdr_decode(c->in, h, &why)) {
+				s->st.bad_frames++;
+				conn_fail(s, 0, EPROTO, why);
+				return -EPROTO;
+			}
+			/* Before authentication, a frame is at most a
+			 * HELLO: do not buffer a megabyte for a stranger. */
+			if (c->stage < 2 && h->size > QVMI_SES_HELLO_REQ) {
+				s->st.bad_frames++;
+				conn_fail(s, h->seq, EPROTO,
+					  "frame too large before "
+					  "authentication");
+				return -EPROTO;
+			}
+			want = QVMI_SES_HDR + h->size;
+		}
+		if (c->in_len >= QVMI_SES_HDR && c->in_len == want)
+			return 1;
+		if (want > c->in_cap) {
+			uint8_t *n = realloc(c->in, want);
+
+			if (!n)
+				return -ENOMEM;
+			c->in = n;
+			c->in_cap = want;
+		}
+		ssize_t r = recv(c->fd, c->in + c->in_len, want - c->in_len,
+				 MSG_DONTWAIT);
+		if (r > 0) {
+			c->in_len += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		return -EPIPE;
+	}
+}
+
+static void conn_read(struct qvmid_session_server *s)
+{
+	for (int i = 0; i < SES_BATCH && s->c && !s->c->closing; i++) {
+		struct qvmi_ses_hdr h;
+		int r;
+
+		if (s->c->out_len - s->c->out_off > SES_OUT_HIGH)
+			return;
+		r = read_frame(s, &h);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			if (!s->c->closing)
+				conn_close(s);
+			return;
+		}
+		handle_frame(s, &h);
+		if (s->c)
+			s->c->in_len = 0;
+	}
+}
+
+/* ---- the loop ------------------------------------------------------------------ */
+
+unsigned int qvmid_session_server_nfds(const struct qvmid_session_server *s)
+{
+	return 2;
+}
+
+nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
+				    struct pollfd *pfd, int64_t *next_ms)
+{
+	struct sconn *c = s->c;
+	short ev = 0;
+
+	pfd[0] = (struct pollfd){ s->l.fd, POLLIN, 0 };
+	if (c) {
+		bool pending = c->out_off < c->out_len;
+
+		if (!c->closing && (c->out_len - c->out_off) <= SES_OUT_HIGH)
+			ev |= POLLIN;
+		if (pending) {
+			ev |= POLLOUT;
+			if (!c->out_deadline)
+				c->out_deadline = now_ms() + s->o.io_timeout_ms;
+			*next_ms = QVMI_MIN(*next_ms, c->out_deadline);
+		} else {
+			c->out_deadline = 0;
+		}
+		if (c->stage < 2)
+			*next_ms = QVMI_MIN(*next_ms, c->auth_deadline);
+	}
+	pfd[1] = (struct pollfd){ c ? c->fd : -1, ev, 0 };
+	return 2;
+}
+
+static void check_deadlines(struct qvmid_session_server *s)
+{
+	struct sconn *c = s->c;
+	int64_t now = now_ms();
+
+	if (!c)
+		return;
+	if (c->stage < 2 && !c->closing && now >= c->auth_deadline) {
+		s->st.timeouts++;
+		conn_fail(s, 0, ETIMEDOUT, "authentication timed out");
+		conn_flush(c);
+		conn_close(s);
+	} else if (c->out_deadline && now >= c->out_deadline &&
+		   c->out_off < c->out_len) {
+		s->st.timeouts++;
+		qvmid_ses_log(s, QVMI_LOG_WARN,
+			      "session: client does not read its replies");
+		conn_close(s);
+	}
+}
+
+void qvmid_session_server_dispatch(struct qvmid_session_server *s,
+				   const struct pollfd *pfd)
+{
+	short re = pfd[1].revents;
+
+	if (s->c && pfd[1].fd == s->c->fd) {
+		if (re & POLLIN)
+			conn_read(s);
+		else if (re & (POLLHUP | POLLERR | POLLNVAL))
+			conn_close(s);
+		if (s->c && s->c->out_off < s->c->out_len &&
+		    conn_flush(s->c) < 0)
+			conn_close(s);
+		if (s->c && s->c->closing && s->c->out_off == s->c->out_len)
+			conn_close(s);
+	}
+	check_deadlines(s);
+	if (pfd[0].revents & POLLIN)
+		accept_one(s);
+}
+
+int qvmid_session_server_run(struct qvmid_session_server *s)
+{
+	for (;;) {
+		struct pollfd pfd[3];
+		int64_t next = INT64_MAX;
+		int wait = 60000;
+
+		pfd[0] = (struct pollfd){ s->wake[0], POLLIN, 0 };
+		qvmid_session_server_prepare(s, pfd + 1, &next);
+		if (next != INT64_MAX)
+			wait = (int)QVMI_MAX(
+				QVMI_MIN(next - now_ms(), (int64_t)60000), 0);
+		if (poll(pfd, 3, wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd[0].revents)
+			return 0;
+		qvmid_session_server_dispatch(s, pfd + 1);
+	}
+}
+
+void qvmid_session_server_stop(struct qvmid_session_server *s)
+{
+	ssize_t n = write(s->wake[1], "x", 1);
+
+	(void)n; /* a full pipe already wakes the loop */
+}
+
+void qvmid_session_server_stats(const struct qvmid_session_server *s,
+				struct qvmid_session_stats *ret)
+{
+	*ret = s->st;
+	ret->active = s->c != NULL;
+	ret->pause_count = s->c ? s->c->pause_count : 0;
+}
+
+static int load_key(struct qvmid_session_server *s,
+		    const struct qvmid_session_opts *o)
+{
+	const char *why = "bad key";
+	int err;
+
+	if (o->key_path) {
+		err = qvmi_ses_key_load(o->key_path, &s->key, &why);
+		if (err)
+			qvmid_ses_log(s, QVMI_LOG_ERROR, "session key %s: %s",
+				      o->key_path, why);
+		return err;
+	}
+	err = o->key ? qvmi_ses_key_set(&s->key, o->key, o->key_len) : -EINVAL;
+	if (err)
+		qvmid_ses_log(s, QVMI_LOG_ERROR,
+			      "session key: 32 to 4096 bytes needed");
+	return err;
+}
+
+int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
+				const struct qvmid_session_opts *opts,
+				struct qvmid_session_server **ret)
+{
+	struct qvmid_session_server *s = calloc(1, sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->ctx = ctx;
+	s->o = *opts;
+	s->l.fd = s->wake[0] = s->wake[1] = -1;
+	if (!s->o.policy_set)
+		qvmid_session_policy_init(&s->o.policy);
+	if (s->o.auth_timeout_ms <= 0)
+		s->o.auth_timeout_ms = SES_AUTH_TIMEOUT_MS;
+	if (s->o.io_timeout_ms <= 0)
+		s->o.io_timeout_ms = SES_IO_TIMEOUT_MS;
+	if (!s->o.max_transfer || s->o.max_transfer > QVMI_SES_MAX_DATA)
+		s->o.max_transfer = QVMI_SES_MAX_DATA;
+	err = load_key(s, opts);
+	if (!err && pipe2(s->wake, O_NONBLOCK | O_CLOEXEC))
+		err = -errno;
+	if (!err)
+		err = qvmid_unix_listen(&s->l, path, 8, "session", s->o.log,
+					s->o.log_arg);
+	if (err) {
+		qvmid_session_server_destroy(s);
+		return err;
+	}
+	*ret = s;
+	return 0;
+}
+
+void qvmid_session_server_destroy(struct qvmid_session_server *s)
+{
+	if (!s)
+		return;
+	conn_close(s);
+	if (s->l.fd >= 0)
+		qvmid_unix_close(&s->l);
+	for (int i = 0; i < 2; i++)
+		if (s->wake[i] >= 0)
+			close(s->wake[i]);
+	qvmi_ses_key_clear(&s->key);
+	free(s);
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * qvmid's session server (docs/PROTOCOL.md): one authenticated session at
+ * a time on a unix socket, answering introspection commands from a libqvmi
+ * ctx.  Like the pmemaccess server it runs in qvmid's one poll() loop
+ * (prepare/dispatch) or alone (run/stop, for tests).
+ */
+#ifndef QVMID_SESSION_SERVER_H
+#define QVMID_SESSION_SERVER_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qvmi.h"
+#include "unixsock.h"
+
+struct qvmid_session_server;
+
+/* Which commands and events a session may use, by message id. */
+struct qvmid_session_policy {
+	bool deny[256];
+};
+
+/* The documented defaults: every command but write-pa and set-regs,
+ * every event. */
+void qvmid_session_policy_init(struct qvmid_session_policy *p);
+/*
+ * Apply "--allow-command LIST" (allow, !event), "--deny-event LIST", ...:
+ * LIST is comma-separated policy names or "all".  -ENOENT for an unknown
+ * name (*bad points at it).
+ */
+int qvmid_session_policy_apply(struct qvmid_session_policy *p, const char *list,
+			       bool allow, bool event, const char **bad);
+
+struct qvmid_session_opts {
+	/* The shared secret: key_path (checked: 0600/0400, >= 32 bytes), or
+	 * key/key_len when key_path is NULL. */
+	const char *key_path;
+	const void *key;
+	size_t key_len;
+	struct qvmid_session_policy policy; /* zeroed: everything allowed */
+	bool policy_set; /* false: use the defaults */
+	/* Handshake + authentication must finish in this.  0: 5000. */
+	int auth_timeout_ms;
+	/* A reply the client does not read for this long closes it.
+	 * 0: 10000. */
+	int io_timeout_ms;
+	/* Largest READ_PA/WRITE_PA; 0 or above 1 MiB: 1 MiB. */
+	uint32_t max_transfer;
+	qvmid_log_fn log; /* may be NULL */
+	void *log_arg;
+};
+
+/* Listen on path (0600; stale sockets only are replaced).  ctx is
+ * borrowed; only the thread that runs the server uses it. */
+int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
+				const struct qvmid_session_opts *opts,
+				struct qvmid_session_server **ret);
+void qvmid_session_server_destroy(struct qvmid_session_server *s);
+
+/* Embedding in another poll() loop; same contract as the pmem server's. */
+unsigned int qvmid_session_server_nfds(const struct qvmid_session_server *s);
+nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
+				    struct pollfd *pfd, int64_t *next_ms);
+void qvmid_session_server_dispatch(struct qvmid_session_server *s,
+				   const struct pollfd *pfd);
+
+/* Alone: serve until qvmid_session_server_stop() (async-signal-safe). */
+int qvmid_session_server_run(struct qvmid_session_server *s);
+void qvmid_session_server_stop(struct qvmid_session_server *s);
+
+struct qvmid_session_stats {
+	uint64_t accepted, refused_busy, auth_ok, auth_failed, bad_frames;
+	uint64_t timeouts, requests, denied;
+	bool active; /* a session (authenticated or not) is open */
+	unsigned int pause_count;
+};
+void qvmid_session_server_stats(const struct qvmid_session_server *s,
+				struct qvmid_session_stats *ret);
+
+#endif

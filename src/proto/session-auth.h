@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Session authentication (docs/PROTOCOL.md "Handshake and
+ * authentication"): the shared key file, fresh nonces, and the two
+ * role-bound HMAC-SHA256 values over the handshake transcript.  The crypto
+ * is OpenSSL's libcrypto; nothing here is hand-written.
+ */
+#ifndef QVMI_PROTO_SESSION_AUTH_H
+#define QVMI_PROTO_SESSION_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/session-wire.h"
+
+enum {
+	QVMI_SES_KEY_MIN = 32,
+	QVMI_SES_KEY_MAX = 4096,
+	/* Two handshake frames: HELLO request and reply. */
+	QVMI_SES_TRANSCRIPT =
+		2 * QVMI_SES_HDR + QVMI_SES_HELLO_REQ + QVMI_SES_HELLO_REP,
+};
+
+enum qvmi_ses_role {
+	QVMI_SES_ROLE_CLIENT = 0,
+	QVMI_SES_ROLE_SERVER = 1,
+};
+
+struct qvmi_ses_key {
+	uint8_t *bytes;
+	size_t len;
+};
+
+/*
+ * Load a key file: a regular file owned by the caller's effective uid,
+ * mode 0600 or 0400 (-EPERM otherwise), 32..4096 bytes (-EINVAL).  *why
+ * says what was wrong.  Free with qvmi_ses_key_clear().
+ */
+QVMI_HIDDEN int qvmi_ses_key_load(const char *path, struct qvmi_ses_key *ret,
+				  const char **why);
+/* A key from memory (tests, embedding); len 32..4096. */
+QVMI_HIDDEN int qvmi_ses_key_set(struct qvmi_ses_key *k, const void *bytes,
+				 size_t len);
+/* Wipe and free. */
+QVMI_HIDDEN void qvmi_ses_key_clear(struct qvmi_ses_key *k);
+
+/* 32 bytes from OpenSSL's CSPRNG.  -EIO if it fails. */
+QVMI_HIDDEN int qvmi_ses_nonce(uint8_t out[QVMI_SES_NONCE]);
+
+/*
+ * mac = HMAC-SHA256(key, label(role) || 0 || transcript || extra), where
+ * label is "qvmi-session/1 client" or "qvmi-session/1 server"; the server's
+ * MAC passes the client's MAC as extra.  -EIO if libcrypto fails.
+ */
+QVMI_HIDDEN int qvmi_ses_mac(const struct qvmi_ses_key *key,
+			     enum qvmi_ses_role role, const uint8_t *transcript,
+			     size_t tlen, const uint8_t *extra, size_t elen,
+			     uint8_t out[QVMI_SES_MAC]);
+/* Constant-time equality of two MACs (CRYPTO_memcmp). */
+QVMI_HIDDEN bool qvmi_ses_mac_equal(const uint8_t a[QVMI_SES_MAC],
+				    const uint8_t b[QVMI_SES_MAC]);
+
+#endif

@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Session client (docs/PROTOCOL.md): connect to qvmid, prove the key and
+ * check qvmid's proof, then serve a memory source and a control backend
+ * over one connection with one request in flight.  qvmid is a peer we
+ * authenticated, but its frames are still checked like any input.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/internal.h"
+#include "proto/session-auth.h"
+#include "proto/session-wire.h"
+
+enum { SES_TIMEOUT_MS = 5000 };
+
+struct ses_client {
+	int fd; /* -1 once broken */
+	int refs; /* the source and the control backend */
+	uint32_t seq;
+	int timeout_ms;
+	uint32_t max_transfer;
+	unsigned int vcpus;
+	uint8_t *buf; /* one frame: QVMI_SES_HDR + QVMI_SES_MAX_PAYLOAD */
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void ses_break(struct ses_client *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static void ses_unref(struct ses_client *c)
+{
+	if (--c->refs > 0)
+		return;
+	ses_break(c);
+	free(c->buf);
+	free(c);
+}
+
+/* Move exactly len bytes before the deadline.  Breaks the session on
+ * failure: the stream would be out of step. */
+static int ses_xfer(struct qvmi_ctx *ctx, struct ses_client *c, void *buf,
+		    size_t len, bool out, int64_t deadline)
+{
+	uint8_t *b = buf;
+
+	while (len) {
+		ssize_t n =
+			out ? send(c->fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT) :
+			      recv(c->fd, b, len, MSG_DONTWAIT);
+		struct pollfd pfd = { c->fd, out ? POLLOUT : POLLIN, 0 };
+		int64_t left;
+
+		if (n > 0) {
+			b += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK &&
+			       errno != EINTR)) {
+			/* A failed send keeps the socket: qvmid may have
+			 * said why it closed (ERROR frame) before it did. */
+			if (!out)
+				ses_break(c);
+			return qvmi__err(ctx, -EPIPE,
+					 "session: connection closed by qvmid");
+		}
+		left = deadline - mono_ms();
+		if (left <= 0 ||
+		    (poll(&pfd, 1, (int)QVMI_MIN(left, 60000)) < 0 &&
+		     errno != EINTR)) {
+			ses_break(c);
+			return qvmi__err(
+				ctx, -ETIMEDOUT,
+				"session: qvmid did not answer in time");
+		}
+	}
+	return 0;
+}
+
+static int ses_bad(struct qvmi_ctx *ctx, struct ses_client *c, const char *why)
+{
+	ses_break(c);
+	return qvmi__err(ctx, -EPROTO, "session: bad frame from qvmid: %s",
+			 why);
+}
+
+/* An ERROR frame: qvmid closes after it. */
+static int ses_error_frame(struct qvmi_ctx *ctx, struct ses_client *c,
+			   const struct qvmi_ses_hdr *h)
+{
+	char text[QVMI_SES_ERRTEXT_MAX + 1];
+
+	if (!h->error || qvmi_ses_errtext_decode(c->buf + QVMI_SES_HDR, h->size,
+						 text, sizeof(text)))
+		return ses_bad(ctx, c, "malformed error frame");
+	ses_break(c);
+	return qvmi__err(ctx, -(int)QVMI_MIN(h->error, 4095u),
+			 "session: qvmid: %s", text);
+}
+
+/*
+ * Send c->buf[HDR, HDR + len) as request msg, then read its reply into
+ * c->buf.  Returns the reply's payload size, or a negative errno (the
+ * reply's error code, or a transport/protocol failure).
+ */
+static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
+		    size_t len)
+{
+	int64_t deadline = mono_ms() + c->timeout_ms;
+	struct qvmi_ses_hdr h;
+	const char *why = "?";
+	size_t n;
+	int err, serr;
+
+	if (c->fd < 0)
+		return qvmi__err(ctx, -EPIPE, "session: connection lost");
+	n = qvmi_ses_frame(c->buf, 0, msg, ++c->seq, 0, c->buf + QVMI_SES_HDR,
+			   len);
+	serr = ses_xfer(ctx, c, c->buf, n, true, deadline);
+	if (ses_xfer(ctx, c, c->buf, QVMI_SES_HDR, false, deadline))
+		return serr ? qvmi__err(ctx, serr,
+					"session: connection "
+					"closed by qvmid") :
+			      qvmi_errcode(ctx);
+	if (qvmi_ses_hdr_decode(c->buf, &h, &why))
+		return ses_bad(ctx, c, why);
+	if (h.flags != QVMI_SES_F_REPLY)
+		return ses_bad(ctx, c, "not a reply");
+	err = ses_xfer(ctx, c, c->buf + QVMI_SES_HDR, h.size, false, deadline);
+	if (err)
+		return err;
+	if (h.msg == QVMI_SES_ERROR)
+		return ses_error_frame(ctx, c, &h);
+	if (serr) { /* a reply to a request that was not sent whole? */
+		ses_break(c);
+		return qvmi__err(ctx, serr, "session: connection lost");
+	}
+	if (h.msg != msg || h.seq != c->seq)
+		return ses_bad(ctx, c, "reply to another request");
+	if (h.error && h.size)
+		return ses_bad(ctx, c, "error reply with a payload");
+	if (h.error)
+		return qvmi__err(ctx, -(int)QVMI_MIN(h.error, 4095u),
+				 "session: %s: %s", qvmi_ses_msg_name(msg),
+				 strerror((int)QVMI_MIN(h.error, 4095u)));
+	return (int)h.size;
+}
+
+/* A call whose reply must be exactly want bytes. */
+static int ses_call_exact(struct qvmi_ctx *ctx, struct ses_client *c,
+			  uint16_t msg, size_t len, size_t want)
+{
+	int n = ses_call(ctx, c, msg, len);
+
+	if (n >= 0 && (size_t)n != qvmi_ses_pad8(want))
+		return ses_bad(ctx, c, "reply of the wrong size");
+	return n < 0 ? n : 0;
+}
+
+/* ---- memory source --------------------------------------------------------- */
+
+static int ses_read(struct qvmi_source *s, uint64_t addr, void *buf, size_t len)
+{
+	struct ses_client *c = qvmi_source_priv(s);
+	struct qvmi_ctx *ctx = qvmi_source_ctx(s);
+	uint8_t *b = buf;
+
+	while (len) {
+		uint32_t n = (uint32_t)QVMI_MIN(len, (size_t)c->max_transfer);
+		uint8_t *p = c->buf + QVMI_SES_HDR;
+		int err;
+
+		qvmi_ses_put64(p, addr);
+		qvmi_ses_put32(p + 8, n);
+		qvmi_ses_put32(p + 12, 0);
+		err = ses_call_exact(ctx, c, QVMI_SES_READ_PA, 16, n);
+		if (err == -EFAULT)
+			return qvmi__fault(ctx, addr, "session read");
+		if (err)
+			return err;
+		if (!qvmi_ses_zero(p, n, qvmi_ses_pad8(n)))
+			return ses_bad(ctx, c, "read padding not zero");
+		memcpy(b, p, n);
+		b += n, addr += n, len -= n;
+	}
+	return 0;
+}
+
+static int ses_write(struct qvmi_source *s, uint64_t addr, const void *buf,
+		     size_t len)
+{
+	struct ses_client *c = qvmi_source_priv(s);
+	struct qvmi_ctx *ctx = qvmi_source_ctx(s);
+	const uint8_t *b = buf;
+
+	while (len) {
+		uint32_t n = (uint32_t)QVMI_MIN(len, (size_t)c->max_transfer);
+		uint8_t *p = c->buf + QVMI_SES_HDR;
+		int err;
+
+		qvmi_ses_put64(p, addr);
+		qvmi_ses_put32(p + 8, n);
+		qvmi_ses_put32(p + 12, 0);
+		memcpy(p + 16, b, n);
+		err = ses_call_exact(ctx, c, QVMI_SES_WRITE_PA, 16 + n, 0);
+		if (err == -EFAULT)
+			return qvmi__fault(ctx, addr, "session write");
+		if (err)
+			return err;
+		b += n, addr += n, len -= n;
+	}
+	return 0;
+}
+
+static void ses_src_destroy(struct qvmi_source *s)
+{
+	ses_unref(qvmi_source_priv(s));
+}
+
+static const struct qvmi_source_ops ses_src_ops = {
+	.name = "session",
+	.read = ses_read,
+	.write = ses_write,
+	.destroy = ses_src_destroy,
+};
+
+/* ---- control backend --------------------------------------------------------- */
+
+static int ses_vcpu_count(struct qvmi_ctl *ctl)
+{
+	struct ses_client *c = ctl->priv;
+
+	return c->vcpus ? (int)c->vcpus :
+			  qvmi__err(ctl->ctx, -EOPNOTSUPP,
+				    "session: vCPU count unknown");
+}
+
+static int ses_get_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
+			struct qvmi_regs_x86 *ret)
+{
+	struct ses_client *c = ctl->priv;
+	uint8_t *p = c->buf + QVMI_SES_HDR;
+	int err;
+
+	qvmi_ses_put32(p, vcpu);
+	qvmi_ses_put32(p + 4, 0);
+	err = ses_call_exact(ctl->ctx, c, QVMI_SES_GET_REGS, 8,
+			     QVMI_SES_NREGS * 8);
+	if (!err)
+		qvmi_ses_regs_decode(p, ret);
+	return err;
+}
+
+/* PAUSE/RESUME reply: u32 count, u32 state. */
+static int ses_pause_call(struct qvmi_ctl *ctl, uint16_t msg)
+{
+	struct ses_client *c = ctl->priv;
+	uint32_t st;
+	int err = ses_call_exact(ctl->ctx, c, msg, 0, 8);
+
+	if (err)
+		return err;
+	st = qvmi_ses_get32(c->buf + QVMI_SES_HDR + 4);
+	qvmi__vm_state_changed(ctl->ctx, st <= QVMI_VM_FROZEN ?
+						 (enum qvmi_vm_state)st :
+						 QVMI_VM_UNKNOWN);
+	return 0;
+}
+
+static int ses_pause(struct qvmi_ctl *ctl)
+{
+	return ses_pause_call(ctl, QVMI_SES_PAUSE);
+}
+
+static int ses_resume(struct qvmi_ctl *ctl)
+{
+	return ses_pause_call(ctl, QVMI_SES_RESUME);
+}
+
+static int ses_state(struct qvmi_ctl *ctl, enum qvmi_vm_state *ret)
+{
+	struct ses_client *c = ctl->priv;
+	struct qvmi_ses_info *info = malloc(sizeof(*info));
+	const char *why = "?";
+	int n;
+
+	if (!info)
+		return qvmi__err(ctl->ctx, -ENOMEM, "out of memory");
+	n = ses_call(ctl->ctx, c, QVMI_SES_VM_INFO, 0);
+	if (n >= 0 &&
+	    qvmi_ses_info_decode(c->buf + QVMI_SES_HDR, (size_t)n, info, &why))
+		n = ses_bad(ctl->ctx, c, why);
+	if (n >= 0) {
+		*ret = info->state <= QVMI_VM_FROZEN ?
+			       (enum qvmi_vm_state)info->state :
+			       QVMI_VM_UNKNOWN;
+		ctl->ctx->vm_state = *ret;
+	}
+	free(info);
+	return n < 0 ? n : 0;
+}
+
+static void ses_ctl_destroy(struct qvmi_ctl *ctl)
+{
+	ses_unref(ctl->priv);
+}
+
+static const struct qvmi_ctl_ops ses_ctl_ops = {
+	.name = "session",
+	.vcpu_count = ses_vcpu_count,
+	.get_regs = ses_get_regs,
+	.pause = ses_pause,
+	.resume = ses_resume,
+	.state = ses_state,
+	.destroy = ses_ctl_destroy,
+};
+
+/* ---- handshake ----------------------------------------------------------------- */
+
+static int ses_connect(struct qvmi_ctx *ctx, struct ses_client *c,
+		       const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int64_t deadline = mono_ms() + c->timeout_ms;
+
+	if (!*path || strlen(path) >= sizeof(sa.sun_path))
+		return qvmi__err(ctx, -ENAMETOOLONG,
+				 "session: socket path empty or too long");
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0)
+		return qvmi__err(ctx, -errno, "session: socket: %s",
+				 strerror(errno));
+	/* A full backlog gives EAGAIN on unix sockets: retry. */
+	while (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		if ((err != -EAGAIN && err != -EINTR) ||
+		    mono_ms() >= deadline) {
+			ses_break(c);
+			return qvmi__err(ctx, err, "session: connect %s: %s",
+					 path, strerror(-err));
+		}
+		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+	}
+	return 0;
+}
+
+/* HELLO, AUTH; on success c->buf holds the AUTH reply of *len bytes. */
+static int ses_handshake(struct qvmi_ctx *ctx, struct ses_client *c,
+			 const struct qvmi_ses_key *key, int *len)
+{
+	uint8_t t[QVMI_SES_TRANSCRIPT], mac[QVMI_SES_MAC], want[QVMI_SES_MAC];
+	uint8_t *p = c->buf + QVMI_SES_HDR;
+	int n;
+
+	memset(p, 0, QVMI_SES_HELLO_REQ);
+	qvmi_ses_put16(p, QVMI_SES_VERSION);
+	qvmi_ses_put16(p + 2, QVMI_SES_VERSION);
+	if (qvmi_ses_nonce(p + 8))
+		return qvmi__err(ctx, -EIO, "session: no random bytes");
+	/* The request goes out from c->buf: keep a copy for the MACs. */
+	qvmi_ses_frame(t, 0, QVMI_SES_HELLO, c->seq + 1, 0, p,
+		       QVMI_SES_HELLO_REQ);
+	n = ses_call_exact(ctx, c, QVMI_SES_HELLO, QVMI_SES_HELLO_REQ,
+			   QVMI_SES_HELLO_REP);
+	if (n)
+		return n;
+	if (qvmi_ses_get16(p) != QVMI_SES_VERSION || !qvmi_ses_zero(p, 2, 8))
+		return ses_bad(ctx, c, "hello reply");
+	memcpy(t + QVMI_SES_HDR + QVMI_SES_HELLO_REQ, c->buf,
+	       QVMI_SES_HDR + QVMI_SES_HELLO_REP);
+	if (qvmi_ses_mac(key, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0, mac))
+		return qvmi__err(ctx, -EIO, "session: HMAC failed");
+	memcpy(p, mac, QVMI_SES_MAC);
+	n = ses_call(ctx, c, QVMI_SES_AUTH, QVMI_SES_MAC);
+	if (n == -EACCES)
+		return qvmi__err(ctx, n, "session: qvmid refused our key");
+	if (n < 0)
+		return n;
+	if (n < QVMI_SES_MAC ||
+	    qvmi_ses_mac(key, QVMI_SES_ROLE_SERVER, t, sizeof(t), mac,
+			 QVMI_SES_MAC, want) ||
+	    !qvmi_ses_mac_equal(want, p)) {
+		ses_break(c);
+		return qvmi__err(ctx, -EACCES,
+				 "session: qvmid did not prove the key");
+	}
+	*len = n;
+	return 0;
+}
+
+static char *uuid_text(const uint8_t u[16])
+{
+	char *s;
+
+	if (qvmi_ses_zero(u, 0, 16))
+		return NULL;
+	if (asprintf(&s,
+		     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		     "%02x%02x%02x%02x%02x%02x",
+		     u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+		     u[10], u[11], u[12], u[13], u[14], u[15]) < 0)
+		return NULL;
+	return s;
+}
+
+/* Register the VM's RAM over the session; adopt its identity. */
+static int ses_install(struct qvmi_ctx *ctx, struct ses_client *c,
+		       const struct qvmi_ses_info *info)
+{
+	struct qvmi_source *src;
+	int err;
+
+	c->vcpus = info->vcpus;
+	c->max_transfer = info->max_transfer;
+	err = qvmi_source_create(ctx, &ses_src_ops, c, QVMI_SOURCE_SLOW, &src);
+	if (err)
+		return err;
+	c->refs++;
+	err = qvmi__ctl_set(ctx, &ses_ctl_ops, c);
+	if (err)
+		return err;
+	c->refs++;
+	for (uint32_t i = 0; i < info->nram && !err; i++) {
+		err = qvmi_map_add(ctx, src, info->ram[i].gpa,
+				   info->ram[i].size, info->ram[i].gpa);
+		if (!err)
+			err = qvmi__ram_add(ctx, info->ram[i].gpa,
+					    info->ram[i].size);
+	}
+	if (err)
+		return err;
+	ctx->vm_name = qvmi__strdup(info->name);
+	ctx->vm_uuid = uuid_text(info->uuid);
+	ctx->backend = "session";
+	ctx->vm_state = info->state <= QVMI_VM_FROZEN ?
+				(enum qvmi_vm_state)info->state :
+				QVMI_VM_UNKNOWN;
+	return ctx->vm_name ? 0 : qvmi__err(ctx, -ENOMEM, "out of memory");
+}
+
+QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
+			       const struct qvmi_session_opts *opts)
+{
+	struct qvmi_ses_key key = { 0 };
+	struct qvmi_ses_info *info = NULL;
+	struct ses_client *c = NULL;
+	const char *kpath = QVMI_OPTS_GET(opts, key_path, NULL), *why = "?";
+	int err, len = 0;
+
+	if (!ctx)
+		return -EINVAL;
+	if (!path || !kpath || !QVMI_OPTS_VALID(opts, struct qvmi_session_opts))
+		return qvmi__err(ctx, -EINVAL,
+				 "session: a socket path and a key file are "
+				 "needed");
+	if (ctx->sources || ctx->ctl)
+		return qvmi__err(ctx, -EBUSY, "session: already attached");
+	err = qvmi_ses_key_load(kpath, &key, &why);
+	if (err)
+		return qvmi__err(ctx, err, "session: key %s: %s", kpath, why);
+	c = calloc(1, sizeof(*c));
+	info = malloc(sizeof(*info));
+	if (c)
+		c->buf = malloc(QVMI_SES_HDR + QVMI_SES_MAX_PAYLOAD);
+	if (!c || !info || !c->buf) {
+		err = qvmi__err(ctx, -ENOMEM, "out of memory");
+		goto out;
+	}
+	c->fd = -1;
+	c->refs = 1; /* ours, until the source and the ctl hold it */
+	c->timeout_ms = QVMI_OPTS_GET(opts, timeout_ms, 0);
+	if (c->timeout_ms <= 0)
+		c->timeout_ms = SES_TIMEOUT_MS;
+	err = ses_connect(ctx, c, path);
+	if (!err)
+		err = ses_handshake(ctx, c, &key, &len);
+	if (!err &&
+	    qvmi_ses_info_decode(c->buf + QVMI_SES_HDR + QVMI_SES_MAC,
+				 (size_t)len - QVMI_SES_MAC, info, &why))
+		err = ses_bad(ctx, c, why);
+	if (!err)
+		err = ses_install(ctx, c, info);
+	if (err && c->refs > 1)
+		qvmi__detach(ctx);
+	if (!err)
+		qvmi__log(ctx, QVMI_LOG_INFO,
+			  "session: %s: VM \"%s\", %u vCPUs, %u RAM ranges",
+			  path, info->name, info->vcpus, info->nram);
+out:
+	if (c)
+		ses_unref(c);
+	free(info);
+	qvmi_ses_key_clear(&key);
+	return err;
+}

@@ -1,0 +1,73 @@
+#!/bin/bash
+# The qvmi CLI against the shared demo guest, checked against what the
+# guest printed about itself (serial log ground truth) and against other
+# commands.  Prints "N passed, N failed, N skipped" last.
+set -uo pipefail
+[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+ENV="$QVMI_GUEST_DIR/guest.env"
+get() { sed -n "s/^$1=//p" "$ENV"; }
+Q=$(get qmp)
+SERIAL=$(get serial)
+QVMI="${QVMI_BUILD:?}/qvmi"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0 fail=0
+ok() { echo "PASS cli::$1"; pass=$((pass + 1)); }
+bad() { echo "FAIL cli::$1${2:+: $2}"; fail=$((fail + 1)); }
+check() { local n=$1; shift; if "$@"; then ok "$n"; else bad "$n"; fi; }
+gt() { tr -d '\r' <"$SERIAL" | sed -n "s/^QVMI-GT $1 //p"; }
+
+# info: QEMU's pid and the vCPU count, as JSON
+"$QVMI" --qmp "$Q" --json info >"$TMP/info.json" 2>"$TMP/err" || bad info "$(cat "$TMP/err")"
+check info_pid [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$TMP/info.json")" = "$(get pid)" ]
+check info_vcpus [ "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vcpus"])' "$TMP/info.json")" = "$(get smp)" ]
+
+# the banner: linux_banner's VA translates to a PA holding the guest's
+# own /proc/version line, which find also reports
+BANNER=$(gt banner | head -n1)
+KVA=$(gt ksym | awk '$3 == "linux_banner" { print $1 }' | head -n1)
+PA=$("$QVMI" --qmp "$Q" --json translate "0x$KVA" | python3 -c 'import json,sys; print(hex(json.load(sys.stdin)["pa"]))')
+check translate_banner [ -n "$PA" ]
+"$QVMI" --qmp "$Q" read "$PA" --len ${#BANNER} --raw >"$TMP/banner" 2>/dev/null
+check read_banner_matches_guest [ "$(cat "$TMP/banner")" = "$BANNER" ]
+"$QVMI" --qmp "$Q" find "$BANNER" --max 20 >"$TMP/hits"
+check find_reports_banner_pa grep -qx "$PA" "$TMP/hits"
+check find_no_match_exit1 bash -c "! '$QVMI' --qmp '$Q' find 'qvmi-no-such-string-$$-zz' 2>/dev/null"
+
+# write then read back in the unused tail of a marker's heap buffer
+HPA=$(gt marker | head -n1 | sed -n 's/.*heap_pa=\(0x[0-9a-f]*\).*/\1/p')
+if [ -n "$HPA" ]; then
+	SCR=$(printf '0x%x' $((HPA + 100)))
+	ORIG=$("$QVMI" --qmp "$Q" --json read "$SCR" --len 8 | python3 -c 'import json,sys; print(json.load(sys.stdin)["hex"])')
+	"$QVMI" --qmp "$Q" write "$SCR" "de ad be ef 01 02 03 04" >/dev/null
+	GOT=$("$QVMI" --qmp "$Q" --json read "$SCR" --len 8 | python3 -c 'import json,sys; print(json.load(sys.stdin)["hex"])')
+	"$QVMI" --qmp "$Q" write "$SCR" "$ORIG" >/dev/null
+	check write_read_back [ "$GOT" = deadbeef01020304 ]
+fi
+
+# pause / status / resume
+check pause [ "$("$QVMI" --qmp "$Q" pause)" = paused ]
+check status_paused [ "$("$QVMI" --qmp "$Q" status)" = paused ]
+check resume [ "$("$QVMI" --qmp "$Q" resume)" = running ]
+
+# registers: every vCPU has a kernel-or-user CR3 and RIP
+N=$("$QVMI" --qmp "$Q" --json regs | python3 -c 'import json,sys; r=json.load(sys.stdin); print(sum(1 for v in r if v["cr3"] and v["rip"]))')
+check regs_all_vcpus [ "$N" = "$(get smp)" ]
+
+# a dump of our own, then the same bytes and registers from it
+"$QVMI" --qmp "$Q" pause >/dev/null
+"$QVMI" --qmp "$Q" dump "$TMP/vm.elf" >/dev/null 2>&1
+CR3=$("$QVMI" --qmp "$Q" --json regs --vcpu 0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["cr3"])')
+"$QVMI" --qmp "$Q" resume >/dev/null
+DCR3=$("$QVMI" --dump "$TMP/vm.elf" --json regs --vcpu 0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["cr3"])')
+check dump_regs_cr3 [ -n "$CR3" ] && [ "$CR3" = "$DCR3" ]
+"$QVMI" --dump "$TMP/vm.elf" read "$PA" --len ${#BANNER} --raw >"$TMP/dbanner" 2>/dev/null
+check dump_read_banner [ "$(cat "$TMP/dbanner")" = "$BANNER" ]
+
+# errors are clear and exit non-zero
+"$QVMI" --qmp "$Q" read 0xfff00000000 --len 16 >/dev/null 2>"$TMP/err"
+check read_unmapped_error grep -q "0xfff00000000" "$TMP/err"
+check bad_target_error bash -c "! '$QVMI' --qmp /nonexistent/qmp.sock info 2>/dev/null"
+check help_exit0 bash -c "'$QVMI' read --help >/dev/null"
+echo "$pass passed, $fail failed, 0 skipped"
+[ "$fail" -eq 0 ]
