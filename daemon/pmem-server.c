@@ -473,7 +473,7 @@ static bool copy_range(struct qvmid_pmem_server *s, uint64_t a, uint8_t *out,
 		} else if (err || !pread_all(f.fd, out + done, f.len, f.off)) {
 			slog(s, QVMI_LOG_DEBUG, "pmem: read 0x%" PRIx64 ": %s",
 			     a + done,
-			     err ? "not mapped" : "RAM file unreadable");
+			     err ? strerror(-err) : "RAM file unreadable");
 			return false;
 		}
 		done += f.len;
@@ -536,10 +536,15 @@ static int read_sendfile(struct qvmid_pmem_server *s, struct conn *c)
 	size_t want = (size_t)QVMI_MIN(c->rd_left - READ_TAIL,
 				       (uint64_t)SENDFILE_MAX);
 	struct qvmi_pa_file f;
+	int err = qvmi__pa_file(s->ctx, c->rd_addr, want, &f);
 	ssize_t n;
 	off_t off;
 
-	if (qvmi__pa_file(s->ctx, c->rd_addr, want, &f))
+	if (err == -EIO) { /* the RAM file is stale: QEMU exited */
+		c->rd_failed = true;
+		return 1;
+	}
+	if (err)
 		return 2;
 	off = (off_t)f.off;
 	n = sendfile(c->fd, f.fd, &off, f.len);

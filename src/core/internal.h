@@ -36,6 +36,9 @@ struct qvmi_source {
 	 * RAM), so a reader may move them with sendfile() (qvmi__pa_file).
 	 * -1 by default; owned by the source. */
 	int file_fd;
+	/* With file_fd: true once the file is stale (its QEMU exited, while
+	 * our fd keeps it alive).  May be NULL. */
+	bool (*file_gone)(struct qvmi_source *s);
 	struct qvmi_source *next; /* ctx's list of owned sources */
 };
 
@@ -152,8 +155,9 @@ struct qvmi_pa_file {
 /* [gpa, gpa + len) or its leading part: -EFAULT if nothing maps gpa,
  * -EINVAL if len is 0, -EOPNOTSUPP if its source is not a file: then
  * ret->len still says how many bytes that source serves from gpa on (copy
- * them with qvmi_read_pa) and ret->fd is -1.  A lookup: leaves the last
- * error alone. */
+ * them with qvmi_read_pa) and ret->fd is -1.  Like qvmi_read_pa, a bulk
+ * range (len >= QVMI_BULK_MIN) gives -EIO once the file is stale.  A
+ * lookup: leaves the last error alone. */
 QVMI_HIDDEN int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
 			      struct qvmi_pa_file *ret);
 QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,

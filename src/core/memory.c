@@ -109,6 +109,10 @@ int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
 	/* sendfile takes an off_t: a source offset past it is no file's. */
 	if (seg->src->file_fd < 0 || off < seg->src_addr || off > INT64_MAX)
 		return -EOPNOTSUPP;
+	/* the check costs a syscall: bulk reads only, as for the source */
+	if (len >= QVMI_BULK_MIN && seg->src->file_gone &&
+	    seg->src->file_gone(seg->src))
+		return -EIO;
 	ret->fd = seg->src->file_fd;
 	ret->off = off;
 	if (ret->len - 1 > INT64_MAX - off)

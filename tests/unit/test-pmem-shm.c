@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -335,11 +336,59 @@ static void test_file_shrinks_copy(void)
 	file_shrinks(false);
 }
 
+/* The QEMU owning the RAM file exited: bulk reads fail (stale bytes), as
+ * qvmi_read_pa's do, in both paths; page reads still answer. */
+static void owner_gone(bool zero_copy)
+{
+	uint8_t *buf = malloc(MIB + 1);
+	struct qvmi_source *src;
+	struct fix f;
+	pid_t pid;
+	int fd, status;
+
+	CHECK(buf);
+	setup(&f, zero_copy);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (!pid)
+		_exit(0);
+	src = qvmi__seg_find(f.ctx, 0)->src;
+	if (qvmi__shm_set_owner(src, pid)) { /* before reaping it */
+		waitpid(pid, &status, 0);
+		teardown(&f);
+		free(buf);
+		SKIP("pidfd_open: kernel < 5.3");
+	}
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	fd = cli_connect(f.path);
+	cli_req(fd, QVMI_PMEM_READ, 0, MIB);
+	cli_recv(fd, buf, MIB + 1);
+	CHECK_INT(buf[0], ==, 0); /* zeros, not the data page */
+	CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
+	cli_req(fd, QVMI_PMEM_READ, 0, PG);
+	check_reply(fd, 0, PG, buf);
+	close(fd);
+	teardown(&f);
+	free(buf);
+}
+
+static void test_owner_gone_sendfile(void)
+{
+	owner_gone(true);
+}
+
+static void test_owner_gone_copy(void)
+{
+	owner_gone(false);
+}
+
 static const struct qvmi_test pmem_shm_tests[] = {
 	{ "reads_sendfile", test_reads_sendfile },
 	{ "reads_copy", test_reads_copy },
 	{ "client_leaves_mid_reply", test_client_leaves_mid_reply },
 	{ "file_shrinks_sendfile", test_file_shrinks_sendfile },
 	{ "file_shrinks_copy", test_file_shrinks_copy },
+	{ "owner_gone_sendfile", test_owner_gone_sendfile },
+	{ "owner_gone_copy", test_owner_gone_copy },
 };
 QVMI_SUITE(pmem_shm, pmem_shm_tests);

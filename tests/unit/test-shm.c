@@ -13,6 +13,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -374,6 +375,31 @@ static void test_pa_file_sendfile_sparse(void)
 	teardown(&f);
 }
 
+/* Once the QEMU owning the file exits, bulk lookups say -EIO (the bytes
+ * are stale), as bulk reads do; small ones stay a plain lookup. */
+static void test_pa_file_owner_gone(void)
+{
+	struct fix f = setup(0);
+	struct qvmi_pa_file pf;
+	pid_t pid = fork();
+	int status;
+
+	CHECK(pid >= 0);
+	if (!pid)
+		_exit(0);
+	CHECK_OK(qvmi__pa_file(f.ctx, 0, QVMI_BULK_MIN, &pf));
+	if (qvmi__shm_set_owner(f.src, pid)) {
+		waitpid(pid, &status, 0);
+		teardown(&f);
+		SKIP("pidfd_open: kernel < 5.3");
+	}
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	CHECK_INT(qvmi__pa_file(f.ctx, 0, QVMI_BULK_MIN, &pf), ==, -EIO);
+	CHECK_OK(qvmi__pa_file(f.ctx, 0, QVMI_BULK_MIN - 1, &pf));
+	CHECK_U64(pf.len, ==, QVMI_BULK_MIN - 1);
+	teardown(&f);
+}
+
 static void test_bad_files(void)
 {
 	struct qvmi_ctx *ctx;
@@ -486,6 +512,7 @@ static const struct qvmi_test shm_tests[] = {
 	{ "bad_files", test_bad_files },
 	{ "pa_file", test_pa_file },
 	{ "pa_file_sendfile_sparse", test_pa_file_sendfile_sparse },
+	{ "pa_file_owner_gone", test_pa_file_owner_gone },
 	{ "find_backing_shared", test_find_backing_shared },
 	{ "find_backing_rejects", test_find_backing_rejects },
 };
