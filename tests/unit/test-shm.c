@@ -391,7 +391,7 @@ static void test_pa_file_owner_gone(void)
 	if (qvmi__shm_set_owner(f.src, pid)) {
 		waitpid(pid, &status, 0);
 		teardown(&f);
-		SKIP("pidfd_open: kernel < 5.3");
+		SKIP("pidfd_open unavailable (kernel < 5.3, valgrind)");
 	}
 	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
 	CHECK_INT(qvmi__pa_file(f.ctx, 0, QVMI_BULK_MIN, &pf), ==, -EIO);
