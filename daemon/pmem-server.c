@@ -10,6 +10,12 @@
  * (idle while a payload arrives), larger ones borrow one of STAGE_MAX
  * server-wide buffers of max_transfer bytes; a connection that finds none
  * free is parked (not polled for input) until one is returned.
+ *
+ * Reads of shared RAM skip the output buffer: sendfile() moves them from
+ * the RAM file to the socket (qvmi__pa_file), which copies nothing through
+ * user space, faults nothing into our page tables and never allocates a
+ * hole of a sparse file.  Other sources, and a kernel or file that cannot
+ * splice, take the copy path.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -37,6 +45,14 @@ enum {
 	BACKLOG = 4096, /* the kernel clamps it to net.core.somaxconn */
 	ACCEPT_BURST = 64, /* accepts per loop turn, so clients get served */
 	STEP_BUDGET = 64, /* work items per connection per loop turn */
+	/* Bytes one sendfile() may move: a work item of the same order as
+	 * a CHUNK copy, so a big read cannot hog a turn. */
+	SENDFILE_MAX = 1024 * 1024,
+	/* Reads up to this long are copied whole, the status byte riding
+	 * on the data (one send, one wake-up of the client). */
+	SMALL_READ = 32 * 1024,
+	READ_TAIL = 4 * 1024, /* copied end of a sendfile'd reply */
+	SNDBUF_MAX = 1024 * 1024, /* SO_SNDBUF of a connection, at most */
 	DEFAULT_MAX_CLIENTS = 1024,
 	DEFAULT_IO_TIMEOUT_MS = 10000,
 };
@@ -51,6 +67,7 @@ struct conn {
 	/* read reply being streamed */
 	uint64_t rd_addr, rd_left;
 	bool rd_active, rd_failed;
+	bool may_read; /* the socket may hold input we have not taken */
 	/* write payload being staged */
 	uint8_t *stage;
 	int stage_idx; /* -1: stage is out */
@@ -78,6 +95,7 @@ struct qvmid_pmem_server {
 	bool stage_busy[STAGE_MAX];
 	bool kick; /* a staging buffer came free: poll without waiting */
 	bool kick_seen; /* kick as of this turn's prepare */
+	bool zero_copy; /* serve shared RAM with sendfile() */
 	struct watch watch[WATCH_MAX];
 	unsigned int nwatch;
 	struct qvmid_pmem_stats st;
@@ -121,6 +139,16 @@ static void raise_nofile(void)
 	}
 }
 
+/* sendfile() has no MSG_NOSIGNAL: a client gone mid-reply raises SIGPIPE
+ * (Linux 6.1 and 6.18 splice to a socket without it).  Only when the
+ * process ignores it (qvmid does) may the server use sendfile. */
+static bool sigpipe_ignored(void)
+{
+	struct sigaction sa;
+
+	return !sigaction(SIGPIPE, NULL, &sa) && sa.sa_handler == SIG_IGN;
+}
+
 static int server_alloc(struct qvmid_pmem_server *s)
 {
 	unsigned int n = s->o.max_clients;
@@ -161,6 +189,7 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 	if (s->o.io_timeout_ms <= 0)
 		s->o.io_timeout_ms = DEFAULT_IO_TIMEOUT_MS;
 	raise_nofile();
+	s->zero_copy = sigpipe_ignored();
 	err = server_alloc(s);
 	if (!err)
 		err = qvmid_unix_listen(&s->l, path, BACKLOG, "pmem", s->o.log,
@@ -169,8 +198,12 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 		qvmid_pmem_server_destroy(s);
 		return err;
 	}
-	slog(s, QVMI_LOG_INFO, "pmem: serving %s (max transfer %" PRIu64 ")",
-	     s->l.path, s->o.max_transfer);
+	slog(s, QVMI_LOG_INFO,
+	     "pmem: serving %s (max transfer %" PRIu64 ", %s)", s->l.path,
+	     s->o.max_transfer,
+	     s->zero_copy ? "shared RAM by sendfile" :
+			    "SIGPIPE not ignored: "
+			    "copying");
 	*ret = s;
 	return 0;
 }
@@ -265,6 +298,21 @@ static void shed_one(struct qvmid_pmem_server *s)
 	s->st.refused++;
 }
 
+/*
+ * Let a whole reply of up to SNDBUF_MAX sit in the socket: with the
+ * default 208 KiB a 1 MiB read stops on EAGAIN four times, a poll() turn
+ * each (1 MiB reads: 0.30 -> 0.38 of memcpy here).  The kernel clamps it
+ * to net.core.wmem_max; memory is used only while a client leaves replies
+ * unread, and sendfile'd pages are the RAM file's own.
+ */
+static void set_sndbuf(struct qvmid_pmem_server *s, int fd)
+{
+	int v = (int)QVMI_MIN(s->o.max_transfer + 1, (uint64_t)SNDBUF_MAX);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)))
+		slog(s, QVMI_LOG_DEBUG, "pmem: SO_SNDBUF: %s", strerror(errno));
+}
+
 static void accept_some(struct qvmid_pmem_server *s)
 {
 	for (int n = 0; n < ACCEPT_BURST; n++) {
@@ -291,6 +339,7 @@ static void accept_some(struct qvmid_pmem_server *s)
 			close(fd);
 			continue;
 		}
+		set_sndbuf(s, fd);
 		s->conns[s->nconns++] = c;
 		s->st.accepted++;
 	}
@@ -384,15 +433,61 @@ static void start_read(struct qvmid_pmem_server *s, struct conn *c)
 	s->st.reads++;
 }
 
+/* pread exactly len bytes (a short count means EOF: the file shrank). */
+static bool pread_all(int fd, uint8_t *out, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pread(fd, out, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		out += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * Copy [a, a + n) into out.  Shared RAM is pread from its file: a hole
+ * reads as zeros and stays a hole, where a memcpy from the mapping (what
+ * qvmi_read_pa does below QVMI_BULK_MIN) would allocate it, and our page
+ * tables never fault.  Other sources go through qvmi_read_pa, one
+ * segment at a time; each turn moves at least one byte.
+ */
+static bool copy_range(struct qvmid_pmem_server *s, uint64_t a, uint8_t *out,
+		       size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		struct qvmi_pa_file f;
+		int err = qvmi__pa_file(s->ctx, a + done, n - done, &f);
+
+		if (err == -EOPNOTSUPP) {
+			if (qvmi_read_pa(s->ctx, a + done, out + done, f.len)) {
+				slog(s, QVMI_LOG_DEBUG, "pmem: read: %s",
+				     qvmi_errmsg(s->ctx));
+				return false;
+			}
+		} else if (err || !pread_all(f.fd, out + done, f.len, f.off)) {
+			slog(s, QVMI_LOG_DEBUG, "pmem: read 0x%" PRIx64 ": %s",
+			     a + done,
+			     err ? strerror(-err) : "RAM file unreadable");
+			return false;
+		}
+		done += f.len;
+	}
+	return true;
+}
+
 /* Produce the next piece of a read reply into c->out. */
 static void read_chunk(struct qvmid_pmem_server *s, struct conn *c)
 {
 	size_t n = (size_t)QVMI_MIN((uint64_t)CHUNK, c->rd_left);
 
-	if (!c->rd_failed && n && qvmi_read_pa(s->ctx, c->rd_addr, c->out, n)) {
-		slog(s, QVMI_LOG_DEBUG, "pmem: read: %s", qvmi_errmsg(s->ctx));
+	if (!c->rd_failed && n && !copy_range(s, c->rd_addr, c->out, n))
 		c->rd_failed = true;
-	}
 	/* Failed or not, the reply is length + 1 bytes: the client reads
 	 * exactly that many and must stay in step. */
 	if (c->rd_failed)
@@ -402,11 +497,84 @@ static void read_chunk(struct qvmid_pmem_server *s, struct conn *c)
 	c->out_off = 0;
 	c->out_len = n;
 	if (!c->rd_left) {
+		/* the status byte rides on the last piece */
 		c->out[c->out_len++] = c->rd_failed ? QVMI_PMEM_STATUS_FAIL :
 						      QVMI_PMEM_STATUS_OK;
 		s->st.failed += c->rd_failed;
 		c->rd_active = false;
 	}
+}
+
+/* sendfile() failed with err (not EAGAIN/EINTR).  -1: the client is gone;
+ * else the read goes on (copying, or as a failure). */
+static int sendfile_failed(struct qvmid_pmem_server *s, struct conn *c, int err)
+{
+	if (err == EPIPE || err == ECONNRESET || err == ENOTCONN)
+		return -1;
+	if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP) {
+		/* this kernel or file cannot splice: copy from now on */
+		slog(s, QVMI_LOG_INFO, "pmem: sendfile: %s: copying instead",
+		     strerror(err));
+		s->zero_copy = false;
+		return 1;
+	}
+	/* I/O error or EOF (the file shrank: QEMU went away). */
+	slog(s, QVMI_LOG_DEBUG, "pmem: read 0x%" PRIx64 ": sendfile: %s",
+	     c->rd_addr, err ? strerror(err) : "end of file");
+	c->rd_failed = true;
+	return 1;
+}
+
+/*
+ * Send the next piece of a read reply straight from the RAM file, all but
+ * its last READ_TAIL bytes: those are copied, so the status byte rides on
+ * them and the client wakes once for the end of the reply, not twice.
+ * 1: progress, 0: would block, -1: close, 2: not a file here (copy).
+ */
+static int read_sendfile(struct qvmid_pmem_server *s, struct conn *c)
+{
+	size_t want = (size_t)QVMI_MIN(c->rd_left - READ_TAIL,
+				       (uint64_t)SENDFILE_MAX);
+	struct qvmi_pa_file f;
+	int err = qvmi__pa_file(s->ctx, c->rd_addr, want, &f);
+	ssize_t n;
+	off_t off;
+
+	if (err == -EIO) { /* the RAM file is stale: QEMU exited */
+		c->rd_failed = true;
+		return 1;
+	}
+	if (err)
+		return 2;
+	off = (off_t)f.off;
+	n = sendfile(c->fd, f.fd, &off, f.len);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n <= 0)
+		return sendfile_failed(s, c, n ? errno : 0);
+	c->rd_addr += (uint64_t)n;
+	c->rd_left -= (uint64_t)n; /* still >= READ_TAIL */
+	s->st.sendfile_bytes += (uint64_t)n;
+	c->last_ms = now_ms();
+	return 1;
+}
+
+/* Move a read reply on.  1: progress, 0: would block, -1: close.  Small
+ * replies are copied whole: sendfile plus a separate status byte would
+ * wake the client twice per request, and at 4 KiB the copy is cheaper
+ * than a wake-up. */
+static int read_step(struct qvmid_pmem_server *s, struct conn *c)
+{
+	if (s->zero_copy && c->rd_left > SMALL_READ && !c->rd_failed) {
+		int r = read_sendfile(s, c);
+
+		if (r != 2)
+			return r;
+	}
+	read_chunk(s, c);
+	return 1;
 }
 
 static void start_write(struct qvmid_pmem_server *s, struct conn *c)
@@ -519,10 +687,15 @@ static int conn_fill(struct conn *c)
 {
 	ssize_t n = recv(c->fd, c->in, IN_SIZE, MSG_DONTWAIT);
 
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->may_read = false;
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 :
 		       errno == EINTR			       ? 1 :
 								 -1;
+	/* A short read drained the socket; poll() says when more comes.
+	 * That saves a recv() per request that would only say EAGAIN. */
+	c->may_read = n == IN_SIZE;
 	if (!n)
 		return -1; /* EOF: a partial request is dropped, never applied */
 	c->in_off = 0;
@@ -545,7 +718,9 @@ static bool conn_step(struct qvmid_pmem_server *s, struct conn *c)
 			continue;
 		}
 		if (c->rd_active) {
-			read_chunk(s, c);
+			r = read_step(s, c);
+			if (r <= 0)
+				return r == 0;
 			continue;
 		}
 		if (c->parked) {
@@ -556,6 +731,8 @@ static bool conn_step(struct qvmid_pmem_server *s, struct conn *c)
 		/* A write whose payload is complete needs no more input. */
 		if (c->in_off == c->in_len &&
 		    !(c->dec.in_payload && !c->dec.payload_left)) {
+			if (!c->may_read)
+				return true; /* wait for POLLIN */
 			r = conn_fill(c);
 			if (r <= 0)
 				return r == 0;
@@ -597,7 +774,10 @@ nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
 	pfd[n++] = (struct pollfd){ s->l.fd, POLLIN, 0 };
 	for (unsigned int i = 0; i < s->nconns; i++) {
 		struct conn *c = s->conns[i];
-		short ev = c->out_len ? POLLOUT : c->parked ? 0 : POLLIN;
+		/* A read in progress waits only for room (sendfile). */
+		short ev = c->out_len || c->rd_active ? POLLOUT :
+			   c->parked		      ? 0 :
+							POLLIN;
 
 		if (c->runnable || (c->parked && s->kick_seen))
 			*busy = true;
@@ -622,9 +802,11 @@ static void serve_conns(struct qvmid_pmem_server *s, const struct pollfd *pfd)
 			keep = false;
 		else if (c->parked && (re & POLLHUP))
 			keep = false; /* nobody left to answer */
-		else if (re || c->runnable || c->parked)
+		else if (re || c->runnable || c->parked) {
+			if (re & (POLLIN | POLLHUP))
+				c->may_read = true;
 			keep = conn_step(s, c);
-		else if (conn_deadline(s, c) <= now) {
+		} else if (conn_deadline(s, c) <= now) {
 			slog(s, QVMI_LOG_INFO,
 			     "pmem: closing a stalled client");
 			s->st.closed_timeout++;

@@ -46,6 +46,11 @@ typedef int (*qvmid_watch_fn)(int fd, short revents, void *arg);
  * -EADDRINUSE or -EEXIST.  ctx is borrowed and used only by the thread that
  * calls qvmid_pmem_server_run().  Raises RLIMIT_NOFILE's soft limit to the
  * hard limit.
+ *
+ * Big reads of shared RAM are sent with sendfile(), which raises SIGPIPE
+ * when a client leaves mid-reply, so the server uses it only if SIGPIPE is
+ * ignored when it is created (qvmid ignores it, and it must stay ignored);
+ * otherwise it copies them.
  */
 int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmid_pmem_opts *opts,
@@ -79,6 +84,7 @@ const char *qvmid_pmem_server_path(const struct qvmid_pmem_server *s);
 struct qvmid_pmem_stats {
 	uint64_t accepted, refused, closed_timeout, closed_too_big;
 	uint64_t reads, writes, failed;
+	uint64_t sendfile_bytes; /* read data sent straight from the RAM file */
 	unsigned int clients; /* open now */
 };
 void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,

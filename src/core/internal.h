@@ -32,6 +32,13 @@ struct qvmi_source {
 	void *priv;
 	struct qvmi_ctx *ctx;
 	unsigned int flags;
+	/* >= 0: the source's addresses are offsets in this file (shared
+	 * RAM), so a reader may move them with sendfile() (qvmi__pa_file).
+	 * -1 by default; owned by the source. */
+	int file_fd;
+	/* With file_fd: true once the file is stale (its QEMU exited, while
+	 * our fd keeps it alive).  May be NULL. */
+	bool (*file_gone)(struct qvmi_source *s);
 	struct qvmi_source *next; /* ctx's list of owned sources */
 };
 
@@ -134,6 +141,25 @@ QVMI_HIDDEN int qvmi__map_add_host(struct qvmi_ctx *ctx,
 				   uint8_t *host);
 QVMI_HIDDEN const struct qvmi_seg *qvmi__seg_find(struct qvmi_ctx *ctx,
 						  uint64_t gpa);
+/*
+ * Where guest-physical memory lives in a file, so the host can move it
+ * with sendfile()/splice(): no copy through user space, and a hole of a
+ * sparse file reads as zeros without being allocated, which a touch
+ * through the mapping would do (Linux 6.1 tmpfs).
+ */
+struct qvmi_pa_file {
+	int fd; /* borrowed: valid until the map changes */
+	uint64_t off; /* file offset of the guest-physical address */
+	size_t len; /* bytes from there on in this file, 1..asked */
+};
+/* [gpa, gpa + len) or its leading part: -EFAULT if nothing maps gpa,
+ * -EINVAL if len is 0, -EOPNOTSUPP if its source is not a file: then
+ * ret->len still says how many bytes that source serves from gpa on (copy
+ * them with qvmi_read_pa) and ret->fd is -1.  Like qvmi_read_pa, a bulk
+ * range (len >= QVMI_BULK_MIN) gives -EIO once the file is stale.  A
+ * lookup: leaves the last error alone. */
+QVMI_HIDDEN int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
+			      struct qvmi_pa_file *ret);
 QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,
 			      uint64_t size);
 /* Drop all sources, segments, RAM ranges and the control backend. */

@@ -91,6 +91,35 @@ QVMI_API int qvmi_read_pa(struct qvmi_ctx *ctx, uint64_t pa, void *buf,
 	return 0;
 }
 
+int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
+		  struct qvmi_pa_file *ret)
+{
+	const struct qvmi_seg *seg;
+	uint64_t off;
+
+	if (!len)
+		return -EINVAL;
+	seg = qvmi__seg_find(ctx, gpa);
+	if (!seg)
+		return -EFAULT;
+	off = seg->src_addr + (gpa - seg->start);
+	ret->fd = -1;
+	ret->off = 0;
+	ret->len = seg_chunk(seg, gpa, len);
+	/* sendfile takes an off_t: a source offset past it is no file's. */
+	if (seg->src->file_fd < 0 || off < seg->src_addr || off > INT64_MAX)
+		return -EOPNOTSUPP;
+	/* the check costs a syscall: bulk reads only, as for the source */
+	if (len >= QVMI_BULK_MIN && seg->src->file_gone &&
+	    seg->src->file_gone(seg->src))
+		return -EIO;
+	ret->fd = seg->src->file_fd;
+	ret->off = off;
+	if (ret->len - 1 > INT64_MAX - off)
+		ret->len = (size_t)(INT64_MAX - off) + 1;
+	return 0;
+}
+
 QVMI_API int qvmi_write_pa(struct qvmi_ctx *ctx, uint64_t pa, const void *buf,
 			   size_t len)
 {

@@ -26,6 +26,7 @@ QVMI_API int qvmi_source_create(struct qvmi_ctx *ctx,
 	s->priv = priv;
 	s->ctx = ctx;
 	s->flags = flags;
+	s->file_fd = -1;
 	s->next = ctx->sources;
 	ctx->sources = s;
 	*ret = s;

@@ -96,6 +96,11 @@ static bool shm_owner_gone(struct shm *m)
 	return m->owner >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
 }
 
+static bool shm_file_gone(struct qvmi_source *s)
+{
+	return shm_owner_gone(qvmi_source_priv(s));
+}
+
 int qvmi__shm_set_owner(struct qvmi_source *src, pid_t pid)
 {
 	struct shm *m = qvmi_source_priv(src);
@@ -353,6 +358,8 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 		munmap(m->map, (size_t)m->size);
 		goto fail;
 	}
+	(*ret)->file_fd = fd; /* offsets in it are our addresses */
+	(*ret)->file_gone = shm_file_gone;
 	return 0;
 fail:
 	if (m)

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -263,6 +266,140 @@ static void test_read_only_fd(void)
 	close(fd);
 }
 
+static ino_t ino_of(int fd)
+{
+	struct stat st;
+
+	CHECK_OK(fstat(fd, &st));
+	return st.st_ino;
+}
+
+/* qvmi__pa_file: the source's own file and offset, clipped to the
+ * segment; other sources say how far they reach; lookups only. */
+static void test_pa_file(void)
+{
+	const uint64_t base = 0x1000000, rom = base + SHM_SIZE;
+	struct fix f = setup(base);
+	struct qvmi_source *tm;
+	struct qvmi_pa_file pf;
+	uint8_t rombuf[8192] = { 0 }, b[1];
+	char msg[QVMI_ERRMSG_MAX];
+
+	CHECK_OK(qvmi_source_testmem_create(f.ctx, rombuf, sizeof(rombuf), 0,
+					    &tm));
+	CHECK_OK(qvmi_map_add(f.ctx, tm, rom, sizeof(rombuf), 0));
+	CHECK_OK(qvmi__pa_file(f.ctx, base + 0x5000, 100, &pf));
+	CHECK(pf.fd >= 0 && pf.fd != f.fd); /* the source's dup */
+	CHECK_U64(ino_of(pf.fd), ==, ino_of(f.fd));
+	CHECK_U64(pf.off, ==, 0x5000);
+	CHECK_U64(pf.len, ==, 100);
+	CHECK_OK(qvmi__pa_file(f.ctx, rom - 10, 100, &pf));
+	CHECK_U64(pf.off, ==, SHM_SIZE - 10);
+	CHECK_U64(pf.len, ==, 10); /* the file ends there */
+	/* the last error stays what it was */
+	CHECK_INT(qvmi_read_pa(f.ctx, 0, b, 1), ==, -EFAULT);
+	snprintf(msg, sizeof(msg), "%s", qvmi_errmsg(f.ctx));
+	CHECK_INT(qvmi__pa_file(f.ctx, rom, 100, &pf), ==, -EOPNOTSUPP);
+	CHECK_INT(pf.fd, ==, -1);
+	CHECK_U64(pf.len, ==, 100);
+	CHECK_INT(qvmi__pa_file(f.ctx, rom + 4096, 1 << 20, &pf), ==,
+		  -EOPNOTSUPP);
+	CHECK_U64(pf.len, ==, 4096); /* up to the testmem's end */
+	CHECK_INT(qvmi__pa_file(f.ctx, rom + sizeof(rombuf), 1, &pf), ==,
+		  -EFAULT);
+	CHECK_INT(qvmi__pa_file(f.ctx, 0, 1, &pf), ==, -EFAULT);
+	CHECK_INT(qvmi__pa_file(f.ctx, base, 0, &pf), ==, -EINVAL);
+	CHECK_STR(qvmi_errmsg(f.ctx), msg);
+	teardown(&f);
+}
+
+/* Send [off, off + len) of the file as qvmi__pa_file describes it, through
+ * a socketpair, and check every byte against the file's layout. */
+static void sendfile_check(struct fix *f, uint64_t base, uint64_t off,
+			   size_t len, int sv[2])
+{
+	static uint8_t b[64 * 1024];
+	size_t done = 0;
+
+	while (done < len) {
+		struct qvmi_pa_file pf;
+		off_t o;
+		ssize_t n;
+		size_t got = 0;
+
+		CHECK_OK(qvmi__pa_file(f->ctx, base + off + done, len - done,
+				       &pf));
+		o = (off_t)pf.off;
+		n = sendfile(sv[0], pf.fd, &o, QVMI_MIN(pf.len, sizeof(b)));
+		CHECK_MSG(n > 0, "sendfile: %s", strerror(errno));
+		CHECK_U64((uint64_t)o, ==, pf.off + (uint64_t)n);
+		while (got < (size_t)n) {
+			ssize_t r = recv(sv[1], b + got, (size_t)n - got, 0);
+
+			CHECK(r > 0);
+			got += (size_t)r;
+		}
+		for (size_t i = 0; i < got; i++)
+			CHECK_INT(b[i], ==, expect_at(off + done + i));
+		done += got;
+	}
+}
+
+/* The file and offset pmem-server sends from: sendfile over data and
+ * holes gives the right bytes and allocates nothing, while one read
+ * through the mapping allocates a hole (Linux 6.1 and 6.18 tmpfs): the
+ * reason the server sends from the file. */
+static void test_pa_file_sendfile_sparse(void)
+{
+	static const uint64_t starts[] = { 0, (100ull << 20) - (1 << 20),
+					   (200ull << 20) - 777,
+					   SHM_SIZE - (1 << 20) };
+	const uint64_t base = 0x40000000;
+	struct fix f = setup(base);
+	long long before = blocks(f.fd);
+	volatile uint8_t *hole;
+	int sv[2];
+
+	CHECK_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(starts); i++)
+		sendfile_check(&f, base, starts[i], 1 << 20, sv);
+	sendfile_check(&f, base, 0x100000 - 100, 300, sv);
+	CHECK_INT(blocks(f.fd), ==, before);
+	hole = qvmi__shm_host(f.src, 50ull << 20);
+	CHECK_INT(*hole, ==, 0);
+	CHECK_MSG(blocks(f.fd) > before,
+		  "a read through the mapping allocated no block (%lld)",
+		  blocks(f.fd));
+	close(sv[0]);
+	close(sv[1]);
+	teardown(&f);
+}
+
+/* Once the QEMU owning the file exits, bulk lookups say -EIO (the bytes
+ * are stale), as bulk reads do; small ones stay a plain lookup. */
+static void test_pa_file_owner_gone(void)
+{
+	struct fix f = setup(0);
+	struct qvmi_pa_file pf;
+	pid_t pid = fork();
+	int status;
+
+	CHECK(pid >= 0);
+	if (!pid)
+		_exit(0);
+	CHECK_OK(qvmi__pa_file(f.ctx, 0, QVMI_BULK_MIN, &pf));
+	if (qvmi__shm_set_owner(f.src, pid)) {
+		waitpid(pid, &status, 0);
+		teardown(&f);
+		SKIP("pidfd_open unavailable (kernel < 5.3, valgrind)");
+	}
+	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
+	CHECK_INT(qvmi__pa_file(f.ctx, 0, QVMI_BULK_MIN, &pf), ==, -EIO);
+	CHECK_OK(qvmi__pa_file(f.ctx, 0, QVMI_BULK_MIN - 1, &pf));
+	CHECK_U64(pf.len, ==, QVMI_BULK_MIN - 1);
+	teardown(&f);
+}
+
 static void test_bad_files(void)
 {
 	struct qvmi_ctx *ctx;
@@ -283,14 +420,6 @@ static void test_bad_files(void)
 	CHECK(!src);
 	CHECK(!qvmi__shm_host(NULL, 0));
 	qvmi_ctx_destroy(ctx);
-}
-
-static ino_t ino_of(int fd)
-{
-	struct stat st;
-
-	CHECK_OK(fstat(fd, &st));
-	return st.st_ino;
 }
 
 /* Find our own shared mapping of a memfd the way attach finds QEMU's. */
@@ -381,6 +510,9 @@ static const struct qvmi_test shm_tests[] = {
 	{ "sees_live_changes", test_sees_live_changes },
 	{ "read_only_fd", test_read_only_fd },
 	{ "bad_files", test_bad_files },
+	{ "pa_file", test_pa_file },
+	{ "pa_file_sendfile_sparse", test_pa_file_sendfile_sparse },
+	{ "pa_file_owner_gone", test_pa_file_owner_gone },
 	{ "find_backing_shared", test_find_backing_shared },
 	{ "find_backing_rejects", test_find_backing_rejects },
 };
