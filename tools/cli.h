@@ -21,6 +21,8 @@ struct cli {
 	const char *dump; /* --dump FILE */
 	const char *gdb; /* --gdb PATH */
 	const char *pmem; /* --pmem PATH */
+	const char *session; /* --session PATH (qvmid) */
+	const char *key;     /* --key FILE (session secret) */
 	const char *raw_map; /* --raw-map MAP (raw dumps) */
 	unsigned int sources; /* --source shm,procmem,xp */
 	int timeout_ms; /* --timeout MS */
@@ -47,6 +49,8 @@ enum {
 	OPT_JSON,
 	OPT_RAW_MAP,
 	OPT_HELP,
+	OPT_SESSION,
+	OPT_KEY,
 	OPT_CMD_BASE = 1100, /* commands number their own options from here */
 };
 

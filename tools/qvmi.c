@@ -23,6 +23,8 @@
 	"                   with --qmp, QMP gives memory and the gdbstub\n"       \
 	"                   registers and control\n"                              \
 	"  --dump FILE      ELF core (dump-guest-memory) or raw dump\n"           \
+	"  --pmem PATH      pmemaccess socket (qvmid, or a patched QEMU)\n"       \
+	"  --session PATH   qvmid introspection session (needs --key FILE)\n"     \
 	"  --raw-map MAP    raw dump layout GPA:SIZE[@OFF],...\n"                 \
 	"  --source LIST    allowed live sources: shm,procmem,xp\n"               \
 	"  --timeout MS     QMP timeout (default 5000)\n"                         \
@@ -142,6 +144,8 @@ static const struct option global_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "raw-map", required_argument, NULL, OPT_RAW_MAP },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "session", required_argument, NULL, OPT_SESSION },
+	{ "key", required_argument, NULL, OPT_KEY },
 	{ "verbose", no_argument, NULL, 'v' },
 };
 
@@ -187,6 +191,12 @@ int cli_global_opt(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_RAW_MAP:
 		cli->raw_map = arg;
+		return 1;
+	case OPT_SESSION:
+		cli->session = arg;
+		return 1;
+	case OPT_KEY:
+		cli->key = arg;
 		return 1;
 	case OPT_JSON:
 		cli->json = true;
@@ -296,7 +306,7 @@ static int attach_gdb(struct cli *cli)
 
 int cli_attach(struct cli *cli)
 {
-	int n = !!cli->qmp + !!cli->dump + !!cli->pmem, err;
+	int n = !!cli->qmp + !!cli->dump + !!cli->pmem + !!cli->session, err;
 
 	if (n == 0 && !cli->gdb) {
 		fprintf(stderr, "qvmi: no target: give --qmp PATH, --gdb PATH "
@@ -305,10 +315,10 @@ int cli_attach(struct cli *cli)
 	}
 	if (n > 1) {
 		fprintf(stderr, "qvmi: give only one of --qmp, --dump, "
-				"--pmem\n");
+				"--pmem, --session\n");
 		return 1;
 	}
-	if (cli->gdb && (cli->dump || cli->pmem)) {
+	if (cli->gdb && (cli->dump || cli->pmem || cli->session)) {
 		fprintf(stderr, "qvmi: --gdb goes with --qmp or alone\n");
 		return 1;
 	}
@@ -332,8 +342,23 @@ int cli_attach(struct cli *cli)
 		return attach_gdb(cli);
 	if (cli->qmp)
 		return 0;
-	fprintf(stderr, "qvmi: --pmem is not available in this build\n");
-	return 1;
+	if (cli->session) {
+		QVMI_OPTS(qvmi_session_opts, sopts, .key_path = cli->key,
+			  .timeout_ms = cli->timeout_ms);
+
+		if (!cli->key) {
+			fprintf(stderr, "qvmi: --session needs --key FILE\n");
+			return 1;
+		}
+		err = qvmi_session_open(cli->ctx, cli->session, &sopts);
+		return err ? cli_fail(cli, cli->session, err) : 0;
+	}
+	{
+		QVMI_OPTS(qvmi_pmem_opts, popts, .timeout_ms = cli->timeout_ms);
+
+		err = qvmi_attach_pmem(cli->ctx, cli->pmem, &popts);
+		return err ? cli_fail(cli, cli->pmem, err) : 0;
+	}
 }
 
 int cli_parse_u64(const char *s, uint64_t *ret)

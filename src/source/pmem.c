@@ -232,6 +232,58 @@ static int map_everything(struct qvmi_ctx *ctx, struct qvmi_source *src)
 	return 0;
 }
 
+static bool pmem_readable(struct qvmi_ctx *ctx, uint64_t gpa)
+{
+	uint8_t b;
+
+	return qvmi_read_pa(ctx, gpa, &b, 1) == 0;
+}
+
+/* Largest end in (lo, hi] such that [lo, end) reads, if lo reads. */
+static uint64_t pmem_top(struct qvmi_ctx *ctx, uint64_t lo, uint64_t hi)
+{
+	uint64_t good = lo, bad = hi;
+
+	if (!pmem_readable(ctx, lo))
+		return lo;
+	if (pmem_readable(ctx, hi - 1))
+		return hi;
+	/* at most 64 steps; page granularity is enough */
+	while (bad - good > QVMI_PAGE_SIZE) {
+		uint64_t mid = good + (bad - good) / 2;
+
+		if (pmem_readable(ctx, mid))
+			good = mid;
+		else
+			bad = mid;
+	}
+	return (good & ~(uint64_t)(QVMI_PAGE_SIZE - 1)) + QVMI_PAGE_SIZE;
+}
+
+/*
+ * The pmemaccess protocol cannot report the memory map, yet scans (and the
+ * Linux layer) need a RAM list.  Probe the usual PC layout with 1-byte
+ * reads: low RAM from 1 MiB up to at most 0xb0000000 (below the q35 ECAM
+ * and every PCI hole), and RAM from 4 GiB up.  Probes stay out of MMIO on
+ * pc and q35, so no device sees a read.  opts.ram_size skips this.
+ */
+static int pmem_probe_ram(struct qvmi_ctx *ctx)
+{
+	uint64_t top = pmem_top(ctx, 0x100000, 0xb0000000);
+	int err = 0;
+
+	if (top <= 0x100000)
+		return 0; /* nothing like a PC: keep only the catch-all */
+	err = qvmi__ram_add(ctx, 0, 0xa0000);
+	if (!err)
+		err = qvmi__ram_add(ctx, 0x100000, top - 0x100000);
+	top = pmem_top(ctx, 0x100000000ull, 0x10000000000ull);
+	if (!err && top > 0x100000000ull)
+		err = qvmi__ram_add(ctx, 0x100000000ull, top - 0x100000000ull);
+	qvmi__log(ctx, QVMI_LOG_INFO, "pmem: probed %zu RAM ranges", ctx->nram);
+	return err;
+}
+
 /* src owns p now: on failure the source stays, unmapped, until ctx goes. */
 static int pmem_map(struct qvmi_ctx *ctx, struct qvmi_source *src,
 		    uint64_t ram_size)
@@ -244,6 +296,8 @@ static int pmem_map(struct qvmi_ctx *ctx, struct qvmi_source *src,
 			err = qvmi__ram_add(ctx, 0, ram_size);
 	} else {
 		err = map_everything(ctx, src);
+		if (!err)
+			err = pmem_probe_ram(ctx);
 	}
 	if (!err && !strcmp(ctx->backend, "none"))
 		ctx->backend = "pmemaccess";

@@ -710,6 +710,7 @@ static void test_client_source(void)
 	struct srv *t = srv_start();
 	struct qvmi_ctx *ctx;
 	struct qvmi_map_entry e;
+	struct qvmi_ram_range r;
 	uint8_t *b = malloc(300000), w[5000];
 	QVMI_OPTS(qvmi_pmem_opts, o, .max_transfer = 4096, .timeout_ms = 2000);
 
@@ -721,6 +722,12 @@ static void test_client_source(void)
 	CHECK_U64(e.gpa, ==, 0);
 	CHECK_U64(e.size, ==, 0); /* all of 2^64 */
 	CHECK_STR(e.source, "pmemaccess");
+	/* No ram_size: the RAM list is probed.  The server's RAM is
+	 * [0, MEM_SIZE), so low RAM is found up to its exact end. */
+	CHECK_INT(qvmi_ram_count(ctx), ==, 2);
+	CHECK_OK(qvmi_ram_get(ctx, 1, &r));
+	CHECK_U64(r.gpa, ==, 0x100000);
+	CHECK_U64(r.gpa + r.size, ==, MEM_SIZE);
 	CHECK_OK(qvmi_read_pa(ctx, 1234, b, 300000)); /* 74 requests */
 	CHECK(!memcmp(b, t->mem + 1234, 300000));
 	fill(w, sizeof(w), 5);
