@@ -23,7 +23,12 @@ pass=0 fail=0
 ok() { echo "PASS pmem::$1"; pass=$((pass + 1)); }
 bad() { echo "FAIL pmem::$1"; fail=$((fail + 1)); }
 
-"$BUILD/qvmid" --qmp "$QMP" --pmemaccess "$SOCK" 2>"$TMP/qvmid.log" &
+SESS="$TMP/session.sock"
+KEY="$TMP/key"
+head -c 32 /dev/urandom >"$KEY"
+chmod 600 "$KEY"
+"$BUILD/qvmid" --qmp "$QMP" --pmemaccess "$SOCK" --session "$SESS" \
+	--session-key "$KEY" 2>"$TMP/qvmid.log" &
 QVMID=$!
 cleanup() { kill "$QVMID" 2>/dev/null; wait "$QVMID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
@@ -41,10 +46,20 @@ else
 	bad python_client
 fi
 
+# the tool side: the Linux layer over pmemaccess and over a session
+MARKERS=$(tr -d '\r' <"$(get serial)" | awk '$1 == "QVMI-GT" && $2 == "ps" && $6 ~ /^qvmi-/ { print $3 " " $6 }' | sort)
+"$BUILD/qvmi" --pmem "$SOCK" ps 2>"$TMP/ps.err" | awk '$6 ~ /^qvmi-/ { print $1 " " $6 }' | sort >"$TMP/pmem-ps"
+if [ -n "$MARKERS" ] && [ "$MARKERS" = "$(cat "$TMP/pmem-ps")" ]; then ok qvmi_pmem_ps; else bad qvmi_pmem_ps; cat "$TMP/ps.err"; fi
+"$BUILD/qvmi" --session "$SESS" --key "$KEY" ps 2>"$TMP/ps.err" | awk '$6 ~ /^qvmi-/ { print $1 " " $6 }' | sort >"$TMP/sess-ps"
+if [ -n "$MARKERS" ] && [ "$MARKERS" = "$(cat "$TMP/sess-ps")" ]; then ok qvmi_session_ps; else bad qvmi_session_ps; cat "$TMP/ps.err"; fi
+head -c 32 /dev/urandom >"$TMP/wrongkey"
+chmod 600 "$TMP/wrongkey"
+if "$BUILD/qvmi" --session "$SESS" --key "$TMP/wrongkey" info >/dev/null 2>"$TMP/auth.err"; then bad session_wrong_key; else ok session_wrong_key; fi
+
 kill -TERM "$QVMID"
 wait "$QVMID"
 rc=$?
 [ "$rc" -eq 0 ] && ok sigterm_clean_exit || bad "sigterm_clean_exit(rc=$rc)"
-[ ! -e "$SOCK" ] && ok socket_removed || bad socket_removed
+[ ! -e "$SOCK" ] && [ ! -e "$SESS" ] && ok sockets_removed || bad sockets_removed
 echo "$pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]
