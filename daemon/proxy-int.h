@@ -14,6 +14,7 @@
 
 enum {
 	PROXY_PMEM_MAX = 16,
+	PROXY_HELD_MAX = 64, /* lifecycle commands held at once */
 };
 
 struct pclient {
@@ -30,6 +31,16 @@ struct pclient {
 	uint64_t wait_id; /* 0: none */
 	char *wait_idtext; /* the client's own id, raw JSON; NULL: none */
 	bool wait_qc; /* query-commands: add ours to QEMU's list */
+	unsigned int nheld; /* its commands held for an unhook */
+};
+
+/* A lifecycle command waiting for the hooked session to unhook. */
+struct held {
+	struct pclient *c; /* NULL: its client left (still forwarded) */
+	char *raw; /* the request as received */
+	size_t len;
+	char *id; /* the client's id, raw JSON, or NULL */
+	uint64_t ticket; /* qvmid_session_server_unhook_done() */
 };
 
 struct qvmid_proxy {
@@ -48,6 +59,8 @@ struct qvmid_proxy {
 	size_t pfd_cap;
 	uint64_t next_id;
 	bool greeting_oob; /* QEMU offers the oob capability */
+	struct held held[PROXY_HELD_MAX]; /* in arrival order */
+	unsigned int nheld;
 	struct qvmid_proxy_stats st;
 };
 
@@ -80,6 +93,27 @@ bool qvmid_proxy_local(struct qvmid_proxy *p, struct pclient *c,
 		       const char *id);
 /* Start a pmemaccess server; once: retire it after its first session. */
 int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once);
+/* Send a client's request to QEMU with our id; c NULL: nobody waits for
+ * the reply (its client left). */
+void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
+			 const char *cmd, const char *raw, size_t len,
+			 const char *id);
+
+/* ---- lifecycle interception (proxy-hold.c) ---- */
+
+/* Hold cmd if it is a lifecycle command and the session is hooked:
+ * true if held (or answered). */
+bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
+		      const char *raw, size_t len, const char *id);
+/* Must c's input wait for its held commands? */
+bool qvmid_proxy_held_blocks(const struct qvmid_proxy *p,
+			     const struct pclient *c);
+/* Forward what the session's unhook has released. */
+void qvmid_proxy_release(struct qvmid_proxy *p);
+/* c is going away: its held commands stay, their replies are dropped. */
+void qvmid_proxy_held_orphan(struct qvmid_proxy *p, struct pclient *c);
+void qvmid_proxy_held_free(struct qvmid_proxy *p);
+
 /* Append qvmid's commands to a query-commands reply's text. */
 int qvmid_proxy_add_commands(const char *raw, size_t len, char **ret,
 			     size_t *ret_len);

@@ -276,6 +276,8 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 	uint64_t id;
 
 	if (json_object_object_get_ex(msg, "event", &ev)) {
+		if (p->session) /* only queues: we may be inside a command */
+			qvmid_session_server_qmp_event(p->session, msg);
 		fan_out_event(p, msg, raw, len);
 		return;
 	}
@@ -294,8 +296,9 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 
 /* ---- from clients ------------------------------------------------------- */
 
-static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
-		    const char *raw, size_t len, const char *id)
+void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
+			 const char *cmd, const char *raw, size_t len,
+			 const char *id)
 {
 	char newid[sizeof(id_prefix) + 24], *line = NULL;
 	size_t llen;
@@ -310,9 +313,12 @@ static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 	if (!err)
 		err = qvmi_qmp_queue(p->q, line, llen);
 	free(line);
-	if (err) {
+	if (err && c)
 		qvmid_pc_error(p, c, id, "GenericError",
 			       "qvmid: cannot forward the command to QEMU");
+	if (err || !c) {
+		p->st.forwarded += !err;
+		qvmi_qmp_flush(p->q);
 		return;
 	}
 	c->wait_id = n;
@@ -350,9 +356,11 @@ static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 		qvmid_pc_error(p, c, id, "CommandNotFound",
 			       "Capabilities negotiation is already complete, "
 			       "command ignored");
+	} else if (cmd && qvmid_proxy_hold(p, c, cmd, raw, len, id)) {
+		/* A lifecycle command waits for the session to unhook. */
 	} else if (!cmd || !qvmid_proxy_local(p, c, cmd, req, id)) {
 		/* Everything else, malformed or not: QEMU judges it. */
-		forward(p, c, cmd, raw, len, id);
+		qvmid_proxy_forward(p, c, cmd, raw, len, id);
 	}
 	free(id);
 }
@@ -377,7 +385,8 @@ static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
 static bool can_process(const struct qvmid_proxy *p, const struct pclient *c)
 {
 	return !c->dead && !c->closing && !c->wait_id &&
-	       pc_queued(c) < OUT_PAUSE && qvmi_qmp_queued(p->q) < UP_PAUSE;
+	       !qvmid_proxy_held_blocks(p, c) && pc_queued(c) < OUT_PAUSE &&
+	       qvmi_qmp_queued(p->q) < UP_PAUSE;
 }
 
 /* Act on buffered requests, one at a time. */
@@ -524,6 +533,7 @@ static void sweep_clients(struct qvmid_proxy *p, int64_t now)
 			qvmid_proxy_log(p, QVMI_LOG_DEBUG,
 					"qmp-proxy: client left with a command "
 					"at QEMU; its reply will be dropped");
+		qvmid_proxy_held_orphan(p, c);
 		client_free(c);
 		p->cl[i] = p->cl[--p->ncl];
 		p->cl[p->ncl] = NULL;
@@ -749,6 +759,9 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 		if (p->pfd[2].revents & POLLIN)
 			accept_some(p);
 		retire_pmem(p);
+		/* Unhooked (ack, EOF, timeout) or a reply freed a client
+		 * whose released command waits: forward it now. */
+		qvmid_proxy_release(p);
 		/* Replies that arrived while libqvmi waited (pmem reads over
 		 * xp) or during this turn go out now, not a turn later. */
 		if (qvmi_qmp_queued(p->q) && qvmi_qmp_flush(p->q) < 0)
@@ -834,6 +847,7 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p)
 		return;
 	if (p->q)
 		qvmi_qmp_set_tap(p->q, NULL, NULL);
+	qvmid_proxy_held_free(p);
 	while (p->ncl) /* EOF to every client */
 		client_free(p->cl[--p->ncl]);
 	for (unsigned int i = 0; i < p->npmem; i++)
@@ -856,4 +870,5 @@ void qvmid_proxy_stats(const struct qvmid_proxy *p,
 	*ret = p->st;
 	ret->clients = p->ncl;
 	ret->pmem_servers = p->npmem;
+	ret->holding = p->nheld;
 }

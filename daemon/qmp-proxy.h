@@ -32,6 +32,13 @@ struct qvmid_proxy_opts {
 	/* Options of every pmemaccess server, also those started by the
 	 * "pmemaccess" command. */
 	struct qvmid_pmem_opts pmem;
+	/* Lifecycle interception (docs/QVMID.md): while a session is
+	 * hooked, stop/system_reset/migrate/quit/system_powerdown wait for
+	 * the tool to unhook.  Meanwhile that client's other commands flow
+	 * (async unhook) unless no_async_unhook; no_unhook_on_shutdown lets
+	 * quit and system_powerdown through at once. */
+	bool no_async_unhook;
+	bool no_unhook_on_shutdown;
 	qvmid_log_fn log; /* may be NULL */
 	void *log_arg;
 };
@@ -58,6 +65,8 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p);
 struct qvmid_proxy_stats {
 	unsigned int clients, pmem_servers;
 	uint64_t accepted, refused, forwarded, events, discarded, dropped_slow;
+	uint64_t held, released; /* lifecycle commands held for an unhook */
+	unsigned int holding; /* held now */
 };
 void qvmid_proxy_stats(const struct qvmid_proxy *p,
 		       struct qvmid_proxy_stats *ret);

@@ -31,6 +31,7 @@ struct qvmid {
 	struct qvmid_session_opts sopts;
 	int verbose;
 	bool daemonize, use_syslog;
+	bool no_async_unhook, no_unhook_on_shutdown;
 	struct qvmi_ctx *ctx;
 	struct qvmid_proxy *proxy;
 };
@@ -88,6 +89,15 @@ static void usage(FILE *f)
 	      "  --deny-event L       session policy: comma lists of names or "
 	      "'all'\n"
 	      "  --session-auth-timeout MS  handshake deadline (default 5000)\n"
+	      "  --unhook-timeout MS  wait this long for a hooked tool to "
+	      "unhook before\n"
+	      "                       a held stop/reset/migrate/quit/powerdown "
+	      "goes on\n"
+	      "                       (default 5000)\n"
+	      "  --no-async-unhook    a client's later commands wait behind "
+	      "its held one\n"
+	      "  --no-unhook-on-shutdown  quit and system_powerdown are not "
+	      "held\n"
 	      "  --daemonize          detach; logs go to syslog\n"
 	      "  --pidfile F          write the pid here (with --daemonize)\n"
 	      "  -v                   more logs (repeat for debug)\n",
@@ -164,6 +174,9 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		{ "allow-event", required_argument, NULL, 'E' },
 		{ "deny-event", required_argument, NULL, 'F' },
 		{ "session-auth-timeout", required_argument, NULL, 'T' },
+		{ "unhook-timeout", required_argument, NULL, 'U' },
+		{ "no-async-unhook", no_argument, NULL, 'a' },
+		{ "no-unhook-on-shutdown", no_argument, NULL, 'u' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -221,6 +234,17 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 				goto bad;
 			d->sopts.auth_timeout_ms = (int)v;
 			break;
+		case 'U':
+			if (parse_size(optarg, &v) || v > INT_MAX)
+				goto bad;
+			d->sopts.unhook_timeout_ms = (int)v;
+			break;
+		case 'a':
+			d->no_async_unhook = true;
+			break;
+		case 'u':
+			d->no_unhook_on_shutdown = true;
+			break;
 		case 'd':
 			d->daemonize = true;
 			break;
@@ -255,6 +279,7 @@ bad:
 		c == 't' ? "max-transfer" :
 		c == 'c' ? "max-clients" :
 		c == 'T' ? "session-auth-timeout" :
+		c == 'U' ? "unhook-timeout" :
 			   "idle-timeout",
 		optarg);
 	return -EINVAL;
@@ -332,6 +357,8 @@ static int setup(struct qvmid *d)
 		struct qvmid_proxy_opts po = {
 			.listen_path = d->listen_qmp,
 			.pmem = d->popts,
+			.no_async_unhook = d->no_async_unhook,
+			.no_unhook_on_shutdown = d->no_unhook_on_shutdown,
 			.log = log_cb,
 			.log_arg = d,
 		};

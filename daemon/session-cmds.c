@@ -167,6 +167,11 @@ static uint64_t features(struct qvmid_session_server *s, bool mem)
 	if (ops && ops->pause && ops->resume &&
 	    cmd_allowed(s, QVMI_SES_PAUSE) && cmd_allowed(s, QVMI_SES_RESUME))
 		f |= QVMI_SES_FEAT_PAUSE;
+	/* Lifecycle events are served (breakpoint events come later):
+	 * offered when the policy lets at least one through. */
+	for (unsigned int m = 0x80; m < 0x100; m++)
+		if (qvmi_ses_policy_name((uint16_t)m) && !s->o.policy.deny[m])
+			f |= QVMI_SES_FEAT_EVENTS;
 	return f;
 }
 
@@ -319,6 +324,8 @@ static void cmd_pause(struct qvmid_session_server *s,
 	if (!c->pause_count) {
 		c->was_paused = !qvmi_vm_state(s->ctx, &st) &&
 				st == QVMI_VM_PAUSED;
+		if (!c->was_paused)
+			qvmid_ses_expect_own(s, true);
 		err = c->was_paused ? 0 : qvmi_vm_pause(s->ctx);
 		if (err < 0) {
 			reply_err(s, h, err);
@@ -340,6 +347,7 @@ static void cmd_resume(struct qvmid_session_server *s,
 		return;
 	}
 	if (c->pause_count == 1 && !c->was_paused) {
+		qvmid_ses_expect_own(s, false);
 		err = qvmi_vm_resume(s->ctx);
 		if (err < 0) {
 			reply_err(s, h, err);
@@ -359,6 +367,7 @@ void qvmid_ses_release_pauses(struct qvmid_session_server *s)
 	c->pause_count = 0;
 	if (c->was_paused)
 		return;
+	qvmid_ses_expect_own(s, false);
 	if (qvmi_vm_resume(s->ctx) < 0)
 		qvmid_ses_log(s, QVMI_LOG_WARN,
 			      "session: resume at session end: %s",
@@ -448,6 +457,9 @@ void qvmid_ses_command(struct qvmid_session_server *s,
 		return cmd_pause(s, h);
 	case QVMI_SES_RESUME:
 		return cmd_resume(s, h);
+	case QVMI_SES_HOOK:
+	case QVMI_SES_UNHOOK_ACK:
+		return qvmid_ses_hook_cmd(s, h, p);
 	default:
 		/* SET_REGS, breakpoints, step, event replies: specified,
 		 * served from the next slice (docs/PROTOCOL.md Status). */

@@ -24,6 +24,18 @@ struct sconn {
 	unsigned int pause_count;
 	bool was_paused; /* the VM was paused by someone else at our first
 			  * pause: the last resume leaves it paused */
+	bool hooked; /* lifecycle commands wait for an unhook */
+	uint32_t ev_seq; /* last event sent */
+	uint32_t unhook_seq; /* the EV_UNHOOK being waited for; 0: none */
+	int64_t unhook_deadline;
+};
+
+enum { SES_EVQ = 64 }; /* events waiting to be framed */
+
+struct ses_ev {
+	uint16_t msg;
+	uint8_t len;
+	uint8_t p[QVMI_SES_EV_LIFE_SIZE];
 };
 
 struct qvmid_session_server {
@@ -34,6 +46,17 @@ struct qvmid_session_server {
 	struct sconn *c; /* the one session, or NULL */
 	int wake[2]; /* run()/stop() only */
 	struct qvmid_session_stats st;
+	/* Events are queued, then framed at safe points: the QMP tap that
+	 * produces them may run inside a command (a pause waits for QEMU)
+	 * whose reply is half built in the output buffer. */
+	struct ses_ev evq[SES_EVQ];
+	unsigned int nev;
+	/* Unhook rounds: ticket gen_req is done once gen_done reaches it. */
+	uint64_t gen_req, gen_done;
+	/* STOP/RESUME events our own pause/resume cause are not reported;
+	 * QEMU 7.2 sends them before the command's reply. */
+	unsigned int own_stop, own_resume;
+	int64_t own_deadline;
 };
 
 void qvmid_ses_log(struct qvmid_session_server *s, enum qvmi_log_level lvl,
@@ -56,5 +79,16 @@ void qvmid_ses_vm_info(struct qvmid_session_server *s,
 		       struct qvmi_ses_info *ret);
 /* The session ends: give back the pauses it still holds. */
 void qvmid_ses_release_pauses(struct qvmid_session_server *s);
+
+int64_t qvmid_ses_now_ms(void);
+/* HOOK and UNHOOK_ACK requests (session-events.c). */
+void qvmid_ses_hook_cmd(struct qvmid_session_server *s,
+			const struct qvmi_ses_hdr *h, const uint8_t *p);
+/* End the unhook round (ack, EOF, timeout): drop every hook. */
+void qvmid_ses_unhook_done(struct qvmid_session_server *s, const char *why);
+/* Frame the queued events (not inside a command). */
+void qvmid_ses_flush_events(struct qvmid_session_server *s);
+/* Our own pause/resume is about to reach the VM. */
+void qvmid_ses_expect_own(struct qvmid_session_server *s, bool stop);
 
 #endif

@@ -23,9 +23,10 @@ enum {
 	SES_BATCH = 64,
 	/* Stop reading requests while this much output is unsent. */
 	SES_OUT_HIGH = 4 << 20,
+	SES_UNHOOK_TIMEOUT_MS = 5000,
 };
 
-static int64_t now_ms(void)
+int64_t qvmid_ses_now_ms(void)
 {
 	struct timespec ts;
 
@@ -146,6 +147,11 @@ static void conn_close(struct qvmid_session_server *s)
 		return;
 	if (c->stage == 2)
 		qvmid_ses_release_pauses(s);
+	if (s->gen_req != s->gen_done)
+		s->st.unhook_eofs++;
+	/* Whatever the tool hooked is released with it. */
+	qvmid_ses_unhook_done(s, "the tool closed the session");
+	s->nev = 0;
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -191,7 +197,7 @@ static void accept_one(struct qvmid_session_server *s)
 	c->fd = fd;
 	c->in_cap = QVMI_SES_HDR + QVMI_SES_HELLO_REQ;
 	c->next_seq = 1;
-	c->auth_deadline = now_ms() + s->o.auth_timeout_ms;
+	c->auth_deadline = qvmid_ses_now_ms() + s->o.auth_timeout_ms;
 	s->c = c;
 	s->st.accepted++;
 	qvmid_ses_log(s, QVMI_LOG_INFO, "session: client connected");
@@ -382,6 +388,8 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 	short ev = 0;
 
 	pfd[0] = (struct pollfd){ s->l.fd, POLLIN, 0 };
+	if (c && s->nev)
+		qvmid_ses_flush_events(s);
 	if (c) {
 		bool pending = c->out_off < c->out_len;
 
@@ -390,13 +398,16 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 		if (pending) {
 			ev |= POLLOUT;
 			if (!c->out_deadline)
-				c->out_deadline = now_ms() + s->o.io_timeout_ms;
+				c->out_deadline =
+					qvmid_ses_now_ms() + s->o.io_timeout_ms;
 			*next_ms = QVMI_MIN(*next_ms, c->out_deadline);
 		} else {
 			c->out_deadline = 0;
 		}
 		if (c->stage < 2)
 			*next_ms = QVMI_MIN(*next_ms, c->auth_deadline);
+		if (c->unhook_deadline)
+			*next_ms = QVMI_MIN(*next_ms, c->unhook_deadline);
 	}
 	pfd[1] = (struct pollfd){ c ? c->fd : -1, ev, 0 };
 	return 2;
@@ -405,7 +416,7 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 static void check_deadlines(struct qvmid_session_server *s)
 {
 	struct sconn *c = s->c;
-	int64_t now = now_ms();
+	int64_t now = qvmid_ses_now_ms();
 
 	if (!c)
 		return;
@@ -420,6 +431,13 @@ static void check_deadlines(struct qvmid_session_server *s)
 		qvmid_ses_log(s, QVMI_LOG_WARN,
 			      "session: client does not read its replies");
 		conn_close(s);
+	} else if (c->unhook_deadline && now >= c->unhook_deadline) {
+		s->st.unhook_timeouts++;
+		qvmid_ses_log(s, QVMI_LOG_WARN,
+			      "session: the tool did not unhook in %d ms: "
+			      "removing its hooks",
+			      s->o.unhook_timeout_ms);
+		qvmid_ses_unhook_done(s, "timeout");
 	}
 }
 
@@ -431,6 +449,8 @@ void qvmid_session_server_dispatch(struct qvmid_session_server *s,
 	if (s->c && pfd[1].fd == s->c->fd) {
 		if (re & POLLIN)
 			conn_read(s);
+		if (s->c && s->nev)
+			qvmid_ses_flush_events(s);
 		else if (re & (POLLHUP | POLLERR | POLLNVAL))
 			conn_close(s);
 		if (s->c && s->c->out_off < s->c->out_len &&
@@ -454,8 +474,9 @@ int qvmid_session_server_run(struct qvmid_session_server *s)
 		pfd[0] = (struct pollfd){ s->wake[0], POLLIN, 0 };
 		qvmid_session_server_prepare(s, pfd + 1, &next);
 		if (next != INT64_MAX)
-			wait = (int)QVMI_MAX(
-				QVMI_MIN(next - now_ms(), (int64_t)60000), 0);
+			wait = (int)QVMI_MAX(QVMI_MIN(next - qvmid_ses_now_ms(),
+						      (int64_t)60000),
+					     0);
 		if (poll(pfd, 3, wait) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -479,6 +500,7 @@ void qvmid_session_server_stats(const struct qvmid_session_server *s,
 {
 	*ret = s->st;
 	ret->active = s->c != NULL;
+	ret->hooked = qvmid_session_server_hooked(s);
 	ret->pause_count = s->c ? s->c->pause_count : 0;
 }
 
@@ -520,6 +542,8 @@ int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 		s->o.auth_timeout_ms = SES_AUTH_TIMEOUT_MS;
 	if (s->o.io_timeout_ms <= 0)
 		s->o.io_timeout_ms = SES_IO_TIMEOUT_MS;
+	if (s->o.unhook_timeout_ms <= 0)
+		s->o.unhook_timeout_ms = SES_UNHOOK_TIMEOUT_MS;
 	if (!s->o.max_transfer || s->o.max_transfer > QVMI_SES_MAX_DATA)
 		s->o.max_transfer = QVMI_SES_MAX_DATA;
 	err = load_key(s, opts);

@@ -48,6 +48,9 @@ struct qvmid_session_opts {
 	int io_timeout_ms;
 	/* Largest READ_PA/WRITE_PA; 0 or above 1 MiB: 1 MiB. */
 	uint32_t max_transfer;
+	/* How long an EV_UNHOOK waits for the tool's ack before qvmid
+	 * removes the tool's hooks itself.  0: 5000. */
+	int unhook_timeout_ms;
 	qvmid_log_fn log; /* may be NULL */
 	void *log_arg;
 };
@@ -73,9 +76,32 @@ void qvmid_session_server_stop(struct qvmid_session_server *s);
 struct qvmid_session_stats {
 	uint64_t accepted, refused_busy, auth_ok, auth_failed, bad_frames;
 	uint64_t timeouts, requests, denied;
+	uint64_t events_sent, events_denied, events_dropped;
+	uint64_t unhooks, unhook_acks, unhook_timeouts, unhook_eofs;
 	bool active; /* a session (authenticated or not) is open */
+	bool hooked;
 	unsigned int pause_count;
 };
+
+/* ---- lifecycle (session-events.c) ---- */
+
+/* Does the session hold hooks (lifecycle commands must wait)? */
+bool qvmid_session_server_hooked(const struct qvmid_session_server *s);
+/*
+ * Ask the hooked tool to unhook (EV_UNHOOK with reason, enum
+ * qvmi_unhook_reason), or join the round under way.  Returns a ticket for
+ * qvmid_session_server_unhook_done(); the round ends on the tool's ack,
+ * its EOF, or unhook_timeout.
+ */
+uint64_t qvmid_session_server_unhook(struct qvmid_session_server *s,
+				     uint32_t reason);
+bool qvmid_session_server_unhook_done(const struct qvmid_session_server *s,
+				      uint64_t ticket);
+struct json_object;
+/* A QMP event (from the proxy's tap; may run inside a session command,
+ * so it only queues). */
+void qvmid_session_server_qmp_event(struct qvmid_session_server *s,
+				    struct json_object *msg);
 void qvmid_session_server_stats(const struct qvmid_session_server *s,
 				struct qvmid_session_stats *ret);
 

@@ -863,6 +863,30 @@ typedef int (*qvmi_linux_log_fn)(const struct qvmi_linux_log_rec *rec,
 QVMI_API int qvmi_linux_dmesg(struct qvmi_linux *lx, qvmi_linux_log_fn fn,
 			      void *arg);
 
+/* ---- current task of a vCPU (src/os/linux/current.c) ---- */
+
+struct qvmi_linux_current {
+	uint64_t task; /* address of the task_struct */
+	uint64_t percpu_base; /* the vCPU's per-CPU offset (GS base) */
+	int32_t pid; /* task_struct.pid: the thread id (0: idle task) */
+	int32_t tgid; /* task_struct.tgid: the process id */
+	char comm[QVMI_LINUX_COMM_LEN]; /* always NUL-terminated */
+	int user; /* non-zero: the vCPU was running user code */
+};
+
+/*
+ * The task running on a vCPU: the per-CPU "current_task" pointer (6.1:
+ * its own per-CPU variable; 6.2+: pcpu_hot.current_task) read at the
+ * vCPU's GS base, taken from KERNEL_GS_BASE when the vCPU is in user mode
+ * (that needs a gdbstub; without one, __per_cpu_offset[vcpu] is used).
+ * Needs BTF (task_struct offsets).  Reads registers (stops a running VM
+ * briefly through the gdbstub); the answer is only stable while the VM is
+ * stopped.  -ENOENT without the symbols or BTF members, -EBADMSG if the
+ * pointer read is not a kernel address.
+ */
+QVMI_API int qvmi_linux_current_task(struct qvmi_linux *lx, unsigned int vcpu,
+				     struct qvmi_linux_current *ret);
+
 /* ---- introspection sessions (src/proto/session.c) ---------------------- */
 
 struct qvmi_session_opts {
@@ -889,29 +913,117 @@ struct qvmi_session_opts {
 QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 			       const struct qvmi_session_opts *opts);
 
-/* ---- current task of a vCPU (src/os/linux/current.c) ---- */
-
-struct qvmi_linux_current {
-	uint64_t task; /* address of the task_struct */
-	uint64_t percpu_base; /* the vCPU's per-CPU offset (GS base) */
-	int32_t pid; /* task_struct.pid: the thread id (0: idle task) */
-	int32_t tgid; /* task_struct.tgid: the process id */
-	char comm[QVMI_LINUX_COMM_LEN]; /* always NUL-terminated */
-	int user; /* non-zero: the vCPU was running user code */
+/* Session events (docs/PROTOCOL.md "Events"). */
+enum qvmi_event_type {
+	QVMI_EVENT_BREAKPOINT = 1,
+	QVMI_EVENT_STEP,
+	QVMI_EVENT_WATCHPOINT,
+	QVMI_EVENT_PAUSED, /* by someone else than this session */
+	QVMI_EVENT_RESUMED, /* by someone else than this session */
+	QVMI_EVENT_RESET,
+	QVMI_EVENT_SHUTDOWN,
+	QVMI_EVENT_MIGRATION,
+	QVMI_EVENT_UNHOOK, /* remove what you set, then qvmi_session_unhook_ack */
 };
 
+/* Why qvmid asks the tool to unhook (QVMI_EVENT_UNHOOK's reason). */
+enum qvmi_unhook_reason {
+	QVMI_UNHOOK_STOP = 1, /* a management client's "stop" waits */
+	QVMI_UNHOOK_SYSTEM_RESET,
+	QVMI_UNHOOK_MIGRATE,
+	QVMI_UNHOOK_QUIT,
+	QVMI_UNHOOK_SYSTEM_POWERDOWN,
+	QVMI_UNHOOK_QVMID_EXIT, /* qvmid is closing the session */
+};
+
+/* RESET/SHUTDOWN reason: QEMU 7.2's ShutdownCause (qapi/run-state.json),
+ * in its order, plus one. */
+enum qvmi_event_cause {
+	QVMI_CAUSE_UNKNOWN = 0,
+	QVMI_CAUSE_NONE,
+	QVMI_CAUSE_HOST_ERROR,
+	QVMI_CAUSE_HOST_QMP_QUIT,
+	QVMI_CAUSE_HOST_QMP_SYSTEM_RESET,
+	QVMI_CAUSE_HOST_SIGNAL,
+	QVMI_CAUSE_HOST_UI,
+	QVMI_CAUSE_GUEST_SHUTDOWN,
+	QVMI_CAUSE_GUEST_RESET,
+	QVMI_CAUSE_GUEST_PANIC,
+	QVMI_CAUSE_SUBSYSTEM_RESET,
+	QVMI_CAUSE_SNAPSHOT_LOAD,
+};
+
+/* MIGRATION reason: QEMU 7.2's MigrationStatus, in its order, plus one. */
+enum qvmi_migration_status {
+	QVMI_MIGRATION_UNKNOWN = 0,
+	QVMI_MIGRATION_NONE,
+	QVMI_MIGRATION_SETUP,
+	QVMI_MIGRATION_CANCELLING,
+	QVMI_MIGRATION_CANCELLED,
+	QVMI_MIGRATION_ACTIVE,
+	QVMI_MIGRATION_POSTCOPY_ACTIVE,
+	QVMI_MIGRATION_POSTCOPY_PAUSED,
+	QVMI_MIGRATION_POSTCOPY_RECOVER,
+	QVMI_MIGRATION_COMPLETED,
+	QVMI_MIGRATION_FAILED,
+	QVMI_MIGRATION_COLO,
+	QVMI_MIGRATION_PRE_SWITCHOVER,
+	QVMI_MIGRATION_DEVICE,
+	QVMI_MIGRATION_WAIT_UNPLUG,
+};
+
+enum { QVMI_EVENT_F_GUEST = 1u << 0 }; /* RESET/SHUTDOWN by the guest */
+
+struct qvmi_event {
+	enum qvmi_event_type type;
+	uint32_t seq; /* qvmid's event number, 1, 2, ... */
+	uint32_t vcpu; /* breakpoint, step, watchpoint */
+	/* RESET/SHUTDOWN: enum qvmi_event_cause; MIGRATION: enum
+	 * qvmi_migration_status; UNHOOK: enum qvmi_unhook_reason. */
+	uint32_t reason;
+	uint32_t flags; /* QVMI_EVENT_F_* */
+	/* UNHOOK: how long qvmid waits for the ack before it removes the
+	 * tool's breakpoints itself and lets the command through. */
+	uint32_t timeout_ms;
+	/* QEMU's timestamp of the event (host wall clock, Unix ns); 0 if
+	 * unknown. */
+	uint64_t timestamp_ns;
+	uint64_t addr; /* breakpoint, watchpoint */
+};
+
+typedef void (*qvmi_event_fn)(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
+			      void *arg);
+
 /*
- * The task running on a vCPU: the per-CPU "current_task" pointer (6.1:
- * its own per-CPU variable; 6.2+: pcpu_hot.current_task) read at the
- * vCPU's GS base, taken from KERNEL_GS_BASE when the vCPU is in user mode
- * (that needs a gdbstub; without one, __per_cpu_offset[vcpu] is used).
- * Needs BTF (task_struct offsets).  Reads registers (stops a running VM
- * briefly through the gdbstub); the answer is only stable while the VM is
- * stopped.  -ENOENT without the symbols or BTF members, -EBADMSG if the
- * pointer read is not a kernel address.
+ * Where qvmi_events_poll() delivers events (fn NULL: events are read and
+ * dropped).  -EOPNOTSUPP if ctx is not a session.
  */
-QVMI_API int qvmi_linux_current_task(struct qvmi_linux *lx, unsigned int vcpu,
-				     struct qvmi_linux_current *ret);
+QVMI_API int qvmi_set_event_cb(struct qvmi_ctx *ctx, qvmi_event_fn fn,
+			       void *arg);
+/*
+ * Deliver the events that arrived (also those read while waiting for a
+ * reply), waiting up to timeout_ms (0: do not wait, -1: 5 s) for the first.
+ * Runs the callback on this thread; it may call the session's functions.
+ * Returns how many were delivered (0: none in time), -EPIPE once qvmid
+ * closed the session, -EPROTO for a malformed event (the session is then
+ * closed).  At most 256 events wait between two calls; older ones beyond
+ * that are dropped (a log line says how many).
+ */
+QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms);
+/*
+ * Hook the session: from now on a management client's stop, system_reset,
+ * migrate, quit and system_powerdown (QMP, through qvmid's proxy) wait
+ * until this tool has unhooked (QVMI_EVENT_UNHOOK, then
+ * qvmi_session_unhook_ack) or qvmid's unhook timeout has passed.  Setting
+ * a breakpoint or watchpoint hooks too.  -EBUSY while an unhook is under
+ * way; -EPERM if the policy denies "hook".
+ */
+QVMI_API int qvmi_session_hook(struct qvmi_ctx *ctx);
+/*
+ * Unhook: acknowledge the latest QVMI_EVENT_UNHOOK (after removing what the
+ * tool set), or, with none received, drop the hook now.
+ */
+QVMI_API int qvmi_session_unhook_ack(struct qvmi_ctx *ctx);
 
 /* ---- pmemaccess client source (src/source/pmem.c) ---------------------- */
 

@@ -109,6 +109,9 @@ static const struct {
 	{ QVMI_SES_BP_CLEAR, "bp-clear", "breakpoint" },
 	{ QVMI_SES_STEP, "step", "step" },
 	{ QVMI_SES_EVENT_REPLY, "event-reply", "event-reply" },
+	{ QVMI_SES_HOOK, "hook", "hook" },
+	/* Never denied: a tool must always be able to let go. */
+	{ QVMI_SES_UNHOOK_ACK, "unhook-ack", NULL },
 	{ QVMI_SES_EV_BREAKPOINT, "ev-breakpoint", "breakpoint" },
 	{ QVMI_SES_EV_STEP, "ev-step", "step" },
 	{ QVMI_SES_EV_WATCHPOINT, "ev-watchpoint", "watchpoint" },
@@ -165,12 +168,14 @@ static long req_size(uint16_t msg)
 	case QVMI_SES_VM_INFO:
 	case QVMI_SES_PAUSE:
 	case QVMI_SES_RESUME:
+	case QVMI_SES_HOOK:
 		return 0;
 	case QVMI_SES_CHECK_COMMAND:
 	case QVMI_SES_CHECK_EVENT:
 	case QVMI_SES_GET_REGS:
 	case QVMI_SES_STEP:
 	case QVMI_SES_EVENT_REPLY:
+	case QVMI_SES_UNHOOK_ACK:
 		return 8;
 	case QVMI_SES_READ_PA:
 	case QVMI_SES_BP_SET:
@@ -205,6 +210,7 @@ static const char *req_fields(const struct qvmi_ses_hdr *h, const uint8_t *p)
 	case QVMI_SES_GET_REGS:
 	case QVMI_SES_STEP:
 	case QVMI_SES_SET_REGS:
+	case QVMI_SES_UNHOOK_ACK:
 		return qvmi_ses_zero(p, 4, 8) ? NULL : "padding not zero";
 	case QVMI_SES_EVENT_REPLY:
 		return qvmi_ses_get32(p + 4) > 1 ? "event-reply: bad action" :
@@ -262,6 +268,59 @@ int qvmi_ses_check_request(const struct qvmi_ses_hdr *h, const uint8_t *payload,
 		w = "wrong payload size";
 	else
 		w = req_fields(h, payload);
+	if (!w)
+		return 0;
+	if (why)
+		*why = w;
+	return -EPROTO;
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+static long event_size(uint16_t msg)
+{
+	switch (msg) {
+	case QVMI_SES_EV_BREAKPOINT:
+	case QVMI_SES_EV_STEP:
+	case QVMI_SES_EV_WATCHPOINT:
+		return QVMI_SES_EV_CPU_SIZE;
+	case QVMI_SES_EV_PAUSED:
+	case QVMI_SES_EV_RESUMED:
+	case QVMI_SES_EV_RESET:
+	case QVMI_SES_EV_SHUTDOWN:
+	case QVMI_SES_EV_MIGRATION:
+		return QVMI_SES_EV_LIFE_SIZE;
+	case QVMI_SES_EV_UNHOOK:
+		return QVMI_SES_EV_UNHOOK_SIZE;
+	default:
+		return -1;
+	}
+}
+
+int qvmi_ses_check_event(const struct qvmi_ses_hdr *h, const uint8_t *payload,
+			 uint32_t expect_seq, const char **why)
+{
+	long want = event_size(h->msg);
+	const char *w = NULL;
+
+	if (h->flags != QVMI_SES_F_EVENT)
+		w = "not an event";
+	else if (h->seq != expect_seq)
+		w = "out-of-sequence event";
+	else if (want < 0)
+		w = "unknown event";
+	else if (h->size != (uint32_t)want)
+		w = "wrong event payload size";
+	else if (want == QVMI_SES_EV_LIFE_SIZE &&
+		 qvmi_ses_get32(payload + 12) & ~(uint32_t)QVMI_SES_EVF_GUEST)
+		w = "unknown event flags";
+	else if (want == QVMI_SES_EV_LIFE_SIZE &&
+		 qvmi_ses_get32(payload + 8) > 0xffff)
+		w = "event detail out of range";
+	else if (h->msg == QVMI_SES_EV_UNHOOK &&
+		 (!qvmi_ses_get32(payload) ||
+		  qvmi_ses_get32(payload) > QVMI_UNHOOK_QVMID_EXIT))
+		w = "unhook: bad reason";
 	if (!w)
 		return 0;
 	if (why)

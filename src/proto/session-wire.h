@@ -30,7 +30,13 @@ enum {
 	QVMI_SES_INFO_FIXED = 56,
 	QVMI_SES_HELLO_REQ = 48,
 	QVMI_SES_HELLO_REP = 40,
+	QVMI_SES_EV_LIFE_SIZE = 16, /* paused .. migration */
+	QVMI_SES_EV_UNHOOK_SIZE = 8,
+	QVMI_SES_EV_CPU_SIZE = 16 + QVMI_SES_NREGS * 8, /* bp, step, wp */
 };
+
+/* EV_PAUSED .. EV_MIGRATION flags. */
+enum { QVMI_SES_EVF_GUEST = 1u << 0 };
 
 enum qvmi_ses_flags {
 	QVMI_SES_F_REPLY = 1u << 0,
@@ -56,6 +62,8 @@ enum qvmi_ses_msg {
 	QVMI_SES_BP_CLEAR = 0x0031,
 	QVMI_SES_STEP = 0x0032,
 	QVMI_SES_EVENT_REPLY = 0x0033,
+	QVMI_SES_HOOK = 0x0034,
+	QVMI_SES_UNHOOK_ACK = 0x0035,
 	QVMI_SES_EV_BREAKPOINT = 0x0080,
 	QVMI_SES_EV_STEP = 0x0081,
 	QVMI_SES_EV_WATCHPOINT = 0x0082,
@@ -185,6 +193,15 @@ QVMI_HIDDEN void qvmi_ses_regs_encode(const struct qvmi_regs_x86 *r,
 				      uint8_t out[QVMI_SES_NREGS * 8]);
 QVMI_HIDDEN void qvmi_ses_regs_decode(const uint8_t in[QVMI_SES_NREGS * 8],
 				      struct qvmi_regs_x86 *ret);
+
+/*
+ * Check an event frame from qvmid: flags, sequence (expect_seq), known
+ * event id, exact payload size, flag and reason ranges.  0, or -EPROTO
+ * with *why.
+ */
+QVMI_HIDDEN int qvmi_ses_check_event(const struct qvmi_ses_hdr *h,
+				     const uint8_t *payload,
+				     uint32_t expect_seq, const char **why);
 
 /* ERROR frame payload: u32 len, u32 pad, text.  Returns payload length. */
 QVMI_HIDDEN size_t qvmi_ses_errtext_encode(const char *text, uint8_t *out);

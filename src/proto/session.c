@@ -17,10 +17,22 @@
 #include "proto/session-auth.h"
 #include "proto/session-wire.h"
 
-enum { SES_TIMEOUT_MS = 5000 };
+enum {
+	SES_TIMEOUT_MS = 5000,
+	SES_EVQ = 256, /* events kept between two qvmi_events_poll() */
+	SES_POLL_BATCH = 256, /* frames read per qvmi_events_poll() */
+};
 
 struct ses_client {
 	int fd; /* -1 once broken */
+	/* Events read while waiting for a reply, or by events_poll. */
+	struct qvmi_event evq[SES_EVQ];
+	unsigned int ev_head, ev_len;
+	uint64_t ev_dropped;
+	uint32_t ev_seq; /* last event seen */
+	uint32_t last_unhook; /* seq of the latest EV_UNHOOK, 0: none */
+	qvmi_event_fn cb;
+	void *cb_arg;
 	int refs; /* the source and the control backend */
 	uint32_t seq;
 	int timeout_ms;
@@ -115,17 +127,86 @@ static int ses_error_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 			 "session: qvmid: %s", text);
 }
 
+/* An event frame in c->buf: check it, apply what the ctx must know now
+ * (state, caches), queue it for qvmi_events_poll(). */
+static int ses_take_event(struct qvmi_ctx *ctx, struct ses_client *c,
+			  const struct qvmi_ses_hdr *h)
+{
+	const uint8_t *p = c->buf + QVMI_SES_HDR;
+	struct qvmi_event ev = { 0 };
+	const char *why = "?";
+
+	if (qvmi_ses_check_event(h, p, c->ev_seq + 1, &why))
+		return ses_bad(ctx, c, why);
+	c->ev_seq = h->seq;
+	ev.type = (enum qvmi_event_type)(h->msg - QVMI_SES_EV_BREAKPOINT + 1);
+	ev.seq = h->seq;
+	if (h->msg == QVMI_SES_EV_UNHOOK) {
+		ev.reason = qvmi_ses_get32(p);
+		ev.timeout_ms = qvmi_ses_get32(p + 4);
+		c->last_unhook = h->seq;
+	} else if (h->size == QVMI_SES_EV_LIFE_SIZE) {
+		ev.timestamp_ns = qvmi_ses_get64(p);
+		ev.reason = qvmi_ses_get32(p + 8);
+		ev.flags = qvmi_ses_get32(p + 12);
+	} else {
+		ev.vcpu = qvmi_ses_get32(p);
+		ev.reason = qvmi_ses_get32(p + 4);
+		ev.addr = qvmi_ses_get64(p + 8);
+	}
+	/* Memory changed under the cache: act before the next read. */
+	if (ev.type == QVMI_EVENT_PAUSED || ev.type == QVMI_EVENT_RESUMED)
+		qvmi__vm_state_changed(ctx, ev.type == QVMI_EVENT_PAUSED ?
+						    QVMI_VM_PAUSED :
+						    QVMI_VM_RUNNING);
+	else if (ev.type == QVMI_EVENT_SHUTDOWN)
+		qvmi__vm_state_changed(ctx, QVMI_VM_SHUTDOWN);
+	else if (ev.type == QVMI_EVENT_RESET)
+		qvmi_cache_flush(ctx);
+	if (c->ev_len == SES_EVQ) { /* the oldest goes */
+		c->ev_head = (c->ev_head + 1) % SES_EVQ;
+		c->ev_len--;
+		c->ev_dropped++;
+	}
+	c->evq[(c->ev_head + c->ev_len++) % SES_EVQ] = ev;
+	return 0;
+}
+
+/* Read one whole frame into c->buf.  Events are taken (*h->flags tells);
+ * an ERROR frame ends the session. */
+static int ses_read_frame(struct qvmi_ctx *ctx, struct ses_client *c,
+			  struct qvmi_ses_hdr *h, int64_t deadline)
+{
+	const char *why = "?";
+	int err = ses_xfer(ctx, c, c->buf, QVMI_SES_HDR, false, deadline);
+
+	if (err)
+		return err;
+	if (qvmi_ses_hdr_decode(c->buf, h, &why))
+		return ses_bad(ctx, c, why);
+	err = ses_xfer(ctx, c, c->buf + QVMI_SES_HDR, h->size, false, deadline);
+	if (err)
+		return err;
+	if (h->flags == QVMI_SES_F_EVENT)
+		return ses_take_event(ctx, c, h);
+	if (h->flags != QVMI_SES_F_REPLY)
+		return ses_bad(ctx, c, "not a reply");
+	if (h->msg == QVMI_SES_ERROR)
+		return ses_error_frame(ctx, c, h);
+	return 0;
+}
+
 /*
  * Send c->buf[HDR, HDR + len) as request msg, then read its reply into
- * c->buf.  Returns the reply's payload size, or a negative errno (the
- * reply's error code, or a transport/protocol failure).
+ * c->buf (events that come first are queued).  Returns the reply's
+ * payload size, or a negative errno (the reply's error code, or a
+ * transport/protocol failure).
  */
 static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 		    size_t len)
 {
 	int64_t deadline = mono_ms() + c->timeout_ms;
 	struct qvmi_ses_hdr h;
-	const char *why = "?";
 	size_t n;
 	int err, serr;
 
@@ -134,20 +215,15 @@ static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 	n = qvmi_ses_frame(c->buf, 0, msg, ++c->seq, 0, c->buf + QVMI_SES_HDR,
 			   len);
 	serr = ses_xfer(ctx, c, c->buf, n, true, deadline);
-	if (ses_xfer(ctx, c, c->buf, QVMI_SES_HDR, false, deadline))
-		return serr ? qvmi__err(ctx, serr,
-					"session: connection "
-					"closed by qvmid") :
-			      qvmi_errcode(ctx);
-	if (qvmi_ses_hdr_decode(c->buf, &h, &why))
-		return ses_bad(ctx, c, why);
-	if (h.flags != QVMI_SES_F_REPLY)
-		return ses_bad(ctx, c, "not a reply");
-	err = ses_xfer(ctx, c, c->buf + QVMI_SES_HDR, h.size, false, deadline);
-	if (err)
-		return err;
-	if (h.msg == QVMI_SES_ERROR)
-		return ses_error_frame(ctx, c, &h);
+	/* Bounded: each event needs its own bytes before the deadline. */
+	do {
+		err = ses_read_frame(ctx, c, &h, deadline);
+		if (err == -EPIPE && serr)
+			return qvmi__err(ctx, serr,
+					 "session: connection closed by qvmid");
+		if (err)
+			return err;
+	} while (h.flags == QVMI_SES_F_EVENT);
 	if (serr) { /* a reply to a request that was not sent whole? */
 		ses_break(c);
 		return qvmi__err(ctx, serr, "session: connection lost");
@@ -455,6 +531,119 @@ static int ses_install(struct qvmi_ctx *ctx, struct ses_client *c,
 				(enum qvmi_vm_state)info->state :
 				QVMI_VM_UNKNOWN;
 	return ctx->vm_name ? 0 : qvmi__err(ctx, -ENOMEM, "out of memory");
+}
+
+/* ---- events and hooks ------------------------------------------------------ */
+
+static struct ses_client *ses_of(struct qvmi_ctx *ctx)
+{
+	return ctx && ctx->ctl && ctx->ctl->ops == &ses_ctl_ops ?
+		       ctx->ctl->priv :
+		       NULL;
+}
+
+QVMI_API int qvmi_set_event_cb(struct qvmi_ctx *ctx, qvmi_event_fn fn,
+			       void *arg)
+{
+	struct ses_client *c = ses_of(ctx);
+
+	if (!c)
+		return ctx ? qvmi__err(ctx, -EOPNOTSUPP,
+				       "events: not a session") :
+			     -EINVAL;
+	c->cb = fn;
+	c->cb_arg = arg;
+	return 0;
+}
+
+/* Hand the queued events to the callback, oldest first. */
+static int ses_dispatch(struct qvmi_ctx *ctx, struct ses_client *c)
+{
+	int n = 0;
+
+	if (c->ev_dropped) {
+		qvmi__log(ctx, QVMI_LOG_WARN,
+			  "session: %" PRIu64 " events dropped (not polled)",
+			  c->ev_dropped);
+		c->ev_dropped = 0;
+	}
+	/* The callback may call the session and queue more: bounded. */
+	for (int i = 0; i < SES_EVQ && c->ev_len; i++) {
+		struct qvmi_event ev = c->evq[c->ev_head];
+
+		c->ev_head = (c->ev_head + 1) % SES_EVQ;
+		c->ev_len--;
+		if (c->cb)
+			c->cb(ctx, &ev, c->cb_arg);
+		n++;
+	}
+	return n;
+}
+
+QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms)
+{
+	struct ses_client *c = ses_of(ctx);
+	int64_t deadline;
+	int err = 0;
+
+	if (!c)
+		return ctx ? qvmi__err(ctx, -EOPNOTSUPP,
+				       "events: not a session") :
+			     -EINVAL;
+	if (timeout_ms < 0)
+		timeout_ms = SES_TIMEOUT_MS;
+	deadline = mono_ms() + timeout_ms;
+	for (int i = 0; i < SES_POLL_BATCH && c->fd >= 0; i++) {
+		struct pollfd pfd = { c->fd, POLLIN, 0 };
+		int64_t left = c->ev_len ? 0 : deadline - mono_ms();
+		struct qvmi_ses_hdr h;
+		int r = poll(&pfd, 1, (int)QVMI_MAX(left, (int64_t)0));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		/* Nothing is outstanding: only events may come. */
+		err = ses_read_frame(ctx, c, &h, mono_ms() + c->timeout_ms);
+		if (!err && h.flags != QVMI_SES_F_EVENT)
+			err = ses_bad(ctx, c, "reply without a request");
+		if (err)
+			break;
+	}
+	if (c->ev_len)
+		return ses_dispatch(ctx, c);
+	if (err)
+		return err;
+	return c->fd < 0 ? qvmi__err(ctx, -EPIPE, "session: connection lost") :
+			   0;
+}
+
+QVMI_API int qvmi_session_hook(struct qvmi_ctx *ctx)
+{
+	struct ses_client *c = ses_of(ctx);
+
+	if (!c)
+		return ctx ? qvmi__err(ctx, -EOPNOTSUPP, "not a session") :
+			     -EINVAL;
+	return ses_call_exact(ctx, c, QVMI_SES_HOOK, 0, 0);
+}
+
+QVMI_API int qvmi_session_unhook_ack(struct qvmi_ctx *ctx)
+{
+	struct ses_client *c = ses_of(ctx);
+	uint8_t *p;
+	int err;
+
+	if (!c)
+		return ctx ? qvmi__err(ctx, -EOPNOTSUPP, "not a session") :
+			     -EINVAL;
+	p = c->buf + QVMI_SES_HDR;
+	qvmi_ses_put32(p, c->last_unhook);
+	qvmi_ses_put32(p + 4, 0);
+	err = ses_call_exact(ctx, c, QVMI_SES_UNHOOK_ACK, 8, 0);
+	if (!err)
+		c->last_unhook = 0;
+	return err;
 }
 
 QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,

@@ -744,7 +744,8 @@ static void t_policy_and_checks(void)
 	raw_call(&r, QVMI_SES_VERSION_CMD, NULL, 0, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, 0);
 	CHECK_INT(qvmi_ses_get16(buf), ==, 1);
-	CHECK_U64(qvmi_ses_get64(buf + 8), ==, 0); /* nothing allowed */
+	/* no command allowed; events (all but reset) are */
+	CHECK_U64(qvmi_ses_get64(buf + 8), ==, QVMI_SES_FEAT_EVENTS);
 	qvmi_ses_put16(p, QVMI_SES_READ_PA);
 	raw_call(&r, QVMI_SES_CHECK_COMMAND, p, 8, &h, buf, sizeof(buf));
 	CHECK_INT(qvmi_ses_get32(buf), ==, 0);

@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Lifecycle interception and session events, in-process: a scripted fake
+ * QEMU (tests/lib/fakeqmp) behind qvmid's proxy loop with a session
+ * server, in a thread; a libqvmi session (the tool) and raw QMP clients
+ * (management) in the test's thread.
+ */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fakeqmp.h"
+#include "harness.h"
+#include "qvmi.h"
+#include "core/internal.h"
+#include "../../daemon/qmp-proxy.h"
+#include "../../daemon/session-server.h"
+#include "proto/qmp.h"
+#include "proto/session-wire.h"
+
+enum { MEM_SIZE = 1 << 20, WAIT_MS = 5000, UNHOOK_MS = 400 };
+
+static const uint8_t test_key[32] = "0123456789abcdef0123456789abcdef";
+
+/* ---- the fake QEMU: records what reached it ------------------------------ */
+
+struct fake {
+	pthread_mutex_t lock;
+	char seen[4096]; /* commands in arrival order, space separated */
+};
+
+static char *fake_qemu(struct json_object *req, const char *id, void *arg)
+{
+	struct fake *f = arg;
+	struct json_object *ex = NULL;
+	const char *cmd, *ev = NULL;
+	char *r = NULL;
+
+	json_object_object_get_ex(req, "execute", &ex);
+	cmd = ex ? json_object_get_string(ex) : "";
+	pthread_mutex_lock(&f->lock);
+	if (strlen(f->seen) + strlen(cmd) + 2 < sizeof(f->seen))
+		strcat(strcat(f->seen, cmd), " ");
+	pthread_mutex_unlock(&f->lock);
+	/* What QEMU 7.2 sends before each command's reply. */
+	if (!strcmp(cmd, "stop"))
+		ev = "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
+		     "\"event\": \"STOP\"}\r\n";
+	else if (!strcmp(cmd, "system_reset"))
+		ev = "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 4}, "
+		     "\"event\": \"RESET\", \"data\": {\"guest\": false, "
+		     "\"reason\": \"host-qmp-system-reset\"}}\r\n";
+	else if (!strcmp(cmd, "quit"))
+		ev = "{\"timestamp\": {\"seconds\": 5, \"microseconds\": 6}, "
+		     "\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, "
+		     "\"reason\": \"host-qmp-quit\"}}\r\n";
+	if (asprintf(&r, "%s{\"return\": {}, \"id\": %s}\r\n", ev ? ev : "",
+		     id) < 0)
+		return NULL;
+	return r;
+}
+
+static const struct fq_step serve_script[] = {
+	{ FQ_SEND, FQ_GREETING },
+	{ FQ_EXPECT, "qmp_capabilities" },
+	{ FQ_SEND, FQ_OK },
+	{ FQ_SERVE },
+	{ FQ_END },
+};
+
+/* ---- qvmid ---------------------------------------------------------------- */
+
+struct rig {
+	struct fake fake;
+	struct fakeqmp *f;
+	struct qvmi_ctx *ctx;
+	struct qvmid_proxy *p;
+	pthread_t thr;
+	int rc;
+	uint8_t *mem;
+	char qmp[108], ses[108], key[108];
+	/* the tool */
+	struct qvmi_ctx *tool;
+	struct qvmi_event ev[32];
+	int nev;
+};
+
+static void *proxy_main(void *arg)
+{
+	struct rig *r = arg;
+
+	r->rc = qvmid_proxy_run(r->p);
+	return NULL;
+}
+
+static void on_event(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
+		     void *arg)
+{
+	struct rig *r = arg;
+
+	(void)ctx;
+	if (r->nev < (int)QVMI_ARRAY_SIZE(r->ev))
+		r->ev[r->nev++] = *ev;
+}
+
+static void rig_start(struct rig *r, const struct qvmid_proxy_opts *po,
+		      const char *deny_events)
+{
+	static int seq;
+	struct qvmid_proxy_opts o = *po;
+	struct qvmid_session_opts so = { .key = test_key,
+					 .key_len = sizeof(test_key),
+					 .unhook_timeout_ms = UNHOOK_MS };
+	struct qvmi_source *src;
+	struct qvmi_qmp *q;
+	int fd, n = seq++;
+
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->fake.lock, NULL);
+	r->mem = calloc(1, MEM_SIZE);
+	CHECK(r->mem);
+	CHECK_OK(qvmi_ctx_create(&r->ctx));
+	CHECK_OK(qvmi_source_testmem_create(r->ctx, r->mem, MEM_SIZE, 1, &src));
+	CHECK_OK(qvmi_map_add(r->ctx, src, 0, MEM_SIZE, 0));
+	CHECK_OK(qvmi__ram_add(r->ctx, 0, MEM_SIZE));
+	r->f = fakeqmp_start(serve_script, fake_qemu, &r->fake, &fd);
+	CHECK(r->f);
+	CHECK_OK(qvmi_qmp_open_fd(r->ctx, fd, 2000, &q));
+	r->ctx->qmp = q;
+	r->ctx->qmp_close = qvmi_qmp_close;
+	snprintf(r->qmp, sizeof(r->qmp), "/tmp/qvmi-test-lc-%d-%d-qmp.sock",
+		 (int)getpid(), n);
+	snprintf(r->ses, sizeof(r->ses), "/tmp/qvmi-test-lc-%d-%d-ses.sock",
+		 (int)getpid(), n);
+	snprintf(r->key, sizeof(r->key), "/tmp/qvmi-test-lc-%d-%d.key",
+		 (int)getpid(), n);
+	fd = open(r->key, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK_INT(write(fd, test_key, sizeof(test_key)), ==, 32);
+	close(fd);
+	if (deny_events) {
+		so.policy_set = true;
+		qvmid_session_policy_init(&so.policy);
+		CHECK_OK(qvmid_session_policy_apply(&so.policy, deny_events,
+						    false, true, NULL));
+	}
+	o.listen_path = r->qmp;
+	CHECK_OK(qvmid_proxy_create(r->ctx, &o, &r->p));
+	CHECK_OK(qvmid_proxy_add_session(r->p, r->ses, &so));
+	CHECK_INT(pthread_create(&r->thr, NULL, proxy_main, r), ==, 0);
+}
+
+static void tool_open(struct rig *r)
+{
+	QVMI_OPTS(qvmi_session_opts, o, .key_path = r->key, .timeout_ms = 3000);
+
+	CHECK_OK(qvmi_ctx_create(&r->tool));
+	CHECK_OK(qvmi_session_open(r->tool, r->ses, &o));
+	CHECK_OK(qvmi_set_event_cb(r->tool, on_event, r));
+}
+
+static void rig_stop(struct rig *r, struct qvmid_proxy_stats *st)
+{
+	char msg[256];
+
+	qvmi_ctx_destroy(r->tool);
+	qvmid_proxy_stop(r->p);
+	CHECK_INT(pthread_join(r->thr, NULL), ==, 0);
+	CHECK_INT(r->rc, ==, 0);
+	if (st)
+		qvmid_proxy_stats(r->p, st);
+	qvmid_proxy_destroy(r->p);
+	qvmi_ctx_destroy(r->ctx);
+	CHECK_MSG(fakeqmp_finish(r->f, msg, sizeof(msg)) == 0, "peer: %s", msg);
+	pthread_mutex_destroy(&r->fake.lock);
+	unlink(r->key);
+	free(r->mem);
+}
+
+static bool qemu_saw(struct rig *r, const char *cmd)
+{
+	bool yes;
+
+	pthread_mutex_lock(&r->fake.lock);
+	yes = strstr(r->fake.seen, cmd) != NULL;
+	pthread_mutex_unlock(&r->fake.lock);
+	return yes;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- management clients ----------------------------------------------------- */
+
+static struct {
+	char b[1 << 14];
+	size_t len;
+} rbuf[64];
+
+/* One CRLF line, NULL on EOF; fails on a timeout. */
+static char *cli_line(int fd, int ms)
+{
+	static char line[1 << 14];
+
+	CHECK(fd >= 0 && fd < 64);
+	for (;;) {
+		char *b = rbuf[fd].b, *nl = memchr(b, '\n', rbuf[fd].len);
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (nl) {
+			size_t k = (size_t)(nl - b);
+
+			CHECK(k > 0 && b[k - 1] == '\r');
+			memcpy(line, b, k - 1);
+			line[k - 1] = 0;
+			memmove(b, nl + 1, rbuf[fd].len - k - 1);
+			rbuf[fd].len -= k + 1;
+			return line;
+		}
+		CHECK_MSG(poll(&p, 1, ms) == 1, "no line in %d ms", ms);
+		n = recv(fd, b + rbuf[fd].len,
+			 sizeof(rbuf[fd].b) - rbuf[fd].len, 0);
+		if (n <= 0)
+			return NULL;
+		rbuf[fd].len += (size_t)n;
+	}
+}
+
+static void cli_send(int fd, const char *s)
+{
+	CHECK_INT(send(fd, s, strlen(s), MSG_NOSIGNAL), ==, (long)strlen(s));
+}
+
+static void cli_nothing(int fd, int ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	CHECK_INT(rbuf[fd].len, ==, 0);
+	CHECK_INT(poll(&p, 1, ms), ==, 0);
+}
+
+static int cli_ready(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(fd >= 0 && fd < 64);
+	rbuf[fd].len = 0;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	CHECK_OK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	CHECK(cli_line(fd, WAIT_MS)); /* greeting */
+	cli_send(fd, "{\"execute\": \"qmp_capabilities\"}");
+	CHECK_STR(cli_line(fd, WAIT_MS), "{\"return\": {}}");
+	return fd;
+}
+
+/* Skip event lines; return the next reply line. */
+static char *cli_reply(int fd, int ms)
+{
+	for (int i = 0; i < 8; i++) {
+		char *l = cli_line(fd, ms);
+
+		if (!l || !strstr(l, "\"event\""))
+			return l;
+	}
+	return NULL;
+}
+
+/* ---- the tool --------------------------------------------------------------- */
+
+/* Poll until an event of type comes (or fail); returns its index. */
+static int tool_wait(struct rig *r, enum qvmi_event_type type, int ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	for (;;) {
+		for (int i = 0; i < r->nev; i++)
+			if (r->ev[i].type == type)
+				return i;
+		CHECK_MSG(mono_ms() < end, "no event %d in %d ms (%d others)",
+			  (int)type, ms, r->nev);
+		CHECK(qvmi_events_poll(r->tool, 50) >= 0);
+	}
+}
+
+static bool tool_has(struct rig *r, enum qvmi_event_type type, int ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (mono_ms() < end)
+		CHECK(qvmi_events_poll(r->tool, 20) >= 0);
+	for (int i = 0; i < r->nev; i++)
+		if (r->ev[i].type == type)
+			return true;
+	return false;
+}
+
+static void start_hooked(struct rig *r, const struct qvmid_proxy_opts *po,
+			 const char *deny)
+{
+	rig_start(r, po, deny);
+	tool_open(r);
+	CHECK_OK(qvmi_session_hook(r->tool));
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static const struct qvmid_proxy_opts defaults = { 0 };
+
+/* Case A: the tool acknowledges: the stop goes on, its reply comes back. */
+static void test_stop_ack(void)
+{
+	struct qvmid_proxy_stats st;
+	struct rig r;
+	int fd, i;
+
+	start_hooked(&r, &defaults, NULL);
+	fd = cli_ready(r.qmp);
+	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_STOP);
+	CHECK_INT(r.ev[i].timeout_ms, ==, UNHOOK_MS);
+	CHECK_INT(r.ev[i].seq, ==, 1);
+	cli_nothing(fd, 100);
+	CHECK(!qemu_saw(&r, "stop"));
+	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK_STR(cli_line(fd, WAIT_MS),
+		  "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
+		  "\"event\": \"STOP\"}");
+	CHECK_STR(cli_line(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
+	CHECK(qemu_saw(&r, "stop"));
+	/* Paused by someone else: the tool hears of it, with QEMU's time. */
+	i = tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS);
+	CHECK_U64(r.ev[i].timestamp_ns, ==, 1000002000ull);
+	CHECK_INT(r.ev[i].seq, ==, 2);
+	/* Unhooked now: the next stop passes at once. */
+	cli_send(fd, "{\"execute\": \"stop\", \"id\": 2}");
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
+	tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS);
+	CHECK(tool_has(&r, QVMI_EVENT_PAUSED, 50));
+	CHECK_INT(r.nev, ==, 3); /* UNHOOK, PAUSED, PAUSED: no second UNHOOK */
+	CHECK_INT(r.ev[2].type, ==, QVMI_EVENT_PAUSED);
+	close(fd);
+	rig_stop(&r, &st);
+	CHECK_U64(st.held, ==, 1);
+	CHECK_U64(st.released, ==, 1);
+}
+
+/* Case B: the tool ignores UNHOOK: after unhook_timeout the stop goes on. */
+static void test_stop_timeout(void)
+{
+	struct rig r;
+	int64_t t0, dt;
+	int fd;
+
+	start_hooked(&r, &defaults, NULL);
+	fd = cli_ready(r.qmp);
+	t0 = mono_ms();
+	cli_send(fd, "{\"execute\": \"stop\", \"id\": \"a\"}");
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": \"a\"}");
+	dt = mono_ms() - t0;
+	CHECK_MSG(dt >= UNHOOK_MS - 20 && dt < UNHOOK_MS + 1500,
+		  "released after %lld ms", (long long)dt);
+	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	/* qvmid took the hook away: a late ack is harmless. */
+	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	close(fd);
+	rig_stop(&r, NULL);
+}
+
+/* system_reset is held too; the tool then sees the RESET with its cause. */
+static void test_reset_and_quit(void)
+{
+	struct rig r;
+	int fd, i;
+
+	start_hooked(&r, &defaults, NULL);
+	fd = cli_ready(r.qmp);
+	cli_send(fd, "{\"execute\": \"system_reset\", \"id\": 3}");
+	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_SYSTEM_RESET);
+	CHECK(!qemu_saw(&r, "system_reset"));
+	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 3}");
+	i = tool_wait(&r, QVMI_EVENT_RESET, WAIT_MS);
+	CHECK_INT(r.ev[i].reason, ==, QVMI_CAUSE_HOST_QMP_SYSTEM_RESET);
+	CHECK_INT(r.ev[i].flags, ==, 0);
+	CHECK_U64(r.ev[i].timestamp_ns, ==, 3000004000ull);
+	/* Hook again: quit is held (unhook_on_shutdown by default). */
+	r.nev = 0;
+	CHECK_OK(qvmi_session_hook(r.tool));
+	cli_send(fd, "{\"execute\": \"quit\", \"id\": 4}");
+	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_QUIT);
+	cli_nothing(fd, 100);
+	CHECK(!qemu_saw(&r, "quit"));
+	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 4}");
+	i = tool_wait(&r, QVMI_EVENT_SHUTDOWN, WAIT_MS);
+	CHECK_INT(r.ev[i].reason, ==, QVMI_CAUSE_HOST_QMP_QUIT);
+	close(fd);
+	rig_stop(&r, NULL);
+}
+
+/* unhook_on_shutdown=false: quit and system_powerdown pass at once, no
+ * UNHOOK; stop is still held. */
+static void test_shutdown_passes(void)
+{
+	struct qvmid_proxy_opts o = { .no_unhook_on_shutdown = true };
+	struct rig r;
+	int fd;
+
+	start_hooked(&r, &o, NULL);
+	fd = cli_ready(r.qmp);
+	cli_send(fd, "{\"execute\": \"system_powerdown\", \"id\": 5}");
+	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 5}");
+	cli_send(fd, "{\"execute\": \"quit\", \"id\": 6}");
+	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 6}");
+	CHECK_INT(tool_wait(&r, QVMI_EVENT_SHUTDOWN, WAIT_MS), >=, 0);
+	CHECK(!tool_has(&r, QVMI_EVENT_UNHOOK, 50));
+	cli_send(fd, "{\"execute\": \"stop\", \"id\": 7}");
+	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	CHECK(!qemu_saw(&r, "stop"));
+	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 7}");
+	close(fd);
+	rig_stop(&r, NULL);
+}
+
+/* async_unhook (default): the same client's other commands flow while its
+ * stop is held; its reply comes after theirs. */
+static void test_async_unhook(void)
+{
+	struct rig r;
+	int fd;
+
+	start_hooked(&r, &defaults, NULL);
+	fd = cli_ready(r.qmp);
+	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	cli_send(fd, "{\"execute\": \"query-status\", \"id\": 2}");
+	CHECK_STR(cli_line(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
+	CHECK(qemu_saw(&r, "query-status"));
+	CHECK(!qemu_saw(&r, "stop"));
+	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
+	close(fd);
+	rig_stop(&r, NULL);
+}
+
+/* Without async_unhook the client's later commands wait behind the held
+ * one, and replies stay in request order. */
+static void test_sync_unhook(void)
+{
+	struct qvmid_proxy_opts o = { .no_async_unhook = true };
+	struct rig r;
+	int fd, other;
+
+	start_hooked(&r, &o, NULL);
+	fd = cli_ready(r.qmp);
+	other = cli_ready(r.qmp);
+	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	cli_send(fd, "{\"execute\": \"query-status\", \"id\": 2}");
+	/* Another client is not held. */
+	cli_send(other, "{\"execute\": \"query-kvm\", \"id\": 9}");
+	CHECK_STR(cli_line(other, WAIT_MS), "{\"return\": {}, \"id\": 9}");
+	cli_nothing(fd, 200);
+	CHECK(!qemu_saw(&r, "query-status"));
+	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
+	close(fd);
+	close(other);
+	rig_stop(&r, NULL);
+}
+
+/* A denied event is never sent; others still are.  A denied UNHOOK takes
+ * the hooks away at once. */
+static void test_denied_events(void)
+{
+	struct rig r;
+	int fd, i;
+
+	start_hooked(&r, &defaults, "paused,unhook");
+	fd = cli_ready(r.qmp);
+	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 1}");
+	fakeqmp_inject(r.f, "{\"timestamp\": {\"seconds\": 7, "
+			    "\"microseconds\": 8}, \"event\": \"RESET\", "
+			    "\"data\": {\"guest\": true, \"reason\": "
+			    "\"guest-reset\"}}\r\n");
+	i = tool_wait(&r, QVMI_EVENT_RESET, WAIT_MS);
+	CHECK_INT(r.ev[i].reason, ==, QVMI_CAUSE_GUEST_RESET);
+	CHECK_INT(r.ev[i].flags, ==, QVMI_EVENT_F_GUEST);
+	CHECK_INT(r.ev[i].seq, ==, 1); /* nothing was sent before it */
+	CHECK_INT(r.nev, ==, 1);
+	close(fd);
+	rig_stop(&r, NULL);
+}
+
+/* The tool dies during the hold: the command goes on at once. */
+static void test_tool_eof(void)
+{
+	struct rig r;
+	int64_t t0, dt;
+	int fd;
+
+	start_hooked(&r, &defaults, NULL);
+	fd = cli_ready(r.qmp);
+	cli_send(fd, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+		     "\"exec:cat>/dev/null\"}, \"id\": 1}");
+	CHECK_INT(r.ev[tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS)].reason, ==,
+		  QVMI_UNHOOK_MIGRATE);
+	t0 = mono_ms();
+	qvmi_ctx_destroy(r.tool);
+	r.tool = NULL;
+	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
+	dt = mono_ms() - t0;
+	CHECK_MSG(dt < UNHOOK_MS / 2, "released after %lld ms", (long long)dt);
+	close(fd);
+	rig_stop(&r, NULL);
+}
+
+/* Not hooked: nothing is held; the client that leaves with a held quit
+ * still gets it to QEMU. */
+static void test_unhooked_and_orphan(void)
+{
+	struct qvmid_proxy_stats st;
+	struct rig r;
+	int fd;
+
+	rig_start(&r, &defaults, NULL);
+	tool_open(&r);
+	fd = cli_ready(r.qmp);
+	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 1}");
+	CHECK_INT(r.ev[tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS)].seq, ==, 1);
+	CHECK_OK(qvmi_session_hook(r.tool));
+	cli_send(fd, "{\"execute\": \"quit\"}");
+	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	close(fd);
+	poll(NULL, 0, 50);
+	CHECK(!qemu_saw(&r, "quit"));
+	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	for (int i = 0; i < 100 && !qemu_saw(&r, "quit"); i++)
+		poll(NULL, 0, 10);
+	CHECK(qemu_saw(&r, "quit"));
+	rig_stop(&r, &st);
+	CHECK_U64(st.held, ==, 1);
+	CHECK_INT(st.holding, ==, 0);
+}
+
+/* The wire rules for events, as the client checks them. */
+static void test_event_frames(void)
+{
+	uint8_t p[QVMI_SES_EV_CPU_SIZE] = { 0 };
+	struct qvmi_ses_hdr h = { .flags = QVMI_SES_F_EVENT,
+				  .msg = QVMI_SES_EV_RESET,
+				  .size = QVMI_SES_EV_LIFE_SIZE,
+				  .seq = 3 };
+	const char *why = NULL;
+
+	CHECK_OK(qvmi_ses_check_event(&h, p, 3, &why));
+	CHECK_INT(qvmi_ses_check_event(&h, p, 4, &why), ==, -EPROTO);
+	CHECK_STR(why, "out-of-sequence event");
+	qvmi_ses_put32(p + 12, 2);
+	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_STR(why, "unknown event flags");
+	qvmi_ses_put32(p + 12, 0);
+	h.size = 24;
+	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_STR(why, "wrong event payload size");
+	h.msg = QVMI_SES_EV_UNHOOK;
+	h.size = QVMI_SES_EV_UNHOOK_SIZE;
+	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_STR(why, "unhook: bad reason");
+	qvmi_ses_put32(p, QVMI_UNHOOK_QUIT);
+	CHECK_OK(qvmi_ses_check_event(&h, p, 3, &why));
+	h.msg = 0x89;
+	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_STR(why, "unknown event");
+	h.msg = QVMI_SES_EV_UNHOOK;
+	h.flags = QVMI_SES_F_REPLY;
+	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_STR(why, "not an event");
+}
+
+static const struct qvmi_test lifecycle_tests[] = {
+	{ "stop_ack", test_stop_ack },
+	{ "stop_timeout", test_stop_timeout },
+	{ "reset_and_quit", test_reset_and_quit },
+	{ "shutdown_passes", test_shutdown_passes },
+	{ "async_unhook", test_async_unhook },
+	{ "sync_unhook", test_sync_unhook },
+	{ "denied_events", test_denied_events },
+	{ "tool_eof", test_tool_eof },
+	{ "unhooked_and_orphan", test_unhooked_and_orphan },
+	{ "event_frames", test_event_frames },
+};
+QVMI_SUITE(lifecycle, lifecycle_tests);
