@@ -39,6 +39,11 @@ struct qvmi_source {
 	/* With file_fd: true once the file is stale (its QEMU exited, while
 	 * our fd keeps it alive).  May be NULL. */
 	bool (*file_gone)(struct qvmi_source *s);
+	/* With a host mapping: may a small read of [addr, addr + len) be
+	 * memcpy'd from it?  false sends the read to the read op instead
+	 * (shared RAM: a page the file does not have yet, which a touch
+	 * through the mapping would allocate).  May be NULL: always yes. */
+	bool (*host_ok)(struct qvmi_source *s, uint64_t addr, size_t len);
 	struct qvmi_source *next; /* ctx's list of owned sources */
 };
 

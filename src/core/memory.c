@@ -65,7 +65,9 @@ QVMI_API int qvmi_read_pa(struct qvmi_ctx *ctx, uint64_t pa, void *buf,
 		chunk = seg_chunk(seg, pa, len);
 		off = pa - seg->start;
 		src = seg->src;
-		if (seg->host && chunk < QVMI_BULK_MIN) {
+		if (seg->host && chunk < QVMI_BULK_MIN &&
+		    (!src->host_ok ||
+		     src->host_ok(src, seg->src_addr + off, chunk))) {
 			memcpy(out, seg->host + off, chunk);
 		} else {
 			ctx->err = 0;

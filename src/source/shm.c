@@ -37,6 +37,13 @@ struct shm {
 	int owner;
 	/* Bitmap of 2 MiB windows whose resident pages we mapped already. */
 	uint64_t *populated;
+	/* Pages known to exist in the file (bit per 4 KiB page), learnt by
+	 * mincore once per 2 MiB window (res_win): small reads of them are
+	 * memcpy'd from the mapping; others take the read op, which never
+	 * allocates a hole.  A page only goes from hole to data (guest
+	 * writes), so a set bit stays true; a balloon that punches a page
+	 * out again is the one case where a read would reallocate it. */
+	uint64_t *res, *res_win;
 	bool no_populate;
 };
 
@@ -88,6 +95,54 @@ static int shm_pread(struct qvmi_source *s, struct shm *m, uint8_t *out,
  * pread of the small holes left inside a step reads zeros without
  * allocating them, so correctness never depends on the hole map.
  */
+static inline bool bit_test(const uint64_t *b, uint64_t i)
+{
+	return b[i / 64] & (1ull << (i % 64));
+}
+
+static inline void bit_set(uint64_t *b, uint64_t i)
+{
+	b[i / 64] |= 1ull << (i % 64);
+}
+
+/* Learn which pages of [pg, pg + n) the file has; n <= 512. */
+static void shm_learn(struct shm *m, uint64_t pg, uint64_t n)
+{
+	unsigned char vec[512];
+	uint64_t i;
+
+	if (mincore(m->map + pg * 4096, n * 4096, vec))
+		return;
+	for (i = 0; i < n; i++)
+		if (vec[i] & 1)
+			bit_set(m->res, pg + i);
+}
+
+static bool shm_host_ok(struct qvmi_source *s, uint64_t addr, size_t len)
+{
+	struct shm *m = qvmi_source_priv(s);
+	uint64_t pg = addr >> 12, last = (addr + len - 1) >> 12;
+
+	for (; pg <= last; pg++) {
+		uint64_t w = pg >> 9;
+
+		if (bit_test(m->res, pg))
+			continue;
+		if (!bit_test(m->res_win, w)) {
+			uint64_t first = w << 9, end = m->size >> 12;
+
+			shm_learn(m, first, QVMI_MIN(end - first, 512));
+			bit_set(m->res_win, w);
+		} else {
+			/* a hole when we last looked: maybe data now */
+			shm_learn(m, pg, 1);
+		}
+		if (!bit_test(m->res, pg))
+			return false;
+	}
+	return true;
+}
+
 static bool shm_owner_gone(struct shm *m)
 {
 	struct pollfd p = { .fd = m->owner, .events = POLLIN };
@@ -275,6 +330,8 @@ static void shm_destroy(struct qvmi_source *s)
 	if (m->owner >= 0)
 		close(m->owner);
 	free(m->populated);
+	free(m->res);
+	free(m->res_win);
 	free(m);
 }
 
@@ -349,6 +406,9 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 	m->size = (uint64_t)st.st_size;
 	/* Optional: without it every read just takes the page faults. */
 	m->populated = calloc((size_t)((m->size >> 21) / 64 + 1), 8);
+	/* Without these, small reads just use the mapping (may allocate). */
+	m->res = calloc((size_t)((m->size >> 12) / 64 + 1), 8);
+	m->res_win = calloc((size_t)((m->size >> 21) / 64 + 1), 8);
 	err = shm_map(ctx, m, &writable);
 	if (err)
 		goto fail;
@@ -360,10 +420,15 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 	}
 	(*ret)->file_fd = fd; /* offsets in it are our addresses */
 	(*ret)->file_gone = shm_file_gone;
+	if (m->res && m->res_win)
+		(*ret)->host_ok = shm_host_ok;
 	return 0;
 fail:
-	if (m)
+	if (m) {
 		free(m->populated);
+		free(m->res);
+		free(m->res_win);
+	}
 	free(m);
 	if (fd >= 0)
 		close(fd);

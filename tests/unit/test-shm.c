@@ -243,6 +243,37 @@ static void test_sees_live_changes(void)
 	teardown(&f);
 }
 
+/* Small random reads all over a sparse file: exact bytes, holes read as
+ * zeros, and the file gains no block (a touch through the mapping would
+ * allocate each hole page).  A hole that becomes data later is seen. */
+static void test_small_reads_keep_holes(void)
+{
+	struct fix f = setup(0);
+	long long before = blocks(f.fd);
+	uint64_t st = 12345, v, want = 0x1122334455667788ull;
+	uint8_t b[8];
+
+	for (int i = 0; i < 20000; i++) {
+		uint64_t off;
+
+		st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+		off = st % (SHM_SIZE - 8);
+		CHECK_OK(qvmi_read_pa(f.ctx, off, b, 8));
+		for (size_t j = 0; j < 8; j++)
+			CHECK_INT(b[j], ==, expect_at(off + j));
+	}
+	for (size_t p = 0; p < QVMI_ARRAY_SIZE(data_pages); p++)
+		CHECK_OK(qvmi_read_pa(f.ctx, data_pages[p], b, 8));
+	CHECK_INT(blocks(f.fd), ==, before);
+	/* the guest writes a page we saw as a hole: then we read the data */
+	CHECK_OK(qvmi_read_pa(f.ctx, 0x300000, &v, 8));
+	CHECK_U64(v, ==, 0);
+	CHECK_INT(pwrite(f.fd, &want, 8, 0x300000), ==, 8);
+	CHECK_OK(qvmi_read_pa(f.ctx, 0x300000, &v, 8));
+	CHECK_U64(v, ==, want);
+	teardown(&f);
+}
+
 static void test_read_only_fd(void)
 {
 	struct qvmi_ctx *ctx;
@@ -508,6 +539,7 @@ static const struct qvmi_test shm_tests[] = {
 	{ "find_does_not_allocate", test_find_does_not_allocate },
 	{ "writes_visible_via_fd", test_writes_visible_via_fd },
 	{ "sees_live_changes", test_sees_live_changes },
+	{ "small_reads_keep_holes", test_small_reads_keep_holes },
 	{ "read_only_fd", test_read_only_fd },
 	{ "bad_files", test_bad_files },
 	{ "pa_file", test_pa_file },
