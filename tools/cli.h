@@ -22,7 +22,7 @@ struct cli {
 	const char *gdb; /* --gdb PATH */
 	const char *pmem; /* --pmem PATH */
 	const char *session; /* --session PATH (qvmid) */
-	const char *key;     /* --key FILE (session secret) */
+	const char *key; /* --key FILE (session secret) */
 	const char *raw_map; /* --raw-map MAP (raw dumps) */
 	unsigned int sources; /* --source shm,procmem,xp */
 	int timeout_ms; /* --timeout MS */
