@@ -322,7 +322,12 @@ static int load_btf_memory(struct qvmi_linux *lx)
 
 	if (!start || stop <= start || stop - start > BTF_MAX)
 		return qvmi__err(lx->ctx, -ENOENT,
-				 "linux: no __start_BTF/__stop_BTF");
+				 "kernel %s has no BTF (no __start_BTF; "
+				 "CONFIG_DEBUG_INFO_BTF off): give a BTF file "
+				 "(btf_path), made with 'pahole "
+				 "--btf_encode_detached=FILE vmlinux' from the "
+				 "vmlinux of linux-image-%s-dbg",
+				 lx->release, lx->release);
 	err = qvmi__linux_kimage_pa(lx, start, &pa);
 	if (err)
 		return err;
@@ -685,6 +690,16 @@ QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
 	return 0;
 }
 
+/* Without CONFIG_KALLSYMS_ALL kallsyms has text symbols only. */
+static bool has_data_syms(const struct qvmi_linux *lx)
+{
+	for (size_t i = 0; i < lx->syms.n; i++)
+		if (lx->syms.syms[i].type &&
+		    strchr("DdBb", lx->syms.syms[i].type))
+			return true;
+	return false;
+}
+
 QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 				 uint64_t *ret)
 {
@@ -694,6 +709,12 @@ QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_addr: NULL") :
 			    -EINVAL;
 	k = qvmi__ksyms_find(&lx->syms, name);
+	if (!k && !has_data_syms(lx))
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "no symbol %s: kallsyms of %s holds no data "
+				 "symbols (CONFIG_KALLSYMS_ALL off); the "
+				 "System.map of linux-image-%s-dbg has them",
+				 name, lx->release, lx->release);
 	if (!k)
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol %s", name);
 	*ret = k->addr;
