@@ -317,7 +317,11 @@ static uint64_t rsvd_mask(const struct qvmi__pgcfg *c,
 			r = BIT(21) | genmask(20, 13 + QVMI_MIN(m, 40) - 32);
 		return r;
 	case QVMI__FMT_PAE_PDPTE:
-		return genmask(2, 1) | genmask(8, 5) | genmask(63, m);
+		/* The SDM also reserves bits 8:5, but QEMU 7.2 TCG sets the
+		 * accessed bit (5) in PDPTEs as it walks: a Debian 6.1
+		 * 686-pae guest shows 0x...021 entries.  Such a guest runs,
+		 * so its tables must translate here too. */
+		return genmask(2, 1) | genmask(63, m);
 	case QVMI__FMT_PAE:
 		r = genmask(62, m) | (c->nxe ? 0 : BIT(63));
 		break;

@@ -12,6 +12,7 @@ struct wr {
 	uint8_t *buf;
 	size_t cap, pos;
 	int err;
+	unsigned int ptr; /* PTR size and ALGN: 8, or 4 for 32-bit */
 };
 
 static void put(struct wr *w, const void *p, size_t n)
@@ -38,7 +39,15 @@ static void align(struct wr *w)
 {
 	static const uint8_t z[8];
 
-	put(w, z, (8 - (w->pos & 7)) & 7);
+	put(w, z, (w->ptr - (w->pos & (w->ptr - 1))) & (w->ptr - 1));
+}
+
+static void putptr(struct wr *w, uint64_t v)
+{
+	if (w->ptr == 8)
+		put64(w, v);
+	else
+		put32(w, (uint32_t)v);
 }
 
 static void tokens(const char *tok[256])
@@ -120,7 +129,7 @@ static void addrs(struct wr *w, const struct kb_sym *s, size_t n,
 	l->addrs = w->pos;
 	if (o->absolute) {
 		for (i = 0; i < n; i++)
-			put64(w, s[i].addr);
+			putptr(w, s[i].addr);
 		return;
 	}
 	for (i = 0; i < n && o->abs_percpu && s[i].addr < (1ull << 31); i++)
@@ -135,7 +144,7 @@ static void addrs(struct wr *w, const struct kb_sym *s, size_t n,
 			put32(w, (uint32_t)(s[i].addr - rb));
 	}
 	align(w);
-	put64(w, rb);
+	putptr(w, rb);
 }
 
 static void seqs(struct wr *w, size_t n)
@@ -192,7 +201,7 @@ static void token_tables(struct wr *w, const char *tok[256],
 int kb_build(uint8_t *buf, size_t cap, size_t at, const struct kb_sym *syms,
 	     size_t n, const struct kb_opts *o, struct kb_layout *ret)
 {
-	struct wr w = { buf, cap, at, 0 };
+	struct wr w = { buf, cap, at, 0, o->ptr_size ? o->ptr_size : 8 };
 	const char *tok[256];
 
 	if (n > 4096 * 256)

@@ -23,6 +23,7 @@ struct kb_opts {
 	unsigned int marker_width; /* 4 or 8 */
 	int absolute; /* kallsyms_addresses instead of offsets */
 	int abs_percpu; /* offsets: percpu symbols (addr < 2^31) absolute */
+	unsigned int ptr_size; /* 8 (0 means 8) or 4: a 32-bit kernel */
 };
 
 /* Where the builder put things, as offsets into the output buffer. */

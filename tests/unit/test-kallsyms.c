@@ -115,6 +115,44 @@ static void decode_case(const struct kb_opts *o, int percpu, int seqs,
 	free(b.buf);
 }
 
+/* A 32-bit kernel (Debian 686-pae 6.1): 4-byte relative_base, no padding
+ * after num_syms, 4-byte alignment, text symbols only. */
+static void test_i386(void)
+{
+	static const char *const nm[] = { "_text",   "startup_32", "fn_0123",
+					  "fn_4567", "fn_89",	   "_etext" };
+	struct kb_opts o = { KB_OLD_SEQS, 4, 0, 0, 4 };
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_kallsyms_layout l;
+	struct kb_sym s32[6];
+	struct kb_layout bl;
+	struct qvmi_ksyms s;
+	uint8_t *buf = calloc(1, BUF);
+
+	CHECK(buf);
+	for (int i = 0; i < 6; i++)
+		s32[i] = (struct kb_sym){ 0xd7000000u + (i ? 0x1000u * i : 0),
+					  'T', nm[i] };
+	s32[1].addr = 0xd7000000u; /* startup_32 == _text */
+	/* an odd 4-byte start, so nothing lands 8-aligned by chance */
+	CHECK_INT(kb_build(buf, BUF, AT + 4, s32, 6, &o, &bl), ==, 0);
+	CHECK(bl.token_table % 8 || bl.num_syms % 8 || bl.names % 8);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__kallsyms_parse(ctx, buf, BUF, &s, &l));
+	CHECK_INT(l.ptr_size, ==, 4);
+	CHECK_U64(l.token_table, ==, bl.token_table);
+	CHECK_U64(l.names, ==, bl.names);
+	CHECK_U64(l.relative_base, ==, 0xd7000000u);
+	CHECK_INT(l.seqs_width, ==, 3);
+	CHECK_INT(s.n, ==, 6);
+	CHECK_U64(qvmi__ksyms_find(&s, "fn_89")->addr, ==, 0xd7004000u);
+	CHECK_STR(qvmi__ksym_name(&s, qvmi__ksyms_lookup(&s, 0xd7005001u)),
+		  "_etext");
+	qvmi__ksyms_free(&s);
+	qvmi_ctx_destroy(ctx);
+	free(buf);
+}
+
 static void test_old_order(void)
 {
 	struct kb_opts o = { KB_OLD, 4, 0, 1 };
@@ -250,6 +288,7 @@ static void test_system_map(void)
 
 static const struct qvmi_test kallsyms_tests[] = {
 	{ "old_order", test_old_order },
+	{ "i386", test_i386 },
 	{ "old_order_seqs", test_old_order_seqs },
 	{ "new_order", test_new_order },
 	{ "new_order_unsigned_offsets", test_new_order_unsigned_offsets },

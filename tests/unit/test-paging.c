@@ -430,6 +430,9 @@ static void test_pae(void)
 	wr64(&p, ea, rd64(&p, ea) | RW);
 	expect_fault(&p, cr3, 0xc0001000, "PDPTE has reserved bits set");
 	wr64(&p, ea, rd64(&p, ea) & ~(uint64_t)RW);
+	/* ... but the accessed bit QEMU's TCG sets there is accepted */
+	wr64(&p, ea, rd64(&p, ea) | 0x20);
+	CHECK_U64(xl(&p, cr3, 0xc0001234).pa, ==, 0x305234);
 	/* PAE reserves bits 62:52 too, unlike IA-32e */
 	ea = map_pae(&p, cr3, 0xc0002000, 0x306000, SZ_4K, RW);
 	wr64(&p, ea, rd64(&p, ea) | (1ull << 60));

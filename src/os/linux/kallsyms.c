@@ -12,7 +12,9 @@
  *             offsets|addresses, relative_base, seqs_of_names
  *             (commit "scripts/kallsyms: change the output order")
  * Markers were PTR-sized before they became .long, so both widths are
- * accepted.  Names are length-prefixed; since 6.1 the length is a one- or
+ * accepted.  On 32-bit kernels PTR is .long and ALGN is 4 bytes, so
+ * relative_base is 4 bytes and num_syms has no padding after it: every
+ * "8" above becomes "4" (struct kbuf's w, tried 8 first, then 4).  Names are length-prefixed; since 6.1 the length is a one- or
  * two-byte ULEB128 (commit 73bbb94466fd "kallsyms: support big symbols").
  *
  * The anchor is the token table: every digit occurs in some symbol, so
@@ -41,6 +43,7 @@ enum {
 struct kbuf {
 	const uint8_t *p;
 	uint64_t len;
+	unsigned int w; /* pointer size and label alignment: 8 or 4 */
 };
 
 static bool kb_has(const struct kbuf *b, uint64_t off, uint64_t n)
@@ -72,14 +75,24 @@ static uint64_t rd64(const struct kbuf *b, uint64_t off)
 	return v;
 }
 
-static uint64_t align8(uint64_t v)
+/* A PTR-sized value. */
+static uint64_t rdw(const struct kbuf *b, uint64_t off)
 {
-	return (v + 7) & ~7ull;
+	return b->w == 8 ? rd64(b, off) : rd32(b, off);
 }
 
-static bool is_kernel_va(uint64_t v)
+static uint64_t alignw(const struct kbuf *b, uint64_t v)
 {
-	return v >= QVMI_LINUX_START_KERNEL_MAP;
+	return (v + b->w - 1) & ~(uint64_t)(b->w - 1);
+}
+
+/* x86_64 kernel map; on 32-bit, above the lowest PAGE_OFFSET of any
+ * VMSPLIT choice (1G/3G split: 0x40000000). */
+static bool is_kernel_va(const struct kbuf *b, uint64_t v)
+{
+	if (b->w == 8)
+		return v >= QVMI_LINUX_START_KERNEL_MAP;
+	return v >= QVMI_LINUX_PAGE_OFFSET32_MIN && v <= UINT32_MAX;
 }
 
 /* ---- token table and index ---------------------------------------------- */
@@ -111,7 +124,7 @@ static bool tokens_at(const struct kbuf *b, uint64_t h, uint64_t i,
 		if (c && tk->idx[c] <= tk->idx[c - 1])
 			return false;
 	}
-	if (tk->idx[0x30] > h || ((h - tk->idx[0x30]) & 7))
+	if (tk->idx[0x30] > h || ((h - tk->idx[0x30]) & (b->w - 1)))
 		return false;
 	t = h - tk->idx[0x30];
 	for (int c = 0; c < 255; c++) {
@@ -127,7 +140,7 @@ static bool tokens_at(const struct kbuf *b, uint64_t h, uint64_t i,
 	if (end + n >= i || !token_ok(b, end, n))
 		return false;
 	tk->len[255] = (uint16_t)n;
-	if (align8(end + n + 1) != i)
+	if (alignw(b, end + n + 1) != i)
 		return false;
 	tk->table = t;
 	tk->index = i;
@@ -136,8 +149,8 @@ static bool tokens_at(const struct kbuf *b, uint64_t h, uint64_t i,
 
 static bool find_tokens(const struct kbuf *b, uint64_t h, struct tokens *tk)
 {
-	for (uint64_t i = align8(h + ANCHOR_LEN);
-	     i < h + TOKEN_SPAN && kb_has(b, i, 512); i += 8)
+	for (uint64_t i = alignw(b, h + ANCHOR_LEN);
+	     i < h + TOKEN_SPAN && kb_has(b, i, 512); i += b->w)
 		if (tokens_at(b, h, i, tk))
 			return true;
 	return false;
@@ -145,11 +158,13 @@ static bool find_tokens(const struct kbuf *b, uint64_t h, struct tokens *tk)
 
 bool qvmi__kallsyms_tokens_at(const uint8_t *buf, size_t len, uint64_t h)
 {
-	struct kbuf b = { buf, len };
+	struct kbuf b = { buf, len, 8 };
+	struct kbuf b4 = { buf, len, 4 };
 	struct tokens tk;
 
 	return kb_has(&b, h, ANCHOR_LEN) &&
-	       !memcmp(buf + h, anchor, ANCHOR_LEN) && find_tokens(&b, h, &tk);
+	       !memcmp(buf + h, anchor, ANCHOR_LEN) &&
+	       (find_tokens(&b, h, &tk) || find_tokens(&b4, h, &tk));
 }
 
 /* ---- names, markers, addresses -------------------------------------------- */
@@ -220,7 +235,7 @@ static bool decode_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
 	uint32_t n = l->num_syms;
 	bool neg = false;
 
-	if (!kb_has(b, pos, (uint64_t)n * (l->base_relative ? 4 : 8))) {
+	if (!kb_has(b, pos, (uint64_t)n * (l->base_relative ? 4 : b->w))) {
 		l->truncated = true;
 		return false;
 	}
@@ -229,7 +244,7 @@ static bool decode_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
 			neg = (int32_t)rd32(b, pos + 4ull * i) < 0;
 	for (uint32_t i = 0; i < n; i++) {
 		if (!l->base_relative) {
-			out[i] = rd64(b, pos + 8ull * i);
+			out[i] = rdw(b, pos + (uint64_t)b->w * i);
 		} else {
 			int32_t o = (int32_t)rd32(b, pos + 4ull * i);
 
@@ -245,7 +260,7 @@ static bool decode_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
 	}
 	/* Whatever the encoding, the highest symbol is in the kernel image
 	 * (zeros would otherwise pass as "sorted"). */
-	if (!n || !is_kernel_va(out[n - 1]))
+	if (!n || !is_kernel_va(b, out[n - 1]))
 		return false;
 	l->abs_percpu = neg;
 	l->addrs = pos;
@@ -257,32 +272,32 @@ static bool decode_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
 static bool find_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
 		       uint64_t *out)
 {
-	uint64_t n = l->num_syms, N = l->num_syms_pos, rb, pos;
+	uint64_t n = l->num_syms, N = l->num_syms_pos, rb, pos, w = b->w;
 
-	if (N >= 8 && is_kernel_va(rb = rd64(b, N - 8))) {
+	if (N >= w && is_kernel_va(b, rb = rdw(b, N - w))) {
 		l->new_order = false;
 		l->base_relative = true;
 		l->relative_base = rb;
-		l->relative_base_pos = N - 8;
-		if (N - 8 >= align8(4 * n) &&
-		    decode_addrs(b, l, N - 8 - align8(4 * n), out))
+		l->relative_base_pos = N - w;
+		if (N - w >= alignw(b, 4 * n) &&
+		    decode_addrs(b, l, N - w - alignw(b, 4 * n), out))
 			return true;
-		if (N - 8 < align8(4 * n))
+		if (N - w < alignw(b, 4 * n))
 			l->truncated = true;
 		l->base_relative = false;
-		if (N >= 8 * n && decode_addrs(b, l, N - 8 * n, out))
+		if (N >= w * n && decode_addrs(b, l, N - w * n, out))
 			return true;
 	}
 	l->new_order = true;
 	pos = l->token_index + 512;
 	l->base_relative = true;
-	l->relative_base_pos = align8(pos + 4 * n);
-	if (kb_has(b, l->relative_base_pos, 8) &&
-	    is_kernel_va(rb = rd64(b, l->relative_base_pos))) {
+	l->relative_base_pos = alignw(b, pos + 4 * n);
+	if (kb_has(b, l->relative_base_pos, w) &&
+	    is_kernel_va(b, rb = rdw(b, l->relative_base_pos))) {
 		l->relative_base = rb;
 		if (decode_addrs(b, l, pos, out))
 			return true;
-	} else if (!kb_has(b, l->relative_base_pos, 8)) {
+	} else if (!kb_has(b, l->relative_base_pos, w)) {
 		l->truncated = true;
 	}
 	l->base_relative = false;
@@ -294,28 +309,29 @@ static bool find_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
 static bool verify_num_syms(const struct kbuf *b, const struct tokens *tk,
 			    uint64_t N, struct qvmi_kallsyms_layout *l)
 {
-	uint64_t names = N + 8, end, mpos, mend, m;
+	uint64_t names = N + b->w, end, mpos, mend, m;
 	uint32_t num;
 
-	if ((N & 7) || !kb_has(b, N, 8))
+	if ((N & (b->w - 1)) || !kb_has(b, N, b->w))
 		return false;
 	num = rd32(b, N);
-	if (!num || num > QVMI_KSYMS_MAX || rd32(b, N + 4))
+	/* On 64-bit the names label's alignment pads num_syms to 8. */
+	if (!num || num > QVMI_KSYMS_MAX || (b->w == 8 && rd32(b, N + 4)))
 		return false;
 	if (!walk_names(b, names, num, tk->table, &end))
 		return false;
-	mpos = align8(end);
+	mpos = alignw(b, end);
 	m = (num + 255ull) / 256;
 	memset(l, 0, sizeof(*l));
-	for (unsigned int w = 4; w <= 8; w += 4) {
+	for (unsigned int w = 4; w <= b->w; w += 4) {
 		if (!markers_match(b, mpos, w, names, num))
 			continue;
 		mend = mpos + m * w;
-		if (align8(mend) == tk->table)
+		if (alignw(b, mend) == tk->table)
 			l->seqs_width = 0;
-		else if (align8(align8(mend) + 3ull * num) == tk->table)
+		else if (alignw(b, alignw(b, mend) + 3ull * num) == tk->table)
 			l->seqs_width = 3;
-		else if (align8(align8(mend) + 4ull * num) == tk->table)
+		else if (alignw(b, alignw(b, mend) + 4ull * num) == tk->table)
 			l->seqs_width = 4;
 		else
 			continue;
@@ -324,6 +340,7 @@ static bool verify_num_syms(const struct kbuf *b, const struct tokens *tk,
 	}
 	if (!l->marker_width)
 		return false;
+	l->ptr_size = b->w;
 	l->token_table = tk->table;
 	l->token_index = tk->index;
 	l->num_syms_pos = N;
@@ -363,25 +380,26 @@ static int cand_from_markers(const struct kbuf *b, const struct tokens *tk,
 		if (!v)
 			break;
 	}
-	if (prev || (pos & 7))
+	if (prev || (pos & (b->w - 1)))
 		return 0;
 	mstart = pos;
-	if (last + 2 + 8 > mstart)
+	if (last + 2 + b->w > mstart)
 		return 0;
-	/* Names start S: num at S-8, last block from S+last to mstart. */
-	for (uint64_t s = (mstart - last - 2) & ~7ull;
-	     s >= 8 && s + last + 256ull * NAME_ENTRY_MAX >= mstart && n < max;
-	     s -= 8) {
-		uint32_t num = rd32(b, s - 8);
+	/* Names start S: num at S-w, last block from S+last to mstart. */
+	for (uint64_t s = (mstart - last - 2) & ~(uint64_t)(b->w - 1);
+	     s >= b->w && s + last + 256ull * NAME_ENTRY_MAX >= mstart &&
+	     n < max;
+	     s -= b->w) {
+		uint32_t num = rd32(b, s - b->w);
 		uint64_t end;
 
-		if (s + last >= mstart || rd32(b, s - 4) || !num ||
-		    (num + 255ull) / 256 != m)
+		if (s + last >= mstart || (b->w == 8 && rd32(b, s - 4)) ||
+		    !num || (num + 255ull) / 256 != m)
 			continue;
 		if (walk_names(b, s + last, num - (m - 1) * 256, mstart,
 			       &end) &&
-		    align8(end) == mstart)
-			out[n++] = s - 8;
+		    alignw(b, end) == mstart)
+			out[n++] = s - b->w;
 	}
 	return n;
 }
@@ -393,12 +411,14 @@ static int cand_from_signature(const struct kbuf *b, const struct tokens *tk,
 {
 	int n = 0;
 
-	for (uint64_t p = tk->table & ~7ull; p >= 16 && n < max; p -= 8) {
+	for (uint64_t p = tk->table & ~(uint64_t)(b->w - 1);
+	     p >= 2ull * b->w && n < max; p -= b->w) {
 		uint32_t num = rd32(b, p);
 
-		if (num && num <= QVMI_KSYMS_MAX && !rd32(b, p + 4) &&
-		    is_kernel_va(rd64(b, p - 8)) &&
-		    p + 8 + 2ull * num <= tk->table)
+		if (num && num <= QVMI_KSYMS_MAX &&
+		    (b->w == 4 || !rd32(b, p + 4)) &&
+		    is_kernel_va(b, rdw(b, p - b->w)) &&
+		    p + b->w + 2ull * num <= tk->table)
 			out[n++] = p;
 	}
 	return n;
@@ -455,7 +475,9 @@ static int try_tokens(struct qvmi_ctx *ctx, const struct kbuf *b,
 	n += cand_from_markers(b, tk, 4, tk->table, cand + n, MAX_VERIFY - n);
 	n += cand_from_markers(b, tk, 4, tk->table - 4, cand + n,
 			       MAX_VERIFY - n);
-	n += cand_from_markers(b, tk, 8, tk->table, cand + n, MAX_VERIFY - n);
+	if (b->w == 8)
+		n += cand_from_markers(b, tk, 8, tk->table, cand + n,
+				       MAX_VERIFY - n);
 	n += cand_from_signature(b, tk, cand + n, MAX_VERIFY - n);
 	for (int i = 0; i < n; i++) {
 		if (!verify_num_syms(b, tk, cand[i], &l))
@@ -487,7 +509,6 @@ int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
 			 struct qvmi_ksyms *syms,
 			 struct qvmi_kallsyms_layout *lay)
 {
-	struct kbuf b = { buf, len };
 	const uint8_t *p = buf, *hit;
 	struct tokens tk;
 	int anchors = 0, tables = 0, rc;
@@ -498,14 +519,19 @@ int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
 	       (hit = memmem(p, len - (size_t)(p - buf), anchor, ANCHOR_LEN))) {
 		anchors++;
 		p = hit + 1;
-		if (!find_tokens(&b, (uint64_t)(hit - buf), &tk))
-			continue;
-		tables++;
-		rc = try_tokens(ctx, &b, &tk, syms, lay);
-		if (rc < 0)
-			return rc;
-		if (rc > 0)
-			return 0;
+		/* 64-bit first: its 8-byte alignment is the stricter. */
+		for (unsigned int w = 8; w >= 4; w -= 4) {
+			struct kbuf b = { buf, len, w };
+
+			if (!find_tokens(&b, (uint64_t)(hit - buf), &tk))
+				continue;
+			tables++;
+			rc = try_tokens(ctx, &b, &tk, syms, lay);
+			if (rc < 0)
+				return rc;
+			if (rc > 0)
+				return 0;
+		}
 	}
 	if (!tables)
 		return qvmi__err(ctx, -EBADMSG,

@@ -12,6 +12,14 @@
  * the kernel's own phys_base variable, which head64.c sets so that
  * PA = VA - __START_KERNEL_map + phys_base for the image, and against
  * linux_banner.
+ *
+ * i386 (PAE or not) differs: the image lies in the linear map, so
+ * VA = PA + PAGE_OFFSET for all of it, KASLR moving both together
+ * (arch/x86/boot/compressed/kaslr.c picks only a physical address there).
+ * There is no phys_base, and without CONFIG_KALLSYMS_ALL (Debian's
+ * 686-pae) kallsyms has text symbols only: no linux_banner.  So each
+ * VMSPLIT PAGE_OFFSET is tried, and the one that puts _text a little below
+ * the token table, with a banner in between, wins.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,6 +41,7 @@ enum {
 	READ_CHUNK = 1 << 20,
 	ALIGN_2M = 2 << 20,
 	IMAGE_MAX = 1 << 30, /* _end - _text sanity bound */
+	IMAGE32_MAX = 64 << 20, /* i386: _text to the token table, at most */
 	MAP_FILE_MAX = 256 << 20,
 	BTF_MAX = 256 << 20,
 };
@@ -127,13 +136,22 @@ static bool text_pa_ok(struct qvmi_linux *lx, uint64_t p)
 	return checks > 0;
 }
 
+static bool is32(const struct qvmi_linux *lx)
+{
+	return lx->lay.ptr_size == 4;
+}
+
 static int image_bounds(struct qvmi_linux *lx)
 {
 	const struct qvmi_ksym *t = qvmi__ksyms_find(&lx->syms, "_text");
+	bool ok;
 
 	if (!t)
 		t = qvmi__ksyms_find(&lx->syms, "_stext");
-	if (!t || !(t->addr >= QVMI_LINUX_START_KERNEL_MAP))
+	ok = t && (is32(lx) ? t->addr >= QVMI_LINUX_PAGE_OFFSET32_MIN &&
+				      t->addr <= UINT32_MAX :
+			      t->addr >= QVMI_LINUX_START_KERNEL_MAP);
+	if (!ok)
 		return qvmi__err(lx->ctx, -ENOENT,
 				 "linux: no _text/_stext in the kernel image");
 	lx->text_va = t->addr;
@@ -147,6 +165,64 @@ static int image_bounds(struct qvmi_linux *lx)
 	return 0;
 }
 
+/* i386: the banner between _etext and the token table, into lx->banner. */
+static bool banner32(struct qvmi_linux *lx, uint64_t from, uint64_t to)
+{
+	uint8_t *buf = NULL;
+	const uint8_t *hit = NULL;
+	uint64_t lo = 0, len = 0;
+	size_t n;
+
+	if (to <= from ||
+	    read_window(lx->ctx, from, 0, to - from, &buf, &lo, &len))
+		return false;
+	/* The last one: 6.1's init/version.o keeps a weak linux_banner
+	 * whose UTS_VERSION lacks the build number ("# SMP ..."); the real
+	 * one, from init/version-timestamp.o, is linked after it. */
+	for (const uint8_t *p = buf;
+	     len && (p = memmem(p, len - (size_t)(p - buf), banner_prefix,
+				sizeof(banner_prefix) - 1));
+	     p++)
+		hit = p;
+	if (hit) {
+		n = QVMI_MIN(sizeof(lx->banner) - 1, len - (size_t)(hit - buf));
+		memcpy(lx->banner, hit, n);
+		lx->banner[n] = '\0';
+	}
+	free(buf);
+	return hit != NULL;
+}
+
+static int place_image32(struct qvmi_linux *lx, uint64_t inside_pa)
+{
+	/* CONFIG_PAGE_OFFSET of VMSPLIT_3G, 3G_OPT, 2G, 2G_OPT, 1G. */
+	static const uint64_t po[] = { 0xc0000000, 0xb0000000, 0x80000000,
+				       0x78000000, 0x40000000 };
+	uint64_t etext = sym_or(&lx->syms, "_etext", lx->end_va);
+
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(po); i++) {
+		uint64_t p = lx->text_va - po[i];
+
+		if (lx->text_va < po[i] || p > inside_pa ||
+		    inside_pa - p > IMAGE32_MAX || etext < lx->text_va ||
+		    !banner32(lx, p + (etext - lx->text_va), inside_pa))
+			continue;
+		lx->text_pa = p;
+		lx->page_offset_base = po[i];
+		lx->phys_base = 0; /* no such variable on i386 */
+		/* Without _end: the tables and what follows them. */
+		lx->end_va = QVMI_MAX(lx->end_va, inside_pa + po[i] + 1);
+		qvmi__clear_err(lx->ctx);
+		return 0;
+	}
+	return qvmi__err(
+		lx->ctx, -ENOENT,
+		"linux: i386 kernel: no PAGE_OFFSET puts _text 0x%" PRIx64
+		" below its token table at PA 0x%" PRIx64
+		" with a banner in between",
+		lx->text_va, inside_pa);
+}
+
 /* Place _text physically given a PA inside the image (the token table). */
 static int place_image(struct qvmi_linux *lx, uint64_t inside_pa)
 {
@@ -155,6 +231,8 @@ static int place_image(struct qvmi_linux *lx, uint64_t inside_pa)
 
 	if (err)
 		return err;
+	if (is32(lx))
+		return place_image32(lx, inside_pa);
 	span = lx->end_va - lx->text_va;
 	lo = inside_pa > span ? inside_pa - span : 0;
 	for (size_t s = 0; s < QVMI_ARRAY_SIZE(step); s++) {
@@ -215,8 +293,12 @@ static int read_banner(struct qvmi_linux *lx)
 	uint64_t pa = 0;
 	size_t n;
 
-	if (!k || qvmi__linux_kimage_pa(lx, k->addr, &pa) ||
-	    qvmi_read_pa(lx->ctx, pa, lx->banner, sizeof(lx->banner) - 1))
+	/* i386 without KALLSYMS_ALL: place_image32 found the banner. */
+	bool found = !k && is32(lx) && lx->banner[0];
+
+	if (!found &&
+	    (!k || qvmi__linux_kimage_pa(lx, k->addr, &pa) ||
+	     qvmi_read_pa(lx->ctx, pa, lx->banner, sizeof(lx->banner) - 1)))
 		return qvmi__err(lx->ctx, -ENOENT, "linux: no linux_banner");
 	lx->banner[sizeof(lx->banner) - 1] = '\0';
 	lx->banner[strcspn(lx->banner, "\n")] = '\0';
@@ -240,7 +322,12 @@ static int load_btf_memory(struct qvmi_linux *lx)
 
 	if (!start || stop <= start || stop - start > BTF_MAX)
 		return qvmi__err(lx->ctx, -ENOENT,
-				 "linux: no __start_BTF/__stop_BTF");
+				 "kernel %s has no BTF (no __start_BTF; "
+				 "CONFIG_DEBUG_INFO_BTF off): give a BTF file "
+				 "(btf_path), made with 'pahole "
+				 "--btf_encode_detached=FILE vmlinux' from the "
+				 "vmlinux of linux-image-%s-dbg",
+				 lx->release, lx->release);
 	err = qvmi__linux_kimage_pa(lx, start, &pa);
 	if (err)
 		return err;
@@ -510,11 +597,20 @@ static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 
 	if (err)
 		return err;
+	if (is32(lx)) {
+		/* The linear map ends at high_memory (a data symbol, not in
+		 * kallsyms), at most 896 MiB above PAGE_OFFSET with the 3G
+		 * split; vmalloc starts there.  No vmemmap on i386. */
+		lx->vmalloc_base = lx->page_offset_base + 0x38000000;
+		lx->vmemmap_base = 0;
+		goto btf;
+	}
 	/* CONFIG_RANDOMIZE_MEMORY variables; defaults are 4-level layout. */
 	read_base(lx, "page_offset_base", 0xffff888000000000ull,
 		  &lx->page_offset_base);
 	read_base(lx, "vmalloc_base", 0xffffc90000000000ull, &lx->vmalloc_base);
 	read_base(lx, "vmemmap_base", 0xffffea0000000000ull, &lx->vmemmap_base);
+btf:
 	if (!(QVMI_OPTS_GET(o, flags, 0u) & QVMI_LINUX_NO_BTF))
 		load_btf(lx, QVMI_OPTS_GET(o, btf_path, (const char *)NULL));
 	return 0;
@@ -579,7 +675,9 @@ QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
 	ret->release = lx->release;
 	ret->text_va = lx->text_va;
 	ret->text_pa = lx->text_pa;
-	ret->kaslr_slide = (int64_t)(lx->text_va - QVMI_LINUX_DEFAULT_TEXT);
+	ret->kaslr_slide =
+		(int64_t)(lx->text_va - (is32(lx) ? QVMI_LINUX_DEFAULT_TEXT32 :
+						    QVMI_LINUX_DEFAULT_TEXT));
 	ret->phys_base = lx->phys_base;
 	ret->page_offset_base = lx->page_offset_base;
 	ret->vmalloc_base = lx->vmalloc_base;
@@ -592,6 +690,16 @@ QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
 	return 0;
 }
 
+/* Without CONFIG_KALLSYMS_ALL kallsyms has text symbols only. */
+static bool has_data_syms(const struct qvmi_linux *lx)
+{
+	for (size_t i = 0; i < lx->syms.n; i++)
+		if (lx->syms.syms[i].type &&
+		    strchr("DdBb", lx->syms.syms[i].type))
+			return true;
+	return false;
+}
+
 QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 				 uint64_t *ret)
 {
@@ -601,6 +709,12 @@ QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_addr: NULL") :
 			    -EINVAL;
 	k = qvmi__ksyms_find(&lx->syms, name);
+	if (!k && !has_data_syms(lx))
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "no symbol %s: kallsyms of %s holds no data "
+				 "symbols (CONFIG_KALLSYMS_ALL off); the "
+				 "System.map of linux-image-%s-dbg has them",
+				 name, lx->release, lx->release);
 	if (!k)
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol %s", name);
 	*ret = k->addr;

@@ -23,6 +23,11 @@ enum {
 /* Default x86_64 kernel layout (4-level paging, no KASLR). */
 #define QVMI_LINUX_START_KERNEL_MAP 0xffffffff80000000ull
 #define QVMI_LINUX_DEFAULT_TEXT 0xffffffff81000000ull
+/* i386: PAGE_OFFSET of CONFIG_VMSPLIT_3G, the lowest of any split
+ * (VMSPLIT_1G), and _text without KASLR (PAGE_OFFSET + 16 MiB). */
+#define QVMI_LINUX_PAGE_OFFSET32 0xc0000000ull
+#define QVMI_LINUX_PAGE_OFFSET32_MIN 0x40000000ull
+#define QVMI_LINUX_DEFAULT_TEXT32 0xc1000000ull
 
 struct qvmi_ksym {
 	uint64_t addr;
@@ -48,6 +53,7 @@ struct qvmi_kallsyms_layout {
 	uint64_t relative_base;
 	uint32_t num_syms;
 	unsigned int marker_width; /* 4 or 8 */
+	unsigned int ptr_size; /* 8 (x86_64) or 4 (i386) */
 	unsigned int seqs_width; /* 0 (< 6.2), 3 or 4 */
 	bool new_order; /* 6.4+: names first, offsets after the tokens */
 	bool base_relative;
