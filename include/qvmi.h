@@ -691,6 +691,178 @@ QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
 QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
 				  uint64_t *ret);
 
+/* ---- Linux views: tasks, modules, maps, dmesg (src/os/linux) ---- */
+
+/*
+ * What a running Linux kernel holds, read from its own data structures
+ * with layouts from its BTF (so a kernel without BTF gives -ENOENT).
+ * Covered: x86_64 kernels 4.14 to 6.x with BTF; tested on Debian 6.1 and
+ * on synthetic kernels in both layouts of each structure.  Walks over
+ * guest data are bounded (65,536 list nodes); a cycle stops the walk with
+ * -ELOOP, and what was found before it is returned, marked partial.  A
+ * running guest may change a list while it is walked: pause it for a
+ * consistent picture.
+ */
+
+enum { QVMI_LINUX_COMM_LEN = 16 }; /* TASK_COMM_LEN */
+
+enum qvmi_linux_task_flags {
+	QVMI_LINUX_TASK_KTHREAD = 1u << 0, /* PF_KTHREAD, or no mm */
+	QVMI_LINUX_TASK_LEADER = 1u << 1, /* pid == tgid */
+};
+
+struct qvmi_linux_task {
+	uint64_t addr; /* the task_struct's kernel virtual address */
+	int32_t pid, tgid, ppid; /* ppid: real_parent's tgid */
+	uint32_t uid; /* cred->uid */
+	char comm[QVMI_LINUX_COMM_LEN]; /* always terminated */
+	char state; /* as ps shows it: R S D T t X Z P I */
+	uint32_t flags; /* enum qvmi_linux_task_flags */
+	uint64_t raw_state; /* __state (>= 5.14) or state */
+	/* Nanoseconds since boot, suspend included (start_boottime, as
+	 * /proc/PID/stat), or start_time (monotonic) on kernels before 5.5. */
+	uint64_t start_time;
+	uint64_t mm; /* 0 for kernel threads */
+	uint64_t dtb; /* guest-physical address of mm->pgd (a CR3); 0 */
+};
+
+struct qvmi_linux_task_list {
+	struct qvmi_linux_task *tasks;
+	size_t n;
+	/* The walk stopped early (the call's error says why); tasks[] holds
+	 * what was read before that. */
+	int partial; /* 0 or 1 */
+};
+
+enum qvmi_linux_tasks_flags {
+	QVMI_LINUX_THREADS = 1u << 0, /* every thread, not only leaders */
+};
+
+/*
+ * The task list from init_task (pid 0, the idle task, comes first), in
+ * list order.  ret is always initialised; free it with
+ * qvmi_linux_task_list_deinit() whatever the result.  Returns 0, or a
+ * negative errno with ret->partial set when some tasks were read.
+ */
+QVMI_API int qvmi_linux_tasks(struct qvmi_linux *lx, unsigned int flags,
+			      struct qvmi_linux_task_list *ret);
+QVMI_API void qvmi_linux_task_list_deinit(struct qvmi_linux_task_list *list);
+
+/* Called for each task; a non-zero return stops the walk and is returned.
+ * The task is only valid during the call.  Allocates nothing. */
+typedef int (*qvmi_linux_task_fn)(const struct qvmi_linux_task *task,
+				  void *arg);
+QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
+				     qvmi_linux_task_fn fn, void *arg);
+/* One task by pid (a thread id with QVMI_LINUX_THREADS); -ENOENT. */
+QVMI_API int qvmi_linux_task_find(struct qvmi_linux *lx, int32_t pid,
+				  unsigned int flags,
+				  struct qvmi_linux_task *ret);
+
+/* Loaded modules (the "modules" list), as lsmod shows them. */
+enum qvmi_linux_module_state {
+	QVMI_LINUX_MODULE_LIVE = 0,
+	QVMI_LINUX_MODULE_COMING = 1,
+	QVMI_LINUX_MODULE_GOING = 2,
+	QVMI_LINUX_MODULE_UNFORMED = 3,
+};
+
+struct qvmi_linux_module {
+	uint64_t addr; /* the struct module */
+	char name[64];
+	uint64_t base; /* core text: mem[MOD_TEXT] (>= 6.4), core_layout */
+	uint64_t size; /* all parts, as /proc/modules adds them up */
+	uint64_t text_size; /* core text part */
+	int state; /* enum qvmi_linux_module_state */
+};
+
+struct qvmi_linux_module_list {
+	struct qvmi_linux_module *mods;
+	size_t n;
+	int partial; /* 0 or 1 */
+};
+
+/* Same contract as qvmi_linux_tasks. */
+QVMI_API int qvmi_linux_modules(struct qvmi_linux *lx,
+				struct qvmi_linux_module_list *ret);
+QVMI_API void
+qvmi_linux_module_list_deinit(struct qvmi_linux_module_list *list);
+
+/*
+ * Memory maps of a process (its VMAs in address order), like
+ * /proc/PID/maps.  Kernels >= 6.1 keep them in a maple tree
+ * (mm->mm_mt), older ones in a list (mm->mmap, vm_next); BTF tells which.
+ */
+enum qvmi_linux_vma_flags {
+	QVMI_LINUX_VM_READ = 1u << 0, /* the kernel's VM_* bits */
+	QVMI_LINUX_VM_WRITE = 1u << 1,
+	QVMI_LINUX_VM_EXEC = 1u << 2,
+	QVMI_LINUX_VM_SHARED = 1u << 3,
+};
+
+struct qvmi_linux_vma {
+	uint64_t addr; /* the vm_area_struct */
+	uint64_t start, end;
+	uint64_t flags; /* vm_flags; the low four bits are enum above */
+	uint64_t pgoff; /* in pages */
+	uint64_t file; /* the struct file; 0 for anonymous memory */
+	char perms[5]; /* "rwxp" / "r--s", as /proc/PID/maps */
+	/* File path (dentries up to the root, across mounts), "[heap]",
+	 * "[stack]", a special mapping's name ("[vdso]"), or "". */
+	char *name;
+};
+
+struct qvmi_linux_vma_list {
+	struct qvmi_linux_vma *vmas;
+	size_t n;
+	int partial; /* 0 or 1 */
+	uint64_t mm, dtb; /* the process's mm_struct and page table */
+};
+
+/* Same contract as qvmi_linux_tasks; -ENOENT for an unknown pid, -ESRCH
+ * for a task without mm (a kernel thread). */
+QVMI_API int qvmi_linux_vmas(struct qvmi_linux *lx, int32_t pid,
+			     struct qvmi_linux_vma_list *ret);
+QVMI_API void qvmi_linux_vma_list_deinit(struct qvmi_linux_vma_list *list);
+
+/*
+ * A process's argument or environment block (mm->arg_start..arg_end,
+ * env_start..env_end), read through its page table: NUL-separated strings,
+ * at most QVMI_LINUX_ARGS_MAX bytes (the rest is cut).  *ret is malloc'd
+ * and NUL-terminated past *len; free() it.  -EFAULT if the pages are not
+ * present (swapped out, or not yet touched).
+ */
+enum { QVMI_LINUX_ARGS_MAX = 4096 * 32 };
+enum qvmi_linux_args {
+	QVMI_LINUX_CMDLINE = 0,
+	QVMI_LINUX_ENVIRON = 1,
+};
+QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
+				  enum qvmi_linux_args which, char **ret,
+				  size_t *len);
+
+/*
+ * The kernel log (dmesg): the lockless printk ring buffer of 5.10+ (prb),
+ * or the log_buf of struct printk_log records before it; BTF tells which.
+ * Records come oldest first; text is not terminated (use text_len) and is
+ * valid only during the call.  At most 2^22 records, 64 MiB of text.
+ */
+struct qvmi_linux_log_rec {
+	uint64_t seq;
+	uint64_t ts_nsec; /* local_clock() at logging */
+	int level; /* 0..7; -1 unknown */
+	int facility;
+	uint32_t caller_id; /* 0 when the kernel has none */
+	const char *text;
+	size_t text_len;
+};
+typedef int (*qvmi_linux_log_fn)(const struct qvmi_linux_log_rec *rec,
+				 void *arg);
+/* Returns the number of records, or a negative errno; a non-zero return
+ * of fn stops the walk and is returned. */
+QVMI_API int qvmi_linux_dmesg(struct qvmi_linux *lx, qvmi_linux_log_fn fn,
+			      void *arg);
+
 /* ---- pmemaccess client source (src/source/pmem.c) ---------------------- */
 
 struct qvmi_pmem_opts {

@@ -91,6 +91,19 @@ int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_regs(struct cli *cli, int argc, char **argv);
 int cmd_translate(struct cli *cli, int argc, char **argv);
 int cmd_pages(struct cli *cli, int argc, char **argv);
+int cmd_ps(struct cli *cli, int argc, char **argv);
+int cmd_pstree(struct cli *cli, int argc, char **argv);
+int cmd_lsmod(struct cli *cli, int argc, char **argv);
+int cmd_maps(struct cli *cli, int argc, char **argv);
+int cmd_cmdline(struct cli *cli, int argc, char **argv);
+int cmd_env(struct cli *cli, int argc, char **argv);
+int cmd_dmesg(struct cli *cli, int argc, char **argv);
+int cmd_sym(struct cli *cli, int argc, char **argv);
+
+/* Linux guests (tools/cmd-linux.c): open the kernel (prints the error),
+ * parse a pid argument (prints the error). */
+int cli_linux_open(struct cli *cli, struct qvmi_linux **ret);
+int cli_parse_pid(const char *s, int32_t *ret);
 
 extern const struct cli_cmd cli_cmds[];
 const struct cli_cmd *cli_find_cmd(const char *name);

@@ -34,6 +34,12 @@ static int parse_or_exit(struct cli *cli, const char *name, int argc,
 struct read_args {
 	uint64_t len;
 	bool raw;
+	/* --va: a guest-virtual address in the space of --dtb, --vcpu's CR3
+	 * or --pid's page table (default: vCPU 0's CR3). */
+	bool va_set;
+	uint64_t va, dtb, vcpu;
+	const char *pid;
+	int space; /* 0 vcpu, 1 dtb, 2 pid */
 };
 
 enum {
@@ -43,22 +49,52 @@ enum {
 	OPT_FILE,
 	OPT_HEX,
 	OPT_MAX,
-	OPT_FORMAT
+	OPT_FORMAT,
+	OPT_VA,
+	OPT_DTB,
+	OPT_VCPU,
+	OPT_PID,
 };
 
 static int read_opt(struct cli *cli, int opt, const char *arg, void *data)
 {
 	struct read_args *a = data;
+	int bad = 0;
 
-	if (opt == OPT_RAW) {
+	switch (opt) {
+	case OPT_RAW:
 		a->raw = true;
 		return 0;
-	}
-	if (opt == OPT_LEN && !cli_parse_size(arg, &a->len) && a->len &&
-	    a->len <= READ_MAX)
+	case OPT_PID:
+		a->pid = arg;
+		a->space = 2;
 		return 0;
-	fprintf(stderr, "qvmi: bad --len '%s' (1..%d)\n", arg, READ_MAX);
-	return -1;
+	case OPT_VA:
+		a->va_set = true;
+		bad = cli_parse_u64(arg, &a->va);
+		break;
+	case OPT_DTB:
+		a->space = 1;
+		bad = cli_parse_u64(arg, &a->dtb);
+		break;
+	case OPT_VCPU:
+		a->space = 0;
+		bad = cli_parse_u64(arg, &a->vcpu) || a->vcpu >= 4096;
+		break;
+	case OPT_LEN:
+		if (cli_parse_size(arg, &a->len) || !a->len ||
+		    a->len > READ_MAX) {
+			fprintf(stderr, "qvmi: bad --len '%s' (1..%d)\n", arg,
+				READ_MAX);
+			return -1;
+		}
+		return 0;
+	}
+	if (bad) {
+		fprintf(stderr, "qvmi: bad number '%s'\n", arg);
+		return -1;
+	}
+	return 0;
 }
 
 static void read_json(uint64_t addr, const uint8_t *buf, size_t len)
@@ -79,30 +115,74 @@ static void read_json(uint64_t addr, const uint8_t *buf, size_t len)
 	cli_json_print(o);
 }
 
+/* The page table of the address space --va reads in. */
+static int read_dtb(struct cli *cli, const struct read_args *a, uint64_t *ret)
+{
+	struct qvmi_linux_task t;
+	struct qvmi_linux *lx = NULL;
+	struct qvmi_regs_x86 r;
+	int32_t pid;
+	int err;
+
+	if (a->space == 1) {
+		*ret = a->dtb;
+		return 0;
+	}
+	if (a->space == 0) {
+		err = qvmi_get_regs(cli->ctx, (unsigned int)a->vcpu, &r);
+		if (err)
+			return cli_fail(cli, "registers", err);
+		*ret = r.cr3;
+		return 0;
+	}
+	if (cli_parse_pid(a->pid, &pid) || cli_linux_open(cli, &lx))
+		return 1;
+	err = qvmi_linux_task_find(lx, pid, QVMI_LINUX_THREADS, &t);
+	if (!err && !t.dtb)
+		err = -ESRCH;
+	qvmi_linux_destroy(lx);
+	if (err)
+		return cli_fail(cli, "pid", err);
+	*ret = t.dtb;
+	return 0;
+}
+
 int cmd_read(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "len", required_argument, NULL, OPT_LEN },
 		{ "raw", no_argument, NULL, OPT_RAW },
+		{ "va", required_argument, NULL, OPT_VA },
+		{ "dtb", required_argument, NULL, OPT_DTB },
+		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		{ "pid", required_argument, NULL, OPT_PID },
 		{ 0 },
 	};
-	struct read_args a = { 256, false };
-	uint64_t addr;
+	struct read_args a = { .len = 256 };
+	uint64_t addr, dtb = 0;
 	uint8_t *buf;
 	int i, err, rc = 0;
 
 	i = parse_or_exit(cli, "read", argc, argv, opts, read_opt, &a, &rc);
 	if (i < 0)
 		return rc;
-	if (argc - i != 1 || cli_parse_u64(argv[i], &addr))
-		return cli_usage_error(cli_find_cmd("read"), "need one ADDR"),
+	if (a.va_set ? argc != i :
+		       argc - i != 1 || cli_parse_u64(argv[i], &addr))
+		return cli_usage_error(cli_find_cmd("read"),
+				       "need one ADDR, or --va ADDR"),
 		       2;
 	if (cli_attach(cli))
 		return 1;
+	if (a.va_set) {
+		addr = a.va;
+		if (read_dtb(cli, &a, &dtb))
+			return 1;
+	}
 	buf = malloc(a.len);
 	if (!buf)
 		return cli_fail(cli, "read", -ENOMEM);
-	err = qvmi_read_pa(cli->ctx, addr, buf, a.len);
+	err = a.va_set ? qvmi_read_va(cli->ctx, dtb, addr, buf, a.len) :
+			 qvmi_read_pa(cli->ctx, addr, buf, a.len);
 	if (err)
 		rc = cli_fail(cli, "read", err);
 	else if (a.raw)

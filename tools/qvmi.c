@@ -30,9 +30,13 @@ const struct cli_cmd cli_cmds[] = {
 	  "info\n\nShow the VM's identity, the memory sources serving each "
 	  "guest-physical\nrange, the RAM map and vCPU count.\n" },
 	{ "read", cmd_read, "hexdump guest-physical memory",
-	  "read ADDR [--len N] [--raw]\n\nHexdump N bytes (default 256) of "
+	  "read ADDR [--len N] [--raw]\n"
+	  "       read --va ADDR [--dtb CR3 | --vcpu N | --pid PID] [--len N] "
+	  "[--raw]\n\nHexdump N bytes (default 256) of "
 	  "guest-physical memory at ADDR,\nwith an ASCII column.  --raw writes "
-	  "the bytes to stdout.\n" },
+	  "the bytes to stdout.\nWith --va, ADDR is guest-virtual, in the "
+	  "address space of page table\nCR3, of vCPU N's CR3 (default vCPU 0) "
+	  "or of Linux process PID.\n" },
 	{ "write", cmd_write, "write guest-physical memory",
 	  "write ADDR (HEXBYTES | --string STR | --file FILE)\n\nWrite bytes "
 	  "to guest-physical memory at ADDR.  HEXBYTES like\n\"de ad be ef\" "
@@ -61,6 +65,31 @@ const struct cli_cmd cli_cmds[] = {
 	  "PA, page size (huge pages kept\nvisible) and flags (w: writable, "
 	  "u/k: user or kernel, x: executable).\nNeighbours merge only when "
 	  "both VA and PA are contiguous and size and\nflags are equal.\n" },
+	{ "ps", cmd_ps, "Linux: processes",
+	  "ps [--threads]\n\nList the guest kernel's tasks from init_task (pid "
+	  "0, the idle task,\nfirst): pid, thread group, parent, uid, state as ps "
+	  "shows it, command\n(kernel threads in brackets) and start time in "
+	  "seconds since boot.\n--threads lists every thread, not only "
+	  "thread-group leaders.\n" },
+	{ "pstree", cmd_pstree, "Linux: process tree",
+	  "pstree\n\nThe guest's processes as a tree by parent pid.\n" },
+	{ "lsmod", cmd_lsmod, "Linux: loaded modules",
+	  "lsmod\n\nThe guest's loaded modules: name, size (as /proc/modules), "
+	  "state and\nbase address of the core text.\n" },
+	{ "maps", cmd_maps, "Linux: memory maps of a process",
+	  "maps PID\n\nThe VMAs of process PID like /proc/PID/maps: range, "
+	  "permissions,\nfile offset and path ([heap], [stack], [vdso], ...).\n" },
+	{ "cmdline", cmd_cmdline, "Linux: arguments of a process",
+	  "cmdline PID\n\nThe argument vector of process PID, read from its "
+	  "memory.\n" },
+	{ "env", cmd_env, "Linux: environment of a process",
+	  "env PID\n\nThe environment of process PID, one variable per "
+	  "line.\n" },
+	{ "dmesg", cmd_dmesg, "Linux: kernel log",
+	  "dmesg\n\nThe kernel's log buffer, oldest record first.\n" },
+	{ "sym", cmd_sym, "Linux: symbol address or name",
+	  "sym NAME|ADDR\n\nThe address of kernel symbol NAME, or the symbol "
+	  "at or below ADDR\nas name+offset.\n" },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -24,6 +24,7 @@
 #include <bpf/btf.h>
 
 #include "linux.h"
+#include "views.h"
 
 enum {
 	WINDOW_BEFORE = 4 << 20, /* first window around a token table */
@@ -563,6 +564,7 @@ QVMI_API void qvmi_linux_destroy(struct qvmi_linux *lx)
 {
 	if (!lx)
 		return;
+	qvmi__lx_views_free(lx->views);
 	qvmi__ksyms_free(&lx->syms);
 	btf__free(lx->btf);
 	free(lx);

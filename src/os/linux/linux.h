@@ -9,6 +9,7 @@
 #include "core/internal.h"
 
 struct btf;
+struct qvmi_linux_views;
 
 enum {
 	/* Sanity bounds on guest-provided tables. */
@@ -122,6 +123,7 @@ struct qvmi_linux {
 	uint64_t page_offset_base, vmalloc_base, vmemmap_base;
 	const char *sym_source, *btf_source, *layout_source;
 	char cached_layout[48];
+	struct qvmi_linux_views *views; /* views.c; lazily created */
 };
 
 /* Profile cache (profile.c): load validates the file and the guest; save

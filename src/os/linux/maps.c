@@ -1,0 +1,559 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Memory maps of a process, and its argument/environment blocks.
+ *
+ * Kernel 6.1 moved the VMAs from a list (mm->mmap, vm_next) into a maple
+ * tree (mm->mm_mt; commit d4af56c5c7c6 "mm: start tracking VMAs with maple
+ * tree", and 763ecb035029 removed mm->mmap).  Both are read here, chosen by
+ * BTF.  Maple tree encoding (lib/maple_tree.c, include/linux/maple_tree.h,
+ * 64-bit): the root pointer has bit 1 set when it is a node; an encoded
+ * node ("enode") is the 256-byte aligned node address | type << 3 | 4,
+ * with types dense 0, leaf_64 1, range_64 2, arange_64 3.  A range_64 or
+ * leaf_64 node has 15 pivots and 16 slots, an arange_64 9 and 10 (the
+ * counts are taken from BTF).  Slot i covers (pivot[i-1], pivot[i]]; the
+ * last used slot is the one whose pivot reaches the node's max, and a zero
+ * pivot past slot 0 ends the node.  Leaves hold vm_area_struct pointers.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "views.h"
+
+enum {
+	VM_READ = 1,
+	VM_WRITE = 2,
+	VM_EXEC = 4,
+	VM_SHARED = 8,
+	MT_DEPTH_MAX = 31, /* MAPLE_HEIGHT_MAX */
+	MT_NODE_SIZE = 256,
+	MT_SLOTS_MAX = 32,
+	PATH_MAX_ = 4096,
+	NAME_MAX_ = 256,
+	DPATH_STEPS = 256,
+};
+
+enum mt_type { MT_DENSE, MT_LEAF64, MT_RANGE64, MT_ARANGE64 };
+
+struct maps_layout {
+	struct qvmi_lx_fields vf; /* vm_area_struct */
+	uint32_t vm_start, vm_end, vm_flags, vm_flags_size, vm_pgoff, vm_file;
+	uint32_t vm_mm, vm_ops, vm_priv, vm_next;
+	uint32_t mm_root, mm_mmap, start_brk, brk, start_stack;
+	bool maple;
+	/* maple node: range_64 and arange_64 pivots/slots and counts */
+	uint32_t r_piv, r_slot, r_np, r_ns, a_piv, a_slot, a_np, a_ns;
+	/* file path */
+	uint32_t f_dentry, f_mnt, d_name, d_parent, mnt_root, mount_mnt;
+	uint32_t mnt_parent, mnt_mountpoint, special_name;
+	bool paths;
+	uint64_t special_ops[2];
+};
+
+struct maps {
+	struct qvmi_linux *lx;
+	struct maps_layout *L;
+	uint64_t mm, start_brk, brk, start_stack;
+	struct qvmi_linux_vma_list *out;
+	size_t cap, budget;
+	struct qvmi_lx_seen seen;
+	int bad; /* VMAs refused as implausible */
+	uint8_t vbuf[QVMI_LX_SPAN_MAX];
+};
+
+/* ---- layout ------------------------------------------------------------- */
+
+static int count_of(struct qvmi_linux *lx, const char *path, uint32_t *off,
+		    uint32_t *n)
+{
+	uint32_t size;
+	int err = qvmi__lx_member(lx, "maple_node", path, off, &size);
+
+	if (err)
+		return err;
+	*n = size / 8;
+	if (!*n || *n > MT_SLOTS_MAX || *off + size > MT_NODE_SIZE)
+		return qvmi__err(lx->ctx, -EBADMSG, "linux: odd maple_node.%s",
+				 path);
+	return 0;
+}
+
+static int layout_maple(struct qvmi_linux *lx, struct maps_layout *L)
+{
+	int err = qvmi__lx_off(lx, "mm_struct", "mm_mt.ma_root", &L->mm_root);
+
+	if (!err)
+		err = count_of(lx, "mr64.pivot", &L->r_piv, &L->r_np);
+	if (!err)
+		err = count_of(lx, "mr64.slot", &L->r_slot, &L->r_ns);
+	if (!err)
+		err = count_of(lx, "ma64.pivot", &L->a_piv, &L->a_np);
+	if (!err)
+		err = count_of(lx, "ma64.slot", &L->a_slot, &L->a_ns);
+	if (!err && (L->r_ns != L->r_np + 1 || L->a_ns != L->a_np + 1))
+		err = qvmi__err(lx->ctx, -EBADMSG,
+				"linux: maple pivots/slots do not match");
+	return err;
+}
+
+/* Optional: without these, file VMAs get no name. */
+static void layout_paths(struct qvmi_linux *lx, struct maps_layout *L)
+{
+	L->paths = !qvmi__lx_off(lx, "file", "f_path.dentry", &L->f_dentry) &&
+		   !qvmi__lx_off(lx, "file", "f_path.mnt", &L->f_mnt) &&
+		   !qvmi__lx_off(lx, "dentry", "d_name.name", &L->d_name) &&
+		   !qvmi__lx_off(lx, "dentry", "d_parent", &L->d_parent) &&
+		   !qvmi__lx_off(lx, "vfsmount", "mnt_root", &L->mnt_root) &&
+		   !qvmi__lx_off(lx, "mount", "mnt", &L->mount_mnt) &&
+		   !qvmi__lx_off(lx, "mount", "mnt_parent", &L->mnt_parent) &&
+		   !qvmi__lx_off(lx, "mount", "mnt_mountpoint",
+				 &L->mnt_mountpoint);
+	if (qvmi__lx_off(lx, "vm_special_mapping", "name", &L->special_name) ||
+	    qvmi_linux_sym_addr(lx, "special_mapping_vmops",
+				&L->special_ops[0]))
+		L->special_ops[0] = 0;
+	if (qvmi_linux_sym_addr(lx, "legacy_special_mapping_vmops",
+				&L->special_ops[1]))
+		L->special_ops[1] = 0;
+	qvmi__clear_err(lx->ctx);
+}
+
+static int layout_vma(struct qvmi_linux *lx, struct maps_layout *L)
+{
+	static const struct {
+		const char *name;
+		size_t where;
+	} f[] = {
+		{ "vm_start", offsetof(struct maps_layout, vm_start) },
+		{ "vm_end", offsetof(struct maps_layout, vm_end) },
+		{ "vm_pgoff", offsetof(struct maps_layout, vm_pgoff) },
+		{ "vm_file", offsetof(struct maps_layout, vm_file) },
+		{ "vm_mm", offsetof(struct maps_layout, vm_mm) },
+		{ "vm_ops", offsetof(struct maps_layout, vm_ops) },
+		{ "vm_private_data", offsetof(struct maps_layout, vm_priv) },
+	};
+	int err = 0;
+
+	for (size_t i = 0; !err && i < QVMI_ARRAY_SIZE(f); i++) {
+		uint32_t *o = (uint32_t *)((char *)L + f[i].where);
+
+		err = qvmi__lx_off(lx, "vm_area_struct", f[i].name, o);
+		qvmi__lx_fields_add(&L->vf, *o, 8);
+	}
+	/* 6.3 wrapped vm_flags in a union with __vm_flags: same offset. */
+	if (!err)
+		err = qvmi__lx_member(lx, "vm_area_struct", "vm_flags",
+				      &L->vm_flags, &L->vm_flags_size);
+	if (!err && L->vm_flags_size > 8)
+		err = qvmi__err(lx->ctx, -EBADMSG, "linux: odd vm_flags");
+	qvmi__lx_fields_add(&L->vf, L->vm_flags, L->vm_flags_size);
+	if (!err && !L->maple) {
+		err = qvmi__lx_off(lx, "vm_area_struct", "vm_next",
+				   &L->vm_next);
+		qvmi__lx_fields_add(&L->vf, L->vm_next, 8);
+	}
+	if (!err)
+		err = qvmi__lx_fields_plan(lx, &L->vf);
+	return err;
+}
+
+static int maps_layout(struct qvmi_linux *lx, struct maps_layout *L)
+{
+	int err;
+
+	memset(L, 0, sizeof(*L));
+	L->maple = qvmi__lx_has(lx, "mm_struct", "mm_mt");
+	err = L->maple ? layout_maple(lx, L) :
+			 qvmi__lx_off(lx, "mm_struct", "mmap", &L->mm_mmap);
+	if (!err)
+		err = qvmi__lx_off(lx, "mm_struct", "start_brk", &L->start_brk);
+	if (!err)
+		err = qvmi__lx_off(lx, "mm_struct", "brk", &L->brk);
+	if (!err)
+		err = qvmi__lx_off(lx, "mm_struct", "start_stack",
+				   &L->start_stack);
+	if (!err)
+		err = layout_vma(lx, L);
+	if (!err)
+		layout_paths(lx, L);
+	return err;
+}
+
+/* ---- names ----------------------------------------------------------------- */
+
+static int kptr_at(struct qvmi_linux *lx, uint64_t va, uint64_t *ret)
+{
+	int err = qvmi__lx_kread(lx, va, ret, 8);
+
+	if (!err && !qvmi__lx_kptr(*ret))
+		err = qvmi__fault(lx->ctx, *ret, "bad kernel pointer");
+	return err;
+}
+
+/* Prepend "/name" to the path built backwards at buf[*pos]. */
+static int prepend(struct maps *m, uint64_t dentry, char *buf, size_t *pos)
+{
+	char name[NAME_MAX_];
+	uint64_t p;
+	int n;
+
+	if (kptr_at(m->lx, dentry + m->L->d_name, &p))
+		return -EFAULT;
+	n = qvmi__lx_kstr(m->lx, p, name, sizeof(name));
+	if (n < 0 && n != -E2BIG)
+		return n;
+	n = (int)strlen(name);
+	if ((size_t)n + 1 > *pos)
+		return -ENAMETOOLONG;
+	*pos -= (size_t)n;
+	memcpy(buf + *pos, name, (size_t)n);
+	buf[--*pos] = '/';
+	return 0;
+}
+
+/* d_path(): dentries up to their mount's root, then across mount points
+ * to the root of the mount tree; bounded. */
+static char *file_path(struct maps *m, uint64_t file)
+{
+	const struct maps_layout *L = m->L;
+	char *buf = malloc(PATH_MAX_);
+	size_t pos = PATH_MAX_ - 1;
+	uint64_t dentry = 0, vfsmnt = 0, mnt, root, parent;
+	int steps = DPATH_STEPS, err;
+
+	if (!buf)
+		return NULL;
+	buf[pos] = '\0';
+	err = kptr_at(m->lx, file + L->f_dentry, &dentry);
+	if (!err)
+		err = kptr_at(m->lx, file + L->f_mnt, &vfsmnt);
+	mnt = vfsmnt - L->mount_mnt;
+	while (!err && steps--) {
+		err = kptr_at(m->lx, vfsmnt + L->mnt_root, &root);
+		if (!err)
+			err = kptr_at(m->lx, dentry + L->d_parent, &parent);
+		if (err)
+			break;
+		if (dentry == root || dentry == parent) {
+			uint64_t up;
+
+			err = kptr_at(m->lx, mnt + L->mnt_parent, &up);
+			if (err || up == mnt)
+				break; /* the root of the mount tree */
+			err = kptr_at(m->lx, mnt + L->mnt_mountpoint, &dentry);
+			mnt = up;
+			vfsmnt = up + L->mount_mnt;
+			continue;
+		}
+		err = prepend(m, dentry, buf, &pos);
+		dentry = parent;
+	}
+	if (pos == PATH_MAX_ - 1 && !err)
+		buf[--pos] = '/';
+	memmove(buf, buf + pos, PATH_MAX_ - pos);
+	qvmi__clear_err(m->lx->ctx);
+	return buf;
+}
+
+static char *special_name(struct maps *m, uint64_t ops, uint64_t priv)
+{
+	const struct maps_layout *L = m->L;
+	char name[64];
+	uint64_t p;
+
+	if (!ops || (ops != L->special_ops[0] && ops != L->special_ops[1]))
+		return NULL;
+	if (kptr_at(m->lx, priv + L->special_name, &p) ||
+	    qvmi__lx_kstr(m->lx, p, name, sizeof(name)) < 0) {
+		qvmi__clear_err(m->lx->ctx);
+		return NULL;
+	}
+	return qvmi__strdup(name);
+}
+
+static char *vma_name(struct maps *m, const struct qvmi_linux_vma *v,
+		      uint64_t file, uint64_t ops, uint64_t priv)
+{
+	char *s;
+
+	if (file && qvmi__lx_kptr(file) && m->L->paths)
+		return file_path(m, file);
+	s = special_name(m, ops, priv);
+	if (s)
+		return s;
+	if (v->start <= m->brk && v->end >= m->start_brk)
+		return qvmi__strdup("[heap]");
+	if (v->start <= m->start_stack && v->end >= m->start_stack)
+		return qvmi__strdup("[stack]");
+	return qvmi__strdup("");
+}
+
+/* ---- VMAs --------------------------------------------------------------- */
+
+static int add_vma(struct maps *m, const struct qvmi_linux_vma *v)
+{
+	struct qvmi_linux_vma_list *l = m->out;
+
+	if (l->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct qvmi_linux_vma *n = realloc(l->vmas, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		l->vmas = n;
+		m->cap = cap;
+	}
+	l->vmas[l->n++] = *v;
+	return 0;
+}
+
+/* Read, check and record the VMA at va, which must lie in [lo, hi]. */
+static int vma(struct maps *m, uint64_t va, uint64_t lo, uint64_t hi,
+	       uint64_t *next)
+{
+	const struct maps_layout *L = m->L;
+	struct qvmi_linux_vma v = { 0 };
+	uint8_t *b = m->vbuf;
+	uint64_t fl;
+	int err;
+
+	if (!qvmi__lx_kptr(va))
+		return qvmi__fault(m->lx->ctx, va, "VMA: bad pointer");
+	err = qvmi__lx_fields_read(m->lx, &L->vf, va, b);
+	if (err)
+		return err;
+	v.addr = va;
+	v.start = qvmi__lx_u64(b, L->vm_start);
+	v.end = qvmi__lx_u64(b, L->vm_end);
+	v.pgoff = qvmi__lx_u64(b, L->vm_pgoff);
+	v.flags = fl = qvmi__lx_uint(b, L->vm_flags, L->vm_flags_size);
+	v.file = qvmi__lx_u64(b, L->vm_file);
+	if (next)
+		*next = qvmi__lx_u64(b, L->vm_next);
+	if (qvmi__lx_u64(b, L->vm_mm) != m->mm || v.start >= v.end ||
+	    v.start < lo || v.end - 1 > hi) {
+		m->bad++;
+		return 0;
+	}
+	v.perms[0] = fl & VM_READ ? 'r' : '-';
+	v.perms[1] = fl & VM_WRITE ? 'w' : '-';
+	v.perms[2] = fl & VM_EXEC ? 'x' : '-';
+	v.perms[3] = fl & VM_SHARED ? 's' : 'p';
+	v.name = vma_name(m, &v, v.file, qvmi__lx_u64(b, L->vm_ops),
+			  qvmi__lx_u64(b, L->vm_priv));
+	if (!v.name || add_vma(m, &v)) {
+		free(v.name);
+		return qvmi__err(m->lx->ctx, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int budget(struct maps *m, uint64_t va)
+{
+	int r = qvmi__lx_seen_add(&m->seen, va);
+
+	if (r < 0)
+		return qvmi__err(m->lx->ctx, r, "out of memory");
+	if (r || !m->budget--)
+		return qvmi__err(m->lx->ctx, -ELOOP,
+				 "VMAs: cycle or too many at 0x%" PRIx64, va);
+	return 0;
+}
+
+static int mt_node(struct maps *m, uint64_t enode, uint64_t min, uint64_t max,
+		   int depth)
+{
+	const struct maps_layout *L = m->L;
+	uint64_t node = enode & ~0xffull, piv[MT_SLOTS_MAX], slot[MT_SLOTS_MAX];
+	unsigned int type = (enode >> 3) & 0xf, np, ns;
+	uint8_t b[MT_NODE_SIZE];
+	uint64_t lo = min;
+	int err;
+
+	if (depth > MT_DEPTH_MAX)
+		return qvmi__err(m->lx->ctx, -ELOOP, "maple tree too deep");
+	if (type != MT_LEAF64 && type != MT_RANGE64 && type != MT_ARANGE64)
+		return qvmi__err(m->lx->ctx, -EBADMSG,
+				 "maple node type %u at 0x%" PRIx64, type,
+				 node);
+	err = budget(m, node);
+	if (!err)
+		err = qvmi__lx_kread(m->lx, node, b, sizeof(b));
+	if (err)
+		return err;
+	np = type == MT_ARANGE64 ? L->a_np : L->r_np;
+	ns = type == MT_ARANGE64 ? L->a_ns : L->r_ns;
+	memcpy(piv, b + (type == MT_ARANGE64 ? L->a_piv : L->r_piv), np * 8);
+	memcpy(slot, b + (type == MT_ARANGE64 ? L->a_slot : L->r_slot), ns * 8);
+	for (unsigned int i = 0; i < ns && !err; i++) {
+		uint64_t hi = i < np ? piv[i] : max;
+
+		if (i < np && ((i && !hi) || hi < lo || hi > max))
+			break; /* unused slots, or a corrupt pivot */
+		if (slot[i] && type == MT_LEAF64)
+			err = vma(m, slot[i], lo, hi, NULL);
+		else if (slot[i])
+			err = mt_node(m, slot[i], lo, hi, depth + 1);
+		if (hi >= max)
+			break;
+		lo = hi + 1;
+	}
+	return err;
+}
+
+static int walk_maple(struct maps *m)
+{
+	uint64_t root;
+	int err = qvmi__lx_kread(m->lx, m->mm + m->L->mm_root, &root, 8);
+
+	if (err || !root)
+		return err;
+	if ((root & 3) != 2) /* one entry, stored in the root itself */
+		return vma(m, root, 0, UINT64_MAX, NULL);
+	return mt_node(m, root, 0, UINT64_MAX, 0);
+}
+
+static int walk_list(struct maps *m)
+{
+	uint64_t va, lo = 0;
+	int err = qvmi__lx_kread(m->lx, m->mm + m->L->mm_mmap, &va, 8);
+	size_t before;
+
+	while (!err && va) {
+		err = budget(m, va);
+		before = m->out->n;
+		if (!err)
+			err = vma(m, va, lo, UINT64_MAX, &va);
+		/* The list is sorted: a step back is a loop. */
+		if (!err && m->out->n > before)
+			lo = m->out->vmas[m->out->n - 1].end;
+	}
+	return err;
+}
+
+static int task_mm(struct qvmi_linux *lx, int32_t pid,
+		   struct qvmi_linux_task *t)
+{
+	int err = qvmi_linux_task_find(lx, pid, 0, t);
+
+	if (err == -ENOENT)
+		err = qvmi_linux_task_find(lx, pid, QVMI_LINUX_THREADS, t);
+	if (!err && !t->mm)
+		err = qvmi__err(lx->ctx, -ESRCH, "pid %d has no mm", pid);
+	return err;
+}
+
+static int mm_vars(struct maps *m)
+{
+	int err = qvmi__lx_kread(m->lx, m->mm + m->L->start_brk, &m->start_brk,
+				 8);
+
+	if (!err)
+		err = qvmi__lx_kread(m->lx, m->mm + m->L->brk, &m->brk, 8);
+	if (!err)
+		err = qvmi__lx_kread(m->lx, m->mm + m->L->start_stack,
+				     &m->start_stack, 8);
+	return err;
+}
+
+QVMI_API int qvmi_linux_vmas(struct qvmi_linux *lx, int32_t pid,
+			     struct qvmi_linux_vma_list *ret)
+{
+	struct qvmi_linux_task t;
+	struct maps_layout L;
+	struct maps *m;
+	int err;
+
+	if (!lx || !ret)
+		return lx ? qvmi__err(lx->ctx, -EINVAL, "vmas: NULL") : -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	err = maps_layout(lx, &L);
+	if (!err)
+		err = task_mm(lx, pid, &t);
+	if (err)
+		return err;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	m->lx = lx;
+	m->L = &L;
+	m->mm = ret->mm = t.mm;
+	ret->dtb = t.dtb;
+	m->out = ret;
+	m->budget = QVMI_LX_LIST_MAX;
+	qvmi__lx_seen_init(&m->seen);
+	err = mm_vars(m);
+	if (!err)
+		err = L.maple ? walk_maple(m) : walk_list(m);
+	if (!err && m->bad)
+		err = qvmi__err(lx->ctx, -EBADMSG,
+				"%d implausible VMA(s) skipped", m->bad);
+	if (err && ret->n)
+		ret->partial = 1;
+	qvmi__lx_seen_deinit(&m->seen);
+	free(m);
+	return err;
+}
+
+QVMI_API void qvmi_linux_vma_list_deinit(struct qvmi_linux_vma_list *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->n; i++)
+		free(list->vmas[i].name);
+	free(list->vmas);
+	memset(list, 0, sizeof(*list));
+}
+
+/* ---- arguments and environment -------------------------------------------- */
+
+QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
+				  enum qvmi_linux_args which, char **ret,
+				  size_t *len)
+{
+	const char *names[2][2] = { { "arg_start", "arg_end" },
+				    { "env_start", "env_end" } };
+	struct qvmi_linux_task t;
+	uint32_t o_start, o_end;
+	uint64_t start, end, n;
+	char *buf;
+	int err;
+
+	if (!lx || !ret || !len ||
+	    (which != QVMI_LINUX_CMDLINE && which != QVMI_LINUX_ENVIRON))
+		return lx ? qvmi__err(lx->ctx, -EINVAL, "proc_args: bad args") :
+			    -EINVAL;
+	err = qvmi__lx_off(lx, "mm_struct", names[which][0], &o_start);
+	if (!err)
+		err = qvmi__lx_off(lx, "mm_struct", names[which][1], &o_end);
+	if (!err)
+		err = task_mm(lx, pid, &t);
+	if (!err)
+		err = qvmi__lx_kread(lx, t.mm + o_start, &start, 8);
+	if (!err)
+		err = qvmi__lx_kread(lx, t.mm + o_end, &end, 8);
+	if (!err)
+		err = qvmi__lx_paging(lx);
+	if (err)
+		return err;
+	if (end < start || !t.dtb)
+		return qvmi__err(lx->ctx, -EBADMSG, "pid %d: bad %s range", pid,
+				 names[which][0]);
+	n = QVMI_MIN(end - start, (uint64_t)QVMI_LINUX_ARGS_MAX);
+	buf = malloc(n + 1);
+	if (!buf)
+		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	err = qvmi_read_va(lx->ctx, t.dtb, start, buf, n);
+	if (err == -EFAULT && qvmi_fault_addr(lx->ctx) > start &&
+	    qvmi_fault_addr(lx->ctx) - start < n) {
+		n = qvmi_fault_addr(lx->ctx) - start; /* what was there */
+		err = 0;
+	}
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[n] = '\0';
+	*ret = buf;
+	*len = n;
+	return 0;
+}
