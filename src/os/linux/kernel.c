@@ -94,19 +94,64 @@ static int read_u64(struct qvmi_ctx *ctx, uint64_t pa, uint64_t *ret)
 
 /* ---- placing the image ------------------------------------------------------ */
 
-static uint64_t sym_or(const struct qvmi_ksyms *s, const char *name,
-		       uint64_t def)
-{
-	const struct qvmi_ksym *k = qvmi__ksyms_find(s, name);
+static int discover_kallsyms(struct qvmi_linux *lx);
 
-	return k ? k->addr : def;
+/* The symbol table, decoded from the profile on first need.  A profile
+ * whose table turns out damaged (checksum) or gone is replaced by decoding
+ * the guest's own tables again. */
+static int need_syms(struct qvmi_linux *lx)
+{
+	int err;
+
+	if (!lx->syms_lazy)
+		return 0;
+	lx->syms_lazy = false;
+	err = qvmi__profile_load_syms(lx);
+	if (!err)
+		return 0;
+	qvmi__log(lx->ctx, QVMI_LOG_WARN,
+		  "linux: profile symbol table unusable (%d), decoding memory",
+		  err);
+	err = discover_kallsyms(lx);
+	if (err)
+		return err;
+	if (lx->opened) /* else qvmi_linux_open saves it */
+		qvmi__profile_save(lx, lx->cache_dir);
+	return 0;
+}
+
+/* Symbol by name: the memo (once the image is placed), else the table.
+ * -ENOENT if there is no such symbol. */
+static int lx_sym(struct qvmi_linux *lx, const char *name, uint64_t *ret)
+{
+	const struct qvmi_ksym *k;
+	int err = lx->memo_on ? qvmi__memo_sym(lx, name, ret) : 1;
+
+	if (err <= 0)
+		return err;
+	err = need_syms(lx);
+	if (err)
+		return err;
+	k = qvmi__ksyms_find(&lx->syms, name);
+	if (k)
+		*ret = k->addr;
+	if (lx->memo_on)
+		qvmi__memo_put_sym(lx, name, k ? 0 : -ENOENT, k ? k->addr : 0);
+	return k ? 0 : -ENOENT;
+}
+
+static uint64_t sym_or(struct qvmi_linux *lx, const char *name, uint64_t def)
+{
+	uint64_t v;
+
+	return lx_sym(lx, name, &v) ? def : v;
 }
 
 /* Does _text at physical p agree with phys_base and linux_banner? */
 static bool text_pa_ok(struct qvmi_linux *lx, uint64_t p)
 {
-	uint64_t pb_va = sym_or(&lx->syms, "phys_base", 0);
-	uint64_t ban_va = sym_or(&lx->syms, "linux_banner", 0);
+	uint64_t pb_va = sym_or(lx, "phys_base", 0);
+	uint64_t ban_va = sym_or(lx, "linux_banner", 0);
 	char ban[sizeof(banner_prefix) - 1];
 	uint64_t v;
 	int checks = 0;
@@ -137,8 +182,7 @@ static int image_bounds(struct qvmi_linux *lx)
 		return qvmi__err(lx->ctx, -ENOENT,
 				 "linux: no _text/_stext in the kernel image");
 	lx->text_va = t->addr;
-	lx->end_va = sym_or(&lx->syms, "_end",
-			    lx->syms.syms[lx->syms.n - 1].addr + 1);
+	lx->end_va = sym_or(lx, "_end", lx->syms.syms[lx->syms.n - 1].addr + 1);
 	if (lx->end_va <= lx->text_va || lx->end_va - lx->text_va > IMAGE_MAX)
 		return qvmi__err(lx->ctx, -EBADMSG,
 				 "linux: implausible image _text 0x%" PRIx64
@@ -193,11 +237,10 @@ int qvmi__linux_kimage_pa(struct qvmi_linux *lx, uint64_t va, uint64_t *ret)
 static void read_base(struct qvmi_linux *lx, const char *name, uint64_t def,
 		      uint64_t *out)
 {
-	const struct qvmi_ksym *k = qvmi__ksyms_find(&lx->syms, name);
-	uint64_t pa = 0, v;
+	uint64_t pa = 0, v, va;
 
 	*out = def;
-	if (!k || qvmi__linux_kimage_pa(lx, k->addr, &pa) ||
+	if (lx_sym(lx, name, &va) || qvmi__linux_kimage_pa(lx, va, &pa) ||
 	    read_u64(lx->ctx, pa, &v) || !(v >> 63)) {
 		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
 			  "linux: %s not readable, default 0x%" PRIx64, name,
@@ -210,12 +253,12 @@ static void read_base(struct qvmi_linux *lx, const char *name, uint64_t def,
 
 static int read_banner(struct qvmi_linux *lx)
 {
-	const struct qvmi_ksym *k = qvmi__ksyms_find(&lx->syms, "linux_banner");
 	const char *r;
-	uint64_t pa = 0;
+	uint64_t pa = 0, va;
 	size_t n;
 
-	if (!k || qvmi__linux_kimage_pa(lx, k->addr, &pa) ||
+	if (lx_sym(lx, "linux_banner", &va) ||
+	    qvmi__linux_kimage_pa(lx, va, &pa) ||
 	    qvmi_read_pa(lx->ctx, pa, lx->banner, sizeof(lx->banner) - 1))
 		return qvmi__err(lx->ctx, -ENOENT, "linux: no linux_banner");
 	lx->banner[sizeof(lx->banner) - 1] = '\0';
@@ -233,8 +276,8 @@ static int read_banner(struct qvmi_linux *lx)
 
 static int load_btf_memory(struct qvmi_linux *lx)
 {
-	uint64_t start = sym_or(&lx->syms, "__start_BTF", 0);
-	uint64_t stop = sym_or(&lx->syms, "__stop_BTF", 0), pa = 0;
+	uint64_t start = sym_or(lx, "__start_BTF", 0);
+	uint64_t stop = sym_or(lx, "__stop_BTF", 0), pa = 0;
 	uint8_t *blob;
 	int err;
 
@@ -474,8 +517,8 @@ static int discover_map(struct qvmi_linux *lx, const char *path)
 	err = image_bounds(lx);
 	if (err)
 		return err;
-	ban = sym_or(&lx->syms, "linux_banner", 0);
-	pb = sym_or(&lx->syms, "phys_base", 0);
+	ban = sym_or(lx, "linux_banner", 0);
+	pb = sym_or(lx, "phys_base", 0);
 	if (ban < lx->text_va || pb < lx->text_va)
 		return qvmi__err(lx->ctx, -ENOENT,
 				 "%s: needs linux_banner and phys_base", path);
@@ -506,7 +549,13 @@ static int discover_map(struct qvmi_linux *lx, const char *path)
 
 static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 {
-	int err = read_banner(lx);
+	const char *path = QVMI_OPTS_GET(o, btf_path, (const char *)NULL);
+	uint64_t start, stop;
+	int err;
+
+	/* The image is placed: answers can be remembered relative to _text. */
+	lx->memo_on = true;
+	err = read_banner(lx);
 
 	if (err)
 		return err;
@@ -515,8 +564,24 @@ static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 		  &lx->page_offset_base);
 	read_base(lx, "vmalloc_base", 0xffffc90000000000ull, &lx->vmalloc_base);
 	read_base(lx, "vmemmap_base", 0xffffea0000000000ull, &lx->vmemmap_base);
-	if (!(QVMI_OPTS_GET(o, flags, 0u) & QVMI_LINUX_NO_BTF))
-		load_btf(lx, QVMI_OPTS_GET(o, btf_path, (const char *)NULL));
+	if (QVMI_OPTS_GET(o, flags, 0u) & QVMI_LINUX_NO_BTF)
+		return 0;
+	if (path) {
+		load_btf(lx, path);
+		return 0;
+	}
+	/* In-memory BTF is parsed on the first type query the memo cannot
+	 * answer: most attaches from the profile never need it. */
+	start = sym_or(lx, "__start_BTF", 0);
+	stop = sym_or(lx, "__stop_BTF", 0);
+	if (!start || stop <= start || stop - start > BTF_MAX) {
+		snprintf(lx->btf_err, sizeof(lx->btf_err),
+			 "linux: no __start_BTF/__stop_BTF");
+		return 0;
+	}
+	lx->btf_lazy = lx->use_memo = true;
+	lx->btf_size = stop - start;
+	lx->btf_source = "memory";
 	return 0;
 }
 
@@ -540,6 +605,10 @@ QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	lx->ctx = ctx;
 	lx->btf_source = "none";
+	if (dir && !(lx->cache_dir = qvmi__strdup(dir))) {
+		free(lx);
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	}
 	snprintf(lx->btf_err, sizeof(lx->btf_err), "not loaded");
 	if (map)
 		err = discover_map(lx, map);
@@ -556,6 +625,7 @@ QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
 	if (!map && !(flags & QVMI_LINUX_NO_CACHE) &&
 	    strcmp(lx->sym_source, "cache"))
 		qvmi__profile_save(lx, dir);
+	lx->opened = true;
 	*ret = lx;
 	return 0;
 }
@@ -565,8 +635,13 @@ QVMI_API void qvmi_linux_destroy(struct qvmi_linux *lx)
 	if (!lx)
 		return;
 	qvmi__lx_views_free(lx->views);
+	if (lx->memo.dirty && qvmi__memo_save(lx))
+		qvmi__log(lx->ctx, QVMI_LOG_DEBUG, "linux: memo not saved");
+	qvmi__memo_free(&lx->memo);
+	qvmi__profile_free(lx);
 	qvmi__ksyms_free(&lx->syms);
 	btf__free(lx->btf);
+	free(lx->cache_dir);
 	free(lx);
 }
 
@@ -584,8 +659,8 @@ QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
 	ret->page_offset_base = lx->page_offset_base;
 	ret->vmalloc_base = lx->vmalloc_base;
 	ret->vmemmap_base = lx->vmemmap_base;
-	ret->nsyms = lx->syms.n;
-	ret->btf_size = lx->btf ? lx->btf_size : 0;
+	ret->nsyms = lx->syms_lazy ? lx->nsyms_hint : lx->syms.n;
+	ret->btf_size = lx->btf || lx->btf_lazy ? lx->btf_size : 0;
 	ret->sym_source = lx->sym_source;
 	ret->btf_source = lx->btf_source;
 	ret->layout = lx->layout_source;
@@ -595,26 +670,29 @@ QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
 QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 				 uint64_t *ret)
 {
-	const struct qvmi_ksym *k;
+	int err;
 
 	if (!lx || !name || !ret)
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_addr: NULL") :
 			    -EINVAL;
-	k = qvmi__ksyms_find(&lx->syms, name);
-	if (!k)
+	err = lx_sym(lx, name, ret);
+	if (err == -ENOENT)
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol %s", name);
-	*ret = k->addr;
-	return 0;
+	return err;
 }
 
 QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
 				 char *buf, size_t size, uint64_t *ret)
 {
 	const struct qvmi_ksym *k;
+	int err;
 
 	if (!lx || !buf || !size)
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_name: no buffer") :
 			    -EINVAL;
+	err = need_syms(lx);
+	if (err)
+		return err;
 	k = qvmi__ksyms_lookup(&lx->syms, addr);
 	/* Past the image there is no symbol to be "near". */
 	if (!k || (addr >= lx->end_va && addr != k->addr))
@@ -628,16 +706,22 @@ QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
 
 QVMI_API size_t qvmi_linux_sym_count(const struct qvmi_linux *lx)
 {
-	return lx ? lx->syms.n : 0;
+	if (!lx)
+		return 0;
+	return lx->syms_lazy ? lx->nsyms_hint : lx->syms.n;
 }
 
 QVMI_API int qvmi_linux_sym_get(struct qvmi_linux *lx, size_t idx,
 				struct qvmi_linux_sym *ret)
 {
 	const struct qvmi_ksym *k;
+	int err;
 
 	if (!lx || !ret)
 		return -EINVAL;
+	err = need_syms(lx);
+	if (err)
+		return err;
 	if (idx >= lx->syms.n)
 		return qvmi__err(lx->ctx, -ENOENT, "symbol index %zu of %zu",
 				 idx, lx->syms.n);
@@ -665,15 +749,16 @@ QVMI_API int qvmi_linux_va_to_pa(struct qvmi_linux *lx, uint64_t va,
 			   "not a kernel-image or direct-map address");
 }
 
-struct btf *qvmi__linux_btf(struct qvmi_linux *lx)
-{
-	return lx->btf;
-}
-
 static int need_btf(struct qvmi_linux *lx)
 {
 	if (!lx)
 		return -EINVAL;
+	if (!lx->btf && lx->btf_lazy) {
+		lx->btf_lazy = false;
+		load_btf(lx, NULL);
+		if (!lx->btf)
+			lx->btf_source = "none";
+	}
 	if (!lx->btf)
 		return qvmi__err(lx->ctx, -ENOENT, "no BTF: %s", lx->btf_err);
 	return 0;
@@ -682,13 +767,21 @@ static int need_btf(struct qvmi_linux *lx)
 QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
 			       const char *path, struct qvmi_linux_member *ret)
 {
-	int err = need_btf(lx);
+	int err;
 
+	if (!lx || !ret || !type || !path)
+		return lx ? qvmi__err(lx->ctx, -EINVAL, "member: NULL") :
+			    -EINVAL;
+	err = lx->use_memo ? qvmi__memo_member(lx, type, path, ret) : 1;
+	if (err <= 0)
+		return err;
+	err = need_btf(lx);
 	if (err)
 		return err;
-	if (!ret)
-		return qvmi__err(lx->ctx, -EINVAL, "member: NULL output");
-	return qvmi__btf_member(lx->ctx, lx->btf, type, path, ret);
+	err = qvmi__btf_member(lx->ctx, lx->btf, type, path, ret);
+	if (lx->use_memo)
+		qvmi__memo_put_member(lx, type, path, err, ret);
+	return err;
 }
 
 QVMI_API int qvmi_linux_offset(struct qvmi_linux *lx, const char *type,
@@ -711,11 +804,19 @@ QVMI_API int qvmi_linux_offset(struct qvmi_linux *lx, const char *type,
 QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
 				  uint64_t *ret)
 {
-	int err = need_btf(lx);
+	int err;
 
+	if (!lx || !ret || !type)
+		return lx ? qvmi__err(lx->ctx, -EINVAL, "type_size: NULL") :
+			    -EINVAL;
+	err = lx->use_memo ? qvmi__memo_size(lx, type, ret) : 1;
+	if (err <= 0)
+		return err;
+	err = need_btf(lx);
 	if (err)
 		return err;
-	if (!ret)
-		return qvmi__err(lx->ctx, -EINVAL, "type_size: NULL output");
-	return qvmi__btf_type_size(lx->ctx, lx->btf, type, ret);
+	err = qvmi__btf_type_size(lx->ctx, lx->btf, type, ret);
+	if (lx->use_memo)
+		qvmi__memo_put_size(lx, type, err, err ? 0 : *ret);
+	return err;
 }
