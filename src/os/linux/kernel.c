@@ -278,6 +278,7 @@ static int load_btf_memory(struct qvmi_linux *lx)
 {
 	uint64_t start = sym_or(lx, "__start_BTF", 0);
 	uint64_t stop = sym_or(lx, "__stop_BTF", 0), pa = 0;
+	const struct qvmi_seg *seg;
 	uint8_t *blob;
 	int err;
 
@@ -287,6 +288,17 @@ static int load_btf_memory(struct qvmi_linux *lx)
 	err = qvmi__linux_kimage_pa(lx, start, &pa);
 	if (err)
 		return err;
+	/* On shared RAM, hand libbpf the guest's bytes in place: it copies
+	 * them before parsing anyway, and a 4 MB bounce buffer costs a page
+	 * fault per 4 KiB. */
+	seg = qvmi__seg_find(lx->ctx, pa);
+	if (seg && seg->host && stop - start - 1 <= seg->last - pa) {
+		err = qvmi__btf_load(lx->ctx, seg->host + (pa - seg->start),
+				     stop - start, &lx->btf);
+		if (!err)
+			lx->btf_size = stop - start;
+		return err;
+	}
 	blob = malloc(stop - start);
 	if (!blob)
 		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
