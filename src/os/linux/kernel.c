@@ -35,7 +35,13 @@ enum {
 	IMAGE_MAX = 1 << 30, /* _end - _text sanity bound */
 	MAP_FILE_MAX = 256 << 20,
 	BTF_MAX = 256 << 20,
+	HINT_VCPUS = 4, /* vCPUs asked for a kernel RIP */
+	HINT_SPAN = 128 << 20, /* scanned from the hint first */
+	HINT_CHUNK = 256 << 10,
 };
+
+/* Modules and the fixmap start above the kernel image's 1 GiB. */
+#define QVMI_LINUX_MODULES_START 0xffffffffc0000000ull
 
 static const char banner_prefix[] = "Linux version ";
 
@@ -417,15 +423,88 @@ static const char *layout_name(const struct qvmi_kallsyms_layout *l)
 	return l->base_relative ? "<=6.1" : "<=6.1 absolute addresses";
 }
 
+static const char digits[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
+
+/*
+ * Where the kernel image probably is: a vCPU's RIP in the kernel image
+ * (the idle loop, usually), translated through its CR3.  The token table
+ * lies in .rodata, after .text, so scanning from there finds it after a
+ * few tens of MiB instead of after everything below the image (KASLR
+ * puts it anywhere in RAM).  Only an order: the full scan follows.
+ */
+static int text_hint(struct qvmi_linux *lx, uint64_t *ret)
+{
+	struct qvmi_regs_x86 r;
+
+	for (unsigned int cpu = 0; cpu < HINT_VCPUS; cpu++) {
+		if (qvmi_get_regs(lx->ctx, cpu, &r))
+			break;
+		if (!(r.valid & QVMI_REGS_GPR) || !(r.valid & QVMI_REGS_CR) ||
+		    r.rip < QVMI_LINUX_START_KERNEL_MAP ||
+		    r.rip >= QVMI_LINUX_MODULES_START)
+			continue;
+		/* CR3 bits 11:0 are PCID/flags, bit 63 is "no flush". */
+		if (!qvmi_translate(lx->ctx, r.cr3 & 0x000ffffffffff000ull,
+				    r.rip, ret))
+			return 0;
+	}
+	qvmi__clear_err(lx->ctx);
+	return -ENOENT;
+}
+
+/* Scan RAM in [lo, hi) for the digit tokens, in small chunks (a fresh
+ * page of buffer costs a fault). */
+static int scan_range(struct scan *sc, uint64_t lo, uint64_t hi)
+{
+	struct qvmi_ctx *ctx = sc->lx->ctx;
+	const size_t plen = sizeof(digits) - 1;
+	uint8_t *buf = malloc(HINT_CHUNK + plen);
+	int rc = 0;
+
+	if (!buf)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < ctx->nram; i++) {
+		uint64_t s = QVMI_MAX(lo, ctx->ram[i].gpa);
+		uint64_t e = QVMI_MIN(hi, ctx->ram[i].gpa + ctx->ram[i].size);
+
+		for (uint64_t pos = s; !rc && pos < e; pos += HINT_CHUNK) {
+			size_t n = (size_t)QVMI_MIN(
+				(uint64_t)HINT_CHUNK + plen - 1, e - pos);
+			const uint8_t *p = buf, *hit;
+
+			if (qvmi_read_pa(ctx, pos, buf, n))
+				continue;
+			while (!rc &&
+			       (hit = memmem(p, n - (size_t)(p - buf), digits,
+					     plen)) &&
+			       hit - buf < HINT_CHUNK) {
+				rc = scan_hit(pos + (uint64_t)(hit - buf), sc);
+				p = hit + 1;
+			}
+		}
+	}
+	free(buf);
+	qvmi__clear_err(ctx);
+	return rc;
+}
+
 static int discover_kallsyms(struct qvmi_linux *lx)
 {
 	struct scan sc = { lx, 1, 0, 0, 0 };
-	int rc;
+	uint64_t hint;
+	int rc = 0;
 
+	if (lx->ctx->nram && !text_hint(lx, &hint)) {
+		hint &= ~(uint64_t)(ALIGN_2M - 1);
+		rc = scan_range(&sc, hint, hint + HINT_SPAN);
+		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
+			  "linux: scan from the vCPU hint PA 0x%" PRIx64 ": %s",
+			  hint, rc == 1 ? "found" : "not there");
+	}
 	/* The digit tokens of kallsyms_token_table (see kallsyms.c). */
-	rc = qvmi_find_pa(lx->ctx,
-			  "0\0001\0002\0003\0004\0005\0006\0007\0008\0009", 20,
-			  scan_hit, &sc);
+	if (rc != 1)
+		rc = qvmi_find_pa(lx->ctx, digits, sizeof(digits) - 1, scan_hit,
+				  &sc);
 	if (rc == 1) {
 		lx->sym_source = "kallsyms";
 		lx->layout_source = layout_name(&lx->lay);
