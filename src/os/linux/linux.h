@@ -38,6 +38,10 @@ struct qvmi_ksyms {
 	size_t pool_len, pool_cap;
 	uint32_t *hash; /* symbol index + 1, 0 = empty */
 	size_t hash_cap; /* power of two */
+	size_t syms_cap;
+	/* syms and pool were sized exactly up front (qvmi__ksyms_reserve)
+	 * and are mappings, not malloc blocks. */
+	bool reserved;
 };
 
 /* Where the kallsyms tables were found, as offsets into the parsed buffer. */
@@ -70,6 +74,11 @@ QVMI_HIDDEN bool qvmi__kallsyms_tokens_at(const uint8_t *buf, size_t len,
 /* Parse a System.map or /proc/kallsyms text (core kernel lines only). */
 QVMI_HIDDEN int qvmi__ksyms_parse_map(struct qvmi_ctx *ctx, const char *text,
 				      size_t len, struct qvmi_ksyms *syms);
+/* Room for n symbols and pool bytes of names, allocated populated (a
+ * decoded kernel table is 3-4 MB; faulting it in a page at a time costs
+ * three times as much).  s must be empty. */
+QVMI_HIDDEN int qvmi__ksyms_reserve(struct qvmi_ksyms *s, size_t n,
+				    size_t pool);
 QVMI_HIDDEN int qvmi__ksyms_add(struct qvmi_ksyms *s, uint64_t addr, char type,
 				const char *name, size_t name_len);
 /* Sort by address (stable) and build the name hash. */
