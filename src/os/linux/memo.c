@@ -147,8 +147,9 @@ void qvmi__memo_put_sym(struct qvmi_linux *lx, const char *name, int err,
 	if (!e)
 		return;
 	e->err = err;
-	e->rel = !err && addr >= QVMI_LINUX_START_KERNEL_MAP && lx->text_va &&
-		 addr >= lx->text_va;
+	/* As in the profile: everything in the kernel-image half moves with
+	 * the slide (unsigned wrap-around keeps addresses below _text). */
+	e->rel = !err && addr >= QVMI_LINUX_START_KERNEL_MAP;
 	e->v = e->rel ? addr - lx->text_va : addr;
 }
 
