@@ -105,6 +105,7 @@ static const struct bench_section sections[] = {
 	{ "sources", bench_sources },
 	{ "paging", bench_paging },
 	{ "pmem", bench_pmem },
+	{ "linux", bench_linux },
 };
 
 int main(int argc, char **argv)

@@ -50,11 +50,11 @@ static bool is_memory_kind(const char *kind)
 }
 
 /* query-name / query-uuid: optional members, absent on unnamed VMs. */
-static int query_string(struct attach *a, const char *cmd, const char *key,
+static int query_string(struct qvmi_ctx *ctx, const char *cmd, const char *key,
 			char **ret)
 {
 	struct json_object *r = NULL, *v;
-	int err = qvmi_qmp_execute(a->q, cmd, NULL, &r);
+	int err = qvmi_qmp_execute(ctx->qmp, cmd, NULL, &r);
 
 	if (err)
 		return err;
@@ -64,26 +64,35 @@ static int query_string(struct attach *a, const char *cmd, const char *key,
 	else
 		*ret = qvmi__strdup("");
 	json_object_put(r);
-	return *ret ? 0 : qvmi__err(a->ctx, -ENOMEM, "out of memory");
+	return *ret ? 0 : qvmi__err(ctx, -ENOMEM, "out of memory");
+}
+
+/* Name and UUID are asked for when first wanted (qvmi_vm_info), not on
+ * every attach: each QMP round trip costs 0.5-1 ms. */
+int qvmi__qmp_identity(struct qvmi_ctx *ctx)
+{
+	int err = 0;
+
+	if (!ctx->qmp)
+		return 0;
+	if (!ctx->vm_name)
+		err = query_string(ctx, "query-name", "name", &ctx->vm_name);
+	if (!err && !ctx->vm_uuid)
+		err = query_string(ctx, "query-uuid", "UUID", &ctx->vm_uuid);
+	return err;
 }
 
 static int read_identity(struct attach *a)
 {
 	struct qvmi_ctx *ctx = a->ctx;
-	int err;
 
-	err = query_string(a, "query-name", "name", &ctx->vm_name);
-	if (!err)
-		err = query_string(a, "query-uuid", "UUID", &ctx->vm_uuid);
-	if (err)
-		return err;
 	ctx->qemu_version = qvmi__strdup(qvmi_qmp_version(a->q));
 	if (!ctx->qemu_version)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	ctx->qemu_pid = (int)qvmi_qmp_peer_pid(a->q);
 	ctx->backend = "qmp";
-	qvmi__log(ctx, QVMI_LOG_INFO, "attach: QEMU %s pid %d name \"%s\"",
-		  ctx->qemu_version, ctx->qemu_pid, ctx->vm_name);
+	qvmi__log(ctx, QVMI_LOG_INFO, "attach: QEMU %s pid %d",
+		  ctx->qemu_version, ctx->qemu_pid);
 	return 0;
 }
 
@@ -175,16 +184,40 @@ static int add_xp(struct attach *a)
 	return err;
 }
 
-/* Host virtual address of each range in QEMU (HMP gpa2hva, QEMU >= 2.12).
- * A range QEMU cannot translate keeps has_hva false. */
+/* A range of the same memory region as range i seen before, whose host
+ * address is known: QEMU keeps a region's RAM contiguous in its address
+ * space (RAMBlock host + offset), and "info mtree -f" gives each range's
+ * @offset into its region. */
+static const struct range *same_region(const struct attach *a, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (a->r[j].has_hva && !strcmp(a->r[j].name, a->r[i].name) &&
+		    a->r[j].ram == a->r[i].ram && a->r[i].name[0])
+			return &a->r[j];
+	return NULL;
+}
+
+/* Host virtual address of each range in QEMU (HMP gpa2hva, QEMU >= 2.12),
+ * one query per memory region.  A range QEMU cannot translate keeps
+ * has_hva false. */
 static void find_hvas(struct attach *a)
 {
 	size_t i;
 
 	for (i = 0; i < a->n; i++) {
+		const struct range *s = same_region(a, i);
 		char cmd[64], *text = NULL;
 		uint64_t hva;
 
+		if (s && s->hva >= s->offset) {
+			hva = s->hva - s->offset + a->r[i].offset;
+			if (hva >= s->hva - s->offset &&
+			    hva + (a->r[i].size - 1) >= hva) {
+				a->r[i].hva = hva;
+				a->r[i].has_hva = true;
+				continue;
+			}
+		}
 		snprintf(cmd, sizeof(cmd), "gpa2hva 0x%" PRIx64, a->r[i].gpa);
 		if (!qvmi_qmp_hmp(a->q, cmd, &text) &&
 		    !qvmi_hmp_parse_gpa2hva(text, &hva) &&
@@ -405,7 +438,6 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 			     const struct qvmi_attach_opts *opts)
 {
 	struct attach a = { .ctx = ctx };
-	enum qvmi_vm_state st;
 	int timeout_ms = 0, err;
 
 	if (!ctx)
@@ -434,9 +466,8 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 		err = add_sources(&a);
 	if (!err)
 		err = check_coverage(&a);
-	if (!err && ctx->ctl->ops->state &&
-	    !ctx->ctl->ops->state(ctx->ctl, &st))
-		qvmi__vm_state_changed(ctx, st);
+	/* The state was read when the control backend was installed, and
+	 * STOP/RESUME events keep it current from there. */
 	free(a.r);
 	if (err)
 		qvmi__detach(ctx);

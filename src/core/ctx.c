@@ -267,6 +267,9 @@ QVMI_API int qvmi_vm_info(struct qvmi_ctx *ctx, struct qvmi_vm_info *ret)
 
 	if (!ret)
 		return qvmi__err(ctx, -EINVAL, "vm_info: NULL output");
+	n = qvmi__qmp_identity(ctx);
+	if (n < 0)
+		return n;
 	memset(ret, 0, sizeof(*ret));
 	ret->name = ctx->vm_name ? ctx->vm_name : "";
 	ret->uuid = ctx->vm_uuid ? ctx->vm_uuid : "";

@@ -198,5 +198,7 @@ QVMI_HIDDEN bool qvmi__opts_valid(const void *opts, size_t known_sz);
 		 (def))
 
 QVMI_HIDDEN char *qvmi__strdup(const char *s);
+/* VM name and UUID over QMP, asked for on first use (attach.c). */
+QVMI_HIDDEN int qvmi__qmp_identity(struct qvmi_ctx *ctx);
 
 #endif

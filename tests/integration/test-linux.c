@@ -15,6 +15,7 @@
 #include "guest.h"
 #include "harness.h"
 #include "qvmi.h"
+#include "os/linux/linux.h"
 
 static const char *qmp_path;
 static struct qvmi_ctx *cur;
@@ -160,8 +161,82 @@ static void test_serial_ground_truth(void)
 	detach();
 }
 
+static char hint_msg[256];
+
+static void hint_log(enum qvmi_log_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)arg;
+	if (strstr(msg, "vCPU hint"))
+		snprintf(hint_msg, sizeof(hint_msg), "%s", msg);
+}
+
+/* The token table is found from a vCPU's kernel RIP (the idle guest's
+ * vCPUs sit in the kernel), before any full scan. */
+static void test_scan_hint(void)
+{
+	QVMI_OPTS(qvmi_linux_opts, lo, .flags = QVMI_LINUX_NO_CACHE);
+
+	detach();
+	hint_msg[0] = '\0';
+	CHECK_OK(qvmi_ctx_create(&cur));
+	qvmi_set_log(cur, hint_log, NULL, QVMI_LOG_DEBUG);
+	CHECK_OK(qvmi_attach_qmp(cur, qmp_path, NULL));
+	CHECK_OK(qvmi_linux_open(cur, &lo, &lx));
+	qvmi_test_note("%s", hint_msg);
+	CHECK(strstr(hint_msg, ": found") != NULL);
+	detach();
+}
+
+static int count_task(const struct qvmi_linux_task *t, void *arg)
+{
+	(void)t;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Profile + memo: the second attach walks the tasks without decoding the
+ * symbol table or parsing BTF, and sees the same tasks. */
+static void test_profile_memo(void)
+{
+	char dir[] = "/tmp/qvmi-it-prof-XXXXXX", cmd[64];
+	size_t n1 = 0, n2 = 0;
+	struct qvmi_linux_info in;
+	double ms;
+
+	CHECK(mkdtemp(dir));
+	for (int pass = 0; pass < 2; pass++) {
+		QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = dir);
+		size_t *n = pass ? &n2 : &n1;
+
+		detach();
+		CHECK_OK(qvmi_ctx_create(&cur));
+		CHECK_OK(qvmi_attach_qmp(cur, qmp_path, NULL));
+		ms = now_ms();
+		CHECK_OK(qvmi_linux_open(cur, &lo, &lx));
+		ms = now_ms() - ms;
+		CHECK_OK(qvmi_linux_info(lx, &in));
+		CHECK_STR(in.sym_source, pass ? "cache" : "kallsyms");
+		CHECK_OK(qvmi_linux_task_foreach(lx, 0, count_task, n));
+		if (pass) {
+			CHECK(lx->syms_lazy && !lx->btf);
+			CHECK_U64(in.nsyms, >, 10000);
+			CHECK(in.btf_size > 0);
+		}
+		qvmi_test_note("pass %d: open %.2f ms, %zu tasks", pass, ms,
+			       *n);
+	}
+	/* Processes may come and go in between. */
+	CHECK(n2 + 5 >= n1 && n1 + 5 >= n2 && n2 > 20);
+	detach();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(!system(cmd));
+}
+
 static const struct qvmi_test linux_tests[] = {
 	{ "discover", test_discover },
 	{ "serial_ground_truth", test_serial_ground_truth },
+	{ "scan_hint", test_scan_hint },
+	{ "profile_memo", test_profile_memo },
 };
 QVMI_SUITE_SETUP(linux, linux_tests, linux_setup);

@@ -57,6 +57,7 @@ struct fake {
 	uint8_t *ram; /* QEMU's "mapping" of the memfd */
 	uint8_t *bios;
 	bool no_ram; /* serve an mtree without RAM */
+	int gpa2hva, queries; /* requests seen */
 	pthread_t th;
 };
 
@@ -81,6 +82,7 @@ static char *hmp(struct fake *f, const char *cmd)
 	if (!strcmp(cmd, "info mtree -f")) {
 		snprintf(out, cap, "%s", f->no_ram ? "FlatView #0\r\n" : mtree);
 	} else if (sscanf(cmd, "gpa2hva %llx", &a) == 1) {
+		f->gpa2hva++;
 		if (fake_hva(f, a))
 			snprintf(out, cap,
 				 "Host virtual address for 0x%llx (ram0) is "
@@ -119,6 +121,7 @@ static struct json_object *answer(struct fake *f, struct json_object *req)
 
 	if (json_object_object_get_ex(req, "execute", &ex))
 		cmd = json_object_get_string(ex);
+	f->queries++;
 	if (!strcmp(cmd, "query-name")) {
 		json_object_object_add(r, "name",
 				       json_object_new_string("fakevm"));
@@ -316,7 +319,14 @@ static void test_all_sources(void)
 	fake_start(&f, true);
 	ctx = attach_fake(&f, 0, &err);
 	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
+	/* One gpa2hva per region and kind (ram0 ram, ram0 rom, pc.bios);
+	 * the high ram0 range is placed from its @offset.  In all:
+	 * capabilities, query-status, mtree, 3 gpa2hva. */
+	CHECK_INT(f.gpa2hva, ==, 3);
+	CHECK_INT(f.queries, ==, 6);
+	/* Name and UUID now (and query-cpus-fast for the vCPU count). */
 	CHECK_OK(qvmi_vm_info(ctx, &vi));
+	CHECK_INT(f.queries, ==, 9);
 	CHECK_STR(vi.name, "fakevm");
 	CHECK_STR(vi.uuid, "5e1f2a3b-0000-4000-8000-000000000001");
 	CHECK_STR(vi.qemu_version, "7.2.22");

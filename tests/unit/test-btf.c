@@ -307,14 +307,48 @@ static const char *source_of(uint8_t *mem, const char *dir, uint64_t *fn7)
 	return src; /* a static string */
 }
 
+/* Overwrite a byte near the end (or in the header) of the file in dir
+ * whose name ends with suffix. */
+static void corrupt_at(const char *dir, const char *suffix, long off,
+		       int whence)
+{
+	char path[600] = "";
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	FILE *f;
+
+	CHECK(d);
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name), k = strlen(suffix);
+
+		if (n > k && !strcmp(e->d_name + n - k, suffix))
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+	}
+	closedir(d);
+	CHECK(path[0]);
+	f = fopen(path, "r+b");
+	CHECK(f);
+	CHECK(!fseek(f, off, whence));
+	CHECK(fputc('#', f) != EOF);
+	fclose(f);
+}
+
+static void corrupt_tail(const char *dir, const char *suffix)
+{
+	corrupt_at(dir, suffix, -3, SEEK_END);
+}
+
+static void corrupt_head(const char *dir, const char *suffix)
+{
+	corrupt_at(dir, suffix, 24, SEEK_SET); /* in the banner */
+}
+
 static void test_profile_cache(void)
 {
-	char dir[] = "/tmp/qvmi-prof-XXXXXX", path[600], cmd[300];
+	char dir[] = "/tmp/qvmi-prof-XXXXXX", cmd[300];
 	uint8_t *mem = calloc(1, MEM);
 	uint32_t bsz;
 	uint64_t a, pb;
-	struct dirent *e;
-	DIR *d;
 
 	CHECK(mem && mkdtemp(dir));
 	make_kernel(mem, &bsz);
@@ -327,23 +361,82 @@ static void test_profile_cache(void)
 	memcpy(mem + TEXT_PA + 0x300100, &pb, 8);
 	CHECK_STR(source_of(mem, dir, &a), "cache");
 	CHECK_U64(a, ==, KVA + 0x400000 + 0x1000 + 0x20 * 7);
-	/* A corrupt file is refused: back to the scan. */
+	/* The answers come from the memo: no table decoded, no BTF parsed. */
 	pb = TEXT_PA - KVA + QVMI_LINUX_START_KERNEL_MAP;
 	memcpy(mem + TEXT_PA + 0x300100, &pb, 8);
-	d = opendir(dir);
-	CHECK(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-	closedir(d);
 	{
-		FILE *f = fopen(path, "r+b");
+		struct qvmi_ctx *ctx = NULL;
+		struct qvmi_linux *lx = open_cached(mem, dir, &ctx);
+		char name[32];
 
-		CHECK(f);
-		CHECK(!fseek(f, -3, SEEK_END));
-		CHECK(fputc('#', f) != EOF);
-		fclose(f);
+		CHECK_OK(qvmi_linux_sym_addr(lx, "fn_7", &a));
+		CHECK_U64(a, ==, KVA + 0x1000 + 0x20 * 7);
+		CHECK(lx->syms_lazy && !lx->btf);
+		/* New questions load the rest, and are right. */
+		CHECK_OK(qvmi_linux_offset(lx, "task", "z", &a));
+		CHECK_U64(a, ==, 12);
+		CHECK_INT(qvmi_linux_offset(lx, "task", "flags", &a), ==,
+			  -EINVAL);
+		CHECK_OK(qvmi_linux_type_size(lx, "task", &a));
+		CHECK_U64(a, ==, 48);
+		CHECK(lx->btf != NULL);
+		CHECK_INT(qvmi_linux_sym_addr(lx, "nosuch", &a), ==, -ENOENT);
+		CHECK(!lx->syms_lazy);
+		CHECK_OK(qvmi_linux_sym_name(lx, KVA + 0x1000 + 0x20 * 9 + 1,
+					     name, sizeof(name), &a));
+		CHECK_STR(name, "fn_9");
+		qvmi_linux_destroy(lx);
+		qvmi_ctx_destroy(ctx);
 	}
+	/* ... and were saved: the misses too. */
+	{
+		struct qvmi_ctx *ctx = NULL;
+		struct qvmi_linux *lx = open_cached(mem, dir, &ctx);
+
+		CHECK_INT(qvmi_linux_sym_addr(lx, "nosuch", &a), ==, -ENOENT);
+		CHECK_OK(qvmi_linux_type_size(lx, "task", &a));
+		CHECK_U64(a, ==, 48);
+		CHECK_OK(qvmi_linux_offset(lx, "task", "z", &a));
+		CHECK_U64(a, ==, 12);
+		CHECK_INT(qvmi_linux_offset(lx, "task", "flags", &a), ==,
+			  -EINVAL); /* a bitfield, from the memo too */
+		CHECK(lx->syms_lazy && !lx->btf);
+		qvmi_linux_destroy(lx);
+		qvmi_ctx_destroy(ctx);
+	}
+	/* A damaged memo is ignored; a damaged table (checked when first
+	 * needed) is replaced by decoding memory, and the profile rewritten. */
+	corrupt_tail(dir, ".memo");
+	corrupt_tail(dir, ".prof");
+	{
+		struct qvmi_ctx *ctx = NULL;
+		struct qvmi_linux *lx = open_cached(mem, dir, &ctx);
+		struct qvmi_linux_info in;
+		char name[32];
+
+		CHECK(lx->memo.dirty); /* started over: open asked anew */
+		CHECK_OK(qvmi_linux_sym_name(lx, KVA + 0x1000 + 0x20 * 7 + 3,
+					     name, sizeof(name), &a));
+		CHECK_STR(name, "fn_7");
+		CHECK_OK(qvmi_linux_info(lx, &in));
+		CHECK_STR(in.sym_source, "kallsyms");
+		qvmi_linux_destroy(lx);
+		qvmi_ctx_destroy(ctx);
+	}
+	{
+		struct qvmi_ctx *ctx = NULL;
+		struct qvmi_linux *lx = open_cached(mem, dir, &ctx);
+		struct qvmi_linux_sym sy;
+
+		CHECK_OK(qvmi_linux_sym_get(lx, 0, &sy));
+		CHECK_STR(sy.name, "cpu_tss_rw");
+		CHECK(!lx->syms_lazy);
+		CHECK_STR(lx->sym_source, "cache");
+		qvmi_linux_destroy(lx);
+		qvmi_ctx_destroy(ctx);
+	}
+	/* A corrupt header is refused at open: back to the scan. */
+	corrupt_head(dir, ".prof");
 	CHECK_STR(source_of(mem, dir, &a), "kallsyms"); /* and rewritten */
 	CHECK_STR(source_of(mem, dir, &a), "cache");
 	/* Another kernel build in memory (token table changed): not used. */

@@ -27,6 +27,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "linux.h"
 
@@ -432,9 +433,24 @@ static int expand_all(struct qvmi_ctx *ctx, const struct kbuf *b,
 		      const uint64_t *addrs, struct qvmi_ksyms *s)
 {
 	char name[QVMI_KSYM_NAME_MAX + 1];
-	uint64_t off = l->names;
+	uint64_t off = l->names, pool = 0;
 	uint32_t len, hdr;
 
+	/* Size the table exactly first: one populated allocation. */
+	for (uint32_t i = 0; i < l->num_syms; i++) {
+		if (!name_entry(b, off, l->markers, &len, &hdr))
+			return qvmi__err(ctx, -EBADMSG,
+					 "kallsyms: bad name entry %u", i);
+		for (uint32_t j = 0; j < len; j++)
+			pool += tk->len[b->p[off + hdr + j]];
+		off += hdr + len;
+	}
+	/* Each name loses its type character and gains a NUL. */
+	if (pool > QVMI_KSYMS_POOL_MAX)
+		return qvmi__err(ctx, -EBADMSG, "kallsyms: names too long");
+	if (qvmi__ksyms_reserve(s, l->num_syms, (size_t)pool))
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	off = l->names;
 	for (uint32_t i = 0; i < l->num_syms; i++) {
 		size_t nl = 0;
 
@@ -545,17 +561,52 @@ int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
 
 /* ---- the symbol table --------------------------------------------------------- */
 
+static void *big_alloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int qvmi__ksyms_reserve(struct qvmi_ksyms *s, size_t n, size_t pool)
+{
+	if (s->n || s->syms || s->pool || !n || n > QVMI_KSYMS_MAX ||
+	    pool > QVMI_KSYMS_POOL_MAX)
+		return -EINVAL;
+	s->syms = big_alloc(n * sizeof(*s->syms));
+	s->pool = big_alloc(pool ? pool : 1);
+	if (!s->syms || !s->pool) {
+		if (s->syms)
+			munmap(s->syms, n * sizeof(*s->syms));
+		if (s->pool)
+			munmap(s->pool, pool ? pool : 1);
+		s->syms = NULL;
+		s->pool = NULL;
+		return -ENOMEM;
+	}
+	s->syms_cap = n;
+	s->pool_cap = pool ? pool : 1;
+	s->reserved = true;
+	return 0;
+}
+
 int qvmi__ksyms_add(struct qvmi_ksyms *s, uint64_t addr, char type,
 		    const char *name, size_t name_len)
 {
-	if (s->n % 4096 == 0) {
+	if (s->n == s->syms_cap) {
 		struct qvmi_ksym *ns;
 
+		if (s->reserved)
+			return -ENOMEM;
 		ns = realloc(s->syms, (s->n + 4096) * sizeof(*ns));
 		if (!ns)
 			return -ENOMEM;
 		s->syms = ns;
+		s->syms_cap = s->n + 4096;
 	}
+	if (name_len + 1 > s->pool_cap - s->pool_len && s->reserved)
+		return -ENOMEM;
 	if (name_len + 1 > s->pool_cap - s->pool_len) {
 		size_t cap = QVMI_MAX(s->pool_cap * 2, (size_t)1 << 16);
 		char *np;
@@ -603,13 +654,23 @@ int qvmi__ksyms_finish(struct qvmi_ksyms *s)
 {
 	size_t cap = 16;
 
-	qsort(s->syms, s->n, sizeof(*s->syms), ksym_cmp);
+	/* The kernel's table is sorted already (scripts/kallsyms sorts by
+	 * address, then insertion order): skip qsort's 1.5 MB merge buffer. */
+	for (size_t i = 1; i < s->n; i++) {
+		if (ksym_cmp(&s->syms[i - 1], &s->syms[i]) > 0) {
+			qsort(s->syms, s->n, sizeof(*s->syms), ksym_cmp);
+			break;
+		}
+	}
 	while (cap < s->n * 2)
 		cap *= 2;
-	free(s->hash);
-	s->hash = calloc(cap, sizeof(*s->hash));
-	if (!s->hash)
+	if (s->hash)
+		munmap(s->hash, s->hash_cap * sizeof(*s->hash));
+	s->hash = big_alloc(cap * sizeof(*s->hash)); /* zero-filled */
+	if (!s->hash) {
+		s->hash_cap = 0;
 		return -ENOMEM;
+	}
 	s->hash_cap = cap;
 	for (size_t i = 0; i < s->n; i++) {
 		const char *nm = s->pool + s->syms[i].name;
@@ -627,9 +688,17 @@ int qvmi__ksyms_finish(struct qvmi_ksyms *s)
 
 void qvmi__ksyms_free(struct qvmi_ksyms *s)
 {
-	free(s->syms);
-	free(s->pool);
-	free(s->hash);
+	if (s->reserved) {
+		if (s->syms)
+			munmap(s->syms, s->syms_cap * sizeof(*s->syms));
+		if (s->pool)
+			munmap(s->pool, s->pool_cap);
+	} else {
+		free(s->syms);
+		free(s->pool);
+	}
+	if (s->hash)
+		munmap(s->hash, s->hash_cap * sizeof(*s->hash));
 	memset(s, 0, sizeof(*s));
 }
 

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,7 +45,13 @@ enum {
 	IMAGE32_MAX = 64 << 20, /* i386: _text to the token table, at most */
 	MAP_FILE_MAX = 256 << 20,
 	BTF_MAX = 256 << 20,
+	HINT_VCPUS = 4, /* vCPUs asked for a kernel RIP */
+	HINT_SPAN = 128 << 20, /* scanned from the hint first */
+	HINT_CHUNK = 256 << 10,
 };
+
+/* Modules and the fixmap start above the kernel image's 1 GiB. */
+#define QVMI_LINUX_MODULES_START 0xffffffffc0000000ull
 
 static const char banner_prefix[] = "Linux version ";
 
@@ -53,6 +60,37 @@ static const char banner_prefix[] = "Linux version ";
 #define DIRECT_MAP_MAX (1ull << 55)
 
 /* ---- reading guest memory ------------------------------------------------ */
+
+/*
+ * Windows are megabytes, read once: map them populated.  Faulting in a
+ * fresh malloc'd page at a time costs about three times as much (18 us a
+ * page on a loaded host), and the window is most of a cold open's copying.
+ * A size header in front keeps window_free() a plain call.
+ */
+static uint8_t *window_alloc(uint64_t size)
+{
+	uint64_t total = size + 4096;
+	uint8_t *p;
+
+	if (size > SIZE_MAX - 4096)
+		return NULL;
+	p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, &total, sizeof(total));
+	return p + 4096;
+}
+
+static void window_free(uint8_t *b)
+{
+	uint64_t total;
+
+	if (!b)
+		return;
+	memcpy(&total, b - 4096, sizeof(total));
+	munmap(b - 4096, total);
+}
 
 /* Read [center - before, center + after) as far as memory is backed without
  * a gap on either side of center; *lo and *len describe what was read.  A
@@ -63,7 +101,7 @@ static int read_window(struct qvmi_ctx *ctx, uint64_t center, uint64_t before,
 {
 	uint64_t start = center > before ? (center - before) & ~0xfffull : 0;
 	uint64_t end = center + after, good_lo = start, pos;
-	uint8_t *b = malloc(end - start);
+	uint8_t *b = window_alloc(end - start);
 
 	if (!b)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
@@ -103,19 +141,64 @@ static int read_u64(struct qvmi_ctx *ctx, uint64_t pa, uint64_t *ret)
 
 /* ---- placing the image ------------------------------------------------------ */
 
-static uint64_t sym_or(const struct qvmi_ksyms *s, const char *name,
-		       uint64_t def)
-{
-	const struct qvmi_ksym *k = qvmi__ksyms_find(s, name);
+static int discover_kallsyms(struct qvmi_linux *lx);
 
-	return k ? k->addr : def;
+/* The symbol table, decoded from the profile on first need.  A profile
+ * whose table turns out damaged (checksum) or gone is replaced by decoding
+ * the guest's own tables again. */
+static int need_syms(struct qvmi_linux *lx)
+{
+	int err;
+
+	if (!lx->syms_lazy)
+		return 0;
+	lx->syms_lazy = false;
+	err = qvmi__profile_load_syms(lx);
+	if (!err)
+		return 0;
+	qvmi__log(lx->ctx, QVMI_LOG_WARN,
+		  "linux: profile symbol table unusable (%d), decoding memory",
+		  err);
+	err = discover_kallsyms(lx);
+	if (err)
+		return err;
+	if (lx->opened) /* else qvmi_linux_open saves it */
+		qvmi__profile_save(lx, lx->cache_dir);
+	return 0;
+}
+
+/* Symbol by name: the memo (once the image is placed), else the table.
+ * -ENOENT if there is no such symbol. */
+static int lx_sym(struct qvmi_linux *lx, const char *name, uint64_t *ret)
+{
+	const struct qvmi_ksym *k;
+	int err = lx->memo_on ? qvmi__memo_sym(lx, name, ret) : 1;
+
+	if (err <= 0)
+		return err;
+	err = need_syms(lx);
+	if (err)
+		return err;
+	k = qvmi__ksyms_find(&lx->syms, name);
+	if (k)
+		*ret = k->addr;
+	if (lx->memo_on)
+		qvmi__memo_put_sym(lx, name, k ? 0 : -ENOENT, k ? k->addr : 0);
+	return k ? 0 : -ENOENT;
+}
+
+static uint64_t sym_or(struct qvmi_linux *lx, const char *name, uint64_t def)
+{
+	uint64_t v;
+
+	return lx_sym(lx, name, &v) ? def : v;
 }
 
 /* Does _text at physical p agree with phys_base and linux_banner? */
 static bool text_pa_ok(struct qvmi_linux *lx, uint64_t p)
 {
-	uint64_t pb_va = sym_or(&lx->syms, "phys_base", 0);
-	uint64_t ban_va = sym_or(&lx->syms, "linux_banner", 0);
+	uint64_t pb_va = sym_or(lx, "phys_base", 0);
+	uint64_t ban_va = sym_or(lx, "linux_banner", 0);
 	char ban[sizeof(banner_prefix) - 1];
 	uint64_t v;
 	int checks = 0;
@@ -155,8 +238,7 @@ static int image_bounds(struct qvmi_linux *lx)
 		return qvmi__err(lx->ctx, -ENOENT,
 				 "linux: no _text/_stext in the kernel image");
 	lx->text_va = t->addr;
-	lx->end_va = sym_or(&lx->syms, "_end",
-			    lx->syms.syms[lx->syms.n - 1].addr + 1);
+	lx->end_va = sym_or(lx, "_end", lx->syms.syms[lx->syms.n - 1].addr + 1);
 	if (lx->end_va <= lx->text_va || lx->end_va - lx->text_va > IMAGE_MAX)
 		return qvmi__err(lx->ctx, -EBADMSG,
 				 "linux: implausible image _text 0x%" PRIx64
@@ -198,7 +280,7 @@ static int place_image32(struct qvmi_linux *lx, uint64_t inside_pa)
 	/* CONFIG_PAGE_OFFSET of VMSPLIT_3G, 3G_OPT, 2G, 2G_OPT, 1G. */
 	static const uint64_t po[] = { 0xc0000000, 0xb0000000, 0x80000000,
 				       0x78000000, 0x40000000 };
-	uint64_t etext = sym_or(&lx->syms, "_etext", lx->end_va);
+	uint64_t etext = sym_or(lx, "_etext", lx->end_va);
 
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(po); i++) {
 		uint64_t p = lx->text_va - po[i];
@@ -271,11 +353,10 @@ int qvmi__linux_kimage_pa(struct qvmi_linux *lx, uint64_t va, uint64_t *ret)
 static void read_base(struct qvmi_linux *lx, const char *name, uint64_t def,
 		      uint64_t *out)
 {
-	const struct qvmi_ksym *k = qvmi__ksyms_find(&lx->syms, name);
-	uint64_t pa = 0, v;
+	uint64_t pa = 0, v, va;
 
 	*out = def;
-	if (!k || qvmi__linux_kimage_pa(lx, k->addr, &pa) ||
+	if (lx_sym(lx, name, &va) || qvmi__linux_kimage_pa(lx, va, &pa) ||
 	    read_u64(lx->ctx, pa, &v) || !(v >> 63)) {
 		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
 			  "linux: %s not readable, default 0x%" PRIx64, name,
@@ -288,16 +369,15 @@ static void read_base(struct qvmi_linux *lx, const char *name, uint64_t def,
 
 static int read_banner(struct qvmi_linux *lx)
 {
-	const struct qvmi_ksym *k = qvmi__ksyms_find(&lx->syms, "linux_banner");
 	const char *r;
-	uint64_t pa = 0;
+	uint64_t pa = 0, va = 0;
 	size_t n;
-
+	bool have = !lx_sym(lx, "linux_banner", &va);
 	/* i386 without KALLSYMS_ALL: place_image32 found the banner. */
-	bool found = !k && is32(lx) && lx->banner[0];
+	bool found = !have && is32(lx) && lx->banner[0];
 
 	if (!found &&
-	    (!k || qvmi__linux_kimage_pa(lx, k->addr, &pa) ||
+	    (!have || qvmi__linux_kimage_pa(lx, va, &pa) ||
 	     qvmi_read_pa(lx->ctx, pa, lx->banner, sizeof(lx->banner) - 1)))
 		return qvmi__err(lx->ctx, -ENOENT, "linux: no linux_banner");
 	lx->banner[sizeof(lx->banner) - 1] = '\0';
@@ -315,8 +395,9 @@ static int read_banner(struct qvmi_linux *lx)
 
 static int load_btf_memory(struct qvmi_linux *lx)
 {
-	uint64_t start = sym_or(&lx->syms, "__start_BTF", 0);
-	uint64_t stop = sym_or(&lx->syms, "__stop_BTF", 0), pa = 0;
+	uint64_t start = sym_or(lx, "__start_BTF", 0);
+	uint64_t stop = sym_or(lx, "__stop_BTF", 0), pa = 0;
+	const struct qvmi_seg *seg;
 	uint8_t *blob;
 	int err;
 
@@ -331,6 +412,17 @@ static int load_btf_memory(struct qvmi_linux *lx)
 	err = qvmi__linux_kimage_pa(lx, start, &pa);
 	if (err)
 		return err;
+	/* On shared RAM, hand libbpf the guest's bytes in place: it copies
+	 * them before parsing anyway, and a 4 MB bounce buffer costs a page
+	 * fault per 4 KiB. */
+	seg = qvmi__seg_find(lx->ctx, pa);
+	if (seg && seg->host && stop - start - 1 <= seg->last - pa) {
+		err = qvmi__btf_load(lx->ctx, seg->host + (pa - seg->start),
+				     stop - start, &lx->btf);
+		if (!err)
+			lx->btf_size = stop - start;
+		return err;
+	}
 	blob = malloc(stop - start);
 	if (!blob)
 		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
@@ -393,11 +485,11 @@ static int try_window(struct scan *sc, uint64_t pa)
 	if (err)
 		return err;
 	if (pa < lo || !qvmi__kallsyms_tokens_at(buf, len, pa - lo)) {
-		free(buf);
+		window_free(buf);
 		return qvmi__err(lx->ctx, -EBADMSG,
 				 "kallsyms: no token table at 0x%" PRIx64, pa);
 	}
-	free(buf);
+	window_free(buf);
 	for (;;) {
 		err = read_window(lx->ctx, pa, before, after, &buf, &lo, &len);
 		if (err)
@@ -407,7 +499,7 @@ static int try_window(struct scan *sc, uint64_t pa)
 		sc->tried_hi = lo + len;
 		err = qvmi__kallsyms_parse(lx->ctx, buf, len, &lx->syms,
 					   &lx->lay);
-		free(buf);
+		window_free(buf);
 		if (!err || err == -ENOMEM || !lx->lay.truncated ||
 		    before >= WINDOW_MAX)
 			break;
@@ -449,15 +541,88 @@ static const char *layout_name(const struct qvmi_kallsyms_layout *l)
 	return l->base_relative ? "<=6.1" : "<=6.1 absolute addresses";
 }
 
+static const char digits[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
+
+/*
+ * Where the kernel image probably is: a vCPU's RIP in the kernel image
+ * (the idle loop, usually), translated through its CR3.  The token table
+ * lies in .rodata, after .text, so scanning from there finds it after a
+ * few tens of MiB instead of after everything below the image (KASLR
+ * puts it anywhere in RAM).  Only an order: the full scan follows.
+ */
+static int text_hint(struct qvmi_linux *lx, uint64_t *ret)
+{
+	struct qvmi_regs_x86 r;
+
+	for (unsigned int cpu = 0; cpu < HINT_VCPUS; cpu++) {
+		if (qvmi_get_regs(lx->ctx, cpu, &r))
+			break;
+		if (!(r.valid & QVMI_REGS_GPR) || !(r.valid & QVMI_REGS_CR) ||
+		    r.rip < QVMI_LINUX_START_KERNEL_MAP ||
+		    r.rip >= QVMI_LINUX_MODULES_START)
+			continue;
+		/* CR3 bits 11:0 are PCID/flags, bit 63 is "no flush". */
+		if (!qvmi_translate(lx->ctx, r.cr3 & 0x000ffffffffff000ull,
+				    r.rip, ret))
+			return 0;
+	}
+	qvmi__clear_err(lx->ctx);
+	return -ENOENT;
+}
+
+/* Scan RAM in [lo, hi) for the digit tokens, in small chunks (a fresh
+ * page of buffer costs a fault). */
+static int scan_range(struct scan *sc, uint64_t lo, uint64_t hi)
+{
+	struct qvmi_ctx *ctx = sc->lx->ctx;
+	const size_t plen = sizeof(digits) - 1;
+	uint8_t *buf = malloc(HINT_CHUNK + plen);
+	int rc = 0;
+
+	if (!buf)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < ctx->nram; i++) {
+		uint64_t s = QVMI_MAX(lo, ctx->ram[i].gpa);
+		uint64_t e = QVMI_MIN(hi, ctx->ram[i].gpa + ctx->ram[i].size);
+
+		for (uint64_t pos = s; !rc && pos < e; pos += HINT_CHUNK) {
+			size_t n = (size_t)QVMI_MIN(
+				(uint64_t)HINT_CHUNK + plen - 1, e - pos);
+			const uint8_t *p = buf, *hit;
+
+			if (qvmi_read_pa(ctx, pos, buf, n))
+				continue;
+			while (!rc &&
+			       (hit = memmem(p, n - (size_t)(p - buf), digits,
+					     plen)) &&
+			       hit - buf < HINT_CHUNK) {
+				rc = scan_hit(pos + (uint64_t)(hit - buf), sc);
+				p = hit + 1;
+			}
+		}
+	}
+	free(buf);
+	qvmi__clear_err(ctx);
+	return rc;
+}
+
 static int discover_kallsyms(struct qvmi_linux *lx)
 {
 	struct scan sc = { lx, 1, 0, 0, 0 };
-	int rc;
+	uint64_t hint;
+	int rc = 0;
 
+	if (lx->ctx->nram && !text_hint(lx, &hint)) {
+		hint &= ~(uint64_t)(ALIGN_2M - 1);
+		rc = scan_range(&sc, hint, hint + HINT_SPAN);
+		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
+			  "linux: scan from the vCPU hint PA 0x%" PRIx64 ": %s",
+			  hint, rc == 1 ? "found" : "not there");
+	}
 	/* The digit tokens of kallsyms_token_table (see kallsyms.c). */
-	rc = qvmi_find_pa(lx->ctx,
-			  "0\0001\0002\0003\0004\0005\0006\0007\0008\0009", 20,
-			  scan_hit, &sc);
+	if (rc != 1)
+		rc = qvmi_find_pa(lx->ctx, digits, sizeof(digits) - 1, scan_hit,
+				  &sc);
 	if (rc == 1) {
 		lx->sym_source = "kallsyms";
 		lx->layout_source = layout_name(&lx->lay);
@@ -561,8 +726,8 @@ static int discover_map(struct qvmi_linux *lx, const char *path)
 	err = image_bounds(lx);
 	if (err)
 		return err;
-	ban = sym_or(&lx->syms, "linux_banner", 0);
-	pb = sym_or(&lx->syms, "phys_base", 0);
+	ban = sym_or(lx, "linux_banner", 0);
+	pb = sym_or(lx, "phys_base", 0);
 	if (ban < lx->text_va || pb < lx->text_va)
 		return qvmi__err(lx->ctx, -ENOENT,
 				 "%s: needs linux_banner and phys_base", path);
@@ -593,7 +758,13 @@ static int discover_map(struct qvmi_linux *lx, const char *path)
 
 static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 {
-	int err = read_banner(lx);
+	const char *path = QVMI_OPTS_GET(o, btf_path, (const char *)NULL);
+	uint64_t start, stop;
+	int err;
+
+	/* The image is placed: answers can be remembered relative to _text. */
+	lx->memo_on = true;
+	err = read_banner(lx);
 
 	if (err)
 		return err;
@@ -611,8 +782,29 @@ static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 	read_base(lx, "vmalloc_base", 0xffffc90000000000ull, &lx->vmalloc_base);
 	read_base(lx, "vmemmap_base", 0xffffea0000000000ull, &lx->vmemmap_base);
 btf:
-	if (!(QVMI_OPTS_GET(o, flags, 0u) & QVMI_LINUX_NO_BTF))
-		load_btf(lx, QVMI_OPTS_GET(o, btf_path, (const char *)NULL));
+	if (QVMI_OPTS_GET(o, flags, 0u) & QVMI_LINUX_NO_BTF)
+		return 0;
+	if (path) {
+		load_btf(lx, path);
+		return 0;
+	}
+	/* In-memory BTF is parsed on the first type query the memo cannot
+	 * answer: most attaches from the profile never need it. */
+	start = sym_or(lx, "__start_BTF", 0);
+	stop = sym_or(lx, "__stop_BTF", 0);
+	if (!start || stop <= start || stop - start > BTF_MAX) {
+		snprintf(lx->btf_err, sizeof(lx->btf_err),
+			 "kernel %s has no BTF (no __start_BTF; "
+			 "CONFIG_DEBUG_INFO_BTF off): give a BTF file "
+			 "(btf_path), made with 'pahole "
+			 "--btf_encode_detached=FILE vmlinux' from the "
+			 "vmlinux of linux-image-%s-dbg",
+			 lx->release, lx->release);
+		return 0;
+	}
+	lx->btf_lazy = lx->use_memo = true;
+	lx->btf_size = stop - start;
+	lx->btf_source = "memory";
 	return 0;
 }
 
@@ -636,6 +828,10 @@ QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	lx->ctx = ctx;
 	lx->btf_source = "none";
+	if (dir && !(lx->cache_dir = qvmi__strdup(dir))) {
+		free(lx);
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	}
 	snprintf(lx->btf_err, sizeof(lx->btf_err), "not loaded");
 	if (map)
 		err = discover_map(lx, map);
@@ -652,6 +848,7 @@ QVMI_API int qvmi_linux_open(struct qvmi_ctx *ctx,
 	if (!map && !(flags & QVMI_LINUX_NO_CACHE) &&
 	    strcmp(lx->sym_source, "cache"))
 		qvmi__profile_save(lx, dir);
+	lx->opened = true;
 	*ret = lx;
 	return 0;
 }
@@ -661,8 +858,13 @@ QVMI_API void qvmi_linux_destroy(struct qvmi_linux *lx)
 	if (!lx)
 		return;
 	qvmi__lx_views_free(lx->views);
+	if (lx->memo.dirty && qvmi__memo_save(lx))
+		qvmi__log(lx->ctx, QVMI_LOG_DEBUG, "linux: memo not saved");
+	qvmi__memo_free(&lx->memo);
+	qvmi__profile_free(lx);
 	qvmi__ksyms_free(&lx->syms);
 	btf__free(lx->btf);
+	free(lx->cache_dir);
 	free(lx);
 }
 
@@ -682,8 +884,8 @@ QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
 	ret->page_offset_base = lx->page_offset_base;
 	ret->vmalloc_base = lx->vmalloc_base;
 	ret->vmemmap_base = lx->vmemmap_base;
-	ret->nsyms = lx->syms.n;
-	ret->btf_size = lx->btf ? lx->btf_size : 0;
+	ret->nsyms = lx->syms_lazy ? lx->nsyms_hint : lx->syms.n;
+	ret->btf_size = lx->btf || lx->btf_lazy ? lx->btf_size : 0;
 	ret->sym_source = lx->sym_source;
 	ret->btf_source = lx->btf_source;
 	ret->layout = lx->layout_source;
@@ -703,32 +905,35 @@ static bool has_data_syms(const struct qvmi_linux *lx)
 QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 				 uint64_t *ret)
 {
-	const struct qvmi_ksym *k;
+	int err;
 
 	if (!lx || !name || !ret)
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_addr: NULL") :
 			    -EINVAL;
-	k = qvmi__ksyms_find(&lx->syms, name);
-	if (!k && !has_data_syms(lx))
+	err = lx_sym(lx, name, ret);
+	if (err == -ENOENT && is32(lx) && !has_data_syms(lx))
 		return qvmi__err(lx->ctx, -ENOENT,
 				 "no symbol %s: kallsyms of %s holds no data "
 				 "symbols (CONFIG_KALLSYMS_ALL off); the "
 				 "System.map of linux-image-%s-dbg has them",
 				 name, lx->release, lx->release);
-	if (!k)
+	if (err == -ENOENT)
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol %s", name);
-	*ret = k->addr;
-	return 0;
+	return err;
 }
 
 QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
 				 char *buf, size_t size, uint64_t *ret)
 {
 	const struct qvmi_ksym *k;
+	int err;
 
 	if (!lx || !buf || !size)
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_name: no buffer") :
 			    -EINVAL;
+	err = need_syms(lx);
+	if (err)
+		return err;
 	k = qvmi__ksyms_lookup(&lx->syms, addr);
 	/* Past the image there is no symbol to be "near". */
 	if (!k || (addr >= lx->end_va && addr != k->addr))
@@ -742,16 +947,22 @@ QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
 
 QVMI_API size_t qvmi_linux_sym_count(const struct qvmi_linux *lx)
 {
-	return lx ? lx->syms.n : 0;
+	if (!lx)
+		return 0;
+	return lx->syms_lazy ? lx->nsyms_hint : lx->syms.n;
 }
 
 QVMI_API int qvmi_linux_sym_get(struct qvmi_linux *lx, size_t idx,
 				struct qvmi_linux_sym *ret)
 {
 	const struct qvmi_ksym *k;
+	int err;
 
 	if (!lx || !ret)
 		return -EINVAL;
+	err = need_syms(lx);
+	if (err)
+		return err;
 	if (idx >= lx->syms.n)
 		return qvmi__err(lx->ctx, -ENOENT, "symbol index %zu of %zu",
 				 idx, lx->syms.n);
@@ -779,15 +990,16 @@ QVMI_API int qvmi_linux_va_to_pa(struct qvmi_linux *lx, uint64_t va,
 			   "not a kernel-image or direct-map address");
 }
 
-struct btf *qvmi__linux_btf(struct qvmi_linux *lx)
-{
-	return lx->btf;
-}
-
 static int need_btf(struct qvmi_linux *lx)
 {
 	if (!lx)
 		return -EINVAL;
+	if (!lx->btf && lx->btf_lazy) {
+		lx->btf_lazy = false;
+		load_btf(lx, NULL);
+		if (!lx->btf)
+			lx->btf_source = "none";
+	}
 	if (!lx->btf)
 		return qvmi__err(lx->ctx, -ENOENT, "no BTF: %s", lx->btf_err);
 	return 0;
@@ -796,13 +1008,21 @@ static int need_btf(struct qvmi_linux *lx)
 QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
 			       const char *path, struct qvmi_linux_member *ret)
 {
-	int err = need_btf(lx);
+	int err;
 
+	if (!lx || !ret || !type || !path)
+		return lx ? qvmi__err(lx->ctx, -EINVAL, "member: NULL") :
+			    -EINVAL;
+	err = lx->use_memo ? qvmi__memo_member(lx, type, path, ret) : 1;
+	if (err <= 0)
+		return err;
+	err = need_btf(lx);
 	if (err)
 		return err;
-	if (!ret)
-		return qvmi__err(lx->ctx, -EINVAL, "member: NULL output");
-	return qvmi__btf_member(lx->ctx, lx->btf, type, path, ret);
+	err = qvmi__btf_member(lx->ctx, lx->btf, type, path, ret);
+	if (lx->use_memo)
+		qvmi__memo_put_member(lx, type, path, err, ret);
+	return err;
 }
 
 QVMI_API int qvmi_linux_offset(struct qvmi_linux *lx, const char *type,
@@ -825,11 +1045,19 @@ QVMI_API int qvmi_linux_offset(struct qvmi_linux *lx, const char *type,
 QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
 				  uint64_t *ret)
 {
-	int err = need_btf(lx);
+	int err;
 
+	if (!lx || !ret || !type)
+		return lx ? qvmi__err(lx->ctx, -EINVAL, "type_size: NULL") :
+			    -EINVAL;
+	err = lx->use_memo ? qvmi__memo_size(lx, type, ret) : 1;
+	if (err <= 0)
+		return err;
+	err = need_btf(lx);
 	if (err)
 		return err;
-	if (!ret)
-		return qvmi__err(lx->ctx, -EINVAL, "type_size: NULL output");
-	return qvmi__btf_type_size(lx->ctx, lx->btf, type, ret);
+	err = qvmi__btf_type_size(lx->ctx, lx->btf, type, ret);
+	if (lx->use_memo)
+		qvmi__memo_put_size(lx, type, err, err ? 0 : *ret);
+	return err;
 }

@@ -43,6 +43,10 @@ struct qvmi_ksyms {
 	size_t pool_len, pool_cap;
 	uint32_t *hash; /* symbol index + 1, 0 = empty */
 	size_t hash_cap; /* power of two */
+	size_t syms_cap;
+	/* syms and pool were sized exactly up front (qvmi__ksyms_reserve)
+	 * and are mappings, not malloc blocks. */
+	bool reserved;
 };
 
 /* Where the kallsyms tables were found, as offsets into the parsed buffer. */
@@ -76,6 +80,11 @@ QVMI_HIDDEN bool qvmi__kallsyms_tokens_at(const uint8_t *buf, size_t len,
 /* Parse a System.map or /proc/kallsyms text (core kernel lines only). */
 QVMI_HIDDEN int qvmi__ksyms_parse_map(struct qvmi_ctx *ctx, const char *text,
 				      size_t len, struct qvmi_ksyms *syms);
+/* Room for n symbols and pool bytes of names, allocated populated (a
+ * decoded kernel table is 3-4 MB; faulting it in a page at a time costs
+ * three times as much).  s must be empty. */
+QVMI_HIDDEN int qvmi__ksyms_reserve(struct qvmi_ksyms *s, size_t n,
+				    size_t pool);
 QVMI_HIDDEN int qvmi__ksyms_add(struct qvmi_ksyms *s, uint64_t addr, char type,
 				const char *name, size_t name_len);
 /* Sort by address (stable) and build the name hash. */
@@ -136,6 +145,49 @@ QVMI_HIDDEN int qvmi__linux_current_at(struct qvmi_linux *lx,
 				       uint64_t percpu_base, uint64_t dtb,
 				       struct qvmi_linux_current *ret);
 
+/* ---- the answer memo (memo.c) -------------------------------------------- */
+
+enum { QVMI_MEMO_SYM = 1, QVMI_MEMO_MEMBER = 2, QVMI_MEMO_SIZE = 3 };
+
+struct qvmi_lx_memo_ent {
+	uint8_t kind; /* QVMI_MEMO_* */
+	bool rel; /* symbol address relative to _text */
+	int32_t err; /* 0 or -ENOENT: the answer was "none" */
+	char *k1, *k2; /* symbol or type name; member path */
+	char *tname; /* member's type name, or NULL */
+	uint64_t v; /* address, bit offset or type size */
+	uint64_t size;
+	uint32_t bit_size, type_id;
+};
+
+struct qvmi_lx_memo {
+	struct qvmi_lx_memo_ent *e;
+	size_t n, cap;
+	bool dirty; /* entries added since load */
+	char path[4096]; /* file beside the profile; "" = not saved */
+};
+
+/* Lookups return 1 on a miss, else the remembered answer (0 or -ENOENT);
+ * puts remember only 0 and -ENOENT answers. */
+QVMI_HIDDEN int qvmi__memo_sym(struct qvmi_linux *lx, const char *name,
+			       uint64_t *addr);
+QVMI_HIDDEN void qvmi__memo_put_sym(struct qvmi_linux *lx, const char *name,
+				    int err, uint64_t addr);
+QVMI_HIDDEN int qvmi__memo_member(struct qvmi_linux *lx, const char *type,
+				  const char *path,
+				  struct qvmi_linux_member *ret);
+QVMI_HIDDEN void qvmi__memo_put_member(struct qvmi_linux *lx, const char *type,
+				       const char *path, int err,
+				       const struct qvmi_linux_member *m);
+QVMI_HIDDEN int qvmi__memo_size(struct qvmi_linux *lx, const char *type,
+				uint64_t *ret);
+QVMI_HIDDEN void qvmi__memo_put_size(struct qvmi_linux *lx, const char *type,
+				     int err, uint64_t size);
+/* memo.path must be set.  Load replaces nothing on failure (empty memo). */
+QVMI_HIDDEN int qvmi__memo_load(struct qvmi_linux *lx);
+QVMI_HIDDEN int qvmi__memo_save(struct qvmi_linux *lx);
+QVMI_HIDDEN void qvmi__memo_free(struct qvmi_lx_memo *m);
+
 /* ---- the Linux handle (kernel.c) ---------------------------------------- */
 
 struct qvmi_linux {
@@ -145,7 +197,7 @@ struct qvmi_linux {
 	uint64_t kallsyms_pa; /* PA of the token table (0 if unknown) */
 	struct btf *btf;
 	size_t btf_size;
-	char btf_err[QVMI_ERRMSG_MAX]; /* why btf is NULL */
+	char btf_err[512]; /* why btf is NULL */
 	char banner[512];
 	char release[128];
 	uint64_t text_va, text_pa, end_va;
@@ -153,6 +205,18 @@ struct qvmi_linux {
 	uint64_t page_offset_base, vmalloc_base, vmemmap_base;
 	const char *sym_source, *btf_source, *layout_source;
 	char cached_layout[48];
+	/* Lazy parts.  syms_lazy: the table is still in the profile file
+	 * (profile_state), nsyms_hint is its size.  btf_lazy: BTF is loaded
+	 * from guest memory on the first type query the memo cannot answer;
+	 * use_memo: type answers may come from / go to the memo (in-memory
+	 * BTF only). */
+	bool syms_lazy, btf_lazy, use_memo;
+	bool memo_on; /* the image is placed: symbol answers are memoised */
+	bool opened; /* qvmi_linux_open returned it */
+	char *cache_dir; /* opts->cache_dir, for a re-save */
+	size_t nsyms_hint;
+	void *profile_state; /* profile.c */
+	struct qvmi_lx_memo memo;
 	struct qvmi_linux_views *views; /* views.c; lazily created */
 	/* current.c: resolved on first use (BTF lookups are linear) */
 	struct qvmi_linux_cur_layout cur;
@@ -163,10 +227,13 @@ struct qvmi_linux {
  * is best effort and logs failures. */
 QVMI_HIDDEN int qvmi__profile_load(struct qvmi_linux *lx, const char *dir);
 QVMI_HIDDEN void qvmi__profile_save(struct qvmi_linux *lx, const char *dir);
+/* Decode the symbol table of the profile that qvmi__profile_load accepted
+ * (left in the file until needed). */
+QVMI_HIDDEN int qvmi__profile_load_syms(struct qvmi_linux *lx);
+QVMI_HIDDEN void qvmi__profile_free(struct qvmi_linux *lx);
 
 /* Kernel-image VA to PA, without page tables. */
 QVMI_HIDDEN int qvmi__linux_kimage_pa(struct qvmi_linux *lx, uint64_t va,
 				      uint64_t *ret);
-QVMI_HIDDEN struct btf *qvmi__linux_btf(struct qvmi_linux *lx);
 
 #endif

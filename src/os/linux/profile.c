@@ -90,6 +90,17 @@ static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
 	return err;
 }
 
+/* memo.path: the profile's path with ".memo" for ".prof". */
+static void set_memo_path(struct qvmi_linux *lx, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n < 5 || n >= sizeof(lx->memo.path))
+		return;
+	memcpy(lx->memo.path, path, n - 5);
+	memcpy(lx->memo.path + n - 5, ".memo", 6);
+}
+
 /* ---- saving ---------------------------------------------------------------- */
 
 static int fill_hdr(struct qvmi_linux *lx, struct prof_hdr *h)
@@ -98,8 +109,8 @@ static int fill_hdr(struct qvmi_linux *lx, struct prof_hdr *h)
 		qvmi__ksyms_find(&lx->syms, "linux_banner");
 	const struct qvmi_ksym *pb = qvmi__ksyms_find(&lx->syms, "phys_base");
 
-	if (!ban || !pb || !lx->kallsyms_pa || lx->kallsyms_pa < lx->text_pa ||
-	    lx->syms.pool_len > POOL_MAX)
+	if (!ban || !pb || !lx->banner[0] || !lx->kallsyms_pa ||
+	    lx->kallsyms_pa < lx->text_pa || lx->syms.pool_len > POOL_MAX)
 		return -EINVAL;
 	memset(h, 0, sizeof(*h));
 	memcpy(h->magic, magic, sizeof(magic));
@@ -119,27 +130,6 @@ static int fill_hdr(struct qvmi_linux *lx, struct prof_hdr *h)
 	return tokens_hash(lx, lx->kallsyms_pa, h->tok_len, &h->tok_hash);
 }
 
-static uint8_t *make_body(struct qvmi_linux *lx, const struct prof_hdr *h)
-{
-	uint8_t *body = malloc(h->body_len), *e = body;
-
-	if (!body)
-		return NULL;
-	for (size_t i = 0; i < lx->syms.n; i++, e += ENTRY_SIZE) {
-		const struct qvmi_ksym *k = &lx->syms.syms[i];
-		bool rel = k->addr >= QVMI_LINUX_START_KERNEL_MAP;
-		uint64_t a = rel ? k->addr - lx->text_va : k->addr;
-
-		memcpy(e, &a, 8);
-		memcpy(e + 8, &k->name, 4);
-		e[12] = (uint8_t)k->type;
-		e[13] = rel ? FLAG_REL : 0;
-		e[14] = e[15] = 0;
-	}
-	memcpy(e, lx->syms.pool, h->pool_len);
-	return body;
-}
-
 static int write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t *b = p;
@@ -157,21 +147,57 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+enum { CHUNK_SYMS = 2048 }; /* entries encoded per write */
+
+/* The body, streamed in small chunks (no 3.6 MB copy: fresh pages cost a
+ * fault each), hashing as it goes; the header with the hash goes last. */
+static int write_body(struct qvmi_linux *lx, int fd, struct prof_hdr *h)
+{
+	uint8_t *buf = malloc(CHUNK_SYMS * ENTRY_SIZE), *e;
+	uint64_t hash = FNV_INIT;
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; !err && i < lx->syms.n; i += CHUNK_SYMS) {
+		size_t n = QVMI_MIN((size_t)CHUNK_SYMS, lx->syms.n - i);
+
+		e = buf;
+		for (size_t j = i; j < i + n; j++, e += ENTRY_SIZE) {
+			const struct qvmi_ksym *k = &lx->syms.syms[j];
+			bool rel = k->addr >= QVMI_LINUX_START_KERNEL_MAP;
+			uint64_t a = rel ? k->addr - lx->text_va : k->addr;
+
+			memcpy(e, &a, 8);
+			memcpy(e + 8, &k->name, 4);
+			e[12] = (uint8_t)k->type;
+			e[13] = rel ? FLAG_REL : 0;
+			e[14] = e[15] = 0;
+		}
+		hash = fnv64(buf, n * ENTRY_SIZE, hash);
+		err = write_all(fd, buf, n * ENTRY_SIZE);
+	}
+	free(buf);
+	if (err)
+		return err;
+	err = write_all(fd, lx->syms.pool, h->pool_len);
+	h->body_hash = fnv64(lx->syms.pool, h->pool_len, hash);
+	if (!err && pwrite(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h))
+		err = -EIO;
+	return err;
+}
+
 void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 {
 	char d[3072], path[4096], tmp[4200];
 	struct prof_hdr h;
-	uint8_t *body = NULL;
 	int fd = -1, err;
 
 	err = cache_dir(dir, d, sizeof(d));
 	if (!err)
 		err = fill_hdr(lx, &h);
-	if (!err && !(body = make_body(lx, &h)))
-		err = -ENOMEM;
 	if (err)
 		goto out;
-	h.body_hash = fnv64(body, h.body_len, FNV_INIT);
 	if (mkdir(d, 0700) && errno != EEXIST) {
 		err = -errno;
 		goto out;
@@ -185,20 +211,21 @@ void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 		err = -errno;
 		goto out;
 	}
-	err = write_all(fd, &h, sizeof(h));
+	err = write_all(fd, &h, sizeof(h)); /* rewritten with the hash */
 	if (!err)
-		err = write_all(fd, body, h.body_len);
+		err = write_body(lx, fd, &h);
 	if (close(fd) && !err)
 		err = -EIO;
 	if (!err && rename(tmp, path))
 		err = -errno;
 	if (err)
 		unlink(tmp);
+	else
+		set_memo_path(lx, path);
 out:
 	if (err)
 		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
 			  "linux: profile not saved (%d)", err);
-	free(body);
 }
 
 /* ---- loading ----------------------------------------------------------------- */
@@ -207,7 +234,7 @@ static int hdr_ok(const struct prof_hdr *h, uint64_t file_size)
 {
 	if (memcmp(h->magic, magic, sizeof(magic)) ||
 	    h->version != PROF_VERSION || h->hdr_size != sizeof(*h) ||
-	    !memchr(h->banner, 0, sizeof(h->banner)) ||
+	    !memchr(h->banner, 0, sizeof(h->banner)) || !h->banner[0] ||
 	    !memchr(h->layout, 0, sizeof(h->layout)) || !h->nsyms ||
 	    h->nsyms > QVMI_KSYMS_MAX || !h->pool_len ||
 	    h->pool_len > POOL_MAX ||
@@ -265,11 +292,20 @@ static int body_to_syms(struct qvmi_linux *lx, const struct prof_hdr *h,
 	return qvmi__ksyms_finish(&lx->syms);
 }
 
+/* What a lazy symbol load needs: the file and the header that was
+ * checked against the guest. */
+struct profile_state {
+	struct prof_hdr h;
+	char path[4096];
+};
+
+/* Check the header and the guest; the symbol table stays in the file
+ * until something needs it (qvmi__profile_load_syms). */
 static int load_file(struct qvmi_linux *lx, const char *path)
 {
+	struct profile_state *ps = NULL;
 	struct prof_hdr h;
 	struct stat st;
-	uint8_t *body = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err = -EBADMSG;
 
 	if (fd < 0)
@@ -281,19 +317,17 @@ static int load_file(struct qvmi_linux *lx, const char *path)
 	err = guest_agrees(lx, &h);
 	if (err)
 		goto out;
-	err = -ENOMEM;
-	body = malloc(h.body_len);
-	if (!body)
-		goto out;
-	err = -EBADMSG;
-	if (pread(fd, body, h.body_len, sizeof(h)) != (ssize_t)h.body_len ||
-	    fnv64(body, h.body_len, FNV_INIT) != h.body_hash)
-		goto out;
-	err = body_to_syms(lx, &h, body);
-	if (err) {
-		qvmi__ksyms_free(&lx->syms);
+	ps = malloc(sizeof(*ps));
+	if (!ps || strlen(path) >= sizeof(ps->path)) {
+		free(ps);
+		err = -ENOMEM;
 		goto out;
 	}
+	ps->h = h;
+	snprintf(ps->path, sizeof(ps->path), "%s", path);
+	lx->profile_state = ps;
+	lx->syms_lazy = true;
+	lx->nsyms_hint = h.nsyms;
 	lx->text_pa = h.text_pa;
 	lx->end_va = lx->text_va + h.text_span;
 	lx->phys_base = lx->text_pa - lx->text_va + QVMI_LINUX_START_KERNEL_MAP;
@@ -303,10 +337,60 @@ static int load_file(struct qvmi_linux *lx, const char *path)
 	snprintf(lx->cached_layout, sizeof(lx->cached_layout), "%s", h.layout);
 	lx->layout_source = lx->cached_layout;
 	lx->sym_source = "cache";
+	set_memo_path(lx, path);
+	if (qvmi__memo_load(lx))
+		qvmi__log(lx->ctx, QVMI_LOG_DEBUG, "linux: no usable memo %s",
+			  lx->memo.path);
 out:
+	close(fd);
+	return err;
+}
+
+int qvmi__profile_load_syms(struct qvmi_linux *lx)
+{
+	struct profile_state *ps = lx->profile_state;
+	uint8_t *body = NULL;
+	struct prof_hdr h;
+	struct stat st;
+	int fd, err = -EBADMSG;
+
+	if (!ps)
+		return -ENOENT;
+	fd = open(ps->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* The file may have been replaced since open: same header only. */
+	if (fstat(fd, &st) ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    memcmp(&h, &ps->h, sizeof(h)) || hdr_ok(&h, (uint64_t)st.st_size))
+		goto out;
+	err = -ENOMEM;
+	body = malloc(h.body_len);
+	if (!body)
+		goto out;
+	err = -EBADMSG;
+	if (pread(fd, body, h.body_len, sizeof(h)) != (ssize_t)h.body_len ||
+	    fnv64(body, h.body_len, FNV_INIT) != h.body_hash)
+		goto out;
+	err = body_to_syms(lx, &h, body);
+	if (err)
+		qvmi__ksyms_free(&lx->syms);
+	else
+		lx->syms_lazy = false;
+out:
+	if (err)
+		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
+			  "linux: profile %s: symbol table not usable (%d)",
+			  ps->path, err);
 	free(body);
 	close(fd);
 	return err;
+}
+
+void qvmi__profile_free(struct qvmi_linux *lx)
+{
+	free(lx->profile_state);
+	lx->profile_state = NULL;
 }
 
 int qvmi__profile_load(struct qvmi_linux *lx, const char *dir)
@@ -334,7 +418,7 @@ int qvmi__profile_load(struct qvmi_linux *lx, const char *dir)
 	closedir(dp);
 	if (!err)
 		qvmi__log(lx->ctx, QVMI_LOG_INFO,
-			  "linux: %zu symbols from the profile cache",
-			  lx->syms.n);
+			  "linux: profile cache %s (%zu symbols, %zu answers)",
+			  path, lx->nsyms_hint, lx->memo.n);
 	return err;
 }
