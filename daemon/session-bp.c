@@ -178,14 +178,15 @@ int qvmid_ses_bp_init(struct qvmid_session_server *s)
 
 	if (s->o.event_timeout_ms <= 0)
 		s->o.event_timeout_ms = SES_EVENT_TIMEOUT_MS;
-	if (!s->o.gdb_path)
+	if (!s->o.gdb_path && !s->o.gdb_fd_set)
 		return 0;
 	vm_status(s, status, sizeof(status));
 	/* Connecting stops the VM (QEMU 7.2). */
-	err = qvmi_attach_gdb(s->ctx, s->o.gdb_path, &go);
+	err = s->o.gdb_fd_set ? qvmi__attach_gdb_fd(s->ctx, s->o.gdb_fd, &go) :
+				qvmi_attach_gdb(s->ctx, s->o.gdb_path, &go);
 	if (err) {
 		qvmid_ses_log(s, QVMI_LOG_ERROR, "gdbstub %s: %s",
-			      s->o.gdb_path, qvmi_errmsg(s->ctx));
+			      s->o.gdb_path ?: "fd", qvmi_errmsg(s->ctx));
 		return err;
 	}
 	s->gdb = qvmi__ctl_gdb(s->ctx);
@@ -201,7 +202,7 @@ int qvmid_ses_bp_init(struct qvmid_session_server *s)
 			      s->o.ledger_path, strerror(errno));
 	qvmid_ses_log(s, QVMI_LOG_INFO,
 		      "gdbstub %s: VM was %s, %s (%" PRId64 " ms)",
-		      s->o.gdb_path, status[0] ? status : "?",
+		      s->o.gdb_path ?: "fd", status[0] ? status : "?",
 		      qvmi_gdb_running(s->gdb) ? "running" : "left stopped",
 		      qvmid_ses_now_ms() - t0);
 	return err;

@@ -54,6 +54,8 @@ struct qvmid_session_opts {
 	/* QEMU's gdbstub socket: breakpoints, watchpoints, single-step
 	 * (NULL: those commands answer EOPNOTSUPP). */
 	const char *gdb_path;
+	int gdb_fd; /* tests: a connected stub instead (with gdb_fd_set) */
+	bool gdb_fd_set;
 	/* How long a breakpoint/step/watchpoint event keeps the VM stopped
 	 * waiting for EVENT_REPLY.  0: 2000. */
 	int event_timeout_ms;
