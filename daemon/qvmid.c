@@ -27,6 +27,7 @@
 struct qvmid {
 	const char *qmp_path, *listen_qmp;
 	char *pmem_path, *pidfile, *listen_abs, *session_path, *session_key;
+	char *gdb_path, *ledger_path;
 	struct qvmid_pmem_opts popts;
 	struct qvmid_session_opts sopts;
 	int verbose;
@@ -94,6 +95,16 @@ static void usage(FILE *f)
 	      "                       a held stop/reset/migrate/quit/powerdown "
 	      "goes on\n"
 	      "                       (default 5000)\n"
+	      "  --gdb PATH           QEMU's gdbstub socket: session "
+	      "breakpoints,\n"
+	      "                       watchpoints and single-step\n"
+	      "  --event-timeout MS   a breakpoint event keeps the VM stopped "
+	      "this long\n"
+	      "                       waiting for the tool (default 2000)\n"
+	      "  --ledger PATH        inserted breakpoints, for cleanup after a "
+	      "crash\n"
+	      "                       (default: the session socket + "
+	      "\".ledger\")\n"
 	      "  --no-async-unhook    a client's later commands wait behind "
 	      "its held one\n"
 	      "  --no-unhook-on-shutdown  quit and system_powerdown are not "
@@ -176,6 +187,9 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		{ "session-auth-timeout", required_argument, NULL, 'T' },
 		{ "unhook-timeout", required_argument, NULL, 'U' },
 		{ "no-async-unhook", no_argument, NULL, 'a' },
+		{ "gdb", required_argument, NULL, 'g' },
+		{ "event-timeout", required_argument, NULL, 'e' },
+		{ "ledger", required_argument, NULL, 'L' },
 		{ "no-unhook-on-shutdown", no_argument, NULL, 'u' },
 		{ "daemonize", no_argument, NULL, 'd' },
 		{ "pidfile", required_argument, NULL, 'P' },
@@ -239,6 +253,19 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 				goto bad;
 			d->sopts.unhook_timeout_ms = (int)v;
 			break;
+		case 'g':
+			free(d->gdb_path);
+			d->gdb_path = absolute(optarg);
+			break;
+		case 'L':
+			free(d->ledger_path);
+			d->ledger_path = absolute(optarg);
+			break;
+		case 'e':
+			if (parse_size(optarg, &v) || v > INT_MAX)
+				goto bad;
+			d->sopts.event_timeout_ms = (int)v;
+			break;
 		case 'a':
 			d->no_async_unhook = true;
 			break;
@@ -265,11 +292,12 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 	}
 	if (optind != argc || !d->qmp_path ||
 	    (!d->pmem_path && !d->listen_qmp && !d->session_path) ||
-	    (d->session_path && !d->session_key)) {
+	    (d->session_path && !d->session_key) ||
+	    (d->gdb_path && !d->session_path)) {
 		fprintf(stderr,
 			"qvmid: --qmp and one of --pmemaccess, "
 			"--listen-qmp or --session (with --session-key) "
-			"are required\n");
+			"are required; --gdb needs --session\n");
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -280,6 +308,7 @@ bad:
 		c == 'c' ? "max-clients" :
 		c == 'T' ? "session-auth-timeout" :
 		c == 'U' ? "unhook-timeout" :
+		c == 'e' ? "event-timeout" :
 			   "idle-timeout",
 		optarg);
 	return -EINVAL;
@@ -377,6 +406,11 @@ static int setup(struct qvmid *d)
 		return err;
 	}
 	d->sopts.key_path = d->session_key;
+	d->sopts.gdb_path = d->gdb_path;
+	if (d->gdb_path && !d->ledger_path &&
+	    asprintf(&d->ledger_path, "%s.ledger", d->session_path) < 0)
+		d->ledger_path = NULL;
+	d->sopts.ledger_path = d->ledger_path;
 	d->sopts.log = log_cb;
 	d->sopts.log_arg = d;
 	err = d->session_path ?
@@ -431,6 +465,8 @@ int main(int argc, char **argv)
 	free(d.pmem_path);
 	free(d.session_path);
 	free(d.session_key);
+	free(d.gdb_path);
+	free(d.ledger_path);
 	free(d.listen_abs);
 	free(d.pidfile);
 	log_cb(QVMI_LOG_INFO, "stopped", &d);

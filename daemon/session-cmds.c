@@ -167,7 +167,9 @@ static uint64_t features(struct qvmid_session_server *s, bool mem)
 	if (ops && ops->pause && ops->resume &&
 	    cmd_allowed(s, QVMI_SES_PAUSE) && cmd_allowed(s, QVMI_SES_RESUME))
 		f |= QVMI_SES_FEAT_PAUSE;
-	/* Lifecycle events are served (breakpoint events come later):
+	if (s->gdb && cmd_allowed(s, QVMI_SES_BP_SET))
+		f |= QVMI_SES_FEAT_BREAKPOINT;
+	/* Events are served:
 	 * offered when the policy lets at least one through. */
 	for (unsigned int m = 0x80; m < 0x100; m++)
 		if (qvmi_ses_policy_name((uint16_t)m) && !s->o.policy.deny[m])
@@ -333,6 +335,7 @@ static void cmd_pause(struct qvmid_session_server *s,
 		}
 	}
 	c->pause_count++;
+	qvmid_ses_ledger_sync(s);
 	reply_pause(s, h);
 }
 
@@ -355,6 +358,7 @@ static void cmd_resume(struct qvmid_session_server *s,
 		}
 	}
 	c->pause_count--;
+	qvmid_ses_ledger_sync(s);
 	reply_pause(s, h);
 }
 
@@ -365,6 +369,7 @@ void qvmid_ses_release_pauses(struct qvmid_session_server *s)
 	if (!c->pause_count)
 		return;
 	c->pause_count = 0;
+	qvmid_ses_ledger_sync(s);
 	if (c->was_paused)
 		return;
 	qvmid_ses_expect_own(s, false);
@@ -460,9 +465,14 @@ void qvmid_ses_command(struct qvmid_session_server *s,
 	case QVMI_SES_HOOK:
 	case QVMI_SES_UNHOOK_ACK:
 		return qvmid_ses_hook_cmd(s, h, p);
+	case QVMI_SES_BP_SET:
+	case QVMI_SES_BP_CLEAR:
+	case QVMI_SES_STEP:
+	case QVMI_SES_EVENT_REPLY:
+		return qvmid_ses_bp_cmd(s, h, p);
 	default:
-		/* SET_REGS, breakpoints, step, event replies: specified,
-		 * served from the next slice (docs/PROTOCOL.md Status). */
+		/* SET_REGS: specified, not served yet (docs/PROTOCOL.md
+		 * Status). */
 		reply_err(s, h, -EOPNOTSUPP);
 	}
 }

@@ -20,16 +20,16 @@ enum {
 
 /* ---- the event queue ------------------------------------------------------- */
 
-static void ev_push(struct qvmid_session_server *s, uint16_t msg,
-		    const uint8_t *p, size_t len)
+bool qvmid_ses_ev_push(struct qvmid_session_server *s, uint16_t msg,
+		       const uint8_t *p, size_t len)
 {
 	struct sconn *c = s->c;
 
-	if (!c || c->stage != 2 || c->closing)
-		return;
+	if (!c || c->stage != 2 || c->closing || len > QVMI_SES_EV_CPU_SIZE)
+		return false;
 	if (s->o.policy.deny[msg]) {
 		s->st.events_denied++;
-		return;
+		return false;
 	}
 	if (s->nev == SES_EVQ) {
 		/* A tap burst inside one command: rare; say so. */
@@ -38,12 +38,13 @@ static void ev_push(struct qvmid_session_server *s, uint16_t msg,
 			      "session: event queue full: "
 			      "dropping %s",
 			      qvmi_ses_msg_name(msg));
-		return;
+		return false;
 	}
 	s->evq[s->nev].msg = msg;
-	s->evq[s->nev].len = (uint8_t)len;
+	s->evq[s->nev].len = (uint16_t)len;
 	memcpy(s->evq[s->nev].p, p, len);
 	s->nev++;
+	return true;
 }
 
 void qvmid_ses_flush_events(struct qvmid_session_server *s)
@@ -188,7 +189,7 @@ void qvmid_session_server_qmp_event(struct qvmid_session_server *s,
 	qvmi_ses_put64(p, event_time_ns(msg));
 	qvmi_ses_put32(p + 8, detail);
 	qvmi_ses_put32(p + 12, flags);
-	ev_push(s, id, p, sizeof(p));
+	qvmid_ses_ev_push(s, id, p, sizeof(p));
 }
 
 /* ---- hooks ---------------------------------------------------------------------- */
@@ -202,9 +203,11 @@ void qvmid_ses_unhook_done(struct qvmid_session_server *s, const char *why)
 {
 	struct sconn *c = s->c;
 
-	/* Breakpoints and watchpoints, once served, are removed here. */
+	/* Whatever the tool set goes with its hooks. */
+	qvmid_ses_bp_drop(s, why);
 	if (c) {
 		c->hooked = false;
+		c->hook_cmd = false;
 		c->unhook_seq = 0;
 		c->unhook_deadline = 0;
 	}
@@ -233,7 +236,7 @@ uint64_t qvmid_session_server_unhook(struct qvmid_session_server *s,
 	qvmi_ses_put32(p, reason);
 	qvmi_ses_put32(p + 4, (uint32_t)s->o.unhook_timeout_ms);
 	c->unhook_deadline = qvmid_ses_now_ms() + s->o.unhook_timeout_ms;
-	ev_push(s, QVMI_SES_EV_UNHOOK, p, sizeof(p));
+	qvmid_ses_ev_push(s, QVMI_SES_EV_UNHOOK, p, sizeof(p));
 	qvmid_ses_flush_events(s);
 	qvmid_ses_log(s, QVMI_LOG_INFO,
 		      "session: a lifecycle command waits: asked the tool "
@@ -259,7 +262,7 @@ void qvmid_ses_hook_cmd(struct qvmid_session_server *s,
 				       EBUSY, NULL, 0);
 			return;
 		}
-		c->hooked = true;
+		c->hooked = c->hook_cmd = true;
 		qvmid_ses_send(s, QVMI_SES_F_REPLY, h->msg, h->seq, 0, NULL, 0);
 		return;
 	}

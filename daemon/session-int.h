@@ -6,6 +6,7 @@
 
 #include "proto/session-auth.h"
 #include "proto/session-wire.h"
+#include "proto/gdb.h"
 #include "session-server.h"
 
 struct sconn {
@@ -25,6 +26,7 @@ struct sconn {
 	bool was_paused; /* the VM was paused by someone else at our first
 			  * pause: the last resume leaves it paused */
 	bool hooked; /* lifecycle commands wait for an unhook */
+	bool hook_cmd; /* hooked by HOOK, not only by breakpoints */
 	uint32_t ev_seq; /* last event sent */
 	uint32_t unhook_seq; /* the EV_UNHOOK being waited for; 0: none */
 	int64_t unhook_deadline;
@@ -34,8 +36,16 @@ enum { SES_EVQ = 64 }; /* events waiting to be framed */
 
 struct ses_ev {
 	uint16_t msg;
-	uint8_t len;
-	uint8_t p[QVMI_SES_EV_LIFE_SIZE];
+	uint16_t len;
+	uint8_t p[QVMI_SES_EV_CPU_SIZE];
+};
+
+enum { SES_MAX_BPS = 256 };
+
+struct ses_bp {
+	uint32_t kind; /* enum qvmi_bp_kind */
+	uint32_t len;
+	uint64_t addr;
 };
 
 struct qvmid_session_server {
@@ -57,6 +67,17 @@ struct qvmid_session_server {
 	 * QEMU 7.2 sends them before the command's reply. */
 	unsigned int own_stop, own_resume;
 	int64_t own_deadline;
+	/* Breakpoints (session-bp.c): the gdbstub is ctx's control backend
+	 * when --gdb was given, else NULL. */
+	struct qvmi_gdb *gdb;
+	struct ses_bp bps[SES_MAX_BPS];
+	unsigned int nbps;
+	bool stop_wait; /* the VM waits for EVENT_REPLY to stop_seq */
+	uint32_t stop_seq;
+	int64_t stop_deadline;
+	struct qvmi_stop stop;
+	bool ledger_paused; /* as last written */
+	bool ledger_exists;
 };
 
 void qvmid_ses_log(struct qvmid_session_server *s, enum qvmi_log_level lvl,
@@ -90,5 +111,26 @@ void qvmid_ses_unhook_done(struct qvmid_session_server *s, const char *why);
 void qvmid_ses_flush_events(struct qvmid_session_server *s);
 /* Our own pause/resume is about to reach the VM. */
 void qvmid_ses_expect_own(struct qvmid_session_server *s, bool stop);
+
+/* ---- breakpoints (session-bp.c) ---- */
+
+/* Attach the gdbstub (o.gdb_path), clean up after a qvmid that died
+ * (o.ledger_path), leave the VM running unless it was paused. */
+int qvmid_ses_bp_init(struct qvmid_session_server *s);
+void qvmid_ses_bp_fini(struct qvmid_session_server *s);
+/* BP_SET, BP_CLEAR, STEP, EVENT_REPLY. */
+void qvmid_ses_bp_cmd(struct qvmid_session_server *s,
+		      const struct qvmi_ses_hdr *h, const uint8_t *p);
+/* Remove every breakpoint and watchpoint; continue a VM waiting for an
+ * event reply. */
+void qvmid_ses_bp_drop(struct qvmid_session_server *s, const char *why);
+/* Take in stops, auto-continue after event_timeout; at safe points. */
+void qvmid_ses_bp_poll(struct qvmid_session_server *s, int64_t *next_ms);
+int qvmid_ses_bp_fd(const struct qvmid_session_server *s);
+/* Rewrite (or remove) the ledger if what it says changed. */
+void qvmid_ses_ledger_sync(struct qvmid_session_server *s);
+/* Queue an event (dropped if the policy denies it); false if not queued. */
+bool qvmid_ses_ev_push(struct qvmid_session_server *s, uint16_t msg,
+		       const uint8_t *p, size_t len);
 
 #endif

@@ -378,7 +378,7 @@ static void conn_read(struct qvmid_session_server *s)
 
 unsigned int qvmid_session_server_nfds(const struct qvmid_session_server *s)
 {
-	return 2;
+	return 3;
 }
 
 nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
@@ -388,6 +388,9 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 	short ev = 0;
 
 	pfd[0] = (struct pollfd){ s->l.fd, POLLIN, 0 };
+	/* Stops the last commands left pending, the event deadline. */
+	qvmid_ses_bp_poll(s, next_ms);
+	c = s->c;
 	if (c && s->nev)
 		qvmid_ses_flush_events(s);
 	if (c) {
@@ -410,7 +413,9 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 			*next_ms = QVMI_MIN(*next_ms, c->unhook_deadline);
 	}
 	pfd[1] = (struct pollfd){ c ? c->fd : -1, ev, 0 };
-	return 2;
+	/* While the VM runs, a stop reply may come at any time. */
+	pfd[2] = (struct pollfd){ qvmid_ses_bp_fd(s), POLLIN, 0 };
+	return 3;
 }
 
 static void check_deadlines(struct qvmid_session_server *s)
@@ -460,6 +465,10 @@ void qvmid_session_server_dispatch(struct qvmid_session_server *s,
 			conn_close(s);
 	}
 	check_deadlines(s);
+	if (pfd[2].fd >= 0 || s->stop_wait)
+		qvmid_ses_bp_poll(s, NULL);
+	if (s->c && s->nev)
+		qvmid_ses_flush_events(s);
 	if (pfd[0].revents & POLLIN)
 		accept_one(s);
 }
@@ -467,7 +476,7 @@ void qvmid_session_server_dispatch(struct qvmid_session_server *s,
 int qvmid_session_server_run(struct qvmid_session_server *s)
 {
 	for (;;) {
-		struct pollfd pfd[3];
+		struct pollfd pfd[4];
 		int64_t next = INT64_MAX;
 		int wait = 60000;
 
@@ -477,7 +486,7 @@ int qvmid_session_server_run(struct qvmid_session_server *s)
 			wait = (int)QVMI_MAX(QVMI_MIN(next - qvmid_ses_now_ms(),
 						      (int64_t)60000),
 					     0);
-		if (poll(pfd, 3, wait) < 0) {
+		if (poll(pfd, 4, wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -502,6 +511,7 @@ void qvmid_session_server_stats(const struct qvmid_session_server *s,
 	ret->active = s->c != NULL;
 	ret->hooked = qvmid_session_server_hooked(s);
 	ret->pause_count = s->c ? s->c->pause_count : 0;
+	ret->breakpoints = s->nbps;
 }
 
 static int load_key(struct qvmid_session_server *s,
@@ -552,6 +562,8 @@ int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 	if (!err)
 		err = qvmid_unix_listen(&s->l, path, 8, "session", s->o.log,
 					s->o.log_arg);
+	if (!err)
+		err = qvmid_ses_bp_init(s);
 	if (err) {
 		qvmid_session_server_destroy(s);
 		return err;
@@ -565,6 +577,7 @@ void qvmid_session_server_destroy(struct qvmid_session_server *s)
 	if (!s)
 		return;
 	conn_close(s);
+	qvmid_ses_bp_fini(s);
 	if (s->l.fd >= 0)
 		qvmid_unix_close(&s->l);
 	for (int i = 0; i < 2; i++)

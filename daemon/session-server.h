@@ -51,6 +51,16 @@ struct qvmid_session_opts {
 	/* How long an EV_UNHOOK waits for the tool's ack before qvmid
 	 * removes the tool's hooks itself.  0: 5000. */
 	int unhook_timeout_ms;
+	/* QEMU's gdbstub socket: breakpoints, watchpoints, single-step
+	 * (NULL: those commands answer EOPNOTSUPP). */
+	const char *gdb_path;
+	int gdb_fd; /* tests: a connected stub instead (with gdb_fd_set) */
+	bool gdb_fd_set;
+	/* How long a breakpoint/step/watchpoint event keeps the VM stopped
+	 * waiting for EVENT_REPLY.  0: 2000. */
+	int event_timeout_ms;
+	/* Inserted breakpoints, for a restarted qvmid (NULL: none kept). */
+	const char *ledger_path;
 	qvmid_log_fn log; /* may be NULL */
 	void *log_arg;
 };
@@ -78,6 +88,8 @@ struct qvmid_session_stats {
 	uint64_t timeouts, requests, denied;
 	uint64_t events_sent, events_denied, events_dropped;
 	uint64_t unhooks, unhook_acks, unhook_timeouts, unhook_eofs;
+	uint64_t event_timeouts; /* stops continued without a reply */
+	unsigned int breakpoints; /* inserted for the session */
 	bool active; /* a session (authenticated or not) is open */
 	bool hooked;
 	unsigned int pause_count;

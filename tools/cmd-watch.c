@@ -335,7 +335,7 @@ static int watch_main(struct cli *cli, int argc, char **argv)
 		       2;
 	/* With --gdb alone the connection paused the VM: whatever it did
 	 * before, a watch leaves it running. */
-	was_running = !cli->qmp ||
+	was_running = (cli->gdb && !cli->qmp) ||
 		      (!qvmi_vm_state(cli->ctx, &st) && st == QVMI_VM_RUNNING);
 	w.lx = open_linux(cli);
 	if (resolve(cli, w.lx, w.a.where, &w.addr)) {

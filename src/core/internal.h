@@ -74,6 +74,14 @@ struct qvmi_ctl_ops {
 	int (*state)(struct qvmi_ctl *c, enum qvmi_vm_state *ret);
 	/* Non-blocking: take in pending events so ctx->vm_state is current. */
 	void (*poll)(struct qvmi_ctl *c);
+	/* Optional execution control for backends other than the gdbstub
+	 * (the session): qvmi_bp_insert/remove, qvmi_single_step,
+	 * qvmi_wait_stop. */
+	int (*bp)(struct qvmi_ctl *c, bool insert, enum qvmi_bp_kind kind,
+		  uint64_t gva, unsigned int len);
+	int (*step)(struct qvmi_ctl *c, unsigned int vcpu);
+	int (*wait_stop)(struct qvmi_ctl *c, int timeout_ms,
+			 struct qvmi_stop *ret);
 	void (*destroy)(struct qvmi_ctl *c);
 };
 

@@ -202,10 +202,21 @@ QVMI_API int qvmi_set_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
 	return qvmi_gdb_set_regs(g, vcpu, regs);
 }
 
+/* Another backend that controls execution (a qvmid session). */
+static const struct qvmi_ctl_ops *other_ctl(struct qvmi_ctx *ctx)
+{
+	return ctx->ctl && !qvmi__ctl_gdb(ctx) ? ctx->ctl->ops : NULL;
+}
+
 QVMI_API int qvmi_bp_insert(struct qvmi_ctx *ctx, enum qvmi_bp_kind kind,
 			    uint64_t gva, unsigned int len)
 {
-	struct qvmi_gdb *g = need_gdb(ctx, "bp_insert");
+	const struct qvmi_ctl_ops *o = other_ctl(ctx);
+	struct qvmi_gdb *g;
+
+	if (o && o->bp)
+		return o->bp(ctx->ctl, true, kind, gva, len);
+	g = need_gdb(ctx, "bp_insert");
 
 	return g ? qvmi_gdb_bp_insert(g, kind, gva, len) : -EOPNOTSUPP;
 }
@@ -213,16 +224,28 @@ QVMI_API int qvmi_bp_insert(struct qvmi_ctx *ctx, enum qvmi_bp_kind kind,
 QVMI_API int qvmi_bp_remove(struct qvmi_ctx *ctx, enum qvmi_bp_kind kind,
 			    uint64_t gva, unsigned int len)
 {
-	struct qvmi_gdb *g = need_gdb(ctx, "bp_remove");
+	const struct qvmi_ctl_ops *o = other_ctl(ctx);
+	struct qvmi_gdb *g;
+
+	if (o && o->bp)
+		return o->bp(ctx->ctl, false, kind, gva, len);
+	g = need_gdb(ctx, "bp_remove");
 
 	return g ? qvmi_gdb_bp_remove(g, kind, gva, len) : -EOPNOTSUPP;
 }
 
 QVMI_API int qvmi_single_step(struct qvmi_ctx *ctx, unsigned int vcpu)
 {
-	struct qvmi_gdb *g = need_gdb(ctx, "single_step");
+	const struct qvmi_ctl_ops *o = other_ctl(ctx);
+	struct qvmi_gdb *g;
 	int err;
 
+	if (o && o->step) {
+		err = o->step(ctx->ctl, vcpu);
+		qvmi_cache_flush(ctx);
+		return err;
+	}
+	g = need_gdb(ctx, "single_step");
 	if (!g)
 		return -EOPNOTSUPP;
 	err = qvmi_gdb_step(g, vcpu, NULL);
@@ -235,13 +258,17 @@ QVMI_API int qvmi_single_step(struct qvmi_ctx *ctx, unsigned int vcpu)
 QVMI_API int qvmi_wait_stop(struct qvmi_ctx *ctx, int timeout_ms,
 			    struct qvmi_stop *ret)
 {
-	struct qvmi_gdb *g = need_gdb(ctx, "wait_stop");
+	const struct qvmi_ctl_ops *o = other_ctl(ctx);
+	struct qvmi_gdb *g;
 	int err;
 
-	if (!g)
-		return -EOPNOTSUPP;
 	if (!ret)
 		return qvmi__err(ctx, -EINVAL, "wait_stop: NULL output");
+	if (o && o->wait_stop)
+		return o->wait_stop(ctx->ctl, timeout_ms, ret);
+	g = need_gdb(ctx, "wait_stop");
+	if (!g)
+		return -EOPNOTSUPP;
 	err = qvmi_gdb_wait_stop(g, timeout_ms, ret);
 	sync_state(ctx, g);
 	return err;

@@ -16,6 +16,9 @@ enum {
 	MAX_PENDING = 8,
 	/* Replies skipped while looking for the qSupported answer. */
 	MAX_EARLY_STOPS = 4,
+	/* qvmi_gdb_poll_stop: the rest of a stop reply whose first byte
+	 * arrived. */
+	POLL_STOP_MS = 200,
 };
 
 struct vcpu {

@@ -404,3 +404,45 @@ int qvmi_gdb_detach(struct qvmi_gdb *g)
 	}
 	return err;
 }
+
+/* ---- a stop seen from someone else's poll loop --------------------------- */
+
+int qvmi_gdb_fd(const struct qvmi_gdb *g)
+{
+	return g->conn.fd;
+}
+
+int qvmi_gdb_poll_stop(struct qvmi_gdb *g, struct qvmi_stop *ret)
+{
+	struct qvmi_stop s;
+	int err;
+
+	/* A stop reply is one short packet: once its first byte is here the
+	 * rest follows at once, so a short bounded wait does not stall the
+	 * caller's loop. */
+	if (g->running && !g->npending && qvmi_rsp_pending(&g->conn)) {
+		err = recv_stop(g, POLL_STOP_MS, false, &s);
+		if (err)
+			return err;
+		push_pending(g, &s);
+	}
+	if (!g->npending)
+		return 0;
+	*ret = g->pending[0];
+	memmove(g->pending, g->pending + 1,
+		--g->npending * sizeof(*g->pending));
+	return 1;
+}
+
+int qvmi_gdb_bp_remove_untracked(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
+				 uint64_t addr, unsigned int len)
+{
+	int err = bp_check(g, kind, len), i;
+
+	if (err)
+		return err;
+	i = bp_find(g, kind, addr, len);
+	if (i >= 0)
+		return qvmi_gdb_bp_remove(g, kind, addr, len);
+	return bp_cmd(g, 'z', kind, addr, len);
+}

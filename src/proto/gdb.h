@@ -153,6 +153,17 @@ QVMI_HIDDEN int qvmi_gdb_wait_stop(struct qvmi_gdb *g, int timeout_ms,
 				   struct qvmi_stop *ret);
 /* Take in a stop reply if one is already there (non-blocking). */
 QVMI_HIDDEN void qvmi_gdb_poll(struct qvmi_gdb *g);
+/* For another poll loop: the connection's fd (POLLIN while running) and
+ * a non-blocking look for a stop: 1 with *ret filled (a pending stop or
+ * one that arrived), 0 if none, < 0 on a broken connection. */
+QVMI_HIDDEN int qvmi_gdb_fd(const struct qvmi_gdb *g);
+QVMI_HIDDEN int qvmi_gdb_poll_stop(struct qvmi_gdb *g, struct qvmi_stop *ret);
+/* Remove a breakpoint this connection may not know (one a previous
+ * connection left in QEMU, see qvmid's ledger); the VM must be stopped.
+ * QEMU 7.2 answers E22 for one that is not there. */
+QVMI_HIDDEN int qvmi_gdb_bp_remove_untracked(struct qvmi_gdb *g,
+					     enum qvmi_bp_kind kind,
+					     uint64_t addr, unsigned int len);
 /* Detach: QEMU removes all breakpoints and resumes the VM. */
 QVMI_HIDDEN int qvmi_gdb_detach(struct qvmi_gdb *g);
 

@@ -31,6 +31,11 @@ struct ses_client {
 	uint64_t ev_dropped;
 	uint32_t ev_seq; /* last event seen */
 	uint32_t last_unhook; /* seq of the latest EV_UNHOOK, 0: none */
+	/* The breakpoint/step/watchpoint event the VM is stopped for (qvmid
+	 * waits for EVENT_REPLY to it), 0: none; its vCPU's registers. */
+	uint32_t stop_seq;
+	unsigned int stop_vcpu;
+	struct qvmi_regs_x86 stop_regs;
 	qvmi_event_fn cb;
 	void *cb_arg;
 	int refs; /* the source and the control backend */
@@ -153,6 +158,11 @@ static int ses_take_event(struct qvmi_ctx *ctx, struct ses_client *c,
 		ev.vcpu = qvmi_ses_get32(p);
 		ev.reason = qvmi_ses_get32(p + 4);
 		ev.addr = qvmi_ses_get64(p + 8);
+		/* The VM is stopped until we answer. */
+		qvmi_ses_regs_decode(p + 16, &c->stop_regs);
+		c->stop_seq = h->seq;
+		c->stop_vcpu = ev.vcpu;
+		qvmi__vm_state_changed(ctx, QVMI_VM_PAUSED);
 	}
 	/* Memory changed under the cache: act before the next read. */
 	if (ev.type == QVMI_EVENT_PAUSED || ev.type == QVMI_EVENT_RESUMED)
@@ -335,6 +345,11 @@ static int ses_get_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
 	uint8_t *p = c->buf + QVMI_SES_HDR;
 	int err;
 
+	if (c->stop_seq && vcpu == c->stop_vcpu) {
+		/* Sent with the event, and the vCPU has not moved since. */
+		*ret = c->stop_regs;
+		return 0;
+	}
 	qvmi_ses_put32(p, vcpu);
 	qvmi_ses_put32(p + 4, 0);
 	err = ses_call_exact(ctl->ctx, c, QVMI_SES_GET_REGS, 8,
@@ -365,9 +380,147 @@ static int ses_pause(struct qvmi_ctl *ctl)
 	return ses_pause_call(ctl, QVMI_SES_PAUSE);
 }
 
+/* EVENT_REPLY to the stop event the VM waits on. */
+static int ses_event_reply(struct qvmi_ctl *ctl, uint32_t action)
+{
+	struct ses_client *c = ctl->priv;
+	uint8_t *p = c->buf + QVMI_SES_HDR;
+	int err;
+
+	qvmi_ses_put32(p, c->stop_seq);
+	qvmi_ses_put32(p + 4, action);
+	c->stop_seq = 0;
+	err = ses_call_exact(ctl->ctx, c, QVMI_SES_EVENT_REPLY, 8, 0);
+	if (!err && !action)
+		qvmi__vm_state_changed(ctl->ctx, QVMI_VM_RUNNING);
+	return err;
+}
+
+/* After a stop event, "resume" is the reply that continues the VM. */
 static int ses_resume(struct qvmi_ctl *ctl)
 {
+	struct ses_client *c = ctl->priv;
+
+	if (c->stop_seq)
+		return ses_event_reply(ctl, 0);
 	return ses_pause_call(ctl, QVMI_SES_RESUME);
+}
+
+static int ses_bp(struct qvmi_ctl *ctl, bool insert, enum qvmi_bp_kind kind,
+		  uint64_t gva, unsigned int len)
+{
+	struct ses_client *c = ctl->priv;
+	uint8_t *p = c->buf + QVMI_SES_HDR;
+
+	qvmi_ses_put64(p, gva);
+	qvmi_ses_put32(p + 8, (uint32_t)kind);
+	qvmi_ses_put32(p + 12, len);
+	return ses_call_exact(ctl->ctx, c,
+			      insert ? QVMI_SES_BP_SET : QVMI_SES_BP_CLEAR, 16,
+			      0);
+}
+
+static bool is_stop_event(enum qvmi_event_type t)
+{
+	return t == QVMI_EVENT_BREAKPOINT || t == QVMI_EVENT_STEP ||
+	       t == QVMI_EVENT_WATCHPOINT;
+}
+
+/* Take the oldest stop event out of the queue (others stay). */
+static bool take_stop(struct ses_client *c, struct qvmi_event *ret)
+{
+	for (unsigned int i = 0; i < c->ev_len; i++) {
+		unsigned int at = (c->ev_head + i) % SES_EVQ;
+
+		if (!is_stop_event(c->evq[at].type))
+			continue;
+		*ret = c->evq[at];
+		for (unsigned int j = i; j + 1 < c->ev_len; j++)
+			c->evq[(c->ev_head + j) % SES_EVQ] =
+				c->evq[(c->ev_head + j + 1) % SES_EVQ];
+		c->ev_len--;
+		return true;
+	}
+	return false;
+}
+
+/* Read one frame (only events may come) if one arrives before deadline. */
+static int ses_wait_frame(struct qvmi_ctx *ctx, struct ses_client *c,
+			  int64_t deadline)
+{
+	struct pollfd pfd = { c->fd, POLLIN, 0 };
+	int64_t left = deadline - mono_ms();
+	struct qvmi_ses_hdr h;
+	int r, err;
+
+	if (c->fd < 0)
+		return qvmi__err(ctx, -EPIPE, "session: connection lost");
+	r = poll(&pfd, 1, (int)QVMI_MAX(QVMI_MIN(left, (int64_t)60000), 0));
+	if (r < 0 && errno == EINTR)
+		return 0;
+	if (r <= 0)
+		return r < 0 ? -errno : -ETIMEDOUT;
+	err = ses_read_frame(ctx, c, &h, mono_ms() + c->timeout_ms);
+	if (!err && h.flags != QVMI_SES_F_EVENT)
+		err = ses_bad(ctx, c, "reply without a request");
+	return err;
+}
+
+static int ses_wait_stop(struct qvmi_ctl *ctl, int timeout_ms,
+			 struct qvmi_stop *ret)
+{
+	struct ses_client *c = ctl->priv;
+	int64_t deadline =
+		mono_ms() + (timeout_ms < 0 ? SES_TIMEOUT_MS : timeout_ms);
+	struct qvmi_event ev;
+	int err = 0;
+
+	/* Bounded: every turn reads a frame or runs out of time. */
+	while (!take_stop(c, &ev)) {
+		err = ses_wait_frame(ctl->ctx, c, deadline);
+		if (err == -ETIMEDOUT)
+			return qvmi__err(ctl->ctx, err,
+					 "wait_stop: no stop in %d ms",
+					 timeout_ms);
+		if (err)
+			return err;
+	}
+	memset(ret, 0, sizeof(*ret));
+	ret->vcpu = ev.vcpu;
+	ret->reason = ev.reason <= QVMI_STOP_EXITED ?
+			      (enum qvmi_stop_reason)ev.reason :
+			      QVMI_STOP_TRAP;
+	ret->signal = 5;
+	ret->addr = ev.addr;
+	/* Only the latest stop's registers are kept: qvmid sends one stop
+	 * at a time and waits for its reply. */
+	ret->rip = ev.seq == c->stop_seq ? c->stop_regs.rip : ev.addr;
+	return 0;
+}
+
+/* Step through the pending stop's reply, or STEP; return once EV_STEP is
+ * here (it is not left for wait_stop: the step is done). */
+static int ses_step(struct qvmi_ctl *ctl, unsigned int vcpu)
+{
+	struct ses_client *c = ctl->priv;
+	uint8_t *p = c->buf + QVMI_SES_HDR;
+	struct qvmi_stop st;
+	int err;
+
+	if (c->stop_seq && vcpu == c->stop_vcpu) {
+		err = ses_event_reply(ctl, 1);
+	} else {
+		qvmi_ses_put32(p, vcpu);
+		qvmi_ses_put32(p + 4, 0);
+		err = ses_call_exact(ctl->ctx, c, QVMI_SES_STEP, 8, 0);
+	}
+	if (!err)
+		err = ses_wait_stop(ctl, c->timeout_ms, &st);
+	if (!err && st.reason != QVMI_STOP_STEP)
+		qvmi__log(ctl->ctx, QVMI_LOG_INFO,
+			  "session: step ended by a stop of reason %d",
+			  st.reason);
+	return err;
 }
 
 static int ses_state(struct qvmi_ctl *ctl, enum qvmi_vm_state *ret)
@@ -406,6 +559,9 @@ static const struct qvmi_ctl_ops ses_ctl_ops = {
 	.resume = ses_resume,
 	.state = ses_state,
 	.destroy = ses_ctl_destroy,
+	.bp = ses_bp,
+	.step = ses_step,
+	.wait_stop = ses_wait_stop,
 };
 
 /* ---- handshake ----------------------------------------------------------------- */

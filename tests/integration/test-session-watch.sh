@@ -1,0 +1,114 @@
+#!/bin/bash
+# qvmi watch over a qvmid session: qvmid owns QEMU's QMP and gdbstub, the
+# tool only has the session socket and the key.  Ground truth: the serial
+# log's "QVMI-GT ps <pid> <ppid> <state> qvmi-sleeper" line (it calls
+# clock_nanosleep every 100 ms).  Then qvmid is killed (-9) while a watch
+# has a breakpoint in: the VM ends up stopped at it (QEMU 7.2 ignores the
+# closed gdbstub connection), and a restarted qvmid must find its ledger,
+# remove the breakpoint and have the VM running within 2 s.
+# Needs QVMI_GUEST_DIR (scripts/demo-guest) and QVMI_BUILD.
+# Prints "N passed, N failed, N skipped" last.
+set -uo pipefail
+[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+ENV="$QVMI_GUEST_DIR/guest.env"
+get() { sed -n "s/^$1=//p" "$ENV"; }
+QMP=$(get qmp)
+GDB=$(get gdb)
+SERIAL=$(get serial)
+BUILD=${QVMI_BUILD:?}
+QVMI="$BUILD/qvmi"
+QVMID="$BUILD/qvmid"
+TMP=$(mktemp -d)
+DPID=
+WPID=
+cleanup() {
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+pass=0 fail=0 skip=0
+ok() { echo "PASS session-watch::$1"; pass=$((pass + 1)); }
+bad() { echo "FAIL session-watch::$1"; fail=$((fail + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+if [ -z "$GDB" ] || [ ! -S "$GDB" ]; then
+	echo "SKIP session-watch: the guest has no gdbstub"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+PID=$(tr -d '\r' <"$SERIAL" | awk '$1 == "QVMI-GT" && $2 == "ps" && $6 == "qvmi-sleeper" { print $3; exit }')
+if [ -z "$PID" ]; then
+	echo "SKIP session-watch: no qvmi-sleeper in the serial log"
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+fi
+S="$TMP/s.sock" L="$TMP/qmp.sock" K="$TMP/key" LEDGER="$TMP/s.sock.ledger"
+head -c 32 /dev/urandom >"$K" && chmod 600 "$K"
+
+start_qvmid() { # log file
+	"$QVMID" --qmp "$QMP" --gdb "$GDB" --session "$S" --session-key "$K" \
+		--listen-qmp "$L" -v 2>"$1" &
+	DPID=$!
+	for _ in $(seq 100); do [ -S "$S" ] && [ -S "$L" ] && return 0; sleep 0.02; done
+	return 1
+}
+status_via() { timeout 10 "$QVMI" --qmp "$1" status 2>/dev/null; }
+qs() { timeout 120 "$QVMI" --session "$S" --key "$K" "$@"; }
+
+check qvmid_starts 'start_qvmid "$TMP/d1.log"'
+check running_with_gdb '[ "$(status_via "$L")" = running ]'
+
+qs watch --break __x64_sys_clock_nanosleep --count 5 --seconds 60 >"$TMP/w1" 2>"$TMP/w1.err"
+rc=$?
+cat "$TMP/w1" "$TMP/w1.err"
+check watch_exit_0 '[ $rc -eq 0 ]'
+check watch_5_hits '[ "$(wc -l <"$TMP/w1")" -eq 5 ]'
+check watch_all_sleeper "[ \"\$(awk -v p=$PID '\$4 == p && \$6 == p && \$8 == \"qvmi-sleeper\" && \$11 == \"__x64_sys_clock_nanosleep\"' \"$TMP/w1\" | wc -l)\" -eq 5 ]"
+sleep 0.5
+check running_after_watch '[ "$(status_via "$L")" = running ]'
+check no_ledger_after_watch '[ ! -e "$LEDGER" ]'
+
+# A watch that keeps its breakpoint in; kill -9 qvmid under it.
+qs watch --break __x64_sys_clock_nanosleep --count 100000 --seconds 60 >"$TMP/w2" 2>&1 &
+WPID=$!
+for _ in $(seq 100); do [ -s "$TMP/w2" ] && break; sleep 0.05; done
+check second_watch_hits '[ -s "$TMP/w2" ]'
+check ledger_while_watching '[ -f "$LEDGER" ] && grep -q "^bp " "$LEDGER" && [ "$(stat -c %a "$LEDGER")" = 600 ]'
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+wait "$WPID" 2>/dev/null
+WPID=
+sleep 0.5
+# qvmid is gone: QEMU's own QMP socket is free again.
+st=$(status_via "$QMP")
+echo "after kill -9: $st"
+check stuck_after_crash '[ "$st" = paused ]'
+
+t0=$(now_ms)
+check qvmid_restarts 'start_qvmid "$TMP/d2.log"'
+st=
+while [ $(($(now_ms) - t0)) -lt 2000 ]; do
+	st=$(status_via "$L")
+	[ "$st" = running ] && break
+	sleep 0.05
+done
+t1=$(now_ms)
+echo "restarted qvmid: VM $st after $((t1 - t0)) ms"
+cat "$TMP/d2.log"
+check running_within_2s '[ "$st" = running ] && [ $((t1 - t0)) -le 2000 ]'
+check ledger_removed '[ ! -e "$LEDGER" ]'
+check ledger_logged 'grep -q "removed 1, 0 failed" "$TMP/d2.log"'
+sleep 0.5
+check still_running '[ "$(status_via "$L")" = running ]'
+
+kill "$DPID" 2>/dev/null
+wait "$DPID" 2>/dev/null
+DPID=
+sleep 0.2
+check running_after_qvmid_exit '[ "$(status_via "$QMP")" = running ]'
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
