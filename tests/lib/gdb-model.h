@@ -79,7 +79,8 @@ static inline __attribute__((unused)) uint64_t get64(const uint8_t *p, size_t n)
 	return v;
 }
 
-static inline __attribute__((unused)) void put64(uint8_t *p, size_t n, uint64_t v)
+static inline __attribute__((unused)) void put64(uint8_t *p, size_t n,
+						 uint64_t v)
 {
 	for (size_t i = 0; i < n; i++, v >>= 8)
 		p[i] = (uint8_t)v;
@@ -88,7 +89,8 @@ static inline __attribute__((unused)) void put64(uint8_t *p, size_t n, uint64_t 
 #define RIP(m, c) get64((m)->g[c] + 128, 8)
 #define SET_RIP(m, c, v) put64((m)->g[c] + 128, 8, (v))
 
-static inline __attribute__((unused)) int m_read_packet(struct model *m, char *out, size_t cap, size_t *len)
+static inline __attribute__((unused)) int
+m_read_packet(struct model *m, char *out, size_t cap, size_t *len)
 {
 	unsigned char c;
 	size_t n = 0;
@@ -120,7 +122,8 @@ static inline __attribute__((unused)) int m_read_packet(struct model *m, char *o
 }
 
 /* Send a packet (escaping like QEMU's memtox); acks are read later. */
-static inline __attribute__((unused)) void m_send(struct model *m, const char *d, size_t n)
+static inline __attribute__((unused)) void m_send(struct model *m,
+						  const char *d, size_t n)
 {
 	char *f = malloc(2 * n + 8);
 	unsigned int sum = 0;
@@ -144,12 +147,14 @@ static inline __attribute__((unused)) void m_send(struct model *m, const char *d
 	free(f);
 }
 
-static inline __attribute__((unused)) void m_reply(struct model *m, const char *s)
+static inline __attribute__((unused)) void m_reply(struct model *m,
+						   const char *s)
 {
 	m_send(m, s, strlen(s));
 }
 
-static inline __attribute__((unused)) void m_hex(struct model *m, const uint8_t *b, size_t n)
+static inline __attribute__((unused)) void m_hex(struct model *m,
+						 const uint8_t *b, size_t n)
 {
 	char *h = malloc(2 * n + 1);
 
@@ -159,7 +164,8 @@ static inline __attribute__((unused)) void m_hex(struct model *m, const uint8_t 
 	free(h);
 }
 
-static inline __attribute__((unused)) void m_xfer(struct model *m, const char *p)
+static inline __attribute__((unused)) void m_xfer(struct model *m,
+						  const char *p)
 {
 	const char *doc = NULL;
 	unsigned long off, len;
@@ -191,7 +197,8 @@ static inline __attribute__((unused)) void m_xfer(struct model *m, const char *p
 	free(r);
 }
 
-static inline __attribute__((unused)) uint8_t *m_mem(struct model *m, uint64_t a, size_t n)
+static inline __attribute__((unused)) uint8_t *m_mem(struct model *m,
+						     uint64_t a, size_t n)
 {
 	if (m->phys)
 		return a + n <= sizeof(m->pmem) && a + n >= a ? m->pmem + a :
@@ -201,7 +208,8 @@ static inline __attribute__((unused)) uint8_t *m_mem(struct model *m, uint64_t a
 	return NULL;
 }
 
-static inline __attribute__((unused)) void m_memcmd(struct model *m, const char *p)
+static inline __attribute__((unused)) void m_memcmd(struct model *m,
+						    const char *p)
 {
 	unsigned long long a;
 	unsigned long n;
@@ -228,7 +236,8 @@ static inline __attribute__((unused)) void m_memcmd(struct model *m, const char 
 	m_reply(m, "OK");
 }
 
-static inline __attribute__((unused)) int exec_bp_at(struct model *m, uint64_t a)
+static inline __attribute__((unused)) int exec_bp_at(struct model *m,
+						     uint64_t a)
 {
 	for (int i = 0; i < m->nbps; i++)
 		if (m->bps[i].type <= 1 && m->bps[i].addr == a)
@@ -283,7 +292,8 @@ static inline __attribute__((unused)) void m_continue(struct model *m)
 	m->running = true; /* until 0x03 */
 }
 
-static inline __attribute__((unused)) void m_regcmd(struct model *m, const char *p)
+static inline __attribute__((unused)) void m_regcmd(struct model *m,
+						    const char *p)
 {
 	unsigned int n;
 	uint8_t *g = m->g[m->hg];
@@ -391,7 +401,8 @@ static inline __attribute__((unused)) void *model_main(void *arg)
 	return NULL;
 }
 
-static inline __attribute__((unused)) void hex_load(uint8_t *out, const char *hex, size_t n)
+static inline __attribute__((unused)) void hex_load(uint8_t *out,
+						    const char *hex, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned int b;
@@ -426,7 +437,8 @@ static inline __attribute__((unused)) void model_join(struct model *m)
 }
 
 /* Index of the first log entry equal to s at or after from, or -1. */
-static inline __attribute__((unused)) int log_find(struct model *m, const char *s, int from)
+static inline __attribute__((unused)) int log_find(struct model *m,
+						   const char *s, int from)
 {
 	int r = -1;
 
