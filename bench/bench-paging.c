@@ -203,18 +203,50 @@ static int live_kernel(const char *qmp)
 		goto out;
 	}
 	len = (etext - text) & ~(uint64_t)(chunk - 1);
-	t0 = bench_now();
+	/* A fresh page fault costs ~18 us on this VM: touch the buffers. */
+	memset(buf, 0, chunk);
+	memset(copy, 0, chunk);
+	/* warm both sides: the first touch maps pages into this process */
 	for (off = 0; off < len; off += chunk)
 		sink += qvmi_read_va(ctx, r.cr3, text + off, buf, chunk);
-	tva = bench_now() - t0;
-	t0 = bench_now();
-	for (off = 0; off < len; off += chunk)
-		memcpy(copy, buf, chunk);
-	tmc = bench_now() - t0;
+	/* best of 5 for both sides: the host is a shared 2-core VM */
+	tva = 1e9;
+	for (int rep = 0; rep < 5; rep++) {
+		t0 = bench_now();
+		for (off = 0; off < len; off += chunk)
+			sink += qvmi_read_va(ctx, r.cr3, text + off, buf,
+					     chunk);
+		tva = QVMI_MIN(tva, bench_now() - t0);
+	}
+	/* The limit: memcpy of the same bytes straight from the shared-RAM
+	 * mapping (the kernel image is physically contiguous). */
+	{
+		const struct qvmi_seg *seg;
+		uint64_t pa = 0;
+
+		err = qvmi_translate(ctx, r.cr3, text, &pa);
+		seg = err ? NULL : qvmi__seg_find(ctx, pa);
+		if (!seg || !seg->host || pa + len - 1 > seg->last) {
+			fprintf(stderr, "bench paging: kernel text not in one "
+					"shared-RAM segment\n");
+			err = -1;
+			goto out;
+		}
+		tmc = 1e9;
+		for (int rep = 0; rep < 5; rep++) {
+			t0 = bench_now();
+			for (off = 0; off < len; off += chunk)
+				memcpy(copy,
+				       seg->host + (pa - seg->start) + off,
+				       chunk);
+			tmc = QVMI_MIN(tmc, bench_now() - t0);
+		}
+	}
 	sink += copy[7];
 	bench_row("live shm: sequential qvmi_read_va of the kernel text",
 		  (double)len / tva / (1 << 30), "GiB/s",
-		  (double)len / tmc / (1 << 30), "memcpy", ">= 0.90 of memcpy");
+		  (double)len / tmc / (1 << 30), "memcpy from the RAM mapping",
+		  ">= 0.90 of memcpy");
 	t0 = bench_now();
 	for (i = 0; i < n; i++) {
 		uint64_t v;
