@@ -105,6 +105,25 @@ static inline void bit_set(uint64_t *b, uint64_t i)
 	b[i / 64] |= 1ull << (i % 64);
 }
 
+/* Are all of pages [pg, pg + n) known to be data? (whole words first) */
+static bool shm_known_data(const struct shm *m, uint64_t pg, uint64_t n)
+{
+	uint64_t end = pg + n;
+
+	if (!m->res)
+		return false;
+	while (pg < end && (pg % 64))
+		if (!bit_test(m->res, pg++))
+			return false;
+	for (; pg + 64 <= end; pg += 64)
+		if (m->res[pg / 64] != ~0ull)
+			return false;
+	for (; pg < end; pg++)
+		if (!bit_test(m->res, pg))
+			return false;
+	return true;
+}
+
 /* Learn which pages of [pg, pg + n) the file has; n <= 512. */
 static void shm_learn(struct shm *m, uint64_t pg, uint64_t n)
 {
@@ -232,8 +251,19 @@ static int shm_read_mincore(struct qvmi_source *s, struct shm *m, uint8_t *out,
 		uint64_t wend = QVMI_MIN(end, wbase + MINCORE_WIN);
 		size_t np = (size_t)((wend - wbase + 4095) / 4096), i = 0;
 
+		/* Pages already known to be data need no mincore call. */
+		if (shm_known_data(m, wbase >> 12, np)) {
+			shm_populate(m, pos, wend - pos);
+			memcpy(out + (pos - addr), m->map + pos, wend - pos);
+			pos = wend;
+			continue;
+		}
 		if (mincore(m->map + wbase, np * 4096, vec))
 			return pos == addr ? 1 : -EIO;
+		for (i = 0; m->res && i < np; i++)
+			if (vec[i] & 1)
+				bit_set(m->res, (wbase >> 12) + i);
+		i = 0;
 		while (pos < wend) {
 			bool res = vec[i] & 1;
 			uint64_t run = wbase + (uint64_t)i * 4096;
