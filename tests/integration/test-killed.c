@@ -98,6 +98,8 @@ static void killed_case(unsigned int src, const char *name, int want)
 	kill(v.pid, SIGKILL);
 	waitpid(v.pid, NULL, 0);
 	v.pid = 0;
+	/* shm checks QEMU's liveness at most once per millisecond */
+	usleep(5000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = qvmi_read_pa(ctx, 0x100000, buf, sizeof(buf));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
