@@ -43,8 +43,8 @@ static void bsrv_paths(struct bsrv *t)
 	ncase++;
 	snprintf(t->path, sizeof(t->path), "/tmp/qvmi-test-bp-%d-%d.sock",
 		 (int)getpid(), ncase);
-	snprintf(t->keyfile, sizeof(t->keyfile),
-		 "/tmp/qvmi-test-bp-%d-%d.key", (int)getpid(), ncase);
+	snprintf(t->keyfile, sizeof(t->keyfile), "/tmp/qvmi-test-bp-%d-%d.key",
+		 (int)getpid(), ncase);
 	unlink(t->path);
 	snprintf(t->ledger, sizeof(t->ledger), "%s.ledger", t->path);
 	fd = open(t->keyfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -121,8 +121,11 @@ static void t_event_reply_and_eof(void)
 
 	bsrv_paths(&t);
 	bsrv_start(&t, 5000);
+	/* the stub stopped the running VM at connect: qvmid let it go */
+	CHECK(log_find(&t.m, "vCont;c", 0) >= 0);
 	c = client(&t);
 	CHECK_OK(qvmi_vm_pause(c));
+	CHECK(log_find(&t.m, "^C", 0) >= 0);
 	CHECK_OK(qvmi_bp_insert(c, QVMI_BP_HW, BP, 1));
 	CHECK(log_find(&t.m, "Z1,ffffffff87800100,1", 0) >= 0);
 	CHECK(access(t.ledger, F_OK) == 0);
@@ -147,6 +150,43 @@ static void t_event_reply_and_eof(void)
 	CHECK(wait_log(&t.m, "z1,ffffffff87800100,1", i, 1000) >= 0);
 	CHECK(wait_log(&t.m, "vCont;c", i, 1000) >= 0);
 	CHECK_INT(t.m.nbps, ==, 0);
+	CHECK(access(t.ledger, F_OK) != 0);
+	bsrv_stop(&t);
+}
+
+/* EOF while the tool holds a pause and has a breakpoint and a watchpoint
+ * in, the VM not at an event: both go, and the pause with them. */
+static void t_eof_paused(void)
+{
+	struct bsrv t = { .m.running_at_connect = true };
+	struct qvmi_ctx *c;
+	bool running;
+	int i;
+
+	bsrv_paths(&t);
+	bsrv_start(&t, 5000);
+	c = client(&t);
+	CHECK_OK(qvmi_vm_pause(c));
+	CHECK_OK(qvmi_bp_insert(c, QVMI_BP_HW, BP, 1));
+	CHECK_OK(qvmi_bp_insert(c, QVMI_WP_ACCESS, VBASE + 0x80, 8));
+	CHECK_INT(t.m.nbps, ==, 2);
+	CHECK(access(t.ledger, F_OK) == 0);
+	i = t.m.nlog;
+	qvmi_ctx_destroy(c);
+	CHECK(wait_log(&t.m, "z4,ffffffff87800080,8", i, 1000) >= 0);
+	CHECK(wait_log(&t.m, "z1,ffffffff87800100,1", i, 1000) >= 0);
+	CHECK(wait_log(&t.m, "vCont;c", i, 1000) >= 0);
+	/* z before the continue: the VM never runs into a stale one */
+	CHECK(log_find(&t.m, "vCont;c", i) >
+	      log_find(&t.m, "z1,ffffffff87800100,1", i));
+	CHECK_INT(t.m.nbps, ==, 0);
+	/* one continue, and it ran: no stop at a breakpoint on the way */
+	CHECK(log_find(&t.m, "vCont;c", log_find(&t.m, "vCont;c", i) + 1) < 0);
+	CHECK(log_find(&t.m, "p10", i) < 0);
+	pthread_mutex_lock(&t.m.lock);
+	running = t.m.running;
+	pthread_mutex_unlock(&t.m.lock);
+	CHECK(running);
 	CHECK(access(t.ledger, F_OK) != 0);
 	bsrv_stop(&t);
 }
@@ -208,9 +248,8 @@ static void t_ledger_recovery(void)
 
 static const struct qvmi_test sessbp_tests[] = {
 	{ "event_reply_and_eof", t_event_reply_and_eof },
+	{ "eof_paused", t_eof_paused },
 	{ "event_timeout", t_event_timeout },
 	{ "ledger_recovery", t_ledger_recovery },
-	{ 0 },
 };
-
 QVMI_SUITE(sessbp, sessbp_tests);
