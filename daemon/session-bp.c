@@ -190,6 +190,11 @@ int qvmid_ses_bp_init(struct qvmid_session_server *s)
 		return err;
 	}
 	s->gdb = qvmi__ctl_gdb(s->ctx);
+	/* No status from QMP (none, or it failed): the stop reply QEMU 7.2
+	 * sends when a connection stops a running VM says it ran; without
+	 * this a VM qvmid could not query stayed stopped for good. */
+	if (!status[0] && qvmi_gdb_was_running(s->gdb))
+		snprintf(status, sizeof(status), "running");
 	ledger = s->o.ledger_path && !ledger_recover(s, &paused);
 	if (!strcmp(status, "running") ||
 	    (ledger && (paused || !strcmp(status, "debug"))))

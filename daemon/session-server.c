@@ -145,12 +145,14 @@ static void conn_close(struct qvmid_session_server *s)
 
 	if (!c)
 		return;
-	if (c->stage == 2)
-		qvmid_ses_release_pauses(s);
 	if (s->gen_req != s->gen_done)
 		s->st.unhook_eofs++;
-	/* Whatever the tool hooked is released with it. */
+	/* Whatever the tool hooked is released with it, before its pauses:
+	 * resuming first let the VM run into the dead tool's breakpoints
+	 * (a stop nobody answers until the removal interrupts it). */
 	qvmid_ses_unhook_done(s, "the tool closed the session");
+	if (c->stage == 2)
+		qvmid_ses_release_pauses(s);
 	s->nev = 0;
 	close(c->fd);
 	free(c->in);
