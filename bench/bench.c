@@ -38,11 +38,11 @@ void bench_row(const char *what, double value, const char *unit, double limit,
 	       const char *limit_what, const char *goal)
 {
 	if (limit > 0)
-		printf("| %s | %.2f %s | %.2f %s (%s) | %.2f | %s |\n", what,
+		printf("| %s | %.3g %s | %.3g %s (%s) | %.2f | %s |\n", what,
 		       value, unit, limit, unit, limit_what, value / limit,
 		       goal ? goal : "");
 	else
-		printf("| %s | %.2f %s | | | %s |\n", what, value, unit,
+		printf("| %s | %.3g %s | | | %s |\n", what, value, unit,
 		       goal ? goal : "");
 	fflush(stdout);
 }
