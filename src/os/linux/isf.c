@@ -250,6 +250,11 @@ static int check_field(struct qvmi_ctx *ctx, struct qvmi_isf *isf,
 		uint64_t pos = json_object_get_uint64(jget(d, "bit_position"));
 		uint64_t len = json_object_get_uint64(jget(d, "bit_length"));
 
+		if (pos + len > fsz * 8)
+			return qvmi__err(ctx, -EBADMSG,
+					 "isf: bitfield %.200s.%.200s is wider "
+					 "than its %" PRIu64 "-byte type",
+					 tname, fname, fsz);
 		if (off * 8 + pos + len > tsize * 8)
 			return qvmi__err(ctx, -EBADMSG,
 					 "isf: bitfield %.200s.%.200s lies "

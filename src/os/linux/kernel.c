@@ -780,7 +780,7 @@ static int isf_sym_off(struct qvmi_linux *lx, const char *sym, uint64_t *isf,
  * (per-CPU symbols, near 0 on x86_64, do not).  An ISF of another build
  * is refused: linux_banner sits elsewhere in its image.
  */
-static int load_isf(struct qvmi_linux *lx, const char *path)
+int qvmi__linux_load_isf(struct qvmi_linux *lx, const char *path)
 {
 	uint64_t a, b;
 	int err = qvmi__isf_load_file(lx->ctx, path, &lx->isf);
@@ -821,7 +821,7 @@ static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 	err = read_banner(lx);
 
 	if (!err && isf)
-		err = load_isf(lx, isf);
+		err = qvmi__linux_load_isf(lx, isf);
 	if (err)
 		return err;
 	if (is32(lx)) {

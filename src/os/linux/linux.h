@@ -259,6 +259,9 @@ QVMI_HIDDEN void qvmi__profile_save(struct qvmi_linux *lx, const char *dir);
 QVMI_HIDDEN int qvmi__profile_load_syms(struct qvmi_linux *lx);
 QVMI_HIDDEN void qvmi__profile_free(struct qvmi_linux *lx);
 
+/* Load the ISF at path into lx (placed: text_va known), with its slide. */
+QVMI_HIDDEN int qvmi__linux_load_isf(struct qvmi_linux *lx, const char *path);
+
 /* Kernel-image VA to PA, without page tables. */
 QVMI_HIDDEN int qvmi__linux_kimage_pa(struct qvmi_linux *lx, uint64_t va,
 				      uint64_t *ret);
