@@ -620,6 +620,14 @@ struct qvmi_linux_opts {
 	 * ~/.cache/qvmi. */
 	const char *cache_dir;
 	unsigned int flags; /* enum qvmi_linux_flags */
+	/* A Volatility 3 ISF JSON of the guest's kernel (plain JSON, as
+	 * 'dwarf2json linux --elf vmlinux' writes it), for kernels without
+	 * BTF: it answers member and size queries before any BTF (types it
+	 * lacks go to BTF when there is some), and gives the symbols
+	 * kallsyms lacks (e.g. init_task on i386 without KALLSYMS_ALL),
+	 * moved by the KASLR slide.  A malformed file fails the open with
+	 * -EBADMSG, one for another build with -ESTALE. */
+	const char *isf_path;
 };
 
 /* Find the kernel in ctx's guest memory.  ctx must outlive the handle. */
@@ -640,7 +648,7 @@ struct qvmi_linux_info {
 	size_t nsyms;
 	size_t btf_size; /* 0 when no BTF is loaded */
 	const char *sym_source; /* "kallsyms", "system.map", "cache" */
-	const char *btf_source; /* "memory", "file", "none" */
+	const char *btf_source; /* "memory", "file", "isf", "none" */
 	const char *layout; /* kallsyms table layout, e.g. "6.1" */
 };
 QVMI_API int qvmi_linux_info(struct qvmi_linux *lx,

@@ -24,6 +24,8 @@ struct cli {
 	const char *session; /* --session PATH (qvmid) */
 	const char *key; /* --key FILE (session secret) */
 	const char *raw_map; /* --raw-map MAP (raw dumps) */
+	const char *btf; /* --btf FILE (Linux types) */
+	const char *isf; /* --isf FILE (Linux types and symbols) */
 	unsigned int sources; /* --source shm,procmem,xp */
 	int timeout_ms; /* --timeout MS */
 	bool json; /* --json */
@@ -51,6 +53,8 @@ enum {
 	OPT_HELP,
 	OPT_SESSION,
 	OPT_KEY,
+	OPT_BTF,
+	OPT_ISF,
 	OPT_CMD_BASE = 1100, /* commands number their own options from here */
 };
 

@@ -38,7 +38,10 @@ static int setup(struct cli *cli, const char *name, int argc, char **argv,
 
 int cli_linux_open(struct cli *cli, struct qvmi_linux **ret)
 {
-	int err = qvmi_linux_open(cli->ctx, NULL, ret);
+	struct qvmi_linux_opts o = { .sz = sizeof(o),
+				     .btf_path = cli->btf,
+				     .isf_path = cli->isf };
+	int err = qvmi_linux_open(cli->ctx, &o, ret);
 
 	return err ? cli_fail(cli, "linux", err) : 0;
 }

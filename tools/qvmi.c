@@ -28,6 +28,8 @@
 	"  --raw-map MAP    raw dump layout GPA:SIZE[@OFF],...\n"                 \
 	"  --source LIST    allowed live sources: shm,procmem,xp\n"               \
 	"  --timeout MS     QMP timeout (default 5000)\n"                         \
+	"  --btf FILE       Linux: BTF of the guest kernel (pahole output)\n"     \
+	"  --isf FILE       Linux: Volatility ISF JSON (dwarf2json output)\n"     \
 	"  --json           machine-readable output\n"
 
 const struct cli_cmd cli_cmds[] = {
@@ -146,6 +148,8 @@ static const struct option global_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "key", required_argument, NULL, OPT_KEY },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "isf", required_argument, NULL, OPT_ISF },
 	{ "verbose", no_argument, NULL, 'v' },
 };
 
@@ -197,6 +201,12 @@ int cli_global_opt(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_KEY:
 		cli->key = arg;
+		return 1;
+	case OPT_BTF:
+		cli->btf = arg;
+		return 1;
+	case OPT_ISF:
+		cli->isf = arg;
 		return 1;
 	case OPT_JSON:
 		cli->json = true;

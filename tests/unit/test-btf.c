@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/btf.h>
 
@@ -276,6 +277,77 @@ static void test_open_synthetic(void)
 	free(mem);
 }
 
+/* An ISF (isf_path): its types win over the in-memory BTF, types it lacks
+ * still come from BTF, its symbols are moved by the KASLR slide (linked
+ * at 0xffffffff81000000, running at KVA). */
+static int open_isf(uint8_t *mem, const char *json, struct qvmi_linux **lx,
+		    struct qvmi_ctx **ret)
+{
+	static const char path[] = "/tmp/qvmi-test-btf-isf.json";
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_source *src;
+	FILE *f = fopen(path, "w");
+	int err;
+
+	CHECK(f && fputs(json, f) >= 0 && !fclose(f));
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+	QVMI_OPTS(qvmi_linux_opts, lo, .flags = QVMI_LINUX_NO_CACHE,
+		  .isf_path = path);
+	err = qvmi_linux_open(ctx, &lo, lx);
+	unlink(path);
+	if (err)
+		qvmi_ctx_destroy(ctx);
+	else
+		*ret = ctx;
+	return err;
+}
+
+#define ISF_HEAD                                                             \
+	"{\"metadata\":{},\"enums\":{},\"base_types\":{\"int\":{\"size\":4," \
+	"\"signed\":true,\"kind\":\"int\",\"endian\":\"little\"}},"          \
+	"\"user_types\":{\"task\":{\"kind\":\"struct\",\"size\":40,"         \
+	"\"fields\":{\"z\":{\"offset\":20,\"type\":{\"kind\":\"base\","      \
+	"\"name\":\"int\"}}}}},\"symbols\":{\"_text\":{\"address\":"         \
+	"18446744071578845184},\"isf_only\":{\"address\":"                   \
+	"18446744071578865664},\"linux_banner\":{\"address\":"
+
+static void test_open_isf(void)
+{
+	uint8_t *mem = calloc(1, MEM);
+	struct qvmi_linux_info in;
+	struct qvmi_linux *lx = NULL;
+	struct qvmi_ctx *ctx;
+	uint32_t bsz;
+	uint64_t v;
+
+	CHECK(mem);
+	make_kernel(mem, &bsz);
+	/* linux_banner at _text+0x300000, as in the image */
+	CHECK_OK(open_isf(mem, ISF_HEAD "18446744071581990912}}}", &lx, &ctx));
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	CHECK_STR(in.btf_source, "isf");
+	CHECK_OK(qvmi_linux_offset(lx, "task", "z", &v));
+	CHECK_U64(v, ==, 20); /* the ISF's, not BTF's 12 */
+	CHECK_OK(qvmi_linux_type_size(lx, "task", &v));
+	CHECK_U64(v, ==, 40);
+	CHECK_OK(qvmi_linux_offset(lx, "inner_t", "b", &v)); /* from BTF */
+	CHECK_U64(v, ==, 4);
+	CHECK_OK(qvmi_linux_sym_addr(lx, "isf_only", &v));
+	CHECK_U64(v, ==, KVA + 0x5000);
+	CHECK_OK(qvmi_linux_sym_addr(lx, "fn_7", &v));
+	CHECK_U64(v, ==, KVA + 0x1000 + 0x20 * 7);
+	qvmi_linux_destroy(lx);
+	qvmi_ctx_destroy(ctx);
+	/* another build: its linux_banner 8 bytes further */
+	CHECK_INT(open_isf(mem, ISF_HEAD "18446744071581990920}}}", &lx, &ctx),
+		  ==, -ESTALE);
+	/* malformed: the open fails and says where */
+	CHECK_INT(open_isf(mem, ISF_HEAD "-1}}}", &lx, &ctx), ==, -EBADMSG);
+	free(mem);
+}
+
 static struct qvmi_linux *open_cached(uint8_t *mem, const char *dir,
 				      struct qvmi_ctx **ctx)
 {
@@ -475,6 +547,7 @@ static const struct qvmi_test btf_tests[] = {
 	{ "paths", test_paths },
 	{ "corrupt", test_corrupt },
 	{ "open_synthetic", test_open_synthetic },
+	{ "open_isf", test_open_isf },
 	{ "profile_cache", test_profile_cache },
 };
 QVMI_SUITE(btf, btf_tests);

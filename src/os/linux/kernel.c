@@ -55,6 +55,14 @@ enum {
 
 static const char banner_prefix[] = "Linux version ";
 
+/* What a kernel without BTF needs and how to make it; with "no BTF: "
+ * and two 20-byte releases it fits QVMI_ERRMSG_MAX (256). */
+#define NO_BTF_FMT                                                      \
+	"kernel %s has no BTF: give btf_path (--btf) from 'pahole "     \
+	"--btf_encode_detached=FILE vmlinux' or isf_path (--isf) from " \
+	"'dwarf2json linux --elf vmlinux >FILE.json', vmlinux from "    \
+	"linux-image-%s-dbg"
+
 /* Direct-map size bound for va_to_pa: 64 TiB with 4-level paging, 32 PiB
  * with 5-level. */
 #define DIRECT_MAP_MAX (1ull << 55)
@@ -402,13 +410,8 @@ static int load_btf_memory(struct qvmi_linux *lx)
 	int err;
 
 	if (!start || stop <= start || stop - start > BTF_MAX)
-		return qvmi__err(lx->ctx, -ENOENT,
-				 "kernel %s has no BTF (no __start_BTF; "
-				 "CONFIG_DEBUG_INFO_BTF off): give a BTF file "
-				 "(btf_path), made with 'pahole "
-				 "--btf_encode_detached=FILE vmlinux' from the "
-				 "vmlinux of linux-image-%s-dbg",
-				 lx->release, lx->release);
+		return qvmi__err(lx->ctx, -ENOENT, NO_BTF_FMT, lx->release,
+				 lx->release);
 	err = qvmi__linux_kimage_pa(lx, start, &pa);
 	if (err)
 		return err;
@@ -754,11 +757,62 @@ static int discover_map(struct qvmi_linux *lx, const char *path)
 	return 0;
 }
 
+/* ---- a Volatility ISF ------------------------------------------------------------ */
+
+/* Offset of sym from the image start in the ISF and in the guest; 1 if
+ * either lacks it. */
+static int isf_sym_off(struct qvmi_linux *lx, const char *sym, uint64_t *isf,
+		       uint64_t *run)
+{
+	uint64_t a, b;
+
+	if (qvmi__isf_sym(lx->isf, sym, &a) || lx_sym(lx, sym, &b) ||
+	    a < lx->isf_text || b < lx->text_va)
+		return 1;
+	*isf = a - lx->isf_text;
+	*run = b - lx->text_va;
+	return 0;
+}
+
+/*
+ * Load the ISF and relocate its link-time symbols to this boot as the
+ * System.map path does: everything from _text up moves by the KASLR slide
+ * (per-CPU symbols, near 0 on x86_64, do not).  An ISF of another build
+ * is refused: linux_banner sits elsewhere in its image.
+ */
+int qvmi__linux_load_isf(struct qvmi_linux *lx, const char *path)
+{
+	uint64_t a, b;
+	int err = qvmi__isf_load_file(lx->ctx, path, &lx->isf);
+
+	if (err)
+		return err;
+	if (qvmi__isf_sym(lx->isf, "_text", &lx->isf_text) &&
+	    qvmi__isf_sym(lx->isf, "_stext", &lx->isf_text))
+		return qvmi__err(lx->ctx, -EBADMSG,
+				 "isf: %s has no _text/_stext symbol: cannot "
+				 "relocate its symbols",
+				 path);
+	lx->isf_slide = lx->text_va - lx->isf_text;
+	if (!isf_sym_off(lx, "linux_banner", &a, &b) && a != b)
+		return qvmi__err(lx->ctx, -ESTALE,
+				 "isf: %s is for another kernel build "
+				 "(linux_banner at _text+0x%" PRIx64
+				 ", the guest's at _text+0x%" PRIx64 ")",
+				 path, a, b);
+	lx->btf_source = "isf";
+	qvmi__log(lx->ctx, QVMI_LOG_INFO,
+		  "linux: ISF %s, %zu symbols, slide 0x%" PRIx64, path,
+		  qvmi__isf_nsyms(lx->isf), lx->isf_slide);
+	return 0;
+}
+
 /* ---- public API ---------------------------------------------------------------- */
 
 static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 {
 	const char *path = QVMI_OPTS_GET(o, btf_path, (const char *)NULL);
+	const char *isf = QVMI_OPTS_GET(o, isf_path, (const char *)NULL);
 	uint64_t start, stop;
 	int err;
 
@@ -766,6 +820,8 @@ static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 	lx->memo_on = true;
 	err = read_banner(lx);
 
+	if (!err && isf)
+		err = qvmi__linux_load_isf(lx, isf);
 	if (err)
 		return err;
 	if (is32(lx)) {
@@ -793,18 +849,17 @@ btf:
 	start = sym_or(lx, "__start_BTF", 0);
 	stop = sym_or(lx, "__stop_BTF", 0);
 	if (!start || stop <= start || stop - start > BTF_MAX) {
-		snprintf(lx->btf_err, sizeof(lx->btf_err),
-			 "kernel %s has no BTF (no __start_BTF; "
-			 "CONFIG_DEBUG_INFO_BTF off): give a BTF file "
-			 "(btf_path), made with 'pahole "
-			 "--btf_encode_detached=FILE vmlinux' from the "
-			 "vmlinux of linux-image-%s-dbg",
+		snprintf(lx->btf_err, sizeof(lx->btf_err), NO_BTF_FMT,
 			 lx->release, lx->release);
 		return 0;
 	}
-	lx->btf_lazy = lx->use_memo = true;
+	lx->btf_lazy = true;
+	/* The memo holds in-memory BTF answers: the ISF, given explicitly,
+	 * must win over them. */
+	lx->use_memo = !lx->isf;
 	lx->btf_size = stop - start;
-	lx->btf_source = "memory";
+	if (!lx->isf)
+		lx->btf_source = "memory";
 	return 0;
 }
 
@@ -864,6 +919,7 @@ QVMI_API void qvmi_linux_destroy(struct qvmi_linux *lx)
 	qvmi__profile_free(lx);
 	qvmi__ksyms_free(&lx->syms);
 	btf__free(lx->btf);
+	qvmi__isf_free(lx->isf);
 	free(lx->cache_dir);
 	free(lx);
 }
@@ -905,17 +961,23 @@ static bool has_data_syms(const struct qvmi_linux *lx)
 QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 				 uint64_t *ret)
 {
+	uint64_t v;
 	int err;
 
 	if (!lx || !name || !ret)
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "sym_addr: NULL") :
 			    -EINVAL;
 	err = lx_sym(lx, name, ret);
+	if (err == -ENOENT && lx->isf && !qvmi__isf_sym(lx->isf, name, &v)) {
+		*ret = v >= lx->isf_text ? v + lx->isf_slide : v;
+		return 0;
+	}
 	if (err == -ENOENT && is32(lx) && !has_data_syms(lx))
 		return qvmi__err(lx->ctx, -ENOENT,
-				 "no symbol %s: kallsyms of %s holds no data "
-				 "symbols (CONFIG_KALLSYMS_ALL off); the "
-				 "System.map of linux-image-%s-dbg has them",
+				 "no symbol %s: kallsyms of %s has no data "
+				 "symbols (KALLSYMS_ALL off): give system_map "
+				 "(System.map of linux-image-%s-dbg) or "
+				 "isf_path ('dwarf2json linux --elf vmlinux')",
 				 name, lx->release, lx->release);
 	if (err == -ENOENT)
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol %s", name);
@@ -1005,6 +1067,16 @@ static int need_btf(struct qvmi_linux *lx)
 	return 0;
 }
 
+/* The ISF answers type queries first; only a type or member it lacks is
+ * asked of BTF, when there is any. */
+static bool isf_fallback(struct qvmi_linux *lx, int err)
+{
+	if (err != -ENOENT || (!lx->btf && !lx->btf_lazy))
+		return false;
+	qvmi__clear_err(lx->ctx);
+	return true;
+}
+
 QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
 			       const char *path, struct qvmi_linux_member *ret)
 {
@@ -1013,6 +1085,11 @@ QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
 	if (!lx || !ret || !type || !path)
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "member: NULL") :
 			    -EINVAL;
+	if (lx->isf) {
+		err = qvmi__isf_member(lx->ctx, lx->isf, type, path, ret);
+		if (!isf_fallback(lx, err))
+			return err;
+	}
 	err = lx->use_memo ? qvmi__memo_member(lx, type, path, ret) : 1;
 	if (err <= 0)
 		return err;
@@ -1050,6 +1127,11 @@ QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
 	if (!lx || !ret || !type)
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "type_size: NULL") :
 			    -EINVAL;
+	if (lx->isf) {
+		err = qvmi__isf_type_size(lx->ctx, lx->isf, type, ret);
+		if (!isf_fallback(lx, err))
+			return err;
+	}
 	err = lx->use_memo ? qvmi__memo_size(lx, type, ret) : 1;
 	if (err <= 0)
 		return err;

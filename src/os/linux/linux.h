@@ -121,6 +121,29 @@ QVMI_HIDDEN int qvmi__btf_member(struct qvmi_ctx *ctx, const struct btf *btf,
 QVMI_HIDDEN int qvmi__btf_type_size(struct qvmi_ctx *ctx, const struct btf *btf,
 				    const char *type, uint64_t *ret);
 
+/* ---- Volatility ISF JSON (isf.c) ----------------------------------------- */
+
+struct qvmi_isf;
+
+/* Parse and check a whole ISF document (plain JSON, len <= 512 MiB). */
+QVMI_HIDDEN int qvmi__isf_load(struct qvmi_ctx *ctx, const char *data,
+			       size_t len, struct qvmi_isf **ret);
+QVMI_HIDDEN int qvmi__isf_load_file(struct qvmi_ctx *ctx, const char *path,
+				    struct qvmi_isf **ret);
+QVMI_HIDDEN void qvmi__isf_free(struct qvmi_isf *isf);
+/* As qvmi__btf_member / qvmi__btf_type_size (type_id is 0). */
+QVMI_HIDDEN int qvmi__isf_member(struct qvmi_ctx *ctx,
+				 const struct qvmi_isf *isf, const char *type,
+				 const char *path,
+				 struct qvmi_linux_member *ret);
+QVMI_HIDDEN int qvmi__isf_type_size(struct qvmi_ctx *ctx,
+				    const struct qvmi_isf *isf,
+				    const char *type, uint64_t *ret);
+/* Link-time address of a symbol; -ENOENT (no message). */
+QVMI_HIDDEN int qvmi__isf_sym(const struct qvmi_isf *isf, const char *name,
+			      uint64_t *ret);
+QVMI_HIDDEN size_t qvmi__isf_nsyms(const struct qvmi_isf *isf);
+
 /* ---- current task of a vCPU (current.c) --------------------------------- */
 
 /* Where the current task pointer and the task fields live. */
@@ -197,7 +220,11 @@ struct qvmi_linux {
 	uint64_t kallsyms_pa; /* PA of the token table (0 if unknown) */
 	struct btf *btf;
 	size_t btf_size;
-	char btf_err[512]; /* why btf is NULL */
+	/* An ISF given by the caller: types first, symbols after kallsyms.
+	 * isf_slide: runtime minus link-time address of the image. */
+	struct qvmi_isf *isf;
+	uint64_t isf_text, isf_slide;
+	char btf_err[1024]; /* why btf is NULL */
 	char banner[512];
 	char release[128];
 	uint64_t text_va, text_pa, end_va;
@@ -231,6 +258,9 @@ QVMI_HIDDEN void qvmi__profile_save(struct qvmi_linux *lx, const char *dir);
  * (left in the file until needed). */
 QVMI_HIDDEN int qvmi__profile_load_syms(struct qvmi_linux *lx);
 QVMI_HIDDEN void qvmi__profile_free(struct qvmi_linux *lx);
+
+/* Load the ISF at path into lx (placed: text_va known), with its slide. */
+QVMI_HIDDEN int qvmi__linux_load_isf(struct qvmi_linux *lx, const char *path);
 
 /* Kernel-image VA to PA, without page tables. */
 QVMI_HIDDEN int qvmi__linux_kimage_pa(struct qvmi_linux *lx, uint64_t va,
