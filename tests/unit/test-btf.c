@@ -543,7 +543,42 @@ static void test_profile_cache(void)
 	free(mem);
 }
 
+/* Anonymous members nested with a wide fan-out: 3 levels of 100 anonymous
+ * members each is a million members to search.  The lookup must stop
+ * after its budget, and still find a member before the budget runs out. */
+static void test_anon_fanout(void)
+{
+	struct btf *btf = btf__new_empty();
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_linux_member m;
+	int i_int, lvl, prev, i;
+
+	CHECK(btf);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	i_int = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+	prev = btf__add_struct(btf, NULL, 4);
+	CHECK_OK(btf__add_field(btf, "leaf", i_int, 0, 0));
+	for (lvl = 0; lvl < 3; lvl++) {
+		int u = btf__add_union(btf, lvl == 2 ? "wide" : NULL, 4);
+
+		CHECK(u > 0);
+		CHECK_OK(btf__add_field(btf, "first", i_int, 0, 0));
+		for (i = 0; i < 100; i++)
+			CHECK_OK(btf__add_field(btf, NULL, prev, 0, 0));
+		prev = u;
+	}
+	CHECK_OK(qvmi__btf_member(ctx, btf, "wide", "first", &m));
+	/* "leaf" is first found deep inside the first branch: reachable */
+	CHECK_OK(qvmi__btf_member(ctx, btf, "wide", "leaf", &m));
+	/* a missing name must search everything: stopped, not hung */
+	CHECK_INT(qvmi__btf_member(ctx, btf, "wide", "nope", &m), ==, -ELOOP);
+	CHECK(strstr(qvmi_errmsg(ctx), "members searched"));
+	qvmi_ctx_destroy(ctx);
+	btf__free(btf);
+}
+
 static const struct qvmi_test btf_tests[] = {
+	{ "anon_fanout", test_anon_fanout },
 	{ "paths", test_paths },
 	{ "corrupt", test_corrupt },
 	{ "open_synthetic", test_open_synthetic },

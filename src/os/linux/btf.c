@@ -193,9 +193,16 @@ static int btf_find_type(const struct btf *btf, const char *name, uint32_t *ret)
 
 /* Find member name in struct/union id, descending into anonymous members.
  * Adds the member's bit offset to *bits. */
+/*
+ * Members examined by one lookup, anonymous members included: guest BTF is
+ * hostile, and nesting anonymous members fans out (depth alone is not a
+ * bound: 16 levels of 65,535 members each).
+ */
+enum { MEMBER_BUDGET = 100000 };
+
 static int find_member(const struct btf *btf, uint32_t id, const char *name,
 		       size_t nlen, int depth, uint64_t *bits, uint32_t *bitsz,
-		       const struct btf_member **ret)
+		       const struct btf_member **ret, unsigned int *budget)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
 	const struct btf_member *m;
@@ -210,7 +217,11 @@ static int find_member(const struct btf *btf, uint32_t id, const char *name,
 		const char *mn = btf__name_by_offset(btf, m->name_off);
 		uint64_t off = btf_member_bit_offset(t, i);
 		uint32_t mt;
+		int r;
 
+		if (!*budget)
+			return -ELOOP;
+		(*budget)--;
 		if (mn && *mn) {
 			if (strlen(mn) == nlen && !memcmp(mn, name, nlen)) {
 				*bits += off;
@@ -223,11 +234,14 @@ static int find_member(const struct btf *btf, uint32_t id, const char *name,
 		/* anonymous struct/union: look inside */
 		if (btf_skip_mods(btf, m->type, &mt))
 			continue;
-		if (find_member(btf, mt, name, nlen, depth + 1, bits, bitsz,
-				ret) >= 0) {
+		r = find_member(btf, mt, name, nlen, depth + 1, bits, bitsz,
+				ret, budget);
+		if (r >= 0) {
 			*bits += off;
 			return 0;
 		}
+		if (r == -ELOOP)
+			return r;
 	}
 	return -ENOENT;
 }
@@ -277,6 +291,7 @@ int qvmi__btf_member(struct qvmi_ctx *ctx, const struct btf *btf,
 	uint64_t bits = 0;
 	uint32_t id, bitsz = 0;
 	const char *p = path;
+	unsigned int budget = MEMBER_BUDGET;
 	long sz;
 	int depth = 0, err;
 
@@ -294,7 +309,12 @@ int qvmi__btf_member(struct qvmi_ctx *ctx, const struct btf *btf,
 		if (btf_skip_mods(btf, id, &id))
 			return qvmi__err(ctx, -EBADMSG, "btf: bad type chain");
 		m = NULL;
-		idx = find_member(btf, id, p, n, 0, &bits, &bitsz, &m);
+		idx = find_member(btf, id, p, n, 0, &bits, &bitsz, &m, &budget);
+		if (idx == -ELOOP)
+			return qvmi__err(ctx, -ELOOP,
+					 "btf: %s: over %d members searched "
+					 "for %.*s",
+					 type, MEMBER_BUDGET, (int)n, p);
 		if (idx < 0 || !m)
 			return qvmi__err(ctx, -ENOENT,
 					 "btf: %s has no member %.*s", type,
