@@ -25,7 +25,7 @@
 #include "proto/qmp.h"
 
 struct qvmid {
-	const char *qmp_path, *listen_qmp;
+	const char *qmp_path, *listen_qmp, *session_tcp;
 	char *pmem_path, *pidfile, *listen_abs, *session_path, *session_key;
 	char *gdb_path, *ledger_path;
 	struct qvmid_pmem_opts popts;
@@ -85,6 +85,9 @@ static void usage(FILE *f)
 	      "                       pmemaccess and query-qvmi commands)\n"
 	      "  --session PATH       introspection sessions (docs/PROTOCOL.md)"
 	      "\n"
+	      "  --session-tcp ADDR:PORT  sessions over TCP too (A.B.C.D:PORT "
+	      "or\n"
+	      "                       [IPv6]:PORT); needs --session-key\n"
 	      "  --session-key FILE   their shared secret (>= 32 bytes, 0600)\n"
 	      "  --allow-command L, --deny-command L, --allow-event L,\n"
 	      "  --deny-event L       session policy: comma lists of names or "
@@ -180,6 +183,7 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		{ "idle-timeout", required_argument, NULL, 'i' },
 		{ "session", required_argument, NULL, 'S' },
 		{ "session-key", required_argument, NULL, 'K' },
+		{ "session-tcp", required_argument, NULL, 'N' },
 		{ "allow-command", required_argument, NULL, 'A' },
 		{ "deny-command", required_argument, NULL, 'D' },
 		{ "allow-event", required_argument, NULL, 'E' },
@@ -231,6 +235,9 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		case 'S':
 			free(d->session_path);
 			d->session_path = absolute(optarg);
+			break;
+		case 'N':
+			d->session_tcp = optarg;
 			break;
 		case 'K':
 			free(d->session_key);
@@ -290,14 +297,23 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			return -EINVAL;
 		}
 	}
+	/* TCP reaches past this host's file permissions: never without
+	 * authentication (the session protocol has no unauthenticated
+	 * mode, but say so before anything listens). */
+	if (d->session_tcp && !d->session_key) {
+		fprintf(stderr,
+			"qvmid: --session-tcp requires --session-key\n");
+		return -EINVAL;
+	}
 	if (optind != argc || !d->qmp_path ||
-	    (!d->pmem_path && !d->listen_qmp && !d->session_path) ||
+	    (!d->pmem_path && !d->listen_qmp && !d->session_path &&
+	     !d->session_tcp) ||
 	    (d->session_path && !d->session_key) ||
-	    (d->gdb_path && !d->session_path)) {
+	    (d->gdb_path && !d->session_path && !d->session_tcp)) {
 		fprintf(stderr,
 			"qvmid: --qmp and one of --pmemaccess, "
-			"--listen-qmp or --session (with --session-key) "
-			"are required; --gdb needs --session\n");
+			"--listen-qmp or --session/--session-tcp (with "
+			"--session-key) are required; --gdb needs a session\n");
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -407,19 +423,21 @@ static int setup(struct qvmid *d)
 	}
 	d->sopts.key_path = d->session_key;
 	d->sopts.gdb_path = d->gdb_path;
-	if (d->gdb_path && !d->ledger_path &&
+	d->sopts.tcp_addr = d->session_tcp;
+	if (d->gdb_path && !d->ledger_path && d->session_path &&
 	    asprintf(&d->ledger_path, "%s.ledger", d->session_path) < 0)
 		d->ledger_path = NULL;
 	d->sopts.ledger_path = d->ledger_path;
 	d->sopts.log = log_cb;
 	d->sopts.log_arg = d;
-	err = d->session_path ?
+	err = d->session_path || d->session_tcp ?
 		      qvmid_proxy_add_session(d->proxy, d->session_path,
 					      &d->sopts) :
 		      0;
 	if (err)
-		fprintf(stderr, "qvmid: session socket %s: %s\n",
-			d->session_path, strerror(-err));
+		fprintf(stderr, "qvmid: session socket %s%s%s: %s\n",
+			d->session_path ?: "", d->session_tcp ? " tcp " : "",
+			d->session_tcp ?: "", strerror(-err));
 	return err;
 }
 

@@ -8,6 +8,7 @@
 #include "proto/session-wire.h"
 #include "proto/gdb.h"
 #include "session-server.h"
+#include "tcpsock.h"
 
 struct sconn {
 	int fd;
@@ -50,7 +51,9 @@ struct ses_bp {
 
 struct qvmid_session_server {
 	struct qvmi_ctx *ctx;
-	struct qvmid_unix_listener l;
+	struct qvmid_unix_listener l; /* l.fd -1: TCP only */
+	int tcp_fd; /* --session-tcp, or -1 */
+	uint16_t tcp_port;
 	struct qvmid_session_opts o;
 	struct qvmi_ses_key key;
 	struct sconn *c; /* the one session, or NULL */

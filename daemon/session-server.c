@@ -177,13 +177,17 @@ static void refuse_busy(struct qvmid_session_server *s, int fd)
 		      "session: refused a second client (busy)");
 }
 
-static void accept_one(struct qvmid_session_server *s)
+/* From either listener: the same single session, the same auth. */
+static void accept_one(struct qvmid_session_server *s, int lfd)
 {
-	int fd = accept4(s->l.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	char peer[96] = "unix socket";
 	struct sconn *c;
 
 	if (fd < 0)
 		return;
+	if (lfd == s->tcp_fd)
+		qvmid_tcp_accepted(fd, peer, sizeof(peer));
 	if (s->c) {
 		refuse_busy(s, fd);
 		return;
@@ -202,7 +206,7 @@ static void accept_one(struct qvmid_session_server *s)
 	c->auth_deadline = qvmid_ses_now_ms() + s->o.auth_timeout_ms;
 	s->c = c;
 	s->st.accepted++;
-	qvmid_ses_log(s, QVMI_LOG_INFO, "session: client connected");
+	qvmid_ses_log(s, QVMI_LOG_INFO, "session: client connected (%s)", peer);
 }
 
 /* ---- handshake --------------------------------------------------------------- */
@@ -380,7 +384,7 @@ static void conn_read(struct qvmid_session_server *s)
 
 unsigned int qvmid_session_server_nfds(const struct qvmid_session_server *s)
 {
-	return 3;
+	return 4;
 }
 
 nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
@@ -417,7 +421,8 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 	pfd[1] = (struct pollfd){ c ? c->fd : -1, ev, 0 };
 	/* While the VM runs, a stop reply may come at any time. */
 	pfd[2] = (struct pollfd){ qvmid_ses_bp_fd(s), POLLIN, 0 };
-	return 3;
+	pfd[3] = (struct pollfd){ s->tcp_fd, POLLIN, 0 };
+	return 4;
 }
 
 static void check_deadlines(struct qvmid_session_server *s)
@@ -471,14 +476,16 @@ void qvmid_session_server_dispatch(struct qvmid_session_server *s,
 		qvmid_ses_bp_poll(s, NULL);
 	if (s->c && s->nev)
 		qvmid_ses_flush_events(s);
-	if (pfd[0].revents & POLLIN)
-		accept_one(s);
+	if (pfd[0].fd >= 0 && (pfd[0].revents & POLLIN))
+		accept_one(s, s->l.fd);
+	if (pfd[3].fd >= 0 && (pfd[3].revents & POLLIN))
+		accept_one(s, s->tcp_fd);
 }
 
 int qvmid_session_server_run(struct qvmid_session_server *s)
 {
 	for (;;) {
-		struct pollfd pfd[4];
+		struct pollfd pfd[5];
 		int64_t next = INT64_MAX;
 		int wait = 60000;
 
@@ -488,7 +495,7 @@ int qvmid_session_server_run(struct qvmid_session_server *s)
 			wait = (int)QVMI_MAX(QVMI_MIN(next - qvmid_ses_now_ms(),
 						      (int64_t)60000),
 					     0);
-		if (poll(pfd, 4, wait) < 0) {
+		if (poll(pfd, 5, wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -547,7 +554,8 @@ int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 		return -ENOMEM;
 	s->ctx = ctx;
 	s->o = *opts;
-	s->l.fd = s->wake[0] = s->wake[1] = -1;
+	s->l.fd = s->tcp_fd = s->wake[0] = s->wake[1] = -1;
+	s->o.tcp_addr = NULL; /* the caller's string: used here only */
 	if (!s->o.policy_set)
 		qvmid_session_policy_init(&s->o.policy);
 	if (s->o.auth_timeout_ms <= 0)
@@ -561,9 +569,14 @@ int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 	err = load_key(s, opts);
 	if (!err && pipe2(s->wake, O_NONBLOCK | O_CLOEXEC))
 		err = -errno;
-	if (!err)
+	if (!err && !path && !opts->tcp_addr)
+		err = -EINVAL;
+	if (!err && path)
 		err = qvmid_unix_listen(&s->l, path, 8, "session", s->o.log,
 					s->o.log_arg);
+	if (!err && opts->tcp_addr)
+		err = qvmid_tcp_listen(opts->tcp_addr, 8, "session", s->o.log,
+				       s->o.log_arg, &s->tcp_fd, &s->tcp_port);
 	if (!err)
 		err = qvmid_ses_bp_init(s);
 	if (err) {
@@ -582,9 +595,16 @@ void qvmid_session_server_destroy(struct qvmid_session_server *s)
 	qvmid_ses_bp_fini(s);
 	if (s->l.fd >= 0)
 		qvmid_unix_close(&s->l);
+	if (s->tcp_fd >= 0)
+		close(s->tcp_fd);
 	for (int i = 0; i < 2; i++)
 		if (s->wake[i] >= 0)
 			close(s->wake[i]);
 	qvmi_ses_key_clear(&s->key);
 	free(s);
+}
+
+uint16_t qvmid_session_server_tcp_port(const struct qvmid_session_server *s)
+{
+	return s->tcp_fd >= 0 ? s->tcp_port : 0;
 }

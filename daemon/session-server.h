@@ -34,6 +34,9 @@ int qvmid_session_policy_apply(struct qvmid_session_policy *p, const char *list,
 			       bool allow, bool event, const char **bad);
 
 struct qvmid_session_opts {
+	/* Also (or only, with a NULL path) listen on TCP: "A.B.C.D:PORT" or
+	 * "[IPv6]:PORT", numeric, PORT 0 for any free port.  NULL: no TCP. */
+	const char *tcp_addr;
 	/* The shared secret: key_path (checked: 0600/0400, >= 32 bytes), or
 	 * key/key_len when key_path is NULL. */
 	const char *key_path;
@@ -65,12 +68,15 @@ struct qvmid_session_opts {
 	void *log_arg;
 };
 
-/* Listen on path (0600; stale sockets only are replaced).  ctx is
- * borrowed; only the thread that runs the server uses it. */
+/* Listen on path (0600; stale sockets only are replaced) and/or on
+ * opts->tcp_addr; at least one (-EINVAL).  ctx is borrowed; only the
+ * thread that runs the server uses it. */
 int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 				const struct qvmid_session_opts *opts,
 				struct qvmid_session_server **ret);
 void qvmid_session_server_destroy(struct qvmid_session_server *s);
+/* The bound TCP port (tcp_addr with port 0 picks one); 0: no TCP. */
+uint16_t qvmid_session_server_tcp_port(const struct qvmid_session_server *s);
 
 /* Embedding in another poll() loop; same contract as the pmem server's. */
 unsigned int qvmid_session_server_nfds(const struct qvmid_session_server *s);

@@ -909,11 +909,16 @@ struct qvmi_session_opts {
 
 /*
  * Open an introspection session with qvmid (--session PATH) over its unix
- * socket (docs/PROTOCOL.md): the handshake and mutual HMAC-SHA256
- * authentication, then a memory source (slow: one round trip per request,
- * cached while the VM is paused) over the VM's RAM ranges and a control
- * backend (vCPU count, registers, counted pause/resume).  The context must
- * not be attached yet (-EBUSY).  A wrong key gives -EACCES; a second session
+ * socket, or, when path is "tcp:HOST:PORT", over TCP to qvmid
+ * --session-tcp (HOST a name or a numeric address, an IPv6 literal in
+ * brackets: "tcp:[::1]:7777"; every address it resolves to is tried within
+ * timeout_ms, though a name lookup itself may take the resolver's time;
+ * -EINVAL for a malformed address, -EHOSTUNREACH for a name that does not
+ * resolve).  Either way (docs/PROTOCOL.md): the handshake and mutual
+ * HMAC-SHA256 authentication, then a memory source (slow: one round trip
+ * per request, cached while the VM is paused) over the VM's RAM ranges and
+ * a control backend (vCPU count, registers, counted pause/resume).  The
+ * context must not be attached yet (-EBUSY).  A wrong key gives -EACCES; a second session
  * on a VM that has one -EBUSY with qvmid's message; a peer that breaks the
  * protocol -EPROTO.  What the operator's policy denies fails with -EPERM.
  * Once the connection is lost every access fails with -EPIPE.

@@ -5,6 +5,9 @@
  * over one connection with one request in flight.  qvmid is a peer we
  * authenticated, but its frames are still checked like any input.
  */
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -566,12 +569,109 @@ static const struct qvmi_ctl_ops ses_ctl_ops = {
 
 /* ---- handshake ----------------------------------------------------------------- */
 
+/* Wait for a non-blocking TCP connect.  0 or negative errno. */
+static int tcp_wait(int fd, int64_t deadline)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	for (;;) {
+		int64_t left = deadline - mono_ms();
+		int n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, (int)QVMI_MIN(left, 60000));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len))
+		return -errno;
+	return -soerr;
+}
+
+/* One resolved address: 0 with c->fd connected, or negative errno. */
+static int tcp_try(struct ses_client *c, const struct addrinfo *ai,
+		   int64_t deadline)
+{
+	int one = 1, err = 0;
+
+	c->fd = socket(ai->ai_family,
+		       SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (c->fd < 0)
+		return -errno;
+	/* One small frame per request: Nagle would hold each for an ack. */
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, ai->ai_addr, ai->ai_addrlen))
+		err = errno == EINPROGRESS ? tcp_wait(c->fd, deadline) : -errno;
+	if (err)
+		ses_break(c);
+	return err;
+}
+
+/*
+ * "tcp:HOST:PORT" ("tcp:[v6]:PORT" for an IPv6 literal): every address
+ * HOST resolves to, in getaddrinfo's order, until the deadline.
+ */
+static int ses_connect_tcp(struct qvmi_ctx *ctx, struct ses_client *c,
+			   const char *spec, int64_t deadline)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV },
+			*res = NULL;
+	const char *h = spec, *colon;
+	char host[256];
+	size_t hlen;
+	int err = -ENOENT, g;
+
+	if (*h == '[') {
+		const char *end = strchr(h, ']');
+
+		colon = end && end[1] == ':' ? end + 1 : NULL;
+		h++;
+		hlen = colon ? (size_t)(end - h) : 0;
+	} else {
+		colon = strrchr(h, ':');
+		hlen = colon ? (size_t)(colon - h) : 0;
+	}
+	if (!colon || !hlen || hlen >= sizeof(host) || !colon[1] ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
+		return qvmi__err(ctx, -EINVAL,
+				 "session: bad address \"tcp:%s\" (want "
+				 "tcp:HOST:PORT)",
+				 spec);
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	g = getaddrinfo(host, colon + 1, &hints, &res);
+	if (g)
+		return qvmi__err(ctx, -EHOSTUNREACH, "session: %s: %s", host,
+				 gai_strerror(g));
+	for (struct addrinfo *ai = res; ai && err; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		err = tcp_try(c, ai, deadline);
+		if (err == -ETIMEDOUT)
+			break;
+	}
+	freeaddrinfo(res);
+	if (err)
+		return qvmi__err(ctx, err, "session: connect tcp:%s: %s", spec,
+				 strerror(-err));
+	return 0;
+}
+
 static int ses_connect(struct qvmi_ctx *ctx, struct ses_client *c,
 		       const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline = mono_ms() + c->timeout_ms;
 
+	if (!strncmp(path, "tcp:", 4))
+		return ses_connect_tcp(ctx, c, path + 4, deadline);
 	if (!*path || strlen(path) >= sizeof(sa.sun_path))
 		return qvmi__err(ctx, -ENAMETOOLONG,
 				 "session: socket path empty or too long");
