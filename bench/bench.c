@@ -102,10 +102,9 @@ double bench_random_load_ns(size_t size, size_t iters)
 }
 
 static const struct bench_section sections[] = {
-	{ "sources", bench_sources },
-	{ "paging", bench_paging },
-	{ "pmem", bench_pmem },
-	{ "linux", bench_linux },
+	{ "sources", bench_sources }, { "paging", bench_paging },
+	{ "pmem", bench_pmem },	      { "linux", bench_linux },
+	{ "gdb", bench_gdb },
 };
 
 int main(int argc, char **argv)
@@ -118,6 +117,8 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--qmp") && i + 1 < argc)
 			qmp = argv[++i];
+		else if (!strcmp(argv[i], "--gdb") && i + 1 < argc)
+			bench_gdb_path = argv[++i];
 		else if (!strcmp(argv[i], "--quick"))
 			bench_quick = 1;
 		else if (nsel < 16)

@@ -25,6 +25,8 @@ double bench_random_load_ns(size_t size, size_t iters);
 int bench_sources(const char *qmp);
 int bench_paging(const char *qmp);
 int bench_pmem(const char *qmp);
+int bench_gdb(const char *qmp);
+extern const char *bench_gdb_path;
 int bench_linux(const char *qmp);
 
 #endif
