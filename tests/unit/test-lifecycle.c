@@ -20,6 +20,7 @@
 
 #include "fakeqmp.h"
 #include "harness.h"
+#include "sockcli.h"
 #include "qvmi.h"
 #include "core/internal.h"
 #include "../../daemon/qmp-proxy.h"
@@ -206,66 +207,21 @@ static int64_t mono_ms(void)
 
 /* ---- management clients ----------------------------------------------------- */
 
-static struct {
-	char b[1 << 14];
-	size_t len;
-} rbuf[64];
-
-/* One CRLF line, NULL on EOF; fails on a timeout. */
-static char *cli_line(int fd, int ms)
-{
-	static char line[1 << 14];
-
-	CHECK(fd >= 0 && fd < 64);
-	for (;;) {
-		char *b = rbuf[fd].b, *nl = memchr(b, '\n', rbuf[fd].len);
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (nl) {
-			size_t k = (size_t)(nl - b);
-
-			CHECK(k > 0 && b[k - 1] == '\r');
-			memcpy(line, b, k - 1);
-			line[k - 1] = 0;
-			memmove(b, nl + 1, rbuf[fd].len - k - 1);
-			rbuf[fd].len -= k + 1;
-			return line;
-		}
-		CHECK_MSG(poll(&p, 1, ms) == 1, "no line in %d ms", ms);
-		n = recv(fd, b + rbuf[fd].len,
-			 sizeof(rbuf[fd].b) - rbuf[fd].len, 0);
-		if (n <= 0)
-			return NULL;
-		rbuf[fd].len += (size_t)n;
-	}
-}
-
-static void cli_send(int fd, const char *s)
-{
-	CHECK_INT(send(fd, s, strlen(s), MSG_NOSIGNAL), ==, (long)strlen(s));
-}
-
 static void cli_nothing(int fd, int ms)
 {
 	struct pollfd p = { fd, POLLIN, 0 };
 
-	CHECK_INT(rbuf[fd].len, ==, 0);
+	CHECK_INT(tcli_buffered(fd), ==, 0);
 	CHECK_INT(poll(&p, 1, ms), ==, 0);
 }
 
 static int cli_ready(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = tcli_connect(path);
 
-	CHECK(fd >= 0 && fd < 64);
-	rbuf[fd].len = 0;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	CHECK_OK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
-	CHECK(cli_line(fd, WAIT_MS)); /* greeting */
-	cli_send(fd, "{\"execute\": \"qmp_capabilities\"}");
-	CHECK_STR(cli_line(fd, WAIT_MS), "{\"return\": {}}");
+	CHECK(tcli_line(fd, WAIT_MS)); /* greeting */
+	tcli_send_str(fd, "{\"execute\": \"qmp_capabilities\"}");
+	CHECK_STR(tcli_line(fd, WAIT_MS), "{\"return\": {}}");
 	return fd;
 }
 
@@ -273,7 +229,7 @@ static int cli_ready(const char *path)
 static char *cli_reply(int fd, int ms)
 {
 	for (int i = 0; i < 8; i++) {
-		char *l = cli_line(fd, ms);
+		char *l = tcli_line(fd, ms);
 
 		if (!l || !strstr(l, "\"event\""))
 			return l;
@@ -331,7 +287,7 @@ static void test_stop_ack(void)
 
 	start_hooked(&r, &defaults, NULL);
 	fd = cli_ready(r.qmp);
-	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
 	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_STOP);
 	CHECK_INT(r.ev[i].timeout_ms, ==, UNHOOK_MS);
@@ -339,17 +295,17 @@ static void test_stop_ack(void)
 	cli_nothing(fd, 100);
 	CHECK(!qemu_saw(&r, "stop"));
 	CHECK_OK(qvmi_session_unhook_ack(r.tool));
-	CHECK_STR(cli_line(fd, WAIT_MS),
+	CHECK_STR(tcli_line(fd, WAIT_MS),
 		  "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
 		  "\"event\": \"STOP\"}");
-	CHECK_STR(cli_line(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
+	CHECK_STR(tcli_line(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
 	CHECK(qemu_saw(&r, "stop"));
 	/* Paused by someone else: the tool hears of it, with QEMU's time. */
 	i = tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS);
 	CHECK_U64(r.ev[i].timestamp_ns, ==, 1000002000ull);
 	CHECK_INT(r.ev[i].seq, ==, 2);
 	/* Unhooked now: the next stop passes at once. */
-	cli_send(fd, "{\"execute\": \"stop\", \"id\": 2}");
+	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 2}");
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
 	tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS);
 	CHECK(tool_has(&r, QVMI_EVENT_PAUSED, 50));
@@ -371,7 +327,7 @@ static void test_stop_timeout(void)
 	start_hooked(&r, &defaults, NULL);
 	fd = cli_ready(r.qmp);
 	t0 = mono_ms();
-	cli_send(fd, "{\"execute\": \"stop\", \"id\": \"a\"}");
+	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": \"a\"}");
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": \"a\"}");
 	dt = mono_ms() - t0;
 	CHECK_MSG(dt >= UNHOOK_MS - 20 && dt < UNHOOK_MS + 1500,
@@ -391,7 +347,7 @@ static void test_reset_and_quit(void)
 
 	start_hooked(&r, &defaults, NULL);
 	fd = cli_ready(r.qmp);
-	cli_send(fd, "{\"execute\": \"system_reset\", \"id\": 3}");
+	tcli_send_str(fd, "{\"execute\": \"system_reset\", \"id\": 3}");
 	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_SYSTEM_RESET);
 	CHECK(!qemu_saw(&r, "system_reset"));
@@ -404,7 +360,7 @@ static void test_reset_and_quit(void)
 	/* Hook again: quit is held (unhook_on_shutdown by default). */
 	r.nev = 0;
 	CHECK_OK(qvmi_session_hook(r.tool));
-	cli_send(fd, "{\"execute\": \"quit\", \"id\": 4}");
+	tcli_send_str(fd, "{\"execute\": \"quit\", \"id\": 4}");
 	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_QUIT);
 	cli_nothing(fd, 100);
@@ -427,13 +383,13 @@ static void test_shutdown_passes(void)
 
 	start_hooked(&r, &o, NULL);
 	fd = cli_ready(r.qmp);
-	cli_send(fd, "{\"execute\": \"system_powerdown\", \"id\": 5}");
+	tcli_send_str(fd, "{\"execute\": \"system_powerdown\", \"id\": 5}");
 	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 5}");
-	cli_send(fd, "{\"execute\": \"quit\", \"id\": 6}");
+	tcli_send_str(fd, "{\"execute\": \"quit\", \"id\": 6}");
 	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 6}");
 	CHECK_INT(tool_wait(&r, QVMI_EVENT_SHUTDOWN, WAIT_MS), >=, 0);
 	CHECK(!tool_has(&r, QVMI_EVENT_UNHOOK, 50));
-	cli_send(fd, "{\"execute\": \"stop\", \"id\": 7}");
+	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 7}");
 	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	CHECK(!qemu_saw(&r, "stop"));
 	CHECK_OK(qvmi_session_unhook_ack(r.tool));
@@ -451,10 +407,10 @@ static void test_async_unhook(void)
 
 	start_hooked(&r, &defaults, NULL);
 	fd = cli_ready(r.qmp);
-	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
 	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
-	cli_send(fd, "{\"execute\": \"query-status\", \"id\": 2}");
-	CHECK_STR(cli_line(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
+	tcli_send_str(fd, "{\"execute\": \"query-status\", \"id\": 2}");
+	CHECK_STR(tcli_line(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
 	CHECK(qemu_saw(&r, "query-status"));
 	CHECK(!qemu_saw(&r, "stop"));
 	CHECK_OK(qvmi_session_unhook_ack(r.tool));
@@ -474,12 +430,12 @@ static void test_sync_unhook(void)
 	start_hooked(&r, &o, NULL);
 	fd = cli_ready(r.qmp);
 	other = cli_ready(r.qmp);
-	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
 	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
-	cli_send(fd, "{\"execute\": \"query-status\", \"id\": 2}");
+	tcli_send_str(fd, "{\"execute\": \"query-status\", \"id\": 2}");
 	/* Another client is not held. */
-	cli_send(other, "{\"execute\": \"query-kvm\", \"id\": 9}");
-	CHECK_STR(cli_line(other, WAIT_MS), "{\"return\": {}, \"id\": 9}");
+	tcli_send_str(other, "{\"execute\": \"query-kvm\", \"id\": 9}");
+	CHECK_STR(tcli_line(other, WAIT_MS), "{\"return\": {}, \"id\": 9}");
 	cli_nothing(fd, 200);
 	CHECK(!qemu_saw(&r, "query-status"));
 	CHECK_OK(qvmi_session_unhook_ack(r.tool));
@@ -499,7 +455,7 @@ static void test_denied_events(void)
 
 	start_hooked(&r, &defaults, "paused,unhook");
 	fd = cli_ready(r.qmp);
-	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
 	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 1}");
 	fakeqmp_inject(r.f, "{\"timestamp\": {\"seconds\": 7, "
 			    "\"microseconds\": 8}, \"event\": \"RESET\", "
@@ -523,8 +479,8 @@ static void test_tool_eof(void)
 
 	start_hooked(&r, &defaults, NULL);
 	fd = cli_ready(r.qmp);
-	cli_send(fd, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
-		     "\"exec:cat>/dev/null\"}, \"id\": 1}");
+	tcli_send_str(fd, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+			  "\"exec:cat>/dev/null\"}, \"id\": 1}");
 	CHECK_INT(r.ev[tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS)].reason, ==,
 		  QVMI_UNHOOK_MIGRATE);
 	t0 = mono_ms();
@@ -548,11 +504,11 @@ static void test_unhooked_and_orphan(void)
 	rig_start(&r, &defaults, NULL);
 	tool_open(&r);
 	fd = cli_ready(r.qmp);
-	cli_send(fd, "{\"execute\": \"stop\", \"id\": 1}");
+	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
 	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 1}");
 	CHECK_INT(r.ev[tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS)].seq, ==, 1);
 	CHECK_OK(qvmi_session_hook(r.tool));
-	cli_send(fd, "{\"execute\": \"quit\"}");
+	tcli_send_str(fd, "{\"execute\": \"quit\"}");
 	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	close(fd);
 	poll(NULL, 0, 50);

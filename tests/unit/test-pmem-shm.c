@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "sockcli.h"
 #include "qvmi.h"
 #include "core/internal.h"
 #include "source/sources.h"
@@ -143,46 +144,15 @@ static struct qvmid_pmem_stats teardown(struct fix *f)
 	return st;
 }
 
-static int cli_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	CHECK(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	CHECK_MSG(!connect(fd, (struct sockaddr *)&sa, sizeof(sa)),
-		  "connect: %s", strerror(errno));
-	return fd;
-}
-
 static void cli_send(int fd, const void *buf, size_t len)
 {
-	const uint8_t *b = buf;
-
-	while (len) {
-		ssize_t n = send(fd, b, len, MSG_NOSIGNAL);
-
-		CHECK_MSG(n > 0, "send: %s", strerror(errno));
-		b += n;
-		len -= (size_t)n;
-	}
+	CHECK_MSG(tcli_send_raw(fd, buf, len), "send: %s", strerror(errno));
 }
 
 static void cli_recv(int fd, void *buf, size_t len)
 {
-	uint8_t *b = buf;
-
-	while (len) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		CHECK_MSG(poll(&p, 1, WAIT_MS) == 1, "no reply in %d ms",
-			  WAIT_MS);
-		n = recv(fd, b, len, 0);
-		CHECK_MSG(n > 0, "recv: %s", n ? strerror(errno) : "EOF");
-		b += n;
-		len -= (size_t)n;
-	}
+	CHECK_MSG(tcli_recv_raw(fd, buf, len, WAIT_MS) == (ssize_t)len,
+		  "no full reply in %d ms", WAIT_MS);
 }
 
 static void cli_req(int fd, uint64_t type, uint64_t addr, uint64_t len)
@@ -232,7 +202,7 @@ static void reads(bool zero_copy)
 	CHECK(buf);
 	setup(&f, zero_copy);
 	before = blocks(f.memfd);
-	fd = cli_connect(f.path);
+	fd = tcli_connect(f.path);
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(rq); i++) {
 		cli_req(fd, QVMI_PMEM_READ, rq[i].gpa, rq[i].len);
 		check_reply(fd, rq[i].gpa, rq[i].len, buf);
@@ -281,14 +251,14 @@ static void test_client_leaves_mid_reply(void)
 	CHECK(buf);
 	setup(&f, true);
 	for (int i = 0; i < 4; i++) {
-		fd = cli_connect(f.path);
+		fd = tcli_connect(f.path);
 		for (int r = 0; r < 8; r++)
 			cli_req(fd, QVMI_PMEM_READ, (uint64_t)r * MIB, MIB);
 		if (i & 1)
 			cli_recv(fd, buf, 10 + (size_t)i * 1000);
 		close(fd);
 	}
-	fd = cli_connect(f.path);
+	fd = tcli_connect(f.path);
 	cli_req(fd, QVMI_PMEM_READ, 3 * MIB, MIB);
 	check_reply(fd, 3 * MIB, MIB, buf);
 	close(fd);
@@ -309,7 +279,7 @@ static void file_shrinks(bool zero_copy)
 	CHECK(buf);
 	setup(&f, zero_copy);
 	CHECK_OK(ftruncate(f.memfd, 2 * MIB + 100 * 1024));
-	fd = cli_connect(f.path);
+	fd = tcli_connect(f.path);
 	for (int i = 0; i < 2; i++) {
 		cli_req(fd, QVMI_PMEM_READ, 2 * MIB, MIB);
 		cli_recv(fd, buf, MIB + 1);
@@ -360,7 +330,7 @@ static void owner_gone(bool zero_copy)
 		SKIP("pidfd_open unavailable (kernel < 5.3, valgrind)");
 	}
 	CHECK_INT(waitpid(pid, &status, 0), ==, pid);
-	fd = cli_connect(f.path);
+	fd = tcli_connect(f.path);
 	cli_req(fd, QVMI_PMEM_READ, 0, MIB);
 	cli_recv(fd, buf, MIB + 1);
 	CHECK_INT(buf[0], ==, 0); /* zeros, not the data page */

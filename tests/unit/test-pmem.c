@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "sockcli.h"
 #include "qvmi.h"
 #include "core/internal.h"
 #include "../../daemon/pmem-server.h"
@@ -107,75 +108,25 @@ static void srv_stop(struct srv *t)
 
 /* ---- a raw client --------------------------------------------------------- */
 
-static int cli_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	CHECK(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	CHECK_MSG(!connect(fd, (struct sockaddr *)&sa, sizeof(sa)),
-		  "connect: %s", strerror(errno));
-	return fd;
-}
-
-/* raw_*: no CHECKs, so worker threads can use them (CHECK longjmps). */
-static bool raw_send(int fd, const void *buf, size_t len)
-{
-	const uint8_t *b = buf;
-
-	while (len) {
-		ssize_t n = send(fd, b, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return false;
-		b += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-/* Receive up to len bytes: the count (short at EOF), or -1 on error or
- * when nothing comes for WAIT_MS. */
-static ssize_t raw_recv(int fd, void *buf, size_t len)
-{
-	uint8_t *b = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		ssize_t n;
-
-		if (poll(&p, 1, WAIT_MS) != 1)
-			return -1;
-		n = recv(fd, b + got, len - got, 0);
-		if (n == 0)
-			break;
-		if (n < 0)
-			return -1;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* One request with its reply; the status byte, or -1. */
 static int raw_rw(int fd, uint64_t type, uint64_t addr, void *buf, size_t len)
 {
 	uint8_t h[QVMI_PMEM_REQ_SIZE], st;
 
 	qvmi_pmem_encode_req(h, type, addr, len);
-	if (!raw_send(fd, h, sizeof(h)))
+	if (!tcli_send_raw(fd, h, sizeof(h)))
 		return -1;
-	if (type == QVMI_PMEM_WRITE && !raw_send(fd, buf, len))
+	if (type == QVMI_PMEM_WRITE && !tcli_send_raw(fd, buf, len))
 		return -1;
-	if (type == QVMI_PMEM_READ && raw_recv(fd, buf, len) != (ssize_t)len)
+	if (type == QVMI_PMEM_READ &&
+	    tcli_recv_raw(fd, buf, len, WAIT_MS) != (ssize_t)len)
 		return -1;
-	return raw_recv(fd, &st, 1) == 1 ? st : -1;
+	return tcli_recv_raw(fd, &st, 1, WAIT_MS) == 1 ? st : -1;
 }
 
 static void cli_send(int fd, const void *buf, size_t len)
 {
-	CHECK_MSG(raw_send(fd, buf, len), "send: %s", strerror(errno));
+	CHECK_MSG(tcli_send_raw(fd, buf, len), "send: %s", strerror(errno));
 }
 
 static void cli_req(int fd, uint64_t type, uint64_t addr, uint64_t len)
@@ -189,7 +140,7 @@ static void cli_req(int fd, uint64_t type, uint64_t addr, uint64_t len)
 /* Receive up to len bytes; returns the count (short only at EOF). */
 static size_t cli_recv(int fd, void *buf, size_t len)
 {
-	ssize_t n = raw_recv(fd, buf, len);
+	ssize_t n = tcli_recv_raw(fd, buf, len, WAIT_MS);
 
 	CHECK_MSG(n >= 0, "no reply in %d ms or error", WAIT_MS);
 	return (size_t)n;
@@ -297,7 +248,7 @@ static void test_read_write_identical(void)
 		      { MEM_SIZE - 4096, 4096 } };
 	struct srv *t = srv_start();
 	uint8_t *buf = malloc(MAX_XFER), *w = malloc(MAX_XFER);
-	int fd = cli_connect(t->path);
+	int fd = tcli_connect(t->path);
 
 	CHECK(buf && w);
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(cases); i++) {
@@ -324,7 +275,7 @@ static void test_read_write_identical(void)
 static void test_short_header_then_eof(void)
 {
 	struct srv *t = srv_start();
-	int fd = cli_connect(t->path);
+	int fd = tcli_connect(t->path);
 	uint8_t h[QVMI_PMEM_REQ_SIZE], b[8];
 
 	qvmi_pmem_encode_req(h, 1, 0, 8);
@@ -332,7 +283,7 @@ static void test_short_header_then_eof(void)
 	shutdown(fd, SHUT_WR);
 	cli_expect_eof(fd);
 	close(fd);
-	fd = cli_connect(t->path); /* the server is still there */
+	fd = tcli_connect(t->path); /* the server is still there */
 	CHECK_INT(cli_read(fd, 0, b, 8), ==, 1);
 	CHECK(!memcmp(b, t->mem, 8));
 	close(fd);
@@ -342,7 +293,7 @@ static void test_short_header_then_eof(void)
 static void test_types(void)
 {
 	struct srv *t = srv_start();
-	int fd = cli_connect(t->path);
+	int fd = tcli_connect(t->path);
 	uint8_t b[16], w[4] = { 1, 2, 3, 4 };
 
 	cli_req(fd, 7, 0, 16); /* unknown: one 0 byte, nothing else */
@@ -350,7 +301,7 @@ static void test_types(void)
 	cli_req(fd, 0x300, 0, 16); /* low byte 0: a quit */
 	cli_expect_eof(fd);
 	close(fd);
-	fd = cli_connect(t->path);
+	fd = tcli_connect(t->path);
 	cli_req(fd, 0xdeadbeefcafe0003ull, 0, 16); /* unknown type 3 */
 	CHECK_INT(cli_status(fd), ==, 0);
 	/* garbage in the 7 padding bytes of an old uint8_t client */
@@ -371,7 +322,7 @@ static void test_lengths(void)
 	static const uint64_t too_big[] = { MAX_XFER + 1, 1ull << 63,
 					    UINT64_MAX };
 	struct srv *t = srv_start();
-	int fd = cli_connect(t->path);
+	int fd = tcli_connect(t->path);
 
 	cli_req(fd, 1, 0x1000, 0); /* length 0: just the status */
 	CHECK_INT(cli_status(fd), ==, 1);
@@ -382,7 +333,7 @@ static void test_lengths(void)
 	 * connection is closed with nothing sent. */
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(too_big); i++) {
 		for (uint64_t type = 1; type <= 2; type++) {
-			fd = cli_connect(t->path);
+			fd = tcli_connect(t->path);
 			cli_req(fd, type, 0, too_big[i]);
 			cli_expect_eof(fd);
 			close(fd);
@@ -396,7 +347,7 @@ static void test_lengths(void)
 static void test_rom(void)
 {
 	struct srv *t = srv_start();
-	int fd = cli_connect(t->path);
+	int fd = tcli_connect(t->path);
 	uint8_t b[64], w[64], before[4096];
 
 	CHECK_INT(cli_read(fd, ROM_GPA + 100, b, 64), ==, 1);
@@ -417,7 +368,7 @@ static void test_rom(void)
 static void test_wrap_and_out_of_ram(void)
 {
 	struct srv *t = srv_start();
-	int fd = cli_connect(t->path);
+	int fd = tcli_connect(t->path);
 	uint8_t b[100], zero[100] = { 0 }, w[100], before[64];
 
 	memset(w, 0x77, sizeof(w));
@@ -445,7 +396,7 @@ static void write_cut(struct srv *t, uint64_t addr, const uint8_t *req,
 		      size_t cut, size_t paylen)
 {
 	uint8_t *before = malloc(paylen);
-	int fd = cli_connect(t->path);
+	int fd = tcli_connect(t->path);
 
 	CHECK(before);
 	memcpy(before, t->mem + addr, paylen);
@@ -478,7 +429,7 @@ static void test_write_cut_everywhere(void)
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(big_cuts); i++)
 		write_cut(t, 0x10000, req, big_cuts[i], BIG);
 	/* the whole thing is applied: the check above can fail */
-	fd = cli_connect(t->path);
+	fd = tcli_connect(t->path);
 	cli_send(fd, req, 24 + BIG);
 	CHECK_INT(cli_status(fd), ==, 1);
 	CHECK(!memcmp(t->mem + 0x10000, req + 24, BIG));
@@ -498,8 +449,8 @@ static double now_s(void)
 static void test_stalled_client(void)
 {
 	struct srv *t = srv_start();
-	int stall = cli_connect(t->path), stall2 = cli_connect(t->path);
-	int fd = cli_connect(t->path);
+	int stall = tcli_connect(t->path), stall2 = tcli_connect(t->path);
+	int fd = tcli_connect(t->path);
 	uint8_t h[QVMI_PMEM_REQ_SIZE], b[4096];
 	double t0;
 
@@ -530,7 +481,7 @@ static void test_io_timeout(void)
 	struct qvmid_pmem_opts o = { .io_timeout_ms = 200,
 				     .idle_timeout_ms = 400 };
 	struct srv *t = srv_start_opts(&o);
-	int stall = cli_connect(t->path), idle = cli_connect(t->path);
+	int stall = tcli_connect(t->path), idle = tcli_connect(t->path);
 	uint8_t h[QVMI_PMEM_REQ_SIZE];
 	double t0 = now_s();
 
@@ -609,7 +560,7 @@ static void test_1000_connects(void)
 
 	CHECK(fds);
 	for (int i = 0; i < N; i++)
-		fds[i] = cli_connect(t->path);
+		fds[i] = tcli_connect(t->path);
 	for (int i = 0; i < N; i++)
 		cli_req(fds[i], 1, (uint64_t)i * 64, 64);
 	for (int i = 0; i < N; i++) {
@@ -630,7 +581,7 @@ static void test_max_clients(void)
 	uint8_t b[8];
 
 	for (int i = 0; i < 20; i++)
-		fds[i] = cli_connect(t->path);
+		fds[i] = tcli_connect(t->path);
 	for (int i = 0; i < 20; i++) {
 		/* a refused connection may already be closed: EPIPE is fine */
 		if (raw_rw(fds[i], QVMI_PMEM_READ, 0, b, 8) == 1)
@@ -648,14 +599,14 @@ static void test_max_clients(void)
 static void test_quit_then_second_client(void)
 {
 	struct srv *t = srv_start();
-	int fd = cli_connect(t->path);
+	int fd = tcli_connect(t->path);
 	uint8_t b[32];
 
 	CHECK_INT(cli_read(fd, 0, b, 32), ==, 1);
 	cli_req(fd, 0, 0, 0);
 	cli_expect_eof(fd);
 	close(fd);
-	fd = cli_connect(t->path);
+	fd = tcli_connect(t->path);
 	CHECK_INT(cli_read(fd, 32, b, 32), ==, 1);
 	CHECK(!memcmp(b, t->mem + 32, 32));
 	close(fd);

@@ -18,6 +18,7 @@
 
 #include "fakeqmp.h"
 #include "harness.h"
+#include "sockcli.h"
 #include "qvmi.h"
 #include "core/internal.h"
 #include "../../daemon/qmp-proxy.h"
@@ -181,79 +182,15 @@ static void rig_stop(struct rig *r, int rc, struct qvmid_proxy_stats *st)
 
 /* ---- raw clients ------------------------------------------------------- */
 
-static int cli_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	CHECK(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	CHECK_MSG(!connect(fd, (struct sockaddr *)&sa, sizeof(sa)),
-		  "connect %s: %s", path, strerror(errno));
-	return fd;
-}
-
-static void cli_send(int fd, const char *s)
-{
-	CHECK_INT(send(fd, s, strlen(s), MSG_NOSIGNAL), ==, (long)strlen(s));
-}
-
-/* Bytes received past the last line, per fd (tests use few, small fds).
- * cli_close() forgets them. */
-static struct {
-	char b[1 << 16];
-	size_t len;
-} rbuf[64];
-
-static void cli_close(int fd)
-{
-	if (fd >= 0 && fd < 64)
-		rbuf[fd].len = 0;
-	close(fd);
-}
-
-/* One CRLF-terminated line (without it) into a static buffer, or NULL on
- * EOF; fails the test on a timeout. */
-static char *cli_line_ms(int fd, int ms)
-{
-	static char line[1 << 16];
-
-	CHECK(fd >= 0 && fd < 64);
-	for (;;) {
-		char *b = rbuf[fd].b, *nl = memchr(b, '\n', rbuf[fd].len);
-		struct pollfd p = { fd, POLLIN, 0 };
-		size_t n;
-		ssize_t r;
-
-		if (nl) {
-			n = (size_t)(nl - b);
-			CHECK(n > 0 && b[n - 1] == '\r');
-			memcpy(line, b, n - 1);
-			line[n - 1] = '\0';
-			memmove(b, nl + 1, rbuf[fd].len - n - 1);
-			rbuf[fd].len -= n + 1;
-			return line;
-		}
-		CHECK_MSG(rbuf[fd].len < sizeof(rbuf[fd].b), "line too long");
-		CHECK_MSG(poll(&p, 1, ms) == 1, "no reply in %d ms (got %.*s)",
-			  ms, (int)rbuf[fd].len, b);
-		r = recv(fd, b + rbuf[fd].len,
-			 sizeof(rbuf[fd].b) - rbuf[fd].len, 0);
-		if (r <= 0)
-			return NULL;
-		rbuf[fd].len += (size_t)r;
-	}
-}
-
 static char *cli_line(int fd)
 {
-	return cli_line_ms(fd, WAIT_MS);
+	return tcli_line(fd, WAIT_MS);
 }
 
 static void cli_expect(int fd, const char *send_text, const char *reply)
 {
 	if (send_text)
-		cli_send(fd, send_text);
+		tcli_send_str(fd, send_text);
 	CHECK_STR(cli_line(fd), reply);
 }
 
@@ -266,7 +203,7 @@ static void cli_nothing(int fd, int ms)
 
 static int cli_ready(const char *path)
 {
-	int fd = cli_connect(path);
+	int fd = tcli_connect(path);
 
 	CHECK_STR(cli_line(fd), "{\"QMP\": {\"version\": {\"qemu\": "
 				"{\"micro\": 22, \"minor\": 2, \"major\": 7}, "
@@ -285,7 +222,7 @@ static void test_greeting_and_negotiation(void)
 	int fd;
 
 	rig_start(&r, 0);
-	fd = cli_connect(r.path);
+	fd = tcli_connect(r.path);
 	/* Byte for byte what QEMU sent (FQ_GREETING ends with CRLF). */
 	CHECK_STR(strcat(cli_line(fd), "\r\n"), FQ_GREETING);
 	cli_expect(fd, "{\"execute\": \"query-status\", \"id\": 1}",
@@ -316,7 +253,7 @@ static void test_greeting_and_negotiation(void)
 		   "{\"id\": 8, \"error\": {\"class\": \"CommandNotFound\", "
 		   "\"desc\": \"Capabilities negotiation is already complete, "
 		   "command ignored\"}}");
-	cli_close(fd);
+	tcli_close(fd);
 	rig_stop(&r, 0, NULL);
 }
 
@@ -372,7 +309,7 @@ static void test_ids_every_type(void)
 	cli_expect(fd, "{\"execute\": \"fail\", \"id\": [7]}",
 		   "{\"id\": [7], \"error\": {\"class\": \"GenericError\", "
 		   "\"desc\": \"boom \\\"x\\\"\"}}");
-	cli_close(fd);
+	tcli_close(fd);
 	rig_stop(&r, 0, NULL);
 }
 
@@ -385,24 +322,24 @@ static void test_colliding_ids(void)
 	a = cli_ready(r.path);
 	b = cli_ready(r.path);
 	/* Both in flight at once, with the same id. */
-	cli_send(a, "{\"execute\": \"slow\", \"id\": 1, \"arguments\": "
-		    "{\"who\": \"a\"}}");
-	cli_send(b, "{\"execute\": \"echo\", \"id\": 1, \"arguments\": "
-		    "{\"who\": \"b\"}}");
+	tcli_send_str(a, "{\"execute\": \"slow\", \"id\": 1, \"arguments\": "
+			 "{\"who\": \"a\"}}");
+	tcli_send_str(b, "{\"execute\": \"echo\", \"id\": 1, \"arguments\": "
+			 "{\"who\": \"b\"}}");
 	CHECK_STR(cli_line(a), "{\"return\": {\"cmd\": \"echo\", \"args\": "
 			       "{\"who\":\"a\"}}, \"id\": 1}");
 	CHECK_STR(cli_line(b), "{\"return\": {\"cmd\": \"echo\", \"args\": "
 			       "{\"who\":\"b\"}}, \"id\": 1}");
 	/* pipelined requests of one client come back in order */
-	cli_send(a, "{\"execute\": \"slow\", \"id\": \"p1\"}\n"
-		    "{\"execute\": \"query-qvmi\", \"id\": \"p2\"}\n"
-		    "{\"execute\": \"echo\", \"id\": \"p3\"}\n");
+	tcli_send_str(a, "{\"execute\": \"slow\", \"id\": \"p1\"}\n"
+			 "{\"execute\": \"query-qvmi\", \"id\": \"p2\"}\n"
+			 "{\"execute\": \"echo\", \"id\": \"p3\"}\n");
 	CHECK(strstr(cli_line(a), "\"id\": \"p1\""));
 	CHECK(strstr(cli_line(a), "\"id\": \"p2\""));
 	CHECK(strstr(cli_line(a), "\"id\": \"p3\""));
 	cli_nothing(b, 50);
-	cli_close(a);
-	cli_close(b);
+	tcli_close(a);
+	tcli_close(b);
 	rig_stop(&r, 0, NULL);
 }
 
@@ -416,21 +353,21 @@ static void test_events_fan_out(void)
 	rig_start(&r, 0);
 	a = cli_ready(r.path);
 	b = cli_ready(r.path);
-	c = cli_connect(r.path); /* not negotiated: no events */
+	c = tcli_connect(r.path); /* not negotiated: no events */
 	CHECK(cli_line(c));
 	fakeqmp_inject(r.f, "{\"event\": \"RESUME\", \"data\": {}}\r\n");
 	CHECK_STR(cli_line(a), "{\"event\": \"RESUME\", \"data\": {}}");
 	CHECK_STR(cli_line(b), "{\"event\": \"RESUME\", \"data\": {}}");
 	/* an event QEMU sends before a reply reaches everyone, first */
-	cli_send(b, "{\"execute\": \"stop\", \"id\": 3}");
+	tcli_send_str(b, "{\"execute\": \"stop\", \"id\": 3}");
 	CHECK_STR(cli_line(a), stop);
 	CHECK_STR(cli_line(b), stop);
 	CHECK_STR(cli_line(b), "{\"return\": {}, \"id\": 3}");
 	cli_nothing(a, 50);
 	cli_nothing(c, 50);
-	cli_close(a);
-	cli_close(b);
-	cli_close(c);
+	tcli_close(a);
+	tcli_close(b);
+	tcli_close(c);
 	rig_stop(&r, 0, NULL);
 }
 
@@ -438,7 +375,7 @@ static void test_events_fan_out(void)
 static void pmem_read(const char *path, uint64_t gpa, uint8_t *buf, size_t len)
 {
 	uint8_t h[QVMI_PMEM_REQ_SIZE], st = 0;
-	int fd = cli_connect(path);
+	int fd = tcli_connect(path);
 	size_t got = 0;
 
 	qvmi_pmem_encode_req(h, QVMI_PMEM_READ, gpa, len);
@@ -454,7 +391,7 @@ static void pmem_read(const char *path, uint64_t gpa, uint8_t *buf, size_t len)
 	}
 	CHECK_INT(recv(fd, &st, 1, MSG_WAITALL), ==, 1);
 	CHECK_INT(st, ==, 1);
-	cli_close(fd);
+	tcli_close(fd);
 }
 
 static void wait_gone(const char *path)
@@ -480,11 +417,11 @@ static void test_pmemaccess_command(void)
 		 "\"%s\"}, \"id\": \"pm\"}",
 		 pm);
 	cli_expect(fd, req, "{\"return\": {}, \"id\": \"pm\"}");
-	keep = cli_connect(pm); /* a session in progress */
+	keep = tcli_connect(pm); /* a session in progress */
 	pmem_read(pm, 0x3000, buf, sizeof(buf));
 	CHECK(!memcmp(buf, r.mem + 0x3000, sizeof(buf)));
 	/* the same path again: a live server owns it */
-	cli_send(fd, req);
+	tcli_send_str(fd, req);
 	line = cli_line(fd);
 	CHECK_MSG(strstr(line, "\"class\": \"GenericError\"") &&
 			  strstr(line, "a live server already listens there"),
@@ -510,7 +447,7 @@ static void test_pmemaccess_command(void)
 		   "{\"error\": {\"class\": \"GenericError\", \"desc\": "
 		   "\"Invalid parameter type for 'path', expected: "
 		   "string\"}}");
-	cli_close(fd);
+	tcli_close(fd);
 	rig_stop(&r, 0, NULL);
 }
 
@@ -530,7 +467,7 @@ static void test_query_qvmi_and_commands(void)
 		 "\"%s\"}}",
 		 pm_path);
 	cli_expect(a, req, "{\"return\": {}}");
-	cli_send(a, "{\"execute\": \"query-qvmi\", \"id\": 1}");
+	tcli_send_str(a, "{\"execute\": \"query-qvmi\", \"id\": 1}");
 	o = json_tokener_parse(cli_line(a));
 	CHECK(o && json_object_object_get_ex(o, "return", &ret));
 	CHECK(json_object_object_get_ex(ret, "qmp-clients", &v));
@@ -554,8 +491,8 @@ static void test_query_qvmi_and_commands(void)
 		   "{\"execute\": \"query-qvmi\", \"arguments\": {\"x\": 1}}",
 		   "{\"error\": {\"class\": \"GenericError\", \"desc\": "
 		   "\"Parameter 'x' is unexpected\"}}");
-	cli_close(a);
-	cli_close(b);
+	tcli_close(a);
+	tcli_close(b);
 	rig_stop(&r, 0, NULL);
 }
 
@@ -568,16 +505,16 @@ static void test_disconnect_mid_command(void)
 	rig_start(&r, 0);
 	a = cli_ready(r.path);
 	b = cli_ready(r.path);
-	cli_send(a, "{\"execute\": \"slow\", \"id\": 1}");
+	tcli_send_str(a, "{\"execute\": \"slow\", \"id\": 1}");
 	poll(NULL, 0, 50); /* at QEMU now */
-	cli_close(a);
+	tcli_close(a);
 	/* b's command queues behind the slow one at QEMU; its reply is
 	 * b's own, and a's reply goes nowhere. */
 	cli_expect(
 		b, "{\"execute\": \"echo\", \"id\": 1}",
 		"{\"return\": {\"cmd\": \"echo\", \"args\": {}}, \"id\": 1}");
 	cli_nothing(b, 50);
-	cli_close(b);
+	tcli_close(b);
 	rig_stop(&r, 0, &st);
 	CHECK_U64(st.discarded, ==, 1);
 	CHECK_U64(st.forwarded, ==, 2);
@@ -612,8 +549,8 @@ static void test_slow_client(void)
 	CHECK(!cli_line(slow));
 	cli_expect(good, "{\"execute\": \"echo\"}",
 		   "{\"return\": {\"cmd\": \"echo\", \"args\": {}}}");
-	cli_close(slow);
-	cli_close(good);
+	tcli_close(slow);
+	tcli_close(good);
 	rig_stop(&r, 0, &st);
 	CHECK_U64(st.dropped_slow, ==, 1);
 	CHECK_U64(st.events, ==, 100);
@@ -632,7 +569,7 @@ static void test_bad_json_closes(void)
 		   "parse error, invalid JSON (qvmid accepts strict JSON "
 		   "only)\"}}");
 	CHECK(!cli_line(fd));
-	cli_close(fd);
+	tcli_close(fd);
 	rig_stop(&r, 0, NULL);
 }
 
@@ -663,12 +600,12 @@ static void test_qemu_gone(void)
 	o.listen_path = path;
 	CHECK_OK(qvmid_proxy_create(ctx, &o, &p));
 	/* the loop runs here: the client is accepted, then QEMU leaves */
-	c = cli_connect(path);
+	c = tcli_connect(path);
 	CHECK_INT(qvmid_proxy_run(p), ==, -EPIPE);
 	qvmid_proxy_destroy(p);
 	CHECK(cli_line(c)); /* the greeting went out ... */
 	CHECK(!cli_line(c)); /* ... then EOF */
-	cli_close(c);
+	tcli_close(c);
 	CHECK_MSG(access(path, F_OK) && errno == ENOENT, "socket left");
 	qvmi_ctx_destroy(ctx);
 	CHECK_INT(fakeqmp_finish(f, NULL, 0), ==, 0);
