@@ -841,6 +841,12 @@ void qvmid_proxy_stop(struct qvmid_proxy *p)
 	(void)n; /* a full pipe already means "stop" */
 }
 
+void qvmid_proxy_shutdown(struct qvmid_proxy *p)
+{
+	if (p && p->session)
+		qvmid_session_server_shutdown(p->session);
+}
+
 void qvmid_proxy_destroy(struct qvmid_proxy *p)
 {
 	if (!p)

@@ -471,6 +471,8 @@ int main(int argc, char **argv)
 			qvmid_proxy_stop(d.proxy);
 		err = qvmid_proxy_run(d.proxy);
 		g_proxy = NULL;
+		if (!err) /* a signal: the hooked tool unhooks first */
+			qvmid_proxy_shutdown(d.proxy);
 		if (err == -EPIPE)
 			err = 0; /* the VM is gone: a normal end */
 	}

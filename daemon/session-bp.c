@@ -26,6 +26,7 @@
 
 enum {
 	SES_EVENT_TIMEOUT_MS = 2000,
+	SES_STEP_TIMEOUT_MS = 1000,
 	GDB_TIMEOUT_MS = 1000, /* one gdbstub reply */
 	LEDGER_MAX = 64 * 1024,
 };
@@ -178,6 +179,8 @@ int qvmid_ses_bp_init(struct qvmid_session_server *s)
 
 	if (s->o.event_timeout_ms <= 0)
 		s->o.event_timeout_ms = SES_EVENT_TIMEOUT_MS;
+	if (s->o.step_timeout_ms <= 0)
+		s->o.step_timeout_ms = SES_STEP_TIMEOUT_MS;
 	if (!s->o.gdb_path && !s->o.gdb_fd_set)
 		return 0;
 	vm_status(s, status, sizeof(status));
@@ -257,8 +260,10 @@ static uint16_t event_of(enum qvmi_stop_reason r)
 	}
 }
 
-/* A stop: tell the tool and wait for its reply, or continue. */
-static void on_stop(struct qvmid_session_server *s, const struct qvmi_stop *st)
+/* A stop: tell the tool and wait for its reply, or continue.  step: it
+ * ends our step, which is reported (EV_STEP) whatever stopped it. */
+static void on_stop(struct qvmid_session_server *s, const struct qvmi_stop *st,
+		    bool step)
 {
 	uint8_t p[QVMI_SES_EV_CPU_SIZE];
 	struct qvmi_regs_x86 r;
@@ -268,8 +273,11 @@ static void on_stop(struct qvmid_session_server *s, const struct qvmi_stop *st)
 		qvmid_ses_log(s, QVMI_LOG_WARN, "gdbstub: the VM is gone");
 		return;
 	}
+	if (step && !msg)
+		msg = QVMI_SES_EV_STEP; /* stopped before the step ended */
 	/* Someone stopped the VM (QMP stop): it is theirs to continue. */
-	if (st->reason == QVMI_STOP_INTERRUPT || st->reason == QVMI_STOP_SIGNAL)
+	else if (st->reason == QVMI_STOP_INTERRUPT ||
+		 st->reason == QVMI_STOP_SIGNAL)
 		return;
 	if (!msg || (msg != QVMI_SES_EV_STEP && !s->nbps) ||
 	    qvmi_gdb_get_regs(s->gdb, st->vcpu, &r)) {
@@ -295,9 +303,61 @@ static void on_stop(struct qvmid_session_server *s, const struct qvmi_stop *st)
 	s->stop_deadline = qvmid_ses_now_ms() + s->o.event_timeout_ms;
 }
 
+/*
+ * Stop a step that is still out (its deadline passed, or the session's
+ * hooks go).  1 and *ret: the stop that ended it (the step itself may
+ * have finished just before our interrupt); 0: it did not end, and the
+ * vCPU is stopped where it was; < 0: the stub is gone.
+ */
+static int step_stop(struct qvmid_session_server *s, struct qvmi_stop *ret)
+{
+	int err;
+
+	s->stepping = false;
+	/* QEMU 7.2 stops the stepping vCPU at once on 0x03 and answers
+	 * T02; a step that ended meanwhile is kept as a pending stop. */
+	err = qvmi_gdb_interrupt(s->gdb);
+	if (err) {
+		qvmid_ses_log(s, QVMI_LOG_ERROR, "gdbstub: stopping a step: %s",
+			      qvmi_errmsg(s->ctx));
+		return err;
+	}
+	qvmi_cache_flush(s->ctx);
+	if (qvmi_gdb_poll_stop(s->gdb, ret) == 1)
+		return 1;
+	memset(ret, 0, sizeof(*ret));
+	ret->vcpu = s->step_vcpu;
+	ret->reason = QVMI_STOP_INTERRUPT;
+	ret->signal = 2;
+	return 0;
+}
+
+/* The step did not end in step_timeout: a halted vCPU (hlt) under TCG
+ * does not execute until an interrupt wakes it, and QEMU's default
+ * single-step flags (NOIRQ|NOTIMER) keep interrupts away while stepping. */
+static void step_timed_out(struct qvmid_session_server *s)
+{
+	struct qvmi_stop st;
+	struct qvmi_regs_x86 r;
+	int r1;
+
+	s->st.step_timeouts++;
+	qvmid_ses_log(s, QVMI_LOG_WARN,
+		      "session: the step of vCPU %u did not end in %d ms "
+		      "(halted?): stopping it",
+		      s->step_vcpu, s->o.step_timeout_ms);
+	r1 = step_stop(s, &st);
+	if (r1 < 0)
+		return;
+	if (!r1 && !qvmi_gdb_get_regs(s->gdb, st.vcpu, &r))
+		st.rip = st.addr = r.rip;
+	on_stop(s, &st, true);
+}
+
 void qvmid_ses_bp_poll(struct qvmid_session_server *s, int64_t *next_ms)
 {
 	struct qvmi_stop st;
+	bool step;
 	int r;
 
 	if (!s->gdb)
@@ -317,10 +377,18 @@ void qvmid_ses_bp_poll(struct qvmid_session_server *s, int64_t *next_ms)
 				      qvmi_errmsg(s->ctx));
 		if (r <= 0)
 			break;
-		on_stop(s, &st);
+		step = s->stepping;
+		s->stepping = false;
+		if (step)
+			qvmi_cache_flush(s->ctx); /* guest code ran */
+		on_stop(s, &st, step);
 	}
+	if (s->stepping && qvmid_ses_now_ms() >= s->step_deadline)
+		step_timed_out(s);
 	if (s->stop_wait && next_ms)
 		*next_ms = QVMI_MIN(*next_ms, s->stop_deadline);
+	if (s->stepping && next_ms)
+		*next_ms = QVMI_MIN(*next_ms, s->step_deadline);
 }
 
 /* ---- commands --------------------------------------------------------------- */
@@ -385,11 +453,12 @@ static void cmd_bp(struct qvmid_session_server *s, const struct qvmi_ses_hdr *h,
 	reply_ok(s, h);
 }
 
-/* Step vcpu of the stopped VM; EV_STEP follows the reply. */
+/* Step vcpu of the stopped VM and return to the loop: EV_STEP follows
+ * the reply when the stub's stop reply comes (qvmid_ses_bp_poll), or
+ * after step_timeout as a failed step. */
 static void do_step(struct qvmid_session_server *s,
 		    const struct qvmi_ses_hdr *h, unsigned int vcpu)
 {
-	struct qvmi_stop st;
 	int err;
 
 	if (vcpu >= qvmi_gdb_nvcpus(s->gdb))
@@ -397,12 +466,40 @@ static void do_step(struct qvmid_session_server *s,
 	if (qvmi_gdb_running(s->gdb))
 		return reply_err(s, h, -EBUSY); /* pause first */
 	s->stop_wait = false;
-	err = qvmi_gdb_step(s->gdb, vcpu, &st);
-	qvmi_cache_flush(s->ctx);
-	if (err)
+	/* QEMU 7.2 sends RESUME, then STOP, around a gdbstub step. */
+	qvmid_ses_expect_own(s, false);
+	qvmid_ses_expect_own(s, true);
+	err = qvmi_gdb_step_start(s->gdb, vcpu);
+	if (err) {
+		qvmi_cache_flush(s->ctx);
 		return reply_err(s, h, err);
+	}
+	s->stepping = true;
+	s->step_vcpu = vcpu;
+	s->step_deadline = qvmid_ses_now_ms() + s->o.step_timeout_ms;
 	reply_ok(s, h);
-	on_stop(s, &st);
+}
+
+bool qvmid_ses_busy_stepping(const struct qvmid_session_server *s,
+			     const struct qvmi_ses_hdr *h, const uint8_t *p)
+{
+	if (!s->stepping)
+		return false;
+	switch (h->msg) {
+	case QVMI_SES_GET_REGS:
+	case QVMI_SES_SET_REGS:
+	case QVMI_SES_PAUSE:
+	case QVMI_SES_RESUME:
+	case QVMI_SES_BP_SET:
+	case QVMI_SES_BP_CLEAR:
+	case QVMI_SES_STEP:
+	case QVMI_SES_EVENT_REPLY:
+		return true;
+	case QVMI_SES_TRANSLATE: /* reads the vCPU's CR3 */
+		return qvmi_ses_get32(p + 20) & QVMI_SES_TR_USE_VCPU;
+	default:
+		return false;
+	}
 }
 
 static void cmd_event_reply(struct qvmid_session_server *s,
@@ -443,10 +540,15 @@ void qvmid_ses_bp_cmd(struct qvmid_session_server *s,
 void qvmid_ses_bp_drop(struct qvmid_session_server *s, const char *why)
 {
 	unsigned int n = s->nbps, failed = 0;
-	bool held = false;
+	bool held = false, stepped = s->stepping;
+	struct qvmi_stop st;
 
 	if (!s->gdb)
 		return;
+	/* A step still out ends here; nobody waits for its EV_STEP. */
+	if (stepped && step_stop(s, &st) >= 0)
+		while (qvmi_gdb_poll_stop(s->gdb, &st) == 1)
+			;
 	if (n && !qvmi_gdb_hold(s->gdb, &held)) {
 		if (held)
 			qvmid_ses_expect_own(s, true);
@@ -461,7 +563,7 @@ void qvmid_ses_bp_drop(struct qvmid_session_server *s, const char *why)
 		failed = n;
 	}
 	s->nbps = 0;
-	if (s->stop_wait)
+	if (s->stop_wait || stepped)
 		vm_continue(s);
 	if (n)
 		qvmid_ses_log(s, QVMI_LOG_INFO,

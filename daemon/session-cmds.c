@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "proto/gdb.h"
 #include "session-int.h"
 
 /* ---- policy ---------------------------------------------------------------- */
@@ -169,6 +170,8 @@ static uint64_t features(struct qvmid_session_server *s, bool mem)
 		f |= QVMI_SES_FEAT_PAUSE;
 	if (s->gdb && cmd_allowed(s, QVMI_SES_BP_SET))
 		f |= QVMI_SES_FEAT_BREAKPOINT;
+	if (s->gdb && cmd_allowed(s, QVMI_SES_SET_REGS))
+		f |= QVMI_SES_FEAT_SET_REGS;
 	/* Events are served:
 	 * offered when the policy lets at least one through. */
 	for (unsigned int m = 0x80; m < 0x100; m++)
@@ -297,6 +300,39 @@ static void cmd_get_regs(struct qvmid_session_server *s,
 	}
 	qvmi_ses_regs_encode(&r, out);
 	reply(s, h, out, sizeof(out));
+}
+
+/* What QEMU 7.2's gdbstub can write (its target XML has no GDT/IDT or
+ * debug registers). */
+enum {
+	SETTABLE_REGS = QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_BASES |
+			QVMI_REGS_KGS | QVMI_REGS_CR | QVMI_REGS_CR8,
+};
+
+/* The groups marked in valid, through the gdbstub (g, then G); the VM
+ * must be stopped (a PAUSE, or at an event). */
+static void cmd_set_regs(struct qvmid_session_server *s,
+			 const struct qvmi_ses_hdr *h, const uint8_t *p)
+{
+	uint32_t vcpu = qvmi_ses_get32(p);
+	struct qvmi_regs_x86 r;
+	int err;
+
+	qvmi_ses_regs_decode(p + 8, &r);
+	if (!s->gdb)
+		return reply_err(s, h, -EOPNOTSUPP);
+	if (!r.valid || (r.valid & ~(uint64_t)SETTABLE_REGS))
+		return reply_err(s, h, -EINVAL);
+	if (vcpu >= qvmi_gdb_nvcpus(s->gdb))
+		return reply_err(s, h, -ENOENT);
+	if (qvmi_gdb_running(s->gdb))
+		return reply_err(s, h, -EBUSY); /* pause first */
+	err = qvmi_set_regs(s->ctx, vcpu, &r);
+	/* CR3 or the code the vCPU runs may have changed */
+	qvmi_cache_flush(s->ctx);
+	if (err < 0)
+		return reply_err(s, h, err);
+	reply(s, h, NULL, 0);
 }
 
 static void reply_pause(struct qvmid_session_server *s,
@@ -442,6 +478,10 @@ void qvmid_ses_command(struct qvmid_session_server *s,
 		reply_err(s, h, -EPERM);
 		return;
 	}
+	if (qvmid_ses_busy_stepping(s, h, p)) {
+		reply_err(s, h, -EBUSY);
+		return;
+	}
 	switch (h->msg) {
 	case QVMI_SES_VERSION_CMD:
 		return cmd_version(s, h);
@@ -458,6 +498,8 @@ void qvmid_ses_command(struct qvmid_session_server *s,
 		return cmd_translate(s, h, p);
 	case QVMI_SES_GET_REGS:
 		return cmd_get_regs(s, h, p);
+	case QVMI_SES_SET_REGS:
+		return cmd_set_regs(s, h, p);
 	case QVMI_SES_PAUSE:
 		return cmd_pause(s, h);
 	case QVMI_SES_RESUME:
@@ -470,9 +512,7 @@ void qvmid_ses_command(struct qvmid_session_server *s,
 	case QVMI_SES_STEP:
 	case QVMI_SES_EVENT_REPLY:
 		return qvmid_ses_bp_cmd(s, h, p);
-	default:
-		/* SET_REGS: specified, not served yet (docs/PROTOCOL.md
-		 * Status). */
+	default: /* every request id has a case; the wire checked it */
 		reply_err(s, h, -EOPNOTSUPP);
 	}
 }

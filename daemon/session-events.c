@@ -6,7 +6,10 @@
  * management client's lifecycle command waits while the tool removes its
  * hooks, acknowledges, closes, or lets unhook_timeout pass.
  */
+#include <errno.h>
 #include <json-c/json.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -277,4 +280,50 @@ void qvmid_ses_hook_cmd(struct qvmid_session_server *s,
 		s->st.unhook_acks++;
 	qvmid_ses_unhook_done(s, "the tool acknowledged");
 	qvmid_ses_send(s, QVMI_SES_F_REPLY, h->msg, h->seq, 0, NULL, 0);
+}
+
+/* ---- qvmid exits ------------------------------------------------------------- */
+
+/* One turn of the session's own loop, at most max_ms. */
+static void shutdown_turn(struct qvmid_session_server *s, int max_ms)
+{
+	unsigned int n = qvmid_session_server_nfds(s);
+	struct pollfd *pfd = calloc(n, sizeof(*pfd));
+	int64_t next = INT64_MAX, now;
+	nfds_t used;
+
+	if (!pfd) {
+		qvmid_ses_unhook_done(s, "out of memory");
+		return;
+	}
+	used = qvmid_session_server_prepare(s, pfd, &next);
+	now = qvmid_ses_now_ms();
+	if (next != INT64_MAX)
+		max_ms =
+			(int)QVMI_MAX(QVMI_MIN(next - now, (int64_t)max_ms), 0);
+	if (poll(pfd, used, max_ms) >= 0 || errno == EINTR)
+		qvmid_session_server_dispatch(s, pfd);
+	free(pfd);
+}
+
+int qvmid_session_server_shutdown(struct qvmid_session_server *s)
+{
+	int64_t end;
+	uint64_t t;
+
+	if (!qvmid_session_server_hooked(s))
+		return 0;
+	t = qvmid_session_server_unhook(s, QVMI_UNHOOK_QVMID_EXIT);
+	/* The round ends by itself at unhook_timeout (check_deadlines);
+	 * the margin only bounds this loop if something is off. */
+	end = qvmid_ses_now_ms() + s->o.unhook_timeout_ms + 1000;
+	while (!qvmid_session_server_unhook_done(s, t) &&
+	       qvmid_ses_now_ms() < end)
+		shutdown_turn(s, 100);
+	if (!qvmid_session_server_unhook_done(s, t))
+		qvmid_ses_unhook_done(s, "qvmid exits");
+	/* Let the ack's reply and what is queued reach the tool. */
+	for (int i = 0; i < 5 && s->c && s->c->out_off < s->c->out_len; i++)
+		shutdown_turn(s, 20);
+	return 0;
 }

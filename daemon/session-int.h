@@ -79,6 +79,12 @@ struct qvmid_session_server {
 	uint32_t stop_seq;
 	int64_t stop_deadline;
 	struct qvmi_stop stop;
+	/* A STEP (or EVENT_REPLY step) is out: EV_STEP follows when the
+	 * stub's stop reply comes, or after step_deadline (then qvmid stops
+	 * the vCPU itself and reports the step failed). */
+	bool stepping;
+	unsigned int step_vcpu;
+	int64_t step_deadline;
 	bool ledger_paused; /* as last written */
 	bool ledger_exists;
 };
@@ -130,6 +136,9 @@ void qvmid_ses_bp_drop(struct qvmid_session_server *s, const char *why);
 /* Take in stops, auto-continue after event_timeout; at safe points. */
 void qvmid_ses_bp_poll(struct qvmid_session_server *s, int64_t *next_ms);
 int qvmid_ses_bp_fd(const struct qvmid_session_server *s);
+/* A step is out: commands that need the vCPUs stopped get EBUSY. */
+bool qvmid_ses_busy_stepping(const struct qvmid_session_server *s,
+			     const struct qvmi_ses_hdr *h, const uint8_t *p);
 /* Rewrite (or remove) the ledger if what it says changed. */
 void qvmid_ses_ledger_sync(struct qvmid_session_server *s);
 /* Queue an event (dropped if the policy denies it); false if not queued. */

@@ -62,6 +62,9 @@ struct qvmid_session_opts {
 	/* How long a breakpoint/step/watchpoint event keeps the VM stopped
 	 * waiting for EVENT_REPLY.  0: 2000. */
 	int event_timeout_ms;
+	/* How long a single-step may take before qvmid stops the vCPU and
+	 * reports the step failed (EV_STEP, reason interrupt).  0: 1000. */
+	int step_timeout_ms;
 	/* Inserted breakpoints, for a restarted qvmid (NULL: none kept). */
 	const char *ledger_path;
 	qvmid_log_fn log; /* may be NULL */
@@ -95,6 +98,7 @@ struct qvmid_session_stats {
 	uint64_t events_sent, events_denied, events_dropped;
 	uint64_t unhooks, unhook_acks, unhook_timeouts, unhook_eofs;
 	uint64_t event_timeouts; /* stops continued without a reply */
+	uint64_t step_timeouts; /* steps qvmid had to stop */
 	unsigned int breakpoints; /* inserted for the session */
 	bool active; /* a session (authenticated or not) is open */
 	bool hooked;
@@ -115,6 +119,15 @@ uint64_t qvmid_session_server_unhook(struct qvmid_session_server *s,
 				     uint32_t reason);
 bool qvmid_session_server_unhook_done(const struct qvmid_session_server *s,
 				      uint64_t ticket);
+/*
+ * qvmid is exiting (SIGTERM/SIGINT): if the session is hooked, send the
+ * tool EV_UNHOOK (reason QVMI_UNHOOK_QVMID_EXIT) and serve the session
+ * alone until it acknowledges, closes or unhook_timeout passes; the
+ * round's end removes every breakpoint and watchpoint.  The session stays
+ * open: qvmid_session_server_destroy() then gives back its pauses (the VM
+ * runs again if the session had paused it) and removes the ledger.
+ */
+int qvmid_session_server_shutdown(struct qvmid_session_server *s);
 struct json_object;
 /* A QMP event (from the proxy's tap; may run inside a session command,
  * so it only queues). */

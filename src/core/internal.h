@@ -76,12 +76,15 @@ struct qvmi_ctl_ops {
 	void (*poll)(struct qvmi_ctl *c);
 	/* Optional execution control for backends other than the gdbstub
 	 * (the session): qvmi_bp_insert/remove, qvmi_single_step,
-	 * qvmi_wait_stop. */
+	 * qvmi_wait_stop, qvmi_set_regs. */
 	int (*bp)(struct qvmi_ctl *c, bool insert, enum qvmi_bp_kind kind,
 		  uint64_t gva, unsigned int len);
 	int (*step)(struct qvmi_ctl *c, unsigned int vcpu);
 	int (*wait_stop)(struct qvmi_ctl *c, int timeout_ms,
 			 struct qvmi_stop *ret);
+	/* qvmi_set_regs */
+	int (*set_regs)(struct qvmi_ctl *c, unsigned int vcpu,
+			const struct qvmi_regs_x86 *regs);
 	void (*destroy)(struct qvmi_ctl *c);
 };
 

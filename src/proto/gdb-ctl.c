@@ -190,22 +190,26 @@ static struct qvmi_gdb *need_gdb(struct qvmi_ctx *ctx, const char *what)
 	return g;
 }
 
-QVMI_API int qvmi_set_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
-			   const struct qvmi_regs_x86 *regs)
-{
-	struct qvmi_gdb *g = need_gdb(ctx, "set_regs");
-
-	if (!g)
-		return -EOPNOTSUPP;
-	if (!regs)
-		return qvmi__err(ctx, -EINVAL, "set_regs: NULL registers");
-	return qvmi_gdb_set_regs(g, vcpu, regs);
-}
-
 /* Another backend that controls execution (a qvmid session). */
 static const struct qvmi_ctl_ops *other_ctl(struct qvmi_ctx *ctx)
 {
 	return ctx->ctl && !qvmi__ctl_gdb(ctx) ? ctx->ctl->ops : NULL;
+}
+
+QVMI_API int qvmi_set_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
+			   const struct qvmi_regs_x86 *regs)
+{
+	const struct qvmi_ctl_ops *o = other_ctl(ctx);
+	struct qvmi_gdb *g;
+
+	if (!regs)
+		return qvmi__err(ctx, -EINVAL, "set_regs: NULL registers");
+	if (o && o->set_regs)
+		return o->set_regs(ctx->ctl, vcpu, regs);
+	g = need_gdb(ctx, "set_regs");
+	if (!g)
+		return -EOPNOTSUPP;
+	return qvmi_gdb_set_regs(g, vcpu, regs);
 }
 
 QVMI_API int qvmi_bp_insert(struct qvmi_ctx *ctx, enum qvmi_bp_kind kind,

@@ -53,6 +53,13 @@ struct qvmi_gdb {
 	size_t npending;
 	bool have_last; /* last stop, for stepping over its breakpoint */
 	struct qvmi_stop last;
+	/* A vCont;s is out: its stop reply is the step's.  The breakpoints
+	 * at the vCPU's RIP are out of QEMU meanwhile and go back in as soon
+	 * as the stop reply is taken, whoever takes it. */
+	bool stepping;
+	unsigned int step_vcpu;
+	struct bp step_saved[2];
+	size_t step_nsaved;
 };
 
 /* Exchange a command; the reply is in g->buf. */

@@ -92,12 +92,14 @@ static int classify(struct qvmi_gdb *g, const struct qvmi_rsp_stop *s,
 }
 
 /* Wait for a stop reply while running; g->running becomes false. */
+static int step_restore(struct qvmi_gdb *g);
+
 static int recv_stop(struct qvmi_gdb *g, int timeout_ms, bool stepping,
 		     struct qvmi_stop *ret)
 {
 	struct qvmi_rsp_stop s;
 	size_t n;
-	int err;
+	int err, err2;
 
 	for (unsigned int tries = 0;; tries++) {
 		err = qvmi_rsp_recv(&g->conn, false, timeout_ms, g->buf,
@@ -112,10 +114,13 @@ static int recv_stop(struct qvmi_gdb *g, int timeout_ms, bool stepping,
 	if (qvmi_rsp_parse_stop(g->buf, n, &s))
 		return qvmi__err(g->ctx, -EPROTO, "gdb: expected a stop reply");
 	g->running = false;
-	err = classify(g, &s, stepping, ret);
+	err = classify(g, &s, stepping || g->stepping, ret);
 	g->last = *ret;
 	g->have_last = !err;
-	return err;
+	/* Classified first: a step that ends on the address of a breakpoint
+	 * it took out is a step, not a hit. */
+	err2 = step_restore(g);
+	return err ? err : err2;
 }
 
 static void push_pending(struct qvmi_gdb *g, const struct qvmi_stop *s)
@@ -229,50 +234,56 @@ static int send_resume(struct qvmi_gdb *g, bool step, unsigned int vcpu)
 	return err;
 }
 
-static int do_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
+/* Put back the breakpoints a step took out (the VM is stopped). */
+static int step_restore(struct qvmi_gdb *g)
 {
-	int err = send_resume(g, true, vcpu);
-
-	return err ? err : recv_stop(g, -1, true, ret);
-}
-
-/*
- * Step vcpu; if it sits on one of our execution breakpoints, take that
- * breakpoint out for the step so it does not fire again at once.
- */
-static int step_over(struct qvmi_gdb *g, unsigned int vcpu, uint64_t rip,
-		     struct qvmi_stop *ret)
-{
-	struct bp saved[2];
-	size_t n = 0;
 	int err = 0, err2;
 
-	for (size_t i = 0; i < g->nbps && n < 2;) {
-		if (g->bps[i].kind <= QVMI_BP_HW && g->bps[i].addr == rip) {
-			saved[n] = g->bps[i];
-			err = qvmi_gdb_bp_remove(g, saved[n].kind,
-						 saved[n].addr, saved[n].len);
-			if (err)
-				break;
-			n++;
-			continue; /* the slot now holds another one */
-		}
-		i++;
-	}
-	if (!err)
-		err = do_step(g, vcpu, ret);
-	/* Put the breakpoints back even if the step failed, if we can. */
-	while (n-- > 0 && !g->running) {
-		err2 = qvmi_gdb_bp_insert(g, saved[n].kind, saved[n].addr,
-					  saved[n].len);
+	g->stepping = false;
+	while (g->step_nsaved > 0 && !g->running) {
+		const struct bp *b = &g->step_saved[--g->step_nsaved];
+
+		err2 = qvmi_gdb_bp_insert(g, b->kind, b->addr, b->len);
 		err = err ? err : err2;
 	}
 	return err;
 }
 
-int qvmi_gdb_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
+/*
+ * Send the step of vcpu; if it sits on one of our execution breakpoints,
+ * take that breakpoint out for the step so it does not fire again at
+ * once (step_restore puts it back with the stop reply).
+ */
+static int step_send(struct qvmi_gdb *g, unsigned int vcpu, uint64_t rip)
 {
-	struct qvmi_stop tmp;
+	int err = 0;
+
+	g->step_nsaved = 0;
+	for (size_t i = 0; i < g->nbps && g->step_nsaved < 2;) {
+		struct bp b = g->bps[i];
+
+		if (b.kind <= QVMI_BP_HW && b.addr == rip) {
+			err = qvmi_gdb_bp_remove(g, b.kind, b.addr, b.len);
+			if (err)
+				break;
+			g->step_saved[g->step_nsaved++] = b;
+			continue; /* the slot now holds another one */
+		}
+		i++;
+	}
+	if (!err)
+		err = send_resume(g, true, vcpu);
+	if (err) {
+		step_restore(g); /* if we can: report the first error */
+		return err;
+	}
+	g->stepping = true;
+	g->step_vcpu = vcpu;
+	return 0;
+}
+
+int qvmi_gdb_step_start(struct qvmi_gdb *g, unsigned int vcpu)
+{
 	uint64_t rip = 0;
 	int err;
 
@@ -281,14 +292,22 @@ int qvmi_gdb_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
 	if (g->running)
 		return qvmi__err(g->ctx, -EBUSY,
 				 "gdb: step: the VM is running");
-	if (!ret)
-		ret = &tmp;
 	g->npending = 0;
 	err = read_rip(g, vcpu, &rip);
-	if (err)
-		return err;
-	return at_exec_bp(g, rip) ? step_over(g, vcpu, rip, ret) :
-				    do_step(g, vcpu, ret);
+	return err ? err : step_send(g, vcpu, rip);
+}
+
+bool qvmi_gdb_stepping(const struct qvmi_gdb *g)
+{
+	return g->stepping;
+}
+
+int qvmi_gdb_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
+{
+	struct qvmi_stop tmp;
+	int err = qvmi_gdb_step_start(g, vcpu);
+
+	return err ? err : recv_stop(g, -1, true, ret ? ret : &tmp);
 }
 
 int qvmi_gdb_continue(struct qvmi_gdb *g)
@@ -301,7 +320,9 @@ int qvmi_gdb_continue(struct qvmi_gdb *g)
 	g->npending = 0;
 	if (g->have_last && g->last.reason == QVMI_STOP_BREAKPOINT &&
 	    at_exec_bp(g, g->last.rip)) {
-		err = step_over(g, g->last.vcpu, g->last.rip, &s);
+		err = step_send(g, g->last.vcpu, g->last.rip);
+		if (!err)
+			err = recv_stop(g, -1, true, &s);
 		if (err)
 			return err;
 		if (s.reason != QVMI_STOP_STEP) {

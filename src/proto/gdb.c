@@ -563,6 +563,11 @@ int qvmi_gdb_set_regs(struct qvmi_gdb *g, unsigned int vcpu,
 	}
 	if (!err)
 		err = qvmi_gdb_write_g(g, vcpu, img, n);
+	/* Moved off the breakpoint it stopped at: continuing must not step
+	 * over that breakpoint from somewhere else. */
+	if (!err && (regs->valid & QVMI_REGS_GPR) && g->have_last &&
+	    g->last.vcpu == vcpu && g->last.rip != regs->rip)
+		g->have_last = false;
 	free(img);
 	return err;
 }

@@ -146,6 +146,14 @@ QVMI_HIDDEN int qvmi_gdb_continue(struct qvmi_gdb *g);
  * resumes only the vCPUs a vCont action names) and wait for it. */
 QVMI_HIDDEN int qvmi_gdb_step(struct qvmi_gdb *g, unsigned int vcpu,
 			      struct qvmi_stop *ret);
+/* Start a step of one vCPU and return at once (qvmid's loop must not wait:
+ * under TCG a halted vCPU does not step until something wakes it).  The
+ * stop reply is taken later by qvmi_gdb_poll_stop, _wait_stop or
+ * _interrupt, classified as a step, and the breakpoints at the vCPU's RIP
+ * that were taken out for the step go back in then. */
+QVMI_HIDDEN int qvmi_gdb_step_start(struct qvmi_gdb *g, unsigned int vcpu);
+/* A step started by qvmi_gdb_step_start has not stopped yet. */
+QVMI_HIDDEN bool qvmi_gdb_stepping(const struct qvmi_gdb *g);
 /* Stop a running VM (0x03) and wait for the stop reply. */
 QVMI_HIDDEN int qvmi_gdb_interrupt(struct qvmi_gdb *g);
 /* Next stop event: a pending one, or wait up to timeout_ms. */

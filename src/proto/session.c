@@ -39,6 +39,7 @@ struct ses_client {
 	uint32_t stop_seq;
 	unsigned int stop_vcpu;
 	struct qvmi_regs_x86 stop_regs;
+	bool stop_regs_stale; /* written (SET_REGS) since the event */
 	qvmi_event_fn cb;
 	void *cb_arg;
 	int refs; /* the source and the control backend */
@@ -163,6 +164,7 @@ static int ses_take_event(struct qvmi_ctx *ctx, struct ses_client *c,
 		ev.addr = qvmi_ses_get64(p + 8);
 		/* The VM is stopped until we answer. */
 		qvmi_ses_regs_decode(p + 16, &c->stop_regs);
+		c->stop_regs_stale = false;
 		c->stop_seq = h->seq;
 		c->stop_vcpu = ev.vcpu;
 		qvmi__vm_state_changed(ctx, QVMI_VM_PAUSED);
@@ -348,7 +350,7 @@ static int ses_get_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
 	uint8_t *p = c->buf + QVMI_SES_HDR;
 	int err;
 
-	if (c->stop_seq && vcpu == c->stop_vcpu) {
+	if (c->stop_seq && vcpu == c->stop_vcpu && !c->stop_regs_stale) {
 		/* Sent with the event, and the vCPU has not moved since. */
 		*ret = c->stop_regs;
 		return 0;
@@ -359,6 +361,26 @@ static int ses_get_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
 			     QVMI_SES_NREGS * 8);
 	if (!err)
 		qvmi_ses_regs_decode(p, ret);
+	return err;
+}
+
+/* SET_REGS: u32 vcpu, u32 pad, u64 regs[44] (valid last). */
+static int ses_set_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
+			const struct qvmi_regs_x86 *regs)
+{
+	struct ses_client *c = ctl->priv;
+	uint8_t *p = c->buf + QVMI_SES_HDR;
+	int err;
+
+	qvmi_ses_put32(p, vcpu);
+	qvmi_ses_put32(p + 4, 0);
+	qvmi_ses_regs_encode(regs, p + 8);
+	err = ses_call_exact(ctl->ctx, c, QVMI_SES_SET_REGS,
+			     8 + QVMI_SES_NREGS * 8, 0);
+	/* The registers sent with the stop event are stale now. */
+	if (!err && c->stop_seq && vcpu == c->stop_vcpu)
+		c->stop_regs_stale = true;
+	qvmi_cache_flush(ctl->ctx);
 	return err;
 }
 
@@ -519,6 +541,13 @@ static int ses_step(struct qvmi_ctl *ctl, unsigned int vcpu)
 	}
 	if (!err)
 		err = ses_wait_stop(ctl, c->timeout_ms, &st);
+	/* qvmid stopped a step that did not end in its step timeout (a
+	 * halted vCPU): the VM is stopped at that event like after a step. */
+	if (!err && st.reason == QVMI_STOP_INTERRUPT)
+		return qvmi__err(ctl->ctx, -ETIMEDOUT,
+				 "single_step: vCPU %u did not complete the "
+				 "step (halted?); it is stopped",
+				 vcpu);
 	if (!err && st.reason != QVMI_STOP_STEP)
 		qvmi__log(ctl->ctx, QVMI_LOG_INFO,
 			  "session: step ended by a stop of reason %d",
@@ -565,6 +594,7 @@ static const struct qvmi_ctl_ops ses_ctl_ops = {
 	.bp = ses_bp,
 	.step = ses_step,
 	.wait_stop = ses_wait_stop,
+	.set_regs = ses_set_regs,
 };
 
 /* ---- handshake ----------------------------------------------------------------- */

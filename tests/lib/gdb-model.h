@@ -25,6 +25,8 @@ struct model {
 	/* config */
 	bool running_at_connect;
 	bool close_after_handshake;
+	/* vCont;s does not end (a halted vCPU under TCG) until 0x03 */
+	bool step_hangs;
 	/* state */
 	int fd;
 	pthread_t th;
@@ -351,6 +353,8 @@ static inline __attribute__((unused)) void m_handle(struct model *m, char *p)
 		m_bp(m, p);
 	else if (!strcmp(p, "vCont;c"))
 		m_continue(m);
+	else if (!strncmp(p, "vCont;s:p01.0", 13) && m->step_hangs)
+		m->running = true;
 	else if (!strncmp(p, "vCont;s:p01.0", 13)) {
 		int c = p[13] - '1';
 

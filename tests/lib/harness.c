@@ -37,6 +37,47 @@ void qvmi_test_skip(const char *fmt, ...)
 	longjmp(test_jmp, RES_SKIP);
 }
 
+enum { MAX_DEFER = 32 };
+
+static struct {
+	void (*fn)(void *arg);
+	void *arg;
+} defers[MAX_DEFER];
+static int ndefers;
+
+void qvmi_test_defer(void (*fn)(void *arg), void *arg)
+{
+	if (ndefers == MAX_DEFER) { /* run it now rather than never */
+		fn(arg);
+		qvmi_test_fail(__FILE__, __LINE__, "more than %d deferred",
+			       MAX_DEFER);
+	}
+	defers[ndefers].fn = fn;
+	defers[ndefers++].arg = arg;
+}
+
+/* The deferred cleanups, newest first; each may fail on its own.  The
+ * test's own failure message is the one kept. */
+static int run_defers(int test_res)
+{
+	static char msg[sizeof(test_msg)];
+	volatile int res = test_res;
+
+	memcpy(msg, test_msg, sizeof(msg));
+	while (ndefers > 0) {
+		int r;
+
+		ndefers--;
+		r = setjmp(test_jmp);
+		if (r == 0)
+			defers[ndefers].fn(defers[ndefers].arg);
+		else if (res == RES_PASS)
+			res = r, memcpy(msg, test_msg, sizeof(msg));
+	}
+	memcpy(test_msg, msg, sizeof(msg));
+	return res;
+}
+
 void qvmi_test_note(const char *fmt, ...)
 {
 	va_list ap;
@@ -87,6 +128,7 @@ static int run_one(const struct qvmi_test *t, const char *suite)
 		t->fn();
 		res = RES_PASS;
 	}
+	res = run_defers(res);
 	printf("%s %s::%s (%.2fs)%s%s\n",
 	       res == RES_PASS ? "PASS" :
 	       res == RES_FAIL ? "FAIL" :

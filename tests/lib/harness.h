@@ -44,6 +44,14 @@ void qvmi_test_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));
 void qvmi_test_skip(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
+/*
+ * Run fn(arg) when the current test ends, passed or failed, last
+ * registered first.  A failed CHECK leaves the test at once, so servers,
+ * threads and peers a test started must be stopped from here, or they run
+ * on into the next tests (and into the test's dead stack frame).  At most
+ * 32 per test; a CHECK that fails inside fn fails the test.
+ */
+void qvmi_test_defer(void (*fn)(void *arg), void *arg);
 /* Non-fatal note printed under the test's result line. */
 void qvmi_test_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
