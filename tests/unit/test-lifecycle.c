@@ -20,6 +20,7 @@
 
 #include "fakeqmp.h"
 #include "harness.h"
+#include "sessrig.h"
 #include "sockcli.h"
 #include "qvmi.h"
 #include "core/internal.h"
@@ -80,28 +81,23 @@ static const struct fq_step serve_script[] = {
 
 /* ---- qvmid ---------------------------------------------------------------- */
 
+/* Heap, freed when the test ends, passed or failed: the session rig
+ * (deferred later, so released first) ends qvmid's loop and closes its QMP
+ * connection, then the fake QEMU is finished. */
 struct rig {
 	struct fake fake;
 	struct fakeqmp *f;
-	struct qvmi_ctx *ctx;
+	struct sessrig *sr;
+	struct qvmi_ctx *ctx; /* qvmid's: sr->ctx */
 	struct qvmid_proxy *p;
-	pthread_t thr;
-	int rc;
 	uint8_t *mem;
-	char qmp[108], ses[108], key[108];
+	char qmp[108];
+	const char *ses, *key;
 	/* the tool */
 	struct qvmi_ctx *tool;
 	struct qvmi_event ev[32];
 	int nev;
 };
-
-static void *proxy_main(void *arg)
-{
-	struct rig *r = arg;
-
-	r->rc = qvmid_proxy_run(r->p);
-	return NULL;
-}
 
 static void on_event(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
 		     void *arg)
@@ -113,41 +109,51 @@ static void on_event(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
 		r->ev[r->nev++] = *ev;
 }
 
-static void rig_start(struct rig *r, const struct qvmid_proxy_opts *po,
-		      const char *deny_events)
+static void rig_free(void *arg)
+{
+	struct rig *r = arg;
+	char msg[256];
+
+	qvmi_ctx_destroy(r->tool);
+	if (r->f)
+		fakeqmp_finish(r->f, msg, sizeof(msg));
+	pthread_mutex_destroy(&r->fake.lock);
+	free(r->mem);
+	free(r);
+}
+
+static struct rig *rig_start(const struct qvmid_proxy_opts *po,
+			     const char *deny_events)
 {
 	static int seq;
+	struct rig *r = calloc(1, sizeof(*r));
 	struct qvmid_proxy_opts o = *po;
-	struct qvmid_session_opts so = { .key = test_key,
-					 .key_len = sizeof(test_key),
-					 .unhook_timeout_ms = UNHOOK_MS };
+	struct qvmid_session_opts so = { .unhook_timeout_ms = UNHOOK_MS };
 	struct qvmi_source *src;
 	struct qvmi_qmp *q;
-	int fd, n = seq++;
+	int fd;
 
-	memset(r, 0, sizeof(*r));
+	CHECK(r);
 	pthread_mutex_init(&r->fake.lock, NULL);
+	qvmi_test_defer(rig_free, r);
 	r->mem = calloc(1, MEM_SIZE);
 	CHECK(r->mem);
-	CHECK_OK(qvmi_ctx_create(&r->ctx));
+	r->f = fakeqmp_start(serve_script, fake_qemu, &r->fake, &fd);
+	CHECK(r->f);
+	r->sr = sessrig_create("lc", test_key);
+	r->ctx = r->sr->ctx;
+	r->ses = r->sr->path;
+	r->key = r->sr->keyfile;
 	CHECK_OK(qvmi_source_testmem_create(r->ctx, r->mem, MEM_SIZE, 1, &src));
 	CHECK_OK(qvmi_map_add(r->ctx, src, 0, MEM_SIZE, 0));
 	CHECK_OK(qvmi__ram_add(r->ctx, 0, MEM_SIZE));
-	r->f = fakeqmp_start(serve_script, fake_qemu, &r->fake, &fd);
-	CHECK(r->f);
 	CHECK_OK(qvmi_qmp_open_fd(r->ctx, fd, 2000, &q));
 	r->ctx->qmp = q;
 	r->ctx->qmp_close = qvmi_qmp_close;
 	snprintf(r->qmp, sizeof(r->qmp), "/tmp/qvmi-test-lc-%d-%d-qmp.sock",
-		 (int)getpid(), n);
-	snprintf(r->ses, sizeof(r->ses), "/tmp/qvmi-test-lc-%d-%d-ses.sock",
-		 (int)getpid(), n);
-	snprintf(r->key, sizeof(r->key), "/tmp/qvmi-test-lc-%d-%d.key",
-		 (int)getpid(), n);
-	fd = open(r->key, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	CHECK(fd >= 0);
-	CHECK_INT(write(fd, test_key, sizeof(test_key)), ==, 32);
-	close(fd);
+		 (int)getpid(), seq++);
+	so.key = test_key;
+	so.key_len = sizeof(test_key);
 	if (deny_events) {
 		so.policy_set = true;
 		qvmid_session_policy_init(&so.policy);
@@ -156,35 +162,31 @@ static void rig_start(struct rig *r, const struct qvmid_proxy_opts *po,
 	}
 	o.listen_path = r->qmp;
 	CHECK_OK(qvmid_proxy_create(r->ctx, &o, &r->p));
+	r->sr->p = r->p; /* the rig destroys it from here on */
 	CHECK_OK(qvmid_proxy_add_session(r->p, r->ses, &so));
-	CHECK_INT(pthread_create(&r->thr, NULL, proxy_main, r), ==, 0);
+	sessrig_serve_proxy(r->sr, r->p);
+	return r;
 }
 
 static void tool_open(struct rig *r)
 {
-	QVMI_OPTS(qvmi_session_opts, o, .key_path = r->key, .timeout_ms = 3000);
-
-	CHECK_OK(qvmi_ctx_create(&r->tool));
-	CHECK_OK(qvmi_session_open(r->tool, r->ses, &o));
+	CHECK_OK(sessrig_open(r->sr, NULL, &r->tool));
 	CHECK_OK(qvmi_set_event_cb(r->tool, on_event, r));
 }
 
 static void rig_stop(struct rig *r, struct qvmid_proxy_stats *st)
 {
 	char msg[256];
+	struct fakeqmp *f = r->f;
 
 	qvmi_ctx_destroy(r->tool);
-	qvmid_proxy_stop(r->p);
-	CHECK_INT(pthread_join(r->thr, NULL), ==, 0);
-	CHECK_INT(r->rc, ==, 0);
+	r->tool = NULL;
+	sessrig_join(r->sr);
 	if (st)
 		qvmid_proxy_stats(r->p, st);
-	qvmid_proxy_destroy(r->p);
-	qvmi_ctx_destroy(r->ctx);
-	CHECK_MSG(fakeqmp_finish(r->f, msg, sizeof(msg)) == 0, "peer: %s", msg);
-	pthread_mutex_destroy(&r->fake.lock);
-	unlink(r->key);
-	free(r->mem);
+	sessrig_release(r->sr);
+	r->f = NULL;
+	CHECK_MSG(fakeqmp_finish(f, msg, sizeof(msg)) == 0, "peer: %s", msg);
 }
 
 static bool qemu_saw(struct rig *r, const char *cmd)
@@ -266,12 +268,14 @@ static bool tool_has(struct rig *r, enum qvmi_event_type type, int ms)
 	return false;
 }
 
-static void start_hooked(struct rig *r, const struct qvmid_proxy_opts *po,
-			 const char *deny)
+static struct rig *start_hooked(const struct qvmid_proxy_opts *po,
+				const char *deny)
 {
-	rig_start(r, po, deny);
+	struct rig *r = rig_start(po, deny);
+
 	tool_open(r);
 	CHECK_OK(qvmi_session_hook(r->tool));
+	return r;
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -282,37 +286,37 @@ static const struct qvmid_proxy_opts defaults = { 0 };
 static void test_stop_ack(void)
 {
 	struct qvmid_proxy_stats st;
-	struct rig r;
+	struct rig *r;
 	int fd, i;
 
-	start_hooked(&r, &defaults, NULL);
-	fd = cli_ready(r.qmp);
+	r = start_hooked(&defaults, NULL);
+	fd = cli_ready(r->qmp);
 	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
-	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
-	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_STOP);
-	CHECK_INT(r.ev[i].timeout_ms, ==, UNHOOK_MS);
-	CHECK_INT(r.ev[i].seq, ==, 1);
+	i = tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	CHECK_INT(r->ev[i].reason, ==, QVMI_UNHOOK_STOP);
+	CHECK_INT(r->ev[i].timeout_ms, ==, UNHOOK_MS);
+	CHECK_INT(r->ev[i].seq, ==, 1);
 	cli_nothing(fd, 100);
-	CHECK(!qemu_saw(&r, "stop"));
-	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK(!qemu_saw(r, "stop"));
+	CHECK_OK(qvmi_session_unhook_ack(r->tool));
 	CHECK_STR(tcli_line(fd, WAIT_MS),
 		  "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
 		  "\"event\": \"STOP\"}");
 	CHECK_STR(tcli_line(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
-	CHECK(qemu_saw(&r, "stop"));
+	CHECK(qemu_saw(r, "stop"));
 	/* Paused by someone else: the tool hears of it, with QEMU's time. */
-	i = tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS);
-	CHECK_U64(r.ev[i].timestamp_ns, ==, 1000002000ull);
-	CHECK_INT(r.ev[i].seq, ==, 2);
+	i = tool_wait(r, QVMI_EVENT_PAUSED, WAIT_MS);
+	CHECK_U64(r->ev[i].timestamp_ns, ==, 1000002000ull);
+	CHECK_INT(r->ev[i].seq, ==, 2);
 	/* Unhooked now: the next stop passes at once. */
 	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 2}");
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
-	tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS);
-	CHECK(tool_has(&r, QVMI_EVENT_PAUSED, 50));
-	CHECK_INT(r.nev, ==, 3); /* UNHOOK, PAUSED, PAUSED: no second UNHOOK */
-	CHECK_INT(r.ev[2].type, ==, QVMI_EVENT_PAUSED);
+	tool_wait(r, QVMI_EVENT_PAUSED, WAIT_MS);
+	CHECK(tool_has(r, QVMI_EVENT_PAUSED, 50));
+	CHECK_INT(r->nev, ==, 3); /* UNHOOK, PAUSED, PAUSED: no second UNHOOK */
+	CHECK_INT(r->ev[2].type, ==, QVMI_EVENT_PAUSED);
 	close(fd);
-	rig_stop(&r, &st);
+	rig_stop(r, &st);
 	CHECK_U64(st.held, ==, 1);
 	CHECK_U64(st.released, ==, 1);
 }
@@ -320,57 +324,57 @@ static void test_stop_ack(void)
 /* Case B: the tool ignores UNHOOK: after unhook_timeout the stop goes on. */
 static void test_stop_timeout(void)
 {
-	struct rig r;
+	struct rig *r;
 	int64_t t0, dt;
 	int fd;
 
-	start_hooked(&r, &defaults, NULL);
-	fd = cli_ready(r.qmp);
+	r = start_hooked(&defaults, NULL);
+	fd = cli_ready(r->qmp);
 	t0 = mono_ms();
 	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": \"a\"}");
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": \"a\"}");
 	dt = mono_ms() - t0;
 	CHECK_MSG(dt >= UNHOOK_MS - 20 && dt < UNHOOK_MS + 1500,
 		  "released after %lld ms", (long long)dt);
-	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	/* qvmid took the hook away: a late ack is harmless. */
-	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK_OK(qvmi_session_unhook_ack(r->tool));
 	close(fd);
-	rig_stop(&r, NULL);
+	rig_stop(r, NULL);
 }
 
 /* system_reset is held too; the tool then sees the RESET with its cause. */
 static void test_reset_and_quit(void)
 {
-	struct rig r;
+	struct rig *r;
 	int fd, i;
 
-	start_hooked(&r, &defaults, NULL);
-	fd = cli_ready(r.qmp);
+	r = start_hooked(&defaults, NULL);
+	fd = cli_ready(r->qmp);
 	tcli_send_str(fd, "{\"execute\": \"system_reset\", \"id\": 3}");
-	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
-	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_SYSTEM_RESET);
-	CHECK(!qemu_saw(&r, "system_reset"));
-	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	i = tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	CHECK_INT(r->ev[i].reason, ==, QVMI_UNHOOK_SYSTEM_RESET);
+	CHECK(!qemu_saw(r, "system_reset"));
+	CHECK_OK(qvmi_session_unhook_ack(r->tool));
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 3}");
-	i = tool_wait(&r, QVMI_EVENT_RESET, WAIT_MS);
-	CHECK_INT(r.ev[i].reason, ==, QVMI_CAUSE_HOST_QMP_SYSTEM_RESET);
-	CHECK_INT(r.ev[i].flags, ==, 0);
-	CHECK_U64(r.ev[i].timestamp_ns, ==, 3000004000ull);
+	i = tool_wait(r, QVMI_EVENT_RESET, WAIT_MS);
+	CHECK_INT(r->ev[i].reason, ==, QVMI_CAUSE_HOST_QMP_SYSTEM_RESET);
+	CHECK_INT(r->ev[i].flags, ==, 0);
+	CHECK_U64(r->ev[i].timestamp_ns, ==, 3000004000ull);
 	/* Hook again: quit is held (unhook_on_shutdown by default). */
-	r.nev = 0;
-	CHECK_OK(qvmi_session_hook(r.tool));
+	r->nev = 0;
+	CHECK_OK(qvmi_session_hook(r->tool));
 	tcli_send_str(fd, "{\"execute\": \"quit\", \"id\": 4}");
-	i = tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
-	CHECK_INT(r.ev[i].reason, ==, QVMI_UNHOOK_QUIT);
+	i = tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	CHECK_INT(r->ev[i].reason, ==, QVMI_UNHOOK_QUIT);
 	cli_nothing(fd, 100);
-	CHECK(!qemu_saw(&r, "quit"));
-	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK(!qemu_saw(r, "quit"));
+	CHECK_OK(qvmi_session_unhook_ack(r->tool));
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 4}");
-	i = tool_wait(&r, QVMI_EVENT_SHUTDOWN, WAIT_MS);
-	CHECK_INT(r.ev[i].reason, ==, QVMI_CAUSE_HOST_QMP_QUIT);
+	i = tool_wait(r, QVMI_EVENT_SHUTDOWN, WAIT_MS);
+	CHECK_INT(r->ev[i].reason, ==, QVMI_CAUSE_HOST_QMP_QUIT);
 	close(fd);
-	rig_stop(&r, NULL);
+	rig_stop(r, NULL);
 }
 
 /* unhook_on_shutdown=false: quit and system_powerdown pass at once, no
@@ -378,45 +382,45 @@ static void test_reset_and_quit(void)
 static void test_shutdown_passes(void)
 {
 	struct qvmid_proxy_opts o = { .no_unhook_on_shutdown = true };
-	struct rig r;
+	struct rig *r;
 	int fd;
 
-	start_hooked(&r, &o, NULL);
-	fd = cli_ready(r.qmp);
+	r = start_hooked(&o, NULL);
+	fd = cli_ready(r->qmp);
 	tcli_send_str(fd, "{\"execute\": \"system_powerdown\", \"id\": 5}");
 	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 5}");
 	tcli_send_str(fd, "{\"execute\": \"quit\", \"id\": 6}");
 	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 6}");
-	CHECK_INT(tool_wait(&r, QVMI_EVENT_SHUTDOWN, WAIT_MS), >=, 0);
-	CHECK(!tool_has(&r, QVMI_EVENT_UNHOOK, 50));
+	CHECK_INT(tool_wait(r, QVMI_EVENT_SHUTDOWN, WAIT_MS), >=, 0);
+	CHECK(!tool_has(r, QVMI_EVENT_UNHOOK, 50));
 	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 7}");
-	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
-	CHECK(!qemu_saw(&r, "stop"));
-	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	CHECK(!qemu_saw(r, "stop"));
+	CHECK_OK(qvmi_session_unhook_ack(r->tool));
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 7}");
 	close(fd);
-	rig_stop(&r, NULL);
+	rig_stop(r, NULL);
 }
 
 /* async_unhook (default): the same client's other commands flow while its
  * stop is held; its reply comes after theirs. */
 static void test_async_unhook(void)
 {
-	struct rig r;
+	struct rig *r;
 	int fd;
 
-	start_hooked(&r, &defaults, NULL);
-	fd = cli_ready(r.qmp);
+	r = start_hooked(&defaults, NULL);
+	fd = cli_ready(r->qmp);
 	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
-	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	tcli_send_str(fd, "{\"execute\": \"query-status\", \"id\": 2}");
 	CHECK_STR(tcli_line(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
-	CHECK(qemu_saw(&r, "query-status"));
-	CHECK(!qemu_saw(&r, "stop"));
-	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK(qemu_saw(r, "query-status"));
+	CHECK(!qemu_saw(r, "stop"));
+	CHECK_OK(qvmi_session_unhook_ack(r->tool));
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
 	close(fd);
-	rig_stop(&r, NULL);
+	rig_stop(r, NULL);
 }
 
 /* Without async_unhook the client's later commands wait behind the held
@@ -424,73 +428,73 @@ static void test_async_unhook(void)
 static void test_sync_unhook(void)
 {
 	struct qvmid_proxy_opts o = { .no_async_unhook = true };
-	struct rig r;
+	struct rig *r;
 	int fd, other;
 
-	start_hooked(&r, &o, NULL);
-	fd = cli_ready(r.qmp);
-	other = cli_ready(r.qmp);
+	r = start_hooked(&o, NULL);
+	fd = cli_ready(r->qmp);
+	other = cli_ready(r->qmp);
 	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
-	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	tcli_send_str(fd, "{\"execute\": \"query-status\", \"id\": 2}");
 	/* Another client is not held. */
 	tcli_send_str(other, "{\"execute\": \"query-kvm\", \"id\": 9}");
 	CHECK_STR(tcli_line(other, WAIT_MS), "{\"return\": {}, \"id\": 9}");
 	cli_nothing(fd, 200);
-	CHECK(!qemu_saw(&r, "query-status"));
-	CHECK_OK(qvmi_session_unhook_ack(r.tool));
+	CHECK(!qemu_saw(r, "query-status"));
+	CHECK_OK(qvmi_session_unhook_ack(r->tool));
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 2}");
 	close(fd);
 	close(other);
-	rig_stop(&r, NULL);
+	rig_stop(r, NULL);
 }
 
 /* A denied event is never sent; others still are.  A denied UNHOOK takes
  * the hooks away at once. */
 static void test_denied_events(void)
 {
-	struct rig r;
+	struct rig *r;
 	int fd, i;
 
-	start_hooked(&r, &defaults, "paused,unhook");
-	fd = cli_ready(r.qmp);
+	r = start_hooked(&defaults, "paused,unhook");
+	fd = cli_ready(r->qmp);
 	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
 	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 1}");
-	fakeqmp_inject(r.f, "{\"timestamp\": {\"seconds\": 7, "
-			    "\"microseconds\": 8}, \"event\": \"RESET\", "
-			    "\"data\": {\"guest\": true, \"reason\": "
-			    "\"guest-reset\"}}\r\n");
-	i = tool_wait(&r, QVMI_EVENT_RESET, WAIT_MS);
-	CHECK_INT(r.ev[i].reason, ==, QVMI_CAUSE_GUEST_RESET);
-	CHECK_INT(r.ev[i].flags, ==, QVMI_EVENT_F_GUEST);
-	CHECK_INT(r.ev[i].seq, ==, 1); /* nothing was sent before it */
-	CHECK_INT(r.nev, ==, 1);
+	fakeqmp_inject(r->f, "{\"timestamp\": {\"seconds\": 7, "
+			     "\"microseconds\": 8}, \"event\": \"RESET\", "
+			     "\"data\": {\"guest\": true, \"reason\": "
+			     "\"guest-reset\"}}\r\n");
+	i = tool_wait(r, QVMI_EVENT_RESET, WAIT_MS);
+	CHECK_INT(r->ev[i].reason, ==, QVMI_CAUSE_GUEST_RESET);
+	CHECK_INT(r->ev[i].flags, ==, QVMI_EVENT_F_GUEST);
+	CHECK_INT(r->ev[i].seq, ==, 1); /* nothing was sent before it */
+	CHECK_INT(r->nev, ==, 1);
 	close(fd);
-	rig_stop(&r, NULL);
+	rig_stop(r, NULL);
 }
 
 /* The tool dies during the hold: the command goes on at once. */
 static void test_tool_eof(void)
 {
-	struct rig r;
+	struct rig *r;
 	int64_t t0, dt;
 	int fd;
 
-	start_hooked(&r, &defaults, NULL);
-	fd = cli_ready(r.qmp);
+	r = start_hooked(&defaults, NULL);
+	fd = cli_ready(r->qmp);
 	tcli_send_str(fd, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
 			  "\"exec:cat>/dev/null\"}, \"id\": 1}");
-	CHECK_INT(r.ev[tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS)].reason, ==,
+	CHECK_INT(r->ev[tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS)].reason, ==,
 		  QVMI_UNHOOK_MIGRATE);
 	t0 = mono_ms();
-	qvmi_ctx_destroy(r.tool);
-	r.tool = NULL;
+	qvmi_ctx_destroy(r->tool);
+	r->tool = NULL;
 	CHECK_STR(cli_reply(fd, WAIT_MS), "{\"return\": {}, \"id\": 1}");
 	dt = mono_ms() - t0;
 	CHECK_MSG(dt < UNHOOK_MS / 2, "released after %lld ms", (long long)dt);
 	close(fd);
-	rig_stop(&r, NULL);
+	rig_stop(r, NULL);
 }
 
 /* Not hooked: nothing is held; the client that leaves with a held quit
@@ -498,26 +502,26 @@ static void test_tool_eof(void)
 static void test_unhooked_and_orphan(void)
 {
 	struct qvmid_proxy_stats st;
-	struct rig r;
+	struct rig *r;
 	int fd;
 
-	rig_start(&r, &defaults, NULL);
-	tool_open(&r);
-	fd = cli_ready(r.qmp);
+	r = rig_start(&defaults, NULL);
+	tool_open(r);
+	fd = cli_ready(r->qmp);
 	tcli_send_str(fd, "{\"execute\": \"stop\", \"id\": 1}");
 	CHECK_STR(cli_reply(fd, 300), "{\"return\": {}, \"id\": 1}");
-	CHECK_INT(r.ev[tool_wait(&r, QVMI_EVENT_PAUSED, WAIT_MS)].seq, ==, 1);
-	CHECK_OK(qvmi_session_hook(r.tool));
+	CHECK_INT(r->ev[tool_wait(r, QVMI_EVENT_PAUSED, WAIT_MS)].seq, ==, 1);
+	CHECK_OK(qvmi_session_hook(r->tool));
 	tcli_send_str(fd, "{\"execute\": \"quit\"}");
-	tool_wait(&r, QVMI_EVENT_UNHOOK, WAIT_MS);
+	tool_wait(r, QVMI_EVENT_UNHOOK, WAIT_MS);
 	close(fd);
 	poll(NULL, 0, 50);
-	CHECK(!qemu_saw(&r, "quit"));
-	CHECK_OK(qvmi_session_unhook_ack(r.tool));
-	for (int i = 0; i < 100 && !qemu_saw(&r, "quit"); i++)
+	CHECK(!qemu_saw(r, "quit"));
+	CHECK_OK(qvmi_session_unhook_ack(r->tool));
+	for (int i = 0; i < 100 && !qemu_saw(r, "quit"); i++)
 		poll(NULL, 0, 10);
-	CHECK(qemu_saw(&r, "quit"));
-	rig_stop(&r, &st);
+	CHECK(qemu_saw(r, "quit"));
+	rig_stop(r, &st);
 	CHECK_U64(st.held, ==, 1);
 	CHECK_INT(st.holding, ==, 0);
 }

@@ -17,28 +17,30 @@
 
 #include "harness.h"
 #include "core/internal.h"
+#include "sessrig.h"
 #include "../../daemon/session-int.h"
 
 enum { MEM_SIZE = 1 << 20 };
 
 static const uint8_t tcp_key[32] = "fedcba9876543210fedcba9876543210";
 
+/* Heap, freed when the test ends (the rig, deferred later, goes first). */
 struct tsrv {
+	struct sessrig *r;
+	/* the rig's, under the names the tests use */
 	struct qvmi_ctx *ctx;
 	struct qvmid_session_server *s;
-	pthread_t thr;
+	const char *path, *keyfile;
 	uint8_t *mem;
-	char path[108], keyfile[108], addr[64];
-	int rc;
-	bool joined;
+	char addr[64];
 };
 
-static void *tsrv_main(void *arg)
+static void tsrv_free(void *arg)
 {
 	struct tsrv *t = arg;
 
-	t->rc = qvmid_session_server_run(t->s);
-	return NULL;
+	free(t->mem);
+	free(t);
 }
 
 static void tkey(const char *path, const uint8_t *k)
@@ -53,65 +55,46 @@ static void tkey(const char *path, const uint8_t *k)
 /* A server on tcp (and on a unix socket too when with_unix). */
 static struct tsrv *tsrv_start(const char *tcp, bool with_unix)
 {
-	static int seq;
-	struct qvmid_session_opts o = { .tcp_addr = tcp,
-					.key = tcp_key,
-					.key_len = sizeof(tcp_key) };
+	struct qvmid_session_opts o = { .tcp_addr = tcp };
 	struct tsrv *t = calloc(1, sizeof(*t));
 	struct qvmi_source *src;
 
 	CHECK(t);
+	qvmi_test_defer(tsrv_free, t);
 	t->mem = malloc(MEM_SIZE);
 	CHECK(t->mem);
 	for (size_t i = 0; i < MEM_SIZE; i++)
 		t->mem[i] = (uint8_t)(i * 13 + (i >> 10));
-	CHECK_OK(qvmi_ctx_create(&t->ctx));
+	t->r = sessrig_create("tcp", tcp_key);
+	t->ctx = t->r->ctx;
+	t->path = t->r->path;
+	t->keyfile = t->r->keyfile;
 	CHECK_OK(qvmi_source_testmem_create(t->ctx, t->mem, MEM_SIZE, 1, &src));
 	CHECK_OK(qvmi_map_add(t->ctx, src, 0, MEM_SIZE, 0));
 	CHECK_OK(qvmi__ram_add(t->ctx, 0, MEM_SIZE));
 	t->ctx->vm_name = strdup("tcp-vm");
-	snprintf(t->path, sizeof(t->path), "/tmp/qvmi-test-tcp-%d-%d.sock",
-		 (int)getpid(), seq);
-	snprintf(t->keyfile, sizeof(t->keyfile), "/tmp/qvmi-test-tcp-%d-%d.key",
-		 (int)getpid(), seq++);
-	tkey(t->keyfile, tcp_key);
-	CHECK_OK(qvmid_session_server_create(t->ctx, with_unix ? t->path : NULL,
-					     &o, &t->s));
+	sessrig_serve(t->r, &o, with_unix);
+	t->s = t->r->s;
 	CHECK_INT(qvmid_session_server_tcp_port(t->s), >, 0);
 	snprintf(t->addr, sizeof(t->addr), "tcp:%s:%u",
 		 tcp[0] == '[' ? "[::1]" : "127.0.0.1",
 		 (unsigned int)qvmid_session_server_tcp_port(t->s));
-	CHECK_INT(pthread_create(&t->thr, NULL, tsrv_main, t), ==, 0);
 	return t;
 }
 
 static void tsrv_join(struct tsrv *t)
 {
-	if (t->joined)
-		return;
-	t->joined = true;
-	qvmid_session_server_stop(t->s);
-	CHECK_INT(pthread_join(t->thr, NULL), ==, 0);
-	CHECK_INT(t->rc, ==, 0);
+	sessrig_join(t->r);
 }
 
 static void tsrv_stop(struct tsrv *t)
 {
-	tsrv_join(t);
-	qvmid_session_server_destroy(t->s);
-	qvmi_ctx_destroy(t->ctx);
-	unlink(t->keyfile);
-	free(t->mem);
-	free(t);
+	sessrig_stop(t->r);
 }
 
 static int topen(struct tsrv *t, const char *where, struct qvmi_ctx **ret)
 {
-	QVMI_OPTS(qvmi_session_opts, o, .key_path = t->keyfile,
-		  .timeout_ms = 3000);
-
-	CHECK_OK(qvmi_ctx_create(ret));
-	return qvmi_session_open(*ret, where, &o);
+	return sessrig_open(t->r, where, ret);
 }
 
 static int sockopt(int fd, int level, int name)

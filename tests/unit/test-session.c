@@ -19,7 +19,7 @@
 #include "core/internal.h"
 #include "proto/session-auth.h"
 #include "proto/session-wire.h"
-#include "../../daemon/session-server.h"
+#include "sessrig.h"
 
 enum {
 	MEM_SIZE = 4 << 20,
@@ -88,25 +88,26 @@ static const struct qvmi_ctl_ops fake_ops = {
 	.state = fk_state,
 };
 
-/* ---- server in a thread --------------------------------------------------- */
+/* ---- server in a thread (tests/lib/sessrig.h) ------------------------------- */
 
+/* Heap, freed when the test ends (after the rig, which is deferred later
+ * and so released first: the ctx that points at fk and mem goes first). */
 struct srv {
+	struct sessrig *r;
+	/* the rig's, under the names the tests use */
 	struct qvmi_ctx *ctx;
 	struct qvmid_session_server *s;
+	const char *path, *keyfile;
 	struct fakectl fk;
-	pthread_t thr;
 	uint8_t *mem, hi[HI_SIZE];
-	char path[108], keyfile[108];
-	int rc;
-	bool joined;
 };
 
-static void *srv_main(void *arg)
+static void srv_free(void *arg)
 {
 	struct srv *t = arg;
 
-	t->rc = qvmid_session_server_run(t->s);
-	return NULL;
+	free(t->mem);
+	free(t);
 }
 
 static void write_key(const char *path, const void *k, size_t n, int mode)
@@ -121,17 +122,20 @@ static void write_key(const char *path, const void *k, size_t n, int mode)
 
 static struct srv *srv_start_opts(struct qvmid_session_opts *o)
 {
-	static int seq;
 	struct srv *t = calloc(1, sizeof(*t));
 	struct qvmi_source *src;
 
 	CHECK(t);
+	qvmi_test_defer(srv_free, t);
 	t->mem = malloc(MEM_SIZE);
 	CHECK(t->mem);
 	for (size_t i = 0; i < MEM_SIZE; i++)
 		t->mem[i] = (uint8_t)(i * 7 + (i >> 12));
 	memset(t->hi, 0xa5, sizeof(t->hi));
-	CHECK_OK(qvmi_ctx_create(&t->ctx));
+	t->r = sessrig_create("ses", test_key);
+	t->ctx = t->r->ctx;
+	t->path = t->r->path;
+	t->keyfile = t->r->keyfile;
 	CHECK_OK(qvmi_source_testmem_create(t->ctx, t->mem, MEM_SIZE, 1, &src));
 	CHECK_OK(qvmi_map_add(t->ctx, src, 0, MEM_SIZE, 0));
 	CHECK_OK(qvmi__ram_add(t->ctx, 0, MEM_SIZE));
@@ -142,15 +146,8 @@ static struct srv *srv_start_opts(struct qvmid_session_opts *o)
 	CHECK_OK(qvmi__ctl_set(t->ctx, &fake_ops, &t->fk));
 	t->ctx->vm_name = strdup("demo-vm");
 	t->ctx->vm_uuid = strdup("12345678-9abc-def0-1234-56789abcdef0");
-	snprintf(t->path, sizeof(t->path), "/tmp/qvmi-test-ses-%d-%d.sock",
-		 (int)getpid(), seq);
-	snprintf(t->keyfile, sizeof(t->keyfile), "/tmp/qvmi-test-ses-%d-%d.key",
-		 (int)getpid(), seq++);
-	write_key(t->keyfile, test_key, sizeof(test_key), 0600);
-	o->key = test_key;
-	o->key_len = sizeof(test_key);
-	CHECK_OK(qvmid_session_server_create(t->ctx, t->path, o, &t->s));
-	CHECK_INT(pthread_create(&t->thr, NULL, srv_main, t), ==, 0);
+	sessrig_serve(t->r, o, true);
+	t->s = t->r->s;
 	return t;
 }
 
@@ -174,22 +171,12 @@ static struct srv *srv_start_rw(void)
 /* Stop the thread first: then the stats and the fake are ours to read. */
 static void srv_join(struct srv *t)
 {
-	if (t->joined)
-		return;
-	t->joined = true;
-	qvmid_session_server_stop(t->s);
-	CHECK_INT(pthread_join(t->thr, NULL), ==, 0);
-	CHECK_INT(t->rc, ==, 0);
+	sessrig_join(t->r);
 }
 
 static void srv_stop(struct srv *t)
 {
-	srv_join(t);
-	qvmid_session_server_destroy(t->s);
-	qvmi_ctx_destroy(t->ctx);
-	unlink(t->keyfile);
-	free(t->mem);
-	free(t);
+	sessrig_stop(t->r);
 }
 
 static int open_session(struct srv *t, struct qvmi_ctx **ret)
