@@ -104,7 +104,7 @@ double bench_random_load_ns(size_t size, size_t iters)
 static const struct bench_section sections[] = {
 	{ "sources", bench_sources }, { "paging", bench_paging },
 	{ "pmem", bench_pmem },	      { "linux", bench_linux },
-	{ "gdb", bench_gdb },
+	{ "gdb", bench_gdb },	      { "session", bench_session },
 };
 
 int main(int argc, char **argv)

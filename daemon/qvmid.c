@@ -104,6 +104,10 @@ static void usage(FILE *f)
 	      "  --event-timeout MS   a breakpoint event keeps the VM stopped "
 	      "this long\n"
 	      "                       waiting for the tool (default 2000)\n"
+	      "  --step-timeout MS    a single-step that has not ended (a "
+	      "halted vCPU)\n"
+	      "                       is stopped and reported failed after "
+	      "this (default 1000)\n"
 	      "  --ledger PATH        inserted breakpoints, for cleanup after a "
 	      "crash\n"
 	      "                       (default: the session socket + "
@@ -193,6 +197,7 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		{ "no-async-unhook", no_argument, NULL, 'a' },
 		{ "gdb", required_argument, NULL, 'g' },
 		{ "event-timeout", required_argument, NULL, 'e' },
+		{ "step-timeout", required_argument, NULL, 'X' },
 		{ "ledger", required_argument, NULL, 'L' },
 		{ "no-unhook-on-shutdown", no_argument, NULL, 'u' },
 		{ "daemonize", no_argument, NULL, 'd' },
@@ -273,6 +278,11 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 				goto bad;
 			d->sopts.event_timeout_ms = (int)v;
 			break;
+		case 'X':
+			if (parse_size(optarg, &v) || v > INT_MAX)
+				goto bad;
+			d->sopts.step_timeout_ms = (int)v;
+			break;
 		case 'a':
 			d->no_async_unhook = true;
 			break;
@@ -325,6 +335,7 @@ bad:
 		c == 'T' ? "session-auth-timeout" :
 		c == 'U' ? "unhook-timeout" :
 		c == 'e' ? "event-timeout" :
+		c == 'X' ? "step-timeout" :
 			   "idle-timeout",
 		optarg);
 	return -EINVAL;
