@@ -980,6 +980,49 @@ static void t_wire_mac_roles(void)
 	CHECK(k.bytes == NULL);
 }
 
+/* SET_REGS on the wire: denied by default (EPERM, the session stays);
+ * allowed but without a gdbstub EOPNOTSUPP; a payload of the wrong size or
+ * with padding set is a bad frame (EPROTO, closed). */
+static void t_set_regs_frames(void)
+{
+	uint8_t p[8 + QVMI_SES_NREGS * 8] = { 0 }, buf[512], f[512];
+	struct qvmid_session_opts o = { .policy_set = true };
+	struct qvmi_ses_hdr h;
+	struct srv *t = srv_start();
+	struct raw r;
+	size_t n;
+
+	qvmi_ses_put64(p + 8 + 43 * 8, QVMI_REGS_GPR); /* valid */
+	raw_auth(&r, t->path);
+	raw_call(&r, QVMI_SES_SET_REGS, p, sizeof(p), &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, EPERM);
+	raw_call(&r, QVMI_SES_VERSION_CMD, NULL, 0, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, 0);
+	close(r.fd);
+	srv_stop(t);
+
+	qvmid_session_policy_init(&o.policy);
+	CHECK_OK(qvmid_session_policy_apply(&o.policy, "set-regs", true, false,
+					    NULL));
+	t = srv_start_opts(&o);
+	raw_auth(&r, t->path);
+	raw_call(&r, QVMI_SES_SET_REGS, p, sizeof(p), &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, EOPNOTSUPP); /* no --gdb */
+	n = qvmi_ses_frame(f, 0, QVMI_SES_SET_REGS, ++r.seq, 0, p,
+			   sizeof(p) - 8);
+	raw_send(&r, f, n);
+	raw_expect_close(&r, EPROTO);
+	/* EOF seen: the server closed the fd and drops the session in the
+	 * same call, microseconds later */
+	poll(NULL, 0, 50);
+	raw_auth(&r, t->path);
+	qvmi_ses_put32(p + 4, 1); /* padding */
+	n = qvmi_ses_frame(f, 0, QVMI_SES_SET_REGS, ++r.seq, 0, p, sizeof(p));
+	raw_send(&r, f, n);
+	raw_expect_close(&r, EPROTO);
+	srv_stop(t);
+}
+
 static const struct qvmi_test session_tests[] = {
 	{ "handshake_values", t_handshake_values },
 	{ "memory_round_trip", t_memory_round_trip },
@@ -994,6 +1037,7 @@ static const struct qvmi_test session_tests[] = {
 	{ "command_before_auth", t_command_before_auth },
 	{ "auth_timeout", t_auth_timeout },
 	{ "denied_command", t_denied_command },
+	{ "set_regs_frames", t_set_regs_frames },
 	{ "policy_and_checks", t_policy_and_checks },
 	{ "second_session_refused", t_second_session_refused },
 	{ "bad_frames_close", t_bad_frames_close },
