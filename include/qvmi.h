@@ -539,7 +539,9 @@ QVMI_API int qvmi_attach_gdb(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmi_gdb_opts *opts);
 
 /* Write the register groups marked in regs->valid (QVMI_REGS_GPR, _SEG,
- * _BASES, _KGS, _CR, _CR8) of a stopped vCPU.  Needs the gdbstub. */
+ * _BASES, _KGS, _CR, _CR8) of a stopped vCPU.  Needs the gdbstub, or a
+ * qvmid session whose qvmid has it (there -EPERM unless the operator
+ * allowed set-regs, -EINVAL for other groups, -EBUSY while the VM runs). */
 QVMI_API int qvmi_set_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
 			   const struct qvmi_regs_x86 *regs);
 
@@ -581,7 +583,10 @@ struct qvmi_stop {
 };
 
 /* Single-step one vCPU; the others stay stopped.  Returns when the step
- * is done; the VM is then stopped. */
+ * is done; the VM is then stopped.  Through a qvmid session, -ETIMEDOUT
+ * if the vCPU did not complete the step within qvmid's step timeout (a
+ * vCPU halted in hlt, under TCG): qvmid stopped it, and the VM is stopped
+ * as after a step. */
 QVMI_API int qvmi_single_step(struct qvmi_ctx *ctx, unsigned int vcpu);
 
 /* Wait up to timeout_ms for the running VM to stop (breakpoint,
