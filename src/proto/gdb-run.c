@@ -307,7 +307,27 @@ int qvmi_gdb_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
 	struct qvmi_stop tmp;
 	int err = qvmi_gdb_step_start(g, vcpu);
 
-	return err ? err : recv_stop(g, -1, true, ret ? ret : &tmp);
+	if (!ret)
+		ret = &tmp;
+	if (!err)
+		err = recv_stop(g, -1, true, ret);
+	if (err != -ETIMEDOUT || !g->running)
+		return err;
+	/* Under TCG a vCPU halted in hlt does not step until something wakes
+	 * it: stop it, so the VM is stopped as after a step, not running. */
+	err = qvmi_gdb_interrupt(g);
+	if (err)
+		return err;
+	if (g->npending) { /* the step ended just before our 0x03 */
+		*ret = g->pending[0];
+		memmove(g->pending, g->pending + 1,
+			--g->npending * sizeof(*g->pending));
+		return 0;
+	}
+	return qvmi__err(g->ctx, -ETIMEDOUT,
+			 "gdb: the step of vCPU %u did not end in %d ms "
+			 "(halted?); it is stopped",
+			 vcpu, g->conn.timeout_ms);
 }
 
 int qvmi_gdb_continue(struct qvmi_gdb *g)

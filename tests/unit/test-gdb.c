@@ -414,6 +414,40 @@ static void test_single_step_and_set_regs(void)
 	model_join(&m);
 }
 
+/* A vCPU that does not finish its step (halted, under TCG): the step
+ * fails with -ETIMEDOUT after the exchange timeout and the vCPU is stopped
+ * (0x03), so the VM is stopped and usable as after a step. */
+static void test_step_halted(void)
+{
+	struct model m = { .step_hangs = true };
+	QVMI_OPTS(qvmi_gdb_opts, o, .timeout_ms = 300,
+		  .memory = QVMI_GDB_MEM_OFF);
+	struct qvmi_regs_x86 a, b;
+	enum qvmi_vm_state st;
+	struct qvmi_ctx *ctx;
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	err = qvmi__attach_gdb_fd(ctx, model_start(&m), &o);
+	CHECK_MSG(!err, "%s", qvmi_errmsg(ctx));
+	CHECK_OK(qvmi_get_regs(ctx, 1, &a));
+	CHECK_INT(qvmi_single_step(ctx, 1), ==, -ETIMEDOUT);
+	CHECK(strstr(qvmi_errmsg(ctx), "did not end"));
+	CHECK(log_find(&m, "^C", log_find(&m, "vCont;s:p01.02", 0)) > 0);
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_PAUSED);
+	CHECK_OK(qvmi_get_regs(ctx, 1, &b));
+	CHECK_U64(b.rip, ==, a.rip); /* it did not move */
+	pthread_mutex_lock(&m.lock);
+	m.step_hangs = false;
+	pthread_mutex_unlock(&m.lock);
+	CHECK_OK(qvmi_single_step(ctx, 1));
+	CHECK_OK(qvmi_get_regs(ctx, 1, &b));
+	CHECK_U64(b.rip, ==, a.rip + 1);
+	qvmi_ctx_destroy(ctx);
+	model_join(&m);
+}
+
 static void test_after_other_backend(void)
 {
 	/* as after qvmi_attach_qmp: memory mapped already, control replaced */
@@ -475,6 +509,7 @@ static const struct qvmi_test gdb_tests[] = {
 	{ "breakpoint_cycle", test_breakpoint_cycle },
 	{ "watchpoint", test_watchpoint },
 	{ "single_step_and_set_regs", test_single_step_and_set_regs },
+	{ "step_halted", test_step_halted },
 	{ "after_other_backend", test_after_other_backend },
 	{ "no_gdb", test_no_gdb },
 	{ "peer_goes_away", test_peer_goes_away },
