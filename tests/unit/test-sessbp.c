@@ -345,6 +345,53 @@ static void t_step_halted(void)
 	sessrig_stop(t->r);
 }
 
+/* While a step is out, what needs the vCPUs stopped gets EBUSY and the
+ * rest is served; then EV_STEP (reason interrupt) and all is served. */
+static void t_step_busy(void)
+{
+	struct qvmid_session_opts o = { .event_timeout_ms = 5000,
+					.step_timeout_ms = 500 };
+	struct bsrv *t = bsrv_new(true);
+	uint8_t p[24] = { 0 }, buf[512];
+	struct qvmi_ses_hdr h;
+	struct raw r;
+
+	t->m.step_hangs = true;
+	bsrv_start_opts(t, &o);
+	sessraw_auth(&r, t->r->path, key);
+	raw_call(&r, QVMI_SES_PAUSE, NULL, 0, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, 0);
+	qvmi_ses_put32(p, 1);
+	raw_call(&r, QVMI_SES_STEP, p, 8, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, 0);
+	raw_call(&r, QVMI_SES_GET_REGS, p, 8, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, EBUSY);
+	raw_call(&r, QVMI_SES_STEP, p, 8, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, EBUSY);
+	raw_call(&r, QVMI_SES_RESUME, NULL, 0, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, EBUSY);
+	qvmi_ses_put32(p + 16, 1);
+	qvmi_ses_put32(p + 20, QVMI_SES_TR_USE_VCPU);
+	raw_call(&r, QVMI_SES_TRANSLATE, p, 24, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, EBUSY);
+	raw_call(&r, QVMI_SES_VERSION_CMD, NULL, 0, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, 0);
+	/* the step timeout: the failed step is reported */
+	CHECK_OK(raw_frame(&r, &h, buf, sizeof(buf)));
+	CHECK_INT(h.flags, ==, QVMI_SES_F_EVENT);
+	CHECK_INT(h.msg, ==, QVMI_SES_EV_STEP);
+	CHECK_INT(h.seq, ==, 1);
+	CHECK_INT(qvmi_ses_get32(buf), ==, 1); /* vCPU */
+	CHECK_INT(qvmi_ses_get32(buf + 4), ==, QVMI_STOP_INTERRUPT);
+	CHECK_U64(qvmi_ses_get64(buf + 8), ==, RIP(&t->m, 1));
+	qvmi_ses_put32(p, 1);
+	raw_call(&r, QVMI_SES_GET_REGS, p, 8, &h, buf, sizeof(buf));
+	CHECK_INT(h.error, ==, 0);
+	CHECK_U64(qvmi_ses_get64(buf + 16 * 8), ==, RIP(&t->m, 1));
+	close(r.fd);
+	sessrig_stop(t->r);
+}
+
 static void allow_set_regs(struct qvmid_session_opts *o)
 {
 	o->policy_set = true;
@@ -594,6 +641,7 @@ static const struct qvmi_test sessbp_tests[] = {
 	{ "ledger_recovery", t_ledger_recovery },
 	{ "step", t_step },
 	{ "step_halted", t_step_halted },
+	{ "step_busy", t_step_busy },
 	{ "set_regs", t_set_regs },
 	{ "set_regs_at_event", t_set_regs_at_event },
 	{ "set_regs_denied", t_set_regs_denied },

@@ -188,109 +188,7 @@ static int open_session(struct srv *t, struct qvmi_ctx **ret)
 	return qvmi_session_open(*ret, t->path, &o);
 }
 
-/* ---- a raw client ------------------------------------------------------- */
-
-struct raw {
-	int fd;
-	uint32_t seq;
-	uint8_t t[QVMI_SES_TRANSCRIPT]; /* HELLO request + reply */
-	uint8_t auth[QVMI_SES_HDR + QVMI_SES_MAC]; /* the AUTH frame sent */
-};
-
-static int64_t ms_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void raw_connect(struct raw *r, const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	memset(r, 0, sizeof(*r));
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	r->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(r->fd >= 0);
-	CHECK_OK(connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)));
-}
-
-static void raw_send(struct raw *r, const void *b, size_t n)
-{
-	CHECK_INT(send(r->fd, b, n, MSG_NOSIGNAL), ==, (long)n);
-}
-
-/* Read exactly n bytes within 3 s: 0, or -1 on EOF/timeout. */
-static int raw_read(struct raw *r, void *buf, size_t n)
-{
-	uint8_t *b = buf;
-	int64_t end = ms_now() + 3000;
-
-	while (n) {
-		struct pollfd p = { r->fd, POLLIN, 0 };
-		ssize_t k;
-
-		if (poll(&p, 1, (int)(end - ms_now())) <= 0)
-			return -1;
-		k = recv(r->fd, b, n, 0);
-		if (k <= 0)
-			return -1;
-		b += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* One frame; payload into buf (size >= its size).  -1 on EOF/timeout. */
-static int raw_frame(struct raw *r, struct qvmi_ses_hdr *h, uint8_t *buf,
-		     size_t size)
-{
-	uint8_t hb[QVMI_SES_HDR];
-
-	if (raw_read(r, hb, sizeof(hb)))
-		return -1;
-	CHECK_OK(qvmi_ses_hdr_decode(hb, h, NULL));
-	CHECK(h->size <= size);
-	return raw_read(r, buf, h->size);
-}
-
-/* The server closes: an ERROR frame with err, then EOF. */
-static void raw_expect_close(struct raw *r, uint32_t err)
-{
-	struct qvmi_ses_hdr h;
-	uint8_t buf[512], x;
-
-	CHECK_OK(raw_frame(r, &h, buf, sizeof(buf)));
-	CHECK_INT(h.msg, ==, QVMI_SES_ERROR);
-	CHECK_INT(h.error, ==, err);
-	CHECK_INT(raw_read(r, &x, 1), ==, -1);
-	close(r->fd);
-}
-
-static void raw_hello(struct raw *r)
-{
-	uint8_t p[QVMI_SES_HELLO_REQ] = { 0 }, rep[64];
-	struct qvmi_ses_hdr h;
-
-	qvmi_ses_put16(p, 1);
-	qvmi_ses_put16(p + 2, 1);
-	CHECK_OK(qvmi_ses_nonce(p + 8));
-	qvmi_ses_frame(r->t, 0, QVMI_SES_HELLO, ++r->seq, 0, p, sizeof(p));
-	raw_send(r, r->t, QVMI_SES_HDR + sizeof(p));
-	CHECK_OK(raw_frame(r, &h, rep, sizeof(rep)));
-	CHECK_INT(h.msg, ==, QVMI_SES_HELLO);
-	CHECK_INT(h.size, ==, QVMI_SES_HELLO_REP);
-	qvmi_ses_frame(r->t + QVMI_SES_HDR + sizeof(p), QVMI_SES_F_REPLY,
-		       QVMI_SES_HELLO, h.seq, 0, rep, h.size);
-}
-
-static void raw_send_auth(struct raw *r, const uint8_t mac[QVMI_SES_MAC])
-{
-	qvmi_ses_frame(r->auth, 0, QVMI_SES_AUTH, ++r->seq, 0, mac,
-		       QVMI_SES_MAC);
-	raw_send(r, r->auth, sizeof(r->auth));
-}
+/* ---- a raw client (tests/lib/sessrig.h) ------------------------------------ */
 
 static void test_key_obj(struct qvmi_ses_key *k)
 {
@@ -298,41 +196,9 @@ static void test_key_obj(struct qvmi_ses_key *k)
 	CHECK_OK(qvmi_ses_key_set(k, test_key, sizeof(test_key)));
 }
 
-/* A full, correct handshake; returns with the AUTH reply read. */
 static void raw_auth(struct raw *r, const char *path)
 {
-	struct qvmi_ses_key k;
-	uint8_t mac[QVMI_SES_MAC], *buf = malloc(1 << 16);
-	struct qvmi_ses_hdr h;
-
-	CHECK(buf);
-	raw_connect(r, path);
-	raw_hello(r);
-	test_key_obj(&k);
-	CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_CLIENT, r->t, sizeof(r->t),
-			      NULL, 0, mac));
-	raw_send_auth(r, mac);
-	CHECK_OK(raw_frame(r, &h, buf, 1 << 16));
-	CHECK_INT(h.msg, ==, QVMI_SES_AUTH);
-	CHECK_INT(h.error, ==, 0);
-	qvmi_ses_key_clear(&k);
-	free(buf);
-}
-
-/* Send a request frame (seq taken care of); read its reply header and
- * payload into buf. */
-static void raw_call(struct raw *r, uint16_t msg, const void *p, size_t n,
-		     struct qvmi_ses_hdr *h, uint8_t *buf, size_t size)
-{
-	uint8_t *f = malloc(QVMI_SES_HDR + qvmi_ses_pad8(n));
-
-	CHECK(f);
-	n = qvmi_ses_frame(f, 0, msg, ++r->seq, 0, p, n);
-	raw_send(r, f, n);
-	free(f);
-	CHECK_OK(raw_frame(r, h, buf, size));
-	CHECK_INT(h->msg, ==, msg);
-	CHECK_INT(h->seq, ==, r->seq);
+	sessraw_auth(r, path, test_key);
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -674,13 +540,13 @@ static void t_auth_timeout(void)
 	struct qvmid_session_opts o = { .auth_timeout_ms = 150 };
 	struct srv *t = srv_start_opts(&o);
 	struct raw r;
-	int64_t t0 = ms_now();
+	int64_t t0 = sessrig_now_ms();
 
 	raw_connect(&r, t->path);
 	raw_hello(&r); /* HELLO alone is not enough */
 	raw_expect_close(&r, ETIMEDOUT);
-	CHECK_INT(ms_now() - t0, >=, 140);
-	CHECK_INT(ms_now() - t0, <, 2000);
+	CHECK_INT(sessrig_now_ms() - t0, >=, 140);
+	CHECK_INT(sessrig_now_ms() - t0, <, 2000);
 	srv_stop(t);
 }
 
