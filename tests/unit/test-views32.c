@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/btf.h>
 
@@ -605,9 +606,95 @@ static void test_dmesg(void)
 	k32_destroy(k);
 }
 
+/* ---- types and init_task from a hand-made ISF ---------------------------- */
+
+#define F(name, off, type) \
+	"\"" name "\":{\"offset\":" #off ",\"type\":" type "}"
+#define BASE(name) "{\"kind\":\"base\",\"name\":\"" name "\"}"
+#define STRUCT(name) "{\"kind\":\"struct\",\"name\":\"" name "\"}"
+#define PTR "{\"kind\":\"pointer\",\"subtype\":" BASE("void") "}"
+#define INT(name, size, sign)                               \
+	"\"" name "\":{\"size\":" #size ",\"signed\":" sign \
+	",\"kind\":\"int\",\"endian\":\"little\"}"
+
+/* i386 as dwarf2json writes it: 4-byte pointers, linked at 0xc1000000
+ * (the handle's _text is 0xc0100000: the symbols slide down). */
+static const char isf32[] =
+	"{\"metadata\":{},\"enums\":{},"
+	"\"base_types\":{" INT("pointer", 4, "false") "," INT("void", 0, "false") "," INT("unsigned int", 4, "false") "," INT("int", 4, "true") "," INT("char", 1, "true") "," INT(
+		"long long unsigned int",
+		8,
+		"false") "},\"user_types\":{"
+			 "\"list_head\":{\"kind\":\"struct\",\"size\":8,\"fields\":{" F("next", 0, PTR) "," F(
+				 "prev", 4,
+				 PTR) "}},"
+				      "\"kuid\":{\"kind\":\"struct\",\"size\":4,\"fields\":{" F(
+					      "val", 0,
+					      BASE("unsigned int")) "}},"
+								    "\"cred\":{\"kind\":\"struct\",\"size\":16,\"fields\":{" F(
+									    "uid",
+									    4,
+									    STRUCT("kuid")) "}},"
+											    "\"mm_struct\":{\"kind\":\"struct\",\"size\":64,\"fields\":{" F(
+												    "pgd",
+												    4,
+												    PTR) "}},"
+													 "\"task_struct\":{\"kind\":\"struct\",\"size\":128,\"fields\":{" F("__state", 4, BASE("unsigned int")) "," F("flags", 8, BASE("unsigned int")) "," F("tasks", 16, STRUCT("list_head")) "," F(
+														 "exit_state",
+														 24,
+														 BASE("int")) "," F("mm",
+																    28,
+																    PTR) "," F("pid",
+																	       32,
+																	       BASE("int")) "," F("tgid",
+																				  36,
+																				  BASE("int")) "," F("real_parent",
+																						     40,
+																						     PTR) "," F("cred",
+																								44,
+																								PTR) "," F("comm",
+																									   48,
+																									   "{\"kind\":\"array\",\"count\":16,\"subtype\":" BASE(
+																										   "char") "}") "," F("start_boottime",
+																												      64,
+																												      BASE("long long unsigned int")) "}}},"
+																																      "\"symbols\":{\"_text\":{\"address\":3238002688},"
+																																      "\"init_task\":{\"address\":3238006784}}}";
+
+static void test_isf(void)
+{
+	char path[] = "/tmp/qvmi-isf32-XXXXXX";
+	struct qvmi_linux_task_list l;
+	struct w32 w;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	CHECK_INT(write(fd, isf32, sizeof(isf32) - 1), ==,
+		  (int)sizeof(isf32) - 1);
+	close(fd);
+	world(&w);
+	/* no BTF, and init_task only in the ISF */
+	btf__free(w.k.lx->btf);
+	w.k.lx->btf = NULL;
+	qvmi__ksyms_free(&w.k.lx->syms);
+	CHECK_OK(qvmi__ksyms_add(&w.k.lx->syms, TEXT_VA, 'T', "_text", 5));
+	CHECK_OK(qvmi__ksyms_finish(&w.k.lx->syms));
+	CHECK_OK(qvmi__linux_load_isf(w.k.lx, path));
+	unlink(path);
+	CHECK_MSG(!qvmi_linux_tasks(w.k.lx, 0, &l), "%s", qvmi_errmsg(w.k.ctx));
+	CHECK_INT(l.n, ==, 4);
+	CHECK_INT(l.tasks[3].pid, ==, 100);
+	CHECK_INT(l.tasks[3].ppid, ==, 1);
+	CHECK_STR(l.tasks[3].comm, "proc");
+	CHECK_INT(l.tasks[3].uid, ==, 1000);
+	CHECK_U64(l.tasks[3].dtb, ==, w.pdpt - POB);
+	qvmi_linux_task_list_deinit(&l);
+	k32_destroy(&w.k);
+}
+
 static const struct qvmi_test views32_tests[] = {
 	{ "tasks", test_tasks }, { "task_cycle", test_task_cycle },
 	{ "maple", test_maple }, { "modules", test_modules },
-	{ "dmesg", test_dmesg },
+	{ "dmesg", test_dmesg }, { "isf", test_isf },
 };
 QVMI_SUITE(views32, views32_tests);

@@ -929,6 +929,29 @@ static int isf_sym_off(struct qvmi_linux *lx, const char *sym, uint64_t *isf,
 	return 0;
 }
 
+/* Does the symbol table (kallsyms or a map) have name? */
+static bool lx_has_sym(struct qvmi_linux *lx, const char *name)
+{
+	uint64_t v;
+
+	return !lx_sym(lx, name, &v);
+}
+
+/* Does the image hold lx->banner at va? */
+static bool isf32_banner_ok(struct qvmi_linux *lx, uint64_t va)
+{
+	char ban[sizeof(lx->banner)];
+	size_t n = strcspn(lx->banner, "\n");
+	uint64_t pa = 0;
+
+	if (n >= sizeof(ban) || qvmi__linux_kimage_pa(lx, va, &pa) ||
+	    qvmi_read_pa(lx->ctx, pa, ban, n)) {
+		qvmi__clear_err(lx->ctx);
+		return false;
+	}
+	return !memcmp(ban, lx->banner, n);
+}
+
 /*
  * Load the ISF and relocate its link-time symbols to this boot as the
  * System.map path does: everything from _text up moves by the KASLR slide
@@ -955,6 +978,15 @@ int qvmi__linux_load_isf(struct qvmi_linux *lx, const char *path)
 				 "(linux_banner at _text+0x%" PRIx64
 				 ", the guest's at _text+0x%" PRIx64 ")",
 				 path, a, b);
+	/* i386 without KALLSYMS_ALL: kallsyms has no linux_banner; the
+	 * ISF's, slid, must hold the banner found in memory. */
+	if (is32(lx) && lx->banner[0] && !lx_has_sym(lx, "linux_banner") &&
+	    !qvmi__isf_sym(lx->isf, "linux_banner", &a) &&
+	    !isf32_banner_ok(lx, a + lx->isf_slide))
+		return qvmi__err(lx->ctx, -ESTALE,
+				 "isf: %s is for another kernel build (its "
+				 "linux_banner is not the guest's)",
+				 path);
 	lx->btf_source = "isf";
 	qvmi__log(lx->ctx, QVMI_LOG_INFO,
 		  "linux: ISF %s, %zu symbols, slide 0x%" PRIx64, path,
