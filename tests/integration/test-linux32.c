@@ -295,6 +295,42 @@ static void test_dmesg(void)
 	CHECK_INT(found, ==, 1);
 }
 
+/* The task on each vCPU: i386 has no GS base, so __per_cpu_offset[n]
+ * + &current_task; the guest is mostly idle, so pid 0 ("swapper/N") or
+ * any task of the list.  Pause for a consistent read. */
+static void test_current(void)
+{
+	struct qvmi_linux_task_list l;
+	struct qvmi_linux_current c;
+
+	open_all();
+	CHECK_OK(qvmi_vm_pause(ctx));
+	CHECK_OK(qvmi_linux_tasks(lx, QVMI_LINUX_THREADS, &l));
+	for (unsigned int cpu = 0; cpu < 2; cpu++) {
+		size_t j;
+		int err = qvmi_linux_current_task(lx, cpu, &c);
+
+		CHECK_MSG(!err, "vCPU %u: %s", cpu, qvmi_errmsg(ctx));
+		qvmi_test_note("vCPU %u: pid %d %s%s", cpu, c.pid, c.comm,
+			       c.user ? " (user)" : "");
+		if (c.pid == 0) { /* idle: per-CPU idle tasks, not listed */
+			char want[16];
+
+			snprintf(want, sizeof(want), "swapper/%u", cpu);
+			CHECK_STR(c.comm, want);
+			continue;
+		}
+		for (j = 0; j < l.n && l.tasks[j].addr != c.task; j++)
+			;
+		CHECK_MSG(j < l.n, "vCPU %u: task 0x%llx not in the list", cpu,
+			  (unsigned long long)c.task);
+		CHECK_INT(l.tasks[j].pid, ==, c.pid);
+		CHECK_STR(l.tasks[j].comm, c.comm);
+	}
+	qvmi_linux_task_list_deinit(&l);
+	CHECK_OK(qvmi_vm_resume(ctx));
+}
+
 /* Neither types file: the open works (kallsyms), ps says what is missing
  * and how to make it. */
 static void test_no_types(void)
@@ -372,6 +408,7 @@ static const struct qvmi_test l32_tests[] = {
 	{ "maps_cmdline", test_maps_cmdline },
 	{ "marker_heap", test_marker_heap },
 	{ "dmesg", test_dmesg },
+	{ "current", test_current },
 	{ "no_types", test_no_types },
 	{ "other_map", test_other_map },
 };
