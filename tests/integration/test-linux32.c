@@ -143,6 +143,11 @@ static void test_sym(void)
 	CHECK_OK(qvmi_linux_sym_name(lx, ours + 8, name, sizeof(name), &off));
 	CHECK_STR(name, "init_task");
 	CHECK_U64(off, ==, 8);
+	/* below _text (KASLR moved it up) only absolute symbols remain */
+	CHECK_OK(qvmi_linux_sym_addr(lx, "_text", &ours));
+	CHECK_INT(qvmi_linux_sym_name(lx, ours - 0x1000, name, sizeof(name),
+				      &off),
+		  ==, -ENOENT);
 	qvmi_test_note("%d text symbols match /proc/kallsyms", checked);
 }
 

@@ -1183,8 +1183,13 @@ QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
 	if (err)
 		return err;
 	k = qvmi__ksyms_lookup(&lx->syms, addr);
-	/* Past the image there is no symbol to be "near". */
-	if (!k || (addr >= lx->end_va && addr != k->addr))
+	/* Past the image there is no symbol to be "near"; nor, on i386, is
+	 * a kernel address near an absolute symbol below PAGE_OFFSET (the
+	 * System.map's "01000000 A phys_startup_32"). */
+	if (!k ||
+	    (addr != k->addr && (addr >= lx->end_va ||
+				 (is32(lx) && k->addr < lx->page_offset_base &&
+				  addr >= lx->page_offset_base))))
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol at 0x%" PRIx64,
 				 addr);
 	snprintf(buf, size, "%s", qvmi__ksym_name(&lx->syms, k));
