@@ -17,8 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
+
 #include "guest.h"
 #include "harness.h"
+#include "isf-build.h"
 #include "qvmi.h"
 
 static struct qvmi_ctx *ctx;
@@ -405,6 +408,108 @@ static void test_other_map(void)
 	close_all();
 }
 
+/* ---- the same from an ISF ------------------------------------------------ */
+
+/* An ISF of the guest's kernel, made from the detached BTF and the
+ * System.map (tests/lib/isf-build: as dwarf2json describes types, but
+ * not dwarf2json's own output); banner_shift moves linux_banner. */
+static char *make_isf(uint64_t banner_shift)
+{
+	struct btf *b = btf__parse_raw(btf_path);
+	char *text = b ? isf_from_btf_map(b, map_path) : NULL, *p, *path;
+	char num[32];
+	int fd;
+
+	btf__free(b);
+	CHECK(text);
+	if (banner_shift) { /* "linux_banner":{"address":N} */
+		unsigned long long a;
+
+		p = strstr(text, "\"linux_banner\":{\"address\":");
+		CHECK(p);
+		p += strlen("\"linux_banner\":{\"address\":");
+		a = strtoull(p, NULL, 10);
+		snprintf(num, sizeof(num), "%llu", a + banner_shift);
+		CHECK(strspn(p, "0123456789") == strlen(num));
+		memcpy(p, num, strlen(num));
+	}
+	path = strdup("/tmp/qvmi-l32-isf-XXXXXX");
+	fd = path ? mkstemp(path) : -1;
+	CHECK(fd >= 0);
+	CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+	free(text);
+	return path;
+}
+
+static int open_isf(const char *path)
+{
+	QVMI_OPTS(qvmi_linux_opts, o, .isf_path = path,
+		  .flags = QVMI_LINUX_NO_CACHE);
+	int err;
+
+	close_all();
+	if (qvmi_ctx_create(&ctx))
+		return -ENOMEM;
+	err = qvmi_attach_qmp(ctx, guest_get()->qmp, NULL);
+	if (!err)
+		err = qvmi_linux_open(ctx, &o, &lx);
+	return err;
+}
+
+static void test_isf(void)
+{
+	char *path = make_isf(0);
+	const struct guest_module *gm;
+	const struct guest_marker *mk;
+	const struct guest_map *gmap;
+	struct qvmi_linux_task_list l;
+	struct qvmi_linux_module_list ml;
+	struct qvmi_linux_vma_list vl;
+	size_t n, nm, nmap, ntasks, matched = 0;
+	int err = open_isf(path);
+
+	unlink(path);
+	free(path);
+	CHECK_MSG(!err, "open: %s", qvmi_errmsg(ctx));
+	CHECK_OK(qvmi_linux_tasks(lx, 0, &l));
+	guest_markers(&mk, &nm);
+	CHECK(nm >= 2);
+	for (size_t i = 0; i < nm; i++)
+		for (size_t j = 0; j < l.n; j++)
+			if (l.tasks[j].pid == mk[i].pid) {
+				CHECK_STR(l.tasks[j].comm, mk[i].comm);
+				CHECK_INT(l.tasks[j].ppid, ==,
+					  guest_ps_find(mk[i].pid)->ppid);
+				matched++;
+			}
+	CHECK_INT(matched, ==, nm);
+	ntasks = l.n;
+	qvmi_linux_task_list_deinit(&l);
+	guest_modules(&gm, &n);
+	CHECK_OK(qvmi_linux_modules(lx, &ml));
+	CHECK_INT(ml.n, ==, n);
+	for (size_t i = 0; i < n && i < ml.n; i++) /* same order */
+		CHECK_U64(ml.mods[i].base, ==, gm[i].addr);
+	qvmi_linux_module_list_deinit(&ml);
+	guest_maps(mk[0].pid, &gmap, &nmap);
+	CHECK_OK(qvmi_linux_vmas(lx, mk[0].pid, &vl));
+	CHECK_INT(vl.n, ==, nmap);
+	for (size_t i = 0; i < nmap && i < vl.n; i++) {
+		CHECK_U64(vl.vmas[i].start, ==, gmap[i].start);
+		CHECK_STR(vl.vmas[i].name, gmap[i].path);
+	}
+	qvmi_linux_vma_list_deinit(&vl);
+	qvmi_test_note("types and symbols from an ISF: %zu tasks", ntasks);
+	close_all();
+	/* another build's ISF: its linux_banner elsewhere */
+	path = make_isf(0x40);
+	CHECK_INT(open_isf(path), ==, -ESTALE);
+	unlink(path);
+	free(path);
+	close_all();
+}
+
 static const struct qvmi_test l32_tests[] = {
 	{ "info", test_info },
 	{ "sym", test_sym },
@@ -416,5 +521,6 @@ static const struct qvmi_test l32_tests[] = {
 	{ "current", test_current },
 	{ "no_types", test_no_types },
 	{ "other_map", test_other_map },
+	{ "isf", test_isf },
 };
 QVMI_SUITE_SETUP(linux32, l32_tests, l32_setup);

@@ -987,6 +987,11 @@ int qvmi__linux_load_isf(struct qvmi_linux *lx, const char *path)
 				 "isf: %s is for another kernel build (its "
 				 "linux_banner is not the guest's)",
 				 path);
+	/* i386: kallsyms ends at its tables; .data and .bss (high_memory,
+	 * swapper_pg_dir) lie up to _end. */
+	if (is32(lx) && !qvmi__isf_sym(lx->isf, "_end", &a) &&
+	    a > lx->isf_text && a - lx->isf_text <= IMAGE32_MAX)
+		lx->end_va = QVMI_MAX(lx->end_va, a + lx->isf_slide);
 	lx->btf_source = "isf";
 	qvmi__log(lx->ctx, QVMI_LOG_INFO,
 		  "linux: ISF %s, %zu symbols, slide 0x%" PRIx64, path,
