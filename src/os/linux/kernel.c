@@ -749,30 +749,30 @@ static const struct qvmi_ksym *map_text(const struct qvmi_ksyms *m)
 }
 
 /* Do the map's text symbols sit where kallsyms has them, once slid, and
- * is the banner where the map says?  Else it is another build's map. */
+ * is the banner where the map says?  Else it is another build's map.
+ * Kallsyms symbols spread over the table are looked up by address (a
+ * name may be defined twice; an address alias is fine). */
 static int map32_agrees(struct qvmi_linux *lx, const struct qvmi_ksyms *map,
 			uint64_t slide, const char *path)
 {
-	static const char *const probes[] = { "_stext",	      "_etext",
-					      "start_kernel", "do_exit",
-					      "schedule",     "panic" };
+	enum { SAMPLES = 64 };
 	const struct qvmi_ksym *a, *b;
 	char ban[sizeof(lx->banner)];
 	uint64_t pa = 0;
+	size_t step = lx->syms.n / SAMPLES + 1;
 	int checked = 0;
 
-	for (size_t i = 0; i < QVMI_ARRAY_SIZE(probes); i++) {
-		a = qvmi__ksyms_find(map, probes[i]);
-		b = qvmi__ksyms_find(&lx->syms, probes[i]);
-		if (!a || !b)
-			continue;
-		if (a->addr + slide != b->addr)
-			return qvmi__err(lx->ctx, -ESTALE,
-					 "%s is for another kernel build: %s "
-					 "at 0x%" PRIx64
-					 ", kallsyms has 0x%" PRIx64,
-					 path, probes[i], a->addr + slide,
-					 b->addr);
+	for (size_t i = 0; i < lx->syms.n; i += step) {
+		b = &lx->syms.syms[i];
+		a = qvmi__ksyms_lookup(map, b->addr - slide);
+		if (!a || a->addr + slide != b->addr)
+			return qvmi__err(
+				lx->ctx, -ESTALE,
+				"%s is for another kernel build: no "
+				"symbol where kallsyms has %s (0x%" PRIx64
+				" linked)",
+				path, qvmi__ksym_name(&lx->syms, b),
+				b->addr - slide);
 		checked++;
 	}
 	a = qvmi__ksyms_find(map, "linux_banner");
