@@ -583,17 +583,28 @@ static const char digits[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
  */
 static int text_hint(struct qvmi_linux *lx, uint64_t *ret)
 {
+	enum qvmi_paging_mode m = QVMI_PAGING_AUTO;
 	struct qvmi_regs_x86 r;
+	/* i386: the kernel is the top of the 32-bit space, user code runs
+	 * in ring 3 (and may sit above 1 GiB). */
+	bool k32 = !qvmi_get_paging_mode(lx->ctx, &m) &&
+		   (m == QVMI_PAGING_PAE || m == QVMI_PAGING_32);
 
 	for (unsigned int cpu = 0; cpu < HINT_VCPUS; cpu++) {
 		if (qvmi_get_regs(lx->ctx, cpu, &r))
 			break;
-		if (!(r.valid & QVMI_REGS_GPR) || !(r.valid & QVMI_REGS_CR) ||
-		    r.rip < QVMI_LINUX_START_KERNEL_MAP ||
-		    r.rip >= QVMI_LINUX_MODULES_START)
+		if (!(r.valid & QVMI_REGS_GPR) || !(r.valid & QVMI_REGS_CR))
 			continue;
-		/* CR3 bits 11:0 are PCID/flags, bit 63 is "no flush". */
-		if (!qvmi_translate(lx->ctx, r.cr3 & 0x000ffffffffff000ull,
+		if (k32 ? r.rip < QVMI_LINUX_PAGE_OFFSET32_MIN ||
+				    r.rip > UINT32_MAX ||
+				    ((r.valid & QVMI_REGS_SEG) && (r.cs & 3)) :
+			  r.rip < QVMI_LINUX_START_KERNEL_MAP ||
+				    r.rip >= QVMI_LINUX_MODULES_START)
+			continue;
+		/* CR3 bits 11:0 are PCID/flags, bit 63 is "no flush"; a PAE
+		 * CR3 is 32-byte aligned (the walker masks per mode). */
+		if (!qvmi_translate(lx->ctx,
+				    k32 ? r.cr3 : r.cr3 & 0x000ffffffffff000ull,
 				    r.rip, ret))
 			return 0;
 	}
