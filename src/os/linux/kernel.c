@@ -1169,6 +1169,9 @@ QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 		*ret = v >= lx->isf_text ? v + lx->isf_slide : v;
 		return 0;
 	}
+	if (err == -ENOENT && lx->isf)
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "no symbol %s in kallsyms or the ISF", name);
 	if (err == -ENOENT && is32(lx) && !has_data_syms(lx) && !lx->btf &&
 	    !lx->btf_lazy)
 		return qvmi__err(lx->ctx, -ENOENT, NO_TYPES32_FMT, lx->release,
