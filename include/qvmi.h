@@ -616,7 +616,11 @@ enum qvmi_linux_flags {
 struct qvmi_linux_opts {
 	size_t sz;
 	/* A System.map or a copy of /proc/kallsyms of the guest's kernel,
-	 * used instead of the in-memory kallsyms.  NULL: decode memory. */
+	 * used instead of the in-memory kallsyms.  NULL: decode memory.
+	 * pae32: for a 32-bit kernel the in-memory kallsyms still places
+	 * the image and the map, slid by this boot's KASLR offset, gives
+	 * the data symbols (i386 without KALLSYMS_ALL); a map of another
+	 * build fails the open with -ESTALE. */
 	const char *system_map;
 	/* Raw BTF (a copy of /sys/kernel/btf/vmlinux) or an ELF file with a
 	 * .BTF section, used instead of the in-memory BTF. */

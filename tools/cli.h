@@ -26,6 +26,7 @@ struct cli {
 	const char *raw_map; /* --raw-map MAP (raw dumps) */
 	const char *btf; /* --btf FILE (Linux types) */
 	const char *isf; /* --isf FILE (Linux types and symbols) */
+	const char *system_map; /* --system-map FILE (Linux symbols) */
 	unsigned int sources; /* --source shm,procmem,xp */
 	int timeout_ms; /* --timeout MS */
 	bool json; /* --json */
@@ -55,6 +56,7 @@ enum {
 	OPT_KEY,
 	OPT_BTF,
 	OPT_ISF,
+	OPT_SYSTEM_MAP,
 	OPT_CMD_BASE = 1100, /* commands number their own options from here */
 };
 

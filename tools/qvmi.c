@@ -30,6 +30,8 @@
 	"  --timeout MS     QMP timeout (default 5000)\n"                         \
 	"  --btf FILE       Linux: BTF of the guest kernel (pahole output)\n"     \
 	"  --isf FILE       Linux: Volatility ISF JSON (dwarf2json output)\n"     \
+	"  --system-map FILE  Linux: System.map of the guest kernel (data\n"      \
+	"                   symbols of kernels without KALLSYMS_ALL)\n"           \
 	"  --json           machine-readable output\n"
 
 const struct cli_cmd cli_cmds[] = {
@@ -150,6 +152,7 @@ static const struct option global_opts[] = {
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "isf", required_argument, NULL, OPT_ISF },
+	{ "system-map", required_argument, NULL, OPT_SYSTEM_MAP },
 	{ "verbose", no_argument, NULL, 'v' },
 };
 
@@ -207,6 +210,9 @@ int cli_global_opt(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_ISF:
 		cli->isf = arg;
+		return 1;
+	case OPT_SYSTEM_MAP:
+		cli->system_map = arg;
 		return 1;
 	case OPT_JSON:
 		cli->json = true;

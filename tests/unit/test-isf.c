@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "fake-kernel.h"
+#include "isf-build.h"
 #include "harness.h"
 #include "qvmi.h"
 #include "os/linux/linux.h"
@@ -391,164 +392,21 @@ static void test_xz(void)
 
 /* ---- the fake kernel's BTF as an ISF -------------------------------------- */
 
-static const char *btf_tname(const struct btf *b, uint32_t id, char *buf,
-			     size_t n)
-{
-	const struct btf_type *t = btf__type_by_id(b, id);
-	const char *s = t ? btf__name_by_offset(b, t->name_off) : NULL;
-
-	if (s && *s)
-		return s;
-	snprintf(buf, n, "unnamed_%u", id); /* dwarf2json's anonymous types */
-	return buf;
-}
-
-static struct json_object *btf_desc(const struct btf *b, uint32_t id)
-{
-	struct json_object *d = json_object_new_object();
-	const struct btf_type *t;
-	char nb[32];
-
-	while ((t = btf__type_by_id(b, id)) &&
-	       (btf_is_typedef(t) || btf_is_mod(t)))
-		id = t->type;
-	if (!id || !t) {
-		json_object_object_add(d, "kind",
-				       json_object_new_string("base"));
-		json_object_object_add(d, "name",
-				       json_object_new_string("void"));
-	} else if (btf_is_ptr(t)) {
-		json_object_object_add(d, "kind",
-				       json_object_new_string("pointer"));
-		json_object_object_add(d, "subtype", btf_desc(b, t->type));
-	} else if (btf_is_array(t)) {
-		json_object_object_add(d, "kind",
-				       json_object_new_string("array"));
-		json_object_object_add(
-			d, "count",
-			json_object_new_int64(btf_array(t)->nelems));
-		json_object_object_add(d, "subtype",
-				       btf_desc(b, btf_array(t)->type));
-	} else {
-		const char *k = btf_is_int(t)	 ? "base" :
-				btf_is_union(t)	 ? "union" :
-				btf_is_struct(t) ? "struct" :
-						   "enum";
-
-		json_object_object_add(d, "kind", json_object_new_string(k));
-		json_object_object_add(d, "name",
-				       json_object_new_string(btf_tname(
-					       b, id, nb, sizeof(nb))));
-	}
-	return d;
-}
-
-static struct json_object *btf_fields(const struct btf *b,
-				      const struct btf_type *t)
-{
-	struct json_object *fs = json_object_new_object();
-	const struct btf_member *m = btf_members(t);
-
-	for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
-		struct json_object *f = json_object_new_object(), *d;
-		uint32_t bits = btf_member_bit_offset(t, i);
-		uint32_t bsz = btf_member_bitfield_size(t, i);
-		const char *n = btf__name_by_offset(b, m->name_off);
-		char nb[32];
-
-		d = btf_desc(b, m->type);
-		if (bsz) {
-			struct json_object *bf = json_object_new_object();
-
-			json_object_object_add(
-				bf, "kind", json_object_new_string("bitfield"));
-			json_object_object_add(bf, "bit_position",
-					       json_object_new_int(bits % 8));
-			json_object_object_add(bf, "bit_length",
-					       json_object_new_int((int)bsz));
-			json_object_object_add(bf, "type", d);
-			d = bf;
-		}
-		json_object_object_add(f, "offset",
-				       json_object_new_int64(bits / 8));
-		json_object_object_add(f, "type", d);
-		if (!n || !*n) {
-			snprintf(nb, sizeof(nb), "unnamed_field_%x", bits / 8);
-			n = nb;
-		}
-		json_object_object_add(fs, n, f);
-	}
-	return fs;
-}
-
-static struct json_object *base_type(int64_t size, bool sign)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "size", json_object_new_int64(size));
-	json_object_object_add(o, "signed", json_object_new_boolean(sign));
-	json_object_object_add(o, "kind", json_object_new_string("int"));
-	json_object_object_add(o, "endian", json_object_new_string("little"));
-	return o;
-}
-
 /* As dwarf2json would write it for the fake kernel, linked at link_text. */
 static char *fk_isf(enum fk_variant v, uint64_t link_text)
 {
-	static const struct {
-		const char *name;
-		uint64_t off;
-	} syms[] = { { "_text", 0 }, { "init_task", FK_SYM_INIT_TASK } };
+	const struct isf_sym syms[] = {
+		{ "_text", link_text },
+		{ "init_task", link_text + FK_SYM_INIT_TASK },
+	};
 	uint32_t bsz = 0;
 	void *raw = fk_btf(v, &bsz);
 	struct btf *b = raw ? btf__new(raw, bsz) : NULL;
-	struct json_object *root = json_object_new_object();
-	struct json_object *base = json_object_new_object();
-	struct json_object *user = json_object_new_object();
-	struct json_object *sy = json_object_new_object();
-	char nb[32], *out;
+	char *out;
 
 	CHECK(b);
-	json_object_object_add(base, "pointer", base_type(8, false));
-	json_object_object_add(base, "void", base_type(0, false));
-	for (uint32_t id = 1; id < btf__type_cnt(b); id++) {
-		const struct btf_type *t = btf__type_by_id(b, id);
-		struct json_object *u;
-
-		if (btf_is_int(t)) {
-			json_object_object_add(
-				base, btf__name_by_offset(b, t->name_off),
-				base_type(t->size, btf_int_encoding(t) &
-							   BTF_INT_SIGNED));
-		} else if (btf_is_composite(t)) {
-			u = json_object_new_object();
-			json_object_object_add(
-				u, "kind",
-				json_object_new_string(
-					btf_is_union(t) ? "union" : "struct"));
-			json_object_object_add(u, "size",
-					       json_object_new_int64(t->size));
-			json_object_object_add(u, "fields", btf_fields(b, t));
-			json_object_object_add(
-				user, btf_tname(b, id, nb, sizeof(nb)), u);
-		}
-	}
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		struct json_object *s = json_object_new_object();
-
-		json_object_object_add(
-			s, "address",
-			json_object_new_uint64(link_text + syms[i].off));
-		json_object_object_add(sy, syms[i].name, s);
-	}
-	json_object_object_add(root, "metadata", json_object_new_object());
-	json_object_object_add(root, "base_types", base);
-	json_object_object_add(root, "user_types", user);
-	json_object_object_add(root, "enums", json_object_new_object());
-	json_object_object_add(root, "symbols", sy);
-	out = strdup(
-		json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-	json_object_put(root);
+	out = isf_from_btf(b, syms, sizeof(syms) / sizeof(syms[0]));
+	CHECK(out);
 	btf__free(b);
 	free(raw);
 	return out;

@@ -20,7 +20,7 @@
  */
 #include <string.h>
 
-#include "linux.h"
+#include "views.h"
 
 /* Kernel half of the canonical address space (4- and 5-level paging). */
 #define KERNEL_HALF 0xff00000000000000ull
@@ -72,20 +72,24 @@ int qvmi__linux_current_at(struct qvmi_linux *lx,
 			   uint64_t percpu_base, uint64_t dtb,
 			   struct qvmi_linux_current *ret)
 {
-	uint64_t task, slot = percpu_base + lay->percpu_off;
+	uint64_t task = 0, slot = percpu_base + lay->percpu_off;
+	bool k32 = qvmi__lx_psize(lx) == 4;
 	size_t clen = QVMI_MIN(lay->comm_len, (uint64_t)QVMI_LINUX_COMM_LEN);
 	int32_t ids[2];
 	int err;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->percpu_base = percpu_base;
-	if (slot < percpu_base) /* wrapped */
+	/* i386: the sum wraps modulo 2^32 (the offset is a difference). */
+	if (k32)
+		slot &= UINT32_MAX;
+	else if (slot < percpu_base) /* wrapped */
 		return qvmi__fault(lx->ctx, slot, "current: bad per-CPU base");
-	err = kread(lx, dtb, slot, &task, sizeof(task));
+	err = kread(lx, dtb, slot, &task, qvmi__lx_psize(lx));
 	if (err)
 		return err;
 	/* task_struct is at least cache-line aligned (slab, init_task) */
-	if (!kernel_addr(task) || (task & 7))
+	if (!(k32 ? qvmi__lx_kptr(lx, task) : kernel_addr(task)) || (task & 7))
 		return qvmi__err(lx->ctx, -EBADMSG,
 				 "current: task pointer 0x%" PRIx64
 				 " at 0x%" PRIx64 " is not a kernel address",
@@ -157,14 +161,18 @@ static int percpu_offset_array(struct qvmi_linux *lx, unsigned int vcpu,
 			       uint64_t *ret)
 {
 	uint64_t arr;
+	uint32_t ps = qvmi__lx_psize(lx);
 	int err = qvmi_linux_sym_addr(lx, "__per_cpu_offset", &arr);
 
 	if (err)
 		return err;
 	if (vcpu > 8192)
 		return qvmi__err(lx->ctx, -EINVAL, "current: no vCPU %u", vcpu);
-	err = kread(lx, 0, arr + 8ull * vcpu, ret, sizeof(*ret));
-	if (!err && !kernel_addr(*ret))
+	*ret = 0;
+	err = kread(lx, 0, arr + (uint64_t)ps * vcpu, ret, ps);
+	/* i386 links the per-CPU section at image addresses: the offset
+	 * is a difference, any value but 0 for a possible CPU. */
+	if (!err && (ps == 4 ? !*ret : !kernel_addr(*ret)))
 		err = qvmi__err(lx->ctx, -EBADMSG,
 				"current: __per_cpu_offset[%u] = 0x%" PRIx64,
 				vcpu, *ret);
@@ -180,6 +188,8 @@ static uint64_t kernel_dtb(struct qvmi_linux *lx,
 
 	if (!qvmi_linux_sym_addr(lx, "init_top_pgt", &va) &&
 	    !qvmi_linux_va_to_pa(lx, va, &pa))
+		return pa;
+	if (qvmi__lx_psize(lx) == 4 && !qvmi__lx_kdtb(lx, &pa))
 		return pa;
 	qvmi__clear_err(lx->ctx);
 	return (regs->valid & QVMI_REGS_CR) ? regs->cr3 : 0;
@@ -201,7 +211,14 @@ QVMI_API int qvmi_linux_current_task(struct qvmi_linux *lx, unsigned int vcpu,
 		err = qvmi_get_regs(lx->ctx, vcpu, &regs);
 	if (err)
 		return err;
-	err = qvmi__linux_percpu_base(&regs, &base, &user);
+	/* i386 keeps the per-CPU offset in the %fs segment base; QMP and
+	 * the gdbstub give no segment bases there, so use the array. */
+	err = qvmi__lx_psize(lx) == 4 ?
+		      -EOPNOTSUPP :
+		      qvmi__linux_percpu_base(&regs, &base, &user);
+	if (err == -EOPNOTSUPP && qvmi__lx_psize(lx) == 4 &&
+	    (regs.valid & QVMI_REGS_SEG))
+		user = (regs.cs & 3) == 3;
 	if (err == -EOPNOTSUPP)
 		err = percpu_offset_array(lx, vcpu, &base);
 	else if (err)

@@ -5,7 +5,8 @@
  * 5.10+ (kernel/printk/printk_ringbuffer.h, commit 896fbe20b4e2): prb
  * points to a struct printk_ringbuffer with a descriptor ring (descs[] and
  * infos[], 2^count_bits each) and a text data ring (2^size_bits bytes).
- * A descriptor's state_var holds the record id in its low 62 bits and the
+ * A descriptor's state_var holds the record id in its low 62 bits (30 on
+ * 32-bit kernels: it is an unsigned long, as are ids and positions) and the
  * state in the top two (reserved 0, committed 1, finalized 2, reusable 3);
  * ids run from tail_id to head_id, at index id & (count - 1).  A record's
  * text block is [begin, next) in logical positions: it starts with the id
@@ -24,7 +25,6 @@
 enum {
 	COUNT_BITS_MAX = 22,
 	SIZE_BITS_MAX = 26, /* 64 MiB of text */
-	ID_MASK_BITS = 62,
 	SV_COMMITTED = 1,
 	SV_FINALIZED = 2,
 	LOG_BUF_MAX = 64 << 20,
@@ -84,6 +84,7 @@ static int read_array(struct qvmi_linux *lx, uint64_t va, uint64_t n,
 
 struct prb {
 	uint32_t count_bits, size_bits;
+	uint32_t ps, id_bits; /* unsigned long: 4 or 8 bytes; id bits */
 	uint64_t descs, infos, head_id, tail_id, data;
 	uint64_t desc_size, info_size;
 	uint32_t sv, begin, next; /* in prb_desc */
@@ -120,7 +121,8 @@ static int prb_layout(struct qvmi_linux *lx, struct prb *p)
 		p->has_caller = !qvmi__lx_off(lx, "printk_info", "caller_id",
 					      &p->caller);
 	qvmi__clear_err(lx->ctx);
-	if (!err && (p->desc_size < p->next + 8 || p->info_size < p->ts + 8))
+	if (!err && (p->desc_size < p->next + p->ps ||
+		     p->desc_size < p->sv + p->ps || p->info_size < p->ts + 8))
 		err = qvmi__err(lx->ctx, -EBADMSG, "dmesg: odd layout");
 	return err;
 }
@@ -143,7 +145,8 @@ static int prb_header(struct qvmi_linux *lx, uint64_t rb, struct prb *p)
 
 		err = qvmi__lx_off(lx, "printk_ringbuffer", names[i], &off);
 		if (!err)
-			err = qvmi__lx_kread(lx, rb + off, &v, dst[i] ? 8 : 4);
+			err = qvmi__lx_kread(lx, rb + off, &v,
+					     dst[i] ? p->ps : 4);
 		if (!err && dst[i])
 			*dst[i] = v;
 		else if (!err && i == 0)
@@ -178,36 +181,36 @@ static const uint8_t *prb_text(const struct prb *p, const uint8_t *data,
 	} else {
 		return NULL;
 	}
-	if (n < 8 || off + n > size)
+	if (n < p->ps || off + n > size)
 		return NULL;
-	memcpy(&bid, data + off, 8);
-	if ((bid & ((1ull << ID_MASK_BITS) - 1)) != id)
+	bid = qvmi__lx_uint(data, (uint32_t)off, p->ps);
+	if ((bid & ((1ull << p->id_bits) - 1)) != id)
 		return NULL; /* overwritten since */
-	*len = (size_t)(n - 8);
-	return data + off + 8;
+	*len = (size_t)(n - p->ps);
+	return data + off + p->ps;
 }
 
 static int prb_records(struct qvmi_linux *lx, const struct prb *p,
 		       const uint8_t *descs, const uint8_t *infos,
 		       const uint8_t *data, qvmi_linux_log_fn fn, void *arg)
 {
-	uint64_t mask = (1ull << ID_MASK_BITS) - 1,
-		 count = 1ull << p->count_bits;
+	uint64_t mask = (1ull << p->id_bits) - 1, count = 1ull << p->count_bits;
 	uint64_t id = p->tail_id & mask, head = p->head_id & mask;
 	int n = 0, r;
 
 	for (uint64_t k = 0; k < count; k++, id = (id + 1) & mask) {
 		const uint8_t *d = descs + (id & (count - 1)) * p->desc_size;
 		const uint8_t *in = infos + (id & (count - 1)) * p->info_size;
-		uint64_t sv = qvmi__lx_u64(d, p->sv), st = sv >> ID_MASK_BITS;
+		uint64_t sv = qvmi__lx_uint(d, p->sv, p->ps),
+			 st = sv >> p->id_bits;
 		struct qvmi_linux_log_rec rec = { 0 };
 		size_t len = 0;
 
 		if ((sv & mask) == id &&
 		    (st == SV_COMMITTED || st == SV_FINALIZED)) {
 			rec.text = (const char *)prb_text(
-				p, data, id, qvmi__lx_u64(d, p->begin),
-				qvmi__lx_u64(d, p->next), &len);
+				p, data, id, qvmi__lx_uint(d, p->begin, p->ps),
+				qvmi__lx_uint(d, p->next, p->ps), &len);
 			rec.seq = qvmi__lx_u64(in, p->seq);
 			rec.ts_nsec = qvmi__lx_u64(in, p->ts);
 			rec.text_len = QVMI_MIN(
@@ -237,8 +240,12 @@ static int dmesg_prb(struct qvmi_linux *lx, qvmi_linux_log_fn fn, void *arg)
 	uint64_t prb_sym, rb;
 	int err = qvmi_linux_sym_addr(lx, "prb", &prb_sym);
 
+	/* state_var, ids and logical positions are unsigned long: the top
+	 * two bits of BITS_PER_LONG are the state (printk_ringbuffer.h). */
+	p.ps = qvmi__lx_psize(lx);
+	p.id_bits = p.ps * 8 - 2;
 	if (!err)
-		err = qvmi__lx_kread(lx, prb_sym, &rb, 8);
+		err = qvmi__lx_kread_ptr(lx, prb_sym, &rb);
 	if (!err)
 		err = prb_layout(lx, &p);
 	if (!err)
@@ -341,7 +348,7 @@ static int dmesg_logbuf(struct qvmi_linux *lx, qvmi_linux_log_fn fn, void *arg)
 	if (!err)
 		err = qvmi_linux_sym_addr(lx, "log_buf", &bufp_va);
 	if (!err)
-		err = qvmi__lx_kread(lx, bufp_va, &bufp, 8);
+		err = qvmi__lx_kread_ptr(lx, bufp_va, &bufp);
 	if (!err)
 		err = sym_u32(lx, "log_buf_len", &size);
 	if (!err)

@@ -63,6 +63,13 @@ static const char banner_prefix[] = "Linux version ";
 	"'dwarf2json linux --elf vmlinux >FILE.json', vmlinux from "    \
 	"linux-image-%s-dbg"
 
+/* i386 without KALLSYMS_ALL and BTF (Debian's 686-pae): both missing. */
+#define NO_TYPES32_FMT                                                        \
+	"kernel %s: no BTF, no data symbols (no KALLSYMS_ALL): need --btf F " \
+	"from 'pahole --btf_encode_detached=F vmlinux' + --system-map "       \
+	"usr/lib/debug/boot/System.map-%s of linux-image-%s-dbg, or --isf "   \
+	"F (dwarf2json)"
+
 /* Direct-map size bound for va_to_pa: 64 TiB with 4-level paging, 32 PiB
  * with 5-level. */
 #define DIRECT_MAP_MAX (1ull << 55)
@@ -279,7 +286,7 @@ static bool banner32(struct qvmi_linux *lx, uint64_t from, uint64_t to)
 		memcpy(lx->banner, hit, n);
 		lx->banner[n] = '\0';
 	}
-	free(buf);
+	window_free(buf);
 	return hit != NULL;
 }
 
@@ -373,6 +380,27 @@ static void read_base(struct qvmi_linux *lx, const char *name, uint64_t def,
 		return;
 	}
 	*out = v;
+}
+
+/*
+ * i386: the linear map ends at high_memory (a data symbol: from a
+ * System.map or an ISF), at most 896 MiB above PAGE_OFFSET with the 3G
+ * split, and vmalloc (modules too) starts 8 MiB above it.  Without the
+ * symbol assume the largest linear map; module addresses then read through
+ * the page tables only if they lie above it.
+ */
+static void read_high_memory(struct qvmi_linux *lx)
+{
+	uint64_t va, pa = 0, lim = lx->page_offset_base + 0x38000000;
+	uint32_t hm = 0;
+
+	lx->vmalloc_base = lim;
+	if (!qvmi_linux_sym_addr(lx, "high_memory", &va) &&
+	    !qvmi__linux_kimage_pa(lx, va, &pa) &&
+	    !qvmi_read_pa(lx->ctx, pa, &hm, sizeof(hm)) &&
+	    hm > lx->page_offset_base && hm <= lim)
+		lx->vmalloc_base = hm;
+	qvmi__clear_err(lx->ctx);
 }
 
 static int read_banner(struct qvmi_linux *lx)
@@ -555,17 +583,28 @@ static const char digits[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
  */
 static int text_hint(struct qvmi_linux *lx, uint64_t *ret)
 {
+	enum qvmi_paging_mode m = QVMI_PAGING_AUTO;
 	struct qvmi_regs_x86 r;
+	/* i386: the kernel is the top of the 32-bit space, user code runs
+	 * in ring 3 (and may sit above 1 GiB). */
+	bool k32 = !qvmi_get_paging_mode(lx->ctx, &m) &&
+		   (m == QVMI_PAGING_PAE || m == QVMI_PAGING_32);
 
 	for (unsigned int cpu = 0; cpu < HINT_VCPUS; cpu++) {
 		if (qvmi_get_regs(lx->ctx, cpu, &r))
 			break;
-		if (!(r.valid & QVMI_REGS_GPR) || !(r.valid & QVMI_REGS_CR) ||
-		    r.rip < QVMI_LINUX_START_KERNEL_MAP ||
-		    r.rip >= QVMI_LINUX_MODULES_START)
+		if (!(r.valid & QVMI_REGS_GPR) || !(r.valid & QVMI_REGS_CR))
 			continue;
-		/* CR3 bits 11:0 are PCID/flags, bit 63 is "no flush". */
-		if (!qvmi_translate(lx->ctx, r.cr3 & 0x000ffffffffff000ull,
+		if (k32 ? r.rip < QVMI_LINUX_PAGE_OFFSET32_MIN ||
+				    r.rip > UINT32_MAX ||
+				    ((r.valid & QVMI_REGS_SEG) && (r.cs & 3)) :
+			  r.rip < QVMI_LINUX_START_KERNEL_MAP ||
+				    r.rip >= QVMI_LINUX_MODULES_START)
+			continue;
+		/* CR3 bits 11:0 are PCID/flags, bit 63 is "no flush"; a PAE
+		 * CR3 is 32-byte aligned (the walker masks per mode). */
+		if (!qvmi_translate(lx->ctx,
+				    k32 ? r.cr3 : r.cr3 & 0x000ffffffffff000ull,
 				    r.rip, ret))
 			return 0;
 	}
@@ -712,9 +751,119 @@ static int map_hit(uint64_t gpa, void *arg)
 	return 1;
 }
 
+/* _text (else _stext) of a map, or NULL. */
+static const struct qvmi_ksym *map_text(const struct qvmi_ksyms *m)
+{
+	const struct qvmi_ksym *t = qvmi__ksyms_find(m, "_text");
+
+	return t ? t : qvmi__ksyms_find(m, "_stext");
+}
+
+/* Do the map's text symbols sit where kallsyms has them, once slid, and
+ * is the banner where the map says?  Else it is another build's map.
+ * Kallsyms symbols spread over the table are looked up by address (a
+ * name may be defined twice; an address alias is fine). */
+static int map32_agrees(struct qvmi_linux *lx, const struct qvmi_ksyms *map,
+			uint64_t slide, const char *path)
+{
+	enum { SAMPLES = 64 };
+	const struct qvmi_ksym *a, *b;
+	char ban[sizeof(lx->banner)];
+	uint64_t pa = 0;
+	size_t step = lx->syms.n / SAMPLES + 1;
+	int checked = 0;
+
+	for (size_t i = 0; i < lx->syms.n; i += step) {
+		b = &lx->syms.syms[i];
+		a = qvmi__ksyms_lookup(map, b->addr - slide);
+		if (!a || a->addr + slide != b->addr)
+			return qvmi__err(
+				lx->ctx, -ESTALE,
+				"%s is for another kernel build: no "
+				"symbol where kallsyms has %s (0x%" PRIx64
+				" linked)",
+				path, qvmi__ksym_name(&lx->syms, b),
+				b->addr - slide);
+		checked++;
+	}
+	a = qvmi__ksyms_find(map, "linux_banner");
+	if (checked < 2 || !a ||
+	    qvmi__linux_kimage_pa(lx, a->addr + slide, &pa) ||
+	    qvmi_read_pa(lx->ctx, pa, ban, sizeof(ban) - 1))
+		return qvmi__err(lx->ctx, -ESTALE,
+				 "%s does not match the guest kernel (text "
+				 "symbols or linux_banner missing)",
+				 path);
+	ban[sizeof(ban) - 1] = '\0';
+	ban[strcspn(ban, "\n")] = '\0';
+	if (strncmp(ban, lx->banner, strcspn(lx->banner, "\n")))
+		return qvmi__err(lx->ctx, -ESTALE,
+				 "%s is for another kernel build: its "
+				 "linux_banner is not the guest's",
+				 path);
+	return 0;
+}
+
+/*
+ * i386 without KALLSYMS_ALL (Debian's 686-pae): kallsyms, found in memory,
+ * places the image and has the text symbols; the System.map of the same
+ * build gives the data symbols (init_task, init_mm, modules, prb, ...).
+ * RANDOMIZE_BASE=y there: the image moves physically and virtually
+ * together, so the map's link-time addresses from _text up move by the
+ * difference of a text symbol in both.  The map replaces the table.
+ */
+static int merge_map32(struct qvmi_linux *lx, const struct qvmi_ksyms *map,
+		       const char *path)
+{
+	const struct qvmi_ksym *mt = map_text(map), *kt, *e;
+	struct qvmi_ksyms out = { 0 };
+	uint64_t slide;
+	int err;
+
+	if (!is32(lx))
+		return qvmi__err(lx->ctx, -EBADMSG,
+				 "%s is a 32-bit System.map; the guest "
+				 "kernel is 64-bit",
+				 path);
+	kt = qvmi__ksyms_find(&lx->syms, qvmi__ksym_name(map, mt));
+	if (!kt)
+		return qvmi__err(lx->ctx, -ENOENT, "kallsyms has no %s",
+				 qvmi__ksym_name(map, mt));
+	slide = kt->addr - mt->addr;
+	e = qvmi__ksyms_find(map, "_end");
+	if (e && e->addr > mt->addr && e->addr - mt->addr <= IMAGE32_MAX)
+		lx->end_va = QVMI_MAX(lx->end_va, e->addr + slide);
+	err = map32_agrees(lx, map, slide, path);
+	for (size_t i = 0; !err && i < map->n; i++) {
+		const struct qvmi_ksym *k = &map->syms[i];
+		const char *name = qvmi__ksym_name(map, k);
+		bool moves = k->addr >= mt->addr && k->type != 'A' &&
+			     k->type != 'a';
+
+		if (qvmi__ksyms_add(&out, moves ? k->addr + slide : k->addr,
+				    k->type, name, strlen(name)))
+			err = qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	}
+	if (!err && qvmi__ksyms_finish(&out))
+		err = qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	if (err) {
+		qvmi__ksyms_free(&out);
+		return err;
+	}
+	qvmi__ksyms_free(&lx->syms);
+	lx->syms = out;
+	lx->sym_source = "system.map";
+	qvmi__log(lx->ctx, QVMI_LOG_INFO,
+		  "linux: %zu symbols from %s, slide 0x%" PRIx64, out.n, path,
+		  slide);
+	return 0;
+}
+
 static int discover_map(struct qvmi_linux *lx, const char *path)
 {
 	struct map_scan ms = { lx, 0, 0, 0, 0 };
+	const struct qvmi_ksym *t;
+	struct qvmi_ksyms map;
 	uint64_t ban, pb, slide;
 	char *text = NULL;
 	size_t len = 0;
@@ -726,6 +875,23 @@ static int discover_map(struct qvmi_linux *lx, const char *path)
 	free(text);
 	if (err)
 		return err;
+	t = map_text(&lx->syms);
+	if (!t)
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "%s has no _text/_stext (Debian's "
+				 "/boot/System.map-* is a stub; the real one "
+				 "is usr/lib/debug/boot/System.map-* of "
+				 "linux-image-*-dbg)",
+				 path);
+	if (t->addr <= UINT32_MAX) { /* a 32-bit kernel's map */
+		map = lx->syms;
+		memset(&lx->syms, 0, sizeof(lx->syms));
+		err = discover_kallsyms(lx);
+		if (!err)
+			err = merge_map32(lx, &map, path);
+		qvmi__ksyms_free(&map);
+		return err;
+	}
 	err = image_bounds(lx);
 	if (err)
 		return err;
@@ -774,6 +940,29 @@ static int isf_sym_off(struct qvmi_linux *lx, const char *sym, uint64_t *isf,
 	return 0;
 }
 
+/* Does the symbol table (kallsyms or a map) have name? */
+static bool lx_has_sym(struct qvmi_linux *lx, const char *name)
+{
+	uint64_t v;
+
+	return !lx_sym(lx, name, &v);
+}
+
+/* Does the image hold lx->banner at va? */
+static bool isf32_banner_ok(struct qvmi_linux *lx, uint64_t va)
+{
+	char ban[sizeof(lx->banner)];
+	size_t n = strcspn(lx->banner, "\n");
+	uint64_t pa = 0;
+
+	if (n >= sizeof(ban) || qvmi__linux_kimage_pa(lx, va, &pa) ||
+	    qvmi_read_pa(lx->ctx, pa, ban, n)) {
+		qvmi__clear_err(lx->ctx);
+		return false;
+	}
+	return !memcmp(ban, lx->banner, n);
+}
+
 /*
  * Load the ISF and relocate its link-time symbols to this boot as the
  * System.map path does: everything from _text up moves by the KASLR slide
@@ -800,6 +989,20 @@ int qvmi__linux_load_isf(struct qvmi_linux *lx, const char *path)
 				 "(linux_banner at _text+0x%" PRIx64
 				 ", the guest's at _text+0x%" PRIx64 ")",
 				 path, a, b);
+	/* i386 without KALLSYMS_ALL: kallsyms has no linux_banner; the
+	 * ISF's, slid, must hold the banner found in memory. */
+	if (is32(lx) && lx->banner[0] && !lx_has_sym(lx, "linux_banner") &&
+	    !qvmi__isf_sym(lx->isf, "linux_banner", &a) &&
+	    !isf32_banner_ok(lx, a + lx->isf_slide))
+		return qvmi__err(lx->ctx, -ESTALE,
+				 "isf: %s is for another kernel build (its "
+				 "linux_banner is not the guest's)",
+				 path);
+	/* i386: kallsyms ends at its tables; .data and .bss (high_memory,
+	 * swapper_pg_dir) lie up to _end. */
+	if (is32(lx) && !qvmi__isf_sym(lx->isf, "_end", &a) &&
+	    a > lx->isf_text && a - lx->isf_text <= IMAGE32_MAX)
+		lx->end_va = QVMI_MAX(lx->end_va, a + lx->isf_slide);
 	lx->btf_source = "isf";
 	qvmi__log(lx->ctx, QVMI_LOG_INFO,
 		  "linux: ISF %s, %zu symbols, slide 0x%" PRIx64, path,
@@ -825,11 +1028,8 @@ static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 	if (err)
 		return err;
 	if (is32(lx)) {
-		/* The linear map ends at high_memory (a data symbol, not in
-		 * kallsyms), at most 896 MiB above PAGE_OFFSET with the 3G
-		 * split; vmalloc starts there.  No vmemmap on i386. */
-		lx->vmalloc_base = lx->page_offset_base + 0x38000000;
-		lx->vmemmap_base = 0;
+		read_high_memory(lx);
+		lx->vmemmap_base = 0; /* none on i386 */
 		goto btf;
 	}
 	/* CONFIG_RANDOMIZE_MEMORY variables; defaults are 4-level layout. */
@@ -948,14 +1148,11 @@ QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
 	return 0;
 }
 
-/* Without CONFIG_KALLSYMS_ALL kallsyms has text symbols only. */
+/* Without CONFIG_KALLSYMS_ALL kallsyms has text symbols only (and a few
+ * data symbols inside the text ranges): linux_banner is then missing. */
 static bool has_data_syms(const struct qvmi_linux *lx)
 {
-	for (size_t i = 0; i < lx->syms.n; i++)
-		if (lx->syms.syms[i].type &&
-		    strchr("DdBb", lx->syms.syms[i].type))
-			return true;
-	return false;
+	return qvmi__ksyms_find(&lx->syms, "linux_banner") != NULL;
 }
 
 QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
@@ -972,13 +1169,21 @@ QVMI_API int qvmi_linux_sym_addr(struct qvmi_linux *lx, const char *name,
 		*ret = v >= lx->isf_text ? v + lx->isf_slide : v;
 		return 0;
 	}
-	if (err == -ENOENT && is32(lx) && !has_data_syms(lx))
+	if (err == -ENOENT && lx->isf)
 		return qvmi__err(lx->ctx, -ENOENT,
-				 "no symbol %s: kallsyms of %s has no data "
-				 "symbols (KALLSYMS_ALL off): give system_map "
-				 "(System.map of linux-image-%s-dbg) or "
-				 "isf_path ('dwarf2json linux --elf vmlinux')",
-				 name, lx->release, lx->release);
+				 "no symbol %s in kallsyms or the ISF", name);
+	if (err == -ENOENT && is32(lx) && !has_data_syms(lx) && !lx->btf &&
+	    !lx->btf_lazy)
+		return qvmi__err(lx->ctx, -ENOENT, NO_TYPES32_FMT, lx->release,
+				 lx->release, lx->release);
+	if (err == -ENOENT && is32(lx) && !has_data_syms(lx))
+		return qvmi__err(
+			lx->ctx, -ENOENT,
+			"no symbol %s: kallsyms of %s has no data "
+			"symbols (KALLSYMS_ALL off): give system_map "
+			"(--system-map usr/lib/debug/boot/System.map-%s "
+			"of linux-image-%s-dbg) or isf_path (--isf)",
+			name, lx->release, lx->release, lx->release);
 	if (err == -ENOENT)
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol %s", name);
 	return err;
@@ -997,8 +1202,13 @@ QVMI_API int qvmi_linux_sym_name(struct qvmi_linux *lx, uint64_t addr,
 	if (err)
 		return err;
 	k = qvmi__ksyms_lookup(&lx->syms, addr);
-	/* Past the image there is no symbol to be "near". */
-	if (!k || (addr >= lx->end_va && addr != k->addr))
+	/* Past the image there is no symbol to be "near"; nor, on i386, is
+	 * a kernel address near an absolute symbol below PAGE_OFFSET (the
+	 * System.map's "01000000 A phys_startup_32"). */
+	if (!k ||
+	    (addr != k->addr && (addr >= lx->end_va ||
+				 (is32(lx) && k->addr < lx->page_offset_base &&
+				  addr >= lx->page_offset_base))))
 		return qvmi__err(lx->ctx, -ENOENT, "no symbol at 0x%" PRIx64,
 				 addr);
 	snprintf(buf, size, "%s", qvmi__ksym_name(&lx->syms, k));

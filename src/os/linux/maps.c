@@ -13,6 +13,8 @@
  * counts are taken from BTF).  Slot i covers (pivot[i-1], pivot[i]]; the
  * last used slot is the one whose pivot reaches the node's max, and a zero
  * pivot past slot 0 ends the node.  Leaves hold vm_area_struct pointers.
+ * On 32-bit kernels pivots and slots are 4 bytes and a 256-byte range_64
+ * node has 31 pivots and 32 slots (arange_64: 20 and 21).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +72,7 @@ static int count_of(struct qvmi_linux *lx, const char *path, uint32_t *off,
 
 	if (err)
 		return err;
-	*n = size / 8;
+	*n = size / qvmi__lx_psize(lx);
 	if (!*n || *n > MT_SLOTS_MAX || *off + size > MT_NODE_SIZE)
 		return qvmi__err(lx->ctx, -EBADMSG, "linux: odd maple_node.%s",
 				 path);
@@ -137,7 +139,7 @@ static int layout_vma(struct qvmi_linux *lx, struct maps_layout *L)
 		uint32_t *o = (uint32_t *)((char *)L + f[i].where);
 
 		err = qvmi__lx_off(lx, "vm_area_struct", f[i].name, o);
-		qvmi__lx_fields_add(&L->vf, *o, 8);
+		qvmi__lx_fields_add(&L->vf, *o, qvmi__lx_psize(lx));
 	}
 	/* 6.3 wrapped vm_flags in a union with __vm_flags: same offset. */
 	if (!err)
@@ -149,7 +151,7 @@ static int layout_vma(struct qvmi_linux *lx, struct maps_layout *L)
 	if (!err && !L->maple) {
 		err = qvmi__lx_off(lx, "vm_area_struct", "vm_next",
 				   &L->vm_next);
-		qvmi__lx_fields_add(&L->vf, L->vm_next, 8);
+		qvmi__lx_fields_add(&L->vf, L->vm_next, qvmi__lx_psize(lx));
 	}
 	if (!err)
 		err = qvmi__lx_fields_plan(lx, &L->vf);
@@ -182,9 +184,9 @@ static int maps_layout(struct qvmi_linux *lx, struct maps_layout *L)
 
 static int kptr_at(struct qvmi_linux *lx, uint64_t va, uint64_t *ret)
 {
-	int err = qvmi__lx_kread(lx, va, ret, 8);
+	int err = qvmi__lx_kread_ptr(lx, va, ret);
 
-	if (!err && !qvmi__lx_kptr(*ret))
+	if (!err && !qvmi__lx_kptr(lx, *ret))
 		err = qvmi__fault(lx->ctx, *ret, "bad kernel pointer");
 	return err;
 }
@@ -275,7 +277,7 @@ static char *vma_name(struct maps *m, const struct qvmi_linux_vma *v,
 {
 	char *s;
 
-	if (file && qvmi__lx_kptr(file) && m->L->paths)
+	if (file && qvmi__lx_kptr(m->lx, file) && m->L->paths)
 		return file_path(m, file);
 	s = special_name(m, ops, priv);
 	if (s)
@@ -316,20 +318,20 @@ static int vma(struct maps *m, uint64_t va, uint64_t lo, uint64_t hi,
 	uint64_t fl;
 	int err;
 
-	if (!qvmi__lx_kptr(va))
+	if (!qvmi__lx_kptr(m->lx, va))
 		return qvmi__fault(m->lx->ctx, va, "VMA: bad pointer");
 	err = qvmi__lx_fields_read(m->lx, &L->vf, va, b);
 	if (err)
 		return err;
 	v.addr = va;
-	v.start = qvmi__lx_u64(b, L->vm_start);
-	v.end = qvmi__lx_u64(b, L->vm_end);
-	v.pgoff = qvmi__lx_u64(b, L->vm_pgoff);
+	v.start = qvmi__lx_ptr(m->lx, b, L->vm_start);
+	v.end = qvmi__lx_ptr(m->lx, b, L->vm_end);
+	v.pgoff = qvmi__lx_ptr(m->lx, b, L->vm_pgoff);
 	v.flags = fl = qvmi__lx_uint(b, L->vm_flags, L->vm_flags_size);
-	v.file = qvmi__lx_u64(b, L->vm_file);
+	v.file = qvmi__lx_ptr(m->lx, b, L->vm_file);
 	if (next)
-		*next = qvmi__lx_u64(b, L->vm_next);
-	if (qvmi__lx_u64(b, L->vm_mm) != m->mm || v.start >= v.end ||
+		*next = qvmi__lx_ptr(m->lx, b, L->vm_next);
+	if (qvmi__lx_ptr(m->lx, b, L->vm_mm) != m->mm || v.start >= v.end ||
 	    v.start < lo || v.end - 1 > hi) {
 		m->bad++;
 		return 0;
@@ -338,8 +340,8 @@ static int vma(struct maps *m, uint64_t va, uint64_t lo, uint64_t hi,
 	v.perms[1] = fl & VM_WRITE ? 'w' : '-';
 	v.perms[2] = fl & VM_EXEC ? 'x' : '-';
 	v.perms[3] = fl & VM_SHARED ? 's' : 'p';
-	v.name = vma_name(m, &v, v.file, qvmi__lx_u64(b, L->vm_ops),
-			  qvmi__lx_u64(b, L->vm_priv));
+	v.name = vma_name(m, &v, v.file, qvmi__lx_ptr(m->lx, b, L->vm_ops),
+			  qvmi__lx_ptr(m->lx, b, L->vm_priv));
 	if (!v.name || add_vma(m, &v)) {
 		free(v.name);
 		return qvmi__err(m->lx->ctx, -ENOMEM, "out of memory");
@@ -367,6 +369,7 @@ static int mt_node(struct maps *m, uint64_t enode, uint64_t min, uint64_t max,
 	unsigned int type = (enode >> 3) & 0xf, np, ns;
 	uint8_t b[MT_NODE_SIZE];
 	uint64_t lo = min;
+	uint32_t ps = qvmi__lx_psize(m->lx), po, so;
 	int err;
 
 	if (depth > MT_DEPTH_MAX)
@@ -382,8 +385,15 @@ static int mt_node(struct maps *m, uint64_t enode, uint64_t min, uint64_t max,
 		return err;
 	np = type == MT_ARANGE64 ? L->a_np : L->r_np;
 	ns = type == MT_ARANGE64 ? L->a_ns : L->r_ns;
-	memcpy(piv, b + (type == MT_ARANGE64 ? L->a_piv : L->r_piv), np * 8);
-	memcpy(slot, b + (type == MT_ARANGE64 ? L->a_slot : L->r_slot), ns * 8);
+	po = type == MT_ARANGE64 ? L->a_piv : L->r_piv;
+	so = type == MT_ARANGE64 ? L->a_slot : L->r_slot;
+	/* Pivots and slots are unsigned long and pointers: 4 bytes on
+	 * i386, where a range_64 node has 31 pivots and 32 slots. */
+	for (unsigned int i = 0; i < ns; i++) {
+		if (i < np)
+			piv[i] = qvmi__lx_ptr(m->lx, b, po + i * ps);
+		slot[i] = qvmi__lx_ptr(m->lx, b, so + i * ps);
+	}
 	for (unsigned int i = 0; i < ns && !err; i++) {
 		uint64_t hi = i < np ? piv[i] : max;
 
@@ -402,20 +412,21 @@ static int mt_node(struct maps *m, uint64_t enode, uint64_t min, uint64_t max,
 
 static int walk_maple(struct maps *m)
 {
-	uint64_t root;
-	int err = qvmi__lx_kread(m->lx, m->mm + m->L->mm_root, &root, 8);
+	uint64_t root,
+		max = qvmi__lx_psize(m->lx) == 4 ? UINT32_MAX : UINT64_MAX;
+	int err = qvmi__lx_kread_ptr(m->lx, m->mm + m->L->mm_root, &root);
 
 	if (err || !root)
 		return err;
 	if ((root & 3) != 2) /* one entry, stored in the root itself */
-		return vma(m, root, 0, UINT64_MAX, NULL);
-	return mt_node(m, root, 0, UINT64_MAX, 0);
+		return vma(m, root, 0, max, NULL);
+	return mt_node(m, root, 0, max, 0);
 }
 
 static int walk_list(struct maps *m)
 {
 	uint64_t va, lo = 0;
-	int err = qvmi__lx_kread(m->lx, m->mm + m->L->mm_mmap, &va, 8);
+	int err = qvmi__lx_kread_ptr(m->lx, m->mm + m->L->mm_mmap, &va);
 	size_t before;
 
 	while (!err && va) {
@@ -444,14 +455,14 @@ static int task_mm(struct qvmi_linux *lx, int32_t pid,
 
 static int mm_vars(struct maps *m)
 {
-	int err = qvmi__lx_kread(m->lx, m->mm + m->L->start_brk, &m->start_brk,
-				 8);
+	int err = qvmi__lx_kread_ptr(m->lx, m->mm + m->L->start_brk,
+				     &m->start_brk);
 
 	if (!err)
-		err = qvmi__lx_kread(m->lx, m->mm + m->L->brk, &m->brk, 8);
+		err = qvmi__lx_kread_ptr(m->lx, m->mm + m->L->brk, &m->brk);
 	if (!err)
-		err = qvmi__lx_kread(m->lx, m->mm + m->L->start_stack,
-				     &m->start_stack, 8);
+		err = qvmi__lx_kread_ptr(m->lx, m->mm + m->L->start_stack,
+					 &m->start_stack);
 	return err;
 }
 
@@ -528,9 +539,9 @@ QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
 	if (!err)
 		err = task_mm(lx, pid, &t);
 	if (!err)
-		err = qvmi__lx_kread(lx, t.mm + o_start, &start, 8);
+		err = qvmi__lx_kread_ptr(lx, t.mm + o_start, &start);
 	if (!err)
-		err = qvmi__lx_kread(lx, t.mm + o_end, &end, 8);
+		err = qvmi__lx_kread_ptr(lx, t.mm + o_end, &end);
 	if (!err)
 		err = qvmi__lx_paging(lx);
 	if (err)

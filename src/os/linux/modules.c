@@ -44,7 +44,7 @@ static int layout_mem(struct qvmi_linux *lx, struct mod_layout *m)
 		snprintf(path, sizeof(path), "mem[%u].size", i);
 		if (!err)
 			err = qvmi__lx_off(lx, "module", path, &m->mem_size[i]);
-		qvmi__lx_fields_add(&m->f, m->mem_base[i], 8);
+		qvmi__lx_fields_add(&m->f, m->mem_base[i], qvmi__lx_psize(lx));
 		qvmi__lx_fields_add(&m->f, m->mem_size[i], 4);
 	}
 	return err;
@@ -69,7 +69,7 @@ static int layout_core(struct qvmi_linux *lx, struct mod_layout *m)
 	if (m->has_data)
 		err = qvmi__lx_off(lx, "module", "data_layout.size",
 				   &m->data_size);
-	qvmi__lx_fields_add(&m->f, m->core_base, 8);
+	qvmi__lx_fields_add(&m->f, m->core_base, qvmi__lx_psize(lx));
 	qvmi__lx_fields_add(&m->f, m->core_size, 4);
 	qvmi__lx_fields_add(&m->f, m->core_text, 4);
 	qvmi__lx_fields_add(&m->f, m->init_size, 4);
@@ -94,7 +94,7 @@ static int mod_layout(struct qvmi_linux *lx, struct mod_layout *m)
 		return err;
 	if (!m->name_len || m->state_size > 8)
 		return qvmi__err(lx->ctx, -EBADMSG, "linux: odd struct module");
-	qvmi__lx_fields_add(&m->f, m->list, 8);
+	qvmi__lx_fields_add(&m->f, m->list, qvmi__lx_psize(lx));
 	qvmi__lx_fields_add(&m->f, m->name, QVMI_MIN(m->name_len, 64u));
 	qvmi__lx_fields_add(&m->f, m->state, m->state_size);
 	m->mem = qvmi__lx_has(lx, "module", "mem");
@@ -104,8 +104,8 @@ static int mod_layout(struct qvmi_linux *lx, struct mod_layout *m)
 	return err;
 }
 
-static void decode(const struct mod_layout *m, const uint8_t *b, uint64_t va,
-		   struct qvmi_linux_module *o)
+static void decode(struct qvmi_linux *lx, const struct mod_layout *m,
+		   const uint8_t *b, uint64_t va, struct qvmi_linux_module *o)
 {
 	size_t n = QVMI_MIN((size_t)m->name_len, sizeof(o->name) - 1);
 
@@ -115,12 +115,12 @@ static void decode(const struct mod_layout *m, const uint8_t *b, uint64_t va,
 	o->name[n] = '\0';
 	o->state = (int)qvmi__lx_uint(b, m->state, m->state_size);
 	if (m->mem) {
-		o->base = qvmi__lx_u64(b, m->mem_base[0]);
+		o->base = qvmi__lx_ptr(lx, b, m->mem_base[0]);
 		o->text_size = qvmi__lx_u32(b, m->mem_size[0]);
 		for (uint32_t i = 0; i < m->nmem; i++)
 			o->size += qvmi__lx_u32(b, m->mem_size[i]);
 	} else {
-		o->base = qvmi__lx_u64(b, m->core_base);
+		o->base = qvmi__lx_ptr(lx, b, m->core_base);
 		o->text_size = qvmi__lx_u32(b, m->core_text);
 		/* /proc/modules: init_layout.size + core_layout.size (init
 		 * is 0 once the module's init has run). */
@@ -155,13 +155,13 @@ static int walk(struct qvmi_linux *lx, const struct mod_layout *m,
 	uint8_t *b = lx->views->scratch;
 	size_t cap = 0, budget = QVMI_LX_LIST_MAX;
 	uint64_t n;
-	int err = qvmi__lx_kread(lx, head, &n, 8), r;
+	int err = qvmi__lx_kread_ptr(lx, head, &n), r;
 
 	qvmi__lx_seen_init(&seen);
 	while (!err && n != head) {
 		uint64_t va = n - m->list;
 
-		if (!qvmi__lx_kptr(n)) {
+		if (!qvmi__lx_kptr(lx, n)) {
 			err = qvmi__fault(lx->ctx, n,
 					  "module list: bad pointer");
 			break;
@@ -178,8 +178,8 @@ static int walk(struct qvmi_linux *lx, const struct mod_layout *m,
 		err = qvmi__lx_fields_read(lx, &m->f, va, b);
 		if (err)
 			break;
-		decode(m, b, va, &mod);
-		n = qvmi__lx_u64(b, m->list);
+		decode(lx, m, b, va, &mod);
+		n = qvmi__lx_ptr(lx, b, m->list);
 		if (add(ret, &cap, &mod))
 			err = qvmi__err(lx->ctx, -ENOMEM, "out of memory");
 	}

@@ -137,22 +137,23 @@ static int task_layout(struct qvmi_linux *lx, struct qvmi_lx_task_layout **ret)
 		err = layout_threads(lx, t);
 	if (!err) {
 		struct qvmi_lx_fields *f = &t->f;
+		uint32_t ps = qvmi__lx_psize(lx);
 
 		qvmi__lx_fields_add(f, t->state, t->state_size);
 		qvmi__lx_fields_add(f, t->exit_state, 4);
 		qvmi__lx_fields_add(f, t->flags, 4);
-		qvmi__lx_fields_add(f, t->tasks, 8);
+		qvmi__lx_fields_add(f, t->tasks, ps);
 		qvmi__lx_fields_add(f, t->pid, 4);
 		qvmi__lx_fields_add(f, t->tgid, 4);
-		qvmi__lx_fields_add(f, t->real_parent, 8);
-		qvmi__lx_fields_add(f, t->cred, 8);
+		qvmi__lx_fields_add(f, t->real_parent, ps);
+		qvmi__lx_fields_add(f, t->cred, ps);
 		qvmi__lx_fields_add(f, t->comm, t->comm_len);
-		qvmi__lx_fields_add(f, t->mm, 8);
+		qvmi__lx_fields_add(f, t->mm, ps);
 		qvmi__lx_fields_add(f, t->start_time, 8);
 		if (t->thread_mode == 1)
-			qvmi__lx_fields_add(f, t->signal, 8);
+			qvmi__lx_fields_add(f, t->signal, ps);
 		if (t->thread_mode)
-			qvmi__lx_fields_add(f, t->thread_link, 8);
+			qvmi__lx_fields_add(f, t->thread_link, ps);
 		err = qvmi__lx_fields_plan(lx, f);
 	}
 	/* Only a layout problem is remembered; -ENOMEM may pass. */
@@ -187,8 +188,8 @@ static void decode(struct walk *w, uint64_t va, struct qvmi_linux_task *k)
 {
 	const struct qvmi_lx_task_layout *t = w->t;
 	const uint8_t *b = w->buf;
-	uint64_t parent = qvmi__lx_u64(b, t->real_parent);
-	uint64_t cred = qvmi__lx_u64(b, t->cred), pgd, v64;
+	uint64_t parent = qvmi__lx_ptr(w->lx, b, t->real_parent);
+	uint64_t cred = qvmi__lx_ptr(w->lx, b, t->cred), pgd, v64;
 	uint32_t v32;
 	size_t n = QVMI_MIN((size_t)t->comm_len, sizeof(k->comm) - 1);
 
@@ -201,7 +202,7 @@ static void decode(struct walk *w, uint64_t va, struct qvmi_linux_task *k)
 	k->raw_state = qvmi__lx_uint(b, t->state, t->state_size);
 	k->state = state_char(k->raw_state, qvmi__lx_u32(b, t->exit_state));
 	k->start_time = qvmi__lx_u64(b, t->start_time);
-	k->mm = qvmi__lx_u64(b, t->mm);
+	k->mm = qvmi__lx_ptr(w->lx, b, t->mm);
 	if ((qvmi__lx_u32(b, t->flags) & PF_KTHREAD) || !k->mm)
 		k->flags |= QVMI_LINUX_TASK_KTHREAD;
 	if (k->pid == k->tgid)
@@ -226,7 +227,7 @@ static void decode(struct walk *w, uint64_t va, struct qvmi_linux_task *k)
 		w->cred_va = cred;
 		w->cred_uid = v32;
 	}
-	if (k->mm && !qvmi__lx_kread(w->lx, k->mm + t->mm_pgd, &pgd, 8) &&
+	if (k->mm && !qvmi__lx_kread_ptr(w->lx, k->mm + t->mm_pgd, &pgd) &&
 	    !qvmi_linux_va_to_pa(w->lx, pgd, &v64))
 		k->dtb = v64;
 	qvmi__clear_err(w->lx->ctx);
@@ -238,7 +239,7 @@ static int visit(struct walk *w, uint64_t va)
 	struct qvmi_linux_task k;
 	int r;
 
-	if (!qvmi__lx_kptr(va))
+	if (!qvmi__lx_kptr(w->lx, va))
 		return qvmi__fault(w->lx->ctx, va, "task list: bad pointer");
 	if (!w->budget--)
 		return qvmi__err(w->lx->ctx, -ELOOP,
@@ -261,7 +262,7 @@ static int visit(struct walk *w, uint64_t va)
 /* The next link of the list_head at buf[off], checked. */
 static uint64_t next_of(struct walk *w, uint32_t off)
 {
-	return qvmi__lx_u64(w->buf, off);
+	return qvmi__lx_ptr(w->lx, w->buf, off);
 }
 
 /* Threads of the group whose leader was just read (w->buf holds it). */
@@ -272,12 +273,12 @@ static int walk_threads(struct walk *w, uint64_t leader)
 	int r;
 
 	if (t->thread_mode == 1) {
-		uint64_t sig = qvmi__lx_u64(w->buf, t->signal);
+		uint64_t sig = qvmi__lx_ptr(w->lx, w->buf, t->signal);
 
 		if (!sig) /* exiting, or an idle task */
 			return 0;
 		head = sig + t->sig_thread_head;
-		r = qvmi__lx_kread(w->lx, head, &n, 8);
+		r = qvmi__lx_kread_ptr(w->lx, head, &n);
 		if (r)
 			return r;
 	} else {
@@ -290,7 +291,7 @@ static int walk_threads(struct walk *w, uint64_t leader)
 		uint64_t task = n - t->thread_link;
 
 		if (task == leader) { /* signal->thread_head holds it too */
-			r = qvmi__lx_kread(w->lx, n, &n, 8);
+			r = qvmi__lx_kread_ptr(w->lx, n, &n);
 			if (r)
 				return r;
 			if (!w->budget--)

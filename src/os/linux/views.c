@@ -43,12 +43,22 @@ int qvmi__lx_paging(struct qvmi_linux *lx)
 {
 	enum qvmi_paging_mode m;
 
+	uint64_t pgd_size = 0;
+
 	if (!qvmi_get_paging_mode(lx->ctx, &m))
 		return 0;
 	/* No registers (a raw dump): 5-level paging moves the direct map
-	 * below the 4-level kernel half (0xff11... instead of 0xffff8...). */
-	m = lx->page_offset_base < 0xffff800000000000ull ? QVMI_PAGING_5LEVEL :
-							   QVMI_PAGING_4LEVEL;
+	 * below the 4-level kernel half (0xff11... instead of 0xffff8...).
+	 * i386: pgd_t is 8 bytes with PAE, 4 without. */
+	if (qvmi__lx_psize(lx) == 4)
+		m = !qvmi_linux_type_size(lx, "pgd_t", &pgd_size) &&
+				    pgd_size == 4 ?
+			    QVMI_PAGING_32 :
+			    QVMI_PAGING_PAE;
+	else
+		m = lx->page_offset_base < 0xffff800000000000ull ?
+			    QVMI_PAGING_5LEVEL :
+			    QVMI_PAGING_4LEVEL;
 	qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
 		  "linux: paging mode from the direct-map base: %s",
 		  qvmi_paging_mode_name(m));
@@ -72,12 +82,15 @@ int qvmi__lx_kdtb(struct qvmi_linux *lx, uint64_t *ret)
 	err = qvmi__lx_paging(lx);
 	if (err)
 		return err;
-	/* init_mm.pgd is swapper_pg_dir (init_top_pgt on x86_64). */
+	/* init_mm.pgd is swapper_pg_dir (init_top_pgt on x86_64); on i386
+	 * PAE it is the 32-byte PDPT that CR3 points at (page aligned for
+	 * swapper_pg_dir, but the check asks only what CR3 needs). */
 	if (!qvmi_linux_sym_addr(lx, "init_mm", &mm) &&
 	    !qvmi__lx_off(lx, "mm_struct", "pgd", &off) &&
 	    !qvmi__linux_kimage_pa(lx, mm + off, &pa) &&
-	    !qvmi_read_pa(lx->ctx, pa, &pgd, 8) &&
-	    !qvmi_linux_va_to_pa(lx, pgd, &pa) && !(pa & 0xfff)) {
+	    !qvmi_read_pa(lx->ctx, pa, &pgd, qvmi__lx_psize(lx)) &&
+	    !qvmi_linux_va_to_pa(lx, pgd, &pa) &&
+	    !(pa & (qvmi__lx_psize(lx) == 4 ? 0x1f : 0xfff))) {
 		v->kdtb = pa;
 	} else if ((!qvmi_linux_sym_addr(lx, "init_top_pgt", &pgd) ||
 		    !qvmi_linux_sym_addr(lx, "swapper_pg_dir", &pgd)) &&
@@ -133,12 +146,22 @@ int qvmi__lx_kread(struct qvmi_linux *lx, uint64_t va, void *buf, size_t len)
 		return pread(lx, va - lx->page_offset_base, buf, len);
 	if (va >= lx->text_va && last < lx->end_va && lx->text_pa)
 		return pread(lx, va - lx->text_va + lx->text_pa, buf, len);
-	if (!qvmi__lx_kptr(va))
+	if (!qvmi__lx_kptr(lx, va))
 		return qvmi__fault(lx->ctx, va, "not a kernel address");
 	err = qvmi__lx_kdtb(lx, &dtb);
 	if (err)
 		return err;
 	return qvmi_read_va(lx->ctx, dtb, va, buf, len);
+}
+
+int qvmi__lx_kread_ptr(struct qvmi_linux *lx, uint64_t va, uint64_t *ret)
+{
+	uint64_t v = 0; /* little-endian: a 4-byte read fills the low half */
+	int err = qvmi__lx_kread(lx, va, &v, qvmi__lx_psize(lx));
+
+	if (!err)
+		*ret = v;
+	return err;
 }
 
 int qvmi__lx_kstr(struct qvmi_linux *lx, uint64_t va, char *buf, size_t size)

@@ -74,9 +74,19 @@ QVMI_HIDDEN int qvmi__lx_kdtb(struct qvmi_linux *lx, uint64_t *ret);
 /* Make sure qvmi_read_va can run: a raw dump has no registers, so the
  * mode then comes from the direct-map base (4- or 5-level). */
 QVMI_HIDDEN int qvmi__lx_paging(struct qvmi_linux *lx);
-/* A plausible kernel pointer: upper half, canonical. */
-static inline bool qvmi__lx_kptr(uint64_t va)
+/* Bytes of a kernel pointer and of unsigned long: 4 on i386 (kallsyms
+ * found with 4-byte addresses), else 8. */
+static inline uint32_t qvmi__lx_psize(const struct qvmi_linux *lx)
 {
+	return lx->lay.ptr_size == 4 ? 4 : 8;
+}
+
+/* A plausible kernel pointer: upper half, canonical; on i386 at or above
+ * PAGE_OFFSET and below 4 GiB. */
+static inline bool qvmi__lx_kptr(const struct qvmi_linux *lx, uint64_t va)
+{
+	if (lx->lay.ptr_size == 4)
+		return va >= lx->page_offset_base && va <= UINT32_MAX;
 	return (va >> 47) == 0x1ffff || (va >> 56) == 0xff;
 }
 
@@ -115,6 +125,14 @@ static inline uint32_t qvmi__lx_u32(const uint8_t *b, uint32_t off)
 	return v;
 }
 
+/* A guest pointer or unsigned long at b + off (4 or 8 bytes). */
+static inline uint64_t qvmi__lx_ptr(const struct qvmi_linux *lx,
+				    const uint8_t *b, uint32_t off)
+{
+	return lx->lay.ptr_size == 4 ? qvmi__lx_u32(b, off) :
+				       qvmi__lx_u64(b, off);
+}
+
 /* A little-endian unsigned value of 1, 2, 4 or 8 bytes. */
 static inline uint64_t qvmi__lx_uint(const uint8_t *b, uint32_t off,
 				     uint32_t size)
@@ -135,6 +153,10 @@ QVMI_HIDDEN void qvmi__lx_seen_init(struct qvmi_lx_seen *s);
 QVMI_HIDDEN void qvmi__lx_seen_deinit(struct qvmi_lx_seen *s);
 /* 1 if va was already there, 0 if added, -ENOMEM. */
 QVMI_HIDDEN int qvmi__lx_seen_add(struct qvmi_lx_seen *s, uint64_t va);
+
+/* Read a guest pointer or unsigned long (qvmi__lx_psize bytes) at va. */
+QVMI_HIDDEN int qvmi__lx_kread_ptr(struct qvmi_linux *lx, uint64_t va,
+				   uint64_t *ret);
 
 /* Read a kernel C string (at most size - 1 bytes; always terminated). */
 QVMI_HIDDEN int qvmi__lx_kstr(struct qvmi_linux *lx, uint64_t va, char *buf,
