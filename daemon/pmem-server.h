@@ -85,6 +85,7 @@ struct qvmid_pmem_stats {
 	uint64_t accepted, refused, closed_timeout, closed_too_big;
 	uint64_t reads, writes, failed;
 	uint64_t sendfile_bytes; /* read data sent straight from the RAM file */
+	uint64_t mapped_bytes; /* read data sent from the RAM mapping */
 	unsigned int clients; /* open now */
 };
 void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,
