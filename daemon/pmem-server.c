@@ -594,15 +594,18 @@ static int read_sendfile(struct qvmid_pmem_server *s, struct conn *c)
  * read without allocating anything, or NULL.  Shared RAM answers through
  * host_ok: pages its file holds (learnt by mincore, then cached), never a
  * hole, which a touch through the mapping would allocate.  A mapping that
- * is not a file's has no holes to keep.
+ * is not a file's has no holes to keep.  *gone: a bulk range (as
+ * qvmi__pa_file and qvmi_read_pa define it) of a file whose QEMU exited;
+ * the mapping still shows its last bytes, which must not pass for live.
  */
 static const uint8_t *mapped_at(struct qvmid_pmem_server *s, uint64_t a,
-				size_t n)
+				size_t n, bool *gone)
 {
 	const struct qvmi_seg *seg = qvmi__seg_find(s->ctx, a);
 	struct qvmi_source *src;
 	uint64_t off;
 
+	*gone = false;
 	if (!seg || !seg->host || seg->last - a < n - 1)
 		return NULL;
 	src = seg->src;
@@ -610,6 +613,10 @@ static const uint8_t *mapped_at(struct qvmid_pmem_server *s, uint64_t a,
 	if (src->host_ok ? !src->host_ok(src, seg->src_addr + off, n) :
 			   src->file_fd >= 0)
 		return NULL;
+	if (n >= QVMI_BULK_MIN && src->file_gone && src->file_gone(src)) {
+		*gone = true;
+		return NULL;
+	}
 	return seg->host + off;
 }
 
@@ -657,9 +664,17 @@ static int read_mapped(struct qvmid_pmem_server *s, struct conn *c)
 	struct iovec iov[2];
 	struct msghdr mh = { .msg_iov = iov };
 	const uint8_t *p;
+	bool gone;
 	ssize_t w;
 
-	if (!n || !(p = mapped_at(s, c->rd_addr, n)))
+	if (!n)
+		return 2;
+	p = mapped_at(s, c->rd_addr, n, &gone);
+	if (gone) {
+		c->rd_failed = true;
+		return 1;
+	}
+	if (!p)
 		return 2;
 	populate(s, p, c->rd_addr, n);
 	iov[0] = (struct iovec){ (void *)p, n };

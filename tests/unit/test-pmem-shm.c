@@ -34,6 +34,10 @@ enum {
 	PG = 4096,
 	MIB = 1 << 20,
 	WAIT_MS = 5000,
+	/* [DENSE, DENSE + DENSE_LEN) is all data: whole replies, even the
+	 * maximum transfer, go from the RAM mapping */
+	DENSE = 8 << 20,
+	DENSE_LEN = MIB + 2 * PG,
 };
 
 /* Data pages of the memfd; the rest is holes. */
@@ -58,6 +62,8 @@ static uint8_t expect_at(uint64_t gpa)
 
 	if (gpa >= RAM)
 		return rom_byte(gpa - RAM);
+	if (gpa >= DENSE && gpa < DENSE + DENSE_LEN)
+		return page_byte(pg, (size_t)(gpa - pg));
 	for (size_t p = 0; p < QVMI_ARRAY_SIZE(data_pages); p++)
 		if (data_pages[p] == pg)
 			return page_byte(pg, (size_t)(gpa - pg));
@@ -108,6 +114,11 @@ static void setup(struct fix *f, bool ignore_sigpipe)
 			page[i] = page_byte(data_pages[p], i);
 		CHECK_INT(pwrite(f->memfd, page, PG, (off_t)data_pages[p]), ==,
 			  PG);
+	}
+	for (uint64_t pg = DENSE; pg < DENSE + DENSE_LEN; pg += PG) {
+		for (size_t i = 0; i < PG; i++)
+			page[i] = page_byte(pg, i);
+		CHECK_INT(pwrite(f->memfd, page, PG, (off_t)pg), ==, PG);
 	}
 	f->rom = malloc(ROM);
 	CHECK(f->rom);
@@ -192,6 +203,10 @@ static void reads(bool zero_copy)
 		{ RAM - 10, 20 },
 		{ RAM + 5, 1000 }, /* testmem only */
 		{ 0, 0 },
+		{ DENSE, MIB }, /* all data: from the mapping */
+		{ DENSE + 2 * PG + 7, MIB }, /* its last 7 bytes: a hole */
+		{ DENSE + MIB - 100, 300 },
+		{ DENSE - 100, 300 }, /* hole, then data */
 	};
 	uint8_t *buf = malloc(MIB + 1);
 	struct qvmid_pmem_stats st;
@@ -222,10 +237,14 @@ static void reads(bool zero_copy)
 	st = teardown(&f);
 	CHECK_U64(st.reads, ==, 2 * QVMI_ARRAY_SIZE(rq) + 1);
 	CHECK_U64(st.failed, ==, 1);
-	if (zero_copy) /* the big reads went by sendfile, tails copied */
+	if (zero_copy) /* the big reads with holes went by sendfile */
 		CHECK_U64(st.sendfile_bytes, >, 4 * MIB);
 	else
 		CHECK_U64(st.sendfile_bytes, ==, 0);
+	/* data went from the mapping: the dense MiB (twice) at least, and
+	 * in both paths, since sendmsg needs no SIGPIPE rule */
+	CHECK_U64(st.mapped_bytes, >=, 2 * MIB + 2 * 300);
+	CHECK_U64(st.mapped_bytes + st.sendfile_bytes, <, 20 * MIB);
 	free(buf);
 }
 
@@ -278,9 +297,20 @@ static void file_shrinks(bool zero_copy)
 
 	CHECK(buf);
 	setup(&f, zero_copy);
-	CHECK_OK(ftruncate(f.memfd, 2 * MIB + 100 * 1024));
 	fd = tcli_connect(f.path);
+	/* known data (and mapped) before the file shrinks */
+	cli_req(fd, QVMI_PMEM_READ, DENSE, MIB);
+	check_reply(fd, DENSE, MIB, buf);
+	CHECK_OK(ftruncate(f.memfd, 2 * MIB + 100 * 1024));
 	for (int i = 0; i < 2; i++) {
+		/* the mapping past the end faults: failure, no SIGBUS */
+		cli_req(fd, QVMI_PMEM_READ, DENSE, MIB);
+		cli_recv(fd, buf, MIB + 1);
+		CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
+		CHECK_INT(buf[0], ==, 0);
+		cli_req(fd, QVMI_PMEM_READ, DENSE + PG, 100);
+		cli_recv(fd, buf, 101);
+		CHECK_INT(buf[100], ==, QVMI_PMEM_STATUS_FAIL);
 		cli_req(fd, QVMI_PMEM_READ, 2 * MIB, MIB);
 		cli_recv(fd, buf, MIB + 1);
 		CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
@@ -334,6 +364,10 @@ static void owner_gone(bool zero_copy)
 	cli_req(fd, QVMI_PMEM_READ, 0, MIB);
 	cli_recv(fd, buf, MIB + 1);
 	CHECK_INT(buf[0], ==, 0); /* zeros, not the data page */
+	CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
+	cli_req(fd, QVMI_PMEM_READ, DENSE, MIB); /* all data: mapping */
+	cli_recv(fd, buf, MIB + 1);
+	CHECK_INT(buf[0], ==, 0);
 	CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
 	cli_req(fd, QVMI_PMEM_READ, 0, PG);
 	check_reply(fd, 0, PG, buf);
