@@ -386,6 +386,45 @@ static void test_owner_gone_copy(void)
 	owner_gone(false);
 }
 
+/* A hole is read (never allocated, never from the mapping), the guest
+ * writes it, and every read after that returns the new bytes, from the
+ * mapping: the shm source asks mincore again about a page it last saw as
+ * a hole. */
+static void test_hole_becomes_data(void)
+{
+	const uint64_t gpa = 6 * MIB + 3 * PG;
+	uint8_t *buf = malloc(PG + 1), page[PG];
+	struct qvmid_pmem_stats st;
+	struct fix f;
+	long long before;
+	int fd;
+
+	CHECK(buf);
+	setup(&f, true);
+	before = blocks(f.memfd);
+	fd = tcli_connect(f.path);
+	for (int i = 0; i < 20; i++) {
+		cli_req(fd, QVMI_PMEM_READ, gpa, PG);
+		cli_recv(fd, buf, PG + 1);
+		CHECK_INT(buf[PG], ==, QVMI_PMEM_STATUS_OK);
+		CHECK_INT(buf[0] | buf[PG - 1], ==, 0);
+	}
+	CHECK_INT(blocks(f.memfd), ==, before);
+	for (size_t i = 0; i < PG; i++)
+		page[i] = (uint8_t)(i + 1);
+	CHECK_INT(pwrite(f.memfd, page, PG, (off_t)gpa), ==, PG);
+	for (int i = 0; i < 20; i++) {
+		cli_req(fd, QVMI_PMEM_READ, gpa, PG);
+		cli_recv(fd, buf, PG + 1);
+		CHECK_INT(buf[PG], ==, QVMI_PMEM_STATUS_OK);
+		CHECK(!memcmp(buf, page, PG));
+	}
+	close(fd);
+	st = teardown(&f);
+	CHECK_U64(st.mapped_bytes, ==, 20 * PG);
+	free(buf);
+}
+
 static const struct qvmi_test pmem_shm_tests[] = {
 	{ "reads_sendfile", test_reads_sendfile },
 	{ "reads_copy", test_reads_copy },
@@ -394,5 +433,6 @@ static const struct qvmi_test pmem_shm_tests[] = {
 	{ "file_shrinks_copy", test_file_shrinks_copy },
 	{ "owner_gone_sendfile", test_owner_gone_sendfile },
 	{ "owner_gone_copy", test_owner_gone_copy },
+	{ "hole_becomes_data", test_hole_becomes_data },
 };
 QVMI_SUITE(pmem_shm, pmem_shm_tests);
