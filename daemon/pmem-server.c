@@ -11,11 +11,12 @@
  * server-wide buffers of max_transfer bytes; a connection that finds none
  * free is parked (not polled for input) until one is returned.
  *
- * Reads of shared RAM skip the output buffer: sendfile() moves them from
- * the RAM file to the socket (qvmi__pa_file), which copies nothing through
- * user space, faults nothing into our page tables and never allocates a
- * hole of a sparse file.  Other sources, and a kernel or file that cannot
- * splice, take the copy path.
+ * Reads of shared RAM skip the output buffer.  Pages the RAM file holds
+ * go from QEMU's RAM mapping in one sendmsg() with the status byte
+ * (read_mapped); a range with holes goes by sendfile() from the file
+ * (qvmi__pa_file), which never allocates a hole of a sparse file, as a
+ * touch through the mapping would.  Other sources, holes in small replies,
+ * and a kernel or file that cannot splice take the copy path (pread).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,6 +107,7 @@ struct qvmid_pmem_server {
 	uint64_t *mapped;
 	uint64_t mapped_pages;
 	bool no_populate; /* kernel < 5.14: no MADV_POPULATE_READ */
+	bool mapped_tried; /* mapped_alloc() ran */
 	struct watch watch[WATCH_MAX];
 	unsigned int nwatch;
 	struct qvmid_pmem_stats st;
@@ -160,12 +162,14 @@ static bool sigpipe_ignored(void)
 }
 
 /* The populate hint covers guest-physical pages up to the end of the
- * last host-mapped segment (capped).  Without it (no memory), every read
- * from the mapping populates first: slower, never wrong. */
+ * last host-mapped segment (capped), as the map is at the first read from
+ * a mapping.  Without it (no memory), every read from the mapping
+ * populates first: slower, never wrong. */
 static void mapped_alloc(struct qvmid_pmem_server *s)
 {
 	uint64_t end = 0;
 
+	s->mapped_tried = true;
 	for (size_t i = 0; i < s->ctx->nsegs; i++)
 		if (s->ctx->segs[i].host)
 			end = QVMI_MAX(end, (s->ctx->segs[i].last >> 12) + 1);
@@ -184,7 +188,6 @@ static int server_alloc(struct qvmid_pmem_server *s)
 	s->pfd = calloc(n + 2 + WATCH_MAX, sizeof(*s->pfd));
 	if (!s->conns || !s->pfd)
 		return -ENOMEM;
-	mapped_alloc(s);
 	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC))
 		return -errno;
 	/* Held in reserve: when accept() hits EMFILE we close it, accept and
@@ -623,8 +626,8 @@ static const uint8_t *mapped_at(struct qvmid_pmem_server *s, uint64_t a,
 /*
  * Map [p, p + n) (guest-physical a on) into our page tables before the
  * socket copies from it.  A first touch inside sendmsg() costs a page
- * fault per 16 pages (~18 us each on this VM host: a cold 4 KiB round
- * trip of 30 us instead of 14); MADV_POPULATE_READ (Linux 5.14) maps the
+ * fault per 16 pages (~18 us each on this VM host, more than a whole warm
+ * 4 KiB round trip); MADV_POPULATE_READ (Linux 5.14) maps the
  * range in one call and allocates nothing, because mapped_at() has just
  * seen every page in the file.  The bitmap only saves that call later:
  * a stale bit (the map changed) costs a fault, never a wrong byte.
@@ -637,6 +640,8 @@ static void populate(struct qvmid_pmem_server *s, const uint8_t *p, uint64_t a,
 
 	if (s->no_populate)
 		return;
+	if (!s->mapped_tried)
+		mapped_alloc(s);
 	for (i = pg; i <= last && i < s->mapped_pages; i++)
 		if (!(s->mapped[i / 64] & (1ull << (i % 64))))
 			break;
