@@ -47,10 +47,11 @@ typedef int (*qvmid_watch_fn)(int fd, short revents, void *arg);
  * calls qvmid_pmem_server_run().  Raises RLIMIT_NOFILE's soft limit to the
  * hard limit.
  *
- * Big reads of shared RAM are sent with sendfile(), which raises SIGPIPE
- * when a client leaves mid-reply, so the server uses it only if SIGPIPE is
- * ignored when it is created (qvmid ignores it, and it must stay ignored);
- * otherwise it copies them.
+ * Big reads of shared RAM with holes are sent with sendfile(), which
+ * raises SIGPIPE when a client leaves mid-reply, so the server uses it
+ * only if SIGPIPE is ignored when it is created (qvmid ignores it, and it
+ * must stay ignored); otherwise it copies them.  Pages the RAM file holds
+ * go from its mapping by sendmsg(MSG_NOSIGNAL) either way.
  */
 int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmid_pmem_opts *opts,
@@ -85,6 +86,7 @@ struct qvmid_pmem_stats {
 	uint64_t accepted, refused, closed_timeout, closed_too_big;
 	uint64_t reads, writes, failed;
 	uint64_t sendfile_bytes; /* read data sent straight from the RAM file */
+	uint64_t mapped_bytes; /* read data sent from the RAM mapping */
 	unsigned int clients; /* open now */
 };
 void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,

@@ -34,6 +34,10 @@ enum {
 	PG = 4096,
 	MIB = 1 << 20,
 	WAIT_MS = 5000,
+	/* [DENSE, DENSE + DENSE_LEN) is all data: whole replies, even the
+	 * maximum transfer, go from the RAM mapping */
+	DENSE = 8 << 20,
+	DENSE_LEN = MIB + 2 * PG,
 };
 
 /* Data pages of the memfd; the rest is holes. */
@@ -58,6 +62,8 @@ static uint8_t expect_at(uint64_t gpa)
 
 	if (gpa >= RAM)
 		return rom_byte(gpa - RAM);
+	if (gpa >= DENSE && gpa < DENSE + DENSE_LEN)
+		return page_byte(pg, (size_t)(gpa - pg));
 	for (size_t p = 0; p < QVMI_ARRAY_SIZE(data_pages); p++)
 		if (data_pages[p] == pg)
 			return page_byte(pg, (size_t)(gpa - pg));
@@ -108,6 +114,11 @@ static void setup(struct fix *f, bool ignore_sigpipe)
 			page[i] = page_byte(data_pages[p], i);
 		CHECK_INT(pwrite(f->memfd, page, PG, (off_t)data_pages[p]), ==,
 			  PG);
+	}
+	for (uint64_t pg = DENSE; pg < DENSE + DENSE_LEN; pg += PG) {
+		for (size_t i = 0; i < PG; i++)
+			page[i] = page_byte(pg, i);
+		CHECK_INT(pwrite(f->memfd, page, PG, (off_t)pg), ==, PG);
 	}
 	f->rom = malloc(ROM);
 	CHECK(f->rom);
@@ -192,6 +203,10 @@ static void reads(bool zero_copy)
 		{ RAM - 10, 20 },
 		{ RAM + 5, 1000 }, /* testmem only */
 		{ 0, 0 },
+		{ DENSE, MIB }, /* all data: from the mapping */
+		{ DENSE + 2 * PG + 7, MIB }, /* its last 7 bytes: a hole */
+		{ DENSE + MIB - 100, 300 },
+		{ DENSE - 100, 300 }, /* hole, then data */
 	};
 	uint8_t *buf = malloc(MIB + 1);
 	struct qvmid_pmem_stats st;
@@ -222,10 +237,14 @@ static void reads(bool zero_copy)
 	st = teardown(&f);
 	CHECK_U64(st.reads, ==, 2 * QVMI_ARRAY_SIZE(rq) + 1);
 	CHECK_U64(st.failed, ==, 1);
-	if (zero_copy) /* the big reads went by sendfile, tails copied */
+	if (zero_copy) /* the big reads with holes went by sendfile */
 		CHECK_U64(st.sendfile_bytes, >, 4 * MIB);
 	else
 		CHECK_U64(st.sendfile_bytes, ==, 0);
+	/* data went from the mapping: the dense MiB (twice) at least, and
+	 * in both paths, since sendmsg needs no SIGPIPE rule */
+	CHECK_U64(st.mapped_bytes, >=, 2 * MIB + 2 * 300);
+	CHECK_U64(st.mapped_bytes + st.sendfile_bytes, <, 20 * MIB);
 	free(buf);
 }
 
@@ -278,9 +297,20 @@ static void file_shrinks(bool zero_copy)
 
 	CHECK(buf);
 	setup(&f, zero_copy);
-	CHECK_OK(ftruncate(f.memfd, 2 * MIB + 100 * 1024));
 	fd = tcli_connect(f.path);
+	/* known data (and mapped) before the file shrinks */
+	cli_req(fd, QVMI_PMEM_READ, DENSE, MIB);
+	check_reply(fd, DENSE, MIB, buf);
+	CHECK_OK(ftruncate(f.memfd, 2 * MIB + 100 * 1024));
 	for (int i = 0; i < 2; i++) {
+		/* the mapping past the end faults: failure, no SIGBUS */
+		cli_req(fd, QVMI_PMEM_READ, DENSE, MIB);
+		cli_recv(fd, buf, MIB + 1);
+		CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
+		CHECK_INT(buf[0], ==, 0);
+		cli_req(fd, QVMI_PMEM_READ, DENSE + PG, 100);
+		cli_recv(fd, buf, 101);
+		CHECK_INT(buf[100], ==, QVMI_PMEM_STATUS_FAIL);
 		cli_req(fd, QVMI_PMEM_READ, 2 * MIB, MIB);
 		cli_recv(fd, buf, MIB + 1);
 		CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
@@ -335,6 +365,10 @@ static void owner_gone(bool zero_copy)
 	cli_recv(fd, buf, MIB + 1);
 	CHECK_INT(buf[0], ==, 0); /* zeros, not the data page */
 	CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
+	cli_req(fd, QVMI_PMEM_READ, DENSE, MIB); /* all data: mapping */
+	cli_recv(fd, buf, MIB + 1);
+	CHECK_INT(buf[0], ==, 0);
+	CHECK_INT(buf[MIB], ==, QVMI_PMEM_STATUS_FAIL);
 	cli_req(fd, QVMI_PMEM_READ, 0, PG);
 	check_reply(fd, 0, PG, buf);
 	close(fd);
@@ -352,6 +386,45 @@ static void test_owner_gone_copy(void)
 	owner_gone(false);
 }
 
+/* A hole is read (never allocated, never from the mapping), the guest
+ * writes it, and every read after that returns the new bytes, from the
+ * mapping: the shm source asks mincore again about a page it last saw as
+ * a hole. */
+static void test_hole_becomes_data(void)
+{
+	const uint64_t gpa = 6 * MIB + 3 * PG;
+	uint8_t *buf = malloc(PG + 1), page[PG];
+	struct qvmid_pmem_stats st;
+	struct fix f;
+	long long before;
+	int fd;
+
+	CHECK(buf);
+	setup(&f, true);
+	before = blocks(f.memfd);
+	fd = tcli_connect(f.path);
+	for (int i = 0; i < 20; i++) {
+		cli_req(fd, QVMI_PMEM_READ, gpa, PG);
+		cli_recv(fd, buf, PG + 1);
+		CHECK_INT(buf[PG], ==, QVMI_PMEM_STATUS_OK);
+		CHECK_INT(buf[0] | buf[PG - 1], ==, 0);
+	}
+	CHECK_INT(blocks(f.memfd), ==, before);
+	for (size_t i = 0; i < PG; i++)
+		page[i] = (uint8_t)(i + 1);
+	CHECK_INT(pwrite(f.memfd, page, PG, (off_t)gpa), ==, PG);
+	for (int i = 0; i < 20; i++) {
+		cli_req(fd, QVMI_PMEM_READ, gpa, PG);
+		cli_recv(fd, buf, PG + 1);
+		CHECK_INT(buf[PG], ==, QVMI_PMEM_STATUS_OK);
+		CHECK(!memcmp(buf, page, PG));
+	}
+	close(fd);
+	st = teardown(&f);
+	CHECK_U64(st.mapped_bytes, ==, 20 * PG);
+	free(buf);
+}
+
 static const struct qvmi_test pmem_shm_tests[] = {
 	{ "reads_sendfile", test_reads_sendfile },
 	{ "reads_copy", test_reads_copy },
@@ -360,5 +433,6 @@ static const struct qvmi_test pmem_shm_tests[] = {
 	{ "file_shrinks_copy", test_file_shrinks_copy },
 	{ "owner_gone_sendfile", test_owner_gone_sendfile },
 	{ "owner_gone_copy", test_owner_gone_copy },
+	{ "hole_becomes_data", test_hole_becomes_data },
 };
 QVMI_SUITE(pmem_shm, pmem_shm_tests);
