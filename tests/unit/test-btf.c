@@ -283,10 +283,12 @@ static void test_open_synthetic(void)
 static int open_isf(uint8_t *mem, const char *json, struct qvmi_linux **lx,
 		    struct qvmi_ctx **ret)
 {
-	static const char path[] = "/tmp/qvmi-test-btf-isf.json";
+	/* Unique per run: engineers and CI may run the suite concurrently. */
+	char path[] = "/tmp/qvmi-test-btf-isf-XXXXXX";
 	struct qvmi_ctx *ctx = NULL;
 	struct qvmi_source *src;
-	FILE *f = fopen(path, "w");
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	int err;
 
 	CHECK(f && fputs(json, f) >= 0 && !fclose(f));
