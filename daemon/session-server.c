@@ -428,6 +428,12 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 		conn_close(s);
 		c = NULL;
 	}
+	/* Dial before pfd[1] is filled: a unix connect is done at once. */
+	pfd[5] = (struct pollfd){ -1, 0, 0 };
+	if (s->out) {
+		qvmid_ses_out_prepare(s, &pfd[5], next_ms);
+		c = s->c;
+	}
 	if (c) {
 		bool pending = c->out_off < c->out_len;
 
@@ -452,9 +458,6 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 	pfd[2] = (struct pollfd){ qvmid_ses_bp_fd(s), POLLIN, 0 };
 	pfd[3] = (struct pollfd){ s->tcp_fd, POLLIN, 0 };
 	pfd[4] = (struct pollfd){ s->vsock_fd, POLLIN, 0 };
-	pfd[5] = (struct pollfd){ -1, 0, 0 };
-	if (s->out)
-		qvmid_ses_out_prepare(s, &pfd[5], next_ms);
 	return SES_NFDS;
 }
 
