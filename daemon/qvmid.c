@@ -517,13 +517,27 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static void free_args(struct qvmid *d)
+{
+	free(d->pmem_path);
+	free(d->session_path);
+	free(d->session_key);
+	free(d->session_connect);
+	free(d->gdb_path);
+	free(d->ledger_path);
+	free(d->listen_abs);
+	free(d->pidfile);
+}
+
 int main(int argc, char **argv)
 {
 	struct qvmid d = { 0 };
 	int err = parse_args(&d, argc, argv);
 
-	if (err)
+	if (err) {
+		free_args(&d);
 		return 2;
+	}
 	/* Before anything is created, so a signal never skips the cleanup. */
 	install_signals();
 	err = setup(&d);
@@ -546,14 +560,7 @@ int main(int argc, char **argv)
 	qvmi_ctx_destroy(d.ctx);
 	if (d.pidfile)
 		unlink(d.pidfile);
-	free(d.pmem_path);
-	free(d.session_path);
-	free(d.session_key);
-	free(d.session_connect);
-	free(d.gdb_path);
-	free(d.ledger_path);
-	free(d.listen_abs);
-	free(d.pidfile);
+	free_args(&d);
 	log_cb(QVMI_LOG_INFO, "stopped", &d);
 	return err ? 1 : 0;
 }

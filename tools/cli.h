@@ -22,6 +22,8 @@ struct cli {
 	const char *gdb; /* --gdb PATH */
 	const char *pmem; /* --pmem PATH */
 	const char *session; /* --session PATH (qvmid) */
+	/* --session-listen ADDR: wait for qvmid --session-connect */
+	const char *session_listen;
 	const char *key; /* --key FILE (session secret) */
 	const char *raw_map; /* --raw-map MAP (raw dumps) */
 	const char *btf; /* --btf FILE (Linux types) */
@@ -55,6 +57,7 @@ enum {
 	OPT_KEY,
 	OPT_BTF,
 	OPT_ISF,
+	OPT_SESSION_LISTEN,
 	OPT_CMD_BASE = 1100, /* commands number their own options from here */
 };
 
