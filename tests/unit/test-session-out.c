@@ -399,12 +399,18 @@ static void t_reset_reconnects(void)
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	CHECK_OK(qvmi_session_accept(l, ctx, 3000));
 	CHECK_OK(qvmi_set_event_cb(ctx, on_event, &last));
+	/* QEMU's burst: three RESETs; one redial. */
 	vm_cmd(v, 'r');
-	CHECK_INT(qvmi_events_poll(ctx, 3000), ==, 1);
+	vm_cmd(v, 'r');
+	vm_cmd(v, 'r');
+	CHECK_INT(qvmi_events_poll(ctx, 3000), >=, 1);
 	CHECK_INT(last.type, ==, QVMI_EVENT_RESET);
 	CHECK_INT(last.reason, ==, QVMI_CAUSE_GUEST_RESET);
-	/* Then EOF: the old ctx is done. */
+	/* Then EOF: the old ctx is done (a second EV_RESET may come first
+	 * if the loop framed it before it closed). */
 	r = qvmi_events_poll(ctx, 3000);
+	if (r == 1)
+		r = qvmi_events_poll(ctx, 3000);
 	CHECK_INT(r, ==, -EPIPE);
 	CHECK_INT(qvmi_read_pa(ctx, 1, &x, 1), ==, -EPIPE);
 	CHECK_INT(qvmi_session_fd(ctx), ==, -EPIPE);
@@ -413,6 +419,9 @@ static void t_reset_reconnects(void)
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	CHECK_OK(qvmi_session_accept(l, ctx, 3000));
 	CHECK_INT(now_ms() - t0, <, 2000);
+	check_vm(ctx, 4, "vm-reset");
+	/* The burst is over: no second redial comes. */
+	CHECK_INT(qvmi_events_poll(ctx, 500), ==, 0);
 	check_vm(ctx, 4, "vm-reset");
 	qvmi_ctx_destroy(ctx);
 	vm_join(v);
