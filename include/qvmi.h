@@ -935,6 +935,9 @@ QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
  * qvmi_session_open().  One tool can so supervise many VMs.  The roles in
  * the protocol do not change: the tool sends HELLO and proves the key
  * first, qvmid proves it and sends the VM info.
+ *
+ * qvmi_session_open() also takes "vsock:CID:PORT" (qvmid --session-vsock),
+ * connected within its timeout_ms.
  */
 struct qvmi_session_listener;
 

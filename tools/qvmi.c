@@ -353,7 +353,11 @@ static int attach_listen(struct cli *cli)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		left = 30000 - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
 				     (t1.tv_nsec - t0.tv_nsec) / 1000000);
-		if (!err || err == -ETIMEDOUT || left <= 0)
+		/* Skip a peer that failed the handshake; stop on the rest
+		 * (no VM in time, the listener itself failing). */
+		if (left <= 0 ||
+		    (err != -EACCES && err != -EPROTO && err != -EPIPE &&
+		     err != -EBUSY && err != -ECONNRESET))
 			break;
 		fprintf(stderr, "qvmi: %s: %s\n", cli->session_listen,
 			qvmi_errmsg(cli->ctx));
