@@ -177,6 +177,12 @@ static int parse_u32(const char *s, uint32_t *ret)
 	return 0;
 }
 
+static int bad_value(const char *opt, const char *arg)
+{
+	fprintf(stderr, "qvmid: bad value for --%s: %s\n", opt, arg);
+	return -EINVAL;
+}
+
 static bool any_session(const struct qvmid *d)
 {
 	return d->session_path || d->session_tcp || d->session_vsock ||
@@ -276,7 +282,7 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			break;
 		case 'V':
 			if (parse_u32(optarg, &d->sopts.vsock_port))
-				goto bad;
+				return bad_value("session-vsock", optarg);
 			d->session_vsock = true;
 			break;
 		case 'C':
@@ -292,7 +298,7 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			break;
 		case 'R':
 			if (parse_size(optarg, &v) || v > INT_MAX)
-				goto bad;
+				return bad_value("reconnect-interval", optarg);
 			d->sopts.reconnect_interval_ms = (int)v;
 			break;
 		case 'K':
@@ -385,8 +391,6 @@ bad:
 		c == 'T' ? "session-auth-timeout" :
 		c == 'U' ? "unhook-timeout" :
 		c == 'e' ? "event-timeout" :
-		c == 'V' ? "session-vsock" :
-		c == 'R' ? "reconnect-interval" :
 			   "idle-timeout",
 		optarg);
 	return -EINVAL;
