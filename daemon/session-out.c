@@ -15,6 +15,8 @@
  * dialled session after EV_RESET went out, and dials again after a short
  * settle time that swallows QEMU's burst of RESET events.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,13 @@ enum {
 	 * measured on the demo guest under TCG.  Dialling after the burst
 	 * gives the tool one new session, not three. */
 	OUT_RESET_SETTLE_MS = 300,
+	/* A tool whose host vanished without a FIN leaves an idle session
+	 * open for ever (Linux's default keepalive starts after 2 hours):
+	 * probe after 30 s idle, every 10 s, give up after 3, so qvmid
+	 * dials again within about a minute. */
+	OUT_KEEPIDLE_S = 30,
+	OUT_KEEPINTVL_S = 10,
+	OUT_KEEPCNT = 3,
 };
 
 struct qvmid_ses_out {
@@ -103,6 +112,17 @@ static void out_failed(struct qvmid_session_server *s, int err)
 static void out_connected(struct qvmid_session_server *s, int fd)
 {
 	struct qvmid_ses_out *o = s->out;
+	int one = 1, idle = OUT_KEEPIDLE_S, intvl = OUT_KEEPINTVL_S,
+	    cnt = OUT_KEEPCNT;
+
+	if (o->addr.kind == QVMI_SES_TCP &&
+	    (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
+	     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) ||
+	     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
+			sizeof(intvl)) ||
+	     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt))))
+		qvmid_ses_log(s, QVMI_LOG_DEBUG, "session: keepalive: %s",
+			      strerror(errno));
 
 	s->st.out_connected++;
 	o->failing = false;

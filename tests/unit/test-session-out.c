@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct vm {
 	pthread_t thr;
 	int ctl[2], ack[2];
 	struct qvmid_session_stats st;
+	int keepidle; /* of the session socket, at the last 's' */
 	bool running;
 };
 
@@ -83,6 +85,14 @@ static void *vm_main(void *arg)
 			if (cmd == 'r')
 				vm_reset_event(v);
 			if (cmd == 's') {
+				socklen_t len = sizeof(v->keepidle);
+
+				v->keepidle = -1;
+				if (v->s->c &&
+				    getsockopt(v->s->c->fd, IPPROTO_TCP,
+					       TCP_KEEPIDLE, &v->keepidle,
+					       &len))
+					v->keepidle = -1;
 				qvmid_session_server_stats(v->s, &v->st);
 				if (write(v->ack[1], "k", 1) != 1)
 					return NULL;
@@ -362,6 +372,10 @@ static void t_two_vms(void)
 	check_vm(ctx[!a], 20, "vm-b");
 	check_vm(ctx[a], 10, "vm-a");
 	CHECK(qvmi_session_fd(ctx[0]) != qvmi_session_fd(ctx[1]));
+	/* A dialled TCP session notices a vanished tool host. */
+	vm_stats(v[0]);
+	CHECK(v[0]->st.outbound);
+	CHECK_INT(v[0]->keepidle, ==, 30);
 	for (int i = 0; i < 2; i++) {
 		qvmi_ctx_destroy(ctx[i]);
 		vm_join(v[i]);
