@@ -446,6 +446,79 @@ static void t_reset_reconnects(void)
 	unlink(keyfile);
 }
 
+static void count_event(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
+			void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/*
+ * The supervisor loop of docs/PROTOCOL.md ("Connect-out"): one poll()
+ * over the listener and every session; two VMs dial in, one is reset,
+ * its session ends (EV_RESET, then -EPIPE) and it dials in again.
+ */
+static void t_supervisor(void)
+{
+	struct qvmi_session_listener *l = tool_listen("tcp:127.0.0.1:0");
+	struct qvmi_ctx *vm[4];
+	struct pollfd pfd[5];
+	struct vm *v[2];
+	char addr[64];
+	int n = 0, accepted = 0, gone = 0, events = 0;
+	int64_t deadline = now_ms() + 5000;
+
+	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%u",
+		 qvmi_session_listener_port(l));
+	v[0] = vm_start(addr, 30, 100, "vm-s0");
+	v[1] = vm_start(addr, 40, 100, "vm-s1");
+	while (now_ms() < deadline && accepted < 3) {
+		pfd[0] = (struct pollfd){ qvmi_session_listener_fd(l), POLLIN,
+					  0 };
+		for (int i = 0; i < n; i++)
+			pfd[1 + i] = (struct pollfd){ qvmi_session_fd(vm[i]),
+						      POLLIN, 0 };
+		CHECK_INT(poll(pfd, 1 + n, 200), >=, 0);
+		for (int i = n - 1; i >= 0; i--) {
+			if (pfd[1 + i].fd >= 0 && !pfd[1 + i].revents)
+				continue;
+			if (qvmi_events_poll(vm[i], 0) == -EPIPE) {
+				qvmi_ctx_destroy(vm[i]);
+				vm[i] = vm[--n];
+				gone++;
+			}
+		}
+		if ((pfd[0].revents & POLLIN) && n < 4) {
+			CHECK_OK(qvmi_ctx_create(&vm[n]));
+			CHECK_OK(qvmi_session_accept(l, vm[n], 0));
+			CHECK_OK(
+				qvmi_set_event_cb(vm[n], count_event, &events));
+			n++;
+			/* Both in: reset the first VM. */
+			if (++accepted == 2)
+				vm_cmd(v[0], 'r');
+		}
+	}
+	CHECK_INT(accepted, ==, 3);
+	CHECK_INT(gone, ==, 1);
+	CHECK_INT(events, ==, 1); /* the EV_RESET before the EOF */
+	CHECK_INT(n, ==, 2);
+	for (int i = 0; i < n; i++) {
+		struct qvmi_vm_info info;
+
+		CHECK_OK(qvmi_vm_info(vm[i], &info));
+		check_vm(vm[i], strcmp(info.name, "vm-s0") ? 40 : 30,
+			 info.name);
+		qvmi_ctx_destroy(vm[i]);
+	}
+	for (int i = 0; i < 2; i++) {
+		vm_join(v[i]);
+		CHECK_U64(v[i]->st.out_resets, ==, i == 0 ? 1 : 0);
+		vm_stop(v[i]);
+	}
+	qvmi_session_listener_destroy(l);
+	unlink(keyfile);
+}
+
 /* A TCP listener whose backlog is full drops SYNs: the connect hangs.
  * qvmid's loop keeps serving (here a unix client) and gives up after the
  * auth timeout. */
@@ -837,6 +910,7 @@ static const struct qvmi_test session_out_tests[] = {
 	{ "tool_restarts", t_tool_restarts },
 	{ "two_vms", t_two_vms },
 	{ "reset_reconnects", t_reset_reconnects },
+	{ "supervisor", t_supervisor },
 	{ "connect_never_blocks", t_connect_never_blocks },
 	{ "addr_parse", t_addr_parse },
 	{ "vsock_listen", t_vsock_listen },
