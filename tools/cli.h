@@ -54,10 +54,10 @@ enum {
 	OPT_RAW_MAP,
 	OPT_HELP,
 	OPT_SESSION,
+	OPT_SESSION_LISTEN,
 	OPT_KEY,
 	OPT_BTF,
 	OPT_ISF,
-	OPT_SESSION_LISTEN,
 	OPT_CMD_BASE = 1100, /* commands number their own options from here */
 };
 
