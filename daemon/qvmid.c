@@ -26,6 +26,8 @@
 
 struct qvmid {
 	const char *qmp_path, *listen_qmp, *session_tcp;
+	char *session_connect;
+	bool session_vsock;
 	char *pmem_path, *pidfile, *listen_abs, *session_path, *session_key;
 	char *gdb_path, *ledger_path;
 	struct qvmid_pmem_opts popts;
@@ -88,6 +90,16 @@ static void usage(FILE *f)
 	      "  --session-tcp ADDR:PORT  sessions over TCP too (A.B.C.D:PORT "
 	      "or\n"
 	      "                       [IPv6]:PORT); needs --session-key\n"
+	      "  --session-vsock PORT     sessions over vsock too (any CID); "
+	      "needs\n"
+	      "                       --session-key\n"
+	      "  --session-connect ADDR   connect out to a listening tool: "
+	      "PATH,\n"
+	      "                       tcp:A.B.C.D:PORT, tcp:[IPv6]:PORT or "
+	      "vsock:CID:PORT;\n"
+	      "                       needs --session-key\n"
+	      "  --reconnect-interval MS  between connect-out attempts "
+	      "(default 1000)\n"
 	      "  --session-key FILE   their shared secret (>= 32 bytes, 0600)\n"
 	      "  --allow-command L, --deny-command L, --allow-event L,\n"
 	      "  --deny-event L       session policy: comma lists of names or "
@@ -155,6 +167,32 @@ static char *absolute(const char *p)
 	return r;
 }
 
+/* A vsock port: 0..2^32-2 (2^32-1 is VMADDR_PORT_ANY). */
+static int parse_u32(const char *s, uint32_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v >= UINT32_MAX)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static int bad_value(const char *opt, const char *arg)
+{
+	fprintf(stderr, "qvmid: bad value for --%s: %s\n", opt, arg);
+	return -EINVAL;
+}
+
+static bool any_session(const struct qvmid *d)
+{
+	return d->session_path || d->session_tcp || d->session_vsock ||
+	       d->session_connect;
+}
+
 /* --allow-command (A), --deny-command (D), --allow-event (E),
  * --deny-event (F), in order over the defaults. */
 static int session_policy(struct qvmid *d, int c, const char *list)
@@ -188,6 +226,9 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		{ "session", required_argument, NULL, 'S' },
 		{ "session-key", required_argument, NULL, 'K' },
 		{ "session-tcp", required_argument, NULL, 'N' },
+		{ "session-vsock", required_argument, NULL, 'V' },
+		{ "session-connect", required_argument, NULL, 'C' },
+		{ "reconnect-interval", required_argument, NULL, 'R' },
 		{ "allow-command", required_argument, NULL, 'A' },
 		{ "deny-command", required_argument, NULL, 'D' },
 		{ "allow-event", required_argument, NULL, 'E' },
@@ -243,6 +284,27 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			break;
 		case 'N':
 			d->session_tcp = optarg;
+			break;
+		case 'V':
+			if (parse_u32(optarg, &d->sopts.vsock_port))
+				return bad_value("session-vsock", optarg);
+			d->session_vsock = true;
+			break;
+		case 'C':
+			/* A unix path must survive --daemonize's chdir. */
+			free(d->session_connect);
+			d->session_connect =
+				strncmp(optarg, "tcp:", 4) &&
+						strncmp(optarg, "vsock:", 6) ?
+					absolute(strncmp(optarg, "unix:", 5) ?
+							 optarg :
+							 optarg + 5) :
+					strdup(optarg);
+			break;
+		case 'R':
+			if (parse_size(optarg, &v) || v > INT_MAX)
+				return bad_value("reconnect-interval", optarg);
+			d->sopts.reconnect_interval_ms = (int)v;
 			break;
 		case 'K':
 			free(d->session_key);
@@ -315,11 +377,15 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			"qvmid: --session-tcp requires --session-key\n");
 		return -EINVAL;
 	}
+	if ((d->session_vsock || d->session_connect) && !d->session_key) {
+		fprintf(stderr, "qvmid: --session-%s requires --session-key\n",
+			d->session_vsock ? "vsock" : "connect");
+		return -EINVAL;
+	}
 	if (optind != argc || !d->qmp_path ||
-	    (!d->pmem_path && !d->listen_qmp && !d->session_path &&
-	     !d->session_tcp) ||
+	    (!d->pmem_path && !d->listen_qmp && !any_session(d)) ||
 	    (d->session_path && !d->session_key) ||
-	    (d->gdb_path && !d->session_path && !d->session_tcp)) {
+	    (d->gdb_path && !any_session(d))) {
 		fprintf(stderr,
 			"qvmid: --qmp and one of --pmemaccess, "
 			"--listen-qmp or --session/--session-tcp (with "
@@ -435,20 +501,24 @@ static int setup(struct qvmid *d)
 	d->sopts.key_path = d->session_key;
 	d->sopts.gdb_path = d->gdb_path;
 	d->sopts.tcp_addr = d->session_tcp;
+	d->sopts.vsock = d->session_vsock;
+	d->sopts.connect_addr = d->session_connect;
 	if (d->gdb_path && !d->ledger_path && d->session_path &&
 	    asprintf(&d->ledger_path, "%s.ledger", d->session_path) < 0)
 		d->ledger_path = NULL;
 	d->sopts.ledger_path = d->ledger_path;
 	d->sopts.log = log_cb;
 	d->sopts.log_arg = d;
-	err = d->session_path || d->session_tcp ?
+	err = any_session(d) ?
 		      qvmid_proxy_add_session(d->proxy, d->session_path,
 					      &d->sopts) :
 		      0;
 	if (err)
-		fprintf(stderr, "qvmid: session socket %s%s%s: %s\n",
+		fprintf(stderr, "qvmid: session socket %s%s%s%s%s: %s\n",
 			d->session_path ?: "", d->session_tcp ? " tcp " : "",
-			d->session_tcp ?: "", strerror(-err));
+			d->session_tcp ?: "",
+			d->session_connect ? " connect " : "",
+			d->session_connect ?: "", strerror(-err));
 	return err;
 }
 
@@ -462,13 +532,27 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static void free_args(struct qvmid *d)
+{
+	free(d->pmem_path);
+	free(d->session_path);
+	free(d->session_key);
+	free(d->session_connect);
+	free(d->gdb_path);
+	free(d->ledger_path);
+	free(d->listen_abs);
+	free(d->pidfile);
+}
+
 int main(int argc, char **argv)
 {
 	struct qvmid d = { 0 };
 	int err = parse_args(&d, argc, argv);
 
-	if (err)
+	if (err) {
+		free_args(&d);
 		return 2;
+	}
 	/* Before anything is created, so a signal never skips the cleanup. */
 	install_signals();
 	err = setup(&d);
@@ -493,13 +577,7 @@ int main(int argc, char **argv)
 	qvmi_ctx_destroy(d.ctx);
 	if (d.pidfile)
 		unlink(d.pidfile);
-	free(d.pmem_path);
-	free(d.session_path);
-	free(d.session_key);
-	free(d.gdb_path);
-	free(d.ledger_path);
-	free(d.listen_abs);
-	free(d.pidfile);
+	free_args(&d);
 	log_cb(QVMI_LOG_INFO, "stopped", &d);
 	return err ? 1 : 0;
 }

@@ -182,6 +182,8 @@ void qvmid_session_server_qmp_event(struct qvmid_session_server *s,
 		if (data && json_object_object_get_ex(data, "guest", &guest) &&
 		    json_object_get_boolean(guest))
 			flags |= QVMI_SES_EVF_GUEST;
+		if (id == QVMI_SES_EV_RESET) /* connect-out redials */
+			qvmid_ses_out_reset(s);
 	} else if (!strcmp(name, "MIGRATION")) {
 		id = QVMI_SES_EV_MIGRATION;
 		detail = lookup(data, "status", mig_states,

@@ -31,6 +31,7 @@ struct sconn {
 	uint32_t ev_seq; /* last event sent */
 	uint32_t unhook_seq; /* the EV_UNHOOK being waited for; 0: none */
 	int64_t unhook_deadline;
+	bool outbound; /* we dialled it (connect-out) */
 };
 
 enum { SES_EVQ = 64 }; /* events waiting to be framed */
@@ -54,6 +55,9 @@ struct qvmid_session_server {
 	struct qvmid_unix_listener l; /* l.fd -1: TCP only */
 	int tcp_fd; /* --session-tcp, or -1 */
 	uint16_t tcp_port;
+	int vsock_fd; /* --session-vsock, or -1 */
+	uint32_t vsock_port;
+	struct qvmid_ses_out *out; /* --session-connect, or NULL */
 	struct qvmid_session_opts o;
 	struct qvmi_ses_key key;
 	struct sconn *c; /* the one session, or NULL */
@@ -120,6 +124,30 @@ void qvmid_ses_unhook_done(struct qvmid_session_server *s, const char *why);
 void qvmid_ses_flush_events(struct qvmid_session_server *s);
 /* Our own pause/resume is about to reach the VM. */
 void qvmid_ses_expect_own(struct qvmid_session_server *s, bool stop);
+
+/* ---- connect-out (session-out.c) ---- */
+
+/* Dial opts->connect_addr from the loop; -EINVAL for a bad address. */
+int qvmid_ses_out_create(struct qvmid_session_server *s, const char *addr);
+void qvmid_ses_out_destroy(struct qvmid_session_server *s);
+/* Start a due attempt; the pending connect's pollfd and deadlines. */
+void qvmid_ses_out_prepare(struct qvmid_session_server *s, struct pollfd *pfd,
+			   int64_t *next_ms);
+/* Finish a pending connect: the socket becomes the session. */
+void qvmid_ses_out_dispatch(struct qvmid_session_server *s,
+			    const struct pollfd *pfd);
+/* The dialled session closed: dial again after the interval (after a
+ * short settle time when a reset closed it). */
+void qvmid_ses_out_closed(struct qvmid_session_server *s);
+/* A guest reset (QMP RESET): re-establish a dialled session. */
+void qvmid_ses_out_reset(struct qvmid_session_server *s);
+/* Must the dialled session close for a reset?  Its output (EV_RESET) is
+ * flushed as far as the socket takes it. */
+bool qvmid_ses_out_check_reset(struct qvmid_session_server *s);
+/* A connected socket becomes the session (server side of the protocol
+ * whichever side connected); false if refused (it is closed). */
+bool qvmid_ses_conn_start(struct qvmid_session_server *s, int fd,
+			  const char *peer, bool outbound);
 
 /* ---- breakpoints (session-bp.c) ---- */
 

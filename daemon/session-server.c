@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "session-int.h"
+#include "proto/session-addr.h"
 
 enum {
 	SES_AUTH_TIMEOUT_MS = 5000,
@@ -159,6 +160,8 @@ static void conn_close(struct qvmid_session_server *s)
 	free(c->out);
 	free(c);
 	s->c = NULL;
+	if (s->out)
+		qvmid_ses_out_closed(s);
 }
 
 /* A second client: one ERROR frame into its empty socket buffer, then
@@ -177,20 +180,14 @@ static void refuse_busy(struct qvmid_session_server *s, int fd)
 		      "session: refused a second client (busy)");
 }
 
-/* From either listener: the same single session, the same auth. */
-static void accept_one(struct qvmid_session_server *s, int lfd)
+bool qvmid_ses_conn_start(struct qvmid_session_server *s, int fd,
+			  const char *peer, bool outbound)
 {
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	char peer[96] = "unix socket";
 	struct sconn *c;
 
-	if (fd < 0)
-		return;
-	if (lfd == s->tcp_fd)
-		qvmid_tcp_accepted(fd, peer, sizeof(peer));
 	if (s->c) {
 		refuse_busy(s, fd);
-		return;
+		return false;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c)
@@ -198,15 +195,40 @@ static void accept_one(struct qvmid_session_server *s, int lfd)
 	if (!c || !c->in) {
 		free(c);
 		close(fd);
-		return;
+		return false;
 	}
 	c->fd = fd;
+	c->outbound = outbound;
 	c->in_cap = QVMI_SES_HDR + QVMI_SES_HELLO_REQ;
 	c->next_seq = 1;
+	/* Dialled or accepted, the tool has auth_timeout to prove itself. */
 	c->auth_deadline = qvmid_ses_now_ms() + s->o.auth_timeout_ms;
 	s->c = c;
-	s->st.accepted++;
-	qvmid_ses_log(s, QVMI_LOG_INFO, "session: client connected (%s)", peer);
+	if (!outbound)
+		s->st.accepted++;
+	qvmid_ses_log(s, QVMI_LOG_INFO, "session: %s (%s)",
+		      outbound ? "connected to the tool" : "client connected",
+		      peer);
+	return true;
+}
+
+/* From any listener: the same single session, the same auth. */
+static void accept_one(struct qvmid_session_server *s, int lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	char peer[96] = "unix socket";
+
+	if (fd < 0)
+		return;
+	if (lfd == s->tcp_fd)
+		qvmid_tcp_accepted(fd, peer, sizeof(peer));
+	else if (lfd == s->vsock_fd)
+		qvmi_ses_addr_text((struct sockaddr *)&ss, len, peer,
+				   sizeof(peer));
+	qvmid_ses_conn_start(s, fd, peer, false);
 }
 
 /* ---- handshake --------------------------------------------------------------- */
@@ -382,9 +404,11 @@ static void conn_read(struct qvmid_session_server *s)
 
 /* ---- the loop ------------------------------------------------------------------ */
 
+enum { SES_NFDS = 6 };
+
 unsigned int qvmid_session_server_nfds(const struct qvmid_session_server *s)
 {
-	return 4;
+	return SES_NFDS;
 }
 
 nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
@@ -399,6 +423,17 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 	c = s->c;
 	if (c && s->nev)
 		qvmid_ses_flush_events(s);
+	/* After the flush, so the tool has EV_RESET before the EOF. */
+	if (s->out && qvmid_ses_out_check_reset(s)) {
+		conn_close(s);
+		c = NULL;
+	}
+	/* Dial before pfd[1] is filled: a unix connect is done at once. */
+	pfd[5] = (struct pollfd){ -1, 0, 0 };
+	if (s->out) {
+		qvmid_ses_out_prepare(s, &pfd[5], next_ms);
+		c = s->c;
+	}
 	if (c) {
 		bool pending = c->out_off < c->out_len;
 
@@ -422,7 +457,8 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 	/* While the VM runs, a stop reply may come at any time. */
 	pfd[2] = (struct pollfd){ qvmid_ses_bp_fd(s), POLLIN, 0 };
 	pfd[3] = (struct pollfd){ s->tcp_fd, POLLIN, 0 };
-	return 4;
+	pfd[4] = (struct pollfd){ s->vsock_fd, POLLIN, 0 };
+	return SES_NFDS;
 }
 
 static void check_deadlines(struct qvmid_session_server *s)
@@ -480,12 +516,16 @@ void qvmid_session_server_dispatch(struct qvmid_session_server *s,
 		accept_one(s, s->l.fd);
 	if (pfd[3].fd >= 0 && (pfd[3].revents & POLLIN))
 		accept_one(s, s->tcp_fd);
+	if (pfd[4].fd >= 0 && (pfd[4].revents & POLLIN))
+		accept_one(s, s->vsock_fd);
+	if (s->out)
+		qvmid_ses_out_dispatch(s, &pfd[5]);
 }
 
 int qvmid_session_server_run(struct qvmid_session_server *s)
 {
 	for (;;) {
-		struct pollfd pfd[5];
+		struct pollfd pfd[1 + SES_NFDS];
 		int64_t next = INT64_MAX;
 		int wait = 60000;
 
@@ -495,7 +535,7 @@ int qvmid_session_server_run(struct qvmid_session_server *s)
 			wait = (int)QVMI_MAX(QVMI_MIN(next - qvmid_ses_now_ms(),
 						      (int64_t)60000),
 					     0);
-		if (poll(pfd, 5, wait) < 0) {
+		if (poll(pfd, 1 + SES_NFDS, wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
@@ -521,6 +561,7 @@ void qvmid_session_server_stats(const struct qvmid_session_server *s,
 	ret->hooked = qvmid_session_server_hooked(s);
 	ret->pause_count = s->c ? s->c->pause_count : 0;
 	ret->breakpoints = s->nbps;
+	ret->outbound = s->c && s->c->outbound;
 }
 
 static int load_key(struct qvmid_session_server *s,
@@ -554,8 +595,9 @@ int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 		return -ENOMEM;
 	s->ctx = ctx;
 	s->o = *opts;
-	s->l.fd = s->tcp_fd = s->wake[0] = s->wake[1] = -1;
-	s->o.tcp_addr = NULL; /* the caller's string: used here only */
+	s->l.fd = s->tcp_fd = s->vsock_fd = s->wake[0] = s->wake[1] = -1;
+	s->o.tcp_addr = NULL; /* the caller's strings: used here only */
+	s->o.connect_addr = NULL;
 	if (!s->o.policy_set)
 		qvmid_session_policy_init(&s->o.policy);
 	if (s->o.auth_timeout_ms <= 0)
@@ -569,7 +611,8 @@ int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 	err = load_key(s, opts);
 	if (!err && pipe2(s->wake, O_NONBLOCK | O_CLOEXEC))
 		err = -errno;
-	if (!err && !path && !opts->tcp_addr)
+	if (!err && !path && !opts->tcp_addr && !opts->vsock &&
+	    !opts->connect_addr)
 		err = -EINVAL;
 	if (!err && path)
 		err = qvmid_unix_listen(&s->l, path, 8, "session", s->o.log,
@@ -577,6 +620,12 @@ int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 	if (!err && opts->tcp_addr)
 		err = qvmid_tcp_listen(opts->tcp_addr, 8, "session", s->o.log,
 				       s->o.log_arg, &s->tcp_fd, &s->tcp_port);
+	if (!err && opts->vsock)
+		err = qvmid_vsock_listen(opts->vsock_port, 8, "session",
+					 s->o.log, s->o.log_arg, &s->vsock_fd,
+					 &s->vsock_port);
+	if (!err && opts->connect_addr)
+		err = qvmid_ses_out_create(s, opts->connect_addr);
 	if (!err)
 		err = qvmid_ses_bp_init(s);
 	if (err) {
@@ -597,6 +646,9 @@ void qvmid_session_server_destroy(struct qvmid_session_server *s)
 		qvmid_unix_close(&s->l);
 	if (s->tcp_fd >= 0)
 		close(s->tcp_fd);
+	if (s->vsock_fd >= 0)
+		close(s->vsock_fd);
+	qvmid_ses_out_destroy(s);
 	for (int i = 0; i < 2; i++)
 		if (s->wake[i] >= 0)
 			close(s->wake[i]);
@@ -607,4 +659,9 @@ void qvmid_session_server_destroy(struct qvmid_session_server *s)
 uint16_t qvmid_session_server_tcp_port(const struct qvmid_session_server *s)
 {
 	return s->tcp_fd >= 0 ? s->tcp_port : 0;
+}
+
+uint32_t qvmid_session_server_vsock_port(const struct qvmid_session_server *s)
+{
+	return s->vsock_fd >= 0 ? s->vsock_port : 0;
 }

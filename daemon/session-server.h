@@ -37,6 +37,18 @@ struct qvmid_session_opts {
 	/* Also (or only, with a NULL path) listen on TCP: "A.B.C.D:PORT" or
 	 * "[IPv6]:PORT", numeric, PORT 0 for any free port.  NULL: no TCP. */
 	const char *tcp_addr;
+	/* Also listen on vsock port vsock_port (any CID; VMADDR_PORT_ANY
+	 * picks one) when vsock is set.  Authenticated like TCP. */
+	bool vsock;
+	uint32_t vsock_port;
+	/* Connect-out (docs/PROTOCOL.md "Transport"): dial a listening tool
+	 * at "PATH", "unix:PATH", "tcp:A.B.C.D:PORT", "tcp:[v6]:PORT" or
+	 * "vsock:CID:PORT" (numeric: a resolver call would block the loop),
+	 * and dial again reconnect_interval_ms after each failed attempt or
+	 * closed session (0: 1000), and soon after a guest reset.  NULL:
+	 * none. */
+	const char *connect_addr;
+	int reconnect_interval_ms;
 	/* The shared secret: key_path (checked: 0600/0400, >= 32 bytes), or
 	 * key/key_len when key_path is NULL. */
 	const char *key_path;
@@ -72,14 +84,17 @@ struct qvmid_session_opts {
 };
 
 /* Listen on path (0600; stale sockets only are replaced) and/or on
- * opts->tcp_addr; at least one (-EINVAL).  ctx is borrowed; only the
- * thread that runs the server uses it. */
+ * opts->tcp_addr and vsock, and/or connect out to opts->connect_addr; at
+ * least one (-EINVAL).  ctx is borrowed; only the thread that runs the
+ * server uses it. */
 int qvmid_session_server_create(struct qvmi_ctx *ctx, const char *path,
 				const struct qvmid_session_opts *opts,
 				struct qvmid_session_server **ret);
 void qvmid_session_server_destroy(struct qvmid_session_server *s);
 /* The bound TCP port (tcp_addr with port 0 picks one); 0: no TCP. */
 uint16_t qvmid_session_server_tcp_port(const struct qvmid_session_server *s);
+/* The bound vsock port; 0: no vsock listener. */
+uint32_t qvmid_session_server_vsock_port(const struct qvmid_session_server *s);
 
 /* Embedding in another poll() loop; same contract as the pmem server's. */
 unsigned int qvmid_session_server_nfds(const struct qvmid_session_server *s);
@@ -103,6 +118,10 @@ struct qvmid_session_stats {
 	bool active; /* a session (authenticated or not) is open */
 	bool hooked;
 	unsigned int pause_count;
+	/* connect-out: attempts started, connected, failed (refused, timed
+	 * out, ...), sessions closed because of a guest reset */
+	uint64_t out_attempts, out_connected, out_failed, out_resets;
+	bool outbound; /* the open session is the one we dialled */
 };
 
 /* ---- lifecycle (session-events.c) ---- */

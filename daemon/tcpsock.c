@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <linux/vm_sockets.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "tcpsock.h"
+#include "proto/session-addr.h"
 
 /* Split "host:port" / "[host]:port" into host and port buffers. */
 static int split_addr(const char *addr, char *host, size_t hsize, char *port,
@@ -46,27 +48,14 @@ static int split_addr(const char *addr, char *host, size_t hsize, char *port,
 	return 0;
 }
 
-static int bind_one(const struct addrinfo *ai, int backlog, uint16_t *port)
+/* The same path for TCP and vsock: the family is the only difference. */
+static int bind_one(const struct sockaddr *sa, socklen_t len, int backlog,
+		    uint32_t *port)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int one = 1, err;
-	int fd = socket(ai->ai_family,
-			SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = qvmi_ses_listen_inet(sa, len, backlog);
 
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, backlog) ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	*port = ntohs(ss.ss_family == AF_INET6 ?
-			      ((struct sockaddr_in6 *)&ss)->sin6_port :
-			      ((struct sockaddr_in *)&ss)->sin_port);
+	if (fd >= 0)
+		*port = qvmi_ses_bound_port(fd);
 	return fd;
 }
 
@@ -79,6 +68,7 @@ int qvmid_tcp_listen(const char *addr, int backlog, const char *what,
 	};
 	struct addrinfo *ai = NULL;
 	char host[64], serv[8], msg[256];
+	uint32_t p32 = 0;
 	int r;
 
 	*fd = -1;
@@ -92,8 +82,9 @@ int qvmid_tcp_listen(const char *addr, int backlog, const char *what,
 			log(QVMI_LOG_ERROR, msg, log_arg);
 		return -EINVAL;
 	}
-	r = bind_one(ai, backlog, port);
+	r = bind_one(ai->ai_addr, ai->ai_addrlen, backlog, &p32);
 	freeaddrinfo(ai);
+	*port = (uint16_t)p32;
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "%s: listen on %s: %s", what, addr,
 			 strerror(-r));
@@ -125,4 +116,31 @@ void qvmid_tcp_accepted(int fd, char *peer, size_t size)
 		snprintf(peer, size, "?");
 	else
 		snprintf(peer, size, "%s port %s", h, p);
+}
+
+int qvmid_vsock_listen(uint32_t port, int backlog, const char *what,
+		       qvmid_log_fn log, void *log_arg, int *fd,
+		       uint32_t *bound)
+{
+	struct sockaddr_vm svm = { .svm_family = AF_VSOCK,
+				   .svm_cid = VMADDR_CID_ANY,
+				   .svm_port = port };
+	char msg[256];
+	int r = bind_one((struct sockaddr *)&svm, sizeof(svm), backlog, bound);
+
+	*fd = -1;
+	if (r < 0) {
+		/* EAFNOSUPPORT without the vsock module; EADDRINUSE. */
+		snprintf(msg, sizeof(msg), "%s: listen on vsock port %u: %s",
+			 what, port, strerror(-r));
+		if (log)
+			log(QVMI_LOG_ERROR, msg, log_arg);
+		return r;
+	}
+	*fd = r;
+	snprintf(msg, sizeof(msg), "%s: listening on vsock port %u (any CID)",
+		 what, *bound);
+	if (log)
+		log(QVMI_LOG_INFO, msg, log_arg);
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * qvmid's TCP listener for sessions (--session-tcp ADDR:PORT): only when
- * asked, and the session server always authenticates over it.
+ * qvmid's TCP and vsock listeners for sessions (--session-tcp ADDR:PORT,
+ * --session-vsock PORT): only when asked, and the session server always
+ * authenticates over them.
  */
 #ifndef QVMID_TCPSOCK_H
 #define QVMID_TCPSOCK_H
@@ -18,6 +19,13 @@
  */
 int qvmid_tcp_listen(const char *addr, int backlog, const char *what,
 		     qvmid_log_fn log, void *log_arg, int *fd, uint16_t *port);
+/*
+ * Listen on vsock port (VMADDR_PORT_ANY picks one) of every CID, by the
+ * same code as TCP (no TCP options).  *bound gets the port.
+ */
+int qvmid_vsock_listen(uint32_t port, int backlog, const char *what,
+		       qvmid_log_fn log, void *log_arg, int *fd,
+		       uint32_t *bound);
 /* TCP_NODELAY on an accepted socket; its peer as text ("?" if unknown). */
 void qvmid_tcp_accepted(int fd, char *peer, size_t size);
 

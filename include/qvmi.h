@@ -935,6 +935,72 @@ struct qvmi_session_opts {
 QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 			       const struct qvmi_session_opts *opts);
 
+/* sessxport */
+/*
+ * Accepting VMs (the issue's qvmi_session_listen; docs/PROTOCOL.md
+ * "Transport", connect-out): the tool listens, each qvmid started with
+ * --session-connect ADDR connects to it, and every VM accepted becomes one
+ * attached context, usable with every call that works after
+ * qvmi_session_open().  One tool can so supervise many VMs.  The roles in
+ * the protocol do not change: the tool sends HELLO and proves the key
+ * first, qvmid proves it and sends the VM info.
+ *
+ * qvmi_session_open() also takes "vsock:CID:PORT" (qvmid --session-vsock),
+ * connected within its timeout_ms.
+ */
+struct qvmi_session_listener;
+
+struct qvmi_session_listen_opts {
+	size_t sz;
+	/* The shared secret file (required), as in qvmi_session_opts.  Every
+	 * VM that connects must prove it; one key per listener. */
+	const char *key_path;
+	/* Handshake of an accepted VM, and each later request on its
+	 * context, ms; 0: 5000. */
+	int timeout_ms;
+};
+
+/*
+ * Listen on addr: "PATH" or "unix:PATH" (a unix socket created 0600; a
+ * stale socket there is replaced, a live one gives -EADDRINUSE, any other
+ * file -EEXIST), "tcp:ADDR:PORT" (numeric ADDR, "[v6]" for IPv6; PORT 0
+ * picks a free port) or "vsock:CID:PORT" (CID "any" for every CID).  The
+ * key file is checked now (-EPERM/-EINVAL as for qvmi_session_open).
+ * -EINVAL for a malformed address.
+ */
+QVMI_API int
+qvmi_session_listener_create(const char *addr,
+			     const struct qvmi_session_listen_opts *opts,
+			     struct qvmi_session_listener **ret);
+/* Close the listener (and unlink its unix socket if still ours).
+ * Contexts it accepted stay attached. */
+QVMI_API void qvmi_session_listener_destroy(struct qvmi_session_listener *l);
+/* The listening socket, for poll(): readable when a VM connects. */
+QVMI_API int qvmi_session_listener_fd(const struct qvmi_session_listener *l);
+/* The bound TCP or vsock port (useful after PORT 0); 0 for unix. */
+QVMI_API uint32_t
+qvmi_session_listener_port(const struct qvmi_session_listener *l);
+/*
+ * Wait up to timeout_ms (0: only take a VM already waiting; < 0: no
+ * limit) for one VM to connect, run the handshake and authentication with
+ * it (bounded by the listener's timeout_ms), and attach ctx to it, which
+ * must not be attached yet (-EBUSY).  -ETIMEDOUT when no VM came in time.
+ * A peer that fails the handshake gives its error (-EACCES: wrong key;
+ * -EPROTO; -ETIMEDOUT; -EBUSY: that VM has a session already) with a
+ * message on ctx, which stays unattached: call again.  After a guest
+ * reset qvmid closes the session (the context's calls then fail with
+ * -EPIPE) and connects again: accept it as a new VM (same uuid).
+ */
+QVMI_API int qvmi_session_accept(struct qvmi_session_listener *l,
+				 struct qvmi_ctx *ctx, int timeout_ms);
+/*
+ * The socket of a session context, for poll() over many sessions: when it
+ * is readable, qvmi_events_poll(ctx, 0) delivers what arrived (or reports
+ * -EPIPE).  -EOPNOTSUPP if ctx is not a session, -EPIPE once it is lost.
+ */
+QVMI_API int qvmi_session_fd(struct qvmi_ctx *ctx);
+/* end sessxport */
+
 /* Session events (docs/PROTOCOL.md "Events"). */
 enum qvmi_event_type {
 	QVMI_EVENT_BREAKPOINT = 1,

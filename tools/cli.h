@@ -22,6 +22,8 @@ struct cli {
 	const char *gdb; /* --gdb PATH */
 	const char *pmem; /* --pmem PATH */
 	const char *session; /* --session PATH (qvmid) */
+	/* --session-listen ADDR: wait for qvmid --session-connect */
+	const char *session_listen;
 	const char *key; /* --key FILE (session secret) */
 	const char *raw_map; /* --raw-map MAP (raw dumps) */
 	const char *btf; /* --btf FILE (Linux types) */
@@ -53,6 +55,7 @@ enum {
 	OPT_RAW_MAP,
 	OPT_HELP,
 	OPT_SESSION,
+	OPT_SESSION_LISTEN,
 	OPT_KEY,
 	OPT_BTF,
 	OPT_ISF,

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -25,6 +26,9 @@
 	"  --dump FILE      ELF core (dump-guest-memory) or raw dump\n"           \
 	"  --pmem PATH      pmemaccess socket (qvmid, or a patched QEMU)\n"       \
 	"  --session PATH   qvmid introspection session (needs --key FILE)\n"     \
+	"  --session-listen ADDR  wait up to 30 s for a qvmid --session-\n"       \
+	"                   connect to dial in (PATH, tcp:A.B.C.D:PORT,\n"        \
+	"                   vsock:any:PORT; needs --key FILE)\n"                  \
 	"  --raw-map MAP    raw dump layout GPA:SIZE[@OFF],...\n"                 \
 	"  --source LIST    allowed live sources: shm,procmem,xp\n"               \
 	"  --timeout MS     QMP timeout (default 5000)\n"                         \
@@ -149,6 +153,7 @@ static const struct option global_opts[] = {
 	{ "raw-map", required_argument, NULL, OPT_RAW_MAP },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "session", required_argument, NULL, OPT_SESSION },
+	{ "session-listen", required_argument, NULL, OPT_SESSION_LISTEN },
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "isf", required_argument, NULL, OPT_ISF },
@@ -201,6 +206,9 @@ int cli_global_opt(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_SESSION:
 		cli->session = arg;
+		return 1;
+	case OPT_SESSION_LISTEN:
+		cli->session_listen = arg;
 		return 1;
 	case OPT_KEY:
 		cli->key = arg;
@@ -320,9 +328,55 @@ static int attach_gdb(struct cli *cli)
 	return err ? cli_fail(cli, cli->gdb, err) : 0;
 }
 
+/*
+ * --session-listen: the first VM that dials in and proves the key.  Peers
+ * that fail the handshake are skipped (logged) until the 30 s are up; the
+ * listener goes once a VM is attached (qvmid's later redials then fail
+ * until another tool listens).
+ */
+static int attach_listen(struct cli *cli)
+{
+	QVMI_OPTS(qvmi_session_listen_opts, lopts, .key_path = cli->key,
+		  .timeout_ms = cli->timeout_ms);
+	struct qvmi_session_listener *l = NULL;
+	struct timespec t0, t1;
+	int err, left = 30000;
+
+	if (!cli->key) {
+		fprintf(stderr, "qvmi: --session-listen needs --key FILE\n");
+		return 1;
+	}
+	err = qvmi_session_listener_create(cli->session_listen, &lopts, &l);
+	if (err) {
+		fprintf(stderr, "qvmi: listen on %s: %s\n", cli->session_listen,
+			strerror(-err));
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Bounded: every turn spends part of the 30 s. */
+	for (;;) {
+		err = qvmi_session_accept(l, cli->ctx, left);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left = 30000 - (int)((t1.tv_sec - t0.tv_sec) * 1000 +
+				     (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		/* Skip a peer that failed the handshake; stop on the rest
+		 * (no VM in time, the listener itself failing). */
+		if (left <= 0 ||
+		    (err != -EACCES && err != -EPROTO && err != -EPIPE &&
+		     err != -EBUSY && err != -ECONNRESET))
+			break;
+		fprintf(stderr, "qvmi: %s: %s\n", cli->session_listen,
+			qvmi_errmsg(cli->ctx));
+	}
+	qvmi_session_listener_destroy(l);
+	return err ? cli_fail(cli, cli->session_listen, err) : 0;
+}
+
 int cli_attach(struct cli *cli)
 {
-	int n = !!cli->qmp + !!cli->dump + !!cli->pmem + !!cli->session, err;
+	int n = !!cli->qmp + !!cli->dump + !!cli->pmem + !!cli->session +
+		!!cli->session_listen,
+	    err;
 
 	if (n == 0 && !cli->gdb) {
 		fprintf(stderr, "qvmi: no target: give --qmp PATH, --gdb PATH "
@@ -331,10 +385,11 @@ int cli_attach(struct cli *cli)
 	}
 	if (n > 1) {
 		fprintf(stderr, "qvmi: give only one of --qmp, --dump, "
-				"--pmem, --session\n");
+				"--pmem, --session, --session-listen\n");
 		return 1;
 	}
-	if (cli->gdb && (cli->dump || cli->pmem || cli->session)) {
+	if (cli->gdb &&
+	    (cli->dump || cli->pmem || cli->session || cli->session_listen)) {
 		fprintf(stderr, "qvmi: --gdb goes with --qmp or alone\n");
 		return 1;
 	}
@@ -369,6 +424,8 @@ int cli_attach(struct cli *cli)
 		err = qvmi_session_open(cli->ctx, cli->session, &sopts);
 		return err ? cli_fail(cli, cli->session, err) : 0;
 	}
+	if (cli->session_listen)
+		return attach_listen(cli);
 	{
 		QVMI_OPTS(qvmi_pmem_opts, popts, .timeout_ms = cli->timeout_ms);
 

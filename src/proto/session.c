@@ -19,6 +19,7 @@
 #include "core/internal.h"
 #include "proto/session-auth.h"
 #include "proto/session-wire.h"
+#include "proto/session.h"
 
 enum {
 	SES_TIMEOUT_MS = 5000,
@@ -702,6 +703,8 @@ static int ses_connect(struct qvmi_ctx *ctx, struct ses_client *c,
 
 	if (!strncmp(path, "tcp:", 4))
 		return ses_connect_tcp(ctx, c, path + 4, deadline);
+	if (!strncmp(path, "vsock:", 6))
+		return qvmi_ses_connect_vsock(ctx, path, deadline, &c->fd);
 	if (!*path || strlen(path) >= sizeof(sa.sun_path))
 		return qvmi__err(ctx, -ENAMETOOLONG,
 				 "session: socket path empty or too long");
@@ -932,14 +935,81 @@ QVMI_API int qvmi_session_unhook_ack(struct qvmi_ctx *ctx)
 	return err;
 }
 
+/* Handshake, then the source and control backend over c (whose fd is
+ * connected).  what names the peer in the log line. */
+static int ses_attach(struct qvmi_ctx *ctx, struct ses_client *c,
+		      const struct qvmi_ses_key *key, const char *what)
+{
+	struct qvmi_ses_info *info = malloc(sizeof(*info));
+	const char *why = "?";
+	int err, len = 0;
+
+	if (!info)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	err = ses_handshake(ctx, c, key, &len);
+	if (!err &&
+	    qvmi_ses_info_decode(c->buf + QVMI_SES_HDR + QVMI_SES_MAC,
+				 (size_t)len - QVMI_SES_MAC, info, &why))
+		err = ses_bad(ctx, c, why);
+	if (!err)
+		err = ses_install(ctx, c, info);
+	if (err && c->refs > 1)
+		qvmi__detach(ctx);
+	if (!err)
+		qvmi__log(ctx, QVMI_LOG_INFO,
+			  "session: %s: VM \"%s\", %u vCPUs, %u RAM ranges",
+			  what, info->name, info->vcpus, info->nram);
+	free(info);
+	return err;
+}
+
+static struct ses_client *ses_new(int timeout_ms)
+{
+	struct ses_client *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->buf = malloc(QVMI_SES_HDR + QVMI_SES_MAX_PAYLOAD);
+	if (!c || !c->buf) {
+		free(c);
+		return NULL;
+	}
+	c->fd = -1;
+	c->refs = 1; /* ours, until the source and the ctl hold it */
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : SES_TIMEOUT_MS;
+	return c;
+}
+
+int qvmi_ses_client_attach(struct qvmi_ctx *ctx, int fd,
+			   const struct qvmi_ses_key *key, int timeout_ms,
+			   const char *what)
+{
+	struct ses_client *c = ses_new(timeout_ms);
+	int err;
+
+	if (!c) {
+		close(fd);
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	}
+	c->fd = fd;
+	err = ses_attach(ctx, c, key, what);
+	ses_unref(c);
+	return err;
+}
+
+int qvmi_ses_client_fd(struct qvmi_ctx *ctx)
+{
+	struct ses_client *c = ses_of(ctx);
+
+	return c ? c->fd : -1;
+}
+
 QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 			       const struct qvmi_session_opts *opts)
 {
 	struct qvmi_ses_key key = { 0 };
-	struct qvmi_ses_info *info = NULL;
 	struct ses_client *c = NULL;
 	const char *kpath = QVMI_OPTS_GET(opts, key_path, NULL), *why = "?";
-	int err, len = 0;
+	int err;
 
 	if (!ctx)
 		return -EINVAL;
@@ -952,38 +1022,17 @@ QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 	err = qvmi_ses_key_load(kpath, &key, &why);
 	if (err)
 		return qvmi__err(ctx, err, "session: key %s: %s", kpath, why);
-	c = calloc(1, sizeof(*c));
-	info = malloc(sizeof(*info));
-	if (c)
-		c->buf = malloc(QVMI_SES_HDR + QVMI_SES_MAX_PAYLOAD);
-	if (!c || !info || !c->buf) {
+	c = ses_new(QVMI_OPTS_GET(opts, timeout_ms, 0));
+	if (!c) {
 		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 		goto out;
 	}
-	c->fd = -1;
-	c->refs = 1; /* ours, until the source and the ctl hold it */
-	c->timeout_ms = QVMI_OPTS_GET(opts, timeout_ms, 0);
-	if (c->timeout_ms <= 0)
-		c->timeout_ms = SES_TIMEOUT_MS;
 	err = ses_connect(ctx, c, path);
 	if (!err)
-		err = ses_handshake(ctx, c, &key, &len);
-	if (!err &&
-	    qvmi_ses_info_decode(c->buf + QVMI_SES_HDR + QVMI_SES_MAC,
-				 (size_t)len - QVMI_SES_MAC, info, &why))
-		err = ses_bad(ctx, c, why);
-	if (!err)
-		err = ses_install(ctx, c, info);
-	if (err && c->refs > 1)
-		qvmi__detach(ctx);
-	if (!err)
-		qvmi__log(ctx, QVMI_LOG_INFO,
-			  "session: %s: VM \"%s\", %u vCPUs, %u RAM ranges",
-			  path, info->name, info->vcpus, info->nram);
+		err = ses_attach(ctx, c, &key, path);
 out:
 	if (c)
 		ses_unref(c);
-	free(info);
 	qvmi_ses_key_clear(&key);
 	return err;
 }
