@@ -175,6 +175,9 @@ void qvmid_session_server_qmp_event(struct qvmid_session_server *s,
 		id = QVMI_SES_EV_RESUMED;
 		if (own_change(s, false))
 			return;
+		/* A management "cont": the gdbstub must learn it from us. */
+		if (s->gdb)
+			qvmi_gdb_resumed_elsewhere(s->gdb);
 	} else if (!strcmp(name, "RESET") || !strcmp(name, "SHUTDOWN")) {
 		id = name[0] == 'R' ? QVMI_SES_EV_RESET : QVMI_SES_EV_SHUTDOWN;
 		detail =

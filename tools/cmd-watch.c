@@ -198,6 +198,9 @@ struct watch {
 	struct watch_args a;
 	uint64_t addr;
 	uint64_t hits;
+	/* Through a qvmid session: the reason of an UNHOOK qvmid sent (a
+	 * management client's stop/reset/quit... waits for us), 0 if none. */
+	uint32_t unhook;
 	/* --stats, per hit: stop seen -> VM running again, and the part of
 	 * it spent finding the task and printing */
 	double *ms, *ms_task;
@@ -213,14 +216,46 @@ static bool stats_alloc(struct watch *w)
 	return w->ms && w->ms_task;
 }
 
-/* Wait for the next stop in slices so that Ctrl-C and --seconds are seen.
- * 1: a stop in *s, 0: interrupted or out of time, < 0: error. */
+static void on_event(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
+		     void *arg)
+{
+	struct watch *w = arg;
+
+	(void)ctx;
+	if (ev->type == QVMI_EVENT_UNHOOK)
+		w->unhook = ev->reason ? ev->reason : QVMI_UNHOOK_STOP;
+}
+
+static const char *unhook_why(uint32_t reason)
+{
+	static const char *const why[] = {
+		[QVMI_UNHOOK_STOP] = "a management stop",
+		[QVMI_UNHOOK_SYSTEM_RESET] = "a system_reset",
+		[QVMI_UNHOOK_MIGRATE] = "a migration",
+		[QVMI_UNHOOK_QUIT] = "a quit",
+		[QVMI_UNHOOK_SYSTEM_POWERDOWN] = "a system_powerdown",
+		[QVMI_UNHOOK_QVMID_EXIT] = "qvmid exiting",
+	};
+
+	return reason < sizeof(why) / sizeof(why[0]) && why[reason] ?
+		       why[reason] :
+		       "an unknown reason";
+}
+
+/* Wait for the next stop in slices so that Ctrl-C, --seconds and qvmid's
+ * UNHOOK are seen.  1: a stop in *s, 0: interrupted, out of time or asked
+ * to unhook, < 0: error. */
 static int next_stop(struct watch *w, double deadline, struct qvmi_stop *s)
 {
+	bool session = qvmi_session_fd(w->cli->ctx) >= 0;
 	int err;
 
 	while (!interrupted) {
-		if (deadline && now_ms() >= deadline)
+		/* Events read while waiting for a stop wait in the
+		 * session's queue until delivered here. */
+		if (session && qvmi_events_poll(w->cli->ctx, 0) == -EPIPE)
+			return -EPIPE;
+		if (w->unhook || (deadline && now_ms() >= deadline))
 			return 0;
 		err = qvmi_wait_stop(w->cli->ctx, WAIT_SLICE_MS, s);
 		if (err == -ETIMEDOUT)
@@ -337,6 +372,8 @@ static int watch_main(struct cli *cli, int argc, char **argv)
 	 * before, a watch leaves it running. */
 	was_running = (cli->gdb && !cli->qmp) ||
 		      (!qvmi_vm_state(cli->ctx, &st) && st == QVMI_VM_RUNNING);
+	if (qvmi_session_fd(cli->ctx) >= 0)
+		qvmi_set_event_cb(cli->ctx, on_event, &w);
 	w.lx = open_linux(cli);
 	if (resolve(cli, w.lx, w.a.where, &w.addr)) {
 		qvmi_linux_destroy(w.lx);
@@ -357,6 +394,16 @@ static int watch_main(struct cli *cli, int argc, char **argv)
 	}
 	rc = watch_loop(&w) ? 1 : 0;
 	rc |= watch_finish(&w, was_running);
+	if (w.unhook) {
+		/* Our breakpoint is out: let the held command through now
+		 * rather than after qvmid's unhook timeout. */
+		err = qvmi_session_unhook_ack(cli->ctx);
+		fprintf(stderr,
+			"qvmi: watch: qvmid asked to unhook (%s): breakpoint "
+			"removed after %llu hits\n",
+			unhook_why(w.unhook), (unsigned long long)w.hits);
+		rc = err ? cli_fail(cli, "watch: unhook", err) : rc ? rc : 3;
+	}
 	if (w.a.stats) {
 		size_t n = w.hits < MAX_SAMPLES ? w.hits : MAX_SAMPLES;
 

@@ -106,13 +106,17 @@ const struct cli_cmd cli_cmds[] = {
 	{ "watch", cmd_watch, "breakpoint hits with the task that hit",
 	  "watch --break SYMBOL[+OFF]|ADDR [--count N] [--seconds S] [--hw|--sw]\n"
 	  "      [--vcpu N] [--stats]\n\n"
-	  "Needs --gdb.  Insert a breakpoint (hardware by default) and print\n"
-	  "one line per hit: vCPU, pid, tgid and comm of the current task, RIP\n"
-	  "and symbol (a JSON object per line with --json); with --vcpu, only\n"
-	  "vCPU N's hits.  Stops after N hits, S seconds (exit status 3 if\n"
-	  "fewer than N hits) or Ctrl-C; then removes the breakpoint and\n"
-	  "leaves the VM running if it was.  --stats prints the time from a\n"
-	  "hit to the VM running again (p50/p99) to stderr.\n" },
+	  "Needs --gdb or --session.  Insert a breakpoint (hardware by default)\n"
+	  "and print one line per hit: vCPU, pid, tgid and comm of the current\n"
+	  "task, RIP and symbol (a JSON object per line with --json); with\n"
+	  "--vcpu, only vCPU N's hits.  Stops after N hits, S seconds (exit\n"
+	  "status 3 if fewer than N hits) or Ctrl-C; then removes the\n"
+	  "breakpoint and leaves the VM running if it was.  Through a qvmid\n"
+	  "session, an UNHOOK from qvmid (a management stop, reset, quit...)\n"
+	  "also ends the watch: the breakpoint is removed and acknowledged at\n"
+	  "once (exit status 3).  --stats prints the time from a hit to the VM\n"
+	  "running again (p50/p99) to stderr.\n" },
+
 	{ "step", cmd_step, "single-step a vCPU",
 	  "step [--vcpu N] [--count N]\n\nNeeds --gdb.  Print vCPU N's RIP "
 	  "(default vCPU 0) and symbol, then\nsingle-step it N times (default "

@@ -398,6 +398,16 @@ void qvmi_gdb_poll(struct qvmi_gdb *g)
 		push_pending(g, &s);
 }
 
+void qvmi_gdb_resumed_elsewhere(struct qvmi_gdb *g)
+{
+	/* A stop reply already queued (pending) is from before the resume;
+	 * the VM has moved on since, so it is stale. */
+	if (g->running || g->stepping || g->conn.fd < 0)
+		return;
+	g->npending = 0;
+	g->running = true;
+}
+
 int qvmi_gdb_hold(struct qvmi_gdb *g, bool *held)
 {
 	int err;

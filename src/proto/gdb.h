@@ -106,6 +106,14 @@ QVMI_HIDDEN bool qvmi_gdb_was_running(const struct qvmi_gdb *g);
 QVMI_HIDDEN bool qvmi_gdb_has_phys(const struct qvmi_gdb *g);
 /* What the VM should do when the connection closes. */
 QVMI_HIDDEN void qvmi_gdb_want_running(struct qvmi_gdb *g, bool run);
+/*
+ * Someone else (QMP "cont") resumed the VM while this connection had it
+ * stopped.  QEMU 7.2's gdbstub does not report a resume, and while the VM
+ * runs it turns the next byte it receives into a stop (the packet is lost,
+ * a T02 comes instead): mark the connection running, so the next command
+ * interrupts first and consumes that stop reply.
+ */
+QVMI_HIDDEN void qvmi_gdb_resumed_elsewhere(struct qvmi_gdb *g);
 
 /* Registers of one vCPU (index into the thread list). */
 QVMI_HIDDEN int qvmi_gdb_read_g(struct qvmi_gdb *g, unsigned int vcpu,

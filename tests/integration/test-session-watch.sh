@@ -70,6 +70,30 @@ sleep 0.5
 check running_after_watch '[ "$(status_via "$L")" = running ]'
 check no_ledger_after_watch '[ ! -e "$LEDGER" ]'
 
+# A management "stop" through the proxy while a watch is hooked: qvmid
+# sends UNHOOK, the watch removes its breakpoint and acknowledges at once
+# (well inside the 5 s unhook timeout), then the stop goes to QEMU.
+qs watch --break __x64_sys_clock_nanosleep --count 100000 --seconds 60 >"$TMP/w3" 2>"$TMP/w3.err" &
+WPID=$!
+for _ in $(seq 100); do [ -s "$TMP/w3" ] && break; sleep 0.05; done
+check unhook_watch_hits '[ -s "$TMP/w3" ]'
+t0=$(now_ms)
+timeout 10 "$QVMI" --qmp "$L" pause 2>"$TMP/p.err"
+prc=$?
+t1=$(now_ms)
+wait "$WPID"
+wrc=$?
+WPID=
+cat "$TMP/w3.err" "$TMP/p.err"
+echo "management stop answered after $((t1 - t0)) ms"
+check unhook_stop_answered '[ $prc -eq 0 ] && [ $((t1 - t0)) -lt 4000 ]'
+check unhook_watch_exit_3 '[ $wrc -eq 3 ] && grep -q "asked to unhook (a management stop)" "$TMP/w3.err"'
+check unhook_paused '[ "$(status_via "$L")" = paused ]'
+check unhook_no_ledger '[ ! -e "$LEDGER" ]'
+timeout 10 "$QVMI" --qmp "$L" resume
+sleep 0.3
+check unhook_resumed '[ "$(status_via "$L")" = running ]'
+
 # A watch that keeps its breakpoint in; kill -9 qvmid under it.
 qs watch --break __x64_sys_clock_nanosleep --count 100000 --seconds 60 >"$TMP/w2" 2>&1 &
 WPID=$!
