@@ -71,6 +71,26 @@ static int cache_dir(const char *dir, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* mkdir -p: ~/.cache need not exist yet (a fresh account, a new
+ * XDG_CACHE_HOME), and then no profile would ever be saved. */
+static int make_dirs(char *d)
+{
+	for (char *p = d + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(d, 0700) && errno != EEXIST) {
+			*p = c;
+			return -errno;
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
 /* Hash of the token table + index as they are in guest memory now. */
 static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
 		       uint64_t *ret)
@@ -198,10 +218,9 @@ void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 		err = fill_hdr(lx, &h);
 	if (err)
 		goto out;
-	if (mkdir(d, 0700) && errno != EEXIST) {
-		err = -errno;
+	err = make_dirs(d);
+	if (err)
 		goto out;
-	}
 	snprintf(path, sizeof(path),
 		 "%s/linux-%016" PRIx64 "-%016" PRIx64 ".prof", d,
 		 fnv64(h.banner, strlen(h.banner), FNV_INIT), h.tok_hash);
