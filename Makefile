@@ -200,7 +200,22 @@ $(BENCH): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(DAEMON_PART_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
 
-bench: deps $(BENCH) $(QVMI) $(QVMID)
+# Exec floors for the process rows (bench/floor/floor.c): linked like the
+# CLI, like the CLI was before (PIE, shared libraries), and fully static.
+BENCH_FLOORS := $(BUILD)/bench-floor $(BUILD)/bench-floor-dyn \
+	$(BUILD)/bench-floor-static
+$(BUILD)/bench-floor: bench/floor/floor.c
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(OPT) $(LDFLAGS) $(CLI_LDFLAGS) -o $@ $< \
+		-Wl,--no-as-needed $(CLI_LIBS)
+$(BUILD)/bench-floor-dyn: bench/floor/floor.c
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(OPT) $(LDFLAGS) -o $@ $< -Wl,--no-as-needed $(EXTRA_LIBS)
+$(BUILD)/bench-floor-static: bench/floor/floor.c
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(OPT) -static -o $@ $<
+
+bench: deps $(BENCH) $(QVMI) $(QVMID) $(BENCH_FLOORS)
 	$(Q)scripts/bench
 
 # ---- checks -------------------------------------------------------------

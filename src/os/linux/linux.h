@@ -41,8 +41,10 @@ struct qvmi_ksyms {
 	size_t n;
 	char *pool;
 	size_t pool_len, pool_cap;
-	uint32_t *hash; /* symbol index + 1, 0 = empty */
-	size_t hash_cap; /* power of two */
+	/* Name index: hash_buckets + 1 bucket starts, then the symbol
+	 * indices grouped by bucket, ascending within one; hash_cap words. */
+	uint32_t *hash;
+	size_t hash_cap, hash_buckets; /* buckets: a power of two */
 	size_t syms_cap;
 	/* syms and pool were sized exactly up front (qvmi__ksyms_reserve)
 	 * and are mappings, not malloc blocks. */

@@ -24,7 +24,7 @@
 static const char magic[8] = "QVMIPRF1";
 
 enum {
-	PROF_VERSION = 1,
+	PROF_VERSION = 2, /* 2: word-wise hash */
 	TOKENS_LEN = 64 * 1024 + 512, /* bound on table + index */
 	MAX_FILES = 64, /* cache files tried per open */
 	POOL_MAX = 64 << 20,
@@ -44,12 +44,24 @@ struct prof_hdr {
 	uint64_t body_len, body_hash;
 };
 
+/*
+ * FNV-1a's multiply over 8-byte words, with a shift to fold the high bits
+ * back: byte by byte, hashing the 3.6 MB body took 4 ms of a cold attach.
+ * Chained calls equal one call over the concatenation as long as every
+ * part but the last is a multiple of 8 bytes long (write_body's are).
+ */
 static uint64_t fnv64(const void *p, size_t n, uint64_t h)
 {
 	const uint8_t *b = p;
+	uint64_t w;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 32;
+	}
+	for (; n; b++, n--)
+		h = (h ^ *b) * 0x100000001b3ull;
 	return h;
 }
 
