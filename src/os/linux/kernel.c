@@ -434,40 +434,37 @@ static int read_banner(struct qvmi_linux *lx)
 	return 0;
 }
 
+struct btf_fill {
+	struct qvmi_ctx *ctx;
+	uint64_t pa;
+};
+
+static int btf_fill(void *arg, uint8_t *buf, size_t len)
+{
+	struct btf_fill *f = arg;
+
+	return read_once(f->ctx, f->pa, buf, len);
+}
+
 static int load_btf_memory(struct qvmi_linux *lx)
 {
 	uint64_t start = sym_or(lx, "__start_BTF", 0);
-	uint64_t stop = sym_or(lx, "__stop_BTF", 0), pa = 0;
-	const struct qvmi_seg *seg;
-	uint8_t *blob;
+	uint64_t stop = sym_or(lx, "__stop_BTF", 0);
+	struct btf_fill f = { lx->ctx, 0 };
 	int err;
 
 	if (!start || stop <= start || stop - start > BTF_MAX)
 		return qvmi__err(lx->ctx, -ENOENT, NO_BTF_FMT, lx->release,
 				 lx->release);
-	err = qvmi__linux_kimage_pa(lx, start, &pa);
+	err = qvmi__linux_kimage_pa(lx, start, &f.pa);
 	if (err)
 		return err;
-	/* On shared RAM, hand libbpf the guest's bytes in place: it copies
-	 * them before parsing anyway, and a 4 MB bounce buffer costs a page
-	 * fault per 4 KiB. */
-	seg = qvmi__seg_find(lx->ctx, pa);
-	if (seg && seg->host && stop - start - 1 <= seg->last - pa) {
-		err = qvmi__btf_load(lx->ctx, seg->host + (pa - seg->start),
-				     stop - start, &lx->btf);
-		if (!err)
-			lx->btf_size = stop - start;
-		return err;
-	}
-	blob = malloc(stop - start);
-	if (!blob)
-		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
-	err = read_once(lx->ctx, pa, blob, stop - start);
+	/* Read in place (no libbpf copy), the bytes pread from shared RAM
+	 * straight into the view's buffer. */
+	err = qvmi__btf_view_read(lx->ctx, stop - start, btf_fill, &f,
+				  &lx->btfv);
 	if (!err)
-		err = qvmi__btf_load(lx->ctx, blob, stop - start, &lx->btf);
-	free(blob);
-	if (!err)
-		lx->btf_size = stop - start;
+		lx->btf_size = qvmi__btf_view_size(lx->btfv);
 	return err;
 }
 
@@ -952,6 +949,7 @@ QVMI_API void qvmi_linux_destroy(struct qvmi_linux *lx)
 	qvmi__profile_free(lx);
 	qvmi__ksyms_free(&lx->syms);
 	btf__free(lx->btf);
+	qvmi__btf_view_free(lx->btfv);
 	qvmi__isf_free(lx->isf);
 	free(lx->cache_dir);
 	free(lx);
@@ -974,7 +972,7 @@ QVMI_API int qvmi_linux_info(struct qvmi_linux *lx, struct qvmi_linux_info *ret)
 	ret->vmalloc_base = lx->vmalloc_base;
 	ret->vmemmap_base = lx->vmemmap_base;
 	ret->nsyms = lx->syms_lazy ? lx->nsyms_hint : lx->syms.n;
-	ret->btf_size = lx->btf || lx->btf_lazy ? lx->btf_size : 0;
+	ret->btf_size = lx->btf || lx->btfv || lx->btf_lazy ? lx->btf_size : 0;
 	ret->sym_source = lx->sym_source;
 	ret->btf_source = lx->btf_source;
 	ret->layout = lx->layout_source;
@@ -1089,13 +1087,13 @@ static int need_btf(struct qvmi_linux *lx)
 {
 	if (!lx)
 		return -EINVAL;
-	if (!lx->btf && lx->btf_lazy) {
+	if (!lx->btf && !lx->btfv && lx->btf_lazy) {
 		lx->btf_lazy = false;
 		load_btf(lx, NULL);
-		if (!lx->btf)
+		if (!lx->btf && !lx->btfv)
 			lx->btf_source = "none";
 	}
-	if (!lx->btf)
+	if (!lx->btf && !lx->btfv)
 		return qvmi__err(lx->ctx, -ENOENT, "no BTF: %s", lx->btf_err);
 	return 0;
 }
@@ -1104,7 +1102,7 @@ static int need_btf(struct qvmi_linux *lx)
  * asked of BTF, when there is any. */
 static bool isf_fallback(struct qvmi_linux *lx, int err)
 {
-	if (err != -ENOENT || (!lx->btf && !lx->btf_lazy))
+	if (err != -ENOENT || (!lx->btf && !lx->btfv && !lx->btf_lazy))
 		return false;
 	qvmi__clear_err(lx->ctx);
 	return true;
@@ -1129,7 +1127,9 @@ QVMI_API int qvmi_linux_member(struct qvmi_linux *lx, const char *type,
 	err = need_btf(lx);
 	if (err)
 		return err;
-	err = qvmi__btf_member(lx->ctx, lx->btf, type, path, ret);
+	err = lx->btfv ? qvmi__btf_view_member(lx->ctx, lx->btfv, type, path,
+					       ret) :
+			 qvmi__btf_member(lx->ctx, lx->btf, type, path, ret);
 	if (lx->use_memo)
 		qvmi__memo_put_member(lx, type, path, err, ret);
 	return err;
@@ -1171,7 +1171,9 @@ QVMI_API int qvmi_linux_type_size(struct qvmi_linux *lx, const char *type,
 	err = need_btf(lx);
 	if (err)
 		return err;
-	err = qvmi__btf_type_size(lx->ctx, lx->btf, type, ret);
+	err = lx->btfv ?
+		      qvmi__btf_view_type_size(lx->ctx, lx->btfv, type, ret) :
+		      qvmi__btf_type_size(lx->ctx, lx->btf, type, ret);
 	if (lx->use_memo)
 		qvmi__memo_put_size(lx, type, err, err ? 0 : *ret);
 	return err;

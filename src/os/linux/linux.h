@@ -123,6 +123,27 @@ QVMI_HIDDEN int qvmi__btf_member(struct qvmi_ctx *ctx, const struct btf *btf,
 QVMI_HIDDEN int qvmi__btf_type_size(struct qvmi_ctx *ctx, const struct btf *btf,
 				    const char *type, uint64_t *ret);
 
+/* The same over a blob read in place (one copy, no libbpf): the in-memory
+ * kernel BTF.  Freed with qvmi__btf_view_free. */
+struct qvmi_btf_view;
+QVMI_HIDDEN int qvmi__btf_view_open(struct qvmi_ctx *ctx, const void *data,
+				    size_t len, struct qvmi_btf_view **ret);
+/* The same, the blob written by fill into the view's own buffer (e.g.
+ * pread from shared RAM); len is the blob's size, header included. */
+typedef int (*qvmi_btf_fill_fn)(void *arg, uint8_t *buf, size_t len);
+QVMI_HIDDEN int qvmi__btf_view_read(struct qvmi_ctx *ctx, size_t len,
+				    qvmi_btf_fill_fn fill, void *arg,
+				    struct qvmi_btf_view **ret);
+QVMI_HIDDEN void qvmi__btf_view_free(struct qvmi_btf_view *v);
+QVMI_HIDDEN size_t qvmi__btf_view_size(const struct qvmi_btf_view *v);
+QVMI_HIDDEN int qvmi__btf_view_member(struct qvmi_ctx *ctx,
+				      const struct qvmi_btf_view *v,
+				      const char *type, const char *path,
+				      struct qvmi_linux_member *ret);
+QVMI_HIDDEN int qvmi__btf_view_type_size(struct qvmi_ctx *ctx,
+					 const struct qvmi_btf_view *v,
+					 const char *type, uint64_t *ret);
+
 /* ---- Volatility ISF JSON (isf.c) ----------------------------------------- */
 
 struct qvmi_isf;
@@ -220,7 +241,8 @@ struct qvmi_linux {
 	struct qvmi_ksyms syms;
 	struct qvmi_kallsyms_layout lay;
 	uint64_t kallsyms_pa; /* PA of the token table (0 if unknown) */
-	struct btf *btf;
+	struct btf *btf; /* from a file (libbpf) */
+	struct qvmi_btf_view *btfv; /* from guest memory, read in place */
 	size_t btf_size;
 	/* An ISF given by the caller: types first, symbols after kallsyms.
 	 * isf_slide: runtime minus link-time address of the image. */
