@@ -106,15 +106,16 @@ static void window_free(uint8_t *b)
 }
 
 /*
- * qvmi_read_pa for data read once: where a file backs the range (shared
- * RAM), pread it.  The kernel copies from its page cache directly, at
+ * qvmi_read_pa for data read once (scans, windows, the probes that place
+ * the image): where a file backs the range (shared RAM), pread it.  The kernel copies from its page cache directly, at
  * 7-11 GiB/s, where a first touch through our own mapping of the file
  * costs a page-table entry per page (a 6 MiB scan ran at 0.5 GiB/s); and
  * holes read as zeros without being allocated.
  */
-static int read_once(struct qvmi_ctx *ctx, uint64_t pa, uint8_t *buf,
-		     size_t len)
+int qvmi__lx_read_once(struct qvmi_ctx *ctx, uint64_t pa, void *out, size_t len)
 {
+	uint8_t *buf = out;
+
 	while (len) {
 		struct qvmi_pa_file f;
 		ssize_t n;
@@ -149,7 +150,7 @@ static int read_window(struct qvmi_ctx *ctx, uint64_t center, uint64_t before,
 	for (pos = start; pos < end; pos += READ_CHUNK) {
 		uint64_t n = QVMI_MIN((uint64_t)READ_CHUNK, end - pos), p;
 
-		if (!read_once(ctx, pos, b + (pos - start), n))
+		if (!qvmi__lx_read_once(ctx, pos, b + (pos - start), n))
 			continue;
 		for (p = pos; p < pos + n; p += 4096) {
 			uint64_t pn = QVMI_MIN(4096, pos + n - p);
@@ -177,7 +178,7 @@ static int read_window(struct qvmi_ctx *ctx, uint64_t center, uint64_t before,
 
 static int read_u64(struct qvmi_ctx *ctx, uint64_t pa, uint64_t *ret)
 {
-	return qvmi_read_pa(ctx, pa, ret, sizeof(*ret));
+	return qvmi__lx_read_once(ctx, pa, ret, sizeof(*ret));
 }
 
 /* ---- placing the image ------------------------------------------------------ */
@@ -251,8 +252,8 @@ static bool text_pa_ok(struct qvmi_linux *lx, uint64_t p)
 		checks++;
 	}
 	if (ban_va >= lx->text_va && ban_va < lx->end_va) {
-		if (qvmi_read_pa(lx->ctx, p + (ban_va - lx->text_va), ban,
-				 sizeof(ban)) ||
+		if (qvmi__lx_read_once(lx->ctx, p + (ban_va - lx->text_va), ban,
+				       sizeof(ban)) ||
 		    memcmp(ban, banner_prefix, sizeof(ban)))
 			return false;
 		checks++;
@@ -443,7 +444,7 @@ static int btf_fill(void *arg, uint8_t *buf, size_t len)
 {
 	struct btf_fill *f = arg;
 
-	return read_once(f->ctx, f->pa, buf, len);
+	return qvmi__lx_read_once(f->ctx, f->pa, buf, len);
 }
 
 static int load_btf_memory(struct qvmi_linux *lx)
@@ -623,7 +624,7 @@ static int scan_range(struct scan *sc, uint64_t lo, uint64_t hi)
 				(uint64_t)HINT_CHUNK + plen - 1, e - pos);
 			const uint8_t *p = buf, *hit;
 
-			if (read_once(ctx, pos, buf, n))
+			if (qvmi__lx_read_once(ctx, pos, buf, n))
 				continue;
 			while (!rc &&
 			       (hit = memmem(p, n - (size_t)(p - buf), digits,

@@ -104,6 +104,11 @@ static inline const char *qvmi__ksym_name(const struct qvmi_ksyms *s,
 	return s->pool + k->name;
 }
 
+/* qvmi_read_pa for bytes read once (kernel.c): pread where a file backs
+ * them, so a fresh process does not map page after page of shared RAM. */
+QVMI_HIDDEN int qvmi__lx_read_once(struct qvmi_ctx *ctx, uint64_t pa, void *out,
+				   size_t len);
+
 /* ---- BTF (btf.c) ------------------------------------------------------ */
 
 /* Check a raw BTF header against the blob size before handing it to libbpf;

@@ -115,7 +115,7 @@ static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
 	b = malloc(len);
 	if (!b)
 		return -ENOMEM;
-	err = qvmi_read_pa(lx->ctx, pa, b, len);
+	err = qvmi__lx_read_once(lx->ctx, pa, b, len);
 	if (!err)
 		*ret = fnv64(b, len, FNV_INIT);
 	free(b);
@@ -285,9 +285,10 @@ static int guest_agrees(struct qvmi_linux *lx, const struct prof_hdr *h)
 	char ban[sizeof(h->banner)];
 	uint64_t pb, va, th;
 
-	if (qvmi_read_pa(lx->ctx, h->text_pa + h->ban_off, ban, bl) ||
+	if (qvmi__lx_read_once(lx->ctx, h->text_pa + h->ban_off, ban, bl) ||
 	    memcmp(ban, h->banner, bl) ||
-	    qvmi_read_pa(lx->ctx, h->text_pa + h->pb_off, &pb, sizeof(pb)))
+	    qvmi__lx_read_once(lx->ctx, h->text_pa + h->pb_off, &pb,
+			       sizeof(pb)))
 		return -ENOENT;
 	va = h->text_pa + QVMI_LINUX_START_KERNEL_MAP - pb;
 	if (va < QVMI_LINUX_START_KERNEL_MAP || (va & 0x1fffff) ||
