@@ -621,6 +621,36 @@ static int match_reply(struct qvmi_qmp *q, struct json_object *msg,
 	return 1;
 }
 
+/*
+ * Our line behind lines already queued, in the same write: each write
+ * wakes QEMU's monitor, which then competes with us for a core (a 1 ms gap
+ * between two writes on a loaded 2-core host).  With defer it only queues.
+ * A send that times out before our line went out takes it back (the
+ * command was not sent); one cut inside our line leaves the stream
+ * desynchronised: the connection is broken.
+ */
+static int send_after_queued(struct qvmi_qmp *q, const char *line, size_t len,
+			     bool defer, int64_t deadline)
+{
+	size_t start;
+	int err;
+
+	if (q->olen - q->ooff > QVMI_QMP_MAX_MSG)
+		return 1; /* a proxy's backlog: send ours on its own */
+	start = q->olen;
+	err = qvmi_qmp_queue(q, line, len);
+	if (err || defer)
+		return err;
+	err = send_queued(q, deadline);
+	if (err != -ETIMEDOUT)
+		return err;
+	if (q->ooff <= start) {
+		q->olen = start;
+		return qvmi__err(q->ctx, err, "QMP: send timed out");
+	}
+	return qmp_break(q, -EPROTO, "send timed out inside a command");
+}
+
 /* Send a command line, or with defer only queue it (qvmi_qmp_send: the
  * lines of one batch then go out in one write). */
 static int send_command(struct qvmi_qmp *q, const char *cmd,
@@ -649,8 +679,11 @@ static int send_command(struct qvmi_qmp *q, const char *cmd,
 	memcpy(line, s, len);
 	memcpy(line + len, "\n", 2);
 	json_object_put(req);
-	if (defer) {
-		err = qvmi_qmp_queue(q, line, len + 1);
+	if (defer || q->olen > q->ooff)
+		err = send_after_queued(q, line, len + 1, defer, deadline);
+	else
+		err = 1;
+	if (err <= 0) {
 		free(line);
 		return err;
 	}

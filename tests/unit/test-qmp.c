@@ -674,6 +674,10 @@ static void test_pipelined(void)
 		/* poll delivers a queued command's reply, not to the tap */
 		{ FQ_EXPECT, "\"six\"" },
 		{ FQ_SEND, "{\"return\": 6, \"id\": \"qvmi-7\"}\r\n" },
+		/* a proxy's queued line goes first, then execute's own */
+		{ FQ_EXPECT, "\"from-proxy\"" },
+		{ FQ_EXPECT, "\"seven\"" },
+		{ FQ_SEND, "{\"return\": 7, \"id\": %ID%}\r\n" },
 		{ FQ_WAIT_EOF },
 		{ FQ_END },
 	};
@@ -717,6 +721,16 @@ static void test_pipelined(void)
 	CHECK_INT(got.n, ==, 5);
 	CHECK_INT(got.val[4], ==, 6);
 	CHECK_INT(tapped, ==, 0);
+	{
+		static const char line[] =
+			"{\"execute\": \"from-proxy\", \"id\": 1}\n";
+
+		CHECK_OK(qvmi_qmp_queue(q, line, sizeof(line) - 1));
+		CHECK_OK(qvmi_qmp_execute(q, "seven", NULL, &r));
+		CHECK_INT(json_object_get_int(r), ==, 7);
+		json_object_put(r);
+		CHECK_INT(qvmi_qmp_queued(q), ==, 0);
+	}
 	qvmi_qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * BTF: the kernel's own type information (CONFIG_DEBUG_INFO_BTF), parsed
- * with libbpf, and member lookup by path through anonymous structs/unions
- * (mm_struct.pgd sits in an anonymous struct on 6.1).
+ * BTF: the kernel's own type information (CONFIG_DEBUG_INFO_BTF), and
+ * member lookup by path through anonymous structs/unions (mm_struct.pgd
+ * sits in an anonymous struct on 6.1).  BTF files are parsed with libbpf;
+ * the BTF in guest memory is read in place by a small bounded reader (the
+ * "view", below), which answers the same lookups without libbpf's copy.
  */
 #include <ctype.h>
 #include <stdarg.h>
