@@ -45,6 +45,27 @@ BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)
 
+# The qvmi CLI is a short-lived process, and here a page fault costs
+# ~10-18 us.  Linked against the libraries' .a files and without PIE it
+# starts with ~70 page faults instead of ~210 (no shared objects to map,
+# no relocation of libcrypto's tables): 4 ms of CPU instead of 8-10 ms for
+# `qvmi --help` (BENCHMARKS.md has the floors).  Only when every .a is
+# there; STATIC_CLI=0 links it like the library.
+STATIC_CLI ?= 1
+CLI_STATIC_LIBS := json-c bpf elf z crypto
+ifeq ($(STATIC_CLI),1)
+CLI_STATIC := $(shell for l in $(CLI_STATIC_LIBS); do \
+	f=$$($(CC) -print-file-name=lib$$l.a); [ -f "$$f" ] || exit 0; \
+	done; echo 1)
+endif
+ifeq ($(CLI_STATIC),1)
+CLI_LDFLAGS := -no-pie
+CLI_LIBS := -Wl,-Bstatic $(CLI_STATIC_LIBS:%=-l%) -Wl,-Bdynamic -ldl -lpthread
+else
+CLI_LDFLAGS :=
+CLI_LIBS := $(EXTRA_LIBS)
+endif
+
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
 	-Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wvla
 OPT ?= -O2 -g
@@ -107,7 +128,8 @@ $(LIB_SO): $(LIB_OBJS) src/libqvmi.map
 # Tools and tests link the static library: they may use internal helpers.
 $(QVMI): $(TOOL_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) $(EXTRA_LIBS)
+	$(Q)$(CC) $(LDFLAGS) $(CLI_LDFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) \
+		$(CLI_LIBS)
 
 $(QVMID): $(DAEMON_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
@@ -178,7 +200,22 @@ $(BENCH): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(DAEMON_PART_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
 
-bench: deps $(BENCH) $(QVMI) $(QVMID)
+# Exec floors for the process rows (bench/floor/floor.c): linked like the
+# CLI, like the CLI was before (PIE, shared libraries), and fully static.
+BENCH_FLOORS := $(BUILD)/bench-floor $(BUILD)/bench-floor-dyn \
+	$(BUILD)/bench-floor-static
+$(BUILD)/bench-floor: bench/floor/floor.c
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(OPT) $(LDFLAGS) $(CLI_LDFLAGS) -o $@ $< \
+		-Wl,--no-as-needed $(CLI_LIBS)
+$(BUILD)/bench-floor-dyn: bench/floor/floor.c
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(OPT) $(LDFLAGS) -o $@ $< -Wl,--no-as-needed $(EXTRA_LIBS)
+$(BUILD)/bench-floor-static: bench/floor/floor.c
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(OPT) -static -o $@ $<
+
+bench: deps $(BENCH) $(QVMI) $(QVMID) $(BENCH_FLOORS)
 	$(Q)scripts/bench
 
 # ---- checks -------------------------------------------------------------

@@ -194,43 +194,97 @@ static double spawn_ms(char *const argv[], const char *cache, double *cpu)
 	return (bench_now() - t0) * 1e3;
 }
 
-/* Median spawn time and CPU time; cold: the cache is emptied before
- * each run. */
-static double spawn_median(char *const argv[], const char *cache, int runs,
-			   bool cold, double *cpu)
+/* One program of the spawn table. */
+struct prog {
+	const char *what;
+	char *argv[6];
+	bool cold; /* empty the profile cache before each run */
+	bool ok; /* the binary exists */
+	double wall[MAX_RUNS], cpu[MAX_RUNS];
+	double wall_med, wall_min, cpu_med;
+};
+
+/* Round robin: every program once per round, so a burst of load from
+ * the neighbours hits all of them alike and the ratios stay fair. */
+static int spawn_rounds(struct prog *p, size_t n, const char *cache, int runs)
 {
 	char dir[PATH_MAX];
-	double v[MAX_RUNS], c[MAX_RUNS];
 
 	snprintf(dir, sizeof(dir), "%s/qvmi", cache);
-	for (int i = 0; i < runs; i++) {
-		if (cold)
-			clear_dir(dir);
-		v[i] = spawn_ms(argv, cache, &c[i]);
-		if (v[i] < 0) {
-			fprintf(stderr, "bench: %s ... %s failed\n", argv[0],
-				argv[1] && argv[2] ? argv[3] : argv[1]);
-			return -1;
+	for (int r = 0; r < runs; r++) {
+		for (size_t i = 0; i < n; i++) {
+			if (!p[i].ok)
+				continue;
+			if (p[i].cold)
+				clear_dir(dir);
+			p[i].wall[r] = spawn_ms(p[i].argv, cache, &p[i].cpu[r]);
+			if (p[i].wall[r] < 0) {
+				fprintf(stderr, "bench: %s failed\n",
+					p[i].what);
+				return -1;
+			}
 		}
 	}
-	*cpu = median(c, runs);
-	return median(v, runs);
+	for (size_t i = 0; i < n; i++) {
+		if (!p[i].ok)
+			continue;
+		p[i].wall_med = median(p[i].wall, runs); /* sorts */
+		p[i].wall_min = p[i].wall[0];
+		p[i].cpu_med = median(p[i].cpu, runs);
+	}
+	return 0;
 }
 
-static void spawn_rows(const char *what, double wall, double cpu,
-		       double floor_wall, double floor_cpu, const char *goal)
+static void spawn_rows(const struct prog *p, const struct prog *base,
+		       const char *goal)
 {
-	char w[160];
+	char w[200];
 
-	snprintf(w, sizeof(w), "%s, wall", what);
-	bench_row(w, wall, "ms", floor_wall, "qvmi status", goal);
-	snprintf(w, sizeof(w), "%s, CPU (user+sys)", what);
-	bench_row(w, cpu, "ms", floor_cpu, "qvmi status", NULL);
+	if (!p->ok)
+		return;
+	snprintf(w, sizeof(w), "process: %s, wall (median)", p->what);
+	bench_row(w, p->wall_med, "ms", base ? base->wall_med : 0,
+		  base ? base->what : NULL, goal);
+	snprintf(w, sizeof(w), "process: %s, wall (fastest run)", p->what);
+	bench_row(w, p->wall_min, "ms", base ? base->wall_min : 0,
+		  base ? base->what : NULL, goal);
+	snprintf(w, sizeof(w), "process: %s, CPU (user+sys, median)", p->what);
+	bench_row(w, p->cpu_med, "ms", base ? base->cpu_med : 0,
+		  base ? base->what : NULL, NULL);
 }
 
+static bool executable(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+enum { P_TRUE, P_STATIC, P_DYN, P_FLOOR, P_STATUS, P_COLD, P_CACHED, P_N };
+
+/* Whole processes, spawn to exit: the exec floors (/bin/true, a trivial
+ * binary linked like qvmi, one linked like qvmi was before, one fully
+ * static) next to qvmi status (QMP only) and qvmi ps cold and cached. */
 static int bench_spawn(const char *qmp, const char *cache, int runs)
 {
-	char exe[PATH_MAX + 8], self[PATH_MAX];
+	char dir[PATH_MAX], self[PATH_MAX];
+	static char exe[P_N][PATH_MAX + 32];
+	static const char *const names[P_N] = {
+		[P_STATIC] = "bench-floor-static",
+		[P_DYN] = "bench-floor-dyn",
+		[P_FLOOR] = "bench-floor",
+		[P_STATUS] = "qvmi",
+		[P_COLD] = "qvmi",
+		[P_CACHED] = "qvmi",
+	};
+	struct prog p[P_N] = {
+		[P_TRUE] = { "/bin/true (exec floor)", { "/bin/true" } },
+		[P_STATIC] = { "trivial main, fully static" },
+		[P_DYN] = { "trivial main, PIE + shared json-c/libbpf/"
+			    "libcrypto (qvmi before)" },
+		[P_FLOOR] = { "trivial main linked like qvmi" },
+		[P_STATUS] = { "qvmi status (QMP only)" },
+		[P_COLD] = { "qvmi ps, cold (no profile)", { 0 }, true },
+		[P_CACHED] = { "qvmi ps, profile cached" },
+	};
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
 
@@ -241,26 +295,27 @@ static int bench_spawn(const char *qmp, const char *cache, int runs)
 	if (!slash)
 		return -1;
 	*slash = '\0';
-	snprintf(exe, sizeof(exe), "%s/qvmi", self);
-	{
-		char *help[] = { exe, "--help", NULL };
-		char *status[] = { exe, "--qmp", (char *)qmp, "status", NULL };
-		char *ps[] = { exe, "--qmp", (char *)qmp, "ps", NULL };
-		double fw, fc, w, c;
-
-		w = spawn_median(help, cache, runs, false, &c);
-		spawn_rows("process: qvmi --help (exec floor)", w, c, 0, 0,
-			   NULL);
-		fw = spawn_median(status, cache, runs, false, &fc);
-		spawn_rows("process: qvmi status (QMP floor)", fw, fc, 0, 0,
-			   NULL);
-		w = spawn_median(ps, cache, runs, true, &c);
-		spawn_rows("process: qvmi ps, cold (no profile)", w, c, fw, fc,
-			   "<= 50 ms");
-		w = spawn_median(ps, cache, runs, false, &c);
-		spawn_rows("process: qvmi ps, profile cached", w, c, fw, fc,
-			   "<= 5 ms");
+	snprintf(dir, sizeof(dir), "%s", self);
+	for (int i = P_STATIC; i < P_N; i++) {
+		snprintf(exe[i], sizeof(exe[i]), "%s/%s", dir, names[i]);
+		p[i].argv[0] = exe[i];
 	}
+	for (int i = P_STATUS; i < P_N; i++) {
+		p[i].argv[1] = "--qmp";
+		p[i].argv[2] = (char *)qmp;
+		p[i].argv[3] = i == P_STATUS ? "status" : "ps";
+	}
+	for (int i = 0; i < P_N; i++)
+		p[i].ok = executable(p[i].argv[0]);
+	if (spawn_rounds(p, P_N, cache, runs))
+		return -1;
+	spawn_rows(&p[P_TRUE], NULL, NULL);
+	spawn_rows(&p[P_STATIC], &p[P_TRUE], NULL);
+	spawn_rows(&p[P_DYN], &p[P_TRUE], NULL);
+	spawn_rows(&p[P_FLOOR], &p[P_TRUE], NULL);
+	spawn_rows(&p[P_STATUS], &p[P_FLOOR], NULL);
+	spawn_rows(&p[P_COLD], &p[P_FLOOR], "<= 50 ms");
+	spawn_rows(&p[P_CACHED], &p[P_FLOOR], "<= 5 ms");
 	return 0;
 }
 

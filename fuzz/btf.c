@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Fuzz BTF header validation, libbpf parsing and member-path lookup. */
+/* Fuzz BTF header validation, libbpf parsing, the in-place reader and
+ * member-path lookup. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -16,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     "z",   "flags", "a.b.c[1]" };
 	struct qvmi_linux_member m;
 	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_btf_view *v = NULL;
 	struct btf *btf = NULL;
 	uint64_t sz;
 
@@ -27,6 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		qvmi__btf_type_size(ctx, btf, "task", &sz);
 		qvmi__btf_type_size(ctx, btf, "inner_t", &sz);
 		btf__free(btf);
+	}
+	/* the in-place reader (guest memory's BTF) over the same bytes */
+	if (!qvmi__btf_view_open(ctx, data, size, &v)) {
+		for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++)
+			qvmi__btf_view_member(ctx, v, "task", paths[i], &m);
+		qvmi__btf_view_type_size(ctx, v, "task", &sz);
+		qvmi__btf_view_type_size(ctx, v, "inner_t", &sz);
+		qvmi__btf_view_type_size(ctx, v, "long", &sz);
+		qvmi__btf_view_free(v);
 	}
 	qvmi_ctx_destroy(ctx);
 	return 0;

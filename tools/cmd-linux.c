@@ -4,12 +4,36 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json.h>
 
 #include "cli.h"
 
 enum { OPT_THREADS = OPT_CMD_BASE };
+
+/* QVMI_TIMING=1: the phases of a view on stderr, ms since the process
+ * started (CLOCK_MONOTONIC minus the process's own start is not at hand,
+ * so the first mark is "start"); for profiling whole-process runs. */
+static void mark(const char *what)
+{
+	static int on = -1;
+	static struct timespec t0;
+	struct timespec t;
+
+	if (on < 0) {
+		const char *e = getenv("QVMI_TIMING");
+
+		on = e && *e == '1';
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+	}
+	if (!on)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	fprintf(stderr, "qvmi: timing %-12s %8.3f ms\n", what,
+		(double)(t.tv_sec - t0.tv_sec) * 1e3 +
+			(double)(t.tv_nsec - t0.tv_nsec) / 1e6);
+}
 
 /* Parse, attach, open the kernel.  Returns the index of the first
  * positional argument, or -1 with *rc set (0 after --help). */
@@ -18,7 +42,8 @@ static int setup(struct cli *cli, const char *name, int argc, char **argv,
 		 struct qvmi_linux **lx, int *rc)
 {
 	const struct cli_cmd *cmd = cli_find_cmd(name);
-	int i = cli_parse(cli, cmd, argc, argv, opts, fn, data);
+	int i = (mark("start"),
+		 cli_parse(cli, cmd, argc, argv, opts, fn, data));
 
 	*rc = i == CLI_EXIT_HELP ? 0 : 2;
 	if (i < 0)
@@ -31,8 +56,13 @@ static int setup(struct cli *cli, const char *name, int argc, char **argv,
 		return -1;
 	}
 	*rc = 1;
-	if (cli_attach(cli) || cli_linux_open(cli, lx))
+	mark("parsed");
+	if (cli_attach(cli))
 		return -1;
+	mark("attached");
+	if (cli_linux_open(cli, lx))
+		return -1;
+	mark("linux_open");
 	return i;
 }
 
@@ -123,6 +153,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		  &rc) < 0)
 		return rc;
 	err = qvmi_linux_tasks(lx, flags, &l);
+	mark("tasks");
 	if (cli->json) {
 		struct json_object *a = json_object_new_array();
 
@@ -148,6 +179,8 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	}
 	qvmi_linux_task_list_deinit(&l);
 	rc = done(cli, "ps", err);
+	fflush(stdout);
+	mark("printed");
 	qvmi_linux_destroy(lx);
 	return rc;
 }

@@ -96,18 +96,59 @@ static int read_identity(struct attach *a)
 	return 0;
 }
 
-/* RAM and ROM ranges of address space "memory", from "info mtree -f". */
-static int read_layout(struct attach *a)
+/* An HMP command's text, collected by a pipelined reply. */
+struct hmp_out {
+	int err;
+	char *text;
+};
+
+static void hmp_reply(int err, struct json_object *ret, void *arg)
+{
+	struct hmp_out *o = arg;
+
+	if (!err && !json_object_is_type(ret, json_type_string))
+		err = -EPROTO;
+	if (!err && !(o->text = qvmi__strdup(json_object_get_string(ret))))
+		err = -ENOMEM;
+	o->err = err;
+}
+
+static int send_hmp(struct attach *a, const char *cmdline, struct hmp_out *o)
+{
+	struct json_object *args = json_object_new_object();
+	int err;
+
+	if (!args)
+		return qvmi__err(a->ctx, -ENOMEM, "out of memory");
+	json_object_object_add(args, "command-line",
+			       json_object_new_string(cmdline));
+	o->err = -EINPROGRESS;
+	o->text = NULL;
+	err = qvmi_qmp_send(a->q, "human-monitor-command", args, hmp_reply, o);
+	json_object_put(args);
+	return err;
+}
+
+/* RAM and ROM ranges of address space "memory", from "info mtree -f"
+ * (sent by qvmi_attach_qmp ahead of query-status, answered in o). */
+static int read_layout(struct attach *a, struct hmp_out *o)
 {
 	struct qvmi_mtree_range *m = NULL;
-	char *text = NULL;
 	size_t nm = 0, i;
 	int err;
 
-	err = qvmi_qmp_hmp(a->q, "info mtree -f", &text);
+	err = qvmi_qmp_sync(a->q);
+	if (!err && o->err == -ENOMEM)
+		err = qvmi__err(a->ctx, -ENOMEM, "out of memory");
+	else if (!err && o->err && o->err != -EREMOTEIO)
+		err = qvmi__err(a->ctx, -EPROTO,
+				"attach: info mtree -f: not a string");
+	else if (!err)
+		err = o->err; /* QEMU's error is in the message */
 	if (!err)
-		err = qvmi_hmp_parse_mtree(text, &m, &nm);
-	free(text);
+		err = qvmi_hmp_parse_mtree(o->text, &m, &nm);
+	free(o->text);
+	o->text = NULL;
 	if (err)
 		return err;
 	a->r = calloc(QVMI_MIN(nm, (size_t)ATTACH_MAX_RANGES) + 1,
@@ -184,53 +225,97 @@ static int add_xp(struct attach *a)
 	return err;
 }
 
-/* A range of the same memory region as range i seen before, whose host
- * address is known: QEMU keeps a region's RAM contiguous in its address
- * space (RAMBlock host + offset), and "info mtree -f" gives each range's
- * @offset into its region. */
-static const struct range *same_region(const struct attach *a, size_t i)
+/* An earlier range of the same memory region as range i: QEMU keeps a
+ * region's RAM contiguous in its address space (RAMBlock host + offset),
+ * and "info mtree -f" gives each range's @offset into its region.  The
+ * kind may differ: QEMU 7.2 prints a read-only range of a RAM region
+ * (the PAM-shadowed BIOS area of "pc") as "rom" under the region's own
+ * name.  With known set, only one whose host address is known. */
+static const struct range *same_region(const struct attach *a, size_t i,
+				       bool known)
 {
 	for (size_t j = 0; j < i; j++)
-		if (a->r[j].has_hva && !strcmp(a->r[j].name, a->r[i].name) &&
-		    a->r[j].ram == a->r[i].ram && a->r[i].name[0])
+		if ((a->r[j].has_hva || !known) &&
+		    !strcmp(a->r[j].name, a->r[i].name) && a->r[i].name[0])
 			return &a->r[j];
 	return NULL;
 }
 
-/* Host virtual address of each range in QEMU (HMP gpa2hva, QEMU >= 2.12),
- * one query per memory region.  A range QEMU cannot translate keeps
- * has_hva false. */
-static void find_hvas(struct attach *a)
+static void hva_reply(int err, struct json_object *ret, void *arg)
+{
+	struct range *r = arg;
+	uint64_t hva;
+
+	if (!err && json_object_is_type(ret, json_type_string) &&
+	    !qvmi_hmp_parse_gpa2hva(json_object_get_string(ret), &hva) &&
+	    hva + (r->size - 1) >= hva) {
+		r->hva = hva;
+		r->has_hva = true;
+	}
+}
+
+/* Ask QEMU (HMP gpa2hva, QEMU >= 2.12) for the host address of range i,
+ * pipelined: the answers of one pass cost one round trip. */
+static int ask_hva(struct attach *a, size_t i)
+{
+	struct json_object *args = json_object_new_object();
+	char cmd[64];
+	int err;
+
+	if (!args)
+		return qvmi__err(a->ctx, -ENOMEM, "out of memory");
+	snprintf(cmd, sizeof(cmd), "gpa2hva 0x%" PRIx64, a->r[i].gpa);
+	json_object_object_add(args, "command-line",
+			       json_object_new_string(cmd));
+	err = qvmi_qmp_send(a->q, "human-monitor-command", args, hva_reply,
+			    &a->r[i]);
+	json_object_put(args);
+	return err;
+}
+
+/* Host address of range i from an earlier range of its region. */
+static void derive_hva(struct attach *a, size_t i)
+{
+	const struct range *s = same_region(a, i, true);
+	uint64_t hva;
+
+	if (a->r[i].has_hva || !s || s->hva < s->offset)
+		return;
+	hva = s->hva - s->offset + a->r[i].offset;
+	if (hva >= s->hva - s->offset && hva + (a->r[i].size - 1) >= hva) {
+		a->r[i].hva = hva;
+		a->r[i].has_hva = true;
+	}
+}
+
+/* Host virtual address of each range in QEMU: one query per memory
+ * region, all in one round trip; then a second pass for ranges whose
+ * region gave no usable answer.  A range QEMU cannot translate keeps
+ * has_hva false.  QMP errors other than a broken connection only cost
+ * that range its hva. */
+static int find_hvas(struct attach *a)
 {
 	size_t i;
+	int err = 0;
 
-	for (i = 0; i < a->n; i++) {
-		const struct range *s = same_region(a, i);
-		char cmd[64], *text = NULL;
-		uint64_t hva;
-
-		if (s && s->hva >= s->offset) {
-			hva = s->hva - s->offset + a->r[i].offset;
-			if (hva >= s->hva - s->offset &&
-			    hva + (a->r[i].size - 1) >= hva) {
-				a->r[i].hva = hva;
-				a->r[i].has_hva = true;
-				continue;
-			}
-		}
-		snprintf(cmd, sizeof(cmd), "gpa2hva 0x%" PRIx64, a->r[i].gpa);
-		if (!qvmi_qmp_hmp(a->q, cmd, &text) &&
-		    !qvmi_hmp_parse_gpa2hva(text, &hva) &&
-		    hva + (a->r[i].size - 1) >= hva) {
-			a->r[i].hva = hva;
-			a->r[i].has_hva = true;
-		} else {
+	for (i = 0; !err && i < a->n; i++)
+		if (!same_region(a, i, false))
+			err = ask_hva(a, i);
+	if (!err)
+		err = qvmi_qmp_sync(a->q);
+	for (i = 0; !err && i < a->n; i++) {
+		derive_hva(a, i);
+		if (!a->r[i].has_hva && same_region(a, i, false))
+			err = ask_hva(a, i);
+	}
+	if (!err)
+		err = qvmi_qmp_sync(a->q);
+	for (i = 0; !err && i < a->n; i++)
+		if (!a->r[i].has_hva)
 			qvmi__log(a->ctx, QVMI_LOG_DEBUG,
 				  "attach: no hva for 0x%" PRIx64 " (%s)",
 				  a->r[i].gpa, a->r[i].name);
-		}
-		free(text);
-	}
+	return err == -EREMOTEIO ? 0 : err;
 }
 
 static int add_procmem(struct attach *a)
@@ -312,19 +397,27 @@ static int shm_source_for(struct attach *a, const struct qvmi_shm_backing *b,
 /* Register one range on shm if its host memory is a shared file mapping.
  * Returns 1 if registered, 0 if not shared (reason logged). */
 static int add_shm_range(struct attach *a, const struct range *r,
-			 struct shm_file *files, size_t *nfiles)
+			 struct shm_file *files, size_t *nfiles,
+			 struct qvmi_shm_backing *last)
 {
 	struct qvmi_shm_backing b;
 	struct qvmi_source *src;
 	uint64_t off;
 	int err;
 
-	if (qvmi__shm_find_backing(a->ctx, a->ctx->qemu_pid, r->hva, &b)) {
+	/* The ranges of one region lie in one mapping: /proc/PID/maps is
+	 * read once for them (each read costs QEMU's whole map). */
+	if (last->vma_end && r->hva >= last->vma_start &&
+	    r->hva < last->vma_end) {
+		b = *last;
+	} else if (qvmi__shm_find_backing(a->ctx, a->ctx->qemu_pid, r->hva,
+					  &b)) {
 		qvmi__log(a->ctx, QVMI_LOG_INFO,
 			  "attach: 0x%" PRIx64 " (%s) not on shared RAM: %s",
 			  r->gpa, r->name, qvmi_errmsg(a->ctx));
 		return 0;
 	}
+	*last = b;
 	if (r->hva + (r->size - 1) >= b.vma_end) {
 		qvmi__log(a->ctx, QVMI_LOG_WARN,
 			  "attach: 0x%" PRIx64 " (%s) runs past its mapping",
@@ -340,6 +433,10 @@ static int add_shm_range(struct attach *a, const struct range *r,
 	off = b.file_off + (r->hva - b.vma_start);
 	if (off > qvmi__shm_size(src) || r->size > qvmi__shm_size(src) - off)
 		return 0;
+	/* A read-only view of a RAM region (PAM) has its hva from the
+	 * region's other ranges: keep it only where the file agrees. */
+	if (!r->ram && off != r->offset)
+		return 0;
 	if (r->ram && off != r->offset)
 		qvmi__log(a->ctx, QVMI_LOG_DEBUG,
 			  "attach: 0x%" PRIx64 ": file offset 0x%" PRIx64
@@ -353,13 +450,14 @@ static int add_shm_range(struct attach *a, const struct range *r,
 static int add_shm(struct attach *a)
 {
 	struct shm_file files[SHM_MAX_FILES];
+	struct qvmi_shm_backing last = { 0 };
 	size_t nfiles = 0, i, n = 0;
 	int rc;
 
 	for (i = 0; i < a->n; i++) {
 		if (!a->r[i].has_hva)
 			continue;
-		rc = add_shm_range(a, &a->r[i], files, &nfiles);
+		rc = add_shm_range(a, &a->r[i], files, &nfiles, &last);
 		if (rc < 0)
 			return rc;
 		n += (size_t)rc;
@@ -377,7 +475,7 @@ static int add_sources(struct attach *a)
 	if (a->allow & QVMI_SRC_XP)
 		err = add_xp(a);
 	if (!err && pid && (a->allow & (QVMI_SRC_PROCMEM | QVMI_SRC_SHM)))
-		find_hvas(a);
+		err = find_hvas(a);
 	if (!err && pid && (a->allow & QVMI_SRC_PROCMEM))
 		err = add_procmem(a);
 	if (!err && pid && (a->allow & QVMI_SRC_SHM))
@@ -437,6 +535,7 @@ static int attach_opts(struct qvmi_ctx *ctx,
 QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 			     const struct qvmi_attach_opts *opts)
 {
+	struct hmp_out mtree = { 0 };
 	struct attach a = { .ctx = ctx };
 	int timeout_ms = 0, err;
 
@@ -456,10 +555,14 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 	ctx->qmp = a.q;
 	ctx->qmp_close = qvmi_qmp_close;
 	err = read_identity(&a);
+	/* The memory tree is asked for first and read after query-status
+	 * (ctl install): one round trip for both. */
+	if (!err)
+		err = send_hmp(&a, "info mtree -f", &mtree);
 	if (!err)
 		err = qvmi__ctl_qmp_install(ctx, a.q);
 	if (!err)
-		err = read_layout(&a);
+		err = read_layout(&a, &mtree);
 	if (!err)
 		err = add_ram(&a);
 	if (!err)
@@ -469,6 +572,7 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 	/* The state was read when the control backend was installed, and
 	 * STOP/RESUME events keep it current from there. */
 	free(a.r);
+	free(mtree.text);
 	if (err)
 		qvmi__detach(ctx);
 	else /* sources that did not apply left their reasons behind */

@@ -27,6 +27,17 @@ enum {
 	JSON_DEPTH = 64,
 	/* Reads per qvmi_qmp_poll: a peer flooding events cannot keep us. */
 	POLL_MAX_READS = 64,
+	/* Commands in flight from qvmi_qmp_send; QEMU 7.2 queues up to 8
+	 * per monitor (QMP_REQ_QUEUE_LEN_MAX) and stops reading past that. */
+	MAX_PENDING = 8,
+};
+
+/* A command sent without waiting; its reply goes to fn. */
+struct pending {
+	char id[24];
+	char cmd[48];
+	qvmi_qmp_reply_fn fn;
+	void *arg;
 };
 
 struct qvmi_qmp {
@@ -49,6 +60,8 @@ struct qvmi_qmp {
 	size_t ooff, olen, ocap;
 	char *greeting;
 	size_t greeting_len;
+	struct pending pend[MAX_PENDING]; /* in send order */
+	size_t npend;
 };
 
 /* ---- JSON stream splitter ----------------------------------------------- */
@@ -398,6 +411,12 @@ static int next_message(struct qvmi_qmp *q, int64_t deadline,
 	}
 }
 
+static int send_command(struct qvmi_qmp *q, const char *cmd,
+			struct json_object *args, const char *id,
+			int64_t deadline, bool defer);
+static int wait_reply(struct qvmi_qmp *q, const char *cmd, const char *id,
+		      int64_t deadline, struct json_object **ret);
+
 static int parse_greeting(struct qvmi_qmp *q, struct json_object *msg)
 {
 	struct json_object *qmp, *ver, *qemu, *v;
@@ -446,7 +465,8 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	socklen_t clen = sizeof(cred);
 	struct json_object *msg = NULL;
 	struct qvmi_qmp *q;
-	int err, fl;
+	int err, serr, fl;
+	char id[32];
 
 	*ret = NULL;
 	if (fd < 0)
@@ -474,6 +494,13 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	    clen == sizeof(cred))
 		q->peer_pid = cred.pid;
 
+	/* qmp_capabilities goes out before the greeting is read: QEMU sends
+	 * the greeting as the connection opens, before it reads a byte, so
+	 * the round trip overlaps the wait for the greeting.  A failed send
+	 * is reported after the greeting's own verdict. */
+	snprintf(id, sizeof(id), "qvmi-%" PRIu64, ++q->next_id);
+	serr = send_command(q, "qmp_capabilities", NULL, id,
+			    now_ms() + q->timeout_ms, false);
 	err = next_message(q, now_ms() + q->timeout_ms, &msg);
 	if (err == -ETIMEDOUT)
 		err = qvmi__err(ctx, err,
@@ -488,7 +515,9 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 		err = keep_greeting(q);
 	if (err < 0)
 		goto fail;
-	err = qvmi_qmp_execute(q, "qmp_capabilities", NULL, NULL);
+	err = serr < 0 ? serr :
+			 wait_reply(q, "qmp_capabilities", id,
+				    now_ms() + q->timeout_ms, NULL);
 	if (err < 0)
 		goto fail;
 	*ret = q;
@@ -592,9 +621,41 @@ static int match_reply(struct qvmi_qmp *q, struct json_object *msg,
 	return 1;
 }
 
+/*
+ * Our line behind lines already queued, in the same write: each write
+ * wakes QEMU's monitor, which then competes with us for a core (a 1 ms gap
+ * between two writes on a loaded 2-core host).  With defer it only queues.
+ * A send that times out before our line went out takes it back (the
+ * command was not sent); one cut inside our line leaves the stream
+ * desynchronised: the connection is broken.
+ */
+static int send_after_queued(struct qvmi_qmp *q, const char *line, size_t len,
+			     bool defer, int64_t deadline)
+{
+	size_t start;
+	int err;
+
+	if (q->olen - q->ooff > QVMI_QMP_MAX_MSG)
+		return 1; /* a proxy's backlog: send ours on its own */
+	start = q->olen;
+	err = qvmi_qmp_queue(q, line, len);
+	if (err || defer)
+		return err;
+	err = send_queued(q, deadline);
+	if (err != -ETIMEDOUT)
+		return err;
+	if (q->ooff <= start) {
+		q->olen = start;
+		return qvmi__err(q->ctx, err, "QMP: send timed out");
+	}
+	return qmp_break(q, -EPROTO, "send timed out inside a command");
+}
+
+/* Send a command line, or with defer only queue it (qvmi_qmp_send: the
+ * lines of one batch then go out in one write). */
 static int send_command(struct qvmi_qmp *q, const char *cmd,
 			struct json_object *args, const char *id,
-			int64_t deadline)
+			int64_t deadline, bool defer)
 {
 	struct json_object *req = json_object_new_object();
 	const char *s;
@@ -618,6 +679,14 @@ static int send_command(struct qvmi_qmp *q, const char *cmd,
 	memcpy(line, s, len);
 	memcpy(line + len, "\n", 2);
 	json_object_put(req);
+	if (defer || q->olen > q->ooff)
+		err = send_after_queued(q, line, len + 1, defer, deadline);
+	else
+		err = 1;
+	if (err <= 0) {
+		free(line);
+		return err;
+	}
 	/* Lines queued by a proxy go first, whole: a timeout here leaves
 	 * the rest queued and our line unsent. */
 	err = send_queued(q, deadline);
@@ -629,22 +698,54 @@ static int send_command(struct qvmi_qmp *q, const char *cmd,
 	return err;
 }
 
-int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
-		     struct json_object *args, struct json_object **ret)
+/* Deliver a reply to a command from qvmi_qmp_send: 1 if msg was one. */
+static int take_pending(struct qvmi_qmp *q, struct json_object *msg)
 {
-	int64_t deadline = now_ms() + q->timeout_ms;
-	struct json_object *msg, *val;
-	char id[32];
+	struct json_object *mid, *val;
+	struct pending p;
+	size_t i = 0;
 	int err;
 
-	if (ret)
-		*ret = NULL;
-	if (q->broken)
-		return qmp_broken(q);
-	snprintf(id, sizeof(id), "qvmi-%" PRIu64, ++q->next_id);
-	err = send_command(q, cmd, args, id, deadline);
-	if (err < 0)
-		return err;
+	if (!q->npend)
+		return 0;
+	if (json_object_object_get_ex(msg, "id", &mid)) {
+		if (!json_object_is_type(mid, json_type_string))
+			return 0;
+		while (i < q->npend &&
+		       strcmp(q->pend[i].id, json_object_get_string(mid)))
+			i++;
+		if (i == q->npend)
+			return 0;
+	} else if (!json_object_object_get_ex(msg, "error", NULL)) {
+		return 0;
+	} /* else: a request QEMU could not parse; replies come in order,
+	     so it is the oldest one in flight (i = 0) */
+	p = q->pend[i];
+	memmove(&q->pend[i], &q->pend[i + 1],
+		(q->npend - i - 1) * sizeof(q->pend[0]));
+	q->npend--;
+	if (json_object_object_get_ex(msg, "return", &val))
+		err = 0;
+	else if (json_object_object_get_ex(msg, "error", &val))
+		err = reply_error(q, p.cmd, val);
+	else
+		err = qvmi__err(q->ctx, -EPROTO,
+				"QMP %s: reply without return or error", p.cmd);
+	if (p.fn)
+		p.fn(err, err ? NULL : val, p.arg);
+	else if (err)
+		qvmi__log(q->ctx, QVMI_LOG_DEBUG, "%s", qvmi_errmsg(q->ctx));
+	return 1;
+}
+
+/* Wait for the reply to id; replies to earlier qvmi_qmp_send commands
+ * are delivered on the way. */
+static int wait_reply(struct qvmi_qmp *q, const char *cmd, const char *id,
+		      int64_t deadline, struct json_object **ret)
+{
+	struct json_object *msg, *val;
+	int err;
+
 	for (;;) {
 		err = next_message(q, deadline, &msg);
 		if (err < 0)
@@ -653,6 +754,10 @@ int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
 						 "QMP %s: no reply in %d ms",
 						 cmd, q->timeout_ms) :
 				       err;
+		if (take_pending(q, msg)) {
+			json_object_put(msg);
+			continue;
+		}
 		err = match_reply(q, msg, id);
 		if (err == 1)
 			break;
@@ -669,6 +774,92 @@ int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
 		err = qmp_break(q, -EPROTO, "reply without return or error");
 	}
 	json_object_put(msg);
+	return err;
+}
+
+static void abandon_pending(struct qvmi_qmp *q);
+
+int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
+		     struct json_object *args, struct json_object **ret)
+{
+	int64_t deadline = now_ms() + q->timeout_ms;
+	char id[32];
+	int err;
+
+	if (ret)
+		*ret = NULL;
+	if (q->broken)
+		return qmp_broken(q);
+	snprintf(id, sizeof(id), "qvmi-%" PRIu64, ++q->next_id);
+	err = send_command(q, cmd, args, id, deadline, false);
+	if (!err)
+		err = wait_reply(q, cmd, id, deadline, ret);
+	if (err < 0 && err != -EREMOTEIO)
+		abandon_pending(q);
+	return err;
+}
+
+int qvmi_qmp_send(struct qvmi_qmp *q, const char *cmd, struct json_object *args,
+		  qvmi_qmp_reply_fn fn, void *arg)
+{
+	struct pending *p;
+	int err;
+
+	if (q->broken)
+		return qmp_broken(q);
+	if (q->npend == MAX_PENDING) {
+		err = qvmi_qmp_sync(q);
+		if (err < 0)
+			return err;
+	}
+	p = &q->pend[q->npend];
+	snprintf(p->id, sizeof(p->id), "qvmi-%" PRIu64, ++q->next_id);
+	snprintf(p->cmd, sizeof(p->cmd), "%s", cmd);
+	err = send_command(q, cmd, args, p->id, 0, true);
+	if (err < 0)
+		return err;
+	p->fn = fn;
+	p->arg = arg;
+	q->npend++;
+	return 0;
+}
+
+/* After a failed wait the callers' callback arguments may be gone: the
+ * replies still to come are only recognised and dropped. */
+static void abandon_pending(struct qvmi_qmp *q)
+{
+	for (size_t i = 0; i < q->npend; i++)
+		q->pend[i].fn = NULL;
+}
+
+int qvmi_qmp_sync(struct qvmi_qmp *q)
+{
+	int64_t deadline = now_ms() + q->timeout_ms;
+	struct json_object *msg;
+	int err = send_queued(q, deadline);
+
+	if (err == -ETIMEDOUT)
+		err = qvmi__err(q->ctx, err, "QMP: send timed out");
+	while (!err && q->npend) {
+		if (q->broken) {
+			err = qmp_broken(q);
+			break;
+		}
+		err = next_message(q, deadline, &msg);
+		if (err < 0) {
+			if (err == -ETIMEDOUT)
+				err = qvmi__err(q->ctx, err,
+						"QMP %s: no reply in %d ms",
+						q->pend[0].cmd, q->timeout_ms);
+			break;
+		}
+		err = 0;
+		if (!take_pending(q, msg))
+			tap(q, msg);
+		json_object_put(msg);
+	}
+	if (err < 0)
+		abandon_pending(q);
 	return err;
 }
 
@@ -719,7 +910,10 @@ int qvmi_qmp_poll(struct qvmi_qmp *q, int timeout_ms)
 			    json_object_is_type(tmp, json_type_string))
 				queue_event(q, msg);
 			else { /* someone else's reply, or a stray value */
-				tap(q, msg);
+				if (!json_object_is_type(msg,
+							 json_type_object) ||
+				    !take_pending(q, msg))
+					tap(q, msg);
 				json_object_put(msg);
 			}
 		}

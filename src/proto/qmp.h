@@ -87,6 +87,23 @@ QVMI_HIDDEN void qvmi_qmp_set_timeout(struct qvmi_qmp *q, int timeout_ms);
 QVMI_HIDDEN int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
 				 struct json_object *args,
 				 struct json_object **ret);
+/*
+ * Pipelining: queue a command without waiting for its reply; queued lines
+ * go out in one write at the next qvmi_qmp_execute or _sync (or _flush).
+ * QEMU answers in order, so several commands cost one round trip.  The
+ * reply is handed
+ * to fn (may be NULL: dropped, errors logged) by whichever later call
+ * reads it: qvmi_qmp_execute, _poll or _sync.  ret is borrowed for the
+ * call; err is 0 or as for qvmi_qmp_execute.  fn must not call into q.
+ * After a failed wait (timeout, broken connection) the callbacks still
+ * due are forgotten, so their arg may go away.
+ */
+typedef void (*qvmi_qmp_reply_fn)(int err, struct json_object *ret, void *arg);
+QVMI_HIDDEN int qvmi_qmp_send(struct qvmi_qmp *q, const char *cmd,
+			      struct json_object *args, qvmi_qmp_reply_fn fn,
+			      void *arg);
+/* Wait until every command from qvmi_qmp_send is answered. */
+QVMI_HIDDEN int qvmi_qmp_sync(struct qvmi_qmp *q);
 /* human-monitor-command; *ret is malloc'd output text. */
 QVMI_HIDDEN int qvmi_qmp_hmp(struct qvmi_qmp *q, const char *cmdline,
 			     char **ret);

@@ -219,7 +219,7 @@ static void test_profile_memo(void)
 		CHECK_STR(in.sym_source, pass ? "cache" : "kallsyms");
 		CHECK_OK(qvmi_linux_task_foreach(lx, 0, count_task, n));
 		if (pass) {
-			CHECK(lx->syms_lazy && !lx->btf);
+			CHECK(lx->syms_lazy && !lx->btf && !lx->btfv);
 			CHECK_U64(in.nsyms, >, 10000);
 			CHECK(in.btf_size > 0);
 		}

@@ -319,14 +319,14 @@ static void test_all_sources(void)
 	fake_start(&f, true);
 	ctx = attach_fake(&f, 0, &err);
 	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
-	/* One gpa2hva per region and kind (ram0 ram, ram0 rom, pc.bios);
-	 * the high ram0 range is placed from its @offset.  In all:
-	 * capabilities, query-status, mtree, 3 gpa2hva. */
-	CHECK_INT(f.gpa2hva, ==, 3);
-	CHECK_INT(f.queries, ==, 6);
+	/* One gpa2hva per region (ram0, pc.bios): ram0's read-only "rom"
+	 * range and the high range are placed from their @offset.  In
+	 * all: capabilities, query-status, mtree, 2 gpa2hva. */
+	CHECK_INT(f.gpa2hva, ==, 2);
+	CHECK_INT(f.queries, ==, 5);
 	/* Name and UUID now (and query-cpus-fast for the vCPU count). */
 	CHECK_OK(qvmi_vm_info(ctx, &vi));
-	CHECK_INT(f.queries, ==, 9);
+	CHECK_INT(f.queries, ==, 8);
 	CHECK_STR(vi.name, "fakevm");
 	CHECK_STR(vi.uuid, "5e1f2a3b-0000-4000-8000-000000000001");
 	CHECK_STR(vi.qemu_version, "7.2.22");

@@ -445,7 +445,7 @@ static void test_profile_cache(void)
 
 		CHECK_OK(qvmi_linux_sym_addr(lx, "fn_7", &a));
 		CHECK_U64(a, ==, KVA + 0x1000 + 0x20 * 7);
-		CHECK(lx->syms_lazy && !lx->btf);
+		CHECK(lx->syms_lazy && !lx->btf && !lx->btfv);
 		/* New questions load the rest, and are right. */
 		CHECK_OK(qvmi_linux_offset(lx, "task", "z", &a));
 		CHECK_U64(a, ==, 12);
@@ -453,7 +453,7 @@ static void test_profile_cache(void)
 			  -EINVAL);
 		CHECK_OK(qvmi_linux_type_size(lx, "task", &a));
 		CHECK_U64(a, ==, 48);
-		CHECK(lx->btf != NULL);
+		CHECK(lx->btfv != NULL); /* in place, not libbpf */
 		CHECK_INT(qvmi_linux_sym_addr(lx, "nosuch", &a), ==, -ENOENT);
 		CHECK(!lx->syms_lazy);
 		CHECK_OK(qvmi_linux_sym_name(lx, KVA + 0x1000 + 0x20 * 9 + 1,
@@ -474,7 +474,7 @@ static void test_profile_cache(void)
 		CHECK_U64(a, ==, 12);
 		CHECK_INT(qvmi_linux_offset(lx, "task", "flags", &a), ==,
 			  -EINVAL); /* a bitfield, from the memo too */
-		CHECK(lx->syms_lazy && !lx->btf);
+		CHECK(lx->syms_lazy && !lx->btf && !lx->btfv);
 		qvmi_linux_destroy(lx);
 		qvmi_ctx_destroy(ctx);
 	}
@@ -579,10 +579,134 @@ static void test_anon_fanout(void)
 	btf__free(btf);
 }
 
+/* The in-place view answers exactly as libbpf does, on every path of the
+ * test type and on each type by name. */
+static void test_view_same_answers(void)
+{
+	static const char *const paths[] = {
+		"pid",	    "x",      "y",	 "z",	  "in",	  "in.a",
+		"in.b",	    "comm",   "comm[3]", "flags", "nope", "in.c",
+		"comm[16]", "pid[0]", "in..a",	 "pid.x",
+	};
+	static const char *const types[] = { "task",	   "struct task",
+					     "inner_t",	   "long",
+					     "int",	   "inner",
+					     "union task", "nosuch" };
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_btf_view *v = NULL;
+	struct btf *btf = NULL;
+	uint32_t size;
+	void *raw = make_btf(&size);
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__btf_load(ctx, raw, size, &btf));
+	CHECK_OK(qvmi__btf_view_open(ctx, raw, size, &v));
+	CHECK_U64(qvmi__btf_view_size(v), ==, size);
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(paths); i++) {
+		struct qvmi_linux_member a, b;
+		int ea = qvmi__btf_member(ctx, btf, "task", paths[i], &a);
+		int eb = qvmi__btf_view_member(ctx, v, "task", paths[i], &b);
+
+		CHECK_MSG(ea == eb, "%s: %d vs %d", paths[i], ea, eb);
+		if (ea || eb)
+			continue;
+		CHECK_U64(a.bit_offset, ==, b.bit_offset);
+		CHECK_INT(a.bit_size, ==, b.bit_size);
+		CHECK_U64(a.size, ==, b.size);
+		CHECK_INT(a.type_id, ==, b.type_id);
+		CHECK_STR(a.type_name, b.type_name);
+	}
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(types); i++) {
+		uint64_t a = 0, b = 0;
+		int ea = qvmi__btf_type_size(ctx, btf, types[i], &a);
+		int eb = qvmi__btf_view_type_size(ctx, v, types[i], &b);
+
+		CHECK_MSG(ea == eb, "%s: %d vs %d", types[i], ea, eb);
+		CHECK_U64(a, ==, b);
+	}
+	qvmi__btf_view_free(v);
+	btf__free(btf);
+	free(raw);
+	qvmi_ctx_destroy(ctx);
+}
+
+/* Damage the view must refuse at open, and a hostile type id it must not
+ * follow out of the table. */
+static void test_view_corrupt(void)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_btf_view *v = NULL;
+	struct qvmi_linux_member m;
+	uint32_t size, w, hdr_len, str_off, type_len;
+	uint8_t *raw = make_btf(&size), *c = malloc(size);
+
+	CHECK(c);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	memcpy(&hdr_len, raw + 4, 4);
+	memcpy(&type_len, raw + 12, 4);
+	memcpy(&str_off, raw + 16, 4);
+	CHECK_INT(qvmi__btf_view_open(ctx, raw, size / 2, &v), ==, -EBADMSG);
+	CHECK_INT(qvmi__btf_view_open(ctx, raw, 10, &v), ==, -EBADMSG);
+	/* an unknown kind */
+	memcpy(c, raw, size);
+	w = 0x1f000000;
+	memcpy(c + hdr_len + 4, &w, 4);
+	CHECK_INT(qvmi__btf_view_open(ctx, c, size, &v), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "unknown kind"));
+	/* a struct whose members run off the type section */
+	memcpy(c, raw, size);
+	w = type_len - 4;
+	memcpy(c + 12, &w, 4);
+	CHECK_INT(qvmi__btf_view_open(ctx, c, size, &v), ==, -EBADMSG);
+	/* strings not NUL-terminated */
+	memcpy(c, raw, size);
+	c[hdr_len + str_off] = 'x';
+	CHECK_INT(qvmi__btf_view_open(ctx, c, size, &v), ==, -EBADMSG);
+	CHECK(!v);
+	/* the first member of "task" (pid, type 1) pointing past the table:
+	 * task is the 9th type; its members follow its 12-byte record */
+	memcpy(c, raw, size);
+	{
+		uint32_t off = 0, id = 0;
+		const uint8_t *t = c + hdr_len;
+
+		/* walk to the record named "task" (kind struct, vlen 5) */
+		while (off < type_len && id < 64) {
+			uint32_t info, vlen, kind, rs;
+
+			memcpy(&info, t + off + 4, 4);
+			vlen = info & 0xffff;
+			kind = (info >> 24) & 0x1f;
+			rs = 12 + (kind == 1		  ? 4 :
+				   kind == 3		  ? 12 :
+				   kind == 4 || kind == 5 ? 12 * vlen :
+							    0);
+			if (kind == 4 && vlen == 5)
+				break;
+			off += rs;
+			id++;
+		}
+		CHECK(off < type_len);
+		w = 0x7fffffff; /* member 0's type */
+		memcpy(c + hdr_len + off + 12 + 4, &w, 4);
+	}
+	CHECK_OK(qvmi__btf_view_open(ctx, c, size, &v));
+	CHECK_INT(qvmi__btf_view_member(ctx, v, "task", "pid.x", &m), ==,
+		  -EBADMSG);
+	CHECK_OK(qvmi__btf_view_member(ctx, v, "task", "pid", &m));
+	CHECK_U64(m.size, ==, 0); /* no such type: no size */
+	qvmi__btf_view_free(v);
+	free(c);
+	free(raw);
+	qvmi_ctx_destroy(ctx);
+}
+
 static const struct qvmi_test btf_tests[] = {
 	{ "anon_fanout", test_anon_fanout },
 	{ "paths", test_paths },
 	{ "corrupt", test_corrupt },
+	{ "view_same_answers", test_view_same_answers },
+	{ "view_corrupt", test_view_corrupt },
 	{ "open_synthetic", test_open_synthetic },
 	{ "open_isf", test_open_isf },
 	{ "profile_cache", test_profile_cache },

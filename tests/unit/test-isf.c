@@ -303,6 +303,8 @@ static void strip(struct fk *k)
 
 	btf__free(lx->btf);
 	lx->btf = NULL;
+	qvmi__btf_view_free(lx->btfv);
+	lx->btfv = NULL;
 	qvmi__ksyms_free(&lx->syms);
 	memset(&lx->syms, 0, sizeof(lx->syms));
 	CHECK_OK(qvmi__ksyms_add(&lx->syms, FK_TEXT_VA, 'T', "_text", 5));

@@ -286,6 +286,53 @@ static void test_system_map(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+/* The name index: every name found, the lowest address of a duplicate
+ * name, unsorted input sorted, absent names and an empty table. */
+static void test_name_index(void)
+{
+	struct qvmi_ksyms s = { 0 };
+	char name[32];
+
+	/* added in falling address order: finish must sort */
+	for (int i = 4999; i >= 0; i--) {
+		snprintf(name, sizeof(name), "sym_%d", i);
+		CHECK_OK(qvmi__ksyms_add(&s, 0x1000 + 16 * (uint64_t)i, 't',
+					 name, strlen(name)));
+	}
+	CHECK_OK(qvmi__ksyms_add(&s, 0x900, 'd', "sym_77", 6)); /* lower */
+	CHECK_OK(qvmi__ksyms_add(&s, 0x99999, 'd', "sym_78", 6)); /* higher */
+	CHECK_OK(qvmi__ksyms_finish(&s));
+	CHECK_INT(s.n, ==, 5002);
+	CHECK_U64(s.syms[0].addr, ==, 0x900);
+	for (int i = 0; i < 5000; i++) {
+		const struct qvmi_ksym *k;
+
+		snprintf(name, sizeof(name), "sym_%d", i);
+		k = qvmi__ksyms_find(&s, name);
+		CHECK_MSG(k, "%s not found", name);
+		if (!k)
+			break;
+		CHECK_STR(qvmi__ksym_name(&s, k), name);
+		if (i == 77)
+			CHECK_U64(k->addr, ==, 0x900);
+		else
+			CHECK_U64(k->addr, ==, 0x1000 + 16 * (uint64_t)i);
+	}
+	CHECK(!qvmi__ksyms_find(&s, "sym_5000"));
+	CHECK(!qvmi__ksyms_find(&s, ""));
+	/* finish again (a table extended later) rebuilds the index */
+	CHECK_OK(qvmi__ksyms_add(&s, 0x5, 'T', "late", 4));
+	CHECK_OK(qvmi__ksyms_finish(&s));
+	CHECK_U64(qvmi__ksyms_find(&s, "late")->addr, ==, 0x5);
+	CHECK_U64(qvmi__ksyms_find(&s, "sym_4999")->addr, ==,
+		  0x1000 + 16 * 4999);
+	qvmi__ksyms_free(&s);
+
+	CHECK_OK(qvmi__ksyms_finish(&s));
+	CHECK(!qvmi__ksyms_find(&s, "sym_1"));
+	qvmi__ksyms_free(&s);
+}
+
 static const struct qvmi_test kallsyms_tests[] = {
 	{ "old_order", test_old_order },
 	{ "i386", test_i386 },
@@ -295,5 +342,6 @@ static const struct qvmi_test kallsyms_tests[] = {
 	{ "old_absolute_wide_markers", test_old_absolute_wide_markers },
 	{ "corrupt", test_corrupt },
 	{ "system_map", test_system_map },
+	{ "name_index", test_name_index },
 };
 QVMI_SUITE(kallsyms, kallsyms_tests);

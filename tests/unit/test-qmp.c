@@ -625,6 +625,148 @@ static void test_open_path(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+/* ---- pipelining (qvmi_qmp_send / _sync) ------------------------------ */
+
+struct replies {
+	int n;
+	int err[8];
+	int val[8];
+};
+
+static void got_reply(int err, struct json_object *ret, void *arg)
+{
+	struct replies *r = arg;
+
+	if (r->n < 8) {
+		r->err[r->n] = err;
+		r->val[r->n] = ret ? json_object_get_int(ret) : -1;
+	}
+	r->n++;
+}
+
+static void count_tap(struct json_object *msg, const char *raw, size_t len,
+		      void *arg)
+{
+	(void)msg;
+	(void)raw;
+	(void)len;
+	(*(int *)arg)++;
+}
+
+static void test_pipelined(void)
+{
+	static const struct fq_step script[] = {
+		HANDSHAKE,
+		/* three queued commands arrive before any reply is sent */
+		{ FQ_EXPECT, "\"one\"" },
+		{ FQ_EXPECT, "\"two\"" },
+		{ FQ_EXPECT, "\"three\"" },
+		{ FQ_SEND, "{\"return\": 1, \"id\": \"qvmi-2\"}\r\n"
+			   "{\"event\": \"STOP\", \"timestamp\": {}}\r\n"
+			   "{\"error\": {\"class\": \"CommandNotFound\", "
+			   "\"desc\": \"no two\"}, \"id\": \"qvmi-3\"}\r\n"
+			   "{\"return\": 3, \"id\": \"qvmi-4\"}\r\n" },
+		/* a queued command's reply comes before execute's own */
+		{ FQ_EXPECT, "\"four\"" },
+		{ FQ_EXPECT, "\"five\"" },
+		{ FQ_SEND, "{\"return\": 4, \"id\": \"qvmi-5\"}\r\n"
+			   "{\"return\": 5, \"id\": \"qvmi-6\"}\r\n" },
+		/* poll delivers a queued command's reply, not to the tap */
+		{ FQ_EXPECT, "\"six\"" },
+		{ FQ_SEND, "{\"return\": 6, \"id\": \"qvmi-7\"}\r\n" },
+		/* a proxy's queued line goes first, then execute's own */
+		{ FQ_EXPECT, "\"from-proxy\"" },
+		{ FQ_EXPECT, "\"seven\"" },
+		{ FQ_SEND, "{\"return\": 7, \"id\": %ID%}\r\n" },
+		{ FQ_WAIT_EOF },
+		{ FQ_END },
+	};
+	struct qvmi_ctx *ctx = new_ctx();
+	struct replies got = { 0 };
+	struct json_object *r, *ev;
+	struct fakeqmp *f;
+	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
+	int tapped = 0;
+
+	CHECK_OK(qvmi_qmp_send(q, "one", NULL, got_reply, &got));
+	CHECK_OK(qvmi_qmp_send(q, "two", NULL, got_reply, &got));
+	CHECK_OK(qvmi_qmp_send(q, "three", NULL, got_reply, &got));
+	CHECK_INT(got.n, ==, 0); /* nothing read yet */
+	CHECK_OK(qvmi_qmp_sync(q));
+	CHECK_INT(got.n, ==, 3);
+	CHECK_INT(got.err[0], ==, 0);
+	CHECK_INT(got.val[0], ==, 1);
+	CHECK_INT(got.err[1], ==, -EREMOTEIO);
+	CHECK_INT(got.val[1], ==, -1);
+	CHECK_INT(got.err[2], ==, 0);
+	CHECK_INT(got.val[2], ==, 3);
+	CHECK(strstr(qvmi_errmsg(ctx), "no two"));
+	/* the event on the way was queued */
+	CHECK_OK(qvmi_qmp_event_pop(q, &ev));
+	json_object_put(ev);
+	CHECK_OK(qvmi_qmp_sync(q)); /* nothing in flight: no wait */
+
+	CHECK_OK(qvmi_qmp_send(q, "four", NULL, got_reply, &got));
+	CHECK_OK(qvmi_qmp_execute(q, "five", NULL, &r));
+	CHECK_INT(json_object_get_int(r), ==, 5);
+	json_object_put(r);
+	CHECK_INT(got.n, ==, 4);
+	CHECK_INT(got.val[3], ==, 4);
+
+	qvmi_qmp_set_tap(q, count_tap, &tapped);
+	CHECK_OK(qvmi_qmp_send(q, "six", NULL, got_reply, &got));
+	CHECK_INT(qvmi_qmp_flush(q), ==, 0);
+	for (int i = 0; i < 50 && got.n < 5; i++)
+		CHECK(qvmi_qmp_poll(q, 100) >= 0);
+	CHECK_INT(got.n, ==, 5);
+	CHECK_INT(got.val[4], ==, 6);
+	CHECK_INT(tapped, ==, 0);
+	{
+		static const char line[] =
+			"{\"execute\": \"from-proxy\", \"id\": 1}\n";
+
+		CHECK_OK(qvmi_qmp_queue(q, line, sizeof(line) - 1));
+		CHECK_OK(qvmi_qmp_execute(q, "seven", NULL, &r));
+		CHECK_INT(json_object_get_int(r), ==, 7);
+		json_object_put(r);
+		CHECK_INT(qvmi_qmp_queued(q), ==, 0);
+	}
+	qvmi_qmp_close(q);
+	finish(f);
+	qvmi_ctx_destroy(ctx);
+}
+
+/* A wait that fails forgets the callbacks: a late reply is dropped. */
+static void test_pipelined_timeout(void)
+{
+	static const struct fq_step script[] = {
+		HANDSHAKE,
+		{ FQ_EXPECT, "\"slow\"" },
+		{ FQ_EXPECT, "\"fast\"" },
+		{ FQ_SEND, "{\"return\": 1, \"id\": \"qvmi-2\"}\r\n"
+			   "{\"return\": 2, \"id\": %ID%}\r\n" },
+		{ FQ_WAIT_EOF },
+		{ FQ_END },
+	};
+	struct qvmi_ctx *ctx = new_ctx();
+	struct replies got = { 0 };
+	struct json_object *r;
+	struct fakeqmp *f;
+	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
+
+	qvmi_qmp_set_timeout(q, 100);
+	CHECK_OK(qvmi_qmp_send(q, "slow", NULL, got_reply, &got));
+	CHECK_INT(qvmi_qmp_sync(q), ==, -ETIMEDOUT);
+	CHECK(strstr(qvmi_errmsg(ctx), "QMP slow: no reply in 100 ms"));
+	CHECK_OK(qvmi_qmp_execute(q, "fast", NULL, &r));
+	CHECK_INT(json_object_get_int(r), ==, 2);
+	json_object_put(r);
+	CHECK_INT(got.n, ==, 0);
+	qvmi_qmp_close(q);
+	finish(f);
+	qvmi_ctx_destroy(ctx);
+}
+
 static const struct qvmi_test qmp_tests[] = {
 	{ "stream_split", test_stream_split },
 	{ "stream_errors", test_stream_errors },
@@ -642,5 +784,7 @@ static const struct qvmi_test qmp_tests[] = {
 	{ "poll_waits", test_poll_waits },
 	{ "event_queue_bounded", test_event_queue_bounded },
 	{ "open_path", test_open_path },
+	{ "pipelined", test_pipelined },
+	{ "pipelined_timeout", test_pipelined_timeout },
 };
 QVMI_SUITE(qmp, qmp_tests);

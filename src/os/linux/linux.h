@@ -41,8 +41,10 @@ struct qvmi_ksyms {
 	size_t n;
 	char *pool;
 	size_t pool_len, pool_cap;
-	uint32_t *hash; /* symbol index + 1, 0 = empty */
-	size_t hash_cap; /* power of two */
+	/* Name index: hash_buckets + 1 bucket starts, then the symbol
+	 * indices grouped by bucket, ascending within one; hash_cap words. */
+	uint32_t *hash;
+	size_t hash_cap, hash_buckets; /* buckets: a power of two */
 	size_t syms_cap;
 	/* syms and pool were sized exactly up front (qvmi__ksyms_reserve)
 	 * and are mappings, not malloc blocks. */
@@ -102,6 +104,11 @@ static inline const char *qvmi__ksym_name(const struct qvmi_ksyms *s,
 	return s->pool + k->name;
 }
 
+/* qvmi_read_pa for bytes read once (kernel.c): pread where a file backs
+ * them, so a fresh process does not map page after page of shared RAM. */
+QVMI_HIDDEN int qvmi__lx_read_once(struct qvmi_ctx *ctx, uint64_t pa, void *out,
+				   size_t len);
+
 /* ---- BTF (btf.c) ------------------------------------------------------ */
 
 /* Check a raw BTF header against the blob size before handing it to libbpf;
@@ -120,6 +127,27 @@ QVMI_HIDDEN int qvmi__btf_member(struct qvmi_ctx *ctx, const struct btf *btf,
 				 struct qvmi_linux_member *ret);
 QVMI_HIDDEN int qvmi__btf_type_size(struct qvmi_ctx *ctx, const struct btf *btf,
 				    const char *type, uint64_t *ret);
+
+/* The same over a blob read in place (one copy, no libbpf): the in-memory
+ * kernel BTF.  Freed with qvmi__btf_view_free. */
+struct qvmi_btf_view;
+QVMI_HIDDEN int qvmi__btf_view_open(struct qvmi_ctx *ctx, const void *data,
+				    size_t len, struct qvmi_btf_view **ret);
+/* The same, the blob written by fill into the view's own buffer (e.g.
+ * pread from shared RAM); len is the blob's size, header included. */
+typedef int (*qvmi_btf_fill_fn)(void *arg, uint8_t *buf, size_t len);
+QVMI_HIDDEN int qvmi__btf_view_read(struct qvmi_ctx *ctx, size_t len,
+				    qvmi_btf_fill_fn fill, void *arg,
+				    struct qvmi_btf_view **ret);
+QVMI_HIDDEN void qvmi__btf_view_free(struct qvmi_btf_view *v);
+QVMI_HIDDEN size_t qvmi__btf_view_size(const struct qvmi_btf_view *v);
+QVMI_HIDDEN int qvmi__btf_view_member(struct qvmi_ctx *ctx,
+				      const struct qvmi_btf_view *v,
+				      const char *type, const char *path,
+				      struct qvmi_linux_member *ret);
+QVMI_HIDDEN int qvmi__btf_view_type_size(struct qvmi_ctx *ctx,
+					 const struct qvmi_btf_view *v,
+					 const char *type, uint64_t *ret);
 
 /* ---- Volatility ISF JSON (isf.c) ----------------------------------------- */
 
@@ -218,7 +246,8 @@ struct qvmi_linux {
 	struct qvmi_ksyms syms;
 	struct qvmi_kallsyms_layout lay;
 	uint64_t kallsyms_pa; /* PA of the token table (0 if unknown) */
-	struct btf *btf;
+	struct btf *btf; /* from a file (libbpf) */
+	struct qvmi_btf_view *btfv; /* from guest memory, read in place */
 	size_t btf_size;
 	/* An ISF given by the caller: types first, symbols after kallsyms.
 	 * isf_slide: runtime minus link-time address of the image. */

@@ -24,7 +24,7 @@
 static const char magic[8] = "QVMIPRF1";
 
 enum {
-	PROF_VERSION = 1,
+	PROF_VERSION = 2, /* 2: word-wise hash */
 	TOKENS_LEN = 64 * 1024 + 512, /* bound on table + index */
 	MAX_FILES = 64, /* cache files tried per open */
 	POOL_MAX = 64 << 20,
@@ -44,12 +44,24 @@ struct prof_hdr {
 	uint64_t body_len, body_hash;
 };
 
+/*
+ * FNV-1a's multiply over 8-byte words, with a shift to fold the high bits
+ * back: byte by byte, hashing the 3.6 MB body took 4 ms of a cold attach.
+ * Chained calls equal one call over the concatenation as long as every
+ * part but the last is a multiple of 8 bytes long (write_body's are).
+ */
 static uint64_t fnv64(const void *p, size_t n, uint64_t h)
 {
 	const uint8_t *b = p;
+	uint64_t w;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
+	for (; n >= 8; b += 8, n -= 8) {
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 32;
+	}
+	for (; n; b++, n--)
+		h = (h ^ *b) * 0x100000001b3ull;
 	return h;
 }
 
@@ -71,6 +83,26 @@ static int cache_dir(const char *dir, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* mkdir -p: ~/.cache need not exist yet (a fresh account, a new
+ * XDG_CACHE_HOME), and then no profile would ever be saved. */
+static int make_dirs(char *d)
+{
+	for (char *p = d + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(d, 0700) && errno != EEXIST) {
+			*p = c;
+			return -errno;
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
 /* Hash of the token table + index as they are in guest memory now. */
 static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
 		       uint64_t *ret)
@@ -83,7 +115,7 @@ static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
 	b = malloc(len);
 	if (!b)
 		return -ENOMEM;
-	err = qvmi_read_pa(lx->ctx, pa, b, len);
+	err = qvmi__lx_read_once(lx->ctx, pa, b, len);
 	if (!err)
 		*ret = fnv64(b, len, FNV_INIT);
 	free(b);
@@ -198,10 +230,9 @@ void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 		err = fill_hdr(lx, &h);
 	if (err)
 		goto out;
-	if (mkdir(d, 0700) && errno != EEXIST) {
-		err = -errno;
+	err = make_dirs(d);
+	if (err)
 		goto out;
-	}
 	snprintf(path, sizeof(path),
 		 "%s/linux-%016" PRIx64 "-%016" PRIx64 ".prof", d,
 		 fnv64(h.banner, strlen(h.banner), FNV_INIT), h.tok_hash);
@@ -254,9 +285,10 @@ static int guest_agrees(struct qvmi_linux *lx, const struct prof_hdr *h)
 	char ban[sizeof(h->banner)];
 	uint64_t pb, va, th;
 
-	if (qvmi_read_pa(lx->ctx, h->text_pa + h->ban_off, ban, bl) ||
+	if (qvmi__lx_read_once(lx->ctx, h->text_pa + h->ban_off, ban, bl) ||
 	    memcmp(ban, h->banner, bl) ||
-	    qvmi_read_pa(lx->ctx, h->text_pa + h->pb_off, &pb, sizeof(pb)))
+	    qvmi__lx_read_once(lx->ctx, h->text_pa + h->pb_off, &pb,
+			       sizeof(pb)))
 		return -ENOENT;
 	va = h->text_pa + QVMI_LINUX_START_KERNEL_MAP - pb;
 	if (va < QVMI_LINUX_START_KERNEL_MAP || (va & 0x1fffff) ||
