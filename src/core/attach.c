@@ -10,6 +10,7 @@
  * Checked on QEMU 7.2 (Debian 1:7.2+dfsg-7+deb12u18).
  */
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,58 @@ int qvmi__qmp_identity(struct qvmi_ctx *ctx)
 	return err;
 }
 
+/* Is the process at the other end of the QMP socket QEMU itself?  Unknown
+ * (no /proc access) counts as yes, as before. */
+static bool peer_is_qemu(pid_t pid, char *exe, size_t size)
+{
+	char path[64];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, size - 1);
+	if (n <= 0)
+		return true;
+	exe[n] = '\0';
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	return !!strstr(base, "qemu");
+}
+
+/*
+ * The pid whose memory holds guest RAM.  Through qvmid's QMP proxy the
+ * socket's peer is qvmid, not QEMU: reading qvmid's address space at
+ * QEMU's host addresses would serve qvmid's memory as guest RAM.  qvmid
+ * names QEMU's pid in query-qvmi; any other non-QEMU peer gets no pid
+ * (the memory then comes through QMP only).
+ */
+static pid_t qemu_pid_of(struct attach *a)
+{
+	pid_t pid = qvmi_qmp_peer_pid(a->q);
+	struct json_object *r = NULL, *v;
+	char exe[256] = "";
+	int64_t qp = 0;
+
+	if (pid <= 0 || peer_is_qemu(pid, exe, sizeof(exe)))
+		return pid;
+	if (!qvmi_qmp_execute(a->q, "query-qvmi", NULL, &r) &&
+	    json_object_object_get_ex(r, "qemu-pid", &v) &&
+	    json_object_is_type(v, json_type_int))
+		qp = json_object_get_int64(v);
+	json_object_put(r);
+	if (qp > 0 && qp <= INT_MAX) {
+		qvmi__log(a->ctx, QVMI_LOG_INFO,
+			  "attach: QMP peer pid %d is qvmid; QEMU is pid %d",
+			  (int)pid, (int)qp);
+		return (pid_t)qp;
+	}
+	qvmi__log(a->ctx, QVMI_LOG_WARN,
+		  "attach: QMP peer pid %d (%s) is not QEMU: guest memory "
+		  "through QMP only",
+		  (int)pid, exe);
+	return 0;
+}
+
 static int read_identity(struct attach *a)
 {
 	struct qvmi_ctx *ctx = a->ctx;
@@ -89,7 +142,7 @@ static int read_identity(struct attach *a)
 	ctx->qemu_version = qvmi__strdup(qvmi_qmp_version(a->q));
 	if (!ctx->qemu_version)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	ctx->qemu_pid = (int)qvmi_qmp_peer_pid(a->q);
+	ctx->qemu_pid = (int)qemu_pid_of(a);
 	ctx->backend = "qmp";
 	qvmi__log(ctx, QVMI_LOG_INFO, "attach: QEMU %s pid %d",
 		  ctx->qemu_version, ctx->qemu_pid);

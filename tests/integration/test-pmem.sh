@@ -27,8 +27,9 @@ SESS="$TMP/session.sock"
 KEY="$TMP/key"
 head -c 32 /dev/urandom >"$KEY"
 chmod 600 "$KEY"
+PROXY="$TMP/proxy.sock"
 "$BUILD/qvmid" --qmp "$QMP" --pmemaccess "$SOCK" --session "$SESS" \
-	--session-key "$KEY" 2>"$TMP/qvmid.log" &
+	--session-key "$KEY" --listen-qmp "$PROXY" 2>"$TMP/qvmid.log" &
 QVMID=$!
 cleanup() { kill "$QVMID" 2>/dev/null; wait "$QVMID" 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT
@@ -52,6 +53,11 @@ MARKERS=$(tr -d '\r' <"$(get serial)" | awk '$1 == "QVMI-GT" && $2 == "ps" && $6
 if [ -n "$MARKERS" ] && [ "$MARKERS" = "$(cat "$TMP/pmem-ps")" ]; then ok qvmi_pmem_ps; else bad qvmi_pmem_ps; cat "$TMP/ps.err"; fi
 "$BUILD/qvmi" --session "$SESS" --key "$KEY" ps 2>"$TMP/ps.err" | awk '$6 ~ /^qvmi-/ { print $1 " " $6 }' | sort >"$TMP/sess-ps"
 if [ -n "$MARKERS" ] && [ "$MARKERS" = "$(cat "$TMP/sess-ps")" ]; then ok qvmi_session_ps; else bad qvmi_session_ps; cat "$TMP/ps.err"; fi
+# A tool on the proxy: the socket's peer is qvmid, whose query-qvmi names
+# QEMU's pid, so the fast sources (shm) serve the RAM, not xp.
+"$BUILD/qvmi" -v --qmp "$PROXY" ps 2>"$TMP/proxy-ps.err" | awk '$6 ~ /^qvmi-/ { print $1 " " $6 }' | sort >"$TMP/proxy-ps"
+if [ -n "$MARKERS" ] && [ "$MARKERS" = "$(cat "$TMP/proxy-ps")" ]; then ok qvmi_proxy_ps; else bad qvmi_proxy_ps; cat "$TMP/proxy-ps.err"; fi
+if grep -q "is qvmid; QEMU is pid $(get pid)\$" "$TMP/proxy-ps.err" && grep -q "\[0x100000-.*\] shm" "$TMP/proxy-ps.err"; then ok proxy_finds_qemu_pid; else bad proxy_finds_qemu_pid; cat "$TMP/proxy-ps.err"; fi
 head -c 32 /dev/urandom >"$TMP/wrongkey"
 chmod 600 "$TMP/wrongkey"
 if "$BUILD/qvmi" --session "$SESS" --key "$TMP/wrongkey" info >/dev/null 2>"$TMP/auth.err"; then bad session_wrong_key; else ok session_wrong_key; fi

@@ -57,6 +57,10 @@ struct fake {
 	uint8_t *ram; /* QEMU's "mapping" of the memfd */
 	uint8_t *bios;
 	bool no_ram; /* serve an mtree without RAM */
+	/* The fake runs in the test process, which is not QEMU: like
+	 * qvmid's proxy it names "QEMU" (us) in query-qvmi, unless this is
+	 * set (some other non-QEMU peer). */
+	bool no_query_qvmi;
 	int gpa2hva, queries; /* requests seen */
 	pthread_t th;
 };
@@ -130,6 +134,9 @@ static struct json_object *answer(struct fake *f, struct json_object *req)
 			r, "UUID",
 			json_object_new_string(
 				"5e1f2a3b-0000-4000-8000-000000000001"));
+	} else if (!strcmp(cmd, "query-qvmi") && !f->no_query_qvmi) {
+		json_object_object_add(r, "qemu-pid",
+				       json_object_new_int64(getpid()));
 	} else if (!strcmp(cmd, "query-status")) {
 		json_object_object_add(r, "status",
 				       json_object_new_string("running"));
@@ -321,12 +328,13 @@ static void test_all_sources(void)
 	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
 	/* One gpa2hva per region (ram0, pc.bios): ram0's read-only "rom"
 	 * range and the high range are placed from their @offset.  In
-	 * all: capabilities, query-status, mtree, 2 gpa2hva. */
+	 * all: capabilities, query-qvmi (the peer is not a QEMU binary),
+	 * query-status, mtree, 2 gpa2hva. */
 	CHECK_INT(f.gpa2hva, ==, 2);
-	CHECK_INT(f.queries, ==, 5);
+	CHECK_INT(f.queries, ==, 6);
 	/* Name and UUID now (and query-cpus-fast for the vCPU count). */
 	CHECK_OK(qvmi_vm_info(ctx, &vi));
-	CHECK_INT(f.queries, ==, 8);
+	CHECK_INT(f.queries, ==, 9);
 	CHECK_STR(vi.name, "fakevm");
 	CHECK_STR(vi.uuid, "5e1f2a3b-0000-4000-8000-000000000001");
 	CHECK_STR(vi.qemu_version, "7.2.22");
@@ -428,6 +436,35 @@ static void test_private_ram_not_shm(void)
 	fake_stop(&f);
 }
 
+/* A QMP peer that is neither QEMU nor qvmid (answers no query-qvmi): its
+ * address space is not QEMU's, so neither procmem nor shm may read it at
+ * QEMU's host addresses; memory comes through QMP (xp) only. */
+static void test_peer_not_qemu(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	struct qvmi_vm_info vi;
+	int err;
+
+	fake_start(&f, true);
+	f.no_query_qvmi = true;
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
+	CHECK_STR(source_at(ctx, 0x1000), "xp");
+	CHECK_STR(source_at(ctx, BIOS_GPA), "xp");
+	CHECK_OK(qvmi_vm_info(ctx, &vi));
+	CHECK_INT(vi.pid, ==, 0);
+	qvmi_ctx_destroy(ctx);
+	fake_stop(&f);
+	/* shm or procmem alone: refused, not served from our own memory */
+	fake_start(&f, true);
+	f.no_query_qvmi = true;
+	ctx = attach_fake(&f, QVMI_SRC_SHM | QVMI_SRC_PROCMEM, &err);
+	CHECK_INT(err, ==, -EOPNOTSUPP);
+	qvmi_ctx_destroy(ctx);
+	fake_stop(&f);
+}
+
 static void test_no_ram(void)
 {
 	struct fake f;
@@ -474,6 +511,7 @@ static const struct qvmi_test attach_tests[] = {
 	{ "only_procmem", test_only_procmem },
 	{ "only_xp", test_only_xp },
 	{ "private_ram_not_shm", test_private_ram_not_shm },
+	{ "peer_not_qemu", test_peer_not_qemu },
 	{ "no_ram", test_no_ram },
 	{ "bad_args", test_bad_args },
 };
