@@ -227,6 +227,30 @@ static void test_tasks_cycle(void)
 	free(w.k.mem);
 }
 
+/* A task_struct whose first fields are in guest memory and the rest past
+ * its end: the field set is read span by span (the one-check fast path
+ * must refuse it) and the walk stops with -EFAULT at that task. */
+static void test_tasks_edge(void)
+{
+	struct qvmi_linux_task_list l;
+	struct world w;
+	uint64_t edge;
+
+	world(&w, FK_NEW);
+	check_world(&w); /* a full walk first: the fast path is primed */
+	edge = FK_POB + w.k.size - 128;
+	fk_w64(&w.k, edge + FK_TASK_TASKS,
+	       *(uint64_t *)fk_ptr(&w.k, w.dwait + FK_TASK_TASKS));
+	fk_w64(&w.k, w.zombie + FK_TASK_TASKS, edge + FK_TASK_TASKS);
+	CHECK_INT(qvmi_linux_tasks(w.k.lx, 0, &l), ==, -EFAULT);
+	CHECK(l.partial);
+	CHECK_INT(l.n, ==, 5); /* 0 1 2 100 200 */
+	CHECK_U64(qvmi_fault_addr(w.k.ctx), ==, w.k.size); /* its PA */
+	qvmi_linux_task_list_deinit(&l);
+	fk_destroy(&w.k);
+	free(w.k.mem);
+}
+
 /* 70,000 distinct task addresses 16 bytes apart (their other fields read
  * each other's links): the walk stops at the budget. */
 static void test_tasks_budget(void)
@@ -768,6 +792,7 @@ static const struct qvmi_test views_tests[] = {
 	{ "tasks_old", test_tasks_old },
 	{ "tasks_find", test_tasks_find },
 	{ "tasks_cycle", test_tasks_cycle },
+	{ "tasks_edge", test_tasks_edge },
 	{ "tasks_budget", test_tasks_budget },
 	{ "no_btf", test_no_btf },
 	{ "vmas_maple", test_vmas_maple },

@@ -277,9 +277,41 @@ int qvmi__lx_fields_plan(struct qvmi_linux *lx, struct qvmi_lx_fields *f)
 	return 0;
 }
 
+/*
+ * Host address of the direct-map range [va, va + len) when the segment
+ * pread() used last holds all of it (the common case: one task_struct
+ * after another), else NULL.  Same rules as pread()'s fast path.
+ */
+static const uint8_t *direct_host(struct qvmi_linux *lx, uint64_t va,
+				  uint64_t len)
+{
+	const struct qvmi_linux_views *v = lx->views;
+	uint64_t pa = va - lx->page_offset_base, last = va + len - 1;
+
+	if (!v || !v->host || v->host_gen != lx->ctx->flush_gen || !len ||
+	    len >= QVMI_BULK_MIN || last < va || va < lx->page_offset_base ||
+	    last - lx->page_offset_base >= DIRECT_MAP_MAX ||
+	    last >= lx->vmalloc_base || pa < v->host_start ||
+	    pa > v->host_last || len - 1 > v->host_last - pa)
+		return NULL;
+	return v->host + (pa - v->host_start);
+}
+
 int qvmi__lx_fields_read(struct qvmi_linux *lx, const struct qvmi_lx_fields *f,
 			 uint64_t va, uint8_t *buf)
 {
+	uint32_t first = f->nspans ? f->span_off[0] : 0;
+	const uint8_t *h =
+		f->nspans ? direct_host(lx, va + first, f->end - first) : NULL;
+
+	/* One range check for the whole field set, then plain copies:
+	 * halves the cost of a warm task walk (six spans a task). */
+	if (h) {
+		for (unsigned int i = 0; i < f->nspans; i++)
+			memcpy(buf + f->span_off[i],
+			       h + (f->span_off[i] - first), f->span_len[i]);
+		return 0;
+	}
 	for (unsigned int i = 0; i < f->nspans; i++) {
 		int err = qvmi__lx_kread(lx, va + f->span_off[i],
 					 buf + f->span_off[i], f->span_len[i]);
