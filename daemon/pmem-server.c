@@ -36,95 +36,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pmem-server.h"
+#include "pmem-int.h"
 #include "core/internal.h"
 #include "proto/pmemaccess.h"
 
-enum {
-	IN_SIZE = 16 * 1024,
-	CHUNK = 128 * 1024,
-	STAGE_MAX = 4,
-	WATCH_MAX = 4,
-	BACKLOG = 4096, /* the kernel clamps it to net.core.somaxconn */
-	ACCEPT_BURST = 64, /* accepts per loop turn, so clients get served */
-	STEP_BUDGET = 64, /* work items per connection per loop turn */
-	/* Bytes one sendfile() may move: a work item of the same order as
-	 * a CHUNK copy, so a big read cannot hog a turn. */
-	SENDFILE_MAX = 1024 * 1024,
-	/* Reads up to this long are copied whole, the status byte riding
-	 * on the data (one send, one wake-up of the client). */
-	SMALL_READ = 32 * 1024,
-	READ_TAIL = 4 * 1024, /* copied end of a sendfile'd reply */
-	SNDBUF_MAX = 1024 * 1024, /* SO_SNDBUF of a connection, at most */
-	/* Guest-physical pages covered by the populate hint: 1 TiB, a
-	 * 32 MiB bitmap at most, allocated lazily by the kernel (calloc). */
-	MAPPED_PAGES_MAX = 1ull << 28,
-	DEFAULT_MAX_CLIENTS = 1024,
-	DEFAULT_IO_TIMEOUT_MS = 10000,
-};
-
-struct conn {
-	int fd;
-	struct qvmi_pmem_decoder dec;
-	uint8_t *in; /* IN_SIZE */
-	size_t in_off, in_len;
-	uint8_t *out; /* CHUNK + 1 */
-	size_t out_off, out_len;
-	/* read reply being streamed */
-	uint64_t rd_addr, rd_left;
-	bool rd_active, rd_failed;
-	bool may_read; /* the socket may hold input we have not taken */
-	/* write payload being staged */
-	uint8_t *stage;
-	int stage_idx; /* -1: stage is out */
-	size_t staged;
-	bool w_active, w_failed, parked;
-	bool runnable; /* has buffered work; serve without waiting on poll */
-	int64_t last_ms;
-};
-
-struct watch {
-	int fd;
-	qvmid_watch_fn fn;
-	void *arg;
-};
-
-struct qvmid_pmem_server {
-	struct qvmi_ctx *ctx;
-	struct qvmid_pmem_opts o;
-	struct qvmid_unix_listener l;
-	int wake[2], spare_fd;
-	struct conn **conns;
-	unsigned int nconns;
-	struct pollfd *pfd;
-	uint8_t *stage[STAGE_MAX];
-	bool stage_busy[STAGE_MAX];
-	bool kick; /* a staging buffer came free: poll without waiting */
-	bool kick_seen; /* kick as of this turn's prepare */
-	bool zero_copy; /* serve shared RAM with sendfile() */
-	/* Pages (by guest-physical page number, below mapped_pages) already
-	 * in our page tables: a hint only, see populate(). */
-	uint64_t *mapped;
-	uint64_t mapped_pages;
-	bool no_populate; /* kernel < 5.14: no MADV_POPULATE_READ */
-	bool mapped_tried; /* mapped_alloc() ran */
-	struct watch watch[WATCH_MAX];
-	unsigned int nwatch;
-	struct qvmid_pmem_stats st;
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void slog(struct qvmid_pmem_server *s, enum qvmi_log_level lvl,
-		 const char *fmt, ...) QVMI_PRINTF(3, 4);
-static void slog(struct qvmid_pmem_server *s, enum qvmi_log_level lvl,
-		 const char *fmt, ...)
+void qvmid_pmem_log(struct qvmid_pmem_server *s, enum qvmi_log_level lvl,
+		    const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -159,25 +76,6 @@ static bool sigpipe_ignored(void)
 	struct sigaction sa;
 
 	return !sigaction(SIGPIPE, NULL, &sa) && sa.sa_handler == SIG_IGN;
-}
-
-/* The populate hint covers guest-physical pages up to the end of the
- * last host-mapped segment (capped), as the map is at the first read from
- * a mapping.  Without it (no memory), every read from the mapping
- * populates first: slower, never wrong. */
-static void mapped_alloc(struct qvmid_pmem_server *s)
-{
-	uint64_t end = 0;
-
-	s->mapped_tried = true;
-	for (size_t i = 0; i < s->ctx->nsegs; i++)
-		if (s->ctx->segs[i].host)
-			end = QVMI_MAX(end, (s->ctx->segs[i].last >> 12) + 1);
-	s->mapped_pages = QVMI_MIN(end, (uint64_t)MAPPED_PAGES_MAX);
-	if (s->mapped_pages)
-		s->mapped = calloc(s->mapped_pages / 64 + 1, 8);
-	if (!s->mapped)
-		s->mapped_pages = 0;
 }
 
 static int server_alloc(struct qvmid_pmem_server *s)
@@ -229,12 +127,12 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 		qvmid_pmem_server_destroy(s);
 		return err;
 	}
-	slog(s, QVMI_LOG_INFO,
-	     "pmem: serving %s (max transfer %" PRIu64 ", %s)", s->l.path,
-	     s->o.max_transfer,
-	     s->zero_copy ? "shared RAM by sendfile" :
-			    "SIGPIPE not ignored: "
-			    "copying");
+	qvmid_pmem_log(s, QVMI_LOG_INFO,
+		       "pmem: serving %s (max transfer %" PRIu64 ", %s)",
+		       s->l.path, s->o.max_transfer,
+		       s->zero_copy ? "shared RAM by sendfile" :
+				      "SIGPIPE not ignored: "
+				      "copying");
 	*ret = s;
 	return 0;
 }
@@ -309,7 +207,7 @@ static struct conn *conn_new(struct qvmid_pmem_server *s, int fd)
 	}
 	c->fd = fd;
 	c->stage_idx = -1;
-	c->last_ms = now_ms();
+	c->last_ms = pmem_now_ms();
 	qvmi_pmem_decoder_init(&c->dec, s->o.max_transfer);
 	return c;
 }
@@ -341,7 +239,8 @@ static void set_sndbuf(struct qvmid_pmem_server *s, int fd)
 	int v = (int)QVMI_MIN(s->o.max_transfer + 1, (uint64_t)SNDBUF_MAX);
 
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)))
-		slog(s, QVMI_LOG_DEBUG, "pmem: SO_SNDBUF: %s", strerror(errno));
+		qvmid_pmem_log(s, QVMI_LOG_DEBUG, "pmem: SO_SNDBUF: %s",
+			       strerror(errno));
 }
 
 static void accept_some(struct qvmid_pmem_server *s)
@@ -353,8 +252,8 @@ static void accept_some(struct qvmid_pmem_server *s)
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				slog(s, QVMI_LOG_WARN,
-				     "pmem: out of file descriptors");
+				qvmid_pmem_log(s, QVMI_LOG_WARN,
+					       "pmem: out of file descriptors");
 				shed_one(s);
 			}
 			return; /* EAGAIN, or retry on the next turn */
@@ -363,10 +262,11 @@ static void accept_some(struct qvmid_pmem_server *s)
 		if (!c) {
 			/* Graceful refusal: the client sees EOF at once. */
 			if (!s->st.refused++ || !(s->st.refused % 1000))
-				slog(s, QVMI_LOG_WARN,
-				     "pmem: %u clients: refusing (%" PRIu64
-				     " so far)",
-				     s->nconns, s->st.refused);
+				qvmid_pmem_log(
+					s, QVMI_LOG_WARN,
+					"pmem: %u clients: refusing (%" PRIu64
+					" so far)",
+					s->nconns, s->st.refused);
 			close(fd);
 			continue;
 		}
@@ -458,287 +358,11 @@ static void start_read(struct qvmid_pmem_server *s, struct conn *c)
 	c->rd_active = true;
 	c->rd_failed = !range_ok(s->ctx, r->address, r->length, false);
 	if (c->rd_failed)
-		slog(s, QVMI_LOG_DEBUG,
-		     "pmem: read 0x%" PRIx64 "+0x%" PRIx64 ": not guest memory",
-		     r->address, r->length);
+		qvmid_pmem_log(s, QVMI_LOG_DEBUG,
+			       "pmem: read 0x%" PRIx64 "+0x%" PRIx64
+			       ": not guest memory",
+			       r->address, r->length);
 	s->st.reads++;
-}
-
-/* pread exactly len bytes (a short count means EOF: the file shrank). */
-static bool pread_all(int fd, uint8_t *out, size_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, out, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		out += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-/*
- * Copy [a, a + n) into out.  Shared RAM is pread from its file: a hole
- * reads as zeros and stays a hole, where a memcpy from the mapping (what
- * qvmi_read_pa does below QVMI_BULK_MIN) would allocate it, and our page
- * tables never fault.  Other sources go through qvmi_read_pa, one
- * segment at a time; each turn moves at least one byte.
- */
-static bool copy_range(struct qvmid_pmem_server *s, uint64_t a, uint8_t *out,
-		       size_t n)
-{
-	for (size_t done = 0; done < n;) {
-		struct qvmi_pa_file f;
-		int err = qvmi__pa_file(s->ctx, a + done, n - done, &f);
-
-		if (err == -EOPNOTSUPP) {
-			if (qvmi_read_pa(s->ctx, a + done, out + done, f.len)) {
-				slog(s, QVMI_LOG_DEBUG, "pmem: read: %s",
-				     qvmi_errmsg(s->ctx));
-				return false;
-			}
-		} else if (err || !pread_all(f.fd, out + done, f.len, f.off)) {
-			slog(s, QVMI_LOG_DEBUG, "pmem: read 0x%" PRIx64 ": %s",
-			     a + done,
-			     err ? strerror(-err) : "RAM file unreadable");
-			return false;
-		}
-		done += f.len;
-	}
-	return true;
-}
-
-/* Produce the next piece of a read reply into c->out. */
-static void read_chunk(struct qvmid_pmem_server *s, struct conn *c)
-{
-	size_t n = (size_t)QVMI_MIN((uint64_t)CHUNK, c->rd_left);
-
-	if (!c->rd_failed && n && !copy_range(s, c->rd_addr, c->out, n))
-		c->rd_failed = true;
-	/* Failed or not, the reply is length + 1 bytes: the client reads
-	 * exactly that many and must stay in step. */
-	if (c->rd_failed)
-		memset(c->out, 0, n);
-	c->rd_addr += n;
-	c->rd_left -= n;
-	c->out_off = 0;
-	c->out_len = n;
-	if (!c->rd_left) {
-		/* the status byte rides on the last piece */
-		c->out[c->out_len++] = c->rd_failed ? QVMI_PMEM_STATUS_FAIL :
-						      QVMI_PMEM_STATUS_OK;
-		s->st.failed += c->rd_failed;
-		c->rd_active = false;
-	}
-}
-
-/* sendfile() failed with err (not EAGAIN/EINTR).  -1: the client is gone;
- * else the read goes on (copying, or as a failure). */
-static int sendfile_failed(struct qvmid_pmem_server *s, struct conn *c, int err)
-{
-	if (err == EPIPE || err == ECONNRESET || err == ENOTCONN)
-		return -1;
-	if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP) {
-		/* this kernel or file cannot splice: copy from now on */
-		slog(s, QVMI_LOG_INFO, "pmem: sendfile: %s: copying instead",
-		     strerror(err));
-		s->zero_copy = false;
-		return 1;
-	}
-	/* I/O error or EOF (the file shrank: QEMU went away). */
-	slog(s, QVMI_LOG_DEBUG, "pmem: read 0x%" PRIx64 ": sendfile: %s",
-	     c->rd_addr, err ? strerror(err) : "end of file");
-	c->rd_failed = true;
-	return 1;
-}
-
-/*
- * Send the next piece of a read reply straight from the RAM file, all but
- * its last READ_TAIL bytes: those are copied, so the status byte rides on
- * them and the client wakes once for the end of the reply, not twice.
- * 1: progress, 0: would block, -1: close, 2: not a file here (copy).
- */
-static int read_sendfile(struct qvmid_pmem_server *s, struct conn *c)
-{
-	size_t want = (size_t)QVMI_MIN(c->rd_left - READ_TAIL,
-				       (uint64_t)SENDFILE_MAX);
-	struct qvmi_pa_file f;
-	int err = qvmi__pa_file(s->ctx, c->rd_addr, want, &f);
-	ssize_t n;
-	off_t off;
-
-	if (err == -EIO) { /* the RAM file is stale: QEMU exited */
-		c->rd_failed = true;
-		return 1;
-	}
-	if (err)
-		return 2;
-	off = (off_t)f.off;
-	n = sendfile(c->fd, f.fd, &off, f.len);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	if (n < 0 && errno == EINTR)
-		return 1;
-	if (n <= 0)
-		return sendfile_failed(s, c, n ? errno : 0);
-	c->rd_addr += (uint64_t)n;
-	c->rd_left -= (uint64_t)n; /* still >= READ_TAIL */
-	s->st.sendfile_bytes += (uint64_t)n;
-	c->last_ms = now_ms();
-	return 1;
-}
-
-/*
- * Where the next n bytes of the reply lie in a host mapping that may be
- * read without allocating anything, or NULL.  Shared RAM answers through
- * host_ok: pages its file holds (learnt by mincore, then cached), never a
- * hole, which a touch through the mapping would allocate.  A mapping that
- * is not a file's has no holes to keep.  *gone: a bulk range (as
- * qvmi__pa_file and qvmi_read_pa define it) of a file whose QEMU exited;
- * the mapping still shows its last bytes, which must not pass for live.
- */
-static const uint8_t *mapped_at(struct qvmid_pmem_server *s, uint64_t a,
-				size_t n, bool *gone)
-{
-	const struct qvmi_seg *seg = qvmi__seg_find(s->ctx, a);
-	struct qvmi_source *src;
-	uint64_t off;
-
-	*gone = false;
-	if (!seg || !seg->host || seg->last - a < n - 1)
-		return NULL;
-	src = seg->src;
-	off = a - seg->start;
-	if (src->host_ok ? !src->host_ok(src, seg->src_addr + off, n) :
-			   src->file_fd >= 0)
-		return NULL;
-	if (n >= QVMI_BULK_MIN && src->file_gone && src->file_gone(src)) {
-		*gone = true;
-		return NULL;
-	}
-	return seg->host + off;
-}
-
-/*
- * Map [p, p + n) (guest-physical a on) into our page tables before the
- * socket copies from it.  A first touch inside sendmsg() costs a page
- * fault per 16 pages (~18 us each on this VM host, more than a whole warm
- * 4 KiB round trip); MADV_POPULATE_READ (Linux 5.14) maps the
- * range in one call and allocates nothing, because mapped_at() has just
- * seen every page in the file.  The bitmap only saves that call later:
- * a stale bit (the map changed) costs a fault, never a wrong byte.
- */
-static void populate(struct qvmid_pmem_server *s, const uint8_t *p, uint64_t a,
-		     size_t n)
-{
-	uint64_t pg = a >> 12, last = (a + n - 1) >> 12, i;
-	uintptr_t lo = (uintptr_t)p & ~(uintptr_t)4095;
-
-	if (s->no_populate)
-		return;
-	if (!s->mapped_tried)
-		mapped_alloc(s);
-	for (i = pg; i <= last && i < s->mapped_pages; i++)
-		if (!(s->mapped[i / 64] & (1ull << (i % 64))))
-			break;
-	if (i > last)
-		return;
-	if (madvise((void *)lo, (uintptr_t)p + n - lo, MADV_POPULATE_READ)) {
-		s->no_populate = errno == EINVAL;
-		return; /* the copy faults the pages in, or fails (EFAULT) */
-	}
-	for (i = pg; i <= last && i < s->mapped_pages; i++)
-		s->mapped[i / 64] |= 1ull << (i % 64);
-}
-
-/*
- * Send the next piece of a read reply straight from the RAM mapping, the
- * status byte in the same sendmsg() when the piece ends the reply: one
- * syscall and one copy (into the socket) per reply, where pread + send
- * took two of each.  1: progress, 0: would block, -1: close, 2: not
- * mapped here (copy).
- */
-static int read_mapped(struct qvmid_pmem_server *s, struct conn *c)
-{
-	size_t n = (size_t)QVMI_MIN(c->rd_left, (uint64_t)SENDFILE_MAX);
-	uint8_t status = QVMI_PMEM_STATUS_OK;
-	struct iovec iov[2];
-	struct msghdr mh = { .msg_iov = iov };
-	const uint8_t *p;
-	bool gone;
-	ssize_t w;
-
-	if (!n)
-		return 2;
-	p = mapped_at(s, c->rd_addr, n, &gone);
-	if (gone) {
-		c->rd_failed = true;
-		return 1;
-	}
-	if (!p)
-		return 2;
-	populate(s, p, c->rd_addr, n);
-	iov[0] = (struct iovec){ (void *)p, n };
-	iov[1] = (struct iovec){ &status, 1 };
-	mh.msg_iovlen = n == c->rd_left ? 2 : 1;
-	w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return 0;
-	if (w < 0 && errno == EINTR)
-		return 1;
-	/* EFAULT: the file shrank under the mapping (QEMU went away); the
-	 * copy path finds out and answers failure. */
-	if (w < 0 && errno == EFAULT)
-		return 2;
-	if (w <= 0)
-		return -1;
-	c->last_ms = now_ms();
-	if ((size_t)w > n) { /* data and status: the reply is done */
-		s->st.mapped_bytes += n;
-		c->rd_left = 0;
-		c->rd_active = false;
-		return 1;
-	}
-	/* Part of it: the rest (or the status byte alone, by read_chunk)
-	 * goes when the socket has room. */
-	s->st.mapped_bytes += (uint64_t)w;
-	c->rd_addr += (uint64_t)w;
-	c->rd_left -= (uint64_t)w;
-	return 1;
-}
-
-/*
- * Move a read reply on.  1: progress, 0: would block, -1: close.  Pages
- * the RAM file holds go from the mapping, the status byte riding on the
- * last piece (one wake-up of the client): on Linux 6.18 that beats
- * sendfile's page references, which the receiver copies out 4 KiB at a
- * time (1 MiB of touched RAM: ~8 GiB/s one way against 5-7).  A range
- * with holes goes by sendfile, which sends them as zeros without
- * allocating them, its last READ_TAIL bytes copied with the status byte.
- * Other sources are copied.
- */
-static int read_step(struct qvmid_pmem_server *s, struct conn *c)
-{
-	int r;
-
-	if (c->rd_failed) {
-		read_chunk(s, c);
-		return 1;
-	}
-	r = read_mapped(s, c);
-	if (r != 2)
-		return r;
-	if (s->zero_copy && c->rd_left > SMALL_READ) {
-		r = read_sendfile(s, c);
-		if (r != 2)
-			return r;
-	}
-	read_chunk(s, c);
-	return 1;
 }
 
 static void start_write(struct qvmid_pmem_server *s, struct conn *c)
@@ -765,7 +389,8 @@ static void finish_write(struct qvmid_pmem_server *s, struct conn *c)
 
 	if (ok && r->length &&
 	    qvmi_write_pa(s->ctx, r->address, c->stage, r->length)) {
-		slog(s, QVMI_LOG_DEBUG, "pmem: write: %s", qvmi_errmsg(s->ctx));
+		qvmid_pmem_log(s, QVMI_LOG_DEBUG, "pmem: write: %s",
+			       qvmi_errmsg(s->ctx));
 		ok = false;
 	}
 	if (c->stage_idx >= 0) {
@@ -796,15 +421,18 @@ static bool handle_input(struct qvmid_pmem_server *s, struct conn *c)
 	case QVMI_PMEM_EV_QUIT:
 		return false;
 	case QVMI_PMEM_EV_TOO_BIG:
-		slog(s, QVMI_LOG_WARN,
-		     "pmem: request of 0x%" PRIx64 " bytes exceeds the "
-		     "maximum transfer 0x%" PRIx64 ": closing the connection",
-		     c->dec.req.length, s->o.max_transfer);
+		qvmid_pmem_log(s, QVMI_LOG_WARN,
+			       "pmem: request of 0x%" PRIx64
+			       " bytes exceeds the "
+			       "maximum transfer 0x%" PRIx64
+			       ": closing the connection",
+			       c->dec.req.length, s->o.max_transfer);
 		s->st.closed_too_big++;
 		return false;
 	case QVMI_PMEM_EV_UNKNOWN:
-		slog(s, QVMI_LOG_DEBUG, "pmem: unknown request type 0x%" PRIx64,
-		     c->dec.req.raw_type);
+		qvmid_pmem_log(s, QVMI_LOG_DEBUG,
+			       "pmem: unknown request type 0x%" PRIx64,
+			       c->dec.req.raw_type);
 		s->st.failed++;
 		c->out[0] = QVMI_PMEM_STATUS_FAIL;
 		c->out_off = 0;
@@ -843,7 +471,7 @@ static int conn_flush(struct conn *c)
 	c->out_off += (size_t)n;
 	if (c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
-	c->last_ms = now_ms();
+	c->last_ms = pmem_now_ms();
 	return 1;
 }
 
@@ -864,7 +492,7 @@ static int conn_fill(struct conn *c)
 		return -1; /* EOF: a partial request is dropped, never applied */
 	c->in_off = 0;
 	c->in_len = (size_t)n;
-	c->last_ms = now_ms();
+	c->last_ms = pmem_now_ms();
 	return 1;
 }
 
@@ -882,7 +510,7 @@ static bool conn_step(struct qvmid_pmem_server *s, struct conn *c)
 			continue;
 		}
 		if (c->rd_active) {
-			r = read_step(s, c);
+			r = qvmid_pmem_read_step(s, c);
 			if (r <= 0)
 				return r == 0;
 			continue;
@@ -953,7 +581,7 @@ nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
 
 static void serve_conns(struct qvmid_pmem_server *s, const struct pollfd *pfd)
 {
-	int64_t now = now_ms();
+	int64_t now = pmem_now_ms();
 
 	/* Downwards: closing i moves the last connection (already served
 	 * this turn) into slot i. */
@@ -971,8 +599,8 @@ static void serve_conns(struct qvmid_pmem_server *s, const struct pollfd *pfd)
 				c->may_read = true;
 			keep = conn_step(s, c);
 		} else if (conn_deadline(s, c) <= now) {
-			slog(s, QVMI_LOG_INFO,
-			     "pmem: closing a stalled client");
+			qvmid_pmem_log(s, QVMI_LOG_INFO,
+				       "pmem: closing a stalled client");
 			s->st.closed_timeout++;
 			keep = false;
 		}
@@ -1017,7 +645,7 @@ int qvmid_pmem_server_run(struct qvmid_pmem_server *s)
 			s->pfd[1 + i] =
 				(struct pollfd){ s->watch[i].fd, POLLIN, 0 };
 		n += qvmid_pmem_server_prepare(s, s->pfd + n, &next, &busy);
-		wait = busy ? 0 : next == INT64_MAX ? -1 : next - now_ms();
+		wait = busy ? 0 : next == INT64_MAX ? -1 : next - pmem_now_ms();
 		wait = QVMI_MAX(QVMI_MIN(wait, 60000), -1);
 		if (!busy && next != INT64_MAX && wait < 0)
 			wait = 0;
