@@ -36,6 +36,10 @@ enum {
 	MAPPED_PAGES_MAX = 1ull << 28,
 	DEFAULT_MAX_CLIENTS = 1024,
 	DEFAULT_IO_TIMEOUT_MS = 10000,
+	/* On destroy: time to answer requests in flight as failures, and
+	 * the quiet time after which no more are expected. */
+	DRAIN_MS = 1000,
+	DRAIN_IDLE_MS = 50,
 };
 
 struct conn {
@@ -83,6 +87,7 @@ struct qvmid_pmem_server {
 	uint64_t mapped_pages;
 	bool no_populate; /* kernel < 5.14: no MADV_POPULATE_READ */
 	bool mapped_tried; /* mapped_alloc() ran */
+	bool dying; /* destroy: every request fails */
 	struct watch watch[WATCH_MAX];
 	unsigned int nwatch;
 	struct qvmid_pmem_stats st;

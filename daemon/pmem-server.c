@@ -356,7 +356,8 @@ static void start_read(struct qvmid_pmem_server *s, struct conn *c)
 	c->rd_addr = r->address;
 	c->rd_left = r->length;
 	c->rd_active = true;
-	c->rd_failed = !range_ok(s->ctx, r->address, r->length, false);
+	c->rd_failed = s->dying ||
+		       !range_ok(s->ctx, r->address, r->length, false);
 	if (c->rd_failed)
 		qvmid_pmem_log(s, QVMI_LOG_DEBUG,
 			       "pmem: read 0x%" PRIx64 "+0x%" PRIx64
@@ -372,7 +373,8 @@ static void start_write(struct qvmid_pmem_server *s, struct conn *c)
 	c->w_active = true;
 	c->staged = 0;
 	c->stage = NULL;
-	c->w_failed = !range_ok(s->ctx, r->address, r->length, true);
+	c->w_failed = s->dying ||
+		      !range_ok(s->ctx, r->address, r->length, true);
 	s->st.writes++;
 	if (c->w_failed) /* the payload is read and dropped */
 		return;
@@ -668,10 +670,52 @@ int qvmid_pmem_server_run(struct qvmid_pmem_server *s)
 	}
 }
 
+/*
+ * The server goes (QEMU died, SIGTERM): every request already in flight or
+ * already sent gets the protocol's failure reply (a read: zeros, then
+ * status 0; a write: status 0, nothing applied), so clients learn their
+ * reads failed instead of seeing a reset mid-reply.  Ends when no client
+ * has sent anything for DRAIN_IDLE_MS, or at DRAIN_MS in all.
+ */
+static void drain(struct qvmid_pmem_server *s)
+{
+	int64_t deadline = pmem_now_ms() + DRAIN_MS;
+	unsigned int i;
+
+	s->dying = true;
+	for (i = 0; i < s->nconns; i++) {
+		if (s->conns[i]->rd_active)
+			s->conns[i]->rd_failed = true;
+		s->conns[i]->may_read = true;
+	}
+	while (s->nconns && pmem_now_ms() < deadline) {
+		for (i = 0; i < s->nconns;) {
+			if (conn_step(s, s->conns[i]))
+				i++;
+			else
+				conn_close(s, i);
+		}
+		for (i = 0; i < s->nconns; i++) {
+			struct conn *c = s->conns[i];
+
+			s->pfd[i] = (struct pollfd){
+				c->fd,
+				c->out_len || c->rd_active ? POLLOUT : POLLIN, 0
+			};
+		}
+		if (poll(s->pfd, s->nconns, DRAIN_IDLE_MS) <= 0)
+			break;
+		for (i = 0; i < s->nconns; i++)
+			s->conns[i]->may_read |= !!s->pfd[i].revents;
+	}
+}
+
 void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s)
 {
 	if (!s)
 		return;
+	if (s->pfd)
+		drain(s);
 	while (s->nconns)
 		conn_close(s, s->nconns - 1);
 	qvmid_unix_close(&s->l); /* removes the socket if still ours */

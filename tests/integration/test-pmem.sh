@@ -67,5 +67,38 @@ wait "$QVMID"
 rc=$?
 [ "$rc" -eq 0 ] && ok sigterm_clean_exit || bad "sigterm_clean_exit(rc=$rc)"
 [ ! -e "$SOCK" ] && [ ! -e "$SESS" ] && ok sockets_removed || bad sockets_removed
+# QEMU SIGKILLed while reads stream: a throwaway QEMU (-S, 64 MiB RAM
+# file; not the shared guest) and its own qvmid.  The client must get a
+# failure status or EOF, and qvmid must exit by itself, removing its socket.
+KDIR="$TMP/kill" KRAM="/dev/shm/qvmi-pmem-kill-$$"
+mkdir -p "$KDIR"
+qemu-system-x86_64 -S -accel tcg -m 64M -nodefaults -no-user-config \
+	-display none -object "memory-backend-file,id=ram0,size=64M,mem-path=$KRAM,share=on" \
+	-machine pc,memory-backend=ram0 -qmp "unix:$KDIR/qmp.sock,server=on,wait=off" \
+	-daemonize -pidfile "$KDIR/qemu.pid" 2>"$KDIR/qemu.err"
+KQEMU=$(cat "$KDIR/qemu.pid" 2>/dev/null)
+"$BUILD/qvmid" --qmp "$KDIR/qmp.sock" --pmemaccess "$KDIR/pmem.sock" 2>"$KDIR/qvmid.log" &
+KQVMID=$!
+for _ in $(seq 100); do [ -S "$KDIR/pmem.sock" ] && break; sleep 0.1; done
+if [ -n "$KQEMU" ] && [ -S "$KDIR/pmem.sock" ]; then
+	timeout 60 python3 "$ROOT/tests/tools/pmemaccess_client.py" --kill-only \
+		--socket "$KDIR/pmem.sock" --shm "$KRAM" --kill-qemu "$KQEMU" \
+		--qvmid-pid "$KQVMID" 2>&1 | tee "$TMP/kill.out"
+	line=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$TMP/kill.out" | tail -n1)
+	if [ -n "$line" ]; then
+		read -r p _ f _ s _ <<<"${line//,/}"
+		pass=$((pass + p)) fail=$((fail + f))
+	else
+		bad qemu_killed_client
+	fi
+else
+	bad qemu_killed_setup
+	cat "$KDIR/qemu.err" "$KDIR/qvmid.log"
+fi
+[ -n "$KQEMU" ] && kill -9 "$KQEMU" 2>/dev/null
+kill "$KQVMID" 2>/dev/null
+wait "$KQVMID" 2>/dev/null
+rm -f "$KRAM"
+
 echo "$pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]

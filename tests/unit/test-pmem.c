@@ -290,6 +290,35 @@ static void test_short_header_then_eof(void)
 	srv_stop(t);
 }
 
+/* The server goes (QEMU died, SIGTERM) with requests already sent: each
+ * gets the failure reply (zeros + status 0; a write is not applied), then
+ * EOF, instead of a reset mid-reply. */
+static void test_destroy_fails_pending(void)
+{
+	struct srv *t = srv_start();
+	int fd = tcli_connect(t->path);
+	uint8_t b[65], aa[8], zero[64] = { 0 };
+
+	memset(aa, 0xaa, sizeof(aa));
+	CHECK_INT(cli_read(fd, 0, b, 8), ==, 1); /* accepted and served */
+	qvmid_pmem_server_stop(t->s);
+	CHECK_INT(pthread_join(t->thr, NULL), ==, 0);
+	cli_req(fd, QVMI_PMEM_READ, 0, 64);
+	cli_req(fd, QVMI_PMEM_WRITE, 0, sizeof(aa));
+	cli_send(fd, aa, sizeof(aa));
+	qvmid_pmem_server_destroy(t->s);
+	CHECK_INT(cli_recv(fd, b, 65), ==, 65);
+	CHECK(!memcmp(b, zero, 64));
+	CHECK_INT(b[64], ==, QVMI_PMEM_STATUS_FAIL);
+	CHECK_INT(cli_status(fd), ==, QVMI_PMEM_STATUS_FAIL);
+	cli_expect_eof(fd);
+	CHECK(memcmp(t->mem, aa, sizeof(aa))); /* not applied */
+	close(fd);
+	qvmi_ctx_destroy(t->ctx);
+	free(t->mem);
+	free(t);
+}
+
 static void test_types(void)
 {
 	struct srv *t = srv_start();
@@ -750,6 +779,7 @@ static const struct qvmi_test pmem_tests[] = {
 	{ "decoder_events", test_decoder_events },
 	{ "read_write_identical", test_read_write_identical },
 	{ "short_header_then_eof", test_short_header_then_eof },
+	{ "destroy_fails_pending", test_destroy_fails_pending },
 	{ "types", test_types },
 	{ "lengths", test_lengths },
 	{ "wrap_and_out_of_ram", test_wrap_and_out_of_ram },
