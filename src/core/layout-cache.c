@@ -75,6 +75,26 @@ static int layout_dir(char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* mkdir -p, as the profile cache does: the attach runs before any
+ * profile is saved, so XDG_CACHE_HOME or ~/.cache may not exist yet. */
+static int make_dirs(char *d)
+{
+	for (char *p = d + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(d, 0700) && errno != EEXIST) {
+			*p = c;
+			return -errno;
+		}
+		*p = c;
+		if (!c)
+			return 0;
+	}
+}
+
 static int layout_path(const char *sock, char *buf, size_t size)
 {
 	char d[PATH_MAX];
@@ -309,10 +329,9 @@ int qvmi__layout_save(const struct qvmi_layout *l)
 		err = layout_path(l->sock, path, sizeof(path));
 	if (err)
 		return err;
-	/* The profile cache made the directory (mkdir -p) if a profile was
-	 * ever saved; otherwise make the last level. */
-	if (mkdir(d, 0700) && errno != EEXIST)
-		return -errno;
+	err = make_dirs(d);
+	if (err)
+		return err;
 	buf = malloc(LAYOUT_FILE_MAX);
 	if (!buf)
 		return -ENOMEM;
