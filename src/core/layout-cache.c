@@ -39,7 +39,7 @@ enum {
 	LAYOUT_FORMAT = 1,
 	LAYOUT_FILE_MAX = 64 << 10,
 	MAPS_LINES_MAX = 1 << 20,
-	MAPS_SHARED_MAX = 256,
+	MAPS_SHARED_MAX = 64, /* QEMU has one per memory backend (+ vhost) */
 };
 
 #define FNV_INIT 0xcbf29ce484222325ull
@@ -161,7 +161,11 @@ int qvmi__layout_start_time(int pid, uint64_t *ret)
 struct maps_info {
 	uint64_t hash; /* of the set of shared file mappings */
 	size_t nshared;
-	struct qvmi_shm_backing shared[MAPS_SHARED_MAX];
+	struct shared_map {
+		uint64_t start, end, off, dev, ino;
+		bool writable;
+		char path[256]; /* for qvmi__shm_open_backing's last resort */
+	} shared[MAPS_SHARED_MAX];
 	uint64_t pm_ok; /* bit i: procmem range i lies in one mapping */
 	bool overflow; /* more shared mappings than we keep */
 };
@@ -171,8 +175,9 @@ static void maps_line(const char *line, const struct qvmi_layout *l,
 {
 	unsigned long long start, end, off, ino;
 	unsigned int maj, min;
-	struct qvmi_shm_backing *b;
+	struct shared_map *b;
 	const char *perms;
+	int pathpos = 0;
 	char *p;
 
 	/* Only shared mappings need the whole line: scanf for all of
@@ -192,7 +197,8 @@ static void maps_line(const char *line, const struct qvmi_layout *l,
 			mi->pm_ok |= 1ull << i;
 	}
 	if (perms[3] != 's' ||
-	    sscanf(perms + 5, "%llx %x:%x %llu", &off, &maj, &min, &ino) != 4 ||
+	    sscanf(perms + 5, "%llx %x:%x %llu %n", &off, &maj, &min, &ino,
+		   &pathpos) < 4 ||
 	    !ino)
 		return;
 	if (mi->nshared == MAPS_SHARED_MAX) {
@@ -200,14 +206,17 @@ static void maps_line(const char *line, const struct qvmi_layout *l,
 		return;
 	}
 	b = &mi->shared[mi->nshared++];
-	memset(b, 0, sizeof(*b));
-	b->vma_start = start;
-	b->vma_end = end;
-	b->file_off = off;
+	b->start = start;
+	b->end = end;
+	b->off = off;
 	b->dev = makedev(maj, min);
-	b->ino = (ino_t)ino;
-	b->shared = true;
+	b->ino = ino;
 	b->writable = perms[1] == 'w';
+	b->path[0] = '\0';
+	if (pathpos > 0)
+		snprintf(b->path, sizeof(b->path), "%.*s",
+			 (int)strcspn(perms + 5 + pathpos, "\n"),
+			 perms + 5 + pathpos);
 }
 
 /* What identifies a shared mapping for the hash: the file and the part
@@ -215,11 +224,9 @@ static void maps_line(const char *line, const struct qvmi_layout *l,
  * the unit tests, maps the same file part too: a set ignores it.) */
 static int cmp_shared(const void *x, const void *y)
 {
-	const struct qvmi_shm_backing *a = x, *b = y;
-	uint64_t ka[4] = { a->dev, a->ino, a->file_off,
-			   a->vma_end - a->vma_start };
-	uint64_t kb[4] = { b->dev, b->ino, b->file_off,
-			   b->vma_end - b->vma_start };
+	const struct shared_map *a = x, *b = y;
+	uint64_t ka[4] = { a->dev, a->ino, a->off, a->end - a->start };
+	uint64_t kb[4] = { b->dev, b->ino, b->off, b->end - b->start };
 
 	for (int i = 0; i < 4; i++)
 		if (ka[i] != kb[i])
@@ -229,7 +236,7 @@ static int cmp_shared(const void *x, const void *y)
 
 static void hash_shared(struct maps_info *mi)
 {
-	struct qvmi_shm_backing *s = malloc(mi->nshared * sizeof(*s) + 1);
+	struct shared_map *s = malloc(mi->nshared * sizeof(*s) + 1);
 
 	if (!s) {
 		mi->overflow = true;
@@ -238,8 +245,8 @@ static void hash_shared(struct maps_info *mi)
 	memcpy(s, mi->shared, mi->nshared * sizeof(*s));
 	qsort(s, mi->nshared, sizeof(*s), cmp_shared);
 	for (size_t i = 0; i < mi->nshared; i++) {
-		uint64_t k[4] = { s[i].dev, s[i].ino, s[i].file_off,
-				  s[i].vma_end - s[i].vma_start };
+		uint64_t k[4] = { s[i].dev, s[i].ino, s[i].off,
+				  s[i].end - s[i].start };
 
 		if (!i || cmp_shared(&s[i - 1], &s[i]))
 			mi->hash = fnv(mi->hash, k, sizeof(k));
@@ -253,7 +260,9 @@ static int scan_maps(int pid, const struct qvmi_layout *l, struct maps_info *mi)
 	size_t cap = 0, lines = 0;
 	FILE *f;
 
-	memset(mi, 0, sizeof(*mi));
+	mi->nshared = 0;
+	mi->pm_ok = 0;
+	mi->overflow = false;
 	mi->hash = FNV_INIT;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
@@ -523,13 +532,26 @@ bool qvmi__layout_fill_sources(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 }
 
 /* The current mapping of the file (dev, ino) among maps' shared ones. */
-static const struct qvmi_shm_backing *find_shared(const struct maps_info *mi,
-						  uint64_t dev, uint64_t ino)
+static bool find_shared(const struct maps_info *mi, uint64_t dev, uint64_t ino,
+			struct qvmi_shm_backing *b)
 {
-	for (size_t i = 0; i < mi->nshared; i++)
-		if (mi->shared[i].dev == dev && mi->shared[i].ino == ino)
-			return &mi->shared[i];
-	return NULL;
+	for (size_t i = 0; i < mi->nshared; i++) {
+		const struct shared_map *m = &mi->shared[i];
+
+		if (m->dev != dev || m->ino != ino)
+			continue;
+		memset(b, 0, sizeof(*b));
+		b->vma_start = m->start;
+		b->vma_end = m->end;
+		b->file_off = m->off;
+		b->dev = (dev_t)m->dev;
+		b->ino = (ino_t)m->ino;
+		b->shared = true;
+		b->writable = m->writable;
+		snprintf(b->path, sizeof(b->path), "%s", m->path);
+		return true;
+	}
+	return false;
 }
 
 static int apply_shm(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
@@ -537,19 +559,19 @@ static int apply_shm(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
 		     size_t i)
 {
 	const struct qvmi_layout_range *r = &l->r[i];
-	const struct qvmi_shm_backing *b = find_shared(mi, r->dev, r->ino);
+	struct qvmi_shm_backing b;
 	struct qvmi_source *src = NULL;
 	int fd, err;
 
-	if (!b)
+	if (!find_shared(mi, r->dev, r->ino, &b))
 		return -ESTALE;
 	for (size_t j = 0; j < i && !src; j++)
 		if (srcs[j] && l->r[j].dev == r->dev && l->r[j].ino == r->ino)
 			src = srcs[j];
 	if (!src) {
-		err = qvmi__shm_open_backing(ctx, l->pid, b, 0, &fd);
+		err = qvmi__shm_open_backing(ctx, l->pid, &b, 0, &fd);
 		if (!err)
-			err = qvmi__source_shm_create(ctx, fd, b->writable,
+			err = qvmi__source_shm_create(ctx, fd, b.writable,
 						      &src);
 		if (err)
 			return err;

@@ -495,6 +495,14 @@ static void test_private_ram_not_shm(void)
 	CHECK_OK(err);
 	CHECK_STR(source_at(ctx, 0x1000), "procmem");
 	check_reads(&f, ctx);
+	/* RAM in QEMU's anonymous memory has no witness of a change (no
+	 * shared file mapping): its layout is not cached */
+	{
+		char path[256];
+
+		cache_file(&f, path, sizeof(path));
+		CHECK_STR(path, "");
+	}
 	qvmi_ctx_destroy(ctx);
 	fake_stop(&f);
 }
@@ -618,7 +626,7 @@ static void test_cached_attach(void)
 	int err, q;
 
 	fake_start(&f, true);
-	f.max_conns = 3;
+	f.max_conns = 2; /* the full attach, the connection on first use */
 	fake_run(&f);
 	ctx = attach_fake(&f, 0, &err);
 	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
@@ -700,18 +708,17 @@ static void test_cache_fallbacks(void)
 	char line[128];
 	uint8_t *extra = NULL;
 	int err, memfd = -1, q;
-	pid_t dead;
+	pid_t dead = fork(); /* before the fake's thread: a clean child */
 
+	if (!dead)
+		_exit(0);
+	CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
 	fake_start(&f, true);
-	f.max_conns = 1 + N + 1;
+	f.max_conns = 1 + N; /* the last attach is from the cache again */
 	fake_run(&f);
 	ctx = attach_fake(&f, 0, &err);
 	CHECK_OK(err);
 	qvmi_ctx_destroy(ctx);
-	dead = fork();
-	if (!dead)
-		_exit(0);
-	CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
 	for (int i = 0; i < N; i++) {
 		switch (i) {
 		case 0: /* the socket was re-created (other inode) */
@@ -763,8 +770,6 @@ static void test_cache_fallbacks(void)
 	qvmi_ctx_destroy(ctx);
 	munmap(extra, 1 << 20);
 	close(memfd);
-	/* let the fake's accept loop end */
-	f.max_conns = f.conns;
 	fake_stop(&f);
 }
 
