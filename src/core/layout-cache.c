@@ -392,7 +392,7 @@ static int parse_range(const char *s, struct qvmi_layout_range *r)
 	return 0;
 }
 
-static int parse(char *buf, struct qvmi_layout *l)
+int qvmi__layout_parse(char *buf, struct qvmi_layout *l)
 {
 	char *pos = buf, *s;
 	unsigned long long a, b;
@@ -478,7 +478,7 @@ int qvmi__layout_load(const struct qvmi_layout *l, struct qvmi_layout *ret,
 	err = read_file(path, buf, LAYOUT_FILE_MAX);
 	if (err)
 		snprintf(why, why_size, "%s: %s", path, strerror(-err));
-	else if ((err = parse(buf, ret)))
+	else if ((err = qvmi__layout_parse(buf, ret)))
 		snprintf(why, why_size, "%s: not a valid layout file", path);
 	free(buf);
 	if (err)

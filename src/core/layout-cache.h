@@ -55,6 +55,9 @@ QVMI_HIDDEN int qvmi__layout_maps_hash(int pid, uint64_t *ret);
 QVMI_HIDDEN int qvmi__layout_load(const struct qvmi_layout *l,
 				  struct qvmi_layout *ret, char *why,
 				  size_t why_size);
+/* Parse a cache file's text (NUL-terminated, modified in place) into l:
+ * 0 or -EBADMSG.  Exposed for the fuzz target. */
+QVMI_HIDDEN int qvmi__layout_parse(char *buf, struct qvmi_layout *l);
 /* Write l (0600, atomic rename). */
 QVMI_HIDDEN int qvmi__layout_save(const struct qvmi_layout *l);
 /* With l->r[].gpa/size/ram filled in: the source serving each range in
