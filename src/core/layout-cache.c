@@ -21,8 +21,16 @@
  *     one mapping of QEMU's.
  * Only layouts whose RAM is all on shared files are cached: the hash of
  * shared mappings is what catches a change of RAM, and anonymous RAM has
- * no such witness.  The file is text, versioned, 0600, written by rename,
- * and parsed with bounds on every field.
+ * no such witness.  (That includes device RAM such as vga.vram, whose
+ * address the guest programs through a PCI BAR: a VM with one is never
+ * cached.)  The file is text, versioned, 0600, written by rename, and
+ * parsed with bounds on every field.
+ *
+ * Not witnessed: a change of the flat view that moves no mapping.  The
+ * one known on "pc"/"q35" is the PAM shadowing of 0xc0000-0xfffff, which
+ * the firmware sets during boot (ram vs rom views of the same RAM file);
+ * a layout cached in that window serves RAM where the guest then sees
+ * ROM, below 1 MiB only, until the next full attach.
  */
 #include <fcntl.h>
 #include <stdio.h>
