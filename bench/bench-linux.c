@@ -111,6 +111,9 @@ static int bench_open(const char *qmp, const char *dir, int runs)
 	}
 	bench_row("qvmi_attach_qmp (shm)", median(at, runs), "ms", 0, NULL,
 		  NULL);
+	bench_row("qvmi_attach_qmp from the layout cache (no QMP)",
+		  median(cat, runs), "ms", median(at, runs),
+		  "qvmi_attach_qmp (shm)", NULL);
 	bench_row("qvmi_linux_open, no profile (scan, decode, BTF)",
 		  median(op, runs), "ms", 0, NULL, NULL);
 	bench_row("first task walk after a cold open", median(wk, runs), "ms",
@@ -168,7 +171,8 @@ static int bench_walk(const char *qmp, const char *dir)
 /* Spawn argv with XDG_CACHE_HOME=cache and stdout to /dev/null; ms from
  * fork to exit, and the child's CPU ms (user + system) in *cpu: on a
  * shared, loaded host the wall time mostly measures the neighbours. */
-static double spawn_ms(char *const argv[], const char *cache, double *cpu)
+static double spawn_ms(char *const argv[], const char *cache, const char *env,
+		       double *cpu)
 {
 	double t0 = bench_now();
 	struct rusage ru;
@@ -183,6 +187,8 @@ static double spawn_ms(char *const argv[], const char *cache, double *cpu)
 		if (fd >= 0)
 			dup2(fd, 1);
 		setenv("XDG_CACHE_HOME", cache, 1);
+		if (env)
+			putenv((char *)env);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -199,6 +205,7 @@ struct prog {
 	const char *what;
 	char *argv[6];
 	bool cold; /* empty the profile cache before each run */
+	const char *env; /* NAME=VALUE for the child, or NULL */
 	bool ok; /* the binary exists */
 	double wall[MAX_RUNS], cpu[MAX_RUNS];
 	double wall_med, wall_min, cpu_med;
@@ -217,7 +224,8 @@ static int spawn_rounds(struct prog *p, size_t n, const char *cache, int runs)
 				continue;
 			if (p[i].cold)
 				clear_dir(dir);
-			p[i].wall[r] = spawn_ms(p[i].argv, cache, &p[i].cpu[r]);
+			p[i].wall[r] = spawn_ms(p[i].argv, cache, p[i].env,
+						&p[i].cpu[r]);
 			if (p[i].wall[r] < 0) {
 				fprintf(stderr, "bench: %s failed\n",
 					p[i].what);
@@ -258,7 +266,17 @@ static bool executable(const char *path)
 	return access(path, X_OK) == 0;
 }
 
-enum { P_TRUE, P_STATIC, P_DYN, P_FLOOR, P_STATUS, P_COLD, P_CACHED, P_N };
+enum {
+	P_TRUE,
+	P_STATIC,
+	P_DYN,
+	P_FLOOR,
+	P_STATUS,
+	P_COLD,
+	P_NOLAYOUT,
+	P_CACHED,
+	P_N
+};
 
 /* Whole processes, spawn to exit: the exec floors (/bin/true, a trivial
  * binary linked like qvmi, one linked like qvmi was before, one fully
@@ -273,6 +291,7 @@ static int bench_spawn(const char *qmp, const char *cache, int runs)
 		[P_FLOOR] = "bench-floor",
 		[P_STATUS] = "qvmi",
 		[P_COLD] = "qvmi",
+		[P_NOLAYOUT] = "qvmi",
 		[P_CACHED] = "qvmi",
 	};
 	struct prog p[P_N] = {
@@ -283,7 +302,10 @@ static int bench_spawn(const char *qmp, const char *cache, int runs)
 		[P_FLOOR] = { "trivial main linked like qvmi" },
 		[P_STATUS] = { "qvmi status (QMP only)" },
 		[P_COLD] = { "qvmi ps, cold (no profile)", { 0 }, true },
-		[P_CACHED] = { "qvmi ps, profile cached" },
+		/* the attach through QMP every time (src/core/layout-cache.c) */
+		[P_NOLAYOUT] = { "qvmi ps, profile cached, no layout cache",
+				 .env = "QVMI_NO_LAYOUT_CACHE=1" },
+		[P_CACHED] = { "qvmi ps, profile + layout cached" },
 	};
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *slash;
@@ -315,13 +337,14 @@ static int bench_spawn(const char *qmp, const char *cache, int runs)
 	spawn_rows(&p[P_FLOOR], &p[P_TRUE], NULL);
 	spawn_rows(&p[P_STATUS], &p[P_FLOOR], NULL);
 	spawn_rows(&p[P_COLD], &p[P_FLOOR], "<= 50 ms");
+	spawn_rows(&p[P_NOLAYOUT], &p[P_FLOOR], NULL);
 	spawn_rows(&p[P_CACHED], &p[P_FLOOR], "<= 5 ms");
 	return 0;
 }
 
 int bench_linux(const char *qmp)
 {
-	char cache[] = "/tmp/qvmi-bench-linux-XXXXXX", dir[PATH_MAX];
+	char cache[] = "/tmp/qvmi-bench-linux-XXXXXX", dir[PATH_MAX], *old;
 	int runs = bench_quick ? 5 : 15, rc;
 
 	if (!qmp) {
@@ -333,7 +356,17 @@ int bench_linux(const char *qmp)
 	snprintf(dir, sizeof(dir), "%s/qvmi", cache);
 	if (mkdir(dir, 0700))
 		return -1;
+	/* The layout cache goes beside the profile, so that clear_dir()
+	 * makes the first attach of each round a full one. */
+	old = getenv("XDG_CACHE_HOME");
+	old = old ? strdup(old) : NULL;
+	setenv("XDG_CACHE_HOME", cache, 1);
 	rc = bench_open(qmp, dir, runs);
+	if (old)
+		setenv("XDG_CACHE_HOME", old, 1);
+	else
+		unsetenv("XDG_CACHE_HOME");
+	free(old);
 	if (!rc)
 		rc = bench_walk(qmp, dir);
 	if (!rc)

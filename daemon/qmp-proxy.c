@@ -799,7 +799,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	int err;
 
 	*ret = NULL;
-	if (!ctx || !ctx->qmp || !qvmi_qmp_greeting(ctx->qmp, &glen))
+	if (!ctx || qvmi__qmp_need(ctx) || !qvmi_qmp_greeting(ctx->qmp, &glen))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)

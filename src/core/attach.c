@@ -16,7 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "internal.h"
+#include "layout-cache.h"
 #include "proto/hmp.h"
 #include "proto/qmp.h"
 #include "source/sources.h"
@@ -42,6 +45,16 @@ struct attach {
 	unsigned int allow; /* enum qvmi_source_kind */
 	struct range *r;
 	size_t n;
+	bool maps_known; /* maps_hash taken before the layout was read */
+	uint64_t maps_hash;
+};
+
+/* Where a QMP connection deferred by a cached attach goes. */
+struct qvmi_qmp_lazy {
+	char path[PATH_MAX];
+	int timeout_ms;
+	uint64_t dev, ino;
+	int64_t ctime_s, ctime_ns;
 };
 
 static bool is_memory_kind(const char *kind)
@@ -74,8 +87,10 @@ int qvmi__qmp_identity(struct qvmi_ctx *ctx)
 {
 	int err = 0;
 
-	if (!ctx->qmp)
+	if (!ctx->qmp && !ctx->qmp_lazy)
 		return 0;
+	if ((!ctx->vm_name || !ctx->vm_uuid) && (err = qvmi__qmp_need(ctx)))
+		return err;
 	if (!ctx->vm_name)
 		err = query_string(ctx, "query-name", "name", &ctx->vm_name);
 	if (!err && !ctx->vm_uuid)
@@ -585,11 +600,139 @@ static int attach_opts(struct qvmi_ctx *ctx,
 	return 0;
 }
 
+/*
+ * The connection a cached attach skipped, made on first use.  The socket
+ * must still be the file the attach checked, and the greeting's version
+ * the cached one: a QEMU restarted since then is another VM.
+ */
+int qvmi__qmp_need(struct qvmi_ctx *ctx)
+{
+	struct qvmi_qmp_lazy *z = ctx->qmp_lazy;
+	struct qvmi_qmp *q;
+	struct stat st;
+	int err;
+
+	if (ctx->qmp)
+		return 0;
+	if (!z)
+		return qvmi__err(ctx, -ENOTCONN, "not attached over QMP");
+	if (stat(z->path, &st) || st.st_dev != z->dev || st.st_ino != z->ino ||
+	    st.st_ctim.tv_sec != z->ctime_s ||
+	    st.st_ctim.tv_nsec != z->ctime_ns)
+		return qvmi__err(ctx, -ESTALE,
+				 "QMP: %s is not the socket attached to "
+				 "(QEMU restarted?)",
+				 z->path);
+	qvmi__log(ctx, QVMI_LOG_INFO, "attach: connecting to QMP on first use");
+	err = qvmi_qmp_open(ctx, z->path, z->timeout_ms, &q);
+	if (err)
+		return err;
+	if (ctx->qemu_version &&
+	    strcmp(qvmi_qmp_version(q), ctx->qemu_version)) {
+		qvmi_qmp_close(q);
+		return qvmi__err(ctx, -ESTALE, "QMP: QEMU %s, attached to %s",
+				 qvmi_qmp_version(q), ctx->qemu_version);
+	}
+	ctx->qmp = q;
+	ctx->qmp_close = qvmi_qmp_close;
+	free(ctx->qmp_lazy);
+	ctx->qmp_lazy = NULL;
+	return qvmi__ctl_qmp_bind(ctx);
+}
+
+/* Identity and control of a cached attach, QMP deferred. */
+static int cached_identity(struct qvmi_ctx *ctx, const struct qvmi_layout *c,
+			   int timeout_ms)
+{
+	struct qvmi_qmp_lazy *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return -ENOMEM;
+	snprintf(z->path, sizeof(z->path), "%s", c->sock);
+	z->timeout_ms = timeout_ms;
+	z->dev = c->sock_dev;
+	z->ino = c->sock_ino;
+	z->ctime_s = c->sock_ctime_s;
+	z->ctime_ns = c->sock_ctime_ns;
+	ctx->qmp_lazy = z;
+	ctx->qemu_version = qvmi__strdup(c->version);
+	if (!ctx->qemu_version)
+		return -ENOMEM;
+	ctx->qemu_pid = c->pid;
+	ctx->backend = "qmp";
+	return qvmi__ctl_qmp_install(ctx, NULL);
+}
+
+/* Attach from the layout cache (layout-cache.c says what is checked).
+ * Any failure leaves ctx as it was, the reason logged. */
+static int attach_cached(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
+			 int timeout_ms)
+{
+	struct qvmi_layout *c = malloc(sizeof(*c));
+	char why[320] = "out of memory";
+	int err = c ? qvmi__layout_load(l, c, why, sizeof(why)) : -ENOMEM;
+
+	if (!err)
+		err = qvmi__layout_apply(ctx, c, why, sizeof(why));
+	if (!err && (err = cached_identity(ctx, c, timeout_ms)))
+		snprintf(why, sizeof(why), "%s", strerror(-err));
+	if (err) {
+		qvmi__log(ctx, QVMI_LOG_INFO,
+			  "attach: layout cache not used: %s", why);
+		qvmi__detach(ctx);
+	} else {
+		qvmi__log(ctx, QVMI_LOG_INFO,
+			  "attach: QEMU %s pid %d, %zu ranges from the layout "
+			  "cache; QMP on first use",
+			  c->version, c->pid, c->n);
+	}
+	free(c);
+	qvmi__clear_err(ctx);
+	return err;
+}
+
+/* After a full attach: keep what it learned for the next one. */
+static void save_layout(struct attach *a, struct qvmi_layout *l)
+{
+	struct qvmi_ctx *ctx = a->ctx;
+	char why[128] = "";
+	uint64_t h;
+	int err = 0;
+
+	if (!a->maps_known || a->n > QVMI_LAYOUT_MAX_RANGES ||
+	    strlen(ctx->qemu_version) >= sizeof(l->version))
+		return;
+	l->n = a->n;
+	for (size_t i = 0; i < a->n; i++)
+		l->r[i] = (struct qvmi_layout_range){ .gpa = a->r[i].gpa,
+						      .size = a->r[i].size,
+						      .ram = a->r[i].ram };
+	if (!qvmi__layout_fill_sources(ctx, l, why, sizeof(why))) {
+		qvmi__log(ctx, QVMI_LOG_INFO, "attach: layout not cached: %s",
+			  why);
+		return;
+	}
+	l->pid = ctx->qemu_pid;
+	strcpy(l->version, ctx->qemu_version);
+	/* Mappings that changed while QMP was asked: a hot-plug raced us. */
+	err = qvmi__layout_maps_hash(l->pid, &h);
+	if (!err && h != a->maps_hash)
+		err = -ESTALE;
+	if (!err)
+		err = qvmi__layout_start_time(l->pid, &l->start_time);
+	l->maps_hash = h;
+	if (!err)
+		err = qvmi__layout_save(l);
+	qvmi__log(ctx, QVMI_LOG_INFO, "attach: layout %s%s",
+		  err ? "not cached: " : "cached", err ? strerror(-err) : "");
+}
+
 QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 			     const struct qvmi_attach_opts *opts)
 {
 	struct hmp_out mtree = { 0 };
 	struct attach a = { .ctx = ctx };
+	struct qvmi_layout *l = NULL;
 	int timeout_ms = 0, err;
 
 	if (!ctx)
@@ -602,12 +745,30 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 		return qvmi__err(ctx, -EINVAL, "attach: no QMP socket path");
 	if (ctx->qmp || ctx->ctl || ctx->sources)
 		return qvmi__err(ctx, -EBUSY, "attach: context already in use");
+	/* The socket's identity is taken before connecting: a QEMU that
+	 * restarts in between leaves a cache that never matches. */
+	if (qvmi__layout_enabled() && (l = calloc(1, sizeof(*l))) &&
+	    !qvmi__layout_sock_id(qmp_path, l)) {
+		l->allow = a.allow;
+		if (!attach_cached(ctx, l, timeout_ms)) {
+			free(l);
+			return 0;
+		}
+	} else {
+		free(l);
+		l = NULL;
+	}
 	err = qvmi_qmp_open(ctx, qmp_path, timeout_ms, &a.q);
-	if (err)
+	if (err) {
+		free(l);
 		return err;
+	}
 	ctx->qmp = a.q;
 	ctx->qmp_close = qvmi_qmp_close;
 	err = read_identity(&a);
+	if (!err && l && ctx->qemu_pid > 0)
+		a.maps_known =
+			!qvmi__layout_maps_hash(ctx->qemu_pid, &a.maps_hash);
 	/* The memory tree is asked for first and read after query-status
 	 * (ctl install): one round trip for both. */
 	if (!err)
@@ -622,6 +783,9 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 		err = add_sources(&a);
 	if (!err)
 		err = check_coverage(&a);
+	if (!err && l)
+		save_layout(&a, l);
+	free(l);
 	/* The state was read when the control backend was installed, and
 	 * STOP/RESUME events keep it current from there. */
 	free(a.r);

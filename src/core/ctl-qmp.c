@@ -21,7 +21,7 @@
 #include "proto/qmp.h"
 
 struct ctl_qmp {
-	struct qvmi_qmp *q;
+	struct qvmi_qmp *q; /* NULL until connected (lazy backend) */
 	struct qvmi_ctx *ctx;
 	int ncpus; /* 0 until known */
 	bool regs_all; /* "info registers N" unsupported: use "-a" */
@@ -32,6 +32,12 @@ struct ctl_qmp {
 static struct ctl_qmp *cq_of(struct qvmi_ctl *c)
 {
 	return c->priv;
+}
+
+/* A lazy backend connects on its first operation (attach.c). */
+static int cq_connect(struct qvmi_ctl *c)
+{
+	return cq_of(c)->q ? 0 : qvmi__qmp_need(c->ctx);
 }
 
 static void cq_event(const char *event, struct json_object *ev, void *arg)
@@ -61,6 +67,9 @@ static int cq_vcpu_count(struct qvmi_ctl *c)
 
 	if (cq->ncpus > 0)
 		return cq->ncpus;
+	err = cq_connect(c);
+	if (err < 0)
+		return err;
 	err = qvmi_qmp_execute(cq->q, "query-cpus-fast", NULL, &r);
 	if (err < 0)
 		return err;
@@ -100,8 +109,11 @@ static int cq_get_regs(struct qvmi_ctl *c, unsigned int vcpu,
 {
 	struct ctl_qmp *cq = cq_of(c);
 	char cmd[48];
-	int err = -EBADMSG;
+	int err = cq_connect(c);
 
+	if (err < 0)
+		return err;
+	err = -EBADMSG;
 	if (!cq->regs_all) {
 		snprintf(cmd, sizeof(cmd), "info registers %u", vcpu);
 		err = cq_regs_text(cq, vcpu, ret, cmd);
@@ -121,7 +133,10 @@ static int cq_get_regs(struct qvmi_ctl *c, unsigned int vcpu,
 
 static int cq_pause(struct qvmi_ctl *c)
 {
-	int err = qvmi_qmp_execute(cq_of(c)->q, "stop", NULL, NULL);
+	int err = cq_connect(c);
+
+	if (!err)
+		err = qvmi_qmp_execute(cq_of(c)->q, "stop", NULL, NULL);
 
 	/* The STOP event precedes the reply, but "stop" on a stopped VM
 	 * sends none: record the state ourselves too. */
@@ -132,7 +147,10 @@ static int cq_pause(struct qvmi_ctl *c)
 
 static int cq_resume(struct qvmi_ctl *c)
 {
-	int err = qvmi_qmp_execute(cq_of(c)->q, "cont", NULL, NULL);
+	int err = cq_connect(c);
+
+	if (!err)
+		err = qvmi_qmp_execute(cq_of(c)->q, "cont", NULL, NULL);
 
 	if (!err)
 		qvmi__vm_state_changed(c->ctx, QVMI_VM_RUNNING);
@@ -157,8 +175,10 @@ static enum qvmi_vm_state map_status(const char *s, bool running)
 static int cq_state(struct qvmi_ctl *c, enum qvmi_vm_state *ret)
 {
 	struct json_object *r = NULL, *st, *run;
-	int err;
+	int err = cq_connect(c);
 
+	if (err < 0)
+		return err;
 	err = qvmi_qmp_execute(cq_of(c)->q, "query-status", NULL, &r);
 	if (err == -EPIPE) { /* QEMU is gone: that is a state too */
 		qvmi__vm_state_changed(c->ctx, QVMI_VM_SHUTDOWN);
@@ -191,6 +211,8 @@ static void cq_poll(struct qvmi_ctl *c)
 	uint64_t fault = ctx->fault_addr;
 	int saved = ctx->err, err;
 
+	if (!cq_of(c)->q) /* not connected: no events to take in */
+		return;
 	memcpy(msg, ctx->errmsg, sizeof(msg));
 	err = qvmi_qmp_poll(cq_of(c)->q, 0);
 	if (err >= 0)
@@ -207,7 +229,8 @@ static void cq_destroy(struct qvmi_ctl *c)
 	struct ctl_qmp *cq = cq_of(c);
 
 	/* The connection outlives us (ctx->qmp is closed last). */
-	qvmi_qmp_set_event_cb(cq->q, cq->prev_fn, cq->prev_arg);
+	if (cq->q)
+		qvmi_qmp_set_event_cb(cq->q, cq->prev_fn, cq->prev_arg);
 	free(cq);
 }
 
@@ -222,23 +245,39 @@ static const struct qvmi_ctl_ops ctl_qmp_ops = {
 	.destroy = cq_destroy,
 };
 
+/* Start using q: its events, and QEMU's own view of the state. */
+static int cq_bind(struct qvmi_ctl *c, struct qvmi_qmp *q)
+{
+	struct ctl_qmp *cq = cq_of(c);
+	enum qvmi_vm_state st;
+
+	cq->q = q;
+	qvmi_qmp_get_event_cb(q, &cq->prev_fn, &cq->prev_arg);
+	qvmi_qmp_set_event_cb(q, cq_event, cq);
+	return cq_state(c, &st);
+}
+
+int qvmi__ctl_qmp_bind(struct qvmi_ctx *ctx)
+{
+	if (!ctx->ctl || ctx->ctl->ops != &ctl_qmp_ops || cq_of(ctx->ctl)->q ||
+	    !ctx->qmp)
+		return 0;
+	return cq_bind(ctx->ctl, ctx->qmp);
+}
+
 int qvmi__ctl_qmp_install(struct qvmi_ctx *ctx, struct qvmi_qmp *q)
 {
 	struct ctl_qmp *cq = calloc(1, sizeof(*cq));
-	enum qvmi_vm_state st;
 	int err;
 
 	if (!cq)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	cq->q = q;
 	cq->ctx = ctx;
-	qvmi_qmp_get_event_cb(q, &cq->prev_fn, &cq->prev_arg);
 	err = qvmi__ctl_set(ctx, &ctl_qmp_ops, cq);
 	if (err < 0) {
 		free(cq);
 		return err;
 	}
-	qvmi_qmp_set_event_cb(q, cq_event, cq);
 	/* Start from QEMU's own view; events keep it current from here. */
-	return cq_state(ctx->ctl, &st);
+	return q ? cq_bind(ctx->ctl, q) : 0;
 }

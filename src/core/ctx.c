@@ -56,6 +56,8 @@ void qvmi__detach(struct qvmi_ctx *ctx)
 	if (ctx->qmp && ctx->qmp_close)
 		ctx->qmp_close(ctx->qmp);
 	ctx->qmp = NULL;
+	free(ctx->qmp_lazy);
+	ctx->qmp_lazy = NULL;
 	free(ctx->segs);
 	ctx->segs = NULL;
 	ctx->nsegs = ctx->segs_cap = ctx->seg_hint = 0;

@@ -123,6 +123,9 @@ struct qvmi_ctx {
 	/* VM control and identity */
 	struct qvmi_qmp *qmp; /* live QMP connection, if any; owned */
 	void (*qmp_close)(struct qvmi_qmp *q); /* set with qmp */
+	/* An attach from the layout cache connects QMP on first use
+	 * (qvmi__qmp_need): where, and the socket it checked.  Owned. */
+	struct qvmi_qmp_lazy *qmp_lazy;
 	struct qvmi_ctl *ctl;
 	enum qvmi_vm_state vm_state; /* as last seen */
 	char *vm_name, *vm_uuid, *qemu_version;
@@ -211,5 +214,8 @@ QVMI_HIDDEN bool qvmi__opts_valid(const void *opts, size_t known_sz);
 QVMI_HIDDEN char *qvmi__strdup(const char *s);
 /* VM name and UUID over QMP, asked for on first use (attach.c). */
 QVMI_HIDDEN int qvmi__qmp_identity(struct qvmi_ctx *ctx);
+/* ctx->qmp, connected now if the attach came from the layout cache:
+ * 0 with ctx->qmp set, or negative errno (-ENOTCONN: no QMP attach). */
+QVMI_HIDDEN int qvmi__qmp_need(struct qvmi_ctx *ctx);
 
 #endif

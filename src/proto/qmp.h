@@ -156,7 +156,12 @@ QVMI_HIDDEN const char *qvmi_qmp_version(const struct qvmi_qmp *q);
 QVMI_HIDDEN struct qvmi_ctx *qvmi_qmp_ctx(const struct qvmi_qmp *q);
 
 /* Control backend over QMP (stop/cont/query-status, info registers -a,
- * STOP/RESUME events).  q stays owned by ctx->qmp. */
+ * STOP/RESUME events).  q stays owned by ctx->qmp.  q NULL: a lazy
+ * backend (an attach from the layout cache), which connects through
+ * qvmi__qmp_need() on its first operation. */
 QVMI_HIDDEN int qvmi__ctl_qmp_install(struct qvmi_ctx *ctx, struct qvmi_qmp *q);
+/* ctx->qmp has just been connected: a lazy QMP backend starts using it
+ * (events, the VM's state).  No-op for other backends. */
+QVMI_HIDDEN int qvmi__ctl_qmp_bind(struct qvmi_ctx *ctx);
 
 #endif

@@ -10,7 +10,7 @@ Q=$(get qmp)
 SERIAL=$(get serial)
 QVMI="${QVMI_BUILD:?}/qvmi"
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 pass=0 fail=0
 ok() { echo "PASS cli::$1"; pass=$((pass + 1)); }
 bad() { echo "FAIL cli::$1${2:+: $2}"; fail=$((fail + 1)); }
@@ -63,6 +63,39 @@ DCR3=$("$QVMI" --dump "$TMP/vm.elf" --json regs --vcpu 0 | python3 -c 'import js
 check dump_regs_cr3 [ -n "$CR3" ] && [ "$CR3" = "$DCR3" ]
 "$QVMI" --dump "$TMP/vm.elf" read "$PA" --len ${#BANNER} --raw >"$TMP/dbanner" 2>/dev/null
 check dump_read_banner [ "$(cat "$TMP/dbanner")" = "$BANNER" ]
+
+# qvmi ps twice in a fresh cache directory: the first attaches through QMP
+# and writes the profile and the layout, the second sends no QMP command
+# (src/core/layout-cache.c); both list the guest's ground-truth processes
+# (pid, ppid, comm: the GT's comm may be longer, a kworker's with its
+# workqueue, TASK_COMM_LEN in the kernel), and QMP is free
+# for the next client after each.
+psgt() { # the GT tasks found in a --json ps listing on stdin
+	python3 -c '
+import json, sys
+gt = {}
+for l in open(sys.argv[1], errors="replace"):
+    w = l.replace("\r", "").split()
+    if len(w) >= 6 and w[:2] == ["QVMI-GT", "ps"]:
+        gt[int(w[2])] = (int(w[3]), w[5])
+ps = {t["pid"]: (t["ppid"], t["comm"]) for t in json.load(sys.stdin)}
+same = [p for p in gt if p in ps and ps[p][0] == gt[p][0] and
+        ps[p][1] and gt[p][1].startswith(ps[p][1])]
+print("ok" if len(same) >= 10 and len(same) >= len(gt) - 3 else
+      "only %d of %d" % (len(same), len(gt)))' "$SERIAL"
+}
+XDG="$TMP/xdg"
+for run in full cached; do
+	XDG_CACHE_HOME=$XDG "$QVMI" --qmp "$Q" -v --json ps >"$TMP/ps.$run" 2>"$TMP/ps.$run.err"
+	check "ps_${run}_matches_gt" [ "$(psgt <"$TMP/ps.$run")" = ok ]
+	check "ps_${run}_then_qmp_free" [ "$("$QVMI" --qmp "$Q" status)" = running ]
+done
+check ps_full_wrote_layout grep -q "attach: layout cached" "$TMP/ps.full.err"
+check ps_cached_used_layout grep -q "from the layout cache" "$TMP/ps.cached.err"
+check ps_cached_no_qmp bash -c "! grep -q 'connecting to QMP' '$TMP/ps.cached.err'"
+# the state through a lazily connected QMP after a cached attach
+check status_after_cached_attach [ "$(XDG_CACHE_HOME=$XDG "$QVMI" --qmp "$Q" status)" = running ]
+check ps_opt_out bash -c "QVMI_NO_LAYOUT_CACHE=1 XDG_CACHE_HOME='$XDG' '$QVMI' --qmp '$Q' -v ps 2>&1 >/dev/null | grep -q 'attach: QEMU .* pid [0-9]*\$'"
 
 # errors are clear and exit non-zero
 "$QVMI" --qmp "$Q" read 0xfff00000000 --len 16 >/dev/null 2>"$TMP/err"

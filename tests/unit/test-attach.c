@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -62,6 +64,7 @@ struct fake {
 	 * set (some other non-QEMU peer). */
 	bool no_query_qvmi;
 	int gpa2hva, queries; /* requests seen */
+	int conns, max_conns; /* connections served, allowed (default 1) */
 	pthread_t th;
 };
 
@@ -137,6 +140,8 @@ static struct json_object *answer(struct fake *f, struct json_object *req)
 	} else if (!strcmp(cmd, "query-qvmi") && !f->no_query_qvmi) {
 		json_object_object_add(r, "qemu-pid",
 				       json_object_new_int64(getpid()));
+	} else if (!strcmp(cmd, "stop") || !strcmp(cmd, "cont")) {
+		/* an empty return */
 	} else if (!strcmp(cmd, "query-status")) {
 		json_object_object_add(r, "status",
 				       json_object_new_string("running"));
@@ -184,25 +189,19 @@ static void reply(int fd, struct fake *f, struct json_object *req)
 	json_object_put(msg);
 }
 
-static void *fake_main(void *arg)
+/* One client, served until it goes. */
+static void fake_serve(struct fake *f, int fd)
 {
 	static const char greeting[] =
 		"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": "
 		"2, \"major\": 7}, \"package\": \"\"}, \"capabilities\": "
 		"[\"oob\"]}}\r\n";
-	struct fake *f = arg;
-	struct pollfd p = { .fd = f->lfd, .events = POLLIN };
 	struct json_tokener *tok = json_tokener_new();
 	char buf[4096];
 	ssize_t n;
-	int fd;
 
-	if (poll(&p, 1, 5000) != 1)
-		goto out;
-	fd = accept(f->lfd, NULL, NULL);
-	if (fd < 0 ||
-	    send(fd, greeting, sizeof(greeting) - 1, MSG_NOSIGNAL) < 0)
-		goto out;
+	if (send(fd, greeting, sizeof(greeting) - 1, MSG_NOSIGNAL) < 0)
+		goto closefd;
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		const char *s = buf, *end = buf + n;
 
@@ -227,8 +226,25 @@ static void *fake_main(void *arg)
 	}
 closefd:
 	close(fd);
-out:
 	json_tokener_free(tok);
+}
+
+/* Clients one after the other, as QEMU serves them (one at a time). */
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	struct pollfd p = { .fd = f->lfd, .events = POLLIN };
+	int fd;
+
+	while (f->conns < (f->max_conns ?: 1)) {
+		if (poll(&p, 1, 5000) != 1)
+			break;
+		fd = accept(f->lfd, NULL, NULL);
+		if (fd < 0)
+			break;
+		f->conns++;
+		fake_serve(f, fd);
+	}
 	return NULL;
 }
 
@@ -257,18 +273,59 @@ static void fake_start(struct fake *f, bool shared_ram)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->path);
 	CHECK_OK(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)));
 	CHECK_OK(listen(f->lfd, 1));
+	/* the layout cache goes to the test's own directory */
+	CHECK_OK(setenv("XDG_CACHE_HOME", f->dir, 1));
+}
+
+/* After fake_start and any setting of f: serve. */
+static void fake_run(struct fake *f)
+{
 	CHECK_INT(pthread_create(&f->th, NULL, fake_main, f), ==, 0);
+}
+
+/* Path of the one layout file in the test's cache directory, or "". */
+static void cache_file(struct fake *f, char *buf, size_t size)
+{
+	char d[80];
+	struct dirent *e;
+	DIR *dp;
+
+	buf[0] = '\0';
+	snprintf(d, sizeof(d), "%s/qvmi", f->dir);
+	dp = opendir(d);
+	while (dp && (e = readdir(dp)))
+		if (!strncmp(e->d_name, "layout-", 7))
+			snprintf(buf, size, "%s/%.64s", d, e->d_name);
+	if (dp)
+		closedir(dp);
 }
 
 static void fake_stop(struct fake *f)
 {
+	char path[256], d[128];
+
 	pthread_join(f->th, NULL);
+	cache_file(f, path, sizeof(path));
+	if (path[0])
+		unlink(path);
+	snprintf(d, sizeof(d), "%s/qvmi", f->dir);
+	rmdir(d);
+	unsetenv("XDG_CACHE_HOME");
 	close(f->lfd);
 	close(f->memfd);
 	munmap(f->ram, RAM_SIZE);
 	munmap(f->bios, BIOS_SIZE);
 	unlink(f->path);
 	rmdir(f->dir);
+}
+
+/* QVMI_TEST_LOG=1: the library's log on stderr, to see why an attach
+ * took the path it took. */
+static void test_log(enum qvmi_log_level level, const char *msg, void *arg)
+{
+	(void)level;
+	(void)arg;
+	fprintf(stderr, "log: %s\n", msg);
 }
 
 static struct qvmi_ctx *attach_fake(struct fake *f, unsigned int kinds,
@@ -279,6 +336,8 @@ static struct qvmi_ctx *attach_fake(struct fake *f, unsigned int kinds,
 
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	qvmi_cache_set_mode(ctx, QVMI_CACHE_OFF);
+	if (getenv("QVMI_TEST_LOG"))
+		qvmi_set_log(ctx, test_log, NULL, QVMI_LOG_DEBUG);
 	*err = qvmi_attach_qmp(ctx, f->path, &opts);
 	return ctx;
 }
@@ -324,6 +383,7 @@ static void test_all_sources(void)
 	int err;
 
 	fake_start(&f, true);
+	fake_run(&f);
 	ctx = attach_fake(&f, 0, &err);
 	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
 	/* One gpa2hva per region (ram0, pc.bios): ram0's read-only "rom"
@@ -368,6 +428,7 @@ static void test_one_source(unsigned int kind, const char *name)
 	int err;
 
 	fake_start(&f, true);
+	fake_run(&f);
 	ctx = attach_fake(&f, kind, &err);
 	CHECK_MSG(!err, "attach %s: %d %s", name, err, qvmi_errmsg(ctx));
 	for (size_t i = 0; i < qvmi_map_count(ctx); i++) {
@@ -417,6 +478,7 @@ static void test_private_ram_not_shm(void)
 	int err;
 
 	fake_start(&f, false);
+	fake_run(&f);
 	ctx = attach_fake(&f, QVMI_SRC_SHM, &err);
 	CHECK_INT(err, ==, -EOPNOTSUPP);
 	CHECK(strstr(qvmi_errmsg(ctx), "no allowed source"));
@@ -428,10 +490,19 @@ static void test_private_ram_not_shm(void)
 	fake_stop(&f);
 	/* the default falls back to procmem */
 	fake_start(&f, false);
+	fake_run(&f);
 	ctx = attach_fake(&f, 0, &err);
 	CHECK_OK(err);
 	CHECK_STR(source_at(ctx, 0x1000), "procmem");
 	check_reads(&f, ctx);
+	/* RAM in QEMU's anonymous memory has no witness of a change (no
+	 * shared file mapping): its layout is not cached */
+	{
+		char path[256];
+
+		cache_file(&f, path, sizeof(path));
+		CHECK_STR(path, "");
+	}
 	qvmi_ctx_destroy(ctx);
 	fake_stop(&f);
 }
@@ -448,6 +519,7 @@ static void test_peer_not_qemu(void)
 
 	fake_start(&f, true);
 	f.no_query_qvmi = true;
+	fake_run(&f);
 	ctx = attach_fake(&f, 0, &err);
 	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
 	CHECK_STR(source_at(ctx, 0x1000), "xp");
@@ -459,6 +531,7 @@ static void test_peer_not_qemu(void)
 	/* shm or procmem alone: refused, not served from our own memory */
 	fake_start(&f, true);
 	f.no_query_qvmi = true;
+	fake_run(&f);
 	ctx = attach_fake(&f, QVMI_SRC_SHM | QVMI_SRC_PROCMEM, &err);
 	CHECK_INT(err, ==, -EOPNOTSUPP);
 	qvmi_ctx_destroy(ctx);
@@ -473,6 +546,7 @@ static void test_no_ram(void)
 
 	fake_start(&f, true);
 	f.no_ram = true;
+	fake_run(&f);
 	ctx = attach_fake(&f, 0, &err);
 	CHECK(err == -EPROTO || err == -EBADMSG);
 	CHECK(!ctx->qmp && !ctx->sources);
@@ -505,6 +579,231 @@ static void test_bad_args(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+/* ---- the layout cache (src/core/layout-cache.c) ---------------------- */
+
+/* Replace the line of the cache file that starts with prefix by line
+ * (NULL: cut the file in the middle of that line). */
+static void edit_cache(struct fake *f, const char *prefix, const char *line)
+{
+	char path[256], buf[8192], out[8192];
+	size_t len = 0;
+	FILE *fp;
+
+	cache_file(f, path, sizeof(path));
+	CHECK(path[0]);
+	fp = fopen(path, "r");
+	CHECK(fp);
+	out[0] = '\0';
+	while (fgets(buf, sizeof(buf), fp)) {
+		if (strncmp(buf, prefix, strlen(prefix)))
+			len += (size_t)snprintf(out + len, sizeof(out) - len,
+						"%s", buf);
+		else if (line)
+			len += (size_t)snprintf(out + len, sizeof(out) - len,
+						"%s\n", line);
+		else
+			len += (size_t)snprintf(out + len, sizeof(out) - len,
+						"%.*s", (int)strlen(buf) / 2,
+						buf);
+	}
+	fclose(fp);
+	fp = fopen(path, "w");
+	CHECK(fp);
+	fputs(out, fp);
+	fclose(fp);
+}
+
+/* A full attach writes the cache; the next one sends no QMP command and
+ * serves the same bytes from the same sources; QMP connects on the first
+ * operation that needs it. */
+static void test_cached_attach(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	struct qvmi_vm_info vi;
+	enum qvmi_vm_state st;
+	char path[256];
+	int err, q;
+
+	fake_start(&f, true);
+	f.max_conns = 2; /* the full attach, the connection on first use */
+	fake_run(&f);
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
+	qvmi_ctx_destroy(ctx);
+	cache_file(&f, path, sizeof(path));
+	CHECK_MSG(path[0], "no layout file in %s/qvmi", f.dir);
+	q = f.queries;
+	CHECK_INT(q, ==, 6);
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_MSG(!err, "cached attach: %d %s", err, qvmi_errmsg(ctx));
+	CHECK_INT(f.queries, ==, q); /* not one QMP round trip */
+	CHECK_INT(f.conns, ==, 1); /* not even a connection */
+	CHECK(!ctx->qmp && ctx->ctl);
+	CHECK_STR(source_at(ctx, 0x1000), "shm");
+	CHECK_STR(source_at(ctx, 0xc0000), "shm");
+	CHECK_STR(source_at(ctx, HIGH_GPA), "shm");
+	CHECK_STR(source_at(ctx, BIOS_GPA), "procmem");
+	CHECK_INT(qvmi_ram_count(ctx), ==, 3);
+	check_reads(&f, ctx);
+	/* a guest write shows through the cached mapping */
+	memcpy(f.ram + 0x2000, "fresh!!!", 8);
+	{
+		char b[9] = { 0 };
+
+		CHECK_OK(qvmi_read_pa(ctx, 0x2000, b, 8));
+		CHECK_STR(b, "fresh!!!");
+	}
+	/* the state, pause and resume connect QMP on first use */
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(st, ==, QVMI_VM_RUNNING);
+	CHECK(ctx->qmp != NULL);
+	/* capabilities, query-status (bind), query-status */
+	CHECK_INT(f.queries, ==, q + 3);
+	CHECK_OK(qvmi_vm_pause(ctx));
+	CHECK_INT(ctx->vm_state, ==, QVMI_VM_PAUSED);
+	CHECK_OK(qvmi_vm_resume(ctx));
+	CHECK_INT(ctx->vm_state, ==, QVMI_VM_RUNNING);
+	CHECK_INT(f.queries, ==, q + 5);
+	CHECK_OK(qvmi_vm_info(ctx, &vi));
+	CHECK_STR(vi.name, "fakevm");
+	CHECK_STR(vi.qemu_version, "7.2.22");
+	CHECK_INT(vi.pid, ==, getpid());
+	qvmi_ctx_destroy(ctx);
+	fake_stop(&f);
+}
+
+/* vm_info alone (name/uuid) connects too, through the same path. */
+static void test_cached_vm_info(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	struct qvmi_vm_info vi;
+	int err;
+
+	fake_start(&f, true);
+	f.max_conns = 2;
+	fake_run(&f);
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(err);
+	qvmi_ctx_destroy(ctx);
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(err);
+	CHECK(!ctx->qmp);
+	CHECK_OK(qvmi_vm_info(ctx, &vi));
+	CHECK_STR(vi.uuid, "5e1f2a3b-0000-4000-8000-000000000001");
+	CHECK_INT(vi.vcpus, ==, 0); /* no query-cpus-fast in the fake */
+	CHECK(ctx->qmp != NULL);
+	qvmi_ctx_destroy(ctx);
+	fake_stop(&f);
+}
+
+/* Each broken check sends the attach down the full path, which gives
+ * the right layout and writes a fresh cache. */
+static void test_cache_fallbacks(void)
+{
+	enum { N = 7 };
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	char line[128];
+	uint8_t *extra = NULL;
+	int err, memfd = -1, q;
+	pid_t dead = fork(); /* before the fake's thread: a clean child */
+
+	if (!dead)
+		_exit(0);
+	CHECK(dead > 0 && waitpid(dead, NULL, 0) == dead);
+	fake_start(&f, true);
+	f.max_conns = 1 + N; /* the last attach is from the cache again */
+	fake_run(&f);
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(err);
+	qvmi_ctx_destroy(ctx);
+	for (int i = 0; i < N; i++) {
+		switch (i) {
+		case 0: /* the socket was re-created (other inode) */
+			snprintf(line, sizeof(line), "id 1 2 3 4");
+			edit_cache(&f, "id ", line);
+			break;
+		case 1: /* QEMU is gone */
+			snprintf(line, sizeof(line), "pid %d 1", (int)dead);
+			edit_cache(&f, "pid ", line);
+			break;
+		case 2: /* the pid was reused by another process */
+			snprintf(line, sizeof(line), "pid %d 1", (int)getpid());
+			edit_cache(&f, "pid ", line);
+			break;
+		case 3: /* a cut file */
+			edit_cache(&f, "ranges ", NULL);
+			break;
+		case 4: /* garbage in a range */
+			edit_cache(&f, "100000 ", "100000 zz 1 s 1 2 3");
+			break;
+		case 5: /* a RAM range's file moved: not the cached file */
+			edit_cache(&f, "100000 ",
+				   "100000 300000 1 s 1 2 100000");
+			break;
+		case 6: /* memory hot-plug: a new shared RAM mapping */
+			memfd = memfd_create("hotplug", MFD_CLOEXEC);
+			CHECK(memfd >= 0 && !ftruncate(memfd, 1 << 20));
+			extra = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+				     MAP_SHARED, memfd, 0);
+			CHECK(extra != MAP_FAILED);
+			break;
+		}
+		q = f.queries;
+		ctx = attach_fake(&f, 0, &err);
+		CHECK_MSG(!err, "case %d: %d %s", i, err, qvmi_errmsg(ctx));
+		CHECK_MSG(f.queries == q + 6, "case %d: %d queries", i,
+			  f.queries - q);
+		CHECK(ctx->qmp != NULL);
+		CHECK_STR(source_at(ctx, HIGH_GPA), "shm");
+		check_reads(&f, ctx);
+		qvmi_ctx_destroy(ctx);
+	}
+	/* the last full attach wrote a cache that matches again */
+	q = f.queries;
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(err);
+	CHECK_INT(f.queries, ==, q);
+	check_reads(&f, ctx);
+	qvmi_ctx_destroy(ctx);
+	munmap(extra, 1 << 20);
+	close(memfd);
+	fake_stop(&f);
+}
+
+/* QVMI_NO_LAYOUT_CACHE=1: neither read nor written. */
+static void test_cache_opt_out(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	char path[256];
+	int err, q;
+
+	fake_start(&f, true);
+	f.max_conns = 3;
+	fake_run(&f);
+	CHECK_OK(setenv("QVMI_NO_LAYOUT_CACHE", "1", 1));
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(err);
+	qvmi_ctx_destroy(ctx);
+	cache_file(&f, path, sizeof(path));
+	CHECK_STR(path, "");
+	CHECK_OK(unsetenv("QVMI_NO_LAYOUT_CACHE"));
+	ctx = attach_fake(&f, 0, &err); /* writes it */
+	CHECK_OK(err);
+	qvmi_ctx_destroy(ctx);
+	CHECK_OK(setenv("QVMI_NO_LAYOUT_CACHE", "1", 1));
+	q = f.queries;
+	ctx = attach_fake(&f, 0, &err); /* does not read it */
+	CHECK_OK(err);
+	CHECK_INT(f.queries, ==, q + 6);
+	CHECK_OK(unsetenv("QVMI_NO_LAYOUT_CACHE"));
+	qvmi_ctx_destroy(ctx);
+	fake_stop(&f);
+}
+
 static const struct qvmi_test attach_tests[] = {
 	{ "all_sources", test_all_sources },
 	{ "only_shm", test_only_shm },
@@ -514,5 +813,9 @@ static const struct qvmi_test attach_tests[] = {
 	{ "peer_not_qemu", test_peer_not_qemu },
 	{ "no_ram", test_no_ram },
 	{ "bad_args", test_bad_args },
+	{ "cached_attach", test_cached_attach },
+	{ "cached_vm_info", test_cached_vm_info },
+	{ "cache_fallbacks", test_cache_fallbacks },
+	{ "cache_opt_out", test_cache_opt_out },
 };
 QVMI_SUITE(attach, attach_tests);
