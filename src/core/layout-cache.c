@@ -32,6 +32,8 @@
  * a layout cached in that window serves RAM where the guest then sees
  * ROM, below 1 MiB only, until the next full attach.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +50,7 @@ enum {
 	LAYOUT_FILE_MAX = 64 << 10,
 	MAPS_LINES_MAX = 1 << 20,
 	MAPS_SHARED_MAX = 64, /* QEMU has one per memory backend (+ vhost) */
+	PRUNE_MAX = 1024, /* directory entries looked at per save */
 };
 
 #define FNV_INIT 0xcbf29ce484222325ull
@@ -334,6 +337,49 @@ static int format(const struct qvmi_layout *l, char *buf, size_t size)
 	return (int)len;
 }
 
+/*
+ * Remove the layouts of QMP sockets that no longer exist (QEMU gone for
+ * good, a test's temporary socket): one file per socket path would
+ * otherwise pile up in the cache directory.  Bounded; errors ignored (the
+ * cache is only a cache).
+ */
+static void prune(const char *dir, const char *keep)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int seen = 0;
+
+	while (d && (e = readdir(d)) && seen++ < PRUNE_MAX) {
+		char path[PATH_MAX], head[PATH_MAX + 64], *sock, *nl;
+		struct stat st;
+		ssize_t n;
+		int fd;
+
+		if (strncmp(e->d_name, "layout-", 7) ||
+		    strchr(e->d_name, '.') ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+				     e->d_name) >= sizeof(path) ||
+		    !strcmp(path, keep))
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		n = fd < 0 ? -1 : read(fd, head, sizeof(head) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			continue;
+		head[n] = '\0';
+		sock = strstr(head, "\nsock ");
+		nl = sock ? strchr(sock + 6, '\n') : NULL;
+		if (!nl)
+			continue;
+		*nl = '\0';
+		if (sock[6] == '/' && stat(sock + 6, &st) && errno == ENOENT)
+			unlink(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 int qvmi__layout_save(const struct qvmi_layout *l)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 32], d[PATH_MAX], *buf;
@@ -366,6 +412,8 @@ int qvmi__layout_save(const struct qvmi_layout *l)
 	if (err && fd >= 0)
 		unlink(tmp);
 	free(buf);
+	if (!err)
+		prune(d, path);
 	return err;
 }
 

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -804,6 +805,40 @@ static void test_cache_opt_out(void)
 	fake_stop(&f);
 }
 
+static void put_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	CHECK(fp && fputs(text, fp) >= 0 && !fclose(fp));
+}
+
+/* Writing a layout removes those of sockets that are gone, and keeps
+ * those whose socket still exists. */
+static void test_cache_prune(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	char d[80], gone[128], live[128], text[256];
+	int err;
+
+	fake_start(&f, true);
+	fake_run(&f);
+	snprintf(d, sizeof(d), "%s/qvmi", f.dir);
+	CHECK_OK(mkdir(d, 0700));
+	snprintf(gone, sizeof(gone), "%s/layout-00000000000000aa", d);
+	snprintf(live, sizeof(live), "%s/layout-00000000000000bb", d);
+	put_file(gone, "qvmi-layout 1\nsock /nonexistent/qvmi-test.sock\n");
+	snprintf(text, sizeof(text), "qvmi-layout 1\nsock %s\n", f.path);
+	put_file(live, text);
+	ctx = attach_fake(&f, 0, &err); /* a full attach: saves, prunes */
+	CHECK_OK(err);
+	qvmi_ctx_destroy(ctx);
+	CHECK_INT(access(gone, F_OK), ==, -1);
+	CHECK_OK(access(live, F_OK));
+	unlink(live);
+	fake_stop(&f);
+}
+
 static const struct qvmi_test attach_tests[] = {
 	{ "all_sources", test_all_sources },
 	{ "only_shm", test_only_shm },
@@ -817,5 +852,6 @@ static const struct qvmi_test attach_tests[] = {
 	{ "cached_vm_info", test_cached_vm_info },
 	{ "cache_fallbacks", test_cache_fallbacks },
 	{ "cache_opt_out", test_cache_opt_out },
+	{ "cache_prune", test_cache_prune },
 };
 QVMI_SUITE(attach, attach_tests);
