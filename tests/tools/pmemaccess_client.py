@@ -283,10 +283,10 @@ def main():
     test_write(p, fd, res)
     p.close()
     test_edges(args.socket, args, res)
+    # The kill test ends the VM: test-pmem.sh runs it on a throwaway QEMU
+    # (--kill-only), not on the shared guest this run uses.
     if args.kill_qemu and args.qvmid_pid:
         test_kill(args.socket, args, res)
-    else:
-        res.skip("QEMU killed mid-read", "no --kill-qemu/--qvmid-pid")
     print(f"{res.passed} passed, {res.failed} failed, {res.skipped} skipped")
     return 1 if res.failed else 0
 
