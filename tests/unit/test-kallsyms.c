@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 #include "ksyms-build.h"
@@ -333,6 +334,42 @@ static void test_name_index(void)
 	qvmi__ksyms_free(&s);
 }
 
+/* The decoder's large buffers: zeroed, writable end to end, on a 2 MiB
+ * boundary where the kernel populates on request (MADV_POPULATE_WRITE,
+ * Linux 5.14: what the huge-page path needs). */
+static void test_big_alloc(void)
+{
+	static const size_t sizes[] = { 1,	   4096,    5000,
+					300 << 10, 3 << 20, (4 << 20) + 5 };
+	uint8_t *probe = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool populate;
+
+	CHECK(probe != MAP_FAILED);
+	populate = !madvise(probe, 4096, MADV_POPULATE_WRITE);
+	munmap(probe, 4096);
+	CHECK(!qvmi__lx_big_alloc(0));
+	CHECK(!qvmi__lx_big_alloc(SIZE_MAX - 100));
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(sizes); i++) {
+		size_t n = sizes[i];
+		uint8_t *p = qvmi__lx_big_alloc(n);
+		size_t nz = 0;
+
+		CHECK_MSG(p, "%zu bytes", n);
+		if (!p)
+			continue;
+		for (size_t j = 0; j < n; j += 512)
+			nz += p[j] != 0;
+		CHECK_INT(nz + (p[n - 1] != 0), ==, 0);
+		memset(p, 0xa5, n);
+		CHECK_INT(p[0] & p[n - 1], ==, 0xa5);
+		if (n >= (300 << 10) && populate)
+			CHECK_U64((uintptr_t)p & ((2 << 20) - 1), ==, 0);
+		qvmi__lx_big_free(p, n);
+	}
+	qvmi__lx_big_free(NULL, 10);
+}
+
 static const struct qvmi_test kallsyms_tests[] = {
 	{ "old_order", test_old_order },
 	{ "i386", test_i386 },
@@ -343,5 +380,6 @@ static const struct qvmi_test kallsyms_tests[] = {
 	{ "corrupt", test_corrupt },
 	{ "system_map", test_system_map },
 	{ "name_index", test_name_index },
+	{ "big_alloc", test_big_alloc },
 };
 QVMI_SUITE(kallsyms, kallsyms_tests);

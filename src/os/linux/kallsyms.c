@@ -27,7 +27,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "linux.h"
 
@@ -41,9 +40,6 @@ enum {
 	NAME_ENTRY_MAX = 2 + 0x3fff,
 	TOKEN_COPY = 16, /* tokens this short are copied in one go */
 };
-
-static void *big_alloc(size_t n);
-static void big_free(void *p, size_t n);
 
 struct kbuf {
 	const uint8_t *p;
@@ -512,10 +508,10 @@ static int try_tokens(struct qvmi_ctx *ctx, const struct kbuf *b,
 	for (int i = 0; i < n; i++) {
 		if (!verify_num_syms(b, tk, cand[i], &l))
 			continue;
-		big_free(addrs, nalloc);
+		qvmi__lx_big_free(addrs, nalloc);
 		/* populated: 0.75 MB on Debian 6.1, a fault per page else */
 		nalloc = sizeof(*addrs) * (l.num_syms ? l.num_syms : 1);
-		addrs = big_alloc(nalloc);
+		addrs = qvmi__lx_big_alloc(nalloc);
 		if (!addrs)
 			return qvmi__err(ctx, -ENOMEM, "out of memory");
 		if (!find_addrs(b, &l, addrs)) {
@@ -533,7 +529,7 @@ static int try_tokens(struct qvmi_ctx *ctx, const struct kbuf *b,
 			break;
 		rc = 0; /* a later candidate may still work */
 	}
-	big_free(addrs, nalloc);
+	qvmi__lx_big_free(addrs, nalloc);
 	return rc;
 }
 
@@ -577,32 +573,18 @@ int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
 
 /* ---- the symbol table --------------------------------------------------------- */
 
-static void *big_alloc(size_t n)
-{
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void big_free(void *p, size_t n)
-{
-	if (p)
-		munmap(p, n);
-}
-
 int qvmi__ksyms_reserve(struct qvmi_ksyms *s, size_t n, size_t pool)
 {
 	if (s->n || s->syms || s->pool || !n || n > QVMI_KSYMS_MAX ||
 	    pool > QVMI_KSYMS_POOL_MAX)
 		return -EINVAL;
-	s->syms = big_alloc(n * sizeof(*s->syms));
-	s->pool = big_alloc(pool ? pool : 1);
+	s->syms = qvmi__lx_big_alloc(n * sizeof(*s->syms));
+	s->pool = qvmi__lx_big_alloc(pool ? pool : 1);
 	if (!s->syms || !s->pool) {
 		if (s->syms)
-			munmap(s->syms, n * sizeof(*s->syms));
+			qvmi__lx_big_free(s->syms, n * sizeof(*s->syms));
 		if (s->pool)
-			munmap(s->pool, pool ? pool : 1);
+			qvmi__lx_big_free(s->pool, pool ? pool : 1);
 		s->syms = NULL;
 		s->pool = NULL;
 		return -ENOMEM;
@@ -695,16 +677,16 @@ int qvmi__ksyms_finish(struct qvmi_ksyms *s)
 	while (nb < s->n / 2)
 		nb *= 2;
 	if (s->hash)
-		munmap(s->hash, s->hash_cap * sizeof(*s->hash));
+		qvmi__lx_big_free(s->hash, s->hash_cap * sizeof(*s->hash));
 	s->hash_cap = s->hash_buckets = 0;
 	words = nb + 1 + s->n;
-	idx = big_alloc(words * sizeof(*idx)); /* zero-filled */
-	bk = big_alloc((s->n ? s->n : 1) * sizeof(*bk));
+	idx = qvmi__lx_big_alloc(words * sizeof(*idx)); /* zero-filled */
+	bk = qvmi__lx_big_alloc((s->n ? s->n : 1) * sizeof(*bk));
 	if (!idx || !bk) {
 		if (idx)
-			munmap(idx, words * sizeof(*idx));
+			qvmi__lx_big_free(idx, words * sizeof(*idx));
 		if (bk)
-			munmap(bk, (s->n ? s->n : 1) * sizeof(*bk));
+			qvmi__lx_big_free(bk, (s->n ? s->n : 1) * sizeof(*bk));
 		s->hash = NULL;
 		return -ENOMEM;
 	}
@@ -721,7 +703,7 @@ int qvmi__ksyms_finish(struct qvmi_ksyms *s)
 		order[idx[bk[i]]++] = (uint32_t)i;
 	memmove(idx + 1, idx, nb * sizeof(*idx));
 	idx[0] = 0;
-	munmap(bk, (s->n ? s->n : 1) * sizeof(*bk));
+	qvmi__lx_big_free(bk, (s->n ? s->n : 1) * sizeof(*bk));
 	s->hash = idx;
 	s->hash_cap = words;
 	s->hash_buckets = nb;
@@ -732,15 +714,16 @@ void qvmi__ksyms_free(struct qvmi_ksyms *s)
 {
 	if (s->reserved) {
 		if (s->syms)
-			munmap(s->syms, s->syms_cap * sizeof(*s->syms));
+			qvmi__lx_big_free(s->syms,
+					  s->syms_cap * sizeof(*s->syms));
 		if (s->pool)
-			munmap(s->pool, s->pool_cap);
+			qvmi__lx_big_free(s->pool, s->pool_cap);
 	} else {
 		free(s->syms);
 		free(s->pool);
 	}
 	if (s->hash)
-		munmap(s->hash, s->hash_cap * sizeof(*s->hash));
+		qvmi__lx_big_free(s->hash, s->hash_cap * sizeof(*s->hash));
 	memset(s, 0, sizeof(*s));
 }
 

@@ -82,10 +82,11 @@ static const char banner_prefix[] = "Linux version ";
 /* ---- reading guest memory ------------------------------------------------ */
 
 /*
- * Windows are megabytes, read once: map them populated.  Faulting in a
- * fresh malloc'd page at a time costs about three times as much (18 us a
- * page on a loaded host), and the window is most of a cold open's copying.
- * A size header in front keeps window_free() a plain call.
+ * Windows are megabytes, read once: map them populated (qvmi__lx_big_alloc:
+ * huge pages where possible).  Faulting in a fresh malloc'd page at a time
+ * costs about three times as much (18 us a page on a loaded host), and the
+ * window is most of a cold open's copying.  A size header in front keeps
+ * window_free() a plain call.
  */
 static uint8_t *window_alloc(uint64_t size)
 {
@@ -94,9 +95,8 @@ static uint8_t *window_alloc(uint64_t size)
 
 	if (size > SIZE_MAX - 4096)
 		return NULL;
-	p = mmap(NULL, total, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (p == MAP_FAILED)
+	p = qvmi__lx_big_alloc((size_t)total);
+	if (!p)
 		return NULL;
 	memcpy(p, &total, sizeof(total));
 	return p + 4096;
@@ -109,7 +109,7 @@ static void window_free(uint8_t *b)
 	if (!b)
 		return;
 	memcpy(&total, b - 4096, sizeof(total));
-	munmap(b - 4096, total);
+	qvmi__lx_big_free(b - 4096, (size_t)total);
 }
 
 /*

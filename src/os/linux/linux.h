@@ -104,6 +104,11 @@ static inline const char *qvmi__ksym_name(const struct qvmi_ksyms *s,
 	return s->pool + k->name;
 }
 
+/* Large zero-filled buffers, populated, on huge pages where the host
+ * allows (bigmem.c); free with the n given to alloc. */
+QVMI_HIDDEN void *qvmi__lx_big_alloc(size_t n);
+QVMI_HIDDEN void qvmi__lx_big_free(void *p, size_t n);
+
 /* qvmi_read_pa for bytes read once (kernel.c): pread where a file backs
  * them, so a fresh process does not map page after page of shared RAM. */
 QVMI_HIDDEN int qvmi__lx_read_once(struct qvmi_ctx *ctx, uint64_t pa, void *out,
