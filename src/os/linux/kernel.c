@@ -643,13 +643,15 @@ static int text_hint(struct qvmi_linux *lx, uint64_t *ret)
 	return -ENOENT;
 }
 
-/* Scan RAM in [lo, hi) for the digit tokens, in small chunks (a fresh
- * page of buffer costs a fault). */
+/* Scan RAM in [lo, hi) for the digit tokens, a chunk at a time, into a
+ * buffer on a huge page: pread into a reused malloc'd buffer of 4 KiB
+ * pages ran at 0.8-1.6 GB/s here (9 MB from the hint to the token table:
+ * 6-12 ms), into a 2 MiB page at 3.2 GB/s (2.9 ms). */
 static int scan_range(struct scan *sc, uint64_t lo, uint64_t hi)
 {
 	struct qvmi_ctx *ctx = sc->lx->ctx;
 	const size_t plen = sizeof(digits) - 1;
-	uint8_t *buf = malloc(HINT_CHUNK + plen);
+	uint8_t *buf = qvmi__lx_big_alloc(HINT_CHUNK + plen);
 	int rc = 0;
 
 	if (!buf)
@@ -674,7 +676,7 @@ static int scan_range(struct scan *sc, uint64_t lo, uint64_t hi)
 			}
 		}
 	}
-	free(buf);
+	qvmi__lx_big_free(buf, HINT_CHUNK + plen);
 	qvmi__clear_err(ctx);
 	return rc;
 }
