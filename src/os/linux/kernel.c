@@ -559,8 +559,8 @@ static int try_window(struct scan *sc, uint64_t pa)
 		sc->windows++;
 		sc->tried_lo = lo;
 		sc->tried_hi = lo + len;
-		err = qvmi__kallsyms_parse(lx->ctx, buf, len, &lx->syms,
-					   &lx->lay);
+		err = qvmi__kallsyms_parse_at(lx->ctx, buf, len, pa - lo,
+					      &lx->syms, &lx->lay);
 		window_free(buf);
 		if (!err || err == -ENOMEM || !lx->lay.truncated ||
 		    before >= WINDOW_MAX)

@@ -76,6 +76,12 @@ struct qvmi_kallsyms_layout {
 QVMI_HIDDEN int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf,
 				     size_t len, struct qvmi_ksyms *syms,
 				     struct qvmi_kallsyms_layout *lay);
+/* The same, trying first the digit run at buf[hint] (the anchor a scan
+ * found already); hint >= len: none. */
+QVMI_HIDDEN int qvmi__kallsyms_parse_at(struct qvmi_ctx *ctx,
+					const uint8_t *buf, size_t len,
+					uint64_t hint, struct qvmi_ksyms *syms,
+					struct qvmi_kallsyms_layout *lay);
 /* Is there a token table + index whose digit tokens start at buf[h]? */
 QVMI_HIDDEN bool qvmi__kallsyms_tokens_at(const uint8_t *buf, size_t len,
 					  uint64_t h);
