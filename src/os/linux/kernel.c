@@ -606,6 +606,54 @@ static const char *layout_name(const struct qvmi_kallsyms_layout *l)
 static const char digits[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
 
 /*
+ * va through the page tables at cr3 in mode m, for the hint below only:
+ * present and page-size bits, nothing else checked.  The mode comes from
+ * the same vCPU's registers: qvmi_translate would derive the context's
+ * mode from vCPU 0's, one more "info registers" round trip (1.5-3 ms
+ * here) on every attach without a profile.
+ */
+int qvmi__lx_hint_walk(struct qvmi_ctx *ctx, enum qvmi_paging_mode m,
+		       uint64_t cr3, uint64_t va, uint64_t *ret)
+{
+	bool e32 = m == QVMI_PAGING_32;
+	uint64_t mask = e32 ? 0xfffff000ull : 0x000ffffffffff000ull;
+	uint64_t table = cr3 & mask, e;
+	unsigned int shift = 39, bits = 9, esz = e32 ? 4 : 8;
+
+	if (m == QVMI_PAGING_5LEVEL) {
+		shift = 48;
+	} else if (m == QVMI_PAGING_PAE) {
+		shift = 30; /* 4 PDPTEs, 32-byte aligned */
+		bits = 2;
+		table = cr3 & 0xffffffe0ull;
+	} else if (e32) {
+		shift = 22;
+		bits = 10;
+	} else if (m != QVMI_PAGING_4LEVEL) {
+		return -EOPNOTSUPP;
+	}
+	for (;;) { /* shift falls by 9 or 10 to 12: at most 5 steps */
+		uint64_t idx = (va >> shift) & ((1ull << bits) - 1);
+
+		e = 0;
+		if (qvmi__lx_read_once(ctx, table + idx * esz, &e, esz) ||
+		    !(e & 1))
+			return -EFAULT;
+		/* PS: 1 GiB, 2 MiB or 4 MiB pages (not in a PDPTE of PAE) */
+		if (shift == 12 || ((e & 0x80) && shift <= 30 &&
+				    !(m == QVMI_PAGING_PAE && shift == 30))) {
+			uint64_t size = 1ull << shift;
+
+			*ret = (e & mask & ~(size - 1)) | (va & (size - 1));
+			return 0;
+		}
+		table = e & mask;
+		shift -= e32 ? 10 : 9;
+		bits = e32 ? 10 : 9;
+	}
+}
+
+/*
  * Where the kernel image probably is: a vCPU's RIP in the kernel image
  * (the idle loop, usually), translated through its CR3.  The token table
  * lies in .rodata, after .text, so scanning from there finds it after a
@@ -614,29 +662,27 @@ static const char digits[] = "0\0001\0002\0003\0004\0005\0006\0007\0008\0009";
  */
 static int text_hint(struct qvmi_linux *lx, uint64_t *ret)
 {
-	enum qvmi_paging_mode m = QVMI_PAGING_AUTO;
+	enum qvmi_paging_mode m;
 	struct qvmi_regs_x86 r;
-	/* i386: the kernel is the top of the 32-bit space, user code runs
-	 * in ring 3 (and may sit above 1 GiB). */
-	bool k32 = !qvmi_get_paging_mode(lx->ctx, &m) &&
-		   (m == QVMI_PAGING_PAE || m == QVMI_PAGING_32);
 
 	for (unsigned int cpu = 0; cpu < HINT_VCPUS; cpu++) {
+		bool k32;
+
 		if (qvmi_get_regs(lx->ctx, cpu, &r))
 			break;
-		if (!(r.valid & QVMI_REGS_GPR) || !(r.valid & QVMI_REGS_CR))
+		if (!(r.valid & QVMI_REGS_GPR) || !(r.valid & QVMI_REGS_CR) ||
+		    qvmi_paging_mode_from_regs(&r, &m))
 			continue;
+		/* i386: the kernel is the top of the 32-bit space, user code
+		 * runs in ring 3 (and may sit above 1 GiB). */
+		k32 = m == QVMI_PAGING_PAE || m == QVMI_PAGING_32;
 		if (k32 ? r.rip < QVMI_LINUX_PAGE_OFFSET32_MIN ||
 				    r.rip > UINT32_MAX ||
 				    ((r.valid & QVMI_REGS_SEG) && (r.cs & 3)) :
 			  r.rip < QVMI_LINUX_START_KERNEL_MAP ||
 				    r.rip >= QVMI_LINUX_MODULES_START)
 			continue;
-		/* CR3 bits 11:0 are PCID/flags, bit 63 is "no flush"; a PAE
-		 * CR3 is 32-byte aligned (the walker masks per mode). */
-		if (!qvmi_translate(lx->ctx,
-				    k32 ? r.cr3 : r.cr3 & 0x000ffffffffff000ull,
-				    r.rip, ret))
+		if (!qvmi__lx_hint_walk(lx->ctx, m, r.cr3, r.rip, ret))
 			return 0;
 	}
 	qvmi__clear_err(lx->ctx);

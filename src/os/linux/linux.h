@@ -115,6 +115,12 @@ static inline const char *qvmi__ksym_name(const struct qvmi_ksyms *s,
 QVMI_HIDDEN void *qvmi__lx_big_alloc(size_t n);
 QVMI_HIDDEN void qvmi__lx_big_free(void *p, size_t n);
 
+/* va's PA through the page tables at cr3 in mode m: present and page
+ * size bits only (the scan's hint, kernel.c); -EFAULT, -EOPNOTSUPP. */
+QVMI_HIDDEN int qvmi__lx_hint_walk(struct qvmi_ctx *ctx,
+				   enum qvmi_paging_mode m, uint64_t cr3,
+				   uint64_t va, uint64_t *ret);
+
 /* qvmi_read_pa for bytes read once (kernel.c): pread where a file backs
  * them, so a fresh process does not map page after page of shared RAM. */
 QVMI_HIDDEN int qvmi__lx_read_once(struct qvmi_ctx *ctx, uint64_t pa, void *out,
