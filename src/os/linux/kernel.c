@@ -531,6 +531,13 @@ struct scan {
 	uint64_t tried_lo, tried_hi; /* last window parsed */
 	int windows;
 	int err;
+	bool tokens_seen; /* the scan checked the token table at this hit */
+};
+
+enum {
+	/* The small window of a token-table check around a digit run. */
+	TOKENS_BEFORE = 16 << 10,
+	TOKENS_AFTER = 64 << 10,
 };
 
 /* Parse a window around pa, growing it while a candidate ran off its edge. */
@@ -543,15 +550,19 @@ static int try_window(struct scan *sc, uint64_t pa)
 
 	/* Most digit runs are UTF-16 tables: check for a token table in a
 	 * small window before reading a large one. */
-	err = read_window(lx->ctx, pa, 16 << 10, 64 << 10, &buf, &lo, &len);
-	if (err)
-		return err;
-	if (pa < lo || !qvmi__kallsyms_tokens_at(buf, len, pa - lo)) {
+	if (!sc->tokens_seen) {
+		err = read_window(lx->ctx, pa, TOKENS_BEFORE, TOKENS_AFTER,
+				  &buf, &lo, &len);
+		if (err)
+			return err;
+		if (pa < lo || !qvmi__kallsyms_tokens_at(buf, len, pa - lo)) {
+			window_free(buf);
+			return qvmi__err(
+				lx->ctx, -EBADMSG,
+				"kallsyms: no token table at 0x%" PRIx64, pa);
+		}
 		window_free(buf);
-		return qvmi__err(lx->ctx, -EBADMSG,
-				 "kallsyms: no token table at 0x%" PRIx64, pa);
 	}
-	window_free(buf);
 	for (;;) {
 		err = read_window(lx->ctx, pa, before, after, &buf, &lo, &len);
 		if (err)
@@ -717,8 +728,20 @@ static int scan_range(struct scan *sc, uint64_t lo, uint64_t hi)
 			       (hit = memmem(p, n - (size_t)(p - buf), digits,
 					     plen)) &&
 			       hit - buf < HINT_CHUNK) {
-				rc = scan_hit(pos + (uint64_t)(hit - buf), sc);
+				size_t off = (size_t)(hit - buf);
+
 				p = hit + 1;
+				/* The chunk holds try_window's small window
+				 * (whose start is rounded down to a page):
+				 * check the tokens here, without reading it
+				 * again.  Most digit runs are UTF-16 tables. */
+				sc->tokens_seen = off >= TOKENS_BEFORE + 4096 &&
+						  n - off >= TOKENS_AFTER;
+				if (sc->tokens_seen &&
+				    !qvmi__kallsyms_tokens_at(buf, n, off))
+					continue;
+				rc = scan_hit(pos + off, sc);
+				sc->tokens_seen = false;
 			}
 		}
 	}
