@@ -501,6 +501,29 @@ static int expand_one(const struct kbuf *b, const struct tokens *tk,
 	return nl < 2 || nl > QVMI_KSYM_NAME_MAX ? -1 : (int)nl;
 }
 
+/* qvmi__ksyms_add into the table reserved by expand_all, inlined: the
+ * call and its variable-length copy were a sixth of the decoding.  name
+ * holds the type character, then nl - 1 characters and TOKEN_COPY bytes
+ * of slack; the pool has TOKEN_COPY bytes of slack too. */
+static bool add_reserved(struct qvmi_ksyms *s, uint64_t addr, const char *name,
+			 size_t nl)
+{
+	size_t len = nl - 1;
+	char *dst = s->pool + s->pool_len;
+
+	if (s->n == s->syms_cap || len + TOKEN_COPY > s->pool_cap - s->pool_len)
+		return false;
+	for (size_t k = 0; k < len; k += TOKEN_COPY)
+		memcpy(dst + k, name + 1 + k, TOKEN_COPY);
+	dst[len] = '\0';
+	s->syms[s->n].addr = addr;
+	s->syms[s->n].name = (uint32_t)s->pool_len;
+	s->syms[s->n].type = name[0];
+	s->n++;
+	s->pool_len += len + 1;
+	return true;
+}
+
 static int expand_all(struct qvmi_ctx *ctx, const struct kbuf *b,
 		      const struct tokens *tk,
 		      const struct qvmi_kallsyms_layout *l,
@@ -516,7 +539,7 @@ static int expand_all(struct qvmi_ctx *ctx, const struct kbuf *b,
 	/* Each name loses its type character and gains a NUL. */
 	if (pool > QVMI_KSYMS_POOL_MAX)
 		return qvmi__err(ctx, -EBADMSG, "kallsyms: names too long");
-	if (qvmi__ksyms_reserve(s, l->num_syms, (size_t)pool))
+	if (qvmi__ksyms_reserve(s, l->num_syms, (size_t)pool + TOKEN_COPY))
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	tok_copy_init(b, tk, &tc);
 	for (uint32_t i = 0; !err && i < l->num_syms; i++) {
@@ -529,8 +552,7 @@ static int expand_all(struct qvmi_ctx *ctx, const struct kbuf *b,
 		if (nl < 0)
 			err = qvmi__err(ctx, -EBADMSG, "kallsyms: bad name %u",
 					i);
-		else if (qvmi__ksyms_add(s, addrs[i], name[0], name + 1,
-					 (size_t)nl - 1))
+		else if (!add_reserved(s, addrs[i], name, (size_t)nl))
 			err = qvmi__err(ctx, -ENOMEM, "out of memory");
 		off += hdr + len;
 	}
@@ -555,8 +577,15 @@ static int try_tokens(struct qvmi_ctx *ctx, const struct kbuf *b,
 	if (b->w == 8)
 		n += cand_from_markers(b, tk, 8, tk->table, cand + n,
 				       MAX_VERIFY - n);
-	n += cand_from_signature(b, tk, cand + n, MAX_VERIFY - n);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0, sig = 0;; i++) {
+		/* The signature scan walks back over the whole buffer (a
+		 * twentieth of decoding a kernel): only when no candidate
+		 * from the markers decoded, in the same order as before. */
+		if (i == n && !sig++)
+			n += cand_from_signature(b, tk, cand + n,
+						 MAX_VERIFY - n);
+		if (i >= n)
+			break;
 		if (!verify_num_syms(b, tk, cand[i], &l))
 			continue;
 		qvmi__lx_big_free(addrs, nalloc);
