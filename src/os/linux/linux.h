@@ -116,10 +116,16 @@ QVMI_HIDDEN void *qvmi__lx_big_alloc(size_t n);
 QVMI_HIDDEN void qvmi__lx_big_free(void *p, size_t n);
 
 /* va's PA through the page tables at cr3 in mode m: present and page
- * size bits only (the scan's hint, kernel.c); -EFAULT, -EOPNOTSUPP. */
+ * size bits only (the scan's hint, kernel.c); *nx (if not NULL): an
+ * entry on the way has XD set.  -EFAULT, -EOPNOTSUPP. */
 QVMI_HIDDEN int qvmi__lx_hint_walk(struct qvmi_ctx *ctx,
 				   enum qvmi_paging_mode m, uint64_t cr3,
-				   uint64_t va, uint64_t *ret);
+				   uint64_t va, uint64_t *ret, bool *nx);
+/* From va in .text, *pa := PA of the last executable 2 MiB page before
+ * the first non-executable one (.rodata); unchanged if none is found. */
+QVMI_HIDDEN void qvmi__lx_skip_text(struct qvmi_ctx *ctx,
+				    enum qvmi_paging_mode m, uint64_t cr3,
+				    uint64_t va, uint64_t *pa);
 
 /* qvmi_read_pa for bytes read once (kernel.c): pread where a file backs
  * them, so a fresh process does not map page after page of shared RAM. */
