@@ -4,9 +4,12 @@
 
 #include "ksyms-build.h"
 
-/* Multi-character tokens in otherwise unused byte values. */
-static const char *const multi[] = { "fn_",   "sym_", "init", "task",
-				     "_text", "base", "BTF" };
+/* Multi-character tokens in otherwise unused byte values; one longer
+ * than the decoder's 16-byte fast copy. */
+static const char *const multi[] = { "fn_",   "sym_",
+				     "init",  "task",
+				     "_text", "base",
+				     "BTF",   "qqqqqqqqqqqqqqqqqqqqqqqq" };
 
 struct wr {
 	uint8_t *buf;

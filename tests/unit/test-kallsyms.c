@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 #include "ksyms-build.h"
@@ -333,6 +334,85 @@ static void test_name_index(void)
 	qvmi__ksyms_free(&s);
 }
 
+/* The digit run a scan found (kernel.c's try_window) is tried first:
+ * with two tables in the buffer the hinted one is decoded, and a hint
+ * that is no token table (the UTF-16 run) or no digit run at all falls
+ * back to the scan, which finds the first table. */
+static void test_parse_at_hint(void)
+{
+	static const char *const nm[] = { "_text",   "startup_64", "fn_0123",
+					  "fn_4567", "fn_89",	   "_etext" };
+	struct kb_opts o = { KB_OLD_SEQS, 4, 0, 1 };
+	struct built b = build(&o, 1);
+	const uint64_t hints[] = { 0x800, 5, UINT64_MAX };
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_kallsyms_layout l;
+	struct kb_sym six[6];
+	struct kb_layout bl;
+	struct qvmi_ksyms s;
+	const uint8_t *a;
+
+	for (int i = 0; i < 6; i++)
+		six[i] = (struct kb_sym){ KVA + 0x1000u * (uint64_t)i, 'T',
+					  nm[i] };
+	CHECK_INT(kb_build(b.buf, BUF, BUF / 2, six, 6, &o, &bl), ==, 0);
+	a = memmem(b.buf + bl.token_table, BUF - bl.token_table,
+		   "0\0001\0002\0003\0004\0005\0006\0007\0008\0009", 20);
+	CHECK(a);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__kallsyms_parse_at(ctx, b.buf, BUF, (uint64_t)(a - b.buf),
+					 &s, &l));
+	CHECK_INT(s.n, ==, 6);
+	CHECK_U64(l.token_table, ==, bl.token_table);
+	CHECK_U64(qvmi__ksyms_find(&s, "fn_89")->addr, ==, KVA + 0x4000);
+	qvmi__ksyms_free(&s);
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(hints); i++) {
+		CHECK_OK(qvmi__kallsyms_parse_at(ctx, b.buf, BUF, hints[i], &s,
+						 &l));
+		check_decoded(&s, b.n);
+		CHECK_U64(l.token_table, ==, b.l.token_table);
+		qvmi__ksyms_free(&s);
+	}
+	qvmi_ctx_destroy(ctx);
+	free(b.buf);
+}
+
+/* The decoder's large buffers: zeroed, writable end to end, on a 2 MiB
+ * boundary where the kernel populates on request (MADV_POPULATE_WRITE,
+ * Linux 5.14: what the huge-page path needs). */
+static void test_big_alloc(void)
+{
+	static const size_t sizes[] = { 1,	   4096,    5000,
+					300 << 10, 3 << 20, (4 << 20) + 5 };
+	uint8_t *probe = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	bool populate;
+
+	CHECK(probe != MAP_FAILED);
+	populate = !madvise(probe, 4096, MADV_POPULATE_WRITE);
+	munmap(probe, 4096);
+	CHECK(!qvmi__lx_big_alloc(0));
+	CHECK(!qvmi__lx_big_alloc(SIZE_MAX - 100));
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(sizes); i++) {
+		size_t n = sizes[i];
+		uint8_t *p = qvmi__lx_big_alloc(n);
+		size_t nz = 0;
+
+		CHECK_MSG(p, "%zu bytes", n);
+		if (!p)
+			continue;
+		for (size_t j = 0; j < n; j += 512)
+			nz += p[j] != 0;
+		CHECK_INT(nz + (p[n - 1] != 0), ==, 0);
+		memset(p, 0xa5, n);
+		CHECK_INT(p[0] & p[n - 1], ==, 0xa5);
+		if (n >= (300 << 10) && populate)
+			CHECK_U64((uintptr_t)p & ((2 << 20) - 1), ==, 0);
+		qvmi__lx_big_free(p, n);
+	}
+	qvmi__lx_big_free(NULL, 10);
+}
+
 static const struct qvmi_test kallsyms_tests[] = {
 	{ "old_order", test_old_order },
 	{ "i386", test_i386 },
@@ -343,5 +423,7 @@ static const struct qvmi_test kallsyms_tests[] = {
 	{ "corrupt", test_corrupt },
 	{ "system_map", test_system_map },
 	{ "name_index", test_name_index },
+	{ "parse_at_hint", test_parse_at_hint },
+	{ "big_alloc", test_big_alloc },
 };
 QVMI_SUITE(kallsyms, kallsyms_tests);

@@ -12,10 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "fake-kernel.h"
 #include "harness.h"
 #include "qvmi.h"
 #include "os/linux/views.h"
+#include "source/sources.h"
 
 #define MEM (8u << 20)
 
@@ -162,6 +167,78 @@ static void test_tasks_old(void)
 	check_world(&w);
 	fk_destroy(&w.k);
 	free(w.k.mem);
+}
+
+/* Is the page at p mapped in our own page tables (/proc/self/pagemap
+ * bit 63)?  -1 if that cannot be told. */
+static int page_mapped(const void *p)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t e = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = pread(fd, &e, sizeof(e), (off_t)((uintptr_t)p / 4096 * 8));
+	close(fd);
+	return n == (ssize_t)sizeof(e) ? (int)(e >> 63) : -1;
+}
+
+/*
+ * The handle's first walk reads shared RAM with pread, not through its
+ * mapping (views.h: cold): over a memfd-backed shm source, the tasks'
+ * pages are not in our page tables after the first walk, and are after
+ * the second; both walks give the same tasks.
+ */
+static void test_tasks_cold_pread(void)
+{
+	struct world w;
+	struct qvmi_source *src = NULL;
+	struct qvmi_linux_task_list l1, l2;
+	int fd = memfd_create("views-cold", MFD_CLOEXEC);
+	uint8_t *host;
+
+	world(&w, FK_NEW);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		goto out;
+	CHECK(pwrite(fd, w.k.mem, MEM, 0) == (ssize_t)MEM);
+	/* registered later: it serves all of guest memory */
+	CHECK_OK(qvmi__source_shm_create(w.k.ctx, fd, false, &src));
+	fd = -1; /* the source's now */
+	host = src ? qvmi__shm_host(src, 0) : NULL;
+	CHECK(host);
+	if (!host)
+		goto out;
+	CHECK_OK(qvmi__map_add_host(w.k.ctx, src, 0, MEM, 0, host));
+	if (page_mapped(host) < 0) {
+		SKIP("no /proc/self/pagemap");
+		goto out;
+	}
+	CHECK_OK(qvmi_linux_tasks(w.k.lx, 0, &l1));
+	CHECK_INT(page_mapped(host + (w.proc - FK_POB)), ==, 0);
+	CHECK_INT(page_mapped(host + (w.dwait - FK_POB)), ==, 0);
+	CHECK(w.k.lx->views->walked && !w.k.lx->views->cold);
+	CHECK_OK(qvmi_linux_tasks(w.k.lx, 0, &l2));
+	CHECK_INT(page_mapped(host + (w.proc - FK_POB)), ==, 1);
+	CHECK_INT(l1.n, ==, 6);
+	CHECK_INT(l2.n, ==, l1.n);
+	for (size_t i = 0; i < l1.n && i < l2.n; i++) {
+		CHECK_INT(l1.tasks[i].pid, ==, l2.tasks[i].pid);
+		CHECK_INT(l1.tasks[i].ppid, ==, l2.tasks[i].ppid);
+		CHECK_INT(l1.tasks[i].uid, ==, l2.tasks[i].uid);
+		CHECK_U64(l1.tasks[i].dtb, ==, l2.tasks[i].dtb);
+		CHECK_STR(l1.tasks[i].comm, l2.tasks[i].comm);
+	}
+	CHECK_INT(by_pid(&l1, 100)->uid, ==, 1000);
+	CHECK_U64(by_pid(&l1, 100)->dtb, ==, w.pgd - FK_POB);
+	qvmi_linux_task_list_deinit(&l1);
+	qvmi_linux_task_list_deinit(&l2);
+out:
+	fk_destroy(&w.k);
+	free(w.k.mem);
+	if (fd >= 0)
+		close(fd);
 }
 
 static int stop_at_100(const struct qvmi_linux_task *t, void *arg)
@@ -790,6 +867,7 @@ static void test_seen_and_spans(void)
 static const struct qvmi_test views_tests[] = {
 	{ "tasks_new", test_tasks_new },
 	{ "tasks_old", test_tasks_old },
+	{ "tasks_cold_pread", test_tasks_cold_pread },
 	{ "tasks_find", test_tasks_find },
 	{ "tasks_cycle", test_tasks_cycle },
 	{ "tasks_edge", test_tasks_edge },

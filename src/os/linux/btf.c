@@ -8,7 +8,6 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
-#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,14 +589,6 @@ static uint64_t record_size(const struct btf_type *t)
 	}
 }
 
-static void *view_map(size_t n)
-{
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* One walk over the type section: every record inside it, of a known
  * kind; offs[] gets each one's place. */
 static int view_index(struct qvmi_ctx *ctx, struct qvmi_btf_view *v)
@@ -607,7 +598,7 @@ static int view_index(struct qvmi_ctx *ctx, struct qvmi_btf_view *v)
 	uint32_t n = 1;
 
 	v->offs_len = (size_t)max * sizeof(*v->offs);
-	v->offs = view_map(v->offs_len);
+	v->offs = qvmi__lx_big_alloc(v->offs_len);
 	if (!v->offs)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	while (off < v->types_len) {
@@ -648,7 +639,7 @@ int qvmi__btf_view_read(struct qvmi_ctx *ctx, size_t len, qvmi_btf_fill_fn fill,
 	if (!v)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	v->buf_len = len;
-	v->buf = view_map(len);
+	v->buf = qvmi__lx_big_alloc(len);
 	if (!v->buf) {
 		free(v);
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
@@ -713,8 +704,8 @@ void qvmi__btf_view_free(struct qvmi_btf_view *v)
 	if (!v)
 		return;
 	if (v->offs)
-		munmap(v->offs, v->offs_len);
-	munmap(v->buf, v->buf_len);
+		qvmi__lx_big_free(v->offs, v->offs_len);
+	qvmi__lx_big_free(v->buf, v->buf_len);
 	free(v);
 }
 

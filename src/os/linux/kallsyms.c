@@ -27,7 +27,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "linux.h"
 
@@ -41,9 +40,6 @@ enum {
 	NAME_ENTRY_MAX = 2 + 0x3fff,
 	TOKEN_COPY = 16, /* tokens this short are copied in one go */
 };
-
-static void *big_alloc(size_t n);
-static void big_free(void *p, size_t n);
 
 struct kbuf {
 	const uint8_t *p;
@@ -195,13 +191,18 @@ static bool name_entry(const struct kbuf *b, uint64_t off, uint64_t limit,
 	return *len && off + *hdr + *len <= limit;
 }
 
-/* Walk count entries from off without passing limit; *ret = end. */
+/* Walk count entries from off without passing limit; *ret = end.  With
+ * starts, the offset (from off) of every 256th entry goes there: what
+ * kallsyms_markers must hold. */
 static bool walk_names(const struct kbuf *b, uint64_t off, uint64_t count,
-		       uint64_t limit, uint64_t *ret)
+		       uint64_t limit, uint64_t *ret, uint64_t *starts)
 {
+	uint64_t base = off;
 	uint32_t len, hdr;
 
 	for (uint64_t i = 0; i < count; i++) {
+		if (starts && !(i & 255))
+			starts[i >> 8] = off - base;
 		if (!name_entry(b, off, limit, &len, &hdr))
 			return false;
 		off += hdr + len;
@@ -211,10 +212,9 @@ static bool walk_names(const struct kbuf *b, uint64_t off, uint64_t count,
 }
 
 static bool markers_match(const struct kbuf *b, uint64_t pos, unsigned int w,
-			  uint64_t names, uint32_t num)
+			  const uint64_t *starts, uint32_t num)
 {
-	uint64_t off = names, m = (num + 255ull) / 256;
-	uint32_t len, hdr;
+	uint64_t m = (num + 255ull) / 256;
 
 	if (!kb_has(b, pos, m * w))
 		return false;
@@ -222,13 +222,8 @@ static bool markers_match(const struct kbuf *b, uint64_t pos, unsigned int w,
 		uint64_t v = w == 8 ? rd64(b, pos + k * 8) :
 				      rd32(b, pos + k * 4);
 
-		if (v != off - names)
+		if (v != starts[k])
 			return false;
-		for (int j = 0; j < 256 && k * 256 + j < num; j++) {
-			if (!name_entry(b, off, b->len, &len, &hdr))
-				return false;
-			off += hdr + len;
-		}
 	}
 	return true;
 }
@@ -314,8 +309,9 @@ static bool find_addrs(const struct kbuf *b, struct qvmi_kallsyms_layout *l,
 static bool verify_num_syms(const struct kbuf *b, const struct tokens *tk,
 			    uint64_t N, struct qvmi_kallsyms_layout *l)
 {
-	uint64_t names = N + b->w, end, mpos, mend, m;
+	uint64_t names = N + b->w, end, mpos, mend, m, *starts;
 	uint32_t num;
+	bool ok = false;
 
 	if ((N & (b->w - 1)) || !kb_has(b, N, b->w))
 		return false;
@@ -323,13 +319,14 @@ static bool verify_num_syms(const struct kbuf *b, const struct tokens *tk,
 	/* On 64-bit the names label's alignment pads num_syms to 8. */
 	if (!num || num > QVMI_KSYMS_MAX || (b->w == 8 && rd32(b, N + 4)))
 		return false;
-	if (!walk_names(b, names, num, tk->table, &end))
-		return false;
-	mpos = alignw(b, end);
 	m = (num + 255ull) / 256;
+	starts = malloc(m * sizeof(*starts));
+	if (starts && walk_names(b, names, num, tk->table, &end, starts))
+		ok = true;
+	mpos = ok ? alignw(b, end) : 0;
 	memset(l, 0, sizeof(*l));
-	for (unsigned int w = 4; w <= b->w; w += 4) {
-		if (!markers_match(b, mpos, w, names, num))
+	for (unsigned int w = 4; ok && w <= b->w; w += 4) {
+		if (!markers_match(b, mpos, w, starts, num))
 			continue;
 		mend = mpos + m * w;
 		if (alignw(b, mend) == tk->table)
@@ -343,6 +340,7 @@ static bool verify_num_syms(const struct kbuf *b, const struct tokens *tk,
 		l->marker_width = w;
 		break;
 	}
+	free(starts);
 	if (!l->marker_width)
 		return false;
 	l->ptr_size = b->w;
@@ -401,8 +399,8 @@ static int cand_from_markers(const struct kbuf *b, const struct tokens *tk,
 		if (s + last >= mstart || (b->w == 8 && rd32(b, s - 4)) ||
 		    !num || (num + 255ull) / 256 != m)
 			continue;
-		if (walk_names(b, s + last, num - (m - 1) * 256, mstart,
-			       &end) &&
+		if (walk_names(b, s + last, num - (m - 1) * 256, mstart, &end,
+			       NULL) &&
 		    alignw(b, end) == mstart)
 			out[n++] = s - b->w;
 	}
@@ -431,65 +429,136 @@ static int cand_from_signature(const struct kbuf *b, const struct tokens *tk,
 
 /* ---- decoding ---------------------------------------------------------------- */
 
+/*
+ * An upper bound of the decoded names' bytes without walking the entries:
+ * every byte of the names region expanded as a token.  The length prefixes
+ * (and the padding before the markers) count too, a few hundred KB too
+ * many on 6.1, which a populated allocation on huge pages does not mind;
+ * the exact count was a walk costing a fifth of the decoding.  Four
+ * histograms: consecutive equal bytes would else wait on each other.
+ */
+static uint64_t pool_bound(const struct kbuf *b, const struct tokens *tk,
+			   const struct qvmi_kallsyms_layout *l)
+{
+	uint32_t h[4][256] = { { 0 } };
+	const uint8_t *p = b->p + l->names, *e = b->p + l->markers;
+	uint64_t sum = 0;
+
+	/* the region is inside the buffer (verify_num_syms), < 4 GiB */
+	for (; e - p >= 4; p += 4) {
+		h[0][p[0]]++;
+		h[1][p[1]]++;
+		h[2][p[2]]++;
+		h[3][p[3]]++;
+	}
+	for (; p < e; p++)
+		h[0][*p]++;
+	for (int c = 0; c < 256; c++)
+		sum += ((uint64_t)h[0][c] + h[1][c] + h[2][c] + h[3][c]) *
+		       tk->len[c];
+	return sum;
+}
+
+/* Each token padded to TOKEN_COPY bytes, so that a short one is copied in
+ * one fixed-size move from a 4 KiB table that stays in L1. */
+struct tok_copy {
+	uint8_t b[256][TOKEN_COPY];
+};
+
+static void tok_copy_init(const struct kbuf *b, const struct tokens *tk,
+			  struct tok_copy *tc)
+{
+	memset(tc, 0, sizeof(*tc));
+	for (int c = 0; c < 256; c++)
+		memcpy(tc->b[c], b->p + tk->table + tk->idx[c],
+		       QVMI_MIN((size_t)tk->len[c], (size_t)TOKEN_COPY));
+}
+
+/* Decode the name at off into name (its type character first); the
+ * length, or -1 if it is not a valid name. */
+static int expand_one(const struct kbuf *b, const struct tokens *tk,
+		      const struct tok_copy *tc, const uint8_t *in,
+		      uint32_t len, char *name)
+{
+	size_t nl = 0;
+
+	for (uint32_t j = 0; j < len; j++) {
+		uint8_t c = in[j];
+		uint16_t tl = tk->len[c];
+
+		/* name has TOKEN_COPY bytes of slack past NAME_MAX */
+		if (nl > QVMI_KSYM_NAME_MAX)
+			return -1;
+		if (tl - 1u < TOKEN_COPY) {
+			memcpy(name + nl, tc->b[c], TOKEN_COPY);
+		} else if (!tl || nl + tl > QVMI_KSYM_NAME_MAX) {
+			return -1;
+		} else {
+			memcpy(name + nl, b->p + tk->table + tk->idx[c], tl);
+		}
+		nl += tl;
+	}
+	return nl < 2 || nl > QVMI_KSYM_NAME_MAX ? -1 : (int)nl;
+}
+
+/* qvmi__ksyms_add into the table reserved by expand_all, inlined: the
+ * call and its variable-length copy were a sixth of the decoding.  name
+ * holds the type character, then nl - 1 characters and TOKEN_COPY bytes
+ * of slack; the pool has TOKEN_COPY bytes of slack too. */
+static bool add_reserved(struct qvmi_ksyms *s, uint64_t addr, const char *name,
+			 size_t nl)
+{
+	size_t len = nl - 1;
+	char *dst = s->pool + s->pool_len;
+
+	if (s->n == s->syms_cap || len + TOKEN_COPY > s->pool_cap - s->pool_len)
+		return false;
+	for (size_t k = 0; k < len; k += TOKEN_COPY)
+		memcpy(dst + k, name + 1 + k, TOKEN_COPY);
+	dst[len] = '\0';
+	s->syms[s->n].addr = addr;
+	s->syms[s->n].name = (uint32_t)s->pool_len;
+	s->syms[s->n].type = name[0];
+	s->n++;
+	s->pool_len += len + 1;
+	return true;
+}
+
 static int expand_all(struct qvmi_ctx *ctx, const struct kbuf *b,
 		      const struct tokens *tk,
 		      const struct qvmi_kallsyms_layout *l,
 		      const uint64_t *addrs, struct qvmi_ksyms *s)
 {
-	/* 16 bytes of slack: short tokens are copied 16 bytes at a time */
+	/* slack: short tokens are copied TOKEN_COPY bytes at a time */
 	char name[QVMI_KSYM_NAME_MAX + 1 + TOKEN_COPY];
-	uint64_t off = l->names, pool = 0;
+	uint64_t off = l->names, pool = pool_bound(b, tk, l);
+	struct tok_copy tc;
 	uint32_t len, hdr;
+	int nl, err = 0;
 
-	/* Size the table exactly first: one populated allocation. */
-	for (uint32_t i = 0; i < l->num_syms; i++) {
-		if (!name_entry(b, off, l->markers, &len, &hdr))
-			return qvmi__err(ctx, -EBADMSG,
-					 "kallsyms: bad name entry %u", i);
-		for (uint32_t j = 0; j < len; j++)
-			pool += tk->len[b->p[off + hdr + j]];
-		off += hdr + len;
-	}
 	/* Each name loses its type character and gains a NUL. */
 	if (pool > QVMI_KSYMS_POOL_MAX)
 		return qvmi__err(ctx, -EBADMSG, "kallsyms: names too long");
-	if (qvmi__ksyms_reserve(s, l->num_syms, (size_t)pool))
+	if (qvmi__ksyms_reserve(s, l->num_syms, (size_t)pool + TOKEN_COPY))
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	off = l->names;
-	for (uint32_t i = 0; i < l->num_syms; i++) {
-		size_t nl = 0;
-
-		if (!name_entry(b, off, l->markers, &len, &hdr))
-			return qvmi__err(ctx, -EBADMSG,
-					 "kallsyms: bad name entry %u", i);
-		for (uint32_t j = 0; j < len; j++) {
-			uint8_t c = b->p[off + hdr + j];
-			uint16_t tl = tk->len[c];
-
-			const uint8_t *src = b->p + tk->table + tk->idx[c];
-
-			if (!tl || nl + tl > QVMI_KSYM_NAME_MAX)
-				return qvmi__err(ctx, -EBADMSG,
-						 "kallsyms: bad name %u", i);
-			/* A fixed-size copy is two moves, where a call
-			 * per token was a third of decoding a kernel. */
-			if (tl <= TOKEN_COPY &&
-			    (uint64_t)(src - b->p) + TOKEN_COPY <= b->len)
-				memcpy(name + nl, src, TOKEN_COPY);
-			else
-				memcpy(name + nl, src, tl);
-			nl += tl;
+	tok_copy_init(b, tk, &tc);
+	for (uint32_t i = 0; !err && i < l->num_syms; i++) {
+		if (!name_entry(b, off, l->markers, &len, &hdr)) {
+			err = qvmi__err(ctx, -EBADMSG,
+					"kallsyms: bad name entry %u", i);
+			break;
 		}
-		if (nl < 2)
-			return qvmi__err(ctx, -EBADMSG,
-					 "kallsyms: empty name %u", i);
-		if (qvmi__ksyms_add(s, addrs[i], name[0], name + 1, nl - 1))
-			return qvmi__err(ctx, -ENOMEM, "out of memory");
+		nl = expand_one(b, tk, &tc, b->p + off + hdr, len, name);
+		if (nl < 0)
+			err = qvmi__err(ctx, -EBADMSG, "kallsyms: bad name %u",
+					i);
+		else if (!add_reserved(s, addrs[i], name, (size_t)nl))
+			err = qvmi__err(ctx, -ENOMEM, "out of memory");
 		off += hdr + len;
 	}
-	return qvmi__ksyms_finish(s) ?
-		       qvmi__err(ctx, -ENOMEM, "out of memory") :
-		       0;
+	if (!err && qvmi__ksyms_finish(s))
+		err = qvmi__err(ctx, -ENOMEM, "out of memory");
+	return err;
 }
 
 /* Try every num_syms candidate around one token table; 1 when decoded. */
@@ -508,14 +577,21 @@ static int try_tokens(struct qvmi_ctx *ctx, const struct kbuf *b,
 	if (b->w == 8)
 		n += cand_from_markers(b, tk, 8, tk->table, cand + n,
 				       MAX_VERIFY - n);
-	n += cand_from_signature(b, tk, cand + n, MAX_VERIFY - n);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0, sig = 0;; i++) {
+		/* The signature scan walks back over the whole buffer (a
+		 * twentieth of decoding a kernel): only when no candidate
+		 * from the markers decoded, in the same order as before. */
+		if (i == n && !sig++)
+			n += cand_from_signature(b, tk, cand + n,
+						 MAX_VERIFY - n);
+		if (i >= n)
+			break;
 		if (!verify_num_syms(b, tk, cand[i], &l))
 			continue;
-		big_free(addrs, nalloc);
+		qvmi__lx_big_free(addrs, nalloc);
 		/* populated: 0.75 MB on Debian 6.1, a fault per page else */
 		nalloc = sizeof(*addrs) * (l.num_syms ? l.num_syms : 1);
-		addrs = big_alloc(nalloc);
+		addrs = qvmi__lx_big_alloc(nalloc);
 		if (!addrs)
 			return qvmi__err(ctx, -ENOMEM, "out of memory");
 		if (!find_addrs(b, &l, addrs)) {
@@ -533,38 +609,61 @@ static int try_tokens(struct qvmi_ctx *ctx, const struct kbuf *b,
 			break;
 		rc = 0; /* a later candidate may still work */
 	}
-	big_free(addrs, nalloc);
+	qvmi__lx_big_free(addrs, nalloc);
 	return rc;
 }
 
-int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
-			 struct qvmi_ksyms *syms,
-			 struct qvmi_kallsyms_layout *lay)
+/* The token tables at anchor h, tried with 8- then 4-byte words: 1 when
+ * decoded, 0 if not, < 0 to stop (-ENOMEM). */
+static int try_anchor(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
+		      uint64_t h, struct qvmi_ksyms *syms,
+		      struct qvmi_kallsyms_layout *lay, int *tables)
+{
+	struct tokens tk;
+	int rc;
+
+	/* 64-bit first: its 8-byte alignment is the stricter. */
+	for (unsigned int w = 8; w >= 4; w -= 4) {
+		struct kbuf b = { buf, len, w };
+
+		if (!find_tokens(&b, h, &tk))
+			continue;
+		(*tables)++;
+		rc = try_tokens(ctx, &b, &tk, syms, lay);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int qvmi__kallsyms_parse_at(struct qvmi_ctx *ctx, const uint8_t *buf,
+			    size_t len, uint64_t hint, struct qvmi_ksyms *syms,
+			    struct qvmi_kallsyms_layout *lay)
 {
 	const uint8_t *p = buf, *hit;
-	struct tokens tk;
-	int anchors = 0, tables = 0, rc;
+	bool hinted = hint < len && len - hint >= ANCHOR_LEN &&
+		      !memcmp(buf + hint, anchor, ANCHOR_LEN);
+	int anchors = 0, tables = 0, rc = 0;
 
 	memset(syms, 0, sizeof(*syms));
 	memset(lay, 0, sizeof(*lay));
-	while (anchors < MAX_ANCHORS &&
-	       (hit = memmem(p, len - (size_t)(p - buf), anchor, ANCHOR_LEN))) {
+	/* The caller found the anchor already: no scan of the megabytes of
+	 * names before it, unless that one fails. */
+	if (hinted) {
 		anchors++;
-		p = hit + 1;
-		/* 64-bit first: its 8-byte alignment is the stricter. */
-		for (unsigned int w = 8; w >= 4; w -= 4) {
-			struct kbuf b = { buf, len, w };
-
-			if (!find_tokens(&b, (uint64_t)(hit - buf), &tk))
-				continue;
-			tables++;
-			rc = try_tokens(ctx, &b, &tk, syms, lay);
-			if (rc < 0)
-				return rc;
-			if (rc > 0)
-				return 0;
-		}
+		rc = try_anchor(ctx, buf, len, hint, syms, lay, &tables);
 	}
+	while (!rc && anchors < MAX_ANCHORS &&
+	       (hit = memmem(p, len - (size_t)(p - buf), anchor, ANCHOR_LEN))) {
+		p = hit + 1;
+		if (hinted && (uint64_t)(hit - buf) == hint)
+			continue;
+		anchors++;
+		rc = try_anchor(ctx, buf, len, (uint64_t)(hit - buf), syms, lay,
+				&tables);
+	}
+	if (rc)
+		return rc < 0 ? rc : 0;
 	if (!tables)
 		return qvmi__err(ctx, -EBADMSG,
 				 "kallsyms: no token table (%d digit runs)",
@@ -575,34 +674,27 @@ int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
 			 tables, lay->truncated ? " (window too small?)" : "");
 }
 
+int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf, size_t len,
+			 struct qvmi_ksyms *syms,
+			 struct qvmi_kallsyms_layout *lay)
+{
+	return qvmi__kallsyms_parse_at(ctx, buf, len, UINT64_MAX, syms, lay);
+}
+
 /* ---- the symbol table --------------------------------------------------------- */
-
-static void *big_alloc(size_t n)
-{
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void big_free(void *p, size_t n)
-{
-	if (p)
-		munmap(p, n);
-}
 
 int qvmi__ksyms_reserve(struct qvmi_ksyms *s, size_t n, size_t pool)
 {
 	if (s->n || s->syms || s->pool || !n || n > QVMI_KSYMS_MAX ||
 	    pool > QVMI_KSYMS_POOL_MAX)
 		return -EINVAL;
-	s->syms = big_alloc(n * sizeof(*s->syms));
-	s->pool = big_alloc(pool ? pool : 1);
+	s->syms = qvmi__lx_big_alloc(n * sizeof(*s->syms));
+	s->pool = qvmi__lx_big_alloc(pool ? pool : 1);
 	if (!s->syms || !s->pool) {
 		if (s->syms)
-			munmap(s->syms, n * sizeof(*s->syms));
+			qvmi__lx_big_free(s->syms, n * sizeof(*s->syms));
 		if (s->pool)
-			munmap(s->pool, pool ? pool : 1);
+			qvmi__lx_big_free(s->pool, pool ? pool : 1);
 		s->syms = NULL;
 		s->pool = NULL;
 		return -ENOMEM;
@@ -663,13 +755,55 @@ static int ksym_cmp(const void *a, const void *b)
 	return x->name < y->name ? -1 : x->name > y->name;
 }
 
-static uint32_t name_hash(const char *s)
+/*
+ * The name index's hash, 8 bytes a step (FxHash's rotate-xor-multiply,
+ * then murmur3's finaliser so the low bits, the bucket, depend on every
+ * byte): byte-wise FNV over the 2 MB of a 6.1 kernel's names was a sixth
+ * of decoding it.
+ */
+static uint64_t ld64(const char *s)
 {
-	uint32_t h = 2166136261u;
+	uint64_t v;
 
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h;
+	memcpy(&v, s, 8);
+	return v;
+}
+
+static uint64_t ld32(const char *s)
+{
+	uint32_t v;
+
+	memcpy(&v, s, 4);
+	return v;
+}
+
+static uint64_t hmix(uint64_t h, uint64_t w)
+{
+	return (((h << 5) | (h >> 59)) ^ w) * 0x9e3779b97f4a7c15ull;
+}
+
+static uint32_t name_hash(const char *s, size_t n)
+{
+	uint64_t h = n, w = 0;
+	size_t i = 0;
+
+	/* The last word overlaps the one before it, and short names are
+	 * loaded in two overlapping halves: no byte loop for the tail. */
+	if (n >= 8) {
+		for (; i + 8 < n; i += 8)
+			h = hmix(h, ld64(s + i));
+		w = ld64(s + n - 8);
+	} else if (n >= 4) {
+		w = ld32(s) | ld32(s + n - 4) << 32;
+	} else if (n) {
+		w = (uint64_t)(uint8_t)s[0] | (uint64_t)(uint8_t)s[n / 2] << 8 |
+		    (uint64_t)(uint8_t)s[n - 1] << 16;
+	}
+	h = hmix(h, w);
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 /*
@@ -695,22 +829,24 @@ int qvmi__ksyms_finish(struct qvmi_ksyms *s)
 	while (nb < s->n / 2)
 		nb *= 2;
 	if (s->hash)
-		munmap(s->hash, s->hash_cap * sizeof(*s->hash));
+		qvmi__lx_big_free(s->hash, s->hash_cap * sizeof(*s->hash));
 	s->hash_cap = s->hash_buckets = 0;
 	words = nb + 1 + s->n;
-	idx = big_alloc(words * sizeof(*idx)); /* zero-filled */
-	bk = big_alloc((s->n ? s->n : 1) * sizeof(*bk));
+	idx = qvmi__lx_big_alloc(words * sizeof(*idx)); /* zero-filled */
+	bk = qvmi__lx_big_alloc((s->n ? s->n : 1) * sizeof(*bk));
 	if (!idx || !bk) {
 		if (idx)
-			munmap(idx, words * sizeof(*idx));
+			qvmi__lx_big_free(idx, words * sizeof(*idx));
 		if (bk)
-			munmap(bk, (s->n ? s->n : 1) * sizeof(*bk));
+			qvmi__lx_big_free(bk, (s->n ? s->n : 1) * sizeof(*bk));
 		s->hash = NULL;
 		return -ENOMEM;
 	}
 	order = idx + nb + 1;
 	for (i = 0; i < s->n; i++) {
-		bk[i] = name_hash(s->pool + s->syms[i].name) & (nb - 1);
+		const char *nm = s->pool + s->syms[i].name;
+
+		bk[i] = name_hash(nm, strlen(nm)) & (nb - 1);
 		idx[bk[i] + 1]++;
 	}
 	for (i = 0; i < nb; i++)
@@ -721,7 +857,7 @@ int qvmi__ksyms_finish(struct qvmi_ksyms *s)
 		order[idx[bk[i]]++] = (uint32_t)i;
 	memmove(idx + 1, idx, nb * sizeof(*idx));
 	idx[0] = 0;
-	munmap(bk, (s->n ? s->n : 1) * sizeof(*bk));
+	qvmi__lx_big_free(bk, (s->n ? s->n : 1) * sizeof(*bk));
 	s->hash = idx;
 	s->hash_cap = words;
 	s->hash_buckets = nb;
@@ -732,15 +868,16 @@ void qvmi__ksyms_free(struct qvmi_ksyms *s)
 {
 	if (s->reserved) {
 		if (s->syms)
-			munmap(s->syms, s->syms_cap * sizeof(*s->syms));
+			qvmi__lx_big_free(s->syms,
+					  s->syms_cap * sizeof(*s->syms));
 		if (s->pool)
-			munmap(s->pool, s->pool_cap);
+			qvmi__lx_big_free(s->pool, s->pool_cap);
 	} else {
 		free(s->syms);
 		free(s->pool);
 	}
 	if (s->hash)
-		munmap(s->hash, s->hash_cap * sizeof(*s->hash));
+		qvmi__lx_big_free(s->hash, s->hash_cap * sizeof(*s->hash));
 	memset(s, 0, sizeof(*s));
 }
 
@@ -752,7 +889,7 @@ const struct qvmi_ksym *qvmi__ksyms_find(const struct qvmi_ksyms *s,
 
 	if (!s->hash_buckets)
 		return NULL;
-	b = name_hash(name) & (s->hash_buckets - 1);
+	b = name_hash(name, strlen(name)) & (s->hash_buckets - 1);
 	/* Ascending indices: the first match has the lowest address. */
 	for (uint32_t k = s->hash[b]; k < s->hash[b + 1]; k++) {
 		const struct qvmi_ksym *sym = &s->syms[order[k]];

@@ -76,6 +76,12 @@ struct qvmi_kallsyms_layout {
 QVMI_HIDDEN int qvmi__kallsyms_parse(struct qvmi_ctx *ctx, const uint8_t *buf,
 				     size_t len, struct qvmi_ksyms *syms,
 				     struct qvmi_kallsyms_layout *lay);
+/* The same, trying first the digit run at buf[hint] (the anchor a scan
+ * found already); hint >= len: none. */
+QVMI_HIDDEN int qvmi__kallsyms_parse_at(struct qvmi_ctx *ctx,
+					const uint8_t *buf, size_t len,
+					uint64_t hint, struct qvmi_ksyms *syms,
+					struct qvmi_kallsyms_layout *lay);
 /* Is there a token table + index whose digit tokens start at buf[h]? */
 QVMI_HIDDEN bool qvmi__kallsyms_tokens_at(const uint8_t *buf, size_t len,
 					  uint64_t h);
@@ -103,6 +109,23 @@ static inline const char *qvmi__ksym_name(const struct qvmi_ksyms *s,
 {
 	return s->pool + k->name;
 }
+
+/* Large zero-filled buffers, populated, on huge pages where the host
+ * allows (bigmem.c); free with the n given to alloc. */
+QVMI_HIDDEN void *qvmi__lx_big_alloc(size_t n);
+QVMI_HIDDEN void qvmi__lx_big_free(void *p, size_t n);
+
+/* va's PA through the page tables at cr3 in mode m: present and page
+ * size bits only (the scan's hint, kernel.c); *nx (if not NULL): an
+ * entry on the way has XD set.  -EFAULT, -EOPNOTSUPP. */
+QVMI_HIDDEN int qvmi__lx_hint_walk(struct qvmi_ctx *ctx,
+				   enum qvmi_paging_mode m, uint64_t cr3,
+				   uint64_t va, uint64_t *ret, bool *nx);
+/* From va in .text, *pa := PA of the last executable 2 MiB page before
+ * the first non-executable one (.rodata); unchanged if none is found. */
+QVMI_HIDDEN void qvmi__lx_skip_text(struct qvmi_ctx *ctx,
+				    enum qvmi_paging_mode m, uint64_t cr3,
+				    uint64_t va, uint64_t *pa);
 
 /* qvmi_read_pa for bytes read once (kernel.c): pread where a file backs
  * them, so a fresh process does not map page after page of shared RAM. */

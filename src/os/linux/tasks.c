@@ -352,7 +352,11 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	w.parent_va = 1; /* never a real pointer */
 	w.cred_va = 1;
 	qvmi__lx_seen_init(&w.seen);
+	/* The handle's first walk reads with pread (views.h: cold). */
+	lx->views->cold = !lx->views->walked;
 	err = walk_all(&w);
+	lx->views->cold = false;
+	lx->views->walked = true;
 	qvmi__lx_seen_deinit(&w.seen);
 	return err;
 }

@@ -117,6 +117,8 @@ static int pread(struct qvmi_linux *lx, uint64_t pa, void *buf, size_t len)
 	struct qvmi_linux_views *v = lx->views;
 	const struct qvmi_seg *seg;
 
+	if (v && v->cold)
+		return qvmi__lx_read_once(lx->ctx, pa, buf, len);
 	if (v && v->host && v->host_gen == lx->ctx->flush_gen &&
 	    pa >= v->host_start && len <= v->host_last - pa + 1 &&
 	    len < QVMI_BULK_MIN && pa <= v->host_last) {
@@ -303,6 +305,15 @@ int qvmi__lx_fields_read(struct qvmi_linux *lx, const struct qvmi_lx_fields *f,
 	uint32_t first = f->nspans ? f->span_off[0] : 0;
 	const uint8_t *h =
 		f->nspans ? direct_host(lx, va + first, f->end - first) : NULL;
+
+	/* Cold: the whole set in one pread (a few KB) rather than a
+	 * syscall per span; span by span below if that range fails. */
+	if (lx->views && lx->views->cold && f->nspans) {
+		if (!qvmi__lx_kread(lx, va + first, buf + first,
+				    f->end - first))
+			return 0;
+		qvmi__clear_err(lx->ctx);
+	}
 
 	/* One range check for the whole field set, then plain copies:
 	 * halves the cost of a warm task walk (six spans a task). */

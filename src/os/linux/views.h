@@ -51,6 +51,13 @@ struct qvmi_linux_views {
 	uint8_t *scratch; /* QVMI_LX_SPAN_MAX bytes */
 	uint64_t kdtb; /* PA of the kernel's top-level page table */
 	bool kdtb_done;
+	/* Read with pread (qvmi__lx_read_once), not through the mapping
+	 * of shared RAM: set during the handle's first task walk.  A page
+	 * touched through our mapping for the first time cost 20-60 us
+	 * here (a fault, fault-around, the page-table entries), a pread
+	 * of a few hundred bytes 2.4 us; a one-shot `qvmi ps` touches
+	 * ~150 pages once, a long-lived handle's later walks reuse them. */
+	bool cold, walked;
 	/* The last host-mapped segment read through (shared RAM), valid
 	 * while ctx->flush_gen stays the same (it moves on map changes). */
 	const uint8_t *host;
