@@ -6,6 +6,11 @@
  * call is a syscall that pins the remote pages: ~2.7 us per small read on
  * QEMU 7.2/Linux 6.1, so shared RAM wins where it exists.  Needs
  * PTRACE_MODE_ATTACH rights on QEMU (root, or same uid and Yama allows).
+ * On a shared RAM file (memory-backend-file/memfd, share=on) a read of a
+ * page the guest never touched allocates it in the file (a read fault on
+ * a shared tmpfs mapping), which the shm source avoids: attach prefers
+ * shm there, and procmem serves only what shm cannot (ROM, anonymous RAM,
+ * where a read maps the zero page and allocates nothing).
  */
 #include <errno.h>
 #include <stdlib.h>
