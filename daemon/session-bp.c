@@ -29,6 +29,9 @@ enum {
 	SES_STEP_TIMEOUT_MS = 1000,
 	GDB_TIMEOUT_MS = 1000, /* one gdbstub reply */
 	LEDGER_MAX = 64 * 1024,
+	/* Re-verifying after a reset: 2 round trips of ~0.3 ms each per
+	 * breakpoint (QEMU 7.2, TCG); this bounds a stub that stalls. */
+	REVERIFY_BUDGET_MS = 2000,
 };
 
 static void reply_err(struct qvmid_session_server *s,
@@ -354,6 +357,82 @@ static void step_timed_out(struct qvmid_session_server *s)
 	on_stop(s, &st, true);
 }
 
+/* One breakpoint the stub refused after the reset: tell the tool. */
+static void bp_lost(struct qvmid_session_server *s, const struct ses_bp *b)
+{
+	uint8_t p[QVMI_SES_EV_BP_REMOVED_SIZE];
+
+	qvmid_ses_log(s, QVMI_LOG_WARN,
+		      "session: after the guest reset, breakpoint kind %u at "
+		      "0x%" PRIx64 " could not be re-inserted (%s): dropped",
+		      b->kind, b->addr, qvmi_errmsg(s->ctx));
+	qvmi_ses_put64(p, b->addr);
+	qvmi_ses_put32(p + 8, b->kind);
+	qvmi_ses_put32(p + 12, b->len);
+	qvmid_ses_ev_push(s, QVMI_SES_EV_BP_REMOVED, p, sizeof(p));
+}
+
+/*
+ * A guest reset (docs/PROTOCOL.md "Breakpoints"): QEMU keeps breakpoints
+ * by address, but under KVM a software breakpoint's int3 lives in guest
+ * memory, which firmware may have reloaded, and after a reset the vCPU is
+ * in real mode, where a kernel GVA does not translate.  So each one is
+ * taken out and put in again; what the stub refuses leaves the session's
+ * list and the ledger, and the tool gets EV_BP_REMOVED.  Under QEMU 7.2
+ * TCG (breakpoints kept by the vCPU, not in memory) this changes nothing.
+ */
+static void bp_reverify(struct qvmid_session_server *s)
+{
+	int64_t end = qvmid_ses_now_ms() + REVERIFY_BUDGET_MS;
+	unsigned int i = 0, dropped = 0;
+	bool held = false;
+	int err = 0;
+
+	s->reset_verify = false;
+	/* A dialled session closes for the reset (session-out.c). */
+	if (!s->nbps || !s->c || s->c->stage != 2 || s->c->outbound)
+		return;
+	err = qvmi_gdb_hold(s->gdb, &held);
+	if (held)
+		qvmid_ses_expect_own(s, true);
+	while (!err && i < s->nbps) {
+		struct ses_bp b = s->bps[i];
+
+		if (qvmid_ses_now_ms() >= end) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		err = qvmi_gdb_bp_reinsert(s->gdb, b.kind, b.addr, b.len);
+		if (err == 1) {
+			s->bps[i] = s->bps[--s->nbps];
+			dropped++;
+			bp_lost(s, &b);
+			err = 0;
+		} else if (!err) {
+			i++;
+		}
+	}
+	if (held)
+		qvmid_ses_expect_own(s, false);
+	if (qvmi_gdb_release(s->gdb, held) && !err)
+		err = -EIO;
+	if (err) /* the rest stays as it was: a BP_CLEAR can still try */
+		qvmid_ses_log(s, QVMI_LOG_WARN,
+			      "session: re-verifying breakpoints after the "
+			      "guest reset stopped at %u of %u: %s",
+			      i, s->nbps,
+			      err == -ETIMEDOUT ? "out of time" :
+						  qvmi_errmsg(s->ctx));
+	if (!s->nbps)
+		s->c->hooked = s->c->hook_cmd;
+	if (dropped)
+		qvmid_ses_ledger_sync(s);
+	qvmid_ses_log(s, QVMI_LOG_INFO,
+		      "session: guest reset: %u breakpoints re-inserted, %u "
+		      "dropped",
+		      i, dropped);
+}
+
 void qvmid_ses_bp_poll(struct qvmid_session_server *s, int64_t *next_ms)
 {
 	struct qvmi_stop st;
@@ -385,6 +464,9 @@ void qvmid_ses_bp_poll(struct qvmid_session_server *s, int64_t *next_ms)
 	}
 	if (s->stepping && qvmid_ses_now_ms() >= s->step_deadline)
 		step_timed_out(s);
+	/* After the step (its EV_STEP or timeout) the vCPUs are ours. */
+	if (s->reset_verify && !s->stepping)
+		bp_reverify(s);
 	if (s->stop_wait && next_ms)
 		*next_ms = QVMI_MIN(*next_ms, s->stop_deadline);
 	if (s->stepping && next_ms)

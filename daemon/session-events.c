@@ -185,8 +185,14 @@ void qvmid_session_server_qmp_event(struct qvmid_session_server *s,
 		if (data && json_object_object_get_ex(data, "guest", &guest) &&
 		    json_object_get_boolean(guest))
 			flags |= QVMI_SES_EVF_GUEST;
-		if (id == QVMI_SES_EV_RESET) /* connect-out redials */
+		/* Connect-out redials; a listened session keeps its
+		 * breakpoints, re-verified from the loop: this callback
+		 * may run inside a gdbstub or QMP round trip. */
+		if (id == QVMI_SES_EV_RESET) {
+			qvmi_cache_flush(s->ctx); /* only bumps an epoch */
 			qvmid_ses_out_reset(s);
+			s->reset_verify = s->gdb != NULL;
+		}
 	} else if (!strcmp(name, "MIGRATION")) {
 		id = QVMI_SES_EV_MIGRATION;
 		detail = lookup(data, "status", mig_states,

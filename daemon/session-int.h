@@ -89,6 +89,9 @@ struct qvmid_session_server {
 	bool stepping;
 	unsigned int step_vcpu;
 	int64_t step_deadline;
+	/* A guest reset came (QMP RESET): re-insert the breakpoints from
+	 * the loop once no step is out (bp_reverify in session-bp.c). */
+	bool reset_verify;
 	bool ledger_paused; /* as last written */
 	bool ledger_exists;
 };

@@ -1012,6 +1012,9 @@ enum qvmi_event_type {
 	QVMI_EVENT_SHUTDOWN,
 	QVMI_EVENT_MIGRATION,
 	QVMI_EVENT_UNHOOK, /* remove what you set, then qvmi_session_unhook_ack */
+	/* qvmid could not re-insert a breakpoint or watchpoint after a guest
+	 * reset and dropped it (addr, kind, len say which). */
+	QVMI_EVENT_BP_REMOVED,
 };
 
 /* Why qvmid asks the tool to unhook (QVMI_EVENT_UNHOOK's reason). */
@@ -1076,7 +1079,10 @@ struct qvmi_event {
 	/* QEMU's timestamp of the event (host wall clock, Unix ns); 0 if
 	 * unknown. */
 	uint64_t timestamp_ns;
-	uint64_t addr; /* breakpoint, watchpoint */
+	uint64_t addr; /* breakpoint, watchpoint, bp-removed */
+	/* BP_REMOVED: the enum qvmi_bp_kind and length it was set with. */
+	uint32_t kind;
+	uint32_t len;
 };
 
 typedef void (*qvmi_event_fn)(struct qvmi_ctx *ctx, const struct qvmi_event *ev,

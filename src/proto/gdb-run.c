@@ -206,6 +206,38 @@ int qvmi_gdb_bp_remove(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
 	return 0;
 }
 
+/*
+ * After a guest reset: take a tracked breakpoint out and put it in again,
+ * so that the stub writes it anew (under KVM a software breakpoint is an
+ * int3 in guest memory, which a reset may have overwritten) or says it
+ * cannot (the address is no longer mapped).  The stub's answer to z does
+ * not matter (QEMU 7.2 answers E22 when it has no such breakpoint).
+ */
+int qvmi_gdb_bp_reinsert(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
+			 uint64_t addr, unsigned int len)
+{
+	int err = bp_check(g, kind, len), i = bp_find(g, kind, addr, len);
+	char c[48];
+
+	if (err)
+		return err;
+	if (i < 0)
+		return qvmi__err(g->ctx, -ENOENT, "gdb: no such breakpoint");
+	snprintf(c, sizeof(c), "z%d,%" PRIx64 ",%x", (int)kind, addr, len);
+	err = qvmi__gdb_cmd(g, c, NULL);
+	if (err)
+		return err;
+	c[0] = 'Z';
+	err = qvmi__gdb_cmd(g, c, NULL);
+	if (err)
+		return err;
+	if (!strcmp(g->buf, "OK"))
+		return 0;
+	g->bps[i] = g->bps[--g->nbps];
+	qvmi__gdb_reply_err(g, "re-insert breakpoint", addr);
+	return 1;
+}
+
 /* ---- execution ---------------------------------------------------------- */
 
 static int send_resume(struct qvmi_gdb *g, bool step, unsigned int vcpu)

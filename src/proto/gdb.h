@@ -174,6 +174,11 @@ QVMI_HIDDEN void qvmi_gdb_poll(struct qvmi_gdb *g);
  * one that arrived), 0 if none, < 0 on a broken connection. */
 QVMI_HIDDEN int qvmi_gdb_fd(const struct qvmi_gdb *g);
 QVMI_HIDDEN int qvmi_gdb_poll_stop(struct qvmi_gdb *g, struct qvmi_stop *ret);
+/* Re-insert a tracked breakpoint (z, then Z) with the VM stopped: 0 if
+ * the stub has it again, 1 if the stub refused the Z (it is no longer
+ * tracked; the reason is ctx's message), < 0 on a broken connection. */
+QVMI_HIDDEN int qvmi_gdb_bp_reinsert(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
+				     uint64_t addr, unsigned int len);
 /* Remove a breakpoint this connection may not know (one a previous
  * connection left in QEMU, see qvmid's ledger); the VM must be stopped.
  * QEMU 7.2 answers E22 for one that is not there. */

@@ -121,6 +121,7 @@ static const struct {
 	{ QVMI_SES_EV_SHUTDOWN, "ev-shutdown", "shutdown" },
 	{ QVMI_SES_EV_MIGRATION, "ev-migration", "migration" },
 	{ QVMI_SES_EV_UNHOOK, "ev-unhook", "unhook" },
+	{ QVMI_SES_EV_BP_REMOVED, "ev-bp-removed", "breakpoint" },
 };
 
 const char *qvmi_ses_msg_name(uint16_t msg)
@@ -292,6 +293,8 @@ static long event_size(uint16_t msg)
 		return QVMI_SES_EV_LIFE_SIZE;
 	case QVMI_SES_EV_UNHOOK:
 		return QVMI_SES_EV_UNHOOK_SIZE;
+	case QVMI_SES_EV_BP_REMOVED:
+		return QVMI_SES_EV_BP_REMOVED_SIZE;
 	default:
 		return -1;
 	}
@@ -311,6 +314,11 @@ int qvmi_ses_check_event(const struct qvmi_ses_hdr *h, const uint8_t *payload,
 		w = "unknown event";
 	else if (h->size != (uint32_t)want)
 		w = "wrong event payload size";
+	else if (h->msg == QVMI_SES_EV_BP_REMOVED &&
+		 qvmi_ses_get32(payload + 8) > QVMI_WP_ACCESS)
+		w = "bp-removed: bad kind";
+	else if (h->msg == QVMI_SES_EV_BP_REMOVED)
+		return 0; /* 16 bytes too, but not a lifecycle event */
 	else if (want == QVMI_SES_EV_LIFE_SIZE &&
 		 qvmi_ses_get32(payload + 12) & ~(uint32_t)QVMI_SES_EVF_GUEST)
 		w = "unknown event flags";

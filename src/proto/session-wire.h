@@ -32,6 +32,7 @@ enum {
 	QVMI_SES_HELLO_REP = 40,
 	QVMI_SES_EV_LIFE_SIZE = 16, /* paused .. migration */
 	QVMI_SES_EV_UNHOOK_SIZE = 8,
+	QVMI_SES_EV_BP_REMOVED_SIZE = 16, /* u64 addr, u32 kind, u32 len */
 	QVMI_SES_EV_CPU_SIZE = 16 + QVMI_SES_NREGS * 8, /* bp, step, wp */
 };
 
@@ -73,6 +74,7 @@ enum qvmi_ses_msg {
 	QVMI_SES_EV_SHUTDOWN = 0x0086,
 	QVMI_SES_EV_MIGRATION = 0x0087,
 	QVMI_SES_EV_UNHOOK = 0x0088,
+	QVMI_SES_EV_BP_REMOVED = 0x0089,
 };
 
 enum qvmi_ses_feature {

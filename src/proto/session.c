@@ -155,6 +155,10 @@ static int ses_take_event(struct qvmi_ctx *ctx, struct ses_client *c,
 		ev.reason = qvmi_ses_get32(p);
 		ev.timeout_ms = qvmi_ses_get32(p + 4);
 		c->last_unhook = h->seq;
+	} else if (h->msg == QVMI_SES_EV_BP_REMOVED) {
+		ev.addr = qvmi_ses_get64(p);
+		ev.kind = qvmi_ses_get32(p + 8);
+		ev.len = qvmi_ses_get32(p + 12);
 	} else if (h->size == QVMI_SES_EV_LIFE_SIZE) {
 		ev.timestamp_ns = qvmi_ses_get64(p);
 		ev.reason = qvmi_ses_get32(p + 8);
