@@ -27,6 +27,9 @@ struct model {
 	bool close_after_handshake;
 	/* vCont;s does not end (a halted vCPU under TCG) until 0x03 */
 	bool step_hangs;
+	/* a Z for this address answers E14, as QEMU does for a GVA that
+	 * does not translate (0: none; set under lock) */
+	uint64_t refuse_z;
 	/* state */
 	int fd;
 	pthread_t th;
@@ -255,6 +258,8 @@ static inline __attribute__((unused)) void m_bp(struct model *m, const char *p)
 
 	if (sscanf(p + 1, "%d,%llx,%x", &type, &a, &len) != 3)
 		return m_reply(m, "E22");
+	if (p[0] == 'Z' && m->refuse_z && a == m->refuse_z)
+		return m_reply(m, "E14");
 	if (p[0] == 'Z') {
 		m->bps[m->nbps].type = type;
 		m->bps[m->nbps].addr = a;

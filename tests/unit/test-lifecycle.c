@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fakeqmp.h"
+#include "gdb-model.h"
 #include "harness.h"
 #include "sessrig.h"
 #include "sockcli.h"
@@ -97,6 +98,9 @@ struct rig {
 	struct qvmi_ctx *tool;
 	struct qvmi_event ev[32];
 	int nev;
+	/* with_gdb: the gdbstub model behind the session */
+	struct model m;
+	bool model_started;
 };
 
 static void on_event(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
@@ -117,13 +121,15 @@ static void rig_free(void *arg)
 	qvmi_ctx_destroy(r->tool);
 	if (r->f)
 		fakeqmp_finish(r->f, msg, sizeof(msg));
+	if (r->model_started) /* the session rig closed its end */
+		model_join(&r->m);
 	pthread_mutex_destroy(&r->fake.lock);
 	free(r->mem);
 	free(r);
 }
 
-static struct rig *rig_start(const struct qvmid_proxy_opts *po,
-			     const char *deny_events)
+static struct rig *rig_start_gdb(const struct qvmid_proxy_opts *po,
+				 const char *deny_events, bool with_gdb)
 {
 	static int seq;
 	struct rig *r = calloc(1, sizeof(*r));
@@ -160,12 +166,25 @@ static struct rig *rig_start(const struct qvmid_proxy_opts *po,
 		CHECK_OK(qvmid_session_policy_apply(&so.policy, deny_events,
 						    false, true, NULL));
 	}
+	if (with_gdb) {
+		r->m.running_at_connect = true;
+		so.gdb_fd_set = true;
+		so.gdb_fd = model_start(&r->m);
+		r->model_started = true;
+		so.ledger_path = r->sr->ledger;
+	}
 	o.listen_path = r->qmp;
 	CHECK_OK(qvmid_proxy_create(r->ctx, &o, &r->p));
 	r->sr->p = r->p; /* the rig destroys it from here on */
 	CHECK_OK(qvmid_proxy_add_session(r->p, r->ses, &so));
 	sessrig_serve_proxy(r->sr, r->p);
 	return r;
+}
+
+static struct rig *rig_start(const struct qvmid_proxy_opts *po,
+			     const char *deny_events)
+{
+	return rig_start_gdb(po, deny_events, false);
 }
 
 static void tool_open(struct rig *r)
@@ -526,6 +545,109 @@ static void test_unhooked_and_orphan(void)
 	CHECK_INT(st.holding, ==, 0);
 }
 
+/* ---- breakpoints across a guest reset --------------------------------------- */
+
+static const char guest_reset[] =
+	"{\"timestamp\": {\"seconds\": 7, \"microseconds\": 8}, "
+	"\"event\": \"RESET\", \"data\": {\"guest\": true, "
+	"\"reason\": \"guest-reset\"}}\r\n";
+
+/* Wait (bounded) until the model saw packet s at or after from. */
+static int model_wait(struct model *m, const char *s, int from, int ms)
+{
+	int i;
+
+	for (int n = 0; (i = log_find(m, s, from)) < 0 && n < ms / 10; n++)
+		poll(NULL, 0, 10);
+	return i;
+}
+
+static bool ledger_has(struct rig *r, const char *line)
+{
+	char buf[512] = "";
+	FILE *f = fopen(r->sr->ledger, "re");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return strstr(buf, line) != NULL;
+}
+
+/* A guest reset with a breakpoint in: qvmid takes it out and puts it in
+ * again (z, then Z) and the session goes on. */
+static void test_reset_reverify(void)
+{
+	const uint64_t bp = VBASE + 0x100, bp2 = VBASE + 0x200;
+	uint8_t buf[8];
+	struct rig *r = rig_start_gdb(&defaults, NULL, true);
+	int from, z, i;
+
+	tool_open(r);
+	CHECK_OK(qvmi_vm_pause(r->tool));
+	CHECK_OK(qvmi_bp_insert(r->tool, QVMI_BP_HW, bp, 1));
+	CHECK(ledger_has(r, "bp 1 ffffffff87800100 1"));
+	from = r->m.nlog;
+	fakeqmp_inject(r->f, guest_reset);
+	i = tool_wait(r, QVMI_EVENT_RESET, WAIT_MS);
+	CHECK_INT(r->ev[i].reason, ==, QVMI_CAUSE_GUEST_RESET);
+	z = model_wait(&r->m, "z1,ffffffff87800100,1", from, WAIT_MS);
+	CHECK(z >= 0);
+	CHECK(model_wait(&r->m, "Z1,ffffffff87800100,1", z, WAIT_MS) > z);
+	CHECK(!tool_has(r, QVMI_EVENT_BP_REMOVED, 100));
+	pthread_mutex_lock(&r->m.lock);
+	CHECK_INT(r->m.nbps, ==, 1);
+	pthread_mutex_unlock(&r->m.lock);
+	CHECK(ledger_has(r, "bp 1 ffffffff87800100 1"));
+	/* The session still works. */
+	CHECK_OK(qvmi_bp_insert(r->tool, QVMI_WP_WRITE, bp2, 8));
+	CHECK_OK(qvmi_bp_remove(r->tool, QVMI_WP_WRITE, bp2, 8));
+	CHECK_OK(qvmi_read_pa(r->tool, 0x1000, buf, sizeof(buf)));
+	CHECK_OK(qvmi_bp_remove(r->tool, QVMI_BP_HW, bp, 1));
+	CHECK(!ledger_has(r, "bp ")); /* only our pause is left */
+	CHECK_OK(qvmi_vm_resume(r->tool));
+	CHECK(access(r->sr->ledger, F_OK) != 0);
+	rig_stop(r, NULL);
+	CHECK_INT(r->m.nbps, ==, 0);
+}
+
+/* The stub refuses the re-insert (a GVA that no longer translates): the
+ * tool is told, and the breakpoint is gone from the session and ledger. */
+static void test_reset_refused(void)
+{
+	const uint64_t bp = VBASE + 0x100, bp2 = VBASE + 0x200;
+	struct rig *r = rig_start_gdb(&defaults, NULL, true);
+	int i;
+
+	tool_open(r);
+	CHECK_OK(qvmi_vm_pause(r->tool));
+	CHECK_OK(qvmi_bp_insert(r->tool, QVMI_BP_SW, bp, 1));
+	CHECK_OK(qvmi_bp_insert(r->tool, QVMI_WP_ACCESS, bp2, 4));
+	CHECK(ledger_has(r, "bp 4 ffffffff87800200 4"));
+	pthread_mutex_lock(&r->m.lock);
+	r->m.refuse_z = bp2;
+	pthread_mutex_unlock(&r->m.lock);
+	fakeqmp_inject(r->f, guest_reset);
+	i = tool_wait(r, QVMI_EVENT_BP_REMOVED, WAIT_MS);
+	CHECK_U64(r->ev[i].addr, ==, bp2);
+	CHECK_INT(r->ev[i].kind, ==, QVMI_WP_ACCESS);
+	CHECK_INT(r->ev[i].len, ==, 4);
+	/* EV_RESET came first */
+	CHECK_INT(r->ev[tool_wait(r, QVMI_EVENT_RESET, 0)].seq, <,
+		  r->ev[i].seq);
+	CHECK(!ledger_has(r, "ffffffff87800200"));
+	CHECK(ledger_has(r, "bp 0 ffffffff87800100 1"));
+	CHECK_INT(qvmi_bp_remove(r->tool, QVMI_WP_ACCESS, bp2, 4), ==, -ENOENT);
+	CHECK_OK(qvmi_bp_remove(r->tool, QVMI_BP_SW, bp, 1));
+	CHECK(!ledger_has(r, "bp ")); /* only our pause is left */
+	CHECK_OK(qvmi_vm_resume(r->tool));
+	CHECK(access(r->sr->ledger, F_OK) != 0);
+	rig_stop(r, NULL);
+	CHECK_INT(r->m.nbps, ==, 0);
+}
+
 /* The wire rules for events, as the client checks them. */
 static void test_event_frames(void)
 {
@@ -552,7 +674,17 @@ static void test_event_frames(void)
 	CHECK_STR(why, "unhook: bad reason");
 	qvmi_ses_put32(p, QVMI_UNHOOK_QUIT);
 	CHECK_OK(qvmi_ses_check_event(&h, p, 3, &why));
-	h.msg = 0x89;
+	h.msg = QVMI_SES_EV_BP_REMOVED;
+	h.size = QVMI_SES_EV_BP_REMOVED_SIZE;
+	memset(p, 0, sizeof(p));
+	qvmi_ses_put32(p + 8, QVMI_WP_ACCESS + 1);
+	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_STR(why, "bp-removed: bad kind");
+	/* 16 bytes like a lifecycle event, but no flags word */
+	qvmi_ses_put32(p + 8, QVMI_WP_ACCESS);
+	qvmi_ses_put32(p + 12, 8);
+	CHECK_OK(qvmi_ses_check_event(&h, p, 3, &why));
+	h.msg = 0x8a;
 	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
 	CHECK_STR(why, "unknown event");
 	h.msg = QVMI_SES_EV_UNHOOK;
@@ -572,5 +704,7 @@ static const struct qvmi_test lifecycle_tests[] = {
 	{ "tool_eof", test_tool_eof },
 	{ "unhooked_and_orphan", test_unhooked_and_orphan },
 	{ "event_frames", test_event_frames },
+	{ "reset_reverify", test_reset_reverify },
+	{ "reset_refused", test_reset_refused },
 };
 QVMI_SUITE(lifecycle, lifecycle_tests);
