@@ -201,6 +201,10 @@ struct watch {
 	/* Through a qvmid session: the reason of an UNHOOK qvmid sent (a
 	 * management client's stop/reset/quit... waits for us), 0 if none. */
 	uint32_t unhook;
+	/* Through a session: the guest reset (QVMI_EVENT_RESET).  The
+	 * kernel address watched is stale then (KASLR moves the kernel on
+	 * the next boot): the watch ends like on UNHOOK. */
+	bool reset;
 	/* --stats, per hit: stop seen -> VM running again, and the part of
 	 * it spent finding the task and printing */
 	double *ms, *ms_task;
@@ -224,6 +228,8 @@ static void on_event(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
 	(void)ctx;
 	if (ev->type == QVMI_EVENT_UNHOOK)
 		w->unhook = ev->reason ? ev->reason : QVMI_UNHOOK_STOP;
+	else if (ev->type == QVMI_EVENT_RESET)
+		w->reset = true;
 }
 
 static const char *unhook_why(uint32_t reason)
@@ -243,8 +249,8 @@ static const char *unhook_why(uint32_t reason)
 }
 
 /* Wait for the next stop in slices so that Ctrl-C, --seconds and qvmid's
- * UNHOOK are seen.  1: a stop in *s, 0: interrupted, out of time or asked
- * to unhook, < 0: error. */
+ * UNHOOK or RESET are seen.  1: a stop in *s, 0: interrupted, out of
+ * time, asked to unhook or the guest reset, < 0: error. */
 static int next_stop(struct watch *w, double deadline, struct qvmi_stop *s)
 {
 	bool session = qvmi_session_fd(w->cli->ctx) >= 0;
@@ -255,7 +261,7 @@ static int next_stop(struct watch *w, double deadline, struct qvmi_stop *s)
 		 * session's queue until delivered here. */
 		if (session && qvmi_events_poll(w->cli->ctx, 0) == -EPIPE)
 			return -EPIPE;
-		if (w->unhook || (deadline && now_ms() >= deadline))
+		if (w->unhook || w->reset || (deadline && now_ms() >= deadline))
 			return 0;
 		err = qvmi_wait_stop(w->cli->ctx, WAIT_SLICE_MS, s);
 		if (err == -ETIMEDOUT)
@@ -313,6 +319,10 @@ static int watch_finish(struct watch *w, bool was_running)
 		err = qvmi_vm_pause(ctx);
 	if (!err)
 		err = qvmi_bp_remove(ctx, w->a.kind, w->addr, 1);
+	/* After a reset qvmid drops a breakpoint it could not put back
+	 * (EV_BP_REMOVED): it is gone either way. */
+	if (err == -ENOENT && w->reset)
+		err = 0;
 	if (!err && was_running)
 		err = qvmi_vm_resume(ctx);
 	return err ? cli_fail(w->cli, "watch: cleanup", err) : 0;
@@ -403,6 +413,12 @@ static int watch_main(struct cli *cli, int argc, char **argv)
 			"removed after %llu hits\n",
 			unhook_why(w.unhook), (unsigned long long)w.hits);
 		rc = err ? cli_fail(cli, "watch: unhook", err) : rc ? rc : 3;
+	} else if (w.reset) {
+		fprintf(stderr,
+			"qvmi: watch: the guest reset: breakpoint removed "
+			"after %llu hits\n",
+			(unsigned long long)w.hits);
+		rc = rc ? rc : 3;
 	}
 	if (w.a.stats) {
 		size_t n = w.hits < MAX_SAMPLES ? w.hits : MAX_SAMPLES;
