@@ -114,7 +114,9 @@ const struct cli_cmd cli_cmds[] = {
 	  "breakpoint and leaves the VM running if it was.  Through a qvmid\n"
 	  "session, an UNHOOK from qvmid (a management stop, reset, quit...)\n"
 	  "also ends the watch: the breakpoint is removed and acknowledged at\n"
-	  "once (exit status 3).  --stats prints the time from a hit to the VM\n"
+	  "once (exit status 3).  So does a guest reset (EV_RESET): after a\n"
+	  "reboot KASLR moves the kernel and the address is stale.  --stats\n"
+	  "prints the time from a hit to the VM\n"
 	  "running again (p50/p99) to stderr.\n" },
 
 	{ "step", cmd_step, "single-step a vCPU",
