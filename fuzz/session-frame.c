@@ -5,7 +5,8 @@
  * the starting stage).  Oracles: a header that decodes re-encodes to the
  * same bytes; an accepted READ_PA/WRITE_PA has a length within the limit
  * and a WRITE_PA's data fits its frame; a VM info block or error text that
- * decodes re-encodes to the same bytes.
+ * decodes re-encodes to the same bytes; a frame taken as an event (as
+ * libqvmi checks qvmid's) is an event frame with a valid payload.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,6 +62,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (h.size > size - off - QVMI_SES_HDR)
 			break;
 		check_payload_decoders(p, h.size);
+		/* the same bytes as an event, as libqvmi checks them */
+		if (!qvmi_ses_check_event(&h, p, h.seq, &why)) {
+			must(h.flags == QVMI_SES_F_EVENT);
+			must(h.msg != QVMI_SES_EV_BP_REMOVED ||
+			     (h.size == QVMI_SES_EV_BP_REMOVED_SIZE &&
+			      qvmi_ses_get32(p + 8) <= QVMI_WP_ACCESS));
+		}
 		if (qvmi_ses_check_request(&h, p, stage, seq, &why)) {
 			must(why != NULL);
 			break; /* a bad frame closes the session */
