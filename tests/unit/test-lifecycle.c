@@ -648,6 +648,51 @@ static void test_reset_refused(void)
 	CHECK_INT(r->m.nbps, ==, 0);
 }
 
+static void *inject_reset_later(void *arg)
+{
+	struct rig *r = arg;
+
+	poll(NULL, 0, 300);
+	fakeqmp_inject(r->f, guest_reset);
+	return NULL;
+}
+
+/* A reset while a step is out: the breakpoints are re-verified once the
+ * step is over (here: it hangs, and qvmid stops it after 1 s), never
+ * under it. */
+static void test_reset_during_step(void)
+{
+	struct rig *r = rig_start_gdb(&defaults, NULL, true);
+	pthread_t th;
+	int from, s, c, z, err;
+
+	tool_open(r);
+	CHECK_OK(qvmi_vm_pause(r->tool));
+	CHECK_OK(qvmi_bp_insert(r->tool, QVMI_BP_HW, VBASE + 0x100, 1));
+	pthread_mutex_lock(&r->m.lock);
+	r->m.step_hangs = true;
+	pthread_mutex_unlock(&r->m.lock);
+	from = r->m.nlog;
+	CHECK_INT(pthread_create(&th, NULL, inject_reset_later, r), ==, 0);
+	err = qvmi_single_step(r->tool, 1);
+	pthread_join(th, NULL);
+	CHECK_INT(err, ==, -ETIMEDOUT);
+	tool_wait(r, QVMI_EVENT_RESET, WAIT_MS);
+	s = log_find(&r->m, "vCont;s:p01.02", from);
+	CHECK(s >= 0);
+	c = log_find(&r->m, "^C", s);
+	CHECK(c > s);
+	z = model_wait(&r->m, "z1,ffffffff87800100,1", from, WAIT_MS);
+	CHECK_MSG(z > c, "z at %d, step at %d, its stop at %d", z, s, c);
+	CHECK(model_wait(&r->m, "Z1,ffffffff87800100,1", z, WAIT_MS) > z);
+	CHECK(!tool_has(r, QVMI_EVENT_BP_REMOVED, 50));
+	CHECK_OK(qvmi_vm_resume(r->tool)); /* the EV_STEP */
+	CHECK_OK(qvmi_bp_remove(r->tool, QVMI_BP_HW, VBASE + 0x100, 1));
+	CHECK_OK(qvmi_vm_resume(r->tool));
+	rig_stop(r, NULL);
+	CHECK_INT(r->m.nbps, ==, 0);
+}
+
 /* The wire rules for events, as the client checks them. */
 static void test_event_frames(void)
 {
@@ -706,5 +751,6 @@ static const struct qvmi_test lifecycle_tests[] = {
 	{ "event_frames", test_event_frames },
 	{ "reset_reverify", test_reset_reverify },
 	{ "reset_refused", test_reset_refused },
+	{ "reset_during_step", test_reset_during_step },
 };
 QVMI_SUITE(lifecycle, lifecycle_tests);
