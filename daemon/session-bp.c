@@ -93,6 +93,8 @@ void qvmid_ses_ledger_sync(struct qvmid_session_server *s)
 	bool paused = we_paused(s), want = s->nbps || paused;
 	int err = 0;
 
+	qvmid_ses_stats_refresh(s);
+
 	if (!s->o.ledger_path || !s->gdb)
 		return;
 	if (!want && s->ledger_exists) {

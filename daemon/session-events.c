@@ -229,6 +229,7 @@ void qvmid_ses_unhook_done(struct qvmid_session_server *s, const char *why)
 		s->gen_done = s->gen_req;
 		qvmid_ses_log(s, QVMI_LOG_INFO, "session: unhooked (%s)", why);
 	}
+	qvmid_ses_stats_refresh(s);
 }
 
 uint64_t qvmid_session_server_unhook(struct qvmid_session_server *s,

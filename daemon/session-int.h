@@ -172,6 +172,7 @@ bool qvmid_ses_busy_stepping(const struct qvmid_session_server *s,
 			     const struct qvmi_ses_hdr *h, const uint8_t *p);
 /* Rewrite (or remove) the ledger if what it says changed. */
 void qvmid_ses_ledger_sync(struct qvmid_session_server *s);
+void qvmid_ses_stats_refresh(struct qvmid_session_server *s);
 /* Queue an event (dropped if the policy denies it); false if not queued. */
 bool qvmid_ses_ev_push(struct qvmid_session_server *s, uint16_t msg,
 		       const uint8_t *p, size_t len);

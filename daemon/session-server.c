@@ -162,6 +162,7 @@ static void conn_close(struct qvmid_session_server *s)
 	s->c = NULL;
 	if (s->out)
 		qvmid_ses_out_closed(s);
+	qvmid_ses_stats_refresh(s);
 }
 
 /* A second client: one ERROR frame into its empty socket buffer, then
@@ -520,6 +521,7 @@ void qvmid_session_server_dispatch(struct qvmid_session_server *s,
 		accept_one(s, s->vsock_fd);
 	if (s->out)
 		qvmid_ses_out_dispatch(s, &pfd[5]);
+	qvmid_ses_stats_refresh(s);
 }
 
 int qvmid_session_server_run(struct qvmid_session_server *s)
@@ -553,15 +555,26 @@ void qvmid_session_server_stop(struct qvmid_session_server *s)
 	(void)n; /* a full pipe already wakes the loop */
 }
 
+/*
+ * The fields of the stats that describe the open session, refreshed by
+ * the loop's thread whenever they may have changed (a turn of the loop, a
+ * close, a breakpoint change, an unhook): qvmid_session_server_stats()
+ * then never follows s->c, which the loop frees, so another thread (the
+ * unit tests poll it) may call it while the server runs.
+ */
+void qvmid_ses_stats_refresh(struct qvmid_session_server *s)
+{
+	s->st.active = s->c != NULL;
+	s->st.hooked = qvmid_session_server_hooked(s);
+	s->st.pause_count = s->c ? s->c->pause_count : 0;
+	s->st.breakpoints = s->nbps;
+	s->st.outbound = s->c && s->c->outbound;
+}
+
 void qvmid_session_server_stats(const struct qvmid_session_server *s,
 				struct qvmid_session_stats *ret)
 {
 	*ret = s->st;
-	ret->active = s->c != NULL;
-	ret->hooked = qvmid_session_server_hooked(s);
-	ret->pause_count = s->c ? s->c->pause_count : 0;
-	ret->breakpoints = s->nbps;
-	ret->outbound = s->c && s->c->outbound;
 }
 
 static int load_key(struct qvmid_session_server *s,
