@@ -249,30 +249,14 @@ static int read_layout(struct attach *a, struct hmp_out *o)
 /* The guest's RAM list: kind "ram" ranges, adjacent ones merged. */
 static int add_ram(struct attach *a)
 {
-	uint64_t start = 0, end = 0;
-	bool open = false;
-	size_t i;
-	int err;
+	for (size_t i = 0; i < a->n; i++) {
+		int err = a->r[i].ram ?
+				  qvmi__ram_add_merged(a->ctx, a->r[i].gpa,
+						       a->r[i].size) :
+				  0;
 
-	for (i = 0; i <= a->n; i++) {
-		struct range *r = i < a->n ? &a->r[i] : NULL;
-
-		if (r && !r->ram)
-			continue;
-		if (r && open && r->gpa == end) {
-			end += r->size;
-			continue;
-		}
-		if (open) {
-			err = qvmi__ram_add(a->ctx, start, end - start);
-			if (err)
-				return err;
-		}
-		open = r != NULL;
-		if (r) {
-			start = r->gpa;
-			end = r->gpa + r->size;
-		}
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -181,6 +181,14 @@ QVMI_HIDDEN int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
 			      struct qvmi_pa_file *ret);
 QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,
 			      uint64_t size);
+/* The cache directory (src/core/cachedir.c): dir if set, else
+ * $XDG_CACHE_HOME/qvmi or ~/.cache/qvmi; and mkdir -p of it (0700). */
+QVMI_HIDDEN int qvmi__cache_dir(const char *dir, char *buf, size_t size);
+QVMI_HIDDEN int qvmi__mkdirs(char *d);
+/* The same, but a range that starts where a listed one ends extends it
+ * (QEMU's memory tree splits one RAM block into adjacent ranges). */
+QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,
+				     uint64_t size);
 /* Drop all sources, segments, RAM ranges and the control backend. */
 QVMI_HIDDEN void qvmi__detach(struct qvmi_ctx *ctx);
 

@@ -71,45 +71,10 @@ bool qvmi__layout_enabled(void)
 	return !(e && *e && strcmp(e, "0"));
 }
 
-/* The profile cache's directory (src/os/linux/profile.c). */
-static int layout_dir(char *buf, size_t size)
-{
-	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	int n;
-
-	if (x && *x == '/')
-		n = snprintf(buf, size, "%s/qvmi", x);
-	else if (home && *home == '/')
-		n = snprintf(buf, size, "%s/.cache/qvmi", home);
-	else
-		return -ENOENT;
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-/* mkdir -p, as the profile cache does: the attach runs before any
- * profile is saved, so XDG_CACHE_HOME or ~/.cache may not exist yet. */
-static int make_dirs(char *d)
-{
-	for (char *p = d + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(d, 0700) && errno != EEXIST) {
-			*p = c;
-			return -errno;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
 static int layout_path(const char *sock, char *buf, size_t size)
 {
 	char d[PATH_MAX];
-	int n, err = layout_dir(d, sizeof(d));
+	int n, err = qvmi__cache_dir(NULL, d, sizeof(d));
 
 	if (err)
 		return err;
@@ -387,12 +352,12 @@ int qvmi__layout_save(const struct qvmi_layout *l)
 
 	if (strchr(l->sock, '\n') || strchr(l->version, '\n'))
 		return -EINVAL;
-	err = layout_dir(d, sizeof(d));
+	err = qvmi__cache_dir(NULL, d, sizeof(d));
 	if (!err)
 		err = layout_path(l->sock, path, sizeof(path));
 	if (err)
 		return err;
-	err = make_dirs(d);
+	err = qvmi__mkdirs(d);
 	if (err)
 		return err;
 	buf = malloc(LAYOUT_FILE_MAX);
@@ -664,26 +629,13 @@ static int apply_procmem(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
 
 static int add_ram(struct qvmi_ctx *ctx, const struct qvmi_layout *l)
 {
-	uint64_t start = 0, end = 0;
-	bool open = false;
-	int err;
+	for (size_t i = 0; i < l->n; i++) {
+		int err = l->r[i].ram ? qvmi__ram_add_merged(ctx, l->r[i].gpa,
+							     l->r[i].size) :
+					0;
 
-	for (size_t i = 0; i <= l->n; i++) {
-		const struct qvmi_layout_range *r = i < l->n ? &l->r[i] : NULL;
-
-		if (r && !r->ram)
-			continue;
-		if (r && open && r->gpa == end) {
-			end += r->size;
-			continue;
-		}
-		if (open && (err = qvmi__ram_add(ctx, start, end - start)))
+		if (err)
 			return err;
-		open = r != NULL;
-		if (r) {
-			start = r->gpa;
-			end = r->gpa + r->size;
-		}
 	}
 	return 0;
 }

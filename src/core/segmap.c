@@ -201,6 +201,17 @@ int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
+int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa, uint64_t size)
+{
+	for (size_t i = 0; i < ctx->nram; i++) {
+		if (ctx->ram[i].gpa + ctx->ram[i].size == gpa) {
+			ctx->ram[i].size += size;
+			return 0;
+		}
+	}
+	return qvmi__ram_add(ctx, gpa, size);
+}
+
 QVMI_API size_t qvmi_ram_count(const struct qvmi_ctx *ctx)
 {
 	return ctx->nram;

@@ -107,42 +107,6 @@ static uint64_t hash_body(const void *p, size_t n, uint64_t h)
 
 #define FNV_INIT 0xcbf29ce484222325ull
 
-static int cache_dir(const char *dir, char *buf, size_t size)
-{
-	const char *x = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	int n;
-
-	if (dir)
-		n = snprintf(buf, size, "%s", dir);
-	else if (x && *x == '/')
-		n = snprintf(buf, size, "%s/qvmi", x);
-	else if (home && *home == '/')
-		n = snprintf(buf, size, "%s/.cache/qvmi", home);
-	else
-		return -ENOENT;
-	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
-}
-
-/* mkdir -p: ~/.cache need not exist yet (a fresh account, a new
- * XDG_CACHE_HOME), and then no profile would ever be saved. */
-static int make_dirs(char *d)
-{
-	for (char *p = d + 1;; p++) {
-		if (*p && *p != '/')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(d, 0700) && errno != EEXIST) {
-			*p = c;
-			return -errno;
-		}
-		*p = c;
-		if (!c)
-			return 0;
-	}
-}
-
 /* Hash of the token table + index as they are in guest memory now. */
 static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
 		       uint64_t *ret)
@@ -286,12 +250,12 @@ void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 	struct prof_hdr h;
 	int fd = -1, err;
 
-	err = cache_dir(dir, d, sizeof(d));
+	err = qvmi__cache_dir(dir, d, sizeof(d));
 	if (!err)
 		err = fill_hdr(lx, &h);
 	if (err)
 		goto out;
-	err = make_dirs(d);
+	err = qvmi__mkdirs(d);
 	if (err)
 		goto out;
 	snprintf(path, sizeof(path),
@@ -504,7 +468,7 @@ int qvmi__profile_load(struct qvmi_linux *lx, const char *dir)
 	int tried = 0, err = -ENOENT;
 	DIR *dp;
 
-	if (cache_dir(dir, d, sizeof(d)) || !(dp = opendir(d)))
+	if (qvmi__cache_dir(dir, d, sizeof(d)) || !(dp = opendir(d)))
 		return -ENOENT;
 	while (err && tried < MAX_FILES && (e = readdir(dp))) {
 		size_t n = strlen(e->d_name);
