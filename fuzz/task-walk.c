@@ -14,48 +14,11 @@
 
 #include "../tests/lib/fake-kernel.c"
 
+#include "views-run.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum { FUZZ_MEM = 4 << 20, IMG_PART = 0x4000 };
-
-static int nop_task(const struct qvmi_linux_task *t, void *arg)
-{
-	(void)t;
-	(void)arg;
-	return 0;
-}
-
-static int nop_log(const struct qvmi_linux_log_rec *r, void *arg)
-{
-	volatile char c = r->text_len ? r->text[r->text_len - 1] : 0;
-
-	(void)c;
-	(void)arg;
-	return 0;
-}
-
-static void run(struct fk *k)
-{
-	struct qvmi_linux_task_list tl;
-	struct qvmi_linux_vma_list vl;
-	struct qvmi_linux_module_list ml;
-	char *args;
-	size_t len;
-
-	qvmi_linux_tasks(k->lx, QVMI_LINUX_THREADS, &tl);
-	for (size_t i = 0; i < tl.n && i < 4; i++) {
-		qvmi_linux_vmas(k->lx, tl.tasks[i].pid, &vl);
-		qvmi_linux_vma_list_deinit(&vl);
-		if (!qvmi_linux_proc_args(k->lx, tl.tasks[i].pid,
-					  QVMI_LINUX_CMDLINE, &args, &len))
-			free(args);
-	}
-	qvmi_linux_task_list_deinit(&tl);
-	qvmi_linux_task_foreach(k->lx, 0, nop_task, NULL);
-	qvmi_linux_modules(k->lx, &ml);
-	qvmi_linux_module_list_deinit(&ml);
-	qvmi_linux_dmesg(k->lx, nop_log, NULL);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -87,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       size - n :
 			       FUZZ_MEM - FK_HEAP_PA);
 	if (!fk_create_over(&k, v, mem, FUZZ_MEM, btf[v], bsz[v]))
-		run(&k);
+		run_views(k.lx);
 	fk_destroy(&k);
 	return 0;
 }
