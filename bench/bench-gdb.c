@@ -13,13 +13,6 @@
 
 const char *bench_gdb_path;
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double regs_ms(struct qvmi_ctx *ctx, int n)
 {
 	struct qvmi_regs_x86 r;
@@ -46,20 +39,20 @@ static int attach(struct qvmi_ctx **ret, const char *qmp, const char *gdb)
 	return err;
 }
 
-/* Hit -> the tool has the stop -> VM running again, n times. */
-static int bp_round_trips(struct qvmi_ctx *ctx, uint64_t addr, double *lat,
-			  int n)
+/* Hit -> the tool has the stop -> VM running again, n times (ms in lat);
+ * the breakpoint is removed and the VM running afterwards, whatever
+ * happened.  Also the session bench's measurement (bench-session.c). */
+int bench_bp_round_trips(struct qvmi_ctx *ctx, uint64_t addr, double *lat,
+			 int n)
 {
 	struct qvmi_stop st;
-	int i, err = qvmi_vm_pause(ctx);
+	int err = qvmi_vm_pause(ctx);
 
 	if (!err)
 		err = qvmi_bp_insert(ctx, QVMI_BP_HW, addr, 1);
 	if (!err)
 		err = qvmi_vm_resume(ctx);
-	if (err)
-		return err;
-	for (i = 0; i < n && !err; i++) {
+	for (int i = 0; i < n && !err; i++) {
 		double t0;
 
 		err = qvmi_wait_stop(ctx, 5000, &st);
@@ -104,12 +97,12 @@ int bench_gdb(const char *qmp)
 	gms = regs_ms(g, 200);
 	bench_row("vCPU registers via the gdbstub (g packet)", gms * 1e3, "us",
 		  qms * 1e3, "QMP info registers", NULL);
-	err = bp_round_trips(g, addr, lat, n);
+	err = bench_bp_round_trips(g, addr, lat, n);
 	if (err) {
 		fprintf(stderr, "bench gdb: breakpoints: %s\n", qvmi_errmsg(g));
 		goto out;
 	}
-	qsort(lat, (size_t)n, sizeof(lat[0]), cmp_double);
+	bench_sort(lat, (size_t)n);
 	bench_row("breakpoint round trip (hit seen -> VM running), p50",
 		  lat[n / 2] * 1e3, "us", 0, NULL, NULL);
 	bench_row("breakpoint round trip (hit seen -> VM running), p99",

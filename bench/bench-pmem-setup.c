@@ -143,17 +143,10 @@ static int split_pages(struct bpm *b, struct qvmi_ctx *ctx, uint64_t top)
 	return 0;
 }
 
-static int dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* p-th percentile of n samples, in us (sorts them). */
 static double pct_us(double *v, size_t n, double p)
 {
-	qsort(v, n, sizeof(*v), dcmp);
+	bench_sort(v, n);
 	return v[(size_t)((double)(n - 1) * p)] * 1e6;
 }
 

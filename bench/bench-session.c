@@ -22,38 +22,14 @@
 
 enum { MAX_HITS = 40 };
 
-static int cmp_ms(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* n hits: the stop in the tool's hands -> the continue acknowledged. */
 static int round_trips(struct qvmi_ctx *ctx, uint64_t addr, double *lat, int n)
 {
-	struct qvmi_stop st;
-	int err = qvmi_vm_pause(ctx);
+	int err = bench_bp_round_trips(ctx, addr, lat, n);
 
-	if (!err)
-		err = qvmi_bp_insert(ctx, QVMI_BP_HW, addr, 1);
-	if (!err)
-		err = qvmi_vm_resume(ctx);
-	for (int i = 0; i < n && !err; i++) {
-		double t0;
-
-		err = qvmi_wait_stop(ctx, 5000, &st);
-		t0 = bench_now();
-		if (!err)
-			err = qvmi_vm_resume(ctx);
-		lat[i] = (bench_now() - t0) * 1e3;
-	}
 	if (err)
 		fprintf(stderr, "bench session: round trip: %s\n",
 			qvmi_errmsg(ctx));
-	qvmi_vm_pause(ctx);
-	qvmi_bp_remove(ctx, QVMI_BP_HW, addr, 1);
-	qvmi_vm_resume(ctx);
 	return err;
 }
 
@@ -176,8 +152,8 @@ int bench_session(const char *qmp)
 	}
 	if (direct(qmp, &addr, dl, n) || via_session(qmp, addr, sl, n))
 		return -1;
-	qsort(dl, (size_t)n, sizeof(dl[0]), cmp_ms);
-	qsort(sl, (size_t)n, sizeof(sl[0]), cmp_ms);
+	bench_sort(dl, (size_t)n);
+	bench_sort(sl, (size_t)n);
 	bench_row("session breakpoint round trip (EV_BREAKPOINT at the tool "
 		  "-> EVENT_REPLY continue done), p50",
 		  sl[n / 2] * 1e3, "us", dl[n / 2] * 1e3, "direct gdbstub p50",

@@ -101,6 +101,18 @@ double bench_random_load_ns(size_t size, size_t iters)
 	return t0 * 1e9 / (double)iters;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+void bench_sort(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+}
+
 /* pmem first: its hole row needs pages the guest never touched, and the
  * sources section's procmem pass allocates every hole of the RAM file
  * (a read fault on a shared tmpfs mapping allocates the page; shm and

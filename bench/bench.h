@@ -15,6 +15,11 @@ struct bench_section {
 };
 
 double bench_now(void);
+/* Ascending, in place. */
+void bench_sort(double *v, size_t n);
+/* The breakpoint round trip (bench-gdb.c), also used by bench-session.c. */
+int bench_bp_round_trips(struct qvmi_ctx *ctx, uint64_t addr, double *lat,
+			 int n);
 uint64_t bench_rand(uint64_t *state);
 /* One markdown row: | what | value unit | limit | ratio | goal | */
 void bench_row(const char *what, double value, const char *unit, double limit,
