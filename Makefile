@@ -46,10 +46,10 @@ CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcryp
 EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)
 
 # The qvmi CLI is a short-lived process, and here a page fault costs
-# ~10-18 us.  Linked against the libraries' .a files and without PIE it
-# starts with ~70 page faults instead of ~210 (no shared objects to map,
-# no relocation of libcrypto's tables): 4 ms of CPU instead of 8-10 ms for
-# `qvmi --help` (BENCHMARKS.md has the floors).  Only when every .a is
+# ~11 us.  It is linked fully static (no ld.so, no libc.so to map and
+# relocate: ~25 fewer faults, 0.4-0.5 ms of a 3 ms `qvmi ps`), or, where
+# libc.a is missing or under the sanitizers, against the libraries' .a
+# files without PIE (BENCHMARKS.md has the floors).  Only when every .a is
 # there; STATIC_CLI=0 links it like the library.
 STATIC_CLI ?= 1
 CLI_STATIC_LIBS := json-c bpf elf z crypto
@@ -57,14 +57,26 @@ ifeq ($(STATIC_CLI),1)
 CLI_STATIC := $(shell for l in $(CLI_STATIC_LIBS); do \
 	f=$$($(CC) -print-file-name=lib$$l.a); [ -f "$$f" ] || exit 0; \
 	done; echo 1)
+CLI_LIBC_A := $(shell f=$$($(CC) -print-file-name=libc.a); \
+	[ -f "$$f" ] && echo 1)
 endif
-ifeq ($(CLI_STATIC),1)
+ifeq ($(CLI_STATIC)$(CLI_LIBC_A)$(SANITIZE),11)
+CLI_LDFLAGS := -static
+CLI_LIBS := $(CLI_STATIC_LIBS:%=-l%) -ldl -lpthread
+else ifeq ($(CLI_STATIC),1)
 CLI_LDFLAGS := -no-pie
 CLI_LIBS := -Wl,-Bstatic $(CLI_STATIC_LIBS:%=-l%) -Wl,-Bdynamic -ldl -lpthread
 else
 CLI_LDFLAGS :=
 CLI_LIBS := $(EXTRA_LIBS)
 endif
+# glibc warns at a static link that getaddrinfo (and dlopen) need its
+# shared NSS modules at run time.  glibc >= 2.34 has "files" and "dns"
+# built in, which is what `--session tcp:HOST:PORT` resolves with; other
+# nsswitch.conf modules are loaded only from the same glibc.  That warning
+# is dropped, anything else the linker says is shown.
+CLI_LD_QUIET := -e 'in statically linked applications requires at runtime' \
+	-e ': in function `[a-zA-Z_0-9]*.:$$'
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow \
 	-Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wvla
@@ -129,7 +141,8 @@ $(LIB_SO): $(LIB_OBJS) src/libqvmi.map
 $(QVMI): $(TOOL_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $(CLI_LDFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) \
-		$(CLI_LIBS)
+		$(CLI_LIBS) 2>$@.ld; s=$$?; grep -v $(CLI_LD_QUIET) $@.ld >&2; \
+		rm -f $@.ld; exit $$s
 
 $(QVMID): $(DAEMON_OBJS) $(LIB_A)
 	$(call msg,LD,$@)

@@ -446,9 +446,9 @@ static int read_banner(struct qvmi_linux *lx)
 	/* i386 without KALLSYMS_ALL: place_image32 found the banner. */
 	bool found = !have && is32(lx) && lx->banner[0];
 
-	if (!found &&
-	    (!have || qvmi__linux_kimage_pa(lx, va, &pa) ||
-	     qvmi_read_pa(lx->ctx, pa, lx->banner, sizeof(lx->banner) - 1)))
+	if (!found && (!have || qvmi__linux_kimage_pa(lx, va, &pa) ||
+		       qvmi__lx_read_once(lx->ctx, pa, lx->banner,
+					  sizeof(lx->banner) - 1)))
 		return qvmi__err(lx->ctx, -ENOENT, "linux: no linux_banner");
 	lx->banner[sizeof(lx->banner) - 1] = '\0';
 	lx->banner[strcspn(lx->banner, "\n")] = '\0';
