@@ -6,7 +6,6 @@
  *        COMMAND [ARGS]
  */
 #include <ctype.h>
-#include <link.h>
 #include <malloc.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -19,9 +18,6 @@
 #include <json-c/json.h>
 
 #include "cli.h"
-
-/* Stack a command uses at most, measured: ps ~20 KiB (perf trace -F). */
-#define CLI_STACK_PREFAULT (32 * 1024)
 
 #define TARGET_HELP                                                               \
 	"target (one of; may also come before COMMAND):\n"                        \
@@ -526,47 +522,27 @@ void cli_hexdump(FILE *f, uint64_t addr, const uint8_t *buf, size_t len)
 	}
 }
 
-/* Map the program's read-only segments (text, rodata): one populate call
- * instead of a fault per first-executed 64 KiB. */
-static int prefault_image(struct dl_phdr_info *info, size_t size, void *data)
-{
-	const uintptr_t page = *(const uintptr_t *)data;
-
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t lo = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
-		uintptr_t hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-
-		if (ph->p_type == PT_LOAD && !(ph->p_flags & PF_W))
-			madvise((void *)lo, hi - lo, MADV_POPULATE_READ);
-	}
-	return 1; /* the first object is the program itself */
-}
-
 /*
- * Map the heap's first arena, the top of the stack and the program's
- * read-only segments in one go.  A first touch of a page faults, and in
- * this nested VM a fault costs ~11 us while MADV_POPULATE_* (Linux 5.14)
- * maps a page for ~0.5 us; a cached `qvmi ps` otherwise takes ~60 faults
- * one by one (BENCHMARKS.md).  Best effort: an older kernel says EINVAL.
+ * Map the heap's first arena in one go.  A first touch of a page faults,
+ * and in this nested VM a fault costs ~11 us while MADV_POPULATE_WRITE
+ * (Linux 5.14) maps a page for ~0.5 us: a cached `qvmi ps` is ~0.15 ms
+ * faster (BENCHMARKS.md).  The same for the stack or for the program's
+ * text measured no gain (text faults map 16 pages at a time).  Best
+ * effort: an older kernel says EINVAL.
  */
 static void cli_prefault(void)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	/* volatile: a malloc/free pair is otherwise elided by the compiler */
 	void *volatile first = malloc(1);
-	uintptr_t hi = (uintptr_t)sbrk(0), lo, sp;
+	uintptr_t hi = (uintptr_t)sbrk(0), lo;
 
 	free(first);
-	/* The main arena is [brk - arena, brk) (one thread, no mmap'd
-	 * arenas yet). */
+	/* The main arena is [brk - arena, brk): one thread, no other arena
+	 * yet, and 0 (nothing to do) under ASan's allocator. */
 	lo = (hi - mallinfo2().arena + page - 1) & ~(page - 1);
 	if (hi > lo)
 		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
-	sp = (uintptr_t)&page & ~(page - 1);
-	madvise((void *)(sp - CLI_STACK_PREFAULT), CLI_STACK_PREFAULT,
-		MADV_POPULATE_WRITE);
-	dl_iterate_phdr(prefault_image, &page);
 }
 
 int main(int argc, char **argv)
