@@ -214,9 +214,9 @@ $(BENCH): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(DAEMON_PART_OBJS) $(LIB_A)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
 
 # Exec floors for the process rows (bench/floor/floor.c): linked like the
-# CLI, like the CLI was before (PIE, shared libraries), and fully static.
-BENCH_FLOORS := $(BUILD)/bench-floor $(BUILD)/bench-floor-dyn \
-	$(BUILD)/bench-floor-static
+# CLI (fully static where libc.a is installed), and like the CLI was
+# before (PIE, shared libraries).
+BENCH_FLOORS := $(BUILD)/bench-floor $(BUILD)/bench-floor-dyn
 $(BUILD)/bench-floor: bench/floor/floor.c
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(OPT) $(LDFLAGS) $(CLI_LDFLAGS) -o $@ $< \
@@ -224,9 +224,6 @@ $(BUILD)/bench-floor: bench/floor/floor.c
 $(BUILD)/bench-floor-dyn: bench/floor/floor.c
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(OPT) $(LDFLAGS) -o $@ $< -Wl,--no-as-needed $(EXTRA_LIBS)
-$(BUILD)/bench-floor-static: bench/floor/floor.c
-	$(call msg,LD,$@)
-	$(Q)$(CC) $(OPT) -static -o $@ $<
 
 bench: deps $(BENCH) $(QVMI) $(QVMID) $(BENCH_FLOORS)
 	$(Q)scripts/bench

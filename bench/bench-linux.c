@@ -302,17 +302,7 @@ static bool executable(const char *path)
 	return access(path, X_OK) == 0;
 }
 
-enum {
-	P_TRUE,
-	P_STATIC,
-	P_DYN,
-	P_FLOOR,
-	P_STATUS,
-	P_COLD,
-	P_NOLAYOUT,
-	P_CACHED,
-	P_N
-};
+enum { P_TRUE, P_DYN, P_FLOOR, P_STATUS, P_COLD, P_NOLAYOUT, P_CACHED, P_N };
 
 /*
  * The cached ps the way a user repeats it: qvmi ps again and again, each
@@ -338,26 +328,22 @@ static int spawn_repeat(const struct prog *floor, const struct prog *cached,
 }
 
 /* Whole processes, spawn to exit: the exec floors (/bin/true, a trivial
- * binary linked like qvmi, one linked like qvmi was before, one fully
- * static) next to qvmi status (QMP only) and qvmi ps cold and cached. */
+ * binary linked like qvmi, i.e. fully static where libc.a is installed,
+ * one linked like qvmi was before) next to qvmi status (QMP only) and
+ * qvmi ps cold and cached. */
 static int bench_spawn(const char *qmp, const char *cache, int runs)
 {
 	char dir[PATH_MAX], self[PATH_MAX];
 	static char exe[P_N][PATH_MAX + 32];
 	static const char *const names[P_N] = {
-		[P_STATIC] = "bench-floor-static",
-		[P_DYN] = "bench-floor-dyn",
-		[P_FLOOR] = "bench-floor",
-		[P_STATUS] = "qvmi",
-		[P_COLD] = "qvmi",
-		[P_NOLAYOUT] = "qvmi",
-		[P_CACHED] = "qvmi",
+		[P_DYN] = "bench-floor-dyn", [P_FLOOR] = "bench-floor",
+		[P_STATUS] = "qvmi",	     [P_COLD] = "qvmi",
+		[P_NOLAYOUT] = "qvmi",	     [P_CACHED] = "qvmi",
 	};
 	struct prog p[P_N] = {
 		[P_TRUE] = { "/bin/true (exec floor)", { "/bin/true" } },
-		[P_STATIC] = { "trivial main, fully static" },
-		[P_DYN] = { "trivial main, PIE + shared json-c/libbpf/"
-			    "libcrypto (qvmi before)" },
+		[P_DYN] = { "trivial main, PIE + shared libraries (qvmi "
+			    "before)" },
 		[P_FLOOR] = { "trivial main linked like qvmi" },
 		[P_STATUS] = { "qvmi status (QMP only)" },
 		[P_COLD] = { "qvmi ps, cold (no profile)", { 0 }, true },
@@ -377,7 +363,7 @@ static int bench_spawn(const char *qmp, const char *cache, int runs)
 		return -1;
 	*slash = '\0';
 	snprintf(dir, sizeof(dir), "%s", self);
-	for (int i = P_STATIC; i < P_N; i++) {
+	for (int i = P_DYN; i < P_N; i++) {
 		snprintf(exe[i], sizeof(exe[i]), "%s/%s", dir, names[i]);
 		p[i].argv[0] = exe[i];
 	}
@@ -391,7 +377,6 @@ static int bench_spawn(const char *qmp, const char *cache, int runs)
 	if (spawn_rounds(p, P_N, cache, runs))
 		return -1;
 	spawn_rows(&p[P_TRUE], NULL, NULL);
-	spawn_rows(&p[P_STATIC], &p[P_TRUE], NULL);
 	spawn_rows(&p[P_DYN], &p[P_TRUE], NULL);
 	spawn_rows(&p[P_FLOOR], &p[P_TRUE], NULL);
 	spawn_rows(&p[P_STATUS], &p[P_FLOOR], NULL);
