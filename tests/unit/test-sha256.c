@@ -7,6 +7,7 @@
  * values recorded from the OpenSSL (EVP_MAC HMAC-SHA256) implementation
  * qvmi used before: the wire stays the same.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,35 @@ static void t_ses_mac_golden(void)
 	}
 }
 
+/* Nonces are fresh; the MAC compare sees a difference at any byte; a MAC
+ * without a key is refused. */
+static void t_ses_nonce_compare(void)
+{
+	uint8_t n1[QVMI_SES_NONCE], n2[QVMI_SES_NONCE], zero[QVMI_SES_NONCE];
+	uint8_t a[QVMI_SES_MAC], b[QVMI_SES_MAC];
+	struct qvmi_ses_key none = { 0 };
+
+	memset(zero, 0, sizeof(zero));
+	CHECK_OK(qvmi_ses_nonce(n1));
+	CHECK_OK(qvmi_ses_nonce(n2));
+	CHECK(memcmp(n1, n2, sizeof(n1)));
+	CHECK(memcmp(n1, zero, sizeof(n1)));
+	test_bytes(a, sizeof(a));
+	memcpy(b, a, sizeof(b));
+	CHECK(qvmi_ses_mac_equal(a, b));
+	for (size_t i = 0; i < sizeof(a); i++) {
+		b[i] ^= 0x80;
+		CHECK(!qvmi_ses_mac_equal(a, b));
+		b[i] ^= 0x81;
+		CHECK(!qvmi_ses_mac_equal(a, b));
+		b[i] ^= 0x01;
+	}
+	CHECK(qvmi_ses_mac_equal(a, b));
+	CHECK_INT(qvmi_ses_mac(&none, QVMI_SES_ROLE_CLIENT, a, sizeof(a), NULL,
+			       0, b),
+		  ==, -EINVAL);
+}
+
 static const struct qvmi_test sha256_tests[] = {
 	{ "fips_vectors", t_fips_vectors },
 	{ "million_a", t_million_a },
@@ -302,5 +332,6 @@ static const struct qvmi_test sha256_tests[] = {
 	{ "rfc4231", t_rfc4231 },
 	{ "hmac_key_lengths", t_hmac_key_lengths },
 	{ "ses_mac_golden", t_ses_mac_golden },
+	{ "ses_nonce_compare", t_ses_nonce_compare },
 };
 QVMI_SUITE(sha256, sha256_tests);
