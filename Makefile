@@ -42,17 +42,16 @@ JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 JSONC_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
 BPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
-CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
-EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)
+EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS)
 
 # The qvmi CLI is a short-lived process, and here a page fault costs
 # ~10-18 us.  Linked against the libraries' .a files and without PIE it
 # starts with ~70 page faults instead of ~210 (no shared objects to map,
-# no relocation of libcrypto's tables): 4 ms of CPU instead of 8-10 ms for
+# no relocation of their tables): 4 ms of CPU instead of 8-10 ms for
 # `qvmi --help` (BENCHMARKS.md has the floors).  Only when every .a is
 # there; STATIC_CLI=0 links it like the library.
 STATIC_CLI ?= 1
-CLI_STATIC_LIBS := json-c bpf elf z crypto
+CLI_STATIC_LIBS := json-c bpf elf z
 ifeq ($(STATIC_CLI),1)
 CLI_STATIC := $(shell for l in $(CLI_STATIC_LIBS); do \
 	f=$$($(CC) -print-file-name=lib$$l.a); [ -f "$$f" ] || exit 0; \
@@ -268,8 +267,8 @@ $(BUILD)/qvmi.pc: Makefile
 		'includedir=$(INCLUDEDIR)' '' 'Name: qvmi' \
 		'Description: virtual machine introspection for QEMU/KVM guests' \
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lqvmi' \
-		'Libs.private: $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)' \
-		'Requires.private: json-c libbpf libcrypto' \
+		'Libs.private: $(JSONC_LIBS) $(BPF_LIBS)' \
+		'Requires.private: json-c libbpf' \
 		'Cflags: -I$${includedir}' > $@
 
 install: all $(BUILD)/qvmi.pc

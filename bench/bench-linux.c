@@ -313,8 +313,8 @@ static int bench_spawn(const char *qmp, const char *cache, int runs)
 	struct prog p[P_N] = {
 		[P_TRUE] = { "/bin/true (exec floor)", { "/bin/true" } },
 		[P_STATIC] = { "trivial main, fully static" },
-		[P_DYN] = { "trivial main, PIE + shared json-c/libbpf/"
-			    "libcrypto (qvmi before)" },
+		[P_DYN] = { "trivial main, PIE + shared json-c/libbpf "
+			    "(qvmi before)" },
 		[P_FLOOR] = { "trivial main linked like qvmi" },
 		[P_STATUS] = { "qvmi status (QMP only)" },
 		[P_COLD] = { "qvmi ps, cold (no profile)", { 0 }, true },
