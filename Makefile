@@ -42,8 +42,7 @@ JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 JSONC_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
 BPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
-CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
-EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)
+EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS)
 
 # The qvmi CLI is a short-lived process, and here a page fault costs
 # ~11 us.  It is linked fully static (no ld.so, no libc.so to map and
@@ -52,7 +51,7 @@ EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)
 # files without PIE (BENCHMARKS.md has the floors).  Only when every .a is
 # there; STATIC_CLI=0 links it like the library.
 STATIC_CLI ?= 1
-CLI_STATIC_LIBS := json-c bpf elf z crypto
+CLI_STATIC_LIBS := json-c bpf elf z
 ifeq ($(STATIC_CLI),1)
 CLI_STATIC := $(shell for l in $(CLI_STATIC_LIBS); do \
 	f=$$($(CC) -print-file-name=lib$$l.a); [ -f "$$f" ] || exit 0; \
@@ -62,15 +61,15 @@ CLI_LIBC_A := $(shell f=$$($(CC) -print-file-name=libc.a); \
 endif
 ifeq ($(CLI_STATIC)$(CLI_LIBC_A)$(SANITIZE),11)
 CLI_LDFLAGS := -static
-CLI_LIBS := $(CLI_STATIC_LIBS:%=-l%) -ldl -lpthread
+CLI_LIBS := $(CLI_STATIC_LIBS:%=-l%) -lpthread
 else ifeq ($(CLI_STATIC),1)
 CLI_LDFLAGS := -no-pie
-CLI_LIBS := -Wl,-Bstatic $(CLI_STATIC_LIBS:%=-l%) -Wl,-Bdynamic -ldl -lpthread
+CLI_LIBS := -Wl,-Bstatic $(CLI_STATIC_LIBS:%=-l%) -Wl,-Bdynamic -lpthread
 else
 CLI_LDFLAGS :=
 CLI_LIBS := $(EXTRA_LIBS)
 endif
-# glibc warns at a static link that getaddrinfo (and dlopen) need its
+# glibc warns at a static link that getaddrinfo needs its
 # shared NSS modules at run time.  glibc >= 2.34 has "files" and "dns"
 # built in, which is what `--session tcp:HOST:PORT` resolves with; other
 # nsswitch.conf modules are loaded only from the same glibc.  That warning
@@ -278,8 +277,8 @@ $(BUILD)/qvmi.pc: Makefile
 		'includedir=$(INCLUDEDIR)' '' 'Name: qvmi' \
 		'Description: virtual machine introspection for QEMU/KVM guests' \
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lqvmi' \
-		'Libs.private: $(JSONC_LIBS) $(BPF_LIBS) $(CRYPTO_LIBS)' \
-		'Requires.private: json-c libbpf libcrypto' \
+		'Libs.private: $(JSONC_LIBS) $(BPF_LIBS)' \
+		'Requires.private: json-c libbpf' \
 		'Cflags: -I$${includedir}' > $@
 
 install: all $(BUILD)/qvmi.pc
