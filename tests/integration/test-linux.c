@@ -11,11 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "guest.h"
 #include "harness.h"
 #include "qvmi.h"
+#include "core/internal.h"
 #include "os/linux/linux.h"
+#include "proto/qmp.h"
 
 static const char *qmp_path;
 static struct qvmi_ctx *cur;
@@ -188,6 +193,78 @@ static void test_scan_hint(void)
 	detach();
 }
 
+static char vmci_log[1024];
+
+static void vmci_keep(enum qvmi_log_level level, const char *msg, void *arg)
+{
+	size_t n = strlen(vmci_log);
+
+	(void)level;
+	(void)arg;
+	if (strstr(msg, "VMCOREINFO"))
+		snprintf(vmci_log + n, sizeof(vmci_log) - n, "%s\n", msg);
+}
+
+/* QEMU's dump-guest-memory carries the guest's VMCOREINFO (the demo
+ * guest has -device vmcoreinfo and loads qemu_fw_cfg): it leads the
+ * kallsyms scan straight to the token table and agrees with memory. */
+static void test_vmcoreinfo_dump(void)
+{
+	const struct qvmi_guest *g = guest_get();
+	QVMI_OPTS(qvmi_linux_opts, lo, .flags = QVMI_LINUX_NO_CACHE);
+	QVMI_OPTS(qvmi_attach_opts, ao, .timeout_ms = 60000);
+	struct qvmi_linux_info live, in;
+	struct json_object *args;
+	char elf[512], proto[600], rel[128];
+	const char *v;
+	int err;
+
+	if (g->mem_bytes > (1ull << 30))
+		SKIP("a %llu MiB dump: the 512 MiB guests cover it",
+		     (unsigned long long)(g->mem_bytes >> 20));
+	detach();
+	CHECK_OK(qvmi_ctx_create(&cur));
+	CHECK_OK(qvmi_attach_qmp(cur, qmp_path, &ao));
+	CHECK_OK(qvmi_linux_open(cur, NULL, &lx));
+	CHECK_OK(qvmi_linux_info(lx, &live));
+	snprintf(rel, sizeof(rel), "%s", live.release);
+	snprintf(elf, sizeof(elf), "%s/itest-vmci.elf", g->dir);
+	snprintf(proto, sizeof(proto), "file:%s", elf);
+	args = json_object_new_object();
+	json_object_object_add(args, "paging", json_object_new_boolean(0));
+	json_object_object_add(args, "protocol", json_object_new_string(proto));
+	err = qvmi_qmp_execute(cur->qmp, "dump-guest-memory", args, NULL);
+	json_object_put(args);
+	CHECK_MSG(!err, "dump-guest-memory: %s", qvmi_errmsg(cur));
+	detach();
+
+	CHECK_OK(qvmi_ctx_create(&cur));
+	vmci_log[0] = '\0';
+	qvmi_set_log(cur, vmci_keep, NULL, QVMI_LOG_DEBUG);
+	err = qvmi_attach_dump(cur, elf, NULL);
+	CHECK_MSG(!err, "ELF attach: %s", qvmi_errmsg(cur));
+	v = qvmi_vmcoreinfo(cur);
+	CHECK_MSG(v, "no VMCOREINFO in QEMU's dump (is qemu_fw_cfg loaded?)");
+	if (v) {
+		char want[160];
+
+		snprintf(want, sizeof(want), "OSRELEASE=%s\n", rel);
+		CHECK_MSG(strstr(v, want), "%s not in:\n%.300s", want, v);
+	}
+	err = qvmi_linux_open(cur, &lo, &lx);
+	CHECK_MSG(!err, "linux_open: %s", qvmi_errmsg(cur));
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	CHECK_U64(in.text_va, ==, live.text_va);
+	CHECK_U64(in.text_pa, ==, live.text_pa);
+	CHECK_STR(in.release, rel);
+	qvmi_test_note("%s", vmci_log);
+	CHECK(strstr(vmci_log, "kallsyms from VMCOREINFO") &&
+	      strstr(vmci_log, ": found"));
+	CHECK(strstr(vmci_log, "VMCOREINFO agrees (3 of") != NULL);
+	detach();
+	unlink(elf);
+}
+
 static int count_task(const struct qvmi_linux_task *t, void *arg)
 {
 	(void)t;
@@ -237,6 +314,7 @@ static const struct qvmi_test linux_tests[] = {
 	{ "discover", test_discover },
 	{ "serial_ground_truth", test_serial_ground_truth },
 	{ "scan_hint", test_scan_hint },
+	{ "vmcoreinfo_dump", test_vmcoreinfo_dump },
 	{ "profile_memo", test_profile_memo },
 };
 QVMI_SUITE_SETUP(linux, linux_tests, linux_setup);

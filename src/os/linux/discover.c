@@ -30,6 +30,8 @@ enum {
 	HINT_VCPUS = 4, /* vCPUs asked for a kernel RIP */
 	HINT_SPAN = 128 << 20, /* scanned from the hint first */
 	HINT_CHUNK = 256 << 10,
+	/* From VMCOREINFO's token table to past its digit tokens. */
+	VMCI_TOKENS_SPAN = 64 << 10,
 };
 
 /* Modules and the fixmap start above the kernel image's 1 GiB. */
@@ -314,13 +316,54 @@ static int scan_range(struct scan *sc, uint64_t lo, uint64_t hi)
 	return rc;
 }
 
+/*
+ * Where an ELF dump's VMCOREINFO puts the kallsyms token table (6.0+:
+ * SYMBOL(kallsyms_token_table), commit 5fd8fea935a1), else _stext: a PA
+ * through the image mapping and NUMBER(phys_base), x86_64 only (i386's
+ * VMCOREINFO has no phys_base and its PAGE_OFFSET is not said).  Only a
+ * hint: what is found there is checked like any scan hit, and memory
+ * wins (vmci_check in kernel.c).
+ */
+static int vmci_hint(struct qvmi_linux *lx, uint64_t *ret, uint64_t *span)
+{
+	const char *v = qvmi_vmcoreinfo(lx->ctx);
+	uint64_t va, pa;
+	int64_t pb;
+
+	if (!v || qvmi__vmci_num(v, "NUMBER(phys_base)", &pb))
+		return -ENOENT;
+	*span = VMCI_TOKENS_SPAN;
+	if (qvmi__vmci_u64(v, "SYMBOL(kallsyms_token_table)", 16, &va)) {
+		*span = HINT_SPAN;
+		if (qvmi__vmci_u64(v, "SYMBOL(_stext)", 16, &va))
+			return -ENOENT;
+	}
+	if (va < QVMI_LINUX_START_KERNEL_MAP || va >= QVMI_LINUX_MODULES_START)
+		return -ERANGE;
+	/* phys_base wraps when KASLR moved the image further virtually
+	 * than physically: the sum is modulo 2^64, and a physical address
+	 * has at most 52 bits. */
+	pa = va - QVMI_LINUX_START_KERNEL_MAP + (uint64_t)pb;
+	if (pa >= 1ull << 52)
+		return -ERANGE;
+	*ret = pa & ~0xfffull;
+	return 0;
+}
+
 int qvmi__lx_discover_kallsyms(struct qvmi_linux *lx)
 {
 	struct scan sc = { lx, 1, 0, 0, 0 };
-	uint64_t hint;
+	uint64_t hint, span;
 	int rc = 0;
 
-	if (lx->ctx->nram && !text_hint(lx, &hint)) {
+	if (lx->ctx->nram && !vmci_hint(lx, &hint, &span)) {
+		rc = scan_range(&sc, hint, hint + span);
+		qvmi__log(lx->ctx, QVMI_LOG_INFO,
+			  "linux: kallsyms from VMCOREINFO, PA 0x%" PRIx64
+			  ": %s",
+			  hint, rc == 1 ? "found" : "not there");
+	}
+	if (rc != 1 && lx->ctx->nram && !text_hint(lx, &hint)) {
 		hint &= ~(uint64_t)(ALIGN_2M - 1);
 		rc = scan_range(&sc, hint, hint + HINT_SPAN);
 		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,

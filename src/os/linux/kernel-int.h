@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Between kernel.c (placing the image, the handle) and discover.c (where
- * the symbols come from: kallsyms in memory or a System.map).
+ * Between kernel.c (placing the image, the handle), discover.c (where
+ * the symbols come from: kallsyms in memory or a System.map) and
+ * vmcoreinfo.c.
  */
 #ifndef QVMI_OS_LINUX_KERNEL_INT_H
 #define QVMI_OS_LINUX_KERNEL_INT_H
@@ -43,5 +44,18 @@ QVMI_HIDDEN int qvmi__lx_place_image(struct qvmi_linux *lx, uint64_t inside_pa);
 QVMI_HIDDEN int qvmi__lx_discover_kallsyms(struct qvmi_linux *lx);
 /* The symbol table from a System.map file, the image placed. */
 QVMI_HIDDEN int qvmi__lx_discover_map(struct qvmi_linux *lx, const char *path);
+
+/*
+ * VMCOREINFO text (vmcoreinfo.c): the value of "key=" into buf, as a
+ * string; as an unsigned number in base (SYMBOL(x), KERNELOFFSET: hex);
+ * as a signed decimal (NUMBER(x) is printed with %ld).  -ENOENT if no
+ * line has the key, -EBADMSG if the value is not such a number,
+ * -ENAMETOOLONG if it does not fit, -EINVAL for an empty key.
+ */
+QVMI_HIDDEN int qvmi__vmci_str(const char *text, const char *key, char *buf,
+			       size_t size);
+QVMI_HIDDEN int qvmi__vmci_u64(const char *text, const char *key, int base,
+			       uint64_t *ret);
+QVMI_HIDDEN int qvmi__vmci_num(const char *text, const char *key, int64_t *ret);
 
 #endif

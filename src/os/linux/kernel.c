@@ -444,6 +444,41 @@ static int read_banner(struct qvmi_linux *lx)
 	return 0;
 }
 
+/*
+ * An ELF dump's VMCOREINFO against what memory said.  Memory wins: the
+ * views read memory, and a dump tool may have written stale or foreign
+ * notes; a disagreement is logged (the CLI shows it with -v).
+ */
+static void vmci_check(struct qvmi_linux *lx)
+{
+	const char *v = qvmi_vmcoreinfo(lx->ctx);
+	char rel[sizeof(lx->release)];
+	uint64_t x, y;
+	int64_t s;
+	int n[2] = { 0, 0 }; /* agree, differ */
+
+	if (!v)
+		return;
+	if (!qvmi__vmci_str(v, "OSRELEASE", rel, sizeof(rel)))
+		n[strcmp(rel, lx->release) != 0]++;
+	if (!qvmi__vmci_u64(v, "SYMBOL(_stext)", 16, &x) &&
+	    !lx_sym(lx, "_stext", &y))
+		n[x != y]++;
+	if (!qvmi__lx_is32(lx) && !qvmi__vmci_num(v, "NUMBER(phys_base)", &s))
+		n[(uint64_t)s != lx->phys_base]++;
+	qvmi__clear_err(lx->ctx);
+	if (n[1])
+		qvmi__log(lx->ctx, QVMI_LOG_WARN,
+			  "linux: the dump's VMCOREINFO disagrees with memory "
+			  "(%d of OSRELEASE, _stext, phys_base): memory used",
+			  n[1]);
+	else if (n[0])
+		qvmi__log(lx->ctx, QVMI_LOG_INFO,
+			  "linux: the dump's VMCOREINFO agrees (%d of "
+			  "OSRELEASE, _stext, phys_base)",
+			  n[0]);
+}
+
 struct btf_fill {
 	struct qvmi_ctx *ctx;
 	uint64_t pa;
@@ -605,6 +640,8 @@ static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 	/* The image is placed: answers can be remembered relative to _text. */
 	lx->memo_on = true;
 	err = read_banner(lx);
+	if (!err)
+		vmci_check(lx);
 
 	if (!err && isf)
 		err = qvmi__linux_load_isf(lx, isf);
