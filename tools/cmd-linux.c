@@ -10,7 +10,10 @@
 
 #include "cli.h"
 
-enum { OPT_THREADS = OPT_CMD_BASE };
+enum { OPT_THREADS = OPT_CMD_BASE, OPT_LONG };
+
+/* ps --long: a CLI flag next to the library's QVMI_LINUX_* ones. */
+#define PS_LONG (1u << 31)
 
 /* QVMI_TIMING=1: the phases of a view on stderr, ms since the process
  * started (CLOCK_MONOTONIC minus the process's own start is not at hand,
@@ -113,7 +116,9 @@ static int threads_opt(struct cli *cli, int opt, const char *arg, void *data)
 {
 	(void)cli;
 	(void)arg;
-	*(unsigned int *)data = opt == OPT_THREADS ? QVMI_LINUX_THREADS : 0;
+	*(unsigned int *)data |= opt == OPT_THREADS ? QVMI_LINUX_THREADS :
+				 opt == OPT_LONG    ? PS_LONG :
+						      0;
 	return 0;
 }
 
@@ -138,10 +143,41 @@ static struct json_object *task_json(const struct qvmi_linux_task *t)
 	return o;
 }
 
+/* --long adds the task_struct and the page-table base (CR3 value, the
+ * dtb LibVMI calls it) that user memory of the task translates through. */
+static void ps_print(const struct qvmi_linux_task_list *l, bool wide)
+{
+	printf("%7s %7s %7s %5s S %-16s ", "PID", "TGID", "PPID", "UID",
+	       "COMM");
+	printf(wide ? "%10s %18s %12s\n" : "%s\n", "START", "TASK", "DTB");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct qvmi_linux_task *t = &l->tasks[i];
+		bool k = t->flags & QVMI_LINUX_TASK_KTHREAD;
+		char comm[QVMI_LINUX_COMM_LEN + 2], start[32];
+
+		snprintf(comm, sizeof(comm), k ? "[%s]" : "%s", t->comm);
+		snprintf(start, sizeof(start), "%llu.%02llu",
+			 (unsigned long long)(t->start_time / 1000000000),
+			 (unsigned long long)(t->start_time % 1000000000 /
+					      10000000));
+		printf("%7d %7d %7d %5u %c %-16s ", t->pid, t->tgid, t->ppid,
+		       t->uid, t->state, comm);
+		if (!wide)
+			printf("%s\n", start);
+		else if (t->dtb)
+			printf("%10s 0x%016" PRIx64 " 0x%010" PRIx64 "\n",
+			       start, t->addr, t->dtb);
+		else
+			printf("%10s 0x%016" PRIx64 " %12s\n", start, t->addr,
+			       "-");
+	}
+}
+
 int cmd_ps(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "threads", no_argument, NULL, OPT_THREADS },
+		{ "long", no_argument, NULL, OPT_LONG },
 		{ 0 },
 	};
 	struct qvmi_linux_task_list l;
@@ -152,7 +188,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 	if (setup(cli, "ps", argc, argv, opts, threads_opt, &flags, 0, &lx,
 		  &rc) < 0)
 		return rc;
-	err = qvmi_linux_tasks(lx, flags, &l);
+	err = qvmi_linux_tasks(lx, flags & ~PS_LONG, &l);
 	mark("tasks");
 	if (cli->json) {
 		struct json_object *a = json_object_new_array();
@@ -161,21 +197,7 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 			json_object_array_add(a, task_json(&l.tasks[i]));
 		cli_json_print(a);
 	} else {
-		printf("%7s %7s %7s %5s S %-16s %s\n", "PID", "TGID", "PPID",
-		       "UID", "COMM", "START");
-		for (size_t i = 0; i < l.n; i++) {
-			const struct qvmi_linux_task *t = &l.tasks[i];
-			bool k = t->flags & QVMI_LINUX_TASK_KTHREAD;
-			char comm[QVMI_LINUX_COMM_LEN + 2];
-
-			snprintf(comm, sizeof(comm), k ? "[%s]" : "%s",
-				 t->comm);
-			printf("%7d %7d %7d %5u %c %-16s %llu.%02llu\n", t->pid,
-			       t->tgid, t->ppid, t->uid, t->state, comm,
-			       (unsigned long long)(t->start_time / 1000000000),
-			       (unsigned long long)(t->start_time % 1000000000 /
-						    10000000));
-		}
+		ps_print(&l, flags & PS_LONG);
 	}
 	qvmi_linux_task_list_deinit(&l);
 	rc = done(cli, "ps", err);

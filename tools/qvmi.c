@@ -81,11 +81,13 @@ const struct cli_cmd cli_cmds[] = {
 	  "u/k: user or kernel, x: executable).\nNeighbours merge only when "
 	  "both VA and PA are contiguous and size and\nflags are equal.\n" },
 	{ "ps", cmd_ps, "Linux: processes",
-	  "ps [--threads]\n\nList the guest kernel's tasks from init_task (pid "
+	  "ps [--threads] [--long]\n\nList the guest kernel's tasks from init_task (pid "
 	  "0, the idle task,\nfirst): pid, thread group, parent, uid, state as ps "
 	  "shows it, command\n(kernel threads in brackets) and start time in "
 	  "seconds since boot.\n--threads lists every thread, not only "
-	  "thread-group leaders.\n" },
+	  "thread-group leaders.\n--long adds each task's task_struct address "
+	  "and the physical address\nof its page tables (the dtb its user "
+	  "memory translates through).\n" },
 	{ "pstree", cmd_pstree, "Linux: process tree",
 	  "pstree\n\nThe guest's processes as a tree by parent pid.\n" },
 	{ "lsmod", cmd_lsmod, "Linux: loaded modules",

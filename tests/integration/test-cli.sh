@@ -97,6 +97,26 @@ check ps_cached_no_qmp bash -c "! grep -q 'connecting to QMP' '$TMP/ps.cached.er
 check status_after_cached_attach [ "$(XDG_CACHE_HOME=$XDG "$QVMI" --qmp "$Q" status)" = running ]
 check ps_opt_out bash -c "QVMI_NO_LAYOUT_CACHE=1 XDG_CACHE_HOME='$XDG' '$QVMI' --qmp '$Q' -v ps 2>&1 >/dev/null | grep -q 'attach: QEMU .* pid [0-9]*\$'"
 
+# ps --long: each task's task_struct and dtb as --json has them, "-" for
+# kernel threads (no mm); the default listing's columns are unchanged
+XDG_CACHE_HOME=$XDG "$QVMI" --qmp "$Q" ps --long >"$TMP/ps.long"
+check ps_long_matches_json python3 - "$TMP/ps.long" "$TMP/ps.cached" <<'PY'
+import json, sys
+rows = [l.split() for l in open(sys.argv[1]).read().splitlines()]
+assert rows[0][-2:] == ["TASK", "DTB"], rows[0]
+js = {t["pid"]: t for t in json.load(open(sys.argv[2]))}
+n = 0
+for r in rows[1:]:
+    t = js.get(int(r[0]))
+    if t is None or t["comm"] not in r[5]:
+        continue  # started or ended between the two listings
+    assert int(r[-2], 16) == t["task"], (r, t)
+    assert r[-1] == ("-" if not t["dtb"] else "0x%010x" % t["dtb"]), (r, t)
+    n += 1
+assert n >= 20 and any(r[-1] != "-" for r in rows[1:]), n
+PY
+check ps_default_columns bash -c "XDG_CACHE_HOME='$XDG' '$QVMI' --qmp '$Q' ps | head -1 | grep -q 'COMM             START\$'"
+
 # errors are clear and exit non-zero
 "$QVMI" --qmp "$Q" read 0xfff00000000 --len 16 >/dev/null 2>"$TMP/err"
 check read_unmapped_error grep -q "0xfff00000000" "$TMP/err"
