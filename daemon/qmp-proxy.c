@@ -331,6 +331,14 @@ void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
 }
 
 /* One complete message from a client. */
+/* A management stop or cont: the session must know whose the VM's run
+ * state is (qvmid_session_server_mgmt_run). */
+static void mgmt_run(struct qvmid_proxy *p, const char *cmd)
+{
+	if (p->session && (!strcmp(cmd, "stop") || !strcmp(cmd, "cont")))
+		qvmid_session_server_mgmt_run(p->session, cmd[0] == 'c');
+}
+
 static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 		       struct json_object *req, const char *raw, size_t len)
 {
@@ -349,6 +357,8 @@ static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 	if (json_object_object_get_ex(req, "execute", &ex) &&
 	    json_object_is_type(ex, json_type_string))
 		cmd = json_object_get_string(ex);
+	if (c->negotiated && cmd)
+		mgmt_run(p, cmd);
 	if (!c->negotiated) {
 		if (qvmid_proxy_check_obj(p, c, req, id))
 			qvmid_proxy_capabilities(p, c, req, id);

@@ -208,6 +208,30 @@ void qvmid_session_server_qmp_event(struct qvmid_session_server *s,
 
 /* ---- hooks ---------------------------------------------------------------------- */
 
+/*
+ * The session's pause count stays as it is, but the VM's run state is
+ * management's now: after their stop, the session's last resume (its
+ * RESUME, its end, qvmid's exit) leaves the VM stopped, as if it had been
+ * stopped before the session's first pause; after their cont, nobody else
+ * holds it stopped.  Before, a tool that paused to read, then resumed,
+ * undid a management stop that came in between.
+ */
+void qvmid_session_server_mgmt_run(struct qvmid_session_server *s, bool running)
+{
+	struct sconn *c = s->c;
+
+	if (!c || c->stage != 2 || !c->pause_count || c->was_paused != running)
+		return;
+	c->was_paused = !running;
+	qvmid_ses_ledger_sync(s);
+	qvmid_ses_log(s, QVMI_LOG_INFO,
+		      "session: management %s the VM during the tool's "
+		      "pause: %s",
+		      running ? "continued" : "stopped",
+		      running ? "the tool's last resume continues it" :
+				"it stays stopped after the tool's resume");
+}
+
 bool qvmid_session_server_hooked(const struct qvmid_session_server *s)
 {
 	return s->c && s->c->stage == 2 && s->c->hooked;

@@ -128,6 +128,10 @@ struct qvmid_session_stats {
 
 /* Does the session hold hooks (lifecycle commands must wait)? */
 bool qvmid_session_server_hooked(const struct qvmid_session_server *s);
+/* A management client's stop (running false) or cont went to QEMU, or
+ * waits to (the proxy calls this for both). */
+void qvmid_session_server_mgmt_run(struct qvmid_session_server *s,
+				   bool running);
 /*
  * Ask the hooked tool to unhook (EV_UNHOOK with reason, enum
  * qvmi_unhook_reason), or join the round under way.  Returns a ticket for

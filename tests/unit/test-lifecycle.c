@@ -58,6 +58,9 @@ static char *fake_qemu(struct json_object *req, const char *id, void *arg)
 	if (!strcmp(cmd, "stop"))
 		ev = "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 2}, "
 		     "\"event\": \"STOP\"}\r\n";
+	else if (!strcmp(cmd, "cont"))
+		ev = "{\"timestamp\": {\"seconds\": 1, \"microseconds\": 3}, "
+		     "\"event\": \"RESUME\"}\r\n";
 	else if (!strcmp(cmd, "system_reset"))
 		ev = "{\"timestamp\": {\"seconds\": 3, \"microseconds\": 4}, "
 		     "\"event\": \"RESET\", \"data\": {\"guest\": false, "
@@ -738,6 +741,59 @@ static void test_event_frames(void)
 	CHECK_STR(why, "not an event");
 }
 
+/* Continues the gdbstub model got at or after from. */
+static int model_conts(struct model *m, int from)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (int i = from; i < m->nlog && i < NLOG; i++)
+		n += !strcmp(m->log[i], "vCont;c") || !strcmp(m->log[i], "c");
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+static void mgmt(int fd, const char *cmd, int id)
+{
+	char req[96], want[64];
+
+	snprintf(req, sizeof(req), "{\"execute\": \"%s\", \"id\": %d}", cmd,
+		 id);
+	snprintf(want, sizeof(want), "{\"return\": {}, \"id\": %d}", id);
+	tcli_send_str(fd, req);
+	CHECK_STR(cli_reply(fd, WAIT_MS), want);
+}
+
+/*
+ * A management stop while the tool holds a pause (an unhooked tool: it
+ * passes at once): the VM's run state is management's from then on, so
+ * the tool's last resume leaves it stopped, and the ledger no longer
+ * says the session paused it (a restarted qvmid would not resume it).
+ * A management cont gives the pause back to the tool.
+ */
+static void test_mgmt_stop_in_pause(void)
+{
+	struct rig *r = rig_start_gdb(&defaults, NULL, true);
+	int fd, from;
+
+	tool_open(r);
+	from = r->m.nlog;
+	CHECK_OK(qvmi_vm_pause(r->tool));
+	CHECK(ledger_has(r, "paused 1"));
+	fd = cli_ready(r->qmp);
+	mgmt(fd, "stop", 1);
+	CHECK(!ledger_has(r, "paused"));
+	mgmt(fd, "cont", 2);
+	CHECK(ledger_has(r, "paused 1"));
+	mgmt(fd, "stop", 3);
+	CHECK(!ledger_has(r, "paused"));
+	CHECK_OK(qvmi_vm_resume(r->tool));
+	poll(NULL, 0, 50);
+	CHECK_INT(model_conts(&r->m, from), ==, 0);
+	close(fd);
+	rig_stop(r, NULL);
+}
+
 static const struct qvmi_test lifecycle_tests[] = {
 	{ "stop_ack", test_stop_ack },
 	{ "stop_timeout", test_stop_timeout },
@@ -752,5 +808,6 @@ static const struct qvmi_test lifecycle_tests[] = {
 	{ "reset_reverify", test_reset_reverify },
 	{ "reset_refused", test_reset_refused },
 	{ "reset_during_step", test_reset_during_step },
+	{ "mgmt_stop_in_pause", test_mgmt_stop_in_pause },
 };
 QVMI_SUITE(lifecycle, lifecycle_tests);
