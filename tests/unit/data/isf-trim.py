@@ -2,7 +2,19 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Cut a real dwarf2json ISF down to what qvmi's Linux views ask of it.
 
-    tests/unit/data/isf-trim.py linux32.json > linux32-dwarf2json.json
+Regenerate the fixture (needs dwarf2json, which is not part of qvmi:
+build it from its own sources with Debian's golang-go and
+golang-github-spf13-pflag-dev, GO111MODULE=off GOPATH=DIR:/usr/share/gocode):
+
+    V=6.1.0-50-686-pae
+    apt-get download linux-image-$V-dbg:i386=6.1.176-1
+    dpkg-deb --fsys-tarfile linux-image-$V-dbg_*.deb | tar -x \
+        --occurrence=1 ./usr/lib/debug/boot/vmlinux-$V \
+        ./usr/lib/debug/boot/System.map-$V
+    dwarf2json linux --elf usr/lib/debug/boot/vmlinux-$V \
+        --system-map usr/lib/debug/boot/System.map-$V > linux32.json
+    tests/unit/data/isf-trim.py linux32.json \
+        > tests/unit/data/linux32-dwarf2json.json
 
 makes tests/unit/data/linux32-dwarf2json.json (test-isf-real.c) from
 `dwarf2json linux --elf vmlinux-6.1.0-50-686-pae --system-map
@@ -19,8 +31,8 @@ import json
 import sys
 
 # (struct, member path) pairs qvmi's ps/pstree/lsmod/maps/cmdline/env/
-# dmesg/sym/read --pid ask the ISF on 6.1 (traced), plus older-kernel
-# fallbacks that must miss (module.mem is 6.4+).
+# dmesg/sym/read --pid ask the ISF on 6.1 (traced); what they ask and
+# must miss (module.mem, 6.4+) misses in the kept whole structs too.
 QUERIES = [
     ("task_struct", p) for p in (
         "__state", "comm", "cred", "exit_state", "flags", "mm", "pid",
