@@ -12,11 +12,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const types[] = { "task_struct", "mm_struct",
-					     "struct list_head", "unnamed_2" };
-	static const char *const paths[] = { "pid",	    "se.vruntime",
-					     "comm[3]",	    "tasks.next",
-					     "pgd",	    "count",
-					     "arr[1].prev", "flags" };
+					     "struct list_head", "unnamed_2",
+					     "printk_info" };
+	static const char *const paths[] = {
+		"pid",	 "se.vruntime", "comm[3]", "tasks.next", "pgd",
+		"count", "arr[1].prev", "flags",   "level",	 "mm_mt.ma_root"
+	};
 	struct qvmi_linux_member m;
 	struct qvmi_ctx *ctx = NULL;
 	struct qvmi_isf *isf = NULL;

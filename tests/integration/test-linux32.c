@@ -89,10 +89,28 @@ static int open_lx(bool types)
 	return err;
 }
 
+/* Set by the real-ISF tests (isf_dwarf2json*): the checks below then
+ * take their types from that file instead of the detached BTF. */
+static const char *real_isf;
+static bool real_isf_map;
+
 static void open_all(void)
 {
-	int err = open_lx(true);
+	int err;
 
+	if (real_isf) {
+		QVMI_OPTS(qvmi_linux_opts, o, .isf_path = real_isf,
+			  .system_map = real_isf_map ? map_path : NULL,
+			  .flags = QVMI_LINUX_NO_CACHE);
+
+		close_all();
+		CHECK_OK(qvmi_ctx_create(&ctx));
+		err = qvmi_attach_qmp(ctx, guest_get()->qmp, NULL);
+		if (!err)
+			err = qvmi_linux_open(ctx, &o, &lx);
+	} else {
+		err = open_lx(true);
+	}
 	CHECK_MSG(!err, "open: %s", qvmi_errmsg(ctx));
 }
 
@@ -510,6 +528,78 @@ static void test_isf(void)
 	close_all();
 }
 
+/* ---- dwarf2json's own output ------------------------------------------- */
+
+static int level_rec(const struct qvmi_linux_log_rec *r, void *arg)
+{
+	int *lv = arg;
+
+	if (r->level != -1)
+		*lv = r->level;
+	return 0;
+}
+
+static void real_isf_off(void *arg)
+{
+	(void)arg;
+	real_isf = NULL;
+}
+
+/*
+ * The views from a real dwarf2json ISF of the guest kernel, named by
+ * QVMI_TEST_ISF (e.g. dwarf2json linux --elf vmlinux-<ver> --system-map
+ * System.map-<ver> > F, with the -dbg package's files): CI cannot build
+ * dwarf2json, so skipped without it.  with_map: plus the System.map.
+ */
+static void real_isf_run(bool with_map)
+{
+	const char *p = getenv("QVMI_TEST_ISF");
+	struct qvmi_linux_info info;
+	char banner[160];
+	uint64_t va;
+	int lv = -1;
+
+	if (!p || !*p || access(p, R_OK))
+		SKIP("QVMI_TEST_ISF does not name a readable dwarf2json ISF "
+		     "of the guest kernel (CI cannot build dwarf2json)");
+	real_isf = p;
+	real_isf_map = with_map;
+	qvmi_test_defer(real_isf_off, NULL);
+	open_all();
+	CHECK_OK(qvmi_linux_info(lx, &info));
+	CHECK_STR(info.btf_source, "isf");
+	/* linux_banner: kallsyms has no data symbols, so the ISF's, slid */
+	CHECK_OK(qvmi_linux_sym_addr(lx, "linux_banner", &va));
+	CHECK(va >= info.page_offset_base); /* lowmem: the direct map */
+	CHECK_OK(qvmi_read_pa(ctx, va - info.page_offset_base, banner, 14));
+	CHECK(!memcmp(banner, "Linux version ", 14));
+	/* address 0 in dwarf2json's file is no address */
+	CHECK_INT(qvmi_linux_sym_addr(lx, "CHUNKSZ", &va), ==, -ENOENT);
+	/* dwarf2json 0.6.0 lost the DWARF 5 bitfield positions: levels
+	 * unknown rather than wrong */
+	CHECK(qvmi_linux_dmesg(lx, level_rec, &lv) > 10);
+	qvmi_test_note("dmesg levels from the ISF: %s",
+		       lv == -1 ? "unknown (bitfields lost)" : "known");
+	test_ps();
+	test_lsmod();
+	test_maps_cmdline();
+	test_marker_heap();
+	test_dmesg();
+	if (with_map)
+		test_sym();
+	close_all();
+}
+
+static void test_isf_dwarf2json(void)
+{
+	real_isf_run(false);
+}
+
+static void test_isf_dwarf2json_map(void)
+{
+	real_isf_run(true);
+}
+
 static const struct qvmi_test l32_tests[] = {
 	{ "info", test_info },
 	{ "sym", test_sym },
@@ -522,5 +612,7 @@ static const struct qvmi_test l32_tests[] = {
 	{ "no_types", test_no_types },
 	{ "other_map", test_other_map },
 	{ "isf", test_isf },
+	{ "isf_dwarf2json", test_isf_dwarf2json },
+	{ "isf_dwarf2json_map", test_isf_dwarf2json_map },
 };
 QVMI_SUITE_SETUP(linux32, l32_tests, l32_setup);

@@ -394,12 +394,23 @@ static void test_xz(void)
 
 /* ---- the fake kernel's BTF as an ISF -------------------------------------- */
 
+/* dmesg callback: keep the first record (text pointer not kept). */
+static int keep_rec(const struct qvmi_linux_log_rec *r, void *arg)
+{
+	struct qvmi_linux_log_rec *got = arg;
+
+	if (!got[0].text_len && !got[0].seq)
+		got[0] = *r;
+	return 0;
+}
+
 /* As dwarf2json would write it for the fake kernel, linked at link_text. */
 static char *fk_isf(enum fk_variant v, uint64_t link_text)
 {
 	const struct isf_sym syms[] = {
 		{ "_text", link_text },
 		{ "init_task", link_text + FK_SYM_INIT_TASK },
+		{ "prb", link_text + FK_SYM_PRB },
 	};
 	uint32_t bsz = 0;
 	void *raw = fk_btf(v, &bsz);
@@ -465,6 +476,72 @@ static void test_walk_old(void)
 	walk(FK_OLD);
 }
 
+/*
+ * dmesg through an ISF whose bitfield positions were lost (dwarf2json
+ * 0.6.0 on a DWARF 5 kernel, isf.c lost_bits): the log is still read, with
+ * level -1 (unknown), not the low bits of seq.  The fake kernel's ISF
+ * gets one struct with two bitfields at bit 0 to mark it so.
+ */
+static void test_dmesg_lost_bits(void)
+{
+	struct qvmi_linux_log_rec got[2];
+	struct fk k;
+	uint64_t rb, descs, infos, data;
+	char *isf = fk_isf(FK_NEW, FK_TEXT_VA - 0x400000), *path;
+	struct json_object *root = json_tokener_parse(isf), *lost;
+	const char *text;
+
+	CHECK(root);
+	lost = json_tokener_parse(
+		"{\"kind\":\"struct\",\"size\":1,\"fields\":{"
+		"\"a\":{\"offset\":0,\"type\":{\"kind\":\"bitfield\","
+		"\"bit_position\":0,\"bit_length\":5,\"type\":{\"kind\":"
+		"\"base\",\"name\":\"char\"}}},"
+		"\"b\":{\"offset\":0,\"type\":{\"kind\":\"bitfield\","
+		"\"bit_position\":0,\"bit_length\":3,\"type\":{\"kind\":"
+		"\"base\",\"name\":\"char\"}}}}}");
+	CHECK(lost);
+	json_object_object_add(json_object_object_get(root, "user_types"),
+			       "lost", lost);
+	text = json_object_to_json_string(root);
+	path = write_tmp(text, strlen(text));
+	CHECK_OK(fk_create(&k, FK_NEW, 4 << 20));
+	rb = fk_alloc(&k, FK_PRB_SIZE);
+	descs = fk_alloc(&k, 4 * FK_PRB_DESC_SIZE);
+	infos = fk_alloc(&k, 4 * FK_PRB_INFO_SIZE);
+	data = fk_alloc(&k, 128);
+	fk_w64(&k, fk_sym(FK_SYM_PRB), rb);
+	fk_w32(&k, rb + FK_PRB_COUNT_BITS, 2);
+	fk_w64(&k, rb + FK_PRB_DESCS, descs);
+	fk_w64(&k, rb + FK_PRB_INFOS, infos);
+	fk_w64(&k, rb + FK_PRB_TAIL_ID, 5);
+	fk_w64(&k, rb + FK_PRB_HEAD_ID, 5);
+	fk_w32(&k, rb + FK_PRB_SIZE_BITS, 7);
+	fk_w64(&k, rb + FK_PRB_DATA, data);
+	/* id 5, finalized, its block at data + 48 (begin 176 = lap 1) */
+	fk_w64(&k, descs + 1 * FK_PRB_DESC_SIZE, 2ull << 62 | 5);
+	fk_w64(&k, descs + 1 * FK_PRB_DESC_SIZE + 8, 176);
+	fk_w64(&k, descs + 1 * FK_PRB_DESC_SIZE + 16, 200);
+	fk_w64(&k, infos + 1 * FK_PRB_INFO_SIZE, 0x35); /* seq: low bits 5 */
+	fk_w32(&k, infos + 1 * FK_PRB_INFO_SIZE + 16, 5u | 6u << 29);
+	fk_w64(&k, data + 48, 5);
+	memcpy(fk_ptr(&k, data + 56), "hello", 5);
+	strip(&k);
+	CHECK_MSG(!qvmi__linux_load_isf(k.lx, path), "%s", qvmi_errmsg(k.ctx));
+	memset(got, 0, sizeof(got));
+	CHECK_MSG(qvmi_linux_dmesg(k.lx, keep_rec, got) == 1, "%s",
+		  qvmi_errmsg(k.ctx));
+	CHECK_U64(got[0].seq, ==, 0x35);
+	CHECK_INT(got[0].level, ==, -1);
+	CHECK_INT((int)got[0].text_len, ==, 5);
+	fk_destroy(&k);
+	free(k.mem);
+	unlink(path);
+	free(path);
+	json_object_put(root);
+	free(isf);
+}
+
 static const struct qvmi_test isf_tests[] = {
 	{ "members", test_members },
 	{ "malformed", test_malformed },
@@ -474,5 +551,6 @@ static const struct qvmi_test isf_tests[] = {
 	{ "xz_refused", test_xz },
 	{ "task_walk_new", test_walk_new },
 	{ "task_walk_old", test_walk_old },
+	{ "dmesg_lost_bitfields", test_dmesg_lost_bits },
 };
 QVMI_SUITE(isf, isf_tests);

@@ -51,9 +51,30 @@ static int bitfield(struct qvmi_linux *lx, const char *type, const char *path,
 	return 0;
 }
 
+/*
+ * The level bitfield, or width 0 when the types lack it (an ISF whose
+ * bitfield positions were lost, isf.c): records then say level -1
+ * (unknown) rather than no log at all.
+ */
+static int level_field(struct qvmi_linux *lx, const char *type,
+		       struct bits *ret)
+{
+	int err = bitfield(lx, type, "level", ret);
+
+	if (err == -ENOENT) {
+		qvmi__clear_err(lx->ctx);
+		memset(ret, 0, sizeof(*ret));
+		return 0;
+	}
+	return err;
+}
+
 static int bits_get(const uint8_t *b, const struct bits *f)
 {
 	unsigned int v = b[f->off] | (unsigned int)b[f->off + 1] << 8;
+
+	if (!f->width)
+		return -1;
 
 	return (int)((v >> f->shift) & ((1u << f->width) - 1));
 }
@@ -116,7 +137,7 @@ static int prb_layout(struct qvmi_linux *lx, struct prb *p)
 	if (!err)
 		err = qvmi__lx_off(lx, "printk_info", "facility", &p->facility);
 	if (!err)
-		err = bitfield(lx, "printk_info", "level", &p->level);
+		err = level_field(lx, "printk_info", &p->level);
 	if (!err)
 		p->has_caller = !qvmi__lx_off(lx, "printk_info", "caller_id",
 					      &p->caller);
@@ -344,7 +365,7 @@ static int dmesg_logbuf(struct qvmi_linux *lx, qvmi_linux_log_fn fn, void *arg)
 	if (!err)
 		err = qvmi__lx_off(lx, "printk_log", "facility", &pl.facility);
 	if (!err)
-		err = bitfield(lx, "printk_log", "level", &pl.level);
+		err = level_field(lx, "printk_log", &pl.level);
 	if (!err)
 		err = qvmi_linux_sym_addr(lx, "log_buf", &bufp_va);
 	if (!err)
