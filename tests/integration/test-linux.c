@@ -310,11 +310,155 @@ static void test_profile_memo(void)
 	CHECK(!system(cmd));
 }
 
+/* ---- a real dwarf2json ISF of the guest's x86_64 kernel ------------------------ */
+
+/* Open with types (and the symbols kallsyms lacks) from the ISF only:
+ * NO_BTF, so no answer can come from the in-memory BTF behind it. */
+static struct qvmi_linux *open_isf(struct qvmi_ctx **c, const char *isf)
+{
+	QVMI_OPTS(qvmi_linux_opts, lo, .isf_path = isf,
+		  .flags = QVMI_LINUX_NO_CACHE | QVMI_LINUX_NO_BTF);
+	struct qvmi_linux *l = NULL;
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(c));
+	err = qvmi_attach_qmp(*c, qmp_path, NULL);
+	if (!err)
+		err = qvmi_linux_open(*c, &lo, &l);
+	CHECK_MSG(!err, "open with %s: %s", isf, qvmi_errmsg(*c));
+	return l;
+}
+
+/* What the views ask (traced on 6.1), each answered by the ISF alone
+ * exactly as by the guest's own BTF. */
+static const char *const isf_paths[][2] = {
+	{ "task_struct", "pid" },
+	{ "task_struct", "tgid" },
+	{ "task_struct", "tasks" },
+	{ "task_struct", "comm" },
+	{ "task_struct", "mm" },
+	{ "task_struct", "real_parent" },
+	{ "task_struct", "cred" },
+	{ "task_struct", "__state" },
+	{ "task_struct", "signal" },
+	{ "task_struct", "start_boottime" },
+	{ "mm_struct", "pgd" },
+	{ "mm_struct", "mm_mt.ma_root" },
+	{ "mm_struct", "arg_start" },
+	{ "mm_struct", "env_end" },
+	{ "maple_node", "mr64.slot" },
+	{ "maple_node", "ma64.pivot" },
+	{ "vm_area_struct", "vm_file" },
+	{ "vm_area_struct", "vm_flags" },
+	{ "module", "core_layout.size" },
+	{ "module", "name" },
+	{ "printk_ringbuffer", "desc_ring.infos" },
+	{ "printk_ringbuffer", "text_data_ring.data" },
+	{ "printk_info", "caller_id" },
+	{ "prb_desc", "text_blk_lpos.next" },
+	{ "dentry", "d_name.name" },
+	{ "cred", "uid.val" },
+	{ "file", "f_path.dentry" },
+	{ "mount", "mnt_parent" },
+};
+
+static int count_rec(const struct qvmi_linux_log_rec *r, void *arg)
+{
+	*(int *)arg = QVMI_MAX(*(int *)arg, r->level);
+	return 0;
+}
+
+static void isf64_compare(struct qvmi_ctx *ic, struct qvmi_linux *il)
+{
+	struct qvmi_linux_module_list m1 = { 0 }, m2 = { 0 };
+	size_t n1 = 0, n2 = 0, nmod;
+	uint64_t a, b;
+	int lv = -1;
+
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(isf_paths); i++) {
+		const char *t = isf_paths[i][0], *p = isf_paths[i][1];
+
+		CHECK_MSG(!qvmi_linux_offset(il, t, p, &a), "%s.%s: %s", t, p,
+			  qvmi_errmsg(ic));
+		CHECK_OK(qvmi_linux_offset(lx, t, p, &b));
+		CHECK_MSG(a == b, "%s.%s: ISF %" PRIu64 ", BTF %" PRIu64, t, p,
+			  a, b);
+	}
+	CHECK_OK(qvmi_linux_type_size(il, "task_struct", &a));
+	CHECK_OK(qvmi_linux_type_size(lx, "task_struct", &b));
+	CHECK_U64(a, ==, b);
+	CHECK_OK(qvmi_linux_task_foreach(il, 0, count_task, &n1));
+	CHECK_OK(qvmi_linux_task_foreach(lx, 0, count_task, &n2));
+	CHECK(n1 > 20 && n1 + 5 >= n2 && n2 + 5 >= n1);
+	CHECK_OK(qvmi_linux_modules(il, &m1));
+	CHECK_OK(qvmi_linux_modules(lx, &m2));
+	nmod = m1.n;
+	CHECK_U64(m1.n, ==, m2.n);
+	CHECK(m1.n > 0);
+	for (size_t i = 0; i < m1.n && i < m2.n; i++) {
+		CHECK_STR(m1.mods[i].name, m2.mods[i].name);
+		CHECK_U64(m1.mods[i].base, ==, m2.mods[i].base);
+		CHECK_U64(m1.mods[i].size, ==, m2.mods[i].size);
+	}
+	qvmi_linux_module_list_deinit(&m1);
+	qvmi_linux_module_list_deinit(&m2);
+	/* dwarf2json 0.6.0 lost the level bitfield's position: unknown */
+	CHECK(qvmi_linux_dmesg(il, count_rec, &lv) > 100);
+	CHECK_INT(lv, ==, -1);
+	qvmi_test_note("%zu tasks, %zu modules from the ISF alone", n1, nmod);
+}
+
+/*
+ * QVMI_TEST_ISF64 names `dwarf2json linux --elf vmlinux-<ver>
+ * [--system-map System.map-<ver>]` of the guest's kernel (from
+ * linux-image-<ver>-dbg): CI cannot build dwarf2json, so skipped without.
+ */
+static void test_isf_dwarf2json(void)
+{
+	const char *p = getenv("QVMI_TEST_ISF64");
+	struct qvmi_ctx *ic = NULL;
+	struct qvmi_linux *il;
+	struct qvmi_linux_info in, li;
+	uint64_t va, v = 0, n = 0, pa;
+	double ms;
+
+	if (!p || !*p || access(p, R_OK))
+		SKIP("QVMI_TEST_ISF64 does not name a readable dwarf2json ISF "
+		     "of the guest kernel (CI cannot build dwarf2json)");
+	if (!open_linux(QVMI_SRC_ALL, QVMI_LINUX_NO_CACHE, &ms))
+		SKIP("no memory source");
+	il = open_isf(&ic, p);
+	CHECK_OK(qvmi_linux_info(il, &in));
+	CHECK_OK(qvmi_linux_info(lx, &li));
+	CHECK_STR(in.btf_source, "isf");
+	CHECK_U64(in.text_va, ==, li.text_va);
+	/* kallsyms_* are not in kallsyms: the ISF's, moved by the KASLR
+	 * slide.  relative_base holds _text; num_syms precedes names. */
+	CHECK_OK(qvmi_linux_sym_addr(il, "kallsyms_relative_base", &va));
+	CHECK_OK(qvmi_linux_va_to_pa(il, va, &pa));
+	CHECK_OK(qvmi_read_pa(ic, pa, &v, 8));
+	CHECK_U64(v, ==, in.text_va);
+	CHECK_OK(qvmi_linux_sym_addr(il, "kallsyms_num_syms", &va));
+	CHECK_OK(qvmi_linux_va_to_pa(il, va, &pa));
+	CHECK_OK(qvmi_read_pa(ic, pa, &n, 8));
+	CHECK_U64(n, ==, li.nsyms);
+	/* per-CPU offsets are not moved (kallsyms answers them first) */
+	if (!guest_ksym("current_task", &v)) {
+		CHECK_OK(qvmi_linux_sym_addr(il, "current_task", &va));
+		CHECK_U64(va, ==, v);
+	}
+	isf64_compare(ic, il);
+	qvmi_linux_destroy(il);
+	qvmi_ctx_destroy(ic);
+	detach();
+}
+
 static const struct qvmi_test linux_tests[] = {
 	{ "discover", test_discover },
 	{ "serial_ground_truth", test_serial_ground_truth },
 	{ "scan_hint", test_scan_hint },
 	{ "vmcoreinfo_dump", test_vmcoreinfo_dump },
 	{ "profile_memo", test_profile_memo },
+	{ "isf_dwarf2json", test_isf_dwarf2json },
 };
 QVMI_SUITE_SETUP(linux, linux_tests, linux_setup);
