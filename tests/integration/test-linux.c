@@ -346,20 +346,36 @@ static const char *const isf_paths[][2] = {
 	{ "mm_struct", "mm_mt.ma_root" },
 	{ "mm_struct", "arg_start" },
 	{ "mm_struct", "env_end" },
+	{ "maple_node", "mr64.pivot" },
 	{ "maple_node", "mr64.slot" },
 	{ "maple_node", "ma64.pivot" },
+	{ "maple_node", "ma64.slot" },
 	{ "vm_area_struct", "vm_file" },
 	{ "vm_area_struct", "vm_flags" },
-	{ "module", "core_layout.size" },
+	{ "vm_area_struct", "vm_pgoff" },
+	{ "module", "list" },
 	{ "module", "name" },
+	{ "module", "core_layout.base" },
+	{ "module", "core_layout.size" },
+	{ "module", "core_layout.text_size" },
+	{ "printk_ringbuffer", "desc_ring.descs" },
 	{ "printk_ringbuffer", "desc_ring.infos" },
 	{ "printk_ringbuffer", "text_data_ring.data" },
+	{ "printk_info", "text_len" },
+	{ "printk_info", "facility" },
 	{ "printk_info", "caller_id" },
 	{ "prb_desc", "text_blk_lpos.next" },
+	{ "dentry", "d_parent" },
 	{ "dentry", "d_name.name" },
 	{ "cred", "uid.val" },
 	{ "file", "f_path.dentry" },
 	{ "mount", "mnt_parent" },
+	{ "mount", "mnt.mnt_root" },
+};
+
+static const char *const isf_sizes[] = {
+	"task_struct",	     "mm_struct",   "maple_node", "maple_arange_64",
+	"printk_ringbuffer", "printk_info", "prb_desc",	  "module",
 };
 
 static int count_rec(const struct qvmi_linux_log_rec *r, void *arg)
@@ -384,9 +400,12 @@ static void isf64_compare(struct qvmi_ctx *ic, struct qvmi_linux *il)
 		CHECK_MSG(a == b, "%s.%s: ISF %" PRIu64 ", BTF %" PRIu64, t, p,
 			  a, b);
 	}
-	CHECK_OK(qvmi_linux_type_size(il, "task_struct", &a));
-	CHECK_OK(qvmi_linux_type_size(lx, "task_struct", &b));
-	CHECK_U64(a, ==, b);
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(isf_sizes); i++) {
+		CHECK_OK(qvmi_linux_type_size(il, isf_sizes[i], &a));
+		CHECK_OK(qvmi_linux_type_size(lx, isf_sizes[i], &b));
+		CHECK_MSG(a == b, "sizeof %s: ISF %" PRIu64 ", BTF %" PRIu64,
+			  isf_sizes[i], a, b);
+	}
 	CHECK_OK(qvmi_linux_task_foreach(il, 0, count_task, &n1));
 	CHECK_OK(qvmi_linux_task_foreach(lx, 0, count_task, &n2));
 	CHECK(n1 > 20 && n1 + 5 >= n2 && n2 + 5 >= n1);
@@ -419,7 +438,8 @@ static void test_isf_dwarf2json(void)
 	struct qvmi_ctx *ic = NULL;
 	struct qvmi_linux *il;
 	struct qvmi_linux_info in, li;
-	uint64_t va, v = 0, n = 0, pa;
+	uint64_t va, v = 0, pa;
+	uint32_t n = 0;
 	double ms;
 
 	if (!p || !*p || access(p, R_OK))
@@ -440,7 +460,7 @@ static void test_isf_dwarf2json(void)
 	CHECK_U64(v, ==, in.text_va);
 	CHECK_OK(qvmi_linux_sym_addr(il, "kallsyms_num_syms", &va));
 	CHECK_OK(qvmi_linux_va_to_pa(il, va, &pa));
-	CHECK_OK(qvmi_read_pa(ic, pa, &n, 8));
+	CHECK_OK(qvmi_read_pa(ic, pa, &n, 4)); /* unsigned int */
 	CHECK_U64(n, ==, li.nsyms);
 	/* per-CPU offsets are not moved (kallsyms answers them first) */
 	if (!guest_ksym("current_task", &v)) {

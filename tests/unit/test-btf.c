@@ -313,7 +313,8 @@ static int open_isf(uint8_t *mem, const char *json, struct qvmi_linux **lx,
 	"\"fields\":{\"z\":{\"offset\":20,\"type\":{\"kind\":\"base\","      \
 	"\"name\":\"int\"}}}}},\"symbols\":{\"_text\":{\"address\":"         \
 	"18446744071578845184},\"isf_only\":{\"address\":"                   \
-	"18446744071578865664},\"linux_banner\":{\"address\":"
+	"18446744071578865664},\"isf_pcpu\":{\"address\":129920},"           \
+	"\"linux_banner\":{\"address\":"
 
 static void test_open_isf(void)
 {
@@ -338,6 +339,10 @@ static void test_open_isf(void)
 	CHECK_U64(v, ==, 4);
 	CHECK_OK(qvmi_linux_sym_addr(lx, "isf_only", &v));
 	CHECK_U64(v, ==, KVA + 0x5000);
+	/* x86_64 per-CPU offsets (current_task 0x1fb80 on 6.1) and absolute
+	 * constants lie below _text: not moved */
+	CHECK_OK(qvmi_linux_sym_addr(lx, "isf_pcpu", &v));
+	CHECK_U64(v, ==, 0x1fb80);
 	CHECK_OK(qvmi_linux_sym_addr(lx, "fn_7", &v));
 	CHECK_U64(v, ==, KVA + 0x1000 + 0x20 * 7);
 	qvmi_linux_destroy(lx);

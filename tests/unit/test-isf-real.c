@@ -152,6 +152,121 @@ static void test_fixture(void)
 	free(text);
 }
 
+/*
+ * tests/unit/data/linux64-dwarf2json.json: the same cut (isf-trim.py, whose
+ * x86_64 extras are SYMBOLS64) of "dwarf2json linux --elf
+ * vmlinux-6.1.0-56-amd64 --system-map System.map-6.1.0-56-amd64" (38 MB)
+ * for Debian's linux-image-6.1.0-56-amd64-dbg 6.1.192-2, the demo guest's
+ * kernel.  Every offset below agrees with `pahole -C` (pahole 1.24) on that
+ * debug vmlinux, and with the guest's in-memory BTF (integration
+ * linux::isf_dwarf2json compares the ISF's answers with it, live):
+ * task_struct __state 24, tasks 2192, mm 2272, pid 2416, tgid 2420,
+ * real_parent 2432, cred 2960, comm 2976, size 9792; mm_struct mm_mt 0, pgd
+ * 72 (both in the anonymous struct; maple_tree ma_root 8), arg_start 312, env_end 336, size 1096;
+ * maple_node 256, maple_range_64 pivot 8, slot 128 (in an anonymous union),
+ * maple_arange_64 pivot 8, slot 80, size 248; printk_ringbuffer desc_ring
+ * 0, text_data_ring 48, size 88; prb_desc_ring descs 8, infos 16; prb_data_ring
+ * data 8; prb_desc text_blk_lpos 8, size 24; printk_info text_len 16,
+ * facility 18, caller_id 20, size 88 (level: byte 19 bit 5 in pahole, lost
+ * by dwarf2json 0.6.0 as on i386); module list 8, name 24, core_layout 320
+ * (base +0, size +8, text_size +12), size 896; dentry d_parent 24, d_name
+ * 32 (qstr name +8); cred uid 8; vm_area_struct vm_flags 32, vm_pgoff 104,
+ * vm_file 112; file f_path 16 (path dentry +8); mount mnt_parent 16, mnt 32.
+ */
+static void test_fixture64(void)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_isf *isf = NULL;
+	struct qvmi_linux_member m;
+	size_t len = 0;
+	char *text = qvmi_test_data("linux64-dwarf2json.json", &len);
+	uint64_t v;
+
+	CHECK(text);
+	CHECK(len < 100 * 1024);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_MSG(!qvmi__isf_load(ctx, text, len, &isf), "%s",
+		  qvmi_errmsg(ctx));
+	CHECK_U64(size(ctx, isf, "pointer"), ==, 8);
+	CHECK_U64(off(ctx, isf, "task_struct", "__state"), ==, 24);
+	CHECK_U64(off(ctx, isf, "task_struct", "tasks"), ==, 2192);
+	CHECK_U64(off(ctx, isf, "task_struct", "tasks.prev"), ==, 2200);
+	CHECK_U64(off(ctx, isf, "task_struct", "mm"), ==, 2272);
+	CHECK_U64(off(ctx, isf, "task_struct", "pid"), ==, 2416);
+	CHECK_U64(off(ctx, isf, "task_struct", "tgid"), ==, 2420);
+	CHECK_U64(off(ctx, isf, "task_struct", "real_parent"), ==, 2432);
+	CHECK_U64(off(ctx, isf, "task_struct", "cred"), ==, 2960);
+	CHECK_U64(off(ctx, isf, "task_struct", "comm"), ==, 2976);
+	CHECK_U64(size(ctx, isf, "task_struct"), ==, 9792);
+	CHECK_OK(qvmi__isf_member(ctx, isf, "task_struct", "mm", &m));
+	CHECK_U64(m.size, ==, 8);
+	/* through "unnamed_field_0", the anonymous struct of 6.1 */
+	CHECK_U64(off(ctx, isf, "mm_struct", "pgd"), ==, 72);
+	CHECK_U64(off(ctx, isf, "mm_struct", "mm_mt.ma_root"), ==, 8);
+	CHECK_U64(off(ctx, isf, "mm_struct", "arg_start"), ==, 312);
+	CHECK_U64(off(ctx, isf, "mm_struct", "env_end"), ==, 336);
+	CHECK_U64(size(ctx, isf, "mm_struct"), ==, 1096);
+	CHECK_U64(size(ctx, isf, "maple_node"), ==, 256);
+	CHECK_U64(off(ctx, isf, "maple_node", "mr64.pivot"), ==, 8);
+	CHECK_U64(off(ctx, isf, "maple_node", "mr64.slot"), ==, 128);
+	CHECK_U64(off(ctx, isf, "maple_node", "ma64.pivot"), ==, 8);
+	CHECK_U64(off(ctx, isf, "maple_node", "ma64.slot"), ==, 80);
+	CHECK_OK(qvmi__isf_member(ctx, isf, "maple_node", "mr64.slot", &m));
+	CHECK_U64(m.size, ==, 16 * 8);
+	CHECK_OK(qvmi__isf_member(ctx, isf, "maple_node", "ma64.slot", &m));
+	CHECK_U64(m.size, ==, 10 * 8);
+	CHECK_U64(size(ctx, isf, "maple_arange_64"), ==, 248);
+	CHECK_U64(off(ctx, isf, "printk_ringbuffer", "desc_ring.descs"), ==, 8);
+	CHECK_U64(off(ctx, isf, "printk_ringbuffer", "desc_ring.infos"), ==,
+		  16);
+	CHECK_U64(off(ctx, isf, "printk_ringbuffer", "text_data_ring.data"), ==,
+		  56);
+	CHECK_U64(size(ctx, isf, "printk_ringbuffer"), ==, 88);
+	CHECK_U64(off(ctx, isf, "prb_desc", "text_blk_lpos.next"), ==, 16);
+	CHECK_U64(size(ctx, isf, "prb_desc"), ==, 24);
+	CHECK_U64(off(ctx, isf, "printk_info", "text_len"), ==, 16);
+	CHECK_U64(off(ctx, isf, "printk_info", "facility"), ==, 18);
+	CHECK_U64(off(ctx, isf, "printk_info", "caller_id"), ==, 20);
+	CHECK_U64(size(ctx, isf, "printk_info"), ==, 88);
+	CHECK_INT(qvmi__isf_member(ctx, isf, "printk_info", "level", &m), ==,
+		  -ENOENT);
+	CHECK_U64(off(ctx, isf, "module", "list"), ==, 8);
+	CHECK_U64(off(ctx, isf, "module", "name"), ==, 24);
+	CHECK_U64(off(ctx, isf, "module", "core_layout.base"), ==, 320);
+	CHECK_U64(off(ctx, isf, "module", "core_layout.size"), ==, 328);
+	CHECK_U64(off(ctx, isf, "module", "core_layout.text_size"), ==, 332);
+	CHECK_U64(size(ctx, isf, "module"), ==, 896);
+	CHECK_U64(off(ctx, isf, "dentry", "d_parent"), ==, 24);
+	CHECK_U64(off(ctx, isf, "dentry", "d_name.name"), ==, 40);
+	CHECK_U64(off(ctx, isf, "cred", "uid.val"), ==, 8);
+	CHECK_U64(off(ctx, isf, "vm_area_struct", "vm_flags"), ==, 32);
+	CHECK_U64(off(ctx, isf, "vm_area_struct", "vm_pgoff"), ==, 104);
+	CHECK_U64(off(ctx, isf, "vm_area_struct", "vm_file"), ==, 112);
+	CHECK_U64(off(ctx, isf, "file", "f_path.dentry"), ==, 24);
+	CHECK_U64(off(ctx, isf, "mount", "mnt_parent"), ==, 16);
+	CHECK_U64(off(ctx, isf, "mount", "mnt.mnt_root"), ==, 32);
+	/* link-time addresses past INT64_MAX survive the JSON parse */
+	CHECK_OK(qvmi__isf_sym(isf, "_text", &v));
+	CHECK_U64(v, ==, 0xffffffff81000000ull);
+	CHECK_OK(qvmi__isf_sym(isf, "init_task", &v));
+	CHECK_U64(v, ==, 0xffffffff82a1aa40ull);
+	CHECK_OK(qvmi__isf_sym(isf, "linux_banner", &v));
+	CHECK_U64(v, ==, 0xffffffff82161900ull);
+	CHECK_OK(qvmi__isf_sym(isf, "kallsyms_relative_base", &v));
+	CHECK_U64(v, ==, 0xffffffff821bdab0ull);
+	/* per-CPU offsets and absolute constants, below _text */
+	CHECK_OK(qvmi__isf_sym(isf, "current_task", &v));
+	CHECK_U64(v, ==, 0x1fb80);
+	CHECK_OK(qvmi__isf_sym(isf, "phys_startup_64", &v));
+	CHECK_U64(v, ==, 0x1000000);
+	/* fixed_percpu_data really is at 0: the ISF cannot say so */
+	CHECK_INT(qvmi__isf_sym(isf, "fixed_percpu_data", &v), ==, -ENOENT);
+	CHECK_INT(qvmi__isf_sym(isf, "swapper_pg_dir", &v), ==, -ENOENT);
+	qvmi__isf_free(isf);
+	qvmi_ctx_destroy(ctx);
+	free(text);
+}
+
 #define HEAD                                                            \
 	"{\"metadata\":{\"format\":\"6.2.0\"},\"enums\":{},"            \
 	"\"base_types\":{\"int\":{\"size\":4,\"signed\":true,\"kind\":" \
@@ -281,6 +396,7 @@ static void test_lost_bits(void)
 
 static const struct qvmi_test isf_real_tests[] = {
 	{ "fixture_6_1_686_pae", test_fixture },
+	{ "fixture_6_1_amd64", test_fixture64 },
 	{ "opaque_pointer", test_opaque },
 	{ "address_0", test_addr0 },
 	{ "lost_bitfields", test_lost_bits },

@@ -82,6 +82,18 @@ SYMBOLS = [
     # typed as a pointer to an opaque struct (struct maple_enode)
     "a_enode",
 ]
+# x86_64 has no swapper_pg_dir symbol (a macro for init_top_pgt).
+OPTIONAL = {"swapper_pg_dir"}
+# x86_64 (8-byte pointers) also keeps: per-CPU offsets near 0 (0 itself
+# for fixed_percpu_data, so qvmi must take it from kallsyms); symbols
+# kallsyms lacks (the kallsyms tables: only the ISF has them); absolute
+# constants below _text (not to be slid); .init.scratch past _end (slid).
+SYMBOLS64 = [
+    "init_top_pgt", "page_offset_base", "phys_base", "current_task",
+    "fixed_percpu_data", "__per_cpu_start", "__per_cpu_end",
+    "kallsyms_num_syms", "kallsyms_relative_base", "kallsyms_token_table",
+    "phys_startup_64", "L4_PAGE_OFFSET", "__init_scratch_begin",
+]
 
 USER = ("struct", "union", "class")
 
@@ -146,7 +158,10 @@ def main():
                 stubs.add(n)
             enums_of(f["type"], used_enums)
     syms = {}
-    for s in SYMBOLS:
+    wide = src["base_types"]["pointer"]["size"] == 8
+    for s in SYMBOLS + (SYMBOLS64 if wide else []):
+        if s in OPTIONAL and s not in src["symbols"]:
+            continue
         syms[s] = src["symbols"][s]
         n = user_of(syms[s].get("type"))
         if n and n not in full:
