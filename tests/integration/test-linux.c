@@ -233,7 +233,11 @@ static void test_vmcoreinfo_dump(void)
 	args = json_object_new_object();
 	json_object_object_add(args, "paging", json_object_new_boolean(0));
 	json_object_object_add(args, "protocol", json_object_new_string(proto));
-	err = qvmi_qmp_execute(cur->qmp, "dump-guest-memory", args, NULL);
+	/* an attach from the layout cache connects QMP on first use */
+	err = qvmi__qmp_need(cur);
+	if (!err)
+		err = qvmi_qmp_execute(cur->qmp, "dump-guest-memory", args,
+				       NULL);
 	json_object_put(args);
 	CHECK_MSG(!err, "dump-guest-memory: %s", qvmi_errmsg(cur));
 	detach();
