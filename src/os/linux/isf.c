@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "isf-syms.h"
 #include "linux.h"
 
 enum {
@@ -39,6 +40,9 @@ enum {
 struct qvmi_isf {
 	struct json_object *root;
 	struct json_object *base, *user, *enums, *syms; /* borrowed */
+	/* "symbols" read by isf-syms.c (syms is then {}): fast_syms */
+	struct qvmi_isf_symtab symtab;
+	bool fast_syms;
 	uint64_t ptr_size;
 	/* the producer lost bitfield positions (see lost_bits) */
 	bool bits_lost;
@@ -499,17 +503,53 @@ void qvmi__isf_free(struct qvmi_isf *isf)
 	if (!isf)
 		return;
 	json_object_put(isf->root);
+	qvmi__isf_symtab_free(&isf->symtab);
 	free(isf->unames);
 	free(isf->colour);
 	free(isf);
 }
 
+/*
+ * The symbols table through isf-syms.c, and the document json-c gets
+ * with "symbols": {} in its place (*doc, to free after the parse).  Left
+ * as it is when the scan gives up: json-c then reads, checks and reports
+ * everything as before.
+ */
+static int without_symbols(struct qvmi_isf *isf, const char **data, size_t *len,
+			   char **doc)
+{
+	size_t vs, ve, n;
+	int r = qvmi__isf_symtab_scan(*data, *len, ISF_JSON_DEPTH,
+				      ISF_TABLE_MAX, &isf->symtab, &vs, &ve);
+
+	if (r)
+		return r < 0 ? r : 0;
+	n = *len - (ve - vs) + 2;
+	*doc = malloc(n);
+	if (!*doc)
+		return -ENOMEM;
+	memcpy(*doc, *data, vs);
+	memcpy(*doc + vs, "{}", 2);
+	memcpy(*doc + vs + 2, *data + ve, *len - ve);
+	*data = *doc;
+	*len = n;
+	isf->fast_syms = true;
+	return 0;
+}
+
 int qvmi__isf_load(struct qvmi_ctx *ctx, const char *data, size_t len,
 		   struct qvmi_isf **ret)
+{
+	return qvmi__isf_load_ex(ctx, data, len, false, ret);
+}
+
+int qvmi__isf_load_ex(struct qvmi_ctx *ctx, const char *data, size_t len,
+		      bool json_syms, struct qvmi_isf **ret)
 {
 	struct json_tokener *tok;
 	struct qvmi_isf *isf;
 	enum json_tokener_error je;
+	char *doc = NULL;
 	size_t used;
 	int err;
 
@@ -524,7 +564,14 @@ int qvmi__isf_load(struct qvmi_ctx *ctx, const char *data, size_t len,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	err = json_syms ? 0 : without_symbols(isf, &data, &len, &doc);
+	if (err) {
+		json_tokener_free(tok);
+		qvmi__isf_free(isf);
+		return qvmi__err(ctx, err, "out of memory");
+	}
 	isf->root = json_tokener_parse_ex(tok, data, (int)len);
+	free(doc);
 	je = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
@@ -844,9 +891,16 @@ int qvmi__isf_type_size(struct qvmi_ctx *ctx, const struct qvmi_isf *isf,
  */
 int qvmi__isf_sym(const struct qvmi_isf *isf, const char *name, uint64_t *ret)
 {
-	struct json_object *s = jget(isf->syms, name);
+	struct json_object *s;
 	uint64_t a;
 
+	if (isf->fast_syms) {
+		if (qvmi__isf_symtab_find(&isf->symtab, name, &a) || !a)
+			return -ENOENT;
+		*ret = a;
+		return 0;
+	}
+	s = jget(isf->syms, name);
 	if (!s)
 		return -ENOENT;
 	a = json_object_get_uint64(jget(s, "address"));
@@ -858,5 +912,7 @@ int qvmi__isf_sym(const struct qvmi_isf *isf, const char *name, uint64_t *ret)
 
 size_t qvmi__isf_nsyms(const struct qvmi_isf *isf)
 {
+	if (isf->fast_syms)
+		return isf->symtab.n;
 	return (size_t)json_object_object_length(isf->syms);
 }

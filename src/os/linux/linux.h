@@ -181,6 +181,11 @@ QVMI_HIDDEN int qvmi__isf_load(struct qvmi_ctx *ctx, const char *data,
 			       size_t len, struct qvmi_isf **ret);
 QVMI_HIDDEN int qvmi__isf_load_file(struct qvmi_ctx *ctx, const char *path,
 				    struct qvmi_isf **ret);
+/* json_syms: the symbols through json-c too (the reference isf-syms.c is
+ * tested against; symbols' "type" descriptors are then checked too). */
+QVMI_HIDDEN int qvmi__isf_load_ex(struct qvmi_ctx *ctx, const char *data,
+				  size_t len, bool json_syms,
+				  struct qvmi_isf **ret);
 QVMI_HIDDEN void qvmi__isf_free(struct qvmi_isf *isf);
 /* As qvmi__btf_member / qvmi__btf_type_size (type_id is 0). */
 QVMI_HIDDEN int qvmi__isf_member(struct qvmi_ctx *ctx,
