@@ -39,11 +39,6 @@ enum {
 
 static const char banner_prefix[] = QVMI_LX_BANNER_PREFIX;
 
-static int read_u64(struct qvmi_ctx *ctx, uint64_t pa, uint64_t *ret)
-{
-	return qvmi__lx_read_once(ctx, pa, ret, sizeof(*ret));
-}
-
 /* ---- discovery from kallsyms ------------------------------------------------- */
 
 struct scan {
@@ -449,7 +444,7 @@ static int map_hit(uint64_t gpa, void *arg)
 	    gpa < ms->ban_off)
 		return 0;
 	p = gpa - ms->ban_off;
-	if (read_u64(ms->lx->ctx, p + ms->pb_off, &pb))
+	if (qvmi__lx_read_u64(ms->lx->ctx, p + ms->pb_off, &pb))
 		return 0;
 	va = p + QVMI_LINUX_START_KERNEL_MAP - pb;
 	if (va < QVMI_LINUX_START_KERNEL_MAP || va >= 0xffffffffc0000000ull ||

@@ -571,7 +571,6 @@ int qvmi__isf_load_ex(struct qvmi_ctx *ctx, const char *data, size_t len,
 		return qvmi__err(ctx, err, "out of memory");
 	}
 	isf->root = json_tokener_parse_ex(tok, data, (int)len);
-	free(doc);
 	je = json_tokener_get_error(tok);
 	used = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);
@@ -589,6 +588,7 @@ int qvmi__isf_load_ex(struct qvmi_ctx *ctx, const char *data, size_t len,
 				used);
 	else
 		err = validate(ctx, isf);
+	free(doc); /* data pointed into it until here */
 	if (err) {
 		qvmi__isf_free(isf);
 		return err;

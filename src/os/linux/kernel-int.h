@@ -23,6 +23,13 @@ static inline bool qvmi__lx_is32(const struct qvmi_linux *lx)
 	return lx->lay.ptr_size == 4;
 }
 
+/* One u64 of guest-physical memory, read with pread where it can. */
+static inline int qvmi__lx_read_u64(struct qvmi_ctx *ctx, uint64_t pa,
+				    uint64_t *ret)
+{
+	return qvmi__lx_read_once(ctx, pa, ret, sizeof(*ret));
+}
+
 /* Read [center - before, center + after) as far as memory is backed
  * without a gap on either side of center; free with
  * qvmi__lx_window_free. */

@@ -169,11 +169,6 @@ int qvmi__lx_read_window(struct qvmi_ctx *ctx, uint64_t center, uint64_t before,
 	return 0;
 }
 
-static int read_u64(struct qvmi_ctx *ctx, uint64_t pa, uint64_t *ret)
-{
-	return qvmi__lx_read_once(ctx, pa, ret, sizeof(*ret));
-}
-
 /* ---- placing the image ------------------------------------------------------ */
 
 /* The symbol table, decoded from the profile on first need.  A profile
@@ -237,7 +232,7 @@ static bool text_pa_ok(struct qvmi_linux *lx, uint64_t p)
 	int checks = 0;
 
 	if (pb_va >= lx->text_va && pb_va < lx->end_va) {
-		if (read_u64(lx->ctx, p + (pb_va - lx->text_va), &v) ||
+		if (qvmi__lx_read_u64(lx->ctx, p + (pb_va - lx->text_va), &v) ||
 		    v != p - lx->text_va + QVMI_LINUX_START_KERNEL_MAP)
 			return false;
 		checks++;
@@ -387,7 +382,7 @@ static void read_base(struct qvmi_linux *lx, const char *name, uint64_t def,
 
 	*out = def;
 	if (lx_sym(lx, name, &va) || qvmi__linux_kimage_pa(lx, va, &pa) ||
-	    read_u64(lx->ctx, pa, &v) || !(v >> 63)) {
+	    qvmi__lx_read_u64(lx->ctx, pa, &v) || !(v >> 63)) {
 		qvmi__log(lx->ctx, QVMI_LOG_DEBUG,
 			  "linux: %s not readable, default 0x%" PRIx64, name,
 			  def);
