@@ -240,7 +240,10 @@ struct qvmi_vm_info {
 	const char *name; /* "" if unnamed */
 	const char *uuid; /* "" if unknown */
 	const char *qemu_version; /* "" if not a live QEMU */
-	const char *arch; /* "x86_64" */
+	/* QEMU's target: "x86_64" or "i386" (qemu-system-i386); for an ELF
+	 * dump, its e_machine (QEMU writes EM_386 when vCPU 0 is not in long
+	 * mode); "" when the backend cannot tell (raw dumps, pmemaccess). */
+	const char *arch;
 	const char *backend; /* "qmp", "elf", "raw" */
 	int pid; /* QEMU pid, 0 if unknown */
 	unsigned int vcpus;
@@ -282,6 +285,10 @@ enum qvmi_reg_valid {
 	QVMI_REGS_CR8 = 1u << 5,
 	QVMI_REGS_TABLES = 1u << 6, /* gdt/idt */
 	QVMI_REGS_DR = 1u << 7,
+	/* With QVMI_REGS_GPR: 32-bit registers (qemu-system-i386, or
+	 * QEMU's register dump of a vCPU outside long mode): r8..r15 are
+	 * not there and read as 0; rax..rip hold eax..eip. */
+	QVMI_REGS_GPR32 = 1u << 8,
 };
 
 QVMI_API int qvmi_vcpu_count(struct qvmi_ctx *ctx);
