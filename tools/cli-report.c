@@ -55,8 +55,8 @@ static struct json_object *error_object(const char *what, const char *msg,
 	return e;
 }
 
-static void report(struct cli *cli, const char *what, const char *msg,
-		   int err, bool partial, struct json_object *result)
+static void report(struct cli *cli, const char *what, const char *msg, int err,
+		   bool partial, struct json_object *result)
 {
 	const char *m = unprefixed(what, msg);
 
