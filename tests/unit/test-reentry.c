@@ -11,9 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdarg.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
 #include "fake-kernel.h"
 #include "harness.h"
 #include "qvmi.h"
+#include "os/linux/linux.h"
 
 #define MEM (8u << 20)
 
@@ -200,9 +206,53 @@ static void test_find(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+/* libbpf's print callback is process-wide: qvmi routes it once and passes
+ * on what is not from its own parses, instead of swapping it around each
+ * parse (which raced with other threads and hid the application's). */
+static int app_lines;
+
+static int app_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level, (void)fmt, (void)ap;
+	app_lines++;
+	return 0;
+}
+
+static int ctx_lines;
+
+static void ctx_log(enum qvmi_log_level level, const char *msg, void *arg)
+{
+	(void)level, (void)arg;
+	if (!strncmp(msg, "libbpf: ", 8))
+		ctx_lines++;
+}
+
+static void test_libbpf_print(void)
+{
+	/* a header qvmi accepts, a type kind libbpf refuses (kind 31) */
+	static const uint32_t blob[] = { 0x0001eb9f, 24, 0,	     12, 12,
+					 4,	     0,	 0x1f000000, 0,	 0 };
+	libbpf_print_fn_t before = libbpf_set_print(app_print);
+	struct qvmi_ctx *ctx = NULL;
+	struct btf *b = NULL;
+	int lines;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	qvmi_set_log(ctx, ctx_log, NULL, QVMI_LOG_DEBUG);
+	CHECK_INT(qvmi__btf_load(ctx, blob, sizeof(blob), &b), ==, -EBADMSG);
+	CHECK_MSG(ctx_lines > 0, "%s app %d", qvmi_errmsg(ctx), app_lines);
+	lines = app_lines;
+	/* the application's own libbpf call still reaches its callback */
+	CHECK(!btf__new(blob, sizeof(blob)));
+	CHECK(app_lines > lines);
+	qvmi_ctx_destroy(ctx);
+	libbpf_set_print(before);
+}
+
 static const struct qvmi_test reentry_tests[] = {
 	{ "task_walk", test_task_walk },
 	{ "dmesg", test_dmesg },
 	{ "find", test_find },
+	{ "libbpf_print", test_libbpf_print },
 };
 QVMI_SUITE(reentry, reentry_tests);
