@@ -116,8 +116,7 @@ static void *btf_name_past_strings(uint32_t *size)
 	CHECK(raw);
 	memcpy(raw + h.hdr_len, src + h.hdr_len + h.str_off, h.str_len);
 	memcpy(raw + h.hdr_len + h.str_len, "zzz", 4);
-	memcpy(raw + h.hdr_len + gap, src + h.hdr_len + h.type_off,
-	       h.type_len);
+	memcpy(raw + h.hdr_len + gap, src + h.hdr_len + h.type_off, h.type_len);
 	for (uint32_t o = 0; o + 4 <= h.str_len; o++)
 		if (!memcmp(raw + h.hdr_len + o, "pid", 4))
 			pid_off = o;
