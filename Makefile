@@ -18,7 +18,9 @@ DESTDIR ?=
 
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
-VERSION := 0.1.0
+# One version, the header's (qvmi_version() returns it too).
+VERSION := $(shell sed -n 's/^\#define QVMI_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' \
+	include/qvmi.h | paste -sd.)
 SOVERSION := 0
 
 ifeq ($(SANITIZE),1)
@@ -85,7 +87,8 @@ BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc \
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 LDFLAGS += $(SAN_FLAGS)
 
-LIB_SRCS := $(sort $(wildcard src/core/*.c src/source/*.c src/proto/*.c \
+LIB_SRCS := $(sort $(wildcard src/core/*.c src/proto/*.c src/source/*.c \
+	src/ctl/*.c src/attach/*.c src/format/*.c \
 	src/arch/*.c src/os/linux/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
@@ -115,6 +118,7 @@ FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay-%)
 BENCH := $(BUILD)/qvmi-bench
 
 .PHONY: all check check-unit check-integration check-header check-fuzz \
+	check-structure \
 	check-san format format-check fuzz bench install clean demo deps \
 	unit integration
 .DELETE_ON_ERROR:
@@ -245,6 +249,10 @@ check-header:
 		-o $(BUILD)/headertest-cxx $(BUILD)/headertest.c 2>/dev/null || \
 		! command -v $(CC:gcc=g++) >/dev/null
 	@echo "1 passed, 0 failed, 0 skipped"
+
+# Layers (includes and symbols) and the ABI: scripts/check-structure.
+check-structure: $(LIB_SO) $(QVMI) $(QVMID)
+	$(Q)scripts/check-structure $(BUILD)
 
 check-fuzz: $(FUZZ_REPLAY)
 	$(Q)scripts/fuzz-replay $(BUILD) $(FUZZ_NAMES)

@@ -36,9 +36,6 @@ extern "C" {
 #define QVMI_API
 #endif
 
-#define QVMI_VERSION_MAJOR 0
-#define QVMI_VERSION_MINOR 1
-
 /*
  * Options structs start with "size_t sz".  Fill them with QVMI_OPTS so that a
  * newer header can add fields without breaking old callers: the library
@@ -70,6 +67,13 @@ enum qvmi_log_level {
  * (msg lives until the callback returns). */
 typedef void (*qvmi_log_fn)(enum qvmi_log_level level, const char *msg,
 			    void *arg);
+
+/* The version this header belongs to (for #if); qvmi_version() is the
+ * library's own at run time, "MAJOR.MINOR.PATCH". */
+#define QVMI_VERSION_MAJOR 0
+#define QVMI_VERSION_MINOR 1
+#define QVMI_VERSION_PATCH 0
+QVMI_API const char *qvmi_version(void);
 
 QVMI_API int qvmi_ctx_create(struct qvmi_ctx **ret);
 QVMI_API void qvmi_ctx_destroy(struct qvmi_ctx *ctx);

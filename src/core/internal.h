@@ -126,6 +126,11 @@ struct qvmi_ctx {
 	/* An attach from the layout cache connects QMP on first use
 	 * (qvmi__qmp_need): where, and the socket it checked.  Owned. */
 	struct qvmi_qmp_lazy *qmp_lazy;
+	/* Connects it (set by the attach that deferred it): core and ctl
+	 * reach it through qvmi__qmp_need without knowing attach. */
+	int (*qmp_connect)(struct qvmi_ctx *ctx);
+	/* An ELF dump's VMCOREINFO text, owned by its ctl (NULL if none). */
+	const char *vmcoreinfo;
 	struct qvmi_ctl *ctl;
 	enum qvmi_vm_state vm_state; /* as last seen */
 	char *vm_name, *vm_uuid, *qemu_version;

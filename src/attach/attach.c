@@ -18,7 +18,7 @@
 
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "layout-cache.h"
 #include "proto/hmp.h"
 #include "proto/qmp.h"
@@ -605,15 +605,13 @@ static int attach_opts(struct qvmi_ctx *ctx,
  * must still be the file the attach checked, and the greeting's version
  * the cached one: a QEMU restarted since then is another VM.
  */
-int qvmi__qmp_need(struct qvmi_ctx *ctx)
+static int lazy_connect(struct qvmi_ctx *ctx)
 {
 	struct qvmi_qmp_lazy *z = ctx->qmp_lazy;
 	struct qvmi_qmp *q;
 	struct stat st;
 	int err;
 
-	if (ctx->qmp)
-		return 0;
 	if (!z)
 		return qvmi__err(ctx, -ENOTCONN, "not attached over QMP");
 	if (stat(z->path, &st) || st.st_dev != z->dev || st.st_ino != z->ino ||
@@ -655,6 +653,7 @@ static int cached_identity(struct qvmi_ctx *ctx, const struct qvmi_layout *c,
 	z->ctime_s = c->sock_ctime_s;
 	z->ctime_ns = c->sock_ctime_ns;
 	ctx->qmp_lazy = z;
+	ctx->qmp_connect = lazy_connect;
 	ctx->qemu_version = qvmi__strdup(c->version);
 	if (!ctx->qemu_version)
 		return -ENOMEM;
