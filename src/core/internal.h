@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "qvmi.h"
 
@@ -63,6 +64,24 @@ struct qvmi_seg {
  * dump, later the gdbstub) provides one small ops table.  NULL ops mean
  * "cannot do that" and give -EOPNOTSUPP in one place (ctl.c).
  */
+/* CLOCK_MONOTONIC in milliseconds and nanoseconds: every deadline and
+ * timeout in the library and qvmid counts on this one clock. */
+static inline int64_t qvmi__mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline uint64_t qvmi__mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 struct qvmi_ctl;
 struct qvmi_ctl_ops {
 	const char *name;

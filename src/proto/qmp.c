@@ -201,17 +201,9 @@ const char *qvmi_json_stream_raw(const struct qvmi_json_stream *js, size_t *len)
 
 /* ---- connection ------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int remaining_ms(int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - qvmi__mono_ms();
 
 	return left < 0 ? 0 : (int)QVMI_MIN(left, (int64_t)INT32_MAX);
 }
@@ -401,7 +393,7 @@ static int next_message(struct qvmi_qmp *q, int64_t deadline,
 			return err;
 		/* Checked after each read too: a peer flooding events (or
 		 * stale replies) must not keep us past the deadline. */
-		if (err == 0 && now_ms() < deadline)
+		if (err == 0 && qvmi__mono_ms() < deadline)
 			continue;
 		err = err ? wait_fd(q->fd, POLLIN, deadline) : -ETIMEDOUT;
 		if (err == -ETIMEDOUT)
@@ -500,8 +492,8 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	 * is reported after the greeting's own verdict. */
 	snprintf(id, sizeof(id), "qvmi-%" PRIu64, ++q->next_id);
 	serr = send_command(q, "qmp_capabilities", NULL, id,
-			    now_ms() + q->timeout_ms, false);
-	err = next_message(q, now_ms() + q->timeout_ms, &msg);
+			    qvmi__mono_ms() + q->timeout_ms, false);
+	err = next_message(q, qvmi__mono_ms() + q->timeout_ms, &msg);
 	if (err == -ETIMEDOUT)
 		err = qvmi__err(ctx, err,
 				"QMP: no greeting in %d ms (another client "
@@ -517,7 +509,7 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 		goto fail;
 	err = serr < 0 ? serr :
 			 wait_reply(q, "qmp_capabilities", id,
-				    now_ms() + q->timeout_ms, NULL);
+				    qvmi__mono_ms() + q->timeout_ms, NULL);
 	if (err < 0)
 		goto fail;
 	*ret = q;
@@ -544,7 +536,7 @@ int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
 	if (fd < 0)
 		return qvmi__err(ctx, -errno, "QMP: socket: %s",
 				 strerror(errno));
-	deadline = now_ms() + timeout_ms;
+	deadline = qvmi__mono_ms() + timeout_ms;
 	/* A full listen backlog gives EAGAIN on unix sockets: retry. */
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
@@ -782,7 +774,7 @@ static void abandon_pending(struct qvmi_qmp *q);
 int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
 		     struct json_object *args, struct json_object **ret)
 {
-	int64_t deadline = now_ms() + q->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + q->timeout_ms;
 	char id[32];
 	int err;
 
@@ -834,7 +826,7 @@ static void abandon_pending(struct qvmi_qmp *q)
 
 int qvmi_qmp_sync(struct qvmi_qmp *q)
 {
-	int64_t deadline = now_ms() + q->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + q->timeout_ms;
 	struct json_object *msg;
 	int err = send_queued(q, deadline);
 
@@ -894,7 +886,7 @@ int qvmi_qmp_hmp(struct qvmi_qmp *q, const char *cmdline, char **ret)
 
 int qvmi_qmp_poll(struct qvmi_qmp *q, int timeout_ms)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = qvmi__mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct json_object *msg;
 	int err, reads = 0;
 

@@ -158,14 +158,14 @@ qvmi_session_listener_port(const struct qvmi_session_listener *l)
 static int wait_accept(struct qvmi_session_listener *l, int timeout_ms,
 		       char *peer, size_t psize)
 {
-	int64_t deadline = qvmi_ses_mono_ms() + timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + timeout_ms;
 	struct sockaddr_storage ss;
 
 	/* Bounded by the deadline (or, with no limit, by the caller). */
 	for (;;) {
 		socklen_t len = sizeof(ss);
 		struct pollfd pfd = { l->fd, POLLIN, 0 };
-		int64_t left = deadline - qvmi_ses_mono_ms();
+		int64_t left = deadline - qvmi__mono_ms();
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 

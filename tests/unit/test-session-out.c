@@ -45,7 +45,7 @@ struct vm {
 
 static int64_t now_ms(void)
 {
-	return qvmi_ses_mono_ms();
+	return qvmi__mono_ms();
 }
 
 static void vm_reset_event(struct vm *v)
@@ -794,10 +794,10 @@ static void t_listener_errors(void)
 	/* Nobody connects: -ETIMEDOUT in about the time asked. */
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	CHECK_INT(qvmi_session_accept(l, ctx, 0), ==, -ETIMEDOUT);
-	t0 = qvmi_ses_mono_ms();
+	t0 = qvmi__mono_ms();
 	CHECK_INT(qvmi_session_accept(l, ctx, 100), ==, -ETIMEDOUT);
-	CHECK_INT(qvmi_ses_mono_ms() - t0, >=, 100);
-	CHECK_INT(qvmi_ses_mono_ms() - t0, <, 600);
+	CHECK_INT(qvmi__mono_ms() - t0, >=, 100);
+	CHECK_INT(qvmi__mono_ms() - t0, <, 600);
 	CHECK(strstr(qvmi_errmsg(ctx), "no VM connected"));
 	/* The liveness probe of a second listener connects and leaves: the
 	 * next accept sees a peer gone before the handshake. */
