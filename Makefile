@@ -4,6 +4,7 @@
 #                        integration, sanitized unit, format-check)
 #   make SANITIZE=1 check-unit
 #   make fuzz CC=clang   libFuzzer binaries in build-fuzz/
+#   make fuzz-campaign MINUTES=10  run each, grow and minimise the corpora
 #   make bench           benchmarks; writes BENCHMARKS.md
 #   make install PREFIX=/usr/local DESTDIR=
 #   make format-check    clang-format over every C file
@@ -118,7 +119,7 @@ FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay-%)
 BENCH := $(BUILD)/qvmi-bench
 
 .PHONY: all check check-unit check-integration check-header check-fuzz \
-	check-structure \
+	check-structure fuzz-campaign \
 	check-san format format-check fuzz bench install clean demo deps \
 	unit integration
 .DELETE_ON_ERROR:
@@ -253,6 +254,11 @@ check-header:
 # Layers (includes and symbols) and the ABI: scripts/check-structure.
 check-structure: $(LIB_SO) $(QVMI) $(QVMID)
 	$(Q)scripts/check-structure $(BUILD)
+
+# Every libFuzzer target for MINUTES each, corpora merged back minimised
+# (scripts/fuzz-campaign; JOBS=N runs N targets at once).
+fuzz-campaign:
+	$(Q)MINUTES=$(or $(MINUTES),10) scripts/fuzz-campaign
 
 check-fuzz: $(FUZZ_REPLAY)
 	$(Q)scripts/fuzz-replay $(BUILD) $(FUZZ_NAMES)
