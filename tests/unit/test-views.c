@@ -520,6 +520,31 @@ static uint64_t maple(struct vm_world *v, int root_type)
 	return r;
 }
 
+/* A walk that stops early says so: an out-of-order pivot (the rest of
+ * the node is unknown), a file path that breaks off before the root. */
+static void check_maple_partial(struct vm_world *v)
+{
+	struct fk *k = &v->w.k;
+	struct qvmi_linux_vma_list l;
+	uint64_t r = maple(v, 2), b, prog;
+
+	b = *(uint64_t *)fk_ptr(k, r + FK_MR_SLOT + 8) & ~255ull;
+	fk_w64(k, b + FK_MR_PIVOT + 2 * 8, 0x7ffc0000); /* below 0x7ffd0000 */
+	CHECK_INT(qvmi_linux_vmas(k->lx, 100, &l), ==, -EBADMSG);
+	CHECK_INT(l.n, ==, 3);
+	CHECK(l.partial);
+	qvmi_linux_vma_list_deinit(&l);
+	fk_w64(k, b + FK_MR_PIVOT + 2 * 8, 0x7ffeffff);
+	check_vmas(v, 5);
+	prog = *(uint64_t *)fk_ptr(k, v->file_prog + FK_FILE_DENTRY);
+	fk_w64(k, prog + FK_DENTRY_PARENT, 0x1234); /* not a kernel pointer */
+	CHECK_INT(qvmi_linux_vmas(k->lx, 100, &l), ==, -EBADMSG);
+	CHECK_INT(l.n, ==, 5);
+	CHECK(l.partial);
+	CHECK(strstr(qvmi_errmsg(k->ctx), "path") != NULL);
+	qvmi_linux_vma_list_deinit(&l);
+}
+
 static void test_vmas_maple(void)
 {
 	struct qvmi_linux_vma_list l;
@@ -546,7 +571,10 @@ static void test_vmas_maple(void)
 	fk_w64(&v.w.k, v.vma[2] + FK_VMA_MM, v.w.mm + 64);
 	CHECK_INT(qvmi_linux_vmas(v.w.k.lx, 100, &l), ==, -EBADMSG);
 	CHECK_INT(l.n, ==, 4);
+	CHECK(l.partial);
 	qvmi_linux_vma_list_deinit(&l);
+	fk_w64(&v.w.k, v.vma[2] + FK_VMA_MM, v.w.mm);
+	check_maple_partial(&v);
 	/* empty tree; a kernel thread; an unknown pid */
 	fk_w64(&v.w.k, v.w.mm + FK_MM_ROOT, 0);
 	CHECK_OK(qvmi_linux_vmas(v.w.k.lx, 100, &l));
@@ -652,10 +680,15 @@ static void module(struct fk *k, const char *name, uint64_t base, uint32_t text,
 	fk_wstr(k, m + FK_MOD_NAME, name);
 	fk_w32(k, m + FK_MOD_STATE, (uint32_t)state);
 	if (k->variant == FK_NEW) {
+		/* MOD_TEXT, MOD_DATA, ..., one page in the last region
+		 * (MOD_INIT_RODATA): /proc/modules adds up all seven */
 		fk_w64(k, m + FK_MOD_MEM, base);
 		fk_w32(k, m + FK_MOD_MEM + 8, text);
-		fk_w32(k, m + FK_MOD_MEM + 16 + 8, rest);
-		fk_w32(k, m + FK_MOD_MEM + 32 + 8, 4096);
+		fk_w32(k, m + FK_MOD_MEM + FK_MOD_MEM_SIZE + 8, rest);
+		fk_w32(k,
+		       m + FK_MOD_MEM + (FK_MOD_MEM_N - 1) * FK_MOD_MEM_SIZE +
+			       8,
+		       4096);
 	} else {
 		fk_w64(k, m + FK_MOD_CORE, base);
 		fk_w32(k, m + FK_MOD_CORE + 8, text + rest + 4096);
@@ -778,6 +811,13 @@ static void test_dmesg_prb(void)
 	memset(&s, 0, sizeof(s));
 	CHECK_INT(qvmi_linux_dmesg(k.lx, rec, &s), ==, 3);
 	CHECK_STR(s.text[1], "");
+	/* a head id more than the ring's 4 descriptors past the tail:
+	 * the 4 records seen are not the whole log */
+	fk_w64(&k, rb + FK_PRB_HEAD_ID, 12);
+	memset(&s, 0, sizeof(s));
+	CHECK_INT(qvmi_linux_dmesg(k.lx, rec, &s), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(k.ctx), "partial") != NULL);
+	fk_w64(&k, rb + FK_PRB_HEAD_ID, 8);
 	/* absurd ring sizes */
 	fk_w32(&k, rb + FK_PRB_SIZE_BITS, 40);
 	CHECK_INT(qvmi_linux_dmesg(k.lx, rec, &s), ==, -EBADMSG);
@@ -832,6 +872,56 @@ static void test_dmesg_logbuf(void)
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
+/*
+ * Every view's field set on every layout the fake models: it must plan
+ * (no "too many fields", no field past the buffer), hold every field the
+ * view asked for, and end inside the struct.  FK_NEW's struct module has
+ * the 6.4+ mem[7] (3 + 2 * 7 = 17 fields), which a fixed budget of 16
+ * refused: lsmod was empty on every kernel since 6.4.
+ */
+static void check_fields(struct qvmi_linux *lx, const char *what,
+			 int (*fn)(struct qvmi_linux *,
+				   struct qvmi_lx_fields_info *),
+			 unsigned int nfields, uint32_t size)
+{
+	struct qvmi_lx_fields_info fi = { 0 };
+	int err = fn(lx, &fi);
+
+	CHECK_MSG(!err, "%s: %d %s", what, err, qvmi_errmsg(lx->ctx));
+	CHECK_MSG(fi.nfields == nfields, "%s: %u fields, want %u", what,
+		  fi.nfields, nfields);
+	CHECK_MSG(fi.nspans >= 1 && fi.nspans <= fi.nfields, "%s: %u spans",
+		  what, fi.nspans);
+	CHECK_MSG(fi.end <= size, "%s: ends at %u of %u", what, fi.end, size);
+}
+
+static void test_field_budgets(void)
+{
+	static const struct {
+		enum fk_variant v;
+		unsigned int tasks, mods, vmas;
+	} want[] = {
+		/* 11 + signal + thread_node; 3 + 2 * FK_MOD_MEM_N; 8 */
+		{ FK_NEW, 13, 3 + 2 * FK_MOD_MEM_N, 8 },
+		/* 11 + thread_group; 3 + core/init_layout 4; 8 + vm_next */
+		{ FK_OLD, 12, 7, 9 },
+	};
+
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(want); i++) {
+		struct fk k;
+
+		CHECK_OK(fk_create(&k, want[i].v, MEM));
+		check_fields(k.lx, "tasks", qvmi__lx_tasks_fields,
+			     want[i].tasks, FK_TASK_SIZE);
+		check_fields(k.lx, "modules", qvmi__lx_modules_fields,
+			     want[i].mods, FK_MOD_SIZE);
+		check_fields(k.lx, "vmas", qvmi__lx_vmas_fields, want[i].vmas,
+			     FK_VMA_SIZE);
+		fk_destroy(&k);
+		free(k.mem);
+	}
+}
+
 static void test_seen_and_spans(void)
 {
 	struct qvmi_lx_seen s;
@@ -858,8 +948,26 @@ static void test_seen_and_spans(void)
 	CHECK_INT(f.span_off[1], ==, 2416);
 	CHECK_INT(f.span_len[1], ==, 8);
 	CHECK_INT(f.end, ==, 2992);
-	qvmi__lx_fields_add(&f, 20000, 4); /* past the scratch buffer */
+	/* past 16 KiB (the old fixed buffer): planned, sized from the
+	 * layout; past 1 MiB: a damaged BTF, refused */
+	qvmi__lx_fields_add(&f, 20000, 4);
+	CHECK_OK(qvmi__lx_fields_plan(k.lx, &f));
+	CHECK_INT(f.end, ==, 20004);
+	qvmi__lx_fields_add(&f, 2u << 20, 4);
 	CHECK_INT(qvmi__lx_fields_plan(k.lx, &f), ==, -E2BIG);
+	qvmi__lx_fields_add(&f, UINT32_MAX - 1, 4); /* wraps */
+	CHECK_INT(qvmi__lx_fields_plan(k.lx, &f), ==, -E2BIG);
+	qvmi__lx_fields_deinit(&f);
+	/* no count limit: 300 fields, every other one a span */
+	for (uint32_t i = 0; i < 300; i++)
+		qvmi__lx_fields_add(&f, (299 - i) * 200, i % 2 ? 8 : 4);
+	CHECK_OK(qvmi__lx_fields_plan(k.lx, &f));
+	CHECK_INT(f.nfields, ==, 300);
+	CHECK_INT(f.nspans, ==, 300);
+	CHECK_INT(f.span_off[299], ==, 299 * 200);
+	CHECK_INT(f.end, ==, 299 * 200 + 4);
+	qvmi__lx_fields_deinit(&f);
+	CHECK_INT(f.nfields, ==, 0);
 	fk_destroy(&k);
 	free(k.mem);
 }
@@ -877,6 +985,7 @@ static const struct qvmi_test views_tests[] = {
 	{ "vmas_list", test_vmas_list },
 	{ "proc_args", test_proc_args },
 	{ "modules", test_modules },
+	{ "field_budgets", test_field_budgets },
 	{ "dmesg_prb", test_dmesg_prb },
 	{ "dmesg_logbuf", test_dmesg_logbuf },
 	{ "seen_and_spans", test_seen_and_spans },

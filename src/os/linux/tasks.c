@@ -139,6 +139,7 @@ static int task_layout(struct qvmi_linux *lx, struct qvmi_lx_task_layout **ret)
 		struct qvmi_lx_fields *f = &t->f;
 		uint32_t ps = qvmi__lx_psize(lx);
 
+		qvmi__lx_fields_deinit(f); /* a retry after -ENOMEM */
 		qvmi__lx_fields_add(f, t->state, t->state_size);
 		qvmi__lx_fields_add(f, t->exit_state, 4);
 		qvmi__lx_fields_add(f, t->flags, 4);
@@ -162,6 +163,17 @@ static int task_layout(struct qvmi_linux *lx, struct qvmi_lx_task_layout **ret)
 		v->task_err = err;
 	}
 	*ret = t;
+	return err;
+}
+
+int qvmi__lx_tasks_fields(struct qvmi_linux *lx,
+			  struct qvmi_lx_fields_info *ret)
+{
+	struct qvmi_lx_task_layout *t;
+	int err = task_layout(lx, &t);
+
+	if (!err)
+		qvmi__lx_fields_info(&t->f, ret);
 	return err;
 }
 
@@ -348,7 +360,10 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	w.fn = fn;
 	w.arg = arg;
 	w.budget = QVMI_LX_LIST_MAX;
-	w.buf = lx->views->scratch;
+	/* Our own buffer: fn may start another walk (vmas of each task). */
+	w.buf = qvmi__lx_fields_buf(lx, &w.t->f);
+	if (!w.buf)
+		return -ENOMEM;
 	w.parent_va = 1; /* never a real pointer */
 	w.cred_va = 1;
 	qvmi__lx_seen_init(&w.seen);
@@ -358,6 +373,7 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	lx->views->cold = false;
 	lx->views->walked = true;
 	qvmi__lx_seen_deinit(&w.seen);
+	free(w.buf);
 	return err;
 }
 
