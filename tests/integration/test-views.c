@@ -256,6 +256,7 @@ static void test_lsmod(void)
 		CHECK_U64(l.mods[j].size, ==, gt[i].size);
 		CHECK_U64(l.mods[j].base, ==, gt[i].addr);
 		CHECK_INT(l.mods[j].state, ==, QVMI_LINUX_MODULE_LIVE);
+		CHECK_STR(gt[i].state, "Live"); /* /proc/modules */
 	}
 	qvmi_test_note("%zu module(s) match /proc/modules", n);
 	qvmi_linux_module_list_deinit(&l);
@@ -324,15 +325,82 @@ static int find_banner(const struct qvmi_linux_log_rec *r, void *arg)
 	return 0;
 }
 
+/* Records as syslog(2) prints them (kernel/printk/printk.c,
+ * info_print_prefix + print_time): one "<facility << 3 | level>[ts] line"
+ * per line of a record's text. */
+struct lines {
+	char **v;
+	size_t n, cap;
+};
+
+static int syslog_lines(const struct qvmi_linux_log_rec *r, void *arg)
+{
+	struct lines *L = arg;
+	size_t at = 0;
+
+	do {
+		size_t len = 0;
+		char *s;
+
+		while (at + len < r->text_len && r->text[at + len] != '\n')
+			len++;
+		if (L->n == L->cap) {
+			L->cap = L->cap ? L->cap * 2 : 256;
+			L->v = realloc(L->v, L->cap * sizeof(*L->v));
+			if (!L->v)
+				return -ENOMEM;
+		}
+		if (asprintf(&s, "<%d>[%5llu.%06llu] %.*s",
+			     r->facility << 3 | r->level,
+			     (unsigned long long)(r->ts_nsec / 1000000000),
+			     (unsigned long long)(r->ts_nsec % 1000000000 /
+						  1000),
+			     (int)len, r->text + at) < 0)
+			return -ENOMEM;
+		L->v[L->n++] = s;
+		at += len + 1;
+	} while (at < r->text_len);
+	return 0;
+}
+
+/* The guest's dmesg -r: its first lines are our first lines, and its last
+ * lines (taken later, after /init's own kmsg line) are a run of ours. */
 static void test_dmesg(void)
 {
+	struct lines L = { 0 };
+	char *const *head, *const *tail;
+	size_t nh, nt, i, at;
 	int found = 0, n;
 
 	open_all();
 	n = qvmi_linux_dmesg(lx, find_banner, &found);
 	CHECK_MSG(n > 10, "dmesg: %d %s", n, qvmi_errmsg(ctx));
 	CHECK_INT(found, ==, 1);
-	qvmi_test_note("%d records", n);
+	guest_dmesg(0, &head, &nh);
+	guest_dmesg(1, &tail, &nt);
+	if (!nh || !nt)
+		SKIP("the guest printed no dmesg lines (an older guest/init)");
+	CHECK_INT(qvmi_linux_dmesg(lx, syslog_lines, &L), ==, n);
+	CHECK(L.n >= nh);
+	for (i = 0; i < nh && i < L.n; i++)
+		CHECK_STR(L.v[i], head[i]);
+	for (at = 0; at < L.n && strcmp(L.v[at], tail[0]); at++)
+		;
+	CHECK_MSG(at < L.n, "last lines: '%s' not found", tail[0]);
+	for (i = 0; i < nt && at + i < L.n; i++)
+		CHECK_STR(L.v[at + i], tail[i]);
+	CHECK(at + nt <= L.n);
+	/* /init's own line: facility user (1), the default level */
+	for (i = 0; i < nt && !strstr(tail[i], "qvmi-gt: kmsg marker"); i++)
+		;
+	CHECK_MSG(i < nt && atoi(tail[i] + 1) >> 3 == 1,
+		  "no kmsg marker of facility 1 among the last lines");
+	qvmi_test_note("%d records, %zu lines; the guest's first %zu and "
+		       "last %zu lines match",
+		       n, L.n, nh, nt);
+	for (i = 0; i < L.n; i++)
+		free(L.v[i]);
+	free(L.v);
 }
 
 static void test_ps_on_dump(void)
