@@ -68,6 +68,7 @@ void qvmi__detach(struct qvmi_ctx *ctx)
 	free(ctx->vm_uuid);
 	free(ctx->qemu_version);
 	ctx->vm_name = ctx->vm_uuid = ctx->qemu_version = NULL;
+	ctx->vm_arch[0] = '\0';
 	ctx->vm_state = QVMI_VM_UNKNOWN;
 	ctx->qemu_pid = 0;
 	ctx->backend = "none";
@@ -276,7 +277,7 @@ QVMI_API int qvmi_vm_info(struct qvmi_ctx *ctx, struct qvmi_vm_info *ret)
 	ret->name = ctx->vm_name ? ctx->vm_name : "";
 	ret->uuid = ctx->vm_uuid ? ctx->vm_uuid : "";
 	ret->qemu_version = ctx->qemu_version ? ctx->qemu_version : "";
-	ret->arch = "x86_64";
+	ret->arch = ctx->vm_arch;
 	ret->backend = ctx->backend;
 	ret->pid = ctx->qemu_pid;
 	n = ctx->ctl && ctx->ctl->ops->vcpu_count ?

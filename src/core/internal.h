@@ -129,6 +129,9 @@ struct qvmi_ctx {
 	struct qvmi_ctl *ctl;
 	enum qvmi_vm_state vm_state; /* as last seen */
 	char *vm_name, *vm_uuid, *qemu_version;
+	/* QEMU's target ("x86_64", "i386": QMP query-target, the gdbstub's
+	 * description, qvmid's info), an ELF dump's e_machine; "" unknown. */
+	char vm_arch[16];
 	const char *backend;
 	int qemu_pid;
 

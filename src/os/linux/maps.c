@@ -528,7 +528,7 @@ static int maps_walk(struct maps *m)
 	const struct maps_layout *L = m->L;
 	int err;
 
-	m->vbuf = qvmi__lx_fields_buf(m->lx, &L->vf);
+	m->vbuf = qvmi__lx_scratch_get(m->lx, &L->vf);
 	if (!m->vbuf)
 		return -ENOMEM;
 	if (L->maple) {
@@ -571,7 +571,8 @@ QVMI_API int qvmi_linux_vmas(struct qvmi_linux *lx, int32_t pid,
 		qvmi__lx_seen_init(&m->seen);
 		err = maps_walk(m);
 		qvmi__lx_seen_deinit(&m->seen);
-		free(m->vbuf);
+		if (m->vbuf)
+			qvmi__lx_scratch_put(lx, m->vbuf);
 		free(m->node);
 	}
 	if (err && ret->n)

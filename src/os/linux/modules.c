@@ -191,7 +191,7 @@ static int walk(struct qvmi_linux *lx, const struct mod_layout *m,
 {
 	struct qvmi_linux_module mod;
 	struct qvmi_lx_seen seen;
-	uint8_t *b = qvmi__lx_fields_buf(lx, &m->f);
+	uint8_t *b = qvmi__lx_scratch_get(lx, &m->f);
 	size_t cap = 0, budget = QVMI_LX_LIST_MAX;
 	uint64_t n;
 	int err = b ? qvmi__lx_kread_ptr(lx, head, &n) : -ENOMEM, r;
@@ -225,7 +225,8 @@ static int walk(struct qvmi_linux *lx, const struct mod_layout *m,
 			err = qvmi__err(lx->ctx, -ENOMEM, "out of memory");
 	}
 	qvmi__lx_seen_deinit(&seen);
-	free(b);
+	if (b)
+		qvmi__lx_scratch_put(lx, b);
 	return err;
 }
 

@@ -360,8 +360,7 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	w.fn = fn;
 	w.arg = arg;
 	w.budget = QVMI_LX_LIST_MAX;
-	/* Our own buffer: fn may start another walk (vmas of each task). */
-	w.buf = qvmi__lx_fields_buf(lx, &w.t->f);
+	w.buf = qvmi__lx_scratch_get(lx, &w.t->f);
 	if (!w.buf)
 		return -ENOMEM;
 	w.parent_va = 1; /* never a real pointer */
@@ -373,7 +372,7 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	lx->views->cold = false;
 	lx->views->walked = true;
 	qvmi__lx_seen_deinit(&w.seen);
-	free(w.buf);
+	qvmi__lx_scratch_put(lx, w.buf);
 	return err;
 }
 

@@ -24,14 +24,42 @@ int qvmi__lx_views(struct qvmi_linux *lx, struct qvmi_linux_views **ret)
 	return 0;
 }
 
-uint8_t *qvmi__lx_fields_buf(struct qvmi_linux *lx,
-			     const struct qvmi_lx_fields *f)
+uint8_t *qvmi__lx_scratch_get(struct qvmi_linux *lx,
+			      const struct qvmi_lx_fields *f)
 {
-	uint8_t *b = malloc(f->end ? f->end : 1);
+	struct qvmi_linux_views *v = NULL;
+	size_t len = f->end ? f->end : 1;
+	uint8_t *b;
 
+	if (qvmi__lx_views(lx, &v))
+		return NULL;
+	if (!v->scratch_busy) {
+		if (len > v->scratch_len) {
+			/* Grown to the largest field set read so far (a
+			 * task_struct's, ~10 KB): sized from the layout. */
+			b = realloc(v->scratch, len);
+			if (!b) {
+				qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+				return NULL;
+			}
+			v->scratch = b;
+			v->scratch_len = len;
+		}
+		v->scratch_busy = true;
+		return v->scratch;
+	}
+	b = malloc(len);
 	if (!b)
 		qvmi__err(lx->ctx, -ENOMEM, "out of memory");
 	return b;
+}
+
+void qvmi__lx_scratch_put(struct qvmi_linux *lx, uint8_t *buf)
+{
+	if (buf == lx->views->scratch)
+		lx->views->scratch_busy = false;
+	else
+		free(buf);
 }
 
 void qvmi__lx_views_free(struct qvmi_linux_views *v)
@@ -39,6 +67,7 @@ void qvmi__lx_views_free(struct qvmi_linux_views *v)
 	if (!v)
 		return;
 	qvmi__lx_fields_deinit(&v->task.f);
+	free(v->scratch);
 	free(v);
 }
 

@@ -26,7 +26,7 @@ enum {
  * struct, so a field is then buf + its offset.  The arrays grow with the
  * fields (a 6.4+ struct module has 2 per mem[] region, 7 regions), so no
  * kernel can outgrow them; an allocation failure during add is kept and
- * returned by plan.  buf must hold end bytes (qvmi__lx_fields_buf).
+ * returned by plan.  buf must hold end bytes (qvmi__lx_scratch_get).
  */
 struct qvmi_lx_fields {
 	uint32_t *off, *size; /* nfields each */
@@ -67,6 +67,9 @@ struct qvmi_linux_views {
 	bool task_done;
 	int task_err;
 	struct qvmi_lx_task_layout task;
+	uint8_t *scratch; /* scratch_len bytes (qvmi__lx_scratch_get) */
+	size_t scratch_len;
+	bool scratch_busy; /* a walk holds it (qvmi__lx_scratch_get) */
 	uint64_t kdtb; /* PA of the kernel's top-level page table */
 	bool kdtb_done;
 	/* Read with pread (qvmi__lx_read_once), not through the mapping
@@ -85,12 +88,18 @@ struct qvmi_linux_views {
 /* The handle's view state, created on first use. */
 QVMI_HIDDEN int qvmi__lx_views(struct qvmi_linux *lx,
 			       struct qvmi_linux_views **ret);
-/* A buffer for one read of the field set (f->end bytes), malloc'd: each
- * walk has its own, since a walk's callback may start another walk.  NULL
- * (and the error set) when out of memory. */
-QVMI_HIDDEN uint8_t *qvmi__lx_fields_buf(struct qvmi_linux *lx,
-					 const struct qvmi_lx_fields *f);
 QVMI_HIDDEN void qvmi__lx_views_free(struct qvmi_linux_views *v);
+/*
+ * A walk's buffer for reads of the field set f (f->end bytes, from the
+ * kernel's layout): the handle's own, grown as needed, or, for a walk
+ * started while another holds it (from a task callback, which may call
+ * back into the library), a new one.  NULL: out of memory (reported).
+ * Give it back with qvmi__lx_scratch_put.  The field set must outlive it
+ * only as long as the walk reads into it.
+ */
+QVMI_HIDDEN uint8_t *qvmi__lx_scratch_get(struct qvmi_linux *lx,
+					  const struct qvmi_lx_fields *f);
+QVMI_HIDDEN void qvmi__lx_scratch_put(struct qvmi_linux *lx, uint8_t *buf);
 
 /*
  * Read kernel virtual memory: the image and the direct map are computed
