@@ -596,6 +596,19 @@ static void test_vmas_list(void)
 	for (int i = 0; i < 4; i++)
 		fk_w64(k, v.vma[i] + FK_VMA_NEXT, v.vma[i + 1]);
 	check_vmas(&v, 5);
+	{ /* [vdso]'s name not readable: kept, nameless, and said so */
+		uint64_t sm = *(uint64_t *)fk_ptr(k, v.vma[4] + FK_VMA_PRIV);
+		uint64_t name = *(uint64_t *)fk_ptr(k, sm);
+
+		fk_w64(k, sm, 0x1234);
+		CHECK_INT(qvmi_linux_vmas(k->lx, 100, &l), ==, -EBADMSG);
+		CHECK_INT(l.n, ==, 5);
+		CHECK(l.partial);
+		CHECK_STR(l.vmas[4].name, "");
+		qvmi_linux_vma_list_deinit(&l);
+		fk_w64(k, sm, name);
+		check_vmas(&v, 5);
+	}
 	fk_w64(k, v.vma[4] + FK_VMA_NEXT, v.vma[2]); /* a loop */
 	CHECK_INT(qvmi_linux_vmas(k->lx, 100, &l), ==, -ELOOP);
 	CHECK_INT(l.n, ==, 5);

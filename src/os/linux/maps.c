@@ -295,6 +295,9 @@ static char *special_name(struct maps *m, uint64_t ops, uint64_t priv)
 		return NULL;
 	if (kptr_at(m->lx, priv + L->special_name, &p) ||
 	    qvmi__lx_kstr(m->lx, p, name, sizeof(name)) < 0) {
+		/* A special mapping ("[vdso]") whose name we cannot read:
+		 * the VMA is kept, the call says a name is missing. */
+		m->bad_names++;
 		qvmi__clear_err(m->lx->ctx);
 		return NULL;
 	}
@@ -518,7 +521,8 @@ static int maps_verdict(struct maps *m)
 				 m->bad);
 	if (m->bad_names)
 		return qvmi__err(m->lx->ctx, -EBADMSG,
-				 "%d file path(s) not readable to the root",
+				 "%d file path(s) or mapping name(s) not "
+				 "readable",
 				 m->bad_names);
 	return 0;
 }
