@@ -1,11 +1,11 @@
 #!/bin/bash
 # The Linux views through the CLI (--json), on whatever kernel the guest
 # runs, against what the guest printed about itself (guest/init's QVMI-GT
-# lines): ps, pstree, lsmod (name, size, base, state), maps and cmdline of
-# the guest's helpers, dmesg (its first and last lines of dmesg -r).  The
-# same script runs on every configuration that claims it (configs): types
-# come from guest.env's types_btf/types_map when the kernel has no BTF
-# (i386).  Prints "N passed, N failed, N skipped" last.
+# lines): ps, ps --threads, pstree, lsmod (name, size, base, state), maps
+# and cmdline of the guest's helpers, dmesg (its first and last lines of
+# dmesg -r).  The same script runs on every configuration that claims it
+# (configs): types come from guest.env's types_btf/types_map when the
+# kernel has no BTF (i386).  Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
 [ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
 ENV="$QVMI_GUEST_DIR/guest.env"
@@ -64,6 +64,16 @@ if what == "ps":
     if len(same) + len(gone) != len(ps):
         fail("only %d of %d (+%d exited kworkers)" % (len(same), len(ps), len(gone)))
     print("%d of %d tasks" % (len(same), len(ps)))
+elif what == "threads":
+    want = [v.split(" ", 2) for v in kind("thread")]
+    mine = {t["pid"]: t for t in got}
+    if sum(1 for w in want if w[0] != w[1]) < 2:
+        fail("the guest printed %d threads" % len(want))
+    for tid, tgid, comm in want:
+        t = mine.get(int(tid))
+        if not t or t["tgid"] != int(tgid) or t["comm"] != comm:
+            fail("thread %s (%s of %s): %s" % (tid, comm, tgid, t))
+    print("%d threads of the helpers: tid, tgid, comm" % len(want))
 elif what == "pstree":
     parent = {}
     def walk(nodes, up):
@@ -145,6 +155,7 @@ PY
 }
 
 run ps ps && cmp ps ps
+run threads ps --threads && cmp threads threads
 run pstree pstree && cmp pstree pstree
 run lsmod lsmod && cmp lsmod lsmod
 for comm in qvmi-marker-a qvmi-sleeper; do

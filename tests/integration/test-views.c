@@ -160,6 +160,42 @@ static void test_ps(void)
 	qvmi_linux_task_list_deinit(&l);
 }
 
+/* The markers' threads (marker-b starts two, guest/init): the thread walk
+ * (signal->thread_head through thread_node, the only link since 6.7
+ * removed thread_group) finds each with its tgid and comm, and a plain
+ * walk lists the leaders only. */
+static void test_threads(void)
+{
+	const struct guest_thread *gt;
+	struct qvmi_linux_task_list all, leaders;
+	size_t n, extra = 0;
+
+	open_all();
+	guest_threads(&gt, &n);
+	if (!n)
+		SKIP("the guest printed no threads (an older guest/init)");
+	CHECK_OK(qvmi_linux_tasks(lx, QVMI_LINUX_THREADS, &all));
+	CHECK_OK(qvmi_linux_tasks(lx, 0, &leaders));
+	for (size_t i = 0; i < n; i++) {
+		const struct qvmi_linux_task *t = find_task(&all, gt[i].tid);
+
+		CHECK_MSG(t, "thread %d (%s) missing", gt[i].tid, gt[i].comm);
+		if (!t)
+			continue;
+		CHECK_INT(t->tgid, ==, gt[i].tgid);
+		CHECK_STR(t->comm, gt[i].comm);
+		CHECK(!!find_task(&leaders, gt[i].tid) ==
+		      (gt[i].tid == gt[i].tgid));
+		extra += gt[i].tid != gt[i].tgid;
+	}
+	CHECK(extra >= 2);
+	qvmi_test_note("%zu threads of the helpers, %zu not leaders; %zu tasks "
+		       "with threads, %zu leaders",
+		       n, extra, all.n, leaders.n);
+	qvmi_linux_task_list_deinit(&all);
+	qvmi_linux_task_list_deinit(&leaders);
+}
+
 static void test_maps(void)
 {
 	const struct guest_marker *mk;
@@ -467,6 +503,7 @@ static void test_walk_time(void)
 
 static const struct qvmi_test views_tests[] = {
 	{ "ps", test_ps },
+	{ "threads", test_threads },
 	{ "maps", test_maps },
 	{ "cmdline", test_cmdline },
 	{ "lsmod", test_lsmod },

@@ -37,7 +37,7 @@ struct vec {
 };
 
 struct gt {
-	struct vec ps, ksym, markers, maps, cmdlines, modules, iomem;
+	struct vec ps, ksym, markers, maps, cmdlines, modules, iomem, threads;
 	struct vec dmesg[2]; /* char *: head, tail */
 	char *banner, *uname, *kcmdline, *btf_md5;
 	uint64_t btf_size;
@@ -101,6 +101,7 @@ static void gt_reset(void)
 	vec_free(&gt.cmdlines);
 	vec_free(&gt.modules);
 	vec_free(&gt.iomem);
+	vec_free(&gt.threads);
 	free(gt.banner);
 	free(gt.uname);
 	free(gt.kcmdline);
@@ -222,6 +223,26 @@ static int gt_ps(const char *s)
 	if (!p)
 		return -ENOSPC;
 	*p = ps;
+	return 0;
+}
+
+/* "<tid> <tgid> <comm>" (comm: the rest of the line) */
+static int gt_thread(const char *s)
+{
+	struct guest_thread t = { 0 };
+	struct guest_thread *p;
+	size_t n;
+
+	if (parse_int(&s, &t.tid) || parse_int(&s, &t.tgid))
+		return -EINVAL;
+	n = strlen(s);
+	if (!n || n >= sizeof(t.comm) || t.tid <= 0 || t.tgid <= 0)
+		return -EINVAL;
+	memcpy(t.comm, s, n + 1);
+	p = vec_push(&gt.threads, sizeof(*p), MAX_PS);
+	if (!p)
+		return -ENOSPC;
+	*p = t;
 	return 0;
 }
 
@@ -420,6 +441,7 @@ static int gt_line(const char *s)
 		{ "cmdline", gt_cmdline }, { "modules", gt_module },
 		{ "iomem", gt_iomem },	   { "btf", gt_btf },
 		{ "dmesg", gt_dmesg },	   { "dmesg_tail", gt_dmesg_tail },
+		{ "thread", gt_thread },
 	};
 	size_t kl = strcspn(s, " ");
 
@@ -650,6 +672,13 @@ void guest_dmesg(int tail, char *const **ret, size_t *n)
 	ensure_loaded();
 	*ret = gt.dmesg[k].v;
 	*n = gt.dmesg[k].n;
+}
+
+void guest_threads(const struct guest_thread **ret, size_t *n)
+{
+	ensure_loaded();
+	*ret = gt.threads.v;
+	*n = gt.threads.n;
 }
 
 void guest_modules(const struct guest_module **ret, size_t *n)

@@ -43,6 +43,11 @@ struct guest_ps {
 	char comm[GUEST_COMM_MAX];
 };
 
+struct guest_thread {
+	int tid, tgid;
+	char comm[GUEST_COMM_MAX];
+};
+
 struct guest_marker {
 	int pid;
 	char comm[GUEST_COMM_MAX];
@@ -86,6 +91,8 @@ const struct guest_ps *guest_ps_find(int pid);
 /* First process whose comm is exactly comm, or -ENOENT. */
 int guest_pid_of(const char *comm);
 void guest_markers(const struct guest_marker **ret, size_t *n);
+/* Threads of the markers and the sleeper (/proc/PID/task), leaders too. */
+void guest_threads(const struct guest_thread **ret, size_t *n);
 /* Entries of /proc/<pid>/maps (only printed for the guest's own helpers). */
 void guest_maps(int pid, const struct guest_map **ret, size_t *n);
 const char *guest_cmdline(int pid); /* args joined by spaces, or NULL */
