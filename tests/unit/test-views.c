@@ -353,6 +353,13 @@ static void test_tasks_budget(void)
 	free(k.mem);
 }
 
+static int count_rec(const struct qvmi_linux_log_rec *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	return 0;
+}
+
 static void test_no_btf(void)
 {
 	struct qvmi_linux_task_list l;
@@ -365,6 +372,10 @@ static void test_no_btf(void)
 	CHECK_INT(qvmi_linux_tasks(k.lx, 0, &l), ==, -ENOENT);
 	CHECK_INT(l.n, ==, 0);
 	CHECK_INT(qvmi_linux_vmas(k.lx, 1, &vl), ==, -ENOENT);
+	/* dmesg says the types are missing (once), not which structs */
+	CHECK_INT(qvmi_linux_dmesg(k.lx, count_rec, NULL), ==, -ENOENT);
+	CHECK_MSG(!strncmp(qvmi_errmsg(k.ctx), "no BTF", 6), "%s",
+		  qvmi_errmsg(k.ctx));
 	fk_destroy(&k);
 	free(mem);
 }

@@ -420,7 +420,13 @@ QVMI_API int qvmi_linux_dmesg(struct qvmi_linux *lx, qvmi_linux_log_fn fn,
 		return dmesg_prb(lx, fn, arg);
 	if (qvmi__lx_has(lx, "printk_log", "text_len"))
 		return dmesg_logbuf(lx, fn, arg);
+	/* No types at all: that error says what is missing and how to get
+	 * it (kernel.c); else the types lack both log layouts. */
+	err = qvmi__lx_off(lx, "task_struct", "pid", &(uint32_t){ 0 });
+	if (err)
+		return err;
 	return qvmi__err(lx->ctx, -ENOENT,
-			 "dmesg: neither printk_ringbuffer nor printk_log in "
-			 "BTF");
+			 "dmesg: the kernel's types have neither struct "
+			 "printk_ringbuffer (5.10+) nor struct printk_log "
+			 "(before 5.10)");
 }
