@@ -372,6 +372,13 @@ static void test_no_btf(void)
 	CHECK_INT(qvmi_linux_tasks(k.lx, 0, &l), ==, -ENOENT);
 	CHECK_INT(l.n, ==, 0);
 	CHECK_INT(qvmi_linux_vmas(k.lx, 1, &vl), ==, -ENOENT);
+	{ /* a module list it cannot read is an error, never [] */
+		struct qvmi_linux_module_list ml;
+
+		CHECK_INT(qvmi_linux_modules(k.lx, &ml), ==, -ENOENT);
+		CHECK_INT(ml.n, ==, 0);
+		qvmi_linux_module_list_deinit(&ml);
+	}
 	/* dmesg says the types are missing (once), not which structs */
 	CHECK_INT(qvmi_linux_dmesg(k.lx, count_rec, NULL), ==, -ENOENT);
 	CHECK_MSG(!strncmp(qvmi_errmsg(k.ctx), "no BTF", 6), "%s",
