@@ -328,6 +328,32 @@ static void test_tasks_edge(void)
 	free(w.k.mem);
 }
 
+/* init_task that is not the idle task (a damaged or foreign System.map
+ * points elsewhere): no list at all, not one garbage row. */
+static void test_tasks_foreign_init(void)
+{
+	struct qvmi_linux_task_list l;
+	struct world w;
+	uint64_t it = fk_sym(FK_SYM_INIT_TASK);
+
+	world(&w, FK_NEW);
+	fk_w32(&w.k, it + FK_TASK_PID, 4242);
+	CHECK_INT(qvmi_linux_tasks(w.k.lx, 0, &l), ==, -EBADMSG);
+	CHECK_INT(l.n, ==, 0);
+	CHECK(!l.partial);
+	CHECK(strstr(qvmi_errmsg(w.k.ctx), "not the idle task") != NULL);
+	qvmi_linux_task_list_deinit(&l);
+	fk_w32(&w.k, it + FK_TASK_PID, 0);
+	fk_w64(&w.k, it + FK_TASK_REAL_PARENT, w.init);
+	CHECK_INT(qvmi_linux_tasks(w.k.lx, 0, &l), ==, -EBADMSG);
+	CHECK_INT(l.n, ==, 0);
+	qvmi_linux_task_list_deinit(&l);
+	fk_w64(&w.k, it + FK_TASK_REAL_PARENT, it);
+	check_world(&w);
+	fk_destroy(&w.k);
+	free(w.k.mem);
+}
+
 /* 70,000 distinct task addresses 16 bytes apart (their other fields read
  * each other's links): the walk stops at the budget. */
 static void test_tasks_budget(void)
@@ -1010,6 +1036,7 @@ static const struct qvmi_test views_tests[] = {
 	{ "tasks_find", test_tasks_find },
 	{ "tasks_cycle", test_tasks_cycle },
 	{ "tasks_edge", test_tasks_edge },
+	{ "tasks_foreign_init", test_tasks_foreign_init },
 	{ "tasks_budget", test_tasks_budget },
 	{ "no_btf", test_no_btf },
 	{ "vmas_maple", test_vmas_maple },
