@@ -277,7 +277,7 @@ static void test_modules(void)
 	destroy(k);
 }
 
-/* Every view's field set on the i386 layout (see views::field_budgets):
+/* Every view's field set on the i386 layout (see fields::field_budgets):
  * planned, complete, inside its struct. */
 static void test_field_budgets(void)
 {
