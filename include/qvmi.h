@@ -983,6 +983,9 @@ struct qvmi_session_listen_opts {
 	/* Handshake of an accepted VM, and each later request on its
 	 * context, ms; 0: 5000. */
 	int timeout_ms;
+	/* Where a failure of qvmi_session_listener_create() is described
+	 * (qvmi_errmsg), since there is no listener yet; may be NULL. */
+	struct qvmi_ctx *err_ctx;
 };
 
 /*

@@ -784,6 +784,22 @@ static void t_listener_errors(void)
 		  -EINVAL);
 	CHECK_INT(qvmi_session_listener_create("vsock:any", &o, &l), ==,
 		  -EINVAL);
+	/* Why, when asked: there is no listener to hold the message. */
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	{
+		QVMI_OPTS(qvmi_session_listen_opts, eo, .key_path = keyfile,
+			  .err_ctx = ctx);
+		QVMI_OPTS(qvmi_session_listen_opts, en, .err_ctx = ctx);
+
+		CHECK_INT(qvmi_session_listener_create("vsock:any", &eo, &l),
+			  ==, -EINVAL);
+		CHECK_MSG(strstr(qvmi_errmsg(ctx), "listen on vsock:any: "),
+			  "%s", qvmi_errmsg(ctx));
+		CHECK_INT(qvmi_session_listener_create(path, &en, &l), ==,
+			  -EINVAL);
+		CHECK(strstr(qvmi_errmsg(ctx), "key file is required"));
+	}
+	qvmi_ctx_destroy(ctx);
 	/* A regular file is never replaced; a live socket neither. */
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	CHECK(fd >= 0);
