@@ -217,6 +217,11 @@ QVMI_HIDDEN int qvmi__mkdirs(char *d);
  * one, could have been crafted).  Its contents are still checked. */
 struct stat;
 QVMI_HIDDEN bool qvmi__cache_file_ours(const struct stat *st);
+/* Replace path whole with the n buffers (mode 0600): written to a
+ * temporary file beside it and renamed over it, so a reader never sees
+ * half a file.  iov is consumed.  0 or negative errno. */
+struct iovec;
+QVMI_HIDDEN int qvmi__cache_write(const char *path, struct iovec *iov, int n);
 /* The same, but a range that starts where a listed one ends extends it
  * (QEMU's memory tree splits one RAM block into adjacent ranges). */
 QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,
