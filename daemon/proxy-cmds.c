@@ -153,6 +153,8 @@ static const char *pmem_why(int err)
 		return "the path is empty or too long for a unix socket";
 	case -ENOSPC:
 		return "too many pmemaccess servers";
+	case -EILSEQ:
+		return "the path is not valid UTF-8";
 	default:
 		return strerror(-err);
 	}

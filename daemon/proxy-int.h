@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "proxy-json.h"
 #include "qmp-proxy.h"
 #include "session-server.h"
 #include "proto/qmp.h"
@@ -19,7 +20,7 @@ enum {
 
 struct pclient {
 	int fd;
-	struct qvmi_json_stream in;
+	struct proxy_json in; /* QEMU 7.2's reader, modelled */
 	char *out; /* out[out_off, out_len) is unsent */
 	size_t out_off, out_len, out_cap;
 	bool negotiated, oob;
@@ -29,7 +30,8 @@ struct pclient {
 	bool runnable; /* buffered input may be ready to process */
 	/* The one request forwarded to QEMU and not answered yet. */
 	uint64_t wait_id; /* 0: none */
-	char *wait_idtext; /* the client's own id, raw JSON; NULL: none */
+	char *wait_idtext; /* the client's own id as QEMU writes it; NULL:
+			    * none */
 	bool wait_qc; /* query-commands: add ours to QEMU's list */
 	unsigned int nheld; /* its commands held for an unhook */
 };
@@ -37,9 +39,9 @@ struct pclient {
 /* A lifecycle command waiting for the hooked session to unhook. */
 struct held {
 	struct pclient *c; /* NULL: its client left (still forwarded) */
-	char *raw; /* the request as received */
-	size_t len;
-	char *id; /* the client's id, raw JSON, or NULL */
+	char *raw; /* the request, its id taken out: ours goes at slot */
+	size_t len, slot;
+	char *id; /* the client's id as QEMU writes it, or NULL */
 	uint64_t ticket; /* qvmid_session_server_unhook_done() */
 };
 
@@ -58,6 +60,11 @@ struct qvmid_proxy {
 	struct pollfd *pfd;
 	size_t pfd_cap;
 	uint64_t next_id;
+	/* Our requests at QEMU, oldest first, also those whose client
+	 * left: QEMU answers a request it cannot parse with an error that
+	 * has no id, and in order, so that error is the oldest's. */
+	uint64_t *inflight;
+	size_t ninflight, inflight_cap;
 	bool greeting_oob; /* QEMU offers the oob capability */
 	struct held held[PROXY_HELD_MAX]; /* in arrival order */
 	unsigned int nheld;
@@ -93,18 +100,18 @@ bool qvmid_proxy_local(struct qvmid_proxy *p, struct pclient *c,
 		       const char *id);
 /* Start a pmemaccess server; once: retire it after its first session. */
 int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once);
-/* Send a client's request to QEMU with our id; c NULL: nobody waits for
- * the reply (its client left). */
+/* Send a client's request to QEMU with our id put at tmpl[slot] (see
+ * struct pj_msg); c NULL: nobody waits for the reply (its client left). */
 void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
-			 const char *cmd, const char *raw, size_t len,
-			 const char *id);
+			 const char *cmd, const char *tmpl, size_t len,
+			 size_t slot, const char *id);
 
 /* ---- lifecycle interception (proxy-hold.c) ---- */
 
 /* Hold cmd if it is a lifecycle command and the session is hooked:
  * true if held (or answered). */
 bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
-		      const char *raw, size_t len, const char *id);
+		      const struct pj_msg *m);
 /* Must c's input wait for its held commands? */
 bool qvmid_proxy_held_blocks(const struct qvmid_proxy *p,
 			     const struct pclient *c);

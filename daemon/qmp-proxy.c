@@ -2,13 +2,17 @@
 /*
  * qvmid's QMP proxy and main loop (see qmp-proxy.h and docs/QVMID.md).
  *
- * Requests: each client has at most one request at QEMU; its later input
- * waits in its JSON stream until the reply comes back.  That keeps every
- * client's replies in request order (QEMU answers in order too), bounds
- * the proxy's state by the number of clients, and is backpressure for
- * free.  The request goes to QEMU byte for byte except for its "id",
- * replaced by "qvmid-proxy-N"; the reply gets the client's id back (any
- * JSON value, or none) and every other byte as QEMU wrote it.
+ * Requests: a client's input is read by a model of QEMU 7.2's own JSON
+ * reader (proxy-json.c): what QEMU could not parse is answered here with
+ * QEMU's error text and never reaches QEMU, so one client's bad bytes
+ * cannot run into another's request there.  Each client has at most one
+ * request at QEMU; its later input waits until the reply comes back.  That
+ * keeps every client's replies in request order (QEMU answers in order
+ * too), bounds the proxy's state by the number of clients, and is
+ * backpressure for free.  The request goes to QEMU byte for byte except
+ * for its "id", replaced by "qvmid-proxy-N"; the reply gets the client's
+ * id back, written as QEMU writes it (never the client's raw text), and
+ * every other byte as QEMU wrote it.
  *
  * Output: per-client queues, sent without blocking.  Replies are always
  * queued (a client with unread output sends nothing more, so at most one
@@ -125,27 +129,27 @@ void qvmid_pc_return(struct qvmid_proxy *p, struct pclient *c, const char *ret,
 void qvmid_pc_error(struct qvmid_proxy *p, struct pclient *c, const char *id,
 		    const char *cls, const char *fmt, ...)
 {
-	struct json_object *d;
-	char desc[512], *s;
+	char *desc = NULL, *q, *s;
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(desc, sizeof(desc), fmt, ap);
+	n = vasprintf(&desc, fmt, ap);
 	va_end(ap);
-	d = json_object_new_string(desc); /* for its JSON escaping */
-	if (!d) {
+	/* Escaped as QEMU's json-writer.c does: a cut or invalid UTF-8
+	 * sequence in desc becomes \uFFFD, never invalid JSON. */
+	q = n < 0 ? NULL : pj_quote(desc, (size_t)n);
+	if (n >= 0)
+		free(desc);
+	if (!q) {
 		c->dead = true;
 		return;
 	}
 	/* QEMU 7.2 puts the id first in error replies. */
 	n = asprintf(&s, "%s%s%s{\"class\": \"%s\", \"desc\": %s}}",
 		     id ? "{\"id\": " : "", id ? id : "",
-		     id ? ", \"error\": " : "{\"error\": ", cls,
-		     json_object_to_json_string_ext(
-			     d, JSON_C_TO_STRING_PLAIN |
-					JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(d);
+		     id ? ", \"error\": " : "{\"error\": ", cls, q);
+	free(q);
 	if (n < 0) {
 		c->dead = true;
 		return;
@@ -235,16 +239,60 @@ static uint64_t reply_id(struct json_object *msg)
 	return errno || *end ? 0 : n;
 }
 
+/* Our request n is at QEMU. */
+static int inflight_add(struct qvmid_proxy *p, uint64_t n)
+{
+	if (p->ninflight == p->inflight_cap) {
+		size_t cap = p->inflight_cap ? p->inflight_cap * 2 : 16;
+		uint64_t *ni = realloc(p->inflight, cap * sizeof(*ni));
+
+		if (!ni)
+			return -ENOMEM;
+		p->inflight = ni;
+		p->inflight_cap = cap;
+	}
+	p->inflight[p->ninflight++] = n;
+	return 0;
+}
+
+/* QEMU answered our request n (0: the oldest, for an error without an
+ * id); which one it was, or 0 if none was at QEMU. */
+static uint64_t inflight_done(struct qvmid_proxy *p, uint64_t n)
+{
+	size_t i = 0;
+
+	if (!p->ninflight)
+		return 0;
+	if (n)
+		while (i < p->ninflight && p->inflight[i] != n)
+			i++;
+	if (i == p->ninflight)
+		return 0;
+	n = p->inflight[i];
+	memmove(p->inflight + i, p->inflight + i + 1,
+		(p->ninflight - i - 1) * sizeof(*p->inflight));
+	p->ninflight--;
+	return n;
+}
+
 static void deliver_reply(struct qvmid_proxy *p, struct pclient *c,
-			  const char *raw, size_t len)
+			  struct json_object *msg, const char *raw, size_t len)
 {
 	char *out = NULL, *out2 = NULL;
 	size_t olen, olen2;
 	const char *id = c->wait_idtext;
 	int err;
 
-	err = qvmi_jsonobj_set(raw, len, "id", id, id ? strlen(id) : 0, &out,
-			       &olen);
+	/* An error without an id stays so: QEMU could not read the
+	 * request, and says so to whoever sent it. */
+	if (json_object_object_get_ex(msg, "id", NULL))
+		err = qvmi_jsonobj_set(raw, len, "id", id, id ? strlen(id) : 0,
+				       &out, &olen);
+	else {
+		out = strndup(raw, len);
+		olen = len;
+		err = out ? 0 : -ENOMEM;
+	}
 	if (!err && c->wait_qc &&
 	    !qvmid_proxy_add_commands(out, olen, &out2, &olen2)) {
 		free(out);
@@ -282,6 +330,14 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 		return;
 	}
 	id = reply_id(msg);
+	/* QEMU 7.2 answers a request it cannot parse with an error that
+	 * has no id (monitor/qmp.c); the proxy sends none such, but should
+	 * one come, it is the oldest request's, not nobody's. */
+	if (!id && !json_object_object_get_ex(msg, "id", NULL) &&
+	    json_object_object_get_ex(msg, "error", NULL))
+		id = inflight_done(p, 0);
+	else if (id)
+		inflight_done(p, id);
 	c = id ? waiter(p, id) : NULL;
 	if (!c || c->dead) {
 		/* Its client left, or libqvmi's own late reply. */
@@ -291,27 +347,34 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 				"for");
 		return;
 	}
-	deliver_reply(p, c, raw, len);
+	deliver_reply(p, c, msg, raw, len);
 }
 
 /* ---- from clients ------------------------------------------------------- */
 
 void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
-			 const char *cmd, const char *raw, size_t len,
-			 const char *id)
+			 const char *cmd, const char *tmpl, size_t len,
+			 size_t slot, const char *id)
 {
-	char newid[sizeof(id_prefix) + 24], *line = NULL;
-	size_t llen;
+	char newid[sizeof(id_prefix) + 24], *line;
 	uint64_t n = ++p->next_id;
+	size_t idlen, llen;
 	int err;
 
-	snprintf(newid, sizeof(newid), "\"%s%" PRIu64 "\"", id_prefix, n);
-	err = qvmi_jsonobj_set(raw, len, "id", newid, strlen(newid), &line,
-			       &llen);
-	if (!err)
-		line[llen++] = '\n'; /* replaces the NUL */
-	if (!err)
+	idlen = (size_t)snprintf(newid, sizeof(newid), "\"%s%" PRIu64 "\"",
+				 id_prefix, n);
+	llen = len + idlen + 1;
+	line = slot <= len ? malloc(llen) : NULL;
+	err = line ? inflight_add(p, n) : -ENOMEM;
+	if (!err) {
+		memcpy(line, tmpl, slot);
+		memcpy(line + slot, newid, idlen);
+		memcpy(line + slot + idlen, tmpl + slot, len - slot);
+		line[llen - 1] = '\n';
 		err = qvmi_qmp_queue(p->q, line, llen);
+		if (err)
+			inflight_done(p, n);
+	}
 	free(line);
 	if (err && c)
 		qvmid_pc_error(p, c, id, "GenericError",
@@ -340,20 +403,20 @@ static void mgmt_run(struct qvmid_proxy *p, const char *cmd)
 }
 
 static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
-		       struct json_object *req, const char *raw, size_t len)
+		       const struct pj_msg *m)
 {
-	struct qvmi_jsonobj_member m;
-	struct json_object *ex;
-	const char *cmd = NULL;
-	char *id = NULL;
+	struct json_object *ex, *req = m->obj;
+	const char *cmd = NULL, *id = m->id;
 
+	if (m->kind == PJ_ERROR) { /* QEMU's parse errors carry no id */
+		qvmid_pc_error(p, c, NULL, "GenericError", "%s", m->error);
+		return;
+	}
 	if (!json_object_is_type(req, json_type_object)) {
 		qvmid_pc_error(p, c, NULL, "GenericError",
 			       "QMP input must be a JSON object");
 		return;
 	}
-	if (qvmi_jsonobj_get(raw, len, "id", &m) == 1)
-		id = strndup(raw + m.vstart, m.end - m.vstart);
 	if (json_object_object_get_ex(req, "execute", &ex) &&
 	    json_object_is_type(ex, json_type_string))
 		cmd = json_object_get_string(ex);
@@ -366,13 +429,13 @@ static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 		qvmid_pc_error(p, c, id, "CommandNotFound",
 			       "Capabilities negotiation is already complete, "
 			       "command ignored");
-	} else if (cmd && qvmid_proxy_hold(p, c, cmd, raw, len, id)) {
+	} else if (cmd && qvmid_proxy_hold(p, c, cmd, m)) {
 		/* A lifecycle command waits for the session to unhook. */
 	} else if (!cmd || !qvmid_proxy_local(p, c, cmd, req, id)) {
-		/* Everything else, malformed or not: QEMU judges it. */
-		qvmid_proxy_forward(p, c, cmd, raw, len, id);
+		/* Everything else, well-formed JSON: QEMU judges it. */
+		qvmid_proxy_forward(p, c, cmd, m->tmpl, m->tmpl_len, m->slot,
+				    id);
 	}
-	free(id);
 }
 
 static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
@@ -385,8 +448,7 @@ static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
 			       p->o.max_request);
 	else
 		qvmid_pc_error(p, c, NULL, "GenericError",
-			       "JSON parse error, invalid JSON (qvmid accepts "
-			       "strict JSON only)");
+			       "qvmid: out of memory");
 	/* The stream cannot resynchronise: say why, then hang up. */
 	c->closing = true;
 	c->closing_deadline = now_ms() + CLOSING_MS;
@@ -404,26 +466,22 @@ static void client_process(struct qvmid_proxy *p, struct pclient *c)
 {
 	c->runnable = false;
 	for (int budget = MSG_BUDGET; budget > 0; budget--) {
-		struct json_object *req;
-		const char *raw;
-		size_t len;
+		struct pj_msg m;
 		int r;
 
 		if (!can_process(p, c)) {
 			c->runnable = !c->dead && !c->closing;
 			return;
 		}
-		r = qvmi_json_stream_next(&c->in, &req);
+		r = pj_next(&c->in, &m);
 		if (r == 0)
 			return;
 		if (r < 0) {
 			client_eof_or_error(p, c, r);
 			return;
 		}
-		raw = qvmi_json_stream_raw(&c->in, &len);
-		if (raw)
-			handle_msg(p, c, req, raw, len);
-		json_object_put(req);
+		handle_msg(p, c, &m);
+		pj_msg_free(&m);
 	}
 	c->runnable = true;
 }
@@ -442,7 +500,7 @@ static void client_read(struct qvmid_proxy *p, struct pclient *c)
 		c->dead = true; /* a reply still due is discarded */
 		return;
 	}
-	err = qvmi_json_stream_feed(&c->in, buf, (size_t)n);
+	err = pj_feed(&c->in, buf, (size_t)n);
 	if (err)
 		client_eof_or_error(p, c, err);
 	c->runnable = true;
@@ -451,7 +509,7 @@ static void client_read(struct qvmid_proxy *p, struct pclient *c)
 static void client_free(struct pclient *c)
 {
 	close(c->fd);
-	qvmi_json_stream_deinit(&c->in);
+	pj_deinit(&c->in);
 	free(c->out);
 	free(c->wait_idtext);
 	free(c);
@@ -466,16 +524,13 @@ static struct pclient *client_new(struct qvmid_proxy *p, int fd)
 	if (!c)
 		return NULL;
 	c->fd = fd;
-	if (qvmi_json_stream_init(&c->in, p->o.max_request)) {
-		free(c);
-		return NULL;
-	}
+	pj_init(&c->in, p->o.max_request);
 	/* QEMU's own greeting, byte for byte: clients see QEMU. */
 	g = qvmi_qmp_greeting(p->q, &glen);
 	qvmid_pc_send(p, c, g, glen);
 	if (c->dead) {
 		c->fd = -1;
-		qvmi_json_stream_deinit(&c->in);
+		pj_deinit(&c->in);
 		free(c->out);
 		free(c);
 		return NULL;
@@ -560,6 +615,10 @@ int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once)
 
 	if (p->npmem >= PROXY_PMEM_MAX)
 		return -ENOSPC;
+	/* query-qvmi reports the path: a byte string that is not UTF-8
+	 * would make every later reply invalid JSON text (RFC 8259 8.1). */
+	if (!pj_utf8_ok(path, strlen(path)))
+		return -EILSEQ;
 	err = qvmid_pmem_server_create(p->ctx, path, &p->o.pmem,
 				       &p->pmem[p->npmem]);
 	if (err)
@@ -877,6 +936,7 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p)
 		close(p->spare_fd);
 	free(p->cl);
 	free(p->pfd);
+	free(p->inflight);
 	free(p);
 }
 
