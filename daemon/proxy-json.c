@@ -456,7 +456,8 @@ struct parser {
 	size_t i; /* next token */
 	char *err; /* the first error wins, as in QEMU */
 	bool oom;
-	size_t id_tok, id_end; /* top-level "id" value: tokens [id_tok, id_end) */
+	size_t id_tok,
+		id_end; /* top-level "id" value: tokens [id_tok, id_end) */
 };
 
 static void perr(struct parser *p, const char *fmt, ...)
@@ -571,7 +572,8 @@ static struct json_object *parse_string(struct parser *p,
 			}
 			cp = unicode_escape(s, end, &i);
 			if (mod_utf8_put(u8, cp) < 0) {
-				int n = (int)((i < end + 1 ? i : end + 1) - beg);
+				int n = (int)((i < end + 1 ? i : end + 1) -
+					      beg);
 
 				perr(p, "%.*s is not a valid Unicode character",
 				     n, s + beg);

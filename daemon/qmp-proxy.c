@@ -860,6 +860,27 @@ static bool greeting_offers_oob(struct qvmi_qmp *q)
 	return oob;
 }
 
+/* SD_LISTEN_FDS_START: where systemd's LISTEN_FDS begin. */
+enum { LISTEN_FDS_START = 3 };
+
+static int proxy_listen(struct qvmid_proxy *p)
+{
+	char why[160] = "";
+	int fd, r = qvmid_listen_spec(p->o.listen_path, LISTEN_FDS_START, &fd,
+				      why, sizeof(why));
+
+	if (r < 0) {
+		qvmid_proxy_log(p, QVMI_LOG_ERROR, "qmp-proxy: %s: %s",
+				p->o.listen_path, why);
+		return r;
+	}
+	if (r == 1)
+		return qvmid_unix_adopt(&p->l, fd, "qmp-proxy", p->o.log,
+					p->o.log_arg);
+	return qvmid_unix_listen(&p->l, p->o.listen_path, 64, "qmp-proxy",
+				 p->o.log, p->o.log_arg);
+}
+
 int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 		       struct qvmid_proxy **ret)
 {
@@ -888,8 +909,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	if (!err && pipe2(p->wake, O_NONBLOCK | O_CLOEXEC))
 		err = -errno;
 	if (!err && p->o.listen_path)
-		err = qvmid_unix_listen(&p->l, p->o.listen_path, 64,
-					"qmp-proxy", p->o.log, p->o.log_arg);
+		err = proxy_listen(p);
 	if (err) {
 		qvmid_proxy_destroy(p);
 		return err;
@@ -897,7 +917,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	qvmi_qmp_set_tap(p->q, on_tap, p);
 	if (p->o.listen_path)
 		qvmid_proxy_log(p, QVMI_LOG_INFO, "qmp-proxy: serving %s",
-				p->l.path);
+				p->o.listen_path);
 	*ret = p;
 	return 0;
 }

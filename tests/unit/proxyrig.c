@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fakeqmp.h"
@@ -112,6 +114,12 @@ static void dbg_log(enum qvmi_log_level level, const char *msg, void *arg)
 
 void prig_start(struct prig *r, size_t max_queue)
 {
+	prig_start_on(r, max_queue, -1);
+}
+
+void prig_start_on(struct prig *r, size_t max_queue, int listen_fd)
+{
+	char spec[32];
 	struct qvmid_proxy_opts o = { .max_queue = max_queue,
 				      .pmem.max_transfer = PRIG_MEM_SIZE };
 	struct qvmi_source *src;
@@ -122,6 +130,7 @@ void prig_start(struct prig *r, size_t max_queue)
 	int fd;
 
 	memset(r, 0, sizeof(*r));
+	r->adopted = listen_fd >= 0;
 	pthread_mutex_init(&r->fake.lock, NULL);
 	r->fake.slow_ms = 300;
 	r->mem = malloc(PRIG_MEM_SIZE);
@@ -129,7 +138,8 @@ void prig_start(struct prig *r, size_t max_queue)
 	for (size_t i = 0; i < PRIG_MEM_SIZE; i++)
 		r->mem[i] = (uint8_t)(i * 7 + (i >> 12));
 	CHECK_OK(qvmi_ctx_create(&r->ctx));
-	CHECK_OK(qvmi_source_testmem_create(r->ctx, r->mem, PRIG_MEM_SIZE, 1, &src));
+	CHECK_OK(qvmi_source_testmem_create(r->ctx, r->mem, PRIG_MEM_SIZE, 1,
+					    &src));
 	CHECK_OK(qvmi_map_add(r->ctx, src, 0, PRIG_MEM_SIZE, 0));
 	CHECK_OK(qvmi__ram_add(r->ctx, 0, PRIG_MEM_SIZE));
 	r->f = fakeqmp_start(serve_script, fake_qemu, &r->fake, &fd);
@@ -137,8 +147,18 @@ void prig_start(struct prig *r, size_t max_queue)
 	CHECK_OK(qvmi_qmp_open_fd(r->ctx, fd, 2000, &q));
 	r->ctx->qmp = q;
 	r->ctx->qmp_close = qvmi_qmp_close;
-	prig_tmp_path(r->path, sizeof(r->path), "qmp");
-	o.listen_path = r->path;
+	if (listen_fd >= 0) {
+		struct sockaddr_un sa;
+		socklen_t sl = sizeof(sa);
+
+		CHECK_OK(getsockname(listen_fd, (struct sockaddr *)&sa, &sl));
+		snprintf(r->path, sizeof(r->path), "%s", sa.sun_path);
+		snprintf(spec, sizeof(spec), "fd:%d", listen_fd);
+		o.listen_path = spec;
+	} else {
+		prig_tmp_path(r->path, sizeof(r->path), "qmp");
+		o.listen_path = r->path;
+	}
 	CHECK_OK(qvmid_proxy_create(r->ctx, &o, &r->p));
 	CHECK_INT(pthread_create(&r->thr, NULL, proxy_main, r), ==, 0);
 }
@@ -155,8 +175,13 @@ void prig_stop(struct prig *r, int rc, struct qvmid_proxy_stats *st)
 	if (st)
 		qvmid_proxy_stats(r->p, st);
 	qvmid_proxy_destroy(r->p);
-	CHECK_MSG(stat(r->path, &sb) && errno == ENOENT,
-		  "proxy socket left behind");
+	if (r->adopted) { /* not ours: never unlinked */
+		CHECK_MSG(!stat(r->path, &sb), "inherited socket removed");
+		unlink(r->path);
+	} else {
+		CHECK_MSG(stat(r->path, &sb) && errno == ENOENT,
+			  "proxy socket left behind");
+	}
 	qvmi_ctx_destroy(r->ctx); /* closes QMP: the fake sees EOF */
 	CHECK_MSG(fakeqmp_finish(r->f, msg, sizeof(msg)) == 0, "peer: %s", msg);
 	pthread_mutex_destroy(&r->fake.lock);
@@ -189,11 +214,10 @@ int pcli_ready(const char *path)
 	int fd = tcli_connect(path);
 
 	CHECK_STR(pcli_line(fd), "{\"QMP\": {\"version\": {\"qemu\": "
-				"{\"micro\": 22, \"minor\": 2, \"major\": 7}, "
-				"\"package\": \"Debian 1:7.2+dfsg-7+deb12u18+"
-				"b3\"}, \"capabilities\": [\"oob\"]}}");
+				 "{\"micro\": 22, \"minor\": 2, \"major\": 7}, "
+				 "\"package\": \"Debian 1:7.2+dfsg-7+deb12u18+"
+				 "b3\"}, \"capabilities\": [\"oob\"]}}");
 	pcli_expect(fd, "{\"execute\": \"qmp_capabilities\"}\n",
-		   "{\"return\": {}}");
+		    "{\"return\": {}}");
 	return fd;
 }
-

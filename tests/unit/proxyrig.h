@@ -8,6 +8,7 @@
 #define QVMI_TEST_PROXYRIG_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,7 @@ struct prig {
 	int rc;
 	uint8_t *mem;
 	char path[108];
+	bool adopted; /* the proxy serves an inherited listening socket */
 };
 
 struct qvmid_proxy_stats;
@@ -44,6 +46,9 @@ struct qvmid_proxy_stats;
 void prig_tmp_path(char *buf, size_t n, const char *what);
 /* Start with max_queue (0: default) and these options (NULL: none). */
 void prig_start(struct prig *r, size_t max_queue);
+/* Same on an inherited listening socket ("fd:N"; -1: a path of its own):
+ * prig_stop then checks the proxy left its path alone. */
+void prig_start_on(struct prig *r, size_t max_queue, int listen_fd);
 /* Stop the loop; expect rc.  The fake QEMU then sees EOF. */
 void prig_stop(struct prig *r, int rc, struct qvmid_proxy_stats *st);
 char *pcli_line(int fd);

@@ -86,7 +86,8 @@ static struct transcript *tr_load(void)
 			c->in_len = n + 1;
 		} else if (!strncmp(line, "< ", 2) && t->n) {
 			c = &t->c[t->n - 1];
-			c->out = realloc(c->out, (c->nout + 1) * sizeof(char *));
+			c->out =
+				realloc(c->out, (c->nout + 1) * sizeof(char *));
 			CHECK(c->out);
 			c->out[c->nout++] = line + 2;
 		}
@@ -137,8 +138,9 @@ static void test_transcript(void)
 			inf = strstr(want, "\"id\": inf}");
 			if (inf)
 				strcpy(inf, "\"id\": 1e400}");
-			CHECK_MSG(!strcmp(got, want), "case %zu line %zu: %s vs %s",
-				  i, j, got, want);
+			CHECK_MSG(!strcmp(got, want),
+				  "case %zu line %zu: %s vs %s", i, j, got,
+				  want);
 			CHECK_MSG(json_text_ok(got), "case %zu: %s", i, got);
 		}
 		pcli_nothing(fd, 20);
@@ -298,8 +300,9 @@ static void test_split_number(void)
 		    "\"JSON parse error, stray '-}'\"}}");
 	pcli_nothing(fd, 50);
 	/* the connection goes on */
-	pcli_expect(fd, "{\"execute\": \"echo\", \"id\": 13}",
-		    "{\"return\": {\"cmd\": \"echo\", \"args\": {}}, \"id\": 13}");
+	pcli_expect(
+		fd, "{\"execute\": \"echo\", \"id\": 13}",
+		"{\"return\": {\"cmd\": \"echo\", \"args\": {}}, \"id\": 13}");
 	/* an id of invalid UTF-8 never comes back */
 	pcli_expect(fd, "{\"execute\": \"echo\", \"id\": \"\xc3(\"}",
 		    "{\"error\": {\"class\": \"GenericError\", \"desc\": "
@@ -326,8 +329,9 @@ static void test_idless_error_routed(void)
 	CHECK_STR(pcli_line(a), "{\"return\": {\"cmd\": \"echo\", \"args\": "
 				"{}}, \"id\": 2}");
 	pcli_nothing(b, 50);
-	pcli_expect(b, "{\"execute\": \"echo\", \"id\": 3}",
-		    "{\"return\": {\"cmd\": \"echo\", \"args\": {}}, \"id\": 3}");
+	pcli_expect(
+		b, "{\"execute\": \"echo\", \"id\": 3}",
+		"{\"return\": {\"cmd\": \"echo\", \"args\": {}}, \"id\": 3}");
 	tcli_close(a);
 	tcli_close(b);
 	prig_stop(&r, 0, &st);
