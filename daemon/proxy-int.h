@@ -34,6 +34,11 @@ struct pclient {
 			    * none */
 	bool wait_qc; /* query-commands: add ours to QEMU's list */
 	unsigned int nheld; /* its commands held for an unhook */
+	/* fds that came (SCM_RIGHTS) with the read at stream offset
+	 * fds_at: the message that read began goes with them. */
+	int fds[QVMI_QMP_MAX_FDS];
+	unsigned int nfds;
+	uint64_t fds_at;
 };
 
 /* A lifecycle command waiting for the hooked session to unhook. */
@@ -105,6 +110,10 @@ int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once);
 void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
 			 const char *cmd, const char *tmpl, size_t len,
 			 size_t slot, const char *id);
+/* Same with fds (taken in every case: sent with it, or closed). */
+void qvmid_proxy_forward_fds(struct qvmid_proxy *p, struct pclient *c,
+			     const char *cmd, const struct pj_msg *m, int *fds,
+			     unsigned int nfds);
 
 /* ---- lifecycle interception (proxy-hold.c) ---- */
 

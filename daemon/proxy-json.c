@@ -394,6 +394,11 @@ void pj_deinit(struct proxy_json *pj)
 	memset(pj, 0, sizeof(*pj));
 }
 
+uint64_t pj_fed(const struct proxy_json *pj)
+{
+	return pj->dropped + pj->len;
+}
+
 bool pj_partial(const struct proxy_json *pj)
 {
 	return pj->ntok || pj->tok_start < pj->len;
@@ -407,6 +412,7 @@ static void compact(struct proxy_json *pj)
 	if (!keep)
 		return;
 	memmove(pj->buf, pj->buf + keep, pj->len - keep);
+	pj->dropped += keep;
 	pj->len -= keep;
 	pj->pos -= keep;
 	pj->tok_start -= keep;
@@ -1066,8 +1072,10 @@ int pj_next(struct proxy_json *pj, struct pj_msg *ret)
 			pj_msg_free(ret);
 			return pj->err = r;
 		}
-		if (r > 0)
+		if (r > 0) {
+			ret->end = pj->dropped + pj->pos;
 			return 1;
+		}
 	}
 	return 0;
 }

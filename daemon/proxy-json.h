@@ -36,6 +36,7 @@ struct proxy_json {
 	size_t ntok, tokcap;
 	int braces, brackets;
 	size_t max_msg;
+	uint64_t dropped; /* bytes compacted away: buf[0] is byte dropped */
 	int err; /* sticky: -EMSGSIZE, -ENOMEM */
 };
 
@@ -55,6 +56,7 @@ struct pj_msg {
 	/* The client's "id" as QEMU 7.2 writes it back (qobject_to_json),
 	 * or NULL if the request has none. */
 	char *id;
+	uint64_t end; /* stream offset just past the message's last byte */
 };
 
 int pj_init(struct proxy_json *pj, size_t max_msg);
@@ -66,6 +68,8 @@ int pj_feed(struct proxy_json *pj, const void *data, size_t len);
  * bytes needed, < 0: a sticky -EMSGSIZE or -ENOMEM. */
 int pj_next(struct proxy_json *pj, struct pj_msg *ret);
 void pj_msg_free(struct pj_msg *m);
+/* Stream offset of the next byte fed (bytes fed so far). */
+uint64_t pj_fed(const struct proxy_json *pj);
 /* True if part of a message has been received. */
 bool pj_partial(const struct proxy_json *pj);
 

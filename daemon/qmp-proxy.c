@@ -352,9 +352,33 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 
 /* ---- from clients ------------------------------------------------------- */
 
+static void close_fds(int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
+		    const char *tmpl, size_t len, size_t slot, const char *id,
+		    int *fds, unsigned int nfds);
+
 void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
 			 const char *cmd, const char *tmpl, size_t len,
 			 size_t slot, const char *id)
+{
+	forward(p, c, cmd, tmpl, len, slot, id, NULL, 0);
+}
+
+void qvmid_proxy_forward_fds(struct qvmid_proxy *p, struct pclient *c,
+			     const char *cmd, const struct pj_msg *m, int *fds,
+			     unsigned int nfds)
+{
+	forward(p, c, cmd, m->tmpl, m->tmpl_len, m->slot, m->id, fds, nfds);
+}
+
+static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
+		    const char *tmpl, size_t len, size_t slot, const char *id,
+		    int *fds, unsigned int nfds)
 {
 	char newid[sizeof(id_prefix) + 24], *line;
 	uint64_t n = ++p->next_id;
@@ -371,10 +395,13 @@ void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
 		memcpy(line + slot, newid, idlen);
 		memcpy(line + slot + idlen, tmpl + slot, len - slot);
 		line[llen - 1] = '\n';
-		err = qvmi_qmp_queue(p->q, line, llen);
+		err = qvmi_qmp_queue_fds(p->q, line, llen, fds, nfds);
 		if (err)
 			inflight_done(p, n);
+		else
+			nfds = 0; /* taken */
 	}
+	close_fds(fds, nfds);
 	free(line);
 	if (err && c)
 		qvmid_pc_error(p, c, id, "GenericError",
@@ -402,24 +429,59 @@ static void mgmt_run(struct qvmid_proxy *p, const char *cmd)
 		qvmid_session_server_mgmt_run(p->session, cmd[0] == 'c');
 }
 
+/* QEMU 7.2 takes SCM_RIGHTS fds from its chardev in getfd and add-fd only
+ * (qemu_chr_fe_get_msgfd); the rest stay in the chardev until a later one
+ * takes them.  The proxy's chardev is shared by every client, so fds go
+ * to QEMU only with a command that takes them: elsewhere another client's
+ * getfd would get them. */
+static bool takes_fds(const char *cmd)
+{
+	return cmd && (!strcmp(cmd, "getfd") || !strcmp(cmd, "add-fd"));
+}
+
+/* The fds that came with m's bytes (the read that began it or one in
+ * it), now c's no more. */
+static unsigned int claim_fds(struct pclient *c, const struct pj_msg *m,
+			      int *fds)
+{
+	unsigned int n = c->nfds;
+
+	if (!n || m->end <= c->fds_at)
+		return 0;
+	memcpy(fds, c->fds, n * sizeof(int));
+	c->nfds = 0;
+	return n;
+}
+
 static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 		       const struct pj_msg *m)
 {
 	struct json_object *ex, *req = m->obj;
 	const char *cmd = NULL, *id = m->id;
+	int fds[QVMI_QMP_MAX_FDS];
+	unsigned int nfds = claim_fds(c, m, fds);
 
-	if (m->kind == PJ_ERROR) { /* QEMU's parse errors carry no id */
-		qvmid_pc_error(p, c, NULL, "GenericError", "%s", m->error);
-		return;
-	}
-	if (!json_object_is_type(req, json_type_object)) {
-		qvmid_pc_error(p, c, NULL, "GenericError",
-			       "QMP input must be a JSON object");
+	if (m->kind == PJ_ERROR ||
+	    !json_object_is_type(req, json_type_object)) {
+		/* QEMU's parse errors carry no id */
+		qvmid_pc_error(p, c, NULL, "GenericError", "%s",
+			       m->kind == PJ_ERROR ?
+				       m->error :
+				       "QMP input must be a JSON object");
+		close_fds(fds, nfds);
 		return;
 	}
 	if (json_object_object_get_ex(req, "execute", &ex) &&
 	    json_object_is_type(ex, json_type_string))
 		cmd = json_object_get_string(ex);
+	if (nfds && (!c->negotiated || !takes_fds(cmd))) {
+		qvmid_proxy_log(p, QVMI_LOG_INFO,
+				"qmp-proxy: %u fds came with %s, which takes "
+				"none: closed",
+				nfds, cmd ?: "a request");
+		close_fds(fds, nfds);
+		nfds = 0;
+	}
 	if (c->negotiated && cmd)
 		mgmt_run(p, cmd);
 	if (!c->negotiated) {
@@ -433,9 +495,10 @@ static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 		/* A lifecycle command waits for the session to unhook. */
 	} else if (!cmd || !qvmid_proxy_local(p, c, cmd, req, id)) {
 		/* Everything else, well-formed JSON: QEMU judges it. */
-		qvmid_proxy_forward(p, c, cmd, m->tmpl, m->tmpl_len, m->slot,
-				    id);
+		qvmid_proxy_forward_fds(p, c, cmd, m, fds, nfds);
+		nfds = 0;
 	}
+	close_fds(fds, nfds);
 }
 
 static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
@@ -486,16 +549,61 @@ static void client_process(struct qvmid_proxy *p, struct pclient *c)
 	c->runnable = true;
 }
 
+/* SCM_RIGHTS fds that came with a read.  As QEMU 7.2's chardev does
+ * (tcp_chr_recv), new fds replace any the client sent before and no
+ * command took. */
+static void client_fds(struct qvmid_proxy *p, struct pclient *c,
+		       struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		close_fds(c->fds, c->nfds);
+		c->nfds = 0;
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(fd));
+			if (c->nfds < QVMI_QMP_MAX_FDS)
+				c->fds[c->nfds++] = fd;
+			else
+				close(fd);
+		}
+		c->fds_at = pj_fed(&c->in);
+	}
+	if (mh->msg_flags & MSG_CTRUNC)
+		qvmid_proxy_log(p, QVMI_LOG_WARN,
+				"qmp-proxy: a client passed more than %d fds: "
+				"the rest were dropped",
+				QVMI_QMP_MAX_FDS);
+}
+
 static void client_read(struct qvmid_proxy *p, struct pclient *c)
 {
 	char buf[READ_CHUNK];
+	union {
+		char b[CMSG_SPACE(sizeof(int) * QVMI_QMP_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b) };
 	ssize_t n;
 	int err;
 
-	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 &&
 	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
+	if (n > 0)
+		client_fds(p, c, &mh);
 	if (n <= 0) {
 		c->dead = true; /* a reply still due is discarded */
 		return;
@@ -510,6 +618,7 @@ static void client_free(struct pclient *c)
 {
 	close(c->fd);
 	pj_deinit(&c->in);
+	close_fds(c->fds, c->nfds);
 	free(c->out);
 	free(c->wait_idtext);
 	free(c);

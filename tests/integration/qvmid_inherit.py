@@ -240,6 +240,26 @@ def test_getfd_dump(env, tmp):
                int.from_bytes(hdr[18:20], "little") == 62 and size >= mem,
                "magic %r type %d size %d" % (hdr[:4], hdr[16], size))
         q.close()
+        # The core is the guest's: its process list has the ground
+        # truth's kernel threads and init (QVMI-GT ps lines).
+        qvmi = os.path.join(os.path.dirname(QVMID), "qvmi")
+        ps = subprocess.run([qvmi, "--dump", out, "ps"], capture_output=True,
+                            text=True, timeout=120)
+        got = {(int(ln.split()[0]), ln.split()[5]) for ln in
+               ps.stdout.splitlines()[1:] if len(ln.split()) >= 6}
+        names = {n.strip("[]") for _, n in got}
+        with open(env["serial"], errors="replace") as f:
+            # "QVMI-GT ps PID PPID STATE NAME"; kernel threads: PPID 2
+            gt = [ln.split() for ln in f if ln.startswith("QVMI-GT ps ")]
+        # kworkers rename themselves as they run (QEMU-FACTS.md)
+        # and comm holds 15 bytes (TASK_COMM_LEN)
+        kthreads = {w[5][:15] for w in gt if len(w) == 6 and w[3] == "2" and
+                    not w[5].startswith("kworker")}
+        report("fds: qvmi ps on the core finds init and the kernel threads",
+               ps.returncode == 0 and (1, "init") in got and kthreads and
+               kthreads <= names,
+               "rc %d, %d tasks, missing %s" % (
+                   ps.returncode, len(got), sorted(kthreads - names)[:5]))
     finally:
         rc = stop(p)
         if os.path.exists(out):

@@ -41,7 +41,26 @@ static char *fake_qemu(struct json_object *req, const char *id, void *arg)
 		poll(NULL, 0, f->slow_ms);
 		cmd = "echo";
 	}
-	if (!strcmp(cmd, "query-status"))
+	if (!strcmp(cmd, "getfd")) {
+		int fd = fakeqmp_take_fd();
+
+		/* QEMU 7.2's text (monitor/misc.c qmp_getfd) */
+		if (fd < 0)
+			asprintf(&r,
+				 "{\"id\": %s, \"error\": {\"class\": "
+				 "\"GenericError\", \"desc\": \"No file "
+				 "descriptor supplied via SCM_RIGHTS\"}}\r\n",
+				 id);
+		else if (write(fd, "qvmi-fd-ok", 10) != 10)
+			r = NULL;
+		else
+			asprintf(&r, "{\"return\": {}, \"id\": %s}\r\n", id);
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(cmd, "count-fds"))
+		asprintf(&r, "{\"return\": %u, \"id\": %s}\r\n",
+			 fakeqmp_pending_fds(), id);
+	else if (!strcmp(cmd, "query-status"))
 		/* QEMU 7.2's reply, byte for byte */
 		asprintf(&r,
 			 "{\"return\": {\"status\": \"running\", "

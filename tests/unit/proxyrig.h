@@ -19,7 +19,9 @@ enum { PRIG_MEM_SIZE = 1 << 20, PRIG_WAIT_MS = 5000 };
 /*
  * The fake QEMU answers "query-status" as QEMU 7.2 does, "slow" after
  * slow_ms, "fail" with an error, "noid" with an error that has no id (as
- * QEMU answers what it cannot parse), "stop" with a STOP event first, and
+ * QEMU answers what it cannot parse), "stop" with a STOP event first,
+ * "getfd" by writing "qvmi-fd-ok" into the fd that came with it (QEMU's
+ * error without one), "count-fds" with the fds it holds unclaimed, and
  * anything else with {"cmd": ..., "args": ...}.
  */
 struct fake {

@@ -46,8 +46,9 @@ static void test_listen_fd(void)
 	lfd = listen_at(path);
 	prig_start_on(&r, 0, lfd);
 	fd = pcli_ready(r.path);
-	pcli_expect(fd, "{\"execute\": \"echo\", \"id\": 1}",
-		    "{\"return\": {\"cmd\": \"echo\", \"args\": {}}, \"id\": 1}");
+	pcli_expect(
+		fd, "{\"execute\": \"echo\", \"id\": 1}",
+		"{\"return\": {\"cmd\": \"echo\", \"args\": {}}, \"id\": 1}");
 	tcli_close(fd);
 	CHECK(fcntl(lfd, F_GETFD) & FD_CLOEXEC);
 	prig_stop(&r, 0, NULL); /* checks the path is still there */
