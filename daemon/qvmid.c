@@ -78,7 +78,9 @@ static void usage(FILE *f)
 	      "  --qmp PATH           QEMU's QMP unix socket, or fd:M (one "
 	      "connected to it)\n"
 	      "  --qmp-wait MS        retry connecting this long (QEMU not "
-	      "listening yet)\n"
+	      "listening yet);\n"
+	      "                       with fd:M, wait this long for QEMU's "
+	      "greeting\n"
 	      "  --qemu-pid PID       QEMU's pid, where the socket's peer is "
 	      "another process\n"
 	      "  --pmemaccess PATH    serve pmemaccess on this unix socket\n"
@@ -492,7 +494,17 @@ static int attach(struct qvmid *d)
 		log_cb(QVMI_LOG_ERROR, why, d);
 		return err;
 	}
-	return qvmi__attach_qmp_ex(d->ctx, NULL, fd, d->qemu_pid, NULL);
+	{
+		/* fd:M from a shim: QEMU may still be starting, so its
+		 * greeting gets the wait too; later exchanges 5 s. */
+		QVMI_OPTS(qvmi_attach_opts, o,
+			  .timeout_ms = QVMI_MAX(d->qmp_wait_ms, 5000));
+
+		err = qvmi__attach_qmp_ex(d->ctx, NULL, fd, d->qemu_pid, &o);
+	}
+	if (!err && d->ctx->qmp)
+		qvmi_qmp_set_timeout(d->ctx->qmp, 5000);
+	return err;
 }
 
 static int setup(struct qvmid *d)
