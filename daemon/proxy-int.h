@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "proxy-json.h"
 #include "qmp-proxy.h"
@@ -114,6 +115,26 @@ void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
 void qvmid_proxy_forward_fds(struct qvmid_proxy *p, struct pclient *c,
 			     const char *cmd, const struct pj_msg *m, int *fds,
 			     unsigned int nfds);
+
+/* Listen where o.listen_path says: a path, or an inherited socket
+ * (proxy-listen.c). */
+int qvmid_proxy_listen(struct qvmid_proxy *p);
+/* Remove servers the pmemaccess command started once their session is
+ * over (proxy-cmds.c). */
+void qvmid_proxy_retire_pmem(struct qvmid_proxy *p);
+
+/* ---- fds (proxy-fds.c) ---- */
+
+void qvmid_proxy_close_fds(int *fds, unsigned int n);
+/* Does QEMU 7.2 take fds with this command? */
+bool qvmid_proxy_takes_fds(const char *cmd);
+/* The fds that came with m's bytes, into fds (QVMI_QMP_MAX_FDS); now the
+ * caller's. */
+unsigned int qvmid_proxy_claim_fds(struct pclient *c, const struct pj_msg *m,
+				   int *fds);
+/* Keep the SCM_RIGHTS fds of a client's read (before its bytes are fed). */
+void qvmid_proxy_client_fds(struct qvmid_proxy *p, struct pclient *c,
+			    struct msghdr *mh);
 
 /* ---- lifecycle interception (proxy-hold.c) ---- */
 

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qmp-proxy.h"
+#include "proxy-int.h"
 
 enum { MAX_LISTEN_FDS = 1024 };
 
@@ -120,4 +120,25 @@ int qvmid_listen_spec(const char *spec, int first, int *ret, char *why,
 	if (!strncmp(spec, "systemd:", 8))
 		return from_systemd(spec + 8, first, ret, why, whylen);
 	return 0;
+}
+
+/* SD_LISTEN_FDS_START: where systemd's LISTEN_FDS begin. */
+enum { LISTEN_FDS_START = 3 };
+
+int qvmid_proxy_listen(struct qvmid_proxy *p)
+{
+	char why[160] = "";
+	int fd, r = qvmid_listen_spec(p->o.listen_path, LISTEN_FDS_START, &fd,
+				      why, sizeof(why));
+
+	if (r < 0) {
+		qvmid_proxy_log(p, QVMI_LOG_ERROR, "qmp-proxy: %s: %s",
+				p->o.listen_path, why);
+		return r;
+	}
+	if (r == 1)
+		return qvmid_unix_adopt(&p->l, fd, "qmp-proxy", p->o.log,
+					p->o.log_arg);
+	return qvmid_unix_listen(&p->l, p->o.listen_path, 64, "qmp-proxy",
+				 p->o.log, p->o.log_arg);
 }

@@ -352,12 +352,6 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 
 /* ---- from clients ------------------------------------------------------- */
 
-static void close_fds(int *fds, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++)
-		close(fds[i]);
-}
-
 static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 		    const char *tmpl, size_t len, size_t slot, const char *id,
 		    int *fds, unsigned int nfds);
@@ -401,7 +395,7 @@ static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 		else
 			nfds = 0; /* taken */
 	}
-	close_fds(fds, nfds);
+	qvmid_proxy_close_fds(fds, nfds);
 	free(line);
 	if (err && c)
 		qvmid_pc_error(p, c, id, "GenericError",
@@ -429,37 +423,13 @@ static void mgmt_run(struct qvmid_proxy *p, const char *cmd)
 		qvmid_session_server_mgmt_run(p->session, cmd[0] == 'c');
 }
 
-/* QEMU 7.2 takes SCM_RIGHTS fds from its chardev in getfd and add-fd only
- * (qemu_chr_fe_get_msgfd); the rest stay in the chardev until a later one
- * takes them.  The proxy's chardev is shared by every client, so fds go
- * to QEMU only with a command that takes them: elsewhere another client's
- * getfd would get them. */
-static bool takes_fds(const char *cmd)
-{
-	return cmd && (!strcmp(cmd, "getfd") || !strcmp(cmd, "add-fd"));
-}
-
-/* The fds that came with m's bytes (the read that began it or one in
- * it), now c's no more. */
-static unsigned int claim_fds(struct pclient *c, const struct pj_msg *m,
-			      int *fds)
-{
-	unsigned int n = c->nfds;
-
-	if (!n || m->end <= c->fds_at)
-		return 0;
-	memcpy(fds, c->fds, n * sizeof(int));
-	c->nfds = 0;
-	return n;
-}
-
 static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 		       const struct pj_msg *m)
 {
 	struct json_object *ex, *req = m->obj;
 	const char *cmd = NULL, *id = m->id;
 	int fds[QVMI_QMP_MAX_FDS];
-	unsigned int nfds = claim_fds(c, m, fds);
+	unsigned int nfds = qvmid_proxy_claim_fds(c, m, fds);
 
 	if (m->kind == PJ_ERROR ||
 	    !json_object_is_type(req, json_type_object)) {
@@ -468,18 +438,18 @@ static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 			       m->kind == PJ_ERROR ?
 				       m->error :
 				       "QMP input must be a JSON object");
-		close_fds(fds, nfds);
+		qvmid_proxy_close_fds(fds, nfds);
 		return;
 	}
 	if (json_object_object_get_ex(req, "execute", &ex) &&
 	    json_object_is_type(ex, json_type_string))
 		cmd = json_object_get_string(ex);
-	if (nfds && (!c->negotiated || !takes_fds(cmd))) {
+	if (nfds && (!c->negotiated || !qvmid_proxy_takes_fds(cmd))) {
 		qvmid_proxy_log(p, QVMI_LOG_INFO,
 				"qmp-proxy: %u fds came with %s, which takes "
 				"none: closed",
 				nfds, cmd ?: "a request");
-		close_fds(fds, nfds);
+		qvmid_proxy_close_fds(fds, nfds);
 		nfds = 0;
 	}
 	if (c->negotiated && cmd)
@@ -498,7 +468,7 @@ static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 		qvmid_proxy_forward_fds(p, c, cmd, m, fds, nfds);
 		nfds = 0;
 	}
-	close_fds(fds, nfds);
+	qvmid_proxy_close_fds(fds, nfds);
 }
 
 static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
@@ -549,40 +519,6 @@ static void client_process(struct qvmid_proxy *p, struct pclient *c)
 	c->runnable = true;
 }
 
-/* SCM_RIGHTS fds that came with a read.  As QEMU 7.2's chardev does
- * (tcp_chr_recv), new fds replace any the client sent before and no
- * command took. */
-static void client_fds(struct qvmid_proxy *p, struct pclient *c,
-		       struct msghdr *mh)
-{
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
-	     cm = CMSG_NXTHDR(mh, cm)) {
-		size_t n;
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		close_fds(c->fds, c->nfds);
-		c->nfds = 0;
-		for (size_t i = 0; i < n; i++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(fd));
-			if (c->nfds < QVMI_QMP_MAX_FDS)
-				c->fds[c->nfds++] = fd;
-			else
-				close(fd);
-		}
-		c->fds_at = pj_fed(&c->in);
-	}
-	if (mh->msg_flags & MSG_CTRUNC)
-		qvmid_proxy_log(p, QVMI_LOG_WARN,
-				"qmp-proxy: a client passed more than %d fds: "
-				"the rest were dropped",
-				QVMI_QMP_MAX_FDS);
-}
-
 static void client_read(struct qvmid_proxy *p, struct pclient *c)
 {
 	char buf[READ_CHUNK];
@@ -603,7 +539,7 @@ static void client_read(struct qvmid_proxy *p, struct pclient *c)
 	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n > 0)
-		client_fds(p, c, &mh);
+		qvmid_proxy_client_fds(p, c, &mh);
 	if (n <= 0) {
 		c->dead = true; /* a reply still due is discarded */
 		return;
@@ -618,7 +554,7 @@ static void client_free(struct pclient *c)
 {
 	close(c->fd);
 	pj_deinit(&c->in);
-	close_fds(c->fds, c->nfds);
+	qvmid_proxy_close_fds(c->fds, c->nfds);
 	free(c->out);
 	free(c->wait_idtext);
 	free(c);
@@ -713,68 +649,6 @@ static void sweep_clients(struct qvmid_proxy *p, int64_t now)
 		p->cl[p->ncl] = NULL;
 		qvmid_proxy_log(p, QVMI_LOG_INFO,
 				"qmp-proxy: client gone (%u left)", p->ncl);
-	}
-}
-
-/* ---- pmemaccess servers ------------------------------------------------ */
-
-int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once)
-{
-	int err;
-
-	if (p->npmem >= PROXY_PMEM_MAX)
-		return -ENOSPC;
-	/* query-qvmi reports the path: a byte string that is not UTF-8
-	 * would make every later reply invalid JSON text (RFC 8259 8.1). */
-	if (!pj_utf8_ok(path, strlen(path)))
-		return -EILSEQ;
-	err = qvmid_pmem_server_create(p->ctx, path, &p->o.pmem,
-				       &p->pmem[p->npmem]);
-	if (err)
-		return err;
-	p->pmem_once[p->npmem++] = once;
-	return 0;
-}
-
-int qvmid_proxy_add_session(struct qvmid_proxy *p, const char *path,
-			    const struct qvmid_session_opts *o)
-{
-	if (p->session)
-		return -EEXIST;
-	return qvmid_session_server_create(p->ctx, path, o, &p->session);
-}
-
-int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path)
-{
-	return qvmid_proxy_start_pmem(p, path, false);
-}
-
-/*
- * The patched QEMU's pmemaccess (memory-access.c, 2011/2015) accepted one
- * connection, served it, then closed the socket and unlinked the path;
- * LibVMI starts a new one for every session.  Do the same for servers the
- * command started, so sessions do not pile up sockets.
- */
-static void retire_pmem(struct qvmid_proxy *p)
-{
-	for (unsigned int i = p->npmem; i-- > 0;) {
-		struct qvmid_pmem_stats st;
-
-		if (!p->pmem_once[i])
-			continue;
-		qvmid_pmem_server_stats(p->pmem[i], &st);
-		if (!st.accepted || st.clients)
-			continue;
-		qvmid_proxy_log(p, QVMI_LOG_INFO,
-				"qmp-proxy: pmemaccess %s: session over, "
-				"removing it",
-				qvmid_pmem_server_path(p->pmem[i]));
-		qvmid_pmem_server_destroy(p->pmem[i]);
-		memmove(p->pmem + i, p->pmem + i + 1,
-			(p->npmem - i - 1) * sizeof(p->pmem[0]));
-		memmove(p->pmem_once + i, p->pmem_once + i + 1,
-			(p->npmem - i - 1) * sizeof(p->pmem_once[0]));
-		p->npmem--;
 	}
 }
 
@@ -936,7 +810,7 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 						      p->pfd + t.ses_base);
 		if (p->pfd[2].revents & POLLIN)
 			accept_some(p);
-		retire_pmem(p);
+		qvmid_proxy_retire_pmem(p);
 		/* Unhooked (ack, EOF, timeout) or a reply freed a client
 		 * whose released command waits: forward it now. */
 		qvmid_proxy_release(p);
@@ -969,27 +843,6 @@ static bool greeting_offers_oob(struct qvmi_qmp *q)
 	return oob;
 }
 
-/* SD_LISTEN_FDS_START: where systemd's LISTEN_FDS begin. */
-enum { LISTEN_FDS_START = 3 };
-
-static int proxy_listen(struct qvmid_proxy *p)
-{
-	char why[160] = "";
-	int fd, r = qvmid_listen_spec(p->o.listen_path, LISTEN_FDS_START, &fd,
-				      why, sizeof(why));
-
-	if (r < 0) {
-		qvmid_proxy_log(p, QVMI_LOG_ERROR, "qmp-proxy: %s: %s",
-				p->o.listen_path, why);
-		return r;
-	}
-	if (r == 1)
-		return qvmid_unix_adopt(&p->l, fd, "qmp-proxy", p->o.log,
-					p->o.log_arg);
-	return qvmid_unix_listen(&p->l, p->o.listen_path, 64, "qmp-proxy",
-				 p->o.log, p->o.log_arg);
-}
-
 int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 		       struct qvmid_proxy **ret)
 {
@@ -1018,7 +871,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	if (!err && pipe2(p->wake, O_NONBLOCK | O_CLOEXEC))
 		err = -errno;
 	if (!err && p->o.listen_path)
-		err = proxy_listen(p);
+		err = qvmid_proxy_listen(p);
 	if (err) {
 		qvmid_proxy_destroy(p);
 		return err;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../daemon/proxy-json-write.c"
 #include "../daemon/proxy-json.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -115,18 +116,18 @@ static char *run(const uint8_t *data, size_t size, size_t step, bool check)
 		while ((r = pj_next(&pj, &m)) == 1) {
 			if (check)
 				check_msg(&m);
-			sb_str(&out, m.kind == PJ_ERROR ? "E:" : "V:");
-			sb_str(&out, m.kind == PJ_ERROR ? m.error :
-				     m.tmpl		? m.tmpl :
-							  "-");
-			sb_str(&out, m.id ? m.id : "-");
-			sb_add(&out, "\n", 1);
+			pj__sb_str(&out, m.kind == PJ_ERROR ? "E:" : "V:");
+			pj__sb_str(&out, m.kind == PJ_ERROR ? m.error :
+					 m.tmpl		    ? m.tmpl :
+							      "-");
+			pj__sb_str(&out, m.id ? m.id : "-");
+			pj__sb_add(&out, "\n", 1);
 			pj_msg_free(&m);
 		}
 	}
-	sb_str(&out, pj.err ? "ERR" : "");
+	pj__sb_str(&out, pj.err ? "ERR" : "");
 	pj_deinit(&pj);
-	return sb_take(&out);
+	return pj__sb_take(&out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
