@@ -64,9 +64,14 @@ def qvmids(tag):
 
 def run(tmp):
     conf = os.path.join(tmp, "qvmi-qemu.conf")
+    key = os.path.join(tmp, "session.key")
+    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, os.urandom(32))
+    os.close(fd)
     with open(conf, "w") as f:
-        f.write("# test config\nqvmid = %s\npmemaccess_dir = %s\n" %
-                (os.path.join(BUILD, "qvmid"), tmp))
+        f.write("# test config\nqvmid = %s\npmemaccess_dir = %s\n"
+                "session_dir = %s\nsession_key = %s\ngdb_dir = %s\n" %
+                (os.path.join(BUILD, "qvmid"), tmp, tmp, key, tmp))
     mon = os.path.join(tmp, "monitor.sock")
     lsock = socket.socket(socket.AF_UNIX)
     lsock.bind(mon)
@@ -104,8 +109,20 @@ def run(tmp):
                [os.path.join(tmp, "shimtest.pmem")], str(r.get("pmemaccess")))
         st = m.cmd("query-status", id_=2)
         report("QEMU at -S, under -sandbox spawn=deny",
-               st.get("return", {}).get("status") == "prelaunch", str(st))
+               st.get("return", {}).get("status") in ("prelaunch", "debug"),
+               str(st))
         m.cmd("cont", id_=3)
+        st = m.cmd("query-status", id_=5)
+        report("cont: the VM runs (the gdbstub qvmid holds does not keep "
+               "it)", st.get("return", {}).get("running") is True, str(st))
+        # The config's session socket, with the gdbstub behind it.
+        ses = os.path.join(tmp, "shimtest.session")
+        r = subprocess.run([os.path.join(BUILD, "qvmi"), "--session", ses,
+                            "--key", key, "regs"], capture_output=True,
+                           text=True, timeout=60)
+        report("the config's session socket serves a tool (qvmi regs)",
+               r.returncode == 0 and "rip" in r.stdout.lower(),
+               (r.stdout + r.stderr)[:200])
         q = m.cmd("quit", id_=4)
         report("quit", q == {"return": {}, "id": 4}, str(q))
         rc = p.wait(30)

@@ -35,6 +35,7 @@ enum { MAX_ARGS = 32, VAL_MAX = 512 };
 struct conf {
 	char qemu[VAL_MAX], qvmid[VAL_MAX];
 	char pmem_dir[VAL_MAX], session_dir[VAL_MAX], session_key[VAL_MAX];
+	char gdb_dir[VAL_MAX];
 	char qvmid_args[VAL_MAX];
 	int wait_ms;
 };
@@ -76,6 +77,7 @@ static void conf_set(struct conf *c, const char *k, const char *v)
 		{ "pmemaccess_dir", offsetof(struct conf, pmem_dir) },
 		{ "session_dir", offsetof(struct conf, session_dir) },
 		{ "session_key", offsetof(struct conf, session_key) },
+		{ "gdb_dir", offsetof(struct conf, gdb_dir) },
 		{ "qvmid_args", offsetof(struct conf, qvmid_args) },
 	};
 
@@ -225,6 +227,12 @@ static void qvmid_argv(const struct conf *c, const char *name, int qmp_fd,
 		add(args, &n, path_in(c->session_dir, name, "session"));
 		add(args, &n, "--session-key");
 		add(args, &n, (char *)c->session_key);
+		/* QEMU makes the gdbstub's socket before its QMP greeting,
+		 * and qvmid connects after it (session breakpoints). */
+		if (c->gdb_dir[0]) {
+			add(args, &n, "--gdb");
+			add(args, &n, path_in(c->gdb_dir, name, "gdb"));
+		}
 	}
 	extra = strdup(c->qvmid_args);
 	for (char *save = NULL, *t = strtok_r(extra, " \t", &save); t;
@@ -242,8 +250,7 @@ static void no_cloexec(int fd)
 
 /* qvmid, detached: a grandchild, reparented to init.  Its stderr is
  * QEMU's (libvirt's domain log). */
-static void start_qvmid(char **args, int qvmid_end, int qemu_end,
-			int listen_fd)
+static void start_qvmid(char **args, int qvmid_end, int qemu_end, int listen_fd)
 {
 	pid_t pid = fork();
 	int st;
@@ -272,6 +279,27 @@ static void start_qvmid(char **args, int qvmid_end, int qemu_end,
 		die("starting qvmid failed");
 }
 
+/* QEMU's argv, plus its gdbstub when the config asks for one (it serves
+ * qvmid's session breakpoints and single-steps only). */
+static char **with_gdb(const struct conf *c, const char *name, int argc,
+		       char **argv)
+{
+	char **nv;
+	char *path;
+
+	if (!c->gdb_dir[0] || !c->session_dir[0] || !name)
+		return argv;
+	nv = calloc((size_t)argc + 3, sizeof(*nv));
+	path = path_in(c->gdb_dir, name, "gdb");
+	if (!nv)
+		die("out of memory");
+	memcpy(nv, argv, (size_t)argc * sizeof(*nv));
+	nv[argc] = "-gdb";
+	if (asprintf(&nv[argc + 1], "unix:%s,server=on,wait=off", path) < 0)
+		die("out of memory");
+	return nv;
+}
+
 int main(int argc, char **argv)
 {
 	char name_buf[256], chardev[96], *args[MAX_ARGS];
@@ -298,7 +326,7 @@ int main(int argc, char **argv)
 	snprintf(chardev, sizeof(chardev),
 		 "socket,id=charmonitor,fd=%d,server=off", sv[0]);
 	argv[mon] = chardev;
-	execv(c.qemu, argv);
+	execv(c.qemu, with_gdb(&c, name, argc, argv));
 	die("exec %s failed", c.qemu);
 	return 1;
 }
