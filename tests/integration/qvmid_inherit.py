@@ -226,6 +226,7 @@ def test_getfd_dump(env, tmp):
         r = q.line()
         report("fds: getfd through the proxy", r == {"return": {},
                                                      "id": "g"}, str(r))
+        q.s.settimeout(300)  # 512 MiB under TCG on a loaded host
         r = q.cmd("dump-guest-memory", {"paging": False,
                                         "protocol": "fd:dumpfd",
                                         "detach": False}, id_="d")
