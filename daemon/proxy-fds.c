@@ -28,7 +28,7 @@ bool qvmid_proxy_takes_fds(const char *cmd)
 /* The fds that came with m's bytes (the read that began it or one in
  * it), now c's no more. */
 unsigned int qvmid_proxy_claim_fds(struct pclient *c, const struct pj_msg *m,
-			      int *fds)
+				   int *fds)
 {
 	unsigned int n = c->nfds;
 
@@ -43,7 +43,7 @@ unsigned int qvmid_proxy_claim_fds(struct pclient *c, const struct pj_msg *m,
  * (tcp_chr_recv), new fds replace any the client sent before and no
  * command took. */
 void qvmid_proxy_client_fds(struct qvmid_proxy *p, struct pclient *c,
-		       struct msghdr *mh)
+			    struct msghdr *mh)
 {
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm;
 	     cm = CMSG_NXTHDR(mh, cm)) {

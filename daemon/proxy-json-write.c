@@ -249,8 +249,6 @@ static int kv_cmp(const void *a, const void *b)
 	return x->seq > y->seq ? -1 : x->seq < y->seq; /* newest first */
 }
 
-
-
 static void write_dict(struct sbuf *b, struct json_object *o)
 {
 	size_t n = (size_t)json_object_object_length(o), i = 0;
@@ -309,7 +307,7 @@ void pj__write_value(struct sbuf *b, struct json_object *o)
 	}
 	case json_type_string:
 		pj__quote_into(b, json_object_get_string(o),
-			   (size_t)json_object_get_string_len(o));
+			       (size_t)json_object_get_string_len(o));
 		break;
 	case json_type_array:
 		pj__sb_add(b, "[", 1);
