@@ -14,6 +14,7 @@
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+LIBEXECDIR ?= $(PREFIX)/libexec
 BINDIR ?= $(PREFIX)/bin
 DESTDIR ?=
 
@@ -124,7 +125,7 @@ BENCH := $(BUILD)/qvmi-bench
 	unit integration
 .DELETE_ON_ERROR:
 
-all: $(LIB_SO) $(LIB_A) $(QVMI) $(QVMID)
+all: $(LIB_SO) $(LIB_A) $(QVMI) $(QVMID) $(BUILD)/qvmi-qemu
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)
@@ -152,6 +153,11 @@ $(QVMID): $(DAEMON_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB_A) $(EXTRA_LIBS) \
 		-lpthread
+
+# libvirt's <emulator> shim (docs/LIBVIRT.md): libc only.
+$(BUILD)/qvmi-qemu: $(BUILD)/tools/qvmi-qemu/qvmi-qemu.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 # Suites are found by their QVMI_SUITE(...) line; the table is generated.
 define gen_suites
@@ -306,6 +312,8 @@ install: all $(BUILD)/qvmi.pc
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libqvmi.a
 	install -m 0644 $(BUILD)/qvmi.pc $(DESTDIR)$(LIBDIR)/pkgconfig/qvmi.pc
 	install -m 0755 $(QVMI) $(QVMID) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(BUILD)/qvmi-qemu $(DESTDIR)$(LIBEXECDIR)/qvmi-qemu
 
 clean:
 	rm -rf build build-san build-fuzz
