@@ -1,6 +1,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Build qvmi._qvmi against the repository's libqvmi.
 
+    python3 -m venv venv && venv/bin/pip install --no-build-isolation ./python
+
+works with Debian 12's packages alone (python3-dev, python3-setuptools,
+python3-venv) and no download: there is deliberately no pyproject.toml,
+so Debian's pip 23.0 installs with setuptools directly and needs no
+'wheel' package (which a venv does not bundle).
+
 The extension links build/libqvmi.a (position-independent objects) with
 the library's own dependencies (json-c, libbpf), so the installed module
 needs no libqvmi.so at run time.  If the archive is missing, `make
@@ -62,4 +69,13 @@ ext = Extension(
     extra_link_args=ldflags,
 )
 
-setup(ext_modules=[ext])
+setup(
+    name="qvmi",
+    version="0.1.0",
+    description="Virtual machine introspection for QEMU/KVM guests "
+    "(libqvmi binding)",
+    license="LGPL-2.1-or-later",
+    python_requires=">=3.9",
+    packages=["qvmi"],
+    ext_modules=[ext],
+)

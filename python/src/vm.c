@@ -562,6 +562,46 @@ out:
 	return d;
 }
 
+/* ---- dump ------------------------------------------------------------------ */
+
+struct dump_args {
+	const char *path;
+	int format;
+};
+
+static int dump_fn(struct qvmi_ctx *ctx, void *arg)
+{
+	struct dump_args *a = arg;
+	QVMI_OPTS(qvmi_dump_write_opts, o, .format = a->format);
+
+	return qvmi_dump_write(ctx, a->path, &o);
+}
+
+static PyObject *vm_dump(PyObject *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = { "path", "format", NULL };
+	struct dump_args a = { 0 };
+	const char *fmt = "elf";
+	PyObject *path;
+	int err;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O&|s:dump", kwlist,
+					 PyUnicode_FSConverter, &path, &fmt))
+		return NULL;
+	if (strcmp(fmt, "elf") && strcmp(fmt, "raw")) {
+		Py_DECREF(path);
+		return PyErr_Format(PyExc_ValueError,
+				    "format is 'elf' or 'raw'");
+	}
+	a.path = PyBytes_AS_STRING(path);
+	a.format = fmt[0] == 'e' ? QVMI_DUMP_ELF : QVMI_DUMP_RAW;
+	err = py_vm_call((struct py_vm *)self, dump_fn, &a, NULL);
+	Py_DECREF(path);
+	if (err)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
 /* ---- breakpoints (for qvmi.VM.watch) ---------------------------------- */
 
 struct bp_args {
@@ -675,6 +715,13 @@ static PyMethodDef vm_methods[] = {
 	  "/sys/kernel/btf/vmlinux; isf: a Volatility 3 ISF; system_map:\na "
 	  "System.map or copy of /proc/kallsyms; each overrides what "
 	  "memory has." },
+	{ "dump", (PyCFunction)(void (*)(void))vm_dump,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "dump(path, format='elf')\n\nWrite all guest RAM to path (mode "
+	  "0600), as `qvmi dump`: an ELF core\nlike QEMU's "
+	  "dump-guest-memory with the vCPU registers, or 'raw'\n(file "
+	  "offset = GPA).  Zero pages stay holes.  Open it with\n"
+	  "qvmi.VM(dump=path)." },
 	{ "_bp_insert", vm_bp_insert, METH_VARARGS, NULL },
 	{ "_bp_remove", vm_bp_remove, METH_VARARGS, NULL },
 	{ "_wait_stop", vm_wait_stop, METH_VARARGS, NULL },

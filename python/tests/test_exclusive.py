@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Tests that need QEMU's QMP socket to themselves (QEMU serves one QMP
+client at a time): detaching, a watch without a gdbstub, a qvmid session.
+They open their own VMs; the shared one of the other modules is closed
+between modules (conftest.py: module scope)."""
+import errno
+import os
+
+import pytest
+
+import qvmi
+
+
+def test_detached(guest):
+    v = qvmi.VM(qmp=guest.env["qmp"])
+    l = v.linux()
+    tasks = l.tasks()
+    v.close()
+    v.close()  # idempotent
+    assert v.closed
+    for call in (lambda: v.read_pa(0, 8), lambda: v.vcpus,
+                 lambda: l.tasks(), lambda: l.symbol("init_task"),
+                 lambda: v.linux()):
+        with pytest.raises(qvmi.Error) as e:
+            call()
+        assert e.value.errno == errno.ENOTCONN
+    assert len(tasks) > 10 and tasks[0].comm == "swapper/0"  # a snapshot
+    with qvmi.VM(qmp=guest.env["qmp"]) as w:
+        assert w.linux().tasks()[0].pid == 0
+    assert w.closed
+
+
+def test_watch_needs_control(guest):
+    with qvmi.VM(qmp=guest.env["qmp"]) as v:  # no gdbstub
+        with pytest.raises(qvmi.Error) as e:
+            next(iter(v.watch("__x64_sys_clock_nanosleep", timeout=5)))
+        assert e.value.errno == errno.EOPNOTSUPP
+        assert v.state == "running"
+
+
+def test_session_and_wrong_key(qvmid_session, guest, tmp_path):
+    sock, key = qvmid_session
+    bad = tmp_path / "bad"
+    bad.write_bytes(os.urandom(32))
+    bad.chmod(0o600)
+    with pytest.raises(qvmi.Error) as e:
+        qvmi.VM(session=sock, key=str(bad))
+    assert e.value.errno == errno.EACCES
+    with qvmi.VM(session=sock, key=key) as v:
+        pid = guest.pid_of("qvmi-marker-b")
+        assert pid in {t.pid for t in v.linux().tasks()}
