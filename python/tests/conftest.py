@@ -10,6 +10,7 @@ build directory (qvmi, qvmid), default ROOT/build.
 """
 import os
 import re
+import socket
 import subprocess
 import time
 
@@ -128,6 +129,21 @@ def dump_path(vm, tmp_path_factory):
     os.unlink(path)
 
 
+def _listening(path, seconds=10):
+    """The socket accepts connections (qvmid binds it before it listens
+    and before it has attached)."""
+    for _ in range(int(seconds / 0.02)):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            time.sleep(0.02)
+        finally:
+            s.close()
+    return False
+
+
 @pytest.fixture
 def qvmid_session(guest, tmp_path):
     """qvmid serving a session on the guest (QMP + gdbstub), and its key."""
@@ -138,16 +154,30 @@ def qvmid_session(guest, tmp_path):
     key.write_bytes(os.urandom(32))
     key.chmod(0o600)
     sock = str(tmp_path / "s.sock")
-    p = subprocess.Popen([qvmid, "--qmp", guest.env["qmp"], "--session", sock,
+    p = subprocess.Popen([qvmid, "--qmp", guest.env["qmp"], "--gdb",
+                          guest.env["gdb"], "--session", sock,
                           "--session-key", str(key)],
                          stderr=subprocess.DEVNULL)
     try:
-        for _ in range(250):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.02)
-        assert os.path.exists(sock), "qvmid did not start"
+        assert _listening(sock), "qvmid did not start"
         yield sock, str(key)
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
+@pytest.fixture
+def qvmid_pmem(guest, tmp_path):
+    """qvmid serving LibVMI's pmemaccess protocol on the guest."""
+    qvmid = os.path.join(BUILD, "qvmid")
+    if not os.access(qvmid, os.X_OK):
+        pytest.skip("no %s" % qvmid)
+    sock = str(tmp_path / "pmem.sock")
+    p = subprocess.Popen([qvmid, "--qmp", guest.env["qmp"], "--pmemaccess",
+                          sock], stderr=subprocess.DEVNULL)
+    try:
+        assert _listening(sock), "qvmid did not start"
+        yield sock
     finally:
         p.terminate()
         p.wait(10)

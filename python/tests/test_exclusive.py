@@ -49,3 +49,19 @@ def test_session_and_wrong_key(qvmid_session, guest, tmp_path):
     with qvmi.VM(session=sock, key=key) as v:
         pid = guest.pid_of("qvmi-marker-b")
         assert pid in {t.pid for t in v.linux().tasks()}
+        # qvmid has the gdbstub: a watch through the session
+        sleeper = guest.pid_of("qvmi-sleeper")
+        hits = list(v.watch("__x64_sys_clock_nanosleep", count=3,
+                            timeout=60))
+        assert [h.task.pid for h in hits] == [sleeper] * 3
+        assert v.state == "running"
+
+
+def test_pmem(qvmid_pmem, guest):
+    with qvmi.VM(pmem=qvmid_pmem) as v:
+        for m in guest.markers.values():
+            heap = m["heap"].encode()
+            assert v.read_pa(int(m["heap_pa"], 16), len(heap)) == heap
+        with pytest.raises(qvmi.Error) as e:
+            v.read_pa(1 << 50, 8)
+        assert e.value.errno == errno.EFAULT

@@ -262,6 +262,25 @@ def test_threads_share_a_vm(vm, lx, guest):
     assert not errors
 
 
+def test_gil_released(vm):
+    """A wait on the guest lets other threads run: 0.5 s in
+    _wait_stop (no breakpoint: it times out) while this thread counts."""
+    done = threading.Event()
+
+    def wait():
+        assert vm._wait_stop(500) is None
+        done.set()
+
+    th = threading.Thread(target=wait)
+    n = 0
+    th.start()
+    time.sleep(0.05)
+    while not done.is_set():
+        n += 1
+    th.join()
+    assert n > 1000, n
+
+
 def test_no_leak(vm, lx, guest):
     """Refcounts: many calls leave the Python heap as it was."""
     pid = guest.pid_of("qvmi-marker-a")
