@@ -11,6 +11,8 @@ Prints one line per figure, "<name> <fastest round>", per call:
     read_into_ns   vm.read_pa_into(PA, buf) into one reused bytearray
     floor_bytes_ns bytes(bytearray(4096)): Python's own cost of making a
                    4 KiB bytes from memory it has (the binding's floor)
+    floor_call_ns  d.get(1, None): a 2-argument call of a C method that
+                   does almost nothing (the floor of any binding call)
 """
 import sys
 import time
@@ -63,12 +65,20 @@ def main():
             for _ in rng:
                 bytes(src)
 
+        d = {1: 2}
+
+        def t_call():
+            get = d.get
+            for _ in rng:
+                get(1, None)
+
         print("ntasks %d" % len(tasks()))
         print("tasks_us %.4f" % (fastest(t_tasks, iters, rounds) * 1e6))
         print("tasks_iter_us %.4f" % (fastest(t_iter, iters, rounds) * 1e6))
         print("read_pa_ns %.2f" % (fastest(t_read, iters, rounds) * 1e9))
         print("read_into_ns %.2f" % (fastest(t_into, iters, rounds) * 1e9))
         print("floor_bytes_ns %.2f" % (fastest(t_floor, iters, rounds) * 1e9))
+        print("floor_call_ns %.2f" % (fastest(t_call, iters, rounds) * 1e9))
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ setup(
     description="Virtual machine introspection for QEMU/KVM guests "
     "(libqvmi binding)",
     license="LGPL-2.1-or-later",
-    python_requires=">=3.9",
+    python_requires=">=3.10",  # Py_NewRef, PyModule_AddObjectRef
     packages=["qvmi"],
     ext_modules=[ext],
 )

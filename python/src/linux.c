@@ -366,18 +366,32 @@ static int task_fn(struct qvmi_ctx *ctx, struct qvmi_linux *lx, void *arg)
 	return qvmi_linux_task_find(lx, a->pid, QVMI_LINUX_THREADS, &a->t);
 }
 
-static PyObject *lx_tasks(PyObject *self, PyObject *args, PyObject *kw)
+/* METH_FASTCALL | METH_KEYWORDS: the common tasks() has no argument to
+ * parse, and a warm walk is only a few us. */
+static PyObject *lx_tasks(PyObject *self, PyObject *const *args,
+			  Py_ssize_t nargs, PyObject *kwnames)
 {
-	static char *kwlist[] = { "threads", NULL };
+	PyObject *threads = NULL;
 	struct tasks_args a = { 0 };
-	int threads = 0, err;
+	int err;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|p:tasks", kwlist,
-					 &threads))
-		return NULL;
-	a.flags = threads ? QVMI_LINUX_THREADS : 0;
+	if (nargs > 1 ||
+	    (kwnames && (PyTuple_GET_SIZE(kwnames) != 1 || nargs ||
+			 !PyUnicode_Check(PyTuple_GET_ITEM(kwnames, 0)) ||
+			 PyUnicode_CompareWithASCIIString(
+				 PyTuple_GET_ITEM(kwnames, 0), "threads"))))
+		return PyErr_Format(PyExc_TypeError,
+				    "tasks() takes one argument, threads");
+	if (nargs || kwnames)
+		threads = args[0];
+	if (threads) {
+		int t = PyObject_IsTrue(threads);
+
+		if (t < 0)
+			return NULL;
+		a.flags = t ? QVMI_LINUX_THREADS : 0;
+	}
 	/* l is initialised by the library whatever happens (qvmi.h). */
-	memset(&a.l, 0, sizeof(a.l));
 	err = py_lx_run(self, tasks_fn, &a, NULL);
 	if (err) {
 		/* py_tasklist_new takes the array (or frees it). */
@@ -439,7 +453,7 @@ static PyMethodDef lx_methods[] = {
 	  "translate(va, pid=None) -> int\n\nGuest-physical address of va "
 	  "in the kernel's or pid's address space." },
 	{ "tasks", (PyCFunction)(void (*)(void))lx_tasks,
-	  METH_VARARGS | METH_KEYWORDS,
+	  METH_FASTCALL | METH_KEYWORDS,
 	  "tasks(threads=False) -> qvmi.TaskList\n\nThe task list from "
 	  "init_task (pid 0 first), processes only, or every\nthread.  "
 	  "Items are qvmi.Task: pid, tgid, ppid, uid, comm, state,\n"

@@ -101,7 +101,8 @@ PyTypeObject py_task_type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "qvmi.Task",
 	.tp_basicsize = sizeof(struct py_task),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "A task as read from the guest's task list (a snapshot).",
+	.tp_doc = "A task as read from the guest's task list: a snapshot, "
+		  "immutable,\nsafe to share between threads.",
 	.tp_repr = task_repr,
 	.tp_members = task_members,
 	.tp_getset = task_getset,
