@@ -17,11 +17,11 @@ import errno as _errno
 import time as _time
 
 from . import _qvmi
-from ._qvmi import (Current, Error, Linux, LogRecord, Module, Symbol, Task,
-                    TaskList, Vma)
+from ._qvmi import (Current, Error, Linux, LogRecord, Module, PageRange,
+                    Symbol, Task, TaskList, Vma)
 
 __all__ = ["VM", "Linux", "Error", "Task", "TaskList", "Module", "Vma",
-           "LogRecord", "Symbol", "Current", "Hit", "Watch"]
+           "LogRecord", "Symbol", "Current", "PageRange", "Hit", "Watch"]
 __version__ = "%d.%d" % (_qvmi.VERSION_MAJOR, _qvmi.VERSION_MINOR)
 
 collections.abc.Sequence.register(TaskList)
@@ -60,8 +60,12 @@ class Watch:
     The breakpoint goes in at the first next() and comes out, with the
     VM left running, when the iteration ends: count hits reached,
     timeout passed, a break out of the for loop, an exception in its
-    body, Ctrl-C, close(), or the end of a 'with' block.  Use it from one
-    thread at a time.
+    body, Ctrl-C, close(), or the end of a 'with' block.  Through a qvmid
+    session it also ends when qvmid asks to unhook (a management stop,
+    reset, migration, quit...: the breakpoint is removed and the unhook
+    acknowledged at once) or the guest resets.  Afterwards .reason says
+    why: "count", "timeout", "closed", "unhook" or "reset"; .hits how
+    many.  Use it from one thread at a time.
     """
 
     def __init__(self, vm, addr, count, timeout, hardware, vcpu, lx):
@@ -76,7 +80,10 @@ class Watch:
         self._stopped = False  # the VM is stopped at our last hit
         self._done = False
         self._deadline = None
+        self._unhook = False
+        self._reset = False
         self.hits = 0
+        self.reason = None
 
     def __iter__(self):
         return self
@@ -144,12 +151,14 @@ class Watch:
             self._stopped = False
             vm.resume()
         while True:
+            self._events()
+            if self._unhook or self._reset:
+                self._end("unhook" if self._unhook else "reset")
             wait = _WAIT_SLICE_MS
             if self._deadline is not None:
                 left = self._deadline - _time.monotonic()
                 if left <= 0:
-                    self.close()
-                    raise StopIteration
+                    self._end("timeout")
                 wait = max(1, min(wait, int(left * 1000)))
             stop = vm._wait_stop(wait)
             if stop is None:
@@ -167,11 +176,27 @@ class Watch:
             hit = self._hit(vcpu, rip)
             if self._count is not None and self.hits >= self._count:
                 self._done = True  # closed at the next next()/close()
+                self.reason = "count"
             return hit
+
+    def _events(self):
+        # A qvmid session's events (None: not a session).
+        for kind, _ in self._vm._poll_events() or ():
+            if kind == _qvmi.EVENT_UNHOOK:
+                self._unhook = True
+            elif kind in (_qvmi.EVENT_RESET, _qvmi.EVENT_SHUTDOWN):
+                self._reset = True
+
+    def _end(self, reason):
+        self.reason = reason
+        self.close()
+        raise StopIteration
 
     def close(self):
         """Remove the breakpoint and leave the VM running.  Idempotent."""
         self._done = True
+        if self.reason is None:
+            self.reason = "closed"
         if not self._armed:
             return
         self._armed = False
@@ -183,8 +208,18 @@ class Watch:
         self._stopped = False
         try:
             vm._bp_remove(self._kind, self.address)
+        except Error as e:
+            # After a reset qvmid drops a breakpoint it could not put
+            # back: it is gone either way.
+            if not (self._reset and e.errno == _errno.ENOENT):
+                raise
         finally:
             vm.resume()
+            if self._unhook:
+                # Our breakpoint is out: let the held command through
+                # now rather than after qvmid's unhook timeout.
+                self._unhook = False
+                vm._unhook_ack()
 
 
 class VM(_qvmi.VM):

@@ -100,6 +100,18 @@ int py_views_init(PyObject *m);
 PyTypeObject *py_record_type(PyObject *m, const char *name, const char *doc,
 			     PyStructSequence_Field *fields);
 
+/* events.c: breakpoints, stops, single-step, session events */
+PyObject *py_vm_bp_insert(PyObject *self, PyObject *args);
+PyObject *py_vm_bp_remove(PyObject *self, PyObject *args);
+PyObject *py_vm_wait_stop(PyObject *self, PyObject *args);
+PyObject *py_vm_step(PyObject *self, PyObject *args);
+PyObject *py_vm_poll_events(PyObject *self, PyObject *unused);
+PyObject *py_vm_unhook_ack(PyObject *self, PyObject *unused);
+/* scan.c: find, pages */
+PyObject *py_vm_find(PyObject *self, PyObject *args, PyObject *kw);
+PyObject *py_vm_pages(PyObject *self, PyObject *args, PyObject *kw);
+int py_scan_init(PyObject *m);
+
 int py_linux_init(PyObject *m);
 int py_vm_init(PyObject *m);
 

@@ -31,6 +31,8 @@ int py_lx_run(PyObject *self, py_lx_fn fn, void *arg, int *ret)
 {
 	struct lx_call c = { (struct py_lx *)self, fn, arg };
 
+	if (!c.l->vm) /* cleared by the cycle collector */
+		return py_raise_errno(-ENOTCONN, "the VM is closed (detached)");
 	return py_vm_call(c.l->vm, lx_call_fn, &c, ret);
 }
 
@@ -70,12 +72,13 @@ PyObject *py_lx_open(PyObject *vm, PyObject *args, PyObject *kw)
 		return NULL;
 	if (no_cache)
 		a.o.flags |= QVMI_LINUX_NO_CACHE;
-	a.l = PyObject_New(struct py_lx, &py_lx_type);
+	a.l = PyObject_GC_New(struct py_lx, &py_lx_type);
 	if (!a.l)
 		return NULL;
 	a.l->vm = (struct py_vm *)Py_NewRef(vm);
 	a.l->lx = NULL;
 	a.l->next = a.l->prev = NULL;
+	PyObject_GC_Track(a.l);
 	if (py_vm_call(a.l->vm, open_fn, &a, NULL)) {
 		Py_DECREF(a.l);
 		return NULL;
@@ -83,14 +86,19 @@ PyObject *py_lx_open(PyObject *vm, PyObject *args, PyObject *kw)
 	return (PyObject *)a.l;
 }
 
-static void lx_dealloc(PyObject *self)
+/* Destroy the handle and drop the VM.  The cycle collector calls it too
+ * (a Linux stored in its VM's __dict__ makes a cycle). */
+static int lx_clear(PyObject *self)
 {
 	struct py_lx *l = (struct py_lx *)self;
 	struct py_vm *vm = l->vm;
 
+	if (!vm)
+		return 0;
 	Py_BEGIN_ALLOW_THREADS;
 	PyThread_acquire_lock(vm->lock, WAIT_LOCK);
 	qvmi_linux_destroy(l->lx); /* NULL once the VM closed */
+	l->lx = NULL;
 	/* Linked once the open succeeded, until now. */
 	if (l->prev || vm->lx_head == l) {
 		if (l->prev)
@@ -100,10 +108,24 @@ static void lx_dealloc(PyObject *self)
 		if (l->next)
 			l->next->prev = l->prev;
 	}
+	l->next = l->prev = NULL;
 	PyThread_release_lock(vm->lock);
 	Py_END_ALLOW_THREADS;
-	Py_DECREF(vm);
-	PyObject_Free(self);
+	Py_CLEAR(l->vm);
+	return 0;
+}
+
+static int lx_traverse(PyObject *self, visitproc visit, void *arg)
+{
+	Py_VISIT(((struct py_lx *)self)->vm);
+	return 0;
+}
+
+static void lx_dealloc(PyObject *self)
+{
+	PyObject_GC_UnTrack(self);
+	lx_clear(self);
+	PyObject_GC_Del(self);
 }
 
 /* ---- symbols and types ------------------------------------------------- */
@@ -485,7 +507,9 @@ static PyMethodDef lx_methods[] = {
 
 static PyObject *lx_get_vm(PyObject *self, void *unused)
 {
-	return Py_NewRef((PyObject *)((struct py_lx *)self)->vm);
+	struct py_vm *vm = ((struct py_lx *)self)->vm;
+
+	return Py_NewRef(vm ? (PyObject *)vm : Py_None);
 }
 
 static PyGetSetDef lx_getset[] = {
@@ -498,7 +522,9 @@ static PyGetSetDef lx_getset[] = {
 PyTypeObject py_lx_type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "qvmi.Linux",
 	.tp_basicsize = sizeof(struct py_lx),
-	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+	.tp_traverse = lx_traverse,
+	.tp_clear = lx_clear,
 	.tp_doc = "The Linux kernel of a VM: made by VM.linux().\n\n"
 		  "Threads: calls take the VM's lock and run without the "
 		  "GIL, like the\nVM's.  Results are snapshots: a running "

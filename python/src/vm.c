@@ -500,14 +500,18 @@ static PyObject *vm_state(PyObject *self, void *unused)
 
 /* ---- info -------------------------------------------------------------- */
 
-enum { INFO_RAM_MAX = 64 };
+enum { INFO_RAM_MAX = 64, INFO_MAP_MAX = 256 };
 
 struct info_args {
 	struct qvmi_vm_info vi;
 	/* Copied under the lock: the strings live as long as ctx. */
 	char name[128], uuid[64], qemu[64], arch[16], backend[16];
 	struct qvmi_ram_range ram[INFO_RAM_MAX];
-	size_t nram;
+	size_t nram, nmap;
+	struct {
+		uint64_t gpa, size;
+		char source[24];
+	} map[INFO_MAP_MAX];
 };
 
 static int info_fn(struct qvmi_ctx *ctx, void *arg)
@@ -518,8 +522,19 @@ static int info_fn(struct qvmi_ctx *ctx, void *arg)
 
 	if (err)
 		return err;
-	if (n > INFO_RAM_MAX) /* never cut silently */
-		return -E2BIG;
+	if (n > INFO_RAM_MAX || qvmi_map_count(ctx) > INFO_MAP_MAX)
+		return -E2BIG; /* never cut silently */
+	for (a->nmap = 0; a->nmap < qvmi_map_count(ctx); a->nmap++) {
+		struct qvmi_map_entry e;
+
+		err = qvmi_map_get(ctx, a->nmap, &e);
+		if (err)
+			return err;
+		a->map[a->nmap].gpa = e.gpa;
+		a->map[a->nmap].size = e.size;
+		snprintf(a->map[a->nmap].source, sizeof(a->map[0].source), "%s",
+			 e.source);
+	}
 	for (a->nram = 0; a->nram < n; a->nram++) {
 		err = qvmi_ram_get(ctx, a->nram, &a->ram[a->nram]);
 		if (err)
@@ -536,7 +551,7 @@ static int info_fn(struct qvmi_ctx *ctx, void *arg)
 static PyObject *vm_info(PyObject *self, PyObject *unused)
 {
 	struct info_args *a = PyMem_Calloc(1, sizeof(*a));
-	PyObject *ram = NULL, *d = NULL;
+	PyObject *ram = NULL, *map = NULL, *d = NULL;
 
 	if (!a)
 		return PyErr_NoMemory();
@@ -552,12 +567,24 @@ static PyObject *vm_info(PyObject *self, PyObject *unused)
 		PyList_SET_ITEM(ram, (Py_ssize_t)i, t);
 	}
 	if (ram)
-		d = Py_BuildValue("{sssssssssssisIsO}", "name", a->name, "uuid",
-				  a->uuid, "qemu_version", a->qemu, "arch",
-				  a->arch, "backend", a->backend, "pid",
-				  a->vi.pid, "vcpus", a->vi.vcpus, "ram", ram);
+		map = PyList_New((Py_ssize_t)a->nmap);
+	for (size_t i = 0; map && i < a->nmap; i++) {
+		PyObject *t = Py_BuildValue("(KKs)", a->map[i].gpa,
+					    a->map[i].size, a->map[i].source);
+
+		if (!t)
+			goto out;
+		PyList_SET_ITEM(map, (Py_ssize_t)i, t);
+	}
+	if (map)
+		d = Py_BuildValue("{sssssssssssisIsOsO}", "name", a->name,
+				  "uuid", a->uuid, "qemu_version", a->qemu,
+				  "arch", a->arch, "backend", a->backend, "pid",
+				  a->vi.pid, "vcpus", a->vi.vcpus, "ram", ram,
+				  "map", map);
 out:
 	Py_XDECREF(ram);
+	Py_XDECREF(map);
 	PyMem_Free(a);
 	return d;
 }
@@ -602,74 +629,6 @@ static PyObject *vm_dump(PyObject *self, PyObject *args, PyObject *kw)
 	Py_RETURN_NONE;
 }
 
-/* ---- breakpoints (for qvmi.VM.watch) ---------------------------------- */
-
-struct bp_args {
-	int kind, insert;
-	uint64_t addr;
-};
-
-static int bp_fn(struct qvmi_ctx *ctx, void *arg)
-{
-	struct bp_args *b = arg;
-
-	return b->insert ? qvmi_bp_insert(ctx, b->kind, b->addr, 1) :
-			   qvmi_bp_remove(ctx, b->kind, b->addr, 1);
-}
-
-static PyObject *bp_common(PyObject *self, PyObject *args, int insert)
-{
-	struct bp_args b = { .insert = insert };
-
-	if (!PyArg_ParseTuple(args, "iO&", &b.kind, py_conv_u64, &b.addr))
-		return NULL;
-	if (b.kind != QVMI_BP_SW && b.kind != QVMI_BP_HW)
-		return PyErr_Format(PyExc_ValueError, "bad breakpoint kind");
-	if (py_vm_call((struct py_vm *)self, bp_fn, &b, NULL))
-		return NULL;
-	Py_RETURN_NONE;
-}
-
-static PyObject *vm_bp_insert(PyObject *self, PyObject *args)
-{
-	return bp_common(self, args, 1);
-}
-
-static PyObject *vm_bp_remove(PyObject *self, PyObject *args)
-{
-	return bp_common(self, args, 0);
-}
-
-struct stop_args {
-	int timeout_ms;
-	struct qvmi_stop s;
-};
-
-static int stop_fn(struct qvmi_ctx *ctx, void *arg)
-{
-	struct stop_args *a = arg;
-	int err = qvmi_wait_stop(ctx, a->timeout_ms, &a->s);
-
-	return err == -ETIMEDOUT ? 1 : err;
-}
-
-static PyObject *vm_wait_stop(PyObject *self, PyObject *args)
-{
-	struct stop_args a = { 0 };
-	int r;
-
-	if (!PyArg_ParseTuple(args, "i", &a.timeout_ms))
-		return NULL;
-	if (a.timeout_ms < 0 || a.timeout_ms > 60000)
-		return PyErr_Format(PyExc_ValueError, "timeout 0..60000 ms");
-	if (py_vm_call((struct py_vm *)self, stop_fn, &a, &r))
-		return NULL;
-	if (r == 1)
-		Py_RETURN_NONE;
-	return Py_BuildValue("(IiKK)", a.s.vcpu, (int)a.s.reason, a.s.rip,
-			     a.s.addr);
-}
-
 /* ---- type ----------------------------------------------------------------- */
 
 static PyMethodDef vm_methods[] = {
@@ -706,7 +665,9 @@ static PyMethodDef vm_methods[] = {
 	{ "resume", vm_resume, METH_NOARGS, "resume()\n\nContinue the VM." },
 	{ "info", vm_info, METH_NOARGS,
 	  "info() -> dict\n\nname, uuid, qemu_version, arch, backend, pid, "
-	  "vcpus, and ram: the\nguest's RAM ranges as (gpa, size) tuples." },
+	  "vcpus; ram: the guest's\nRAM ranges as (gpa, size) tuples; map: "
+	  "the guest-physical map as\n(gpa, size, source) tuples, as `qvmi "
+	  "info` lists them." },
 	{ "linux", (PyCFunction)(void (*)(void))py_lx_open,
 	  METH_VARARGS | METH_KEYWORDS,
 	  "linux(btf=None, isf=None, system_map=None, cache_dir=None, "
@@ -722,9 +683,26 @@ static PyMethodDef vm_methods[] = {
 	  "dump-guest-memory with the vCPU registers, or 'raw'\n(file "
 	  "offset = GPA).  Zero pages stay holes.  Open it with\n"
 	  "qvmi.VM(dump=path)." },
-	{ "_bp_insert", vm_bp_insert, METH_VARARGS, NULL },
-	{ "_bp_remove", vm_bp_remove, METH_VARARGS, NULL },
-	{ "_wait_stop", vm_wait_stop, METH_VARARGS, NULL },
+	{ "step", py_vm_step, METH_VARARGS,
+	  "step(vcpu=0) -> int\n\nSingle-step one vCPU of the stopped VM "
+	  "(pause() first; the others\nstay stopped) and return its new RIP.  "
+	  "The VM stays stopped: resume()\ncontinues it.  Needs gdb= or a "
+	  "session." },
+	{ "find", (PyCFunction)(void (*)(void))py_vm_find,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "find(pattern, max=None) -> list of int\n\nGuest-physical "
+	  "addresses of a bytes pattern (1..4096 bytes) in all\nguest RAM, "
+	  "ascending, as `qvmi find`; at most max of them (None: all)." },
+	{ "pages", (PyCFunction)(void (*)(void))py_vm_pages,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "pages(dtb=None) -> list of qvmi.PageRange(va, pa, size, "
+	  "page_size,\nwritable, user, nx)\n\nThe mapped ranges of an "
+	  "address space (dtb None: vCPU 0's CR3), as\n`qvmi pages`." },
+	{ "_bp_insert", py_vm_bp_insert, METH_VARARGS, NULL },
+	{ "_bp_remove", py_vm_bp_remove, METH_VARARGS, NULL },
+	{ "_wait_stop", py_vm_wait_stop, METH_VARARGS, NULL },
+	{ "_poll_events", py_vm_poll_events, METH_NOARGS, NULL },
+	{ "_unhook_ack", py_vm_unhook_ack, METH_NOARGS, NULL },
 	{ 0 },
 };
 
@@ -770,7 +748,10 @@ int py_vm_init(PyObject *m)
 	    PyModule_AddIntConstant(m, "BP_HW", QVMI_BP_HW) ||
 	    PyModule_AddIntConstant(m, "STOP_BREAKPOINT",
 				    QVMI_STOP_BREAKPOINT) ||
-	    PyModule_AddIntConstant(m, "STOP_EXITED", QVMI_STOP_EXITED))
+	    PyModule_AddIntConstant(m, "STOP_EXITED", QVMI_STOP_EXITED) ||
+	    PyModule_AddIntConstant(m, "EVENT_UNHOOK", QVMI_EVENT_UNHOOK) ||
+	    PyModule_AddIntConstant(m, "EVENT_RESET", QVMI_EVENT_RESET) ||
+	    PyModule_AddIntConstant(m, "EVENT_SHUTDOWN", QVMI_EVENT_SHUTDOWN))
 		return -1;
-	return 0;
+	return py_scan_init(m);
 }

@@ -65,3 +65,16 @@ def test_pmem(qvmid_pmem, guest):
         with pytest.raises(qvmi.Error) as e:
             v.read_pa(1 << 50, 8)
         assert e.value.errno == errno.EFAULT
+
+
+def test_cycle_collected(guest):
+    """A Linux stored in its VM's __dict__ is a cycle the collector
+    frees (and the handle with it)."""
+    import gc
+    import weakref
+    v = qvmi.VM(qmp=guest.env["qmp"])
+    v.lx = v.linux()
+    ref = weakref.ref(v)
+    del v
+    gc.collect()
+    assert ref() is None

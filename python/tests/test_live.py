@@ -308,3 +308,53 @@ def test_no_leak(vm, lx, guest):
     tracemalloc.stop()
     grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
     assert grown < 64 * 1024, grown
+
+
+def test_find_pages_step(vm, lx, guest):
+    pid, m = next(iter(guest.markers.items()))
+    heap = m["heap"].encode()
+    va, pa = int(m["heap_va"], 16), int(m["heap_pa"], 16)
+    # the marker string is in RAM where the guest said, maybe elsewhere too
+    assert pa in vm.find(heap)
+    assert len(vm.find(heap, max=1)) == 1
+    with pytest.raises(ValueError):
+        vm.find(heap, max=0)
+    ranges = vm.pages(dtb=lx.task(pid).dtb)
+    r = [r for r in ranges if r.va <= va < r.va + r.size]
+    assert len(r) == 1 and r[0].user and r[0].writable and r[0].nx
+    assert r[0].pa + (va - r[0].va) == pa
+    assert [x.va for x in ranges] == sorted(x.va for x in ranges)
+    names = {src for _, _, src in vm.info()["map"]}
+    assert "shm" in names
+    vm.pause()
+    try:
+        rip = vm.step(0)
+        assert rip == vm.regs(0)["rip"] and vm.state != "running"
+    finally:
+        vm.resume()
+    assert vm.state == "running"
+
+
+def test_watch_ctrl_c(vm):
+    """Ctrl-C (KeyboardInterrupt) in a watch with no count: the
+    breakpoint goes, the VM runs."""
+    import _thread
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    w = vm.watch("__x64_sys_clock_nanosleep", timeout=60)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        for _ in w:
+            pass
+    timer.cancel()
+    assert w.reason == "closed" and w.hits >= 1
+    time.sleep(0.5)
+    assert vm.state == "running"
+
+
+def test_watch_reason(vm):
+    w = vm.watch("__x64_sys_clock_nanosleep", count=2, timeout=60)
+    assert len(list(w)) == 2 and (w.reason, w.hits) == ("count", 2)
+    w = vm.watch("__x64_sys_clock_nanosleep", timeout=0.3)
+    list(w)
+    assert w.reason == "timeout"
+
