@@ -146,7 +146,8 @@ def _listening(path, seconds=10):
 
 @pytest.fixture
 def qvmid_session(guest, tmp_path):
-    """qvmid serving a session on the guest (QMP + gdbstub), and its key."""
+    """qvmid serving a session on the guest (QMP + gdbstub): its socket,
+    key file, and QMP proxy for management clients."""
     qvmid = os.path.join(BUILD, "qvmid")
     if not os.access(qvmid, os.X_OK):
         pytest.skip("no %s" % qvmid)
@@ -154,13 +155,14 @@ def qvmid_session(guest, tmp_path):
     key.write_bytes(os.urandom(32))
     key.chmod(0o600)
     sock = str(tmp_path / "s.sock")
+    proxy = str(tmp_path / "qmp.sock")
     p = subprocess.Popen([qvmid, "--qmp", guest.env["qmp"], "--gdb",
                           guest.env["gdb"], "--session", sock,
-                          "--session-key", str(key)],
+                          "--session-key", str(key), "--listen-qmp", proxy],
                          stderr=subprocess.DEVNULL)
     try:
-        assert _listening(sock), "qvmid did not start"
-        yield sock, str(key)
+        assert _listening(sock) and _listening(proxy), "qvmid did not start"
+        yield sock, str(key), proxy
     finally:
         p.terminate()
         p.wait(10)

@@ -5,10 +5,13 @@ They open their own VMs; the shared one of the other modules is closed
 between modules (conftest.py: module scope)."""
 import errno
 import os
+import subprocess
+import time
 
 import pytest
 
 import qvmi
+from conftest import BUILD
 
 
 def test_detached(guest):
@@ -39,7 +42,7 @@ def test_watch_needs_control(guest):
 
 
 def test_session_and_wrong_key(qvmid_session, guest, tmp_path):
-    sock, key = qvmid_session
+    sock, key, _ = qvmid_session
     bad = tmp_path / "bad"
     bad.write_bytes(os.urandom(32))
     bad.chmod(0o600)
@@ -78,3 +81,28 @@ def test_cycle_collected(guest):
     del v
     gc.collect()
     assert ref() is None
+
+
+def test_session_unhook(qvmid_session, guest):
+    """A management "stop" through qvmid's QMP proxy while a watch is
+    hooked: qvmid sends UNHOOK, the watch takes its breakpoint out and
+    acknowledges at once (inside qvmid's 5 s), the stop goes through."""
+    sock, key, proxy = qvmid_session
+    cli = os.path.join(BUILD, "qvmi")
+
+    def status():
+        return subprocess.run([cli, "--qmp", proxy, "status"], timeout=10,
+                              capture_output=True, text=True).stdout.strip()
+
+    with qvmi.VM(session=sock, key=key) as v:
+        w = v.watch("__x64_sys_clock_nanosleep", timeout=60)
+        next(w)  # hooked: the breakpoint is in
+        t0 = time.monotonic()
+        p = subprocess.Popen([cli, "--qmp", proxy, "pause"])
+        rest = list(w)  # ends on UNHOOK
+        assert w.reason == "unhook" and len(rest) < 100
+        assert p.wait(10) == 0 and time.monotonic() - t0 < 4
+    assert status() == "paused"
+    subprocess.run([cli, "--qmp", proxy, "resume"], timeout=10, check=True)
+    time.sleep(0.3)
+    assert status() == "running"
