@@ -233,11 +233,13 @@ class VM(_qvmi.VM):
         A breakpoint on a kernel symbol ("name", "name+0x10") or address,
         one Hit per time a vCPU reaches it, until count hits or timeout
         seconds.  Needs control of the VM: gdb= (with qmp=) or session=.
-        hardware=False uses a software breakpoint.  linux: the Linux
-        view for symbols and hit tasks (default: self.linux(), opened
-        once).  Breaking out of the loop, an exception or Ctrl-C removes
-        the breakpoint and leaves the VM running; while the body runs
-        the VM is stopped at the hit.
+        hardware=False uses a software breakpoint.  vcpu: only hits
+        of that vCPU.  linux: the Linux view for symbols and hit tasks
+        (default: a new self.linux()).  Breaking out of the loop, an
+        exception or Ctrl-C removes the breakpoint and leaves the VM
+        running; while the body runs the VM is stopped at the hit.
+        Through a qvmid session the watch also ends when qvmid asks to
+        unhook or the guest resets (see Watch; .reason says why).
 
             for hit in vm.watch("__x64_sys_clock_nanosleep", count=3):
                 print(hit.vcpu, hit.task.comm, hit.symbol)
