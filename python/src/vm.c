@@ -415,9 +415,26 @@ static const struct {
 };
 #undef R
 
+/* The name `qvmi regs` gives a register on this vCPU: eax..eip, eflags on
+ * a 32-bit one (QVMI_REGS_GPR32), where r8..r15 do not exist (NULL). */
+static const char *reg_name(const struct qvmi_regs_x86 *r, size_t i)
+{
+	static const char *const r32[] = {
+		"eax", "ebx", "ecx", "edx", "esi", "edi",
+		"ebp", "esp", NULL,  NULL,  NULL,  NULL,
+		NULL,  NULL,  NULL,  NULL,  "eip", "eflags",
+	};
+
+	/* reg_descs starts with rax..r15, rip, rflags in this order */
+	if ((r->valid & QVMI_REGS_GPR32) && i < sizeof(r32) / sizeof(r32[0]))
+		return r32[i];
+	return reg_descs[i].name;
+}
+
 static PyObject *vm_regs(PyObject *self, PyObject *args)
 {
 	struct regs_args a = { 0 };
+	const char *name;
 	PyObject *d, *v;
 	uint64_t x;
 
@@ -427,11 +444,13 @@ static PyObject *vm_regs(PyObject *self, PyObject *args)
 	d = PyDict_New();
 	for (size_t i = 0; d && i < sizeof(reg_descs) / sizeof(reg_descs[0]);
 	     i++) {
-		if (!(a.r.valid & reg_descs[i].valid))
-			continue; /* the source cannot give it */
+		name = reg_name(&a.r, i);
+		/* left out: what the source cannot give */
+		if (!(a.r.valid & reg_descs[i].valid) || !name)
+			continue;
 		memcpy(&x, (const char *)&a.r + reg_descs[i].off, sizeof(x));
 		v = PyLong_FromUnsignedLongLong(x);
-		if (!v || PyDict_SetItemString(d, reg_descs[i].name, v)) {
+		if (!v || PyDict_SetItemString(d, name, v)) {
 			Py_XDECREF(v);
 			Py_CLEAR(d);
 			break;
@@ -659,8 +678,8 @@ static PyMethodDef vm_methods[] = {
 	  "CR3, as `qvmi translate` does." },
 	{ "regs", vm_regs, METH_VARARGS,
 	  "regs(vcpu=0) -> dict\n\nThe vCPU's registers by the names "
-	  "`qvmi regs` prints (rax ... dr7);\nregisters the source cannot "
-	  "give are left out." },
+	  "`qvmi regs` prints (rax ... dr7;\neax ... eip, eflags for a "
+	  "32-bit vCPU); registers the source cannot\ngive are left out." },
 	{ "pause", vm_pause, METH_NOARGS, "pause()\n\nStop the VM." },
 	{ "resume", vm_resume, METH_NOARGS, "resume()\n\nContinue the VM." },
 	{ "info", vm_info, METH_NOARGS,
