@@ -81,6 +81,10 @@ void py_err_partial(PyObject *partial);
 int py_conv_u64(PyObject *o, void *ret);
 /* A pid: None -> -1 (the kernel), else 0..INT32_MAX. */
 int py_conv_pid(PyObject *o, void *ret);
+/* A pid that must be given (not None). */
+int py_conv_pid_req(PyObject *o, void *ret);
+/* A vCPU index: 0..4096 (unsigned int). */
+int py_conv_vcpu(PyObject *o, void *ret);
 PyObject *py_str(const char *s, size_t len);
 
 /* tasks.c: a Task copied from t; a TaskList taking l's array. */

@@ -101,7 +101,7 @@ PyObject *py_vm_step(PyObject *self, PyObject *args)
 {
 	struct step_args a = { 0 };
 
-	if (!PyArg_ParseTuple(args, "|I:step", &a.vcpu) ||
+	if (!PyArg_ParseTuple(args, "|O&:step", py_conv_vcpu, &a.vcpu) ||
 	    py_vm_call((struct py_vm *)self, step_fn, &a, NULL))
 		return NULL;
 	return PyLong_FromUnsignedLongLong(a.rip);

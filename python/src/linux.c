@@ -430,10 +430,8 @@ static PyObject *lx_task(PyObject *self, PyObject *args)
 {
 	struct tasks_args a = { 0 };
 
-	if (!PyArg_ParseTuple(args, "O&:task", py_conv_pid, &a.pid))
+	if (!PyArg_ParseTuple(args, "O&:task", py_conv_pid_req, &a.pid))
 		return NULL;
-	if (a.pid < 0)
-		return PyErr_Format(PyExc_TypeError, "task() needs a pid");
 	if (py_lx_run(self, task_fn, &a, NULL))
 		return NULL;
 	return py_task_new(&a.t);

@@ -190,6 +190,29 @@ int py_conv_pid(PyObject *o, void *ret)
 	return 1;
 }
 
+int py_conv_pid_req(PyObject *o, void *ret)
+{
+	if (o == Py_None) {
+		PyErr_SetString(PyExc_TypeError, "a pid is needed");
+		return 0;
+	}
+	return py_conv_pid(o, ret);
+}
+
+int py_conv_vcpu(PyObject *o, void *ret)
+{
+	long v = PyLong_AsLong(o);
+
+	if (v == -1 && PyErr_Occurred())
+		return 0;
+	if (v < 0 || v > 4096) { /* the CLI's bound too */
+		PyErr_SetString(PyExc_ValueError, "a vCPU must be 0..4096");
+		return 0;
+	}
+	*(unsigned int *)ret = (unsigned int)v;
+	return 1;
+}
+
 /* Guest strings are bytes: undecodable ones show as \xNN escapes. */
 PyObject *py_str(const char *s, size_t len)
 {

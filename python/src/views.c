@@ -138,7 +138,7 @@ PyObject *py_lx_maps(PyObject *self, PyObject *args)
 	int err;
 
 	memset(&a, 0, sizeof(a));
-	if (!PyArg_ParseTuple(args, "O&:maps", py_conv_pid, &a.pid))
+	if (!PyArg_ParseTuple(args, "O&:maps", py_conv_pid_req, &a.pid))
 		return NULL;
 	err = py_lx_run(self, maps_fn, &a, NULL);
 	r = PyList_New(0);
@@ -182,7 +182,7 @@ static PyObject *args_list(PyObject *self, PyObject *args, int which)
 
 	memset(&a, 0, sizeof(a));
 	a.args.which = which;
-	if (!PyArg_ParseTuple(args, "O&", py_conv_pid, &a.pid) ||
+	if (!PyArg_ParseTuple(args, "O&", py_conv_pid_req, &a.pid) ||
 	    py_lx_run(self, args_fn, &a, NULL))
 		return NULL;
 	r = PyList_New(0);
@@ -332,7 +332,7 @@ PyObject *py_lx_current(PyObject *self, PyObject *args)
 {
 	struct cur_args a = { 0 };
 
-	if (!PyArg_ParseTuple(args, "I:current", &a.vcpu) ||
+	if (!PyArg_ParseTuple(args, "O&:current", py_conv_vcpu, &a.vcpu) ||
 	    py_lx_run(self, current_fn, &a, NULL))
 		return NULL;
 	return record(current_type, "iisKOK", a.c.pid, a.c.tgid, a.c.comm,

@@ -438,7 +438,7 @@ static PyObject *vm_regs(PyObject *self, PyObject *args)
 	PyObject *d, *v;
 	uint64_t x;
 
-	if (!PyArg_ParseTuple(args, "|I:regs", &a.vcpu) ||
+	if (!PyArg_ParseTuple(args, "|O&:regs", py_conv_vcpu, &a.vcpu) ||
 	    py_vm_call((struct py_vm *)self, regs_fn, &a, NULL))
 		return NULL;
 	d = PyDict_New();

@@ -358,3 +358,41 @@ def test_watch_reason(vm):
     list(w)
     assert w.reason == "timeout"
 
+
+
+@pytest.mark.parametrize("call, exc", [
+    (lambda vm, lx: vm.read_pa("0", 1), TypeError),
+    (lambda vm, lx: vm.read_pa(-1, 1), OverflowError),
+    (lambda vm, lx: vm.read_pa(0), TypeError),
+    (lambda vm, lx: vm.read_pa_into(0, 5), TypeError),
+    (lambda vm, lx: vm.write_pa(0, "str"), TypeError),
+    (lambda vm, lx: vm.translate(1 << 70), OverflowError),
+    (lambda vm, lx: vm.regs(4096), qvmi.Error),
+    (lambda vm, lx: lx.maps(None), TypeError),
+    (lambda vm, lx: vm.regs(-1), ValueError),
+    (lambda vm, lx: vm.step(5000), ValueError),
+    (lambda vm, lx: vm.find(b""), qvmi.Error),
+    (lambda vm, lx: vm.find(b"x" * 5000), qvmi.Error),
+    (lambda vm, lx: vm.dump("/x", format="zip"), ValueError),
+    (lambda vm, lx: vm.watch("no_such_symbol_qvmi"), qvmi.Error),
+    (lambda vm, lx: vm.watch("x", count=0), ValueError),
+    (lambda vm, lx: vm._bp_insert(9, 0), ValueError),
+    (lambda vm, lx: vm._wait_stop(-5), ValueError),
+    (lambda vm, lx: lx.read_va(0, 8, pid=-3), ValueError),
+    (lambda vm, lx: lx.read_va(0, 8, pid=999999), qvmi.Error),
+    (lambda vm, lx: lx.maps(2 ** 40), ValueError),
+    (lambda vm, lx: lx.cmdline(None), TypeError),
+    (lambda vm, lx: lx.task(None), TypeError),
+    (lambda vm, lx: lx.symbol(b"bytes"), TypeError),
+    (lambda vm, lx: lx.sizeof("no_such_type_qvmi"), qvmi.Error),
+    (lambda vm, lx: lx.offsetof("task_struct", "comm[99999999999]"),
+     qvmi.Error),
+    (lambda vm, lx: lx.current(4096), qvmi.Error),
+    (lambda vm, lx: vm.linux(isf="/nonexistent"), qvmi.Error),
+    (lambda vm, lx: lx.tasks(1, 2), TypeError),
+])
+def test_bad_arguments(vm, lx, call, exc):
+    """Bad input raises, never crashes, and leaves the VM usable."""
+    with pytest.raises(exc):
+        call(vm, lx)
+    assert vm.read_pa(0x1000, 8) is not None
