@@ -58,8 +58,8 @@ if os.environ.get("QVMI_SANITIZE") == "1":
 ext = Extension(
     "qvmi._qvmi",
     sources=[os.path.join("src", f) for f in
-             ("module.c", "vm.c", "events.c", "scan.c", "linux.c",
-              "tasks.c", "views.c")],
+             ("module.c", "vm.c", "events.c", "scan.c", "listen.c",
+              "linux.c", "tasks.c", "views.c")],
     include_dirs=[os.path.join(ROOT, "include")],
     depends=[os.path.join("src", "binding.h"), LIB_A,
              os.path.join(ROOT, "include", "qvmi.h")],

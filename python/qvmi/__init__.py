@@ -20,7 +20,7 @@ from . import _qvmi
 from ._qvmi import (Current, Error, Linux, LogRecord, Module, PageRange,
                     Symbol, Task, TaskList, Vma)
 
-__all__ = ["VM", "Linux", "Error", "Task", "TaskList", "Module", "Vma",
+__all__ = ["VM", "Listener", "Linux", "Error", "Task", "TaskList", "Module", "Vma",
            "LogRecord", "Symbol", "Current", "PageRange", "Hit", "Watch"]
 __version__ = "%d.%d" % (_qvmi.VERSION_MAJOR, _qvmi.VERSION_MINOR)
 
@@ -261,3 +261,39 @@ class VM(_qvmi.VM):
             name, plus, off = where.partition("+")
             addr = lx.symbol(name) + (int(off, 0) if plus else 0)
         return Watch(self, addr, count, timeout, hardware, vcpu, lx)
+
+
+class Listener(_qvmi.Listener):
+    __doc__ = _qvmi.Listener.__doc__ + """
+
+    Each accept() is one VM, as `qvmi --session-listen` attaches; 'with
+    Listener(...) as l:' closes it.  Threads: one at a time.
+    """
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def accept(self, timeout=None):
+        """accept(timeout=None) -> VM
+
+        Wait up to timeout seconds (None: no limit) for a VM to connect
+        and pass the handshake; return it as a VM, attached like
+        VM(session=...).  qvmi.Error(ETIMEDOUT) when none came; a peer
+        that failed the handshake raises its error (EACCES: wrong key)
+        and the listener stays usable: call again.
+        """
+        deadline = None if timeout is None else _time.monotonic() + timeout
+        vm = VM.__new__(VM)
+        while True:
+            wait = _WAIT_SLICE_MS
+            if deadline is not None:
+                left = deadline - _time.monotonic()
+                if left <= 0:
+                    raise Error(_errno.ETIMEDOUT, "no VM connected in time")
+                wait = max(1, min(wait, int(left * 1000)))
+            if self._accept_into(vm, wait):
+                return vm

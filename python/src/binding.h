@@ -115,6 +115,8 @@ PyObject *py_vm_unhook_ack(PyObject *self, PyObject *unused);
 PyObject *py_vm_find(PyObject *self, PyObject *args, PyObject *kw);
 PyObject *py_vm_pages(PyObject *self, PyObject *args, PyObject *kw);
 int py_scan_init(PyObject *m);
+/* listen.c: qvmi.Listener */
+int py_listen_init(PyObject *m);
 
 int py_linux_init(PyObject *m);
 int py_vm_init(PyObject *m);

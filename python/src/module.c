@@ -252,7 +252,7 @@ PyMODINIT_FUNC PyInit__qvmi(void)
 	if (!py_error || PyModule_AddObjectRef(m, "Error", py_error) ||
 	    PyModule_AddIntConstant(m, "VERSION_MAJOR", QVMI_VERSION_MAJOR) ||
 	    PyModule_AddIntConstant(m, "VERSION_MINOR", QVMI_VERSION_MINOR) ||
-	    py_vm_init(m) || py_linux_init(m))
+	    py_vm_init(m) || py_linux_init(m) || py_listen_init(m))
 		goto fail;
 	return m;
 fail:

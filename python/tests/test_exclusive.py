@@ -106,3 +106,37 @@ def test_session_unhook(qvmid_session, guest):
     subprocess.run([cli, "--qmp", proxy, "resume"], timeout=10, check=True)
     time.sleep(0.3)
     assert status() == "running"
+
+
+def test_listener(guest, tmp_path):
+    """qvmid dials in (--session-connect) to a qvmi.Listener: the VM it
+    hands over lists the guest's processes; a listener with nobody
+    calling times out; a closed one says so."""
+    key = tmp_path / "key"
+    key.write_bytes(os.urandom(32))
+    key.chmod(0o600)
+    addr = str(tmp_path / "listen.sock")
+    with qvmi.Listener(addr, str(key)) as ln:
+        assert ln.port == 0 and ln.fileno() >= 0
+        with pytest.raises(qvmi.Error) as e:
+            ln.accept(timeout=0.3)
+        assert e.value.errno == errno.ETIMEDOUT
+        p = subprocess.Popen([os.path.join(BUILD, "qvmid"), "--qmp",
+                              guest.env["qmp"], "--session-connect", addr,
+                              "--reconnect-interval", "200",
+                              "--session-key", str(key)],
+                             stderr=subprocess.DEVNULL)
+        try:
+            with ln.accept(timeout=30) as v:
+                pids = {t.pid for t in v.linux().tasks()}
+                assert guest.pid_of("qvmi-sleeper") in pids
+                m = next(iter(guest.markers.values()))
+                heap = m["heap"].encode()
+                assert v.read_pa(int(m["heap_pa"], 16), len(heap)) == heap
+        finally:
+            p.terminate()
+            p.wait(10)
+    assert not os.path.exists(addr)
+    with pytest.raises(qvmi.Error) as e:
+        ln.accept(timeout=0.1)
+    assert e.value.errno == errno.ENOTCONN
