@@ -76,29 +76,47 @@ static int c_side(struct qvmi_ctx *ctx, struct qvmi_linux *lx, uint64_t pa,
 	return 0;
 }
 
-/* bench/python.py's "name value" lines. */
 struct py_figures {
 	double tasks_us, iter_us, read_ns, into_ns, floor_ns, call_ns;
 };
 
+/* QVMI_ROOT, else the repository that holds this binary (ROOT/build/). */
+static const char *repo_root(char *buf, size_t size)
+{
+	const char *root = getenv("QVMI_ROOT");
+	ssize_t n;
+	char *slash;
+
+	if (root)
+		return root;
+	n = readlink("/proc/self/exe", buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	for (int i = 0; i < 2 && (slash = strrchr(buf, '/')); i++)
+		*slash = '\0';
+	return buf[0] ? buf : ".";
+}
+
+/* bench/python.py's "name value" lines. */
 static int py_side(const char *qmp, uint64_t pa, int iters,
 		   struct py_figures *f)
 {
-	const char *root = getenv("QVMI_ROOT"), *py = getenv("QVMI_PYTHON");
-	char cmd[PATH_MAX * 3 + 128], line[256], name[64];
-	int found = 0;
+	const char *py = getenv("QVMI_PYTHON"), *root;
+	char cmd[PATH_MAX * 3 + 128], line[256], name[64], exe[PATH_MAX];
+	int found = 0, n;
 	double v;
 	FILE *p;
 
-	if (!root)
-		root = ".";
+	root = repo_root(exe, sizeof(exe));
 	if (!py)
 		py = access("/usr/bin/python3", X_OK) ? "python3" :
 							"/usr/bin/python3";
-	snprintf(cmd, sizeof(cmd),
-		 "PYTHONPATH='%s/python' '%s' '%s/bench/python.py' '%s' %d %d "
-		 "0x%llx",
-		 root, py, root, qmp, iters, ROUNDS, (unsigned long long)pa);
+	n = snprintf(cmd, sizeof(cmd),
+		     "PYTHONPATH='%s/python' '%s' '%s/bench/python.py' '%s' "
+		     "%d %d 0x%llx",
+		     root, py, root, qmp, iters, ROUNDS,
+		     (unsigned long long)pa);
+	if (n < 0 || (size_t)n >= sizeof(cmd)) /* never run a cut command */
+		return -ENAMETOOLONG;
 	p = popen(cmd, "r");
 	if (!p)
 		return -errno;

@@ -154,6 +154,7 @@ static void close_locked(struct py_vm *vm)
 	}
 	qvmi_ctx_destroy(vm->ctx);
 	vm->ctx = NULL;
+	vm->nfast = 0;
 }
 
 static void vm_dealloc(PyObject *self)
