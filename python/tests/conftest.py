@@ -12,13 +12,16 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
 
-import qvmi
-
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# The in-place build (make python) when nothing earlier on the path (an
+# installed qvmi, PYTHONPATH) has one.
+sys.path.append(os.path.join(ROOT, "python"))
+import qvmi  # noqa: E402
 BUILD = os.environ.get("QVMI_BUILD", os.path.join(ROOT, "build"))
 
 
