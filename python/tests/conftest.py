@@ -109,8 +109,11 @@ def vm(guest):
     """QMP for memory, the gdbstub for registers and breakpoints.  One per
     module: QEMU serves one QMP client at a time, and test_exclusive.py
     needs the socket free."""
-    with qvmi.VM(qmp=guest.env["qmp"], gdb=guest.env["gdb"]) as v:
+    # 30 s per exchange: on a loaded host a gdbstub stop takes seconds.
+    with qvmi.VM(qmp=guest.env["qmp"], gdb=guest.env["gdb"],
+                 timeout=30) as v:
         yield v
+    _leave_running(guest)
 
 
 @pytest.fixture(scope="module")
@@ -147,10 +150,21 @@ def _listening(path, seconds=10):
     return False
 
 
+def _leave_running(guest):
+    """A failed test must not leave the shared guest paused."""
+    cli = os.path.join(BUILD, "qvmi")
+    st = subprocess.run([cli, "--qmp", guest.env["qmp"], "status"],
+                        capture_output=True, text=True, timeout=30)
+    if st.stdout.strip() == "paused":
+        subprocess.run([cli, "--qmp", guest.env["qmp"], "resume"],
+                       timeout=30)
+
+
 @pytest.fixture
 def qvmid_session(guest, tmp_path):
     """qvmid serving a session on the guest (QMP + gdbstub): its socket,
-    key file, and QMP proxy for management clients."""
+    key file, and QMP proxy for management clients.  qvmid waits 20 s
+    for a tool to unhook (its default is 5): the machine may be loaded."""
     qvmid = os.path.join(BUILD, "qvmid")
     if not os.access(qvmid, os.X_OK):
         pytest.skip("no %s" % qvmid)
@@ -161,7 +175,8 @@ def qvmid_session(guest, tmp_path):
     proxy = str(tmp_path / "qmp.sock")
     p = subprocess.Popen([qvmid, "--qmp", guest.env["qmp"], "--gdb",
                           guest.env["gdb"], "--session", sock,
-                          "--session-key", str(key), "--listen-qmp", proxy],
+                          "--session-key", str(key), "--listen-qmp", proxy,
+                          "--unhook-timeout", "20000"],
                          stderr=subprocess.DEVNULL)
     try:
         assert _listening(sock) and _listening(proxy), "qvmid did not start"
@@ -169,6 +184,7 @@ def qvmid_session(guest, tmp_path):
     finally:
         p.terminate()
         p.wait(10)
+        _leave_running(guest)
 
 
 @pytest.fixture

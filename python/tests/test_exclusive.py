@@ -49,7 +49,7 @@ def test_session_and_wrong_key(qvmid_session, guest, tmp_path):
     with pytest.raises(qvmi.Error) as e:
         qvmi.VM(session=sock, key=str(bad))
     assert e.value.errno == errno.EACCES
-    with qvmi.VM(session=sock, key=key) as v:
+    with qvmi.VM(session=sock, key=key, timeout=30) as v:
         pid = guest.pid_of("qvmi-marker-b")
         assert pid in {t.pid for t in v.linux().tasks()}
         # qvmid has the gdbstub: a watch through the session
@@ -86,7 +86,8 @@ def test_cycle_collected(guest):
 def test_session_unhook(qvmid_session, guest):
     """A management "stop" through qvmid's QMP proxy while a watch is
     hooked: qvmid sends UNHOOK, the watch takes its breakpoint out and
-    acknowledges at once (inside qvmid's 5 s), the stop goes through."""
+    acknowledges at once (well inside qvmid's unhook timeout), the
+    stop goes through."""
     sock, key, proxy = qvmid_session
     cli = os.path.join(BUILD, "qvmi")
 
@@ -94,14 +95,17 @@ def test_session_unhook(qvmid_session, guest):
         return subprocess.run([cli, "--qmp", proxy, "status"], timeout=10,
                               capture_output=True, text=True).stdout.strip()
 
-    with qvmi.VM(session=sock, key=key) as v:
+    # A long session timeout: under load a gdbstub round trip through
+    # qvmid can take seconds.  The stop must be answered well before
+    # qvmid's 20 s unhook timeout (conftest.py): the watch acknowledged.
+    with qvmi.VM(session=sock, key=key, timeout=30) as v:
         w = v.watch("__x64_sys_clock_nanosleep", timeout=60)
         next(w)  # hooked: the breakpoint is in
         t0 = time.monotonic()
         p = subprocess.Popen([cli, "--qmp", proxy, "pause"])
         rest = list(w)  # ends on UNHOOK
         assert w.reason == "unhook" and len(rest) < 100
-        assert p.wait(10) == 0 and time.monotonic() - t0 < 4
+        assert p.wait(30) == 0 and time.monotonic() - t0 < 15
     assert status() == "paused"
     subprocess.run([cli, "--qmp", proxy, "resume"], timeout=10, check=True)
     time.sleep(0.3)
