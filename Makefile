@@ -9,6 +9,7 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #   make format-check    clang-format over every C file
 #   make demo            boot the demo guest, introspect it, stop it
+#   make python          the Python binding, in place (python/qvmi/)
 #   V=1                  verbose
 
 PREFIX ?= /usr/local
@@ -122,7 +123,7 @@ BENCH := $(BUILD)/qvmi-bench
 .PHONY: all check check-unit check-integration check-header check-fuzz \
 	check-structure fuzz-campaign \
 	check-san format format-check fuzz bench install clean demo deps \
-	unit integration
+	unit integration python
 .DELETE_ON_ERROR:
 
 all: $(LIB_SO) $(LIB_A) $(QVMI) $(QVMID) $(BUILD)/qvmi-qemu
@@ -235,7 +236,7 @@ $(BUILD)/bench-floor-dyn: bench/floor/floor.c
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(OPT) $(LDFLAGS) -o $@ $< -Wl,--no-as-needed $(EXTRA_LIBS)
 
-bench: deps $(BENCH) $(QVMI) $(QVMID) $(BENCH_FLOORS)
+bench: deps $(BENCH) $(QVMI) $(QVMID) $(BENCH_FLOORS) python
 	$(Q)scripts/bench
 
 # ---- checks -------------------------------------------------------------
@@ -269,7 +270,7 @@ fuzz-campaign:
 check-fuzz: $(FUZZ_REPLAY)
 	$(Q)scripts/fuzz-replay $(BUILD) $(FUZZ_NAMES)
 
-check-integration: $(INTEG) $(QVMI) $(QVMID)
+check-integration: $(INTEG) $(QVMI) $(QVMID) python
 	$(Q)tests/integration/run $(BUILD)
 
 check-san:
@@ -289,6 +290,16 @@ format-check:
 
 demo: deps all
 	$(Q)scripts/demo
+
+# ---- Python binding (python/, docs/PYTHON.md) ---------------------------
+# Built in place against $(LIB_A) with Debian's python3 (python3-dev,
+# python3-setuptools); tests/integration/test-python.sh runs its tests.
+PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || \
+	echo python3)
+python: $(LIB_A)
+	$(call msg,PYTHON,python/qvmi/_qvmi)
+	$(Q)cd python && QVMI_BUILD=$(abspath $(BUILD)) $(PYTHON) setup.py \
+		-q build_ext --inplace >/dev/null
 
 # ---- install ------------------------------------------------------------
 $(BUILD)/qvmi.pc: Makefile

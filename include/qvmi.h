@@ -711,6 +711,15 @@ QVMI_API int qvmi_linux_sym_get(struct qvmi_linux *lx, size_t idx,
 QVMI_API int qvmi_linux_va_to_pa(struct qvmi_linux *lx, uint64_t va,
 				 uint64_t *ret);
 
+/*
+ * The kernel's own page table (init_mm.pgd: swapper_pg_dir, init_top_pgt
+ * on x86_64) as a dtb for qvmi_read_va()/qvmi_translate(): it maps the
+ * kernel image, the direct map, vmalloc and modules whatever task a vCPU
+ * runs (a user CR3 under PTI maps almost no kernel).  -ENOENT without
+ * init_mm (and BTF) or init_top_pgt/swapper_pg_dir.
+ */
+QVMI_API int qvmi_linux_kernel_dtb(struct qvmi_linux *lx, uint64_t *ret);
+
 struct qvmi_linux_member {
 	uint64_t bit_offset; /* from the start of the outer type */
 	uint32_t bit_size; /* non-zero only for bitfields */
