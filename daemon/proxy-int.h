@@ -15,6 +15,12 @@
 enum {
 	PROXY_PMEM_MAX = 16,
 	PROXY_HELD_MAX = 64, /* lifecycle commands held at once */
+	QVMID_PROXY_SERVICES = 4,
+};
+
+struct proxy_svc {
+	const struct qvmid_service_ops *ops;
+	void *svc;
 };
 
 struct pclient {
@@ -55,6 +61,8 @@ struct qvmid_proxy {
 	bool pmem_once[PROXY_PMEM_MAX]; /* started by the command */
 	unsigned int npmem;
 	struct qvmid_session_server *session; /* NULL: none */
+	struct proxy_svc svc[QVMID_PROXY_SERVICES]; /* --kvmi-connect, ... */
+	unsigned int nsvc;
 	struct pollfd *pfd;
 	size_t pfd_cap;
 	uint64_t next_id;

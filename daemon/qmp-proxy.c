@@ -278,6 +278,9 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 	if (json_object_object_get_ex(msg, "event", &ev)) {
 		if (p->session) /* only queues: we may be inside a command */
 			qvmid_session_server_qmp_event(p->session, msg);
+		for (unsigned int i = 0; i < p->nsvc; i++)
+			if (p->svc[i].ops->qmp_event)
+				p->svc[i].ops->qmp_event(p->svc[i].svc, msg);
 		fan_out_event(p, msg, raw, len);
 		return;
 	}
@@ -576,6 +579,15 @@ int qvmid_proxy_add_session(struct qvmid_proxy *p, const char *path,
 	return qvmid_session_server_create(p->ctx, path, o, &p->session);
 }
 
+int qvmid_proxy_add_service(struct qvmid_proxy *p,
+			    const struct qvmid_service_ops *ops, void *svc)
+{
+	if (p->nsvc >= QVMID_PROXY_SERVICES)
+		return -ENOSPC;
+	p->svc[p->nsvc++] = (struct proxy_svc){ ops, svc };
+	return 0;
+}
+
 int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path)
 {
 	return qvmid_proxy_start_pmem(p, path, false);
@@ -632,6 +644,8 @@ struct turn {
 	unsigned int ncl, npmem;
 	nfds_t pmem_base[PROXY_PMEM_MAX];
 	nfds_t ses_base; /* 0: no session server */
+	nfds_t svc_base[QVMID_PROXY_SERVICES];
+	unsigned int nsvc;
 	int64_t next;
 	bool busy;
 };
@@ -645,6 +659,8 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 		need += qvmid_pmem_server_nfds(p->pmem[i]);
 	if (p->session)
 		need += qvmid_session_server_nfds(p->session);
+	for (unsigned int i = 0; i < p->nsvc; i++)
+		need += p->svc[i].ops->nfds(p->svc[i].svc);
 	if (pfd_reserve(p, need))
 		return -ENOMEM;
 	if (qvmi_qmp_queued(p->q))
@@ -680,6 +696,12 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 	if (p->session)
 		t->n += qvmid_session_server_prepare(p->session, p->pfd + t->n,
 						     &t->next);
+	t->nsvc = p->nsvc;
+	for (unsigned int i = 0; i < p->nsvc; i++) {
+		t->svc_base[i] = t->n;
+		t->n += p->svc[i].ops->prepare(p->svc[i].svc, p->pfd + t->n,
+					       &t->next);
+	}
 	return 0;
 }
 
@@ -766,6 +788,9 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 		if (t.ses_base)
 			qvmid_session_server_dispatch(p->session,
 						      p->pfd + t.ses_base);
+		for (unsigned int i = 0; i < t.nsvc; i++)
+			p->svc[i].ops->dispatch(p->svc[i].svc,
+						p->pfd + t.svc_base[i]);
 		if (p->pfd[2].revents & POLLIN)
 			accept_some(p);
 		retire_pmem(p);
@@ -869,6 +894,11 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p)
 	for (unsigned int i = 0; i < p->npmem; i++)
 		qvmid_pmem_server_destroy(p->pmem[i]);
 	qvmid_session_server_destroy(p->session);
+	while (p->nsvc) {
+		struct proxy_svc *v = &p->svc[--p->nsvc];
+
+		v->ops->destroy(v->svc);
+	}
 	qvmid_unix_close(&p->l);
 	for (int i = 0; i < 2; i++)
 		if (p->wake[i] >= 0)
