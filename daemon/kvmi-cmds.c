@@ -165,8 +165,7 @@ static int cmd_pause(struct qvmid_kvmi *k, const uint8_t *p)
 
 	if (v < 0)
 		return v;
-	if (p[9] || qvmi_kvmi_u16(p + 10) || qvmi_kvmi_u32(p + 12) ||
-	    p[8] > 1)
+	if (p[9] || qvmi_kvmi_u16(p + 10) || qvmi_kvmi_u32(p + 12) || p[8] > 1)
 		return -EINVAL;
 	if (!k->we_paused) {
 		err = qvmi_vm_state(k->ctx, &st);
@@ -318,8 +317,7 @@ static int cmd_max_gfn(struct qvmid_kvmi *k, uint8_t out[8])
 	return 0;
 }
 
-static int cmd_translate(struct qvmid_kvmi *k, const uint8_t *p,
-			 uint8_t out[8])
+static int cmd_translate(struct qvmid_kvmi *k, const uint8_t *p, uint8_t out[8])
 {
 	const struct qvmi_kvmi_arch *a;
 	uint64_t gpa;

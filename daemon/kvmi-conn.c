@@ -183,7 +183,7 @@ static int64_t qemu_start_time(int pid)
 			break;
 	fclose(f);
 	return btime ? (int64_t)(btime + ticks / (unsigned long long)sysconf(
-							     _SC_CLK_TCK)) :
+							 _SC_CLK_TCK)) :
 		       0;
 }
 
@@ -298,7 +298,8 @@ static bool take_handshake(struct qvmid_kvmi *k)
 		return true;
 	if (k->have_key && !qvmid_kvmi_cookie_eq(k->cookie, k->key_hash)) {
 		k->st.bad_cookie++;
-		qvmid_kvmi_close(k, "the tool's cookie is not SHA-1 of the key");
+		qvmid_kvmi_close(k,
+				 "the tool's cookie is not SHA-1 of the key");
 		return false;
 	}
 	k->stage = KV_READY;
@@ -466,10 +467,9 @@ int qvmid_kvmi_run(struct qvmid_kvmi *k)
 		qvmid_kvmi_prepare(k, &pfd[1], &next);
 		pfd[0] = (struct pollfd){ k->wake[0], POLLIN, 0 };
 		now = qvmid_kvmi_now();
-		wait = next == INT64_MAX ? 1000 :
-					   (int)QVMI_MAX(QVMI_MIN(next - now,
-								  1000),
-							 0);
+		wait = next == INT64_MAX ?
+			       1000 :
+			       (int)QVMI_MAX(QVMI_MIN(next - now, 1000), 0);
 		if (poll(pfd, 2, wait) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[0].revents)

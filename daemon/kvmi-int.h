@@ -100,7 +100,7 @@ int qvmid_kvmi_ncpus(struct qvmid_kvmi *k);
 int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 			     const uint8_t *idx, unsigned int n, uint8_t *buf);
 /* Send event ev for vcpu with its state; false if not sent. */
-bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu,
-			   uint8_t ev, const void *spec, size_t spec_len);
+bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
+			   const void *spec, size_t spec_len);
 
 #endif

@@ -197,8 +197,8 @@ int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 	return 0;
 }
 
-bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu,
-			   uint8_t ev, const void *spec, size_t spec_len)
+bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
+			   const void *spec, size_t spec_len)
 {
 	size_t cap = QVMI_KVMI_HDR + QVMI_KVMI_EV_SIZE + 64;
 	const struct qvmi_kvmi_arch *a;

@@ -97,23 +97,25 @@ enum { QVMID_KVMI_OPT_BASE = 0x4b00 };
 /* Entries for qvmid's getopt_long table; their codes start at
  * QVMID_KVMI_OPT_BASE. */
 #define QVMID_KVMI_LONGOPTS                                               \
-	{ "kvmi-connect", required_argument, NULL, QVMID_KVMI_OPT_BASE },   \
-		{ "kvmi-reconnect", required_argument, NULL,                \
-		  QVMID_KVMI_OPT_BASE + 1 },                                \
-		{ "kvmi-handshake", required_argument, NULL,                \
-		  QVMID_KVMI_OPT_BASE + 2 },                                \
-		{ "kvmi-key", required_argument, NULL,                      \
-		  QVMID_KVMI_OPT_BASE + 3 },                                \
-		{ "kvmi-handshake-timeout", required_argument, NULL,        \
-		  QVMID_KVMI_OPT_BASE + 4 },                                \
-		{ "kvmi-unsupported", required_argument, NULL,              \
-		  QVMID_KVMI_OPT_BASE + 5 },                                \
-		{ "kvmi-unknown-msr", required_argument, NULL,              \
-		  QVMID_KVMI_OPT_BASE + 6 },                                \
-		{ "kvmi-commands", required_argument, NULL,                 \
-		  QVMID_KVMI_OPT_BASE + 7 },                                \
-		{ "kvmi-events", required_argument, NULL,                   \
-		  QVMID_KVMI_OPT_BASE + 8 }
+	{ "kvmi-connect", required_argument, NULL, QVMID_KVMI_OPT_BASE }, \
+		{ "kvmi-reconnect", required_argument, NULL,              \
+		  QVMID_KVMI_OPT_BASE + 1 },                              \
+		{ "kvmi-handshake", required_argument, NULL,              \
+		  QVMID_KVMI_OPT_BASE + 2 },                              \
+		{ "kvmi-key", required_argument, NULL,                    \
+		  QVMID_KVMI_OPT_BASE + 3 },                              \
+		{ "kvmi-handshake-timeout", required_argument, NULL,      \
+		  QVMID_KVMI_OPT_BASE + 4 },                              \
+		{ "kvmi-unsupported", required_argument, NULL,            \
+		  QVMID_KVMI_OPT_BASE + 5 },                              \
+		{ "kvmi-unknown-msr", required_argument, NULL,            \
+		  QVMID_KVMI_OPT_BASE + 6 },                              \
+		{ "kvmi-commands", required_argument, NULL,               \
+		  QVMID_KVMI_OPT_BASE + 7 },                              \
+	{                                                                 \
+		"kvmi-events", required_argument, NULL,                   \
+			QVMID_KVMI_OPT_BASE + 8                           \
+	}
 
 struct qvmid_kvmi_args {
 	struct qvmid_kvmi_opts o;

@@ -66,8 +66,7 @@ static void seg_from_flags(struct kvm_segment *s, uint32_t sel, uint64_t base,
 }
 
 /* "XX =SSSS BASE LIMIT FLAGS": hex fields of bounded width. */
-static int parse_seg_line(const char *l, const char *end,
-			  struct kvm_segment *s)
+static int parse_seg_line(const char *l, const char *end, struct kvm_segment *s)
 {
 	char buf[96];
 	size_t n = (size_t)(end - l);
@@ -111,7 +110,7 @@ static struct kvm_segment *seg_of(struct kvm_sregs *r, const char *l)
 {
 	static const char *const names[] = { "ES =", "CS =", "SS =", "DS =",
 					     "FS =", "GS =", "LDT=", "TR =" };
-	struct kvm_segment *const segs[] = { &r->es, &r->cs, &r->ss, &r->ds,
+	struct kvm_segment *const segs[] = { &r->es, &r->cs, &r->ss,  &r->ds,
 					     &r->fs, &r->gs, &r->ldt, &r->tr };
 
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(names); i++)

@@ -32,8 +32,7 @@ size_t qvmi_kvmi_hs_encode(const struct qvmi_kvmi_vm_hs *hs, bool v12,
 	return n;
 }
 
-int qvmi_kvmi_hs_reply_size(const uint8_t b[4], uint32_t *ret,
-			    const char **why)
+int qvmi_kvmi_hs_reply_size(const uint8_t b[4], uint32_t *ret, const char **why)
 {
 	uint32_t n = qvmi_kvmi_u32(b);
 

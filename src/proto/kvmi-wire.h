@@ -42,9 +42,9 @@ enum {
 	QVMI_KVMI_REGS_FIXED = 472, /* GET_REGISTERS reply without MSRs */
 	QVMI_KVMI_MSR_ENTRY = 16,
 	/* GET_REGISTERS: the most MSRs whose reply fits one message. */
-	QVMI_KVMI_MAX_MSRS = (QVMI_KVMI_MAX_PAYLOAD - QVMI_KVMI_ERR -
-			      QVMI_KVMI_REGS_FIXED) /
-			     QVMI_KVMI_MSR_ENTRY,
+	QVMI_KVMI_MAX_MSRS =
+		(QVMI_KVMI_MAX_PAYLOAD - QVMI_KVMI_ERR - QVMI_KVMI_REGS_FIXED) /
+		QVMI_KVMI_MSR_ENTRY,
 	QVMI_KVMI_PAGE = 4096,
 	QVMI_KVMI_NUM_IDS = 64, /* KVM_NUM_MESSAGES */
 	QVMI_KVMI_NUM_EVENTS = 14, /* KVMI_NUM_EVENTS */
@@ -177,9 +177,8 @@ QVMI_HIDDEN uint16_t qvmi_kvmi_vcpu_of(const uint8_t *p);
 
 /* Header + error code of a reply with data_len data bytes after them
  * (0 when err != 0); returns QVMI_KVMI_HDR + QVMI_KVMI_ERR. */
-QVMI_HIDDEN size_t qvmi_kvmi_reply_encode(uint8_t *b, uint16_t id,
-					  uint32_t seq, int32_t err,
-					  size_t data_len);
+QVMI_HIDDEN size_t qvmi_kvmi_reply_encode(uint8_t *b, uint16_t id, uint32_t seq,
+					  int32_t err, size_t data_len);
 /* An EVENT message: header, common part, arch, spec_len specific bytes.
  * Returns the total size, or 0 if spec_len does not fit. */
 QVMI_HIDDEN size_t qvmi_kvmi_event_encode(uint8_t *b, size_t cap, uint32_t seq,
