@@ -72,7 +72,7 @@ uint8_t *qvmid_kvmi_reserve(struct qvmid_kvmi *k, size_t n)
 
 void qvmid_kvmi_commit(struct qvmid_kvmi *k, size_t n)
 {
-	if (k->out_off == k->out_len)
+	if (k->out_off == k->out_len && k->stage == KV_READY)
 		k->deadline = qvmid_kvmi_now() + k->o.io_timeout_ms;
 	k->out_len += n;
 }
@@ -108,7 +108,10 @@ static int flush_out(struct qvmid_kvmi *k)
 		if (w <= 0)
 			return -EPIPE;
 		k->out_off += (size_t)w;
-		k->deadline = qvmid_kvmi_now() + k->o.io_timeout_ms;
+		/* progress moves the output deadline, never the
+		 * handshake's */
+		if (k->stage == KV_READY)
+			k->deadline = qvmid_kvmi_now() + k->o.io_timeout_ms;
 	}
 	return 0;
 }

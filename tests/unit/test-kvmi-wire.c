@@ -192,8 +192,8 @@ static void event_layout(void)
 	a.sregs.cr3 = 0x18210000;
 	a.msrs.efer = 0xd01;
 	a.msrs.shadow_gs = 0x55;
-	n = qvmi_kvmi_event_encode(b, sizeof(b), 9, 1,
-				   QVMI_KVMI_EV_BREAKPOINT, &a, spec, 16);
+	n = qvmi_kvmi_event_encode(b, sizeof(b), 9, 1, QVMI_KVMI_EV_BREAKPOINT,
+				   &a, spec, 16);
 	CHECK_INT(n, ==, 8 + 544 + 16);
 	CHECK_INT(qvmi_kvmi_u16(b), ==, QVMI_KVMI_EVENT);
 	CHECK_INT(qvmi_kvmi_u16(b + 2), ==, 544 + 16);
