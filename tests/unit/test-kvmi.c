@@ -215,8 +215,8 @@ static void handshake_v7(void)
 	uint8_t v[16];
 	size_t n;
 
-	CHECK_INT(call(r, QVMI_KVMI_GET_VERSION, NULL, 0, v, sizeof(v), &n),
-		  ==, 0);
+	CHECK_INT(call(r, QVMI_KVMI_GET_VERSION, NULL, 0, v, sizeof(v), &n), ==,
+		  0);
 	CHECK_INT(n, ==, 16);
 	CHECK_INT(qvmi_kvmi_u32(v), ==, 1);
 	for (int i = 4; i < 16; i++) /* no SPP, VMFUNC, EPTP, #VE */
@@ -452,7 +452,8 @@ static void check_truthful(void)
 {
 	struct rig *r = started(NULL);
 
-	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_COMMAND, QVMI_KVMI_READ_PHYSICAL),
+	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_COMMAND,
+			    QVMI_KVMI_READ_PHYSICAL),
 		  ==, 0);
 	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_COMMAND, QVMI_KVMI_PAUSE_VCPU),
 		  ==, 0);

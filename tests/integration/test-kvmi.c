@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A KVMi tool written here from the protocol (KVMI-WIRE.md, libkvmi
+ * master's headers), against qvmid --kvmi-connect on the demo guest: it
+ * listens, takes qvmid's handshake, pauses every vCPU the way libkvmi's
+ * kvmi_pause_all_vcpus does, reads registers and memory, walks the task
+ * list through libqvmi over a memory source whose reads are KVMi
+ * READ_PHYSICALs, translates a GVA, resumes with one CONTINUE per PAUSE
+ * event, and checks that qvmid dials again after the tool goes away.
+ * Ground truth: the guest's own ps and markers (serial log), guest.env,
+ * and QEMU's run state through qvmid's QMP proxy.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "harness.h"
+#include "proto/kvmi-wire.h"
+#include "qvmi.h"
+
+enum { IO_MS = 20000, MAX_EVQ = 16, MSG_MAX = 8192 };
+
+struct ev {
+	uint32_t seq;
+	uint16_t size;
+	uint8_t b[MSG_MAX];
+};
+
+struct tool {
+	char dir[64], sock[108], proxy[108];
+	int lfd, fd;
+	pid_t qvmid;
+	uint32_t seq;
+	struct ev evq[MAX_EVQ];
+	unsigned int nev;
+	uint64_t reads;
+};
+
+static struct tool T = { .lfd = -1, .fd = -1 };
+
+static void read_all(int fd, void *buf, size_t n)
+{
+	uint8_t *b = buf;
+
+	while (n) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t got;
+
+		CHECK_INT(poll(&p, 1, IO_MS), ==, 1);
+		got = read(fd, b, n);
+		CHECK_MSG(got > 0, "read: %zd", got);
+		b += got;
+		n -= (size_t)got;
+	}
+}
+
+static void send_seq(uint16_t id, uint32_t seq, const void *p, size_t n)
+{
+	uint8_t b[MSG_MAX];
+	struct qvmi_kvmi_hdr h = { id, (uint16_t)n, seq };
+
+	qvmi_kvmi_hdr_encode(&h, b);
+	if (n)
+		memcpy(b + QVMI_KVMI_HDR, p, n);
+	CHECK_INT(write(T.fd, b, QVMI_KVMI_HDR + n), ==,
+		  (ssize_t)(QVMI_KVMI_HDR + n));
+}
+
+static uint32_t send_msg(uint16_t id, const void *p, size_t n)
+{
+	send_seq(id, ++T.seq, p, n);
+	return T.seq;
+}
+
+/* One message; events are queued, as libkvmi does while it waits. */
+static int32_t get_reply(uint16_t id, uint32_t seq, void *out, size_t cap,
+			 size_t *n)
+{
+	for (int i = 0; i < 64; i++) {
+		uint8_t b[MSG_MAX];
+		struct qvmi_kvmi_hdr h;
+		const char *why;
+
+		read_all(T.fd, b, QVMI_KVMI_HDR);
+		CHECK_OK(qvmi_kvmi_hdr_decode(b, &h, &why));
+		read_all(T.fd, b + QVMI_KVMI_HDR, h.size);
+		if (h.id == QVMI_KVMI_EVENT) {
+			CHECK(T.nev < MAX_EVQ);
+			T.evq[T.nev].seq = h.seq;
+			T.evq[T.nev].size = h.size;
+			memcpy(T.evq[T.nev++].b, b + QVMI_KVMI_HDR, h.size);
+			continue;
+		}
+		CHECK_INT(h.id, ==, id);
+		CHECK_INT(h.seq, ==, seq);
+		CHECK_INT(h.size, >=, QVMI_KVMI_ERR);
+		if (n)
+			*n = h.size - QVMI_KVMI_ERR;
+		if (out)
+			memcpy(out, b + QVMI_KVMI_HDR + QVMI_KVMI_ERR,
+			       QVMI_MIN(cap, (size_t)h.size - QVMI_KVMI_ERR));
+		return (int32_t)qvmi_kvmi_u32(b + QVMI_KVMI_HDR);
+	}
+	CHECK_MSG(0, "no reply to id %u", id);
+	return 0;
+}
+
+static int32_t call(uint16_t id, const void *p, size_t n, void *out,
+		    size_t cap, size_t *got)
+{
+	uint32_t seq = send_msg(id, p, n);
+
+	return get_reply(id, seq, out, cap, got);
+}
+
+static void wait_events(unsigned int want)
+{
+	while (T.nev < want) {
+		uint8_t b[MSG_MAX];
+		struct qvmi_kvmi_hdr h;
+		const char *why;
+
+		read_all(T.fd, b, QVMI_KVMI_HDR);
+		CHECK_OK(qvmi_kvmi_hdr_decode(b, &h, &why));
+		CHECK_INT(h.id, ==, QVMI_KVMI_EVENT);
+		read_all(T.fd, b + QVMI_KVMI_HDR, h.size);
+		T.evq[T.nev].seq = h.seq;
+		T.evq[T.nev].size = h.size;
+		memcpy(T.evq[T.nev++].b, b + QVMI_KVMI_HDR, h.size);
+	}
+}
+
+static void stop_all(void *arg)
+{
+	(void)arg;
+	if (T.fd >= 0)
+		close(T.fd);
+	if (T.lfd >= 0)
+		close(T.lfd);
+	T.fd = T.lfd = -1;
+	if (T.qvmid > 0) {
+		kill(T.qvmid, SIGTERM);
+		waitpid(T.qvmid, NULL, 0);
+		T.qvmid = 0;
+	}
+	unlink(T.sock);
+	rmdir(T.dir);
+}
+
+static void accept_handshake(void)
+{
+	struct pollfd p = { T.lfd, POLLIN, 0 };
+	uint8_t hs[96], ans[24] = { 0 };
+
+	CHECK_INT(poll(&p, 1, IO_MS), ==, 1);
+	if (T.fd >= 0)
+		close(T.fd);
+	T.fd = accept4(T.lfd, NULL, NULL, SOCK_CLOEXEC);
+	CHECK(T.fd >= 0);
+	read_all(T.fd, hs, sizeof(hs));
+	CHECK_INT(qvmi_kvmi_u32(hs), ==, 96);
+	/* start_time: QEMU's start, in Unix seconds, before now */
+	CHECK((int64_t)qvmi_kvmi_u64(hs + 24) > 1600000000);
+	CHECK((int64_t)qvmi_kvmi_u64(hs + 24) <= (int64_t)time(NULL));
+	CHECK_INT(hs[32 + 63], ==, 0);
+	qvmi_kvmi_put32(ans, 24); /* no key: zeros, as LibVMI sends */
+	CHECK_INT(write(T.fd, ans, sizeof(ans)), ==, 24);
+	T.nev = 0;
+}
+
+/* Listen, start qvmid dialling us, take the handshake. */
+static const struct qvmi_guest *start(void)
+{
+	const struct qvmi_guest *g = guest_get();
+	const char *build = getenv("QVMI_BUILD");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char qvmid[512];
+
+	if (!g || !build)
+		SKIP("no guest (QVMI_GUEST_DIR, QVMI_BUILD)");
+	snprintf(qvmid, sizeof(qvmid), "%s/qvmid", build);
+	qvmi_test_defer(stop_all, NULL);
+	snprintf(T.dir, sizeof(T.dir), "/tmp/kvmi-itest-XXXXXX");
+	CHECK(mkdtemp(T.dir) != NULL);
+	snprintf(T.sock, sizeof(T.sock), "%s/tool.sock", T.dir);
+	snprintf(T.proxy, sizeof(T.proxy), "%s/qmp.sock", T.dir);
+	T.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", T.sock);
+	CHECK_OK(bind(T.lfd, (struct sockaddr *)&sa, sizeof(sa)));
+	CHECK_OK(listen(T.lfd, 2));
+	T.qvmid = fork();
+	CHECK(T.qvmid >= 0);
+	if (!T.qvmid) {
+		execl(qvmid, qvmid, "--qmp", g->qmp, "--listen-qmp", T.proxy,
+		      "--kvmi-connect", T.sock, "--kvmi-reconnect", "100",
+		      (char *)NULL);
+		_exit(127);
+	}
+	accept_handshake();
+	return g;
+}
+
+/* QEMU's run state through qvmid's QMP proxy: "running", "paused". */
+static void qmp_status(char *out, size_t cap)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	static const char cmds[] = "{\"execute\":\"qmp_capabilities\"}\n"
+				   "{\"execute\":\"query-status\"}\n";
+	char buf[8192] = "", *st;
+	size_t len = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", T.proxy);
+	CHECK_OK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	CHECK_INT(write(fd, cmds, strlen(cmds)), ==, (ssize_t)strlen(cmds));
+	while (!strstr(buf, "\"status\"") && len < sizeof(buf) - 1) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t n;
+
+		CHECK_INT(poll(&p, 1, IO_MS), ==, 1);
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		CHECK(n > 0);
+		len += (size_t)n;
+		buf[len] = 0;
+	}
+	close(fd);
+	st = strstr(buf, "\"status\": \"");
+	CHECK(st != NULL);
+	st += strlen("\"status\": \"");
+	snprintf(out, cap, "%.*s", (int)strcspn(st, "\""), st);
+}
+
+static unsigned int guest_smp(const struct qvmi_guest *g)
+{
+	char path[512], line[256];
+	unsigned int smp = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/guest.env", g->dir);
+	f = fopen(path, "re");
+	CHECK(f != NULL);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "smp=%u", &smp) == 1)
+			break;
+	fclose(f);
+	CHECK(smp > 0);
+	return smp;
+}
+
+/* libkvmi's kvmi_pause_all_vcpus: (enable=0, now=1), PAUSE_VCPU(wait=1)
+ * for each vCPU, (enable=1, now=1); only the last is answered. */
+static void pause_all(unsigned int n)
+{
+	uint8_t off[8] = { 0, 1 }, on[8] = { 1, 1 }, p[16] = { 0 };
+	uint32_t seq;
+
+	send_msg(QVMI_KVMI_CONTROL_CMD_RESPONSE, off, 8);
+	for (unsigned int v = 0; v < n; v++) {
+		qvmi_kvmi_put16(p, (uint16_t)v);
+		p[8] = 1;
+		send_msg(QVMI_KVMI_PAUSE_VCPU, p, 16);
+	}
+	seq = send_msg(QVMI_KVMI_CONTROL_CMD_RESPONSE, on, 8);
+	CHECK_INT(get_reply(QVMI_KVMI_CONTROL_CMD_RESPONSE, seq, NULL, 0, NULL),
+		  ==, 0);
+	wait_events(n);
+}
+
+/* One CONTINUE per queued event; the reply carries the event's seq. */
+static void continue_all(void)
+{
+	for (unsigned int i = 0; i < T.nev; i++) {
+		uint8_t p[16] = { 0 };
+
+		memcpy(p, T.evq[i].b + 2, 2); /* vcpu */
+		p[8] = QVMI_KVMI_CONTINUE;
+		p[9] = T.evq[i].b[4]; /* event */
+		send_seq(QVMI_KVMI_EVENT_REPLY, T.evq[i].seq, p, 16);
+	}
+	T.nev = 0;
+}
+
+/* ---- a libqvmi memory source over KVMi READ_PHYSICAL ---- */
+
+static int kv_read(struct qvmi_source *s, uint64_t gpa, void *buf,
+		   size_t len)
+{
+	uint8_t *b = buf;
+
+	(void)s;
+	while (len) {
+		uint8_t req[16];
+		size_t n = QVMI_MIN(len, 4096 - (gpa & 4095)), got = 0;
+
+		qvmi_kvmi_put64(req, gpa);
+		qvmi_kvmi_put64(req + 8, n);
+		if (call(QVMI_KVMI_READ_PHYSICAL, req, 16, b, n, &got) ||
+		    got != n)
+			return -EFAULT;
+		T.reads++;
+		b += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static const struct qvmi_source_ops kv_ops = { .name = "kvmi",
+					       .read = kv_read };
+
+/* struct kvmi_event offsets (KVMI-WIRE.md): kvm_regs at 16, kvm_sregs
+ * at 160, MSRs at 472. */
+enum {
+	EV_MODE = 8,
+	EV_RIP = 16 + 16 * 8,
+	EV_CS = 160 + 0,
+	EV_CR3 = 160 + 8 * 24 + 32 + 16,
+	EV_EFER = 160 + 8 * 24 + 32 + 40,
+	EV_MSR_EFER = 472 + 3 * 8,
+};
+
+static void check_pause_events(unsigned int smp, uint64_t *cr3, uint64_t *rip)
+{
+	bool seen[64] = { false };
+
+	CHECK_INT(T.nev, ==, smp);
+	for (unsigned int i = 0; i < T.nev; i++) {
+		const uint8_t *e = T.evq[i].b;
+		unsigned int v = qvmi_kvmi_u16(e + 2);
+		/* struct kvm_segment: base, limit, selector, type, present,
+		 * dpl, db, s, l */
+		const uint8_t *cs = e + EV_CS;
+
+		CHECK_INT(T.evq[i].size, ==, 544);
+		CHECK_INT(qvmi_kvmi_u16(e), ==, 544);
+		CHECK_INT(e[4], ==, QVMI_KVMI_EV_PAUSE_VCPU);
+		CHECK(v < smp && v < 64 && !seen[v]);
+		seen[v] = true;
+		CHECK_INT(e[EV_MODE], ==, 8); /* long mode, CS.L */
+		CHECK_INT(cs[14 + 4], ==, 1); /* cs.l */
+		CHECK_INT(qvmi_kvmi_u16(cs + 12), ==, 0x10); /* __KERNEL_CS */
+		CHECK(qvmi_kvmi_u64(e + EV_EFER) & (1u << 10)); /* LMA */
+		CHECK_U64(qvmi_kvmi_u64(e + EV_MSR_EFER), ==,
+			  qvmi_kvmi_u64(e + EV_EFER));
+		if (v == 0) {
+			*cr3 = qvmi_kvmi_u64(e + EV_CR3);
+			*rip = qvmi_kvmi_u64(e + EV_RIP);
+		}
+	}
+	CHECK(*cr3 != 0);
+}
+
+static void check_registers(uint64_t rip)
+{
+	uint8_t req[16 + 8] = { 0 }, b[MSG_MAX];
+	size_t n;
+
+	qvmi_kvmi_put16(req + 8, 2);
+	qvmi_kvmi_put32(req + 16, 0xc0000080); /* EFER */
+	qvmi_kvmi_put32(req + 20, 0xc0000101); /* GS_BASE */
+	CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, req, 24, b, sizeof(b), &n), ==,
+		  0);
+	CHECK_INT(n, ==, 472 + 2 * 16);
+	CHECK_INT(qvmi_kvmi_u32(b), ==, 8);
+	CHECK_U64(qvmi_kvmi_u64(b + 8 + 128), ==, rip);
+	CHECK_INT(qvmi_kvmi_u32(b + 464), ==, 2);
+	CHECK_INT(qvmi_kvmi_u32(b + 472), ==, 0xc0000080);
+	CHECK(qvmi_kvmi_u64(b + 472 + 8) & (1u << 10));
+	/* GS_BASE in the kernel: a per-cpu area in the direct map */
+	CHECK(qvmi_kvmi_u64(b + 472 + 24) >= 0xff00000000000000ull);
+	/* LSTAR: no stock read path, -KVM_EINVAL by default (docs/KVMI.md) */
+	qvmi_kvmi_put16(req + 8, 1);
+	qvmi_kvmi_put32(req + 16, 0xc0000082);
+	CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, req, 20, b, sizeof(b), &n), ==,
+		  -EINVAL);
+}
+
+static void check_markers(void)
+{
+	const struct guest_marker *m;
+	size_t nm, checked = 0;
+
+	guest_markers(&m, &nm);
+	CHECK(nm > 0);
+	for (size_t i = 0; i < nm; i++) {
+		uint8_t req[16], b[4096];
+		size_t n, len = strlen(m[i].heap);
+
+		if (!m[i].heap_pa || !len || len > 4096 - (m[i].heap_pa & 4095))
+			continue;
+		qvmi_kvmi_put64(req, m[i].heap_pa);
+		qvmi_kvmi_put64(req + 8, len);
+		CHECK_INT(call(QVMI_KVMI_READ_PHYSICAL, req, 16, b, sizeof(b),
+			       &n),
+			  ==, 0);
+		CHECK_INT(n, ==, len);
+		CHECK_MSG(!memcmp(b, m[i].heap, len), "marker of pid %d",
+			  m[i].pid);
+		checked++;
+	}
+	CHECK(checked > 0);
+}
+
+static bool is_kworker(const char *comm)
+{
+	return !strncmp(comm, "kworker", 7);
+}
+
+/* libqvmi's Linux layer over KVMi reads: the process list. */
+static void check_tasks(uint64_t cr3, uint64_t rip, uint64_t mem)
+{
+	struct qvmi_ctx *ctx;
+	struct qvmi_source *src;
+	struct qvmi_linux *lx;
+	struct qvmi_linux_task_list l;
+	struct qvmi_linux_opts lo = { .sz = sizeof(lo),
+				      .flags = QVMI_LINUX_NO_CACHE };
+	const struct guest_ps *gt;
+	size_t ngt, found = 0;
+	uint64_t pa = 0, kpa = 0;
+	uint8_t req[16] = { 0 }, b[8];
+	size_t n;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_create(ctx, &kv_ops, NULL, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, mem, 0));
+	CHECK_OK(qvmi_set_paging_mode(ctx, QVMI_PAGING_4LEVEL));
+	CHECK_MSG(!qvmi_linux_open(ctx, &lo, &lx), "linux: %s",
+		  qvmi_errmsg(ctx));
+	CHECK_OK(qvmi_linux_tasks(lx, 0, &l));
+	guest_ps(&gt, &ngt);
+	CHECK(ngt > 20);
+	for (size_t i = 0; i < ngt; i++) {
+		const struct qvmi_linux_task *t = NULL;
+
+		for (size_t j = 0; j < l.n && !t; j++)
+			if (l.tasks[j].pid == gt[i].pid)
+				t = &l.tasks[j];
+		CHECK_MSG(t || is_kworker(gt[i].comm), "pid %d (%s) missing",
+			  gt[i].pid, gt[i].comm);
+		if (!t)
+			continue;
+		CHECK_INT(t->ppid, ==, gt[i].ppid);
+		found++;
+	}
+	qvmi_test_note("%zu tasks through KVMi READ_PHYSICAL (%" PRIu64
+		       " reads); %zu of %zu ground-truth pids",
+		       l.n, T.reads, found, ngt);
+	qvmi_linux_task_list_deinit(&l);
+	/* VCPU_TRANSLATE_GVA of vCPU 0's RIP, against libqvmi's walk */
+	CHECK_OK(qvmi_translate(ctx, cr3, rip, &pa));
+	qvmi_kvmi_put64(req + 8, rip);
+	CHECK_INT(call(QVMI_KVMI_VCPU_TRANSLATE_GVA, req, 16, b, 8, &n), ==, 0);
+	kpa = qvmi_kvmi_u64(b);
+	CHECK_U64(kpa, ==, pa);
+	qvmi_kvmi_put64(req + 8, 0x10); /* unmapped: ~0, not an error */
+	CHECK_INT(call(QVMI_KVMI_VCPU_TRANSLATE_GVA, req, 16, b, 8, &n), ==, 0);
+	CHECK_U64(qvmi_kvmi_u64(b), ==, ~0ull);
+	qvmi_linux_destroy(lx);
+	qvmi_ctx_destroy(ctx);
+}
+
+static void test_client(void)
+{
+	const struct qvmi_guest *g = start();
+	unsigned int smp = guest_smp(g);
+	uint8_t b[MSG_MAX];
+	uint64_t cr3 = 0, rip = 0;
+	size_t n;
+	char st[32];
+
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	CHECK_INT(qvmi_kvmi_u32(b), ==, 1);
+	CHECK_INT(call(QVMI_KVMI_GET_GUEST_INFO, NULL, 0, b, 16, &n), ==, 0);
+	CHECK_INT(qvmi_kvmi_u32(b), ==, smp);
+	CHECK_INT(call(QVMI_KVMI_GET_MAX_GFN, NULL, 0, b, 8, &n), ==, 0);
+	CHECK_U64(qvmi_kvmi_u64(b), ==, g->mem_bytes / 4096);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+	pause_all(smp);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "paused");
+	check_pause_events(smp, &cr3, &rip);
+	check_registers(rip);
+	check_markers();
+	check_tasks(cr3, rip, g->mem_bytes);
+	continue_all();
+	/* the last CONTINUE resumes the VM; GET_VERSION orders us after it */
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+	/* a pause, then the tool goes away: qvmid continues the VM and
+	 * dials again */
+	pause_all(smp);
+	close(T.fd);
+	T.fd = -1;
+	accept_handshake();
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+}
+
+static const struct qvmi_test kvmi_tests[] = {
+	{ "client", test_client },
+};
+QVMI_SUITE(kvmi_client, kvmi_tests);
