@@ -36,13 +36,15 @@ static bool ev_impossible(uint16_t ev)
 
 bool qvmid_kvmi_ev_supported(const struct qvmid_kvmi *k, uint16_t ev)
 {
-	(void)k;
+	if (ev == QVMI_KVMI_EV_BREAKPOINT || ev == QVMI_KVMI_EV_SINGLESTEP)
+		return k->gdb != NULL;
 	return ev == QVMI_KVMI_EV_PAUSE_VCPU;
 }
 
 bool qvmid_kvmi_cmd_supported(const struct qvmid_kvmi *k, uint16_t id)
 {
-	(void)k;
+	if (id == QVMI_KVMI_VCPU_CONTROL_SINGLESTEP)
+		return k->gdb != NULL;
 	switch (id) {
 	case QVMI_KVMI_EVENT_REPLY:
 	case QVMI_KVMI_GET_VERSION:
@@ -145,11 +147,16 @@ static void maybe_resume(struct qvmid_kvmi *k)
 {
 	int err;
 
-	if (!k->we_paused)
+	if ((!k->we_paused && !k->bp_stopped) || k->stepping)
 		return;
 	for (unsigned int i = 0; i < k->ncpu; i++)
 		if (k->cpu[i].ev_pending || k->cpu[i].pauses)
 			return;
+	if (!k->we_paused) { /* stopped at a breakpoint or a step */
+		qvmid_kvmi_bp_release(k);
+		return;
+	}
+	k->bp_stopped = false;
 	qvmid_kvmi_state_flush(k);
 	k->we_paused = false;
 	err = qvmi_vm_resume(k->ctx);
@@ -167,7 +174,7 @@ static int cmd_pause(struct qvmid_kvmi *k, const uint8_t *p)
 		return v;
 	if (p[9] || qvmi_kvmi_u16(p + 10) || qvmi_kvmi_u32(p + 12) || p[8] > 1)
 		return -EINVAL;
-	if (!k->we_paused) {
+	if (!k->we_paused && !k->bp_stopped) {
 		err = qvmi_vm_state(k->ctx, &st);
 		if (!err && st == QVMI_VM_RUNNING) {
 			err = qvmi_vm_pause(k->ctx);
@@ -209,6 +216,8 @@ static void cmd_event_reply(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 	}
 	k->st.replies++;
 	c->ev_pending = false;
+	if (qvmid_kvmi_bp_reply(k, r.vcpu, r.event, r.action))
+		return; /* stepping, or reported again */
 	pause_events(k);
 	maybe_resume(k);
 }
@@ -230,6 +239,13 @@ static int cmd_control_events(struct qvmid_kvmi *k, const uint8_t *p, bool vm)
 		return -QVMI_KVM_EOPNOTSUPP;
 	if (ev == QVMI_KVMI_EV_PAUSE_VCPU)
 		return 0; /* always delivered, as in the kernel */
+	if (qvmid_kvmi_ev_supported(k, ev)) {
+		struct kvcpu *c = &k->cpu[qvmi_kvmi_vcpu_of(p)];
+
+		c->events = enable ? c->events | 1u << ev :
+				     c->events & ~(1u << ev);
+		return 0;
+	}
 	if (!enable && ev_impossible(ev))
 		return 0; /* off is the truth */
 	if (ev_impossible(ev))
@@ -295,9 +311,13 @@ static void cmd_read_physical(struct qvmid_kvmi *k,
 static int cmd_write_physical(struct qvmid_kvmi *k, const uint8_t *p)
 {
 	uint64_t gpa = qvmi_kvmi_u64(p), size = qvmi_kvmi_u64(p + 8);
+	int err;
 
 	if (!phys_ok(gpa, size))
 		return -EINVAL;
+	/* an int3 planted or restored (kvmi-bp.c) */
+	if (size == 1 && qvmid_kvmi_bp_write(k, gpa, p[16], &err))
+		return err ? -EFAULT : 0;
 	return qvmi_write_pa(k->ctx, gpa, p + 16, size) ? -EFAULT : 0;
 }
 
@@ -395,6 +415,16 @@ static int simple_cmd(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 						  "CONTROL_MSR");
 	case QVMI_KVMI_SET_PAGE_ACCESS:
 		return accept_unsupported(k, h->id, "SET_PAGE_ACCESS");
+	case QVMI_KVMI_VCPU_CONTROL_SINGLESTEP: {
+		int v = vcpu_arg(k, p);
+
+		if (v < 0)
+			return v;
+		if (p[8] > 1 || p[9] || qvmi_kvmi_u16(p + 10) ||
+		    qvmi_kvmi_u32(p + 12))
+			return -EINVAL;
+		return qvmid_kvmi_singlestep(k, (unsigned int)v, p[8]);
+	}
 	}
 	k->st.unsupported++;
 	return -QVMI_KVM_EOPNOTSUPP;
@@ -442,6 +472,7 @@ void qvmid_kvmi_release(struct qvmid_kvmi *k)
 		k->cpu[i].events = 0;
 	}
 	k->vm_events = 0;
+	qvmid_kvmi_bp_drop(k);
 	if (paused)
 		qvmid_kvmi_log(k, QVMI_LOG_INFO,
 			       "kvmi: the connection ends with the VM stopped "

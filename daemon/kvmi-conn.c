@@ -382,7 +382,7 @@ static void read_input(struct qvmid_kvmi *k)
 unsigned int qvmid_kvmi_nfds(const struct qvmid_kvmi *k)
 {
 	(void)k;
-	return 1;
+	return 2; /* the tool's socket, the gdbstub's */
 }
 
 nfds_t qvmid_kvmi_prepare(struct qvmid_kvmi *k, struct pollfd *pfd,
@@ -400,12 +400,15 @@ nfds_t qvmid_kvmi_prepare(struct qvmid_kvmi *k, struct pollfd *pfd,
 	}
 	if (k->fd < 0 && now >= k->next_dial)
 		dial(k);
+	pfd[1] = (struct pollfd){ qvmid_kvmi_bp_fd(k), POLLIN, 0 };
+	if (k->stepping)
+		*next_ms = QVMI_MIN(*next_ms, k->step_deadline);
 	pfd->fd = k->fd;
 	pfd->events = 0;
 	pfd->revents = 0;
 	if (k->fd < 0) {
 		*next_ms = QVMI_MIN(*next_ms, k->next_dial);
-		return 1;
+		return 2;
 	}
 	if (k->stage == KV_CONNECTING || k->out_off < k->out_len)
 		pfd->events |= POLLOUT;
@@ -413,13 +416,15 @@ nfds_t qvmid_kvmi_prepare(struct qvmid_kvmi *k, struct pollfd *pfd,
 		pfd->events |= POLLIN;
 	if (k->stage != KV_READY || k->out_off < k->out_len)
 		*next_ms = QVMI_MIN(*next_ms, k->deadline);
-	return 1;
+	return 2;
 }
 
 void qvmid_kvmi_dispatch(struct qvmid_kvmi *k, const struct pollfd *pfd)
 {
 	short re = pfd->fd == k->fd && k->fd >= 0 ? pfd->revents : 0;
 
+	/* stops first: an event may go out with this turn's output */
+	qvmid_kvmi_bp_poll(k, NULL);
 	if (k->stage == KV_CONNECTING && re) {
 		int err = qvmi_ses_connect_result(k->fd);
 
@@ -463,7 +468,7 @@ void qvmid_kvmi_qmp_event(struct qvmid_kvmi *k, struct json_object *msg)
 int qvmid_kvmi_run(struct qvmid_kvmi *k)
 {
 	for (;;) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[3];
 		int64_t next = INT64_MAX, now;
 		int wait;
 
@@ -473,7 +478,7 @@ int qvmid_kvmi_run(struct qvmid_kvmi *k)
 		wait = next == INT64_MAX ?
 			       1000 :
 			       (int)QVMI_MAX(QVMI_MIN(next - now, 1000), 0);
-		if (poll(pfd, 2, wait) < 0 && errno != EINTR)
+		if (poll(pfd, 3, wait) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[0].revents)
 			return 0;
@@ -536,6 +541,8 @@ int qvmid_kvmi_create(struct qvmi_ctx *ctx, const struct qvmid_kvmi_opts *o,
 	}
 	if (!err && pipe2(k->wake, O_NONBLOCK | O_CLOEXEC))
 		err = -errno;
+	if (!err)
+		err = qvmid_kvmi_bp_init(k);
 	if (err) {
 		qvmid_kvmi_destroy(k);
 		return err;
@@ -558,6 +565,7 @@ void qvmid_kvmi_destroy(struct qvmid_kvmi *k)
 		if (k->wake[i] >= 0)
 			close(k->wake[i]);
 	free(k->cpu);
+	free(k->xr);
 	free(k->out);
 	free(k);
 }

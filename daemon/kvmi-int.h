@@ -16,7 +16,25 @@ enum kvmi_stage {
 	KV_READY, /* framed messages */
 };
 
-enum { KV_MAX_VCPUS = 1024, KV_MAX_OUT = 4 << 20 };
+enum {
+	KV_MAX_VCPUS = 1024,
+	KV_MAX_OUT = 4 << 20,
+	KV_MAX_BPS = 256, /* planted int3 gpas at once */
+	KV_MAX_ALIAS = 8, /* executable kernel VAs per gpa */
+};
+
+/* A gpa where the tool planted 0xCC, and its gdbstub breakpoints. */
+struct kvbp {
+	uint64_t gpa;
+	uint8_t orig; /* the byte before the first 0xCC */
+	bool armed; /* Z0 in at every va */
+	unsigned int nva;
+	uint64_t va[KV_MAX_ALIAS];
+};
+
+struct kv_xrange {
+	uint64_t va, pa, size;
+};
 
 struct kvcpu {
 	bool state_ok; /* arch is this vCPU's state in the current pause */
@@ -27,6 +45,7 @@ struct kvcpu {
 	uint32_t ev_seq;
 	uint8_t ev_id;
 	unsigned int pauses; /* PAUSE_VCPU requests without an event yet */
+	bool sstep; /* VCPU_CONTROL_SINGLESTEP */
 };
 
 struct qvmid_kvmi {
@@ -60,6 +79,17 @@ struct qvmid_kvmi {
 	bool warned_msr;
 	struct qvmid_kvmi_stats st;
 	int wake[2]; /* run()/stop() only */
+	/* kvmi-bp.c: the gdbstub (ctx's control backend) or NULL */
+	struct qvmi_gdb *gdb;
+	struct kvbp bps[KV_MAX_BPS];
+	unsigned int nbps;
+	struct kv_xrange *xr; /* executable kernel ranges */
+	size_t nxr;
+	bool xr_built;
+	bool bp_stopped; /* stopped at our breakpoint or step */
+	bool stepping;
+	unsigned int step_vcpu;
+	int64_t step_deadline;
 };
 
 void qvmid_kvmi_log(struct qvmid_kvmi *k, enum qvmi_log_level lvl,
@@ -102,5 +132,17 @@ int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 /* Send event ev for vcpu with its state; false if not sent. */
 bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
 			   const void *spec, size_t spec_len);
+
+/* kvmi-bp.c: breakpoints and single-step over the gdbstub. */
+int qvmid_kvmi_bp_init(struct qvmid_kvmi *k);
+int qvmid_kvmi_bp_fd(const struct qvmid_kvmi *k);
+int qvmid_kvmi_bp_write(struct qvmid_kvmi *k, uint64_t gpa, uint8_t byte,
+			int *err);
+void qvmid_kvmi_bp_poll(struct qvmid_kvmi *k, int64_t *next_ms);
+bool qvmid_kvmi_bp_reply(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
+			 uint8_t action);
+void qvmid_kvmi_bp_release(struct qvmid_kvmi *k);
+int qvmid_kvmi_singlestep(struct qvmid_kvmi *k, unsigned int vcpu, bool enable);
+void qvmid_kvmi_bp_drop(struct qvmid_kvmi *k);
 
 #endif

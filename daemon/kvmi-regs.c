@@ -118,11 +118,11 @@ int qvmid_kvmi_vcpu_state(struct qvmid_kvmi *k, unsigned int vcpu,
 	if (vcpu >= k->ncpu)
 		return -ENOENT;
 	c = &k->cpu[vcpu];
-	if (!c->state_ok || !k->we_paused) {
+	if (!c->state_ok || (!k->we_paused && !k->bp_stopped)) {
 		err = read_state(k, vcpu, &c->arch);
 		if (err)
 			return err;
-		c->state_ok = k->we_paused;
+		c->state_ok = k->we_paused || k->bp_stopped;
 	}
 	*ret = &c->arch;
 	return 0;

@@ -49,6 +49,9 @@ struct qvmid_kvmi_opts {
 	 * kernel does for an MSR it cannot read; true answers 0 for it,
 	 * logged once (docs/KVMI.md). */
 	bool unknown_msr_zero;
+	/* QEMU's gdbstub socket: BREAKPOINT and SINGLESTEP events (NULL:
+	 * those answer -EOPNOTSUPP).  Not together with the session's. */
+	const char *gdb_path;
 	qvmid_log_fn log; /* may be NULL */
 	void *log_arg;
 };

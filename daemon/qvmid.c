@@ -396,7 +396,7 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 	    (!d->pmem_path && !d->listen_qmp && !any_session(d) &&
 	     !d->kvmi.connect) ||
 	    (d->session_path && !d->session_key) ||
-	    (d->gdb_path && !any_session(d))) {
+	    (d->gdb_path && !any_session(d) && !d->kvmi.connect)) {
 		fprintf(stderr,
 			"qvmid: --qmp and one of --pmemaccess, "
 			"--listen-qmp or --session/--session-tcp (with "
@@ -466,6 +466,13 @@ static int add_kvmi(struct qvmid *d)
 	struct qvmid_kvmi *k;
 	int err;
 
+	/* --gdb: the session's breakpoints, or KVMi's; one stub, one owner */
+	if (d->gdb_path && any_session(d)) {
+		fprintf(stderr, "qvmid: --gdb serves the session or "
+				"--kvmi-connect, not both\n");
+		return -EINVAL;
+	}
+	d->kvmi.o.gdb_path = d->gdb_path;
 	d->kvmi.o.log = log_cb;
 	d->kvmi.o.log_arg = d;
 	err = qvmid_kvmi_create(d->ctx, &d->kvmi.o, &k);

@@ -115,8 +115,8 @@ static int32_t get_reply(uint16_t id, uint32_t seq, void *out, size_t cap,
 	return 0;
 }
 
-static int32_t call(uint16_t id, const void *p, size_t n, void *out,
-		    size_t cap, size_t *got)
+static int32_t call(uint16_t id, const void *p, size_t n, void *out, size_t cap,
+		    size_t *got)
 {
 	uint32_t seq = send_msg(id, p, n);
 
@@ -178,8 +178,9 @@ static void accept_handshake(void)
 	T.nev = 0;
 }
 
-/* Listen, start qvmid dialling us, take the handshake. */
-static const struct qvmi_guest *start(void)
+/* Listen, start qvmid dialling us (with the gdbstub when gdb), take the
+ * handshake. */
+static const struct qvmi_guest *start_ex(bool gdb)
 {
 	const struct qvmi_guest *g = guest_get();
 	const char *build = getenv("QVMI_BUILD");
@@ -201,13 +202,24 @@ static const struct qvmi_guest *start(void)
 	T.qvmid = fork();
 	CHECK(T.qvmid >= 0);
 	if (!T.qvmid) {
-		execl(qvmid, qvmid, "--qmp", g->qmp, "--listen-qmp", T.proxy,
-		      "--kvmi-connect", T.sock, "--kvmi-reconnect", "100",
-		      (char *)NULL);
+		if (gdb)
+			execl(qvmid, qvmid, "--qmp", g->qmp, "--listen-qmp",
+			      T.proxy, "--kvmi-connect", T.sock,
+			      "--kvmi-reconnect", "100", "--gdb", g->gdb,
+			      (char *)NULL);
+		else
+			execl(qvmid, qvmid, "--qmp", g->qmp, "--listen-qmp",
+			      T.proxy, "--kvmi-connect", T.sock,
+			      "--kvmi-reconnect", "100", (char *)NULL);
 		_exit(127);
 	}
 	accept_handshake();
 	return g;
+}
+
+static const struct qvmi_guest *start(void)
+{
+	return start_ex(false);
 }
 
 /* QEMU's run state through qvmid's QMP proxy: "running", "paused". */
@@ -292,8 +304,7 @@ static void continue_all(void)
 
 /* ---- a libqvmi memory source over KVMi READ_PHYSICAL ---- */
 
-static int kv_read(struct qvmi_source *s, uint64_t gpa, void *buf,
-		   size_t len)
+static int kv_read(struct qvmi_source *s, uint64_t gpa, void *buf, size_t len)
 {
 	uint8_t *b = buf;
 
@@ -510,7 +521,145 @@ static void test_client(void)
 	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
 }
 
+static void write_byte(uint64_t gpa, uint8_t v)
+{
+	uint8_t req[17];
+
+	qvmi_kvmi_put64(req, gpa);
+	qvmi_kvmi_put64(req + 8, 1);
+	req[16] = v;
+	CHECK_INT(call(QVMI_KVMI_WRITE_PHYSICAL, req, 17, NULL, 0, NULL), ==,
+		  0);
+}
+
+static void vcpu_ctl(uint16_t id, unsigned int vcpu, uint16_t ev,
+		     uint8_t enable)
+{
+	uint8_t p[16] = { 0 };
+
+	qvmi_kvmi_put16(p, (uint16_t)vcpu);
+	if (id == QVMI_KVMI_CONTROL_EVENTS) {
+		qvmi_kvmi_put16(p + 8, ev);
+		p[10] = enable;
+	} else {
+		p[8] = enable;
+	}
+	CHECK_INT(call(id, p, 16, NULL, 0, NULL), ==, 0);
+}
+
+static void reply_event(const struct ev *e, uint8_t action)
+{
+	uint8_t p[16] = { 0 };
+
+	memcpy(p, e->b + 2, 2);
+	p[8] = action;
+	p[9] = e->b[4];
+	send_seq(QVMI_KVMI_EVENT_REPLY, e->seq, p, 16);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	       (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * What LibVMI's int3 examples do (breakpoint-recoil): the 0xCC is a plain
+ * 1-byte WRITE_PHYSICAL made before BREAKPOINT events are on; each hit:
+ * restore, single-step on, RETRY; on SINGLESTEP: 0xCC back, single-step
+ * off, CONTINUE.  The guest's sleeper calls clock_nanosleep every 100 ms.
+ */
+static void test_breakpoint(void)
+{
+	const struct qvmi_guest *g = start_ex(true);
+	unsigned int smp = guest_smp(g);
+	uint64_t va, gpa, rip;
+	uint8_t req[16] = { 0 }, b[MSG_MAX], orig;
+	double cyc[5];
+	size_t n;
+	char st[32];
+
+	CHECK_OK(guest_ksym("__x64_sys_clock_nanosleep", &va));
+	pause_all(smp);
+	qvmi_kvmi_put64(req + 8, va);
+	CHECK_INT(call(QVMI_KVMI_VCPU_TRANSLATE_GVA, req, 16, b, 8, &n), ==, 0);
+	gpa = qvmi_kvmi_u64(b);
+	CHECK(gpa != ~0ull);
+	qvmi_kvmi_put64(req, gpa);
+	qvmi_kvmi_put64(req + 8, 1);
+	CHECK_INT(call(QVMI_KVMI_READ_PHYSICAL, req, 16, &orig, 1, &n), ==, 0);
+	CHECK(orig != 0xcc);
+	write_byte(gpa, 0xcc);
+	for (unsigned int v = 0; v < smp; v++) {
+		vcpu_ctl(QVMI_KVMI_CONTROL_EVENTS, v, QVMI_KVMI_EV_BREAKPOINT,
+			 1);
+		vcpu_ctl(QVMI_KVMI_CONTROL_EVENTS, v, QVMI_KVMI_EV_SINGLESTEP,
+			 1);
+	}
+	continue_all();
+	for (int hit = 0; hit < 5; hit++) {
+		struct timespec t0;
+		struct ev e;
+		unsigned int v;
+
+		wait_events(1);
+		e = T.evq[0];
+		T.nev = 0;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		v = qvmi_kvmi_u16(e.b + 2);
+		CHECK_INT(e.b[4], ==, QVMI_KVMI_EV_BREAKPOINT);
+		CHECK_INT(e.size, ==, 544 + 16);
+		CHECK_U64(qvmi_kvmi_u64(e.b + 544), ==, gpa);
+		CHECK_INT(e.b[544 + 8], ==, 1);
+		CHECK_U64(qvmi_kvmi_u64(e.b + EV_RIP), ==, va);
+		write_byte(gpa, orig);
+		vcpu_ctl(QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v, 0, 1);
+		reply_event(&e, QVMI_KVMI_RETRY);
+		wait_events(1);
+		e = T.evq[0];
+		T.nev = 0;
+		CHECK_INT(e.b[4], ==, QVMI_KVMI_EV_SINGLESTEP);
+		CHECK_INT(qvmi_kvmi_u16(e.b + 2), ==, v);
+		CHECK_INT(e.b[544], ==, 0); /* not failed */
+		rip = qvmi_kvmi_u64(e.b + EV_RIP);
+		/* one instruction on: the function's first (endbr64 or a
+		 * push), at most 15 bytes */
+		CHECK_MSG(rip > va && rip <= va + 15, "rip 0x%" PRIx64, rip);
+		write_byte(gpa, 0xcc);
+		vcpu_ctl(QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v, 0, 0);
+		reply_event(&e, QVMI_KVMI_CONTINUE);
+		cyc[hit] = ms_since(&t0);
+	}
+	/* done: pause, restore, resume */
+	pause_all(smp);
+	write_byte(gpa, orig);
+	qvmi_kvmi_put64(req, gpa);
+	CHECK_INT(call(QVMI_KVMI_READ_PHYSICAL, req, 16, b, 1, &n), ==, 0);
+	CHECK_INT(b[0], ==, orig);
+	continue_all();
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+	qsort(cyc, 5, sizeof(cyc[0]), cmp_double);
+	qvmi_test_note("5 hits at __x64_sys_clock_nanosleep (gpa 0x%" PRIx64
+		       "); breakpoint cycle (restore, step on, RETRY, "
+		       "SINGLESTEP, re-arm, step off, CONTINUE) p50 %.2f ms, "
+		       "max %.2f ms",
+		       gpa, cyc[2], cyc[4]);
+}
+
 static const struct qvmi_test kvmi_tests[] = {
 	{ "client", test_client },
+	{ "breakpoint", test_breakpoint },
 };
 QVMI_SUITE(kvmi_client, kvmi_tests);
