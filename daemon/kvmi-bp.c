@@ -251,8 +251,7 @@ static struct kvbp *bp_at_va(struct qvmid_kvmi *k, uint64_t va)
 	return NULL;
 }
 
-static void send_bp_event(struct qvmid_kvmi *k, unsigned int vcpu,
-			  uint64_t gpa)
+static void send_bp_event(struct qvmid_kvmi *k, unsigned int vcpu, uint64_t gpa)
 {
 	uint8_t spec[16] = { 0 };
 
@@ -287,8 +286,7 @@ static bool ev_on(const struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev)
 	return vcpu < k->ncpu && (k->cpu[vcpu].events & (1u << ev));
 }
 
-static void on_stop(struct qvmid_kvmi *k, const struct qvmi_stop *st,
-		    bool step)
+static void on_stop(struct qvmid_kvmi *k, const struct qvmi_stop *st, bool step)
 {
 	struct kvbp *b;
 
@@ -304,8 +302,8 @@ static void on_stop(struct qvmid_kvmi *k, const struct qvmi_stop *st,
 	if (st->reason != QVMI_STOP_BREAKPOINT)
 		return; /* someone else stopped the VM: theirs */
 	b = bp_at_va(k, st->rip);
-	if (!b || !ev_on(k, st->vcpu, QVMI_KVMI_EV_BREAKPOINT) ||
-	    k->fd < 0 || k->stage != KV_READY) {
+	if (!b || !ev_on(k, st->vcpu, QVMI_KVMI_EV_BREAKPOINT) || k->fd < 0 ||
+	    k->stage != KV_READY) {
 		/* KVM without the intercept: the guest takes its int3 */
 		qvmid_kvmi_log(k, QVMI_LOG_INFO,
 			       "kvmi: breakpoint at 0x%" PRIx64
@@ -390,8 +388,8 @@ bool qvmid_kvmi_bp_reply(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
 
 	if (ev != QVMI_KVMI_EV_BREAKPOINT && ev != QVMI_KVMI_EV_SINGLESTEP)
 		return false;
-	if (c->sstep && (ev == QVMI_KVMI_EV_SINGLESTEP ||
-			 action == QVMI_KVMI_RETRY)) {
+	if (c->sstep &&
+	    (ev == QVMI_KVMI_EV_SINGLESTEP || action == QVMI_KVMI_RETRY)) {
 		if (!step_start(k, vcpu))
 			return true;
 		send_step_event(k, vcpu, true);
@@ -415,8 +413,7 @@ void qvmid_kvmi_bp_release(struct qvmid_kvmi *k)
 		bp_resume(k);
 }
 
-int qvmid_kvmi_singlestep(struct qvmid_kvmi *k, unsigned int vcpu,
-			  bool enable)
+int qvmid_kvmi_singlestep(struct qvmid_kvmi *k, unsigned int vcpu, bool enable)
 {
 	if (!k->gdb)
 		return -QVMI_KVM_EOPNOTSUPP;

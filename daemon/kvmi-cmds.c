@@ -38,7 +38,7 @@ bool qvmid_kvmi_ev_supported(const struct qvmid_kvmi *k, uint16_t ev)
 {
 	if (ev == QVMI_KVMI_EV_BREAKPOINT || ev == QVMI_KVMI_EV_SINGLESTEP)
 		return k->gdb != NULL;
-	return ev == QVMI_KVMI_EV_PAUSE_VCPU;
+	return ev == QVMI_KVMI_EV_PAUSE_VCPU || ev == QVMI_KVMI_EV_UNHOOK;
 }
 
 bool qvmid_kvmi_cmd_supported(const struct qvmid_kvmi *k, uint16_t id)
@@ -53,6 +53,7 @@ bool qvmid_kvmi_cmd_supported(const struct qvmid_kvmi *k, uint16_t id)
 	case QVMI_KVMI_GET_GUEST_INFO:
 	case QVMI_KVMI_PAUSE_VCPU:
 	case QVMI_KVMI_CONTROL_EVENTS:
+	case QVMI_KVMI_CONTROL_VM_EVENTS:
 	case QVMI_KVMI_GET_REGISTERS:
 	case QVMI_KVMI_READ_PHYSICAL:
 	case QVMI_KVMI_WRITE_PHYSICAL:
@@ -235,8 +236,13 @@ static int cmd_control_events(struct qvmid_kvmi *k, const uint8_t *p, bool vm)
 		return -EINVAL;
 	if (!ev_allowed(k, ev))
 		return -EPERM;
-	if (vm) /* UNHOOK is the only VM event; not served yet */
-		return -QVMI_KVM_EOPNOTSUPP;
+	if (vm) { /* UNHOOK is the only VM event */
+		if (ev != QVMI_KVMI_EV_UNHOOK)
+			return -EINVAL;
+		k->vm_events = enable ? k->vm_events | 1u << ev :
+					k->vm_events & ~(1u << ev);
+		return 0;
+	}
 	if (ev == QVMI_KVMI_EV_PAUSE_VCPU)
 		return 0; /* always delivered, as in the kernel */
 	if (qvmid_kvmi_ev_supported(k, ev)) {

@@ -23,7 +23,12 @@
 #include "kvmi-int.h"
 #include "qmp-proxy.h"
 
-enum { DIAL_INTERVAL_MS = 1000, HS_TIMEOUT_MS = 10000, IO_TIMEOUT_MS = 10000 };
+enum {
+	DIAL_INTERVAL_MS = 1000,
+	HS_TIMEOUT_MS = 10000,
+	IO_TIMEOUT_MS = 10000,
+	UNHOOK_TIMEOUT_MS = 60000,
+};
 
 void qvmid_kvmi_log(struct qvmid_kvmi *k, enum qvmi_log_level lvl,
 		    const char *fmt, ...)
@@ -125,6 +130,7 @@ void qvmid_kvmi_close(struct qvmid_kvmi *k, const char *why)
 	qvmid_kvmi_log(k, k->stage == KV_READY ? QVMI_LOG_WARN : QVMI_LOG_INFO,
 		       "kvmi: %s: closing the connection to %s", why, k->spec);
 	qvmid_kvmi_release(k);
+	k->gen_done = k->gen_req; /* an unhook round ends with the socket */
 	close(k->fd);
 	k->fd = -1;
 	k->stage = KV_IDLE;
@@ -398,6 +404,13 @@ nfds_t qvmid_kvmi_prepare(struct qvmid_kvmi *k, struct pollfd *pfd,
 		 * ~80 ms (session-out.c): one new connection after them. */
 		k->next_dial = now + 300;
 	}
+	if (k->fd >= 0 && k->gen_done < k->gen_req &&
+	    now >= k->unhook_deadline) {
+		k->st.unhook_timeouts++;
+		qvmid_kvmi_close(k, "no close within the unhook timeout");
+	}
+	if (k->gen_done < k->gen_req)
+		*next_ms = QVMI_MIN(*next_ms, k->unhook_deadline);
 	if (k->fd < 0 && now >= k->next_dial)
 		dial(k);
 	pfd[1] = (struct pollfd){ qvmid_kvmi_bp_fd(k), POLLIN, 0 };
@@ -465,6 +478,36 @@ void qvmid_kvmi_qmp_event(struct qvmid_kvmi *k, struct json_object *msg)
 		k->reset_pending = true;
 }
 
+bool qvmid_kvmi_hooked(const struct qvmid_kvmi *k)
+{
+	return k->fd >= 0 && k->stage == KV_READY &&
+	       (k->vm_events & (1u << QVMI_KVMI_EV_UNHOOK));
+}
+
+/* The RFC: QEMU asks the kernel for KVMI_EVENT_UNHOOK and waits up to
+ * unhook_timeout for the tool to close the socket. */
+uint64_t qvmid_kvmi_unhook(struct qvmid_kvmi *k, uint32_t reason)
+{
+	if (k->gen_done < k->gen_req)
+		return k->gen_req; /* join the round under way */
+	k->gen_req++;
+	k->st.unhooks++;
+	k->unhook_deadline = qvmid_kvmi_now() + k->o.unhook_timeout_ms;
+	qvmid_kvmi_log(k, QVMI_LOG_INFO,
+		       "kvmi: UNHOOK event (reason %u): waiting up to %d ms "
+		       "for the tool to close",
+		       reason, k->o.unhook_timeout_ms);
+	/* a VM event: no reply is waited for; vCPU 0's state as arch */
+	if (!qvmid_kvmi_send_vm_event(k, QVMI_KVMI_EV_UNHOOK))
+		qvmid_kvmi_close(k, "cannot send the UNHOOK event");
+	return k->gen_req;
+}
+
+bool qvmid_kvmi_unhook_done(const struct qvmid_kvmi *k, uint64_t ticket)
+{
+	return k->gen_done >= ticket;
+}
+
 int qvmid_kvmi_run(struct qvmid_kvmi *k)
 {
 	for (;;) {
@@ -521,6 +564,9 @@ int qvmid_kvmi_create(struct qvmi_ctx *ctx, const struct qvmid_kvmi_opts *o,
 					    HS_TIMEOUT_MS;
 	k->o.io_timeout_ms = k->o.io_timeout_ms > 0 ? k->o.io_timeout_ms :
 						      IO_TIMEOUT_MS;
+	k->o.unhook_timeout_ms = k->o.unhook_timeout_ms > 0 ?
+					 k->o.unhook_timeout_ms :
+					 UNHOOK_TIMEOUT_MS;
 	snprintf(k->spec, sizeof(k->spec), "%s", o->connect_addr ?: "");
 	err = o->connect_addr ? qvmi_ses_addr_parse(o->connect_addr,
 						    QVMI_SES_ADDR_NUMERIC,
@@ -595,6 +641,21 @@ static void svc_destroy(void *svc)
 	qvmid_kvmi_destroy(svc);
 }
 
+static bool svc_hooked(const void *svc)
+{
+	return qvmid_kvmi_hooked(svc);
+}
+
+static uint64_t svc_unhook(void *svc, uint32_t reason)
+{
+	return qvmid_kvmi_unhook(svc, reason);
+}
+
+static bool svc_unhook_done(const void *svc, uint64_t ticket)
+{
+	return qvmid_kvmi_unhook_done(svc, ticket);
+}
+
 const struct qvmid_service_ops qvmid_kvmi_service = {
 	.name = "kvmi",
 	.nfds = svc_nfds,
@@ -602,4 +663,7 @@ const struct qvmid_service_ops qvmid_kvmi_service = {
 	.dispatch = svc_dispatch,
 	.qmp_event = svc_event,
 	.destroy = svc_destroy,
+	.hooked = svc_hooked,
+	.unhook = svc_unhook,
+	.unhook_done = svc_unhook_done,
 };

@@ -65,6 +65,9 @@ struct qvmid_kvmi {
 	size_t in_len;
 	uint32_t hs_body, hs_left; /* handshake answer after its size */
 	bool reset_pending; /* a QMP RESET came: close and redial */
+	/* unhook rounds: ticket gen_req is done once gen_done reaches it */
+	uint64_t gen_req, gen_done;
+	int64_t unhook_deadline;
 	uint8_t cookie[QVMI_KVMI_COOKIE];
 	/* output: out[out_off, out_len) unsent */
 	uint8_t *out;
@@ -129,6 +132,7 @@ int qvmid_kvmi_ncpus(struct qvmid_kvmi *k);
  * bytes): 0, or a negative errno to answer. */
 int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 			     const uint8_t *idx, unsigned int n, uint8_t *buf);
+bool qvmid_kvmi_send_vm_event(struct qvmid_kvmi *k, uint8_t ev);
 /* Send event ev for vcpu with its state; false if not sent. */
 bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
 			   const void *spec, size_t spec_len);

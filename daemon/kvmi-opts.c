@@ -25,6 +25,7 @@ const char qvmid_kvmi_usage[] =
 	"                       produce: -EOPNOTSUPP, or accepted and never "
 	"fired\n"
 	"  --kvmi-unknown-msr einval|zero  MSRs stock QEMU does not show\n"
+	"  --kvmi-unhook-timeout MS  after the UNHOOK event (default 60000)\n"
 	"  --kvmi-commands IDS, --kvmi-events IDS  allow-lists (comma-separated"
 	" ids)\n";
 
@@ -117,6 +118,9 @@ int qvmid_kvmi_option(struct qvmid_kvmi_args *a, int code, const char *arg)
 	case 7:
 		o->cmd_list_set = true;
 		err = qvmid_kvmi_parse_ids(arg, o->cmd_allowed, QVMID_KVMI_IDS);
+		break;
+	case 9:
+		err = parse_ms(arg, &o->unhook_timeout_ms);
 		break;
 	case 8:
 		o->ev_list_set = true;

@@ -197,6 +197,27 @@ int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 	return 0;
 }
 
+/* A VM event (UNHOOK): the header and vCPU 0's state, nothing waited
+ * for. */
+bool qvmid_kvmi_send_vm_event(struct qvmid_kvmi *k, uint8_t ev)
+{
+	size_t cap = QVMI_KVMI_HDR + QVMI_KVMI_EV_SIZE;
+	struct qvmi_kvmi_arch zero;
+	const struct qvmi_kvmi_arch *a = &zero;
+	uint8_t *b;
+
+	memset(&zero, 0, sizeof(zero));
+	if (qvmid_kvmi_vcpu_state(k, 0, &a))
+		a = &zero; /* the state is not what a VM event is about */
+	b = qvmid_kvmi_reserve(k, cap);
+	if (!b)
+		return false;
+	qvmid_kvmi_commit(k, qvmi_kvmi_event_encode(b, cap, ++k->ev_seq, 0, ev,
+						    a, NULL, 0));
+	k->st.events++;
+	return true;
+}
+
 bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
 			   const void *spec, size_t spec_len)
 {

@@ -52,6 +52,11 @@ struct qvmid_kvmi_opts {
 	/* QEMU's gdbstub socket: BREAKPOINT and SINGLESTEP events (NULL:
 	 * those answer -EOPNOTSUPP).  Not together with the session's. */
 	const char *gdb_path;
+	/* After the UNHOOK event (a held stop, reset, migrate, quit or
+	 * powerdown, with CONTROL_VM_EVENTS(UNHOOK) on), wait this long for
+	 * the tool to close before closing it ourselves; 0: 60000 (the
+	 * RFC's unhook_timeout). */
+	int unhook_timeout_ms;
 	qvmid_log_fn log; /* may be NULL */
 	void *log_arg;
 };
@@ -80,6 +85,11 @@ void qvmid_kvmi_dispatch(struct qvmid_kvmi *k, const struct pollfd *pfd);
  * redials (the RFC's QEMU reconnects after a guest reset). */
 void qvmid_kvmi_qmp_event(struct qvmid_kvmi *k, struct json_object *msg);
 
+/* Lifecycle interception (the QMP proxy's hold, proxy-hold.c). */
+bool qvmid_kvmi_hooked(const struct qvmid_kvmi *k);
+uint64_t qvmid_kvmi_unhook(struct qvmid_kvmi *k, uint32_t reason);
+bool qvmid_kvmi_unhook_done(const struct qvmid_kvmi *k, uint64_t ticket);
+
 /* Alone: serve until qvmid_kvmi_stop() (async-signal-safe). */
 int qvmid_kvmi_run(struct qvmid_kvmi *k);
 void qvmid_kvmi_stop(struct qvmid_kvmi *k);
@@ -87,7 +97,7 @@ void qvmid_kvmi_stop(struct qvmid_kvmi *k);
 struct qvmid_kvmi_stats {
 	uint64_t attempts, connected, handshakes, bad_cookie, bad_frames;
 	uint64_t timeouts, requests, denied, unsupported, events, replies;
-	uint64_t resets;
+	uint64_t resets, unhooks, unhook_timeouts;
 	bool ready; /* handshake done, serving */
 	bool paused; /* the VM is stopped for this connection */
 };
@@ -99,26 +109,19 @@ enum { QVMID_KVMI_OPT_BASE = 0x4b00 };
 
 /* Entries for qvmid's getopt_long table; their codes start at
  * QVMID_KVMI_OPT_BASE. */
-#define QVMID_KVMI_LONGOPTS                                               \
-	{ "kvmi-connect", required_argument, NULL, QVMID_KVMI_OPT_BASE }, \
-		{ "kvmi-reconnect", required_argument, NULL,              \
-		  QVMID_KVMI_OPT_BASE + 1 },                              \
-		{ "kvmi-handshake", required_argument, NULL,              \
-		  QVMID_KVMI_OPT_BASE + 2 },                              \
-		{ "kvmi-key", required_argument, NULL,                    \
-		  QVMID_KVMI_OPT_BASE + 3 },                              \
-		{ "kvmi-handshake-timeout", required_argument, NULL,      \
-		  QVMID_KVMI_OPT_BASE + 4 },                              \
-		{ "kvmi-unsupported", required_argument, NULL,            \
-		  QVMID_KVMI_OPT_BASE + 5 },                              \
-		{ "kvmi-unknown-msr", required_argument, NULL,            \
-		  QVMID_KVMI_OPT_BASE + 6 },                              \
-		{ "kvmi-commands", required_argument, NULL,               \
-		  QVMID_KVMI_OPT_BASE + 7 },                              \
-	{                                                                 \
-		"kvmi-events", required_argument, NULL,                   \
-			QVMID_KVMI_OPT_BASE + 8                           \
-	}
+/* clang-format off */
+#define QVMID_KVMI_LONGOPTS \
+	{ "kvmi-connect", required_argument, NULL, QVMID_KVMI_OPT_BASE + 0 }, \
+	{ "kvmi-reconnect", required_argument, NULL, QVMID_KVMI_OPT_BASE + 1 }, \
+	{ "kvmi-handshake", required_argument, NULL, QVMID_KVMI_OPT_BASE + 2 }, \
+	{ "kvmi-key", required_argument, NULL, QVMID_KVMI_OPT_BASE + 3 }, \
+	{ "kvmi-handshake-timeout", required_argument, NULL, QVMID_KVMI_OPT_BASE + 4 }, \
+	{ "kvmi-unsupported", required_argument, NULL, QVMID_KVMI_OPT_BASE + 5 }, \
+	{ "kvmi-unknown-msr", required_argument, NULL, QVMID_KVMI_OPT_BASE + 6 }, \
+	{ "kvmi-commands", required_argument, NULL, QVMID_KVMI_OPT_BASE + 7 }, \
+	{ "kvmi-events", required_argument, NULL, QVMID_KVMI_OPT_BASE + 8 }, \
+	{ "kvmi-unhook-timeout", required_argument, NULL, QVMID_KVMI_OPT_BASE + 9 }
+/* clang-format on */
 
 struct qvmid_kvmi_args {
 	struct qvmid_kvmi_opts o;

@@ -47,6 +47,9 @@ struct held {
 	size_t len;
 	char *id; /* the client's id, raw JSON, or NULL */
 	uint64_t ticket; /* qvmid_session_server_unhook_done() */
+	bool ses_wait; /* the session was hooked: wait for ticket */
+	/* each service's ticket; 0: it was not hooked */
+	uint64_t svc_ticket[QVMID_PROXY_SERVICES];
 };
 
 struct qvmid_proxy {

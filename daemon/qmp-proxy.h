@@ -75,6 +75,12 @@ struct qvmid_service_ops {
 	void (*dispatch)(void *svc, const struct pollfd *pfd);
 	void (*qmp_event)(void *svc, struct json_object *msg);
 	void (*destroy)(void *svc);
+	/* Lifecycle interception (proxy-hold.c), all three or none: is a
+	 * tool hooked; ask it to unhook (enum qvmi_unhook_reason) and get a
+	 * ticket; is that round over (ack, EOF or timeout)? */
+	bool (*hooked)(const void *svc);
+	uint64_t (*unhook)(void *svc, uint32_t reason);
+	bool (*unhook_done)(const void *svc, uint64_t ticket);
 };
 /* At most QVMID_PROXY_SERVICES; -ENOSPC beyond. */
 int qvmid_proxy_add_service(struct qvmid_proxy *p,

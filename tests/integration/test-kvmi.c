@@ -658,8 +658,91 @@ static void test_breakpoint(void)
 		       gpa, cyc[2], cyc[4]);
 }
 
+/* Send one QMP command through qvmid's proxy; the connection is
+ * returned (the reply is read by qmp_read_reply). */
+static int qmp_send(const char *cmd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[512];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", T.proxy);
+	CHECK_OK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	n = snprintf(buf, sizeof(buf),
+		     "{\"execute\":\"qmp_capabilities\"}\n"
+		     "{\"execute\":\"%s\",\"id\":7}\n",
+		     cmd);
+	CHECK_INT(write(fd, buf, (size_t)n), ==, n);
+	return fd;
+}
+
+/* Is the reply with id 7 there within ms? */
+static bool qmp_replied(int fd, int ms)
+{
+	static char buf[16384];
+	static size_t len;
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	len = 0;
+	while (poll(&p, 1, ms) == 1) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = 0;
+		if (strstr(buf, "\"id\": 7"))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The RFC's unhook: with CONTROL_VM_EVENTS(UNHOOK) on, a management stop
+ * through the QMP proxy is held, the tool gets the UNHOOK event, and the
+ * stop goes to QEMU once the tool has closed the socket.
+ */
+static void test_unhook(void)
+{
+	const struct qvmi_guest *g = start();
+	uint8_t p[8] = { 0 }, b[16];
+	char st[32];
+	size_t n;
+	int fd;
+
+	(void)g;
+	qvmi_kvmi_put16(p, QVMI_KVMI_EV_UNHOOK);
+	p[2] = 1;
+	CHECK_INT(call(QVMI_KVMI_CONTROL_VM_EVENTS, p, 8, NULL, 0, NULL), ==,
+		  0);
+	fd = qmp_send("stop");
+	wait_events(1);
+	CHECK_INT(T.evq[0].b[4], ==, QVMI_KVMI_EV_UNHOOK);
+	T.nev = 0;
+	/* held while the tool is still connected (and still served) */
+	CHECK(!qmp_replied(fd, 300));
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+	close(T.fd);
+	T.fd = -1;
+	CHECK(qmp_replied(fd, IO_MS));
+	close(fd);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "paused");
+	/* the tool dials in again; management's cont gives the VM back */
+	accept_handshake();
+	fd = qmp_send("cont");
+	CHECK(qmp_replied(fd, IO_MS));
+	close(fd);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+}
+
 static const struct qvmi_test kvmi_tests[] = {
 	{ "client", test_client },
 	{ "breakpoint", test_breakpoint },
+	{ "unhook", test_unhook },
 };
 QVMI_SUITE(kvmi_client, kvmi_tests);

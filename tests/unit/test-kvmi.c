@@ -465,6 +465,14 @@ static void check_truthful(void)
 	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_COMMAND, 1000), ==, -95);
 	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_EVENT, QVMI_KVMI_EV_PAUSE_VCPU),
 		  ==, 0);
+	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_EVENT, QVMI_KVMI_EV_UNHOOK), ==,
+		  0);
+	/* no gdbstub: no breakpoints, no single-step */
+	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_EVENT, QVMI_KVMI_EV_BREAKPOINT),
+		  ==, -95);
+	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_COMMAND,
+			    QVMI_KVMI_VCPU_CONTROL_SINGLESTEP),
+		  ==, -95);
 	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_EVENT, QVMI_KVMI_EV_CR), ==,
 		  -95);
 	CHECK_INT(check_cmd(r, QVMI_KVMI_CHECK_EVENT, QVMI_KVMI_EV_PF), ==,
@@ -542,9 +550,12 @@ static void unsupported_refuse_accept(void)
 	 * before the event id is looked at, so use VM-wide ones here */
 	CHECK_INT(call(r, QVMI_KVMI_SET_PAGE_ACCESS, pa, 8, NULL, 0, NULL), ==,
 		  -95);
+	/* UNHOOK is the one VM event, and it is served */
 	CHECK_INT(control(r, QVMI_KVMI_CONTROL_VM_EVENTS, QVMI_KVMI_EV_UNHOOK,
 			  1),
-		  ==, -95);
+		  ==, 0);
+	CHECK_INT(control(r, QVMI_KVMI_CONTROL_VM_EVENTS, QVMI_KVMI_EV_CR, 1),
+		  ==, -EINVAL);
 	CHECK_INT(control(r, QVMI_KVMI_CONTROL_VM_EVENTS, 99, 1), ==, -EINVAL);
 	o.accept_unsupported = true;
 	r = started(&o);
