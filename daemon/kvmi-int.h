@@ -40,6 +40,8 @@ struct kvcpu {
 	bool state_ok; /* arch is this vCPU's state in the current pause */
 	struct qvmi_kvmi_arch arch;
 	bool kgs_ok; /* arch.msrs.shadow_gs is real (gdbstub) */
+	bool segs_ok; /* segs: the last HMP read's kvm_sregs */
+	struct kvm_sregs segs;
 	uint32_t events; /* CONTROL_EVENTS bits (only supported ones) */
 	bool ev_pending; /* an event waits for its EVENT_REPLY */
 	uint32_t ev_seq;

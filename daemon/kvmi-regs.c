@@ -60,12 +60,65 @@ static uint8_t vcpu_mode(const struct kvm_sregs *s)
 	return s->cs.db ? 4 : 2;
 }
 
+/* What the gdbstub adds to either path: CR8 and KERNEL_GS_BASE. */
+static void from_gdb(struct kvcpu *c, struct qvmi_kvmi_arch *a,
+		     const struct qvmi_regs_x86 *r)
+{
+	if (r->valid & QVMI_REGS_CR8)
+		a->sregs.cr8 = r->cr8;
+	c->kgs_ok = r->valid & QVMI_REGS_KGS;
+	a->msrs.shadow_gs = c->kgs_ok ? r->kernel_gs_base : 0;
+}
+
+/*
+ * With the gdbstub: one 'g' (~0.5 ms, QEMU 7.2 TCG) instead of HMP
+ * (~1.2 ms), when the six selectors, CR0 and EFER are those of this
+ * vCPU's last HMP read.  A loaded selector's hidden part is the GDT (or
+ * LDT) entry it names, which Linux does not rewrite for loaded kernel or
+ * user selectors; FS and GS bases come from the stub.  LDTR and TR are
+ * not in the stub's registers and are taken as they were (Linux loads TR
+ * once per CPU; an LDT change needs modify_ldt).  1: use HMP instead.
+ */
+static int read_state_gdb(struct qvmid_kvmi *k, unsigned int vcpu,
+			  struct qvmi_kvmi_arch *a)
+{
+	struct kvcpu *c = &k->cpu[vcpu];
+	const struct kvm_sregs *s = &c->segs;
+	uint64_t need = QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_CR |
+			QVMI_REGS_BASES;
+	struct qvmi_regs_x86 r;
+	int err;
+
+	if (!k->gdb || !c->segs_ok)
+		return 1;
+	err = qvmi_get_regs(k->ctx, vcpu, &r);
+	if (err)
+		return err;
+	if ((r.valid & need) != need || r.cs != s->cs.selector ||
+	    r.ss != s->ss.selector || r.ds != s->ds.selector ||
+	    r.es != s->es.selector || r.fs != s->fs.selector ||
+	    r.gs != s->gs.selector || r.cr0 != s->cr0 || r.efer != s->efer)
+		return 1;
+	memset(a, 0, sizeof(*a));
+	a->sregs = *s;
+	a->sregs.fs.base = r.fs_base, a->sregs.gs.base = r.gs_base;
+	a->sregs.cr2 = r.cr2, a->sregs.cr3 = r.cr3, a->sregs.cr4 = r.cr4;
+	fill_regs(&a->regs, &r);
+	a->mode = vcpu_mode(&a->sregs);
+	a->msrs.efer = r.efer;
+	from_gdb(c, a, &r);
+	return 0;
+}
+
 static int read_state(struct qvmid_kvmi *k, unsigned int vcpu,
 		      struct qvmi_kvmi_arch *a)
 {
 	struct qvmi_regs_x86 r;
 	char cmd[40], *text = NULL;
-	int err;
+	int err = read_state_gdb(k, vcpu, a);
+
+	if (err <= 0)
+		return err;
 
 	if (!k->ctx->qmp)
 		return -EOPNOTSUPP;
@@ -85,6 +138,10 @@ static int read_state(struct qvmid_kvmi *k, unsigned int vcpu,
 	a->mode = vcpu_mode(&a->sregs);
 	memset(&a->msrs, 0, sizeof(a->msrs));
 	a->msrs.efer = r.efer;
+	k->cpu[vcpu].segs = a->sregs;
+	k->cpu[vcpu].segs_ok = true;
+	if (k->gdb && !qvmi_get_regs(k->ctx, vcpu, &r))
+		from_gdb(&k->cpu[vcpu], a, &r);
 	return 0;
 }
 
@@ -136,8 +193,9 @@ void qvmid_kvmi_state_flush(struct qvmid_kvmi *k)
 
 /* One requested MSR: 0 and *ret, or -EINVAL when stock QEMU has no
  * read path for it. */
-static int msr_value(struct qvmid_kvmi *k, const struct qvmi_kvmi_arch *a,
-		     uint32_t idx, uint64_t *ret)
+static int msr_value(struct qvmid_kvmi *k, unsigned int vcpu,
+		     const struct qvmi_kvmi_arch *a, uint32_t idx,
+		     uint64_t *ret)
 {
 	switch (idx) {
 	case MSR_EFER:
@@ -148,6 +206,11 @@ static int msr_value(struct qvmid_kvmi *k, const struct qvmi_kvmi_arch *a,
 		return 0;
 	case MSR_GS_BASE:
 		*ret = a->sregs.gs.base;
+		return 0;
+	case MSR_KERNEL_GS_BASE: /* the gdbstub's k_gs_base */
+		if (!k->cpu[vcpu].kgs_ok)
+			break;
+		*ret = a->msrs.shadow_gs;
 		return 0;
 	}
 	if (!k->o.unknown_msr_zero)
@@ -182,7 +245,7 @@ int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 		uint32_t id = qvmi_kvmi_u32(idx + 4 * i);
 		uint64_t v;
 
-		err = msr_value(k, a, id, &v);
+		err = msr_value(k, vcpu, a, id, &v);
 		if (err) {
 			qvmid_kvmi_log(k, QVMI_LOG_INFO,
 				       "kvmi: GET_REGISTERS: MSR 0x%x has no "

@@ -622,6 +622,18 @@ static void test_breakpoint(void)
 		CHECK_U64(qvmi_kvmi_u64(e.b + 544), ==, gpa);
 		CHECK_INT(e.b[544 + 8], ==, 1);
 		CHECK_U64(qvmi_kvmi_u64(e.b + EV_RIP), ==, va);
+		if (!hit) { /* with the gdbstub: KERNEL_GS_BASE is real */
+			uint8_t r[16 + 4] = { 0 };
+
+			qvmi_kvmi_put16(r, (uint16_t)v);
+			qvmi_kvmi_put16(r + 8, 1);
+			qvmi_kvmi_put32(r + 16, 0xc0000102);
+			CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, r, 20, b,
+				       sizeof(b), &n),
+				  ==, 0);
+			CHECK_U64(qvmi_kvmi_u64(b + 8 + 128), ==, va);
+			CHECK_INT(qvmi_kvmi_u32(b + 472), ==, 0xc0000102);
+		}
 		write_byte(gpa, orig);
 		vcpu_ctl(QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v, 0, 1);
 		reply_event(&e, QVMI_KVMI_RETRY);
