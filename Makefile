@@ -214,7 +214,7 @@ fuzz:
 # ---- bench --------------------------------------------------------------
 $(BENCH): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(DAEMON_PART_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) $(CRYPTO_LIBS) -lpthread
 
 # Exec floors for the process rows (bench/floor/floor.c): linked like the
 # CLI (fully static where libc.a is installed), and like the CLI was
