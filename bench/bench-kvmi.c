@@ -371,8 +371,8 @@ static int vcpu_ctl(struct kt *t, uint16_t id, unsigned int v, uint16_t ev,
 	return call(t, id, p, 16, NULL, 0);
 }
 
-static int bp_cycles(struct kt *t, unsigned int ncpu, uint64_t va,
-		     double *lat, int n)
+static int bp_cycles(struct kt *t, unsigned int ncpu, uint64_t va, double *lat,
+		     int n)
 {
 	uint8_t req[16] = { 0 }, out[16], orig = 0;
 	uint64_t gpa;
@@ -386,8 +386,7 @@ static int bp_cycles(struct kt *t, unsigned int ncpu, uint64_t va,
 	err = err ?: call(t, QVMI_KVMI_READ_PHYSICAL, req, 16, &orig, 1);
 	err = err ?: write_byte(t, gpa, 0xcc);
 	for (unsigned int v = 0; v < ncpu && !err; v++)
-		err = vcpu_ctl(t, QVMI_KVMI_CONTROL_EVENTS, v,
-			       QVMI_KVMI_EV_BREAKPOINT, 1) ?:
+		err = vcpu_ctl(t, QVMI_KVMI_CONTROL_EVENTS, v, QVMI_KVMI_EV_BREAKPOINT, 1) ?:
 			      vcpu_ctl(t, QVMI_KVMI_CONTROL_EVENTS, v,
 				       QVMI_KVMI_EV_SINGLESTEP, 1);
 	err = err ?: reply_all(t, QVMI_KVMI_CONTINUE);
@@ -399,13 +398,15 @@ static int bp_cycles(struct kt *t, unsigned int ncpu, uint64_t va,
 		t0 = bench_now();
 		v = qvmi_kvmi_u16(t->evb[0] + 2);
 		err = err ?: write_byte(t, gpa, orig);
-		err = err ?: vcpu_ctl(t, QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v,
-				      0, 1);
+		err = err   ?:
+			      vcpu_ctl(t, QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v,
+				       0, 1);
 		err = err ?: reply_all(t, QVMI_KVMI_RETRY);
 		err = err ?: wait_events(t, 1);
 		err = err ?: write_byte(t, gpa, 0xcc);
-		err = err ?: vcpu_ctl(t, QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v,
-				      0, 0);
+		err = err   ?:
+			      vcpu_ctl(t, QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v,
+				       0, 0);
 		err = err ?: reply_all(t, QVMI_KVMI_CONTINUE);
 		/* ordered after the CONTINUE: the VM runs again */
 		err = err ?: call(t, QVMI_KVMI_GET_VERSION, NULL, 0, out, 16);

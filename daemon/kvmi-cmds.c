@@ -43,7 +43,8 @@ bool qvmid_kvmi_ev_supported(const struct qvmid_kvmi *k, uint16_t ev)
 
 bool qvmid_kvmi_cmd_supported(const struct qvmid_kvmi *k, uint16_t id)
 {
-	if (id == QVMI_KVMI_VCPU_CONTROL_SINGLESTEP)
+	if (id == QVMI_KVMI_VCPU_CONTROL_SINGLESTEP ||
+	    id == QVMI_KVMI_SET_REGISTERS)
 		return k->gdb != NULL;
 	switch (id) {
 	case QVMI_KVMI_EVENT_REPLY:
@@ -51,6 +52,8 @@ bool qvmid_kvmi_cmd_supported(const struct qvmid_kvmi *k, uint16_t id)
 	case QVMI_KVMI_CHECK_COMMAND:
 	case QVMI_KVMI_CHECK_EVENT:
 	case QVMI_KVMI_GET_GUEST_INFO:
+	case QVMI_KVMI_GET_VCPU_INFO: /* -EOPNOTSUPP when QEMU has no TSC
+				       * frequency (TCG) */
 	case QVMI_KVMI_PAUSE_VCPU:
 	case QVMI_KVMI_CONTROL_EVENTS:
 	case QVMI_KVMI_CONTROL_VM_EVENTS:
@@ -421,6 +424,24 @@ static int simple_cmd(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 						  "CONTROL_MSR");
 	case QVMI_KVMI_SET_PAGE_ACCESS:
 		return accept_unsupported(k, h->id, "SET_PAGE_ACCESS");
+	case QVMI_KVMI_SET_REGISTERS: {
+		int v = vcpu_arg(k, p);
+
+		return v < 0 ? v :
+			       qvmid_kvmi_set_registers(k, (unsigned int)v,
+							p + QVMI_KVMI_VCPU_HDR);
+	}
+	case QVMI_KVMI_GET_VCPU_INFO: {
+		int v = vcpu_arg(k, p);
+		uint64_t tsc = 0;
+		int err =
+			v < 0 ? v :
+				qvmid_kvmi_tsc_speed(k, (unsigned int)v, &tsc);
+
+		qvmi_kvmi_put64(out, tsc);
+		*out_len = 8;
+		return err;
+	}
 	case QVMI_KVMI_VCPU_CONTROL_SINGLESTEP: {
 		int v = vcpu_arg(k, p);
 

@@ -135,6 +135,10 @@ int qvmid_kvmi_ncpus(struct qvmid_kvmi *k);
 int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 			     const uint8_t *idx, unsigned int n, uint8_t *buf);
 bool qvmid_kvmi_send_vm_event(struct qvmid_kvmi *k, uint8_t ev);
+int qvmid_kvmi_set_registers(struct qvmid_kvmi *k, unsigned int vcpu,
+			     const uint8_t *p);
+int qvmid_kvmi_tsc_speed(struct qvmid_kvmi *k, unsigned int vcpu,
+			 uint64_t *ret);
 /* Send event ev for vcpu with its state; false if not sent. */
 bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
 			   const void *spec, size_t spec_len);

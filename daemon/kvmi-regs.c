@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "kvmi-int.h"
 #include "proto/hmp.h"
 #include "proto/kvmi-sregs.h"
@@ -262,6 +264,66 @@ int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 
 /* A VM event (UNHOOK): the header and vCPU 0's state, nothing waited
  * for. */
+/* SET_REGISTERS: kvm_regs through the gdbstub, with the vCPU stopped for
+ * this connection (a pause or an event), as KVMi allows it only there. */
+int qvmid_kvmi_set_registers(struct qvmid_kvmi *k, unsigned int vcpu,
+			     const uint8_t *p)
+{
+	struct kvm_regs kr;
+	struct qvmi_regs_x86 r = { .valid = QVMI_REGS_GPR };
+	int err;
+
+	if (!k->gdb)
+		return -QVMI_KVM_EOPNOTSUPP;
+	if (!k->we_paused && !k->bp_stopped)
+		return -EBUSY;
+	memcpy(&kr, p, sizeof(kr));
+	r.rax = kr.rax, r.rbx = kr.rbx, r.rcx = kr.rcx, r.rdx = kr.rdx;
+	r.rsi = kr.rsi, r.rdi = kr.rdi, r.rsp = kr.rsp, r.rbp = kr.rbp;
+	r.r8 = kr.r8, r.r9 = kr.r9, r.r10 = kr.r10, r.r11 = kr.r11;
+	r.r12 = kr.r12, r.r13 = kr.r13, r.r14 = kr.r14, r.r15 = kr.r15;
+	r.rip = kr.rip, r.rflags = kr.rflags;
+	err = qvmi_set_regs(k->ctx, vcpu, &r);
+	k->cpu[vcpu].state_ok = false; /* read back, not assumed */
+	if (err)
+		qvmid_kvmi_log(k, QVMI_LOG_WARN, "kvmi: SET_REGISTERS: %s",
+			       qvmi_errmsg(k->ctx));
+	return err ? -EINVAL : 0;
+}
+
+/* GET_VCPU_INFO: the vCPU's QOM tsc-frequency, which QEMU fills from KVM
+ * (target/i386/kvm); 0 under TCG means unknown: -KVM_EOPNOTSUPP, never a
+ * made-up speed. */
+int qvmid_kvmi_tsc_speed(struct qvmid_kvmi *k, unsigned int vcpu, uint64_t *ret)
+{
+	struct json_object *cpus = NULL, *c, *path, *args, *r = NULL;
+	int err = -QVMI_KVM_EOPNOTSUPP;
+
+	if (!k->ctx->qmp ||
+	    qvmi_qmp_execute(k->ctx->qmp, "query-cpus-fast", NULL, &cpus) ||
+	    !json_object_is_type(cpus, json_type_array) ||
+	    vcpu >= json_object_array_length(cpus))
+		goto out;
+	c = json_object_array_get_idx(cpus, vcpu);
+	if (!json_object_object_get_ex(c, "qom-path", &path))
+		goto out;
+	args = json_object_new_object();
+	json_object_object_add(args, "path", json_object_get(path));
+	json_object_object_add(args, "property",
+			       json_object_new_string("tsc-frequency"));
+	if (!qvmi_qmp_execute(k->ctx->qmp, "qom-get", args, &r) &&
+	    json_object_is_type(r, json_type_int) &&
+	    json_object_get_int64(r) > 0) {
+		*ret = (uint64_t)json_object_get_int64(r);
+		err = 0;
+	}
+	json_object_put(args);
+out:
+	json_object_put(r);
+	json_object_put(cpus);
+	return err;
+}
+
 bool qvmid_kvmi_send_vm_event(struct qvmid_kvmi *k, uint8_t ev)
 {
 	size_t cap = QVMI_KVMI_HDR + QVMI_KVMI_EV_SIZE;

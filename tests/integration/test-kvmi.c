@@ -496,6 +496,13 @@ static void test_client(void)
 	CHECK_INT(qvmi_kvmi_u32(b), ==, smp);
 	CHECK_INT(call(QVMI_KVMI_GET_MAX_GFN, NULL, 0, b, 8, &n), ==, 0);
 	CHECK_U64(qvmi_kvmi_u64(b), ==, g->mem_bytes / 4096);
+	/* TCG: QEMU has no TSC frequency (qom tsc-frequency 0) */
+	memset(b, 0, 8);
+	CHECK_INT(call(QVMI_KVMI_GET_VCPU_INFO, b, 8, b, 8, &n), ==, -95);
+	/* SET_REGISTERS: only with the gdbstub */
+	memset(b, 0, 152);
+	CHECK_INT(call(QVMI_KVMI_SET_REGISTERS, b, 152, NULL, 0, NULL), ==,
+		  -95);
 	qmp_status(st, sizeof(st));
 	CHECK_STR(st, "running");
 	pause_all(smp);
@@ -545,6 +552,25 @@ static void vcpu_ctl(uint16_t id, unsigned int vcpu, uint16_t ev,
 		p[8] = enable;
 	}
 	CHECK_INT(call(id, p, 16, NULL, 0, NULL), ==, 0);
+}
+
+/* SET_REGISTERS at a function's entry: RAX is scratch there (SysV), so
+ * the guest does not mind; GET_REGISTERS must read the new value. */
+static void set_rax(unsigned int v, const uint8_t *kregs, uint64_t val)
+{
+	uint8_t p[8 + 144] = { 0 }, r[16] = { 0 }, b[MSG_MAX];
+	size_t n;
+
+	qvmi_kvmi_put16(p, (uint16_t)v);
+	memcpy(p + 8, kregs, 144);
+	qvmi_kvmi_put64(p + 8, val); /* kvm_regs.rax */
+	CHECK_INT(call(QVMI_KVMI_SET_REGISTERS, p, sizeof(p), NULL, 0, NULL),
+		  ==, 0);
+	qvmi_kvmi_put16(r, (uint16_t)v);
+	CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, r, 16, b, sizeof(b), &n), ==,
+		  0);
+	CHECK_U64(qvmi_kvmi_u64(b + 8), ==, val);
+	CHECK_U64(qvmi_kvmi_u64(b + 8 + 128), ==, qvmi_kvmi_u64(kregs + 128));
 }
 
 static void reply_event(const struct ev *e, uint8_t action)
@@ -633,6 +659,7 @@ static void test_breakpoint(void)
 				  ==, 0);
 			CHECK_U64(qvmi_kvmi_u64(b + 8 + 128), ==, va);
 			CHECK_INT(qvmi_kvmi_u32(b + 472), ==, 0xc0000102);
+			set_rax(v, b + 8, 0x1234567);
 		}
 		write_byte(gpa, orig);
 		vcpu_ctl(QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v, 0, 1);
