@@ -68,7 +68,8 @@ static int send_seq(struct kt *t, uint16_t id, uint32_t seq, const void *p,
 	struct qvmi_kvmi_hdr h = { id, (uint16_t)n, seq };
 
 	qvmi_kvmi_hdr_encode(&h, b);
-	memcpy(b + QVMI_KVMI_HDR, p, n);
+	if (n)
+		memcpy(b + QVMI_KVMI_HDR, p, n);
 	return write(t->fd, b, QVMI_KVMI_HDR + n) ==
 			       (ssize_t)(QVMI_KVMI_HDR + n) ?
 		       0 :

@@ -167,7 +167,8 @@ static uint32_t send_msg(struct rig *r, uint16_t id, const void *p, size_t n)
 	struct qvmi_kvmi_hdr h = { id, (uint16_t)n, ++r->seq };
 
 	qvmi_kvmi_hdr_encode(&h, b);
-	memcpy(b + QVMI_KVMI_HDR, p, n);
+	if (n)
+		memcpy(b + QVMI_KVMI_HDR, p, n);
 	CHECK_INT(write(r->fd, b, QVMI_KVMI_HDR + n), ==,
 		  (ssize_t)(QVMI_KVMI_HDR + n));
 	return h.seq;
