@@ -362,6 +362,46 @@ static void key_file_refused(void)
 	CHECK_INT(qvmid_kvmi_create(r->ctx, &o, &k), ==, -EINVAL);
 }
 
+/* --kvmi-connect: PATH, unix:PATH, vsock:CID:PORT; never TCP. (A vsock
+ * connection is not exercised: this host has no vsock transport, loopback
+ * included.) */
+static void addresses(void)
+{
+	static const struct {
+		const char *addr;
+		int err;
+	} cases[] = {
+		{ "vsock:3:5000", 0 },		{ "vsock:2:1", 0 },
+		{ "vsock:x:1", -EINVAL },	{ "vsock:3", -EINVAL },
+		{ "tcp:127.0.0.1:9", -EINVAL }, { "", -EINVAL },
+	};
+	struct rig *r = rig_new();
+	char unixp[128];
+
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(cases); i++) {
+		struct qvmid_kvmi_opts o = { .connect_addr = cases[i].addr };
+		struct qvmid_kvmi *k = NULL;
+
+		CHECK_MSG(qvmid_kvmi_create(r->ctx, &o, &k) == cases[i].err,
+			  "%s", cases[i].addr);
+		qvmid_kvmi_destroy(k);
+	}
+	/* unix:PATH is served like PATH */
+	snprintf(unixp, sizeof(unixp), "unix:%s", r->sock);
+	{
+		struct qvmid_kvmi_opts o = { .connect_addr = unixp,
+					     .reconnect_ms = 50 };
+
+		CHECK_OK(qvmid_kvmi_create(r->ctx, &o, &r->k));
+		CHECK_OK(pthread_create(&r->thr, NULL, loop, r->k));
+		r->running = true;
+		tool_accept(r, 96, NULL);
+		CHECK_INT(call(r, QVMI_KVMI_GET_VERSION, NULL, 0, NULL, 0,
+			       NULL),
+			  ==, 0);
+	}
+}
+
 static void read_write_physical(void)
 {
 	struct rig *r = started(NULL);
@@ -1010,6 +1050,7 @@ static const struct qvmi_test kvmi_tests[] = {
 	{ "handshake_timeout", handshake_timeout },
 	{ "key_match_and_mismatch", key_match_and_mismatch },
 	{ "key_file_refused", key_file_refused },
+	{ "addresses", addresses },
 	{ "read_write_physical", read_write_physical },
 	{ "cmd_response_batch", cmd_response_batch },
 	{ "check_truthful", check_truthful },
