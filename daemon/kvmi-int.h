@@ -95,6 +95,8 @@ struct qvmid_kvmi {
 	bool stepping;
 	unsigned int step_vcpu;
 	int64_t step_deadline;
+	uint64_t step_rip; /* RIP when the step started */
+	bool step_rip_ok;
 };
 
 void qvmid_kvmi_log(struct qvmid_kvmi *k, enum qvmi_log_level lvl,
