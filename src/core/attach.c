@@ -81,6 +81,19 @@ static int query_string(struct qvmi_ctx *ctx, const char *cmd, const char *key,
 	return *ret ? 0 : qvmi__err(ctx, -ENOMEM, "out of memory");
 }
 
+/* query-target: "x86_64" or "i386" (qemu-system-i386), whatever mode
+ * the guest's vCPUs run in. */
+static int query_arch(struct qvmi_ctx *ctx)
+{
+	char *arch = NULL;
+	int err = query_string(ctx, "query-target", "arch", &arch);
+
+	if (!err)
+		snprintf(ctx->vm_arch, sizeof(ctx->vm_arch), "%s", arch);
+	free(arch);
+	return err;
+}
+
 /* Name and UUID are asked for when first wanted (qvmi_vm_info), not on
  * every attach: each QMP round trip costs 0.5-1 ms. */
 int qvmi__qmp_identity(struct qvmi_ctx *ctx)
@@ -89,12 +102,15 @@ int qvmi__qmp_identity(struct qvmi_ctx *ctx)
 
 	if (!ctx->qmp && !ctx->qmp_lazy)
 		return 0;
-	if ((!ctx->vm_name || !ctx->vm_uuid) && (err = qvmi__qmp_need(ctx)))
+	if ((!ctx->vm_name || !ctx->vm_uuid || !ctx->vm_arch[0]) &&
+	    (err = qvmi__qmp_need(ctx)))
 		return err;
 	if (!ctx->vm_name)
 		err = query_string(ctx, "query-name", "name", &ctx->vm_name);
 	if (!err && !ctx->vm_uuid)
 		err = query_string(ctx, "query-uuid", "UUID", &ctx->vm_uuid);
+	if (!err && !ctx->vm_arch[0])
+		err = query_arch(ctx);
 	return err;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -45,4 +46,10 @@ int qvmi__mkdirs(char *d)
 		if (!c)
 			return 0;
 	}
+}
+
+bool qvmi__cache_file_ours(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
+	       !(st->st_mode & 022);
 }

@@ -129,6 +129,9 @@ struct qvmi_ctx {
 	struct qvmi_ctl *ctl;
 	enum qvmi_vm_state vm_state; /* as last seen */
 	char *vm_name, *vm_uuid, *qemu_version;
+	/* QEMU's target ("x86_64", "i386": QMP query-target, the gdbstub's
+	 * description, qvmid's info), an ELF dump's e_machine; "" unknown. */
+	char vm_arch[16];
 	const char *backend;
 	int qemu_pid;
 
@@ -185,6 +188,11 @@ QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,
  * $XDG_CACHE_HOME/qvmi or ~/.cache/qvmi; and mkdir -p of it (0700). */
 QVMI_HIDDEN int qvmi__cache_dir(const char *dir, char *buf, size_t size);
 QVMI_HIDDEN int qvmi__mkdirs(char *d);
+/* A cache file we may trust to be ours: a regular file owned by this
+ * user that nobody else can write (another user's, or a world-writable
+ * one, could have been crafted).  Its contents are still checked. */
+struct stat;
+QVMI_HIDDEN bool qvmi__cache_file_ours(const struct stat *st);
 /* The same, but a range that starts where a listed one ends extends it
  * (QEMU's memory tree splits one RAM block into adjacent ranges). */
 QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The gdbstub as a control backend (registers, pause/resume, state) and the
- * public gdbstub API: qvmi_attach_gdb, breakpoints, step, stop events.
+ * The gdbstub as a control backend: registers, pause/resume, state,
+ * breakpoints, single steps and stops (dispatched by src/core/ctl.c), and
+ * qvmi_attach_gdb.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -83,6 +84,36 @@ static void gdb_poll(struct qvmi_ctl *c)
 	sync_state(c->ctx, ctl_g(c));
 }
 
+static int gdb_bp(struct qvmi_ctl *c, bool insert, enum qvmi_bp_kind kind,
+		  uint64_t gva, unsigned int len)
+{
+	return insert ? qvmi_gdb_bp_insert(ctl_g(c), kind, gva, len) :
+			qvmi_gdb_bp_remove(ctl_g(c), kind, gva, len);
+}
+
+static int gdb_step(struct qvmi_ctl *c, unsigned int vcpu)
+{
+	int err = qvmi_gdb_step(ctl_g(c), vcpu, NULL);
+
+	sync_state(c->ctx, ctl_g(c));
+	return err;
+}
+
+static int gdb_wait_stop(struct qvmi_ctl *c, int timeout_ms,
+			 struct qvmi_stop *ret)
+{
+	int err = qvmi_gdb_wait_stop(ctl_g(c), timeout_ms, ret);
+
+	sync_state(c->ctx, ctl_g(c));
+	return err;
+}
+
+static int gdb_set_regs(struct qvmi_ctl *c, unsigned int vcpu,
+			const struct qvmi_regs_x86 *regs)
+{
+	return qvmi_gdb_set_regs(ctl_g(c), vcpu, regs);
+}
+
 static void gdb_destroy(struct qvmi_ctl *c)
 {
 	qvmi_gdb_unref(ctl_g(c));
@@ -96,6 +127,10 @@ static const struct qvmi_ctl_ops gdb_ctl_ops = {
 	.resume = gdb_resume,
 	.state = gdb_state,
 	.poll = gdb_poll,
+	.bp = gdb_bp,
+	.step = gdb_step,
+	.wait_stop = gdb_wait_stop,
+	.set_regs = gdb_set_regs,
 	.destroy = gdb_destroy,
 };
 
@@ -178,102 +213,4 @@ QVMI_API int qvmi_attach_gdb(struct qvmi_ctx *ctx, const char *path,
 		return qvmi__err(ctx, -EBUSY, "attach_gdb: already attached");
 	err = qvmi_gdb_connect(ctx, path, &fd);
 	return err ? err : qvmi__attach_gdb_fd(ctx, fd, opts);
-}
-
-static struct qvmi_gdb *need_gdb(struct qvmi_ctx *ctx, const char *what)
-{
-	struct qvmi_gdb *g = qvmi__ctl_gdb(ctx);
-
-	if (!g)
-		qvmi__err(ctx, -EOPNOTSUPP,
-			  "%s: needs a gdbstub (qvmi_attach_gdb)", what);
-	return g;
-}
-
-/* Another backend that controls execution (a qvmid session). */
-static const struct qvmi_ctl_ops *other_ctl(struct qvmi_ctx *ctx)
-{
-	return ctx->ctl && !qvmi__ctl_gdb(ctx) ? ctx->ctl->ops : NULL;
-}
-
-QVMI_API int qvmi_set_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
-			   const struct qvmi_regs_x86 *regs)
-{
-	const struct qvmi_ctl_ops *o = other_ctl(ctx);
-	struct qvmi_gdb *g;
-
-	if (!regs)
-		return qvmi__err(ctx, -EINVAL, "set_regs: NULL registers");
-	if (o && o->set_regs)
-		return o->set_regs(ctx->ctl, vcpu, regs);
-	g = need_gdb(ctx, "set_regs");
-	if (!g)
-		return -EOPNOTSUPP;
-	return qvmi_gdb_set_regs(g, vcpu, regs);
-}
-
-QVMI_API int qvmi_bp_insert(struct qvmi_ctx *ctx, enum qvmi_bp_kind kind,
-			    uint64_t gva, unsigned int len)
-{
-	const struct qvmi_ctl_ops *o = other_ctl(ctx);
-	struct qvmi_gdb *g;
-
-	if (o && o->bp)
-		return o->bp(ctx->ctl, true, kind, gva, len);
-	g = need_gdb(ctx, "bp_insert");
-
-	return g ? qvmi_gdb_bp_insert(g, kind, gva, len) : -EOPNOTSUPP;
-}
-
-QVMI_API int qvmi_bp_remove(struct qvmi_ctx *ctx, enum qvmi_bp_kind kind,
-			    uint64_t gva, unsigned int len)
-{
-	const struct qvmi_ctl_ops *o = other_ctl(ctx);
-	struct qvmi_gdb *g;
-
-	if (o && o->bp)
-		return o->bp(ctx->ctl, false, kind, gva, len);
-	g = need_gdb(ctx, "bp_remove");
-
-	return g ? qvmi_gdb_bp_remove(g, kind, gva, len) : -EOPNOTSUPP;
-}
-
-QVMI_API int qvmi_single_step(struct qvmi_ctx *ctx, unsigned int vcpu)
-{
-	const struct qvmi_ctl_ops *o = other_ctl(ctx);
-	struct qvmi_gdb *g;
-	int err;
-
-	if (o && o->step) {
-		err = o->step(ctx->ctl, vcpu);
-		qvmi_cache_flush(ctx);
-		return err;
-	}
-	g = need_gdb(ctx, "single_step");
-	if (!g)
-		return -EOPNOTSUPP;
-	err = qvmi_gdb_step(g, vcpu, NULL);
-	/* the step ran guest code: cached pages may be stale */
-	qvmi_cache_flush(ctx);
-	sync_state(ctx, g);
-	return err;
-}
-
-QVMI_API int qvmi_wait_stop(struct qvmi_ctx *ctx, int timeout_ms,
-			    struct qvmi_stop *ret)
-{
-	const struct qvmi_ctl_ops *o = other_ctl(ctx);
-	struct qvmi_gdb *g;
-	int err;
-
-	if (!ret)
-		return qvmi__err(ctx, -EINVAL, "wait_stop: NULL output");
-	if (o && o->wait_stop)
-		return o->wait_stop(ctx->ctl, timeout_ms, ret);
-	g = need_gdb(ctx, "wait_stop");
-	if (!g)
-		return -EOPNOTSUPP;
-	err = qvmi_gdb_wait_stop(g, timeout_ms, ret);
-	sync_state(ctx, g);
-	return err;
 }

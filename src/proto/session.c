@@ -817,6 +817,11 @@ static int ses_install(struct qvmi_ctx *ctx, struct ses_client *c,
 	}
 	if (err)
 		return err;
+	/* PROTOCOL.md: info arch 1 = x86_64, 2 = i386 */
+	snprintf(ctx->vm_arch, sizeof(ctx->vm_arch), "%s",
+		 info->arch == 1 ? "x86_64" :
+		 info->arch == 2 ? "i386" :
+				   "");
 	ctx->vm_name = qvmi__strdup(info->name);
 	ctx->vm_uuid = uuid_text(info->uuid);
 	ctx->backend = "session";

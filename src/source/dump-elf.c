@@ -7,6 +7,7 @@
  * checked before use (libbpf btf_parse_hdr): the file is hostile input.
  */
 #include <elf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,6 +97,8 @@ static int check_ident(struct qvmi_ctx *ctx, const unsigned char *ident,
 		return qvmi__err(ctx, -EOPNOTSUPP,
 				 "ELF core: machine %u is not x86",
 				 eh->machine);
+	snprintf(ctx->vm_arch, sizeof(ctx->vm_arch), "%s",
+		 eh->machine == EM_X86_64 ? "x86_64" : "i386");
 	return 0;
 }
 

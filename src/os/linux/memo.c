@@ -357,14 +357,15 @@ static int parse(struct qvmi_lx_memo *m, const uint8_t *body,
 int qvmi__memo_load(struct qvmi_linux *lx)
 {
 	struct qvmi_lx_memo *m = &lx->memo;
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC), err = -EBADMSG;
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int err = -EBADMSG;
 	struct memo_hdr h;
 	uint8_t *body = NULL;
 	struct stat st;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	if (fstat(fd, &st) || !qvmi__cache_file_ours(&st) ||
 	    st.st_size > MEMO_FILE_MAX ||
 	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    memcmp(h.magic, memo_magic, sizeof(h.magic)) ||

@@ -152,10 +152,10 @@ static int walk(struct qvmi_linux *lx, const struct mod_layout *m,
 {
 	struct qvmi_linux_module mod;
 	struct qvmi_lx_seen seen;
-	uint8_t *b = lx->views->scratch;
+	uint8_t *b = qvmi__lx_scratch_get(lx);
 	size_t cap = 0, budget = QVMI_LX_LIST_MAX;
 	uint64_t n;
-	int err = qvmi__lx_kread_ptr(lx, head, &n), r;
+	int err = b ? qvmi__lx_kread_ptr(lx, head, &n) : -ENOMEM, r;
 
 	qvmi__lx_seen_init(&seen);
 	while (!err && n != head) {
@@ -184,6 +184,8 @@ static int walk(struct qvmi_linux *lx, const struct mod_layout *m,
 			err = qvmi__err(lx->ctx, -ENOMEM, "out of memory");
 	}
 	qvmi__lx_seen_deinit(&seen);
+	if (b)
+		qvmi__lx_scratch_put(lx, b);
 	return err;
 }
 

@@ -348,7 +348,9 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	w.fn = fn;
 	w.arg = arg;
 	w.budget = QVMI_LX_LIST_MAX;
-	w.buf = lx->views->scratch;
+	w.buf = qvmi__lx_scratch_get(lx);
+	if (!w.buf)
+		return -ENOMEM;
 	w.parent_va = 1; /* never a real pointer */
 	w.cred_va = 1;
 	qvmi__lx_seen_init(&w.seen);
@@ -358,6 +360,7 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	lx->views->cold = false;
 	lx->views->walked = true;
 	qvmi__lx_seen_deinit(&w.seen);
+	qvmi__lx_scratch_put(lx, w.buf);
 	return err;
 }
 

@@ -29,6 +29,28 @@ int qvmi__lx_views(struct qvmi_linux *lx, struct qvmi_linux_views **ret)
 	return 0;
 }
 
+uint8_t *qvmi__lx_scratch_get(struct qvmi_linux *lx)
+{
+	uint8_t *b;
+
+	if (!lx->views->scratch_busy) {
+		lx->views->scratch_busy = true;
+		return lx->views->scratch;
+	}
+	b = malloc(QVMI_LX_SPAN_MAX);
+	if (!b)
+		qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	return b;
+}
+
+void qvmi__lx_scratch_put(struct qvmi_linux *lx, uint8_t *buf)
+{
+	if (buf == lx->views->scratch)
+		lx->views->scratch_busy = false;
+	else
+		free(buf);
+}
+
 void qvmi__lx_views_free(struct qvmi_linux_views *v)
 {
 	if (!v)

@@ -49,6 +49,7 @@ struct qvmi_linux_views {
 	int task_err;
 	struct qvmi_lx_task_layout task;
 	uint8_t *scratch; /* QVMI_LX_SPAN_MAX bytes */
+	bool scratch_busy; /* a walk holds it (qvmi__lx_scratch_get) */
 	uint64_t kdtb; /* PA of the kernel's top-level page table */
 	bool kdtb_done;
 	/* Read with pread (qvmi__lx_read_once), not through the mapping
@@ -68,6 +69,14 @@ struct qvmi_linux_views {
 QVMI_HIDDEN int qvmi__lx_views(struct qvmi_linux *lx,
 			       struct qvmi_linux_views **ret);
 QVMI_HIDDEN void qvmi__lx_views_free(struct qvmi_linux_views *v);
+/*
+ * A walk's QVMI_LX_SPAN_MAX-byte buffer: the handle's own, or, for a walk
+ * started while another holds it (from a task callback, which may call
+ * back into the library), a new one.  NULL: out of memory (reported).
+ * Give it back with qvmi__lx_scratch_put.
+ */
+QVMI_HIDDEN uint8_t *qvmi__lx_scratch_get(struct qvmi_linux *lx);
+QVMI_HIDDEN void qvmi__lx_scratch_put(struct qvmi_linux *lx, uint8_t *buf);
 
 /*
  * Read kernel virtual memory: the image and the direct map are computed
