@@ -36,7 +36,8 @@ static char *addr_dup(const char *s)
 
 	if (!strncmp(s, "unix:", 5))
 		s += 5;
-	if (!strncmp(s, "vsock:", 6) || s[0] == '/' ||
+	/* tcp: kept as written, for qvmid_kvmi_create to refuse */
+	if (!strncmp(s, "vsock:", 6) || !strncmp(s, "tcp:", 4) || s[0] == '/' ||
 	    !getcwd(cwd, sizeof(cwd)))
 		return strdup(s);
 	return asprintf(&r, "%s/%s", cwd, s) < 0 ? NULL : r;
@@ -91,9 +92,15 @@ int qvmid_kvmi_option(struct qvmid_kvmi_args *a, int code, const char *arg)
 
 	switch (code - QVMID_KVMI_OPT_BASE) {
 	case 0:
+		/* KVMi has no authentication: never across a network */
+		if (!strncmp(arg, "tcp:", 4)) {
+			err = -EINVAL;
+			break;
+		}
 		free(a->connect);
 		a->connect = addr_dup(arg);
 		o->connect_addr = a->connect;
+		err = a->connect ? 0 : -ENOMEM;
 		break;
 	case 1:
 		err = parse_ms(arg, &o->reconnect_ms);
@@ -105,6 +112,7 @@ int qvmid_kvmi_option(struct qvmid_kvmi_args *a, int code, const char *arg)
 		free(a->key);
 		a->key = addr_dup(arg);
 		o->key_path = a->key;
+		err = a->key ? 0 : -ENOMEM;
 		break;
 	case 4:
 		err = parse_ms(arg, &o->handshake_timeout_ms);

@@ -402,6 +402,43 @@ static void addresses(void)
 	}
 }
 
+/* qvmid's --kvmi-* options (kvmi-opts.c). */
+static void options(void)
+{
+	struct qvmid_kvmi_args a = { 0 };
+	enum { B = QVMID_KVMI_OPT_BASE };
+
+	CHECK_OK(qvmid_kvmi_option(&a, B + 0, "rel/tool.sock"));
+	CHECK(a.o.connect_addr && a.o.connect_addr[0] == '/');
+	CHECK(strstr(a.o.connect_addr, "/rel/tool.sock") != NULL);
+	CHECK_OK(qvmid_kvmi_option(&a, B + 0, "unix:/run/t.sock"));
+	CHECK_STR(a.o.connect_addr, "/run/t.sock");
+	CHECK_OK(qvmid_kvmi_option(&a, B + 0, "vsock:2:9999"));
+	CHECK_STR(a.o.connect_addr, "vsock:2:9999");
+	CHECK_INT(qvmid_kvmi_option(&a, B + 0, "tcp:1.2.3.4:5"), ==, -EINVAL);
+	CHECK_OK(qvmid_kvmi_option(&a, B + 2, "v12"));
+	CHECK(a.o.v12);
+	CHECK_OK(qvmid_kvmi_option(&a, B + 2, "v7"));
+	CHECK(!a.o.v12);
+	CHECK_INT(qvmid_kvmi_option(&a, B + 2, "v13"), ==, -EINVAL);
+	CHECK_OK(qvmid_kvmi_option(&a, B + 1, "250"));
+	CHECK_INT(a.o.reconnect_ms, ==, 250);
+	CHECK_INT(qvmid_kvmi_option(&a, B + 1, "0"), ==, -EINVAL);
+	CHECK_INT(qvmid_kvmi_option(&a, B + 4, "-5"), ==, -EINVAL);
+	CHECK_INT(qvmid_kvmi_option(&a, B + 9, "9x"), ==, -EINVAL);
+	CHECK_OK(qvmid_kvmi_option(&a, B + 5, "accept"));
+	CHECK(a.o.accept_unsupported);
+	CHECK_INT(qvmid_kvmi_option(&a, B + 5, "yes"), ==, -EINVAL);
+	CHECK_OK(qvmid_kvmi_option(&a, B + 6, "zero"));
+	CHECK(a.o.unknown_msr_zero);
+	CHECK_OK(qvmid_kvmi_option(&a, B + 8, "4,11"));
+	CHECK(a.o.ev_list_set && a.o.ev_allowed[4] && a.o.ev_allowed[11] &&
+	      !a.o.ev_allowed[10]);
+	CHECK_INT(qvmid_kvmi_option(&a, B + 8, "16"), ==, -EINVAL);
+	CHECK_INT(qvmid_kvmi_option(&a, B + 99, "x"), ==, -EINVAL);
+	qvmid_kvmi_args_free(&a);
+}
+
 static void read_write_physical(void)
 {
 	struct rig *r = started(NULL);
@@ -1051,6 +1088,7 @@ static const struct qvmi_test kvmi_tests[] = {
 	{ "key_match_and_mismatch", key_match_and_mismatch },
 	{ "key_file_refused", key_file_refused },
 	{ "addresses", addresses },
+	{ "options", options },
 	{ "read_write_physical", read_write_physical },
 	{ "cmd_response_batch", cmd_response_batch },
 	{ "check_truthful", check_truthful },
