@@ -151,11 +151,16 @@ static void maybe_resume(struct qvmid_kvmi *k)
 {
 	int err;
 
-	if ((!k->we_paused && !k->bp_stopped) || k->stepping)
-		return;
 	for (unsigned int i = 0; i < k->ncpu; i++)
 		if (k->cpu[i].ev_pending || k->cpu[i].pauses)
 			return;
+	if (k->mgmt_paused) { /* management's to continue */
+		k->mgmt_paused = false;
+		qvmid_kvmi_state_flush(k);
+		return;
+	}
+	if ((!k->we_paused && !k->bp_stopped) || k->stepping)
+		return;
 	if (!k->we_paused) { /* stopped at a breakpoint or a step */
 		qvmid_kvmi_bp_release(k);
 		return;
@@ -178,7 +183,7 @@ static int cmd_pause(struct qvmid_kvmi *k, const uint8_t *p)
 		return v;
 	if (p[9] || qvmi_kvmi_u16(p + 10) || qvmi_kvmi_u32(p + 12) || p[8] > 1)
 		return -EINVAL;
-	if (!k->we_paused && !k->bp_stopped) {
+	if (!k->we_paused && !k->bp_stopped && !k->mgmt_paused) {
 		err = qvmi_vm_state(k->ctx, &st);
 		if (!err && st == QVMI_VM_RUNNING) {
 			err = qvmi_vm_pause(k->ctx);
@@ -499,6 +504,7 @@ void qvmid_kvmi_release(struct qvmid_kvmi *k)
 		k->cpu[i].events = 0;
 	}
 	k->vm_events = 0;
+	k->mgmt_paused = false;
 	qvmid_kvmi_bp_drop(k);
 	if (paused)
 		qvmid_kvmi_log(k, QVMI_LOG_INFO,

@@ -656,6 +656,28 @@ static bool svc_unhook_done(const void *svc, uint64_t ticket)
 	return qvmid_kvmi_unhook_done(svc, ticket);
 }
 
+/* Management stopped the VM while this connection had it paused: the VM
+ * is now management's to continue, so the tool's last reply no longer
+ * resumes it (as the session does, session-events.c). */
+static void svc_mgmt_run(void *svc, bool running)
+{
+	struct qvmid_kvmi *k = svc;
+
+	if (running) { /* their cont: the VM runs, whatever we held */
+		if (k->mgmt_paused || k->we_paused)
+			qvmid_kvmi_state_flush(k);
+		k->mgmt_paused = k->we_paused = false;
+		return;
+	}
+	if (!k->we_paused)
+		return;
+	k->we_paused = false;
+	k->mgmt_paused = true;
+	qvmid_kvmi_log(k, QVMI_LOG_INFO,
+		       "kvmi: management stopped the VM during the tool's "
+		       "pause: it stays stopped after the tool's replies");
+}
+
 const struct qvmid_service_ops qvmid_kvmi_service = {
 	.name = "kvmi",
 	.nfds = svc_nfds,
@@ -666,4 +688,5 @@ const struct qvmid_service_ops qvmid_kvmi_service = {
 	.hooked = svc_hooked,
 	.unhook = svc_unhook,
 	.unhook_done = svc_unhook_done,
+	.mgmt_run = svc_mgmt_run,
 };

@@ -79,6 +79,9 @@ struct qvmid_kvmi {
 	struct kvcpu *cpu;
 	unsigned int ncpu;
 	bool we_paused; /* the VM is stopped because of this connection */
+	/* management stopped it during our pause: the state cache stays
+	 * valid until the events are answered, nothing resumes it */
+	bool mgmt_paused;
 	uint32_t vm_events; /* CONTROL_VM_EVENTS bits */
 	bool warned[QVMID_KVMI_IDS]; /* accepted-unsupported: logged */
 	bool warned_msr;

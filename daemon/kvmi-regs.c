@@ -177,11 +177,12 @@ int qvmid_kvmi_vcpu_state(struct qvmid_kvmi *k, unsigned int vcpu,
 	if (vcpu >= k->ncpu)
 		return -ENOENT;
 	c = &k->cpu[vcpu];
-	if (!c->state_ok || (!k->we_paused && !k->bp_stopped)) {
+	if (!c->state_ok ||
+	    (!k->we_paused && !k->bp_stopped && !k->mgmt_paused)) {
 		err = read_state(k, vcpu, &c->arch);
 		if (err)
 			return err;
-		c->state_ok = k->we_paused || k->bp_stopped;
+		c->state_ok = k->we_paused || k->bp_stopped || k->mgmt_paused;
 	}
 	*ret = &c->arch;
 	return 0;

@@ -338,8 +338,13 @@ void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
  * state is (qvmid_session_server_mgmt_run). */
 static void mgmt_run(struct qvmid_proxy *p, const char *cmd)
 {
-	if (p->session && (!strcmp(cmd, "stop") || !strcmp(cmd, "cont")))
+	if (strcmp(cmd, "stop") && strcmp(cmd, "cont"))
+		return;
+	if (p->session)
 		qvmid_session_server_mgmt_run(p->session, cmd[0] == 'c');
+	for (unsigned int i = 0; i < p->nsvc; i++)
+		if (p->svc[i].ops->mgmt_run)
+			p->svc[i].ops->mgmt_run(p->svc[i].svc, cmd[0] == 'c');
 }
 
 static void handle_msg(struct qvmid_proxy *p, struct pclient *c,

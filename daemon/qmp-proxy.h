@@ -81,6 +81,9 @@ struct qvmid_service_ops {
 	bool (*hooked)(const void *svc);
 	uint64_t (*unhook)(void *svc, uint32_t reason);
 	bool (*unhook_done)(const void *svc, uint64_t ticket);
+	/* A management client's stop (running false) or cont went to QEMU
+	 * or waits to (may be NULL). */
+	void (*mgmt_run)(void *svc, bool running);
 };
 /* At most QVMID_PROXY_SERVICES; -ENOSPC beyond. */
 int qvmid_proxy_add_service(struct qvmid_proxy *p,

@@ -779,9 +779,42 @@ static void test_unhook(void)
 	CHECK_STR(st, "running");
 }
 
+/* A management stop during the tool's pause: the VM is management's to
+ * continue (the tool's CONTINUEs leave it stopped); their cont runs it. */
+static void test_mgmt_stop(void)
+{
+	const struct qvmi_guest *g = start();
+	unsigned int smp = guest_smp(g);
+	uint8_t b[16];
+	char st[32];
+	size_t n;
+	int fd;
+
+	pause_all(smp);
+	fd = qmp_send("stop");
+	CHECK(qmp_replied(fd, IO_MS));
+	close(fd);
+	continue_all();
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "paused");
+	fd = qmp_send("cont");
+	CHECK(qmp_replied(fd, IO_MS));
+	close(fd);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+	/* and a plain pause/continue still resumes */
+	pause_all(smp);
+	continue_all();
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+}
+
 static const struct qvmi_test kvmi_tests[] = {
 	{ "client", test_client },
 	{ "breakpoint", test_breakpoint },
 	{ "unhook", test_unhook },
+	{ "mgmt_stop", test_mgmt_stop },
 };
 QVMI_SUITE(kvmi_client, kvmi_tests);
