@@ -156,12 +156,21 @@ static void *kvmi_main(void *arg)
 	return NULL;
 }
 
+/* qvmid's warnings (a step that timed out, ...) explain odd rows. */
+static void kt_log(enum qvmi_log_level lvl, const char *msg, void *arg)
+{
+	(void)arg;
+	if (lvl <= QVMI_LOG_WARN)
+		fprintf(stderr, "bench kvmi: qvmid: %s\n", msg);
+}
+
 static int kt_start(struct kt *t, struct qvmi_ctx *ctx, const char *sock,
 		    const char *gdb)
 {
 	struct qvmid_kvmi_opts o = { .connect_addr = sock,
 				     .unknown_msr_zero = true,
-				     .gdb_path = gdb };
+				     .gdb_path = gdb,
+				     .log = kt_log };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	uint8_t hs[96], ans[24] = { 24 };
 	struct pollfd p;

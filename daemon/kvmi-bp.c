@@ -289,16 +289,40 @@ static void send_step_event(struct qvmid_kvmi *k, unsigned int vcpu,
  * it first: that executes the byte in memory). */
 static void bp_resume(struct qvmid_kvmi *k)
 {
+	int64_t t0 = qvmid_kvmi_now();
+
 	k->bp_stopped = false;
 	qvmid_kvmi_state_flush(k);
 	if (qvmi_vm_resume(k->ctx))
 		qvmid_kvmi_log(k, QVMI_LOG_WARN, "kvmi: continue: %s",
 			       qvmi_errmsg(k->ctx));
+	if (qvmid_kvmi_now() - t0 > 100)
+		qvmid_kvmi_log(k, QVMI_LOG_WARN,
+			       "kvmi: continuing the VM took %" PRId64 " ms",
+			       qvmid_kvmi_now() - t0);
 }
 
 static bool ev_on(const struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev)
 {
 	return vcpu < k->ncpu && (k->cpu[vcpu].events & (1u << ev));
+}
+
+static int step_start(struct qvmid_kvmi *k, unsigned int vcpu);
+
+/* A step that stopped where it began, once: step again (QEMU 7.2 TCG now
+ * and then reports a stop at the old RIP right after a breakpoint there
+ * was removed, before the instruction ran). */
+static bool step_again(struct qvmid_kvmi *k, const struct qvmi_stop *st)
+{
+	if (k->step_retried || !k->step_rip_ok || st->vcpu != k->step_vcpu ||
+	    st->rip != k->step_rip)
+		return false;
+	k->step_retried = true;
+	qvmid_kvmi_log(k, QVMI_LOG_INFO,
+		       "kvmi: the step of vCPU %u stopped at 0x%" PRIx64
+		       " without moving: stepping again",
+		       st->vcpu, st->rip);
+	return !step_start(k, st->vcpu);
 }
 
 static void on_stop(struct qvmid_kvmi *k, const struct qvmi_stop *st, bool step)
@@ -308,14 +332,29 @@ static void on_stop(struct qvmid_kvmi *k, const struct qvmi_stop *st, bool step)
 	if (st->reason == QVMI_STOP_EXITED)
 		return;
 	if (step) {
+		if (st->vcpu != k->step_vcpu)
+			qvmid_kvmi_log(
+				k, QVMI_LOG_WARN,
+				"kvmi: the step of vCPU %u ended with a "
+				"stop of vCPU %u (reason %d, rip 0x%" PRIx64
+				")",
+				k->step_vcpu, st->vcpu, st->reason, st->rip);
 		k->bp_stopped = true;
+		if (step_again(k, st))
+			return;
 		send_step_event(k, k->step_vcpu,
 				st->reason != QVMI_STOP_STEP &&
 					st->reason != QVMI_STOP_BREAKPOINT);
 		return;
 	}
-	if (st->reason != QVMI_STOP_BREAKPOINT)
-		return; /* someone else stopped the VM: theirs */
+	if (st->reason != QVMI_STOP_BREAKPOINT) {
+		qvmid_kvmi_log(
+			k, QVMI_LOG_INFO,
+			"kvmi: a stop of vCPU %u (reason %d, rip 0x%" PRIx64
+			") that is not ours: left to whoever stopped it",
+			st->vcpu, st->reason, st->rip);
+		return;
+	}
 	b = bp_at_va(k, st->rip);
 	if (!b || !ev_on(k, st->vcpu, QVMI_KVMI_EV_BREAKPOINT) || k->fd < 0 ||
 	    k->stage != KV_READY) {
@@ -377,9 +416,12 @@ static int step_start(struct qvmid_kvmi *k, unsigned int vcpu)
 	const struct qvmi_kvmi_arch *a;
 	int err;
 
-	/* where it starts, to tell a step that did not move */
-	k->step_rip_ok = !qvmid_kvmi_vcpu_state(k, vcpu, &a);
-	k->step_rip = k->step_rip_ok ? a->regs.rip : 0;
+	/* where it starts, to tell a step that did not move (a retry keeps
+	 * the first one's) */
+	if (!k->step_retried || !k->step_rip_ok) {
+		k->step_rip_ok = !qvmid_kvmi_vcpu_state(k, vcpu, &a);
+		k->step_rip = k->step_rip_ok ? a->regs.rip : 0;
+	}
 	err = qvmi_gdb_step_start(k->gdb, vcpu);
 
 	if (err) {
@@ -411,6 +453,7 @@ bool qvmid_kvmi_bp_reply(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
 		return false;
 	if (c->sstep &&
 	    (ev == QVMI_KVMI_EV_SINGLESTEP || action == QVMI_KVMI_RETRY)) {
+		k->step_retried = false;
 		if (!step_start(k, vcpu))
 			return true;
 		send_step_event(k, vcpu, true);

@@ -413,6 +413,9 @@ nfds_t qvmid_kvmi_prepare(struct qvmid_kvmi *k, struct pollfd *pfd,
 		*next_ms = QVMI_MIN(*next_ms, k->unhook_deadline);
 	if (k->fd < 0 && now >= k->next_dial)
 		dial(k);
+	/* A stop reply the gdbstub client already read into its buffer
+	 * (with another reply) wakes no poll: take it in now. */
+	qvmid_kvmi_bp_poll(k, next_ms);
 	pfd[1] = (struct pollfd){ qvmid_kvmi_bp_fd(k), POLLIN, 0 };
 	if (k->stepping)
 		*next_ms = QVMI_MIN(*next_ms, k->step_deadline);

@@ -100,6 +100,7 @@ struct qvmid_kvmi {
 	int64_t step_deadline;
 	uint64_t step_rip; /* RIP when the step started */
 	bool step_rip_ok;
+	bool step_retried; /* this step was started again once */
 };
 
 void qvmid_kvmi_log(struct qvmid_kvmi *k, enum qvmi_log_level lvl,
