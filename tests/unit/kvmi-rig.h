@@ -157,7 +157,8 @@ static inline void tool_accept(struct rig *r, size_t hs, const uint8_t *cookie)
 	CHECK_INT(write(r->fd, ans, sizeof(ans)), ==, 24);
 }
 
-static inline uint32_t send_msg(struct rig *r, uint16_t id, const void *p, size_t n)
+static inline uint32_t send_msg(struct rig *r, uint16_t id, const void *p,
+				size_t n)
 {
 	uint8_t b[QVMI_KVMI_HDR + QVMI_KVMI_MAX_PAYLOAD];
 	struct qvmi_kvmi_hdr h = { id, (uint16_t)n, ++r->seq };
@@ -172,8 +173,8 @@ static inline uint32_t send_msg(struct rig *r, uint16_t id, const void *p, size_
 
 /* Read the reply to (id, seq): its error code, data into out (up to
  * cap; *n = data size). */
-static inline int32_t get_reply(struct rig *r, uint16_t id, uint32_t seq, void *out,
-			 size_t cap, size_t *n)
+static inline int32_t get_reply(struct rig *r, uint16_t id, uint32_t seq,
+				void *out, size_t cap, size_t *n)
 {
 	uint8_t b[QVMI_KVMI_HDR + QVMI_KVMI_MAX_PAYLOAD];
 	struct qvmi_kvmi_hdr h;
@@ -194,7 +195,7 @@ static inline int32_t get_reply(struct rig *r, uint16_t id, uint32_t seq, void *
 }
 
 static inline int32_t call(struct rig *r, uint16_t id, const void *p, size_t n,
-		    void *out, size_t cap, size_t *got)
+			   void *out, size_t cap, size_t *got)
 {
 	uint32_t seq = send_msg(r, id, p, n);
 

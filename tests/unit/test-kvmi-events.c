@@ -12,7 +12,6 @@
 #include "testdata.h"
 #include "proto/qmp.h"
 
-
 struct fake {
 	pthread_mutex_t lock;
 	bool running;
