@@ -150,10 +150,14 @@ $(QVMI): $(TOOL_OBJS) $(LIB_A)
 		$(CLI_LIBS) 2>$@.ld; s=$$?; grep -v $(CLI_LD_QUIET) $@.ld >&2; \
 		rm -f $@.ld; exit $$s
 
+# qvmid alone links libcrypto (SHA-1 of the KVMi key, daemon/kvmi-key.c);
+# the library and the static qvmi CLI stay without it.
+CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
+
 $(QVMID): $(DAEMON_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB_A) $(EXTRA_LIBS) \
-		-lpthread
+		$(CRYPTO_LIBS) -lpthread
 
 # libvirt's <emulator> shim (docs/LIBVIRT.md): libc only.
 $(BUILD)/qvmi-qemu: $(BUILD)/tools/qvmi-qemu/qvmi-qemu.o
@@ -188,7 +192,7 @@ $(BUILD)/tests/%.o: tests/%.c
 $(UNIT): $(UNIT_OBJS) $(HARNESS_OBJS) $(TESTLIB_OBJS) \
 		$(BUILD)/unit-suites.o $(DAEMON_PART_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) $(CRYPTO_LIBS) -lpthread
 
 $(INTEG): $(INTEG_OBJS) $(HARNESS_OBJS) $(TESTLIB_OBJS) \
 		$(BUILD)/integ-suites.o $(LIB_A)
@@ -222,7 +226,7 @@ fuzz:
 # ---- bench --------------------------------------------------------------
 $(BENCH): $(BENCH_SRCS:%.c=$(BUILD)/%.o) $(DAEMON_PART_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) -lpthread
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(EXTRA_LIBS) $(CRYPTO_LIBS) -lpthread
 
 # Exec floors for the process rows (bench/floor/floor.c): linked like the
 # CLI (fully static where libc.a is installed), and like the CLI was

@@ -121,7 +121,7 @@ static const struct bench_section sections[] = {
 	{ "pmem", bench_pmem },	    { "sources", bench_sources },
 	{ "paging", bench_paging }, { "linux", bench_linux },
 	{ "gdb", bench_gdb },	    { "session", bench_session },
-	{ "python", bench_python },
+	{ "python", bench_python }, { "kvmi", bench_kvmi },
 };
 
 int main(int argc, char **argv)

@@ -36,5 +36,6 @@ int bench_linux(const char *qmp);
 int bench_session(const char *qmp); /* bench-session.c; uses --gdb */
 /* bench-python.c: the binding (python/) next to the C calls */
 int bench_python(const char *qmp);
+int bench_kvmi(const char *qmp); /* bench-kvmi.c; --gdb: breakpoints */
 
 #endif

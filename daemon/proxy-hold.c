@@ -26,6 +26,34 @@ static const struct {
 	{ "system_powerdown", QVMI_UNHOOK_SYSTEM_POWERDOWN, true },
 };
 
+static bool svc_hooked(const struct proxy_svc *v)
+{
+	return v->ops->hooked && v->ops->hooked(v->svc);
+}
+
+/* The session or a service (KVMi) holds hooks. */
+static bool any_hooked(const struct qvmid_proxy *p)
+{
+	for (unsigned int i = 0; i < p->nsvc; i++)
+		if (svc_hooked(&p->svc[i]))
+			return true;
+	return p->session && qvmid_session_server_hooked(p->session);
+}
+
+/* Ask every hooked party to unhook. */
+static void ask_unhook(struct qvmid_proxy *p, struct held *h, uint32_t reason)
+{
+	h->ses_wait = p->session && qvmid_session_server_hooked(p->session);
+	h->ticket = h->ses_wait ?
+			    qvmid_session_server_unhook(p->session, reason) :
+			    0;
+	for (unsigned int i = 0; i < p->nsvc; i++)
+		h->svc_ticket[i] =
+			svc_hooked(&p->svc[i]) ?
+				p->svc[i].ops->unhook(p->svc[i].svc, reason) :
+				0;
+}
+
 bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 		      const struct pj_msg *m)
 {
@@ -36,9 +64,9 @@ bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 	for (i = 0; i < QVMI_ARRAY_SIZE(lifecycle); i++)
 		if (!strcmp(cmd, lifecycle[i].cmd))
 			break;
-	if (i == QVMI_ARRAY_SIZE(lifecycle) || !p->session ||
+	if (i == QVMI_ARRAY_SIZE(lifecycle) ||
 	    (lifecycle[i].shutdown && p->o.no_unhook_on_shutdown) ||
-	    !qvmid_session_server_hooked(p->session))
+	    !any_hooked(p))
 		return false;
 	if (p->nheld == PROXY_HELD_MAX) {
 		qvmid_pc_error(p, c, id, "GenericError",
@@ -60,8 +88,7 @@ bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 	h->len = m->tmpl_len;
 	h->slot = m->slot;
 	h->c = c;
-	h->ticket =
-		qvmid_session_server_unhook(p->session, lifecycle[i].reason);
+	ask_unhook(p, h, lifecycle[i].reason);
 	p->nheld++;
 	c->nheld++;
 	p->st.held++;
@@ -74,8 +101,13 @@ bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 
 static bool ticket_done(const struct qvmid_proxy *p, const struct held *h)
 {
+	for (unsigned int i = 0; i < p->nsvc; i++)
+		if (h->svc_ticket[i] &&
+		    !p->svc[i].ops->unhook_done(p->svc[i].svc,
+						h->svc_ticket[i]))
+			return false;
 	/* The session server went away: nothing holds the command. */
-	return !p->session ||
+	return !h->ses_wait || !p->session ||
 	       qvmid_session_server_unhook_done(p->session, h->ticket);
 }
 

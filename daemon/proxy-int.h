@@ -17,6 +17,12 @@
 enum {
 	PROXY_PMEM_MAX = 16,
 	PROXY_HELD_MAX = 64, /* lifecycle commands held at once */
+	QVMID_PROXY_SERVICES = 4,
+};
+
+struct proxy_svc {
+	const struct qvmid_service_ops *ops;
+	void *svc;
 };
 
 struct pclient {
@@ -49,6 +55,9 @@ struct held {
 	size_t len, slot;
 	char *id; /* the client's id as QEMU writes it, or NULL */
 	uint64_t ticket; /* qvmid_session_server_unhook_done() */
+	bool ses_wait; /* the session was hooked: wait for ticket */
+	/* each service's ticket; 0: it was not hooked */
+	uint64_t svc_ticket[QVMID_PROXY_SERVICES];
 };
 
 struct qvmid_proxy {
@@ -63,6 +72,8 @@ struct qvmid_proxy {
 	bool pmem_once[PROXY_PMEM_MAX]; /* started by the command */
 	unsigned int npmem;
 	struct qvmid_session_server *session; /* NULL: none */
+	struct proxy_svc svc[QVMID_PROXY_SERVICES]; /* --kvmi-connect, ... */
+	unsigned int nsvc;
 	struct pollfd *pfd;
 	size_t pfd_cap;
 	uint64_t next_id;

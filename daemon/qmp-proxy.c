@@ -326,6 +326,9 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 	if (json_object_object_get_ex(msg, "event", &ev)) {
 		if (p->session) /* only queues: we may be inside a command */
 			qvmid_session_server_qmp_event(p->session, msg);
+		for (unsigned int i = 0; i < p->nsvc; i++)
+			if (p->svc[i].ops->qmp_event)
+				p->svc[i].ops->qmp_event(p->svc[i].svc, msg);
 		fan_out_event(p, msg, raw, len);
 		return;
 	}
@@ -419,8 +422,13 @@ static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
  * state is (qvmid_session_server_mgmt_run). */
 static void mgmt_run(struct qvmid_proxy *p, const char *cmd)
 {
-	if (p->session && (!strcmp(cmd, "stop") || !strcmp(cmd, "cont")))
+	if (strcmp(cmd, "stop") && strcmp(cmd, "cont"))
+		return;
+	if (p->session)
 		qvmid_session_server_mgmt_run(p->session, cmd[0] == 'c');
+	for (unsigned int i = 0; i < p->nsvc; i++)
+		if (p->svc[i].ops->mgmt_run)
+			p->svc[i].ops->mgmt_run(p->svc[i].svc, cmd[0] == 'c');
 }
 
 static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
@@ -652,6 +660,17 @@ static void sweep_clients(struct qvmid_proxy *p, int64_t now)
 	}
 }
 
+/* ---- services of the loop (KVMi, ...) ------------------------------------ */
+
+int qvmid_proxy_add_service(struct qvmid_proxy *p,
+			    const struct qvmid_service_ops *ops, void *svc)
+{
+	if (p->nsvc >= QVMID_PROXY_SERVICES)
+		return -ENOSPC;
+	p->svc[p->nsvc++] = (struct proxy_svc){ ops, svc };
+	return 0;
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 static int pfd_reserve(struct qvmid_proxy *p, size_t n)
@@ -674,6 +693,8 @@ struct turn {
 	unsigned int ncl, npmem;
 	nfds_t pmem_base[PROXY_PMEM_MAX];
 	nfds_t ses_base; /* 0: no session server */
+	nfds_t svc_base[QVMID_PROXY_SERVICES];
+	unsigned int nsvc;
 	int64_t next;
 	bool busy;
 };
@@ -687,6 +708,8 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 		need += qvmid_pmem_server_nfds(p->pmem[i]);
 	if (p->session)
 		need += qvmid_session_server_nfds(p->session);
+	for (unsigned int i = 0; i < p->nsvc; i++)
+		need += p->svc[i].ops->nfds(p->svc[i].svc);
 	if (pfd_reserve(p, need))
 		return -ENOMEM;
 	if (qvmi_qmp_queued(p->q))
@@ -722,6 +745,12 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 	if (p->session)
 		t->n += qvmid_session_server_prepare(p->session, p->pfd + t->n,
 						     &t->next);
+	t->nsvc = p->nsvc;
+	for (unsigned int i = 0; i < p->nsvc; i++) {
+		t->svc_base[i] = t->n;
+		t->n += p->svc[i].ops->prepare(p->svc[i].svc, p->pfd + t->n,
+					       &t->next);
+	}
 	return 0;
 }
 
@@ -808,6 +837,9 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 		if (t.ses_base)
 			qvmid_session_server_dispatch(p->session,
 						      p->pfd + t.ses_base);
+		for (unsigned int i = 0; i < t.nsvc; i++)
+			p->svc[i].ops->dispatch(p->svc[i].svc,
+						p->pfd + t.svc_base[i]);
 		if (p->pfd[2].revents & POLLIN)
 			accept_some(p);
 		qvmid_proxy_retire_pmem(p);
@@ -910,6 +942,11 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p)
 	for (unsigned int i = 0; i < p->npmem; i++)
 		qvmid_pmem_server_destroy(p->pmem[i]);
 	qvmid_session_server_destroy(p->session);
+	while (p->nsvc) {
+		struct proxy_svc *v = &p->svc[--p->nsvc];
+
+		v->ops->destroy(v->svc);
+	}
 	qvmid_unix_close(&p->l);
 	for (int i = 0; i < 2; i++)
 		if (p->wake[i] >= 0)

@@ -13,6 +13,7 @@
 #ifndef QVMID_QMP_PROXY_H
 #define QVMID_QMP_PROXY_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +77,35 @@ void qvmid_proxy_shutdown(struct qvmid_proxy *p);
 /* Serve the session protocol on path (docs/PROTOCOL.md); at most one. */
 int qvmid_proxy_add_session(struct qvmid_proxy *p, const char *path,
 			    const struct qvmid_session_opts *o);
+/*
+ * A front-end served in the proxy's loop as a peer of the QMP clients,
+ * pmemaccess and the session (issue 16 item 6: the loop is a small table
+ * of services).  prepare fills up to nfds() pollfds and lowers *next_ms
+ * to its next deadline; dispatch gets the same pollfds back; qmp_event
+ * (may be NULL) sees each QMP event and must only queue, since it may run
+ * inside another service's command.  The proxy destroys it.
+ */
+struct json_object;
+struct qvmid_service_ops {
+	const char *name;
+	unsigned int (*nfds)(const void *svc);
+	nfds_t (*prepare)(void *svc, struct pollfd *pfd, int64_t *next_ms);
+	void (*dispatch)(void *svc, const struct pollfd *pfd);
+	void (*qmp_event)(void *svc, struct json_object *msg);
+	void (*destroy)(void *svc);
+	/* Lifecycle interception (proxy-hold.c), all three or none: is a
+	 * tool hooked; ask it to unhook (enum qvmi_unhook_reason) and get a
+	 * ticket; is that round over (ack, EOF or timeout)? */
+	bool (*hooked)(const void *svc);
+	uint64_t (*unhook)(void *svc, uint32_t reason);
+	bool (*unhook_done)(const void *svc, uint64_t ticket);
+	/* A management client's stop (running false) or cont went to QEMU
+	 * or waits to (may be NULL). */
+	void (*mgmt_run)(void *svc, bool running);
+};
+/* At most QVMID_PROXY_SERVICES; -ENOSPC beyond. */
+int qvmid_proxy_add_service(struct qvmid_proxy *p,
+			    const struct qvmid_service_ops *ops, void *svc);
 /* Serve until qvmid_proxy_stop() (0) or QEMU goes away (-EPIPE). */
 int qvmid_proxy_run(struct qvmid_proxy *p);
 /* Async-signal-safe and thread-safe: make run() return soon. */

@@ -19,6 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "kvmi-server.h"
 #include "qmp-proxy.h"
 #include "session-server.h"
 #include "core/internal.h"
@@ -32,6 +33,7 @@ struct qvmid {
 	char *gdb_path, *ledger_path;
 	struct qvmid_pmem_opts popts;
 	struct qvmid_session_opts sopts;
+	struct qvmid_kvmi_args kvmi;
 	int verbose;
 	bool daemonize, use_syslog;
 	bool no_async_unhook, no_unhook_on_shutdown;
@@ -68,81 +70,83 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: qvmid --qmp QEMU_QMP_SOCK [--pmemaccess PATH] "
-	      "[--listen-qmp PATH]\n"
-	      "             [--max-transfer N] [--max-clients N]\n"
-	      "             [--idle-timeout MS] [--daemonize --pidfile F] "
-	      "[-v]\n"
-	      "Serve LibVMI's pmemaccess protocol for the VM behind the QMP "
-	      "socket.\n"
-	      "  --qmp PATH           QEMU's QMP unix socket, or fd:M (one "
-	      "connected to it)\n"
-	      "  --qmp-wait MS        retry connecting this long (QEMU not "
-	      "listening yet);\n"
-	      "                       with fd:M, wait this long for QEMU's "
-	      "greeting\n"
-	      "  --qemu-pid PID       QEMU's pid, where the socket's peer is "
-	      "another process\n"
-	      "  --pmemaccess PATH    serve pmemaccess on this unix socket\n"
-	      "  --max-transfer N     largest read/write (default 1M; K/M "
-	      "suffixes)\n"
-	      "  --max-clients N      connections served at once (default "
-	      "1024)\n"
-	      "  --idle-timeout MS    drop clients idle this long (default "
-	      "never)\n"
-	      "  --listen-qmp PATH    QMP proxy for management clients (adds "
-	      "the\n"
-	      "                       pmemaccess and query-qvmi commands); "
-	      "fd:N or\n"
-	      "                       systemd[:NAME]: an inherited listening "
-	      "socket\n"
-	      "  --session PATH       introspection sessions (docs/PROTOCOL.md)"
-	      "\n"
-	      "  --session-tcp ADDR:PORT  sessions over TCP too (A.B.C.D:PORT "
-	      "or\n"
-	      "                       [IPv6]:PORT); needs --session-key\n"
-	      "  --session-vsock PORT     sessions over vsock too (any CID); "
-	      "needs\n"
-	      "                       --session-key\n"
-	      "  --session-connect ADDR   connect out to a listening tool: "
-	      "PATH,\n"
-	      "                       tcp:A.B.C.D:PORT, tcp:[IPv6]:PORT or "
-	      "vsock:CID:PORT;\n"
-	      "                       needs --session-key\n"
-	      "  --reconnect-interval MS  between connect-out attempts "
-	      "(default 1000)\n"
-	      "  --session-key FILE   their shared secret (>= 32 bytes, 0600)\n"
-	      "  --allow-command L, --deny-command L, --allow-event L,\n"
-	      "  --deny-event L       session policy: comma lists of names or "
-	      "'all'\n"
-	      "  --session-auth-timeout MS  handshake deadline (default 5000)\n"
-	      "  --unhook-timeout MS  wait this long for a hooked tool to "
-	      "unhook before\n"
-	      "                       a held stop/reset/migrate/quit/powerdown "
-	      "goes on\n"
-	      "                       (default 5000)\n"
-	      "  --gdb PATH           QEMU's gdbstub socket: session "
-	      "breakpoints,\n"
-	      "                       watchpoints and single-step\n"
-	      "  --event-timeout MS   a breakpoint event keeps the VM stopped "
-	      "this long\n"
-	      "                       waiting for the tool (default 2000)\n"
-	      "  --step-timeout MS    a single-step that has not ended (a "
-	      "halted vCPU)\n"
-	      "                       is stopped and reported failed after "
-	      "this (default 1000)\n"
-	      "  --ledger PATH        inserted breakpoints, for cleanup after a "
-	      "crash\n"
-	      "                       (default: the session socket + "
-	      "\".ledger\")\n"
-	      "  --no-async-unhook    a client's later commands wait behind "
-	      "its held one\n"
-	      "  --no-unhook-on-shutdown  quit and system_powerdown are not "
-	      "held\n"
-	      "  --daemonize          detach; logs go to syslog\n"
-	      "  --pidfile F          write the pid here (with --daemonize)\n"
-	      "  -v                   more logs (repeat for debug)\n",
-	      f);
+	fprintf(f,
+		"usage: qvmid --qmp QEMU_QMP_SOCK [--pmemaccess PATH] "
+		"[--listen-qmp PATH]\n"
+		"             [--max-transfer N] [--max-clients N]\n"
+		"             [--idle-timeout MS] [--daemonize --pidfile F] "
+		"[-v]\n"
+		"Serve LibVMI's pmemaccess protocol for the VM behind the QMP "
+		"socket.\n"
+		"  --qmp PATH           QEMU's QMP unix socket, or fd:M (one "
+		"connected to it)\n"
+		"  --qmp-wait MS        retry connecting this long (QEMU not "
+		"listening yet);\n"
+		"                       with fd:M, wait this long for QEMU's "
+		"greeting\n"
+		"  --qemu-pid PID       QEMU's pid, where the socket's peer is "
+		"another process\n"
+		"  --pmemaccess PATH    serve pmemaccess on this unix socket\n"
+		"  --max-transfer N     largest read/write (default 1M; K/M "
+		"suffixes)\n"
+		"  --max-clients N      connections served at once (default "
+		"1024)\n"
+		"  --idle-timeout MS    drop clients idle this long (default "
+		"never)\n"
+		"  --listen-qmp PATH    QMP proxy for management clients (adds "
+		"the\n"
+		"                       pmemaccess and query-qvmi commands); "
+		"fd:N or\n"
+		"                       systemd[:NAME]: an inherited listening "
+		"socket\n"
+		"  --session PATH       introspection sessions (docs/PROTOCOL.md)"
+		"\n"
+		"  --session-tcp ADDR:PORT  sessions over TCP too (A.B.C.D:PORT "
+		"or\n"
+		"                       [IPv6]:PORT); needs --session-key\n"
+		"  --session-vsock PORT     sessions over vsock too (any CID); "
+		"needs\n"
+		"                       --session-key\n"
+		"  --session-connect ADDR   connect out to a listening tool: "
+		"PATH,\n"
+		"                       tcp:A.B.C.D:PORT, tcp:[IPv6]:PORT or "
+		"vsock:CID:PORT;\n"
+		"                       needs --session-key\n"
+		"  --reconnect-interval MS  between connect-out attempts "
+		"(default 1000)\n"
+		"  --session-key FILE   their shared secret (>= 32 bytes, 0600)\n"
+		"  --allow-command L, --deny-command L, --allow-event L,\n"
+		"  --deny-event L       session policy: comma lists of names or "
+		"'all'\n"
+		"  --session-auth-timeout MS  handshake deadline (default 5000)\n"
+		"  --unhook-timeout MS  wait this long for a hooked tool to "
+		"unhook before\n"
+		"                       a held stop/reset/migrate/quit/powerdown "
+		"goes on\n"
+		"                       (default 5000)\n"
+		"  --gdb PATH           QEMU's gdbstub socket: session "
+		"breakpoints,\n"
+		"                       watchpoints and single-step\n"
+		"  --event-timeout MS   a breakpoint event keeps the VM stopped "
+		"this long\n"
+		"                       waiting for the tool (default 2000)\n"
+		"  --step-timeout MS    a single-step that has not ended (a "
+		"halted vCPU)\n"
+		"                       is stopped and reported failed after "
+		"this (default 1000)\n"
+		"  --ledger PATH        inserted breakpoints, for cleanup after a "
+		"crash\n"
+		"                       (default: the session socket + "
+		"\".ledger\")\n"
+		"  --no-async-unhook    a client's later commands wait behind "
+		"its held one\n"
+		"  --no-unhook-on-shutdown  quit and system_powerdown are not "
+		"held\n"
+		"%s"
+		"  --daemonize          detach; logs go to syslog\n"
+		"  --pidfile F          write the pid here (with --daemonize)\n"
+		"  -v                   more logs (repeat for debug)\n",
+		qvmid_kvmi_usage);
 }
 
 static int parse_size(const char *s, uint64_t *ret)
@@ -258,6 +262,7 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		QVMID_KVMI_LONGOPTS,
 		{ 0 },
 	};
 	uint64_t v;
@@ -394,6 +399,11 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		default:
+			if (c >= QVMID_KVMI_OPT_BASE) {
+				if (qvmid_kvmi_option(&d->kvmi, c, optarg))
+					return -EINVAL;
+				break;
+			}
 			usage(stderr);
 			return -EINVAL;
 		}
@@ -412,9 +422,10 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (optind != argc || !d->qmp_path ||
-	    (!d->pmem_path && !d->listen_qmp && !any_session(d)) ||
+	    (!d->pmem_path && !d->listen_qmp && !any_session(d) &&
+	     !d->kvmi.connect) ||
 	    (d->session_path && !d->session_key) ||
-	    (d->gdb_path && !any_session(d))) {
+	    (d->gdb_path && !any_session(d) && !d->kvmi.connect)) {
 		fprintf(stderr,
 			"qvmid: --qmp and one of --pmemaccess, "
 			"--listen-qmp or --session/--session-tcp (with "
@@ -507,6 +518,33 @@ static int attach(struct qvmid *d)
 	return err;
 }
 
+/* --kvmi-connect: a service of the proxy's loop (issue 12). */
+static int add_kvmi(struct qvmid *d)
+{
+	struct qvmid_kvmi *k;
+	int err;
+
+	/* --gdb: the session's breakpoints, or KVMi's; one stub, one owner */
+	if (d->gdb_path && any_session(d)) {
+		fprintf(stderr, "qvmid: --gdb serves the session or "
+				"--kvmi-connect, not both\n");
+		return -EINVAL;
+	}
+	d->kvmi.o.gdb_path = d->gdb_path;
+	d->kvmi.o.log = log_cb;
+	d->kvmi.o.log_arg = d;
+	err = qvmid_kvmi_create(d->ctx, &d->kvmi.o, &k);
+	if (!err) {
+		err = qvmid_proxy_add_service(d->proxy, &qvmid_kvmi_service, k);
+		if (err)
+			qvmid_kvmi_destroy(k);
+	}
+	if (err)
+		fprintf(stderr, "qvmid: --kvmi-connect %s: %s\n",
+			d->kvmi.connect, strerror(-err));
+	return err;
+}
+
 static int setup(struct qvmid *d)
 {
 	int err = qvmi_ctx_create(&d->ctx);
@@ -567,6 +605,10 @@ static int setup(struct qvmid *d)
 	d->sopts.ledger_path = d->ledger_path;
 	d->sopts.log = log_cb;
 	d->sopts.log_arg = d;
+	if (d->kvmi.connect)
+		err = add_kvmi(d);
+	if (err)
+		return err;
 	err = any_session(d) ?
 		      qvmid_proxy_add_session(d->proxy, d->session_path,
 					      &d->sopts) :
@@ -600,6 +642,7 @@ static void free_args(struct qvmid *d)
 	free(d->ledger_path);
 	free(d->listen_abs);
 	free(d->pidfile);
+	qvmid_kvmi_args_free(&d->kvmi);
 }
 
 int main(int argc, char **argv)
