@@ -34,5 +34,7 @@ int bench_gdb(const char *qmp);
 extern const char *bench_gdb_path;
 int bench_linux(const char *qmp);
 int bench_session(const char *qmp); /* bench-session.c; uses --gdb */
+/* bench-python.c: the binding (python/) next to the C calls */
+int bench_python(const char *qmp);
 
 #endif

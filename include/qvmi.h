@@ -36,9 +36,6 @@ extern "C" {
 #define QVMI_API
 #endif
 
-#define QVMI_VERSION_MAJOR 0
-#define QVMI_VERSION_MINOR 1
-
 /*
  * Options structs start with "size_t sz".  Fill them with QVMI_OPTS so that a
  * newer header can add fields without breaking old callers: the library
@@ -70,6 +67,13 @@ enum qvmi_log_level {
  * (msg lives until the callback returns). */
 typedef void (*qvmi_log_fn)(enum qvmi_log_level level, const char *msg,
 			    void *arg);
+
+/* The version this header belongs to (for #if); qvmi_version() is the
+ * library's own at run time, "MAJOR.MINOR.PATCH". */
+#define QVMI_VERSION_MAJOR 0
+#define QVMI_VERSION_MINOR 1
+#define QVMI_VERSION_PATCH 0
+QVMI_API const char *qvmi_version(void);
 
 QVMI_API int qvmi_ctx_create(struct qvmi_ctx **ret);
 QVMI_API void qvmi_ctx_destroy(struct qvmi_ctx *ctx);
@@ -707,6 +711,15 @@ QVMI_API int qvmi_linux_sym_get(struct qvmi_linux *lx, size_t idx,
 QVMI_API int qvmi_linux_va_to_pa(struct qvmi_linux *lx, uint64_t va,
 				 uint64_t *ret);
 
+/*
+ * The kernel's own page table (init_mm.pgd: swapper_pg_dir, init_top_pgt
+ * on x86_64) as a dtb for qvmi_read_va()/qvmi_translate(): it maps the
+ * kernel image, the direct map, vmalloc and modules whatever task a vCPU
+ * runs (a user CR3 under PTI maps almost no kernel).  -ENOENT without
+ * init_mm (and BTF) or init_top_pgt/swapper_pg_dir.
+ */
+QVMI_API int qvmi_linux_kernel_dtb(struct qvmi_linux *lx, uint64_t *ret);
+
 struct qvmi_linux_member {
 	uint64_t bit_offset; /* from the start of the outer type */
 	uint32_t bit_size; /* non-zero only for bitfields */
@@ -981,6 +994,9 @@ struct qvmi_session_listen_opts {
 	/* Handshake of an accepted VM, and each later request on its
 	 * context, ms; 0: 5000. */
 	int timeout_ms;
+	/* Where a failure of qvmi_session_listener_create() is described
+	 * (qvmi_errmsg), since there is no listener yet; may be NULL. */
+	struct qvmi_ctx *err_ctx;
 };
 
 /*

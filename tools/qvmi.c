@@ -338,7 +338,7 @@ static int attach_gdb(struct cli *cli)
 static int attach_listen(struct cli *cli)
 {
 	QVMI_OPTS(qvmi_session_listen_opts, lopts, .key_path = cli->key,
-		  .timeout_ms = cli->timeout_ms);
+		  .timeout_ms = cli->timeout_ms, .err_ctx = cli->ctx);
 	struct qvmi_session_listener *l = NULL;
 	struct timespec t0, t1;
 	int err, left = 30000;
@@ -348,9 +348,8 @@ static int attach_listen(struct cli *cli)
 				 "--session-listen needs --key FILE");
 	}
 	err = qvmi_session_listener_create(cli->session_listen, &lopts, &l);
-	if (err) {
-		return cli_error(cli, "listen", err, "%s", cli->session_listen);
-	}
+	if (err)
+		return cli_fail(cli, NULL, err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Bounded: every turn spends part of the 30 s. */
 	for (;;) {

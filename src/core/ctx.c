@@ -58,6 +58,8 @@ void qvmi__detach(struct qvmi_ctx *ctx)
 	ctx->qmp = NULL;
 	free(ctx->qmp_lazy);
 	ctx->qmp_lazy = NULL;
+	ctx->qmp_connect = NULL;
+	ctx->vmcoreinfo = NULL;
 	free(ctx->segs);
 	ctx->segs = NULL;
 	ctx->nsegs = ctx->segs_cap = ctx->seg_hint = 0;
@@ -184,25 +186,25 @@ QVMI_API const char *qvmi_vm_state_name(enum qvmi_vm_state state)
 	}
 }
 
-QVMI_API int qvmi_vm_info(struct qvmi_ctx *ctx, struct qvmi_vm_info *ret)
+int qvmi__qmp_need(struct qvmi_ctx *ctx)
 {
-	int n;
+	if (ctx->qmp)
+		return 0;
+	if (!ctx->qmp_connect)
+		return qvmi__err(ctx, -ENOTCONN, "not attached over QMP");
+	return ctx->qmp_connect(ctx);
+}
 
-	if (!ret)
-		return qvmi__err(ctx, -EINVAL, "vm_info: NULL output");
-	n = qvmi__qmp_identity(ctx);
-	if (n < 0)
-		return n;
-	memset(ret, 0, sizeof(*ret));
-	ret->name = ctx->vm_name ? ctx->vm_name : "";
-	ret->uuid = ctx->vm_uuid ? ctx->vm_uuid : "";
-	ret->qemu_version = ctx->qemu_version ? ctx->qemu_version : "";
-	ret->arch = ctx->vm_arch;
-	ret->backend = ctx->backend;
-	ret->pid = ctx->qemu_pid;
-	n = ctx->ctl && ctx->ctl->ops->vcpu_count ?
-		    ctx->ctl->ops->vcpu_count(ctx->ctl) :
-		    0;
-	ret->vcpus = n > 0 ? (unsigned int)n : 0;
-	return 0;
+QVMI_API const char *qvmi_vmcoreinfo(const struct qvmi_ctx *ctx)
+{
+	return ctx ? ctx->vmcoreinfo : NULL;
+}
+
+#define QVMI_STR_(x) #x
+#define QVMI_STR(x) QVMI_STR_(x)
+
+QVMI_API const char *qvmi_version(void)
+{
+	return QVMI_STR(QVMI_VERSION_MAJOR) "." QVMI_STR(
+		QVMI_VERSION_MINOR) "." QVMI_STR(QVMI_VERSION_PATCH);
 }

@@ -371,6 +371,35 @@ static struct qvmi_linux *open_cached(uint8_t *mem, const char *dir,
 	return lx;
 }
 
+/* Types the caller names and we cannot read are an error at open, not a
+ * handle that answers "no BTF" later (qvmi --btf FILE). */
+static void test_btf_path_unreadable(void)
+{
+	uint8_t *mem = calloc(1, MEM);
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_source *src;
+	struct qvmi_linux *lx = NULL;
+	uint32_t bsz;
+
+	CHECK(mem);
+	make_kernel(mem, &bsz);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+	{
+		QVMI_OPTS(qvmi_linux_opts, lo,
+			  .btf_path = "/nonexistent/vmlinux.btf");
+
+		CHECK(qvmi_linux_open(ctx, &lo, &lx) < 0);
+		CHECK(!lx);
+		CHECK_MSG(strstr(qvmi_errmsg(ctx),
+				 "btf_path /nonexistent/vmlinux.btf"),
+			  "%s", qvmi_errmsg(ctx));
+	}
+	qvmi_ctx_destroy(ctx);
+	free(mem);
+}
+
 static const char *source_of(uint8_t *mem, const char *dir, uint64_t *fn7)
 {
 	struct qvmi_ctx *ctx = NULL;
@@ -796,5 +825,6 @@ static const struct qvmi_test btf_tests[] = {
 	{ "open_isf", test_open_isf },
 	{ "profile_cache", test_profile_cache },
 	{ "profile_poison", test_profile_poison },
+	{ "btf_path_unreadable", test_btf_path_unreadable },
 };
 QVMI_SUITE(btf, btf_tests);

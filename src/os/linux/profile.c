@@ -228,31 +228,12 @@ static int fill_hdr(struct qvmi_linux *lx, struct prof_hdr *h)
 	return tokens_hash(lx, lx->kallsyms_pa, h->tok_len, &h->tok_hash);
 }
 
-/* Write the iovecs whole (a regular file may still take less at once). */
-static int writev_all(int fd, struct iovec *iov, int n)
-{
-	while (n) {
-		ssize_t w = writev(fd, iov, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -EIO;
-		for (; n && (size_t)w >= iov->iov_len; iov++, n--)
-			w -= (ssize_t)iov->iov_len;
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
 /* The entries encoded into one buffer (on huge pages: 1.5 MB of fresh
  * 4 KiB pages would cost a first touch each), hashed with the pool, and
  * header + entries + pool written in one call: 47 writes of 32 KiB had
  * taken 1.4 ms, four times the pool's one write of 2 MB. */
-static int write_body(struct qvmi_linux *lx, int fd, struct prof_hdr *h)
+static int write_body(struct qvmi_linux *lx, const char *path,
+		      struct prof_hdr *h)
 {
 	size_t elen = (size_t)h->nsyms * ENTRY_SIZE;
 	uint8_t *buf = qvmi__lx_big_alloc(elen), *e = buf;
@@ -277,16 +258,16 @@ static int write_body(struct qvmi_linux *lx, int fd, struct prof_hdr *h)
 	iov[0] = (struct iovec){ h, sizeof(*h) };
 	iov[1] = (struct iovec){ buf, elen };
 	iov[2] = (struct iovec){ lx->syms.pool, h->pool_len };
-	err = writev_all(fd, iov, 3);
+	err = qvmi__cache_write(path, iov, 3);
 	qvmi__lx_big_free(buf, elen);
 	return err;
 }
 
 void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 {
-	char d[3072], path[4096], tmp[4200];
+	char d[3072], path[4096];
 	struct prof_hdr h;
-	int fd = -1, err;
+	int err;
 
 	err = qvmi__cache_dir(dir, d, sizeof(d));
 	if (!err)
@@ -299,20 +280,8 @@ void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 	snprintf(path, sizeof(path),
 		 "%s/linux-%016" PRIx64 "-%016" PRIx64 ".prof", d,
 		 fnv64(h.banner, strlen(h.banner), FNV_INIT), h.tok_hash);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	err = write_body(lx, fd, &h);
-	if (close(fd) && !err)
-		err = -EIO;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	else
+	err = write_body(lx, path, &h);
+	if (!err)
 		set_memo_path(lx, path);
 out:
 	if (err)

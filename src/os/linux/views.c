@@ -141,6 +141,11 @@ int qvmi__lx_kdtb(struct qvmi_linux *lx, uint64_t *ret)
 	return 0;
 }
 
+int qvmi_linux_kernel_dtb(struct qvmi_linux *lx, uint64_t *ret)
+{
+	return qvmi__lx_kdtb(lx, ret);
+}
+
 /*
  * Guest-physical read with a fast path for the segment used last: the task
  * walk does thousands of small reads, and skipping the generic path

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "source/dump.h"
 
 /* ELF if the file starts with the ELF magic; a short file is raw. */
@@ -104,9 +104,4 @@ QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 	qvmi__vm_state_changed(ctx, QVMI_VM_FROZEN);
 	qvmi__clear_err(ctx);
 	return 0;
-}
-
-QVMI_API const char *qvmi_vmcoreinfo(const struct qvmi_ctx *ctx)
-{
-	return ctx ? qvmi__elf_vmcoreinfo(ctx) : NULL;
 }
