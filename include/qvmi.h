@@ -878,10 +878,12 @@ QVMI_API void qvmi_linux_vma_list_deinit(struct qvmi_linux_vma_list *list);
 
 /*
  * A process's argument or environment block (mm->arg_start..arg_end,
- * env_start..env_end), read through its page table: NUL-separated strings,
- * at most QVMI_LINUX_ARGS_MAX bytes (the rest is cut).  *ret is malloc'd
- * and NUL-terminated past *len; free() it.  -EFAULT if the pages are not
- * present (swapped out, or not yet touched).
+ * env_start..env_end), read through its page table: NUL-separated strings.
+ * On success *ret is malloc'd and NUL-terminated past *len; free() it.
+ * -EFAULT if the pages are not present (swapped out, or not yet touched),
+ * also when only a later page is missing; -E2BIG when the block is longer
+ * than QVMI_LINUX_ARGS_MAX bytes.  A block read in part is never returned
+ * as if whole: on any error *ret is NULL and *len 0.
  */
 enum { QVMI_LINUX_ARGS_MAX = 4096 * 32 };
 enum qvmi_linux_args {

@@ -699,13 +699,17 @@ static void test_proc_args(void)
 	CHECK_INT(len, ==, sizeof(args));
 	CHECK(!memcmp(buf, args, sizeof(args)));
 	free(buf);
-	/* the block runs off the mapped page: what was there */
+	/* the block runs off the mapped page: an error, not the first 16
+	 * bytes as if they were all */
 	fk_w64(k, w.mm + FK_MM_ENV_START, 0x400ff0);
 	fk_w64(k, w.mm + FK_MM_ENV_END, 0x401010);
-	CHECK_OK(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_ENVIRON, &buf,
-				      &len));
-	CHECK_INT(len, ==, 16);
-	free(buf);
+	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_ENVIRON, &buf,
+				       &len),
+		  ==, -EFAULT);
+	CHECK(buf == NULL);
+	CHECK_INT(len, ==, 0);
+	CHECK_U64(qvmi_fault_addr(k->ctx), ==, 0x401000);
+	CHECK(strstr(qvmi_errmsg(k->ctx), "16 of 32 bytes") != NULL);
 	/* nothing mapped; a reversed range; a huge range is cut */
 	fk_w64(k, w.mm + FK_MM_ENV_START, 0x500000);
 	fk_w64(k, w.mm + FK_MM_ENV_END, 0x500010);
@@ -717,9 +721,24 @@ static void test_proc_args(void)
 				       &len),
 		  ==, -EBADMSG);
 	fk_w64(k, w.mm + FK_MM_ARG_END, 0x400100 + (1ull << 40));
+	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &buf,
+				       &len),
+		  ==, -EFAULT);
+	CHECK(buf == NULL);
+	/* longer than QVMI_LINUX_ARGS_MAX, all of it mapped (the page
+	 * repeated): -E2BIG; exactly QVMI_LINUX_ARGS_MAX: whole */
+	for (uint64_t i = 1; i <= QVMI_LINUX_ARGS_MAX / 4096; i++)
+		fk_w64(k, pt + i * 8, (page - FK_POB) | 7);
+	fk_w64(k, w.mm + FK_MM_ARG_START, 0x400000);
+	fk_w64(k, w.mm + FK_MM_ARG_END, 0x400000 + QVMI_LINUX_ARGS_MAX + 1);
+	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &buf,
+				       &len),
+		  ==, -E2BIG);
+	CHECK(buf == NULL);
+	fk_w64(k, w.mm + FK_MM_ARG_END, 0x400000 + QVMI_LINUX_ARGS_MAX);
 	CHECK_OK(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &buf,
 				      &len));
-	CHECK_INT(len, ==, 4096 - 0x100);
+	CHECK_INT(len, ==, QVMI_LINUX_ARGS_MAX);
 	free(buf);
 	CHECK_OK(qvmi_get_paging_mode(k->ctx, &mode));
 	CHECK_INT(mode, ==, QVMI_PAGING_4LEVEL); /* from page_offset_base */

@@ -614,6 +614,8 @@ QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
 	    (which != QVMI_LINUX_CMDLINE && which != QVMI_LINUX_ENVIRON))
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "proc_args: bad args") :
 			    -EINVAL;
+	*ret = NULL;
+	*len = 0;
 	err = qvmi__lx_off(lx, "mm_struct", names[which][0], &o_start);
 	if (!err)
 		err = qvmi__lx_off(lx, "mm_struct", names[which][1], &o_end);
@@ -637,8 +639,23 @@ QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
 	err = qvmi_read_va(lx->ctx, t.dtb, start, buf, n);
 	if (err == -EFAULT && qvmi_fault_addr(lx->ctx) > start &&
 	    qvmi_fault_addr(lx->ctx) - start < n) {
-		n = qvmi_fault_addr(lx->ctx) - start; /* what was there */
-		err = 0;
+		uint64_t at = qvmi_fault_addr(lx->ctx);
+
+		/* Only the start was there (the kernel's own
+		 * /proc/PID/cmdline would page the rest in): not an
+		 * answer, which would look whole. */
+		err = qvmi__err(lx->ctx, -EFAULT,
+				"pid %d: %s cut at 0x%" PRIx64
+				" (page not present): %" PRIu64 " of %" PRIu64
+				" bytes readable",
+				pid, names[which][0], at, at - start,
+				end - start);
+		lx->ctx->fault_addr = at;
+	} else if (!err && end - start > n) {
+		err = qvmi__err(lx->ctx, -E2BIG,
+				"pid %d: %s is %" PRIu64 " bytes, more than "
+				"the %" PRIu64 " read",
+				pid, names[which][0], end - start, n);
 	}
 	if (err) {
 		free(buf);
