@@ -911,8 +911,9 @@ struct qvmi_linux_log_rec {
 };
 typedef int (*qvmi_linux_log_fn)(const struct qvmi_linux_log_rec *rec,
 				 void *arg);
-/* Returns the number of records, or a negative errno; a non-zero return
- * of fn stops the walk and is returned. */
+/* 0 once every record went to fn; a non-zero return of fn stops the walk
+ * and is returned as it is; a negative errno on failure (records given
+ * before it were a partial log).  Count the records in fn. */
 QVMI_API int qvmi_linux_dmesg(struct qvmi_linux *lx, qvmi_linux_log_fn fn,
 			      void *arg);
 

@@ -306,19 +306,23 @@ static void test_marker_heap(void)
 
 static int find_banner(const struct qvmi_linux_log_rec *r, void *arg)
 {
+	int *c = arg; /* [0] banners, [1] records */
+
+	c[1]++;
 	if (r->text_len > 14 && !memcmp(r->text, "Linux version ", 14))
-		(*(int *)arg)++;
+		c[0]++;
 	return 0;
 }
 
 static void test_dmesg(void)
 {
-	int found = 0, n;
+	int c[2] = { 0, 0 }, err;
 
 	open_all();
-	n = qvmi_linux_dmesg(lx, find_banner, &found);
-	CHECK_MSG(n > 10, "dmesg: %d %s", n, qvmi_errmsg(ctx));
-	CHECK_INT(found, ==, 1);
+	err = qvmi_linux_dmesg(lx, find_banner, c);
+	CHECK_MSG(!err && c[1] > 10, "dmesg: %d, %d records, %s", err, c[1],
+		  qvmi_errmsg(ctx));
+	CHECK_INT(c[0], ==, 1);
 }
 
 /* The task on each vCPU: i386 has no GS base, so __per_cpu_offset[n]
@@ -532,10 +536,11 @@ static void test_isf(void)
 
 static int level_rec(const struct qvmi_linux_log_rec *r, void *arg)
 {
-	int *lv = arg;
+	int *lv = arg; /* [0] a level seen, [1] records */
 
 	if (r->level != -1)
-		*lv = r->level;
+		lv[0] = r->level;
+	lv[1]++;
 	return 0;
 }
 
@@ -557,7 +562,7 @@ static void real_isf_run(bool with_map)
 	struct qvmi_linux_info info;
 	char banner[160];
 	uint64_t va;
-	int lv = -1;
+	int lv[2] = { -1, 0 };
 
 	if (!p || !*p || access(p, R_OK))
 		SKIP("QVMI_TEST_ISF does not name a readable dwarf2json ISF "
@@ -577,9 +582,9 @@ static void real_isf_run(bool with_map)
 	CHECK_INT(qvmi_linux_sym_addr(lx, "CHUNKSZ", &va), ==, -ENOENT);
 	/* dwarf2json 0.6.0 lost the DWARF 5 bitfield positions: levels
 	 * unknown rather than wrong */
-	CHECK(qvmi_linux_dmesg(lx, level_rec, &lv) > 10);
+	CHECK(!qvmi_linux_dmesg(lx, level_rec, lv) && lv[1] > 10);
 	qvmi_test_note("dmesg levels from the ISF: %s",
-		       lv == -1 ? "unknown (bitfields lost)" : "known");
+		       lv[0] == -1 ? "unknown (bitfields lost)" : "known");
 	test_ps();
 	test_lsmod();
 	test_maps_cmdline();

@@ -356,8 +356,11 @@ static void test_marker_heap(void)
 
 static int find_banner(const struct qvmi_linux_log_rec *r, void *arg)
 {
+	int *c = arg; /* [0] banners, [1] records */
+
+	c[1]++;
 	if (r->text_len > 14 && !memcmp(r->text, "Linux version ", 14))
-		(*(int *)arg)++;
+		c[0]++;
 	return 0;
 }
 
@@ -406,17 +409,19 @@ static void test_dmesg(void)
 	struct lines L = { 0 };
 	char *const *head, *const *tail;
 	size_t nh, nt, i, at;
-	int found = 0, n;
+	int c[2] = { 0, 0 }, err;
 
 	open_all();
-	n = qvmi_linux_dmesg(lx, find_banner, &found);
-	CHECK_MSG(n > 10, "dmesg: %d %s", n, qvmi_errmsg(ctx));
-	CHECK_INT(found, ==, 1);
+	err = qvmi_linux_dmesg(lx, find_banner, c);
+	CHECK_MSG(!err && c[1] > 10, "dmesg: %d, %d records, %s", err, c[1],
+		  qvmi_errmsg(ctx));
+	CHECK_INT(c[0], ==, 1);
 	guest_dmesg(0, &head, &nh);
 	guest_dmesg(1, &tail, &nt);
 	if (!nh || !nt)
 		SKIP("the guest printed no dmesg lines (an older guest/init)");
-	CHECK_INT(qvmi_linux_dmesg(lx, syslog_lines, &L), ==, n);
+	CHECK_OK(qvmi_linux_dmesg(lx, syslog_lines, &L));
+	CHECK_INT((int)L.n, ==, c[1]);
 	CHECK(L.n >= nh);
 	for (i = 0; i < nh && i < L.n; i++)
 		CHECK_STR(L.v[i], head[i]);
@@ -433,7 +438,7 @@ static void test_dmesg(void)
 		  "no kmsg marker of facility 1 among the last lines");
 	qvmi_test_note("%d records, %zu lines; the guest's first %zu and "
 		       "last %zu lines match",
-		       n, L.n, nh, nt);
+		       c[1], L.n, nh, nt);
 	for (i = 0; i < L.n; i++)
 		free(L.v[i]);
 	free(L.v);

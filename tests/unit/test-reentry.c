@@ -153,7 +153,7 @@ static void test_dmesg(void)
 	fk_w32(&k, infos + FK_PRB_INFO_SIZE + 16, 5 | 6u << 29);
 	fk_w64(&k, data, 1);
 	memcpy(fk_ptr(&k, data + 8), "hello", 5);
-	CHECK_INT(qvmi_linux_dmesg(k.lx, on_rec, &a), ==, 1);
+	CHECK_OK(qvmi_linux_dmesg(k.lx, on_rec, &a));
 	CHECK_INT(a.recs, ==, 1);
 	CHECK_INT(a.found, ==, 1);
 	fk_destroy(&k);

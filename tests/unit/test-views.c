@@ -835,6 +835,12 @@ static int rec(const struct qvmi_linux_log_rec *r, void *arg)
 	return 0;
 }
 
+static int stop_at_first(const struct qvmi_linux_log_rec *r, void *arg)
+{
+	(void)r, (void)arg;
+	return 7;
+}
+
 static void desc(struct fk *k, uint64_t descs, uint64_t infos, uint64_t data,
 		 uint64_t id, uint64_t begin, uint64_t next, const char *text)
 {
@@ -876,7 +882,8 @@ static void test_dmesg_prb(void)
 	/* wraps: the block goes to offset 0 of the next lap */
 	desc(&k, descs, infos, data, 7, 224, 304, "third, wrapped around");
 	fk_w64(&k, descs + 0 * FK_PRB_DESC_SIZE, 8); /* id 8 reserved */
-	CHECK_INT(qvmi_linux_dmesg(k.lx, rec, &s), ==, 3);
+	CHECK_OK(qvmi_linux_dmesg(k.lx, rec, &s));
+	CHECK_INT(s.n, ==, 3);
 	CHECK_STR(s.text[0], "first msg");
 	CHECK_STR(s.text[1], "second");
 	CHECK_STR(s.text[2], "third, wrapped around");
@@ -885,8 +892,12 @@ static void test_dmesg_prb(void)
 	/* id 6's block was overwritten: no text, record kept */
 	fk_w64(&k, data + 72, 99);
 	memset(&s, 0, sizeof(s));
-	CHECK_INT(qvmi_linux_dmesg(k.lx, rec, &s), ==, 3);
+	CHECK_OK(qvmi_linux_dmesg(k.lx, rec, &s));
+	CHECK_INT(s.n, ==, 3);
 	CHECK_STR(s.text[1], "");
+	/* fn's non-zero return stops the walk and comes back as it is:
+	 * never mistaken for a count (it once was the count's type) */
+	CHECK_INT(qvmi_linux_dmesg(k.lx, stop_at_first, NULL), ==, 7);
 	/* a head id more than the ring's 4 descriptors past the tail:
 	 * the 4 records seen are not the whole log */
 	fk_w64(&k, rb + FK_PRB_HEAD_ID, 12);
@@ -929,8 +940,9 @@ static void test_dmesg_logbuf(void)
 	plog(&k, buf, 32, 24, "first", 3);
 	plog(&k, buf, 56, 0, "", 0); /* wrap marker */
 	plog(&k, buf, 0, 24, "second", 4);
-	CHECK_MSG(qvmi_linux_dmesg(k.lx, rec, &s) == 2, "%s",
+	CHECK_MSG(qvmi_linux_dmesg(k.lx, rec, &s) == 0, "%s",
 		  qvmi_errmsg(k.ctx));
+	CHECK_INT(s.n, ==, 2);
 	CHECK_STR(s.text[0], "first");
 	CHECK_INT(s.level[0], ==, 3);
 	CHECK_STR(s.text[1], "second");

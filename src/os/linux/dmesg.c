@@ -217,7 +217,7 @@ static int prb_records(struct qvmi_linux *lx, const struct prb *p,
 {
 	uint64_t mask = (1ull << p->id_bits) - 1, count = 1ull << p->count_bits;
 	uint64_t id = p->tail_id & mask, head = p->head_id & mask;
-	int n = 0, r;
+	int r;
 
 	for (uint64_t k = 0; k < count; k++, id = (id + 1) & mask) {
 		const uint8_t *d = descs + (id & (count - 1)) * p->desc_size;
@@ -246,10 +246,9 @@ static int prb_records(struct qvmi_linux *lx, const struct prb *p,
 			r = fn(&rec, arg);
 			if (r)
 				return r;
-			n++;
 		}
 		if (id == head)
-			return n;
+			return 0;
 	}
 	/* tail..head never spans more than the ring: a damaged or stale
 	 * header (the guest moved on while we read), so the records given
@@ -316,7 +315,7 @@ static int plog_walk(struct qvmi_linux *lx, const struct plog *pl,
 		     void *arg)
 {
 	uint32_t idx = first, wraps = 0;
-	int n = 0, r;
+	int r;
 
 	/* Each record is at least a header long: size / hdr bounds them. */
 	for (uint64_t k = 0; idx != next && k <= size / pl->hdr_size; k++) {
@@ -349,7 +348,6 @@ static int plog_walk(struct qvmi_linux *lx, const struct plog *pl,
 		r = fn(&rec, arg);
 		if (r)
 			return r;
-		n++;
 		idx += len;
 	}
 	if (idx != next) /* more records than the buffer can hold */
@@ -357,7 +355,7 @@ static int plog_walk(struct qvmi_linux *lx, const struct plog *pl,
 				 "dmesg: log_next_idx %u not reached: partial "
 				 "log",
 				 next);
-	return n;
+	return 0;
 }
 
 static int dmesg_logbuf(struct qvmi_linux *lx, qvmi_linux_log_fn fn, void *arg)
