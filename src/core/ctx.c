@@ -58,6 +58,8 @@ void qvmi__detach(struct qvmi_ctx *ctx)
 	ctx->qmp = NULL;
 	free(ctx->qmp_lazy);
 	ctx->qmp_lazy = NULL;
+	qvmi__lay_free(ctx);
+	ctx->vm_prelaunch = false;
 	free(ctx->segs);
 	ctx->segs = NULL;
 	ctx->nsegs = ctx->segs_cap = ctx->seg_hint = 0;

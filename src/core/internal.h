@@ -44,6 +44,9 @@ struct qvmi_source {
 	 * (shared RAM: a page the file does not have yet, which a touch
 	 * through the mapping would allocate).  May be NULL: always yes. */
 	bool (*host_ok)(struct qvmi_source *s, uint64_t addr, size_t len);
+	/* Made by qvmi__layout_build (layout.c): a refresh of QEMU's
+	 * layout may replace it. */
+	bool layout;
 	struct qvmi_source *next; /* ctx's list of owned sources */
 };
 
@@ -126,6 +129,10 @@ struct qvmi_ctx {
 	/* An attach from the layout cache connects QMP on first use
 	 * (qvmi__qmp_need): where, and the socket it checked.  Owned. */
 	struct qvmi_qmp_lazy *qmp_lazy;
+	/* A QMP attach's layout and what keeps it current (attach.c);
+	 * owned, NULL for other attaches. */
+	struct qvmi_lay *lay;
+	bool vm_prelaunch; /* QEMU said "prelaunch" (-S, never run) */
 	struct qvmi_ctl *ctl;
 	enum qvmi_vm_state vm_state; /* as last seen */
 	char *vm_name, *vm_uuid, *qemu_version;
@@ -189,6 +196,8 @@ QVMI_HIDDEN int qvmi__mkdirs(char *d);
  * (QEMU's memory tree splits one RAM block into adjacent ranges). */
 QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,
 				     uint64_t size);
+/* Free ctx->lay (attach.c). */
+QVMI_HIDDEN void qvmi__lay_free(struct qvmi_ctx *ctx);
 /* Drop all sources, segments, RAM ranges and the control backend. */
 QVMI_HIDDEN void qvmi__detach(struct qvmi_ctx *ctx);
 

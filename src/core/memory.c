@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "layout.h"
 
 /* Bytes of seg available from gpa on, capped at len (no overflow when the
  * segment reaches 2^64). */
@@ -53,6 +54,7 @@ QVMI_API int qvmi_read_pa(struct qvmi_ctx *ctx, uint64_t pa, void *buf,
 
 	if (err)
 		return err;
+	qvmi__layout_check(ctx);
 	while (len) {
 		const struct qvmi_seg *seg = qvmi__seg_find(ctx, pa);
 		struct qvmi_source *src;
@@ -101,6 +103,7 @@ int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
 
 	if (!len)
 		return -EINVAL;
+	qvmi__layout_check(ctx);
 	seg = qvmi__seg_find(ctx, gpa);
 	if (!seg)
 		return -EFAULT;
@@ -130,6 +133,7 @@ QVMI_API int qvmi_write_pa(struct qvmi_ctx *ctx, uint64_t pa, const void *buf,
 
 	if (err)
 		return err;
+	qvmi__layout_check(ctx);
 	qvmi__cache_invalidate(ctx, pa, len);
 	while (len) {
 		const struct qvmi_seg *seg = qvmi__seg_find(ctx, pa);

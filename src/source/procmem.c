@@ -30,8 +30,15 @@ enum {
 	PROCMEM_MAX_STALLS = 4,
 };
 
+enum { PROCMEM_ANON_MAX = 16 };
+
 struct procmem {
 	pid_t pid;
+	/* private anonymous ranges of QEMU's (qvmi__procmem_set_anon) */
+	size_t nanon;
+	struct {
+		uint64_t start, end;
+	} anon[PROCMEM_ANON_MAX];
 };
 
 typedef ssize_t (*pvm_fn)(pid_t, const struct iovec *, unsigned long,
@@ -129,6 +136,21 @@ static int procmem_write(struct qvmi_source *s, uint64_t addr, const void *buf,
 static void procmem_destroy(struct qvmi_source *s)
 {
 	free(qvmi_source_priv(s));
+}
+
+static const struct qvmi_source_ops procmem_ops;
+
+void qvmi__procmem_set_anon(struct qvmi_source *src, uint64_t hva,
+			    uint64_t size)
+{
+	struct procmem *p = qvmi_source_priv(src);
+
+	if (src->ops != &procmem_ops || p->nanon == PROCMEM_ANON_MAX ||
+	    hva + size < hva)
+		return;
+	p->anon[p->nanon].start = hva;
+	p->anon[p->nanon].end = hva + size;
+	p->nanon++;
 }
 
 static const struct qvmi_source_ops procmem_ops = {

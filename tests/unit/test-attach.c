@@ -496,14 +496,56 @@ static void test_private_ram_not_shm(void)
 	CHECK_OK(err);
 	CHECK_STR(source_at(ctx, 0x1000), "procmem");
 	check_reads(&f, ctx);
-	/* RAM in QEMU's anonymous memory has no witness of a change (no
-	 * shared file mapping): its layout is not cached */
-	{
-		char path[256];
+	qvmi_ctx_destroy(ctx);
+	fake_stop(&f);
+}
 
-		cache_file(&f, path, sizeof(path));
-		CHECK_STR(path, "");
+/* RAM in QEMU's own memory (anonymous, or a private file mapping) is
+ * cached too (issue 18): its mapping is the witness.  A cached attach
+ * sends no QMP command and reads the same bytes through procmem; RAM
+ * moved to another mapping sends the attach down the full path. */
+static void test_private_ram_cached(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	char path[256];
+	int err, q;
+
+	fake_start(&f, false);
+	f.max_conns = 3;
+	fake_run(&f);
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(err);
+	qvmi_ctx_destroy(ctx);
+	cache_file(&f, path, sizeof(path));
+	CHECK_MSG(path[0], "no layout file for private RAM");
+	q = f.queries;
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_MSG(!err, "cached attach: %d %s", err, qvmi_errmsg(ctx));
+	CHECK_INT(f.queries, ==, q);
+	CHECK(!ctx->qmp);
+	CHECK_STR(source_at(ctx, 0x1000), "procmem");
+	CHECK_STR(source_at(ctx, HIGH_GPA), "procmem");
+	CHECK_STR(source_at(ctx, BIOS_GPA), "procmem");
+	check_reads(&f, ctx);
+	qvmi_ctx_destroy(ctx);
+	/* QEMU's RAM now lives at another address: a full attach */
+	{
+		uint8_t *old = f.ram, *moved;
+
+		moved = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE, f.memfd, 0);
+		CHECK(moved != MAP_FAILED);
+		memcpy(moved, old, RAM_SIZE);
+		f.ram = moved;
+		munmap(old, RAM_SIZE);
 	}
+	q = f.queries;
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(err);
+	CHECK_INT(f.queries, ==, q + 6);
+	CHECK_STR(source_at(ctx, 0x1000), "procmem");
+	check_reads(&f, ctx);
 	qvmi_ctx_destroy(ctx);
 	fake_stop(&f);
 }
@@ -741,8 +783,12 @@ static void test_cache_fallbacks(void)
 			edit_cache(&f, "100000 ", "100000 zz 1 s 1 2 3");
 			break;
 		case 5: /* a RAM range's file moved: not the cached file */
-			edit_cache(&f, "100000 ",
-				   "100000 300000 1 s 1 2 100000");
+			snprintf(
+				line, sizeof(line),
+				"100000 300000 1 s %llx 1 2 100000 100000 ram0",
+				(unsigned long long)(uintptr_t)fake_hva(
+					&f, 0x100000));
+			edit_cache(&f, "100000 ", line);
 			break;
 		case 6: /* memory hot-plug: a new shared RAM mapping */
 			memfd = memfd_create("hotplug", MFD_CLOEXEC);
@@ -845,6 +891,7 @@ static const struct qvmi_test attach_tests[] = {
 	{ "only_procmem", test_only_procmem },
 	{ "only_xp", test_only_xp },
 	{ "private_ram_not_shm", test_private_ram_not_shm },
+	{ "private_ram_cached", test_private_ram_cached },
 	{ "peer_not_qemu", test_peer_not_qemu },
 	{ "no_ram", test_no_ram },
 	{ "bad_args", test_bad_args },
