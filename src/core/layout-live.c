@@ -126,7 +126,8 @@ void qvmi__lay_save(struct qvmi_ctx *ctx, uint64_t pre_hash)
 	if (lay->await_run || ctx->vm_prelaunch) {
 		snprintf(why, sizeof(why), "QEMU has not run yet (-S)");
 	} else if (mono_ns(CLOCK_MONOTONIC) < lay->settle_until) {
-		snprintf(why, sizeof(why), "the firmware may still move ranges");
+		snprintf(why, sizeof(why),
+			 "the firmware may still move ranges");
 	} else if (qvmi__layout_cacheable(&lay->l, why, sizeof(why))) {
 		err = qvmi__layout_witness(lay->l.pid, &h);
 		if (!err && h != pre_hash)

@@ -378,8 +378,9 @@ static int shm_source(struct build *b, const struct qvmi_layout_range *r,
 			  "return its last RAM contents",
 			  b->l->pid);
 	b->files[b->nfiles++] = (struct shm_file){ r->dev, r->ino, *ret };
-	qvmi__log(b->ctx, QVMI_LOG_INFO, "attach: shm maps %s range (%" PRIu64
-		  " MiB file)", r->name, qvmi__shm_size(*ret) >> 20);
+	qvmi__log(b->ctx, QVMI_LOG_INFO,
+		  "attach: shm maps %s range (%" PRIu64 " MiB file)", r->name,
+		  qvmi__shm_size(*ret) >> 20);
 	return 0;
 }
 

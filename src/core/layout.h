@@ -102,8 +102,8 @@ QVMI_HIDDEN int qvmi__layout_build(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 QVMI_HIDDEN int qvmi__layout_witness(int pid, uint64_t *ret);
 /* Can a later attach use l without QMP: every range served from QEMU's
  * memory (shm or procmem)?  false with the reason in why. */
-QVMI_HIDDEN bool qvmi__layout_cacheable(const struct qvmi_layout *l,
-					char *why, size_t why_size);
+QVMI_HIDDEN bool qvmi__layout_cacheable(const struct qvmi_layout *l, char *why,
+					size_t why_size);
 /* Same ranges as QEMU reported them (discovery fields only)? */
 QVMI_HIDDEN bool qvmi__layout_same_view(const struct qvmi_layout *a,
 					const struct qvmi_layout *b);
@@ -122,9 +122,8 @@ QVMI_HIDDEN int qvmi__layout_discover(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
 				      const struct qvmi_layout *prev);
 /* After a build: ctx keeps l (copied) and allow, to keep them current;
  * cache: l->sock names the QMP socket, refreshed layouts are saved. */
-QVMI_HIDDEN int qvmi__lay_set(struct qvmi_ctx *ctx,
-			      const struct qvmi_layout *l, unsigned int allow,
-			      bool cache);
+QVMI_HIDDEN int qvmi__lay_set(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
+			      unsigned int allow, bool cache);
 /* Watch ctx->qmp's events (a connection made after qvmi__lay_set). */
 QVMI_HIDDEN void qvmi__lay_watch(struct qvmi_ctx *ctx);
 /* The layout was read while QEMU had not run yet (-S): its first RESUME

@@ -54,8 +54,27 @@ static const char mtree[] =
 	"@0000000000400000\r\n"
 	"\r\n";
 
+/* The same VM at -S, before the firmware shadowed the BIOS area: the
+ * top 128 KiB of pc.bios show at 0xe0000 (QEMU 7.2 "isa-bios"). */
+static const char mtree_prelaunch[] =
+	"FlatView #1\r\n"
+	" AS \"memory\", root: system\r\n"
+	" Root memory region: system\r\n"
+	"  0000000000000000-00000000000bffff (prio 0, ram): ram0\r\n"
+	"  00000000000e0000-00000000000fffff (prio 1, rom): pc.bios "
+	"@0000000000020000\r\n"
+	"  0000000000100000-00000000003fffff (prio 0, ram): ram0 "
+	"@0000000000100000\r\n"
+	"  00000000fffc0000-00000000ffffffff (prio 0, rom): pc.bios\r\n"
+	"  0000000100000000-00000001001fffff (prio 0, ram): ram0 "
+	"@0000000000400000\r\n"
+	"\r\n";
+
 struct fake {
 	char dir[64], path[108];
+	bool prelaunch; /* serve mtree_prelaunch and status "prelaunch" */
+	const char *event; /* sent (once) before the next reply */
+	int mtrees; /* "info mtree -f" served */
 	int lfd, memfd;
 	uint8_t *ram; /* QEMU's "mapping" of the memfd */
 	uint8_t *bios;
@@ -81,6 +100,13 @@ static uint8_t *fake_hva(struct fake *f, uint64_t gpa)
 	return NULL;
 }
 
+static uint8_t *fake_hva_now(struct fake *f, uint64_t gpa)
+{
+	if (f->prelaunch && gpa >= 0xe0000 && gpa < 0x100000)
+		return f->bios + 0x20000 + (gpa - 0xe0000);
+	return fake_hva(f, gpa);
+}
+
 static char *hmp(struct fake *f, const char *cmd)
 {
 	unsigned long long a;
@@ -88,20 +114,24 @@ static char *hmp(struct fake *f, const char *cmd)
 	char *out = calloc(1, cap);
 
 	if (!strcmp(cmd, "info mtree -f")) {
-		snprintf(out, cap, "%s", f->no_ram ? "FlatView #0\r\n" : mtree);
+		f->mtrees++;
+		snprintf(out, cap, "%s",
+			 f->no_ram    ? "FlatView #0\r\n" :
+			 f->prelaunch ? mtree_prelaunch :
+					mtree);
 	} else if (sscanf(cmd, "gpa2hva %llx", &a) == 1) {
 		f->gpa2hva++;
-		if (fake_hva(f, a))
+		if (fake_hva_now(f, a))
 			snprintf(out, cap,
 				 "Host virtual address for 0x%llx (ram0) is "
 				 "%p\r\n",
-				 a, (void *)fake_hva(f, a));
+				 a, (void *)fake_hva_now(f, a));
 		else
 			snprintf(out, cap,
 				 "Memory at address 0x%llx is not RAM\r\n", a);
 	} else if (sscanf(cmd, "xp /%zuxb %llx", &n, &a) == 2 && n <= 65536) {
 		for (size_t i = 0; i < n && len + 128 < cap; i += 8) {
-			const uint8_t *p = fake_hva(f, a + i);
+			const uint8_t *p = fake_hva_now(f, a + i);
 
 			len += (size_t)snprintf(out + len, cap - len,
 						"%016llx:", a + i);
@@ -144,10 +174,12 @@ static struct json_object *answer(struct fake *f, struct json_object *req)
 	} else if (!strcmp(cmd, "stop") || !strcmp(cmd, "cont")) {
 		/* an empty return */
 	} else if (!strcmp(cmd, "query-status")) {
-		json_object_object_add(r, "status",
-				       json_object_new_string("running"));
+		json_object_object_add(
+			r, "status",
+			json_object_new_string(f->prelaunch ? "prelaunch" :
+							      "running"));
 		json_object_object_add(r, "running",
-				       json_object_new_boolean(1));
+				       json_object_new_boolean(!f->prelaunch));
 	} else if (!strcmp(cmd, "human-monitor-command") &&
 		   json_object_object_get_ex(req, "arguments", &args) &&
 		   json_object_object_get_ex(args, "command-line", &cl)) {
@@ -168,6 +200,12 @@ static void reply(int fd, struct fake *f, struct json_object *req)
 	struct json_object *msg = json_object_new_object(), *ret, *id;
 	const char *s;
 
+	if (f->event) {
+		if (send(fd, f->event, strlen(f->event), MSG_NOSIGNAL) < 0 ||
+		    send(fd, "\r\n", 2, MSG_NOSIGNAL) < 0)
+			f->event = NULL;
+		f->event = NULL;
+	}
 	ret = answer(f, req);
 	if (ret) {
 		json_object_object_add(msg, "return", ret);
@@ -885,6 +923,55 @@ static void test_cache_prune(void)
 	fake_stop(&f);
 }
 
+/* Attached at -S, the BIOS area is the ROM; QEMU's first RESUME makes
+ * the next read re-read the layout (issue 13): RAM then, as the guest
+ * sees it once the firmware shadowed it.  One "info mtree -f", no
+ * gpa2hva (ram0's host address is known), and nothing cached at -S. */
+static void test_prelaunch_refresh(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	enum qvmi_vm_state st;
+	char path[256];
+	uint8_t b[16];
+	int err, h;
+
+	fake_start(&f, true);
+	f.prelaunch = true;
+	fake_run(&f);
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_MSG(!err, "attach: %d %s", err, qvmi_errmsg(ctx));
+	cache_file(&f, path, sizeof(path));
+	CHECK_STR(path, "");
+	CHECK_STR(source_at(ctx, 0xe0000), "procmem");
+	CHECK_OK(qvmi_read_pa(ctx, 0xe0100, b, 16));
+	CHECK_INT(b[0], ==, 0xb1);
+	CHECK_INT(f.mtrees, ==, 1);
+	/* no event: reads do not ask QEMU again */
+	for (int i = 0; i < 100; i++)
+		CHECK_OK(qvmi_read_pa(ctx, 0xe0100, b, 16));
+	CHECK_INT(f.mtrees, ==, 1);
+	/* the guest runs, the firmware shadows the area */
+	h = f.gpa2hva;
+	f.prelaunch = false;
+	f.event = "{\"event\": \"RESUME\", \"timestamp\": {\"seconds\": 1, "
+		  "\"microseconds\": 0}}";
+	CHECK_OK(qvmi_vm_state(ctx, &st)); /* takes the event in */
+	CHECK_INT(st, ==, QVMI_VM_RUNNING);
+	CHECK_OK(qvmi_read_pa(ctx, 0xe0100, b, 16));
+	CHECK(!memcmp(b, f.ram + 0xe0100, 16));
+	CHECK_INT(f.mtrees, ==, 2);
+	CHECK_INT(f.gpa2hva, ==, h);
+	CHECK_STR(source_at(ctx, 0xe0000), "shm");
+	check_reads(&f, ctx);
+	/* the event was old (timestamp 1970): no settling re-reads */
+	for (int i = 0; i < 100; i++)
+		CHECK_OK(qvmi_read_pa(ctx, 0xe0100, b, 16));
+	CHECK_INT(f.mtrees, ==, 2);
+	qvmi_ctx_destroy(ctx);
+	fake_stop(&f);
+}
+
 static const struct qvmi_test attach_tests[] = {
 	{ "all_sources", test_all_sources },
 	{ "only_shm", test_only_shm },
@@ -900,5 +987,6 @@ static const struct qvmi_test attach_tests[] = {
 	{ "cache_fallbacks", test_cache_fallbacks },
 	{ "cache_opt_out", test_cache_opt_out },
 	{ "cache_prune", test_cache_prune },
+	{ "prelaunch_refresh", test_prelaunch_refresh },
 };
 QVMI_SUITE(attach, attach_tests);
