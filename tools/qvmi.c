@@ -327,10 +327,15 @@ int cli_fail(struct cli *cli, const char *what, int err)
 static int attach_gdb(struct cli *cli)
 {
 	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
-	int err;
+	int err = 0;
 
-	if (cli->qmp && qvmi_vm_state(cli->ctx, &st))
-		st = QVMI_VM_UNKNOWN;
+	/* QMP held by another client (-EBUSY, told within a second): the
+	 * gdbstub does without it, as with --gdb alone (running). */
+	if (cli->qmp && (err = qvmi_vm_state(cli->ctx, &st)))
+		st = err == -EBUSY ? QVMI_VM_RUNNING : QVMI_VM_UNKNOWN;
+	if (err == -EBUSY)
+		fprintf(stderr, "qvmi: %s: %s\n", cli->qmp,
+			qvmi_errmsg(cli->ctx));
 	QVMI_OPTS(qvmi_gdb_opts, gopts, .timeout_ms = cli->timeout_ms,
 		  .resume = st == QVMI_VM_RUNNING);
 

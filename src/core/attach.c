@@ -45,6 +45,10 @@ struct attach {
 struct qvmi_qmp_lazy {
 	char path[PATH_MAX];
 	int timeout_ms;
+	/* -EBUSY once QEMU did not greet (another client holds QMP): every
+	 * later use fails at once with the same message. */
+	int busy;
+	char busy_msg[QVMI_ERRMSG_MAX];
 	uint64_t dev, ino;
 	int64_t ctime_s, ctime_ns;
 };
@@ -420,8 +424,15 @@ int qvmi__qmp_need(struct qvmi_ctx *ctx)
 				 "QMP: %s is not the socket attached to "
 				 "(QEMU restarted?)",
 				 z->path);
+	if (z->busy)
+		return qvmi__err(ctx, z->busy, "%s", z->busy_msg);
 	qvmi__log(ctx, QVMI_LOG_INFO, "attach: connecting to QMP on first use");
 	err = qvmi_qmp_open(ctx, z->path, z->timeout_ms, &q);
+	if (err == -EBUSY) {
+		z->busy = err;
+		snprintf(z->busy_msg, sizeof(z->busy_msg), "%s",
+			 qvmi_errmsg(ctx));
+	}
 	if (err)
 		return err;
 	if (ctx->qemu_version &&
