@@ -44,6 +44,14 @@ struct qvmi_source {
 	 * (shared RAM: a page the file does not have yet, which a touch
 	 * through the mapping would allocate).  May be NULL: always yes. */
 	bool (*host_ok)(struct qvmi_source *s, uint64_t addr, size_t len);
+	/* Optional: where [addr, addr + len) may hold data.  *start is the
+	 * first address at or after addr that may hold a non-zero byte
+	 * (addr + len if none: the rest reads as zeros, e.g. a hole of a
+	 * sparse RAM file or anonymous memory never touched), *end the end
+	 * of that run of data (<= addr + len).  Advisory: 0, or negative
+	 * errno to mean "read it all".  May be NULL. */
+	int (*next_data)(struct qvmi_source *s, uint64_t addr, uint64_t len,
+			 uint64_t *start, uint64_t *end);
 	/* Made by qvmi__layout_build (layout.c): a refresh of QEMU's
 	 * layout may replace it. */
 	bool layout;
@@ -186,6 +194,12 @@ struct qvmi_pa_file {
  * lookup: leaves the last error alone. */
 QVMI_HIDDEN int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
 			      struct qvmi_pa_file *ret);
+/* Where [gpa, gpa + len) may hold data (source next_data, within one
+ * segment): [*start, *end); [gpa, *start) reads as zeros.  Unmapped or
+ * unknown: *start = gpa and *end = the end of what one segment covers. */
+QVMI_HIDDEN void qvmi__pa_next_data(struct qvmi_ctx *ctx, uint64_t gpa,
+				    uint64_t len, uint64_t *start,
+				    uint64_t *end);
 QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,
 			      uint64_t size);
 /* The cache directory (src/core/cachedir.c): dir if set, else
