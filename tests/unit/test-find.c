@@ -63,8 +63,8 @@ static void oracle(const uint8_t *mem, size_t size, const uint8_t *pat,
 }
 
 /* The places patterns are planted: data pages far apart, in holes. */
-static const uint64_t data_pages[] = { 0x0, 0x200000, 0x201000, 0x1000000,
-				       0x1010000, 0x3fff000 };
+static const uint64_t data_pages[] = { 0x0,	  0x200000,  0x201000,
+				       0x1000000, 0x1010000, 0x3fff000 };
 
 static void plant(uint8_t *m)
 {
@@ -207,8 +207,7 @@ static void test_bad_opts(void)
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	CHECK_INT(qvmi_find_pa_opts(ctx, "x", 1, on_hit, &h, &big.o), ==,
 		  -EINVAL);
-	CHECK_INT(qvmi_find_pa_opts(ctx, "", 0, on_hit, &h, NULL), ==,
-		  -EINVAL);
+	CHECK_INT(qvmi_find_pa_opts(ctx, "", 0, on_hit, &h, NULL), ==, -EINVAL);
 	qvmi_ctx_destroy(ctx);
 }
 
