@@ -101,22 +101,27 @@ static int one_size(uint64_t size, uint64_t data, const char *goal)
 		 (int)getpid());
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	unlink(path);
-	if (fd < 0 || !buf || ftruncate(fd, (off_t)size) || fill(fd, size, data))
+	if (fd < 0 || !buf || ftruncate(fd, (off_t)size) ||
+	    fill(fd, size, data))
 		goto out;
-	if (qvmi_ctx_create(&ctx) ||
-	    qvmi__source_shm_create(ctx, dup(fd), false, &src) ||
-	    qvmi__map_add_host(ctx, src, 0, size, 0, qvmi__shm_host(src, 0)) ||
-	    qvmi__ram_add(ctx, 0, size))
-		goto out;
+	/* Each run as a new `qvmi find` would do it: a new context, a new
+	 * mapping of the file. */
 	for (int i = 0; i < RUNS; i++) {
 		double t0 = bench_now();
 
 		hits += hole_scan(fd, size, buf);
 		th[i] = (bench_now() - t0) * 1e3;
 		t0 = bench_now();
-		if (qvmi_find_pa(ctx, needle, sizeof(needle) - 1, count_hit,
+		if (qvmi_ctx_create(&ctx) ||
+		    qvmi__source_shm_create(ctx, dup(fd), false, &src) ||
+		    qvmi__map_add_host(ctx, src, 0, size, 0,
+				       qvmi__shm_host(src, 0)) ||
+		    qvmi__ram_add(ctx, 0, size) ||
+		    qvmi_find_pa(ctx, needle, sizeof(needle) - 1, count_hit,
 				 &hits) < 0)
 			goto out;
+		qvmi_ctx_destroy(ctx);
+		ctx = NULL;
 		tf[i] = (bench_now() - t0) * 1e3;
 	}
 	if (hits)

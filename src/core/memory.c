@@ -2,6 +2,7 @@
 /* Guest-physical reads and writes over the segment map; pattern scans. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "layout.h"
@@ -258,6 +259,56 @@ static int find_hole(struct find_state *st, uint64_t pos)
 	return 0;
 }
 
+/* pread exactly n bytes (a hole reads as zeros, and stays a hole). */
+static int pread_all(int fd, uint8_t *out, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t r = pread(fd, out, n, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -EIO;
+		out += r;
+		off += (uint64_t)r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Read [pos, pos + n) for a scan.  Shared RAM is pread from its file, as
+ * a dump or pmemaccess does: a scan reads each page once, and a first
+ * touch through a fresh mapping costs a fault per page (~10 us in a
+ * nested VM: 0.3 s for the 115 MiB of a booted 512 MiB guest, against
+ * 55 ms for pread).  Other sources go through qvmi_read_pa.
+ */
+static int find_read(struct qvmi_ctx *ctx, uint64_t pos, uint8_t *out, size_t n)
+{
+	while (n) {
+		struct qvmi_pa_file f;
+		int err = qvmi__pa_file(ctx, pos, n, &f);
+
+		if (err == -EOPNOTSUPP)
+			err = qvmi_read_pa(ctx, pos, out, f.len);
+		else if (!err && pread_all(f.fd, out, f.len, f.off))
+			err = qvmi__err(
+				ctx, -EIO,
+				"find: RAM file unreadable at 0x%" PRIx64, pos);
+		else if (err == -EFAULT)
+			err = qvmi__fault(ctx, pos, "find: not mapped");
+		else if (err)
+			err = qvmi__err(ctx, err,
+					"find: the RAM file's QEMU exited");
+		if (err)
+			return err;
+		out += f.len;
+		pos += f.len;
+		n -= f.len;
+	}
+	return 0;
+}
+
 static void find_progress(struct find_state *st, uint64_t n)
 {
 	st->done += n;
@@ -289,7 +340,7 @@ static int find_range(struct qvmi_ctx *ctx, struct find_state *st,
 		}
 		/* from pos (a short hole, then data) to the data's end */
 		n = QVMI_MIN((uint64_t)FIND_CHUNK, (de > ds ? de : end) - pos);
-		err = qvmi_read_pa(ctx, pos, st->buf + st->carry, (size_t)n);
+		err = find_read(ctx, pos, st->buf + st->carry, (size_t)n);
 		if (err) {
 			qvmi__log(ctx, QVMI_LOG_WARN, "find: skipping %s",
 				  qvmi_errmsg(ctx));
