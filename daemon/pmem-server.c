@@ -38,6 +38,7 @@
 
 #include "pmem-int.h"
 #include "core/internal.h"
+#include "core/layout.h"
 #include "proto/pmemaccess.h"
 
 void qvmid_pmem_log(struct qvmid_pmem_server *s, enum qvmi_log_level lvl,
@@ -127,6 +128,9 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 		qvmid_pmem_server_destroy(s);
 		return err;
 	}
+	/* A client (LibVMI) asks for a server when it starts: serve it the
+	 * map as QEMU has it now (issue 13), one QMP round trip later. */
+	qvmi__layout_mark_stale(ctx, 0);
 	qvmid_pmem_log(s, QVMI_LOG_INFO,
 		       "pmem: serving %s (max transfer %" PRIu64 ", %s)",
 		       s->l.path, s->o.max_transfer,
