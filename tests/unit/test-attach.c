@@ -71,8 +71,14 @@ static const char mtree_prelaunch[] =
 	"@0000000000400000\r\n"
 	"\r\n";
 
+/* mtree plus a hot-plugged 1 MiB DIMM at 6 GiB (its own region). */
+static const char mtree_dimm[] =
+	"  0000000180000000-00000001800fffff (prio 0, ram): dimm0\r\n";
+static const uint64_t DIMM_GPA = 0x180000000ull;
+
 struct fake {
 	char dir[64], path[108];
+	uint8_t *dimm; /* non-NULL: plugged */
 	bool prelaunch; /* serve mtree_prelaunch and status "prelaunch" */
 	const char *event; /* sent (once) before the next reply */
 	int mtrees; /* "info mtree -f" served */
@@ -103,6 +109,8 @@ static uint8_t *fake_hva(struct fake *f, uint64_t gpa)
 
 static uint8_t *fake_hva_now(struct fake *f, uint64_t gpa)
 {
+	if (f->dimm && gpa >= DIMM_GPA && gpa < DIMM_GPA + (1 << 20))
+		return f->dimm + (gpa - DIMM_GPA);
 	if (f->prelaunch && gpa >= 0xe0000 && gpa < 0x100000)
 		return f->bios + 0x20000 + (gpa - 0xe0000);
 	return fake_hva(f, gpa);
@@ -120,6 +128,9 @@ static char *hmp(struct fake *f, const char *cmd)
 			 f->no_ram    ? "FlatView #0\r\n" :
 			 f->prelaunch ? mtree_prelaunch :
 					mtree);
+		if (f->dimm) /* before the view's closing blank line */
+			snprintf(out + strlen(out) - 2, cap - strlen(out) + 2,
+				 "%s\r\n", mtree_dimm);
 	} else if (sscanf(cmd, "gpa2hva %llx", &a) == 1) {
 		f->gpa2hva++;
 		if (fake_hva_now(f, a))
@@ -978,6 +989,45 @@ static void test_prelaunch_refresh(void)
 	fake_stop(&f);
 }
 
+/* Memory hot-plug: DEVICE_ADDED makes the next read re-read the layout
+ * (one mtree, one gpa2hva for the new region), the DIMM is then RAM
+ * served from QEMU's memory; no event, no re-read. */
+static void test_hotplug_refresh(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	enum qvmi_vm_state st;
+	uint8_t b[8];
+	int err, h;
+
+	fake_start(&f, true);
+	fake_run(&f);
+	CHECK_OK(setenv("QVMI_NO_LAYOUT_CACHE", "1", 1));
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(unsetenv("QVMI_NO_LAYOUT_CACHE"));
+	CHECK_OK(err);
+	CHECK_INT(qvmi_read_pa(ctx, DIMM_GPA, b, 8), ==, -EFAULT);
+	f.dimm = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(f.dimm != MAP_FAILED);
+	memcpy(f.dimm + 8, "plugged!", 8);
+	h = f.gpa2hva;
+	f.event = "{\"event\": \"DEVICE_ADDED\", \"data\": {\"device\": "
+		  "\"dimm0\"}, \"timestamp\": {\"seconds\": 1, "
+		  "\"microseconds\": 0}}";
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_OK(qvmi_read_pa(ctx, DIMM_GPA + 8, b, 8));
+	CHECK(!memcmp(b, "plugged!", 8));
+	CHECK_INT(f.mtrees, ==, 2);
+	CHECK_INT(f.gpa2hva, ==, h + 1);
+	CHECK_INT(qvmi_ram_count(ctx), ==, 4);
+	CHECK_STR(source_at(ctx, DIMM_GPA), "procmem");
+	check_reads(&f, ctx);
+	qvmi_ctx_destroy(ctx);
+	munmap(f.dimm, 1 << 20);
+	fake_stop(&f);
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -1049,5 +1099,6 @@ static const struct qvmi_test attach_tests[] = {
 	{ "cache_prune", test_cache_prune },
 	{ "prelaunch_refresh", test_prelaunch_refresh },
 	{ "qmp_busy", test_qmp_busy },
+	{ "hotplug_refresh", test_hotplug_refresh },
 };
 QVMI_SUITE(attach, attach_tests);
