@@ -44,7 +44,7 @@
 
 enum {
 	LAYOUT_FORMAT = 2,
-	LAYOUT_FILE_MAX = 64 << 10,
+	LAYOUT_FILE_MAX = 256 << 10, /* 256 ranges of ~160 bytes */
 	PRUNE_MAX = 1024, /* directory entries looked at per save */
 };
 
@@ -269,7 +269,7 @@ int qvmi__layout_parse(char *buf, struct qvmi_layout *l)
 	int fmt = 0, end = 0;
 	size_t n = 0;
 
-	memset(l, 0, sizeof(*l));
+	memset(l, 0, offsetof(struct qvmi_layout, r)); /* ranges as parsed */
 	if (!(s = next_line(&pos)) || sscanf(s, "qvmi-layout %d", &fmt) != 1 ||
 	    fmt != LAYOUT_FORMAT)
 		return -EBADMSG;
@@ -380,7 +380,7 @@ static int check_live(const struct qvmi_layout *c, struct qvmi_layout *live,
 			 c->pid);
 		return err ? err : -ESRCH;
 	}
-	*live = *c;
+	qvmi__layout_copy(live, c);
 	err = qvmi__layout_resolve(live, why, why_size);
 	if (err)
 		return err;

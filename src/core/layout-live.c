@@ -92,7 +92,7 @@ int qvmi__lay_set(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
 			return qvmi__err(ctx, -ENOMEM, "out of memory");
 		ctx->lay = lay;
 	}
-	lay->l = *l;
+	qvmi__layout_copy(&lay->l, l);
 	lay->allow = allow;
 	lay->cache = cache;
 	/* The event callback goes on before the control backend's (which
@@ -214,7 +214,7 @@ static int rebuild(struct qvmi_ctx *ctx, struct qvmi_layout *l)
 				 "layout: sources not from the attach: the map "
 				 "is not refreshed");
 	err = qvmi__layout_build(ctx, l, ctx->qmp, lay->allow);
-	lay->l = *l;
+	qvmi__layout_copy(&lay->l, l);
 	return err;
 }
 

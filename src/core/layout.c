@@ -38,6 +38,14 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+void qvmi__layout_copy(struct qvmi_layout *dst, const struct qvmi_layout *src)
+{
+	size_t n = QVMI_MIN(src->n, (size_t)QVMI_LAYOUT_MAX_RANGES);
+
+	memcpy(dst, src, offsetof(struct qvmi_layout, r));
+	memcpy(dst->r, src->r, n * sizeof(src->r[0]));
+}
+
 int qvmi__layout_start_time(int pid, uint64_t *ret)
 {
 	char path[64], buf[1024], *p;

@@ -25,7 +25,8 @@ struct qvmi_qmp;
 struct json_object;
 
 enum {
-	QVMI_LAYOUT_MAX_RANGES = 64,
+	/* RAM/ROM ranges kept; a VM has a dozen (more with many DIMMs) */
+	QVMI_LAYOUT_MAX_RANGES = 256,
 	QVMI_LAYOUT_VERSION_MAX = 128,
 	QVMI_LAYOUT_NAME_MAX = 64,
 };
@@ -75,6 +76,9 @@ struct qvmi_layout {
 	struct qvmi_layout_range r[QVMI_LAYOUT_MAX_RANGES];
 };
 
+/* *dst = *src, copying only the ranges in use (a layout is ~50 KiB). */
+QVMI_HIDDEN void qvmi__layout_copy(struct qvmi_layout *dst,
+				   const struct qvmi_layout *src);
 /* Start time of pid in clock ticks since boot; -ESRCH if it is gone. */
 QVMI_HIDDEN int qvmi__layout_start_time(int pid, uint64_t *ret);
 /*
