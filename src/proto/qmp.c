@@ -541,7 +541,7 @@ int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
 		  struct qvmi_qmp **ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline;
+	int64_t deadline, busy;
 	int fd;
 
 	*ret = NULL;
@@ -555,12 +555,28 @@ int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
 		return qvmi__err(ctx, -errno, "QMP: socket: %s",
 				 strerror(errno));
 	deadline = now_ms() + timeout_ms;
-	/* A full listen backlog gives EAGAIN on unix sockets: retry. */
+	busy = now_ms() + QVMI_MIN(timeout_ms, QMP_GREETING_MS);
+	/* A full listen backlog gives EAGAIN on unix sockets: retry.  QEMU
+	 * 7.2 accepts no second client while one is served, so the backlog
+	 * fills with the clients that gave up waiting for a greeting: that
+	 * is the same "busy", told as quickly. */
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
 		if (e == EINTR)
 			continue;
+		if (e == EAGAIN && now_ms() >= busy) {
+			close(fd);
+			return qvmi__err(ctx, -EBUSY,
+					 "QMP: %s: no connection accepted in "
+					 "%d ms: another client holds QEMU's "
+					 "QMP socket (QEMU serves one at a "
+					 "time); run qvmid --listen-qmp PATH "
+					 "as a proxy and point every client at "
+					 "PATH",
+					 path,
+					 QVMI_MIN(timeout_ms, QMP_GREETING_MS));
+		}
 		if (e != EAGAIN || remaining_ms(deadline) == 0) {
 			close(fd);
 			return qvmi__err(ctx, e == EAGAIN ? -ETIMEDOUT : -e,
