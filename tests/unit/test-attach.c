@@ -1028,6 +1028,44 @@ static void test_hotplug_refresh(void)
 	fake_stop(&f);
 }
 
+/* RESET: the next read re-reads the layout, and while the firmware may
+ * still move ranges (3 s after the event) again at most every 100 ms of
+ * reads; not on every read. */
+static void test_reset_settles(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	enum qvmi_vm_state st;
+	char ev[160];
+	uint8_t b[8];
+	int err;
+
+	fake_start(&f, true);
+	fake_run(&f);
+	CHECK_OK(setenv("QVMI_NO_LAYOUT_CACHE", "1", 1));
+	ctx = attach_fake(&f, 0, &err);
+	CHECK_OK(unsetenv("QVMI_NO_LAYOUT_CACHE"));
+	CHECK_OK(err);
+	snprintf(ev, sizeof(ev),
+		 "{\"event\": \"RESET\", \"data\": {\"guest\": true}, "
+		 "\"timestamp\": {\"seconds\": %lld, \"microseconds\": 0}}",
+		 (long long)time(NULL));
+	f.event = ev;
+	CHECK_OK(qvmi_vm_state(ctx, &st));
+	CHECK_INT(f.mtrees, ==, 1);
+	CHECK_OK(qvmi_read_pa(ctx, 0x1000, b, 8));
+	CHECK_INT(f.mtrees, ==, 2);
+	for (int i = 0; i < 50; i++)
+		CHECK_OK(qvmi_read_pa(ctx, 0x1000, b, 8));
+	CHECK_INT(f.mtrees, ==, 2);
+	usleep(150 * 1000);
+	CHECK_OK(qvmi_read_pa(ctx, 0x1000, b, 8));
+	CHECK_INT(f.mtrees, ==, 3);
+	check_reads(&f, ctx);
+	qvmi_ctx_destroy(ctx);
+	fake_stop(&f);
+}
+
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -1100,5 +1138,6 @@ static const struct qvmi_test attach_tests[] = {
 	{ "prelaunch_refresh", test_prelaunch_refresh },
 	{ "qmp_busy", test_qmp_busy },
 	{ "hotplug_refresh", test_hotplug_refresh },
+	{ "reset_settles", test_reset_settles },
 };
 QVMI_SUITE(attach, attach_tests);
