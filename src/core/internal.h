@@ -140,6 +140,8 @@ struct qvmi_ctx {
 	/* A QMP attach's layout and what keeps it current (attach.c);
 	 * owned, NULL for other attaches. */
 	struct qvmi_lay *lay;
+	bool lay_stale; /* re-read the layout before the next access */
+	unsigned int lay_tick; /* accesses, to look at QMP every 16th */
 	bool vm_prelaunch; /* QEMU said "prelaunch" (-S, never run) */
 	struct qvmi_ctl *ctl;
 	enum qvmi_vm_state vm_state; /* as last seen */

@@ -13,9 +13,8 @@
  *   - the first RESUME of a layout read at -S (likewise settling),
  *   - DEVICE_ADDED / DEVICE_DELETED / MEMORY_DEVICE_SIZE_CHANGE,
  *   - qvmi__layout_mark_stale (qvmid: a new pmemaccess server).
- * Events are taken in by any QMP call, and by a poll of the socket at
- * most every POLL_MS of memory accesses (CLOCK_MONOTONIC_COARSE: a vDSO
- * read, no syscall, between polls).  A changed layout is resolved and
+ * Events are taken in by any QMP call, and by a poll of the socket on
+ * every 16th memory access at most every POLL_MS (qvmi__layout_check).  A changed layout is resolved and
  * built again by the same code as an attach (layout.c), and saved in the
  * layout cache once settled.
  */
@@ -41,7 +40,6 @@ struct qvmi_lay {
 	struct qvmi_layout l;
 	unsigned int allow;
 	bool cache; /* l.sock names the socket: save refreshed layouts */
-	bool stale; /* re-read before the next access */
 	bool await_run; /* read at -S: the first RESUME makes it stale */
 	bool hooked; /* our event callback is on ctx->qmp */
 	bool busy; /* inside a refresh */
@@ -106,6 +104,7 @@ void qvmi__lay_free(struct qvmi_ctx *ctx)
 	/* ctx->qmp is closed by now (qvmi__detach): nothing to unhook */
 	free(ctx->lay);
 	ctx->lay = NULL;
+	ctx->lay_stale = false;
 }
 
 void qvmi__lay_prelaunch(struct qvmi_ctx *ctx)
@@ -154,7 +153,7 @@ void qvmi__layout_mark_stale(struct qvmi_ctx *ctx, int settle_ms)
 
 	if (!lay)
 		return;
-	lay->stale = true;
+	ctx->lay_stale = true;
 	until = mono_ns(CLOCK_MONOTONIC) + (int64_t)settle_ms * 1000000;
 	if (settle_ms > 0 && until > lay->settle_until)
 		lay->settle_until = until;
@@ -234,7 +233,7 @@ int qvmi__layout_refresh(struct qvmi_ctx *ctx)
 	if (!l)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	lay->busy = true;
-	lay->stale = false;
+	ctx->lay_stale = false;
 	lay->last_read = mono_ns(CLOCK_MONOTONIC_COARSE);
 	memcpy(l->sock, lay->l.sock, sizeof(l->sock));
 	l->sock_dev = lay->l.sock_dev;
@@ -287,14 +286,14 @@ void qvmi__layout_poll(struct qvmi_ctx *ctx)
 	char msg[QVMI_ERRMSG_MAX];
 	int saved;
 
-	if (lay->busy || (!lay->stale && now < lay->next_poll))
+	if (lay->busy || (!ctx->lay_stale && now < lay->next_poll))
 		return;
 	if (now >= lay->next_poll) {
 		lay->next_poll = now + POLL_MS * 1000000ll;
 		take_events(ctx);
 	}
-	if (!lay->stale && (now >= lay->settle_until ||
-			    now - lay->last_read < RECHECK_MS * 1000000ll))
+	if (!ctx->lay_stale && (now >= lay->settle_until ||
+				now - lay->last_read < RECHECK_MS * 1000000ll))
 		return;
 	saved = ctx->err;
 	memcpy(msg, ctx->errmsg, sizeof(msg));

@@ -62,7 +62,6 @@ static const char mtree_prelaunch[] =
 static const char mtree_dimm[] =
 	"  0000000180000000-00000001800fffff (prio 0, ram): dimm0\r\n";
 
-
 /* Host address of gpa in the fake QEMU, or NULL (not RAM/ROM). */
 uint8_t *fakeq_hva(struct fake *f, uint64_t gpa)
 {
@@ -352,8 +351,7 @@ static void test_log(enum qvmi_log_level level, const char *msg, void *arg)
 	fprintf(stderr, "log: %s\n", msg);
 }
 
-struct qvmi_ctx *fakeq_attach(struct fake *f, unsigned int kinds,
-				    int *err)
+struct qvmi_ctx *fakeq_attach(struct fake *f, unsigned int kinds, int *err)
 {
 	QVMI_OPTS(qvmi_attach_opts, opts, .sources = kinds, .timeout_ms = 3000);
 	struct qvmi_ctx *ctx;
