@@ -38,7 +38,6 @@
 
 #include "pmem-int.h"
 #include "core/internal.h"
-#include "core/layout.h"
 #include "proto/pmemaccess.h"
 
 void qvmid_pmem_log(struct qvmid_pmem_server *s, enum qvmi_log_level lvl,
@@ -130,7 +129,7 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 	}
 	/* A client (LibVMI) asks for a server when it starts: serve it the
 	 * map as QEMU has it now (issue 13), one QMP round trip later. */
-	qvmi__layout_mark_stale(ctx, 0);
+	qvmi__map_stale(ctx);
 	qvmid_pmem_log(s, QVMI_LOG_INFO,
 		       "pmem: serving %s (max transfer %" PRIu64 ", %s)",
 		       s->l.path, s->o.max_transfer,

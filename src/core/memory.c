@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "layout.h"
 
 /* Bytes of seg available from gpa on, capped at len (no overflow when the
  * segment reaches 2^64). */
@@ -185,6 +184,12 @@ void qvmi__pa_next_data(struct qvmi_ctx *ctx, uint64_t gpa, uint64_t len,
 		return;
 	*start = gpa + (s - off);
 	*end = s == off + n ? gpa + n : gpa + (e - off);
+}
+
+void qvmi__map_stale(struct qvmi_ctx *ctx)
+{
+	if (ctx->lay)
+		ctx->lay_stale = true;
 }
 
 /* ---- pattern scan ------------------------------------------------------ */

@@ -325,14 +325,17 @@ const struct qvmi_gdb_reg *qvmi_gdb_layout_find(const struct qvmi_gdb_layout *l,
 	{                                            \
 		n, offsetof(struct qvmi_regs_x86, f) \
 	}
-static const struct reg_group {
+struct reg_group {
 	uint64_t bit;
 	size_t n;
 	struct {
 		const char *name;
 		size_t off;
 	} f[18];
-} groups[] = {
+};
+
+/* QEMU's x86_64 target description (gdb-xml/i386-64bit.xml). */
+static const struct reg_group groups64[] = {
 	{ QVMI_REGS_GPR,
 	  18,
 	  { F("rax", rax), F("rbx", rbx), F("rcx", rcx), F("rdx", rdx),
@@ -352,7 +355,48 @@ static const struct reg_group {
 	    F("efer", efer) } },
 	{ QVMI_REGS_CR8, 1, { F("cr8", cr8) } },
 };
+
+/* qemu-system-i386's (gdb-xml/i386-32bit.xml, QEMU 7.2): the same
+ * registers 32 bits wide under their 32-bit names, and no r8..r15; the
+ * GPR group then also sets QVMI_REGS_GPR32. */
+static const struct reg_group groups32[] = {
+	{ QVMI_REGS_GPR | QVMI_REGS_GPR32,
+	  10,
+	  { F("eax", rax), F("ebx", rbx), F("ecx", rcx), F("edx", rdx),
+	    F("esi", rsi), F("edi", rdi), F("ebp", rbp), F("esp", rsp),
+	    F("eip", rip), F("eflags", rflags) } },
+	{ QVMI_REGS_SEG,
+	  6,
+	  { F("cs", cs), F("ss", ss), F("ds", ds), F("es", es), F("fs", fs),
+	    F("gs", gs) } },
+	{ QVMI_REGS_BASES, 2, { F("fs_base", fs_base), F("gs_base", gs_base) } },
+	{ QVMI_REGS_KGS, 1, { F("k_gs_base", kernel_gs_base) } },
+	{ QVMI_REGS_CR,
+	  5,
+	  { F("cr0", cr0), F("cr2", cr2), F("cr3", cr3), F("cr4", cr4),
+	    F("efer", efer) } },
+	{ QVMI_REGS_CR8, 1, { F("cr8", cr8) } },
+};
 #undef F
+
+/* A description with "rip" is x86_64's; else i386's ("eip"). */
+static const struct reg_group *groups_of(const struct qvmi_gdb_layout *l,
+					 size_t *ret_n)
+{
+	if (qvmi_gdb_layout_find(l, "rip") || !qvmi_gdb_layout_find(l, "eip")) {
+		*ret_n = QVMI_ARRAY_SIZE(groups64);
+		return groups64;
+	}
+	*ret_n = QVMI_ARRAY_SIZE(groups32);
+	return groups32;
+}
+
+const struct qvmi_gdb_reg *qvmi_gdb_layout_pc(const struct qvmi_gdb_layout *l)
+{
+	const struct qvmi_gdb_reg *r = qvmi_gdb_layout_find(l, "rip");
+
+	return r ? r : qvmi_gdb_layout_find(l, "eip");
+}
 
 /* Register r lies wholly inside a g image of glen bytes and fits 64 bits. */
 static const struct qvmi_gdb_reg *usable(const struct qvmi_gdb_layout *l,
@@ -368,7 +412,10 @@ static const struct qvmi_gdb_reg *usable(const struct qvmi_gdb_layout *l,
 int qvmi_gdb_regs_from_g(const struct qvmi_gdb_layout *l, const uint8_t *g,
 			 size_t glen, struct qvmi_regs_x86 *ret)
 {
-	for (size_t i = 0; i < QVMI_ARRAY_SIZE(groups); i++) {
+	size_t ngroups;
+	const struct reg_group *groups = groups_of(l, &ngroups);
+
+	for (size_t i = 0; i < ngroups; i++) {
 		const struct reg_group *grp = &groups[i];
 		size_t j;
 
@@ -396,7 +443,10 @@ int qvmi_gdb_regs_to_g(const struct qvmi_gdb_layout *l,
 		       const struct qvmi_regs_x86 *regs, uint8_t *g,
 		       size_t glen)
 {
-	for (size_t i = 0; i < QVMI_ARRAY_SIZE(groups); i++) {
+	size_t ngroups;
+	const struct reg_group *groups = groups_of(l, &ngroups);
+
+	for (size_t i = 0; i < ngroups; i++) {
 		const struct reg_group *grp = &groups[i];
 
 		if (!(regs->valid & grp->bit))

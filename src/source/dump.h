@@ -100,9 +100,6 @@ QVMI_HIDDEN int qvmi__attach_elf_fd(struct qvmi_ctx *ctx, int fd);
 QVMI_HIDDEN int qvmi__attach_raw_fd(struct qvmi_ctx *ctx, int fd,
 				    const char *raw_map);
 
-/* VMCOREINFO text of the attached ELF core, NUL-terminated; NULL if none. */
-QVMI_HIDDEN const char *qvmi__elf_vmcoreinfo(const struct qvmi_ctx *ctx);
-
 /* A read-only source over a file: src_addr = file offset, reads past
  * file_size fail with -EFAULT.  Takes ownership of fd on success. */
 QVMI_HIDDEN int qvmi__source_file_create(struct qvmi_ctx *ctx, const char *name,

@@ -147,6 +147,10 @@ static struct json_object *answer(struct fake *f, struct json_object *req)
 			r, "UUID",
 			json_object_new_string(
 				"5e1f2a3b-0000-4000-8000-000000000001"));
+	} else if (!strcmp(cmd, "query-target")) {
+		/* QEMU 7.2's qemu-system-i386 says "i386" */
+		json_object_object_add(r, "arch",
+				       json_object_new_string("i386"));
 	} else if (!strcmp(cmd, "query-qvmi") && !f->no_query_qvmi) {
 		json_object_object_add(r, "qemu-pid",
 				       json_object_new_int64(getpid()));
