@@ -334,37 +334,28 @@ struct reg_group {
 	} f[18];
 };
 
-/* QEMU's x86_64 target description (gdb-xml/i386-64bit.xml). */
-static const struct reg_group groups64[] = {
-	{ QVMI_REGS_GPR,
-	  18,
-	  { F("rax", rax), F("rbx", rbx), F("rcx", rcx), F("rdx", rdx),
-	    F("rsi", rsi), F("rdi", rdi), F("rbp", rbp), F("rsp", rsp),
-	    F("r8", r8), F("r9", r9), F("r10", r10), F("r11", r11),
-	    F("r12", r12), F("r13", r13), F("r14", r14), F("r15", r15),
-	    F("rip", rip), F("eflags", rflags) } },
-	{ QVMI_REGS_SEG,
-	  6,
-	  { F("cs", cs), F("ss", ss), F("ds", ds), F("es", es), F("fs", fs),
-	    F("gs", gs) } },
-	{ QVMI_REGS_BASES, 2, { F("fs_base", fs_base), F("gs_base", gs_base) } },
-	{ QVMI_REGS_KGS, 1, { F("k_gs_base", kernel_gs_base) } },
-	{ QVMI_REGS_CR,
-	  5,
-	  { F("cr0", cr0), F("cr2", cr2), F("cr3", cr3), F("cr4", cr4),
-	    F("efer", efer) } },
-	{ QVMI_REGS_CR8, 1, { F("cr8", cr8) } },
-};
-
-/* qemu-system-i386's (gdb-xml/i386-32bit.xml, QEMU 7.2): the same
- * registers 32 bits wide under their 32-bit names, and no r8..r15; the
- * GPR group then also sets QVMI_REGS_GPR32. */
-static const struct reg_group groups32[] = {
-	{ QVMI_REGS_GPR | QVMI_REGS_GPR32,
-	  10,
-	  { F("eax", rax), F("ebx", rbx), F("ecx", rcx), F("edx", rdx),
-	    F("esi", rsi), F("edi", rdi), F("ebp", rbp), F("esp", rsp),
-	    F("eip", rip), F("eflags", rflags) } },
+/*
+ * The GPR group is QEMU's x86_64 description's (gdb-xml/i386-64bit.xml)
+ * or qemu-system-i386's (i386-32bit.xml, QEMU 7.2): the same registers 32
+ * bits wide under their 32-bit names and no r8..r15, which also sets
+ * QVMI_REGS_GPR32.  The other groups have the same names in both.
+ */
+enum { GPR64 = 0, GPR32 = 1 };
+static const struct reg_group groups[] = {
+	[GPR64] = { QVMI_REGS_GPR,
+		    18,
+		    { F("rax", rax), F("rbx", rbx), F("rcx", rcx),
+		      F("rdx", rdx), F("rsi", rsi), F("rdi", rdi),
+		      F("rbp", rbp), F("rsp", rsp), F("r8", r8), F("r9", r9),
+		      F("r10", r10), F("r11", r11), F("r12", r12),
+		      F("r13", r13), F("r14", r14), F("r15", r15),
+		      F("rip", rip), F("eflags", rflags) } },
+	[GPR32] = { QVMI_REGS_GPR | QVMI_REGS_GPR32,
+		    10,
+		    { F("eax", rax), F("ebx", rbx), F("ecx", rcx),
+		      F("edx", rdx), F("esi", rsi), F("edi", rdi),
+		      F("ebp", rbp), F("esp", rsp), F("eip", rip),
+		      F("eflags", rflags) } },
 	{ QVMI_REGS_SEG,
 	  6,
 	  { F("cs", cs), F("ss", ss), F("ds", ds), F("es", es), F("fs", fs),
@@ -379,16 +370,14 @@ static const struct reg_group groups32[] = {
 };
 #undef F
 
-/* A description with "rip" is x86_64's; else i386's ("eip"). */
-static const struct reg_group *groups_of(const struct qvmi_gdb_layout *l,
-					 size_t *ret_n)
+/* The GPR group a description does not use: with "rip" it is x86_64's,
+ * with "eip" (and no "rip") i386's. */
+static size_t other_gpr(const struct qvmi_gdb_layout *l)
 {
-	if (qvmi_gdb_layout_find(l, "rip") || !qvmi_gdb_layout_find(l, "eip")) {
-		*ret_n = QVMI_ARRAY_SIZE(groups64);
-		return groups64;
-	}
-	*ret_n = QVMI_ARRAY_SIZE(groups32);
-	return groups32;
+	return qvmi_gdb_layout_find(l, "rip") ||
+			       !qvmi_gdb_layout_find(l, "eip") ?
+		       GPR32 :
+		       GPR64;
 }
 
 const struct qvmi_gdb_reg *qvmi_gdb_layout_pc(const struct qvmi_gdb_layout *l)
@@ -412,13 +401,14 @@ static const struct qvmi_gdb_reg *usable(const struct qvmi_gdb_layout *l,
 int qvmi_gdb_regs_from_g(const struct qvmi_gdb_layout *l, const uint8_t *g,
 			 size_t glen, struct qvmi_regs_x86 *ret)
 {
-	size_t ngroups;
-	const struct reg_group *groups = groups_of(l, &ngroups);
+	size_t skip = other_gpr(l);
 
-	for (size_t i = 0; i < ngroups; i++) {
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(groups); i++) {
 		const struct reg_group *grp = &groups[i];
 		size_t j;
 
+		if (i == skip)
+			continue;
 		for (j = 0; j < grp->n; j++)
 			if (!usable(l, grp->f[j].name, glen))
 				break;
@@ -443,13 +433,12 @@ int qvmi_gdb_regs_to_g(const struct qvmi_gdb_layout *l,
 		       const struct qvmi_regs_x86 *regs, uint8_t *g,
 		       size_t glen)
 {
-	size_t ngroups;
-	const struct reg_group *groups = groups_of(l, &ngroups);
+	size_t skip = other_gpr(l);
 
-	for (size_t i = 0; i < ngroups; i++) {
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(groups); i++) {
 		const struct reg_group *grp = &groups[i];
 
-		if (!(regs->valid & grp->bit))
+		if (i == skip || !(regs->valid & grp->bit))
 			continue;
 		for (size_t j = 0; j < grp->n; j++) {
 			const struct qvmi_gdb_reg *r =
