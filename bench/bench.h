@@ -33,6 +33,7 @@ int bench_pmem(const char *qmp);
 int bench_gdb(const char *qmp);
 extern const char *bench_gdb_path;
 int bench_linux(const char *qmp);
+int bench_scale(const char *qmp); /* bench-scale.c: no guest needed */
 int bench_session(const char *qmp); /* bench-session.c; uses --gdb */
 /* bench-python.c: the binding (python/) next to the C calls */
 int bench_python(const char *qmp);

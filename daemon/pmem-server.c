@@ -127,6 +127,9 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 		qvmid_pmem_server_destroy(s);
 		return err;
 	}
+	/* A client (LibVMI) asks for a server when it starts: serve it the
+	 * map as QEMU has it now (issue 13), one QMP round trip later. */
+	qvmi__map_stale(ctx);
 	qvmid_pmem_log(s, QVMI_LOG_INFO,
 		       "pmem: serving %s (max transfer %" PRIu64 ", %s)",
 		       s->l.path, s->o.max_transfer,

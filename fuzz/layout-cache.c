@@ -24,7 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < l->n; i++)
 				if (!l->r[i].size ||
 				    l->r[i].gpa + (l->r[i].size - 1) <
-					    l->r[i].gpa)
+					    l->r[i].gpa ||
+				    (l->r[i].back != 's' &&
+				     l->r[i].back != 'p') ||
+				    !memchr(l->r[i].name, 0,
+					    sizeof(l->r[i].name)))
 					abort();
 		}
 	}

@@ -358,6 +358,23 @@ struct qvmi_dump_write_opts {
 QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmi_dump_write_opts *opts);
 
+struct qvmi_find_opts {
+	size_t sz;
+	/* Called as the scan moves on (holes count as scanned): done and
+	 * total bytes of RAM.  May be NULL. */
+	qvmi_progress_fn progress;
+	void *progress_arg;
+};
+
+/* qvmi_find_pa with options (NULL: as qvmi_find_pa).  The scan costs what
+ * the guest holds, not its RAM size: what the backing has no data for (a
+ * hole of a sparse RAM file, anonymous memory QEMU never touched) reads
+ * as zeros and is not read, yet a pattern reaching into it, or one of
+ * zero bytes only, is still found there. */
+QVMI_API int qvmi_find_pa_opts(struct qvmi_ctx *ctx, const void *pattern,
+			       size_t len, qvmi_find_fn fn, void *arg,
+			       const struct qvmi_find_opts *opts);
+
 /* ---- guest-virtual memory (src/arch) ----------------------------------- */
 
 /*

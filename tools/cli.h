@@ -108,6 +108,20 @@ void cli_json_print(struct json_object *obj);
 void cli_hexdump(FILE *f, uint64_t addr, const uint8_t *buf, size_t len);
 
 /* Commands (tools/cmd-*.c) */
+/* A progress bar on stderr for a qvmi_progress_fn (tools/progress.c):
+ * drawn only when stderr is a terminal. */
+struct cli_progress {
+	bool tty;
+	bool shown; /* a partial bar is on the line */
+	int last_pct;
+};
+void cli_progress_init(struct cli_progress *p);
+void cli_progress(uint64_t done, uint64_t total, void *arg);
+/* Erase a partial bar before printing other lines to the terminal. */
+void cli_progress_clear(struct cli_progress *p);
+/* "de ad be ef", "deadbeef", "0xde,0xad" into malloc'd bytes. */
+int cli_parse_hex(const char *s, uint8_t **ret, size_t *nret);
+
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_read(struct cli *cli, int argc, char **argv);
 int cmd_write(struct cli *cli, int argc, char **argv);

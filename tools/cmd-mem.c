@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* qvmi read / write / find / dump: guest-physical memory commands. */
+/* qvmi read / write / dump: guest-physical memory commands (find:
+ * cmd-find.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,8 +48,6 @@ enum {
 	OPT_RAW,
 	OPT_STRING,
 	OPT_FILE,
-	OPT_HEX,
-	OPT_MAX,
 	OPT_FORMAT,
 	OPT_VA,
 	OPT_DTB,
@@ -214,7 +213,7 @@ static int write_opt(struct cli *cli, int opt, const char *arg, void *data)
 }
 
 /* "de ad be ef", "deadbeef", "0xde,0xad": hex digits in pairs. */
-static int parse_hex_bytes(const char *s, uint8_t **ret, size_t *nret)
+int cli_parse_hex(const char *s, uint8_t **ret, size_t *nret)
 {
 	size_t cap = strlen(s) / 2 + 1, n = 0;
 	uint8_t *b = malloc(cap);
@@ -317,7 +316,7 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 	} else if (a.file) {
 		err = read_file(a.file, &data, &n);
 	} else {
-		err = parse_hex_bytes(argv[i + 1], &data, &n);
+		err = cli_parse_hex(argv[i + 1], &data, &n);
 	}
 	if (err) {
 		free(data);
@@ -338,98 +337,11 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/* ---- find ------------------------------------------------------------- */
-
-struct find_args {
-	bool hex;
-	uint64_t max;
-	uint64_t count;
-	struct json_object *hits;
-};
-
-static int find_opt(struct cli *cli, int opt, const char *arg, void *data)
-{
-	struct find_args *a = data;
-
-	if (opt == OPT_HEX) {
-		a->hex = true;
-		return 0;
-	}
-	if (opt == OPT_MAX && !cli_parse_u64(arg, &a->max) && a->max)
-		return 0;
-	fprintf(stderr, "qvmi: bad --max '%s'\n", arg);
-	return -1;
-}
-
-static int find_hit(uint64_t gpa, void *arg)
-{
-	struct find_args *a = arg;
-
-	if (a->hits)
-		json_object_array_add(a->hits, json_object_new_uint64(gpa));
-	else
-		printf("0x%llx\n", (unsigned long long)gpa);
-	return ++a->count >= a->max;
-}
-
-int cmd_find(struct cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "hex", no_argument, NULL, OPT_HEX },
-		{ "max", required_argument, NULL, OPT_MAX },
-		{ 0 },
-	};
-	struct find_args a = { false, 100, 0, NULL };
-	uint8_t *pat = NULL;
-	size_t n;
-	int i, err, rc = 0;
-
-	i = parse_or_exit(cli, "find", argc, argv, opts, find_opt, &a, &rc);
-	if (i < 0)
-		return rc;
-	if (argc - i != 1)
-		return cli_usage_error(cli_find_cmd("find"),
-				       "need one PATTERN"),
-		       2;
-	if (a.hex) {
-		err = parse_hex_bytes(argv[i], &pat, &n);
-	} else {
-		n = strlen(argv[i]);
-		pat = (uint8_t *)strdup(argv[i]);
-		err = pat && n ? 0 : -EINVAL;
-	}
-	if (err || n > 4096) {
-		free(pat);
-		fprintf(stderr, "qvmi: find: bad pattern\n");
-		return 2;
-	}
-	if (cli_attach(cli)) {
-		free(pat);
-		return 1;
-	}
-	if (cli->json)
-		a.hits = json_object_new_array();
-	err = qvmi_find_pa(cli->ctx, pat, n, find_hit, &a);
-	if (err < 0)
-		rc = cli_fail(cli, "find", err);
-	if (a.hits) {
-		if (!rc)
-			cli_json_print(a.hits);
-		else
-			json_object_put(a.hits);
-	}
-	if (!rc && !a.count && !cli->json)
-		fprintf(stderr, "qvmi: find: no match\n");
-	free(pat);
-	return rc ? rc : (a.count ? 0 : 1);
-}
-
 /* ---- dump ------------------------------------------------------------- */
 
 struct dump_args {
 	enum qvmi_dump_format format;
-	bool tty;
-	int last_pct;
+	struct cli_progress progress;
 };
 
 static int dump_opt(struct cli *cli, int opt, const char *arg, void *data)
@@ -447,31 +359,13 @@ static int dump_opt(struct cli *cli, int opt, const char *arg, void *data)
 	return 0;
 }
 
-static void dump_progress(uint64_t done, uint64_t total, void *arg)
-{
-	struct dump_args *a = arg;
-	int pct = total ? (int)(done * 100 / total) : 100, i;
-
-	if (!a->tty || pct == a->last_pct)
-		return;
-	a->last_pct = pct;
-	fputs("\r[", stderr);
-	for (i = 0; i < 40; i++)
-		fputc(i < pct * 40 / 100 ? '#' : ' ', stderr);
-	fprintf(stderr, "] %3d%% %llu/%llu MiB", pct,
-		(unsigned long long)(done >> 20),
-		(unsigned long long)(total >> 20));
-	if (done >= total)
-		fputc('\n', stderr);
-}
-
 int cmd_dump(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ 0 },
 	};
-	struct dump_args a = { QVMI_DUMP_ELF, false, -1 };
+	struct dump_args a = { .format = QVMI_DUMP_ELF };
 	int i, err, rc = 0;
 
 	i = parse_or_exit(cli, "dump", argc, argv, opts, dump_opt, &a, &rc);
@@ -482,10 +376,11 @@ int cmd_dump(struct cli *cli, int argc, char **argv)
 		       2;
 	if (cli_attach(cli))
 		return 1;
-	a.tty = isatty(STDERR_FILENO);
+	cli_progress_init(&a.progress);
 	{
 		QVMI_OPTS(qvmi_dump_write_opts, wopts, .format = a.format,
-			  .progress = dump_progress, .progress_arg = &a);
+			  .progress = cli_progress,
+			  .progress_arg = &a.progress);
 
 		err = qvmi_dump_write(cli->ctx, argv[i], &wopts);
 	}

@@ -59,8 +59,11 @@ const struct cli_cmd cli_cmds[] = {
 	{ "find", cmd_find, "search guest RAM for a string or bytes",
 	  "find PATTERN [--hex] [--max N]\n\nSearch all guest RAM for PATTERN "
 	  "(a string, or hex bytes with --hex)\nand print the guest-physical "
-	  "address of each match (at most N, default\n100).  Holes of a "
-	  "sparse RAM file are skipped, not allocated.\n" },
+	  "address of each match (at most N, default\n100).  What the RAM "
+	  "backing holds no data for (holes of a sparse RAM\nfile, anonymous "
+	  "memory never touched) reads as zeros and is not read:\nthe cost "
+	  "follows the guest's data, not its RAM size.  Shows progress on\n"
+	  "a terminal.\n" },
 	{ "dump", cmd_dump, "write guest RAM to an ELF core or raw file",
 	  "dump FILE [--format elf|raw]\n\nWrite all guest RAM to FILE: an "
 	  "ELF core with vCPU registers (like QMP\ndump-guest-memory; the "
@@ -318,10 +321,15 @@ static void log_stderr(enum qvmi_log_level level, const char *msg, void *arg)
 static int attach_gdb(struct cli *cli)
 {
 	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
-	int err;
+	int err = 0;
 
-	if (cli->qmp && qvmi_vm_state(cli->ctx, &st))
-		st = QVMI_VM_UNKNOWN;
+	/* QMP held by another client (-EBUSY, told within a second): the
+	 * gdbstub does without it, as with --gdb alone (running). */
+	if (cli->qmp && (err = qvmi_vm_state(cli->ctx, &st)))
+		st = err == -EBUSY ? QVMI_VM_RUNNING : QVMI_VM_UNKNOWN;
+	if (err == -EBUSY)
+		fprintf(stderr, "qvmi: %s: %s\n", cli->qmp,
+			qvmi_errmsg(cli->ctx));
 	QVMI_OPTS(qvmi_gdb_opts, gopts, .timeout_ms = cli->timeout_ms,
 		  .resume = st == QVMI_VM_RUNNING);
 

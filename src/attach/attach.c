@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Attaching to a live QEMU through its QMP socket.  QMP gives identity,
- * control and the RAM layout (HMP "info mtree -f"); memory is then served
- * by up to three sources, registered slowest first so faster ones win
- * where they overlap (later registrations override, segmap.c):
+ * control and the discovery of the layout (layout.h): the RAM and ROM
+ * ranges of HMP "info mtree -f" and each one's host address in QEMU
+ * (gpa2hva).  From there the same code serves a full attach, a cached
+ * one (layout-cache.c) and a refresh (layout-live.c): qvmi__layout_resolve
+ * places each range in QEMU's mappings, qvmi__layout_build makes up to
+ * three sources, slowest first so faster ones win where they overlap:
  *   xp      QMP "xp" over RAM and ROM: works everywhere, ~1 ms a call
  *   procmem process_vm_readv on QEMU's pid at gpa2hva addresses
  *   shm     mmap of a shared memory-backend-file/memfd (zero-copy)
@@ -20,6 +23,7 @@
 
 #include "core/internal.h"
 #include "layout-cache.h"
+#include "layout.h"
 #include "proto/hmp.h"
 #include "proto/qmp.h"
 #include "source/sources.h"
@@ -27,26 +31,14 @@
 enum {
 	ATTACH_TIMEOUT_MS = 5000,
 	/* mtree lines we act on; a real VM has a dozen */
-	ATTACH_MAX_RANGES = 4096,
+	ATTACH_MAX_RANGES = QVMI_LAYOUT_MAX_RANGES,
 };
 
-/* One RAM or ROM range of the flat view, with what we learned about it. */
-struct range {
-	uint64_t gpa, size, offset;
-	bool ram; /* kind "ram" (else rom/romd) */
-	bool has_hva;
-	uint64_t hva;
-	char name[64];
-};
-
+/* One attach in progress. */
 struct attach {
 	struct qvmi_ctx *ctx;
 	struct qvmi_qmp *q;
-	unsigned int allow; /* enum qvmi_source_kind */
-	struct range *r;
-	size_t n;
-	bool maps_known; /* maps_hash taken before the layout was read */
-	uint64_t maps_hash;
+	struct qvmi_layout *l; /* being discovered */
 	pid_t pid; /* > 0: QEMU's pid, given (qvmi__attach_qmp_ex) */
 };
 
@@ -54,6 +46,10 @@ struct attach {
 struct qvmi_qmp_lazy {
 	char path[PATH_MAX];
 	int timeout_ms;
+	/* -EBUSY once QEMU did not greet (another client holds QMP): every
+	 * later use fails at once with the same message. */
+	int busy;
+	char busy_msg[QVMI_ERRMSG_MAX];
 	uint64_t dev, ino;
 	int64_t ctime_s, ctime_ns;
 };
@@ -204,35 +200,43 @@ static void hmp_reply(int err, struct json_object *ret, void *arg)
 	o->err = err;
 }
 
-static int send_hmp(struct attach *a, const char *cmdline, struct hmp_out *o)
+static int send_hmp(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
+		    const char *cmdline, qvmi_qmp_reply_fn fn, void *arg)
 {
 	struct json_object *args = json_object_new_object();
 	int err;
 
 	if (!args)
-		return qvmi__err(a->ctx, -ENOMEM, "out of memory");
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	json_object_object_add(args, "command-line",
 			       json_object_new_string(cmdline));
-	o->err = -EINPROGRESS;
-	o->text = NULL;
-	err = qvmi_qmp_send(a->q, "human-monitor-command", args, hmp_reply, o);
+	err = qvmi_qmp_send(q, "human-monitor-command", args, fn, arg);
 	json_object_put(args);
 	return err;
 }
 
+static int send_mtree(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
+		      struct hmp_out *o)
+{
+	o->err = -EINPROGRESS;
+	o->text = NULL;
+	return send_hmp(ctx, q, "info mtree -f", hmp_reply, o);
+}
+
 /* RAM and ROM ranges of address space "memory", from "info mtree -f"
- * (sent by qvmi_attach_qmp ahead of query-status, answered in o). */
-static int read_layout(struct attach *a, struct hmp_out *o)
+ * (sent ahead, answered in o once q is synced) into l->r. */
+static int read_mtree(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
+		      struct hmp_out *o, struct qvmi_layout *l)
 {
 	struct qvmi_mtree_range *m = NULL;
 	size_t nm = 0, i;
 	int err;
 
-	err = qvmi_qmp_sync(a->q);
+	err = qvmi_qmp_sync(q);
 	if (!err && o->err == -ENOMEM)
-		err = qvmi__err(a->ctx, -ENOMEM, "out of memory");
+		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 	else if (!err && o->err && o->err != -EREMOTEIO)
-		err = qvmi__err(a->ctx, -EPROTO,
+		err = qvmi__err(ctx, -EPROTO,
 				"attach: info mtree -f: not a string");
 	else if (!err)
 		err = o->err; /* QEMU's error is in the message */
@@ -242,62 +246,31 @@ static int read_layout(struct attach *a, struct hmp_out *o)
 	o->text = NULL;
 	if (err)
 		return err;
-	a->r = calloc(QVMI_MIN(nm, (size_t)ATTACH_MAX_RANGES) + 1,
-		      sizeof(*a->r));
-	if (!a->r) {
-		free(m);
-		return qvmi__err(a->ctx, -ENOMEM, "out of memory");
-	}
-	for (i = 0; i < nm && a->n < ATTACH_MAX_RANGES; i++) {
-		struct range *r = &a->r[a->n];
+	l->n = 0;
+	for (i = 0; i < nm && l->n < ATTACH_MAX_RANGES; i++) {
+		struct qvmi_layout_range *r = &l->r[l->n];
 
-		if (!is_memory_kind(m[i].kind) || m[i].last < m[i].start)
+		if (!is_memory_kind(m[i].kind) || m[i].last < m[i].start ||
+		    m[i].last - m[i].start == UINT64_MAX) /* all of 2^64 */
 			continue;
+		memset(r, 0, sizeof(*r));
 		r->gpa = m[i].start;
 		r->size = m[i].last - m[i].start + 1;
-		if (!r->size) /* all of 2^64: not RAM */
-			continue;
-		r->offset = m[i].offset;
+		r->mtree_off = m[i].offset;
 		r->ram = !strcmp(m[i].kind, "ram");
 		snprintf(r->name, sizeof(r->name), "%s", m[i].name);
-		a->n++;
+		l->n++;
 	}
+	if (i < nm)
+		qvmi__log(ctx, QVMI_LOG_WARN,
+			  "attach: more than %d RAM/ROM ranges: the rest are "
+			  "not mapped",
+			  ATTACH_MAX_RANGES);
 	free(m);
-	if (!a->n)
-		return qvmi__err(a->ctx, -EPROTO,
+	if (!l->n)
+		return qvmi__err(ctx, -EPROTO,
 				 "attach: no RAM in QEMU's memory tree");
 	return 0;
-}
-
-/* The guest's RAM list: kind "ram" ranges, adjacent ones merged. */
-static int add_ram(struct attach *a)
-{
-	for (size_t i = 0; i < a->n; i++) {
-		int err = a->r[i].ram ?
-				  qvmi__ram_add_merged(a->ctx, a->r[i].gpa,
-						       a->r[i].size) :
-				  0;
-
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-static int add_xp(struct attach *a)
-{
-	struct qvmi_source *xp;
-	size_t i;
-	int err;
-
-	err = qvmi__source_xp_create(a->ctx, a->q, &xp);
-	for (i = 0; !err && i < a->n; i++)
-		err = qvmi_map_add(a->ctx, xp, a->r[i].gpa, a->r[i].size,
-				   a->r[i].gpa);
-	if (!err)
-		qvmi__log(a->ctx, QVMI_LOG_INFO,
-			  "attach: xp serves %zu RAM/ROM ranges", a->n);
-	return err;
 }
 
 /* An earlier range of the same memory region as range i: QEMU keeps a
@@ -306,19 +279,19 @@ static int add_xp(struct attach *a)
  * kind may differ: QEMU 7.2 prints a read-only range of a RAM region
  * (the PAM-shadowed BIOS area of "pc") as "rom" under the region's own
  * name.  With known set, only one whose host address is known. */
-static const struct range *same_region(const struct attach *a, size_t i,
-				       bool known)
+static const struct qvmi_layout_range *same_region(const struct qvmi_layout *l,
+						   size_t i, bool known)
 {
 	for (size_t j = 0; j < i; j++)
-		if ((a->r[j].has_hva || !known) &&
-		    !strcmp(a->r[j].name, a->r[i].name) && a->r[i].name[0])
-			return &a->r[j];
+		if ((l->r[j].has_hva || !known) &&
+		    !strcmp(l->r[j].name, l->r[i].name) && l->r[i].name[0])
+			return &l->r[j];
 	return NULL;
 }
 
 static void hva_reply(int err, struct json_object *ret, void *arg)
 {
-	struct range *r = arg;
+	struct qvmi_layout_range *r = arg;
 	uint64_t hva;
 
 	if (!err && json_object_is_type(ret, json_type_string) &&
@@ -331,259 +304,103 @@ static void hva_reply(int err, struct json_object *ret, void *arg)
 
 /* Ask QEMU (HMP gpa2hva, QEMU >= 2.12) for the host address of range i,
  * pipelined: the answers of one pass cost one round trip. */
-static int ask_hva(struct attach *a, size_t i)
+static int ask_hva(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
+		   struct qvmi_layout_range *r)
 {
-	struct json_object *args = json_object_new_object();
 	char cmd[64];
-	int err;
 
-	if (!args)
-		return qvmi__err(a->ctx, -ENOMEM, "out of memory");
-	snprintf(cmd, sizeof(cmd), "gpa2hva 0x%" PRIx64, a->r[i].gpa);
-	json_object_object_add(args, "command-line",
-			       json_object_new_string(cmd));
-	err = qvmi_qmp_send(a->q, "human-monitor-command", args, hva_reply,
-			    &a->r[i]);
-	json_object_put(args);
-	return err;
+	snprintf(cmd, sizeof(cmd), "gpa2hva 0x%" PRIx64, r->gpa);
+	return send_hmp(ctx, q, cmd, hva_reply, r);
 }
 
-/* Host address of range i from an earlier range of its region. */
-static void derive_hva(struct attach *a, size_t i)
+/* Host address of r from s, a range of the same region. */
+static void derive_from(struct qvmi_layout_range *r,
+			const struct qvmi_layout_range *s)
 {
-	const struct range *s = same_region(a, i, true);
 	uint64_t hva;
 
-	if (a->r[i].has_hva || !s || s->hva < s->offset)
+	if (r->has_hva || !s || !s->has_hva || s->hva < s->mtree_off)
 		return;
-	hva = s->hva - s->offset + a->r[i].offset;
-	if (hva >= s->hva - s->offset && hva + (a->r[i].size - 1) >= hva) {
-		a->r[i].hva = hva;
-		a->r[i].has_hva = true;
+	hva = s->hva - s->mtree_off + r->mtree_off;
+	if (hva >= s->hva - s->mtree_off && hva + (r->size - 1) >= hva) {
+		r->hva = hva;
+		r->has_hva = true;
 	}
 }
 
-/* Host virtual address of each range in QEMU: one query per memory
- * region, all in one round trip; then a second pass for ranges whose
- * region gave no usable answer.  A range QEMU cannot translate keeps
- * has_hva false.  QMP errors other than a broken connection only cost
- * that range its hva. */
-static int find_hvas(struct attach *a)
+/* A range of the same region in an earlier layout of the same QEMU. */
+static const struct qvmi_layout_range *
+prev_region(const struct qvmi_layout *prev, const struct qvmi_layout_range *r)
 {
-	size_t i;
+	for (size_t j = 0; prev && j < prev->n; j++)
+		if (prev->r[j].has_hva && r->name[0] &&
+		    !strcmp(prev->r[j].name, r->name))
+			return &prev->r[j];
+	return NULL;
+}
+
+/* Host virtual address of each range in QEMU: from prev (an earlier
+ * layout of this QEMU) where it knows the region, else one query per
+ * memory region, all in one round trip; then a second pass for ranges
+ * whose region gave no usable answer.  A range QEMU cannot translate
+ * keeps has_hva false.  QMP errors other than a broken connection only
+ * cost that range its hva. */
+static int find_hvas(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
+		     struct qvmi_layout *l, const struct qvmi_layout *prev)
+{
+	size_t i, asked = 0;
 	int err = 0;
 
-	for (i = 0; !err && i < a->n; i++)
-		if (!same_region(a, i, false))
-			err = ask_hva(a, i);
-	if (!err)
-		err = qvmi_qmp_sync(a->q);
-	for (i = 0; !err && i < a->n; i++) {
-		derive_hva(a, i);
-		if (!a->r[i].has_hva && same_region(a, i, false))
-			err = ask_hva(a, i);
+	for (i = 0; i < l->n; i++)
+		derive_from(&l->r[i], prev_region(prev, &l->r[i]));
+	for (i = 0; !err && i < l->n; i++)
+		if (!l->r[i].has_hva && !same_region(l, i, false) && ++asked)
+			err = ask_hva(ctx, q, &l->r[i]);
+	if (!err && asked)
+		err = qvmi_qmp_sync(q);
+	asked = 0;
+	for (i = 0; !err && i < l->n; i++) {
+		derive_from(&l->r[i], same_region(l, i, true));
+		if (!l->r[i].has_hva && same_region(l, i, false) && ++asked)
+			err = ask_hva(ctx, q, &l->r[i]);
 	}
-	if (!err)
-		err = qvmi_qmp_sync(a->q);
-	for (i = 0; !err && i < a->n; i++)
-		if (!a->r[i].has_hva)
-			qvmi__log(a->ctx, QVMI_LOG_DEBUG,
+	if (!err && asked)
+		err = qvmi_qmp_sync(q);
+	for (i = 0; !err && i < l->n; i++)
+		if (!l->r[i].has_hva)
+			qvmi__log(ctx, QVMI_LOG_DEBUG,
 				  "attach: no hva for 0x%" PRIx64 " (%s)",
-				  a->r[i].gpa, a->r[i].name);
+				  l->r[i].gpa, l->r[i].name);
 	return err == -EREMOTEIO ? 0 : err;
 }
 
-static int add_procmem(struct attach *a)
+int qvmi__layout_discover(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
+			  struct qvmi_layout *l, const struct qvmi_layout *prev)
 {
-	struct qvmi_source *pm;
-	size_t i, n = 0;
-	uint8_t probe;
-	int err;
+	struct hmp_out mtree = { 0 };
+	int err = send_mtree(ctx, q, &mtree);
 
-	err = qvmi__source_procmem_create(a->ctx, a->ctx->qemu_pid, &pm);
-	for (i = 0; !err && i < a->n; i++) {
-		if (!a->r[i].has_hva)
-			continue;
-		/* One probe: without ptrace rights on QEMU every read would
-		 * fail, so leave the ranges to the other sources. */
-		if (!n && pm->ops->read(pm, a->r[i].hva, &probe, 1) < 0) {
-			qvmi__log(a->ctx, QVMI_LOG_WARN,
-				  "attach: procmem unusable: %s",
-				  qvmi_errmsg(a->ctx));
-			return 0;
-		}
-		err = qvmi_map_add(a->ctx, pm, a->r[i].gpa, a->r[i].size,
-				   a->r[i].hva);
-		n++;
-	}
 	if (!err)
-		qvmi__log(a->ctx, QVMI_LOG_INFO,
-			  "attach: procmem serves %zu ranges of pid %d", n,
-			  a->ctx->qemu_pid);
+		err = read_mtree(ctx, q, &mtree, l);
+	free(mtree.text);
+	if (!err && l->pid > 0)
+		err = find_hvas(ctx, q, l, prev);
 	return err;
 }
 
-/* Distinct backing files seen; QEMU has one per memory backend. */
-struct shm_file {
-	dev_t dev;
-	ino_t ino;
-	struct qvmi_source *src;
-};
-
-enum { SHM_MAX_FILES = 16 };
-
-static int shm_source_for(struct attach *a, const struct qvmi_shm_backing *b,
-			  struct shm_file *files, size_t *nfiles,
-			  struct qvmi_source **ret)
+/* Where each range is in QEMU; a failure only costs the fast sources. */
+static void resolve(struct qvmi_ctx *ctx, struct qvmi_layout *l)
 {
-	size_t i;
-	int fd, err;
+	char why[160] = "";
 
-	for (i = 0; i < *nfiles; i++) {
-		if (files[i].dev == b->dev && files[i].ino == b->ino) {
-			*ret = files[i].src;
-			return 0;
-		}
+	if (l->pid > 0 && qvmi__layout_resolve(l, why, sizeof(why)) < 0) {
+		qvmi__log(ctx, QVMI_LOG_WARN,
+			  "attach: QEMU's mappings unreadable (%s): memory "
+			  "through QMP only",
+			  why);
+		for (size_t i = 0; i < l->n; i++)
+			l->r[i].back = QVMI_BACK_NONE;
 	}
-	if (*nfiles == SHM_MAX_FILES)
-		return qvmi__err(a->ctx, -ENOSPC,
-				 "shm: more than %d backing files",
-				 SHM_MAX_FILES);
-	err = qvmi__shm_open_backing(a->ctx, a->ctx->qemu_pid, b, 0, &fd);
-	if (!err)
-		err = qvmi__source_shm_create(a->ctx, fd, b->writable, ret);
-	if (err)
-		return err;
-	if (qvmi__shm_set_owner(*ret, a->ctx->qemu_pid))
-		qvmi__log(a->ctx, QVMI_LOG_WARN,
-			  "shm: no pidfd for QEMU %d: reads after it exits "
-			  "return its last RAM contents",
-			  a->ctx->qemu_pid);
-	files[*nfiles].dev = b->dev;
-	files[*nfiles].ino = b->ino;
-	files[*nfiles].src = *ret;
-	(*nfiles)++;
-	qvmi__log(a->ctx, QVMI_LOG_INFO,
-		  "attach: shm maps %s (%" PRIu64 " MiB)", b->path,
-		  qvmi__shm_size(*ret) >> 20);
-	return 0;
-}
-
-/* Register one range on shm if its host memory is a shared file mapping.
- * Returns 1 if registered, 0 if not shared (reason logged). */
-static int add_shm_range(struct attach *a, const struct range *r,
-			 struct shm_file *files, size_t *nfiles,
-			 struct qvmi_shm_backing *last)
-{
-	struct qvmi_shm_backing b;
-	struct qvmi_source *src;
-	uint64_t off;
-	int err;
-
-	/* The ranges of one region lie in one mapping: /proc/PID/maps is
-	 * read once for them (each read costs QEMU's whole map). */
-	if (last->vma_end && r->hva >= last->vma_start &&
-	    r->hva < last->vma_end) {
-		b = *last;
-	} else if (qvmi__shm_find_backing(a->ctx, a->ctx->qemu_pid, r->hva,
-					  &b)) {
-		qvmi__log(a->ctx, QVMI_LOG_INFO,
-			  "attach: 0x%" PRIx64 " (%s) not on shared RAM: %s",
-			  r->gpa, r->name, qvmi_errmsg(a->ctx));
-		return 0;
-	}
-	*last = b;
-	if (r->hva + (r->size - 1) >= b.vma_end) {
-		qvmi__log(a->ctx, QVMI_LOG_WARN,
-			  "attach: 0x%" PRIx64 " (%s) runs past its mapping",
-			  r->gpa, r->name);
-		return 0;
-	}
-	err = shm_source_for(a, &b, files, nfiles, &src);
-	if (err) {
-		qvmi__log(a->ctx, QVMI_LOG_WARN, "attach: %s",
-			  qvmi_errmsg(a->ctx));
-		return 0;
-	}
-	off = b.file_off + (r->hva - b.vma_start);
-	if (off > qvmi__shm_size(src) || r->size > qvmi__shm_size(src) - off)
-		return 0;
-	/* A read-only view of a RAM region (PAM) has its hva from the
-	 * region's other ranges: keep it only where the file agrees. */
-	if (!r->ram && off != r->offset)
-		return 0;
-	if (r->ram && off != r->offset)
-		qvmi__log(a->ctx, QVMI_LOG_DEBUG,
-			  "attach: 0x%" PRIx64 ": file offset 0x%" PRIx64
-			  ", mtree says @0x%" PRIx64,
-			  r->gpa, off, r->offset);
-	err = qvmi__map_add_host(a->ctx, src, r->gpa, r->size, off,
-				 qvmi__shm_host(src, off));
-	return err ? err : 1;
-}
-
-static int add_shm(struct attach *a)
-{
-	struct shm_file files[SHM_MAX_FILES];
-	struct qvmi_shm_backing last = { 0 };
-	size_t nfiles = 0, i, n = 0;
-	int rc;
-
-	for (i = 0; i < a->n; i++) {
-		if (!a->r[i].has_hva)
-			continue;
-		rc = add_shm_range(a, &a->r[i], files, &nfiles, &last);
-		if (rc < 0)
-			return rc;
-		n += (size_t)rc;
-	}
-	qvmi__log(a->ctx, QVMI_LOG_INFO, "attach: shm serves %zu ranges", n);
-	return 0;
-}
-
-static int add_sources(struct attach *a)
-{
-	struct qvmi_ctx *ctx = a->ctx;
-	bool pid = ctx->qemu_pid > 0;
-	int err = 0;
-
-	if (a->allow & QVMI_SRC_XP)
-		err = add_xp(a);
-	if (!err && pid && (a->allow & (QVMI_SRC_PROCMEM | QVMI_SRC_SHM)))
-		err = find_hvas(a);
-	if (!err && pid && (a->allow & QVMI_SRC_PROCMEM))
-		err = add_procmem(a);
-	if (!err && pid && (a->allow & QVMI_SRC_SHM))
-		err = add_shm(a);
-	return err;
-}
-
-/* Every RAM range must be readable by some allowed source. */
-static int check_coverage(struct attach *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->n; i++) {
-		const struct qvmi_seg *s;
-
-		if (!a->r[i].ram)
-			continue;
-		s = qvmi__seg_find(a->ctx, a->r[i].gpa);
-		if (!s)
-			return qvmi__err(
-				a->ctx, -EOPNOTSUPP,
-				"attach: no allowed source can read RAM at "
-				"0x%" PRIx64 " (%s)",
-				a->r[i].gpa, a->r[i].name);
-	}
-	for (i = 0; i < a->ctx->nsegs; i++) {
-		const struct qvmi_seg *s = &a->ctx->segs[i];
-
-		qvmi__log(a->ctx, QVMI_LOG_INFO,
-			  "attach: [0x%" PRIx64 "-0x%" PRIx64 "] %s", s->start,
-			  s->last, qvmi_source_name(s->src));
-	}
-	return 0;
 }
 
 static int attach_opts(struct qvmi_ctx *ctx,
@@ -628,8 +445,15 @@ static int lazy_connect(struct qvmi_ctx *ctx)
 				 "QMP: %s is not the socket attached to "
 				 "(QEMU restarted?)",
 				 z->path);
+	if (z->busy)
+		return qvmi__err(ctx, z->busy, "%s", z->busy_msg);
 	qvmi__log(ctx, QVMI_LOG_INFO, "attach: connecting to QMP on first use");
 	err = qvmi_qmp_open(ctx, z->path, z->timeout_ms, &q);
+	if (err == -EBUSY) {
+		z->busy = err;
+		snprintf(z->busy_msg, sizeof(z->busy_msg), "%s",
+			 qvmi_errmsg(ctx));
+	}
 	if (err)
 		return err;
 	if (ctx->qemu_version &&
@@ -642,7 +466,11 @@ static int lazy_connect(struct qvmi_ctx *ctx)
 	ctx->qmp_close = qvmi_qmp_close;
 	free(ctx->qmp_lazy);
 	ctx->qmp_lazy = NULL;
-	return qvmi__ctl_qmp_bind(ctx);
+	qvmi__lay_watch(ctx);
+	err = qvmi__ctl_qmp_bind(ctx);
+	if (!err && ctx->vm_prelaunch)
+		qvmi__lay_prelaunch(ctx);
+	return err;
 }
 
 /* Identity and control of a cached attach, QMP deferred. */
@@ -669,19 +497,23 @@ static int cached_identity(struct qvmi_ctx *ctx, const struct qvmi_layout *c,
 	return qvmi__ctl_qmp_install(ctx, NULL);
 }
 
-/* Attach from the layout cache (layout-cache.c says what is checked).
- * Any failure leaves ctx as it was, the reason logged. */
-static int attach_cached(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
+/* Attach from the layout cache (layout-cache.c says what is checked):
+ * the cached layout, built as a full attach builds one.  Any failure
+ * leaves ctx as it was, the reason logged. */
+static int attach_cached(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 			 int timeout_ms)
 {
-	struct qvmi_layout *c = malloc(sizeof(*c));
 	char why[320] = "out of memory";
-	int err = c ? qvmi__layout_load(l, c, why, sizeof(why)) : -ENOMEM;
+	int err = qvmi__layout_load(l, why, sizeof(why));
 
-	if (!err)
-		err = qvmi__layout_apply(ctx, c, why, sizeof(why));
-	if (!err && (err = cached_identity(ctx, c, timeout_ms)))
+	if (!err && (err = qvmi__layout_build(ctx, l, NULL, l->allow)))
+		snprintf(why, sizeof(why), "%s", qvmi_errmsg(ctx));
+	if (!err && !qvmi__layout_cacheable(l, why, sizeof(why)))
+		err = -ESTALE; /* a range its source no longer serves */
+	if (!err && (err = cached_identity(ctx, l, timeout_ms)))
 		snprintf(why, sizeof(why), "%s", strerror(-err));
+	if (!err)
+		err = qvmi__lay_set(ctx, l, l->allow, true);
 	if (err) {
 		qvmi__log(ctx, QVMI_LOG_INFO,
 			  "attach: layout cache not used: %s", why);
@@ -690,47 +522,56 @@ static int attach_cached(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
 		qvmi__log(ctx, QVMI_LOG_INFO,
 			  "attach: QEMU %s pid %d, %zu ranges from the layout "
 			  "cache; QMP on first use",
-			  c->version, c->pid, c->n);
+			  l->version, l->pid, l->n);
 	}
-	free(c);
 	qvmi__clear_err(ctx);
 	return err;
 }
 
-/* After a full attach: keep what it learned for the next one. */
-static void save_layout(struct attach *a, struct qvmi_layout *l)
+/* The full attach: QMP discovery, then the common resolve and build. */
+static int attach_full(struct attach *a, unsigned int allow, bool cache)
 {
 	struct qvmi_ctx *ctx = a->ctx;
-	char why[128] = "";
-	uint64_t h;
-	int err = 0;
+	struct qvmi_layout *l = a->l;
+	struct hmp_out mtree = { 0 };
+	uint64_t pre_hash = 0;
+	int err = read_identity(a);
 
-	if (!a->maps_known || a->n > QVMI_LAYOUT_MAX_RANGES ||
-	    strlen(ctx->qemu_version) >= sizeof(l->version))
-		return;
-	l->n = a->n;
-	for (size_t i = 0; i < a->n; i++)
-		l->r[i] = (struct qvmi_layout_range){ .gpa = a->r[i].gpa,
-						      .size = a->r[i].size,
-						      .ram = a->r[i].ram };
-	if (!qvmi__layout_fill_sources(ctx, l, why, sizeof(why))) {
-		qvmi__log(ctx, QVMI_LOG_INFO, "attach: layout not cached: %s",
-			  why);
-		return;
-	}
+	/* Mappings that change while QMP is asked (a hot-plug racing us)
+	 * must not be cached: the witness before and after. */
+	if (!err && cache &&
+	    (ctx->qemu_pid <= 0 ||
+	     qvmi__layout_witness(ctx->qemu_pid, &pre_hash)))
+		cache = false;
+
+	/* Our event callback before the control backend's, which chains
+	 * to it (layout-live.c). */
+	if (!err)
+		err = qvmi__lay_set(ctx, l, allow, cache);
+	/* The memory tree is asked for first and read after query-status
+	 * (ctl install): one round trip for both. */
+	if (!err)
+		err = send_mtree(ctx, a->q, &mtree);
+	if (!err)
+		err = qvmi__ctl_qmp_install(ctx, a->q);
+	if (!err)
+		err = read_mtree(ctx, a->q, &mtree, l);
+	free(mtree.text);
 	l->pid = ctx->qemu_pid;
-	strcpy(l->version, ctx->qemu_version);
-	/* Mappings that changed while QMP was asked: a hot-plug raced us. */
-	err = qvmi__layout_maps_hash(l->pid, &h);
-	if (!err && h != a->maps_hash)
-		err = -ESTALE;
+	l->allow = allow;
+	if (!err && ctx->qemu_pid > 0 && (allow & ~QVMI_SRC_XP))
+		err = find_hvas(ctx, a->q, l, NULL);
 	if (!err)
-		err = qvmi__layout_start_time(l->pid, &l->start_time);
-	l->maps_hash = h;
+		resolve(ctx, l);
 	if (!err)
-		err = qvmi__layout_save(l);
-	qvmi__log(ctx, QVMI_LOG_INFO, "attach: layout %s%s",
-		  err ? "not cached: " : "cached", err ? strerror(-err) : "");
+		err = qvmi__layout_build(ctx, l, a->q, allow);
+	if (!err)
+		err = qvmi__lay_set(ctx, l, allow, cache);
+	if (!err && ctx->vm_prelaunch)
+		qvmi__lay_prelaunch(ctx);
+	if (!err && cache)
+		qvmi__lay_save(ctx, pre_hash);
+	return err;
 }
 
 QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
@@ -742,10 +583,10 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 			int qemu_pid, const struct qvmi_attach_opts *opts)
 {
-	struct hmp_out mtree = { 0 };
 	struct attach a = { .ctx = ctx, .pid = qemu_pid };
-	struct qvmi_layout *l = NULL;
+	unsigned int allow = 0;
 	int timeout_ms = 0, err;
+	bool cache = false;
 
 	if (!ctx || (fd >= 0) == !!qmp_path) {
 		if (fd >= 0)
@@ -753,9 +594,12 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 		return -EINVAL;
 	}
 	qvmi__clear_err(ctx);
-	err = attach_opts(ctx, opts, &a.allow, &timeout_ms);
+	err = attach_opts(ctx, opts, &allow, &timeout_ms);
 	if (!err && (ctx->qmp || ctx->ctl || ctx->sources))
 		err = qvmi__err(ctx, -EBUSY, "attach: context already in use");
+	a.l = err ? NULL : calloc(1, sizeof(*a.l));
+	if (!err && !a.l)
+		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 	if (err) {
 		if (fd >= 0)
 			close(fd);
@@ -765,49 +609,24 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 	 * restarts in between leaves a cache that never matches.  No cache
 	 * for an inherited connection or a given pid: nothing names them. */
 	if (qmp_path && qemu_pid <= 0 && qvmi__layout_enabled() &&
-	    (l = calloc(1, sizeof(*l))) && !qvmi__layout_sock_id(qmp_path, l)) {
-		l->allow = a.allow;
-		if (!attach_cached(ctx, l, timeout_ms)) {
-			free(l);
+	    !qvmi__layout_sock_id(qmp_path, a.l)) {
+		cache = true;
+		a.l->allow = allow;
+		if (!attach_cached(ctx, a.l, timeout_ms)) {
+			free(a.l);
 			return 0;
 		}
-	} else {
-		free(l);
-		l = NULL;
+		memset(a.l, 0, sizeof(*a.l));
+		qvmi__layout_sock_id(qmp_path, a.l);
 	}
 	err = qmp_path ? qvmi_qmp_open(ctx, qmp_path, timeout_ms, &a.q) :
 			 qvmi_qmp_open_fd(ctx, fd, timeout_ms ?: 5000, &a.q);
-	if (err) {
-		free(l);
-		return err;
+	if (!err) {
+		ctx->qmp = a.q;
+		ctx->qmp_close = qvmi_qmp_close;
+		err = attach_full(&a, allow, cache);
 	}
-	ctx->qmp = a.q;
-	ctx->qmp_close = qvmi_qmp_close;
-	err = read_identity(&a);
-	if (!err && l && ctx->qemu_pid > 0)
-		a.maps_known =
-			!qvmi__layout_maps_hash(ctx->qemu_pid, &a.maps_hash);
-	/* The memory tree is asked for first and read after query-status
-	 * (ctl install): one round trip for both. */
-	if (!err)
-		err = send_hmp(&a, "info mtree -f", &mtree);
-	if (!err)
-		err = qvmi__ctl_qmp_install(ctx, a.q);
-	if (!err)
-		err = read_layout(&a, &mtree);
-	if (!err)
-		err = add_ram(&a);
-	if (!err)
-		err = add_sources(&a);
-	if (!err)
-		err = check_coverage(&a);
-	if (!err && l)
-		save_layout(&a, l);
-	free(l);
-	/* The state was read when the control backend was installed, and
-	 * STOP/RESUME events keep it current from there. */
-	free(a.r);
-	free(mtree.text);
+	free(a.l);
 	if (err)
 		qvmi__detach(ctx);
 	else /* sources that did not apply left their reasons behind */

@@ -60,6 +60,9 @@ void qvmi__detach(struct qvmi_ctx *ctx)
 	ctx->qmp_lazy = NULL;
 	ctx->qmp_connect = NULL;
 	ctx->vmcoreinfo = NULL;
+	if (ctx->lay_free)
+		ctx->lay_free(ctx);
+	ctx->vm_prelaunch = false;
 	free(ctx->segs);
 	ctx->segs = NULL;
 	ctx->nsegs = ctx->segs_cap = ctx->seg_hint = 0;

@@ -45,6 +45,17 @@ struct qvmi_source {
 	 * (shared RAM: a page the file does not have yet, which a touch
 	 * through the mapping would allocate).  May be NULL: always yes. */
 	bool (*host_ok)(struct qvmi_source *s, uint64_t addr, size_t len);
+	/* Optional: where [addr, addr + len) may hold data.  *start is the
+	 * first address at or after addr that may hold a non-zero byte
+	 * (addr + len if none: the rest reads as zeros, e.g. a hole of a
+	 * sparse RAM file or anonymous memory never touched), *end the end
+	 * of that run of data (<= addr + len).  Advisory: 0, or negative
+	 * errno to mean "read it all".  May be NULL. */
+	int (*next_data)(struct qvmi_source *s, uint64_t addr, uint64_t len,
+			 uint64_t *start, uint64_t *end);
+	/* Made by qvmi__layout_build (layout.c): a refresh of QEMU's
+	 * layout may replace it. */
+	bool layout;
 	struct qvmi_source *next; /* ctx's list of owned sources */
 };
 
@@ -150,6 +161,15 @@ struct qvmi_ctx {
 	int (*qmp_connect)(struct qvmi_ctx *ctx);
 	/* An ELF dump's VMCOREINFO text, owned by its ctl (NULL if none). */
 	const char *vmcoreinfo;
+	/* A QMP attach's layout and what keeps it current (src/attach/
+	 * layout-live.c), owned, NULL for other attaches; the attach sets
+	 * the hooks core calls (qvmi__layout_check, qvmi__detach). */
+	struct qvmi_lay *lay;
+	bool lay_stale; /* re-read the layout before the next access */
+	unsigned int lay_tick; /* accesses, to look at QMP every 16th */
+	void (*lay_poll)(struct qvmi_ctx *ctx);
+	void (*lay_free)(struct qvmi_ctx *ctx);
+	bool vm_prelaunch; /* QEMU said "prelaunch" (-S, never run) */
 	struct qvmi_ctl *ctl;
 	enum qvmi_vm_state vm_state; /* as last seen */
 	char *vm_name, *vm_uuid, *qemu_version;
@@ -206,6 +226,12 @@ struct qvmi_pa_file {
  * lookup: leaves the last error alone. */
 QVMI_HIDDEN int qvmi__pa_file(struct qvmi_ctx *ctx, uint64_t gpa, size_t len,
 			      struct qvmi_pa_file *ret);
+/* Where [gpa, gpa + len) may hold data (source next_data, within one
+ * segment): [*start, *end); [gpa, *start) reads as zeros.  Unmapped or
+ * unknown: *start = gpa and *end = the end of what one segment covers. */
+QVMI_HIDDEN void qvmi__pa_next_data(struct qvmi_ctx *ctx, uint64_t gpa,
+				    uint64_t len, uint64_t *start,
+				    uint64_t *end);
 QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,
 			      uint64_t size);
 /* The cache directory (src/core/cachedir.c): dir if set, else
@@ -226,6 +252,22 @@ QVMI_HIDDEN int qvmi__cache_write(const char *path, struct iovec *iov, int n);
  * (QEMU's memory tree splits one RAM block into adjacent ranges). */
 QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,
 				     uint64_t size);
+/*
+ * Before every memory access (memory.c): a load or two.  A stale layout
+ * (an event already taken in by any QMP call) is re-read at once; QMP is
+ * looked at for new events every 16th access (and then at most every
+ * 20 ms: src/attach/layout-live.c): a clock read costs 30-45 ns in a
+ * nested VM, more than a small read from shared RAM.
+ */
+static inline void qvmi__layout_check(struct qvmi_ctx *ctx)
+{
+	if (__builtin_expect(ctx->lay != NULL && ctx->qmp != NULL, 0) &&
+	    (ctx->lay_stale || !(++ctx->lay_tick & 15)) && ctx->lay_poll)
+		ctx->lay_poll(ctx);
+}
+/* QEMU's memory map may have changed (qvmid: a new pmemaccess server):
+ * a QMP attach re-reads it before the next access. */
+QVMI_HIDDEN void qvmi__map_stale(struct qvmi_ctx *ctx);
 /* Drop all sources, segments, RAM ranges and the control backend. */
 QVMI_HIDDEN void qvmi__detach(struct qvmi_ctx *ctx);
 

@@ -196,6 +196,9 @@ static int cq_state(struct qvmi_ctl *c, enum qvmi_vm_state *ret)
 	}
 	*ret = map_status(json_object_get_string(st),
 			  json_object_get_boolean(run));
+	/* -S: the firmware has not run, the memory map will still change
+	 * (layout-live.c) */
+	c->ctx->vm_prelaunch = !strcmp(json_object_get_string(st), "prelaunch");
 	json_object_put(r);
 	qvmi__vm_state_changed(c->ctx, *ret);
 	return 0;

@@ -48,6 +48,10 @@ struct shm {
 	 * out again is the one case where a read would reallocate it. */
 	uint64_t *res, *res_win;
 	bool no_populate;
+	/* The last data run SEEK_DATA/SEEK_HOLE found, [data_start,
+	 * data_end): SEEK_HOLE walks the page cache to the next hole, so it
+	 * is asked once per run, not once per chunk of a scan. */
+	uint64_t data_start, data_end;
 };
 
 /* Bytes pread per SEEK_DATA: holes smaller than this inside data are
@@ -357,6 +361,45 @@ static int shm_read(struct qvmi_source *s, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Where the file holds data from addr on (find skips the rest): one
+ * SEEK_DATA, and a SEEK_HOLE per run of data, kept for the calls that
+ * follow inside it.  A page the guest writes after we looked is found by
+ * the next scan, as with any read racing the guest.
+ */
+static int shm_next_data(struct qvmi_source *s, uint64_t addr, uint64_t len,
+			 uint64_t *start, uint64_t *end)
+{
+	struct shm *m = qvmi_source_priv(s);
+	uint64_t lim = addr + len;
+	off_t d, h;
+
+	if (shm_check(m, addr, (size_t)len) || m->no_seek_data)
+		return -EOPNOTSUPP;
+	if (addr >= m->data_start && addr < m->data_end) {
+		*start = addr;
+		*end = QVMI_MIN(m->data_end, lim);
+		return 0;
+	}
+	d = lseek(m->fd, (off_t)addr, SEEK_DATA);
+	if (d < 0 && errno == ENXIO)
+		d = (off_t)m->size; /* no data from addr on */
+	else if (d < 0)
+		return -errno;
+	if ((uint64_t)d >= lim) {
+		*start = *end = lim;
+		return 0;
+	}
+	h = lseek(m->fd, d, SEEK_HOLE);
+	if (h <= d)
+		h = (off_t)m->size; /* EOF counts as a hole */
+	m->data_start = (uint64_t)d;
+	m->data_end = QVMI_MIN((uint64_t)h, m->size);
+	*start = (uint64_t)d;
+	*end = QVMI_MIN(m->data_end, lim);
+	return 0;
+}
+
 static int shm_write(struct qvmi_source *s, uint64_t addr, const void *buf,
 		     size_t len)
 {
@@ -467,6 +510,7 @@ int qvmi__source_shm_create(struct qvmi_ctx *ctx, int fd, bool writable,
 		goto fail;
 	}
 	(*ret)->file_fd = fd; /* offsets in it are our addresses */
+	(*ret)->next_data = shm_next_data;
 	(*ret)->file_gone = shm_file_gone;
 	if (m->res && m->res_win)
 		(*ret)->host_ok = shm_host_ok;

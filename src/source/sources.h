@@ -54,6 +54,13 @@ QVMI_HIDDEN int qvmi__shm_open_backing(struct qvmi_ctx *ctx, pid_t pid,
 QVMI_HIDDEN int qvmi__source_procmem_create(struct qvmi_ctx *ctx, pid_t pid,
 					    struct qvmi_source **ret);
 
+/* [hva, hva + size) of the procmem source src is private anonymous
+ * memory: a page the kernel never populated reads as zeros, so a scan may
+ * skip it (/proc/PID/pagemap).  Up to 16 ranges; more are ignored (then
+ * read). */
+QVMI_HIDDEN void qvmi__procmem_set_anon(struct qvmi_source *src, uint64_t hva,
+					uint64_t size);
+
 /* QMP "xp": slow, read-only.  src_addr = GPA.  q is borrowed. */
 QVMI_HIDDEN int qvmi__source_xp_create(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
 				       struct qvmi_source **ret);
