@@ -202,6 +202,12 @@ struct qvmi_attach_opts {
 	unsigned int sources;
 	/* Timeout for each QMP exchange, ms; 0 means 5000. */
 	int timeout_ms;
+	/* Where the layout cache lives; NULL: $XDG_CACHE_HOME/qvmi, else
+	 * ~/.cache/qvmi. */
+	const char *cache_dir;
+	/* Non-zero: neither use nor write the layout cache (the
+	 * environment's QVMI_NO_LAYOUT_CACHE=1 does the same by default). */
+	int no_layout_cache;
 };
 
 /*

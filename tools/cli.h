@@ -29,6 +29,7 @@ struct cli {
 	const char *btf; /* --btf FILE (Linux types) */
 	const char *isf; /* --isf FILE (Linux types and symbols) */
 	const char *system_map; /* --system-map FILE (Linux symbols) */
+	const char *cache_dir; /* --cache-dir DIR (layout, profiles) */
 	unsigned int sources; /* --source shm,procmem,xp */
 	int timeout_ms; /* --timeout MS */
 	bool json; /* --json */
@@ -60,6 +61,7 @@ enum {
 	OPT_BTF,
 	OPT_ISF,
 	OPT_SYSTEM_MAP,
+	OPT_CACHE_DIR,
 	OPT_CMD_BASE = 1100, /* commands number their own options from here */
 };
 

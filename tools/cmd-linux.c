@@ -74,7 +74,8 @@ int cli_linux_open(struct cli *cli, struct qvmi_linux **ret)
 	struct qvmi_linux_opts o = { .sz = sizeof(o),
 				     .btf_path = cli->btf,
 				     .isf_path = cli->isf,
-				     .system_map = cli->system_map };
+				     .system_map = cli->system_map,
+				     .cache_dir = cli->cache_dir };
 	int err = qvmi_linux_open(cli->ctx, &o, ret);
 
 	return err ? cli_fail(cli, "linux", err) : 0;

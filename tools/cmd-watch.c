@@ -388,7 +388,12 @@ static int open_linux(struct cli *cli, struct qvmi_linux **ret)
 	*ret = NULL;
 	if (cli->btf || cli->isf || cli->system_map)
 		return cli_linux_open(cli, ret) ? -1 : 0;
-	err = qvmi_linux_open(cli->ctx, NULL, ret);
+	{
+		struct qvmi_linux_opts o = { .sz = sizeof(o),
+					     .cache_dir = cli->cache_dir };
+
+		err = qvmi_linux_open(cli->ctx, &o, ret);
+	}
 	if (err) {
 		*ret = NULL;
 		fprintf(stderr,

@@ -38,6 +38,8 @@
 	"  --isf FILE       Linux: Volatility ISF JSON (dwarf2json output)\n"     \
 	"  --system-map FILE  Linux: System.map of the guest kernel (data\n"      \
 	"                   symbols of kernels without KALLSYMS_ALL)\n"           \
+	"  --cache-dir DIR  layout and kernel profile caches (default\n"          \
+	"                   $XDG_CACHE_HOME/qvmi or ~/.cache/qvmi)\n"             \
 	"  --json           machine-readable output\n"
 
 const struct cli_cmd cli_cmds[] = {
@@ -171,6 +173,7 @@ static const struct option global_opts[] = {
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "isf", required_argument, NULL, OPT_ISF },
 	{ "system-map", required_argument, NULL, OPT_SYSTEM_MAP },
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
 	{ "verbose", no_argument, NULL, 'v' },
 };
 
@@ -234,6 +237,9 @@ int cli_global_opt(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_SYSTEM_MAP:
 		cli->system_map = arg;
+		return 1;
+	case OPT_CACHE_DIR:
+		cli->cache_dir = arg;
 		return 1;
 	case OPT_JSON:
 		cli->json = true;
@@ -409,7 +415,8 @@ int cli_attach(struct cli *cli)
 	}
 	if (cli->qmp) {
 		QVMI_OPTS(qvmi_attach_opts, aopts, .sources = cli->sources,
-			  .timeout_ms = cli->timeout_ms);
+			  .timeout_ms = cli->timeout_ms,
+			  .cache_dir = cli->cache_dir);
 
 		err = qvmi_attach_qmp(cli->ctx, cli->qmp, &aopts);
 		if (err)

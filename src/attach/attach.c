@@ -405,11 +405,19 @@ static void resolve(struct qvmi_ctx *ctx, struct qvmi_layout *l)
 
 static int attach_opts(struct qvmi_ctx *ctx,
 		       const struct qvmi_attach_opts *opts, unsigned int *allow,
-		       int *timeout_ms)
+		       int *timeout_ms, bool *no_cache)
 {
+	const char *dir = QVMI_OPTS_GET(opts, cache_dir, (const char *)NULL);
+
 	if (!QVMI_OPTS_VALID(opts, struct qvmi_attach_opts))
 		return qvmi__err(ctx, -EINVAL,
 				 "attach: unknown non-zero option fields");
+	*no_cache = QVMI_OPTS_GET(opts, no_layout_cache, 0) ||
+		    !qvmi__layout_enabled();
+	free(ctx->cache_dir);
+	ctx->cache_dir = NULL;
+	if (dir && !(ctx->cache_dir = qvmi__strdup(dir)))
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	*allow = QVMI_OPTS_GET(opts, sources, 0u);
 	*timeout_ms = QVMI_OPTS_GET(opts, timeout_ms, 0);
 	if (*allow & ~(unsigned int)QVMI_SRC_ALL)
@@ -504,7 +512,7 @@ static int attach_cached(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 			 int timeout_ms)
 {
 	char why[320] = "out of memory";
-	int err = qvmi__layout_load(l, why, sizeof(why));
+	int err = qvmi__layout_load(l, ctx->cache_dir, why, sizeof(why));
 
 	if (!err && (err = qvmi__layout_build(ctx, l, NULL, l->allow)))
 		snprintf(why, sizeof(why), "%s", qvmi_errmsg(ctx));
@@ -586,7 +594,7 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 	struct attach a = { .ctx = ctx, .pid = qemu_pid };
 	unsigned int allow = 0;
 	int timeout_ms = 0, err;
-	bool cache = false;
+	bool cache = false, no_cache = false;
 
 	if (!ctx || (fd >= 0) == !!qmp_path) {
 		if (fd >= 0)
@@ -594,7 +602,7 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 		return -EINVAL;
 	}
 	qvmi__clear_err(ctx);
-	err = attach_opts(ctx, opts, &allow, &timeout_ms);
+	err = attach_opts(ctx, opts, &allow, &timeout_ms, &no_cache);
 	if (!err && (ctx->qmp || ctx->ctl || ctx->sources))
 		err = qvmi__err(ctx, -EBUSY, "attach: context already in use");
 	a.l = err ? NULL : calloc(1, sizeof(*a.l));
@@ -608,7 +616,7 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 	/* The socket's identity is taken before connecting: a QEMU that
 	 * restarts in between leaves a cache that never matches.  No cache
 	 * for an inherited connection or a given pid: nothing names them. */
-	if (qmp_path && qemu_pid <= 0 && qvmi__layout_enabled() &&
+	if (qmp_path && qemu_pid <= 0 && !no_cache &&
 	    !qvmi__layout_sock_id(qmp_path, a.l)) {
 		cache = true;
 		a.l->allow = allow;

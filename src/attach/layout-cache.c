@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "layout-cache.h"
@@ -66,10 +67,11 @@ bool qvmi__layout_enabled(void)
 	return !(e && *e && strcmp(e, "0"));
 }
 
-static int layout_path(const char *sock, char *buf, size_t size)
+static int layout_path(const char *dir, const char *sock, char *buf,
+		       size_t size)
 {
 	char d[PATH_MAX];
-	int n, err = qvmi__cache_dir(NULL, d, sizeof(d));
+	int n, err = qvmi__cache_dir(dir, d, sizeof(d));
 
 	if (err)
 		return err;
@@ -180,16 +182,16 @@ static void prune(const char *dir, const char *keep)
 		closedir(d);
 }
 
-int qvmi__layout_save(const struct qvmi_layout *l)
+int qvmi__layout_save(const struct qvmi_layout *l, const char *dir)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 32], d[PATH_MAX], *buf;
-	int fd, n, err;
+	char path[PATH_MAX], d[PATH_MAX], *buf;
+	int n, err;
 
 	if (strchr(l->sock, '\n') || strchr(l->version, '\n'))
 		return -EINVAL;
-	err = qvmi__cache_dir(NULL, d, sizeof(d));
+	err = qvmi__cache_dir(dir, d, sizeof(d));
 	if (!err)
-		err = layout_path(l->sock, path, sizeof(path));
+		err = layout_path(dir, l->sock, path, sizeof(path));
 	if (err)
 		return err;
 	err = qvmi__mkdirs(d);
@@ -199,18 +201,13 @@ int qvmi__layout_save(const struct qvmi_layout *l)
 	if (!buf)
 		return -ENOMEM;
 	n = format(l, buf, LAYOUT_FILE_MAX);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	fd = n < 0 ? -1 :
-		     open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	err = n < 0 ? n : fd < 0 ? -errno : 0;
-	if (!err && write(fd, buf, (size_t)n) != n)
-		err = -EIO;
-	if (fd >= 0 && close(fd) && !err)
-		err = -EIO;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err && fd >= 0)
-		unlink(tmp);
+	if (n < 0) {
+		err = n;
+	} else {
+		struct iovec iov = { buf, (size_t)n };
+
+		err = qvmi__cache_write(path, &iov, 1);
+	}
 	free(buf);
 	if (!err)
 		prune(d, path);
@@ -333,11 +330,11 @@ static int read_file(const char *path, char *buf, size_t size)
 
 /* The cached file of l->sock into ret, if it is for the same socket and
  * sources as l. */
-static int load_file(const struct qvmi_layout *l, struct qvmi_layout *ret,
-		     char *why, size_t why_size)
+static int load_file(const struct qvmi_layout *l, const char *dir,
+		     struct qvmi_layout *ret, char *why, size_t why_size)
 {
 	char path[PATH_MAX], *buf;
-	int err = layout_path(l->sock, path, sizeof(path));
+	int err = layout_path(dir, l->sock, path, sizeof(path));
 
 	if (err) {
 		snprintf(why, why_size, "no cache directory");
@@ -402,10 +399,11 @@ static int check_live(const struct qvmi_layout *c, struct qvmi_layout *live,
 	return 0;
 }
 
-int qvmi__layout_load(struct qvmi_layout *l, char *why, size_t why_size)
+int qvmi__layout_load(struct qvmi_layout *l, const char *dir, char *why,
+		      size_t why_size)
 {
 	struct qvmi_layout *c = malloc(sizeof(*c));
-	int err = c ? load_file(l, c, why, why_size) : -ENOMEM;
+	int err = c ? load_file(l, dir, c, why, why_size) : -ENOMEM;
 
 	/* l becomes the live resolution of the cached layout */
 	if (!err)

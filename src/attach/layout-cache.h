@@ -23,12 +23,12 @@ QVMI_HIDDEN int qvmi__layout_sock_id(const char *path, struct qvmi_layout *l);
  * and every range where the cache says (qvmi__layout_resolve again).
  * 0, or negative errno with the reason in why.
  */
-QVMI_HIDDEN int qvmi__layout_load(struct qvmi_layout *l, char *why,
-				  size_t why_size);
+QVMI_HIDDEN int qvmi__layout_load(struct qvmi_layout *l, const char *dir,
+				  char *why, size_t why_size);
 /* Parse a cache file's text (NUL-terminated, modified in place) into l:
  * 0 or -EBADMSG.  Exposed for the fuzz target. */
 QVMI_HIDDEN int qvmi__layout_parse(char *buf, struct qvmi_layout *l);
 /* Write l (0600, atomic rename). */
-QVMI_HIDDEN int qvmi__layout_save(const struct qvmi_layout *l);
+QVMI_HIDDEN int qvmi__layout_save(const struct qvmi_layout *l, const char *dir);
 
 #endif

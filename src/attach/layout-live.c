@@ -144,7 +144,7 @@ void qvmi__lay_save(struct qvmi_ctx *ctx, uint64_t pre_hash)
 			err = -ENAMETOOLONG;
 		if (!err) {
 			strcpy(lay->l.version, ctx->qemu_version);
-			err = qvmi__layout_save(&lay->l);
+			err = qvmi__layout_save(&lay->l, ctx->cache_dir);
 		}
 		snprintf(why, sizeof(why), "%s", strerror(-err));
 	}

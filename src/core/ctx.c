@@ -29,6 +29,7 @@ QVMI_API void qvmi_ctx_destroy(struct qvmi_ctx *ctx)
 	if (!ctx)
 		return;
 	qvmi__detach(ctx);
+	free(ctx->cache_dir);
 	qvmi__cache_destroy(ctx->cache);
 	if (ctx->arch_destroy) /* paging branch: src/arch state */
 		ctx->arch_destroy(ctx->arch);

@@ -176,6 +176,9 @@ struct qvmi_ctx {
 	/* QEMU's target ("x86_64", "i386": QMP query-target, the gdbstub's
 	 * description, qvmid's info), an ELF dump's e_machine; "" unknown. */
 	char vm_arch[16];
+	/* qvmi_attach_opts.cache_dir (NULL: the default directory); kept
+	 * across the detach a failed cached attach does, freed with ctx. */
+	char *cache_dir;
 	const char *backend;
 	int qemu_pid;
 

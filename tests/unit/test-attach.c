@@ -540,6 +540,49 @@ static void test_cache_prune(void)
 	fakeq_stop(&f);
 }
 
+/* The cache directory and the opt-out are options, not only the
+ * environment (XDG_CACHE_HOME, QVMI_NO_LAYOUT_CACHE). */
+static void test_cache_options(void)
+{
+	struct fake f;
+	struct qvmi_ctx *ctx;
+	char own[200], path[256];
+	struct stat st;
+	int err;
+
+	fakeq_start(&f, true);
+	f.max_conns = 3;
+	fakeq_run(&f);
+	snprintf(own, sizeof(own), "%s/own", f.dir);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	{
+		QVMI_OPTS(qvmi_attach_opts, o, .timeout_ms = 3000,
+			  .no_layout_cache = 1, .cache_dir = own);
+
+		err = qvmi_attach_qmp(ctx, f.path, &o);
+		CHECK_MSG(!err, "%s", qvmi_errmsg(ctx));
+	}
+	qvmi_ctx_destroy(ctx);
+	CHECK(stat(own, &st)); /* nothing written */
+	fakeq_cache_file(&f, path, sizeof(path));
+	CHECK(!path[0]);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	{
+		QVMI_OPTS(qvmi_attach_opts, o, .timeout_ms = 3000,
+			  .cache_dir = own);
+
+		err = qvmi_attach_qmp(ctx, f.path, &o);
+		CHECK_MSG(!err, "%s", qvmi_errmsg(ctx));
+	}
+	qvmi_ctx_destroy(ctx);
+	CHECK_OK(stat(own, &st)); /* there, not in $XDG_CACHE_HOME */
+	fakeq_cache_file(&f, path, sizeof(path));
+	CHECK(!path[0]);
+	snprintf(path, sizeof(path), "rm -rf %s", own);
+	CHECK(!system(path));
+	fakeq_stop(&f);
+}
+
 static const struct qvmi_test attach_tests[] = {
 	{ "all_sources", test_all_sources },
 	{ "only_shm", test_only_shm },
@@ -551,6 +594,7 @@ static const struct qvmi_test attach_tests[] = {
 	{ "no_ram", test_no_ram },
 	{ "bad_args", test_bad_args },
 	{ "cached_attach", test_cached_attach },
+	{ "cache_options", test_cache_options },
 	{ "cached_vm_info", test_cached_vm_info },
 	{ "cache_fallbacks", test_cache_fallbacks },
 	{ "cache_opt_out", test_cache_opt_out },
