@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* qvmi read / write / find / dump: guest-physical memory commands. */
+/* qvmi read / write / find: guest-physical memory commands. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +49,6 @@ enum {
 	OPT_FILE,
 	OPT_HEX,
 	OPT_MAX,
-	OPT_FORMAT,
 	OPT_VA,
 	OPT_DTB,
 	OPT_VCPU,
@@ -422,76 +421,4 @@ int cmd_find(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "qvmi: find: no match\n");
 	free(pat);
 	return rc ? rc : (a.count ? 0 : 1);
-}
-
-/* ---- dump ------------------------------------------------------------- */
-
-struct dump_args {
-	enum qvmi_dump_format format;
-	bool tty;
-	int last_pct;
-};
-
-static int dump_opt(struct cli *cli, int opt, const char *arg, void *data)
-{
-	struct dump_args *a = data;
-
-	if (!strcmp(arg, "elf"))
-		a->format = QVMI_DUMP_ELF;
-	else if (!strcmp(arg, "raw"))
-		a->format = QVMI_DUMP_RAW;
-	else {
-		fprintf(stderr, "qvmi: --format takes elf or raw\n");
-		return -1;
-	}
-	return 0;
-}
-
-static void dump_progress(uint64_t done, uint64_t total, void *arg)
-{
-	struct dump_args *a = arg;
-	int pct = total ? (int)(done * 100 / total) : 100, i;
-
-	if (!a->tty || pct == a->last_pct)
-		return;
-	a->last_pct = pct;
-	fputs("\r[", stderr);
-	for (i = 0; i < 40; i++)
-		fputc(i < pct * 40 / 100 ? '#' : ' ', stderr);
-	fprintf(stderr, "] %3d%% %llu/%llu MiB", pct,
-		(unsigned long long)(done >> 20),
-		(unsigned long long)(total >> 20));
-	if (done >= total)
-		fputc('\n', stderr);
-}
-
-int cmd_dump(struct cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ 0 },
-	};
-	struct dump_args a = { QVMI_DUMP_ELF, false, -1 };
-	int i, err, rc = 0;
-
-	i = parse_or_exit(cli, "dump", argc, argv, opts, dump_opt, &a, &rc);
-	if (i < 0)
-		return rc;
-	if (argc - i != 1)
-		return cli_usage_error(cli_find_cmd("dump"), "need one FILE"),
-		       2;
-	if (cli_attach(cli))
-		return 1;
-	a.tty = isatty(STDERR_FILENO);
-	{
-		QVMI_OPTS(qvmi_dump_write_opts, wopts, .format = a.format,
-			  .progress = dump_progress, .progress_arg = &a);
-
-		err = qvmi_dump_write(cli->ctx, argv[i], &wopts);
-	}
-	if (err)
-		return cli_fail(cli, "dump", err);
-	if (!cli->json)
-		printf("wrote %s\n", argv[i]);
-	return 0;
 }

@@ -62,10 +62,13 @@ const struct cli_cmd cli_cmds[] = {
 	  "address of each match (at most N, default\n100).  Holes of a "
 	  "sparse RAM file are skipped, not allocated.\n" },
 	{ "dump", cmd_dump, "write guest RAM to an ELF core or raw file",
-	  "dump FILE [--format elf|raw]\n\nWrite all guest RAM to FILE: an "
-	  "ELF core with vCPU registers (like QMP\ndump-guest-memory; the "
-	  "default) or a raw image (file offset = GPA).\nShows progress on a "
-	  "terminal.  Pause the VM first for a consistent image.\n" },
+	  "dump FILE [--format elf|raw] [--pause] [--no-kernel]\n\nWrite all "
+	  "guest RAM and ROM to FILE: an ELF core (the default) or a\nraw "
+	  "image (file offset = GPA).  For a Linux guest the ELF core is a\n"
+	  "kernel dump that crash, drgn, makedumpfile and gdb open: VMCOREINFO "
+	  "from\nguest memory, the kernel's virtual layout; --no-kernel writes "
+	  "QEMU's\nphysical-only layout.  --pause holds the VM still for a "
+	  "consistent\nimage.  Shows progress (rate, ETA) on a terminal.\n" },
 	{ "pause", cmd_pause, "pause the VM", "pause\n" },
 	{ "resume", cmd_resume, "resume the VM", "resume\n" },
 	{ "status", cmd_status, "run state of the VM", "status\n" },
