@@ -70,7 +70,9 @@ static void dump_progress(uint64_t done, uint64_t total, void *arg)
 	fputs("\r[", stderr);
 	for (i = 0; i < 30; i++)
 		fputc(i < pct * 30 / 100 ? '#' : ' ', stderr);
-	fprintf(stderr, "] %3d%% %" PRIu64 "/%" PRIu64 " MiB %6.2f GiB/s ETA %lu:%02lu ",
+	fprintf(stderr,
+		"] %3d%% %" PRIu64 "/%" PRIu64
+		" MiB %6.2f GiB/s ETA %lu:%02lu ",
 		pct, done >> 20, total >> 20, rate / (1 << 30), eta / 60,
 		eta % 60);
 	if (done >= total)
@@ -112,8 +114,8 @@ static void raw_hint(struct cli *cli, const char *path)
 		return;
 	}
 	fprintf(stderr,
-		"open it with: crash --kaslr 0x%" PRIx64 " -m phys_base=0x%" PRIx64
-		" vmlinux-%s %s@0\n",
+		"open it with: crash --kaslr 0x%" PRIx64
+		" -m phys_base=0x%" PRIx64 " vmlinux-%s %s@0\n",
 		(uint64_t)li.kaslr_slide, li.phys_base, li.release, path);
 	qvmi_linux_destroy(lx);
 }
