@@ -92,6 +92,18 @@ enum {
 #define QVMI_DUMP_MAX_ZERO_FILL (64ull << 30)
 #define QVMI_DUMP_MAX_PADDR (1ull << 52)
 
+/* A run of a dump's guest-physical memory: size bytes at pa, in the file
+ * at off, or zeros.  idx: the order of the file's own records (earlier
+ * wins where two overlap). */
+struct qvmi__dpiece {
+	uint64_t pa, size, off;
+	uint32_t idx;
+	bool zero;
+};
+/* Sort by pa, drop the parts an earlier piece covers, join neighbours;
+ * returns the new count.  Every pa + size must be below 2^63. */
+QVMI_HIDDEN size_t qvmi__dump_index(struct qvmi__dpiece *p, size_t n);
+
 /* Parse an ELF core from fd and attach ctx to it.  Takes ownership of fd
  * (closed on failure too).  ctx must be detached. */
 QVMI_HIDDEN int qvmi__attach_elf_fd(struct qvmi_ctx *ctx, int fd);

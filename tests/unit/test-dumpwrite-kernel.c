@@ -127,7 +127,8 @@ static void test_kernel_bad(void)
 {
 	uint8_t *m = malloc(MEM);
 	struct qvmi_dump_vrange img[2];
-	struct qvmi_dump_kernel k = { .image = img, .nimage = 2,
+	struct qvmi_dump_kernel k = { .image = img,
+				      .nimage = 2,
 				      .page_offset = PO };
 	struct qvmi_ctx *ctx;
 	char path[128];
@@ -238,8 +239,8 @@ static void test_holes_skipped(void)
 	CHECK(pwrite(fd, page, sizeof(page), SZ - 0x3000) == sizeof(page));
 	dfd = dup(fd);
 	CHECK_OK(qvmi__source_shm_create(ctx, dfd, false, &src));
-	CHECK_OK(qvmi__map_add_host(ctx, src, 0, SZ, 0,
-				    qvmi__shm_host(src, 0)));
+	CHECK_OK(
+		qvmi__map_add_host(ctx, src, 0, SZ, 0, qvmi__shm_host(src, 0)));
 	CHECK_OK(qvmi__ram_add(ctx, 0, SZ));
 	tmp_path(path, sizeof(path), "sparse.elf");
 	QVMI_OPTS(qvmi_dump_write_opts, o, .progress = on_tick,
