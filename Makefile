@@ -42,7 +42,9 @@ JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 JSONC_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
 BPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
-EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS)
+# kdump-compressed pages (src/source/dump-kdump.c): Debian's libraries.
+DUMP_LIBS := -lzstd -llzo2 -lsnappy -lz
+EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS) $(DUMP_LIBS)
 
 # The qvmi CLI is a short-lived process, and here a page fault costs
 # ~11 us.  It is linked fully static (no ld.so, no libc.so to map and
@@ -51,7 +53,8 @@ EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS)
 # files without PIE (BENCHMARKS.md has the floors).  Only when every .a is
 # there; STATIC_CLI=0 links it like the library.
 STATIC_CLI ?= 1
-CLI_STATIC_LIBS := json-c bpf elf z
+# snappy is C++: its .a needs libstdc++ and libm.
+CLI_STATIC_LIBS := json-c bpf elf zstd lzo2 snappy stdc++ m z
 ifeq ($(STATIC_CLI),1)
 CLI_STATIC := $(shell for l in $(CLI_STATIC_LIBS); do \
 	f=$$($(CC) -print-file-name=lib$$l.a); [ -f "$$f" ] || exit 0; \

@@ -307,6 +307,7 @@ QVMI_API int qvmi_find_pa(struct qvmi_ctx *ctx, const void *pattern, size_t len,
 enum qvmi_dump_format {
 	QVMI_DUMP_ELF = 0, /* ELF core like QMP dump-guest-memory */
 	QVMI_DUMP_RAW = 1, /* file offset == GPA, holes left sparse */
+	QVMI_DUMP_LIME = 2, /* LiME: a 32-byte header before each range */
 };
 
 typedef void (*qvmi_progress_fn)(uint64_t done, uint64_t total, void *arg);

@@ -46,8 +46,10 @@ static int dump_opt(struct cli *cli, int opt, const char *arg, void *data)
 		a->format = QVMI_DUMP_ELF;
 	} else if (!strcmp(arg, "raw")) {
 		a->format = QVMI_DUMP_RAW;
+	} else if (!strcmp(arg, "lime")) {
+		a->format = QVMI_DUMP_LIME;
 	} else {
-		fprintf(stderr, "qvmi: --format takes elf or raw\n");
+		fprintf(stderr, "qvmi: --format takes elf, raw or lime\n");
 		return -1;
 	}
 	return 0;

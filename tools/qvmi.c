@@ -25,7 +25,7 @@
 	"  --gdb PATH       QEMU gdbstub socket: registers, breakpoints, step;\n" \
 	"                   with --qmp, QMP gives memory and the gdbstub\n"       \
 	"                   registers and control\n"                              \
-	"  --dump FILE      ELF core (dump-guest-memory) or raw dump\n"           \
+	"  --dump FILE      a dump: ELF, kdump (flattened too), LiME or raw\n"    \
 	"  --pmem PATH      pmemaccess socket (qvmid, or a patched QEMU)\n"       \
 	"  --session PATH   qvmid introspection session (needs --key FILE)\n"     \
 	"  --session-listen ADDR  wait up to 30 s for a qvmid --session-\n"       \
@@ -62,9 +62,9 @@ const struct cli_cmd cli_cmds[] = {
 	  "address of each match (at most N, default\n100).  Holes of a "
 	  "sparse RAM file are skipped, not allocated.\n" },
 	{ "dump", cmd_dump, "write guest RAM to an ELF core or raw file",
-	  "dump FILE [--format elf|raw] [--pause] [--no-kernel]\n\nWrite all "
-	  "guest RAM and ROM to FILE: an ELF core (the default) or a\nraw "
-	  "image (file offset = GPA).  For a Linux guest the ELF core is a\n"
+	  "dump FILE [--format elf|raw|lime] [--pause] [--no-kernel]\n\nWrite "
+	  "all guest RAM and ROM to FILE: an ELF core (the default), a raw\n"
+	  "image (file offset = GPA) or LiME (Volatility).  For a Linux guest the ELF core is a\n"
 	  "kernel dump that crash, drgn, makedumpfile and gdb open: VMCOREINFO "
 	  "from\nguest memory, the kernel's virtual layout; --no-kernel writes "
 	  "QEMU's\nphysical-only layout.  --pause holds the VM still for a "

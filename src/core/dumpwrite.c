@@ -290,6 +290,33 @@ static int write_raw(struct qvmi__writer *w, struct qvmi__wrange *r, size_t n)
 }
 
 /*
+ * LiME (LiME's src/lime.h, what Volatility reads): per range a header
+ * {u32 0x4C694D45, u32 version 1, u64 start, u64 end (inclusive), u8[8]}
+ * then the bytes.  Data follows its header directly, so a zero page is a
+ * hole only where it happens to cover whole file pages.
+ */
+static int write_lime(struct qvmi__writer *w, struct qvmi__wrange *r, size_t n)
+{
+	uint64_t pos = 0;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		uint8_t h[32] = { 0x45, 0x4d, 0x69, 0x4c, 1 };
+		uint64_t last = r[i].gpa + (r[i].size - 1);
+
+		memcpy(h + 8, &r[i].gpa, 8);
+		memcpy(h + 16, &last, 8);
+		err = qvmi__dump_put(w, h, sizeof(h), pos);
+		if (err)
+			return err;
+		r[i].off = pos + sizeof(h);
+		pos = r[i].off + r[i].size;
+	}
+	return qvmi__dump_copy_all(w, r, n, pos);
+}
+
+/*
  * Write into "PATH.XXXXXX" beside the target and rename it over PATH at the
  * end: no half-written dump is ever visible, and writing over the very
  * file a source reads from (a dump, a RAM backend file) cannot truncate it
@@ -328,8 +355,12 @@ static int write_file(struct qvmi__writer *w, enum qvmi_dump_format fmt,
 	w->fd = open_tmp(w->ctx, w->path, &tmp);
 	if (w->fd < 0)
 		return w->fd;
-	err = fmt == QVMI_DUMP_ELF ? qvmi__dump_write_elf(w, r, n) :
-				     write_raw(w, *r, *n);
+	if (fmt == QVMI_DUMP_ELF)
+		err = qvmi__dump_write_elf(w, r, n);
+	else if (fmt == QVMI_DUMP_LIME)
+		err = write_lime(w, *r, *n);
+	else
+		err = write_raw(w, *r, *n);
 	if (close(w->fd) && !err)
 		err = qvmi__err(w->ctx, -errno, "dump: closing %s failed: %s",
 				tmp, strerror(errno));
@@ -398,7 +429,8 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 		return -EINVAL;
 	if (!path || !*path ||
 	    !QVMI_OPTS_VALID(opts, struct qvmi_dump_write_opts) ||
-	    (fmt != QVMI_DUMP_ELF && fmt != QVMI_DUMP_RAW))
+	    (fmt != QVMI_DUMP_ELF && fmt != QVMI_DUMP_RAW &&
+	     fmt != QVMI_DUMP_LIME))
 		return qvmi__err(ctx, -EINVAL, "dump_write: bad arguments");
 	w.progress = QVMI_OPTS_GET(opts, progress, NULL);
 	w.progress_arg = QVMI_OPTS_GET(opts, progress_arg, NULL);

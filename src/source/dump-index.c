@@ -24,7 +24,8 @@ static int cmp_piece(const void *a, const void *b)
 
 /* b continues a: adjacent in guest-physical space and in the file (or both
  * zero-fill). */
-static bool continues(const struct qvmi__dpiece *a, const struct qvmi__dpiece *b)
+static bool continues(const struct qvmi__dpiece *a,
+		      const struct qvmi__dpiece *b)
 {
 	if (a->pa + a->size != b->pa || a->zero != b->zero)
 		return false;

@@ -112,6 +112,30 @@ QVMI_HIDDEN int qvmi__attach_elf_fd(struct qvmi_ctx *ctx, int fd);
 QVMI_HIDDEN int qvmi__attach_raw_fd(struct qvmi_ctx *ctx, int fd,
 				    const char *raw_map);
 
+/* A dump file read in place, plain or flattened (makedumpfile -F, QEMU
+ * 7.2's kdump): reads at offsets of the real file.  Takes ownership of fd
+ * (closed on failure too). */
+struct qvmi__dfile;
+QVMI_HIDDEN int qvmi__dfile_create(struct qvmi_ctx *ctx, int fd, bool flat,
+				   struct qvmi__dfile **ret);
+/* Exactly len bytes at off; -EBADMSG past the end. */
+QVMI_HIDDEN int qvmi__dfile_read(struct qvmi__dfile *f, uint64_t off, void *buf,
+				 size_t len);
+/* Size of the real file (a flattened one: once rebuilt). */
+QVMI_HIDDEN uint64_t qvmi__dfile_size(const struct qvmi__dfile *f);
+/* Bytes the file holds on disk: what any table in it is bounded by. */
+QVMI_HIDDEN uint64_t qvmi__dfile_stored(const struct qvmi__dfile *f);
+QVMI_HIDDEN void qvmi__dfile_destroy(struct qvmi__dfile *f);
+/* The control backend of a dump without registers: state FROZEN. */
+QVMI_HIDDEN extern const struct qvmi_ctl_ops qvmi__frozen_ctl_ops;
+
+/* kdump-compressed (flat: its flattened form) and LiME.  Take ownership
+ * of fd.  ctx must be detached. */
+QVMI_HIDDEN int qvmi__attach_kdump_fd(struct qvmi_ctx *ctx, int fd, bool flat);
+QVMI_HIDDEN int qvmi__attach_lime_fd(struct qvmi_ctx *ctx, int fd);
+/* VMCOREINFO text of an attached kdump, NUL-terminated; NULL if none. */
+QVMI_HIDDEN const char *qvmi__kdump_vmcoreinfo(const struct qvmi_ctx *ctx);
+
 /* VMCOREINFO text of the attached ELF core, NUL-terminated; NULL if none. */
 QVMI_HIDDEN const char *qvmi__elf_vmcoreinfo(const struct qvmi_ctx *ctx);
 

@@ -591,9 +591,12 @@ static void test_elf_truncated(void)
 			  qvmi_errmsg(ctx));
 		CHECK_INT(qvmi_map_count(ctx), ==, 0);
 	}
-	/* detected by magic: below 4 bytes it is a (tiny) raw image */
+	/* detected by content: 3 bytes are no dump format */
 	CHECK_INT(attach_buf(ctx, c.buf, 0, NULL), ==, -EBADMSG);
-	CHECK_OK(attach_buf(ctx, c.buf, 3, NULL));
+	CHECK_INT(attach_buf(ctx, c.buf, 3, NULL), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "unknown dump format"));
+	QVMI_OPTS(qvmi_dump_opts, raw, .format = "raw");
+	CHECK_OK(attach_buf(ctx, c.buf, 3, &raw));
 	qvmi_ctx_destroy(ctx);
 	ctx = new_ctx();
 	CHECK_INT(attach_buf(ctx, c.buf, c.len - 1, NULL), ==, -EBADMSG);
@@ -803,7 +806,11 @@ static void test_raw_whole(void)
 	struct qvmi_regs_x86 r;
 	enum qvmi_vm_state st;
 
-	CHECK_OK(attach_buf(ctx, img, 0x5000, NULL));
+	QVMI_OPTS(qvmi_dump_opts, raw, .format = "raw");
+
+	/* no BIOS vector table at 0: not taken for a raw image unasked */
+	CHECK_INT(attach_buf(ctx, img, 0x5000, NULL), ==, -EBADMSG);
+	CHECK_OK(attach_buf(ctx, img, 0x5000, &raw));
 	CHECK_OK(qvmi_read_pa(ctx, 0x1234, out, 16));
 	CHECK(!memcmp(out, img + 0x1234, 16));
 	CHECK_INT(qvmi_read_pa(ctx, 0x4ff8, out, 16), ==, -EFAULT);
