@@ -308,6 +308,17 @@ enum qvmi_dump_format {
 	QVMI_DUMP_ELF = 0, /* ELF core like QMP dump-guest-memory */
 	QVMI_DUMP_RAW = 1, /* file offset == GPA, holes left sparse */
 	QVMI_DUMP_LIME = 2, /* LiME: a 32-byte header before each range */
+	/* kdump-compressed (makedumpfile's format, crash and drgn read it):
+	 * VMCOREINFO and the vCPU notes in the sub-header, all-zero pages
+	 * left out (makedumpfile -d 1), each page compressed */
+	QVMI_DUMP_KDUMP = 3,
+};
+
+enum qvmi_dump_compress {
+	QVMI_DUMP_ZLIB = 0,
+	QVMI_DUMP_LZO = 1,
+	QVMI_DUMP_SNAPPY = 2,
+	QVMI_DUMP_ZSTD = 3,
 };
 
 typedef void (*qvmi_progress_fn)(uint64_t done, uint64_t total, void *arg);
@@ -347,6 +358,8 @@ struct qvmi_dump_write_opts {
 	/* Pause the VM while writing (a consistent image) and resume it
 	 * after, unless it was paused already. */
 	int pause;
+	/* QVMI_DUMP_KDUMP: how pages are compressed. */
+	enum qvmi_dump_compress compress;
 };
 
 /*

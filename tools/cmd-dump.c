@@ -16,10 +16,12 @@ enum {
 	OPT_FORMAT = OPT_CMD_BASE,
 	OPT_PAUSE,
 	OPT_NO_KERNEL,
+	OPT_COMPRESS,
 };
 
 struct dump_args {
 	enum qvmi_dump_format format;
+	enum qvmi_dump_compress compress;
 	bool pause, no_kernel;
 	bool tty;
 	double t0, last;
@@ -46,10 +48,26 @@ static int dump_opt(struct cli *cli, int opt, const char *arg, void *data)
 		a->format = QVMI_DUMP_ELF;
 	} else if (!strcmp(arg, "raw")) {
 		a->format = QVMI_DUMP_RAW;
+	} else if (opt == OPT_COMPRESS) {
+		static const char *const names[] = { "zlib", "lzo", "snappy",
+						     "zstd" };
+		size_t i;
+
+		for (i = 0; i < 4 && strcmp(arg, names[i]); i++)
+			;
+		if (i == 4) {
+			fprintf(stderr, "qvmi: --compress takes zlib, lzo, "
+					"snappy or zstd\n");
+			return -1;
+		}
+		a->compress = (enum qvmi_dump_compress)i;
 	} else if (!strcmp(arg, "lime")) {
 		a->format = QVMI_DUMP_LIME;
+	} else if (!strcmp(arg, "kdump")) {
+		a->format = QVMI_DUMP_KDUMP;
 	} else {
-		fprintf(stderr, "qvmi: --format takes elf, raw or lime\n");
+		fprintf(stderr,
+			"qvmi: --format takes elf, kdump, lime or raw\n");
 		return -1;
 	}
 	return 0;
@@ -128,6 +146,7 @@ int cmd_dump(struct cli *cli, int argc, char **argv)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "pause", no_argument, NULL, OPT_PAUSE },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
+		{ "compress", required_argument, NULL, OPT_COMPRESS },
 		{ 0 },
 	};
 	struct dump_args a = { .format = QVMI_DUMP_ELF };
@@ -147,14 +166,16 @@ int cmd_dump(struct cli *cli, int argc, char **argv)
 		       2;
 	if (cli_attach(cli))
 		return 1;
-	if (a.format == QVMI_DUMP_ELF && !a.no_kernel)
+	if ((a.format == QVMI_DUMP_ELF || a.format == QVMI_DUMP_KDUMP) &&
+	    !a.no_kernel)
 		have_k = kernel_layout(cli, &lx, &k);
 	a.tty = isatty(STDERR_FILENO);
 	a.t0 = now();
 	{
 		QVMI_OPTS(qvmi_dump_write_opts, wopts, .format = a.format,
 			  .progress = dump_progress, .progress_arg = &a,
-			  .kernel = have_k ? &k : NULL, .pause = a.pause);
+			  .kernel = have_k ? &k : NULL, .pause = a.pause,
+			  .compress = a.compress);
 
 		err = qvmi_dump_write(cli->ctx, argv[i], &wopts);
 	}

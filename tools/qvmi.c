@@ -62,9 +62,11 @@ const struct cli_cmd cli_cmds[] = {
 	  "address of each match (at most N, default\n100).  Holes of a "
 	  "sparse RAM file are skipped, not allocated.\n" },
 	{ "dump", cmd_dump, "write guest RAM to an ELF core or raw file",
-	  "dump FILE [--format elf|raw|lime] [--pause] [--no-kernel]\n\nWrite "
-	  "all guest RAM and ROM to FILE: an ELF core (the default), a raw\n"
-	  "image (file offset = GPA) or LiME (Volatility).  For a Linux guest the ELF core is a\n"
+	  "dump FILE [--format elf|kdump|lime|raw] [--compress "
+	  "zlib|lzo|snappy|zstd]\n     [--pause] [--no-kernel]\n\nWrite "
+	  "all guest RAM and ROM to FILE: an ELF core (the default),\n"
+	  "kdump-compressed (zero pages left out), LiME (Volatility) or a raw\n"
+	  "image (file offset = GPA).  For a Linux guest the ELF core is a\n"
 	  "kernel dump that crash, drgn, makedumpfile and gdb open: VMCOREINFO "
 	  "from\nguest memory, the kernel's virtual layout; --no-kernel writes "
 	  "QEMU's\nphysical-only layout.  --pause holds the VM still for a "

@@ -179,12 +179,6 @@ static int collect_regs(struct qvmi_ctx *ctx, struct qvmi_regs_x86 **ret,
 	return 0;
 }
 
-struct notes {
-	uint8_t *buf;
-	size_t len;
-	uint16_t machine;
-};
-
 /* Like QEMU: an x86_64 core (and x86_64 prstatus) when vCPU 0 is in long
  * mode, else EM_386 with i386 prstatus.  Unknown means long mode. */
 static bool long_mode(const struct qvmi_regs_x86 *regs, size_t n)
@@ -231,7 +225,7 @@ static int vmci_text(struct qvmi__writer *w, const char **ret, size_t *len)
 
 /* CORE notes for all vCPUs, then QEMU notes, then VMCOREINFO: QEMU's
  * order (dump.c write_elf64_notes). */
-static int build_notes(struct qvmi__writer *w, struct notes *ret)
+int qvmi__dump_notes(struct qvmi__writer *w, struct qvmi__notes *ret)
 {
 	struct qvmi_regs_x86 *regs;
 	size_t i, n, len, vlen;
@@ -265,8 +259,13 @@ static int build_notes(struct qvmi__writer *w, struct notes *ret)
 		qvmi__regs_to_cpustate(&regs[i], &st);
 		p = note_put(p, "QEMU", 0, &st, sizeof(st));
 	}
-	if (vmci)
+	ret->vmci_off = 0;
+	if (vmci) {
+		ret->vmci_off = (size_t)(p - buf) + sizeof(Elf64_Nhdr) +
+				al4(sizeof("VMCOREINFO"));
 		note_put(p, "VMCOREINFO", 0, vmci, vlen);
+	}
+	ret->nvcpus = n;
 	free(regs);
 	ret->buf = buf;
 	ret->len = len;
@@ -297,14 +296,14 @@ static void fill_ehdr(Elf64_Ehdr *eh, size_t phnum, uint16_t machine)
 static int build_head(struct qvmi__writer *w, struct qvmi__wrange *r, size_t n,
 		      uint8_t **ret, size_t *lenret, uint64_t *fsize)
 {
-	struct notes nt = { NULL, 0, EM_X86_64 };
+	struct qvmi__notes nt = { NULL, 0, EM_X86_64, 0 };
 	size_t phnum, head, i;
 	Elf64_Phdr *ph;
 	uint8_t *buf;
 	uint64_t off;
 	int err;
 
-	err = build_notes(w, &nt);
+	err = qvmi__dump_notes(w, &nt);
 	if (err)
 		return err;
 	phnum = n + (nt.len ? 1 : 0);

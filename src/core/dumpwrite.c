@@ -196,7 +196,7 @@ static int put_sparse(struct qvmi__writer *w, const uint8_t *buf, size_t len,
  * SEEK_DATA, never SEEK_HOLE: on tmpfs SEEK_HOLE walks the page cache
  * from the offset (see source/shm.c).  0 when it cannot tell.
  */
-static uint64_t hole_len(struct qvmi__writer *w, uint64_t gpa, uint64_t len)
+uint64_t qvmi__dump_hole(struct qvmi__writer *w, uint64_t gpa, uint64_t len)
 {
 	struct qvmi_pa_file f;
 	off_t d;
@@ -213,7 +213,7 @@ static uint64_t hole_len(struct qvmi__writer *w, uint64_t gpa, uint64_t len)
 	return QVMI_MIN((uint64_t)d - f.off, (uint64_t)f.len);
 }
 
-static void tick(struct qvmi__writer *w, uint64_t n)
+void qvmi__dump_tick(struct qvmi__writer *w, uint64_t n)
 {
 	w->done += n;
 	if (w->progress)
@@ -227,10 +227,10 @@ static int copy_range(struct qvmi__writer *w, const struct qvmi__wrange *r)
 	int err;
 
 	while (pos < r->size) {
-		hole = hole_len(w, r->gpa + pos, r->size - pos);
+		hole = qvmi__dump_hole(w, r->gpa + pos, r->size - pos);
 		if (hole) {
 			pos += hole;
-			tick(w, hole);
+			qvmi__dump_tick(w, hole);
 			continue;
 		}
 		n = (size_t)QVMI_MIN((uint64_t)QVMI__DUMP_CHUNK, r->size - pos);
@@ -241,7 +241,7 @@ static int copy_range(struct qvmi__writer *w, const struct qvmi__wrange *r)
 		if (err)
 			return err;
 		pos += n;
-		tick(w, n);
+		qvmi__dump_tick(w, n);
 	}
 	return 0;
 }
@@ -357,6 +357,8 @@ static int write_file(struct qvmi__writer *w, enum qvmi_dump_format fmt,
 		return w->fd;
 	if (fmt == QVMI_DUMP_ELF)
 		err = qvmi__dump_write_elf(w, r, n);
+	else if (fmt == QVMI_DUMP_KDUMP)
+		err = qvmi__dump_write_kdump(w, *r, *n);
 	else if (fmt == QVMI_DUMP_LIME)
 		err = write_lime(w, *r, *n);
 	else
@@ -429,15 +431,17 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 		return -EINVAL;
 	if (!path || !*path ||
 	    !QVMI_OPTS_VALID(opts, struct qvmi_dump_write_opts) ||
-	    (fmt != QVMI_DUMP_ELF && fmt != QVMI_DUMP_RAW &&
-	     fmt != QVMI_DUMP_LIME))
+	    (unsigned int)fmt > QVMI_DUMP_KDUMP ||
+	    (unsigned int)QVMI_OPTS_GET(opts, compress, 0) > QVMI_DUMP_ZSTD)
 		return qvmi__err(ctx, -EINVAL, "dump_write: bad arguments");
 	w.progress = QVMI_OPTS_GET(opts, progress, NULL);
 	w.progress_arg = QVMI_OPTS_GET(opts, progress_arg, NULL);
 	w.kernel = QVMI_OPTS_GET(opts, kernel, NULL);
-	if (w.kernel && fmt != QVMI_DUMP_ELF)
+	w.compress = (int)QVMI_OPTS_GET(opts, compress, QVMI_DUMP_ZLIB);
+	if (w.kernel && fmt != QVMI_DUMP_ELF && fmt != QVMI_DUMP_KDUMP)
 		return qvmi__err(ctx, -EINVAL,
-				 "dump_write: a kernel layout is for ELF only");
+				 "dump_write: a kernel layout is for ELF and "
+				 "kdump only");
 	w.buf = malloc(QVMI__DUMP_CHUNK);
 	if (!w.buf)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");

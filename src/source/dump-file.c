@@ -41,8 +41,7 @@ static int fbad(struct qvmi_ctx *ctx, const char *what)
 	return qvmi__err(ctx, -EBADMSG, "dump: %s", what);
 }
 
-static int pread_all(struct qvmi__dfile *f, uint64_t pos, void *buf,
-		     size_t len)
+static int pread_all(struct qvmi__dfile *f, uint64_t pos, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
@@ -180,14 +179,14 @@ static size_t find_rec(const struct qvmi__dfile *f, uint64_t off)
 	return lo;
 }
 
-int qvmi__dfile_read(struct qvmi__dfile *f, uint64_t off, void *buf,
-		     size_t len)
+int qvmi__dfile_read(struct qvmi__dfile *f, uint64_t off, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	size_t i;
 
 	if (off > f->size || len > f->size - off)
-		return fbad(f->ctx, "offset past the end of the file (truncated?)");
+		return fbad(f->ctx,
+			    "offset past the end of the file (truncated?)");
 	if (!f->flat)
 		return pread_all(f, off, buf, len);
 	for (i = find_rec(f, off); len; i++) {

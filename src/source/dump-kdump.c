@@ -216,8 +216,8 @@ static int inflate_page(struct kdump *k, uint32_t flags, size_t clen,
 			     LZO_E_OK &&
 		     ll == bs;
 	else if (flags & F_SNAPPY)
-		ok = snappy_uncompress((const char *)k->cbuf, clen,
-				       (char *)out, &sl) == SNAPPY_OK &&
+		ok = snappy_uncompress((const char *)k->cbuf, clen, (char *)out,
+				       &sl) == SNAPPY_OK &&
 		     sl == bs;
 	else if (flags & F_ZSTD)
 		ok = ZSTD_decompress(out, bs, k->cbuf, clen) == bs;
@@ -248,8 +248,8 @@ static int read_page(struct kdump *k, uint64_t pfn, uint8_t *out)
 	flags = le32(d + 12);
 	if (!size || size > k->block_size)
 		return kbad(k->ctx, "bad page descriptor size");
-	if (size == k->block_size && !(flags & (F_ZLIB | F_LZO | F_SNAPPY |
-						 F_ZSTD)))
+	if (size == k->block_size &&
+	    !(flags & (F_ZLIB | F_LZO | F_SNAPPY | F_ZSTD)))
 		return qvmi__dfile_read(k->df, off, out, size);
 	err = qvmi__dfile_read(k->df, off, k->cbuf, size);
 	return err ? err : inflate_page(k, flags, size, out);
@@ -347,8 +347,8 @@ static int map_runs(struct kdump *k, struct qvmi_source *src)
 	runs(k, NULL, &n);
 	if (n <= MAX_RUNS)
 		return runs(k, src, &n);
-	qvmi__log(k->ctx, QVMI_LOG_WARN, "kdump: %" PRIu64 " RAM runs, one range",
-		  n);
+	qvmi__log(k->ctx, QVMI_LOG_WARN,
+		  "kdump: %" PRIu64 " RAM runs, one range", n);
 	err = qvmi_map_add(k->ctx, src, 0, all, 0);
 	return err ? err : qvmi__ram_add_merged(k->ctx, 0, all);
 }
@@ -370,7 +370,8 @@ static int kdump_parse(struct kdump *k)
 		return err;
 	/* ndesc < 2^40: no overflow */
 	if (k->desc_off + k->ndesc * DESC_SIZE > qvmi__dfile_size(k->df))
-		return kbad(k->ctx, "page descriptors past the end (truncated?)");
+		return kbad(k->ctx,
+			    "page descriptors past the end (truncated?)");
 	k->cbuf = malloc(k->block_size);
 	if (!k->cbuf)
 		return qvmi__err(k->ctx, -ENOMEM, "out of memory");

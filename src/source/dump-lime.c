@@ -71,10 +71,11 @@ static int scan(struct qvmi_ctx *ctx, int fd, uint64_t fsize,
 		len = e - s + 1;
 		pos += LIME_HDR;
 		if (len > fsize - pos)
-			return lbad(ctx, "range past the end (truncated?)", pos);
+			return lbad(ctx, "range past the end (truncated?)",
+				    pos);
 		err = push(ctx, l,
-			   (struct qvmi__dpiece){ s, len, pos,
-						  (uint32_t)l->n, false });
+			   (struct qvmi__dpiece){ s, len, pos, (uint32_t)l->n,
+						  false });
 		if (err)
 			return err;
 		pos += len;

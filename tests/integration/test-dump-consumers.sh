@@ -12,7 +12,10 @@
 #    cut to TASK_COMM_LEN - 1 = 15 characters), kworkers aside: they come,
 #    go and rename themselves between the guest's ps and the dump.
 # makedumpfile (no -x, no -i) must turn the ELF into a kdump-compressed
-# file (-d 31), whose tasks drgn then lists the same way.
+# file (-d 31), whose tasks drgn then lists the same way.  qvmi's own
+# kdump output (qvmi dump --format kdump) goes to drgn and crash too, and
+# qvmi reads QEMU's dump-guest-memory ELF (paging false and true) and
+# kdump-zlib, each checked against the guest's ps.
 #
 # Debian's crash 8.0.2 cannot walk tasks on kernels with the flex-array
 # struct pid (Debian backported it to 6.1.192): its ps and "sys" show two
@@ -171,4 +174,78 @@ if command -v makedumpfile >/dev/null; then
 else
 	skp makedumpfile "makedumpfile not installed"
 fi
+
+# ---- qvmi's kdump output: drgn and crash ------------------------------------
+KD="$TMP/vm.kdump-qvmi"
+timeout 300 "$QVMI" --qmp "$QMP" dump --format kdump --pause "$KD" \
+	>"$TMP/kd.out" 2>&1
+rc=$?
+check qvmi_kdump_exit_0 '[ $rc -eq 0 ]'
+if [ $rc -eq 0 ]; then
+	timeout 120 "$QVMI" --json --dump "$KD" ps |
+		python3 -c 'import json,sys
+for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
+		sort -u >"$TMP/qvmi"
+	check qvmi_reads_its_kdump '[ "$(wc -l <"$TMP/qvmi")" -ge "$(wc -l <"$TMP/gt")" ]'
+	if command -v drgn >/dev/null; then
+		drgn_tasks "$KD" "$TMP/kdrgn"
+		cat "$TMP/drgn.err"
+		compare kdump_drgn "$TMP/kdrgn"
+	fi
+	if command -v crash >/dev/null; then
+		timeout 600 crash -s "$VMLINUX" "$KD" -i "$TMP/crash.cmd" \
+			>"$TMP/kcrash.out" 2>&1
+		awk '$1 == "pid" { pid = $3; sub(",", "", pid) }
+		     $1 == "comm" { c = $0; sub(/^[^"]*"/, "", c)
+				    sub(/\\000.*/, "", c); sub(/",$/, "", c)
+				    print pid, c }' \
+			"$TMP/kcrash.out" >"$TMP/kcrash"
+		[ -s "$TMP/kcrash" ] || tail -n 20 "$TMP/kcrash.out"
+		compare kdump_crash "$TMP/kcrash"
+	fi
+fi
+
+# ---- qvmi reads QEMU's own dumps (ELF in both paging modes, kdump-zlib,
+# which QEMU 7.2 writes flattened) --------------------------------------------
+qmp_dump() { # FILE FORMAT PAGING
+	python3 - "$QMP" "$1" "$2" "$3" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(300)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def cmd(c, a=None):
+    m = {"execute": c}
+    if a:
+        m["arguments"] = a
+    f.write(json.dumps(m) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r
+json.loads(f.readline())
+cmd("qmp_capabilities")
+a = {"paging": sys.argv[4] == "1", "protocol": "file:" + sys.argv[2],
+     "detach": False}
+if sys.argv[3] != "elf":
+    a["format"] = sys.argv[3]
+r = cmd("dump-guest-memory", a)
+sys.exit(0 if "return" in r else 1)
+PY
+}
+for spec in elf:0 elf:1 kdump-zlib:0; do
+	fmt=${spec%:*} pg=${spec#*:} f="$TMP/qemu-$fmt-$pg"
+	if ! qmp_dump "$f" "$fmt" "$pg"; then
+		bad "qemu_${fmt}_paging${pg}_written"
+		continue
+	fi
+	timeout 120 "$QVMI" --json --dump "$f" ps |
+		python3 -c 'import json,sys
+for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
+		sort -u >"$TMP/q"
+	missing=$(comm -23 "$TMP/gt" "$TMP/q" | grep -v '^0 ' || true)
+	check "qvmi_reads_qemu_${fmt}_paging${pg}" '[ -s "$TMP/q" ] && [ -z "$missing" ]'
+	rm -f "$f"
+done
 finish

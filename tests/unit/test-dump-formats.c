@@ -29,7 +29,8 @@ static const char vmci[] = "OSRELEASE=6.1.0-kd\nPAGESIZE=4096\n";
 static void page_of(uint64_t pfn, uint8_t *p)
 {
 	for (size_t i = 0; i < BS; i++)
-		p[i] = pfn == 3 ? 0 : (uint8_t)(pfn * 7 + (i % 61 ? i / 97 : i));
+		p[i] = pfn == 3 ? 0 :
+				  (uint8_t)(pfn * 7 + (i % 61 ? i / 97 : i));
 }
 
 static bool exists(uint64_t pfn)
@@ -55,10 +56,12 @@ static size_t compress_page(uint32_t flag, const uint8_t *in, uint8_t *out)
 		return zl;
 	case 2:
 		CHECK_INT(lzo_init(), ==, LZO_E_OK);
-		CHECK_INT(lzo1x_1_compress(in, BS, out, &ll, wrk), ==, LZO_E_OK);
+		CHECK_INT(lzo1x_1_compress(in, BS, out, &ll, wrk), ==,
+			  LZO_E_OK);
 		return ll;
 	case 4:
-		CHECK_INT(snappy_compress((const char *)in, BS, (char *)out, &sl),
+		CHECK_INT(snappy_compress((const char *)in, BS, (char *)out,
+					  &sl),
 			  ==, SNAPPY_OK);
 		return sl;
 	case 0x20:
@@ -76,6 +79,14 @@ static void put32(uint8_t *b, size_t off, uint32_t v)
 static void put64(uint8_t *b, size_t off, uint64_t v)
 {
 	memcpy(b + off, &v, 8);
+}
+
+static uint32_t le32(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return v;
 }
 
 static uint64_t get64(const uint8_t *b, size_t off)
@@ -123,7 +134,8 @@ static uint8_t *make_kdump(uint32_t flag, size_t *len)
 		page_of(pfn, page);
 		c = compress_page(pfn == 9 ? 0 : flag, page, b + data);
 		CHECK(c > 0 && c <= 2 * BS);
-		if (c >= BS) { /* as makedumpfile: stored when it does not shrink */
+		if (c >=
+		    BS) { /* as makedumpfile: stored when it does not shrink */
 			memcpy(b + data, page, BS);
 			c = BS;
 		}
@@ -153,8 +165,10 @@ static uint8_t *flatten(const uint8_t *k, size_t klen, size_t *len)
 			size_t n = QVMI_MIN((size_t)2048, klen - off);
 
 			for (int i = 0; i < 8; i++) {
-				f[pos + i] = (uint8_t)((uint64_t)off >> (56 - 8 * i));
-				f[pos + 8 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+				f[pos + i] = (uint8_t)((uint64_t)off >>
+						       (56 - 8 * i));
+				f[pos + 8 + i] =
+					(uint8_t)((uint64_t)n >> (56 - 8 * i));
 			}
 			memcpy(f + pos + 16, k + off, n);
 			pos += 16 + n;
@@ -245,10 +259,10 @@ static void test_kdump_bad(void)
 	uint8_t *k = make_kdump(1, &len), *c = malloc(len);
 
 	CHECK(c);
-#define MUT(stmt, want)                                 \
-	do {                                            \
-		memcpy(c, k, len);                      \
-		stmt;                                   \
+#define MUT(stmt, want)                                  \
+	do {                                             \
+		memcpy(c, k, len);                       \
+		stmt;                                    \
 		CHECK_INT(attach_err(c, len), ==, want); \
 	} while (0)
 	MUT(put32(c, 428, 1000), -EBADMSG); /* block_size */
@@ -417,6 +431,56 @@ static void test_detect(void)
 	free(img);
 }
 
+/* qvmi's kdump writer, read back: every compression; zero pages share one
+ * stored page; a kernel layout gives VMCOREINFO. */
+static void test_kdump_write(void)
+{
+	static uint8_t lo[0x3000], hi[0x1000];
+	static const enum qvmi_dump_compress cs[] = {
+		QVMI_DUMP_ZLIB, QVMI_DUMP_LZO, QVMI_DUMP_SNAPPY, QVMI_DUMP_ZSTD
+	};
+	static const uint32_t flag[] = { 1, 2, 4, 0x20 };
+	struct qvmi_dump_kernel kl = { .page_offset = 0xffff888000000000ull,
+				       .vmcoreinfo = (char *)vmci,
+				       .vmcoreinfo_len = sizeof(vmci) - 1 };
+	struct qvmi_ctx *ctx = two_ranges(lo, hi), *back;
+	uint8_t out[0x3000], h[4096 + 128];
+	char path[128];
+	int fd;
+
+	tmp_path(path, sizeof(path), "w.kdump");
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(cs); i++) {
+		QVMI_OPTS(qvmi_dump_write_opts, o, .format = QVMI_DUMP_KDUMP,
+			  .compress = cs[i], .kernel = &kl);
+		CHECK_OK(qvmi_dump_write(ctx, path, &o));
+		fd = open(path, O_RDONLY);
+		CHECK(fd >= 0 && pread(fd, h, sizeof(h), 0) == sizeof(h));
+		close(fd);
+		CHECK(!memcmp(h, "KDUMP   ", 8));
+		CHECK_U64(le32(h + 424), ==, flag[i]);
+		/* no guest utsname here: the fallback is never empty */
+		CHECK_STR((char *)h + 12 + 2 * 65, "6.1.0-kd");
+		CHECK_STR((char *)h + 12 + 4 * 65, "x86_64");
+		CHECK(h[12 + 3 * 65]);
+		CHECK_U64(get64(h, 4096 + 96), ==, 0x100001); /* max_mapnr */
+		back = new_ctx();
+		CHECK_OK(qvmi_attach_dump(back, path, NULL));
+		CHECK_OK(qvmi_read_pa(back, 0, out, 0x3000));
+		CHECK(!memcmp(out, lo, 0x3000));
+		CHECK_OK(qvmi_read_pa(back, 0x100000000ull, out, 0x1000));
+		CHECK(!memcmp(out, hi, 0x1000));
+		CHECK_STR(qvmi_vmcoreinfo(back), vmci);
+		CHECK_INT(qvmi_ram_count(back), ==, 2);
+		CHECK_INT(qvmi_read_pa(back, 0x3000, out, 1), ==, -EFAULT);
+		qvmi_ctx_destroy(back);
+	}
+	unlink(path);
+	QVMI_OPTS(qvmi_dump_write_opts, bad, .format = QVMI_DUMP_KDUMP,
+		  .compress = 4);
+	CHECK_INT(qvmi_dump_write(ctx, path, &bad), ==, -EINVAL);
+	qvmi_ctx_destroy(ctx);
+}
+
 static const struct qvmi_test dumpfmt_tests[] = {
 	{ "kdump_compressions", test_kdump_compressions },
 	{ "kdump_bad", test_kdump_bad },
@@ -424,6 +488,7 @@ static const struct qvmi_test dumpfmt_tests[] = {
 	{ "lime_roundtrip", test_lime_roundtrip },
 	{ "lime_bad", test_lime_bad },
 	{ "detect", test_detect },
+	{ "kdump_write", test_kdump_write },
 };
 
 QVMI_SUITE(dumpfmt, dumpfmt_tests);
