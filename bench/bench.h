@@ -34,5 +34,6 @@ int bench_gdb(const char *qmp);
 extern const char *bench_gdb_path;
 int bench_linux(const char *qmp);
 int bench_session(const char *qmp); /* bench-session.c; uses --gdb */
+int bench_dump(const char *qmp); /* bench-dump.c */
 
 #endif

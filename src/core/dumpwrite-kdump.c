@@ -101,7 +101,8 @@ static size_t squeeze(struct kw *k, const uint8_t *page)
 			return BS;
 		return sl < BS ? sl : BS;
 	default:
-		zs = ZSTD_compressCCtx(k->zc, k->cbuf, k->cbuf_cap, page, BS, 1);
+		zs = ZSTD_compressCCtx(k->zc, k->cbuf, k->cbuf_cap, page, BS,
+				       1);
 		return ZSTD_isError(zs) || zs >= BS ? BS : zs;
 	}
 }
@@ -114,8 +115,8 @@ static int flush(struct kw *k)
 		err = qvmi__dump_put(k->w, k->out, k->nout, k->data_off);
 	if (!err && k->ndescs_buf)
 		err = qvmi__dump_put(k->w, k->descs, k->ndescs_buf * DESC,
-				     k->desc_off + (k->ndesc - k->ndescs_buf) *
-							   DESC);
+				     k->desc_off +
+					     (k->ndesc - k->ndescs_buf) * DESC);
 	k->data_off += k->nout;
 	k->nout = 0;
 	k->ndescs_buf = 0;
@@ -254,8 +255,8 @@ static bool guest_uts(struct kw *k, const char *v, size_t vl, uint8_t *uts)
  * compression), block_size, sub_hdr_size, bitmap_blocks, max_mapnr
  * (32-bit; the full one is in the sub-header), ..., nr_cpus at 460.
  */
-static void fill_header(struct kw *k, const struct qvmi__notes *nt,
-			uint8_t *h, uint32_t sub_blocks, uint32_t bm_blocks)
+static void fill_header(struct kw *k, const struct qvmi__notes *nt, uint8_t *h,
+			uint32_t sub_blocks, uint32_t bm_blocks)
 {
 	const char *v = nt->vmci_off ? (const char *)nt->buf + nt->vmci_off :
 				       NULL;
@@ -312,7 +313,8 @@ static int write_heads(struct kw *k, const struct qvmi__notes *nt,
 		       uint32_t sub_blocks, uint32_t bm_blocks)
 {
 	size_t hlen = (size_t)(1 + sub_blocks) * BS;
-	uint64_t half = (uint64_t)bm_blocks * BS / 2, bml = (k->max_mapnr + 7) / 8;
+	uint64_t half = (uint64_t)bm_blocks * BS / 2,
+		 bml = (k->max_mapnr + 7) / 8;
 	uint8_t *h = calloc(1, hlen);
 	int err;
 
@@ -363,8 +365,8 @@ static int kw_init(struct kw *k, struct qvmi__writer *w,
 	if (k->flag == F_ZLIB)
 		k->zs_ok = deflateInit(&k->zs, 1) == Z_OK;
 	if (!k->bm1 || !k->bm2 || !k->out || !k->descs || !k->cbuf ||
-	    (k->flag == F_LZO && !k->lzo_wrk) || (k->flag == F_ZSTD && !k->zc) ||
-	    (k->flag == F_ZLIB && !k->zs_ok))
+	    (k->flag == F_LZO && !k->lzo_wrk) ||
+	    (k->flag == F_ZSTD && !k->zc) || (k->flag == F_ZLIB && !k->zs_ok))
 		return qvmi__err(w->ctx, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -401,8 +403,8 @@ int qvmi__dump_write_kdump(struct qvmi__writer *w, const struct qvmi__wrange *r,
 	bm_blocks = (uint32_t)(2 * ((bml + BS - 1) / BS));
 	for (size_t i = 0; i < n; i++) {
 		w->total += r[i].size;
-		for (uint64_t p = r[i].gpa / BS; p < (r[i].gpa + r[i].size) / BS;
-		     p++)
+		for (uint64_t p = r[i].gpa / BS;
+		     p < (r[i].gpa + r[i].size) / BS; p++)
 			set_bit(k.bm1, p);
 		present += r[i].size / BS;
 	}
