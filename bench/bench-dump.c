@@ -57,8 +57,7 @@ static double time_cp(const char *from, const char *to)
 
 	unlink(to);
 	if (posix_spawnp(&pid, "cp", NULL, NULL, argv, environ) ||
-	    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
-	    WEXITSTATUS(st))
+	    waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		return -1;
 	return bench_now() - t0;
 }
@@ -108,7 +107,8 @@ static void kernel_layout(struct qvmi_ctx *ctx, struct qvmi_linux **lx,
 
 int bench_dump(const char *qmp)
 {
-	char dir[] = "/tmp/qvmi-bench-dump-XXXXXX", ram[PATH_MAX], out[PATH_MAX];
+	char dir[] = "/tmp/qvmi-bench-dump-XXXXXX", ram[PATH_MAX],
+	     out[PATH_MAX];
 	double cp[3], elf[3], kd[3], qe = -1;
 	struct qvmi_dump_kernel k = { 0 };
 	struct qvmi_linux *lx = NULL;
@@ -117,7 +117,8 @@ int bench_dump(const char *qmp)
 	bool have_k = false;
 
 	if (!mkdtemp(dir) || qvmi_ctx_create(&ctx) ||
-	    qvmi_attach_qmp(ctx, qmp, NULL) || ram_file(ctx, ram, sizeof(ram))) {
+	    qvmi_attach_qmp(ctx, qmp, NULL) ||
+	    ram_file(ctx, ram, sizeof(ram))) {
 		fprintf(stderr, "bench: dump: no shared RAM file\n");
 		goto out;
 	}
@@ -126,7 +127,8 @@ int bench_dump(const char *qmp)
 	for (i = 0; i < runs; i++) {
 		cp[i] = time_cp(ram, out);
 		elf[i] = time_qvmi(ctx, out, QVMI_DUMP_ELF, have_k ? &k : NULL);
-		kd[i] = time_qvmi(ctx, out, QVMI_DUMP_KDUMP, have_k ? &k : NULL);
+		kd[i] = time_qvmi(ctx, out, QVMI_DUMP_KDUMP,
+				  have_k ? &k : NULL);
 		if (cp[i] < 0 || elf[i] < 0 || kd[i] < 0)
 			goto out;
 	}

@@ -149,22 +149,29 @@ static uint8_t *note_put(uint8_t *p, const char *name, uint32_t type,
 	return p + al4(descsz);
 }
 
-/* Registers of every vCPU that has them; none is fine (no notes). */
+/* Registers of every vCPU that has them (and which vCPU each is); none
+ * is fine (no notes). */
 static int collect_regs(struct qvmi_ctx *ctx, struct qvmi_regs_x86 **ret,
-			size_t *nret)
+			unsigned int **cpu_ret, size_t *nret)
 {
 	int i, count = ctx->ctl ? qvmi_vcpu_count(ctx) : 0;
 	struct qvmi_regs_x86 *regs;
+	unsigned int *cpu;
 	size_t n = 0;
 
 	*ret = NULL;
+	*cpu_ret = NULL;
 	*nret = 0;
 	if (count <= 0)
 		return 0;
 	count = QVMI_MIN(count, QVMI_DUMP_MAX_VCPUS);
 	regs = calloc((size_t)count, sizeof(*regs));
-	if (!regs)
+	cpu = calloc((size_t)count, sizeof(*cpu));
+	if (!regs || !cpu) {
+		free(regs);
+		free(cpu);
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	}
 	for (i = 0; i < count; i++) {
 		if (qvmi_get_regs(ctx, (unsigned int)i, &regs[n]) ||
 		    !(regs[n].valid & QVMI_REGS_GPR)) {
@@ -172,9 +179,10 @@ static int collect_regs(struct qvmi_ctx *ctx, struct qvmi_regs_x86 **ret,
 				  "dump: no registers for vCPU %d", i);
 			continue;
 		}
-		n++;
+		cpu[n++] = (unsigned int)i;
 	}
 	*ret = regs;
+	*cpu_ret = cpu;
 	*nret = n;
 	return 0;
 }
@@ -199,6 +207,30 @@ static uint8_t *put_prstatus(uint8_t *p, const struct qvmi_regs_x86 *r,
 	}
 	qvmi__regs_to_prstatus32(r, pid, &p32);
 	return note_put(p, "CORE", NT_PRSTATUS, &p32, sizeof(p32));
+}
+
+static void seg_to_note(const struct qvmi__seg *s, struct qvmi_qemu_seg *d)
+{
+	d->selector = s->selector;
+	d->limit = s->limit;
+	d->flags = s->flags;
+	d->base = s->base;
+}
+
+/* Segment limits, flags, LDT and TR of vCPU vcpu, as QEMU's own notes
+ * have them (arch_dump.c qemu_get_seg), when the backend can tell. */
+static void put_segs(struct qvmi_ctx *ctx, unsigned int vcpu,
+		     struct qvmi_qemu_cpustate *st)
+{
+	struct qvmi__segs s;
+
+	if (!ctx->ctl || !ctx->ctl->ops->get_segs ||
+	    ctx->ctl->ops->get_segs(ctx->ctl, vcpu, &s))
+		return;
+	seg_to_note(&s.cs, &st->cs), seg_to_note(&s.ds, &st->ds);
+	seg_to_note(&s.es, &st->es), seg_to_note(&s.fs, &st->fs);
+	seg_to_note(&s.gs, &st->gs), seg_to_note(&s.ss, &st->ss);
+	seg_to_note(&s.ldt, &st->ldt), seg_to_note(&s.tr, &st->tr);
 }
 
 /* The VMCOREINFO text: the caller's (from guest memory), else the one of
@@ -228,6 +260,7 @@ static int vmci_text(struct qvmi__writer *w, const char **ret, size_t *len)
 int qvmi__dump_notes(struct qvmi__writer *w, struct qvmi__notes *ret)
 {
 	struct qvmi_regs_x86 *regs;
+	unsigned int *cpu = NULL;
 	size_t i, n, len, vlen;
 	const char *vmci;
 	uint8_t *buf, *p;
@@ -236,7 +269,7 @@ int qvmi__dump_notes(struct qvmi__writer *w, struct qvmi__notes *ret)
 
 	err = vmci_text(w, &vmci, &vlen);
 	if (!err)
-		err = collect_regs(w->ctx, &regs, &n);
+		err = collect_regs(w->ctx, &regs, &cpu, &n);
 	if (err)
 		return err;
 	lm = long_mode(regs, n);
@@ -248,6 +281,7 @@ int qvmi__dump_notes(struct qvmi__writer *w, struct qvmi__notes *ret)
 	buf = calloc(1, len ? len : 1);
 	if (!buf) {
 		free(regs);
+		free(cpu);
 		return qvmi__err(w->ctx, -ENOMEM, "out of memory");
 	}
 	p = buf;
@@ -257,6 +291,7 @@ int qvmi__dump_notes(struct qvmi__writer *w, struct qvmi__notes *ret)
 		struct qvmi_qemu_cpustate st;
 
 		qvmi__regs_to_cpustate(&regs[i], &st);
+		put_segs(w->ctx, cpu[i], &st);
 		p = note_put(p, "QEMU", 0, &st, sizeof(st));
 	}
 	ret->vmci_off = 0;
@@ -267,6 +302,7 @@ int qvmi__dump_notes(struct qvmi__writer *w, struct qvmi__notes *ret)
 	}
 	ret->nvcpus = n;
 	free(regs);
+	free(cpu);
 	ret->buf = buf;
 	ret->len = len;
 	ret->machine = lm ? EM_X86_64 : EM_386;

@@ -20,6 +20,8 @@
 #include "source/sources.h"
 #include "dumpcore.h"
 #include "fake-kernel.h"
+#include "proto/hmp.h"
+#include "testdata.h"
 #include "os/linux/linux.h"
 
 enum { MEM = 4 << 20 };
@@ -346,6 +348,105 @@ static void test_linux_dump_kernel_bad(void)
 	fk_destroy(&k);
 }
 
+/* ---- segment descriptors in the QEMU notes ------------------------------ */
+
+static void test_hmp_segs(void)
+{
+	char *q35 = qvmi_test_data("hmp/regs-a-q35.txt", NULL);
+	char *r32 = qvmi_test_data("hmp/regs-reset-32.txt", NULL);
+	struct qvmi__segs s;
+
+	CHECK(q35 && r32);
+	CHECK_OK(qvmi_hmp_parse_segs_cpu(q35, 1, &s));
+	CHECK_INT(s.cs.selector, ==, 0x10);
+	CHECK_U64(s.cs.limit, ==, 0xffffffff);
+	CHECK_U64(s.cs.flags, ==, 0xaf9b00);
+	CHECK_INT(s.tr.selector, ==, 0x40);
+	CHECK_U64(s.tr.limit, ==, 0x4087);
+	CHECK_U64(s.tr.flags, ==, 0x8900);
+	CHECK_U64(s.ldt.flags, ==, 0x8200);
+	CHECK_U64(s.gs.base, !=, 0);
+	/* a 32-bit vCPU at reset: 8-digit bases */
+	CHECK_OK(qvmi_hmp_parse_segs_cpu(r32, 0, &s));
+	CHECK_INT(s.cs.selector, ==, 0xf000);
+	CHECK_U64(s.cs.base, ==, 0xffff0000);
+	CHECK_U64(s.tr.flags, ==, 0x8b00);
+	CHECK_INT(qvmi_hmp_parse_segs_cpu(r32, 5, &s), ==, -EBADMSG);
+	CHECK_INT(qvmi_hmp_parse_segs_cpu("TR =0040 x\n", 0, &s), ==, -EBADMSG);
+	CHECK_INT(qvmi_hmp_parse_segs_cpu("", 0, &s), ==, -EBADMSG);
+	free(q35);
+	free(r32);
+}
+
+static int seg_count(struct qvmi_ctl *c)
+{
+	(void)c;
+	return 1;
+}
+
+static int seg_regs(struct qvmi_ctl *c, unsigned int vcpu,
+		    struct qvmi_regs_x86 *r)
+{
+	(void)c, (void)vcpu;
+	r->rip = 0xffffffff81000000ull;
+	r->cs = 0x10;
+	r->efer = 0xd01;
+	r->valid = QVMI_REGS_GPR | QVMI_REGS_SEG | QVMI_REGS_CR;
+	return 0;
+}
+
+static int seg_segs(struct qvmi_ctl *c, unsigned int vcpu, struct qvmi__segs *s)
+{
+	(void)c, (void)vcpu;
+	memset(s, 0, sizeof(*s));
+	s->cs = (struct qvmi__seg){ 0x10, 0xffffffff, 0xaf9b00, 0 };
+	s->tr = (struct qvmi__seg){ 0x40, 0x4087, 0x8900,
+				    0xfffffe0000003000ull };
+	return 0;
+}
+
+static const struct qvmi_ctl_ops seg_ctl = {
+	.name = "segs",
+	.vcpu_count = seg_count,
+	.get_regs = seg_regs,
+	.get_segs = seg_segs,
+};
+
+/* The writer's QEMU note carries the limits, flags and TR (they were 0). */
+static void test_note_segs(void)
+{
+	uint8_t *m = malloc(MEM), head[4096];
+	struct qvmi_qemu_cpustate st;
+	struct qvmi_ctx *ctx;
+	Elf64_Phdr ph[8];
+	Elf64_Ehdr eh;
+	char path[128];
+	size_t p;
+	int fd;
+
+	CHECK(m);
+	ctx = ram_ctx(m);
+	CHECK_OK(qvmi__ctl_set(ctx, &seg_ctl, NULL));
+	tmp_path(path, sizeof(path), "segs.elf");
+	CHECK_OK(qvmi_dump_write(ctx, path, NULL));
+	CHECK_INT(read_phdrs(path, &eh, ph, 8), ==, 2);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && pread(fd, head, sizeof(head), 0) == sizeof(head));
+	close(fd);
+	/* CORE (prstatus) first, then QEMU */
+	p = ph[0].p_offset + 12 + 8 + sizeof(struct qvmi_prstatus64);
+	CHECK(!memcmp(head + p + 12, "QEMU", 5));
+	memcpy(&st, head + p + 12 + 8, sizeof(st));
+	CHECK_U64(st.cs.limit, ==, 0xffffffff);
+	CHECK_U64(st.cs.flags, ==, 0xaf9b00);
+	CHECK_U64(st.tr.selector, ==, 0x40);
+	CHECK_U64(st.tr.limit, ==, 0x4087);
+	CHECK_U64(st.tr.base, ==, 0xfffffe0000003000ull);
+	unlink(path);
+	qvmi_ctx_destroy(ctx);
+	free(m);
+}
+
 static const struct qvmi_test dumpkernel_tests[] = {
 	{ "kernel_layout", test_kernel_layout },
 	{ "kernel_bad", test_kernel_bad },
@@ -353,6 +454,8 @@ static const struct qvmi_test dumpkernel_tests[] = {
 	{ "holes_skipped", test_holes_skipped },
 	{ "linux_dump_kernel", test_linux_dump_kernel },
 	{ "linux_dump_kernel_bad", test_linux_dump_kernel_bad },
+	{ "hmp_segs", test_hmp_segs },
+	{ "note_segs", test_note_segs },
 };
 
 QVMI_SUITE(dumpkernel, dumpkernel_tests);
