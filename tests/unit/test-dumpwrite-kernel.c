@@ -305,6 +305,7 @@ static void test_linux_dump_kernel(void)
 	CHECK(d.vmcoreinfo == NULL && d.image == NULL);
 	qvmi_dump_kernel_deinit(NULL);
 	fk_destroy(&k);
+	free(k.mem);
 }
 
 static void test_linux_dump_kernel_bad(void)
@@ -346,6 +347,7 @@ static void test_linux_dump_kernel_bad(void)
 	CHECK_INT(qvmi_linux_dump_kernel(NULL, &d), ==, -EINVAL);
 	CHECK_INT(qvmi_linux_dump_kernel(k.lx, NULL), ==, -EINVAL);
 	fk_destroy(&k);
+	free(k.mem);
 }
 
 /* ---- segment descriptors in the QEMU notes ------------------------------ */
