@@ -4,21 +4,26 @@
 #                        integration, sanitized unit, format-check)
 #   make SANITIZE=1 check-unit
 #   make fuzz CC=clang   libFuzzer binaries in build-fuzz/
+#   make fuzz-campaign MINUTES=10  run each, grow and minimise the corpora
 #   make bench           benchmarks; writes BENCHMARKS.md
 #   make install PREFIX=/usr/local DESTDIR=
 #   make format-check    clang-format over every C file
 #   make demo            boot the demo guest, introspect it, stop it
+#   make python          the Python binding, in place (python/qvmi/)
 #   V=1                  verbose
 
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+LIBEXECDIR ?= $(PREFIX)/libexec
 BINDIR ?= $(PREFIX)/bin
 DESTDIR ?=
 
 CC ?= gcc
 PKG_CONFIG ?= pkg-config
-VERSION := 0.1.0
+# One version, the header's (qvmi_version() returns it too).
+VERSION := $(shell sed -n 's/^\#define QVMI_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' \
+	include/qvmi.h | paste -sd.)
 SOVERSION := 0
 
 ifeq ($(SANITIZE),1)
@@ -88,7 +93,8 @@ BASE_CFLAGS := -std=gnu11 $(OPT) $(WARN) -D_GNU_SOURCE -Iinclude -Isrc \
 LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
 LDFLAGS += $(SAN_FLAGS)
 
-LIB_SRCS := $(sort $(wildcard src/core/*.c src/source/*.c src/proto/*.c \
+LIB_SRCS := $(sort $(wildcard src/core/*.c src/proto/*.c src/source/*.c \
+	src/ctl/*.c src/attach/*.c src/format/*.c \
 	src/arch/*.c src/os/linux/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TOOL_SRCS := $(sort $(wildcard tools/*.c))
@@ -118,11 +124,12 @@ FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay-%)
 BENCH := $(BUILD)/qvmi-bench
 
 .PHONY: all check check-unit check-integration check-header check-fuzz \
+	check-structure fuzz-campaign \
 	check-san format format-check fuzz bench install clean demo deps \
-	unit integration
+	unit integration python
 .DELETE_ON_ERROR:
 
-all: $(LIB_SO) $(LIB_A) $(QVMI) $(QVMID)
+all: $(LIB_SO) $(LIB_A) $(QVMI) $(QVMID) $(BUILD)/qvmi-qemu
 
 $(BUILD)/%.o: %.c
 	$(call msg,CC,$@)
@@ -150,6 +157,11 @@ $(QVMID): $(DAEMON_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(DAEMON_OBJS) $(LIB_A) $(EXTRA_LIBS) \
 		-lpthread
+
+# libvirt's <emulator> shim (docs/LIBVIRT.md): libc only.
+$(BUILD)/qvmi-qemu: $(BUILD)/tools/qvmi-qemu/qvmi-qemu.o
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^
 
 # Suites are found by their QVMI_SUITE(...) line; the table is generated.
 define gen_suites
@@ -227,7 +239,7 @@ $(BUILD)/bench-floor-dyn: bench/floor/floor.c
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(OPT) $(LDFLAGS) -o $@ $< -Wl,--no-as-needed $(EXTRA_LIBS)
 
-bench: deps $(BENCH) $(QVMI) $(QVMID) $(BENCH_FLOORS)
+bench: deps $(BENCH) $(QVMI) $(QVMID) $(BENCH_FLOORS) python
 	$(Q)scripts/bench
 
 # ---- checks -------------------------------------------------------------
@@ -249,10 +261,19 @@ check-header:
 		! command -v $(CC:gcc=g++) >/dev/null
 	@echo "1 passed, 0 failed, 0 skipped"
 
+# Layers (includes and symbols) and the ABI: scripts/check-structure.
+check-structure: $(LIB_SO) $(QVMI) $(QVMID)
+	$(Q)scripts/check-structure $(BUILD)
+
+# Every libFuzzer target for MINUTES each, corpora merged back minimised
+# (scripts/fuzz-campaign; JOBS=N runs N targets at once).
+fuzz-campaign:
+	$(Q)MINUTES=$(or $(MINUTES),10) scripts/fuzz-campaign
+
 check-fuzz: $(FUZZ_REPLAY)
 	$(Q)scripts/fuzz-replay $(BUILD) $(FUZZ_NAMES)
 
-check-integration: $(INTEG) $(QVMI) $(QVMID)
+check-integration: $(INTEG) $(QVMI) $(QVMID) python
 	$(Q)tests/integration/run $(BUILD)
 
 check-san:
@@ -272,6 +293,16 @@ format-check:
 
 demo: deps all
 	$(Q)scripts/demo
+
+# ---- Python binding (python/, docs/PYTHON.md) ---------------------------
+# Built in place against $(LIB_A) with Debian's python3 (python3-dev,
+# python3-setuptools); tests/integration/test-python.sh runs its tests.
+PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || \
+	echo python3)
+python: $(LIB_A)
+	$(call msg,PYTHON,python/qvmi/_qvmi)
+	$(Q)cd python && QVMI_BUILD=$(abspath $(BUILD)) $(PYTHON) setup.py \
+		-q build_ext --inplace >/dev/null
 
 # ---- install ------------------------------------------------------------
 $(BUILD)/qvmi.pc: Makefile
@@ -295,6 +326,8 @@ install: all $(BUILD)/qvmi.pc
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libqvmi.a
 	install -m 0644 $(BUILD)/qvmi.pc $(DESTDIR)$(LIBDIR)/pkgconfig/qvmi.pc
 	install -m 0755 $(QVMI) $(QVMID) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(BUILD)/qvmi-qemu $(DESTDIR)$(LIBEXECDIR)/qvmi-qemu
 
 clean:
 	rm -rf build build-san build-fuzz

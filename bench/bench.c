@@ -121,7 +121,7 @@ static const struct bench_section sections[] = {
 	{ "pmem", bench_pmem },	    { "sources", bench_sources },
 	{ "paging", bench_paging }, { "linux", bench_linux },
 	{ "gdb", bench_gdb },	    { "session", bench_session },
-	{ "dump", bench_dump },
+	{ "dump", bench_dump },	    { "python", bench_python },
 };
 
 int main(int argc, char **argv)

@@ -153,6 +153,8 @@ static const char *pmem_why(int err)
 		return "the path is empty or too long for a unix socket";
 	case -ENOSPC:
 		return "too many pmemaccess servers";
+	case -EILSEQ:
+		return "the path is not valid UTF-8";
 	default:
 		return strerror(-err);
 	}
@@ -343,4 +345,66 @@ int qvmid_proxy_add_commands(const char *raw, size_t len, char **ret,
 				    raw + rb);
 	*ret = out;
 	return 0;
+}
+
+/* ---- pmemaccess servers ------------------------------------------------ */
+
+int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once)
+{
+	int err;
+
+	if (p->npmem >= PROXY_PMEM_MAX)
+		return -ENOSPC;
+	/* query-qvmi reports the path: a byte string that is not UTF-8
+	 * would make every later reply invalid JSON text (RFC 8259 8.1). */
+	if (!pj_utf8_ok(path, strlen(path)))
+		return -EILSEQ;
+	err = qvmid_pmem_server_create(p->ctx, path, &p->o.pmem,
+				       &p->pmem[p->npmem]);
+	if (err)
+		return err;
+	p->pmem_once[p->npmem++] = once;
+	return 0;
+}
+
+int qvmid_proxy_add_session(struct qvmid_proxy *p, const char *path,
+			    const struct qvmid_session_opts *o)
+{
+	if (p->session)
+		return -EEXIST;
+	return qvmid_session_server_create(p->ctx, path, o, &p->session);
+}
+
+int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path)
+{
+	return qvmid_proxy_start_pmem(p, path, false);
+}
+
+/*
+ * The patched QEMU's pmemaccess (memory-access.c, 2011/2015) accepted one
+ * connection, served it, then closed the socket and unlinked the path;
+ * LibVMI starts a new one for every session.  Do the same for servers the
+ * command started, so sessions do not pile up sockets.
+ */
+void qvmid_proxy_retire_pmem(struct qvmid_proxy *p)
+{
+	for (unsigned int i = p->npmem; i-- > 0;) {
+		struct qvmid_pmem_stats st;
+
+		if (!p->pmem_once[i])
+			continue;
+		qvmid_pmem_server_stats(p->pmem[i], &st);
+		if (!st.accepted || st.clients)
+			continue;
+		qvmid_proxy_log(p, QVMI_LOG_INFO,
+				"qmp-proxy: pmemaccess %s: session over, "
+				"removing it",
+				qvmid_pmem_server_path(p->pmem[i]));
+		qvmid_pmem_server_destroy(p->pmem[i]);
+		memmove(p->pmem + i, p->pmem + i + 1,
+			(p->npmem - i - 1) * sizeof(p->pmem[0]));
+		memmove(p->pmem_once + i, p->pmem_once + i + 1,
+			(p->npmem - i - 1) * sizeof(p->pmem_once[0]));
+		p->npmem--;
+	}
 }

@@ -27,8 +27,9 @@ static const struct {
 };
 
 bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
-		      const char *raw, size_t len, const char *id)
+		      const struct pj_msg *m)
 {
+	const char *id = m->id;
 	struct held *h;
 	size_t i;
 
@@ -46,7 +47,7 @@ bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 		return true;
 	}
 	h = &p->held[p->nheld];
-	h->raw = malloc(len);
+	h->raw = malloc(m->tmpl_len);
 	h->id = id ? strdup(id) : NULL;
 	if (!h->raw || (id && !h->id)) {
 		free(h->raw);
@@ -55,8 +56,9 @@ bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 			       "qvmid: out of memory");
 		return true;
 	}
-	memcpy(h->raw, raw, len);
-	h->len = len;
+	memcpy(h->raw, m->tmpl, m->tmpl_len);
+	h->len = m->tmpl_len;
+	h->slot = m->slot;
 	h->c = c;
 	h->ticket =
 		qvmid_session_server_unhook(p->session, lifecycle[i].reason);
@@ -112,7 +114,7 @@ void qvmid_proxy_release(struct qvmid_proxy *p)
 			i++;
 			continue;
 		}
-		qvmid_proxy_forward(p, c, NULL, h->raw, h->len, h->id);
+		qvmid_proxy_forward(p, c, NULL, h->raw, h->len, h->slot, h->id);
 		if (c) {
 			c->nheld--;
 			c->runnable = true; /* its input may now go on */

@@ -6,7 +6,9 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 
+#include "proxy-json.h"
 #include "qmp-proxy.h"
 #include "session-server.h"
 #include "proto/qmp.h"
@@ -19,7 +21,7 @@ enum {
 
 struct pclient {
 	int fd;
-	struct qvmi_json_stream in;
+	struct proxy_json in; /* QEMU 7.2's reader, modelled */
 	char *out; /* out[out_off, out_len) is unsent */
 	size_t out_off, out_len, out_cap;
 	bool negotiated, oob;
@@ -29,17 +31,23 @@ struct pclient {
 	bool runnable; /* buffered input may be ready to process */
 	/* The one request forwarded to QEMU and not answered yet. */
 	uint64_t wait_id; /* 0: none */
-	char *wait_idtext; /* the client's own id, raw JSON; NULL: none */
+	char *wait_idtext; /* the client's own id as QEMU writes it; NULL:
+			    * none */
 	bool wait_qc; /* query-commands: add ours to QEMU's list */
 	unsigned int nheld; /* its commands held for an unhook */
+	/* fds that came (SCM_RIGHTS) with the read at stream offset
+	 * fds_at: the message that read began goes with them. */
+	int fds[QVMI_QMP_MAX_FDS];
+	unsigned int nfds;
+	uint64_t fds_at;
 };
 
 /* A lifecycle command waiting for the hooked session to unhook. */
 struct held {
 	struct pclient *c; /* NULL: its client left (still forwarded) */
-	char *raw; /* the request as received */
-	size_t len;
-	char *id; /* the client's id, raw JSON, or NULL */
+	char *raw; /* the request, its id taken out: ours goes at slot */
+	size_t len, slot;
+	char *id; /* the client's id as QEMU writes it, or NULL */
 	uint64_t ticket; /* qvmid_session_server_unhook_done() */
 };
 
@@ -58,6 +66,11 @@ struct qvmid_proxy {
 	struct pollfd *pfd;
 	size_t pfd_cap;
 	uint64_t next_id;
+	/* Our requests at QEMU, oldest first, also those whose client
+	 * left: QEMU answers a request it cannot parse with an error that
+	 * has no id, and in order, so that error is the oldest's. */
+	uint64_t *inflight;
+	size_t ninflight, inflight_cap;
 	bool greeting_oob; /* QEMU offers the oob capability */
 	struct held held[PROXY_HELD_MAX]; /* in arrival order */
 	unsigned int nheld;
@@ -93,18 +106,42 @@ bool qvmid_proxy_local(struct qvmid_proxy *p, struct pclient *c,
 		       const char *id);
 /* Start a pmemaccess server; once: retire it after its first session. */
 int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once);
-/* Send a client's request to QEMU with our id; c NULL: nobody waits for
- * the reply (its client left). */
+/* Send a client's request to QEMU with our id put at tmpl[slot] (see
+ * struct pj_msg); c NULL: nobody waits for the reply (its client left). */
 void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
-			 const char *cmd, const char *raw, size_t len,
-			 const char *id);
+			 const char *cmd, const char *tmpl, size_t len,
+			 size_t slot, const char *id);
+/* Same with fds (taken in every case: sent with it, or closed). */
+void qvmid_proxy_forward_fds(struct qvmid_proxy *p, struct pclient *c,
+			     const char *cmd, const struct pj_msg *m, int *fds,
+			     unsigned int nfds);
+
+/* Listen where o.listen_path says: a path, or an inherited socket
+ * (proxy-listen.c). */
+int qvmid_proxy_listen(struct qvmid_proxy *p);
+/* Remove servers the pmemaccess command started once their session is
+ * over (proxy-cmds.c). */
+void qvmid_proxy_retire_pmem(struct qvmid_proxy *p);
+
+/* ---- fds (proxy-fds.c) ---- */
+
+void qvmid_proxy_close_fds(int *fds, unsigned int n);
+/* Does QEMU 7.2 take fds with this command? */
+bool qvmid_proxy_takes_fds(const char *cmd);
+/* The fds that came with m's bytes, into fds (QVMI_QMP_MAX_FDS); now the
+ * caller's. */
+unsigned int qvmid_proxy_claim_fds(struct pclient *c, const struct pj_msg *m,
+				   int *fds);
+/* Keep the SCM_RIGHTS fds of a client's read (before its bytes are fed). */
+void qvmid_proxy_client_fds(struct qvmid_proxy *p, struct pclient *c,
+			    struct msghdr *mh);
 
 /* ---- lifecycle interception (proxy-hold.c) ---- */
 
 /* Hold cmd if it is a lifecycle command and the session is hooked:
  * true if held (or answered). */
 bool qvmid_proxy_hold(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
-		      const char *raw, size_t len, const char *id);
+		      const struct pj_msg *m);
 /* Must c's input wait for its held commands? */
 bool qvmid_proxy_held_blocks(const struct qvmid_proxy *p,
 			     const struct pclient *c);

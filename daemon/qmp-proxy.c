@@ -2,13 +2,17 @@
 /*
  * qvmid's QMP proxy and main loop (see qmp-proxy.h and docs/QVMID.md).
  *
- * Requests: each client has at most one request at QEMU; its later input
- * waits in its JSON stream until the reply comes back.  That keeps every
- * client's replies in request order (QEMU answers in order too), bounds
- * the proxy's state by the number of clients, and is backpressure for
- * free.  The request goes to QEMU byte for byte except for its "id",
- * replaced by "qvmid-proxy-N"; the reply gets the client's id back (any
- * JSON value, or none) and every other byte as QEMU wrote it.
+ * Requests: a client's input is read by a model of QEMU 7.2's own JSON
+ * reader (proxy-json.c): what QEMU could not parse is answered here with
+ * QEMU's error text and never reaches QEMU, so one client's bad bytes
+ * cannot run into another's request there.  Each client has at most one
+ * request at QEMU; its later input waits until the reply comes back.  That
+ * keeps every client's replies in request order (QEMU answers in order
+ * too), bounds the proxy's state by the number of clients, and is
+ * backpressure for free.  The request goes to QEMU byte for byte except
+ * for its "id", replaced by "qvmid-proxy-N"; the reply gets the client's
+ * id back, written as QEMU writes it (never the client's raw text), and
+ * every other byte as QEMU wrote it.
  *
  * Output: per-client queues, sent without blocking.  Replies are always
  * queued (a client with unread output sends nothing more, so at most one
@@ -125,27 +129,27 @@ void qvmid_pc_return(struct qvmid_proxy *p, struct pclient *c, const char *ret,
 void qvmid_pc_error(struct qvmid_proxy *p, struct pclient *c, const char *id,
 		    const char *cls, const char *fmt, ...)
 {
-	struct json_object *d;
-	char desc[512], *s;
+	char *desc = NULL, *q, *s;
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(desc, sizeof(desc), fmt, ap);
+	n = vasprintf(&desc, fmt, ap);
 	va_end(ap);
-	d = json_object_new_string(desc); /* for its JSON escaping */
-	if (!d) {
+	/* Escaped as QEMU's json-writer.c does: a cut or invalid UTF-8
+	 * sequence in desc becomes \uFFFD, never invalid JSON. */
+	q = n < 0 ? NULL : pj_quote(desc, (size_t)n);
+	if (n >= 0)
+		free(desc);
+	if (!q) {
 		c->dead = true;
 		return;
 	}
 	/* QEMU 7.2 puts the id first in error replies. */
 	n = asprintf(&s, "%s%s%s{\"class\": \"%s\", \"desc\": %s}}",
 		     id ? "{\"id\": " : "", id ? id : "",
-		     id ? ", \"error\": " : "{\"error\": ", cls,
-		     json_object_to_json_string_ext(
-			     d, JSON_C_TO_STRING_PLAIN |
-					JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(d);
+		     id ? ", \"error\": " : "{\"error\": ", cls, q);
+	free(q);
 	if (n < 0) {
 		c->dead = true;
 		return;
@@ -235,16 +239,60 @@ static uint64_t reply_id(struct json_object *msg)
 	return errno || *end ? 0 : n;
 }
 
+/* Our request n is at QEMU. */
+static int inflight_add(struct qvmid_proxy *p, uint64_t n)
+{
+	if (p->ninflight == p->inflight_cap) {
+		size_t cap = p->inflight_cap ? p->inflight_cap * 2 : 16;
+		uint64_t *ni = realloc(p->inflight, cap * sizeof(*ni));
+
+		if (!ni)
+			return -ENOMEM;
+		p->inflight = ni;
+		p->inflight_cap = cap;
+	}
+	p->inflight[p->ninflight++] = n;
+	return 0;
+}
+
+/* QEMU answered our request n (0: the oldest, for an error without an
+ * id); which one it was, or 0 if none was at QEMU. */
+static uint64_t inflight_done(struct qvmid_proxy *p, uint64_t n)
+{
+	size_t i = 0;
+
+	if (!p->ninflight)
+		return 0;
+	if (n)
+		while (i < p->ninflight && p->inflight[i] != n)
+			i++;
+	if (i == p->ninflight)
+		return 0;
+	n = p->inflight[i];
+	memmove(p->inflight + i, p->inflight + i + 1,
+		(p->ninflight - i - 1) * sizeof(*p->inflight));
+	p->ninflight--;
+	return n;
+}
+
 static void deliver_reply(struct qvmid_proxy *p, struct pclient *c,
-			  const char *raw, size_t len)
+			  struct json_object *msg, const char *raw, size_t len)
 {
 	char *out = NULL, *out2 = NULL;
 	size_t olen, olen2;
 	const char *id = c->wait_idtext;
 	int err;
 
-	err = qvmi_jsonobj_set(raw, len, "id", id, id ? strlen(id) : 0, &out,
-			       &olen);
+	/* An error without an id stays so: QEMU could not read the
+	 * request, and says so to whoever sent it. */
+	if (json_object_object_get_ex(msg, "id", NULL))
+		err = qvmi_jsonobj_set(raw, len, "id", id, id ? strlen(id) : 0,
+				       &out, &olen);
+	else {
+		out = strndup(raw, len);
+		olen = len;
+		err = out ? 0 : -ENOMEM;
+	}
 	if (!err && c->wait_qc &&
 	    !qvmid_proxy_add_commands(out, olen, &out2, &olen2)) {
 		free(out);
@@ -282,6 +330,14 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 		return;
 	}
 	id = reply_id(msg);
+	/* QEMU 7.2 answers a request it cannot parse with an error that
+	 * has no id (monitor/qmp.c); the proxy sends none such, but should
+	 * one come, it is the oldest request's, not nobody's. */
+	if (!id && !json_object_object_get_ex(msg, "id", NULL) &&
+	    json_object_object_get_ex(msg, "error", NULL))
+		id = inflight_done(p, 0);
+	else if (id)
+		inflight_done(p, id);
 	c = id ? waiter(p, id) : NULL;
 	if (!c || c->dead) {
 		/* Its client left, or libqvmi's own late reply. */
@@ -291,27 +347,55 @@ static void on_tap(struct json_object *msg, const char *raw, size_t len,
 				"for");
 		return;
 	}
-	deliver_reply(p, c, raw, len);
+	deliver_reply(p, c, msg, raw, len);
 }
 
 /* ---- from clients ------------------------------------------------------- */
 
+static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
+		    const char *tmpl, size_t len, size_t slot, const char *id,
+		    int *fds, unsigned int nfds);
+
 void qvmid_proxy_forward(struct qvmid_proxy *p, struct pclient *c,
-			 const char *cmd, const char *raw, size_t len,
-			 const char *id)
+			 const char *cmd, const char *tmpl, size_t len,
+			 size_t slot, const char *id)
 {
-	char newid[sizeof(id_prefix) + 24], *line = NULL;
-	size_t llen;
+	forward(p, c, cmd, tmpl, len, slot, id, NULL, 0);
+}
+
+void qvmid_proxy_forward_fds(struct qvmid_proxy *p, struct pclient *c,
+			     const char *cmd, const struct pj_msg *m, int *fds,
+			     unsigned int nfds)
+{
+	forward(p, c, cmd, m->tmpl, m->tmpl_len, m->slot, m->id, fds, nfds);
+}
+
+static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
+		    const char *tmpl, size_t len, size_t slot, const char *id,
+		    int *fds, unsigned int nfds)
+{
+	char newid[sizeof(id_prefix) + 24], *line;
 	uint64_t n = ++p->next_id;
+	size_t idlen, llen;
 	int err;
 
-	snprintf(newid, sizeof(newid), "\"%s%" PRIu64 "\"", id_prefix, n);
-	err = qvmi_jsonobj_set(raw, len, "id", newid, strlen(newid), &line,
-			       &llen);
-	if (!err)
-		line[llen++] = '\n'; /* replaces the NUL */
-	if (!err)
-		err = qvmi_qmp_queue(p->q, line, llen);
+	idlen = (size_t)snprintf(newid, sizeof(newid), "\"%s%" PRIu64 "\"",
+				 id_prefix, n);
+	llen = len + idlen + 1;
+	line = slot <= len ? malloc(llen) : NULL;
+	err = line ? inflight_add(p, n) : -ENOMEM;
+	if (!err) {
+		memcpy(line, tmpl, slot);
+		memcpy(line + slot, newid, idlen);
+		memcpy(line + slot + idlen, tmpl + slot, len - slot);
+		line[llen - 1] = '\n';
+		err = qvmi_qmp_queue_fds(p->q, line, llen, fds, nfds);
+		if (err)
+			inflight_done(p, n);
+		else
+			nfds = 0; /* taken */
+	}
+	qvmid_proxy_close_fds(fds, nfds);
 	free(line);
 	if (err && c)
 		qvmid_pc_error(p, c, id, "GenericError",
@@ -340,23 +424,34 @@ static void mgmt_run(struct qvmid_proxy *p, const char *cmd)
 }
 
 static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
-		       struct json_object *req, const char *raw, size_t len)
+		       const struct pj_msg *m)
 {
-	struct qvmi_jsonobj_member m;
-	struct json_object *ex;
-	const char *cmd = NULL;
-	char *id = NULL;
+	struct json_object *ex, *req = m->obj;
+	const char *cmd = NULL, *id = m->id;
+	int fds[QVMI_QMP_MAX_FDS];
+	unsigned int nfds = qvmid_proxy_claim_fds(c, m, fds);
 
-	if (!json_object_is_type(req, json_type_object)) {
-		qvmid_pc_error(p, c, NULL, "GenericError",
-			       "QMP input must be a JSON object");
+	if (m->kind == PJ_ERROR ||
+	    !json_object_is_type(req, json_type_object)) {
+		/* QEMU's parse errors carry no id */
+		qvmid_pc_error(p, c, NULL, "GenericError", "%s",
+			       m->kind == PJ_ERROR ?
+				       m->error :
+				       "QMP input must be a JSON object");
+		qvmid_proxy_close_fds(fds, nfds);
 		return;
 	}
-	if (qvmi_jsonobj_get(raw, len, "id", &m) == 1)
-		id = strndup(raw + m.vstart, m.end - m.vstart);
 	if (json_object_object_get_ex(req, "execute", &ex) &&
 	    json_object_is_type(ex, json_type_string))
 		cmd = json_object_get_string(ex);
+	if (nfds && (!c->negotiated || !qvmid_proxy_takes_fds(cmd))) {
+		qvmid_proxy_log(p, QVMI_LOG_INFO,
+				"qmp-proxy: %u fds came with %s, which takes "
+				"none: closed",
+				nfds, cmd ?: "a request");
+		qvmid_proxy_close_fds(fds, nfds);
+		nfds = 0;
+	}
 	if (c->negotiated && cmd)
 		mgmt_run(p, cmd);
 	if (!c->negotiated) {
@@ -366,13 +461,14 @@ static void handle_msg(struct qvmid_proxy *p, struct pclient *c,
 		qvmid_pc_error(p, c, id, "CommandNotFound",
 			       "Capabilities negotiation is already complete, "
 			       "command ignored");
-	} else if (cmd && qvmid_proxy_hold(p, c, cmd, raw, len, id)) {
+	} else if (cmd && qvmid_proxy_hold(p, c, cmd, m)) {
 		/* A lifecycle command waits for the session to unhook. */
 	} else if (!cmd || !qvmid_proxy_local(p, c, cmd, req, id)) {
-		/* Everything else, malformed or not: QEMU judges it. */
-		qvmid_proxy_forward(p, c, cmd, raw, len, id);
+		/* Everything else, well-formed JSON: QEMU judges it. */
+		qvmid_proxy_forward_fds(p, c, cmd, m, fds, nfds);
+		nfds = 0;
 	}
-	free(id);
+	qvmid_proxy_close_fds(fds, nfds);
 }
 
 static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
@@ -385,8 +481,7 @@ static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
 			       p->o.max_request);
 	else
 		qvmid_pc_error(p, c, NULL, "GenericError",
-			       "JSON parse error, invalid JSON (qvmid accepts "
-			       "strict JSON only)");
+			       "qvmid: out of memory");
 	/* The stream cannot resynchronise: say why, then hang up. */
 	c->closing = true;
 	c->closing_deadline = now_ms() + CLOSING_MS;
@@ -404,26 +499,22 @@ static void client_process(struct qvmid_proxy *p, struct pclient *c)
 {
 	c->runnable = false;
 	for (int budget = MSG_BUDGET; budget > 0; budget--) {
-		struct json_object *req;
-		const char *raw;
-		size_t len;
+		struct pj_msg m;
 		int r;
 
 		if (!can_process(p, c)) {
 			c->runnable = !c->dead && !c->closing;
 			return;
 		}
-		r = qvmi_json_stream_next(&c->in, &req);
+		r = pj_next(&c->in, &m);
 		if (r == 0)
 			return;
 		if (r < 0) {
 			client_eof_or_error(p, c, r);
 			return;
 		}
-		raw = qvmi_json_stream_raw(&c->in, &len);
-		if (raw)
-			handle_msg(p, c, req, raw, len);
-		json_object_put(req);
+		handle_msg(p, c, &m);
+		pj_msg_free(&m);
 	}
 	c->runnable = true;
 }
@@ -431,18 +522,29 @@ static void client_process(struct qvmid_proxy *p, struct pclient *c)
 static void client_read(struct qvmid_proxy *p, struct pclient *c)
 {
 	char buf[READ_CHUNK];
+	union {
+		char b[CMSG_SPACE(sizeof(int) * QVMI_QMP_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.b,
+			     .msg_controllen = sizeof(u.b) };
 	ssize_t n;
 	int err;
 
-	n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+	n = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 &&
 	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
+	if (n > 0)
+		qvmid_proxy_client_fds(p, c, &mh);
 	if (n <= 0) {
 		c->dead = true; /* a reply still due is discarded */
 		return;
 	}
-	err = qvmi_json_stream_feed(&c->in, buf, (size_t)n);
+	err = pj_feed(&c->in, buf, (size_t)n);
 	if (err)
 		client_eof_or_error(p, c, err);
 	c->runnable = true;
@@ -451,7 +553,8 @@ static void client_read(struct qvmid_proxy *p, struct pclient *c)
 static void client_free(struct pclient *c)
 {
 	close(c->fd);
-	qvmi_json_stream_deinit(&c->in);
+	pj_deinit(&c->in);
+	qvmid_proxy_close_fds(c->fds, c->nfds);
 	free(c->out);
 	free(c->wait_idtext);
 	free(c);
@@ -466,16 +569,13 @@ static struct pclient *client_new(struct qvmid_proxy *p, int fd)
 	if (!c)
 		return NULL;
 	c->fd = fd;
-	if (qvmi_json_stream_init(&c->in, p->o.max_request)) {
-		free(c);
-		return NULL;
-	}
+	pj_init(&c->in, p->o.max_request);
 	/* QEMU's own greeting, byte for byte: clients see QEMU. */
 	g = qvmi_qmp_greeting(p->q, &glen);
 	qvmid_pc_send(p, c, g, glen);
 	if (c->dead) {
 		c->fd = -1;
-		qvmi_json_stream_deinit(&c->in);
+		pj_deinit(&c->in);
 		free(c->out);
 		free(c);
 		return NULL;
@@ -549,64 +649,6 @@ static void sweep_clients(struct qvmid_proxy *p, int64_t now)
 		p->cl[p->ncl] = NULL;
 		qvmid_proxy_log(p, QVMI_LOG_INFO,
 				"qmp-proxy: client gone (%u left)", p->ncl);
-	}
-}
-
-/* ---- pmemaccess servers ------------------------------------------------ */
-
-int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once)
-{
-	int err;
-
-	if (p->npmem >= PROXY_PMEM_MAX)
-		return -ENOSPC;
-	err = qvmid_pmem_server_create(p->ctx, path, &p->o.pmem,
-				       &p->pmem[p->npmem]);
-	if (err)
-		return err;
-	p->pmem_once[p->npmem++] = once;
-	return 0;
-}
-
-int qvmid_proxy_add_session(struct qvmid_proxy *p, const char *path,
-			    const struct qvmid_session_opts *o)
-{
-	if (p->session)
-		return -EEXIST;
-	return qvmid_session_server_create(p->ctx, path, o, &p->session);
-}
-
-int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path)
-{
-	return qvmid_proxy_start_pmem(p, path, false);
-}
-
-/*
- * The patched QEMU's pmemaccess (memory-access.c, 2011/2015) accepted one
- * connection, served it, then closed the socket and unlinked the path;
- * LibVMI starts a new one for every session.  Do the same for servers the
- * command started, so sessions do not pile up sockets.
- */
-static void retire_pmem(struct qvmid_proxy *p)
-{
-	for (unsigned int i = p->npmem; i-- > 0;) {
-		struct qvmid_pmem_stats st;
-
-		if (!p->pmem_once[i])
-			continue;
-		qvmid_pmem_server_stats(p->pmem[i], &st);
-		if (!st.accepted || st.clients)
-			continue;
-		qvmid_proxy_log(p, QVMI_LOG_INFO,
-				"qmp-proxy: pmemaccess %s: session over, "
-				"removing it",
-				qvmid_pmem_server_path(p->pmem[i]));
-		qvmid_pmem_server_destroy(p->pmem[i]);
-		memmove(p->pmem + i, p->pmem + i + 1,
-			(p->npmem - i - 1) * sizeof(p->pmem[0]));
-		memmove(p->pmem_once + i, p->pmem_once + i + 1,
-			(p->npmem - i - 1) * sizeof(p->pmem_once[0]));
-		p->npmem--;
 	}
 }
 
@@ -768,7 +810,7 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 						      p->pfd + t.ses_base);
 		if (p->pfd[2].revents & POLLIN)
 			accept_some(p);
-		retire_pmem(p);
+		qvmid_proxy_retire_pmem(p);
 		/* Unhooked (ack, EOF, timeout) or a reply freed a client
 		 * whose released command waits: forward it now. */
 		qvmid_proxy_release(p);
@@ -829,8 +871,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	if (!err && pipe2(p->wake, O_NONBLOCK | O_CLOEXEC))
 		err = -errno;
 	if (!err && p->o.listen_path)
-		err = qvmid_unix_listen(&p->l, p->o.listen_path, 64,
-					"qmp-proxy", p->o.log, p->o.log_arg);
+		err = qvmid_proxy_listen(p);
 	if (err) {
 		qvmid_proxy_destroy(p);
 		return err;
@@ -838,7 +879,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	qvmi_qmp_set_tap(p->q, on_tap, p);
 	if (p->o.listen_path)
 		qvmid_proxy_log(p, QVMI_LOG_INFO, "qmp-proxy: serving %s",
-				p->l.path);
+				p->o.listen_path);
 	*ret = p;
 	return 0;
 }
@@ -877,6 +918,7 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p)
 		close(p->spare_fd);
 	free(p->cl);
 	free(p->pfd);
+	free(p->inflight);
 	free(p);
 }
 

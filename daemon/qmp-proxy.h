@@ -22,7 +22,8 @@ struct qvmid_proxy;
 
 struct qvmid_proxy_opts {
 	/* QMP socket for management clients; NULL: none (pmemaccess
-	 * only). */
+	 * only).  "fd:N" or "systemd[:NAME]": an inherited listening
+	 * socket (qvmid_listen_spec), never unlinked. */
 	const char *listen_path;
 	unsigned int max_clients; /* 0: 64; more are accepted and closed */
 	/* A client whose unsent output passes this (events it does not
@@ -42,6 +43,23 @@ struct qvmid_proxy_opts {
 	qvmid_log_fn log; /* may be NULL */
 	void *log_arg;
 };
+
+/*
+ * What --listen-qmp names: 1 and *ret for an inherited listening socket
+ * ("fd:N", or "systemd" / "systemd:NAME": LISTEN_FDS from fd first (3),
+ * LISTEN_PID ours, LISTEN_FDNAMES to choose; without a name, the only fd
+ * or the one named "qmp"), 0 for a path, or -errno with why filled.
+ */
+int qvmid_listen_spec(const char *spec, int first, int *ret, char *why,
+		      size_t whylen);
+
+/*
+ * What --qmp names: "fd:M", a socket already connected to QEMU's monitor,
+ * or a path, connected to now, retried for up to wait_ms (0: once) while
+ * it is missing or refuses.  0 and *ret (the caller's), or -errno and why.
+ */
+int qvmid_qmp_connect(const char *spec, int wait_ms, int *ret, char *why,
+		      size_t whylen);
 
 /*
  * ctx must be attached over QMP (ctx->qmp); it is borrowed and used only

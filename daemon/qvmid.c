@@ -35,6 +35,7 @@ struct qvmid {
 	int verbose;
 	bool daemonize, use_syslog;
 	bool no_async_unhook, no_unhook_on_shutdown;
+	int qmp_wait_ms, qemu_pid; /* --qmp-wait, --qemu-pid */
 	struct qvmi_ctx *ctx;
 	struct qvmid_proxy *proxy;
 };
@@ -74,7 +75,14 @@ static void usage(FILE *f)
 	      "[-v]\n"
 	      "Serve LibVMI's pmemaccess protocol for the VM behind the QMP "
 	      "socket.\n"
-	      "  --qmp PATH           QEMU's QMP unix socket\n"
+	      "  --qmp PATH           QEMU's QMP unix socket, or fd:M (one "
+	      "connected to it)\n"
+	      "  --qmp-wait MS        retry connecting this long (QEMU not "
+	      "listening yet);\n"
+	      "                       with fd:M, wait this long for QEMU's "
+	      "greeting\n"
+	      "  --qemu-pid PID       QEMU's pid, where the socket's peer is "
+	      "another process\n"
 	      "  --pmemaccess PATH    serve pmemaccess on this unix socket\n"
 	      "  --max-transfer N     largest read/write (default 1M; K/M "
 	      "suffixes)\n"
@@ -84,7 +92,10 @@ static void usage(FILE *f)
 	      "never)\n"
 	      "  --listen-qmp PATH    QMP proxy for management clients (adds "
 	      "the\n"
-	      "                       pmemaccess and query-qvmi commands)\n"
+	      "                       pmemaccess and query-qvmi commands); "
+	      "fd:N or\n"
+	      "                       systemd[:NAME]: an inherited listening "
+	      "socket\n"
 	      "  --session PATH       introspection sessions (docs/PROTOCOL.md)"
 	      "\n"
 	      "  --session-tcp ADDR:PORT  sessions over TCP too (A.B.C.D:PORT "
@@ -219,6 +230,8 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "qmp", required_argument, NULL, 'q' },
 		{ "listen-qmp", required_argument, NULL, 'l' },
+		{ "qmp-wait", required_argument, NULL, 'W' },
+		{ "qemu-pid", required_argument, NULL, 'Q' },
 		{ "pmemaccess", required_argument, NULL, 'p' },
 		{ "max-transfer", required_argument, NULL, 't' },
 		{ "max-clients", required_argument, NULL, 'c' },
@@ -255,9 +268,25 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		case 'q':
 			d->qmp_path = optarg;
 			break;
+		case 'W':
+		case 'Q':
+			if (parse_size(optarg, &v) || v > INT_MAX ||
+			    (c == 'Q' && !v))
+				return bad_value(c == 'W' ? "qmp-wait" :
+							    "qemu-pid",
+						 optarg);
+			*(c == 'W' ? &d->qmp_wait_ms : &d->qemu_pid) = (int)v;
+			break;
 		case 'l':
 			free(d->listen_abs);
-			d->listen_abs = absolute(optarg);
+			/* "fd:N" and "systemd[:NAME]" are inherited sockets */
+			d->listen_abs =
+				!strncmp(optarg, "fd:", 3) ||
+						!strcmp(optarg, "systemd") ||
+						!strncmp(optarg,
+							 "systemd:", 8) ?
+					strdup(optarg) :
+					absolute(optarg);
 			d->listen_qmp = d->listen_abs;
 			break;
 		case 'p':
@@ -449,6 +478,35 @@ static int write_pidfile(const char *path)
 	return fclose(f) ? -errno : 0;
 }
 
+/* A plain --qmp PATH may attach from the layout cache; a wait or an
+ * inherited socket connects here first. */
+static int attach(struct qvmid *d)
+{
+	char why[200];
+	int fd, err;
+
+	if (strncmp(d->qmp_path, "fd:", 3) && !d->qmp_wait_ms)
+		return qvmi__attach_qmp_ex(d->ctx, d->qmp_path, -1, d->qemu_pid,
+					   NULL);
+	err = qvmid_qmp_connect(d->qmp_path, d->qmp_wait_ms, &fd, why,
+				sizeof(why));
+	if (err) {
+		log_cb(QVMI_LOG_ERROR, why, d);
+		return err;
+	}
+	{
+		/* fd:M from a shim: QEMU may still be starting, so its
+		 * greeting gets the wait too; later exchanges 5 s. */
+		QVMI_OPTS(qvmi_attach_opts, o,
+			  .timeout_ms = QVMI_MAX(d->qmp_wait_ms, 5000));
+
+		err = qvmi__attach_qmp_ex(d->ctx, NULL, fd, d->qemu_pid, &o);
+	}
+	if (!err && d->ctx->qmp)
+		qvmi_qmp_set_timeout(d->ctx->qmp, 5000);
+	return err;
+}
+
 static int setup(struct qvmid *d)
 {
 	int err = qvmi_ctx_create(&d->ctx);
@@ -458,7 +516,7 @@ static int setup(struct qvmid *d)
 	qvmi_set_log(d->ctx, log_cb, d, QVMI_LOG_DEBUG);
 	d->popts.log = log_cb;
 	d->popts.log_arg = d;
-	err = qvmi_attach_qmp(d->ctx, d->qmp_path, NULL);
+	err = attach(d);
 	if (err) {
 		fprintf(stderr, "qvmid: attach %s: %s\n", d->qmp_path,
 			qvmi_errmsg(d->ctx));

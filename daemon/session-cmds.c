@@ -187,9 +187,11 @@ void qvmid_ses_vm_info(struct qvmid_session_server *s,
 	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
 
 	memset(ret, 0, offsetof(struct qvmi_ses_info, ram));
-	ret->arch = 1;
 	ret->max_transfer = s->o.max_transfer;
 	if (!qvmi_vm_info(s->ctx, &vi)) {
+		ret->arch = !strcmp(vi.arch, "x86_64") ? 1 :
+			    !strcmp(vi.arch, "i386")   ? 2 :
+							 0;
 		ret->vcpus = vi.vcpus;
 		snprintf(ret->name, sizeof(ret->name), "%s", vi.name);
 		parse_uuid(vi.uuid, ret->uuid);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* qvmid's listening unix sockets (see unixsock.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,6 +124,45 @@ fail:
 	close(l->fd);
 	l->fd = -1;
 	return err;
+}
+
+int qvmid_unix_adopt(struct qvmid_unix_listener *l, int fd, const char *what,
+		     qvmid_log_fn log, void *log_arg)
+{
+	struct sockaddr_un sa = { 0 };
+	socklen_t len = sizeof(int), slen = sizeof(sa);
+	int type = 0, acc = 0, dom = 0, fl;
+	const char *why = NULL;
+
+	l->fd = -1;
+	l->path[0] = '\0';
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len))
+		why = errno == ENOTSOCK ? "not a socket" : strerror(errno);
+	else if ((len = sizeof(int),
+		  getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len)) ||
+		 dom != AF_UNIX || type != SOCK_STREAM)
+		why = "not a unix stream socket";
+	else if ((len = sizeof(int),
+		  getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len)) ||
+		 !acc)
+		why = "not listening";
+	fl = why ? -1 : fcntl(fd, F_GETFL);
+	if (!why && (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) ||
+		     fcntl(fd, F_SETFD, FD_CLOEXEC)))
+		why = strerror(errno);
+	if (why) {
+		ulog(log, log_arg, QVMI_LOG_ERROR, "%s: inherited fd %d: %s",
+		     what, fd, why);
+		close(fd);
+		return -ENOTSOCK;
+	}
+	l->fd = fd;
+	if (!getsockname(fd, (struct sockaddr *)&sa, &slen) &&
+	    slen > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0])
+		ulog(log, log_arg, QVMI_LOG_INFO,
+		     "%s: serving inherited fd %d (%.*s; not removed on exit)",
+		     what, fd, (int)sizeof(sa.sun_path), sa.sun_path);
+	return 0;
 }
 
 bool qvmid_unix_still_ours(const struct qvmid_unix_listener *l)

@@ -19,7 +19,7 @@ struct qvmid_unix_listener {
 	int fd; /* non-blocking, close-on-exec; -1 when closed */
 	dev_t dev;
 	ino_t ino;
-	char path[108];
+	char path[108]; /* empty: not ours to unlink (adopted) */
 };
 
 /*
@@ -30,6 +30,14 @@ struct qvmid_unix_listener {
 int qvmid_unix_listen(struct qvmid_unix_listener *l, const char *path,
 		      int backlog, const char *what, qvmid_log_fn log,
 		      void *log_arg);
+/*
+ * Serve on a listening socket someone else made (--listen-qmp fd:N, or
+ * systemd's LISTEN_FDS): it must be a listening AF_UNIX stream socket.
+ * It is made non-blocking and close-on-exec; its path is never unlinked.
+ * Takes fd (closed by qvmid_unix_close, also on error).
+ */
+int qvmid_unix_adopt(struct qvmid_unix_listener *l, int fd, const char *what,
+		     qvmid_log_fn log, void *log_arg);
 /* Does the path still name our socket? */
 bool qvmid_unix_still_ours(const struct qvmid_unix_listener *l);
 /* Close, and unlink the path if it is still ours. */

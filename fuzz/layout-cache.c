@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/layout-cache.h"
+#include "attach/layout-cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,9 +10,13 @@
  *     stack_pa=0x.. heap=<string> stack=<string>
  * Then it sleeps forever in pause(), so the strings stay where they are and
  * the process never calls clock_nanosleep (the sleeper owns that syscall).
+ * With "--threads N" among its arguments it first starts N threads named
+ * "qvmi-thr-<i>" that pause() too: a thread group for the views' thread
+ * walk (signal->thread_head; task->thread_group before 6.7).
  * Built with gcc -static for the busybox initramfs.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +95,31 @@ static int write_report(const char *path, const char *line)
 	return rename(tmp, path);
 }
 
+static void *thread_main(void *arg)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "qvmi-thr-%d", (int)(intptr_t)arg);
+	prctl(PR_SET_NAME, name);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* "--threads N" anywhere in argv: N threads (at most 8). */
+static void start_threads(int argc, char **argv)
+{
+	pthread_t t;
+	int n = 0;
+
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--threads"))
+			n = atoi(argv[i + 1]);
+	for (int i = 1; i <= n && i <= 8; i++)
+		if (pthread_create(&t, NULL, thread_main, (void *)(intptr_t)i))
+			perror("pthread_create");
+}
+
 int main(int argc, char **argv)
 {
 	/* Aligned to their size, so neither buffer crosses a page: the one
@@ -127,6 +156,7 @@ int main(int argc, char **argv)
 		 (unsigned long long)heap_pa,
 		 (unsigned long)(uintptr_t)stack_mark,
 		 (unsigned long long)stack_pa, heap_mark, stack_mark);
+	start_threads(argc, argv);
 	if (write_report(argv[1], line))
 		perror(argv[1]);
 	for (;;) {

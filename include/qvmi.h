@@ -10,7 +10,14 @@
  *    caller and is released with the matching _destroy(); _destroy(NULL) is a
  *    no-op.  Strings returned as "const char *" are owned by the library and
  *    live as long as the handle they came from.
- *  - A context is not thread-safe; use one per thread.
+ *  - A context, and every handle made from it (struct qvmi_linux, a
+ *    session), is used by one thread at a time; different contexts are
+ *    independent and may be used on different threads at once.
+ *  - Callbacks run on the thread that made the call, before it returns.
+ *    Unless its typedef says otherwise, a callback may call any function on
+ *    the same handles (read memory, start another walk, look a task up),
+ *    except destroying or detaching the handle the call runs on; the
+ *    outer call then goes on unaffected (tests/unit/test-reentry.c).
  *  - The library never prints.  Logs go to a callback, silent by default.
  */
 #ifndef QVMI_H
@@ -28,9 +35,6 @@ extern "C" {
 #else
 #define QVMI_API
 #endif
-
-#define QVMI_VERSION_MAJOR 0
-#define QVMI_VERSION_MINOR 1
 
 /*
  * Options structs start with "size_t sz".  Fill them with QVMI_OPTS so that a
@@ -58,8 +62,18 @@ enum qvmi_log_level {
 	QVMI_LOG_DEBUG = 3,
 };
 
+/* Log lines of one context.  May run inside any call on it, with the
+ * context in the middle of work: call nothing on that context from here
+ * (msg lives until the callback returns). */
 typedef void (*qvmi_log_fn)(enum qvmi_log_level level, const char *msg,
 			    void *arg);
+
+/* The version this header belongs to (for #if); qvmi_version() is the
+ * library's own at run time, "MAJOR.MINOR.PATCH". */
+#define QVMI_VERSION_MAJOR 0
+#define QVMI_VERSION_MINOR 1
+#define QVMI_VERSION_PATCH 0
+QVMI_API const char *qvmi_version(void);
 
 QVMI_API int qvmi_ctx_create(struct qvmi_ctx **ret);
 QVMI_API void qvmi_ctx_destroy(struct qvmi_ctx *ctx);
@@ -240,7 +254,10 @@ struct qvmi_vm_info {
 	const char *name; /* "" if unnamed */
 	const char *uuid; /* "" if unknown */
 	const char *qemu_version; /* "" if not a live QEMU */
-	const char *arch; /* "x86_64" */
+	/* QEMU's target: "x86_64" or "i386" (qemu-system-i386); for an ELF
+	 * dump, its e_machine (QEMU writes EM_386 when vCPU 0 is not in long
+	 * mode); "" when the backend cannot tell (raw dumps, pmemaccess). */
+	const char *arch;
 	const char *backend; /* "qmp", "elf", "raw" */
 	int pid; /* QEMU pid, 0 if unknown */
 	unsigned int vcpus;
@@ -282,6 +299,10 @@ enum qvmi_reg_valid {
 	QVMI_REGS_CR8 = 1u << 5,
 	QVMI_REGS_TABLES = 1u << 6, /* gdt/idt */
 	QVMI_REGS_DR = 1u << 7,
+	/* With QVMI_REGS_GPR: 32-bit registers (qemu-system-i386, or
+	 * QEMU's register dump of a vCPU outside long mode): r8..r15 are
+	 * not there and read as 0; rax..rip hold eax..eip. */
+	QVMI_REGS_GPR32 = 1u << 8,
 };
 
 QVMI_API int qvmi_vcpu_count(struct qvmi_ctx *ctx);
@@ -291,7 +312,8 @@ QVMI_API int qvmi_get_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
 /* ---- scanning ---------------------------------------------------------- */
 
 /* Called for each match; return non-zero to stop the scan (that value is
- * returned by qvmi_find_pa). */
+ * returned by qvmi_find_pa).  May read memory and scan again (see the
+ * callback rule at the top). */
 typedef int (*qvmi_find_fn)(uint64_t gpa, void *arg);
 
 /*
@@ -321,6 +343,8 @@ enum qvmi_dump_compress {
 	QVMI_DUMP_ZSTD = 3,
 };
 
+/* Bytes done of total; runs on the writing thread between writes, and
+ * should only report (not call into the context). */
 typedef void (*qvmi_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
 /* size bytes of guest-physical memory at pa, seen at virtual address va. */
@@ -497,7 +521,8 @@ struct qvmi_page_range {
 	uint32_t flags; /* enum qvmi_pte_flags */
 };
 
-/* Return non-zero to stop; qvmi_pages then returns that value. */
+/* Return non-zero to stop; qvmi_pages then returns that value.  range is
+ * valid during the call; translating and reading from here is allowed. */
 typedef int (*qvmi_pages_fn)(const struct qvmi_page_range *range, void *arg);
 
 /*
@@ -732,6 +757,15 @@ QVMI_API int qvmi_linux_sym_get(struct qvmi_linux *lx, size_t idx,
  * computed from the discovered layout (no page-table walk). */
 QVMI_API int qvmi_linux_va_to_pa(struct qvmi_linux *lx, uint64_t va,
 				 uint64_t *ret);
+
+/*
+ * The kernel's own page table (init_mm.pgd: swapper_pg_dir, init_top_pgt
+ * on x86_64) as a dtb for qvmi_read_va()/qvmi_translate(): it maps the
+ * kernel image, the direct map, vmalloc and modules whatever task a vCPU
+ * runs (a user CR3 under PTI maps almost no kernel).  -ENOENT without
+ * init_mm (and BTF) or init_top_pgt/swapper_pg_dir.
+ */
+QVMI_API int qvmi_linux_kernel_dtb(struct qvmi_linux *lx, uint64_t *ret);
 
 /*
  * The layout an ELF dump needs for crash, drgn, makedumpfile and gdb
@@ -1019,6 +1053,9 @@ struct qvmi_session_listen_opts {
 	/* Handshake of an accepted VM, and each later request on its
 	 * context, ms; 0: 5000. */
 	int timeout_ms;
+	/* Where a failure of qvmi_session_listener_create() is described
+	 * (qvmi_errmsg), since there is no listener yet; may be NULL. */
+	struct qvmi_ctx *err_ctx;
 };
 
 /*
@@ -1146,6 +1183,10 @@ struct qvmi_event {
 	uint32_t len;
 };
 
+/* Runs inside qvmi_events_poll (or a call that waits, such as
+ * qvmi_wait_stop) on that thread; ev lives until it returns.  It may call
+ * the session's functions (pause, resume, read, unhook ack), not destroy
+ * ctx. */
 typedef void (*qvmi_event_fn)(struct qvmi_ctx *ctx, const struct qvmi_event *ev,
 			      void *arg);
 

@@ -78,8 +78,23 @@ int cli_global_opt(struct cli *cli, int opt, const char *arg);
 
 /* Attach cli->ctx to the selected target; prints the error. */
 int cli_attach(struct cli *cli);
-/* Print "qvmi: what: errmsg" for a failed library call; returns 1. */
+/*
+ * Outcomes (tools/cli-report.c).  cli_fail: a library call failed and
+ * nothing was printed: "qvmi: what: errmsg: strerror" on stderr, or with
+ * --json one {"error": {command, message, errno, code[, fault_address]}}
+ * object on stdout; returns 1.  cli_error: the same with the CLI's own
+ * message.  cli_result: the end of a command that printed a result: with
+ * err == 0 prints result (JSON, may be NULL in text mode) and returns 0;
+ * with err < 0 the result was partial (a walk stopped early): says so,
+ * with --json as {"error": {..., "partial": true}, "result": result}, and
+ * returns 1.  A command whose call failed with nothing to show uses
+ * cli_fail, never an empty result.
+ */
 int cli_fail(struct cli *cli, const char *what, int err);
+int cli_error(struct cli *cli, const char *what, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int cli_result(struct cli *cli, const char *what, struct json_object *result,
+	       int err);
 int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -92,14 +92,6 @@ int cli_parse_pid(const char *s, int32_t *ret)
 	return 0;
 }
 
-/* Print a partial result's reason; the exit code is 1 either way. */
-static int done(struct cli *cli, const char *what, int err)
-{
-	if (!err)
-		return 0;
-	return cli_fail(cli, what, err);
-}
-
 static struct json_object *jstr(const char *s)
 {
 	return json_object_new_string(s);
@@ -190,17 +182,19 @@ int cmd_ps(struct cli *cli, int argc, char **argv)
 		return rc;
 	err = qvmi_linux_tasks(lx, flags & ~PS_LONG, &l);
 	mark("tasks");
-	if (cli->json) {
+	if (err && !l.partial) {
+		rc = cli_fail(cli, "ps", err);
+	} else if (cli->json) {
 		struct json_object *a = json_object_new_array();
 
 		for (size_t i = 0; i < l.n; i++)
 			json_object_array_add(a, task_json(&l.tasks[i]));
-		cli_json_print(a);
+		rc = cli_result(cli, "ps", a, err);
 	} else {
 		ps_print(&l, flags & PS_LONG);
+		rc = cli_result(cli, "ps", NULL, err);
 	}
 	qvmi_linux_task_list_deinit(&l);
-	rc = done(cli, "ps", err);
 	fflush(stdout);
 	mark("printed");
 	qvmi_linux_destroy(lx);
@@ -241,20 +235,27 @@ int cmd_pstree(struct cli *cli, int argc, char **argv)
 	if (setup(cli, "pstree", argc, argv, NULL, NULL, NULL, 0, &lx, &rc) < 0)
 		return rc;
 	err = qvmi_linux_tasks(lx, 0, &l);
+	if (err && !l.partial) {
+		rc = cli_fail(cli, "pstree", err);
+		goto out;
+	}
 	printed = calloc(l.n + 1, sizeof(*printed));
+	if (!printed) {
+		rc = cli_fail(cli, "pstree", -ENOMEM);
+		goto out;
+	}
 	if (cli->json)
 		roots = json_object_new_array();
 	/* pid 0 is everyone's root; then anything left over (orphans of a
 	 * partial or racing walk). */
-	for (int pass = 0; printed && pass < 2; pass++)
+	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < l.n; i++)
 			if (!printed[i] && (pass || l.tasks[i].pid == 0))
 				tree_print(&l, printed, i, 0, roots);
-	if (roots)
-		cli_json_print(roots);
+	rc = cli_result(cli, "pstree", roots, err);
 	free(printed);
+out:
 	qvmi_linux_task_list_deinit(&l);
-	rc = done(cli, "pstree", err);
 	qvmi_linux_destroy(lx);
 	return rc;
 }
@@ -278,7 +279,9 @@ int cmd_lsmod(struct cli *cli, int argc, char **argv)
 	if (setup(cli, "lsmod", argc, argv, NULL, NULL, NULL, 0, &lx, &rc) < 0)
 		return rc;
 	err = qvmi_linux_modules(lx, &l);
-	if (cli->json) {
+	if (err && !l.partial) {
+		rc = cli_fail(cli, "lsmod", err);
+	} else if (cli->json) {
 		struct json_object *a = json_object_new_array();
 
 		for (size_t i = 0; i < l.n; i++) {
@@ -293,7 +296,7 @@ int cmd_lsmod(struct cli *cli, int argc, char **argv)
 					       ju64(l.mods[i].addr));
 			json_object_array_add(a, o);
 		}
-		cli_json_print(a);
+		rc = cli_result(cli, "lsmod", a, err);
 	} else {
 		printf("%-24s %8s %-9s %s\n", "Module", "Size", "State",
 		       "Base");
@@ -302,16 +305,17 @@ int cmd_lsmod(struct cli *cli, int argc, char **argv)
 			       (unsigned long long)l.mods[i].size,
 			       mod_state(l.mods[i].state),
 			       (unsigned long long)l.mods[i].base);
+		rc = cli_result(cli, "lsmod", NULL, err);
 	}
 	qvmi_linux_module_list_deinit(&l);
-	rc = done(cli, "lsmod", err);
 	qvmi_linux_destroy(lx);
 	return rc;
 }
 
 /* ---- maps ------------------------------------------------------------------ */
 
-static void maps_print(struct cli *cli, const struct qvmi_linux_vma_list *l)
+static int maps_print(struct cli *cli, const struct qvmi_linux_vma_list *l,
+		      int err)
 {
 	struct json_object *a = cli->json ? json_object_new_array() : NULL;
 
@@ -338,8 +342,7 @@ static void maps_print(struct cli *cli, const struct qvmi_linux_vma_list *l)
 		json_object_object_add(o, "vma", ju64(v->addr));
 		json_object_array_add(a, o);
 	}
-	if (a)
-		cli_json_print(a);
+	return cli_result(cli, "maps", a, err);
 }
 
 int cmd_maps(struct cli *cli, int argc, char **argv)
@@ -357,9 +360,9 @@ int cmd_maps(struct cli *cli, int argc, char **argv)
 		return 2;
 	}
 	err = qvmi_linux_vmas(lx, pid, &l);
-	maps_print(cli, &l);
+	rc = err && !l.partial ? cli_fail(cli, "maps", err) :
+				 maps_print(cli, &l, err);
 	qvmi_linux_vma_list_deinit(&l);
-	rc = done(cli, "maps", err);
 	qvmi_linux_destroy(lx);
 	return rc;
 }
@@ -384,9 +387,13 @@ static int args_cmd(struct cli *cli, const char *name, int argc, char **argv,
 		return 2;
 	}
 	err = qvmi_linux_proc_args(lx, pid, which, &buf, &len);
-	if (!err && cli->json)
+	if (err) {
+		rc = cli_fail(cli, name, err);
+		goto out;
+	}
+	if (cli->json)
 		a = json_object_new_array();
-	for (p = 0; !err && p < len; p += strlen(buf + p) + 1) {
+	for (p = 0; p < len; p += strlen(buf + p) + 1) {
 		if (a)
 			json_object_array_add(a, jstr(buf + p));
 		else if (which == QVMI_LINUX_CMDLINE)
@@ -394,12 +401,11 @@ static int args_cmd(struct cli *cli, const char *name, int argc, char **argv,
 		else
 			printf("%s\n", buf + p);
 	}
-	if (a)
-		cli_json_print(a);
-	else if (!err && which == QVMI_LINUX_CMDLINE)
+	if (!a && which == QVMI_LINUX_CMDLINE)
 		putchar('\n');
+	rc = cli_result(cli, name, a, 0);
+out:
 	free(buf);
-	rc = done(cli, name, err);
 	qvmi_linux_destroy(lx);
 	return rc;
 }
@@ -416,11 +422,18 @@ int cmd_env(struct cli *cli, int argc, char **argv)
 
 /* ---- dmesg ----------------------------------------------------------------- */
 
+struct dmesg_out {
+	struct json_object *a; /* --json */
+	size_t n;
+};
+
 static int dmesg_rec(const struct qvmi_linux_log_rec *r, void *arg)
 {
-	struct json_object *a = arg, *o;
+	struct dmesg_out *d = arg;
+	struct json_object *o;
 
-	if (!a) {
+	d->n++;
+	if (!d->a) {
 		printf("[%5llu.%06llu] %.*s\n",
 		       (unsigned long long)(r->ts_nsec / 1000000000),
 		       (unsigned long long)(r->ts_nsec % 1000000000 / 1000),
@@ -435,23 +448,27 @@ static int dmesg_rec(const struct qvmi_linux_log_rec *r, void *arg)
 	json_object_object_add(o, "text",
 			       json_object_new_string_len(r->text,
 							  (int)r->text_len));
-	json_object_array_add(a, o);
+	json_object_array_add(d->a, o);
 	return 0;
 }
 
 int cmd_dmesg(struct cli *cli, int argc, char **argv)
 {
 	struct qvmi_linux *lx = NULL;
-	struct json_object *a;
+	struct dmesg_out d = { 0 };
 	int rc, err;
 
 	if (setup(cli, "dmesg", argc, argv, NULL, NULL, NULL, 0, &lx, &rc) < 0)
 		return rc;
-	a = cli->json ? json_object_new_array() : NULL;
-	err = qvmi_linux_dmesg(lx, dmesg_rec, a);
-	if (a)
-		cli_json_print(a);
-	rc = done(cli, "dmesg", err < 0 ? err : 0);
+	d.a = cli->json ? json_object_new_array() : NULL;
+	err = qvmi_linux_dmesg(lx, dmesg_rec, &d);
+	if (err < 0 && !d.n) {
+		json_object_put(d.a);
+		rc = cli_fail(cli, "dmesg", err);
+	} else {
+		/* Records seen before a failure are printed, marked partial. */
+		rc = cli_result(cli, "dmesg", d.a, err < 0 ? err : 0);
+	}
 	qvmi_linux_destroy(lx);
 	return rc;
 }
@@ -477,19 +494,22 @@ int cmd_sym(struct cli *cli, int argc, char **argv)
 		snprintf(name, sizeof(name), "%s", argv[i]);
 		err = qvmi_linux_sym_addr(lx, name, &addr);
 	}
-	if (!err && cli->json) {
+	if (err) {
+		rc = cli_fail(cli, "sym", err);
+	} else if (cli->json) {
 		o = json_object_new_object();
 		json_object_object_add(o, "name", jstr(name));
 		json_object_object_add(o, "address", ju64(addr - off));
 		json_object_object_add(o, "offset", ju64(off));
-		cli_json_print(o);
-	} else if (!err && by_addr) {
-		printf("0x%llx %s+0x%llx\n", (unsigned long long)addr, name,
-		       (unsigned long long)off);
-	} else if (!err) {
-		printf("0x%llx %s\n", (unsigned long long)addr, name);
+		rc = cli_result(cli, "sym", o, 0);
+	} else {
+		if (by_addr)
+			printf("0x%llx %s+0x%llx\n", (unsigned long long)addr,
+			       name, (unsigned long long)off);
+		else
+			printf("0x%llx %s\n", (unsigned long long)addr, name);
+		rc = 0;
 	}
-	rc = done(cli, "sym", err);
 	qvmi_linux_destroy(lx);
 	return rc;
 }

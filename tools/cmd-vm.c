@@ -76,8 +76,9 @@ static void info_text(struct qvmi_ctx *ctx, const struct qvmi_vm_info *vi,
 	       vi->backend);
 	if (vi->qemu_version[0])
 		printf("qemu:     %s (pid %d)\n", vi->qemu_version, vi->pid);
-	printf("arch:     %s\nvcpus:    %u\nstate:    %s\n", vi->arch,
-	       vi->vcpus, qvmi_vm_state_name(st));
+	printf("arch:     %s\nvcpus:    %u\nstate:    %s\n",
+	       vi->arch[0] ? vi->arch : "unknown", vi->vcpus,
+	       qvmi_vm_state_name(st));
 	printf("ram:\n");
 	for (i = 0; qvmi_ram_get(ctx, i, &r) == 0; i++) {
 		printf("  %016llx-%016llx  %10llu KiB\n",
@@ -245,6 +246,33 @@ static uint64_t reg_val(const struct qvmi_regs_x86 *r, const struct reg_desc *d)
 	return v;
 }
 
+/* The name a register has on this vCPU: eax..eip, eflags on a 32-bit
+ * one (QVMI_REGS_GPR32), where r8..r15 do not exist (NULL). */
+static const char *reg_name(const struct qvmi_regs_x86 *r,
+			    const struct reg_desc *d)
+{
+	static const struct {
+		size_t off;
+		const char *name;
+	} r32[] = {
+#define N(f, n) { offsetof(struct qvmi_regs_x86, f), n }
+		N(rax, "eax"),	     N(rbx, "ebx"), N(rcx, "ecx"),
+		N(rdx, "edx"),	     N(rsi, "esi"), N(rdi, "edi"),
+		N(rbp, "ebp"),	     N(rsp, "esp"), N(rip, "eip"),
+		N(rflags, "eflags"), N(r8, NULL),   N(r9, NULL),
+		N(r10, NULL),	     N(r11, NULL),  N(r12, NULL),
+		N(r13, NULL),	     N(r14, NULL),  N(r15, NULL),
+#undef N
+	};
+
+	if (!(r->valid & QVMI_REGS_GPR32) || d->valid != QVMI_REGS_GPR)
+		return d->name;
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE_(r32); i++)
+		if (r32[i].off == d->off)
+			return r32[i].name;
+	return d->name;
+}
+
 static void regs_print(unsigned int vcpu, const struct qvmi_regs_x86 *r,
 		       struct json_object *arr)
 {
@@ -260,15 +288,16 @@ static void regs_print(unsigned int vcpu, const struct qvmi_regs_x86 *r,
 	for (i = 0; i < QVMI_ARRAY_SIZE_(reg_descs); i++) {
 		const struct reg_desc *d = &reg_descs[i];
 
-		if (!(r->valid & d->valid))
+		const char *name = reg_name(r, d);
+
+		if (!(r->valid & d->valid) || !name)
 			continue;
 		if (o) {
 			json_object_object_add(
-				o, d->name,
-				json_object_new_uint64(reg_val(r, d)));
+				o, name, json_object_new_uint64(reg_val(r, d)));
 			continue;
 		}
-		printf("  %-14s %016llx", d->name,
+		printf("  %-14s %016llx", name,
 		       (unsigned long long)reg_val(r, d));
 		if (++col % 3 == 0)
 			putchar('\n');
@@ -301,7 +330,7 @@ int cmd_regs(struct cli *cli, int argc, char **argv)
 	};
 	struct json_object *arr = NULL;
 	struct qvmi_regs_x86 r;
-	int vcpu = -1, n, i, err, rc = 0;
+	int vcpu = -1, n, i, err = 0, rc = 0;
 
 	i = cli_parse(cli, cli_find_cmd("regs"), argc, argv, opts, regs_opt,
 		      &vcpu);
@@ -314,26 +343,22 @@ int cmd_regs(struct cli *cli, int argc, char **argv)
 	n = qvmi_vcpu_count(cli->ctx);
 	if (n < 0)
 		return cli_fail(cli, "regs", n);
-	if (vcpu >= n) {
-		fprintf(stderr, "qvmi: regs: no vCPU %d (VM has %d)\n", vcpu,
-			n);
-		return 1;
-	}
+	if (vcpu >= n)
+		return cli_error(cli, "regs", -ENOENT, "no vCPU %d (VM has %d)",
+				 vcpu, n);
 	if (cli->json)
 		arr = json_object_new_array();
 	for (i = vcpu < 0 ? 0 : vcpu; i < (vcpu < 0 ? n : vcpu + 1); i++) {
 		err = qvmi_get_regs(cli->ctx, (unsigned int)i, &r);
-		if (err) {
-			rc = cli_fail(cli, "regs", err);
+		if (err)
 			break;
-		}
 		regs_print((unsigned int)i, &r, arr);
 	}
-	if (arr) {
-		if (!rc)
-			cli_json_print(arr);
-		else
-			json_object_put(arr);
+	if (err && i == (vcpu < 0 ? 0 : vcpu)) {
+		json_object_put(arr); /* nothing read: no result */
+		rc = cli_fail(cli, "regs", err);
+	} else {
+		rc = cli_result(cli, "regs", arr, err);
 	}
 	return rc;
 }

@@ -129,17 +129,36 @@ static void sym_of(struct qvmi_linux *lx, uint64_t addr, char *buf, size_t size)
 		snprintf(buf, size, "%s", name);
 }
 
-/* One hit: "vcpu N pid P tgid T comm C rip 0x... SYMBOL", or JSON lines. */
+/* JSON null for what a hit could not be attributed to, never a made-up
+ * value. */
+static struct json_object *jint_or_null(bool ok, int64_t v)
+{
+	return ok ? json_object_new_int64(v) : NULL;
+}
+
+/*
+ * One hit: "vcpu N pid P tgid T comm C rip 0x... SYMBOL", or JSON lines.
+ * A hit whose task cannot be found is printed with "?" (JSON null) and
+ * counts as unattributed: the first such failure is explained once, and
+ * the watch's exit status says the result was partial.
+ */
 static void print_hit(struct cli *cli, struct qvmi_linux *lx,
-		      const struct qvmi_stop *s)
+		      const struct qvmi_stop *s, uint64_t *unattributed)
 {
 	struct qvmi_linux_current cur = { .pid = -1, .tgid = -1 };
-	char sym[160];
+	char sym[160], pid[16] = "?", tgid[16] = "?";
 	int err = lx ? qvmi_linux_current_task(lx, s->vcpu, &cur) : -ENOENT;
 
 	if (err) {
-		cur.pid = cur.tgid = -1;
 		snprintf(cur.comm, sizeof(cur.comm), "?");
+		if (lx && !(*unattributed)++)
+			fprintf(stderr,
+				"qvmi: watch: hit not attributed to a task: "
+				"%s: %s\n",
+				qvmi_errmsg(cli->ctx), strerror(-err));
+	} else {
+		snprintf(pid, sizeof(pid), "%d", cur.pid);
+		snprintf(tgid, sizeof(tgid), "%d", cur.tgid);
 	}
 	sym_of(lx, s->rip, sym, sizeof(sym));
 	if (cli->json) {
@@ -147,15 +166,17 @@ static void print_hit(struct cli *cli, struct qvmi_linux *lx,
 
 		json_object_object_add(o, "vcpu",
 				       json_object_new_int((int)s->vcpu));
-		json_object_object_add(o, "pid", json_object_new_int(cur.pid));
-		json_object_object_add(o, "tgid",
-				       json_object_new_int(cur.tgid));
+		json_object_object_add(o, "pid", jint_or_null(!err, cur.pid));
+		json_object_object_add(o, "tgid", jint_or_null(!err, cur.tgid));
 		json_object_object_add(o, "comm",
-				       json_object_new_string(cur.comm));
+				       err ? NULL :
+					     json_object_new_string(cur.comm));
 		json_object_object_add(o, "task",
-				       json_object_new_uint64(cur.task));
+				       err ? NULL :
+					     json_object_new_uint64(cur.task));
 		json_object_object_add(o, "user",
-				       json_object_new_boolean(cur.user));
+				       err ? NULL :
+					     json_object_new_boolean(cur.user));
 		json_object_object_add(o, "rip",
 				       json_object_new_uint64(s->rip));
 		json_object_object_add(o, "symbol",
@@ -163,9 +184,9 @@ static void print_hit(struct cli *cli, struct qvmi_linux *lx,
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	} else {
-		printf("vcpu %u pid %d tgid %d comm %s rip 0x%llx %s\n",
-		       s->vcpu, cur.pid, cur.tgid, cur.comm,
-		       (unsigned long long)s->rip, sym);
+		printf("vcpu %u pid %s tgid %s comm %s rip 0x%llx %s\n",
+		       s->vcpu, pid, tgid, cur.comm, (unsigned long long)s->rip,
+		       sym);
 	}
 	fflush(stdout);
 }
@@ -198,6 +219,7 @@ struct watch {
 	struct watch_args a;
 	uint64_t addr;
 	uint64_t hits;
+	uint64_t unattributed; /* hits whose task lookup failed */
 	/* Through a qvmid session: the reason of an UNHOOK qvmid sent (a
 	 * management client's stop/reset/quit... waits for us), 0 if none. */
 	uint32_t unhook;
@@ -292,7 +314,7 @@ static int watch_loop(struct watch *w)
 		 * not ours to report: continue. */
 		if (s.reason == QVMI_STOP_BREAKPOINT && s.rip == w->addr &&
 		    (w->a.vcpu < 0 || s.vcpu == (unsigned int)w->a.vcpu)) {
-			print_hit(w->cli, w->lx, &s);
+			print_hit(w->cli, w->lx, &s, &w->unattributed);
 			w->hits++;
 			if (w->ms_task && w->hits <= MAX_SAMPLES)
 				w->ms_task[w->hits - 1] = now_ms() - t0;
@@ -353,15 +375,28 @@ static int watch_parse(struct cli *cli, const char *name, int argc, char **argv,
 	return cli_attach(cli) ? 1 : -1;
 }
 
-static struct qvmi_linux *open_linux(struct cli *cli)
+/*
+ * The Linux layer that names hits and steps, with the user's --btf, --isf
+ * and --system-map.  Given any of those, a failure ends the command; with
+ * none, the guest may not be Linux at all: hits and steps still come, not
+ * attributed to tasks, and a warning says why.  0 or -1 (printed).
+ */
+static int open_linux(struct cli *cli, struct qvmi_linux **ret)
 {
-	struct qvmi_linux *lx = NULL;
-	int err = qvmi_linux_open(cli->ctx, NULL, &lx);
+	int err;
 
-	if (err && cli->verbose)
-		fprintf(stderr, "qvmi: no Linux kernel found: %s\n",
+	*ret = NULL;
+	if (cli->btf || cli->isf || cli->system_map)
+		return cli_linux_open(cli, ret) ? -1 : 0;
+	err = qvmi_linux_open(cli->ctx, NULL, ret);
+	if (err) {
+		*ret = NULL;
+		fprintf(stderr,
+			"qvmi: warning: no symbols or tasks for this guest "
+			"(%s): addresses only\n",
 			qvmi_errmsg(cli->ctx));
-	return err ? NULL : lx;
+	}
+	return 0;
 }
 
 static int watch_main(struct cli *cli, int argc, char **argv)
@@ -384,7 +419,8 @@ static int watch_main(struct cli *cli, int argc, char **argv)
 		      (!qvmi_vm_state(cli->ctx, &st) && st == QVMI_VM_RUNNING);
 	if (qvmi_session_fd(cli->ctx) >= 0)
 		qvmi_set_event_cb(cli->ctx, on_event, &w);
-	w.lx = open_linux(cli);
+	if (open_linux(cli, &w.lx))
+		return 1;
 	if (resolve(cli, w.lx, w.a.where, &w.addr)) {
 		qvmi_linux_destroy(w.lx);
 		return 1;
@@ -425,6 +461,14 @@ static int watch_main(struct cli *cli, int argc, char **argv)
 
 		print_stats("hit->running", w.ms, n);
 		print_stats("hit->printed (task lookup)", w.ms_task, n);
+	}
+	if (!rc && w.unattributed) {
+		fprintf(stderr,
+			"qvmi: watch: partial result: %llu of %llu hits not "
+			"attributed to a task\n",
+			(unsigned long long)w.unattributed,
+			(unsigned long long)w.hits);
+		rc = 1;
 	}
 	/* --seconds ran out first: say so in the exit status */
 	if (!rc && w.a.count && w.hits < w.a.count && !interrupted) {
@@ -501,18 +545,19 @@ int cmd_step(struct cli *cli, int argc, char **argv)
 	n = qvmi_vcpu_count(cli->ctx);
 	if (n < 0)
 		return cli_fail(cli, "step", n);
-	if (a.vcpu >= n) {
-		fprintf(stderr, "qvmi: step: no vCPU %d (VM has %d)\n", a.vcpu,
-			n);
+	if (a.vcpu >= n)
+		return cli_error(cli, "step", -ENOENT, "no vCPU %d (VM has %d)",
+				 a.vcpu, n);
+	if (open_linux(cli, &lx))
 		return 1;
-	}
 	/* Pause only a running VM: a pause of a stopped one would also
 	 * forget how the gdbstub found it. */
 	if (!qvmi_vm_state(cli->ctx, &st) && st == QVMI_VM_RUNNING)
 		err = qvmi_vm_pause(cli->ctx);
-	if (err)
+	if (err) {
+		qvmi_linux_destroy(lx);
 		return cli_fail(cli, "step: pause", err);
-	lx = open_linux(cli);
+	}
 	rc = step_print(cli, lx, (unsigned int)a.vcpu, 0);
 	for (uint64_t i = 1; !rc && i <= a.count; i++) {
 		err = qvmi_single_step(cli->ctx, (unsigned int)a.vcpu);

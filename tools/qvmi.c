@@ -314,15 +314,6 @@ static void log_stderr(enum qvmi_log_level level, const char *msg, void *arg)
 	fprintf(stderr, "qvmi: %s: %s\n", names[level & 3], msg);
 }
 
-int cli_fail(struct cli *cli, const char *what, int err)
-{
-	fprintf(stderr, "qvmi: %s: %s (%s)\n", what,
-		cli->ctx && qvmi_errmsg(cli->ctx)[0] ? qvmi_errmsg(cli->ctx) :
-						       "failed",
-		strerror(-err));
-	return 1;
-}
-
 /*
  * The gdbstub after QMP: QMP gives the memory sources and the RAM map, the
  * gdbstub registers and control.  Connecting pauses the VM (QEMU 7.2), so
@@ -352,21 +343,18 @@ static int attach_gdb(struct cli *cli)
 static int attach_listen(struct cli *cli)
 {
 	QVMI_OPTS(qvmi_session_listen_opts, lopts, .key_path = cli->key,
-		  .timeout_ms = cli->timeout_ms);
+		  .timeout_ms = cli->timeout_ms, .err_ctx = cli->ctx);
 	struct qvmi_session_listener *l = NULL;
 	struct timespec t0, t1;
 	int err, left = 30000;
 
 	if (!cli->key) {
-		fprintf(stderr, "qvmi: --session-listen needs --key FILE\n");
-		return 1;
+		return cli_error(cli, NULL, -EINVAL,
+				 "--session-listen needs --key FILE");
 	}
 	err = qvmi_session_listener_create(cli->session_listen, &lopts, &l);
-	if (err) {
-		fprintf(stderr, "qvmi: listen on %s: %s\n", cli->session_listen,
-			strerror(-err));
-		return 1;
-	}
+	if (err)
+		return cli_fail(cli, NULL, err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Bounded: every turn spends part of the 30 s. */
 	for (;;) {
@@ -394,19 +382,19 @@ int cli_attach(struct cli *cli)
 	    err;
 
 	if (n == 0 && !cli->gdb) {
-		fprintf(stderr, "qvmi: no target: give --qmp PATH, --gdb PATH "
-				"or --dump FILE (see qvmi --help)\n");
-		return 1;
+		return cli_error(cli, NULL, -EINVAL,
+				 "no target: give --qmp PATH, --gdb PATH or "
+				 "--dump FILE (see qvmi --help)");
 	}
 	if (n > 1) {
-		fprintf(stderr, "qvmi: give only one of --qmp, --dump, "
-				"--pmem, --session, --session-listen\n");
-		return 1;
+		return cli_error(cli, NULL, -EINVAL,
+				 "give only one of --qmp, --dump, --pmem, "
+				 "--session, --session-listen");
 	}
 	if (cli->gdb &&
 	    (cli->dump || cli->pmem || cli->session || cli->session_listen)) {
-		fprintf(stderr, "qvmi: --gdb goes with --qmp or alone\n");
-		return 1;
+		return cli_error(cli, NULL, -EINVAL,
+				 "--gdb goes with --qmp or alone");
 	}
 	qvmi_set_log(cli->ctx, log_stderr, NULL,
 		     cli->verbose ? QVMI_LOG_DEBUG : QVMI_LOG_WARN);
@@ -433,8 +421,8 @@ int cli_attach(struct cli *cli)
 			  .timeout_ms = cli->timeout_ms);
 
 		if (!cli->key) {
-			fprintf(stderr, "qvmi: --session needs --key FILE\n");
-			return 1;
+			return cli_error(cli, NULL, -EINVAL,
+					 "--session needs --key FILE");
 		}
 		err = qvmi_session_open(cli->ctx, cli->session, &sopts);
 		return err ? cli_fail(cli, cli->session, err) : 0;
@@ -499,13 +487,6 @@ int cli_parse_size(const char *s, uint64_t *ret)
 		return -ERANGE;
 	*ret = v << shift;
 	return 0;
-}
-
-void cli_json_print(struct json_object *obj)
-{
-	puts(json_object_to_json_string_ext(
-		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(obj);
 }
 
 void cli_hexdump(FILE *f, uint64_t addr, const uint8_t *buf, size_t len)

@@ -58,6 +58,8 @@ void qvmi__detach(struct qvmi_ctx *ctx)
 	ctx->qmp = NULL;
 	free(ctx->qmp_lazy);
 	ctx->qmp_lazy = NULL;
+	ctx->qmp_connect = NULL;
+	ctx->vmcoreinfo = NULL;
 	free(ctx->segs);
 	ctx->segs = NULL;
 	ctx->nsegs = ctx->segs_cap = ctx->seg_hint = 0;
@@ -68,6 +70,7 @@ void qvmi__detach(struct qvmi_ctx *ctx)
 	free(ctx->vm_uuid);
 	free(ctx->qemu_version);
 	ctx->vm_name = ctx->vm_uuid = ctx->qemu_version = NULL;
+	ctx->vm_arch[0] = '\0';
 	ctx->vm_state = QVMI_VM_UNKNOWN;
 	ctx->qemu_pid = 0;
 	ctx->backend = "none";
@@ -167,86 +170,6 @@ char *qvmi__strdup(const char *s)
 	return strdup(s ? s : "");
 }
 
-/* ---- control dispatch: missing ops are checked here only -------------- */
-
-int qvmi__ctl_set(struct qvmi_ctx *ctx, const struct qvmi_ctl_ops *ops,
-		  void *priv)
-{
-	struct qvmi_ctl *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	c->ops = ops;
-	c->priv = priv;
-	c->ctx = ctx;
-	if (ctx->ctl) {
-		if (ctx->ctl->ops->destroy)
-			ctx->ctl->ops->destroy(ctx->ctl);
-		free(ctx->ctl);
-	}
-	ctx->ctl = c;
-	return 0;
-}
-
-void qvmi__vm_state_changed(struct qvmi_ctx *ctx, enum qvmi_vm_state state)
-{
-	if (state != QVMI_VM_PAUSED && state != QVMI_VM_FROZEN)
-		qvmi_cache_flush(ctx);
-	ctx->vm_state = state;
-}
-
-static int ctl_missing(struct qvmi_ctx *ctx, const char *what)
-{
-	if (!ctx->ctl)
-		return qvmi__err(ctx, -EOPNOTSUPP, "%s: not attached to a VM",
-				 what);
-	return qvmi__err(ctx, -EOPNOTSUPP, "%s: not supported by %s", what,
-			 ctx->ctl->ops->name);
-}
-
-QVMI_API int qvmi_vcpu_count(struct qvmi_ctx *ctx)
-{
-	if (!ctx->ctl || !ctx->ctl->ops->vcpu_count)
-		return ctl_missing(ctx, "vcpu count");
-	return ctx->ctl->ops->vcpu_count(ctx->ctl);
-}
-
-QVMI_API int qvmi_get_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
-			   struct qvmi_regs_x86 *ret)
-{
-	if (!ret)
-		return qvmi__err(ctx, -EINVAL, "get_regs: NULL output");
-	if (!ctx->ctl || !ctx->ctl->ops->get_regs)
-		return ctl_missing(ctx, "registers");
-	memset(ret, 0, sizeof(*ret));
-	return ctx->ctl->ops->get_regs(ctx->ctl, vcpu, ret);
-}
-
-QVMI_API int qvmi_vm_pause(struct qvmi_ctx *ctx)
-{
-	if (!ctx->ctl || !ctx->ctl->ops->pause)
-		return ctl_missing(ctx, "pause");
-	return ctx->ctl->ops->pause(ctx->ctl);
-}
-
-QVMI_API int qvmi_vm_resume(struct qvmi_ctx *ctx)
-{
-	int err;
-
-	if (!ctx->ctl || !ctx->ctl->ops->resume)
-		return ctl_missing(ctx, "resume");
-	err = ctx->ctl->ops->resume(ctx->ctl);
-	qvmi_cache_flush(ctx);
-	return err;
-}
-
-QVMI_API int qvmi_vm_state(struct qvmi_ctx *ctx, enum qvmi_vm_state *ret)
-{
-	if (!ctx->ctl || !ctx->ctl->ops->state)
-		return ctl_missing(ctx, "state");
-	return ctx->ctl->ops->state(ctx->ctl, ret);
-}
-
 QVMI_API const char *qvmi_vm_state_name(enum qvmi_vm_state state)
 {
 	switch (state) {
@@ -263,25 +186,25 @@ QVMI_API const char *qvmi_vm_state_name(enum qvmi_vm_state state)
 	}
 }
 
-QVMI_API int qvmi_vm_info(struct qvmi_ctx *ctx, struct qvmi_vm_info *ret)
+int qvmi__qmp_need(struct qvmi_ctx *ctx)
 {
-	int n;
+	if (ctx->qmp)
+		return 0;
+	if (!ctx->qmp_connect)
+		return qvmi__err(ctx, -ENOTCONN, "not attached over QMP");
+	return ctx->qmp_connect(ctx);
+}
 
-	if (!ret)
-		return qvmi__err(ctx, -EINVAL, "vm_info: NULL output");
-	n = qvmi__qmp_identity(ctx);
-	if (n < 0)
-		return n;
-	memset(ret, 0, sizeof(*ret));
-	ret->name = ctx->vm_name ? ctx->vm_name : "";
-	ret->uuid = ctx->vm_uuid ? ctx->vm_uuid : "";
-	ret->qemu_version = ctx->qemu_version ? ctx->qemu_version : "";
-	ret->arch = "x86_64";
-	ret->backend = ctx->backend;
-	ret->pid = ctx->qemu_pid;
-	n = ctx->ctl && ctx->ctl->ops->vcpu_count ?
-		    ctx->ctl->ops->vcpu_count(ctx->ctl) :
-		    0;
-	ret->vcpus = n > 0 ? (unsigned int)n : 0;
-	return 0;
+QVMI_API const char *qvmi_vmcoreinfo(const struct qvmi_ctx *ctx)
+{
+	return ctx ? ctx->vmcoreinfo : NULL;
+}
+
+#define QVMI_STR_(x) #x
+#define QVMI_STR(x) QVMI_STR_(x)
+
+QVMI_API const char *qvmi_version(void)
+{
+	return QVMI_STR(QVMI_VERSION_MAJOR) "." QVMI_STR(
+		QVMI_VERSION_MINOR) "." QVMI_STR(QVMI_VERSION_PATCH);
 }

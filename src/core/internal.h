@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "qvmi.h"
 
@@ -72,6 +73,24 @@ struct qvmi__seg {
 struct qvmi__segs {
 	struct qvmi__seg es, cs, ss, ds, fs, gs, ldt, tr;
 };
+
+/* CLOCK_MONOTONIC in milliseconds and nanoseconds: every deadline and
+ * timeout in the library and qvmid counts on this one clock. */
+static inline int64_t qvmi__mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline uint64_t qvmi__mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct qvmi_ctl;
 struct qvmi_ctl_ops {
@@ -140,9 +159,17 @@ struct qvmi_ctx {
 	/* An attach from the layout cache connects QMP on first use
 	 * (qvmi__qmp_need): where, and the socket it checked.  Owned. */
 	struct qvmi_qmp_lazy *qmp_lazy;
+	/* Connects it (set by the attach that deferred it): core and ctl
+	 * reach it through qvmi__qmp_need without knowing attach. */
+	int (*qmp_connect)(struct qvmi_ctx *ctx);
+	/* An ELF dump's VMCOREINFO text, owned by its ctl (NULL if none). */
+	const char *vmcoreinfo;
 	struct qvmi_ctl *ctl;
 	enum qvmi_vm_state vm_state; /* as last seen */
 	char *vm_name, *vm_uuid, *qemu_version;
+	/* QEMU's target ("x86_64", "i386": QMP query-target, the gdbstub's
+	 * description, qvmid's info), an ELF dump's e_machine; "" unknown. */
+	char vm_arch[16];
 	const char *backend;
 	int qemu_pid;
 
@@ -199,6 +226,16 @@ QVMI_HIDDEN int qvmi__ram_add(struct qvmi_ctx *ctx, uint64_t gpa,
  * $XDG_CACHE_HOME/qvmi or ~/.cache/qvmi; and mkdir -p of it (0700). */
 QVMI_HIDDEN int qvmi__cache_dir(const char *dir, char *buf, size_t size);
 QVMI_HIDDEN int qvmi__mkdirs(char *d);
+/* A cache file we may trust to be ours: a regular file owned by this
+ * user that nobody else can write (another user's, or a world-writable
+ * one, could have been crafted).  Its contents are still checked. */
+struct stat;
+QVMI_HIDDEN bool qvmi__cache_file_ours(const struct stat *st);
+/* Replace path whole with the n buffers (mode 0600): written to a
+ * temporary file beside it and renamed over it, so a reader never sees
+ * half a file.  iov is consumed.  0 or negative errno. */
+struct iovec;
+QVMI_HIDDEN int qvmi__cache_write(const char *path, struct iovec *iov, int n);
 /* The same, but a range that starts where a listed one ends extends it
  * (QEMU's memory tree splits one RAM block into adjacent ranges). */
 QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,
@@ -239,5 +276,11 @@ QVMI_HIDDEN int qvmi__qmp_identity(struct qvmi_ctx *ctx);
 /* ctx->qmp, connected now if the attach came from the layout cache:
  * 0 with ctx->qmp set, or negative errno (-ENOTCONN: no QMP attach). */
 QVMI_HIDDEN int qvmi__qmp_need(struct qvmi_ctx *ctx);
+/* qvmi_attach_qmp over a path, or over fd, a connected QMP socket (taken;
+ * path NULL), with QEMU's pid given where qemu_pid > 0 (the socket's peer
+ * is not QEMU).  No layout cache with fd or a given pid (qvmid). */
+QVMI_HIDDEN int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path,
+				    int fd, int qemu_pid,
+				    const struct qvmi_attach_opts *opts);
 
 #endif

@@ -325,21 +325,37 @@ const struct qvmi_gdb_reg *qvmi_gdb_layout_find(const struct qvmi_gdb_layout *l,
 	{                                            \
 		n, offsetof(struct qvmi_regs_x86, f) \
 	}
-static const struct reg_group {
+struct reg_group {
 	uint64_t bit;
 	size_t n;
 	struct {
 		const char *name;
 		size_t off;
 	} f[18];
-} groups[] = {
-	{ QVMI_REGS_GPR,
-	  18,
-	  { F("rax", rax), F("rbx", rbx), F("rcx", rcx), F("rdx", rdx),
-	    F("rsi", rsi), F("rdi", rdi), F("rbp", rbp), F("rsp", rsp),
-	    F("r8", r8), F("r9", r9), F("r10", r10), F("r11", r11),
-	    F("r12", r12), F("r13", r13), F("r14", r14), F("r15", r15),
-	    F("rip", rip), F("eflags", rflags) } },
+};
+
+/*
+ * The GPR group is QEMU's x86_64 description's (gdb-xml/i386-64bit.xml)
+ * or qemu-system-i386's (i386-32bit.xml, QEMU 7.2): the same registers 32
+ * bits wide under their 32-bit names and no r8..r15, which also sets
+ * QVMI_REGS_GPR32.  The other groups have the same names in both.
+ */
+enum { GPR64 = 0, GPR32 = 1 };
+static const struct reg_group groups[] = {
+	[GPR64] = { QVMI_REGS_GPR,
+		    18,
+		    { F("rax", rax), F("rbx", rbx), F("rcx", rcx),
+		      F("rdx", rdx), F("rsi", rsi), F("rdi", rdi),
+		      F("rbp", rbp), F("rsp", rsp), F("r8", r8), F("r9", r9),
+		      F("r10", r10), F("r11", r11), F("r12", r12),
+		      F("r13", r13), F("r14", r14), F("r15", r15),
+		      F("rip", rip), F("eflags", rflags) } },
+	[GPR32] = { QVMI_REGS_GPR | QVMI_REGS_GPR32,
+		    10,
+		    { F("eax", rax), F("ebx", rbx), F("ecx", rcx),
+		      F("edx", rdx), F("esi", rsi), F("edi", rdi),
+		      F("ebp", rbp), F("esp", rsp), F("eip", rip),
+		      F("eflags", rflags) } },
 	{ QVMI_REGS_SEG,
 	  6,
 	  { F("cs", cs), F("ss", ss), F("ds", ds), F("es", es), F("fs", fs),
@@ -353,6 +369,23 @@ static const struct reg_group {
 	{ QVMI_REGS_CR8, 1, { F("cr8", cr8) } },
 };
 #undef F
+
+/* The GPR group a description does not use: with "rip" it is x86_64's,
+ * with "eip" (and no "rip") i386's. */
+static size_t other_gpr(const struct qvmi_gdb_layout *l)
+{
+	return qvmi_gdb_layout_find(l, "rip") ||
+			       !qvmi_gdb_layout_find(l, "eip") ?
+		       GPR32 :
+		       GPR64;
+}
+
+const struct qvmi_gdb_reg *qvmi_gdb_layout_pc(const struct qvmi_gdb_layout *l)
+{
+	const struct qvmi_gdb_reg *r = qvmi_gdb_layout_find(l, "rip");
+
+	return r ? r : qvmi_gdb_layout_find(l, "eip");
+}
 
 /* Register r lies wholly inside a g image of glen bytes and fits 64 bits. */
 static const struct qvmi_gdb_reg *usable(const struct qvmi_gdb_layout *l,
@@ -368,10 +401,14 @@ static const struct qvmi_gdb_reg *usable(const struct qvmi_gdb_layout *l,
 int qvmi_gdb_regs_from_g(const struct qvmi_gdb_layout *l, const uint8_t *g,
 			 size_t glen, struct qvmi_regs_x86 *ret)
 {
+	size_t skip = other_gpr(l);
+
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(groups); i++) {
 		const struct reg_group *grp = &groups[i];
 		size_t j;
 
+		if (i == skip)
+			continue;
 		for (j = 0; j < grp->n; j++)
 			if (!usable(l, grp->f[j].name, glen))
 				break;
@@ -396,10 +433,12 @@ int qvmi_gdb_regs_to_g(const struct qvmi_gdb_layout *l,
 		       const struct qvmi_regs_x86 *regs, uint8_t *g,
 		       size_t glen)
 {
+	size_t skip = other_gpr(l);
+
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(groups); i++) {
 		const struct reg_group *grp = &groups[i];
 
-		if (!(regs->valid & grp->bit))
+		if (i == skip || !(regs->valid & grp->bit))
 			continue;
 		for (size_t j = 0; j < grp->n; j++) {
 			const struct qvmi_gdb_reg *r =

@@ -211,8 +211,13 @@ static int load_layout(struct qvmi_gdb *g)
 		return qvmi__err(g->ctx, err == -ENOMEM ? err : -EBADMSG,
 				 "gdb: cannot parse target description (%d)",
 				 err);
-	rip = qvmi_gdb_layout_find(&g->layout, "rip");
+	rip = qvmi_gdb_layout_pc(&g->layout);
 	g->rip_regnum = rip ? (int)rip->regnum : -1;
+	/* The stub's description is QEMU's target's (a QMP attach, if
+	 * any, asks query-target first and keeps its answer). */
+	if (rip && !g->ctx->vm_arch[0])
+		snprintf(g->ctx->vm_arch, sizeof(g->ctx->vm_arch), "%s",
+			 strcmp(rip->name, "eip") ? "x86_64" : "i386");
 	return 0;
 }
 

@@ -64,6 +64,9 @@ QVMI_HIDDEN int qvmi_gdb_parse_layout(const char *xml, size_t len,
 QVMI_HIDDEN void qvmi_gdb_layout_deinit(struct qvmi_gdb_layout *l);
 QVMI_HIDDEN const struct qvmi_gdb_reg *
 qvmi_gdb_layout_find(const struct qvmi_gdb_layout *l, const char *name);
+/* The program counter: "rip" (x86_64) or "eip" (qemu-system-i386). */
+QVMI_HIDDEN const struct qvmi_gdb_reg *
+qvmi_gdb_layout_pc(const struct qvmi_gdb_layout *l);
 
 /* Map a 'g' image (binary, possibly shorter than gsize) to x86 registers,
  * setting the valid bits of the groups that are complete. */

@@ -396,7 +396,7 @@ static uint64_t valid_mask(uint64_t seen)
 
 	if ((seen & 0xff) == 0xff && (seen & (3u << 16)) == (3u << 16) &&
 	    ((seen & 0xff00) == 0xff00 || !(seen & 0xff00)))
-		v |= QVMI_REGS_GPR;
+		v |= QVMI_REGS_GPR | (seen & 0xff00 ? 0 : QVMI_REGS_GPR32);
 	if ((seen & (0xfull << 32)) == 0xfull << 32 &&
 	    (seen & (3ull << 36)) == 3ull << 36)
 		v |= QVMI_REGS_SEG;

@@ -30,6 +30,15 @@ enum {
 	/* Commands in flight from qvmi_qmp_send; QEMU 7.2 queues up to 8
 	 * per monitor (QMP_REQ_QUEUE_LEN_MAX) and stops reading past that. */
 	MAX_PENDING = 8,
+	/* Queued lines with fds at once (qvmi_qmp_queue_fds). */
+	MAX_FD_MARKS = 64,
+};
+
+/* fds to go with the queued byte at stream offset pos (SCM_RIGHTS). */
+struct fd_mark {
+	uint64_t pos;
+	int fds[QVMI_QMP_MAX_FDS];
+	unsigned int n;
 };
 
 /* A command sent without waiting; its reply goes to fn. */
@@ -58,6 +67,9 @@ struct qvmi_qmp {
 	void *tap_arg;
 	char *obuf; /* qvmi_qmp_queue'd bytes: obuf[ooff, olen) */
 	size_t ooff, olen, ocap;
+	uint64_t obase; /* stream offset of obuf[0] */
+	struct fd_mark marks[MAX_FD_MARKS]; /* in stream order */
+	unsigned int nmarks;
 	char *greeting;
 	size_t greeting_len;
 	struct pending pend[MAX_PENDING]; /* in send order */
@@ -201,17 +213,9 @@ const char *qvmi_json_stream_raw(const struct qvmi_json_stream *js, size_t *len)
 
 /* ---- connection ------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int remaining_ms(int64_t deadline)
 {
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - qvmi__mono_ms();
 
 	return left < 0 ? 0 : (int)QVMI_MIN(left, (int64_t)INT32_MAX);
 }
@@ -281,11 +285,53 @@ static int send_all(struct qvmi_qmp *q, const char *s, size_t len,
 
 /* Send queued bytes until none are left or deadline (0: don't wait).
  * Returns 0 when all are sent, -ETIMEDOUT, or a fatal errno. */
+/* Send from obuf[ooff]: up to the next line with fds, or that line's
+ * bytes with its fds (SCM_RIGHTS on its first byte, as QEMU's chardev
+ * reads them: tcp_chr_recv). */
+static ssize_t send_some(struct qvmi_qmp *q)
+{
+	uint64_t at = q->obase + q->ooff;
+	size_t len = q->olen - q->ooff;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * QVMI_QMP_MAX_FDS)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { q->obuf + q->ooff, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct fd_mark *m = q->nmarks ? &q->marks[0] : NULL;
+	ssize_t n;
+
+	if (m && m->pos > at)
+		iov.iov_len = QVMI_MIN(len, (size_t)(m->pos - at));
+	if (m && m->pos == at) {
+		struct cmsghdr *c;
+
+		if (q->nmarks > 1)
+			iov.iov_len =
+				QVMI_MIN(len, (size_t)(q->marks[1].pos - at));
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * m->n);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * m->n);
+		memcpy(CMSG_DATA(c), m->fds, sizeof(int) * m->n);
+	}
+	n = sendmsg(q->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0 && mh.msg_control) { /* they went: ours are copies */
+		for (unsigned int i = 0; i < m->n; i++)
+			close(m->fds[i]);
+		memmove(q->marks, q->marks + 1,
+			--q->nmarks * sizeof(q->marks[0]));
+	}
+	return n;
+}
+
 static int send_queued(struct qvmi_qmp *q, int64_t deadline)
 {
 	while (q->ooff < q->olen) {
-		ssize_t n = send(q->fd, q->obuf + q->ooff, q->olen - q->ooff,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = send_some(q);
 		int err;
 
 		if (n > 0) {
@@ -306,6 +352,7 @@ static int send_queued(struct qvmi_qmp *q, int64_t deadline)
 		}
 		return qmp_break(q, -EPIPE, "socket closed by peer on send");
 	}
+	q->obase += q->olen;
 	q->ooff = q->olen = 0;
 	return 0;
 }
@@ -401,7 +448,7 @@ static int next_message(struct qvmi_qmp *q, int64_t deadline,
 			return err;
 		/* Checked after each read too: a peer flooding events (or
 		 * stale replies) must not keep us past the deadline. */
-		if (err == 0 && now_ms() < deadline)
+		if (err == 0 && qvmi__mono_ms() < deadline)
 			continue;
 		err = err ? wait_fd(q->fd, POLLIN, deadline) : -ETIMEDOUT;
 		if (err == -ETIMEDOUT)
@@ -500,8 +547,8 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	 * is reported after the greeting's own verdict. */
 	snprintf(id, sizeof(id), "qvmi-%" PRIu64, ++q->next_id);
 	serr = send_command(q, "qmp_capabilities", NULL, id,
-			    now_ms() + q->timeout_ms, false);
-	err = next_message(q, now_ms() + q->timeout_ms, &msg);
+			    qvmi__mono_ms() + q->timeout_ms, false);
+	err = next_message(q, qvmi__mono_ms() + q->timeout_ms, &msg);
 	if (err == -ETIMEDOUT)
 		err = qvmi__err(ctx, err,
 				"QMP: no greeting in %d ms (another client "
@@ -517,7 +564,7 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 		goto fail;
 	err = serr < 0 ? serr :
 			 wait_reply(q, "qmp_capabilities", id,
-				    now_ms() + q->timeout_ms, NULL);
+				    qvmi__mono_ms() + q->timeout_ms, NULL);
 	if (err < 0)
 		goto fail;
 	*ret = q;
@@ -544,7 +591,7 @@ int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
 	if (fd < 0)
 		return qvmi__err(ctx, -errno, "QMP: socket: %s",
 				 strerror(errno));
-	deadline = now_ms() + timeout_ms;
+	deadline = qvmi__mono_ms() + timeout_ms;
 	/* A full listen backlog gives EAGAIN on unix sockets: retry. */
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
@@ -573,6 +620,9 @@ void qvmi_qmp_close(struct qvmi_qmp *q)
 	qvmi_json_stream_deinit(&q->js);
 	if (q->fd >= 0)
 		close(q->fd);
+	for (unsigned int i = 0; i < q->nmarks; i++)
+		for (unsigned int j = 0; j < q->marks[i].n; j++)
+			close(q->marks[i].fds[j]);
 	free(q->obuf);
 	free(q->greeting);
 	free(q);
@@ -782,7 +832,7 @@ static void abandon_pending(struct qvmi_qmp *q);
 int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
 		     struct json_object *args, struct json_object **ret)
 {
-	int64_t deadline = now_ms() + q->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + q->timeout_ms;
 	char id[32];
 	int err;
 
@@ -834,7 +884,7 @@ static void abandon_pending(struct qvmi_qmp *q)
 
 int qvmi_qmp_sync(struct qvmi_qmp *q)
 {
-	int64_t deadline = now_ms() + q->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + q->timeout_ms;
 	struct json_object *msg;
 	int err = send_queued(q, deadline);
 
@@ -894,7 +944,7 @@ int qvmi_qmp_hmp(struct qvmi_qmp *q, const char *cmdline, char **ret)
 
 int qvmi_qmp_poll(struct qvmi_qmp *q, int timeout_ms)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = qvmi__mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct json_object *msg;
 	int err, reads = 0;
 
@@ -1001,6 +1051,7 @@ int qvmi_qmp_queue(struct qvmi_qmp *q, const void *data, size_t len)
 		return qmp_broken(q);
 	if (len > q->ocap - q->olen && q->ooff) { /* compact first */
 		memmove(q->obuf, q->obuf + q->ooff, q->olen - q->ooff);
+		q->obase += q->ooff;
 		q->olen -= q->ooff;
 		q->ooff = 0;
 	}
@@ -1015,6 +1066,30 @@ int qvmi_qmp_queue(struct qvmi_qmp *q, const void *data, size_t len)
 	}
 	memcpy(q->obuf + q->olen, data, len);
 	q->olen += len;
+	return 0;
+}
+
+int qvmi_qmp_queue_fds(struct qvmi_qmp *q, const void *data, size_t len,
+		       const int *fds, unsigned int nfds)
+{
+	struct fd_mark *m;
+	int err;
+
+	if (!nfds)
+		return qvmi_qmp_queue(q, data, len);
+	if (q->broken)
+		return qmp_broken(q);
+	if (!len || nfds > QVMI_QMP_MAX_FDS || q->nmarks == MAX_FD_MARKS)
+		return qvmi__err(q->ctx, -ENOBUFS, "QMP: too many fds queued");
+	m = &q->marks[q->nmarks];
+	m->pos = q->obase + q->olen;
+	err = qvmi_qmp_queue(q, data, len);
+	if (err)
+		return err;
+	m->pos = q->obase + q->olen - len; /* a compaction moved obase */
+	memcpy(m->fds, fds, nfds * sizeof(int));
+	m->n = nfds;
+	q->nmarks++;
 	return 0;
 }
 

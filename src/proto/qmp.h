@@ -23,6 +23,8 @@ enum {
 	QVMI_QMP_MAX_MSG = 16 << 20,
 	/* Events kept for qvmi_qmp_event_pop; older ones are dropped. */
 	QVMI_QMP_MAX_EVENTS = 1024,
+	/* fds with one line: QEMU 7.2's chardev keeps 16 (TCP_MAX_FDS). */
+	QVMI_QMP_MAX_FDS = 16,
 };
 
 /*
@@ -140,6 +142,14 @@ QVMI_HIDDEN void qvmi_qmp_set_tap(struct qvmi_qmp *q, qvmi_qmp_tap_fn fn,
  */
 QVMI_HIDDEN int qvmi_qmp_queue(struct qvmi_qmp *q, const void *data,
 			       size_t len);
+/*
+ * Same, with fds that go with the line's first byte (SCM_RIGHTS), as a
+ * QMP client passes them to getfd or add-fd.  On success the fds are
+ * taken (closed once sent, or with q); on error they stay the caller's.
+ */
+QVMI_HIDDEN int qvmi_qmp_queue_fds(struct qvmi_qmp *q, const void *data,
+				   size_t len, const int *fds,
+				   unsigned int nfds);
 /* Send queued bytes without blocking: bytes still queued, or -errno. */
 QVMI_HIDDEN ssize_t qvmi_qmp_flush(struct qvmi_qmp *q);
 QVMI_HIDDEN size_t qvmi_qmp_queued(const struct qvmi_qmp *q);

@@ -21,17 +21,9 @@ enum {
 	MAX_BAD_CSUM = 8,
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t deadline_of(const struct qvmi_rsp_conn *c, int timeout_ms)
 {
-	return now_ms() + (timeout_ms < 0 ? c->timeout_ms : timeout_ms);
+	return qvmi__mono_ms() + (timeout_ms < 0 ? c->timeout_ms : timeout_ms);
 }
 
 int qvmi_rsp_init(struct qvmi_rsp_conn *c, struct qvmi_ctx *ctx, int fd,
@@ -83,7 +75,7 @@ static int write_all(struct qvmi_rsp_conn *c, const void *buf, size_t len)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - qvmi__mono_ms();
 
 			if (left <= 0)
 				return qvmi__err(c->ctx, -ETIMEDOUT,
@@ -116,7 +108,7 @@ static int fill(struct qvmi_rsp_conn *c, int64_t deadline)
 		return qvmi__err(c->ctx, -ENOTCONN, "gdb: not connected");
 
 	for (;;) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - qvmi__mono_ms();
 		int r;
 
 		if (left < 0)

@@ -14,14 +14,6 @@
 
 #include "proto/session-addr.h"
 
-int64_t qvmi_ses_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A decimal number of at most maxdig digits, <= max. */
 static bool parse_num(const char *s, size_t n, uint64_t max, uint64_t *ret)
 {
@@ -198,7 +190,7 @@ int qvmi_ses_connect_wait(const struct sockaddr *sa, socklen_t len,
 		if (err != -EAGAIN && err != -EINTR)
 			break;
 		/* A full unix backlog: retry briefly. */
-		if (qvmi_ses_mono_ms() >= deadline_ms)
+		if (qvmi__mono_ms() >= deadline_ms)
 			return -ETIMEDOUT;
 		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
 	}
@@ -206,7 +198,7 @@ int qvmi_ses_connect_wait(const struct sockaddr *sa, socklen_t len,
 		return err;
 	for (;;) {
 		struct pollfd pfd = { *fd, POLLOUT, 0 };
-		int64_t left = deadline_ms - qvmi_ses_mono_ms();
+		int64_t left = deadline_ms - qvmi__mono_ms();
 		int n;
 
 		if (left <= 0) {

@@ -72,6 +72,5 @@ QVMI_HIDDEN uint32_t qvmi_ses_bound_port(int fd);
 /* "tcp:1.2.3.4:5", "vsock:3:5", "unix" for a peer or local address. */
 QVMI_HIDDEN void qvmi_ses_addr_text(const struct sockaddr *sa, socklen_t len,
 				    char *buf, size_t size);
-QVMI_HIDDEN int64_t qvmi_ses_mono_ms(void);
 
 #endif

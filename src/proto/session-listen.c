@@ -89,25 +89,38 @@ static int listen_unix(struct qvmi_session_listener *l,
 	return 0;
 }
 
+/* A failed create has no listener to keep its message: opts->err_ctx. */
+static int listen_err(struct qvmi_ctx *ectx, const char *addr, int err,
+		      const char *why)
+{
+	if (!ectx)
+		return err;
+	return qvmi__err(ectx, err, "listen on %s: %s", addr ? addr : "(null)",
+			 why ? why : strerror(-err));
+}
+
 QVMI_API int
 qvmi_session_listener_create(const char *addr,
 			     const struct qvmi_session_listen_opts *opts,
 			     struct qvmi_session_listener **ret)
 {
-	const char *kpath = QVMI_OPTS_GET(opts, key_path, NULL), *why;
+	const char *kpath = QVMI_OPTS_GET(opts, key_path, NULL), *why = NULL;
+	struct qvmi_ctx *ectx = QVMI_OPTS_GET(opts, err_ctx, NULL);
 	struct qvmi_session_listener *l;
 	struct qvmi_ses_addr a;
 	int err;
 
-	if (!ret || !kpath ||
-	    !QVMI_OPTS_VALID(opts, struct qvmi_session_listen_opts))
-		return -EINVAL;
+	if (!QVMI_OPTS_VALID(opts, struct qvmi_session_listen_opts))
+		return listen_err(ectx, addr, -EINVAL, "unknown options");
+	if (!ret || !kpath)
+		return listen_err(ectx, addr, -EINVAL,
+				  !kpath ? "a key file is required" : "NULL");
 	err = qvmi_ses_addr_parse(addr, QVMI_SES_ADDR_LISTEN, &a, &why);
 	if (err)
-		return err;
+		return listen_err(ectx, addr, err, why);
 	l = calloc(1, sizeof(*l));
 	if (!l)
-		return -ENOMEM;
+		return listen_err(ectx, addr, -ENOMEM, "out of memory");
 	l->fd = -1;
 	l->kind = a.kind;
 	l->timeout_ms = QVMI_OPTS_GET(opts, timeout_ms, 0);
@@ -122,7 +135,7 @@ qvmi_session_listener_create(const char *addr,
 	}
 	if (err) {
 		qvmi_session_listener_destroy(l);
-		return err;
+		return listen_err(ectx, addr, err, why);
 	}
 	*ret = l;
 	return 0;
@@ -158,14 +171,14 @@ qvmi_session_listener_port(const struct qvmi_session_listener *l)
 static int wait_accept(struct qvmi_session_listener *l, int timeout_ms,
 		       char *peer, size_t psize)
 {
-	int64_t deadline = qvmi_ses_mono_ms() + timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + timeout_ms;
 	struct sockaddr_storage ss;
 
 	/* Bounded by the deadline (or, with no limit, by the caller). */
 	for (;;) {
 		socklen_t len = sizeof(ss);
 		struct pollfd pfd = { l->fd, POLLIN, 0 };
-		int64_t left = deadline - qvmi_ses_mono_ms();
+		int64_t left = deadline - qvmi__mono_ms();
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 

@@ -51,14 +51,6 @@ struct ses_client {
 	uint8_t *buf; /* one frame: QVMI_SES_HDR + QVMI_SES_MAX_PAYLOAD */
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void ses_break(struct ses_client *c)
 {
 	if (c->fd >= 0)
@@ -103,7 +95,7 @@ static int ses_xfer(struct qvmi_ctx *ctx, struct ses_client *c, void *buf,
 			return qvmi__err(ctx, -EPIPE,
 					 "session: connection closed by qvmid");
 		}
-		left = deadline - mono_ms();
+		left = deadline - qvmi__mono_ms();
 		if (left <= 0 ||
 		    (poll(&pfd, 1, (int)QVMI_MIN(left, 60000)) < 0 &&
 		     errno != EINTR)) {
@@ -225,7 +217,7 @@ static int ses_read_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 		    size_t len)
 {
-	int64_t deadline = mono_ms() + c->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + c->timeout_ms;
 	struct qvmi_ses_hdr h;
 	size_t n;
 	int err, serr;
@@ -479,7 +471,7 @@ static int ses_wait_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 			  int64_t deadline)
 {
 	struct pollfd pfd = { c->fd, POLLIN, 0 };
-	int64_t left = deadline - mono_ms();
+	int64_t left = deadline - qvmi__mono_ms();
 	struct qvmi_ses_hdr h;
 	int r, err;
 
@@ -490,7 +482,7 @@ static int ses_wait_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 		return 0;
 	if (r <= 0)
 		return r < 0 ? -errno : -ETIMEDOUT;
-	err = ses_read_frame(ctx, c, &h, mono_ms() + c->timeout_ms);
+	err = ses_read_frame(ctx, c, &h, qvmi__mono_ms() + c->timeout_ms);
 	if (!err && h.flags != QVMI_SES_F_EVENT)
 		err = ses_bad(ctx, c, "reply without a request");
 	return err;
@@ -500,8 +492,8 @@ static int ses_wait_stop(struct qvmi_ctl *ctl, int timeout_ms,
 			 struct qvmi_stop *ret)
 {
 	struct ses_client *c = ctl->priv;
-	int64_t deadline =
-		mono_ms() + (timeout_ms < 0 ? SES_TIMEOUT_MS : timeout_ms);
+	int64_t deadline = qvmi__mono_ms() +
+			   (timeout_ms < 0 ? SES_TIMEOUT_MS : timeout_ms);
 	struct qvmi_event ev;
 	int err = 0;
 
@@ -612,7 +604,7 @@ static int tcp_wait(int fd, int64_t deadline)
 	socklen_t len = sizeof(soerr);
 
 	for (;;) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - qvmi__mono_ms();
 		int n;
 
 		if (left <= 0)
@@ -703,7 +695,7 @@ static int ses_connect(struct qvmi_ctx *ctx, struct ses_client *c,
 		       const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = mono_ms() + c->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + c->timeout_ms;
 
 	if (!strncmp(path, "tcp:", 4))
 		return ses_connect_tcp(ctx, c, path + 4, deadline);
@@ -722,7 +714,7 @@ static int ses_connect(struct qvmi_ctx *ctx, struct ses_client *c,
 		int err = -errno;
 
 		if ((err != -EAGAIN && err != -EINTR) ||
-		    mono_ms() >= deadline) {
+		    qvmi__mono_ms() >= deadline) {
 			ses_break(c);
 			return qvmi__err(ctx, err, "session: connect %s: %s",
 					 path, strerror(-err));
@@ -817,6 +809,11 @@ static int ses_install(struct qvmi_ctx *ctx, struct ses_client *c,
 	}
 	if (err)
 		return err;
+	/* PROTOCOL.md: info arch 1 = x86_64, 2 = i386 */
+	snprintf(ctx->vm_arch, sizeof(ctx->vm_arch), "%s",
+		 info->arch == 1 ? "x86_64" :
+		 info->arch == 2 ? "i386" :
+				   "");
 	ctx->vm_name = qvmi__strdup(info->name);
 	ctx->vm_uuid = uuid_text(info->uuid);
 	ctx->backend = "session";
@@ -885,10 +882,10 @@ QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms)
 			     -EINVAL;
 	if (timeout_ms < 0)
 		timeout_ms = SES_TIMEOUT_MS;
-	deadline = mono_ms() + timeout_ms;
+	deadline = qvmi__mono_ms() + timeout_ms;
 	for (int i = 0; i < SES_POLL_BATCH && c->fd >= 0; i++) {
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
-		int64_t left = c->ev_len ? 0 : deadline - mono_ms();
+		int64_t left = c->ev_len ? 0 : deadline - qvmi__mono_ms();
 		struct qvmi_ses_hdr h;
 		int r = poll(&pfd, 1, (int)QVMI_MAX(left, (int64_t)0));
 
@@ -897,7 +894,8 @@ QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms)
 		if (r <= 0)
 			break;
 		/* Nothing is outstanding: only events may come. */
-		err = ses_read_frame(ctx, c, &h, mono_ms() + c->timeout_ms);
+		err = ses_read_frame(ctx, c, &h,
+				     qvmi__mono_ms() + c->timeout_ms);
 		if (!err && h.flags != QVMI_SES_F_EVENT)
 			err = ses_bad(ctx, c, "reply without a request");
 		if (err)

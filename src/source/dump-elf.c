@@ -7,6 +7,7 @@
  * checked before use (libbpf btf_parse_hdr): the file is hostile input.
  */
 #include <elf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,6 +99,8 @@ static int check_ident(struct qvmi_ctx *ctx, const unsigned char *ident,
 		return qvmi__err(ctx, -EOPNOTSUPP,
 				 "ELF core: machine %u is not x86",
 				 eh->machine);
+	snprintf(ctx->vm_arch, sizeof(ctx->vm_arch), "%s",
+		 eh->machine == EM_X86_64 ? "x86_64" : "i386");
 	return 0;
 }
 
@@ -657,16 +660,6 @@ static const struct qvmi_ctl_ops elf_ctl_ops = {
 	.destroy = elf_ctl_destroy,
 };
 
-const char *qvmi__elf_vmcoreinfo(const struct qvmi_ctx *ctx)
-{
-	const struct elf_core *core;
-
-	if (!ctx->ctl || ctx->ctl->ops != &elf_ctl_ops)
-		return NULL;
-	core = ctx->ctl->priv;
-	return core->vmcoreinfo;
-}
-
 /* ---- memory ------------------------------------------------------------- */
 
 /* The zero tail of a PT_LOAD whose p_memsz exceeds p_filesz. */
@@ -745,6 +738,8 @@ int qvmi__attach_elf_fd(struct qvmi_ctx *ctx, int fd)
 	err = qvmi__ctl_set(ctx, &elf_ctl_ops, core);
 	if (err)
 		goto fail;
+	/* qvmi_vmcoreinfo(): the ctl owns the text until detach */
+	ctx->vmcoreinfo = core->vmcoreinfo;
 	free(f.ph);
 	free(f.pc);
 	return 0;

@@ -21,6 +21,7 @@
  */
 #include <lzo/lzo1x.h>
 #include <snappy-c.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -110,6 +111,11 @@ static int read_header(struct kdump *k, uint32_t *bitmap_blocks,
 		return kbad(k->ctx, "bad sub-header size or version");
 	k->block_size = (uint32_t)bs;
 	*sub_blocks = (uint32_t)sub;
+	/* utsname.machine, e.g. "x86_64" (qvmi_vm_info's arch) */
+	if (!memchr(h + 12 + 4 * 65, '\0', 65))
+		return kbad(k->ctx, "utsname.machine not terminated");
+	snprintf(k->ctx->vm_arch, sizeof(k->ctx->vm_arch), "%s",
+		 (const char *)h + 12 + 4 * 65);
 	return 0;
 }
 
@@ -405,13 +411,8 @@ int qvmi__attach_kdump_fd(struct qvmi_ctx *ctx, int fd, bool flat)
 	err = map_runs(k, src);
 	if (!err)
 		err = qvmi__ctl_set(ctx, &qvmi__frozen_ctl_ops, NULL);
+	/* qvmi_vmcoreinfo(): the source owns the text until detach */
+	if (!err)
+		ctx->vmcoreinfo = k->vmcoreinfo;
 	return err;
-}
-
-const char *qvmi__kdump_vmcoreinfo(const struct qvmi_ctx *ctx)
-{
-	for (const struct qvmi_source *s = ctx->sources; s; s = s->next)
-		if (s->ops == &kdump_ops)
-			return ((const struct kdump *)s->priv)->vmcoreinfo;
-	return NULL;
 }

@@ -133,12 +133,6 @@ QVMI_HIDDEN extern const struct qvmi_ctl_ops qvmi__frozen_ctl_ops;
  * of fd.  ctx must be detached. */
 QVMI_HIDDEN int qvmi__attach_kdump_fd(struct qvmi_ctx *ctx, int fd, bool flat);
 QVMI_HIDDEN int qvmi__attach_lime_fd(struct qvmi_ctx *ctx, int fd);
-/* VMCOREINFO text of an attached kdump, NUL-terminated; NULL if none. */
-QVMI_HIDDEN const char *qvmi__kdump_vmcoreinfo(const struct qvmi_ctx *ctx);
-
-/* VMCOREINFO text of the attached ELF core, NUL-terminated; NULL if none. */
-QVMI_HIDDEN const char *qvmi__elf_vmcoreinfo(const struct qvmi_ctx *ctx);
-
 /* A read-only source over a file: src_addr = file offset, reads past
  * file_size fail with -EFAULT.  Takes ownership of fd on success. */
 QVMI_HIDDEN int qvmi__source_file_create(struct qvmi_ctx *ctx, const char *name,

@@ -27,14 +27,6 @@ struct pmem_src {
 	int timeout_ms;
 };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void pmem_disconnect(struct pmem_src *p)
 {
 	if (p->fd >= 0)
@@ -68,7 +60,7 @@ static int pmem_set_blocking(struct pmem_src *p)
 static int pmem_connect(struct qvmi_ctx *ctx, struct pmem_src *p)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = mono_ms() + p->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + p->timeout_ms;
 	int err;
 
 	memcpy(sa.sun_path, p->path, sizeof(p->path));
@@ -82,7 +74,7 @@ static int pmem_connect(struct qvmi_ctx *ctx, struct pmem_src *p)
 		err = -errno;
 		if (err != -EAGAIN && err != -EINTR)
 			goto fail;
-		if (mono_ms() >= deadline) {
+		if (qvmi__mono_ms() >= deadline) {
 			err = -ETIMEDOUT;
 			goto fail;
 		}
@@ -136,7 +128,7 @@ static int pmem_xfer(struct qvmi_ctx *ctx, struct pmem_src *p,
 			err = -ETIMEDOUT;
 		else if (errno != EINTR)
 			err = errno == ECONNRESET ? -EPIPE : -errno;
-		if (!err && cnt && mono_ms() >= deadline)
+		if (!err && cnt && qvmi__mono_ms() >= deadline)
 			err = -ETIMEDOUT;
 	}
 	if (!err)
@@ -174,7 +166,7 @@ static ssize_t pmem_read_batch(struct qvmi_ctx *ctx, struct pmem_src *p,
 	uint8_t hdr[PIPE_MAX][QVMI_PMEM_REQ_SIZE], status[PIPE_MAX];
 	struct iovec iov[PIPE_MAX];
 	size_t k = 0, done = 0, sz[PIPE_MAX];
-	int64_t deadline = mono_ms() + p->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + p->timeout_ms;
 	int err;
 
 	for (; k < PIPE_MAX && done < len; k++) {
@@ -203,7 +195,7 @@ static int pmem_write_one(struct qvmi_ctx *ctx, struct pmem_src *p,
 	uint8_t hdr[QVMI_PMEM_REQ_SIZE], status = 0;
 	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { (void *)buf, len } };
 	struct iovec st = { &status, 1 };
-	int64_t deadline = mono_ms() + p->timeout_ms;
+	int64_t deadline = qvmi__mono_ms() + p->timeout_ms;
 	int err;
 
 	qvmi_pmem_encode_req(hdr, QVMI_PMEM_WRITE, addr, len);

@@ -174,15 +174,13 @@ static bool shm_host_ok(struct qvmi_source *s, uint64_t addr, size_t len)
 static bool shm_owner_gone(struct shm *m)
 {
 	struct pollfd p = { .fd = m->owner, .events = POLLIN };
-	struct timespec ts;
 	uint64_t now;
 
 	if (m->owner < 0)
 		return false;
 	if (m->gone)
 		return true;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	now = qvmi__mono_ns();
 	if (m->owner_checked && now - m->owner_checked < 1000000)
 		return false;
 	m->owner_checked = now;

@@ -122,5 +122,46 @@ check ps_default_columns bash -c "XDG_CACHE_HOME='$XDG' '$QVMI' --qmp '$Q' ps | 
 check read_unmapped_error grep -q "0xfff00000000" "$TMP/err"
 check bad_target_error bash -c "! '$QVMI' --qmp /nonexistent/qmp.sock info 2>/dev/null"
 check help_exit0 bash -c "'$QVMI' read --help >/dev/null"
+
+# A failing command prints no result: text mode leaves stdout empty, --json
+# prints exactly one {"error": {...}} object; both exit 1.  Each view, with
+# a failure it really hits here (types that are not the guest's, a pid with
+# no such task or no mm, a symbol that is not there, a vCPU that is not).
+: >"$TMP/empty.btf"
+jerr() { # cmd...: one JSON error object on stdout, exit 1, code $JCODE
+	local rc out
+	out=$("$QVMI" --qmp "$Q" --json "$@" 2>/dev/null); rc=$?
+	[ "$rc" = 1 ] && python3 -c '
+import json, sys
+o = json.loads(sys.argv[1])
+assert list(o) == ["error"], o
+e = o["error"]
+assert e["message"] and e["errno"] > 0 and e["code"].startswith("E"), e
+assert not e["message"].startswith(e.get("context", "-") + ":"), e
+' "$out"
+}
+terr() { # cmd...: nothing on stdout, a message on stderr, exit 1
+	local rc
+	"$QVMI" --qmp "$Q" "$@" >"$TMP/t.out" 2>"$TMP/t.err"; rc=$?
+	[ "$rc" = 1 ] && [ ! -s "$TMP/t.out" ] && [ -s "$TMP/t.err" ]
+}
+for v in ps pstree lsmod dmesg; do
+	check "${v}_bad_types_json_error" jerr --btf "$TMP/empty.btf" "$v"
+	check "${v}_bad_types_no_output" terr --btf "$TMP/empty.btf" "$v"
+done
+for v in maps cmdline env; do
+	check "${v}_no_such_pid_json_error" jerr "$v" 999999
+	check "${v}_no_such_pid_no_output" terr "$v" 999999
+done
+check maps_kthread_json_error jerr maps 2
+check sym_unknown_json_error jerr sym qvmi_no_such_symbol
+check sym_unknown_no_output terr sym qvmi_no_such_symbol
+check regs_no_vcpu_json_error jerr regs --vcpu 4095
+check read_unmapped_json_error jerr read 0xfff00000000 --len 16
+check no_target_json_error bash -c "out=\$('$QVMI' --json ps 2>/dev/null); [ \$? = 1 ] && python3 -c 'import json,sys; assert list(json.loads(sys.argv[1]))==[\"error\"]' \"\$out\""
+# dmesg's messages are not doubled ("dmesg: dmesg: ...")
+"$QVMI" --qmp "$Q" --btf "$TMP/empty.btf" dmesg 2>"$TMP/err" >/dev/null
+check dmesg_error_said_once bash -c "! grep -q 'dmesg: dmesg:' '$TMP/err'"
+
 echo "$pass passed, $fail failed, 0 skipped"
 [ "$fail" -eq 0 ]

@@ -160,6 +160,42 @@ static void test_ps(void)
 	qvmi_linux_task_list_deinit(&l);
 }
 
+/* The markers' threads (marker-b starts two, guest/init): the thread walk
+ * (signal->thread_head through thread_node, the only link since 6.7
+ * removed thread_group) finds each with its tgid and comm, and a plain
+ * walk lists the leaders only. */
+static void test_threads(void)
+{
+	const struct guest_thread *gt;
+	struct qvmi_linux_task_list all, leaders;
+	size_t n, extra = 0;
+
+	open_all();
+	guest_threads(&gt, &n);
+	if (!n)
+		SKIP("the guest printed no threads (an older guest/init)");
+	CHECK_OK(qvmi_linux_tasks(lx, QVMI_LINUX_THREADS, &all));
+	CHECK_OK(qvmi_linux_tasks(lx, 0, &leaders));
+	for (size_t i = 0; i < n; i++) {
+		const struct qvmi_linux_task *t = find_task(&all, gt[i].tid);
+
+		CHECK_MSG(t, "thread %d (%s) missing", gt[i].tid, gt[i].comm);
+		if (!t)
+			continue;
+		CHECK_INT(t->tgid, ==, gt[i].tgid);
+		CHECK_STR(t->comm, gt[i].comm);
+		CHECK(!!find_task(&leaders, gt[i].tid) ==
+		      (gt[i].tid == gt[i].tgid));
+		extra += gt[i].tid != gt[i].tgid;
+	}
+	CHECK(extra >= 2);
+	qvmi_test_note("%zu threads of the helpers, %zu not leaders; %zu tasks "
+		       "with threads, %zu leaders",
+		       n, extra, all.n, leaders.n);
+	qvmi_linux_task_list_deinit(&all);
+	qvmi_linux_task_list_deinit(&leaders);
+}
+
 static void test_maps(void)
 {
 	const struct guest_marker *mk;
@@ -256,6 +292,7 @@ static void test_lsmod(void)
 		CHECK_U64(l.mods[j].size, ==, gt[i].size);
 		CHECK_U64(l.mods[j].base, ==, gt[i].addr);
 		CHECK_INT(l.mods[j].state, ==, QVMI_LINUX_MODULE_LIVE);
+		CHECK_STR(gt[i].state, "Live"); /* /proc/modules */
 	}
 	qvmi_test_note("%zu module(s) match /proc/modules", n);
 	qvmi_linux_module_list_deinit(&l);
@@ -324,15 +361,82 @@ static int find_banner(const struct qvmi_linux_log_rec *r, void *arg)
 	return 0;
 }
 
+/* Records as syslog(2) prints them (kernel/printk/printk.c,
+ * info_print_prefix + print_time): one "<facility << 3 | level>[ts] line"
+ * per line of a record's text. */
+struct lines {
+	char **v;
+	size_t n, cap;
+};
+
+static int syslog_lines(const struct qvmi_linux_log_rec *r, void *arg)
+{
+	struct lines *L = arg;
+	size_t at = 0;
+
+	do {
+		size_t len = 0;
+		char *s;
+
+		while (at + len < r->text_len && r->text[at + len] != '\n')
+			len++;
+		if (L->n == L->cap) {
+			L->cap = L->cap ? L->cap * 2 : 256;
+			L->v = realloc(L->v, L->cap * sizeof(*L->v));
+			if (!L->v)
+				return -ENOMEM;
+		}
+		if (asprintf(&s, "<%d>[%5llu.%06llu] %.*s",
+			     r->facility << 3 | r->level,
+			     (unsigned long long)(r->ts_nsec / 1000000000),
+			     (unsigned long long)(r->ts_nsec % 1000000000 /
+						  1000),
+			     (int)len, r->text + at) < 0)
+			return -ENOMEM;
+		L->v[L->n++] = s;
+		at += len + 1;
+	} while (at < r->text_len);
+	return 0;
+}
+
+/* The guest's dmesg -r: its first lines are our first lines, and its last
+ * lines (taken later, after /init's own kmsg line) are a run of ours. */
 static void test_dmesg(void)
 {
+	struct lines L = { 0 };
+	char *const *head, *const *tail;
+	size_t nh, nt, i, at;
 	int found = 0, n;
 
 	open_all();
 	n = qvmi_linux_dmesg(lx, find_banner, &found);
 	CHECK_MSG(n > 10, "dmesg: %d %s", n, qvmi_errmsg(ctx));
 	CHECK_INT(found, ==, 1);
-	qvmi_test_note("%d records", n);
+	guest_dmesg(0, &head, &nh);
+	guest_dmesg(1, &tail, &nt);
+	if (!nh || !nt)
+		SKIP("the guest printed no dmesg lines (an older guest/init)");
+	CHECK_INT(qvmi_linux_dmesg(lx, syslog_lines, &L), ==, n);
+	CHECK(L.n >= nh);
+	for (i = 0; i < nh && i < L.n; i++)
+		CHECK_STR(L.v[i], head[i]);
+	for (at = 0; at < L.n && strcmp(L.v[at], tail[0]); at++)
+		;
+	CHECK_MSG(at < L.n, "last lines: '%s' not found", tail[0]);
+	for (i = 0; i < nt && at + i < L.n; i++)
+		CHECK_STR(L.v[at + i], tail[i]);
+	CHECK(at + nt <= L.n);
+	/* /init's own line: facility user (1), the default level */
+	for (i = 0; i < nt && !strstr(tail[i], "qvmi-gt: kmsg marker"); i++)
+		;
+	CHECK_MSG(i < nt && atoi(tail[i] + 1) >> 3 == 1,
+		  "no kmsg marker of facility 1 among the last lines");
+	qvmi_test_note("%d records, %zu lines; the guest's first %zu and "
+		       "last %zu lines match",
+		       n, L.n, nh, nt);
+	for (i = 0; i < L.n; i++)
+		free(L.v[i]);
+	free(L.v);
 }
 
 static void test_ps_on_dump(void)
@@ -399,6 +503,7 @@ static void test_walk_time(void)
 
 static const struct qvmi_test views_tests[] = {
 	{ "ps", test_ps },
+	{ "threads", test_threads },
 	{ "maps", test_maps },
 	{ "cmdline", test_cmdline },
 	{ "lsmod", test_lsmod },

@@ -142,13 +142,19 @@ static int add_module(struct btf *b, const struct fkt *t, enum fk_variant v)
 	int name = arr(b, t->chr, t->u32, 56), lay;
 
 	if (v == FK_NEW) {
-		lay = COMP(b, 0, "module_memory", 16, { "base", t->ptr, 0 },
-			   { "size", t->u32, 8 });
+		/* struct mod_tree_node: mod, latch_tree_node (2 rb_nodes) */
+		int mtn = COMP(b, 0, "mod_tree_node", 56, { "mod", t->ptr, 0 },
+			       { "node", arr(b, t->u64, t->u32, 6), 8 });
+
+		lay = COMP(b, 0, "module_memory", FK_MOD_MEM_SIZE,
+			   { "base", t->ptr, 0 }, { "size", t->u32, 8 },
+			   { "mtn", mtn, 16 });
 		return COMP(b, 0, "module", FK_MOD_SIZE,
 			    { "state", t->i32, FK_MOD_STATE },
 			    { "list", t->list, FK_MOD_LIST },
 			    { "name", name, FK_MOD_NAME },
-			    { "mem", arr(b, lay, t->u32, 3), FK_MOD_MEM });
+			    { "mem", arr(b, lay, t->u32, FK_MOD_MEM_N),
+			      FK_MOD_MEM });
 	}
 	lay = COMP(b, 0, "module_layout", 32, { "base", t->ptr, 0 },
 		   { "size", t->u32, 8 }, { "text_size", t->u32, 12 });

@@ -5,7 +5,9 @@
  * mm_struct, the maple tree, vm_area_struct, file/dentry/mount, module and
  * the printk buffers, at offsets unlike the real ones, in two variants:
  *   FK_NEW  like 6.1-6.6 (__state, signal->thread_head, maple tree),
- *           with the 6.4+ module mem[] and the 5.10+ printk ring;
+ *           with the 6.4+ module mem[MOD_MEM_NUM_TYPES] (7 regions of
+ *           struct module_memory, 72 bytes each as on x86_64 with
+ *           CONFIG_MODULES_TREE_LOOKUP) and the 5.10+ printk ring;
  *   FK_OLD  like 5.x (state, thread_group, mm->mmap + vm_next,
  *           core_layout, log_buf of struct printk_log).
  * Guest memory is a testmem buffer: the "kernel image" at PA 0x100000
@@ -100,11 +102,16 @@ enum {
 	FK_MOUNT_MOUNTPOINT = 24,
 	FK_MOUNT_MNT = 32, /* struct vfsmount; its mnt_root at +0 */
 
-	FK_MOD_SIZE = 256,
+	FK_MOD_SIZE = 1024,
 	FK_MOD_STATE = 0,
 	FK_MOD_LIST = 8,
 	FK_MOD_NAME = 24, /* char[56] */
-	FK_MOD_MEM = 96, /* NEW: module_memory[3] {base @0, size @8}, 16 each */
+	/* NEW: module_memory mem[FK_MOD_MEM_N] {base @0, size @8, mtn @16},
+	 * FK_MOD_MEM_SIZE bytes each: MOD_TEXT, MOD_DATA, MOD_RODATA,
+	 * MOD_RO_AFTER_INIT, MOD_INIT_TEXT, MOD_INIT_DATA, MOD_INIT_RODATA */
+	FK_MOD_MEM = 96,
+	FK_MOD_MEM_N = 7,
+	FK_MOD_MEM_SIZE = 72,
 	FK_MOD_CORE = 96, /* OLD: core_layout {base, size, text_size} */
 	FK_MOD_INIT = 128, /* OLD: init_layout */
 

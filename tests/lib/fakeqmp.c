@@ -29,7 +29,58 @@ struct fakeqmp {
 	size_t rlen;
 	int failed;
 	char msg[256];
+	int fds[16]; /* SCM_RIGHTS fds received, not taken yet */
+	unsigned int nfds;
 };
+
+/* The peer whose thread this is (fakeqmp_take_fd from a serve callback). */
+static __thread struct fakeqmp *fq_self;
+
+static void fq_drop_fds(struct fakeqmp *f)
+{
+	while (f->nfds)
+		close(f->fds[--f->nfds]);
+}
+
+/* As QEMU 7.2's chardev (tcp_chr_recv): new fds replace unclaimed ones. */
+static void fq_keep_fds(struct fakeqmp *f, struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		fq_drop_fds(f);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+			if (f->nfds < 16)
+				f->fds[f->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+int fakeqmp_take_fd(void)
+{
+	struct fakeqmp *f = fq_self;
+	int fd;
+
+	if (!f || !f->nfds)
+		return -1;
+	fd = f->fds[0];
+	for (unsigned int i = 1; i < f->nfds; i++)
+		close(f->fds[i]);
+	f->nfds = 0;
+	return fd;
+}
+
+unsigned int fakeqmp_pending_fds(void)
+{
+	return fq_self ? fq_self->nfds : 0;
+}
 
 static void fq_fail(struct fakeqmp *f, const char *fmt, ...)
 {
@@ -103,9 +154,21 @@ static char *fq_read_line(struct fakeqmp *f, int *eof)
 			f->rlen -= len + 1;
 			return line;
 		}
+		union {
+			char b[CMSG_SPACE(16 * sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { tmp, sizeof(tmp) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.b,
+				     .msg_controllen = sizeof(u.b) };
+
 		if (poll(&p, 1, PEER_WAIT_MS) <= 0)
 			return NULL;
-		n = recv(f->fd, tmp, sizeof(tmp), 0);
+		n = recvmsg(f->fd, &mh, MSG_CMSG_CLOEXEC);
+		if (n > 0)
+			fq_keep_fds(f, &mh);
 		if (n <= 0) {
 			*eof = 1;
 			return NULL;
@@ -236,6 +299,7 @@ static void *fq_thread(void *arg)
 {
 	struct fakeqmp *f = arg;
 
+	fq_self = f;
 	if (f->listen_fd >= 0) {
 		struct pollfd p = { .fd = f->listen_fd, .events = POLLIN };
 
@@ -325,6 +389,7 @@ int fakeqmp_finish(struct fakeqmp *f, char *msg, size_t msgsz)
 	if (msg && msgsz)
 		snprintf(msg, msgsz, "%s", f->msg);
 	pthread_mutex_destroy(&f->wlock);
+	fq_drop_fds(f);
 	free(f->rbuf);
 	free(f);
 	return failed ? -1 : 0;

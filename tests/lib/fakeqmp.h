@@ -52,6 +52,13 @@ struct fakeqmp *fakeqmp_start(const struct fq_step *script, fq_serve_fn fn,
 struct fakeqmp *fakeqmp_listen(const char *path, const struct fq_step *script);
 /* Write text to the client now, from the test's thread (an event). */
 void fakeqmp_inject(struct fakeqmp *f, const char *text);
+/*
+ * From a serve callback: take the SCM_RIGHTS fds that came with the
+ * requests (newest batch; as QEMU's qemu_chr_fe_get_msgfd: the first is
+ * returned, the rest closed), or -1; and count them without taking.
+ */
+int fakeqmp_take_fd(void);
+unsigned int fakeqmp_pending_fds(void);
 /* Join the peer.  0 if the script ran as written; else -1 and msg. */
 int fakeqmp_finish(struct fakeqmp *f, char *msg, size_t msgsz);
 

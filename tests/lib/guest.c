@@ -17,6 +17,7 @@ enum {
 	MAX_MODULES = 1024,
 	MAX_IOMEM = 1024,
 	MAX_ENV_LINES = 64,
+	MAX_DMESG = 4096,
 };
 
 struct guest_ksym {
@@ -36,7 +37,8 @@ struct vec {
 };
 
 struct gt {
-	struct vec ps, ksym, markers, maps, cmdlines, modules, iomem;
+	struct vec ps, ksym, markers, maps, cmdlines, modules, iomem, threads;
+	struct vec dmesg[2]; /* char *: head, tail */
 	char *banner, *uname, *kcmdline, *btf_md5;
 	uint64_t btf_size;
 	int have_btf, ready;
@@ -85,6 +87,13 @@ static void gt_reset(void)
 
 	for (size_t i = 0; i < gt.cmdlines.n; i++)
 		free(c[i].args);
+	for (int k = 0; k < 2; k++) {
+		char **d = gt.dmesg[k].v;
+
+		for (size_t i = 0; i < gt.dmesg[k].n; i++)
+			free(d[i]);
+		vec_free(&gt.dmesg[k]);
+	}
 	vec_free(&gt.ps);
 	vec_free(&gt.ksym);
 	vec_free(&gt.markers);
@@ -92,6 +101,7 @@ static void gt_reset(void)
 	vec_free(&gt.cmdlines);
 	vec_free(&gt.modules);
 	vec_free(&gt.iomem);
+	vec_free(&gt.threads);
 	free(gt.banner);
 	free(gt.uname);
 	free(gt.kcmdline);
@@ -216,6 +226,26 @@ static int gt_ps(const char *s)
 	return 0;
 }
 
+/* "<tid> <tgid> <comm>" (comm: the rest of the line) */
+static int gt_thread(const char *s)
+{
+	struct guest_thread t = { 0 };
+	struct guest_thread *p;
+	size_t n;
+
+	if (parse_int(&s, &t.tid) || parse_int(&s, &t.tgid))
+		return -EINVAL;
+	n = strlen(s);
+	if (!n || n >= sizeof(t.comm) || t.tid <= 0 || t.tgid <= 0)
+		return -EINVAL;
+	memcpy(t.comm, s, n + 1);
+	p = vec_push(&gt.threads, sizeof(*p), MAX_PS);
+	if (!p)
+		return -ENOSPC;
+	*p = t;
+	return 0;
+}
+
 static int gt_ksym(const char *s)
 {
 	struct guest_ksym k = { 0 };
@@ -316,7 +346,7 @@ static int gt_module(const char *s)
 	if (parse_word(&s, m.name, sizeof(m.name)) ||
 	    parse_u64(&s, 10, &m.size) || parse_u64(&s, 10, &refs) ||
 	    parse_word(&s, skip, sizeof(skip)) ||
-	    parse_word(&s, skip, sizeof(skip)))
+	    parse_word(&s, m.state, sizeof(m.state)))
 		return -EINVAL;
 	/* taint flags such as "(OE)" may follow the address */
 	if (*s && (parse_u64(&s, 16, &m.addr) || (*s && *s != '(')))
@@ -360,6 +390,34 @@ static int gt_iomem(const char *s)
 	return 0;
 }
 
+/* "<6>[    0.000000] Linux version ..." (head) or the same (tail) */
+static int gt_dmesg_k(int k, const char *s)
+{
+	char **p;
+
+	if (s[0] != '<')
+		return -EINVAL;
+	p = vec_push(&gt.dmesg[k], sizeof(*p), MAX_DMESG);
+	if (!p)
+		return -ENOSPC;
+	*p = strdup(s);
+	if (!*p) {
+		gt.dmesg[k].n--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int gt_dmesg(const char *s)
+{
+	return gt_dmesg_k(0, s);
+}
+
+static int gt_dmesg_tail(const char *s)
+{
+	return gt_dmesg_k(1, s);
+}
+
 static int gt_btf(const char *s)
 {
 	char md5[33];
@@ -382,6 +440,8 @@ static int gt_line(const char *s)
 		{ "marker", gt_marker },   { "maps", gt_maps },
 		{ "cmdline", gt_cmdline }, { "modules", gt_module },
 		{ "iomem", gt_iomem },	   { "btf", gt_btf },
+		{ "dmesg", gt_dmesg },	   { "dmesg_tail", gt_dmesg_tail },
+		{ "thread", gt_thread },
 	};
 	size_t kl = strcspn(s, " ");
 
@@ -603,6 +663,22 @@ const char *guest_cmdline(int pid)
 		if (c[i].pid == pid)
 			return c[i].args;
 	return NULL;
+}
+
+void guest_dmesg(int tail, char *const **ret, size_t *n)
+{
+	int k = tail ? 1 : 0;
+
+	ensure_loaded();
+	*ret = gt.dmesg[k].v;
+	*n = gt.dmesg[k].n;
+}
+
+void guest_threads(const struct guest_thread **ret, size_t *n)
+{
+	ensure_loaded();
+	*ret = gt.threads.v;
+	*n = gt.threads.n;
 }
 
 void guest_modules(const struct guest_module **ret, size_t *n)

@@ -43,6 +43,11 @@ struct guest_ps {
 	char comm[GUEST_COMM_MAX];
 };
 
+struct guest_thread {
+	int tid, tgid;
+	char comm[GUEST_COMM_MAX];
+};
+
 struct guest_marker {
 	int pid;
 	char comm[GUEST_COMM_MAX];
@@ -60,6 +65,7 @@ struct guest_map {
 struct guest_module {
 	char name[GUEST_COMM_MAX];
 	uint64_t size, addr;
+	char state[16]; /* "Live", "Loading", "Unloading" */
 };
 
 struct guest_iomem {
@@ -85,10 +91,16 @@ const struct guest_ps *guest_ps_find(int pid);
 /* First process whose comm is exactly comm, or -ENOENT. */
 int guest_pid_of(const char *comm);
 void guest_markers(const struct guest_marker **ret, size_t *n);
+/* Threads of the markers and the sleeper (/proc/PID/task), leaders too. */
+void guest_threads(const struct guest_thread **ret, size_t *n);
 /* Entries of /proc/<pid>/maps (only printed for the guest's own helpers). */
 void guest_maps(int pid, const struct guest_map **ret, size_t *n);
 const char *guest_cmdline(int pid); /* args joined by spaces, or NULL */
 void guest_modules(const struct guest_module **ret, size_t *n);
+/* Raw kernel log lines ("<6>[    0.000000] Linux version ...", busybox
+ * dmesg -r): the first ones (tail 0) or the last ones (tail 1) at the time
+ * /init printed them. */
+void guest_dmesg(int tail, char *const **ret, size_t *n);
 void guest_iomem(const struct guest_iomem **ret, size_t *n);
 const char *guest_banner(void); /* first line of /proc/version, or NULL */
 const char *guest_uname(void); /* uname -r, or NULL */

@@ -138,6 +138,10 @@ static struct json_object *answer(struct fake *f, struct json_object *req)
 			r, "UUID",
 			json_object_new_string(
 				"5e1f2a3b-0000-4000-8000-000000000001"));
+	} else if (!strcmp(cmd, "query-target")) {
+		/* QEMU 7.2's qemu-system-i386 says "i386" */
+		json_object_object_add(r, "arch",
+				       json_object_new_string("i386"));
 	} else if (!strcmp(cmd, "query-qvmi") && !f->no_query_qvmi) {
 		json_object_object_add(r, "qemu-pid",
 				       json_object_new_int64(getpid()));
@@ -393,9 +397,11 @@ static void test_all_sources(void)
 	 * query-status, mtree, 2 gpa2hva. */
 	CHECK_INT(f.gpa2hva, ==, 2);
 	CHECK_INT(f.queries, ==, 6);
-	/* Name and UUID now (and query-cpus-fast for the vCPU count). */
+	/* Name, UUID and target now (and query-cpus-fast for the vCPU
+	 * count): the arch is QEMU's, never a constant. */
 	CHECK_OK(qvmi_vm_info(ctx, &vi));
-	CHECK_INT(f.queries, ==, 9);
+	CHECK_INT(f.queries, ==, 10);
+	CHECK_STR(vi.arch, "i386");
 	CHECK_STR(vi.name, "fakevm");
 	CHECK_STR(vi.uuid, "5e1f2a3b-0000-4000-8000-000000000001");
 	CHECK_STR(vi.qemu_version, "7.2.22");

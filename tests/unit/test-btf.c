@@ -160,6 +160,7 @@ enum {
 };
 
 static char fnames[300][12];
+static struct kb_layout made_kl; /* where make_kernel put the tables */
 
 /* A kernel image at TEXT_PA: kallsyms (6.4+ layout), banner, phys_base,
  * page_offset_base and a BTF blob; returns the number of symbols. */
@@ -189,6 +190,7 @@ static uint64_t make_kernel(uint8_t *mem, uint32_t *bsz)
 	syms[n++] = (struct kb_sym){ KVA + 0x380000, 'B', "_end" };
 	CHECK_OK(kb_build(img, 0x100000 + KALLSYMS_OFF, KALLSYMS_OFF, syms, n,
 			  &o, &kl));
+	made_kl = kl;
 	memcpy(img + 0x300000, banner, sizeof(banner));
 	v = TEXT_PA - KVA + QVMI_LINUX_START_KERNEL_MAP; /* phys_base */
 	memcpy(img + 0x300100, &v, 8);
@@ -367,6 +369,35 @@ static struct qvmi_linux *open_cached(uint8_t *mem, const char *dir,
 	QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = dir);
 	CHECK_OK(qvmi_linux_open(*ctx, &lo, &lx));
 	return lx;
+}
+
+/* Types the caller names and we cannot read are an error at open, not a
+ * handle that answers "no BTF" later (qvmi --btf FILE). */
+static void test_btf_path_unreadable(void)
+{
+	uint8_t *mem = calloc(1, MEM);
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_source *src;
+	struct qvmi_linux *lx = NULL;
+	uint32_t bsz;
+
+	CHECK(mem);
+	make_kernel(mem, &bsz);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+	{
+		QVMI_OPTS(qvmi_linux_opts, lo,
+			  .btf_path = "/nonexistent/vmlinux.btf");
+
+		CHECK(qvmi_linux_open(ctx, &lo, &lx) < 0);
+		CHECK(!lx);
+		CHECK_MSG(strstr(qvmi_errmsg(ctx),
+				 "btf_path /nonexistent/vmlinux.btf"),
+			  "%s", qvmi_errmsg(ctx));
+	}
+	qvmi_ctx_destroy(ctx);
+	free(mem);
 }
 
 static const char *source_of(uint8_t *mem, const char *dir, uint64_t *fn7)
@@ -556,6 +587,78 @@ static void test_profile_cache(void)
 	free(mem);
 }
 
+/* Where the symbols came from, and fn_7's address (0 if none). */
+static const char *poison_src(uint8_t *mem, const char *dir, uint64_t *fn7)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_linux *lx = open_cached(mem, dir, &ctx);
+	struct qvmi_linux_info in;
+	const char *src;
+
+	CHECK_OK(qvmi_linux_info(lx, &in));
+	src = in.sym_source;
+	if (qvmi_linux_sym_addr(lx, "fn_7", fn7))
+		*fn7 = 0;
+	qvmi_linux_destroy(lx);
+	qvmi_ctx_destroy(ctx);
+	return src;
+}
+
+/* The symbols' own entry in kallsyms_names: byte 0 is the length. */
+static uint8_t *name_entry(uint8_t *img, size_t idx)
+{
+	uint8_t *p = img + made_kl.names;
+
+	while (idx--)
+		p += 1 + *p;
+	return p;
+}
+
+/*
+ * A profile learnt from damaged names (a corrupt dump) must not be used
+ * for the clean memory of the same boot: the tokens and the banner agree,
+ * the names do not.  Found by fuzzing dumps: `sym kobj_ns_ops` said "no
+ * symbol" and its address resolved to "tekobj_ns_ops" from then on.
+ * Also: a cache file someone else can write is never read.
+ */
+static void test_profile_poison(void)
+{
+	char dir[] = "/tmp/qvmi-prof-XXXXXX", cmd[300];
+	uint8_t *mem = calloc(1, MEM), *e7, *e8, keep;
+	uint32_t bsz;
+	uint64_t a;
+
+	CHECK(mem && mkdtemp(dir));
+	make_kernel(mem, &bsz);
+	/* entries 0-2 are cpu_tss_rw, _text, sym_0123456789; fn_7 is 10 */
+	e7 = name_entry(mem + TEXT_PA, 10);
+	e8 = name_entry(mem + TEXT_PA, 11);
+	CHECK(e7[0] == e8[0] && e7[e7[0]] != e8[e8[0]]);
+	keep = e7[e7[0]];
+	e7[e7[0]] = e8[e8[0]]; /* fn_7 now decodes as fn_8 */
+	CHECK_STR(poison_src(mem, dir, &a), "kallsyms");
+	CHECK_U64(a, ==, 0); /* no fn_7 in the damaged table */
+	CHECK_STR(poison_src(mem, dir, &a), "cache"); /* the poisoned one */
+	e7[e7[0]] = keep;
+	CHECK_STR(poison_src(mem, dir, &a), "kallsyms");
+	CHECK_U64(a, ==, KVA + 0x1000 + 0x20 * 7); /* fn_7, right */
+	CHECK_STR(poison_src(mem, dir, &a), "cache");
+	CHECK_U64(a, ==, KVA + 0x1000 + 0x20 * 7);
+	/* group- or world-writable, or not ours: refused */
+	snprintf(cmd, sizeof(cmd), "chmod 0666 %s/linux-*.prof", dir);
+	CHECK(!system(cmd));
+	CHECK_STR(poison_src(mem, dir, &a), "kallsyms");
+	snprintf(cmd, sizeof(cmd),
+		 "chmod 0600 %s/linux-*.prof && "
+		 "chown 65534 %s/linux-*.prof",
+		 dir, dir);
+	if (geteuid() == 0 && !system(cmd))
+		CHECK_STR(poison_src(mem, dir, &a), "kallsyms");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(!system(cmd));
+	free(mem);
+}
+
 /* Anonymous members nested with a wide fan-out: 3 levels of 100 anonymous
  * members each is a million members to search.  The lookup must stop
  * after its budget, and still find a member before the budget runs out. */
@@ -721,5 +824,7 @@ static const struct qvmi_test btf_tests[] = {
 	{ "open_synthetic", test_open_synthetic },
 	{ "open_isf", test_open_isf },
 	{ "profile_cache", test_profile_cache },
+	{ "profile_poison", test_profile_poison },
+	{ "btf_path_unreadable", test_btf_path_unreadable },
 };
 QVMI_SUITE(btf, btf_tests);

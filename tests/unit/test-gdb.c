@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "testdata.h"
 #include "fake-rsp.h"
 #include "qemu72-gdb.h"
 #include "qvmi.h"
@@ -199,6 +200,58 @@ static void test_regs_mapping(void)
 	CHECK_OK(qvmi_gdb_regs_from_g(&l, g, 150, &r2));
 	CHECK_U64(r2.valid, ==, QVMI_REGS_GPR);
 	CHECK_U64(r2.cs, ==, 0);
+	qvmi_gdb_layout_deinit(&l);
+}
+
+/* qemu-system-i386 (QEMU 7.2): its description names the registers eax..eip
+ * (i386-32bit.xml, captured), 32 bits wide, and has no r8..r15.  The 'g'
+ * image is the same stub's at -S: the reset vector. */
+static int fetch_i386(const char *href, char **ret, size_t *ret_len, void *arg)
+{
+	if (strcmp(href, "i386-32bit.xml"))
+		return -ENOENT;
+	*ret = qvmi_test_data("qemu72-i386-32bit.xml", ret_len);
+	return *ret ? 0 : -ENOENT;
+}
+
+static void test_regs_i386(void)
+{
+	static const char target[] =
+		"<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM "
+		"\"gdb-target.dtd\"><target><architecture>i386</architecture>"
+		"<xi:include href=\"i386-32bit.xml\"/></target>";
+	struct qvmi_gdb_layout l;
+	struct qvmi_regs_x86 r = { 0 };
+	char *hex = qvmi_test_data("qemu72-i386-g-reset.hex", NULL);
+	uint8_t g[344];
+
+	CHECK(hex && strlen(hex) >= 2 * sizeof(g));
+	if (!hex)
+		return;
+	CHECK_OK(qvmi_gdb_parse_layout(target, strlen(target), fetch_i386, NULL,
+				       &l));
+	CHECK_U64(l.gsize, ==, sizeof(g));
+	CHECK(qvmi_gdb_layout_pc(&l) &&
+	      !strcmp(qvmi_gdb_layout_pc(&l)->name, "eip"));
+	CHECK_U64(qvmi_gdb_layout_pc(&l)->regnum, ==, 8);
+	hex_load(g, hex, sizeof(g));
+	free(hex);
+	CHECK_OK(qvmi_gdb_regs_from_g(&l, g, sizeof(g), &r));
+	CHECK_U64(r.rip, ==, 0xfff0);
+	CHECK_U64(r.rdx, ==, 0x663);
+	CHECK_U64(r.rflags, ==, 2);
+	CHECK_U64(r.cs, ==, 0xf000);
+	CHECK_U64(r.cr0, ==, 0x60000010);
+	CHECK(r.valid & QVMI_REGS_GPR);
+	CHECK(r.valid & QVMI_REGS_GPR32);
+	CHECK(r.valid & QVMI_REGS_CR);
+	/* and back: 4 bytes per register, nothing past eip written */
+	r.rip = 0x12345678;
+	r.valid = QVMI_REGS_GPR;
+	CHECK_OK(qvmi_gdb_regs_to_g(&l, &r, g, sizeof(g)));
+	CHECK_INT(g[32], ==, 0x78);
+	CHECK_INT(g[35], ==, 0x12);
+	CHECK_INT(g[36], ==, 2);
 	qvmi_gdb_layout_deinit(&l);
 }
 
@@ -502,6 +555,7 @@ static const struct qvmi_test gdb_tests[] = {
 	{ "layout_qemu72", test_layout_qemu72 },
 	{ "layout_errors", test_layout_errors },
 	{ "regs_mapping", test_regs_mapping },
+	{ "regs_i386", test_regs_i386 },
 	{ "attach_paused_regs", test_attach_paused_regs },
 	{ "attach_running_restores", test_attach_running_restores },
 	{ "resume_option", test_resume_option },

@@ -46,6 +46,10 @@ static const char real_log[] =
 	"QVMI-GT cmdline 92 /bin/qvmi-marker-a /run/qvmi/marker-a alpha\r\n"
 	"QVMI-GT modules crc7 16384 0 - Live 0xffffffffc04da000\r\n"
 	"QVMI-GT modules foo 8192 1 crc7, Live 0xffffffffc04e0000 (OE)\r\n"
+	"QVMI-GT thread 93 92 qvmi-thr-1\r\n"
+	"QVMI-GT dmesg <5>[    0.000000] Linux version 6.12.118 (x)\r\n"
+	"QVMI-GT dmesg <6>[    0.000000] Command line: quiet\r\n"
+	"QVMI-GT dmesg_tail <12>[   18.703485] qvmi-gt: kmsg marker\r\n"
 	"QVMI-GT banner Linux version 6.1.0-56-amd64 (debian) #1 SMP\r\n"
 	"QVMI-GT uname 6.1.0-56-amd64\r\n"
 	"QVMI-GT kcmdline console=ttyS0 panic=-1 quiet\r\n"
@@ -101,6 +105,26 @@ static void test_real_lines(void)
 	guest_modules(&mod, &n);
 	CHECK_INT(n, ==, 2);
 	CHECK_U64(mod[1].addr, ==, 0xffffffffc04e0000ull);
+	CHECK_STR(mod[1].state, "Live");
+	{
+		const struct guest_thread *t;
+
+		guest_threads(&t, &n);
+		CHECK_INT(n, ==, 1);
+		CHECK_INT(t[0].tid, ==, 93);
+		CHECK_INT(t[0].tgid, ==, 92);
+		CHECK_STR(t[0].comm, "qvmi-thr-1");
+	}
+	{
+		char *const *d;
+
+		guest_dmesg(0, &d, &n);
+		CHECK_INT(n, ==, 2);
+		CHECK_STR(d[1], "<6>[    0.000000] Command line: quiet");
+		guest_dmesg(1, &d, &n);
+		CHECK_INT(n, ==, 1);
+		CHECK(!strncmp(d[0], "<12>[   18.703485] qvmi-gt", 25));
+	}
 	guest_iomem(&io, &n);
 	CHECK_INT(n, ==, 2);
 	CHECK_INT(io[1].depth, ==, 1);
@@ -135,6 +159,9 @@ static const char bad_log[] =
 	"QVMI-GT iomem 0010-000f : Backwards\n"
 	"QVMI-GT iomem 00100000-1ffdffff System RAM\n"
 	"QVMI-GT btf 12 abc\n"
+	"QVMI-GT dmesg no prefix\n"
+	"QVMI-GT thread 0 92 x\n"
+	"QVMI-GT thread 93 92\n"
 	"QVMI-GT cmdline 5\n"
 	"QVMI-GT ps 3 2 S a\0b\n"
 	"\xff\xfe QVMI-GT ps 4 2 S not_at_line_start\n"
@@ -148,7 +175,7 @@ static void test_malformed(void)
 
 	load(bad_log, sizeof(bad_log) - 1);
 	CHECK(!guest_ready());
-	CHECK_INT(guest_bad_lines(), ==, 20);
+	CHECK_INT(guest_bad_lines(), ==, 23);
 	guest_ps(&ps, &n);
 	/* "a\0b" is read as "a": NUL ends the C string, nothing worse */
 	CHECK_INT(n, ==, 2);

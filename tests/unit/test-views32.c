@@ -277,6 +277,37 @@ static void test_modules(void)
 	destroy(k);
 }
 
+/* Every view's field set on the i386 layout (see fields::field_budgets):
+ * planned, complete, inside its struct. */
+static void test_field_budgets(void)
+{
+	static const struct {
+		const char *what;
+		int (*fn)(struct qvmi_linux *, struct qvmi_lx_fields_info *);
+		unsigned int nfields;
+		uint32_t size;
+	} want[] = {
+		{ "tasks", qvmi__lx_tasks_fields, 13, T_SIZE },
+		{ "modules", qvmi__lx_modules_fields, 7, MOD_SIZE },
+		{ "vmas", qvmi__lx_vmas_fields, 8, VMA_SIZE },
+	};
+	struct k32 k;
+
+	k32_create(&k);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct qvmi_lx_fields_info fi = { 0 };
+		int err = want[i].fn(k.lx, &fi);
+
+		CHECK_MSG(!err, "%s: %d %s", want[i].what, err,
+			  qvmi_errmsg(k.ctx));
+		CHECK_MSG(fi.nfields == want[i].nfields, "%s: %u fields",
+			  want[i].what, fi.nfields);
+		CHECK_MSG(fi.end <= want[i].size, "%s: ends at %u",
+			  want[i].what, fi.end);
+	}
+	destroy(&k);
+}
+
 struct logs {
 	int n;
 	char text[4][32];
@@ -433,8 +464,12 @@ static void test_isf(void)
 }
 
 static const struct qvmi_test views32_tests[] = {
-	{ "tasks", test_tasks }, { "task_cycle", test_task_cycle },
-	{ "maple", test_maple }, { "modules", test_modules },
-	{ "dmesg", test_dmesg }, { "isf", test_isf },
+	{ "tasks", test_tasks },
+	{ "task_cycle", test_task_cycle },
+	{ "maple", test_maple },
+	{ "modules", test_modules },
+	{ "field_budgets", test_field_budgets },
+	{ "dmesg", test_dmesg },
+	{ "isf", test_isf },
 };
 QVMI_SUITE(views32, views32_tests);

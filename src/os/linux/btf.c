@@ -66,9 +66,18 @@ int qvmi__btf_check_header(struct qvmi_ctx *ctx, const void *data, size_t len,
 	return 0;
 }
 
-/* libbpf prints parse problems to stderr by default; the library never
- * prints, so route them to the context's log while we call into it. */
+/*
+ * libbpf prints parse problems to stderr by default; the library never
+ * prints.  libbpf's print callback is process-wide.  Swapping it around
+ * each parse raced with other threads and hid the application's own
+ * libbpf messages meanwhile, so ours stays in place and chains: messages
+ * from our parses, known by a thread-local context, go to that context's
+ * log, everything else to the callback that was there before ours (kept
+ * when an application set its own since: ours goes back on top at our
+ * next parse, theirs below it).
+ */
 static __thread struct qvmi_ctx *btf_log_ctx;
+static libbpf_print_fn_t btf_prev_print; /* __atomic: any thread */
 
 static int btf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -81,20 +90,31 @@ static int btf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 #pragma GCC diagnostic pop
 		buf[strcspn(buf, "\n")] = '\0';
 		qvmi__log(btf_log_ctx, QVMI_LOG_DEBUG, "libbpf: %s", buf);
+		return 0;
 	}
-	return 0;
+	libbpf_print_fn_t prev =
+		__atomic_load_n(&btf_prev_print, __ATOMIC_ACQUIRE);
+
+	return prev ? prev(level, fmt, ap) : 0;
+}
+
+static void btf_route_print(void)
+{
+	libbpf_print_fn_t cur = libbpf_set_print(btf_print);
+
+	if (cur != btf_print)
+		__atomic_store_n(&btf_prev_print, cur, __ATOMIC_RELEASE);
 }
 
 static struct btf *btf_call(struct qvmi_ctx *ctx, const void *data, size_t len,
 			    const char *path)
 {
-	libbpf_print_fn_t old = libbpf_set_print(btf_print);
 	struct btf *btf;
 
+	btf_route_print();
 	btf_log_ctx = ctx;
 	btf = data ? btf__new(data, (uint32_t)len) : btf__parse(path, NULL);
 	btf_log_ctx = NULL;
-	libbpf_set_print(old);
 	return btf;
 }
 

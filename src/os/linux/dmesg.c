@@ -249,9 +249,16 @@ static int prb_records(struct qvmi_linux *lx, const struct prb *p,
 			n++;
 		}
 		if (id == head)
-			break;
+			return n;
 	}
-	return n;
+	/* tail..head never spans more than the ring: a damaged or stale
+	 * header (the guest moved on while we read), so the records given
+	 * so far are not the whole log. */
+	return qvmi__err(lx->ctx, -EBADMSG,
+			 "dmesg: head id %" PRIu64
+			 " not reached from tail %" PRIu64
+			 " within 2^%u descriptors: partial log",
+			 head, p->tail_id & mask, p->count_bits);
 }
 
 static int dmesg_prb(struct qvmi_linux *lx, qvmi_linux_log_fn fn, void *arg)
@@ -345,6 +352,11 @@ static int plog_walk(struct qvmi_linux *lx, const struct plog *pl,
 		n++;
 		idx += len;
 	}
+	if (idx != next) /* more records than the buffer can hold */
+		return qvmi__err(lx->ctx, -ELOOP,
+				 "dmesg: log_next_idx %u not reached: partial "
+				 "log",
+				 next);
 	return n;
 }
 
@@ -408,7 +420,13 @@ QVMI_API int qvmi_linux_dmesg(struct qvmi_linux *lx, qvmi_linux_log_fn fn,
 		return dmesg_prb(lx, fn, arg);
 	if (qvmi__lx_has(lx, "printk_log", "text_len"))
 		return dmesg_logbuf(lx, fn, arg);
+	/* No types at all: that error says what is missing and how to get
+	 * it (kernel.c); else the types lack both log layouts. */
+	err = qvmi__lx_off(lx, "task_struct", "pid", &(uint32_t){ 0 });
+	if (err)
+		return err;
 	return qvmi__err(lx->ctx, -ENOENT,
-			 "dmesg: neither printk_ringbuffer nor printk_log in "
-			 "BTF");
+			 "dmesg: the kernel's types have neither struct "
+			 "printk_ringbuffer (5.10+) nor struct printk_log "
+			 "(before 5.10)");
 }

@@ -196,7 +196,9 @@ QVMI_API int qvmi_linux_dump_kernel(struct qvmi_linux *lx,
 	if (!err)
 		err = vmci_from_guest(lx, &k.vmcoreinfo, &k.vmcoreinfo_len);
 	if (err) {
-		qvmi_dump_kernel_deinit(&k);
+		/* not qvmi_dump_kernel_deinit(): that lives in a layer above */
+		free(k.image);
+		free(k.vmcoreinfo);
 		return err;
 	}
 	*ret = k;

@@ -508,7 +508,7 @@ static int load_btf_memory(struct qvmi_linux *lx)
 	return err;
 }
 
-static void load_btf(struct qvmi_linux *lx, const char *path)
+static int load_btf(struct qvmi_linux *lx, const char *path)
 {
 	int err;
 
@@ -529,10 +529,12 @@ static void load_btf(struct qvmi_linux *lx, const char *path)
 	if (err) {
 		snprintf(lx->btf_err, sizeof(lx->btf_err), "%s",
 			 qvmi_errmsg(lx->ctx));
-		qvmi__log(lx->ctx, QVMI_LOG_WARN, "linux: no BTF: %s",
-			  lx->btf_err);
+		if (!path) /* a file's failure is the caller's error */
+			qvmi__log(lx->ctx, QVMI_LOG_WARN, "linux: no BTF: %s",
+				  lx->btf_err);
 		qvmi__clear_err(lx->ctx);
 	}
+	return err;
 }
 
 /* ---- a Volatility ISF ------------------------------------------------------------ */
@@ -655,9 +657,13 @@ static int finish_open(struct qvmi_linux *lx, const struct qvmi_linux_opts *o)
 btf:
 	if (QVMI_OPTS_GET(o, flags, 0u) & QVMI_LINUX_NO_BTF)
 		return 0;
+	/* Types the caller named and we cannot read: an error, not a
+	 * handle that answers "no BTF" (or guesses) later. */
 	if (path) {
-		load_btf(lx, path);
-		return 0;
+		err = load_btf(lx, path);
+		return err ? qvmi__err(lx->ctx, err, "btf_path %s: %s", path,
+				       lx->btf_err) :
+			     0;
 	}
 	/* In-memory BTF is parsed on the first type query the memo cannot
 	 * answer: most attaches from the profile never need it. */

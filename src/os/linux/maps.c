@@ -27,8 +27,11 @@ enum {
 	VM_EXEC = 4,
 	VM_SHARED = 8,
 	MT_DEPTH_MAX = 31, /* MAPLE_HEIGHT_MAX */
-	MT_NODE_SIZE = 256,
-	MT_SLOTS_MAX = 32,
+	/* An enode keeps flags in the node address's low 8 bits
+	 * (MAPLE_NODE_MASK), so a node is 256-byte aligned; its size comes
+	 * from BTF (256 since 5.18), bounded here only against damage. */
+	MT_NODE_ALIGN = 256,
+	MT_NODE_MAX = 4096,
 	PATH_MAX_ = 4096,
 	NAME_MAX_ = 256,
 	DPATH_STEPS = 256,
@@ -44,6 +47,7 @@ struct maps_layout {
 	bool maple;
 	/* maple node: range_64 and arange_64 pivots/slots and counts */
 	uint32_t r_piv, r_slot, r_np, r_ns, a_piv, a_slot, a_np, a_ns;
+	uint32_t node_size;
 	/* file path */
 	uint32_t f_dentry, f_mnt, d_name, d_parent, mnt_root, mount_mnt;
 	uint32_t mnt_parent, mnt_mountpoint, special_name;
@@ -58,14 +62,16 @@ struct maps {
 	struct qvmi_linux_vma_list *out;
 	size_t cap, budget;
 	struct qvmi_lx_seen seen;
-	int bad; /* VMAs refused as implausible */
-	uint8_t vbuf[QVMI_LX_SPAN_MAX];
+	int bad; /* VMAs refused as implausible, or bad maple nodes */
+	int bad_names; /* file paths that could not be read to the root */
+	uint8_t *vbuf; /* L->vf.end bytes */
+	uint8_t *node; /* L->node_size bytes */
 };
 
 /* ---- layout ------------------------------------------------------------- */
 
-static int count_of(struct qvmi_linux *lx, const char *path, uint32_t *off,
-		    uint32_t *n)
+static int count_of(struct qvmi_linux *lx, const struct maps_layout *L,
+		    const char *path, uint32_t *off, uint32_t *n)
 {
 	uint32_t size;
 	int err = qvmi__lx_member(lx, "maple_node", path, off, &size);
@@ -73,7 +79,7 @@ static int count_of(struct qvmi_linux *lx, const char *path, uint32_t *off,
 	if (err)
 		return err;
 	*n = size / qvmi__lx_psize(lx);
-	if (!*n || *n > MT_SLOTS_MAX || *off + size > MT_NODE_SIZE)
+	if (!*n || *off + size < *off || *off + size > L->node_size)
 		return qvmi__err(lx->ctx, -EBADMSG, "linux: odd maple_node.%s",
 				 path);
 	return 0;
@@ -81,16 +87,24 @@ static int count_of(struct qvmi_linux *lx, const char *path, uint32_t *off,
 
 static int layout_maple(struct qvmi_linux *lx, struct maps_layout *L)
 {
+	uint64_t size = 0;
 	int err = qvmi__lx_off(lx, "mm_struct", "mm_mt.ma_root", &L->mm_root);
 
 	if (!err)
-		err = count_of(lx, "mr64.pivot", &L->r_piv, &L->r_np);
+		err = qvmi_linux_type_size(lx, "maple_node", &size);
+	if (!err && (size < MT_NODE_ALIGN / 2 || size > MT_NODE_MAX))
+		err = qvmi__err(lx->ctx, -EBADMSG,
+				"linux: odd maple_node (%" PRIu64 " bytes)",
+				size);
+	L->node_size = (uint32_t)size;
 	if (!err)
-		err = count_of(lx, "mr64.slot", &L->r_slot, &L->r_ns);
+		err = count_of(lx, L, "mr64.pivot", &L->r_piv, &L->r_np);
 	if (!err)
-		err = count_of(lx, "ma64.pivot", &L->a_piv, &L->a_np);
+		err = count_of(lx, L, "mr64.slot", &L->r_slot, &L->r_ns);
 	if (!err)
-		err = count_of(lx, "ma64.slot", &L->a_slot, &L->a_ns);
+		err = count_of(lx, L, "ma64.pivot", &L->a_piv, &L->a_np);
+	if (!err)
+		err = count_of(lx, L, "ma64.slot", &L->a_slot, &L->a_ns);
 	if (!err && (L->r_ns != L->r_np + 1 || L->a_ns != L->a_np + 1))
 		err = qvmi__err(lx->ctx, -EBADMSG,
 				"linux: maple pivots/slots do not match");
@@ -180,6 +194,17 @@ static int maps_layout(struct qvmi_linux *lx, struct maps_layout *L)
 	return err;
 }
 
+int qvmi__lx_vmas_fields(struct qvmi_linux *lx, struct qvmi_lx_fields_info *ret)
+{
+	struct maps_layout L;
+	int err = maps_layout(lx, &L);
+
+	if (!err)
+		qvmi__lx_fields_info(&L.vf, ret);
+	qvmi__lx_fields_deinit(&L.vf);
+	return err;
+}
+
 /* ---- names ----------------------------------------------------------------- */
 
 static int kptr_at(struct qvmi_linux *lx, uint64_t va, uint64_t *ret)
@@ -249,6 +274,10 @@ static char *file_path(struct maps *m, uint64_t file)
 		err = prepend(m, dentry, buf, &pos);
 		dentry = parent;
 	}
+	/* A chain we could not follow to the root of the mount tree gives
+	 * a path without its start: kept, but the call says so. */
+	if (err || steps < 0)
+		m->bad_names++;
 	if (pos == PATH_MAX_ - 1 && !err)
 		buf[--pos] = '/';
 	memmove(buf, buf + pos, PATH_MAX_ - pos);
@@ -266,6 +295,9 @@ static char *special_name(struct maps *m, uint64_t ops, uint64_t priv)
 		return NULL;
 	if (kptr_at(m->lx, priv + L->special_name, &p) ||
 	    qvmi__lx_kstr(m->lx, p, name, sizeof(name)) < 0) {
+		/* A special mapping ("[vdso]") whose name we cannot read:
+		 * the VMA is kept, the call says a name is missing. */
+		m->bad_names++;
 		qvmi__clear_err(m->lx->ctx);
 		return NULL;
 	}
@@ -361,48 +393,61 @@ static int budget(struct maps *m, uint64_t va)
 	return 0;
 }
 
+/* The node's pivots and slots: where they are and how many, by type. */
+static void mt_arrays(const struct maps_layout *L, unsigned int type,
+		      uint32_t *po, uint32_t *so, uint32_t *np, uint32_t *ns)
+{
+	bool a = type == MT_ARANGE64;
+
+	*po = a ? L->a_piv : L->r_piv;
+	*so = a ? L->a_slot : L->r_slot;
+	*np = a ? L->a_np : L->r_np;
+	*ns = a ? L->a_ns : L->r_ns;
+}
+
 static int mt_node(struct maps *m, uint64_t enode, uint64_t min, uint64_t max,
 		   int depth)
 {
 	const struct maps_layout *L = m->L;
-	uint64_t node = enode & ~0xffull, piv[MT_SLOTS_MAX], slot[MT_SLOTS_MAX];
-	unsigned int type = (enode >> 3) & 0xf, np, ns;
-	uint8_t b[MT_NODE_SIZE];
-	uint64_t lo = min;
-	uint32_t ps = qvmi__lx_psize(m->lx), po, so;
+	uint64_t node = enode & ~(uint64_t)(MT_NODE_ALIGN - 1), lo = min;
+	unsigned int type = (enode >> 3) & 0xf;
+	uint32_t ps = qvmi__lx_psize(m->lx), po, so, np, ns;
+	uint8_t *b;
 	int err;
 
 	if (depth > MT_DEPTH_MAX)
 		return qvmi__err(m->lx->ctx, -ELOOP, "maple tree too deep");
+	b = m->node + (size_t)depth * L->node_size;
 	if (type != MT_LEAF64 && type != MT_RANGE64 && type != MT_ARANGE64)
 		return qvmi__err(m->lx->ctx, -EBADMSG,
 				 "maple node type %u at 0x%" PRIx64, type,
 				 node);
 	err = budget(m, node);
 	if (!err)
-		err = qvmi__lx_kread(m->lx, node, b, sizeof(b));
+		err = qvmi__lx_kread(m->lx, node, b, L->node_size);
 	if (err)
 		return err;
-	np = type == MT_ARANGE64 ? L->a_np : L->r_np;
-	ns = type == MT_ARANGE64 ? L->a_ns : L->r_ns;
-	po = type == MT_ARANGE64 ? L->a_piv : L->r_piv;
-	so = type == MT_ARANGE64 ? L->a_slot : L->r_slot;
 	/* Pivots and slots are unsigned long and pointers: 4 bytes on
-	 * i386, where a range_64 node has 31 pivots and 32 slots. */
-	for (unsigned int i = 0; i < ns; i++) {
-		if (i < np)
-			piv[i] = qvmi__lx_ptr(m->lx, b, po + i * ps);
-		slot[i] = qvmi__lx_ptr(m->lx, b, so + i * ps);
-	}
+	 * i386, where a range_64 node has 31 pivots and 32 slots.  b is
+	 * this depth's own buffer: children are read into the next. */
+	mt_arrays(L, type, &po, &so, &np, &ns);
 	for (unsigned int i = 0; i < ns && !err; i++) {
-		uint64_t hi = i < np ? piv[i] : max;
+		uint64_t hi = i < np ? qvmi__lx_ptr(m->lx, b, po + i * ps) :
+				       max;
+		uint64_t slot = qvmi__lx_ptr(m->lx, b, so + i * ps);
 
-		if (i < np && ((i && !hi) || hi < lo || hi > max))
-			break; /* unused slots, or a corrupt pivot */
-		if (slot[i] && type == MT_LEAF64)
-			err = vma(m, slot[i], lo, hi, NULL);
-		else if (slot[i])
-			err = mt_node(m, slot[i], lo, hi, depth + 1);
+		if (i < np && i && !hi)
+			break; /* a zero pivot past slot 0: the node's end */
+		if (hi < lo || hi > max) {
+			/* Out of order: a damaged node, or one the guest
+			 * was rewriting.  The rest of it is unknown. */
+			m->bad++;
+			break;
+		}
+		if (slot && type == MT_LEAF64)
+			err = vma(m, slot, lo, hi, NULL);
+		else if (slot)
+			err = mt_node(m, slot, lo, hi, depth + 1);
 		if (hi >= max)
 			break;
 		lo = hi + 1;
@@ -466,12 +511,47 @@ static int mm_vars(struct maps *m)
 	return err;
 }
 
+/* Bad VMAs, maple nodes or paths make the list partial: say so. */
+static int maps_verdict(struct maps *m)
+{
+	if (m->bad)
+		return qvmi__err(m->lx->ctx, -EBADMSG,
+				 "%d implausible VMA(s) or maple node(s) "
+				 "skipped",
+				 m->bad);
+	if (m->bad_names)
+		return qvmi__err(m->lx->ctx, -EBADMSG,
+				 "%d file path(s) or mapping name(s) not "
+				 "readable",
+				 m->bad_names);
+	return 0;
+}
+
+static int maps_walk(struct maps *m)
+{
+	const struct maps_layout *L = m->L;
+	int err;
+
+	m->vbuf = qvmi__lx_scratch_get(m->lx, &L->vf);
+	if (!m->vbuf)
+		return -ENOMEM;
+	if (L->maple) {
+		m->node = calloc(MT_DEPTH_MAX + 1, L->node_size);
+		if (!m->node)
+			return qvmi__err(m->lx->ctx, -ENOMEM, "out of memory");
+	}
+	err = mm_vars(m);
+	if (!err)
+		err = L->maple ? walk_maple(m) : walk_list(m);
+	return err ? err : maps_verdict(m);
+}
+
 QVMI_API int qvmi_linux_vmas(struct qvmi_linux *lx, int32_t pid,
 			     struct qvmi_linux_vma_list *ret)
 {
 	struct qvmi_linux_task t;
 	struct maps_layout L;
-	struct maps *m;
+	struct maps *m = NULL;
 	int err;
 
 	if (!lx || !ret)
@@ -480,28 +560,29 @@ QVMI_API int qvmi_linux_vmas(struct qvmi_linux *lx, int32_t pid,
 	err = maps_layout(lx, &L);
 	if (!err)
 		err = task_mm(lx, pid, &t);
-	if (err)
-		return err;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
-	m->lx = lx;
-	m->L = &L;
-	m->mm = ret->mm = t.mm;
-	ret->dtb = t.dtb;
-	m->out = ret;
-	m->budget = QVMI_LX_LIST_MAX;
-	qvmi__lx_seen_init(&m->seen);
-	err = mm_vars(m);
-	if (!err)
-		err = L.maple ? walk_maple(m) : walk_list(m);
-	if (!err && m->bad)
-		err = qvmi__err(lx->ctx, -EBADMSG,
-				"%d implausible VMA(s) skipped", m->bad);
+	if (!err) {
+		m = calloc(1, sizeof(*m));
+		if (!m)
+			err = qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	}
+	if (!err) {
+		m->lx = lx;
+		m->L = &L;
+		m->mm = ret->mm = t.mm;
+		ret->dtb = t.dtb;
+		m->out = ret;
+		m->budget = QVMI_LX_LIST_MAX;
+		qvmi__lx_seen_init(&m->seen);
+		err = maps_walk(m);
+		qvmi__lx_seen_deinit(&m->seen);
+		if (m->vbuf)
+			qvmi__lx_scratch_put(lx, m->vbuf);
+		free(m->node);
+	}
 	if (err && ret->n)
 		ret->partial = 1;
-	qvmi__lx_seen_deinit(&m->seen);
 	free(m);
+	qvmi__lx_fields_deinit(&L.vf);
 	return err;
 }
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "linux.h"
@@ -264,10 +265,9 @@ int qvmi__memo_save(struct qvmi_linux *lx)
 {
 	const struct qvmi_lx_memo *m = &lx->memo;
 	struct memo_hdr h = { .version = MEMO_VERSION };
-	char tmp[sizeof(m->path) + 32];
 	uint8_t *body, *p;
 	size_t len = 0;
-	int fd, err = 0;
+	int err;
 
 	if (!m->path[0] || !m->dirty)
 		return 0;
@@ -283,21 +283,11 @@ int qvmi__memo_save(struct qvmi_linux *lx)
 	h.n = (uint32_t)m->n;
 	h.body_len = len;
 	h.body_hash = memo_hash(body, len);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", m->path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		free(body);
-		return -errno;
+	{
+		struct iovec iov[2] = { { &h, sizeof(h) }, { body, len } };
+
+		err = qvmi__cache_write(m->path, iov, 2);
 	}
-	if (write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
-	    write(fd, body, len) != (ssize_t)len)
-		err = -EIO;
-	if (close(fd) && !err)
-		err = -EIO;
-	if (!err && rename(tmp, m->path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
 	free(body);
 	return err;
 }
@@ -357,14 +347,15 @@ static int parse(struct qvmi_lx_memo *m, const uint8_t *body,
 int qvmi__memo_load(struct qvmi_linux *lx)
 {
 	struct qvmi_lx_memo *m = &lx->memo;
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC), err = -EBADMSG;
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int err = -EBADMSG;
 	struct memo_hdr h;
 	uint8_t *body = NULL;
 	struct stat st;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	if (fstat(fd, &st) || !qvmi__cache_file_ours(&st) ||
 	    st.st_size > MEMO_FILE_MAX ||
 	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    memcmp(h.magic, memo_magic, sizeof(h.magic)) ||

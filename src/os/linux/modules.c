@@ -13,41 +13,55 @@
 
 #include "views.h"
 
-enum { MOD_MEM_MAX = 8 }; /* MOD_MEM_NUM_TYPES is 7 in 6.4 */
-
 struct mod_layout {
 	struct qvmi_lx_fields f;
 	uint32_t list, name, name_len, state, state_size;
-	/* >= 6.4: mem[i].base/size; before: the layouts' fields */
+	/* >= 6.4: mem[i].base/size at mem_off + i * mem_esize + mem_base
+	 * (mem_size); the number of regions is BTF's (MOD_MEM_NUM_TYPES: 7
+	 * in 6.4-6.12), never a constant here.  Before: the layouts'. */
 	bool mem;
-	uint32_t nmem, mem_base[MOD_MEM_MAX], mem_size[MOD_MEM_MAX];
+	uint32_t nmem, mem_off, mem_esize, mem_base, mem_size;
 	uint32_t core_base, core_size, core_text, init_size, data_size;
 	bool has_data;
 };
 
+static uint32_t mem_at(const struct mod_layout *m, uint32_t i, uint32_t off)
+{
+	return m->mem_off + i * m->mem_esize + off;
+}
+
 static int layout_mem(struct qvmi_linux *lx, struct mod_layout *m)
 {
-	uint32_t off, size, esize = 0;
-	char path[32];
-	int err = qvmi__lx_member(lx, "module", "mem", &off, &size);
+	uint32_t size, base0, size0;
+	int err = qvmi__lx_member(lx, "module", "mem", &m->mem_off, &size);
 
 	if (!err)
-		err = qvmi__lx_member(lx, "module", "mem[0]", &off, &esize);
+		err = qvmi__lx_member(lx, "module", "mem[0]", &base0,
+				      &m->mem_esize);
+	if (!err)
+		err = qvmi__lx_off(lx, "module", "mem[0].base", &base0);
+	if (!err)
+		err = qvmi__lx_off(lx, "module", "mem[0].size", &size0);
 	if (err)
 		return err;
-	if (!esize || size / esize > MOD_MEM_MAX || !(size / esize))
-		return qvmi__err(lx->ctx, -EBADMSG, "linux: odd module.mem");
-	m->nmem = size / esize;
-	for (uint32_t i = 0; !err && i < m->nmem; i++) {
-		snprintf(path, sizeof(path), "mem[%u].base", i);
-		err = qvmi__lx_off(lx, "module", path, &m->mem_base[i]);
-		snprintf(path, sizeof(path), "mem[%u].size", i);
-		if (!err)
-			err = qvmi__lx_off(lx, "module", path, &m->mem_size[i]);
-		qvmi__lx_fields_add(&m->f, m->mem_base[i], qvmi__lx_psize(lx));
-		qvmi__lx_fields_add(&m->f, m->mem_size[i], 4);
+	/* Checked before adding 2 fields a region: a damaged BTF must not
+	 * make us add millions (plan refuses the far ones anyway). */
+	if (!m->mem_esize || size % m->mem_esize || !(size / m->mem_esize) ||
+	    size > QVMI_LX_STRUCT_MAX || base0 < m->mem_off ||
+	    size0 < m->mem_off || base0 - m->mem_off >= m->mem_esize ||
+	    size0 - m->mem_off + 4 > m->mem_esize)
+		return qvmi__err(lx->ctx, -EBADMSG,
+				 "linux: odd module.mem (%u bytes, %u each)",
+				 size, m->mem_esize);
+	m->nmem = size / m->mem_esize;
+	m->mem_base = base0 - m->mem_off;
+	m->mem_size = size0 - m->mem_off;
+	for (uint32_t i = 0; i < m->nmem; i++) {
+		qvmi__lx_fields_add(&m->f, mem_at(m, i, m->mem_base),
+				    qvmi__lx_psize(lx));
+		qvmi__lx_fields_add(&m->f, mem_at(m, i, m->mem_size), 4);
 	}
-	return err;
+	return 0;
 }
 
 static int layout_core(struct qvmi_linux *lx, struct mod_layout *m)
@@ -95,6 +109,8 @@ static int mod_layout(struct qvmi_linux *lx, struct mod_layout *m)
 	if (!m->name_len || m->state_size > 8)
 		return qvmi__err(lx->ctx, -EBADMSG, "linux: odd struct module");
 	qvmi__lx_fields_add(&m->f, m->list, qvmi__lx_psize(lx));
+	/* One byte past what struct qvmi_linux_module holds: decode()
+	 * tells a name that fills it from one that does not fit. */
 	qvmi__lx_fields_add(&m->f, m->name, QVMI_MIN(m->name_len, 64u));
 	qvmi__lx_fields_add(&m->f, m->state, m->state_size);
 	m->mem = qvmi__lx_has(lx, "module", "mem");
@@ -104,8 +120,20 @@ static int mod_layout(struct qvmi_linux *lx, struct mod_layout *m)
 	return err;
 }
 
-static void decode(struct qvmi_linux *lx, const struct mod_layout *m,
-		   const uint8_t *b, uint64_t va, struct qvmi_linux_module *o)
+int qvmi__lx_modules_fields(struct qvmi_linux *lx,
+			    struct qvmi_lx_fields_info *ret)
+{
+	struct mod_layout m;
+	int err = mod_layout(lx, &m);
+
+	if (!err)
+		qvmi__lx_fields_info(&m.f, ret);
+	qvmi__lx_fields_deinit(&m.f);
+	return err;
+}
+
+static int decode(struct qvmi_linux *lx, const struct mod_layout *m,
+		  const uint8_t *b, uint64_t va, struct qvmi_linux_module *o)
 {
 	size_t n = QVMI_MIN((size_t)m->name_len, sizeof(o->name) - 1);
 
@@ -113,12 +141,22 @@ static void decode(struct qvmi_linux *lx, const struct mod_layout *m,
 	o->addr = va;
 	memcpy(o->name, b + m->name, n);
 	o->name[n] = '\0';
+	/* MODULE_NAME_LEN is 56 (60 on 32-bit): a kernel with longer names
+	 * and a module using them gets an error, not a cut name. */
+	if (strlen(o->name) == sizeof(o->name) - 1 &&
+	    m->name_len >= sizeof(o->name) && b[m->name + n])
+		return qvmi__err(lx->ctx, -ENAMETOOLONG,
+				 "module at 0x%" PRIx64
+				 ": name longer than %zu",
+				 va, sizeof(o->name) - 1);
 	o->state = (int)qvmi__lx_uint(b, m->state, m->state_size);
 	if (m->mem) {
-		o->base = qvmi__lx_ptr(lx, b, m->mem_base[0]);
-		o->text_size = qvmi__lx_u32(b, m->mem_size[0]);
+		/* /proc/modules (kernel/module/procfs.c, 6.4+): the sum of
+		 * every region, and mem[MOD_TEXT].base. */
+		o->base = qvmi__lx_ptr(lx, b, mem_at(m, 0, m->mem_base));
+		o->text_size = qvmi__lx_u32(b, mem_at(m, 0, m->mem_size));
 		for (uint32_t i = 0; i < m->nmem; i++)
-			o->size += qvmi__lx_u32(b, m->mem_size[i]);
+			o->size += qvmi__lx_u32(b, mem_at(m, i, m->mem_size));
 	} else {
 		o->base = qvmi__lx_ptr(lx, b, m->core_base);
 		o->text_size = qvmi__lx_u32(b, m->core_text);
@@ -129,6 +167,7 @@ static void decode(struct qvmi_linux *lx, const struct mod_layout *m,
 		if (m->has_data)
 			o->size += qvmi__lx_u32(b, m->data_size);
 	}
+	return 0;
 }
 
 static int add(struct qvmi_linux_module_list *l, size_t *cap,
@@ -152,10 +191,10 @@ static int walk(struct qvmi_linux *lx, const struct mod_layout *m,
 {
 	struct qvmi_linux_module mod;
 	struct qvmi_lx_seen seen;
-	uint8_t *b = lx->views->scratch;
+	uint8_t *b = qvmi__lx_scratch_get(lx, &m->f);
 	size_t cap = 0, budget = QVMI_LX_LIST_MAX;
 	uint64_t n;
-	int err = qvmi__lx_kread_ptr(lx, head, &n), r;
+	int err = b ? qvmi__lx_kread_ptr(lx, head, &n) : -ENOMEM, r;
 
 	qvmi__lx_seen_init(&seen);
 	while (!err && n != head) {
@@ -178,12 +217,16 @@ static int walk(struct qvmi_linux *lx, const struct mod_layout *m,
 		err = qvmi__lx_fields_read(lx, &m->f, va, b);
 		if (err)
 			break;
-		decode(lx, m, b, va, &mod);
+		err = decode(lx, m, b, va, &mod);
+		if (err)
+			break;
 		n = qvmi__lx_ptr(lx, b, m->list);
 		if (add(ret, &cap, &mod))
 			err = qvmi__err(lx->ctx, -ENOMEM, "out of memory");
 	}
 	qvmi__lx_seen_deinit(&seen);
+	if (b)
+		qvmi__lx_scratch_put(lx, b);
 	return err;
 }
 
@@ -202,10 +245,12 @@ QVMI_API int qvmi_linux_modules(struct qvmi_linux *lx,
 	err = qvmi__lx_views(lx, &v);
 	if (!err)
 		err = qvmi_linux_sym_addr(lx, "modules", &head);
-	if (!err)
+	if (!err) {
 		err = mod_layout(lx, &m);
-	if (!err)
-		err = walk(lx, &m, head, ret);
+		if (!err)
+			err = walk(lx, &m, head, ret);
+		qvmi__lx_fields_deinit(&m.f);
+	}
 	if (err && ret->n)
 		ret->partial = 1;
 	return err;

@@ -9,7 +9,11 @@
  * (magic, version, sizes, checksum, string bounds), and the guest itself
  * must agree before it is used: the banner at the cached physical place,
  * the kernel's phys_base variable (which also gives this boot's virtual
- * KASLR slide), and a hash of the token table + index read from memory.
+ * KASLR slide), and a hash of all the kallsyms tables read from memory
+ * (addresses, names, markers, tokens: a profile learnt from a dump with a
+ * damaged names table once passed a check of the tokens alone and named
+ * kobj_ns_ops "tekobj_ns_ops" for every later run).  The file must be
+ * ours: owned by this user, writable by no one else.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -25,8 +29,9 @@
 static const char magic[8] = "QVMIPRF1";
 
 enum {
-	/* 2: word-wise hash; 3: four lanes; 4: boot_id */
-	PROF_VERSION = 4,
+	/* 2: word-wise hash; 3: four lanes; 4: boot_id; 5: kallsyms span */
+	PROF_VERSION = 5,
+	KS_SPAN_MAX = 32 << 20, /* the kallsyms tables of a huge kernel */
 	BDA_TIMER_TICKS = 0x46c, /* BIOS data area: u32 timer ticks */
 	TOKENS_LEN = 64 * 1024 + 512, /* bound on table + index */
 	MAX_FILES = 64, /* cache files tried per open */
@@ -46,6 +51,7 @@ struct prof_hdr {
 	uint32_t nsyms, pool_len;
 	uint64_t body_len, body_hash;
 	uint32_t boot_id, reserved; /* see boot_id() */
+	uint64_t ks_off, ks_len, ks_hash; /* kallsyms tables, from _text */
 };
 
 /*
@@ -107,23 +113,51 @@ static uint64_t hash_body(const void *p, size_t n, uint64_t h)
 
 #define FNV_INIT 0xcbf29ce484222325ull
 
-/* Hash of the token table + index as they are in guest memory now. */
-static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
-		       uint64_t *ret)
+/* Hash of len bytes at pa as they are in guest memory now. */
+static int mem_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
+		    uint64_t max, uint64_t *ret)
 {
 	uint8_t *b;
 	int err;
 
-	if (!len || len > TOKENS_LEN)
+	if (!len || len > max)
 		return -EBADMSG;
-	b = malloc(len);
+	b = qvmi__lx_big_alloc(len);
 	if (!b)
 		return -ENOMEM;
 	err = qvmi__lx_read_once(lx->ctx, pa, b, len);
 	if (!err)
-		*ret = fnv64(b, len, FNV_INIT);
-	free(b);
+		*ret = hash_body(b, len, FNV_INIT);
+	qvmi__lx_big_free(b, len);
 	return err;
+}
+
+static int tokens_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
+		       uint64_t *ret)
+{
+	return mem_hash(lx, pa, len, TOKENS_LEN, ret);
+}
+
+/* Where the kallsyms tables lie, from _text: the addresses (or offsets and
+ * relative_base), num_syms, the names, the markers and the token table
+ * and index, in either order (6.4 moved the addresses after the tokens). */
+static int ks_span(const struct qvmi_linux *lx, uint64_t *off, uint64_t *len)
+{
+	const struct qvmi_kallsyms_layout *l = &lx->lay;
+	uint64_t w = l->base_relative ? 4 : l->ptr_size, base, lo, hi;
+
+	lo = QVMI_MIN(l->addrs, QVMI_MIN(l->num_syms_pos, l->names));
+	hi = QVMI_MAX(l->addrs + (uint64_t)l->num_syms * w,
+		      l->token_index + 512);
+	if (l->base_relative)
+		hi = QVMI_MAX(hi, l->relative_base_pos + l->ptr_size);
+	base = lx->kallsyms_pa - l->token_table;
+	if (lx->kallsyms_pa < l->token_table || base + lo < lx->text_pa ||
+	    hi <= lo || hi - lo > KS_SPAN_MAX)
+		return -EINVAL;
+	*off = base + lo - lx->text_pa;
+	*len = hi - lo;
+	return 0;
 }
 
 /* memo.path: the profile's path with ".memo" for ".prof". */
@@ -187,34 +221,19 @@ static int fill_hdr(struct qvmi_linux *lx, struct prof_hdr *h)
 	h->pool_len = (uint32_t)lx->syms.pool_len;
 	h->body_len = (uint64_t)h->nsyms * ENTRY_SIZE + h->pool_len;
 	h->boot_id = boot_id(lx);
+	if (ks_span(lx, &h->ks_off, &h->ks_len) ||
+	    mem_hash(lx, h->text_pa + h->ks_off, h->ks_len, KS_SPAN_MAX,
+		     &h->ks_hash))
+		return -EINVAL;
 	return tokens_hash(lx, lx->kallsyms_pa, h->tok_len, &h->tok_hash);
-}
-
-/* Write the iovecs whole (a regular file may still take less at once). */
-static int writev_all(int fd, struct iovec *iov, int n)
-{
-	while (n) {
-		ssize_t w = writev(fd, iov, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -EIO;
-		for (; n && (size_t)w >= iov->iov_len; iov++, n--)
-			w -= (ssize_t)iov->iov_len;
-		if (n) {
-			iov->iov_base = (uint8_t *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
 }
 
 /* The entries encoded into one buffer (on huge pages: 1.5 MB of fresh
  * 4 KiB pages would cost a first touch each), hashed with the pool, and
  * header + entries + pool written in one call: 47 writes of 32 KiB had
  * taken 1.4 ms, four times the pool's one write of 2 MB. */
-static int write_body(struct qvmi_linux *lx, int fd, struct prof_hdr *h)
+static int write_body(struct qvmi_linux *lx, const char *path,
+		      struct prof_hdr *h)
 {
 	size_t elen = (size_t)h->nsyms * ENTRY_SIZE;
 	uint8_t *buf = qvmi__lx_big_alloc(elen), *e = buf;
@@ -239,16 +258,16 @@ static int write_body(struct qvmi_linux *lx, int fd, struct prof_hdr *h)
 	iov[0] = (struct iovec){ h, sizeof(*h) };
 	iov[1] = (struct iovec){ buf, elen };
 	iov[2] = (struct iovec){ lx->syms.pool, h->pool_len };
-	err = writev_all(fd, iov, 3);
+	err = qvmi__cache_write(path, iov, 3);
 	qvmi__lx_big_free(buf, elen);
 	return err;
 }
 
 void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 {
-	char d[3072], path[4096], tmp[4200];
+	char d[3072], path[4096];
 	struct prof_hdr h;
-	int fd = -1, err;
+	int err;
 
 	err = qvmi__cache_dir(dir, d, sizeof(d));
 	if (!err)
@@ -261,20 +280,8 @@ void qvmi__profile_save(struct qvmi_linux *lx, const char *dir)
 	snprintf(path, sizeof(path),
 		 "%s/linux-%016" PRIx64 "-%016" PRIx64 ".prof", d,
 		 fnv64(h.banner, strlen(h.banner), FNV_INIT), h.tok_hash);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	err = write_body(lx, fd, &h);
-	if (close(fd) && !err)
-		err = -EIO;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	else
+	err = write_body(lx, path, &h);
+	if (!err)
 		set_memo_path(lx, path);
 out:
 	if (err)
@@ -296,7 +303,8 @@ static int hdr_ok(const struct prof_hdr *h, uint64_t file_size)
 	    file_size != sizeof(*h) + h->body_len || !h->text_span ||
 	    h->text_span > (1ull << 30) || h->ban_off >= h->text_span ||
 	    h->pb_off >= h->text_span || h->tt_off >= h->text_span ||
-	    !h->tok_len || h->tok_len > TOKENS_LEN)
+	    !h->tok_len || h->tok_len > TOKENS_LEN || !h->ks_len ||
+	    h->ks_len > KS_SPAN_MAX || h->ks_off > h->text_span)
 		return -EBADMSG;
 	return 0;
 }
@@ -306,7 +314,7 @@ static int guest_agrees(struct qvmi_linux *lx, const struct prof_hdr *h)
 {
 	size_t bl = strlen(h->banner);
 	char ban[sizeof(h->banner)];
-	uint64_t pb, va, th;
+	uint64_t pb, va, th, kh;
 
 	if (boot_id(lx) != h->boot_id) {
 		qvmi__log(lx->ctx, QVMI_LOG_INFO,
@@ -322,7 +330,9 @@ static int guest_agrees(struct qvmi_linux *lx, const struct prof_hdr *h)
 	va = h->text_pa + QVMI_LINUX_START_KERNEL_MAP - pb;
 	if (va < QVMI_LINUX_START_KERNEL_MAP || (va & 0x1fffff) ||
 	    tokens_hash(lx, h->text_pa + h->tt_off, h->tok_len, &th) ||
-	    th != h->tok_hash)
+	    th != h->tok_hash ||
+	    mem_hash(lx, h->text_pa + h->ks_off, h->ks_len, KS_SPAN_MAX, &kh) ||
+	    kh != h->ks_hash)
 		return -ENOENT;
 	lx->text_va = va;
 	return 0;
@@ -370,11 +380,11 @@ static int load_file(struct qvmi_linux *lx, const char *path)
 	struct profile_state *ps = NULL;
 	struct prof_hdr h;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err = -EBADMSG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), err = -EBADMSG;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	if (fstat(fd, &st) || !qvmi__cache_file_ours(&st) ||
 	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    hdr_ok(&h, (uint64_t)st.st_size))
 		goto out;
@@ -421,11 +431,11 @@ int qvmi__profile_load_syms(struct qvmi_linux *lx)
 
 	if (!ps)
 		return -ENOENT;
-	fd = open(ps->path, O_RDONLY | O_CLOEXEC);
+	fd = open(ps->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
 	/* The file may have been replaced since open: same header only. */
-	if (fstat(fd, &st) ||
+	if (fstat(fd, &st) || !qvmi__cache_file_ours(&st) ||
 	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 	    memcmp(&h, &ps->h, sizeof(h)) || hdr_ok(&h, (uint64_t)st.st_size))
 		goto out;

@@ -139,6 +139,7 @@ static int task_layout(struct qvmi_linux *lx, struct qvmi_lx_task_layout **ret)
 		struct qvmi_lx_fields *f = &t->f;
 		uint32_t ps = qvmi__lx_psize(lx);
 
+		qvmi__lx_fields_deinit(f); /* a retry after -ENOMEM */
 		qvmi__lx_fields_add(f, t->state, t->state_size);
 		qvmi__lx_fields_add(f, t->exit_state, 4);
 		qvmi__lx_fields_add(f, t->flags, 4);
@@ -162,6 +163,17 @@ static int task_layout(struct qvmi_linux *lx, struct qvmi_lx_task_layout **ret)
 		v->task_err = err;
 	}
 	*ret = t;
+	return err;
+}
+
+int qvmi__lx_tasks_fields(struct qvmi_linux *lx,
+			  struct qvmi_lx_fields_info *ret)
+{
+	struct qvmi_lx_task_layout *t;
+	int err = task_layout(lx, &t);
+
+	if (!err)
+		qvmi__lx_fields_info(&t->f, ret);
 	return err;
 }
 
@@ -233,6 +245,29 @@ static void decode(struct walk *w, uint64_t va, struct qvmi_linux_task *k)
 	qvmi__clear_err(w->lx->ctx);
 }
 
+/*
+ * The walk starts at init_task, the idle task: pid 0, tgid 0, its own
+ * real_parent (init/init_task.c).  Anything else there means the symbol
+ * or the offsets are not this kernel's (a damaged or foreign System.map or
+ * ISF): every task after it would be garbage, so there is no list at all.
+ */
+static int check_init_task(struct walk *w, uint64_t va)
+{
+	const struct qvmi_lx_task_layout *t = w->t;
+	uint64_t parent = qvmi__lx_ptr(w->lx, w->buf, t->real_parent);
+	int32_t pid = (int32_t)qvmi__lx_u32(w->buf, t->pid);
+	int32_t tgid = (int32_t)qvmi__lx_u32(w->buf, t->tgid);
+
+	if (!pid && !tgid && parent == va)
+		return 0;
+	return qvmi__err(w->lx->ctx, -EBADMSG,
+			 "init_task at 0x%" PRIx64 " is not the idle task "
+			 "(pid %d, tgid %d, real_parent 0x%" PRIx64
+			 "): the symbols or types are not this kernel's "
+			 "(a damaged or another build's System.map or ISF?)",
+			 va, pid, tgid, parent);
+}
+
 /* Count, check for a repeat, read and report the task at va. */
 static int visit(struct walk *w, uint64_t va)
 {
@@ -252,6 +287,8 @@ static int visit(struct walk *w, uint64_t va)
 		return qvmi__err(w->lx->ctx, -ELOOP,
 				 "task list: cycle at 0x%" PRIx64, va);
 	r = qvmi__lx_fields_read(w->lx, &w->t->f, va, w->buf);
+	if (!r && va == w->t->init_task)
+		r = check_init_task(w, va);
 	if (r)
 		return r;
 	decode(w, va, &k);
@@ -348,7 +385,9 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	w.fn = fn;
 	w.arg = arg;
 	w.budget = QVMI_LX_LIST_MAX;
-	w.buf = lx->views->scratch;
+	w.buf = qvmi__lx_scratch_get(lx, &w.t->f);
+	if (!w.buf)
+		return -ENOMEM;
 	w.parent_va = 1; /* never a real pointer */
 	w.cred_va = 1;
 	qvmi__lx_seen_init(&w.seen);
@@ -358,6 +397,7 @@ QVMI_API int qvmi_linux_task_foreach(struct qvmi_linux *lx, unsigned int flags,
 	lx->views->cold = false;
 	lx->views->walked = true;
 	qvmi__lx_seen_deinit(&w.seen);
+	qvmi__lx_scratch_put(lx, w.buf);
 	return err;
 }
 

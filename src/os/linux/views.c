@@ -17,22 +17,56 @@ int qvmi__lx_views(struct qvmi_linux *lx, struct qvmi_linux_views **ret)
 {
 	if (!lx->views) {
 		lx->views = calloc(1, sizeof(*lx->views));
-		if (lx->views)
-			lx->views->scratch = malloc(QVMI_LX_SPAN_MAX);
-		if (!lx->views || !lx->views->scratch) {
-			qvmi__lx_views_free(lx->views);
-			lx->views = NULL;
+		if (!lx->views)
 			return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
-		}
 	}
 	*ret = lx->views;
 	return 0;
+}
+
+uint8_t *qvmi__lx_scratch_get(struct qvmi_linux *lx,
+			      const struct qvmi_lx_fields *f)
+{
+	struct qvmi_linux_views *v = NULL;
+	size_t len = f->end ? f->end : 1;
+	uint8_t *b;
+
+	if (qvmi__lx_views(lx, &v))
+		return NULL;
+	if (!v->scratch_busy) {
+		if (len > v->scratch_len) {
+			/* Grown to the largest field set read so far (a
+			 * task_struct's, ~10 KB): sized from the layout. */
+			b = realloc(v->scratch, len);
+			if (!b) {
+				qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+				return NULL;
+			}
+			v->scratch = b;
+			v->scratch_len = len;
+		}
+		v->scratch_busy = true;
+		return v->scratch;
+	}
+	b = malloc(len);
+	if (!b)
+		qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	return b;
+}
+
+void qvmi__lx_scratch_put(struct qvmi_linux *lx, uint8_t *buf)
+{
+	if (buf == lx->views->scratch)
+		lx->views->scratch_busy = false;
+	else
+		free(buf);
 }
 
 void qvmi__lx_views_free(struct qvmi_linux_views *v)
 {
 	if (!v)
 		return;
+	qvmi__lx_fields_deinit(&v->task.f);
 	free(v->scratch);
 	free(v);
 }
@@ -105,6 +139,11 @@ int qvmi__lx_kdtb(struct qvmi_linux *lx, uint64_t *ret)
 	v->kdtb_done = true;
 	*ret = v->kdtb;
 	return 0;
+}
+
+int qvmi_linux_kernel_dtb(struct qvmi_linux *lx, uint64_t *ret)
+{
+	return qvmi__lx_kdtb(lx, ret);
 }
 
 /*
@@ -232,50 +271,108 @@ bool qvmi__lx_has(struct qvmi_linux *lx, const char *type, const char *path)
 
 enum { SPAN_GAP = 96 };
 
-void qvmi__lx_fields_add(struct qvmi_lx_fields *f, uint32_t off, uint32_t size)
+/* Four arrays of cap entries in one block: off, size, span_off, span_len
+ * (spans never outnumber fields). */
+static int fields_grow(struct qvmi_lx_fields *f)
 {
-	if (f->nfields < QVMI_LX_FIELDS) {
-		f->off[f->nfields] = off;
-		f->size[f->nfields] = size;
+	unsigned int cap = f->cap ? f->cap * 2 : 16;
+	uint32_t *a;
+
+	if (cap > QVMI_LX_STRUCT_MAX) /* more fields than bytes: refused */
+		return -E2BIG;
+	a = calloc((size_t)cap * 4, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	if (f->nfields) {
+		memcpy(a, f->off, f->nfields * sizeof(*a));
+		memcpy(a + cap, f->size, f->nfields * sizeof(*a));
 	}
-	f->nfields++; /* counted past the end: plan() refuses */
+	free(f->off);
+	f->off = a;
+	f->size = a + cap;
+	f->span_off = a + 2 * (size_t)cap;
+	f->span_len = a + 3 * (size_t)cap;
+	f->cap = cap;
+	f->nspans = 0; /* spans are planned again */
+	return 0;
 }
 
-int qvmi__lx_fields_plan(struct qvmi_linux *lx, struct qvmi_lx_fields *f)
+void qvmi__lx_fields_add(struct qvmi_lx_fields *f, uint32_t off, uint32_t size)
 {
-	uint32_t order[QVMI_LX_FIELDS];
-	unsigned int i, j, n = f->nfields;
+	int err;
 
-	if (n > QVMI_LX_FIELDS)
-		return qvmi__err(lx->ctx, -E2BIG, "linux: too many fields");
-	for (i = 0; i < n; i++) { /* insertion sort by offset */
+	if (f->err)
+		return;
+	if (f->nfields == f->cap) {
+		err = fields_grow(f);
+		if (err) {
+			f->err = err;
+			return;
+		}
+	}
+	f->off[f->nfields] = off;
+	f->size[f->nfields++] = size;
+}
+
+void qvmi__lx_fields_deinit(struct qvmi_lx_fields *f)
+{
+	free(f->off);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Indices of the fields sorted by offset (insertion sort: a few dozen). */
+static uint32_t *fields_order(const struct qvmi_lx_fields *f)
+{
+	uint32_t *order =
+		malloc((f->nfields ? f->nfields : 1) * sizeof(*order));
+	unsigned int i, j;
+
+	for (i = 0; order && i < f->nfields; i++) {
 		for (j = i; j > 0 && f->off[order[j - 1]] > f->off[i]; j--)
 			order[j] = order[j - 1];
 		order[j] = i;
 	}
+	return order;
+}
+
+int qvmi__lx_fields_plan(struct qvmi_linux *lx, struct qvmi_lx_fields *f)
+{
+	uint32_t *order;
+	unsigned int i, n = f->nfields;
+
+	if (f->err)
+		return qvmi__err(lx->ctx, f->err, "linux: %s",
+				 f->err == -ENOMEM ? "out of memory" :
+						     "too many fields");
+	order = fields_order(f);
+	if (!order)
+		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
 	f->nspans = 0;
 	f->end = 0;
 	for (i = 0; i < n; i++) {
 		uint32_t o = f->off[order[i]], e = o + f->size[order[i]];
 
-		if (e < o || e > QVMI_LX_SPAN_MAX)
+		if (e < o || e > QVMI_LX_STRUCT_MAX) {
+			free(order);
+			f->nspans = 0;
 			return qvmi__err(lx->ctx, -E2BIG,
-					 "linux: field at %u too far", o);
+					 "linux: field at %u past %u bytes: "
+					 "damaged types?",
+					 o, QVMI_LX_STRUCT_MAX);
+		}
 		if (f->nspans && o <= f->end + SPAN_GAP) {
 			uint32_t *len = &f->span_len[f->nspans - 1];
 			uint32_t s = f->span_off[f->nspans - 1];
 
 			if (e > s + *len)
 				*len = e - s;
-		} else {
-			if (f->nspans == QVMI_LX_SPANS)
-				return qvmi__err(lx->ctx, -E2BIG,
-						 "linux: fields too spread");
+		} else { /* at most one span per field: fits */
 			f->span_off[f->nspans] = o;
 			f->span_len[f->nspans++] = e - o;
 		}
 		f->end = QVMI_MAX(f->end, e);
 	}
+	free(order);
 	return 0;
 }
 

@@ -12,24 +12,43 @@
 enum {
 	/* Budgets for walks over guest data (CONVENTIONS.md). */
 	QVMI_LX_LIST_MAX = 65536, /* list nodes, tasks, VMAs, modules */
-	QVMI_LX_SPAN_MAX = 16384, /* bytes of one struct read in spans */
-	QVMI_LX_SPANS = 8,
-	QVMI_LX_FIELDS = 16,
+	/* Not a layout budget: field sets and their buffers are sized from
+	 * the kernel's own layout.  This only refuses a (hostile) BTF that
+	 * puts a field of a per-node struct past 1 MiB, which no kernel
+	 * struct comes near (task_struct: ~10 KiB on 6.1, ~13 KiB on 6.12). */
+	QVMI_LX_STRUCT_MAX = 1 << 20,
 };
 
 /*
  * A set of fields of one struct, read together: the fields' byte ranges
  * are merged into a few spans (fields less than SPAN_GAP apart share one
  * read), and each span is copied into buf at the same offset it has in the
- * struct, so a field is then buf + its offset.
+ * struct, so a field is then buf + its offset.  The arrays grow with the
+ * fields (a 6.4+ struct module has 2 per mem[] region, 7 regions), so no
+ * kernel can outgrow them; an allocation failure during add is kept and
+ * returned by plan.  buf must hold end bytes (qvmi__lx_scratch_get).
  */
 struct qvmi_lx_fields {
-	uint32_t off[QVMI_LX_FIELDS], size[QVMI_LX_FIELDS];
-	unsigned int nfields;
-	uint32_t span_off[QVMI_LX_SPANS], span_len[QVMI_LX_SPANS];
+	uint32_t *off, *size; /* nfields each */
+	unsigned int nfields, cap;
+	uint32_t *span_off, *span_len; /* at most nfields spans */
 	unsigned int nspans;
 	uint32_t end; /* bytes of buf needed */
+	int err; /* -ENOMEM from an add */
 };
+
+/* What a view's field set came to on this kernel (for the unit test that
+ * runs every view's layout on every synthetic kernel layout). */
+struct qvmi_lx_fields_info {
+	unsigned int nfields, nspans;
+	uint32_t end;
+};
+QVMI_HIDDEN int qvmi__lx_tasks_fields(struct qvmi_linux *lx,
+				      struct qvmi_lx_fields_info *ret);
+QVMI_HIDDEN int qvmi__lx_modules_fields(struct qvmi_linux *lx,
+					struct qvmi_lx_fields_info *ret);
+QVMI_HIDDEN int qvmi__lx_vmas_fields(struct qvmi_linux *lx,
+				     struct qvmi_lx_fields_info *ret);
 
 /* Offsets of the task walk (tasks.c). */
 struct qvmi_lx_task_layout {
@@ -48,7 +67,9 @@ struct qvmi_linux_views {
 	bool task_done;
 	int task_err;
 	struct qvmi_lx_task_layout task;
-	uint8_t *scratch; /* QVMI_LX_SPAN_MAX bytes */
+	uint8_t *scratch; /* scratch_len bytes (qvmi__lx_scratch_get) */
+	size_t scratch_len;
+	bool scratch_busy; /* a walk holds it (qvmi__lx_scratch_get) */
 	uint64_t kdtb; /* PA of the kernel's top-level page table */
 	bool kdtb_done;
 	/* Read with pread (qvmi__lx_read_once), not through the mapping
@@ -68,6 +89,17 @@ struct qvmi_linux_views {
 QVMI_HIDDEN int qvmi__lx_views(struct qvmi_linux *lx,
 			       struct qvmi_linux_views **ret);
 QVMI_HIDDEN void qvmi__lx_views_free(struct qvmi_linux_views *v);
+/*
+ * A walk's buffer for reads of the field set f (f->end bytes, from the
+ * kernel's layout): the handle's own, grown as needed, or, for a walk
+ * started while another holds it (from a task callback, which may call
+ * back into the library), a new one.  NULL: out of memory (reported).
+ * Give it back with qvmi__lx_scratch_put.  The field set must outlive it
+ * only as long as the walk reads into it.
+ */
+QVMI_HIDDEN uint8_t *qvmi__lx_scratch_get(struct qvmi_linux *lx,
+					  const struct qvmi_lx_fields *f);
+QVMI_HIDDEN void qvmi__lx_scratch_put(struct qvmi_linux *lx, uint8_t *buf);
 
 /*
  * Read kernel virtual memory: the image and the direct map are computed
@@ -107,9 +139,18 @@ QVMI_HIDDEN int qvmi__lx_member(struct qvmi_linux *lx, const char *type,
 				const char *path, uint32_t *off,
 				uint32_t *size);
 
-/* Field sets: add fields, then plan spans; read fills buf. */
+/* Field sets: add fields, then plan spans; read fills buf; deinit frees
+ * (a zeroed set needs no init). */
 QVMI_HIDDEN void qvmi__lx_fields_add(struct qvmi_lx_fields *f, uint32_t off,
 				     uint32_t size);
+QVMI_HIDDEN void qvmi__lx_fields_deinit(struct qvmi_lx_fields *f);
+static inline void qvmi__lx_fields_info(const struct qvmi_lx_fields *f,
+					struct qvmi_lx_fields_info *ret)
+{
+	ret->nfields = f->nfields;
+	ret->nspans = f->nspans;
+	ret->end = f->end;
+}
 QVMI_HIDDEN int qvmi__lx_fields_plan(struct qvmi_linux *lx,
 				     struct qvmi_lx_fields *f);
 QVMI_HIDDEN int qvmi__lx_fields_read(struct qvmi_linux *lx,

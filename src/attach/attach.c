@@ -18,7 +18,7 @@
 
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "layout-cache.h"
 #include "proto/hmp.h"
 #include "proto/qmp.h"
@@ -47,6 +47,7 @@ struct attach {
 	size_t n;
 	bool maps_known; /* maps_hash taken before the layout was read */
 	uint64_t maps_hash;
+	pid_t pid; /* > 0: QEMU's pid, given (qvmi__attach_qmp_ex) */
 };
 
 /* Where a QMP connection deferred by a cached attach goes. */
@@ -81,6 +82,19 @@ static int query_string(struct qvmi_ctx *ctx, const char *cmd, const char *key,
 	return *ret ? 0 : qvmi__err(ctx, -ENOMEM, "out of memory");
 }
 
+/* query-target: "x86_64" or "i386" (qemu-system-i386), whatever mode
+ * the guest's vCPUs run in. */
+static int query_arch(struct qvmi_ctx *ctx)
+{
+	char *arch = NULL;
+	int err = query_string(ctx, "query-target", "arch", &arch);
+
+	if (!err)
+		snprintf(ctx->vm_arch, sizeof(ctx->vm_arch), "%s", arch);
+	free(arch);
+	return err;
+}
+
 /* Name and UUID are asked for when first wanted (qvmi_vm_info), not on
  * every attach: each QMP round trip costs 0.5-1 ms. */
 int qvmi__qmp_identity(struct qvmi_ctx *ctx)
@@ -89,12 +103,15 @@ int qvmi__qmp_identity(struct qvmi_ctx *ctx)
 
 	if (!ctx->qmp && !ctx->qmp_lazy)
 		return 0;
-	if ((!ctx->vm_name || !ctx->vm_uuid) && (err = qvmi__qmp_need(ctx)))
+	if ((!ctx->vm_name || !ctx->vm_uuid || !ctx->vm_arch[0]) &&
+	    (err = qvmi__qmp_need(ctx)))
 		return err;
 	if (!ctx->vm_name)
 		err = query_string(ctx, "query-name", "name", &ctx->vm_name);
 	if (!err && !ctx->vm_uuid)
 		err = query_string(ctx, "query-uuid", "UUID", &ctx->vm_uuid);
+	if (!err && !ctx->vm_arch[0])
+		err = query_arch(ctx);
 	return err;
 }
 
@@ -130,6 +147,12 @@ static pid_t qemu_pid_of(struct attach *a)
 	char exe[256] = "";
 	int64_t qp = 0;
 
+	if (a->pid > 0) {
+		qvmi__log(a->ctx, QVMI_LOG_INFO,
+			  "attach: QEMU pid %d as given (QMP peer pid %d)",
+			  (int)a->pid, (int)pid);
+		return a->pid;
+	}
 	if (pid <= 0 || peer_is_qemu(pid, exe, sizeof(exe)))
 		return pid;
 	if (!qvmi_qmp_execute(a->q, "query-qvmi", NULL, &r) &&
@@ -589,15 +612,13 @@ static int attach_opts(struct qvmi_ctx *ctx,
  * must still be the file the attach checked, and the greeting's version
  * the cached one: a QEMU restarted since then is another VM.
  */
-int qvmi__qmp_need(struct qvmi_ctx *ctx)
+static int lazy_connect(struct qvmi_ctx *ctx)
 {
 	struct qvmi_qmp_lazy *z = ctx->qmp_lazy;
 	struct qvmi_qmp *q;
 	struct stat st;
 	int err;
 
-	if (ctx->qmp)
-		return 0;
 	if (!z)
 		return qvmi__err(ctx, -ENOTCONN, "not attached over QMP");
 	if (stat(z->path, &st) || st.st_dev != z->dev || st.st_ino != z->ino ||
@@ -639,6 +660,7 @@ static int cached_identity(struct qvmi_ctx *ctx, const struct qvmi_layout *c,
 	z->ctime_s = c->sock_ctime_s;
 	z->ctime_ns = c->sock_ctime_ns;
 	ctx->qmp_lazy = z;
+	ctx->qmp_connect = lazy_connect;
 	ctx->qemu_version = qvmi__strdup(c->version);
 	if (!ctx->qemu_version)
 		return -ENOMEM;
@@ -714,25 +736,36 @@ static void save_layout(struct attach *a, struct qvmi_layout *l)
 QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 			     const struct qvmi_attach_opts *opts)
 {
+	return qvmi__attach_qmp_ex(ctx, qmp_path, -1, 0, opts);
+}
+
+int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
+			int qemu_pid, const struct qvmi_attach_opts *opts)
+{
 	struct hmp_out mtree = { 0 };
-	struct attach a = { .ctx = ctx };
+	struct attach a = { .ctx = ctx, .pid = qemu_pid };
 	struct qvmi_layout *l = NULL;
 	int timeout_ms = 0, err;
 
-	if (!ctx)
+	if (!ctx || (fd >= 0) == !!qmp_path) {
+		if (fd >= 0)
+			close(fd);
 		return -EINVAL;
+	}
 	qvmi__clear_err(ctx);
 	err = attach_opts(ctx, opts, &a.allow, &timeout_ms);
-	if (err)
+	if (!err && (ctx->qmp || ctx->ctl || ctx->sources))
+		err = qvmi__err(ctx, -EBUSY, "attach: context already in use");
+	if (err) {
+		if (fd >= 0)
+			close(fd);
 		return err;
-	if (!qmp_path)
-		return qvmi__err(ctx, -EINVAL, "attach: no QMP socket path");
-	if (ctx->qmp || ctx->ctl || ctx->sources)
-		return qvmi__err(ctx, -EBUSY, "attach: context already in use");
+	}
 	/* The socket's identity is taken before connecting: a QEMU that
-	 * restarts in between leaves a cache that never matches. */
-	if (qvmi__layout_enabled() && (l = calloc(1, sizeof(*l))) &&
-	    !qvmi__layout_sock_id(qmp_path, l)) {
+	 * restarts in between leaves a cache that never matches.  No cache
+	 * for an inherited connection or a given pid: nothing names them. */
+	if (qmp_path && qemu_pid <= 0 && qvmi__layout_enabled() &&
+	    (l = calloc(1, sizeof(*l))) && !qvmi__layout_sock_id(qmp_path, l)) {
 		l->allow = a.allow;
 		if (!attach_cached(ctx, l, timeout_ms)) {
 			free(l);
@@ -742,7 +775,8 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 		free(l);
 		l = NULL;
 	}
-	err = qvmi_qmp_open(ctx, qmp_path, timeout_ms, &a.q);
+	err = qmp_path ? qvmi_qmp_open(ctx, qmp_path, timeout_ms, &a.q) :
+			 qvmi_qmp_open_fd(ctx, fd, timeout_ms ?: 5000, &a.q);
 	if (err) {
 		free(l);
 		return err;

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/internal.h"
 #include "source/dump.h"
 
 enum dump_fmt { F_ELF, F_KDUMP, F_FLAT, F_LIME, F_RAW, F_UNKNOWN };
@@ -163,14 +163,4 @@ QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 	qvmi__vm_state_changed(ctx, QVMI_VM_FROZEN);
 	qvmi__clear_err(ctx);
 	return 0;
-}
-
-QVMI_API const char *qvmi_vmcoreinfo(const struct qvmi_ctx *ctx)
-{
-	const char *v;
-
-	if (!ctx)
-		return NULL;
-	v = qvmi__elf_vmcoreinfo(ctx);
-	return v ? v : qvmi__kdump_vmcoreinfo(ctx);
 }

@@ -6,7 +6,7 @@
 #ifndef QVMI_CORE_DUMPWRITE_H
 #define QVMI_CORE_DUMPWRITE_H
 
-#include "internal.h"
+#include "core/internal.h"
 
 /* One run of guest-physical memory in the output. */
 struct qvmi__wrange {

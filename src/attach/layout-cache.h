@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 enum {
 	QVMI_LAYOUT_MAX_RANGES = 64,

@@ -1,0 +1,261 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A real libvirtd (Debian's libvirt-daemon-system 9.0) with qvmid in a
+# domain's monitor path through the <emulator> shim (docs/LIBVIRT.md).
+#
+# No systemd: this script starts virtlogd -d and libvirtd -d itself, in a
+# private mount namespace where /etc/libvirt, /run/libvirt,
+# /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt are
+# directories of its own (a copy of /etc/libvirt with a qemu.conf that runs
+# QEMU as root, no security driver, no cgroups, no namespaces), so a host's
+# own libvirt is not touched.  virsh talks to it by its socket path.  One
+# TCG domain boots the demo guest's kernel and initramfs
+# (scripts/demo-guest build) with memfd RAM.
+#
+# Covered: start through the shim, libvirt's monitor answered through
+# qvmid, a pmemaccess client (qvmi --pmem) against the guest's ground
+# truth, suspend/resume, virsh dump (getfd over SCM_RIGHTS), NIC hot-plug
+# (a tap fd through getfd + netdev_add), a libvirtd restart while the
+# domain runs, save/restore, reboot, destroy (qvmid ends with QEMU).
+# Prints "N passed, N failed, N skipped".
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+B="$ROOT/$BUILD"
+P=0 F=0 S=0
+
+ok() { P=$((P + 1)); echo "PASS libvirt: $1"; }
+bad() { F=$((F + 1)); echo "FAIL libvirt: $1${2:+: $2}"; }
+check() { # name, then a command that must succeed
+	local n=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n"; fi
+}
+finish() {
+	echo "$P passed, $F failed, $S skipped"
+	[ "$F" -eq 0 ]
+	exit
+}
+
+KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
+INITRD=$(ls -t "$ROOT"/build/guest/initramfs-*.cpio.gz 2>/dev/null | head -1)
+if [ "$(id -u)" != 0 ] || ! command -v libvirtd >/dev/null ||
+	! command -v virsh >/dev/null || ! command -v virtlogd >/dev/null ||
+	[ ! -x "$B/qvmi-qemu" ] || [ -z "$KERNEL" ] || [ -z "$INITRD" ]; then
+	S=1
+	echo "SKIP libvirt: needs root, libvirt-daemon-system, $BUILD/qvmi-qemu" \
+		"and the demo guest's initramfs (scripts/demo-guest build)"
+	finish
+fi
+
+W=$(mktemp -d /tmp/qvmi-libvirt-XXXXXX)
+V=(virsh -q -c "qemu:///system?socket=$W/run/libvirt-sock")
+DOM=qvmitest
+
+cleanup() {
+	"${V[@]}" destroy $DOM >/dev/null 2>&1
+	"${V[@]}" undefine $DOM >/dev/null 2>&1
+	for f in "$W"/libvirtd.pid "$W"/virtlogd.pid; do
+		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	sleep 1
+	[ -n "${QVMI_KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+
+mkdir -p "$W"/{etc,run,lib,log,cache,dom}
+cp -a /etc/libvirt/. "$W/etc/"
+rm -f "$W"/etc/qemu/networks/autostart/* "$W"/etc/qemu/*.xml
+cat >"$W/etc/qemu.conf" <<'EOF'
+# qvmi's libvirt test: QEMU as root, no security driver, no cgroups and
+# no namespaces (no systemd here)
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+namespaces = [ ]
+cgroup_controllers = [ ]
+EOF
+cat >"$W/etc/libvirtd.conf" <<'EOF'
+unix_sock_rw_perms = "0700"
+auth_unix_rw = "none"
+log_outputs = "1:file:/var/log/libvirt/libvirtd.log"
+log_filters = "1:qemu 1:libvirt 3:object 3:json 3:event 3:util 3:rpc"
+EOF
+cat >"$W/inner.sh" <<EOF
+#!/bin/sh
+set -e
+mount --bind $W/etc /etc/libvirt
+mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
+mount --bind $W/run /run/libvirt
+mount --bind $W/lib /var/lib/libvirt
+mount --bind $W/log /var/log/libvirt
+mount --bind $W/cache /var/cache/libvirt
+virtlogd -d -p $W/virtlogd.pid
+libvirtd -d -p $W/libvirtd.pid
+EOF
+chmod 755 "$W/inner.sh"
+# libvirt clears QEMU's environment: a wrapper names the shim's config
+# (a deployment uses /etc/qvmi/qvmi-qemu.conf and no wrapper).
+cat >"$W/dom/emulator" <<EOF
+#!/bin/sh
+QVMI_QEMU_CONF=$W/dom/qvmi-qemu.conf exec $B/qvmi-qemu "\$@"
+EOF
+chmod 755 "$W/dom/emulator"
+printf 'qvmid = %s\npmemaccess_dir = %s\n' "$B/qvmid" "$W/dom" \
+	>"$W/dom/qvmi-qemu.conf"
+cat >"$W/dom/$DOM.xml" <<EOF
+<domain type='qemu'>
+  <name>$DOM</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$KERNEL</kernel>
+    <initrd>$INITRD</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
+  </os>
+  <features><acpi/></features>
+  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
+  <devices>
+    <emulator>$W/dom/emulator</emulator>
+    <serial type='file'><source path='$W/dom/serial.log'/></serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+cat >"$W/dom/nic.xml" <<'EOF'
+<interface type='ethernet'>
+  <model type='virtio'/>
+</interface>
+EOF
+
+if ! unshare -m --propagation private "$W/inner.sh"; then
+	bad "libvirtd and virtlogd start in a private mount namespace"
+	finish
+fi
+for _ in $(seq 50); do
+	"${V[@]}" version >/dev/null 2>&1 && break
+	sleep 0.2
+done
+check "libvirtd answers" "${V[@]}" version
+
+qvmid_of_dom() { pgrep -f "qvmid --qmp fd:.* --pmemaccess $W/dom/$DOM.pmem"; }
+qemu_pid() { cat "$W/run/qemu/$DOM.pid" 2>/dev/null; }
+wait_ready() {
+	for _ in $(seq 120); do
+		grep -q "QVMI-GT ready" "$W/dom/serial.log" 2>/dev/null && return 0
+		sleep 1
+	done
+	return 1
+}
+mon() { "${V[@]}" qemu-monitor-command $DOM "$1"; }
+# "pid comm" of the guest's kernel threads (PPID 2, not kworkers: they
+# rename themselves) from its ground truth, 15 bytes as in task->comm.
+gt_kthreads() {
+	tr -d '\r' <"$W/dom/gt.log" | awk '$1 == "QVMI-GT" && $2 == "ps" && $4 == 2 &&
+		$6 !~ /^kworker/ { print substr($6, 1, 15) }' | sort -u
+}
+ps_kthreads() { # qvmi ps output on stdin
+	awk 'NR > 1 && $3 == 2 && $6 !~ /kworker/ {
+		gsub(/^\[|\]$/, "", $6); print $6 }' | sort -u
+}
+ps_matches() { # $@: qvmi target options
+	local got
+	[ -n "$(gt_kthreads)" ] || return 1 # never vacuous
+	got=$(timeout 120 "$B/qvmi" "$@" ps 2>"$W/ps.err") || return 1
+	echo "$got" >"$W/ps.out"
+	grep -qE '^ +1 +1 +0 .* init ' <<<"$got" || return 1
+	[ -z "$(comm -23 <(gt_kthreads) <(ps_kthreads <<<"$got"))" ]
+}
+
+"${V[@]}" define "$W/dom/$DOM.xml" >/dev/null
+check "domain starts through the qvmi-qemu shim" "${V[@]}" start $DOM
+check "qvmid runs on libvirt's monitor socket (fd:N)" qvmid_of_dom
+check "the guest boots" wait_ready
+# Its ground truth: the serial log starts again with each QEMU (restore).
+cp "$W/dom/serial.log" "$W/dom/gt.log"
+out=$(mon '{"execute":"query-qvmi"}')
+if grep -q "\"qemu-pid\":$(qemu_pid)," <<<"$out"; then
+	ok "libvirt's monitor is qvmid's proxy (query-qvmi names QEMU's pid)"
+else
+	bad "libvirt's monitor is qvmid's proxy" "${out:0:200}"
+fi
+check "pmemaccess client: qvmi --pmem ps matches the guest" \
+	ps_matches --pmem "$W/dom/$DOM.pmem"
+
+"${V[@]}" suspend $DOM >/dev/null
+[ "$("${V[@]}" domstate $DOM)" = paused ] && ok "virsh suspend" ||
+	bad "virsh suspend"
+"${V[@]}" resume $DOM >/dev/null
+[ "$("${V[@]}" domstate $DOM)" = running ] && ok "virsh resume" ||
+	bad "virsh resume"
+
+if "${V[@]}" dump $DOM "$W/dom/core" --memory-only >/dev/null 2>"$W/err" &&
+	[ "$(head -c 4 "$W/dom/core" | od -An -c | tr -d ' ')" = "177ELF" ]; then
+	ok "virsh dump (getfd with SCM_RIGHTS through qvmid): an ELF core"
+else
+	bad "virsh dump" "$(cat "$W/err")"
+fi
+check "qvmi --dump ps on that core matches the guest" \
+	ps_matches --dump "$W/dom/core"
+rm -f "$W/dom/core"
+
+if "${V[@]}" attach-device $DOM "$W/dom/nic.xml" --live >/dev/null \
+	2>"$W/err" && [ -n "$("${V[@]}" domiflist $DOM)" ]; then
+	ok "NIC hot-plug (a tap fd through getfd + netdev_add)"
+else
+	bad "NIC hot-plug" "$(cat "$W/err")"
+fi
+
+old=$(cat "$W/libvirtd.pid")
+kill "$old"
+for _ in $(seq 50); do
+	kill -0 "$old" 2>/dev/null || break
+	sleep 0.2
+done
+nsenter -t "$(cat "$W/virtlogd.pid")" -m libvirtd -d -p "$W/libvirtd.pid"
+for _ in $(seq 50); do
+	"${V[@]}" version >/dev/null 2>&1 && break
+	sleep 0.2
+done
+out=$(mon '{"execute":"query-status"}')
+[ "$(cat "$W/libvirtd.pid")" != "$old" ] &&
+	grep -q '"running":true' <<<"$out" &&
+	ok "libvirtd restarted while the domain runs: it reconnects" ||
+	bad "libvirtd restart" "$out"
+
+"${V[@]}" save $DOM "$W/dom/saved" >/dev/null 2>"$W/err" &&
+	[ "$("${V[@]}" domstate $DOM)" = "shut off" ] &&
+	ok "virsh save" || bad "virsh save" "$(cat "$W/err")"
+for _ in $(seq 50); do qvmid_of_dom >/dev/null || break; sleep 0.2; done
+qvmid_of_dom >/dev/null && bad "qvmid ends with QEMU (save)" ||
+	ok "qvmid ends with QEMU (save)"
+"${V[@]}" restore "$W/dom/saved" >/dev/null 2>"$W/err" &&
+	[ "$("${V[@]}" domstate $DOM)" = running ] &&
+	ok "virsh restore (a new qvmid)" || bad "virsh restore" "$(cat "$W/err")"
+rm -f "$W/dom/saved"
+check "pmemaccess after restore: qvmi --pmem ps matches the guest" \
+	ps_matches --pmem "$W/dom/$DOM.pmem"
+
+# reboot: ACPI is on, but the initramfs has no acpid: --mode acpi is
+# only sent; system_reset goes through qvmid to QEMU.
+if "${V[@]}" reset $DOM >/dev/null 2>"$W/err" &&
+	sleep 1 && "${V[@]}" domstate $DOM | grep -q running; then
+	ok "virsh reset"
+else
+	bad "virsh reset" "$(cat "$W/err")"
+fi
+"${V[@]}" reboot $DOM >/dev/null 2>"$W/err" && ok "virsh reboot (sent)" ||
+	bad "virsh reboot" "$(cat "$W/err")"
+
+"${V[@]}" destroy $DOM >/dev/null
+for _ in $(seq 50); do qvmid_of_dom >/dev/null || break; sleep 0.2; done
+qvmid_of_dom >/dev/null && bad "virsh destroy: qvmid ends with QEMU" ||
+	ok "virsh destroy: qvmid ends with QEMU"
+[ -e "$W/dom/$DOM.pmem" ] && bad "pmemaccess socket removed" ||
+	ok "pmemaccess socket removed"
+finish
