@@ -21,7 +21,6 @@
  */
 #include <lzo/lzo1x.h>
 #include <snappy-c.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,6 +92,7 @@ static int read_header(struct kdump *k, uint32_t *bitmap_blocks,
 {
 	uint8_t h[HDR_MIN];
 	int32_t bs, sub;
+	size_t mlen;
 	int err = qvmi__dfile_read(k->df, 0, h, sizeof(h));
 
 	if (err)
@@ -111,11 +111,13 @@ static int read_header(struct kdump *k, uint32_t *bitmap_blocks,
 		return kbad(k->ctx, "bad sub-header size or version");
 	k->block_size = (uint32_t)bs;
 	*sub_blocks = (uint32_t)sub;
-	/* utsname.machine, e.g. "x86_64" (qvmi_vm_info's arch) */
-	if (!memchr(h + 12 + 4 * 65, '\0', 65))
-		return kbad(k->ctx, "utsname.machine not terminated");
-	snprintf(k->ctx->vm_arch, sizeof(k->ctx->vm_arch), "%s",
-		 (const char *)h + 12 + 4 * 65);
+	/* utsname.machine, e.g. "x86_64" (qvmi_vm_info's arch); kept only
+	 * when it fits */
+	mlen = strnlen((const char *)h + 12 + 4 * 65, 65);
+	if (mlen < sizeof(k->ctx->vm_arch)) {
+		memcpy(k->ctx->vm_arch, h + 12 + 4 * 65, mlen);
+		k->ctx->vm_arch[mlen] = '\0';
+	}
 	return 0;
 }
 
