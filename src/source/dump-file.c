@@ -117,7 +117,8 @@ static int index_flat(struct qvmi__dfile *f, uint64_t fsize)
 			f->r[f->n++] = (struct frec){ off, size, pos };
 		pos += size;
 	}
-	qsort(f->r, f->n, sizeof(*f->r), cmp_rec);
+	if (f->n) /* qsort(NULL, 0, ...) is undefined (UBSan, fuzz/kdump) */
+		qsort(f->r, f->n, sizeof(*f->r), cmp_rec);
 	for (size_t i = 1; i < f->n; i++)
 		if (f->r[i].off < f->r[i - 1].off + f->r[i - 1].size)
 			return fbad(f->ctx, "flattened: records overlap");

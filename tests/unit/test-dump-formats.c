@@ -308,6 +308,10 @@ static void test_flat_bad(void)
 	CHECK_INT(attach_err(c, flen), ==, -EBADMSG);
 	/* no end record */
 	CHECK_INT(attach_err(f, flen - 16), ==, -EBADMSG);
+	/* no record at all, only the end (fuzz/kdump found qsort(NULL)) */
+	memcpy(c, f, 4096);
+	memset(c + 4096, 0xff, 16);
+	CHECK_INT(attach_err(c, 4096 + 16), ==, -EBADMSG);
 	/* a record past the end of the file */
 	memcpy(c, f, flen);
 	c[4096 + 8] = 0x10;
