@@ -47,7 +47,9 @@ JSONC_CFLAGS := $(shell $(PKG_CONFIG) --cflags json-c 2>/dev/null)
 JSONC_LIBS := $(shell $(PKG_CONFIG) --libs json-c 2>/dev/null || echo -ljson-c)
 BPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf)
-EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS)
+# kdump-compressed pages (src/source/dump-kdump.c): Debian's libraries.
+DUMP_LIBS := -lzstd -llzo2 -lsnappy -lz
+EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS) $(DUMP_LIBS)
 
 # The qvmi CLI is a short-lived process, and here a page fault costs
 # ~11 us.  It is linked fully static (no ld.so, no libc.so to map and
@@ -56,7 +58,8 @@ EXTRA_LIBS := $(JSONC_LIBS) $(BPF_LIBS)
 # files without PIE (BENCHMARKS.md has the floors).  Only when every .a is
 # there; STATIC_CLI=0 links it like the library.
 STATIC_CLI ?= 1
-CLI_STATIC_LIBS := json-c bpf elf z
+# snappy is C++: its .a needs libstdc++ and libm.
+CLI_STATIC_LIBS := json-c bpf elf zstd lzo2 snappy stdc++ m z
 ifeq ($(STATIC_CLI),1)
 CLI_STATIC := $(shell for l in $(CLI_STATIC_LIBS); do \
 	f=$$($(CC) -print-file-name=lib$$l.a); [ -f "$$f" ] || exit 0; \
@@ -136,6 +139,8 @@ $(BUILD)/%.o: %.c
 $(LIB_A): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+	@# what a static link of it needs (python/setup.py reads this)
+	$(Q)printf '%s\n' '$(EXTRA_LIBS)' > $(BUILD)/libqvmi.libs
 
 $(LIB_SO): $(LIB_OBJS) src/libqvmi.map
 	$(call msg,LD,$@)
@@ -312,7 +317,7 @@ $(BUILD)/qvmi.pc: Makefile
 		'includedir=$(INCLUDEDIR)' '' 'Name: qvmi' \
 		'Description: virtual machine introspection for QEMU/KVM guests' \
 		'Version: $(VERSION)' 'Libs: -L$${libdir} -lqvmi' \
-		'Libs.private: $(JSONC_LIBS) $(BPF_LIBS)' \
+		'Libs.private: $(EXTRA_LIBS)' \
 		'Requires.private: json-c libbpf' \
 		'Cflags: -I$${includedir}' > $@
 

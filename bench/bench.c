@@ -122,7 +122,7 @@ static const struct bench_section sections[] = {
 	{ "paging", bench_paging }, { "linux", bench_linux },
 	{ "gdb", bench_gdb },	    { "session", bench_session },
 	{ "python", bench_python }, { "kvmi", bench_kvmi },
-	{ "scale", bench_scale },
+	{ "scale", bench_scale },   { "dump", bench_dump },
 };
 
 int main(int argc, char **argv)

@@ -335,23 +335,70 @@ QVMI_API int qvmi_find_pa(struct qvmi_ctx *ctx, const void *pattern, size_t len,
 enum qvmi_dump_format {
 	QVMI_DUMP_ELF = 0, /* ELF core like QMP dump-guest-memory */
 	QVMI_DUMP_RAW = 1, /* file offset == GPA, holes left sparse */
+	QVMI_DUMP_LIME = 2, /* LiME: a 32-byte header before each range */
+	/* kdump-compressed (makedumpfile's format, crash and drgn read it):
+	 * VMCOREINFO and the vCPU notes in the sub-header, all-zero pages
+	 * left out (makedumpfile -d 1), each page compressed */
+	QVMI_DUMP_KDUMP = 3,
+};
+
+enum qvmi_dump_compress {
+	QVMI_DUMP_ZLIB = 0,
+	QVMI_DUMP_LZO = 1,
+	QVMI_DUMP_SNAPPY = 2,
+	QVMI_DUMP_ZSTD = 3,
 };
 
 /* Bytes done of total; runs on the writing thread between writes, and
  * should only report (not call into the context). */
 typedef void (*qvmi_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
+/* size bytes of guest-physical memory at pa, seen at virtual address va. */
+struct qvmi_dump_vrange {
+	uint64_t va, pa, size;
+};
+
+/*
+ * A Linux guest's layout for an ELF dump that crash, drgn, makedumpfile
+ * and gdb open (qvmi_linux_dump_kernel() fills it): the VMCOREINFO note
+ * text, the parts of the kernel image the kernel still uses at their
+ * image addresses (image[], sorted by pa, page-aligned, disjoint), and the
+ * direct map: all other memory at page_offset + guest-physical address.
+ */
+struct qvmi_dump_kernel {
+	struct qvmi_dump_vrange *image;
+	size_t nimage;
+	uint64_t page_offset;
+	char *vmcoreinfo; /* vmcoreinfo_len bytes (no NUL counted), or NULL */
+	size_t vmcoreinfo_len;
+};
+/* Free what qvmi_linux_dump_kernel() allocated; NULL is a no-op. */
+QVMI_API void qvmi_dump_kernel_deinit(struct qvmi_dump_kernel *k);
+
 struct qvmi_dump_write_opts {
 	size_t sz;
 	enum qvmi_dump_format format;
 	qvmi_progress_fn progress; /* may be NULL */
 	void *progress_arg;
+	/* ELF only.  NULL: PT_LOADs carry physical addresses only, as QEMU
+	 * writes without paging.  Given: a VMCOREINFO note (its text), a
+	 * PT_LOAD for each part of image[] at its va, every other range at
+	 * page_offset + its address (no physical page in two PT_LOADs). */
+	const struct qvmi_dump_kernel *kernel;
+	/* Pause the VM while writing (a consistent image) and resume it
+	 * after, unless it was paused already. */
+	int pause;
+	/* QVMI_DUMP_KDUMP: how pages are compressed. */
+	enum qvmi_dump_compress compress;
 };
 
 /*
  * Write all guest RAM (and, for ELF, the vCPU registers) to path, mode
- * 0600.  RAM is what qvmi_ram_count() lists, else every mapped range but a
- * catch-all over all of 2^64.  ELF is QEMU's layout (PT_NOTE: a "CORE"
+ * 0600.  RAM is what qvmi_ram_count() lists, plus the mapped ranges wholly
+ * below 4 GiB that are not RAM (ROM, the BIOS shadow at 0xc0000-0xfffff,
+ * the BIOS at 0xfffc0000), as QEMU's dump-guest-memory writes them; else
+ * every mapped range but a catch-all over all of 2^64.  Holes of a sparse
+ * RAM file are skipped without being read (SEEK_DATA).  ELF is QEMU's layout (PT_NOTE: a "CORE"
  * NT_PRSTATUS per vCPU, then a "QEMU" note per vCPU, then VMCOREINFO if
  * the source had one; a PT_LOAD per range) except that the memory starts
  * page-aligned.  All-zero pages are left as holes in both formats.  A
@@ -742,6 +789,20 @@ QVMI_API int qvmi_linux_va_to_pa(struct qvmi_linux *lx, uint64_t va,
  * init_mm (and BTF) or init_top_pgt/swapper_pg_dir.
  */
 QVMI_API int qvmi_linux_kernel_dtb(struct qvmi_linux *lx, uint64_t *ret);
+
+/*
+ * The layout an ELF dump needs for crash, drgn, makedumpfile and gdb
+ * (struct qvmi_dump_kernel): the image from _text to _end less what the
+ * kernel freed after boot and reuses through the direct map (init memory,
+ * the text/rodata and rodata/data gaps, unused brk), page_offset_base,
+ * and the VMCOREINFO text from the note the kernel keeps at
+ * *vmcoreinfo_note (kernel/crash_core.c, CONFIG_CRASH_CORE), which is
+ * what QEMU's -device vmcoreinfo would hand over.  x86_64 kernels only
+ * (-EOPNOTSUPP otherwise); -ENOENT without vmcoreinfo_note or _end,
+ * -EBADMSG for a malformed note.  Free with qvmi_dump_kernel_deinit().
+ */
+QVMI_API int qvmi_linux_dump_kernel(struct qvmi_linux *lx,
+				    struct qvmi_dump_kernel *ret);
 
 struct qvmi_linux_member {
 	uint64_t bit_offset; /* from the start of the outer type */

@@ -38,6 +38,16 @@ def pkg_libs(name, fallback):
         return [fallback]
 
 
+def lib_deps():
+    """What linking libqvmi.a needs: the Makefile writes it next to the
+    archive (json-c, libbpf, the dump compressors, ...)."""
+    try:
+        with open(os.path.join(BUILD, "libqvmi.libs")) as f:
+            return [w[2:] for w in shlex.split(f.read()) if w.startswith("-l")]
+    except OSError:
+        return pkg_libs("json-c", "json-c") + pkg_libs("libbpf", "bpf")
+
+
 if not os.path.exists(LIB_A):
     if os.path.exists(os.path.join(ROOT, "Makefile")):
         subprocess.run(["make", "-C", ROOT, "-j2",
@@ -64,8 +74,7 @@ ext = Extension(
     depends=[os.path.join("src", "binding.h"), LIB_A,
              os.path.join(ROOT, "include", "qvmi.h")],
     extra_objects=[LIB_A],
-    libraries=pkg_libs("json-c", "json-c") + pkg_libs("libbpf", "bpf") +
-    ["pthread"],
+    libraries=lib_deps() + ["pthread"],
     extra_compile_args=cflags,
     extra_link_args=ldflags,
 )

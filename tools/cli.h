@@ -116,6 +116,7 @@ struct cli_progress {
 	bool tty;
 	bool shown; /* a partial bar is on the line */
 	int last_pct;
+	double t0, last; /* CLOCK_MONOTONIC s: start, last redraw */
 };
 void cli_progress_init(struct cli_progress *p);
 void cli_progress(uint64_t done, uint64_t total, void *arg);

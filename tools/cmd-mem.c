@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* qvmi read / write / dump: guest-physical memory commands (find:
- * cmd-find.c). */
+/* qvmi read / write: guest-physical memory commands (find: cmd-find.c,
+ * dump: cmd-dump.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +48,6 @@ enum {
 	OPT_RAW,
 	OPT_STRING,
 	OPT_FILE,
-	OPT_FORMAT,
 	OPT_VA,
 	OPT_DTB,
 	OPT_VCPU,
@@ -335,58 +334,4 @@ int cmd_write(struct cli *cli, int argc, char **argv)
 		       (unsigned long long)addr);
 	free(data);
 	return rc;
-}
-
-/* ---- dump ------------------------------------------------------------- */
-
-struct dump_args {
-	enum qvmi_dump_format format;
-	struct cli_progress progress;
-};
-
-static int dump_opt(struct cli *cli, int opt, const char *arg, void *data)
-{
-	struct dump_args *a = data;
-
-	if (!strcmp(arg, "elf"))
-		a->format = QVMI_DUMP_ELF;
-	else if (!strcmp(arg, "raw"))
-		a->format = QVMI_DUMP_RAW;
-	else {
-		fprintf(stderr, "qvmi: --format takes elf or raw\n");
-		return -1;
-	}
-	return 0;
-}
-
-int cmd_dump(struct cli *cli, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ 0 },
-	};
-	struct dump_args a = { .format = QVMI_DUMP_ELF };
-	int i, err, rc = 0;
-
-	i = parse_or_exit(cli, "dump", argc, argv, opts, dump_opt, &a, &rc);
-	if (i < 0)
-		return rc;
-	if (argc - i != 1)
-		return cli_usage_error(cli_find_cmd("dump"), "need one FILE"),
-		       2;
-	if (cli_attach(cli))
-		return 1;
-	cli_progress_init(&a.progress);
-	{
-		QVMI_OPTS(qvmi_dump_write_opts, wopts, .format = a.format,
-			  .progress = cli_progress,
-			  .progress_arg = &a.progress);
-
-		err = qvmi_dump_write(cli->ctx, argv[i], &wopts);
-	}
-	if (err)
-		return cli_fail(cli, "dump", err);
-	if (!cli->json)
-		printf("wrote %s\n", argv[i]);
-	return 0;
 }

@@ -25,7 +25,7 @@
 	"  --gdb PATH       QEMU gdbstub socket: registers, breakpoints, step;\n" \
 	"                   with --qmp, QMP gives memory and the gdbstub\n"       \
 	"                   registers and control\n"                              \
-	"  --dump FILE      ELF core (dump-guest-memory) or raw dump\n"           \
+	"  --dump FILE      a dump: ELF, kdump (flattened too), LiME or raw\n"    \
 	"  --pmem PATH      pmemaccess socket (qvmid, or a patched QEMU)\n"       \
 	"  --session PATH   qvmid introspection session (needs --key FILE)\n"     \
 	"  --session-listen ADDR  wait up to 30 s for a qvmid --session-\n"       \
@@ -67,10 +67,15 @@ const struct cli_cmd cli_cmds[] = {
 	  "follows the guest's data, not its RAM size.  Shows progress on\n"
 	  "a terminal.\n" },
 	{ "dump", cmd_dump, "write guest RAM to an ELF core or raw file",
-	  "dump FILE [--format elf|raw]\n\nWrite all guest RAM to FILE: an "
-	  "ELF core with vCPU registers (like QMP\ndump-guest-memory; the "
-	  "default) or a raw image (file offset = GPA).\nShows progress on a "
-	  "terminal.  Pause the VM first for a consistent image.\n" },
+	  "dump FILE [--format elf|kdump|lime|raw] [--compress "
+	  "zlib|lzo|snappy|zstd]\n     [--pause] [--no-kernel]\n\nWrite "
+	  "all guest RAM and ROM to FILE: an ELF core (the default),\n"
+	  "kdump-compressed (zero pages left out), LiME (Volatility) or a raw\n"
+	  "image (file offset = GPA).  For a Linux guest the ELF core is a\n"
+	  "kernel dump that crash, drgn, makedumpfile and gdb open: VMCOREINFO "
+	  "from\nguest memory, the kernel's virtual layout; --no-kernel writes "
+	  "QEMU's\nphysical-only layout.  --pause holds the VM still for a "
+	  "consistent\nimage.  Shows progress (rate, ETA) on a terminal.\n" },
 	{ "pause", cmd_pause, "pause the VM", "pause\n" },
 	{ "resume", cmd_resume, "resume the VM", "resume\n" },
 	{ "status", cmd_status, "run state of the VM", "status\n" },

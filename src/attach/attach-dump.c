@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Attaching to a memory dump file: ELF core (by magic) or raw image. */
+/*
+ * Attaching to a memory dump file, its format told by content: ELF core,
+ * kdump-compressed, flattened kdump, LiME, or a raw image of a PC guest.
+ */
 #include <elf.h>
 #include <fcntl.h>
 #include <string.h>
@@ -9,35 +12,86 @@
 #include "core/internal.h"
 #include "source/dump.h"
 
-/* ELF if the file starts with the ELF magic; a short file is raw. */
-static int detect_elf(struct qvmi_ctx *ctx, int fd, bool *ret)
+enum dump_fmt { F_ELF, F_KDUMP, F_FLAT, F_LIME, F_RAW, F_UNKNOWN };
+
+static const char *const fmt_names[] = { "elf", "kdump", "flattened", "lime",
+					 "raw" };
+
+/*
+ * A raw image of a PC guest starts with the real-mode interrupt vector
+ * table, which the BIOS fills (SeaBIOS: every vector at segment 0xf000)
+ * and Linux leaves alone (it reserves the first page): most of the first
+ * 256 far pointers point into the BIOS segments 0xc000-0xf000.
+ */
+static bool looks_raw(const uint8_t *h, size_t n, uint64_t size)
 {
-	unsigned char m[SELFMAG];
+	size_t i, bios = 0;
+
+	if (n < 1024 || size < (1 << 20) || size % 4096)
+		return false;
+	for (i = 0; i < 256; i++) {
+		uint16_t seg = (uint16_t)(h[4 * i + 2] | h[4 * i + 3] << 8);
+
+		bios += seg >= 0xc000;
+	}
+	return bios >= 128;
+}
+
+/* The format by content, never by name. */
+static int detect(struct qvmi_ctx *ctx, int fd, enum dump_fmt *ret)
+{
+	uint8_t h[1024];
+	struct stat st;
 	ssize_t n;
 
 	do
-		n = pread(fd, m, sizeof(m), 0);
+		n = pread(fd, h, sizeof(h), 0);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	if (n < 0 || fstat(fd, &st))
 		return qvmi__err(ctx, -errno, "dump: cannot read the file");
-	*ret = n == SELFMAG && !memcmp(m, ELFMAG, SELFMAG);
+	if (n >= SELFMAG && !memcmp(h, ELFMAG, SELFMAG))
+		*ret = F_ELF;
+	else if (n >= 8 && !memcmp(h, "KDUMP   ", 8))
+		*ret = F_KDUMP;
+	else if (n >= 13 && !memcmp(h, "makedumpfile", 13))
+		*ret = F_FLAT;
+	else if (n >= 8 && !memcmp(h, "EMiL\1\0\0\0", 8))
+		*ret = F_LIME;
+	else if (looks_raw(h, (size_t)n, (uint64_t)st.st_size))
+		*ret = F_RAW;
+	else
+		return qvmi__err(ctx, -EBADMSG,
+				 "unknown dump format (not ELF, kdump, "
+				 "flattened kdump or LiME, and no BIOS vector "
+				 "table at 0 as a raw PC image has; force "
+				 "one with format \"raw\" or a raw map)");
 	return 0;
 }
 
 static int pick_format(struct qvmi_ctx *ctx, int fd, const char *format,
-		       bool *elf)
+		       const char *raw_map, enum dump_fmt *ret)
 {
-	if (!format)
-		return detect_elf(ctx, fd, elf);
-	if (!strcmp(format, "elf"))
-		*elf = true;
-	else if (!strcmp(format, "raw"))
-		*elf = false;
-	else
-		return qvmi__err(ctx, -EINVAL,
-				 "dump: unknown format \"%.32s\" (elf, raw)",
-				 format);
-	return 0;
+	size_t i;
+
+	if (!format) {
+		int err = detect(ctx, fd, ret);
+
+		/* a raw map says what an unrecognised file is */
+		if (err == -EBADMSG && raw_map) {
+			*ret = F_RAW;
+			err = 0;
+		}
+		return err;
+	}
+	for (i = 0; i < QVMI_ARRAY_SIZE(fmt_names); i++)
+		if (!strcmp(format, fmt_names[i])) {
+			*ret = (enum dump_fmt)i;
+			return 0;
+		}
+	return qvmi__err(ctx, -EINVAL,
+			 "dump: unknown format \"%.32s\" (elf, kdump, "
+			 "flattened, lime, raw)",
+			 format);
 }
 
 /* O_NONBLOCK so that a FIFO cannot block the open; then only regular
@@ -69,7 +123,7 @@ QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 {
 	const char *raw_map = QVMI_OPTS_GET(opts, raw_map, NULL);
 	const char *format = QVMI_OPTS_GET(opts, format, NULL);
-	bool elf = false;
+	enum dump_fmt fmt = F_UNKNOWN;
 	int fd, err;
 
 	if (!ctx)
@@ -82,25 +136,30 @@ QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 	fd = open_dump(ctx, path);
 	if (fd < 0)
 		return fd;
-	err = pick_format(ctx, fd, format, &elf);
+	err = pick_format(ctx, fd, format, raw_map, &fmt);
+	if (!err && fmt != F_RAW && raw_map)
+		err = qvmi__err(ctx, -EINVAL,
+				"dump: raw_map given for a %s dump",
+				fmt_names[fmt]);
 	if (err) {
 		close(fd);
 		return err;
 	}
-	if (elf && raw_map) {
-		close(fd);
-		return qvmi__err(ctx, -EINVAL,
-				 "dump: raw_map given for an ELF core");
-	}
-	/* Both take ownership of fd. */
-	err = elf ? qvmi__attach_elf_fd(ctx, fd) :
-		    qvmi__attach_raw_fd(ctx, fd, raw_map);
+	/* Each takes ownership of fd. */
+	if (fmt == F_ELF)
+		err = qvmi__attach_elf_fd(ctx, fd);
+	else if (fmt == F_KDUMP || fmt == F_FLAT)
+		err = qvmi__attach_kdump_fd(ctx, fd, fmt == F_FLAT);
+	else if (fmt == F_LIME)
+		err = qvmi__attach_lime_fd(ctx, fd);
+	else
+		err = qvmi__attach_raw_fd(ctx, fd, raw_map);
 	if (err) {
 		/* Keep the message: detach does not touch it. */
 		qvmi__detach(ctx);
 		return err;
 	}
-	ctx->backend = elf ? "elf" : "raw";
+	ctx->backend = fmt_names[fmt];
 	qvmi__vm_state_changed(ctx, QVMI_VM_FROZEN);
 	qvmi__clear_err(ctx);
 	return 0;

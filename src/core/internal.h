@@ -75,6 +75,16 @@ struct qvmi_seg {
  * dump, later the gdbstub) provides one small ops table.  NULL ops mean
  * "cannot do that" and give -EOPNOTSUPP in one place (ctl.c).
  */
+/* A segment register's hidden part, as QEMU keeps it (SegmentCache) and
+ * writes it into its dump's "QEMU" notes. */
+struct qvmi__seg {
+	uint32_t selector, limit, flags;
+	uint64_t base;
+};
+struct qvmi__segs {
+	struct qvmi__seg es, cs, ss, ds, fs, gs, ldt, tr;
+};
+
 /* CLOCK_MONOTONIC in milliseconds and nanoseconds: every deadline and
  * timeout in the library and qvmid counts on this one clock. */
 static inline int64_t qvmi__mono_ms(void)
@@ -115,6 +125,10 @@ struct qvmi_ctl_ops {
 	/* qvmi_set_regs */
 	int (*set_regs)(struct qvmi_ctl *c, unsigned int vcpu,
 			const struct qvmi_regs_x86 *regs);
+	/* Optional: segment limits, flags, LDT and TR (the dump writer's
+	 * QEMU notes). */
+	int (*get_segs)(struct qvmi_ctl *c, unsigned int vcpu,
+			struct qvmi__segs *ret);
 	void (*destroy)(struct qvmi_ctl *c);
 };
 

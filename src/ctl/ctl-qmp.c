@@ -131,6 +131,32 @@ static int cq_get_regs(struct qvmi_ctl *c, unsigned int vcpu,
 	return err;
 }
 
+/* Segment limits, flags, LDT and TR: in no QMP command, but in the same
+ * "info registers" text as the rest. */
+static int cq_get_segs(struct qvmi_ctl *c, unsigned int vcpu,
+		       struct qvmi__segs *ret)
+{
+	struct ctl_qmp *cq = cq_of(c);
+	char cmd[48], *out = NULL;
+	int err = cq_connect(c);
+
+	if (err < 0)
+		return err;
+	if (cq->regs_all)
+		snprintf(cmd, sizeof(cmd), "info registers -a");
+	else
+		snprintf(cmd, sizeof(cmd), "info registers %u", vcpu);
+	err = qvmi_qmp_hmp(cq->q, cmd, &out);
+	if (err < 0)
+		return err;
+	err = qvmi_hmp_parse_segs_cpu(out, vcpu, ret);
+	free(out);
+	return err ? qvmi__err(c->ctx, err,
+			       "registers: no segment lines for vCPU %u",
+			       vcpu) :
+		     0;
+}
+
 static int cq_pause(struct qvmi_ctl *c)
 {
 	int err = cq_connect(c);
@@ -241,6 +267,7 @@ static const struct qvmi_ctl_ops ctl_qmp_ops = {
 	.name = "qmp",
 	.vcpu_count = cq_vcpu_count,
 	.get_regs = cq_get_regs,
+	.get_segs = cq_get_segs,
 	.pause = cq_pause,
 	.resume = cq_resume,
 	.state = cq_state,

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Writing guest RAM to a dump file: an ELF core in the layout of QMP
- * dump-guest-memory (PT_NOTE with per-vCPU "CORE" NT_PRSTATUS and "QEMU"
- * notes, then one PT_LOAD per RAM range), or a raw image (file offset ==
- * GPA).  All-zero pages are not written, so both stay sparse.
- *
- * One difference from QEMU: the memory starts at a page-aligned file
- * offset, which is what lets the ELF core stay sparse too.
+ * Writing guest RAM to a dump file: an ELF core (dumpwrite-elf.c) or a
+ * raw image (file offset == GPA).  What goes in is RAM plus the ROM and
+ * BIOS-shadow ranges QEMU's dump-guest-memory writes too.  The copy costs
+ * O(data), not O(RAM): holes of a sparse RAM file are skipped with
+ * SEEK_DATA without being read, and all-zero pages are not written, so the
+ * output stays sparse.
  */
-#include <elf.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -16,34 +14,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/internal.h"
-#include "source/dump.h"
-
-enum { CHUNK = 1 << 20 };
-
-struct wrange {
-	uint64_t gpa, size, off; /* off: file offset of the data */
-};
-
-struct writer {
-	struct qvmi_ctx *ctx;
-	const char *path;
-	int fd;
-	uint8_t *buf; /* CHUNK */
-	qvmi_progress_fn progress;
-	void *progress_arg;
-	uint64_t done, total;
-};
+#include "dumpwrite.h"
 
 /* ---- what to write ------------------------------------------------------ */
+
+struct span {
+	uint64_t gpa, last;
+};
 
 /* Add [gpa, last]; merge with the previous range when they touch or
  * overlap (input is sorted), so PT_LOADs never overlap: the reader rejects
  * that. */
-static int push_range(struct qvmi_ctx *ctx, struct wrange **r, size_t *n,
+static int push_range(struct qvmi_ctx *ctx, struct qvmi__wrange **r, size_t *n,
 		      size_t *cap, uint64_t gpa, uint64_t last)
 {
-	struct wrange *p = *n ? &(*r)[*n - 1] : NULL;
+	struct qvmi__wrange *p = *n ? &(*r)[*n - 1] : NULL;
 
 	if (last == UINT64_MAX && gpa == 0)
 		return qvmi__err(ctx, -EFBIG,
@@ -57,46 +42,81 @@ static int push_range(struct qvmi_ctx *ctx, struct wrange **r, size_t *n,
 	}
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 16;
-		struct wrange *nr = realloc(*r, c * sizeof(*nr));
+		struct qvmi__wrange *nr = realloc(*r, c * sizeof(*nr));
 
 		if (!nr)
 			return qvmi__err(ctx, -ENOMEM, "out of memory");
 		*r = nr;
 		*cap = c;
 	}
-	(*r)[(*n)++] = (struct wrange){ gpa, last - gpa + 1, 0 };
+	(*r)[(*n)++] = (struct qvmi__wrange){ gpa, last - gpa + 1, 0, gpa };
 	return 0;
 }
 
-/* RAM as the VM describes it; without that, what is mapped, leaving out a
- * catch-all over all of 2^64 (it would be 16 EiB of nothing). */
-static int collect(struct qvmi_ctx *ctx, struct wrange **ret, size_t *nret)
+static int span_cmp(const void *a, const void *b)
 {
-	size_t i, n = 0, cap = 0;
-	struct wrange *r = NULL;
-	int err = 0;
+	const struct span *x = a, *y = b;
 
-	for (i = 0; i < ctx->nram && !err; i++) {
+	return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
+}
+
+/*
+ * RAM as the VM describes it, plus each mapped range wholly below 4 GiB:
+ * there QEMU's memory tree has the ROMs, the BIOS shadow 0xc0000-0xfffff
+ * (ACPI and SMBIOS tables) and the BIOS at 0xfffc0000, which QEMU's
+ * dump-guest-memory writes too (guest_phys_blocks takes every RAM-backed
+ * region).  Without a RAM list: what is mapped, leaving out a catch-all
+ * over all of 2^64 (16 EiB of nothing).
+ */
+static int gather(struct qvmi_ctx *ctx, struct span **ret, size_t *nret)
+{
+	size_t i, n = 0;
+	struct span *s = calloc(ctx->nram + ctx->nsegs + 1, sizeof(*s));
+
+	if (!s)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	for (i = 0; i < ctx->nram; i++) {
 		const struct qvmi_ram_range *m = &ctx->ram[i];
 
 		if (!m->size)
 			continue;
-		if (m->gpa + (m->size - 1) < m->gpa)
-			err = qvmi__err(ctx, -EINVAL,
-					"dump: RAM range at 0x%" PRIx64
-					" wraps past 2^64",
-					m->gpa);
-		else
-			err = push_range(ctx, &r, &n, &cap, m->gpa,
-					 m->gpa + (m->size - 1));
+		if (m->gpa + (m->size - 1) < m->gpa) {
+			free(s);
+			return qvmi__err(ctx, -EINVAL,
+					 "dump: RAM range at 0x%" PRIx64
+					 " wraps past 2^64",
+					 m->gpa);
+		}
+		s[n++] = (struct span){ m->gpa, m->gpa + (m->size - 1) };
 	}
-	for (i = 0; !ctx->nram && i < ctx->nsegs && !err; i++) {
-		const struct qvmi_seg *s = &ctx->segs[i];
+	for (i = 0; i < ctx->nsegs; i++) {
+		const struct qvmi_seg *g = &ctx->segs[i];
 
-		if (s->start == 0 && s->last == UINT64_MAX)
+		if ((g->start == 0 && g->last == UINT64_MAX) ||
+		    (ctx->nram && g->last > 0xffffffffull))
 			continue;
-		err = push_range(ctx, &r, &n, &cap, s->start, s->last);
+		s[n++] = (struct span){ g->start, g->last };
 	}
+	qsort(s, n, sizeof(*s), span_cmp);
+	*ret = s;
+	*nret = n;
+	return 0;
+}
+
+static int collect(struct qvmi_ctx *ctx, struct qvmi__wrange **ret,
+		   size_t *nret)
+{
+	size_t i, n = 0, cap = 0, ns = 0;
+	struct qvmi__wrange *r = NULL;
+	struct span *s = NULL;
+	int err;
+
+	err = gather(ctx, &s, &ns);
+	if (err)
+		return err;
+	for (i = 0; i < ns && !err; i++)
+		err = push_range(ctx, &r, &n, &cap, s[i].gpa, s[i].last);
+	free(s);
 	if (!err && !n)
 		err = qvmi__err(ctx, -ENOENT, "dump: no guest memory to write");
 	if (err) {
@@ -110,7 +130,8 @@ static int collect(struct qvmi_ctx *ctx, struct wrange **ret, size_t *nret)
 
 /* ---- output ------------------------------------------------------------- */
 
-static int put(struct writer *w, const void *buf, size_t len, uint64_t off)
+int qvmi__dump_put(struct qvmi__writer *w, const void *buf, size_t len,
+		   uint64_t off)
 {
 	const uint8_t *p = buf;
 
@@ -140,7 +161,7 @@ static bool page_zero(const uint8_t *p, size_t len)
 }
 
 /* Write buf[0, len) at off, skipping all-zero pages (left as holes). */
-static int put_sparse(struct writer *w, const uint8_t *buf, size_t len,
+static int put_sparse(struct qvmi__writer *w, const uint8_t *buf, size_t len,
 		      uint64_t off)
 {
 	size_t i = 0;
@@ -160,7 +181,7 @@ static int put_sparse(struct writer *w, const uint8_t *buf, size_t len,
 			run += pg;
 		}
 		if (run) {
-			err = put(w, buf + i, run, off + i);
+			err = qvmi__dump_put(w, buf + i, run, off + i);
 			if (err)
 				return err;
 		}
@@ -169,14 +190,50 @@ static int put_sparse(struct writer *w, const uint8_t *buf, size_t len,
 	return 0;
 }
 
-static int copy_range(struct writer *w, const struct wrange *r)
+/*
+ * Bytes from gpa on (at most len) that the backing file holds no data
+ * for: they read as zeros, so they need neither a read nor a write.  Only
+ * SEEK_DATA, never SEEK_HOLE: on tmpfs SEEK_HOLE walks the page cache
+ * from the offset (see source/shm.c).  0 when it cannot tell.
+ */
+uint64_t qvmi__dump_hole(struct qvmi__writer *w, uint64_t gpa, uint64_t len)
 {
-	uint64_t pos = 0;
+	struct qvmi_pa_file f;
+	off_t d;
+
+	if (qvmi__pa_file(w->ctx, gpa,
+			  (size_t)QVMI_MIN(len, (uint64_t)SIZE_MAX), &f) ||
+	    f.fd < 0 || f.off > (uint64_t)INT64_MAX)
+		return 0;
+	d = lseek(f.fd, (off_t)f.off, SEEK_DATA);
+	if (d < 0)
+		return errno == ENXIO ? f.len : 0; /* no data after off */
+	if ((uint64_t)d <= f.off)
+		return 0;
+	return QVMI_MIN((uint64_t)d - f.off, (uint64_t)f.len);
+}
+
+void qvmi__dump_tick(struct qvmi__writer *w, uint64_t n)
+{
+	w->done += n;
+	if (w->progress)
+		w->progress(w->done, w->total, w->progress_arg);
+}
+
+static int copy_range(struct qvmi__writer *w, const struct qvmi__wrange *r)
+{
+	uint64_t pos = 0, hole;
+	size_t n;
 	int err;
 
 	while (pos < r->size) {
-		size_t n = (size_t)QVMI_MIN((uint64_t)CHUNK, r->size - pos);
-
+		hole = qvmi__dump_hole(w, r->gpa + pos, r->size - pos);
+		if (hole) {
+			pos += hole;
+			qvmi__dump_tick(w, hole);
+			continue;
+		}
+		n = (size_t)QVMI_MIN((uint64_t)QVMI__DUMP_CHUNK, r->size - pos);
 		err = qvmi_read_pa(w->ctx, r->gpa + pos, w->buf, n);
 		if (err)
 			return err; /* keeps the fault address */
@@ -184,15 +241,13 @@ static int copy_range(struct writer *w, const struct wrange *r)
 		if (err)
 			return err;
 		pos += n;
-		w->done += n;
-		if (w->progress)
-			w->progress(w->done, w->total, w->progress_arg);
+		qvmi__dump_tick(w, n);
 	}
 	return 0;
 }
 
-static int copy_all(struct writer *w, const struct wrange *r, size_t n,
-		    uint64_t file_size)
+int qvmi__dump_copy_all(struct qvmi__writer *w, const struct qvmi__wrange *r,
+			size_t n, uint64_t file_size)
 {
 	size_t i;
 	int err;
@@ -213,223 +268,9 @@ static int copy_all(struct writer *w, const struct wrange *r, size_t n,
 	return 0;
 }
 
-/* ---- ELF notes ---------------------------------------------------------- */
-
-static size_t al4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
-
-static size_t note_len(const char *name, size_t descsz)
-{
-	return sizeof(Elf64_Nhdr) + al4(strlen(name) + 1) + al4(descsz);
-}
-
-static uint8_t *note_put(uint8_t *p, const char *name, uint32_t type,
-			 const void *desc, size_t descsz)
-{
-	Elf64_Nhdr h = { (Elf64_Word)(strlen(name) + 1), (Elf64_Word)descsz,
-			 type };
-
-	memcpy(p, &h, sizeof(h));
-	p += sizeof(h);
-	memcpy(p, name, h.n_namesz);
-	p += al4(h.n_namesz);
-	memcpy(p, desc, descsz);
-	return p + al4(descsz);
-}
-
-/* Registers of every vCPU that has them; none is fine (no notes). */
-static int collect_regs(struct qvmi_ctx *ctx, struct qvmi_regs_x86 **ret,
-			size_t *nret)
-{
-	int i, count = ctx->ctl ? qvmi_vcpu_count(ctx) : 0;
-	struct qvmi_regs_x86 *regs;
-	size_t n = 0;
-
-	*ret = NULL;
-	*nret = 0;
-	if (count <= 0)
-		return 0;
-	count = QVMI_MIN(count, QVMI_DUMP_MAX_VCPUS);
-	regs = calloc((size_t)count, sizeof(*regs));
-	if (!regs)
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	for (i = 0; i < count; i++) {
-		if (qvmi_get_regs(ctx, (unsigned int)i, &regs[n]) ||
-		    !(regs[n].valid & QVMI_REGS_GPR)) {
-			qvmi__log(ctx, QVMI_LOG_WARN,
-				  "dump: no registers for vCPU %d", i);
-			continue;
-		}
-		n++;
-	}
-	*ret = regs;
-	*nret = n;
-	return 0;
-}
-
-struct notes {
-	uint8_t *buf;
-	size_t len;
-	uint16_t machine;
-};
-
-/* Like QEMU: an x86_64 core (and x86_64 prstatus) when vCPU 0 is in long
- * mode, else EM_386 with i386 prstatus.  Unknown means long mode. */
-static bool long_mode(const struct qvmi_regs_x86 *regs, size_t n)
-{
-	return !n || !(regs[0].valid & QVMI_REGS_CR) ||
-	       (regs[0].efer & (1u << 10)); /* EFER.LMA */
-}
-
-static uint8_t *put_prstatus(uint8_t *p, const struct qvmi_regs_x86 *r,
-			     uint32_t pid, bool lm)
-{
-	struct qvmi_prstatus64 p64;
-	struct qvmi_prstatus32 p32;
-
-	if (lm) {
-		qvmi__regs_to_prstatus(r, pid, &p64);
-		return note_put(p, "CORE", NT_PRSTATUS, &p64, sizeof(p64));
-	}
-	qvmi__regs_to_prstatus32(r, pid, &p32);
-	return note_put(p, "CORE", NT_PRSTATUS, &p32, sizeof(p32));
-}
-
-/* CORE notes for all vCPUs, then QEMU notes, then VMCOREINFO: QEMU's
- * order (dump.c write_elf64_notes). */
-static int build_notes(struct qvmi_ctx *ctx, struct notes *ret)
-{
-	const char *vmci = qvmi_vmcoreinfo(ctx);
-	struct qvmi_regs_x86 *regs;
-	size_t i, n, len;
-	uint8_t *buf, *p;
-	bool lm;
-	int err;
-
-	err = collect_regs(ctx, &regs, &n);
-	if (err)
-		return err;
-	lm = long_mode(regs, n);
-	len = n * (note_len("CORE", lm ? sizeof(struct qvmi_prstatus64) :
-					 sizeof(struct qvmi_prstatus32)) +
-		   note_len("QEMU", sizeof(struct qvmi_qemu_cpustate)));
-	if (vmci)
-		len += note_len("VMCOREINFO", strlen(vmci));
-	buf = calloc(1, len ? len : 1);
-	if (!buf) {
-		free(regs);
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	}
-	p = buf;
-	for (i = 0; i < n; i++)
-		p = put_prstatus(p, &regs[i], (uint32_t)i + 1, lm);
-	for (i = 0; i < n; i++) {
-		struct qvmi_qemu_cpustate st;
-
-		qvmi__regs_to_cpustate(&regs[i], &st);
-		p = note_put(p, "QEMU", 0, &st, sizeof(st));
-	}
-	if (vmci)
-		note_put(p, "VMCOREINFO", 0, vmci, strlen(vmci));
-	free(regs);
-	ret->buf = buf;
-	ret->len = len;
-	ret->machine = lm ? EM_X86_64 : EM_386;
-	return 0;
-}
-
 /* ---- formats ------------------------------------------------------------ */
 
-static void fill_ehdr(Elf64_Ehdr *eh, size_t phnum, uint16_t machine)
-{
-	memset(eh, 0, sizeof(*eh));
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_type = ET_CORE;
-	eh->e_machine = machine;
-	eh->e_version = EV_CURRENT;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_ehsize = sizeof(*eh);
-	eh->e_phentsize = sizeof(Elf64_Phdr);
-	eh->e_phnum = (Elf64_Half)phnum;
-}
-
-/* Header, program headers and notes in one buffer; sets each range's file
- * offset and the file's total size. */
-static int build_elf_head(struct qvmi_ctx *ctx, struct wrange *r, size_t n,
-			  uint8_t **ret, size_t *lenret, uint64_t *fsize)
-{
-	struct notes nt = { NULL, 0, EM_X86_64 };
-	size_t phnum, head, i;
-	Elf64_Phdr *ph;
-	uint8_t *buf;
-	uint64_t off;
-	int err;
-
-	err = build_notes(ctx, &nt);
-	if (err)
-		return err;
-	phnum = n + (nt.len ? 1 : 0);
-	if (phnum >= PN_XNUM) {
-		free(nt.buf);
-		return qvmi__err(ctx, -E2BIG, "dump: %zu ranges is too many",
-				 n);
-	}
-	head = sizeof(Elf64_Ehdr) + phnum * sizeof(Elf64_Phdr) + nt.len;
-	buf = calloc(1, head);
-	if (!buf) {
-		free(nt.buf);
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	}
-	fill_ehdr((Elf64_Ehdr *)buf, phnum, nt.machine);
-	ph = (Elf64_Phdr *)(buf + sizeof(Elf64_Ehdr));
-	if (nt.len) {
-		*ph++ = (Elf64_Phdr){ .p_type = PT_NOTE,
-				      .p_offset = head - nt.len,
-				      .p_filesz = nt.len,
-				      .p_memsz = nt.len };
-		memcpy(buf + head - nt.len, nt.buf, nt.len);
-	}
-	free(nt.buf);
-	off = (head + QVMI_PAGE_SIZE - 1) & ~(uint64_t)(QVMI_PAGE_SIZE - 1);
-	for (i = 0; i < n; i++, ph++) {
-		r[i].off = off;
-		*ph = (Elf64_Phdr){
-			.p_type = PT_LOAD,
-			.p_offset = off,
-			.p_vaddr = r[i].gpa, /* as QEMU without paging */
-			.p_paddr = r[i].gpa,
-			.p_filesz = r[i].size,
-			.p_memsz = r[i].size
-		};
-		off += r[i].size;
-	}
-	*ret = buf;
-	*lenret = head;
-	*fsize = off;
-	return 0;
-}
-
-static int write_elf(struct writer *w, struct wrange *r, size_t n)
-{
-	uint8_t *head = NULL;
-	size_t len = 0;
-	uint64_t fsize = 0;
-	int err;
-
-	err = build_elf_head(w->ctx, r, n, &head, &len, &fsize);
-	if (err)
-		return err;
-	err = put(w, head, len, 0);
-	free(head);
-	return err ? err : copy_all(w, r, n, fsize);
-}
-
-static int write_raw(struct writer *w, struct wrange *r, size_t n)
+static int write_raw(struct qvmi__writer *w, struct qvmi__wrange *r, size_t n)
 {
 	uint64_t end = 0;
 	size_t i;
@@ -445,7 +286,34 @@ static int write_raw(struct writer *w, struct wrange *r, size_t n)
 		return qvmi__err(w->ctx, -EFBIG,
 				 "dump: raw image would be 0x%" PRIx64 " bytes",
 				 end);
-	return copy_all(w, r, n, end);
+	return qvmi__dump_copy_all(w, r, n, end);
+}
+
+/*
+ * LiME (LiME's src/lime.h, what Volatility reads): per range a header
+ * {u32 0x4C694D45, u32 version 1, u64 start, u64 end (inclusive), u8[8]}
+ * then the bytes.  Data follows its header directly, so a zero page is a
+ * hole only where it happens to cover whole file pages.
+ */
+static int write_lime(struct qvmi__writer *w, struct qvmi__wrange *r, size_t n)
+{
+	uint64_t pos = 0;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		uint8_t h[32] = { 0x45, 0x4d, 0x69, 0x4c, 1 };
+		uint64_t last = r[i].gpa + (r[i].size - 1);
+
+		memcpy(h + 8, &r[i].gpa, 8);
+		memcpy(h + 16, &last, 8);
+		err = qvmi__dump_put(w, h, sizeof(h), pos);
+		if (err)
+			return err;
+		r[i].off = pos + sizeof(h);
+		pos = r[i].off + r[i].size;
+	}
+	return qvmi__dump_copy_all(w, r, n, pos);
 }
 
 /*
@@ -478,8 +346,8 @@ static int open_tmp(struct qvmi_ctx *ctx, const char *path, char **ret)
 	return fd;
 }
 
-static int write_file(struct writer *w, enum qvmi_dump_format fmt,
-		      struct wrange *r, size_t n)
+static int write_file(struct qvmi__writer *w, enum qvmi_dump_format fmt,
+		      struct qvmi__wrange **r, size_t *n)
 {
 	char *tmp = NULL;
 	int err;
@@ -487,7 +355,14 @@ static int write_file(struct writer *w, enum qvmi_dump_format fmt,
 	w->fd = open_tmp(w->ctx, w->path, &tmp);
 	if (w->fd < 0)
 		return w->fd;
-	err = fmt == QVMI_DUMP_ELF ? write_elf(w, r, n) : write_raw(w, r, n);
+	if (fmt == QVMI_DUMP_ELF)
+		err = qvmi__dump_write_elf(w, r, n);
+	else if (fmt == QVMI_DUMP_KDUMP)
+		err = qvmi__dump_write_kdump(w, *r, *n);
+	else if (fmt == QVMI_DUMP_LIME)
+		err = write_lime(w, *r, *n);
+	else
+		err = write_raw(w, *r, *n);
 	if (close(w->fd) && !err)
 		err = qvmi__err(w->ctx, -errno, "dump: closing %s failed: %s",
 				tmp, strerror(errno));
@@ -500,34 +375,88 @@ static int write_file(struct writer *w, enum qvmi_dump_format fmt,
 	return err;
 }
 
+/* Pause a running VM for the write; *paused says whether to resume. */
+static int pause_vm(struct qvmi_ctx *ctx, bool *paused)
+{
+	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
+	int err = qvmi_vm_state(ctx, &st);
+
+	*paused = false;
+	if (err)
+		return err;
+	if (st != QVMI_VM_RUNNING)
+		return 0; /* paused, frozen or gone: nothing to hold still */
+	err = qvmi_vm_pause(ctx);
+	if (!err)
+		*paused = true;
+	return err;
+}
+
+static int write_locked(struct qvmi__writer *w, enum qvmi_dump_format fmt,
+			bool pause)
+{
+	struct qvmi__wrange *r = NULL;
+	bool paused = false;
+	size_t n;
+	int err, rerr;
+
+	err = pause ? pause_vm(w->ctx, &paused) : 0;
+	if (!err)
+		err = collect(w->ctx, &r, &n);
+	if (!err)
+		err = write_file(w, fmt, &r, &n);
+	free(r);
+	if (paused) {
+		/* Resume even after a failure, keeping the first error. */
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", qvmi_errmsg(w->ctx));
+		rerr = qvmi_vm_resume(w->ctx);
+		if (err)
+			qvmi__err(w->ctx, err, "%s", msg);
+		else
+			err = rerr;
+	}
+	return err;
+}
+
 QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 			     const struct qvmi_dump_write_opts *opts)
 {
 	enum qvmi_dump_format fmt = QVMI_OPTS_GET(opts, format, QVMI_DUMP_ELF);
-	struct writer w = { .ctx = ctx, .path = path, .fd = -1 };
-	struct wrange *r = NULL;
-	size_t n;
+	struct qvmi__writer w = { .ctx = ctx, .path = path, .fd = -1 };
 	int err;
 
 	if (!ctx)
 		return -EINVAL;
 	if (!path || !*path ||
 	    !QVMI_OPTS_VALID(opts, struct qvmi_dump_write_opts) ||
-	    (fmt != QVMI_DUMP_ELF && fmt != QVMI_DUMP_RAW))
+	    (unsigned int)fmt > QVMI_DUMP_KDUMP ||
+	    (unsigned int)QVMI_OPTS_GET(opts, compress, 0) > QVMI_DUMP_ZSTD)
 		return qvmi__err(ctx, -EINVAL, "dump_write: bad arguments");
 	w.progress = QVMI_OPTS_GET(opts, progress, NULL);
 	w.progress_arg = QVMI_OPTS_GET(opts, progress_arg, NULL);
-	err = collect(ctx, &r, &n);
-	if (err)
-		return err;
-	w.buf = malloc(CHUNK);
+	w.kernel = QVMI_OPTS_GET(opts, kernel, NULL);
+	w.compress = (int)QVMI_OPTS_GET(opts, compress, QVMI_DUMP_ZLIB);
+	if (w.kernel && fmt != QVMI_DUMP_ELF && fmt != QVMI_DUMP_KDUMP)
+		return qvmi__err(ctx, -EINVAL,
+				 "dump_write: a kernel layout is for ELF and "
+				 "kdump only");
+	w.buf = malloc(QVMI__DUMP_CHUNK);
 	if (!w.buf)
-		err = qvmi__err(ctx, -ENOMEM, "out of memory");
-	else
-		err = write_file(&w, fmt, r, n);
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	err = write_locked(&w, fmt, QVMI_OPTS_GET(opts, pause, 0) != 0);
 	if (!err)
 		qvmi__clear_err(ctx); /* vCPUs without registers were logged */
 	free(w.buf);
-	free(r);
 	return err;
+}
+
+QVMI_API void qvmi_dump_kernel_deinit(struct qvmi_dump_kernel *k)
+{
+	if (!k)
+		return;
+	free(k->image);
+	free(k->vmcoreinfo);
+	memset(k, 0, sizeof(*k));
 }

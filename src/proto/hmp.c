@@ -550,6 +550,59 @@ int qvmi_hmp_parse_registers_cpu(const char *text, unsigned int cpu,
 	return o.found ? 0 : -ENOENT;
 }
 
+/* ---- segment descriptors -------------------------------------------- */
+
+/* "XX =SSSS BBBBBBBBBBBBBBBB LLLLLLLL FFFFFFFF" (QEMU 7.2 target/i386/
+ * cpu-dump.c cpu_x86_dump_seg_cache: "%-3s=%04x %016" PRIx64 " %08x
+ * %08x"); which of the eight it is, by bit, or 0. */
+static unsigned int seg_line(const struct line *l, struct qvmi__segs *s)
+{
+	static const char names[8][4] = { "ES ", "CS ", "SS ", "DS ",
+					  "FS ", "GS ", "LDT", "TR " };
+	struct qvmi__seg *dst[8] = { &s->es, &s->cs, &s->ss,  &s->ds,
+				     &s->fs, &s->gs, &s->ldt, &s->tr };
+	const char *p = l->p + 4, *e = l->end;
+	uint64_t sel, base, lim, fl;
+
+	if (e - l->p < 4 || l->p[3] != '=')
+		return 0;
+	for (unsigned int i = 0; i < 8; i++) {
+		if (memcmp(l->p, names[i], 3))
+			continue;
+		if (!lex_hex(&p, e, &sel) || !lex_lit(&p, e, " ") ||
+		    !lex_hex(&p, e, &base) || !lex_lit(&p, e, " ") ||
+		    !lex_hex(&p, e, &lim) || !lex_lit(&p, e, " ") ||
+		    !lex_hex(&p, e, &fl) || sel > 0xffff || lim > UINT32_MAX ||
+		    fl > UINT32_MAX)
+			return 0;
+		*dst[i] = (struct qvmi__seg){ (uint32_t)sel, (uint32_t)lim,
+					      (uint32_t)fl, base };
+		return 1u << i;
+	}
+	return 0;
+}
+
+int qvmi_hmp_parse_segs_cpu(const char *text, unsigned int cpu,
+			    struct qvmi__segs *ret)
+{
+	const char *pos = text;
+	unsigned int seen = 0;
+	long cur = -1, h;
+	struct line l;
+
+	memset(ret, 0, sizeof(*ret));
+	while (next_line(&pos, &l)) {
+		h = cpu_header(&l);
+		if (h >= 0) {
+			cur = h;
+			continue;
+		}
+		if (cur == (long)cpu || (cur < 0 && cpu == 0))
+			seen |= seg_line(&l, ret);
+	}
+	return seen == 0xff ? 0 : -EBADMSG;
+}
+
 /* ---- gpa2hva -------------------------------------------------------- */
 
 int qvmi_hmp_parse_gpa2hva(const char *text, uint64_t *ret)

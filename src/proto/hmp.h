@@ -36,6 +36,11 @@ QVMI_HIDDEN int qvmi_hmp_parse_registers(const char *text,
  * that vCPU is not in the text. */
 QVMI_HIDDEN int qvmi_hmp_parse_registers_cpu(const char *text, unsigned int cpu,
 					     struct qvmi_regs_x86 *ret);
+/* The segment lines ("CS =0010 0000000000000000 ffffffff 00af9b00",
+ * "LDT=", "TR =": selector, base, limit, flags) of vCPU cpu's block, as
+ * for qvmi_hmp_parse_registers_cpu.  -EBADMSG unless all eight are there. */
+QVMI_HIDDEN int qvmi_hmp_parse_segs_cpu(const char *text, unsigned int cpu,
+					struct qvmi__segs *ret);
 /* "gpa2hva ADDR": "Host virtual address for 0x... (pc.ram) is 0x...";
  * -EFAULT for "Memory at address 0x... is not RAM". */
 QVMI_HIDDEN int qvmi_hmp_parse_gpa2hva(const char *text, uint64_t *ret);

@@ -35,6 +35,8 @@ struct elf_file {
 	Elf64_Phdr *ph;
 	uint16_t machine;
 	bool is32; /* ELFCLASS32 */
+	struct qvmi__dpiece *pc; /* memory, indexed (check_loads) */
+	size_t npc;
 };
 
 static int bad(struct qvmi_ctx *ctx, const char *what)
@@ -222,14 +224,6 @@ static int read_headers(struct elf_file *f)
 	return read_phdrs(f, eh.phoff);
 }
 
-static int cmp_paddr(const void *a, const void *b)
-{
-	const Elf64_Phdr *x = *(const Elf64_Phdr *const *)a;
-	const Elf64_Phdr *y = *(const Elf64_Phdr *const *)b;
-
-	return x->p_paddr < y->p_paddr ? -1 : x->p_paddr > y->p_paddr;
-}
-
 static int check_load(struct elf_file *f, const Elf64_Phdr *p)
 {
 	if (p->p_filesz > p->p_memsz)
@@ -250,44 +244,50 @@ static int check_load(struct elf_file *f, const Elf64_Phdr *p)
 	return 0;
 }
 
-/* Check every PT_LOAD and that no two overlap in guest-physical space. */
+/*
+ * Check every PT_LOAD and index them by guest-physical address
+ * (qvmi__dump_index): overlapping PT_LOADs (kexec-style, QEMU paging=true)
+ * name the same memory.  A PT_LOAD with no file data is left out: QEMU
+ * with paging=true writes those for mappings of what is not RAM (dump.c
+ * get_offset_range finds no block), so they are not zeros of the guest.
+ */
 static int check_loads(struct elf_file *f)
 {
-	const Elf64_Phdr **sorted;
 	uint64_t zero_fill = 0;
 	size_t i, n = 0;
 	int err = 0;
 
-	sorted = calloc(f->phnum, sizeof(*sorted));
-	if (!sorted)
+	f->pc = calloc(2 * f->phnum + 1, sizeof(*f->pc));
+	if (!f->pc)
 		return qvmi__err(f->ctx, -ENOMEM, "out of memory");
 	for (i = 0; i < f->phnum && !err; i++) {
 		const Elf64_Phdr *p = &f->ph[i];
 
 		if (p->p_type != PT_LOAD || !p->p_memsz)
 			continue;
-		if (n == QVMI_DUMP_MAX_LOADS) {
-			err = bad(f->ctx, "too many PT_LOADs");
-			break;
-		}
 		err = check_load(f, p);
-		/* memsz < 2^52 each and at most 4096 of them: no overflow */
-		zero_fill += p->p_memsz - QVMI_MIN(p->p_filesz, p->p_memsz);
-		sorted[n++] = p;
+		if (err || !p->p_filesz)
+			continue;
+		f->pc[n++] = (struct qvmi__dpiece){ p->p_paddr, p->p_filesz,
+						    p->p_offset, (uint32_t)i,
+						    false };
+		if (p->p_memsz > p->p_filesz)
+			f->pc[n++] =
+				(struct qvmi__dpiece){ p->p_paddr + p->p_filesz,
+						       p->p_memsz - p->p_filesz,
+						       0, (uint32_t)i, true };
 	}
-	if (!err && zero_fill > QVMI_DUMP_MAX_ZERO_FILL)
-		err = bad(f->ctx, "PT_LOADs zero-fill too much memory");
-	if (!err)
-		qsort(sorted, n, sizeof(*sorted), cmp_paddr);
-	for (i = 1; i < n && !err; i++)
-		if (sorted[i]->p_paddr <=
-		    sorted[i - 1]->p_paddr + (sorted[i - 1]->p_memsz - 1))
-			err = qvmi__err(
-				f->ctx, -EBADMSG,
-				"ELF core: PT_LOADs overlap at 0x%" PRIx64,
-				sorted[i]->p_paddr);
-	free(sorted);
-	return err;
+	if (err)
+		return err;
+	f->npc = qvmi__dump_index(f->pc, n);
+	if (f->npc > QVMI_DUMP_MAX_LOADS)
+		return bad(f->ctx, "too many PT_LOADs (after merging)");
+	for (i = 0; i < f->npc; i++)
+		if (f->pc[i].zero)
+			zero_fill += f->pc[i].size; /* < 2^52 each, <= 4096 */
+	if (zero_fill > QVMI_DUMP_MAX_ZERO_FILL)
+		return bad(f->ctx, "PT_LOADs zero-fill too much memory");
+	return 0;
 }
 
 /* ---- registers from notes ----------------------------------------------- */
@@ -682,26 +682,22 @@ static int map_loads(struct elf_file *f, struct qvmi_source *src)
 	size_t i;
 	int err = 0;
 
-	for (i = 0; i < f->phnum && !err; i++) {
-		const Elf64_Phdr *p = &f->ph[i];
+	for (i = 0; i < f->npc && !err; i++) {
+		const struct qvmi__dpiece *p = &f->pc[i];
 
-		if (p->p_type != PT_LOAD || !p->p_memsz)
-			continue;
-		if (p->p_filesz)
-			err = qvmi_map_add(ctx, src, p->p_paddr, p->p_filesz,
-					   p->p_offset);
-		if (!err && p->p_memsz > p->p_filesz) {
+		if (!p->zero) {
+			err = qvmi_map_add(ctx, src, p->pa, p->size, p->off);
+		} else {
 			if (!zero)
 				err = qvmi_source_create(ctx, &zero_ops, NULL,
 							 QVMI_SOURCE_FROZEN,
 							 &zero);
 			if (!err)
-				err = qvmi_map_add(ctx, zero,
-						   p->p_paddr + p->p_filesz,
-						   p->p_memsz - p->p_filesz, 0);
+				err = qvmi_map_add(ctx, zero, p->pa, p->size,
+						   0);
 		}
 		if (!err)
-			err = qvmi__ram_add(ctx, p->p_paddr, p->p_memsz);
+			err = qvmi__ram_add_merged(ctx, p->pa, p->size);
 	}
 	return err;
 }
@@ -745,10 +741,12 @@ int qvmi__attach_elf_fd(struct qvmi_ctx *ctx, int fd)
 	/* qvmi_vmcoreinfo(): the ctl owns the text until detach */
 	ctx->vmcoreinfo = core->vmcoreinfo;
 	free(f.ph);
+	free(f.pc);
 	return 0;
 fail:
 	core_free(core);
 	free(f.ph);
+	free(f.pc);
 	if (fd >= 0)
 		close(fd);
 	return err;

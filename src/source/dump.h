@@ -92,6 +92,18 @@ enum {
 #define QVMI_DUMP_MAX_ZERO_FILL (64ull << 30)
 #define QVMI_DUMP_MAX_PADDR (1ull << 52)
 
+/* A run of a dump's guest-physical memory: size bytes at pa, in the file
+ * at off, or zeros.  idx: the order of the file's own records (earlier
+ * wins where two overlap). */
+struct qvmi__dpiece {
+	uint64_t pa, size, off;
+	uint32_t idx;
+	bool zero;
+};
+/* Sort by pa, drop the parts an earlier piece covers, join neighbours;
+ * returns the new count.  Every pa + size must be below 2^63. */
+QVMI_HIDDEN size_t qvmi__dump_index(struct qvmi__dpiece *p, size_t n);
+
 /* Parse an ELF core from fd and attach ctx to it.  Takes ownership of fd
  * (closed on failure too).  ctx must be detached. */
 QVMI_HIDDEN int qvmi__attach_elf_fd(struct qvmi_ctx *ctx, int fd);
@@ -100,6 +112,27 @@ QVMI_HIDDEN int qvmi__attach_elf_fd(struct qvmi_ctx *ctx, int fd);
 QVMI_HIDDEN int qvmi__attach_raw_fd(struct qvmi_ctx *ctx, int fd,
 				    const char *raw_map);
 
+/* A dump file read in place, plain or flattened (makedumpfile -F, QEMU
+ * 7.2's kdump): reads at offsets of the real file.  Takes ownership of fd
+ * (closed on failure too). */
+struct qvmi__dfile;
+QVMI_HIDDEN int qvmi__dfile_create(struct qvmi_ctx *ctx, int fd, bool flat,
+				   struct qvmi__dfile **ret);
+/* Exactly len bytes at off; -EBADMSG past the end. */
+QVMI_HIDDEN int qvmi__dfile_read(struct qvmi__dfile *f, uint64_t off, void *buf,
+				 size_t len);
+/* Size of the real file (a flattened one: once rebuilt). */
+QVMI_HIDDEN uint64_t qvmi__dfile_size(const struct qvmi__dfile *f);
+/* Bytes the file holds on disk: what any table in it is bounded by. */
+QVMI_HIDDEN uint64_t qvmi__dfile_stored(const struct qvmi__dfile *f);
+QVMI_HIDDEN void qvmi__dfile_destroy(struct qvmi__dfile *f);
+/* The control backend of a dump without registers: state FROZEN. */
+QVMI_HIDDEN extern const struct qvmi_ctl_ops qvmi__frozen_ctl_ops;
+
+/* kdump-compressed (flat: its flattened form) and LiME.  Take ownership
+ * of fd.  ctx must be detached. */
+QVMI_HIDDEN int qvmi__attach_kdump_fd(struct qvmi_ctx *ctx, int fd, bool flat);
+QVMI_HIDDEN int qvmi__attach_lime_fd(struct qvmi_ctx *ctx, int fd);
 /* A read-only source over a file: src_addr = file offset, reads past
  * file_size fail with -EFAULT.  Takes ownership of fd on success. */
 QVMI_HIDDEN int qvmi__source_file_create(struct qvmi_ctx *ctx, const char *name,

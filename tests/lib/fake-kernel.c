@@ -244,6 +244,7 @@ static const struct {
 	{ "log_first_idx", FK_SYM_LOG_FIRST_IDX },
 	{ "log_next_idx", FK_SYM_LOG_NEXT_IDX },
 	{ "special_mapping_vmops", FK_SYM_SPECIAL_OPS },
+	{ "vmcoreinfo_note", FK_SYM_VMCOREINFO_NOTE },
 	{ "_end", 0x100000 },
 };
 

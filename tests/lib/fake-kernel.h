@@ -38,6 +38,7 @@ enum {
 	FK_SYM_LOG_FIRST_IDX = 0x202c,
 	FK_SYM_LOG_NEXT_IDX = 0x2030,
 	FK_SYM_SPECIAL_OPS = 0x2040,
+	FK_SYM_VMCOREINFO_NOTE = 0x2048, /* u32 *, NULL until set */
 };
 
 /* Struct layouts (byte offsets). */

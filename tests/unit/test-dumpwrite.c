@@ -217,7 +217,8 @@ static void test_write_raw_roundtrip(void)
 	CHECK_U64(st.st_size, ==, HI_GPA + HI_SIZE);
 	CHECK_INT((long long)st.st_blocks * 512, <, 1 << 20);
 	back = new_ctx();
-	CHECK_OK(qvmi_attach_dump(back, path, NULL));
+	QVMI_OPTS(qvmi_dump_opts, raw, .format = "raw");
+	CHECK_OK(qvmi_attach_dump(back, path, &raw));
 	check_same_mem(back, lo, hi);
 	/* between the ranges: a hole, read as zeros */
 	memset(zero, 0, sizeof(zero));

@@ -1,0 +1,251 @@
+#!/bin/bash
+# qvmi dump's ELF core opened by the real consumers, as a new user would:
+# Debian 12's crash 8.0.2, drgn 0.0.22 (python3-drgn), makedumpfile 1.7.2
+# and gdb 13, with the kernel's debug vmlinux from its -dbg package
+# (scripts/fetch-vmlinux: ~860 MB once, cached in build/dbg/).  No
+# -device vmcoreinfo is used: the VMCOREINFO note comes from guest memory.
+#
+# Each consumer lists the tasks of the dump.  Two checks per consumer:
+#  - exactly the tasks (pid, comm) that qvmi itself reads from the same
+#    file (the file is frozen, so this is exact);
+#  - every task of the guest's own ps (serial log "QVMI-GT ps" lines, comm
+#    cut to TASK_COMM_LEN - 1 = 15 characters), kworkers aside: they come,
+#    go and rename themselves between the guest's ps and the dump.
+# makedumpfile (no -x, no -i) must turn the ELF into a kdump-compressed
+# file (-d 31), whose tasks drgn then lists the same way.  qvmi's own
+# kdump output (qvmi dump --format kdump) goes to drgn and crash too, and
+# qvmi reads QEMU's dump-guest-memory ELF (paging false and true) and
+# kdump-zlib, each checked against the guest's ps.
+#
+# Debian's crash 8.0.2 cannot walk tasks on kernels with the flex-array
+# struct pid (Debian backported it to 6.1.192): its ps and "sys" show two
+# tasks on every dump, QEMU's own included.  So crash walks
+# init_task.tasks with "list task_struct.tasks", which is what ps would
+# list.  gdb knows nothing of KASLR: the symbols are moved by the
+# KERNELOFFSET of the dump's VMCOREINFO (symbol-file -o).
+#
+# Prints "N passed, N failed, N skipped" last.
+set -uo pipefail
+[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
+ENV="$QVMI_GUEST_DIR/guest.env"
+get() { sed -n "s/^$1=//p" "$ENV"; }
+QMP=$(get qmp)
+SERIAL=$(get serial)
+BUILD=${QVMI_BUILD:?}
+ROOT=${QVMI_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+QVMI="$BUILD/qvmi"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0 fail=0 skip=0
+
+ok() { echo "PASS dump_consumers::$1"; pass=$((pass + 1)); }
+bad() { echo "FAIL dump_consumers::$1"; fail=$((fail + 1)); }
+skp() { echo "SKIP dump_consumers::$1: $2"; skip=$((skip + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+finish() {
+	echo "$pass passed, $fail failed, $skip skipped"
+	exit 0
+}
+
+VMLINUX=$("$ROOT/scripts/fetch-vmlinux" 2>"$TMP/fetch.err") || {
+	cat "$TMP/fetch.err"
+	skp all "no debug vmlinux (scripts/fetch-vmlinux failed)"
+	finish
+}
+
+# Ground truth: the guest's ps, pid and comm (15 characters), no kworkers.
+tr -d '\r' <"$SERIAL" |
+	awk '$1 == "QVMI-GT" && $2 == "ps" && $6 !~ /^kworker\// {
+		print $3, substr($6, 1, 15) }' | sort -u >"$TMP/gt"
+[ -s "$TMP/gt" ] || { skp all "no QVMI-GT ps lines in the serial log"; finish; }
+
+DUMP="$TMP/vm.elf"
+timeout 300 "$QVMI" --qmp "$QMP" dump --pause "$DUMP" >"$TMP/dump.out" 2>&1
+rc=$?
+cat "$TMP/dump.out"
+check qvmi_dump_exit_0 '[ $rc -eq 0 ]'
+[ $rc -eq 0 ] || finish
+check running_after_pause '[ "$(timeout 60 "$QVMI" --qmp "$QMP" status)" = running ]'
+check no_layout_warning '! grep -q "no Linux kernel layout" "$TMP/dump.out"'
+
+# qvmi's own reading of the file: the reference for the consumers.
+timeout 120 "$QVMI" --json --dump "$DUMP" ps |
+	python3 -c 'import json,sys
+for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
+	sort -u >"$TMP/qvmi"
+check qvmi_reads_its_dump '[ "$(wc -l <"$TMP/qvmi")" -ge "$(wc -l <"$TMP/gt")" ]'
+
+# Compare one consumer's "pid comm" list (file $2) with qvmi's and the GT.
+compare() {
+	local name=$1 f=$2
+	sort -u "$f" -o "$f"
+	if diff -u "$TMP/qvmi" "$f" >"$TMP/$name.diff"; then
+		ok "${name}_same_tasks_as_qvmi"
+	else
+		head -n 20 "$TMP/$name.diff"
+		bad "${name}_same_tasks_as_qvmi"
+	fi
+	missing=$(comm -23 "$TMP/gt" "$f" | grep -v '^0 ' || true)
+	if [ -z "$missing" ]; then
+		ok "${name}_has_guest_ps"
+	else
+		echo "$name misses: $missing" | head -n 5
+		bad "${name}_has_guest_ps"
+	fi
+}
+
+# ---- drgn -----------------------------------------------------------------
+cat >"$TMP/tasks.py" <<'EOF'
+from drgn.helpers.linux.pid import for_each_task
+# for_each_task leaves out init_task (pid 0), which qvmi ps lists
+for t in [prog["init_task"].address_of_()] + list(for_each_task(prog)):
+    print("task", int(t.pid), t.comm.string_().decode(errors="replace"))
+EOF
+drgn_tasks() {
+	timeout 300 drgn -q -c "$1" -s "$VMLINUX" "$TMP/tasks.py" 2>"$TMP/drgn.err" |
+		awk '$1 == "task" { print $2, $3 }' >"$2"
+}
+if command -v drgn >/dev/null; then
+	drgn_tasks "$DUMP" "$TMP/drgn"
+	cat "$TMP/drgn.err"
+	compare drgn "$TMP/drgn"
+else
+	skp drgn "drgn not installed (apt-get install python3-drgn)"
+fi
+
+# ---- crash ----------------------------------------------------------------
+if command -v crash >/dev/null; then
+	printf '%s\n' 'list task_struct.tasks -s task_struct.pid,comm -h init_task' \
+		quit >"$TMP/crash.cmd"
+	timeout 600 crash -s "$VMLINUX" "$DUMP" -i "$TMP/crash.cmd" \
+		>"$TMP/crash.out" 2>&1
+	# "  pid = 1," then "  comm = "init\000\000...","
+	awk '$1 == "pid" { pid = $3; sub(",", "", pid) }
+	     $1 == "comm" { c = $0; sub(/^[^"]*"/, "", c); sub(/\\000.*/, "", c)
+			    sub(/",$/, "", c); print pid, c }' \
+		"$TMP/crash.out" >"$TMP/crash"
+	[ -s "$TMP/crash" ] || tail -n 20 "$TMP/crash.out"
+	compare crash "$TMP/crash"
+else
+	skp crash "crash not installed"
+fi
+
+# ---- gdb ------------------------------------------------------------------
+cat >"$TMP/tasks-gdb.py" <<'EOF'
+import gdb
+tt = gdb.lookup_type("struct task_struct").pointer()
+off = int(gdb.parse_and_eval("(unsigned long)&((struct task_struct *)0)->tasks"))
+head = int(gdb.parse_and_eval("(unsigned long)&init_task.tasks"))
+p = int(gdb.parse_and_eval("init_task.tasks.next"))
+t = gdb.parse_and_eval("&init_task")
+print("task", int(t["pid"]), t["comm"].string())
+n = 0
+while p != head and n < 65536:
+    t = gdb.Value(p - off).cast(tt)
+    print("task", int(t["pid"]), t["comm"].string())
+    p = int(t["tasks"]["next"])
+    n += 1
+EOF
+if command -v gdb >/dev/null; then
+	koff=$(head -c 1048576 "$DUMP" | grep -a -o 'KERNELOFFSET=[0-9a-f]*' |
+		head -n 1 | cut -d= -f2)
+	check vmcoreinfo_kerneloffset '[ -n "$koff" ]'
+	timeout 300 gdb -batch -nx -ex "symbol-file -o 0x${koff:-0} $VMLINUX" \
+		-ex "source $TMP/tasks-gdb.py" "$VMLINUX" "$DUMP" \
+		>"$TMP/gdb.out" 2>&1
+	awk '$1 == "task" { print $2, $3 }' "$TMP/gdb.out" >"$TMP/gdb"
+	[ -s "$TMP/gdb" ] || tail -n 20 "$TMP/gdb.out"
+	compare gdb "$TMP/gdb"
+else
+	skp gdb "gdb not installed"
+fi
+
+# ---- makedumpfile -----------------------------------------------------------
+if command -v makedumpfile >/dev/null; then
+	timeout 600 makedumpfile -d 31 "$DUMP" "$TMP/vm.kdump" \
+		>"$TMP/md.out" 2>&1
+	rc=$?
+	check makedumpfile_exit_0 '[ $rc -eq 0 ]'
+	[ $rc -eq 0 ] || tail -n 20 "$TMP/md.out"
+	if [ $rc -eq 0 ] && command -v drgn >/dev/null; then
+		drgn_tasks "$TMP/vm.kdump" "$TMP/mdrgn"
+		compare makedumpfile_drgn "$TMP/mdrgn"
+	fi
+else
+	skp makedumpfile "makedumpfile not installed"
+fi
+
+# ---- qvmi's kdump output: drgn and crash ------------------------------------
+KD="$TMP/vm.kdump-qvmi"
+timeout 300 "$QVMI" --qmp "$QMP" dump --format kdump --pause "$KD" \
+	>"$TMP/kd.out" 2>&1
+rc=$?
+check qvmi_kdump_exit_0 '[ $rc -eq 0 ]'
+if [ $rc -eq 0 ]; then
+	timeout 120 "$QVMI" --json --dump "$KD" ps |
+		python3 -c 'import json,sys
+for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
+		sort -u >"$TMP/qvmi"
+	check qvmi_reads_its_kdump '[ "$(wc -l <"$TMP/qvmi")" -ge "$(wc -l <"$TMP/gt")" ]'
+	if command -v drgn >/dev/null; then
+		drgn_tasks "$KD" "$TMP/kdrgn"
+		cat "$TMP/drgn.err"
+		compare kdump_drgn "$TMP/kdrgn"
+	fi
+	if command -v crash >/dev/null; then
+		timeout 600 crash -s "$VMLINUX" "$KD" -i "$TMP/crash.cmd" \
+			>"$TMP/kcrash.out" 2>&1
+		awk '$1 == "pid" { pid = $3; sub(",", "", pid) }
+		     $1 == "comm" { c = $0; sub(/^[^"]*"/, "", c)
+				    sub(/\\000.*/, "", c); sub(/",$/, "", c)
+				    print pid, c }' \
+			"$TMP/kcrash.out" >"$TMP/kcrash"
+		[ -s "$TMP/kcrash" ] || tail -n 20 "$TMP/kcrash.out"
+		compare kdump_crash "$TMP/kcrash"
+	fi
+fi
+
+# ---- qvmi reads QEMU's own dumps (ELF in both paging modes, kdump-zlib,
+# which QEMU 7.2 writes flattened) --------------------------------------------
+qmp_dump() { # FILE FORMAT PAGING
+	python3 - "$QMP" "$1" "$2" "$3" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(300)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def cmd(c, a=None):
+    m = {"execute": c}
+    if a:
+        m["arguments"] = a
+    f.write(json.dumps(m) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            return r
+json.loads(f.readline())
+cmd("qmp_capabilities")
+a = {"paging": sys.argv[4] == "1", "protocol": "file:" + sys.argv[2],
+     "detach": False}
+if sys.argv[3] != "elf":
+    a["format"] = sys.argv[3]
+r = cmd("dump-guest-memory", a)
+sys.exit(0 if "return" in r else 1)
+PY
+}
+for spec in elf:0 elf:1 kdump-zlib:0; do
+	fmt=${spec%:*} pg=${spec#*:} f="$TMP/qemu-$fmt-$pg"
+	if ! qmp_dump "$f" "$fmt" "$pg"; then
+		bad "qemu_${fmt}_paging${pg}_written"
+		continue
+	fi
+	timeout 120 "$QVMI" --json --dump "$f" ps |
+		python3 -c 'import json,sys
+for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
+		sort -u >"$TMP/q"
+	missing=$(comm -23 "$TMP/gt" "$TMP/q" | grep -v '^0 ' || true)
+	check "qvmi_reads_qemu_${fmt}_paging${pg}" '[ -s "$TMP/q" ] && [ -z "$missing" ]'
+	rm -f "$f"
+done
+finish

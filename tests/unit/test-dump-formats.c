@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Dump formats told by content: kdump-compressed (every compression
+ * through its library), its flattened form, LiME, raw, and "unknown dump
+ * format".  The kdump files are built here the way makedumpfile lays them
+ * out (diskdump_mod.h); the fuzz corpus holds real ones.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <lzo/lzo1x.h>
+#include <snappy-c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "harness.h"
+#include "qvmi.h"
+#include "core/internal.h"
+#include "dumpcore.h"
+
+enum { BS = 4096, NPFN = 64, SUB = 1, BMB = 2 };
+static const char vmci[] = "OSRELEASE=6.1.0-kd\nPAGESIZE=4096\n";
+
+/* Page pfn's contents: pfn 3 is all zeros, pfn 5 is not in the file
+ * (filtered), pfn >= 48 does not exist. */
+static void page_of(uint64_t pfn, uint8_t *p)
+{
+	for (size_t i = 0; i < BS; i++)
+		p[i] = pfn == 3 ? 0 :
+				  (uint8_t)(pfn * 7 + (i % 61 ? i / 97 : i));
+}
+
+static bool exists(uint64_t pfn)
+{
+	return pfn < 48;
+}
+
+static bool dumped(uint64_t pfn)
+{
+	return exists(pfn) && pfn != 5;
+}
+
+static size_t compress_page(uint32_t flag, const uint8_t *in, uint8_t *out)
+{
+	unsigned long zl = 2 * BS;
+	static uint8_t wrk[LZO1X_1_MEM_COMPRESS];
+	lzo_uint ll = 2 * BS;
+	size_t sl = 2 * BS;
+
+	switch (flag) {
+	case 1:
+		CHECK_INT(compress2(out, &zl, in, BS, 6), ==, Z_OK);
+		return zl;
+	case 2:
+		CHECK_INT(lzo_init(), ==, LZO_E_OK);
+		CHECK_INT(lzo1x_1_compress(in, BS, out, &ll, wrk), ==,
+			  LZO_E_OK);
+		return ll;
+	case 4:
+		CHECK_INT(snappy_compress((const char *)in, BS, (char *)out,
+					  &sl),
+			  ==, SNAPPY_OK);
+		return sl;
+	case 0x20:
+		return ZSTD_compress(out, 2 * BS, in, BS, 3);
+	}
+	memcpy(out, in, BS);
+	return BS;
+}
+
+static void put32(uint8_t *b, size_t off, uint32_t v)
+{
+	memcpy(b + off, &v, 4);
+}
+
+static void put64(uint8_t *b, size_t off, uint64_t v)
+{
+	memcpy(b + off, &v, 8);
+}
+
+static uint32_t le32(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return v;
+}
+
+static uint64_t get64(const uint8_t *b, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, b + off, 8);
+	return v;
+}
+
+/* A kdump file with every page compressed by flag (0: stored). */
+static uint8_t *make_kdump(uint32_t flag, size_t *len)
+{
+	size_t hdr = (1 + SUB + BMB) * BS, desc = hdr, data, n = 0;
+	uint8_t *b = calloc(1, hdr + NPFN * 24 + NPFN * 2 * BS), page[BS];
+	uint64_t pfn;
+
+	CHECK(b);
+	memcpy(b, "KDUMP   ", 8);
+	put32(b, 8, 6);
+	put32(b, 424, flag);
+	put32(b, 428, BS);
+	put32(b, 432, SUB);
+	put32(b, 436, BMB);
+	put32(b, 440, NPFN);
+	put64(b, BS, 0x4600000); /* phys_base, unused */
+	put64(b, BS + 32, BS + 512); /* VMCOREINFO */
+	put64(b, BS + 40, sizeof(vmci) - 1);
+	put64(b, BS + 96, NPFN);
+	memcpy(b + BS + 512, vmci, sizeof(vmci) - 1);
+	for (pfn = 0; pfn < NPFN; pfn++) {
+		if (exists(pfn))
+			b[2 * BS + pfn / 8] |= (uint8_t)(1u << (pfn % 8));
+		if (dumped(pfn)) {
+			b[3 * BS + pfn / 8] |= (uint8_t)(1u << (pfn % 8));
+			n++;
+		}
+	}
+	data = desc + n * 24;
+	for (pfn = 0; pfn < NPFN; pfn++) {
+		size_t c;
+
+		if (!dumped(pfn))
+			continue;
+		page_of(pfn, page);
+		c = compress_page(pfn == 9 ? 0 : flag, page, b + data);
+		CHECK(c > 0 && c <= 2 * BS);
+		if (c >=
+		    BS) { /* as makedumpfile: stored when it does not shrink */
+			memcpy(b + data, page, BS);
+			c = BS;
+		}
+		put64(b, desc, data);
+		put32(b, desc + 8, (uint32_t)c);
+		put32(b, desc + 12, c == BS ? 0 : flag);
+		desc += 24;
+		data += c;
+	}
+	*len = data;
+	return b;
+}
+
+/* The same file flattened: 4 KiB header, {offset, size} records (big
+ * endian), out of order, then the end record. */
+static uint8_t *flatten(const uint8_t *k, size_t klen, size_t *len)
+{
+	uint8_t *f = calloc(1, 4096 + klen + (klen / 2048 + 2) * 16 + 16);
+	size_t pos = 4096, off;
+
+	CHECK(f);
+	memcpy(f, "makedumpfile", 12);
+	f[23] = 1;
+	f[31] = 1;
+	for (int pass = 1; pass >= 0; pass--)
+		for (off = (size_t)pass * 2048; off < klen; off += 4096) {
+			size_t n = QVMI_MIN((size_t)2048, klen - off);
+
+			for (int i = 0; i < 8; i++) {
+				f[pos + i] = (uint8_t)((uint64_t)off >>
+						       (56 - 8 * i));
+				f[pos + 8 + i] =
+					(uint8_t)((uint64_t)n >> (56 - 8 * i));
+			}
+			memcpy(f + pos + 16, k + off, n);
+			pos += 16 + n;
+		}
+	memset(f + pos, 0xff, 16);
+	*len = pos + 16;
+	return f;
+}
+
+static void check_pages(struct qvmi_ctx *ctx)
+{
+	uint8_t page[BS], out[BS];
+
+	for (uint64_t pfn = 0; pfn < 48; pfn++) {
+		CHECK_OK(qvmi_read_pa(ctx, pfn * BS, out, BS));
+		if (pfn == 5)
+			memset(page, 0, BS); /* filtered: zeros */
+		else
+			page_of(pfn, page);
+		CHECK_MSG(!memcmp(out, page, BS), "pfn %llu",
+			  (unsigned long long)pfn);
+	}
+	/* across pages, unaligned */
+	CHECK_OK(qvmi_read_pa(ctx, 7 * BS - 10, out, 20));
+	page_of(7, page);
+	CHECK(!memcmp(out + 10, page, 10));
+	CHECK_INT(qvmi_read_pa(ctx, 48 * BS, out, 1), ==, -EFAULT);
+	CHECK_INT(qvmi_ram_count(ctx), ==, 1);
+	CHECK_STR(qvmi_vmcoreinfo(ctx), vmci);
+}
+
+static void test_kdump_compressions(void)
+{
+	static const uint32_t flags[] = { 0, 1, 2, 4, 0x20 };
+
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(flags); i++) {
+		struct qvmi_ctx *ctx = new_ctx();
+		struct qvmi_vm_info info;
+		size_t len, flen;
+		uint8_t *k = make_kdump(flags[i], &len), *f;
+
+		CHECK_OK(attach_buf(ctx, k, len, NULL));
+		CHECK_OK(qvmi_vm_info(ctx, &info));
+		CHECK_STR(info.backend, "kdump");
+		check_pages(ctx);
+		qvmi_ctx_destroy(ctx);
+		f = flatten(k, len, &flen);
+		ctx = new_ctx();
+		CHECK_OK(attach_buf(ctx, f, flen, NULL));
+		CHECK_OK(qvmi_vm_info(ctx, &info));
+		CHECK_STR(info.backend, "flattened");
+		check_pages(ctx);
+		qvmi_ctx_destroy(ctx);
+		free(f);
+		free(k);
+	}
+}
+
+static int attach_err(uint8_t *b, size_t len)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	int err = attach_buf(ctx, b, len, NULL);
+
+	if (err) {
+		CHECK(qvmi_errmsg(ctx)[0]);
+		CHECK_INT(qvmi_map_count(ctx), ==, 0);
+	}
+	qvmi_ctx_destroy(ctx);
+	return err;
+}
+
+/* A page that fails only when read. */
+static int read_err(uint8_t *b, size_t len, uint64_t pa)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	uint8_t out[16];
+	int err;
+
+	CHECK_OK(attach_buf(ctx, b, len, NULL));
+	err = qvmi_read_pa(ctx, pa, out, sizeof(out));
+	qvmi_ctx_destroy(ctx);
+	return err;
+}
+
+static void test_kdump_bad(void)
+{
+	size_t len, desc = (1 + SUB + BMB) * BS;
+	uint8_t *k = make_kdump(1, &len), *c = malloc(len);
+
+	CHECK(c);
+#define MUT(stmt, want)                                  \
+	do {                                             \
+		memcpy(c, k, len);                       \
+		stmt;                                    \
+		CHECK_INT(attach_err(c, len), ==, want); \
+	} while (0)
+	MUT(put32(c, 428, 1000), -EBADMSG); /* block_size */
+	MUT(put32(c, 428, 1 << 20), -EBADMSG);
+	MUT(put32(c, 432, 0), -EBADMSG); /* sub-header */
+	MUT(put32(c, 436, 3), -EBADMSG); /* odd bitmap */
+	MUT(put64(c, BS + 96, 1ull << 30), -EBADMSG); /* bitmap too small */
+	MUT(put64(c, BS + 96, 1ull << 50), -EBADMSG);
+	MUT(put32(c, 436, 0x10000000), -EBADMSG); /* bitmap past the end */
+	MUT(put64(c, BS + 40, 2u << 20), -EBADMSG); /* VMCOREINFO size */
+	MUT(put64(c, BS + 32, len), -EBADMSG); /* VMCOREINFO offset */
+	CHECK_INT(attach_err(k, desc - 1), ==, -EBADMSG); /* truncated */
+	CHECK_INT(attach_err(k, desc + 24 * 47 - 1), ==, -EBADMSG);
+	CHECK_OK(attach_err(k, desc + 24 * 47));
+#undef MUT
+	/* pages: a descriptor past the file, a size over block_size, data
+	 * that does not decompress, an unknown compression */
+	memcpy(c, k, len);
+	put64(c, desc, len);
+	CHECK_INT(read_err(c, len, 0), ==, -EBADMSG);
+	memcpy(c, k, len);
+	put32(c, desc + 8, BS + 1);
+	CHECK_INT(read_err(c, len, 0), ==, -EBADMSG);
+	memcpy(c, k, len);
+	c[get64(c, desc) + 2] ^= 0xff;
+	CHECK_INT(read_err(c, len, 0), ==, -EBADMSG);
+	memcpy(c, k, len);
+	put32(c, desc + 12, 0x40);
+	CHECK_INT(read_err(c, len, 0), ==, -EBADMSG);
+	free(c);
+	free(k);
+}
+
+static void test_flat_bad(void)
+{
+	size_t len, flen;
+	uint8_t *k = make_kdump(1, &len), *f = flatten(k, len, &flen);
+	uint8_t *c = malloc(flen);
+
+	CHECK(c);
+	memcpy(c, f, flen);
+	c[31] = 2; /* version */
+	CHECK_INT(attach_err(c, flen), ==, -EBADMSG);
+	/* no end record */
+	CHECK_INT(attach_err(f, flen - 16), ==, -EBADMSG);
+	/* no record at all, only the end (fuzz/kdump found qsort(NULL)) */
+	memcpy(c, f, 4096);
+	memset(c + 4096, 0xff, 16);
+	CHECK_INT(attach_err(c, 4096 + 16), ==, -EBADMSG);
+	/* a record past the end of the file */
+	memcpy(c, f, flen);
+	c[4096 + 8] = 0x10;
+	CHECK_INT(attach_err(c, flen), ==, -EBADMSG);
+	/* two records for the same bytes */
+	memcpy(c, f, flen);
+	c[4096 + 16 + 2048 + 6] = 0;
+	c[4096 + 16 + 2048 + 7] = 0x10;
+	CHECK_INT(attach_err(c, flen), ==, -EBADMSG);
+	free(c);
+	free(f);
+	free(k);
+}
+
+/* ---- LiME, raw and unknown ---------------------------------------------- */
+
+static struct qvmi_ctx *two_ranges(uint8_t *lo, uint8_t *hi)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_source *a, *b;
+
+	for (size_t i = 0; i < 0x3000; i++)
+		lo[i] = i >= 0x1000 && i < 0x2000 ? 0 : pat(4, i);
+	for (size_t i = 0; i < 0x1000; i++)
+		hi[i] = pat(8, i);
+	CHECK_OK(qvmi_source_testmem_create(ctx, lo, 0x3000, 1, &a));
+	CHECK_OK(qvmi_source_testmem_create(ctx, hi, 0x1000, 1, &b));
+	CHECK_OK(qvmi_map_add(ctx, a, 0, 0x3000, 0));
+	CHECK_OK(qvmi_map_add(ctx, b, 0x100000000ull, 0x1000, 0));
+	CHECK_OK(qvmi__ram_add(ctx, 0, 0x3000));
+	CHECK_OK(qvmi__ram_add(ctx, 0x100000000ull, 0x1000));
+	return ctx;
+}
+
+static void test_lime_roundtrip(void)
+{
+	static uint8_t lo[0x3000], hi[0x1000];
+	uint8_t out[0x3000], h[32];
+	struct qvmi_ctx *ctx = two_ranges(lo, hi), *back;
+	struct qvmi_vm_info info;
+	char path[128];
+	int fd;
+
+	tmp_path(path, sizeof(path), "rt.lime");
+	QVMI_OPTS(qvmi_dump_write_opts, o, .format = QVMI_DUMP_LIME);
+	CHECK_OK(qvmi_dump_write(ctx, path, &o));
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && pread(fd, h, 32, 0) == 32);
+	close(fd);
+	CHECK(!memcmp(h, "EMiL\1\0\0\0", 8));
+	CHECK_U64(get64(h, 16), ==, 0x2fff); /* end is inclusive */
+	back = new_ctx();
+	CHECK_OK(qvmi_attach_dump(back, path, NULL));
+	CHECK_OK(qvmi_vm_info(back, &info));
+	CHECK_STR(info.backend, "lime");
+	CHECK_OK(qvmi_read_pa(back, 0, out, 0x3000));
+	CHECK(!memcmp(out, lo, 0x3000));
+	CHECK_OK(qvmi_read_pa(back, 0x100000000ull, out, 0x1000));
+	CHECK(!memcmp(out, hi, 0x1000));
+	CHECK_INT(qvmi_ram_count(back), ==, 2);
+	CHECK_INT(qvmi_read_pa(back, 0x3000, out, 1), ==, -EFAULT);
+	qvmi_ctx_destroy(back);
+	unlink(path);
+	qvmi_ctx_destroy(ctx);
+}
+
+static void test_lime_bad(void)
+{
+	uint8_t f[32 + 0x1000] = { 0x45, 0x4d, 0x69, 0x4c, 1 };
+	uint64_t s = 0x1000, e = 0x1fff;
+
+	memcpy(f + 8, &s, 8);
+	memcpy(f + 16, &e, 8);
+	CHECK_OK(attach_err(f, sizeof(f)));
+	CHECK_INT(attach_err(f, sizeof(f) - 1), ==, -EBADMSG); /* truncated */
+	e = 0xfff; /* end before start */
+	memcpy(f + 16, &e, 8);
+	CHECK_INT(attach_err(f, sizeof(f)), ==, -EBADMSG);
+	e = 1ull << 52;
+	memcpy(f + 16, &e, 8);
+	CHECK_INT(attach_err(f, sizeof(f)), ==, -EBADMSG);
+	e = 0x1fff;
+	memcpy(f + 16, &e, 8);
+	f[4] = 2; /* version */
+	CHECK_INT(attach_err(f, sizeof(f)), ==, -EBADMSG);
+}
+
+/* Raw only with a BIOS vector table at 0 (or when asked); anything else
+ * is "unknown dump format", never read as memory. */
+static void test_detect(void)
+{
+	uint8_t *img = calloc(1, (1 << 20) + 1);
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_vm_info info;
+
+	CHECK(img);
+	CHECK_INT(attach_buf(ctx, img, 1 << 20, NULL), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "unknown dump format"));
+	for (int i = 0; i < 256; i++) { /* SeaBIOS: F000:FF53 */
+		img[4 * i] = 0x53, img[4 * i + 1] = 0xff;
+		img[4 * i + 2] = 0x00, img[4 * i + 3] = 0xf0;
+	}
+	CHECK_OK(attach_buf(ctx, img, 1 << 20, NULL));
+	CHECK_OK(qvmi_vm_info(ctx, &info));
+	CHECK_STR(info.backend, "raw");
+	qvmi_ctx_destroy(ctx);
+	/* not a multiple of the page size: not a RAM image */
+	ctx = new_ctx();
+	CHECK_INT(attach_buf(ctx, img, (1 << 20) + 1, NULL), ==, -EBADMSG);
+	qvmi_ctx_destroy(ctx);
+	/* a DISKDUMP (the format before kdump) and text are unknown */
+	ctx = new_ctx();
+	memcpy(img, "DISKDUMP", 8);
+	CHECK_INT(attach_buf(ctx, img, 4096, NULL), ==, -EBADMSG);
+	CHECK_INT(attach_buf(ctx, "hello\n", 6, NULL), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(ctx), "unknown dump format"));
+	/* a raw map says what it is */
+	QVMI_OPTS(qvmi_dump_opts, m, .raw_map = "0:6");
+	CHECK_OK(attach_buf(ctx, "hello\n", 6, &m));
+	qvmi_ctx_destroy(ctx);
+	free(img);
+}
+
+/* qvmi's kdump writer, read back: every compression; zero pages share one
+ * stored page; a kernel layout gives VMCOREINFO. */
+static void test_kdump_write(void)
+{
+	static uint8_t lo[0x3000], hi[0x1000];
+	static const enum qvmi_dump_compress cs[] = {
+		QVMI_DUMP_ZLIB, QVMI_DUMP_LZO, QVMI_DUMP_SNAPPY, QVMI_DUMP_ZSTD
+	};
+	static const uint32_t flag[] = { 1, 2, 4, 0x20 };
+	struct qvmi_dump_kernel kl = { .page_offset = 0xffff888000000000ull,
+				       .vmcoreinfo = (char *)vmci,
+				       .vmcoreinfo_len = sizeof(vmci) - 1 };
+	struct qvmi_ctx *ctx = two_ranges(lo, hi), *back;
+	uint8_t out[0x3000], h[4096 + 128];
+	char path[128];
+	int fd;
+
+	tmp_path(path, sizeof(path), "w.kdump");
+	for (size_t i = 0; i < QVMI_ARRAY_SIZE(cs); i++) {
+		QVMI_OPTS(qvmi_dump_write_opts, o, .format = QVMI_DUMP_KDUMP,
+			  .compress = cs[i], .kernel = &kl);
+		CHECK_OK(qvmi_dump_write(ctx, path, &o));
+		fd = open(path, O_RDONLY);
+		CHECK(fd >= 0 && pread(fd, h, sizeof(h), 0) == sizeof(h));
+		close(fd);
+		CHECK(!memcmp(h, "KDUMP   ", 8));
+		CHECK_U64(le32(h + 424), ==, flag[i]);
+		/* no guest utsname here: the fallback is never empty */
+		CHECK_STR((char *)h + 12 + 2 * 65, "6.1.0-kd");
+		CHECK_STR((char *)h + 12 + 4 * 65, "x86_64");
+		CHECK(h[12 + 3 * 65]);
+		CHECK_U64(get64(h, 4096 + 96), ==, 0x100001); /* max_mapnr */
+		back = new_ctx();
+		CHECK_OK(qvmi_attach_dump(back, path, NULL));
+		CHECK_OK(qvmi_read_pa(back, 0, out, 0x3000));
+		CHECK(!memcmp(out, lo, 0x3000));
+		CHECK_OK(qvmi_read_pa(back, 0x100000000ull, out, 0x1000));
+		CHECK(!memcmp(out, hi, 0x1000));
+		CHECK_STR(qvmi_vmcoreinfo(back), vmci);
+		CHECK_INT(qvmi_ram_count(back), ==, 2);
+		CHECK_INT(qvmi_read_pa(back, 0x3000, out, 1), ==, -EFAULT);
+		qvmi_ctx_destroy(back);
+	}
+	unlink(path);
+	QVMI_OPTS(qvmi_dump_write_opts, bad, .format = QVMI_DUMP_KDUMP,
+		  .compress = 4);
+	CHECK_INT(qvmi_dump_write(ctx, path, &bad), ==, -EINVAL);
+	qvmi_ctx_destroy(ctx);
+}
+
+static const struct qvmi_test dumpfmt_tests[] = {
+	{ "kdump_compressions", test_kdump_compressions },
+	{ "kdump_bad", test_kdump_bad },
+	{ "flat_bad", test_flat_bad },
+	{ "lime_roundtrip", test_lime_roundtrip },
+	{ "lime_bad", test_lime_bad },
+	{ "detect", test_detect },
+	{ "kdump_write", test_kdump_write },
+};
+
+QVMI_SUITE(dumpfmt, dumpfmt_tests);
