@@ -88,11 +88,11 @@ static double time_qemu(struct qvmi_ctx *ctx, const char *qmp, const char *to)
 	json_object_object_add(a, "protocol", json_object_new_string(proto));
 	json_object_object_add(a, "detach", json_object_new_boolean(0));
 	unlink(to);
-	if (!qvmi_qmp_open(ctx, qmp, 120000, &q)) {
+	if (!qvmi__qmp_open(ctx, qmp, 120000, &q)) {
 		t0 = bench_now();
-		if (!qvmi_qmp_execute(q, "dump-guest-memory", a, NULL))
+		if (!qvmi__qmp_execute(q, "dump-guest-memory", a, NULL))
 			t = bench_now() - t0;
-		qvmi_qmp_close(q);
+		qvmi__qmp_close(q);
 	}
 	json_object_put(a);
 	return t;

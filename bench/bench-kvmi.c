@@ -67,7 +67,7 @@ static int send_seq(struct kt *t, uint16_t id, uint32_t seq, const void *p,
 	uint8_t b[MSG];
 	struct qvmi_kvmi_hdr h = { id, (uint16_t)n, seq };
 
-	qvmi_kvmi_hdr_encode(&h, b);
+	qvmi__kvmi_hdr_encode(&h, b);
 	if (n)
 		memcpy(b + QVMI_KVMI_HDR, p, n);
 	return write(t->fd, b, QVMI_KVMI_HDR + n) ==
@@ -84,7 +84,7 @@ static int next_msg(struct kt *t, uint8_t *out, size_t cap, bool *event)
 	struct qvmi_kvmi_hdr h;
 	const char *why;
 
-	if (rd(t->fd, b, 8) || qvmi_kvmi_hdr_decode(b, &h, &why) ||
+	if (rd(t->fd, b, 8) || qvmi__kvmi_hdr_decode(b, &h, &why) ||
 	    rd(t->fd, b + 8, h.size))
 		return -EIO;
 	*event = h.id == QVMI_KVMI_EVENT;
@@ -97,7 +97,7 @@ static int next_msg(struct kt *t, uint8_t *out, size_t cap, bool *event)
 	}
 	if (out && h.size > 8)
 		memcpy(out, b + 16, QVMI_MIN(cap, (size_t)h.size - 8));
-	return (int32_t)qvmi_kvmi_u32(b + 8);
+	return (int32_t)qvmi__kvmi_u32(b + 8);
 }
 
 static int call(struct kt *t, uint16_t id, const void *p, size_t n,
@@ -142,7 +142,7 @@ static int pause_all(struct kt *t, unsigned int ncpu)
 
 	send_seq(t, QVMI_KVMI_CONTROL_CMD_RESPONSE, ++t->seq, off, 8);
 	for (unsigned int v = 0; v < ncpu; v++) {
-		qvmi_kvmi_put16(p, (uint16_t)v);
+		qvmi__kvmi_put16(p, (uint16_t)v);
 		p[8] = 1;
 		send_seq(t, QVMI_KVMI_PAUSE_VCPU, ++t->seq, p, 16);
 	}
@@ -222,15 +222,15 @@ static int kvmi_ps(struct kt *t, unsigned int ncpu, double *ms)
 	double t0 = bench_now();
 	int err = pause_all(t, ncpu);
 
-	qvmi_kvmi_put16(regs + 8, 7);
+	qvmi__kvmi_put16(regs + 8, 7);
 	for (int i = 0; i < 7; i++)
-		qvmi_kvmi_put32(regs + 16 + 4 * i, msrs[i]);
+		qvmi__kvmi_put32(regs + 16 + 4 * i, msrs[i]);
 	for (int i = 0; i < 5 && !err; i++)
 		err = call(t, QVMI_KVMI_GET_REGISTERS, regs, sizeof(regs), out,
 			   sizeof(out));
 	for (int i = 0; i < NREADS && !err; i++) {
-		qvmi_kvmi_put64(req, page_at(i));
-		qvmi_kvmi_put64(req + 8, 4096);
+		qvmi__kvmi_put64(req, page_at(i));
+		qvmi__kvmi_put64(req + 8, 4096);
 		err = call(t, QVMI_KVMI_READ_PHYSICAL, req, 16, out,
 			   sizeof(out));
 	}
@@ -342,8 +342,8 @@ static int round_trips(struct kt *t, double *kv, double *ec, int n)
 	for (int i = 0; i < n && !err; i++) {
 		double t0 = bench_now();
 
-		qvmi_kvmi_put64(req + 8, page_at(i % 512));
-		qvmi_kvmi_put64(req + 16, 4096);
+		qvmi__kvmi_put64(req + 8, page_at(i % 512));
+		qvmi__kvmi_put64(req + 16, 4096);
 		err = call(t, QVMI_KVMI_READ_PHYSICAL, req + 8, 16, out, 4096);
 		kv[i] = (bench_now() - t0) * 1e6;
 		t0 = bench_now();
@@ -363,8 +363,8 @@ static int write_byte(struct kt *t, uint64_t gpa, uint8_t v)
 {
 	uint8_t req[17];
 
-	qvmi_kvmi_put64(req, gpa);
-	qvmi_kvmi_put64(req + 8, 1);
+	qvmi__kvmi_put64(req, gpa);
+	qvmi__kvmi_put64(req + 8, 1);
 	req[16] = v;
 	return call(t, QVMI_KVMI_WRITE_PHYSICAL, req, 17, NULL, 0);
 }
@@ -374,9 +374,9 @@ static int vcpu_ctl(struct kt *t, uint16_t id, unsigned int v, uint16_t ev,
 {
 	uint8_t p[16] = { 0 };
 
-	qvmi_kvmi_put16(p, (uint16_t)v);
+	qvmi__kvmi_put16(p, (uint16_t)v);
 	if (id == QVMI_KVMI_CONTROL_EVENTS)
-		qvmi_kvmi_put16(p + 8, ev);
+		qvmi__kvmi_put16(p + 8, ev);
 	p[id == QVMI_KVMI_CONTROL_EVENTS ? 10 : 8] = on;
 	return call(t, id, p, 16, NULL, 0);
 }
@@ -388,11 +388,11 @@ static int bp_cycles(struct kt *t, unsigned int ncpu, uint64_t va, double *lat,
 	uint64_t gpa;
 	int err = pause_all(t, ncpu);
 
-	qvmi_kvmi_put64(req + 8, va);
+	qvmi__kvmi_put64(req + 8, va);
 	err = err ?: call(t, QVMI_KVMI_VCPU_TRANSLATE_GVA, req, 16, out, 8);
-	gpa = qvmi_kvmi_u64(out);
-	qvmi_kvmi_put64(req, gpa);
-	qvmi_kvmi_put64(req + 8, 1);
+	gpa = qvmi__kvmi_u64(out);
+	qvmi__kvmi_put64(req, gpa);
+	qvmi__kvmi_put64(req + 8, 1);
 	err = err ?: call(t, QVMI_KVMI_READ_PHYSICAL, req, 16, &orig, 1);
 	err = err ?: write_byte(t, gpa, 0xcc);
 	for (unsigned int v = 0; v < ncpu && !err; v++)
@@ -406,7 +406,7 @@ static int bp_cycles(struct kt *t, unsigned int ncpu, uint64_t va, double *lat,
 
 		err = wait_events(t, 1);
 		t0 = bench_now();
-		v = qvmi_kvmi_u16(t->evb[0] + 2);
+		v = qvmi__kvmi_u16(t->evb[0] + 2);
 		err = err ?: write_byte(t, gpa, orig);
 		err = err   ?:
 			      vcpu_ctl(t, QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v,

@@ -101,7 +101,7 @@ void *bpm_echo_main(void *arg)
 	while (recv_all(e->fd, h, sizeof(h))) {
 		const uint8_t *p = e->buf;
 
-		qvmi_pmem_decode_req(h, &r);
+		qvmi__pmem_decode_req(h, &r);
 		if (r.type == QVMI_PMEM_QUIT || r.length > BPM_MIB)
 			break;
 		/* the very bytes the server sends: the guest's RAM */
@@ -190,8 +190,8 @@ static bool raw_reads(int fd, size_t len, const uint64_t *pages, size_t np,
 	for (size_t i = 0; i < n; i++) {
 		double t1;
 
-		qvmi_pmem_encode_req(h, QVMI_PMEM_READ, pages[(first + i) % np],
-				     len);
+		qvmi__pmem_encode_req(h, QVMI_PMEM_READ,
+				      pages[(first + i) % np], len);
 		if (send(fd, h, sizeof(h), MSG_NOSIGNAL) != sizeof(h) ||
 		    !recv_all(fd, buf, len + 1) || buf[len] != 1)
 			return false;

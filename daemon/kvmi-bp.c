@@ -53,7 +53,7 @@ int qvmid_kvmi_bp_init(struct qvmid_kvmi *k)
 		return err;
 	}
 	k->gdb = qvmi__ctl_gdb(k->ctx);
-	if (st == QVMI_VM_RUNNING || qvmi_gdb_was_running(k->gdb))
+	if (st == QVMI_VM_RUNNING || qvmi__gdb_was_running(k->gdb))
 		err = qvmi_vm_resume(k->ctx);
 	qvmid_kvmi_log(k, QVMI_LOG_INFO,
 		       "kvmi: gdbstub %s: breakpoints and single-step on",
@@ -63,7 +63,7 @@ int qvmid_kvmi_bp_init(struct qvmid_kvmi *k)
 
 int qvmid_kvmi_bp_fd(const struct qvmid_kvmi *k)
 {
-	return k->gdb && qvmi_gdb_running(k->gdb) ? qvmi_gdb_fd(k->gdb) : -1;
+	return k->gdb && qvmi__gdb_running(k->gdb) ? qvmi__gdb_fd(k->gdb) : -1;
 }
 
 /* ---- executable kernel aliases of a gpa ---- */
@@ -255,7 +255,7 @@ static void send_bp_event(struct qvmid_kvmi *k, unsigned int vcpu, uint64_t gpa)
 {
 	uint8_t spec[16] = { 0 };
 
-	qvmi_kvmi_put64(spec, gpa);
+	qvmi__kvmi_put64(spec, gpa);
 	spec[8] = 1; /* int3 */
 	qvmid_kvmi_state_flush(k);
 	qvmid_kvmi_send_event(k, vcpu, QVMI_KVMI_EV_BREAKPOINT, spec, 16);
@@ -379,9 +379,9 @@ static void step_timed_out(struct qvmid_kvmi *k)
 		       "kvmi: the step of vCPU %u did not end in %d ms "
 		       "(halted?): SINGLESTEP failed",
 		       k->step_vcpu, STEP_TIMEOUT_MS);
-	if (qvmi_gdb_interrupt(k->gdb))
+	if (qvmi__gdb_interrupt(k->gdb))
 		return;
-	if (qvmi_gdb_poll_stop(k->gdb, &st) != 1)
+	if (qvmi__gdb_poll_stop(k->gdb, &st) != 1)
 		st.reason = QVMI_STOP_INTERRUPT;
 	on_stop(k, &st, true);
 }
@@ -393,7 +393,7 @@ void qvmid_kvmi_bp_poll(struct qvmid_kvmi *k, int64_t *next_ms)
 	if (!k->gdb)
 		return;
 	for (int i = 0; i < 8; i++) {
-		int r = qvmi_gdb_poll_stop(k->gdb, &st);
+		int r = qvmi__gdb_poll_stop(k->gdb, &st);
 		bool step = k->stepping;
 
 		if (r < 0)
@@ -422,7 +422,7 @@ static int step_start(struct qvmid_kvmi *k, unsigned int vcpu)
 		k->step_rip_ok = !qvmid_kvmi_vcpu_state(k, vcpu, &a);
 		k->step_rip = k->step_rip_ok ? a->regs.rip : 0;
 	}
-	err = qvmi_gdb_step_start(k->gdb, vcpu);
+	err = qvmi__gdb_step_start(k->gdb, vcpu);
 
 	if (err) {
 		qvmid_kvmi_log(k, QVMI_LOG_WARN, "kvmi: step vCPU %u: %s", vcpu,
@@ -495,8 +495,8 @@ void qvmid_kvmi_bp_drop(struct qvmid_kvmi *k)
 		return;
 	if (k->stepping) {
 		k->stepping = false;
-		if (!qvmi_gdb_interrupt(k->gdb))
-			while (qvmi_gdb_poll_stop(k->gdb, &st) == 1)
+		if (!qvmi__gdb_interrupt(k->gdb))
+			while (qvmi__gdb_poll_stop(k->gdb, &st) == 1)
 				;
 		k->bp_stopped = true;
 	}

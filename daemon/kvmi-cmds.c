@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * KVMi commands (docs/KVMI.md), each backed by what stock QEMU has.  The
- * request was validated by qvmi_kvmi_req_check (sizes, vCPU header
+ * request was validated by qvmi__kvmi_req_check (sizes, vCPU header
  * padding); here come the command's own checks, answered -KVM_EINVAL as
  * the kvmi-v7 kernel does.
  *
@@ -105,9 +105,9 @@ static int accept_unsupported(struct qvmid_kvmi *k, uint16_t id,
 
 static int check_cmd(struct qvmid_kvmi *k, const uint8_t *p, bool event)
 {
-	uint16_t id = qvmi_kvmi_u16(p);
+	uint16_t id = qvmi__kvmi_u16(p);
 
-	if (qvmi_kvmi_u16(p + 2) || qvmi_kvmi_u32(p + 4))
+	if (qvmi__kvmi_u16(p + 2) || qvmi__kvmi_u32(p + 4))
 		return -EINVAL;
 	if (event) {
 		if (id >= QVMI_KVMI_NUM_EVENTS)
@@ -124,7 +124,7 @@ static int check_cmd(struct qvmid_kvmi *k, const uint8_t *p, bool event)
 
 static int vcpu_arg(struct qvmid_kvmi *k, const uint8_t *p)
 {
-	unsigned int v = qvmi_kvmi_vcpu_of(p);
+	unsigned int v = qvmi__kvmi_vcpu_of(p);
 	int n = qvmid_kvmi_ncpus(k);
 
 	if (n < 0)
@@ -181,7 +181,8 @@ static int cmd_pause(struct qvmid_kvmi *k, const uint8_t *p)
 
 	if (v < 0)
 		return v;
-	if (p[9] || qvmi_kvmi_u16(p + 10) || qvmi_kvmi_u32(p + 12) || p[8] > 1)
+	if (p[9] || qvmi__kvmi_u16(p + 10) || qvmi__kvmi_u32(p + 12) ||
+	    p[8] > 1)
 		return -EINVAL;
 	if (!k->we_paused && !k->bp_stopped && !k->mgmt_paused) {
 		err = qvmi_vm_state(k->ctx, &st);
@@ -203,7 +204,7 @@ static void cmd_event_reply(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 	struct qvmi_kvmi_ev_reply r;
 	struct kvcpu *c;
 
-	qvmi_kvmi_ev_reply_decode(p, h->size, &r);
+	qvmi__kvmi_ev_reply_decode(p, h->size, &r);
 	c = r.vcpu < k->ncpu ? &k->cpu[r.vcpu] : NULL;
 	/* The kernel closes on a reply that matches no waiting event. */
 	if (!c || !c->ev_pending || h->seq != c->ev_seq ||
@@ -234,12 +235,12 @@ static void cmd_event_reply(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 static int cmd_control_events(struct qvmid_kvmi *k, const uint8_t *p, bool vm)
 {
 	const uint8_t *q = vm ? p : p + QVMI_KVMI_VCPU_HDR;
-	uint16_t ev = qvmi_kvmi_u16(q);
+	uint16_t ev = qvmi__kvmi_u16(q);
 	uint8_t enable = q[2];
 
 	if (!vm && vcpu_arg(k, p) < 0)
 		return -EINVAL;
-	if (enable > 1 || q[3] || qvmi_kvmi_u32(q + 4) ||
+	if (enable > 1 || q[3] || qvmi__kvmi_u32(q + 4) ||
 	    ev >= QVMI_KVMI_NUM_EVENTS)
 		return -EINVAL;
 	if (!ev_allowed(k, ev))
@@ -254,7 +255,7 @@ static int cmd_control_events(struct qvmid_kvmi *k, const uint8_t *p, bool vm)
 	if (ev == QVMI_KVMI_EV_PAUSE_VCPU)
 		return 0; /* always delivered, as in the kernel */
 	if (qvmid_kvmi_ev_supported(k, ev)) {
-		struct kvcpu *c = &k->cpu[qvmi_kvmi_vcpu_of(p)];
+		struct kvcpu *c = &k->cpu[qvmi__kvmi_vcpu_of(p)];
 
 		c->events = enable ? c->events | 1u << ev :
 				     c->events & ~(1u << ev);
@@ -272,14 +273,14 @@ static int cmd_control_events(struct qvmid_kvmi *k, const uint8_t *p, bool vm)
 static void cmd_get_registers(struct qvmid_kvmi *k,
 			      const struct qvmi_kvmi_hdr *h, const uint8_t *p)
 {
-	unsigned int n = qvmi_kvmi_u16(p + 8);
+	unsigned int n = qvmi__kvmi_u16(p + 8);
 	size_t len = QVMI_KVMI_REGS_FIXED + (size_t)n * QVMI_KVMI_MSR_ENTRY;
 	size_t off = QVMI_KVMI_HDR + QVMI_KVMI_ERR;
 	int v = vcpu_arg(k, p), err = 0;
 	uint8_t *b;
 
-	if (v < 0 || n > QVMI_KVMI_MAX_MSRS || qvmi_kvmi_u16(p + 10) ||
-	    qvmi_kvmi_u32(p + 12))
+	if (v < 0 || n > QVMI_KVMI_MAX_MSRS || qvmi__kvmi_u16(p + 10) ||
+	    qvmi__kvmi_u32(p + 12))
 		err = -EINVAL;
 	if (err || k->replies_off) {
 		qvmid_kvmi_reply(k, h, err, NULL, 0);
@@ -290,7 +291,7 @@ static void cmd_get_registers(struct qvmid_kvmi *k,
 		return;
 	err = qvmid_kvmi_get_registers(k, (unsigned int)v, p + 16, n, b + off);
 	/* the fixed header/err code after the data is built */
-	qvmi_kvmi_reply_encode(b, h->id, h->seq, err, len);
+	qvmi__kvmi_reply_encode(b, h->id, h->seq, err, len);
 	qvmid_kvmi_commit(k, off + (err ? 0 : len));
 }
 
@@ -304,7 +305,7 @@ static bool phys_ok(uint64_t gpa, uint64_t size)
 static void cmd_read_physical(struct qvmid_kvmi *k,
 			      const struct qvmi_kvmi_hdr *h, const uint8_t *p)
 {
-	uint64_t gpa = qvmi_kvmi_u64(p), size = qvmi_kvmi_u64(p + 8);
+	uint64_t gpa = qvmi__kvmi_u64(p), size = qvmi__kvmi_u64(p + 8);
 	size_t off = QVMI_KVMI_HDR + QVMI_KVMI_ERR;
 	uint8_t *b;
 	int err;
@@ -318,13 +319,13 @@ static void cmd_read_physical(struct qvmid_kvmi *k,
 	if (!b)
 		return;
 	err = qvmi_read_pa(k->ctx, gpa, b + off, size) ? -EFAULT : 0;
-	qvmi_kvmi_reply_encode(b, h->id, h->seq, err, size);
+	qvmi__kvmi_reply_encode(b, h->id, h->seq, err, size);
 	qvmid_kvmi_commit(k, off + (err ? 0 : size));
 }
 
 static int cmd_write_physical(struct qvmid_kvmi *k, const uint8_t *p)
 {
-	uint64_t gpa = qvmi_kvmi_u64(p), size = qvmi_kvmi_u64(p + 8);
+	uint64_t gpa = qvmi__kvmi_u64(p), size = qvmi__kvmi_u64(p + 8);
 	int err;
 
 	if (!phys_ok(gpa, size))
@@ -347,7 +348,7 @@ static int cmd_max_gfn(struct qvmid_kvmi *k, uint8_t out[8])
 	}
 	if (!end)
 		return -ENOENT;
-	qvmi_kvmi_put64(out, (end + QVMI_KVMI_PAGE - 1) / QVMI_KVMI_PAGE);
+	qvmi__kvmi_put64(out, (end + QVMI_KVMI_PAGE - 1) / QVMI_KVMI_PAGE);
 	return 0;
 }
 
@@ -363,17 +364,17 @@ static int cmd_translate(struct qvmid_kvmi *k, const uint8_t *p, uint8_t out[8])
 	if (err)
 		return err == -EOPNOTSUPP ? -QVMI_KVM_EOPNOTSUPP : -EAGAIN;
 	/* kvm_mmu_gva_to_gpa_system: UNMAPPED_GVA (~0), not an error */
-	if (qvmi_translate(k->ctx, a->sregs.cr3, qvmi_kvmi_u64(p + 8), &gpa))
+	if (qvmi_translate(k->ctx, a->sregs.cr3, qvmi__kvmi_u64(p + 8), &gpa))
 		gpa = ~0ull;
-	qvmi_kvmi_put64(out, gpa);
+	qvmi__kvmi_put64(out, gpa);
 	return 0;
 }
 
 static void cmd_response(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 			 const uint8_t *p)
 {
-	if (p[0] > 1 || p[1] > 1 || qvmi_kvmi_u16(p + 2) ||
-	    qvmi_kvmi_u32(p + 4)) {
+	if (p[0] > 1 || p[1] > 1 || qvmi__kvmi_u16(p + 2) ||
+	    qvmi__kvmi_u32(p + 4)) {
 		qvmid_kvmi_reply(k, h, -EINVAL, NULL, 0);
 		return;
 	}
@@ -391,7 +392,7 @@ static int simple_cmd(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 	switch (h->id) {
 	case QVMI_KVMI_GET_VERSION: /* features (spp, vmfunc, eptp, ve) 0 */
 		memset(out, 0, 16);
-		qvmi_kvmi_put32(out, QVMI_KVMI_VERSION);
+		qvmi__kvmi_put32(out, QVMI_KVMI_VERSION);
 		*out_len = 16;
 		return 0;
 	case QVMI_KVMI_CHECK_COMMAND:
@@ -401,7 +402,7 @@ static int simple_cmd(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 		int n = qvmi_vcpu_count(k->ctx);
 
 		memset(out, 0, 16);
-		qvmi_kvmi_put32(out, n > 0 ? (uint32_t)n : 0);
+		qvmi__kvmi_put32(out, n > 0 ? (uint32_t)n : 0);
 		*out_len = 16;
 		return n > 0 ? 0 : -EAGAIN;
 	}
@@ -443,7 +444,7 @@ static int simple_cmd(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 			v < 0 ? v :
 				qvmid_kvmi_tsc_speed(k, (unsigned int)v, &tsc);
 
-		qvmi_kvmi_put64(out, tsc);
+		qvmi__kvmi_put64(out, tsc);
 		*out_len = 8;
 		return err;
 	}
@@ -452,8 +453,8 @@ static int simple_cmd(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 
 		if (v < 0)
 			return v;
-		if (p[8] > 1 || p[9] || qvmi_kvmi_u16(p + 10) ||
-		    qvmi_kvmi_u32(p + 12))
+		if (p[8] > 1 || p[9] || qvmi__kvmi_u16(p + 10) ||
+		    qvmi__kvmi_u32(p + 12))
 			return -EINVAL;
 		return qvmid_kvmi_singlestep(k, (unsigned int)v, p[8]);
 	}

@@ -95,7 +95,7 @@ void qvmid_kvmi_reply(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 	b = qvmid_kvmi_reserve(k, n);
 	if (!b)
 		return;
-	qvmi_kvmi_reply_encode(b, h->id, h->seq, err, data_len);
+	qvmi__kvmi_reply_encode(b, h->id, h->seq, err, data_len);
 	if (!err && data_len && data)
 		memcpy(b + QVMI_KVMI_HDR + QVMI_KVMI_ERR, data, data_len);
 	qvmid_kvmi_commit(k, n);
@@ -230,7 +230,7 @@ static void connected(struct qvmid_kvmi *k)
 	b = qvmid_kvmi_reserve(k, QVMI_KVMI_HS_V12);
 	if (!b)
 		return;
-	n = qvmi_kvmi_hs_encode(&hs, k->o.v12, b);
+	n = qvmi__kvmi_hs_encode(&hs, k->o.v12, b);
 	k->out_len += n; /* keep the handshake deadline */
 	qvmid_kvmi_log(k, QVMI_LOG_INFO,
 		       "kvmi: connected to %s, sent the %zu-byte handshake "
@@ -246,8 +246,8 @@ static void dial(struct qvmid_kvmi *k)
 	int err;
 
 	k->st.attempts++;
-	err = qvmi_ses_connect_start((const struct sockaddr *)&k->addr.ss,
-				     k->addr.len, &fd);
+	err = qvmi__ses_connect_start((const struct sockaddr *)&k->addr.ss,
+				      k->addr.len, &fd);
 	if (err == -EINPROGRESS) {
 		k->fd = fd;
 		k->stage = KV_CONNECTING;
@@ -280,7 +280,7 @@ static bool take_handshake(struct qvmid_kvmi *k)
 	if (k->stage == KV_HS_SIZE) {
 		if (k->in_len < 4)
 			return true;
-		if (qvmi_kvmi_hs_reply_size(k->in, &k->hs_left, &why)) {
+		if (qvmi__kvmi_hs_reply_size(k->in, &k->hs_left, &why)) {
 			k->st.bad_frames++;
 			qvmid_kvmi_close(k, why);
 			return false;
@@ -330,7 +330,7 @@ static bool take_frames(struct qvmid_kvmi *k)
 		const uint8_t *p = k->in + off + QVMI_KVMI_HDR;
 		int err;
 
-		if (qvmi_kvmi_hdr_decode(k->in + off, &h, &why)) {
+		if (qvmi__kvmi_hdr_decode(k->in + off, &h, &why)) {
 			k->st.bad_frames++;
 			qvmid_kvmi_close(k, why);
 			return false;
@@ -338,7 +338,7 @@ static bool take_frames(struct qvmid_kvmi *k)
 		if (k->in_len - off - QVMI_KVMI_HDR < h.size)
 			break;
 		off += QVMI_KVMI_HDR + h.size;
-		err = qvmi_kvmi_req_check(&h, p, &why);
+		err = qvmi__kvmi_req_check(&h, p, &why);
 		if (err == -EBADMSG) {
 			k->st.bad_frames++;
 			qvmid_kvmi_log(k, QVMI_LOG_WARN,
@@ -442,7 +442,7 @@ void qvmid_kvmi_dispatch(struct qvmid_kvmi *k, const struct pollfd *pfd)
 	/* stops first: an event may go out with this turn's output */
 	qvmid_kvmi_bp_poll(k, NULL);
 	if (k->stage == KV_CONNECTING && re) {
-		int err = qvmi_ses_connect_result(k->fd);
+		int err = qvmi__ses_connect_result(k->fd);
 
 		if (err) {
 			qvmid_kvmi_close(k, strerror(-err));
@@ -571,9 +571,9 @@ int qvmid_kvmi_create(struct qvmi_ctx *ctx, const struct qvmid_kvmi_opts *o,
 					 k->o.unhook_timeout_ms :
 					 UNHOOK_TIMEOUT_MS;
 	snprintf(k->spec, sizeof(k->spec), "%s", o->connect_addr ?: "");
-	err = o->connect_addr ? qvmi_ses_addr_parse(o->connect_addr,
-						    QVMI_SES_ADDR_NUMERIC,
-						    &k->addr, &why) :
+	err = o->connect_addr ? qvmi__ses_addr_parse(o->connect_addr,
+						     QVMI_SES_ADDR_NUMERIC,
+						     &k->addr, &why) :
 				-EINVAL;
 	if (!err && k->addr.kind == QVMI_SES_TCP) {
 		/* KVMi has no authentication: never across a network. */

@@ -125,11 +125,11 @@ static int read_state(struct qvmid_kvmi *k, unsigned int vcpu,
 	if (!k->ctx->qmp)
 		return -EOPNOTSUPP;
 	snprintf(cmd, sizeof(cmd), "info registers %u", vcpu);
-	err = qvmi_qmp_hmp(k->ctx->qmp, cmd, &text);
+	err = qvmi__qmp_hmp(k->ctx->qmp, cmd, &text);
 	if (!err)
-		err = qvmi_hmp_parse_registers_cpu(text, vcpu, &r);
+		err = qvmi__hmp_parse_registers_cpu(text, vcpu, &r);
 	if (!err)
-		err = qvmi_kvmi_parse_sregs(text, vcpu, &a->sregs);
+		err = qvmi__kvmi_parse_sregs(text, vcpu, &a->sregs);
 	free(text);
 	if (err)
 		return err;
@@ -239,13 +239,13 @@ int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 		return err;
 	/* {u32 mode; u32 pad}, kvm_regs, kvm_sregs, {u32 nmsrs; u32 pad} */
 	memset(buf, 0, QVMI_KVMI_REGS_FIXED);
-	qvmi_kvmi_put32(buf, a->mode);
+	qvmi__kvmi_put32(buf, a->mode);
 	memcpy(buf + 8, &a->regs, sizeof(a->regs));
 	memcpy(buf + 8 + sizeof(a->regs), &a->sregs, sizeof(a->sregs));
-	qvmi_kvmi_put32(buf + QVMI_KVMI_REGS_FIXED - 8, n);
+	qvmi__kvmi_put32(buf + QVMI_KVMI_REGS_FIXED - 8, n);
 	m = buf + QVMI_KVMI_REGS_FIXED;
 	for (unsigned int i = 0; i < n; i++, m += QVMI_KVMI_MSR_ENTRY) {
-		uint32_t id = qvmi_kvmi_u32(idx + 4 * i);
+		uint32_t id = qvmi__kvmi_u32(idx + 4 * i);
 		uint64_t v;
 
 		err = msr_value(k, vcpu, a, id, &v);
@@ -256,9 +256,9 @@ int qvmid_kvmi_get_registers(struct qvmid_kvmi *k, unsigned int vcpu,
 				       id);
 			return err;
 		}
-		qvmi_kvmi_put32(m, id);
-		qvmi_kvmi_put32(m + 4, 0);
-		qvmi_kvmi_put64(m + 8, v);
+		qvmi__kvmi_put32(m, id);
+		qvmi__kvmi_put32(m + 4, 0);
+		qvmi__kvmi_put64(m + 8, v);
 	}
 	return 0;
 }
@@ -301,7 +301,7 @@ int qvmid_kvmi_tsc_speed(struct qvmid_kvmi *k, unsigned int vcpu, uint64_t *ret)
 	int err = -QVMI_KVM_EOPNOTSUPP;
 
 	if (!k->ctx->qmp ||
-	    qvmi_qmp_execute(k->ctx->qmp, "query-cpus-fast", NULL, &cpus) ||
+	    qvmi__qmp_execute(k->ctx->qmp, "query-cpus-fast", NULL, &cpus) ||
 	    !json_object_is_type(cpus, json_type_array) ||
 	    vcpu >= json_object_array_length(cpus))
 		goto out;
@@ -312,7 +312,7 @@ int qvmid_kvmi_tsc_speed(struct qvmid_kvmi *k, unsigned int vcpu, uint64_t *ret)
 	json_object_object_add(args, "path", json_object_get(path));
 	json_object_object_add(args, "property",
 			       json_object_new_string("tsc-frequency"));
-	if (!qvmi_qmp_execute(k->ctx->qmp, "qom-get", args, &r) &&
+	if (!qvmi__qmp_execute(k->ctx->qmp, "qom-get", args, &r) &&
 	    json_object_is_type(r, json_type_int) &&
 	    json_object_get_int64(r) > 0) {
 		*ret = (uint64_t)json_object_get_int64(r);
@@ -338,8 +338,8 @@ bool qvmid_kvmi_send_vm_event(struct qvmid_kvmi *k, uint8_t ev)
 	b = qvmid_kvmi_reserve(k, cap);
 	if (!b)
 		return false;
-	qvmid_kvmi_commit(k, qvmi_kvmi_event_encode(b, cap, ++k->ev_seq, 0, ev,
-						    a, NULL, 0));
+	qvmid_kvmi_commit(k, qvmi__kvmi_event_encode(b, cap, ++k->ev_seq, 0, ev,
+						     a, NULL, 0));
 	k->st.events++;
 	return true;
 }
@@ -367,8 +367,8 @@ bool qvmid_kvmi_send_event(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
 	c->ev_seq = ++k->ev_seq;
 	c->ev_id = ev;
 	c->ev_pending = true;
-	n = qvmi_kvmi_event_encode(b, cap, c->ev_seq, (uint16_t)vcpu, ev, a,
-				   spec, spec_len);
+	n = qvmi__kvmi_event_encode(b, cap, c->ev_seq, (uint16_t)vcpu, ev, a,
+				    spec, spec_len);
 	qvmid_kvmi_commit(k, n);
 	k->st.events++;
 	return true;

@@ -211,7 +211,7 @@ static struct conn *conn_new(struct qvmid_pmem_server *s, int fd)
 	c->fd = fd;
 	c->stage_idx = -1;
 	c->last_ms = pmem_now_ms();
-	qvmi_pmem_decoder_init(&c->dec, s->o.max_transfer);
+	qvmi__pmem_decoder_init(&c->dec, s->o.max_transfer);
 	return c;
 }
 
@@ -330,7 +330,7 @@ static bool range_ok(struct qvmi_ctx *ctx, uint64_t a, uint64_t len, bool write)
 {
 	if (!len)
 		return true;
-	if (qvmi_pmem_range_wraps(a, len) || !in_map(ctx, a, len))
+	if (qvmi__pmem_range_wraps(a, len) || !in_map(ctx, a, len))
 		return false;
 	return !write || !ctx->nram || in_ram(ctx, a, len);
 }
@@ -417,8 +417,8 @@ static bool handle_input(struct qvmid_pmem_server *s, struct conn *c)
 	const uint8_t *p;
 	size_t plen, used;
 
-	used = qvmi_pmem_decode(&c->dec, c->in + c->in_off,
-				c->in_len - c->in_off, &ev, &p, &plen);
+	used = qvmi__pmem_decode(&c->dec, c->in + c->in_off,
+				 c->in_len - c->in_off, &ev, &p, &plen);
 	c->in_off += used;
 	switch (ev) {
 	case QVMI_PMEM_EV_NONE:

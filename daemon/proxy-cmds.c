@@ -328,7 +328,7 @@ int qvmid_proxy_add_commands(const char *raw, size_t len, char **ret,
 
 	*ret = NULL;
 	/* An error reply has no "return": leave it alone. */
-	if (qvmi_jsonobj_get(raw, len, "return", &m) != 1 ||
+	if (qvmi__jsonobj_get(raw, len, "return", &m) != 1 ||
 	    raw[m.vstart] != '[' || raw[m.end - 1] != ']')
 		return -ENOENT;
 	lb = m.vstart;

@@ -286,8 +286,8 @@ static void deliver_reply(struct qvmid_proxy *p, struct pclient *c,
 	/* An error without an id stays so: QEMU could not read the
 	 * request, and says so to whoever sent it. */
 	if (json_object_object_get_ex(msg, "id", NULL))
-		err = qvmi_jsonobj_set(raw, len, "id", id, id ? strlen(id) : 0,
-				       &out, &olen);
+		err = qvmi__jsonobj_set(raw, len, "id", id, id ? strlen(id) : 0,
+					&out, &olen);
 	else {
 		out = strndup(raw, len);
 		olen = len;
@@ -313,8 +313,8 @@ static void deliver_reply(struct qvmid_proxy *p, struct pclient *c,
 }
 
 /* Called by the QMP client for every event and every reply that libqvmi
- * did not wait for, in arrival order, from qvmi_qmp_poll or while libqvmi
- * waits in qvmi_qmp_execute: only queue, never touch the connection. */
+ * did not wait for, in arrival order, from qvmi__qmp_poll or while libqvmi
+ * waits in qvmi__qmp_execute: only queue, never touch the connection. */
 static void on_tap(struct json_object *msg, const char *raw, size_t len,
 		   void *arg)
 {
@@ -392,7 +392,7 @@ static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 		memcpy(line + slot, newid, idlen);
 		memcpy(line + slot + idlen, tmpl + slot, len - slot);
 		line[llen - 1] = '\n';
-		err = qvmi_qmp_queue_fds(p->q, line, llen, fds, nfds);
+		err = qvmi__qmp_queue_fds(p->q, line, llen, fds, nfds);
 		if (err)
 			inflight_done(p, n);
 		else
@@ -405,7 +405,7 @@ static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 			       "qvmid: cannot forward the command to QEMU");
 	if (err || !c) {
 		p->st.forwarded += !err;
-		qvmi_qmp_flush(p->q);
+		qvmi__qmp_flush(p->q);
 		return;
 	}
 	c->wait_id = n;
@@ -414,7 +414,7 @@ static void forward(struct qvmid_proxy *p, struct pclient *c, const char *cmd,
 	if (id && !c->wait_idtext)
 		c->dead = true;
 	p->st.forwarded++;
-	qvmi_qmp_flush(p->q); /* errors show on the next poll */
+	qvmi__qmp_flush(p->q); /* errors show on the next poll */
 }
 
 /* One complete message from a client. */
@@ -499,7 +499,7 @@ static bool can_process(const struct qvmid_proxy *p, const struct pclient *c)
 {
 	return !c->dead && !c->closing && !c->wait_id &&
 	       !qvmid_proxy_held_blocks(p, c) && pc_queued(c) < OUT_PAUSE &&
-	       qvmi_qmp_queued(p->q) < UP_PAUSE;
+	       qvmi__qmp_queued(p->q) < UP_PAUSE;
 }
 
 /* Act on buffered requests, one at a time. */
@@ -579,7 +579,7 @@ static struct pclient *client_new(struct qvmid_proxy *p, int fd)
 	c->fd = fd;
 	pj_init(&c->in, p->o.max_request);
 	/* QEMU's own greeting, byte for byte: clients see QEMU. */
-	g = qvmi_qmp_greeting(p->q, &glen);
+	g = qvmi__qmp_greeting(p->q, &glen);
 	qvmid_pc_send(p, c, g, glen);
 	if (c->dead) {
 		c->fd = -1;
@@ -712,12 +712,12 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 		need += p->svc[i].ops->nfds(p->svc[i].svc);
 	if (pfd_reserve(p, need))
 		return -ENOMEM;
-	if (qvmi_qmp_queued(p->q))
+	if (qvmi__qmp_queued(p->q))
 		qev |= POLLOUT;
 	t->next = INT64_MAX;
 	t->busy = false;
 	p->pfd[0] = (struct pollfd){ p->wake[0], POLLIN, 0 };
-	p->pfd[1] = (struct pollfd){ qvmi_qmp_fd(p->q), qev, 0 };
+	p->pfd[1] = (struct pollfd){ qvmi__qmp_fd(p->q), qev, 0 };
 	/* fd -1: poll ignores the entry */
 	p->pfd[2] = (struct pollfd){ p->l.fd, POLLIN, 0 };
 	t->cl_base = 3;
@@ -773,12 +773,12 @@ static int serve_qmp(struct qvmid_proxy *p, short re)
 	struct json_object *ev;
 	int err = 0;
 
-	if ((re & POLLOUT) && qvmi_qmp_flush(p->q) < 0)
+	if ((re & POLLOUT) && qvmi__qmp_flush(p->q) < 0)
 		err = -EPIPE;
 	if (!err && (re & (POLLIN | POLLHUP | POLLERR)))
-		err = qvmi_qmp_poll(p->q, 0);
+		err = qvmi__qmp_poll(p->q, 0);
 	/* The tap has seen them; libqvmi's queue is only for its users. */
-	while (qvmi_qmp_event_pop(p->q, &ev) == 0)
+	while (qvmi__qmp_event_pop(p->q, &ev) == 0)
 		json_object_put(ev);
 	if (err < 0) {
 		qvmid_proxy_log(p, QVMI_LOG_WARN,
@@ -848,7 +848,7 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 		qvmid_proxy_release(p);
 		/* Replies that arrived while libqvmi waited (pmem reads over
 		 * xp) or during this turn go out now, not a turn later. */
-		if (qvmi_qmp_queued(p->q) && qvmi_qmp_flush(p->q) < 0)
+		if (qvmi__qmp_queued(p->q) && qvmi__qmp_flush(p->q) < 0)
 			return serve_qmp(p, POLLIN);
 		sweep_clients(p, now_ms());
 	}
@@ -859,7 +859,7 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 static bool greeting_offers_oob(struct qvmi_qmp *q)
 {
 	size_t len;
-	const char *g = qvmi_qmp_greeting(q, &len);
+	const char *g = qvmi__qmp_greeting(q, &len);
 	struct json_object *o = g ? json_tokener_parse(g) : NULL, *qmp, *caps;
 	bool oob = false;
 
@@ -883,7 +883,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	int err;
 
 	*ret = NULL;
-	if (!ctx || qvmi__qmp_need(ctx) || !qvmi_qmp_greeting(ctx->qmp, &glen))
+	if (!ctx || qvmi__qmp_need(ctx) || !qvmi__qmp_greeting(ctx->qmp, &glen))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -908,7 +908,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 		qvmid_proxy_destroy(p);
 		return err;
 	}
-	qvmi_qmp_set_tap(p->q, on_tap, p);
+	qvmi__qmp_set_tap(p->q, on_tap, p);
 	if (p->o.listen_path)
 		qvmid_proxy_log(p, QVMI_LOG_INFO, "qmp-proxy: serving %s",
 				p->o.listen_path);
@@ -935,7 +935,7 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p)
 	if (!p)
 		return;
 	if (p->q)
-		qvmi_qmp_set_tap(p->q, NULL, NULL);
+		qvmi__qmp_set_tap(p->q, NULL, NULL);
 	qvmid_proxy_held_free(p);
 	while (p->ncl) /* EOF to every client */
 		client_free(p->cl[--p->ncl]);

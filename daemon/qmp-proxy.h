@@ -6,7 +6,7 @@
  * QEMU 7.2's -qmp socket serves one client at a time, and libqvmi (the
  * ctx's memory sources and control backend) already holds it, so the
  * proxy shares that connection: it sends its clients' commands through
- * qvmi_qmp_queue() with ids of its own and takes the replies and events
+ * qvmi__qmp_queue() with ids of its own and takes the replies and events
  * from the connection's tap, which also sees what arrives while libqvmi
  * waits for a reply of its own.
  */

@@ -514,7 +514,7 @@ static int attach(struct qvmid *d)
 		err = qvmi__attach_qmp_ex(d->ctx, NULL, fd, d->qemu_pid, &o);
 	}
 	if (!err && d->ctx->qmp)
-		qvmi_qmp_set_timeout(d->ctx->qmp, 5000);
+		qvmi__qmp_set_timeout(d->ctx->qmp, 5000);
 	return err;
 }
 

@@ -138,7 +138,7 @@ static int ledger_recover(struct qvmid_session_server *s, bool *paused)
 			*paused = p == 1;
 		} else if (sscanf(line, "bp %u %" SCNx64 " %u", &kind, &addr,
 				  &len) == 3 &&
-			   !qvmi_gdb_bp_remove_untracked(
+			   !qvmi__gdb_bp_remove_untracked(
 				   s->gdb, (enum qvmi_bp_kind)kind, addr,
 				   len)) {
 			ok++;
@@ -164,7 +164,7 @@ static bool vm_status(struct qvmid_session_server *s, char *buf, size_t size)
 
 	buf[0] = 0;
 	if (s->ctx->qmp &&
-	    !qvmi_qmp_execute(s->ctx->qmp, "query-status", NULL, &r) &&
+	    !qvmi__qmp_execute(s->ctx->qmp, "query-status", NULL, &r) &&
 	    json_object_object_get_ex(r, "status", &st)) {
 		snprintf(buf, size, "%s", json_object_get_string(st));
 		ok = true;
@@ -201,7 +201,7 @@ int qvmid_ses_bp_init(struct qvmid_session_server *s)
 	/* No status from QMP (none, or it failed): the stop reply QEMU 7.2
 	 * sends when a connection stops a running VM says it ran; without
 	 * this a VM qvmid could not query stayed stopped for good. */
-	if (!status[0] && qvmi_gdb_was_running(s->gdb))
+	if (!status[0] && qvmi__gdb_was_running(s->gdb))
 		snprintf(status, sizeof(status), "running");
 	ledger = s->o.ledger_path && !ledger_recover(s, &paused);
 	if (!strcmp(status, "running") ||
@@ -216,7 +216,7 @@ int qvmid_ses_bp_init(struct qvmid_session_server *s)
 	qvmid_ses_log(s, QVMI_LOG_INFO,
 		      "gdbstub %s: VM was %s, %s (%" PRId64 " ms)",
 		      s->o.gdb_path ?: "fd", status[0] ? status : "?",
-		      qvmi_gdb_running(s->gdb) ? "running" : "left stopped",
+		      qvmi__gdb_running(s->gdb) ? "running" : "left stopped",
 		      qvmid_ses_now_ms() - t0);
 	return err;
 }
@@ -232,7 +232,7 @@ void qvmid_ses_bp_fini(struct qvmid_session_server *s)
 
 int qvmid_ses_bp_fd(const struct qvmid_session_server *s)
 {
-	return s->gdb && qvmi_gdb_running(s->gdb) ? qvmi_gdb_fd(s->gdb) : -1;
+	return s->gdb && qvmi__gdb_running(s->gdb) ? qvmi__gdb_fd(s->gdb) : -1;
 }
 
 /* ---- execution ------------------------------------------------------------ */
@@ -285,14 +285,14 @@ static void on_stop(struct qvmid_session_server *s, const struct qvmi_stop *st,
 		 st->reason == QVMI_STOP_SIGNAL)
 		return;
 	if (!msg || (msg != QVMI_SES_EV_STEP && !s->nbps) ||
-	    qvmi_gdb_get_regs(s->gdb, st->vcpu, &r)) {
+	    qvmi__gdb_get_regs(s->gdb, st->vcpu, &r)) {
 		vm_continue(s); /* not ours (a stale breakpoint) */
 		return;
 	}
-	qvmi_ses_put32(p, st->vcpu);
-	qvmi_ses_put32(p + 4, st->reason);
-	qvmi_ses_put64(p + 8, st->addr);
-	qvmi_ses_regs_encode(&r, p + 16);
+	qvmi__ses_put32(p, st->vcpu);
+	qvmi__ses_put32(p + 4, st->reason);
+	qvmi__ses_put64(p + 8, st->addr);
+	qvmi__ses_regs_encode(&r, p + 16);
 	if (!qvmid_ses_ev_push(s, msg, p, sizeof(p))) {
 		vm_continue(s); /* nobody may be told: never wait */
 		return;
@@ -321,14 +321,14 @@ static int step_stop(struct qvmid_session_server *s, struct qvmi_stop *ret)
 	s->stepping = false;
 	/* QEMU 7.2 stops the stepping vCPU at once on 0x03 and answers
 	 * T02; a step that ended meanwhile is kept as a pending stop. */
-	err = qvmi_gdb_interrupt(s->gdb);
+	err = qvmi__gdb_interrupt(s->gdb);
 	if (err) {
 		qvmid_ses_log(s, QVMI_LOG_ERROR, "gdbstub: stopping a step: %s",
 			      qvmi_errmsg(s->ctx));
 		return err;
 	}
 	qvmi_cache_flush(s->ctx);
-	if (qvmi_gdb_poll_stop(s->gdb, ret) == 1)
+	if (qvmi__gdb_poll_stop(s->gdb, ret) == 1)
 		return 1;
 	memset(ret, 0, sizeof(*ret));
 	ret->vcpu = s->step_vcpu;
@@ -354,7 +354,7 @@ static void step_timed_out(struct qvmid_session_server *s)
 	r1 = step_stop(s, &st);
 	if (r1 < 0)
 		return;
-	if (!r1 && !qvmi_gdb_get_regs(s->gdb, st.vcpu, &r))
+	if (!r1 && !qvmi__gdb_get_regs(s->gdb, st.vcpu, &r))
 		st.rip = st.addr = r.rip;
 	on_stop(s, &st, true);
 }
@@ -368,9 +368,9 @@ static void bp_lost(struct qvmid_session_server *s, const struct ses_bp *b)
 		      "session: after the guest reset, breakpoint kind %u at "
 		      "0x%" PRIx64 " could not be re-inserted (%s): dropped",
 		      b->kind, b->addr, qvmi_errmsg(s->ctx));
-	qvmi_ses_put64(p, b->addr);
-	qvmi_ses_put32(p + 8, b->kind);
-	qvmi_ses_put32(p + 12, b->len);
+	qvmi__ses_put64(p, b->addr);
+	qvmi__ses_put32(p + 8, b->kind);
+	qvmi__ses_put32(p + 12, b->len);
 	qvmid_ses_ev_push(s, QVMI_SES_EV_BP_REMOVED, p, sizeof(p));
 }
 
@@ -394,7 +394,7 @@ static void bp_reverify(struct qvmid_session_server *s)
 	/* A dialled session closes for the reset (session-out.c). */
 	if (!s->nbps || !s->c || s->c->stage != 2 || s->c->outbound)
 		return;
-	err = qvmi_gdb_hold(s->gdb, &held);
+	err = qvmi__gdb_hold(s->gdb, &held);
 	if (held)
 		qvmid_ses_expect_own(s, true);
 	while (!err && i < s->nbps) {
@@ -404,7 +404,7 @@ static void bp_reverify(struct qvmid_session_server *s)
 			err = -ETIMEDOUT;
 			break;
 		}
-		err = qvmi_gdb_bp_reinsert(s->gdb, b.kind, b.addr, b.len);
+		err = qvmi__gdb_bp_reinsert(s->gdb, b.kind, b.addr, b.len);
 		if (err == 1) {
 			s->bps[i] = s->bps[--s->nbps];
 			dropped++;
@@ -416,7 +416,7 @@ static void bp_reverify(struct qvmid_session_server *s)
 	}
 	if (held)
 		qvmid_ses_expect_own(s, false);
-	if (qvmi_gdb_release(s->gdb, held) && !err)
+	if (qvmi__gdb_release(s->gdb, held) && !err)
 		err = -EIO;
 	if (err) /* the rest stays as it was: a BP_CLEAR can still try */
 		qvmid_ses_log(s, QVMI_LOG_WARN,
@@ -452,7 +452,7 @@ void qvmid_ses_bp_poll(struct qvmid_session_server *s, int64_t *next_ms)
 		vm_continue(s);
 	}
 	for (int i = 0; i < 8 && !s->stop_wait; i++) {
-		r = qvmi_gdb_poll_stop(s->gdb, &st);
+		r = qvmi__gdb_poll_stop(s->gdb, &st);
 		if (r < 0)
 			qvmid_ses_log(s, QVMI_LOG_WARN, "gdbstub: %s",
 				      qvmi_errmsg(s->ctx));
@@ -481,18 +481,18 @@ static int bp_change(struct qvmid_session_server *s, bool set,
 		     const struct ses_bp *b)
 {
 	bool held = false;
-	int err = qvmi_gdb_hold(s->gdb, &held), err2;
+	int err = qvmi__gdb_hold(s->gdb, &held), err2;
 
 	if (held) /* our interrupt and continue show up on QMP */
 		qvmid_ses_expect_own(s, true);
 	if (!err)
-		err = set ? qvmi_gdb_bp_insert(s->gdb, b->kind, b->addr,
-					       b->len) :
-			    qvmi_gdb_bp_remove(s->gdb, b->kind, b->addr,
-					       b->len);
+		err = set ? qvmi__gdb_bp_insert(s->gdb, b->kind, b->addr,
+						b->len) :
+			    qvmi__gdb_bp_remove(s->gdb, b->kind, b->addr,
+						b->len);
 	if (held)
 		qvmid_ses_expect_own(s, false);
-	err2 = qvmi_gdb_release(s->gdb, held);
+	err2 = qvmi__gdb_release(s->gdb, held);
 	return err ? err : err2;
 }
 
@@ -508,9 +508,9 @@ static int bp_find(const struct qvmid_session_server *s, const struct ses_bp *b)
 static void cmd_bp(struct qvmid_session_server *s, const struct qvmi_ses_hdr *h,
 		   const uint8_t *p)
 {
-	struct ses_bp b = { .addr = qvmi_ses_get64(p),
-			    .kind = qvmi_ses_get32(p + 8),
-			    .len = qvmi_ses_get32(p + 12) };
+	struct ses_bp b = { .addr = qvmi__ses_get64(p),
+			    .kind = qvmi__ses_get32(p + 8),
+			    .len = qvmi__ses_get32(p + 12) };
 	bool set = h->msg == QVMI_SES_BP_SET;
 	int i = bp_find(s, &b), err;
 
@@ -545,15 +545,15 @@ static void do_step(struct qvmid_session_server *s,
 {
 	int err;
 
-	if (vcpu >= qvmi_gdb_nvcpus(s->gdb))
+	if (vcpu >= qvmi__gdb_nvcpus(s->gdb))
 		return reply_err(s, h, -ENOENT);
-	if (qvmi_gdb_running(s->gdb))
+	if (qvmi__gdb_running(s->gdb))
 		return reply_err(s, h, -EBUSY); /* pause first */
 	s->stop_wait = false;
 	/* QEMU 7.2 sends RESUME, then STOP, around a gdbstub step. */
 	qvmid_ses_expect_own(s, false);
 	qvmid_ses_expect_own(s, true);
-	err = qvmi_gdb_step_start(s->gdb, vcpu);
+	err = qvmi__gdb_step_start(s->gdb, vcpu);
 	if (err) {
 		qvmi_cache_flush(s->ctx);
 		return reply_err(s, h, err);
@@ -580,7 +580,7 @@ bool qvmid_ses_busy_stepping(const struct qvmid_session_server *s,
 	case QVMI_SES_EVENT_REPLY:
 		return true;
 	case QVMI_SES_TRANSLATE: /* reads the vCPU's CR3 */
-		return qvmi_ses_get32(p + 20) & QVMI_SES_TR_USE_VCPU;
+		return qvmi__ses_get32(p + 20) & QVMI_SES_TR_USE_VCPU;
 	default:
 		return false;
 	}
@@ -589,7 +589,7 @@ bool qvmid_ses_busy_stepping(const struct qvmid_session_server *s,
 static void cmd_event_reply(struct qvmid_session_server *s,
 			    const struct qvmi_ses_hdr *h, const uint8_t *p)
 {
-	uint32_t seq = qvmi_ses_get32(p), action = qvmi_ses_get32(p + 4);
+	uint32_t seq = qvmi__ses_get32(p), action = qvmi__ses_get32(p + 4);
 
 	if (action > 1 || !seq || seq > s->c->ev_seq)
 		return reply_err(s, h, -EINVAL);
@@ -615,7 +615,7 @@ void qvmid_ses_bp_cmd(struct qvmid_session_server *s,
 	case QVMI_SES_BP_CLEAR:
 		return cmd_bp(s, h, p);
 	case QVMI_SES_STEP:
-		return do_step(s, h, qvmi_ses_get32(p));
+		return do_step(s, h, qvmi__ses_get32(p));
 	default:
 		return cmd_event_reply(s, h, p);
 	}
@@ -631,18 +631,18 @@ void qvmid_ses_bp_drop(struct qvmid_session_server *s, const char *why)
 		return;
 	/* A step still out ends here; nobody waits for its EV_STEP. */
 	if (stepped && step_stop(s, &st) >= 0)
-		while (qvmi_gdb_poll_stop(s->gdb, &st) == 1)
+		while (qvmi__gdb_poll_stop(s->gdb, &st) == 1)
 			;
-	if (n && !qvmi_gdb_hold(s->gdb, &held)) {
+	if (n && !qvmi__gdb_hold(s->gdb, &held)) {
 		if (held)
 			qvmid_ses_expect_own(s, true);
 		for (unsigned int i = n; i-- > 0;)
-			if (qvmi_gdb_bp_remove(s->gdb, s->bps[i].kind,
-					       s->bps[i].addr, s->bps[i].len))
+			if (qvmi__gdb_bp_remove(s->gdb, s->bps[i].kind,
+						s->bps[i].addr, s->bps[i].len))
 				failed++;
 		if (held)
 			qvmid_ses_expect_own(s, false);
-		qvmi_gdb_release(s->gdb, held);
+		qvmi__gdb_release(s->gdb, held);
 	} else if (n) {
 		failed = n;
 	}

@@ -26,7 +26,7 @@ void qvmid_session_policy_init(struct qvmid_session_policy *p)
 static void policy_all(struct qvmid_session_policy *p, bool allow, bool event)
 {
 	for (unsigned int m = 0; m < 256; m++)
-		if (qvmi_ses_policy_name((uint16_t)m) && (m >= 0x80) == event)
+		if (qvmi__ses_policy_name((uint16_t)m) && (m >= 0x80) == event)
 			p->deny[m] = !allow;
 }
 
@@ -47,7 +47,7 @@ int qvmid_session_policy_apply(struct qvmid_session_policy *p, const char *list,
 			policy_all(p, allow, event);
 			continue;
 		}
-		n = qvmi_ses_policy_msgs(t, event, msgs);
+		n = qvmi__ses_policy_msgs(t, event, msgs);
 		if (n < 0) {
 			if (bad) /* points into list, not our copy */
 				*bad = list + (t - copy);
@@ -65,8 +65,8 @@ static bool cmd_allowed(const struct qvmid_session_server *s, uint16_t msg)
 	/* Subject to the policy: commands with a policy name. */
 	if (msg >= 0x80)
 		return false;
-	if (!qvmi_ses_policy_name(msg))
-		return qvmi_ses_msg_name(msg) && msg >= QVMI_SES_VERSION_CMD;
+	if (!qvmi__ses_policy_name(msg))
+		return qvmi__ses_msg_name(msg) && msg >= QVMI_SES_VERSION_CMD;
 	return !s->o.policy.deny[msg];
 }
 
@@ -175,7 +175,7 @@ static uint64_t features(struct qvmid_session_server *s, bool mem)
 	/* Events are served:
 	 * offered when the policy lets at least one through. */
 	for (unsigned int m = 0x80; m < 0x100; m++)
-		if (qvmi_ses_policy_name((uint16_t)m) && !s->o.policy.deny[m])
+		if (qvmi__ses_policy_name((uint16_t)m) && !s->o.policy.deny[m])
 			f |= QVMI_SES_FEAT_EVENTS;
 	return f;
 }
@@ -221,8 +221,8 @@ static void reply(struct qvmid_session_server *s, const struct qvmi_ses_hdr *h,
 static void cmd_read(struct qvmid_session_server *s,
 		     const struct qvmi_ses_hdr *h, const uint8_t *p)
 {
-	uint64_t gpa = qvmi_ses_get64(p);
-	uint32_t len = qvmi_ses_get32(p + 8);
+	uint64_t gpa = qvmi__ses_get64(p);
+	uint32_t len = qvmi__ses_get32(p + 8);
 	uint8_t *out;
 	int err;
 
@@ -245,14 +245,14 @@ static void cmd_read(struct qvmid_session_server *s,
 static void cmd_write(struct qvmid_session_server *s,
 		      const struct qvmi_ses_hdr *h, const uint8_t *p)
 {
-	uint32_t len = qvmi_ses_get32(p + 8);
+	uint32_t len = qvmi__ses_get32(p + 8);
 	int err;
 
 	if (len > s->o.max_transfer) {
 		reply_err(s, h, -E2BIG);
 		return;
 	}
-	err = qvmi_write_pa(s->ctx, qvmi_ses_get64(p), p + 16, len);
+	err = qvmi_write_pa(s->ctx, qvmi__ses_get64(p), p + 16, len);
 	if (err < 0)
 		reply_err(s, h, err);
 	else
@@ -262,15 +262,15 @@ static void cmd_write(struct qvmid_session_server *s,
 static void cmd_translate(struct qvmid_session_server *s,
 			  const struct qvmi_ses_hdr *h, const uint8_t *p)
 {
-	uint64_t dtb = qvmi_ses_get64(p), va = qvmi_ses_get64(p + 8);
+	uint64_t dtb = qvmi__ses_get64(p), va = qvmi__ses_get64(p + 8);
 	struct qvmi_translation tr;
 	uint8_t out[32];
 	int err = 0;
 
-	if (qvmi_ses_get32(p + 20) & QVMI_SES_TR_USE_VCPU) {
+	if (qvmi__ses_get32(p + 20) & QVMI_SES_TR_USE_VCPU) {
 		struct qvmi_regs_x86 r;
 
-		err = qvmi_get_regs(s->ctx, qvmi_ses_get32(p + 16), &r);
+		err = qvmi_get_regs(s->ctx, qvmi__ses_get32(p + 16), &r);
 		if (!err && !(r.valid & QVMI_REGS_CR))
 			err = -EOPNOTSUPP;
 		dtb = r.cr3;
@@ -281,11 +281,11 @@ static void cmd_translate(struct qvmid_session_server *s,
 		reply_err(s, h, err);
 		return;
 	}
-	qvmi_ses_put64(out, tr.pa);
-	qvmi_ses_put64(out + 8, tr.page_size);
-	qvmi_ses_put64(out + 16, tr.leaf);
-	qvmi_ses_put32(out + 24, tr.flags);
-	qvmi_ses_put32(out + 28, (uint32_t)tr.levels);
+	qvmi__ses_put64(out, tr.pa);
+	qvmi__ses_put64(out + 8, tr.page_size);
+	qvmi__ses_put64(out + 16, tr.leaf);
+	qvmi__ses_put32(out + 24, tr.flags);
+	qvmi__ses_put32(out + 28, (uint32_t)tr.levels);
 	reply(s, h, out, sizeof(out));
 }
 
@@ -294,13 +294,13 @@ static void cmd_get_regs(struct qvmid_session_server *s,
 {
 	struct qvmi_regs_x86 r;
 	uint8_t out[QVMI_SES_NREGS * 8];
-	int err = qvmi_get_regs(s->ctx, qvmi_ses_get32(p), &r);
+	int err = qvmi_get_regs(s->ctx, qvmi__ses_get32(p), &r);
 
 	if (err < 0) {
 		reply_err(s, h, err);
 		return;
 	}
-	qvmi_ses_regs_encode(&r, out);
+	qvmi__ses_regs_encode(&r, out);
 	reply(s, h, out, sizeof(out));
 }
 
@@ -316,18 +316,18 @@ enum {
 static void cmd_set_regs(struct qvmid_session_server *s,
 			 const struct qvmi_ses_hdr *h, const uint8_t *p)
 {
-	uint32_t vcpu = qvmi_ses_get32(p);
+	uint32_t vcpu = qvmi__ses_get32(p);
 	struct qvmi_regs_x86 r;
 	int err;
 
-	qvmi_ses_regs_decode(p + 8, &r);
+	qvmi__ses_regs_decode(p + 8, &r);
 	if (!s->gdb)
 		return reply_err(s, h, -EOPNOTSUPP);
 	if (!r.valid || (r.valid & ~(uint64_t)SETTABLE_REGS))
 		return reply_err(s, h, -EINVAL);
-	if (vcpu >= qvmi_gdb_nvcpus(s->gdb))
+	if (vcpu >= qvmi__gdb_nvcpus(s->gdb))
 		return reply_err(s, h, -ENOENT);
-	if (qvmi_gdb_running(s->gdb))
+	if (qvmi__gdb_running(s->gdb))
 		return reply_err(s, h, -EBUSY); /* pause first */
 	err = qvmi_set_regs(s->ctx, vcpu, &r);
 	/* CR3 or the code the vCPU runs may have changed */
@@ -344,8 +344,8 @@ static void reply_pause(struct qvmid_session_server *s,
 	uint8_t out[8];
 
 	qvmi_vm_state(s->ctx, &st);
-	qvmi_ses_put32(out, s->c->pause_count);
-	qvmi_ses_put32(out + 4, st);
+	qvmi__ses_put32(out, s->c->pause_count);
+	qvmi__ses_put32(out + 4, st);
 	reply(s, h, out, sizeof(out));
 }
 
@@ -423,16 +423,16 @@ void qvmid_ses_release_pauses(struct qvmid_session_server *s)
 static void cmd_check(struct qvmid_session_server *s,
 		      const struct qvmi_ses_hdr *h, const uint8_t *p)
 {
-	uint16_t m = qvmi_ses_get16(p);
+	uint16_t m = qvmi__ses_get16(p);
 	uint8_t out[8] = { 0 };
 	bool ok;
 
 	if (h->msg == QVMI_SES_CHECK_EVENT)
-		ok = m >= 0x80 && m < 0x100 && qvmi_ses_policy_name(m) &&
+		ok = m >= 0x80 && m < 0x100 && qvmi__ses_policy_name(m) &&
 		     !s->o.policy.deny[m];
 	else
 		ok = cmd_allowed(s, m);
-	qvmi_ses_put32(out, ok);
+	qvmi__ses_put32(out, ok);
 	reply(s, h, out, sizeof(out));
 }
 
@@ -441,8 +441,8 @@ static void cmd_version(struct qvmid_session_server *s,
 {
 	uint8_t out[16] = { 0 };
 
-	qvmi_ses_put16(out, QVMI_SES_VERSION);
-	qvmi_ses_put64(out + 8, features(s, qvmi_map_count(s->ctx) > 0));
+	qvmi__ses_put16(out, QVMI_SES_VERSION);
+	qvmi__ses_put64(out + 8, features(s, qvmi_map_count(s->ctx) > 0));
 	reply(s, h, out, sizeof(out));
 }
 
@@ -458,10 +458,10 @@ static void cmd_vm_info(struct qvmid_session_server *s,
 		return;
 	}
 	qvmid_ses_vm_info(s, info);
-	n = qvmi_ses_info_size(info);
+	n = qvmi__ses_info_size(info);
 	out = qvmid_ses_reserve(s, n);
 	if (out) {
-		qvmi_ses_info_encode(info, out);
+		qvmi__ses_info_encode(info, out);
 		qvmid_ses_commit(s, h->msg, h->seq, n);
 	} else {
 		reply_err(s, h, -ENOMEM);
@@ -476,7 +476,7 @@ void qvmid_ses_command(struct qvmid_session_server *s,
 	if (!cmd_allowed(s, h->msg)) {
 		s->st.denied++;
 		qvmid_ses_log(s, QVMI_LOG_INFO, "session: %s denied by policy",
-			      qvmi_ses_msg_name(h->msg));
+			      qvmi__ses_msg_name(h->msg));
 		reply_err(s, h, -EPERM);
 		return;
 	}

@@ -40,7 +40,7 @@ bool qvmid_ses_ev_push(struct qvmid_session_server *s, uint16_t msg,
 		qvmid_ses_log(s, QVMI_LOG_WARN,
 			      "session: event queue full: "
 			      "dropping %s",
-			      qvmi_ses_msg_name(msg));
+			      qvmi__ses_msg_name(msg));
 		return false;
 	}
 	s->evq[s->nev].msg = msg;
@@ -177,7 +177,7 @@ void qvmid_session_server_qmp_event(struct qvmid_session_server *s,
 			return;
 		/* A management "cont": the gdbstub must learn it from us. */
 		if (s->gdb)
-			qvmi_gdb_resumed_elsewhere(s->gdb);
+			qvmi__gdb_resumed_elsewhere(s->gdb);
 	} else if (!strcmp(name, "RESET") || !strcmp(name, "SHUTDOWN")) {
 		id = name[0] == 'R' ? QVMI_SES_EV_RESET : QVMI_SES_EV_SHUTDOWN;
 		detail =
@@ -200,9 +200,9 @@ void qvmid_session_server_qmp_event(struct qvmid_session_server *s,
 	} else {
 		return;
 	}
-	qvmi_ses_put64(p, event_time_ns(msg));
-	qvmi_ses_put32(p + 8, detail);
-	qvmi_ses_put32(p + 12, flags);
+	qvmi__ses_put64(p, event_time_ns(msg));
+	qvmi__ses_put32(p + 8, detail);
+	qvmi__ses_put32(p + 12, flags);
 	qvmid_ses_ev_push(s, id, p, sizeof(p));
 }
 
@@ -272,8 +272,8 @@ uint64_t qvmid_session_server_unhook(struct qvmid_session_server *s,
 		qvmid_ses_unhook_done(s, "unhook event denied by policy");
 		return s->gen_req;
 	}
-	qvmi_ses_put32(p, reason);
-	qvmi_ses_put32(p + 4, (uint32_t)s->o.unhook_timeout_ms);
+	qvmi__ses_put32(p, reason);
+	qvmi__ses_put32(p + 4, (uint32_t)s->o.unhook_timeout_ms);
 	c->unhook_deadline = qvmid_ses_now_ms() + s->o.unhook_timeout_ms;
 	qvmid_ses_ev_push(s, QVMI_SES_EV_UNHOOK, p, sizeof(p));
 	qvmid_ses_flush_events(s);
@@ -306,7 +306,7 @@ void qvmid_ses_hook_cmd(struct qvmid_session_server *s,
 		return;
 	}
 	/* UNHOOK_ACK: 0 (unhook now) or an EV_UNHOOK we sent. */
-	seq = qvmi_ses_get32(p);
+	seq = qvmi__ses_get32(p);
 	if (seq > c->ev_seq) {
 		qvmid_ses_send(s, QVMI_SES_F_REPLY, h->msg, h->seq, EINVAL,
 			       NULL, 0);

@@ -60,7 +60,7 @@ int qvmid_ses_out_create(struct qvmid_session_server *s, const char *addr)
 
 	if (!o)
 		return -ENOMEM;
-	err = qvmi_ses_addr_parse(addr, QVMI_SES_ADDR_NUMERIC, &o->addr, &why);
+	err = qvmi__ses_addr_parse(addr, QVMI_SES_ADDR_NUMERIC, &o->addr, &why);
 	if (err) {
 		qvmid_ses_log(s, QVMI_LOG_ERROR,
 			      "session: --session-connect \"%s\": %s", addr,
@@ -134,8 +134,8 @@ static void out_start(struct qvmid_session_server *s, int64_t now)
 {
 	struct qvmid_ses_out *o = s->out;
 	int fd = -1;
-	int err = qvmi_ses_connect_start((struct sockaddr *)&o->addr.ss,
-					 o->addr.len, &fd);
+	int err = qvmi__ses_connect_start((struct sockaddr *)&o->addr.ss,
+					  o->addr.len, &fd);
 
 	s->st.out_attempts++;
 	o->next_at = now + s->o.reconnect_interval_ms;
@@ -175,7 +175,7 @@ void qvmid_ses_out_dispatch(struct qvmid_session_server *s,
 	if (fd < 0)
 		return;
 	if (pfd->fd == fd && pfd->revents) {
-		err = qvmi_ses_connect_result(fd);
+		err = qvmi__ses_connect_result(fd);
 		if (err) {
 			out_failed(s, err);
 			return;

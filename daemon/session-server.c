@@ -73,7 +73,7 @@ uint8_t *qvmid_ses_reserve(struct qvmid_session_server *s, size_t len)
 {
 	struct sconn *c = s->c;
 
-	if (!out_room(c, QVMI_SES_HDR + qvmi_ses_pad8(len)))
+	if (!out_room(c, QVMI_SES_HDR + qvmi__ses_pad8(len)))
 		return NULL;
 	return c->out + c->out_len + QVMI_SES_HDR;
 }
@@ -84,8 +84,8 @@ void qvmid_ses_commit(struct qvmid_session_server *s, uint16_t msg,
 	struct sconn *c = s->c;
 	uint8_t *f = c->out + c->out_len;
 
-	c->out_len += qvmi_ses_frame(f, QVMI_SES_F_REPLY, msg, seq, 0,
-				     f + QVMI_SES_HDR, len);
+	c->out_len += qvmi__ses_frame(f, QVMI_SES_F_REPLY, msg, seq, 0,
+				      f + QVMI_SES_HDR, len);
 }
 
 bool qvmid_ses_send(struct qvmid_session_server *s, uint8_t flags, uint16_t msg,
@@ -94,12 +94,12 @@ bool qvmid_ses_send(struct qvmid_session_server *s, uint8_t flags, uint16_t msg,
 {
 	struct sconn *c = s->c;
 
-	if (!out_room(c, QVMI_SES_HDR + qvmi_ses_pad8(len))) {
+	if (!out_room(c, QVMI_SES_HDR + qvmi__ses_pad8(len))) {
 		c->closing = true;
 		return false;
 	}
-	c->out_len += qvmi_ses_frame(c->out + c->out_len, flags, msg, seq,
-				     error, payload, len);
+	c->out_len += qvmi__ses_frame(c->out + c->out_len, flags, msg, seq,
+				      error, payload, len);
 	return true;
 }
 
@@ -130,7 +130,7 @@ static void conn_fail(struct qvmid_session_server *s, uint32_t seq, int err,
 		      const char *text)
 {
 	uint8_t p[8 + QVMI_SES_ERRTEXT_MAX + 8];
-	size_t n = qvmi_ses_errtext_encode(text, p);
+	size_t n = qvmi__ses_errtext_encode(text, p);
 
 	qvmid_ses_send(s, QVMI_SES_F_REPLY, QVMI_SES_ERROR, seq, (uint32_t)err,
 		       p, n);
@@ -170,9 +170,10 @@ static void conn_close(struct qvmid_session_server *s)
 static void refuse_busy(struct qvmid_session_server *s, int fd)
 {
 	uint8_t p[8 + QVMI_SES_ERRTEXT_MAX + 8], f[QVMI_SES_HDR + sizeof(p)];
-	size_t n = qvmi_ses_errtext_encode("another session is active", p);
+	size_t n = qvmi__ses_errtext_encode("another session is active", p);
 
-	n = qvmi_ses_frame(f, QVMI_SES_F_REPLY, QVMI_SES_ERROR, 0, EBUSY, p, n);
+	n = qvmi__ses_frame(f, QVMI_SES_F_REPLY, QVMI_SES_ERROR, 0, EBUSY, p,
+			    n);
 	if (send(fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
 		qvmid_ses_log(s, QVMI_LOG_DEBUG, "session: refusal not sent");
 	close(fd);
@@ -227,8 +228,8 @@ static void accept_one(struct qvmid_session_server *s, int lfd)
 	if (lfd == s->tcp_fd)
 		qvmid_tcp_accepted(fd, peer, sizeof(peer));
 	else if (lfd == s->vsock_fd)
-		qvmi_ses_addr_text((struct sockaddr *)&ss, len, peer,
-				   sizeof(peer));
+		qvmi__ses_addr_text((struct sockaddr *)&ss, len, peer,
+				    sizeof(peer));
 	qvmid_ses_conn_start(s, fd, peer, false);
 }
 
@@ -242,13 +243,13 @@ static void on_hello(struct qvmid_session_server *s, const uint8_t *frame,
 	uint8_t rep[QVMI_SES_HELLO_REP] = { 0 };
 	uint8_t *f;
 
-	if (qvmi_ses_get16(p) > QVMI_SES_VERSION ||
-	    qvmi_ses_get16(p + 2) < QVMI_SES_VERSION) {
+	if (qvmi__ses_get16(p) > QVMI_SES_VERSION ||
+	    qvmi__ses_get16(p + 2) < QVMI_SES_VERSION) {
 		conn_fail(s, h->seq, EPROTO, "no common protocol version");
 		return;
 	}
-	qvmi_ses_put16(rep, QVMI_SES_VERSION);
-	if (qvmi_ses_nonce(rep + 8)) {
+	qvmi__ses_put16(rep, QVMI_SES_VERSION);
+	if (qvmi__ses_nonce(rep + 8)) {
 		conn_fail(s, h->seq, EIO, "no random bytes for a nonce");
 		return;
 	}
@@ -272,9 +273,9 @@ static void on_auth(struct qvmid_session_server *s,
 	uint8_t want[QVMI_SES_MAC], *out;
 	size_t n;
 
-	if (qvmi_ses_mac(&s->key, QVMI_SES_ROLE_CLIENT, c->transcript, c->tlen,
-			 NULL, 0, want) ||
-	    !qvmi_ses_mac_equal(want, p)) {
+	if (qvmi__ses_mac(&s->key, QVMI_SES_ROLE_CLIENT, c->transcript, c->tlen,
+			  NULL, 0, want) ||
+	    !qvmi__ses_mac_equal(want, p)) {
 		s->st.auth_failed++;
 		qvmid_ses_send(s, QVMI_SES_F_REPLY, QVMI_SES_AUTH, h->seq,
 			       EACCES, NULL, 0);
@@ -289,15 +290,15 @@ static void on_auth(struct qvmid_session_server *s,
 		return;
 	}
 	qvmid_ses_vm_info(s, info);
-	n = QVMI_SES_MAC + qvmi_ses_info_size(info);
+	n = QVMI_SES_MAC + qvmi__ses_info_size(info);
 	out = qvmid_ses_reserve(s, n);
-	if (!out || qvmi_ses_mac(&s->key, QVMI_SES_ROLE_SERVER, c->transcript,
-				 c->tlen, p, QVMI_SES_MAC, out)) {
+	if (!out || qvmi__ses_mac(&s->key, QVMI_SES_ROLE_SERVER, c->transcript,
+				  c->tlen, p, QVMI_SES_MAC, out)) {
 		free(info);
 		conn_fail(s, h->seq, EIO, "cannot compute the server MAC");
 		return;
 	}
-	qvmi_ses_info_encode(info, out + QVMI_SES_MAC);
+	qvmi__ses_info_encode(info, out + QVMI_SES_MAC);
 	free(info);
 	qvmid_ses_commit(s, QVMI_SES_AUTH, h->seq, n);
 	c->stage = 2;
@@ -314,7 +315,7 @@ static void handle_frame(struct qvmid_session_server *s,
 	const uint8_t *p = c->in + QVMI_SES_HDR;
 	const char *why = NULL;
 
-	if (qvmi_ses_check_request(h, p, c->stage, c->next_seq, &why)) {
+	if (qvmi__ses_check_request(h, p, c->stage, c->next_seq, &why)) {
 		s->st.bad_frames++;
 		conn_fail(s, h->seq, EPROTO, why);
 		return;
@@ -341,7 +342,7 @@ static int read_frame(struct qvmid_session_server *s, struct qvmi_ses_hdr *h)
 
 	for (;;) {
 		if (c->in_len >= QVMI_SES_HDR) {
-			if (qvmi_ses_hdr_decode(c->in, h, &why)) {
+			if (qvmi__ses_hdr_decode(c->in, h, &why)) {
 				s->st.bad_frames++;
 				conn_fail(s, 0, EPROTO, why);
 				return -EPROTO;
@@ -584,13 +585,13 @@ static int load_key(struct qvmid_session_server *s,
 	int err;
 
 	if (o->key_path) {
-		err = qvmi_ses_key_load(o->key_path, &s->key, &why);
+		err = qvmi__ses_key_load(o->key_path, &s->key, &why);
 		if (err)
 			qvmid_ses_log(s, QVMI_LOG_ERROR, "session key %s: %s",
 				      o->key_path, why);
 		return err;
 	}
-	err = o->key ? qvmi_ses_key_set(&s->key, o->key, o->key_len) : -EINVAL;
+	err = o->key ? qvmi__ses_key_set(&s->key, o->key, o->key_len) : -EINVAL;
 	if (err)
 		qvmid_ses_log(s, QVMI_LOG_ERROR,
 			      "session key: 32 to 4096 bytes needed");
@@ -665,7 +666,7 @@ void qvmid_session_server_destroy(struct qvmid_session_server *s)
 	for (int i = 0; i < 2; i++)
 		if (s->wake[i] >= 0)
 			close(s->wake[i]);
-	qvmi_ses_key_clear(&s->key);
+	qvmi__ses_key_clear(&s->key);
 	free(s);
 }
 

@@ -52,10 +52,10 @@ static int split_addr(const char *addr, char *host, size_t hsize, char *port,
 static int bind_one(const struct sockaddr *sa, socklen_t len, int backlog,
 		    uint32_t *port)
 {
-	int fd = qvmi_ses_listen_inet(sa, len, backlog);
+	int fd = qvmi__ses_listen_inet(sa, len, backlog);
 
 	if (fd >= 0)
-		*port = qvmi_ses_bound_port(fd);
+		*port = qvmi__ses_bound_port(fd);
 	return fd;
 }
 

@@ -21,11 +21,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	qvmi_hmp_parse_gpa2hva(text, &hva);
+	qvmi__hmp_parse_gpa2hva(text, &hva);
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
 		for (size_t len = 0; len <= sizeof(buf); len += 32) {
-			int err = qvmi_hmp_parse_xp_partial(text, addrs[i], buf,
-							    len, &done);
+			int err = qvmi__hmp_parse_xp_partial(text, addrs[i],
+							     buf, len, &done);
 
 			if (done > len || (err == 0 && done != len))
 				abort();

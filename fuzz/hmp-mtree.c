@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	if (qvmi_hmp_parse_mtree(text, &r, &n) == 0) {
+	if (qvmi__hmp_parse_mtree(text, &r, &n) == 0) {
 		for (size_t i = 0; i < n; i++)
 			if (r[i].last < r[i].start || !r[i].name[0] ||
 			    strlen(r[i].kind) >= sizeof(r[i].kind))

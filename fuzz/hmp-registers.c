@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Fuzz the "info registers [-a|N]" parser, and its segment lines
- * (qvmi_hmp_parse_segs_cpu: selectors must fit 16 bits). */
+ * (qvmi__hmp_parse_segs_cpu: selectors must fit 16 bits). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	if (qvmi_hmp_parse_registers(text, regs, 4, &n) == 0 && n == 0)
+	if (qvmi__hmp_parse_registers(text, regs, 4, &n) == 0 && n == 0)
 		abort(); /* success means at least one vCPU */
 	for (unsigned int cpu = 0; cpu < 3; cpu++)
-		if (qvmi_hmp_parse_registers_cpu(text, cpu, &one) == 0 &&
+		if (qvmi__hmp_parse_registers_cpu(text, cpu, &one) == 0 &&
 		    !one.valid)
 			abort();
 	for (unsigned int cpu = 0; cpu < 3; cpu++)
-		if (!qvmi_hmp_parse_segs_cpu(text, cpu, &segs) &&
+		if (!qvmi__hmp_parse_segs_cpu(text, cpu, &segs) &&
 		    (segs.cs.selector > 0xffff || segs.tr.selector > 0xffff))
 			abort();
 	free(text);

@@ -30,25 +30,25 @@ static void check_accepted(const struct qvmi_kvmi_hdr *h, const uint8_t *p)
 
 	switch (h->id) {
 	case QVMI_KVMI_GET_REGISTERS:
-		must(h->size == 16 + 4 * (size_t)qvmi_kvmi_u16(p + 8));
+		must(h->size == 16 + 4 * (size_t)qvmi__kvmi_u16(p + 8));
 		break;
 	case QVMI_KVMI_WRITE_PHYSICAL:
-		must(h->size == 16 + qvmi_kvmi_u64(p + 8));
+		must(h->size == 16 + qvmi__kvmi_u64(p + 8));
 		break;
 	case QVMI_KVMI_SET_PAGE_ACCESS:
-		must(h->size == 8 + 16 * (size_t)qvmi_kvmi_u16(p + 2));
+		must(h->size == 8 + 16 * (size_t)qvmi__kvmi_u16(p + 2));
 		break;
 	case QVMI_KVMI_EVENT_REPLY:
 		must(h->size >= 16 && h->size <= 80);
-		qvmi_kvmi_ev_reply_decode(p, h->size, &r);
+		qvmi__kvmi_ev_reply_decode(p, h->size, &r);
 		must(r.spec_len == h->size - 16u);
 		break;
 	case QVMI_KVMI_EVENT:
 		must(0);
 		break;
 	}
-	if (qvmi_kvmi_is_vcpu_cmd(h->id))
-		must(!qvmi_kvmi_u16(p + 2) && !qvmi_kvmi_u32(p + 4));
+	if (qvmi__kvmi_is_vcpu_cmd(h->id))
+		must(!qvmi__kvmi_u16(p + 2) && !qvmi__kvmi_u32(p + 4));
 }
 
 static void frames(const uint8_t *d, size_t n)
@@ -61,12 +61,12 @@ static void frames(const uint8_t *d, size_t n)
 		const char *why = NULL;
 		int err;
 
-		if (qvmi_kvmi_hdr_decode(d + off, &h, &why)) {
+		if (qvmi__kvmi_hdr_decode(d + off, &h, &why)) {
 			must(why != NULL);
 			return;
 		}
 		must(h.size <= QVMI_KVMI_MAX_PAYLOAD);
-		qvmi_kvmi_hdr_encode(&h, re);
+		qvmi__kvmi_hdr_encode(&h, re);
 		must(!memcmp(re, d + off, QVMI_KVMI_HDR));
 		if (n - off - QVMI_KVMI_HDR < h.size)
 			return;
@@ -76,7 +76,7 @@ static void frames(const uint8_t *d, size_t n)
 
 			must(p != NULL);
 			memcpy(p, d + off + QVMI_KVMI_HDR, h.size);
-			err = qvmi_kvmi_req_check(&h, p, &why);
+			err = qvmi__kvmi_req_check(&h, p, &why);
 			must(err == 0 || err == -EBADMSG || err == -EINVAL);
 			if (!err)
 				check_accepted(&h, p);
@@ -97,7 +97,7 @@ static void sregs_text(const uint8_t *d, size_t n)
 	memcpy(t, d, n);
 	t[n] = 0;
 	for (unsigned int cpu = 0; cpu < 3; cpu++) {
-		if (qvmi_kvmi_parse_sregs(t, cpu, &s))
+		if (qvmi__kvmi_parse_sregs(t, cpu, &s))
 			continue;
 		must(s.cs.unusable == !s.cs.present);
 		must(s.tr.unusable == !s.tr.present);
@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: /* handshake answer, then frames */
 		if (size < 5)
 			return 0;
-		if (!qvmi_kvmi_hs_reply_size(data + 1, &n, &why))
+		if (!qvmi__kvmi_hs_reply_size(data + 1, &n, &why))
 			must(n >= 24 && n <= 64 * 1024);
 		else
 			must(why != NULL);

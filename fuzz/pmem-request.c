@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	/* first byte: piece size pattern; max transfer 4 KiB */
-	qvmi_pmem_decoder_init(&d, 4096);
+	qvmi__pmem_decoder_init(&d, 4096);
 	for (size_t turns = 0; turns < 4 * size + 8; turns++) {
 		size_t piece = 1 + (data[0] * 7 + step++) % 61, used;
 		enum qvmi_pmem_ev ev;
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (piece > size - off)
 			piece = size - off;
-		used = qvmi_pmem_decode(&d, data + off, piece, &ev, &p, &plen);
+		used = qvmi__pmem_decode(&d, data + off, piece, &ev, &p, &plen);
 		must(used <= piece);
 		must(!dead || (used == 0 && ev == QVMI_PMEM_EV_NONE));
 		switch (ev) {

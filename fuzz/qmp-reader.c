@@ -25,17 +25,17 @@ static void fuzz_stream(const uint8_t *data, size_t size, size_t chunk)
 	size_t off = 0;
 	int err = 0;
 
-	if (qvmi_json_stream_init(&js, 4096))
+	if (qvmi__json_stream_init(&js, 4096))
 		return;
 	while (off < size && err >= 0) {
 		size_t n = size - off < chunk ? size - off : chunk;
 
-		err = qvmi_json_stream_feed(&js, data + off, n);
+		err = qvmi__json_stream_feed(&js, data + off, n);
 		off += n;
-		while (err >= 0 && (err = qvmi_json_stream_next(&js, &o)) == 1)
+		while (err >= 0 && (err = qvmi__json_stream_next(&js, &o)) == 1)
 			json_object_put(o);
 	}
-	qvmi_json_stream_deinit(&js);
+	qvmi__json_stream_deinit(&js);
 }
 
 static void fuzz_client(const uint8_t *data, size_t size)
@@ -64,15 +64,15 @@ static void fuzz_client(const uint8_t *data, size_t size)
 		close(sv[1]);
 		return;
 	}
-	if (qvmi_qmp_open_fd(ctx, sv[1], 50, &q) == 0) {
-		if (qvmi_qmp_execute(q, "query-status", NULL, &r) == 0)
+	if (qvmi__qmp_open_fd(ctx, sv[1], 50, &q) == 0) {
+		if (qvmi__qmp_execute(q, "query-status", NULL, &r) == 0)
 			json_object_put(r);
-		if (qvmi_qmp_hmp(q, "info registers -a", &out) == 0)
+		if (qvmi__qmp_hmp(q, "info registers -a", &out) == 0)
 			free(out);
-		qvmi_qmp_poll(q, 0);
-		while (qvmi_qmp_event_pop(q, &r) == 0)
+		qvmi__qmp_poll(q, 0);
+		while (qvmi__qmp_event_pop(q, &r) == 0)
 			json_object_put(r);
-		qvmi_qmp_close(q);
+		qvmi__qmp_close(q);
 	}
 	close(sv[0]);
 	qvmi_ctx_destroy(ctx);

@@ -41,7 +41,7 @@ static void stream(const uint8_t *data, size_t size, uint8_t *out)
 	for (unsigned int i = 0; off < size && i < 100000; i++) {
 		struct qvmi_rsp_item it;
 
-		if (qvmi_rsp_scan(data + off, size - off, 4096, &it) ||
+		if (qvmi__rsp_scan(data + off, size - off, 4096, &it) ||
 		    it.kind == QVMI_RSP_NEED_MORE)
 			return;
 		if (it.kind == QVMI_RSP_PACKET || it.kind == QVMI_RSP_NOTIFY) {
@@ -49,11 +49,12 @@ static void stream(const uint8_t *data, size_t size, uint8_t *out)
 				(const char *)data + off + it.payload_off;
 			struct qvmi_rsp_stop s;
 
-			qvmi_rsp_decode(data + off + it.payload_off,
-					it.payload_len, true, out, 65536, &n);
-			if (!qvmi_rsp_decode((const uint8_t *)p, it.payload_len,
-					     false, out, 65536, &n))
-				qvmi_rsp_parse_stop((const char *)out, n, &s);
+			qvmi__rsp_decode(data + off + it.payload_off,
+					 it.payload_len, true, out, 65536, &n);
+			if (!qvmi__rsp_decode((const uint8_t *)p,
+					      it.payload_len, false, out, 65536,
+					      &n))
+				qvmi__rsp_parse_stop((const char *)out, n, &s);
 		}
 		off += it.consumed;
 	}
@@ -63,25 +64,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t out[65536];
 	struct doc d = { data, size };
-	struct qvmi_gdb_layout l;
+	struct qvmi__gdb_layout l;
 	struct qvmi_rsp_stop s;
 	struct qvmi_rsp_tid t;
 
 	stream(data, size, out);
-	qvmi_rsp_parse_stop((const char *)data, size, &s);
-	qvmi_rsp_parse_tid((const char *)data, size, &t);
-	if (!qvmi_gdb_parse_layout((const char *)data, size, fetch_same, &d,
-				   &l)) {
+	qvmi__rsp_parse_stop((const char *)data, size, &s);
+	qvmi__rsp_parse_tid((const char *)data, size, &t);
+	if (!qvmi__gdb_parse_layout((const char *)data, size, fetch_same, &d,
+				    &l)) {
 		struct qvmi_regs_x86 r = { 0 };
 		uint8_t *g = calloc(1, l.gsize + 1);
 
 		if (g) {
-			qvmi_gdb_regs_from_g(&l, g, l.gsize, &r);
+			qvmi__gdb_regs_from_g(&l, g, l.gsize, &r);
 			r.valid = ~0ull;
-			qvmi_gdb_regs_to_g(&l, &r, g, l.gsize);
+			qvmi__gdb_regs_to_g(&l, &r, g, l.gsize);
 			free(g);
 		}
-		qvmi_gdb_layout_deinit(&l);
+		qvmi__gdb_layout_deinit(&l);
 	}
 	return 0;
 }

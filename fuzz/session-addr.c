@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = data[0] & (QVMI_SES_ADDR_LISTEN | QVMI_SES_ADDR_NUMERIC);
 	memcpy(spec, data + 1, size - 1);
 	spec[size - 1] = '\0';
-	err = qvmi_ses_addr_parse(spec, flags, &a, &why);
+	err = qvmi__ses_addr_parse(spec, flags, &a, &why);
 	if (err) {
 		must(err == -EINVAL || err == -ENAMETOOLONG);
 		must(why != NULL);

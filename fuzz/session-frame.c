@@ -27,12 +27,12 @@ static void check_payload_decoders(const uint8_t *p, size_t n)
 	static uint8_t again[QVMI_SES_INFO_FIXED + 256 + 16 * 1024];
 	char text[QVMI_SES_ERRTEXT_MAX + 1];
 
-	if (!qvmi_ses_info_decode(p, n, &info, NULL)) {
-		must(qvmi_ses_info_size(&info) == n);
-		must(qvmi_ses_info_encode(&info, again) == n);
+	if (!qvmi__ses_info_decode(p, n, &info, NULL)) {
+		must(qvmi__ses_info_size(&info) == n);
+		must(qvmi__ses_info_encode(&info, again) == n);
 		must(!memcmp(again, p, n));
 	}
-	if (!qvmi_ses_errtext_decode(p, n, text, sizeof(text)))
+	if (!qvmi__ses_errtext_decode(p, n, text, sizeof(text)))
 		must(strlen(text) <= QVMI_SES_ERRTEXT_MAX);
 }
 
@@ -53,29 +53,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct qvmi_ses_hdr h;
 		const char *why = NULL;
 
-		if (qvmi_ses_hdr_decode(f, &h, &why)) {
+		if (qvmi__ses_hdr_decode(f, &h, &why)) {
 			must(why != NULL);
 			break;
 		}
-		qvmi_ses_hdr_encode(&h, re);
+		qvmi__ses_hdr_encode(&h, re);
 		must(!memcmp(re, f, QVMI_SES_HDR));
 		if (h.size > size - off - QVMI_SES_HDR)
 			break;
 		check_payload_decoders(p, h.size);
 		/* the same bytes as an event, as libqvmi checks them */
-		if (!qvmi_ses_check_event(&h, p, h.seq, &why)) {
+		if (!qvmi__ses_check_event(&h, p, h.seq, &why)) {
 			must(h.flags == QVMI_SES_F_EVENT);
 			must(h.msg != QVMI_SES_EV_BP_REMOVED ||
 			     (h.size == QVMI_SES_EV_BP_REMOVED_SIZE &&
-			      qvmi_ses_get32(p + 8) <= QVMI_WP_ACCESS));
+			      qvmi__ses_get32(p + 8) <= QVMI_WP_ACCESS));
 		}
-		if (qvmi_ses_check_request(&h, p, stage, seq, &why)) {
+		if (qvmi__ses_check_request(&h, p, stage, seq, &why)) {
 			must(why != NULL);
 			break; /* a bad frame closes the session */
 		}
 		must(h.seq == seq && !h.flags);
 		if (h.msg == QVMI_SES_READ_PA || h.msg == QVMI_SES_WRITE_PA) {
-			uint32_t len = qvmi_ses_get32(p + 8);
+			uint32_t len = qvmi__ses_get32(p + 8);
 
 			must(len && len <= QVMI_SES_MAX_DATA);
 			must(h.msg == QVMI_SES_READ_PA ||

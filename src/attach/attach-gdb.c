@@ -34,7 +34,8 @@ int qvmi__attach_gdb_fd(struct qvmi_ctx *ctx, int fd,
 		close(fd);
 		return qvmi__err(ctx, -EBUSY, "attach_gdb: already attached");
 	}
-	err = qvmi_gdb_open_fd(ctx, fd, QVMI_OPTS_GET(opts, timeout_ms, 0), &g);
+	err = qvmi__gdb_open_fd(ctx, fd, QVMI_OPTS_GET(opts, timeout_ms, 0),
+				&g);
 	if (err)
 		return err;
 	if (mem == QVMI_GDB_MEM_ON ||
@@ -48,7 +49,7 @@ int qvmi__attach_gdb_fd(struct qvmi_ctx *ctx, int fd,
 	/* The ctl takes our reference from here on. */
 	if (!err)
 		err = qvmi__ctl_gdb_install(ctx, g);
-	qvmi_gdb_unref(g);
+	qvmi__gdb_unref(g);
 	if (err)
 		return err;
 	if (!strcmp(ctx->backend, "none"))
@@ -67,6 +68,6 @@ QVMI_API int qvmi_attach_gdb(struct qvmi_ctx *ctx, const char *path,
 		return qvmi__err(ctx, -EINVAL, "attach_gdb: NULL path");
 	if (qvmi__ctl_gdb(ctx))
 		return qvmi__err(ctx, -EBUSY, "attach_gdb: already attached");
-	err = qvmi_gdb_connect(ctx, path, &fd);
+	err = qvmi__gdb_connect(ctx, path, &fd);
 	return err ? err : qvmi__attach_gdb_fd(ctx, fd, opts);
 }

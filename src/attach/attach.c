@@ -65,7 +65,7 @@ static int query_string(struct qvmi_ctx *ctx, const char *cmd, const char *key,
 			char **ret)
 {
 	struct json_object *r = NULL, *v;
-	int err = qvmi_qmp_execute(ctx->qmp, cmd, NULL, &r);
+	int err = qvmi__qmp_execute(ctx->qmp, cmd, NULL, &r);
 
 	if (err)
 		return err;
@@ -138,7 +138,7 @@ static bool peer_is_qemu(pid_t pid, char *exe, size_t size)
  */
 static pid_t qemu_pid_of(struct attach *a)
 {
-	pid_t pid = qvmi_qmp_peer_pid(a->q);
+	pid_t pid = qvmi__qmp_peer_pid(a->q);
 	struct json_object *r = NULL, *v;
 	char exe[256] = "";
 	int64_t qp = 0;
@@ -151,7 +151,7 @@ static pid_t qemu_pid_of(struct attach *a)
 	}
 	if (pid <= 0 || peer_is_qemu(pid, exe, sizeof(exe)))
 		return pid;
-	if (!qvmi_qmp_execute(a->q, "query-qvmi", NULL, &r) &&
+	if (!qvmi__qmp_execute(a->q, "query-qvmi", NULL, &r) &&
 	    json_object_object_get_ex(r, "qemu-pid", &v) &&
 	    json_object_is_type(v, json_type_int))
 		qp = json_object_get_int64(v);
@@ -173,7 +173,7 @@ static int read_identity(struct attach *a)
 {
 	struct qvmi_ctx *ctx = a->ctx;
 
-	ctx->qemu_version = qvmi__strdup(qvmi_qmp_version(a->q));
+	ctx->qemu_version = qvmi__strdup(qvmi__qmp_version(a->q));
 	if (!ctx->qemu_version)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	ctx->qemu_pid = (int)qemu_pid_of(a);
@@ -210,7 +210,7 @@ static int send_hmp(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	json_object_object_add(args, "command-line",
 			       json_object_new_string(cmdline));
-	err = qvmi_qmp_send(q, "human-monitor-command", args, fn, arg);
+	err = qvmi__qmp_send(q, "human-monitor-command", args, fn, arg);
 	json_object_put(args);
 	return err;
 }
@@ -232,7 +232,7 @@ static int read_mtree(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
 	size_t nm = 0, i;
 	int err;
 
-	err = qvmi_qmp_sync(q);
+	err = qvmi__qmp_sync(q);
 	if (!err && o->err == -ENOMEM)
 		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 	else if (!err && o->err && o->err != -EREMOTEIO)
@@ -241,7 +241,7 @@ static int read_mtree(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
 	else if (!err)
 		err = o->err; /* QEMU's error is in the message */
 	if (!err)
-		err = qvmi_hmp_parse_mtree(o->text, &m, &nm);
+		err = qvmi__hmp_parse_mtree(o->text, &m, &nm);
 	free(o->text);
 	o->text = NULL;
 	if (err)
@@ -295,7 +295,7 @@ static void hva_reply(int err, struct json_object *ret, void *arg)
 	uint64_t hva;
 
 	if (!err && json_object_is_type(ret, json_type_string) &&
-	    !qvmi_hmp_parse_gpa2hva(json_object_get_string(ret), &hva) &&
+	    !qvmi__hmp_parse_gpa2hva(json_object_get_string(ret), &hva) &&
 	    hva + (r->size - 1) >= hva) {
 		r->hva = hva;
 		r->has_hva = true;
@@ -357,7 +357,7 @@ static int find_hvas(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
 		if (!l->r[i].has_hva && !same_region(l, i, false) && ++asked)
 			err = ask_hva(ctx, q, &l->r[i]);
 	if (!err && asked)
-		err = qvmi_qmp_sync(q);
+		err = qvmi__qmp_sync(q);
 	asked = 0;
 	for (i = 0; !err && i < l->n; i++) {
 		derive_from(&l->r[i], same_region(l, i, true));
@@ -365,7 +365,7 @@ static int find_hvas(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
 			err = ask_hva(ctx, q, &l->r[i]);
 	}
 	if (!err && asked)
-		err = qvmi_qmp_sync(q);
+		err = qvmi__qmp_sync(q);
 	for (i = 0; !err && i < l->n; i++)
 		if (!l->r[i].has_hva)
 			qvmi__log(ctx, QVMI_LOG_DEBUG,
@@ -456,7 +456,7 @@ static int lazy_connect(struct qvmi_ctx *ctx)
 	if (z->busy)
 		return qvmi__err(ctx, z->busy, "%s", z->busy_msg);
 	qvmi__log(ctx, QVMI_LOG_INFO, "attach: connecting to QMP on first use");
-	err = qvmi_qmp_open(ctx, z->path, z->timeout_ms, &q);
+	err = qvmi__qmp_open(ctx, z->path, z->timeout_ms, &q);
 	if (err == -EBUSY) {
 		z->busy = err;
 		snprintf(z->busy_msg, sizeof(z->busy_msg), "%s",
@@ -465,13 +465,13 @@ static int lazy_connect(struct qvmi_ctx *ctx)
 	if (err)
 		return err;
 	if (ctx->qemu_version &&
-	    strcmp(qvmi_qmp_version(q), ctx->qemu_version)) {
-		qvmi_qmp_close(q);
+	    strcmp(qvmi__qmp_version(q), ctx->qemu_version)) {
+		qvmi__qmp_close(q);
 		return qvmi__err(ctx, -ESTALE, "QMP: QEMU %s, attached to %s",
-				 qvmi_qmp_version(q), ctx->qemu_version);
+				 qvmi__qmp_version(q), ctx->qemu_version);
 	}
 	ctx->qmp = q;
-	ctx->qmp_close = qvmi_qmp_close;
+	ctx->qmp_close = qvmi__qmp_close;
 	free(ctx->qmp_lazy);
 	ctx->qmp_lazy = NULL;
 	qvmi__lay_watch(ctx);
@@ -627,11 +627,11 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 		memset(a.l, 0, sizeof(*a.l));
 		qvmi__layout_sock_id(qmp_path, a.l);
 	}
-	err = qmp_path ? qvmi_qmp_open(ctx, qmp_path, timeout_ms, &a.q) :
-			 qvmi_qmp_open_fd(ctx, fd, timeout_ms ?: 5000, &a.q);
+	err = qmp_path ? qvmi__qmp_open(ctx, qmp_path, timeout_ms, &a.q) :
+			 qvmi__qmp_open_fd(ctx, fd, timeout_ms ?: 5000, &a.q);
 	if (!err) {
 		ctx->qmp = a.q;
-		ctx->qmp_close = qvmi_qmp_close;
+		ctx->qmp_close = qvmi__qmp_close;
 		err = attach_full(&a, allow, cache);
 	}
 	free(a.l);

@@ -76,8 +76,8 @@ void qvmi__lay_watch(struct qvmi_ctx *ctx)
 
 	if (!lay || lay->hooked || !ctx->qmp)
 		return;
-	qvmi_qmp_get_event_cb(ctx->qmp, &lay->prev_fn, &lay->prev_arg);
-	qvmi_qmp_set_event_cb(ctx->qmp, lay_event_cb, ctx);
+	qvmi__qmp_get_event_cb(ctx->qmp, &lay->prev_fn, &lay->prev_arg);
+	qvmi__qmp_set_event_cb(ctx->qmp, lay_event_cb, ctx);
 	lay->hooked = true;
 }
 
@@ -278,7 +278,7 @@ static void take_events(struct qvmi_ctx *ctx)
 	int saved = ctx->err;
 
 	memcpy(msg, ctx->errmsg, sizeof(msg));
-	if (qvmi_qmp_poll(ctx->qmp, 0) == -EPIPE)
+	if (qvmi__qmp_poll(ctx->qmp, 0) == -EPIPE)
 		qvmi__vm_state_changed(ctx, QVMI_VM_SHUTDOWN);
 	ctx->err = saved;
 	ctx->fault_addr = fault;

@@ -19,13 +19,13 @@ static struct qvmi_gdb *ctl_g(struct qvmi_ctl *c)
 
 static int gdb_vcpu_count(struct qvmi_ctl *c)
 {
-	return (int)qvmi_gdb_nvcpus(ctl_g(c));
+	return (int)qvmi__gdb_nvcpus(ctl_g(c));
 }
 
 static void sync_state(struct qvmi_ctx *ctx, struct qvmi_gdb *g)
 {
-	enum qvmi_vm_state s = qvmi_gdb_running(g) ? QVMI_VM_RUNNING :
-						     QVMI_VM_PAUSED;
+	enum qvmi_vm_state s = qvmi__gdb_running(g) ? QVMI_VM_RUNNING :
+						      QVMI_VM_PAUSED;
 
 	if (ctx->vm_state != s)
 		qvmi__vm_state_changed(ctx, s);
@@ -36,12 +36,12 @@ static int gdb_get_regs(struct qvmi_ctl *c, unsigned int vcpu,
 {
 	struct qvmi_gdb *g = ctl_g(c);
 	bool held;
-	int err = qvmi_gdb_hold(g, &held), err2;
+	int err = qvmi__gdb_hold(g, &held), err2;
 
 	if (err)
 		return err;
-	err = qvmi_gdb_get_regs(g, vcpu, ret);
-	err2 = qvmi_gdb_release(g, held);
+	err = qvmi__gdb_get_regs(g, vcpu, ret);
+	err2 = qvmi__gdb_release(g, held);
 	sync_state(c->ctx, g);
 	return err ? err : err2;
 }
@@ -49,10 +49,10 @@ static int gdb_get_regs(struct qvmi_ctl *c, unsigned int vcpu,
 static int gdb_pause(struct qvmi_ctl *c)
 {
 	struct qvmi_gdb *g = ctl_g(c);
-	int err = qvmi_gdb_interrupt(g);
+	int err = qvmi__gdb_interrupt(g);
 
 	if (!err)
-		qvmi_gdb_want_running(g, false);
+		qvmi__gdb_want_running(g, false);
 	sync_state(c->ctx, g);
 	return err;
 }
@@ -60,10 +60,10 @@ static int gdb_pause(struct qvmi_ctl *c)
 static int gdb_resume(struct qvmi_ctl *c)
 {
 	struct qvmi_gdb *g = ctl_g(c);
-	int err = qvmi_gdb_continue(g);
+	int err = qvmi__gdb_continue(g);
 
 	if (!err)
-		qvmi_gdb_want_running(g, true);
+		qvmi__gdb_want_running(g, true);
 	sync_state(c->ctx, g);
 	return err;
 }
@@ -72,7 +72,7 @@ static int gdb_state(struct qvmi_ctl *c, enum qvmi_vm_state *ret)
 {
 	struct qvmi_gdb *g = ctl_g(c);
 
-	qvmi_gdb_poll(g);
+	qvmi__gdb_poll(g);
 	sync_state(c->ctx, g);
 	*ret = c->ctx->vm_state;
 	return 0;
@@ -80,20 +80,20 @@ static int gdb_state(struct qvmi_ctl *c, enum qvmi_vm_state *ret)
 
 static void gdb_poll(struct qvmi_ctl *c)
 {
-	qvmi_gdb_poll(ctl_g(c));
+	qvmi__gdb_poll(ctl_g(c));
 	sync_state(c->ctx, ctl_g(c));
 }
 
 static int gdb_bp(struct qvmi_ctl *c, bool insert, enum qvmi_bp_kind kind,
 		  uint64_t gva, unsigned int len)
 {
-	return insert ? qvmi_gdb_bp_insert(ctl_g(c), kind, gva, len) :
-			qvmi_gdb_bp_remove(ctl_g(c), kind, gva, len);
+	return insert ? qvmi__gdb_bp_insert(ctl_g(c), kind, gva, len) :
+			qvmi__gdb_bp_remove(ctl_g(c), kind, gva, len);
 }
 
 static int gdb_step(struct qvmi_ctl *c, unsigned int vcpu)
 {
-	int err = qvmi_gdb_step(ctl_g(c), vcpu, NULL);
+	int err = qvmi__gdb_step(ctl_g(c), vcpu, NULL);
 
 	sync_state(c->ctx, ctl_g(c));
 	return err;
@@ -102,7 +102,7 @@ static int gdb_step(struct qvmi_ctl *c, unsigned int vcpu)
 static int gdb_wait_stop(struct qvmi_ctl *c, int timeout_ms,
 			 struct qvmi_stop *ret)
 {
-	int err = qvmi_gdb_wait_stop(ctl_g(c), timeout_ms, ret);
+	int err = qvmi__gdb_wait_stop(ctl_g(c), timeout_ms, ret);
 
 	sync_state(c->ctx, ctl_g(c));
 	return err;
@@ -111,12 +111,12 @@ static int gdb_wait_stop(struct qvmi_ctl *c, int timeout_ms,
 static int gdb_set_regs(struct qvmi_ctl *c, unsigned int vcpu,
 			const struct qvmi_regs_x86 *regs)
 {
-	return qvmi_gdb_set_regs(ctl_g(c), vcpu, regs);
+	return qvmi__gdb_set_regs(ctl_g(c), vcpu, regs);
 }
 
 static void gdb_destroy(struct qvmi_ctl *c)
 {
-	qvmi_gdb_unref(ctl_g(c));
+	qvmi__gdb_unref(ctl_g(c));
 }
 
 static const struct qvmi_ctl_ops gdb_ctl_ops = {
@@ -143,10 +143,10 @@ struct qvmi_gdb *qvmi__ctl_gdb(struct qvmi_ctx *ctx)
 
 int qvmi__ctl_gdb_install(struct qvmi_ctx *ctx, struct qvmi_gdb *g)
 {
-	int err = qvmi__ctl_set(ctx, &gdb_ctl_ops, qvmi_gdb_ref(g));
+	int err = qvmi__ctl_set(ctx, &gdb_ctl_ops, qvmi__gdb_ref(g));
 
 	if (err)
-		qvmi_gdb_unref(g);
+		qvmi__gdb_unref(g);
 	else
 		sync_state(ctx, g);
 	return err;

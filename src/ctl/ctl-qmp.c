@@ -70,7 +70,7 @@ static int cq_vcpu_count(struct qvmi_ctl *c)
 	err = cq_connect(c);
 	if (err < 0)
 		return err;
-	err = qvmi_qmp_execute(cq->q, "query-cpus-fast", NULL, &r);
+	err = qvmi__qmp_execute(cq->q, "query-cpus-fast", NULL, &r);
 	if (err < 0)
 		return err;
 	if (!json_object_is_type(r, json_type_array)) {
@@ -93,10 +93,10 @@ static int cq_regs_text(struct ctl_qmp *cq, unsigned int vcpu,
 	char *out = NULL;
 	int err;
 
-	err = qvmi_qmp_hmp(cq->q, cmd, &out);
+	err = qvmi__qmp_hmp(cq->q, cmd, &out);
 	if (err < 0)
 		return err;
-	err = qvmi_hmp_parse_registers_cpu(out, vcpu, ret);
+	err = qvmi__hmp_parse_registers_cpu(out, vcpu, ret);
 	/* QEMU 7.2 monitor/hmp-cmds-target: "CPU#%d not available" */
 	if (err < 0 && strstr(out, "not available"))
 		err = -ENOENT;
@@ -146,10 +146,10 @@ static int cq_get_segs(struct qvmi_ctl *c, unsigned int vcpu,
 		snprintf(cmd, sizeof(cmd), "info registers -a");
 	else
 		snprintf(cmd, sizeof(cmd), "info registers %u", vcpu);
-	err = qvmi_qmp_hmp(cq->q, cmd, &out);
+	err = qvmi__qmp_hmp(cq->q, cmd, &out);
 	if (err < 0)
 		return err;
-	err = qvmi_hmp_parse_segs_cpu(out, vcpu, ret);
+	err = qvmi__hmp_parse_segs_cpu(out, vcpu, ret);
 	free(out);
 	return err ? qvmi__err(c->ctx, err,
 			       "registers: no segment lines for vCPU %u",
@@ -162,7 +162,7 @@ static int cq_pause(struct qvmi_ctl *c)
 	int err = cq_connect(c);
 
 	if (!err)
-		err = qvmi_qmp_execute(cq_of(c)->q, "stop", NULL, NULL);
+		err = qvmi__qmp_execute(cq_of(c)->q, "stop", NULL, NULL);
 
 	/* The STOP event precedes the reply, but "stop" on a stopped VM
 	 * sends none: record the state ourselves too. */
@@ -176,7 +176,7 @@ static int cq_resume(struct qvmi_ctl *c)
 	int err = cq_connect(c);
 
 	if (!err)
-		err = qvmi_qmp_execute(cq_of(c)->q, "cont", NULL, NULL);
+		err = qvmi__qmp_execute(cq_of(c)->q, "cont", NULL, NULL);
 
 	if (!err)
 		qvmi__vm_state_changed(c->ctx, QVMI_VM_RUNNING);
@@ -205,7 +205,7 @@ static int cq_state(struct qvmi_ctl *c, enum qvmi_vm_state *ret)
 
 	if (err < 0)
 		return err;
-	err = qvmi_qmp_execute(cq_of(c)->q, "query-status", NULL, &r);
+	err = qvmi__qmp_execute(cq_of(c)->q, "query-status", NULL, &r);
 	if (err == -EPIPE) { /* QEMU is gone: that is a state too */
 		qvmi__vm_state_changed(c->ctx, QVMI_VM_SHUTDOWN);
 		*ret = QVMI_VM_SHUTDOWN;
@@ -243,7 +243,7 @@ static void cq_poll(struct qvmi_ctl *c)
 	if (!cq_of(c)->q) /* not connected: no events to take in */
 		return;
 	memcpy(msg, ctx->errmsg, sizeof(msg));
-	err = qvmi_qmp_poll(cq_of(c)->q, 0);
+	err = qvmi__qmp_poll(cq_of(c)->q, 0);
 	if (err >= 0)
 		return;
 	if (err == -EPIPE)
@@ -259,7 +259,7 @@ static void cq_destroy(struct qvmi_ctl *c)
 
 	/* The connection outlives us (ctx->qmp is closed last). */
 	if (cq->q)
-		qvmi_qmp_set_event_cb(cq->q, cq->prev_fn, cq->prev_arg);
+		qvmi__qmp_set_event_cb(cq->q, cq->prev_fn, cq->prev_arg);
 	free(cq);
 }
 
@@ -282,8 +282,8 @@ static int cq_bind(struct qvmi_ctl *c, struct qvmi_qmp *q)
 	enum qvmi_vm_state st;
 
 	cq->q = q;
-	qvmi_qmp_get_event_cb(q, &cq->prev_fn, &cq->prev_arg);
-	qvmi_qmp_set_event_cb(q, cq_event, cq);
+	qvmi__qmp_get_event_cb(q, &cq->prev_fn, &cq->prev_arg);
+	qvmi__qmp_set_event_cb(q, cq_event, cq);
 	return cq_state(c, &st);
 }
 

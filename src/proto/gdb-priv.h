@@ -12,11 +12,11 @@ enum {
 	/* QEMU 7.2: an 'm' of more than MAX_PACKET_LENGTH / 2 = 2048 bytes
 	 * gets E22. */
 	MEM_CHUNK = 2048,
-	/* Stop replies queued until qvmi_gdb_wait_stop collects them. */
+	/* Stop replies queued until qvmi__gdb_wait_stop collects them. */
 	MAX_PENDING = 8,
 	/* Replies skipped while looking for the qSupported answer. */
 	MAX_EARLY_STOPS = 4,
-	/* qvmi_gdb_poll_stop: the rest of a stop reply whose first byte
+	/* qvmi__gdb_poll_stop: the rest of a stop reply whose first byte
 	 * arrived. */
 	POLL_STOP_MS = 200,
 };
@@ -40,7 +40,7 @@ struct qvmi_gdb {
 	/* features */
 	size_t pktsize;
 	bool multiprocess, xfer, vcont, vcont_s, phys_ok;
-	struct qvmi_gdb_layout layout;
+	struct qvmi__gdb_layout layout;
 	int rip_regnum;
 	struct vcpu *vcpus;
 	unsigned int nvcpus;

@@ -40,8 +40,8 @@ static int read_rip(struct qvmi_gdb *g, unsigned int vcpu, uint64_t *ret)
 	*ret = 0;
 	if (g->rip_regnum < 0)
 		return -EOPNOTSUPP;
-	err = qvmi_gdb_read_reg(g, vcpu, (unsigned int)g->rip_regnum, b,
-				sizeof(b), &n);
+	err = qvmi__gdb_read_reg(g, vcpu, (unsigned int)g->rip_regnum, b,
+				 sizeof(b), &n);
 	if (err)
 		return err;
 	for (size_t i = n; i-- > 0;)
@@ -102,8 +102,8 @@ static int recv_stop(struct qvmi_gdb *g, int timeout_ms, bool stepping,
 	int err, err2;
 
 	for (unsigned int tries = 0;; tries++) {
-		err = qvmi_rsp_recv(&g->conn, false, timeout_ms, g->buf,
-				    QVMI_RSP_MAX_DECODED + 1, &n);
+		err = qvmi__rsp_recv(&g->conn, false, timeout_ms, g->buf,
+				     QVMI_RSP_MAX_DECODED + 1, &n);
 		if (err)
 			return err;
 		/* 'O' console output may precede a stop reply */
@@ -111,7 +111,7 @@ static int recv_stop(struct qvmi_gdb *g, int timeout_ms, bool stepping,
 			continue;
 		break;
 	}
-	if (qvmi_rsp_parse_stop(g->buf, n, &s))
+	if (qvmi__rsp_parse_stop(g->buf, n, &s))
 		return qvmi__err(g->ctx, -EPROTO, "gdb: expected a stop reply");
 	g->running = false;
 	err = classify(g, &s, stepping || g->stepping, ret);
@@ -170,8 +170,8 @@ static int bp_check(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
 	return 0;
 }
 
-int qvmi_gdb_bp_insert(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
-		       uint64_t addr, unsigned int len)
+int qvmi__gdb_bp_insert(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
+			uint64_t addr, unsigned int len)
 {
 	int err = bp_check(g, kind, len);
 
@@ -189,8 +189,8 @@ int qvmi_gdb_bp_insert(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
 	return 0;
 }
 
-int qvmi_gdb_bp_remove(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
-		       uint64_t addr, unsigned int len)
+int qvmi__gdb_bp_remove(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
+			uint64_t addr, unsigned int len)
 {
 	int err = bp_check(g, kind, len), i;
 
@@ -213,8 +213,8 @@ int qvmi_gdb_bp_remove(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
  * cannot (the address is no longer mapped).  The stub's answer to z does
  * not matter (QEMU 7.2 answers E22 when it has no such breakpoint).
  */
-int qvmi_gdb_bp_reinsert(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
-			 uint64_t addr, unsigned int len)
+int qvmi__gdb_bp_reinsert(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
+			  uint64_t addr, unsigned int len)
 {
 	int err = bp_check(g, kind, len), i = bp_find(g, kind, addr, len);
 	char c[48];
@@ -258,7 +258,7 @@ static int send_resume(struct qvmi_gdb *g, bool step, unsigned int vcpu)
 		strcpy(c, g->vcont ? "vCont;c" : "c");
 	}
 	/* No reply now: the stop reply comes when the VM stops again. */
-	err = qvmi_rsp_send(&g->conn, c, strlen(c));
+	err = qvmi__rsp_send(&g->conn, c, strlen(c));
 	if (!err) {
 		g->running = true;
 		g->cur_g = -1;
@@ -275,7 +275,7 @@ static int step_restore(struct qvmi_gdb *g)
 	while (g->step_nsaved > 0 && !g->running) {
 		const struct bp *b = &g->step_saved[--g->step_nsaved];
 
-		err2 = qvmi_gdb_bp_insert(g, b->kind, b->addr, b->len);
+		err2 = qvmi__gdb_bp_insert(g, b->kind, b->addr, b->len);
 		err = err ? err : err2;
 	}
 	return err;
@@ -295,7 +295,7 @@ static int step_send(struct qvmi_gdb *g, unsigned int vcpu, uint64_t rip)
 		struct bp b = g->bps[i];
 
 		if (b.kind <= QVMI_BP_HW && b.addr == rip) {
-			err = qvmi_gdb_bp_remove(g, b.kind, b.addr, b.len);
+			err = qvmi__gdb_bp_remove(g, b.kind, b.addr, b.len);
 			if (err)
 				break;
 			g->step_saved[g->step_nsaved++] = b;
@@ -314,7 +314,7 @@ static int step_send(struct qvmi_gdb *g, unsigned int vcpu, uint64_t rip)
 	return 0;
 }
 
-int qvmi_gdb_step_start(struct qvmi_gdb *g, unsigned int vcpu)
+int qvmi__gdb_step_start(struct qvmi_gdb *g, unsigned int vcpu)
 {
 	uint64_t rip = 0;
 	int err;
@@ -329,15 +329,15 @@ int qvmi_gdb_step_start(struct qvmi_gdb *g, unsigned int vcpu)
 	return err ? err : step_send(g, vcpu, rip);
 }
 
-bool qvmi_gdb_stepping(const struct qvmi_gdb *g)
+bool qvmi__gdb_stepping(const struct qvmi_gdb *g)
 {
 	return g->stepping;
 }
 
-int qvmi_gdb_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
+int qvmi__gdb_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
 {
 	struct qvmi_stop tmp;
-	int err = qvmi_gdb_step_start(g, vcpu);
+	int err = qvmi__gdb_step_start(g, vcpu);
 
 	if (!ret)
 		ret = &tmp;
@@ -347,7 +347,7 @@ int qvmi_gdb_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
 		return err;
 	/* Under TCG a vCPU halted in hlt does not step until something wakes
 	 * it: stop it, so the VM is stopped as after a step, not running. */
-	err = qvmi_gdb_interrupt(g);
+	err = qvmi__gdb_interrupt(g);
 	if (err)
 		return err;
 	if (g->npending) { /* the step ended just before our 0x03 */
@@ -362,7 +362,7 @@ int qvmi_gdb_step(struct qvmi_gdb *g, unsigned int vcpu, struct qvmi_stop *ret)
 			 vcpu, g->conn.timeout_ms);
 }
 
-int qvmi_gdb_continue(struct qvmi_gdb *g)
+int qvmi__gdb_continue(struct qvmi_gdb *g)
 {
 	struct qvmi_stop s;
 	int err;
@@ -387,14 +387,14 @@ int qvmi_gdb_continue(struct qvmi_gdb *g)
 	return send_resume(g, false, 0);
 }
 
-int qvmi_gdb_interrupt(struct qvmi_gdb *g)
+int qvmi__gdb_interrupt(struct qvmi_gdb *g)
 {
 	struct qvmi_stop s;
 	int err;
 
 	if (!g->running)
 		return 0;
-	err = qvmi_rsp_interrupt(&g->conn);
+	err = qvmi__rsp_interrupt(&g->conn);
 	if (!err)
 		err = recv_stop(g, -1, false, &s);
 	if (err)
@@ -405,8 +405,8 @@ int qvmi_gdb_interrupt(struct qvmi_gdb *g)
 	return 0;
 }
 
-int qvmi_gdb_wait_stop(struct qvmi_gdb *g, int timeout_ms,
-		       struct qvmi_stop *ret)
+int qvmi__gdb_wait_stop(struct qvmi_gdb *g, int timeout_ms,
+			struct qvmi_stop *ret)
 {
 	if (g->npending) {
 		*ret = g->pending[0];
@@ -420,17 +420,17 @@ int qvmi_gdb_wait_stop(struct qvmi_gdb *g, int timeout_ms,
 	return recv_stop(g, timeout_ms < 0 ? 0 : timeout_ms, false, ret);
 }
 
-void qvmi_gdb_poll(struct qvmi_gdb *g)
+void qvmi__gdb_poll(struct qvmi_gdb *g)
 {
 	struct qvmi_stop s;
 
-	if (!g->running || !qvmi_rsp_pending(&g->conn))
+	if (!g->running || !qvmi__rsp_pending(&g->conn))
 		return;
 	if (!recv_stop(g, 0, false, &s))
 		push_pending(g, &s);
 }
 
-void qvmi_gdb_resumed_elsewhere(struct qvmi_gdb *g)
+void qvmi__gdb_resumed_elsewhere(struct qvmi_gdb *g)
 {
 	/* A stop reply already queued (pending) is from before the resume;
 	 * the VM has moved on since, so it is stale. */
@@ -440,31 +440,31 @@ void qvmi_gdb_resumed_elsewhere(struct qvmi_gdb *g)
 	g->running = true;
 }
 
-int qvmi_gdb_hold(struct qvmi_gdb *g, bool *held)
+int qvmi__gdb_hold(struct qvmi_gdb *g, bool *held)
 {
 	int err;
 
 	*held = false;
 	if (!g->running)
 		return 0;
-	err = qvmi_gdb_interrupt(g);
+	err = qvmi__gdb_interrupt(g);
 	/* If a real stop came instead, the VM stays stopped for its owner. */
 	*held = !err && !g->npending;
 	return err;
 }
 
-int qvmi_gdb_release(struct qvmi_gdb *g, bool held)
+int qvmi__gdb_release(struct qvmi_gdb *g, bool held)
 {
 	return held ? send_resume(g, false, 0) : 0;
 }
 
-int qvmi_gdb_detach(struct qvmi_gdb *g)
+int qvmi__gdb_detach(struct qvmi_gdb *g)
 {
 	char c[TID_MAX + 8];
 	int err;
 
 	if (g->running) {
-		err = qvmi_gdb_interrupt(g);
+		err = qvmi__gdb_interrupt(g);
 		if (err)
 			return err;
 	}
@@ -490,12 +490,12 @@ int qvmi_gdb_detach(struct qvmi_gdb *g)
 
 /* ---- a stop seen from someone else's poll loop --------------------------- */
 
-int qvmi_gdb_fd(const struct qvmi_gdb *g)
+int qvmi__gdb_fd(const struct qvmi_gdb *g)
 {
 	return g->conn.fd;
 }
 
-int qvmi_gdb_poll_stop(struct qvmi_gdb *g, struct qvmi_stop *ret)
+int qvmi__gdb_poll_stop(struct qvmi_gdb *g, struct qvmi_stop *ret)
 {
 	struct qvmi_stop s;
 	int err;
@@ -503,7 +503,7 @@ int qvmi_gdb_poll_stop(struct qvmi_gdb *g, struct qvmi_stop *ret)
 	/* A stop reply is one short packet: once its first byte is here the
 	 * rest follows at once, so a short bounded wait does not stall the
 	 * caller's loop. */
-	if (g->running && !g->npending && qvmi_rsp_pending(&g->conn)) {
+	if (g->running && !g->npending && qvmi__rsp_pending(&g->conn)) {
 		err = recv_stop(g, POLL_STOP_MS, false, &s);
 		if (err)
 			return err;
@@ -517,8 +517,8 @@ int qvmi_gdb_poll_stop(struct qvmi_gdb *g, struct qvmi_stop *ret)
 	return 1;
 }
 
-int qvmi_gdb_bp_remove_untracked(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
-				 uint64_t addr, unsigned int len)
+int qvmi__gdb_bp_remove_untracked(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
+				  uint64_t addr, unsigned int len)
 {
 	int err = bp_check(g, kind, len), i;
 
@@ -526,6 +526,6 @@ int qvmi_gdb_bp_remove_untracked(struct qvmi_gdb *g, enum qvmi_bp_kind kind,
 		return err;
 	i = bp_find(g, kind, addr, len);
 	if (i >= 0)
-		return qvmi_gdb_bp_remove(g, kind, addr, len);
+		return qvmi__gdb_bp_remove(g, kind, addr, len);
 	return bp_cmd(g, 'z', kind, addr, len);
 }

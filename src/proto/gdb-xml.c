@@ -270,8 +270,8 @@ static int cmp_regnum(const void *a, const void *b)
 	return (x->regnum > y->regnum) - (x->regnum < y->regnum);
 }
 
-int qvmi_gdb_parse_layout(const char *xml, size_t len, qvmi_gdb_fetch_fn fetch,
-			  void *arg, struct qvmi_gdb_layout *ret)
+int qvmi__gdb_parse_layout(const char *xml, size_t len, qvmi_gdb_fetch_fn fetch,
+			   void *arg, struct qvmi__gdb_layout *ret)
 {
 	struct xml_parse p = { .fetch = fetch, .arg = arg };
 	size_t off = 0;
@@ -304,14 +304,14 @@ int qvmi_gdb_parse_layout(const char *xml, size_t len, qvmi_gdb_fetch_fn fetch,
 	return 0;
 }
 
-void qvmi_gdb_layout_deinit(struct qvmi_gdb_layout *l)
+void qvmi__gdb_layout_deinit(struct qvmi__gdb_layout *l)
 {
 	free(l->regs);
 	memset(l, 0, sizeof(*l));
 }
 
-const struct qvmi_gdb_reg *qvmi_gdb_layout_find(const struct qvmi_gdb_layout *l,
-						const char *name)
+const struct qvmi_gdb_reg *
+qvmi__gdb_layout_find(const struct qvmi__gdb_layout *l, const char *name)
 {
 	for (size_t i = 0; i < l->nregs; i++)
 		if (!strcmp(l->regs[i].name, name))
@@ -372,34 +372,34 @@ static const struct reg_group groups[] = {
 
 /* The GPR group a description does not use: with "rip" it is x86_64's,
  * with "eip" (and no "rip") i386's. */
-static size_t other_gpr(const struct qvmi_gdb_layout *l)
+static size_t other_gpr(const struct qvmi__gdb_layout *l)
 {
-	return qvmi_gdb_layout_find(l, "rip") ||
-			       !qvmi_gdb_layout_find(l, "eip") ?
+	return qvmi__gdb_layout_find(l, "rip") ||
+			       !qvmi__gdb_layout_find(l, "eip") ?
 		       GPR32 :
 		       GPR64;
 }
 
-const struct qvmi_gdb_reg *qvmi_gdb_layout_pc(const struct qvmi_gdb_layout *l)
+const struct qvmi_gdb_reg *qvmi__gdb_layout_pc(const struct qvmi__gdb_layout *l)
 {
-	const struct qvmi_gdb_reg *r = qvmi_gdb_layout_find(l, "rip");
+	const struct qvmi_gdb_reg *r = qvmi__gdb_layout_find(l, "rip");
 
-	return r ? r : qvmi_gdb_layout_find(l, "eip");
+	return r ? r : qvmi__gdb_layout_find(l, "eip");
 }
 
 /* Register r lies wholly inside a g image of glen bytes and fits 64 bits. */
-static const struct qvmi_gdb_reg *usable(const struct qvmi_gdb_layout *l,
+static const struct qvmi_gdb_reg *usable(const struct qvmi__gdb_layout *l,
 					 const char *name, size_t glen)
 {
-	const struct qvmi_gdb_reg *r = qvmi_gdb_layout_find(l, name);
+	const struct qvmi_gdb_reg *r = qvmi__gdb_layout_find(l, name);
 
 	if (!r || r->bitsize > 64 || r->offset + r->bitsize / 8 > glen)
 		return NULL;
 	return r;
 }
 
-int qvmi_gdb_regs_from_g(const struct qvmi_gdb_layout *l, const uint8_t *g,
-			 size_t glen, struct qvmi_regs_x86 *ret)
+int qvmi__gdb_regs_from_g(const struct qvmi__gdb_layout *l, const uint8_t *g,
+			  size_t glen, struct qvmi_regs_x86 *ret)
 {
 	size_t skip = other_gpr(l);
 
@@ -429,9 +429,9 @@ int qvmi_gdb_regs_from_g(const struct qvmi_gdb_layout *l, const uint8_t *g,
 	return 0;
 }
 
-int qvmi_gdb_regs_to_g(const struct qvmi_gdb_layout *l,
-		       const struct qvmi_regs_x86 *regs, uint8_t *g,
-		       size_t glen)
+int qvmi__gdb_regs_to_g(const struct qvmi__gdb_layout *l,
+			const struct qvmi_regs_x86 *regs, uint8_t *g,
+			size_t glen)
 {
 	size_t skip = other_gpr(l);
 

@@ -19,8 +19,8 @@ static int gdb_err(struct qvmi_gdb *g, int err, const char *what)
 /* Exchange a command; the reply is in g->buf. */
 int qvmi__gdb_cmd(struct qvmi_gdb *g, const char *c, size_t *ret_len)
 {
-	return qvmi_rsp_command(&g->conn, c, false, g->buf,
-				QVMI_RSP_MAX_DECODED + 1, ret_len);
+	return qvmi__rsp_command(&g->conn, c, false, g->buf,
+				 QVMI_RSP_MAX_DECODED + 1, ret_len);
 }
 
 /* An error reply as an errno.  QEMU writes errno values in decimal digits
@@ -28,7 +28,7 @@ int qvmi__gdb_cmd(struct qvmi_gdb *g, const char *c, size_t *ret_len)
 int qvmi__gdb_reply_err(struct qvmi_gdb *g, const char *what, uint64_t addr)
 {
 	const char *r = g->buf;
-	int code = qvmi_rsp_error_code(r, strlen(r));
+	int code = qvmi__rsp_error_code(r, strlen(r));
 
 	if (code == 0x14)
 		return qvmi__fault(g->ctx, addr, what);
@@ -65,7 +65,7 @@ static void parse_features(struct qvmi_gdb *g, const char *r)
 		uint64_t v;
 
 		if (n > 11 && !strncmp(p, "PacketSize=", 11) &&
-		    !qvmi_rsp_parse_hex(p + 11, n - 11, &v) && v >= 64)
+		    !qvmi__rsp_parse_hex(p + 11, n - 11, &v) && v >= 64)
 			g->pktsize = v > QVMI_RSP_MAX_PACKET ?
 					     QVMI_RSP_MAX_PACKET :
 					     (size_t)v;
@@ -87,19 +87,20 @@ static int handshake(struct qvmi_gdb *g)
 	bool noack;
 	int err;
 
-	err = qvmi_rsp_send(&g->conn,
-			    "qSupported:multiprocess+;swbreak+;hwbreak+;"
-			    "vContSupported+;xmlRegisters=i386",
-			    strlen("qSupported:multiprocess+;swbreak+;hwbreak+;"
-				   "vContSupported+;xmlRegisters=i386"));
+	err = qvmi__rsp_send(
+		&g->conn,
+		"qSupported:multiprocess+;swbreak+;hwbreak+;"
+		"vContSupported+;xmlRegisters=i386",
+		strlen("qSupported:multiprocess+;swbreak+;hwbreak+;"
+		       "vContSupported+;xmlRegisters=i386"));
 	for (unsigned int i = 0; !err; i++) {
 		struct qvmi_rsp_stop s;
 
-		err = qvmi_rsp_recv(&g->conn, false, -1, g->buf,
-				    QVMI_RSP_MAX_DECODED + 1, &n);
+		err = qvmi__rsp_recv(&g->conn, false, -1, g->buf,
+				     QVMI_RSP_MAX_DECODED + 1, &n);
 		/* QEMU 7.2 sends "T02thread:01;" when a connection stops a
 		 * running VM, before it reads our first packet. */
-		if (err || qvmi_rsp_parse_stop(g->buf, n, &s))
+		if (err || qvmi__rsp_parse_stop(g->buf, n, &s))
 			break;
 		if (i == MAX_EARLY_STOPS)
 			return gdb_err(g, -EPROTO,
@@ -148,8 +149,8 @@ static int xfer_read(const char *annex, char **ret, size_t *ret_len, void *arg)
 
 		snprintf(c, sizeof(c), "qXfer:features:read:%s:%zx,%zx", annex,
 			 len, chunk);
-		err = qvmi_rsp_command(&g->conn, c, true, g->buf,
-				       QVMI_RSP_MAX_DECODED + 1, &n);
+		err = qvmi__rsp_command(&g->conn, c, true, g->buf,
+					QVMI_RSP_MAX_DECODED + 1, &n);
 		if (err)
 			break;
 		if (n < 1 || (g->buf[0] != 'm' && g->buf[0] != 'l')) {
@@ -205,13 +206,13 @@ static int load_layout(struct qvmi_gdb *g)
 	err = xfer_read("target.xml", &xml, &len, &a);
 	if (err)
 		return err;
-	err = qvmi_gdb_parse_layout(xml, len, xfer_read, &a, &g->layout);
+	err = qvmi__gdb_parse_layout(xml, len, xfer_read, &a, &g->layout);
 	free(xml);
 	if (err)
 		return qvmi__err(g->ctx, err == -ENOMEM ? err : -EBADMSG,
 				 "gdb: cannot parse target description (%d)",
 				 err);
-	rip = qvmi_gdb_layout_pc(&g->layout);
+	rip = qvmi__gdb_layout_pc(&g->layout);
 	g->rip_regnum = rip ? (int)rip->regnum : -1;
 	/* The stub's description is QEMU's target's (a QMP attach, if
 	 * any, asks query-target first and keeps its answer). */
@@ -235,7 +236,7 @@ static int add_threads(struct qvmi_gdb *g, const char *list)
 		v = &g->vcpus[g->nvcpus];
 		memcpy(v->id, p, n);
 		v->id[n] = '\0';
-		if (qvmi_rsp_parse_tid(p, n, &v->tid) || v->tid.tid <= 0)
+		if (qvmi__rsp_parse_tid(p, n, &v->tid) || v->tid.tid <= 0)
 			return gdb_err(g, -EPROTO, "bad thread id");
 		g->nvcpus++;
 		p += n;
@@ -270,8 +271,8 @@ static int load_threads(struct qvmi_gdb *g)
 	return 0;
 }
 
-int qvmi_gdb_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
-		     struct qvmi_gdb **ret)
+int qvmi__gdb_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
+		      struct qvmi_gdb **ret)
 {
 	struct qvmi_gdb *g = calloc(1, sizeof(*g));
 	int err;
@@ -284,7 +285,7 @@ int qvmi_gdb_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	g->refs = 1;
 	g->cur_g = -1;
 	g->pktsize = 400; /* gdb's assumption when the stub says nothing */
-	err = qvmi_rsp_init(&g->conn, ctx, fd, timeout_ms);
+	err = qvmi__rsp_init(&g->conn, ctx, fd, timeout_ms);
 	if (err) {
 		free(g);
 		return err;
@@ -302,7 +303,7 @@ int qvmi_gdb_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 		g->phys_ok = !err && !strcmp(g->buf, "OK");
 	}
 	if (err) {
-		qvmi_gdb_unref(g);
+		qvmi__gdb_unref(g);
 		return err;
 	}
 	g->want_running = g->was_running;
@@ -310,7 +311,7 @@ int qvmi_gdb_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	return 0;
 }
 
-int qvmi_gdb_connect(struct qvmi_ctx *ctx, const char *path, int *ret)
+int qvmi__gdb_connect(struct qvmi_ctx *ctx, const char *path, int *ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
@@ -333,15 +334,15 @@ int qvmi_gdb_connect(struct qvmi_ctx *ctx, const char *path, int *ret)
 	return 0;
 }
 
-int qvmi_gdb_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
-		  struct qvmi_gdb **ret)
+int qvmi__gdb_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
+		   struct qvmi_gdb **ret)
 {
-	int fd, err = qvmi_gdb_connect(ctx, path, &fd);
+	int fd, err = qvmi__gdb_connect(ctx, path, &fd);
 
-	return err ? err : qvmi_gdb_open_fd(ctx, fd, timeout_ms, ret);
+	return err ? err : qvmi__gdb_open_fd(ctx, fd, timeout_ms, ret);
 }
 
-struct qvmi_gdb *qvmi_gdb_ref(struct qvmi_gdb *g)
+struct qvmi_gdb *qvmi__gdb_ref(struct qvmi_gdb *g)
 {
 	g->refs++;
 	return g;
@@ -354,7 +355,7 @@ static void shutdown_session(struct qvmi_gdb *g)
 	if (g->conn.fd < 0 || !g->vcpus)
 		return;
 	/* Best effort, each step bounded by the timeout. */
-	if (g->running && qvmi_gdb_interrupt(g))
+	if (g->running && qvmi__gdb_interrupt(g))
 		return;
 	for (size_t i = g->nbps; i-- > 0;) {
 		snprintf(c, sizeof(c), "z%d,%" PRIx64 ",%x", g->bps[i].kind,
@@ -366,17 +367,17 @@ static void shutdown_session(struct qvmi_gdb *g)
 	if (g->phys && qvmi__gdb_cmd(g, "Qqemu.PhyMemMode:0", NULL))
 		return;
 	if (g->want_running)
-		qvmi_gdb_detach(g);
+		qvmi__gdb_detach(g);
 }
 
-void qvmi_gdb_unref(struct qvmi_gdb *g)
+void qvmi__gdb_unref(struct qvmi_gdb *g)
 {
 	if (!g || --g->refs > 0)
 		return;
 	if (g->buf)
 		shutdown_session(g);
-	qvmi_rsp_deinit(&g->conn);
-	qvmi_gdb_layout_deinit(&g->layout);
+	qvmi__rsp_deinit(&g->conn);
+	qvmi__gdb_layout_deinit(&g->layout);
 	free(g->vcpus);
 	free(g->buf);
 	free(g);
@@ -384,42 +385,42 @@ void qvmi_gdb_unref(struct qvmi_gdb *g)
 
 /* ---- accessors ------------------------------------------------------------ */
 
-struct qvmi_rsp_conn *qvmi_gdb_conn(struct qvmi_gdb *g)
+struct qvmi_rsp_conn *qvmi__gdb_conn(struct qvmi_gdb *g)
 {
 	return &g->conn;
 }
 
-const struct qvmi_gdb_layout *qvmi_gdb_layout(const struct qvmi_gdb *g)
+const struct qvmi__gdb_layout *qvmi__gdb_layout(const struct qvmi_gdb *g)
 {
 	return &g->layout;
 }
 
-unsigned int qvmi_gdb_nvcpus(const struct qvmi_gdb *g)
+unsigned int qvmi__gdb_nvcpus(const struct qvmi_gdb *g)
 {
 	return g->nvcpus;
 }
 
-bool qvmi_gdb_running(const struct qvmi_gdb *g)
+bool qvmi__gdb_running(const struct qvmi_gdb *g)
 {
 	return g->running;
 }
 
-bool qvmi_gdb_was_running(const struct qvmi_gdb *g)
+bool qvmi__gdb_was_running(const struct qvmi_gdb *g)
 {
 	return g->was_running;
 }
 
-bool qvmi_gdb_has_phys(const struct qvmi_gdb *g)
+bool qvmi__gdb_has_phys(const struct qvmi_gdb *g)
 {
 	return g->phys_ok;
 }
 
-void qvmi_gdb_want_running(struct qvmi_gdb *g, bool run)
+void qvmi__gdb_want_running(struct qvmi_gdb *g, bool run)
 {
 	g->want_running = run;
 }
 
-size_t qvmi_gdb_bp_count(const struct qvmi_gdb *g)
+size_t qvmi__gdb_bp_count(const struct qvmi_gdb *g)
 {
 	return g->nbps;
 }
@@ -459,14 +460,14 @@ static int hex_reply(struct qvmi_gdb *g, size_t n, uint8_t *buf, size_t cap,
 
 	if (!n || g->buf[0] == 'E' || n % 2)
 		return qvmi__gdb_reply_err(g, what, 0);
-	err = qvmi_rsp_hex2bin(g->buf, n, buf, cap, ret_len);
+	err = qvmi__rsp_hex2bin(g->buf, n, buf, cap, ret_len);
 	if (err)
 		return qvmi__err(g->ctx, err, "gdb: %s: bad hex reply", what);
 	return 0;
 }
 
-int qvmi_gdb_read_g(struct qvmi_gdb *g, unsigned int vcpu, uint8_t *buf,
-		    size_t cap, size_t *ret_len)
+int qvmi__gdb_read_g(struct qvmi_gdb *g, unsigned int vcpu, uint8_t *buf,
+		     size_t cap, size_t *ret_len)
 {
 	size_t n;
 	int err = select_vcpu(g, vcpu);
@@ -490,23 +491,23 @@ static int send_hex_cmd(struct qvmi_gdb *g, const char *prefix,
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, prefix, pl);
-	qvmi_rsp_bin2hex(data, len, c + pl);
+	qvmi__rsp_bin2hex(data, len, c + pl);
 	err = qvmi__gdb_expect_ok(g, c, what);
 	free(c);
 	return err;
 }
 
-int qvmi_gdb_write_g(struct qvmi_gdb *g, unsigned int vcpu, const uint8_t *buf,
-		     size_t len)
+int qvmi__gdb_write_g(struct qvmi_gdb *g, unsigned int vcpu, const uint8_t *buf,
+		      size_t len)
 {
 	int err = select_vcpu(g, vcpu);
 
 	return err ? err : send_hex_cmd(g, "G", buf, len, "write registers");
 }
 
-int qvmi_gdb_read_reg(struct qvmi_gdb *g, unsigned int vcpu,
-		      unsigned int regnum, uint8_t *buf, size_t cap,
-		      size_t *ret_len)
+int qvmi__gdb_read_reg(struct qvmi_gdb *g, unsigned int vcpu,
+		       unsigned int regnum, uint8_t *buf, size_t cap,
+		       size_t *ret_len)
 {
 	char c[24];
 	size_t n;
@@ -519,8 +520,8 @@ int qvmi_gdb_read_reg(struct qvmi_gdb *g, unsigned int vcpu,
 	return err ? err : hex_reply(g, n, buf, cap, ret_len, "read register");
 }
 
-int qvmi_gdb_write_reg(struct qvmi_gdb *g, unsigned int vcpu,
-		       unsigned int regnum, const uint8_t *buf, size_t len)
+int qvmi__gdb_write_reg(struct qvmi_gdb *g, unsigned int vcpu,
+			unsigned int regnum, const uint8_t *buf, size_t len)
 {
 	char c[24];
 	int err = select_vcpu(g, vcpu);
@@ -531,8 +532,8 @@ int qvmi_gdb_write_reg(struct qvmi_gdb *g, unsigned int vcpu,
 	return send_hex_cmd(g, c, buf, len, "write register");
 }
 
-int qvmi_gdb_get_regs(struct qvmi_gdb *g, unsigned int vcpu,
-		      struct qvmi_regs_x86 *ret)
+int qvmi__gdb_get_regs(struct qvmi_gdb *g, unsigned int vcpu,
+		       struct qvmi_regs_x86 *ret)
 {
 	uint8_t *img = malloc(QVMI_RSP_MAX_DECODED / 2);
 	size_t n = 0;
@@ -540,17 +541,17 @@ int qvmi_gdb_get_regs(struct qvmi_gdb *g, unsigned int vcpu,
 
 	if (!img)
 		return -ENOMEM;
-	err = qvmi_gdb_read_g(g, vcpu, img, QVMI_RSP_MAX_DECODED / 2, &n);
+	err = qvmi__gdb_read_g(g, vcpu, img, QVMI_RSP_MAX_DECODED / 2, &n);
 	if (!err) {
 		memset(ret, 0, sizeof(*ret));
-		err = qvmi_gdb_regs_from_g(&g->layout, img, n, ret);
+		err = qvmi__gdb_regs_from_g(&g->layout, img, n, ret);
 	}
 	free(img);
 	return err;
 }
 
-int qvmi_gdb_set_regs(struct qvmi_gdb *g, unsigned int vcpu,
-		      const struct qvmi_regs_x86 *regs)
+int qvmi__gdb_set_regs(struct qvmi_gdb *g, unsigned int vcpu,
+		       const struct qvmi_regs_x86 *regs)
 {
 	uint8_t *img = malloc(QVMI_RSP_MAX_DECODED / 2);
 	size_t n = 0;
@@ -558,16 +559,16 @@ int qvmi_gdb_set_regs(struct qvmi_gdb *g, unsigned int vcpu,
 
 	if (!img)
 		return -ENOMEM;
-	err = qvmi_gdb_read_g(g, vcpu, img, QVMI_RSP_MAX_DECODED / 2, &n);
+	err = qvmi__gdb_read_g(g, vcpu, img, QVMI_RSP_MAX_DECODED / 2, &n);
 	if (!err && n < g->layout.gsize)
 		err = gdb_err(g, -EPROTO, "short register image");
 	if (!err) {
-		err = qvmi_gdb_regs_to_g(&g->layout, regs, img, n);
+		err = qvmi__gdb_regs_to_g(&g->layout, regs, img, n);
 		if (err)
 			err = gdb_err(g, err, "register not in target layout");
 	}
 	if (!err)
-		err = qvmi_gdb_write_g(g, vcpu, img, n);
+		err = qvmi__gdb_write_g(g, vcpu, img, n);
 	/* Moved off the breakpoint it stopped at: continuing must not step
 	 * over that breakpoint from somewhere else. */
 	if (!err && (regs->valid & QVMI_REGS_GPR) && g->have_last &&
@@ -613,8 +614,8 @@ static size_t mem_chunk(const struct qvmi_gdb *g, size_t overhead)
 	return QVMI_MIN(n, (size_t)MEM_CHUNK);
 }
 
-int qvmi_gdb_read_mem(struct qvmi_gdb *g, unsigned int vcpu, bool phys,
-		      uint64_t addr, void *buf, size_t len)
+int qvmi__gdb_read_mem(struct qvmi_gdb *g, unsigned int vcpu, bool phys,
+		       uint64_t addr, void *buf, size_t len)
 {
 	size_t chunk = mem_chunk(g, 0);
 	uint8_t *out = buf;
@@ -633,7 +634,7 @@ int qvmi_gdb_read_mem(struct qvmi_gdb *g, unsigned int vcpu, bool phys,
 						  addr);
 			break;
 		}
-		err = qvmi_rsp_hex2bin(g->buf, n, out, want, &got);
+		err = qvmi__rsp_hex2bin(g->buf, n, out, want, &got);
 		if (!err && got != want) /* a short read: the rest faults */
 			err = qvmi__fault(g->ctx, addr + got,
 					  "gdb: memory not readable");
@@ -646,8 +647,8 @@ int qvmi_gdb_read_mem(struct qvmi_gdb *g, unsigned int vcpu, bool phys,
 	return err;
 }
 
-int qvmi_gdb_write_mem(struct qvmi_gdb *g, unsigned int vcpu, bool phys,
-		       uint64_t addr, const void *buf, size_t len)
+int qvmi__gdb_write_mem(struct qvmi_gdb *g, unsigned int vcpu, bool phys,
+			uint64_t addr, const void *buf, size_t len)
 {
 	size_t chunk = mem_chunk(g, 48);
 	const uint8_t *in = buf;

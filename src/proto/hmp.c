@@ -204,8 +204,8 @@ static int mtree_push(struct qvmi_mtree_range **v, size_t *n, size_t *cap,
 	return 0;
 }
 
-int qvmi_hmp_parse_mtree(const char *text, struct qvmi_mtree_range **ret,
-			 size_t *nret)
+int qvmi__hmp_parse_mtree(const char *text, struct qvmi_mtree_range **ret,
+			  size_t *nret)
 {
 	struct qvmi_mtree_range *v = NULL, r;
 	size_t n = 0, cap = 0;
@@ -492,8 +492,8 @@ static int collect_block(const struct reg_block *b, void *arg)
 	return 0;
 }
 
-int qvmi_hmp_parse_registers(const char *text, struct qvmi_regs_x86 *ret,
-			     size_t max, size_t *nret)
+int qvmi__hmp_parse_registers(const char *text, struct qvmi_regs_x86 *ret,
+			      size_t max, size_t *nret)
 {
 	struct all_ctx a = { .out = ret,
 			     .max = QVMI_MIN(max, (size_t)MAX_CPUS) };
@@ -535,8 +535,8 @@ static int pick_block(const struct reg_block *b, void *arg)
 	return 0;
 }
 
-int qvmi_hmp_parse_registers_cpu(const char *text, unsigned int cpu,
-				 struct qvmi_regs_x86 *ret)
+int qvmi__hmp_parse_registers_cpu(const char *text, unsigned int cpu,
+				  struct qvmi_regs_x86 *ret)
 {
 	struct one_ctx o = { .cpu = cpu, .out = ret };
 	int err;
@@ -582,8 +582,8 @@ static unsigned int seg_line(const struct line *l, struct qvmi__segs *s)
 	return 0;
 }
 
-int qvmi_hmp_parse_segs_cpu(const char *text, unsigned int cpu,
-			    struct qvmi__segs *ret)
+int qvmi__hmp_parse_segs_cpu(const char *text, unsigned int cpu,
+			     struct qvmi__segs *ret)
 {
 	const char *pos = text;
 	unsigned int seen = 0;
@@ -605,7 +605,7 @@ int qvmi_hmp_parse_segs_cpu(const char *text, unsigned int cpu,
 
 /* ---- gpa2hva -------------------------------------------------------- */
 
-int qvmi_hmp_parse_gpa2hva(const char *text, uint64_t *ret)
+int qvmi__hmp_parse_gpa2hva(const char *text, uint64_t *ret)
 {
 	const char *pos = text, *p;
 	struct line l;
@@ -639,8 +639,8 @@ int qvmi_hmp_parse_gpa2hva(const char *text, uint64_t *ret)
 
 /* ---- xp /Nxb -------------------------------------------------------- */
 
-int qvmi_hmp_parse_xp_partial(const char *text, uint64_t addr, uint8_t *buf,
-			      size_t len, size_t *done)
+int qvmi__hmp_parse_xp_partial(const char *text, uint64_t addr, uint8_t *buf,
+			       size_t len, size_t *done)
 {
 	const char *pos = text, *p;
 	struct line l;
@@ -670,9 +670,10 @@ int qvmi_hmp_parse_xp_partial(const char *text, uint64_t addr, uint8_t *buf,
 	return *done == len ? 0 : -EBADMSG;
 }
 
-int qvmi_hmp_parse_xp(const char *text, uint64_t addr, uint8_t *buf, size_t len)
+int qvmi__hmp_parse_xp(const char *text, uint64_t addr, uint8_t *buf,
+		       size_t len)
 {
 	size_t done;
 
-	return qvmi_hmp_parse_xp_partial(text, addr, buf, len, &done);
+	return qvmi__hmp_parse_xp_partial(text, addr, buf, len, &done);
 }

@@ -74,8 +74,8 @@ static size_t skip_value(const char *s, size_t len, size_t p)
 	return 0;
 }
 
-void qvmi_jsonobj_iter_init(struct qvmi_jsonobj_iter *it, const char *s,
-			    size_t len)
+void qvmi__jsonobj_iter_init(struct qvmi_jsonobj_iter *it, const char *s,
+			     size_t len)
 {
 	it->s = s;
 	it->len = len;
@@ -83,8 +83,8 @@ void qvmi_jsonobj_iter_init(struct qvmi_jsonobj_iter *it, const char *s,
 	it->state = 0;
 }
 
-int qvmi_jsonobj_next(struct qvmi_jsonobj_iter *it,
-		      struct qvmi_jsonobj_member *ret)
+int qvmi__jsonobj_next(struct qvmi_jsonobj_iter *it,
+		       struct qvmi_jsonobj_member *ret)
 {
 	const char *s = it->s;
 	size_t len = it->len, p = skip_ws(s, len, it->pos), e;
@@ -126,8 +126,8 @@ int qvmi_jsonobj_next(struct qvmi_jsonobj_iter *it,
 	return 1;
 }
 
-bool qvmi_jsonobj_key_is(const char *s, const struct qvmi_jsonobj_member *m,
-			 const char *key)
+bool qvmi__jsonobj_key_is(const char *s, const struct qvmi_jsonobj_member *m,
+			  const char *key)
 {
 	size_t klen = strlen(key), e = skip_string(s, m->end, m->start);
 	char buf[KEY_DECODE_MAX + 1];
@@ -153,16 +153,16 @@ bool qvmi_jsonobj_key_is(const char *s, const struct qvmi_jsonobj_member *m,
 	return eq;
 }
 
-int qvmi_jsonobj_get(const char *s, size_t len, const char *key,
-		     struct qvmi_jsonobj_member *ret)
+int qvmi__jsonobj_get(const char *s, size_t len, const char *key,
+		      struct qvmi_jsonobj_member *ret)
 {
 	struct qvmi_jsonobj_iter it;
 	struct qvmi_jsonobj_member m;
 	int r, found = 0;
 
-	qvmi_jsonobj_iter_init(&it, s, len);
-	while ((r = qvmi_jsonobj_next(&it, &m)) == 1) {
-		if (qvmi_jsonobj_key_is(s, &m, key)) {
+	qvmi__jsonobj_iter_init(&it, s, len);
+	while ((r = qvmi__jsonobj_next(&it, &m)) == 1) {
+		if (qvmi__jsonobj_key_is(s, &m, key)) {
 			*ret = m;
 			found = 1;
 		}
@@ -208,22 +208,22 @@ static int out_kv(struct out *o, const char *key, const char *val, size_t vlen)
 						      out_add(o, val, vlen);
 }
 
-int qvmi_jsonobj_set(const char *s, size_t len, const char *key,
-		     const char *val, size_t vlen, char **ret, size_t *ret_len)
+int qvmi__jsonobj_set(const char *s, size_t len, const char *key,
+		      const char *val, size_t vlen, char **ret, size_t *ret_len)
 {
 	struct out o = { .first = true };
 	struct qvmi_jsonobj_member last, m;
 	struct qvmi_jsonobj_iter it;
-	int r, have = qvmi_jsonobj_get(s, len, key, &last);
+	int r, have = qvmi__jsonobj_get(s, len, key, &last);
 
 	*ret = NULL;
 	if (have < 0)
 		return have;
 	r = out_add(&o, "{", 1);
-	qvmi_jsonobj_iter_init(&it, s, len);
-	while (!r && (r = qvmi_jsonobj_next(&it, &m)) == 1) {
+	qvmi__jsonobj_iter_init(&it, s, len);
+	while (!r && (r = qvmi__jsonobj_next(&it, &m)) == 1) {
 		r = 0;
-		if (!qvmi_jsonobj_key_is(s, &m, key))
+		if (!qvmi__jsonobj_key_is(s, &m, key))
 			r = out_member(&o, s + m.start, m.end - m.start);
 		else if (val && m.start == last.start)
 			r = out_kv(&o, key, val, vlen);

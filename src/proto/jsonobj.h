@@ -24,27 +24,27 @@ struct qvmi_jsonobj_iter {
 	int state; /* 0: before '{', 1: in the object, 2: done */
 };
 
-QVMI_HIDDEN void qvmi_jsonobj_iter_init(struct qvmi_jsonobj_iter *it,
-					const char *s, size_t len);
+QVMI_HIDDEN void qvmi__jsonobj_iter_init(struct qvmi_jsonobj_iter *it,
+					 const char *s, size_t len);
 /* 1 and *ret: next member; 0: end of the object; -EBADMSG. */
-QVMI_HIDDEN int qvmi_jsonobj_next(struct qvmi_jsonobj_iter *it,
-				  struct qvmi_jsonobj_member *ret);
+QVMI_HIDDEN int qvmi__jsonobj_next(struct qvmi_jsonobj_iter *it,
+				   struct qvmi_jsonobj_member *ret);
 /* Is the member's key (escapes decoded) equal to key? */
-QVMI_HIDDEN bool qvmi_jsonobj_key_is(const char *s,
-				     const struct qvmi_jsonobj_member *m,
-				     const char *key);
+QVMI_HIDDEN bool qvmi__jsonobj_key_is(const char *s,
+				      const struct qvmi_jsonobj_member *m,
+				      const char *key);
 
 /* The last top-level member named key: 1 and *ret, 0 absent, -EBADMSG. */
-QVMI_HIDDEN int qvmi_jsonobj_get(const char *s, size_t len, const char *key,
-				 struct qvmi_jsonobj_member *ret);
+QVMI_HIDDEN int qvmi__jsonobj_get(const char *s, size_t len, const char *key,
+				  struct qvmi_jsonobj_member *ret);
 /*
  * New object text: s with every top-level member named key dropped, then,
  * if val is non-NULL, '"key": val' where the last one stood (or appended).
  * Members are joined with ", " as QEMU writes them.  *ret is malloc'd and
  * NUL-terminated.  0, -EBADMSG or -ENOMEM.
  */
-QVMI_HIDDEN int qvmi_jsonobj_set(const char *s, size_t len, const char *key,
-				 const char *val, size_t vlen, char **ret,
-				 size_t *ret_len);
+QVMI_HIDDEN int qvmi__jsonobj_set(const char *s, size_t len, const char *key,
+				  const char *val, size_t vlen, char **ret,
+				  size_t *ret_len);
 
 #endif

@@ -119,8 +119,8 @@ static struct kvm_segment *seg_of(struct kvm_sregs *r, const char *l)
 	return NULL;
 }
 
-int qvmi_kvmi_parse_sregs(const char *text, unsigned int cpu,
-			  struct kvm_sregs *ret)
+int qvmi__kvmi_parse_sregs(const char *text, unsigned int cpu,
+			   struct kvm_sregs *ret)
 {
 	const char *l, *end;
 	unsigned int seen = 0, lines = 0;

@@ -14,7 +14,7 @@
  * -ENOENT: no such vCPU block; -EBADMSG: a line is malformed or one of
  * the ten is missing.
  */
-QVMI_HIDDEN int qvmi_kvmi_parse_sregs(const char *text, unsigned int cpu,
-				      struct kvm_sregs *ret);
+QVMI_HIDDEN int qvmi__kvmi_parse_sregs(const char *text, unsigned int cpu,
+				       struct kvm_sregs *ret);
 
 #endif

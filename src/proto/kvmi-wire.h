@@ -146,19 +146,19 @@ struct qvmi_kvmi_ev_reply {
 
 /* The handshake qvmid sends: 96 bytes, or 104 with v12.  Returns the
  * size written to buf (which holds QVMI_KVMI_HS_V12). */
-QVMI_HIDDEN size_t qvmi_kvmi_hs_encode(const struct qvmi_kvmi_vm_hs *hs,
-				       bool v12, uint8_t *buf);
+QVMI_HIDDEN size_t qvmi__kvmi_hs_encode(const struct qvmi_kvmi_vm_hs *hs,
+					bool v12, uint8_t *buf);
 /* The tool's answer starts with u32 struct_size: 24..64 KiB, else
  * -EBADMSG (*why says which). */
-QVMI_HIDDEN int qvmi_kvmi_hs_reply_size(const uint8_t b[4], uint32_t *ret,
-					const char **why);
+QVMI_HIDDEN int qvmi__kvmi_hs_reply_size(const uint8_t b[4], uint32_t *ret,
+					 const char **why);
 
-QVMI_HIDDEN void qvmi_kvmi_hdr_encode(const struct qvmi_kvmi_hdr *h,
-				      uint8_t b[QVMI_KVMI_HDR]);
+QVMI_HIDDEN void qvmi__kvmi_hdr_encode(const struct qvmi_kvmi_hdr *h,
+				       uint8_t b[QVMI_KVMI_HDR]);
 /* -EBADMSG when size passes QVMI_KVMI_MAX_PAYLOAD. */
-QVMI_HIDDEN int qvmi_kvmi_hdr_decode(const uint8_t b[QVMI_KVMI_HDR],
-				     struct qvmi_kvmi_hdr *ret,
-				     const char **why);
+QVMI_HIDDEN int qvmi__kvmi_hdr_decode(const uint8_t b[QVMI_KVMI_HDR],
+				      struct qvmi_kvmi_hdr *ret,
+				      const char **why);
 
 /*
  * Validate a request from the tool whose header and payload were read
@@ -168,60 +168,61 @@ QVMI_HIDDEN int qvmi_kvmi_hdr_decode(const uint8_t b[QVMI_KVMI_HDR],
  * EVENT from the tool, ...).  -EINVAL: well-formed but answered
  * -KVM_EINVAL (non-zero padding in the vcpu header or the request).
  */
-QVMI_HIDDEN int qvmi_kvmi_req_check(const struct qvmi_kvmi_hdr *h,
-				    const uint8_t *p, const char **why);
+QVMI_HIDDEN int qvmi__kvmi_req_check(const struct qvmi_kvmi_hdr *h,
+				     const uint8_t *p, const char **why);
 /* Does the id start its payload with a kvmi_vcpu_hdr? */
-QVMI_HIDDEN bool qvmi_kvmi_is_vcpu_cmd(uint16_t id);
+QVMI_HIDDEN bool qvmi__kvmi_is_vcpu_cmd(uint16_t id);
 /* The vcpu field of a vCPU command (checked by req_check). */
-QVMI_HIDDEN uint16_t qvmi_kvmi_vcpu_of(const uint8_t *p);
+QVMI_HIDDEN uint16_t qvmi__kvmi_vcpu_of(const uint8_t *p);
 
 /* Header + error code of a reply with data_len data bytes after them
  * (0 when err != 0); returns QVMI_KVMI_HDR + QVMI_KVMI_ERR. */
-QVMI_HIDDEN size_t qvmi_kvmi_reply_encode(uint8_t *b, uint16_t id, uint32_t seq,
-					  int32_t err, size_t data_len);
+QVMI_HIDDEN size_t qvmi__kvmi_reply_encode(uint8_t *b, uint16_t id,
+					   uint32_t seq, int32_t err,
+					   size_t data_len);
 /* An EVENT message: header, common part, arch, spec_len specific bytes.
  * Returns the total size, or 0 if spec_len does not fit. */
-QVMI_HIDDEN size_t qvmi_kvmi_event_encode(uint8_t *b, size_t cap, uint32_t seq,
-					  uint16_t vcpu, uint8_t event,
-					  const struct qvmi_kvmi_arch *arch,
-					  const void *spec, size_t spec_len);
+QVMI_HIDDEN size_t qvmi__kvmi_event_encode(uint8_t *b, size_t cap, uint32_t seq,
+					   uint16_t vcpu, uint8_t event,
+					   const struct qvmi_kvmi_arch *arch,
+					   const void *spec, size_t spec_len);
 /* An EVENT_REPLY payload (req_check passed it). */
-QVMI_HIDDEN void qvmi_kvmi_ev_reply_decode(const uint8_t *p, size_t n,
-					   struct qvmi_kvmi_ev_reply *ret);
+QVMI_HIDDEN void qvmi__kvmi_ev_reply_decode(const uint8_t *p, size_t n,
+					    struct qvmi_kvmi_ev_reply *ret);
 
 /* Little-endian loads and stores (x86_64 only, but unaligned-safe). */
-static inline uint16_t qvmi_kvmi_u16(const uint8_t *p)
+static inline uint16_t qvmi__kvmi_u16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
 }
 
-static inline uint32_t qvmi_kvmi_u32(const uint8_t *p)
+static inline uint32_t qvmi__kvmi_u32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
 }
 
-static inline uint64_t qvmi_kvmi_u64(const uint8_t *p)
+static inline uint64_t qvmi__kvmi_u64(const uint8_t *p)
 {
-	return qvmi_kvmi_u32(p) | (uint64_t)qvmi_kvmi_u32(p + 4) << 32;
+	return qvmi__kvmi_u32(p) | (uint64_t)qvmi__kvmi_u32(p + 4) << 32;
 }
 
-static inline void qvmi_kvmi_put16(uint8_t *p, uint16_t v)
+static inline void qvmi__kvmi_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
 	p[1] = (uint8_t)(v >> 8);
 }
 
-static inline void qvmi_kvmi_put32(uint8_t *p, uint32_t v)
+static inline void qvmi__kvmi_put32(uint8_t *p, uint32_t v)
 {
-	qvmi_kvmi_put16(p, (uint16_t)v);
-	qvmi_kvmi_put16(p + 2, (uint16_t)(v >> 16));
+	qvmi__kvmi_put16(p, (uint16_t)v);
+	qvmi__kvmi_put16(p + 2, (uint16_t)(v >> 16));
 }
 
-static inline void qvmi_kvmi_put64(uint8_t *p, uint64_t v)
+static inline void qvmi__kvmi_put64(uint8_t *p, uint64_t v)
 {
-	qvmi_kvmi_put32(p, (uint32_t)v);
-	qvmi_kvmi_put32(p + 4, (uint32_t)(v >> 32));
+	qvmi__kvmi_put32(p, (uint32_t)v);
+	qvmi__kvmi_put32(p + 4, (uint32_t)(v >> 32));
 }
 
 #endif

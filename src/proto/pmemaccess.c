@@ -4,28 +4,28 @@
 
 #include "pmemaccess.h"
 
-void qvmi_pmem_decoder_init(struct qvmi_pmem_decoder *d, uint64_t max_transfer)
+void qvmi__pmem_decoder_init(struct qvmi_pmem_decoder *d, uint64_t max_transfer)
 {
 	memset(d, 0, sizeof(*d));
 	d->max_transfer = max_transfer ? max_transfer :
 					 QVMI_PMEM_MAX_TRANSFER_DEFAULT;
 }
 
-bool qvmi_pmem_range_wraps(uint64_t address, uint64_t length)
+bool qvmi__pmem_range_wraps(uint64_t address, uint64_t length)
 {
 	return length && address + (length - 1) < address;
 }
 
-void qvmi_pmem_encode_req(uint8_t out[QVMI_PMEM_REQ_SIZE], uint64_t type,
-			  uint64_t address, uint64_t length)
+void qvmi__pmem_encode_req(uint8_t out[QVMI_PMEM_REQ_SIZE], uint64_t type,
+			   uint64_t address, uint64_t length)
 {
 	memcpy(out, &type, 8);
 	memcpy(out + 8, &address, 8);
 	memcpy(out + 16, &length, 8);
 }
 
-void qvmi_pmem_decode_req(const uint8_t in[QVMI_PMEM_REQ_SIZE],
-			  struct qvmi_pmem_req *ret)
+void qvmi__pmem_decode_req(const uint8_t in[QVMI_PMEM_REQ_SIZE],
+			   struct qvmi_pmem_req *ret)
 {
 	memcpy(&ret->raw_type, in, 8);
 	memcpy(&ret->address, in + 8, 8);
@@ -40,7 +40,7 @@ static enum qvmi_pmem_ev header_done(struct qvmi_pmem_decoder *d)
 {
 	struct qvmi_pmem_req *r = &d->req;
 
-	qvmi_pmem_decode_req(d->hdr, r);
+	qvmi__pmem_decode_req(d->hdr, r);
 	d->have = 0;
 	switch (r->type) {
 	case QVMI_PMEM_QUIT:
@@ -65,9 +65,9 @@ static enum qvmi_pmem_ev header_done(struct qvmi_pmem_decoder *d)
 	}
 }
 
-size_t qvmi_pmem_decode(struct qvmi_pmem_decoder *d, const uint8_t *data,
-			size_t n, enum qvmi_pmem_ev *ev, const uint8_t **piece,
-			size_t *piece_len)
+size_t qvmi__pmem_decode(struct qvmi_pmem_decoder *d, const uint8_t *data,
+			 size_t n, enum qvmi_pmem_ev *ev, const uint8_t **piece,
+			 size_t *piece_len)
 {
 	size_t take;
 

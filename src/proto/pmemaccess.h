@@ -64,8 +64,8 @@ struct qvmi_pmem_decoder {
 	struct qvmi_pmem_req req; /* the current request */
 };
 
-QVMI_HIDDEN void qvmi_pmem_decoder_init(struct qvmi_pmem_decoder *d,
-					uint64_t max_transfer);
+QVMI_HIDDEN void qvmi__pmem_decoder_init(struct qvmi_pmem_decoder *d,
+					 uint64_t max_transfer);
 
 /*
  * Consume bytes from data[0..n) up to the next event.  Returns the number
@@ -73,20 +73,20 @@ QVMI_HIDDEN void qvmi_pmem_decoder_init(struct qvmi_pmem_decoder *d,
  * *ev.  For QVMI_PMEM_EV_PAYLOAD, *piece and *piece_len point into data.  The
  * current request is d->req.  Never allocates; never reads past n.
  */
-QVMI_HIDDEN size_t qvmi_pmem_decode(struct qvmi_pmem_decoder *d,
-				    const uint8_t *data, size_t n,
-				    enum qvmi_pmem_ev *ev,
-				    const uint8_t **piece, size_t *piece_len);
+QVMI_HIDDEN size_t qvmi__pmem_decode(struct qvmi_pmem_decoder *d,
+				     const uint8_t *data, size_t n,
+				     enum qvmi_pmem_ev *ev,
+				     const uint8_t **piece, size_t *piece_len);
 
 /* True if [address, address + length) wraps past 2^64 (length > 0). */
-QVMI_HIDDEN bool qvmi_pmem_range_wraps(uint64_t address, uint64_t length);
+QVMI_HIDDEN bool qvmi__pmem_range_wraps(uint64_t address, uint64_t length);
 
 /* Encode a request header (clients and tests). */
-QVMI_HIDDEN void qvmi_pmem_encode_req(uint8_t out[QVMI_PMEM_REQ_SIZE],
-				      uint64_t type, uint64_t address,
-				      uint64_t length);
+QVMI_HIDDEN void qvmi__pmem_encode_req(uint8_t out[QVMI_PMEM_REQ_SIZE],
+				       uint64_t type, uint64_t address,
+				       uint64_t length);
 /* Decode a complete 24-byte header. */
-QVMI_HIDDEN void qvmi_pmem_decode_req(const uint8_t in[QVMI_PMEM_REQ_SIZE],
-				      struct qvmi_pmem_req *ret);
+QVMI_HIDDEN void qvmi__pmem_decode_req(const uint8_t in[QVMI_PMEM_REQ_SIZE],
+				       struct qvmi_pmem_req *ret);
 
 #endif

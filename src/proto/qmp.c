@@ -25,9 +25,9 @@
 enum {
 	READ_CHUNK = 64 * 1024,
 	JSON_DEPTH = 64,
-	/* Reads per qvmi_qmp_poll: a peer flooding events cannot keep us. */
+	/* Reads per qvmi__qmp_poll: a peer flooding events cannot keep us. */
 	POLL_MAX_READS = 64,
-	/* Commands in flight from qvmi_qmp_send; QEMU 7.2 queues up to 8
+	/* Commands in flight from qvmi__qmp_send; QEMU 7.2 queues up to 8
 	 * per monitor (QMP_REQ_QUEUE_LEN_MAX) and stops reading past that. */
 	MAX_PENDING = 8,
 	/* QEMU greets a client as it accepts it; QEMU 7.2 serves one QMP
@@ -36,7 +36,7 @@ enum {
 	 * told within this, not the whole timeout (issue 18).  It took
 	 * < 50 ms on a loaded 2-core host with a TCG guest. */
 	QMP_GREETING_MS = 1000,
-	/* Queued lines with fds at once (qvmi_qmp_queue_fds). */
+	/* Queued lines with fds at once (qvmi__qmp_queue_fds). */
 	MAX_FD_MARKS = 64,
 };
 
@@ -71,7 +71,7 @@ struct qvmi_qmp {
 	void *ev_arg;
 	qvmi_qmp_tap_fn tap_fn;
 	void *tap_arg;
-	char *obuf; /* qvmi_qmp_queue'd bytes: obuf[ooff, olen) */
+	char *obuf; /* qvmi__qmp_queue'd bytes: obuf[ooff, olen) */
 	size_t ooff, olen, ocap;
 	uint64_t obase; /* stream offset of obuf[0] */
 	struct fd_mark marks[MAX_FD_MARKS]; /* in stream order */
@@ -84,7 +84,7 @@ struct qvmi_qmp {
 
 /* ---- JSON stream splitter ----------------------------------------------- */
 
-int qvmi_json_stream_init(struct qvmi_json_stream *js, size_t max_msg)
+int qvmi__json_stream_init(struct qvmi_json_stream *js, size_t max_msg)
 {
 	memset(js, 0, sizeof(*js));
 	js->tok = json_tokener_new_ex(JSON_DEPTH);
@@ -98,7 +98,7 @@ int qvmi_json_stream_init(struct qvmi_json_stream *js, size_t max_msg)
 	return 0;
 }
 
-void qvmi_json_stream_deinit(struct qvmi_json_stream *js)
+void qvmi__json_stream_deinit(struct qvmi_json_stream *js)
 {
 	if (js->tok)
 		json_tokener_free(js->tok);
@@ -106,13 +106,13 @@ void qvmi_json_stream_deinit(struct qvmi_json_stream *js)
 	memset(js, 0, sizeof(*js));
 }
 
-bool qvmi_json_stream_partial(const struct qvmi_json_stream *js)
+bool qvmi__json_stream_partial(const struct qvmi_json_stream *js)
 {
 	return js->msg_bytes > 0 || js->len > js->off;
 }
 
-int qvmi_json_stream_feed(struct qvmi_json_stream *js, const void *data,
-			  size_t len)
+int qvmi__json_stream_feed(struct qvmi_json_stream *js, const void *data,
+			   size_t len)
 {
 	size_t pending = js->len - js->off;
 
@@ -123,7 +123,7 @@ int qvmi_json_stream_feed(struct qvmi_json_stream *js, const void *data,
 	if (len > js->max_msg || pending > js->max_msg - len)
 		return js->err = -EMSGSIZE;
 	/* Compact: bytes before the value being parsed are never needed
-	 * again (its own are kept for qvmi_json_stream_raw). */
+	 * again (its own are kept for qvmi__json_stream_raw). */
 	js->raw_len = 0;
 	if (!js->msg_bytes)
 		js->start = js->off;
@@ -163,7 +163,8 @@ static void stream_skip_ws(struct qvmi_json_stream *js)
 		js->off++;
 }
 
-int qvmi_json_stream_next(struct qvmi_json_stream *js, struct json_object **ret)
+int qvmi__json_stream_next(struct qvmi_json_stream *js,
+			   struct json_object **ret)
 {
 	struct json_object *obj;
 	enum json_tokener_error jerr;
@@ -211,7 +212,8 @@ int qvmi_json_stream_next(struct qvmi_json_stream *js, struct json_object **ret)
 	return 1;
 }
 
-const char *qvmi_json_stream_raw(const struct qvmi_json_stream *js, size_t *len)
+const char *qvmi__json_stream_raw(const struct qvmi_json_stream *js,
+				  size_t *len)
 {
 	*len = js->raw_len;
 	return js->raw_len ? js->buf + js->start : NULL;
@@ -379,10 +381,10 @@ static int read_some(struct qvmi_qmp *q)
 		return qmp_break(q, -errno, "recv failed");
 	if (n <= 0)
 		return qmp_break(q, -EPIPE,
-				 qvmi_json_stream_partial(&q->js) ?
+				 qvmi__json_stream_partial(&q->js) ?
 					 "socket closed by peer mid-message" :
 					 "socket closed by peer");
-	err = qvmi_json_stream_feed(&q->js, buf, (size_t)n);
+	err = qvmi__json_stream_feed(&q->js, buf, (size_t)n);
 	if (err == -EMSGSIZE)
 		return qmp_break(q, err, "message larger than the limit");
 	return err;
@@ -392,7 +394,7 @@ static int read_some(struct qvmi_qmp *q)
 static void tap(struct qvmi_qmp *q, struct json_object *msg)
 {
 	size_t len;
-	const char *raw = qvmi_json_stream_raw(&q->js, &len);
+	const char *raw = qvmi__json_stream_raw(&q->js, &len);
 
 	if (q->tap_fn && raw)
 		q->tap_fn(msg, raw, len, q->tap_arg);
@@ -427,7 +429,7 @@ static int next_message(struct qvmi_qmp *q, int64_t deadline,
 	int err;
 
 	for (;;) {
-		err = qvmi_json_stream_next(&q->js, &msg);
+		err = qvmi__json_stream_next(&q->js, &msg);
 		if (err == -EMSGSIZE)
 			return qmp_break(q, err,
 					 "message larger than the limit");
@@ -500,7 +502,7 @@ static int parse_greeting(struct qvmi_qmp *q, struct json_object *msg)
 static int keep_greeting(struct qvmi_qmp *q)
 {
 	size_t len;
-	const char *raw = qvmi_json_stream_raw(&q->js, &len);
+	const char *raw = qvmi__json_stream_raw(&q->js, &len);
 
 	q->greeting = raw ? malloc(len + 1) : NULL;
 	if (!q->greeting)
@@ -511,8 +513,8 @@ static int keep_greeting(struct qvmi_qmp *q)
 	return 0;
 }
 
-int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
-		     struct qvmi_qmp **ret)
+int qvmi__qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
+		      struct qvmi_qmp **ret)
 {
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
@@ -532,7 +534,7 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	q->ctx = ctx;
 	q->fd = fd;
 	q->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
-	err = qvmi_json_stream_init(&q->js, QVMI_QMP_MAX_MSG);
+	err = qvmi__json_stream_init(&q->js, QVMI_QMP_MAX_MSG);
 	if (err < 0) {
 		err = qvmi__err(ctx, err, "out of memory");
 		goto fail;
@@ -580,12 +582,12 @@ int qvmi_qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 	*ret = q;
 	return 0;
 fail:
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	return err;
 }
 
-int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
-		  struct qvmi_qmp **ret)
+int qvmi__qmp_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
+		   struct qvmi_qmp **ret)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int64_t deadline, busy;
@@ -632,18 +634,18 @@ int qvmi_qmp_open(struct qvmi_ctx *ctx, const char *path, int timeout_ms,
 		}
 		poll(NULL, 0, 10);
 	}
-	return qvmi_qmp_open_fd(ctx, fd, remaining_ms(deadline) ?: 1, ret);
+	return qvmi__qmp_open_fd(ctx, fd, remaining_ms(deadline) ?: 1, ret);
 }
 
-void qvmi_qmp_close(struct qvmi_qmp *q)
+void qvmi__qmp_close(struct qvmi_qmp *q)
 {
 	struct json_object *ev;
 
 	if (!q)
 		return;
-	while (qvmi_qmp_event_pop(q, &ev) == 0)
+	while (qvmi__qmp_event_pop(q, &ev) == 0)
 		json_object_put(ev);
-	qvmi_json_stream_deinit(&q->js);
+	qvmi__json_stream_deinit(&q->js);
 	if (q->fd >= 0)
 		close(q->fd);
 	for (unsigned int i = 0; i < q->nmarks; i++)
@@ -654,7 +656,7 @@ void qvmi_qmp_close(struct qvmi_qmp *q)
 	free(q);
 }
 
-void qvmi_qmp_set_timeout(struct qvmi_qmp *q, int timeout_ms)
+void qvmi__qmp_set_timeout(struct qvmi_qmp *q, int timeout_ms)
 {
 	if (timeout_ms > 0)
 		q->timeout_ms = timeout_ms;
@@ -714,7 +716,7 @@ static int send_after_queued(struct qvmi_qmp *q, const char *line, size_t len,
 	if (q->olen - q->ooff > QVMI_QMP_MAX_MSG)
 		return 1; /* a proxy's backlog: send ours on its own */
 	start = q->olen;
-	err = qvmi_qmp_queue(q, line, len);
+	err = qvmi__qmp_queue(q, line, len);
 	if (err || defer)
 		return err;
 	err = send_queued(q, deadline);
@@ -727,7 +729,7 @@ static int send_after_queued(struct qvmi_qmp *q, const char *line, size_t len,
 	return qmp_break(q, -EPROTO, "send timed out inside a command");
 }
 
-/* Send a command line, or with defer only queue it (qvmi_qmp_send: the
+/* Send a command line, or with defer only queue it (qvmi__qmp_send: the
  * lines of one batch then go out in one write). */
 static int send_command(struct qvmi_qmp *q, const char *cmd,
 			struct json_object *args, const char *id,
@@ -774,7 +776,7 @@ static int send_command(struct qvmi_qmp *q, const char *cmd,
 	return err;
 }
 
-/* Deliver a reply to a command from qvmi_qmp_send: 1 if msg was one. */
+/* Deliver a reply to a command from qvmi__qmp_send: 1 if msg was one. */
 static int take_pending(struct qvmi_qmp *q, struct json_object *msg)
 {
 	struct json_object *mid, *val;
@@ -814,7 +816,7 @@ static int take_pending(struct qvmi_qmp *q, struct json_object *msg)
 	return 1;
 }
 
-/* Wait for the reply to id; replies to earlier qvmi_qmp_send commands
+/* Wait for the reply to id; replies to earlier qvmi__qmp_send commands
  * are delivered on the way. */
 static int wait_reply(struct qvmi_qmp *q, const char *cmd, const char *id,
 		      int64_t deadline, struct json_object **ret)
@@ -855,8 +857,8 @@ static int wait_reply(struct qvmi_qmp *q, const char *cmd, const char *id,
 
 static void abandon_pending(struct qvmi_qmp *q);
 
-int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
-		     struct json_object *args, struct json_object **ret)
+int qvmi__qmp_execute(struct qvmi_qmp *q, const char *cmd,
+		      struct json_object *args, struct json_object **ret)
 {
 	int64_t deadline = qvmi__mono_ms() + q->timeout_ms;
 	char id[32];
@@ -875,8 +877,8 @@ int qvmi_qmp_execute(struct qvmi_qmp *q, const char *cmd,
 	return err;
 }
 
-int qvmi_qmp_send(struct qvmi_qmp *q, const char *cmd, struct json_object *args,
-		  qvmi_qmp_reply_fn fn, void *arg)
+int qvmi__qmp_send(struct qvmi_qmp *q, const char *cmd,
+		   struct json_object *args, qvmi_qmp_reply_fn fn, void *arg)
 {
 	struct pending *p;
 	int err;
@@ -884,7 +886,7 @@ int qvmi_qmp_send(struct qvmi_qmp *q, const char *cmd, struct json_object *args,
 	if (q->broken)
 		return qmp_broken(q);
 	if (q->npend == MAX_PENDING) {
-		err = qvmi_qmp_sync(q);
+		err = qvmi__qmp_sync(q);
 		if (err < 0)
 			return err;
 	}
@@ -908,7 +910,7 @@ static void abandon_pending(struct qvmi_qmp *q)
 		q->pend[i].fn = NULL;
 }
 
-int qvmi_qmp_sync(struct qvmi_qmp *q)
+int qvmi__qmp_sync(struct qvmi_qmp *q)
 {
 	int64_t deadline = qvmi__mono_ms() + q->timeout_ms;
 	struct json_object *msg;
@@ -939,7 +941,7 @@ int qvmi_qmp_sync(struct qvmi_qmp *q)
 	return err;
 }
 
-int qvmi_qmp_hmp(struct qvmi_qmp *q, const char *cmdline, char **ret)
+int qvmi__qmp_hmp(struct qvmi_qmp *q, const char *cmdline, char **ret)
 {
 	struct json_object *args, *out = NULL;
 	int err;
@@ -950,7 +952,7 @@ int qvmi_qmp_hmp(struct qvmi_qmp *q, const char *cmdline, char **ret)
 		return qvmi__err(q->ctx, -ENOMEM, "out of memory");
 	json_object_object_add(args, "command-line",
 			       json_object_new_string(cmdline));
-	err = qvmi_qmp_execute(q, "human-monitor-command", args, &out);
+	err = qvmi__qmp_execute(q, "human-monitor-command", args, &out);
 	json_object_put(args);
 	if (err < 0)
 		return err;
@@ -968,7 +970,7 @@ int qvmi_qmp_hmp(struct qvmi_qmp *q, const char *cmdline, char **ret)
 
 /* ---- events --------------------------------------------------------- */
 
-int qvmi_qmp_poll(struct qvmi_qmp *q, int timeout_ms)
+int qvmi__qmp_poll(struct qvmi_qmp *q, int timeout_ms)
 {
 	int64_t deadline = qvmi__mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	struct json_object *msg;
@@ -978,7 +980,7 @@ int qvmi_qmp_poll(struct qvmi_qmp *q, int timeout_ms)
 		return qmp_broken(q);
 	for (;;) {
 		/* Complete messages already buffered come first. */
-		while ((err = qvmi_json_stream_next(&q->js, &msg)) == 1) {
+		while ((err = qvmi__json_stream_next(&q->js, &msg)) == 1) {
 			struct json_object *tmp;
 
 			if (json_object_is_type(msg, json_type_object) &&
@@ -1018,7 +1020,7 @@ int qvmi_qmp_poll(struct qvmi_qmp *q, int timeout_ms)
 	return (int)q->ev_count;
 }
 
-int qvmi_qmp_event_pop(struct qvmi_qmp *q, struct json_object **ret)
+int qvmi__qmp_event_pop(struct qvmi_qmp *q, struct json_object **ret)
 {
 	*ret = NULL;
 	if (!q->ev_count)
@@ -1030,48 +1032,48 @@ int qvmi_qmp_event_pop(struct qvmi_qmp *q, struct json_object **ret)
 	return 0;
 }
 
-void qvmi_qmp_set_event_cb(struct qvmi_qmp *q, qvmi_qmp_event_fn fn, void *arg)
+void qvmi__qmp_set_event_cb(struct qvmi_qmp *q, qvmi_qmp_event_fn fn, void *arg)
 {
 	q->ev_fn = fn;
 	q->ev_arg = arg;
 }
 
-void qvmi_qmp_get_event_cb(const struct qvmi_qmp *q, qvmi_qmp_event_fn *fn,
-			   void **arg)
+void qvmi__qmp_get_event_cb(const struct qvmi_qmp *q, qvmi_qmp_event_fn *fn,
+			    void **arg)
 {
 	*fn = q->ev_fn;
 	*arg = q->ev_arg;
 }
 
-int qvmi_qmp_fd(const struct qvmi_qmp *q)
+int qvmi__qmp_fd(const struct qvmi_qmp *q)
 {
 	return q->fd;
 }
 
-pid_t qvmi_qmp_peer_pid(const struct qvmi_qmp *q)
+pid_t qvmi__qmp_peer_pid(const struct qvmi_qmp *q)
 {
 	return q->peer_pid;
 }
 
-const char *qvmi_qmp_version(const struct qvmi_qmp *q)
+const char *qvmi__qmp_version(const struct qvmi_qmp *q)
 {
 	return q->version;
 }
 
-struct qvmi_ctx *qvmi_qmp_ctx(const struct qvmi_qmp *q)
+struct qvmi_ctx *qvmi__qmp_ctx(const struct qvmi_qmp *q)
 {
 	return q->ctx;
 }
 
 /* ---- sharing the connection --------------------------------------------- */
 
-void qvmi_qmp_set_tap(struct qvmi_qmp *q, qvmi_qmp_tap_fn fn, void *arg)
+void qvmi__qmp_set_tap(struct qvmi_qmp *q, qvmi_qmp_tap_fn fn, void *arg)
 {
 	q->tap_fn = fn;
 	q->tap_arg = arg;
 }
 
-int qvmi_qmp_queue(struct qvmi_qmp *q, const void *data, size_t len)
+int qvmi__qmp_queue(struct qvmi_qmp *q, const void *data, size_t len)
 {
 	if (q->broken)
 		return qmp_broken(q);
@@ -1095,21 +1097,21 @@ int qvmi_qmp_queue(struct qvmi_qmp *q, const void *data, size_t len)
 	return 0;
 }
 
-int qvmi_qmp_queue_fds(struct qvmi_qmp *q, const void *data, size_t len,
-		       const int *fds, unsigned int nfds)
+int qvmi__qmp_queue_fds(struct qvmi_qmp *q, const void *data, size_t len,
+			const int *fds, unsigned int nfds)
 {
 	struct fd_mark *m;
 	int err;
 
 	if (!nfds)
-		return qvmi_qmp_queue(q, data, len);
+		return qvmi__qmp_queue(q, data, len);
 	if (q->broken)
 		return qmp_broken(q);
 	if (!len || nfds > QVMI_QMP_MAX_FDS || q->nmarks == MAX_FD_MARKS)
 		return qvmi__err(q->ctx, -ENOBUFS, "QMP: too many fds queued");
 	m = &q->marks[q->nmarks];
 	m->pos = q->obase + q->olen;
-	err = qvmi_qmp_queue(q, data, len);
+	err = qvmi__qmp_queue(q, data, len);
 	if (err)
 		return err;
 	m->pos = q->obase + q->olen - len; /* a compaction moved obase */
@@ -1119,7 +1121,7 @@ int qvmi_qmp_queue_fds(struct qvmi_qmp *q, const void *data, size_t len,
 	return 0;
 }
 
-ssize_t qvmi_qmp_flush(struct qvmi_qmp *q)
+ssize_t qvmi__qmp_flush(struct qvmi_qmp *q)
 {
 	int err;
 
@@ -1131,12 +1133,12 @@ ssize_t qvmi_qmp_flush(struct qvmi_qmp *q)
 	return (ssize_t)(q->olen - q->ooff);
 }
 
-size_t qvmi_qmp_queued(const struct qvmi_qmp *q)
+size_t qvmi__qmp_queued(const struct qvmi_qmp *q)
 {
 	return q->olen - q->ooff;
 }
 
-const char *qvmi_qmp_greeting(const struct qvmi_qmp *q, size_t *len)
+const char *qvmi__qmp_greeting(const struct qvmi_qmp *q, size_t *len)
 {
 	*len = q->greeting_len;
 	return q->greeting;

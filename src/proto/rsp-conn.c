@@ -26,8 +26,8 @@ static int64_t deadline_of(const struct qvmi_rsp_conn *c, int timeout_ms)
 	return qvmi__mono_ms() + (timeout_ms < 0 ? c->timeout_ms : timeout_ms);
 }
 
-int qvmi_rsp_init(struct qvmi_rsp_conn *c, struct qvmi_ctx *ctx, int fd,
-		  int timeout_ms)
+int qvmi__rsp_init(struct qvmi_rsp_conn *c, struct qvmi_ctx *ctx, int fd,
+		   int timeout_ms)
 {
 	memset(c, 0, sizeof(*c));
 	c->ctx = ctx;
@@ -43,11 +43,11 @@ int qvmi_rsp_init(struct qvmi_rsp_conn *c, struct qvmi_ctx *ctx, int fd,
 		goto nomem;
 	return 0;
 nomem:
-	qvmi_rsp_deinit(c);
+	qvmi__rsp_deinit(c);
 	return qvmi__err(ctx, -ENOMEM, "gdb: out of memory");
 }
 
-void qvmi_rsp_deinit(struct qvmi_rsp_conn *c)
+void qvmi__rsp_deinit(struct qvmi_rsp_conn *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -151,8 +151,8 @@ static int next_item(struct qvmi_rsp_conn *c, int64_t deadline,
 	unsigned int garbage = 0;
 
 	for (;;) {
-		int err = qvmi_rsp_scan(c->rx, c->rx_len, QVMI_RSP_MAX_PACKET,
-					it);
+		int err = qvmi__rsp_scan(c->rx, c->rx_len, QVMI_RSP_MAX_PACKET,
+					 it);
 
 		if (err)
 			return qvmi__err(c->ctx, err,
@@ -268,7 +268,7 @@ static int wait_ack(struct qvmi_rsp_conn *c, const uint8_t *frame, size_t flen)
 	}
 }
 
-int qvmi_rsp_send(struct qvmi_rsp_conn *c, const void *payload, size_t len)
+int qvmi__rsp_send(struct qvmi_rsp_conn *c, const void *payload, size_t len)
 {
 	uint8_t *frame;
 	int n, err;
@@ -278,7 +278,7 @@ int qvmi_rsp_send(struct qvmi_rsp_conn *c, const void *payload, size_t len)
 	frame = malloc(TX_CAP);
 	if (!frame)
 		return qvmi__err(c->ctx, -ENOMEM, "gdb: out of memory");
-	n = qvmi_rsp_frame(payload, len, frame, TX_CAP);
+	n = qvmi__rsp_frame(payload, len, frame, TX_CAP);
 	err = n < 0 ? qvmi__err(c->ctx, n, "gdb: cannot frame packet") :
 		      write_all(c, frame, (size_t)n);
 	if (!err && !c->noack)
@@ -295,7 +295,7 @@ static int decode_into(struct qvmi_rsp_conn *c, const uint8_t *raw, size_t rlen,
 
 	if (cap < 1)
 		return -EINVAL;
-	err = qvmi_rsp_decode(raw, rlen, binary, (uint8_t *)buf, cap - 1, &n);
+	err = qvmi__rsp_decode(raw, rlen, binary, (uint8_t *)buf, cap - 1, &n);
 	if (err)
 		return qvmi__err(c->ctx, err, "gdb: malformed packet data");
 	buf[n] = '\0';
@@ -304,8 +304,8 @@ static int decode_into(struct qvmi_rsp_conn *c, const uint8_t *raw, size_t rlen,
 	return 0;
 }
 
-int qvmi_rsp_recv(struct qvmi_rsp_conn *c, bool binary, int timeout_ms,
-		  char *buf, size_t cap, size_t *ret_len)
+int qvmi__rsp_recv(struct qvmi_rsp_conn *c, bool binary, int timeout_ms,
+		   char *buf, size_t cap, size_t *ret_len)
 {
 	struct qvmi_rsp_item it;
 	int err;
@@ -327,20 +327,20 @@ int qvmi_rsp_recv(struct qvmi_rsp_conn *c, bool binary, int timeout_ms,
 	return err;
 }
 
-int qvmi_rsp_command(struct qvmi_rsp_conn *c, const char *cmd, bool binary,
-		     char *buf, size_t cap, size_t *ret_len)
+int qvmi__rsp_command(struct qvmi_rsp_conn *c, const char *cmd, bool binary,
+		      char *buf, size_t cap, size_t *ret_len)
 {
-	int err = qvmi_rsp_send(c, cmd, strlen(cmd));
+	int err = qvmi__rsp_send(c, cmd, strlen(cmd));
 
-	return err ?: qvmi_rsp_recv(c, binary, -1, buf, cap, ret_len);
+	return err ?: qvmi__rsp_recv(c, binary, -1, buf, cap, ret_len);
 }
 
-int qvmi_rsp_interrupt(struct qvmi_rsp_conn *c)
+int qvmi__rsp_interrupt(struct qvmi_rsp_conn *c)
 {
 	return send_byte(c, 0x03);
 }
 
-int qvmi_rsp_pending(struct qvmi_rsp_conn *c)
+int qvmi__rsp_pending(struct qvmi_rsp_conn *c)
 {
 	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
 

@@ -5,7 +5,7 @@
 
 #include "proto/rsp.h"
 
-uint8_t qvmi_rsp_checksum(const void *data, size_t len)
+uint8_t qvmi__rsp_checksum(const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	unsigned int sum = 0;
@@ -60,11 +60,11 @@ static void scan_packet(const uint8_t *buf, size_t len, size_t max_payload,
 	ret->consumed = plen + 4;
 	ret->payload_off = 1;
 	ret->payload_len = plen;
-	ret->csum_ok = qvmi_rsp_checksum(buf + 1, plen) == (hi << 4 | lo);
+	ret->csum_ok = qvmi__rsp_checksum(buf + 1, plen) == (hi << 4 | lo);
 }
 
-int qvmi_rsp_scan(const uint8_t *buf, size_t len, size_t max_payload,
-		  struct qvmi_rsp_item *ret)
+int qvmi__rsp_scan(const uint8_t *buf, size_t len, size_t max_payload,
+		   struct qvmi_rsp_item *ret)
 {
 	int err;
 
@@ -93,8 +93,8 @@ int qvmi_rsp_scan(const uint8_t *buf, size_t len, size_t max_payload,
 	return 0;
 }
 
-int qvmi_rsp_decode(const uint8_t *in, size_t len, bool binary, uint8_t *out,
-		    size_t cap, size_t *ret_len)
+int qvmi__rsp_decode(const uint8_t *in, size_t len, bool binary, uint8_t *out,
+		     size_t cap, size_t *ret_len)
 {
 	size_t o = 0;
 
@@ -128,7 +128,8 @@ int qvmi_rsp_decode(const uint8_t *in, size_t len, bool binary, uint8_t *out,
 	return 0;
 }
 
-int qvmi_rsp_frame(const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
+int qvmi__rsp_frame(const uint8_t *payload, size_t len, uint8_t *out,
+		    size_t cap)
 {
 	size_t o = 0;
 	unsigned int sum = 0;
@@ -156,8 +157,8 @@ int qvmi_rsp_frame(const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
 	return (int)o;
 }
 
-int qvmi_rsp_hex2bin(const char *hex, size_t hexlen, uint8_t *out, size_t cap,
-		     size_t *ret_len)
+int qvmi__rsp_hex2bin(const char *hex, size_t hexlen, uint8_t *out, size_t cap,
+		      size_t *ret_len)
 {
 	if (hexlen % 2)
 		return -EBADMSG;
@@ -175,7 +176,7 @@ int qvmi_rsp_hex2bin(const char *hex, size_t hexlen, uint8_t *out, size_t cap,
 	return 0;
 }
 
-void qvmi_rsp_bin2hex(const uint8_t *in, size_t len, char *out)
+void qvmi__rsp_bin2hex(const uint8_t *in, size_t len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -186,7 +187,7 @@ void qvmi_rsp_bin2hex(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-int qvmi_rsp_parse_hex(const char *s, size_t len, uint64_t *ret)
+int qvmi__rsp_parse_hex(const char *s, size_t len, uint64_t *ret)
 {
 	uint64_t v = 0;
 
@@ -212,13 +213,13 @@ static int parse_id(const char *s, size_t len, int64_t *ret)
 		*ret = -1;
 		return 0;
 	}
-	if (qvmi_rsp_parse_hex(s, len, &v) || v > INT64_MAX)
+	if (qvmi__rsp_parse_hex(s, len, &v) || v > INT64_MAX)
 		return -EBADMSG;
 	*ret = (int64_t)v;
 	return 0;
 }
 
-int qvmi_rsp_parse_tid(const char *s, size_t len, struct qvmi_rsp_tid *ret)
+int qvmi__rsp_parse_tid(const char *s, size_t len, struct qvmi_rsp_tid *ret)
 {
 	const char *dot;
 
@@ -240,11 +241,11 @@ int qvmi_rsp_parse_tid(const char *s, size_t len, struct qvmi_rsp_tid *ret)
 	return parse_id(s, len, &ret->tid);
 }
 
-int qvmi_rsp_error_code(const char *p, size_t len)
+int qvmi__rsp_error_code(const char *p, size_t len)
 {
 	uint64_t v;
 
-	if (len != 3 || p[0] != 'E' || qvmi_rsp_parse_hex(p + 1, 2, &v))
+	if (len != 3 || p[0] != 'E' || qvmi__rsp_parse_hex(p + 1, 2, &v))
 		return -1;
 	return (int)v;
 }
@@ -253,7 +254,7 @@ static int parse_sig(const char *p, size_t len, int *ret)
 {
 	uint64_t v;
 
-	if (len < 2 || qvmi_rsp_parse_hex(p, 2, &v))
+	if (len < 2 || qvmi__rsp_parse_hex(p, 2, &v))
 		return -EBADMSG;
 	*ret = (int)v;
 	return 0;
@@ -273,11 +274,11 @@ static int stop_pair(const char *n, size_t nlen, const char *v, size_t vlen,
 #define IS(s) (nlen == strlen(s) && !memcmp(n, s, nlen))
 	if (IS("thread")) {
 		ret->has_thread = true;
-		return qvmi_rsp_parse_tid(v, vlen, &ret->thread);
+		return qvmi__rsp_parse_tid(v, vlen, &ret->thread);
 	}
 	if (IS("core")) {
 		ret->has_core = true;
-		return qvmi_rsp_parse_hex(v, vlen, &ret->core);
+		return qvmi__rsp_parse_hex(v, vlen, &ret->core);
 	}
 	if (IS("swbreak")) {
 		ret->swbreak = true;
@@ -290,7 +291,7 @@ static int stop_pair(const char *n, size_t nlen, const char *v, size_t vlen,
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(watches); i++) {
 		if (IS(watches[i].name)) {
 			ret->watch = watches[i].kind;
-			return qvmi_rsp_parse_hex(v, vlen, &ret->watch_addr);
+			return qvmi__rsp_parse_hex(v, vlen, &ret->watch_addr);
 		}
 	}
 #undef IS
@@ -321,7 +322,7 @@ static int parse_t_pairs(const char *p, size_t len, struct qvmi_rsp_stop *ret)
 	return 0;
 }
 
-int qvmi_rsp_parse_stop(const char *p, size_t len, struct qvmi_rsp_stop *ret)
+int qvmi__rsp_parse_stop(const char *p, size_t len, struct qvmi_rsp_stop *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	if (!len)

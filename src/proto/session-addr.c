@@ -128,8 +128,8 @@ static int parse_tcp(const char *s, unsigned int flags, struct qvmi_ses_addr *a,
 	return a->resolved ? 0 : -EINVAL;
 }
 
-int qvmi_ses_addr_parse(const char *spec, unsigned int flags,
-			struct qvmi_ses_addr *ret, const char **why)
+int qvmi__ses_addr_parse(const char *spec, unsigned int flags,
+			 struct qvmi_ses_addr *ret, const char **why)
 {
 	static const char *dummy;
 
@@ -148,7 +148,7 @@ int qvmi_ses_addr_parse(const char *spec, unsigned int flags,
 	return parse_unix(spec, ret, why);
 }
 
-int qvmi_ses_connect_start(const struct sockaddr *sa, socklen_t len, int *fd)
+int qvmi__ses_connect_start(const struct sockaddr *sa, socklen_t len, int *fd)
 {
 	int one = 1, err = 0;
 
@@ -169,7 +169,7 @@ int qvmi_ses_connect_start(const struct sockaddr *sa, socklen_t len, int *fd)
 	return err;
 }
 
-int qvmi_ses_connect_result(int fd)
+int qvmi__ses_connect_result(int fd)
 {
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
@@ -179,14 +179,14 @@ int qvmi_ses_connect_result(int fd)
 	return -soerr;
 }
 
-int qvmi_ses_connect_wait(const struct sockaddr *sa, socklen_t len,
-			  int64_t deadline_ms, int *fd)
+int qvmi__ses_connect_wait(const struct sockaddr *sa, socklen_t len,
+			   int64_t deadline_ms, int *fd)
 {
 	int err;
 
 	/* Bounded: each turn sleeps or polls towards the deadline. */
 	for (;;) {
-		err = qvmi_ses_connect_start(sa, len, fd);
+		err = qvmi__ses_connect_start(sa, len, fd);
 		if (err != -EAGAIN && err != -EINTR)
 			break;
 		/* A full unix backlog: retry briefly. */
@@ -211,7 +211,7 @@ int qvmi_ses_connect_wait(const struct sockaddr *sa, socklen_t len,
 			break;
 		}
 		if (n > 0) {
-			err = qvmi_ses_connect_result(*fd);
+			err = qvmi__ses_connect_result(*fd);
 			break;
 		}
 	}
@@ -222,7 +222,7 @@ int qvmi_ses_connect_wait(const struct sockaddr *sa, socklen_t len,
 	return err;
 }
 
-int qvmi_ses_listen_inet(const struct sockaddr *sa, socklen_t len, int backlog)
+int qvmi__ses_listen_inet(const struct sockaddr *sa, socklen_t len, int backlog)
 {
 	bool tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
 	int one = 1, err;
@@ -242,7 +242,7 @@ int qvmi_ses_listen_inet(const struct sockaddr *sa, socklen_t len, int backlog)
 	return fd;
 }
 
-uint32_t qvmi_ses_bound_port(int fd)
+uint32_t qvmi__ses_bound_port(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -258,8 +258,8 @@ uint32_t qvmi_ses_bound_port(int fd)
 	return 0;
 }
 
-void qvmi_ses_addr_text(const struct sockaddr *sa, socklen_t len, char *buf,
-			size_t size)
+void qvmi__ses_addr_text(const struct sockaddr *sa, socklen_t len, char *buf,
+			 size_t size)
 {
 	char h[64], p[8];
 

@@ -44,33 +44,33 @@ struct qvmi_ses_addr {
  * Parse spec.  -EINVAL (*why says what is wrong) for a malformed address,
  * -ENAMETOOLONG for a unix path longer than sun_path.
  */
-QVMI_HIDDEN int qvmi_ses_addr_parse(const char *spec, unsigned int flags,
-				    struct qvmi_ses_addr *ret,
-				    const char **why);
+QVMI_HIDDEN int qvmi__ses_addr_parse(const char *spec, unsigned int flags,
+				     struct qvmi_ses_addr *ret,
+				     const char **why);
 /*
  * Start a non-blocking, close-on-exec connect to a resolved address (TCP
  * gets TCP_NODELAY).  0: connected; -EINPROGRESS: *fd pending, wait for
- * POLLOUT then qvmi_ses_connect_result(); other negative errno: no fd.
+ * POLLOUT then qvmi__ses_connect_result(); other negative errno: no fd.
  * A full unix backlog (EAGAIN) is reported as -EAGAIN.
  */
-QVMI_HIDDEN int qvmi_ses_connect_start(const struct sockaddr *sa, socklen_t len,
-				       int *fd);
+QVMI_HIDDEN int qvmi__ses_connect_start(const struct sockaddr *sa,
+					socklen_t len, int *fd);
 /* The outcome of a pending connect once POLLOUT/POLLERR came. */
-QVMI_HIDDEN int qvmi_ses_connect_result(int fd);
+QVMI_HIDDEN int qvmi__ses_connect_result(int fd);
 /* Connect within deadline_ms (CLOCK_MONOTONIC ms): 0 and *fd, or errno. */
-QVMI_HIDDEN int qvmi_ses_connect_wait(const struct sockaddr *sa, socklen_t len,
-				      int64_t deadline_ms, int *fd);
+QVMI_HIDDEN int qvmi__ses_connect_wait(const struct sockaddr *sa, socklen_t len,
+				       int64_t deadline_ms, int *fd);
 /*
  * Listen on a resolved TCP or vsock address: non-blocking, close-on-exec,
  * SO_REUSEADDR (and TCP_NODELAY, inherited by accepted sockets) on TCP.
  * Returns the fd or a negative errno.
  */
-QVMI_HIDDEN int qvmi_ses_listen_inet(const struct sockaddr *sa, socklen_t len,
-				     int backlog);
+QVMI_HIDDEN int qvmi__ses_listen_inet(const struct sockaddr *sa, socklen_t len,
+				      int backlog);
 /* The port a listener got (port 0/VMADDR_PORT_ANY picks one); 0 if unknown. */
-QVMI_HIDDEN uint32_t qvmi_ses_bound_port(int fd);
+QVMI_HIDDEN uint32_t qvmi__ses_bound_port(int fd);
 /* "tcp:1.2.3.4:5", "vsock:3:5", "unix" for a peer or local address. */
-QVMI_HIDDEN void qvmi_ses_addr_text(const struct sockaddr *sa, socklen_t len,
-				    char *buf, size_t size);
+QVMI_HIDDEN void qvmi__ses_addr_text(const struct sockaddr *sa, socklen_t len,
+				     char *buf, size_t size);
 
 #endif

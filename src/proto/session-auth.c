@@ -21,7 +21,7 @@
 static const char label_client[] = "qvmi-session/1 client";
 static const char label_server[] = "qvmi-session/1 server";
 
-int qvmi_ses_key_set(struct qvmi_ses_key *k, const void *bytes, size_t len)
+int qvmi__ses_key_set(struct qvmi_ses_key *k, const void *bytes, size_t len)
 {
 	uint8_t *b;
 
@@ -31,13 +31,13 @@ int qvmi_ses_key_set(struct qvmi_ses_key *k, const void *bytes, size_t len)
 	if (!b)
 		return -ENOMEM;
 	memcpy(b, bytes, len);
-	qvmi_ses_key_clear(k);
+	qvmi__ses_key_clear(k);
 	k->bytes = b;
 	k->len = len;
 	return 0;
 }
 
-void qvmi_ses_key_clear(struct qvmi_ses_key *k)
+void qvmi__ses_key_clear(struct qvmi_ses_key *k)
 {
 	if (k->bytes) {
 		explicit_bzero(k->bytes, k->len);
@@ -83,8 +83,8 @@ static int key_read(int fd, uint8_t *buf, size_t *len, const char **why)
 	return 0;
 }
 
-int qvmi_ses_key_load(const char *path, struct qvmi_ses_key *ret,
-		      const char **why)
+int qvmi__ses_key_load(const char *path, struct qvmi_ses_key *ret,
+		       const char **why)
 {
 	uint8_t *buf = malloc(QVMI_SES_KEY_MAX + 1);
 	const char *w = "cannot open";
@@ -98,7 +98,7 @@ int qvmi_ses_key_load(const char *path, struct qvmi_ses_key *ret,
 	if (fd >= 0)
 		close(fd);
 	if (!err)
-		err = qvmi_ses_key_set(ret, buf, len);
+		err = qvmi__ses_key_set(ret, buf, len);
 	else if (why)
 		*why = w;
 	explicit_bzero(buf, QVMI_SES_KEY_MAX + 1);
@@ -111,7 +111,7 @@ int qvmi_ses_key_load(const char *path, struct qvmi_ses_key *ret,
  * source.  Short reads happen only on a signal; each pass makes progress
  * or is an EINTR, and 0 is not a possible answer, so the loop ends.
  */
-int qvmi_ses_nonce(uint8_t out[QVMI_SES_NONCE])
+int qvmi__ses_nonce(uint8_t out[QVMI_SES_NONCE])
 {
 	size_t n = 0;
 
@@ -131,9 +131,9 @@ int qvmi_ses_nonce(uint8_t out[QVMI_SES_NONCE])
 	return 0;
 }
 
-int qvmi_ses_mac(const struct qvmi_ses_key *key, enum qvmi_ses_role role,
-		 const uint8_t *transcript, size_t tlen, const uint8_t *extra,
-		 size_t elen, uint8_t out[QVMI_SES_MAC])
+int qvmi__ses_mac(const struct qvmi_ses_key *key, enum qvmi_ses_role role,
+		  const uint8_t *transcript, size_t tlen, const uint8_t *extra,
+		  size_t elen, uint8_t out[QVMI_SES_MAC])
 {
 	const char *label = role == QVMI_SES_ROLE_SERVER ? label_server :
 							   label_client;
@@ -155,8 +155,8 @@ int qvmi_ses_mac(const struct qvmi_ses_key *key, enum qvmi_ses_role role,
  * accumulator is volatile so the compiler cannot turn the loop back into a
  * memcmp that stops at the first difference.
  */
-bool qvmi_ses_mac_equal(const uint8_t a[QVMI_SES_MAC],
-			const uint8_t b[QVMI_SES_MAC])
+bool qvmi__ses_mac_equal(const uint8_t a[QVMI_SES_MAC],
+			 const uint8_t b[QVMI_SES_MAC])
 {
 	volatile uint8_t d = 0;
 

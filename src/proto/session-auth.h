@@ -36,30 +36,31 @@ struct qvmi_ses_key {
 /*
  * Load a key file: a regular file owned by the caller's effective uid,
  * mode 0600 or 0400 (-EPERM otherwise), 32..4096 bytes (-EINVAL).  *why
- * says what was wrong.  Free with qvmi_ses_key_clear().
+ * says what was wrong.  Free with qvmi__ses_key_clear().
  */
-QVMI_HIDDEN int qvmi_ses_key_load(const char *path, struct qvmi_ses_key *ret,
-				  const char **why);
+QVMI_HIDDEN int qvmi__ses_key_load(const char *path, struct qvmi_ses_key *ret,
+				   const char **why);
 /* A key from memory (tests, embedding); len 32..4096. */
-QVMI_HIDDEN int qvmi_ses_key_set(struct qvmi_ses_key *k, const void *bytes,
-				 size_t len);
+QVMI_HIDDEN int qvmi__ses_key_set(struct qvmi_ses_key *k, const void *bytes,
+				  size_t len);
 /* Wipe and free. */
-QVMI_HIDDEN void qvmi_ses_key_clear(struct qvmi_ses_key *k);
+QVMI_HIDDEN void qvmi__ses_key_clear(struct qvmi_ses_key *k);
 
 /* 32 bytes from getrandom(2), the kernel's CSPRNG; -errno if it fails. */
-QVMI_HIDDEN int qvmi_ses_nonce(uint8_t out[QVMI_SES_NONCE]);
+QVMI_HIDDEN int qvmi__ses_nonce(uint8_t out[QVMI_SES_NONCE]);
 
 /*
  * mac = HMAC-SHA256(key, label(role) || 0 || transcript || extra), where
  * label is "qvmi-session/1 client" or "qvmi-session/1 server"; the server's
  * MAC passes the client's MAC as extra.  -EINVAL if the key is not set.
  */
-QVMI_HIDDEN int qvmi_ses_mac(const struct qvmi_ses_key *key,
-			     enum qvmi_ses_role role, const uint8_t *transcript,
-			     size_t tlen, const uint8_t *extra, size_t elen,
-			     uint8_t out[QVMI_SES_MAC]);
+QVMI_HIDDEN int qvmi__ses_mac(const struct qvmi_ses_key *key,
+			      enum qvmi_ses_role role,
+			      const uint8_t *transcript, size_t tlen,
+			      const uint8_t *extra, size_t elen,
+			      uint8_t out[QVMI_SES_MAC]);
 /* Constant-time equality of two MACs. */
-QVMI_HIDDEN bool qvmi_ses_mac_equal(const uint8_t a[QVMI_SES_MAC],
-				    const uint8_t b[QVMI_SES_MAC]);
+QVMI_HIDDEN bool qvmi__ses_mac_equal(const uint8_t a[QVMI_SES_MAC],
+				     const uint8_t b[QVMI_SES_MAC]);
 
 #endif

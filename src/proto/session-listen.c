@@ -115,7 +115,7 @@ qvmi_session_listener_create(const char *addr,
 	if (!ret || !kpath)
 		return listen_err(ectx, addr, -EINVAL,
 				  !kpath ? "a key file is required" : "NULL");
-	err = qvmi_ses_addr_parse(addr, QVMI_SES_ADDR_LISTEN, &a, &why);
+	err = qvmi__ses_addr_parse(addr, QVMI_SES_ADDR_LISTEN, &a, &why);
 	if (err)
 		return listen_err(ectx, addr, err, why);
 	l = calloc(1, sizeof(*l));
@@ -124,14 +124,14 @@ qvmi_session_listener_create(const char *addr,
 	l->fd = -1;
 	l->kind = a.kind;
 	l->timeout_ms = QVMI_OPTS_GET(opts, timeout_ms, 0);
-	err = qvmi_ses_key_load(kpath, &l->key, &why);
+	err = qvmi__ses_key_load(kpath, &l->key, &why);
 	if (!err && a.kind == QVMI_SES_UNIX) {
 		err = listen_unix(l, &a);
 	} else if (!err) {
-		l->fd = qvmi_ses_listen_inet((const struct sockaddr *)&a.ss,
-					     a.len, LISTEN_BACKLOG);
+		l->fd = qvmi__ses_listen_inet((const struct sockaddr *)&a.ss,
+					      a.len, LISTEN_BACKLOG);
 		err = l->fd < 0 ? l->fd : 0;
-		l->port = err ? 0 : qvmi_ses_bound_port(l->fd);
+		l->port = err ? 0 : qvmi__ses_bound_port(l->fd);
 	}
 	if (err) {
 		qvmi_session_listener_destroy(l);
@@ -152,7 +152,7 @@ QVMI_API void qvmi_session_listener_destroy(struct qvmi_session_listener *l)
 	if (l->path[0] && !lstat(l->path, &st) && S_ISSOCK(st.st_mode) &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)
 		unlink(l->path);
-	qvmi_ses_key_clear(&l->key);
+	qvmi__ses_key_clear(&l->key);
 	free(l);
 }
 
@@ -183,8 +183,8 @@ static int wait_accept(struct qvmi_session_listener *l, int timeout_ms,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			qvmi_ses_addr_text((struct sockaddr *)&ss, len, peer,
-					   psize);
+			qvmi__ses_addr_text((struct sockaddr *)&ss, len, peer,
+					    psize);
 			return fd;
 		}
 		/* A connection reset before we took it: take the next. */
@@ -223,7 +223,7 @@ QVMI_API int qvmi_session_accept(struct qvmi_session_listener *l,
 	if (l->kind == QVMI_SES_TCP)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	qvmi__log(ctx, QVMI_LOG_DEBUG, "session: VM connecting from %s", peer);
-	return qvmi_ses_client_attach(ctx, fd, &l->key, l->timeout_ms, peer);
+	return qvmi__ses_client_attach(ctx, fd, &l->key, l->timeout_ms, peer);
 }
 
 QVMI_API int qvmi_session_fd(struct qvmi_ctx *ctx)
@@ -232,7 +232,7 @@ QVMI_API int qvmi_session_fd(struct qvmi_ctx *ctx)
 
 	if (!ctx)
 		return -EINVAL;
-	fd = qvmi_ses_client_fd(ctx);
+	fd = qvmi__ses_client_fd(ctx);
 	if (fd >= 0)
 		return fd;
 	if (!ctx->ctl || strcmp(ctx->ctl->ops->name, "session"))
@@ -240,17 +240,17 @@ QVMI_API int qvmi_session_fd(struct qvmi_ctx *ctx)
 	return qvmi__err(ctx, -EPIPE, "session: connection lost");
 }
 
-int qvmi_ses_connect_vsock(struct qvmi_ctx *ctx, const char *spec,
-			   int64_t deadline_ms, int *fd)
+int qvmi__ses_connect_vsock(struct qvmi_ctx *ctx, const char *spec,
+			    int64_t deadline_ms, int *fd)
 {
 	struct qvmi_ses_addr a;
 	const char *why = "?";
-	int err = qvmi_ses_addr_parse(spec, 0, &a, &why);
+	int err = qvmi__ses_addr_parse(spec, 0, &a, &why);
 
 	if (err)
 		return qvmi__err(ctx, err, "session: \"%s\": %s", spec, why);
-	err = qvmi_ses_connect_wait((const struct sockaddr *)&a.ss, a.len,
-				    deadline_ms, fd);
+	err = qvmi__ses_connect_wait((const struct sockaddr *)&a.ss, a.len,
+				     deadline_ms, fd);
 	if (err)
 		return qvmi__err(ctx, err, "session: connect %s: %s", spec,
 				 strerror(-err));

@@ -11,30 +11,30 @@
 static_assert(sizeof(struct qvmi_regs_x86) == QVMI_SES_NREGS * 8,
 	      "qvmi_regs_x86 must be 44 u64 for the wire layout");
 
-void qvmi_ses_hdr_encode(const struct qvmi_ses_hdr *h,
-			 uint8_t out[QVMI_SES_HDR])
+void qvmi__ses_hdr_encode(const struct qvmi_ses_hdr *h,
+			  uint8_t out[QVMI_SES_HDR])
 {
-	qvmi_ses_put32(out, QVMI_SES_MAGIC);
+	qvmi__ses_put32(out, QVMI_SES_MAGIC);
 	out[4] = QVMI_SES_VERSION;
 	out[5] = h->flags;
-	qvmi_ses_put16(out + 6, h->msg);
-	qvmi_ses_put32(out + 8, h->size);
-	qvmi_ses_put32(out + 12, h->seq);
-	qvmi_ses_put32(out + 16, h->error);
-	qvmi_ses_put32(out + 20, 0);
+	qvmi__ses_put16(out + 6, h->msg);
+	qvmi__ses_put32(out + 8, h->size);
+	qvmi__ses_put32(out + 12, h->seq);
+	qvmi__ses_put32(out + 16, h->error);
+	qvmi__ses_put32(out + 20, 0);
 }
 
-int qvmi_ses_hdr_decode(const uint8_t in[QVMI_SES_HDR],
-			struct qvmi_ses_hdr *ret, const char **why)
+int qvmi__ses_hdr_decode(const uint8_t in[QVMI_SES_HDR],
+			 struct qvmi_ses_hdr *ret, const char **why)
 {
 	const char *w = NULL;
 
 	ret->flags = in[5];
-	ret->msg = qvmi_ses_get16(in + 6);
-	ret->size = qvmi_ses_get32(in + 8);
-	ret->seq = qvmi_ses_get32(in + 12);
-	ret->error = qvmi_ses_get32(in + 16);
-	if (qvmi_ses_get32(in) != QVMI_SES_MAGIC)
+	ret->msg = qvmi__ses_get16(in + 6);
+	ret->size = qvmi__ses_get32(in + 8);
+	ret->seq = qvmi__ses_get32(in + 12);
+	ret->error = qvmi__ses_get32(in + 16);
+	if (qvmi__ses_get32(in) != QVMI_SES_MAGIC)
 		w = "bad magic";
 	else if (in[4] != QVMI_SES_VERSION)
 		w = "unsupported frame version";
@@ -48,7 +48,7 @@ int qvmi_ses_hdr_decode(const uint8_t in[QVMI_SES_HDR],
 		w = "payload size not a multiple of 8";
 	else if (ret->error && !(ret->flags & QVMI_SES_F_REPLY))
 		w = "error code outside a reply";
-	else if (qvmi_ses_get32(in + 20))
+	else if (qvmi__ses_get32(in + 20))
 		w = "reserved header field not zero";
 	if (!w)
 		return 0;
@@ -57,25 +57,25 @@ int qvmi_ses_hdr_decode(const uint8_t in[QVMI_SES_HDR],
 	return -EPROTO;
 }
 
-size_t qvmi_ses_frame(uint8_t *out, uint8_t flags, uint16_t msg, uint32_t seq,
-		      uint32_t error, const void *payload, size_t len)
+size_t qvmi__ses_frame(uint8_t *out, uint8_t flags, uint16_t msg, uint32_t seq,
+		       uint32_t error, const void *payload, size_t len)
 {
 	struct qvmi_ses_hdr h = {
 		.flags = flags,
 		.msg = msg,
-		.size = (uint32_t)qvmi_ses_pad8(len),
+		.size = (uint32_t)qvmi__ses_pad8(len),
 		.seq = seq,
 		.error = error,
 	};
 
-	qvmi_ses_hdr_encode(&h, out);
+	qvmi__ses_hdr_encode(&h, out);
 	if (len && payload != out + QVMI_SES_HDR)
 		memmove(out + QVMI_SES_HDR, payload, len);
 	memset(out + QVMI_SES_HDR + len, 0, h.size - len);
 	return QVMI_SES_HDR + h.size;
 }
 
-bool qvmi_ses_zero(const uint8_t *buf, size_t from, size_t to)
+bool qvmi__ses_zero(const uint8_t *buf, size_t from, size_t to)
 {
 	uint8_t acc = 0;
 
@@ -124,7 +124,7 @@ static const struct {
 	{ QVMI_SES_EV_BP_REMOVED, "ev-bp-removed", "breakpoint" },
 };
 
-const char *qvmi_ses_msg_name(uint16_t msg)
+const char *qvmi__ses_msg_name(uint16_t msg)
 {
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(msg_table); i++)
 		if (msg_table[i].msg == msg)
@@ -132,7 +132,7 @@ const char *qvmi_ses_msg_name(uint16_t msg)
 	return NULL;
 }
 
-const char *qvmi_ses_policy_name(uint16_t msg)
+const char *qvmi__ses_policy_name(uint16_t msg)
 {
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(msg_table); i++)
 		if (msg_table[i].msg == msg)
@@ -140,7 +140,7 @@ const char *qvmi_ses_policy_name(uint16_t msg)
 	return NULL;
 }
 
-int qvmi_ses_policy_msgs(const char *name, bool event, uint16_t out[4])
+int qvmi__ses_policy_msgs(const char *name, bool event, uint16_t out[4])
 {
 	int n = 0;
 
@@ -200,44 +200,44 @@ static const char *req_fields(const struct qvmi_ses_hdr *h, const uint8_t *p)
 
 	switch (h->msg) {
 	case QVMI_SES_HELLO:
-		if (qvmi_ses_get16(p) > qvmi_ses_get16(p + 2))
+		if (qvmi__ses_get16(p) > qvmi__ses_get16(p + 2))
 			return "hello: min_version above max_version";
-		if (qvmi_ses_get32(p + 4) || !qvmi_ses_zero(p, 40, 48))
+		if (qvmi__ses_get32(p + 4) || !qvmi__ses_zero(p, 40, 48))
 			return "hello: flags or reserved not zero";
 		return NULL;
 	case QVMI_SES_CHECK_COMMAND:
 	case QVMI_SES_CHECK_EVENT:
-		return qvmi_ses_zero(p, 2, 8) ? NULL : "padding not zero";
+		return qvmi__ses_zero(p, 2, 8) ? NULL : "padding not zero";
 	case QVMI_SES_GET_REGS:
 	case QVMI_SES_STEP:
 	case QVMI_SES_SET_REGS:
 	case QVMI_SES_UNHOOK_ACK:
-		return qvmi_ses_zero(p, 4, 8) ? NULL : "padding not zero";
+		return qvmi__ses_zero(p, 4, 8) ? NULL : "padding not zero";
 	case QVMI_SES_EVENT_REPLY:
-		return qvmi_ses_get32(p + 4) > 1 ? "event-reply: bad action" :
-						   NULL;
+		return qvmi__ses_get32(p + 4) > 1 ? "event-reply: bad action" :
+						    NULL;
 	case QVMI_SES_TRANSLATE:
-		return qvmi_ses_get32(p + 20) &
+		return qvmi__ses_get32(p + 20) &
 				       ~(uint32_t)QVMI_SES_TR_USE_VCPU ?
 			       "translate: unknown flags" :
 			       NULL;
 	case QVMI_SES_BP_SET:
 	case QVMI_SES_BP_CLEAR:
-		return qvmi_ses_get32(p + 8) > QVMI_WP_ACCESS ?
+		return qvmi__ses_get32(p + 8) > QVMI_WP_ACCESS ?
 			       "breakpoint: bad kind" :
 			       NULL;
 	case QVMI_SES_READ_PA:
 	case QVMI_SES_WRITE_PA:
-		len = qvmi_ses_get32(p + 8);
+		len = qvmi__ses_get32(p + 8);
 		if (!len || len > QVMI_SES_MAX_DATA)
 			return "length 0 or above the transfer limit";
-		if (qvmi_ses_get32(p + 12))
+		if (qvmi__ses_get32(p + 12))
 			return "padding not zero";
 		if (h->msg == QVMI_SES_READ_PA)
 			return NULL;
-		if (h->size != 16 + qvmi_ses_pad8(len))
+		if (h->size != 16 + qvmi__ses_pad8(len))
 			return "write: payload size does not match length";
-		return qvmi_ses_zero(p, 16 + len, h->size) ?
+		return qvmi__ses_zero(p, 16 + len, h->size) ?
 			       NULL :
 			       "write: padding not zero";
 	default:
@@ -245,9 +245,9 @@ static const char *req_fields(const struct qvmi_ses_hdr *h, const uint8_t *p)
 	}
 }
 
-int qvmi_ses_check_request(const struct qvmi_ses_hdr *h, const uint8_t *payload,
-			   int auth_stage, uint32_t expect_seq,
-			   const char **why)
+int qvmi__ses_check_request(const struct qvmi_ses_hdr *h,
+			    const uint8_t *payload, int auth_stage,
+			    uint32_t expect_seq, const char **why)
 {
 	long want = req_size(h->msg);
 	const char *w = NULL;
@@ -300,8 +300,8 @@ static long event_size(uint16_t msg)
 	}
 }
 
-int qvmi_ses_check_event(const struct qvmi_ses_hdr *h, const uint8_t *payload,
-			 uint32_t expect_seq, const char **why)
+int qvmi__ses_check_event(const struct qvmi_ses_hdr *h, const uint8_t *payload,
+			  uint32_t expect_seq, const char **why)
 {
 	long want = event_size(h->msg);
 	const char *w = NULL;
@@ -315,19 +315,19 @@ int qvmi_ses_check_event(const struct qvmi_ses_hdr *h, const uint8_t *payload,
 	else if (h->size != (uint32_t)want)
 		w = "wrong event payload size";
 	else if (h->msg == QVMI_SES_EV_BP_REMOVED &&
-		 qvmi_ses_get32(payload + 8) > QVMI_WP_ACCESS)
+		 qvmi__ses_get32(payload + 8) > QVMI_WP_ACCESS)
 		w = "bp-removed: bad kind";
 	else if (h->msg == QVMI_SES_EV_BP_REMOVED)
 		return 0; /* 16 bytes too, but not a lifecycle event */
 	else if (want == QVMI_SES_EV_LIFE_SIZE &&
-		 qvmi_ses_get32(payload + 12) & ~(uint32_t)QVMI_SES_EVF_GUEST)
+		 qvmi__ses_get32(payload + 12) & ~(uint32_t)QVMI_SES_EVF_GUEST)
 		w = "unknown event flags";
 	else if (want == QVMI_SES_EV_LIFE_SIZE &&
-		 qvmi_ses_get32(payload + 8) > 0xffff)
+		 qvmi__ses_get32(payload + 8) > 0xffff)
 		w = "event detail out of range";
 	else if (h->msg == QVMI_SES_EV_UNHOOK &&
-		 (!qvmi_ses_get32(payload) ||
-		  qvmi_ses_get32(payload) > QVMI_UNHOOK_QVMID_EXIT))
+		 (!qvmi__ses_get32(payload) ||
+		  qvmi__ses_get32(payload) > QVMI_UNHOOK_QVMID_EXIT))
 		w = "unhook: bad reason";
 	if (!w)
 		return 0;
@@ -338,35 +338,35 @@ int qvmi_ses_check_event(const struct qvmi_ses_hdr *h, const uint8_t *payload,
 
 /* ---- VM info --------------------------------------------------------------- */
 
-size_t qvmi_ses_info_size(const struct qvmi_ses_info *in)
+size_t qvmi__ses_info_size(const struct qvmi_ses_info *in)
 {
-	return QVMI_SES_INFO_FIXED + qvmi_ses_pad8(strlen(in->name)) +
+	return QVMI_SES_INFO_FIXED + qvmi__ses_pad8(strlen(in->name)) +
 	       (size_t)in->nram * 16;
 }
 
-size_t qvmi_ses_info_encode(const struct qvmi_ses_info *in, uint8_t *out)
+size_t qvmi__ses_info_encode(const struct qvmi_ses_info *in, uint8_t *out)
 {
 	size_t nlen = strnlen(in->name, QVMI_SES_NAME_MAX), off;
 	uint32_t nram = QVMI_MIN(in->nram, (uint32_t)QVMI_SES_RAM_MAX);
 
 	memset(out, 0, QVMI_SES_INFO_FIXED);
-	qvmi_ses_put16(out, QVMI_SES_VERSION);
-	qvmi_ses_put16(out + 2, in->arch);
-	qvmi_ses_put32(out + 4, in->vcpus);
-	qvmi_ses_put64(out + 8, in->features);
-	qvmi_ses_put64(out + 16, in->start_time_ns);
+	qvmi__ses_put16(out, QVMI_SES_VERSION);
+	qvmi__ses_put16(out + 2, in->arch);
+	qvmi__ses_put32(out + 4, in->vcpus);
+	qvmi__ses_put64(out + 8, in->features);
+	qvmi__ses_put64(out + 16, in->start_time_ns);
 	memcpy(out + 24, in->uuid, 16);
-	qvmi_ses_put32(out + 40, in->state);
-	qvmi_ses_put32(out + 44, nram);
-	qvmi_ses_put32(out + 48, (uint32_t)nlen);
-	qvmi_ses_put32(out + 52, in->max_transfer);
+	qvmi__ses_put32(out + 40, in->state);
+	qvmi__ses_put32(out + 44, nram);
+	qvmi__ses_put32(out + 48, (uint32_t)nlen);
+	qvmi__ses_put32(out + 52, in->max_transfer);
 	off = QVMI_SES_INFO_FIXED;
 	memcpy(out + off, in->name, nlen);
-	memset(out + off + nlen, 0, qvmi_ses_pad8(nlen) - nlen);
-	off += qvmi_ses_pad8(nlen);
+	memset(out + off + nlen, 0, qvmi__ses_pad8(nlen) - nlen);
+	off += qvmi__ses_pad8(nlen);
 	for (uint32_t i = 0; i < nram; i++, off += 16) {
-		qvmi_ses_put64(out + off, in->ram[i].gpa);
-		qvmi_ses_put64(out + off + 8, in->ram[i].size);
+		qvmi__ses_put64(out + off, in->ram[i].gpa);
+		qvmi__ses_put64(out + off + 8, in->ram[i].size);
 	}
 	return off;
 }
@@ -376,7 +376,8 @@ static const char *info_ram(const uint8_t *p, struct qvmi_ses_info *ret)
 	uint64_t prev_end = 0;
 
 	for (uint32_t i = 0; i < ret->nram; i++, p += 16) {
-		uint64_t gpa = qvmi_ses_get64(p), size = qvmi_ses_get64(p + 8);
+		uint64_t gpa = qvmi__ses_get64(p),
+			 size = qvmi__ses_get64(p + 8);
 
 		if (!size || gpa + size - 1 < gpa)
 			return "vm info: empty or wrapping RAM range";
@@ -390,8 +391,8 @@ static const char *info_ram(const uint8_t *p, struct qvmi_ses_info *ret)
 	return NULL;
 }
 
-int qvmi_ses_info_decode(const uint8_t *in, size_t len,
-			 struct qvmi_ses_info *ret, const char **why)
+int qvmi__ses_info_decode(const uint8_t *in, size_t len,
+			  struct qvmi_ses_info *ret, const char **why)
 {
 	const char *w = NULL;
 	uint32_t nlen;
@@ -400,26 +401,26 @@ int qvmi_ses_info_decode(const uint8_t *in, size_t len,
 		w = "vm info: too short";
 		goto bad;
 	}
-	ret->arch = qvmi_ses_get16(in + 2);
-	ret->vcpus = qvmi_ses_get32(in + 4);
-	ret->features = qvmi_ses_get64(in + 8);
-	ret->start_time_ns = qvmi_ses_get64(in + 16);
+	ret->arch = qvmi__ses_get16(in + 2);
+	ret->vcpus = qvmi__ses_get32(in + 4);
+	ret->features = qvmi__ses_get64(in + 8);
+	ret->start_time_ns = qvmi__ses_get64(in + 16);
 	memcpy(ret->uuid, in + 24, 16);
-	ret->state = qvmi_ses_get32(in + 40);
-	ret->nram = qvmi_ses_get32(in + 44);
-	nlen = qvmi_ses_get32(in + 48);
-	ret->max_transfer = qvmi_ses_get32(in + 52);
-	if (qvmi_ses_get16(in) != QVMI_SES_VERSION)
+	ret->state = qvmi__ses_get32(in + 40);
+	ret->nram = qvmi__ses_get32(in + 44);
+	nlen = qvmi__ses_get32(in + 48);
+	ret->max_transfer = qvmi__ses_get32(in + 52);
+	if (qvmi__ses_get16(in) != QVMI_SES_VERSION)
 		w = "vm info: protocol version mismatch";
 	else if (nlen > QVMI_SES_NAME_MAX || ret->nram > QVMI_SES_RAM_MAX)
 		w = "vm info: name or RAM map above the limits";
-	else if (len != QVMI_SES_INFO_FIXED + qvmi_ses_pad8(nlen) +
+	else if (len != QVMI_SES_INFO_FIXED + qvmi__ses_pad8(nlen) +
 				(size_t)ret->nram * 16)
 		w = "vm info: size does not match its counts";
 	else if (memchr(in + QVMI_SES_INFO_FIXED, 0, nlen))
 		w = "vm info: NUL inside the name";
-	else if (!qvmi_ses_zero(in, QVMI_SES_INFO_FIXED + nlen,
-				QVMI_SES_INFO_FIXED + qvmi_ses_pad8(nlen)))
+	else if (!qvmi__ses_zero(in, QVMI_SES_INFO_FIXED + nlen,
+				 QVMI_SES_INFO_FIXED + qvmi__ses_pad8(nlen)))
 		w = "vm info: name padding not zero";
 	else if (!ret->max_transfer || ret->max_transfer > QVMI_SES_MAX_DATA)
 		w = "vm info: bad max_transfer";
@@ -427,7 +428,7 @@ int qvmi_ses_info_decode(const uint8_t *in, size_t len,
 		goto bad;
 	memcpy(ret->name, in + QVMI_SES_INFO_FIXED, nlen);
 	ret->name[nlen] = 0;
-	w = info_ram(in + QVMI_SES_INFO_FIXED + qvmi_ses_pad8(nlen), ret);
+	w = info_ram(in + QVMI_SES_INFO_FIXED + qvmi__ses_pad8(nlen), ret);
 	if (!w)
 		return 0;
 bad:
@@ -438,46 +439,46 @@ bad:
 
 /* ---- registers, error text ---------------------------------------------- */
 
-void qvmi_ses_regs_encode(const struct qvmi_regs_x86 *r,
-			  uint8_t out[QVMI_SES_NREGS * 8])
+void qvmi__ses_regs_encode(const struct qvmi_regs_x86 *r,
+			   uint8_t out[QVMI_SES_NREGS * 8])
 {
 	uint64_t v[QVMI_SES_NREGS];
 
 	memcpy(v, r, sizeof(v));
 	for (int i = 0; i < QVMI_SES_NREGS; i++)
-		qvmi_ses_put64(out + 8 * i, v[i]);
+		qvmi__ses_put64(out + 8 * i, v[i]);
 }
 
-void qvmi_ses_regs_decode(const uint8_t in[QVMI_SES_NREGS * 8],
-			  struct qvmi_regs_x86 *ret)
+void qvmi__ses_regs_decode(const uint8_t in[QVMI_SES_NREGS * 8],
+			   struct qvmi_regs_x86 *ret)
 {
 	uint64_t v[QVMI_SES_NREGS];
 
 	for (int i = 0; i < QVMI_SES_NREGS; i++)
-		v[i] = qvmi_ses_get64(in + 8 * i);
+		v[i] = qvmi__ses_get64(in + 8 * i);
 	memcpy(ret, v, sizeof(v));
 }
 
-size_t qvmi_ses_errtext_encode(const char *text, uint8_t *out)
+size_t qvmi__ses_errtext_encode(const char *text, uint8_t *out)
 {
 	size_t n = strnlen(text, QVMI_SES_ERRTEXT_MAX);
 
-	qvmi_ses_put32(out, (uint32_t)n);
-	qvmi_ses_put32(out + 4, 0);
+	qvmi__ses_put32(out, (uint32_t)n);
+	qvmi__ses_put32(out + 4, 0);
 	memcpy(out + 8, text, n);
 	return 8 + n;
 }
 
-int qvmi_ses_errtext_decode(const uint8_t *in, size_t len, char *buf,
-			    size_t size)
+int qvmi__ses_errtext_decode(const uint8_t *in, size_t len, char *buf,
+			     size_t size)
 {
 	uint32_t n;
 
 	if (len < 8 || !size)
 		return -EPROTO;
-	n = qvmi_ses_get32(in);
-	if (n > QVMI_SES_ERRTEXT_MAX || len != 8 + qvmi_ses_pad8(n) ||
-	    qvmi_ses_get32(in + 4) || !qvmi_ses_zero(in, 8 + n, len))
+	n = qvmi__ses_get32(in);
+	if (n > QVMI_SES_ERRTEXT_MAX || len != 8 + qvmi__ses_pad8(n) ||
+	    qvmi__ses_get32(in + 4) || !qvmi__ses_zero(in, 8 + n, len))
 		return -EPROTO;
 	n = (uint32_t)QVMI_MIN((size_t)n, size - 1);
 	memcpy(buf, in + 8, n);

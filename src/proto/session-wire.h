@@ -112,58 +112,59 @@ struct qvmi_ses_info {
 	struct qvmi_ram_range ram[QVMI_SES_RAM_MAX];
 };
 
-static inline size_t qvmi_ses_pad8(size_t n)
+static inline size_t qvmi__ses_pad8(size_t n)
 {
 	return (n + 7) & ~(size_t)7;
 }
 
-static inline void qvmi_ses_put16(uint8_t *p, uint16_t v)
+static inline void qvmi__ses_put16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;
 	p[1] = (uint8_t)(v >> 8);
 }
-static inline void qvmi_ses_put32(uint8_t *p, uint32_t v)
+static inline void qvmi__ses_put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
-static inline void qvmi_ses_put64(uint8_t *p, uint64_t v)
+static inline void qvmi__ses_put64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
-static inline uint16_t qvmi_ses_get16(const uint8_t *p)
+static inline uint16_t qvmi__ses_get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
 }
-static inline uint32_t qvmi_ses_get32(const uint8_t *p)
+static inline uint32_t qvmi__ses_get32(const uint8_t *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
 }
-static inline uint64_t qvmi_ses_get64(const uint8_t *p)
+static inline uint64_t qvmi__ses_get64(const uint8_t *p)
 {
-	return (uint64_t)qvmi_ses_get32(p) | (uint64_t)qvmi_ses_get32(p + 4)
-						     << 32;
+	return (uint64_t)qvmi__ses_get32(p) | (uint64_t)qvmi__ses_get32(p + 4)
+						      << 32;
 }
 
 /* Write a header for h (h->size is the payload size, already padded). */
-QVMI_HIDDEN void qvmi_ses_hdr_encode(const struct qvmi_ses_hdr *h,
-				     uint8_t out[QVMI_SES_HDR]);
+QVMI_HIDDEN void qvmi__ses_hdr_encode(const struct qvmi_ses_hdr *h,
+				      uint8_t out[QVMI_SES_HDR]);
 /* Decode and check the generic header rules.  0, or -EPROTO with *why. */
-QVMI_HIDDEN int qvmi_ses_hdr_decode(const uint8_t in[QVMI_SES_HDR],
-				    struct qvmi_ses_hdr *ret, const char **why);
+QVMI_HIDDEN int qvmi__ses_hdr_decode(const uint8_t in[QVMI_SES_HDR],
+				     struct qvmi_ses_hdr *ret,
+				     const char **why);
 
 /*
  * Build a frame in out (room for QVMI_SES_HDR + pad8(len)): header, len
  * payload bytes, zero padding.  Returns the frame length.
  */
-QVMI_HIDDEN size_t qvmi_ses_frame(uint8_t *out, uint8_t flags, uint16_t msg,
-				  uint32_t seq, uint32_t error,
-				  const void *payload, size_t len);
+QVMI_HIDDEN size_t qvmi__ses_frame(uint8_t *out, uint8_t flags, uint16_t msg,
+				   uint32_t seq, uint32_t error,
+				   const void *payload, size_t len);
 
 /* Are buf[from, to) all zero? */
-QVMI_HIDDEN bool qvmi_ses_zero(const uint8_t *buf, size_t from, size_t to);
+QVMI_HIDDEN bool qvmi__ses_zero(const uint8_t *buf, size_t from, size_t to);
 
 /*
  * Check a client request against the server's state: flags, sequence
@@ -171,43 +172,43 @@ QVMI_HIDDEN bool qvmi_ses_zero(const uint8_t *buf, size_t from, size_t to);
  * id, exact payload size, zero padding, argument ranges that make the
  * frame malformed.  0, or -EPROTO with *why (a bad frame: close).
  */
-QVMI_HIDDEN int qvmi_ses_check_request(const struct qvmi_ses_hdr *h,
-				       const uint8_t *payload, int auth_stage,
-				       uint32_t expect_seq, const char **why);
+QVMI_HIDDEN int qvmi__ses_check_request(const struct qvmi_ses_hdr *h,
+					const uint8_t *payload, int auth_stage,
+					uint32_t expect_seq, const char **why);
 
 /* Names for logs and the policy (NULL if unknown / not a policy name). */
-QVMI_HIDDEN const char *qvmi_ses_msg_name(uint16_t msg);
-QVMI_HIDDEN const char *qvmi_ses_policy_name(uint16_t msg);
+QVMI_HIDDEN const char *qvmi__ses_msg_name(uint16_t msg);
+QVMI_HIDDEN const char *qvmi__ses_policy_name(uint16_t msg);
 /* Message ids of a policy name, in out (at most 4); count or -ENOENT. */
-QVMI_HIDDEN int qvmi_ses_policy_msgs(const char *name, bool event,
-				     uint16_t out[4]);
+QVMI_HIDDEN int qvmi__ses_policy_msgs(const char *name, bool event,
+				      uint16_t out[4]);
 
 /* VM info block. */
-QVMI_HIDDEN size_t qvmi_ses_info_size(const struct qvmi_ses_info *in);
-QVMI_HIDDEN size_t qvmi_ses_info_encode(const struct qvmi_ses_info *in,
-					uint8_t *out);
-QVMI_HIDDEN int qvmi_ses_info_decode(const uint8_t *in, size_t len,
-				     struct qvmi_ses_info *ret,
-				     const char **why);
+QVMI_HIDDEN size_t qvmi__ses_info_size(const struct qvmi_ses_info *in);
+QVMI_HIDDEN size_t qvmi__ses_info_encode(const struct qvmi_ses_info *in,
+					 uint8_t *out);
+QVMI_HIDDEN int qvmi__ses_info_decode(const uint8_t *in, size_t len,
+				      struct qvmi_ses_info *ret,
+				      const char **why);
 
 /* Registers as 44 little-endian u64 in struct order. */
-QVMI_HIDDEN void qvmi_ses_regs_encode(const struct qvmi_regs_x86 *r,
-				      uint8_t out[QVMI_SES_NREGS * 8]);
-QVMI_HIDDEN void qvmi_ses_regs_decode(const uint8_t in[QVMI_SES_NREGS * 8],
-				      struct qvmi_regs_x86 *ret);
+QVMI_HIDDEN void qvmi__ses_regs_encode(const struct qvmi_regs_x86 *r,
+				       uint8_t out[QVMI_SES_NREGS * 8]);
+QVMI_HIDDEN void qvmi__ses_regs_decode(const uint8_t in[QVMI_SES_NREGS * 8],
+				       struct qvmi_regs_x86 *ret);
 
 /*
  * Check an event frame from qvmid: flags, sequence (expect_seq), known
  * event id, exact payload size, flag and reason ranges.  0, or -EPROTO
  * with *why.
  */
-QVMI_HIDDEN int qvmi_ses_check_event(const struct qvmi_ses_hdr *h,
-				     const uint8_t *payload,
-				     uint32_t expect_seq, const char **why);
+QVMI_HIDDEN int qvmi__ses_check_event(const struct qvmi_ses_hdr *h,
+				      const uint8_t *payload,
+				      uint32_t expect_seq, const char **why);
 
 /* ERROR frame payload: u32 len, u32 pad, text.  Returns payload length. */
-QVMI_HIDDEN size_t qvmi_ses_errtext_encode(const char *text, uint8_t *out);
-QVMI_HIDDEN int qvmi_ses_errtext_decode(const uint8_t *in, size_t len,
-					char *buf, size_t size);
+QVMI_HIDDEN size_t qvmi__ses_errtext_encode(const char *text, uint8_t *out);
+QVMI_HIDDEN int qvmi__ses_errtext_decode(const uint8_t *in, size_t len,
+					 char *buf, size_t size);
 
 #endif

@@ -121,8 +121,8 @@ static int ses_error_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 {
 	char text[QVMI_SES_ERRTEXT_MAX + 1];
 
-	if (!h->error || qvmi_ses_errtext_decode(c->buf + QVMI_SES_HDR, h->size,
-						 text, sizeof(text)))
+	if (!h->error || qvmi__ses_errtext_decode(c->buf + QVMI_SES_HDR,
+						  h->size, text, sizeof(text)))
 		return ses_bad(ctx, c, "malformed error frame");
 	ses_break(c);
 	return qvmi__err(ctx, -(int)QVMI_MIN(h->error, 4095u),
@@ -138,29 +138,29 @@ static int ses_take_event(struct qvmi_ctx *ctx, struct ses_client *c,
 	struct qvmi_event ev = { 0 };
 	const char *why = "?";
 
-	if (qvmi_ses_check_event(h, p, c->ev_seq + 1, &why))
+	if (qvmi__ses_check_event(h, p, c->ev_seq + 1, &why))
 		return ses_bad(ctx, c, why);
 	c->ev_seq = h->seq;
 	ev.type = (enum qvmi_event_type)(h->msg - QVMI_SES_EV_BREAKPOINT + 1);
 	ev.seq = h->seq;
 	if (h->msg == QVMI_SES_EV_UNHOOK) {
-		ev.reason = qvmi_ses_get32(p);
-		ev.timeout_ms = qvmi_ses_get32(p + 4);
+		ev.reason = qvmi__ses_get32(p);
+		ev.timeout_ms = qvmi__ses_get32(p + 4);
 		c->last_unhook = h->seq;
 	} else if (h->msg == QVMI_SES_EV_BP_REMOVED) {
-		ev.addr = qvmi_ses_get64(p);
-		ev.kind = qvmi_ses_get32(p + 8);
-		ev.len = qvmi_ses_get32(p + 12);
+		ev.addr = qvmi__ses_get64(p);
+		ev.kind = qvmi__ses_get32(p + 8);
+		ev.len = qvmi__ses_get32(p + 12);
 	} else if (h->size == QVMI_SES_EV_LIFE_SIZE) {
-		ev.timestamp_ns = qvmi_ses_get64(p);
-		ev.reason = qvmi_ses_get32(p + 8);
-		ev.flags = qvmi_ses_get32(p + 12);
+		ev.timestamp_ns = qvmi__ses_get64(p);
+		ev.reason = qvmi__ses_get32(p + 8);
+		ev.flags = qvmi__ses_get32(p + 12);
 	} else {
-		ev.vcpu = qvmi_ses_get32(p);
-		ev.reason = qvmi_ses_get32(p + 4);
-		ev.addr = qvmi_ses_get64(p + 8);
+		ev.vcpu = qvmi__ses_get32(p);
+		ev.reason = qvmi__ses_get32(p + 4);
+		ev.addr = qvmi__ses_get64(p + 8);
 		/* The VM is stopped until we answer. */
-		qvmi_ses_regs_decode(p + 16, &c->stop_regs);
+		qvmi__ses_regs_decode(p + 16, &c->stop_regs);
 		c->stop_regs_stale = false;
 		c->stop_seq = h->seq;
 		c->stop_vcpu = ev.vcpu;
@@ -194,7 +194,7 @@ static int ses_read_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 
 	if (err)
 		return err;
-	if (qvmi_ses_hdr_decode(c->buf, h, &why))
+	if (qvmi__ses_hdr_decode(c->buf, h, &why))
 		return ses_bad(ctx, c, why);
 	err = ses_xfer(ctx, c, c->buf + QVMI_SES_HDR, h->size, false, deadline);
 	if (err)
@@ -224,8 +224,8 @@ static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 
 	if (c->fd < 0)
 		return qvmi__err(ctx, -EPIPE, "session: connection lost");
-	n = qvmi_ses_frame(c->buf, 0, msg, ++c->seq, 0, c->buf + QVMI_SES_HDR,
-			   len);
+	n = qvmi__ses_frame(c->buf, 0, msg, ++c->seq, 0, c->buf + QVMI_SES_HDR,
+			    len);
 	serr = ses_xfer(ctx, c, c->buf, n, true, deadline);
 	/* Bounded: each event needs its own bytes before the deadline. */
 	do {
@@ -246,7 +246,7 @@ static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 		return ses_bad(ctx, c, "error reply with a payload");
 	if (h.error)
 		return qvmi__err(ctx, -(int)QVMI_MIN(h.error, 4095u),
-				 "session: %s: %s", qvmi_ses_msg_name(msg),
+				 "session: %s: %s", qvmi__ses_msg_name(msg),
 				 strerror((int)QVMI_MIN(h.error, 4095u)));
 	return (int)h.size;
 }
@@ -257,7 +257,7 @@ static int ses_call_exact(struct qvmi_ctx *ctx, struct ses_client *c,
 {
 	int n = ses_call(ctx, c, msg, len);
 
-	if (n >= 0 && (size_t)n != qvmi_ses_pad8(want))
+	if (n >= 0 && (size_t)n != qvmi__ses_pad8(want))
 		return ses_bad(ctx, c, "reply of the wrong size");
 	return n < 0 ? n : 0;
 }
@@ -275,15 +275,15 @@ static int ses_read(struct qvmi_source *s, uint64_t addr, void *buf, size_t len)
 		uint8_t *p = c->buf + QVMI_SES_HDR;
 		int err;
 
-		qvmi_ses_put64(p, addr);
-		qvmi_ses_put32(p + 8, n);
-		qvmi_ses_put32(p + 12, 0);
+		qvmi__ses_put64(p, addr);
+		qvmi__ses_put32(p + 8, n);
+		qvmi__ses_put32(p + 12, 0);
 		err = ses_call_exact(ctx, c, QVMI_SES_READ_PA, 16, n);
 		if (err == -EFAULT)
 			return qvmi__fault(ctx, addr, "session read");
 		if (err)
 			return err;
-		if (!qvmi_ses_zero(p, n, qvmi_ses_pad8(n)))
+		if (!qvmi__ses_zero(p, n, qvmi__ses_pad8(n)))
 			return ses_bad(ctx, c, "read padding not zero");
 		memcpy(b, p, n);
 		b += n, addr += n, len -= n;
@@ -303,9 +303,9 @@ static int ses_write(struct qvmi_source *s, uint64_t addr, const void *buf,
 		uint8_t *p = c->buf + QVMI_SES_HDR;
 		int err;
 
-		qvmi_ses_put64(p, addr);
-		qvmi_ses_put32(p + 8, n);
-		qvmi_ses_put32(p + 12, 0);
+		qvmi__ses_put64(p, addr);
+		qvmi__ses_put32(p + 8, n);
+		qvmi__ses_put32(p + 12, 0);
 		memcpy(p + 16, b, n);
 		err = ses_call_exact(ctx, c, QVMI_SES_WRITE_PA, 16 + n, 0);
 		if (err == -EFAULT)
@@ -352,12 +352,12 @@ static int ses_get_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
 		*ret = c->stop_regs;
 		return 0;
 	}
-	qvmi_ses_put32(p, vcpu);
-	qvmi_ses_put32(p + 4, 0);
+	qvmi__ses_put32(p, vcpu);
+	qvmi__ses_put32(p + 4, 0);
 	err = ses_call_exact(ctl->ctx, c, QVMI_SES_GET_REGS, 8,
 			     QVMI_SES_NREGS * 8);
 	if (!err)
-		qvmi_ses_regs_decode(p, ret);
+		qvmi__ses_regs_decode(p, ret);
 	return err;
 }
 
@@ -369,9 +369,9 @@ static int ses_set_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
 	uint8_t *p = c->buf + QVMI_SES_HDR;
 	int err;
 
-	qvmi_ses_put32(p, vcpu);
-	qvmi_ses_put32(p + 4, 0);
-	qvmi_ses_regs_encode(regs, p + 8);
+	qvmi__ses_put32(p, vcpu);
+	qvmi__ses_put32(p + 4, 0);
+	qvmi__ses_regs_encode(regs, p + 8);
 	err = ses_call_exact(ctl->ctx, c, QVMI_SES_SET_REGS,
 			     8 + QVMI_SES_NREGS * 8, 0);
 	/* The registers sent with the stop event are stale now. */
@@ -390,7 +390,7 @@ static int ses_pause_call(struct qvmi_ctl *ctl, uint16_t msg)
 
 	if (err)
 		return err;
-	st = qvmi_ses_get32(c->buf + QVMI_SES_HDR + 4);
+	st = qvmi__ses_get32(c->buf + QVMI_SES_HDR + 4);
 	qvmi__vm_state_changed(ctl->ctx, st <= QVMI_VM_FROZEN ?
 						 (enum qvmi_vm_state)st :
 						 QVMI_VM_UNKNOWN);
@@ -409,8 +409,8 @@ static int ses_event_reply(struct qvmi_ctl *ctl, uint32_t action)
 	uint8_t *p = c->buf + QVMI_SES_HDR;
 	int err;
 
-	qvmi_ses_put32(p, c->stop_seq);
-	qvmi_ses_put32(p + 4, action);
+	qvmi__ses_put32(p, c->stop_seq);
+	qvmi__ses_put32(p + 4, action);
 	c->stop_seq = 0;
 	err = ses_call_exact(ctl->ctx, c, QVMI_SES_EVENT_REPLY, 8, 0);
 	if (!err && !action)
@@ -434,9 +434,9 @@ static int ses_bp(struct qvmi_ctl *ctl, bool insert, enum qvmi_bp_kind kind,
 	struct ses_client *c = ctl->priv;
 	uint8_t *p = c->buf + QVMI_SES_HDR;
 
-	qvmi_ses_put64(p, gva);
-	qvmi_ses_put32(p + 8, (uint32_t)kind);
-	qvmi_ses_put32(p + 12, len);
+	qvmi__ses_put64(p, gva);
+	qvmi__ses_put32(p + 8, (uint32_t)kind);
+	qvmi__ses_put32(p + 12, len);
 	return ses_call_exact(ctl->ctx, c,
 			      insert ? QVMI_SES_BP_SET : QVMI_SES_BP_CLEAR, 16,
 			      0);
@@ -532,8 +532,8 @@ static int ses_step(struct qvmi_ctl *ctl, unsigned int vcpu)
 	if (c->stop_seq && vcpu == c->stop_vcpu) {
 		err = ses_event_reply(ctl, 1);
 	} else {
-		qvmi_ses_put32(p, vcpu);
-		qvmi_ses_put32(p + 4, 0);
+		qvmi__ses_put32(p, vcpu);
+		qvmi__ses_put32(p + 4, 0);
 		err = ses_call_exact(ctl->ctx, c, QVMI_SES_STEP, 8, 0);
 	}
 	if (!err)
@@ -563,7 +563,7 @@ static int ses_state(struct qvmi_ctl *ctl, enum qvmi_vm_state *ret)
 		return qvmi__err(ctl->ctx, -ENOMEM, "out of memory");
 	n = ses_call(ctl->ctx, c, QVMI_SES_VM_INFO, 0);
 	if (n >= 0 &&
-	    qvmi_ses_info_decode(c->buf + QVMI_SES_HDR, (size_t)n, info, &why))
+	    qvmi__ses_info_decode(c->buf + QVMI_SES_HDR, (size_t)n, info, &why))
 		n = ses_bad(ctl->ctx, c, why);
 	if (n >= 0) {
 		*ret = info->state <= QVMI_VM_FROZEN ?
@@ -700,7 +700,7 @@ static int ses_connect(struct qvmi_ctx *ctx, struct ses_client *c,
 	if (!strncmp(path, "tcp:", 4))
 		return ses_connect_tcp(ctx, c, path + 4, deadline);
 	if (!strncmp(path, "vsock:", 6))
-		return qvmi_ses_connect_vsock(ctx, path, deadline, &c->fd);
+		return qvmi__ses_connect_vsock(ctx, path, deadline, &c->fd);
 	if (!*path || strlen(path) >= sizeof(sa.sun_path))
 		return qvmi__err(ctx, -ENAMETOOLONG,
 				 "session: socket path empty or too long");
@@ -733,22 +733,23 @@ static int ses_handshake(struct qvmi_ctx *ctx, struct ses_client *c,
 	int n;
 
 	memset(p, 0, QVMI_SES_HELLO_REQ);
-	qvmi_ses_put16(p, QVMI_SES_VERSION);
-	qvmi_ses_put16(p + 2, QVMI_SES_VERSION);
-	if (qvmi_ses_nonce(p + 8))
+	qvmi__ses_put16(p, QVMI_SES_VERSION);
+	qvmi__ses_put16(p + 2, QVMI_SES_VERSION);
+	if (qvmi__ses_nonce(p + 8))
 		return qvmi__err(ctx, -EIO, "session: no random bytes");
 	/* The request goes out from c->buf: keep a copy for the MACs. */
-	qvmi_ses_frame(t, 0, QVMI_SES_HELLO, c->seq + 1, 0, p,
-		       QVMI_SES_HELLO_REQ);
+	qvmi__ses_frame(t, 0, QVMI_SES_HELLO, c->seq + 1, 0, p,
+			QVMI_SES_HELLO_REQ);
 	n = ses_call_exact(ctx, c, QVMI_SES_HELLO, QVMI_SES_HELLO_REQ,
 			   QVMI_SES_HELLO_REP);
 	if (n)
 		return n;
-	if (qvmi_ses_get16(p) != QVMI_SES_VERSION || !qvmi_ses_zero(p, 2, 8))
+	if (qvmi__ses_get16(p) != QVMI_SES_VERSION || !qvmi__ses_zero(p, 2, 8))
 		return ses_bad(ctx, c, "hello reply");
 	memcpy(t + QVMI_SES_HDR + QVMI_SES_HELLO_REQ, c->buf,
 	       QVMI_SES_HDR + QVMI_SES_HELLO_REP);
-	if (qvmi_ses_mac(key, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0, mac))
+	if (qvmi__ses_mac(key, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0,
+			  mac))
 		return qvmi__err(ctx, -EIO, "session: HMAC failed");
 	memcpy(p, mac, QVMI_SES_MAC);
 	n = ses_call(ctx, c, QVMI_SES_AUTH, QVMI_SES_MAC);
@@ -757,9 +758,9 @@ static int ses_handshake(struct qvmi_ctx *ctx, struct ses_client *c,
 	if (n < 0)
 		return n;
 	if (n < QVMI_SES_MAC ||
-	    qvmi_ses_mac(key, QVMI_SES_ROLE_SERVER, t, sizeof(t), mac,
-			 QVMI_SES_MAC, want) ||
-	    !qvmi_ses_mac_equal(want, p)) {
+	    qvmi__ses_mac(key, QVMI_SES_ROLE_SERVER, t, sizeof(t), mac,
+			  QVMI_SES_MAC, want) ||
+	    !qvmi__ses_mac_equal(want, p)) {
 		ses_break(c);
 		return qvmi__err(ctx, -EACCES,
 				 "session: qvmid did not prove the key");
@@ -772,7 +773,7 @@ static char *uuid_text(const uint8_t u[16])
 {
 	char *s;
 
-	if (qvmi_ses_zero(u, 0, 16))
+	if (qvmi__ses_zero(u, 0, 16))
 		return NULL;
 	if (asprintf(&s,
 		     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
@@ -929,8 +930,8 @@ QVMI_API int qvmi_session_unhook_ack(struct qvmi_ctx *ctx)
 		return ctx ? qvmi__err(ctx, -EOPNOTSUPP, "not a session") :
 			     -EINVAL;
 	p = c->buf + QVMI_SES_HDR;
-	qvmi_ses_put32(p, c->last_unhook);
-	qvmi_ses_put32(p + 4, 0);
+	qvmi__ses_put32(p, c->last_unhook);
+	qvmi__ses_put32(p + 4, 0);
 	err = ses_call_exact(ctx, c, QVMI_SES_UNHOOK_ACK, 8, 0);
 	if (!err)
 		c->last_unhook = 0;
@@ -950,8 +951,8 @@ static int ses_attach(struct qvmi_ctx *ctx, struct ses_client *c,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	err = ses_handshake(ctx, c, key, &len);
 	if (!err &&
-	    qvmi_ses_info_decode(c->buf + QVMI_SES_HDR + QVMI_SES_MAC,
-				 (size_t)len - QVMI_SES_MAC, info, &why))
+	    qvmi__ses_info_decode(c->buf + QVMI_SES_HDR + QVMI_SES_MAC,
+				  (size_t)len - QVMI_SES_MAC, info, &why))
 		err = ses_bad(ctx, c, why);
 	if (!err)
 		err = ses_install(ctx, c, info);
@@ -981,9 +982,9 @@ static struct ses_client *ses_new(int timeout_ms)
 	return c;
 }
 
-int qvmi_ses_client_attach(struct qvmi_ctx *ctx, int fd,
-			   const struct qvmi_ses_key *key, int timeout_ms,
-			   const char *what)
+int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
+			    const struct qvmi_ses_key *key, int timeout_ms,
+			    const char *what)
 {
 	struct ses_client *c = ses_new(timeout_ms);
 	int err;
@@ -998,7 +999,7 @@ int qvmi_ses_client_attach(struct qvmi_ctx *ctx, int fd,
 	return err;
 }
 
-int qvmi_ses_client_fd(struct qvmi_ctx *ctx)
+int qvmi__ses_client_fd(struct qvmi_ctx *ctx)
 {
 	struct ses_client *c = ses_of(ctx);
 
@@ -1021,7 +1022,7 @@ QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 				 "needed");
 	if (ctx->sources || ctx->ctl)
 		return qvmi__err(ctx, -EBUSY, "session: already attached");
-	err = qvmi_ses_key_load(kpath, &key, &why);
+	err = qvmi__ses_key_load(kpath, &key, &why);
 	if (err)
 		return qvmi__err(ctx, err, "session: key %s: %s", kpath, why);
 	c = ses_new(QVMI_OPTS_GET(opts, timeout_ms, 0));
@@ -1035,6 +1036,6 @@ QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 out:
 	if (c)
 		ses_unref(c);
-	qvmi_ses_key_clear(&key);
+	qvmi__ses_key_clear(&key);
 	return err;
 }

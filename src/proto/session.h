@@ -17,13 +17,13 @@
  * handshake and each later request (<= 0: 5000).  what names the peer
  * in the log.
  */
-QVMI_HIDDEN int qvmi_ses_client_attach(struct qvmi_ctx *ctx, int fd,
-				       const struct qvmi_ses_key *key,
-				       int timeout_ms, const char *what);
+QVMI_HIDDEN int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
+					const struct qvmi_ses_key *key,
+					int timeout_ms, const char *what);
 /* The session socket of an attached ctx, -1 if none or lost. */
-QVMI_HIDDEN int qvmi_ses_client_fd(struct qvmi_ctx *ctx);
+QVMI_HIDDEN int qvmi__ses_client_fd(struct qvmi_ctx *ctx);
 /* "vsock:CID:PORT" (session-listen.c): connect before deadline_ms. */
-QVMI_HIDDEN int qvmi_ses_connect_vsock(struct qvmi_ctx *ctx, const char *spec,
-				       int64_t deadline_ms, int *fd);
+QVMI_HIDDEN int qvmi__ses_connect_vsock(struct qvmi_ctx *ctx, const char *spec,
+					int64_t deadline_ms, int *fd);
 
 #endif

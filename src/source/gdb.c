@@ -14,13 +14,13 @@ static int gdb_src_access(struct qvmi_source *s, uint64_t addr, void *rbuf,
 {
 	struct qvmi_gdb *g = s->priv;
 	bool held;
-	int err = qvmi_gdb_hold(g, &held), err2;
+	int err = qvmi__gdb_hold(g, &held), err2;
 
 	if (err)
 		return err;
-	err = rbuf ? qvmi_gdb_read_mem(g, 0, true, addr, rbuf, len) :
-		     qvmi_gdb_write_mem(g, 0, true, addr, wbuf, len);
-	err2 = qvmi_gdb_release(g, held);
+	err = rbuf ? qvmi__gdb_read_mem(g, 0, true, addr, rbuf, len) :
+		     qvmi__gdb_write_mem(g, 0, true, addr, wbuf, len);
+	err2 = qvmi__gdb_release(g, held);
 	return err ? err : err2;
 }
 
@@ -38,7 +38,7 @@ static int gdb_src_write(struct qvmi_source *s, uint64_t addr, const void *buf,
 
 static void gdb_src_destroy(struct qvmi_source *s)
 {
-	qvmi_gdb_unref(s->priv);
+	qvmi__gdb_unref(s->priv);
 }
 
 static const struct qvmi_source_ops gdb_source_ops = {
@@ -53,12 +53,12 @@ int qvmi__source_gdb_create(struct qvmi_ctx *ctx, struct qvmi_gdb *g,
 {
 	int err;
 
-	if (!qvmi_gdb_has_phys(g))
+	if (!qvmi__gdb_has_phys(g))
 		return qvmi__err(ctx, -EOPNOTSUPP,
 				 "gdb: stub has no physical memory mode");
-	err = qvmi_source_create(ctx, &gdb_source_ops, qvmi_gdb_ref(g),
+	err = qvmi_source_create(ctx, &gdb_source_ops, qvmi__gdb_ref(g),
 				 QVMI_SOURCE_SLOW, ret);
 	if (err)
-		qvmi_gdb_unref(g);
+		qvmi__gdb_unref(g);
 	return err;
 }

@@ -172,8 +172,8 @@ static ssize_t pmem_read_batch(struct qvmi_ctx *ctx, struct pmem_src *p,
 	for (; k < PIPE_MAX && done < len; k++) {
 		sz[k] = (size_t)QVMI_MIN((uint64_t)(len - done),
 					 p->max_transfer);
-		qvmi_pmem_encode_req(hdr[k], QVMI_PMEM_READ, addr + done,
-				     sz[k]);
+		qvmi__pmem_encode_req(hdr[k], QVMI_PMEM_READ, addr + done,
+				      sz[k]);
 		iov[k] = (struct iovec){ hdr[k], sizeof(hdr[k]) };
 		done += sz[k];
 	}
@@ -198,7 +198,7 @@ static int pmem_write_one(struct qvmi_ctx *ctx, struct pmem_src *p,
 	int64_t deadline = qvmi__mono_ms() + p->timeout_ms;
 	int err;
 
-	qvmi_pmem_encode_req(hdr, QVMI_PMEM_WRITE, addr, len);
+	qvmi__pmem_encode_req(hdr, QVMI_PMEM_WRITE, addr, len);
 	err = pmem_xfer(ctx, p, iov, 2, true, deadline);
 	if (!err)
 		err = pmem_xfer(ctx, p, &st, 1, false, deadline);
@@ -261,7 +261,7 @@ static void pmem_destroy(struct qvmi_source *s)
 
 	if (p->fd >= 0) {
 		/* Polite goodbye; the server ends the connection on EOF too. */
-		qvmi_pmem_encode_req(hdr, QVMI_PMEM_QUIT, 0, 0);
+		qvmi__pmem_encode_req(hdr, QVMI_PMEM_QUIT, 0, 0);
 		ssize_t n = send(p->fd, hdr, sizeof(hdr),
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 

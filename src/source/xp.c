@@ -36,10 +36,10 @@ static int xp_chunk(struct qvmi_source *s, uint64_t addr, uint8_t *buf,
 	int err;
 
 	snprintf(cmd, sizeof(cmd), "xp /%zuxb 0x%" PRIx64, len, addr);
-	err = qvmi_qmp_hmp(q, cmd, &out);
+	err = qvmi__qmp_hmp(q, cmd, &out);
 	if (err < 0)
 		return err;
-	err = qvmi_hmp_parse_xp_partial(out, addr, buf, len, &done);
+	err = qvmi__hmp_parse_xp_partial(out, addr, buf, len, &done);
 	if (err == -EFAULT)
 		err = qvmi__fault(ctx, addr + done, "xp: QEMU cannot access");
 	else if (err < 0)

@@ -69,7 +69,7 @@ static void send_seq(uint16_t id, uint32_t seq, const void *p, size_t n)
 	uint8_t b[MSG_MAX];
 	struct qvmi_kvmi_hdr h = { id, (uint16_t)n, seq };
 
-	qvmi_kvmi_hdr_encode(&h, b);
+	qvmi__kvmi_hdr_encode(&h, b);
 	if (n)
 		memcpy(b + QVMI_KVMI_HDR, p, n);
 	CHECK_INT(write(T.fd, b, QVMI_KVMI_HDR + n), ==,
@@ -92,7 +92,7 @@ static int32_t get_reply(uint16_t id, uint32_t seq, void *out, size_t cap,
 		const char *why;
 
 		read_all(T.fd, b, QVMI_KVMI_HDR);
-		CHECK_OK(qvmi_kvmi_hdr_decode(b, &h, &why));
+		CHECK_OK(qvmi__kvmi_hdr_decode(b, &h, &why));
 		read_all(T.fd, b + QVMI_KVMI_HDR, h.size);
 		if (h.id == QVMI_KVMI_EVENT) {
 			CHECK(T.nev < MAX_EVQ);
@@ -109,7 +109,7 @@ static int32_t get_reply(uint16_t id, uint32_t seq, void *out, size_t cap,
 		if (out)
 			memcpy(out, b + QVMI_KVMI_HDR + QVMI_KVMI_ERR,
 			       QVMI_MIN(cap, (size_t)h.size - QVMI_KVMI_ERR));
-		return (int32_t)qvmi_kvmi_u32(b + QVMI_KVMI_HDR);
+		return (int32_t)qvmi__kvmi_u32(b + QVMI_KVMI_HDR);
 	}
 	CHECK_MSG(0, "no reply to id %u", id);
 	return 0;
@@ -131,7 +131,7 @@ static void wait_events(unsigned int want)
 		const char *why;
 
 		read_all(T.fd, b, QVMI_KVMI_HDR);
-		CHECK_OK(qvmi_kvmi_hdr_decode(b, &h, &why));
+		CHECK_OK(qvmi__kvmi_hdr_decode(b, &h, &why));
 		CHECK_INT(h.id, ==, QVMI_KVMI_EVENT);
 		read_all(T.fd, b + QVMI_KVMI_HDR, h.size);
 		T.evq[T.nev].seq = h.seq;
@@ -168,12 +168,12 @@ static void accept_handshake(void)
 	T.fd = accept4(T.lfd, NULL, NULL, SOCK_CLOEXEC);
 	CHECK(T.fd >= 0);
 	read_all(T.fd, hs, sizeof(hs));
-	CHECK_INT(qvmi_kvmi_u32(hs), ==, 96);
+	CHECK_INT(qvmi__kvmi_u32(hs), ==, 96);
 	/* start_time: QEMU's start, in Unix seconds, before now */
-	CHECK((int64_t)qvmi_kvmi_u64(hs + 24) > 1600000000);
-	CHECK((int64_t)qvmi_kvmi_u64(hs + 24) <= (int64_t)time(NULL));
+	CHECK((int64_t)qvmi__kvmi_u64(hs + 24) > 1600000000);
+	CHECK((int64_t)qvmi__kvmi_u64(hs + 24) <= (int64_t)time(NULL));
 	CHECK_INT(hs[32 + 63], ==, 0);
-	qvmi_kvmi_put32(ans, 24); /* no key: zeros, as LibVMI sends */
+	qvmi__kvmi_put32(ans, 24); /* no key: zeros, as LibVMI sends */
 	CHECK_INT(write(T.fd, ans, sizeof(ans)), ==, 24);
 	T.nev = 0;
 }
@@ -278,7 +278,7 @@ static void pause_all(unsigned int n)
 
 	send_msg(QVMI_KVMI_CONTROL_CMD_RESPONSE, off, 8);
 	for (unsigned int v = 0; v < n; v++) {
-		qvmi_kvmi_put16(p, (uint16_t)v);
+		qvmi__kvmi_put16(p, (uint16_t)v);
 		p[8] = 1;
 		send_msg(QVMI_KVMI_PAUSE_VCPU, p, 16);
 	}
@@ -313,8 +313,8 @@ static int kv_read(struct qvmi_source *s, uint64_t gpa, void *buf, size_t len)
 		uint8_t req[16];
 		size_t n = QVMI_MIN(len, 4096 - (gpa & 4095)), got = 0;
 
-		qvmi_kvmi_put64(req, gpa);
-		qvmi_kvmi_put64(req + 8, n);
+		qvmi__kvmi_put64(req, gpa);
+		qvmi__kvmi_put64(req + 8, n);
 		if (call(QVMI_KVMI_READ_PHYSICAL, req, 16, b, n, &got) ||
 		    got != n)
 			return -EFAULT;
@@ -347,25 +347,25 @@ static void check_pause_events(unsigned int smp, uint64_t *cr3, uint64_t *rip)
 	CHECK_INT(T.nev, ==, smp);
 	for (unsigned int i = 0; i < T.nev; i++) {
 		const uint8_t *e = T.evq[i].b;
-		unsigned int v = qvmi_kvmi_u16(e + 2);
+		unsigned int v = qvmi__kvmi_u16(e + 2);
 		/* struct kvm_segment: base, limit, selector, type, present,
 		 * dpl, db, s, l */
 		const uint8_t *cs = e + EV_CS;
 
 		CHECK_INT(T.evq[i].size, ==, 544);
-		CHECK_INT(qvmi_kvmi_u16(e), ==, 544);
+		CHECK_INT(qvmi__kvmi_u16(e), ==, 544);
 		CHECK_INT(e[4], ==, QVMI_KVMI_EV_PAUSE_VCPU);
 		CHECK(v < smp && v < 64 && !seen[v]);
 		seen[v] = true;
 		CHECK_INT(e[EV_MODE], ==, 8); /* long mode, CS.L */
 		CHECK_INT(cs[14 + 4], ==, 1); /* cs.l */
-		CHECK_INT(qvmi_kvmi_u16(cs + 12), ==, 0x10); /* __KERNEL_CS */
-		CHECK(qvmi_kvmi_u64(e + EV_EFER) & (1u << 10)); /* LMA */
-		CHECK_U64(qvmi_kvmi_u64(e + EV_MSR_EFER), ==,
-			  qvmi_kvmi_u64(e + EV_EFER));
+		CHECK_INT(qvmi__kvmi_u16(cs + 12), ==, 0x10); /* __KERNEL_CS */
+		CHECK(qvmi__kvmi_u64(e + EV_EFER) & (1u << 10)); /* LMA */
+		CHECK_U64(qvmi__kvmi_u64(e + EV_MSR_EFER), ==,
+			  qvmi__kvmi_u64(e + EV_EFER));
 		if (v == 0) {
-			*cr3 = qvmi_kvmi_u64(e + EV_CR3);
-			*rip = qvmi_kvmi_u64(e + EV_RIP);
+			*cr3 = qvmi__kvmi_u64(e + EV_CR3);
+			*rip = qvmi__kvmi_u64(e + EV_RIP);
 		}
 	}
 	CHECK(*cr3 != 0);
@@ -376,22 +376,22 @@ static void check_registers(uint64_t rip)
 	uint8_t req[16 + 8] = { 0 }, b[MSG_MAX];
 	size_t n;
 
-	qvmi_kvmi_put16(req + 8, 2);
-	qvmi_kvmi_put32(req + 16, 0xc0000080); /* EFER */
-	qvmi_kvmi_put32(req + 20, 0xc0000101); /* GS_BASE */
+	qvmi__kvmi_put16(req + 8, 2);
+	qvmi__kvmi_put32(req + 16, 0xc0000080); /* EFER */
+	qvmi__kvmi_put32(req + 20, 0xc0000101); /* GS_BASE */
 	CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, req, 24, b, sizeof(b), &n), ==,
 		  0);
 	CHECK_INT(n, ==, 472 + 2 * 16);
-	CHECK_INT(qvmi_kvmi_u32(b), ==, 8);
-	CHECK_U64(qvmi_kvmi_u64(b + 8 + 128), ==, rip);
-	CHECK_INT(qvmi_kvmi_u32(b + 464), ==, 2);
-	CHECK_INT(qvmi_kvmi_u32(b + 472), ==, 0xc0000080);
-	CHECK(qvmi_kvmi_u64(b + 472 + 8) & (1u << 10));
+	CHECK_INT(qvmi__kvmi_u32(b), ==, 8);
+	CHECK_U64(qvmi__kvmi_u64(b + 8 + 128), ==, rip);
+	CHECK_INT(qvmi__kvmi_u32(b + 464), ==, 2);
+	CHECK_INT(qvmi__kvmi_u32(b + 472), ==, 0xc0000080);
+	CHECK(qvmi__kvmi_u64(b + 472 + 8) & (1u << 10));
 	/* GS_BASE in the kernel: a per-cpu area in the direct map */
-	CHECK(qvmi_kvmi_u64(b + 472 + 24) >= 0xff00000000000000ull);
+	CHECK(qvmi__kvmi_u64(b + 472 + 24) >= 0xff00000000000000ull);
 	/* LSTAR: no stock read path, -KVM_EINVAL by default (docs/KVMI.md) */
-	qvmi_kvmi_put16(req + 8, 1);
-	qvmi_kvmi_put32(req + 16, 0xc0000082);
+	qvmi__kvmi_put16(req + 8, 1);
+	qvmi__kvmi_put32(req + 16, 0xc0000082);
 	CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, req, 20, b, sizeof(b), &n), ==,
 		  -EINVAL);
 }
@@ -409,8 +409,8 @@ static void check_markers(void)
 
 		if (!m[i].heap_pa || !len || len > 4096 - (m[i].heap_pa & 4095))
 			continue;
-		qvmi_kvmi_put64(req, m[i].heap_pa);
-		qvmi_kvmi_put64(req + 8, len);
+		qvmi__kvmi_put64(req, m[i].heap_pa);
+		qvmi__kvmi_put64(req + 8, len);
 		CHECK_INT(call(QVMI_KVMI_READ_PHYSICAL, req, 16, b, sizeof(b),
 			       &n),
 			  ==, 0);
@@ -470,13 +470,13 @@ static void check_tasks(uint64_t cr3, uint64_t rip, uint64_t mem)
 	qvmi_linux_task_list_deinit(&l);
 	/* VCPU_TRANSLATE_GVA of vCPU 0's RIP, against libqvmi's walk */
 	CHECK_OK(qvmi_translate(ctx, cr3, rip, &pa));
-	qvmi_kvmi_put64(req + 8, rip);
+	qvmi__kvmi_put64(req + 8, rip);
 	CHECK_INT(call(QVMI_KVMI_VCPU_TRANSLATE_GVA, req, 16, b, 8, &n), ==, 0);
-	kpa = qvmi_kvmi_u64(b);
+	kpa = qvmi__kvmi_u64(b);
 	CHECK_U64(kpa, ==, pa);
-	qvmi_kvmi_put64(req + 8, 0x10); /* unmapped: ~0, not an error */
+	qvmi__kvmi_put64(req + 8, 0x10); /* unmapped: ~0, not an error */
 	CHECK_INT(call(QVMI_KVMI_VCPU_TRANSLATE_GVA, req, 16, b, 8, &n), ==, 0);
-	CHECK_U64(qvmi_kvmi_u64(b), ==, ~0ull);
+	CHECK_U64(qvmi__kvmi_u64(b), ==, ~0ull);
 	qvmi_linux_destroy(lx);
 	qvmi_ctx_destroy(ctx);
 }
@@ -491,11 +491,11 @@ static void test_client(void)
 	char st[32];
 
 	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
-	CHECK_INT(qvmi_kvmi_u32(b), ==, 1);
+	CHECK_INT(qvmi__kvmi_u32(b), ==, 1);
 	CHECK_INT(call(QVMI_KVMI_GET_GUEST_INFO, NULL, 0, b, 16, &n), ==, 0);
-	CHECK_INT(qvmi_kvmi_u32(b), ==, smp);
+	CHECK_INT(qvmi__kvmi_u32(b), ==, smp);
 	CHECK_INT(call(QVMI_KVMI_GET_MAX_GFN, NULL, 0, b, 8, &n), ==, 0);
-	CHECK_U64(qvmi_kvmi_u64(b), ==, g->mem_bytes / 4096);
+	CHECK_U64(qvmi__kvmi_u64(b), ==, g->mem_bytes / 4096);
 	/* TCG: QEMU has no TSC frequency (qom tsc-frequency 0) */
 	memset(b, 0, 8);
 	CHECK_INT(call(QVMI_KVMI_GET_VCPU_INFO, b, 8, b, 8, &n), ==, -95);
@@ -532,8 +532,8 @@ static void write_byte(uint64_t gpa, uint8_t v)
 {
 	uint8_t req[17];
 
-	qvmi_kvmi_put64(req, gpa);
-	qvmi_kvmi_put64(req + 8, 1);
+	qvmi__kvmi_put64(req, gpa);
+	qvmi__kvmi_put64(req + 8, 1);
 	req[16] = v;
 	CHECK_INT(call(QVMI_KVMI_WRITE_PHYSICAL, req, 17, NULL, 0, NULL), ==,
 		  0);
@@ -544,9 +544,9 @@ static void vcpu_ctl(uint16_t id, unsigned int vcpu, uint16_t ev,
 {
 	uint8_t p[16] = { 0 };
 
-	qvmi_kvmi_put16(p, (uint16_t)vcpu);
+	qvmi__kvmi_put16(p, (uint16_t)vcpu);
 	if (id == QVMI_KVMI_CONTROL_EVENTS) {
-		qvmi_kvmi_put16(p + 8, ev);
+		qvmi__kvmi_put16(p + 8, ev);
 		p[10] = enable;
 	} else {
 		p[8] = enable;
@@ -561,16 +561,16 @@ static void set_rax(unsigned int v, const uint8_t *kregs, uint64_t val)
 	uint8_t p[8 + 144] = { 0 }, r[16] = { 0 }, b[MSG_MAX];
 	size_t n;
 
-	qvmi_kvmi_put16(p, (uint16_t)v);
+	qvmi__kvmi_put16(p, (uint16_t)v);
 	memcpy(p + 8, kregs, 144);
-	qvmi_kvmi_put64(p + 8, val); /* kvm_regs.rax */
+	qvmi__kvmi_put64(p + 8, val); /* kvm_regs.rax */
 	CHECK_INT(call(QVMI_KVMI_SET_REGISTERS, p, sizeof(p), NULL, 0, NULL),
 		  ==, 0);
-	qvmi_kvmi_put16(r, (uint16_t)v);
+	qvmi__kvmi_put16(r, (uint16_t)v);
 	CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, r, 16, b, sizeof(b), &n), ==,
 		  0);
-	CHECK_U64(qvmi_kvmi_u64(b + 8), ==, val);
-	CHECK_U64(qvmi_kvmi_u64(b + 8 + 128), ==, qvmi_kvmi_u64(kregs + 128));
+	CHECK_U64(qvmi__kvmi_u64(b + 8), ==, val);
+	CHECK_U64(qvmi__kvmi_u64(b + 8 + 128), ==, qvmi__kvmi_u64(kregs + 128));
 }
 
 static void reply_event(const struct ev *e, uint8_t action)
@@ -617,12 +617,12 @@ static void test_breakpoint(void)
 
 	CHECK_OK(guest_ksym("__x64_sys_clock_nanosleep", &va));
 	pause_all(smp);
-	qvmi_kvmi_put64(req + 8, va);
+	qvmi__kvmi_put64(req + 8, va);
 	CHECK_INT(call(QVMI_KVMI_VCPU_TRANSLATE_GVA, req, 16, b, 8, &n), ==, 0);
-	gpa = qvmi_kvmi_u64(b);
+	gpa = qvmi__kvmi_u64(b);
 	CHECK(gpa != ~0ull);
-	qvmi_kvmi_put64(req, gpa);
-	qvmi_kvmi_put64(req + 8, 1);
+	qvmi__kvmi_put64(req, gpa);
+	qvmi__kvmi_put64(req + 8, 1);
 	CHECK_INT(call(QVMI_KVMI_READ_PHYSICAL, req, 16, &orig, 1, &n), ==, 0);
 	CHECK(orig != 0xcc);
 	write_byte(gpa, 0xcc);
@@ -642,23 +642,23 @@ static void test_breakpoint(void)
 		e = T.evq[0];
 		T.nev = 0;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		v = qvmi_kvmi_u16(e.b + 2);
+		v = qvmi__kvmi_u16(e.b + 2);
 		CHECK_INT(e.b[4], ==, QVMI_KVMI_EV_BREAKPOINT);
 		CHECK_INT(e.size, ==, 544 + 16);
-		CHECK_U64(qvmi_kvmi_u64(e.b + 544), ==, gpa);
+		CHECK_U64(qvmi__kvmi_u64(e.b + 544), ==, gpa);
 		CHECK_INT(e.b[544 + 8], ==, 1);
-		CHECK_U64(qvmi_kvmi_u64(e.b + EV_RIP), ==, va);
+		CHECK_U64(qvmi__kvmi_u64(e.b + EV_RIP), ==, va);
 		if (!hit) { /* with the gdbstub: KERNEL_GS_BASE is real */
 			uint8_t r[16 + 4] = { 0 };
 
-			qvmi_kvmi_put16(r, (uint16_t)v);
-			qvmi_kvmi_put16(r + 8, 1);
-			qvmi_kvmi_put32(r + 16, 0xc0000102);
+			qvmi__kvmi_put16(r, (uint16_t)v);
+			qvmi__kvmi_put16(r + 8, 1);
+			qvmi__kvmi_put32(r + 16, 0xc0000102);
 			CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, r, 20, b,
 				       sizeof(b), &n),
 				  ==, 0);
-			CHECK_U64(qvmi_kvmi_u64(b + 8 + 128), ==, va);
-			CHECK_INT(qvmi_kvmi_u32(b + 472), ==, 0xc0000102);
+			CHECK_U64(qvmi__kvmi_u64(b + 8 + 128), ==, va);
+			CHECK_INT(qvmi__kvmi_u32(b + 472), ==, 0xc0000102);
 			set_rax(v, b + 8, 0x1234567);
 		}
 		write_byte(gpa, orig);
@@ -668,9 +668,9 @@ static void test_breakpoint(void)
 		e = T.evq[0];
 		T.nev = 0;
 		CHECK_INT(e.b[4], ==, QVMI_KVMI_EV_SINGLESTEP);
-		CHECK_INT(qvmi_kvmi_u16(e.b + 2), ==, v);
+		CHECK_INT(qvmi__kvmi_u16(e.b + 2), ==, v);
 		CHECK_INT(e.b[544], ==, 0); /* not failed */
-		rip = qvmi_kvmi_u64(e.b + EV_RIP);
+		rip = qvmi__kvmi_u64(e.b + EV_RIP);
 		/* one instruction on: the function's first (endbr64 or a
 		 * push), at most 15 bytes */
 		CHECK_MSG(rip > va && rip <= va + 15, "rip 0x%" PRIx64, rip);
@@ -682,7 +682,7 @@ static void test_breakpoint(void)
 	/* done: pause, restore, resume */
 	pause_all(smp);
 	write_byte(gpa, orig);
-	qvmi_kvmi_put64(req, gpa);
+	qvmi__kvmi_put64(req, gpa);
 	CHECK_INT(call(QVMI_KVMI_READ_PHYSICAL, req, 16, b, 1, &n), ==, 0);
 	CHECK_INT(b[0], ==, orig);
 	continue_all();
@@ -751,7 +751,7 @@ static void test_unhook(void)
 	int fd;
 
 	(void)g;
-	qvmi_kvmi_put16(p, QVMI_KVMI_EV_UNHOOK);
+	qvmi__kvmi_put16(p, QVMI_KVMI_EV_UNHOOK);
 	p[2] = 1;
 	CHECK_INT(call(QVMI_KVMI_CONTROL_VM_EVENTS, p, 8, NULL, 0, NULL), ==,
 		  0);

@@ -236,8 +236,8 @@ static void test_vmcoreinfo_dump(void)
 	/* an attach from the layout cache connects QMP on first use */
 	err = qvmi__qmp_need(cur);
 	if (!err)
-		err = qvmi_qmp_execute(cur->qmp, "dump-guest-memory", args,
-				       NULL);
+		err = qvmi__qmp_execute(cur->qmp, "dump-guest-memory", args,
+					NULL);
 	json_object_put(args);
 	CHECK_MSG(!err, "dump-guest-memory: %s", qvmi_errmsg(cur));
 	detach();

@@ -211,7 +211,7 @@ static void test_dumps(void)
 	json_object_object_add(args, "paging", json_object_new_boolean(0));
 	snprintf(proto, sizeof(proto), "file:%s", elf);
 	json_object_object_add(args, "protocol", json_object_new_string(proto));
-	err = qvmi_qmp_execute(live->qmp, "dump-guest-memory", args, NULL);
+	err = qvmi__qmp_execute(live->qmp, "dump-guest-memory", args, NULL);
 	json_object_put(args);
 	CHECK_MSG(!err, "dump-guest-memory: %s", qvmi_errmsg(live));
 	err = qvmi_dump_write(live, raw, &wopts);

@@ -250,7 +250,7 @@ raw_frame(struct raw *r, struct qvmi_ses_hdr *h, uint8_t *buf, size_t size)
 
 	if (raw_read(r, hb, sizeof(hb)))
 		return -1;
-	CHECK_OK(qvmi_ses_hdr_decode(hb, h, NULL));
+	CHECK_OK(qvmi__ses_hdr_decode(hb, h, NULL));
 	CHECK(h->size <= size);
 	return raw_read(r, buf, h->size);
 }
@@ -274,23 +274,23 @@ static inline __attribute__((unused)) void raw_hello(struct raw *r)
 	uint8_t p[QVMI_SES_HELLO_REQ] = { 0 }, rep[64];
 	struct qvmi_ses_hdr h;
 
-	qvmi_ses_put16(p, 1);
-	qvmi_ses_put16(p + 2, 1);
-	CHECK_OK(qvmi_ses_nonce(p + 8));
-	qvmi_ses_frame(r->t, 0, QVMI_SES_HELLO, ++r->seq, 0, p, sizeof(p));
+	qvmi__ses_put16(p, 1);
+	qvmi__ses_put16(p + 2, 1);
+	CHECK_OK(qvmi__ses_nonce(p + 8));
+	qvmi__ses_frame(r->t, 0, QVMI_SES_HELLO, ++r->seq, 0, p, sizeof(p));
 	raw_send(r, r->t, QVMI_SES_HDR + sizeof(p));
 	CHECK_OK(raw_frame(r, &h, rep, sizeof(rep)));
 	CHECK_INT(h.msg, ==, QVMI_SES_HELLO);
 	CHECK_INT(h.size, ==, QVMI_SES_HELLO_REP);
-	qvmi_ses_frame(r->t + QVMI_SES_HDR + sizeof(p), QVMI_SES_F_REPLY,
-		       QVMI_SES_HELLO, h.seq, 0, rep, h.size);
+	qvmi__ses_frame(r->t + QVMI_SES_HDR + sizeof(p), QVMI_SES_F_REPLY,
+			QVMI_SES_HELLO, h.seq, 0, rep, h.size);
 }
 
 static inline __attribute__((unused)) void
 raw_send_auth(struct raw *r, const uint8_t mac[QVMI_SES_MAC])
 {
-	qvmi_ses_frame(r->auth, 0, QVMI_SES_AUTH, ++r->seq, 0, mac,
-		       QVMI_SES_MAC);
+	qvmi__ses_frame(r->auth, 0, QVMI_SES_AUTH, ++r->seq, 0, mac,
+			QVMI_SES_MAC);
 	raw_send(r, r->auth, sizeof(r->auth));
 }
 
@@ -306,14 +306,14 @@ sessraw_auth(struct raw *r, const char *path, const uint8_t *key)
 	raw_connect(r, path);
 	raw_hello(r);
 	memset(&k, 0, sizeof(k));
-	CHECK_OK(qvmi_ses_key_set(&k, key, 32));
-	CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_CLIENT, r->t, sizeof(r->t),
-			      NULL, 0, mac));
+	CHECK_OK(qvmi__ses_key_set(&k, key, 32));
+	CHECK_OK(qvmi__ses_mac(&k, QVMI_SES_ROLE_CLIENT, r->t, sizeof(r->t),
+			       NULL, 0, mac));
 	raw_send_auth(r, mac);
 	CHECK_OK(raw_frame(r, &h, buf, 1 << 16));
 	CHECK_INT(h.msg, ==, QVMI_SES_AUTH);
 	CHECK_INT(h.error, ==, 0);
-	qvmi_ses_key_clear(&k);
+	qvmi__ses_key_clear(&k);
 	free(buf);
 }
 
@@ -324,10 +324,10 @@ static inline __attribute__((unused)) void raw_call(struct raw *r, uint16_t msg,
 						    struct qvmi_ses_hdr *h,
 						    uint8_t *buf, size_t size)
 {
-	uint8_t *f = malloc(QVMI_SES_HDR + qvmi_ses_pad8(n));
+	uint8_t *f = malloc(QVMI_SES_HDR + qvmi__ses_pad8(n));
 
 	CHECK(f);
-	n = qvmi_ses_frame(f, 0, msg, ++r->seq, 0, p, n);
+	n = qvmi__ses_frame(f, 0, msg, ++r->seq, 0, p, n);
 	raw_send(r, f, n);
 	free(f);
 	CHECK_OK(raw_frame(r, h, buf, size));

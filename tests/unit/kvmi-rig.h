@@ -150,8 +150,8 @@ static inline void tool_accept(struct rig *r, size_t hs, const uint8_t *cookie)
 	r->fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
 	CHECK(r->fd >= 0);
 	read_all(r->fd, b, hs);
-	CHECK_INT(qvmi_kvmi_u32(b), ==, hs);
-	qvmi_kvmi_put32(ans, 24);
+	CHECK_INT(qvmi__kvmi_u32(b), ==, hs);
+	qvmi__kvmi_put32(ans, 24);
 	if (cookie)
 		memcpy(ans + 4, cookie, 20);
 	CHECK_INT(write(r->fd, ans, sizeof(ans)), ==, 24);
@@ -163,7 +163,7 @@ static inline uint32_t send_msg(struct rig *r, uint16_t id, const void *p,
 	uint8_t b[QVMI_KVMI_HDR + QVMI_KVMI_MAX_PAYLOAD];
 	struct qvmi_kvmi_hdr h = { id, (uint16_t)n, ++r->seq };
 
-	qvmi_kvmi_hdr_encode(&h, b);
+	qvmi__kvmi_hdr_encode(&h, b);
 	if (n)
 		memcpy(b + QVMI_KVMI_HDR, p, n);
 	CHECK_INT(write(r->fd, b, QVMI_KVMI_HDR + n), ==,
@@ -181,7 +181,7 @@ static inline int32_t get_reply(struct rig *r, uint16_t id, uint32_t seq,
 	const char *why;
 
 	read_all(r->fd, b, QVMI_KVMI_HDR);
-	CHECK_OK(qvmi_kvmi_hdr_decode(b, &h, &why));
+	CHECK_OK(qvmi__kvmi_hdr_decode(b, &h, &why));
 	CHECK_INT(h.id, ==, id);
 	CHECK_INT(h.seq, ==, seq);
 	CHECK_INT(h.size, >=, QVMI_KVMI_ERR);
@@ -191,7 +191,7 @@ static inline int32_t get_reply(struct rig *r, uint16_t id, uint32_t seq,
 	if (out)
 		memcpy(out, b + QVMI_KVMI_HDR + QVMI_KVMI_ERR,
 		       QVMI_MIN(cap, (size_t)h.size - QVMI_KVMI_ERR));
-	return (int32_t)qvmi_kvmi_u32(b + QVMI_KVMI_HDR);
+	return (int32_t)qvmi__kvmi_u32(b + QVMI_KVMI_HDR);
 }
 
 static inline int32_t call(struct rig *r, uint16_t id, const void *p, size_t n,

@@ -163,9 +163,9 @@ void prig_start_on(struct prig *r, size_t max_queue, int listen_fd)
 	CHECK_OK(qvmi__ram_add(r->ctx, 0, PRIG_MEM_SIZE));
 	r->f = fakeqmp_start(serve_script, fake_qemu, &r->fake, &fd);
 	CHECK(r->f);
-	CHECK_OK(qvmi_qmp_open_fd(r->ctx, fd, 2000, &q));
+	CHECK_OK(qvmi__qmp_open_fd(r->ctx, fd, 2000, &q));
 	r->ctx->qmp = q;
-	r->ctx->qmp_close = qvmi_qmp_close;
+	r->ctx->qmp_close = qvmi__qmp_close;
 	if (listen_fd >= 0) {
 		struct sockaddr_un sa;
 		socklen_t sl = sizeof(sa);

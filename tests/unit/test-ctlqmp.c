@@ -197,10 +197,10 @@ static void rig_up(struct rig *r, int running)
 	CHECK_OK(qvmi_ctx_create(&r->ctx));
 	r->f = fakeqmp_start(serve_script, fake_qemu, r->vm, &fd);
 	CHECK(r->f);
-	CHECK_OK(qvmi_qmp_open_fd(r->ctx, fd, 2000, &r->q));
+	CHECK_OK(qvmi__qmp_open_fd(r->ctx, fd, 2000, &r->q));
 	/* what attach does: ctx owns the connection */
 	r->ctx->qmp = r->q;
-	r->ctx->qmp_close = qvmi_qmp_close;
+	r->ctx->qmp_close = qvmi__qmp_close;
 	CHECK_OK(qvmi__ctl_qmp_install(r->ctx, r->q));
 }
 
@@ -254,17 +254,17 @@ static void test_events_from_elsewhere(void)
 	/* another QMP client (or a gdbstub) stops and resumes the VM */
 	fakeqmp_inject(r.f, "{\"event\": \"STOP\"}\r\n");
 	for (int i = 0; i < 100 && r.ctx->vm_state != QVMI_VM_PAUSED; i++) {
-		CHECK(qvmi_qmp_poll(r.q, 20) >= 0);
+		CHECK(qvmi__qmp_poll(r.q, 20) >= 0);
 	}
 	CHECK_INT(r.ctx->vm_state, ==, QVMI_VM_PAUSED);
 	fakeqmp_inject(r.f, "{\"event\": \"RESUME\"}\r\n");
 	for (int i = 0; i < 100 && r.ctx->vm_state != QVMI_VM_RUNNING; i++)
-		CHECK(qvmi_qmp_poll(r.q, 20) >= 0);
+		CHECK(qvmi__qmp_poll(r.q, 20) >= 0);
 	CHECK_INT(r.ctx->vm_state, ==, QVMI_VM_RUNNING);
 	fakeqmp_inject(r.f, "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": "
 			    "false, \"reason\": \"host-qmp-quit\"}}\r\n");
 	for (int i = 0; i < 100 && r.ctx->vm_state != QVMI_VM_SHUTDOWN; i++)
-		CHECK(qvmi_qmp_poll(r.q, 20) >= 0);
+		CHECK(qvmi__qmp_poll(r.q, 20) >= 0);
 	CHECK_INT(r.ctx->vm_state, ==, QVMI_VM_SHUTDOWN);
 	rig_down(&r);
 }
@@ -290,7 +290,7 @@ static void test_qemu_gone(void)
 	CHECK_OK(qvmi_source_create(r.ctx, &slow_ops, NULL, QVMI_SOURCE_SLOW,
 				    &slow));
 	CHECK_OK(qvmi_map_add(r.ctx, slow, 0, 0x1000, 0));
-	CHECK_INT(qvmi_qmp_execute(r.q, "quit", NULL, NULL), ==, -EPIPE);
+	CHECK_INT(qvmi__qmp_execute(r.q, "quit", NULL, NULL), ==, -EPIPE);
 	qvmi__clear_err(r.ctx);
 	/* a slow read drains events first: it learns QEMU is gone, but its
 	 * own success leaves no error behind */
@@ -341,7 +341,7 @@ static void test_regs(void)
 /* Wait until an injected event is in the socket, without reading it. */
 static void wait_readable(struct qvmi_qmp *q)
 {
-	struct pollfd p = { .fd = qvmi_qmp_fd(q), .events = POLLIN };
+	struct pollfd p = { .fd = qvmi__qmp_fd(q), .events = POLLIN };
 
 	CHECK_INT(poll(&p, 1, 2000), ==, 1);
 }

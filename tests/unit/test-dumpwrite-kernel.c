@@ -359,7 +359,7 @@ static void test_hmp_segs(void)
 	struct qvmi__segs s;
 
 	CHECK(q35 && r32);
-	CHECK_OK(qvmi_hmp_parse_segs_cpu(q35, 1, &s));
+	CHECK_OK(qvmi__hmp_parse_segs_cpu(q35, 1, &s));
 	CHECK_INT(s.cs.selector, ==, 0x10);
 	CHECK_U64(s.cs.limit, ==, 0xffffffff);
 	CHECK_U64(s.cs.flags, ==, 0xaf9b00);
@@ -369,13 +369,14 @@ static void test_hmp_segs(void)
 	CHECK_U64(s.ldt.flags, ==, 0x8200);
 	CHECK_U64(s.gs.base, !=, 0);
 	/* a 32-bit vCPU at reset: 8-digit bases */
-	CHECK_OK(qvmi_hmp_parse_segs_cpu(r32, 0, &s));
+	CHECK_OK(qvmi__hmp_parse_segs_cpu(r32, 0, &s));
 	CHECK_INT(s.cs.selector, ==, 0xf000);
 	CHECK_U64(s.cs.base, ==, 0xffff0000);
 	CHECK_U64(s.tr.flags, ==, 0x8b00);
-	CHECK_INT(qvmi_hmp_parse_segs_cpu(r32, 5, &s), ==, -EBADMSG);
-	CHECK_INT(qvmi_hmp_parse_segs_cpu("TR =0040 x\n", 0, &s), ==, -EBADMSG);
-	CHECK_INT(qvmi_hmp_parse_segs_cpu("", 0, &s), ==, -EBADMSG);
+	CHECK_INT(qvmi__hmp_parse_segs_cpu(r32, 5, &s), ==, -EBADMSG);
+	CHECK_INT(qvmi__hmp_parse_segs_cpu("TR =0040 x\n", 0, &s), ==,
+		  -EBADMSG);
+	CHECK_INT(qvmi__hmp_parse_segs_cpu("", 0, &s), ==, -EBADMSG);
 	free(q35);
 	free(r32);
 }

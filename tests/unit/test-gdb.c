@@ -47,11 +47,11 @@ static int fetch_qemu72(const char *href, char **ret, size_t *ret_len,
 	return 0;
 }
 
-static void parse_qemu72(struct qvmi_gdb_layout *l)
+static void parse_qemu72(struct qvmi__gdb_layout *l)
 {
-	CHECK_OK(qvmi_gdb_parse_layout(qemu72_target_xml,
-				       strlen(qemu72_target_xml), fetch_qemu72,
-				       NULL, l));
+	CHECK_OK(qvmi__gdb_parse_layout(qemu72_target_xml,
+					strlen(qemu72_target_xml), fetch_qemu72,
+					NULL, l));
 }
 
 static void test_layout_qemu72(void)
@@ -71,7 +71,7 @@ static void test_layout_qemu72(void)
 		{ "fop", 48, 32, 344 },	      { "xmm0", 49, 128, 348 },
 		{ "mxcsr", 65, 32, 604 },
 	};
-	struct qvmi_gdb_layout l;
+	struct qvmi__gdb_layout l;
 	const char *p = qemu72_i386_64bit_xml;
 	int naive = 0;
 
@@ -84,17 +84,17 @@ static void test_layout_qemu72(void)
 	CHECK_INT(l.gsize, ==, 608); /* the size of a 'g' reply */
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct qvmi_gdb_reg *r =
-			qvmi_gdb_layout_find(&l, want[i].name);
+			qvmi__gdb_layout_find(&l, want[i].name);
 
 		CHECK_MSG(r, "no %s", want[i].name);
 		CHECK_INT(r->regnum, ==, want[i].regnum);
 		CHECK_INT(r->bitsize, ==, want[i].bitsize);
 		CHECK_INT(r->offset, ==, want[i].offset);
 	}
-	CHECK(!qvmi_gdb_layout_find(&l, "cs_base"));
-	CHECK(!qvmi_gdb_layout_find(&l, "ss_base"));
-	CHECK(!qvmi_gdb_layout_find(&l, "es_base"));
-	qvmi_gdb_layout_deinit(&l);
+	CHECK(!qvmi__gdb_layout_find(&l, "cs_base"));
+	CHECK(!qvmi__gdb_layout_find(&l, "ss_base"));
+	CHECK(!qvmi__gdb_layout_find(&l, "es_base"));
+	qvmi__gdb_layout_deinit(&l);
 }
 
 static int fetch_self(const char *href, char **ret, size_t *ret_len, void *arg)
@@ -122,14 +122,14 @@ static void test_layout_errors(void)
 		"<reg name='aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' bitsize='8'/>",
 		"<xi:include href='x.xml'/>", /* no fetch */
 	};
-	struct qvmi_gdb_layout l;
+	struct qvmi__gdb_layout l;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK_MSG(qvmi_gdb_parse_layout(bad[i], strlen(bad[i]), NULL,
-						NULL, &l) < 0,
+		CHECK_MSG(qvmi__gdb_parse_layout(bad[i], strlen(bad[i]), NULL,
+						 NULL, &l) < 0,
 			  "accepted %s", bad[i]);
-	CHECK_INT(qvmi_gdb_parse_layout("<xi:include href='a'/>", 22,
-					fetch_self, NULL, &l),
+	CHECK_INT(qvmi__gdb_parse_layout("<xi:include href='a'/>", 22,
+					 fetch_self, NULL, &l),
 		  ==, -ELOOP);
 	/* comments, CDATA, PIs, '>' inside quotes; regnum continues */
 	const char *ok = "<?xml version='1.0'?><!DOCTYPE x SYSTEM 'y'>"
@@ -138,7 +138,7 @@ static void test_layout_errors(void)
 			 "<!-- <reg name='c' bitsize='8'/> -->"
 			 "<reg name=\"d\" bitsize=\"8\" type='int'/>"
 			 "<reg name='z' bitsize='32' regnum='1'/>";
-	CHECK_OK(qvmi_gdb_parse_layout(ok, strlen(ok), NULL, NULL, &l));
+	CHECK_OK(qvmi__gdb_parse_layout(ok, strlen(ok), NULL, NULL, &l));
 	CHECK_INT(l.nregs, ==, 3);
 	CHECK_STR(l.regs[0].name, "z");
 	CHECK_STR(l.regs[1].name, "a>b");
@@ -146,18 +146,18 @@ static void test_layout_errors(void)
 	CHECK_STR(l.regs[2].name, "d");
 	CHECK_INT(l.regs[2].regnum, ==, 5);
 	CHECK_INT(l.gsize, ==, 7);
-	qvmi_gdb_layout_deinit(&l);
+	qvmi__gdb_layout_deinit(&l);
 }
 
 static void test_regs_mapping(void)
 {
-	struct qvmi_gdb_layout l;
+	struct qvmi__gdb_layout l;
 	struct qvmi_regs_x86 r = { 0 }, r2 = { 0 };
 	uint8_t g[GSIZE], g2[GSIZE];
 
 	parse_qemu72(&l);
 	hex_load(g, qemu72_g_cpu0, GSIZE);
-	CHECK_OK(qvmi_gdb_regs_from_g(&l, g, GSIZE, &r));
+	CHECK_OK(qvmi__gdb_regs_from_g(&l, g, GSIZE, &r));
 	/* the same guest's "info registers -a", CPU#0 */
 	CHECK_U64(r.rax, ==, 0x1ad40);
 	CHECK_U64(r.rcx, ==, 1);
@@ -188,19 +188,19 @@ static void test_regs_mapping(void)
 	r.rax = 0x1122334455667788ull;
 	r.valid = QVMI_REGS_GPR;
 	r.cr3 = 0; /* not valid: must not be written */
-	CHECK_OK(qvmi_gdb_regs_to_g(&l, &r, g2, GSIZE));
+	CHECK_OK(qvmi__gdb_regs_to_g(&l, &r, g2, GSIZE));
 	CHECK_INT(g2[0], ==, 0x88);
 	CHECK_INT(g2[7], ==, 0x11);
 	CHECK(!memcmp(g2 + 8, g + 8, GSIZE - 8));
-	CHECK_OK(qvmi_gdb_regs_from_g(&l, g2, GSIZE, &r2));
+	CHECK_OK(qvmi__gdb_regs_from_g(&l, g2, GSIZE, &r2));
 	CHECK_U64(r2.rax, ==, 0x1122334455667788ull);
 	CHECK_U64(r2.cr3, ==, 0x12a02000);
 	/* a short image: only whole groups count */
 	memset(&r2, 0, sizeof(r2));
-	CHECK_OK(qvmi_gdb_regs_from_g(&l, g, 150, &r2));
+	CHECK_OK(qvmi__gdb_regs_from_g(&l, g, 150, &r2));
 	CHECK_U64(r2.valid, ==, QVMI_REGS_GPR);
 	CHECK_U64(r2.cs, ==, 0);
-	qvmi_gdb_layout_deinit(&l);
+	qvmi__gdb_layout_deinit(&l);
 }
 
 /* qemu-system-i386 (QEMU 7.2): its description names the registers eax..eip
@@ -220,7 +220,7 @@ static void test_regs_i386(void)
 		"<?xml version=\"1.0\"?><!DOCTYPE target SYSTEM "
 		"\"gdb-target.dtd\"><target><architecture>i386</architecture>"
 		"<xi:include href=\"i386-32bit.xml\"/></target>";
-	struct qvmi_gdb_layout l;
+	struct qvmi__gdb_layout l;
 	struct qvmi_regs_x86 r = { 0 };
 	char *hex = qvmi_test_data("qemu72-i386-g-reset.hex", NULL);
 	uint8_t g[344];
@@ -228,15 +228,15 @@ static void test_regs_i386(void)
 	CHECK(hex && strlen(hex) >= 2 * sizeof(g));
 	if (!hex)
 		return;
-	CHECK_OK(qvmi_gdb_parse_layout(target, strlen(target), fetch_i386, NULL,
-				       &l));
+	CHECK_OK(qvmi__gdb_parse_layout(target, strlen(target), fetch_i386,
+					NULL, &l));
 	CHECK_U64(l.gsize, ==, sizeof(g));
-	CHECK(qvmi_gdb_layout_pc(&l) &&
-	      !strcmp(qvmi_gdb_layout_pc(&l)->name, "eip"));
-	CHECK_U64(qvmi_gdb_layout_pc(&l)->regnum, ==, 8);
+	CHECK(qvmi__gdb_layout_pc(&l) &&
+	      !strcmp(qvmi__gdb_layout_pc(&l)->name, "eip"));
+	CHECK_U64(qvmi__gdb_layout_pc(&l)->regnum, ==, 8);
 	hex_load(g, hex, sizeof(g));
 	free(hex);
-	CHECK_OK(qvmi_gdb_regs_from_g(&l, g, sizeof(g), &r));
+	CHECK_OK(qvmi__gdb_regs_from_g(&l, g, sizeof(g), &r));
 	CHECK_U64(r.rip, ==, 0xfff0);
 	CHECK_U64(r.rdx, ==, 0x663);
 	CHECK_U64(r.rflags, ==, 2);
@@ -248,11 +248,11 @@ static void test_regs_i386(void)
 	/* and back: 4 bytes per register, nothing past eip written */
 	r.rip = 0x12345678;
 	r.valid = QVMI_REGS_GPR;
-	CHECK_OK(qvmi_gdb_regs_to_g(&l, &r, g, sizeof(g)));
+	CHECK_OK(qvmi__gdb_regs_to_g(&l, &r, g, sizeof(g)));
 	CHECK_INT(g[32], ==, 0x78);
 	CHECK_INT(g[35], ==, 0x12);
 	CHECK_INT(g[36], ==, 2);
-	qvmi_gdb_layout_deinit(&l);
+	qvmi__gdb_layout_deinit(&l);
 }
 
 /* ---- the client against the model ---------------------------------------- */
@@ -352,12 +352,12 @@ static void test_memory(void)
 
 	CHECK(g);
 	/* virtual, 3000 bytes: two packets, each at most 2048 */
-	CHECK_OK(qvmi_gdb_read_mem(g, 0, false, VBASE + 100, buf, 3000));
+	CHECK_OK(qvmi__gdb_read_mem(g, 0, false, VBASE + 100, buf, 3000));
 	CHECK(!memcmp(buf, m.vmem + 100, 3000));
 	CHECK(log_find(&m, "mffffffff87800064,800", 0) >= 0);
 	CHECK(log_find(&m, "mffffffff87800864,3b8", 0) >= 0);
 	/* unmapped: E14 -> -EFAULT at the chunk */
-	CHECK_INT(qvmi_gdb_read_mem(g, 0, false, VBASE + 0x3f00, buf, 0x200),
+	CHECK_INT(qvmi__gdb_read_mem(g, 0, false, VBASE + 0x3f00, buf, 0x200),
 		  ==, -EFAULT);
 	CHECK_U64(qvmi_fault_addr(ctx), ==, VBASE + 0x3f00);
 	/* physical through the source, via the guest-physical map */
@@ -369,7 +369,7 @@ static void test_memory(void)
 	CHECK(!memcmp(m.pmem + 0x2000, w, 4));
 	CHECK_INT(qvmi_read_pa(ctx, 0x20000, buf, 8), ==, -EFAULT);
 	/* and back to virtual */
-	CHECK_OK(qvmi_gdb_read_mem(g, 1, false, VBASE, buf, 16));
+	CHECK_OK(qvmi__gdb_read_mem(g, 1, false, VBASE, buf, 16));
 	CHECK(!memcmp(buf, m.vmem, 16));
 	qvmi_ctx_destroy(ctx);
 	model_join(&m);

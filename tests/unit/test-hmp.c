@@ -44,7 +44,7 @@ static void test_mtree_q35_4g(void)
 	size_t n;
 
 	/* Here AS "memory" is FlatView #0. */
-	CHECK_OK(qvmi_hmp_parse_mtree(t, &r, &n));
+	CHECK_OK(qvmi__hmp_parse_mtree(t, &r, &n));
 	CHECK_INT(n, ==, 13);
 	check_range(&r[0], 0, 0xc2fff, "ram", "pc.ram", 0);
 	check_range(&r[1], 0xc3000, 0xe7fff, "rom", "pc.ram", 0xc3000);
@@ -69,7 +69,7 @@ static void test_mtree_pc(void)
 
 	/* FlatView #3 here; #2 is "cpu-smm-0" with "root: memory", which
 	 * must not be mistaken for AS "memory". */
-	CHECK_OK(qvmi_hmp_parse_mtree(t, &r, &n));
+	CHECK_OK(qvmi__hmp_parse_mtree(t, &r, &n));
 	CHECK_INT(n, ==, 9);
 	check_range(&r[4], 0x100000, 0x1fffffff, "ram", "pc.ram", 0x100000);
 	check_range(&r[8], 0xfffc0000, 0xffffffff, "rom", "pc.bios", 0);
@@ -77,7 +77,7 @@ static void test_mtree_pc(void)
 	free(t);
 
 	t = fixture("mtree-pc-file.txt");
-	CHECK_OK(qvmi_hmp_parse_mtree(t, &r, &n));
+	CHECK_OK(qvmi__hmp_parse_mtree(t, &r, &n));
 	CHECK_INT(n, ==, 9);
 	check_range(&r[0], 0, 0xc2fff, "ram", "ram0", 0);
 	check_range(&r[3], 0xf0000, 0xfffff, "rom", "ram0", 0xf0000);
@@ -93,7 +93,7 @@ static void test_mtree_pc_4g(void)
 
 	/* pc keeps 3 GiB below 4G; the rest continues the backend at
 	 * offset 3 GiB (held at -S: no SeaBIOS shadowing yet) */
-	CHECK_OK(qvmi_hmp_parse_mtree(t, &r, &n));
+	CHECK_OK(qvmi__hmp_parse_mtree(t, &r, &n));
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(r[i].kind, "ram"))
 			continue;
@@ -118,7 +118,7 @@ static void test_mtree_pflash_vga(void)
 
 	/* pc with default devices and a pflash (-S): ROMs shadow pc.ram
 	 * below 1M, and the flash is "romd" */
-	CHECK_OK(qvmi_hmp_parse_mtree(t, &r, &n));
+	CHECK_OK(qvmi__hmp_parse_mtree(t, &r, &n));
 	CHECK_INT(n, ==, 9);
 	check_range(&r[0], 0, 0x9ffff, "ram", "pc.ram", 0);
 	check_range(&r[1], 0xa0000, 0xbffff, "i/o", "vga-lowmem", 0);
@@ -148,7 +148,7 @@ static void test_mtree_variants(void)
 	struct qvmi_mtree_range *r;
 	size_t n;
 
-	CHECK_OK(qvmi_hmp_parse_mtree(t, &r, &n));
+	CHECK_OK(qvmi__hmp_parse_mtree(t, &r, &n));
 	CHECK_INT(n, ==, 4);
 	check_range(&r[0], 0, 0x7fffffff, "ram", "pc.ram", 0);
 	check_range(&r[1], 0x100000000, 0x17fffffff, "ram", "pc.ram",
@@ -179,7 +179,7 @@ static void test_mtree_bad(void)
 	size_t n = 99;
 
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(bad); i++) {
-		CHECK_INT(qvmi_hmp_parse_mtree(bad[i], &r, &n), ==, -EBADMSG);
+		CHECK_INT(qvmi__hmp_parse_mtree(bad[i], &r, &n), ==, -EBADMSG);
 		CHECK(!r);
 		CHECK_INT(n, ==, 0);
 	}
@@ -191,7 +191,7 @@ static void test_regs_all_pc(void)
 	struct qvmi_regs_x86 r[4];
 	size_t n;
 
-	CHECK_OK(qvmi_hmp_parse_registers(t, r, 4, &n));
+	CHECK_OK(qvmi__hmp_parse_registers(t, r, 4, &n));
 	CHECK_INT(n, ==, 2);
 	CHECK_U64(r[0].rip, ==, 0xffffffff8ac3fc9b);
 	CHECK_U64(r[0].rsp, ==, 0xffffce6800003fc0);
@@ -227,13 +227,13 @@ static void test_regs_all_pc(void)
 	CHECK_U64(r[2].valid, ==, 0);
 
 	/* max smaller than the vCPU count: the rest is counted, not kept */
-	CHECK_OK(qvmi_hmp_parse_registers(t, r, 1, &n));
+	CHECK_OK(qvmi__hmp_parse_registers(t, r, 1, &n));
 	CHECK_INT(n, ==, 2);
 	CHECK_U64(r[0].rip, ==, 0xffffffff8ac3fc9b);
 
-	CHECK_OK(qvmi_hmp_parse_registers_cpu(t, 1, &r[3]));
+	CHECK_OK(qvmi__hmp_parse_registers_cpu(t, 1, &r[3]));
 	CHECK_U64(r[3].rip, ==, 0xffffffff8b5f77a3);
-	CHECK_INT(qvmi_hmp_parse_registers_cpu(t, 2, &r[3]), ==, -ENOENT);
+	CHECK_INT(qvmi__hmp_parse_registers_cpu(t, 2, &r[3]), ==, -ENOENT);
 	free(t);
 }
 
@@ -242,12 +242,12 @@ static void test_regs_q35_cr3_above_4g(void)
 	char *t = fixture("regs-a-q35.txt");
 	struct qvmi_regs_x86 r;
 
-	CHECK_OK(qvmi_hmp_parse_registers_cpu(t, 0, &r));
+	CHECK_OK(qvmi__hmp_parse_registers_cpu(t, 0, &r));
 	CHECK_U64(r.cr3, ==, 0x11b210000);
 	CHECK_U64(r.rip, ==, 0xffffffff9ec3fc9b);
 	CHECK_U64(r.gs_base, ==, 0xffff8ec6bbc00000);
 	CHECK_U64(r.cr2, ==, 0xffff8ec6bffff000);
-	CHECK_OK(qvmi_hmp_parse_registers_cpu(t, 1, &r));
+	CHECK_OK(qvmi__hmp_parse_registers_cpu(t, 1, &r));
 	CHECK_U64(r.cr3, ==, 0x11b210000);
 	CHECK_U64(r.rip, ==, 0xffffffff9f5f77a3);
 	CHECK_U64(r.gs_base, ==, 0xffff8ec6bbd00000);
@@ -261,18 +261,18 @@ static void test_regs_single(void)
 	size_t n;
 
 	/* QEMU 7.2 "info registers" prints a CPU#0 header too ... */
-	CHECK_OK(qvmi_hmp_parse_registers(t, r, 2, &n));
+	CHECK_OK(qvmi__hmp_parse_registers(t, r, 2, &n));
 	CHECK_INT(n, ==, 1);
 	CHECK_U64(r[0].rip, ==, 0xffffffff8ac3fc9b);
 	/* ... older ones did not: a header-less block is vCPU 0. */
 	hdr = strstr(t, "CPU#0\r\n");
 	CHECK(hdr);
 	memset(hdr, ' ', 5);
-	CHECK_OK(qvmi_hmp_parse_registers(t, r, 2, &n));
+	CHECK_OK(qvmi__hmp_parse_registers(t, r, 2, &n));
 	CHECK_INT(n, ==, 1);
 	CHECK_U64(r[0].rdi, ==, 0xffff8bc55f4198c0);
 	CHECK_U64(r[0].cr3, ==, 0x18210000);
-	CHECK_OK(qvmi_hmp_parse_registers_cpu(t, 0, &r[1]));
+	CHECK_OK(qvmi__hmp_parse_registers_cpu(t, 0, &r[1]));
 	CHECK_U64(r[1].r9, ==, 0x3d119490);
 	free(t);
 }
@@ -283,7 +283,7 @@ static void test_regs_real_mode(void)
 	struct qvmi_regs_x86 r;
 
 	/* 16/32-bit layout: EAX.., EIP, EFL, 8-digit bases */
-	CHECK_OK(qvmi_hmp_parse_registers_cpu(t, 0, &r));
+	CHECK_OK(qvmi__hmp_parse_registers_cpu(t, 0, &r));
 	CHECK_U64(r.rip, ==, 0xfff0);
 	CHECK_U64(r.rdx, ==, 0x60fb1);
 	CHECK_U64(r.rflags, ==, 0x2);
@@ -314,7 +314,7 @@ static void test_regs_bad(void)
 	size_t n;
 
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(bad); i++)
-		CHECK_INT(qvmi_hmp_parse_registers(bad[i], r, 2, &n), ==,
+		CHECK_INT(qvmi__hmp_parse_registers(bad[i], r, 2, &n), ==,
 			  -EBADMSG);
 }
 
@@ -327,7 +327,7 @@ static void test_regs_duplicate_cpu(void)
 
 	memcpy(two, t, len);
 	memcpy(two + len, t, len + 1);
-	CHECK_INT(qvmi_hmp_parse_registers(two, r, 2, &n), ==, -EBADMSG);
+	CHECK_INT(qvmi__hmp_parse_registers(two, r, 2, &n), ==, -EBADMSG);
 	free(two);
 	free(t);
 }
@@ -338,31 +338,31 @@ static void test_gpa2hva(void)
 	uint64_t hva;
 
 	t = fixture("gpa2hva.txt");
-	CHECK_OK(qvmi_hmp_parse_gpa2hva(t, &hva));
+	CHECK_OK(qvmi__hmp_parse_gpa2hva(t, &hva));
 	CHECK_U64(hva, ==, 0x7fde88e00000);
 	free(t);
 	t = fixture("gpa2hva-file.txt");
-	CHECK_OK(qvmi_hmp_parse_gpa2hva(t, &hva));
+	CHECK_OK(qvmi__hmp_parse_gpa2hva(t, &hva));
 	CHECK_U64(hva, ==, 0x7fe114fff000);
 	free(t);
 	t = fixture("gpa2hva-q35.txt");
-	CHECK_OK(qvmi_hmp_parse_gpa2hva(t, &hva));
+	CHECK_OK(qvmi__hmp_parse_gpa2hva(t, &hva));
 	CHECK_U64(hva, ==, 0x7f8c6fe00000);
 	free(t);
 	t = fixture("gpa2hva-err.txt");
-	CHECK_INT(qvmi_hmp_parse_gpa2hva(t, &hva), ==, -EFAULT);
+	CHECK_INT(qvmi__hmp_parse_gpa2hva(t, &hva), ==, -EFAULT);
 	free(t);
-	CHECK_INT(qvmi_hmp_parse_gpa2hva("", &hva), ==, -EBADMSG);
-	CHECK_INT(qvmi_hmp_parse_gpa2hva("Host virtual address for 0x1 (x) is "
-					 "0x",
-					 &hva),
+	CHECK_INT(qvmi__hmp_parse_gpa2hva("", &hva), ==, -EBADMSG);
+	CHECK_INT(qvmi__hmp_parse_gpa2hva("Host virtual address for 0x1 (x) is "
+					  "0x",
+					  &hva),
 		  ==, -EBADMSG);
-	CHECK_INT(qvmi_hmp_parse_gpa2hva("Host virtual address for 0x1 (x) is "
-					 "0x12 trailing",
-					 &hva),
+	CHECK_INT(qvmi__hmp_parse_gpa2hva("Host virtual address for 0x1 (x) is "
+					  "0x12 trailing",
+					  &hva),
 		  ==, -EBADMSG);
 	/* a region name that itself contains " is 0x" */
-	CHECK_OK(qvmi_hmp_parse_gpa2hva(
+	CHECK_OK(qvmi__hmp_parse_gpa2hva(
 		"Host virtual address for 0x1 (a is 0x5) is 0x7000\r\n", &hva));
 	CHECK_U64(hva, ==, 0x7000);
 }
@@ -374,19 +374,19 @@ static void test_xp(void)
 	size_t done;
 
 	/* The reset vector: "jmp f000:e05b" then the BIOS date "06/23/99" */
-	CHECK_OK(qvmi_hmp_parse_xp(t, 0xfffffff0, b, 32));
+	CHECK_OK(qvmi__hmp_parse_xp(t, 0xfffffff0, b, 32));
 	CHECK_INT(b[0], ==, 0xea);
 	CHECK_INT(b[1], ==, 0x5b);
 	CHECK_INT(b[2], ==, 0xe0);
 	CHECK(!memcmp(b + 5, "06/23/99", 8));
 	CHECK_INT(b[30], ==, 0);
 	/* wrong start address, too short a buffer, too long */
-	CHECK_INT(qvmi_hmp_parse_xp(t, 0xfffffff8, b, 32), ==, -EBADMSG);
-	CHECK_INT(qvmi_hmp_parse_xp(t, 0xfffffff0, b, 31), ==, -EBADMSG);
-	CHECK_INT(qvmi_hmp_parse_xp(t, 0xfffffff0, b, 16), ==, -EBADMSG);
+	CHECK_INT(qvmi__hmp_parse_xp(t, 0xfffffff8, b, 32), ==, -EBADMSG);
+	CHECK_INT(qvmi__hmp_parse_xp(t, 0xfffffff0, b, 31), ==, -EBADMSG);
+	CHECK_INT(qvmi__hmp_parse_xp(t, 0xfffffff0, b, 16), ==, -EBADMSG);
 	free(t);
 
-	CHECK_INT(qvmi_hmp_parse_xp_partial(
+	CHECK_INT(qvmi__hmp_parse_xp_partial(
 			  "000000001ffffff8: 0x01 0x02 0x03 0x04 0x05 0x06 "
 			  "0x07 0x08\r\n0000000020000000: Cannot access "
 			  "memory\r\n",
@@ -394,13 +394,13 @@ static void test_xp(void)
 		  ==, -EFAULT);
 	CHECK_INT(done, ==, 8);
 	CHECK_INT(b[7], ==, 8);
-	CHECK_INT(qvmi_hmp_parse_xp("0000000000001000: 0x1 0x02\r\n", 0x1000, b,
-				    2),
+	CHECK_INT(qvmi__hmp_parse_xp("0000000000001000: 0x1 0x02\r\n", 0x1000,
+				     b, 2),
 		  ==, -EBADMSG);
-	CHECK_INT(qvmi_hmp_parse_xp("0000000000001000: 0x01 0x02\r\n", 0x1000,
-				    b, 2),
+	CHECK_INT(qvmi__hmp_parse_xp("0000000000001000: 0x01 0x02\r\n", 0x1000,
+				     b, 2),
 		  ==, 0);
-	CHECK_INT(qvmi_hmp_parse_xp("", 0, b, 0), ==, 0);
+	CHECK_INT(qvmi__hmp_parse_xp("", 0, b, 0), ==, 0);
 }
 
 static const struct qvmi_test hmp_tests[] = {

@@ -145,9 +145,9 @@ static struct qrig *qstarted(struct qvmid_kvmi_opts *o)
 	CHECK(q->fake.regs != NULL);
 	q->f = fakeqmp_start(serve_script, fake_qemu, &q->fake, &fd);
 	CHECK(q->f != NULL);
-	CHECK_OK(qvmi_qmp_open_fd(q->r->ctx, fd, 2000, &qmp));
+	CHECK_OK(qvmi__qmp_open_fd(q->r->ctx, fd, 2000, &qmp));
 	q->r->ctx->qmp = qmp;
-	q->r->ctx->qmp_close = qvmi_qmp_close;
+	q->r->ctx->qmp_close = qvmi__qmp_close;
 	CHECK_OK(qvmi__ctl_qmp_install(q->r->ctx, qmp));
 	rig_start(q->r, o ? o : &def);
 	tool_accept(q->r, 96, NULL);
@@ -181,18 +181,18 @@ static bool read_msg(struct rig *r, struct tev *e, uint16_t id, uint32_t seq,
 	const char *why;
 
 	read_all(r->fd, h, 8);
-	CHECK_OK(qvmi_kvmi_hdr_decode(h, &hh, &why));
+	CHECK_OK(qvmi__kvmi_hdr_decode(h, &hh, &why));
 	CHECK(hh.size <= sizeof(e->b));
 	read_all(r->fd, e->b, hh.size);
 	if (hh.id != QVMI_KVMI_EVENT) {
 		CHECK_INT(hh.id, ==, id);
 		CHECK_INT(hh.seq, ==, seq);
-		*err = (int32_t)qvmi_kvmi_u32(e->b);
+		*err = (int32_t)qvmi__kvmi_u32(e->b);
 		return false;
 	}
 	e->seq = hh.seq;
 	e->size = hh.size;
-	e->vcpu = qvmi_kvmi_u16(e->b + 2);
+	e->vcpu = qvmi__kvmi_u16(e->b + 2);
 	e->event = e->b[4];
 	return true;
 }
@@ -208,7 +208,7 @@ static void pause_2(struct rig *r, struct tev ev[2])
 
 	send_msg(r, QVMI_KVMI_CONTROL_CMD_RESPONSE, off, 8);
 	for (int v = 0; v < 2; v++) {
-		qvmi_kvmi_put16(p, (uint16_t)v);
+		qvmi__kvmi_put16(p, (uint16_t)v);
 		p[8] = 1;
 		send_msg(r, QVMI_KVMI_PAUSE_VCPU, p, 16);
 	}
@@ -235,8 +235,8 @@ static void send_reply(struct rig *r, uint32_t seq, uint16_t vcpu,
 	struct qvmi_kvmi_hdr h = { QVMI_KVMI_EVENT_REPLY,
 				   (uint16_t)(16 + extra), seq };
 
-	qvmi_kvmi_hdr_encode(&h, b);
-	qvmi_kvmi_put16(b + 8, vcpu);
+	qvmi__kvmi_hdr_encode(&h, b);
+	qvmi__kvmi_put16(b + 8, vcpu);
 	b[16] = action;
 	b[17] = event;
 	CHECK_INT(write(r->fd, b, 8 + 16 + extra), ==, (ssize_t)(24 + extra));
@@ -258,16 +258,17 @@ static void pause_events_and_resume(void)
 		CHECK_INT(ev[i].size, ==, 544);
 		CHECK_INT(ev[i].b[8], ==, 8); /* long mode */
 		/* kvm_sregs.cs.selector at 160 + 12 */
-		CHECK_INT(qvmi_kvmi_u16(ev[i].b + 160 + 12), ==, 0x10);
+		CHECK_INT(qvmi__kvmi_u16(ev[i].b + 160 + 12), ==, 0x10);
 	}
 	CHECK(ev[1].seq == ev[0].seq + 1);
 	/* vCPU 0's RIP and EFER from the text */
-	CHECK_U64(qvmi_kvmi_u64(ev[0].b + 16 + 128), ==, 0xffffffff8ac3fc9bull);
-	CHECK_U64(qvmi_kvmi_u64(ev[0].b + 472 + 24), ==, 0xd01);
+	CHECK_U64(qvmi__kvmi_u64(ev[0].b + 16 + 128), ==,
+		  0xffffffff8ac3fc9bull);
+	CHECK_U64(qvmi__kvmi_u64(ev[0].b + 472 + 24), ==, 0xd01);
 	/* GET_REGISTERS while paused: cached, no more HMP; EFER exact */
-	qvmi_kvmi_put16(req + 8, 2);
-	qvmi_kvmi_put32(req + 16, 0xc0000080);
-	qvmi_kvmi_put32(req + 20, 0xc0000101);
+	qvmi__kvmi_put16(req + 8, 2);
+	qvmi__kvmi_put32(req + 16, 0xc0000080);
+	qvmi__kvmi_put32(req + 20, 0xc0000101);
 	for (int i = 0; i < 5; i++) {
 		CHECK_INT(call(r, QVMI_KVMI_GET_REGISTERS, req, 24, b,
 			       sizeof(b), &n),
@@ -275,10 +276,10 @@ static void pause_events_and_resume(void)
 		CHECK_INT(n, ==, 472 + 32);
 	}
 	CHECK_INT(fake_count(q, &q->fake.hmps), ==, 2);
-	CHECK_U64(qvmi_kvmi_u64(b + 472 + 8), ==, 0xd01);
-	CHECK_U64(qvmi_kvmi_u64(b + 472 + 16 + 8), ==, 0xffff8bc55f400000ull);
+	CHECK_U64(qvmi__kvmi_u64(b + 472 + 8), ==, 0xd01);
+	CHECK_U64(qvmi__kvmi_u64(b + 472 + 16 + 8), ==, 0xffff8bc55f400000ull);
 	/* LSTAR: no stock source */
-	qvmi_kvmi_put32(req + 20, 0xc0000082);
+	qvmi__kvmi_put32(req + 20, 0xc0000082);
 	CHECK_INT(call(r, QVMI_KVMI_GET_REGISTERS, req, 24, b, sizeof(b), &n),
 		  ==, -EINVAL);
 	/* the first CONTINUE does not resume; the second does */
@@ -294,7 +295,7 @@ static void pause_events_and_resume(void)
 	CHECK_INT(fake_count(q, &q->fake.conts), ==, 1);
 	/* bad vCPU */
 	memset(req, 0, 16);
-	qvmi_kvmi_put16(req, 2);
+	qvmi__kvmi_put16(req, 2);
 	CHECK_INT(call(r, QVMI_KVMI_PAUSE_VCPU, req, 16, NULL, 0, NULL), ==,
 		  -EINVAL);
 }
@@ -306,14 +307,14 @@ static void unknown_msr_zero(void)
 	uint8_t req[16 + 4] = { 0 }, b[1024];
 	size_t n;
 
-	qvmi_kvmi_put16(req + 8, 1);
-	qvmi_kvmi_put32(req + 16, 0xc0000082);
+	qvmi__kvmi_put16(req + 8, 1);
+	qvmi__kvmi_put32(req + 16, 0xc0000082);
 	CHECK_INT(call(q->r, QVMI_KVMI_GET_REGISTERS, req, 20, b, sizeof(b),
 		       &n),
 		  ==, 0);
 	CHECK_INT(n, ==, 472 + 16);
-	CHECK_INT(qvmi_kvmi_u32(b + 472), ==, 0xc0000082);
-	CHECK_U64(qvmi_kvmi_u64(b + 472 + 8), ==, 0);
+	CHECK_INT(qvmi__kvmi_u32(b + 472), ==, 0xc0000082);
+	CHECK_U64(qvmi__kvmi_u64(b + 472 + 8), ==, 0);
 	/* not paused: every read asks QEMU */
 	CHECK_INT(call(q->r, QVMI_KVMI_GET_REGISTERS, req, 20, b, sizeof(b),
 		       &n),

@@ -21,19 +21,19 @@ static void hs_v7_and_v12(void)
 	for (int i = 0; i < 16; i++)
 		hs.uuid[i] = (uint8_t)(0xa0 + i);
 	memset(hs.name, 'x', sizeof(hs.name)); /* no NUL: cut to 63 */
-	CHECK_INT(qvmi_kvmi_hs_encode(&hs, false, b), ==, 96);
-	CHECK_INT(qvmi_kvmi_u32(b), ==, 96);
+	CHECK_INT(qvmi__kvmi_hs_encode(&hs, false, b), ==, 96);
+	CHECK_INT(qvmi__kvmi_u32(b), ==, 96);
 	CHECK_INT(b[4], ==, 0xa0);
 	CHECK_INT(b[19], ==, 0xaf);
-	CHECK_INT(qvmi_kvmi_u32(b + 20), ==, 0);
-	CHECK_U64(qvmi_kvmi_u64(b + 24), ==, 1700000000);
+	CHECK_INT(qvmi__kvmi_u32(b + 20), ==, 0);
+	CHECK_U64(qvmi__kvmi_u64(b + 24), ==, 1700000000);
 	CHECK_INT(b[32], ==, 'x');
 	CHECK_INT(b[32 + 62], ==, 'x');
 	CHECK_INT(b[32 + 63], ==, 0);
 	memset(b, 0xee, sizeof(b));
-	CHECK_INT(qvmi_kvmi_hs_encode(&hs, true, b), ==, 104);
-	CHECK_INT(qvmi_kvmi_u32(b), ==, 104);
-	CHECK_U64(qvmi_kvmi_u64(b + 96), ==, 0x1fffffff);
+	CHECK_INT(qvmi__kvmi_hs_encode(&hs, true, b), ==, 104);
+	CHECK_INT(qvmi__kvmi_u32(b), ==, 104);
+	CHECK_U64(qvmi__kvmi_u64(b + 96), ==, 0x1fffffff);
 }
 
 static void hs_reply_bounds(void)
@@ -42,18 +42,18 @@ static void hs_reply_bounds(void)
 	uint32_t n = 0;
 	const char *why = NULL;
 
-	qvmi_kvmi_put32(b, 23);
-	CHECK_INT(qvmi_kvmi_hs_reply_size(b, &n, &why), ==, -EBADMSG);
+	qvmi__kvmi_put32(b, 23);
+	CHECK_INT(qvmi__kvmi_hs_reply_size(b, &n, &why), ==, -EBADMSG);
 	CHECK(why != NULL);
-	qvmi_kvmi_put32(b, 24);
-	CHECK_OK(qvmi_kvmi_hs_reply_size(b, &n, &why));
+	qvmi__kvmi_put32(b, 24);
+	CHECK_OK(qvmi__kvmi_hs_reply_size(b, &n, &why));
 	CHECK_INT(n, ==, 24);
-	qvmi_kvmi_put32(b, 64 * 1024);
-	CHECK_OK(qvmi_kvmi_hs_reply_size(b, &n, &why));
-	qvmi_kvmi_put32(b, 64 * 1024 + 1);
-	CHECK_INT(qvmi_kvmi_hs_reply_size(b, &n, &why), ==, -EBADMSG);
-	qvmi_kvmi_put32(b, 0xffffffff);
-	CHECK_INT(qvmi_kvmi_hs_reply_size(b, &n, &why), ==, -EBADMSG);
+	qvmi__kvmi_put32(b, 64 * 1024);
+	CHECK_OK(qvmi__kvmi_hs_reply_size(b, &n, &why));
+	qvmi__kvmi_put32(b, 64 * 1024 + 1);
+	CHECK_INT(qvmi__kvmi_hs_reply_size(b, &n, &why), ==, -EBADMSG);
+	qvmi__kvmi_put32(b, 0xffffffff);
+	CHECK_INT(qvmi__kvmi_hs_reply_size(b, &n, &why), ==, -EBADMSG);
 }
 
 static void hdr_round_trip(void)
@@ -62,25 +62,25 @@ static void hdr_round_trip(void)
 	uint8_t b[8];
 	const char *why = NULL;
 
-	qvmi_kvmi_hdr_encode(&h, b);
+	qvmi__kvmi_hdr_encode(&h, b);
 	CHECK_INT(b[0], ==, 17);
 	CHECK_INT(b[2], ==, 16);
 	CHECK_INT(b[4], ==, 0xef);
-	CHECK_OK(qvmi_kvmi_hdr_decode(b, &g, &why));
+	CHECK_OK(qvmi__kvmi_hdr_decode(b, &g, &why));
 	CHECK(g.id == 17 && g.size == 16 && g.seq == 0xdeadbeef);
-	qvmi_kvmi_put16(b + 2, 8184);
-	CHECK_OK(qvmi_kvmi_hdr_decode(b, &g, &why));
-	qvmi_kvmi_put16(b + 2, 8185);
-	CHECK_INT(qvmi_kvmi_hdr_decode(b, &g, &why), ==, -EBADMSG);
-	qvmi_kvmi_put16(b + 2, 0xffff);
-	CHECK_INT(qvmi_kvmi_hdr_decode(b, &g, &why), ==, -EBADMSG);
+	qvmi__kvmi_put16(b + 2, 8184);
+	CHECK_OK(qvmi__kvmi_hdr_decode(b, &g, &why));
+	qvmi__kvmi_put16(b + 2, 8185);
+	CHECK_INT(qvmi__kvmi_hdr_decode(b, &g, &why), ==, -EBADMSG);
+	qvmi__kvmi_put16(b + 2, 0xffff);
+	CHECK_INT(qvmi__kvmi_hdr_decode(b, &g, &why), ==, -EBADMSG);
 }
 
 static int check(uint16_t id, const uint8_t *p, size_t n)
 {
 	struct qvmi_kvmi_hdr h = { id, (uint16_t)n, 1 };
 	const char *why = NULL;
-	int err = qvmi_kvmi_req_check(&h, p, &why);
+	int err = qvmi__kvmi_req_check(&h, p, &why);
 
 	if (err && !why)
 		return -9999; /* every refusal must say why */
@@ -119,24 +119,24 @@ static void req_counted(void)
 	uint8_t p[QVMI_KVMI_MAX_PAYLOAD] = { 0 };
 
 	/* GET_REGISTERS: vcpu_hdr + {u16 nmsrs, pad} + u32 index each */
-	qvmi_kvmi_put16(p + 8, 3);
+	qvmi__kvmi_put16(p + 8, 3);
 	CHECK_INT(check(QVMI_KVMI_GET_REGISTERS, p, 16 + 12), ==, 0);
 	CHECK_INT(check(QVMI_KVMI_GET_REGISTERS, p, 16 + 8), ==, -EBADMSG);
 	CHECK_INT(check(QVMI_KVMI_GET_REGISTERS, p, 16 + 16), ==, -EBADMSG);
 	CHECK_INT(check(QVMI_KVMI_GET_REGISTERS, p, 15), ==, -EBADMSG);
 	/* WRITE_PHYSICAL: {gpa, size} + size bytes */
 	memset(p, 0, 16);
-	qvmi_kvmi_put64(p + 8, 4);
+	qvmi__kvmi_put64(p + 8, 4);
 	CHECK_INT(check(QVMI_KVMI_WRITE_PHYSICAL, p, 20), ==, 0);
 	CHECK_INT(check(QVMI_KVMI_WRITE_PHYSICAL, p, 21), ==, -EBADMSG);
-	qvmi_kvmi_put64(p + 8, ~0ull); /* no overflow into a match */
+	qvmi__kvmi_put64(p + 8, ~0ull); /* no overflow into a match */
 	CHECK_INT(check(QVMI_KVMI_WRITE_PHYSICAL, p, 15), ==, -EBADMSG);
 	CHECK_INT(check(QVMI_KVMI_WRITE_PHYSICAL, p, 16), ==, -EBADMSG);
-	qvmi_kvmi_put64(p + 8, (uint64_t)-16);
+	qvmi__kvmi_put64(p + 8, (uint64_t)-16);
 	CHECK_INT(check(QVMI_KVMI_WRITE_PHYSICAL, p, 0), ==, -EBADMSG);
 	/* SET_PAGE_ACCESS: {view, count, pad} + 16 each */
 	memset(p, 0, 16);
-	qvmi_kvmi_put16(p + 2, 2);
+	qvmi__kvmi_put16(p + 2, 2);
 	CHECK_INT(check(QVMI_KVMI_SET_PAGE_ACCESS, p, 40), ==, 0);
 	CHECK_INT(check(QVMI_KVMI_SET_PAGE_ACCESS, p, 39), ==, -EBADMSG);
 	/* EVENT_REPLY: at least vcpu_hdr + {action, event, pad} */
@@ -151,12 +151,12 @@ static void req_vcpu_padding(void)
 {
 	uint8_t p[16] = { 0 };
 
-	CHECK(qvmi_kvmi_is_vcpu_cmd(QVMI_KVMI_PAUSE_VCPU));
-	CHECK(!qvmi_kvmi_is_vcpu_cmd(QVMI_KVMI_READ_PHYSICAL));
-	CHECK(!qvmi_kvmi_is_vcpu_cmd(0xffff));
-	qvmi_kvmi_put16(p, 1);
+	CHECK(qvmi__kvmi_is_vcpu_cmd(QVMI_KVMI_PAUSE_VCPU));
+	CHECK(!qvmi__kvmi_is_vcpu_cmd(QVMI_KVMI_READ_PHYSICAL));
+	CHECK(!qvmi__kvmi_is_vcpu_cmd(0xffff));
+	qvmi__kvmi_put16(p, 1);
 	CHECK_INT(check(QVMI_KVMI_PAUSE_VCPU, p, 16), ==, 0);
-	CHECK_INT(qvmi_kvmi_vcpu_of(p), ==, 1);
+	CHECK_INT(qvmi__kvmi_vcpu_of(p), ==, 1);
 	p[2] = 1;
 	CHECK_INT(check(QVMI_KVMI_PAUSE_VCPU, p, 16), ==, -EINVAL);
 	p[2] = 0;
@@ -170,16 +170,16 @@ static void reply_layout(void)
 {
 	uint8_t b[32];
 
-	CHECK_INT(qvmi_kvmi_reply_encode(b, 13, 77, 0, 488), ==, 16);
-	CHECK_INT(qvmi_kvmi_u16(b), ==, 13);
-	CHECK_INT(qvmi_kvmi_u16(b + 2), ==, 8 + 488);
-	CHECK_INT(qvmi_kvmi_u32(b + 4), ==, 77);
-	CHECK_INT((int32_t)qvmi_kvmi_u32(b + 8), ==, 0);
+	CHECK_INT(qvmi__kvmi_reply_encode(b, 13, 77, 0, 488), ==, 16);
+	CHECK_INT(qvmi__kvmi_u16(b), ==, 13);
+	CHECK_INT(qvmi__kvmi_u16(b + 2), ==, 8 + 488);
+	CHECK_INT(qvmi__kvmi_u32(b + 4), ==, 77);
+	CHECK_INT((int32_t)qvmi__kvmi_u32(b + 8), ==, 0);
 	/* an error carries no data */
-	qvmi_kvmi_reply_encode(b, 13, 78, -22, 488);
-	CHECK_INT(qvmi_kvmi_u16(b + 2), ==, 8);
-	CHECK_INT((int32_t)qvmi_kvmi_u32(b + 8), ==, -22);
-	CHECK_INT(qvmi_kvmi_u32(b + 12), ==, 0);
+	qvmi__kvmi_reply_encode(b, 13, 78, -22, 488);
+	CHECK_INT(qvmi__kvmi_u16(b + 2), ==, 8);
+	CHECK_INT((int32_t)qvmi__kvmi_u32(b + 8), ==, -22);
+	CHECK_INT(qvmi__kvmi_u32(b + 12), ==, 0);
 }
 
 static void event_layout(void)
@@ -192,32 +192,32 @@ static void event_layout(void)
 	a.sregs.cr3 = 0x18210000;
 	a.msrs.efer = 0xd01;
 	a.msrs.shadow_gs = 0x55;
-	n = qvmi_kvmi_event_encode(b, sizeof(b), 9, 1, QVMI_KVMI_EV_BREAKPOINT,
-				   &a, spec, 16);
+	n = qvmi__kvmi_event_encode(b, sizeof(b), 9, 1, QVMI_KVMI_EV_BREAKPOINT,
+				    &a, spec, 16);
 	CHECK_INT(n, ==, 8 + 544 + 16);
-	CHECK_INT(qvmi_kvmi_u16(b), ==, QVMI_KVMI_EVENT);
-	CHECK_INT(qvmi_kvmi_u16(b + 2), ==, 544 + 16);
-	CHECK_INT(qvmi_kvmi_u32(b + 4), ==, 9);
+	CHECK_INT(qvmi__kvmi_u16(b), ==, QVMI_KVMI_EVENT);
+	CHECK_INT(qvmi__kvmi_u16(b + 2), ==, 544 + 16);
+	CHECK_INT(qvmi__kvmi_u32(b + 4), ==, 9);
 	/* struct kvmi_event {u16 size; u16 vcpu; u8 event; pad[3]} */
-	CHECK_INT(qvmi_kvmi_u16(b + 8), ==, 544);
-	CHECK_INT(qvmi_kvmi_u16(b + 10), ==, 1);
+	CHECK_INT(qvmi__kvmi_u16(b + 8), ==, 544);
+	CHECK_INT(qvmi__kvmi_u16(b + 10), ==, 1);
 	CHECK_INT(b[12], ==, QVMI_KVMI_EV_BREAKPOINT);
 	/* arch: mode at 8, kvm_regs at 16, kvm_sregs at 160, MSRs at 472
 	 * (offsets in struct kvmi_event) */
 	CHECK_INT(b[8 + 8], ==, 8);
-	CHECK_U64(qvmi_kvmi_u64(b + 8 + 16 + 128), ==, 0xffffffff81000000ull);
+	CHECK_U64(qvmi__kvmi_u64(b + 8 + 16 + 128), ==, 0xffffffff81000000ull);
 	/* kvm_sregs: 8 segments of 24 bytes, gdt, idt (16 each), cr0,
 	 * cr2, cr3 */
-	CHECK_U64(qvmi_kvmi_u64(b + 8 + 160 + 8 * 24 + 32 + 16), ==,
+	CHECK_U64(qvmi__kvmi_u64(b + 8 + 160 + 8 * 24 + 32 + 16), ==,
 		  0x18210000);
-	CHECK_U64(qvmi_kvmi_u64(b + 8 + 472 + 3 * 8), ==, 0xd01);
-	CHECK_U64(qvmi_kvmi_u64(b + 8 + 472 + 8 * 8), ==, 0x55);
+	CHECK_U64(qvmi__kvmi_u64(b + 8 + 472 + 3 * 8), ==, 0xd01);
+	CHECK_U64(qvmi__kvmi_u64(b + 8 + 472 + 8 * 8), ==, 0x55);
 	CHECK_INT(b[8 + 544], ==, 0x11);
 	/* too much specific data, or no room */
-	CHECK_INT(qvmi_kvmi_event_encode(b, sizeof(b), 9, 1, 4, &a, spec, 65),
+	CHECK_INT(qvmi__kvmi_event_encode(b, sizeof(b), 9, 1, 4, &a, spec, 65),
 		  ==, 0);
-	CHECK_INT(qvmi_kvmi_event_encode(b, 8 + 544 + 15, 9, 1, 4, &a, spec,
-					 16),
+	CHECK_INT(qvmi__kvmi_event_encode(b, 8 + 544 + 15, 9, 1, 4, &a, spec,
+					  16),
 		  ==, 0);
 }
 
@@ -226,10 +226,10 @@ static void event_reply_decode(void)
 	uint8_t p[24] = { 0 };
 	struct qvmi_kvmi_ev_reply r;
 
-	qvmi_kvmi_put16(p, 1);
+	qvmi__kvmi_put16(p, 1);
 	p[8] = QVMI_KVMI_RETRY;
 	p[9] = QVMI_KVMI_EV_BREAKPOINT;
-	qvmi_kvmi_ev_reply_decode(p, 24, &r);
+	qvmi__kvmi_ev_reply_decode(p, 24, &r);
 	CHECK_INT(r.vcpu, ==, 1);
 	CHECK_INT(r.action, ==, QVMI_KVMI_RETRY);
 	CHECK_INT(r.event, ==, QVMI_KVMI_EV_BREAKPOINT);
@@ -243,7 +243,7 @@ static void sregs_real_text(void)
 	struct kvm_sregs s;
 
 	CHECK(text != NULL);
-	CHECK_OK(qvmi_kvmi_parse_sregs(text, 0, &s));
+	CHECK_OK(qvmi__kvmi_parse_sregs(text, 0, &s));
 	/* CS =0010 0000000000000000 ffffffff 00af9b00 DPL=0 CS64 [-RA] */
 	CHECK_INT(s.cs.selector, ==, 0x10);
 	CHECK_U64(s.cs.limit, ==, 0xffffffff);
@@ -268,9 +268,9 @@ static void sregs_real_text(void)
 	CHECK_INT(s.gdt.limit, ==, 0x7f);
 	CHECK_U64(s.idt.base, ==, 0xfffffe0000000000ull);
 	CHECK_INT(s.idt.limit, ==, 0xfff);
-	CHECK_OK(qvmi_kvmi_parse_sregs(text, 1, &s));
+	CHECK_OK(qvmi__kvmi_parse_sregs(text, 1, &s));
 	CHECK_INT(s.cs.selector, ==, 0x10);
-	CHECK_INT(qvmi_kvmi_parse_sregs(text, 2, &s), ==, -ENOENT);
+	CHECK_INT(qvmi__kvmi_parse_sregs(text, 2, &s), ==, -ENOENT);
 	free(text);
 }
 
@@ -290,15 +290,15 @@ static void sregs_crlf_and_ids(void)
 			*o++ = '\r';
 		*o++ = text[i];
 	}
-	CHECK_OK(qvmi_kvmi_parse_sregs(crlf, 1, &s));
+	CHECK_OK(qvmi__kvmi_parse_sregs(crlf, 1, &s));
 	CHECK_U64(s.tr.base, !=, 0);
 	/* rename CPU#1 to CPU#12: vCPU 1 is gone, 12 is there */
 	o = strstr(crlf, "CPU#1\r");
 	CHECK(o != NULL);
 	memmove(o + 6, o + 5, strlen(o + 5) + 1);
 	o[5] = '2';
-	CHECK_INT(qvmi_kvmi_parse_sregs(crlf, 1, &s), ==, -ENOENT);
-	CHECK_OK(qvmi_kvmi_parse_sregs(crlf, 12, &s));
+	CHECK_INT(qvmi__kvmi_parse_sregs(crlf, 1, &s), ==, -ENOENT);
+	CHECK_OK(qvmi__kvmi_parse_sregs(crlf, 12, &s));
 	free(crlf);
 	free(text);
 }
@@ -309,7 +309,7 @@ static void sregs_real_mode_32(void)
 	struct kvm_sregs s;
 
 	CHECK(text != NULL);
-	CHECK_OK(qvmi_kvmi_parse_sregs(text, 0, &s));
+	CHECK_OK(qvmi__kvmi_parse_sregs(text, 0, &s));
 	/* CS =f000 ffff0000 0000ffff 00009b00 */
 	CHECK_INT(s.cs.selector, ==, 0xf000);
 	CHECK_U64(s.cs.base, ==, 0xffff0000);
@@ -330,20 +330,20 @@ static void sregs_bad_text(void)
 	char *text = qvmi_test_data("hmp/regs-pc.txt", NULL), *l;
 
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(bad); i++)
-		CHECK_INT(qvmi_kvmi_parse_sregs(bad[i], 0, &s), ==, -EBADMSG);
-	CHECK_INT(qvmi_kvmi_parse_sregs("CPU#0\n", 1, &s), ==, -ENOENT);
+		CHECK_INT(qvmi__kvmi_parse_sregs(bad[i], 0, &s), ==, -EBADMSG);
+	CHECK_INT(qvmi__kvmi_parse_sregs("CPU#0\n", 1, &s), ==, -ENOENT);
 	/* one segment line missing */
 	CHECK(text != NULL);
-	CHECK_OK(qvmi_kvmi_parse_sregs(text, 0, &s));
+	CHECK_OK(qvmi__kvmi_parse_sregs(text, 0, &s));
 	l = strstr(text, "TR =");
 	CHECK(l != NULL);
 	l[0] = 'X';
-	CHECK_INT(qvmi_kvmi_parse_sregs(text, 0, &s), ==, -EBADMSG);
+	CHECK_INT(qvmi__kvmi_parse_sregs(text, 0, &s), ==, -EBADMSG);
 	/* a garbled field */
 	l[0] = 'T';
 	l = strstr(text, "SS =");
 	memcpy(l + 4, "zz", 2);
-	CHECK_INT(qvmi_kvmi_parse_sregs(text, 0, &s), ==, -EBADMSG);
+	CHECK_INT(qvmi__kvmi_parse_sregs(text, 0, &s), ==, -EBADMSG);
 	free(text);
 }
 

@@ -20,7 +20,7 @@ static void handshake_v7(void)
 	CHECK_INT(call(r, QVMI_KVMI_GET_VERSION, NULL, 0, v, sizeof(v), &n), ==,
 		  0);
 	CHECK_INT(n, ==, 16);
-	CHECK_INT(qvmi_kvmi_u32(v), ==, 1);
+	CHECK_INT(qvmi__kvmi_u32(v), ==, 1);
 	for (int i = 4; i < 16; i++) /* no SPP, VMFUNC, EPTP, #VE */
 		CHECK_INT(v[i], ==, 0);
 }
@@ -36,8 +36,8 @@ static void handshake_v12_max_gpa(void)
 	CHECK_INT(poll(&p, 1, IO_MS), ==, 1);
 	r->fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
 	read_all(r->fd, b, sizeof(b));
-	CHECK_INT(qvmi_kvmi_u32(b), ==, 104);
-	CHECK_U64(qvmi_kvmi_u64(b + 96), ==, MEM_SIZE - 1);
+	CHECK_INT(qvmi__kvmi_u32(b), ==, 104);
+	CHECK_U64(qvmi__kvmi_u64(b + 96), ==, MEM_SIZE - 1);
 }
 
 /* A tool's answer larger than 24 bytes: the rest is skipped, and the
@@ -55,12 +55,12 @@ static void handshake_long_answer(void)
 	r->fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
 	read_all(r->fd, b, sizeof(b));
 	memset(ans, 0x5a, sizeof(ans));
-	qvmi_kvmi_put32(ans, sizeof(ans));
+	qvmi__kvmi_put32(ans, sizeof(ans));
 	CHECK_INT(write(r->fd, ans, sizeof(ans)), ==, (ssize_t)sizeof(ans));
 	CHECK_INT(call(r, QVMI_KVMI_GET_GUEST_INFO, NULL, 0, b, 16, &n), !=,
 		  -9999);
 	CHECK_INT(call(r, QVMI_KVMI_GET_MAX_GFN, NULL, 0, b, 8, &n), ==, 0);
-	CHECK_U64(qvmi_kvmi_u64(b), ==, MEM_SIZE / 4096);
+	CHECK_U64(qvmi__kvmi_u64(b), ==, MEM_SIZE / 4096);
 }
 
 static void handshake_short_answer_closes(void)
@@ -74,7 +74,7 @@ static void handshake_short_answer_closes(void)
 	CHECK_INT(poll(&p, 1, IO_MS), ==, 1);
 	r->fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
 	read_all(r->fd, b, sizeof(b));
-	qvmi_kvmi_put32(ans, 23);
+	qvmi__kvmi_put32(ans, 23);
 	CHECK_INT(write(r->fd, ans, 4), ==, 4);
 	expect_eof(r->fd);
 	/* and dials again: the next tool gets served */
@@ -241,43 +241,43 @@ static void read_write_physical(void)
 	uint8_t req[16 + 8], buf[4096];
 	size_t n;
 
-	qvmi_kvmi_put64(req, 0x2ff0);
-	qvmi_kvmi_put64(req + 8, 16);
+	qvmi__kvmi_put64(req, 0x2ff0);
+	qvmi__kvmi_put64(req + 8, 16);
 	CHECK_INT(call(r, QVMI_KVMI_READ_PHYSICAL, req, 16, buf, sizeof(buf),
 		       &n),
 		  ==, 0);
 	CHECK_INT(n, ==, 16);
 	CHECK(!memcmp(buf, r->mem + 0x2ff0, 16));
 	/* a whole page */
-	qvmi_kvmi_put64(req, 0x3000);
-	qvmi_kvmi_put64(req + 8, 4096);
+	qvmi__kvmi_put64(req, 0x3000);
+	qvmi__kvmi_put64(req + 8, 4096);
 	CHECK_INT(call(r, QVMI_KVMI_READ_PHYSICAL, req, 16, buf, sizeof(buf),
 		       &n),
 		  ==, 0);
 	CHECK_INT(n, ==, 4096);
 	CHECK(!memcmp(buf, r->mem + 0x3000, 4096));
 	/* across a page, empty, too big: -EINVAL */
-	qvmi_kvmi_put64(req, 0x2ff8);
-	qvmi_kvmi_put64(req + 8, 16);
+	qvmi__kvmi_put64(req, 0x2ff8);
+	qvmi__kvmi_put64(req + 8, 16);
 	CHECK_INT(call(r, QVMI_KVMI_READ_PHYSICAL, req, 16, buf, 16, &n), ==,
 		  -EINVAL);
 	CHECK_INT(n, ==, 0);
-	qvmi_kvmi_put64(req + 8, 0);
+	qvmi__kvmi_put64(req + 8, 0);
 	CHECK_INT(call(r, QVMI_KVMI_READ_PHYSICAL, req, 16, NULL, 0, NULL), ==,
 		  -EINVAL);
 	/* not RAM */
-	qvmi_kvmi_put64(req, MEM_SIZE);
-	qvmi_kvmi_put64(req + 8, 8);
+	qvmi__kvmi_put64(req, MEM_SIZE);
+	qvmi__kvmi_put64(req + 8, 8);
 	CHECK_INT(call(r, QVMI_KVMI_READ_PHYSICAL, req, 16, NULL, 0, NULL), ==,
 		  -EFAULT);
 	/* write 8 bytes, read them back from the ctx's memory */
-	qvmi_kvmi_put64(req, 0x1004);
-	qvmi_kvmi_put64(req + 8, 8);
+	qvmi__kvmi_put64(req, 0x1004);
+	qvmi__kvmi_put64(req + 8, 8);
 	memcpy(req + 16, "KVMiKVMi", 8);
 	CHECK_INT(call(r, QVMI_KVMI_WRITE_PHYSICAL, req, 24, NULL, 0, NULL), ==,
 		  0);
 	CHECK(!memcmp(r->mem + 0x1004, "KVMiKVMi", 8));
-	qvmi_kvmi_put64(req, 0x1ffc); /* crosses a page */
+	qvmi__kvmi_put64(req, 0x1ffc); /* crosses a page */
 	CHECK_INT(call(r, QVMI_KVMI_WRITE_PHYSICAL, req, 24, NULL, 0, NULL), ==,
 		  -EINVAL);
 	CHECK(r->mem[0x1ffc] != 'K');
@@ -292,8 +292,8 @@ static void cmd_response_batch(void)
 	uint32_t seq;
 
 	send_msg(r, QVMI_KVMI_CONTROL_CMD_RESPONSE, off, 8);
-	qvmi_kvmi_put64(req, 0);
-	qvmi_kvmi_put64(req + 8, 8);
+	qvmi__kvmi_put64(req, 0);
+	qvmi__kvmi_put64(req + 8, 8);
 	send_msg(r, QVMI_KVMI_READ_PHYSICAL, req, 16);
 	send_msg(r, QVMI_KVMI_GET_VERSION, NULL, 0);
 	send_msg(r, 50, NULL, 0); /* unknown: an error, silenced too */
@@ -323,7 +323,7 @@ static int32_t check_cmd(struct rig *r, uint16_t what, uint16_t id)
 {
 	uint8_t p[8] = { 0 };
 
-	qvmi_kvmi_put16(p, id);
+	qvmi__kvmi_put16(p, id);
 	return call(r, what, p, 8, NULL, 0, NULL);
 }
 
@@ -381,7 +381,7 @@ static void allow_lists(void)
 	o.cmd_list_set = true;
 	o.ev_list_set = true; /* no event allowed */
 	r = started(&o);
-	qvmi_kvmi_put64(req + 8, 8);
+	qvmi__kvmi_put64(req + 8, 8);
 	CHECK_INT(call(r, QVMI_KVMI_READ_PHYSICAL, req, 16, NULL, 0, NULL), ==,
 		  0);
 	CHECK_INT(call(r, QVMI_KVMI_GET_MAX_GFN, NULL, 0, NULL, 0, NULL), ==,
@@ -404,15 +404,15 @@ static int32_t control(struct rig *r, uint16_t id, uint16_t ev_or_cr,
 	uint8_t p[16] = { 0 };
 
 	if (id == QVMI_KVMI_CONTROL_EVENTS) {
-		qvmi_kvmi_put16(p + 8, ev_or_cr);
+		qvmi__kvmi_put16(p + 8, ev_or_cr);
 		p[10] = enable;
 	} else if (id == QVMI_KVMI_CONTROL_VM_EVENTS) {
-		qvmi_kvmi_put16(p, ev_or_cr);
+		qvmi__kvmi_put16(p, ev_or_cr);
 		p[2] = enable;
 		return call(r, id, p, 8, NULL, 0, NULL);
 	} else {
 		p[8] = enable;
-		qvmi_kvmi_put32(p + 12, ev_or_cr);
+		qvmi__kvmi_put32(p + 12, ev_or_cr);
 	}
 	return call(r, id, p, 16, NULL, 0, NULL);
 }
@@ -438,7 +438,7 @@ static void unsupported_refuse_accept(void)
 	CHECK_INT(control(r, QVMI_KVMI_CONTROL_VM_EVENTS, 99, 1), ==, -EINVAL);
 	o.accept_unsupported = true;
 	r = started(&o);
-	qvmi_kvmi_put16(pa + 2, 1);
+	qvmi__kvmi_put16(pa + 2, 1);
 	pa[16] = 7;
 	CHECK_INT(call(r, QVMI_KVMI_SET_PAGE_ACCESS, pa, 24, NULL, 0, NULL), ==,
 		  0);
@@ -469,7 +469,7 @@ static void bad_frames_close(void)
 		expect_eof(r->fd);
 		tool_accept(r, 96, NULL);
 	}
-	qvmi_kvmi_hdr_encode(&h, big);
+	qvmi__kvmi_hdr_encode(&h, big);
 	CHECK_INT(write(r->fd, big, 8), ==, 8);
 	expect_eof(r->fd);
 	tool_accept(r, 96, NULL);
@@ -493,7 +493,7 @@ static void framing_split_and_coalesced(void)
 
 	for (int i = 0; i < 16; i++) {
 		h.seq = 100 + (uint32_t)i;
-		qvmi_kvmi_hdr_encode(&h, b + 8 * i);
+		qvmi__kvmi_hdr_encode(&h, b + 8 * i);
 	}
 	CHECK_INT(write(r->fd, b, 3), ==, 3);
 	usleep(20000);

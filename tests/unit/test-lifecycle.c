@@ -156,9 +156,9 @@ static struct rig *rig_start_gdb(const struct qvmid_proxy_opts *po,
 	CHECK_OK(qvmi_source_testmem_create(r->ctx, r->mem, MEM_SIZE, 1, &src));
 	CHECK_OK(qvmi_map_add(r->ctx, src, 0, MEM_SIZE, 0));
 	CHECK_OK(qvmi__ram_add(r->ctx, 0, MEM_SIZE));
-	CHECK_OK(qvmi_qmp_open_fd(r->ctx, fd, 2000, &q));
+	CHECK_OK(qvmi__qmp_open_fd(r->ctx, fd, 2000, &q));
 	r->ctx->qmp = q;
-	r->ctx->qmp_close = qvmi_qmp_close;
+	r->ctx->qmp_close = qvmi__qmp_close;
 	snprintf(r->qmp, sizeof(r->qmp), "/tmp/qvmi-test-lc-%d-%d-qmp.sock",
 		 (int)getpid(), seq++);
 	so.key = test_key;
@@ -706,38 +706,38 @@ static void test_event_frames(void)
 				  .seq = 3 };
 	const char *why = NULL;
 
-	CHECK_OK(qvmi_ses_check_event(&h, p, 3, &why));
-	CHECK_INT(qvmi_ses_check_event(&h, p, 4, &why), ==, -EPROTO);
+	CHECK_OK(qvmi__ses_check_event(&h, p, 3, &why));
+	CHECK_INT(qvmi__ses_check_event(&h, p, 4, &why), ==, -EPROTO);
 	CHECK_STR(why, "out-of-sequence event");
-	qvmi_ses_put32(p + 12, 2);
-	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	qvmi__ses_put32(p + 12, 2);
+	CHECK_INT(qvmi__ses_check_event(&h, p, 3, &why), ==, -EPROTO);
 	CHECK_STR(why, "unknown event flags");
-	qvmi_ses_put32(p + 12, 0);
+	qvmi__ses_put32(p + 12, 0);
 	h.size = 24;
-	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_INT(qvmi__ses_check_event(&h, p, 3, &why), ==, -EPROTO);
 	CHECK_STR(why, "wrong event payload size");
 	h.msg = QVMI_SES_EV_UNHOOK;
 	h.size = QVMI_SES_EV_UNHOOK_SIZE;
-	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_INT(qvmi__ses_check_event(&h, p, 3, &why), ==, -EPROTO);
 	CHECK_STR(why, "unhook: bad reason");
-	qvmi_ses_put32(p, QVMI_UNHOOK_QUIT);
-	CHECK_OK(qvmi_ses_check_event(&h, p, 3, &why));
+	qvmi__ses_put32(p, QVMI_UNHOOK_QUIT);
+	CHECK_OK(qvmi__ses_check_event(&h, p, 3, &why));
 	h.msg = QVMI_SES_EV_BP_REMOVED;
 	h.size = QVMI_SES_EV_BP_REMOVED_SIZE;
 	memset(p, 0, sizeof(p));
-	qvmi_ses_put32(p + 8, QVMI_WP_ACCESS + 1);
-	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	qvmi__ses_put32(p + 8, QVMI_WP_ACCESS + 1);
+	CHECK_INT(qvmi__ses_check_event(&h, p, 3, &why), ==, -EPROTO);
 	CHECK_STR(why, "bp-removed: bad kind");
 	/* 16 bytes like a lifecycle event, but no flags word */
-	qvmi_ses_put32(p + 8, QVMI_WP_ACCESS);
-	qvmi_ses_put32(p + 12, 8);
-	CHECK_OK(qvmi_ses_check_event(&h, p, 3, &why));
+	qvmi__ses_put32(p + 8, QVMI_WP_ACCESS);
+	qvmi__ses_put32(p + 12, 8);
+	CHECK_OK(qvmi__ses_check_event(&h, p, 3, &why));
 	h.msg = 0x8a;
-	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_INT(qvmi__ses_check_event(&h, p, 3, &why), ==, -EPROTO);
 	CHECK_STR(why, "unknown event");
 	h.msg = QVMI_SES_EV_UNHOOK;
 	h.flags = QVMI_SES_F_REPLY;
-	CHECK_INT(qvmi_ses_check_event(&h, p, 3, &why), ==, -EPROTO);
+	CHECK_INT(qvmi__ses_check_event(&h, p, 3, &why), ==, -EPROTO);
 	CHECK_STR(why, "not an event");
 }
 

@@ -105,7 +105,7 @@ static void *peer_main(void *arg)
 		for (size_t i = 0; i < n && !p->error; i++) {
 			struct qvmi_pmem_req *r = &p->req[p->nreq];
 
-			qvmi_pmem_decode_req(h + i * QVMI_PMEM_REQ_SIZE, r);
+			qvmi__pmem_decode_req(h + i * QVMI_PMEM_REQ_SIZE, r);
 			if (!answer(p, fd, r, p->nreq++))
 				p->error = "reply failed";
 		}

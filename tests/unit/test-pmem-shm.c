@@ -170,7 +170,7 @@ static void cli_req(int fd, uint64_t type, uint64_t addr, uint64_t len)
 {
 	uint8_t h[QVMI_PMEM_REQ_SIZE];
 
-	qvmi_pmem_encode_req(h, type, addr, len);
+	qvmi__pmem_encode_req(h, type, addr, len);
 	cli_send(fd, h, sizeof(h));
 }
 

@@ -113,7 +113,7 @@ static int raw_rw(int fd, uint64_t type, uint64_t addr, void *buf, size_t len)
 {
 	uint8_t h[QVMI_PMEM_REQ_SIZE], st;
 
-	qvmi_pmem_encode_req(h, type, addr, len);
+	qvmi__pmem_encode_req(h, type, addr, len);
 	if (!tcli_send_raw(fd, h, sizeof(h)))
 		return -1;
 	if (type == QVMI_PMEM_WRITE && !tcli_send_raw(fd, buf, len))
@@ -133,7 +133,7 @@ static void cli_req(int fd, uint64_t type, uint64_t addr, uint64_t len)
 {
 	uint8_t h[QVMI_PMEM_REQ_SIZE];
 
-	qvmi_pmem_encode_req(h, type, addr, len);
+	qvmi__pmem_encode_req(h, type, addr, len);
 	cli_send(fd, h, sizeof(h));
 }
 
@@ -187,50 +187,52 @@ static void test_decoder_events(void)
 	const uint8_t *p;
 	size_t plen, used, off = 0;
 
-	qvmi_pmem_encode_req(stream, 0xabcdef0000000001ull, 0x1000, 8);
-	qvmi_pmem_encode_req(stream + 24, 2, 0x2000, 5);
+	qvmi__pmem_encode_req(stream, 0xabcdef0000000001ull, 0x1000, 8);
+	qvmi__pmem_encode_req(stream + 24, 2, 0x2000, 5);
 	memcpy(stream + 48, "hello", 5);
-	qvmi_pmem_encode_req(stream + 53, 9, 0, 0);
-	qvmi_pmem_decoder_init(&d, 64);
+	qvmi__pmem_encode_req(stream + 53, 9, 0, 0);
+	qvmi__pmem_decoder_init(&d, 64);
 	/* one byte at a time: the header comes together across calls */
 	for (int i = 0; i < 23; i++) {
-		CHECK_INT(qvmi_pmem_decode(&d, stream + off, 1, &ev, &p, &plen),
+		CHECK_INT(qvmi__pmem_decode(&d, stream + off, 1, &ev, &p,
+					    &plen),
 			  ==, 1);
 		CHECK_INT(ev, ==, QVMI_PMEM_EV_NONE);
 		off++;
 	}
-	off += qvmi_pmem_decode(&d, stream + off, sizeof(stream) - off, &ev, &p,
-				&plen);
+	off += qvmi__pmem_decode(&d, stream + off, sizeof(stream) - off, &ev,
+				 &p, &plen);
 	CHECK_INT(ev, ==, QVMI_PMEM_EV_READ);
 	CHECK_U64(d.req.raw_type, ==, 0xabcdef0000000001ull);
 	CHECK_U64(d.req.address, ==, 0x1000);
 	CHECK_INT(off, ==, 24);
-	off += qvmi_pmem_decode(&d, stream + off, sizeof(stream) - off, &ev, &p,
-				&plen);
+	off += qvmi__pmem_decode(&d, stream + off, sizeof(stream) - off, &ev,
+				 &p, &plen);
 	CHECK_INT(ev, ==, QVMI_PMEM_EV_WRITE_BEGIN);
-	used = qvmi_pmem_decode(&d, stream + off, 3, &ev, &p, &plen);
+	used = qvmi__pmem_decode(&d, stream + off, 3, &ev, &p, &plen);
 	CHECK_INT(ev, ==, QVMI_PMEM_EV_PAYLOAD);
 	CHECK_INT(used, ==, 3);
 	CHECK(p == stream + off && plen == 3);
 	off += used;
-	off += qvmi_pmem_decode(&d, stream + off, sizeof(stream) - off, &ev, &p,
-				&plen);
+	off += qvmi__pmem_decode(&d, stream + off, sizeof(stream) - off, &ev,
+				 &p, &plen);
 	CHECK_INT(ev, ==, QVMI_PMEM_EV_PAYLOAD);
 	CHECK_INT(plen, ==, 2); /* never past the payload */
-	CHECK_INT(qvmi_pmem_decode(&d, stream + off, 0, &ev, &p, &plen), ==, 0);
+	CHECK_INT(qvmi__pmem_decode(&d, stream + off, 0, &ev, &p, &plen), ==,
+		  0);
 	CHECK_INT(ev, ==, QVMI_PMEM_EV_WRITE_END);
-	off += qvmi_pmem_decode(&d, stream + off, sizeof(stream) - off, &ev, &p,
-				&plen);
+	off += qvmi__pmem_decode(&d, stream + off, sizeof(stream) - off, &ev,
+				 &p, &plen);
 	CHECK_INT(ev, ==, QVMI_PMEM_EV_UNKNOWN);
 	CHECK_INT(off, ==, sizeof(stream));
 	/* oversized: dead afterwards */
-	qvmi_pmem_encode_req(stream, 1, 0, 65);
-	CHECK_INT(qvmi_pmem_decode(&d, stream, 24, &ev, &p, &plen), ==, 24);
+	qvmi__pmem_encode_req(stream, 1, 0, 65);
+	CHECK_INT(qvmi__pmem_decode(&d, stream, 24, &ev, &p, &plen), ==, 24);
 	CHECK_INT(ev, ==, QVMI_PMEM_EV_TOO_BIG);
-	CHECK_INT(qvmi_pmem_decode(&d, stream, 24, &ev, &p, &plen), ==, 0);
-	CHECK(qvmi_pmem_range_wraps(UINT64_MAX, 2));
-	CHECK(!qvmi_pmem_range_wraps(UINT64_MAX, 1));
-	CHECK(!qvmi_pmem_range_wraps(UINT64_MAX, 0));
+	CHECK_INT(qvmi__pmem_decode(&d, stream, 24, &ev, &p, &plen), ==, 0);
+	CHECK(qvmi__pmem_range_wraps(UINT64_MAX, 2));
+	CHECK(!qvmi__pmem_range_wraps(UINT64_MAX, 1));
+	CHECK(!qvmi__pmem_range_wraps(UINT64_MAX, 0));
 }
 
 /* ---- server ---------------------------------------------------------------- */
@@ -278,7 +280,7 @@ static void test_short_header_then_eof(void)
 	int fd = tcli_connect(t->path);
 	uint8_t h[QVMI_PMEM_REQ_SIZE], b[8];
 
-	qvmi_pmem_encode_req(h, 1, 0, 8);
+	qvmi__pmem_encode_req(h, 1, 0, 8);
 	cli_send(fd, h, 10);
 	shutdown(fd, SHUT_WR);
 	cli_expect_eof(fd);
@@ -448,12 +450,12 @@ static void test_write_cut_everywhere(void)
 	int fd;
 
 	CHECK(req);
-	qvmi_pmem_encode_req(req, 2, 0x3000, SMALL);
+	qvmi__pmem_encode_req(req, 2, 0x3000, SMALL);
 	memset(req + 24, 0xab, SMALL);
 	for (size_t cut = 0; cut < 24 + SMALL; cut++)
 		write_cut(t, 0x3000, req, cut, SMALL);
 	/* a payload staged in a server-wide buffer (> one chunk) */
-	qvmi_pmem_encode_req(req, 2, 0x10000, BIG);
+	qvmi__pmem_encode_req(req, 2, 0x10000, BIG);
 	fill(req + 24, BIG, 99);
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(big_cuts); i++)
 		write_cut(t, 0x10000, req, big_cuts[i], BIG);
@@ -484,7 +486,7 @@ static void test_stalled_client(void)
 	double t0;
 
 	memset(b, 0x11, sizeof(b));
-	qvmi_pmem_encode_req(h, 1, 0x5000, 16);
+	qvmi__pmem_encode_req(h, 1, 0x5000, 16);
 	cli_send(stall, h, 12); /* half a request, then silence */
 	cli_req(stall2, 2, 0x9000, 4096); /* a write missing its payload */
 	cli_send(stall2, b, 100);
@@ -514,7 +516,7 @@ static void test_io_timeout(void)
 	uint8_t h[QVMI_PMEM_REQ_SIZE];
 	double t0 = now_s();
 
-	qvmi_pmem_encode_req(h, 1, 0, 16);
+	qvmi__pmem_encode_req(h, 1, 0, 16);
 	cli_send(stall, h, 5);
 	cli_expect_eof(stall); /* dropped after about 200 ms */
 	CHECK_MSG(now_s() - t0 < 1.5, "stall timeout after %.2f s",

@@ -198,7 +198,7 @@ static void pmem_read(const char *path, uint64_t gpa, uint8_t *buf, size_t len)
 	int fd = tcli_connect(path);
 	size_t got = 0;
 
-	qvmi_pmem_encode_req(h, QVMI_PMEM_READ, gpa, len);
+	qvmi__pmem_encode_req(h, QVMI_PMEM_READ, gpa, len);
 	CHECK_INT(send(fd, h, sizeof(h), 0), ==, (long)sizeof(h));
 	while (got < len) {
 		struct pollfd p = { fd, POLLIN, 0 };
@@ -416,9 +416,9 @@ static void test_qemu_gone(void)
 
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	f = fakeqmp_start(quit_script, NULL, NULL, &fd);
-	CHECK_OK(qvmi_qmp_open_fd(ctx, fd, 2000, &q));
+	CHECK_OK(qvmi__qmp_open_fd(ctx, fd, 2000, &q));
 	ctx->qmp = q;
-	ctx->qmp_close = qvmi_qmp_close;
+	ctx->qmp_close = qvmi__qmp_close;
 	prig_tmp_path(path, sizeof(path), "gone");
 	o.listen_path = path;
 	CHECK_OK(qvmid_proxy_create(ctx, &o, &p));
@@ -479,21 +479,21 @@ static void test_tap_and_queue(void)
 
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	f = fakeqmp_start(tap_script, NULL, NULL, &fd);
-	CHECK_OK(qvmi_qmp_open_fd(ctx, fd, 2000, &q));
-	qvmi_qmp_set_tap(q, tap_cb, &t);
-	CHECK_OK(qvmi_qmp_queue(q, line, sizeof(line) - 1));
-	CHECK_INT(qvmi_qmp_queued(q), ==, sizeof(line) - 1);
-	CHECK_OK(qvmi_qmp_execute(q, "query-status", NULL, NULL));
-	CHECK_INT(qvmi_qmp_queued(q), ==, 0);
+	CHECK_OK(qvmi__qmp_open_fd(ctx, fd, 2000, &q));
+	qvmi__qmp_set_tap(q, tap_cb, &t);
+	CHECK_OK(qvmi__qmp_queue(q, line, sizeof(line) - 1));
+	CHECK_INT(qvmi__qmp_queued(q), ==, sizeof(line) - 1);
+	CHECK_OK(qvmi__qmp_execute(q, "query-status", NULL, NULL));
+	CHECK_INT(qvmi__qmp_queued(q), ==, 0);
 	/* what arrived while execute waited reached the tap, in order */
 	CHECK_INT(t.n, ==, 2);
 	CHECK_STR(t.raw[0], "{\"event\": \"STOP\"}");
 	CHECK_STR(t.raw[1], "{\"return\": 5, \"id\": \"p-1\"}");
 	for (int i = 0; i < 50 && t.n < 3; i++)
-		CHECK_OK(qvmi_qmp_poll(q, 100));
+		CHECK_OK(qvmi__qmp_poll(q, 100));
 	CHECK_INT(t.n, ==, 3);
 	CHECK_STR(t.raw[2], "{\"return\": 6, \"id\": \"p-2\"}");
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	qvmi_ctx_destroy(ctx);
 	CHECK_INT(fakeqmp_finish(f, NULL, 0), ==, 0);
 }
@@ -504,8 +504,8 @@ static void set_case(const char *in, const char *val, const char *want)
 {
 	char *out = NULL;
 	size_t len = 0;
-	int err = qvmi_jsonobj_set(in, strlen(in), "id", val,
-				   val ? strlen(val) : 0, &out, &len);
+	int err = qvmi__jsonobj_set(in, strlen(in), "id", val,
+				    val ? strlen(val) : 0, &out, &len);
 
 	if (!want) {
 		CHECK_INT(err, ==, -EBADMSG);
@@ -523,10 +523,10 @@ static void test_jsonobj(void)
 	const char *s = "{ \"a\" : \"x}\\\"\" , \"id\":[1,{\"id\":2}], "
 			"\"b\": -1e5 }";
 
-	CHECK_INT(qvmi_jsonobj_get(s, strlen(s), "id", &m), ==, 1);
+	CHECK_INT(qvmi__jsonobj_get(s, strlen(s), "id", &m), ==, 1);
 	CHECK_INT(m.end - m.vstart, ==, 12);
 	CHECK(!strncmp(s + m.vstart, "[1,{\"id\":2}]", 12));
-	CHECK_INT(qvmi_jsonobj_get(s, strlen(s), "zz", &m), ==, 0);
+	CHECK_INT(qvmi__jsonobj_get(s, strlen(s), "zz", &m), ==, 0);
 	set_case(s, "7", "{\"a\" : \"x}\\\"\", \"id\": 7, \"b\": -1e5}");
 	set_case(s, NULL, "{\"a\" : \"x}\\\"\", \"b\": -1e5}");
 	set_case("{}", "1", "{\"id\": 1}");

@@ -50,10 +50,10 @@ static void test_stream_split(void)
 	int got = 0;
 
 	/* byte by byte: every split point of every message */
-	CHECK_OK(qvmi_json_stream_init(&js, 1024));
+	CHECK_OK(qvmi__json_stream_init(&js, 1024));
 	for (size_t i = 0; i < sizeof(in) - 1; i++) {
-		CHECK_OK(qvmi_json_stream_feed(&js, in + i, 1));
-		while (qvmi_json_stream_next(&js, &o) == 1) {
+		CHECK_OK(qvmi__json_stream_feed(&js, in + i, 1));
+		while (qvmi__json_stream_next(&js, &o) == 1) {
 			got++;
 			if (got == 2) {
 				struct json_object *b, *c;
@@ -67,23 +67,23 @@ static void test_stream_split(void)
 		}
 	}
 	CHECK_INT(got, ==, 3);
-	CHECK(!qvmi_json_stream_partial(&js));
-	qvmi_json_stream_deinit(&js);
+	CHECK(!qvmi__json_stream_partial(&js));
+	qvmi__json_stream_deinit(&js);
 
 	/* all at once */
-	CHECK_OK(qvmi_json_stream_init(&js, 1024));
-	CHECK_OK(qvmi_json_stream_feed(&js, in, sizeof(in) - 1));
+	CHECK_OK(qvmi__json_stream_init(&js, 1024));
+	CHECK_OK(qvmi__json_stream_feed(&js, in, sizeof(in) - 1));
 	got = 0;
-	while (qvmi_json_stream_next(&js, &o) == 1) {
+	while (qvmi__json_stream_next(&js, &o) == 1) {
 		got++;
 		json_object_put(o);
 	}
 	CHECK_INT(got, ==, 3);
 	/* half a message is "partial" */
-	CHECK_OK(qvmi_json_stream_feed(&js, "{\"x\":", 5));
-	CHECK_INT(qvmi_json_stream_next(&js, &o), ==, 0);
-	CHECK(qvmi_json_stream_partial(&js));
-	qvmi_json_stream_deinit(&js);
+	CHECK_OK(qvmi__json_stream_feed(&js, "{\"x\":", 5));
+	CHECK_INT(qvmi__json_stream_next(&js, &o), ==, 0);
+	CHECK(qvmi__json_stream_partial(&js));
+	qvmi__json_stream_deinit(&js);
 }
 
 static void test_stream_errors(void)
@@ -96,25 +96,25 @@ static void test_stream_errors(void)
 	char big[200];
 
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(bad); i++) {
-		CHECK_OK(qvmi_json_stream_init(&js, 1024));
-		CHECK_OK(qvmi_json_stream_feed(&js, bad[i], strlen(bad[i])));
-		CHECK_INT(qvmi_json_stream_next(&js, &o), ==, -EBADMSG);
+		CHECK_OK(qvmi__json_stream_init(&js, 1024));
+		CHECK_OK(qvmi__json_stream_feed(&js, bad[i], strlen(bad[i])));
+		CHECK_INT(qvmi__json_stream_next(&js, &o), ==, -EBADMSG);
 		CHECK(!o);
 		/* sticky: the stream cannot resynchronise */
-		CHECK_INT(qvmi_json_stream_feed(&js, "{}", 2), ==, -EBADMSG);
-		CHECK_INT(qvmi_json_stream_next(&js, &o), ==, -EBADMSG);
-		qvmi_json_stream_deinit(&js);
+		CHECK_INT(qvmi__json_stream_feed(&js, "{}", 2), ==, -EBADMSG);
+		CHECK_INT(qvmi__json_stream_next(&js, &o), ==, -EBADMSG);
+		qvmi__json_stream_deinit(&js);
 	}
 
 	/* one value larger than max_msg, fed in pieces */
-	CHECK_OK(qvmi_json_stream_init(&js, 64));
+	CHECK_OK(qvmi__json_stream_init(&js, 64));
 	memset(big, 'x', sizeof(big));
 	big[0] = '"';
 	for (int i = 0; i < 5; i++) {
-		int err = qvmi_json_stream_feed(&js, big + (i ? 1 : 0), 40);
+		int err = qvmi__json_stream_feed(&js, big + (i ? 1 : 0), 40);
 
 		if (err == 0)
-			err = qvmi_json_stream_next(&js, &o);
+			err = qvmi__json_stream_next(&js, &o);
 		if (i < 1)
 			CHECK_INT(err, ==, 0);
 		if (err) {
@@ -123,12 +123,12 @@ static void test_stream_errors(void)
 		}
 		CHECK_MSG(i < 2, "no -EMSGSIZE after %d bytes", (i + 1) * 40);
 	}
-	qvmi_json_stream_deinit(&js);
+	qvmi__json_stream_deinit(&js);
 
 	/* a pending backlog beyond max_msg is refused at feed time */
-	CHECK_OK(qvmi_json_stream_init(&js, 64));
-	CHECK_INT(qvmi_json_stream_feed(&js, big, 65), ==, -EMSGSIZE);
-	qvmi_json_stream_deinit(&js);
+	CHECK_OK(qvmi__json_stream_init(&js, 64));
+	CHECK_INT(qvmi__json_stream_feed(&js, big, 65), ==, -EMSGSIZE);
+	qvmi__json_stream_deinit(&js);
 }
 
 /* ---- connection and commands ------------------------------------------ */
@@ -142,7 +142,7 @@ static struct qvmi_qmp *open_peer(struct qvmi_ctx *ctx,
 
 	*f = fakeqmp_start(script, NULL, NULL, &fd);
 	CHECK(*f);
-	CHECK_OK(qvmi_qmp_open_fd(ctx, fd, timeout_ms, &q));
+	CHECK_OK(qvmi__qmp_open_fd(ctx, fd, timeout_ms, &q));
 	return q;
 }
 
@@ -174,20 +174,20 @@ static void test_open_and_execute(void)
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 	char *out;
 
-	CHECK_STR(qvmi_qmp_version(q), "7.2.22");
+	CHECK_STR(qvmi__qmp_version(q), "7.2.22");
 	/* socketpair: the peer is this very process */
-	CHECK_INT(qvmi_qmp_peer_pid(q), ==, getpid());
-	CHECK(qvmi_qmp_fd(q) >= 0);
-	CHECK(qvmi_qmp_ctx(q) == ctx);
-	CHECK_OK(qvmi_qmp_execute(q, "query-status", NULL, &r));
+	CHECK_INT(qvmi__qmp_peer_pid(q), ==, getpid());
+	CHECK(qvmi__qmp_fd(q) >= 0);
+	CHECK(qvmi__qmp_ctx(q) == ctx);
+	CHECK_OK(qvmi__qmp_execute(q, "query-status", NULL, &r));
 	CHECK(json_object_object_get_ex(r, "status", &st));
 	CHECK_STR(json_object_get_string(st), "running");
 	json_object_put(r);
-	CHECK_OK(qvmi_qmp_hmp(q, "gpa2hva 0x1000000", &out));
+	CHECK_OK(qvmi__qmp_hmp(q, "gpa2hva 0x1000000", &out));
 	CHECK_STR(out, "Host virtual address for 0x1000000 (pc.ram) is "
 		       "0x7fde88e00000\r\n");
 	free(out);
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -226,27 +226,27 @@ static void test_events_before_reply(void)
 	struct fakeqmp *f;
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 
-	qvmi_qmp_set_event_cb(q, log_event, &log);
-	CHECK_OK(qvmi_qmp_execute(q, "stop", NULL, NULL));
+	qvmi__qmp_set_event_cb(q, log_event, &log);
+	CHECK_OK(qvmi__qmp_execute(q, "stop", NULL, NULL));
 	CHECK_INT(log.n, ==, 2);
 	CHECK_STR(log.names[0], "STOP");
 	CHECK_STR(log.names[1], "RESET");
-	CHECK_INT(qvmi_qmp_poll(q, 2000), ==, 3);
+	CHECK_INT(qvmi__qmp_poll(q, 2000), ==, 3);
 	CHECK_INT(log.n, ==, 3);
 	CHECK_STR(log.names[2], "RESUME");
-	CHECK_OK(qvmi_qmp_event_pop(q, &ev));
+	CHECK_OK(qvmi__qmp_event_pop(q, &ev));
 	CHECK(json_object_object_get_ex(ev, "event", &name));
 	CHECK_STR(json_object_get_string(name), "STOP");
 	json_object_put(ev);
-	CHECK_OK(qvmi_qmp_event_pop(q, &ev));
+	CHECK_OK(qvmi__qmp_event_pop(q, &ev));
 	CHECK(json_object_object_get_ex(ev, "data", &name));
 	json_object_put(ev);
-	CHECK_OK(qvmi_qmp_event_pop(q, &ev));
+	CHECK_OK(qvmi__qmp_event_pop(q, &ev));
 	json_object_put(ev);
-	CHECK_INT(qvmi_qmp_event_pop(q, &ev), ==, -ENOENT);
+	CHECK_INT(qvmi__qmp_event_pop(q, &ev), ==, -ENOENT);
 	CHECK(!ev);
-	CHECK_INT(qvmi_qmp_poll(q, 0), ==, 0);
-	qvmi_qmp_close(q);
+	CHECK_INT(qvmi__qmp_poll(q, 0), ==, 0);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -269,15 +269,15 @@ static void test_error_reply(void)
 	struct fakeqmp *f;
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 
-	CHECK_INT(qvmi_qmp_execute(q, "no-such", NULL, &r), ==, -EREMOTEIO);
+	CHECK_INT(qvmi__qmp_execute(q, "no-such", NULL, &r), ==, -EREMOTEIO);
 	CHECK(!r);
 	CHECK(strstr(qvmi_errmsg(ctx), "CommandNotFound"));
 	CHECK(strstr(qvmi_errmsg(ctx), "no-such has not been found"));
 	/* the connection stays usable after an error reply */
-	CHECK_OK(qvmi_qmp_execute(q, "query-status", NULL, &r));
+	CHECK_OK(qvmi__qmp_execute(q, "query-status", NULL, &r));
 	CHECK_INT(json_object_get_int(r), ==, 42);
 	json_object_put(r);
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -301,15 +301,15 @@ static void test_timeout_then_late_reply(void)
 	struct fakeqmp *f;
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 
-	qvmi_qmp_set_timeout(q, 100);
+	qvmi__qmp_set_timeout(q, 100);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_INT(qvmi_qmp_execute(q, "slow", NULL, &r), ==, -ETIMEDOUT);
+	CHECK_INT(qvmi__qmp_execute(q, "slow", NULL, &r), ==, -ETIMEDOUT);
 	CHECK(elapsed_ms(&t0) >= 90 && elapsed_ms(&t0) < 1000);
 	CHECK(strstr(qvmi_errmsg(ctx), "no reply in 100 ms"));
-	CHECK_OK(qvmi_qmp_execute(q, "fast", NULL, &r));
+	CHECK_OK(qvmi__qmp_execute(q, "fast", NULL, &r));
 	CHECK_INT(json_object_get_int(r), ==, 2);
 	json_object_put(r);
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -334,17 +334,17 @@ static void test_event_flood_times_out(void)
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 	long ms;
 
-	qvmi_qmp_set_timeout(q, 200);
+	qvmi__qmp_set_timeout(q, 200);
 	/* a slow consumer: the socket never runs dry */
-	qvmi_qmp_set_event_cb(q, slow_event, NULL);
+	qvmi__qmp_set_event_cb(q, slow_event, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_INT(qvmi_qmp_execute(q, "query-status", NULL, NULL), ==,
+	CHECK_INT(qvmi__qmp_execute(q, "query-status", NULL, NULL), ==,
 		  -ETIMEDOUT);
 	ms = elapsed_ms(&t0);
 	CHECK_MSG(ms >= 190 && ms < 1000, "timed out after %ld ms", ms);
 	/* the queue kept only the newest events */
-	CHECK_INT(qvmi_qmp_poll(q, 0), ==, QVMI_QMP_MAX_EVENTS);
-	qvmi_qmp_close(q);
+	CHECK_INT(qvmi__qmp_poll(q, 0), ==, QVMI_QMP_MAX_EVENTS);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -363,16 +363,16 @@ static void test_closed_mid_reply(void)
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 	struct timespec t0;
 
-	CHECK_INT(qvmi_qmp_execute(q, "query-status", NULL, &r), ==, -EPIPE);
+	CHECK_INT(qvmi__qmp_execute(q, "query-status", NULL, &r), ==, -EPIPE);
 	CHECK(strstr(qvmi_errmsg(ctx), "closed by peer mid-message"));
 	finish(f);
 	/* broken for good, and says so at once */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_INT(qvmi_qmp_execute(q, "query-status", NULL, &r), ==, -EPIPE);
-	CHECK_INT(qvmi_qmp_poll(q, 1000), ==, -EPIPE);
+	CHECK_INT(qvmi__qmp_execute(q, "query-status", NULL, &r), ==, -EPIPE);
+	CHECK_INT(qvmi__qmp_poll(q, 1000), ==, -EPIPE);
 	CHECK(elapsed_ms(&t0) < 100);
 	CHECK(strstr(qvmi_errmsg(ctx), "connection closed"));
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	qvmi_ctx_destroy(ctx);
 }
 
@@ -387,10 +387,10 @@ static void test_closed_between_messages(void)
 	struct fakeqmp *f;
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 
-	CHECK_INT(qvmi_qmp_execute(q, "quit", NULL, NULL), ==, -EPIPE);
+	CHECK_INT(qvmi__qmp_execute(q, "quit", NULL, NULL), ==, -EPIPE);
 	CHECK(strstr(qvmi_errmsg(ctx), "closed by peer"));
 	CHECK(!strstr(qvmi_errmsg(ctx), "mid-message"));
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -426,12 +426,12 @@ static void test_garbage(void)
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(scripts); i++) {
 		struct qvmi_qmp *q = open_peer(ctx, scripts[i], &f, 2000);
 
-		CHECK_INT(qvmi_qmp_execute(q, "query-status", NULL, &r), ==,
+		CHECK_INT(qvmi__qmp_execute(q, "query-status", NULL, &r), ==,
 			  -EPROTO);
 		CHECK(!r);
-		CHECK_INT(qvmi_qmp_execute(q, "query-status", NULL, &r), ==,
+		CHECK_INT(qvmi__qmp_execute(q, "query-status", NULL, &r), ==,
 			  -EPROTO);
-		qvmi_qmp_close(q);
+		qvmi__qmp_close(q);
 		finish(f);
 	}
 	qvmi_ctx_destroy(ctx);
@@ -450,10 +450,10 @@ static void test_oversized(void)
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 5000);
 	char *out = (void *)1;
 
-	CHECK_INT(qvmi_qmp_hmp(q, "info mtree", &out), ==, -EMSGSIZE);
+	CHECK_INT(qvmi__qmp_hmp(q, "info mtree", &out), ==, -EMSGSIZE);
 	CHECK(!out);
 	CHECK(strstr(qvmi_errmsg(ctx), "larger than the limit"));
-	qvmi_qmp_close(q); /* unblocks the peer's writes */
+	qvmi__qmp_close(q); /* unblocks the peer's writes */
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -472,9 +472,9 @@ static void test_hmp_not_string(void)
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 	char *out;
 
-	CHECK_INT(qvmi_qmp_hmp(q, "info status", &out), ==, -EPROTO);
+	CHECK_INT(qvmi__qmp_hmp(q, "info status", &out), ==, -EPROTO);
 	CHECK(!out);
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -510,7 +510,7 @@ static void test_bad_greetings(void)
 	f = fakeqmp_start(silent, NULL, NULL, &fd);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* connected, no greeting: QMP held by another client (issue 18) */
-	CHECK_INT(qvmi_qmp_open_fd(ctx, fd, 100, &q), ==, -EBUSY);
+	CHECK_INT(qvmi__qmp_open_fd(ctx, fd, 100, &q), ==, -EBUSY);
 	CHECK(!q);
 	CHECK(elapsed_ms(&t0) < 280);
 	CHECK(strstr(qvmi_errmsg(ctx), "no greeting"));
@@ -518,14 +518,14 @@ static void test_bad_greetings(void)
 	finish(f);
 
 	f = fakeqmp_start(not_qmp, NULL, NULL, &fd);
-	CHECK_INT(qvmi_qmp_open_fd(ctx, fd, 1000, &q), ==, -EPROTO);
+	CHECK_INT(qvmi__qmp_open_fd(ctx, fd, 1000, &q), ==, -EPROTO);
 	finish(f);
 	f = fakeqmp_start(bad_version, NULL, NULL, &fd);
-	CHECK_INT(qvmi_qmp_open_fd(ctx, fd, 1000, &q), ==, -EPROTO);
+	CHECK_INT(qvmi__qmp_open_fd(ctx, fd, 1000, &q), ==, -EPROTO);
 	CHECK(strstr(qvmi_errmsg(ctx), "version"));
 	finish(f);
 	f = fakeqmp_start(caps_refused, NULL, NULL, &fd);
-	CHECK_INT(qvmi_qmp_open_fd(ctx, fd, 1000, &q), ==, -EREMOTEIO);
+	CHECK_INT(qvmi__qmp_open_fd(ctx, fd, 1000, &q), ==, -EREMOTEIO);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -546,16 +546,16 @@ static void test_poll_waits(void)
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CHECK_INT(qvmi_qmp_poll(q, 0), ==, 0);
+	CHECK_INT(qvmi__qmp_poll(q, 0), ==, 0);
 	CHECK(elapsed_ms(&t0) < 100);
-	CHECK_INT(qvmi_qmp_poll(q, 3000), ==, 1);
+	CHECK_INT(qvmi__qmp_poll(q, 3000), ==, 1);
 	/* returned when the event came, not at the timeout */
 	CHECK(elapsed_ms(&t0) < 2000);
-	CHECK_OK(qvmi_qmp_event_pop(q, &ev));
+	CHECK_OK(qvmi__qmp_event_pop(q, &ev));
 	CHECK_STR(json_object_get_string(json_object_object_get(ev, "event")),
 		  "POWERDOWN");
 	json_object_put(ev);
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -578,22 +578,22 @@ static void test_event_queue_bounded(void)
 		fakeqmp_inject(f, buf);
 		/* a socketpair holds only a few hundred small writes */
 		if (i % 100 == 99)
-			CHECK_OK(qvmi_qmp_poll(q, 0));
+			CHECK_OK(qvmi__qmp_poll(q, 0));
 	}
 	for (int i = 0; i < 100 && n < QVMI_QMP_MAX_EVENTS; i++)
-		n = qvmi_qmp_poll(q, 100);
+		n = qvmi__qmp_poll(q, 100);
 	CHECK_INT(n, ==, QVMI_QMP_MAX_EVENTS);
 	/* the oldest were dropped: the first kept is number 10 */
-	CHECK_OK(qvmi_qmp_event_pop(q, &ev));
+	CHECK_OK(qvmi__qmp_event_pop(q, &ev));
 	CHECK_INT(json_object_get_int(json_object_object_get(ev, "data")), ==,
 		  10);
 	json_object_put(ev);
-	while (qvmi_qmp_event_pop(q, &ev) == 0) {
+	while (qvmi__qmp_event_pop(q, &ev) == 0) {
 		last = json_object_get_int(json_object_object_get(ev, "data"));
 		json_object_put(ev);
 	}
 	CHECK_INT(last, ==, QVMI_QMP_MAX_EVENTS + 9);
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -612,22 +612,22 @@ static void test_open_path(void)
 	snprintf(path, sizeof(path), "%s/qmp.sock", dir);
 	f = fakeqmp_listen(path, script);
 	CHECK(f);
-	CHECK_OK(qvmi_qmp_open(ctx, path, 2000, &q));
-	CHECK_STR(qvmi_qmp_version(q), "7.2.22");
-	qvmi_qmp_close(q);
+	CHECK_OK(qvmi__qmp_open(ctx, path, 2000, &q));
+	CHECK_STR(qvmi__qmp_version(q), "7.2.22");
+	qvmi__qmp_close(q);
 	finish(f);
-	CHECK_INT(qvmi_qmp_open(ctx, path, 200, &q), ==, -ECONNREFUSED);
+	CHECK_INT(qvmi__qmp_open(ctx, path, 200, &q), ==, -ECONNREFUSED);
 	unlink(path);
-	CHECK_INT(qvmi_qmp_open(ctx, path, 200, &q), ==, -ENOENT);
+	CHECK_INT(qvmi__qmp_open(ctx, path, 200, &q), ==, -ENOENT);
 	CHECK(strstr(qvmi_errmsg(ctx), path));
 	memset(lng, 'a', sizeof(lng) - 1);
 	lng[sizeof(lng) - 1] = '\0';
-	CHECK_INT(qvmi_qmp_open(ctx, lng, 200, &q), ==, -ENAMETOOLONG);
+	CHECK_INT(qvmi__qmp_open(ctx, lng, 200, &q), ==, -ENAMETOOLONG);
 	rmdir(dir);
 	qvmi_ctx_destroy(ctx);
 }
 
-/* ---- pipelining (qvmi_qmp_send / _sync) ------------------------------ */
+/* ---- pipelining (qvmi__qmp_send / _sync) ------------------------------ */
 
 struct replies {
 	int n;
@@ -690,11 +690,11 @@ static void test_pipelined(void)
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 	int tapped = 0;
 
-	CHECK_OK(qvmi_qmp_send(q, "one", NULL, got_reply, &got));
-	CHECK_OK(qvmi_qmp_send(q, "two", NULL, got_reply, &got));
-	CHECK_OK(qvmi_qmp_send(q, "three", NULL, got_reply, &got));
+	CHECK_OK(qvmi__qmp_send(q, "one", NULL, got_reply, &got));
+	CHECK_OK(qvmi__qmp_send(q, "two", NULL, got_reply, &got));
+	CHECK_OK(qvmi__qmp_send(q, "three", NULL, got_reply, &got));
 	CHECK_INT(got.n, ==, 0); /* nothing read yet */
-	CHECK_OK(qvmi_qmp_sync(q));
+	CHECK_OK(qvmi__qmp_sync(q));
 	CHECK_INT(got.n, ==, 3);
 	CHECK_INT(got.err[0], ==, 0);
 	CHECK_INT(got.val[0], ==, 1);
@@ -704,22 +704,22 @@ static void test_pipelined(void)
 	CHECK_INT(got.val[2], ==, 3);
 	CHECK(strstr(qvmi_errmsg(ctx), "no two"));
 	/* the event on the way was queued */
-	CHECK_OK(qvmi_qmp_event_pop(q, &ev));
+	CHECK_OK(qvmi__qmp_event_pop(q, &ev));
 	json_object_put(ev);
-	CHECK_OK(qvmi_qmp_sync(q)); /* nothing in flight: no wait */
+	CHECK_OK(qvmi__qmp_sync(q)); /* nothing in flight: no wait */
 
-	CHECK_OK(qvmi_qmp_send(q, "four", NULL, got_reply, &got));
-	CHECK_OK(qvmi_qmp_execute(q, "five", NULL, &r));
+	CHECK_OK(qvmi__qmp_send(q, "four", NULL, got_reply, &got));
+	CHECK_OK(qvmi__qmp_execute(q, "five", NULL, &r));
 	CHECK_INT(json_object_get_int(r), ==, 5);
 	json_object_put(r);
 	CHECK_INT(got.n, ==, 4);
 	CHECK_INT(got.val[3], ==, 4);
 
-	qvmi_qmp_set_tap(q, count_tap, &tapped);
-	CHECK_OK(qvmi_qmp_send(q, "six", NULL, got_reply, &got));
-	CHECK_INT(qvmi_qmp_flush(q), ==, 0);
+	qvmi__qmp_set_tap(q, count_tap, &tapped);
+	CHECK_OK(qvmi__qmp_send(q, "six", NULL, got_reply, &got));
+	CHECK_INT(qvmi__qmp_flush(q), ==, 0);
 	for (int i = 0; i < 50 && got.n < 5; i++)
-		CHECK(qvmi_qmp_poll(q, 100) >= 0);
+		CHECK(qvmi__qmp_poll(q, 100) >= 0);
 	CHECK_INT(got.n, ==, 5);
 	CHECK_INT(got.val[4], ==, 6);
 	CHECK_INT(tapped, ==, 0);
@@ -727,13 +727,13 @@ static void test_pipelined(void)
 		static const char line[] =
 			"{\"execute\": \"from-proxy\", \"id\": 1}\n";
 
-		CHECK_OK(qvmi_qmp_queue(q, line, sizeof(line) - 1));
-		CHECK_OK(qvmi_qmp_execute(q, "seven", NULL, &r));
+		CHECK_OK(qvmi__qmp_queue(q, line, sizeof(line) - 1));
+		CHECK_OK(qvmi__qmp_execute(q, "seven", NULL, &r));
 		CHECK_INT(json_object_get_int(r), ==, 7);
 		json_object_put(r);
-		CHECK_INT(qvmi_qmp_queued(q), ==, 0);
+		CHECK_INT(qvmi__qmp_queued(q), ==, 0);
 	}
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }
@@ -756,15 +756,15 @@ static void test_pipelined_timeout(void)
 	struct fakeqmp *f;
 	struct qvmi_qmp *q = open_peer(ctx, script, &f, 2000);
 
-	qvmi_qmp_set_timeout(q, 100);
-	CHECK_OK(qvmi_qmp_send(q, "slow", NULL, got_reply, &got));
-	CHECK_INT(qvmi_qmp_sync(q), ==, -ETIMEDOUT);
+	qvmi__qmp_set_timeout(q, 100);
+	CHECK_OK(qvmi__qmp_send(q, "slow", NULL, got_reply, &got));
+	CHECK_INT(qvmi__qmp_sync(q), ==, -ETIMEDOUT);
 	CHECK(strstr(qvmi_errmsg(ctx), "QMP slow: no reply in 100 ms"));
-	CHECK_OK(qvmi_qmp_execute(q, "fast", NULL, &r));
+	CHECK_OK(qvmi__qmp_execute(q, "fast", NULL, &r));
 	CHECK_INT(json_object_get_int(r), ==, 2);
 	json_object_put(r);
 	CHECK_INT(got.n, ==, 0);
-	qvmi_qmp_close(q);
+	qvmi__qmp_close(q);
 	finish(f);
 	qvmi_ctx_destroy(ctx);
 }

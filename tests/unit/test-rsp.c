@@ -14,10 +14,10 @@
 static void test_checksum(void)
 {
 	/* from the capture: "$QCp01.01#f4", "$OK#9a", "$E14#aa" */
-	CHECK_INT(qvmi_rsp_checksum("QCp01.01", 8), ==, 0xf4);
-	CHECK_INT(qvmi_rsp_checksum("OK", 2), ==, 0x9a);
-	CHECK_INT(qvmi_rsp_checksum("E14", 3), ==, 0xaa);
-	CHECK_INT(qvmi_rsp_checksum("", 0), ==, 0);
+	CHECK_INT(qvmi__rsp_checksum("QCp01.01", 8), ==, 0xf4);
+	CHECK_INT(qvmi__rsp_checksum("OK", 2), ==, 0x9a);
+	CHECK_INT(qvmi__rsp_checksum("E14", 3), ==, 0xaa);
+	CHECK_INT(qvmi__rsp_checksum("", 0), ==, 0);
 }
 
 static void test_scan(void)
@@ -26,45 +26,45 @@ static void test_scan(void)
 	struct qvmi_rsp_item it;
 	size_t off = 0;
 
-	CHECK_OK(qvmi_rsp_scan(in, sizeof(in) - 1, 100, &it));
+	CHECK_OK(qvmi__rsp_scan(in, sizeof(in) - 1, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_ACK);
 	off += it.consumed;
-	CHECK_OK(qvmi_rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
+	CHECK_OK(qvmi__rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_PACKET);
 	CHECK_INT(it.payload_len, ==, 17);
 	CHECK(!memcmp(in + off + it.payload_off, "T02thread:p01.01;", 17));
 	CHECK(it.csum_ok);
 	off += it.consumed;
-	CHECK_OK(qvmi_rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
+	CHECK_OK(qvmi__rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_NACK);
 	off += it.consumed;
-	CHECK_OK(qvmi_rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
+	CHECK_OK(qvmi__rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_INTR);
 	off += it.consumed;
-	CHECK_OK(qvmi_rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
+	CHECK_OK(qvmi__rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_GARBAGE);
 	off += it.consumed;
 	/* "$E1": incomplete */
-	CHECK_OK(qvmi_rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
+	CHECK_OK(qvmi__rsp_scan(in + off, sizeof(in) - 1 - off, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_NEED_MORE);
 	/* the checksum digits not there yet */
-	CHECK_OK(qvmi_rsp_scan((const uint8_t *)"$OK#9", 5, 100, &it));
+	CHECK_OK(qvmi__rsp_scan((const uint8_t *)"$OK#9", 5, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_NEED_MORE);
 	/* bad checksum is reported, not fatal */
-	CHECK_OK(qvmi_rsp_scan((const uint8_t *)"$OK#9b", 6, 100, &it));
+	CHECK_OK(qvmi__rsp_scan((const uint8_t *)"$OK#9b", 6, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_PACKET);
 	CHECK(!it.csum_ok);
 	/* non-stop notification */
-	CHECK_OK(qvmi_rsp_scan((const uint8_t *)"%Stop:T05#00", 12, 100, &it));
+	CHECK_OK(qvmi__rsp_scan((const uint8_t *)"%Stop:T05#00", 12, 100, &it));
 	CHECK_INT(it.kind, ==, QVMI_RSP_NOTIFY);
 	/* malformed checksum digits and oversize packets */
-	CHECK_INT(qvmi_rsp_scan((const uint8_t *)"$OK#zz", 6, 100, &it), ==,
+	CHECK_INT(qvmi__rsp_scan((const uint8_t *)"$OK#zz", 6, 100, &it), ==,
 		  -EPROTO);
-	CHECK_INT(qvmi_rsp_scan((const uint8_t *)"$0123456789", 11, 8, &it), ==,
-		  -EPROTO);
-	CHECK_INT(qvmi_rsp_scan((const uint8_t *)"$012345678#00", 13, 8, &it),
+	CHECK_INT(qvmi__rsp_scan((const uint8_t *)"$0123456789", 11, 8, &it),
 		  ==, -EPROTO);
-	CHECK_OK(qvmi_rsp_scan((const uint8_t *)"$01234567#9c", 12, 8, &it));
+	CHECK_INT(qvmi__rsp_scan((const uint8_t *)"$012345678#00", 13, 8, &it),
+		  ==, -EPROTO);
+	CHECK_OK(qvmi__rsp_scan((const uint8_t *)"$01234567#9c", 12, 8, &it));
 	CHECK(it.csum_ok);
 }
 
@@ -74,42 +74,43 @@ static void test_decode_rle_escape(void)
 	size_t n = 0;
 
 	/* gdb docs: "0* " is "0000" (' ' = 32: three more) */
-	CHECK_OK(qvmi_rsp_decode((const uint8_t *)"0* ", 3, false, out,
-				 sizeof(out), &n));
+	CHECK_OK(qvmi__rsp_decode((const uint8_t *)"0* ", 3, false, out,
+				  sizeof(out), &n));
 	CHECK_INT(n, ==, 4);
 	CHECK(!memcmp(out, "0000", 4));
 	/* '"' = 34: five more -> 6 x 'f', used to avoid '#' */
-	CHECK_OK(qvmi_rsp_decode((const uint8_t *)"ab*\"c", 5, false, out,
-				 sizeof(out), &n));
+	CHECK_OK(qvmi__rsp_decode((const uint8_t *)"ab*\"c", 5, false, out,
+				  sizeof(out), &n));
 	CHECK_INT(n, ==, 8);
 	CHECK(!memcmp(out, "abbbbbbc", 8));
 	/* escapes: }] -> '}', }\x03 -> '#', }\x04 -> '$', }\x0a -> '*' */
-	CHECK_OK(qvmi_rsp_decode((const uint8_t *)"l}]}\x03}\x04}\x0a", 9, true,
-				 out, sizeof(out), &n));
+	CHECK_OK(qvmi__rsp_decode((const uint8_t *)"l}]}\x03}\x04}\x0a", 9,
+				  true, out, sizeof(out), &n));
 	CHECK_INT(n, ==, 5);
 	CHECK(!memcmp(out, "l}#$*", 5));
 	/* not binary: '}' stays */
-	CHECK_OK(qvmi_rsp_decode((const uint8_t *)"}]", 2, false, out,
-				 sizeof(out), &n));
+	CHECK_OK(qvmi__rsp_decode((const uint8_t *)"}]", 2, false, out,
+				  sizeof(out), &n));
 	CHECK_INT(n, ==, 2);
 	/* errors */
-	CHECK_INT(qvmi_rsp_decode((const uint8_t *)"* ", 2, false, out,
-				  sizeof(out), &n),
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"* ", 2, false, out,
+				   sizeof(out), &n),
 		  ==, -EBADMSG);
-	CHECK_INT(qvmi_rsp_decode((const uint8_t *)"a*", 2, false, out,
-				  sizeof(out), &n),
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"a*", 2, false, out,
+				   sizeof(out), &n),
 		  ==, -EBADMSG);
-	CHECK_INT(qvmi_rsp_decode((const uint8_t *)"a*\x10", 3, false, out,
-				  sizeof(out), &n),
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"a*\x10", 3, false, out,
+				   sizeof(out), &n),
 		  ==, -EBADMSG);
-	CHECK_INT(qvmi_rsp_decode((const uint8_t *)"ab}", 3, true, out,
-				  sizeof(out), &n),
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"ab}", 3, true, out,
+				   sizeof(out), &n),
 		  ==, -EBADMSG);
 	/* '~' = 126: 97 more bytes do not fit in 64 */
-	CHECK_INT(qvmi_rsp_decode((const uint8_t *)"a*~", 3, false, out,
-				  sizeof(out), &n),
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"a*~", 3, false, out,
+				   sizeof(out), &n),
 		  ==, -EPROTO);
-	CHECK_INT(qvmi_rsp_decode((const uint8_t *)"abc", 3, false, out, 2, &n),
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"abc", 3, false, out, 2,
+				   &n),
 		  ==, -EPROTO);
 }
 
@@ -120,24 +121,24 @@ static void test_frame(void)
 	size_t n;
 	int len;
 
-	len = qvmi_rsp_frame((const uint8_t *)"qC", 2, out, sizeof(out));
+	len = qvmi__rsp_frame((const uint8_t *)"qC", 2, out, sizeof(out));
 	CHECK_INT(len, ==, 6);
 	CHECK(!memcmp(out, "$qC#b4", 6));
-	len = qvmi_rsp_frame((const uint8_t *)"Z1,ffffffff88252dd0,1", 21, out,
-			     sizeof(out));
+	len = qvmi__rsp_frame((const uint8_t *)"Z1,ffffffff88252dd0,1", 21, out,
+			      sizeof(out));
 	/* the capture: "$Z1,ffffffff88252dd0,1#45" */
 	CHECK_INT(len, ==, 25);
 	CHECK(!memcmp(out, "$Z1,ffffffff88252dd0,1#45", 25));
 	/* escaping round-trips */
-	len = qvmi_rsp_frame((const uint8_t *)"a#b$c}d*", 8, out, sizeof(out));
+	len = qvmi__rsp_frame((const uint8_t *)"a#b$c}d*", 8, out, sizeof(out));
 	CHECK_INT(len, ==, 1 + 12 + 3);
 	CHECK(!memchr(out + 1, '#', 12) && !memchr(out + 1, '$', 12));
-	CHECK_OK(qvmi_rsp_decode(out + 1, 12, true, dec, sizeof(dec), &n));
+	CHECK_OK(qvmi__rsp_decode(out + 1, 12, true, dec, sizeof(dec), &n));
 	CHECK_INT(n, ==, 8);
 	CHECK(!memcmp(dec, "a#b$c}d*", 8));
 	char cs[3] = { (char)out[14], (char)out[15], 0 };
-	CHECK_INT(qvmi_rsp_checksum(out + 1, 12), ==, strtol(cs, NULL, 16));
-	CHECK_INT(qvmi_rsp_frame((const uint8_t *)"abcdef", 6, out, 8), ==,
+	CHECK_INT(qvmi__rsp_checksum(out + 1, 12), ==, strtol(cs, NULL, 16));
+	CHECK_INT(qvmi__rsp_frame((const uint8_t *)"abcdef", 6, out, 8), ==,
 		  -ENOSPC);
 }
 
@@ -147,7 +148,7 @@ static void test_parse_stop(void)
 	const char *p;
 
 	p = "T05thread:p01.02;"; /* QEMU 7.2, breakpoint on vCPU 1 */
-	CHECK_OK(qvmi_rsp_parse_stop(p, strlen(p), &s));
+	CHECK_OK(qvmi__rsp_parse_stop(p, strlen(p), &s));
 	CHECK_INT(s.kind, ==, QVMI_RSP_STOP_SIGNAL);
 	CHECK_INT(s.signal, ==, 5);
 	CHECK(s.has_thread);
@@ -155,30 +156,30 @@ static void test_parse_stop(void)
 	CHECK_INT(s.thread.tid, ==, 2);
 	CHECK_INT(s.watch, ==, QVMI_RSP_WATCH_NONE);
 	p = "T02thread:01;"; /* on connect, before multiprocess is agreed */
-	CHECK_OK(qvmi_rsp_parse_stop(p, strlen(p), &s));
+	CHECK_OK(qvmi__rsp_parse_stop(p, strlen(p), &s));
 	CHECK_INT(s.signal, ==, 2);
 	CHECK_INT(s.thread.pid, ==, -2);
 	CHECK_INT(s.thread.tid, ==, 1);
 	p = "T05thread:p01.01;watch:ffffd163c0543e08;";
-	CHECK_OK(qvmi_rsp_parse_stop(p, strlen(p), &s));
+	CHECK_OK(qvmi__rsp_parse_stop(p, strlen(p), &s));
 	CHECK_INT(s.watch, ==, QVMI_RSP_WATCH_WRITE);
 	CHECK_U64(s.watch_addr, ==, 0xffffd163c0543e08ull);
 	p = "T05awatch:1000;thread:p2.a;core:1;hwbreak:;10:eb922588ffffffff;";
-	CHECK_OK(qvmi_rsp_parse_stop(p, strlen(p), &s));
+	CHECK_OK(qvmi__rsp_parse_stop(p, strlen(p), &s));
 	CHECK_INT(s.watch, ==, QVMI_RSP_WATCH_ACCESS);
 	CHECK_INT(s.thread.pid, ==, 2);
 	CHECK_INT(s.thread.tid, ==, 10);
 	CHECK(s.hwbreak && !s.swbreak && s.has_core && s.core == 1);
 	p = "T05rwatch:20;swbreak:"; /* last pair without ';' */
-	CHECK_OK(qvmi_rsp_parse_stop(p, strlen(p), &s));
+	CHECK_OK(qvmi__rsp_parse_stop(p, strlen(p), &s));
 	CHECK_INT(s.watch, ==, QVMI_RSP_WATCH_READ);
 	CHECK(s.swbreak);
-	CHECK_OK(qvmi_rsp_parse_stop("S05", 3, &s));
+	CHECK_OK(qvmi__rsp_parse_stop("S05", 3, &s));
 	CHECK_INT(s.signal, ==, 5);
 	CHECK(!s.has_thread);
-	CHECK_OK(qvmi_rsp_parse_stop("W00;process:1", 13, &s));
+	CHECK_OK(qvmi__rsp_parse_stop("W00;process:1", 13, &s));
 	CHECK_INT(s.kind, ==, QVMI_RSP_STOP_EXITED);
-	CHECK_OK(qvmi_rsp_parse_stop("X09", 3, &s));
+	CHECK_OK(qvmi__rsp_parse_stop("X09", 3, &s));
 	CHECK_INT(s.kind, ==, QVMI_RSP_STOP_KILLED);
 	CHECK_INT(s.signal, ==, 9);
 	/* not stop replies, or broken ones */
@@ -199,7 +200,7 @@ static void test_parse_stop(void)
 		"T05;;",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK_MSG(qvmi_rsp_parse_stop(bad[i], strlen(bad[i]), &s) ==
+		CHECK_MSG(qvmi__rsp_parse_stop(bad[i], strlen(bad[i]), &s) ==
 				  -EBADMSG,
 			  "accepted \"%s\"", bad[i]);
 }
@@ -211,29 +212,29 @@ static void test_hex_and_errors(void)
 	uint64_t v;
 	struct qvmi_rsp_tid t;
 
-	CHECK_OK(qvmi_rsp_hex2bin("40ad010000000000", 16, b, sizeof(b), &n));
+	CHECK_OK(qvmi__rsp_hex2bin("40ad010000000000", 16, b, sizeof(b), &n));
 	CHECK_INT(n, ==, 8);
 	CHECK_INT(b[0], ==, 0x40);
 	CHECK_INT(b[1], ==, 0xad);
-	CHECK_INT(qvmi_rsp_hex2bin("4", 1, b, sizeof(b), &n), ==, -EBADMSG);
-	CHECK_INT(qvmi_rsp_hex2bin("xx", 2, b, sizeof(b), &n), ==, -EBADMSG);
-	CHECK_INT(qvmi_rsp_hex2bin("0011", 4, b, 1, &n), ==, -EPROTO);
-	CHECK_OK(qvmi_rsp_parse_hex("ffffffff88252dd0", 16, &v));
+	CHECK_INT(qvmi__rsp_hex2bin("4", 1, b, sizeof(b), &n), ==, -EBADMSG);
+	CHECK_INT(qvmi__rsp_hex2bin("xx", 2, b, sizeof(b), &n), ==, -EBADMSG);
+	CHECK_INT(qvmi__rsp_hex2bin("0011", 4, b, 1, &n), ==, -EPROTO);
+	CHECK_OK(qvmi__rsp_parse_hex("ffffffff88252dd0", 16, &v));
 	CHECK_U64(v, ==, 0xffffffff88252dd0ull);
-	CHECK_INT(qvmi_rsp_parse_hex("11112222333344445", 17, &v), ==,
+	CHECK_INT(qvmi__rsp_parse_hex("11112222333344445", 17, &v), ==,
 		  -EBADMSG);
-	CHECK_INT(qvmi_rsp_parse_hex("", 0, &v), ==, -EBADMSG);
-	CHECK_INT(qvmi_rsp_error_code("E14", 3), ==, 0x14);
-	CHECK_INT(qvmi_rsp_error_code("E22", 3), ==, 0x22);
-	CHECK_INT(qvmi_rsp_error_code("OK", 2), ==, -1);
-	CHECK_INT(qvmi_rsp_error_code("E1", 2), ==, -1);
-	CHECK_OK(qvmi_rsp_parse_tid("p-1.-1", 6, &t));
+	CHECK_INT(qvmi__rsp_parse_hex("", 0, &v), ==, -EBADMSG);
+	CHECK_INT(qvmi__rsp_error_code("E14", 3), ==, 0x14);
+	CHECK_INT(qvmi__rsp_error_code("E22", 3), ==, 0x22);
+	CHECK_INT(qvmi__rsp_error_code("OK", 2), ==, -1);
+	CHECK_INT(qvmi__rsp_error_code("E1", 2), ==, -1);
+	CHECK_OK(qvmi__rsp_parse_tid("p-1.-1", 6, &t));
 	CHECK_INT(t.pid, ==, -1);
 	CHECK_INT(t.tid, ==, -1);
-	CHECK_OK(qvmi_rsp_parse_tid("p1", 2, &t));
+	CHECK_OK(qvmi__rsp_parse_tid("p1", 2, &t));
 	CHECK_INT(t.pid, ==, 1);
 	CHECK_INT(t.tid, ==, -1);
-	CHECK_INT(qvmi_rsp_parse_tid("p1.", 3, &t), ==, -EBADMSG);
+	CHECK_INT(qvmi__rsp_parse_tid("p1.", 3, &t), ==, -EBADMSG);
 }
 
 /* ---- the connection, against a scripted peer --------------------------- */
@@ -250,20 +251,20 @@ static void conn_start(struct conn_fixture *f, const struct fake_step *steps,
 {
 	CHECK_OK(qvmi_ctx_create(&f->ctx));
 	fake_start(&f->peer, steps);
-	CHECK_OK(qvmi_rsp_init(&f->c, f->ctx, f->peer.fd, timeout_ms));
+	CHECK_OK(qvmi__rsp_init(&f->c, f->ctx, f->peer.fd, timeout_ms));
 	f->peer.fd = -1; /* the connection owns it now */
 	f->buf = malloc(QVMI_RSP_MAX_DECODED + 1);
 }
 
 static int conn_cmd(struct conn_fixture *f, const char *c, size_t *n)
 {
-	return qvmi_rsp_command(&f->c, c, false, f->buf,
-				QVMI_RSP_MAX_DECODED + 1, n);
+	return qvmi__rsp_command(&f->c, c, false, f->buf,
+				 QVMI_RSP_MAX_DECODED + 1, n);
 }
 
 static void conn_end(struct conn_fixture *f)
 {
-	qvmi_rsp_deinit(&f->c);
+	qvmi__rsp_deinit(&f->c);
 	CHECK_MSG(fake_finish(&f->peer), "%s", f->peer.error);
 	free(f->buf);
 	qvmi_ctx_destroy(f->ctx);
@@ -288,8 +289,8 @@ static void test_conn_connect_stop_first(void)
 	CHECK_OK(conn_cmd(&f, "qSupported:multiprocess+", &n));
 	/* the queued stop reply comes out first */
 	CHECK_STR(f.buf, "T02thread:p01.01;");
-	CHECK_OK(qvmi_rsp_recv(&f.c, false, -1, f.buf, QVMI_RSP_MAX_DECODED + 1,
-			       &n));
+	CHECK_OK(qvmi__rsp_recv(&f.c, false, -1, f.buf,
+				QVMI_RSP_MAX_DECODED + 1, &n));
 	CHECK(!strncmp(f.buf, "PacketSize=1000;", 16));
 	conn_end(&f);
 }
@@ -370,8 +371,8 @@ static void test_conn_rle_binary_reply(void)
 	conn_start(&f, s, 2000);
 	CHECK_OK(conn_cmd(&f, "m1000,8", &n));
 	CHECK_STR(f.buf, "0000111111");
-	CHECK_OK(qvmi_rsp_command(&f.c, "qXfer:features:read:target.xml:0,ff8",
-				  true, f.buf, QVMI_RSP_MAX_DECODED + 1, &n));
+	CHECK_OK(qvmi__rsp_command(&f.c, "qXfer:features:read:target.xml:0,ff8",
+				   true, f.buf, QVMI_RSP_MAX_DECODED + 1, &n));
 	CHECK_STR(f.buf, "l<a>}#</a>");
 	conn_end(&f);
 }
@@ -488,10 +489,10 @@ static void test_conn_noack(void)
 	CHECK_OK(conn_cmd(&f, "vCont?", &n));
 	CHECK_STR(f.buf, "vCont;c;C;s;S");
 	/* checksums are not checked in no-ack mode (the gdb docs) */
-	CHECK_OK(qvmi_rsp_recv(&f.c, false, -1, f.buf, QVMI_RSP_MAX_DECODED + 1,
-			       &n));
+	CHECK_OK(qvmi__rsp_recv(&f.c, false, -1, f.buf,
+				QVMI_RSP_MAX_DECODED + 1, &n));
 	CHECK_STR(f.buf, "OK");
-	CHECK_OK(qvmi_rsp_send(&f.c, "qC", 2));
+	CHECK_OK(qvmi__rsp_send(&f.c, "qC", 2));
 	conn_end(&f);
 }
 

@@ -370,7 +370,7 @@ static void t_step_busy(void)
 	sessraw_auth(&r, t->r->path, key);
 	raw_call(&r, QVMI_SES_PAUSE, NULL, 0, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, 0);
-	qvmi_ses_put32(p, 1);
+	qvmi__ses_put32(p, 1);
 	raw_call(&r, QVMI_SES_STEP, p, 8, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, 0);
 	raw_call(&r, QVMI_SES_GET_REGS, p, 8, &h, buf, sizeof(buf));
@@ -379,8 +379,8 @@ static void t_step_busy(void)
 	CHECK_INT(h.error, ==, EBUSY);
 	raw_call(&r, QVMI_SES_RESUME, NULL, 0, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, EBUSY);
-	qvmi_ses_put32(p + 16, 1);
-	qvmi_ses_put32(p + 20, QVMI_SES_TR_USE_VCPU);
+	qvmi__ses_put32(p + 16, 1);
+	qvmi__ses_put32(p + 20, QVMI_SES_TR_USE_VCPU);
 	raw_call(&r, QVMI_SES_TRANSLATE, p, 24, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, EBUSY);
 	raw_call(&r, QVMI_SES_VERSION_CMD, NULL, 0, &h, buf, sizeof(buf));
@@ -390,13 +390,13 @@ static void t_step_busy(void)
 	CHECK_INT(h.flags, ==, QVMI_SES_F_EVENT);
 	CHECK_INT(h.msg, ==, QVMI_SES_EV_STEP);
 	CHECK_INT(h.seq, ==, 1);
-	CHECK_INT(qvmi_ses_get32(buf), ==, 1); /* vCPU */
-	CHECK_INT(qvmi_ses_get32(buf + 4), ==, QVMI_STOP_INTERRUPT);
-	CHECK_U64(qvmi_ses_get64(buf + 8), ==, RIP(&t->m, 1));
-	qvmi_ses_put32(p, 1);
+	CHECK_INT(qvmi__ses_get32(buf), ==, 1); /* vCPU */
+	CHECK_INT(qvmi__ses_get32(buf + 4), ==, QVMI_STOP_INTERRUPT);
+	CHECK_U64(qvmi__ses_get64(buf + 8), ==, RIP(&t->m, 1));
+	qvmi__ses_put32(p, 1);
 	raw_call(&r, QVMI_SES_GET_REGS, p, 8, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, 0);
-	CHECK_U64(qvmi_ses_get64(buf + 16 * 8), ==, RIP(&t->m, 1));
+	CHECK_U64(qvmi__ses_get64(buf + 16 * 8), ==, RIP(&t->m, 1));
 	close(r.fd);
 	sessrig_stop(t->r);
 }

@@ -633,8 +633,8 @@ static void t_addr_parse(void)
 	const char *why;
 
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(cases); i++) {
-		int r = qvmi_ses_addr_parse(cases[i].spec, cases[i].flags, &a,
-					    &why);
+		int r = qvmi__ses_addr_parse(cases[i].spec, cases[i].flags, &a,
+					     &why);
 
 		CHECK_MSG(r == cases[i].err, "\"%s\": %d, want %d",
 			  cases[i].spec, r, cases[i].err);
@@ -643,23 +643,23 @@ static void t_addr_parse(void)
 		CHECK_INT(a.kind, ==, cases[i].kind);
 		CHECK_INT(a.resolved, ==, cases[i].resolved);
 	}
-	CHECK_OK(qvmi_ses_addr_parse("vsock:2:1024", 0, &a, NULL));
+	CHECK_OK(qvmi__ses_addr_parse("vsock:2:1024", 0, &a, NULL));
 	CHECK_INT(a.ss.ss_family, ==, AF_VSOCK);
 	CHECK_INT(((struct sockaddr_vm *)&a.ss)->svm_cid, ==, 2);
 	CHECK_INT(((struct sockaddr_vm *)&a.ss)->svm_port, ==, 1024);
-	CHECK_OK(qvmi_ses_addr_parse("vsock:any:9", QVMI_SES_ADDR_LISTEN, &a,
-				     NULL));
+	CHECK_OK(qvmi__ses_addr_parse("vsock:any:9", QVMI_SES_ADDR_LISTEN, &a,
+				      NULL));
 	CHECK_INT(((struct sockaddr_vm *)&a.ss)->svm_cid, ==, VMADDR_CID_ANY);
-	CHECK_OK(qvmi_ses_addr_parse("tcp:[::1]:7777", 0, &a, NULL));
+	CHECK_OK(qvmi__ses_addr_parse("tcp:[::1]:7777", 0, &a, NULL));
 	CHECK_INT(a.ss.ss_family, ==, AF_INET6);
 	CHECK_INT(ntohs(((struct sockaddr_in6 *)&a.ss)->sin6_port), ==, 7777);
 	CHECK_STR(a.host, "::1");
-	CHECK_OK(qvmi_ses_addr_parse("unix:/tmp/b", 0, &a, NULL));
+	CHECK_OK(qvmi__ses_addr_parse("unix:/tmp/b", 0, &a, NULL));
 	CHECK_STR(((struct sockaddr_un *)&a.ss)->sun_path, "/tmp/b");
 	memset(longp, 'x', sizeof(longp) - 1);
 	longp[0] = '/';
 	longp[sizeof(longp) - 1] = '\0';
-	CHECK_INT(qvmi_ses_addr_parse(longp, 0, &a, &why), ==, -ENAMETOOLONG);
+	CHECK_INT(qvmi__ses_addr_parse(longp, 0, &a, &why), ==, -ENAMETOOLONG);
 }
 
 /* Is AF_VSOCK here at all?  (Not in every container.) */
@@ -717,11 +717,11 @@ static void t_vsock_listen(void)
 		if (getuid() == 0 && (setgid(65534) || setuid(65534)))
 			_exit(10);
 		svm.svm_port = 1000;
-		lo_fd = qvmi_ses_listen_inet((struct sockaddr *)&svm,
-					     sizeof(svm), 1);
+		lo_fd = qvmi__ses_listen_inet((struct sockaddr *)&svm,
+					      sizeof(svm), 1);
 		svm.svm_port = port;
-		hi_fd = qvmi_ses_listen_inet((struct sockaddr *)&svm,
-					     sizeof(svm), 1);
+		hi_fd = qvmi__ses_listen_inet((struct sockaddr *)&svm,
+					      sizeof(svm), 1);
 		_exit(lo_fd == -EACCES && hi_fd >= 0 ? 0 : 11);
 	}
 	CHECK_INT(waitpid(pid, &status, 0), ==, pid);

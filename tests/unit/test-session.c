@@ -193,7 +193,7 @@ static int open_session(struct srv *t, struct qvmi_ctx **ret)
 static void test_key_obj(struct qvmi_ses_key *k)
 {
 	memset(k, 0, sizeof(*k));
-	CHECK_OK(qvmi_ses_key_set(k, test_key, sizeof(test_key)));
+	CHECK_OK(qvmi__ses_key_set(k, test_key, sizeof(test_key)));
 }
 
 static void raw_auth(struct raw *r, const char *path)
@@ -429,14 +429,14 @@ static void t_reflected_mac_refused(void)
 	raw_connect(&r, t->path);
 	raw_hello(&r);
 	test_key_obj(&k);
-	CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_SERVER, r.t, sizeof(r.t), NULL,
-			      0, mac));
+	CHECK_OK(qvmi__ses_mac(&k, QVMI_SES_ROLE_SERVER, r.t, sizeof(r.t), NULL,
+			       0, mac));
 	raw_send_auth(&r, mac);
 	CHECK_OK(raw_frame(&r, &h, buf, sizeof(buf)));
 	CHECK_INT(h.error, ==, EACCES);
 	CHECK_INT(raw_read(&r, buf, 1), ==, -1);
 	close(r.fd);
-	qvmi_ses_key_clear(&k);
+	qvmi__ses_key_clear(&k);
 	srv_stop(t);
 }
 
@@ -458,17 +458,17 @@ static void *echo_main(void *arg)
 	if (r.fd < 0 || !info ||
 	    raw_read(&r, in, QVMI_SES_HDR + QVMI_SES_HELLO_REQ))
 		goto out;
-	n = qvmi_ses_frame(out, QVMI_SES_F_REPLY, QVMI_SES_HELLO, 1, 0, rep,
-			   sizeof(rep));
+	n = qvmi__ses_frame(out, QVMI_SES_F_REPLY, QVMI_SES_HELLO, 1, 0, rep,
+			    sizeof(rep));
 	if (send(r.fd, out, n, MSG_NOSIGNAL) != (ssize_t)n ||
 	    raw_read(&r, in, QVMI_SES_HDR + QVMI_SES_MAC))
 		goto out;
 	memcpy(pl, in + QVMI_SES_HDR, QVMI_SES_MAC); /* reflected */
 	info->max_transfer = 4096;
 	snprintf(info->name, sizeof(info->name), "evil");
-	n = qvmi_ses_info_encode(info, pl + QVMI_SES_MAC);
-	n = qvmi_ses_frame(out, QVMI_SES_F_REPLY, QVMI_SES_AUTH, 2, 0, pl,
-			   QVMI_SES_MAC + n);
+	n = qvmi__ses_info_encode(info, pl + QVMI_SES_MAC);
+	n = qvmi__ses_frame(out, QVMI_SES_F_REPLY, QVMI_SES_AUTH, 2, 0, pl,
+			    QVMI_SES_MAC + n);
 	if (send(r.fd, out, n, MSG_NOSIGNAL) != (ssize_t)n)
 		goto out;
 	raw_read(&r, in, 1); /* until the client closes */
@@ -519,7 +519,7 @@ static void t_command_before_auth(void)
 	uint8_t f[QVMI_SES_HDR];
 
 	raw_connect(&r, t->path);
-	qvmi_ses_frame(f, 0, QVMI_SES_VM_INFO, 1, 0, NULL, 0);
+	qvmi__ses_frame(f, 0, QVMI_SES_VM_INFO, 1, 0, NULL, 0);
 	raw_send(&r, f, sizeof(f));
 	raw_expect_close(&r, EPROTO);
 	/* and AUTH before HELLO */
@@ -527,8 +527,8 @@ static void t_command_before_auth(void)
 	{
 		uint8_t a[QVMI_SES_HDR + QVMI_SES_MAC] = { 0 };
 
-		qvmi_ses_frame(a, 0, QVMI_SES_AUTH, 1, 0, a + QVMI_SES_HDR,
-			       QVMI_SES_MAC);
+		qvmi__ses_frame(a, 0, QVMI_SES_AUTH, 1, 0, a + QVMI_SES_HDR,
+				QVMI_SES_MAC);
 		raw_send(&r, a, sizeof(a));
 	}
 	raw_expect_close(&r, EPROTO);
@@ -596,21 +596,21 @@ static void t_policy_and_checks(void)
 	/* always allowed, whatever the policy */
 	raw_call(&r, QVMI_SES_VERSION_CMD, NULL, 0, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, 0);
-	CHECK_INT(qvmi_ses_get16(buf), ==, 1);
+	CHECK_INT(qvmi__ses_get16(buf), ==, 1);
 	/* no command allowed; events (all but reset) are */
-	CHECK_U64(qvmi_ses_get64(buf + 8), ==, QVMI_SES_FEAT_EVENTS);
-	qvmi_ses_put16(p, QVMI_SES_READ_PA);
+	CHECK_U64(qvmi__ses_get64(buf + 8), ==, QVMI_SES_FEAT_EVENTS);
+	qvmi__ses_put16(p, QVMI_SES_READ_PA);
 	raw_call(&r, QVMI_SES_CHECK_COMMAND, p, 8, &h, buf, sizeof(buf));
-	CHECK_INT(qvmi_ses_get32(buf), ==, 0);
-	qvmi_ses_put16(p, QVMI_SES_VERSION_CMD);
+	CHECK_INT(qvmi__ses_get32(buf), ==, 0);
+	qvmi__ses_put16(p, QVMI_SES_VERSION_CMD);
 	raw_call(&r, QVMI_SES_CHECK_COMMAND, p, 8, &h, buf, sizeof(buf));
-	CHECK_INT(qvmi_ses_get32(buf), ==, 1);
-	qvmi_ses_put16(p, QVMI_SES_EV_RESET);
+	CHECK_INT(qvmi__ses_get32(buf), ==, 1);
+	qvmi__ses_put16(p, QVMI_SES_EV_RESET);
 	raw_call(&r, QVMI_SES_CHECK_EVENT, p, 8, &h, buf, sizeof(buf));
-	CHECK_INT(qvmi_ses_get32(buf), ==, 0);
-	qvmi_ses_put16(p, QVMI_SES_EV_SHUTDOWN);
+	CHECK_INT(qvmi__ses_get32(buf), ==, 0);
+	qvmi__ses_put16(p, QVMI_SES_EV_SHUTDOWN);
 	raw_call(&r, QVMI_SES_CHECK_EVENT, p, 8, &h, buf, sizeof(buf));
-	CHECK_INT(qvmi_ses_get32(buf), ==, 1);
+	CHECK_INT(qvmi__ses_get32(buf), ==, 1);
 	raw_call(&r, QVMI_SES_VM_INFO, NULL, 0, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, EPERM);
 	CHECK_INT(h.size, ==, 0);
@@ -666,28 +666,28 @@ static void mutate(uint8_t *f, int i)
 		f[5] = QVMI_SES_F_REPLY | QVMI_SES_F_EVENT;
 		break;
 	case 5:
-		qvmi_ses_put16(f + 6, 0x7777);
+		qvmi__ses_put16(f + 6, 0x7777);
 		break; /* unknown id */
 	case 6:
-		qvmi_ses_put16(f + 6, QVMI_SES_EV_RESET);
+		qvmi__ses_put16(f + 6, QVMI_SES_EV_RESET);
 		break;
 	case 7:
-		qvmi_ses_put16(f + 6, QVMI_SES_HELLO);
+		qvmi__ses_put16(f + 6, QVMI_SES_HELLO);
 		break; /* again */
 	case 8:
-		qvmi_ses_put32(f + 8, 12);
+		qvmi__ses_put32(f + 8, 12);
 		break; /* not a multiple of 8 */
 	case 9:
-		qvmi_ses_put32(f + 8, QVMI_SES_MAX_PAYLOAD + 8);
+		qvmi__ses_put32(f + 8, QVMI_SES_MAX_PAYLOAD + 8);
 		break;
 	case 10:
-		qvmi_ses_put32(f + 8, 8);
+		qvmi__ses_put32(f + 8, 8);
 		break; /* wrong size */
 	case 11:
-		qvmi_ses_put32(f + 12, 9);
+		qvmi__ses_put32(f + 12, 9);
 		break; /* sequence */
 	case 12:
-		qvmi_ses_put32(f + 16, 1);
+		qvmi__ses_put32(f + 16, 1);
 		break; /* error in a request */
 	case 13:
 		f[23] = 1;
@@ -696,13 +696,13 @@ static void mutate(uint8_t *f, int i)
 		f[QVMI_SES_HDR + 12] = 1;
 		break; /* payload padding */
 	case 15:
-		qvmi_ses_put32(f + QVMI_SES_HDR + 8, 0);
+		qvmi__ses_put32(f + QVMI_SES_HDR + 8, 0);
 		break; /* len 0 */
 	case 16:
-		qvmi_ses_put32(f + QVMI_SES_HDR + 8, (1 << 20) + 1);
+		qvmi__ses_put32(f + QVMI_SES_HDR + 8, (1 << 20) + 1);
 		break;
 	case 17:
-		qvmi_ses_put16(f + 6, QVMI_SES_TRANSLATE);
+		qvmi__ses_put16(f + 6, QVMI_SES_TRANSLATE);
 		break; /* size */
 	}
 }
@@ -717,8 +717,8 @@ static void t_bad_frames_close(void)
 		struct raw r;
 
 		raw_auth(&r, t->path);
-		qvmi_ses_put32(p + 8, 8);
-		qvmi_ses_frame(f, 0, QVMI_SES_READ_PA, r.seq + 1, 0, p, 16);
+		qvmi__ses_put32(p + 8, 8);
+		qvmi__ses_frame(f, 0, QVMI_SES_READ_PA, r.seq + 1, 0, p, 16);
 		mutate(f, i);
 		raw_send(&r, f, sizeof(f));
 		raw_expect_close(&r, EPROTO);
@@ -747,7 +747,7 @@ static void t_big_frame_before_auth(void)
 				  .seq = 1 };
 
 	raw_connect(&r, t->path);
-	qvmi_ses_hdr_encode(&h, f);
+	qvmi__ses_hdr_encode(&h, f);
 	raw_send(&r, f, sizeof(f));
 	raw_expect_close(&r, EPROTO);
 	srv_stop(t);
@@ -762,13 +762,13 @@ static void t_write_padding_checked(void)
 	uint8_t buf[16];
 
 	raw_auth(&r, t->path);
-	qvmi_ses_put64(p, 0x300);
-	qvmi_ses_put32(p + 8, 3);
+	qvmi__ses_put64(p, 0x300);
+	qvmi__ses_put32(p + 8, 3);
 	memcpy(p + 16, "abc", 3);
 	raw_call(&r, QVMI_SES_WRITE_PA, p, 24, &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, 0);
 	p[16 + 5] = 1; /* padding after the 3 data bytes */
-	qvmi_ses_frame(f, 0, QVMI_SES_WRITE_PA, ++r.seq, 0, p, 24);
+	qvmi__ses_frame(f, 0, QVMI_SES_WRITE_PA, ++r.seq, 0, p, 24);
 	raw_send(&r, f, sizeof(f));
 	raw_expect_close(&r, EPROTO);
 	srv_join(t);
@@ -799,10 +799,10 @@ static void t_wire_info_round_trip(void)
 	a->ram[0] = (struct qvmi_ram_range){ 0, 0xa0000 };
 	a->ram[1] = (struct qvmi_ram_range){ 0x100000, 0x7ff00000 };
 	a->ram[2] = (struct qvmi_ram_range){ 0x100000000ull, 0x80000000 };
-	n = qvmi_ses_info_encode(a, buf);
-	CHECK_INT(n, ==, qvmi_ses_info_size(a));
+	n = qvmi__ses_info_encode(a, buf);
+	CHECK_INT(n, ==, qvmi__ses_info_size(a));
 	CHECK_INT(n, ==, QVMI_SES_INFO_FIXED + 16 + 48);
-	CHECK_OK(qvmi_ses_info_decode(buf, n, b, &why));
+	CHECK_OK(qvmi__ses_info_decode(buf, n, b, &why));
 	CHECK_STR(b->name, "vm-with-a-name");
 	CHECK_INT(b->vcpus, ==, 4);
 	CHECK_U64(b->start_time_ns, ==, a->start_time_ns);
@@ -810,15 +810,15 @@ static void t_wire_info_round_trip(void)
 	CHECK_U64(b->ram[2].gpa, ==, 0x100000000ull);
 	CHECK_INT(b->uuid[0], ==, 0x12);
 	/* overlapping ranges, padding, sizes */
-	qvmi_ses_put64(buf + n - 32, 0x100);
-	CHECK_INT(qvmi_ses_info_decode(buf, n, b, &why), ==, -EPROTO);
-	qvmi_ses_info_encode(a, buf);
+	qvmi__ses_put64(buf + n - 32, 0x100);
+	CHECK_INT(qvmi__ses_info_decode(buf, n, b, &why), ==, -EPROTO);
+	qvmi__ses_info_encode(a, buf);
 	buf[QVMI_SES_INFO_FIXED + 15] = 'x';
-	CHECK_INT(qvmi_ses_info_decode(buf, n, b, &why), ==, -EPROTO);
-	qvmi_ses_info_encode(a, buf);
-	CHECK_INT(qvmi_ses_info_decode(buf, n - 8, b, &why), ==, -EPROTO);
-	qvmi_ses_put32(buf + 44, 2000);
-	CHECK_INT(qvmi_ses_info_decode(buf, n, b, &why), ==, -EPROTO);
+	CHECK_INT(qvmi__ses_info_decode(buf, n, b, &why), ==, -EPROTO);
+	qvmi__ses_info_encode(a, buf);
+	CHECK_INT(qvmi__ses_info_decode(buf, n - 8, b, &why), ==, -EPROTO);
+	qvmi__ses_put32(buf + 44, 2000);
+	CHECK_INT(qvmi__ses_info_decode(buf, n, b, &why), ==, -EPROTO);
 	free(a);
 	free(b);
 	free(buf);
@@ -830,19 +830,19 @@ static void t_wire_mac_roles(void)
 	uint8_t t[QVMI_SES_TRANSCRIPT] = { 1, 2, 3 }, c[32], s[32], c2[32];
 
 	test_key_obj(&k);
-	CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0,
-			      c));
-	CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_SERVER, t, sizeof(t), NULL, 0,
-			      s));
-	CHECK(!qvmi_ses_mac_equal(c, s));
-	CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0,
-			      c2));
-	CHECK(qvmi_ses_mac_equal(c, c2));
+	CHECK_OK(qvmi__ses_mac(&k, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0,
+			       c));
+	CHECK_OK(qvmi__ses_mac(&k, QVMI_SES_ROLE_SERVER, t, sizeof(t), NULL, 0,
+			       s));
+	CHECK(!qvmi__ses_mac_equal(c, s));
+	CHECK_OK(qvmi__ses_mac(&k, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0,
+			       c2));
+	CHECK(qvmi__ses_mac_equal(c, c2));
 	t[100] ^= 1; /* a nonce byte */
-	CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0,
-			      c2));
-	CHECK(!qvmi_ses_mac_equal(c, c2));
-	qvmi_ses_key_clear(&k);
+	CHECK_OK(qvmi__ses_mac(&k, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0,
+			       c2));
+	CHECK(!qvmi__ses_mac_equal(c, c2));
+	qvmi__ses_key_clear(&k);
 	CHECK(k.bytes == NULL);
 }
 
@@ -858,7 +858,7 @@ static void t_set_regs_frames(void)
 	struct raw r;
 	size_t n;
 
-	qvmi_ses_put64(p + 8 + 43 * 8, QVMI_REGS_GPR); /* valid */
+	qvmi__ses_put64(p + 8 + 43 * 8, QVMI_REGS_GPR); /* valid */
 	raw_auth(&r, t->path);
 	raw_call(&r, QVMI_SES_SET_REGS, p, sizeof(p), &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, EPERM);
@@ -874,16 +874,16 @@ static void t_set_regs_frames(void)
 	raw_auth(&r, t->path);
 	raw_call(&r, QVMI_SES_SET_REGS, p, sizeof(p), &h, buf, sizeof(buf));
 	CHECK_INT(h.error, ==, EOPNOTSUPP); /* no --gdb */
-	n = qvmi_ses_frame(f, 0, QVMI_SES_SET_REGS, ++r.seq, 0, p,
-			   sizeof(p) - 8);
+	n = qvmi__ses_frame(f, 0, QVMI_SES_SET_REGS, ++r.seq, 0, p,
+			    sizeof(p) - 8);
 	raw_send(&r, f, n);
 	raw_expect_close(&r, EPROTO);
 	/* EOF seen: the server closed the fd and drops the session in the
 	 * same call, microseconds later */
 	poll(NULL, 0, 50);
 	raw_auth(&r, t->path);
-	qvmi_ses_put32(p + 4, 1); /* padding */
-	n = qvmi_ses_frame(f, 0, QVMI_SES_SET_REGS, ++r.seq, 0, p, sizeof(p));
+	qvmi__ses_put32(p + 4, 1); /* padding */
+	n = qvmi__ses_frame(f, 0, QVMI_SES_SET_REGS, ++r.seq, 0, p, sizeof(p));
 	raw_send(&r, f, n);
 	raw_expect_close(&r, EPROTO);
 	srv_stop(t);

@@ -283,15 +283,15 @@ static void t_ses_mac_golden(void)
 	for (size_t i = 0; i < sizeof(t); i++)
 		t[i] = (uint8_t)(i * 37 + 5);
 	for (size_t j = 0; j < sizeof(gold) / sizeof(gold[0]); j++) {
-		CHECK_OK(qvmi_ses_key_set(&k, kb, gold[j].klen));
-		CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_CLIENT, t, sizeof(t),
-				      NULL, 0, c));
+		CHECK_OK(qvmi__ses_key_set(&k, kb, gold[j].klen));
+		CHECK_OK(qvmi__ses_mac(&k, QVMI_SES_ROLE_CLIENT, t, sizeof(t),
+				       NULL, 0, c));
 		check_hex(c, gold[j].client, QVMI_SES_MAC);
 		/* The server's MAC covers the client's. */
-		CHECK_OK(qvmi_ses_mac(&k, QVMI_SES_ROLE_SERVER, t, sizeof(t), c,
-				      sizeof(c), s));
+		CHECK_OK(qvmi__ses_mac(&k, QVMI_SES_ROLE_SERVER, t, sizeof(t),
+				       c, sizeof(c), s));
 		check_hex(s, gold[j].server, QVMI_SES_MAC);
-		qvmi_ses_key_clear(&k);
+		qvmi__ses_key_clear(&k);
 	}
 }
 
@@ -304,23 +304,23 @@ static void t_ses_nonce_compare(void)
 	struct qvmi_ses_key none = { 0 };
 
 	memset(zero, 0, sizeof(zero));
-	CHECK_OK(qvmi_ses_nonce(n1));
-	CHECK_OK(qvmi_ses_nonce(n2));
+	CHECK_OK(qvmi__ses_nonce(n1));
+	CHECK_OK(qvmi__ses_nonce(n2));
 	CHECK(memcmp(n1, n2, sizeof(n1)));
 	CHECK(memcmp(n1, zero, sizeof(n1)));
 	test_bytes(a, sizeof(a));
 	memcpy(b, a, sizeof(b));
-	CHECK(qvmi_ses_mac_equal(a, b));
+	CHECK(qvmi__ses_mac_equal(a, b));
 	for (size_t i = 0; i < sizeof(a); i++) {
 		b[i] ^= 0x80;
-		CHECK(!qvmi_ses_mac_equal(a, b));
+		CHECK(!qvmi__ses_mac_equal(a, b));
 		b[i] ^= 0x81;
-		CHECK(!qvmi_ses_mac_equal(a, b));
+		CHECK(!qvmi__ses_mac_equal(a, b));
 		b[i] ^= 0x01;
 	}
-	CHECK(qvmi_ses_mac_equal(a, b));
-	CHECK_INT(qvmi_ses_mac(&none, QVMI_SES_ROLE_CLIENT, a, sizeof(a), NULL,
-			       0, b),
+	CHECK(qvmi__ses_mac_equal(a, b));
+	CHECK_INT(qvmi__ses_mac(&none, QVMI_SES_ROLE_CLIENT, a, sizeof(a), NULL,
+				0, b),
 		  ==, -EINVAL);
 }
 
