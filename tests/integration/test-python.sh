@@ -26,14 +26,19 @@ make --no-print-directory -C "$ROOT" python >/dev/null || {
 	exit 1
 }
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+QMP=$(sed -n 's/^qmp=//p' "$QVMI_GUEST_DIR/guest.env")
+# Whatever happens here, the shared guest runs on for the tests after
+# this one (a test stopped mid-watch would leave it paused).
+trap '"$BUILD/qvmi" --qmp "$QMP" resume >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 
-# pytest prints the harness line itself (python/tests/conftest.py).
+# pytest prints the harness line itself (python/tests/conftest.py).  Its
+# output goes out as it comes (a run the runner kills still shows where it
+# was), a test stuck for 120 s gets every thread's traceback
+# (faulthandler), and the whole suite at most 300 s.
 (cd "$ROOT/python" && QVMI_BUILD="$BUILD" PYTHONPATH="$ROOT/python" \
-	timeout 900 "$PY" -m pytest -p no:cacheprovider -q -rs tests) \
-	>"$TMP/pytest.log" 2>&1
-rc=$?
-cat "$TMP/pytest.log"
+	timeout 300 "$PY" -m pytest -p no:cacheprovider -q -rs \
+	-o faulthandler_timeout=120 tests) 2>&1 | tee "$TMP/pytest.log"
+rc=${PIPESTATUS[0]}
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' \
 	"$TMP/pytest.log" | tail -n 1)
 read -r pass _ fail _ skip _ <<<"${line//,/}"
@@ -46,7 +51,6 @@ venv_ok=0
 if "$PY" -m venv "$TMP/venv" >"$TMP/venv.log" 2>&1 &&
 	(cd "$ROOT" && "$TMP/venv/bin/pip" install -q --no-index \
 		--no-build-isolation ./python) >>"$TMP/venv.log" 2>&1; then
-	QMP=$(sed -n 's/^qmp=//p' "$QVMI_GUEST_DIR/guest.env")
 	(cd "$TMP" && "$TMP/venv/bin/python" - "$QMP") >"$TMP/ps.out" \
 		2>>"$TMP/venv.log" <<'PYEOF'
 import sys, qvmi
