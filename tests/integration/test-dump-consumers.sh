@@ -97,9 +97,12 @@ compare() {
 # ---- drgn -----------------------------------------------------------------
 cat >"$TMP/tasks.py" <<'EOF'
 from drgn.helpers.linux.pid import for_each_task
-# for_each_task leaves out init_task (pid 0), which qvmi ps lists
+# for_each_task leaves out init_task (pid 0), which qvmi ps lists; it
+# also gives every thread, and qvmi ps (like crash's task list) the
+# thread-group leaders: the guest's helpers have threads (qvmi-thr-*)
 for t in [prog["init_task"].address_of_()] + list(for_each_task(prog)):
-    print("task", int(t.pid), t.comm.string_().decode(errors="replace"))
+    if t.pid == t.tgid:
+        print("task", int(t.pid), t.comm.string_().decode(errors="replace"))
 EOF
 drgn_tasks() {
 	timeout 300 drgn -q -c "$1" -s "$VMLINUX" "$TMP/tasks.py" 2>"$TMP/drgn.err" |

@@ -420,8 +420,9 @@ static void test_dmesg(void)
 	guest_dmesg(1, &tail, &nt);
 	if (!nh || !nt)
 		SKIP("the guest printed no dmesg lines (an older guest/init)");
+	/* a record may hold several lines; the guest logs on meanwhile */
 	CHECK_OK(qvmi_linux_dmesg(lx, syslog_lines, &L));
-	CHECK_INT((int)L.n, ==, c[1]);
+	CHECK((int)L.n >= c[1]);
 	CHECK(L.n >= nh);
 	for (i = 0; i < nh && i < L.n; i++)
 		CHECK_STR(L.v[i], head[i]);
