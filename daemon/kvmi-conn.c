@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "kvmi-int.h"
+#include "vmident.h"
 #include "qmp-proxy.h"
 
 enum {
@@ -139,72 +140,16 @@ void qvmid_kvmi_close(struct qvmid_kvmi *k, const char *why)
 	k->next_dial = qvmid_kvmi_now() + k->o.reconnect_ms;
 }
 
-/* uuid text "xxxxxxxx-xxxx-..." to 16 bytes; zeros if absent or odd. */
-static void uuid_bytes(const char *s, uint8_t out[16])
-{
-	unsigned int n = 0;
-
-	memset(out, 0, 16);
-	for (; s && *s && n < 32; s++) {
-		int v = *s >= '0' && *s <= '9' ? *s - '0' :
-			*s >= 'a' && *s <= 'f' ? *s - 'a' + 10 :
-			*s >= 'A' && *s <= 'F' ? *s - 'A' + 10 :
-						 -1;
-
-		if (*s == '-')
-			continue;
-		if (v < 0)
-			break;
-		out[n / 2] |= (uint8_t)(v << (n % 2 ? 0 : 4));
-		n++;
-	}
-	if (n != 32)
-		memset(out, 0, 16);
-}
-
-/* QEMU's start: its process start time (/proc/PID/stat field 22, in
- * clock ticks since boot) plus the boot time (/proc/stat btime). */
-static int64_t qemu_start_time(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ticks = 0, btime = 0;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = pid > 0 ? fopen(path, "re") : NULL;
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* comm may hold spaces */
-	if (!p || sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
-			 "%*u %*d %*d %*d %*d %*d %*d %llu",
-			 &ticks) != 1)
-		return 0;
-	f = fopen("/proc/stat", "re");
-	if (!f)
-		return 0;
-	while (fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "btime %llu", &btime) == 1)
-			break;
-	fclose(f);
-	return btime ? (int64_t)(btime + ticks / (unsigned long long)sysconf(
-							 _SC_CLK_TCK)) :
-		       0;
-}
-
 static void build_handshake(struct qvmid_kvmi *k, struct qvmi_kvmi_vm_hs *hs)
 {
 	struct qvmi_vm_info vi;
 
 	memset(hs, 0, sizeof(*hs));
 	if (!qvmi_vm_info(k->ctx, &vi)) {
-		uuid_bytes(vi.uuid, hs->uuid);
+		qvmid_uuid_bytes(vi.uuid, hs->uuid);
 		snprintf(hs->name, sizeof(hs->name), "%s", vi.name);
-		hs->start_time = qemu_start_time(vi.pid);
+		hs->start_time =
+			(int64_t)(qvmid_process_start_ns(vi.pid) / 1000000000u);
 	}
 	for (size_t i = 0; i < qvmi_ram_count(k->ctx); i++) {
 		struct qvmi_ram_range r;

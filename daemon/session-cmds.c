@@ -12,6 +12,7 @@
 #include "core/internal.h"
 #include "proto/gdb.h"
 #include "session-int.h"
+#include "vmident.h"
 
 /* ---- policy ---------------------------------------------------------------- */
 
@@ -71,64 +72,6 @@ static bool cmd_allowed(const struct qvmid_session_server *s, uint16_t msg)
 }
 
 /* ---- VM info ---------------------------------------------------------------- */
-
-/* "01234567-89ab-..." -> 16 bytes; all zero if it does not parse. */
-static void parse_uuid(const char *str, uint8_t out[16])
-{
-	unsigned int n = 0;
-
-	memset(out, 0, 16);
-	for (const char *c = str; *c && n < 32; c++) {
-		int v;
-
-		if (*c == '-')
-			continue;
-		if (*c >= '0' && *c <= '9')
-			v = *c - '0';
-		else if ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'f')
-			v = (*c | 0x20) - 'a' + 10;
-		else
-			break;
-		out[n / 2] |= (uint8_t)(v << (n % 2 ? 0 : 4));
-		n++;
-	}
-	if (n != 32)
-		memset(out, 0, 16);
-}
-
-/* The QEMU process's start: /proc/PID/stat field 22 (clock ticks after
- * boot) plus btime from /proc/stat.  0 if unknown. */
-static uint64_t process_start_ns(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long ticks = 0, btime = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = pid > 0 ? fopen(path, "re") : NULL;
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
-	if (!p || sscanf(p + 2,
-			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-			 "%*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &ticks) != 1)
-		return 0;
-	f = fopen("/proc/stat", "re");
-	while (f && fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "btime %llu", &btime) == 1)
-			break;
-	if (f)
-		fclose(f);
-	if (!btime || hz <= 0)
-		return 0;
-	return btime * 1000000000ull + ticks * (1000000000ull / (uint64_t)hz);
-}
 
 /* RAM ranges as the VM describes them, else the mapped ranges. */
 static void info_ram(struct qvmi_ctx *ctx, struct qvmi_ses_info *ret)
@@ -194,8 +137,8 @@ void qvmid_ses_vm_info(struct qvmid_session_server *s,
 							 0;
 		ret->vcpus = vi.vcpus;
 		snprintf(ret->name, sizeof(ret->name), "%s", vi.name);
-		parse_uuid(vi.uuid, ret->uuid);
-		ret->start_time_ns = process_start_ns(vi.pid);
+		qvmid_uuid_bytes(vi.uuid, ret->uuid);
+		ret->start_time_ns = qvmid_process_start_ns(vi.pid);
 	}
 	if (!qvmi_vm_state(s->ctx, &st))
 		ret->state = st;
