@@ -138,24 +138,52 @@ static void place(struct resolve *rs, uint64_t start, uint64_t end,
 	}
 }
 
+/* A number of base 16 or 10 at *s, at most 16 digits, then one of the
+ * bytes in ends (a NUL in ends: the end of the string too); moves *s past
+ * that byte.  false if there is none.  The kernel writes these lines
+ * (show_map_vma), but a cached attach reads QEMU's ~350 of them: sscanf
+ * and strtoull were most of its instructions. */
+static bool num(const char **s, unsigned int base, const char *ends,
+		uint64_t *ret)
+{
+	const char *p = *s;
+	uint64_t v = 0;
+	int n = 0;
+
+	for (;; p++, n++) {
+		unsigned int d =
+			*p >= '0' && *p <= '9' ?
+				(unsigned int)(*p - '0') :
+			base == 16 && (*p | 0x20) >= 'a' && (*p | 0x20) <= 'f' ?
+				(unsigned int)((*p | 0x20) - 'a' + 10) :
+				base;
+
+		if (d >= base)
+			break;
+		v = v * base + d;
+	}
+	if (!n || n > 16 || (*p && !strchr(ends, *p)))
+		return false;
+	*s = *p ? p + 1 : p;
+	*ret = v;
+	return true;
+}
+
 /* One line of /proc/PID/maps: "start-end perms offset maj:min inode". */
 static void maps_line(struct resolve *rs, const char *line)
 {
-	unsigned long long start, end, off, ino;
-	unsigned int maj, min;
-	const char *perms;
-	char *p;
+	uint64_t start, end, off, maj, min, ino;
+	const char *perms, *p = line;
 
-	/* strtoull on the two addresses first: scanf for all of QEMU's ~350
-	 * lines was most of a cached attach. */
-	start = strtoull(line, &p, 16);
-	if (*p != '-')
+	if (!num(&p, 16, "-", &start) || !num(&p, 16, " ", &end) ||
+	    strnlen(p, 5) < 5 || p[4] != ' ' || end <= start)
 		return;
-	end = strtoull(p + 1, &p, 16);
-	if (*p != ' ' || strnlen(p + 1, 5) < 5 || p[5] != ' ' || end <= start)
-		return;
-	perms = p + 1;
-	if (sscanf(perms + 5, "%llx %x:%x %llu", &off, &maj, &min, &ino) != 4)
+	perms = p;
+	p += 5;
+	/* the inode: then spaces and a path, or the line's end */
+	if (!num(&p, 16, " ", &off) || !num(&p, 16, ":", &maj) ||
+	    !num(&p, 16, " ", &min) || !num(&p, 10, " \n", &ino) ||
+	    maj > 0xfff || min > 0xfffff)
 		return;
 	place(rs, start, end, perms, off, makedev(maj, min), ino);
 	/* The file and the part of it, not where it is mapped: a reader in
