@@ -11,8 +11,8 @@
 static void test_uuid(void)
 {
 	static const uint8_t want[16] = { 0x5e, 0x1f, 0x2a, 0x3b, 0, 0,
-					  0x40, 0, 0x80, 0, 0, 0,
-					  0,	0, 0,	 0x01 };
+					  0x40, 0,    0x80, 0,	  0, 0,
+					  0,	0,    0,    0x01 };
 	uint8_t u[16];
 
 	qvmid_uuid_bytes("5e1f2a3b-0000-4000-8000-000000000001", u);
