@@ -265,6 +265,9 @@ QVMI_HIDDEN bool qvmi__cache_file_ours(const struct stat *st);
  * half a file.  iov is consumed.  0 or negative errno. */
 struct iovec;
 QVMI_HIDDEN int qvmi__cache_write(const char *path, struct iovec *iov, int n);
+/* Read exactly len bytes at off (EINTR and short reads looped): 0,
+ * -errno, or -ENODATA when the file ends first. */
+QVMI_HIDDEN int qvmi__pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* The same, but a range that starts where a listed one ends extends it
  * (QEMU's memory tree splits one RAM block into adjacent ranges). */
 QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,

@@ -47,23 +47,11 @@ static int bad(struct qvmi_ctx *ctx, const char *what)
 /* Read exactly len bytes at off, which the caller checked lie in the file. */
 static int read_at(struct elf_file *f, uint64_t off, void *buf, size_t len)
 {
-	uint8_t *p = buf;
+	int err = qvmi__pread_full(f->fd, buf, len, off);
 
-	while (len) {
-		ssize_t n = pread(f->fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return qvmi__err(f->ctx, -errno,
-					 "ELF core: read failed");
-		if (n == 0)
-			return bad(f->ctx, "file shrank while reading");
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (err == -ENODATA)
+		return bad(f->ctx, "file shrank while reading");
+	return err ? qvmi__err(f->ctx, err, "ELF core: read failed") : 0;
 }
 
 /* [off, off + len) lies inside the file, without overflow. */

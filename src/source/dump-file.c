@@ -43,22 +43,11 @@ static int fbad(struct qvmi_ctx *ctx, const char *what)
 
 static int pread_all(struct qvmi__dfile *f, uint64_t pos, void *buf, size_t len)
 {
-	uint8_t *p = buf;
+	int err = qvmi__pread_full(f->fd, buf, len, pos);
 
-	while (len) {
-		ssize_t n = pread(f->fd, p, len, (off_t)pos);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return qvmi__err(f->ctx, -errno, "dump: read failed");
-		if (!n)
-			return fbad(f->ctx, "file ends early (truncated?)");
-		p += n;
-		pos += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (err == -ENODATA)
+		return fbad(f->ctx, "file ends early (truncated?)");
+	return err ? qvmi__err(f->ctx, err, "dump: read failed") : 0;
 }
 
 static uint64_t be64(const uint8_t *p)

@@ -23,25 +23,13 @@ static int file_read(struct qvmi_source *s, uint64_t addr, void *buf,
 		     size_t len)
 {
 	struct file_src *f = qvmi_source_priv(s);
-	uint8_t *out = buf;
+	int err;
 
 	if (addr > f->size || len > f->size - addr)
 		return -EFAULT;
-	while (len) {
-		/* pread takes off_t: addr + len <= size fits in it. */
-		ssize_t n = pread(f->fd, out, len, (off_t)addr);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0) /* truncated since attach */
-			return -EIO;
-		out += n;
-		addr += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	/* pread takes off_t: addr + len <= size fits in it. */
+	err = qvmi__pread_full(f->fd, buf, len, addr);
+	return err == -ENODATA ? -EIO : err; /* -EIO: truncated since attach */
 }
 
 static void file_destroy(struct qvmi_source *s)
