@@ -314,6 +314,15 @@ enum qvmi_reg_valid {
 QVMI_API int qvmi_vcpu_count(struct qvmi_ctx *ctx);
 QVMI_API int qvmi_get_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
 			   struct qvmi_regs_x86 *ret);
+/*
+ * The registers in r one by one, named as `qvmi regs` prints them ("rax",
+ * ..., "cr3", ...; "eax", ..., "eip", "eflags" on a 32-bit vCPU), for i
+ * from 0 up: 0 with *name (static) and *value; -ENODATA if register i is
+ * not in r (its group is not valid, or r8..r15 on a 32-bit vCPU): go on
+ * with i + 1; -ERANGE past the last.
+ */
+QVMI_API int qvmi_regs_x86_get(const struct qvmi_regs_x86 *r, unsigned int i,
+			       const char **name, uint64_t *value);
 
 /* ---- scanning ---------------------------------------------------------- */
 

@@ -103,6 +103,16 @@ static inline uint64_t qvmi__mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The coarse clock (a tick, ~4 ms, with no vDSO read of the TSC), for
+ * rate limits checked on every access; never compared with the above. */
+static inline int64_t qvmi__mono_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 struct qvmi_ctl;
 struct qvmi_ctl_ops {
 	const char *name;
