@@ -9,34 +9,58 @@
 
 #include "internal.h"
 
-#define R(n, v) { #n, offsetof(struct qvmi_regs_x86, n), v }
+#define R(n, v)                                          \
+	{                                                \
+#n, offsetof(struct qvmi_regs_x86, n), v \
+	}
 static const struct {
 	const char *name;
 	size_t off;
 	uint64_t valid;
 } regs[] = {
-	R(rax, QVMI_REGS_GPR),	     R(rbx, QVMI_REGS_GPR),
-	R(rcx, QVMI_REGS_GPR),	     R(rdx, QVMI_REGS_GPR),
-	R(rsi, QVMI_REGS_GPR),	     R(rdi, QVMI_REGS_GPR),
-	R(rbp, QVMI_REGS_GPR),	     R(rsp, QVMI_REGS_GPR),
-	R(r8, QVMI_REGS_GPR),	     R(r9, QVMI_REGS_GPR),
-	R(r10, QVMI_REGS_GPR),	     R(r11, QVMI_REGS_GPR),
-	R(r12, QVMI_REGS_GPR),	     R(r13, QVMI_REGS_GPR),
-	R(r14, QVMI_REGS_GPR),	     R(r15, QVMI_REGS_GPR),
-	R(rip, QVMI_REGS_GPR),	     R(rflags, QVMI_REGS_GPR),
-	R(cs, QVMI_REGS_SEG),	     R(ss, QVMI_REGS_SEG),
-	R(ds, QVMI_REGS_SEG),	     R(es, QVMI_REGS_SEG),
-	R(fs, QVMI_REGS_SEG),	     R(gs, QVMI_REGS_SEG),
-	R(fs_base, QVMI_REGS_BASES), R(gs_base, QVMI_REGS_BASES),
+	R(rax, QVMI_REGS_GPR),
+	R(rbx, QVMI_REGS_GPR),
+	R(rcx, QVMI_REGS_GPR),
+	R(rdx, QVMI_REGS_GPR),
+	R(rsi, QVMI_REGS_GPR),
+	R(rdi, QVMI_REGS_GPR),
+	R(rbp, QVMI_REGS_GPR),
+	R(rsp, QVMI_REGS_GPR),
+	R(r8, QVMI_REGS_GPR),
+	R(r9, QVMI_REGS_GPR),
+	R(r10, QVMI_REGS_GPR),
+	R(r11, QVMI_REGS_GPR),
+	R(r12, QVMI_REGS_GPR),
+	R(r13, QVMI_REGS_GPR),
+	R(r14, QVMI_REGS_GPR),
+	R(r15, QVMI_REGS_GPR),
+	R(rip, QVMI_REGS_GPR),
+	R(rflags, QVMI_REGS_GPR),
+	R(cs, QVMI_REGS_SEG),
+	R(ss, QVMI_REGS_SEG),
+	R(ds, QVMI_REGS_SEG),
+	R(es, QVMI_REGS_SEG),
+	R(fs, QVMI_REGS_SEG),
+	R(gs, QVMI_REGS_SEG),
+	R(fs_base, QVMI_REGS_BASES),
+	R(gs_base, QVMI_REGS_BASES),
 	R(kernel_gs_base, QVMI_REGS_KGS),
-	R(cr0, QVMI_REGS_CR),	     R(cr2, QVMI_REGS_CR),
-	R(cr3, QVMI_REGS_CR),	     R(cr4, QVMI_REGS_CR),
-	R(cr8, QVMI_REGS_CR8),	     R(efer, QVMI_REGS_CR),
-	R(gdt_base, QVMI_REGS_TABLES), R(gdt_limit, QVMI_REGS_TABLES),
-	R(idt_base, QVMI_REGS_TABLES), R(idt_limit, QVMI_REGS_TABLES),
-	R(dr0, QVMI_REGS_DR),	     R(dr1, QVMI_REGS_DR),
-	R(dr2, QVMI_REGS_DR),	     R(dr3, QVMI_REGS_DR),
-	R(dr6, QVMI_REGS_DR),	     R(dr7, QVMI_REGS_DR),
+	R(cr0, QVMI_REGS_CR),
+	R(cr2, QVMI_REGS_CR),
+	R(cr3, QVMI_REGS_CR),
+	R(cr4, QVMI_REGS_CR),
+	R(cr8, QVMI_REGS_CR8),
+	R(efer, QVMI_REGS_CR),
+	R(gdt_base, QVMI_REGS_TABLES),
+	R(gdt_limit, QVMI_REGS_TABLES),
+	R(idt_base, QVMI_REGS_TABLES),
+	R(idt_limit, QVMI_REGS_TABLES),
+	R(dr0, QVMI_REGS_DR),
+	R(dr1, QVMI_REGS_DR),
+	R(dr2, QVMI_REGS_DR),
+	R(dr3, QVMI_REGS_DR),
+	R(dr6, QVMI_REGS_DR),
+	R(dr7, QVMI_REGS_DR),
 };
 #undef R
 
