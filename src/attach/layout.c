@@ -27,17 +27,6 @@ enum {
 	SHM_MAX_FILES = 16, /* QEMU has one per memory backend */
 };
 
-#define FNV_INIT 0xcbf29ce484222325ull
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
 void qvmi__layout_copy(struct qvmi_layout *dst, const struct qvmi_layout *src)
 {
 	size_t n = QVMI_MIN(src->n, (size_t)QVMI_LAYOUT_MAX_RANGES);
@@ -203,12 +192,12 @@ static int cmp_wit(const void *x, const void *y)
 /* The witness: a hash of the set of mappings (sorted, duplicates once). */
 static uint64_t hash_wit(struct resolve *rs)
 {
-	uint64_t h = FNV_INIT;
+	uint64_t h = QVMI_FNV_INIT;
 
 	qsort(rs->w, rs->nw, sizeof(*rs->w), cmp_wit);
 	for (size_t i = 0; i < rs->nw; i++)
 		if (!i || cmp_wit(&rs->w[i - 1], &rs->w[i]))
-			h = fnv(h, rs->w[i].k, sizeof(rs->w[i].k));
+			h = qvmi__fnv1a(h, rs->w[i].k, sizeof(rs->w[i].k));
 	return h;
 }
 

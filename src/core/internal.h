@@ -281,6 +281,19 @@ QVMI_HIDDEN bool qvmi__cache_file_ours(const struct stat *st);
  * half a file.  iov is consumed.  0 or negative errno. */
 struct iovec;
 QVMI_HIDDEN int qvmi__cache_write(const char *path, struct iovec *iov, int n);
+/* FNV-1a, 64-bit, from h (QVMI_FNV_INIT to start): the checksum of the
+ * cache files (layout, memo) and the layout's witness.  Not a defence
+ * against a crafted file: those are refused by owner and mode first. */
+#define QVMI_FNV_INIT 0xcbf29ce484222325ull
+static inline uint64_t qvmi__fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
 /* A hex digit's value plus one, 0 for any other byte: the one digit table
  * of every parser (QMP/HMP text, RSP packets, ISF escapes, /proc maps). */
 QVMI_HIDDEN extern const uint8_t qvmi__hex_digit[256];
