@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "core/internal.h"
+#include "attach-qmp.h"
 #include "layout-cache.h"
 #include "layout.h"
 #include "proto/hmp.h"
@@ -588,17 +589,27 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 	return qvmi__attach_qmp_ex(ctx, qmp_path, -1, 0, opts);
 }
 
-int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
-			int qemu_pid, const struct qvmi_attach_opts *opts)
+/* Drop what an attach was handed when it cannot start. */
+static void drop_conn(int fd, struct qvmi_qmp *conn)
+{
+	if (fd >= 0)
+		close(fd);
+	qvmi__qmp_close(conn);
+}
+
+/* One of: a socket path, a connected socket fd, an open connection
+ * (taken in both cases). */
+static int attach_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
+		     struct qvmi_qmp *conn, int qemu_pid,
+		     const struct qvmi_attach_opts *opts)
 {
 	struct attach a = { .ctx = ctx, .pid = qemu_pid };
 	unsigned int allow = 0;
 	int timeout_ms = 0, err;
 	bool cache = false, no_cache = false;
 
-	if (!ctx || (fd >= 0) == !!qmp_path) {
-		if (fd >= 0)
-			close(fd);
+	if (!ctx || (fd >= 0) + !!qmp_path + !!conn != 1) {
+		drop_conn(fd, conn);
 		return -EINVAL;
 	}
 	qvmi__clear_err(ctx);
@@ -609,8 +620,7 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 	if (!err && !a.l)
 		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 	if (err) {
-		if (fd >= 0)
-			close(fd);
+		drop_conn(fd, conn);
 		return err;
 	}
 	/* The socket's identity is taken before connecting: a QEMU that
@@ -627,8 +637,16 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 		memset(a.l, 0, sizeof(*a.l));
 		qvmi__layout_sock_id(qmp_path, a.l);
 	}
-	err = qmp_path ? qvmi__qmp_open(ctx, qmp_path, timeout_ms, &a.q) :
-			 qvmi__qmp_open_fd(ctx, fd, timeout_ms ?: 5000, &a.q);
+	if (conn) {
+		a.q = conn;
+		qvmi__qmp_set_timeout(conn, timeout_ms);
+		err = 0;
+	} else {
+		err = qmp_path ?
+			      qvmi__qmp_open(ctx, qmp_path, timeout_ms, &a.q) :
+			      qvmi__qmp_open_fd(ctx, fd, timeout_ms ?: 5000,
+						&a.q);
+	}
 	if (!err) {
 		ctx->qmp = a.q;
 		ctx->qmp_close = qvmi__qmp_close;
@@ -640,4 +658,16 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 	else /* sources that did not apply left their reasons behind */
 		qvmi__clear_err(ctx);
 	return err;
+}
+
+int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
+			int qemu_pid, const struct qvmi_attach_opts *opts)
+{
+	return attach_ex(ctx, qmp_path, fd, NULL, qemu_pid, opts);
+}
+
+int qvmi__attach_qmp_conn(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
+			  int qemu_pid, const struct qvmi_attach_opts *opts)
+{
+	return attach_ex(ctx, NULL, -1, q, qemu_pid, opts);
 }
