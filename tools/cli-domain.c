@@ -68,7 +68,8 @@ int cli_domain_reexec(int argc, char **argv)
 	if (_DYNAMIC || !scan(argc, argv, &cli.json))
 		return 0;
 	/* The twin is dynamic; this guards against a mis-installed one. */
-	if (!getenv("QVMI_LIBVIRT_TWIN") && !setenv("QVMI_LIBVIRT_TWIN", "1", 1))
+	if (!getenv("QVMI_LIBVIRT_TWIN") &&
+	    !setenv("QVMI_LIBVIRT_TWIN", "1", 1))
 		run_twin(argv);
 	return cli_error(&cli, NULL, -ENOPKG,
 			 "--domain: this qvmi is static and cannot load "
@@ -81,8 +82,8 @@ int cli_attach_domain(struct cli *cli)
 {
 	QVMI_OPTS(qvmi_attach_opts, aopts, .sources = cli->sources,
 		  .timeout_ms = cli->timeout_ms, .cache_dir = cli->cache_dir);
-	int err = qvmi_attach_domain(cli->ctx, cli->domain, cli->connect,
-				     &aopts);
+	int err =
+		qvmi_attach_domain(cli->ctx, cli->domain, cli->connect, &aopts);
 
 	return err ? cli_fail(cli, cli->domain, err) : 0;
 }

@@ -126,19 +126,19 @@ static int find_domain(struct qvmi_ctx *ctx, struct qvmi_virt *v)
 		return qvmi__err(ctx, -ENOENT, "libvirt: no domain '%s'",
 				 v->name);
 	if (!v->dom)
-		return qvmi__err(ctx, -EIO, "libvirt: domain '%s': %s",
-				 v->name, last_msg());
+		return qvmi__err(ctx, -EIO, "libvirt: domain '%s': %s", v->name,
+				 last_msg());
 	active = virt.is_active(v->dom);
 	if (active < 0)
-		return qvmi__err(ctx, -EIO, "libvirt: domain '%s': %s",
-				 v->name, last_msg());
+		return qvmi__err(ctx, -EIO, "libvirt: domain '%s': %s", v->name,
+				 last_msg());
 	if (!active)
 		return qvmi__err(ctx, -EHOSTDOWN,
 				 "libvirt: domain '%s' is not running",
 				 v->name);
 	if (virt.uuid(v->dom, v->uuid) < 0)
-		return qvmi__err(ctx, -EIO, "libvirt: domain '%s': %s",
-				 v->name, last_msg());
+		return qvmi__err(ctx, -EIO, "libvirt: domain '%s': %s", v->name,
+				 last_msg());
 	v->uuid[VIRT_UUID_BUFLEN - 1] = '\0';
 	return 0;
 }

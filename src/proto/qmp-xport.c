@@ -22,6 +22,7 @@ static struct json_object *parse_object(const char *text, size_t len)
 {
 	struct json_tokener *tok;
 	struct json_object *o;
+	size_t end;
 
 	if (len > QVMI_QMP_MAX_MSG)
 		return NULL;
@@ -29,8 +30,12 @@ static struct json_object *parse_object(const char *text, size_t len)
 	if (!tok)
 		return NULL;
 	o = json_tokener_parse_ex(tok, text, (int)len);
+	end = json_tokener_get_parse_end(tok);
+	while (end < len && strchr(" \t\r\n", text[end]))
+		end++;
+	/* One object and nothing after it but blanks. */
 	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object)) {
+	    !json_object_is_type(o, json_type_object) || end != len) {
 		json_object_put(o);
 		o = NULL;
 	}

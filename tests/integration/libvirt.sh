@@ -366,13 +366,24 @@ check "--domain without libvirt installed: ENOPKG" \
 # A domain without the shim: QEMU's own monitor is libvirt's, and its RAM
 # anonymous (process memory, no memfd).
 PLAIN=qvmiplain
-dom_xml $PLAIN /usr/bin/qemu-system-x86_64 |
-	grep -v memoryBacking >"$W/dom/$PLAIN.xml"
+# A second QMP monitor of its own (libvirt holds the first) for the bench
+# row against --qmp on the same VM.
+dom_xml $PLAIN /usr/bin/qemu-system-x86_64 | grep -v memoryBacking |
+	sed -e "s|<domain type='qemu'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|" \
+		-e "s|</devices>|</devices><qemu:commandline><qemu:arg value='-qmp'/><qemu:arg value='unix:$W/dom/$PLAIN.qmp,server=on,wait=off'/></qemu:commandline>|" \
+		>"$W/dom/$PLAIN.xml"
 "${V[@]}" define "$W/dom/$PLAIN.xml" >/dev/null
 check "plain: domain starts without the shim" "${V[@]}" start $PLAIN
 check "plain: the guest boots" wait_ready $PLAIN
 cp "$W/dom/$PLAIN.serial" "$W/dom/gt.log"
 domain_checks $PLAIN plain procmem
+# The bench row (make bench skips it without a domain): --domain against
+# --qmp on the same QEMU, through its second monitor.
+if [ -x "$B/qvmi-bench" ] && [ -S "$W/dom/$PLAIN.qmp" ]; then
+	QVMI_BENCH_DOMAIN=$PLAIN QVMI_BENCH_CONNECT=$URI \
+		QVMI_BENCH_DOMAIN_QMP="$W/dom/$PLAIN.qmp" \
+		"$B/qvmi-bench" ${QVMI_BENCH_QUICK:+--quick} libvirt
+fi
 "${V[@]}" destroy $PLAIN >/dev/null 2>&1
 "${V[@]}" undefine $PLAIN >/dev/null 2>&1
 finish
