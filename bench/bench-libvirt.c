@@ -122,9 +122,9 @@ int bench_libvirt(const char *qmp_unused)
 		  NULL);
 	bench_row("libvirt: qvmi --domain ps, wall (median)", wd, "ms", wq,
 		  "qvmi --qmp ps, same VM", "<= 1.5x");
-	bench_row("libvirt: qvmi --domain ps, wall (fastest run)", fd, "ms",
-		  fq, "qvmi --qmp ps, fastest", "<= 1.5x");
-	bench_row("libvirt: qvmi --domain ps, CPU (user+sys, median)", cd,
-		  "ms", cq, "qvmi --qmp ps, CPU", NULL);
+	bench_row("libvirt: qvmi --domain ps, wall (fastest run)", fd, "ms", fq,
+		  "qvmi --qmp ps, fastest", "<= 1.5x");
+	bench_row("libvirt: qvmi --domain ps, CPU (user+sys, median)", cd, "ms",
+		  cq, "qvmi --qmp ps, CPU", NULL);
 	return 0;
 }

@@ -141,34 +141,105 @@ static pid_t domain_pid(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
 	return 0;
 }
 
+/* QMP through libvirt, to the QEMU of the domain (its pid in *ret_pid). */
+static int domain_qmp(struct qvmi_ctx *ctx, const char *name, const char *uri,
+		      int timeout_ms, struct qvmi_qmp **ret, pid_t *ret_pid)
+{
+	struct qvmi_virt *v = NULL;
+	char uuid[40];
+	int err;
+
+	*ret = NULL;
+	err = qvmi__virt_open(ctx, uri, name, &v);
+	if (err)
+		return err;
+	snprintf(uuid, sizeof(uuid), "%s", qvmi__virt_uuid(v));
+	err = qvmi__virt_qmp(ctx, v, timeout_ms, ret);
+	if (!err)
+		*ret_pid = domain_pid(ctx, *ret, name, uuid);
+	return err;
+}
+
+/* The QMP connection an attach from the layout cache deferred: the
+ * domain must still run the QEMU attached to. */
+static int domain_reopen(struct qvmi_ctx *ctx, const struct qvmi_qmp_opener *o,
+			 int timeout_ms, struct qvmi_qmp **ret)
+{
+	pid_t pid = 0;
+	int err = domain_qmp(ctx, o->name, o->has_uri ? o->uri : NULL,
+			     timeout_ms, ret, &pid);
+
+	if (!err && pid != ctx->qemu_pid) {
+		qvmi__qmp_close(*ret);
+		*ret = NULL;
+		err = qvmi__err(ctx, -ESTALE,
+				"libvirt: domain '%s' runs another QEMU (pid "
+				"%d, attached to %d): restarted?",
+				o->name, (int)pid, ctx->qemu_pid);
+	}
+	return err;
+}
+
+/* The layout cache's key: which libvirt, which domain.  NULL (no cache)
+ * where it cannot be written as one line. */
+static struct qvmi_qmp_opener *domain_opener(const char *name, const char *uri)
+{
+	const char *u = uri ? uri : getenv("LIBVIRT_DEFAULT_URI");
+	struct qvmi_qmp_opener *o = calloc(1, sizeof(*o));
+	int n;
+
+	if (!o || strlen(name) >= sizeof(o->name) ||
+	    (uri && strlen(uri) >= sizeof(o->uri))) {
+		free(o);
+		return NULL;
+	}
+	n = snprintf(o->key, sizeof(o->key), "libvirt:%s#%s", u ? u : "", name);
+	if (n < 0 || (size_t)n >= sizeof(o->key) || strchr(o->key, '\n')) {
+		free(o);
+		return NULL;
+	}
+	strcpy(o->name, name);
+	if (uri)
+		strcpy(o->uri, uri);
+	o->has_uri = uri != NULL;
+	o->open = domain_reopen;
+	return o;
+}
+
 QVMI_API int qvmi_attach_domain(struct qvmi_ctx *ctx, const char *name,
 				const char *connect_uri,
 				const struct qvmi_attach_opts *opts)
 {
-	struct qvmi_virt *v = NULL;
+	struct qvmi_qmp_opener *o;
 	struct qvmi_qmp *q = NULL;
-	char uuid[40];
-	pid_t pid;
+	pid_t pid = 0;
 	int err;
 
 	if (!ctx)
 		return -EINVAL;
 	qvmi__clear_err(ctx);
+	if (!name || !*name)
+		return qvmi__err(ctx, -EINVAL, "libvirt: bad domain name");
 	if (!QVMI_OPTS_VALID(opts, struct qvmi_attach_opts))
 		return qvmi__err(ctx, -EINVAL,
 				 "attach: unknown non-zero option fields");
 	if (ctx->qmp || ctx->ctl || ctx->sources)
 		return qvmi__err(ctx, -EBUSY, "attach: context already in use");
-	err = qvmi__virt_open(ctx, connect_uri, name, &v);
-	if (err)
-		return err;
-	snprintf(uuid, sizeof(uuid), "%s", qvmi__virt_uuid(v));
-	err = qvmi__virt_qmp(ctx, v, QVMI_OPTS_GET(opts, timeout_ms, 0), &q);
-	if (err)
-		return err;
-	pid = domain_pid(ctx, q, name, uuid);
-	err = qvmi__attach_qmp_conn(ctx, q, pid, opts);
+	/* The same QEMU as last time (its pid and start time, from the
+	 * layout cache): no libvirt at all until a QMP command is needed. */
+	o = domain_opener(name, connect_uri);
+	if (o && !qvmi__attach_cached_opener(ctx, o, opts)) {
+		ctx->backend = "libvirt";
+		free(o);
+		return 0;
+	}
+	err = domain_qmp(ctx, name, connect_uri,
+			 QVMI_OPTS_GET(opts, timeout_ms, 0), &q, &pid);
+	if (!err)
+		err = qvmi__attach_qmp_conn(ctx, q, pid, opts,
+					    pid > 0 ? o : NULL);
 	if (!err)
 		ctx->backend = "libvirt";
+	free(o);
 	return err;
 }

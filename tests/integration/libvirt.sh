@@ -204,6 +204,14 @@ domain_checks() {
 	local d=$1 k=$2 src=$3 out rip
 	check "$k: qvmi --domain ps matches the guest" \
 		ps_matches --domain "$d" --connect "$URI"
+	# Again: the layout cache knows this QEMU (pid, start time), so no
+	# libvirt until a QMP command is needed.
+	out=$(dq "$d" -v ps 2>&1 >"$W/ps.out")
+	grep -q "from the layout cache" <<<"$out" &&
+		! grep -q "connecting to QMP" <<<"$out" &&
+		[ -z "$(comm -23 <(gt_kthreads) <(ps_kthreads <"$W/ps.out"))" ] &&
+		ok "$k: --domain ps again: from the layout cache, no QMP" ||
+		bad "$k: --domain ps from the layout cache" "${out:0:300}"
 	out=$(dq "$d" info 2>&1)
 	grep -q "^backend: *libvirt" <<<"$out" &&
 		grep -q "(pid $(cat "$W/run/qemu/$d.pid"))" <<<"$out" &&

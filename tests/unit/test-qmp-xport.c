@@ -181,9 +181,9 @@ static void test_xport_failure(void)
 static void test_xport_bad_replies(void)
 {
 	static const char *const bad[] = {
-		"", "not json", "[1, 2]", "null", "{\"return\": 1",
-		"{\"return\": {}} trailing", "\"string\"",
-		"{\"neither\": 1}",
+		"",	      "not json",	  "[1, 2]",
+		"null",	      "{\"return\": 1",	  "{\"return\": {}} trailing",
+		"\"string\"", "{\"neither\": 1}",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -230,7 +230,34 @@ static void test_xport_open_fails(void)
 	}
 }
 
+/* No events come through the transport: a VM seen paused may have been
+ * resumed by another client since, so slow reads are not cached (with
+ * a socket, the RESUME event would flush the cache). */
+static void test_xport_no_stale_cache(void)
+{
+	struct fake f = { .n = 2 };
+	struct qvmi_source src = { 0 };
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_qmp *q;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	f.reply[1] = "{\"return\": {\"status\": \"paused\", \"running\": "
+		     "false}}";
+	q = open_fake(ctx, &f);
+	ctx->qmp = q;
+	ctx->qmp_close = qvmi__qmp_close;
+	CHECK_OK(qvmi__ctl_qmp_install(ctx, q));
+	CHECK_INT(ctx->vm_state, ==, QVMI_VM_PAUSED);
+	src.ctx = ctx;
+	CHECK(!qvmi__cache_usable(ctx, &src));
+	CHECK_INT(ctx->vm_state, ==, QVMI_VM_UNKNOWN);
+	qvmi_ctx_destroy(ctx); /* closes q */
+	CHECK_INT(f.destroyed, ==, 1);
+	fake_free(&f);
+}
+
 static const struct qvmi_test qmp_xport_tests[] = {
+	{ "no_stale_cache", test_xport_no_stale_cache },
 	{ "execute", test_xport_execute },
 	{ "pipeline", test_xport_pipeline },
 	{ "failure", test_xport_failure },
