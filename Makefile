@@ -157,9 +157,20 @@ $(QVMI): $(TOOL_OBJS) $(LIB_A)
 
 # --domain: libqvmi dlopens libvirt, which a static program cannot; the
 # static qvmi runs this dynamic twin for it (tools/cli-domain.c).
+# Like a CLI without libc.a: the .a libraries, libc shared (dlopen needs
+# it), no PIE: it starts in ~4 ms CPU here against ~11 ms with every
+# library shared.
+ifeq ($(CLI_STATIC)$(SANITIZE),1)
+TWIN_LDFLAGS := -no-pie
+TWIN_LIBS := -Wl,-Bstatic $(CLI_STATIC_LIBS:%=-l%) -Wl,-Bdynamic -lpthread
+else
+TWIN_LDFLAGS :=
+TWIN_LIBS := $(EXTRA_LIBS) -lpthread
+endif
 $(BUILD)/qvmi-libvirt: $(TOOL_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) $(EXTRA_LIBS) -lpthread
+	$(Q)$(CC) $(LDFLAGS) $(TWIN_LDFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) \
+		$(TWIN_LIBS)
 $(BUILD)/tools/cli-domain.o: LIB_CFLAGS += \
 	-DQVMI_LIBEXECDIR='"$(LIBEXECDIR)"'
 

@@ -226,8 +226,11 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
  * Memory as qvmi_attach_qmp finds it, in the domain's QEMU process (its
  * pid named by qvmid under the qvmi-qemu shim, else a vCPU thread's);
  * a QEMU that is not a process on this host gives memory through QMP
- * only.  libvirt.so.0 is loaded (dlopen) on the first call: a fully
- * static program cannot use this.  QEMU's events do not come through
+ * only.  libvirt.so.0 is loaded (dlopen) when first needed; a fully
+ * static program cannot load it (-ELIBACC), but attaches again to a QEMU
+ * the layout cache knows, until a QMP command is needed.  A later attach
+ * to the same QEMU (pid and start time) loads libvirt only for the first
+ * QMP command.  QEMU's events do not come through
  * libvirt, and libvirt, not opts->timeout_ms, bounds each command.
  * Errors: -ENOPKG libvirt is not installed, -ECONNREFUSED no connection
  * to libvirt, -ENOENT no such domain, -EHOSTDOWN the domain is not

@@ -40,9 +40,11 @@ struct cli {
 };
 
 /* --domain (tools/cli-domain.c): a static qvmi cannot load libvirt, so
- * it runs its dynamic twin, qvmi-libvirt, with the same arguments; returns
- * only if it need not (or, with an exit status > 0, if that failed). */
-int cli_domain_reexec(int argc, char **argv);
+ * it runs its dynamic twin, qvmi-libvirt, with the same arguments, except
+ * for commands that may do without libvirt (cmd: the command's name);
+ * returns only if it need not (or, with an exit status > 0, if that
+ * failed). */
+int cli_domain_reexec(int argc, char **argv, const char *cmd);
 int cli_attach_domain(struct cli *cli);
 
 struct cli_cmd {

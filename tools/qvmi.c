@@ -570,9 +570,6 @@ int main(int argc, char **argv)
 	const struct cli_cmd *cmd;
 	int c, r, i;
 
-	r = cli_domain_reexec(argc, argv);
-	if (r > 0)
-		return r;
 	cli_prefault();
 	opterr = 0;
 	/* Global options before the command. */
@@ -595,6 +592,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = cli_find_cmd(argv[optind]);
+	r = cli_domain_reexec(argc, argv, cmd ? cmd->name : NULL);
+	if (r > 0)
+		return r;
 	if (!cmd) {
 		fprintf(stderr, "qvmi: unknown command '%s'\n", argv[optind]);
 		usage(stderr);

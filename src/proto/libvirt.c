@@ -11,8 +11,9 @@
  * 50-100 ms here, which no program that does not name a domain should
  * pay.  The prototypes are declared here from libvirt's stable ABI
  * (libvirt 1.2.3+ for everything used), so building needs no libvirt-dev.
- * A fully static program cannot load it (two libcs): the static qvmi CLI
- * hands --domain to its dynamic twin (tools/qvmi.c).
+ * A fully static program cannot load it (two libcs): there this fails
+ * with -ELIBACC, and the static qvmi CLI hands --domain to its dynamic
+ * twin (tools/cli-domain.c).
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -32,6 +33,8 @@ enum {
 };
 
 typedef void (*virt_errfn)(void *arg, void *err);
+
+extern const char _DYNAMIC[] __attribute__((weak));
 
 /* The libvirt functions used, found once. */
 static struct {
@@ -152,6 +155,12 @@ int qvmi__virt_open(struct qvmi_ctx *ctx, const char *uri, const char *name,
 	*ret = NULL;
 	if (!name || !*name || strlen(name) >= sizeof(v->name))
 		return qvmi__err(ctx, -EINVAL, "libvirt: bad domain name");
+	/* _DYNAMIC is a weak undefined symbol (NULL) only in a static
+	 * non-PIE program: there dlopen brings a second libc. */
+	if (!_DYNAMIC)
+		return qvmi__err(ctx, -ELIBACC,
+				 "libvirt: a static program cannot load "
+				 "libvirt.so.0");
 	pthread_once(&virt_once, virt_load);
 	if (virt.why[0])
 		return qvmi__err(ctx, -ENOPKG,

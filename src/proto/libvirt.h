@@ -14,8 +14,9 @@ struct qvmi_virt;
 /*
  * Connect to uri (NULL: libvirt's default, $LIBVIRT_DEFAULT_URI or
  * qemu:///system for root) and find the running domain name.  Errors:
- * -ENOPKG libvirt is not installed, -ECONNREFUSED no connection, -ENOENT
- * no such domain, -EHOSTDOWN the domain is not running.
+ * -ENOPKG libvirt is not installed, -ELIBACC a static program (it cannot
+ * load libvirt), -ECONNREFUSED no connection, -ENOENT no such domain,
+ * -EHOSTDOWN the domain is not running.
  */
 QVMI_HIDDEN int qvmi__virt_open(struct qvmi_ctx *ctx, const char *uri,
 				const char *name, struct qvmi_virt **ret);
