@@ -17,6 +17,14 @@
 # truth, suspend/resume, virsh dump (getfd over SCM_RIGHTS), NIC hot-plug
 # (a tap fd through getfd + netdev_add), a libvirtd restart while the
 # domain runs, save/restore, reboot, destroy (qvmid ends with QEMU).
+# Then qvmi --domain (issue 13 item 6) on that domain and on a second one
+# without the shim (anonymous RAM, a second QMP monitor and a gdbstub of
+# its own): ps against the ground truth, again from the layout cache,
+# info, pause/status/resume, regs against QEMU's info registers, the BIOS
+# window against QEMU's pmemsave, Python's VM(domain=), watch with --gdb,
+# the errors (not running, not found, no libvirtd, no libvirt), and the
+# bench row (qvmi-bench libvirt) when build/qvmi-bench exists.
+# QVMI_LIBVIRT_QUICK=1 skips the lifecycle part (suspend .. destroy).
 # Prints "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -375,16 +383,25 @@ check "--domain without libvirt installed: ENOPKG" \
 # anonymous (process memory, no memfd).
 PLAIN=qvmiplain
 # A second QMP monitor of its own (libvirt holds the first) for the bench
-# row against --qmp on the same VM.
+# row against --qmp on the same VM, and a gdbstub for watch.
 dom_xml $PLAIN /usr/bin/qemu-system-x86_64 | grep -v memoryBacking |
 	sed -e "s|<domain type='qemu'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|" \
-		-e "s|</devices>|</devices><qemu:commandline><qemu:arg value='-qmp'/><qemu:arg value='unix:$W/dom/$PLAIN.qmp,server=on,wait=off'/></qemu:commandline>|" \
+		-e "s|</devices>|</devices><qemu:commandline><qemu:arg value='-qmp'/><qemu:arg value='unix:$W/dom/$PLAIN.qmp,server=on,wait=off'/><qemu:arg value='-gdb'/><qemu:arg value='unix:$W/dom/$PLAIN.gdb,server=on,wait=off'/></qemu:commandline>|" \
 		>"$W/dom/$PLAIN.xml"
 "${V[@]}" define "$W/dom/$PLAIN.xml" >/dev/null
 check "plain: domain starts without the shim" "${V[@]}" start $PLAIN
 check "plain: the guest boots" wait_ready $PLAIN
 cp "$W/dom/$PLAIN.serial" "$W/dom/gt.log"
 domain_checks $PLAIN plain procmem
+# watch: --domain for memory and QMP, the domain's gdbstub for the
+# breakpoint; three hits of the guest's sleeper, and the VM runs on.
+out=$(timeout 120 "$B/qvmi" --domain $PLAIN --connect "$URI" \
+	--gdb "$W/dom/$PLAIN.gdb" watch --break __x64_sys_clock_nanosleep \
+	--count 3 --seconds 60 2>&1)
+[ "$(grep -c " qvmi-sleeper .*__x64_sys_clock_nanosleep" <<<"$out")" = 3 ] &&
+	[ "$("${V[@]}" domstate $PLAIN)" = running ] &&
+	ok "plain: watch with --domain and --gdb: 3 hits, the VM runs on" ||
+	bad "plain: watch with --domain and --gdb" "${out:0:300}"
 # The bench row (make bench skips it without a domain): --domain against
 # --qmp on the same QEMU, through its second monitor.
 if [ -x "$B/qvmi-bench" ] && [ -S "$W/dom/$PLAIN.qmp" ]; then
