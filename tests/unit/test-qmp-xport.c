@@ -263,6 +263,5 @@ static const struct qvmi_test qmp_xport_tests[] = {
 	{ "failure", test_xport_failure },
 	{ "bad_replies", test_xport_bad_replies },
 	{ "open_fails", test_xport_open_fails },
-	{ NULL, NULL },
 };
 QVMI_SUITE(qmp_xport, qmp_xport_tests);
