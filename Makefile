@@ -298,7 +298,7 @@ fuzz-campaign:
 check-fuzz: $(FUZZ_REPLAY)
 	$(Q)scripts/fuzz-replay $(BUILD) $(FUZZ_NAMES)
 
-check-integration: $(INTEG) $(QVMI) $(QVMID) python
+check-integration: $(INTEG) $(QVMI) $(QVMID) $(BUILD)/qvmi-libvirt python
 	$(Q)tests/integration/run $(BUILD)
 
 check-san:
