@@ -225,6 +225,28 @@ struct qvmi_attach_opts {
 QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 			     const struct qvmi_attach_opts *opts);
 
+/*
+ * Attach to a running libvirt domain by name; connect_uri is libvirt's
+ * (NULL: libvirt's default, $LIBVIRT_DEFAULT_URI or qemu:///system for
+ * root).  QMP goes through libvirt's own monitor connection
+ * (virDomainQemuMonitorCommand): libvirt holds QEMU's one QMP client.
+ * Memory as qvmi_attach_qmp finds it, in the domain's QEMU process (its
+ * pid named by qvmid under the qvmi-qemu shim, else a vCPU thread's);
+ * a QEMU that is not a process on this host gives memory through QMP
+ * only.  libvirt.so.0 is loaded (dlopen) when first needed; a fully
+ * static program cannot load it (-ELIBACC), but attaches again to a QEMU
+ * the layout cache knows, until a QMP command is needed.  A later attach
+ * to the same QEMU (pid and start time) loads libvirt only for the first
+ * QMP command.  QEMU's events do not come through
+ * libvirt, and libvirt, not opts->timeout_ms, bounds each command.
+ * Errors: -ENOPKG libvirt is not installed, -ECONNREFUSED no connection
+ * to libvirt, -ENOENT no such domain, -EHOSTDOWN the domain is not
+ * running.
+ */
+QVMI_API int qvmi_attach_domain(struct qvmi_ctx *ctx, const char *name,
+				const char *connect_uri,
+				const struct qvmi_attach_opts *opts);
+
 struct qvmi_dump_opts {
 	size_t sz;
 	/* For raw dumps: "GPA:SIZE[@FILEOFF],..." ("0x" hex or decimal);

@@ -16,6 +16,7 @@
 struct attach_args {
 	struct py_vm *vm;
 	const char *qmp, *dump, *pmem, *session, *key, *gdb, *raw_map;
+	const char *domain, *connect; /* a libvirt domain and URI */
 	int timeout_ms;
 };
 
@@ -41,9 +42,11 @@ static int attach_one(struct qvmi_ctx *ctx, void *arg)
 		QVMI_OPTS(qvmi_pmem_opts, o, .timeout_ms = a->timeout_ms);
 		return qvmi_attach_pmem(ctx, a->pmem, &o);
 	}
-	if (a->qmp) {
+	if (a->qmp || a->domain) {
 		QVMI_OPTS(qvmi_attach_opts, o, .timeout_ms = a->timeout_ms);
-		err = qvmi_attach_qmp(ctx, a->qmp, &o);
+		err = a->qmp ? qvmi_attach_qmp(ctx, a->qmp, &o) :
+			       qvmi_attach_domain(ctx, a->domain, a->connect,
+						  &o);
 		if (!err && a->gdb && qvmi_vm_state(ctx, &st))
 			st = QVMI_VM_UNKNOWN;
 	}
@@ -67,19 +70,21 @@ static int attach_fn(struct qvmi_ctx *ctx, void *arg)
 
 static int check_targets(const struct attach_args *a)
 {
-	int n = !!a->qmp + !!a->dump + !!a->pmem + !!a->session;
+	int n = !!a->qmp + !!a->dump + !!a->pmem + !!a->session + !!a->domain;
 
 	if (n == 0 && !a->gdb)
-		PyErr_SetString(
-			PyExc_TypeError,
-			"VM() needs qmp=, dump=, pmem=, session= or gdb=");
+		PyErr_SetString(PyExc_TypeError,
+				"VM() needs qmp=, domain=, dump=, pmem=, "
+				"session= or gdb=");
 	else if (n > 1)
 		PyErr_SetString(PyExc_TypeError,
-				"VM(): give only one of qmp=, dump=, pmem=, "
-				"session=");
-	else if (a->gdb && !a->qmp && n)
+				"VM(): give only one of qmp=, domain=, dump=, "
+				"pmem=, session=");
+	else if (a->gdb && !a->qmp && !a->domain && n)
 		PyErr_SetString(PyExc_TypeError,
-				"VM(): gdb= goes with qmp= or alone");
+				"VM(): gdb= goes with qmp=, domain= or alone");
+	else if (a->connect && !a->domain)
+		PyErr_SetString(PyExc_TypeError, "connect= goes with domain=");
 	else if (a->session && !a->key)
 		PyErr_SetString(PyExc_TypeError, "VM(session=) needs key=");
 	else if (a->raw_map && !a->dump)
@@ -91,17 +96,19 @@ static int check_targets(const struct attach_args *a)
 
 static int vm_init(PyObject *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "qmp", "dump",    "pmem",    "session", "key",
-				  "gdb", "raw_map", "timeout", NULL };
+	static char *kwlist[] = { "qmp",    "dump",    "pmem",	  "session",
+				  "key",    "gdb",     "raw_map", "timeout",
+				  "domain", "connect", NULL };
 	struct py_vm *vm = (struct py_vm *)self;
 	struct attach_args a = { .vm = (struct py_vm *)self };
 	struct qvmi_ctx *ctx = NULL;
 	double timeout = 5.0;
 	int err;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|$zzzzzzzd", kwlist, &a.qmp,
-					 &a.dump, &a.pmem, &a.session, &a.key,
-					 &a.gdb, &a.raw_map, &timeout))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|$zzzzzzzdzz", kwlist,
+					 &a.qmp, &a.dump, &a.pmem, &a.session,
+					 &a.key, &a.gdb, &a.raw_map, &timeout,
+					 &a.domain, &a.connect))
 		return -1;
 	if (check_targets(&a))
 		return -1;
@@ -670,9 +677,12 @@ PyTypeObject py_vm_type = {
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
 	.tp_doc =
 		"VM(*, qmp=None, dump=None, pmem=None, session=None, key=None,\n"
-		"   gdb=None, raw_map=None, timeout=5.0)\n\n"
-		"A VM to introspect: qmp= QEMU's QMP socket; dump= an ELF "
-		"core or raw\nimage (raw_map='GPA:SIZE[@OFF],...'); pmem= a "
+		"   gdb=None, raw_map=None, timeout=5.0, domain=None, "
+		"connect=None)\n\n"
+		"A VM to introspect: qmp= QEMU's QMP socket; domain= a "
+		"running libvirt\ndomain's name (connect= libvirt's URI, "
+		"default libvirt's own; QMP\ngoes through libvirt); dump= an "
+		"ELF core or raw\nimage (raw_map='GPA:SIZE[@OFF],...'); pmem= a "
 		"pmemaccess socket;\nsession= a qvmid session (unix path, "
 		"tcp:HOST:PORT, vsock:CID:PORT)\nwith key= its key file; "
 		"gdb= QEMU's gdbstub socket (registers,\nbreakpoints; with "
