@@ -353,10 +353,11 @@ nfds_t qvmid_kvmi_prepare(struct qvmid_kvmi *k, struct pollfd *pfd,
 		 * ~80 ms (session-out.c): one new connection after them. */
 		k->next_dial = now + 300;
 	}
-	if (k->resume_seen) {
-		k->resume_seen = false;
-		qvmid_kvmi_bp_resumed(k);
-	}
+	/* Checked in dispatch: a QMP call here could take a proxied
+	 * client's reply after the proxy built its poll set (no POLLOUT
+	 * for that client then: its reply would wait for another wake). */
+	if (k->resume_seen)
+		*next_ms = now;
 	if (k->fd >= 0 && k->gen_done < k->gen_req &&
 	    now >= k->unhook_deadline) {
 		k->st.unhook_timeouts++;
@@ -392,6 +393,10 @@ void qvmid_kvmi_dispatch(struct qvmid_kvmi *k, const struct pollfd *pfd)
 {
 	short re = pfd->fd == k->fd && k->fd >= 0 ? pfd->revents : 0;
 
+	if (k->resume_seen) {
+		k->resume_seen = false;
+		qvmid_kvmi_bp_resumed(k);
+	}
 	/* stops first: an event may go out with this turn's output */
 	qvmid_kvmi_bp_poll(k, NULL);
 	if (k->stage == KV_CONNECTING && re) {
