@@ -178,9 +178,9 @@ static void accept_handshake(void)
 	T.nev = 0;
 }
 
-/* Listen, start qvmid dialling us (with the gdbstub when gdb), take the
- * handshake. */
-static const struct qvmi_guest *start_ex(bool gdb)
+/* Listen, start qvmid dialling us (with the gdbstub when gdb, and
+ * --kvmi-unhook-timeout when unhook_ms), take the handshake. */
+static const struct qvmi_guest *start_opts(bool gdb, const char *unhook_ms)
 {
 	const struct qvmi_guest *g = guest_get();
 	const char *build = getenv("QVMI_BUILD");
@@ -202,19 +202,33 @@ static const struct qvmi_guest *start_ex(bool gdb)
 	T.qvmid = fork();
 	CHECK(T.qvmid >= 0);
 	if (!T.qvmid) {
-		if (gdb)
-			execl(qvmid, qvmid, "--qmp", g->qmp, "--listen-qmp",
-			      T.proxy, "--kvmi-connect", T.sock,
-			      "--kvmi-reconnect", "100", "--gdb", g->gdb,
-			      (char *)NULL);
-		else
-			execl(qvmid, qvmid, "--qmp", g->qmp, "--listen-qmp",
-			      T.proxy, "--kvmi-connect", T.sock,
-			      "--kvmi-reconnect", "100", (char *)NULL);
+		const char *argv[16] = { qvmid,	  "--qmp",
+					 g->qmp,  "--listen-qmp",
+					 T.proxy, "--kvmi-connect",
+					 T.sock,  "--kvmi-reconnect",
+					 "100" };
+		int n = 9;
+
+		if (getenv("QVMI_KVMI_QVMID_V"))
+			argv[n++] = "-vv";
+		if (gdb) {
+			argv[n++] = "--gdb";
+			argv[n++] = g->gdb;
+		}
+		if (unhook_ms) {
+			argv[n++] = "--kvmi-unhook-timeout";
+			argv[n++] = unhook_ms;
+		}
+		execv(qvmid, (char *const *)argv);
 		_exit(127);
 	}
 	accept_handshake();
 	return g;
+}
+
+static const struct qvmi_guest *start_ex(bool gdb)
+{
+	return start_opts(gdb, NULL);
 }
 
 static const struct qvmi_guest *start(void)
@@ -811,10 +825,125 @@ static void test_mgmt_stop(void)
 	CHECK_STR(st, "running");
 }
 
+/* Has qvmid exited within ms?  Reaps it. */
+static bool qvmid_exited(int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (waitpid(T.qvmid, NULL, WNOHANG) == T.qvmid) {
+			T.qvmid = 0;
+			return true;
+		}
+		usleep(10000);
+	}
+	return false;
+}
+
+static void enable_unhook(void)
+{
+	uint8_t p[8] = { 0 };
+
+	qvmi__kvmi_put16(p, QVMI_KVMI_EV_UNHOOK);
+	p[2] = 1;
+	CHECK_INT(call(QVMI_KVMI_CONTROL_VM_EVENTS, p, 8, NULL, 0, NULL), ==,
+		  0);
+}
+
+/* qvmid asked to stop (SIGTERM) with the tool hooked: the tool gets the
+ * UNHOOK event and is still served until it closes, then qvmid exits. */
+static void test_sigterm_unhook(void)
+{
+	uint8_t b[16];
+	size_t n;
+
+	start();
+	enable_unhook();
+	CHECK_OK(kill(T.qvmid, SIGTERM));
+	wait_events(1);
+	CHECK_INT(T.evq[0].b[4], ==, QVMI_KVMI_EV_UNHOOK);
+	T.nev = 0;
+	CHECK(!qvmid_exited(300)); /* it waits for the tool */
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	close(T.fd);
+	T.fd = -1;
+	CHECK(qvmid_exited(IO_MS));
+}
+
+/* ... and a tool that never closes: qvmid closes it after
+ * --kvmi-unhook-timeout and exits; with no UNHOOK event enabled it
+ * exits at once. */
+static void test_sigterm_unhook_timeout(void)
+{
+	struct timespec t0, t1;
+	uint8_t b[64];
+	double ms;
+
+	start_opts(false, "700");
+	enable_unhook();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_OK(kill(T.qvmid, SIGTERM));
+	wait_events(1);
+	CHECK_INT(T.evq[0].b[4], ==, QVMI_KVMI_EV_UNHOOK);
+	T.nev = 0;
+	CHECK(qvmid_exited(IO_MS));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	     (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	CHECK_MSG(ms >= 650 && ms < 5000, "exit after %.0f ms", ms);
+	CHECK_INT(read(T.fd, b, sizeof(b)), ==, 0); /* qvmid closed it */
+	stop_all(NULL);
+	start();
+	CHECK_OK(kill(T.qvmid, SIGTERM));
+	CHECK(qvmid_exited(IO_MS));
+}
+
+/*
+ * Someone else's cont (libvirt's after -S, a management client's) while
+ * the gdbstub client believed the VM stopped: QEMU 7.2's stub takes any
+ * byte then as an interrupt, stops the VM and drops the packet.  A
+ * register read on the running VM must leave it running, and pausing
+ * must still work afterwards.
+ */
+static void test_resumed_elsewhere(void)
+{
+	const struct qvmi_guest *g = start_ex(true);
+	unsigned int smp = guest_smp(g);
+	uint8_t r[16] = { 0 }, b[MSG_MAX];
+	char st[32];
+	size_t n;
+	int fd;
+
+	fd = qmp_send("stop"); /* the stub sends its stop reply */
+	CHECK(qmp_replied(fd, IO_MS));
+	close(fd);
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	fd = qmp_send("cont");
+	CHECK(qmp_replied(fd, IO_MS));
+	close(fd);
+	usleep(200000); /* qvmid sees RESUME */
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(call(QVMI_KVMI_GET_REGISTERS, r, 16, b, sizeof(b),
+			       &n),
+			  ==, 0);
+		CHECK(qvmi__kvmi_u64(b + 8 + 128) != 0); /* RIP */
+	}
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+	pause_all(smp);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "paused");
+	continue_all();
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+}
+
 static const struct qvmi_test kvmi_tests[] = {
 	{ "client", test_client },
 	{ "breakpoint", test_breakpoint },
 	{ "unhook", test_unhook },
 	{ "mgmt_stop", test_mgmt_stop },
+	{ "sigterm_unhook", test_sigterm_unhook },
+	{ "sigterm_unhook_timeout", test_sigterm_unhook_timeout },
+	{ "resumed_elsewhere", test_resumed_elsewhere },
 };
 QVMI_SUITE(kvmi_client, kvmi_tests);
