@@ -520,13 +520,22 @@ int qvmid_kvmi_singlestep(struct qvmid_kvmi *k, unsigned int vcpu, bool enable)
 }
 
 /* The connection ends: Z0s out, and bytes the tool left planted are
- * restored (KVMi would leave them; a bare int3 would oops the guest). */
+ * restored (KVMi would leave them; a bare int3 would oops the guest).
+ * The ledger (k->bps) names every Z0 we planted.  The stub takes no
+ * packet while the VM runs, so it is held stopped for the removal (a
+ * real stop that comes instead is ours to continue: bp_poll). */
 void qvmid_kvmi_bp_drop(struct qvmid_kvmi *k)
 {
 	struct qvmi_stop st;
+	bool held = false;
 
 	if (!k->gdb)
 		return;
+	if (k->nbps && qvmi__gdb_hold(k->gdb, &held))
+		qvmid_kvmi_log(k, QVMI_LOG_WARN,
+			       "kvmi: stopping the VM to remove breakpoints: "
+			       "%s",
+			       qvmi_errmsg(k->ctx));
 	if (k->stepping) {
 		k->stepping = false;
 		if (!qvmi__gdb_interrupt(k->gdb))
@@ -549,4 +558,9 @@ void qvmid_kvmi_bp_drop(struct qvmid_kvmi *k)
 	k->nbps = 0;
 	for (unsigned int i = 0; i < k->ncpu; i++)
 		k->cpu[i].sstep = false;
+	if (held && qvmi__gdb_release(k->gdb, held))
+		qvmid_kvmi_log(k, QVMI_LOG_WARN,
+			       "kvmi: resuming after the breakpoints' removal: "
+			       "%s",
+			       qvmi_errmsg(k->ctx));
 }

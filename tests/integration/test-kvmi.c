@@ -937,6 +937,96 @@ static void test_resumed_elsewhere(void)
 	CHECK_STR(st, "running");
 }
 
+/* Plant an int3 on __x64_sys_clock_nanosleep (the guest's sleeper calls
+ * it 10 times a second) with BREAKPOINT events on; the VM is left
+ * paused by the tool.  *gpa and *orig are the planted byte's. */
+static void plant(unsigned int smp, uint64_t *gpa, uint8_t *orig)
+{
+	uint8_t req[16] = { 0 }, b[16];
+	uint64_t va;
+	size_t n;
+
+	CHECK_OK(guest_ksym("__x64_sys_clock_nanosleep", &va));
+	pause_all(smp);
+	qvmi__kvmi_put64(req + 8, va);
+	CHECK_INT(call(QVMI_KVMI_VCPU_TRANSLATE_GVA, req, 16, b, 8, &n), ==, 0);
+	*gpa = qvmi__kvmi_u64(b);
+	CHECK(*gpa != ~0ull);
+	qvmi__kvmi_put64(req, *gpa);
+	qvmi__kvmi_put64(req + 8, 1);
+	CHECK_INT(call(QVMI_KVMI_READ_PHYSICAL, req, 16, orig, 1, &n), ==, 0);
+	CHECK(*orig != 0xcc);
+	write_byte(*gpa, 0xcc);
+	for (unsigned int v = 0; v < smp; v++)
+		vcpu_ctl(QVMI_KVMI_CONTROL_EVENTS, v, QVMI_KVMI_EV_BREAKPOINT,
+			 1);
+}
+
+/* After the tool is gone: the VM runs for 1.5 s of sleeper calls (a
+ * breakpoint left in the gdbstub would stop it at the next one), and a
+ * new connection reads the original byte back. */
+static void check_nothing_left(uint64_t gpa, uint8_t orig)
+{
+	uint8_t req[16] = { 0 }, b[16];
+	char st[32], ev[16384];
+	size_t n, len = 0;
+	int fd;
+
+	accept_handshake(); /* qvmid dials again: the old one is gone */
+	fd = qmp_send("query-status");
+	CHECK(qmp_replied(fd, IO_MS));
+	/* QMP events for 1.5 s: a stop at a leftover breakpoint is a STOP
+	 * (even when qvmid continues the VM at once) */
+	for (int i = 0; i < 15 && len < sizeof(ev) - 1; i++) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		ssize_t r;
+
+		if (poll(&p, 1, 100) != 1)
+			continue;
+		r = read(fd, ev + len, sizeof(ev) - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	ev[len] = 0;
+	close(fd);
+	CHECK_MSG(!strstr(ev, "\"STOP\""), "%.300s", ev);
+	qmp_status(st, sizeof(st));
+	CHECK_STR(st, "running");
+	qvmi__kvmi_put64(req, gpa);
+	qvmi__kvmi_put64(req + 8, 1);
+	CHECK_INT(call(QVMI_KVMI_READ_PHYSICAL, req, 16, b, 1, &n), ==, 0);
+	CHECK_INT(b[0], ==, orig);
+}
+
+/*
+ * The breakpoint ledger: a tool that dies holding a breakpoint event (the
+ * VM stopped at it), or with a breakpoint armed while the VM runs, leaves
+ * no gdbstub breakpoint and no 0xCC behind, and the VM runs.
+ */
+static void test_tool_dies(void)
+{
+	const struct qvmi_guest *g = start_ex(true);
+	unsigned int smp = guest_smp(g);
+	uint64_t gpa;
+	uint8_t orig;
+
+	plant(smp, &gpa, &orig);
+	continue_all();
+	wait_events(1); /* stopped at the breakpoint ... */
+	CHECK_INT(T.evq[0].b[4], ==, QVMI_KVMI_EV_BREAKPOINT);
+	T.nev = 0;
+	close(T.fd); /* ... and the tool dies */
+	T.fd = -1;
+	check_nothing_left(gpa, orig);
+	/* armed, the VM running, and the tool dies */
+	plant(smp, &gpa, &orig);
+	continue_all();
+	close(T.fd);
+	T.fd = -1;
+	check_nothing_left(gpa, orig);
+}
+
 static const struct qvmi_test kvmi_tests[] = {
 	{ "client", test_client },
 	{ "breakpoint", test_breakpoint },
@@ -945,5 +1035,6 @@ static const struct qvmi_test kvmi_tests[] = {
 	{ "sigterm_unhook", test_sigterm_unhook },
 	{ "sigterm_unhook_timeout", test_sigterm_unhook_timeout },
 	{ "resumed_elsewhere", test_resumed_elsewhere },
+	{ "tool_dies", test_tool_dies },
 };
 QVMI_SUITE(kvmi_client, kvmi_tests);
