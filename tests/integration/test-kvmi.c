@@ -1027,6 +1027,49 @@ static void test_tool_dies(void)
 	check_nothing_left(gpa, orig);
 }
 
+/*
+ * PAUSE_VCPU for a vCPU that qvmid is single-stepping (the RETRY of a
+ * breakpoint with single-step on; LibVMI's recoil example pausing at its
+ * end): the SINGLESTEP event comes first, the PAUSE_VCPU event after its
+ * reply, and each reply matches its event.
+ */
+static void test_pause_during_step(void)
+{
+	const struct qvmi_guest *g = start_ex(true);
+	unsigned int smp = guest_smp(g), v;
+	uint8_t p[16] = { 0 }, b[16];
+	struct ev e;
+	uint64_t gpa;
+	uint8_t orig;
+	size_t n;
+
+	plant(smp, &gpa, &orig);
+	continue_all();
+	wait_events(1);
+	e = T.evq[0];
+	T.nev = 0;
+	CHECK_INT(e.b[4], ==, QVMI_KVMI_EV_BREAKPOINT);
+	v = qvmi__kvmi_u16(e.b + 2);
+	write_byte(gpa, orig);
+	vcpu_ctl(QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v, 0, 1);
+	reply_event(&e, QVMI_KVMI_RETRY);
+	qvmi__kvmi_put16(p, (uint16_t)v);
+	p[8] = 1;
+	CHECK_INT(call(QVMI_KVMI_PAUSE_VCPU, p, 16, NULL, 0, NULL), ==, 0);
+	wait_events(1);
+	e = T.evq[0];
+	T.nev = 0;
+	CHECK_INT(e.b[4], ==, QVMI_KVMI_EV_SINGLESTEP);
+	vcpu_ctl(QVMI_KVMI_VCPU_CONTROL_SINGLESTEP, v, 0, 0);
+	reply_event(&e, QVMI_KVMI_CONTINUE);
+	wait_events(1);
+	CHECK_INT(T.evq[0].b[4], ==, QVMI_KVMI_EV_PAUSE_VCPU);
+	CHECK_INT(qvmi__kvmi_u16(T.evq[0].b + 2), ==, v);
+	continue_all();
+	/* still connected and served */
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+}
+
 static const struct qvmi_test kvmi_tests[] = {
 	{ "client", test_client },
 	{ "breakpoint", test_breakpoint },
@@ -1036,5 +1079,6 @@ static const struct qvmi_test kvmi_tests[] = {
 	{ "sigterm_unhook_timeout", test_sigterm_unhook_timeout },
 	{ "resumed_elsewhere", test_resumed_elsewhere },
 	{ "tool_dies", test_tool_dies },
+	{ "pause_during_step", test_pause_during_step },
 };
 QVMI_SUITE(kvmi_client, kvmi_tests);
