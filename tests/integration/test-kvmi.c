@@ -1070,6 +1070,73 @@ static void test_pause_during_step(void)
 	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
 }
 
+/* "QVMI-GT ready" lines in the serial log: one per boot. */
+static int ready_lines(const struct qvmi_guest *g)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(g->serial, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "QVMI-GT ready") != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * A guest reset: qvmid closes the connection (the tool's view of the VM
+ * is gone, as when KVM's VM goes away), takes its breakpoints out and
+ * dials again 300 ms after QEMU's RESET events; the new connection is
+ * served.  Only on the "reboot" guest configuration (or with
+ * QVMI_KVMI_RESET=1 on a guest without -no-reboot): it reboots the guest.
+ */
+static void test_reset_redial(void)
+{
+	const char *cfg = getenv("QVMI_GUEST_CONFIG");
+	const struct qvmi_guest *g;
+	struct timespec t0;
+	uint8_t b[64];
+	uint64_t gpa;
+	uint8_t orig;
+	size_t n;
+	int fd, ready0;
+
+	if ((!cfg || strcmp(cfg, "reboot")) && !getenv("QVMI_KVMI_RESET"))
+		SKIP("reboots the guest: runs on the 'reboot' configuration "
+		     "(or QVMI_KVMI_RESET=1 without -no-reboot)");
+	g = start_ex(true);
+	ready0 = ready_lines(g);
+	plant(guest_smp(g), &gpa, &orig);
+	continue_all(); /* armed, the VM running */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = qmp_send("system_reset");
+	CHECK(qmp_replied(fd, IO_MS));
+	close(fd);
+	/* qvmid closes this connection (events of the old boot may come
+	 * first: a breakpoint hit before the reset) */
+	for (;;) {
+		struct pollfd p = { T.fd, POLLIN, 0 };
+		ssize_t r;
+
+		CHECK_INT(poll(&p, 1, IO_MS), ==, 1);
+		r = read(T.fd, b, sizeof(b));
+		CHECK(r >= 0);
+		if (!r)
+			break;
+	}
+	accept_handshake(); /* the redial */
+	qvmi_test_note("redial %.0f ms after system_reset", ms_since(&t0));
+	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
+	CHECK_INT(call(QVMI_KVMI_GET_MAX_GFN, NULL, 0, b, 8, &n), ==, 0);
+	CHECK_U64(qvmi__kvmi_u64(b), ==, g->mem_bytes / 4096);
+	/* the guest boots again (later suites share it): its ready line */
+	for (int i = 0; i < 240 && ready_lines(g) < ready0 + 1; i++)
+		sleep(1);
+	CHECK_INT(ready_lines(g), ==, ready0 + 1);
+}
+
 static const struct qvmi_test kvmi_tests[] = {
 	{ "client", test_client },
 	{ "breakpoint", test_breakpoint },
@@ -1080,5 +1147,6 @@ static const struct qvmi_test kvmi_tests[] = {
 	{ "resumed_elsewhere", test_resumed_elsewhere },
 	{ "tool_dies", test_tool_dies },
 	{ "pause_during_step", test_pause_during_step },
+	{ "reset_redial", test_reset_redial },
 };
 QVMI_SUITE(kvmi_client, kvmi_tests);
