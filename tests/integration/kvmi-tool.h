@@ -37,7 +37,8 @@ extern struct tool T;
 
 uint32_t send_msg(uint16_t id, const void *p, size_t n);
 int32_t get_reply(uint16_t id, uint32_t seq, void *out, size_t cap, size_t *n);
-int32_t call(uint16_t id, const void *p, size_t n, void *out, size_t cap, size_t *got);
+int32_t call(uint16_t id, const void *p, size_t n, void *out, size_t cap,
+	     size_t *got);
 void wait_events(unsigned int want);
 void stop_all(void *arg);
 void accept_handshake(void);
