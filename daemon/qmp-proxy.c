@@ -920,6 +920,8 @@ void qvmid_proxy_shutdown(struct qvmid_proxy *p)
 {
 	if (p && p->session)
 		qvmid_session_server_shutdown(p->session);
+	if (p)
+		qvmid_proxy_svc_shutdown(p);
 }
 
 void qvmid_proxy_destroy(struct qvmid_proxy *p)
