@@ -60,7 +60,8 @@ int qvmi__ses_tls_id_parse(const uint8_t *id, size_t len,
 	else if (id[vl + 32] != ' ')
 		w = "no space after the uuid";
 	for (size_t i = 0; !w && i < 16; i++) {
-		int hi = hexval(id[vl + 2 * i]), lo = hexval(id[vl + 2 * i + 1]);
+		int hi = hexval(id[vl + 2 * i]),
+		    lo = hexval(id[vl + 2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			w = "uuid is not 32 lowercase hex digits";
@@ -151,13 +152,13 @@ static void ssl_load(void)
 		ssl_fail = "cannot load libssl.so.3 (install libssl3)";
 		return;
 	}
-#define L(n)                                             \
-	do {                                             \
-		*(void **)&ssl.n = dlsym(h, #n);         \
-		if (!ssl.n) {                            \
+#define L(n)                                                \
+	do {                                                \
+		*(void **)&ssl.n = dlsym(h, #n);            \
+		if (!ssl.n) {                               \
 			ssl_fail = "libssl.so.3 lacks " #n; \
-			return;                          \
-		}                                        \
+			return;                             \
+		}                                           \
 	} while (0)
 	L(OPENSSL_init_ssl);
 	L(TLS_method);
@@ -239,10 +240,10 @@ static SSL_SESSION *psk_session(SSL *s, const uint8_t psk[32])
 	const SSL_CIPHER *c = ssl.SSL_CIPHER_find(s, suite_id);
 	SSL_SESSION *sess = c ? ssl.SSL_SESSION_new() : NULL;
 
-	if (sess && (!ssl.SSL_SESSION_set1_master_key(sess, psk, 32) ||
-		     !ssl.SSL_SESSION_set_cipher(sess, c) ||
-		     !ssl.SSL_SESSION_set_protocol_version(sess,
-							   TLS1_3_VERSION))) {
+	if (sess &&
+	    (!ssl.SSL_SESSION_set1_master_key(sess, psk, 32) ||
+	     !ssl.SSL_SESSION_set_cipher(sess, c) ||
+	     !ssl.SSL_SESSION_set_protocol_version(sess, TLS1_3_VERSION))) {
 		ssl.SSL_SESSION_free(sess);
 		sess = NULL;
 	}
@@ -294,8 +295,9 @@ static int ctx_setup(struct qvmi_ses_tls *t)
 	SSL_CTX *c = ssl.SSL_CTX_new(ssl.TLS_method());
 
 	t->sctx = c;
-	if (!c || !ssl.SSL_CTX_ctrl(c, SSL_CTRL_SET_MIN_PROTO_VERSION,
-				    TLS1_3_VERSION, NULL) ||
+	if (!c ||
+	    !ssl.SSL_CTX_ctrl(c, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_3_VERSION,
+			      NULL) ||
 	    !ssl.SSL_CTX_ctrl(c, SSL_CTRL_SET_MAX_PROTO_VERSION, TLS1_3_VERSION,
 			      NULL) ||
 	    !ssl.SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256") ||
@@ -387,8 +389,7 @@ static int take_err(struct qvmi_ses_tls *t, const char *what)
 	}
 	if (last)
 		ssl.ERR_error_string_n(last, buf, sizeof(buf));
-	snprintf(t->why, sizeof(t->why), "%s%s%s", what, *buf ? ": " : "",
-		 buf);
+	snprintf(t->why, sizeof(t->why), "%s%s%s", what, *buf ? ": " : "", buf);
 	return last ? ERR_GET_REASON(last) : 0;
 }
 
@@ -411,8 +412,9 @@ int qvmi__ses_tls_handshake(struct qvmi_ses_tls *t, short *events)
 	}
 	reason = take_err(t, "TLS handshake failed");
 	if (t->bad_id) {
-		snprintf(t->why, sizeof(t->why), "TLS: the peer's PSK identity "
-						 "is not accepted here");
+		snprintf(t->why, sizeof(t->why),
+			 "TLS: the peer's PSK identity "
+			 "is not accepted here");
 		return -EACCES;
 	}
 	if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
@@ -456,8 +458,8 @@ ssize_t qvmi__ses_tls_read(struct qvmi_ses_tls *t, void *buf, size_t len,
 	return r == 1 ? (ssize_t)n : io_fail(t, r, events);
 }
 
-ssize_t qvmi__ses_tls_write(struct qvmi_ses_tls *t, const void *buf,
-			    size_t len, short *events)
+ssize_t qvmi__ses_tls_write(struct qvmi_ses_tls *t, const void *buf, size_t len,
+			    short *events)
 {
 	size_t n = 0;
 	int r;

@@ -94,9 +94,8 @@ QVMI_HIDDEN int qvmi__ses_tls_handshake(struct qvmi_ses_tls *t, short *events);
  */
 QVMI_HIDDEN ssize_t qvmi__ses_tls_read(struct qvmi_ses_tls *t, void *buf,
 				       size_t len, short *events);
-QVMI_HIDDEN ssize_t qvmi__ses_tls_write(struct qvmi_ses_tls *t,
-					const void *buf, size_t len,
-					short *events);
+QVMI_HIDDEN ssize_t qvmi__ses_tls_write(struct qvmi_ses_tls *t, const void *buf,
+					size_t len, short *events);
 /* Decrypted bytes (or a whole record) are buffered: do not wait for the
  * socket before reading them. */
 QVMI_HIDDEN bool qvmi__ses_tls_pending(struct qvmi_ses_tls *t);
