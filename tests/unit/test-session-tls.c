@@ -149,7 +149,8 @@ static int tcp_dial(int port)
 static void *mitm_main(void *arg)
 {
 	struct mitm *m = arg;
-	struct pollfd p[3] = { { m->lfd, POLLIN, 0 }, { m->stop[0], POLLIN, 0 } };
+	struct pollfd p[3] = { { m->lfd, POLLIN, 0 },
+			       { m->stop[0], POLLIN, 0 } };
 	uint8_t *cb = malloc(REC_MAX), *sb = malloc(REC_MAX);
 	size_t cl = 0, sl = 0;
 	int cfd = -1, sfd = -1, idx = 0;
@@ -497,13 +498,13 @@ static void t_identity_parse(void)
 		"qvmi-vm/2 123400ff00000000000000000000009a a",
 	};
 
-	CHECK_OK(qvmi__ses_tls_id_parse((const uint8_t *)"qvmi-tool/1", 11,
-					&id, &why));
+	CHECK_OK(qvmi__ses_tls_id_parse((const uint8_t *)"qvmi-tool/1", 11, &id,
+					&why));
 	CHECK(!id.vm);
 	CHECK_OK(qvmi__ses_tls_id_vm(buf, u, "web-01"));
 	CHECK_STR(buf, "qvmi-vm/1 123400ff00000000000000000000009a web-01");
-	CHECK_OK(qvmi__ses_tls_id_parse((uint8_t *)buf, strlen(buf), &id,
-					&why));
+	CHECK_OK(
+		qvmi__ses_tls_id_parse((uint8_t *)buf, strlen(buf), &id, &why));
 	CHECK(id.vm);
 	CHECK(!memcmp(id.uuid, u, 16));
 	CHECK_STR(id.name, "web-01");
@@ -516,8 +517,8 @@ static void t_identity_parse(void)
 	name[255] = '\0';
 	CHECK_OK(qvmi__ses_tls_id_vm(buf, u, name));
 	CHECK_INT(strlen(buf), ==, (size_t)QVMI_SES_TLS_ID_MAX);
-	CHECK_OK(qvmi__ses_tls_id_parse((uint8_t *)buf, strlen(buf), &id,
-					&why));
+	CHECK_OK(
+		qvmi__ses_tls_id_parse((uint8_t *)buf, strlen(buf), &id, &why));
 	memcpy(buf + strlen(buf), "n", 2);
 	CHECK_INT(qvmi__ses_tls_id_parse((uint8_t *)buf, strlen(buf), &id,
 					 &why),
