@@ -121,8 +121,9 @@ static const struct bench_section sections[] = {
 	{ "pmem", bench_pmem },	    { "sources", bench_sources },
 	{ "paging", bench_paging }, { "linux", bench_linux },
 	{ "gdb", bench_gdb },	    { "session", bench_session },
-	{ "python", bench_python }, { "kvmi", bench_kvmi },
-	{ "scale", bench_scale },   { "dump", bench_dump },
+	{ "tls", bench_tls },	    { "python", bench_python },
+	{ "kvmi", bench_kvmi },	    { "scale", bench_scale },
+	{ "dump", bench_dump },
 };
 
 int main(int argc, char **argv)
