@@ -534,7 +534,6 @@ static const struct qvmi_test session_tls_tests[] = {
 	{ "replay_session", t_replay_session },
 	{ "plaintext_refused", t_plaintext_refused },
 	{ "identity_parse", t_identity_parse },
-	{ 0 },
 };
 
 QVMI_SUITE(session_tls, session_tls_tests);
