@@ -53,8 +53,7 @@ static int open_plain(struct qvmi_ctx *tool, struct phase *p, int port)
 				  .sin_port = htons((uint16_t)port),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct qvmi_ses_key k = { 0 };
-	int one = 1, err,
-	    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1, err, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    fcntl(fd, F_SETFL, O_NONBLOCK)) {
@@ -243,8 +242,8 @@ int bench_tls(const char *qmp)
 	 * VM; CPU time is what TLS itself adds. */
 	bench_row("session 4 KiB READ_PA round trip over TCP with TLS 1.3, "
 		  "CPU (tool + qvmid threads)",
-		  cpu[1] / (PHASES / 2) * 1e6, "us", cpu[0] / (PHASES / 2) * 1e6,
-		  "plain TCP CPU", NULL);
+		  cpu[1] / (PHASES / 2) * 1e6, "us",
+		  cpu[0] / (PHASES / 2) * 1e6, "plain TCP CPU", NULL);
 	rows("session breakpoint round trip (EV_BREAKPOINT at the tool -> "
 	     "EVENT_REPLY continue done)",
 	     bt, bpl, nb * PHASES / 2);

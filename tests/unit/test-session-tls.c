@@ -46,6 +46,8 @@ struct mitm {
 	uint8_t held[REC_MAX], grab[REC_MAX], splice[REC_MAX];
 	size_t held_len, grab_len, splice_len;
 	int grab_at; /* copy this record to grab[] (-1: none) */
+	uint8_t s2c[512]; /* the server's first bytes: its ServerHello */
+	size_t s2c_len;
 };
 
 static void send_all(int fd, const uint8_t *b, size_t n)
@@ -107,6 +109,10 @@ static bool pump(struct mitm *m, int from, int to, bool c2s, uint8_t *buf,
 	if (k <= 0)
 		return false;
 	if (!c2s) {
+		size_t room = sizeof(m->s2c) - m->s2c_len;
+
+		memcpy(m->s2c + m->s2c_len, buf, QVMI_MIN((size_t)k, room));
+		m->s2c_len += QVMI_MIN((size_t)k, room);
 		send_all(to, buf, (size_t)k);
 		return true;
 	}
@@ -437,6 +443,11 @@ static void t_replay_session(void)
 
 	memset(w, 0x77, sizeof(w));
 	CHECK_OK(qvmi_write_pa(ctx, 0xa000, w, sizeof(w)));
+	/* psk_dhe_ke: the ServerHello (a handshake record, in clear) has
+	 * qvmid's key_share (0x0033, 36 bytes: x25519's 32-byte share). */
+	CHECK_INT(m->s2c[0], ==, 22);
+	CHECK(memmem(m->s2c, m->s2c_len, "\x00\x33\x00\x24\x00\x1d\x00\x20",
+		     8));
 	qvmi_ctx_destroy(ctx);
 	wait_closed(t);
 	sessrig_sleep_ms(50); /* the proxy has logged the last bytes */
