@@ -106,7 +106,6 @@ static struct {
 	FN(OPENSSL_init_ssl);
 	FN(TLS_method);
 	FN(SSL_CTX_new);
-	FN(SSL_CTX_free);
 	FN(SSL_CTX_ctrl);
 	FN(SSL_CTX_set_ciphersuites);
 	FN(SSL_CTX_set_options);
@@ -144,6 +143,13 @@ static struct {
 
 static pthread_once_t ssl_once = PTHREAD_ONCE_INIT;
 static const char *ssl_fail; /* NULL: loaded */
+/* One context for every connection, either side: building one fetches
+ * every algorithm from OpenSSL 3's providers (the slow part of a first
+ * connection, seconds under valgrind).  An SSL_CTX is safe to share
+ * between threads once set up. */
+static SSL_CTX *ssl_ctx;
+
+static int ctx_setup(void);
 
 static void ssl_load(void)
 {
@@ -164,7 +170,6 @@ static void ssl_load(void)
 	L(OPENSSL_init_ssl);
 	L(TLS_method);
 	L(SSL_CTX_new);
-	L(SSL_CTX_free);
 	L(SSL_CTX_ctrl);
 	L(SSL_CTX_set_ciphersuites);
 	L(SSL_CTX_set_options);
@@ -202,12 +207,13 @@ static void ssl_load(void)
 	 * session negotiates, and a static qvmi cannot load modules. */
 	if (!ssl.OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
 		ssl_fail = "OpenSSL failed to initialise";
+	else if (ctx_setup())
+		ssl_fail = "OpenSSL could not set up TLS 1.3 with a PSK";
 }
 
 /* ---- one connection ------------------------------------------------------------ */
 
 struct qvmi_ses_tls {
-	SSL_CTX *sctx;
 	SSL *ssl;
 	enum qvmi_ses_tls_mode mode;
 	bool want_vm;
@@ -295,11 +301,11 @@ static int find_cb(SSL *s, const unsigned char *id, size_t idlen,
 	return *sess != NULL;
 }
 
-static int ctx_setup(struct qvmi_ses_tls *t)
+static int ctx_setup(void)
 {
 	SSL_CTX *c = ssl.SSL_CTX_new(ssl.TLS_method());
 
-	t->sctx = c;
+	ssl_ctx = c;
 	if (!c ||
 	    !ssl.SSL_CTX_ctrl(c, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_3_VERSION,
 			      NULL) ||
@@ -323,7 +329,12 @@ static int ctx_setup(struct qvmi_ses_tls *t)
 	 * resumption (each connection gets its own ECDHE). */
 	ssl.SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF |
 					   SSL_OP_NO_TICKET);
-	t->ssl = ssl.SSL_new(c);
+	return 0;
+}
+
+static int ssl_setup(struct qvmi_ses_tls *t)
+{
+	t->ssl = ssl.SSL_new(ssl_ctx);
 	if (!t->ssl || !ssl.SSL_set_ex_data(t->ssl, 0, t))
 		return -EIO;
 	if (t->mode == QVMI_SES_TLS_CLIENT) {
@@ -365,7 +376,7 @@ int qvmi__ses_tls_new(int fd, enum qvmi_ses_tls_mode mode,
 	if (identity)
 		snprintf(t->id, sizeof(t->id), "%s", identity);
 	ssl.ERR_clear_error();
-	if (ctx_setup(t) || !ssl.SSL_set_fd(t->ssl, fd)) {
+	if (ssl_setup(t) || !ssl.SSL_set_fd(t->ssl, fd)) {
 		qvmi__ses_tls_free(t);
 		*why = "OpenSSL could not set up the connection";
 		return -EIO;
@@ -380,8 +391,6 @@ void qvmi__ses_tls_free(struct qvmi_ses_tls *t)
 		return;
 	if (t->ssl)
 		ssl.SSL_free(t->ssl);
-	if (t->sctx)
-		ssl.SSL_CTX_free(t->sctx);
 	ssl.OPENSSL_cleanse(t->key, sizeof(t->key));
 	free(t);
 }

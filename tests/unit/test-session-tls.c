@@ -243,7 +243,8 @@ static void tvm_free(void *arg)
 
 static struct tvm *tvm_start(void)
 {
-	struct qvmid_session_opts o = { .tcp_addr = "127.0.0.1:0" };
+	struct qvmid_session_opts o = { .tcp_addr = "127.0.0.1:0",
+					.auth_timeout_ms = 20000 };
 	struct tvm *t = calloc(1, sizeof(*t));
 	struct qvmi_source *src;
 	const char *bad = NULL;
@@ -273,13 +274,18 @@ static struct tvm *tvm_start(void)
 /* A tool's ctx, destroyed when the test ends unless own (the caller's). */
 static struct qvmi_ctx *tool_open_own(struct tvm *t, int port, bool own)
 {
+	/* Generous: the first TLS handshake under valgrind takes seconds
+	 * (libssl's load and initialisation, the key exchange). */
+	QVMI_OPTS(qvmi_session_opts, o, .key_path = t->r->keyfile,
+		  .timeout_ms = 20000);
 	char addr[64];
 	struct qvmi_ctx *ctx;
 
 	snprintf(addr, sizeof(addr), "tcp:127.0.0.1:%d", port);
-	CHECK_OK(sessrig_open(t->r, addr, &ctx));
+	CHECK_OK(qvmi_ctx_create(&ctx));
 	if (!own)
 		qvmi_test_defer(sessrig_ctx_free, ctx);
+	CHECK_OK(qvmi_session_open(ctx, addr, &o));
 	return ctx;
 }
 
