@@ -26,6 +26,7 @@ enum {
 	SES_TIMEOUT_MS = 5000,
 	SES_EVQ = 256, /* events kept between two qvmi_events_poll() */
 	SES_POLL_BATCH = 256, /* frames read per qvmi_events_poll() */
+	SES_POLL_MAX = 16 * 256, /* ... while TLS has more buffered */
 };
 
 struct ses_client {
@@ -919,7 +920,13 @@ QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms)
 	if (timeout_ms < 0)
 		timeout_ms = SES_TIMEOUT_MS;
 	deadline = qvmi__mono_ms() + timeout_ms;
-	for (int i = 0; i < SES_POLL_BATCH && c->fd >= 0; i++) {
+	/* Past the batch while TLS holds decrypted frames: a caller that
+	 * polls qvmi_session_fd() would not see them (they left the socket).
+	 * Bounded: the TLS buffer holds one record of at most 16 KiB, and the
+	 * hard cap stops a peer that keeps it full. */
+	for (int i = 0; c->fd >= 0 && (i < SES_POLL_BATCH ||
+				       (ses_buffered(c) && i < SES_POLL_MAX));
+	     i++) {
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
 		int64_t left = c->ev_len ? 0 : deadline - qvmi__mono_ms();
 		struct qvmi_ses_hdr h;
