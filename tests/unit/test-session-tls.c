@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -497,6 +498,121 @@ static void t_plaintext_refused(void)
 	honest_session(t);
 }
 
+/* ---- a VM that names itself one thing and describes another ---------- */
+
+struct liar {
+	int port;
+	const char *id_name, *info_name; /* PSK identity, VM info */
+	pthread_t thr;
+	int fd;
+};
+
+static bool tls_io(struct qvmi_ses_tls *t, void *b, size_t n, bool out)
+{
+	uint8_t *p = b;
+
+	while (n) { /* blocking socket, SO_RCVTIMEO: bounded */
+		short ev;
+		ssize_t k = out ? qvmi__ses_tls_write(t, p, n, &ev) :
+				  qvmi__ses_tls_read(t, p, n, &ev);
+
+		if (k <= 0)
+			return false;
+		p += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+/* The server side of the session protocol by hand, over TLS as a dialling
+ * VM whose identity says id_name while its VM info says info_name. */
+static void *liar_main(void *arg)
+{
+	struct liar *l = arg;
+	struct qvmi_ses_key k = { 0 };
+	struct qvmi_ses_tls *t = NULL;
+	struct qvmi_ses_info *info = calloc(1, sizeof(*info));
+	uint8_t tr[QVMI_SES_TRANSCRIPT], in[QVMI_SES_HDR + 64], rep[40] = { 0 };
+	uint8_t out[QVMI_SES_HDR + 512], mac[QVMI_SES_MAC], p[512];
+	char id[QVMI_SES_TLS_ID_MAX + 1];
+	const char *why;
+	short ev;
+	size_t n;
+
+	qvmi__ses_key_set(&k, tls_key, sizeof(tls_key));
+	qvmi__ses_tls_id_vm(id, (uint8_t[16]){ 7 }, l->id_name);
+	l->fd = tcp_dial(l->port);
+	setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO,
+		   &(struct timeval){ .tv_sec = 10 }, sizeof(struct timeval));
+	if (!info || l->fd < 0 ||
+	    qvmi__ses_tls_new(l->fd, QVMI_SES_TLS_CLIENT, &k, id, false, &t,
+			      &why) ||
+	    qvmi__ses_tls_handshake(t, &ev) ||
+	    !tls_io(t, in, QVMI_SES_HDR + QVMI_SES_HELLO_REQ, false))
+		goto out;
+	memcpy(tr, in, QVMI_SES_HDR + QVMI_SES_HELLO_REQ);
+	qvmi__ses_put16(rep, 1);
+	n = qvmi__ses_frame(tr + QVMI_SES_HDR + QVMI_SES_HELLO_REQ,
+			    QVMI_SES_F_REPLY, QVMI_SES_HELLO, 1, 0, rep,
+			    sizeof(rep));
+	if (!tls_io(t, tr + QVMI_SES_HDR + QVMI_SES_HELLO_REQ, n, true) ||
+	    !tls_io(t, in, QVMI_SES_HDR + QVMI_SES_MAC, false))
+		goto out;
+	qvmi__ses_mac(&k, QVMI_SES_ROLE_SERVER, tr, sizeof(tr),
+		      in + QVMI_SES_HDR, QVMI_SES_MAC, mac);
+	memcpy(info->uuid, (uint8_t[16]){ 7 }, 16);
+	snprintf(info->name, sizeof(info->name), "%s", l->info_name);
+	info->arch = 1;
+	info->vcpus = 1;
+	info->max_transfer = 4096;
+	info->nram = 1;
+	info->ram[0].size = 1 << 20;
+	memcpy(p, mac, QVMI_SES_MAC);
+	n = QVMI_SES_MAC + qvmi__ses_info_encode(info, p + QVMI_SES_MAC);
+	n = qvmi__ses_frame(out, QVMI_SES_F_REPLY, QVMI_SES_AUTH, 2, 0, p, n);
+	tls_io(t, out, n, true);
+	tls_io(t, in, 1, false); /* until the tool closes */
+out:
+	qvmi__ses_tls_free(t);
+	qvmi__ses_key_clear(&k);
+	free(info);
+	return NULL;
+}
+
+/* Accept one liar; the result of qvmi_session_accept(). */
+static int accept_liar(const char *id_name, const char *info_name)
+{
+	struct sessrig *r = sessrig_create("liar", tls_key);
+	QVMI_OPTS(qvmi_session_listen_opts, o, .key_path = r->keyfile,
+		  .timeout_ms = 20000);
+	struct qvmi_session_listener *ln = NULL;
+	struct liar l = { .id_name = id_name, .info_name = info_name };
+	struct qvmi_ctx *ctx = NULL;
+	int err;
+
+	CHECK_OK(qvmi_session_listener_create("tcp:127.0.0.1:0", &o, &ln));
+	l.port = (int)qvmi_session_listener_port(ln);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_INT(pthread_create(&l.thr, NULL, liar_main, &l), ==, 0);
+	err = qvmi_session_accept(ln, ctx, 20000);
+	if (err)
+		CHECK(strstr(qvmi_errmsg(ctx), "is not the VM its info"));
+	qvmi_ctx_destroy(ctx); /* the liar sees EOF */
+	pthread_join(l.thr, NULL);
+	if (l.fd >= 0)
+		close(l.fd);
+	qvmi_session_listener_destroy(ln);
+	return err;
+}
+
+/* A dialling VM's identity, proved with the key, must be what its VM
+ * info says: the tool knows which VM it talks to. */
+static void t_identity_bound(void)
+{
+	CHECK_OK(accept_liar("vm-a", "vm-a"));
+	CHECK_INT(accept_liar("vm-a", "vm-b"), ==, -EACCES);
+}
+
 static void t_identity_parse(void)
 {
 	static const uint8_t u[16] = { 0x12, 0x34, 0, 0xff, [15] = 0x9a };
@@ -551,6 +667,7 @@ static const struct qvmi_test session_tls_tests[] = {
 	{ "replay_session", t_replay_session },
 	{ "plaintext_refused", t_plaintext_refused },
 	{ "identity_parse", t_identity_parse },
+	{ "identity_bound", t_identity_bound },
 };
 
 QVMI_SUITE(session_tls, session_tls_tests);
