@@ -1050,6 +1050,7 @@ static int ses_tls_identity(struct qvmi_ctx *ctx, struct ses_client *c,
 			    const struct qvmi_ses_info *info)
 {
 	const struct qvmi_ses_tls_id *id;
+	int err;
 
 	if (!c->tls)
 		return 0;
@@ -1058,11 +1059,13 @@ static int ses_tls_identity(struct qvmi_ctx *ctx, struct ses_client *c,
 		return 0;
 	if (!memcmp(id->uuid, info->uuid, 16) && !strcmp(id->name, info->name))
 		return 0;
+	/* Before ses_break(), which frees id. */
+	err = qvmi__err(ctx, -EACCES,
+			"session: the VM's TLS identity (\"%s\") is not the "
+			"VM its info describes (\"%s\")",
+			id->name, info->name);
 	ses_break(c);
-	return qvmi__err(ctx, -EACCES,
-			 "session: the VM's TLS identity (\"%s\") is not the "
-			 "VM its info describes (\"%s\")",
-			 id->name, info->name);
+	return err;
 }
 
 /* Handshake, then the source and control backend over c (whose fd is
