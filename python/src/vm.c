@@ -360,96 +360,25 @@ static int regs_fn(struct qvmi_ctx *ctx, void *arg)
 	return qvmi_get_regs(ctx, a->vcpu, &a->r);
 }
 
-/* Names and order as `qvmi regs` prints them (tools/cmd-vm.c). */
-#define R(n, v)                                          \
-	{                                                \
-#n, offsetof(struct qvmi_regs_x86, n), v \
-	}
-static const struct {
-	const char *name;
-	size_t off;
-	uint64_t valid;
-} reg_descs[] = {
-	R(rax, QVMI_REGS_GPR),
-	R(rbx, QVMI_REGS_GPR),
-	R(rcx, QVMI_REGS_GPR),
-	R(rdx, QVMI_REGS_GPR),
-	R(rsi, QVMI_REGS_GPR),
-	R(rdi, QVMI_REGS_GPR),
-	R(rbp, QVMI_REGS_GPR),
-	R(rsp, QVMI_REGS_GPR),
-	R(r8, QVMI_REGS_GPR),
-	R(r9, QVMI_REGS_GPR),
-	R(r10, QVMI_REGS_GPR),
-	R(r11, QVMI_REGS_GPR),
-	R(r12, QVMI_REGS_GPR),
-	R(r13, QVMI_REGS_GPR),
-	R(r14, QVMI_REGS_GPR),
-	R(r15, QVMI_REGS_GPR),
-	R(rip, QVMI_REGS_GPR),
-	R(rflags, QVMI_REGS_GPR),
-	R(cs, QVMI_REGS_SEG),
-	R(ss, QVMI_REGS_SEG),
-	R(ds, QVMI_REGS_SEG),
-	R(es, QVMI_REGS_SEG),
-	R(fs, QVMI_REGS_SEG),
-	R(gs, QVMI_REGS_SEG),
-	R(fs_base, QVMI_REGS_BASES),
-	R(gs_base, QVMI_REGS_BASES),
-	R(kernel_gs_base, QVMI_REGS_KGS),
-	R(cr0, QVMI_REGS_CR),
-	R(cr2, QVMI_REGS_CR),
-	R(cr3, QVMI_REGS_CR),
-	R(cr4, QVMI_REGS_CR),
-	R(cr8, QVMI_REGS_CR8),
-	R(efer, QVMI_REGS_CR),
-	R(gdt_base, QVMI_REGS_TABLES),
-	R(gdt_limit, QVMI_REGS_TABLES),
-	R(idt_base, QVMI_REGS_TABLES),
-	R(idt_limit, QVMI_REGS_TABLES),
-	R(dr0, QVMI_REGS_DR),
-	R(dr1, QVMI_REGS_DR),
-	R(dr2, QVMI_REGS_DR),
-	R(dr3, QVMI_REGS_DR),
-	R(dr6, QVMI_REGS_DR),
-	R(dr7, QVMI_REGS_DR),
-};
-#undef R
-
-/* The name `qvmi regs` gives a register on this vCPU: eax..eip, eflags on
- * a 32-bit one (QVMI_REGS_GPR32), where r8..r15 do not exist (NULL). */
-static const char *reg_name(const struct qvmi_regs_x86 *r, size_t i)
-{
-	static const char *const r32[] = {
-		"eax", "ebx", "ecx", "edx", "esi", "edi",
-		"ebp", "esp", NULL,  NULL,  NULL,  NULL,
-		NULL,  NULL,  NULL,  NULL,  "eip", "eflags",
-	};
-
-	/* reg_descs starts with rax..r15, rip, rflags in this order */
-	if ((r->valid & QVMI_REGS_GPR32) && i < sizeof(r32) / sizeof(r32[0]))
-		return r32[i];
-	return reg_descs[i].name;
-}
-
 static PyObject *vm_regs(PyObject *self, PyObject *args)
 {
 	struct regs_args a = { 0 };
 	const char *name;
 	PyObject *d, *v;
 	uint64_t x;
+	int err;
 
 	if (!PyArg_ParseTuple(args, "|O&:regs", py_conv_vcpu, &a.vcpu) ||
 	    py_vm_call((struct py_vm *)self, regs_fn, &a, NULL))
 		return NULL;
 	d = PyDict_New();
-	for (size_t i = 0; d && i < sizeof(reg_descs) / sizeof(reg_descs[0]);
+	/* names and order as `qvmi regs` prints them; left out: what the
+	 * source cannot give */
+	for (unsigned int i = 0;
+	     d && (err = qvmi_regs_x86_get(&a.r, i, &name, &x)) != -ERANGE;
 	     i++) {
-		name = reg_name(&a.r, i);
-		/* left out: what the source cannot give */
-		if (!(a.r.valid & reg_descs[i].valid) || !name)
+		if (err)
 			continue;
-		memcpy(&x, (const char *)&a.r + reg_descs[i].off, sizeof(x));
 		v = PyLong_FromUnsignedLongLong(x);
 		if (!v || PyDict_SetItemString(d, name, v)) {
 			Py_XDECREF(v);

@@ -151,12 +151,8 @@ static bool num(const char **s, unsigned int base, const char *ends,
 	int n = 0;
 
 	for (;; p++, n++) {
-		unsigned int d =
-			*p >= '0' && *p <= '9' ?
-				(unsigned int)(*p - '0') :
-			base == 16 && (*p | 0x20) >= 'a' && (*p | 0x20) <= 'f' ?
-				(unsigned int)((*p | 0x20) - 'a' + 10) :
-				base;
+		/* -1 (not a digit) is UINT_MAX here; a-f end a decimal */
+		unsigned int d = (unsigned int)qvmi__hexval(*p);
 
 		if (d >= base)
 			break;
@@ -495,6 +491,17 @@ static int check_coverage(struct qvmi_ctx *ctx, const struct qvmi_layout *l)
 	return 0;
 }
 
+/* The image is QEMU's guest RAM: this process, this start (a pid can be
+ * reused, its start time with it only across a host reboot). */
+static void set_mem_id(struct qvmi_ctx *ctx, struct qvmi_layout *l)
+{
+	uint64_t st = l->start_time;
+
+	ctx->mem_id[0] = '\0';
+	if (l->pid > 0 && (st || !qvmi__layout_start_time(l->pid, &st)))
+		qvmi__mem_id_set(ctx, "qemu %d %" PRIu64, l->pid, st);
+}
+
 int qvmi__layout_build(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 		       struct qvmi_qmp *q, unsigned int allow)
 {
@@ -519,6 +526,8 @@ int qvmi__layout_build(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 	if (!err)
 		err = check_coverage(ctx, l);
 	free(b);
+	if (!err)
+		set_mem_id(ctx, l);
 	return err;
 }
 
