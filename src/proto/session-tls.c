@@ -34,6 +34,8 @@ static const unsigned char suite_id[2] = { 0x13, 0x01 };
 
 /* ---- identities (pure: fuzzed) ------------------------------------------ */
 
+/* Lowercase only, unlike qvmi__hexval: an identity has one spelling, so
+ * that it renders back to exactly the bytes the PSK was derived from. */
 static int hexval(uint8_t c)
 {
 	if (c >= '0' && c <= '9')
