@@ -617,6 +617,7 @@ static void t_identity_parse(void)
 {
 	static const uint8_t u[16] = { 0x12, 0x34, 0, 0xff, [15] = 0x9a };
 	char buf[QVMI_SES_TLS_ID_MAX + 1], name[256];
+	uint8_t longer[QVMI_SES_TLS_ID_MAX + 1];
 	struct qvmi_ses_tls_id id;
 	const char *why = NULL;
 	static const char *const bad[] = {
@@ -652,10 +653,11 @@ static void t_identity_parse(void)
 	CHECK_INT(strlen(buf), ==, (size_t)QVMI_SES_TLS_ID_MAX);
 	CHECK_OK(
 		qvmi__ses_tls_id_parse((uint8_t *)buf, strlen(buf), &id, &why));
-	memcpy(buf + strlen(buf), "n", 2);
-	CHECK_INT(qvmi__ses_tls_id_parse((uint8_t *)buf, strlen(buf), &id,
-					 &why),
-		  ==, -EINVAL);
+	/* One byte more, from a buffer that has room for it. */
+	memcpy(longer, buf, QVMI_SES_TLS_ID_MAX);
+	longer[QVMI_SES_TLS_ID_MAX] = 'n';
+	CHECK_INT(qvmi__ses_tls_id_parse(longer, sizeof(longer), &id, &why), ==,
+		  -EINVAL);
 	CHECK_INT(qvmi__ses_tls_id_vm(buf, u, "a\nb"), ==, -EINVAL);
 }
 
