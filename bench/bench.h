@@ -35,6 +35,8 @@ extern const char *bench_gdb_path;
 int bench_linux(const char *qmp);
 int bench_scale(const char *qmp); /* bench-scale.c: no guest needed */
 int bench_session(const char *qmp); /* bench-session.c; uses --gdb */
+/* bench-tls.c: a session over TCP with TLS vs plain; uses --gdb */
+int bench_tls(const char *qmp);
 int bench_dump(const char *qmp); /* bench-dump.c */
 /* bench-python.c: the binding (python/) next to the C calls */
 int bench_python(const char *qmp);
