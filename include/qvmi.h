@@ -353,6 +353,8 @@ enum qvmi_dump_compress {
  * should only report (not call into the context). */
 typedef void (*qvmi_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
+struct qvmi_linux;
+
 /* size bytes of guest-physical memory at pa, seen at virtual address va. */
 struct qvmi_dump_vrange {
 	uint64_t va, pa, size;
@@ -390,6 +392,23 @@ struct qvmi_dump_write_opts {
 	int pause;
 	/* QVMI_DUMP_KDUMP: how pages are compressed. */
 	enum qvmi_dump_compress compress;
+	/* QVMI_DUMP_KDUMP: what to leave out, makedumpfile's -d bits (the
+	 * header's dump_level).  Zero pages (1) are always left out: the
+	 * guest's unwritten RAM is out of the file, written zero pages share
+	 * one stored page.  QVMI_DUMP_LEVEL_FREE (16): the pages the guest's
+	 * buddy allocator holds free, found in the struct pages of lx (the
+	 * layout from kernel's VMCOREINFO), after the VM is paused; it needs
+	 * lx and kernel, and pause (or a VM that is not running).  Page
+	 * cache and user pages (2, 4, 8) are not told apart:
+	 * -EOPNOTSUPP. */
+	unsigned int dump_level;
+	struct qvmi_linux *lx;
+};
+
+/* makedumpfile -d bits that qvmi_dump_write() honours. */
+enum {
+	QVMI_DUMP_LEVEL_ZERO = 1,
+	QVMI_DUMP_LEVEL_FREE = 16,
 };
 
 /*
