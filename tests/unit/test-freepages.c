@@ -19,9 +19,9 @@
 #include "os/linux/freepages.h"
 
 /* As Debian's 6.1.0-57-amd64 prints them. */
-#define VMCI_61                                                              \
-	"OSRELEASE=6.1.0-fake\nPAGESIZE=4096\nSIZE(page)=64\n"               \
-	"OFFSET(page.flags)=0\nOFFSET(page._mapcount)=48\n"                  \
+#define VMCI_61                                                \
+	"OSRELEASE=6.1.0-fake\nPAGESIZE=4096\nSIZE(page)=64\n" \
+	"OFFSET(page.flags)=0\nOFFSET(page._mapcount)=48\n"    \
 	"OFFSET(page.private)=40\nNUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129\n"
 
 static void test_layout(void)
@@ -61,8 +61,8 @@ static int layout_err(const char *t)
 	return qvmi__buddy_from_vmci(t, 8, &b);
 }
 
-#define L(size, mc, pr, v)                                                   \
-	"SIZE(page)=" size "\nOFFSET(page._mapcount)=" mc                    \
+#define L(size, mc, pr, v)                                                    \
+	"SIZE(page)=" size "\nOFFSET(page._mapcount)=" mc                     \
 	"\nOFFSET(page.private)=" pr "\nNUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=" v \
 	"\n"
 
