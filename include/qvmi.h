@@ -816,9 +816,12 @@ QVMI_API int qvmi_linux_kernel_dtb(struct qvmi_linux *lx, uint64_t *ret);
  * the text/rodata and rodata/data gaps, unused brk), page_offset_base,
  * and the VMCOREINFO text from the note the kernel keeps at
  * *vmcoreinfo_note (kernel/crash_core.c, CONFIG_CRASH_CORE), which is
- * what QEMU's -device vmcoreinfo would hand over.  x86_64 kernels only
- * (-EOPNOTSUPP otherwise); -ENOENT without vmcoreinfo_note or _end,
- * -EBADMSG for a malformed note.  Free with qvmi_dump_kernel_deinit().
+ * what QEMU's -device vmcoreinfo would hand over.  i386 (3G/1G split):
+ * one image part, lowmem [0, high_memory - PAGE_OFFSET) at PAGE_OFFSET,
+ * and page_offset 4 GiB, outside every 32-bit address, for highmem and
+ * ROM; it needs high_memory (a System.map).  -ENOENT without
+ * vmcoreinfo_note, _end or high_memory, -EBADMSG for a malformed note.
+ * Free with qvmi_dump_kernel_deinit().
  */
 QVMI_API int qvmi_linux_dump_kernel(struct qvmi_linux *lx,
 				    struct qvmi_dump_kernel *ret);

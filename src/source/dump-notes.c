@@ -327,7 +327,7 @@ static int notes_vcpu_count(struct qvmi_ctl *c)
 }
 
 static int notes_get_regs(struct qvmi_ctl *c, unsigned int vcpu,
-			struct qvmi_regs_x86 *ret)
+			  struct qvmi_regs_x86 *ret)
 {
 	struct qvmi__dnotes *core = c->priv;
 
@@ -364,4 +364,3 @@ const struct qvmi_ctl_ops qvmi__dnotes_ctl_ops = {
 	.state = notes_state,
 	.destroy = notes_ctl_destroy,
 };
-
