@@ -135,6 +135,23 @@ static void raw_hint(struct cli *cli, const char *path)
 	qvmi_linux_destroy(lx);
 }
 
+/* The dump level against the format; free pages imply --pause. */
+static int level_args(struct dump_args *a)
+{
+	if ((a->level & QVMI_DUMP_LEVEL_FREE) &&
+	    (a->format != QVMI_DUMP_KDUMP || a->no_kernel)) {
+		fprintf(stderr, "qvmi: dump: --dump-level 16 is for --format "
+				"kdump of a Linux guest\n");
+		return -1;
+	}
+	if (a->format != QVMI_DUMP_KDUMP)
+		a->level = 0;
+	/* free pages found, then copied: the VM must hold still between */
+	if (a->level & QVMI_DUMP_LEVEL_FREE)
+		a->pause = true;
+	return 0;
+}
+
 int cmd_dump(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -163,17 +180,8 @@ int cmd_dump(struct cli *cli, int argc, char **argv)
 		       2;
 	if (cli_attach(cli))
 		return 1;
-	if ((a.level & QVMI_DUMP_LEVEL_FREE) &&
-	    (a.format != QVMI_DUMP_KDUMP || a.no_kernel)) {
-		fprintf(stderr, "qvmi: dump: --dump-level 16 is for --format "
-				"kdump of a Linux guest\n");
+	if (level_args(&a))
 		return 2;
-	}
-	if (a.format != QVMI_DUMP_KDUMP)
-		a.level = 0;
-	/* free pages found, then copied: the VM must hold still between */
-	if (a.level & QVMI_DUMP_LEVEL_FREE)
-		a.pause = true;
 	if ((a.format == QVMI_DUMP_ELF || a.format == QVMI_DUMP_KDUMP) &&
 	    !a.no_kernel)
 		have_k = kernel_layout(cli, &lx, &k);
