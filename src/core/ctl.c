@@ -150,3 +150,64 @@ QVMI_API int qvmi_wait_stop(struct qvmi_ctx *ctx, int timeout_ms,
 		return exec_missing(ctx, "wait_stop");
 	return ctx->ctl->ops->wait_stop(ctx->ctl, timeout_ms, ret);
 }
+
+/* ---- events and the management hook (a qvmid session) ---- */
+
+static const struct qvmi_ctl_ops *events_ops(struct qvmi_ctx *ctx,
+					     const char *what)
+{
+	if (ctx->ctl && ctx->ctl->ops->events_poll)
+		return ctx->ctl->ops;
+	qvmi__err(ctx, -EOPNOTSUPP,
+		  "%s: %s%s (events come from a qvmid session)", what,
+		  ctx->ctl ? "not supported by " : "not attached",
+		  ctx->ctl ? ctx->ctl->ops->name : "");
+	return NULL;
+}
+
+QVMI_API int qvmi_set_event_cb(struct qvmi_ctx *ctx, qvmi_event_fn fn,
+			       void *arg)
+{
+	const struct qvmi_ctl_ops *o = ctx ? events_ops(ctx, "events") : NULL;
+
+	if (!o)
+		return ctx ? -EOPNOTSUPP : -EINVAL;
+	return o->set_event_cb(ctx->ctl, fn, arg);
+}
+
+QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms)
+{
+	const struct qvmi_ctl_ops *o = ctx ? events_ops(ctx, "events") : NULL;
+
+	if (!o)
+		return ctx ? -EOPNOTSUPP : -EINVAL;
+	return o->events_poll(ctx->ctl, timeout_ms);
+}
+
+QVMI_API int qvmi_session_hook(struct qvmi_ctx *ctx)
+{
+	const struct qvmi_ctl_ops *o = ctx ? events_ops(ctx, "hook") : NULL;
+
+	if (!o)
+		return ctx ? -EOPNOTSUPP : -EINVAL;
+	return o->hook(ctx->ctl);
+}
+
+QVMI_API int qvmi_session_unhook_ack(struct qvmi_ctx *ctx)
+{
+	const struct qvmi_ctl_ops *o = ctx ? events_ops(ctx, "unhook") : NULL;
+
+	if (!o)
+		return ctx ? -EOPNOTSUPP : -EINVAL;
+	return o->unhook_ack(ctx->ctl);
+}
+
+QVMI_API int qvmi_session_fd(struct qvmi_ctx *ctx)
+{
+	const struct qvmi_ctl_ops *o = ctx ? events_ops(ctx, "session fd") :
+					     NULL;
+
+	if (!o)
+		return ctx ? -EOPNOTSUPP : -EINVAL;
+	return o->event_fd(ctx->ctl);
+}

@@ -139,6 +139,15 @@ struct qvmi_ctl_ops {
 	 * QEMU notes). */
 	int (*get_segs)(struct qvmi_ctl *c, unsigned int vcpu,
 			struct qvmi__segs *ret);
+	/* Optional: the VM's events and the management hook (a qvmid
+	 * session, docs/PROTOCOL.md "Events"): qvmi_set_event_cb,
+	 * qvmi_events_poll, qvmi_session_hook, qvmi_session_unhook_ack;
+	 * event_fd is qvmi_session_fd's socket, or negative errno. */
+	int (*set_event_cb)(struct qvmi_ctl *c, qvmi_event_fn fn, void *arg);
+	int (*events_poll)(struct qvmi_ctl *c, int timeout_ms);
+	int (*hook)(struct qvmi_ctl *c);
+	int (*unhook_ack)(struct qvmi_ctl *c);
+	int (*event_fd)(struct qvmi_ctl *c);
 	void (*destroy)(struct qvmi_ctl *c);
 };
 

@@ -231,20 +231,6 @@ QVMI_API int qvmi_session_accept(struct qvmi_session_listener *l,
 				       l->timeout_ms, peer);
 }
 
-QVMI_API int qvmi_session_fd(struct qvmi_ctx *ctx)
-{
-	int fd;
-
-	if (!ctx)
-		return -EINVAL;
-	fd = qvmi__ses_client_fd(ctx);
-	if (fd >= 0)
-		return fd;
-	if (!ctx->ctl || strcmp(ctx->ctl->ops->name, "session"))
-		return qvmi__err(ctx, -EOPNOTSUPP, "not a session");
-	return qvmi__err(ctx, -EPIPE, "session: connection lost");
-}
-
 int qvmi__ses_connect_vsock(struct qvmi_ctx *ctx, const char *spec,
 			    int64_t deadline_ms, int *fd)
 {

@@ -616,19 +616,8 @@ static void ses_ctl_destroy(struct qvmi_ctl *ctl)
 	ses_unref(ctl->priv);
 }
 
-static const struct qvmi_ctl_ops ses_ctl_ops = {
-	.name = "session",
-	.vcpu_count = ses_vcpu_count,
-	.get_regs = ses_get_regs,
-	.pause = ses_pause,
-	.resume = ses_resume,
-	.state = ses_state,
-	.destroy = ses_ctl_destroy,
-	.bp = ses_bp,
-	.step = ses_step,
-	.wait_stop = ses_wait_stop,
-	.set_regs = ses_set_regs,
-};
+/* Below, with the event functions. */
+static const struct qvmi_ctl_ops ses_ctl_ops;
 
 /* ---- handshake ----------------------------------------------------------------- */
 
@@ -862,22 +851,10 @@ static int ses_install(struct qvmi_ctx *ctx, struct ses_client *c,
 
 /* ---- events and hooks ------------------------------------------------------ */
 
-static struct ses_client *ses_of(struct qvmi_ctx *ctx)
+static int ses_set_event_cb(struct qvmi_ctl *ctl, qvmi_event_fn fn, void *arg)
 {
-	return ctx && ctx->ctl && ctx->ctl->ops == &ses_ctl_ops ?
-		       ctx->ctl->priv :
-		       NULL;
-}
+	struct ses_client *c = ctl->priv;
 
-QVMI_API int qvmi_set_event_cb(struct qvmi_ctx *ctx, qvmi_event_fn fn,
-			       void *arg)
-{
-	struct ses_client *c = ses_of(ctx);
-
-	if (!c)
-		return ctx ? qvmi__err(ctx, -EOPNOTSUPP,
-				       "events: not a session") :
-			     -EINVAL;
 	c->cb = fn;
 	c->cb_arg = arg;
 	return 0;
@@ -907,16 +884,13 @@ static int ses_dispatch(struct qvmi_ctx *ctx, struct ses_client *c)
 	return n;
 }
 
-QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms)
+static int ses_events_poll(struct qvmi_ctl *ctl, int timeout_ms)
 {
-	struct ses_client *c = ses_of(ctx);
+	struct ses_client *c = ctl->priv;
+	struct qvmi_ctx *ctx = ctl->ctx;
 	int64_t deadline;
 	int err = 0;
 
-	if (!c)
-		return ctx ? qvmi__err(ctx, -EOPNOTSUPP,
-				       "events: not a session") :
-			     -EINVAL;
 	if (timeout_ms < 0)
 		timeout_ms = SES_TIMEOUT_MS;
 	deadline = qvmi__mono_ms() + timeout_ms;
@@ -954,25 +928,18 @@ QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms)
 			   0;
 }
 
-QVMI_API int qvmi_session_hook(struct qvmi_ctx *ctx)
+static int ses_hook(struct qvmi_ctl *ctl)
 {
-	struct ses_client *c = ses_of(ctx);
-
-	if (!c)
-		return ctx ? qvmi__err(ctx, -EOPNOTSUPP, "not a session") :
-			     -EINVAL;
-	return ses_call_exact(ctx, c, QVMI_SES_HOOK, 0, 0);
+	return ses_call_exact(ctl->ctx, ctl->priv, QVMI_SES_HOOK, 0, 0);
 }
 
-QVMI_API int qvmi_session_unhook_ack(struct qvmi_ctx *ctx)
+static int ses_unhook_ack(struct qvmi_ctl *ctl)
 {
-	struct ses_client *c = ses_of(ctx);
+	struct ses_client *c = ctl->priv;
+	struct qvmi_ctx *ctx = ctl->ctx;
 	uint8_t *p;
 	int err;
 
-	if (!c)
-		return ctx ? qvmi__err(ctx, -EOPNOTSUPP, "not a session") :
-			     -EINVAL;
 	p = c->buf + QVMI_SES_HDR;
 	qvmi__ses_put32(p, c->last_unhook);
 	qvmi__ses_put32(p + 4, 0);
@@ -1136,12 +1103,33 @@ int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
 	return err;
 }
 
-int qvmi__ses_client_fd(struct qvmi_ctx *ctx)
+static int ses_event_fd(struct qvmi_ctl *ctl)
 {
-	struct ses_client *c = ses_of(ctx);
+	struct ses_client *c = ctl->priv;
 
-	return c ? c->fd : -1;
+	return c->fd >= 0 ?
+		       c->fd :
+		       qvmi__err(ctl->ctx, -EPIPE, "session: connection lost");
 }
+
+static const struct qvmi_ctl_ops ses_ctl_ops = {
+	.name = "session",
+	.vcpu_count = ses_vcpu_count,
+	.get_regs = ses_get_regs,
+	.pause = ses_pause,
+	.resume = ses_resume,
+	.state = ses_state,
+	.destroy = ses_ctl_destroy,
+	.bp = ses_bp,
+	.step = ses_step,
+	.wait_stop = ses_wait_stop,
+	.set_regs = ses_set_regs,
+	.set_event_cb = ses_set_event_cb,
+	.events_poll = ses_events_poll,
+	.hook = ses_hook,
+	.unhook_ack = ses_unhook_ack,
+	.event_fd = ses_event_fd,
+};
 
 QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 			       const struct qvmi_session_opts *opts)

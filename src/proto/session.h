@@ -24,7 +24,6 @@ QVMI_HIDDEN int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
 					enum qvmi_ses_tls_mode mode,
 					int timeout_ms, const char *what);
 /* The session socket of an attached ctx, -1 if none or lost. */
-QVMI_HIDDEN int qvmi__ses_client_fd(struct qvmi_ctx *ctx);
 /* "vsock:CID:PORT" (session-listen.c): connect before deadline_ms. */
 QVMI_HIDDEN int qvmi__ses_connect_vsock(struct qvmi_ctx *ctx, const char *spec,
 					int64_t deadline_ms, int *fd);
