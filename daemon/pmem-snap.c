@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The memory map as the pmemaccess workers see it (pmem-worker.c): an
+ * immutable copy of the ctx's segments, made by the control thread, the
+ * only thread that touches the ctx.
+ *
+ * A libqvmi ctx is not thread-safe, and not even its lookups are pure
+ * (qvmi__seg_find moves a hint, qvmi__pa_file may re-read the layout over
+ * QMP, the shm source caches mincore results).  So the workers never see
+ * the ctx: they serve reads that lie wholly in file-backed segments (shared
+ * RAM) from this snapshot, by pread/sendfile on its own dup()s of the
+ * files, and hand everything else (writes, other sources) to the control
+ * thread.  When the map changes (a layout refresh after RESET, hot-plug: it
+ * moves ctx->flush_gen) the control thread builds a new snapshot and
+ * publishes it (RCU-like): a worker takes it between requests, a read in
+ * progress finishes on the snapshot it started with, and the last
+ * reference frees it, closing its fds.  So a request sees one whole map,
+ * old or new, and a file the old map named stays open until no read uses
+ * it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pmem-int.h"
+
+void qvmid_pmem_snap_put(struct pmem_snap *m)
+{
+	if (!m || __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->seg[i].fd >= 0 && m->seg[i].owner)
+			close(m->seg[i].fd);
+	free(m->fp);
+	free(m);
+}
+
+/* Another reference to m, which the caller holds one of. */
+static struct pmem_snap *snap_ref(struct pmem_snap *m)
+{
+	__atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+	return m;
+}
+
+/* The fd of src in m (dup'd once per source, however many segments). */
+static int snap_fd(struct pmem_snap *m, size_t n, const struct qvmi_seg *segs,
+		   size_t i, bool *owner)
+{
+	const struct qvmi_source *src = segs[i].src;
+
+	*owner = false;
+	if (src->file_fd < 0)
+		return -1;
+	for (size_t j = 0; j < i && j < n; j++)
+		if (segs[j].src == src && m->seg[j].fd >= 0)
+			return m->seg[j].fd;
+	*owner = true;
+	return fcntl(src->file_fd, F_DUPFD_CLOEXEC, 0);
+}
+
+static struct pmem_snap *snap_build(struct qvmi_ctx *ctx, uint64_t gen)
+{
+	size_t n = ctx->nsegs;
+	struct pmem_snap *m = calloc(1, sizeof(*m) + n * sizeof(m->seg[0]));
+
+	if (!m)
+		return NULL;
+	m->fp = n ? malloc(n * sizeof(*m->fp)) : NULL;
+	if (n && !m->fp) {
+		free(m);
+		return NULL;
+	}
+	m->refs = 1;
+	m->gen = gen;
+	m->flush_gen = ctx->flush_gen;
+	m->nfp = n;
+	if (n)
+		memcpy(m->fp, ctx->segs, n * sizeof(*m->fp));
+	for (size_t i = 0; i < n; i++) {
+		const struct qvmi_seg *g = &ctx->segs[i];
+		struct pmem_snap_seg *s = &m->seg[i];
+
+		s->start = g->start;
+		s->last = g->last;
+		s->off = g->src_addr;
+		/* A file we cannot dup (EMFILE) is served by the control
+		 * thread, as a source that is no file. */
+		s->fd = snap_fd(m, i, ctx->segs, i, &s->owner);
+		m->n = i + 1;
+	}
+	return m;
+}
+
+/* Has the ctx's map moved since m was made? */
+static bool snap_stale(const struct pmem_snap *m, const struct qvmi_ctx *ctx)
+{
+	return !m || m->flush_gen != ctx->flush_gen || m->nfp != ctx->nsegs ||
+	       (ctx->nsegs &&
+		memcmp(m->fp, ctx->segs, ctx->nsegs * sizeof(*m->fp)));
+}
+
+/*
+ * Control thread, each turn: re-read the layout if an event made it stale
+ * (the workers' reads do not pass through qvmi__layout_check), republish
+ * the map if it moved, and tell the workers once the RAM file's QEMU has
+ * gone (its mapping still shows the last bytes, which must not pass for
+ * live: answered as failures, as the control thread does).
+ */
+void qvmid_pmem_snap_update(struct qvmid_pmem_server *s)
+{
+	struct qvmi_ctx *ctx = s->ctx;
+	struct pmem_snap *m = s->snap, *old;
+
+	qvmi__layout_check(ctx);
+	if (snap_stale(m, ctx)) {
+		m = snap_build(ctx, s->snap_gen + 1);
+		if (!m) {
+			qvmid_pmem_log(s, QVMI_LOG_WARN,
+				       "pmem: no memory for the workers' map");
+			return; /* the old one is kept: retried next turn */
+		}
+		pthread_mutex_lock(&s->snap_mu);
+		old = s->snap;
+		s->snap = m;
+		__atomic_store_n(&s->snap_gen, m->gen, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&s->snap_mu);
+		qvmid_pmem_snap_put(old);
+	}
+	for (size_t i = 0; i < ctx->nsegs && !m->gone; i++) {
+		struct qvmi_source *src = ctx->segs[i].src;
+
+		if (src->file_fd >= 0 && src->file_gone && src->file_gone(src))
+			__atomic_store_n(&m->gone, true, __ATOMIC_RELEASE);
+	}
+}
+
+/* Worker, between requests: the current map (*cur is held, replaced). */
+void qvmid_pmem_snap_take(struct qvmid_pmem_server *s, struct pmem_snap **cur)
+{
+	struct pmem_snap *m;
+
+	if (*cur && (*cur)->gen == __atomic_load_n(&s->snap_gen,
+						   __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&s->snap_mu);
+	m = s->snap ? snap_ref(s->snap) : NULL;
+	pthread_mutex_unlock(&s->snap_mu);
+	qvmid_pmem_snap_put(*cur);
+	*cur = m;
+}
+
+struct pmem_snap *qvmid_pmem_snap_get(struct pmem_snap *m)
+{
+	return m ? snap_ref(m) : NULL;
+}
+
+static const struct pmem_snap_seg *snap_find(const struct pmem_snap *m,
+					     uint64_t a)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct pmem_snap_seg *g = &m->seg[mid];
+
+		if (a < g->start)
+			hi = mid;
+		else if (a > g->last)
+			lo = mid + 1;
+		else
+			return g;
+	}
+	return NULL;
+}
+
+/*
+ * How a worker may serve [a, a + len) (len > 0, not wrapping): SNAP_FILE
+ * if every byte lies in a file of m, SNAP_NONE if some byte is not mapped
+ * at all (the read fails, as the control thread's in_map says), else
+ * SNAP_CTL.  Each step consumes a segment: bounded by the map's size.
+ */
+enum pmem_snap_kind qvmid_pmem_snap_class(const struct pmem_snap *m, uint64_t a,
+					  uint64_t len)
+{
+	enum pmem_snap_kind k = SNAP_FILE;
+
+	for (size_t step = 0; m && step <= m->n; step++) {
+		const struct pmem_snap_seg *g = snap_find(m, a);
+
+		if (!g)
+			return SNAP_NONE;
+		if (g->fd < 0)
+			k = SNAP_CTL;
+		if (g->last - a >= len - 1)
+			return k;
+		len -= g->last - a + 1;
+		a = g->last + 1;
+	}
+	return SNAP_CTL;
+}
+
+/* As qvmi__pa_file, from m: 0, -EFAULT (unmapped), -EOPNOTSUPP (not a
+ * file), -EIO (QEMU gone). */
+int qvmid_pmem_snap_file(const struct pmem_snap *m, uint64_t a, size_t len,
+			 struct qvmi_pa_file *ret)
+{
+	const struct pmem_snap_seg *g = m ? snap_find(m, a) : NULL;
+	uint64_t off;
+
+	if (!g)
+		return -EFAULT;
+	if (g->fd < 0)
+		return -EOPNOTSUPP;
+	/* As qvmi__pa_file: bulk reads only (a page read of a gone QEMU's
+	 * file answers from its last bytes there too). */
+	if (len >= QVMI_BULK_MIN && __atomic_load_n(&m->gone, __ATOMIC_ACQUIRE))
+		return -EIO;
+	off = g->off + (a - g->start);
+	if (off < g->off || off > INT64_MAX)
+		return -EOPNOTSUPP;
+	ret->fd = g->fd;
+	ret->off = off;
+	ret->len = g->last - a >= len - 1 ? len : (size_t)(g->last - a + 1);
+	if (ret->len - 1 > INT64_MAX - off)
+		ret->len = (size_t)(INT64_MAX - off) + 1;
+	return 0;
+}
