@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -126,7 +127,8 @@ static double one_round(struct load *l, uint64_t seed, double *cpu)
 	l->failed = 0;
 	pthread_barrier_init(&l->go, NULL, CLIENTS + 1);
 	for (int i = 0; i < CLIENTS; i++) {
-		c[i] = (struct cli){ l, connect_to(l->path), seed + (uint64_t)i };
+		c[i] = (struct cli){ l, connect_to(l->path),
+				     seed + (uint64_t)i };
 		pthread_create(&thr[i], NULL, cli_main, &c[i]);
 	}
 	pthread_barrier_wait(&l->go);
@@ -321,8 +323,30 @@ static int measure(struct qvmi_ctx *ctx, int fd, uint64_t size,
 	return err;
 }
 
-int bench_pmem_load(struct qvmi_ctx *ctx, int fd, uint64_t size,
-		    const char *goal)
+/* Keep the pages whose file offset is their guest-physical address (a
+ * guest's RAM below 4 GiB), so both servers read the same bytes. */
+static size_t same_offset(struct qvmi_ctx *ctx, int fd, uint64_t *pages,
+			  size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct qvmi_pa_file f;
+
+		if (!qvmi__pa_file(ctx, pages[i], PAGE, &f) &&
+		    f.off == pages[i] && f.len == PAGE) {
+			struct stat a, b;
+
+			if (!fstat(f.fd, &a) && !fstat(fd, &b) &&
+			    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+				pages[k++] = pages[i];
+		}
+	}
+	return k;
+}
+
+static int pmem_load(struct qvmi_ctx *ctx, int fd, uint64_t size,
+		     const char *goal, bool guest)
 {
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 	uint64_t *pages = malloc(PAGES_MAX * sizeof(*pages));
@@ -334,6 +358,8 @@ int bench_pmem_load(struct qvmi_ctx *ctx, int fd, uint64_t size,
 	/* as qvmid: a client gone mid-reply must not kill the server */
 	sigaction(SIGPIPE, &ign, &old);
 	np = pages ? data_pages(fd, size, pages) : 0;
+	if (guest)
+		np = same_offset(ctx, fd, pages, np);
 	if (np >= 1024)
 		err = measure(ctx, fd, size, pages, np, best, cpu);
 	else if (pages)
@@ -346,15 +372,55 @@ int bench_pmem_load(struct qvmi_ctx *ctx, int fd, uint64_t size,
 	}
 	snprintf(what, sizeof(what),
 		 "qvmid pmemaccess, %d clients x 4 KiB random reads, %u "
-		 "workers: %llu MiB sparse RAM file",
-		 CLIENTS, online_workers(), (unsigned long long)(size >> 20));
+		 "workers: %llu MiB %s",
+		 CLIENTS, online_workers(), (unsigned long long)(size >> 20),
+		 guest ? "guest (its RAM file)" : "sparse RAM file");
 	bench_row(what, best[0] / 1e3, "k reads/s", best[1] / 1e3,
 		  "thread-per-connection server, same file and clients", goal);
 	snprintf(what, sizeof(what),
 		 "CPU per read, clients and server (the same load): %llu MiB "
-		 "sparse RAM file",
-		 (unsigned long long)(size >> 20));
+		 "%s",
+		 (unsigned long long)(size >> 20),
+		 guest ? "guest" : "sparse RAM file");
 	bench_row(what, cpu[0] * 1e6, "us", cpu[1] * 1e6,
 		  "thread-per-connection server", NULL);
 	return 0;
+}
+
+int bench_pmem_load(struct qvmi_ctx *ctx, int fd, uint64_t size,
+		    const char *goal)
+{
+	return pmem_load(ctx, fd, size, goal, false);
+}
+
+/* The section "pmem-load": the same on a live guest's shared RAM. */
+int bench_pmem_load_guest(const char *qmp)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_pa_file f;
+	struct stat st;
+	int err, fd = -1;
+
+	if (!qmp) {
+		printf("<!-- pmem-load: skipped, no --qmp guest -->\n");
+		return 0;
+	}
+	err = qvmi_ctx_create(&ctx);
+	if (!err)
+		err = qvmi_attach_qmp(ctx, qmp, NULL);
+	if (!err)
+		err = qvmi__pa_file(ctx, 0x100000, PAGE, &f);
+	if (!err)
+		fd = fcntl(f.fd, F_DUPFD_CLOEXEC, 0);
+	if (!err && (fd < 0 || fstat(fd, &st)))
+		err = -errno;
+	if (!err)
+		err = pmem_load(ctx, fd, (uint64_t)st.st_size, ">= 0.9x", true);
+	else
+		fprintf(stderr, "bench: pmem-load: %s: no shared RAM file\n",
+			qmp);
+	if (fd >= 0)
+		close(fd);
+	qvmi_ctx_destroy(ctx);
+	return err;
 }

@@ -38,6 +38,7 @@ int bench_scale(const char *qmp); /* bench-scale.c: no guest needed */
  * clients, next to a thread-per-connection server (issue 18 item 4). */
 int bench_pmem_load(struct qvmi_ctx *ctx, int fd, uint64_t size,
 		    const char *goal);
+int bench_pmem_load_guest(const char *qmp); /* the same on a guest */
 int bench_session(const char *qmp); /* bench-session.c; uses --gdb */
 int bench_dump(const char *qmp); /* bench-dump.c */
 /* bench-python.c: the binding (python/) next to the C calls */

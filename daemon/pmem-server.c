@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "pmem-int.h"
+#include "qmp-proxy.h"
 #include "core/internal.h"
 #include "proto/pmemaccess.h"
 
@@ -972,3 +973,39 @@ void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s)
 	free(s->pfd);
 	free(s);
 }
+
+/* ---- a service of qvmid's loop (qmp-proxy.h) ----------------------------- */
+
+static unsigned int svc_nfds(const void *svc)
+{
+	return qvmid_pmem_server_nfds(svc);
+}
+
+/* The service table has no "busy": buffered work is a deadline of now. */
+static nfds_t svc_prepare(void *svc, struct pollfd *pfd, int64_t *next_ms)
+{
+	bool busy = false;
+	nfds_t n = qvmid_pmem_server_prepare(svc, pfd, next_ms, &busy);
+
+	if (busy)
+		*next_ms = QVMI_MIN(*next_ms, pmem_now_ms());
+	return n;
+}
+
+static void svc_dispatch(void *svc, const struct pollfd *pfd)
+{
+	qvmid_pmem_server_dispatch(svc, pfd);
+}
+
+static void svc_destroy(void *svc)
+{
+	qvmid_pmem_server_destroy(svc);
+}
+
+const struct qvmid_service_ops qvmid_pmem_service = {
+	.name = "pmemaccess",
+	.nfds = svc_nfds,
+	.prepare = svc_prepare,
+	.dispatch = svc_dispatch,
+	.destroy = svc_destroy,
+};

@@ -89,6 +89,11 @@ nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
 				 bool *busy);
 void qvmid_pmem_server_dispatch(struct qvmid_pmem_server *s,
 				const struct pollfd *pfd);
+/* The ops for qvmid_proxy_add_service() (qmp-proxy.h): qvmid's loop runs
+ * each server as a service, a peer of the QMP clients, the session and
+ * KVMi; the proxy destroys it. */
+struct qvmid_service_ops;
+extern const struct qvmid_service_ops qvmid_pmem_service;
 /* The socket path (as given). */
 const char *qvmid_pmem_server_path(const struct qvmid_pmem_server *s);
 

@@ -141,8 +141,8 @@ void qvmid_pmem_snap_take(struct qvmid_pmem_server *s, struct pmem_snap **cur)
 {
 	struct pmem_snap *m;
 
-	if (*cur && (*cur)->gen == __atomic_load_n(&s->snap_gen,
-						   __ATOMIC_ACQUIRE))
+	if (*cur &&
+	    (*cur)->gen == __atomic_load_n(&s->snap_gen, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&s->snap_mu);
 	m = s->snap ? snap_ref(s->snap) : NULL;

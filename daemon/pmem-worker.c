@@ -22,8 +22,7 @@
 
 #include "pmem-int.h"
 
-int qvmid_pmem_shard_init(struct shard *sh, struct qvmid_pmem_server *s,
-			  int id)
+int qvmid_pmem_shard_init(struct shard *sh, struct qvmid_pmem_server *s, int id)
 {
 	unsigned int n = s->o.max_clients;
 
