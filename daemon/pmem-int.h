@@ -75,6 +75,11 @@ struct conn {
 	int home;
 	int handed;
 	struct pmem_snap *snap;
+	/* A worker's epoll registration: the events, and the slot of the
+	 * turn's pollfd it is in. */
+	bool ep_on;
+	short ep_ev;
+	unsigned int idx;
 };
 
 /* The workers' map (pmem-snap.c): immutable once published. */
@@ -100,7 +105,8 @@ struct shard {
 	int id;
 	struct conn **conns;
 	unsigned int nconns;
-	struct pollfd *pfd; /* workers: wake pipe, then the conns */
+	struct pollfd *pfd; /* workers: the conns (epoll fills revents) */
+	int epfd; /* workers: epoll over the wake pipe and the conns */
 	bool zero_copy; /* may send shared RAM with sendfile() */
 	struct pmem_snap *snap; /* workers: the map, held */
 	/* Written by this shard's thread only (relaxed atomic stores), so
@@ -142,6 +148,12 @@ struct qvmid_pmem_server {
 	pthread_mutex_t snap_mu;
 	struct pmem_snap *snap;
 	uint64_t snap_gen;
+	/* atomic: the ctx's layout is stale, workers hand reads over */
+	bool map_stale;
+	/* atomic: the control thread sleeps with no timer; the next worker
+	 * read wakes it (the layout's poll: pmem-snap.c) */
+	bool lay_armed;
+	uint64_t reads_seen; /* qvmid_pmem_worker_reads() at the last turn */
 	uint8_t *stage[STAGE_MAX];
 	bool stage_busy[STAGE_MAX];
 	bool kick; /* a staging buffer came free: poll without waiting */
@@ -175,6 +187,7 @@ int qvmid_pmem_read_step(struct shard *sh, struct conn *c);
 
 /* pmem-snap.c */
 void qvmid_pmem_snap_update(struct qvmid_pmem_server *s);
+uint64_t qvmid_pmem_worker_reads(const struct qvmid_pmem_server *s);
 void qvmid_pmem_snap_take(struct qvmid_pmem_server *s, struct pmem_snap **cur);
 struct pmem_snap *qvmid_pmem_snap_get(struct pmem_snap *m);
 void qvmid_pmem_snap_put(struct pmem_snap *m);
@@ -192,6 +205,8 @@ void qvmid_pmem_shard_serve(struct shard *sh, const struct pollfd *pfd,
 			    nfds_t n);
 void qvmid_pmem_conn_free(struct shard *sh, struct conn *c);
 
+/* pmem-worker.c: take c out of worker sh's epoll set (it moves on). */
+void qvmid_pmem_unwatch(struct shard *sh, struct conn *c);
 /* pmem-worker.c: hand c to shard to (the control thread or a worker). */
 void qvmid_pmem_hand(struct shard *to, struct conn *c);
 /* Take the connections handed to sh into it. */

@@ -192,14 +192,17 @@ static void stats_add(struct qvmid_pmem_stats *r, const struct shard *sh)
 #undef PMEM_ST_GET
 }
 
-/* Any thread: each shard's counters are moved by its own thread. */
+/* Any thread: each shard's counters are moved by its own thread.  The
+ * workers appear on the control thread's first turn. */
 void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,
 			     struct qvmid_pmem_stats *ret)
 {
+	const struct shard *w = __atomic_load_n(&s->workers, __ATOMIC_ACQUIRE);
+
 	memset(ret, 0, sizeof(*ret));
 	stats_add(ret, &s->ctl);
-	for (unsigned int i = 0; s->workers && i < s->o.workers; i++)
-		stats_add(ret, &s->workers[i]);
+	for (unsigned int i = 0; w && i < s->o.workers; i++)
+		stats_add(ret, &w[i]);
 	ret->clients = __atomic_load_n(&s->nclients, __ATOMIC_RELAXED);
 }
 
@@ -455,8 +458,10 @@ static bool worker_read(struct shard *sh, struct conn *c)
 	enum pmem_snap_kind k = SNAP_FILE;
 
 	qvmid_pmem_snap_take(sh->s, &sh->snap);
-	if (!sh->snap)
-		return false; /* no map yet: the control thread has the ctx */
+	/* no map yet, or a stale one: the control thread's ctx re-reads
+	 * the layout before its next access */
+	if (!sh->snap || __atomic_load_n(&sh->s->map_stale, __ATOMIC_ACQUIRE))
+		return false;
 	if (r->length && qvmi__pmem_range_wraps(r->address, r->length))
 		k = SNAP_NONE;
 	else if (r->length)
@@ -465,6 +470,12 @@ static bool worker_read(struct shard *sh, struct conn *c)
 		return false;
 	c->snap = qvmid_pmem_snap_get(sh->snap);
 	read_begin(sh, c, k == SNAP_FILE);
+	/* an access: the control thread polls the layout (pmem-snap.c) */
+	if (__atomic_load_n(&sh->s->lay_armed, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&sh->s->lay_armed, false, __ATOMIC_ACQ_REL) &&
+	    write(sh->s->ctl.wake[1], "", 1) < 0 && errno != EAGAIN)
+		qvmid_pmem_log(sh->s, QVMI_LOG_WARN, "pmem: wake-up: %s",
+			       strerror(errno));
 	return true;
 }
 
@@ -761,11 +772,25 @@ static void workers_up(struct qvmid_pmem_server *s)
 	s->o.workers = 0;
 }
 
+/* While workers read a QMP attach's memory, turn every POLL_MS (20 ms,
+ * layout-live.c) to poll its layout; idle, sleep until a read wakes us. */
+static void lay_timer(struct qvmid_pmem_server *s, int64_t *next)
+{
+	if (!s->ctx->lay || !s->ctx->qmp)
+		return;
+	if (qvmid_pmem_worker_reads(s) != s->reads_seen)
+		*next = QVMI_MIN(*next, pmem_now_ms() + 20);
+	else
+		__atomic_store_n(&s->lay_armed, true, __ATOMIC_RELEASE);
+}
+
 nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
 				 struct pollfd *pfd, int64_t *next, bool *busy)
 {
 	if (s->o.workers && !s->workers_tried)
 		workers_up(s);
+	if (s->o.workers)
+		lay_timer(s, next);
 	s->kick_seen = s->kick;
 	s->kick = false;
 	pfd[0] = (struct pollfd){ s->l.fd, POLLIN, 0 };
@@ -779,6 +804,7 @@ static void conn_move(struct shard *sh, struct conn *c)
 	struct qvmid_pmem_server *s = sh->s;
 
 	if (sh->id) {
+		qvmid_pmem_unwatch(sh, c);
 		qvmid_pmem_hand(&s->ctl, c);
 		return;
 	}

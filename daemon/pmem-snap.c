@@ -101,19 +101,39 @@ static bool snap_stale(const struct pmem_snap *m, const struct qvmi_ctx *ctx)
 		memcmp(m->fp, ctx->segs, ctx->nsegs * sizeof(*m->fp)));
 }
 
+/* Reads the workers began, all of them (their own counters). */
+uint64_t qvmid_pmem_worker_reads(const struct qvmid_pmem_server *s)
+{
+	const struct shard *w = __atomic_load_n(&s->workers, __ATOMIC_ACQUIRE);
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; w && i < s->o.workers; i++)
+		n += __atomic_load_n(&w[i].st.reads, __ATOMIC_RELAXED);
+	return n;
+}
+
 /*
- * Control thread, each turn: re-read the layout if an event made it stale
- * (the workers' reads do not pass through qvmi__layout_check), republish
- * the map if it moved, and tell the workers once the RAM file's QEMU has
- * gone (its mapping still shows the last bytes, which must not pass for
- * live: answered as failures, as the control thread does).
+ * Control thread, each turn.  A QMP attach re-reads QEMU's layout before
+ * the next access after an event (src/attach/layout-live.c), and while
+ * the firmware settles, every 100 ms of accesses: not at the event, when
+ * the firmware has not shadowed the BIOS area yet.  The workers' reads do
+ * not pass through qvmi__layout_check, so: while the layout is stale the
+ * workers hand their reads to this thread, whose ctx re-reads it first;
+ * when the workers have read since the last turn, the layout's poll runs
+ * as their accesses would have run it (prepare() keeps this thread
+ * turning every POLL_MS while they read).  Then the map is republished if
+ * it moved, and the workers learn when the RAM file's QEMU has gone (its
+ * mapping still shows the last bytes, which must not pass for live).
  */
 void qvmid_pmem_snap_update(struct qvmid_pmem_server *s)
 {
 	struct qvmi_ctx *ctx = s->ctx;
 	struct pmem_snap *m = s->snap, *old;
+	uint64_t reads = qvmid_pmem_worker_reads(s);
 
-	qvmi__layout_check(ctx);
+	if (reads != s->reads_seen && ctx->lay && ctx->qmp && ctx->lay_poll)
+		ctx->lay_poll(ctx);
+	s->reads_seen = reads;
 	if (snap_stale(m, ctx)) {
 		m = snap_build(ctx, s->snap_gen + 1);
 		if (!m) {
@@ -128,6 +148,7 @@ void qvmid_pmem_snap_update(struct qvmid_pmem_server *s)
 		pthread_mutex_unlock(&s->snap_mu);
 		qvmid_pmem_snap_put(old);
 	}
+	__atomic_store_n(&s->map_stale, ctx->lay_stale, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < ctx->nsegs && !m->gone; i++) {
 		struct qvmi_source *src = ctx->segs[i].src;
 

@@ -12,12 +12,18 @@
  * shard's inbox (a mutex and a wake-up pipe), which orders everything the
  * old owner wrote before everything the new one reads: a connection is
  * never touched by two threads at once.
+ *
+ * A worker waits in epoll, not poll: with 32 clients on 2 workers a poll()
+ * of 16 sockets per turn, most of them idle, cost more than the read it
+ * woke up for.  Registrations change only when a connection's interest
+ * does (a reply waiting for room), which 4 KiB reads never need.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "pmem-int.h"
@@ -30,15 +36,23 @@ int qvmid_pmem_shard_init(struct shard *sh, struct qvmid_pmem_server *s, int id)
 	sh->id = id;
 	sh->zero_copy = s->zero_copy;
 	sh->wake[0] = sh->wake[1] = -1;
+	sh->epfd = -1;
 	pthread_mutex_init(&sh->mu, NULL);
 	sh->conns = calloc(n, sizeof(*sh->conns));
 	sh->inbox = calloc(n, sizeof(*sh->inbox));
-	/* workers poll their wake-up pipe in front of the connections */
-	sh->pfd = id ? calloc(n + 1, sizeof(*sh->pfd)) : NULL;
+	sh->pfd = id ? calloc(n, sizeof(*sh->pfd)) : NULL;
 	if (!sh->conns || !sh->inbox || (id && !sh->pfd))
 		return -ENOMEM;
 	if (pipe2(sh->wake, O_NONBLOCK | O_CLOEXEC))
 		return -errno;
+	if (id) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		sh->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (sh->epfd < 0 ||
+		    epoll_ctl(sh->epfd, EPOLL_CTL_ADD, sh->wake[0], &ev))
+			return -errno; /* ev.data.ptr NULL: the wake-up */
+	}
 	return 0;
 }
 
@@ -55,6 +69,8 @@ void qvmid_pmem_shard_fini(struct shard *sh)
 	for (int i = 0; i < 2; i++)
 		if (sh->wake[i] >= 0)
 			close(sh->wake[i]);
+	if (sh->epfd >= 0)
+		close(sh->epfd);
 	pthread_mutex_destroy(&sh->mu);
 	qvmid_pmem_snap_put(sh->snap);
 	sh->snap = NULL;
@@ -100,6 +116,69 @@ static void drain_pipe(int fd)
 		;
 }
 
+void qvmid_pmem_unwatch(struct shard *sh, struct conn *c)
+{
+	if (c->ep_on)
+		epoll_ctl(sh->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->ep_on = false;
+}
+
+/* Bring the epoll set in line with what prepare() wants polled. */
+static void rewatch(struct shard *sh, nfds_t n)
+{
+	for (nfds_t i = 0; i < n; i++) {
+		struct conn *c = sh->conns[i];
+		short want = sh->pfd[i].events;
+		struct epoll_event ev = {
+			.events = (want & POLLIN ? EPOLLIN : 0) |
+				  (want & POLLOUT ? EPOLLOUT : 0),
+			.data.ptr = c,
+		};
+
+		c->idx = (unsigned int)i;
+		if (c->ep_on && c->ep_ev == want)
+			continue;
+		/* ENOMEM/ENOSPC: not watched, so served when runnable or
+		 * timed out; logged */
+		if (epoll_ctl(sh->epfd,
+			      c->ep_on ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+			      &ev)) {
+			qvmid_pmem_log(sh->s, QVMI_LOG_WARN,
+				       "pmem: worker epoll: %s",
+				       strerror(errno));
+			continue;
+		}
+		c->ep_on = true;
+		c->ep_ev = want;
+	}
+}
+
+/* Wait for the connections (or the wake-up) and note what they have. */
+static void wait_turn(struct shard *sh, nfds_t n, int wait)
+{
+	struct epoll_event ev[64];
+	int k = epoll_wait(sh->epfd, ev, 64, wait);
+
+	for (nfds_t i = 0; i < n; i++)
+		sh->pfd[i].revents = 0;
+	if (k < 0 && errno != EINTR)
+		qvmid_pmem_log(sh->s, QVMI_LOG_WARN, "pmem: worker epoll: %s",
+			       strerror(errno));
+	for (int i = 0; i < k; i++) {
+		struct conn *c = ev[i].data.ptr;
+		uint32_t e = ev[i].events;
+
+		if (!c) {
+			drain_pipe(sh->wake[0]);
+			continue;
+		}
+		sh->pfd[c->idx].revents = (short)((e & EPOLLIN ? POLLIN : 0) |
+						  (e & EPOLLOUT ? POLLOUT : 0) |
+						  (e & EPOLLHUP ? POLLHUP : 0) |
+						  (e & EPOLLERR ? POLLERR : 0));
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct shard *sh = arg;
@@ -112,23 +191,15 @@ static void *worker_main(void *arg)
 		if (__atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE))
 			return NULL;
 		qvmid_pmem_adopt(sh);
-		sh->pfd[0] = (struct pollfd){ sh->wake[0], POLLIN, 0 };
-		n = qvmid_pmem_shard_prepare(sh, sh->pfd + 1, &next, &busy);
+		n = qvmid_pmem_shard_prepare(sh, sh->pfd, &next, &busy);
+		rewatch(sh, n);
 		if (busy)
 			wait = 0;
 		else if (next != INT64_MAX)
 			wait = QVMI_MAX(QVMI_MIN(next - pmem_now_ms(), 60000),
 					0);
-		if (poll(sh->pfd, n + 1, (int)wait) < 0) {
-			if (errno != EINTR)
-				qvmid_pmem_log(sh->s, QVMI_LOG_WARN,
-					       "pmem: worker poll: %s",
-					       strerror(errno));
-			continue;
-		}
-		if (sh->pfd[0].revents)
-			drain_pipe(sh->wake[0]);
-		qvmid_pmem_shard_serve(sh, sh->pfd + 1, n);
+		wait_turn(sh, n, (int)wait);
+		qvmid_pmem_shard_serve(sh, sh->pfd, n);
 	}
 }
 
@@ -137,20 +208,24 @@ int qvmid_pmem_workers_start(struct qvmid_pmem_server *s)
 	unsigned int n = s->o.workers;
 	int err;
 
+	struct shard *w;
+
 	if (!n)
 		return 0;
-	s->workers = calloc(n, sizeof(*s->workers));
-	if (!s->workers)
+	w = calloc(n, sizeof(*w));
+	if (!w)
 		return -ENOMEM;
+	/* Published before the threads start (release: stats() may read
+	 * it from another thread); on failure the caller stops them. */
+	__atomic_store_n(&s->workers, w, __ATOMIC_RELEASE);
 	for (unsigned int i = 0; i < n; i++) {
-		err = qvmid_pmem_shard_init(&s->workers[i], s, (int)i + 1);
+		err = qvmid_pmem_shard_init(&w[i], s, (int)i + 1);
 		if (err)
 			return err;
-		err = -pthread_create(&s->workers[i].thr, NULL, worker_main,
-				      &s->workers[i]);
+		err = -pthread_create(&w[i].thr, NULL, worker_main, &w[i]);
 		if (err)
 			return err;
-		s->workers[i].started = true;
+		w[i].started = true;
 	}
 	return 0;
 }
@@ -187,12 +262,20 @@ void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s)
 		if (!w->s)
 			continue; /* a start that failed before it */
 		qvmid_pmem_adopt(w);
-		while (w->nconns)
-			ctl->conns[ctl->nconns++] = w->conns[--w->nconns];
+		while (w->nconns) {
+			struct conn *c = w->conns[--w->nconns];
+
+			qvmid_pmem_unwatch(w, c);
+			ctl->conns[ctl->nconns++] = c;
+		}
 		qvmid_pmem_shard_fini(w);
 	}
 	for (unsigned int i = 0; i < ctl->nconns; i++)
 		ctl->conns[i]->home = 0;
-	free(s->workers);
-	s->workers = NULL;
+	{
+		struct shard *w = s->workers;
+
+		__atomic_store_n(&s->workers, NULL, __ATOMIC_RELEASE);
+		free(w);
+	}
 }

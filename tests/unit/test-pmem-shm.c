@@ -98,6 +98,11 @@ static long long blocks(int fd)
 
 /* Worker threads of the servers setup() makes (the *_workers tests). */
 static unsigned int g_workers;
+/* > 0: setup() names it the RAM file's owner (QEMU) before the server
+ * runs, since the server's thread looks at the source from then on;
+ * g_owner_err: what that gave. */
+static pid_t g_owner;
+static int g_owner_err;
 
 static void setup(struct fix *f, bool ignore_sigpipe)
 {
@@ -132,6 +137,7 @@ static void setup(struct fix *f, bool ignore_sigpipe)
 	CHECK_OK(qvmi__source_shm_create(f->ctx, dup(f->memfd), true, &src));
 	CHECK_OK(qvmi__map_add_host(f->ctx, src, 0, RAM, 0,
 				    qvmi__shm_host(src, 0)));
+	g_owner_err = g_owner > 0 ? qvmi__shm_set_owner(src, g_owner) : 0;
 	CHECK_OK(qvmi__ram_add(f->ctx, 0, RAM));
 	CHECK_OK(qvmi_source_testmem_create(f->ctx, f->rom, ROM, 0, &src));
 	CHECK_OK(qvmi_map_add(f->ctx, src, RAM, ROM, 0));
@@ -349,19 +355,19 @@ static void test_file_shrinks_copy(void)
 static void owner_gone(bool zero_copy)
 {
 	uint8_t *buf = malloc(MIB + 1);
-	struct qvmi_source *src;
 	struct fix f;
 	pid_t pid;
 	int fd, status;
 
 	CHECK(buf);
-	setup(&f, zero_copy);
 	pid = fork();
 	CHECK(pid >= 0);
 	if (!pid)
 		_exit(0);
-	src = qvmi__seg_find(f.ctx, 0)->src;
-	if (qvmi__shm_set_owner(src, pid)) { /* before reaping it */
+	g_owner = pid; /* before reaping it */
+	setup(&f, zero_copy);
+	g_owner = 0;
+	if (g_owner_err) {
 		waitpid(pid, &status, 0);
 		teardown(&f);
 		free(buf);

@@ -184,8 +184,8 @@ static void *reader_main(void *arg)
 	uint8_t *buf = malloc(MIB + 1);
 	int fd = tcli_connect(d->path);
 
-	for (uint64_t i = 0; buf && fd >= 0 &&
-			     !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
+	for (uint64_t i = 0;
+	     buf && fd >= 0 && !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
 	     i++) {
 		size_t len = lens[i % 5];
 		uint64_t gpa;
@@ -213,8 +213,8 @@ static void *reader_main(void *arg)
 /* Wait until the control thread has replaced the map n times. */
 static void wait_swaps(struct rig *r, int n)
 {
-	for (int t = 0; t < WAIT_MS &&
-			__atomic_load_n(&r->swaps, __ATOMIC_ACQUIRE) < n;
+	for (int t = 0;
+	     t < WAIT_MS && __atomic_load_n(&r->swaps, __ATOMIC_ACQUIRE) < n;
 	     t++)
 		usleep(1000);
 	CHECK_INT(__atomic_load_n(&r->swaps, __ATOMIC_ACQUIRE), ==, n);
@@ -240,8 +240,8 @@ static void test_map_swap_under_reads(void)
 	rig_start(&r, 2);
 	for (int i = 0; i < READERS; i++) {
 		d[i] = (struct reader){ .path = r.path, .seed = 77u + i };
-		CHECK_INT(pthread_create(&thr[i], NULL, reader_main, &d[i]),
-			  ==, 0);
+		CHECK_INT(pthread_create(&thr[i], NULL, reader_main, &d[i]), ==,
+			  0);
 	}
 	for (int i = 1; i <= SWAPS; i++) {
 		CHECK_INT(write(r.pipe[1], "x", 1), ==, 1);
@@ -258,8 +258,7 @@ static void test_map_swap_under_reads(void)
 		seen[0] += d[i].seen[0];
 		seen[1] += d[i].seen[1];
 	}
-	CHECK_MSG(seen[0] && seen[1], "files seen: %lu, %lu", seen[0],
-		  seen[1]);
+	CHECK_MSG(seen[0] && seen[1], "files seen: %lu, %lu", seen[0], seen[1]);
 	/* SWAPS is even: file 0 again.  A new connection's read, on a
 	 * worker, comes from it. */
 	fd = tcli_connect(r.path);
