@@ -83,10 +83,12 @@ struct conn {
 };
 
 /* The workers' map (pmem-snap.c): immutable once published. */
+struct pmem_snap_file; /* pmem-snap.c: a file's mapping, its pages */
 struct pmem_snap_seg {
 	uint64_t start, last, off; /* off: file offset of start */
 	int fd; /* -1: not a file (the control thread serves it) */
 	bool owner; /* this entry's fd is the snapshot's dup */
+	struct pmem_snap_file *file; /* NULL: no mapping (copy) */
 };
 struct pmem_snap {
 	unsigned int refs; /* atomic */
@@ -195,6 +197,11 @@ enum pmem_snap_kind qvmid_pmem_snap_class(const struct pmem_snap *m, uint64_t a,
 					  uint64_t len);
 int qvmid_pmem_snap_file(const struct pmem_snap *m, uint64_t a, size_t len,
 			 struct qvmi_pa_file *ret);
+/* [a, a + len) in m's own mapping of its file, if one segment holds it
+ * and the file holds every page of it (never a hole: a touch through
+ * the mapping would allocate it); else NULL. */
+const uint8_t *qvmid_pmem_snap_mapped(const struct pmem_snap *m, uint64_t a,
+				      size_t len);
 
 /* pmem-server.c, for pmem-worker.c */
 enum { STEP_CLOSE = -1, STEP_KEEP = 0, STEP_MOVED = 1 };

@@ -269,14 +269,20 @@ static int read_mapped(struct shard *sh, struct conn *c)
 
 	if (!n)
 		return 2;
-	p = mapped_at(s, c->rd_addr, n, &gone);
-	if (gone) {
-		c->rd_failed = true;
-		return 1;
+	if (sh->id) { /* a worker: the map's own mapping (pmem-snap.c) */
+		p = qvmid_pmem_snap_mapped(c->snap, c->rd_addr, n);
+		if (!p)
+			return 2;
+	} else {
+		p = mapped_at(s, c->rd_addr, n, &gone);
+		if (gone) {
+			c->rd_failed = true;
+			return 1;
+		}
+		if (!p)
+			return 2;
+		populate(s, p, c->rd_addr, n);
 	}
-	if (!p)
-		return 2;
-	populate(s, p, c->rd_addr, n);
 	iov[0] = (struct iovec){ (void *)p, n };
 	iov[1] = (struct iovec){ &status, 1 };
 	mh.msg_iovlen = n == c->rd_left ? 2 : 1;
@@ -314,9 +320,8 @@ static int read_mapped(struct shard *sh, struct conn *c)
  * time (1 MiB of touched RAM: ~8 GiB/s one way against 5-7).  A range
  * with holes goes by sendfile, which sends them as zeros without
  * allocating them, its last READ_TAIL bytes copied with the status byte.
- * Other sources are copied.  A worker never reads through the mapping:
- * which pages the file holds is the shm source's state (mincore, cached),
- * the ctx's, so it copies (pread) and sends big reads by sendfile.
+ * Other sources are copied.  A worker sends from its map's own mapping
+ * of the file (pmem-snap.c), never from the ctx's.
  */
 int qvmid_pmem_read_step(struct shard *sh, struct conn *c)
 {
@@ -326,11 +331,9 @@ int qvmid_pmem_read_step(struct shard *sh, struct conn *c)
 		read_chunk(sh, c);
 		return 1;
 	}
-	if (!sh->id) {
-		r = read_mapped(sh, c);
-		if (r != 2)
-			return r;
-	}
+	r = read_mapped(sh, c);
+	if (r != 2)
+		return r;
 	if (sh->zero_copy && c->rd_left > SMALL_READ) {
 		r = read_sendfile(sh, c);
 		if (r != 2)
