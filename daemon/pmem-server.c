@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * pmemaccess server: one poll() loop, non-blocking sockets, fixed buffers.
+ * pmemaccess server: non-blocking sockets, fixed buffers, connections
+ * served by the control thread's poll() loop (the only one with the ctx)
+ * or by worker threads (pmem-worker.c) over a snapshot of the map
+ * (pmem-snap.c); a "shard" is one thread's connections, and the code
+ * below serves either kind.
  *
  * Each connection owns a 16 KiB input buffer and a CHUNK + 1 output buffer,
  * allocated at accept; nothing is ever sized by a client.  Reads are
@@ -37,7 +41,6 @@
 #include <unistd.h>
 
 #include "pmem-int.h"
-#include "qmp-proxy.h"
 #include "core/internal.h"
 #include "proto/pmemaccess.h"
 
@@ -999,39 +1002,3 @@ void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s)
 	free(s->pfd);
 	free(s);
 }
-
-/* ---- a service of qvmid's loop (qmp-proxy.h) ----------------------------- */
-
-static unsigned int svc_nfds(const void *svc)
-{
-	return qvmid_pmem_server_nfds(svc);
-}
-
-/* The service table has no "busy": buffered work is a deadline of now. */
-static nfds_t svc_prepare(void *svc, struct pollfd *pfd, int64_t *next_ms)
-{
-	bool busy = false;
-	nfds_t n = qvmid_pmem_server_prepare(svc, pfd, next_ms, &busy);
-
-	if (busy)
-		*next_ms = QVMI_MIN(*next_ms, pmem_now_ms());
-	return n;
-}
-
-static void svc_dispatch(void *svc, const struct pollfd *pfd)
-{
-	qvmid_pmem_server_dispatch(svc, pfd);
-}
-
-static void svc_destroy(void *svc)
-{
-	qvmid_pmem_server_destroy(svc);
-}
-
-const struct qvmid_service_ops qvmid_pmem_service = {
-	.name = "pmemaccess",
-	.nfds = svc_nfds,
-	.prepare = svc_prepare,
-	.dispatch = svc_dispatch,
-	.destroy = svc_destroy,
-};
