@@ -123,7 +123,7 @@ static const struct bench_section sections[] = {
 	{ "linux", bench_linux },     { "gdb", bench_gdb },
 	{ "session", bench_session }, { "python", bench_python },
 	{ "kvmi", bench_kvmi },	      { "scale", bench_scale },
-	{ "dump", bench_dump },
+	{ "dump", bench_dump },	      { "libvirt", bench_libvirt },
 };
 
 int main(int argc, char **argv)

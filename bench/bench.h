@@ -44,5 +44,7 @@ int bench_dump(const char *qmp); /* bench-dump.c */
 /* bench-python.c: the binding (python/) next to the C calls */
 int bench_python(const char *qmp);
 int bench_kvmi(const char *qmp); /* bench-kvmi.c; --gdb: breakpoints */
+/* bench-libvirt.c: --domain vs --qmp; its VM from the environment */
+int bench_libvirt(const char *qmp);
 
 #endif

@@ -21,12 +21,14 @@
  * int3 (the guest's own #BP handler runs), as on KVM.
  */
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kvmi-int.h"
 #include "proto/gdb.h"
+#include "proto/qmp.h"
 
 enum {
 	GDB_TIMEOUT_MS = 1000,
@@ -64,6 +66,38 @@ int qvmid_kvmi_bp_init(struct qvmid_kvmi *k)
 int qvmid_kvmi_bp_fd(const struct qvmid_kvmi *k)
 {
 	return k->gdb && qvmi__gdb_running(k->gdb) ? qvmi__gdb_fd(k->gdb) : -1;
+}
+
+/*
+ * QEMU 7.2's gdbstub, while the VM runs, takes any byte it receives as an
+ * interrupt: it stops the VM and drops the packet (gdb_read_byte).  So a
+ * packet sent while someone else's QMP "cont" (libvirt's, after -S) has
+ * the VM running stops the guest and desynchronises the stub.  The
+ * gdbstub client must know the VM runs; a RESUME event may be our own
+ * (a continue, a step's), so QEMU's run state decides.
+ */
+void qvmid_kvmi_bp_resumed(struct qvmid_kvmi *k)
+{
+	struct json_object *r = NULL, *run;
+
+	if (!k->gdb || qvmi__gdb_running(k->gdb) || k->stepping ||
+	    !k->ctx->qmp ||
+	    qvmi__qmp_execute(k->ctx->qmp, "query-status", NULL, &r))
+		return;
+	if (json_object_object_get_ex(r, "running", &run) &&
+	    json_object_get_boolean(run)) {
+		qvmi__gdb_resumed_elsewhere(k->gdb);
+		qvmid_kvmi_log(k, QVMI_LOG_DEBUG,
+			       "kvmi: the VM was resumed elsewhere: the "
+			       "gdbstub client waits for its next stop");
+	}
+	json_object_put(r);
+}
+
+bool qvmid_kvmi_gdb_usable(const struct qvmid_kvmi *k)
+{
+	return k->gdb && !qvmi__gdb_running(k->gdb) &&
+	       (k->we_paused || k->bp_stopped);
 }
 
 /* ---- executable kernel aliases of a gpa ---- */
@@ -486,13 +520,22 @@ int qvmid_kvmi_singlestep(struct qvmid_kvmi *k, unsigned int vcpu, bool enable)
 }
 
 /* The connection ends: Z0s out, and bytes the tool left planted are
- * restored (KVMi would leave them; a bare int3 would oops the guest). */
+ * restored (KVMi would leave them; a bare int3 would oops the guest).
+ * The ledger (k->bps) names every Z0 we planted.  The stub takes no
+ * packet while the VM runs, so it is held stopped for the removal (a
+ * real stop that comes instead is ours to continue: bp_poll). */
 void qvmid_kvmi_bp_drop(struct qvmid_kvmi *k)
 {
 	struct qvmi_stop st;
+	bool held = false;
 
 	if (!k->gdb)
 		return;
+	if (k->nbps && qvmi__gdb_hold(k->gdb, &held))
+		qvmid_kvmi_log(k, QVMI_LOG_WARN,
+			       "kvmi: stopping the VM to remove breakpoints: "
+			       "%s",
+			       qvmi_errmsg(k->ctx));
 	if (k->stepping) {
 		k->stepping = false;
 		if (!qvmi__gdb_interrupt(k->gdb))
@@ -515,4 +558,9 @@ void qvmid_kvmi_bp_drop(struct qvmid_kvmi *k)
 	k->nbps = 0;
 	for (unsigned int i = 0; i < k->ncpu; i++)
 		k->cpu[i].sstep = false;
+	if (held && qvmi__gdb_release(k->gdb, held))
+		qvmid_kvmi_log(k, QVMI_LOG_WARN,
+			       "kvmi: resuming after the breakpoints' removal: "
+			       "%s",
+			       qvmi_errmsg(k->ctx));
 }

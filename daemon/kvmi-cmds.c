@@ -132,12 +132,18 @@ static int vcpu_arg(struct qvmid_kvmi *k, const uint8_t *p)
 	return v < (unsigned int)n ? (int)v : -EINVAL;
 }
 
-/* Send the next owed PAUSE_VCPU event of each vCPU without one out. */
+/* Send the next owed PAUSE_VCPU event of each vCPU without one out.  A
+ * vCPU in a single-step is running its instruction: its SINGLESTEP event
+ * comes first, as on KVM, and the pause after that event's reply (else
+ * the SINGLESTEP took the pending slot and the tool's PAUSE reply matched
+ * nothing: LibVMI's recoil example pausing at its end). */
 static void pause_events(struct qvmid_kvmi *k)
 {
 	for (unsigned int i = 0; i < k->ncpu; i++) {
 		struct kvcpu *c = &k->cpu[i];
 
+		if (k->stepping && k->step_vcpu == i)
+			continue;
 		if (c->pauses && !c->ev_pending) {
 			c->pauses--;
 			qvmid_kvmi_send_event(k, i, QVMI_KVMI_EV_PAUSE_VCPU,

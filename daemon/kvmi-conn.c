@@ -89,6 +89,10 @@ void qvmid_kvmi_reply(struct qvmid_kvmi *k, const struct qvmi_kvmi_hdr *h,
 	size_t n = QVMI_KVMI_HDR + QVMI_KVMI_ERR + (err ? 0 : data_len);
 	uint8_t *b;
 
+	if (err) /* what a tool was refused, for qvmid -vv */
+		qvmid_kvmi_log(k, QVMI_LOG_DEBUG,
+			       "kvmi: command %u (seq %u) answered %d", h->id,
+			       h->seq, err);
 	/* CONTROL_CMD_RESPONSE(enable=0) silences every reply, errors too
 	 * (kvmi-v7 kvmi_msg_vm_maybe_reply). */
 	if (k->replies_off)
@@ -349,6 +353,11 @@ nfds_t qvmid_kvmi_prepare(struct qvmid_kvmi *k, struct pollfd *pfd,
 		 * ~80 ms (session-out.c): one new connection after them. */
 		k->next_dial = now + 300;
 	}
+	/* Checked in dispatch: a QMP call here could take a proxied
+	 * client's reply after the proxy built its poll set (no POLLOUT
+	 * for that client then: its reply would wait for another wake). */
+	if (k->resume_seen)
+		*next_ms = now;
 	if (k->fd >= 0 && k->gen_done < k->gen_req &&
 	    now >= k->unhook_deadline) {
 		k->st.unhook_timeouts++;
@@ -384,6 +393,10 @@ void qvmid_kvmi_dispatch(struct qvmid_kvmi *k, const struct pollfd *pfd)
 {
 	short re = pfd->fd == k->fd && k->fd >= 0 ? pfd->revents : 0;
 
+	if (k->resume_seen) {
+		k->resume_seen = false;
+		qvmid_kvmi_bp_resumed(k);
+	}
 	/* stops first: an event may go out with this turn's output */
 	qvmid_kvmi_bp_poll(k, NULL);
 	if (k->stage == KV_CONNECTING && re) {
@@ -417,8 +430,13 @@ void qvmid_kvmi_qmp_event(struct qvmid_kvmi *k, struct json_object *msg)
 {
 	struct json_object *ev;
 
-	if (!json_object_object_get_ex(msg, "event", &ev) ||
-	    strcmp(json_object_get_string(ev), "RESET"))
+	if (!json_object_object_get_ex(msg, "event", &ev))
+		return;
+	if (!strcmp(json_object_get_string(ev), "RESUME")) {
+		k->resume_seen = true; /* checked from the loop: prepare() */
+		return;
+	}
+	if (strcmp(json_object_get_string(ev), "RESET"))
 		return;
 	/* Only mark it: we may be inside a command (a pause waits for
 	 * QEMU).  The next prepare() closes and dials again. */

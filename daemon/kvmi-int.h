@@ -67,6 +67,7 @@ struct qvmid_kvmi {
 	size_t in_len;
 	uint32_t hs_body, hs_left; /* handshake answer after its size */
 	bool reset_pending; /* a QMP RESET came: close and redial */
+	bool resume_seen; /* a QMP RESUME came: is the gdbstub's VM running? */
 	/* unhook rounds: ticket gen_req is done once gen_done reaches it */
 	uint64_t gen_req, gen_done;
 	int64_t unhook_deadline;
@@ -160,5 +161,10 @@ bool qvmid_kvmi_bp_reply(struct qvmid_kvmi *k, unsigned int vcpu, uint8_t ev,
 void qvmid_kvmi_bp_release(struct qvmid_kvmi *k);
 int qvmid_kvmi_singlestep(struct qvmid_kvmi *k, unsigned int vcpu, bool enable);
 void qvmid_kvmi_bp_drop(struct qvmid_kvmi *k);
+/* A QMP RESUME came: if QEMU runs while the gdbstub client believes the
+ * VM stopped (someone else's "cont"), tell it. */
+void qvmid_kvmi_bp_resumed(struct qvmid_kvmi *k);
+/* The gdbstub may be asked now: the VM is stopped by this connection. */
+bool qvmid_kvmi_gdb_usable(const struct qvmid_kvmi *k);
 
 #endif

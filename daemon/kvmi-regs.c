@@ -91,7 +91,7 @@ static int read_state_gdb(struct qvmid_kvmi *k, unsigned int vcpu,
 	struct qvmi_regs_x86 r;
 	int err;
 
-	if (!k->gdb || !c->segs_ok)
+	if (!qvmid_kvmi_gdb_usable(k) || !c->segs_ok)
 		return 1;
 	err = qvmi_get_regs(k->ctx, vcpu, &r);
 	if (err)
@@ -142,7 +142,8 @@ static int read_state(struct qvmid_kvmi *k, unsigned int vcpu,
 	a->msrs.efer = r.efer;
 	k->cpu[vcpu].segs = a->sregs;
 	k->cpu[vcpu].segs_ok = true;
-	if (k->gdb && !qvmi_get_regs(k->ctx, vcpu, &r))
+	k->cpu[vcpu].kgs_ok = false; /* only the stub has it */
+	if (qvmid_kvmi_gdb_usable(k) && !qvmi_get_regs(k->ctx, vcpu, &r))
 		from_gdb(&k->cpu[vcpu], a, &r);
 	return 0;
 }

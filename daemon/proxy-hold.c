@@ -9,8 +9,12 @@
  * qvmid removes the hooks itself).  The session server owns that round and
  * its deadline; the proxy only asks and watches the ticket.
  */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proxy-int.h"
 
@@ -175,4 +179,56 @@ void qvmid_proxy_held_free(struct qvmid_proxy *p)
 				p->nheld);
 	while (p->nheld)
 		held_remove(p, p->nheld - 1);
+}
+
+/* ---- qvmid exits ---------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One hooked service's UNHOOK round, driven by its own prepare/dispatch
+ * (the proxy's loop has ended).  The service ends the round itself: the
+ * tool closes, or its unhook timeout (an int of ms) passes; the cap only
+ * guards against a service that never does. */
+static void svc_unhook_round(struct qvmid_proxy *p, struct proxy_svc *v)
+{
+	unsigned int n = v->ops->nfds(v->svc);
+	struct pollfd *pfd = calloc(n ? n : 1, sizeof(*pfd));
+	int64_t end = mono_ms() + (int64_t)INT_MAX + 1000;
+	uint64_t t;
+
+	if (!pfd)
+		return;
+	t = v->ops->unhook(v->svc, QVMI_UNHOOK_QVMID_EXIT);
+	while (!v->ops->unhook_done(v->svc, t) && mono_ms() < end) {
+		int64_t next = INT64_MAX, now;
+		nfds_t used = v->ops->prepare(v->svc, pfd, &next);
+		int wait = 100;
+
+		now = mono_ms();
+		if (next != INT64_MAX)
+			wait = (int)QVMI_MAX(QVMI_MIN(next - now, 100), 0);
+		if (poll(pfd, used, wait) >= 0 || errno == EINTR)
+			v->ops->dispatch(v->svc, pfd);
+	}
+	if (!v->ops->unhook_done(v->svc, t))
+		qvmid_proxy_log(p, QVMI_LOG_WARN,
+				"%s: the unhook round did not end: exiting",
+				v->ops->name);
+	free(pfd);
+}
+
+void qvmid_proxy_svc_shutdown(struct qvmid_proxy *p)
+{
+	for (unsigned int i = 0; i < p->nsvc; i++) {
+		struct proxy_svc *v = &p->svc[i];
+
+		if (v->ops->hooked && v->ops->hooked(v->svc))
+			svc_unhook_round(p, v);
+	}
 }

@@ -166,6 +166,8 @@ void qvmid_proxy_release(struct qvmid_proxy *p);
 /* c is going away: its held commands stay, their replies are dropped. */
 void qvmid_proxy_held_orphan(struct qvmid_proxy *p, struct pclient *c);
 void qvmid_proxy_held_free(struct qvmid_proxy *p);
+/* qvmid exits: each hooked service (KVMi) gets its UNHOOK round. */
+void qvmid_proxy_svc_shutdown(struct qvmid_proxy *p);
 
 /* Append qvmid's commands to a query-commands reply's text. */
 int qvmid_proxy_add_commands(const char *raw, size_t len, char **ret,

@@ -20,16 +20,9 @@
 #include <unistd.h>
 
 #include "qmp-proxy.h"
+#include "proto/qmp.h"
 
 enum { RETRY_MS = 50 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* An inherited fd must be a connected unix stream socket. */
 static int check_connected(int fd, char *why, size_t n)
@@ -64,7 +57,7 @@ static int connect_wait(const char *path, int wait_ms, int *ret, char *why,
 			size_t n)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = mono_ms() + wait_ms;
+	int64_t deadline = qvmi__mono_ms() + wait_ms;
 	int fd, e;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -84,7 +77,7 @@ static int connect_wait(const char *path, int wait_ms, int *ret, char *why,
 		close(fd);
 		if ((e != ENOENT && e != ECONNREFUSED && e != EAGAIN &&
 		     e != EINTR) ||
-		    mono_ms() >= deadline) {
+		    qvmi__mono_ms() >= deadline) {
 			snprintf(why, n, "connect %s: %s%s", path, strerror(e),
 				 wait_ms ? " (gave up waiting)" : "");
 			return -e;

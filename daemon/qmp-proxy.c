@@ -48,14 +48,6 @@ enum {
 
 static const char id_prefix[] = "qvmid-proxy-";
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void qvmid_proxy_log(struct qvmid_proxy *p, enum qvmi_log_level lvl,
 		     const char *fmt, ...)
 {
@@ -492,7 +484,7 @@ static void client_eof_or_error(struct qvmid_proxy *p, struct pclient *c,
 			       "qvmid: out of memory");
 	/* The stream cannot resynchronise: say why, then hang up. */
 	c->closing = true;
-	c->closing_deadline = now_ms() + CLOSING_MS;
+	c->closing_deadline = qvmi__mono_ms() + CLOSING_MS;
 }
 
 static bool can_process(const struct qvmid_proxy *p, const struct pclient *c)
@@ -774,7 +766,7 @@ static int poll_wait_ms(const struct turn *t)
 		return 0;
 	if (t->next == INT64_MAX)
 		return 60000;
-	w = t->next - now_ms();
+	w = t->next - qvmi__mono_ms();
 	return (int)QVMI_MAX(QVMI_MIN(w, (int64_t)60000), (int64_t)0);
 }
 
@@ -859,7 +851,7 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 		 * xp) or during this turn go out now, not a turn later. */
 		if (qvmi__qmp_queued(p->q) && qvmi__qmp_flush(p->q) < 0)
 			return serve_qmp(p, POLLIN);
-		sweep_clients(p, now_ms());
+		sweep_clients(p, qvmi__mono_ms());
 	}
 }
 
@@ -937,6 +929,8 @@ void qvmid_proxy_shutdown(struct qvmid_proxy *p)
 {
 	if (p && p->session)
 		qvmid_session_server_shutdown(p->session);
+	if (p)
+		qvmid_proxy_svc_shutdown(p);
 }
 
 void qvmid_proxy_destroy(struct qvmid_proxy *p)

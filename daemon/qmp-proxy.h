@@ -71,8 +71,9 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 /* Serve pmemaccess on path (also what the "pmemaccess" command does). */
 int qvmid_proxy_add_pmem(struct qvmid_proxy *p, const char *path);
 struct qvmid_session_opts;
-/* qvmid exits on a signal: let a hooked session unhook first (EV_UNHOOK,
- * up to its unhook timeout), then remove what it set.  Before destroy. */
+/* qvmid exits on a signal: let a hooked session, then each hooked service
+ * (KVMi's UNHOOK event), unhook first (up to its unhook timeout), then
+ * remove what it set.  Before destroy. */
 void qvmid_proxy_shutdown(struct qvmid_proxy *p);
 /* Serve the session protocol on path (docs/PROTOCOL.md); at most one. */
 int qvmid_proxy_add_session(struct qvmid_proxy *p, const char *path,

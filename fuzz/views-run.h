@@ -31,16 +31,15 @@ static void run_views(struct qvmi_linux *lx)
 	struct qvmi_linux_task_list tl;
 	struct qvmi_linux_vma_list vl;
 	struct qvmi_linux_module_list ml;
-	char *args;
-	size_t len;
+	struct qvmi_linux_args_block args;
 
 	qvmi_linux_tasks(lx, QVMI_LINUX_THREADS, &tl);
 	for (size_t i = 0; i < tl.n && i < 4; i++) {
 		qvmi_linux_vmas(lx, tl.tasks[i].pid, &vl);
 		qvmi_linux_vma_list_deinit(&vl);
-		if (!qvmi_linux_proc_args(lx, tl.tasks[i].pid,
-					  QVMI_LINUX_CMDLINE, &args, &len))
-			free(args);
+		qvmi_linux_proc_args(lx, tl.tasks[i].pid, QVMI_LINUX_CMDLINE,
+				     &args);
+		qvmi_linux_args_deinit(&args);
 	}
 	qvmi_linux_task_list_deinit(&tl);
 	qvmi_linux_task_foreach(lx, 0, nop_task, NULL);

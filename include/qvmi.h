@@ -10,6 +10,13 @@
  *    caller and is released with the matching _destroy(); _destroy(NULL) is a
  *    no-op.  Strings returned as "const char *" are owned by the library and
  *    live as long as the handle they came from.
+ *  - Results come in two shapes, always through the last parameter(s):
+ *    into the caller's memory (a struct or a buffer with its size), or a
+ *    struct the library fills with memory it allocated (a task, module or
+ *    VMA list, a process's argument block, a dump layout), released with
+ *    that struct's one _deinit(); _deinit on a zeroed or failed result is a
+ *    no-op.  Walks that can be long take a callback instead (tasks, dmesg,
+ *    find, pages).
  *  - A context, and every handle made from it (struct qvmi_linux, a
  *    session), is used by one thread at a time; different contexts are
  *    independent and may be used on different threads at once.
@@ -218,6 +225,28 @@ struct qvmi_attach_opts {
 QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 			     const struct qvmi_attach_opts *opts);
 
+/*
+ * Attach to a running libvirt domain by name; connect_uri is libvirt's
+ * (NULL: libvirt's default, $LIBVIRT_DEFAULT_URI or qemu:///system for
+ * root).  QMP goes through libvirt's own monitor connection
+ * (virDomainQemuMonitorCommand): libvirt holds QEMU's one QMP client.
+ * Memory as qvmi_attach_qmp finds it, in the domain's QEMU process (its
+ * pid named by qvmid under the qvmi-qemu shim, else a vCPU thread's);
+ * a QEMU that is not a process on this host gives memory through QMP
+ * only.  libvirt.so.0 is loaded (dlopen) when first needed; a fully
+ * static program cannot load it (-ELIBACC), but attaches again to a QEMU
+ * the layout cache knows, until a QMP command is needed.  A later attach
+ * to the same QEMU (pid and start time) loads libvirt only for the first
+ * QMP command.  QEMU's events do not come through
+ * libvirt, and libvirt, not opts->timeout_ms, bounds each command.
+ * Errors: -ENOPKG libvirt is not installed, -ECONNREFUSED no connection
+ * to libvirt, -ENOENT no such domain, -EHOSTDOWN the domain is not
+ * running.
+ */
+QVMI_API int qvmi_attach_domain(struct qvmi_ctx *ctx, const char *name,
+				const char *connect_uri,
+				const struct qvmi_attach_opts *opts);
+
 struct qvmi_dump_opts {
 	size_t sz;
 	/* For raw dumps: "GPA:SIZE[@FILEOFF],..." ("0x" hex or decimal);
@@ -314,6 +343,15 @@ enum qvmi_reg_valid {
 QVMI_API int qvmi_vcpu_count(struct qvmi_ctx *ctx);
 QVMI_API int qvmi_get_regs(struct qvmi_ctx *ctx, unsigned int vcpu,
 			   struct qvmi_regs_x86 *ret);
+/*
+ * The registers in r one by one, named as `qvmi regs` prints them ("rax",
+ * ..., "cr3", ...; "eax", ..., "eip", "eflags" on a 32-bit vCPU), for i
+ * from 0 up: 0 with *name (static) and *value; -ENODATA if register i is
+ * not in r (its group is not valid, or r8..r15 on a 32-bit vCPU): go on
+ * with i + 1; -ERANGE past the last.
+ */
+QVMI_API int qvmi_regs_x86_get(const struct qvmi_regs_x86 *r, unsigned int i,
+			       const char **name, uint64_t *value);
 
 /* ---- scanning ---------------------------------------------------------- */
 
@@ -963,20 +1001,26 @@ QVMI_API void qvmi_linux_vma_list_deinit(struct qvmi_linux_vma_list *list);
 /*
  * A process's argument or environment block (mm->arg_start..arg_end,
  * env_start..env_end), read through its page table: NUL-separated strings.
- * On success *ret is malloc'd and NUL-terminated past *len; free() it.
+ * On success ret->data holds ret->len bytes and a NUL past them; release it
+ * with qvmi_linux_args_deinit.
  * -EFAULT if the pages are not present (swapped out, or not yet touched),
  * also when only a later page is missing; -E2BIG when the block is longer
  * than QVMI_LINUX_ARGS_MAX bytes.  A block read in part is never returned
- * as if whole: on any error *ret is NULL and *len 0.
+ * as if whole: on any error ret->data is NULL and ret->len 0.
  */
 enum { QVMI_LINUX_ARGS_MAX = 4096 * 32 };
 enum qvmi_linux_args {
 	QVMI_LINUX_CMDLINE = 0,
 	QVMI_LINUX_ENVIRON = 1,
 };
+struct qvmi_linux_args_block {
+	char *data;
+	size_t len;
+};
 QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
-				  enum qvmi_linux_args which, char **ret,
-				  size_t *len);
+				  enum qvmi_linux_args which,
+				  struct qvmi_linux_args_block *ret);
+QVMI_API void qvmi_linux_args_deinit(struct qvmi_linux_args_block *block);
 
 /*
  * The kernel log (dmesg): the lockless printk ring buffer of 5.10+ (prb),

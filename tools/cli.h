@@ -30,12 +30,22 @@ struct cli {
 	const char *isf; /* --isf FILE (Linux types and symbols) */
 	const char *system_map; /* --system-map FILE (Linux symbols) */
 	const char *cache_dir; /* --cache-dir DIR (layout, profiles) */
+	const char *domain; /* --domain NAME (libvirt) */
+	const char *connect; /* --connect URI (libvirt) */
 	unsigned int sources; /* --source shm,procmem,xp */
 	int timeout_ms; /* --timeout MS */
 	bool json; /* --json */
 	int verbose; /* -v */
 	struct qvmi_ctx *ctx;
 };
+
+/* --domain (tools/cli-domain.c): a static qvmi cannot load libvirt, so
+ * it runs its dynamic twin, qvmi-libvirt, with the same arguments, except
+ * for commands that may do without libvirt (cmd: the command's name);
+ * returns only if it need not (or, with an exit status > 0, if that
+ * failed). */
+int cli_domain_reexec(int argc, char **argv, const char *cmd);
+int cli_attach_domain(struct cli *cli);
 
 struct cli_cmd {
 	const char *name;
@@ -62,6 +72,8 @@ enum {
 	OPT_ISF,
 	OPT_SYSTEM_MAP,
 	OPT_CACHE_DIR,
+	OPT_DOMAIN,
+	OPT_CONNECT,
 	OPT_CMD_BASE = 1100, /* commands number their own options from here */
 };
 

@@ -375,8 +375,8 @@ static int args_cmd(struct cli *cli, const char *name, int argc, char **argv,
 {
 	struct qvmi_linux *lx = NULL;
 	struct json_object *a = NULL;
-	char *buf = NULL;
-	size_t len = 0, p;
+	struct qvmi_linux_args_block blk = { 0 };
+	size_t p;
 	int32_t pid;
 	int rc, err, i;
 
@@ -387,26 +387,26 @@ static int args_cmd(struct cli *cli, const char *name, int argc, char **argv,
 		qvmi_linux_destroy(lx);
 		return 2;
 	}
-	err = qvmi_linux_proc_args(lx, pid, which, &buf, &len);
+	err = qvmi_linux_proc_args(lx, pid, which, &blk);
 	if (err) {
 		rc = cli_fail(cli, name, err);
 		goto out;
 	}
 	if (cli->json)
 		a = json_object_new_array();
-	for (p = 0; p < len; p += strlen(buf + p) + 1) {
+	for (p = 0; p < blk.len; p += strlen(blk.data + p) + 1) {
 		if (a)
-			json_object_array_add(a, jstr(buf + p));
+			json_object_array_add(a, jstr(blk.data + p));
 		else if (which == QVMI_LINUX_CMDLINE)
-			printf("%s%s", p ? " " : "", buf + p);
+			printf("%s%s", p ? " " : "", blk.data + p);
 		else
-			printf("%s\n", buf + p);
+			printf("%s\n", blk.data + p);
 	}
 	if (!a && which == QVMI_LINUX_CMDLINE)
 		putchar('\n');
 	rc = cli_result(cli, name, a, 0);
 out:
-	free(buf);
+	qvmi_linux_args_deinit(&blk);
 	qvmi_linux_destroy(lx);
 	return rc;
 }

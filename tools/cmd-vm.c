@@ -181,124 +181,29 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 /* ---- regs ------------------------------------------------------------- */
 
-struct reg_desc {
-	const char *name;
-	size_t off;
-	uint64_t valid;
-};
-
-#define R(n, v)                                          \
-	{                                                \
-#n, offsetof(struct qvmi_regs_x86, n), v \
-	}
-static const struct reg_desc reg_descs[] = {
-	R(rax, QVMI_REGS_GPR),
-	R(rbx, QVMI_REGS_GPR),
-	R(rcx, QVMI_REGS_GPR),
-	R(rdx, QVMI_REGS_GPR),
-	R(rsi, QVMI_REGS_GPR),
-	R(rdi, QVMI_REGS_GPR),
-	R(rbp, QVMI_REGS_GPR),
-	R(rsp, QVMI_REGS_GPR),
-	R(r8, QVMI_REGS_GPR),
-	R(r9, QVMI_REGS_GPR),
-	R(r10, QVMI_REGS_GPR),
-	R(r11, QVMI_REGS_GPR),
-	R(r12, QVMI_REGS_GPR),
-	R(r13, QVMI_REGS_GPR),
-	R(r14, QVMI_REGS_GPR),
-	R(r15, QVMI_REGS_GPR),
-	R(rip, QVMI_REGS_GPR),
-	R(rflags, QVMI_REGS_GPR),
-	R(cs, QVMI_REGS_SEG),
-	R(ss, QVMI_REGS_SEG),
-	R(ds, QVMI_REGS_SEG),
-	R(es, QVMI_REGS_SEG),
-	R(fs, QVMI_REGS_SEG),
-	R(gs, QVMI_REGS_SEG),
-	R(fs_base, QVMI_REGS_BASES),
-	R(gs_base, QVMI_REGS_BASES),
-	R(kernel_gs_base, QVMI_REGS_KGS),
-	R(cr0, QVMI_REGS_CR),
-	R(cr2, QVMI_REGS_CR),
-	R(cr3, QVMI_REGS_CR),
-	R(cr4, QVMI_REGS_CR),
-	R(cr8, QVMI_REGS_CR8),
-	R(efer, QVMI_REGS_CR),
-	R(gdt_base, QVMI_REGS_TABLES),
-	R(gdt_limit, QVMI_REGS_TABLES),
-	R(idt_base, QVMI_REGS_TABLES),
-	R(idt_limit, QVMI_REGS_TABLES),
-	R(dr0, QVMI_REGS_DR),
-	R(dr1, QVMI_REGS_DR),
-	R(dr2, QVMI_REGS_DR),
-	R(dr3, QVMI_REGS_DR),
-	R(dr6, QVMI_REGS_DR),
-	R(dr7, QVMI_REGS_DR),
-};
-#undef R
-
-static uint64_t reg_val(const struct qvmi_regs_x86 *r, const struct reg_desc *d)
-{
-	uint64_t v;
-
-	memcpy(&v, (const char *)r + d->off, sizeof(v));
-	return v;
-}
-
-/* The name a register has on this vCPU: eax..eip, eflags on a 32-bit
- * one (QVMI_REGS_GPR32), where r8..r15 do not exist (NULL). */
-static const char *reg_name(const struct qvmi_regs_x86 *r,
-			    const struct reg_desc *d)
-{
-	static const struct {
-		size_t off;
-		const char *name;
-	} r32[] = {
-#define N(f, n) { offsetof(struct qvmi_regs_x86, f), n }
-		N(rax, "eax"),	     N(rbx, "ebx"), N(rcx, "ecx"),
-		N(rdx, "edx"),	     N(rsi, "esi"), N(rdi, "edi"),
-		N(rbp, "ebp"),	     N(rsp, "esp"), N(rip, "eip"),
-		N(rflags, "eflags"), N(r8, NULL),   N(r9, NULL),
-		N(r10, NULL),	     N(r11, NULL),  N(r12, NULL),
-		N(r13, NULL),	     N(r14, NULL),  N(r15, NULL),
-#undef N
-	};
-
-	if (!(r->valid & QVMI_REGS_GPR32) || d->valid != QVMI_REGS_GPR)
-		return d->name;
-	for (size_t i = 0; i < QVMI_ARRAY_SIZE_(r32); i++)
-		if (r32[i].off == d->off)
-			return r32[i].name;
-	return d->name;
-}
-
 static void regs_print(unsigned int vcpu, const struct qvmi_regs_x86 *r,
 		       struct json_object *arr)
 {
 	struct json_object *o = arr ? json_object_new_object() : NULL;
-	size_t i;
-	int col = 0;
+	const char *name;
+	uint64_t v;
+	int col = 0, err;
 
 	if (o)
 		json_object_object_add(o, "vcpu",
 				       json_object_new_int((int)vcpu));
 	else
 		printf("vCPU %u:\n", vcpu);
-	for (i = 0; i < QVMI_ARRAY_SIZE_(reg_descs); i++) {
-		const struct reg_desc *d = &reg_descs[i];
-
-		const char *name = reg_name(r, d);
-
-		if (!(r->valid & d->valid) || !name)
+	for (unsigned int i = 0;
+	     (err = qvmi_regs_x86_get(r, i, &name, &v)) != -ERANGE; i++) {
+		if (err) /* not in r: what the source cannot give */
 			continue;
 		if (o) {
-			json_object_object_add(
-				o, name, json_object_new_uint64(reg_val(r, d)));
+			json_object_object_add(o, name,
+					       json_object_new_uint64(v));
 			continue;
 		}
-		printf("  %-14s %016llx", name,
-		       (unsigned long long)reg_val(r, d));
+		printf("  %-14s %016llx", name, (unsigned long long)v);
 		if (++col % 3 == 0)
 			putchar('\n');
 	}

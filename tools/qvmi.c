@@ -22,6 +22,8 @@
 #define TARGET_HELP                                                               \
 	"target (one of; may also come before COMMAND):\n"                        \
 	"  --qmp PATH       live VM by its QMP socket (fastest source found)\n"   \
+	"  --domain NAME    running libvirt domain (QMP through libvirt)\n"       \
+	"  --connect URI    libvirt URI for --domain (default: libvirt's)\n"      \
 	"  --gdb PATH       QEMU gdbstub socket: registers, breakpoints, step;\n" \
 	"                   with --qmp, QMP gives memory and the gdbstub\n"       \
 	"                   registers and control\n"                              \
@@ -179,6 +181,8 @@ static const struct option global_opts[] = {
 	{ "isf", required_argument, NULL, OPT_ISF },
 	{ "system-map", required_argument, NULL, OPT_SYSTEM_MAP },
 	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "connect", required_argument, NULL, OPT_CONNECT },
 	{ "verbose", no_argument, NULL, 'v' },
 };
 
@@ -245,6 +249,12 @@ int cli_global_opt(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_CACHE_DIR:
 		cli->cache_dir = arg;
+		return 1;
+	case OPT_DOMAIN:
+		cli->domain = arg;
+		return 1;
+	case OPT_CONNECT:
+		cli->connect = arg;
 		return 1;
 	case OPT_JSON:
 		cli->json = true;
@@ -336,10 +346,11 @@ static int attach_gdb(struct cli *cli)
 
 	/* QMP held by another client (-EBUSY, told within a second): the
 	 * gdbstub does without it, as with --gdb alone (running). */
-	if (cli->qmp && (err = qvmi_vm_state(cli->ctx, &st)))
+	if ((cli->qmp || cli->domain) && (err = qvmi_vm_state(cli->ctx, &st)))
 		st = err == -EBUSY ? QVMI_VM_RUNNING : QVMI_VM_UNKNOWN;
 	if (err == -EBUSY)
-		fprintf(stderr, "qvmi: %s: %s\n", cli->qmp,
+		fprintf(stderr, "qvmi: %s: %s\n",
+			cli->qmp ? cli->qmp : cli->domain,
 			qvmi_errmsg(cli->ctx));
 	QVMI_OPTS(qvmi_gdb_opts, gopts, .timeout_ms = cli->timeout_ms,
 		  .resume = st == QVMI_VM_RUNNING);
@@ -392,24 +403,27 @@ static int attach_listen(struct cli *cli)
 int cli_attach(struct cli *cli)
 {
 	int n = !!cli->qmp + !!cli->dump + !!cli->pmem + !!cli->session +
-		!!cli->session_listen,
+		!!cli->session_listen + !!cli->domain,
 	    err;
 
 	if (n == 0 && !cli->gdb) {
 		return cli_error(cli, NULL, -EINVAL,
-				 "no target: give --qmp PATH, --gdb PATH or "
-				 "--dump FILE (see qvmi --help)");
+				 "no target: give --qmp PATH, --domain NAME, "
+				 "--gdb PATH or --dump FILE (see qvmi --help)");
 	}
 	if (n > 1) {
 		return cli_error(cli, NULL, -EINVAL,
-				 "give only one of --qmp, --dump, --pmem, "
-				 "--session, --session-listen");
+				 "give only one of --qmp, --domain, --dump, "
+				 "--pmem, --session, --session-listen");
 	}
 	if (cli->gdb &&
 	    (cli->dump || cli->pmem || cli->session || cli->session_listen)) {
 		return cli_error(cli, NULL, -EINVAL,
-				 "--gdb goes with --qmp or alone");
+				 "--gdb goes with --qmp, --domain or alone");
 	}
+	if (cli->connect && !cli->domain)
+		return cli_error(cli, NULL, -EINVAL,
+				 "--connect goes with --domain");
 	qvmi_set_log(cli->ctx, log_stderr, NULL,
 		     cli->verbose ? QVMI_LOG_DEBUG : QVMI_LOG_WARN);
 	if (cli->dump) {
@@ -427,9 +441,11 @@ int cli_attach(struct cli *cli)
 		if (err)
 			return cli_fail(cli, cli->qmp, err);
 	}
+	if (cli->domain && (err = cli_attach_domain(cli)))
+		return err;
 	if (cli->gdb)
 		return attach_gdb(cli);
-	if (cli->qmp)
+	if (cli->qmp || cli->domain)
 		return 0;
 	if (cli->session) {
 		QVMI_OPTS(qvmi_session_opts, sopts, .key_path = cli->key,
@@ -576,6 +592,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cmd = cli_find_cmd(argv[optind]);
+	r = cli_domain_reexec(argc, argv, cmd ? cmd->name : NULL);
+	if (r > 0)
+		return r;
 	if (!cmd) {
 		fprintf(stderr, "qvmi: unknown command '%s'\n", argv[optind]);
 		usage(stderr);

@@ -118,8 +118,7 @@ struct pid_args {
 		struct qvmi_linux_vma_list vmas;
 		struct {
 			int which;
-			char *buf;
-			size_t len;
+			struct qvmi_linux_args_block blk;
 		} args;
 	};
 };
@@ -169,8 +168,7 @@ static int args_fn(struct qvmi_ctx *ctx, struct qvmi_linux *lx, void *arg)
 {
 	struct pid_args *a = arg;
 
-	return qvmi_linux_proc_args(lx, a->pid, a->args.which, &a->args.buf,
-				    &a->args.len);
+	return qvmi_linux_proc_args(lx, a->pid, a->args.which, &a->args.blk);
 }
 
 /* The NUL-separated strings of pid's block, as a list of str. */
@@ -186,16 +184,16 @@ static PyObject *args_list(PyObject *self, PyObject *args, int which)
 	    py_lx_run(self, args_fn, &a, NULL))
 		return NULL;
 	r = PyList_New(0);
-	for (p = 0; r && p < a.args.len; p += n + 1) {
+	for (p = 0; r && p < a.args.blk.len; p += n + 1) {
 		PyObject *s;
 
-		n = strnlen(a.args.buf + p, a.args.len - p);
-		s = py_str(a.args.buf + p, n);
+		n = strnlen(a.args.blk.data + p, a.args.blk.len - p);
+		s = py_str(a.args.blk.data + p, n);
 		if (!s || PyList_Append(r, s))
 			Py_CLEAR(r);
 		Py_XDECREF(s);
 	}
-	free(a.args.buf);
+	qvmi_linux_args_deinit(&a.args.blk);
 	return r;
 }
 

@@ -16,6 +16,7 @@
 struct attach_args {
 	struct py_vm *vm;
 	const char *qmp, *dump, *pmem, *session, *key, *gdb, *raw_map;
+	const char *domain, *connect; /* a libvirt domain and URI */
 	int timeout_ms;
 };
 
@@ -41,9 +42,11 @@ static int attach_one(struct qvmi_ctx *ctx, void *arg)
 		QVMI_OPTS(qvmi_pmem_opts, o, .timeout_ms = a->timeout_ms);
 		return qvmi_attach_pmem(ctx, a->pmem, &o);
 	}
-	if (a->qmp) {
+	if (a->qmp || a->domain) {
 		QVMI_OPTS(qvmi_attach_opts, o, .timeout_ms = a->timeout_ms);
-		err = qvmi_attach_qmp(ctx, a->qmp, &o);
+		err = a->qmp ? qvmi_attach_qmp(ctx, a->qmp, &o) :
+			       qvmi_attach_domain(ctx, a->domain, a->connect,
+						  &o);
 		if (!err && a->gdb && qvmi_vm_state(ctx, &st))
 			st = QVMI_VM_UNKNOWN;
 	}
@@ -67,19 +70,21 @@ static int attach_fn(struct qvmi_ctx *ctx, void *arg)
 
 static int check_targets(const struct attach_args *a)
 {
-	int n = !!a->qmp + !!a->dump + !!a->pmem + !!a->session;
+	int n = !!a->qmp + !!a->dump + !!a->pmem + !!a->session + !!a->domain;
 
 	if (n == 0 && !a->gdb)
-		PyErr_SetString(
-			PyExc_TypeError,
-			"VM() needs qmp=, dump=, pmem=, session= or gdb=");
+		PyErr_SetString(PyExc_TypeError,
+				"VM() needs qmp=, domain=, dump=, pmem=, "
+				"session= or gdb=");
 	else if (n > 1)
 		PyErr_SetString(PyExc_TypeError,
-				"VM(): give only one of qmp=, dump=, pmem=, "
-				"session=");
-	else if (a->gdb && !a->qmp && n)
+				"VM(): give only one of qmp=, domain=, dump=, "
+				"pmem=, session=");
+	else if (a->gdb && !a->qmp && !a->domain && n)
 		PyErr_SetString(PyExc_TypeError,
-				"VM(): gdb= goes with qmp= or alone");
+				"VM(): gdb= goes with qmp=, domain= or alone");
+	else if (a->connect && !a->domain)
+		PyErr_SetString(PyExc_TypeError, "connect= goes with domain=");
 	else if (a->session && !a->key)
 		PyErr_SetString(PyExc_TypeError, "VM(session=) needs key=");
 	else if (a->raw_map && !a->dump)
@@ -91,17 +96,19 @@ static int check_targets(const struct attach_args *a)
 
 static int vm_init(PyObject *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = { "qmp", "dump",    "pmem",    "session", "key",
-				  "gdb", "raw_map", "timeout", NULL };
+	static char *kwlist[] = { "qmp",    "dump",    "pmem",	  "session",
+				  "key",    "gdb",     "raw_map", "timeout",
+				  "domain", "connect", NULL };
 	struct py_vm *vm = (struct py_vm *)self;
 	struct attach_args a = { .vm = (struct py_vm *)self };
 	struct qvmi_ctx *ctx = NULL;
 	double timeout = 5.0;
 	int err;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|$zzzzzzzd", kwlist, &a.qmp,
-					 &a.dump, &a.pmem, &a.session, &a.key,
-					 &a.gdb, &a.raw_map, &timeout))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|$zzzzzzzdzz", kwlist,
+					 &a.qmp, &a.dump, &a.pmem, &a.session,
+					 &a.key, &a.gdb, &a.raw_map, &timeout,
+					 &a.domain, &a.connect))
 		return -1;
 	if (check_targets(&a))
 		return -1;
@@ -360,96 +367,25 @@ static int regs_fn(struct qvmi_ctx *ctx, void *arg)
 	return qvmi_get_regs(ctx, a->vcpu, &a->r);
 }
 
-/* Names and order as `qvmi regs` prints them (tools/cmd-vm.c). */
-#define R(n, v)                                          \
-	{                                                \
-#n, offsetof(struct qvmi_regs_x86, n), v \
-	}
-static const struct {
-	const char *name;
-	size_t off;
-	uint64_t valid;
-} reg_descs[] = {
-	R(rax, QVMI_REGS_GPR),
-	R(rbx, QVMI_REGS_GPR),
-	R(rcx, QVMI_REGS_GPR),
-	R(rdx, QVMI_REGS_GPR),
-	R(rsi, QVMI_REGS_GPR),
-	R(rdi, QVMI_REGS_GPR),
-	R(rbp, QVMI_REGS_GPR),
-	R(rsp, QVMI_REGS_GPR),
-	R(r8, QVMI_REGS_GPR),
-	R(r9, QVMI_REGS_GPR),
-	R(r10, QVMI_REGS_GPR),
-	R(r11, QVMI_REGS_GPR),
-	R(r12, QVMI_REGS_GPR),
-	R(r13, QVMI_REGS_GPR),
-	R(r14, QVMI_REGS_GPR),
-	R(r15, QVMI_REGS_GPR),
-	R(rip, QVMI_REGS_GPR),
-	R(rflags, QVMI_REGS_GPR),
-	R(cs, QVMI_REGS_SEG),
-	R(ss, QVMI_REGS_SEG),
-	R(ds, QVMI_REGS_SEG),
-	R(es, QVMI_REGS_SEG),
-	R(fs, QVMI_REGS_SEG),
-	R(gs, QVMI_REGS_SEG),
-	R(fs_base, QVMI_REGS_BASES),
-	R(gs_base, QVMI_REGS_BASES),
-	R(kernel_gs_base, QVMI_REGS_KGS),
-	R(cr0, QVMI_REGS_CR),
-	R(cr2, QVMI_REGS_CR),
-	R(cr3, QVMI_REGS_CR),
-	R(cr4, QVMI_REGS_CR),
-	R(cr8, QVMI_REGS_CR8),
-	R(efer, QVMI_REGS_CR),
-	R(gdt_base, QVMI_REGS_TABLES),
-	R(gdt_limit, QVMI_REGS_TABLES),
-	R(idt_base, QVMI_REGS_TABLES),
-	R(idt_limit, QVMI_REGS_TABLES),
-	R(dr0, QVMI_REGS_DR),
-	R(dr1, QVMI_REGS_DR),
-	R(dr2, QVMI_REGS_DR),
-	R(dr3, QVMI_REGS_DR),
-	R(dr6, QVMI_REGS_DR),
-	R(dr7, QVMI_REGS_DR),
-};
-#undef R
-
-/* The name `qvmi regs` gives a register on this vCPU: eax..eip, eflags on
- * a 32-bit one (QVMI_REGS_GPR32), where r8..r15 do not exist (NULL). */
-static const char *reg_name(const struct qvmi_regs_x86 *r, size_t i)
-{
-	static const char *const r32[] = {
-		"eax", "ebx", "ecx", "edx", "esi", "edi",
-		"ebp", "esp", NULL,  NULL,  NULL,  NULL,
-		NULL,  NULL,  NULL,  NULL,  "eip", "eflags",
-	};
-
-	/* reg_descs starts with rax..r15, rip, rflags in this order */
-	if ((r->valid & QVMI_REGS_GPR32) && i < sizeof(r32) / sizeof(r32[0]))
-		return r32[i];
-	return reg_descs[i].name;
-}
-
 static PyObject *vm_regs(PyObject *self, PyObject *args)
 {
 	struct regs_args a = { 0 };
 	const char *name;
 	PyObject *d, *v;
 	uint64_t x;
+	int err;
 
 	if (!PyArg_ParseTuple(args, "|O&:regs", py_conv_vcpu, &a.vcpu) ||
 	    py_vm_call((struct py_vm *)self, regs_fn, &a, NULL))
 		return NULL;
 	d = PyDict_New();
-	for (size_t i = 0; d && i < sizeof(reg_descs) / sizeof(reg_descs[0]);
+	/* names and order as `qvmi regs` prints them; left out: what the
+	 * source cannot give */
+	for (unsigned int i = 0;
+	     d && (err = qvmi_regs_x86_get(&a.r, i, &name, &x)) != -ERANGE;
 	     i++) {
-		name = reg_name(&a.r, i);
-		/* left out: what the source cannot give */
-		if (!(a.r.valid & reg_descs[i].valid) || !name)
+		if (err)
 			continue;
-		memcpy(&x, (const char *)&a.r + reg_descs[i].off, sizeof(x));
 		v = PyLong_FromUnsignedLongLong(x);
 		if (!v || PyDict_SetItemString(d, name, v)) {
 			Py_XDECREF(v);
@@ -741,9 +677,12 @@ PyTypeObject py_vm_type = {
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
 	.tp_doc =
 		"VM(*, qmp=None, dump=None, pmem=None, session=None, key=None,\n"
-		"   gdb=None, raw_map=None, timeout=5.0)\n\n"
-		"A VM to introspect: qmp= QEMU's QMP socket; dump= an ELF "
-		"core or raw\nimage (raw_map='GPA:SIZE[@OFF],...'); pmem= a "
+		"   gdb=None, raw_map=None, timeout=5.0, domain=None, "
+		"connect=None)\n\n"
+		"A VM to introspect: qmp= QEMU's QMP socket; domain= a "
+		"running libvirt\ndomain's name (connect= libvirt's URI, "
+		"default libvirt's own; QMP\ngoes through libvirt); dump= an "
+		"ELF core or raw\nimage (raw_map='GPA:SIZE[@OFF],...'); pmem= a "
 		"pmemaccess socket;\nsession= a qvmid session (unix path, "
 		"tcp:HOST:PORT, vsock:CID:PORT)\nwith key= its key file; "
 		"gdb= QEMU's gdbstub socket (registers,\nbreakpoints; with "

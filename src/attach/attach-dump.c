@@ -124,6 +124,7 @@ QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 	const char *raw_map = QVMI_OPTS_GET(opts, raw_map, NULL);
 	const char *format = QVMI_OPTS_GET(opts, format, NULL);
 	enum dump_fmt fmt = F_UNKNOWN;
+	struct stat st;
 	int fd, err;
 
 	if (!ctx)
@@ -136,6 +137,11 @@ QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 	fd = open_dump(ctx, path);
 	if (fd < 0)
 		return fd;
+	if (fstat(fd, &st)) {
+		err = qvmi__err(ctx, -errno, "dump: cannot stat %s", path);
+		close(fd);
+		return err;
+	}
 	err = pick_format(ctx, fd, format, raw_map, &fmt);
 	if (!err && fmt != F_RAW && raw_map)
 		err = qvmi__err(ctx, -EINVAL,
@@ -160,6 +166,13 @@ QVMI_API int qvmi_attach_dump(struct qvmi_ctx *ctx, const char *path,
 		return err;
 	}
 	ctx->backend = fmt_names[fmt];
+	/* The file's identity and last change: a rewritten file (ctime
+	 * cannot be set back) is another image. */
+	qvmi__mem_id_set(ctx, "file %ju %ju %jd %jd.%09ld %jd.%09ld",
+			 (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+			 (intmax_t)st.st_size, (intmax_t)st.st_mtim.tv_sec,
+			 st.st_mtim.tv_nsec, (intmax_t)st.st_ctim.tv_sec,
+			 st.st_ctim.tv_nsec);
 	qvmi__vm_state_changed(ctx, QVMI_VM_FROZEN);
 	qvmi__clear_err(ctx);
 	return 0;

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "core/internal.h"
+#include "attach-qmp.h"
 #include "layout-cache.h"
 #include "layout.h"
 #include "proto/hmp.h"
@@ -52,6 +53,9 @@ struct qvmi_qmp_lazy {
 	char busy_msg[QVMI_ERRMSG_MAX];
 	uint64_t dev, ino;
 	int64_t ctime_s, ctime_ns;
+	/* Not a socket path (a libvirt domain): opened through o. */
+	bool opener;
+	struct qvmi_qmp_opener o;
 };
 
 static bool is_memory_kind(const char *kind)
@@ -446,9 +450,10 @@ static int lazy_connect(struct qvmi_ctx *ctx)
 
 	if (!z)
 		return qvmi__err(ctx, -ENOTCONN, "not attached over QMP");
-	if (stat(z->path, &st) || st.st_dev != z->dev || st.st_ino != z->ino ||
-	    st.st_ctim.tv_sec != z->ctime_s ||
-	    st.st_ctim.tv_nsec != z->ctime_ns)
+	if (!z->opener &&
+	    (stat(z->path, &st) || st.st_dev != z->dev || st.st_ino != z->ino ||
+	     st.st_ctim.tv_sec != z->ctime_s ||
+	     st.st_ctim.tv_nsec != z->ctime_ns))
 		return qvmi__err(ctx, -ESTALE,
 				 "QMP: %s is not the socket attached to "
 				 "(QEMU restarted?)",
@@ -456,7 +461,8 @@ static int lazy_connect(struct qvmi_ctx *ctx)
 	if (z->busy)
 		return qvmi__err(ctx, z->busy, "%s", z->busy_msg);
 	qvmi__log(ctx, QVMI_LOG_INFO, "attach: connecting to QMP on first use");
-	err = qvmi__qmp_open(ctx, z->path, z->timeout_ms, &q);
+	err = z->opener ? z->o.open(ctx, &z->o, z->timeout_ms, &q) :
+			  qvmi__qmp_open(ctx, z->path, z->timeout_ms, &q);
 	if (err == -EBUSY) {
 		z->busy = err;
 		snprintf(z->busy_msg, sizeof(z->busy_msg), "%s",
@@ -483,12 +489,16 @@ static int lazy_connect(struct qvmi_ctx *ctx)
 
 /* Identity and control of a cached attach, QMP deferred. */
 static int cached_identity(struct qvmi_ctx *ctx, const struct qvmi_layout *c,
-			   int timeout_ms)
+			   int timeout_ms, const struct qvmi_qmp_opener *o)
 {
 	struct qvmi_qmp_lazy *z = calloc(1, sizeof(*z));
 
 	if (!z)
 		return -ENOMEM;
+	if (o) {
+		z->opener = true;
+		z->o = *o;
+	}
 	snprintf(z->path, sizeof(z->path), "%s", c->sock);
 	z->timeout_ms = timeout_ms;
 	z->dev = c->sock_dev;
@@ -509,7 +519,7 @@ static int cached_identity(struct qvmi_ctx *ctx, const struct qvmi_layout *c,
  * the cached layout, built as a full attach builds one.  Any failure
  * leaves ctx as it was, the reason logged. */
 static int attach_cached(struct qvmi_ctx *ctx, struct qvmi_layout *l,
-			 int timeout_ms)
+			 int timeout_ms, const struct qvmi_qmp_opener *o)
 {
 	char why[320] = "out of memory";
 	int err = qvmi__layout_load(l, ctx->cache_dir, why, sizeof(why));
@@ -518,7 +528,7 @@ static int attach_cached(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 		snprintf(why, sizeof(why), "%s", qvmi_errmsg(ctx));
 	if (!err && !qvmi__layout_cacheable(l, why, sizeof(why)))
 		err = -ESTALE; /* a range its source no longer serves */
-	if (!err && (err = cached_identity(ctx, l, timeout_ms)))
+	if (!err && (err = cached_identity(ctx, l, timeout_ms, o)))
 		snprintf(why, sizeof(why), "%s", strerror(-err));
 	if (!err)
 		err = qvmi__lay_set(ctx, l, l->allow, true);
@@ -588,17 +598,28 @@ QVMI_API int qvmi_attach_qmp(struct qvmi_ctx *ctx, const char *qmp_path,
 	return qvmi__attach_qmp_ex(ctx, qmp_path, -1, 0, opts);
 }
 
-int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
-			int qemu_pid, const struct qvmi_attach_opts *opts)
+/* Drop what an attach was handed when it cannot start. */
+static void drop_conn(int fd, struct qvmi_qmp *conn)
+{
+	if (fd >= 0)
+		close(fd);
+	qvmi__qmp_close(conn);
+}
+
+/* One of: a socket path, a connected socket fd, an open connection
+ * (taken in both cases). */
+static int attach_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
+		     struct qvmi_qmp *conn, int qemu_pid,
+		     const struct qvmi_attach_opts *opts,
+		     const struct qvmi_qmp_opener *o)
 {
 	struct attach a = { .ctx = ctx, .pid = qemu_pid };
 	unsigned int allow = 0;
 	int timeout_ms = 0, err;
 	bool cache = false, no_cache = false;
 
-	if (!ctx || (fd >= 0) == !!qmp_path) {
-		if (fd >= 0)
-			close(fd);
+	if (!ctx || (fd >= 0) + !!qmp_path + !!conn != 1) {
+		drop_conn(fd, conn);
 		return -EINVAL;
 	}
 	qvmi__clear_err(ctx);
@@ -609,8 +630,7 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 	if (!err && !a.l)
 		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 	if (err) {
-		if (fd >= 0)
-			close(fd);
+		drop_conn(fd, conn);
 		return err;
 	}
 	/* The socket's identity is taken before connecting: a QEMU that
@@ -620,15 +640,27 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 	    !qvmi__layout_sock_id(qmp_path, a.l)) {
 		cache = true;
 		a.l->allow = allow;
-		if (!attach_cached(ctx, a.l, timeout_ms)) {
+		if (!attach_cached(ctx, a.l, timeout_ms, NULL)) {
 			free(a.l);
 			return 0;
 		}
 		memset(a.l, 0, sizeof(*a.l));
 		qvmi__layout_sock_id(qmp_path, a.l);
 	}
-	err = qmp_path ? qvmi__qmp_open(ctx, qmp_path, timeout_ms, &a.q) :
-			 qvmi__qmp_open_fd(ctx, fd, timeout_ms ?: 5000, &a.q);
+	if (o && !no_cache) { /* the opener's key names this QEMU */
+		cache = true;
+		snprintf(a.l->sock, sizeof(a.l->sock), "%s", o->key);
+	}
+	if (conn) {
+		a.q = conn;
+		qvmi__qmp_set_timeout(conn, timeout_ms);
+		err = 0;
+	} else {
+		err = qmp_path ?
+			      qvmi__qmp_open(ctx, qmp_path, timeout_ms, &a.q) :
+			      qvmi__qmp_open_fd(ctx, fd, timeout_ms ?: 5000,
+						&a.q);
+	}
 	if (!err) {
 		ctx->qmp = a.q;
 		ctx->qmp_close = qvmi__qmp_close;
@@ -639,5 +671,45 @@ int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 		qvmi__detach(ctx);
 	else /* sources that did not apply left their reasons behind */
 		qvmi__clear_err(ctx);
+	return err;
+}
+
+int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
+			int qemu_pid, const struct qvmi_attach_opts *opts)
+{
+	return attach_ex(ctx, qmp_path, fd, NULL, qemu_pid, opts, NULL);
+}
+
+int qvmi__attach_qmp_conn(struct qvmi_ctx *ctx, struct qvmi_qmp *q,
+			  int qemu_pid, const struct qvmi_attach_opts *opts,
+			  const struct qvmi_qmp_opener *o)
+{
+	return attach_ex(ctx, NULL, -1, q, qemu_pid, opts, o);
+}
+
+int qvmi__attach_cached_opener(struct qvmi_ctx *ctx,
+			       const struct qvmi_qmp_opener *o,
+			       const struct qvmi_attach_opts *opts)
+{
+	unsigned int allow = 0;
+	int timeout_ms = 0, err;
+	bool no_cache = false;
+	struct qvmi_layout *l;
+
+	qvmi__clear_err(ctx);
+	err = attach_opts(ctx, opts, &allow, &timeout_ms, &no_cache);
+	if (err || no_cache)
+		return err ? err : -ENOENT;
+	if (ctx->qmp || ctx->ctl || ctx->sources)
+		return qvmi__err(ctx, -EBUSY, "attach: context already in use");
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return qvmi__err(ctx, -ENOMEM, "out of memory");
+	/* No file names the QEMU: the cached pid and its start time do
+	 * (qvmi__layout_load), the socket identity stays zero. */
+	snprintf(l->sock, sizeof(l->sock), "%s", o->key);
+	l->allow = allow;
+	err = attach_cached(ctx, l, timeout_ms, o);
+	free(l);
 	return err;
 }

@@ -49,17 +49,6 @@ enum {
 	PRUNE_MAX = 1024, /* directory entries looked at per save */
 };
 
-#define FNV_INIT 0xcbf29ce484222325ull
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
 bool qvmi__layout_enabled(void)
 {
 	const char *e = getenv("QVMI_NO_LAYOUT_CACHE");
@@ -76,7 +65,7 @@ static int layout_path(const char *dir, const char *sock, char *buf,
 	if (err)
 		return err;
 	n = snprintf(buf, size, "%s/layout-%016" PRIx64, d,
-		     fnv(FNV_INIT, sock, strlen(sock)));
+		     qvmi__fnv1a(QVMI_FNV_INIT, sock, strlen(sock)));
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 

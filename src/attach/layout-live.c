@@ -50,14 +50,6 @@ struct qvmi_lay {
 
 static void lay_free(struct qvmi_ctx *ctx);
 
-static int64_t mono_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void lay_event_cb(const char *event, struct json_object *ev, void *arg)
 {
 	struct qvmi_ctx *ctx = arg;
@@ -130,7 +122,7 @@ void qvmi__lay_save(struct qvmi_ctx *ctx, uint64_t pre_hash)
 		return;
 	if (lay->await_run || ctx->vm_prelaunch) {
 		snprintf(why, sizeof(why), "QEMU has not run yet (-S)");
-	} else if (mono_ns(CLOCK_MONOTONIC) < lay->settle_until) {
+	} else if ((int64_t)qvmi__mono_ns() < lay->settle_until) {
 		snprintf(why, sizeof(why),
 			 "the firmware may still move ranges");
 	} else if (qvmi__layout_cacheable(&lay->l, why, sizeof(why))) {
@@ -160,7 +152,7 @@ void qvmi__layout_mark_stale(struct qvmi_ctx *ctx, int settle_ms)
 	if (!lay)
 		return;
 	ctx->lay_stale = true;
-	until = mono_ns(CLOCK_MONOTONIC) + (int64_t)settle_ms * 1000000;
+	until = (int64_t)qvmi__mono_ns() + (int64_t)settle_ms * 1000000;
 	if (settle_ms > 0 && until > lay->settle_until)
 		lay->settle_until = until;
 }
@@ -170,6 +162,7 @@ void qvmi__layout_mark_stale(struct qvmi_ctx *ctx, int settle_ms)
 static int64_t event_age_ms(struct json_object *ev)
 {
 	struct json_object *ts, *s, *us;
+	struct timespec wall;
 	int64_t then, now;
 
 	if (!json_object_object_get_ex(ev, "timestamp", &ts) ||
@@ -178,7 +171,8 @@ static int64_t event_age_ms(struct json_object *ev)
 		return 0;
 	then = json_object_get_int64(s) * 1000 +
 	       json_object_get_int64(us) / 1000;
-	now = mono_ns(CLOCK_REALTIME) / 1000000;
+	clock_gettime(CLOCK_REALTIME, &wall); /* QEMU's clock is the wall */
+	now = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
 	return now > then ? now - then : 0;
 }
 
@@ -240,7 +234,7 @@ int qvmi__layout_refresh(struct qvmi_ctx *ctx)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	lay->busy = true;
 	ctx->lay_stale = false;
-	lay->last_read = mono_ns(CLOCK_MONOTONIC_COARSE);
+	lay->last_read = qvmi__mono_coarse_ns();
 	memcpy(l->sock, lay->l.sock, sizeof(l->sock));
 	l->sock_dev = lay->l.sock_dev;
 	l->sock_ino = lay->l.sock_ino;
@@ -288,7 +282,7 @@ static void take_events(struct qvmi_ctx *ctx)
 void qvmi__layout_poll(struct qvmi_ctx *ctx)
 {
 	struct qvmi_lay *lay = ctx->lay;
-	int64_t now = mono_ns(CLOCK_MONOTONIC_COARSE);
+	int64_t now = qvmi__mono_coarse_ns();
 	char msg[QVMI_ERRMSG_MAX];
 	int saved;
 

@@ -27,17 +27,6 @@ enum {
 	SHM_MAX_FILES = 16, /* QEMU has one per memory backend */
 };
 
-#define FNV_INIT 0xcbf29ce484222325ull
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
 void qvmi__layout_copy(struct qvmi_layout *dst, const struct qvmi_layout *src)
 {
 	size_t n = QVMI_MIN(src->n, (size_t)QVMI_LAYOUT_MAX_RANGES);
@@ -151,12 +140,8 @@ static bool num(const char **s, unsigned int base, const char *ends,
 	int n = 0;
 
 	for (;; p++, n++) {
-		unsigned int d =
-			*p >= '0' && *p <= '9' ?
-				(unsigned int)(*p - '0') :
-			base == 16 && (*p | 0x20) >= 'a' && (*p | 0x20) <= 'f' ?
-				(unsigned int)((*p | 0x20) - 'a' + 10) :
-				base;
+		/* -1 (not a digit) is UINT_MAX here; a-f end a decimal */
+		unsigned int d = (unsigned int)qvmi__hexval(*p);
 
 		if (d >= base)
 			break;
@@ -207,12 +192,12 @@ static int cmp_wit(const void *x, const void *y)
 /* The witness: a hash of the set of mappings (sorted, duplicates once). */
 static uint64_t hash_wit(struct resolve *rs)
 {
-	uint64_t h = FNV_INIT;
+	uint64_t h = QVMI_FNV_INIT;
 
 	qsort(rs->w, rs->nw, sizeof(*rs->w), cmp_wit);
 	for (size_t i = 0; i < rs->nw; i++)
 		if (!i || cmp_wit(&rs->w[i - 1], &rs->w[i]))
-			h = fnv(h, rs->w[i].k, sizeof(rs->w[i].k));
+			h = qvmi__fnv1a(h, rs->w[i].k, sizeof(rs->w[i].k));
 	return h;
 }
 
@@ -495,6 +480,17 @@ static int check_coverage(struct qvmi_ctx *ctx, const struct qvmi_layout *l)
 	return 0;
 }
 
+/* The image is QEMU's guest RAM: this process, this start (a pid can be
+ * reused, its start time with it only across a host reboot). */
+static void set_mem_id(struct qvmi_ctx *ctx, struct qvmi_layout *l)
+{
+	uint64_t st = l->start_time;
+
+	ctx->mem_id[0] = '\0';
+	if (l->pid > 0 && (st || !qvmi__layout_start_time(l->pid, &st)))
+		qvmi__mem_id_set(ctx, "qemu %d %" PRIu64, l->pid, st);
+}
+
 int qvmi__layout_build(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 		       struct qvmi_qmp *q, unsigned int allow)
 {
@@ -519,6 +515,8 @@ int qvmi__layout_build(struct qvmi_ctx *ctx, struct qvmi_layout *l,
 	if (!err)
 		err = check_coverage(ctx, l);
 	free(b);
+	if (!err)
+		set_mem_id(ctx, l);
 	return err;
 }
 

@@ -5,6 +5,7 @@
  * $XDG_CACHE_HOME/qvmi, else ~/.cache/qvmi.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <fcntl.h>
@@ -120,3 +121,33 @@ int qvmi__pread_full(int fd, void *buf, size_t len, uint64_t off)
 	}
 	return 0;
 }
+
+void qvmi__mem_id_set(struct qvmi_ctx *ctx, const char *fmt, ...)
+{
+	char boot[40];
+	va_list ap;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	int n, err = fd < 0 ? -1 : qvmi__pread_full(fd, boot, 36, 0);
+
+	if (fd >= 0)
+		close(fd);
+	ctx->mem_id[0] = '\0';
+	if (err)
+		return;
+	boot[36] = '\0';
+	n = snprintf(ctx->mem_id, sizeof(ctx->mem_id), "%s ", boot);
+	va_start(ap, fmt);
+	if (vsnprintf(ctx->mem_id + n, sizeof(ctx->mem_id) - (size_t)n, fmt,
+		      ap) >= (int)(sizeof(ctx->mem_id) - (size_t)n))
+		ctx->mem_id[0] = '\0'; /* a cut id could name two images */
+	va_end(ap);
+}
+
+#define D(c, v) [c] = (v) + 1
+const uint8_t qvmi__hex_digit[256] = {
+	D('0', 0),  D('1', 1),	D('2', 2),  D('3', 3),	D('4', 4),  D('5', 5),
+	D('6', 6),  D('7', 7),	D('8', 8),  D('9', 9),	D('a', 10), D('b', 11),
+	D('c', 12), D('d', 13), D('e', 14), D('f', 15), D('A', 10), D('B', 11),
+	D('C', 12), D('D', 13), D('E', 14), D('F', 15),
+};
+#undef D

@@ -77,6 +77,7 @@ void qvmi__detach(struct qvmi_ctx *ctx)
 	ctx->vm_arch[0] = '\0';
 	ctx->vm_state = QVMI_VM_UNKNOWN;
 	ctx->qemu_pid = 0;
+	ctx->mem_id[0] = '\0';
 	ctx->backend = "none";
 	qvmi_cache_flush(ctx);
 }

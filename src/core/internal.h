@@ -103,6 +103,16 @@ static inline uint64_t qvmi__mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The coarse clock (a tick, ~4 ms, with no vDSO read of the TSC), for
+ * rate limits checked on every access; never compared with the above. */
+static inline int64_t qvmi__mono_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 struct qvmi_ctl;
 struct qvmi_ctl_ops {
 	const char *name;
@@ -195,6 +205,12 @@ struct qvmi_ctx {
 	char *cache_dir;
 	const char *backend;
 	int qemu_pid;
+	/* Which memory image this is (qvmi__mem_id_set): two attaches with
+	 * the same non-empty id read the same guest memory, the same QEMU
+	 * process or the same unchanged dump file in this host boot.  The
+	 * profile cache skips re-hashing the kallsyms tables it learnt from
+	 * this very image (profile.c).  "" when unknown. */
+	char mem_id[160];
 
 	/* ---- paging branch: guest-virtual memory (src/arch) ---- */
 	/* Caches above the page cache (the TLB) compare these: flush_gen
@@ -265,6 +281,32 @@ QVMI_HIDDEN bool qvmi__cache_file_ours(const struct stat *st);
  * half a file.  iov is consumed.  0 or negative errno. */
 struct iovec;
 QVMI_HIDDEN int qvmi__cache_write(const char *path, struct iovec *iov, int n);
+/* FNV-1a, 64-bit, from h (QVMI_FNV_INIT to start): the checksum of the
+ * cache files (layout, memo) and the layout's witness.  Not a defence
+ * against a crafted file: those are refused by owner and mode first. */
+#define QVMI_FNV_INIT 0xcbf29ce484222325ull
+static inline uint64_t qvmi__fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* A hex digit's value plus one, 0 for any other byte: the one digit table
+ * of every parser (QMP/HMP text, RSP packets, ISF escapes, /proc maps). */
+QVMI_HIDDEN extern const uint8_t qvmi__hex_digit[256];
+/* c's value as a hex digit, or -1. */
+static inline int qvmi__hexval(int c)
+{
+	return (int)qvmi__hex_digit[(uint8_t)c] - 1;
+}
+/* ctx->mem_id = "<host boot id> " + the formatted rest; "" if the host's
+ * boot id cannot be read (an id that could outlive a host reboot, when
+ * pids and inode numbers are reused, is worse than none). */
+QVMI_HIDDEN void qvmi__mem_id_set(struct qvmi_ctx *ctx, const char *fmt, ...)
+	QVMI_PRINTF(2, 3);
 /* Read exactly len bytes at off (EINTR and short reads looped): 0,
  * -errno, or -ENODATA when the file ends first. */
 QVMI_HIDDEN int qvmi__pread_full(int fd, void *buf, size_t len, uint64_t off);

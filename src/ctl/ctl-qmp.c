@@ -242,6 +242,13 @@ static void cq_poll(struct qvmi_ctl *c)
 
 	if (!cq_of(c)->q) /* not connected: no events to take in */
 		return;
+	/* No events come through libvirt's monitor API (the qmp-xport
+	 * transport): a resume by another client would go unseen, so
+	 * between commands the state is unknown (no cached slow reads). */
+	if (qvmi__qmp_xport_name(cq_of(c)->q)) {
+		ctx->vm_state = QVMI_VM_UNKNOWN;
+		return;
+	}
 	memcpy(msg, ctx->errmsg, sizeof(msg));
 	err = qvmi__qmp_poll(cq_of(c)->q, 0);
 	if (err >= 0)

@@ -38,17 +38,6 @@ static bool next_line(const char **pos, struct line *l)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 1..16 hex digits at *p (no "0x"); advances *p.  false if none or too
  * many (a 17th digit would overflow). */
 static bool lex_hex(const char **p, const char *end, uint64_t *ret)
@@ -57,7 +46,7 @@ static bool lex_hex(const char **p, const char *end, uint64_t *ret)
 	uint64_t v = 0;
 	int n = 0, d;
 
-	while (s < end && (d = hexval(*s)) >= 0) {
+	while (s < end && (d = qvmi__hexval(*s)) >= 0) {
 		if (++n > 16)
 			return false;
 		v = v << 4 | (uint64_t)d;
@@ -229,7 +218,7 @@ int qvmi__hmp_parse_mtree(const char *text, struct qvmi_mtree_range **ret,
 		}
 		/* Range lines are indented by two; headers by one. */
 		if (!in_view || l.end - l.p < 3 || l.p[0] != ' ' ||
-		    l.p[1] != ' ' || hexval(l.p[2]) < 0)
+		    l.p[1] != ' ' || qvmi__hexval(l.p[2]) < 0)
 			continue;
 		err = parse_range(&l, &r);
 		if (!err)

@@ -20,66 +20,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qmp.h"
+#include "qmp-priv.h"
 
 enum {
 	READ_CHUNK = 64 * 1024,
 	JSON_DEPTH = 64,
 	/* Reads per qvmi__qmp_poll: a peer flooding events cannot keep us. */
 	POLL_MAX_READS = 64,
-	/* Commands in flight from qvmi__qmp_send; QEMU 7.2 queues up to 8
-	 * per monitor (QMP_REQ_QUEUE_LEN_MAX) and stops reading past that. */
-	MAX_PENDING = 8,
 	/* QEMU greets a client as it accepts it; QEMU 7.2 serves one QMP
 	 * client at a time, and a second one connects (listen backlog) but
 	 * hears nothing until the first leaves.  So a missing greeting is
 	 * told within this, not the whole timeout (issue 18).  It took
 	 * < 50 ms on a loaded 2-core host with a TCG guest. */
 	QMP_GREETING_MS = 1000,
-	/* Queued lines with fds at once (qvmi__qmp_queue_fds). */
-	MAX_FD_MARKS = 64,
-};
-
-/* fds to go with the queued byte at stream offset pos (SCM_RIGHTS). */
-struct fd_mark {
-	uint64_t pos;
-	int fds[QVMI_QMP_MAX_FDS];
-	unsigned int n;
-};
-
-/* A command sent without waiting; its reply goes to fn. */
-struct pending {
-	char id[24];
-	char cmd[48];
-	qvmi_qmp_reply_fn fn;
-	void *arg;
-};
-
-struct qvmi_qmp {
-	struct qvmi_ctx *ctx;
-	int fd;
-	int timeout_ms;
-	int broken; /* sticky fatal error (-EPIPE, -EPROTO, -EMSGSIZE) */
-	uint64_t next_id;
-	pid_t peer_pid;
-	char version[32];
-	struct qvmi_json_stream js;
-	struct json_object *events[QVMI_QMP_MAX_EVENTS];
-	size_t ev_head, ev_count;
-	uint64_t ev_dropped;
-	qvmi_qmp_event_fn ev_fn;
-	void *ev_arg;
-	qvmi_qmp_tap_fn tap_fn;
-	void *tap_arg;
-	char *obuf; /* qvmi__qmp_queue'd bytes: obuf[ooff, olen) */
-	size_t ooff, olen, ocap;
-	uint64_t obase; /* stream offset of obuf[0] */
-	struct fd_mark marks[MAX_FD_MARKS]; /* in stream order */
-	unsigned int nmarks;
-	char *greeting;
-	size_t greeting_len;
-	struct pending pend[MAX_PENDING]; /* in send order */
-	size_t npend;
 };
 
 /* ---- JSON stream splitter ----------------------------------------------- */
@@ -250,6 +203,11 @@ static int qmp_break(struct qvmi_qmp *q, int err, const char *what)
 	return qvmi__err(q->ctx, err, "QMP: %s", what);
 }
 
+int qvmi__qmp_break(struct qvmi_qmp *q, int err, const char *what)
+{
+	return qmp_break(q, err, what);
+}
+
 static int qmp_broken(struct qvmi_qmp *q)
 {
 	const char *why = q->broken == -EPIPE	 ? "connection closed" :
@@ -338,6 +296,8 @@ static ssize_t send_some(struct qvmi_qmp *q)
 
 static int send_queued(struct qvmi_qmp *q, int64_t deadline)
 {
+	if (q->xops)
+		return qvmi__qmp_xport_run(q);
 	while (q->ooff < q->olen) {
 		ssize_t n = send_some(q);
 		int err;
@@ -372,6 +332,8 @@ static int read_some(struct qvmi_qmp *q)
 	ssize_t n;
 	int err;
 
+	if (q->xops) /* its replies are in the stream already */
+		return -EAGAIN;
 	do
 		n = recv(q->fd, buf, sizeof(buf), 0);
 	while (n < 0 && errno == EINTR);
@@ -458,6 +420,8 @@ static int next_message(struct qvmi_qmp *q, int64_t deadline,
 		 * stale replies) must not keep us past the deadline. */
 		if (err == 0 && qvmi__mono_ms() < deadline)
 			continue;
+		if (q->xops)
+			return qmp_break(q, -EPROTO, "no reply from transport");
 		err = err ? wait_fd(q->fd, POLLIN, deadline) : -ETIMEDOUT;
 		if (err == -ETIMEDOUT)
 			return qvmi__err(q->ctx, err, "QMP: no reply in time");
@@ -472,7 +436,7 @@ static int send_command(struct qvmi_qmp *q, const char *cmd,
 static int wait_reply(struct qvmi_qmp *q, const char *cmd, const char *id,
 		      int64_t deadline, struct json_object **ret);
 
-static int parse_greeting(struct qvmi_qmp *q, struct json_object *msg)
+int qvmi__qmp_parse_greeting(struct qvmi_qmp *q, struct json_object *msg)
 {
 	struct json_object *qmp, *ver, *qemu, *v;
 	int parts[3], i;
@@ -568,7 +532,7 @@ int qvmi__qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 				gms);
 	if (err < 0)
 		goto fail;
-	err = parse_greeting(q, msg);
+	err = qvmi__qmp_parse_greeting(q, msg);
 	json_object_put(msg);
 	if (!err)
 		err = keep_greeting(q);
@@ -651,6 +615,8 @@ void qvmi__qmp_close(struct qvmi_qmp *q)
 	for (unsigned int i = 0; i < q->nmarks; i++)
 		for (unsigned int j = 0; j < q->marks[i].n; j++)
 			close(q->marks[i].fds[j]);
+	if (q->xops && q->xops->destroy)
+		q->xops->destroy(q->xpriv);
 	free(q->obuf);
 	free(q->greeting);
 	free(q);
@@ -757,6 +723,11 @@ static int send_command(struct qvmi_qmp *q, const char *cmd,
 	memcpy(line, s, len);
 	memcpy(line + len, "\n", 2);
 	json_object_put(req);
+	if (q->xops) {
+		err = qvmi__qmp_queue(q, line, len + 1);
+		free(line);
+		return err || defer ? err : qvmi__qmp_xport_run(q);
+	}
 	if (defer || q->olen > q->ooff)
 		err = send_after_queued(q, line, len + 1, defer, deadline);
 	else

@@ -73,6 +73,29 @@ QVMI_HIDDEN int qvmi__qmp_open(struct qvmi_ctx *ctx, const char *path,
 QVMI_HIDDEN int qvmi__qmp_open_fd(struct qvmi_ctx *ctx, int fd, int timeout_ms,
 				  struct qvmi_qmp **ret);
 QVMI_HIDDEN void qvmi__qmp_close(struct qvmi_qmp *q);
+
+/*
+ * A transport that is not a socket: libvirt's virDomainQemuMonitorCommand
+ * (proto/libvirt.c), where libvirt holds QEMU's only QMP connection (QEMU
+ * 7.2 serves one client at a time).  exec runs one command, cmd a JSON
+ * object without "id", and gives QEMU's reply (a JSON object, malloc'd)
+ * in *ret, or a negative errno with the message set on ctx.  No events
+ * come through it, and commands run one after another (no pipelining).
+ */
+struct qvmi_qmp_xport_ops {
+	const char *name;
+	int (*exec)(void *priv, struct qvmi_ctx *ctx, const char *cmd,
+		    char **ret);
+	void (*destroy)(void *priv); /* may be NULL */
+};
+/* A connection over ops: asks query-version for what a socket's greeting
+ * says.  priv is taken (destroyed on error too). */
+QVMI_HIDDEN int qvmi__qmp_open_xport(struct qvmi_ctx *ctx,
+				     const struct qvmi_qmp_xport_ops *ops,
+				     void *priv, int timeout_ms,
+				     struct qvmi_qmp **ret);
+/* The transport's name ("libvirt"), or NULL for a socket. */
+QVMI_HIDDEN const char *qvmi__qmp_xport_name(const struct qvmi_qmp *q);
 /* Timeout of each later exchange, ms (> 0). */
 QVMI_HIDDEN void qvmi__qmp_set_timeout(struct qvmi_qmp *q, int timeout_ms);
 

@@ -15,17 +15,6 @@ uint8_t qvmi__rsp_checksum(const void *data, size_t len)
 	return (uint8_t)sum;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void scan_packet(const uint8_t *buf, size_t len, size_t max_payload,
 			struct qvmi_rsp_item *ret, int *err)
 {
@@ -50,8 +39,8 @@ static void scan_packet(const uint8_t *buf, size_t len, size_t max_payload,
 	}
 	if (len < plen + 4)
 		return;
-	hi = hexval(hash[1]);
-	lo = hexval(hash[2]);
+	hi = qvmi__hexval(hash[1]);
+	lo = qvmi__hexval(hash[2]);
 	if (hi < 0 || lo < 0) {
 		*err = -EPROTO;
 		return;
@@ -165,8 +154,8 @@ int qvmi__rsp_hex2bin(const char *hex, size_t hexlen, uint8_t *out, size_t cap,
 	if (hexlen / 2 > cap)
 		return -EPROTO;
 	for (size_t i = 0; i < hexlen; i += 2) {
-		int hi = hexval((unsigned char)hex[i]);
-		int lo = hexval((unsigned char)hex[i + 1]);
+		int hi = qvmi__hexval((unsigned char)hex[i]);
+		int lo = qvmi__hexval((unsigned char)hex[i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EBADMSG;
@@ -194,7 +183,7 @@ int qvmi__rsp_parse_hex(const char *s, size_t len, uint64_t *ret)
 	if (!len || len > 16)
 		return -EBADMSG;
 	for (size_t i = 0; i < len; i++) {
-		int d = hexval((unsigned char)s[i]);
+		int d = qvmi__hexval((unsigned char)s[i]);
 
 		if (d < 0)
 			return -EBADMSG;

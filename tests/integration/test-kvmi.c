@@ -25,28 +25,11 @@
 
 #include "guest.h"
 #include "harness.h"
+#include "kvmi-tool.h"
 #include "proto/kvmi-wire.h"
 #include "qvmi.h"
 
-enum { IO_MS = 20000, MAX_EVQ = 16, MSG_MAX = 8192 };
-
-struct ev {
-	uint32_t seq;
-	uint16_t size;
-	uint8_t b[MSG_MAX];
-};
-
-struct tool {
-	char dir[64], sock[108], proxy[108];
-	int lfd, fd;
-	pid_t qvmid;
-	uint32_t seq;
-	struct ev evq[MAX_EVQ];
-	unsigned int nev;
-	uint64_t reads;
-};
-
-static struct tool T = { .lfd = -1, .fd = -1 };
+struct tool T = { .lfd = -1, .fd = -1 };
 
 static void read_all(int fd, void *buf, size_t n)
 {
@@ -76,15 +59,14 @@ static void send_seq(uint16_t id, uint32_t seq, const void *p, size_t n)
 		  (ssize_t)(QVMI_KVMI_HDR + n));
 }
 
-static uint32_t send_msg(uint16_t id, const void *p, size_t n)
+uint32_t send_msg(uint16_t id, const void *p, size_t n)
 {
 	send_seq(id, ++T.seq, p, n);
 	return T.seq;
 }
 
 /* One message; events are queued, as libkvmi does while it waits. */
-static int32_t get_reply(uint16_t id, uint32_t seq, void *out, size_t cap,
-			 size_t *n)
+int32_t get_reply(uint16_t id, uint32_t seq, void *out, size_t cap, size_t *n)
 {
 	for (int i = 0; i < 64; i++) {
 		uint8_t b[MSG_MAX];
@@ -115,15 +97,15 @@ static int32_t get_reply(uint16_t id, uint32_t seq, void *out, size_t cap,
 	return 0;
 }
 
-static int32_t call(uint16_t id, const void *p, size_t n, void *out, size_t cap,
-		    size_t *got)
+int32_t call(uint16_t id, const void *p, size_t n, void *out, size_t cap,
+	     size_t *got)
 {
 	uint32_t seq = send_msg(id, p, n);
 
 	return get_reply(id, seq, out, cap, got);
 }
 
-static void wait_events(unsigned int want)
+void wait_events(unsigned int want)
 {
 	while (T.nev < want) {
 		uint8_t b[MSG_MAX];
@@ -140,7 +122,7 @@ static void wait_events(unsigned int want)
 	}
 }
 
-static void stop_all(void *arg)
+void stop_all(void *arg)
 {
 	(void)arg;
 	if (T.fd >= 0)
@@ -157,7 +139,7 @@ static void stop_all(void *arg)
 	rmdir(T.dir);
 }
 
-static void accept_handshake(void)
+void accept_handshake(void)
 {
 	struct pollfd p = { T.lfd, POLLIN, 0 };
 	uint8_t hs[96], ans[24] = { 0 };
@@ -178,9 +160,9 @@ static void accept_handshake(void)
 	T.nev = 0;
 }
 
-/* Listen, start qvmid dialling us (with the gdbstub when gdb), take the
- * handshake. */
-static const struct qvmi_guest *start_ex(bool gdb)
+/* Listen, start qvmid dialling us (with the gdbstub when gdb, and
+ * --kvmi-unhook-timeout when unhook_ms), take the handshake. */
+const struct qvmi_guest *start_opts(bool gdb, const char *unhook_ms)
 {
 	const struct qvmi_guest *g = guest_get();
 	const char *build = getenv("QVMI_BUILD");
@@ -202,28 +184,42 @@ static const struct qvmi_guest *start_ex(bool gdb)
 	T.qvmid = fork();
 	CHECK(T.qvmid >= 0);
 	if (!T.qvmid) {
-		if (gdb)
-			execl(qvmid, qvmid, "--qmp", g->qmp, "--listen-qmp",
-			      T.proxy, "--kvmi-connect", T.sock,
-			      "--kvmi-reconnect", "100", "--gdb", g->gdb,
-			      (char *)NULL);
-		else
-			execl(qvmid, qvmid, "--qmp", g->qmp, "--listen-qmp",
-			      T.proxy, "--kvmi-connect", T.sock,
-			      "--kvmi-reconnect", "100", (char *)NULL);
+		const char *argv[16] = { qvmid,	  "--qmp",
+					 g->qmp,  "--listen-qmp",
+					 T.proxy, "--kvmi-connect",
+					 T.sock,  "--kvmi-reconnect",
+					 "100" };
+		int n = 9;
+
+		if (getenv("QVMI_KVMI_QVMID_V"))
+			argv[n++] = "-vv";
+		if (gdb) {
+			argv[n++] = "--gdb";
+			argv[n++] = g->gdb;
+		}
+		if (unhook_ms) {
+			argv[n++] = "--kvmi-unhook-timeout";
+			argv[n++] = unhook_ms;
+		}
+		execv(qvmid, (char *const *)argv);
 		_exit(127);
 	}
 	accept_handshake();
 	return g;
 }
 
-static const struct qvmi_guest *start(void)
+const struct qvmi_guest *start_ex(bool gdb)
+{
+	return start_opts(gdb, NULL);
+}
+
+const struct qvmi_guest *start(void)
 {
 	return start_ex(false);
 }
 
 /* QEMU's run state through qvmid's QMP proxy: "running", "paused". */
-static void qmp_status(char *out, size_t cap)
+void qmp_status(char *out, size_t cap)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	static const char cmds[] = "{\"execute\":\"qmp_capabilities\"}\n"
@@ -252,7 +248,7 @@ static void qmp_status(char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)strcspn(st, "\""), st);
 }
 
-static unsigned int guest_smp(const struct qvmi_guest *g)
+unsigned int guest_smp(const struct qvmi_guest *g)
 {
 	char path[512], line[256];
 	unsigned int smp = 0;
@@ -271,7 +267,7 @@ static unsigned int guest_smp(const struct qvmi_guest *g)
 
 /* libkvmi's kvmi_pause_all_vcpus: (enable=0, now=1), PAUSE_VCPU(wait=1)
  * for each vCPU, (enable=1, now=1); only the last is answered. */
-static void pause_all(unsigned int n)
+void pause_all(unsigned int n)
 {
 	uint8_t off[8] = { 0, 1 }, on[8] = { 1, 1 }, p[16] = { 0 };
 	uint32_t seq;
@@ -289,7 +285,7 @@ static void pause_all(unsigned int n)
 }
 
 /* One CONTINUE per queued event; the reply carries the event's seq. */
-static void continue_all(void)
+void continue_all(void)
 {
 	for (unsigned int i = 0; i < T.nev; i++) {
 		uint8_t p[16] = { 0 };
@@ -528,7 +524,7 @@ static void test_client(void)
 	CHECK_INT(call(QVMI_KVMI_GET_VERSION, NULL, 0, b, 16, &n), ==, 0);
 }
 
-static void write_byte(uint64_t gpa, uint8_t v)
+void write_byte(uint64_t gpa, uint8_t v)
 {
 	uint8_t req[17];
 
@@ -539,8 +535,7 @@ static void write_byte(uint64_t gpa, uint8_t v)
 		  0);
 }
 
-static void vcpu_ctl(uint16_t id, unsigned int vcpu, uint16_t ev,
-		     uint8_t enable)
+void vcpu_ctl(uint16_t id, unsigned int vcpu, uint16_t ev, uint8_t enable)
 {
 	uint8_t p[16] = { 0 };
 
@@ -573,7 +568,7 @@ static void set_rax(unsigned int v, const uint8_t *kregs, uint64_t val)
 	CHECK_U64(qvmi__kvmi_u64(b + 8 + 128), ==, qvmi__kvmi_u64(kregs + 128));
 }
 
-static void reply_event(const struct ev *e, uint8_t action)
+void reply_event(const struct ev *e, uint8_t action)
 {
 	uint8_t p[16] = { 0 };
 
@@ -583,7 +578,7 @@ static void reply_event(const struct ev *e, uint8_t action)
 	send_seq(QVMI_KVMI_EVENT_REPLY, e->seq, p, 16);
 }
 
-static double ms_since(const struct timespec *t0)
+double ms_since(const struct timespec *t0)
 {
 	struct timespec t;
 
@@ -699,7 +694,7 @@ static void test_breakpoint(void)
 
 /* Send one QMP command through qvmid's proxy; the connection is
  * returned (the reply is read by qmp_read_reply). */
-static int qmp_send(const char *cmd)
+int qmp_send(const char *cmd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char buf[512];
@@ -717,7 +712,7 @@ static int qmp_send(const char *cmd)
 }
 
 /* Is the reply with id 7 there within ms? */
-static bool qmp_replied(int fd, int ms)
+bool qmp_replied(int fd, int ms)
 {
 	static char buf[16384];
 	static size_t len;

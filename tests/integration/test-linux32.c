@@ -254,6 +254,7 @@ static void test_maps_cmdline(void)
 		const struct guest_map *gt;
 		const char *cl = guest_cmdline(mk[m].pid);
 		struct qvmi_linux_vma_list l;
+		struct qvmi_linux_args_block b;
 		char *buf;
 		size_t n, len;
 
@@ -275,14 +276,16 @@ static void test_maps_cmdline(void)
 		qvmi_linux_vma_list_deinit(&l);
 		CHECK(cl);
 		CHECK_OK(qvmi_linux_proc_args(lx, mk[m].pid, QVMI_LINUX_CMDLINE,
-					      &buf, &len));
+					      &b));
+		buf = b.data;
+		len = b.len;
 		for (size_t k = 0; k < len; k++)
 			if (!buf[k])
 				buf[k] = ' ';
 		while (len && buf[len - 1] == ' ')
 			buf[--len] = '\0';
 		CHECK_STR(buf, cl);
-		free(buf);
+		qvmi_linux_args_deinit(&b);
 	}
 	qvmi_test_note("%zu VMAs of %zu markers match /proc/PID/maps", checked,
 		       nm);

@@ -35,9 +35,14 @@ trap '"$BUILD/qvmi" --qmp "$QMP" resume >/dev/null 2>&1; rm -rf "$TMP"' EXIT
 # output goes out as it comes (a run the runner kills still shows where it
 # was), a test stuck for 120 s gets every thread's traceback
 # (faulthandler), and the whole suite at most 300 s.
+# A 32-bit guest (configs: i386, i386-q32) runs the 32-bit file only; the
+# others are written for the x86_64 demo guest (test_i386.py skips there).
+ARCH=$(sed -n 's/^arch=//p' "$QVMI_GUEST_DIR/guest.env")
+TESTS=tests
+[ "$ARCH" = i386 ] && TESTS=tests/test_i386.py
 (cd "$ROOT/python" && QVMI_BUILD="$BUILD" PYTHONPATH="$ROOT/python" \
 	timeout 300 "$PY" -m pytest -p no:cacheprovider -q -rs \
-	-o faulthandler_timeout=120 tests) 2>&1 | tee "$TMP/pytest.log"
+	-o faulthandler_timeout=120 $TESTS) 2>&1 | tee "$TMP/pytest.log"
 rc=${PIPESTATUS[0]}
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' \
 	"$TMP/pytest.log" | tail -n 1)
@@ -47,6 +52,11 @@ pass=${pass:-0} fail=${fail:-0} skip=${skip:-0}
 
 # A fresh venv and pip, no index: only what Debian's python3-venv and the
 # repository hold.  The build directory pip leaves in python/ is removed.
+if [ "$ARCH" = i386 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+	[ "$fail" -eq 0 ]
+	exit
+fi
 venv_ok=0
 if "$PY" -m venv "$TMP/venv" >"$TMP/venv.log" 2>&1 &&
 	(cd "$ROOT" && "$TMP/venv/bin/pip" install -q --no-index \

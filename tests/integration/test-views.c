@@ -243,13 +243,16 @@ static void test_cmdline(void)
 		pids[np++] = mk[i].pid;
 	for (int i = 0; i < np; i++) {
 		const char *gt = guest_cmdline(pids[i]);
+		struct qvmi_linux_args_block b;
 		char *buf;
 		size_t len;
 
 		if (!gt)
 			continue;
 		CHECK_OK(qvmi_linux_proc_args(lx, pids[i], QVMI_LINUX_CMDLINE,
-					      &buf, &len));
+					      &b));
+		buf = b.data;
+		len = b.len;
 		/* /proc joins with spaces and drops the last NUL */
 		for (size_t k = 0; k < len; k++)
 			if (!buf[k])
@@ -257,19 +260,17 @@ static void test_cmdline(void)
 		while (len && buf[len - 1] == ' ')
 			buf[--len] = '\0';
 		CHECK_STR(buf, gt);
-		free(buf);
+		qvmi_linux_args_deinit(&b);
 		checked++;
 	}
 	CHECK(checked >= 3);
 	{ /* the environment the kernel gives init */
-		char *env;
-		size_t len;
+		struct qvmi_linux_args_block env;
 
-		CHECK_OK(qvmi_linux_proc_args(lx, 1, QVMI_LINUX_ENVIRON, &env,
-					      &len));
-		CHECK(memmem(env, len, "HOME=/\0", 7));
-		CHECK(memmem(env, len, "TERM=linux", 10));
-		free(env);
+		CHECK_OK(qvmi_linux_proc_args(lx, 1, QVMI_LINUX_ENVIRON, &env));
+		CHECK(memmem(env.data, env.len, "HOME=/\0", 7));
+		CHECK(memmem(env.data, env.len, "TERM=linux", 10));
+		qvmi_linux_args_deinit(&env);
 	}
 }
 

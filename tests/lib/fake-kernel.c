@@ -6,39 +6,13 @@
 
 #include <bpf/btf.h>
 
+#include "btf-comp.h"
 #include "fake-kernel.h"
 #include "os/linux/linux.h"
-
-struct fkf {
-	const char *name;
-	int type;
-	uint32_t off; /* bytes */
-	uint32_t bits; /* bitfield size, 0 if none */
-	uint32_t bit; /* bit offset within the byte at off */
-};
 
 struct fkt {
 	int u8, u16, u32, i32, u64, chr, ptr, list;
 };
-
-static int comp(struct btf *b, int is_union, const char *name, uint32_t size,
-		const struct fkf *f, size_t n)
-{
-	int id = is_union ? btf__add_union(b, name, size) :
-			    btf__add_struct(b, name, size);
-
-	for (size_t i = 0; id > 0 && i < n; i++)
-		if (btf__add_field(b, f[i].name, f[i].type,
-				   f[i].off * 8 + f[i].bit, f[i].bits))
-			return -1;
-	return id;
-}
-
-#define COMP(b, u, name, size, ...)                                     \
-	({                                                              \
-		const struct fkf _f[] = { __VA_ARGS__ };                \
-		comp(b, u, name, size, _f, sizeof(_f) / sizeof(_f[0])); \
-	})
 
 static int arr(struct btf *b, int elem, int index, uint32_t n)
 {
@@ -93,16 +67,18 @@ static int add_mm(struct btf *b, const struct fkt *t, enum fk_variant v)
 	if (COMP(b, 1, "maple_node", FK_MN_SIZE, { "mr64", r, 0 },
 		 { "ma64", a, 0 }) < 0)
 		return -1;
-	return COMP(b, 0, "mm_struct", FK_MM_SIZE, { "pgd", t->ptr, FK_MM_PGD },
-		    v == FK_OLD ? (struct fkf){ "mmap", t->ptr, FK_MM_ROOT } :
-				  (struct fkf){ "mm_mt", mt, FK_MM_ROOT - 8 },
-		    { "start_brk", t->u64, FK_MM_START_BRK },
-		    { "brk", t->u64, FK_MM_BRK },
-		    { "start_stack", t->u64, FK_MM_START_STACK },
-		    { "arg_start", t->u64, FK_MM_ARG_START },
-		    { "arg_end", t->u64, FK_MM_ARG_END },
-		    { "env_start", t->u64, FK_MM_ENV_START },
-		    { "env_end", t->u64, FK_MM_ENV_END });
+	return COMP(
+		b, 0, "mm_struct", FK_MM_SIZE, { "pgd", t->ptr, FK_MM_PGD },
+		v == FK_OLD ?
+			(struct btf_comp_member){ "mmap", t->ptr, FK_MM_ROOT } :
+			(struct btf_comp_member){ "mm_mt", mt, FK_MM_ROOT - 8 },
+		{ "start_brk", t->u64, FK_MM_START_BRK },
+		{ "brk", t->u64, FK_MM_BRK },
+		{ "start_stack", t->u64, FK_MM_START_STACK },
+		{ "arg_start", t->u64, FK_MM_ARG_START },
+		{ "arg_end", t->u64, FK_MM_ARG_END },
+		{ "env_start", t->u64, FK_MM_ENV_START },
+		{ "env_end", t->u64, FK_MM_ENV_END });
 }
 
 static int add_vma(struct btf *b, const struct fkt *t, enum fk_variant v)

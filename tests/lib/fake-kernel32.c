@@ -6,33 +6,9 @@
 
 #include <bpf/btf.h>
 
+#include "btf-comp.h"
 #include "fake-kernel32.h"
 #include "os/linux/linux.h"
-
-struct fld {
-	const char *name;
-	int type;
-	uint32_t off, bits, bit;
-};
-
-static int comp(struct btf *b, int un, const char *name, uint32_t size,
-		const struct fld *f, size_t n)
-{
-	int id = un ? btf__add_union(b, name, size) :
-		      btf__add_struct(b, name, size);
-
-	for (size_t i = 0; id > 0 && i < n; i++)
-		if (btf__add_field(b, f[i].name, f[i].type,
-				   f[i].off * 8 + f[i].bit, f[i].bits))
-			return -1;
-	return id;
-}
-
-#define COMP(b, u, name, size, ...)                                     \
-	({                                                              \
-		const struct fld _f[] = { __VA_ARGS__ };                \
-		comp(b, u, name, size, _f, sizeof(_f) / sizeof(_f[0])); \
-	})
 
 struct ty {
 	int u8, u16, u32, i32, u64, ul, chr, ptr, list;

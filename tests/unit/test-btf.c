@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "ksyms-build.h"
 #include "qvmi.h"
+#include "core/internal.h"
 #include "os/linux/linux.h"
 
 /*
@@ -357,8 +358,9 @@ static void test_open_isf(void)
 	free(mem);
 }
 
-static struct qvmi_linux *open_cached(uint8_t *mem, const char *dir,
-				      struct qvmi_ctx **ctx)
+/* id: the image's identity as an attach would set it (NULL: unknown) */
+static struct qvmi_linux *open_cached_id(uint8_t *mem, const char *dir,
+					 const char *id, struct qvmi_ctx **ctx)
 {
 	struct qvmi_source *src;
 	struct qvmi_linux *lx = NULL;
@@ -366,9 +368,19 @@ static struct qvmi_linux *open_cached(uint8_t *mem, const char *dir,
 	CHECK_OK(qvmi_ctx_create(ctx));
 	CHECK_OK(qvmi_source_testmem_create(*ctx, mem, MEM, 0, &src));
 	CHECK_OK(qvmi_map_add(*ctx, src, 0, MEM, 0));
+	if (id) {
+		qvmi__mem_id_set(*ctx, "test %s", id);
+		CHECK((*ctx)->mem_id[0]);
+	}
 	QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = dir);
 	CHECK_OK(qvmi_linux_open(*ctx, &lo, &lx));
 	return lx;
+}
+
+static struct qvmi_linux *open_cached(uint8_t *mem, const char *dir,
+				      struct qvmi_ctx **ctx)
+{
+	return open_cached_id(mem, dir, NULL, ctx);
 }
 
 /* Types the caller names and we cannot read are an error at open, not a
@@ -588,10 +600,11 @@ static void test_profile_cache(void)
 }
 
 /* Where the symbols came from, and fn_7's address (0 if none). */
-static const char *poison_src(uint8_t *mem, const char *dir, uint64_t *fn7)
+static const char *poison_src_id(uint8_t *mem, const char *dir, const char *id,
+				 uint64_t *fn7)
 {
 	struct qvmi_ctx *ctx = NULL;
-	struct qvmi_linux *lx = open_cached(mem, dir, &ctx);
+	struct qvmi_linux *lx = open_cached_id(mem, dir, id, &ctx);
 	struct qvmi_linux_info in;
 	const char *src;
 
@@ -602,6 +615,11 @@ static const char *poison_src(uint8_t *mem, const char *dir, uint64_t *fn7)
 	qvmi_linux_destroy(lx);
 	qvmi_ctx_destroy(ctx);
 	return src;
+}
+
+static const char *poison_src(uint8_t *mem, const char *dir, uint64_t *fn7)
+{
+	return poison_src_id(mem, dir, NULL, fn7);
 }
 
 /* The symbols' own entry in kallsyms_names: byte 0 is the length. */
@@ -654,6 +672,45 @@ static void test_profile_poison(void)
 		 dir, dir);
 	if (geteuid() == 0 && !system(cmd))
 		CHECK_STR(poison_src(mem, dir, &a), "kallsyms");
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(!system(cmd));
+	free(mem);
+}
+
+/*
+ * The kallsyms tables are re-hashed unless the profile was learnt from this
+ * very image (ctx->mem_id: the same QEMU process, or the same unchanged
+ * dump file): another image of the same boot, such as the clean dump after
+ * a damaged one, is still caught.
+ */
+static void test_profile_same_image(void)
+{
+	char dir[] = "/tmp/qvmi-prof-XXXXXX", cmd[300];
+	uint8_t *mem = calloc(1, MEM), *e7, *e8, keep;
+	uint32_t bsz;
+	uint64_t a;
+
+	CHECK(mem && mkdtemp(dir));
+	make_kernel(mem, &bsz);
+	e7 = name_entry(mem + TEXT_PA, 10);
+	e8 = name_entry(mem + TEXT_PA, 11);
+	keep = e7[e7[0]];
+	e7[e7[0]] = e8[e8[0]]; /* damaged image "A" */
+	CHECK_STR(poison_src_id(mem, dir, "A", &a), "kallsyms");
+	CHECK_STR(poison_src_id(mem, dir, "A", &a), "cache");
+	/* Observable only by changing the image under its id: "A" is
+	 * trusted to be what was hashed, so the damage is not looked for
+	 * again (with the 1.3 MB hash, this answer would be "kallsyms"). */
+	e7[e7[0]] = keep;
+	CHECK_STR(poison_src_id(mem, dir, "A", &a), "cache");
+	CHECK_U64(a, ==, 0);
+	/* the clean image "B" of the same boot */
+	CHECK_STR(poison_src_id(mem, dir, "B", &a), "kallsyms");
+	CHECK_U64(a, ==, KVA + 0x1000 + 0x20 * 7);
+	/* learnt from "B": "B" again and an unknown image both use it */
+	CHECK_STR(poison_src_id(mem, dir, "B", &a), "cache");
+	CHECK_STR(poison_src_id(mem, dir, NULL, &a), "cache");
+	CHECK_U64(a, ==, KVA + 0x1000 + 0x20 * 7);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(!system(cmd));
 	free(mem);
@@ -825,6 +882,7 @@ static const struct qvmi_test btf_tests[] = {
 	{ "open_isf", test_open_isf },
 	{ "profile_cache", test_profile_cache },
 	{ "profile_poison", test_profile_poison },
+	{ "profile_same_image", test_profile_same_image },
 	{ "btf_path_unreadable", test_btf_path_unreadable },
 };
 QVMI_SUITE(btf, btf_tests);

@@ -826,6 +826,46 @@ static void test_raw_whole(void)
 	free(img);
 }
 
+/* The image's identity (profile.c trusts its own hash of an image with
+ * the same id): the same unchanged file twice is one image; the file
+ * rewritten in place, or another file, is another. */
+static void test_mem_id(void)
+{
+	uint8_t *img = raw_image(0x5000);
+	char path[80], id1[160], id2[160];
+	struct qvmi_ctx *ctx = new_ctx();
+	FILE *f;
+
+	QVMI_OPTS(qvmi_dump_opts, raw, .format = "raw");
+	tmp_path(path, sizeof(path), "memid");
+	CHECK((f = fopen(path, "w")) && fwrite(img, 0x5000, 1, f) == 1);
+	fclose(f);
+	CHECK_OK(qvmi_attach_dump(ctx, path, &raw));
+	snprintf(id1, sizeof(id1), "%s", ctx->mem_id);
+	CHECK(strstr(id1, " file "));
+	qvmi_ctx_destroy(ctx);
+	ctx = new_ctx();
+	CHECK_OK(qvmi_attach_dump(ctx, path, &raw));
+	CHECK_STR(ctx->mem_id, id1);
+	qvmi_ctx_destroy(ctx);
+	/* the same size and bytes, written again: ctime moved */
+	usleep(20000);
+	CHECK((f = fopen(path, "r+")) && fwrite(img, 0x5000, 1, f) == 1);
+	fclose(f);
+	ctx = new_ctx();
+	CHECK_OK(qvmi_attach_dump(ctx, path, &raw));
+	snprintf(id2, sizeof(id2), "%s", ctx->mem_id);
+	CHECK(id2[0] && strcmp(id1, id2));
+	/* detached: no image */
+	qvmi_ctx_destroy(ctx);
+	ctx = new_ctx();
+	CHECK_INT(qvmi_attach_dump(ctx, "/nonexistent", &raw), <, 0);
+	CHECK_STR(ctx->mem_id, "");
+	qvmi_ctx_destroy(ctx);
+	unlink(path);
+	free(img);
+}
+
 static void test_raw_map(void)
 {
 	QVMI_OPTS(qvmi_dump_opts, o,
@@ -933,6 +973,7 @@ static const struct qvmi_test dump_tests[] = {
 	{ "elf_random_damage", test_elf_random_damage },
 	{ "raw_whole", test_raw_whole },
 	{ "raw_map", test_raw_map },
+	{ "mem_id", test_mem_id },
 	{ "raw_map_errors", test_raw_map_errors },
 	{ "raw_map_too_many", test_raw_map_too_many },
 };

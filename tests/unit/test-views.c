@@ -674,8 +674,7 @@ static void test_proc_args(void)
 	struct fk *k = &w.k;
 	enum qvmi_paging_mode mode;
 	uint64_t pdpt, pd, pt, page;
-	char *buf;
-	size_t len;
+	struct qvmi_linux_args_block blk;
 
 	world(&w, FK_NEW);
 	pdpt = fk_alloc(k, 8192) + 4095;
@@ -694,52 +693,45 @@ static void test_proc_args(void)
 	memcpy(fk_ptr(k, page + 0x100), args, sizeof(args));
 	fk_w64(k, w.mm + FK_MM_ARG_START, 0x400100);
 	fk_w64(k, w.mm + FK_MM_ARG_END, 0x400100 + sizeof(args));
-	CHECK_OK(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &buf,
-				      &len));
-	CHECK_INT(len, ==, sizeof(args));
-	CHECK(!memcmp(buf, args, sizeof(args)));
-	free(buf);
+	CHECK_OK(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &blk));
+	CHECK_INT(blk.len, ==, sizeof(args));
+	CHECK(!memcmp(blk.data, args, sizeof(args)));
+	qvmi_linux_args_deinit(&blk);
 	/* the block runs off the mapped page: an error, not the first 16
 	 * bytes as if they were all */
 	fk_w64(k, w.mm + FK_MM_ENV_START, 0x400ff0);
 	fk_w64(k, w.mm + FK_MM_ENV_END, 0x401010);
-	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_ENVIRON, &buf,
-				       &len),
+	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_ENVIRON, &blk),
 		  ==, -EFAULT);
-	CHECK(buf == NULL);
-	CHECK_INT(len, ==, 0);
+	CHECK(blk.data == NULL);
+	CHECK_INT(blk.len, ==, 0);
 	CHECK_U64(qvmi_fault_addr(k->ctx), ==, 0x401000);
 	CHECK(strstr(qvmi_errmsg(k->ctx), "16 of 32 bytes") != NULL);
 	/* nothing mapped; a reversed range; a huge range is cut */
 	fk_w64(k, w.mm + FK_MM_ENV_START, 0x500000);
 	fk_w64(k, w.mm + FK_MM_ENV_END, 0x500010);
-	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_ENVIRON, &buf,
-				       &len),
+	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_ENVIRON, &blk),
 		  ==, -EFAULT);
 	fk_w64(k, w.mm + FK_MM_ENV_END, 0x400000);
-	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_ENVIRON, &buf,
-				       &len),
+	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_ENVIRON, &blk),
 		  ==, -EBADMSG);
 	fk_w64(k, w.mm + FK_MM_ARG_END, 0x400100 + (1ull << 40));
-	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &buf,
-				       &len),
+	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &blk),
 		  ==, -EFAULT);
-	CHECK(buf == NULL);
+	CHECK(blk.data == NULL);
 	/* longer than QVMI_LINUX_ARGS_MAX, all of it mapped (the page
 	 * repeated): -E2BIG; exactly QVMI_LINUX_ARGS_MAX: whole */
 	for (uint64_t i = 1; i <= QVMI_LINUX_ARGS_MAX / 4096; i++)
 		fk_w64(k, pt + i * 8, (page - FK_POB) | 7);
 	fk_w64(k, w.mm + FK_MM_ARG_START, 0x400000);
 	fk_w64(k, w.mm + FK_MM_ARG_END, 0x400000 + QVMI_LINUX_ARGS_MAX + 1);
-	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &buf,
-				       &len),
+	CHECK_INT(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &blk),
 		  ==, -E2BIG);
-	CHECK(buf == NULL);
+	CHECK(blk.data == NULL);
 	fk_w64(k, w.mm + FK_MM_ARG_END, 0x400000 + QVMI_LINUX_ARGS_MAX);
-	CHECK_OK(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &buf,
-				      &len));
-	CHECK_INT(len, ==, QVMI_LINUX_ARGS_MAX);
-	free(buf);
+	CHECK_OK(qvmi_linux_proc_args(k->lx, 100, QVMI_LINUX_CMDLINE, &blk));
+	CHECK_INT(blk.len, ==, QVMI_LINUX_ARGS_MAX);
+	qvmi_linux_args_deinit(&blk);
 	CHECK_OK(qvmi_get_paging_mode(k->ctx, &mode));
 	CHECK_INT(mode, ==, QVMI_PAGING_4LEVEL); /* from page_offset_base */
 	fk_destroy(k);

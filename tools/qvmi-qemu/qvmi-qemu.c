@@ -35,7 +35,7 @@ enum { MAX_ARGS = 32, VAL_MAX = 512 };
 struct conf {
 	char qemu[VAL_MAX], qvmid[VAL_MAX];
 	char pmem_dir[VAL_MAX], session_dir[VAL_MAX], session_key[VAL_MAX];
-	char gdb_dir[VAL_MAX];
+	char gdb_dir[VAL_MAX], kvmi_dir[VAL_MAX];
 	char qvmid_args[VAL_MAX];
 	int wait_ms;
 };
@@ -78,6 +78,7 @@ static void conf_set(struct conf *c, const char *k, const char *v)
 		{ "session_dir", offsetof(struct conf, session_dir) },
 		{ "session_key", offsetof(struct conf, session_key) },
 		{ "gdb_dir", offsetof(struct conf, gdb_dir) },
+		{ "kvmi_dir", offsetof(struct conf, kvmi_dir) },
 		{ "qvmid_args", offsetof(struct conf, qvmid_args) },
 	};
 
@@ -202,6 +203,13 @@ static char *fd_arg(int fd)
 	return s;
 }
 
+/* The gdbstub serves one owner in qvmid: the session if there is one,
+ * else KVMi (qvmid refuses --gdb with both). */
+static int wants_gdb(const struct conf *c, const char *name)
+{
+	return c->gdb_dir[0] && name && (c->session_dir[0] || c->kvmi_dir[0]);
+}
+
 /* qvmid's command line for this domain. */
 static void qvmid_argv(const struct conf *c, const char *name, int qmp_fd,
 		       int listen_fd, char **args)
@@ -227,12 +235,17 @@ static void qvmid_argv(const struct conf *c, const char *name, int qmp_fd,
 		add(args, &n, path_in(c->session_dir, name, "session"));
 		add(args, &n, "--session-key");
 		add(args, &n, (char *)c->session_key);
-		/* QEMU makes the gdbstub's socket before its QMP greeting,
-		 * and qvmid connects after it (session breakpoints). */
-		if (c->gdb_dir[0]) {
-			add(args, &n, "--gdb");
-			add(args, &n, path_in(c->gdb_dir, name, "gdb"));
-		}
+	}
+	/* qvmid dials the KVMi tool (LibVMI listens there), and redials */
+	if (c->kvmi_dir[0] && name) {
+		add(args, &n, "--kvmi-connect");
+		add(args, &n, path_in(c->kvmi_dir, name, "kvmi"));
+	}
+	/* QEMU makes the gdbstub's socket before its QMP greeting, and
+	 * qvmid connects after it (the session's or KVMi's breakpoints). */
+	if (wants_gdb(c, name)) {
+		add(args, &n, "--gdb");
+		add(args, &n, path_in(c->gdb_dir, name, "gdb"));
 	}
 	extra = strdup(c->qvmid_args);
 	for (char *save = NULL, *t = strtok_r(extra, " \t", &save); t;
@@ -280,14 +293,14 @@ static void start_qvmid(char **args, int qvmid_end, int qemu_end, int listen_fd)
 }
 
 /* QEMU's argv, plus its gdbstub when the config asks for one (it serves
- * qvmid's session breakpoints and single-steps only). */
+ * qvmid's session or KVMi breakpoints and single-steps only). */
 static char **with_gdb(const struct conf *c, const char *name, int argc,
 		       char **argv)
 {
 	char **nv;
 	char *path;
 
-	if (!c->gdb_dir[0] || !c->session_dir[0] || !name)
+	if (!wants_gdb(c, name))
 		return argv;
 	nv = calloc((size_t)argc + 3, sizeof(*nv));
 	path = path_in(c->gdb_dir, name, "gdb");

@@ -56,11 +56,6 @@ static bool take(struct scan *s, char c)
 	return false;
 }
 
-static int hexval(char c)
-{
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
 /* One escape after the backslash; the byte it stands for into *c. */
 static int escape(struct scan *s, unsigned char *c)
 {
@@ -97,7 +92,7 @@ static int escape(struct scan *s, unsigned char *c)
 		for (int i = 0; i < 4; i++, s->p++) {
 			if (s->p >= s->end || !isxdigit((unsigned char)*s->p))
 				return -1;
-			v = v * 16 + (unsigned int)hexval(*s->p);
+			v = v * 16 + (unsigned int)qvmi__hexval(*s->p);
 		}
 		*c = v && v < 0x80 ? (unsigned char)v : '?';
 		return 0;

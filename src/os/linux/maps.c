@@ -598,9 +598,17 @@ QVMI_API void qvmi_linux_vma_list_deinit(struct qvmi_linux_vma_list *list)
 
 /* ---- arguments and environment -------------------------------------------- */
 
+QVMI_API void qvmi_linux_args_deinit(struct qvmi_linux_args_block *block)
+{
+	if (!block)
+		return;
+	free(block->data);
+	memset(block, 0, sizeof(*block));
+}
+
 QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
-				  enum qvmi_linux_args which, char **ret,
-				  size_t *len)
+				  enum qvmi_linux_args which,
+				  struct qvmi_linux_args_block *ret)
 {
 	const char *names[2][2] = { { "arg_start", "arg_end" },
 				    { "env_start", "env_end" } };
@@ -610,12 +618,11 @@ QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
 	char *buf;
 	int err;
 
-	if (!lx || !ret || !len ||
+	if (!lx || !ret ||
 	    (which != QVMI_LINUX_CMDLINE && which != QVMI_LINUX_ENVIRON))
 		return lx ? qvmi__err(lx->ctx, -EINVAL, "proc_args: bad args") :
 			    -EINVAL;
-	*ret = NULL;
-	*len = 0;
+	memset(ret, 0, sizeof(*ret));
 	err = qvmi__lx_off(lx, "mm_struct", names[which][0], &o_start);
 	if (!err)
 		err = qvmi__lx_off(lx, "mm_struct", names[which][1], &o_end);
@@ -662,7 +669,7 @@ QVMI_API int qvmi_linux_proc_args(struct qvmi_linux *lx, int32_t pid,
 		return err;
 	}
 	buf[n] = '\0';
-	*ret = buf;
-	*len = n;
+	ret->data = buf;
+	ret->len = n;
 	return 0;
 }

@@ -40,15 +40,6 @@ struct memo_hdr {
 	uint64_t body_len, body_hash;
 };
 
-static uint64_t memo_hash(const uint8_t *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 void qvmi__memo_free(struct qvmi_lx_memo *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
@@ -282,7 +273,7 @@ int qvmi__memo_save(struct qvmi_linux *lx)
 	memcpy(h.magic, memo_magic, sizeof(h.magic));
 	h.n = (uint32_t)m->n;
 	h.body_len = len;
-	h.body_hash = memo_hash(body, len);
+	h.body_hash = qvmi__fnv1a(QVMI_FNV_INIT, body, len);
 	{
 		struct iovec iov[2] = { { &h, sizeof(h) }, { body, len } };
 
@@ -368,7 +359,7 @@ int qvmi__memo_load(struct qvmi_linux *lx)
 		goto out;
 	}
 	if (pread(fd, body, h.body_len, sizeof(h)) != (ssize_t)h.body_len ||
-	    memo_hash(body, h.body_len) != h.body_hash)
+	    qvmi__fnv1a(QVMI_FNV_INIT, body, h.body_len) != h.body_hash)
 		goto out;
 	err = parse(m, body, &h);
 out:

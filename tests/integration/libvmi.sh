@@ -1,0 +1,315 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Unmodified LibVMI (its KVM driver over libkvmi, built from their master
+# sources; neither is vendored nor packaged in Debian 12) against qvmid's
+# KVMi front-end (docs/KVMI.md), with the guest run by a real libvirtd.
+#
+# LibVMI's KVM driver looks the domain up by name in libvirt
+# (virConnectOpenAuth("qemu:///system"), virDomainLookupByName), then
+# listens on the KVMi socket and waits for the VM side to dial in.  So
+# this script starts Debian's libvirtd and virtlogd in a private mount
+# namespace as tests/integration/libvirt.sh does, boots the demo guest as
+# a TCG domain through the qvmi-qemu shim with kvmi_dir and gdb_dir (qvmid
+# --kvmi-connect DIR/<domain>.kvmi --gdb ...), and runs LibVMI's own
+# example programs inside that namespace, where qemu:///system is that
+# libvirtd.
+#
+# LIBVMI_DIR: LibVMI's CMake build directory (examples/vmi-process-list,
+# examples/breakpoint-recoil-example, examples/breakpoint-emulate-example);
+# LIBKVMI_DIR: the directory holding libkvmi.so (LibVMI dlopens it).  CI
+# cannot fetch them: without both this script skips.  docs/KVMI.md says
+# how to build them.
+#
+# LibVMI's Linux offsets come from the guest itself: its BTF
+# (__start_BTF..__stop_BTF, read through qvmid's pmemaccess server with
+# qvmi) through pahole, and the System.map of the kernel booted.
+#
+# Checks: vmi-process-list's pids and names against the guest's ground
+# truth (QVMI-GT lines), breakpoint-recoil-example and
+# breakpoint-emulate-example hits on __x64_sys_clock_nanosleep with LibVMI
+# checking RIP == the symbol, and after each tool: the guest runs, no
+# 0xCC is left at the symbol and the gdbstub holds no breakpoint.
+# Prints "N passed, N failed, N skipped".
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+B="$ROOT/$BUILD"
+P=0 F=0 S=0
+SYM=__x64_sys_clock_nanosleep
+
+ok() { P=$((P + 1)); echo "PASS libvmi: $1"; }
+bad() { F=$((F + 1)); echo "FAIL libvmi: $1${2:+: $2}"; }
+finish() {
+	echo "$P passed, $F failed, $S skipped"
+	[ "$F" -eq 0 ]
+	exit
+}
+
+KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
+INITRD=$(ls -t "$ROOT"/build/guest/initramfs-*.cpio.gz 2>/dev/null | head -1)
+LV=${LIBVMI_DIR:-}
+if [ -z "$LV" ] || [ ! -x "$LV/examples/vmi-process-list" ] ||
+	[ -z "${LIBKVMI_DIR:-}" ] || [ ! -e "$LIBKVMI_DIR/libkvmi.so" ]; then
+	S=1
+	echo "SKIP libvmi: set LIBVMI_DIR (LibVMI's build dir) and" \
+		"LIBKVMI_DIR (libkvmi.so's dir); see docs/KVMI.md"
+	finish
+fi
+if [ "$(id -u)" != 0 ] || ! command -v libvirtd >/dev/null ||
+	! command -v virsh >/dev/null || ! command -v pahole >/dev/null ||
+	[ ! -x "$B/qvmi-qemu" ] || [ -z "$KERNEL" ] || [ -z "$INITRD" ]; then
+	S=1
+	echo "SKIP libvmi: needs root, libvirt-daemon-system, pahole," \
+		"$BUILD/qvmi-qemu and the demo guest's initramfs"
+	finish
+fi
+
+W=$(mktemp -d /tmp/qvmi-libvmi-XXXXXX)
+V=(virsh -q -c "qemu:///system?socket=$W/run/libvirt-sock")
+DOM=qvmilibvmi
+D=$W/dom
+
+cleanup() {
+	"${V[@]}" destroy $DOM >/dev/null 2>&1
+	"${V[@]}" undefine $DOM >/dev/null 2>&1
+	for f in "$W"/libvirtd.pid "$W"/virtlogd.pid; do
+		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
+	done
+	sleep 1
+	[ -n "${QVMI_KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+
+mkdir -p "$W"/{etc,run,lib,log,cache,dom}
+cp -a /etc/libvirt/. "$W/etc/"
+rm -f "$W"/etc/qemu/networks/autostart/* "$W"/etc/qemu/*.xml
+cat >"$W/etc/qemu.conf" <<'EOF'
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+namespaces = [ ]
+cgroup_controllers = [ ]
+EOF
+cat >"$W/etc/libvirtd.conf" <<'EOF'
+unix_sock_rw_perms = "0700"
+auth_unix_rw = "none"
+EOF
+cat >"$W/inner.sh" <<EOF
+#!/bin/sh
+set -e
+mount --bind $W/etc /etc/libvirt
+mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
+mount --bind $W/run /run/libvirt
+mount --bind $W/lib /var/lib/libvirt
+mount --bind $W/log /var/log/libvirt
+mount --bind $W/cache /var/cache/libvirt
+virtlogd -d -p $W/virtlogd.pid
+libvirtd -d -p $W/libvirtd.pid
+EOF
+chmod 755 "$W/inner.sh"
+cat >"$D/emulator" <<EOF
+#!/bin/sh
+QVMI_QEMU_CONF=$D/qvmi-qemu.conf exec $B/qvmi-qemu "\$@"
+EOF
+chmod 755 "$D/emulator"
+# LibVMI always asks for STAR/LSTAR/CSTAR/SYSENTER_* (no stock source:
+# docs/KVMI.md "MSRs"), and its events init enables CR, MSR and PF events.
+cat >"$D/qvmi-qemu.conf" <<EOF
+qvmid = $B/qvmid
+pmemaccess_dir = $D
+kvmi_dir = $D
+gdb_dir = $D
+qvmid_args = -v -v --kvmi-reconnect 200 --kvmi-unknown-msr zero --kvmi-unsupported accept
+EOF
+cat >"$D/$DOM.xml" <<EOF
+<domain type='qemu'>
+  <name>$DOM</name>
+  <memory unit='MiB'>512</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$KERNEL</kernel>
+    <initrd>$INITRD</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
+  </os>
+  <features><acpi/></features>
+  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
+  <devices>
+    <emulator>$D/emulator</emulator>
+    <serial type='file'><source path='$D/serial.log'/></serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+EOF
+
+if ! unshare -m --propagation private "$W/inner.sh"; then
+	bad "libvirtd and virtlogd start in a private mount namespace"
+	finish
+fi
+for _ in $(seq 50); do
+	"${V[@]}" version >/dev/null 2>&1 && break
+	sleep 0.2
+done
+"${V[@]}" define "$D/$DOM.xml" >/dev/null
+if ! "${V[@]}" start $DOM >"$W/start.err" 2>&1; then
+	bad "the domain starts through the shim" "$(head -c 300 "$W/start.err")"
+	finish
+fi
+for _ in $(seq 180); do
+	grep -q "QVMI-GT ready" "$D/serial.log" 2>/dev/null && break
+	sleep 1
+done
+if ! grep -q "QVMI-GT ready" "$D/serial.log"; then
+	bad "the guest boots"
+	finish
+fi
+ok "the guest boots under libvirtd, qvmid --kvmi-connect in its monitor path"
+
+Q=("$B/qvmi" --pmem "$D/$DOM.pmem")
+symaddr() { "${Q[@]}" sym "$1" 2>/dev/null | awk '{ print $1; exit }'; }
+# The guest's own BTF, for pahole.
+bs=$(symaddr __start_BTF) be=$(symaddr __stop_BTF)
+# (pmemaccess has no registers: QEMU's memsave reads virtual memory)
+hmp() { "${V[@]}" qemu-monitor-command $DOM --hmp "$1" | tr -d '\r'; }
+if [ -z "$bs" ] || [ -z "$be" ] ||
+	! hmp "memsave $bs $((be - bs)) \"$W/vmlinux.btf\"" >"$W/btf.err" 2>&1 ||
+	[ "$(stat -c %s "$W/vmlinux.btf")" != $((be - bs)) ]; then
+	bad "the guest's BTF (memsave)" "$bs $be $(head -c 200 "$W/btf.err")"
+	finish
+fi
+# offset NAME STRUCT MEMBER-REGEX: the member's offset (pahole's comment)
+member() {
+	pahole -F btf -C "$1" "$W/vmlinux.btf" 2>/dev/null |
+		awk -v re="$2" '$0 ~ re { sub(/.*\/\* */, ""); print $1; exit }'
+}
+tasks=$(member task_struct '^\tstruct list_head +tasks;')
+mm=$(member task_struct '^\tstruct mm_struct \* +mm;')
+pid=$(member task_struct '^\tpid_t +pid;')
+comm=$(member task_struct '^\tchar +comm\[16\];')
+pgd=$(member mm_struct '^\t+pgd_t \* +pgd;')
+if [ -z "$tasks" ] || [ -z "$mm" ] || [ -z "$pid" ] || [ -z "$comm" ] ||
+	[ -z "$pgd" ]; then
+	bad "offsets from the guest's BTF" "$tasks/$mm/$pid/$comm/$pgd"
+	finish
+fi
+ok "offsets from the guest's BTF: tasks $tasks mm $mm pid $pid comm $comm pgd $pgd"
+# A System.map from the guest's kallsyms as qvmi reads them (Debian's
+# /boot/System.map is a placeholder; the real one is in the -dbg package).
+# Run-time addresses: LibVMI then finds a KASLR offset of 0.
+SYSMAP=$W/System.map
+for s in _text _stext startup_64 init_task init_mm swapper_pg_dir \
+	init_top_pgt linux_banner jiffies_64 $SYM; do
+	a=$(symaddr $s)
+	[ -n "$a" ] && printf '%s T %s\n' "${a#0x}" "$s"
+done >"$SYSMAP"
+if [ "$(grep -c ' init_task$\| '$SYM'$' "$SYSMAP")" != 2 ]; then
+	bad "a System.map from the guest's kallsyms" "$(head -c 300 "$SYSMAP")"
+	finish
+fi
+cat >"$W/libvmi.conf" <<EOF
+$DOM {
+    ostype = "Linux";
+    sysmap = "$SYSMAP";
+    linux_tasks = $tasks;
+    linux_mm = $mm;
+    linux_pid = $pid;
+    linux_name = $comm;
+    linux_pgd = $pgd;
+}
+EOF
+
+# LibVMI inside libvirtd's mount namespace (qemu:///system is that
+# libvirtd), in $W where it finds libvmi.conf; LibVMI listens on the
+# socket and qvmid dials it (LibVMI waits up to 10 s).
+lvmi() { # timeout-seconds program args... (SIG: the signal at the end)
+	local t=$1
+	shift
+	nsenter -m -t "$(cat "$W/libvirtd.pid")" env \
+		LD_LIBRARY_PATH="$LIBKVMI_DIR" ${LIBVMI_DEBUG:+LIBVMI_DEBUG=1} \
+		sh -c 'cd "$0" && exec "$@"' \
+		"$W" timeout -s "${SIG:-INT}" -k 10 "$t" stdbuf -oL "$@"
+}
+KS=$D/$DOM.kvmi
+
+# pid comm of the guest's kernel threads (PPID 2, not kworkers) from its
+# ground truth, comm cut to 15 bytes as in task->comm
+gt_kthreads() {
+	tr -d '\r' <"$D/serial.log" | awk '$1 == "QVMI-GT" && $2 == "ps" &&
+		$4 == 2 && $6 !~ /^kworker/ { print $3, substr($6, 1, 15) }' |
+		sort -u
+}
+lvmi 60 "$LV/examples/vmi-process-list" -n $DOM -s "$KS" >"$W/ps.out" \
+	2>"$W/ps.err"
+rc=$?
+# vmi-process-list: "[  PID] NAME (struct addr:...)"
+sed -n 's/^\[ *\([0-9]*\)\] \([^ ]*\) (struct addr.*/\1 \2/p' "$W/ps.out" |
+	sort -u >"$W/ps.got"
+n=$(wc -l <"$W/ps.got")
+missing=$(comm -23 <(gt_kthreads) "$W/ps.got")
+if [ $rc -eq 0 ] && [ -n "$(gt_kthreads)" ] && [ -z "$missing" ] &&
+	grep -q '^1 init$' "$W/ps.got"; then
+	ok "vmi-process-list: $n processes; init and all $(gt_kthreads |
+		wc -l) kernel threads match the guest's pids and names"
+else
+	bad "vmi-process-list (rc $rc, $n rows)" \
+		"missing: $(echo $missing | head -c 200) $(tail -n 3 "$W/ps.err" "$W/ps.out")"
+fi
+
+# gdbstub breakpoints held by qvmid: none once a tool is gone
+sym=$(symaddr $SYM)
+cc_left() { # prints the first byte at the symbol (vCPU 0's view)
+	hmp "x /1bx $sym" | awk '{ sub(/^0x/, "", $2); print $2 }'
+}
+jif=$(symaddr jiffies_64)
+jiffies() {
+	printf '%d' "$(hmp "x /1gx $jif" | awk '{ print $2 }')"
+}
+# qvmid's log (-v): a stop at a breakpoint of its own that no tool
+# wants, i.e. a gdbstub breakpoint left behind
+stray() { grep -ac "with BREAKPOINT events off" "$W"/log/qemu/$DOM.log; }
+after_tool() { # name
+	local j0 j1 s0 s1
+	sleep 1
+	j0=$(jiffies) s0=$(stray)
+	sleep 2
+	j1=$(jiffies) s1=$(stray)
+	if [ "$(cc_left)" != cc ] && [ -n "$j0" ] && [ "${j1:-0}" -gt "$j0" ] &&
+		[ "$s0" = "$s1" ] &&
+		[ "$("${V[@]}" domstate $DOM)" = running ]; then
+		ok "$1: afterwards the guest runs (jiffies $j0 -> $j1), no 0xCC and no breakpoint left"
+	else
+		bad "$1: afterwards the guest runs, no 0xCC and no breakpoint left" \
+			"byte $(cc_left), jiffies $j0 -> $j1, stray stops $s0 -> $s1"
+	fi
+}
+bp_tool() { # name hit-line program args...
+	local name=$1 line=$2 hits
+	shift 2
+	lvmi "${SECS:-20}" "$@" >"$W/$name.out" 2>"$W/$name.err"
+	hits=$(grep -c "$line" "$W/$name.out")
+	if [ "$hits" -ge 3 ] && ! grep -q "Not our breakpoint" "$W/$name.out"; then
+		ok "$name: $hits hits on $SYM, each with RIP = the symbol"
+	else
+		bad "$name: hits on $SYM" "$hits; $(tail -n 4 "$W/$name.out" \
+			"$W/$name.err" | head -c 400)"
+	fi
+	after_tool "$name"
+}
+# Each hit checks event RIP == the symbol, else "Not our breakpoint".
+bp_tool breakpoint-recoil-example "Breakpoint hit at $SYM" \
+	"$LV/examples/breakpoint-recoil-example" $DOM $SYM "$KS"
+# Killed (SIGKILL) in the middle: it restores nothing, qvmid's ledger
+# takes its breakpoints out and writes the byte back.
+SIG=KILL SECS=8 bp_tool breakpoint-recoil-example-SIGKILL \
+	"Breakpoint hit at $SYM" \
+	"$LV/examples/breakpoint-recoil-example" $DOM $SYM "$KS"
+# LibVMI's KVM driver has no SET_EMUL_INSN for int3 events (KVMi has no
+# such reply): not reinjecting answers RETRY, so the vCPU meets the same
+# int3 again, as on KVM; the hits are what is checked.
+bp_tool breakpoint-emulate-example "We hit our breakpoint on $SYM" \
+	"$LV/examples/breakpoint-emulate-example" $DOM $SYM 5 "$KS"
+finish
