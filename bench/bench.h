@@ -40,6 +40,8 @@ int bench_pmem_load(struct qvmi_ctx *ctx, int fd, uint64_t size,
 		    const char *goal);
 int bench_pmem_load_guest(const char *qmp); /* the same on a guest */
 int bench_session(const char *qmp); /* bench-session.c; uses --gdb */
+/* bench-tls.c: a session over TCP with TLS vs plain; uses --gdb */
+int bench_tls(const char *qmp);
 int bench_dump(const char *qmp); /* bench-dump.c */
 /* bench-python.c: the binding (python/) next to the C calls */
 int bench_python(const char *qmp);

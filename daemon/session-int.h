@@ -5,6 +5,7 @@
 #define QVMID_SESSION_INT_H
 
 #include "proto/session-auth.h"
+#include "proto/session-tls.h"
 #include "proto/session-wire.h"
 #include "proto/gdb.h"
 #include "session-server.h"
@@ -12,6 +13,11 @@
 
 struct sconn {
 	int fd;
+	/* TCP and vsock: TLS under the frames; NULL on unix sockets.  No
+	 * frame moves before tls_up. */
+	struct qvmi_ses_tls *tls;
+	bool tls_up;
+	short tls_events; /* what the handshake waits for */
 	int stage; /* 0: want HELLO, 1: want AUTH, 2: authenticated */
 	uint32_t next_seq;
 	int64_t auth_deadline;
@@ -148,9 +154,14 @@ void qvmid_ses_out_reset(struct qvmid_session_server *s);
  * flushed as far as the socket takes it. */
 bool qvmid_ses_out_check_reset(struct qvmid_session_server *s);
 /* A connected socket becomes the session (server side of the protocol
- * whichever side connected); false if refused (it is closed). */
+ * whichever side connected), under TLS unless tls is NONE (identity: the
+ * PSK identity a TLS client sends); false if refused (it is closed). */
 bool qvmid_ses_conn_start(struct qvmid_session_server *s, int fd,
-			  const char *peer, bool outbound);
+			  const char *peer, bool outbound,
+			  enum qvmi_ses_tls_mode tls, const char *identity);
+/* Like send() on the session's stream (through TLS if it has it): > 0,
+ * -EAGAIN, or another negative errno (the session must close). */
+ssize_t qvmid_ses_conn_send(struct sconn *c, const void *buf, size_t len);
 
 /* ---- breakpoints (session-bp.c) ---- */
 

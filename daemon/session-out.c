@@ -114,6 +114,8 @@ static void out_connected(struct qvmid_session_server *s, int fd)
 	struct qvmid_ses_out *o = s->out;
 	int one = 1, idle = OUT_KEEPIDLE_S, intvl = OUT_KEEPINTVL_S,
 	    cnt = OUT_KEEPCNT;
+	char id[QVMI_SES_TLS_ID_MAX + 1];
+	struct qvmi_ses_info *info;
 
 	if (o->addr.kind == QVMI_SES_TCP &&
 	    (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
@@ -127,7 +129,25 @@ static void out_connected(struct qvmid_session_server *s, int fd)
 	s->st.out_connected++;
 	o->failing = false;
 	o->reset_pending = false;
-	qvmid_ses_conn_start(s, fd, o->spec, true);
+	if (o->addr.kind == QVMI_SES_UNIX) {
+		qvmid_ses_conn_start(s, fd, o->spec, true, QVMI_SES_TLS_NONE,
+				     NULL);
+		return;
+	}
+	/* We dialled: TLS client, naming this VM so that a supervising
+	 * tool knows which VM the key was proved for. */
+	info = malloc(sizeof(*info));
+	if (info)
+		qvmid_ses_vm_info(s, info);
+	if (!info || qvmi__ses_tls_id_vm(id, info->uuid, info->name)) {
+		qvmid_ses_log(s, QVMI_LOG_ERROR,
+			      "session: the VM name cannot be a TLS identity");
+		close(fd);
+	} else {
+		qvmid_ses_conn_start(s, fd, o->spec, true, QVMI_SES_TLS_CLIENT,
+				     id);
+	}
+	free(info);
 }
 
 static void out_start(struct qvmid_session_server *s, int64_t now)
@@ -233,10 +253,9 @@ bool qvmid_ses_out_check_reset(struct qvmid_session_server *s)
 		      o->spec);
 	/* EV_RESET (queued before us) goes out first, best effort: the
 	 * socket buffer takes a small frame whole. */
-	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off,
-				 c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (c->out_off < c->out_len && (!c->tls || c->tls_up)) {
+		ssize_t n = qvmid_ses_conn_send(c, c->out + c->out_off,
+						c->out_len - c->out_off);
 
 		if (n <= 0)
 			break;

@@ -103,23 +103,59 @@ bool qvmid_ses_send(struct qvmid_session_server *s, uint8_t flags, uint16_t msg,
 	return true;
 }
 
+ssize_t qvmid_ses_conn_send(struct sconn *c, const void *buf, size_t len)
+{
+	short ev;
+
+	if (c->tls)
+		return qvmi__ses_tls_write(c->tls, buf, len, &ev);
+	for (;;) {
+		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n >= 0 || errno != EINTR)
+			return n > 0 ? n :
+			       n == 0 || errno == EAGAIN ||
+					       errno == EWOULDBLOCK ?
+				       -EAGAIN :
+				       -EPIPE;
+	}
+}
+
+/* Like recv(): > 0, 0 on EOF, -EAGAIN, -EPROTO (a TLS record failed its
+ * check), -EPIPE. */
+static ssize_t conn_recv(struct sconn *c, void *buf, size_t len)
+{
+	short ev;
+
+	if (c->tls)
+		return qvmi__ses_tls_read(c->tls, buf, len, &ev);
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
+
+		if (n >= 0 || errno != EINTR)
+			return n >= 0 ? n :
+			       errno == EAGAIN || errno == EWOULDBLOCK ?
+					-EAGAIN :
+					-EPIPE;
+	}
+}
+
 /* Send what the socket takes.  < 0: the peer is gone. */
 static int conn_flush(struct sconn *c)
 {
+	/* Before TLS is up nothing can be sent safely: an ERROR frame for a
+	 * failed handshake is dropped, and the close says it. */
+	if (c->tls && !c->tls_up)
+		c->out_off = c->out_len;
 	while (c->out_off < c->out_len) {
-		ssize_t n = send(c->fd, c->out + c->out_off,
-				 c->out_len - c->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = qvmid_ses_conn_send(c, c->out + c->out_off,
+						c->out_len - c->out_off);
 
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		return -EPIPE;
+		return n == -EAGAIN ? 0 : -EPIPE;
 	}
 	c->out_off = c->out_len = 0;
 	return 0;
@@ -155,6 +191,7 @@ static void conn_close(struct qvmid_session_server *s)
 	if (c->stage == 2)
 		qvmid_ses_release_pauses(s);
 	s->nev = 0;
+	qvmi__ses_tls_free(c->tls);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -166,15 +203,19 @@ static void conn_close(struct qvmid_session_server *s)
 }
 
 /* A second client: one ERROR frame into its empty socket buffer, then
- * close.  The frame is small, so a non-blocking send takes it whole. */
-static void refuse_busy(struct qvmid_session_server *s, int fd)
+ * close.  The frame is small, so a non-blocking send takes it whole.
+ * Not on TLS transports: nothing goes out in clear there, and a second
+ * handshake would hold the loop; that client sees the close. */
+static void refuse_busy(struct qvmid_session_server *s, int fd,
+			enum qvmi_ses_tls_mode tls)
 {
 	uint8_t p[8 + QVMI_SES_ERRTEXT_MAX + 8], f[QVMI_SES_HDR + sizeof(p)];
 	size_t n = qvmi__ses_errtext_encode("another session is active", p);
 
 	n = qvmi__ses_frame(f, QVMI_SES_F_REPLY, QVMI_SES_ERROR, 0, EBUSY, p,
 			    n);
-	if (send(fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
+	if (tls == QVMI_SES_TLS_NONE &&
+	    send(fd, f, n, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)n)
 		qvmid_ses_log(s, QVMI_LOG_DEBUG, "session: refusal not sent");
 	close(fd);
 	s->st.refused_busy++;
@@ -182,23 +223,67 @@ static void refuse_busy(struct qvmid_session_server *s, int fd)
 		      "session: refused a second client (busy)");
 }
 
-bool qvmid_ses_conn_start(struct qvmid_session_server *s, int fd,
-			  const char *peer, bool outbound)
+/* The handshake moved on: up, still waiting, or failed (closed). */
+static void conn_tls_step(struct qvmid_session_server *s)
 {
+	struct sconn *c = s->c;
+	int err = qvmi__ses_tls_handshake(c->tls, &c->tls_events);
+
+	if (err == -EAGAIN)
+		return;
+	if (!err) {
+		c->tls_up = true;
+		s->st.tls_ok++;
+		qvmid_ses_log(s, QVMI_LOG_DEBUG, "session: TLS 1.3 is up");
+		return;
+	}
+	s->st.tls_failed++;
+	if (err == -EACCES)
+		s->st.auth_failed++;
+	qvmid_ses_log(s, QVMI_LOG_WARN, "session: %s%s",
+		      err == -EACCES ? "authentication failed: " : "",
+		      qvmi__ses_tls_why(c->tls));
+	conn_close(s);
+}
+
+static struct sconn *conn_new(int fd, enum qvmi_ses_tls_mode tls,
+			      const struct qvmi_ses_key *key,
+			      const char *identity, const char **why)
+{
+	struct sconn *c = calloc(1, sizeof(*c));
+
+	*why = "out of memory";
+	if (c)
+		c->in = malloc(QVMI_SES_HDR + QVMI_SES_HELLO_REQ);
+	/* qvmid's listeners take tools; a tool's listener takes VMs. */
+	if (c && c->in &&
+	    (tls == QVMI_SES_TLS_NONE ||
+	     !qvmi__ses_tls_new(fd, tls, key, identity, false, &c->tls, why)))
+		return c;
+	if (c)
+		free(c->in);
+	free(c);
+	return NULL;
+}
+
+bool qvmid_ses_conn_start(struct qvmid_session_server *s, int fd,
+			  const char *peer, bool outbound,
+			  enum qvmi_ses_tls_mode tls, const char *identity)
+{
+	const char *why = "?";
 	struct sconn *c;
 
 	if (s->c) {
-		refuse_busy(s, fd);
+		refuse_busy(s, fd, tls);
 		return false;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c)
-		c->in = malloc(QVMI_SES_HDR + QVMI_SES_HELLO_REQ);
-	if (!c || !c->in) {
-		free(c);
+	c = conn_new(fd, tls, &s->key, identity, &why);
+	if (!c) {
+		qvmid_ses_log(s, QVMI_LOG_ERROR, "session: %s: %s", peer, why);
 		close(fd);
 		return false;
 	}
+	c->tls_events = POLLIN;
 	c->fd = fd;
 	c->outbound = outbound;
 	c->in_cap = QVMI_SES_HDR + QVMI_SES_HELLO_REQ;
@@ -208,10 +293,13 @@ bool qvmid_ses_conn_start(struct qvmid_session_server *s, int fd,
 	s->c = c;
 	if (!outbound)
 		s->st.accepted++;
-	qvmid_ses_log(s, QVMI_LOG_INFO, "session: %s (%s)",
+	qvmid_ses_log(s, QVMI_LOG_INFO, "session: %s (%s%s)",
 		      outbound ? "connected to the tool" : "client connected",
-		      peer);
-	return true;
+		      peer, c->tls ? ", TLS" : "");
+	/* A TLS client speaks first (ClientHello). */
+	if (tls == QVMI_SES_TLS_CLIENT)
+		conn_tls_step(s);
+	return s->c != NULL;
 }
 
 /* From any listener: the same single session, the same auth. */
@@ -222,6 +310,7 @@ static void accept_one(struct qvmid_session_server *s, int lfd)
 	int fd = accept4(lfd, (struct sockaddr *)&ss, &len,
 			 SOCK_NONBLOCK | SOCK_CLOEXEC);
 	char peer[96] = "unix socket";
+	bool plain = lfd == s->l.fd || (lfd == s->tcp_fd && s->o.tcp_plain);
 
 	if (fd < 0)
 		return;
@@ -230,7 +319,9 @@ static void accept_one(struct qvmid_session_server *s, int lfd)
 	else if (lfd == s->vsock_fd)
 		qvmi__ses_addr_text((struct sockaddr *)&ss, len, peer,
 				    sizeof(peer));
-	qvmid_ses_conn_start(s, fd, peer, false);
+	qvmid_ses_conn_start(s, fd, peer, false,
+			     plain ? QVMI_SES_TLS_NONE : QVMI_SES_TLS_SERVER,
+			     NULL);
 }
 
 /* ---- handshake --------------------------------------------------------------- */
@@ -368,17 +459,19 @@ static int read_frame(struct qvmid_session_server *s, struct qvmi_ses_hdr *h)
 			c->in = n;
 			c->in_cap = want;
 		}
-		ssize_t r = recv(c->fd, c->in + c->in_len, want - c->in_len,
-				 MSG_DONTWAIT);
+		ssize_t r = conn_recv(c, c->in + c->in_len, want - c->in_len);
 		if (r > 0) {
 			c->in_len += (size_t)r;
 			continue;
 		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (r == -EAGAIN)
 			return 0;
-		return -EPIPE;
+		if (r == -EPROTO) {
+			s->st.tls_bad_records++;
+			qvmid_ses_log(s, QVMI_LOG_WARN, "session: closing: %s",
+				      qvmi__ses_tls_why(c->tls));
+		}
+		return r ? (int)r : -EPIPE;
 	}
 }
 
@@ -436,11 +529,18 @@ nfds_t qvmid_session_server_prepare(struct qvmid_session_server *s,
 		qvmid_ses_out_prepare(s, &pfd[5], next_ms);
 		c = s->c;
 	}
-	if (c) {
+	if (c && c->tls && !c->tls_up) {
+		ev = c->tls_events;
+		*next_ms = QVMI_MIN(*next_ms, c->auth_deadline);
+	} else if (c) {
 		bool pending = c->out_off < c->out_len;
 
-		if (!c->closing && (c->out_len - c->out_off) <= SES_OUT_HIGH)
+		if (!c->closing && (c->out_len - c->out_off) <= SES_OUT_HIGH) {
 			ev |= POLLIN;
+			/* Decrypted bytes wait in TLS, not in the socket. */
+			if (qvmi__ses_tls_pending(c->tls))
+				*next_ms = 0;
+		}
 		if (pending) {
 			ev |= POLLOUT;
 			if (!c->out_deadline)
@@ -496,8 +596,11 @@ void qvmid_session_server_dispatch(struct qvmid_session_server *s,
 {
 	short re = pfd[1].revents;
 
-	if (s->c && pfd[1].fd == s->c->fd) {
-		if (re & POLLIN)
+	if (s->c && pfd[1].fd == s->c->fd && s->c->tls && !s->c->tls_up) {
+		if (re)
+			conn_tls_step(s);
+	} else if (s->c && pfd[1].fd == s->c->fd) {
+		if ((re & POLLIN) || qvmi__ses_tls_pending(s->c->tls))
 			conn_read(s);
 		if (s->c && s->nev)
 			qvmid_ses_flush_events(s);

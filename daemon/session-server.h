@@ -37,6 +37,9 @@ struct qvmid_session_opts {
 	/* Also (or only, with a NULL path) listen on TCP: "A.B.C.D:PORT" or
 	 * "[IPv6]:PORT", numeric, PORT 0 for any free port.  NULL: no TCP. */
 	const char *tcp_addr;
+	/* Benchmarks and tests only, never from qvmid's command line: the
+	 * TCP listener without TLS, to measure what TLS costs. */
+	bool tcp_plain;
 	/* Also listen on vsock port vsock_port (any CID; VMADDR_PORT_ANY
 	 * picks one) when vsock is set.  Authenticated like TCP. */
 	bool vsock;
@@ -122,6 +125,10 @@ struct qvmid_session_stats {
 	 * out, ...), sessions closed because of a guest reset */
 	uint64_t out_attempts, out_connected, out_failed, out_resets;
 	bool outbound; /* the open session is the one we dialled */
+	/* TLS (TCP, vsock): handshakes done, handshakes failed (wrong key
+	 * or identity, not TLS, timeout), records rejected afterwards
+	 * (altered, replayed, reordered, spliced: the session closed). */
+	uint64_t tls_ok, tls_failed, tls_bad_records;
 };
 
 /* ---- lifecycle (session-events.c) ---- */

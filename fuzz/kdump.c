@@ -4,10 +4,12 @@
  * kdump-compressed and flattened (dump-kdump.c, dump-file.c), LiME
  * (dump-lime.c), the raw-image check and "unknown dump format".  The
  * input is a whole file, served through a memfd; what attaches is read
- * back: each RAM range's ends, the first 64 KiB, VMCOREINFO.  Seeds are
+ * back: each RAM range's ends, the first 64 KiB, the vCPU registers of
+ * the sub-header's ELF notes, VMCOREINFO.  Seeds are
  * real files cut to their first 256 pages (makedumpfile 1.7.2 -c/-l/-F
  * and stored pages, QEMU 7.2's flattened kdump-zlib with its misparsed
- * phys_base, the -c pages recompressed with snappy and zstd) and LiME.
+ * phys_base, the -c pages recompressed with snappy and zstd), qvmi's own
+ * kdump of the -c seed (with its NT_PRSTATUS and QEMU notes) and LiME.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -25,6 +27,7 @@ static void exercise(struct qvmi_ctx *ctx)
 {
 	static uint8_t buf[64 << 10];
 	struct qvmi_ram_range rr;
+	struct qvmi_regs_x86 regs;
 	const char *v;
 
 	for (size_t k = 0; k < qvmi_ram_count(ctx) && k < 64; k++) {
@@ -37,6 +40,9 @@ static void exercise(struct qvmi_ctx *ctx)
 				     rr.size < sizeof(buf) ? rr.size :
 							     sizeof(buf));
 	}
+	/* the vCPU registers of the ELF notes (dump-notes.c) */
+	for (int c = 0; c < qvmi_vcpu_count(ctx) && c < 64; c++)
+		qvmi_get_regs(ctx, (unsigned int)c, &regs);
 	v = qvmi_vmcoreinfo(ctx);
 	if (v)
 		(void)strlen(v);

@@ -391,6 +391,8 @@ enum qvmi_dump_compress {
  * should only report (not call into the context). */
 typedef void (*qvmi_progress_fn)(uint64_t done, uint64_t total, void *arg);
 
+struct qvmi_linux;
+
 /* size bytes of guest-physical memory at pa, seen at virtual address va. */
 struct qvmi_dump_vrange {
 	uint64_t va, pa, size;
@@ -428,6 +430,23 @@ struct qvmi_dump_write_opts {
 	int pause;
 	/* QVMI_DUMP_KDUMP: how pages are compressed. */
 	enum qvmi_dump_compress compress;
+	/* QVMI_DUMP_KDUMP: what to leave out, makedumpfile's -d bits (the
+	 * header's dump_level).  Zero pages (1) are always left out: the
+	 * guest's unwritten RAM is out of the file, written zero pages share
+	 * one stored page.  QVMI_DUMP_LEVEL_FREE (16): the pages the guest's
+	 * buddy allocator holds free, found in the struct pages of lx (the
+	 * layout from kernel's VMCOREINFO), after the VM is paused; it needs
+	 * lx and kernel, and pause (or a VM that is not running).  Page
+	 * cache and user pages (2, 4, 8) are not told apart:
+	 * -EOPNOTSUPP. */
+	unsigned int dump_level;
+	struct qvmi_linux *lx;
+};
+
+/* makedumpfile -d bits that qvmi_dump_write() honours. */
+enum {
+	QVMI_DUMP_LEVEL_ZERO = 1,
+	QVMI_DUMP_LEVEL_FREE = 16,
 };
 
 /*
@@ -835,9 +854,12 @@ QVMI_API int qvmi_linux_kernel_dtb(struct qvmi_linux *lx, uint64_t *ret);
  * the text/rodata and rodata/data gaps, unused brk), page_offset_base,
  * and the VMCOREINFO text from the note the kernel keeps at
  * *vmcoreinfo_note (kernel/crash_core.c, CONFIG_CRASH_CORE), which is
- * what QEMU's -device vmcoreinfo would hand over.  x86_64 kernels only
- * (-EOPNOTSUPP otherwise); -ENOENT without vmcoreinfo_note or _end,
- * -EBADMSG for a malformed note.  Free with qvmi_dump_kernel_deinit().
+ * what QEMU's -device vmcoreinfo would hand over.  i386 (3G/1G split):
+ * one image part, lowmem [0, high_memory - PAGE_OFFSET) at PAGE_OFFSET,
+ * and page_offset 4 GiB, outside every 32-bit address, for highmem and
+ * ROM; it needs high_memory (a System.map).  -ENOENT without
+ * vmcoreinfo_note, _end or high_memory, -EBADMSG for a malformed note.
+ * Free with qvmi_dump_kernel_deinit().
  */
 QVMI_API int qvmi_linux_dump_kernel(struct qvmi_linux *lx,
 				    struct qvmi_dump_kernel *ret);

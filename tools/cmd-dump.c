@@ -6,6 +6,7 @@
  * gets the crash command line that opens it.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,20 +18,48 @@ enum {
 	OPT_PAUSE,
 	OPT_NO_KERNEL,
 	OPT_COMPRESS,
+	OPT_LEVEL,
 };
 
 struct dump_args {
 	enum qvmi_dump_format format;
 	enum qvmi_dump_compress compress;
 	bool pause, no_kernel;
+	unsigned int level;
 	struct cli_progress progress;
 };
+
+/* makedumpfile's -d: the bits qvmi honours are 1 (zero pages, always)
+ * and 16 (free pages). */
+static int dump_level(const char *arg, unsigned int *ret)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (!*arg || *end || v > 31) {
+		fprintf(stderr, "qvmi: --dump-level takes 0-31 (makedumpfile "
+				"-d)\n");
+		return -1;
+	}
+	if (v & 14) {
+		fprintf(stderr,
+			"qvmi: --dump-level %lu: page cache and user pages "
+			"(2, 4, 8) are not filtered; 1 (zero pages) and 16 "
+			"(free pages) are\n",
+			v);
+		return -1;
+	}
+	*ret = (unsigned int)v | QVMI_DUMP_LEVEL_ZERO;
+	return 0;
+}
 
 static int dump_opt(struct cli *cli, int opt, const char *arg, void *data)
 {
 	struct dump_args *a = data;
 
 	(void)cli;
+	if (opt == OPT_LEVEL)
+		return dump_level(arg, &a->level);
 	if (opt == OPT_PAUSE) {
 		a->pause = true;
 	} else if (opt == OPT_NO_KERNEL) {
@@ -106,6 +135,23 @@ static void raw_hint(struct cli *cli, const char *path)
 	qvmi_linux_destroy(lx);
 }
 
+/* The dump level against the format; free pages imply --pause. */
+static int level_args(struct dump_args *a)
+{
+	if ((a->level & QVMI_DUMP_LEVEL_FREE) &&
+	    (a->format != QVMI_DUMP_KDUMP || a->no_kernel)) {
+		fprintf(stderr, "qvmi: dump: --dump-level 16 is for --format "
+				"kdump of a Linux guest\n");
+		return -1;
+	}
+	if (a->format != QVMI_DUMP_KDUMP)
+		a->level = 0;
+	/* free pages found, then copied: the VM must hold still between */
+	if (a->level & QVMI_DUMP_LEVEL_FREE)
+		a->pause = true;
+	return 0;
+}
+
 int cmd_dump(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -113,9 +159,11 @@ int cmd_dump(struct cli *cli, int argc, char **argv)
 		{ "pause", no_argument, NULL, OPT_PAUSE },
 		{ "no-kernel", no_argument, NULL, OPT_NO_KERNEL },
 		{ "compress", required_argument, NULL, OPT_COMPRESS },
+		{ "dump-level", required_argument, NULL, OPT_LEVEL },
 		{ 0 },
 	};
-	struct dump_args a = { .format = QVMI_DUMP_ELF };
+	struct dump_args a = { .format = QVMI_DUMP_ELF,
+			       .level = QVMI_DUMP_LEVEL_ZERO };
 	struct qvmi_dump_kernel k = { 0 };
 	struct qvmi_linux *lx = NULL;
 	bool have_k = false;
@@ -132,15 +180,24 @@ int cmd_dump(struct cli *cli, int argc, char **argv)
 		       2;
 	if (cli_attach(cli))
 		return 1;
+	if (level_args(&a))
+		return 2;
 	if ((a.format == QVMI_DUMP_ELF || a.format == QVMI_DUMP_KDUMP) &&
 	    !a.no_kernel)
 		have_k = kernel_layout(cli, &lx, &k);
+	if ((a.level & QVMI_DUMP_LEVEL_FREE) && !have_k) {
+		qvmi_linux_destroy(lx);
+		fprintf(stderr, "qvmi: dump: free pages need the Linux "
+				"kernel\n");
+		return 1;
+	}
 	cli_progress_init(&a.progress);
 	{
 		QVMI_OPTS(qvmi_dump_write_opts, wopts, .format = a.format,
 			  .progress = cli_progress, .progress_arg = &a.progress,
 			  .kernel = have_k ? &k : NULL, .pause = a.pause,
-			  .compress = a.compress);
+			  .compress = a.compress, .dump_level = a.level,
+			  .lx = lx);
 
 		err = qvmi_dump_write(cli->ctx, argv[i], &wopts);
 	}

@@ -70,9 +70,12 @@ const struct cli_cmd cli_cmds[] = {
 	  "a terminal.\n" },
 	{ "dump", cmd_dump, "write guest RAM to an ELF core or raw file",
 	  "dump FILE [--format elf|kdump|lime|raw] [--compress "
-	  "zlib|lzo|snappy|zstd]\n     [--pause] [--no-kernel]\n\nWrite "
+	  "zlib|lzo|snappy|zstd]\n     [--dump-level 1|17] [--pause] "
+	  "[--no-kernel]\n\nWrite "
 	  "all guest RAM and ROM to FILE: an ELF core (the default),\n"
-	  "kdump-compressed (zero pages left out), LiME (Volatility) or a raw\n"
+	  "kdump-compressed (zero pages left out; --dump-level 17 also leaves\n"
+	  "out the guest's free pages, as makedumpfile -d 17, and pauses the\n"
+	  "VM), LiME (Volatility) or a raw\n"
 	  "image (file offset = GPA).  For a Linux guest the ELF core is a\n"
 	  "kernel dump that crash, drgn, makedumpfile and gdb open: VMCOREINFO "
 	  "from\nguest memory, the kernel's virtual layout; --no-kernel writes "

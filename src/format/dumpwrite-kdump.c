@@ -13,8 +13,10 @@
  * are left out of the second bitmap, as makedumpfile -d 16 leaves out free
  * pages, and not even read: dump_level 17.  One pass: the descriptor
  * table is sized for every existing page; only its first entries are
- * written, the rest stays a hole.  Free pages the guest did write are not
- * filtered: telling them needs the kernel's buddy lists.
+ * written, the rest stays a hole.  With QVMI_DUMP_LEVEL_FREE the pages
+ * the guest's buddy allocator holds free (os/linux/freepages.c) are left
+ * out of the second bitmap too, unread, as makedumpfile -d 16 does:
+ * dump_level 17.
  */
 #include <lzo/lzo1x.h>
 #include <snappy-c.h>
@@ -25,6 +27,7 @@
 #include <zstd.h>
 
 #include "dumpwrite.h"
+#include "os/linux/freepages.h"
 
 enum {
 	BS = 4096,
@@ -41,6 +44,8 @@ struct kw {
 	struct qvmi__writer *w;
 	uint64_t max_mapnr;
 	uint8_t *bm1, *bm2;
+	uint8_t *bmf; /* free pages (QVMI_DUMP_LEVEL_FREE), or NULL */
+	uint64_t nfree;
 	uint64_t desc_off, data_off, ndesc;
 	uint8_t *out; /* compressed pages, OUT_CAP */
 	size_t nout;
@@ -128,6 +133,22 @@ static bool zero_page(const uint8_t *p)
 	return !p[0] && !memcmp(p, p + 1, BS - 1);
 }
 
+static bool is_free(const struct kw *k, uint64_t pfn)
+{
+	return k->bmf && pfn < k->max_mapnr &&
+	       (k->bmf[pfn >> 3] >> (pfn & 7) & 1);
+}
+
+/* Bytes of free pages from pfn on, at most len: skipped unread. */
+static uint64_t free_run(const struct kw *k, uint64_t pfn, uint64_t len)
+{
+	uint64_t n = 0;
+
+	while (n < len && is_free(k, pfn + n / BS))
+		n += BS;
+	return QVMI_MIN(n, len);
+}
+
 static int add_page(struct kw *k, uint64_t pfn, const uint8_t *page)
 {
 	bool zero = zero_page(page), share = zero && k->zdesc[8];
@@ -172,6 +193,8 @@ static int pages(struct kw *k, const struct qvmi__wrange *r)
 		/* whole pages only: pfns must stay aligned */
 		hole = qvmi__dump_hole(k->w, r->gpa + pos, r->size - pos) &
 		       ~(uint64_t)(BS - 1);
+		if (!hole)
+			hole = free_run(k, (r->gpa + pos) / BS, r->size - pos);
 		if (hole) {
 			pos += hole;
 			qvmi__dump_tick(k->w, hole);
@@ -181,6 +204,8 @@ static int pages(struct kw *k, const struct qvmi__wrange *r)
 		if (err)
 			return err;
 		for (size_t i = 0; i < n; i += BS) {
+			if (is_free(k, (r->gpa + pos + i) / BS))
+				continue;
 			err = add_page(k, (r->gpa + pos + i) / BS,
 				       k->w->buf + i);
 			if (err)
@@ -300,7 +325,9 @@ static void fill_sub(struct kw *k, const struct qvmi__notes *nt, uint8_t *s)
 		put64(s, 32, notes + nt->vmci_off);
 		put64(s, 40, vl);
 	}
-	put32(s, 8, 17); /* dump_level: zero pages shared, unwritten out */
+	/* dump_level: zero pages (unwritten out, written ones shared), and
+	 * free pages if they were left out */
+	put32(s, 8, k->bmf ? 17 : 1);
 	put64(s, 24, QVMI_MIN(k->max_mapnr, (uint64_t)UINT32_MAX));
 	put64(s, 48, notes);
 	put64(s, 56, nt->len);
@@ -371,8 +398,32 @@ static int kw_init(struct kw *k, struct qvmi__writer *w,
 	return 0;
 }
 
+/* Find the free pages of every range, the VM held still by now. */
+static int find_free(struct kw *k, const struct qvmi__wrange *r, size_t n)
+{
+	struct qvmi__writer *w = k->w;
+	uint64_t nf;
+	int err = 0;
+
+	k->bmf = calloc(1, (k->max_mapnr + 7) / 8 + 1);
+	if (!k->bmf)
+		return qvmi__err(w->ctx, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && !err; i++) {
+		err = qvmi__linux_free_pages(w->lx, w->kernel->vmcoreinfo,
+					     r[i].gpa / BS,
+					     (r[i].gpa + r[i].size) / BS,
+					     k->bmf, k->max_mapnr, &nf);
+		k->nfree += nf;
+	}
+	if (!err)
+		qvmi__log(w->ctx, QVMI_LOG_INFO,
+			  "dump: %" PRIu64 " free pages left out", k->nfree);
+	return err;
+}
+
 static void kw_deinit(struct kw *k)
 {
+	free(k->bmf);
 	free(k->bm1);
 	free(k->bm2);
 	free(k->out);
@@ -394,6 +445,8 @@ int qvmi__dump_write_kdump(struct qvmi__writer *w, const struct qvmi__wrange *r,
 	int err;
 
 	err = kw_init(&k, w, r, n);
+	if (!err && (w->dump_level & QVMI_DUMP_LEVEL_FREE))
+		err = find_free(&k, r, n);
 	if (!err)
 		err = qvmi__dump_notes(w, &nt);
 	if (err)

@@ -392,6 +392,21 @@ static int pause_vm(struct qvmi_ctx *ctx, bool *paused)
 	return err;
 }
 
+/* Free pages are found before they are copied: a running guest would
+ * allocate and fill some in between, and they would be lost. */
+static int still_vm(struct qvmi_ctx *ctx)
+{
+	enum qvmi_vm_state st = QVMI_VM_UNKNOWN;
+	int err = qvmi_vm_state(ctx, &st);
+
+	if (err || (st != QVMI_VM_PAUSED && st != QVMI_VM_FROZEN &&
+		    st != QVMI_VM_SHUTDOWN))
+		return qvmi__err(ctx, -EINVAL,
+				 "dump_write: leaving out free pages needs a "
+				 "VM that holds still (pause)");
+	return 0;
+}
+
 static int write_locked(struct qvmi__writer *w, enum qvmi_dump_format fmt,
 			bool pause)
 {
@@ -401,6 +416,8 @@ static int write_locked(struct qvmi__writer *w, enum qvmi_dump_format fmt,
 	int err, rerr;
 
 	err = pause ? pause_vm(w->ctx, &paused) : 0;
+	if (!err && !pause && (w->dump_level & QVMI_DUMP_LEVEL_FREE))
+		err = still_vm(w->ctx);
 	if (!err)
 		err = collect(w->ctx, &r, &n);
 	if (!err)
@@ -418,6 +435,31 @@ static int write_locked(struct qvmi__writer *w, enum qvmi_dump_format fmt,
 			err = rerr;
 	}
 	return err;
+}
+
+/* The dump level: what is supported, with what it needs. */
+static int check_level(struct qvmi__writer *w, enum qvmi_dump_format fmt)
+{
+	unsigned int l = w->dump_level;
+
+	if (l & ~31u)
+		return qvmi__err(w->ctx, -EINVAL,
+				 "dump_write: dump level %u is not in 0-31", l);
+	if (l & 14u)
+		return qvmi__err(w->ctx, -EOPNOTSUPP,
+				 "dump_write: dump level %u: page cache and "
+				 "user pages (2, 4, 8) are not filtered; "
+				 "1 (zero pages) and 16 (free pages) are",
+				 l);
+	if (l && fmt != QVMI_DUMP_KDUMP)
+		return qvmi__err(w->ctx, -EINVAL,
+				 "dump_write: a dump level is for kdump only");
+	if ((l & QVMI_DUMP_LEVEL_FREE) &&
+	    (!w->lx || !w->kernel || !w->kernel->vmcoreinfo))
+		return qvmi__err(w->ctx, -EINVAL,
+				 "dump_write: leaving out free pages needs "
+				 "the Linux kernel and its VMCOREINFO");
+	return 0;
 }
 
 QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
@@ -442,6 +484,11 @@ QVMI_API int qvmi_dump_write(struct qvmi_ctx *ctx, const char *path,
 		return qvmi__err(ctx, -EINVAL,
 				 "dump_write: a kernel layout is for ELF and "
 				 "kdump only");
+	w.dump_level = QVMI_OPTS_GET(opts, dump_level, 0);
+	w.lx = QVMI_OPTS_GET(opts, lx, NULL);
+	err = check_level(&w, fmt);
+	if (err)
+		return err;
 	w.buf = malloc(QVMI__DUMP_CHUNK);
 	if (!w.buf)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");

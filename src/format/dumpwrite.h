@@ -25,6 +25,8 @@ struct qvmi__writer {
 	uint64_t done, total;
 	const struct qvmi_dump_kernel *kernel; /* may be NULL */
 	int compress; /* enum qvmi_dump_compress */
+	unsigned int dump_level; /* QVMI_DUMP_LEVEL_* */
+	struct qvmi_linux *lx; /* for QVMI_DUMP_LEVEL_FREE */
 };
 
 enum { QVMI__DUMP_CHUNK = 1 << 20 };

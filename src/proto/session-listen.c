@@ -223,7 +223,12 @@ QVMI_API int qvmi_session_accept(struct qvmi_session_listener *l,
 	if (l->kind == QVMI_SES_TCP)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	qvmi__log(ctx, QVMI_LOG_DEBUG, "session: VM connecting from %s", peer);
-	return qvmi__ses_client_attach(ctx, fd, &l->key, l->timeout_ms, peer);
+	/* The VM dialled: we are TLS's server on TCP and vsock. */
+	return qvmi__ses_client_attach(ctx, fd, &l->key,
+				       l->kind == QVMI_SES_UNIX ?
+					       QVMI_SES_TLS_NONE :
+					       QVMI_SES_TLS_SERVER,
+				       l->timeout_ms, peer);
 }
 
 QVMI_API int qvmi_session_fd(struct qvmi_ctx *ctx)

@@ -18,6 +18,7 @@
 
 #include "core/internal.h"
 #include "proto/session-auth.h"
+#include "proto/session-tls.h"
 #include "proto/session-wire.h"
 #include "proto/session.h"
 
@@ -25,10 +26,12 @@ enum {
 	SES_TIMEOUT_MS = 5000,
 	SES_EVQ = 256, /* events kept between two qvmi_events_poll() */
 	SES_POLL_BATCH = 256, /* frames read per qvmi_events_poll() */
+	SES_POLL_MAX = 16 * 256, /* ... while TLS has more buffered */
 };
 
 struct ses_client {
 	int fd; /* -1 once broken */
+	struct qvmi_ses_tls *tls; /* TCP and vsock; NULL on unix sockets */
 	/* Events read while waiting for a reply, or by events_poll. */
 	struct qvmi_event evq[SES_EVQ];
 	unsigned int ev_head, ev_len;
@@ -53,6 +56,8 @@ struct ses_client {
 
 static void ses_break(struct ses_client *c)
 {
+	qvmi__ses_tls_free(c->tls);
+	c->tls = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -67,6 +72,23 @@ static void ses_unref(struct ses_client *c)
 	free(c);
 }
 
+/* A TLS record failed its check: altered, replayed, reordered or from
+ * another connection.  Nothing more from this stream can be trusted. */
+static int ses_tls_bad(struct qvmi_ctx *ctx, struct ses_client *c)
+{
+	int err = qvmi__err(ctx, -EPROTO, "session: %s",
+			    qvmi__ses_tls_why(c->tls));
+
+	ses_break(c);
+	return err;
+}
+
+/* Bytes to read without waiting for the socket (decrypted, buffered). */
+static bool ses_buffered(struct ses_client *c)
+{
+	return c->tls && qvmi__ses_tls_pending(c->tls);
+}
+
 /* Move exactly len bytes before the deadline.  Breaks the session on
  * failure: the stream would be out of step. */
 static int ses_xfer(struct qvmi_ctx *ctx, struct ses_client *c, void *buf,
@@ -75,12 +97,23 @@ static int ses_xfer(struct qvmi_ctx *ctx, struct ses_client *c, void *buf,
 	uint8_t *b = buf;
 
 	while (len) {
-		ssize_t n =
-			out ? send(c->fd, b, len, MSG_NOSIGNAL | MSG_DONTWAIT) :
-			      recv(c->fd, b, len, MSG_DONTWAIT);
 		struct pollfd pfd = { c->fd, out ? POLLOUT : POLLIN, 0 };
+		ssize_t n;
 		int64_t left;
 
+		if (c->tls) {
+			n = out ? qvmi__ses_tls_write(c->tls, b, len,
+						      &pfd.events) :
+				  qvmi__ses_tls_read(c->tls, b, len,
+						     &pfd.events);
+			if (n == -EPROTO)
+				return ses_tls_bad(ctx, c);
+			errno = n == -EAGAIN ? EAGAIN : EPIPE;
+		} else {
+			n = out ? send(c->fd, b, len,
+				       MSG_NOSIGNAL | MSG_DONTWAIT) :
+				  recv(c->fd, b, len, MSG_DONTWAIT);
+		}
 		if (n > 0) {
 			b += n;
 			len -= (size_t)n;
@@ -477,7 +510,10 @@ static int ses_wait_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 
 	if (c->fd < 0)
 		return qvmi__err(ctx, -EPIPE, "session: connection lost");
-	r = poll(&pfd, 1, (int)QVMI_MAX(QVMI_MIN(left, (int64_t)60000), 0));
+	r = ses_buffered(c) ?
+		    1 :
+		    poll(&pfd, 1,
+			 (int)QVMI_MAX(QVMI_MIN(left, (int64_t)60000), 0));
 	if (r < 0 && errno == EINTR)
 		return 0;
 	if (r <= 0)
@@ -884,11 +920,19 @@ QVMI_API int qvmi_events_poll(struct qvmi_ctx *ctx, int timeout_ms)
 	if (timeout_ms < 0)
 		timeout_ms = SES_TIMEOUT_MS;
 	deadline = qvmi__mono_ms() + timeout_ms;
-	for (int i = 0; i < SES_POLL_BATCH && c->fd >= 0; i++) {
+	/* Past the batch while TLS holds decrypted frames: a caller that
+	 * polls qvmi_session_fd() would not see them (they left the socket).
+	 * Bounded: the TLS buffer holds one record of at most 16 KiB, and the
+	 * hard cap stops a peer that keeps it full. */
+	for (int i = 0; c->fd >= 0 && (i < SES_POLL_BATCH ||
+				       (ses_buffered(c) && i < SES_POLL_MAX));
+	     i++) {
 		struct pollfd pfd = { c->fd, POLLIN, 0 };
 		int64_t left = c->ev_len ? 0 : deadline - qvmi__mono_ms();
 		struct qvmi_ses_hdr h;
-		int r = poll(&pfd, 1, (int)QVMI_MAX(left, (int64_t)0));
+		int r = ses_buffered(c) ?
+				1 :
+				poll(&pfd, 1, (int)QVMI_MAX(left, (int64_t)0));
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -938,22 +982,114 @@ QVMI_API int qvmi_session_unhook_ack(struct qvmi_ctx *ctx)
 	return err;
 }
 
+static int ses_tls_fail(struct qvmi_ctx *ctx, struct ses_client *c, int err,
+			bool we_dialled)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "%s", qvmi__ses_tls_why(c->tls));
+	ses_break(c);
+	if (err == -EACCES)
+		return qvmi__err(ctx, err, "session: %s (%s)",
+				 we_dialled ? "qvmid refused our key" :
+					      "the VM's key or identity does "
+					      "not match ours",
+				 why);
+	if (err == -ECONNRESET)
+		return qvmi__err(ctx, err,
+				 "session: the peer closed the connection "
+				 "before TLS was up (%s; another session "
+				 "active?)",
+				 why);
+	if (err == -ETIMEDOUT)
+		return qvmi__err(ctx, err, "session: TLS handshake timed out");
+	return qvmi__err(ctx, err, "session: %s", why);
+}
+
+/* TCP and vsock: TLS 1.3 with the key's PSK before any frame.  We are the
+ * TLS client if we dialled (identity: a tool's), else its server (the
+ * identity must be a VM's, checked against its VM info later). */
+static int ses_tls_start(struct qvmi_ctx *ctx, struct ses_client *c,
+			 const struct qvmi_ses_key *key,
+			 enum qvmi_ses_tls_mode mode)
+{
+	int64_t deadline = qvmi__mono_ms() + c->timeout_ms;
+	const char *why = "?";
+	int err = qvmi__ses_tls_new(c->fd, mode, key, QVMI_SES_TLS_ID_TOOL,
+				    true, &c->tls, &why);
+
+	if (err) {
+		ses_break(c);
+		return qvmi__err(ctx, err, "session: TLS: %s", why);
+	}
+	/* Bounded: each turn moves handshake bytes or waits until the
+	 * deadline. */
+	for (;;) {
+		struct pollfd pfd = { c->fd, POLLIN, 0 };
+		int64_t left = deadline - qvmi__mono_ms();
+
+		err = qvmi__ses_tls_handshake(c->tls, &pfd.events);
+		if (err != -EAGAIN)
+			break;
+		if (left <= 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (poll(&pfd, 1, (int)QVMI_MIN(left, 60000)) < 0 &&
+		    errno != EINTR) {
+			err = -errno;
+			break;
+		}
+	}
+	return err ? ses_tls_fail(ctx, c, err, mode == QVMI_SES_TLS_CLIENT) : 0;
+}
+
+/* A VM that dialled us named itself in its PSK identity: its VM info,
+ * now authenticated, must say the same. */
+static int ses_tls_identity(struct qvmi_ctx *ctx, struct ses_client *c,
+			    const struct qvmi_ses_info *info)
+{
+	const struct qvmi_ses_tls_id *id;
+	int err;
+
+	if (!c->tls)
+		return 0;
+	id = qvmi__ses_tls_peer(c->tls);
+	if (!id->vm)
+		return 0;
+	if (!memcmp(id->uuid, info->uuid, 16) && !strcmp(id->name, info->name))
+		return 0;
+	/* Before ses_break(), which frees id. */
+	err = qvmi__err(ctx, -EACCES,
+			"session: the VM's TLS identity (\"%s\") is not the "
+			"VM its info describes (\"%s\")",
+			id->name, info->name);
+	ses_break(c);
+	return err;
+}
+
 /* Handshake, then the source and control backend over c (whose fd is
  * connected).  what names the peer in the log line. */
 static int ses_attach(struct qvmi_ctx *ctx, struct ses_client *c,
-		      const struct qvmi_ses_key *key, const char *what)
+		      const struct qvmi_ses_key *key,
+		      enum qvmi_ses_tls_mode mode, const char *what)
 {
 	struct qvmi_ses_info *info = malloc(sizeof(*info));
 	const char *why = "?";
-	int err, len = 0;
+	int err = 0, len = 0;
 
 	if (!info)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	err = ses_handshake(ctx, c, key, &len);
+	if (mode != QVMI_SES_TLS_NONE)
+		err = ses_tls_start(ctx, c, key, mode);
+	if (!err)
+		err = ses_handshake(ctx, c, key, &len);
 	if (!err &&
 	    qvmi__ses_info_decode(c->buf + QVMI_SES_HDR + QVMI_SES_MAC,
 				  (size_t)len - QVMI_SES_MAC, info, &why))
 		err = ses_bad(ctx, c, why);
+	if (!err)
+		err = ses_tls_identity(ctx, c, info);
 	if (!err)
 		err = ses_install(ctx, c, info);
 	if (err && c->refs > 1)
@@ -983,7 +1119,8 @@ static struct ses_client *ses_new(int timeout_ms)
 }
 
 int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
-			    const struct qvmi_ses_key *key, int timeout_ms,
+			    const struct qvmi_ses_key *key,
+			    enum qvmi_ses_tls_mode mode, int timeout_ms,
 			    const char *what)
 {
 	struct ses_client *c = ses_new(timeout_ms);
@@ -994,7 +1131,7 @@ int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	}
 	c->fd = fd;
-	err = ses_attach(ctx, c, key, what);
+	err = ses_attach(ctx, c, key, mode, what);
 	ses_unref(c);
 	return err;
 }
@@ -1031,8 +1168,15 @@ QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
 		goto out;
 	}
 	err = ses_connect(ctx, c, path);
+	/* Unix sockets stay plain: 0600 and the same uid already keep
+	 * everyone else off them (docs/PROTOCOL.md "Channel protection"). */
 	if (!err)
-		err = ses_attach(ctx, c, &key, path);
+		err = ses_attach(ctx, c, &key,
+				 strncmp(path, "tcp:", 4) &&
+						 strncmp(path, "vsock:", 6) ?
+					 QVMI_SES_TLS_NONE :
+					 QVMI_SES_TLS_CLIENT,
+				 path);
 out:
 	if (c)
 		ses_unref(c);

@@ -9,16 +9,19 @@
 
 #include "core/internal.h"
 #include "proto/session-auth.h"
+#include "proto/session-tls.h"
 
 /*
  * On a connected stream fd (ours from now on: closed on failure): HELLO,
  * AUTH (the tool is the protocol client whichever side connected), then
  * the memory source and control backend on ctx.  timeout_ms bounds the
- * handshake and each later request (<= 0: 5000).  what names the peer
- * in the log.
+ * handshake and each later request (<= 0: 5000).  mode: TLS first (TCP,
+ * vsock; CLIENT if we connected) or none (unix).  what names the peer in
+ * the log.
  */
 QVMI_HIDDEN int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
 					const struct qvmi_ses_key *key,
+					enum qvmi_ses_tls_mode mode,
 					int timeout_ms, const char *what);
 /* The session socket of an attached ctx, -1 if none or lost. */
 QVMI_HIDDEN int qvmi__ses_client_fd(struct qvmi_ctx *ctx);

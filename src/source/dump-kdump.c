@@ -13,12 +13,16 @@
  * file, in pfn order, pointing at its data, compressed with zlib, LZO,
  * snappy or zstd (flags) through those libraries, or stored.
  *
+ * The sub-header's ELF notes give the vCPU registers (NT_PRSTATUS, QEMU
+ * notes; dump-notes.c).
+ *
  * A page that exists but is not in the file was filtered (makedumpfile -d:
  * zero, cache, user or free pages) and reads as zeros.  The sub-header's
  * phys_base is not used: QEMU 7.2 fills it from VMCOREINFO's
  * NUMBER(phys_base) parsed as hex (the kernel prints it in decimal), and
  * reading physical memory does not need it.
  */
+#include <elf.h>
 #include <lzo/lzo1x.h>
 #include <snappy-c.h>
 #include <stdlib.h>
@@ -57,6 +61,8 @@ struct kdump {
 	uint64_t *rank; /* set bits of bm2 before each RANK_BITS block */
 	uint8_t *cbuf; /* compressed page */
 	char *vmcoreinfo;
+	uint64_t note_off, note_size; /* the ELF notes (version 4+) */
+	uint16_t machine; /* e_machine from utsname.machine */
 };
 
 static int kbad(struct qvmi_ctx *ctx, const char *what)
@@ -114,6 +120,9 @@ static int read_header(struct kdump *k, uint32_t *bitmap_blocks,
 	/* utsname.machine, e.g. "x86_64" (qvmi_vm_info's arch); kept only
 	 * when it fits */
 	mlen = strnlen((const char *)h + 12 + 4 * 65, 65);
+	k->machine = mlen == 6 && !memcmp(h + 12 + 4 * 65, "x86_64", 6) ?
+			     EM_X86_64 :
+			     EM_386;
 	if (mlen < sizeof(k->ctx->vm_arch)) {
 		memcpy(k->ctx->vm_arch, h + 12 + 4 * 65, mlen);
 		k->ctx->vm_arch[mlen] = '\0';
@@ -138,6 +147,10 @@ static int read_sub(struct kdump *k, int32_t version)
 		m = le64(s + 96);
 		if (m)
 			k->max_mapnr = m;
+	}
+	if (version >= 4) {
+		k->note_off = le64(s + 48);
+		k->note_size = le64(s + 56);
 	}
 	off = le64(s + 32);
 	size = le64(s + 40);
@@ -319,6 +332,46 @@ static const struct qvmi_source_ops kdump_ops = {
 
 /* ---- attach --------------------------------------------------------------- */
 
+/*
+ * The vCPU registers from the sub-header's ELF notes (offset_note,
+ * size_note: makedumpfile copies the crash kernel's per-CPU NT_PRSTATUS,
+ * QEMU and qvmi write NT_PRSTATUS and QEMU notes per vCPU).  NULL when
+ * there are none.  Notes that do not parse cost the registers only: the
+ * memory is read as before, with a warning.
+ */
+static struct qvmi__dnotes *read_notes(struct kdump *k)
+{
+	struct qvmi__dnotes *n = NULL;
+	uint8_t *buf = NULL;
+	size_t count = 0;
+	int err = 0;
+
+	if (!k->note_size)
+		return NULL;
+	if (k->note_size > QVMI_DUMP_MAX_NOTES_BYTES)
+		err = kbad(k->ctx, "ELF notes too large");
+	if (!err &&
+	    (!(buf = malloc(k->note_size)) || !(n = calloc(1, sizeof(*n)))))
+		err = qvmi__err(k->ctx, -ENOMEM, "out of memory");
+	if (!err)
+		err = qvmi__dfile_read(k->df, k->note_off, buf, k->note_size);
+	if (!err)
+		err = qvmi__dnotes_parse(k->ctx, n, buf, k->note_size, &count);
+	free(buf);
+	if (!err && !n->nqemu && !n->nprs)
+		err = -ENOENT;
+	if (err) {
+		if (err != -ENOENT)
+			qvmi__log(k->ctx, QVMI_LOG_WARN,
+				  "kdump: no registers: %s",
+				  qvmi_errmsg(k->ctx));
+		qvmi__dnotes_free(n);
+		return NULL;
+	}
+	qvmi__dnotes_finish(k->ctx, n, k->machine);
+	return n;
+}
+
 /* Runs of existing pages (first bitmap), counted or registered. */
 static int runs(struct kdump *k, struct qvmi_source *src, uint64_t *count)
 {
@@ -411,8 +464,14 @@ int qvmi__attach_kdump_fd(struct qvmi_ctx *ctx, int fd, bool flat)
 		return err;
 	}
 	err = map_runs(k, src);
-	if (!err)
-		err = qvmi__ctl_set(ctx, &qvmi__frozen_ctl_ops, NULL);
+	if (!err) {
+		struct qvmi__dnotes *n = read_notes(k);
+
+		err = n ? qvmi__ctl_set(ctx, &qvmi__dnotes_ctl_ops, n) :
+			  qvmi__ctl_set(ctx, &qvmi__frozen_ctl_ops, NULL);
+		if (err)
+			qvmi__dnotes_free(n);
+	}
 	/* qvmi_vmcoreinfo(): the source owns the text until detach */
 	if (!err)
 		ctx->vmcoreinfo = k->vmcoreinfo;

@@ -139,6 +139,30 @@ QVMI_HIDDEN int qvmi__source_file_create(struct qvmi_ctx *ctx, const char *name,
 					 int fd, uint64_t file_size,
 					 struct qvmi_source **ret);
 
+/* The vCPU registers and VMCOREINFO of a dump's ELF notes
+ * (dump-notes.c). */
+struct qvmi__dnotes {
+	struct qvmi_regs_x86 *qemu; /* from "QEMU" notes, in note order */
+	size_t nqemu;
+	struct qvmi_regs_x86 *prs; /* from NT_PRSTATUS, in note order */
+	size_t nprs;
+	char *vmcoreinfo;
+};
+/* Add the notes of buf[0, len) (4-byte aligned names and descriptors);
+ * *count: notes so far, bounded by QVMI_DUMP_MAX_NOTES. */
+QVMI_HIDDEN int qvmi__dnotes_parse(struct qvmi_ctx *ctx,
+				   struct qvmi__dnotes *core,
+				   const uint8_t *buf, size_t len,
+				   size_t *count);
+/* After the last note: EFER derived for e_machine machine. */
+QVMI_HIDDEN void qvmi__dnotes_finish(struct qvmi_ctx *ctx,
+				     struct qvmi__dnotes *core,
+				     uint16_t machine);
+QVMI_HIDDEN void qvmi__dnotes_free(struct qvmi__dnotes *core);
+/* The control backend of a dump with notes (priv: struct qvmi__dnotes,
+ * freed on destroy): registers, state FROZEN. */
+QVMI_HIDDEN extern const struct qvmi_ctl_ops qvmi__dnotes_ctl_ops;
+
 /* Fill a QEMU note / prstatus from registers (what the writer emits). */
 QVMI_HIDDEN void qvmi__regs_to_cpustate(const struct qvmi_regs_x86 *r,
 					struct qvmi_qemu_cpustate *ret);

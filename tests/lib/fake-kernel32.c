@@ -189,7 +189,9 @@ static const struct {
 } syms[] = { { "_text", 0 },
 	     { "init_task", S_INIT_TASK },
 	     { "modules", S_MODULES },
-	     { "prb", S_PRB } };
+	     { "prb", S_PRB },
+	     { "vmcoreinfo_note", S_VMCOREINFO_NOTE },
+	     { "high_memory", S_HIGH_MEMORY } };
 
 int k32_create_over(struct k32 *k, uint8_t *mem, const void *btf,
 		    uint32_t btf_size, int init)

@@ -29,6 +29,8 @@ enum {
 	S_INIT_TASK = 0x1000, /* symbols, offsets from _text */
 	S_MODULES = 0x2000,
 	S_PRB = 0x2010,
+	S_VMCOREINFO_NOTE = 0x2020, /* u32 pointer, 0 until set */
+	S_HIGH_MEMORY = 0x2024, /* u32 pointer, 0 until set */
 	T_SIZE = 128, /* task_struct */
 	T_STATE = 4,
 	T_FLAGS = 8,

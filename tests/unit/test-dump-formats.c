@@ -20,6 +20,7 @@
 #include "qvmi.h"
 #include "core/internal.h"
 #include "dumpcore.h"
+#include "source/dump.h"
 
 enum { BS = 4096, NPFN = 64, SUB = 1, BMB = 2 };
 static const char vmci[] = "OSRELEASE=6.1.0-kd\nPAGESIZE=4096\n";
@@ -485,6 +486,137 @@ static void test_kdump_write(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+/* ---- registers from the sub-header's ELF notes ---------------------------- */
+
+enum { NOTE_OFF = BS + 1024 };
+
+/* An ELF note at b + off: header, name (padded to 4), descriptor. */
+static size_t put_note(uint8_t *b, size_t off, const char *name, uint32_t type,
+		       const void *desc, uint32_t descsz)
+{
+	uint32_t h[3] = { (uint32_t)strlen(name) + 1, descsz, type };
+	size_t nal = (strlen(name) + 1 + 3) & ~(size_t)3;
+
+	memcpy(b + off, h, sizeof(h));
+	memcpy(b + off + 12, name, strlen(name));
+	memcpy(b + off + 12 + nal, desc, descsz);
+	return 12 + nal + ((descsz + 3) & ~(size_t)3);
+}
+
+/* make_kdump's file with notes (offset_note, size_note) for two vCPUs:
+ * NT_PRSTATUS and QEMU notes, or prstatus only (as makedumpfile copies a
+ * crash kernel's). */
+static size_t add_notes(uint8_t *b, const struct qvmi_regs_x86 *r, bool qemu)
+{
+	size_t n = 0;
+
+	for (unsigned int v = 0; v < 2; v++) {
+		struct qvmi_prstatus64 p;
+
+		qvmi__regs_to_prstatus(&r[v], v + 1, &p);
+		n += put_note(b, NOTE_OFF + n, "CORE", 1, &p, sizeof(p));
+	}
+	for (unsigned int v = 0; qemu && v < 2; v++) {
+		struct qvmi_qemu_cpustate c;
+
+		qvmi__regs_to_cpustate(&r[v], &c);
+		n += put_note(b, NOTE_OFF + n, "QEMU", 0, &c, sizeof(c));
+	}
+	put64(b, BS + 48, NOTE_OFF);
+	put64(b, BS + 56, n);
+	return n;
+}
+
+static void regs_fill(struct qvmi_regs_x86 *r)
+{
+	memset(r, 0, 2 * sizeof(*r));
+	for (unsigned int v = 0; v < 2; v++) {
+		r[v].rip = 0xffffffff81001000ull + v;
+		r[v].rsp = 0xffffc90000010000ull - v * 8;
+		r[v].rax = 0x1234 + v;
+		r[v].cr3 = 0x1000000 + v * 0x1000;
+		r[v].cr0 = 0x80050033;
+		r[v].cr4 = 0x6f0;
+		r[v].cs = 0x10;
+	}
+}
+
+static void test_kdump_regs(void)
+{
+	struct qvmi_regs_x86 r[2], got;
+	size_t len;
+	uint8_t *k = make_kdump(1, &len);
+	struct qvmi_ctx *ctx;
+
+	regs_fill(r);
+	memcpy(k + 12 + 4 * 65, "x86_64", 6); /* utsname.machine */
+	for (int qemu = 1; qemu >= 0; qemu--) {
+		add_notes(k, r, qemu);
+		ctx = new_ctx();
+		CHECK_OK(attach_buf(ctx, k, len, NULL));
+		CHECK_INT(qvmi_vcpu_count(ctx), ==, 2);
+		for (unsigned int v = 0; v < 2; v++) {
+			CHECK_OK(qvmi_get_regs(ctx, v, &got));
+			CHECK_U64(got.rip, ==, r[v].rip);
+			CHECK_U64(got.rsp, ==, r[v].rsp);
+			CHECK_U64(got.rax, ==, r[v].rax);
+			CHECK_U64(got.cs, ==, 0x10);
+			/* control registers are in the QEMU note only */
+			CHECK_U64(got.cr3, ==, qemu ? r[v].cr3 : 0);
+			/* long mode from utsname.machine "x86_64" */
+			CHECK_U64(got.efer, ==, qemu ? 0xd00 : 0);
+		}
+		CHECK_INT(qvmi_get_regs(ctx, 2, &got), ==, -EINVAL);
+		check_pages(ctx);
+		qvmi_ctx_destroy(ctx);
+	}
+	free(k);
+}
+
+/* Notes that do not parse cost the registers, not the memory. */
+static void kdump_no_regs(uint8_t *k, size_t len)
+{
+	struct qvmi_regs_x86 got;
+	struct qvmi_ctx *ctx = new_ctx();
+
+	CHECK_OK(attach_buf(ctx, k, len, NULL));
+	CHECK_INT(qvmi_vcpu_count(ctx) > 0, ==, 0);
+	CHECK(qvmi_get_regs(ctx, 0, &got) < 0);
+	check_pages(ctx);
+	qvmi_ctx_destroy(ctx);
+}
+
+static void test_kdump_regs_bad(void)
+{
+	struct qvmi_regs_x86 r[2];
+	size_t len, n;
+	uint8_t *k = make_kdump(1, &len);
+
+	regs_fill(r);
+	n = add_notes(k, r, true);
+	/* NT_PRSTATUS of another size (not x86) */
+	put32(k, NOTE_OFF + 4, 300);
+	kdump_no_regs(k, len);
+	add_notes(k, r, true);
+	/* a descriptor that runs past size_note */
+	put64(k, BS + 56, n - 4);
+	kdump_no_regs(k, len);
+	/* notes past the end of the file, too large, none at all */
+	put64(k, BS + 48, len - 16);
+	put64(k, BS + 56, n);
+	kdump_no_regs(k, len);
+	put64(k, BS + 48, NOTE_OFF);
+	put64(k, BS + 56, 1ull << 40);
+	kdump_no_regs(k, len);
+	put64(k, BS + 56, 0);
+	kdump_no_regs(k, len);
+	/* a bad QEMUCPUState version */
+	add_notes(k, r, true);
+	put32(k, NOTE_OFF + n - 440, 2);
+	kdump_no_regs(k, len);
+	free(k);
+}
+
 static const struct qvmi_test dumpfmt_tests[] = {
 	{ "kdump_compressions", test_kdump_compressions },
 	{ "kdump_bad", test_kdump_bad },
@@ -493,6 +625,8 @@ static const struct qvmi_test dumpfmt_tests[] = {
 	{ "lime_bad", test_lime_bad },
 	{ "detect", test_detect },
 	{ "kdump_write", test_kdump_write },
+	{ "kdump_regs", test_kdump_regs },
+	{ "kdump_regs_bad", test_kdump_regs_bad },
 };
 
 QVMI_SUITE(dumpfmt, dumpfmt_tests);

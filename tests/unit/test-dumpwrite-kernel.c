@@ -20,6 +20,7 @@
 #include "source/sources.h"
 #include "dumpcore.h"
 #include "fake-kernel.h"
+#include "fake-kernel32.h"
 #include "proto/hmp.h"
 #include "testdata.h"
 #include "os/linux/linux.h"
@@ -350,6 +351,61 @@ static void test_linux_dump_kernel_bad(void)
 	free(k.mem);
 }
 
+/* i386: lowmem at PAGE_OFFSET, the rest at 4 GiB + pa (no 32-bit address
+ * reaches it); the note through a 4-byte pointer. */
+static void test_linux_dump_kernel32(void)
+{
+	static const char v32[] = "OSRELEASE=6.1.0-k32\nPAGESIZE=4096\n";
+	uint8_t *m = calloc(1, K32_MEM), *note;
+	uint32_t h[3] = { 11, sizeof(v32) - 1, 0 };
+	struct qvmi_dump_kernel d;
+	Elf64_Phdr ph[8];
+	Elf64_Ehdr eh;
+	char path[128];
+	struct k32 k;
+
+	CHECK(m);
+	CHECK_OK(k32_create_over(&k, m, NULL, 0, 0));
+	strcpy(k.lx->release, "6.1.0-k32");
+	/* no high_memory: the end of the linear map is unknown */
+	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -ENOENT);
+	CHECK(strstr(qvmi_errmsg(k.ctx), "high_memory"));
+	k32_w32(&k, k32_sym(S_HIGH_MEMORY), (uint32_t)K32_POB + 0x300000);
+	/* no note yet */
+	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -EBADMSG);
+	note = m + 0x280000;
+	memcpy(note, h, sizeof(h));
+	memcpy(note + 12, "VMCOREINFO", 11);
+	memcpy(note + 24, v32, sizeof(v32) - 1);
+	k32_w32(&k, k32_sym(S_VMCOREINFO_NOTE), (uint32_t)K32_POB + 0x280000);
+	CHECK_OK(qvmi_linux_dump_kernel(k.lx, &d));
+	CHECK_STR(d.vmcoreinfo, v32);
+	CHECK_U64(d.nimage, ==, 1);
+	CHECK_U64(d.image[0].va, ==, K32_POB);
+	CHECK_U64(d.image[0].pa, ==, 0);
+	CHECK_U64(d.image[0].size, ==, 0x300000);
+	CHECK_U64(d.page_offset, ==, 1ull << 32);
+	/* the ELF: lowmem at PAGE_OFFSET + pa, the rest at 4 GiB + pa */
+	tmp_path(path, sizeof(path), "k32.elf");
+	{
+		QVMI_OPTS(qvmi_dump_write_opts, o, .kernel = &d);
+		CHECK_OK(qvmi_dump_write(k.ctx, path, &o));
+	}
+	CHECK_INT(read_phdrs(path, &eh, ph, 8), ==, 3);
+	CHECK_U64(ph[1].p_paddr, ==, 0);
+	CHECK_U64(ph[1].p_vaddr, ==, K32_POB);
+	CHECK_U64(ph[1].p_filesz, ==, 0x300000);
+	CHECK_U64(ph[2].p_paddr, ==, 0x300000);
+	CHECK_U64(ph[2].p_vaddr, ==, (1ull << 32) + 0x300000);
+	unlink(path);
+	qvmi_dump_kernel_deinit(&d);
+	/* a high_memory below PAGE_OFFSET is not believed */
+	k32_w32(&k, k32_sym(S_HIGH_MEMORY), 0x300000);
+	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -ENOENT);
+	k32_destroy(&k);
+	free(m);
+}
+
 /* ---- segment descriptors in the QEMU notes ------------------------------ */
 
 static void test_hmp_segs(void)
@@ -457,6 +513,7 @@ static const struct qvmi_test dumpkernel_tests[] = {
 	{ "holes_skipped", test_holes_skipped },
 	{ "linux_dump_kernel", test_linux_dump_kernel },
 	{ "linux_dump_kernel_bad", test_linux_dump_kernel_bad },
+	{ "linux_dump_kernel32", test_linux_dump_kernel32 },
 	{ "hmp_segs", test_hmp_segs },
 	{ "note_segs", test_note_segs },
 };

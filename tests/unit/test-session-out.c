@@ -126,7 +126,9 @@ static struct vm *vm_start(const char *addr, uint8_t tag, int interval_ms,
 					.key = out_key,
 					.key_len = sizeof(out_key),
 					.reconnect_interval_ms = interval_ms,
-					.auth_timeout_ms = 2000 };
+					/* TCP is TLS: a first handshake under
+					 * valgrind takes seconds. */
+					.auth_timeout_ms = 10000 };
 	struct vm *v = calloc(1, sizeof(*v));
 	struct qvmi_source *src;
 
@@ -188,7 +190,7 @@ static void write_key(const uint8_t *k)
 static struct qvmi_session_listener *tool_listen(const char *addr)
 {
 	QVMI_OPTS(qvmi_session_listen_opts, o, .key_path = keyfile,
-		  .timeout_ms = 3000);
+		  .timeout_ms = 10000);
 	struct qvmi_session_listener *l = NULL;
 
 	write_key(out_key);
@@ -361,7 +363,7 @@ static void t_two_vms(void)
 	v[1] = vm_start(addr, 20, 100, "vm-b");
 	for (int i = 0; i < 2; i++) {
 		CHECK_OK(qvmi_ctx_create(&ctx[i]));
-		CHECK_OK(qvmi_session_accept(l, ctx[i], 3000));
+		CHECK_OK(qvmi_session_accept(l, ctx[i], 10000));
 	}
 	/* In whichever order they came. */
 	CHECK_OK(qvmi_vm_info(ctx[0], &info));

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "harness.h"
 #include "core/sha256.h"
 #include "proto/session-auth.h"
@@ -324,6 +327,56 @@ static void t_ses_nonce_compare(void)
 		  ==, -EINVAL);
 }
 
+/* xorshift64: reproducible "random" inputs (the seed is in the message). */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * libcrypto as the oracle: 2000 random messages of 0..2100 bytes (every
+ * padding case, several blocks), hashed whole and in random pieces, and
+ * HMAC'd under random keys of 0..300 bytes (shorter and longer than the
+ * 64-byte block, which HMAC hashes first).
+ */
+static void t_openssl_oracle(void)
+{
+	uint8_t *msg = malloc(2100), key[300], a[32], b[32];
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+
+	CHECK(msg);
+	for (int i = 0; i < 2000; i++) {
+		size_t len = rnd(&seed) % 2101, klen = rnd(&seed) % 301;
+		struct qvmi_sha256 st;
+		unsigned int n = 0;
+
+		for (size_t j = 0; j < len; j++)
+			msg[j] = (uint8_t)rnd(&seed);
+		for (size_t j = 0; j < klen; j++)
+			key[j] = (uint8_t)rnd(&seed);
+		qvmi__sha256(msg, len, a);
+		CHECK(EVP_Digest(msg, len, b, &n, EVP_sha256(), NULL));
+		if (memcmp(a, b, 32))
+			CHECK_INT(i, ==, -1); /* names the case */
+		qvmi__sha256_init(&st);
+		for (size_t off = 0, k; off < len; off += k) {
+			k = rnd(&seed) % 200; /* not in QVMI_MIN: twice */
+			k = QVMI_MIN(len - off, k);
+			qvmi__sha256_update(&st, msg + off, k);
+		}
+		qvmi__sha256_final(&st, a);
+		CHECK(!memcmp(a, b, 32));
+		qvmi__sha256_hmac(key, klen, msg, len, a);
+		CHECK(HMAC(EVP_sha256(), key, (int)klen, msg, len, b, &n));
+		if (memcmp(a, b, 32))
+			CHECK_INT(i, ==, -2);
+	}
+	free(msg);
+}
+
 static const struct qvmi_test sha256_tests[] = {
 	{ "fips_vectors", t_fips_vectors },
 	{ "million_a", t_million_a },
@@ -333,5 +386,6 @@ static const struct qvmi_test sha256_tests[] = {
 	{ "hmac_key_lengths", t_hmac_key_lengths },
 	{ "ses_mac_golden", t_ses_mac_golden },
 	{ "ses_nonce_compare", t_ses_nonce_compare },
+	{ "openssl_oracle", t_openssl_oracle },
 };
 QVMI_SUITE(sha256, sha256_tests);

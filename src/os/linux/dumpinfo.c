@@ -82,8 +82,10 @@ static int vmci_from_guest(struct qvmi_linux *lx, char **ret, size_t *lenret)
 				 "no vmcoreinfo_note symbol (CONFIG_CRASH_CORE "
 				 "off, or no KALLSYMS_ALL)");
 	err = qvmi__linux_kimage_pa(lx, va, &pa);
+	note_va = 0; /* i386: a 4-byte pointer fills the low half */
 	if (!err)
-		err = qvmi__lx_read_u64(lx->ctx, pa, &note_va);
+		err = qvmi__lx_read_once(lx->ctx, pa, &note_va,
+					 qvmi__lx_is32(lx) ? 4 : 8);
 	if (!err && !note_va)
 		err = note_bad(lx, "NULL (crash_save_vmcoreinfo_init failed)");
 	if (!err)
@@ -171,6 +173,40 @@ static int image_parts(struct qvmi_linux *lx, struct qvmi_dump_kernel *k)
 	return 0;
 }
 
+/*
+ * i386 (3G/1G split): the image lies in the linear map, which covers
+ * lowmem, [0, high_memory - PAGE_OFFSET), at PAGE_OFFSET + pa; that is
+ * the one "image" part.  Highmem has no permanent kernel address, nor has
+ * the BIOS at 0xfffc0000: the writer puts them at page_offset + pa, so
+ * page_offset is 4 GiB, outside every 32-bit address (ELF64 p_vaddr): no
+ * i386 address reads them by mistake.
+ */
+static int image32(struct qvmi_linux *lx, struct qvmi_dump_kernel *k)
+{
+	uint64_t va, pa = 0, hm = 0, po = lx->page_offset_base;
+
+	if (!po || lx->text_va - lx->text_pa != po)
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "dump layout: the i386 image is not at "
+				 "PAGE_OFFSET + its address");
+	if (qvmi_linux_sym_addr(lx, "high_memory", &va) ||
+	    qvmi__linux_kimage_pa(lx, va, &pa) ||
+	    qvmi__lx_read_once(lx->ctx, pa, &hm, 4) || hm <= po ||
+	    hm - po > (1ull << 30))
+		return qvmi__err(lx->ctx, -ENOENT,
+				 "dump layout: no high_memory (the end of "
+				 "lowmem; it needs a System.map)");
+	k->image = calloc(1, sizeof(*k->image));
+	if (!k->image)
+		return qvmi__err(lx->ctx, -ENOMEM, "out of memory");
+	k->image[0] = (struct qvmi_dump_vrange){
+		po, 0, (hm - po) & ~(uint64_t)(QVMI_PAGE_SIZE - 1)
+	};
+	k->nimage = 1;
+	k->page_offset = 1ull << 32;
+	return 0;
+}
+
 QVMI_API int qvmi_linux_dump_kernel(struct qvmi_linux *lx,
 				    struct qvmi_dump_kernel *ret)
 {
@@ -180,9 +216,10 @@ QVMI_API int qvmi_linux_dump_kernel(struct qvmi_linux *lx,
 	if (!lx || !ret)
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
-	if (qvmi__lx_is32(lx))
-		return qvmi__err(lx->ctx, -EOPNOTSUPP,
-				 "dump layout: x86_64 kernels only");
+	if (qvmi__lx_is32(lx)) {
+		err = image32(lx, &k);
+		goto note;
+	}
 	if (!lx->end_va || lx->end_va <= lx->text_va ||
 	    lx->end_va - lx->text_va > (1ull << 30) ||
 	    lx->text_va % QVMI_PAGE_SIZE || lx->text_pa % QVMI_PAGE_SIZE)
@@ -193,6 +230,7 @@ QVMI_API int qvmi_linux_dump_kernel(struct qvmi_linux *lx,
 				 "dump layout: direct map base unknown");
 	k.page_offset = lx->page_offset_base;
 	err = image_parts(lx, &k);
+note:
 	if (!err)
 		err = vmci_from_guest(lx, &k.vmcoreinfo, &k.vmcoreinfo_len);
 	if (err) {
