@@ -118,12 +118,13 @@ void bench_sort(double *v, size_t n)
  * (a read fault on a shared tmpfs mapping allocates the page; shm and
  * pmemaccess read holes without allocating them). */
 static const struct bench_section sections[] = {
-	{ "pmem", bench_pmem },	    { "sources", bench_sources },
-	{ "paging", bench_paging }, { "linux", bench_linux },
-	{ "gdb", bench_gdb },	    { "session", bench_session },
-	{ "tls", bench_tls },	    { "python", bench_python },
-	{ "kvmi", bench_kvmi },	    { "scale", bench_scale },
-	{ "dump", bench_dump },	    { "libvirt", bench_libvirt },
+	{ "pmem", bench_pmem },	      { "pmem-load", bench_pmem_load_guest },
+	{ "sources", bench_sources }, { "paging", bench_paging },
+	{ "linux", bench_linux },     { "gdb", bench_gdb },
+	{ "session", bench_session }, { "tls", bench_tls },
+	{ "python", bench_python },   { "kvmi", bench_kvmi },
+	{ "scale", bench_scale },     { "dump", bench_dump },
+	{ "libvirt", bench_libvirt },
 };
 
 int main(int argc, char **argv)

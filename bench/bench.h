@@ -34,6 +34,11 @@ int bench_gdb(const char *qmp);
 extern const char *bench_gdb_path;
 int bench_linux(const char *qmp);
 int bench_scale(const char *qmp); /* bench-scale.c: no guest needed */
+/* bench-pmem-load.c: qvmid's pmem server on ctx (mapping fd) under 32
+ * clients, next to a thread-per-connection server (issue 18 item 4). */
+int bench_pmem_load(struct qvmi_ctx *ctx, int fd, uint64_t size,
+		    const char *goal);
+int bench_pmem_load_guest(const char *qmp); /* the same on a guest */
 int bench_session(const char *qmp); /* bench-session.c; uses --gdb */
 /* bench-tls.c: a session over TCP with TLS vs plain; uses --gdb */
 int bench_tls(const char *qmp);

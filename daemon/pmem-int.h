@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <poll.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "pmem-server.h"
@@ -22,7 +23,14 @@ enum {
 	WATCH_MAX = 4,
 	BACKLOG = 4096, /* the kernel clamps it to net.core.somaxconn */
 	ACCEPT_BURST = 64, /* accepts per loop turn, so clients get served */
-	STEP_BUDGET = 64, /* work items per connection per loop turn */
+	/* Work items per connection per loop turn: a small read takes a
+	 * fill, a decode, a copy and a flush, and one more look to learn
+	 * that nothing else is buffered; a piece of a big reply over
+	 * SMALL_READ (at most 1 MiB) ends the turn.  So a client that
+	 * pipelines requests or reads big ones delays the others on its
+	 * thread by about one request's work per turn (issue 18). */
+	STEP_BUDGET = 8,
+	WORKERS_MAX = 64,
 	/* Bytes one sendfile() may move: a work item of the same order as
 	 * a CHUNK copy, so a big read cannot hog a turn. */
 	SENDFILE_MAX = 1024 * 1024,
@@ -60,7 +68,65 @@ struct conn {
 	bool w_active, w_failed, parked;
 	bool runnable; /* has buffered work; serve without waiting on poll */
 	int64_t last_ms;
+	/* With workers: the worker it goes back to once the control thread
+	 * has served what it was handed (a write, a read of a source that is
+	 * no file), the request handed (QVMI_PMEM_EV_READ or _WRITE_BEGIN,
+	 * decoded by the worker), and the map a worker's read started on. */
+	int home;
+	int handed;
+	struct pmem_snap *snap;
+	/* A worker's epoll registration: the events, and the slot of the
+	 * turn's pollfd it is in. */
+	bool ep_on;
+	short ep_ev;
+	unsigned int idx;
 };
+
+/* The workers' map (pmem-snap.c): immutable once published. */
+struct pmem_snap_file; /* pmem-snap.c: a file's mapping, its pages */
+struct pmem_snap_seg {
+	uint64_t start, last, off; /* off: file offset of start */
+	int fd; /* -1: not a file (the control thread serves it) */
+	bool owner; /* this entry's fd is the snapshot's dup */
+	struct pmem_snap_file *file; /* NULL: no mapping (copy) */
+};
+struct pmem_snap {
+	unsigned int refs; /* atomic */
+	bool gone; /* atomic: the RAM file's QEMU exited */
+	uint64_t gen, flush_gen;
+	struct qvmi_seg *fp; /* the ctx's segments it was made from */
+	size_t nfp, n;
+	struct pmem_snap_seg seg[];
+};
+enum pmem_snap_kind { SNAP_FILE, SNAP_NONE, SNAP_CTL };
+
+/* Connections served by one thread: the control thread (id 0, over the
+ * ctx) or a worker (id >= 1, over a snapshot). */
+struct shard {
+	struct qvmid_pmem_server *s;
+	int id;
+	struct conn **conns;
+	unsigned int nconns;
+	struct pollfd *pfd; /* workers: the conns (epoll fills revents) */
+	int epfd; /* workers: epoll over the wake pipe and the conns */
+	bool zero_copy; /* may send shared RAM with sendfile() */
+	struct pmem_snap *snap; /* workers: the map, held */
+	/* Written by this shard's thread only (relaxed atomic stores), so
+	 * qvmid_pmem_server_stats() may sum them from another thread. */
+	struct qvmid_pmem_stats st;
+	/* Connections handed to this shard, and its wake-up pipe. */
+	pthread_mutex_t mu;
+	struct conn **inbox;
+	unsigned int ninbox;
+	int wake[2];
+	bool stop; /* atomic */
+	pthread_t thr;
+	bool started;
+};
+
+#define PMEM_ST_ADD(sh, f, n)                                     \
+	__atomic_store_n(&(sh)->st.f, (sh)->st.f + (uint64_t)(n), \
+			 __ATOMIC_RELAXED)
 
 struct watch {
 	int fd;
@@ -73,9 +139,23 @@ struct qvmid_pmem_server {
 	struct qvmid_pmem_opts o;
 	struct qvmid_unix_listener l;
 	int wake[2], spare_fd;
-	struct conn **conns;
-	unsigned int nconns;
-	struct pollfd *pfd;
+	struct shard ctl; /* the control thread's connections */
+	struct shard *workers; /* o.workers of them */
+	unsigned int next_worker; /* round robin of new connections */
+	bool workers_tried; /* workers_up() ran */
+	unsigned int nclients; /* atomic: open connections, all shards */
+	struct pollfd *pfd; /* run(): wake, watches, then prepare()'s */
+	/* The workers' map: published under snap_mu, its gen also in
+	 * snap_gen (atomic) so a worker checks it with one load. */
+	pthread_mutex_t snap_mu;
+	struct pmem_snap *snap;
+	uint64_t snap_gen;
+	/* atomic: the ctx's layout is stale, workers hand reads over */
+	bool map_stale;
+	/* atomic: the control thread sleeps with no timer; the next worker
+	 * read wakes it (the layout's poll: pmem-snap.c) */
+	bool lay_armed;
+	uint64_t reads_seen; /* qvmid_pmem_worker_reads() at the last turn */
 	uint8_t *stage[STAGE_MAX];
 	bool stage_busy[STAGE_MAX];
 	bool kick; /* a staging buffer came free: poll without waiting */
@@ -90,7 +170,6 @@ struct qvmid_pmem_server {
 	bool dying; /* destroy: every request fails */
 	struct watch watch[WATCH_MAX];
 	unsigned int nwatch;
-	struct qvmid_pmem_stats st;
 };
 
 static inline int64_t pmem_now_ms(void)
@@ -106,6 +185,45 @@ void qvmid_pmem_log(struct qvmid_pmem_server *s, enum qvmi_log_level lvl,
 
 /* Move a read reply on (pmem-read.c).  1: progress, 0: would block,
  * -1: close. */
-int qvmid_pmem_read_step(struct qvmid_pmem_server *s, struct conn *c);
+int qvmid_pmem_read_step(struct shard *sh, struct conn *c);
+
+/* pmem-snap.c */
+void qvmid_pmem_snap_update(struct qvmid_pmem_server *s);
+uint64_t qvmid_pmem_worker_reads(const struct qvmid_pmem_server *s);
+void qvmid_pmem_snap_take(struct qvmid_pmem_server *s, struct pmem_snap **cur);
+struct pmem_snap *qvmid_pmem_snap_get(struct pmem_snap *m);
+void qvmid_pmem_snap_put(struct pmem_snap *m);
+enum pmem_snap_kind qvmid_pmem_snap_class(const struct pmem_snap *m, uint64_t a,
+					  uint64_t len);
+int qvmid_pmem_snap_file(const struct pmem_snap *m, uint64_t a, size_t len,
+			 struct qvmi_pa_file *ret);
+/* [a, a + len) in m's own mapping of its file, if one segment holds it
+ * and the file holds every page of it (never a hole: a touch through
+ * the mapping would allocate it); else NULL. */
+const uint8_t *qvmid_pmem_snap_mapped(const struct pmem_snap *m, uint64_t a,
+				      size_t len);
+
+/* pmem-server.c, for pmem-worker.c */
+enum { STEP_CLOSE = -1, STEP_KEEP = 0, STEP_MOVED = 1 };
+int qvmid_pmem_conn_step(struct shard *sh, struct conn *c);
+nfds_t qvmid_pmem_shard_prepare(struct shard *sh, struct pollfd *pfd,
+				int64_t *next, bool *busy);
+void qvmid_pmem_shard_serve(struct shard *sh, const struct pollfd *pfd,
+			    nfds_t n);
+void qvmid_pmem_conn_free(struct shard *sh, struct conn *c);
+
+/* pmem-worker.c: take c out of worker sh's epoll set (it moves on). */
+void qvmid_pmem_unwatch(struct shard *sh, struct conn *c);
+/* pmem-worker.c: hand c to shard to (the control thread or a worker). */
+void qvmid_pmem_hand(struct shard *to, struct conn *c);
+/* Take the connections handed to sh into it. */
+void qvmid_pmem_adopt(struct shard *sh);
+int qvmid_pmem_shard_init(struct shard *sh, struct qvmid_pmem_server *s,
+			  int id);
+void qvmid_pmem_shard_fini(struct shard *sh);
+int qvmid_pmem_workers_start(struct qvmid_pmem_server *s);
+/* Stop and join every worker; their connections go to the control
+ * thread. */
+void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s);
 
 #endif

@@ -54,21 +54,36 @@ static bool pread_all(int fd, uint8_t *out, size_t len, uint64_t off)
 	return true;
 }
 
+/* Where [a, a + len) starts in a file: a worker's read looks in the map
+ * it started on, the control thread asks the ctx. */
+static int pa_file(struct shard *sh, const struct conn *c, uint64_t a,
+		   size_t len, struct qvmi_pa_file *f)
+{
+	if (sh->id) {
+		f->len = len;
+		return qvmid_pmem_snap_file(c->snap, a, len, f);
+	}
+	return qvmi__pa_file(sh->s->ctx, a, len, f);
+}
+
 /*
  * Copy [a, a + n) into out.  Shared RAM is pread from its file: a hole
  * reads as zeros and stays a hole, where a memcpy from the mapping (what
  * qvmi_read_pa does below QVMI_BULK_MIN) would allocate it, and our page
  * tables never fault.  Other sources go through qvmi_read_pa, one
- * segment at a time; each turn moves at least one byte.
+ * segment at a time (never on a worker: it serves files only); each turn
+ * moves at least one byte.
  */
-static bool copy_range(struct qvmid_pmem_server *s, uint64_t a, uint8_t *out,
-		       size_t n)
+static bool copy_range(struct shard *sh, const struct conn *c, uint64_t a,
+		       uint8_t *out, size_t n)
 {
+	struct qvmid_pmem_server *s = sh->s;
+
 	for (size_t done = 0; done < n;) {
 		struct qvmi_pa_file f;
-		int err = qvmi__pa_file(s->ctx, a + done, n - done, &f);
+		int err = pa_file(sh, c, a + done, n - done, &f);
 
-		if (err == -EOPNOTSUPP) {
+		if (err == -EOPNOTSUPP && !sh->id) {
 			if (qvmi_read_pa(s->ctx, a + done, out + done, f.len)) {
 				qvmid_pmem_log(s, QVMI_LOG_DEBUG,
 					       "pmem: read: %s",
@@ -88,11 +103,11 @@ static bool copy_range(struct qvmid_pmem_server *s, uint64_t a, uint8_t *out,
 }
 
 /* Produce the next piece of a read reply into c->out. */
-static void read_chunk(struct qvmid_pmem_server *s, struct conn *c)
+static void read_chunk(struct shard *sh, struct conn *c)
 {
 	size_t n = (size_t)QVMI_MIN((uint64_t)CHUNK, c->rd_left);
 
-	if (!c->rd_failed && n && !copy_range(s, c->rd_addr, c->out, n))
+	if (!c->rd_failed && n && !copy_range(sh, c, c->rd_addr, c->out, n))
 		c->rd_failed = true;
 	/* Failed or not, the reply is length + 1 bytes: the client reads
 	 * exactly that many and must stay in step. */
@@ -106,15 +121,17 @@ static void read_chunk(struct qvmid_pmem_server *s, struct conn *c)
 		/* the status byte rides on the last piece */
 		c->out[c->out_len++] = c->rd_failed ? QVMI_PMEM_STATUS_FAIL :
 						      QVMI_PMEM_STATUS_OK;
-		s->st.failed += c->rd_failed;
+		PMEM_ST_ADD(sh, failed, c->rd_failed);
 		c->rd_active = false;
 	}
 }
 
 /* sendfile() failed with err (not EAGAIN/EINTR).  -1: the client is gone;
  * else the read goes on (copying, or as a failure). */
-static int sendfile_failed(struct qvmid_pmem_server *s, struct conn *c, int err)
+static int sendfile_failed(struct shard *sh, struct conn *c, int err)
 {
+	struct qvmid_pmem_server *s = sh->s;
+
 	if (err == EPIPE || err == ECONNRESET || err == ENOTCONN)
 		return -1;
 	if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP) {
@@ -122,7 +139,7 @@ static int sendfile_failed(struct qvmid_pmem_server *s, struct conn *c, int err)
 		qvmid_pmem_log(s, QVMI_LOG_INFO,
 			       "pmem: sendfile: %s: copying instead",
 			       strerror(err));
-		s->zero_copy = false;
+		sh->zero_copy = false;
 		return 1;
 	}
 	/* I/O error or EOF (the file shrank: QEMU went away). */
@@ -139,12 +156,12 @@ static int sendfile_failed(struct qvmid_pmem_server *s, struct conn *c, int err)
  * them and the client wakes once for the end of the reply, not twice.
  * 1: progress, 0: would block, -1: close, 2: not a file here (copy).
  */
-static int read_sendfile(struct qvmid_pmem_server *s, struct conn *c)
+static int read_sendfile(struct shard *sh, struct conn *c)
 {
 	size_t want = (size_t)QVMI_MIN(c->rd_left - READ_TAIL,
 				       (uint64_t)SENDFILE_MAX);
 	struct qvmi_pa_file f;
-	int err = qvmi__pa_file(s->ctx, c->rd_addr, want, &f);
+	int err = pa_file(sh, c, c->rd_addr, want, &f);
 	ssize_t n;
 	off_t off;
 
@@ -161,10 +178,10 @@ static int read_sendfile(struct qvmid_pmem_server *s, struct conn *c)
 	if (n < 0 && errno == EINTR)
 		return 1;
 	if (n <= 0)
-		return sendfile_failed(s, c, n ? errno : 0);
+		return sendfile_failed(sh, c, n ? errno : 0);
 	c->rd_addr += (uint64_t)n;
 	c->rd_left -= (uint64_t)n; /* still >= READ_TAIL */
-	s->st.sendfile_bytes += (uint64_t)n;
+	PMEM_ST_ADD(sh, sendfile_bytes, n);
 	c->last_ms = pmem_now_ms();
 	return 1;
 }
@@ -239,8 +256,9 @@ static void populate(struct qvmid_pmem_server *s, const uint8_t *p, uint64_t a,
  * took two of each.  1: progress, 0: would block, -1: close, 2: not
  * mapped here (copy).
  */
-static int read_mapped(struct qvmid_pmem_server *s, struct conn *c)
+static int read_mapped(struct shard *sh, struct conn *c)
 {
+	struct qvmid_pmem_server *s = sh->s;
 	size_t n = (size_t)QVMI_MIN(c->rd_left, (uint64_t)SENDFILE_MAX);
 	uint8_t status = QVMI_PMEM_STATUS_OK;
 	struct iovec iov[2];
@@ -251,14 +269,20 @@ static int read_mapped(struct qvmid_pmem_server *s, struct conn *c)
 
 	if (!n)
 		return 2;
-	p = mapped_at(s, c->rd_addr, n, &gone);
-	if (gone) {
-		c->rd_failed = true;
-		return 1;
+	if (sh->id) { /* a worker: the map's own mapping (pmem-snap.c) */
+		p = qvmid_pmem_snap_mapped(c->snap, c->rd_addr, n);
+		if (!p)
+			return 2;
+	} else {
+		p = mapped_at(s, c->rd_addr, n, &gone);
+		if (gone) {
+			c->rd_failed = true;
+			return 1;
+		}
+		if (!p)
+			return 2;
+		populate(s, p, c->rd_addr, n);
 	}
-	if (!p)
-		return 2;
-	populate(s, p, c->rd_addr, n);
 	iov[0] = (struct iovec){ (void *)p, n };
 	iov[1] = (struct iovec){ &status, 1 };
 	mh.msg_iovlen = n == c->rd_left ? 2 : 1;
@@ -275,14 +299,14 @@ static int read_mapped(struct qvmid_pmem_server *s, struct conn *c)
 		return -1;
 	c->last_ms = pmem_now_ms();
 	if ((size_t)w > n) { /* data and status: the reply is done */
-		s->st.mapped_bytes += n;
+		PMEM_ST_ADD(sh, mapped_bytes, n);
 		c->rd_left = 0;
 		c->rd_active = false;
 		return 1;
 	}
 	/* Part of it: the rest (or the status byte alone, by read_chunk)
 	 * goes when the socket has room. */
-	s->st.mapped_bytes += (uint64_t)w;
+	PMEM_ST_ADD(sh, mapped_bytes, w);
 	c->rd_addr += (uint64_t)w;
 	c->rd_left -= (uint64_t)w;
 	return 1;
@@ -296,24 +320,25 @@ static int read_mapped(struct qvmid_pmem_server *s, struct conn *c)
  * time (1 MiB of touched RAM: ~8 GiB/s one way against 5-7).  A range
  * with holes goes by sendfile, which sends them as zeros without
  * allocating them, its last READ_TAIL bytes copied with the status byte.
- * Other sources are copied.
+ * Other sources are copied.  A worker sends from its map's own mapping
+ * of the file (pmem-snap.c), never from the ctx's.
  */
-int qvmid_pmem_read_step(struct qvmid_pmem_server *s, struct conn *c)
+int qvmid_pmem_read_step(struct shard *sh, struct conn *c)
 {
 	int r;
 
 	if (c->rd_failed) {
-		read_chunk(s, c);
+		read_chunk(sh, c);
 		return 1;
 	}
-	r = read_mapped(s, c);
+	r = read_mapped(sh, c);
 	if (r != 2)
 		return r;
-	if (s->zero_copy && c->rd_left > SMALL_READ) {
-		r = read_sendfile(s, c);
+	if (sh->zero_copy && c->rd_left > SMALL_READ) {
+		r = read_sendfile(sh, c);
 		if (r != 2)
 			return r;
 	}
-	read_chunk(s, c);
+	read_chunk(sh, c);
 	return 1;
 }

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * pmemaccess server: one poll() loop, non-blocking sockets, fixed buffers.
+ * pmemaccess server: non-blocking sockets, fixed buffers, connections
+ * served by the control thread's poll() loop (the only one with the ctx)
+ * or by worker threads (pmem-worker.c) over a snapshot of the map
+ * (pmem-snap.c); a "shard" is one thread's connections, and the code
+ * below serves either kind.
  *
  * Each connection owns a 16 KiB input buffer and a CHUNK + 1 output buffer,
  * allocated at accept; nothing is ever sized by a client.  Reads are
@@ -81,13 +85,16 @@ static bool sigpipe_ignored(void)
 static int server_alloc(struct qvmid_pmem_server *s)
 {
 	unsigned int n = s->o.max_clients;
+	int err;
 
-	s->conns = calloc(n, sizeof(*s->conns));
-	s->pfd = calloc(n + 2 + WATCH_MAX, sizeof(*s->pfd));
-	if (!s->conns || !s->pfd)
+	s->pfd = calloc(n + 3 + WATCH_MAX, sizeof(*s->pfd));
+	if (!s->pfd)
 		return -ENOMEM;
 	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC))
 		return -errno;
+	err = qvmid_pmem_shard_init(&s->ctl, s, 0);
+	if (err)
+		return err;
 	/* Held in reserve: when accept() hits EMFILE we close it, accept and
 	 * drop the connection, and reopen it; otherwise the listener would
 	 * stay readable and spin the loop. */
@@ -111,28 +118,37 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 		s->o = *opts;
 	s->ctx = ctx;
 	s->l.fd = s->wake[0] = s->wake[1] = s->spare_fd = -1;
+	s->ctl.wake[0] = s->ctl.wake[1] = -1;
+	pthread_mutex_init(&s->snap_mu, NULL);
 	if (!s->o.max_transfer)
 		s->o.max_transfer = QVMI_PMEM_MAX_TRANSFER_DEFAULT;
 	if (!s->o.max_clients)
 		s->o.max_clients = DEFAULT_MAX_CLIENTS;
 	if (s->o.io_timeout_ms <= 0)
 		s->o.io_timeout_ms = DEFAULT_IO_TIMEOUT_MS;
+	if (s->o.workers > WORKERS_MAX) {
+		free(s);
+		return -EINVAL;
+	}
 	raise_nofile();
 	s->zero_copy = sigpipe_ignored();
 	err = server_alloc(s);
 	if (!err)
 		err = qvmid_unix_listen(&s->l, path, BACKLOG, "pmem", s->o.log,
 					s->o.log_arg);
+	/* A client (LibVMI) asks for a server when it starts: serve it the
+	 * map as QEMU has it now (issue 13), one QMP round trip later; the
+	 * workers' map is made from it on the control thread's first turn. */
+	if (!err)
+		qvmi__map_stale(ctx);
 	if (err) {
 		qvmid_pmem_server_destroy(s);
 		return err;
 	}
-	/* A client (LibVMI) asks for a server when it starts: serve it the
-	 * map as QEMU has it now (issue 13), one QMP round trip later. */
-	qvmi__map_stale(ctx);
 	qvmid_pmem_log(s, QVMI_LOG_INFO,
-		       "pmem: serving %s (max transfer %" PRIu64 ", %s)",
-		       s->l.path, s->o.max_transfer,
+		       "pmem: serving %s (max transfer %" PRIu64
+		       ", %u workers, %s)",
+		       s->l.path, s->o.max_transfer, s->o.workers,
 		       s->zero_copy ? "shared RAM by sendfile" :
 				      "SIGPIPE not ignored: "
 				      "copying");
@@ -162,11 +178,35 @@ const char *qvmid_pmem_server_path(const struct qvmid_pmem_server *s)
 	return s->l.path;
 }
 
+static void stats_add(struct qvmid_pmem_stats *r, const struct shard *sh)
+{
+	const struct qvmid_pmem_stats *t = &sh->st;
+
+#define PMEM_ST_GET(f) (r->f += __atomic_load_n(&t->f, __ATOMIC_RELAXED))
+	PMEM_ST_GET(accepted);
+	PMEM_ST_GET(refused);
+	PMEM_ST_GET(closed_timeout);
+	PMEM_ST_GET(closed_too_big);
+	PMEM_ST_GET(reads);
+	PMEM_ST_GET(writes);
+	PMEM_ST_GET(failed);
+	PMEM_ST_GET(sendfile_bytes);
+	PMEM_ST_GET(mapped_bytes);
+#undef PMEM_ST_GET
+}
+
+/* Any thread: each shard's counters are moved by its own thread.  The
+ * workers appear on the control thread's first turn. */
 void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,
 			     struct qvmid_pmem_stats *ret)
 {
-	*ret = s->st;
-	ret->clients = s->nconns;
+	const struct shard *w = __atomic_load_n(&s->workers, __ATOMIC_ACQUIRE);
+
+	memset(ret, 0, sizeof(*ret));
+	stats_add(ret, &s->ctl);
+	for (unsigned int i = 0; w && i < s->o.workers; i++)
+		stats_add(ret, &w[i]);
+	ret->clients = __atomic_load_n(&s->nclients, __ATOMIC_RELAXED);
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -179,17 +219,31 @@ static void stage_put(struct qvmid_pmem_server *s, struct conn *c)
 	c->stage_idx = -1;
 }
 
-static void conn_close(struct qvmid_pmem_server *s, unsigned int i)
+void qvmid_pmem_conn_free(struct shard *sh, struct conn *c)
 {
-	struct conn *c = s->conns[i];
-
-	stage_put(s, c);
+	if (!sh->id) /* staging buffers: the control thread's */
+		stage_put(sh->s, c);
+	qvmid_pmem_snap_put(c->snap);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
 	free(c);
-	s->conns[i] = s->conns[--s->nconns];
-	s->conns[s->nconns] = NULL;
+	__atomic_sub_fetch(&sh->s->nclients, 1, __ATOMIC_RELAXED);
+}
+
+/* Take connection i out of sh (it was served this turn or is closing). */
+static struct conn *conn_unlink(struct shard *sh, unsigned int i)
+{
+	struct conn *c = sh->conns[i];
+
+	sh->conns[i] = sh->conns[--sh->nconns];
+	sh->conns[sh->nconns] = NULL;
+	return c;
+}
+
+static void conn_close(struct shard *sh, unsigned int i)
+{
+	qvmid_pmem_conn_free(sh, conn_unlink(sh, i));
 }
 
 static struct conn *conn_new(struct qvmid_pmem_server *s, int fd)
@@ -210,6 +264,7 @@ static struct conn *conn_new(struct qvmid_pmem_server *s, int fd)
 	}
 	c->fd = fd;
 	c->stage_idx = -1;
+	c->handed = QVMI_PMEM_EV_NONE;
 	c->last_ms = pmem_now_ms();
 	qvmi__pmem_decoder_init(&c->dec, s->o.max_transfer);
 	return c;
@@ -227,7 +282,7 @@ static void shed_one(struct qvmid_pmem_server *s)
 	if (fd >= 0)
 		close(fd);
 	s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	s->st.refused++;
+	PMEM_ST_ADD(&s->ctl, refused, 1);
 }
 
 /*
@@ -246,11 +301,26 @@ static void set_sndbuf(struct qvmid_pmem_server *s, int fd)
 			       strerror(errno));
 }
 
+/* A new connection goes to the next worker, or stays with the control
+ * thread when there are none. */
+static void conn_place(struct qvmid_pmem_server *s, struct conn *c)
+{
+	__atomic_add_fetch(&s->nclients, 1, __ATOMIC_RELAXED);
+	if (!s->o.workers) {
+		s->ctl.conns[s->ctl.nconns++] = c;
+		return;
+	}
+	c->home = (int)(s->next_worker++ % s->o.workers) + 1;
+	qvmid_pmem_hand(&s->workers[c->home - 1], c);
+}
+
 static void accept_some(struct qvmid_pmem_server *s)
 {
 	for (int n = 0; n < ACCEPT_BURST; n++) {
 		int fd = accept4(s->l.fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		unsigned int open_now =
+			__atomic_load_n(&s->nclients, __ATOMIC_RELAXED);
 		struct conn *c;
 
 		if (fd < 0) {
@@ -261,21 +331,23 @@ static void accept_some(struct qvmid_pmem_server *s)
 			}
 			return; /* EAGAIN, or retry on the next turn */
 		}
-		c = s->nconns < s->o.max_clients ? conn_new(s, fd) : NULL;
+		c = open_now < s->o.max_clients ? conn_new(s, fd) : NULL;
 		if (!c) {
 			/* Graceful refusal: the client sees EOF at once. */
-			if (!s->st.refused++ || !(s->st.refused % 1000))
+			PMEM_ST_ADD(&s->ctl, refused, 1);
+			if (s->ctl.st.refused == 1 ||
+			    !(s->ctl.st.refused % 1000))
 				qvmid_pmem_log(
 					s, QVMI_LOG_WARN,
 					"pmem: %u clients: refusing (%" PRIu64
 					" so far)",
-					s->nconns, s->st.refused);
+					open_now, s->ctl.st.refused);
 			close(fd);
 			continue;
 		}
 		set_sndbuf(s, fd);
-		s->conns[s->nconns++] = c;
-		s->st.accepted++;
+		PMEM_ST_ADD(&s->ctl, accepted, 1);
+		conn_place(s, c);
 	}
 }
 
@@ -352,21 +424,62 @@ static bool stage_get(struct qvmid_pmem_server *s, struct conn *c)
 	return false;
 }
 
-static void start_read(struct qvmid_pmem_server *s, struct conn *c)
+/* A read begins: *ok says whether its range may be read at all. */
+static void read_begin(struct shard *sh, struct conn *c, bool ok)
 {
 	const struct qvmi_pmem_req *r = &c->dec.req;
 
 	c->rd_addr = r->address;
 	c->rd_left = r->length;
 	c->rd_active = true;
-	c->rd_failed = s->dying ||
-		       !range_ok(s->ctx, r->address, r->length, false);
+	c->rd_failed = sh->s->dying || !ok;
 	if (c->rd_failed)
-		qvmid_pmem_log(s, QVMI_LOG_DEBUG,
+		qvmid_pmem_log(sh->s, QVMI_LOG_DEBUG,
 			       "pmem: read 0x%" PRIx64 "+0x%" PRIx64
 			       ": not guest memory",
 			       r->address, r->length);
-	s->st.reads++;
+	PMEM_ST_ADD(sh, reads, 1);
+}
+
+/* Control thread: the ctx decides. */
+static void start_read(struct shard *sh, struct conn *c)
+{
+	const struct qvmi_pmem_req *r = &c->dec.req;
+
+	read_begin(sh, c, range_ok(sh->s->ctx, r->address, r->length, false));
+}
+
+/*
+ * Worker: serve the read from the map's snapshot if every byte lies in a
+ * file (or fail it if some byte is not mapped at all); false: it needs the
+ * ctx, hand it to the control thread.  The read keeps the snapshot it
+ * started on to its end, whatever is published meanwhile.
+ */
+static bool worker_read(struct shard *sh, struct conn *c)
+{
+	const struct qvmi_pmem_req *r = &c->dec.req;
+	enum pmem_snap_kind k = SNAP_FILE;
+
+	qvmid_pmem_snap_take(sh->s, &sh->snap);
+	/* no map yet, or a stale one: the control thread's ctx re-reads
+	 * the layout before its next access */
+	if (!sh->snap || __atomic_load_n(&sh->s->map_stale, __ATOMIC_ACQUIRE))
+		return false;
+	if (r->length && qvmi__pmem_range_wraps(r->address, r->length))
+		k = SNAP_NONE;
+	else if (r->length)
+		k = qvmid_pmem_snap_class(sh->snap, r->address, r->length);
+	if (k == SNAP_CTL)
+		return false;
+	c->snap = qvmid_pmem_snap_get(sh->snap);
+	read_begin(sh, c, k == SNAP_FILE);
+	/* an access: the control thread polls the layout (pmem-snap.c) */
+	if (__atomic_load_n(&sh->s->lay_armed, __ATOMIC_RELAXED) &&
+	    __atomic_exchange_n(&sh->s->lay_armed, false, __ATOMIC_ACQ_REL) &&
+	    write(sh->s->ctl.wake[1], "", 1) < 0 && errno != EAGAIN)
+		qvmid_pmem_log(sh->s, QVMI_LOG_WARN, "pmem: wake-up: %s",
+			       strerror(errno));
+	return true;
 }
 
 static void start_write(struct qvmid_pmem_server *s, struct conn *c)
@@ -378,7 +491,7 @@ static void start_write(struct qvmid_pmem_server *s, struct conn *c)
 	c->stage = NULL;
 	c->w_failed = s->dying ||
 		      !range_ok(s->ctx, r->address, r->length, true);
-	s->st.writes++;
+	PMEM_ST_ADD(&s->ctl, writes, 1);
 	if (c->w_failed) /* the payload is read and dropped */
 		return;
 	if (r->length <= CHUNK)
@@ -404,15 +517,37 @@ static void finish_write(struct qvmid_pmem_server *s, struct conn *c)
 	}
 	c->stage = NULL;
 	c->w_active = false;
-	s->st.failed += !ok;
+	PMEM_ST_ADD(&s->ctl, failed, !ok);
 	c->out[0] = ok ? QVMI_PMEM_STATUS_OK : QVMI_PMEM_STATUS_FAIL;
 	c->out_off = 0;
 	c->out_len = 1;
 }
 
-/* Decode and act on the next event in c->in.  false: close. */
-static bool handle_input(struct qvmid_pmem_server *s, struct conn *c)
+/* Control thread: begin the request a worker handed over with c. */
+static void take_handed(struct qvmid_pmem_server *s, struct conn *c)
 {
+	if (c->handed == QVMI_PMEM_EV_READ)
+		start_read(&s->ctl, c);
+	else if (c->handed == QVMI_PMEM_EV_WRITE_BEGIN)
+		start_write(s, c);
+	c->handed = QVMI_PMEM_EV_NONE;
+}
+
+/* Worker: a request it does not serve itself goes to the control thread
+ * (STEP_MOVED), else KEEP. */
+static int worker_event(struct shard *sh, struct conn *c, enum qvmi_pmem_ev ev)
+{
+	if (ev == QVMI_PMEM_EV_READ && worker_read(sh, c))
+		return STEP_KEEP;
+	c->handed = (int)ev;
+	c->home = sh->id;
+	return STEP_MOVED;
+}
+
+/* Decode and act on the next event in c->in. */
+static int handle_input(struct shard *sh, struct conn *c)
+{
+	struct qvmid_pmem_server *s = sh->s;
 	enum qvmi_pmem_ev ev;
 	const uint8_t *p;
 	size_t plen, used;
@@ -420,11 +555,14 @@ static bool handle_input(struct qvmid_pmem_server *s, struct conn *c)
 	used = qvmi__pmem_decode(&c->dec, c->in + c->in_off,
 				 c->in_len - c->in_off, &ev, &p, &plen);
 	c->in_off += used;
+	if (sh->id &&
+	    (ev == QVMI_PMEM_EV_READ || ev == QVMI_PMEM_EV_WRITE_BEGIN))
+		return worker_event(sh, c, ev);
 	switch (ev) {
 	case QVMI_PMEM_EV_NONE:
-		return true;
+		return STEP_KEEP;
 	case QVMI_PMEM_EV_QUIT:
-		return false;
+		return STEP_CLOSE;
 	case QVMI_PMEM_EV_TOO_BIG:
 		qvmid_pmem_log(s, QVMI_LOG_WARN,
 			       "pmem: request of 0x%" PRIx64
@@ -432,33 +570,33 @@ static bool handle_input(struct qvmid_pmem_server *s, struct conn *c)
 			       "maximum transfer 0x%" PRIx64
 			       ": closing the connection",
 			       c->dec.req.length, s->o.max_transfer);
-		s->st.closed_too_big++;
-		return false;
+		PMEM_ST_ADD(sh, closed_too_big, 1);
+		return STEP_CLOSE;
 	case QVMI_PMEM_EV_UNKNOWN:
 		qvmid_pmem_log(s, QVMI_LOG_DEBUG,
 			       "pmem: unknown request type 0x%" PRIx64,
 			       c->dec.req.raw_type);
-		s->st.failed++;
+		PMEM_ST_ADD(sh, failed, 1);
 		c->out[0] = QVMI_PMEM_STATUS_FAIL;
 		c->out_off = 0;
 		c->out_len = 1;
-		return true;
+		return STEP_KEEP;
 	case QVMI_PMEM_EV_READ:
-		start_read(s, c);
-		return true;
+		start_read(sh, c);
+		return STEP_KEEP;
 	case QVMI_PMEM_EV_WRITE_BEGIN:
 		start_write(s, c);
-		return true;
+		return STEP_KEEP;
 	case QVMI_PMEM_EV_PAYLOAD:
 		if (c->stage)
 			memcpy(c->stage + c->staged, p, plen);
 		c->staged += plen;
-		return true;
+		return STEP_KEEP;
 	case QVMI_PMEM_EV_WRITE_END:
 		finish_write(s, c);
-		return true;
+		return STEP_KEEP;
 	}
-	return false;
+	return STEP_CLOSE;
 }
 
 /* ---- socket I/O and the loop -------------------------------------------- */
@@ -501,44 +639,78 @@ static int conn_fill(struct conn *c)
 	return 1;
 }
 
-/* Serve c as far as it goes without blocking.  false: close it. */
-static bool conn_step(struct qvmid_pmem_server *s, struct conn *c)
+/* Nothing of c's is in progress: it may change threads. */
+static bool conn_idle(const struct conn *c)
+{
+	return !c->out_len && !c->rd_active && !c->w_active && !c->parked;
+}
+
+/* A reply has just gone out whole and the client has pipelined another
+ * request: that one waits for the next turn, so the others on this
+ * thread wait for one request of c's, not for a burst of them. */
+static bool turn_over(const struct conn *c)
+{
+	return !c->out_len && !c->rd_active && c->in_off < c->in_len;
+}
+
+/*
+ * Serve c as far as it goes without blocking, STEP_BUDGET work items at
+ * most, and one reply when more requests are buffered: STEP_KEEP,
+ * STEP_CLOSE, or STEP_MOVED (to the control thread, or back to its
+ * worker once the control thread is done with it).
+ */
+int qvmid_pmem_conn_step(struct shard *sh, struct conn *c)
 {
 	c->runnable = false;
 	for (int budget = STEP_BUDGET; budget > 0; budget--) {
 		int r;
 
+		if (!sh->id && c->home && conn_idle(c))
+			return STEP_MOVED;
 		if (c->out_len) {
 			r = conn_flush(c);
 			if (r <= 0)
-				return r == 0;
+				return r ? STEP_CLOSE : STEP_KEEP;
+			if (turn_over(c))
+				break;
 			continue;
 		}
 		if (c->rd_active) {
-			r = qvmid_pmem_read_step(s, c);
+			uint64_t left = c->rd_left;
+
+			r = qvmid_pmem_read_step(sh, c);
 			if (r <= 0)
-				return r == 0;
+				return r ? STEP_CLOSE : STEP_KEEP;
+			if (!c->rd_active && c->snap) {
+				qvmid_pmem_snap_put(c->snap);
+				c->snap = NULL;
+			}
+			/* A big piece (up to SENDFILE_MAX) is a turn's work:
+			 * the others on this thread go first. */
+			if (left - c->rd_left > SMALL_READ || turn_over(c))
+				break;
 			continue;
 		}
 		if (c->parked) {
-			if (!stage_get(s, c))
-				return true;
+			if (!stage_get(sh->s, c))
+				return STEP_KEEP;
 			c->parked = false;
 		}
 		/* A write whose payload is complete needs no more input. */
 		if (c->in_off == c->in_len &&
 		    !(c->dec.in_payload && !c->dec.payload_left)) {
 			if (!c->may_read)
-				return true; /* wait for POLLIN */
+				return STEP_KEEP; /* wait for POLLIN */
 			r = conn_fill(c);
 			if (r <= 0)
-				return r == 0;
+				return r ? STEP_CLOSE : STEP_KEEP;
 		}
-		if (!handle_input(s, c))
-			return false;
+		r = handle_input(sh, c);
+		if (r != STEP_KEEP)
+			return r;
 	}
 	c->runnable = true; /* used its share: others go first */
-	return true;
+	return STEP_KEEP;
 }
 
 static int64_t conn_deadline(const struct qvmid_pmem_server *s,
@@ -556,21 +728,19 @@ static int64_t conn_deadline(const struct qvmid_pmem_server *s,
 	return INT64_MAX;
 }
 
+/* Listener, the control thread's wake-up pipe, its connections. */
 unsigned int qvmid_pmem_server_nfds(const struct qvmid_pmem_server *s)
 {
-	return 1 + s->nconns;
+	return 2 + s->ctl.nconns;
 }
 
-nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
-				 struct pollfd *pfd, int64_t *next, bool *busy)
+nfds_t qvmid_pmem_shard_prepare(struct shard *sh, struct pollfd *pfd,
+				int64_t *next, bool *busy)
 {
-	nfds_t n = 0;
+	struct qvmid_pmem_server *s = sh->s;
 
-	s->kick_seen = s->kick;
-	s->kick = false;
-	pfd[n++] = (struct pollfd){ s->l.fd, POLLIN, 0 };
-	for (unsigned int i = 0; i < s->nconns; i++) {
-		struct conn *c = s->conns[i];
+	for (unsigned int i = 0; i < sh->nconns; i++) {
+		struct conn *c = sh->conns[i];
 		/* A read in progress waits only for room (sendfile). */
 		short ev = c->out_len || c->rd_active ? POLLOUT :
 			   c->parked		      ? 0 :
@@ -579,47 +749,129 @@ nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
 		if (c->runnable || (c->parked && s->kick_seen))
 			*busy = true;
 		*next = QVMI_MIN(*next, conn_deadline(s, c));
-		pfd[n++] = (struct pollfd){ c->fd, ev, 0 };
+		pfd[i] = (struct pollfd){ c->fd, ev, 0 };
 	}
-	return n;
+	return sh->nconns;
 }
 
-static void serve_conns(struct qvmid_pmem_server *s, const struct pollfd *pfd)
+/*
+ * The workers start on the control thread's first turn, not at create:
+ * qvmid forks (--daemonize) after creating its servers, and a fork keeps
+ * only the thread that made it.  Without them the control thread serves
+ * every connection, as with 0 workers.
+ */
+static void workers_up(struct qvmid_pmem_server *s)
 {
+	int err;
+
+	s->workers_tried = true;
+	err = qvmid_pmem_workers_start(s);
+	if (!err)
+		return;
+	qvmid_pmem_log(s, QVMI_LOG_WARN,
+		       "pmem: %u workers: %s: serving on the main loop",
+		       s->o.workers, strerror(-err));
+	qvmid_pmem_workers_stop(s);
+	s->o.workers = 0;
+}
+
+/* While workers read a QMP attach's memory, turn every POLL_MS (20 ms,
+ * layout-live.c) to poll its layout; idle, sleep until a read wakes us. */
+static void lay_timer(struct qvmid_pmem_server *s, int64_t *next)
+{
+	if (!s->ctx->lay || !s->ctx->qmp)
+		return;
+	if (qvmid_pmem_worker_reads(s) != s->reads_seen)
+		*next = QVMI_MIN(*next, pmem_now_ms() + 20);
+	else
+		__atomic_store_n(&s->lay_armed, true, __ATOMIC_RELEASE);
+}
+
+nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
+				 struct pollfd *pfd, int64_t *next, bool *busy)
+{
+	if (s->o.workers && !s->workers_tried)
+		workers_up(s);
+	if (s->o.workers)
+		lay_timer(s, next);
+	s->kick_seen = s->kick;
+	s->kick = false;
+	pfd[0] = (struct pollfd){ s->l.fd, POLLIN, 0 };
+	pfd[1] = (struct pollfd){ s->ctl.wake[0], POLLIN, 0 };
+	return 2 + qvmid_pmem_shard_prepare(&s->ctl, pfd + 2, next, busy);
+}
+
+/* c leaves sh: from a worker to the control thread, or back home. */
+static void conn_move(struct shard *sh, struct conn *c)
+{
+	struct qvmid_pmem_server *s = sh->s;
+
+	if (sh->id) {
+		qvmid_pmem_unwatch(sh, c);
+		qvmid_pmem_hand(&s->ctl, c);
+		return;
+	}
+	qvmid_pmem_hand(&s->workers[c->home - 1], c);
+}
+
+/* Serve the first n connections of sh, polled with pfd. */
+void qvmid_pmem_shard_serve(struct shard *sh, const struct pollfd *pfd,
+			    nfds_t n)
+{
+	struct qvmid_pmem_server *s = sh->s;
 	int64_t now = pmem_now_ms();
 
 	/* Downwards: closing i moves the last connection (already served
 	 * this turn) into slot i. */
-	for (unsigned int i = s->nconns; i-- > 0;) {
-		struct conn *c = s->conns[i];
+	for (unsigned int i = (unsigned int)QVMI_MIN(n, (nfds_t)sh->nconns);
+	     i-- > 0;) {
+		struct conn *c = sh->conns[i];
 		short re = pfd[i].revents;
-		bool keep = true;
+		int r = STEP_KEEP;
 
 		if (re & (POLLERR | POLLNVAL))
-			keep = false;
+			r = STEP_CLOSE;
 		else if (c->parked && (re & POLLHUP))
-			keep = false; /* nobody left to answer */
+			r = STEP_CLOSE; /* nobody left to answer */
 		else if (re || c->runnable || c->parked) {
 			if (re & (POLLIN | POLLHUP))
 				c->may_read = true;
-			keep = conn_step(s, c);
+			r = qvmid_pmem_conn_step(sh, c);
 		} else if (conn_deadline(s, c) <= now) {
 			qvmid_pmem_log(s, QVMI_LOG_INFO,
 				       "pmem: closing a stalled client");
-			s->st.closed_timeout++;
-			keep = false;
+			PMEM_ST_ADD(sh, closed_timeout, 1);
+			r = STEP_CLOSE;
 		}
-		if (!keep)
-			conn_close(s, i);
+		if (r == STEP_CLOSE)
+			conn_close(sh, i);
+		else if (r == STEP_MOVED)
+			conn_move(sh, conn_unlink(sh, i));
 	}
 }
 
 void qvmid_pmem_server_dispatch(struct qvmid_pmem_server *s,
 				const struct pollfd *pfd)
 {
-	serve_conns(s, pfd + 1);
+	unsigned int had = s->ctl.nconns;
+
+	if (s->o.workers)
+		qvmid_pmem_snap_update(s);
+	qvmid_pmem_shard_serve(&s->ctl, pfd + 2, had);
 	if (pfd[0].revents & POLLIN)
 		accept_some(s);
+	if (pfd[1].revents & POLLIN) {
+		char buf[64];
+
+		while (read(s->ctl.wake[0], buf, sizeof(buf)) > 0)
+			;
+	}
+	/* Taken last, so prepare() polls them next turn (they are
+	 * runnable: it will not wait). */
+	qvmid_pmem_adopt(&s->ctl);
+	for (unsigned int i = 0; i < s->ctl.nconns; i++)
+		if (s->ctl.conns[i]->handed)
+			take_handed(s, s->ctl.conns[i]);
 }
 
 static int run_watches(struct qvmid_pmem_server *s)
@@ -678,38 +930,46 @@ int qvmid_pmem_server_run(struct qvmid_pmem_server *s)
  * already sent gets the protocol's failure reply (a read: zeros, then
  * status 0; a write: status 0, nothing applied), so clients learn their
  * reads failed instead of seeing a reset mid-reply.  Ends when no client
- * has sent anything for DRAIN_IDLE_MS, or at DRAIN_MS in all.
+ * has sent anything for DRAIN_IDLE_MS, or at DRAIN_MS in all.  The workers
+ * are stopped by then: every connection is the control thread's.
  */
 static void drain(struct qvmid_pmem_server *s)
 {
+	struct shard *sh = &s->ctl;
 	int64_t deadline = pmem_now_ms() + DRAIN_MS;
 	unsigned int i;
 
 	s->dying = true;
-	for (i = 0; i < s->nconns; i++) {
-		if (s->conns[i]->rd_active)
-			s->conns[i]->rd_failed = true;
-		s->conns[i]->may_read = true;
+	for (i = 0; i < sh->nconns; i++) {
+		if (sh->conns[i]->rd_active)
+			sh->conns[i]->rd_failed = true;
+		sh->conns[i]->may_read = true;
 	}
-	while (s->nconns && pmem_now_ms() < deadline) {
-		for (i = 0; i < s->nconns;) {
-			if (conn_step(s, s->conns[i]))
+	while (sh->nconns && pmem_now_ms() < deadline) {
+		bool busy = false;
+
+		for (i = 0; i < sh->nconns;) {
+			if (qvmid_pmem_conn_step(sh, sh->conns[i]) !=
+			    STEP_CLOSE)
 				i++;
 			else
-				conn_close(s, i);
+				conn_close(sh, i);
 		}
-		for (i = 0; i < s->nconns; i++) {
-			struct conn *c = s->conns[i];
+		for (i = 0; i < sh->nconns; i++) {
+			struct conn *c = sh->conns[i];
 
+			busy |= c->runnable;
 			s->pfd[i] = (struct pollfd){
 				c->fd,
 				c->out_len || c->rd_active ? POLLOUT : POLLIN, 0
 			};
 		}
-		if (poll(s->pfd, s->nconns, DRAIN_IDLE_MS) <= 0)
+		/* a connection with buffered work goes on at once */
+		if (poll(s->pfd, sh->nconns, busy ? 0 : DRAIN_IDLE_MS) <= 0 &&
+		    !busy)
 			break;
-		for (i = 0; i < s->nconns; i++)
-			s->conns[i]->may_read |= !!s->pfd[i].revents;
+		for (i = 0; i < sh->nconns; i++)
+			sh->conns[i]->may_read |= !!s->pfd[i].revents;
 	}
 }
 
@@ -717,10 +977,17 @@ void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s)
 {
 	if (!s)
 		return;
-	if (s->pfd)
+	qvmid_pmem_workers_stop(s);
+	/* Requests handed over but not begun fail in the drain too. */
+	s->dying = true;
+	for (unsigned int i = 0; i < s->ctl.nconns; i++)
+		if (s->ctl.conns[i]->handed)
+			take_handed(s, s->ctl.conns[i]);
+	if (s->pfd && s->ctl.conns)
 		drain(s);
-	while (s->nconns)
-		conn_close(s, s->nconns - 1);
+	while (s->ctl.nconns)
+		conn_close(&s->ctl, s->ctl.nconns - 1);
+	qvmid_pmem_shard_fini(&s->ctl);
 	qvmid_unix_close(&s->l); /* removes the socket if still ours */
 	for (int i = 0; i < 2; i++)
 		if (s->wake[i] >= 0)
@@ -729,8 +996,9 @@ void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s)
 		close(s->spare_fd);
 	for (int i = 0; i < STAGE_MAX; i++)
 		free(s->stage[i]);
+	qvmid_pmem_snap_put(s->snap);
+	pthread_mutex_destroy(&s->snap_mu);
 	free(s->mapped);
-	free(s->conns);
 	free(s->pfd);
 	free(s);
 }

@@ -3,11 +3,17 @@
  * pmemaccess server (docs/PMEMACCESS.md): a unix socket serving LibVMI's
  * pmemaccess protocol from a libqvmi ctx.
  *
- * One thread runs a poll() loop over non-blocking sockets.  A libqvmi ctx
- * is not thread-safe and the fast sources (shared RAM) answer in
- * microseconds, so one thread owning the ctx is both the simplest correct
- * design and the fastest: no locks, no thread per client, and a client
- * that stalls mid-request only costs its own buffers.
+ * The thread that calls run() (or embeds prepare/dispatch in its loop:
+ * qvmid's proxy) is the control thread, the only one that touches the
+ * ctx, which is not thread-safe.  With opts.workers > 0, connections are
+ * served by that many worker threads, each a poll() loop over its share
+ * of them, reading shared RAM from a snapshot of the map the control
+ * thread publishes (pmem-snap.c); a request they cannot serve that way (a
+ * write, a source that is no file) is handed to the control thread and
+ * the connection comes back after it.  With 0 the control thread serves
+ * every connection.  A client that stalls mid-request only costs its own
+ * buffers; one that pipelines or reads big delays the others on its
+ * thread by about one request's work per turn.
  */
 #ifndef QVMID_PMEM_SERVER_H
 #define QVMID_PMEM_SERVER_H
@@ -26,6 +32,9 @@ struct qvmid_pmem_opts {
 	uint64_t max_transfer;
 	/* Connections beyond this are accepted and closed at once. 0: 1024 */
 	unsigned int max_clients;
+	/* Worker threads serving connections; 0: none, the control thread
+	 * serves them (docs/PMEMACCESS.md).  At most 64. */
+	unsigned int workers;
 	/* Close a connection idle between requests this long; 0: never
 	 * (LibVMI keeps one connection open for a whole session). */
 	int idle_timeout_ms;
@@ -59,7 +68,8 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 /* Also poll fd (e.g. the QMP socket); at most 4 watches. */
 int qvmid_pmem_server_watch(struct qvmid_pmem_server *s, int fd,
 			    qvmid_watch_fn fn, void *arg);
-/* Serve until qvmid_pmem_server_stop() (returns 0) or a watch fails. */
+/* Serve until qvmid_pmem_server_stop() (returns 0) or a watch fails.
+ * Watches run on this thread, which may then use the ctx. */
 int qvmid_pmem_server_run(struct qvmid_pmem_server *s);
 /* Async-signal-safe and thread-safe: make run() return soon. */
 void qvmid_pmem_server_stop(struct qvmid_pmem_server *s);
@@ -79,6 +89,11 @@ nfds_t qvmid_pmem_server_prepare(struct qvmid_pmem_server *s,
 				 bool *busy);
 void qvmid_pmem_server_dispatch(struct qvmid_pmem_server *s,
 				const struct pollfd *pfd);
+/* The ops for qvmid_proxy_add_service() (qmp-proxy.h): qvmid's loop runs
+ * each server as a service, a peer of the QMP clients, the session and
+ * KVMi; the proxy destroys it. */
+struct qvmid_service_ops;
+extern const struct qvmid_service_ops qvmid_pmem_service;
 /* The socket path (as given). */
 const char *qvmid_pmem_server_path(const struct qvmid_pmem_server *s);
 

@@ -363,6 +363,12 @@ int qvmid_proxy_start_pmem(struct qvmid_proxy *p, const char *path, bool once)
 				       &p->pmem[p->npmem]);
 	if (err)
 		return err;
+	err = qvmid_proxy_add_service(p, &qvmid_pmem_service,
+				      p->pmem[p->npmem]);
+	if (err) {
+		qvmid_pmem_server_destroy(p->pmem[p->npmem]);
+		return err;
+	}
 	p->pmem_once[p->npmem++] = once;
 	return 0;
 }
@@ -400,7 +406,7 @@ void qvmid_proxy_retire_pmem(struct qvmid_proxy *p)
 				"qmp-proxy: pmemaccess %s: session over, "
 				"removing it",
 				qvmid_pmem_server_path(p->pmem[i]));
-		qvmid_pmem_server_destroy(p->pmem[i]);
+		qvmid_proxy_remove_service(p, p->pmem[i]);
 		memmove(p->pmem + i, p->pmem + i + 1,
 			(p->npmem - i - 1) * sizeof(p->pmem[0]));
 		memmove(p->pmem_once + i, p->pmem_once + i + 1,

@@ -17,7 +17,8 @@
 enum {
 	PROXY_PMEM_MAX = 16,
 	PROXY_HELD_MAX = 64, /* lifecycle commands held at once */
-	QVMID_PROXY_SERVICES = 4,
+	/* every pmemaccess server is one, and --kvmi-connect, ... */
+	QVMID_PROXY_SERVICES = PROXY_PMEM_MAX + 4,
 };
 
 struct proxy_svc {
@@ -68,6 +69,8 @@ struct qvmid_proxy {
 	int wake[2], spare_fd;
 	struct pclient **cl;
 	unsigned int ncl;
+	/* The pmemaccess servers (for query-qvmi and retiring): services of
+	 * the loop, in svc[] too, which owns them. */
 	struct qvmid_pmem_server *pmem[PROXY_PMEM_MAX];
 	bool pmem_once[PROXY_PMEM_MAX]; /* started by the command */
 	unsigned int npmem;
@@ -133,6 +136,8 @@ int qvmid_proxy_listen(struct qvmid_proxy *p);
 /* Remove servers the pmemaccess command started once their session is
  * over (proxy-cmds.c). */
 void qvmid_proxy_retire_pmem(struct qvmid_proxy *p);
+/* Take svc out of the loop and destroy it (qmp-proxy.c). */
+void qvmid_proxy_remove_service(struct qvmid_proxy *p, void *svc);
 
 /* ---- fds (proxy-fds.c) ---- */
 

@@ -663,6 +663,26 @@ int qvmid_proxy_add_service(struct qvmid_proxy *p,
 	return 0;
 }
 
+/* Between turns only: a turn's pollfd blocks follow the table. */
+void qvmid_proxy_remove_service(struct qvmid_proxy *p, void *svc)
+{
+	unsigned int i = 0, n;
+
+	while (i < p->nsvc && p->svc[i].svc != svc)
+		i++;
+	if (i == p->nsvc)
+		return;
+	p->svc[i].ops->destroy(svc);
+	n = p->nsvc - i - 1;
+	memmove(p->svc + i, p->svc + i + 1, n * sizeof(p->svc[0]));
+	/* held commands keep their unhook tickets by service index */
+	for (unsigned int h = 0; h < p->nheld; h++)
+		memmove(p->held[h].svc_ticket + i,
+			p->held[h].svc_ticket + i + 1,
+			n * sizeof(p->held[h].svc_ticket[0]));
+	p->nsvc--;
+}
+
 /* ---- the loop ------------------------------------------------------------ */
 
 static int pfd_reserve(struct qvmid_proxy *p, size_t n)
@@ -679,11 +699,11 @@ static int pfd_reserve(struct qvmid_proxy *p, size_t n)
 	return 0;
 }
 
-/* Layout: wake, QMP, listener, clients, then each pmem server's block. */
+/* Layout: wake, QMP, listener, clients, the session, then each service's
+ * block (pmemaccess servers, KVMi). */
 struct turn {
 	nfds_t n, cl_base;
-	unsigned int ncl, npmem;
-	nfds_t pmem_base[PROXY_PMEM_MAX];
+	unsigned int ncl;
 	nfds_t ses_base; /* 0: no session server */
 	nfds_t svc_base[QVMID_PROXY_SERVICES];
 	unsigned int nsvc;
@@ -696,8 +716,6 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 	size_t need = 3 + p->ncl;
 	short qev = POLLIN;
 
-	for (unsigned int i = 0; i < p->npmem; i++)
-		need += qvmid_pmem_server_nfds(p->pmem[i]);
 	if (p->session)
 		need += qvmid_session_server_nfds(p->session);
 	for (unsigned int i = 0; i < p->nsvc; i++)
@@ -727,12 +745,6 @@ static int build_pollfds(struct qvmid_proxy *p, struct turn *t)
 		p->pfd[3 + i] = (struct pollfd){ c->fd, ev, 0 };
 	}
 	t->n = 3 + p->ncl;
-	t->npmem = p->npmem;
-	for (unsigned int i = 0; i < p->npmem; i++) {
-		t->pmem_base[i] = t->n;
-		t->n += qvmid_pmem_server_prepare(p->pmem[i], p->pfd + t->n,
-						  &t->next, &t->busy);
-	}
 	t->ses_base = p->session ? t->n : 0;
 	if (p->session)
 		t->n += qvmid_session_server_prepare(p->session, p->pfd + t->n,
@@ -823,9 +835,6 @@ int qvmid_proxy_run(struct qvmid_proxy *p)
 		if (err)
 			return err;
 		serve_clients(p, &t);
-		for (unsigned int i = 0; i < t.npmem; i++)
-			qvmid_pmem_server_dispatch(p->pmem[i],
-						   p->pfd + t.pmem_base[i]);
 		if (t.ses_base)
 			qvmid_session_server_dispatch(p->session,
 						      p->pfd + t.ses_base);
@@ -933,8 +942,6 @@ void qvmid_proxy_destroy(struct qvmid_proxy *p)
 	qvmid_proxy_held_free(p);
 	while (p->ncl) /* EOF to every client */
 		client_free(p->cl[--p->ncl]);
-	for (unsigned int i = 0; i < p->npmem; i++)
-		qvmid_pmem_server_destroy(p->pmem[i]);
 	qvmid_session_server_destroy(p->session);
 	while (p->nsvc) {
 		struct proxy_svc *v = &p->svc[--p->nsvc];

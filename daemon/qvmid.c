@@ -32,6 +32,7 @@ struct qvmid {
 	char *pmem_path, *pidfile, *listen_abs, *session_path, *session_key;
 	char *gdb_path, *ledger_path;
 	struct qvmid_pmem_opts popts;
+	int pmem_workers; /* -1: one per online CPU */
 	struct qvmid_session_opts sopts;
 	struct qvmid_kvmi_args kvmi;
 	int verbose;
@@ -93,6 +94,10 @@ static void usage(FILE *f)
 		"1024)\n"
 		"  --idle-timeout MS    drop clients idle this long (default "
 		"never)\n"
+		"  --pmem-workers N     threads serving pmemaccess connections "
+		"(default:\n"
+		"                       the online CPUs, at most 16; 0: the "
+		"main loop)\n"
 		"  --listen-qmp PATH    QMP proxy for management clients (adds "
 		"the\n"
 		"                       pmemaccess and query-qvmi commands); "
@@ -240,6 +245,7 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 		{ "max-transfer", required_argument, NULL, 't' },
 		{ "max-clients", required_argument, NULL, 'c' },
 		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "pmem-workers", required_argument, NULL, 'w' },
 		{ "session", required_argument, NULL, 'S' },
 		{ "session-key", required_argument, NULL, 'K' },
 		{ "session-tcp", required_argument, NULL, 'N' },
@@ -311,6 +317,11 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			if (parse_size(optarg, &v) || v > INT_MAX)
 				goto bad;
 			d->popts.idle_timeout_ms = (int)v;
+			break;
+		case 'w':
+			if (parse_size(optarg, &v) || v > 64)
+				goto bad;
+			d->pmem_workers = (int)v;
 			break;
 		case 'S':
 			free(d->session_path);
@@ -554,6 +565,12 @@ static int setup(struct qvmid *d)
 	qvmi_set_log(d->ctx, log_cb, d, QVMI_LOG_DEBUG);
 	d->popts.log = log_cb;
 	d->popts.log_arg = d;
+	d->popts.workers = (unsigned int)d->pmem_workers;
+	if (d->pmem_workers < 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		d->popts.workers = n < 1 ? 1 : n > 16 ? 16 : (unsigned int)n;
+	}
 	err = attach(d);
 	if (err) {
 		fprintf(stderr, "qvmid: attach %s: %s\n", d->qmp_path,
@@ -647,7 +664,7 @@ static void free_args(struct qvmid *d)
 
 int main(int argc, char **argv)
 {
-	struct qvmid d = { 0 };
+	struct qvmid d = { .pmem_workers = -1 };
 	int err = parse_args(&d, argc, argv);
 
 	if (err) {

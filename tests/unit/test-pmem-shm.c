@@ -96,11 +96,20 @@ static long long blocks(int fd)
 	return (long long)st.st_blocks;
 }
 
+/* Worker threads of the servers setup() makes (the *_workers tests). */
+static unsigned int g_workers;
+/* > 0: setup() names it the RAM file's owner (QEMU) before the server
+ * runs, since the server's thread looks at the source from then on;
+ * g_owner_err: what that gave. */
+static pid_t g_owner;
+static int g_owner_err;
+
 static void setup(struct fix *f, bool ignore_sigpipe)
 {
 	struct sigaction sa = { .sa_handler = ignore_sigpipe ? SIG_IGN :
 							       SIG_DFL };
-	struct qvmid_pmem_opts o = { .max_transfer = MIB };
+	struct qvmid_pmem_opts o = { .max_transfer = MIB,
+				     .workers = g_workers };
 	struct qvmi_source *src;
 	uint8_t page[PG];
 	static int seq;
@@ -128,6 +137,7 @@ static void setup(struct fix *f, bool ignore_sigpipe)
 	CHECK_OK(qvmi__source_shm_create(f->ctx, dup(f->memfd), true, &src));
 	CHECK_OK(qvmi__map_add_host(f->ctx, src, 0, RAM, 0,
 				    qvmi__shm_host(src, 0)));
+	g_owner_err = g_owner > 0 ? qvmi__shm_set_owner(src, g_owner) : 0;
 	CHECK_OK(qvmi__ram_add(f->ctx, 0, RAM));
 	CHECK_OK(qvmi_source_testmem_create(f->ctx, f->rom, ROM, 0, &src));
 	CHECK_OK(qvmi_map_add(f->ctx, src, RAM, ROM, 0));
@@ -242,7 +252,8 @@ static void reads(bool zero_copy)
 	else
 		CHECK_U64(st.sendfile_bytes, ==, 0);
 	/* data went from the mapping: the dense MiB (twice) at least, and
-	 * in both paths, since sendmsg needs no SIGPIPE rule */
+	 * in both paths, since sendmsg needs no SIGPIPE rule (workers: from
+	 * their map's own mapping of the file) */
 	CHECK_U64(st.mapped_bytes, >=, 2 * MIB + 2 * 300);
 	CHECK_U64(st.mapped_bytes + st.sendfile_bytes, <, 20 * MIB);
 	free(buf);
@@ -341,19 +352,19 @@ static void test_file_shrinks_copy(void)
 static void owner_gone(bool zero_copy)
 {
 	uint8_t *buf = malloc(MIB + 1);
-	struct qvmi_source *src;
 	struct fix f;
 	pid_t pid;
 	int fd, status;
 
 	CHECK(buf);
-	setup(&f, zero_copy);
 	pid = fork();
 	CHECK(pid >= 0);
 	if (!pid)
 		_exit(0);
-	src = qvmi__seg_find(f.ctx, 0)->src;
-	if (qvmi__shm_set_owner(src, pid)) { /* before reaping it */
+	g_owner = pid; /* before reaping it */
+	setup(&f, zero_copy);
+	g_owner = 0;
+	if (g_owner_err) {
 		waitpid(pid, &status, 0);
 		teardown(&f);
 		free(buf);
@@ -425,6 +436,54 @@ static void test_hole_becomes_data(void)
 	free(buf);
 }
 
+/* The same with two worker threads serving the connections: reads of the
+ * RAM file from the workers' map, the rest handed to the control
+ * thread (pmem-worker.c). */
+static void no_workers(void *arg)
+{
+	(void)arg;
+	g_workers = 0;
+}
+
+static void with_workers(void (*fn)(void))
+{
+	g_workers = 2;
+	qvmi_test_defer(no_workers, NULL); /* also after a failed CHECK */
+	fn();
+}
+
+static void test_workers_reads_sendfile(void)
+{
+	with_workers(test_reads_sendfile);
+}
+
+static void test_workers_reads_copy(void)
+{
+	with_workers(test_reads_copy);
+}
+
+static void test_workers_client_leaves(void)
+{
+	with_workers(test_client_leaves_mid_reply);
+}
+
+static void test_workers_file_shrinks(void)
+{
+	with_workers(test_file_shrinks_sendfile);
+	with_workers(test_file_shrinks_copy);
+}
+
+static void test_workers_owner_gone(void)
+{
+	with_workers(test_owner_gone_sendfile);
+	with_workers(test_owner_gone_copy);
+}
+
+static void test_workers_hole_becomes_data(void)
+{
+	with_workers(test_hole_becomes_data);
+}
+
 static const struct qvmi_test pmem_shm_tests[] = {
 	{ "reads_sendfile", test_reads_sendfile },
 	{ "reads_copy", test_reads_copy },
@@ -434,5 +493,11 @@ static const struct qvmi_test pmem_shm_tests[] = {
 	{ "owner_gone_sendfile", test_owner_gone_sendfile },
 	{ "owner_gone_copy", test_owner_gone_copy },
 	{ "hole_becomes_data", test_hole_becomes_data },
+	{ "workers_reads_sendfile", test_workers_reads_sendfile },
+	{ "workers_reads_copy", test_workers_reads_copy },
+	{ "workers_client_leaves", test_workers_client_leaves },
+	{ "workers_file_shrinks", test_workers_file_shrinks },
+	{ "workers_owner_gone", test_workers_owner_gone },
+	{ "workers_hole_becomes_data", test_workers_hole_becomes_data },
 };
 QVMI_SUITE(pmem_shm, pmem_shm_tests);

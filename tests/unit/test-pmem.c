@@ -65,11 +65,16 @@ static void fill(uint8_t *b, size_t n, uint32_t seed)
 	}
 }
 
-static struct srv *srv_start_opts(const struct qvmid_pmem_opts *o)
+/* Worker threads of the servers srv_start_opts() makes (workers_*). */
+static unsigned int g_workers;
+
+static struct srv *srv_start_opts(const struct qvmid_pmem_opts *opts)
 {
 	struct srv *t = calloc(1, sizeof(*t));
+	struct qvmid_pmem_opts oo = *opts, *o = &oo;
 	struct qvmi_source *src;
 
+	oo.workers = g_workers;
 	CHECK(t);
 	t->mem = malloc(MEM_SIZE);
 	CHECK(t->mem);
@@ -777,8 +782,77 @@ static void test_client_timeout(void)
 	unlink(path);
 }
 
+/*
+ * The same with two worker threads: this ctx's sources are no files, so
+ * every read and write is handed from a worker to the control thread and
+ * the connection goes back after it (pmem-worker.c).
+ */
+static void no_workers(void *arg)
+{
+	(void)arg;
+	g_workers = 0;
+}
+
+static void with_workers(void (*fn)(void))
+{
+	g_workers = 2;
+	qvmi_test_defer(no_workers, NULL); /* also after a failed CHECK */
+	fn();
+}
+
+static void test_workers_read_write(void)
+{
+	with_workers(test_read_write_identical);
+}
+
+static void test_workers_destroy(void)
+{
+	with_workers(test_destroy_fails_pending);
+}
+
+static void test_workers_types_lengths(void)
+{
+	with_workers(test_types);
+	with_workers(test_lengths);
+}
+
+static void test_workers_wrap_rom(void)
+{
+	with_workers(test_wrap_and_out_of_ram);
+	with_workers(test_rom);
+}
+
+static void test_workers_write_cut(void)
+{
+	with_workers(test_write_cut_everywhere);
+}
+
+static void test_workers_stalled(void)
+{
+	with_workers(test_stalled_client);
+	with_workers(test_io_timeout);
+}
+
+static void test_workers_concurrent(void)
+{
+	with_workers(test_16_concurrent);
+}
+
+static void test_workers_max_clients(void)
+{
+	with_workers(test_max_clients);
+}
+
 static const struct qvmi_test pmem_tests[] = {
 	{ "decoder_events", test_decoder_events },
+	{ "workers_read_write_identical", test_workers_read_write },
+	{ "workers_destroy_fails_pending", test_workers_destroy },
+	{ "workers_types_lengths", test_workers_types_lengths },
+	{ "workers_wrap_rom", test_workers_wrap_rom },
+	{ "workers_write_cut_everywhere", test_workers_write_cut },
+	{ "workers_stalled_io_timeout", test_workers_stalled },
+	{ "workers_concurrent_16", test_workers_concurrent },
+	{ "workers_max_clients", test_workers_max_clients },
 	{ "read_write_identical", test_read_write_identical },
 	{ "short_header_then_eof", test_short_header_then_eof },
 	{ "destroy_fails_pending", test_destroy_fails_pending },

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * qvmid's pmemaccess workers (daemon/pmem-worker.c, pmem-snap.c): the map
+ * replaced under concurrent reads (each reply from one whole map, old or
+ * new; run under TSan too), and busy clients that must not hold up the
+ * others by more than about one request's work.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "sockcli.h"
+#include "qvmi.h"
+#include "core/internal.h"
+#include "source/sources.h"
+#include "../../daemon/pmem-server.h"
+#include "proto/pmemaccess.h"
+
+enum {
+	PG = 4096,
+	MIB = 1 << 20,
+	RAM = 4 * MIB,
+	WAIT_MS = 5000,
+	READERS = 4,
+	SWAPS = 100,
+};
+
+/* Byte i of guest-physical page gpa in file f (0 or 1): every byte tells
+ * the two files apart. */
+static uint8_t byte_of(int f, uint64_t gpa, size_t i)
+{
+	uint8_t b = (uint8_t)((gpa >> 12) * 7 + i * 13 + 1);
+
+	return f ? (uint8_t)(b ^ 0x5a) : b;
+}
+
+static int make_file(int f)
+{
+	int fd = memfd_create("qvmi-test-pmem-workers", MFD_CLOEXEC);
+	uint8_t *page = malloc(PG);
+
+	CHECK(fd >= 0 && page);
+	CHECK_OK(ftruncate(fd, RAM));
+	for (uint64_t g = 0; g < RAM; g += PG) {
+		for (size_t i = 0; i < PG; i++)
+			page[i] = byte_of(f, g, i);
+		CHECK_INT(pwrite(fd, page, PG, (off_t)g), ==, PG);
+	}
+	free(page);
+	return fd;
+}
+
+struct rig {
+	struct qvmi_ctx *ctx;
+	struct qvmid_pmem_server *s;
+	pthread_t thr;
+	int rc;
+	int file[2]; /* memfds */
+	int cur; /* the file the ctx maps now (control thread) */
+	int swaps; /* atomic: maps replaced */
+	int pipe[2]; /* a byte: replace the map */
+	char path[108];
+	struct sigaction old;
+};
+
+/* Map file f as the guest's RAM, from scratch: the old source goes (its
+ * mapping and fd closed), as a layout refresh replaces QEMU's. */
+static int map_file(struct rig *r, int f)
+{
+	struct qvmi_source *src;
+	int err;
+
+	qvmi__detach(r->ctx);
+	err = qvmi__source_shm_create(r->ctx, dup(r->file[f]), true, &src);
+	if (!err)
+		err = qvmi__map_add_host(r->ctx, src, 0, RAM, 0,
+					 qvmi__shm_host(src, 0));
+	if (!err)
+		err = qvmi__ram_add(r->ctx, 0, RAM);
+	r->cur = f;
+	return err;
+}
+
+/* On the control thread (the server's run()), the only one using ctx. */
+static int swap_watch(int fd, short revents, void *arg)
+{
+	struct rig *r = arg;
+	char b[64];
+	ssize_t n = read(fd, b, sizeof(b));
+
+	(void)revents;
+	for (ssize_t i = 0; i < n; i++) {
+		if (map_file(r, !r->cur))
+			return -EIO;
+		__atomic_add_fetch(&r->swaps, 1, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static void *run_main(void *arg)
+{
+	struct rig *r = arg;
+
+	r->rc = qvmid_pmem_server_run(r->s);
+	return NULL;
+}
+
+static void rig_start(struct rig *r, unsigned int workers)
+{
+	struct qvmid_pmem_opts o = { .max_transfer = MIB, .workers = workers };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	static int seq;
+
+	memset(r, 0, sizeof(*r));
+	r->file[0] = make_file(0);
+	r->file[1] = make_file(1);
+	CHECK_OK(pipe2(r->pipe, O_CLOEXEC));
+	CHECK_OK(qvmi_ctx_create(&r->ctx));
+	CHECK_OK(map_file(r, 0));
+	snprintf(r->path, sizeof(r->path), "/tmp/qvmi-test-pmemw-%d-%d.sock",
+		 (int)getpid(), seq++);
+	CHECK_OK(sigaction(SIGPIPE, &ign, &r->old)); /* sendfile, as qvmid */
+	CHECK_OK(qvmid_pmem_server_create(r->ctx, r->path, &o, &r->s));
+	CHECK_OK(qvmid_pmem_server_watch(r->s, r->pipe[0], swap_watch, r));
+	CHECK_INT(pthread_create(&r->thr, NULL, run_main, r), ==, 0);
+}
+
+static void rig_stop(struct rig *r)
+{
+	qvmid_pmem_server_stop(r->s);
+	CHECK_INT(pthread_join(r->thr, NULL), ==, 0);
+	CHECK_INT(r->rc, ==, 0);
+	qvmid_pmem_server_destroy(r->s);
+	qvmi_ctx_destroy(r->ctx);
+	sigaction(SIGPIPE, &r->old, NULL);
+	for (int i = 0; i < 2; i++) {
+		close(r->file[i]);
+		close(r->pipe[i]);
+	}
+}
+
+static bool read_reply(int fd, uint64_t gpa, size_t len, uint8_t *buf)
+{
+	uint8_t h[QVMI_PMEM_REQ_SIZE];
+
+	qvmi__pmem_encode_req(h, QVMI_PMEM_READ, gpa, len);
+	return tcli_send_raw(fd, h, sizeof(h)) &&
+	       tcli_recv_raw(fd, buf, len + 1, WAIT_MS) == (ssize_t)len + 1;
+}
+
+/* Which file all of buf (gpa on) comes from: 0, 1, or -1 (a mix: the
+ * reply did not come from one map). */
+static int which_file(const uint8_t *buf, uint64_t gpa, size_t len)
+{
+	int f = buf[0] == byte_of(0, gpa, 0) ? 0 : 1;
+
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != byte_of(f, gpa + i - (i % PG), i % PG))
+			return -1;
+	return f;
+}
+
+struct reader {
+	const char *path;
+	int stop; /* atomic */
+	uint64_t seed;
+	unsigned long seen[2], bad, failed;
+};
+
+static void *reader_main(void *arg)
+{
+	static const size_t lens[] = { PG, 64 * 1024, PG, MIB, MIB };
+	struct reader *d = arg;
+	uint8_t *buf = malloc(MIB + 1);
+	int fd = tcli_connect(d->path);
+
+	for (uint64_t i = 0;
+	     buf && fd >= 0 && !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
+	     i++) {
+		size_t len = lens[i % 5];
+		uint64_t gpa;
+		int f;
+
+		d->seed = d->seed * 6364136223846793005ull +
+			  1442695040888963407ull;
+		gpa = ((d->seed >> 33) % ((RAM - len) / PG + 1)) * PG;
+		if (!read_reply(fd, gpa, len, buf) || buf[len] != 1) {
+			d->failed++;
+			break;
+		}
+		f = which_file(buf, gpa, len);
+		if (f < 0)
+			d->bad++;
+		else
+			d->seen[f]++;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* Wait until the control thread has replaced the map n times. */
+static void wait_swaps(struct rig *r, int n)
+{
+	for (int t = 0;
+	     t < WAIT_MS && __atomic_load_n(&r->swaps, __ATOMIC_ACQUIRE) < n;
+	     t++)
+		usleep(1000);
+	CHECK_INT(__atomic_load_n(&r->swaps, __ATOMIC_ACQUIRE), ==, n);
+}
+
+/*
+ * The map is replaced (the old RAM file's source destroyed: mapping and
+ * fd closed) SWAPS times while READERS clients read 4 KiB, 64 KiB and
+ * 1 MiB at random: every reply is wholly one file's, reads never fail,
+ * both files are seen, and once the control thread has replaced the map,
+ * a new read sees the new file.
+ */
+static void test_map_swap_under_reads(void)
+{
+	struct reader d[READERS];
+	pthread_t thr[READERS];
+	struct rig r;
+	uint8_t *buf = malloc(MIB + 1);
+	unsigned long seen[2] = { 0, 0 };
+	int fd, f = -1;
+
+	CHECK(buf);
+	rig_start(&r, 2);
+	for (int i = 0; i < READERS; i++) {
+		d[i] = (struct reader){ .path = r.path, .seed = 77u + i };
+		CHECK_INT(pthread_create(&thr[i], NULL, reader_main, &d[i]), ==,
+			  0);
+	}
+	for (int i = 1; i <= SWAPS; i++) {
+		CHECK_INT(write(r.pipe[1], "x", 1), ==, 1);
+		wait_swaps(&r, i);
+		usleep(1000);
+	}
+	for (int i = 0; i < READERS; i++)
+		__atomic_store_n(&d[i].stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < READERS; i++) {
+		pthread_join(thr[i], NULL);
+		CHECK_MSG(!d[i].bad, "reader %d: %lu replies mixed two maps", i,
+			  d[i].bad);
+		CHECK_MSG(!d[i].failed, "reader %d: a read failed", i);
+		seen[0] += d[i].seen[0];
+		seen[1] += d[i].seen[1];
+	}
+	CHECK_MSG(seen[0] && seen[1], "files seen: %lu, %lu", seen[0], seen[1]);
+	/* SWAPS is even: file 0 again.  A new connection's read, on a
+	 * worker, comes from it. */
+	fd = tcli_connect(r.path);
+	CHECK(fd >= 0);
+	CHECK(read_reply(fd, 5 * PG, PG, buf));
+	f = which_file(buf, 5 * PG, PG);
+	CHECK_INT(f, ==, 0);
+	close(fd);
+	rig_stop(&r);
+	free(buf);
+}
+
+/* ---- busy clients -------------------------------------------------------- */
+
+enum { BATCH = 64, SMALL_READS = 200 };
+
+/* A client that pipelines 4 KiB reads without end: one thread sends
+ * batches of requests, another takes the replies as fast as they come,
+ * so the server always has its requests buffered and room to answer. */
+struct busy {
+	int fd;
+	unsigned long sent, replies;
+	pthread_t tx, rx;
+};
+
+static void *busy_tx(void *arg)
+{
+	struct busy *b = arg;
+	uint8_t h[BATCH * QVMI_PMEM_REQ_SIZE];
+
+	for (int i = 0; i < BATCH; i++)
+		qvmi__pmem_encode_req(h + i * QVMI_PMEM_REQ_SIZE,
+				      QVMI_PMEM_READ, (uint64_t)i * PG, PG);
+	while (tcli_send_raw(b->fd, h, sizeof(h)))
+		b->sent += BATCH;
+	return NULL;
+}
+
+static void *busy_rx(void *arg)
+{
+	struct busy *b = arg;
+	uint8_t *buf = malloc(256 * (PG + 1));
+	ssize_t n;
+
+	while (buf && (n = recv(b->fd, buf, 256 * (PG + 1), 0)) > 0)
+		b->replies += (unsigned long)n / (PG + 1);
+	free(buf);
+	return NULL;
+}
+
+static uint64_t reads_started(struct qvmid_pmem_server *s)
+{
+	struct qvmid_pmem_stats st;
+
+	qvmid_pmem_server_stats(s, &st);
+	return st.reads;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * One worker serves three clients: a hog that asked for 64 MiB and reads
+ * none of it, a busy client that keeps thousands of 4 KiB reads queued,
+ * and a client reading 4 KiB one at a time.  Its reads must wait for
+ * about one request's work of the others, not for a burst of them.
+ * Counted, not timed (this machine is shared): the reads the server
+ * began during one small round trip (its own included, from the stats).
+ * Measured: median 2-4 (the rest is this client's own wake-up under
+ * load); with 64 work items per connection and turn, as before issue
+ * 18, 22 every time: a turn served 21 of the busy client's requests
+ * before looking at anyone else.  The bound, 10, sits between.
+ */
+static void test_busy_clients(void)
+{
+	struct busy b = { 0 };
+	uint64_t seen[SMALL_READS];
+	uint8_t h[QVMI_PMEM_REQ_SIZE], *buf = malloc(PG + 1);
+	struct rig r;
+	int hog, fd;
+
+	CHECK(buf);
+	rig_start(&r, 1);
+	hog = tcli_connect(r.path);
+	CHECK(hog >= 0);
+	for (int i = 0; i < 64; i++) {
+		qvmi__pmem_encode_req(h, QVMI_PMEM_READ,
+				      (uint64_t)(i % 4) * MIB, MIB);
+		CHECK(tcli_send_raw(hog, h, sizeof(h)));
+	}
+	b.fd = tcli_connect(r.path);
+	CHECK(b.fd >= 0);
+	CHECK_INT(pthread_create(&b.tx, NULL, busy_tx, &b), ==, 0);
+	CHECK_INT(pthread_create(&b.rx, NULL, busy_rx, &b), ==, 0);
+	fd = tcli_connect(r.path);
+	CHECK(fd >= 0);
+	usleep(20000); /* the busy client's queue is full */
+	for (int i = 0; i < SMALL_READS; i++) {
+		uint64_t gpa = (uint64_t)(i * 37 % (RAM / PG)) * PG;
+		uint64_t n0 = reads_started(r.s);
+
+		CHECK(read_reply(fd, gpa, PG, buf));
+		seen[i] = reads_started(r.s) - n0;
+		CHECK_INT(which_file(buf, gpa, PG), ==, 0);
+	}
+	shutdown(b.fd, SHUT_RDWR);
+	pthread_join(b.tx, NULL);
+	pthread_join(b.rx, NULL);
+	CHECK(b.replies >= BATCH); /* it was served too */
+	qsort(seen, SMALL_READS, sizeof(seen[0]), cmp_u64);
+	CHECK_MSG(seen[SMALL_READS / 2] <= 10,
+		  "median %" PRIu64 " reads begun per 4 KiB round trip",
+		  seen[SMALL_READS / 2]);
+	close(b.fd);
+	close(fd);
+	close(hog);
+	rig_stop(&r);
+	free(buf);
+}
+
+static const struct qvmi_test pmem_workers_tests[] = {
+	{ "map_swap_under_reads", test_map_swap_under_reads },
+	{ "busy_clients", test_busy_clients },
+};
+QVMI_SUITE(pmem_workers, pmem_workers_tests);
