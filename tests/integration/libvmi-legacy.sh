@@ -25,7 +25,10 @@
 # LibVMI's Linux offsets come from the guest's own BTF (read with
 # qvmi --domain, then pahole) and a System.map of run-time addresses
 # from the guest's kallsyms, as in tests/integration/libvmi.sh.
-# QVMI_LEGACY_NO_FALLBACK=1 skips the (slow) stock-QEMU run.
+# Also checked through the shim: qvmid logs the pmemaccess server LibVMI
+# asked for and removes it after; vmi-dump-memory of all 512 MiB equals
+# QEMU's pmemsave; a vmi_write_pa (pmemaccess write) lands, per pmemsave.
+# QVMI_LEGACY_NO_FALLBACK=1 skips the stock-QEMU run.
 # Prints "N passed, N failed, N skipped".
 set -uo pipefail
 
