@@ -385,6 +385,23 @@ elif "${V[@]}" suspend $SHIM >/dev/null; then
 else
 	bad "shim: virsh suspend"
 fi
+# LibVMI killed (SIGKILL) in the middle of a session sends no quit
+# request: qvmid must still end that server and remove its socket.
+n0=$(grep -ac "session over" "$log")
+SIG=KILL lvmi 3 "$LV/examples/vmi-dump-memory" $SHIM "$W/kill.bin" \
+	>/dev/null 2>&1
+sleep 1
+sock=$(grep -ao 'pmemaccess started on /tmp/vmi[^ ]* by a client' "$log" |
+	awk '{ s = $4 } END { print s }')
+"${V[@]}" resume $SHIM >/dev/null 2>&1 # dump-memory paused it
+if [ "$(grep -ac "session over" "$log")" -gt "$n0" ] && [ -n "$sock" ] &&
+	[ ! -e "$sock" ] && grep -aqF "pmemaccess $sock: session over" "$log" &&
+	[ "$("${V[@]}" domstate $SHIM)" = running ]; then
+	ok "shim: LibVMI killed mid-session: qvmid ends its server, removes $sock"
+else
+	bad "shim: LibVMI killed mid-session" "$(grep -a pmemaccess "$log" | tail -n 2)"
+fi
+rm -f "$W/kill.bin"
 "${V[@]}" destroy $SHIM >/dev/null 2>&1
 
 # ---- stock QEMU: LibVMI's own fallback (HMP xp) -------------------------
