@@ -14,40 +14,6 @@
 #include "tcpsock.h"
 #include "proto/session-addr.h"
 
-/* Split "host:port" / "[host]:port" into host and port buffers. */
-static int split_addr(const char *addr, char *host, size_t hsize, char *port,
-		      size_t psize)
-{
-	const char *colon, *h = addr;
-	size_t hlen;
-
-	if (addr[0] == '[') {
-		const char *end = strchr(addr, ']');
-
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		h = addr + 1;
-		hlen = (size_t)(end - h);
-		colon = end + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (!colon || memchr(addr, ':', (size_t)(colon - addr)))
-			return -EINVAL; /* IPv6 needs brackets */
-		hlen = (size_t)(colon - addr);
-	}
-	if (!hlen || hlen >= hsize || !colon[1] || strlen(colon + 1) >= psize)
-		return -EINVAL;
-	for (const char *p = colon + 1; *p; p++)
-		if (*p < '0' || *p > '9')
-			return -EINVAL;
-	if (atol(colon + 1) > 65535 || strlen(colon + 1) > 5)
-		return -EINVAL;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	memcpy(port, colon + 1, strlen(colon + 1) + 1);
-	return 0;
-}
-
 /* The same path for TCP and vsock: the family is the only difference. */
 static int bind_one(const struct sockaddr *sa, socklen_t len, int backlog,
 		    uint32_t *port)
@@ -62,28 +28,27 @@ static int bind_one(const struct sockaddr *sa, socklen_t len, int backlog,
 int qvmid_tcp_listen(const char *addr, int backlog, const char *what,
 		     qvmid_log_fn log, void *log_arg, int *fd, uint16_t *port)
 {
-	struct addrinfo hints = {
-		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
-		.ai_socktype = SOCK_STREAM,
-	};
-	struct addrinfo *ai = NULL;
-	char host[64], serv[8], msg[256];
+	struct qvmi_ses_addr a;
+	char spec[300], msg[256];
+	const char *why = "?";
 	uint32_t p32 = 0;
 	int r;
 
 	*fd = -1;
-	if (!addr || split_addr(addr, host, sizeof(host), serv, sizeof(serv)) ||
-	    getaddrinfo(host, serv, &hints, &ai)) {
+	/* the one parser of session addresses (session-addr.c), numeric */
+	if (!addr ||
+	    snprintf(spec, sizeof(spec), "tcp:%s", addr) >= (int)sizeof(spec) ||
+	    qvmi__ses_addr_parse(spec, QVMI_SES_ADDR_LISTEN, &a, &why) ||
+	    a.kind != QVMI_SES_TCP || !a.resolved) {
 		snprintf(msg, sizeof(msg),
-			 "%s: bad TCP address \"%s\" (want A.B.C.D:PORT or "
-			 "[IPv6]:PORT)",
-			 what, addr ? addr : "");
+			 "%s: bad TCP address \"%s\": %s (want A.B.C.D:PORT "
+			 "or [IPv6]:PORT)",
+			 what, addr ? addr : "", why);
 		if (log)
 			log(QVMI_LOG_ERROR, msg, log_arg);
 		return -EINVAL;
 	}
-	r = bind_one(ai->ai_addr, ai->ai_addrlen, backlog, &p32);
-	freeaddrinfo(ai);
+	r = bind_one((const struct sockaddr *)&a.ss, a.len, backlog, &p32);
 	*port = (uint16_t)p32;
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "%s: listen on %s: %s", what, addr,

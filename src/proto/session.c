@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/internal.h"
+#include "proto/session-addr.h"
 #include "proto/session-auth.h"
 #include "proto/session-tls.h"
 #include "proto/session-wire.h"
@@ -674,33 +675,16 @@ static int ses_connect_tcp(struct qvmi_ctx *ctx, struct ses_client *c,
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV },
 			*res = NULL;
-	const char *h = spec, *colon;
-	char host[256];
-	size_t hlen;
+	struct qvmi_ses_addr a;
+	const char *why = "?";
 	int err = -ENOENT, g;
 
-	if (*h == '[') {
-		const char *end = strchr(h, ']');
-
-		colon = end && end[1] == ':' ? end + 1 : NULL;
-		h++;
-		hlen = colon ? (size_t)(end - h) : 0;
-	} else {
-		colon = strrchr(h, ':');
-		hlen = colon ? (size_t)(colon - h) : 0;
-	}
-	if (!colon || !hlen || hlen >= sizeof(host) || !colon[1] ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-	    strlen(colon + 1) > 5 || atoi(colon + 1) > 65535)
-		return qvmi__err(ctx, -EINVAL,
-				 "session: bad address \"tcp:%s\" (want "
-				 "tcp:HOST:PORT)",
-				 spec);
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	g = getaddrinfo(host, colon + 1, &hints, &res);
+	/* the one parser of session addresses (session-addr.c) */
+	if (qvmi__ses_addr_parse(spec, 0, &a, &why) || a.kind != QVMI_SES_TCP)
+		return qvmi__err(ctx, -EINVAL, "session: %s: %s", spec, why);
+	g = getaddrinfo(a.host, a.port, &hints, &res);
 	if (g)
-		return qvmi__err(ctx, -EHOSTUNREACH, "session: %s: %s", host,
+		return qvmi__err(ctx, -EHOSTUNREACH, "session: %s: %s", a.host,
 				 gai_strerror(g));
 	for (struct addrinfo *ai = res; ai && err; ai = ai->ai_next) {
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
@@ -711,7 +695,7 @@ static int ses_connect_tcp(struct qvmi_ctx *ctx, struct ses_client *c,
 	}
 	freeaddrinfo(res);
 	if (err)
-		return qvmi__err(ctx, err, "session: connect tcp:%s: %s", spec,
+		return qvmi__err(ctx, err, "session: connect %s: %s", spec,
 				 strerror(-err));
 	return 0;
 }
@@ -723,7 +707,7 @@ static int ses_connect(struct qvmi_ctx *ctx, struct ses_client *c,
 	int64_t deadline = qvmi__mono_ms() + c->timeout_ms;
 
 	if (!strncmp(path, "tcp:", 4))
-		return ses_connect_tcp(ctx, c, path + 4, deadline);
+		return ses_connect_tcp(ctx, c, path, deadline);
 	if (!strncmp(path, "vsock:", 6))
 		return qvmi__ses_connect_vsock(ctx, path, deadline, &c->fd);
 	if (!*path || strlen(path) >= sizeof(sa.sun_path))

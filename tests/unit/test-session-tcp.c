@@ -241,8 +241,9 @@ static void t_bad_addresses(void)
 		"localhost:0", "[]:0",	     "1.2.3.4.5:0",
 	};
 	static const char *const bad_cli[] = {
-		"tcp:",	       "tcp:127.0.0.1",	      "tcp::80",
-		"tcp:[::1]80", "tcp:127.0.0.1:99999", "tcp:127.0.0.1:-1",
+		"tcp:",		"tcp:127.0.0.1",       "tcp::80",
+		"tcp:[::1]80",	"tcp:127.0.0.1:99999", "tcp:127.0.0.1:-1",
+		"tcp:::1:7777", /* IPv6 needs brackets, as for the server */
 	};
 	struct qvmid_session_opts o = { .key = tcp_key,
 					.key_len = sizeof(tcp_key) };
