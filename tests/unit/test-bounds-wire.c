@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Bounds checks of the wire decoders (session frames, KVMi frames,
+ * pmemaccess requests, the gdb remote protocol) that no other test
+ * reached: for each, scripts/mutate-bounds showed every suite green with
+ * the check deleted (tests/mutate/bounds.list names them).  Each input is
+ * hostile in exactly one way and the test asserts the specific error; an
+ * input that would only be read past its end sits against a PROT_NONE page
+ * (guardpage.h), so the deleted check faults even without ASan.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guardpage.h"
+#include "harness.h"
+#include "proto/kvmi-wire.h"
+#include "proto/pmemaccess.h"
+#include "proto/rsp.h"
+#include "proto/session-wire.h"
+
+/* ---- session frames ------------------------------------------------------ */
+
+static void ses_hdr_size_multiple_of_8(void)
+{
+	struct qvmi_ses_hdr h = { .msg = QVMI_SES_READ_PA, .size = 16 }, g;
+	uint8_t b[QVMI_SES_HDR];
+	const char *why = NULL;
+
+	qvmi__ses_hdr_encode(&h, b);
+	CHECK_OK(qvmi__ses_hdr_decode(b, &g, &why));
+	CHECK_INT(g.size, ==, 16);
+	h.size = 12;
+	qvmi__ses_hdr_encode(&h, b);
+	CHECK_INT(qvmi__ses_hdr_decode(b, &g, &why), ==, -EPROTO);
+	CHECK_STR(why, "payload size not a multiple of 8");
+}
+
+/* A VM info block by hand (the encoder would not write a bad one): a name
+ * of nlen 'n's, nram sorted 4 KiB ranges 8 KiB apart. */
+static size_t info_buf(uint8_t *out, uint32_t nlen, uint32_t nram,
+		       uint32_t max_transfer)
+{
+	size_t off = QVMI_SES_INFO_FIXED;
+
+	memset(out, 0, QVMI_SES_INFO_FIXED);
+	qvmi__ses_put16(out, QVMI_SES_VERSION);
+	qvmi__ses_put16(out + 2, 1);
+	qvmi__ses_put32(out + 4, 1);
+	qvmi__ses_put32(out + 44, nram);
+	qvmi__ses_put32(out + 48, nlen);
+	qvmi__ses_put32(out + 52, max_transfer);
+	memset(out + off, 'n', nlen);
+	memset(out + off + nlen, 0, qvmi__ses_pad8(nlen) - nlen);
+	off += qvmi__ses_pad8(nlen);
+	for (uint32_t i = 0; i < nram; i++, off += 16) {
+		qvmi__ses_put64(out + off, (uint64_t)i * 0x2000);
+		qvmi__ses_put64(out + off + 8, 0x1000);
+	}
+	return off;
+}
+
+static void ses_info_limits(void)
+{
+	size_t cap = QVMI_SES_INFO_FIXED + 512 + 16 * (QVMI_SES_RAM_MAX + 2);
+	uint8_t *b = malloc(cap);
+	struct qvmi_ses_info *info = calloc(1, sizeof(*info));
+	const char *why = NULL;
+	size_t n;
+
+	CHECK(b && info);
+	/* at the limits: accepted */
+	n = info_buf(b, QVMI_SES_NAME_MAX, QVMI_SES_RAM_MAX, QVMI_SES_MAX_DATA);
+	CHECK_MSG(!qvmi__ses_info_decode(b, n, info, &why), "%s", why);
+	CHECK_INT(strlen(info->name), ==, QVMI_SES_NAME_MAX);
+	CHECK_INT(info->nram, ==, QVMI_SES_RAM_MAX);
+	/* one past each, with a length that matches its counts */
+	n = info_buf(b, QVMI_SES_NAME_MAX + 1, 1, 4096);
+	CHECK_INT(qvmi__ses_info_decode(b, n, info, &why), ==, -EPROTO);
+	CHECK_STR(why, "vm info: name or RAM map above the limits");
+	n = info_buf(b, 8, QVMI_SES_RAM_MAX + 1, 4096);
+	CHECK_INT(qvmi__ses_info_decode(b, n, info, &why), ==, -EPROTO);
+	CHECK_STR(why, "vm info: name or RAM map above the limits");
+	n = info_buf(b, 8, 1, QVMI_SES_MAX_DATA + 1);
+	CHECK_INT(qvmi__ses_info_decode(b, n, info, &why), ==, -EPROTO);
+	CHECK_STR(why, "vm info: bad max_transfer");
+	/* a range that wraps past 2^64 */
+	n = info_buf(b, 8, 1, 4096);
+	qvmi__ses_put64(b + n - 16, 0xfffffffffffff000ull);
+	qvmi__ses_put64(b + n - 8, 0x2000);
+	CHECK_INT(qvmi__ses_info_decode(b, n, info, &why), ==, -EPROTO);
+	CHECK_STR(why, "vm info: empty or wrapping RAM range");
+	free(b);
+	free(info);
+}
+
+static void ses_info_short(void)
+{
+	struct qvmi_ses_info *info = calloc(1, sizeof(*info));
+	struct qvmi_guarded g;
+	uint8_t b[QVMI_SES_INFO_FIXED];
+	const char *why = NULL;
+
+	CHECK(info);
+	info_buf(b, 0, 0, 4096);
+	/* the first 8 bytes of a good block, and nothing after them */
+	CHECK(qvmi_guarded_new(&g, b, 8));
+	CHECK_INT(qvmi__ses_info_decode(g.p, 8, info, &why), ==, -EPROTO);
+	CHECK_STR(why, "vm info: too short");
+	qvmi_guarded_free(&g);
+	free(info);
+}
+
+static void ses_errtext_bounds(void)
+{
+	uint8_t b[8 + 264];
+	struct qvmi_guarded g, o;
+	char out[64];
+
+	/* nothing at all: not even the count is read */
+	CHECK(qvmi_guarded_new(&g, NULL, 0));
+	CHECK_INT(qvmi__ses_errtext_decode(g.p, 0, out, sizeof(out)), ==,
+		  -EPROTO);
+	qvmi_guarded_free(&g);
+	/* 256 bytes of text: one above the limit */
+	memset(b, 'e', sizeof(b));
+	qvmi__ses_put32(b, QVMI_SES_ERRTEXT_MAX + 1);
+	qvmi__ses_put32(b + 4, 0);
+	CHECK_INT(qvmi__ses_errtext_decode(b, 8 + 256, out, sizeof(out)), ==,
+		  -EPROTO);
+	/* 4 bytes of text in a 16-byte payload: longer than its count says */
+	memset(b, 0, sizeof(b));
+	qvmi__ses_put32(b, 4);
+	memcpy(b + 8, "oops", 4);
+	CHECK_OK(qvmi__ses_errtext_decode(b, 16, out, sizeof(out)));
+	CHECK_STR(out, "oops");
+	CHECK_INT(qvmi__ses_errtext_decode(b, 24, out, sizeof(out)), ==,
+		  -EPROTO);
+	/* a 10-byte text into a 4-byte buffer: cut, never written past */
+	qvmi__ses_put32(b, 10);
+	memcpy(b + 8, "abcdefghij", 10);
+	CHECK(qvmi_guarded_new(&o, NULL, 4));
+	CHECK_OK(qvmi__ses_errtext_decode(b, 24, (char *)o.p, 4));
+	CHECK_STR((char *)o.p, "abc");
+	qvmi_guarded_free(&o);
+}
+
+/* ---- KVMi frames --------------------------------------------------------- */
+
+/* Ids past the rule table are unknown commands: passed on (and answered
+ * -KVM_EOPNOTSUPP), never looked up in the table. */
+static void kvmi_id_past_table(void)
+{
+	uint8_t p[16] = { 0 };
+	const char *why = NULL;
+
+	for (uint32_t id = QVMI_KVMI_NUM_IDS; id <= 0xffff; id++) {
+		struct qvmi_kvmi_hdr h = { (uint16_t)id, 0, 1 };
+
+		if (qvmi__kvmi_req_check(&h, p, &why)) {
+			CHECK_MSG(0, "id %u refused: %s", id, why);
+			break;
+		}
+	}
+}
+
+static const struct qvmi_test bounds_wire_tests[] = {
+	{ "ses_hdr_size_multiple_of_8", ses_hdr_size_multiple_of_8 },
+	{ "ses_info_limits", ses_info_limits },
+	{ "ses_info_short", ses_info_short },
+	{ "ses_errtext_bounds", ses_errtext_bounds },
+	{ "kvmi_id_past_table", kvmi_id_past_table },
+};
+
+QVMI_SUITE(bounds_wire, bounds_wire_tests);
