@@ -321,6 +321,90 @@ static void kdump_max_mapnr_zero(void)
 	free(b);
 }
 
+/* Bitmaps that do not fit: their blocks, or the file. */
+static void kdump_bitmap_bounds(void)
+{
+	size_t len;
+	uint8_t *b = make_kd(4096, 4, &len);
+
+	/* 40000 pfns want 5000 bytes per bitmap; 2 blocks give 4096 */
+	put32(b, 440, 40000);
+	put64(b, 4096 + 96, 40000);
+	CHECK_INT(attach_msg(b, len, "bitmap does not cover max_mapnr"), ==,
+		  -EBADMSG);
+	/* 8 M pfns in 2048 blocks: 1 MiB per bitmap, in a 32 KiB file */
+	put32(b, 436, 2048);
+	put32(b, 440, 8u << 20);
+	put64(b, 4096 + 96, 8u << 20);
+	CHECK_INT(attach_msg(b, len, "bitmap larger than the file"), ==,
+		  -EBADMSG);
+	free(b);
+}
+
+static void kdump_desc_size_zero(void)
+{
+	struct qvmi_ctx *ctx = new_ctx();
+	uint8_t *b, page[4];
+	size_t len;
+
+	b = make_kd(4096, 4, &len);
+	put32(b, 4 * 4096 + 24 * 2 + 8, 0); /* pfn 2: 0 bytes stored */
+	CHECK_OK(attach_buf(ctx, b, len, NULL));
+	CHECK_OK(qvmi_read_pa(ctx, 1 * 4096, page, sizeof(page)));
+	CHECK_INT(qvmi_read_pa(ctx, 2 * 4096, page, sizeof(page)), ==,
+		  -EBADMSG);
+	CHECK_MSG(strstr(qvmi_errmsg(ctx), "bad page descriptor size"), "%s",
+		  qvmi_errmsg(ctx));
+	qvmi_ctx_destroy(ctx);
+	free(b);
+}
+
+/* ---- LiME ---------------------------------------------------------------- */
+
+/* n ranges of len bytes, one page apart, from s */
+static uint8_t *make_lime(size_t n, uint64_t s, uint64_t len, size_t *size)
+{
+	uint8_t *b = calloc(n, 32 + len), *p = b;
+
+	CHECK(b);
+	for (size_t i = 0; i < n; i++, p += 32 + len) {
+		uint64_t a = s + i * 4096, e = a + len - 1;
+
+		memcpy(p, "EMiL", 4);
+		put32(p, 4, 1);
+		memcpy(p + 8, &a, 8);
+		memcpy(p + 16, &e, 8);
+		memset(p + 32, (int)i + 1, len);
+	}
+	*size = n * (32 + len);
+	return b;
+}
+
+static void lime_bounds(void)
+{
+	size_t len;
+	uint8_t *b = make_lime(QVMI_DUMP_MAX_LOADS, 0, 8, &len), *l;
+
+	CHECK_OK(attach_msg(b, len, NULL));
+	free(b);
+	b = make_lime(QVMI_DUMP_MAX_LOADS + 1, 0, 8, &len);
+	CHECK_INT(attach_msg(b, len, "too many ranges"), ==, -EBADMSG);
+	free(b);
+	b = make_lime(2, 0x1000, 64, &len);
+	l = realloc(b, len + 16); /* half a header at the end */
+	CHECK(l);
+	memcpy(l + len, "EMiL", 4);
+	CHECK_INT(attach_msg(l, len + 16, "truncated header"), ==, -EBADMSG);
+	/* end one below start: an empty range */
+	put64(l, 16, 0xfff);
+	CHECK_INT(attach_msg(l, len, "bad range"), ==, -EBADMSG);
+	free(l);
+	/* a range that ends past 2^52, all of it in the file */
+	b = make_lime(1, (1ull << 52) - 0x800, 0x1000, &len);
+	CHECK_INT(attach_msg(b, len, "bad range"), ==, -EBADMSG);
+	free(b);
+}
+
 static const struct qvmi_test bounds_dump_tests[] = {
 	{ "elf_short_headers", elf_short_headers },
 	{ "elf_xnum_bounds", elf_xnum_bounds },
@@ -335,6 +419,9 @@ static const struct qvmi_test bounds_dump_tests[] = {
 	{ "kdump_machine_long", kdump_machine_long },
 	{ "kdump_vmcoreinfo_size", kdump_vmcoreinfo_size },
 	{ "kdump_max_mapnr_zero", kdump_max_mapnr_zero },
+	{ "kdump_bitmap_bounds", kdump_bitmap_bounds },
+	{ "kdump_desc_size_zero", kdump_desc_size_zero },
+	{ "lime_bounds", lime_bounds },
 };
 
 QVMI_SUITE(bounds_dump, bounds_dump_tests);
