@@ -653,6 +653,177 @@ static void profile_replaced_after_open(void)
 	prof_stop(&r);
 }
 
+/* ---- the memo beside the profile ----------------------------------------- */
+
+/* One SYM record: name at _text + rel_v (relative to _text). */
+static size_t memo_rec(uint8_t *p, const char *name, uint64_t rel_v)
+{
+	uint16_t l[3] = { (uint16_t)strlen(name), 0, 0 };
+
+	memset(p, 0, 40);
+	p[0] = QVMI_MEMO_SYM;
+	p[2] = 1; /* relative */
+	memcpy(p + 8, &rel_v, 8);
+	memcpy(p + 32, l, 6);
+	memcpy(p + 40, name, l[0]);
+	return 40 + l[0];
+}
+
+/* A memo of n records (fn_7 moved onto fn_5 first, then fillers of flen
+ * bytes of name), plus tail bytes inside body_len and after it. */
+static uint8_t *memo_make(uint32_t n, size_t flen, size_t tail_in,
+			  size_t tail_out, size_t *len)
+{
+	size_t cap = 32 + (size_t)n * (40 + flen + 8) + tail_in + tail_out;
+	uint8_t *b = calloc(1, cap), *p = b + 32;
+	char *fill = malloc(flen + 1);
+	uint64_t body_len, h = 0xcbf29ce484222325ull;
+	uint32_t v = 1;
+
+	CHECK(b && fill);
+	p += memo_rec(p, "fn_7", 0x1000 + 0x20 * 5);
+	for (uint32_t i = 1; i < n; i++) {
+		snprintf(fill, flen + 1, "%0*u", (int)flen, i);
+		p += memo_rec(p, fill, 0);
+	}
+	p += tail_in; /* zeros */
+	body_len = (uint64_t)(p - b - 32);
+	for (uint8_t *q = b + 32; q < p; q++)
+		h = (h ^ *q) * 0x100000001b3ull;
+	memcpy(b, "QVMIMEMO", 8);
+	memcpy(b + 8, &v, 4);
+	memcpy(b + 12, &n, 4);
+	memcpy(b + 16, &body_len, 8);
+	memcpy(b + 24, &h, 8);
+	*len = (size_t)(p - b) + tail_out;
+	free(fill);
+	return b;
+}
+
+/* Open with the profile (as written) and this memo; fn_7's address. */
+static uint64_t memo_fn7(struct prof_rig *r, const uint8_t *m, size_t len)
+{
+	char path[310];
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_source *src;
+	struct qvmi_linux *lx = NULL;
+	uint64_t a = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%.*s.memo", (int)strlen(r->path) - 5,
+		 r->path);
+	unlink(r->path);
+	fd = open(r->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0 && write(fd, r->orig, r->len) == (ssize_t)r->len);
+	close(fd);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHECK(fd >= 0 && write(fd, m, len) == (ssize_t)len);
+	close(fd);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, r->mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+	QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = r->dir);
+	CHECK_OK(qvmi_linux_open(ctx, &lo, &lx));
+	CHECK_OK(qvmi_linux_sym_addr(lx, "fn_7", &a));
+	qvmi_linux_destroy(lx);
+	qvmi_ctx_destroy(ctx);
+	return a;
+}
+
+static void memo_crafted(void)
+{
+	const uint64_t fn5 = KVA + 0x1000 + 0x20 * 5, fn7 = fn5 + 0x40;
+	struct prof_rig r;
+	uint8_t *m;
+	size_t len;
+
+	prof_start(&r);
+	/* a crafted memo with a valid checksum is used: fn_7 moved */
+	m = memo_make(2, 8, 0, 0, &len);
+	CHECK_U64(memo_fn7(&r, m, len), ==, fn5);
+	free(m);
+	/* a byte after body_len */
+	m = memo_make(2, 8, 0, 1, &len);
+	CHECK_U64(memo_fn7(&r, m, len), ==, fn7);
+	free(m);
+	/* bytes after the records, inside body_len */
+	m = memo_make(2, 8, 8, 0, &len);
+	CHECK_U64(memo_fn7(&r, m, len), ==, fn7);
+	free(m);
+	/* a member record whose path is 1024 bytes, then 1025 */
+	for (uint16_t pl = 1024; pl <= 1025; pl++) {
+		uint8_t *q, *b;
+		uint16_t l[3] = { 4, pl, 0 };
+		uint64_t body_len, h = 0xcbf29ce484222325ull;
+		uint32_t n = 3;
+
+		m = memo_make(2, 8, 0, 1100, &len);
+		q = m + len - 1100;
+		b = m + 32;
+		memset(q, 0, 40);
+		q[0] = QVMI_MEMO_MEMBER;
+		q[1] = 1;
+		q[4] = (uint8_t)-ENOENT; /* err -ENOENT, little endian */
+		memset(q + 5, 0xff, 3);
+		memcpy(q + 32, l, 6);
+		memcpy(q + 40, "task", 4);
+		memset(q + 44, 'm', pl);
+		memcpy(&body_len, m + 16, 8);
+		body_len += 40 + 4 + pl;
+		for (uint8_t *c = b; c < b + body_len; c++)
+			h = (h ^ *c) * 0x100000001b3ull;
+		memcpy(m + 12, &n, 4);
+		memcpy(m + 16, &body_len, 8);
+		memcpy(m + 24, &h, 8);
+		len = 32 + (size_t)body_len;
+		CHECK_U64(memo_fn7(&r, m, len), ==, pl == 1024 ? fn5 : fn7);
+		free(m);
+	}
+	/* 4 MiB and more */
+	m = memo_make(4000, 1024, 0, 0, &len);
+	CHECK(len > (4 << 20));
+	CHECK_U64(memo_fn7(&r, m, len), ==, fn7);
+	free(m);
+	prof_stop(&r);
+}
+
+/* What a session adds to the memo is bounded too: no key over 1 KiB, no
+ * more than 4096 answers. */
+static void memo_session_bounds(void)
+{
+	struct prof_rig r;
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_source *src;
+	struct qvmi_linux *lx = NULL;
+	char name[1100];
+	uint64_t a;
+	size_t n0;
+
+	prof_start(&r);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi_source_testmem_create(ctx, r.mem, MEM, 0, &src));
+	CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+	QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = r.dir);
+	CHECK_OK(qvmi_linux_open(ctx, &lo, &lx));
+	n0 = lx->memo.n;
+	memset(name, 'q', 1025);
+	name[1025] = '\0';
+	CHECK_INT(qvmi_linux_sym_addr(lx, name, &a), ==, -ENOENT);
+	CHECK_INT(lx->memo.n, ==, n0);
+	name[1024] = '\0';
+	CHECK_INT(qvmi_linux_sym_addr(lx, name, &a), ==, -ENOENT);
+	CHECK_INT(lx->memo.n, ==, n0 + 1);
+	for (int i = 0; i < 4200; i++) {
+		snprintf(name, sizeof(name), "nosuch_%d", i);
+		CHECK_INT(qvmi_linux_sym_addr(lx, name, &a), ==, -ENOENT);
+	}
+	CHECK_INT(lx->memo.n, ==, 4096);
+	qvmi_linux_destroy(lx);
+	qvmi_ctx_destroy(ctx);
+	prof_stop(&r);
+}
+
 static const struct qvmi_test bounds_cache_tests[] = {
 	{ "layout_parse_bounds", layout_parse_bounds },
 	{ "layout_file_refused", layout_file_refused },
@@ -661,6 +832,8 @@ static const struct qvmi_test bounds_cache_tests[] = {
 	{ "profile_crafted_hdr", profile_crafted_hdr },
 	{ "profile_crafted_body", profile_crafted_body },
 	{ "profile_replaced_after_open", profile_replaced_after_open },
+	{ "memo_crafted", memo_crafted },
+	{ "memo_session_bounds", memo_session_bounds },
 };
 
 QVMI_SUITE(bounds_cache, bounds_cache_tests);
