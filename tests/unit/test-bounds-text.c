@@ -7,6 +7,7 @@
  * and the test asserts the specific answer.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 
 #include "guardpage.h"
 #include "harness.h"
+#include "proto/jsonobj.h"
 #include "proto/qmp.h"
 
 /* ---- QMP: the JSON stream ------------------------------------------------ */
@@ -70,9 +72,36 @@ static void qmp_stream_value_too_long(void)
 	}
 }
 
+/* ---- the proxy's JSON member scanner (jsonobj.c) ------------------------- */
+
+static void jsonobj_bounds(void)
+{
+	struct qvmi_jsonobj_member m;
+	struct qvmi_guarded g;
+	size_t n = 4200;
+	char *big = malloc(n + 32);
+
+	/* a key with an escape, longer than the decoder takes: not "id" */
+	CHECK(big);
+	n = (size_t)snprintf(big, 32, "{\"\\u0069d");
+	memset(big + n, 'x', 4200 - n);
+	n = 4200;
+	n += (size_t)snprintf(big + n, 32, "\": 1}");
+	CHECK_INT(qvmi__jsonobj_get(big, n, "id", &m), ==, 0);
+	memcpy(big, "{\"\\u0069d\": 1}", 14);
+	CHECK_INT(qvmi__jsonobj_get(big, 14, "id", &m), ==, 1);
+	free(big);
+	/* a member whose value would start past the end */
+	CHECK(qvmi_guarded_new(&g, "{\"a\":", 5));
+	CHECK_INT(qvmi__jsonobj_get((const char *)g.p, 5, "a", &m), ==,
+		  -EBADMSG);
+	qvmi_guarded_free(&g);
+}
+
 static const struct qvmi_test bounds_text_tests[] = {
 	{ "qmp_stream_pending", qmp_stream_pending },
 	{ "qmp_stream_value_too_long", qmp_stream_value_too_long },
+	{ "jsonobj_bounds", jsonobj_bounds },
 };
 
 QVMI_SUITE(bounds_text, bounds_text_tests);

@@ -164,12 +164,113 @@ static void kvmi_id_past_table(void)
 	}
 }
 
+/* ---- gdb remote protocol ------------------------------------------------- */
+
+/* s (no NUL) at the end of a page: reading past it faults */
+static const char *at_edge(struct qvmi_guarded *g, const char *s)
+{
+	CHECK(qvmi_guarded_new(g, s, strlen(s)));
+	return (const char *)g->p;
+}
+
+static void rsp_decode_bounds(void)
+{
+	struct qvmi_guarded g, o;
+	size_t n = 0;
+	uint8_t out[64];
+	const char *s;
+
+	/* a '*' with nothing before it to repeat */
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"*#", 2, false, out,
+				   sizeof(out), &n),
+		  ==, -EBADMSG);
+	/* a '*' or an escape as the last byte */
+	s = at_edge(&g, "ab*");
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)s, 3, false, out,
+				   sizeof(out), &n),
+		  ==, -EBADMSG);
+	qvmi_guarded_free(&g);
+	s = at_edge(&g, "ab}");
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)s, 3, true, out,
+				   sizeof(out), &n),
+		  ==, -EBADMSG);
+	qvmi_guarded_free(&g);
+	/* output of cap bytes, then one more: by a run, by a plain byte */
+	CHECK(qvmi_guarded_new(&o, NULL, 4));
+	CHECK_OK(
+		qvmi__rsp_decode((const uint8_t *)"a* ", 3, false, o.p, 4, &n));
+	CHECK_INT(n, ==, 4); /* ' ' is 32: 3 more */
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"a*!", 3, false, o.p, 4,
+				   &n),
+		  ==, -EPROTO);
+	CHECK_INT(qvmi__rsp_decode((const uint8_t *)"abcde", 5, false, o.p, 4,
+				   &n),
+		  ==, -EPROTO);
+	qvmi_guarded_free(&o);
+}
+
+static void rsp_frame_hex_bounds(void)
+{
+	struct qvmi_guarded o, g;
+	size_t n = 0;
+	const char *s;
+
+	CHECK(qvmi_guarded_new(&o, NULL, 8));
+	CHECK_INT(qvmi__rsp_frame((const uint8_t *)"", 0, o.p + 5, 3), ==,
+		  -ENOSPC);
+	/* each byte keeps room for its escape: 3 fit in 8, not 4 */
+	CHECK_INT(qvmi__rsp_frame((const uint8_t *)"abc", 3, o.p, 8), ==, 7);
+	CHECK_INT(qvmi__rsp_frame((const uint8_t *)"abcd", 4, o.p, 8), ==,
+		  -ENOSPC);
+	CHECK_INT(qvmi__rsp_frame((const uint8_t *)"a}}}}}", 6, o.p, 8), ==,
+		  -ENOSPC);
+	/* hex: an odd count (the last digit against the page end), and
+	 * more bytes than cap */
+	s = at_edge(&g, "abc");
+	CHECK_INT(qvmi__rsp_hex2bin(s, 3, o.p, 8, &n), ==, -EBADMSG);
+	qvmi_guarded_free(&g);
+	CHECK_OK(qvmi__rsp_hex2bin("0102", 4, o.p + 6, 2, &n));
+	CHECK_INT(qvmi__rsp_hex2bin("010203", 6, o.p + 6, 2, &n), ==, -EPROTO);
+	qvmi_guarded_free(&o);
+}
+
+static void rsp_numbers_bounds(void)
+{
+	struct qvmi_guarded g;
+	struct qvmi_rsp_stop st;
+	struct qvmi_rsp_item it;
+	uint64_t v = 0;
+	const char *s;
+
+	CHECK_OK(qvmi__rsp_parse_hex("ffffffffffffffff", 16, &v));
+	CHECK_INT(qvmi__rsp_parse_hex("10000000000000000", 17, &v), ==,
+		  -EBADMSG);
+	/* error replies are exactly "Exx" */
+	CHECK_INT(qvmi__rsp_error_code("E0a", 3), ==, 10);
+	CHECK_INT(qvmi__rsp_error_code("E0a1", 4), ==, -1);
+	s = at_edge(&g, "E0");
+	CHECK_INT(qvmi__rsp_error_code(s, 2), ==, -1);
+	qvmi_guarded_free(&g);
+	/* a stop reply cut inside its signal number */
+	s = at_edge(&g, "T0");
+	CHECK_INT(qvmi__rsp_parse_stop(s, 2, &st), ==, -EBADMSG);
+	qvmi_guarded_free(&g);
+	/* a packet cut inside its checksum: more is needed */
+	s = at_edge(&g, "$ab#6");
+	CHECK_OK(qvmi__rsp_scan((const uint8_t *)s, 5, 64, &it));
+	CHECK_INT(it.kind, ==, QVMI_RSP_NEED_MORE);
+	qvmi_guarded_free(&g);
+}
+
 static const struct qvmi_test bounds_wire_tests[] = {
 	{ "ses_hdr_size_multiple_of_8", ses_hdr_size_multiple_of_8 },
 	{ "ses_info_limits", ses_info_limits },
 	{ "ses_info_short", ses_info_short },
 	{ "ses_errtext_bounds", ses_errtext_bounds },
 	{ "kvmi_id_past_table", kvmi_id_past_table },
+	{ "rsp_decode_bounds", rsp_decode_bounds },
+	{ "rsp_frame_hex_bounds", rsp_frame_hex_bounds },
+	{ "rsp_numbers_bounds", rsp_numbers_bounds },
 };
 
 QVMI_SUITE(bounds_wire, bounds_wire_tests);
