@@ -15,6 +15,8 @@
 
 #include "guardpage.h"
 #include "harness.h"
+#include "qvmi.h"
+#include "os/linux/linux.h"
 #include "proto/jsonobj.h"
 #include "proto/qmp.h"
 
@@ -98,10 +100,69 @@ static void jsonobj_bounds(void)
 	qvmi_guarded_free(&g);
 }
 
+/* ---- System.map text ----------------------------------------------------- */
+
+static int map_parse(const char *text, size_t len, size_t *n)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_ksyms s;
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	err = qvmi__ksyms_parse_map(ctx, text, len, &s);
+	*n = err ? 0 : s.n;
+	if (!err)
+		qvmi__ksyms_free(&s);
+	qvmi_ctx_destroy(ctx);
+	return err;
+}
+
+static void map_text_bounds(void)
+{
+	static const char ok[] = "ffffffff81000000 T _text\n";
+	struct qvmi_guarded g;
+	size_t n, got, big = 2000001 * 6 + sizeof(ok);
+	char *b = malloc(big);
+
+	CHECK(b);
+	/* 17 hex digits: would wrap into a 64-bit address */
+	snprintf(b, big, "%s10000000000000000 T wrapped\n", ok);
+	CHECK_INT(map_parse(b, strlen(b), &n), ==, -EBADMSG);
+	/* a line that ends after the type letter, at the end of the text */
+	CHECK(qvmi_guarded_new(&g, "ffffffff81000000 T _text\nffff T",
+			       strlen(ok) + 6));
+	CHECK_INT(map_parse((const char *)g.p, strlen(ok) + 6, &n), ==,
+		  -EBADMSG);
+	qvmi_guarded_free(&g);
+	/* a name of 1024 bytes, then 1025 */
+	for (int k = 1024; k <= 1025; k++) {
+		int m = snprintf(b, big, "%sffffffff81000010 T ", ok);
+
+		memset(b + m, 'n', (size_t)k);
+		b[m + k] = '\n';
+		CHECK_INT(map_parse(b, (size_t)(m + k + 1), &n), ==,
+			  k == 1024 ? 0 : -EBADMSG);
+	}
+	/* a good line padded past 4096 bytes */
+	n = (size_t)snprintf(b, big, "%s", ok);
+	memset(b + n - 1, ' ', 5000);
+	b[n - 1 + 5000] = '\n';
+	CHECK_INT(map_parse(b, n + 5000, &n), ==, -EBADMSG);
+	/* _text and 2,000,000 more: one more than a table holds */
+	n = (size_t)snprintf(b, big, "%s", ok);
+	for (int i = 0; i < 2000000; i++, n += 6)
+		memcpy(b + n, "1 T a\n", 6);
+	CHECK_INT(map_parse(b, n, &got), ==, -EBADMSG);
+	CHECK_INT(map_parse(b, n - 6, &got), ==, 0);
+	CHECK_INT(got, ==, 2000000);
+	free(b);
+}
+
 static const struct qvmi_test bounds_text_tests[] = {
 	{ "qmp_stream_pending", qmp_stream_pending },
 	{ "qmp_stream_value_too_long", qmp_stream_value_too_long },
 	{ "jsonobj_bounds", jsonobj_bounds },
+	{ "map_text_bounds", map_text_bounds },
 };
 
 QVMI_SUITE(bounds_text, bounds_text_tests);
