@@ -17,6 +17,8 @@
 #include "harness.h"
 #include "qvmi.h"
 #include "os/linux/linux.h"
+#include "testdata.h"
+#include "proto/hmp.h"
 #include "proto/jsonobj.h"
 #include "proto/qmp.h"
 
@@ -158,11 +160,118 @@ static void map_text_bounds(void)
 	free(b);
 }
 
+/* ---- HMP text ------------------------------------------------------------ */
+
+static void hmp_gpa2hva_bounds(void)
+{
+	struct qvmi_guarded g;
+	uint64_t v = 0;
+
+	CHECK_OK(qvmi__hmp_parse_gpa2hva("Host virtual address for 0x1000 "
+					 "(pc.ram) is 0x7f0000001000\n",
+					 &v));
+	CHECK_U64(v, ==, 0x7f0000001000ull);
+	/* 17 hex digits would wrap */
+	CHECK_INT(qvmi__hmp_parse_gpa2hva("Host virtual address for 0x1000 "
+					  "(pc.ram) is 0x10000000000000000\n",
+					  &v),
+		  ==, -EBADMSG);
+	/* shorter than the literal it is compared with, at a page end */
+	CHECK(qvmi_guarded_new(&g, "Host vir", 9)); /* with its NUL */
+	CHECK_INT(qvmi__hmp_parse_gpa2hva((const char *)g.p, &v), ==, -EBADMSG);
+	qvmi_guarded_free(&g);
+}
+
+/* One flat view of "memory" holding the given range lines. */
+static int mtree_of(const char *ranges, struct qvmi_mtree_range **r, size_t *n)
+{
+	size_t cap = strlen(ranges) + 200;
+	char *t = malloc(cap);
+	int err;
+
+	CHECK(t);
+	snprintf(t, cap,
+		 "FlatView #0\n AS \"memory\", root: system\n"
+		 " Root memory region: system\n%s\n",
+		 ranges);
+	err = qvmi__hmp_parse_mtree(t, r, n);
+	free(t);
+	return err;
+}
+
+static void hmp_mtree_bounds(void)
+{
+	struct qvmi_mtree_range *r = NULL;
+	size_t n = 0, cap = 65537 * 64;
+	char *big = malloc(cap), line[200];
+	size_t len = 0;
+
+	CHECK(big);
+	/* a region named like an accelerator suffix is not cut */
+	CHECK_OK(mtree_of("  0000000000000000-0000000000000fff (prio 0, ram): "
+			  "TCG",
+			  &r, &n));
+	CHECK_INT(n, ==, 1);
+	CHECK_STR(r[0].name, "TCG");
+	free(r);
+	/* a name longer than the field: cut, nothing after it touched */
+	memset(line, 'n', 100);
+	line[100] = '\0';
+	snprintf(big, cap,
+		 "  0000000000000000-0000000000000fff (prio 7, ram): %s "
+		 "@0000000000001000",
+		 line);
+	CHECK_OK(mtree_of(big, &r, &n));
+	CHECK_INT(strlen(r[0].name), ==, sizeof(r[0].name) - 1);
+	CHECK_U64(r[0].offset, ==, 0x1000);
+	CHECK_INT(r[0].prio, ==, 7);
+	free(r);
+	/* a priority past 2^30 */
+	CHECK_INT(mtree_of("  0000000000000000-0000000000000fff (prio "
+			   "1073741825, ram): ram0",
+			   &r, &n),
+		  ==, -EBADMSG);
+	/* 65536 ranges, then 65537 */
+	for (size_t i = 0; i < 65537; i++)
+		len += (size_t)snprintf(big + len, cap - len,
+					"  %016zx-%016zx (prio 0, ram): r\n",
+					i << 12, (i << 12) | 0xfff);
+	big[len - 1] = '\0';
+	CHECK_INT(mtree_of(big, &r, &n), ==, -EBADMSG);
+	big[len - 1 -
+	    strlen("  0000000010000000-0000000010000fff (prio 0, "
+		   "ram): r\n")] = '\0';
+	CHECK_OK(mtree_of(big, &r, &n));
+	CHECK_INT(n, ==, 65536);
+	free(r);
+	free(big);
+}
+
+/* "info registers -a" of 2 vCPUs into room for 1: the second counted,
+ * not written past the array. */
+static void hmp_registers_bounds(void)
+{
+	char *t = qvmi_test_data("hmp/regs-a-pc-smp2.txt", NULL);
+	struct qvmi_guarded g;
+	size_t n = 0;
+
+	CHECK(t);
+	CHECK(qvmi_guarded_new(&g, NULL, sizeof(struct qvmi_regs_x86)));
+	CHECK_OK(qvmi__hmp_parse_registers(
+		t, (struct qvmi_regs_x86 *)(void *)g.p, 1, &n));
+	CHECK_INT(n, ==, 2);
+	qvmi_guarded_free(&g);
+	free(t);
+}
+
 static const struct qvmi_test bounds_text_tests[] = {
 	{ "qmp_stream_pending", qmp_stream_pending },
 	{ "qmp_stream_value_too_long", qmp_stream_value_too_long },
 	{ "jsonobj_bounds", jsonobj_bounds },
 	{ "map_text_bounds", map_text_bounds },
+	{ "hmp_gpa2hva_bounds", hmp_gpa2hva_bounds },
+	{ "hmp_mtree_bounds", hmp_mtree_bounds },
+	{ "hmp_registers_bounds", hmp_registers_bounds },
 };
 
 QVMI_SUITE(bounds_text, bounds_text_tests);
