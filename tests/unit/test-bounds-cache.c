@@ -535,6 +535,7 @@ static void profile_crafted_hdr(void)
 	CASE("body_len off its counts", h->body_len += 16, r.len + 16);
 	CASE("a byte more than body_len", (void)0, r.len + 1);
 	CASE("text span over 1 GiB", h->text_span = (1ull << 30) + 1, r.len);
+	CASE("token table's hash", h->tok_hash ^= 1, r.len);
 	/* the banner, phys_base, tokens and tables copied past _end */
 	memcpy(img + OUT_OFF, img + BAN_OFF, 64);
 	CASE("banner past _end", h->ban_off = OUT_OFF, r.len);
