@@ -11,9 +11,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "guardpage.h"
 #include "harness.h"
+#include "qvmi.h"
 #include "proto/kvmi-wire.h"
 #include "proto/pmemaccess.h"
 #include "proto/rsp.h"
@@ -262,6 +265,85 @@ static void rsp_numbers_bounds(void)
 	qvmi_guarded_free(&g);
 }
 
+/* A connection whose peer has already written `in`. */
+static int rsp_peer(struct qvmi_ctx *ctx, struct qvmi_rsp_conn *c,
+		    const char *in, size_t len)
+{
+	int sv[2];
+
+	CHECK_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	CHECK(write(sv[1], in, len) == (ssize_t)len);
+	CHECK_OK(qvmi__rsp_init(c, ctx, sv[0], 2000));
+	return sv[1];
+}
+
+static char *repeat(const char *unit, int n, const char *end, size_t *len)
+{
+	size_t u = strlen(unit), e = strlen(end);
+	char *b = malloc(u * (size_t)n + e + 1);
+
+	CHECK(b);
+	for (int i = 0; i < n; i++)
+		memcpy(b + u * (size_t)i, unit, u);
+	memcpy(b + u * (size_t)n, end, e + 1);
+	*len = u * (size_t)n + e;
+	return b;
+}
+
+/* What the connection takes from a stub before it gives up: garbage
+ * bytes, bad checksums, refusals, packets while waiting for an ack, and
+ * what it sends. */
+static void rsp_conn_limits(void)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_rsp_conn c;
+	char buf[QVMI_RSP_MAX_DECODED + 1], *in, *big;
+	size_t len, n;
+	int peer;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	for (int k = 0; k < 2; k++) {
+		in = repeat("x", QVMI_RSP_MAX_GARBAGE + k, "$OK#9a", &len);
+		peer = rsp_peer(ctx, &c, in, len);
+		CHECK_INT(qvmi__rsp_recv(&c, false, -1, buf, sizeof(buf), &n),
+			  ==, k ? -EPROTO : 0);
+		qvmi__rsp_deinit(&c);
+		close(peer);
+		free(in);
+		in = repeat("$OK#00", 8 + k, "$OK#9a", &len);
+		peer = rsp_peer(ctx, &c, in, len);
+		CHECK_INT(qvmi__rsp_recv(&c, false, -1, buf, sizeof(buf), &n),
+			  ==, k ? -EPROTO : 0);
+		qvmi__rsp_deinit(&c);
+		close(peer);
+		free(in);
+		in = repeat("-", QVMI_RSP_MAX_RETRIES + k, "+", &len);
+		peer = rsp_peer(ctx, &c, in, len);
+		CHECK_INT(qvmi__rsp_send(&c, "g", 1), ==, k ? -EPROTO : 0);
+		qvmi__rsp_deinit(&c);
+		close(peer);
+		free(in);
+		in = repeat("$OK#9a", QVMI_RSP_QUEUE + k, "+", &len);
+		peer = rsp_peer(ctx, &c, in, len);
+		CHECK_INT(qvmi__rsp_send(&c, "g", 1), ==, k ? -EPROTO : 0);
+		qvmi__rsp_deinit(&c);
+		close(peer);
+		free(in);
+	}
+	/* a packet longer than the stub takes is not sent */
+	big = malloc(QVMI_RSP_MAX_PACKET + 1);
+	CHECK(big);
+	memset(big, 'a', QVMI_RSP_MAX_PACKET + 1);
+	peer = rsp_peer(ctx, &c, "++", 2);
+	CHECK_OK(qvmi__rsp_send(&c, big, QVMI_RSP_MAX_PACKET));
+	CHECK_INT(qvmi__rsp_send(&c, big, QVMI_RSP_MAX_PACKET + 1), ==,
+		  -EINVAL);
+	qvmi__rsp_deinit(&c);
+	close(peer);
+	free(big);
+	qvmi_ctx_destroy(ctx);
+}
+
 static const struct qvmi_test bounds_wire_tests[] = {
 	{ "ses_hdr_size_multiple_of_8", ses_hdr_size_multiple_of_8 },
 	{ "ses_info_limits", ses_info_limits },
@@ -271,6 +353,7 @@ static const struct qvmi_test bounds_wire_tests[] = {
 	{ "rsp_decode_bounds", rsp_decode_bounds },
 	{ "rsp_frame_hex_bounds", rsp_frame_hex_bounds },
 	{ "rsp_numbers_bounds", rsp_numbers_bounds },
+	{ "rsp_conn_limits", rsp_conn_limits },
 };
 
 QVMI_SUITE(bounds_wire, bounds_wire_tests);
