@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Bounds checks of the guest-OS parsers (BTF read in place, ISF) that no
+ * other test reached: scripts/mutate-bounds showed every suite green with
+ * each of them deleted (tests/mutate/bounds.list).  The blobs are built
+ * with libbpf and then broken in one field each.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+
+#include "guardpage.h"
+#include "harness.h"
+#include "qvmi.h"
+#include "os/linux/linux.h"
+
+/* ---- BTF header ------------------------------------------------------------ */
+
+static int hdr_check(const struct btf_header *h, size_t len)
+{
+	struct qvmi_ctx *ctx = NULL;
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	err = qvmi__btf_check_header(ctx, h, len, NULL);
+	qvmi_ctx_destroy(ctx);
+	return err;
+}
+
+static void btf_header_bounds(void)
+{
+	struct btf_header h = {
+		.magic = BTF_MAGIC,
+		.version = BTF_VERSION,
+		.hdr_len = sizeof(h),
+		.type_off = 0,
+		.type_len = 12,
+		.str_off = 12,
+		.str_len = 4,
+	};
+	struct btf_header b;
+	struct qvmi_guarded g;
+	size_t len = sizeof(h) + 16;
+
+	CHECK_OK(hdr_check(&h, len));
+	/* fewer bytes than a header: not even read */
+	CHECK(qvmi_guarded_new(&g, &h, 8));
+	CHECK_INT(hdr_check((const struct btf_header *)(void *)g.p, 8), ==,
+		  -EBADMSG);
+	qvmi_guarded_free(&g);
+	/* header lengths below the struct and above 1 KiB (the sections
+	 * still fit) */
+	b = h, b.hdr_len = 20;
+	CHECK_INT(hdr_check(&b, len), ==, -EBADMSG);
+	b = h, b.hdr_len = 1028;
+	CHECK_INT(hdr_check(&b, 1028 + 16), ==, -EBADMSG);
+	/* an unaligned type section, no strings, overlapping sections */
+	b = h, b.type_off = 2, b.str_off = 14;
+	CHECK_INT(hdr_check(&b, len + 2), ==, -EBADMSG);
+	b = h, b.str_len = 0;
+	CHECK_INT(hdr_check(&b, len), ==, -EBADMSG);
+	b = h, b.str_off = 8;
+	CHECK_INT(hdr_check(&b, len), ==, -EBADMSG);
+	b = h, b.type_off = 16, b.str_off = 0, b.str_len = 20;
+	CHECK_INT(hdr_check(&b, len + 16), ==, -EBADMSG);
+	/* 257 MiB described (only the header is read) */
+	b = h, b.str_len = 257 << 20;
+	CHECK_INT(hdr_check(&b, sizeof(h) + (257u << 20) + 12), ==, -EBADMSG);
+}
+
+/* ---- BTF read in place ---------------------------------------------------- */
+
+/* The raw blob of b, in a malloc'd copy (size in *n). */
+static uint8_t *raw_of(struct btf *b, uint32_t *n)
+{
+	const void *r = btf__raw_data(b, n);
+	uint8_t *c = malloc(*n + 64);
+
+	CHECK(r && c);
+	memcpy(c, r, *n);
+	return c;
+}
+
+static int view_open(const uint8_t *raw, size_t n, struct qvmi_btf_view **v)
+{
+	struct qvmi_ctx *ctx = NULL;
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	*v = NULL;
+	err = qvmi__btf_view_open(ctx, raw, n, v);
+	qvmi_ctx_destroy(ctx);
+	return err;
+}
+
+static void btf_view_blob_bounds(void)
+{
+	struct btf *b = btf__new_empty();
+	struct qvmi_btf_view *v;
+	struct btf_header h;
+	uint32_t n;
+	uint8_t *raw;
+
+	CHECK(b);
+	CHECK(btf__add_int(b, "int", 4, BTF_INT_SIGNED) == 1);
+	CHECK(btf__add_struct(b, "task", 8) == 2);
+	CHECK_OK(btf__add_field(b, "pid", 1, 0, 0));
+	CHECK_OK(btf__add_field(b, "tgid", 1, 32, 0));
+	raw = raw_of(b, &n);
+	memcpy(&h, raw, sizeof(h));
+	CHECK_OK(view_open(raw, n, &v));
+	qvmi__btf_view_free(v);
+	/* a header of 26 bytes: the records would be unaligned */
+	{
+		uint8_t *u = calloc(1, n + 2);
+
+		CHECK(u);
+		memcpy(u, raw, sizeof(h));
+		memcpy(u + 26, raw + h.hdr_len, n - h.hdr_len);
+		((struct btf_header *)(void *)u)->hdr_len = 26;
+		CHECK_INT(view_open(u, n + 2, &v), ==, -EBADMSG);
+		free(u);
+	}
+	/* the string section's last byte not a NUL */
+	raw[h.hdr_len + h.str_off + h.str_len - 1] = 'x';
+	CHECK_INT(view_open(raw, n, &v), ==, -EBADMSG);
+	raw[h.hdr_len + h.str_off + h.str_len - 1] = '\0';
+	/* task's two members claimed as three: the record runs off (the
+	 * int before it is 16 bytes) */
+	{
+		struct btf_type *t =
+			(struct btf_type *)(void *)(raw + h.hdr_len +
+						    h.type_off + 16);
+
+		CHECK_INT(BTF_INFO_VLEN(t->info), ==, 2);
+		t->info++;
+		CHECK_INT(view_open(raw, n, &v), ==, -EBADMSG);
+		t->info--;
+	}
+	free(raw);
+	btf__free(b);
+}
+
+/* A member whose type id is past the last type: not looked up. */
+static void btf_view_type_id(void)
+{
+	struct btf *b = btf__new_empty();
+	struct qvmi_btf_view *v;
+	struct qvmi_linux_member m;
+	struct qvmi_ctx *ctx = NULL;
+	uint64_t sz = 0;
+	uint32_t n;
+	uint8_t *raw;
+
+	CHECK(b);
+	CHECK(btf__add_int(b, "int", 4, BTF_INT_SIGNED) == 1);
+	CHECK(btf__add_struct(b, "task", 4) == 2);
+	CHECK_OK(btf__add_field(b, "pid", 1, 0, 0));
+	CHECK(btf__add_typedef(b, "pid_t", 1) == 3);
+	raw = raw_of(b, &n);
+	for (uint32_t i = 0; i + 12 <= n; i += 4) { /* pid_t -> type 4000 */
+		struct btf_header *h = (struct btf_header *)(void *)raw;
+		uint32_t *w = (uint32_t *)(void *)(raw + h->hdr_len +
+						   h->type_off + i);
+
+		if (i + 12 <= h->type_len &&
+		    BTF_INFO_KIND(w[1]) == BTF_KIND_TYPEDEF && w[2] == 1)
+			w[2] = 4000;
+	}
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__btf_view_open(ctx, raw, n, &v));
+	CHECK_OK(qvmi__btf_view_member(ctx, v, "task", "pid", &m));
+	CHECK(qvmi__btf_view_type_size(ctx, v, "pid_t", &sz) < 0);
+	qvmi__btf_view_free(v);
+	qvmi_ctx_destroy(ctx);
+	free(raw);
+	btf__free(b);
+}
+
+/* typedefs that name each other: a bounded walk, not a hang */
+static void btf_view_type_cycle(void)
+{
+	struct btf *b = btf__new_empty();
+	struct qvmi_btf_view *v;
+	struct qvmi_linux_member m;
+	struct qvmi_ctx *ctx = NULL;
+	uint64_t sz = 0;
+	uint32_t n;
+	uint8_t *raw;
+
+	CHECK(b);
+	CHECK(btf__add_typedef(b, "a_t", 2) == 1);
+	CHECK(btf__add_typedef(b, "b_t", 1) == 2);
+	CHECK(btf__add_struct(b, "task", 4) == 3);
+	CHECK_OK(btf__add_field(b, "x", 1, 0, 0));
+	raw = raw_of(b, &n);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__btf_view_open(ctx, raw, n, &v));
+	CHECK(qvmi__btf_view_type_size(ctx, v, "a_t", &sz) < 0);
+	CHECK(qvmi__btf_view_member(ctx, v, "task", "x.y", &m) < 0);
+	qvmi__btf_view_free(v);
+	qvmi_ctx_destroy(ctx);
+	free(raw);
+	btf__free(b);
+}
+
+/* An array of 2^20 structs of 8 KiB: 8 GiB, more than a u32 holds
+ * (2^18 of them, 2 GiB, do). */
+static void btf_view_size_overflow(void)
+{
+	struct btf *b = btf__new_empty();
+	struct qvmi_btf_view *v;
+	struct qvmi_ctx *ctx = NULL;
+	uint64_t sz = 0;
+	uint32_t n;
+	uint8_t *raw;
+
+	CHECK(b);
+	CHECK(btf__add_int(b, "int", 4, BTF_INT_SIGNED) == 1);
+	CHECK(btf__add_struct(b, "page", 8192) == 2);
+	CHECK_OK(btf__add_field(b, "x", 1, 0, 0));
+	CHECK(btf__add_array(b, 1, 2, 1u << 20) == 3);
+	CHECK(btf__add_typedef(b, "pages_t", 3) == 4);
+	CHECK(btf__add_array(b, 1, 2, 1u << 18) == 5);
+	CHECK(btf__add_typedef(b, "half_t", 5) == 6);
+	raw = raw_of(b, &n);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__btf_view_open(ctx, raw, n, &v));
+	CHECK_OK(qvmi__btf_view_type_size(ctx, v, "half_t", &sz));
+	CHECK_U64(sz, ==, (1ull << 18) * 8192);
+	CHECK(qvmi__btf_view_type_size(ctx, v, "pages_t", &sz) < 0);
+	qvmi__btf_view_free(v);
+	qvmi_ctx_destroy(ctx);
+	free(raw);
+	btf__free(b);
+}
+
+/* Two struct names alike in their first 63 bytes: the name cache keeps
+ * 63, so longer names are not cached. */
+static void btf_view_long_names(void)
+{
+	struct btf *b = btf__new_empty();
+	struct qvmi_btf_view *v;
+	struct qvmi_ctx *ctx = NULL;
+	char n1[80], n2[80];
+	uint64_t sz = 0;
+	uint32_t n;
+	uint8_t *raw;
+
+	CHECK(b);
+	memset(n1, 's', 70);
+	n1[70] = '\0';
+	memcpy(n2, n1, sizeof(n1));
+	n1[69] = '1';
+	n2[69] = '2';
+	CHECK(btf__add_int(b, "int", 4, BTF_INT_SIGNED) == 1);
+	CHECK(btf__add_struct(b, n1, 4) == 2);
+	CHECK_OK(btf__add_field(b, "x", 1, 0, 0));
+	CHECK(btf__add_struct(b, n2, 8) == 3);
+	CHECK_OK(btf__add_field(b, "x", 1, 0, 0));
+	raw = raw_of(b, &n);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__btf_view_open(ctx, raw, n, &v));
+	CHECK_OK(qvmi__btf_view_type_size(ctx, v, n1, &sz));
+	CHECK_U64(sz, ==, 4);
+	CHECK_OK(qvmi__btf_view_type_size(ctx, v, n2, &sz));
+	CHECK_U64(sz, ==, 8);
+	qvmi__btf_view_free(v);
+	qvmi_ctx_destroy(ctx);
+	free(raw);
+	btf__free(b);
+}
+
+static const struct qvmi_test bounds_os_tests[] = {
+	{ "btf_header_bounds", btf_header_bounds },
+	{ "btf_view_blob_bounds", btf_view_blob_bounds },
+	{ "btf_view_type_id", btf_view_type_id },
+	{ "btf_view_type_cycle", btf_view_type_cycle },
+	{ "btf_view_size_overflow", btf_view_size_overflow },
+	{ "btf_view_long_names", btf_view_long_names },
+};
+
+QVMI_SUITE(bounds_os, bounds_os_tests);
