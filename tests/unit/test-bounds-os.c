@@ -274,6 +274,35 @@ static void btf_view_long_names(void)
 	btf__free(b);
 }
 
+static int fill_hdr(void *arg, uint8_t *buf, size_t len)
+{
+	memcpy(buf, arg, sizeof(struct btf_header));
+	return len < sizeof(struct btf_header) ? -EIO : 0;
+}
+
+/* A blob said to be 257 MiB: refused before it is read. */
+static void btf_view_read_size(void)
+{
+	struct btf_header h = {
+		.magic = BTF_MAGIC,
+		.version = BTF_VERSION,
+		.hdr_len = sizeof(h),
+		.type_off = 4, /* no types, after the strings */
+		.str_len = 4,
+	};
+	struct qvmi_btf_view *v = NULL;
+	struct qvmi_ctx *ctx = NULL;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__btf_view_read(ctx, sizeof(h) + 4, fill_hdr, &h, &v));
+	qvmi__btf_view_free(v);
+	v = NULL;
+	CHECK_INT(qvmi__btf_view_read(ctx, 257u << 20, fill_hdr, &h, &v), ==,
+		  -EBADMSG);
+	qvmi__btf_view_free(v);
+	qvmi_ctx_destroy(ctx);
+}
+
 static const struct qvmi_test bounds_os_tests[] = {
 	{ "btf_header_bounds", btf_header_bounds },
 	{ "btf_view_blob_bounds", btf_view_blob_bounds },
@@ -281,6 +310,7 @@ static const struct qvmi_test bounds_os_tests[] = {
 	{ "btf_view_type_cycle", btf_view_type_cycle },
 	{ "btf_view_size_overflow", btf_view_size_overflow },
 	{ "btf_view_long_names", btf_view_long_names },
+	{ "btf_view_read_size", btf_view_read_size },
 };
 
 QVMI_SUITE(bounds_os, bounds_os_tests);
