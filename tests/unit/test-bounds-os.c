@@ -6,9 +6,11 @@
  * with libbpf and then broken in one field each.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <bpf/btf.h>
 
@@ -303,6 +305,202 @@ static void btf_view_read_size(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+/* ---- ISF ------------------------------------------------------------------ */
+
+/* A growing text buffer. */
+struct sb {
+	char *b;
+	size_t len, cap;
+};
+
+static void sb_add(struct sb *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void sb_add(struct sb *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(s->b + s->len, s->cap - s->len, fmt, ap);
+		va_end(ap);
+		CHECK(n >= 0);
+		if ((size_t)n < s->cap - s->len)
+			break;
+		s->cap = 2 * s->cap + (size_t)n + 4096;
+		s->b = realloc(s->b, s->cap);
+		CHECK(s->b);
+	}
+	s->len += (size_t)n;
+}
+
+#define ISF_HEAD                                                               \
+	"{\"metadata\":{\"format\":\"6.2.0\",\"producer\":{\"name\":\"t\"}},"  \
+	"\"base_types\":{"                                                     \
+	"\"int\":{\"size\":4,\"signed\":true,\"kind\":\"int\","                \
+	"\"endian\":\"little\"},"                                              \
+	"\"long unsigned int\":{\"size\":8,\"signed\":false,\"kind\":\"int\"," \
+	"\"endian\":\"little\"},"                                              \
+	"\"pointer\":{\"size\":8,\"signed\":false,\"kind\":\"int\","           \
+	"\"endian\":\"little\"}},\"user_types\":{"
+#define ISF_TAIL                                              \
+	"},\"enums\":{},\"symbols\":{\"_text\":{\"address\":" \
+	"18446744071576748032}}}"
+
+/* Load the ISF in s (and free s); the error. */
+static int isf_try(struct sb *s, struct qvmi_isf **ret)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_isf *isf = NULL;
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	err = qvmi__isf_load(ctx, s->b, s->len, &isf);
+	if (ret)
+		*ret = isf;
+	else
+		qvmi__isf_free(isf);
+	qvmi_ctx_destroy(ctx);
+	free(s->b);
+	memset(s, 0, sizeof(*s));
+	return err;
+}
+
+/* struct s0 { struct s1 x; } ... s<n-1> { int x; }: nested by value */
+static void isf_nested(struct sb *s, int n)
+{
+	sb_add(s, ISF_HEAD);
+	for (int i = 0; i < n; i++) {
+		sb_add(s,
+		       "%s\"s%d\":{\"kind\":\"struct\",\"size\":4,"
+		       "\"fields\":{\"x\":{\"offset\":0,\"type\":",
+		       i ? "," : "", i);
+		if (i + 1 < n)
+			sb_add(s, "{\"kind\":\"struct\",\"name\":\"s%d\"}}}}",
+			       i + 1);
+		else
+			sb_add(s, "{\"kind\":\"base\",\"name\":\"int\"}}}}");
+	}
+	sb_add(s, ISF_TAIL);
+}
+
+static int isf_member_of(struct qvmi_isf *isf, const char *type,
+			 const char *path)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_linux_member m;
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	err = qvmi__isf_member(ctx, isf, type, path, &m);
+	qvmi_ctx_destroy(ctx);
+	return err;
+}
+
+static void isf_nesting_bounds(void)
+{
+	struct qvmi_isf *isf = NULL;
+	struct sb s = { 0 };
+	char path[200] = "x";
+
+	/* 65 structs by value in one another: one more than allowed */
+	isf_nested(&s, 64);
+	CHECK_OK(isf_try(&s, NULL));
+	isf_nested(&s, 66);
+	CHECK_INT(isf_try(&s, NULL), ==, -EBADMSG);
+	/* a path of 32 members, then 33 */
+	isf_nested(&s, 40);
+	CHECK_OK(isf_try(&s, &isf));
+	for (int i = 1; i < 32; i++)
+		strcat(path, ".x");
+	CHECK_OK(isf_member_of(isf, "s0", path));
+	strcat(path, ".x");
+	CHECK(isf_member_of(isf, "s0", path) < 0);
+	qvmi__isf_free(isf);
+}
+
+/* anonymous members nested 17 deep: the innermost field not found */
+static void isf_anon_depth(void)
+{
+	struct qvmi_isf *isf = NULL;
+	struct sb s = { 0 };
+
+	for (int deep = 16; deep <= 17; deep++) {
+		sb_add(&s, ISF_HEAD);
+		for (int i = 0; i <= deep; i++) {
+			sb_add(&s,
+			       "%s\"a%d\":{\"kind\":\"struct\",\"size\":4,"
+			       "\"fields\":{\"%s\":{\"offset\":0,\"type\":",
+			       i ? "," : "", i,
+			       i < deep ? "unnamed_field_0" : "leaf");
+			if (i < deep)
+				sb_add(&s,
+				       "{\"kind\":\"struct\",\"name\":\"a%d\"}}}}",
+				       i + 1);
+			else
+				sb_add(&s, "{\"kind\":\"base\",\"name\":"
+					   "\"int\"}}}}");
+		}
+		sb_add(&s, ISF_TAIL);
+		CHECK_OK(isf_try(&s, &isf));
+		CHECK_INT(isf_member_of(isf, "a0", "leaf"), ==,
+			  deep == 16 ? 0 : -ENOENT);
+		qvmi__isf_free(isf);
+	}
+}
+
+/* A struct of 65536 fields: more than BTF's vlen can say. */
+static void isf_fields_max(void)
+{
+	struct sb s = { 0 };
+
+	for (int n = 65535; n <= 65536; n++) {
+		sb_add(&s, ISF_HEAD "\"big\":{\"kind\":\"struct\",\"size\":4,"
+				    "\"fields\":{");
+		for (int i = 0; i < n; i++)
+			sb_add(&s,
+			       "%s\"f%d\":{\"offset\":0,\"type\":{\"kind\":"
+			       "\"base\",\"name\":\"int\"}}",
+			       i ? "," : "", i);
+		sb_add(&s, "}}" ISF_TAIL);
+		CHECK_INT(isf_try(&s, NULL), ==, n == 65535 ? 0 : -EBADMSG);
+	}
+}
+
+/* Sizes: 1 GiB + 1 for a struct; an array whose byte count wraps
+ * 2^64 to 8 (2^61 + 1 longs). */
+static void isf_size_bounds(void)
+{
+	struct sb s = { 0 };
+
+	sb_add(&s, ISF_HEAD "\"big\":{\"kind\":\"struct\",\"size\":1073741825,"
+			    "\"fields\":{\"x\":{\"offset\":0,\"type\":{"
+			    "\"kind\":\"base\",\"name\":\"int\"}}}}" ISF_TAIL);
+	CHECK_INT(isf_try(&s, NULL), ==, -EBADMSG);
+	sb_add(&s, ISF_HEAD "\"w\":{\"kind\":\"struct\",\"size\":16,"
+			    "\"fields\":{\"a\":{\"offset\":0,\"type\":{"
+			    "\"kind\":\"array\",\"count\":2305843009213693953,"
+			    "\"subtype\":{\"kind\":\"base\",\"name\":"
+			    "\"long unsigned int\"}}}}}" ISF_TAIL);
+	CHECK_INT(isf_try(&s, NULL), ==, -EBADMSG);
+}
+
+/* More than 512 MiB of document: refused before it is parsed. */
+static void isf_file_max(void)
+{
+	size_t len = (512u << 20) + 1;
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_isf *isf = NULL;
+	char *z =
+		mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(z != MAP_FAILED);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_INT(qvmi__isf_load(ctx, z, len, &isf), ==, -EFBIG);
+	qvmi_ctx_destroy(ctx);
+	munmap(z, len);
+}
+
 static const struct qvmi_test bounds_os_tests[] = {
 	{ "btf_header_bounds", btf_header_bounds },
 	{ "btf_view_blob_bounds", btf_view_blob_bounds },
@@ -311,6 +509,11 @@ static const struct qvmi_test bounds_os_tests[] = {
 	{ "btf_view_size_overflow", btf_view_size_overflow },
 	{ "btf_view_long_names", btf_view_long_names },
 	{ "btf_view_read_size", btf_view_read_size },
+	{ "isf_nesting_bounds", isf_nesting_bounds },
+	{ "isf_anon_depth", isf_anon_depth },
+	{ "isf_fields_max", isf_fields_max },
+	{ "isf_size_bounds", isf_size_bounds },
+	{ "isf_file_max", isf_file_max },
 };
 
 QVMI_SUITE(bounds_os, bounds_os_tests);
