@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "fakeqmp.h"
 #include "guardpage.h"
 #include "harness.h"
 #include "qvmi.h"
@@ -264,9 +265,42 @@ static void hmp_registers_bounds(void)
 	free(t);
 }
 
+/* A greeting's version numbers: each 0..9999 (they make the version
+ * string, and no QEMU has more digits). */
+static void qmp_greeting_version(void)
+{
+	static const char *const bad[] = { "10000", "-1" };
+	char text[256];
+
+	for (size_t i = 0; i < 2; i++) {
+		struct fq_step script[] = { { FQ_SEND, text },
+					    { FQ_WAIT_EOF },
+					    { FQ_END } };
+		struct qvmi_ctx *ctx = NULL;
+		struct qvmi_qmp *q = NULL;
+		struct fakeqmp *f;
+		char msg[256];
+		int fd;
+
+		snprintf(text, sizeof(text),
+			 "{\"QMP\": {\"version\": {\"qemu\": {\"major\": %s, "
+			 "\"minor\": 2, \"micro\": 0}, \"package\": \"\"}, "
+			 "\"capabilities\": []}}\r\n",
+			 bad[i]);
+		CHECK_OK(qvmi_ctx_create(&ctx));
+		f = fakeqmp_start(script, NULL, NULL, &fd);
+		CHECK_INT(qvmi__qmp_open_fd(ctx, fd, 1000, &q), ==, -EPROTO);
+		CHECK(strstr(qvmi_errmsg(ctx), "bad version"));
+		CHECK_MSG(fakeqmp_finish(f, msg, sizeof(msg)) == 0, "peer: %s",
+			  msg);
+		qvmi_ctx_destroy(ctx);
+	}
+}
+
 static const struct qvmi_test bounds_text_tests[] = {
 	{ "qmp_stream_pending", qmp_stream_pending },
 	{ "qmp_stream_value_too_long", qmp_stream_value_too_long },
+	{ "qmp_greeting_version", qmp_greeting_version },
 	{ "jsonobj_bounds", jsonobj_bounds },
 	{ "map_text_bounds", map_text_bounds },
 	{ "hmp_gpa2hva_bounds", hmp_gpa2hva_bounds },
