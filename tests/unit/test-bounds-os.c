@@ -17,6 +17,7 @@
 #include "guardpage.h"
 #include "harness.h"
 #include "qvmi.h"
+#include "os/linux/kernel-int.h"
 #include "os/linux/linux.h"
 
 /* ---- BTF header ------------------------------------------------------------ */
@@ -501,7 +502,33 @@ static void isf_file_max(void)
 	munmap(z, len);
 }
 
+/* ---- VMCOREINFO text ------------------------------------------------------ */
+
+static void vmci_bounds(void)
+{
+	char buf[32], *t = strdup("PAGESIZE=4096\nOSREL");
+	struct qvmi_guarded o;
+
+	/* a last line shorter than the key: the key is not compared past
+	 * the text's end (only ASan sees that read: the mutation list
+	 * judges this bound with the sanitized build) */
+	CHECK(t);
+	CHECK_INT(qvmi__vmci_str(t, "OSRELEASE", buf, sizeof(buf)), ==,
+		  -ENOENT);
+	free(t);
+	/* a value of 4 bytes into 5, then into 4 (no room for the NUL) */
+	CHECK(qvmi_guarded_new(&o, NULL, 5));
+	CHECK_OK(qvmi__vmci_str("OSRELEASE=6.1x\n", "OSRELEASE", (char *)o.p,
+				5));
+	CHECK_STR((char *)o.p, "6.1x");
+	CHECK_INT(qvmi__vmci_str("OSRELEASE=6.1x\n", "OSRELEASE",
+				 (char *)o.p + 1, 4),
+		  ==, -ENAMETOOLONG);
+	qvmi_guarded_free(&o);
+}
+
 static const struct qvmi_test bounds_os_tests[] = {
+	{ "vmci_bounds", vmci_bounds },
 	{ "btf_header_bounds", btf_header_bounds },
 	{ "btf_view_blob_bounds", btf_view_blob_bounds },
 	{ "btf_view_type_id", btf_view_type_id },
