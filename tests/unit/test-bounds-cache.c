@@ -136,7 +136,13 @@ static void rig_start(struct lay_rig *r)
 	n = fread(r->orig, 1, 65535, fp);
 	fclose(fp);
 	CHECK(n > 0 && n < 65535);
-	CHECK_OK(qvmi__layout_parse(strdup(r->orig), c)); /* its allow */
+	{
+		char *t = strdup(r->orig);
+
+		CHECK(t);
+		CHECK_OK(qvmi__layout_parse(t, c)); /* its allow */
+		free(t);
+	}
 	r->l = calloc(1, sizeof(*r->l));
 	CHECK(r->l);
 	r->l->allow = c->allow;

@@ -160,11 +160,12 @@ static void elf_notes_total(void)
 	note_add(&notes, &nl, "PAD", 0x50414400, pad, big - 20);
 	make_core(&c, std_loads, 1, notes, nl);
 	CHECK_OK(attach_msg(c.buf, c.len, NULL));
-	phoff = c.len;
-	b = realloc(c.buf, c.len + (n + 1) * sizeof(*ph));
+	phoff = (c.len + 7) & ~(size_t)7;
+	b = realloc(c.buf, phoff + (n + 1) * sizeof(*ph));
 	CHECK(b);
 	c.buf = b;
-	ph = (Elf64_Phdr *)(b + phoff);
+	memset(b + c.len, 0, phoff - c.len);
+	ph = (Elf64_Phdr *)(void *)(b + phoff);
 	for (size_t i = 0; i < n; i++)
 		ph[i] = *PH(&c, 0); /* the PT_NOTE */
 	ph[n] = *PH(&c, 1); /* the PT_LOAD */
