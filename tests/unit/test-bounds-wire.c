@@ -9,6 +9,7 @@
  * (guardpage.h), so the deleted check faults even without ASan.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,6 +18,7 @@
 #include "guardpage.h"
 #include "harness.h"
 #include "qvmi.h"
+#include "proto/gdb.h"
 #include "proto/kvmi-wire.h"
 #include "proto/pmemaccess.h"
 #include "proto/rsp.h"
@@ -344,6 +346,91 @@ static void rsp_conn_limits(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+/* ---- gdb target descriptions (gdb-xml.c) ---------------------------------- */
+
+static int layout_of(const char *xml, qvmi_gdb_fetch_fn fetch, void *arg)
+{
+	struct qvmi__gdb_layout l;
+	int err = qvmi__gdb_parse_layout(xml, strlen(xml), fetch, arg, &l);
+
+	if (!err)
+		qvmi__gdb_layout_deinit(&l);
+	return err;
+}
+
+/* "f<k>": a register, and an include of f<k+1> while k < *(int *)arg; a
+ * name of 300 bytes for k == 100; "many": 33 includes of f99. */
+static int fetch_chain(const char *href, char **ret, size_t *len, void *arg)
+{
+	int k = atoi(href + 1), last = *(int *)arg;
+	char *b = malloc(6000);
+	size_t n;
+
+	CHECK(b);
+	n = (size_t)snprintf(b, 6000,
+			     "<reg name=\"r%d\" bitsize=\"64\" "
+			     "regnum=\"%d\"/>",
+			     k, k);
+	if (!strcmp(href, "many"))
+		for (int i = 0; i < 33; i++)
+			n += (size_t)snprintf(b + n, 6000 - n,
+					      "<xi:include href=\"f%d\"/>",
+					      200 + i);
+	else if (k < last)
+		n += (size_t)snprintf(b + n, 6000 - n,
+				      "<xi:include href=\"f%d\"/>", k + 1);
+	*ret = b;
+	*len = n;
+	return 0;
+}
+
+static void gdb_xml_bounds(void)
+{
+	char *x = malloc(80000);
+	size_t n;
+	int last;
+
+	CHECK(x);
+	/* 16 attributes, then 17 */
+	for (int k = 16; k <= 17; k++) {
+		n = (size_t)snprintf(x, 80000,
+				     "<reg name=\"r\" bitsize=\"64\"");
+		for (int i = 2; i < k; i++)
+			n += (size_t)snprintf(x + n, 80000 - n, " a%d=\"\"", i);
+		snprintf(x + n, 80000 - n, "/>");
+		CHECK_INT(layout_of(x, NULL, NULL), ==, k == 16 ? 0 : -EBADMSG);
+	}
+	/* a number of 20 digits that wraps to 64 */
+	CHECK_INT(
+		layout_of("<reg name=\"r\" bitsize=\"18446744073709551680\"/>",
+			  NULL, NULL),
+		==, -EBADMSG);
+	/* 1024 registers, then 1025 */
+	for (int k = 1024; k <= 1025; k++) {
+		n = 0;
+		for (int i = 0; i < k; i++)
+			n += (size_t)snprintf(
+				x + n, 80000 - n,
+				"<reg name=\"r%d\" bitsize=\"8\"/>", i);
+		CHECK_INT(layout_of(x, NULL, NULL), ==,
+			  k == 1024 ? 0 : -EBADMSG);
+	}
+	/* includes: 4 deep, then 5; 33 files; a 300-byte name */
+	last = 4;
+	CHECK_OK(layout_of("<xi:include href=\"f1\"/>", fetch_chain, &last));
+	last = 5;
+	CHECK_INT(layout_of("<xi:include href=\"f1\"/>", fetch_chain, &last),
+		  ==, -ELOOP);
+	last = 0;
+	CHECK_INT(layout_of("<xi:include href=\"many\"/>", fetch_chain, &last),
+		  ==, -ELOOP);
+	n = (size_t)snprintf(x, 80000, "<xi:include href=\"f");
+	memset(x + n, '1', 300);
+	snprintf(x + n + 300, 80000 - n - 300, "\"/>");
+	CHECK_INT(layout_of(x, fetch_chain, &last), ==, -EBADMSG);
+	free(x);
+}
+
 static const struct qvmi_test bounds_wire_tests[] = {
 	{ "ses_hdr_size_multiple_of_8", ses_hdr_size_multiple_of_8 },
 	{ "ses_info_limits", ses_info_limits },
@@ -354,6 +441,7 @@ static const struct qvmi_test bounds_wire_tests[] = {
 	{ "rsp_frame_hex_bounds", rsp_frame_hex_bounds },
 	{ "rsp_numbers_bounds", rsp_numbers_bounds },
 	{ "rsp_conn_limits", rsp_conn_limits },
+	{ "gdb_xml_bounds", gdb_xml_bounds },
 };
 
 QVMI_SUITE(bounds_wire, bounds_wire_tests);
