@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "gdb-model.h"
 #include "guardpage.h"
 #include "harness.h"
 #include "qvmi.h"
@@ -431,6 +432,54 @@ static void gdb_xml_bounds(void)
 	free(x);
 }
 
+/* ---- the gdbstub's handshake and thread list (gdb.c) ---------------------- */
+
+static int gdb_attach_model(struct model *m)
+{
+	struct qvmi_ctx *ctx = NULL;
+	QVMI_OPTS(qvmi_gdb_opts, o, .timeout_ms = 2000);
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	err = qvmi__attach_gdb_fd(ctx, model_start(m), &o);
+	qvmi_ctx_destroy(ctx);
+	model_join(m);
+	return err;
+}
+
+static void gdb_stub_limits(void)
+{
+	char *list = malloc(4097 * 9 + 2), *p;
+
+	CHECK(list);
+	/* stop replies before the answer to qSupported: 4 taken, not 5 */
+	for (int k = 4; k <= 5; k++) {
+		struct model m = { .early_stops = k };
+
+		CHECK_INT(gdb_attach_model(&m), ==, k == 4 ? 0 : -EPROTO);
+	}
+	/* 4096 threads, then 4097 */
+	p = list;
+	*p++ = 'm';
+	for (int i = 1; i <= 4096; i++)
+		p += sprintf(p, "%s%x", i > 1 ? "," : "", i);
+	{
+		struct model m = { .threads = list };
+
+		CHECK_OK(gdb_attach_model(&m));
+	}
+	p = list;
+	*p++ = 'm';
+	for (int i = 1; i <= 4097; i++)
+		p += sprintf(p, "%s%x", i > 1 ? "," : "", i);
+	{
+		struct model m = { .threads = list };
+
+		CHECK_INT(gdb_attach_model(&m), ==, -EPROTO);
+	}
+	free(list);
+}
+
 static const struct qvmi_test bounds_wire_tests[] = {
 	{ "ses_hdr_size_multiple_of_8", ses_hdr_size_multiple_of_8 },
 	{ "ses_info_limits", ses_info_limits },
@@ -442,6 +491,7 @@ static const struct qvmi_test bounds_wire_tests[] = {
 	{ "rsp_numbers_bounds", rsp_numbers_bounds },
 	{ "rsp_conn_limits", rsp_conn_limits },
 	{ "gdb_xml_bounds", gdb_xml_bounds },
+	{ "gdb_stub_limits", gdb_stub_limits },
 };
 
 QVMI_SUITE(bounds_wire, bounds_wire_tests);
