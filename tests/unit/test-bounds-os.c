@@ -277,6 +277,39 @@ static void btf_view_long_names(void)
 	btf__free(b);
 }
 
+/* struct s0 { struct s1 x; } ... s39 { int x; }: a path of 32 members
+ * resolves, one of 33 does not. */
+static void btf_view_path_depth(void)
+{
+	struct btf *b = btf__new_empty();
+	struct qvmi_btf_view *v;
+	struct qvmi_linux_member m;
+	struct qvmi_ctx *ctx = NULL;
+	char name[8], path[200] = "x";
+	uint32_t n;
+	uint8_t *raw;
+
+	CHECK(b);
+	CHECK(btf__add_int(b, "int", 4, BTF_INT_SIGNED) == 1);
+	for (int i = 39; i >= 0; i--) { /* s39 is id 2, s0 id 41 */
+		snprintf(name, sizeof(name), "s%d", i);
+		CHECK(btf__add_struct(b, name, 4) == 41 - i);
+		CHECK_OK(btf__add_field(b, "x", i == 39 ? 1 : 40 - i, 0, 0));
+	}
+	raw = raw_of(b, &n);
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	CHECK_OK(qvmi__btf_view_open(ctx, raw, n, &v));
+	for (int i = 1; i < 32; i++)
+		strcat(path, ".x");
+	CHECK_OK(qvmi__btf_view_member(ctx, v, "s0", path, &m));
+	strcat(path, ".x");
+	CHECK(qvmi__btf_view_member(ctx, v, "s0", path, &m) < 0);
+	qvmi__btf_view_free(v);
+	qvmi_ctx_destroy(ctx);
+	free(raw);
+	btf__free(b);
+}
+
 static int fill_hdr(void *arg, uint8_t *buf, size_t len)
 {
 	memcpy(buf, arg, sizeof(struct btf_header));
@@ -536,6 +569,7 @@ static const struct qvmi_test bounds_os_tests[] = {
 	{ "btf_view_size_overflow", btf_view_size_overflow },
 	{ "btf_view_long_names", btf_view_long_names },
 	{ "btf_view_read_size", btf_view_read_size },
+	{ "btf_view_path_depth", btf_view_path_depth },
 	{ "isf_nesting_bounds", isf_nesting_bounds },
 	{ "isf_anon_depth", isf_anon_depth },
 	{ "isf_fields_max", isf_fields_max },
