@@ -519,6 +519,34 @@ static void isf_size_bounds(void)
 	CHECK_INT(isf_try(&s, NULL), ==, -EBADMSG);
 }
 
+/* Members past the end of their struct: a bitfield just after it, and a
+ * zero-sized array far after it. */
+static void isf_member_outside(void)
+{
+	struct sb s = { 0 };
+
+	sb_add(&s, ISF_HEAD "\"t\":{\"kind\":\"struct\",\"size\":8,\"fields\":{"
+			    "\"b\":{\"offset\":4,\"type\":{\"kind\":"
+			    "\"bitfield\",\"bit_position\":0,\"bit_length\":8,"
+			    "\"type\":{\"kind\":\"base\",\"name\":\"int\"}}},"
+			    "\"z\":{\"offset\":8,\"type\":{\"kind\":\"array\","
+			    "\"count\":0,\"subtype\":{\"kind\":\"base\","
+			    "\"name\":\"int\"}}}}}" ISF_TAIL);
+	CHECK_OK(isf_try(&s, NULL));
+	sb_add(&s, ISF_HEAD
+	       "\"t\":{\"kind\":\"struct\",\"size\":4,\"fields\":{"
+	       "\"b\":{\"offset\":4,\"type\":{\"kind\":"
+	       "\"bitfield\",\"bit_position\":0,\"bit_length\":8,"
+	       "\"type\":{\"kind\":\"base\",\"name\":\"int\"}}}}}" ISF_TAIL);
+	CHECK_INT(isf_try(&s, NULL), ==, -EBADMSG);
+	sb_add(&s,
+	       ISF_HEAD "\"t\":{\"kind\":\"struct\",\"size\":4,\"fields\":{"
+			"\"z\":{\"offset\":100,\"type\":{\"kind\":\"array\","
+			"\"count\":0,\"subtype\":{\"kind\":\"base\","
+			"\"name\":\"int\"}}}}}" ISF_TAIL);
+	CHECK_INT(isf_try(&s, NULL), ==, -EBADMSG);
+}
+
 /* More than 512 MiB of document: refused before it is parsed. */
 static void isf_file_max(void)
 {
@@ -574,6 +602,7 @@ static const struct qvmi_test bounds_os_tests[] = {
 	{ "isf_anon_depth", isf_anon_depth },
 	{ "isf_fields_max", isf_fields_max },
 	{ "isf_size_bounds", isf_size_bounds },
+	{ "isf_member_outside", isf_member_outside },
 	{ "isf_file_max", isf_file_max },
 };
 
