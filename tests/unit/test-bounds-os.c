@@ -547,6 +547,50 @@ static void isf_member_outside(void)
 	CHECK_INT(isf_try(&s, NULL), ==, -EBADMSG);
 }
 
+/* 50 x 50 x 50 anonymous members before "leaf": the search stops after
+ * its budget (100000 fields) rather than walk 127550 of them; and an
+ * index one past an array's end. */
+static void isf_lookup_bounds(void)
+{
+	struct qvmi_isf *isf = NULL;
+	struct sb s = { 0 };
+
+	sb_add(&s, ISF_HEAD);
+	for (int l = 0; l < 3; l++) {
+		sb_add(&s,
+		       "%s\"u%d\":{\"kind\":\"struct\",\"size\":4,"
+		       "\"fields\":{",
+		       l ? "," : "", l);
+		for (int i = 0; i < 50; i++) {
+			if (l < 2)
+				sb_add(&s,
+				       "%s\"unnamed_field_%d\":{\"offset\":0,"
+				       "\"type\":{\"kind\":\"struct\","
+				       "\"name\":\"u%d\"}}",
+				       i ? "," : "", i, l + 1);
+			else
+				sb_add(&s,
+				       "%s\"f%d\":{\"offset\":0,\"type\":{"
+				       "\"kind\":\"base\",\"name\":\"int\"}}",
+				       i ? "," : "", i);
+		}
+		if (!l)
+			sb_add(&s, ",\"leaf\":{\"offset\":0,\"type\":{"
+				   "\"kind\":\"base\",\"name\":\"int\"}}");
+		sb_add(&s, "}}");
+	}
+	sb_add(&s, ",\"a\":{\"kind\":\"struct\",\"size\":16,\"fields\":{"
+		   "\"v\":{\"offset\":0,\"type\":{\"kind\":\"array\","
+		   "\"count\":4,\"subtype\":{\"kind\":\"base\","
+		   "\"name\":\"int\"}}}}}" ISF_TAIL);
+	CHECK_OK(isf_try(&s, &isf));
+	CHECK(isf_member_of(isf, "u0", "leaf") < 0);
+	CHECK_OK(isf_member_of(isf, "u1", "f49"));
+	CHECK_OK(isf_member_of(isf, "a", "v[3]"));
+	CHECK(isf_member_of(isf, "a", "v[4]") < 0);
+	qvmi__isf_free(isf);
+}
+
 /* More than 512 MiB of document: refused before it is parsed. */
 static void isf_file_max(void)
 {
@@ -603,6 +647,7 @@ static const struct qvmi_test bounds_os_tests[] = {
 	{ "isf_fields_max", isf_fields_max },
 	{ "isf_size_bounds", isf_size_bounds },
 	{ "isf_member_outside", isf_member_outside },
+	{ "isf_lookup_bounds", isf_lookup_bounds },
 	{ "isf_file_max", isf_file_max },
 };
 
