@@ -17,6 +17,7 @@
 #include "guardpage.h"
 #include "harness.h"
 #include "qvmi.h"
+#include "os/linux/isf-syms.h"
 #include "os/linux/kernel-int.h"
 #include "os/linux/linux.h"
 
@@ -591,6 +592,67 @@ static void isf_lookup_bounds(void)
 	qvmi__isf_free(isf);
 }
 
+/* ---- ISF symbols without json-c (isf-syms.c) ------------------------------ */
+
+static const char syms_doc[] =
+	"{\"metadata\":{\"x\":[-1.5e+3,0,true,false,null,\"\\u0041\\\\\\\"\"]},"
+	"\"symbols\":{\"_text\":{\"type\":{\"kind\":\"base\"},"
+	"\"address\":18446744071576748032},"
+	"\"a\\u0062\":{\"address\":4096,\"constant_data\":[1,[2,{}]]}},"
+	"\"z\":-0.25E-2}";
+
+static int syms_scan(const char *d, size_t len, int depth, size_t max)
+{
+	struct qvmi_isf_symtab t;
+	size_t a, b;
+	int err = qvmi__isf_symtab_scan(d, len, depth, max, &t, &a, &b);
+
+	if (!err)
+		qvmi__isf_symtab_free(&t);
+	return err;
+}
+
+/* Every cut of the document ends on a PROT_NONE page: the scanner must
+ * give up (not 0) at each without reading on. */
+static void isf_syms_cut_everywhere(void)
+{
+	size_t len = strlen(syms_doc);
+	struct qvmi_isf_symtab t;
+	uint64_t v = 0;
+	size_t a, b;
+
+	CHECK_OK(qvmi__isf_symtab_scan(syms_doc, len, 8, 100, &t, &a, &b));
+	CHECK_INT(t.n, ==, 2);
+	CHECK_OK(qvmi__isf_symtab_find(&t, "ab", &v));
+	CHECK_U64(v, ==, 4096);
+	qvmi__isf_symtab_free(&t);
+	for (size_t cut = 0; cut < len; cut++) {
+		struct qvmi_guarded g;
+
+		CHECK(qvmi_guarded_new(&g, syms_doc, cut));
+		CHECK_MSG(syms_scan((const char *)g.p, cut, 8, 100) != 0,
+			  "cut at %zu", cut);
+		qvmi_guarded_free(&g);
+	}
+}
+
+static void isf_syms_limits(void)
+{
+	size_t len = strlen(syms_doc);
+	char *big = malloc(1200);
+
+	CHECK(big);
+	/* nesting: the document needs 4 levels inside a symbol, 3 are not
+	 * enough; and 2 symbols are not 1 */
+	CHECK_OK(syms_scan(syms_doc, len, 4, 100));
+	CHECK(syms_scan(syms_doc, len, 3, 100) != 0);
+	CHECK(syms_scan(syms_doc, len, 8, 1) != 0);
+	/* a symbol name longer than the scanner keeps: not taken */
+	snprintf(big, 1200, "{\"symbols\":{\"%01100d\":{\"address\":1}}}", 0);
+	CHECK(syms_scan(big, strlen(big), 8, 100) != 0);
+	free(big);
+}
+
 /* More than 512 MiB of document: refused before it is parsed. */
 static void isf_file_max(void)
 {
@@ -648,6 +710,8 @@ static const struct qvmi_test bounds_os_tests[] = {
 	{ "isf_size_bounds", isf_size_bounds },
 	{ "isf_member_outside", isf_member_outside },
 	{ "isf_lookup_bounds", isf_lookup_bounds },
+	{ "isf_syms_cut_everywhere", isf_syms_cut_everywhere },
+	{ "isf_syms_limits", isf_syms_limits },
 	{ "isf_file_max", isf_file_max },
 };
 
