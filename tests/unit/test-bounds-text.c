@@ -15,6 +15,7 @@
 
 #include "fakeqmp.h"
 #include "guardpage.h"
+#include "ksyms-build.h"
 #include "harness.h"
 #include "qvmi.h"
 #include "os/linux/linux.h"
@@ -297,12 +298,82 @@ static void qmp_greeting_version(void)
 	}
 }
 
+/* ---- kallsyms tables in memory -------------------------------------------- */
+
+#define KS_KVA 0xffffffff81000000ull
+
+static char ks_names[64][24];
+
+/* Tables (6.4 layout, 4-byte markers) for 64 symbols at at; their layout. */
+static size_t ks_build(uint8_t *buf, size_t cap, size_t at, struct kb_layout *l)
+{
+	struct kb_sym syms[70];
+	struct kb_opts o = { KB_NEW, 4, 0, 1, 0 };
+	size_t n = 0;
+
+	syms[n++] = (struct kb_sym){ 0x2000, 'A', "cpu_tss_rw" };
+	syms[n++] = (struct kb_sym){ KS_KVA, 'T', "_text" };
+	syms[n++] = (struct kb_sym){ KS_KVA + 0x10, 'T', "sym_0123456789" };
+	for (int i = 0; i < 60; i++) {
+		snprintf(ks_names[i], sizeof(ks_names[i]), "function_%d_x", i);
+		syms[n++] =
+			(struct kb_sym){ KS_KVA + 0x1000 + 0x40 * (uint64_t)i,
+					 'T', ks_names[i] };
+	}
+	syms[n++] = (struct kb_sym){ KS_KVA + 0x300000, 'B', "_end" };
+	CHECK_OK(kb_build(buf, cap, at, syms, n, &o, l));
+	return n;
+}
+
+static int ks_parse(const uint8_t *b, size_t len, size_t *nsyms)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_kallsyms_layout lay;
+	struct qvmi_ksyms s;
+	int err;
+
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	err = qvmi__kallsyms_parse(ctx, b, len, &s, &lay);
+	*nsyms = err ? 0 : s.n;
+	if (!err)
+		qvmi__ksyms_free(&s);
+	qvmi_ctx_destroy(ctx);
+	return err;
+}
+
+/* The tables cut short, each cut against a PROT_NONE page: a cut is
+ * refused, or (past the last table the decoder needs) decodes whole;
+ * none is read past. */
+static void kallsyms_cut_everywhere(void)
+{
+	size_t cap = 64 << 10, at = 256, n, step, got;
+	uint8_t *b = calloc(1, cap);
+	struct kb_layout l;
+
+	CHECK(b);
+	n = ks_build(b, cap, at, &l);
+	CHECK_OK(ks_parse(b, l.end + 64, &got));
+	CHECK_INT(got, ==, n);
+	step = (l.end - at) / 700 + 1;
+	for (size_t cut = at; cut < l.end; cut += step) {
+		struct qvmi_guarded g;
+
+		CHECK(qvmi_guarded_new(&g, b, cut));
+		if (!ks_parse(g.p, cut, &got))
+			CHECK_MSG(got == n, "cut at %zu: %zu symbols", cut,
+				  got);
+		qvmi_guarded_free(&g);
+	}
+	free(b);
+}
+
 static const struct qvmi_test bounds_text_tests[] = {
 	{ "qmp_stream_pending", qmp_stream_pending },
 	{ "qmp_stream_value_too_long", qmp_stream_value_too_long },
 	{ "qmp_greeting_version", qmp_greeting_version },
 	{ "jsonobj_bounds", jsonobj_bounds },
 	{ "map_text_bounds", map_text_bounds },
+	{ "kallsyms_cut_everywhere", kallsyms_cut_everywhere },
 	{ "hmp_gpa2hva_bounds", hmp_gpa2hva_bounds },
 	{ "hmp_mtree_bounds", hmp_mtree_bounds },
 	{ "hmp_registers_bounds", hmp_registers_bounds },
