@@ -367,6 +367,35 @@ static void kallsyms_cut_everywhere(void)
 	free(b);
 }
 
+/* A symbol name of 1024 bytes decodes; one of 1100 is refused, not
+ * expanded past the name buffer. */
+static void kallsyms_long_name(void)
+{
+	static char longn[1101];
+	size_t cap = 64 << 10, got;
+	uint8_t *b = calloc(1, cap);
+	struct kb_opts o = { KB_NEW, 4, 0, 1, 0 };
+	struct kb_layout l;
+
+	CHECK(b);
+	for (int len = 1024; len <= 1100; len += 76) {
+		struct kb_sym syms[4] = {
+			{ KS_KVA, 'T', "_text" },
+			{ KS_KVA + 0x10, 'T', "sym_0123456789" },
+			{ KS_KVA + 0x20, 'T', longn },
+			{ KS_KVA + 0x300000, 'B', "_end" },
+		};
+
+		memset(longn, 'q', sizeof(longn) - 1);
+		longn[len - 1] = '\0'; /* the type letter makes it len */
+		memset(b, 0, cap);
+		CHECK_OK(kb_build(b, cap, 256, syms, 4, &o, &l));
+		CHECK_INT(ks_parse(b, l.end + 64, &got), ==,
+			  len == 1024 ? 0 : -EBADMSG);
+	}
+	free(b);
+}
+
 static const struct qvmi_test bounds_text_tests[] = {
 	{ "qmp_stream_pending", qmp_stream_pending },
 	{ "qmp_stream_value_too_long", qmp_stream_value_too_long },
@@ -374,6 +403,7 @@ static const struct qvmi_test bounds_text_tests[] = {
 	{ "jsonobj_bounds", jsonobj_bounds },
 	{ "map_text_bounds", map_text_bounds },
 	{ "kallsyms_cut_everywhere", kallsyms_cut_everywhere },
+	{ "kallsyms_long_name", kallsyms_long_name },
 	{ "hmp_gpa2hva_bounds", hmp_gpa2hva_bounds },
 	{ "hmp_mtree_bounds", hmp_mtree_bounds },
 	{ "hmp_registers_bounds", hmp_registers_bounds },
