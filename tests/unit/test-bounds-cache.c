@@ -62,7 +62,8 @@ static void layout_parse_bounds(void)
 	CHECK(big);
 	CHECK_OK(lay_parse_with("end", "end"));
 	/* an empty range, and ranges that wrap in gpa, hva or file offset */
-	CHECK_INT(lay_parse_with("0 100000 1 s", "0 0 1 s"), ==, -EBADMSG);
+	CHECK_INT(lay_parse_with("0 100000 1 s 7f0000000000", "0 0 1 s 0"), ==,
+		  -EBADMSG);
 	CHECK_INT(lay_parse_with("0 100000 1 s", "ffffffffffff0000 100000 1 s"),
 		  ==, -EBADMSG);
 	CHECK_INT(lay_parse_with("s 7f0000000000", "s ffffffffffff0000"), ==,
