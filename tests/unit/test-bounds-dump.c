@@ -98,6 +98,27 @@ static void elf_qemu_note_short(void)
 	free(c.buf);
 }
 
+/* QEMU before 7.1 wrote a 432-byte QEMUCPUState (no kernel_gs_base): as
+ * the only note it ends the buffer, and only its 432 bytes are read (an
+ * over-read ASan sees: the mutation list judges that bound with it). */
+static void elf_qemu_note_old(void)
+{
+	struct qvmi_qemu_cpustate s;
+	struct qvmi_ctx *ctx = new_ctx();
+	struct qvmi_regs_x86 r;
+	struct tcore c;
+
+	cpustate(0, &s);
+	s.size = QVMI_QEMU_CPUSTATE_MIN;
+	one_note_core(&c, "QEMU", 0, &s, QVMI_QEMU_CPUSTATE_MIN);
+	CHECK_OK(attach_buf(ctx, c.buf, c.len, NULL));
+	CHECK_OK(qvmi_get_regs(ctx, 0, &r));
+	CHECK_U64(r.cr3, ==, cr3_of(0));
+	CHECK(!(r.valid & QVMI_REGS_KGS));
+	qvmi_ctx_destroy(ctx);
+	free(c.buf);
+}
+
 static void elf_prstatus_size(void)
 {
 	uint8_t p[sizeof(struct qvmi_prstatus64) + 4];
@@ -413,6 +434,7 @@ static const struct qvmi_test bounds_dump_tests[] = {
 	{ "elf_short_headers", elf_short_headers },
 	{ "elf_xnum_bounds", elf_xnum_bounds },
 	{ "elf_qemu_note_short", elf_qemu_note_short },
+	{ "elf_qemu_note_old", elf_qemu_note_old },
 	{ "elf_prstatus_size", elf_prstatus_size },
 	{ "elf_vmcoreinfo_size", elf_vmcoreinfo_size },
 	{ "elf_note_outside", elf_note_outside },
