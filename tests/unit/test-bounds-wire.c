@@ -359,11 +359,11 @@ static int layout_of(const char *xml, qvmi_gdb_fetch_fn fetch, void *arg)
 	return err;
 }
 
-/* "f<k>": a register, and an include of f<k+1> while k < *(int *)arg; a
- * name of 300 bytes for k == 100; "many": 33 includes of f99. */
+/* "f<k>": a register, and an include of f<k+1> while k < *(int *)arg;
+ * "many": 33 includes; any other name: register 999 alone. */
 static int fetch_chain(const char *href, char **ret, size_t *len, void *arg)
 {
-	int k = atoi(href + 1), last = *(int *)arg;
+	int k = href[0] == 'f' ? atoi(href + 1) : 999, last = *(int *)arg;
 	char *b = malloc(6000);
 	size_t n;
 
@@ -425,8 +425,8 @@ static void gdb_xml_bounds(void)
 	last = 0;
 	CHECK_INT(layout_of("<xi:include href=\"many\"/>", fetch_chain, &last),
 		  ==, -ELOOP);
-	n = (size_t)snprintf(x, 80000, "<xi:include href=\"f");
-	memset(x + n, '1', 300);
+	n = (size_t)snprintf(x, 80000, "<xi:include href=\"g");
+	memset(x + n, 'x', 300);
 	snprintf(x + n + 300, 80000 - n - 300, "\"/>");
 	CHECK_INT(layout_of(x, fetch_chain, &last), ==, -EBADMSG);
 	free(x);
