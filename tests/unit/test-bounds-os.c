@@ -242,8 +242,9 @@ static void btf_view_size_overflow(void)
 	btf__free(b);
 }
 
-/* Two struct names alike in their first 63 bytes: the name cache keeps
- * 63, so longer names are not cached. */
+/* A 70-byte struct name, then a struct named by its first 63 bytes: the
+ * name cache keeps 63, so the longer name is not cached (else the short
+ * one would be answered with the long one's type). */
 static void btf_view_long_names(void)
 {
 	struct btf *b = btf__new_empty();
@@ -257,9 +258,8 @@ static void btf_view_long_names(void)
 	CHECK(b);
 	memset(n1, 's', 70);
 	n1[70] = '\0';
-	memcpy(n2, n1, sizeof(n1));
-	n1[69] = '1';
-	n2[69] = '2';
+	memcpy(n2, n1, 63);
+	n2[63] = '\0';
 	CHECK(btf__add_int(b, "int", 4, BTF_INT_SIGNED) == 1);
 	CHECK(btf__add_struct(b, n1, 4) == 2);
 	CHECK_OK(btf__add_field(b, "x", 1, 0, 0));
