@@ -127,6 +127,9 @@ static size_t want_size(const struct req_rule *r, const uint8_t *p, size_t n)
 	case WRITE: { /* u64 gpa, u64 size, data */
 		uint64_t sz = qvmi__kvmi_u64(p + 8);
 
+		/* With a 64-bit size_t no sz but n - 16 sums to n (a test
+		 * cannot fail without this); it keeps a 32-bit size_t from
+		 * cutting r->size + sz down to n. */
 		return sz > QVMI_KVMI_MAX_PAYLOAD ? SIZE_MAX : r->size + sz;
 	}
 	case PAGE_ACCESS: /* u16 view, u16 count, u32 pad, 16 each */

@@ -23,7 +23,9 @@ static void scan_packet(const uint8_t *buf, size_t len, size_t max_payload,
 	int hi, lo;
 
 	*err = 0;
-	/* Look for '#' only as far as a packet may reach. */
+	/* Look for '#' only as far as a packet may reach.  This and the
+	 * plen check below cover each other (either alone refuses a long
+	 * packet with -EPROTO): this one bounds the search's work. */
 	if (n > max_payload + 1)
 		n = max_payload + 1;
 	hash = memchr(buf + 1, '#', n);

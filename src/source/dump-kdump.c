@@ -175,6 +175,9 @@ static int read_bitmaps(struct kdump *k, uint32_t bitmap_blocks)
 	int err;
 
 	k->bitmap_half = (uint64_t)bitmap_blocks * k->block_size / 2;
+	/* Past MAX_MAPNR the bitmaps need 256 GiB, so the stored-size check
+	 * below refuses any smaller file first: this bound is for the
+	 * rank index, not testable on its own. */
 	if (!k->max_mapnr || k->max_mapnr > MAX_MAPNR ||
 	    need > k->bitmap_half || (bitmap_blocks & 1))
 		return kbad(k->ctx, "bitmap does not cover max_mapnr");
@@ -255,6 +258,8 @@ static int read_page(struct kdump *k, uint64_t pfn, uint8_t *out)
 	uint32_t size, flags;
 	int err;
 
+	/* Reads come through the map, which ends at max_mapnr pages; the
+	 * bound stays in case a caller ever reads past it. */
 	if (pfn >= k->max_mapnr || !bit(k->bm2, pfn)) {
 		memset(out, 0, k->block_size); /* filtered */
 		return 0;

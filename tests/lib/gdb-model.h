@@ -30,6 +30,10 @@ struct model {
 	/* a Z for this address answers E14, as QEMU does for a GVA that
 	 * does not translate (0: none; set under lock) */
 	uint64_t refuse_z;
+	/* stop replies sent at connect, before qSupported is answered */
+	int early_stops;
+	/* the answer to qfThreadInfo, then "l" (NULL: two vCPUs) */
+	const char *threads;
 	/* state */
 	int fd;
 	pthread_t th;
@@ -326,6 +330,9 @@ static inline __attribute__((unused)) void m_handle(struct model *m, char *p)
 	unsigned int b;
 
 	if (!strncmp(p, "qSupported", 10))
+		for (int i = 0; i < m->early_stops; i++)
+			m_reply(m, "T02thread:01;");
+	if (!strncmp(p, "qSupported", 10))
 		m_reply(m, "PacketSize=1000;qXfer:features:read+;"
 			   "vContSupported+;multiprocess+");
 	else if (!strcmp(p, "vCont?"))
@@ -333,9 +340,9 @@ static inline __attribute__((unused)) void m_handle(struct model *m, char *p)
 	else if (!strncmp(p, "qXfer:features:read:", 20))
 		m_xfer(m, p);
 	else if (!strcmp(p, "qfThreadInfo"))
-		m->tidx = 1, m_reply(m, "mp01.01");
+		m->tidx = 1, m_reply(m, m->threads ? m->threads : "mp01.01");
 	else if (!strcmp(p, "qsThreadInfo"))
-		m_reply(m, m->tidx++ == 1 ? "mp01.02" : "l");
+		m_reply(m, m->tidx++ == 1 && !m->threads ? "mp01.02" : "l");
 	else if (!strcmp(p, "Hgp01.01") || !strcmp(p, "Hgp01.02"))
 		m->hg = p[7] - '1', m_reply(m, "OK");
 	else if (p[0] == 'H')

@@ -65,6 +65,8 @@ static void fill(uint8_t *b, size_t n, uint32_t seed)
 	}
 }
 
+static bool srv_top_page; /* map a page that ends at 2^64 too */
+
 /* Worker threads of the servers srv_start_opts() makes (workers_*). */
 static unsigned int g_workers;
 
@@ -87,6 +89,9 @@ static struct srv *srv_start_opts(const struct qvmid_pmem_opts *opts)
 	CHECK_OK(qvmi_source_testmem_create(t->ctx, t->rom, sizeof(t->rom), 1,
 					    &src));
 	CHECK_OK(qvmi_map_add(t->ctx, src, ROM_GPA, sizeof(t->rom), 0));
+	if (srv_top_page) /* the ROM again, in the last page below 2^64 */
+		CHECK_OK(qvmi_map_add(t->ctx, src, 0ull - sizeof(t->rom),
+				      sizeof(t->rom), 0));
 	sock_path(t->path, sizeof(t->path));
 	CHECK_OK(qvmid_pmem_server_create(t->ctx, t->path, o, &t->s));
 	CHECK_INT(pthread_create(&t->thr, NULL, srv_main, t), ==, 0);
@@ -424,6 +429,42 @@ static void test_wrap_and_out_of_ram(void)
 	CHECK(!memcmp(b, t->mem + 0x40, 100));
 	close(fd);
 	srv_stop(t);
+}
+
+/*
+ * A read that is only partly mapped fails as a whole: every byte of the
+ * reply is zero, even the first 128 KiB chunk that is all RAM (the range
+ * is checked before the first chunk is copied).  And a range that wraps
+ * past 2^64 onto mapped memory at 0 is refused, not read in two pieces.
+ */
+static void test_partial_and_wrapping_reads(void)
+{
+	size_t len = 300000;
+	uint8_t *b = malloc(len), *zero = calloc(1, len);
+	struct srv *t;
+	int fd;
+
+	CHECK(b && zero);
+	t = srv_start();
+	fd = tcli_connect(t->path);
+	memset(b, 0xcc, len);
+	CHECK_INT(cli_read(fd, MEM_SIZE - 200000, b, len), ==, 0);
+	CHECK(!memcmp(b, zero, len));
+	close(fd);
+	srv_stop(t);
+	srv_top_page = true;
+	t = srv_start();
+	srv_top_page = false;
+	fd = tcli_connect(t->path);
+	CHECK_INT(cli_read(fd, 0ull - 4096, b, 4096), ==, 1);
+	CHECK(!memcmp(b, t->rom, 4096));
+	memset(b, 0xcc, 8192);
+	CHECK_INT(cli_read(fd, 0ull - 4096, b, 8192), ==, 0);
+	CHECK(!memcmp(b, zero, 8192));
+	close(fd);
+	srv_stop(t);
+	free(b);
+	free(zero);
 }
 
 /* Send the first cut bytes of a write, end the stream, and check that
@@ -859,6 +900,7 @@ static const struct qvmi_test pmem_tests[] = {
 	{ "types", test_types },
 	{ "lengths", test_lengths },
 	{ "wrap_and_out_of_ram", test_wrap_and_out_of_ram },
+	{ "partial_and_wrapping_reads", test_partial_and_wrapping_reads },
 	{ "rom_read_only", test_rom },
 	{ "write_cut_everywhere", test_write_cut_everywhere },
 	{ "stalled_client", test_stalled_client },
