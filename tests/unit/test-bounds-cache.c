@@ -290,9 +290,9 @@ enum {
 	NFN = 40,
 };
 
-/* src/os/linux/profile.c's header, version 5: a format change fails
+/* src/os/linux/profile.c's header, version 6: a format change fails
  * profile_hdr_mirror rather than letting these tests pass vacuously. */
-struct prof_hdr5 {
+struct prof_hdr6 {
 	char magic[8];
 	uint32_t version, hdr_size;
 	char banner[512];
@@ -304,6 +304,7 @@ struct prof_hdr5 {
 	uint64_t body_len, body_hash;
 	uint32_t boot_id, reserved;
 	uint64_t ks_off, ks_len, ks_hash;
+	char mem_id[160];
 };
 
 /* profile.c's checksum, so that a crafted file carries a valid one */
@@ -444,7 +445,7 @@ static void prof_start(struct prof_rig *r)
 	CHECK(r->orig && fp);
 	r->len = fread(r->orig, 1, 1 << 20, fp);
 	fclose(fp);
-	CHECK(r->len > sizeof(struct prof_hdr5));
+	CHECK(r->len > sizeof(struct prof_hdr6));
 }
 
 /* Write b (len bytes; the file is size bytes, a sparse tail if larger)
@@ -466,7 +467,7 @@ static void prof_put(struct prof_rig *r, const uint8_t *b, size_t len,
 /* The original file with its body's checksum recomputed. */
 static void prof_rehash(uint8_t *b)
 {
-	struct prof_hdr5 *h = (struct prof_hdr5 *)b;
+	struct prof_hdr6 *h = (struct prof_hdr6 *)b;
 	uint8_t *body = b + sizeof(*h);
 	size_t elen = (size_t)h->nsyms * 16;
 
@@ -487,13 +488,13 @@ static void prof_stop(struct prof_rig *r)
 static void profile_hdr_mirror(void)
 {
 	struct prof_rig r;
-	struct prof_hdr5 *h;
+	struct prof_hdr6 *h;
 	const char *s;
 
 	prof_start(&r);
-	h = (struct prof_hdr5 *)r.orig;
+	h = (struct prof_hdr6 *)r.orig;
 	CHECK(!memcmp(h->magic, "QVMIPRF1", 8));
-	CHECK_INT(h->version, ==, 5);
+	CHECK_INT(h->version, ==, 6);
 	CHECK_INT(h->hdr_size, ==, sizeof(*h));
 	CHECK_U64(h->text_pa, ==, TEXT_PA);
 	CHECK_U64(h->text_span, ==, END_OFF);
@@ -513,7 +514,7 @@ static void profile_hdr_mirror(void)
 static void profile_crafted_hdr(void)
 {
 	struct prof_rig r;
-	struct prof_hdr5 *h;
+	struct prof_hdr6 *h;
 	uint8_t *b, *img;
 	const char *s;
 	uint64_t v;
@@ -522,7 +523,7 @@ static void profile_crafted_hdr(void)
 	img = r.mem + TEXT_PA;
 	b = malloc(r.len + 64);
 	CHECK(b);
-	h = (struct prof_hdr5 *)b;
+	h = (struct prof_hdr6 *)b;
 #define CASE(what, edit, size)                                       \
 	do {                                                         \
 		memcpy(b, r.orig, r.len);                            \
@@ -551,12 +552,12 @@ static void profile_crafted_hdr(void)
 	CASE("banner past _end", h->ban_off = OUT_OFF, r.len);
 	memcpy(img + OUT_OFF + 0x100, img + PB_OFF, 8);
 	CASE("phys_base past _end", h->pb_off = OUT_OFF + 0x100, r.len);
-	memcpy(&v, r.orig + offsetof(struct prof_hdr5, tt_off), 8);
+	memcpy(&v, r.orig + offsetof(struct prof_hdr6, tt_off), 8);
 	memcpy(img + OUT_OFF + 0x1000, img + v, 0x10000 + 512);
 	CASE("tokens past _end", h->tt_off = OUT_OFF + 0x1000, r.len);
-	memcpy(&v, r.orig + offsetof(struct prof_hdr5, ks_len), 8);
+	memcpy(&v, r.orig + offsetof(struct prof_hdr6, ks_len), 8);
 	CHECK(v <= 0x20000);
-	memcpy(&v, r.orig + offsetof(struct prof_hdr5, ks_off), 8);
+	memcpy(&v, r.orig + offsetof(struct prof_hdr6, ks_off), 8);
 	memcpy(img + OUT_OFF + 0x20000, img + v, 0x20000);
 	CASE("tables past _end", h->ks_off = OUT_OFF + 0x20000, r.len);
 	/* phys_base that puts _text off a 2 MiB boundary, or below the
@@ -580,7 +581,7 @@ static void profile_crafted_hdr(void)
 static void profile_crafted_body(void)
 {
 	struct prof_rig r;
-	struct prof_hdr5 *h;
+	struct prof_hdr6 *h;
 	uint8_t *b, *body;
 	const char *s, *t;
 	uint32_t no;
@@ -588,7 +589,7 @@ static void profile_crafted_body(void)
 	prof_start(&r);
 	b = malloc(r.len);
 	CHECK(b);
-	h = (struct prof_hdr5 *)b;
+	h = (struct prof_hdr6 *)b;
 	body = b + sizeof(*h);
 	/* entry 0's name just past the pool */
 	memcpy(b, r.orig, r.len);
@@ -615,7 +616,7 @@ static void profile_crafted_body(void)
 static void profile_replaced_after_open(void)
 {
 	struct prof_rig r;
-	struct prof_hdr5 *h;
+	struct prof_hdr6 *h;
 	struct qvmi_ctx *ctx = NULL;
 	struct qvmi_source *src;
 	struct qvmi_linux *lx = NULL;
@@ -630,7 +631,7 @@ static void profile_replaced_after_open(void)
 	b = malloc(r.len);
 	CHECK(b);
 	memcpy(b, r.orig, r.len);
-	h = (struct prof_hdr5 *)b;
+	h = (struct prof_hdr6 *)b;
 	body = b + sizeof(*h);
 	pool = (const char *)body + (size_t)h->nsyms * 16;
 	for (i = 0; i < h->nsyms; i++) {
