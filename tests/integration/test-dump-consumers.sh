@@ -187,19 +187,18 @@ fi
 # makedumpfile 1.7.2 failed without a message on a kdump reaching past
 # the kernel's last memory section (the BIOS at 0xfffc0000).
 mkd_refilter() { # KDUMP NAME: $TMP/qvmi holds qvmi's tasks of KDUMP
-	local rc
+	local rc dm="$TMP/$2.dmesg" # check() evals with its own $1 and $2
 	timeout 600 makedumpfile -c -d 31 "$1" "$1.d31" >"$TMP/$2.out" 2>&1
 	rc=$?
 	check "${2}_makedumpfile_d31" '[ $rc -eq 0 ]'
 	[ $rc -eq 0 ] || tail -n 20 "$TMP/$2.out"
-	timeout 300 makedumpfile --dump-dmesg "$1" "$TMP/$2.dmesg" \
-		>"$TMP/$2.out" 2>&1
-	check "${2}_makedumpfile_dmesg" 'grep -q "Linux version" "$TMP/$2.dmesg"'
+	timeout 300 makedumpfile --dump-dmesg "$1" "$dm" >"$TMP/$2.out" 2>&1
+	check "${2}_makedumpfile_dmesg" 'grep -q "Linux version" "$dm"'
 	if [ $rc -eq 0 ] && command -v drgn >/dev/null; then
 		drgn_tasks "$1.d31" "$TMP/$2.drgn"
 		compare "${2}_d31_drgn" "$TMP/$2.drgn"
 	fi
-	rm -f "$1.d31" "$TMP/$2.dmesg"
+	rm -f "$1.d31" "$dm"
 }
 KD="$TMP/vm.kdump-qvmi"
 timeout 300 "$QVMI" --qmp "$QMP" dump --format kdump --pause "$KD" \
