@@ -360,6 +360,71 @@ static int write_heads(struct kw *k, const struct qvmi__notes *nt,
 
 /* ---- the file ----------------------------------------------------------- */
 
+/*
+ * makedumpfile 1.7.2 re-filtering a kdump (get_mm_sparsemem(), then
+ * prepare_bitmap2_buffer() and copy_bitmap_file()) cuts max_mapnr to the
+ * end of the kernel's last present memory section, and looks for the
+ * second bitmap that far after the first, ignoring the header's
+ * bitmap_blocks, which crash and drgn follow.  Past that section it reads
+ * the first bitmap as the second; what it then finds dumpable is nothing,
+ * and it fails without a message.  So no page may lie past the end of RAM
+ * rounded up to a section: the BIOS at 0xfffc0000 of a guest whose RAM is
+ * all below 4 GiB stays out of a kdump (the kernel has no struct page for
+ * it; the ELF dump keeps it).
+ */
+uint64_t qvmi__kdump_end(const struct qvmi_ram_range *ram, size_t nram,
+			 uint64_t end, unsigned int section_bits)
+{
+	uint64_t top = 0, mask;
+
+	if (!nram || section_bits < 12 || section_bits > 62)
+		return end;
+	for (size_t i = 0; i < nram; i++)
+		if (ram[i].size && ram[i].gpa <= UINT64_MAX - ram[i].size)
+			top = QVMI_MAX(top, ram[i].gpa + ram[i].size);
+	mask = (1ull << section_bits) - 1;
+	if (!top || top > UINT64_MAX - mask)
+		return end;
+	return QVMI_MIN(end, (top + mask) & ~mask);
+}
+
+/* NUMBER(SECTION_SIZE_BITS) of the guest, or x86_64's 27 (since 2.6.24). */
+static unsigned int section_bits(const struct qvmi__writer *w)
+{
+	char v[16];
+	unsigned long b;
+
+	if (!w->kernel || !w->kernel->vmcoreinfo)
+		return 27;
+	vmci_value(w->kernel->vmcoreinfo,
+		   strnlen(w->kernel->vmcoreinfo, w->kernel->vmcoreinfo_len),
+		   "NUMBER(SECTION_SIZE_BITS)", v, sizeof(v));
+	b = strtoul(v, NULL, 10);
+	return v[0] && b >= 12 && b <= 62 ? (unsigned int)b : 27;
+}
+
+/* The ranges cut at the kdump's end (lim bytes); how many remain. */
+static size_t clip(struct qvmi__writer *w, const struct qvmi__wrange *r,
+		   size_t n, uint64_t lim, struct qvmi__wrange *out)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].gpa + r[i].size > lim)
+			qvmi__log(w->ctx, QVMI_LOG_INFO,
+				  "dump: kdump leaves out 0x%" PRIx64
+				  "-0x%" PRIx64 ", past the guest's last "
+				  "memory section",
+				  QVMI_MAX(r[i].gpa, lim),
+				  r[i].gpa + r[i].size - 1);
+		if (r[i].gpa >= lim)
+			continue;
+		out[m] = r[i];
+		out[m++].size = QVMI_MIN(r[i].size, lim - r[i].gpa);
+	}
+	return m;
+}
+
 static int kw_init(struct kw *k, struct qvmi__writer *w,
 		   const struct qvmi__wrange *r, size_t n)
 {
@@ -376,7 +441,7 @@ static int kw_init(struct kw *k, struct qvmi__writer *w,
 	}
 	k->w = w;
 	k->flag = flags[w->compress];
-	k->max_mapnr = end / BS;
+	k->max_mapnr = end / BS; /* the caller clipped them (clip()) */
 	bml = (k->max_mapnr + 7) / 8;
 	k->bm1 = calloc(1, bml + 1);
 	k->bm2 = calloc(1, bml + 1);
@@ -435,8 +500,8 @@ static void kw_deinit(struct kw *k)
 		deflateEnd(&k->zs);
 }
 
-int qvmi__dump_write_kdump(struct qvmi__writer *w, const struct qvmi__wrange *r,
-			   size_t n)
+static int write_kdump(struct qvmi__writer *w, const struct qvmi__wrange *r,
+		       size_t n)
 {
 	struct qvmi__notes nt = { 0 };
 	struct kw k = { 0 };
@@ -474,5 +539,27 @@ int qvmi__dump_write_kdump(struct qvmi__writer *w, const struct qvmi__wrange *r,
 out:
 	free(nt.buf);
 	kw_deinit(&k);
+	return err;
+}
+
+int qvmi__dump_write_kdump(struct qvmi__writer *w, const struct qvmi__wrange *r,
+			   size_t n)
+{
+	struct qvmi__wrange *c = calloc(n ? n : 1, sizeof(*c));
+	uint64_t end = 0;
+	size_t m;
+	int err;
+
+	if (!c)
+		return qvmi__err(w->ctx, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		end = QVMI_MAX(end, r[i].gpa + r[i].size);
+	m = clip(w, r, n,
+		 qvmi__kdump_end(w->ctx->ram, w->ctx->nram, end,
+				 section_bits(w)),
+		 c);
+	err = m ? write_kdump(w, c, m) :
+		  qvmi__err(w->ctx, -ENOENT, "dump: no guest memory to write");
+	free(c);
 	return err;
 }

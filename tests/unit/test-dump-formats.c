@@ -20,6 +20,7 @@
 #include "qvmi.h"
 #include "core/internal.h"
 #include "dumpcore.h"
+#include "format/dumpwrite.h"
 #include "source/dump.h"
 
 enum { BS = 4096, NPFN = 64, SUB = 1, BMB = 2 };
@@ -486,6 +487,83 @@ static void test_kdump_write(void)
 	qvmi_ctx_destroy(ctx);
 }
 
+/*
+ * Where a kdump ends: the end of RAM rounded up to a memory section, as
+ * makedumpfile 1.7.2 cuts max_mapnr before it finds the second bitmap.
+ */
+static void test_kdump_end(void)
+{
+	static const struct qvmi_ram_range lo[] = { { 0, 0x20000000 } },
+					   two[] = { { 0, 0xc0000000 },
+						     { 0x100000000ull,
+						       0x40000000 } },
+					   odd[] = { { 0, 0x1f400000 } },
+					   wrap[] = { { UINT64_MAX - 0xfff,
+							0x1000 } };
+	const uint64_t g4 = 0x100000000ull;
+
+	/* RAM below 4 GiB: the BIOS at 0xfffc0000 is cut off */
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 27), ==, 0x20000000);
+	/* RAM above the BIOS keeps it */
+	CHECK_U64(qvmi__kdump_end(two, 2, 0x140000000ull, 27), ==,
+		  0x140000000ull);
+	/* a partial last section: no further than the ranges go */
+	CHECK_U64(qvmi__kdump_end(odd, 1, 0x1f400000, 27), ==, 0x1f400000);
+	CHECK_U64(qvmi__kdump_end(odd, 1, g4, 27), ==, 0x20000000);
+	/* no RAM list, nonsense section sizes, a section past 2^64 */
+	CHECK_U64(qvmi__kdump_end(NULL, 0, g4, 27), ==, g4);
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 5), ==, g4);
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 63), ==, g4);
+	CHECK_U64(qvmi__kdump_end(wrap, 1, g4, 27), ==, g4);
+}
+
+/*
+ * RAM at 0-0x3000 and a ROM page at 0xfffc0000 (the BIOS): the kdump
+ * stops within the first 128 MiB section, here at the end of RAM.  makedumpfile then finds
+ * the second bitmap where the header's bitmap_blocks puts it; before the
+ * fix max_mapnr was 0x100000 and it looked 0x1000 bytes after the first.
+ */
+static void test_kdump_past_ram(void)
+{
+	static uint8_t lo[0x3000], rom[0x1000];
+	struct qvmi_ctx *ctx = new_ctx(), *back;
+	struct qvmi_source *a, *b;
+	uint8_t h[2 * BS], out[0x3000];
+	uint64_t mapnr, mk_half;
+	char path[128];
+	int fd;
+
+	for (size_t i = 0; i < sizeof(lo); i++)
+		lo[i] = pat(4, i);
+	memset(rom, 0x5a, sizeof(rom));
+	CHECK_OK(qvmi_source_testmem_create(ctx, lo, sizeof(lo), 1, &a));
+	CHECK_OK(qvmi_source_testmem_create(ctx, rom, sizeof(rom), 1, &b));
+	CHECK_OK(qvmi_map_add(ctx, a, 0, sizeof(lo), 0));
+	CHECK_OK(qvmi_map_add(ctx, b, 0xfffc0000ull, sizeof(rom), 0));
+	CHECK_OK(qvmi__ram_add(ctx, 0, sizeof(lo)));
+	tmp_path(path, sizeof(path), "e.kdump");
+	QVMI_OPTS(qvmi_dump_write_opts, o, .format = QVMI_DUMP_KDUMP);
+	CHECK_OK(qvmi_dump_write(ctx, path, &o));
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && pread(fd, h, sizeof(h), 0) == sizeof(h));
+	close(fd);
+	mapnr = get64(h, BS + 96); /* max_mapnr_64 */
+	CHECK_U64(mapnr, ==, 3); /* the ROM is out: RAM's pages only */
+	CHECK_U64(le32(h + 440), ==, 3);
+	/* makedumpfile's half bitmap (prepare_bitmap2_buffer) from mapnr
+	 * cut to the section's end is the header's */
+	mk_half = ((QVMI_MIN(mapnr, 0x8000) + 7) / 8 + BS - 1) / BS * BS;
+	CHECK_U64(mk_half * 2, ==, (uint64_t)le32(h + 436) * BS);
+	back = new_ctx();
+	CHECK_OK(qvmi_attach_dump(back, path, NULL));
+	CHECK_OK(qvmi_read_pa(back, 0, out, sizeof(lo)));
+	CHECK(!memcmp(out, lo, sizeof(lo)));
+	CHECK_INT(qvmi_read_pa(back, 0xfffc0000ull, out, 1), ==, -EFAULT);
+	qvmi_ctx_destroy(back);
+	unlink(path);
+	qvmi_ctx_destroy(ctx);
+}
+
 /* ---- registers from the sub-header's ELF notes ---------------------------- */
 
 enum { NOTE_OFF = BS + 1024 };
@@ -625,6 +703,8 @@ static const struct qvmi_test dumpfmt_tests[] = {
 	{ "lime_bad", test_lime_bad },
 	{ "detect", test_detect },
 	{ "kdump_write", test_kdump_write },
+	{ "kdump_end", test_kdump_end },
+	{ "kdump_past_ram", test_kdump_past_ram },
 	{ "kdump_regs", test_kdump_regs },
 	{ "kdump_regs_bad", test_kdump_regs_bad },
 };
