@@ -341,6 +341,13 @@ static void test_linux_dump_kernel_bad(void)
 	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -EBADMSG);
 	put_note(&k, 11, "VMCOREINFO", 0, "OSRELEASE=5.10.0\n", 17);
 	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -EBADMSG);
+	/* a release longer than any this kernel can have: not skipped
+	 * (fuzz campaign, fuzz/corpus/vmcoreinfo-note/long-osrelease) */
+	memset(big, 's', 300);
+	memcpy(big, "OSRELEASE=6.1.0-fake", 20);
+	memcpy(big + 300, "\nPAGESIZE=4096\n", 16);
+	put_note(&k, 11, "VMCOREINFO", 0, big, 316);
+	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -EBADMSG);
 	/* a pointer outside guest memory */
 	put_note(&k, 11, "VMCOREINFO", 0, fk_vmci, sizeof(fk_vmci) - 1);
 	fk_w64(&k, fk_sym(FK_SYM_VMCOREINFO_NOTE), FK_POB + (64ull << 20));

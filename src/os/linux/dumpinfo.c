@@ -94,12 +94,15 @@ static int vmci_from_guest(struct qvmi_linux *lx, char **ret, size_t *lenret)
 		err = read_note(lx, pa, ret, lenret);
 	if (err)
 		return err;
-	/* The note of another kernel would mislead every consumer. */
-	if (!qvmi__vmci_str(*ret, "OSRELEASE", rel, sizeof(rel)) &&
+	/* The note of another kernel would mislead every consumer; so
+	 * would one whose OSRELEASE is too long to compare (found by the
+	 * fuzz campaign: "6.1.0-57-amd6sss..." passed unchecked). */
+	if (qvmi__vmci_str(*ret, "OSRELEASE", rel, sizeof(rel)) ||
 	    strcmp(rel, lx->release)) {
 		free(*ret);
 		*ret = NULL;
-		return note_bad(lx, "OSRELEASE differs from linux_banner");
+		return note_bad(lx, "OSRELEASE missing, too long or differs "
+				    "from linux_banner");
 	}
 	return 0;
 }
