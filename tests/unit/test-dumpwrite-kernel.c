@@ -346,8 +346,9 @@ static void test_linux_dump_kernel_bad(void)
 	memset(big, 's', 300);
 	memcpy(big, "OSRELEASE=6.1.0-fake", 20);
 	memcpy(big + 300, "\nPAGESIZE=4096\n", 16);
-	put_note(&k, 11, "VMCOREINFO", 0, big, 316);
+	put_note(&k, 11, "VMCOREINFO", 0, big, 315);
 	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -EBADMSG);
+	CHECK(strstr(qvmi_errmsg(k.ctx), "OSRELEASE"));
 	/* a pointer outside guest memory */
 	put_note(&k, 11, "VMCOREINFO", 0, fk_vmci, sizeof(fk_vmci) - 1);
 	fk_w64(&k, fk_sym(FK_SYM_VMCOREINFO_NOTE), FK_POB + (64ull << 20));
