@@ -536,6 +536,9 @@ static void profile_crafted_hdr(void)
 	CASE("banner without NUL",
 	     (memset(h->banner, 'L', 512), memset(h->layout, 'L', 47)), r.len);
 	CASE("layout without NUL", memset(h->layout, 'L', 48), r.len);
+	/* the image id is the header's last field: without its NUL, the
+	 * compare with ctx->mem_id would run past the header */
+	CASE("mem_id without NUL", memset(h->mem_id, 'M', 160), r.len);
 	CASE("too many symbols",
 	     (h->nsyms = 2000001, h->body_len = 2000001ull * 16 + h->pool_len),
 	     sizeof(*h) + 2000001ull * 16 + h->pool_len);
