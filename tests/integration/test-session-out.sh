@@ -33,7 +33,16 @@ pass=0 fail=0 skip=0
 ok() { echo "PASS session-out::$1"; pass=$((pass + 1)); }
 bad() { echo "FAIL session-out::$1"; fail=$((fail + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-gt() { tr -d '\r' <"$SERIAL" | sed -n "s/^QVMI-GT $1 //p"; }
+# The ground truth of the guest's current boot: the lines after the
+# previous boot's "QVMI-GT ready" (on the "reboot" configuration an earlier
+# suite, kvmi_life::reset_redial, resets the guest: another KASLR slide,
+# other pids).
+boot_gt() {
+	tr -d '\r' <"$SERIAL" | awk '{ l[NR] = $0 }
+		/^QVMI-GT ready/ { prev = last; last = NR }
+		END { for (i = prev + 1; i <= NR; i++) print l[i] }'
+}
+gt() { boot_gt | sed -n "s/^QVMI-GT $1 //p"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 if [ -z "$GDB" ] || [ ! -S "$GDB" ]; then
@@ -41,7 +50,7 @@ if [ -z "$GDB" ] || [ ! -S "$GDB" ]; then
 	echo "0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
-PID=$(tr -d '\r' <"$SERIAL" | awk '$1 == "QVMI-GT" && $2 == "ps" && $6 == "qvmi-sleeper" { print $3; exit }')
+PID=$(boot_gt | awk '$1 == "QVMI-GT" && $2 == "ps" && $6 == "qvmi-sleeper" { print $3; exit }')
 T="$TMP/tool.sock" L="$TMP/qmp.sock" K="$TMP/key" K2="$TMP/key2"
 head -c 32 /dev/urandom >"$K" && chmod 600 "$K"
 head -c 32 /dev/urandom >"$K2" && chmod 600 "$K2"
