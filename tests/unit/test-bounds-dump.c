@@ -415,6 +415,7 @@ static void lime_bounds(void)
 	b = make_lime(2, 0x1000, 64, &len);
 	l = realloc(b, len + 16); /* half a header at the end */
 	CHECK(l);
+	memset(l + len, 0, 16);
 	memcpy(l + len, "EMiL", 4);
 	CHECK_INT(attach_msg(l, len + 16, "truncated header"), ==, -EBADMSG);
 	/* end one below start: an empty range (refused as such, not by the
