@@ -916,6 +916,12 @@ int qvmid_pmem_server_run(struct qvmid_pmem_server *s)
 
 			while (read(s->wake[0], buf, sizeof(buf)) > 0)
 				;
+			/* stopped: the workers too, so that the stats read
+			 * after run() returns count every reply sent (a
+			 * worker counted its last one after the client had
+			 * it: pmem_shm::workers_hole_becomes_data, 19 of
+			 * 20 pages once under load) */
+			qvmid_pmem_workers_stop(s);
 			return 0;
 		}
 		err = run_watches(s);

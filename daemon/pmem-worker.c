@@ -235,6 +235,21 @@ int qvmid_pmem_workers_start(struct qvmid_pmem_server *s)
  * doing (the drain that follows answers requests in flight as failures);
  * a worker's read keeps its map reference until the connection closes.
  */
+static void stats_fold(struct shard *to, const struct shard *from)
+{
+	const struct qvmid_pmem_stats *f = &from->st;
+
+	PMEM_ST_ADD(to, accepted, f->accepted);
+	PMEM_ST_ADD(to, refused, f->refused);
+	PMEM_ST_ADD(to, closed_timeout, f->closed_timeout);
+	PMEM_ST_ADD(to, closed_too_big, f->closed_too_big);
+	PMEM_ST_ADD(to, reads, f->reads);
+	PMEM_ST_ADD(to, writes, f->writes);
+	PMEM_ST_ADD(to, failed, f->failed);
+	PMEM_ST_ADD(to, sendfile_bytes, f->sendfile_bytes);
+	PMEM_ST_ADD(to, mapped_bytes, f->mapped_bytes);
+}
+
 void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s)
 {
 	struct shard *ctl = &s->ctl;
@@ -276,6 +291,11 @@ void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s)
 		struct shard *w = s->workers;
 
 		__atomic_store_n(&s->workers, NULL, __ATOMIC_RELEASE);
+		/* their counts stay in the server's totals (the control
+		 * thread's shard; a concurrent stats() may miss them for
+		 * this moment, never count them twice) */
+		for (unsigned int i = 0; w && i < s->o.workers; i++)
+			stats_fold(ctl, &w[i]);
 		free(w);
 	}
 }
