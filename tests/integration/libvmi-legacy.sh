@@ -84,35 +84,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$W"/{etc,run,lib,log,cache,dom}
-cp -a /etc/libvirt/. "$W/etc/"
-rm -f "$W"/etc/qemu/networks/autostart/* "$W"/etc/qemu/*.xml
-cat >"$W/etc/qemu.conf" <<'EOF'
-user = "root"
-group = "root"
-dynamic_ownership = 0
-remember_owner = 0
-security_driver = "none"
-namespaces = [ ]
-cgroup_controllers = [ ]
-EOF
-cat >"$W/etc/libvirtd.conf" <<'EOF'
-unix_sock_rw_perms = "0700"
-auth_unix_rw = "none"
-EOF
-cat >"$W/inner.sh" <<EOF
-#!/bin/sh
-set -e
-mount --bind $W/etc /etc/libvirt
-mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt
-mount --bind $W/run /run/libvirt
-mount --bind $W/lib /var/lib/libvirt
-mount --bind $W/log /var/log/libvirt
-mount --bind $W/cache /var/cache/libvirt
-virtlogd -d -p $W/virtlogd.pid
-libvirtd -d -p $W/libvirtd.pid
-EOF
-chmod 755 "$W/inner.sh"
+# shellcheck source=libvirtd-private.inc
+. "$ROOT/tests/integration/libvirtd-private.inc"
+private_libvirtd_files "$W"
 # libvirt clears QEMU's environment: a wrapper names the shim's config.
 # No pmemaccess_dir: LibVMI starts its own server with the QMP command.
 cat >"$D/emulator" <<EOF
