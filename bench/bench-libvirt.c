@@ -20,35 +20,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include "bench.h"
 
 enum { LV_MAX_RUNS = 31 };
-
-/* ms from spawn to exit (stdout to /dev/null); the child's CPU ms. */
-static double run_ms(char *const argv[], double *cpu)
-{
-	extern char **environ;
-	posix_spawn_file_actions_t fa;
-	double t0 = bench_now();
-	struct rusage ru;
-	int st = 0, err;
-	pid_t pid;
-
-	if (posix_spawn_file_actions_init(&fa))
-		return -1;
-	err = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
-					       0) ||
-	      posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (err)
-		return -1;
-	if (wait4(pid, &st, 0, &ru) != pid || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0)
-		return -1;
-	*cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-3;
-	return (bench_now() - t0) * 1e3;
-}
 
 struct lv_prog {
 	const char *what;
@@ -70,7 +46,8 @@ static int lv_rounds(struct lv_prog *p, int np, int runs)
 		for (int i = 0; i < np; i++) {
 			if (p[i].no_cache)
 				setenv("QVMI_NO_LAYOUT_CACHE", "1", 1);
-			p[i].wall[r] = run_ms(p[i].argv, &p[i].cpu[r]);
+			p[i].wall[r] = bench_spawn_ms(p[i].argv, environ,
+						      &p[i].cpu[r]);
 			unsetenv("QVMI_NO_LAYOUT_CACHE");
 			if (p[i].wall[r] < 0) {
 				fprintf(stderr, "bench: %s failed\n",

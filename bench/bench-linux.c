@@ -202,7 +202,7 @@ static void free_env(char **e)
  * from a small shell; a fork of this big process would add copying its
  * page tables and copy-on-write faults that are not the program's.
  */
-static double spawn_ms(char *const argv[], char *const envp[], double *cpu)
+double bench_spawn_ms(char *const argv[], char *const envp[], double *cpu)
 {
 	posix_spawn_file_actions_t fa;
 	double t0 = bench_now();
@@ -256,8 +256,8 @@ static int spawn_rounds(struct prog *p, size_t n, const char *cache, int runs)
 				continue;
 			if (p[i].cold)
 				clear_dir(dir);
-			p[i].wall[r] =
-				spawn_ms(p[i].argv, envp[i], &p[i].cpu[r]);
+			p[i].wall[r] = bench_spawn_ms(p[i].argv, envp[i],
+						      &p[i].cpu[r]);
 			if (p[i].wall[r] < 0) {
 				fprintf(stderr, "bench: %s failed\n",
 					p[i].what);

@@ -15,6 +15,9 @@ struct bench_section {
 };
 
 double bench_now(void);
+/* ms from posix_spawn to exit of argv (stdout to /dev/null, environment
+ * envp), the child's CPU ms into *cpu; -1 if it failed (bench-linux.c). */
+double bench_spawn_ms(char *const argv[], char *const envp[], double *cpu);
 /* Ascending, in place. */
 void bench_sort(double *v, size_t n);
 /* The breakpoint round trip (bench-gdb.c), also used by bench-session.c. */
