@@ -288,7 +288,9 @@ void qvmi__layout_poll(struct qvmi_ctx *ctx)
 
 	if (lay->busy || (!ctx->lay_stale && now < lay->next_poll))
 		return;
-	if (now >= lay->next_poll) {
+	/* No QMP connection yet (a ctx attached from the layout cache): no
+	 * events to take; a stale map still connects and re-reads below. */
+	if (now >= lay->next_poll && ctx->qmp) {
 		lay->next_poll = now + POLL_MS * 1000000ll;
 		take_events(ctx);
 	}
