@@ -27,6 +27,20 @@ enum {
 	SHM_MAX_FILES = 16, /* QEMU has one per memory backend */
 };
 
+void qvmi__layout_clear(struct qvmi_layout *l)
+{
+	memset(l, 0, offsetof(struct qvmi_layout, r));
+}
+
+struct qvmi_layout *qvmi__layout_new(void)
+{
+	struct qvmi_layout *l = malloc(sizeof(*l));
+
+	if (l)
+		qvmi__layout_clear(l);
+	return l;
+}
+
 void qvmi__layout_copy(struct qvmi_layout *dst, const struct qvmi_layout *src)
 {
 	size_t n = QVMI_MIN(src->n, (size_t)QVMI_LAYOUT_MAX_RANGES);
@@ -283,7 +297,7 @@ int qvmi__layout_resolve(struct qvmi_layout *l, char *why, size_t why_size)
 
 int qvmi__layout_witness(int pid, uint64_t *ret)
 {
-	struct qvmi_layout *l = calloc(1, sizeof(*l));
+	struct qvmi_layout *l = qvmi__layout_new();
 	char why[8];
 	int err;
 
