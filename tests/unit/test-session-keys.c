@@ -443,8 +443,8 @@ static void t_listen_opts(void)
 						       &l),
 			  ==, -ELOOP);
 		unlink(link);
-		CHECK_INT(qvmi_session_listener_create("tcp:127.0.0.1:0",
-						       &file, &l),
+		CHECK_INT(qvmi_session_listener_create("tcp:127.0.0.1:0", &file,
+						       &l),
 			  ==, -ENOTDIR);
 		if (geteuid() == 0) {
 			CHECK_OK(chown(d->path, 1, 1));
@@ -485,9 +485,8 @@ static void tls_try(struct keydir *d, const uint8_t uuid[16],
 	CHECK_OK(qvmi__ses_tls_new(sv[1], QVMI_SES_TLS_CLIENT, &k, id, false,
 				   &t[1], &why));
 	r->err[0] = r->err[1] = -EAGAIN;
-	for (int i = 0; i < 2000 && (r->err[0] == -EAGAIN ||
-				     r->err[1] == -EAGAIN);
-	     i++) {
+	for (int i = 0;
+	     i < 2000 && (r->err[0] == -EAGAIN || r->err[1] == -EAGAIN); i++) {
 		short ev;
 
 		for (int j = 1; j >= 0; j--)
@@ -537,12 +536,9 @@ static void t_same_refusal(void)
 }
 
 static const struct qvmi_test session_keys_tests[] = {
-	{ "two_vms", t_two_vms },
-	{ "impostor", t_impostor },
-	{ "unknown_uuid", t_unknown_uuid },
-	{ "key_mode", t_key_mode },
-	{ "same_refusal", t_same_refusal },
-	{ "load_checks", t_load_checks },
+	{ "two_vms", t_two_vms },	    { "impostor", t_impostor },
+	{ "unknown_uuid", t_unknown_uuid }, { "key_mode", t_key_mode },
+	{ "same_refusal", t_same_refusal }, { "load_checks", t_load_checks },
 	{ "listen_opts", t_listen_opts },
 };
 
