@@ -205,16 +205,17 @@ PyTypeObject py_listener_type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "qvmi._qvmi.Listener",
 	.tp_basicsize = sizeof(struct py_listener),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-	.tp_doc = "Listener(addr, key=None, *, timeout=5.0, key_dir=None)\n\n"
-		  "Accept VMs whose qvmid dials in (qvmid --session-connect): "
-		  "addr is\n\"PATH\" or \"unix:PATH\" (a socket created 0600), "
-		  "\"tcp:ADDR:PORT\" (PORT 0\npicks one: see .port) or "
-		  "\"vsock:CID:PORT\"; key the shared key file, or\nkey_dir "
-		  "a directory of per-VM keys (tcp: and vsock: only), one file\n"
-		  "per VM named by its uuid, 32 lowercase hex digits and "
-		  "\".key\": a VM\nmust prove the key of the uuid it claims; "
-		  "timeout the handshake's\nand each later request's, in "
-		  "seconds.",
+	.tp_doc =
+		"Listener(addr, key=None, *, timeout=5.0, key_dir=None)\n\n"
+		"Accept VMs whose qvmid dials in (qvmid --session-connect): "
+		"addr is\n\"PATH\" or \"unix:PATH\" (a socket created 0600), "
+		"\"tcp:ADDR:PORT\" (PORT 0\npicks one: see .port) or "
+		"\"vsock:CID:PORT\"; key the shared key file, or\nkey_dir "
+		"a directory of per-VM keys (tcp: and vsock: only), one file\n"
+		"per VM named by its uuid, 32 lowercase hex digits and "
+		"\".key\": a VM\nmust prove the key of the uuid it claims; "
+		"timeout the handshake's\nand each later request's, in "
+		"seconds.",
 	.tp_new = ln_new,
 	.tp_init = ln_init,
 	.tp_dealloc = ln_dealloc,
