@@ -232,7 +232,7 @@ struct qvmi_ses_tls {
 	size_t key_len;
 	char id[QVMI_SES_TLS_ID_MAX + 1]; /* a client's */
 	struct qvmi_ses_tls_id peer; /* a server's view of the client */
-	char why[200];
+	char why[256];
 };
 
 static int derive_psk(struct qvmi_ses_tls *t, const uint8_t *id, size_t idlen,
@@ -494,8 +494,9 @@ static int keydir_fail(struct qvmi_ses_tls *t, int err)
 	snprintf(w, sizeof(w), "%s", t->why);
 	if (t->no_key)
 		snprintf(t->why, sizeof(t->why),
-			 "no usable key for VM %s in the key directory (%s)", u,
-			 t->key_why);
+			 "no usable key for VM %s in the key directory "
+			 "(%s.key: %s)",
+			 u, u, t->key_why);
 	else if (err == -EACCES)
 		snprintf(t->why, sizeof(t->why),
 			 "VM %s did not prove the key of that uuid (%.120s)", u,

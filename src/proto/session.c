@@ -937,7 +937,7 @@ static int ses_unhook_ack(struct qvmi_ctl *ctl)
 static int ses_tls_fail(struct qvmi_ctx *ctx, struct ses_client *c, int err,
 			bool we_dialled)
 {
-	char why[160];
+	char why[256]; /* qvmi__ses_tls_why(): at most 255 */
 
 	snprintf(why, sizeof(why), "%s", qvmi__ses_tls_why(c->tls));
 	ses_break(c);

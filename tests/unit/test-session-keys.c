@@ -305,7 +305,9 @@ static void t_key_mode(void)
 	key_put_uuid(d, uuid_a, key_a, 0644);
 	l = listen_dir(d, addr, sizeof(addr));
 	va = vm_dial(addr, key_a, uuid_a, "vm-a", 1, 600000);
-	check_refused(l, uuid_a, "mode 0600 or 0400");
+	/* The whole reason, not cut short: the file, why, both parens. */
+	check_refused(l, uuid_a,
+		      "0a.key: must be owned by us with mode 0600 or 0400))");
 	sessrig_stop(va);
 }
 
@@ -459,7 +461,7 @@ static void t_listen_opts(void)
 
 struct tls_pair {
 	int err[2]; /* server's, client's handshake result */
-	char why[2][200];
+	char why[2][256];
 };
 
 /*
