@@ -1005,6 +1005,7 @@ static int ses_tls_identity(struct qvmi_ctx *ctx, struct ses_client *c,
 			    const struct qvmi_ses_info *info)
 {
 	const struct qvmi_ses_tls_id *id;
+	char u[2][33];
 	int err;
 
 	if (!c->tls)
@@ -1014,11 +1015,17 @@ static int ses_tls_identity(struct qvmi_ctx *ctx, struct ses_client *c,
 		return 0;
 	if (!memcmp(id->uuid, info->uuid, 16) && !strcmp(id->name, info->name))
 		return 0;
-	/* Before ses_break(), which frees id. */
+	for (int i = 0; i < 16; i++) {
+		snprintf(u[0] + 2 * i, 3, "%02x", id->uuid[i]);
+		snprintf(u[1] + 2 * i, 3, "%02x", info->uuid[i]);
+	}
+	/* Before ses_break(), which frees id.  Names are up to 255 bytes:
+	 * the uuids go first, so that a message cut at 255 keeps them. */
 	err = qvmi__err(ctx, -EACCES,
-			"session: the VM's TLS identity (\"%s\") is not the "
-			"VM its info describes (\"%s\")",
-			id->name, info->name);
+			"session: the VM's TLS identity is not the VM its "
+			"info describes (uuid %s, info %s; name \"%s\", "
+			"info \"%s\")",
+			u[0], u[1], id->name, info->name);
 	ses_break(c);
 	return err;
 }
