@@ -152,7 +152,7 @@ qvmi_session_listener_create(const char *addr,
 	struct qvmi_ctx *ectx = QVMI_OPTS_GET(opts, err_ctx, NULL);
 	struct qvmi_session_listener *l;
 	struct qvmi_ses_addr a;
-	char kwhy[160];
+	char kwhy[QVMI_ERRMSG_MAX];
 	int err;
 
 	if (!QVMI_OPTS_VALID(opts, struct qvmi_session_listen_opts))
