@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "kvmi-int.h"
 #include "proto/gdb.h"
 #include "proto/qmp.h"

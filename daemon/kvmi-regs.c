@@ -23,6 +23,7 @@
 
 #include <json-c/json.h>
 
+#include "core/internal.h"
 #include "kvmi-int.h"
 #include "proto/hmp.h"
 #include "proto/kvmi-sregs.h"

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "proxy-int.h"
 #include "proto/jsonobj.h"
 

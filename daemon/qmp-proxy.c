@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/internal.h"
 #include "proxy-int.h"
 #include "proto/jsonobj.h"
 

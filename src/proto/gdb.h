@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 #include "proto/rsp.h"
 
 /* ---- register layout (pure; fuzzed) ---------------------------------- */
