@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "pmem-server.h"
-#include "core/internal.h"
+#include "attach/qvmid.h"
 #include "proto/pmemaccess.h"
 
 enum {
@@ -94,7 +94,7 @@ struct pmem_snap {
 	unsigned int refs; /* atomic */
 	bool gone; /* atomic: the RAM file's QEMU exited */
 	uint64_t gen, flush_gen;
-	struct qvmi_seg *fp; /* the ctx's segments it was made from */
+	struct qvmi_seg_view *fp; /* the ctx's segments it was made from */
 	size_t nfp, n;
 	struct pmem_snap_seg seg[];
 };

@@ -41,7 +41,6 @@
 #include <unistd.h>
 
 #include "pmem-int.h"
-#include "core/internal.h"
 #include "proto/pmemaccess.h"
 
 void qvmid_pmem_log(struct qvmid_pmem_server *s, enum qvmi_log_level lvl,
@@ -358,15 +357,16 @@ static void accept_some(struct qvmid_pmem_server *s)
  * moves past one segment, so the walk is bounded by the map's size. */
 static bool in_map(struct qvmi_ctx *ctx, uint64_t a, uint64_t len)
 {
-	for (size_t step = 0; step <= ctx->nsegs; step++) {
-		const struct qvmi_seg *seg = qvmi__seg_find(ctx, a);
+	size_t nsegs = qvmi_map_count(ctx);
+	struct qvmi_seg_view seg;
 
-		if (!seg)
+	for (size_t step = 0; step <= nsegs; step++) {
+		if (qvmi__ctx_seg_at(ctx, a, &seg))
 			return false;
-		if (seg->last - a >= len - 1)
+		if (seg.last - a >= len - 1)
 			return true;
-		len -= seg->last - a + 1;
-		a = seg->last + 1;
+		len -= seg.last - a + 1;
+		a = seg.last + 1;
 	}
 	return false;
 }
@@ -377,13 +377,16 @@ static bool in_map(struct qvmi_ctx *ctx, uint64_t a, uint64_t len)
  */
 static bool in_ram(struct qvmi_ctx *ctx, uint64_t a, uint64_t len)
 {
-	for (size_t i = 0; i < ctx->nram; i++) {
-		const struct qvmi_ram_range *r = &ctx->ram[i];
+	size_t nram = qvmi_ram_count(ctx);
+	struct qvmi_ram_range r;
+
+	for (size_t i = 0; i < nram; i++) {
 		uint64_t avail;
 
-		if (a < r->gpa || a - r->gpa >= r->size)
+		if (qvmi_ram_get(ctx, i, &r) || a < r.gpa ||
+		    a - r.gpa >= r.size)
 			continue;
-		avail = r->size - (a - r->gpa);
+		avail = r.size - (a - r.gpa);
 		if (avail >= len)
 			return true;
 		a += avail;
@@ -404,7 +407,7 @@ static bool range_ok(struct qvmi_ctx *ctx, uint64_t a, uint64_t len, bool write)
 		return true;
 	if (qvmi__pmem_range_wraps(a, len) || !in_map(ctx, a, len))
 		return false;
-	return !write || !ctx->nram || in_ram(ctx, a, len);
+	return !write || !qvmi_ram_count(ctx) || in_ram(ctx, a, len);
 }
 
 static bool stage_get(struct qvmid_pmem_server *s, struct conn *c)
@@ -779,7 +782,7 @@ static void workers_up(struct qvmid_pmem_server *s)
  * layout-live.c) to poll its layout; idle, sleep until a read wakes us. */
 static void lay_timer(struct qvmid_pmem_server *s, int64_t *next)
 {
-	if (!s->ctx->lay || !s->ctx->qmp)
+	if (!qvmi__ctx_layout_live(s->ctx))
 		return;
 	if (qvmid_pmem_worker_reads(s) != s->reads_seen)
 		*next = QVMI_MIN(*next, pmem_now_ms() + 20);

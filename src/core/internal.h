@@ -275,11 +275,5 @@ QVMI_HIDDEN int qvmi__qmp_identity(struct qvmi_ctx *ctx);
 /* ctx->qmp, connected now if the attach came from the layout cache:
  * 0 with ctx->qmp set, or negative errno (-ENOTCONN: no QMP attach). */
 QVMI_HIDDEN int qvmi__qmp_need(struct qvmi_ctx *ctx);
-/* qvmi_attach_qmp over a path, or over fd, a connected QMP socket (taken;
- * path NULL), with QEMU's pid given where qemu_pid > 0 (the socket's peer
- * is not QEMU).  No layout cache with fd or a given pid (qvmid). */
-QVMI_HIDDEN int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path,
-				    int fd, int qemu_pid,
-				    const struct qvmi_attach_opts *opts);
 
 #endif
