@@ -112,8 +112,7 @@ QVMI_HIDDEN bool qvmi__ctx_seg_gone(const struct qvmi_ctx *ctx, size_t idx);
  * exited; the mapping still shows its last bytes, which must not pass for
  * live.
  */
-QVMI_HIDDEN const uint8_t *qvmi__ctx_pa_host(struct qvmi_ctx *ctx,
-					     uint64_t gpa, size_t n,
-					     bool *gone);
+QVMI_HIDDEN const uint8_t *qvmi__ctx_pa_host(struct qvmi_ctx *ctx, uint64_t gpa,
+					     size_t n, bool *gone);
 
 #endif
