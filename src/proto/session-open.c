@@ -154,8 +154,8 @@ static int ses_handshake(struct qvmi_ctx *ctx, struct ses_client *c,
 	/* The request goes out from c->buf: keep a copy for the MACs. */
 	qvmi__ses_frame(t, 0, QVMI_SES_HELLO, c->seq + 1, 0, p,
 			QVMI_SES_HELLO_REQ);
-	n = qvmi__ses_client_call_exact(ctx, c, QVMI_SES_HELLO, QVMI_SES_HELLO_REQ,
-			   QVMI_SES_HELLO_REP);
+	n = qvmi__ses_client_call_exact(ctx, c, QVMI_SES_HELLO,
+					QVMI_SES_HELLO_REQ, QVMI_SES_HELLO_REP);
 	if (n)
 		return n;
 	if (qvmi__ses_get16(p) != QVMI_SES_VERSION || !qvmi__ses_zero(p, 2, 8))
@@ -207,7 +207,8 @@ static int ses_install(struct qvmi_ctx *ctx, struct ses_client *c,
 
 	c->vcpus = info->vcpus;
 	c->max_transfer = info->max_transfer;
-	err = qvmi_source_create(ctx, &qvmi__ses_client_src_ops, c, QVMI_SOURCE_SLOW, &src);
+	err = qvmi_source_create(ctx, &qvmi__ses_client_src_ops, c,
+				 QVMI_SOURCE_SLOW, &src);
 	if (err)
 		return err;
 	c->refs++;

@@ -42,7 +42,6 @@ struct ses_client {
 	uint8_t *buf; /* one frame: QVMI_SES_HDR + QVMI_SES_MAX_PAYLOAD */
 };
 
-
 /* Close the connection (and its TLS); the client stays for its holders. */
 QVMI_HIDDEN void qvmi__ses_client_break(struct ses_client *c);
 /* Drop a reference: the last frees the client. */
