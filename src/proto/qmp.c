@@ -8,7 +8,8 @@
  * recognised and dropped instead of being taken for the next one's.
  * Events read on the way are handed to the callback and queued.  The
  * JSON stream splitter that cuts the socket's bytes into messages is
- * json-stream.c.
+ * json-stream.c; the byte queue qvmid's QMP proxy shares the connection
+ * through, qmp-share.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +81,11 @@ static int qmp_broken(struct qvmi_qmp *q)
 
 	return qvmi__err(q->ctx, q->broken, "QMP: connection unusable (%s)",
 			 why);
+}
+
+int qvmi__qmp_broken(struct qvmi_qmp *q)
+{
+	return qmp_broken(q);
 }
 
 static int send_all(struct qvmi_qmp *q, const char *s, size_t len,
@@ -187,6 +193,11 @@ static int send_queued(struct qvmi_qmp *q, int64_t deadline)
 	q->obase += q->olen;
 	q->ooff = q->olen = 0;
 	return 0;
+}
+
+int qvmi__qmp_send_queued(struct qvmi_qmp *q, int64_t deadline)
+{
+	return send_queued(q, deadline);
 }
 
 /* One read into the stream.  0: got bytes; -EAGAIN: nothing there. */
@@ -898,83 +909,4 @@ const char *qvmi__qmp_version(const struct qvmi_qmp *q)
 struct qvmi_ctx *qvmi__qmp_ctx(const struct qvmi_qmp *q)
 {
 	return q->ctx;
-}
-
-/* ---- sharing the connection --------------------------------------------- */
-
-void qvmi__qmp_set_tap(struct qvmi_qmp *q, qvmi_qmp_tap_fn fn, void *arg)
-{
-	q->tap_fn = fn;
-	q->tap_arg = arg;
-}
-
-int qvmi__qmp_queue(struct qvmi_qmp *q, const void *data, size_t len)
-{
-	if (q->broken)
-		return qmp_broken(q);
-	if (len > q->ocap - q->olen && q->ooff) { /* compact first */
-		memmove(q->obuf, q->obuf + q->ooff, q->olen - q->ooff);
-		q->obase += q->ooff;
-		q->olen -= q->ooff;
-		q->ooff = 0;
-	}
-	if (len > q->ocap - q->olen) {
-		size_t cap = QVMI_MAX(q->ocap * 2, q->olen + len);
-		char *nb = realloc(q->obuf, QVMI_MAX(cap, (size_t)4096));
-
-		if (!nb)
-			return qvmi__err(q->ctx, -ENOMEM, "out of memory");
-		q->obuf = nb;
-		q->ocap = QVMI_MAX(cap, (size_t)4096);
-	}
-	memcpy(q->obuf + q->olen, data, len);
-	q->olen += len;
-	return 0;
-}
-
-int qvmi__qmp_queue_fds(struct qvmi_qmp *q, const void *data, size_t len,
-			const int *fds, unsigned int nfds)
-{
-	struct fd_mark *m;
-	int err;
-
-	if (!nfds)
-		return qvmi__qmp_queue(q, data, len);
-	if (q->broken)
-		return qmp_broken(q);
-	if (!len || nfds > QVMI_QMP_MAX_FDS || q->nmarks == MAX_FD_MARKS)
-		return qvmi__err(q->ctx, -ENOBUFS, "QMP: too many fds queued");
-	m = &q->marks[q->nmarks];
-	m->pos = q->obase + q->olen;
-	err = qvmi__qmp_queue(q, data, len);
-	if (err)
-		return err;
-	m->pos = q->obase + q->olen - len; /* a compaction moved obase */
-	memcpy(m->fds, fds, nfds * sizeof(int));
-	m->n = nfds;
-	q->nmarks++;
-	return 0;
-}
-
-ssize_t qvmi__qmp_flush(struct qvmi_qmp *q)
-{
-	int err;
-
-	if (q->broken)
-		return qmp_broken(q);
-	err = send_queued(q, 0);
-	if (err < 0 && err != -ETIMEDOUT)
-		return err;
-	return (ssize_t)(q->olen - q->ooff);
-}
-
-size_t qvmi__qmp_queued(const struct qvmi_qmp *q)
-{
-	return q->olen - q->ooff;
-}
-
-const char *qvmi__qmp_greeting(const struct qvmi_qmp *q, size_t *len)
-{
-	*len = q->greeting_len;
-	return q->greeting;
 }
