@@ -53,6 +53,11 @@ bool qvmi__ctx_layout_stale(const struct qvmi_ctx *ctx)
 	return ctx->lay_stale;
 }
 
+void qvmi__ctx_layout_check(struct qvmi_ctx *ctx)
+{
+	qvmi__layout_check(ctx);
+}
+
 void qvmi__ctx_layout_poll(struct qvmi_ctx *ctx)
 {
 	if (ctx->lay && ctx->qmp && ctx->lay_poll)

@@ -77,6 +77,10 @@ QVMI_HIDDEN unsigned int qvmi__ctx_ctl_caps(const struct qvmi_ctx *ctx);
 QVMI_HIDDEN bool qvmi__ctx_layout_live(const struct qvmi_ctx *ctx);
 /* The layout will be re-read before the next access. */
 QVMI_HIDDEN bool qvmi__ctx_layout_stale(const struct qvmi_ctx *ctx);
+/* What memory.c does before every access (qvmi__layout_check): a stale
+ * layout is re-read now, and QMP looked at every 16th call.  For accesses
+ * that look segments up directly (qvmid's mapped reads). */
+QVMI_HIDDEN void qvmi__ctx_layout_check(struct qvmi_ctx *ctx);
 /* Run the layout's poll as an access would (a no-op unless live): for
  * reads that do not pass through the ctx (qvmid's pmemaccess workers). */
 QVMI_HIDDEN void qvmi__ctx_layout_poll(struct qvmi_ctx *ctx);

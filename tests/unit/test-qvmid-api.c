@@ -169,7 +169,8 @@ static void test_ctx_fields(void)
 	CHECK(!qvmi__ctx_qemu_version(ctx));
 	CHECK(!qvmi__ctx_layout_live(ctx));
 	CHECK(!qvmi__ctx_layout_stale(ctx));
-	qvmi__ctx_layout_poll(ctx); /* a no-op: must not crash */
+	qvmi__ctx_layout_poll(ctx); /* no-ops: must not crash */
+	qvmi__ctx_layout_check(ctx);
 	qvmi__map_stale(ctx); /* no layout: stays fresh */
 	CHECK(!qvmi__ctx_layout_stale(ctx));
 	CHECK_INT(qvmi__qmp_need(ctx), ==, -ENOTCONN);
