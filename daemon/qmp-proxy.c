@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "proxy-int.h"
+#include "attach/qvmid.h"
 #include "proto/jsonobj.h"
 
 enum {
@@ -891,7 +892,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	err = qvmi__qmp_need(ctx);
 	if (err)
 		return err;
-	if (!qvmi__qmp_greeting(ctx->qmp, &glen))
+	if (!qvmi__qmp_greeting(qvmi__ctx_qmp(ctx), &glen))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -899,7 +900,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	if (o)
 		p->o = *o;
 	p->ctx = ctx;
-	p->q = ctx->qmp;
+	p->q = qvmi__ctx_qmp(ctx);
 	p->l.fd = p->wake[0] = p->wake[1] = -1;
 	p->o.max_clients = p->o.max_clients ?: DEFAULT_MAX_CLIENTS;
 	p->o.max_queue = p->o.max_queue ?: DEFAULT_MAX_QUEUE;

@@ -22,7 +22,7 @@
 #include "kvmi-server.h"
 #include "qmp-proxy.h"
 #include "session-server.h"
-#include "core/internal.h"
+#include "attach/qvmid.h"
 #include "proto/qmp.h"
 
 struct qvmid {
@@ -524,8 +524,8 @@ static int attach(struct qvmid *d)
 
 		err = qvmi__attach_qmp_ex(d->ctx, NULL, fd, d->qemu_pid, &o);
 	}
-	if (!err && d->ctx->qmp)
-		qvmi__qmp_set_timeout(d->ctx->qmp, 5000);
+	if (!err && qvmi__ctx_qmp(d->ctx))
+		qvmi__qmp_set_timeout(qvmi__ctx_qmp(d->ctx), 5000);
 	return err;
 }
 

@@ -23,6 +23,7 @@
 
 #include "core/internal.h"
 #include "attach-qmp.h"
+#include "attach/qvmid.h"
 #include "layout-cache.h"
 #include "layout.h"
 #include "proto/hmp.h"

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 enum {
 	/* Largest packet payload we accept, before run-length expansion.

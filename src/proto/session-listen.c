@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/internal.h"
 #include "proto/session-addr.h"
 #include "proto/session.h"
 

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 #include "proto/session-auth.h"
 
 enum qvmi_ses_tls_mode {

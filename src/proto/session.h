@@ -7,7 +7,7 @@
 #ifndef QVMI_PROTO_SESSION_H
 #define QVMI_PROTO_SESSION_H
 
-#include "core/internal.h"
+#include "core/base.h"
 #include "proto/session-auth.h"
 #include "proto/session-tls.h"
 
