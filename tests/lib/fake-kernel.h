@@ -166,7 +166,7 @@ struct fk_lay {
 			mount_mountpoint, mount_mnt;
 	} path;
 	struct {
-		uint32_t size, state, list, name, mem, core, init;
+		uint32_t size, state, list, name, mem /* FK_NEW */, core, init;
 	} mod;
 	struct {
 		uint32_t size, desc_size, info_size, descs, infos, head_id,

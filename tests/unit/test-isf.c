@@ -446,6 +446,7 @@ static void walk(enum fk_variant v)
 	/* PAE: the PDPT 32-byte aligned */
 	pgd = ((fk_alloc(&k, 8192) + 4095) & ~4095ull) + (L->ptr == 4) * 0x20;
 	fk_wp(&k, mm + L->mm.pgd, pgd);
+	fk_wp(&k, mm + L->mm.pgd + L->ptr, 0xdeadbeef); /* neighbour */
 	fk_w32(&k, cred + L->cred_uid, 1000);
 	fk_wp(&k, it + L->task.cred, cred);
 	fk_task(&k, 1, 1, it, "init", 1);

@@ -61,8 +61,9 @@ static void files(struct vm_world *v)
 	v->file_data = file(k, m2, dentry(k, r2, "data.bin"));
 }
 
-/* Every field set; vm_private_data and the unused vm_rb_pad (NEW) are
- * non-zero neighbours. */
+/* Every field set: a file VMA has its filesystem's vm_ops (a kernel
+ * address that is not special_mapping_vmops); vm_private_data and the
+ * unused vm_rb_pad (NEW) are non-zero neighbours. */
 static uint64_t vma(struct world *w, uint64_t start, uint64_t end,
 		    uint64_t flags, uint64_t file, uint64_t pgoff)
 {
@@ -76,6 +77,7 @@ static uint64_t vma(struct world *w, uint64_t start, uint64_t end,
 	fk_wp(k, a + L->vma.file, file);
 	fk_wp(k, a + L->vma.pgoff, pgoff);
 	fk_wp(k, a + L->vma.mm, w->mm);
+	fk_wp(k, a + L->vma.ops, file ? fk_ksym(k, 0x3000) : 0);
 	fk_wp(k, a + L->vma.priv, JUNK);
 	if (k->variant != FK_OLD)
 		fk_wp(k, a + L->vma.next, JUNK);
@@ -370,7 +372,8 @@ void vw_vmas_list(enum fk_variant var)
 static uint64_t map_args_page(struct world *w, uint64_t pg)
 {
 	struct fk *k = &w->k;
-	uint64_t pob = w->L->pob, pdpt = w->pgd, pd = vw_page(k), pt = vw_page(k);
+	uint64_t pob = w->L->pob, pdpt = w->pgd, pd = vw_page(k),
+		 pt = vw_page(k);
 
 	if (w->L->ptr == 8) {
 		pdpt = vw_page(k);
@@ -443,4 +446,3 @@ void vw_proc_args(enum fk_variant v)
 	CHECK_INT(mode, ==, L->ptr == 4 ? QVMI_PAGING_PAE : QVMI_PAGING_4LEVEL);
 	vw_destroy(k);
 }
-
