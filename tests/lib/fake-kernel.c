@@ -107,7 +107,7 @@ static const struct fk_lay lay32 = {
 
 const struct fk_lay *fk_layout(enum fk_variant v)
 {
-	return v == FK_I386 ? &lay32 : &lay64;
+	return v == FK_I386 || v == FK_I386_OLD ? &lay32 : &lay64;
 }
 
 static int arr(struct btf *b, int elem, int index, uint32_t n)
@@ -120,7 +120,7 @@ static int add_tasks(struct btf *b, const struct fkt *t, enum fk_variant v)
 	const struct fk_lay *L = fk_layout(v);
 	int kuid = COMP(b, 0, "kuid", 4, { "val", t->u32, 0 });
 	int comm = arr(b, t->chr, t->u32, 16);
-	int old = v == FK_OLD;
+	int old = fk_is_old(v);
 
 	if (COMP(b, 0, "cred", L->cred_size, { "uid", kuid, L->cred_uid }) < 0)
 		return -1;
@@ -170,7 +170,7 @@ static int add_mm(struct btf *b, const struct fkt *t, enum fk_variant v)
 		return -1;
 	return COMP(
 		b, 0, "mm_struct", L->mm.size, { "pgd", t->ptr, L->mm.pgd },
-		v == FK_OLD ?
+		fk_is_old(v) ?
 			(struct btf_comp_member){ "mmap", t->ptr, L->mm.root } :
 			(struct btf_comp_member){ "mm_mt", mt, L->mm.root - P },
 		{ "start_brk", t->ul, L->mm.start_brk },
@@ -206,7 +206,7 @@ static int add_vma(struct btf *b, const struct fkt *t, enum fk_variant v)
 	return COMP(b, 0, "vm_area_struct", L->vma.size,
 		    { "vm_start", t->ul, L->vma.start },
 		    { "vm_end", t->ul, L->vma.end },
-		    { v == FK_OLD ? "vm_next" : "vm_rb_pad", t->ptr,
+		    { fk_is_old(v) ? "vm_next" : "vm_rb_pad", t->ptr,
 		      L->vma.next },
 		    { "vm_mm", t->ptr, L->vma.mm },
 		    { "vm_flags", t->ul, L->vma.flags },
@@ -279,7 +279,7 @@ static int add_prb(struct btf *b, const struct fkt *t, const struct fk_lay *L)
 
 static int add_printk(struct btf *b, const struct fkt *t, enum fk_variant v)
 {
-	if (v == FK_OLD)
+	if (fk_is_old(v))
 		return COMP(b, 0, "printk_log", FK_PLOG_SIZE,
 			    { "ts_nsec", t->u64, 0 }, { "len", t->u16, 8 },
 			    { "text_len", t->u16, 10 },

@@ -14,7 +14,8 @@
  *           4-byte pointers and unsigned longs (32-slot maple nodes,
  *           30-bit printk ids), core_layout (mem[] is 6.4+), and a handle
  *           as kallsyms of an i386 kernel leaves it (lay.ptr_size 4,
- *           PAGE_OFFSET 0xc0000000, the image at VA = PA + PAGE_OFFSET).
+ *           PAGE_OFFSET 0xc0000000, the image at VA = PA + PAGE_OFFSET);
+ *   FK_I386_OLD  FK_OLD's 5.x types on FK_I386's layout and handle.
  * The offsets of each variant are in its struct fk_lay (fk->L); the FK_*
  * constants below are the x86_64 ones (FK_NEW and FK_OLD).
  * Guest memory is a testmem buffer: the "kernel image" at PA 0x100000
@@ -30,7 +31,13 @@
 
 #include "qvmi.h"
 
-enum fk_variant { FK_NEW = 0, FK_OLD = 1, FK_I386 = 2 };
+enum fk_variant { FK_NEW = 0, FK_OLD = 1, FK_I386 = 2, FK_I386_OLD = 3 };
+
+/* The 5.x types: state, thread_group, mm->mmap + vm_next, log_buf. */
+static inline int fk_is_old(enum fk_variant v)
+{
+	return v == FK_OLD || v == FK_I386_OLD;
+}
 
 #define FK_POB 0xffff888000000000ull /* page_offset_base */
 #define FK_TEXT_VA 0xffffffff81000000ull
@@ -52,7 +59,7 @@ enum {
 	FK_SYM_HIGH_MEMORY = 0x2050, /* void *, NULL until set (i386) */
 };
 
-/* x86_64 struct layouts (byte offsets); FK_I386's are in fk_lay32. */
+/* x86_64 struct layouts (byte offsets); i386's are in fake-kernel.c. */
 enum {
 	FK_TASK_SIZE = 512,
 	FK_TASK_STATE = 8, /* u32 __state (NEW) or u64 state (OLD) */

@@ -52,6 +52,7 @@ static void test_field_budgets(void)
 		{ FK_OLD, 12, 7, 9 },
 		/* i386 6.1: FK_NEW's tasks and vmas; core/init_layout */
 		{ FK_I386, 13, 7, 8 },
+		{ FK_I386_OLD, 12, 7, 9 },
 	};
 
 	for (size_t i = 0; i < QVMI_ARRAY_SIZE(want); i++) {

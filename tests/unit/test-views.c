@@ -3,8 +3,8 @@
  * Linux views over the synthetic kernels of tests/lib/fake-kernel.h, one
  * set of test bodies run per layout: suite views on x86_64 (FK_NEW, and
  * FK_OLD where a body has a 5.x form), suite views32 on i386 PAE
- * (FK_I386: 4-byte pointers and unsigned longs, PAGE_OFFSET 0xc0000000,
- * lay.ptr_size 4).  Every value a body expects comes from the layout (its
+ * (FK_I386 and FK_I386_OLD: 4-byte pointers and unsigned longs,
+ * PAGE_OFFSET 0xc0000000, lay.ptr_size 4), the same tests by name.  Every value a body expects comes from the layout (its
  * pointer size, its maple node's slots, its direct-map base).
  *
  * Here: task lists with threads, cycles, bad pointers and more than the
@@ -55,7 +55,7 @@ static uint64_t thread(struct world *w, int tid)
 	const struct fk_lay *L = w->L;
 	uint64_t t = fk_task(k, tid, 100, w->init, "worker", 1);
 
-	if (k->variant != FK_OLD) {
+	if (!fk_is_old(k->variant)) {
 		uint64_t sig = fk_rp(k, w->proc + L->task.signal);
 
 		fk_wp(k, t + L->task.signal, sig);
@@ -85,8 +85,8 @@ static void world_mm(struct world *w)
 	w->pgd = vw_page(k) + (L->ptr == 4 ? 0x20 : 0);
 	fk_wp(k, w->mm + L->mm.pgd, w->pgd);
 	fk_wp(k, w->mm + L->mm.pgd + L->ptr, 0xdeadbeef); /* neighbour */
-	if (k->variant != FK_OLD) /* mm_mt.ma_flags, after ma_root */
-		fk_w32(k, w->mm + L->mm.root + L->ptr, 0x7777);
+	/* mm_mt.ma_flags after ma_root; unused after mmap (5.x) */
+	fk_w32(k, w->mm + L->mm.root + L->ptr, 0x7777);
 	fk_wp(k, w->mm + L->mm.env_end + L->ptr, JUNK);
 }
 
@@ -123,7 +123,7 @@ void vw_world(struct world *w, enum fk_variant v)
 	sig = fk_alloc(k, L->sig_size);
 	fk_list_init(k, sig + L->sig_head);
 	fk_wp(k, w->proc + L->task.signal, sig);
-	if (v != FK_OLD) /* the leader is on signal->thread_head too */
+	if (!fk_is_old(v)) /* the leader is on signal->thread_head too */
 		fk_list_add_tail(k, sig + L->sig_head,
 				 w->proc + L->task.thread);
 	w->t1 = thread(w, 101);
@@ -668,6 +668,8 @@ static void dmesg_logbuf(enum fk_variant v)
 	CHECK_OK(fk_create(&k, v, MEM));
 	buf = fk_alloc(&k, 80);
 	fk_wp(&k, fk_ksym(&k, FK_SYM_LOG_BUF), buf);
+	if (k.L->ptr == 4) /* a neighbour before log_buf_len */
+		fk_w32(&k, fk_ksym(&k, FK_SYM_LOG_BUF) + 4, JUNK);
 	/* the kernel wraps when a header would not fit after the record */
 	fk_w32(&k, fk_ksym(&k, FK_SYM_LOG_BUF_LEN), 80);
 	fk_w32(&k, fk_ksym(&k, FK_SYM_LOG_FIRST_IDX), 32);
@@ -694,76 +696,52 @@ static void dmesg_logbuf(enum fk_variant v)
 
 /* ---- the two suites --------------------------------------------------------------- */
 
-/* name_64 runs body on FK_NEW, name_32 on FK_I386 */
-#define BOTH(name)                  \
-	static void name##_64(void) \
-	{                           \
-		name(FK_NEW);       \
-	}                           \
-	static void name##_32(void) \
-	{                           \
-		name(FK_I386);      \
+/* Each body under one name in both suites: views (x86_64) runs tag_64,
+ * views32 (i386) tag_32; NEW is 6.1's types, OLD 5.x's. */
+#define RUN(tag, body, v64, v32)   \
+	static void tag##_64(void) \
+	{                          \
+		body(v64);         \
+	}                          \
+	static void tag##_32(void) \
+	{                          \
+		body(v32);         \
 	}
-#define OLD(name)                    \
-	static void name##_old(void) \
-	{                            \
-		name(FK_OLD);        \
-	}
+#define NEW(tag, body) RUN(tag, body, FK_NEW, FK_I386)
+#define OLD(tag, body) RUN(tag, body, FK_OLD, FK_I386_OLD)
 
-BOTH(tasks)
-BOTH(tasks_cold_pread)
-BOTH(tasks_find)
-BOTH(tasks_cycle)
-BOTH(tasks_edge)
-BOTH(tasks_foreign_init)
-BOTH(tasks_budget)
-BOTH(no_btf)
-BOTH(vw_vmas_maple)
-BOTH(vw_vmas_full_leaf)
-BOTH(vw_proc_args)
-BOTH(modules)
-BOTH(dmesg_prb)
-/* x86_64 only: FK_OLD is 5.x, before the maple tree (vm_next), the
- * printk ring (log_buf) and thread_node; the i386 layout models 6.1 */
-OLD(tasks)
-OLD(vw_vmas_list)
-OLD(modules)
-OLD(dmesg_logbuf)
+NEW(tasks_new, tasks)
+OLD(tasks_old, tasks)
+NEW(tasks_cold_pread, tasks_cold_pread)
+NEW(tasks_find, tasks_find)
+NEW(tasks_cycle, tasks_cycle)
+NEW(tasks_edge, tasks_edge)
+NEW(tasks_foreign_init, tasks_foreign_init)
+NEW(tasks_budget, tasks_budget)
+NEW(no_btf, no_btf)
+NEW(vmas_maple, vw_vmas_maple)
+NEW(vmas_full_leaf, vw_vmas_full_leaf)
+OLD(vmas_list, vw_vmas_list)
+NEW(proc_args, vw_proc_args)
+NEW(modules, modules)
+OLD(modules_old, modules)
+NEW(dmesg_prb, dmesg_prb)
+OLD(dmesg_logbuf, dmesg_logbuf)
 
-static const struct qvmi_test views_tests[] = {
-	{ "tasks_new", tasks_64 },
-	{ "tasks_old", tasks_old },
-	{ "tasks_cold_pread", tasks_cold_pread_64 },
-	{ "tasks_find", tasks_find_64 },
-	{ "tasks_cycle", tasks_cycle_64 },
-	{ "tasks_edge", tasks_edge_64 },
-	{ "tasks_foreign_init", tasks_foreign_init_64 },
-	{ "tasks_budget", tasks_budget_64 },
-	{ "no_btf", no_btf_64 },
-	{ "vmas_maple", vw_vmas_maple_64 },
-	{ "vmas_full_leaf", vw_vmas_full_leaf_64 },
-	{ "vmas_list", vw_vmas_list_old },
-	{ "proc_args", vw_proc_args_64 },
-	{ "modules", modules_64 },
-	{ "modules_old", modules_old },
-	{ "dmesg_prb", dmesg_prb_64 },
-	{ "dmesg_logbuf", dmesg_logbuf_old },
-};
+#define TESTS(T)                                                              \
+	T(tasks_new), T(tasks_old), T(tasks_cold_pread), T(tasks_find),       \
+		T(tasks_cycle), T(tasks_edge), T(tasks_foreign_init),         \
+		T(tasks_budget), T(no_btf), T(vmas_maple), T(vmas_full_leaf), \
+		T(vmas_list), T(proc_args), T(modules), T(modules_old),       \
+		T(dmesg_prb), T(dmesg_logbuf)
+/* (clang-format would take #tag for a directive) */
+/* clang-format off */
+#define T64(tag) { #tag, tag##_64 }
+#define T32(tag) { #tag, tag##_32 }
+/* clang-format on */
+
+static const struct qvmi_test views_tests[] = { TESTS(T64) };
 QVMI_SUITE(views, views_tests);
 
-static const struct qvmi_test views32_tests[] = {
-	{ "tasks", tasks_32 },
-	{ "tasks_cold_pread", tasks_cold_pread_32 },
-	{ "tasks_find", tasks_find_32 },
-	{ "tasks_cycle", tasks_cycle_32 },
-	{ "tasks_edge", tasks_edge_32 },
-	{ "tasks_foreign_init", tasks_foreign_init_32 },
-	{ "tasks_budget", tasks_budget_32 },
-	{ "no_btf", no_btf_32 },
-	{ "vmas_maple", vw_vmas_maple_32 },
-	{ "vmas_full_leaf", vw_vmas_full_leaf_32 },
-	{ "proc_args", vw_proc_args_32 },
-	{ "modules", modules_32 },
-	{ "dmesg_prb", dmesg_prb_32 },
-};
+static const struct qvmi_test views32_tests[] = { TESTS(T32) };
 QVMI_SUITE(views32, views32_tests);

@@ -79,8 +79,10 @@ static uint64_t vma(struct world *w, uint64_t start, uint64_t end,
 	fk_wp(k, a + L->vma.mm, w->mm);
 	fk_wp(k, a + L->vma.ops, file ? fk_ksym(k, 0x3000) : 0);
 	fk_wp(k, a + L->vma.priv, JUNK);
-	if (k->variant != FK_OLD)
+	if (!fk_is_old(k->variant))
 		fk_wp(k, a + L->vma.next, JUNK);
+	if (L->ptr == 4) /* i386: the last field, vm_next, gets one too */
+		fk_wp(k, a + L->vma.next + 4, JUNK);
 	return a;
 }
 
@@ -128,6 +130,7 @@ static void check_vmas(struct vm_world *v, int n)
 		CHECK_STR(l.vmas[i].perms, perms[i]);
 	}
 	CHECK_U64(l.vmas[1].pgoff, ==, 1);
+	CHECK_U64(l.vmas[1].flags, ==, 0xb);
 	CHECK_U64(l.vmas[1].file, ==, v->file_data);
 	CHECK_U64(l.vmas[2].pgoff, ==, 0x600);
 	CHECK_U64(l.vmas[4].end, ==, 0x7fff3000);

@@ -4,7 +4,7 @@
  * dmesg and the suite tables; views-maps.c: VMAs and cmdline) share: the
  * world of tasks both build on, and the bodies views-maps.c gives the
  * tables.  A body takes the layout variant: FK_NEW or FK_OLD for suite
- * views, FK_I386 for views32.
+ * views, FK_I386 or FK_I386_OLD for views32.
  */
 #ifndef QVMI_TEST_VIEWS_WORLD_H
 #define QVMI_TEST_VIEWS_WORLD_H
