@@ -884,7 +884,14 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	int err;
 
 	*ret = NULL;
-	if (!ctx || qvmi__qmp_need(ctx) || !qvmi__qmp_greeting(ctx->qmp, &glen))
+	if (!ctx)
+		return -EINVAL;
+	/* An attach from the layout cache connects now: a QMP socket held
+	 * by another client gives -EBUSY and says so on ctx (issue 18). */
+	err = qvmi__qmp_need(ctx);
+	if (err)
+		return err;
+	if (!qvmi__qmp_greeting(ctx->qmp, &glen))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)

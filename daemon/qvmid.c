@@ -600,11 +600,16 @@ static int setup(struct qvmid *d)
 
 		err = qvmid_proxy_create(d->ctx, &po, &d->proxy);
 	}
-	if (err) {
-		fprintf(stderr, "qvmid: QMP proxy %s: %s\n",
-			d->listen_qmp ?: "(none)", strerror(-err));
+	if (err && d->listen_qmp)
+		fprintf(stderr, "qvmid: QMP proxy %s: %s\n", d->listen_qmp,
+			qvmi_errcode(d->ctx) ? qvmi_errmsg(d->ctx) :
+					       strerror(-err));
+	else if (err) /* the loop needs QMP, proxy or not */
+		fprintf(stderr, "qvmid: %s: %s\n", d->qmp_path,
+			qvmi_errcode(d->ctx) ? qvmi_errmsg(d->ctx) :
+					       strerror(-err));
+	if (err)
 		return err;
-	}
 	err = d->pmem_path ? qvmid_proxy_add_pmem(d->proxy, d->pmem_path) : 0;
 	if (err) {
 		fprintf(stderr, "qvmid: pmemaccess socket %s: %s\n",

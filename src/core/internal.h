@@ -332,8 +332,9 @@ QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,
  */
 static inline void qvmi__layout_check(struct qvmi_ctx *ctx)
 {
-	if (__builtin_expect(ctx->lay != NULL && ctx->qmp != NULL, 0) &&
-	    (ctx->lay_stale || !(++ctx->lay_tick & 15)) && ctx->lay_poll)
+	if (__builtin_expect(ctx->lay != NULL, 0) &&
+	    (ctx->lay_stale || (ctx->qmp && !(++ctx->lay_tick & 15))) &&
+	    ctx->lay_poll)
 		ctx->lay_poll(ctx);
 }
 /* QEMU's memory map may have changed (qvmid: a new pmemaccess server):

@@ -33,6 +33,7 @@ enum {
 struct ses_client {
 	int fd; /* -1 once broken */
 	struct qvmi_ses_tls *tls; /* TCP and vsock; NULL on unix sockets */
+	int keydir; /* >= 0: per-VM keys in this directory (a listener's) */
 	/* Events read while waiting for a reply, or by events_poll. */
 	struct qvmi_event evq[SES_EVQ];
 	unsigned int ev_head, ev_len;
@@ -936,7 +937,7 @@ static int ses_unhook_ack(struct qvmi_ctl *ctl)
 static int ses_tls_fail(struct qvmi_ctx *ctx, struct ses_client *c, int err,
 			bool we_dialled)
 {
-	char why[160];
+	char why[256]; /* qvmi__ses_tls_why(): at most 255 */
 
 	snprintf(why, sizeof(why), "%s", qvmi__ses_tls_why(c->tls));
 	ses_break(c);
@@ -966,8 +967,11 @@ static int ses_tls_start(struct qvmi_ctx *ctx, struct ses_client *c,
 {
 	int64_t deadline = qvmi__mono_ms() + c->timeout_ms;
 	const char *why = "?";
-	int err = qvmi__ses_tls_new(c->fd, mode, key, QVMI_SES_TLS_ID_TOOL,
-				    true, &c->tls, &why);
+	int err = c->keydir >= 0 ? qvmi__ses_tls_new_keydir(c->fd, c->keydir,
+							    &c->tls, &why) :
+				   qvmi__ses_tls_new(c->fd, mode, key,
+						     QVMI_SES_TLS_ID_TOOL, true,
+						     &c->tls, &why);
 
 	if (err) {
 		ses_break(c);
@@ -1001,6 +1005,7 @@ static int ses_tls_identity(struct qvmi_ctx *ctx, struct ses_client *c,
 			    const struct qvmi_ses_info *info)
 {
 	const struct qvmi_ses_tls_id *id;
+	char u[2][33];
 	int err;
 
 	if (!c->tls)
@@ -1010,11 +1015,17 @@ static int ses_tls_identity(struct qvmi_ctx *ctx, struct ses_client *c,
 		return 0;
 	if (!memcmp(id->uuid, info->uuid, 16) && !strcmp(id->name, info->name))
 		return 0;
-	/* Before ses_break(), which frees id. */
+	for (int i = 0; i < 16; i++) {
+		snprintf(u[0] + 2 * i, 3, "%02x", id->uuid[i]);
+		snprintf(u[1] + 2 * i, 3, "%02x", info->uuid[i]);
+	}
+	/* Before ses_break(), which frees id.  Names are up to 255 bytes:
+	 * the uuids go first, so that a message cut at 255 keeps them. */
 	err = qvmi__err(ctx, -EACCES,
-			"session: the VM's TLS identity (\"%s\") is not the "
-			"VM its info describes (\"%s\")",
-			id->name, info->name);
+			"session: the VM's TLS identity is not the VM its "
+			"info describes (uuid %s, info %s; name \"%s\", "
+			"info \"%s\")",
+			u[0], u[1], id->name, info->name);
 	ses_break(c);
 	return err;
 }
@@ -1026,6 +1037,7 @@ static int ses_attach(struct qvmi_ctx *ctx, struct ses_client *c,
 		      enum qvmi_ses_tls_mode mode, const char *what)
 {
 	struct qvmi_ses_info *info = malloc(sizeof(*info));
+	struct qvmi_ses_key vmkey = { 0 };
 	const char *why = "?";
 	int err = 0, len = 0;
 
@@ -1033,8 +1045,16 @@ static int ses_attach(struct qvmi_ctx *ctx, struct ses_client *c,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	if (mode != QVMI_SES_TLS_NONE)
 		err = ses_tls_start(ctx, c, key, mode);
+	/* Per-VM keys: the session handshake proves the VM's key too. */
+	if (!err && c->keydir >= 0) {
+		err = qvmi__ses_tls_key(c->tls, &vmkey);
+		if (err)
+			err = qvmi__err(ctx, err, "session: no key for the VM");
+		key = &vmkey;
+	}
 	if (!err)
 		err = ses_handshake(ctx, c, key, &len);
+	qvmi__ses_key_clear(&vmkey);
 	if (!err &&
 	    qvmi__ses_info_decode(c->buf + QVMI_SES_HDR + QVMI_SES_MAC,
 				  (size_t)len - QVMI_SES_MAC, info, &why))
@@ -1064,15 +1084,16 @@ static struct ses_client *ses_new(int timeout_ms)
 		return NULL;
 	}
 	c->fd = -1;
+	c->keydir = -1;
 	c->refs = 1; /* ours, until the source and the ctl hold it */
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : SES_TIMEOUT_MS;
 	return c;
 }
 
-int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
-			    const struct qvmi_ses_key *key,
-			    enum qvmi_ses_tls_mode mode, int timeout_ms,
-			    const char *what)
+static int client_attach(struct qvmi_ctx *ctx, int fd,
+			 const struct qvmi_ses_key *key, int keydir,
+			 enum qvmi_ses_tls_mode mode, int timeout_ms,
+			 const char *what)
 {
 	struct ses_client *c = ses_new(timeout_ms);
 	int err;
@@ -1082,9 +1103,25 @@ int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	}
 	c->fd = fd;
+	c->keydir = keydir;
 	err = ses_attach(ctx, c, key, mode, what);
 	ses_unref(c);
 	return err;
+}
+
+int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
+			    const struct qvmi_ses_key *key,
+			    enum qvmi_ses_tls_mode mode, int timeout_ms,
+			    const char *what)
+{
+	return client_attach(ctx, fd, key, -1, mode, timeout_ms, what);
+}
+
+int qvmi__ses_client_attach_keydir(struct qvmi_ctx *ctx, int fd, int keydir,
+				   int timeout_ms, const char *what)
+{
+	return client_attach(ctx, fd, NULL, keydir, QVMI_SES_TLS_SERVER,
+			     timeout_ms, what);
 }
 
 static int ses_event_fd(struct qvmi_ctl *ctl)
