@@ -143,7 +143,7 @@ struct qvmi_rsp_conn {
 	 * before the next packet goes out (RSP has no ids) */
 	unsigned int owed;
 	/* counters, for tests and logs */
-	unsigned long retransmits, bad_checksums, late_replies;
+	unsigned long retransmits, bad_checksums, late_replies, unanswered;
 };
 
 /* Takes ownership of fd (closed by _deinit, also on failure). */

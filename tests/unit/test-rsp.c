@@ -523,13 +523,16 @@ static void test_conn_late_reply(void)
 	conn_end(&f);
 }
 
-/* The late reply never comes: nothing more is sent (a reply read then
- * could be anyone's), and the error says why. */
+/* The late reply never comes (QEMU 7.2 drops a packet that reaches a
+ * running VM): after one more timeout the next command goes out and gets
+ * its own answer.  Waiting for good left the VM paused in the
+ * integration run (session watches, status after qmpbusy). */
 static void test_conn_late_reply_missing(void)
 {
 	static const struct fake_step s[] = {
-		{ F_EXPECT, "m1000,4" },
-		{ F_SLEEP, NULL, 400 },
+		{ F_EXPECT, "m1000,4" }, /* never answered */
+		{ F_EXPECT, "m2000,4" },
+		{ F_REPLY, "22222222" },
 		{ F_END },
 	};
 	struct conn_fixture f;
@@ -537,9 +540,11 @@ static void test_conn_late_reply_missing(void)
 
 	conn_start(&f, s, 100);
 	CHECK_INT(conn_cmd(&f, "m1000,4", &n), ==, -ETIMEDOUT);
-	CHECK_INT(conn_cmd(&f, "m2000,4", &n), ==, -ETIMEDOUT);
-	CHECK_MSG(strstr(qvmi_errmsg(f.ctx), "owes 1 late"), "%s",
-		  qvmi_errmsg(f.ctx));
+	CHECK_OK(conn_cmd(&f, "m2000,4", &n));
+	CHECK_STR(f.buf, "22222222");
+	CHECK_INT(f.c.owed, ==, 0);
+	CHECK_INT(f.c.unanswered, ==, 1);
+	CHECK_INT(f.c.late_replies, ==, 0);
 	conn_end(&f);
 }
 
