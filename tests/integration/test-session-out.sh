@@ -58,14 +58,7 @@ check regs_all_vcpus '[ "$N" = "$(get smp)" ]'
 
 # A breakpoint watch through the dialled session.
 if [ -n "$PID" ]; then
-	ql watch --break __x64_sys_clock_nanosleep --count 5 --seconds 60 >"$TMP/w1" 2>"$TMP/w1.err"
-	rc=$?
-	cat "$TMP/w1" "$TMP/w1.err"
-	check watch_exit_0 '[ $rc -eq 0 ]'
-	check watch_5_hits '[ "$(wc -l <"$TMP/w1")" -eq 5 ]'
-	check watch_all_sleeper "[ \"\$(awk -v p=$PID '\$4 == p && \$6 == p && \$8 == \"qvmi-sleeper\" && \$11 == \"__x64_sys_clock_nanosleep\"' \"$TMP/w1\" | wc -l)\" -eq 5 ]"
-	sleep 0.5
-	check running_after_watch '[ "$(status_via "$L")" = running ]'
+	check_watch_5 ql
 else
 	echo "SKIP session-out::watch: no qvmi-sleeper in the serial log"
 	skip=$((skip + 1))

@@ -31,14 +31,7 @@ qs() { timeout 120 "$QVMI" --session "$S" --key "$K" "$@"; }
 check qvmid_starts 'start_qvmid "$TMP/d1.log"'
 check running_with_gdb '[ "$(status_via "$L")" = running ]'
 
-qs watch --break __x64_sys_clock_nanosleep --count 5 --seconds 60 >"$TMP/w1" 2>"$TMP/w1.err"
-rc=$?
-cat "$TMP/w1" "$TMP/w1.err"
-check watch_exit_0 '[ $rc -eq 0 ]'
-check watch_5_hits '[ "$(wc -l <"$TMP/w1")" -eq 5 ]'
-check watch_all_sleeper "[ \"\$(awk -v p=$PID '\$4 == p && \$6 == p && \$8 == \"qvmi-sleeper\" && \$11 == \"__x64_sys_clock_nanosleep\"' \"$TMP/w1\" | wc -l)\" -eq 5 ]"
-sleep 0.5
-check running_after_watch '[ "$(status_via "$L")" = running ]'
+check_watch_5 qs
 check no_ledger_after_watch '[ ! -e "$LEDGER" ]'
 
 # A management "stop" through the proxy while a watch is hooked: qvmid
