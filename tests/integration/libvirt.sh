@@ -29,33 +29,20 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BUILD:-build}
-B="$ROOT/$BUILD"
-P=0 F=0 S=0
+TEST=libvirt
+# shellcheck source=libvirtd-private.inc
+. "$ROOT/tests/integration/libvirtd-private.inc"
 
-ok() { P=$((P + 1)); echo "PASS libvirt: $1"; }
-bad() { F=$((F + 1)); echo "FAIL libvirt: $1${2:+: $2}"; }
 check() { # name, then a command that must succeed
 	local n=$1
 	shift
 	if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n"; fi
 }
-finish() {
-	echo "$P passed, $F failed, $S skipped"
-	[ "$F" -eq 0 ]
-	exit
-}
 
-# shellcheck source=libvirtd-private.inc
-. "$ROOT/tests/integration/libvirtd-private.inc"
 libvirt_guest
 # shellcheck disable=SC2119 # no extra command needed
-if ! libvirt_usable; then
-	S=1
-	echo "SKIP libvirt: needs root, libvirt-daemon-system, $BUILD/qvmi-qemu" \
-		"and the demo guest's initramfs (scripts/demo-guest build)"
-	finish
-fi
+libvirt_usable || skip_all "needs root, libvirt-daemon-system, $BUILD/qvmi-qemu" \
+	"and the demo guest's initramfs (scripts/demo-guest build)"
 
 W=$(mktemp -d /tmp/qvmi-libvirt-XXXXXX)
 V=(virsh -q -c "qemu:///system?socket=$W/run/libvirt-sock")

@@ -33,34 +33,20 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BUILD:-build}
-B="$ROOT/$BUILD"
-P=0 F=0 S=0
-
-ok() { P=$((P + 1)); echo "PASS libvmi-legacy: $1"; }
-bad() { F=$((F + 1)); echo "FAIL libvmi-legacy: $1${2:+: $2}"; }
-finish() {
-	echo "$P passed, $F failed, $S skipped"
-	[ "$F" -eq 0 ]
-	exit
-}
+TEST=libvmi-legacy
+# shellcheck source=libvirtd-private.inc
+. "$ROOT/tests/integration/libvirtd-private.inc"
 
 LV=${LIBVMI_LEGACY_DIR:-}
 if [ -z "$LV" ] || [ ! -x "$LV/examples/vmi-process-list" ] ||
 	! grep -q '^ENABLE_KVM_LEGACY:BOOL=ON' "$LV/CMakeCache.txt" 2>/dev/null; then
-	S=1
-	echo "SKIP libvmi-legacy: set LIBVMI_LEGACY_DIR to a LibVMI build" \
+	skip_all "set LIBVMI_LEGACY_DIR to a LibVMI build" \
 		"configured with -DENABLE_KVM_LEGACY=ON; see docs/LIBVIRT.md"
-	finish
 fi
-# shellcheck source=libvirtd-private.inc
-. "$ROOT/tests/integration/libvirtd-private.inc"
 libvirt_guest
 if ! libvirt_usable pahole || [ ! -x "$B/qvmi" ]; then
-	S=1
-	echo "SKIP libvmi-legacy: needs root, libvirt-daemon-system, pahole," \
+	skip_all "needs root, libvirt-daemon-system, pahole," \
 		"$BUILD/qvmi-qemu, $BUILD/qvmi and the demo guest's initramfs"
-	finish
 fi
 
 W=$(mktemp -d /tmp/qvmi-legacy-XXXXXX)

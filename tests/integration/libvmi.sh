@@ -33,36 +33,20 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BUILD:-build}
-B="$ROOT/$BUILD"
-P=0 F=0 S=0
+TEST=libvmi
+# shellcheck source=libvirtd-private.inc
+. "$ROOT/tests/integration/libvirtd-private.inc"
 SYM=__x64_sys_clock_nanosleep
-
-ok() { P=$((P + 1)); echo "PASS libvmi: $1"; }
-bad() { F=$((F + 1)); echo "FAIL libvmi: $1${2:+: $2}"; }
-finish() {
-	echo "$P passed, $F failed, $S skipped"
-	[ "$F" -eq 0 ]
-	exit
-}
 
 LV=${LIBVMI_DIR:-}
 if [ -z "$LV" ] || [ ! -x "$LV/examples/vmi-process-list" ] ||
 	[ -z "${LIBKVMI_DIR:-}" ] || [ ! -e "$LIBKVMI_DIR/libkvmi.so" ]; then
-	S=1
-	echo "SKIP libvmi: set LIBVMI_DIR (LibVMI's build dir) and" \
+	skip_all "set LIBVMI_DIR (LibVMI's build dir) and" \
 		"LIBKVMI_DIR (libkvmi.so's dir); see docs/KVMI.md"
-	finish
 fi
-# shellcheck source=libvirtd-private.inc
-. "$ROOT/tests/integration/libvirtd-private.inc"
 libvirt_guest
-if ! libvirt_usable pahole; then
-	S=1
-	echo "SKIP libvmi: needs root, libvirt-daemon-system, pahole," \
-		"$BUILD/qvmi-qemu and the demo guest's initramfs"
-	finish
-fi
+libvirt_usable pahole || skip_all "needs root, libvirt-daemon-system, pahole," \
+	"$BUILD/qvmi-qemu and the demo guest's initramfs"
 
 W=$(mktemp -d /tmp/qvmi-libvmi-XXXXXX)
 V=(virsh -q -c "qemu:///system?socket=$W/run/libvirt-sock")
