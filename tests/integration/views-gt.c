@@ -50,8 +50,7 @@ void vgt_check_cmdline(struct qvmi_linux *lx, int pid, const char *gt)
 	qvmi_linux_args_deinit(&b);
 }
 
-size_t vgt_check_modules(struct qvmi_linux *lx,
-			 const struct guest_module **ret)
+size_t vgt_check_modules(struct qvmi_linux *lx, const struct guest_module **ret)
 {
 	const struct guest_module *gt;
 	struct qvmi_linux_module_list l;

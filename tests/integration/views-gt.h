@@ -24,8 +24,7 @@ void vgt_check_cmdline(struct qvmi_linux *lx, int pid, const char *gt);
 /* Each of the guest's modules (/proc/modules) is listed with its size,
  * base and the state LIVE, and no other; returns their number and sets
  * *gt to them. */
-size_t vgt_check_modules(struct qvmi_linux *lx,
-			 const struct guest_module **gt);
+size_t vgt_check_modules(struct qvmi_linux *lx, const struct guest_module **gt);
 
 /* The first marker's heap string, read through its page table (its dtb),
  * equals the guest's; returns that marker. */
