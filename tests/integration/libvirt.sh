@@ -29,103 +29,39 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BUILD:-build}
-B="$ROOT/$BUILD"
-P=0 F=0 S=0
+TEST=libvirt
+# shellcheck source=libvirtd-private.inc
+. "$ROOT/tests/integration/libvirtd-private.inc"
 
-ok() { P=$((P + 1)); echo "PASS libvirt: $1"; }
-bad() { F=$((F + 1)); echo "FAIL libvirt: $1${2:+: $2}"; }
 check() { # name, then a command that must succeed
 	local n=$1
 	shift
 	if "$@" >/dev/null 2>&1; then ok "$n"; else bad "$n"; fi
 }
-finish() {
-	echo "$P passed, $F failed, $S skipped"
-	[ "$F" -eq 0 ]
-	exit
-}
 
-KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
-INITRD=$(ls -t "$ROOT"/build/guest/initramfs-*.cpio.gz 2>/dev/null | head -1)
-if [ "$(id -u)" != 0 ] || ! command -v libvirtd >/dev/null ||
-	! command -v virsh >/dev/null || ! command -v virtlogd >/dev/null ||
-	[ ! -x "$B/qvmi-qemu" ] || [ -z "$KERNEL" ] || [ -z "$INITRD" ]; then
-	S=1
-	echo "SKIP libvirt: needs root, libvirt-daemon-system, $BUILD/qvmi-qemu" \
-		"and the demo guest's initramfs (scripts/demo-guest build)"
-	finish
-fi
+libvirt_guest
+# shellcheck disable=SC2119 # no extra command needed
+libvirt_usable || skip_all "needs root, libvirt-daemon-system, $BUILD/qvmi-qemu" \
+	"and the demo guest's initramfs (scripts/demo-guest build)"
 
 W=$(mktemp -d /tmp/qvmi-libvirt-XXXXXX)
 V=(virsh -q -c "qemu:///system?socket=$W/run/libvirt-sock")
 DOM=qvmitest
 
-cleanup() {
-	for d in $DOM qvmiplain; do
-		"${V[@]}" destroy $d >/dev/null 2>&1
-		"${V[@]}" undefine $d >/dev/null 2>&1
-	done
-	for f in "$W"/libvirtd.pid "$W"/virtlogd.pid; do
-		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
-	done
-	sleep 1
-	[ -n "${QVMI_KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
+trap 'libvirt_cleanup $DOM qvmiplain' EXIT
 
-# shellcheck source=libvirtd-private.inc
-. "$ROOT/tests/integration/libvirtd-private.inc"
 private_libvirtd_files "$W"
-# libvirt clears QEMU's environment: a wrapper names the shim's config
-# (a deployment uses /etc/qvmi/qvmi-qemu.conf and no wrapper).
-cat >"$W/dom/emulator" <<EOF
-#!/bin/sh
-QVMI_QEMU_CONF=$W/dom/qvmi-qemu.conf exec $B/qvmi-qemu "\$@"
-EOF
-chmod 755 "$W/dom/emulator"
+shim_emulator "$W/dom"
 printf 'qvmid = %s\npmemaccess_dir = %s\n' "$B/qvmid" "$W/dom" \
 	>"$W/dom/qvmi-qemu.conf"
-# dom_xml NAME EMULATOR: a TCG domain booting the demo guest, its serial
-# console in $W/dom/NAME.serial.
-dom_xml() {
-	cat <<EOF
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>512</memory>
-  <vcpu>2</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$KERNEL</kernel>
-    <initrd>$INITRD</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
-  </os>
-  <features><acpi/></features>
-  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
-  <devices>
-    <emulator>$2</emulator>
-    <serial type='file'><source path='$W/dom/$1.serial'/></serial>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
-}
-dom_xml $DOM "$W/dom/emulator" >"$W/dom/$DOM.xml"
+dom_xml $DOM "$W/dom/emulator" "$W/dom/$DOM.serial" >"$W/dom/$DOM.xml"
 cat >"$W/dom/nic.xml" <<'EOF'
 <interface type='ethernet'>
   <model type='virtio'/>
 </interface>
 EOF
 
-if ! unshare -m --propagation private "$W/inner.sh"; then
-	bad "libvirtd and virtlogd start in a private mount namespace"
-	finish
-fi
-for _ in $(seq 50); do
-	"${V[@]}" version >/dev/null 2>&1 && break
-	sleep 0.2
-done
+start_private_libvirtd
 check "libvirtd answers" "${V[@]}" version
 
 qvmid_of_dom() { pgrep -f "qvmid --qmp fd:.* --pmemaccess $W/dom/$DOM.pmem"; }
@@ -354,7 +290,7 @@ check "--domain without libvirt installed: ENOPKG" \
 PLAIN=qvmiplain
 # A second QMP monitor of its own (libvirt holds the first) for the bench
 # row against --qmp on the same VM, and a gdbstub for watch.
-dom_xml $PLAIN /usr/bin/qemu-system-x86_64 | grep -v memoryBacking |
+dom_xml $PLAIN /usr/bin/qemu-system-x86_64 "$W/dom/$PLAIN.serial" | grep -v memoryBacking |
 	sed -e "s|<domain type='qemu'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|" \
 		-e "s|</devices>|</devices><qemu:commandline><qemu:arg value='-qmp'/><qemu:arg value='unix:$W/dom/$PLAIN.qmp,server=on,wait=off'/><qemu:arg value='-gdb'/><qemu:arg value='unix:$W/dom/$PLAIN.gdb,server=on,wait=off'/></qemu:commandline>|" \
 		>"$W/dom/$PLAIN.xml"

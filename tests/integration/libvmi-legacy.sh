@@ -33,36 +33,20 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BUILD:-build}
-B="$ROOT/$BUILD"
-P=0 F=0 S=0
-
-ok() { P=$((P + 1)); echo "PASS libvmi-legacy: $1"; }
-bad() { F=$((F + 1)); echo "FAIL libvmi-legacy: $1${2:+: $2}"; }
-finish() {
-	echo "$P passed, $F failed, $S skipped"
-	[ "$F" -eq 0 ]
-	exit
-}
+TEST=libvmi-legacy
+# shellcheck source=libvirtd-private.inc
+. "$ROOT/tests/integration/libvirtd-private.inc"
 
 LV=${LIBVMI_LEGACY_DIR:-}
 if [ -z "$LV" ] || [ ! -x "$LV/examples/vmi-process-list" ] ||
 	! grep -q '^ENABLE_KVM_LEGACY:BOOL=ON' "$LV/CMakeCache.txt" 2>/dev/null; then
-	S=1
-	echo "SKIP libvmi-legacy: set LIBVMI_LEGACY_DIR to a LibVMI build" \
+	skip_all "set LIBVMI_LEGACY_DIR to a LibVMI build" \
 		"configured with -DENABLE_KVM_LEGACY=ON; see docs/LIBVIRT.md"
-	finish
 fi
-KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
-INITRD=$(ls -t "$ROOT"/build/guest/initramfs-*.cpio.gz 2>/dev/null | head -1)
-if [ "$(id -u)" != 0 ] || ! command -v libvirtd >/dev/null ||
-	! command -v virsh >/dev/null || ! command -v pahole >/dev/null ||
-	[ ! -x "$B/qvmi-qemu" ] || [ ! -x "$B/qvmi" ] || [ -z "$KERNEL" ] ||
-	[ -z "$INITRD" ]; then
-	S=1
-	echo "SKIP libvmi-legacy: needs root, libvirt-daemon-system, pahole," \
+libvirt_guest
+if ! libvirt_usable pahole || [ ! -x "$B/qvmi" ]; then
+	skip_all "needs root, libvirt-daemon-system, pahole," \
 		"$BUILD/qvmi-qemu, $BUILD/qvmi and the demo guest's initramfs"
-	finish
 fi
 
 W=$(mktemp -d /tmp/qvmi-legacy-XXXXXX)
@@ -71,65 +55,17 @@ V=(virsh -q -c "$URI")
 SHIM=qvmilegacy PLAIN=qvmilegacyplain
 D=$W/dom
 
-cleanup() {
-	for d in $SHIM $PLAIN; do
-		"${V[@]}" destroy $d >/dev/null 2>&1
-		"${V[@]}" undefine $d >/dev/null 2>&1
-	done
-	for f in "$W"/libvirtd.pid "$W"/virtlogd.pid; do
-		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
-	done
-	sleep 1
-	[ -n "${QVMI_KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
+trap 'libvirt_cleanup $SHIM $PLAIN' EXIT
 
-# shellcheck source=libvirtd-private.inc
-. "$ROOT/tests/integration/libvirtd-private.inc"
 private_libvirtd_files "$W"
-# libvirt clears QEMU's environment: a wrapper names the shim's config.
 # No pmemaccess_dir: LibVMI starts its own server with the QMP command.
-cat >"$D/emulator" <<EOF
-#!/bin/sh
-QVMI_QEMU_CONF=$D/qvmi-qemu.conf exec $B/qvmi-qemu "\$@"
-EOF
-chmod 755 "$D/emulator"
+shim_emulator "$D"
 printf 'qvmid = %s\nqvmid_args = -v\n' "$B/qvmid" >"$D/qvmi-qemu.conf"
-dom_xml() { # NAME EMULATOR
-	cat <<EOF
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>512</memory>
-  <vcpu>2</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$KERNEL</kernel>
-    <initrd>$INITRD</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
-  </os>
-  <features><acpi/></features>
-  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
-  <devices>
-    <emulator>$2</emulator>
-    <serial type='file'><source path='$D/$1.serial'/></serial>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
-}
 
-if ! unshare -m --propagation private "$W/inner.sh"; then
-	bad "libvirtd and virtlogd start in a private mount namespace"
-	finish
-fi
-for _ in $(seq 50); do
-	"${V[@]}" version >/dev/null 2>&1 && break
-	sleep 0.2
-done
+start_private_libvirtd
 
 boot() { # NAME EMULATOR
-	dom_xml "$1" "$2" >"$D/$1.xml"
+	dom_xml "$1" "$2" "$D/$1.serial" >"$D/$1.xml"
 	"${V[@]}" define "$D/$1.xml" >/dev/null
 	if ! "${V[@]}" start "$1" >"$W/start.err" 2>&1; then
 		bad "$1: the domain starts" "$(head -c 300 "$W/start.err")"
@@ -147,54 +83,25 @@ boot() { # NAME EMULATOR
 # run-time addresses (LibVMI then finds a KASLR offset of 0), read with
 # qvmi --domain through this libvirtd.
 libvmi_conf() {
-	local d=$1 bs be tasks mm pid comm pgd s a
+	local d=$1 bs be tasks mm pid comm pgd
 	Q=("$B/qvmi" --domain "$d" --connect "$URI")
 	symaddr() { "${Q[@]}" sym "$1" 2>/dev/null | awk '{ print $1; exit }'; }
 	bs=$(symaddr __start_BTF) be=$(symaddr __stop_BTF)
-	rm -f "$W/vmlinux.btf"
-	if [ -z "$bs" ] || [ -z "$be" ] ||
-		! "${V[@]}" qemu-monitor-command "$d" --hmp \
-			"memsave $bs $((be - bs)) \"$W/vmlinux.btf\"" \
-			>"$W/btf.err" 2>&1 ||
-		[ "$(stat -c %s "$W/vmlinux.btf")" != $((be - bs)) ]; then
+	if ! btf_memsave "$d" "$bs" "$be"; then
 		bad "$d: the guest's BTF (memsave)" "$bs $be $(head -c 200 "$W/btf.err")"
 		return 1
 	fi
-	member() {
-		pahole -F btf -C "$1" "$W/vmlinux.btf" 2>/dev/null |
-			awk -v re="$2" '$0 ~ re { sub(/.*\/\* */, ""); print $1; exit }'
-	}
-	tasks=$(member task_struct '^\tstruct list_head +tasks;')
-	mm=$(member task_struct '^\tstruct mm_struct \* +mm;')
-	pid=$(member task_struct '^\tpid_t +pid;')
-	comm=$(member task_struct '^\tchar +comm\[16\];')
-	pgd=$(member mm_struct '^\t+pgd_t \* +pgd;')
-	if [ -z "$tasks" ] || [ -z "$mm" ] || [ -z "$pid" ] ||
-		[ -z "$comm" ] || [ -z "$pgd" ]; then
+	if ! btf_offsets; then
 		bad "$d: offsets from the guest's BTF" "$tasks/$mm/$pid/$comm/$pgd"
 		return 1
 	fi
-	for s in _text _stext startup_64 init_task init_mm swapper_pg_dir \
-		init_top_pgt linux_banner jiffies_64; do
-		a=$(symaddr $s)
-		[ -n "$a" ] && printf '%s T %s\n' "${a#0x}" "$s"
-	done >"$W/$d.map"
+	guest_sysmap "$W/$d.map"
 	if ! grep -q ' init_task$' "$W/$d.map"; then
 		bad "$d: a System.map from the guest's kallsyms" \
 			"$(head -c 300 "$W/$d.map")"
 		return 1
 	fi
-	cat >>"$W/libvmi.conf" <<EOF
-$d {
-    ostype = "Linux";
-    sysmap = "$W/$d.map";
-    linux_tasks = $tasks;
-    linux_mm = $mm;
-    linux_pid = $pid;
-    linux_name = $comm;
-    linux_pgd = $pgd;
-}
-EOF
+	libvmi_conf_entry "$d" "$W/$d.map" >>"$W/libvmi.conf"
 	ok "$d: offsets from the guest's BTF: tasks $tasks mm $mm pid $pid comm $comm pgd $pgd"
 }
 

@@ -33,62 +33,30 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${BUILD:-build}
-B="$ROOT/$BUILD"
-P=0 F=0 S=0
+TEST=libvmi
+# shellcheck source=libvirtd-private.inc
+. "$ROOT/tests/integration/libvirtd-private.inc"
 SYM=__x64_sys_clock_nanosleep
 
-ok() { P=$((P + 1)); echo "PASS libvmi: $1"; }
-bad() { F=$((F + 1)); echo "FAIL libvmi: $1${2:+: $2}"; }
-finish() {
-	echo "$P passed, $F failed, $S skipped"
-	[ "$F" -eq 0 ]
-	exit
-}
-
-KERNEL=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -1)
-INITRD=$(ls -t "$ROOT"/build/guest/initramfs-*.cpio.gz 2>/dev/null | head -1)
 LV=${LIBVMI_DIR:-}
 if [ -z "$LV" ] || [ ! -x "$LV/examples/vmi-process-list" ] ||
 	[ -z "${LIBKVMI_DIR:-}" ] || [ ! -e "$LIBKVMI_DIR/libkvmi.so" ]; then
-	S=1
-	echo "SKIP libvmi: set LIBVMI_DIR (LibVMI's build dir) and" \
+	skip_all "set LIBVMI_DIR (LibVMI's build dir) and" \
 		"LIBKVMI_DIR (libkvmi.so's dir); see docs/KVMI.md"
-	finish
 fi
-if [ "$(id -u)" != 0 ] || ! command -v libvirtd >/dev/null ||
-	! command -v virsh >/dev/null || ! command -v pahole >/dev/null ||
-	[ ! -x "$B/qvmi-qemu" ] || [ -z "$KERNEL" ] || [ -z "$INITRD" ]; then
-	S=1
-	echo "SKIP libvmi: needs root, libvirt-daemon-system, pahole," \
-		"$BUILD/qvmi-qemu and the demo guest's initramfs"
-	finish
-fi
+libvirt_guest
+libvirt_usable pahole || skip_all "needs root, libvirt-daemon-system, pahole," \
+	"$BUILD/qvmi-qemu and the demo guest's initramfs"
 
 W=$(mktemp -d /tmp/qvmi-libvmi-XXXXXX)
 V=(virsh -q -c "qemu:///system?socket=$W/run/libvirt-sock")
 DOM=qvmilibvmi
 D=$W/dom
 
-cleanup() {
-	"${V[@]}" destroy $DOM >/dev/null 2>&1
-	"${V[@]}" undefine $DOM >/dev/null 2>&1
-	for f in "$W"/libvirtd.pid "$W"/virtlogd.pid; do
-		[ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null
-	done
-	sleep 1
-	[ -n "${QVMI_KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
+trap 'libvirt_cleanup $DOM' EXIT
 
-# shellcheck source=libvirtd-private.inc
-. "$ROOT/tests/integration/libvirtd-private.inc"
 private_libvirtd_files "$W"
-cat >"$D/emulator" <<EOF
-#!/bin/sh
-QVMI_QEMU_CONF=$D/qvmi-qemu.conf exec $B/qvmi-qemu "\$@"
-EOF
-chmod 755 "$D/emulator"
+shim_emulator "$D"
 # LibVMI always asks for STAR/LSTAR/CSTAR/SYSENTER_* (no stock source:
 # docs/KVMI.md "MSRs"), and its events init enables CR, MSR and PF events.
 cat >"$D/qvmi-qemu.conf" <<EOF
@@ -98,36 +66,9 @@ kvmi_dir = $D
 gdb_dir = $D
 qvmid_args = -v -v --kvmi-reconnect 200 --kvmi-unknown-msr zero --kvmi-unsupported accept
 EOF
-cat >"$D/$DOM.xml" <<EOF
-<domain type='qemu'>
-  <name>$DOM</name>
-  <memory unit='MiB'>512</memory>
-  <vcpu>2</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$KERNEL</kernel>
-    <initrd>$INITRD</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
-  </os>
-  <features><acpi/></features>
-  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
-  <devices>
-    <emulator>$D/emulator</emulator>
-    <serial type='file'><source path='$D/serial.log'/></serial>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+dom_xml $DOM "$D/emulator" "$D/serial.log" >"$D/$DOM.xml"
 
-if ! unshare -m --propagation private "$W/inner.sh"; then
-	bad "libvirtd and virtlogd start in a private mount namespace"
-	finish
-fi
-for _ in $(seq 50); do
-	"${V[@]}" version >/dev/null 2>&1 && break
-	sleep 0.2
-done
+start_private_libvirtd
 "${V[@]}" define "$D/$DOM.xml" >/dev/null
 if ! "${V[@]}" start $DOM >"$W/start.err" 2>&1; then
 	bad "the domain starts through the shim" "$(head -c 300 "$W/start.err")"
@@ -147,54 +88,24 @@ Q=("$B/qvmi" --pmem "$D/$DOM.pmem")
 symaddr() { "${Q[@]}" sym "$1" 2>/dev/null | awk '{ print $1; exit }'; }
 # The guest's own BTF, for pahole.
 bs=$(symaddr __start_BTF) be=$(symaddr __stop_BTF)
-# (pmemaccess has no registers: QEMU's memsave reads virtual memory)
 hmp() { "${V[@]}" qemu-monitor-command $DOM --hmp "$1" | tr -d '\r'; }
-if [ -z "$bs" ] || [ -z "$be" ] ||
-	! hmp "memsave $bs $((be - bs)) \"$W/vmlinux.btf\"" >"$W/btf.err" 2>&1 ||
-	[ "$(stat -c %s "$W/vmlinux.btf")" != $((be - bs)) ]; then
+if ! btf_memsave $DOM "$bs" "$be"; then
 	bad "the guest's BTF (memsave)" "$bs $be $(head -c 200 "$W/btf.err")"
 	finish
 fi
-# offset NAME STRUCT MEMBER-REGEX: the member's offset (pahole's comment)
-member() {
-	pahole -F btf -C "$1" "$W/vmlinux.btf" 2>/dev/null |
-		awk -v re="$2" '$0 ~ re { sub(/.*\/\* */, ""); print $1; exit }'
-}
-tasks=$(member task_struct '^\tstruct list_head +tasks;')
-mm=$(member task_struct '^\tstruct mm_struct \* +mm;')
-pid=$(member task_struct '^\tpid_t +pid;')
-comm=$(member task_struct '^\tchar +comm\[16\];')
-pgd=$(member mm_struct '^\t+pgd_t \* +pgd;')
-if [ -z "$tasks" ] || [ -z "$mm" ] || [ -z "$pid" ] || [ -z "$comm" ] ||
-	[ -z "$pgd" ]; then
+if ! btf_offsets; then
 	bad "offsets from the guest's BTF" "$tasks/$mm/$pid/$comm/$pgd"
 	finish
 fi
 ok "offsets from the guest's BTF: tasks $tasks mm $mm pid $pid comm $comm pgd $pgd"
-# A System.map from the guest's kallsyms as qvmi reads them (Debian's
-# /boot/System.map is a placeholder; the real one is in the -dbg package).
-# Run-time addresses: LibVMI then finds a KASLR offset of 0.
+# A System.map from the guest's kallsyms as qvmi reads them.
 SYSMAP=$W/System.map
-for s in _text _stext startup_64 init_task init_mm swapper_pg_dir \
-	init_top_pgt linux_banner jiffies_64 $SYM; do
-	a=$(symaddr $s)
-	[ -n "$a" ] && printf '%s T %s\n' "${a#0x}" "$s"
-done >"$SYSMAP"
+guest_sysmap "$SYSMAP" $SYM
 if [ "$(grep -c ' init_task$\| '$SYM'$' "$SYSMAP")" != 2 ]; then
 	bad "a System.map from the guest's kallsyms" "$(head -c 300 "$SYSMAP")"
 	finish
 fi
-cat >"$W/libvmi.conf" <<EOF
-$DOM {
-    ostype = "Linux";
-    sysmap = "$SYSMAP";
-    linux_tasks = $tasks;
-    linux_mm = $mm;
-    linux_pid = $pid;
-    linux_name = $comm;
-    linux_pgd = $pgd;
-}
-EOF
+libvmi_conf_entry $DOM "$SYSMAP" >"$W/libvmi.conf"
 
 # LibVMI inside libvirtd's mount namespace (qemu:///system is that
 # libvirtd), in $W where it finds libvmi.conf; LibVMI listens on the

@@ -29,38 +29,17 @@
 #
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-SERIAL=$(get serial)
-BUILD=${QVMI_BUILD:?}
-ROOT=${QVMI_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-QVMI="$BUILD/qvmi"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0 skip=0
+TEST=dump_consumers
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
+# shellcheck source=dump-tasks.inc
+. "$(dirname "${BASH_SOURCE[0]}")/dump-tasks.inc"
 
-ok() { echo "PASS dump_consumers::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL dump_consumers::$1"; fail=$((fail + 1)); }
-skp() { echo "SKIP dump_consumers::$1: $2"; skip=$((skip + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-finish() {
-	echo "$pass passed, $fail failed, $skip skipped"
-	exit 0
-}
-
-VMLINUX=$("$ROOT/scripts/fetch-vmlinux" 2>"$TMP/fetch.err") || {
-	cat "$TMP/fetch.err"
-	skp all "no debug vmlinux (scripts/fetch-vmlinux failed)"
-	finish
-}
+# shellcheck disable=SC2119 # no VERSION: the newest /boot/vmlinuz-*
+fetch_vmlinux
 
 # Ground truth: the guest's ps, pid and comm (15 characters), no kworkers.
-tr -d '\r' <"$SERIAL" |
-	awk '$1 == "QVMI-GT" && $2 == "ps" && $6 !~ /^kworker\// {
-		print $3, substr($6, 1, 15) }' | sort -u >"$TMP/gt"
-[ -s "$TMP/gt" ] || { skp all "no QVMI-GT ps lines in the serial log"; finish; }
+guest_ps_gt
 
 DUMP="$TMP/vm.elf"
 timeout 300 "$QVMI" --qmp "$QMP" dump --pause "$DUMP" >"$TMP/dump.out" 2>&1
@@ -72,10 +51,7 @@ check running_after_pause '[ "$(timeout 60 "$QVMI" --qmp "$QMP" status)" = runni
 check no_layout_warning '! grep -q "no Linux kernel layout" "$TMP/dump.out"'
 
 # qvmi's own reading of the file: the reference for the consumers.
-timeout 120 "$QVMI" --json --dump "$DUMP" ps |
-	python3 -c 'import json,sys
-for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
-	sort -u >"$TMP/qvmi"
+qvmi_tasks --dump "$DUMP" >"$TMP/qvmi"
 check qvmi_reads_its_dump '[ "$(wc -l <"$TMP/qvmi")" -ge "$(wc -l <"$TMP/gt")" ]'
 
 # Compare one consumer's "pid comm" list (file $2) with qvmi's and the GT.
@@ -121,45 +97,18 @@ fi
 
 # ---- crash ----------------------------------------------------------------
 if command -v crash >/dev/null; then
-	printf '%s\n' 'list task_struct.tasks -s task_struct.pid,comm -h init_task' \
-		quit >"$TMP/crash.cmd"
-	timeout 600 crash -s "$VMLINUX" "$DUMP" -i "$TMP/crash.cmd" \
-		>"$TMP/crash.out" 2>&1
-	# "  pid = 1," then "  comm = "init\000\000...","
-	awk '$1 == "pid" { pid = $3; sub(",", "", pid) }
-	     $1 == "comm" { c = $0; sub(/^[^"]*"/, "", c); sub(/\\000.*/, "", c)
-			    sub(/",$/, "", c); print pid, c }' \
-		"$TMP/crash.out" >"$TMP/crash"
-	[ -s "$TMP/crash" ] || tail -n 20 "$TMP/crash.out"
+	crash_tasks "$DUMP" "$TMP/crash"
 	compare crash "$TMP/crash"
 else
 	skp crash "crash not installed"
 fi
 
 # ---- gdb ------------------------------------------------------------------
-cat >"$TMP/tasks-gdb.py" <<'EOF'
-import gdb
-tt = gdb.lookup_type("struct task_struct").pointer()
-off = int(gdb.parse_and_eval("(unsigned long)&((struct task_struct *)0)->tasks"))
-head = int(gdb.parse_and_eval("(unsigned long)&init_task.tasks"))
-p = int(gdb.parse_and_eval("init_task.tasks.next"))
-t = gdb.parse_and_eval("&init_task")
-print("task", int(t["pid"]), t["comm"].string())
-n = 0
-while p != head and n < 65536:
-    t = gdb.Value(p - off).cast(tt)
-    print("task", int(t["pid"]), t["comm"].string())
-    p = int(t["tasks"]["next"])
-    n += 1
-EOF
 if command -v gdb >/dev/null; then
 	koff=$(head -c 1048576 "$DUMP" | grep -a -o 'KERNELOFFSET=[0-9a-f]*' |
 		head -n 1 | cut -d= -f2)
 	check vmcoreinfo_kerneloffset '[ -n "$koff" ]'
-	timeout 300 gdb -batch -nx -ex "symbol-file -o 0x${koff:-0} $VMLINUX" \
-		-ex "source $TMP/tasks-gdb.py" "$VMLINUX" "$DUMP" \
-		>"$TMP/gdb.out" 2>&1
-	awk '$1 == "task" { print $2, $3 }' "$TMP/gdb.out" >"$TMP/gdb"
+	gdb_tasks "$DUMP" "$TMP/gdb" 300
 	[ -s "$TMP/gdb" ] || tail -n 20 "$TMP/gdb.out"
 	compare gdb "$TMP/gdb"
 else
@@ -206,10 +155,7 @@ timeout 300 "$QVMI" --qmp "$QMP" dump --format kdump --pause "$KD" \
 rc=$?
 check qvmi_kdump_exit_0 '[ $rc -eq 0 ]'
 if [ $rc -eq 0 ]; then
-	timeout 120 "$QVMI" --json --dump "$KD" ps |
-		python3 -c 'import json,sys
-for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
-		sort -u >"$TMP/qvmi"
+	qvmi_tasks --dump "$KD" >"$TMP/qvmi"
 	check qvmi_reads_its_kdump '[ "$(wc -l <"$TMP/qvmi")" -ge "$(wc -l <"$TMP/gt")" ]'
 	if command -v drgn >/dev/null; then
 		drgn_tasks "$KD" "$TMP/kdrgn"
@@ -217,14 +163,7 @@ for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
 		compare kdump_drgn "$TMP/kdrgn"
 	fi
 	if command -v crash >/dev/null; then
-		timeout 600 crash -s "$VMLINUX" "$KD" -i "$TMP/crash.cmd" \
-			>"$TMP/kcrash.out" 2>&1
-		awk '$1 == "pid" { pid = $3; sub(",", "", pid) }
-		     $1 == "comm" { c = $0; sub(/^[^"]*"/, "", c)
-				    sub(/\\000.*/, "", c); sub(/",$/, "", c)
-				    print pid, c }' \
-			"$TMP/kcrash.out" >"$TMP/kcrash"
-		[ -s "$TMP/kcrash" ] || tail -n 20 "$TMP/kcrash.out"
+		crash_tasks "$KD" "$TMP/kcrash"
 		compare kdump_crash "$TMP/kcrash"
 	fi
 	if command -v makedumpfile >/dev/null; then
@@ -336,23 +275,13 @@ if free_dumps; then
 		timeout 60 "$QVMI" --dump "$FD/$f" regs >"$FD/regs-$f" 2>&1
 	done
 	check kdump_regs_as_elf 'grep -q "^vCPU 1:" "$FD/regs-e.elf" && cmp -s "$FD/regs-e.elf" "$FD/regs-k1.kdump" && cmp -s "$FD/regs-e.elf" "$FD/regs-k17.kdump"'
-	timeout 120 "$QVMI" --json --dump "$FD/k17.kdump" ps |
-		python3 -c 'import json,sys
-for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
-		sort -u >"$TMP/qvmi"
+	qvmi_tasks --dump "$FD/k17.kdump" >"$TMP/qvmi"
 	check qvmi_reads_free_kdump '[ "$(wc -l <"$TMP/qvmi")" -ge "$(wc -l <"$TMP/gt")" ]'
 	if command -v drgn >/dev/null; then
 		free_drgn
 	fi
 	if command -v crash >/dev/null; then
-		timeout 600 crash -s "$VMLINUX" "$FD/k17.kdump" -i "$TMP/crash.cmd" \
-			>"$TMP/fcrash.out" 2>&1
-		awk '$1 == "pid" { pid = $3; sub(",", "", pid) }
-		     $1 == "comm" { c = $0; sub(/^[^"]*"/, "", c)
-				    sub(/\\000.*/, "", c); sub(/",$/, "", c)
-				    print pid, c }' \
-			"$TMP/fcrash.out" >"$TMP/fcrash"
-		[ -s "$TMP/fcrash" ] || tail -n 20 "$TMP/fcrash.out"
+		crash_tasks "$FD/k17.kdump" "$TMP/fcrash"
 		compare free_kdump_crash "$TMP/fcrash"
 	fi
 	if command -v makedumpfile >/dev/null; then
@@ -430,10 +359,7 @@ for spec in elf:0 elf:1 kdump-zlib:0; do
 		bad "qemu_${fmt}_paging${pg}_written"
 		continue
 	fi
-	timeout 120 "$QVMI" --json --dump "$f" ps |
-		python3 -c 'import json,sys
-for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
-		sort -u >"$TMP/q"
+	qvmi_tasks --dump "$f" >"$TMP/q"
 	missing=$(comm -23 "$TMP/gt" "$TMP/q" | grep -v '^0 ' || true)
 	check "qvmi_reads_qemu_${fmt}_paging${pg}" '[ -s "$TMP/q" ] && [ -z "$missing" ]'
 	rm -f "$f"

@@ -16,44 +16,22 @@
 #
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-SERIAL=$(get serial)
-BUILD=${QVMI_BUILD:?}
-ROOT=${QVMI_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-QVMI="$BUILD/qvmi"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0 skip=0
-
-ok() { echo "PASS dump_i386::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL dump_i386::$1"; fail=$((fail + 1)); }
-skp() { echo "SKIP dump_i386::$1: $2"; skip=$((skip + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-finish() {
-	echo "$pass passed, $fail failed, $skip skipped"
-	exit 0
-}
+TEST=dump_i386
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
+# shellcheck source=dump-tasks.inc
+. "$(dirname "${BASH_SOURCE[0]}")/dump-tasks.inc"
 
 [ "$(get arch)" = i386 ] || { skp all "not an i386 guest"; finish; }
 command -v gdb >/dev/null || { skp all "gdb not installed"; finish; }
 ver=$(basename "$(get kernel)")
 ver=${ver#vmlinuz-}
-VMLINUX=$("$ROOT/scripts/fetch-vmlinux" "$ver" 2>"$TMP/fetch.err") || {
-	cat "$TMP/fetch.err"
-	skp all "no debug vmlinux for $ver (scripts/fetch-vmlinux failed)"
-	finish
-}
+fetch_vmlinux "$ver"
 MAP=$(get types_map)
 [ -s "$MAP" ] || MAP="$(dirname "$VMLINUX")/System.map-$ver"
 [ -s "$MAP" ] || { skp all "no System.map for $ver"; finish; }
 
-tr -d '\r' <"$SERIAL" |
-	awk '$1 == "QVMI-GT" && $2 == "ps" && $6 !~ /^kworker\// {
-		print $3, substr($6, 1, 15) }' | sort -u >"$TMP/gt"
-[ -s "$TMP/gt" ] || { skp all "no QVMI-GT ps lines in the serial log"; finish; }
+guest_ps_gt
 
 DUMP="$TMP/vm32.elf"
 timeout 300 "$QVMI" --qmp "$QMP" --system-map "$MAP" dump --pause "$DUMP" \
@@ -96,38 +74,15 @@ EOF
 )
 check vmcoreinfo_note '[ -n "$koff" ]'
 
-cat >"$TMP/tasks-gdb.py" <<'EOF'
-import gdb
-tt = gdb.lookup_type("struct task_struct").pointer()
-off = int(gdb.parse_and_eval("(unsigned long)&((struct task_struct *)0)->tasks"))
-head = int(gdb.parse_and_eval("(unsigned long)&init_task.tasks"))
-p = int(gdb.parse_and_eval("init_task.tasks.next"))
-t = gdb.parse_and_eval("&init_task")
-print("task", int(t["pid"]), t["comm"].string())
-n = 0
-while p != head and n < 65536:
-    t = gdb.Value(p - off).cast(tt)
-    print("task", int(t["pid"]), t["comm"].string())
-    p = int(t["tasks"]["next"])
-    n += 1
-EOF
-gdb_tasks() { # DUMP OUT
-	timeout 900 gdb -batch -nx -ex "symbol-file -o 0x${koff:-0} $VMLINUX" \
-		-ex "source $TMP/tasks-gdb.py" "$VMLINUX" "$1" >"$2.out" 2>&1
-	awk '$1 == "task" { print $2, $3 }' "$2.out" | sort -u >"$2"
-}
-gdb_tasks "$DUMP" "$TMP/gdb"
+gdb_tasks "$DUMP" "$TMP/gdb" 900
 [ -s "$TMP/gdb" ] || tail -n 20 "$TMP/gdb.out"
 echo "gdb: $(wc -l <"$TMP/gdb") tasks, guest ps: $(wc -l <"$TMP/gt")"
 missing=$(comm -23 "$TMP/gt" "$TMP/gdb" | grep -v '^0 ' || true)
 [ -z "$missing" ] || echo "gdb misses: $missing" | head -n 5
 check gdb_has_guest_ps '[ -s "$TMP/gdb" ] && [ -z "$missing" ]'
 if [ -s "$(get types_btf)" ]; then
-	timeout 120 "$QVMI" --json --dump "$DUMP" --system-map "$MAP" \
-		--btf "$(get types_btf)" ps |
-		python3 -c 'import json,sys
-for t in json.load(sys.stdin): print(t["pid"], t["comm"][:15])' |
-		sort -u >"$TMP/qvmi"
+	qvmi_tasks --dump "$DUMP" --system-map "$MAP" --btf "$(get types_btf)" \
+		>"$TMP/qvmi"
 	check gdb_same_tasks_as_qvmi 'diff -u "$TMP/qvmi" "$TMP/gdb"'
 else
 	skp gdb_same_tasks_as_qvmi "no BTF for qvmi ps (demo-guest --types)"
@@ -137,7 +92,7 @@ fi
 # 0), but not one task of the running guest.
 timeout 300 "$QVMI" --qmp "$QMP" dump --pause --no-kernel "$TMP/nk.elf" \
 	>/dev/null 2>&1
-gdb_tasks "$TMP/nk.elf" "$TMP/gdbnk"
+gdb_tasks "$TMP/nk.elf" "$TMP/gdbnk" 900
 cat "$TMP/gdbnk"
 check gdb_none_without_layout '! grep -qv "^0 " "$TMP/gdbnk"'
 finish

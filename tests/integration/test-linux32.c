@@ -23,6 +23,7 @@
 #include "harness.h"
 #include "isf-build.h"
 #include "qvmi.h"
+#include "views-gt.h"
 
 static struct qvmi_ctx *ctx;
 static struct qvmi_linux *lx;
@@ -221,25 +222,9 @@ static void test_ps(void)
 static void test_lsmod(void)
 {
 	const struct guest_module *gt;
-	struct qvmi_linux_module_list l;
-	size_t n;
 
 	open_all();
-	guest_modules(&gt, &n);
-	CHECK(n >= 1);
-	CHECK_OK(qvmi_linux_modules(lx, &l));
-	CHECK_INT(l.n, ==, n);
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-
-		for (j = 0; j < l.n && strcmp(l.mods[j].name, gt[i].name); j++)
-			;
-		CHECK_MSG(j < l.n, "module %s missing", gt[i].name);
-		CHECK_U64(l.mods[j].size, ==, gt[i].size);
-		CHECK_U64(l.mods[j].base, ==, gt[i].addr);
-		CHECK_INT(l.mods[j].state, ==, QVMI_LINUX_MODULE_LIVE);
-	}
-	qvmi_linux_module_list_deinit(&l);
+	CHECK(vgt_check_modules(lx, &gt) >= 1);
 }
 
 static void test_maps_cmdline(void)
@@ -251,41 +236,11 @@ static void test_maps_cmdline(void)
 	guest_markers(&mk, &nm);
 	CHECK(nm >= 2);
 	for (size_t m = 0; m < nm; m++) {
-		const struct guest_map *gt;
 		const char *cl = guest_cmdline(mk[m].pid);
-		struct qvmi_linux_vma_list l;
-		struct qvmi_linux_args_block b;
-		char *buf;
-		size_t n, len;
 
-		guest_maps(mk[m].pid, &gt, &n);
-		CHECK(n > 5);
-		CHECK_OK(qvmi_linux_vmas(lx, mk[m].pid, &l));
-		CHECK_INT(l.n, ==, n);
-		for (size_t i = 0; i < n && i < l.n; i++) {
-			const struct qvmi_linux_vma *v = &l.vmas[i];
-
-			CHECK_U64(v->start, ==, gt[i].start);
-			CHECK_U64(v->end, ==, gt[i].end);
-			CHECK_STR(v->perms, gt[i].perms);
-			CHECK_U64(v->file ? v->pgoff << 12 : 0, ==,
-				  gt[i].offset);
-			CHECK_STR(v->name, gt[i].path);
-			checked++;
-		}
-		qvmi_linux_vma_list_deinit(&l);
+		vgt_check_vmas(lx, mk[m].pid, &checked);
 		CHECK(cl);
-		CHECK_OK(qvmi_linux_proc_args(lx, mk[m].pid, QVMI_LINUX_CMDLINE,
-					      &b));
-		buf = b.data;
-		len = b.len;
-		for (size_t k = 0; k < len; k++)
-			if (!buf[k])
-				buf[k] = ' ';
-		while (len && buf[len - 1] == ' ')
-			buf[--len] = '\0';
-		CHECK_STR(buf, cl);
-		qvmi_linux_args_deinit(&b);
+		vgt_check_cmdline(lx, mk[m].pid, cl);
 	}
 	qvmi_test_note("%zu VMAs of %zu markers match /proc/PID/maps", checked,
 		       nm);
@@ -293,39 +248,14 @@ static void test_maps_cmdline(void)
 
 static void test_marker_heap(void)
 {
-	const struct guest_marker *mk;
-	struct qvmi_linux_task t;
-	char buf[GUEST_MARK_MAX];
-	size_t nm, len;
-
 	open_all();
-	guest_markers(&mk, &nm);
-	CHECK(nm >= 1);
-	len = strlen(mk[0].heap);
-	CHECK_OK(qvmi_linux_task_find(lx, mk[0].pid, 0, &t));
-	CHECK_OK(qvmi_read_va(ctx, t.dtb, mk[0].heap_va, buf, len));
-	CHECK(!memcmp(buf, mk[0].heap, len));
-}
-
-static int find_banner(const struct qvmi_linux_log_rec *r, void *arg)
-{
-	int *c = arg; /* [0] banners, [1] records */
-
-	c[1]++;
-	if (r->text_len > 14 && !memcmp(r->text, "Linux version ", 14))
-		c[0]++;
-	return 0;
+	vgt_check_marker_heap(ctx, lx);
 }
 
 static void test_dmesg(void)
 {
-	int c[2] = { 0, 0 }, err;
-
 	open_all();
-	err = qvmi_linux_dmesg(lx, find_banner, c);
-	CHECK_MSG(!err && c[1] > 10, "dmesg: %d, %d records, %s", err, c[1],
-		  qvmi_errmsg(ctx));
-	CHECK_INT(c[0], ==, 1);
+	vgt_check_dmesg_banner(ctx, lx);
 }
 
 /* The task on each vCPU: i386 has no GS base, so __per_cpu_offset[n]

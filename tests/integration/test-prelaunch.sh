@@ -9,32 +9,12 @@
 # kept the -S map), must be the bytes QEMU's own pmemsave writes.
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-SERIAL=$(get serial)
-BUILD=${QVMI_BUILD:?}
-QVMI="$BUILD/qvmi"
-TMP=$(mktemp -d)
-QP=""
-cleanup() {
-	[ -z "$QP" ] || kill "$QP" 2>/dev/null
-	[ -z "$QP" ] || wait "$QP" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0 fail=0 skip=0
-ok() { echo "PASS prelaunch::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL prelaunch::$1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+TEST=prelaunch
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
 done_() { echo "$pass passed, $fail failed, $skip skipped"; exit 0; }
 
-if [ "$(get stopped)" != 1 ]; then
-	echo "SKIP prelaunch: the guest was not started with --stopped"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+[ "$(get stopped)" = 1 ] || skip_all "the guest was not started with --stopped"
 export XDG_CACHE_HOME="$TMP/cache"
 # QMP by hand (QEMU's pmemsave is the ground truth): one command.
 qmp() {
@@ -66,7 +46,7 @@ check no_layout_cached_at_S '! ls "$TMP/cache/qvmi"/layout-* >/dev/null 2>&1'
 
 "$BUILD/qvmid" --qmp "$QMP" --pmemaccess "$TMP/pmem" \
 	--listen-qmp "$TMP/proxy" >"$TMP/qvmid.log" 2>&1 &
-QP=$!
+DPID=$!
 for _ in $(seq 100); do [ -S "$TMP/proxy" ] && [ -S "$TMP/pmem" ] && break; sleep 0.1; done
 check qvmid_up '[ -S "$TMP/proxy" ] && [ -S "$TMP/pmem" ]'
 check resume 'timeout 60 "$QVMI" --qmp "$TMP/proxy" resume >/dev/null'

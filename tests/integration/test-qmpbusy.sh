@@ -6,24 +6,9 @@
 # command that needs no QMP (ps from the layout cache) still works.
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-BUILD=${QVMI_BUILD:?}
-QVMI="$BUILD/qvmi"
-TMP=$(mktemp -d)
-HOLDER=""
-cleanup() {
-	[ -z "$HOLDER" ] || kill "$HOLDER" 2>/dev/null
-	[ -z "$HOLDER" ] || wait "$HOLDER" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0 fail=0 skip=0
-ok() { echo "PASS qmpbusy::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL qmpbusy::$1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+TEST=qmpbusy
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
 ms() { date +%s%3N; }
 export XDG_CACHE_HOME="$TMP/cache"
 
@@ -38,7 +23,7 @@ s.recv(4096)
 open(sys.argv[2], "w").close()
 time.sleep(120)
 ' "$QMP" "$TMP/held" &
-HOLDER=$!
+DPID=$! # the holder: killed on exit
 for _ in $(seq 100); do [ -e "$TMP/held" ] && break; sleep 0.1; done
 check held '[ -e "$TMP/held" ]'
 for i in 1 2 3; do
@@ -55,9 +40,9 @@ t0=$(ms)
 check ps_cached_without_qmp 'timeout 30 "$QVMI" --qmp "$QMP" ps | grep -q "init"'
 t=$(($(ms) - t0))
 check ps_fast '[ $t -lt 3000 ]'
-kill "$HOLDER" 2>/dev/null
-wait "$HOLDER" 2>/dev/null
-HOLDER=""
+kill "$DPID" 2>/dev/null
+wait "$DPID" 2>/dev/null
+DPID=
 # QEMU drains the clients that gave up, then serves again
 for _ in $(seq 50); do
 	[ "$(timeout 30 "$QVMI" --qmp "$QMP" status 2>/dev/null)" = running ] && break

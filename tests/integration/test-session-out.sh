@@ -11,28 +11,9 @@
 # Needs QVMI_GUEST_DIR (scripts/demo-guest) and QVMI_BUILD.
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-GDB=$(get gdb)
-SERIAL=$(get serial)
-BUILD=${QVMI_BUILD:?}
-QVMI="$BUILD/qvmi"
-QVMID="$BUILD/qvmid"
-TMP=$(mktemp -d)
-DPID=
-WPID=
-cleanup() {
-	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0 fail=0 skip=0
-ok() { echo "PASS session-out::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL session-out::$1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+TEST=session-out
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
 # The ground truth of the guest's current boot: the lines after the
 # previous boot's "QVMI-GT ready" (on the "reboot" configuration an earlier
 # suite, kvmi_life::reset_redial, resets the guest: another KASLR slide,
@@ -43,13 +24,8 @@ boot_gt() {
 		END { for (i = prev + 1; i <= NR; i++) print l[i] }'
 }
 gt() { boot_gt | sed -n "s/^QVMI-GT $1 //p"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-if [ -z "$GDB" ] || [ ! -S "$GDB" ]; then
-	echo "SKIP session-out: the guest has no gdbstub"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+need_gdbstub
 PID=$(boot_gt | awk '$1 == "QVMI-GT" && $2 == "ps" && $6 == "qvmi-sleeper" { print $3; exit }')
 T="$TMP/tool.sock" L="$TMP/qmp.sock" K="$TMP/key" K2="$TMP/key2"
 head -c 32 /dev/urandom >"$K" && chmod 600 "$K"
@@ -61,7 +37,6 @@ head -c 32 /dev/urandom >"$K2" && chmod 600 "$K2"
 DPID=$!
 for _ in $(seq 100); do [ -S "$L" ] && break; sleep 0.02; done
 check qvmid_starts '[ -S "$L" ] && kill -0 $DPID'
-status_via() { timeout 10 "$QVMI" --qmp "$1" status 2>/dev/null; }
 ql() { timeout 120 "$QVMI" --session-listen "$T" --key "$K" "$@"; }
 
 # The kernel banner through the dialled session: linux_banner's VA,
@@ -83,14 +58,7 @@ check regs_all_vcpus '[ "$N" = "$(get smp)" ]'
 
 # A breakpoint watch through the dialled session.
 if [ -n "$PID" ]; then
-	ql watch --break __x64_sys_clock_nanosleep --count 5 --seconds 60 >"$TMP/w1" 2>"$TMP/w1.err"
-	rc=$?
-	cat "$TMP/w1" "$TMP/w1.err"
-	check watch_exit_0 '[ $rc -eq 0 ]'
-	check watch_5_hits '[ "$(wc -l <"$TMP/w1")" -eq 5 ]'
-	check watch_all_sleeper "[ \"\$(awk -v p=$PID '\$4 == p && \$6 == p && \$8 == \"qvmi-sleeper\" && \$11 == \"__x64_sys_clock_nanosleep\"' \"$TMP/w1\" | wc -l)\" -eq 5 ]"
-	sleep 0.5
-	check running_after_watch '[ "$(status_via "$L")" = running ]'
+	check_watch_5 ql
 else
 	echo "SKIP session-out::watch: no qvmi-sleeper in the serial log"
 	skip=$((skip + 1))

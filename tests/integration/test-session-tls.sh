@@ -8,27 +8,9 @@
 # serial log.  Needs QVMI_GUEST_DIR (scripts/demo-guest) and QVMI_BUILD.
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-GDB=$(get gdb)
-SERIAL=$(get serial)
-BUILD=${QVMI_BUILD:?}
-QVMI="$BUILD/qvmi"
-QVMID="$BUILD/qvmid"
-TMP=$(mktemp -d)
-DPID= RPID=
-cleanup() {
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0 fail=0 skip=0
-ok() { echo "PASS session-tls::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL session-tls::$1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+TEST=session-tls
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
 gt() { tr -d '\r' <"$SERIAL" | sed -n "s/^QVMI-GT $1 //p"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

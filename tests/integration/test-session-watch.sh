@@ -9,41 +9,13 @@
 # Needs QVMI_GUEST_DIR (scripts/demo-guest) and QVMI_BUILD.
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-GDB=$(get gdb)
-SERIAL=$(get serial)
-BUILD=${QVMI_BUILD:?}
-QVMI="$BUILD/qvmi"
-QVMID="$BUILD/qvmid"
-TMP=$(mktemp -d)
-DPID=
-WPID=
-cleanup() {
-	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0 fail=0 skip=0
-ok() { echo "PASS session-watch::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL session-watch::$1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+TEST=session-watch
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
 
-if [ -z "$GDB" ] || [ ! -S "$GDB" ]; then
-	echo "SKIP session-watch: the guest has no gdbstub"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
-PID=$(tr -d '\r' <"$SERIAL" | awk '$1 == "QVMI-GT" && $2 == "ps" && $6 == "qvmi-sleeper" { print $3; exit }')
-if [ -z "$PID" ]; then
-	echo "SKIP session-watch: no qvmi-sleeper in the serial log"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+need_gdbstub
+PID=$(sleeper_pid <"$SERIAL")
+[ -n "$PID" ] || skip_all "no qvmi-sleeper in the serial log"
 S="$TMP/s.sock" L="$TMP/qmp.sock" K="$TMP/key" LEDGER="$TMP/s.sock.ledger"
 head -c 32 /dev/urandom >"$K" && chmod 600 "$K"
 
@@ -54,20 +26,12 @@ start_qvmid() { # log file
 	for _ in $(seq 100); do [ -S "$S" ] && [ -S "$L" ] && return 0; sleep 0.02; done
 	return 1
 }
-status_via() { timeout 10 "$QVMI" --qmp "$1" status 2>/dev/null; }
 qs() { timeout 120 "$QVMI" --session "$S" --key "$K" "$@"; }
 
 check qvmid_starts 'start_qvmid "$TMP/d1.log"'
 check running_with_gdb '[ "$(status_via "$L")" = running ]'
 
-qs watch --break __x64_sys_clock_nanosleep --count 5 --seconds 60 >"$TMP/w1" 2>"$TMP/w1.err"
-rc=$?
-cat "$TMP/w1" "$TMP/w1.err"
-check watch_exit_0 '[ $rc -eq 0 ]'
-check watch_5_hits '[ "$(wc -l <"$TMP/w1")" -eq 5 ]'
-check watch_all_sleeper "[ \"\$(awk -v p=$PID '\$4 == p && \$6 == p && \$8 == \"qvmi-sleeper\" && \$11 == \"__x64_sys_clock_nanosleep\"' \"$TMP/w1\" | wc -l)\" -eq 5 ]"
-sleep 0.5
-check running_after_watch '[ "$(status_via "$L")" = running ]'
+check_watch_5 qs
 check no_ledger_after_watch '[ ! -e "$LEDGER" ]'
 
 # A management "stop" through the proxy while a watch is hooked: qvmid

@@ -16,6 +16,7 @@
 #include "guest.h"
 #include "harness.h"
 #include "qvmi.h"
+#include "views-gt.h"
 
 #define MIN_D(a, b) ((a) < (b) ? (a) : (b))
 
@@ -205,26 +206,7 @@ static void test_maps(void)
 	guest_markers(&mk, &nm);
 	CHECK(nm >= 2);
 	for (size_t m = 0; m < nm; m++) {
-		const struct guest_map *gt;
-		struct qvmi_linux_vma_list l;
-		size_t n;
-
-		guest_maps(mk[m].pid, &gt, &n);
-		CHECK(n > 5);
-		CHECK_OK(qvmi_linux_vmas(lx, mk[m].pid, &l));
-		CHECK_INT(l.n, ==, n);
-		for (size_t i = 0; i < n && i < l.n; i++) {
-			const struct qvmi_linux_vma *v = &l.vmas[i];
-
-			CHECK_U64(v->start, ==, gt[i].start);
-			CHECK_U64(v->end, ==, gt[i].end);
-			CHECK_STR(v->perms, gt[i].perms);
-			CHECK_U64(v->file ? v->pgoff << 12 : 0, ==,
-				  gt[i].offset);
-			CHECK_STR(v->name, gt[i].path);
-			checked++;
-		}
-		qvmi_linux_vma_list_deinit(&l);
+		vgt_check_vmas(lx, mk[m].pid, &checked);
 	}
 	qvmi_test_note("%zu VMAs of %zu processes match /proc/PID/maps",
 		       checked, nm);
@@ -243,24 +225,10 @@ static void test_cmdline(void)
 		pids[np++] = mk[i].pid;
 	for (int i = 0; i < np; i++) {
 		const char *gt = guest_cmdline(pids[i]);
-		struct qvmi_linux_args_block b;
-		char *buf;
-		size_t len;
 
 		if (!gt)
 			continue;
-		CHECK_OK(qvmi_linux_proc_args(lx, pids[i], QVMI_LINUX_CMDLINE,
-					      &b));
-		buf = b.data;
-		len = b.len;
-		/* /proc joins with spaces and drops the last NUL */
-		for (size_t k = 0; k < len; k++)
-			if (!buf[k])
-				buf[k] = ' ';
-		while (len && buf[len - 1] == ' ')
-			buf[--len] = '\0';
-		CHECK_STR(buf, gt);
-		qvmi_linux_args_deinit(&b);
+		vgt_check_cmdline(lx, pids[i], gt);
 		checked++;
 	}
 	CHECK(checked >= 3);
@@ -277,26 +245,13 @@ static void test_cmdline(void)
 static void test_lsmod(void)
 {
 	const struct guest_module *gt;
-	struct qvmi_linux_module_list l;
 	size_t n;
 
 	open_all();
-	guest_modules(&gt, &n);
-	CHECK_OK(qvmi_linux_modules(lx, &l));
-	CHECK_INT(l.n, ==, n);
-	for (size_t i = 0; i < n; i++) {
-		size_t j;
-
-		for (j = 0; j < l.n && strcmp(l.mods[j].name, gt[i].name); j++)
-			;
-		CHECK_MSG(j < l.n, "module %s missing", gt[i].name);
-		CHECK_U64(l.mods[j].size, ==, gt[i].size);
-		CHECK_U64(l.mods[j].base, ==, gt[i].addr);
-		CHECK_INT(l.mods[j].state, ==, QVMI_LINUX_MODULE_LIVE);
+	n = vgt_check_modules(lx, &gt);
+	for (size_t i = 0; i < n; i++)
 		CHECK_STR(gt[i].state, "Live"); /* /proc/modules */
-	}
 	qvmi_test_note("%zu module(s) match /proc/modules", n);
-	qvmi_linux_module_list_deinit(&l);
 }
 
 static const char *qvmi_bin(char *buf, size_t size)
@@ -332,37 +287,22 @@ static char *run(const char *cmd)
 static void test_marker_heap(void)
 {
 	const struct guest_marker *mk;
-	struct qvmi_linux_task t;
-	char buf[GUEST_MARK_MAX], cmd[512], bin[256], *out;
-	size_t nm, len;
+	char cmd[512], bin[256], *out;
+	size_t len;
 
 	open_all();
-	guest_markers(&mk, &nm);
-	CHECK(nm >= 1);
-	len = strlen(mk[0].heap);
-	CHECK_OK(qvmi_linux_task_find(lx, mk[0].pid, 0, &t));
-	CHECK_OK(qvmi_read_va(ctx, t.dtb, mk[0].heap_va, buf, len));
-	CHECK(!memcmp(buf, mk[0].heap, len));
+	mk = vgt_check_marker_heap(ctx, lx);
+	len = strlen(mk->heap);
 	close_all(); /* QEMU serves one QMP client at a time */
 	snprintf(cmd, sizeof(cmd),
 		 "%s --qmp %s read --pid %d --va 0x%llx "
 		 "--len %zu --raw",
-		 qvmi_bin(bin, sizeof(bin)), guest_get()->qmp, mk[0].pid,
-		 (unsigned long long)mk[0].heap_va, len);
+		 qvmi_bin(bin, sizeof(bin)), guest_get()->qmp, mk->pid,
+		 (unsigned long long)mk->heap_va, len);
 	out = run(cmd);
 	CHECK_MSG(out, "%s failed", cmd);
-	CHECK_STR(out, mk[0].heap);
+	CHECK_STR(out, mk->heap);
 	free(out);
-}
-
-static int find_banner(const struct qvmi_linux_log_rec *r, void *arg)
-{
-	int *c = arg; /* [0] banners, [1] records */
-
-	c[1]++;
-	if (r->text_len > 14 && !memcmp(r->text, "Linux version ", 14))
-		c[0]++;
-	return 0;
 }
 
 /* Records as syslog(2) prints them (kernel/printk/printk.c,
@@ -410,20 +350,17 @@ static void test_dmesg(void)
 	struct lines L = { 0 };
 	char *const *head, *const *tail;
 	size_t nh, nt, i, at;
-	int c[2] = { 0, 0 }, err;
+	int nrec;
 
 	open_all();
-	err = qvmi_linux_dmesg(lx, find_banner, c);
-	CHECK_MSG(!err && c[1] > 10, "dmesg: %d, %d records, %s", err, c[1],
-		  qvmi_errmsg(ctx));
-	CHECK_INT(c[0], ==, 1);
+	nrec = vgt_check_dmesg_banner(ctx, lx);
 	guest_dmesg(0, &head, &nh);
 	guest_dmesg(1, &tail, &nt);
 	if (!nh || !nt)
 		SKIP("the guest printed no dmesg lines (an older guest/init)");
 	/* a record may hold several lines; the guest logs on meanwhile */
 	CHECK_OK(qvmi_linux_dmesg(lx, syslog_lines, &L));
-	CHECK((int)L.n >= c[1]);
+	CHECK((int)L.n >= nrec);
 	CHECK(L.n >= nh);
 	for (i = 0; i < nh && i < L.n; i++)
 		CHECK_STR(L.v[i], head[i]);
@@ -440,7 +377,7 @@ static void test_dmesg(void)
 		  "no kmsg marker of facility 1 among the last lines");
 	qvmi_test_note("%d records, %zu lines; the guest's first %zu and "
 		       "last %zu lines match",
-		       c[1], L.n, nh, nt);
+		       nrec, L.n, nh, nt);
 	for (i = 0; i < L.n; i++)
 		free(L.v[i]);
 	free(L.v);

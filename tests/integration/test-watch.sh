@@ -14,33 +14,13 @@
 # Afterwards the VM must be running, as before, with no breakpoint left.
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-GDB=$(get gdb)
-SERIAL=$(get serial)
-BUILD=${QVMI_BUILD:?}
-QVMI="$BUILD/qvmi"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0 skip=0
+TEST=watch
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
 
-ok() { echo "PASS watch::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL watch::$1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-
-if [ -z "$GDB" ] || [ ! -S "$GDB" ]; then
-	echo "SKIP watch: the guest has no gdbstub"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
-PID=$(tr -d '\r' <"$SERIAL" | awk '$1 == "QVMI-GT" && $2 == "ps" && $6 == "qvmi-sleeper" { print $3; exit }')
-if [ -z "$PID" ]; then
-	echo "SKIP watch: no qvmi-sleeper in the serial log"
-	echo "0 passed, 0 failed, 1 skipped"
-	exit 0
-fi
+need_gdbstub
+PID=$(sleeper_pid <"$SERIAL")
+[ -n "$PID" ] || skip_all "no qvmi-sleeper in the serial log"
 TYPES=()
 [ -n "$(get types_btf)" ] && TYPES+=(--btf "$(get types_btf)")
 [ -n "$(get types_map)" ] && TYPES+=(--system-map "$(get types_map)")
