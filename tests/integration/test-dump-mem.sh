@@ -8,24 +8,12 @@
 # (-c -d 31) and --dump-dmesg, against the guest's own banner.
 # Prints "N passed, N failed, N skipped" last.
 set -uo pipefail
-[ -n "${QVMI_GUEST_DIR:-}" ] || { echo "0 passed, 0 failed, 1 skipped"; exit 0; }
-ENV="$QVMI_GUEST_DIR/guest.env"
-get() { sed -n "s/^$1=//p" "$ENV"; }
-QMP=$(get qmp)
-SERIAL=$(get serial)
-QVMI="${QVMI_BUILD:?}/qvmi"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0 fail=0 skip=0
-ok() { echo "PASS dump_mem::$1"; pass=$((pass + 1)); }
-bad() { echo "FAIL dump_mem::$1"; fail=$((fail + 1)); }
-skp() { echo "SKIP dump_mem::$1: $2"; skip=$((skip + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-done_() { echo "$pass passed, $fail failed, $skip skipped"; exit 0; }
+TEST=dump_mem
+# shellcheck source=guest-script.inc
+. "$(dirname "${BASH_SOURCE[0]}")/guest-script.inc"
 
 if ! tr -d '\r' <"$SERIAL" | grep -q 'Command line:.* mem=300M'; then
-	skp all "the guest was not booted with mem=300M (configuration memlimit)"
-	done_
+	skip_all "the guest was not booted with mem=300M (configuration memlimit)"
 fi
 export XDG_CACHE_HOME="$TMP/cache"
 timeout 300 "$QVMI" --qmp "$QMP" -v dump --format kdump "$TMP/vm.kdump" \
@@ -37,7 +25,7 @@ check kdump_ends_at_section \
 	'grep -q "leaves out 0x18000000-0x1fffffff" "$TMP/dump.err"'
 if ! command -v makedumpfile >/dev/null; then
 	skp makedumpfile "makedumpfile not installed"
-	done_
+	finish
 fi
 timeout 600 makedumpfile -c -d 31 "$TMP/vm.kdump" "$TMP/vm.d31" \
 	>"$TMP/mkd.out" 2>&1
@@ -53,4 +41,4 @@ timeout 600 makedumpfile -c -d 31 "$TMP/vm.d31" "$TMP/vm.d31b" \
 	>"$TMP/mkd3.out" 2>&1
 rc=$?
 check makedumpfile_refilter_again '[ $rc -eq 0 ]'
-done_
+finish
