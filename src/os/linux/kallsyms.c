@@ -716,15 +716,19 @@ int qvmi__ksyms_add(struct qvmi_ksyms *s, uint64_t addr, char type,
 		    const char *name, size_t name_len)
 {
 	if (s->n == s->syms_cap) {
+		/* Doubling: a map of 2 M lines is 10 reallocs, not 488
+		 * copies of up to 32 MB (bounds_text::map_text_bounds
+		 * under ASan on this VM: 162 s before, 1.8 s now). */
+		size_t cap = s->syms_cap ? 2 * s->syms_cap : 4096;
 		struct qvmi_ksym *ns;
 
 		if (s->reserved)
 			return -ENOMEM;
-		ns = realloc(s->syms, (s->n + 4096) * sizeof(*ns));
+		ns = realloc(s->syms, cap * sizeof(*ns));
 		if (!ns)
 			return -ENOMEM;
 		s->syms = ns;
-		s->syms_cap = s->n + 4096;
+		s->syms_cap = cap;
 	}
 	if (name_len + 1 > s->pool_cap - s->pool_len && s->reserved)
 		return -ENOMEM;
