@@ -162,12 +162,13 @@ static size_t tiny_tokens(uint8_t *b, size_t t)
 
 /* Markers sought below a table at offset 0: (0 - 4) wraps, and must not
  * be walked back from (cand_from_markers: mend > len).  Markers [0, 0x100]
- * right before a table at 8: the last block would start 0x100 bytes into
- * names that would begin below the buffer (last + 2 + w > mstart).  Both
- * decode nothing, and read nothing before the buffer. */
+ * at 16, right before a table at 24: the last block would start 0x100
+ * bytes into names that would begin below the buffer (last + 2 + w >
+ * mstart), and num_syms would be read 0x100 bytes before it.  Both decode
+ * nothing, and read nothing before the buffer. */
 static void ksyms_markers_at_start(void)
 {
-	for (size_t t = 0; t <= 8; t += 8) {
+	for (size_t t = 0; t <= 24; t += 24) {
 		struct front_guarded f;
 		uint32_t m[2] = { 0, 0x100 };
 		size_t len;
@@ -175,7 +176,7 @@ static void ksyms_markers_at_start(void)
 
 		CHECK(front_new(&f, 4096));
 		if (t)
-			memcpy(f.p, m, sizeof(m));
+			memcpy(f.p + 16, m, sizeof(m));
 		len = tiny_tokens(f.p, t);
 		CHECK(qvmi__kallsyms_tokens_at(f.p, len, t + 0x30));
 		CHECK_INT(parse(f.p, len, msg, sizeof(msg), NULL), ==,
