@@ -130,6 +130,7 @@ static double one_round(struct load *l, uint64_t seed, double *cpu)
 		c[i] = (struct cli){ l, connect_to(l->path),
 				     seed + (uint64_t)i };
 		pthread_create(&thr[i], NULL, cli_main, &c[i]);
+		pthread_setname_np(thr[i], "bench-cli");
 	}
 	pthread_barrier_wait(&l->go);
 	t0 = bench_now();
@@ -197,6 +198,7 @@ static void *tpc_main(void *arg)
 			free(t);
 			continue;
 		}
+		pthread_setname_np(thr, "bench-tpc"); /* perf --sort comm */
 		pthread_detach(thr);
 	}
 	return NULL;

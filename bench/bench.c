@@ -4,7 +4,7 @@
  * the same run (memcpy, a dependent load).  Prints markdown table rows;
  * scripts/bench assembles BENCHMARKS.md.
  *
- *   qvmi-bench [--qmp PATH] [--quick] [SECTION...]
+ *   qvmi-bench [--qmp PATH] [--gdb PATH] [--qmp-anon PATH] [--quick] [SECTION...]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -124,8 +124,10 @@ static const struct bench_section sections[] = {
 	{ "session", bench_session }, { "tls", bench_tls },
 	{ "python", bench_python },   { "kvmi", bench_kvmi },
 	{ "scale", bench_scale },     { "dump", bench_dump },
-	{ "libvirt", bench_libvirt },
+	{ "libvirt", bench_libvirt }, { "anon", bench_anon },
 };
+
+const char *bench_qmp_anon;
 
 int main(int argc, char **argv)
 {
@@ -139,6 +141,8 @@ int main(int argc, char **argv)
 			qmp = argv[++i];
 		else if (!strcmp(argv[i], "--gdb") && i + 1 < argc)
 			bench_gdb_path = argv[++i];
+		else if (!strcmp(argv[i], "--qmp-anon") && i + 1 < argc)
+			bench_qmp_anon = argv[++i];
 		else if (!strcmp(argv[i], "--quick"))
 			bench_quick = 1;
 		else if (nsel < 16)

@@ -35,6 +35,9 @@ int bench_paging(const char *qmp);
 int bench_pmem(const char *qmp);
 int bench_gdb(const char *qmp);
 extern const char *bench_gdb_path;
+/* --qmp-anon: a guest with anonymous RAM (section anon) */
+extern const char *bench_qmp_anon;
+int bench_anon(const char *qmp);
 int bench_linux(const char *qmp);
 int bench_scale(const char *qmp); /* bench-scale.c: no guest needed */
 /* bench-pmem-load.c: qvmid's pmem server on ctx (mapping fd) under 32

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "kvmi-int.h"
+#include "attach/qvmid.h"
 #include "proto/gdb.h"
 #include "proto/qmp.h"
 
@@ -81,8 +82,8 @@ void qvmid_kvmi_bp_resumed(struct qvmid_kvmi *k)
 	struct json_object *r = NULL, *run;
 
 	if (!k->gdb || qvmi__gdb_running(k->gdb) || k->stepping ||
-	    !k->ctx->qmp ||
-	    qvmi__qmp_execute(k->ctx->qmp, "query-status", NULL, &r))
+	    !qvmi__ctx_qmp(k->ctx) ||
+	    qvmi__qmp_execute(qvmi__ctx_qmp(k->ctx), "query-status", NULL, &r))
 		return;
 	if (json_object_object_get_ex(r, "running", &run) &&
 	    json_object_get_boolean(run)) {

@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 
 #include "kvmi-int.h"
+#include "attach/qvmid.h"
 #include "proto/hmp.h"
 #include "proto/kvmi-sregs.h"
 #include "proto/qmp.h"
@@ -122,10 +123,10 @@ static int read_state(struct qvmid_kvmi *k, unsigned int vcpu,
 	if (err <= 0)
 		return err;
 
-	if (!k->ctx->qmp)
+	if (!qvmi__ctx_qmp(k->ctx))
 		return -EOPNOTSUPP;
 	snprintf(cmd, sizeof(cmd), "info registers %u", vcpu);
-	err = qvmi__qmp_hmp(k->ctx->qmp, cmd, &text);
+	err = qvmi__qmp_hmp(qvmi__ctx_qmp(k->ctx), cmd, &text);
 	if (!err)
 		err = qvmi__hmp_parse_registers_cpu(text, vcpu, &r);
 	if (!err)
@@ -301,8 +302,9 @@ int qvmid_kvmi_tsc_speed(struct qvmid_kvmi *k, unsigned int vcpu, uint64_t *ret)
 	struct json_object *cpus = NULL, *c, *path, *args, *r = NULL;
 	int err = -QVMI_KVM_EOPNOTSUPP;
 
-	if (!k->ctx->qmp ||
-	    qvmi__qmp_execute(k->ctx->qmp, "query-cpus-fast", NULL, &cpus) ||
+	if (!qvmi__ctx_qmp(k->ctx) ||
+	    qvmi__qmp_execute(qvmi__ctx_qmp(k->ctx), "query-cpus-fast", NULL,
+			      &cpus) ||
 	    !json_object_is_type(cpus, json_type_array) ||
 	    vcpu >= json_object_array_length(cpus))
 		goto out;
@@ -313,7 +315,7 @@ int qvmid_kvmi_tsc_speed(struct qvmid_kvmi *k, unsigned int vcpu, uint64_t *ret)
 	json_object_object_add(args, "path", json_object_get(path));
 	json_object_object_add(args, "property",
 			       json_object_new_string("tsc-frequency"));
-	if (!qvmi__qmp_execute(k->ctx->qmp, "qom-get", args, &r) &&
+	if (!qvmi__qmp_execute(qvmi__ctx_qmp(k->ctx), "qom-get", args, &r) &&
 	    json_object_is_type(r, json_type_int) &&
 	    json_object_get_int64(r) > 0) {
 		*ret = (uint64_t)json_object_get_int64(r);

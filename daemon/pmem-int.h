@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pmemaccess server internals shared by pmem-server.c (sockets,
- * connections, requests, the loop) and pmem-read.c (read replies).
+ * connections, the loop), pmem-request.c (requests), pmem-read.c (read
+ * replies), pmem-worker.c and pmem-snap.c (worker threads, their map).
  */
 #ifndef QVMID_PMEM_INT_H
 #define QVMID_PMEM_INT_H
@@ -13,7 +14,7 @@
 #include <time.h>
 
 #include "pmem-server.h"
-#include "core/internal.h"
+#include "attach/qvmid.h"
 #include "proto/pmemaccess.h"
 
 enum {
@@ -94,7 +95,7 @@ struct pmem_snap {
 	unsigned int refs; /* atomic */
 	bool gone; /* atomic: the RAM file's QEMU exited */
 	uint64_t gen, flush_gen;
-	struct qvmi_seg *fp; /* the ctx's segments it was made from */
+	struct qvmi_seg_view *fp; /* the ctx's segments it was made from */
 	size_t nfp, n;
 	struct pmem_snap_seg seg[];
 };
@@ -202,6 +203,14 @@ int qvmid_pmem_snap_file(const struct pmem_snap *m, uint64_t a, size_t len,
  * the mapping would allocate it); else NULL. */
 const uint8_t *qvmid_pmem_snap_mapped(const struct pmem_snap *m, uint64_t a,
 				      size_t len);
+
+/* pmem-request.c, for pmem-server.c: a write's staging buffer (false:
+ * none free, the connection parks), the request a worker handed over,
+ * and the next event in c->in (STEP_*). */
+bool qvmid_pmem_stage_get(struct qvmid_pmem_server *s, struct conn *c);
+void qvmid_pmem_stage_put(struct qvmid_pmem_server *s, struct conn *c);
+void qvmid_pmem_take_handed(struct qvmid_pmem_server *s, struct conn *c);
+int qvmid_pmem_handle_input(struct shard *sh, struct conn *c);
 
 /* pmem-server.c, for pmem-worker.c */
 enum { STEP_CLOSE = -1, STEP_KEEP = 0, STEP_MOVED = 1 };

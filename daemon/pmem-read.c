@@ -24,12 +24,13 @@
  * populates first: slower, never wrong. */
 static void mapped_alloc(struct qvmid_pmem_server *s)
 {
+	struct qvmi_seg_view g;
 	uint64_t end = 0;
 
 	s->mapped_tried = true;
-	for (size_t i = 0; i < s->ctx->nsegs; i++)
-		if (s->ctx->segs[i].host)
-			end = QVMI_MAX(end, (s->ctx->segs[i].last >> 12) + 1);
+	for (size_t i = 0; !qvmi__ctx_seg(s->ctx, i, &g); i++)
+		if (g.host)
+			end = QVMI_MAX(end, (g.last >> 12) + 1);
 	s->mapped_pages = QVMI_MIN(end, (uint64_t)MAPPED_PAGES_MAX);
 	if (s->mapped_pages)
 		s->mapped = calloc(s->mapped_pages / 64 + 1, 8);
@@ -187,43 +188,12 @@ static int read_sendfile(struct shard *sh, struct conn *c)
 }
 
 /*
- * Where the next n bytes of the reply lie in a host mapping that may be
- * read without allocating anything, or NULL.  Shared RAM answers through
- * host_ok: pages its file holds (learnt by mincore, then cached), never a
- * hole, which a touch through the mapping would allocate.  A mapping that
- * is not a file's has no holes to keep.  *gone: a bulk range (as
- * qvmi__pa_file and qvmi_read_pa define it) of a file whose QEMU exited;
- * the mapping still shows its last bytes, which must not pass for live.
- */
-static const uint8_t *mapped_at(struct qvmid_pmem_server *s, uint64_t a,
-				size_t n, bool *gone)
-{
-	const struct qvmi_seg *seg = qvmi__seg_find(s->ctx, a);
-	struct qvmi_source *src;
-	uint64_t off;
-
-	*gone = false;
-	if (!seg || !seg->host || seg->last - a < n - 1)
-		return NULL;
-	src = seg->src;
-	off = a - seg->start;
-	if (src->host_ok ? !src->host_ok(src, seg->src_addr + off, n) :
-			   src->file_fd >= 0)
-		return NULL;
-	if (n >= QVMI_BULK_MIN && src->file_gone && src->file_gone(src)) {
-		*gone = true;
-		return NULL;
-	}
-	return seg->host + off;
-}
-
-/*
  * Map [p, p + n) (guest-physical a on) into our page tables before the
  * socket copies from it.  A first touch inside sendmsg() costs a page
  * fault per 16 pages (~18 us each on this VM host, more than a whole warm
  * 4 KiB round trip); MADV_POPULATE_READ (Linux 5.14) maps the
- * range in one call and allocates nothing, because mapped_at() has just
- * seen every page in the file.  The bitmap only saves that call later:
+ * range in one call and allocates nothing, because qvmi__ctx_pa_host()
+ * (attach/qvmid.h) has just seen every page in the file.  The bitmap only saves that call later:
  * a stale bit (the map changed) costs a fault, never a wrong byte.
  */
 static void populate(struct qvmid_pmem_server *s, const uint8_t *p, uint64_t a,
@@ -274,7 +244,7 @@ static int read_mapped(struct shard *sh, struct conn *c)
 		if (!p)
 			return 2;
 	} else {
-		p = mapped_at(s, c->rd_addr, n, &gone);
+		p = qvmi__ctx_pa_host(s->ctx, c->rd_addr, n, &gone);
 		if (gone) {
 			c->rd_failed = true;
 			return 1;

@@ -21,6 +21,9 @@
  * (qvmi__pa_file), which never allocates a hole of a sparse file, as a
  * touch through the mapping would.  Other sources, holes in small replies,
  * and a kernel or file that cannot splice take the copy path (pread).
+ *
+ * This file: sockets, connections and the loop; what a decoded request
+ * does is pmem-request.c, read replies pmem-read.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +44,6 @@
 #include <unistd.h>
 
 #include "pmem-int.h"
-#include "core/internal.h"
 #include "proto/pmemaccess.h"
 
 void qvmid_pmem_log(struct qvmid_pmem_server *s, enum qvmi_log_level lvl,
@@ -211,18 +213,10 @@ void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,
 
 /* ---- connections ------------------------------------------------------- */
 
-static void stage_put(struct qvmid_pmem_server *s, struct conn *c)
-{
-	if (c->stage_idx >= 0)
-		s->stage_busy[c->stage_idx] = false;
-	c->stage = NULL;
-	c->stage_idx = -1;
-}
-
 void qvmid_pmem_conn_free(struct shard *sh, struct conn *c)
 {
 	if (!sh->id) /* staging buffers: the control thread's */
-		stage_put(sh->s, c);
+		qvmid_pmem_stage_put(sh->s, c);
 	qvmid_pmem_snap_put(c->snap);
 	close(c->fd);
 	free(c->in);
@@ -351,254 +345,6 @@ static void accept_some(struct qvmid_pmem_server *s)
 	}
 }
 
-/* ---- requests ---------------------------------------------------------- */
-
-/* Is every byte of [a, a + len) backed by the memory map?  libqvmi maps
- * only what QEMU's memory tree calls RAM or ROM, never MMIO.  Each step
- * moves past one segment, so the walk is bounded by the map's size. */
-static bool in_map(struct qvmi_ctx *ctx, uint64_t a, uint64_t len)
-{
-	for (size_t step = 0; step <= ctx->nsegs; step++) {
-		const struct qvmi_seg *seg = qvmi__seg_find(ctx, a);
-
-		if (!seg)
-			return false;
-		if (seg->last - a >= len - 1)
-			return true;
-		len -= seg->last - a + 1;
-		a = seg->last + 1;
-	}
-	return false;
-}
-
-/*
- * Is [a, a + len) all guest RAM?  Ranges are sorted (qvmi__ram_add) and may
- * touch, so walk the coverage; each step consumes a range.
- */
-static bool in_ram(struct qvmi_ctx *ctx, uint64_t a, uint64_t len)
-{
-	for (size_t i = 0; i < ctx->nram; i++) {
-		const struct qvmi_ram_range *r = &ctx->ram[i];
-		uint64_t avail;
-
-		if (a < r->gpa || a - r->gpa >= r->size)
-			continue;
-		avail = r->size - (a - r->gpa);
-		if (avail >= len)
-			return true;
-		a += avail;
-		len -= avail;
-	}
-	return false;
-}
-
-/*
- * May this request touch [a, a + len)?  Reads: anything the map backs (RAM
- * and ROM, as the original server's cpu_physical_memory_map() allowed).
- * Writes: only guest RAM when the ctx knows it, so the host never patches
- * ROM behind the guest's back.
- */
-static bool range_ok(struct qvmi_ctx *ctx, uint64_t a, uint64_t len, bool write)
-{
-	if (!len)
-		return true;
-	if (qvmi__pmem_range_wraps(a, len) || !in_map(ctx, a, len))
-		return false;
-	return !write || !ctx->nram || in_ram(ctx, a, len);
-}
-
-static bool stage_get(struct qvmid_pmem_server *s, struct conn *c)
-{
-	for (int i = 0; i < STAGE_MAX; i++) {
-		if (s->stage_busy[i])
-			continue;
-		if (!s->stage[i])
-			s->stage[i] = malloc(s->o.max_transfer);
-		if (!s->stage[i])
-			return false;
-		s->stage_busy[i] = true;
-		c->stage = s->stage[i];
-		c->stage_idx = i;
-		return true;
-	}
-	return false;
-}
-
-/* A read begins: *ok says whether its range may be read at all. */
-static void read_begin(struct shard *sh, struct conn *c, bool ok)
-{
-	const struct qvmi_pmem_req *r = &c->dec.req;
-
-	c->rd_addr = r->address;
-	c->rd_left = r->length;
-	c->rd_active = true;
-	c->rd_failed = sh->s->dying || !ok;
-	if (c->rd_failed)
-		qvmid_pmem_log(sh->s, QVMI_LOG_DEBUG,
-			       "pmem: read 0x%" PRIx64 "+0x%" PRIx64
-			       ": not guest memory",
-			       r->address, r->length);
-	PMEM_ST_ADD(sh, reads, 1);
-}
-
-/* Control thread: the ctx decides. */
-static void start_read(struct shard *sh, struct conn *c)
-{
-	const struct qvmi_pmem_req *r = &c->dec.req;
-
-	read_begin(sh, c, range_ok(sh->s->ctx, r->address, r->length, false));
-}
-
-/*
- * Worker: serve the read from the map's snapshot if every byte lies in a
- * file (or fail it if some byte is not mapped at all); false: it needs the
- * ctx, hand it to the control thread.  The read keeps the snapshot it
- * started on to its end, whatever is published meanwhile.
- */
-static bool worker_read(struct shard *sh, struct conn *c)
-{
-	const struct qvmi_pmem_req *r = &c->dec.req;
-	enum pmem_snap_kind k = SNAP_FILE;
-
-	qvmid_pmem_snap_take(sh->s, &sh->snap);
-	/* no map yet, or a stale one: the control thread's ctx re-reads
-	 * the layout before its next access */
-	if (!sh->snap || __atomic_load_n(&sh->s->map_stale, __ATOMIC_ACQUIRE))
-		return false;
-	if (r->length && qvmi__pmem_range_wraps(r->address, r->length))
-		k = SNAP_NONE;
-	else if (r->length)
-		k = qvmid_pmem_snap_class(sh->snap, r->address, r->length);
-	if (k == SNAP_CTL)
-		return false;
-	c->snap = qvmid_pmem_snap_get(sh->snap);
-	read_begin(sh, c, k == SNAP_FILE);
-	/* an access: the control thread polls the layout (pmem-snap.c) */
-	if (__atomic_load_n(&sh->s->lay_armed, __ATOMIC_RELAXED) &&
-	    __atomic_exchange_n(&sh->s->lay_armed, false, __ATOMIC_ACQ_REL) &&
-	    write(sh->s->ctl.wake[1], "", 1) < 0 && errno != EAGAIN)
-		qvmid_pmem_log(sh->s, QVMI_LOG_WARN, "pmem: wake-up: %s",
-			       strerror(errno));
-	return true;
-}
-
-static void start_write(struct qvmid_pmem_server *s, struct conn *c)
-{
-	const struct qvmi_pmem_req *r = &c->dec.req;
-
-	c->w_active = true;
-	c->staged = 0;
-	c->stage = NULL;
-	c->w_failed = s->dying ||
-		      !range_ok(s->ctx, r->address, r->length, true);
-	PMEM_ST_ADD(&s->ctl, writes, 1);
-	if (c->w_failed) /* the payload is read and dropped */
-		return;
-	if (r->length <= CHUNK)
-		c->stage = c->out; /* idle until the status byte */
-	else if (!stage_get(s, c))
-		c->parked = true;
-}
-
-static void finish_write(struct qvmid_pmem_server *s, struct conn *c)
-{
-	const struct qvmi_pmem_req *r = &c->dec.req;
-	bool ok = !c->w_failed;
-
-	if (ok && r->length &&
-	    qvmi_write_pa(s->ctx, r->address, c->stage, r->length)) {
-		qvmid_pmem_log(s, QVMI_LOG_DEBUG, "pmem: write: %s",
-			       qvmi_errmsg(s->ctx));
-		ok = false;
-	}
-	if (c->stage_idx >= 0) {
-		stage_put(s, c);
-		s->kick = true; /* a parked connection may go on */
-	}
-	c->stage = NULL;
-	c->w_active = false;
-	PMEM_ST_ADD(&s->ctl, failed, !ok);
-	c->out[0] = ok ? QVMI_PMEM_STATUS_OK : QVMI_PMEM_STATUS_FAIL;
-	c->out_off = 0;
-	c->out_len = 1;
-}
-
-/* Control thread: begin the request a worker handed over with c. */
-static void take_handed(struct qvmid_pmem_server *s, struct conn *c)
-{
-	if (c->handed == QVMI_PMEM_EV_READ)
-		start_read(&s->ctl, c);
-	else if (c->handed == QVMI_PMEM_EV_WRITE_BEGIN)
-		start_write(s, c);
-	c->handed = QVMI_PMEM_EV_NONE;
-}
-
-/* Worker: a request it does not serve itself goes to the control thread
- * (STEP_MOVED), else KEEP. */
-static int worker_event(struct shard *sh, struct conn *c, enum qvmi_pmem_ev ev)
-{
-	if (ev == QVMI_PMEM_EV_READ && worker_read(sh, c))
-		return STEP_KEEP;
-	c->handed = (int)ev;
-	c->home = sh->id;
-	return STEP_MOVED;
-}
-
-/* Decode and act on the next event in c->in. */
-static int handle_input(struct shard *sh, struct conn *c)
-{
-	struct qvmid_pmem_server *s = sh->s;
-	enum qvmi_pmem_ev ev;
-	const uint8_t *p;
-	size_t plen, used;
-
-	used = qvmi__pmem_decode(&c->dec, c->in + c->in_off,
-				 c->in_len - c->in_off, &ev, &p, &plen);
-	c->in_off += used;
-	if (sh->id &&
-	    (ev == QVMI_PMEM_EV_READ || ev == QVMI_PMEM_EV_WRITE_BEGIN))
-		return worker_event(sh, c, ev);
-	switch (ev) {
-	case QVMI_PMEM_EV_NONE:
-		return STEP_KEEP;
-	case QVMI_PMEM_EV_QUIT:
-		return STEP_CLOSE;
-	case QVMI_PMEM_EV_TOO_BIG:
-		qvmid_pmem_log(s, QVMI_LOG_WARN,
-			       "pmem: request of 0x%" PRIx64
-			       " bytes exceeds the "
-			       "maximum transfer 0x%" PRIx64
-			       ": closing the connection",
-			       c->dec.req.length, s->o.max_transfer);
-		PMEM_ST_ADD(sh, closed_too_big, 1);
-		return STEP_CLOSE;
-	case QVMI_PMEM_EV_UNKNOWN:
-		qvmid_pmem_log(s, QVMI_LOG_DEBUG,
-			       "pmem: unknown request type 0x%" PRIx64,
-			       c->dec.req.raw_type);
-		PMEM_ST_ADD(sh, failed, 1);
-		c->out[0] = QVMI_PMEM_STATUS_FAIL;
-		c->out_off = 0;
-		c->out_len = 1;
-		return STEP_KEEP;
-	case QVMI_PMEM_EV_READ:
-		start_read(sh, c);
-		return STEP_KEEP;
-	case QVMI_PMEM_EV_WRITE_BEGIN:
-		start_write(s, c);
-		return STEP_KEEP;
-	case QVMI_PMEM_EV_PAYLOAD:
-		if (c->stage)
-			memcpy(c->stage + c->staged, p, plen);
-		c->staged += plen;
-		return STEP_KEEP;
-	case QVMI_PMEM_EV_WRITE_END:
-		finish_write(s, c);
-		return STEP_KEEP;
-	}
-	return STEP_CLOSE;
-}
-
 /* ---- socket I/O and the loop -------------------------------------------- */
 
 /* 1: progress, 0: would block, -1: close. */
@@ -692,7 +438,7 @@ int qvmid_pmem_conn_step(struct shard *sh, struct conn *c)
 			continue;
 		}
 		if (c->parked) {
-			if (!stage_get(sh->s, c))
+			if (!qvmid_pmem_stage_get(sh->s, c))
 				return STEP_KEEP;
 			c->parked = false;
 		}
@@ -705,7 +451,7 @@ int qvmid_pmem_conn_step(struct shard *sh, struct conn *c)
 			if (r <= 0)
 				return r ? STEP_CLOSE : STEP_KEEP;
 		}
-		r = handle_input(sh, c);
+		r = qvmid_pmem_handle_input(sh, c);
 		if (r != STEP_KEEP)
 			return r;
 	}
@@ -779,7 +525,7 @@ static void workers_up(struct qvmid_pmem_server *s)
  * layout-live.c) to poll its layout; idle, sleep until a read wakes us. */
 static void lay_timer(struct qvmid_pmem_server *s, int64_t *next)
 {
-	if (!s->ctx->lay || !s->ctx->qmp)
+	if (!qvmi__ctx_layout_live(s->ctx))
 		return;
 	if (qvmid_pmem_worker_reads(s) != s->reads_seen)
 		*next = QVMI_MIN(*next, pmem_now_ms() + 20);
@@ -871,7 +617,7 @@ void qvmid_pmem_server_dispatch(struct qvmid_pmem_server *s,
 	qvmid_pmem_adopt(&s->ctl);
 	for (unsigned int i = 0; i < s->ctl.nconns; i++)
 		if (s->ctl.conns[i]->handed)
-			take_handed(s, s->ctl.conns[i]);
+			qvmid_pmem_take_handed(s, s->ctl.conns[i]);
 }
 
 static int run_watches(struct qvmid_pmem_server *s)
@@ -988,7 +734,7 @@ void qvmid_pmem_server_destroy(struct qvmid_pmem_server *s)
 	s->dying = true;
 	for (unsigned int i = 0; i < s->ctl.nconns; i++)
 		if (s->ctl.conns[i]->handed)
-			take_handed(s, s->ctl.conns[i]);
+			qvmid_pmem_take_handed(s, s->ctl.conns[i]);
 	if (s->pfd && s->ctl.conns)
 		drain(s);
 	while (s->ctl.nconns)

@@ -11,7 +11,7 @@
  * RAM) from this snapshot, by pread/sendfile on its own dup()s of the
  * files, and hand everything else (writes, other sources) to the control
  * thread.  When the map changes (a layout refresh after RESET, hot-plug: it
- * moves ctx->flush_gen) the control thread builds a new snapshot and
+ * moves the ctx's flush generation) the control thread builds a new snapshot and
  * publishes it (RCU-like): a worker takes it between requests, a read in
  * progress finishes on the snapshot it started with, and the last
  * reference frees it, closing its fds.  So a request sees one whole map,
@@ -167,14 +167,15 @@ static struct pmem_snap *snap_ref(struct pmem_snap *m)
 
 /* The fd (and mapping) of segment i's source in m: dup'd and mapped
  * once per source, however many segments. */
-static void snap_fd(struct pmem_snap *m, const struct qvmi_seg *segs, size_t i)
+static void snap_fd(struct pmem_snap *m, const struct qvmi_seg_view *segs,
+		    size_t i)
 {
-	const struct qvmi_source *src = segs[i].src;
+	const void *src = segs[i].src;
 	struct pmem_snap_seg *s = &m->seg[i];
 
 	s->owner = false;
 	s->fd = -1;
-	if (src->file_fd < 0)
+	if (segs[i].file_fd < 0)
 		return;
 	for (size_t j = 0; j < i; j++)
 		if (segs[j].src == src && m->seg[j].fd >= 0) {
@@ -183,13 +184,13 @@ static void snap_fd(struct pmem_snap *m, const struct qvmi_seg *segs, size_t i)
 			return;
 		}
 	s->owner = true;
-	s->fd = fcntl(src->file_fd, F_DUPFD_CLOEXEC, 0);
+	s->fd = fcntl(segs[i].file_fd, F_DUPFD_CLOEXEC, 0);
 	s->file = s->fd >= 0 ? file_new(s->fd) : NULL;
 }
 
 static struct pmem_snap *snap_build(struct qvmi_ctx *ctx, uint64_t gen)
 {
-	size_t n = ctx->nsegs;
+	size_t n = qvmi_map_count(ctx);
 	struct pmem_snap *m = calloc(1, sizeof(*m) + n * sizeof(m->seg[0]));
 
 	if (!m)
@@ -201,12 +202,12 @@ static struct pmem_snap *snap_build(struct qvmi_ctx *ctx, uint64_t gen)
 	}
 	m->refs = 1;
 	m->gen = gen;
-	m->flush_gen = ctx->flush_gen;
+	m->flush_gen = qvmi__ctx_flush_gen(ctx);
 	m->nfp = n;
-	if (n)
-		memcpy(m->fp, ctx->segs, n * sizeof(*m->fp));
+	for (size_t i = 0; i < n; i++)
+		qvmi__ctx_seg(ctx, i, &m->fp[i]); /* i < n: cannot fail */
 	for (size_t i = 0; i < n; i++) {
-		const struct qvmi_seg *g = &ctx->segs[i];
+		const struct qvmi_seg_view *g = &m->fp[i];
 		struct pmem_snap_seg *s = &m->seg[i];
 
 		s->start = g->start;
@@ -214,18 +215,35 @@ static struct pmem_snap *snap_build(struct qvmi_ctx *ctx, uint64_t gen)
 		s->off = g->src_addr;
 		/* A file we cannot dup (EMFILE) is served by the control
 		 * thread, as a source that is no file. */
-		snap_fd(m, ctx->segs, i);
+		snap_fd(m, m->fp, i);
 		m->n = i + 1;
 	}
 	return m;
 }
 
-/* Has the ctx's map moved since m was made? */
+/* The same segment: the fields the map is made of (the file follows
+ * from the source). */
+static bool seg_same(const struct qvmi_seg_view *a,
+		     const struct qvmi_seg_view *b)
+{
+	return a->start == b->start && a->last == b->last &&
+	       a->src_addr == b->src_addr && a->src == b->src &&
+	       a->host == b->host;
+}
+
+/* Has the ctx's map moved since m was made?  A turn of the control
+ * thread: a copy per segment, no allocation. */
 static bool snap_stale(const struct pmem_snap *m, const struct qvmi_ctx *ctx)
 {
-	return !m || m->flush_gen != ctx->flush_gen || m->nfp != ctx->nsegs ||
-	       (ctx->nsegs &&
-		memcmp(m->fp, ctx->segs, ctx->nsegs * sizeof(*m->fp)));
+	struct qvmi_seg_view g;
+
+	if (!m || m->flush_gen != qvmi__ctx_flush_gen(ctx) ||
+	    m->nfp != qvmi_map_count(ctx))
+		return true;
+	for (size_t i = 0; i < m->nfp; i++)
+		if (qvmi__ctx_seg(ctx, i, &g) || !seg_same(&g, &m->fp[i]))
+			return true;
+	return false;
 }
 
 /* Reads the workers began, all of them (their own counters). */
@@ -258,8 +276,8 @@ void qvmid_pmem_snap_update(struct qvmid_pmem_server *s)
 	struct pmem_snap *m = s->snap, *old;
 	uint64_t reads = qvmid_pmem_worker_reads(s);
 
-	if (reads != s->reads_seen && ctx->lay && ctx->qmp && ctx->lay_poll)
-		ctx->lay_poll(ctx);
+	if (reads != s->reads_seen)
+		qvmi__ctx_layout_poll(ctx);
 	s->reads_seen = reads;
 	if (snap_stale(m, ctx)) {
 		m = snap_build(ctx, s->snap_gen + 1);
@@ -275,13 +293,11 @@ void qvmid_pmem_snap_update(struct qvmid_pmem_server *s)
 		pthread_mutex_unlock(&s->snap_mu);
 		qvmid_pmem_snap_put(old);
 	}
-	__atomic_store_n(&s->map_stale, ctx->lay_stale, __ATOMIC_RELEASE);
-	for (size_t i = 0; i < ctx->nsegs && !m->gone; i++) {
-		struct qvmi_source *src = ctx->segs[i].src;
-
-		if (src->file_fd >= 0 && src->file_gone && src->file_gone(src))
+	__atomic_store_n(&s->map_stale, qvmi__ctx_layout_stale(ctx),
+			 __ATOMIC_RELEASE);
+	for (size_t i = 0, n = qvmi_map_count(ctx); i < n && !m->gone; i++)
+		if (qvmi__ctx_seg_gone(ctx, i))
 			__atomic_store_n(&m->gone, true, __ATOMIC_RELEASE);
-	}
 }
 
 /* Worker, between requests: the current map (*cur is held, replaced). */

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -225,6 +226,13 @@ int qvmid_pmem_workers_start(struct qvmid_pmem_server *s)
 		err = -pthread_create(&w[i].thr, NULL, worker_main, &w[i]);
 		if (err)
 			return err;
+		{
+			/* ps -L, top -H and perf tell the workers apart */
+			char name[16];
+
+			snprintf(name, sizeof(name), "qvmid-pmem%u", i + 1);
+			pthread_setname_np(w[i].thr, name);
+		}
 		w[i].started = true;
 	}
 	return 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "proxy-int.h"
+#include "attach/qvmid.h"
 #include "proto/jsonobj.h"
 
 /* QEMU 7.2 qapi/qmp-dispatch.c qmp_dispatch_check_obj(). */
@@ -279,10 +280,12 @@ static void cmd_query_qvmi(struct qvmid_proxy *p, struct pclient *c,
 	snprintf(ver, sizeof(ver), "%d.%d", QVMI_VERSION_MAJOR,
 		 QVMI_VERSION_MINOR);
 	json_object_object_add(r, "version", json_object_new_string(ver));
-	json_object_object_add(r, "qemu",
-			       json_object_new_string(p->ctx->qemu_version ?:
-							      "unknown"));
-	json_object_object_add(r, "qemu-pid", jint((uint64_t)p->ctx->qemu_pid));
+	json_object_object_add(
+		r, "qemu",
+		json_object_new_string(qvmi__ctx_qemu_version(p->ctx) ?:
+					       "unknown"));
+	json_object_object_add(r, "qemu-pid",
+			       jint((uint64_t)qvmi__ctx_qemu_pid(p->ctx)));
 	names = q_sources(p, &map);
 	json_object_object_add(r, "sources", names);
 	json_object_object_add(r, "map", map);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "proxy-int.h"
+#include "attach/qvmid.h"
 #include "proto/jsonobj.h"
 
 enum {
@@ -884,7 +885,14 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	int err;
 
 	*ret = NULL;
-	if (!ctx || qvmi__qmp_need(ctx) || !qvmi__qmp_greeting(ctx->qmp, &glen))
+	if (!ctx)
+		return -EINVAL;
+	/* An attach from the layout cache connects now: a QMP socket held
+	 * by another client gives -EBUSY and says so on ctx (issue 18). */
+	err = qvmi__qmp_need(ctx);
+	if (err)
+		return err;
+	if (!qvmi__qmp_greeting(qvmi__ctx_qmp(ctx), &glen))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -892,7 +900,7 @@ int qvmid_proxy_create(struct qvmi_ctx *ctx, const struct qvmid_proxy_opts *o,
 	if (o)
 		p->o = *o;
 	p->ctx = ctx;
-	p->q = ctx->qmp;
+	p->q = qvmi__ctx_qmp(ctx);
 	p->l.fd = p->wake[0] = p->wake[1] = -1;
 	p->o.max_clients = p->o.max_clients ?: DEFAULT_MAX_CLIENTS;
 	p->o.max_queue = p->o.max_queue ?: DEFAULT_MAX_QUEUE;

@@ -22,7 +22,7 @@
 #include "kvmi-server.h"
 #include "qmp-proxy.h"
 #include "session-server.h"
-#include "core/internal.h"
+#include "attach/qvmid.h"
 #include "proto/qmp.h"
 
 struct qvmid {
@@ -524,8 +524,8 @@ static int attach(struct qvmid *d)
 
 		err = qvmi__attach_qmp_ex(d->ctx, NULL, fd, d->qemu_pid, &o);
 	}
-	if (!err && d->ctx->qmp)
-		qvmi__qmp_set_timeout(d->ctx->qmp, 5000);
+	if (!err && qvmi__ctx_qmp(d->ctx))
+		qvmi__qmp_set_timeout(qvmi__ctx_qmp(d->ctx), 5000);
 	return err;
 }
 
@@ -600,11 +600,16 @@ static int setup(struct qvmid *d)
 
 		err = qvmid_proxy_create(d->ctx, &po, &d->proxy);
 	}
-	if (err) {
-		fprintf(stderr, "qvmid: QMP proxy %s: %s\n",
-			d->listen_qmp ?: "(none)", strerror(-err));
+	if (err && d->listen_qmp)
+		fprintf(stderr, "qvmid: QMP proxy %s: %s\n", d->listen_qmp,
+			qvmi_errcode(d->ctx) ? qvmi_errmsg(d->ctx) :
+					       strerror(-err));
+	else if (err) /* the loop needs QMP, proxy or not */
+		fprintf(stderr, "qvmid: %s: %s\n", d->qmp_path,
+			qvmi_errcode(d->ctx) ? qvmi_errmsg(d->ctx) :
+					       strerror(-err));
+	if (err)
 		return err;
-	}
 	err = d->pmem_path ? qvmid_proxy_add_pmem(d->proxy, d->pmem_path) : 0;
 	if (err) {
 		fprintf(stderr, "qvmid: pmemaccess socket %s: %s\n",

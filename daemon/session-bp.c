@@ -20,7 +20,7 @@
 
 #include <json-c/json.h>
 
-#include "core/internal.h"
+#include "attach/qvmid.h"
 #include "proto/qmp.h"
 #include "session-int.h"
 
@@ -163,8 +163,9 @@ static bool vm_status(struct qvmid_session_server *s, char *buf, size_t size)
 	bool ok = false;
 
 	buf[0] = 0;
-	if (s->ctx->qmp &&
-	    !qvmi__qmp_execute(s->ctx->qmp, "query-status", NULL, &r) &&
+	if (qvmi__ctx_qmp(s->ctx) &&
+	    !qvmi__qmp_execute(qvmi__ctx_qmp(s->ctx), "query-status", NULL,
+			       &r) &&
 	    json_object_object_get_ex(r, "status", &st)) {
 		snprintf(buf, size, "%s", json_object_get_string(st));
 		ok = true;

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/internal.h"
+#include "attach/qvmid.h"
 #include "proto/gdb.h"
 #include "session-int.h"
 #include "vmident.h"
@@ -97,7 +97,7 @@ static void info_ram(struct qvmi_ctx *ctx, struct qvmi_ses_info *ret)
 
 static uint64_t features(struct qvmid_session_server *s, bool mem)
 {
-	const struct qvmi_ctl_ops *ops = s->ctx->ctl ? s->ctx->ctl->ops : NULL;
+	unsigned int caps = qvmi__ctx_ctl_caps(s->ctx);
 	uint64_t f = 0;
 
 	if (mem && cmd_allowed(s, QVMI_SES_READ_PA))
@@ -106,10 +106,10 @@ static uint64_t features(struct qvmid_session_server *s, bool mem)
 		f |= QVMI_SES_FEAT_WRITE;
 	if (mem && cmd_allowed(s, QVMI_SES_TRANSLATE))
 		f |= QVMI_SES_FEAT_TRANSLATE;
-	if (ops && ops->get_regs && cmd_allowed(s, QVMI_SES_GET_REGS))
+	if ((caps & QVMI_CTL_CAN_REGS) && cmd_allowed(s, QVMI_SES_GET_REGS))
 		f |= QVMI_SES_FEAT_REGS;
-	if (ops && ops->pause && ops->resume &&
-	    cmd_allowed(s, QVMI_SES_PAUSE) && cmd_allowed(s, QVMI_SES_RESUME))
+	if ((caps & QVMI_CTL_CAN_PAUSE) && cmd_allowed(s, QVMI_SES_PAUSE) &&
+	    cmd_allowed(s, QVMI_SES_RESUME))
 		f |= QVMI_SES_FEAT_PAUSE;
 	if (s->gdb && cmd_allowed(s, QVMI_SES_BP_SET))
 		f |= QVMI_SES_FEAT_BREAKPOINT;

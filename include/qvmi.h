@@ -1148,6 +1148,15 @@ struct qvmi_session_listen_opts {
 	/* Where a failure of qvmi_session_listener_create() is described
 	 * (qvmi_errmsg), since there is no listener yet; may be NULL. */
 	struct qvmi_ctx *err_ctx;
+	/* Per-VM keys, instead of key_path (exactly one of the two, else
+	 * -EINVAL): a directory owned by the caller's uid, mode 0700 or 0500,
+	 * holding one key file per VM named by its uuid as 32 lowercase hex
+	 * digits and ".key" (e.g. 0123456789abcdef0123456789abcdef.key),
+	 * each checked as key_path is.  A VM that dials in must prove the key
+	 * of the uuid it claims; the file is read at each accept, so a VM's
+	 * key can be added without a new listener.  TCP and vsock only
+	 * (-EINVAL on a unix socket). */
+	const char *key_dir;
 };
 
 /*
@@ -1155,8 +1164,10 @@ struct qvmi_session_listen_opts {
  * stale socket there is replaced, a live one gives -EADDRINUSE, any other
  * file -EEXIST), "tcp:ADDR:PORT" (numeric ADDR, "[v6]" for IPv6; PORT 0
  * picks a free port) or "vsock:CID:PORT" (CID "any" for every CID).  The
- * key file is checked now (-EPERM/-EINVAL as for qvmi_session_open).
- * -EINVAL for a malformed address.
+ * key file is checked now (-EPERM/-EINVAL as for qvmi_session_open), or
+ * the key directory (-EPERM: not ours or open to others; -ENOENT,
+ * -ENOTDIR, -ELOOP for a symbolic link).  -EINVAL for a malformed
+ * address.
  */
 QVMI_API int
 qvmi_session_listener_create(const char *addr,
@@ -1175,7 +1186,8 @@ qvmi_session_listener_port(const struct qvmi_session_listener *l);
  * limit) for one VM to connect, run the handshake and authentication with
  * it (bounded by the listener's timeout_ms), and attach ctx to it, which
  * must not be attached yet (-EBUSY).  -ETIMEDOUT when no VM came in time.
- * A peer that fails the handshake gives its error (-EACCES: wrong key;
+ * A peer that fails the handshake gives its error (-EACCES: wrong key,
+ * or with key_dir no key for the uuid it claims, named in the message;
  * -EPROTO; -ETIMEDOUT; -EBUSY: that VM has a session already) with a
  * message on ctx, which stays unattached: call again.  After a guest
  * reset qvmid closes the session (the context's calls then fail with

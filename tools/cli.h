@@ -25,6 +25,7 @@ struct cli {
 	/* --session-listen ADDR: wait for qvmid --session-connect */
 	const char *session_listen;
 	const char *key; /* --key FILE (session secret) */
+	const char *key_dir; /* --key-dir DIR (per-VM keys, --session-listen) */
 	const char *raw_map; /* --raw-map MAP (raw dumps) */
 	const char *btf; /* --btf FILE (Linux types) */
 	const char *isf; /* --isf FILE (Linux types and symbols) */
@@ -74,6 +75,7 @@ enum {
 	OPT_CACHE_DIR,
 	OPT_DOMAIN,
 	OPT_CONNECT,
+	OPT_KEY_DIR,
 	OPT_CMD_BASE = 1100, /* commands number their own options from here */
 };
 

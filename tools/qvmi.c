@@ -33,6 +33,9 @@
 	"  --session-listen ADDR  wait up to 30 s for a qvmid --session-\n"       \
 	"                   connect to dial in (PATH, tcp:A.B.C.D:PORT,\n"        \
 	"                   vsock:any:PORT; needs --key FILE)\n"                  \
+	"  --key-dir DIR    --session-listen on tcp: or vsock: with one key\n"    \
+	"                   per VM: DIR/<uuid, 32 lowercase hex>.key (DIR\n"      \
+	"                   0700, keys 0600); instead of --key\n"                 \
 	"  --raw-map MAP    raw dump layout GPA:SIZE[@OFF],...\n"                 \
 	"  --source LIST    allowed live sources: shm,procmem,xp\n"               \
 	"  --timeout MS     QMP timeout (default 5000)\n"                         \
@@ -180,6 +183,7 @@ static const struct option global_opts[] = {
 	{ "session", required_argument, NULL, OPT_SESSION },
 	{ "session-listen", required_argument, NULL, OPT_SESSION_LISTEN },
 	{ "key", required_argument, NULL, OPT_KEY },
+	{ "key-dir", required_argument, NULL, OPT_KEY_DIR },
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "isf", required_argument, NULL, OPT_ISF },
 	{ "system-map", required_argument, NULL, OPT_SYSTEM_MAP },
@@ -240,6 +244,9 @@ int cli_global_opt(struct cli *cli, int opt, const char *arg)
 		return 1;
 	case OPT_KEY:
 		cli->key = arg;
+		return 1;
+	case OPT_KEY_DIR:
+		cli->key_dir = arg;
 		return 1;
 	case OPT_BTF:
 		cli->btf = arg;
@@ -371,14 +378,16 @@ static int attach_gdb(struct cli *cli)
 static int attach_listen(struct cli *cli)
 {
 	QVMI_OPTS(qvmi_session_listen_opts, lopts, .key_path = cli->key,
-		  .timeout_ms = cli->timeout_ms, .err_ctx = cli->ctx);
+		  .key_dir = cli->key_dir, .timeout_ms = cli->timeout_ms,
+		  .err_ctx = cli->ctx);
 	struct qvmi_session_listener *l = NULL;
 	struct timespec t0, t1;
 	int err, left = 30000;
 
-	if (!cli->key) {
+	if (!cli->key == !cli->key_dir) {
 		return cli_error(cli, NULL, -EINVAL,
-				 "--session-listen needs --key FILE");
+				 "--session-listen needs --key FILE or "
+				 "--key-dir DIR (not both)");
 	}
 	err = qvmi_session_listener_create(cli->session_listen, &lopts, &l);
 	if (err)
@@ -413,6 +422,10 @@ int cli_attach(struct cli *cli)
 		return cli_error(cli, NULL, -EINVAL,
 				 "no target: give --qmp PATH, --domain NAME, "
 				 "--gdb PATH or --dump FILE (see qvmi --help)");
+	}
+	if (cli->key_dir && !cli->session_listen) {
+		return cli_error(cli, NULL, -EINVAL,
+				 "--key-dir is for --session-listen only");
 	}
 	if (n > 1) {
 		return cli_error(cli, NULL, -EINVAL,

@@ -31,39 +31,58 @@ static PyObject *ln_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	return (PyObject *)o;
 }
 
-static int ln_init(PyObject *self, PyObject *args, PyObject *kw)
+/* Create o->l; a failure raises with the library's message. */
+static int ln_create(struct py_listener *o, const char *addr,
+		     struct qvmi_session_listen_opts *lo)
 {
-	static char *kwlist[] = { "addr", "key", "timeout", NULL };
-	struct py_listener *o = (struct py_listener *)self;
 	struct qvmi_session_listener *l = NULL;
-	const char *addr, *key;
-	double timeout = 5.0;
+	struct qvmi_ctx *ectx = NULL;
+	char msg[512];
 	int err;
 
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "ss|$d:Listener", kwlist,
-					 &addr, &key, &timeout))
+	Py_BEGIN_ALLOW_THREADS;
+	/* No listener holds a message yet: a ctx for it. */
+	if (!qvmi_ctx_create(&ectx))
+		lo->err_ctx = ectx;
+	err = qvmi_session_listener_create(addr, lo, &l);
+	if (err)
+		snprintf(msg, sizeof(msg), "%s",
+			 ectx ? qvmi_errmsg(ectx) : strerror(-err));
+	qvmi_ctx_destroy(ectx);
+	Py_END_ALLOW_THREADS;
+	if (err)
+		return py_raise_errno(err, msg);
+	o->l = l;
+	return 0;
+}
+
+static int ln_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = { "addr", "key", "timeout", "key_dir", NULL };
+	struct py_listener *o = (struct py_listener *)self;
+	const char *addr, *key = NULL, *key_dir = NULL;
+	double timeout = 5.0;
+
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "s|z$dz:Listener", kwlist,
+					 &addr, &key, &timeout, &key_dir))
 		return -1;
 	if (!(timeout > 0 && timeout <= 3600)) {
 		PyErr_SetString(PyExc_ValueError, "timeout must be 0..3600 s");
 		return -1;
 	}
+	if (!key == !key_dir) {
+		PyErr_SetString(PyExc_ValueError,
+				"give key (a key file) or key_dir (per-VM "
+				"keys), not both");
+		return -1;
+	}
 	if (o->l)
 		return py_raise_errno(-EBUSY, "this Listener listens already");
 	QVMI_OPTS(qvmi_session_listen_opts, lo, .key_path = key,
+		  .key_dir = key_dir,
 		  .timeout_ms = (int)(timeout * 1000) ? (int)(timeout * 1000) :
 							1);
-	Py_BEGIN_ALLOW_THREADS;
-	err = qvmi_session_listener_create(addr, &lo, &l);
-	Py_END_ALLOW_THREADS;
-	if (err) {
-		char msg[256];
-
-		snprintf(msg, sizeof(msg), "listen on %s: %s", addr,
-			 strerror(-err));
-		return py_raise_errno(err, msg);
-	}
-	o->l = l;
-	return 0;
+	return ln_create(o, addr, &lo);
 }
 
 static void ln_close_locked(struct py_listener *o)
@@ -186,12 +205,17 @@ PyTypeObject py_listener_type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "qvmi._qvmi.Listener",
 	.tp_basicsize = sizeof(struct py_listener),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
-	.tp_doc = "Listener(addr, key, *, timeout=5.0)\n\n"
-		  "Accept VMs whose qvmid dials in (qvmid --session-connect): "
-		  "addr is\n\"PATH\" or \"unix:PATH\" (a socket created 0600), "
-		  "\"tcp:ADDR:PORT\" (PORT 0\npicks one: see .port) or "
-		  "\"vsock:CID:PORT\"; key the shared key file;\ntimeout the "
-		  "handshake's and each later request's, in seconds.",
+	.tp_doc =
+		"Listener(addr, key=None, *, timeout=5.0, key_dir=None)\n\n"
+		"Accept VMs whose qvmid dials in (qvmid --session-connect): "
+		"addr is\n\"PATH\" or \"unix:PATH\" (a socket created 0600), "
+		"\"tcp:ADDR:PORT\" (PORT 0\npicks one: see .port) or "
+		"\"vsock:CID:PORT\"; key the shared key file, or\nkey_dir "
+		"a directory of per-VM keys (tcp: and vsock: only), one file\n"
+		"per VM named by its uuid, 32 lowercase hex digits and "
+		"\".key\": a VM\nmust prove the key of the uuid it claims; "
+		"timeout the handshake's\nand each later request's, in "
+		"seconds.",
 	.tp_new = ln_new,
 	.tp_init = ln_init,
 	.tp_dealloc = ln_dealloc,

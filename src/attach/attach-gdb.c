@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach/qvmid.h"
 #include "proto/gdb.h"
 #include "source/sources.h"
 

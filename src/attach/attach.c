@@ -23,6 +23,7 @@
 
 #include "core/internal.h"
 #include "attach-qmp.h"
+#include "attach/qvmid.h"
 #include "layout-cache.h"
 #include "layout.h"
 #include "proto/hmp.h"
@@ -626,7 +627,7 @@ static int attach_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 	err = attach_opts(ctx, opts, &allow, &timeout_ms, &no_cache);
 	if (!err && (ctx->qmp || ctx->ctl || ctx->sources))
 		err = qvmi__err(ctx, -EBUSY, "attach: context already in use");
-	a.l = err ? NULL : calloc(1, sizeof(*a.l));
+	a.l = err ? NULL : qvmi__layout_new();
 	if (!err && !a.l)
 		err = qvmi__err(ctx, -ENOMEM, "out of memory");
 	if (err) {
@@ -644,7 +645,7 @@ static int attach_ex(struct qvmi_ctx *ctx, const char *qmp_path, int fd,
 			free(a.l);
 			return 0;
 		}
-		memset(a.l, 0, sizeof(*a.l));
+		qvmi__layout_clear(a.l);
 		qvmi__layout_sock_id(qmp_path, a.l);
 	}
 	if (o && !no_cache) { /* the opener's key names this QEMU */
@@ -702,7 +703,7 @@ int qvmi__attach_cached_opener(struct qvmi_ctx *ctx,
 		return err ? err : -ENOENT;
 	if (ctx->qmp || ctx->ctl || ctx->sources)
 		return qvmi__err(ctx, -EBUSY, "attach: context already in use");
-	l = calloc(1, sizeof(*l));
+	l = qvmi__layout_new();
 	if (!l)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	/* No file names the QEMU: the cached pid and its start time do

@@ -293,12 +293,19 @@ int qvmi__layout_parse(char *buf, struct qvmi_layout *l)
 	return 0;
 }
 
-static int read_file(const char *path, char *buf, size_t size)
+/*
+ * The file at path, NUL-terminated, into *ret (malloc'd).  The buffer is
+ * sized by the file, not LAYOUT_FILE_MAX: 256 KiB is past malloc's mmap
+ * threshold, and a warm qvmi ps paid its mmap, munmap and page faults.
+ */
+static int read_file(const char *path, char **ret)
 {
 	struct stat st;
-	ssize_t n;
+	ssize_t n = -1;
+	char *buf = NULL;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
+	*ret = NULL;
 	if (fd < 0)
 		return -errno;
 	/* Ours only: another user's file could point us at any pid. */
@@ -307,13 +314,22 @@ static int read_file(const char *path, char *buf, size_t size)
 		close(fd);
 		return -EPERM;
 	}
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return -EIO;
-	if ((size_t)n == size - 1)
+	if (st.st_size >= LAYOUT_FILE_MAX) {
+		close(fd);
 		return -EFBIG;
+	}
+	/* one byte more than fstat said: a file that grew meanwhile is
+	 * not the one checked (renamed into place, it never should) */
+	buf = malloc((size_t)st.st_size + 2);
+	if (buf)
+		n = read(fd, buf, (size_t)st.st_size + 1);
+	close(fd);
+	if (!buf || n < 0 || n > st.st_size) {
+		free(buf);
+		return !buf ? -ENOMEM : n < 0 ? -EIO : -EFBIG;
+	}
 	buf[n] = '\0';
+	*ret = buf;
 	return (int)strlen(buf) == n ? 0 : -EBADMSG;
 }
 
@@ -329,10 +345,7 @@ static int load_file(const struct qvmi_layout *l, const char *dir,
 		snprintf(why, why_size, "no cache directory");
 		return err;
 	}
-	buf = malloc(LAYOUT_FILE_MAX);
-	if (!buf)
-		return -ENOMEM;
-	err = read_file(path, buf, LAYOUT_FILE_MAX);
+	err = read_file(path, &buf);
 	if (err)
 		snprintf(why, why_size, "%s: %s", path, strerror(-err));
 	else if ((err = qvmi__layout_parse(buf, ret)))

@@ -37,7 +37,6 @@ enum {
 };
 
 struct qvmi_lay {
-	struct qvmi_layout l;
 	unsigned int allow;
 	bool cache; /* l.sock names the socket: save refreshed layouts */
 	bool await_run; /* read at -S: the first RESUME makes it stale */
@@ -46,6 +45,7 @@ struct qvmi_lay {
 	int64_t next_poll, settle_until, last_read; /* monotonic ns */
 	qvmi_qmp_event_fn prev_fn; /* chained */
 	void *prev_arg;
+	struct qvmi_layout l; /* last: its unused ranges stay untouched */
 };
 
 static void lay_free(struct qvmi_ctx *ctx);
@@ -79,7 +79,11 @@ int qvmi__lay_set(struct qvmi_ctx *ctx, const struct qvmi_layout *l,
 	struct qvmi_lay *lay = ctx->lay;
 
 	if (!lay) {
-		lay = calloc(1, sizeof(*lay));
+		lay = malloc(sizeof(*lay));
+		if (lay) /* all but l's ranges (layout.h) */
+			memset(lay, 0,
+			       offsetof(struct qvmi_lay, l) +
+				       offsetof(struct qvmi_layout, r));
 		if (!lay)
 			return qvmi__err(ctx, -ENOMEM, "out of memory");
 		ctx->lay = lay;
@@ -229,7 +233,7 @@ int qvmi__layout_refresh(struct qvmi_ctx *ctx)
 	err = qvmi__qmp_need(ctx);
 	if (err)
 		return err;
-	l = calloc(1, sizeof(*l));
+	l = qvmi__layout_new();
 	if (!l)
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	lay->busy = true;
@@ -288,7 +292,9 @@ void qvmi__layout_poll(struct qvmi_ctx *ctx)
 
 	if (lay->busy || (!ctx->lay_stale && now < lay->next_poll))
 		return;
-	if (now >= lay->next_poll) {
+	/* No QMP connection yet (a ctx attached from the layout cache): no
+	 * events to take; a stale map still connects and re-reads below. */
+	if (now >= lay->next_poll && ctx->qmp) {
 		lay->next_poll = now + POLL_MS * 1000000ll;
 		take_events(ctx);
 	}

@@ -27,6 +27,20 @@ enum {
 	SHM_MAX_FILES = 16, /* QEMU has one per memory backend */
 };
 
+void qvmi__layout_clear(struct qvmi_layout *l)
+{
+	memset(l, 0, offsetof(struct qvmi_layout, r));
+}
+
+struct qvmi_layout *qvmi__layout_new(void)
+{
+	struct qvmi_layout *l = malloc(sizeof(*l));
+
+	if (l)
+		qvmi__layout_clear(l);
+	return l;
+}
+
 void qvmi__layout_copy(struct qvmi_layout *dst, const struct qvmi_layout *src)
 {
 	size_t n = QVMI_MIN(src->n, (size_t)QVMI_LAYOUT_MAX_RANGES);
@@ -102,6 +116,19 @@ static void add_wit(struct resolve *rs, uint64_t a, uint64_t b, uint64_t c,
 	rs->w[rs->nw++] = (struct wit){ { a, b, c, d } };
 }
 
+/* Does [start, end) hold the hva of a range not placed yet? */
+static bool holds(const struct resolve *rs, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < rs->l->n; i++) {
+		const struct qvmi_layout_range *r = &rs->l->r[i];
+
+		if (r->has_hva && !rs->found[i] && r->hva >= start &&
+		    r->hva < end)
+			return true;
+	}
+	return false;
+}
+
 /* Place the ranges whose hva lies in [start, end). */
 static void place(struct resolve *rs, uint64_t start, uint64_t end,
 		  const char *perms, uint64_t off, uint64_t dev, uint64_t ino)
@@ -165,6 +192,12 @@ static void maps_line(struct resolve *rs, const char *line)
 		return;
 	perms = p;
 	p += 5;
+	/* Most of QEMU's mappings (libraries, stacks, its heap) are private,
+	 * small and hold no range: neither placed nor a witness, so the rest
+	 * of their line is not parsed (a third of a cached attach's
+	 * instructions went to these numbers). */
+	if (perms[3] != 's' && end - start < BIG_ANON && !holds(rs, start, end))
+		return;
 	/* the inode: then spaces and a path, or the line's end */
 	if (!num(&p, 16, " ", &off) || !num(&p, 16, ":", &maj) ||
 	    !num(&p, 16, " ", &min) || !num(&p, 10, " \n", &ino) ||
@@ -283,7 +316,7 @@ int qvmi__layout_resolve(struct qvmi_layout *l, char *why, size_t why_size)
 
 int qvmi__layout_witness(int pid, uint64_t *ret)
 {
-	struct qvmi_layout *l = calloc(1, sizeof(*l));
+	struct qvmi_layout *l = qvmi__layout_new();
 	char why[8];
 	int err;
 

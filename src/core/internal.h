@@ -3,30 +3,7 @@
 #ifndef QVMI_CORE_INTERNAL_H
 #define QVMI_CORE_INTERNAL_H
 
-#include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <time.h>
-
-#include "qvmi.h"
-
-#define QVMI_HIDDEN __attribute__((visibility("hidden")))
-#define QVMI_PRINTF(a, b) __attribute__((format(printf, a, b)))
-
-#define QVMI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define QVMI_MIN(a, b) ((a) < (b) ? (a) : (b))
-#define QVMI_MAX(a, b) ((a) > (b) ? (a) : (b))
-
-enum {
-	QVMI_PAGE_SIZE = 4096,
-	QVMI_ERRMSG_MAX = 256,
-	/* Shared-RAM reads at least this long skip holes of the backing file
-	 * instead of faulting its pages in. */
-	QVMI_BULK_MIN = 64 * 1024,
-};
+#include "core/base.h"
 
 struct qvmi_source {
 	const struct qvmi_source_ops *ops;
@@ -73,46 +50,9 @@ struct qvmi_seg {
 /*
  * Control of a VM: registers, pause/resume, state.  Each backend (QMP, a
  * dump, later the gdbstub) provides one small ops table.  NULL ops mean
- * "cannot do that" and give -EOPNOTSUPP in one place (ctl.c).
+ * "cannot do that" and give -EOPNOTSUPP in one place (ctl.c).  (struct
+ * qvmi__segs, the optional get_segs result, is in core/base.h.)
  */
-/* A segment register's hidden part, as QEMU keeps it (SegmentCache) and
- * writes it into its dump's "QEMU" notes. */
-struct qvmi__seg {
-	uint32_t selector, limit, flags;
-	uint64_t base;
-};
-struct qvmi__segs {
-	struct qvmi__seg es, cs, ss, ds, fs, gs, ldt, tr;
-};
-
-/* CLOCK_MONOTONIC in milliseconds and nanoseconds: every deadline and
- * timeout in the library and qvmid counts on this one clock. */
-static inline int64_t qvmi__mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static inline uint64_t qvmi__mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The coarse clock (a tick, ~4 ms, with no vDSO read of the TSC), for
- * rate limits checked on every access; never compared with the above. */
-static inline int64_t qvmi__mono_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 struct qvmi_ctl;
 struct qvmi_ctl_ops {
 	const char *name;
@@ -232,16 +172,6 @@ struct qvmi_ctx {
 	/* ---- end paging branch ---- */
 };
 
-/* Set the last error and return err (negative errno). */
-QVMI_HIDDEN int qvmi__err(struct qvmi_ctx *ctx, int err, const char *fmt, ...)
-	QVMI_PRINTF(3, 4);
-/* -EFAULT at a guest address; formats without allocating. */
-QVMI_HIDDEN int qvmi__fault(struct qvmi_ctx *ctx, uint64_t addr,
-			    const char *what);
-QVMI_HIDDEN void qvmi__clear_err(struct qvmi_ctx *ctx);
-QVMI_HIDDEN void qvmi__log(struct qvmi_ctx *ctx, enum qvmi_log_level level,
-			   const char *fmt, ...) QVMI_PRINTF(3, 4);
-
 /* Like qvmi_map_add, with a host mapping for zero-copy small reads. */
 QVMI_HIDDEN int qvmi__map_add_host(struct qvmi_ctx *ctx,
 				   struct qvmi_source *src, uint64_t gpa,
@@ -249,18 +179,8 @@ QVMI_HIDDEN int qvmi__map_add_host(struct qvmi_ctx *ctx,
 				   uint8_t *host);
 QVMI_HIDDEN const struct qvmi_seg *qvmi__seg_find(struct qvmi_ctx *ctx,
 						  uint64_t gpa);
-/*
- * Where guest-physical memory lives in a file, so the host can move it
- * with sendfile()/splice(): no copy through user space, and a hole of a
- * sparse file reads as zeros without being allocated, which a touch
- * through the mapping would do (Linux 6.1 tmpfs).
- */
-struct qvmi_pa_file {
-	int fd; /* borrowed: valid until the map changes */
-	uint64_t off; /* file offset of the guest-physical address */
-	size_t len; /* bytes from there on in this file, 1..asked */
-};
-/* [gpa, gpa + len) or its leading part: -EFAULT if nothing maps gpa,
+/* struct qvmi_pa_file (core/base.h): [gpa, gpa + len) or its leading
+ * part: -EFAULT if nothing maps gpa,
  * -EINVAL if len is 0, -EOPNOTSUPP if its source is not a file: then
  * ret->len still says how many bytes that source serves from gpa on (copy
  * them with qvmi_read_pa) and ret->fd is -1.  Like qvmi_read_pa, a bulk
@@ -290,27 +210,7 @@ QVMI_HIDDEN bool qvmi__cache_file_ours(const struct stat *st);
  * half a file.  iov is consumed.  0 or negative errno. */
 struct iovec;
 QVMI_HIDDEN int qvmi__cache_write(const char *path, struct iovec *iov, int n);
-/* FNV-1a, 64-bit, from h (QVMI_FNV_INIT to start): the checksum of the
- * cache files (layout, memo) and the layout's witness.  Not a defence
- * against a crafted file: those are refused by owner and mode first. */
-#define QVMI_FNV_INIT 0xcbf29ce484222325ull
-static inline uint64_t qvmi__fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-/* A hex digit's value plus one, 0 for any other byte: the one digit table
- * of every parser (QMP/HMP text, RSP packets, ISF escapes, /proc maps). */
-QVMI_HIDDEN extern const uint8_t qvmi__hex_digit[256];
-/* c's value as a hex digit, or -1. */
-static inline int qvmi__hexval(int c)
-{
-	return (int)qvmi__hex_digit[(uint8_t)c] - 1;
-}
 /* ctx->mem_id = "<host boot id> " + the formatted rest; "" if the host's
  * boot id cannot be read (an id that could outlive a host reboot, when
  * pids and inode numbers are reused, is worse than none). */
@@ -332,8 +232,9 @@ QVMI_HIDDEN int qvmi__ram_add_merged(struct qvmi_ctx *ctx, uint64_t gpa,
  */
 static inline void qvmi__layout_check(struct qvmi_ctx *ctx)
 {
-	if (__builtin_expect(ctx->lay != NULL && ctx->qmp != NULL, 0) &&
-	    (ctx->lay_stale || !(++ctx->lay_tick & 15)) && ctx->lay_poll)
+	if (__builtin_expect(ctx->lay != NULL, 0) &&
+	    (ctx->lay_stale || (ctx->qmp && !(++ctx->lay_tick & 15))) &&
+	    ctx->lay_poll)
 		ctx->lay_poll(ctx);
 }
 /* QEMU's memory map may have changed (qvmid: a new pmemaccess server):
@@ -375,11 +276,5 @@ QVMI_HIDDEN int qvmi__qmp_identity(struct qvmi_ctx *ctx);
 /* ctx->qmp, connected now if the attach came from the layout cache:
  * 0 with ctx->qmp set, or negative errno (-ENOTCONN: no QMP attach). */
 QVMI_HIDDEN int qvmi__qmp_need(struct qvmi_ctx *ctx);
-/* qvmi_attach_qmp over a path, or over fd, a connected QMP socket (taken;
- * path NULL), with QEMU's pid given where qemu_pid > 0 (the socket's peer
- * is not QEMU).  No layout cache with fd or a given pid (qvmid). */
-QVMI_HIDDEN int qvmi__attach_qmp_ex(struct qvmi_ctx *ctx, const char *qmp_path,
-				    int fd, int qemu_pid,
-				    const struct qvmi_attach_opts *opts);
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/internal.h"
 #include "proto/gdb.h"
 
 static struct qvmi_gdb *ctl_g(struct qvmi_ctl *c)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/internal.h"
 #include "proto/hmp.h"
 #include "proto/qmp.h"
 

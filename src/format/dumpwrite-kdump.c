@@ -370,10 +370,14 @@ static int write_heads(struct kw *k, const struct qvmi__notes *nt,
  * and it fails without a message.  So no page may lie past the end of RAM
  * rounded up to a section: the BIOS at 0xfffc0000 of a guest whose RAM is
  * all below 4 GiB stays out of a kdump (the kernel has no struct page for
- * it; the ELF dump keeps it).
+ * it; the ELF dump keeps it).  The end is the kernel's RAM where it knows
+ * its max_pfn: a guest booted with mem=300M on 512 MiB has sections up to
+ * 384 MiB, and a kdump to 512 MiB made makedumpfile fail ("read_pfn:
+ * Can't get the page data"); RAM it does not use stays out of a kdump.
  */
 uint64_t qvmi__kdump_end(const struct qvmi_ram_range *ram, size_t nram,
-			 uint64_t end, unsigned int section_bits)
+			 uint64_t end, unsigned int section_bits,
+			 uint64_t max_pfn)
 {
 	uint64_t top = 0, mask;
 
@@ -382,6 +386,11 @@ uint64_t qvmi__kdump_end(const struct qvmi_ram_range *ram, size_t nram,
 	for (size_t i = 0; i < nram; i++)
 		if (ram[i].size && ram[i].gpa <= UINT64_MAX - ram[i].size)
 			top = QVMI_MAX(top, ram[i].gpa + ram[i].size);
+	/* The kernel's own end where it knows less RAM than QEMU has
+	 * (mem=300M on 512 MiB): its last present section is the one that
+	 * holds max_pfn - 1, and makedumpfile cuts there. */
+	if (max_pfn && max_pfn < (1ull << 52))
+		top = QVMI_MIN(top, max_pfn * QVMI_PAGE_SIZE);
 	mask = (1ull << section_bits) - 1;
 	if (!top || top > UINT64_MAX - mask)
 		return end;
@@ -401,6 +410,24 @@ static unsigned int section_bits(const struct qvmi__writer *w)
 		   "NUMBER(SECTION_SIZE_BITS)", v, sizeof(v));
 	b = strtoul(v, NULL, 10);
 	return v[0] && b >= 12 && b <= 62 ? (unsigned int)b : 27;
+}
+
+/* The guest kernel's max_pfn, or 0 (unknown: the end is QEMU's RAM). */
+static uint64_t kernel_max_pfn(struct qvmi__writer *w)
+{
+	uint64_t pfn = 0;
+
+	if (!w->lx || !w->kernel)
+		return 0;
+	if (qvmi__linux_max_pfn(w->lx, &pfn)) {
+		qvmi__log(w->ctx, QVMI_LOG_INFO,
+			  "dump: kdump: the kernel's max_pfn unknown (%s): "
+			  "ends at the guest's RAM",
+			  qvmi_errmsg(w->ctx));
+		qvmi__clear_err(w->ctx);
+		return 0;
+	}
+	return pfn;
 }
 
 /* The ranges cut at the kdump's end (lim bytes); how many remain. */
@@ -556,7 +583,7 @@ int qvmi__dump_write_kdump(struct qvmi__writer *w, const struct qvmi__wrange *r,
 		end = QVMI_MAX(end, r[i].gpa + r[i].size);
 	m = clip(w, r, n,
 		 qvmi__kdump_end(w->ctx->ram, w->ctx->nram, end,
-				 section_bits(w)),
+				 section_bits(w), kernel_max_pfn(w)),
 		 c);
 	err = m ? write_kdump(w, c, m) :
 		  qvmi__err(w->ctx, -ENOENT, "dump: no guest memory to write");

@@ -57,10 +57,12 @@ QVMI_HIDDEN int qvmi__dump_notes(struct qvmi__writer *w,
 				 struct qvmi__notes *ret);
 /* kdump-compressed (dumpwrite-kdump.c). */
 /* Where a kdump's pages end (bytes): end, cut to the end of the highest
- * RAM range rounded up to a memory section of 2^section_bits bytes. */
+ * RAM range (or the kernel's max_pfn, when known and lower: 0 unknown)
+ * rounded up to a memory section of 2^section_bits bytes. */
 QVMI_HIDDEN uint64_t qvmi__kdump_end(const struct qvmi_ram_range *ram,
 				     size_t nram, uint64_t end,
-				     unsigned int section_bits);
+				     unsigned int section_bits,
+				     uint64_t max_pfn);
 QVMI_HIDDEN int qvmi__dump_write_kdump(struct qvmi__writer *w,
 				       const struct qvmi__wrange *r, size_t n);
 /* The ELF core (dumpwrite-elf.c).  May replace *r (split at the kernel

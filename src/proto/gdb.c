@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/internal.h"
 #include "proto/gdb-priv.h"
 
 static int gdb_err(struct qvmi_gdb *g, int err, const char *what)

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 #include "proto/rsp.h"
 
 /* ---- register layout (pure; fuzzed) ---------------------------------- */
@@ -207,8 +207,5 @@ QVMI_HIDDEN int qvmi__ctl_gdb_install(struct qvmi_ctx *ctx, struct qvmi_gdb *g);
 QVMI_HIDDEN int qvmi__source_gdb_create(struct qvmi_ctx *ctx,
 					struct qvmi_gdb *g,
 					struct qvmi_source **ret);
-/* qvmi_attach_gdb over a connected fd (tests). */
-QVMI_HIDDEN int qvmi__attach_gdb_fd(struct qvmi_ctx *ctx, int fd,
-				    const struct qvmi_gdb_opts *opts);
 
 #endif

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 struct qvmi_mtree_range {
 	uint64_t start;

@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 struct qvmi_jsonobj_member {
 	size_t start, end; /* '"key": value', [start, end) */

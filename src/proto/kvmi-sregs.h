@@ -5,7 +5,7 @@
 
 #include <linux/kvm.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 /*
  * Fill ret's eight segments, gdt and idt from vCPU cpu's block of "info

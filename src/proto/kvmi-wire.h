@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 enum {
 	QVMI_KVMI_HDR = 8, /* struct kvmi_msg_hdr */

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 enum {
 	QVMI_PMEM_REQ_SIZE = 24,

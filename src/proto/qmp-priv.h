@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The QMP client's state, shared by qmp.c (sockets) and qmp-xport.c
- * (transports that are not sockets: libvirt's monitor API).  Never
- * included outside src/proto/.
+ * The QMP client's state, shared by qmp.c (sockets), qmp-share.c (the
+ * proxy's byte queue) and qmp-xport.c (transports that are not sockets:
+ * libvirt's monitor API).  Never included outside src/proto/.
  */
 #ifndef QVMI_PROTO_QMP_PRIV_H
 #define QVMI_PROTO_QMP_PRIV_H
@@ -63,6 +63,11 @@ struct qvmi_qmp {
 };
 
 QVMI_HIDDEN int qvmi__qmp_break(struct qvmi_qmp *q, int err, const char *what);
+/* q is broken: the error, with a message (qmp-share.c). */
+QVMI_HIDDEN int qvmi__qmp_broken(struct qvmi_qmp *q);
+/* Send the queued bytes before deadline (0: without waiting: -ETIMEDOUT
+ * when the socket is full), or through the transport (qmp-share.c). */
+QVMI_HIDDEN int qvmi__qmp_send_queued(struct qvmi_qmp *q, int64_t deadline);
 QVMI_HIDDEN int qvmi__qmp_parse_greeting(struct qvmi_qmp *q,
 					 struct json_object *msg);
 /* Run the queued command lines through q->xops, in order, each reply fed

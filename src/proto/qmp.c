@@ -6,7 +6,10 @@
  * exchange's deadline.  Commands carry a unique "id" ("qvmi-N") and a reply
  * is matched by it, so a reply that arrives after its command timed out is
  * recognised and dropped instead of being taken for the next one's.
- * Events read on the way are handed to the callback and queued.
+ * Events read on the way are handed to the callback and queued.  The
+ * JSON stream splitter that cuts the socket's bytes into messages is
+ * json-stream.c; the byte queue qvmid's QMP proxy shares the connection
+ * through, qmp-share.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +27,6 @@
 
 enum {
 	READ_CHUNK = 64 * 1024,
-	JSON_DEPTH = 64,
 	/* Reads per qvmi__qmp_poll: a peer flooding events cannot keep us. */
 	POLL_MAX_READS = 64,
 	/* QEMU greets a client as it accepts it; QEMU 7.2 serves one QMP
@@ -34,143 +36,6 @@ enum {
 	 * < 50 ms on a loaded 2-core host with a TCG guest. */
 	QMP_GREETING_MS = 1000,
 };
-
-/* ---- JSON stream splitter ----------------------------------------------- */
-
-int qvmi__json_stream_init(struct qvmi_json_stream *js, size_t max_msg)
-{
-	memset(js, 0, sizeof(*js));
-	js->tok = json_tokener_new_ex(JSON_DEPTH);
-	if (!js->tok)
-		return -ENOMEM;
-	/* Strict: QEMU emits plain JSON; trailing chars are the next value. */
-	json_tokener_set_flags(js->tok,
-			       JSON_TOKENER_STRICT |
-				       JSON_TOKENER_ALLOW_TRAILING_CHARS);
-	js->max_msg = max_msg ? max_msg : QVMI_QMP_MAX_MSG;
-	return 0;
-}
-
-void qvmi__json_stream_deinit(struct qvmi_json_stream *js)
-{
-	if (js->tok)
-		json_tokener_free(js->tok);
-	free(js->buf);
-	memset(js, 0, sizeof(*js));
-}
-
-bool qvmi__json_stream_partial(const struct qvmi_json_stream *js)
-{
-	return js->msg_bytes > 0 || js->len > js->off;
-}
-
-int qvmi__json_stream_feed(struct qvmi_json_stream *js, const void *data,
-			   size_t len)
-{
-	size_t pending = js->len - js->off;
-
-	if (js->err)
-		return js->err;
-	if (!len)
-		return 0;
-	if (len > js->max_msg || pending > js->max_msg - len)
-		return js->err = -EMSGSIZE;
-	/* Compact: bytes before the value being parsed are never needed
-	 * again (its own are kept for qvmi__json_stream_raw). */
-	js->raw_len = 0;
-	if (!js->msg_bytes)
-		js->start = js->off;
-	if (js->start) {
-		memmove(js->buf, js->buf + js->start, js->len - js->start);
-		js->len -= js->start;
-		js->off -= js->start;
-		js->start = 0;
-	}
-	if (js->len + len > js->cap) {
-		size_t cap = QVMI_MAX(js->cap * 2, js->len + len);
-		char *nb;
-
-		cap = QVMI_MAX(cap, (size_t)4096);
-		nb = realloc(js->buf, cap);
-		if (!nb)
-			return -ENOMEM;
-		js->buf = nb;
-		js->cap = cap;
-	}
-	memcpy(js->buf + js->len, data, len);
-	js->len += len;
-	return 0;
-}
-
-static bool is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Skip inter-value whitespace so it never counts as a partial value. */
-static void stream_skip_ws(struct qvmi_json_stream *js)
-{
-	if (js->msg_bytes)
-		return;
-	while (js->off < js->len && is_ws(js->buf[js->off]))
-		js->off++;
-}
-
-int qvmi__json_stream_next(struct qvmi_json_stream *js,
-			   struct json_object **ret)
-{
-	struct json_object *obj;
-	enum json_tokener_error jerr;
-	size_t avail, used;
-
-	*ret = NULL;
-	if (js->err)
-		return js->err;
-	stream_skip_ws(js);
-	js->raw_len = 0;
-	if (!js->msg_bytes)
-		js->start = js->off;
-	avail = js->len - js->off;
-	if (!avail)
-		return 0;
-	/* Feed at most what keeps the value within max_msg (+1 to notice). */
-	avail = QVMI_MIN(avail, js->max_msg - js->msg_bytes + 1);
-	if (avail > INT32_MAX)
-		avail = INT32_MAX;
-	obj = json_tokener_parse_ex(js->tok, js->buf + js->off, (int)avail);
-	jerr = json_tokener_get_error(js->tok);
-	used = json_tokener_get_parse_end(js->tok);
-	if (used > avail) /* never trust a library offset blindly */
-		used = avail;
-	js->off += used;
-	js->msg_bytes += used;
-	if (jerr == json_tokener_continue) {
-		if (js->msg_bytes > js->max_msg)
-			return js->err = -EMSGSIZE;
-		return 0;
-	}
-	if (jerr != json_tokener_success) {
-		json_object_put(obj);
-		return js->err = -EBADMSG;
-	}
-	/* A top-level "null" parses to a NULL object: not a QMP message. */
-	if (!obj)
-		return js->err = -EBADMSG;
-	js->msg_bytes = 0;
-	json_tokener_reset(js->tok);
-	js->raw_len = js->off - js->start;
-	while (js->raw_len && is_ws(js->buf[js->start + js->raw_len - 1]))
-		js->raw_len--;
-	*ret = obj;
-	return 1;
-}
-
-const char *qvmi__json_stream_raw(const struct qvmi_json_stream *js,
-				  size_t *len)
-{
-	*len = js->raw_len;
-	return js->raw_len ? js->buf + js->start : NULL;
-}
 
 /* ---- connection ------------------------------------------------------- */
 
@@ -216,6 +81,11 @@ static int qmp_broken(struct qvmi_qmp *q)
 
 	return qvmi__err(q->ctx, q->broken, "QMP: connection unusable (%s)",
 			 why);
+}
+
+int qvmi__qmp_broken(struct qvmi_qmp *q)
+{
+	return qmp_broken(q);
 }
 
 static int send_all(struct qvmi_qmp *q, const char *s, size_t len,
@@ -323,6 +193,11 @@ static int send_queued(struct qvmi_qmp *q, int64_t deadline)
 	q->obase += q->olen;
 	q->ooff = q->olen = 0;
 	return 0;
+}
+
+int qvmi__qmp_send_queued(struct qvmi_qmp *q, int64_t deadline)
+{
+	return send_queued(q, deadline);
 }
 
 /* One read into the stream.  0: got bytes; -EAGAIN: nothing there. */
@@ -1034,83 +909,4 @@ const char *qvmi__qmp_version(const struct qvmi_qmp *q)
 struct qvmi_ctx *qvmi__qmp_ctx(const struct qvmi_qmp *q)
 {
 	return q->ctx;
-}
-
-/* ---- sharing the connection --------------------------------------------- */
-
-void qvmi__qmp_set_tap(struct qvmi_qmp *q, qvmi_qmp_tap_fn fn, void *arg)
-{
-	q->tap_fn = fn;
-	q->tap_arg = arg;
-}
-
-int qvmi__qmp_queue(struct qvmi_qmp *q, const void *data, size_t len)
-{
-	if (q->broken)
-		return qmp_broken(q);
-	if (len > q->ocap - q->olen && q->ooff) { /* compact first */
-		memmove(q->obuf, q->obuf + q->ooff, q->olen - q->ooff);
-		q->obase += q->ooff;
-		q->olen -= q->ooff;
-		q->ooff = 0;
-	}
-	if (len > q->ocap - q->olen) {
-		size_t cap = QVMI_MAX(q->ocap * 2, q->olen + len);
-		char *nb = realloc(q->obuf, QVMI_MAX(cap, (size_t)4096));
-
-		if (!nb)
-			return qvmi__err(q->ctx, -ENOMEM, "out of memory");
-		q->obuf = nb;
-		q->ocap = QVMI_MAX(cap, (size_t)4096);
-	}
-	memcpy(q->obuf + q->olen, data, len);
-	q->olen += len;
-	return 0;
-}
-
-int qvmi__qmp_queue_fds(struct qvmi_qmp *q, const void *data, size_t len,
-			const int *fds, unsigned int nfds)
-{
-	struct fd_mark *m;
-	int err;
-
-	if (!nfds)
-		return qvmi__qmp_queue(q, data, len);
-	if (q->broken)
-		return qmp_broken(q);
-	if (!len || nfds > QVMI_QMP_MAX_FDS || q->nmarks == MAX_FD_MARKS)
-		return qvmi__err(q->ctx, -ENOBUFS, "QMP: too many fds queued");
-	m = &q->marks[q->nmarks];
-	m->pos = q->obase + q->olen;
-	err = qvmi__qmp_queue(q, data, len);
-	if (err)
-		return err;
-	m->pos = q->obase + q->olen - len; /* a compaction moved obase */
-	memcpy(m->fds, fds, nfds * sizeof(int));
-	m->n = nfds;
-	q->nmarks++;
-	return 0;
-}
-
-ssize_t qvmi__qmp_flush(struct qvmi_qmp *q)
-{
-	int err;
-
-	if (q->broken)
-		return qmp_broken(q);
-	err = send_queued(q, 0);
-	if (err < 0 && err != -ETIMEDOUT)
-		return err;
-	return (ssize_t)(q->olen - q->ooff);
-}
-
-size_t qvmi__qmp_queued(const struct qvmi_qmp *q)
-{
-	return q->olen - q->ooff;
-}
-
-const char *qvmi__qmp_greeting(const struct qvmi_qmp *q, size_t *len)
-{
-	*len = q->greeting_len;
-	return q->greeting;
 }

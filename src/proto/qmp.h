@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 struct json_object;
 struct json_tokener;

@@ -268,11 +268,50 @@ static int wait_ack(struct qvmi_rsp_conn *c, const uint8_t *frame, size_t flen)
 	}
 }
 
+/*
+ * The replies of commands that timed out: RSP has no request ids, so a
+ * late one would be read as the answer to the next command (a memory read
+ * answered with another address's bytes).  In all-stop mode the stub
+ * answers every command once, in order: skip as many replies as are owed
+ * before anything else goes out.  A stop reply met meanwhile is kept for
+ * recv, as in wait_ack.  If they do not come in time, nothing is sent.
+ */
+static int drain_owed(struct qvmi_rsp_conn *c)
+{
+	int64_t deadline = deadline_of(c, -1);
+	struct qvmi_rsp_item it;
+	int err;
+
+	while (c->owed) {
+		err = recv_raw(c, deadline, &it);
+		if (err == -ETIMEDOUT)
+			return qvmi__err(c->ctx, err,
+					 "gdb: the stub still owes %u late "
+					 "replies; nothing sent",
+					 c->owed);
+		if (err)
+			return err;
+		if (it.payload_len && strchr("TSWX", c->rx[it.payload_off])) {
+			err = queue_packet(c, &it);
+			if (err)
+				return err;
+		} else {
+			c->owed--;
+			c->late_replies++;
+		}
+		consume(c, it.consumed);
+	}
+	return 0;
+}
+
 int qvmi__rsp_send(struct qvmi_rsp_conn *c, const void *payload, size_t len)
 {
 	uint8_t *frame;
 	int n, err;
 
+	err = drain_owed(c);
+	if (err)
+		return err;
 	if (len > QVMI_RSP_MAX_PACKET)
 		return qvmi__err(c->ctx, -EINVAL, "gdb: packet too long");
 	frame = malloc(TX_CAP);
@@ -332,7 +371,12 @@ int qvmi__rsp_command(struct qvmi_rsp_conn *c, const char *cmd, bool binary,
 {
 	int err = qvmi__rsp_send(c, cmd, strlen(cmd));
 
-	return err ?: qvmi__rsp_recv(c, binary, -1, buf, cap, ret_len);
+	if (err)
+		return err;
+	err = qvmi__rsp_recv(c, binary, -1, buf, cap, ret_len);
+	if (err == -ETIMEDOUT)
+		c->owed++; /* sent and acked: its reply may still come */
+	return err;
 }
 
 int qvmi__rsp_interrupt(struct qvmi_rsp_conn *c)

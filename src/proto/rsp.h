@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 enum {
 	/* Largest packet payload we accept, before run-length expansion.
@@ -139,8 +139,11 @@ struct qvmi_rsp_conn {
 	/* packets that arrived while we waited for an ack */
 	struct qvmi_rsp_pkt queue[QVMI_RSP_QUEUE];
 	size_t qhead, qcount;
+	/* replies of commands that timed out, still to come: skipped
+	 * before the next packet goes out (RSP has no ids) */
+	unsigned int owed;
 	/* counters, for tests and logs */
-	unsigned long retransmits, bad_checksums;
+	unsigned long retransmits, bad_checksums, late_replies;
 };
 
 /* Takes ownership of fd (closed by _deinit, also on failure). */

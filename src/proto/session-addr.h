@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 enum qvmi_ses_kind {
 	QVMI_SES_UNIX = 1,

@@ -83,7 +83,8 @@ static int key_read(int fd, uint8_t *buf, size_t *len, const char **why)
 	return 0;
 }
 
-int qvmi__ses_key_load(const char *path, struct qvmi_ses_key *ret,
+/* dirfd < 0: path as given; else path inside the directory dirfd. */
+static int key_load_at(int dirfd, const char *path, struct qvmi_ses_key *ret,
 		       const char **why)
 {
 	uint8_t *buf = malloc(QVMI_SES_KEY_MAX + 1);
@@ -93,7 +94,15 @@ int qvmi__ses_key_load(const char *path, struct qvmi_ses_key *ret,
 
 	if (!buf)
 		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO put there opens at once (then fails the
+	 * regular-file check) instead of blocking an accept. */
+	fd = openat(dirfd < 0 ? AT_FDCWD : dirfd, path,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+			    (dirfd < 0 ? 0 : O_NONBLOCK));
+	if (fd < 0 && errno == ELOOP)
+		w = "a symbolic link";
+	else if (fd < 0 && errno == ENOENT)
+		w = "no such file";
 	err = fd < 0 ? -errno : key_read(fd, buf, &len, &w);
 	if (fd >= 0)
 		close(fd);
@@ -104,6 +113,79 @@ int qvmi__ses_key_load(const char *path, struct qvmi_ses_key *ret,
 	explicit_bzero(buf, QVMI_SES_KEY_MAX + 1);
 	free(buf);
 	return err;
+}
+
+int qvmi__ses_key_load(const char *path, struct qvmi_ses_key *ret,
+		       const char **why)
+{
+	return key_load_at(-1, path, ret, why);
+}
+
+/* Nobody else may add, replace or even list keys: 0700 or 0500, ours. */
+static int keydir_check(int fd, const char **why)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		*why = "not a directory";
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		*why = "must be owned by us with mode 0700 or 0500";
+		return -EPERM;
+	}
+	return 0;
+}
+
+int qvmi__ses_keydir_open(const char *path, int *ret, const char **why)
+{
+	/* Not O_DIRECTORY: with it, Linux reports a symbolic link as
+	 * ENOTDIR; keydir_check() tells a directory instead.  O_NONBLOCK:
+	 * a FIFO there opens at once. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+				    O_NONBLOCK);
+	int err;
+
+	if (fd < 0) {
+		err = -errno;
+		*why = err == -ELOOP  ? "a symbolic link" :
+		       err == -ENOENT ? "no such directory" :
+					"cannot open";
+		return err;
+	}
+	err = keydir_check(fd, why);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	*ret = fd;
+	return 0;
+}
+
+int qvmi__ses_keydir_load(int dirfd, const uint8_t uuid[16],
+			  struct qvmi_ses_key *ret, const char **why)
+{
+	static const char hex[] = "0123456789abcdef";
+	char name[QVMI_SES_KEYDIR_NAME + 1];
+	uint8_t any = 0;
+	int err;
+
+	for (int i = 0; i < 16; i++) {
+		any |= uuid[i];
+		name[2 * i] = hex[uuid[i] >> 4];
+		name[2 * i + 1] = hex[uuid[i] & 15];
+	}
+	memcpy(name + 32, ".key", 5);
+	if (!any) {
+		*why = "the VM's uuid is unknown (all zero): no per-VM key";
+		return -ENOENT;
+	}
+	/* Again at each load: the mode may have changed since the
+	 * listener opened the directory. */
+	err = keydir_check(dirfd, why);
+	return err ? err : key_load_at(dirfd, name, ret, why);
 }
 
 /*

@@ -40,6 +40,23 @@ struct qvmi_ses_key {
  */
 QVMI_HIDDEN int qvmi__ses_key_load(const char *path, struct qvmi_ses_key *ret,
 				   const char **why);
+/*
+ * Per-VM keys (a tool's listener with key_dir, docs/PROTOCOL.md "Which
+ * VM"): a directory owned by the effective uid, mode 0700 or 0500 (-EPERM
+ * otherwise; -ELOOP for a symbolic link), holding one key file per VM
+ * named by its uuid, 32 lowercase hex digits and ".key".  _open returns
+ * the directory's fd (O_DIRECTORY, close-on-exec).  _load checks the
+ * directory again, then loads the uuid's file as qvmi__ses_key_load does
+ * (opened without following a symbolic link, then fstat()ed: no check of
+ * a name that another file can replace); the all-zero uuid has no key
+ * (-ENOENT).  *why says what was wrong.
+ */
+enum { QVMI_SES_KEYDIR_NAME = 32 + 4 };
+QVMI_HIDDEN int qvmi__ses_keydir_open(const char *path, int *ret,
+				      const char **why);
+QVMI_HIDDEN int qvmi__ses_keydir_load(int dirfd, const uint8_t uuid[16],
+				      struct qvmi_ses_key *ret,
+				      const char **why);
 /* A key from memory (tests, embedding); len 32..4096. */
 QVMI_HIDDEN int qvmi__ses_key_set(struct qvmi_ses_key *k, const void *bytes,
 				  size_t len);

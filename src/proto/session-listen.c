@@ -7,6 +7,10 @@
  * tool still being the protocol's client.  Whoever connects is a stranger
  * until it has proved the key, and a slow one can hold an accept for at
  * most the handshake timeout.
+ *
+ * Per-VM keys (key_dir, TCP and vsock only): the VM names its uuid in its
+ * TLS PSK identity, and the key of that uuid is read from the directory
+ * at each accept (docs/PROTOCOL.md "Which VM").
  */
 #include <linux/vm_sockets.h>
 #include <netinet/in.h>
@@ -18,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/internal.h"
 #include "proto/session-addr.h"
 #include "proto/session.h"
 
@@ -27,6 +32,7 @@ struct qvmi_session_listener {
 	int fd;
 	enum qvmi_ses_kind kind;
 	struct qvmi_ses_key key;
+	int keydir; /* key_dir's fd, or -1 (key_path: key) */
 	int timeout_ms;
 	uint32_t port;
 	/* unix: the path and the socket file we bound, removed only if the
@@ -99,32 +105,78 @@ static int listen_err(struct qvmi_ctx *ectx, const char *addr, int err,
 			 why ? why : strerror(-err));
 }
 
+/* The key file, or the key directory (never both). */
+static int listen_keys(struct qvmi_session_listener *l, const char *kpath,
+		       const char *kdir, char *why, size_t wsize)
+{
+	const char *w = "?";
+	int err;
+
+	if (kdir) {
+		err = qvmi__ses_keydir_open(kdir, &l->keydir, &w);
+		if (err)
+			snprintf(why, wsize, "key directory %s: %s", kdir, w);
+	} else {
+		err = qvmi__ses_key_load(kpath, &l->key, &w);
+		if (err)
+			snprintf(why, wsize, "key %s: %s", kpath, w);
+	}
+	return err;
+}
+
+/* What is wrong with the options before anything is opened, or NULL. */
+static const char *listen_opts_bad(const char *kpath, const char *kdir,
+				   enum qvmi_ses_kind kind)
+{
+	if (kpath && kdir)
+		return "key_path and key_dir exclude each other";
+	if (!kpath && !kdir)
+		return "a key file is required (key_path, or key_dir "
+		       "for per-VM keys)";
+	/* Over a unix socket the tool proves its key (client_mac) before
+	 * the VM says who it is (the VM info comes in the AUTH reply), and
+	 * there is no TLS identity: it cannot know which VM's key to use. */
+	if (kdir && kind == QVMI_SES_UNIX)
+		return "key_dir needs a tcp: or vsock: address (a unix "
+		       "socket's peer names no VM before the tool proves its "
+		       "key)";
+	return NULL;
+}
+
 QVMI_API int
 qvmi_session_listener_create(const char *addr,
 			     const struct qvmi_session_listen_opts *opts,
 			     struct qvmi_session_listener **ret)
 {
 	const char *kpath = QVMI_OPTS_GET(opts, key_path, NULL), *why = NULL;
+	const char *kdir = QVMI_OPTS_GET(opts, key_dir, NULL);
 	struct qvmi_ctx *ectx = QVMI_OPTS_GET(opts, err_ctx, NULL);
 	struct qvmi_session_listener *l;
 	struct qvmi_ses_addr a;
+	char kwhy[QVMI_ERRMSG_MAX];
 	int err;
 
 	if (!QVMI_OPTS_VALID(opts, struct qvmi_session_listen_opts))
 		return listen_err(ectx, addr, -EINVAL, "unknown options");
-	if (!ret || !kpath)
+	if (!ret || !kpath == !kdir)
 		return listen_err(ectx, addr, -EINVAL,
-				  !kpath ? "a key file is required" : "NULL");
+				  ret ? listen_opts_bad(kpath, kdir, 0) :
+					"NULL");
 	err = qvmi__ses_addr_parse(addr, QVMI_SES_ADDR_LISTEN, &a, &why);
+	if (!err && (why = listen_opts_bad(kpath, kdir, a.kind)))
+		err = -EINVAL;
 	if (err)
 		return listen_err(ectx, addr, err, why);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return listen_err(ectx, addr, -ENOMEM, "out of memory");
 	l->fd = -1;
+	l->keydir = -1;
 	l->kind = a.kind;
 	l->timeout_ms = QVMI_OPTS_GET(opts, timeout_ms, 0);
-	err = qvmi__ses_key_load(kpath, &l->key, &why);
+	err = listen_keys(l, kpath, kdir, kwhy, sizeof(kwhy));
+	if (err)
+		why = kwhy;
 	if (!err && a.kind == QVMI_SES_UNIX) {
 		err = listen_unix(l, &a);
 	} else if (!err) {
@@ -149,6 +201,8 @@ QVMI_API void qvmi_session_listener_destroy(struct qvmi_session_listener *l)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
+	if (l->keydir >= 0)
+		close(l->keydir);
 	if (l->path[0] && !lstat(l->path, &st) && S_ISSOCK(st.st_mode) &&
 	    st.st_dev == l->dev && st.st_ino == l->ino)
 		unlink(l->path);
@@ -224,6 +278,9 @@ QVMI_API int qvmi_session_accept(struct qvmi_session_listener *l,
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	qvmi__log(ctx, QVMI_LOG_DEBUG, "session: VM connecting from %s", peer);
 	/* The VM dialled: we are TLS's server on TCP and vsock. */
+	if (l->keydir >= 0)
+		return qvmi__ses_client_attach_keydir(ctx, fd, l->keydir,
+						      l->timeout_ms, peer);
 	return qvmi__ses_client_attach(ctx, fd, &l->key,
 				       l->kind == QVMI_SES_UNIX ?
 					       QVMI_SES_TLS_NONE :

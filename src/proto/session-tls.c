@@ -220,6 +220,11 @@ struct qvmi_ses_tls {
 	enum qvmi_ses_tls_mode mode;
 	bool want_vm;
 	bool bad_id; /* a server refused the client's identity */
+	/* A server with per-VM keys (>= 0: the key directory, not ours):
+	 * the key is the one of the client's uuid, loaded in find_cb. */
+	int keydir;
+	bool no_key; /* the client's uuid has no usable key */
+	char key_why[96];
 	/* The last read wanted socket bytes: what is buffered is at most
 	 * part of a record (read-ahead). */
 	bool starved;
@@ -227,7 +232,7 @@ struct qvmi_ses_tls {
 	size_t key_len;
 	char id[QVMI_SES_TLS_ID_MAX + 1]; /* a client's */
 	struct qvmi_ses_tls_id peer; /* a server's view of the client */
-	char why[160];
+	char why[256];
 };
 
 static int derive_psk(struct qvmi_ses_tls *t, const uint8_t *id, size_t idlen,
@@ -282,6 +287,30 @@ static int use_cb(SSL *s, const EVP_MD *md, const unsigned char **id,
 	return *sess != NULL;
 }
 
+/*
+ * Per-VM keys: the key of the uuid the client claims.  A uuid without a
+ * usable key gets a random one, so that the client's binder fails exactly
+ * as with a wrong key (the same alert): a dialler cannot tell which uuids
+ * have keys here.
+ */
+static int vm_key(struct qvmi_ses_tls *t)
+{
+	struct qvmi_ses_key k = { 0 };
+	const char *why = "?";
+	int err = qvmi__ses_keydir_load(t->keydir, t->peer.uuid, &k, &why);
+
+	t->no_key = err != 0;
+	if (err) {
+		snprintf(t->key_why, sizeof(t->key_why), "%s", why);
+		t->key_len = QVMI_SES_NONCE;
+		return qvmi__ses_nonce(t->key);
+	}
+	memcpy(t->key, k.bytes, k.len);
+	t->key_len = k.len;
+	qvmi__ses_key_clear(&k);
+	return 0;
+}
+
 static int find_cb(SSL *s, const unsigned char *id, size_t idlen,
 		   SSL_SESSION **sess)
 {
@@ -296,6 +325,8 @@ static int find_cb(SSL *s, const unsigned char *id, size_t idlen,
 		t->bad_id = true;
 		return 1;
 	}
+	if (t->keydir >= 0 && vm_key(t))
+		return 0;
 	if (derive_psk(t, id, idlen, psk))
 		return 0;
 	*sess = psk_session(s, psk);
@@ -349,9 +380,11 @@ static int ssl_setup(struct qvmi_ses_tls *t)
 	return 0;
 }
 
-int qvmi__ses_tls_new(int fd, enum qvmi_ses_tls_mode mode,
-		      const struct qvmi_ses_key *key, const char *identity,
-		      bool want_vm, struct qvmi_ses_tls **ret, const char **why)
+/* key NULL: a server with per-VM keys in keydir. */
+static int tls_new(int fd, enum qvmi_ses_tls_mode mode,
+		   const struct qvmi_ses_key *key, int keydir,
+		   const char *identity, bool want_vm,
+		   struct qvmi_ses_tls **ret, const char **why)
 {
 	struct qvmi_ses_tls *t;
 
@@ -360,9 +393,9 @@ int qvmi__ses_tls_new(int fd, enum qvmi_ses_tls_mode mode,
 		*why = ssl_fail;
 		return -ENOPKG;
 	}
-	if (!key->bytes || key->len > QVMI_SES_KEY_MAX ||
+	if ((key ? !key->bytes || key->len > QVMI_SES_KEY_MAX : keydir < 0) ||
 	    (mode == QVMI_SES_TLS_CLIENT &&
-	     (!identity || strlen(identity) > QVMI_SES_TLS_ID_MAX))) {
+	     (!key || !identity || strlen(identity) > QVMI_SES_TLS_ID_MAX))) {
 		*why = "no key or a bad identity";
 		return -EINVAL;
 	}
@@ -373,8 +406,11 @@ int qvmi__ses_tls_new(int fd, enum qvmi_ses_tls_mode mode,
 	}
 	t->mode = mode;
 	t->want_vm = want_vm;
-	memcpy(t->key, key->bytes, key->len);
-	t->key_len = key->len;
+	t->keydir = key ? -1 : keydir;
+	if (key) {
+		memcpy(t->key, key->bytes, key->len);
+		t->key_len = key->len;
+	}
 	if (identity)
 		snprintf(t->id, sizeof(t->id), "%s", identity);
 	ssl.ERR_clear_error();
@@ -385,6 +421,27 @@ int qvmi__ses_tls_new(int fd, enum qvmi_ses_tls_mode mode,
 	}
 	*ret = t;
 	return 0;
+}
+
+int qvmi__ses_tls_new(int fd, enum qvmi_ses_tls_mode mode,
+		      const struct qvmi_ses_key *key, const char *identity,
+		      bool want_vm, struct qvmi_ses_tls **ret, const char **why)
+{
+	return tls_new(fd, mode, key, -1, identity, want_vm, ret, why);
+}
+
+int qvmi__ses_tls_new_keydir(int fd, int keydir, struct qvmi_ses_tls **ret,
+			     const char **why)
+{
+	return tls_new(fd, QVMI_SES_TLS_SERVER, NULL, keydir, NULL, true, ret,
+		       why);
+}
+
+int qvmi__ses_tls_key(const struct qvmi_ses_tls *t, struct qvmi_ses_key *ret)
+{
+	if (t->no_key || !t->key_len)
+		return -EACCES;
+	return qvmi__ses_key_set(ret, t->key, t->key_len);
 }
 
 void qvmi__ses_tls_free(struct qvmi_ses_tls *t)
@@ -412,9 +469,46 @@ static int take_err(struct qvmi_ses_tls *t, const char *what)
 	return last ? ERR_GET_REASON(last) : 0;
 }
 
+/* A failed handshake's errno from OpenSSL's reason. */
+static int tls_verdict(int reason)
+{
+	if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return -ECONNRESET;
+	/* Our PSK's binder did not verify (wrong key), or the peer said so
+	 * with an alert (OpenSSL reports alerts as reason 1000 + alert). */
+	if (reason == SSL_R_BINDER_DOES_NOT_VERIFY ||
+	    reason == SSL_AD_REASON_OFFSET + SSL_AD_DECRYPT_ERROR ||
+	    reason == SSL_AD_REASON_OFFSET + SSL_AD_HANDSHAKE_FAILURE ||
+	    reason == SSL_AD_REASON_OFFSET + SSL_AD_ILLEGAL_PARAMETER)
+		return -EACCES;
+	return -EPROTO;
+}
+
+/* Per-VM keys: a failure after the client named a VM says which uuid. */
+static int keydir_fail(struct qvmi_ses_tls *t, int err)
+{
+	char u[33], w[sizeof(t->why)];
+
+	for (int i = 0; i < 16; i++)
+		snprintf(u + 2 * i, 3, "%02x", t->peer.uuid[i]);
+	snprintf(w, sizeof(w), "%s", t->why);
+	if (t->no_key)
+		snprintf(t->why, sizeof(t->why),
+			 "no usable key for VM %s in the key directory "
+			 "(%s.key: %s)",
+			 u, u, t->key_why);
+	else if (err == -EACCES)
+		snprintf(t->why, sizeof(t->why),
+			 "VM %s did not prove the key of that uuid (%.120s)", u,
+			 w);
+	else
+		snprintf(t->why, sizeof(t->why), "VM %s: %.150s", u, w);
+	return t->no_key ? -EACCES : err;
+}
+
 int qvmi__ses_tls_handshake(struct qvmi_ses_tls *t, short *events)
 {
-	int r, e, reason;
+	int r, e, err;
 
 	ssl.ERR_clear_error();
 	r = ssl.SSL_do_handshake(t->ssl);
@@ -427,25 +521,17 @@ int qvmi__ses_tls_handshake(struct qvmi_ses_tls *t, short *events)
 	}
 	if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) {
 		take_err(t, "the peer closed during the TLS handshake");
-		return -ECONNRESET;
+		err = -ECONNRESET;
+	} else {
+		err = tls_verdict(take_err(t, "TLS handshake failed"));
+		if (t->bad_id) {
+			snprintf(t->why, sizeof(t->why),
+				 "TLS: the peer's PSK identity "
+				 "is not accepted here");
+			return -EACCES;
+		}
 	}
-	reason = take_err(t, "TLS handshake failed");
-	if (t->bad_id) {
-		snprintf(t->why, sizeof(t->why),
-			 "TLS: the peer's PSK identity "
-			 "is not accepted here");
-		return -EACCES;
-	}
-	if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-		return -ECONNRESET;
-	/* Our PSK's binder did not verify (wrong key), or the peer said so
-	 * with an alert (OpenSSL reports alerts as reason 1000 + alert). */
-	if (reason == SSL_R_BINDER_DOES_NOT_VERIFY ||
-	    reason == SSL_AD_REASON_OFFSET + SSL_AD_DECRYPT_ERROR ||
-	    reason == SSL_AD_REASON_OFFSET + SSL_AD_HANDSHAKE_FAILURE ||
-	    reason == SSL_AD_REASON_OFFSET + SSL_AD_ILLEGAL_PARAMETER)
-		return -EACCES;
-	return -EPROTO;
+	return t->keydir >= 0 && t->peer.vm ? keydir_fail(t, err) : err;
 }
 
 static ssize_t io_fail(struct qvmi_ses_tls *t, int r, short *events)

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 #include "proto/session-auth.h"
 
 enum qvmi_ses_tls_mode {
@@ -75,6 +75,22 @@ QVMI_HIDDEN int qvmi__ses_tls_new(int fd, enum qvmi_ses_tls_mode mode,
 				  const struct qvmi_ses_key *key,
 				  const char *identity, bool want_vm,
 				  struct qvmi_ses_tls **ret, const char **why);
+/*
+ * A SERVER for VM identities with per-VM keys: the key is the one
+ * qvmi__ses_keydir_load() finds in the directory keydir (still the
+ * caller's) for the uuid of the client's identity, loaded during the
+ * handshake (each connection reads the directory anew).  A uuid without a
+ * usable key fails the client's binder like a wrong key; the handshake
+ * then gives -EACCES, and qvmi__ses_tls_why() names the uuid.
+ */
+QVMI_HIDDEN int qvmi__ses_tls_new_keydir(int fd, int keydir,
+					 struct qvmi_ses_tls **ret,
+					 const char **why);
+/* A copy of the key the handshake used (the caller's, or the VM's from
+ * the key directory), for the session handshake inside TLS; -EACCES if
+ * there is none.  Free with qvmi__ses_key_clear(). */
+QVMI_HIDDEN int qvmi__ses_tls_key(const struct qvmi_ses_tls *t,
+				  struct qvmi_ses_key *ret);
 QVMI_HIDDEN void qvmi__ses_tls_free(struct qvmi_ses_tls *t);
 
 /*

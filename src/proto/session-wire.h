@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/internal.h"
+#include "core/base.h"
 
 enum {
 	QVMI_SES_MAGIC = 0x53564d51, /* "QMVS" little-endian */

@@ -3,7 +3,9 @@
  * Session client (docs/PROTOCOL.md): connect to qvmid, prove the key and
  * check qvmid's proof, then serve a memory source and a control backend
  * over one connection with one request in flight.  qvmid is a peer we
- * authenticated, but its frames are still checked like any input.
+ * authenticated, but its frames are still checked like any input.  This
+ * file: frames, the memory source, the control backend and events;
+ * session-open.c: connecting, the handshake, TLS and the attach.
  */
 #include <netdb.h>
 #include <netinet/in.h>
@@ -22,40 +24,9 @@
 #include "proto/session-tls.h"
 #include "proto/session-wire.h"
 #include "proto/session.h"
+#include "proto/session-priv.h"
 
-enum {
-	SES_TIMEOUT_MS = 5000,
-	SES_EVQ = 256, /* events kept between two qvmi_events_poll() */
-	SES_POLL_BATCH = 256, /* frames read per qvmi_events_poll() */
-	SES_POLL_MAX = 16 * 256, /* ... while TLS has more buffered */
-};
-
-struct ses_client {
-	int fd; /* -1 once broken */
-	struct qvmi_ses_tls *tls; /* TCP and vsock; NULL on unix sockets */
-	/* Events read while waiting for a reply, or by events_poll. */
-	struct qvmi_event evq[SES_EVQ];
-	unsigned int ev_head, ev_len;
-	uint64_t ev_dropped;
-	uint32_t ev_seq; /* last event seen */
-	uint32_t last_unhook; /* seq of the latest EV_UNHOOK, 0: none */
-	/* The breakpoint/step/watchpoint event the VM is stopped for (qvmid
-	 * waits for EVENT_REPLY to it), 0: none; its vCPU's registers. */
-	uint32_t stop_seq;
-	unsigned int stop_vcpu;
-	struct qvmi_regs_x86 stop_regs;
-	bool stop_regs_stale; /* written (SET_REGS) since the event */
-	qvmi_event_fn cb;
-	void *cb_arg;
-	int refs; /* the source and the control backend */
-	uint32_t seq;
-	int timeout_ms;
-	uint32_t max_transfer;
-	unsigned int vcpus;
-	uint8_t *buf; /* one frame: QVMI_SES_HDR + QVMI_SES_MAX_PAYLOAD */
-};
-
-static void ses_break(struct ses_client *c)
+void qvmi__ses_client_break(struct ses_client *c)
 {
 	qvmi__ses_tls_free(c->tls);
 	c->tls = NULL;
@@ -64,11 +35,11 @@ static void ses_break(struct ses_client *c)
 	c->fd = -1;
 }
 
-static void ses_unref(struct ses_client *c)
+void qvmi__ses_client_unref(struct ses_client *c)
 {
 	if (--c->refs > 0)
 		return;
-	ses_break(c);
+	qvmi__ses_client_break(c);
 	free(c->buf);
 	free(c);
 }
@@ -80,7 +51,7 @@ static int ses_tls_bad(struct qvmi_ctx *ctx, struct ses_client *c)
 	int err = qvmi__err(ctx, -EPROTO, "session: %s",
 			    qvmi__ses_tls_why(c->tls));
 
-	ses_break(c);
+	qvmi__ses_client_break(c);
 	return err;
 }
 
@@ -125,7 +96,7 @@ static int ses_xfer(struct qvmi_ctx *ctx, struct ses_client *c, void *buf,
 			/* A failed send keeps the socket: qvmid may have
 			 * said why it closed (ERROR frame) before it did. */
 			if (!out)
-				ses_break(c);
+				qvmi__ses_client_break(c);
 			return qvmi__err(ctx, -EPIPE,
 					 "session: connection closed by qvmid");
 		}
@@ -133,7 +104,7 @@ static int ses_xfer(struct qvmi_ctx *ctx, struct ses_client *c, void *buf,
 		if (left <= 0 ||
 		    (poll(&pfd, 1, (int)QVMI_MIN(left, 60000)) < 0 &&
 		     errno != EINTR)) {
-			ses_break(c);
+			qvmi__ses_client_break(c);
 			return qvmi__err(
 				ctx, -ETIMEDOUT,
 				"session: qvmid did not answer in time");
@@ -142,9 +113,10 @@ static int ses_xfer(struct qvmi_ctx *ctx, struct ses_client *c, void *buf,
 	return 0;
 }
 
-static int ses_bad(struct qvmi_ctx *ctx, struct ses_client *c, const char *why)
+int qvmi__ses_client_bad(struct qvmi_ctx *ctx, struct ses_client *c,
+			 const char *why)
 {
-	ses_break(c);
+	qvmi__ses_client_break(c);
 	return qvmi__err(ctx, -EPROTO, "session: bad frame from qvmid: %s",
 			 why);
 }
@@ -157,8 +129,8 @@ static int ses_error_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 
 	if (!h->error || qvmi__ses_errtext_decode(c->buf + QVMI_SES_HDR,
 						  h->size, text, sizeof(text)))
-		return ses_bad(ctx, c, "malformed error frame");
-	ses_break(c);
+		return qvmi__ses_client_bad(ctx, c, "malformed error frame");
+	qvmi__ses_client_break(c);
 	return qvmi__err(ctx, -(int)QVMI_MIN(h->error, 4095u),
 			 "session: qvmid: %s", text);
 }
@@ -173,7 +145,7 @@ static int ses_take_event(struct qvmi_ctx *ctx, struct ses_client *c,
 	const char *why = "?";
 
 	if (qvmi__ses_check_event(h, p, c->ev_seq + 1, &why))
-		return ses_bad(ctx, c, why);
+		return qvmi__ses_client_bad(ctx, c, why);
 	c->ev_seq = h->seq;
 	ev.type = (enum qvmi_event_type)(h->msg - QVMI_SES_EV_BREAKPOINT + 1);
 	ev.seq = h->seq;
@@ -229,14 +201,14 @@ static int ses_read_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 	if (err)
 		return err;
 	if (qvmi__ses_hdr_decode(c->buf, h, &why))
-		return ses_bad(ctx, c, why);
+		return qvmi__ses_client_bad(ctx, c, why);
 	err = ses_xfer(ctx, c, c->buf + QVMI_SES_HDR, h->size, false, deadline);
 	if (err)
 		return err;
 	if (h->flags == QVMI_SES_F_EVENT)
 		return ses_take_event(ctx, c, h);
 	if (h->flags != QVMI_SES_F_REPLY)
-		return ses_bad(ctx, c, "not a reply");
+		return qvmi__ses_client_bad(ctx, c, "not a reply");
 	if (h->msg == QVMI_SES_ERROR)
 		return ses_error_frame(ctx, c, h);
 	return 0;
@@ -248,8 +220,8 @@ static int ses_read_frame(struct qvmi_ctx *ctx, struct ses_client *c,
  * payload size, or a negative errno (the reply's error code, or a
  * transport/protocol failure).
  */
-static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
-		    size_t len)
+int qvmi__ses_client_call(struct qvmi_ctx *ctx, struct ses_client *c,
+			  uint16_t msg, size_t len)
 {
 	int64_t deadline = qvmi__mono_ms() + c->timeout_ms;
 	struct qvmi_ses_hdr h;
@@ -271,13 +243,14 @@ static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 			return err;
 	} while (h.flags == QVMI_SES_F_EVENT);
 	if (serr) { /* a reply to a request that was not sent whole? */
-		ses_break(c);
+		qvmi__ses_client_break(c);
 		return qvmi__err(ctx, serr, "session: connection lost");
 	}
 	if (h.msg != msg || h.seq != c->seq)
-		return ses_bad(ctx, c, "reply to another request");
+		return qvmi__ses_client_bad(ctx, c, "reply to another request");
 	if (h.error && h.size)
-		return ses_bad(ctx, c, "error reply with a payload");
+		return qvmi__ses_client_bad(ctx, c,
+					    "error reply with a payload");
 	if (h.error)
 		return qvmi__err(ctx, -(int)QVMI_MIN(h.error, 4095u),
 				 "session: %s: %s", qvmi__ses_msg_name(msg),
@@ -286,13 +259,13 @@ static int ses_call(struct qvmi_ctx *ctx, struct ses_client *c, uint16_t msg,
 }
 
 /* A call whose reply must be exactly want bytes. */
-static int ses_call_exact(struct qvmi_ctx *ctx, struct ses_client *c,
-			  uint16_t msg, size_t len, size_t want)
+int qvmi__ses_client_call_exact(struct qvmi_ctx *ctx, struct ses_client *c,
+				uint16_t msg, size_t len, size_t want)
 {
-	int n = ses_call(ctx, c, msg, len);
+	int n = qvmi__ses_client_call(ctx, c, msg, len);
 
 	if (n >= 0 && (size_t)n != qvmi__ses_pad8(want))
-		return ses_bad(ctx, c, "reply of the wrong size");
+		return qvmi__ses_client_bad(ctx, c, "reply of the wrong size");
 	return n < 0 ? n : 0;
 }
 
@@ -312,13 +285,15 @@ static int ses_read(struct qvmi_source *s, uint64_t addr, void *buf, size_t len)
 		qvmi__ses_put64(p, addr);
 		qvmi__ses_put32(p + 8, n);
 		qvmi__ses_put32(p + 12, 0);
-		err = ses_call_exact(ctx, c, QVMI_SES_READ_PA, 16, n);
+		err = qvmi__ses_client_call_exact(ctx, c, QVMI_SES_READ_PA, 16,
+						  n);
 		if (err == -EFAULT)
 			return qvmi__fault(ctx, addr, "session read");
 		if (err)
 			return err;
 		if (!qvmi__ses_zero(p, n, qvmi__ses_pad8(n)))
-			return ses_bad(ctx, c, "read padding not zero");
+			return qvmi__ses_client_bad(ctx, c,
+						    "read padding not zero");
 		memcpy(b, p, n);
 		b += n, addr += n, len -= n;
 	}
@@ -341,7 +316,8 @@ static int ses_write(struct qvmi_source *s, uint64_t addr, const void *buf,
 		qvmi__ses_put32(p + 8, n);
 		qvmi__ses_put32(p + 12, 0);
 		memcpy(p + 16, b, n);
-		err = ses_call_exact(ctx, c, QVMI_SES_WRITE_PA, 16 + n, 0);
+		err = qvmi__ses_client_call_exact(ctx, c, QVMI_SES_WRITE_PA,
+						  16 + n, 0);
 		if (err == -EFAULT)
 			return qvmi__fault(ctx, addr, "session write");
 		if (err)
@@ -353,10 +329,10 @@ static int ses_write(struct qvmi_source *s, uint64_t addr, const void *buf,
 
 static void ses_src_destroy(struct qvmi_source *s)
 {
-	ses_unref(qvmi_source_priv(s));
+	qvmi__ses_client_unref(qvmi_source_priv(s));
 }
 
-static const struct qvmi_source_ops ses_src_ops = {
+const struct qvmi_source_ops qvmi__ses_client_src_ops = {
 	.name = "session",
 	.read = ses_read,
 	.write = ses_write,
@@ -388,8 +364,8 @@ static int ses_get_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
 	}
 	qvmi__ses_put32(p, vcpu);
 	qvmi__ses_put32(p + 4, 0);
-	err = ses_call_exact(ctl->ctx, c, QVMI_SES_GET_REGS, 8,
-			     QVMI_SES_NREGS * 8);
+	err = qvmi__ses_client_call_exact(ctl->ctx, c, QVMI_SES_GET_REGS, 8,
+					  QVMI_SES_NREGS * 8);
 	if (!err)
 		qvmi__ses_regs_decode(p, ret);
 	return err;
@@ -406,8 +382,8 @@ static int ses_set_regs(struct qvmi_ctl *ctl, unsigned int vcpu,
 	qvmi__ses_put32(p, vcpu);
 	qvmi__ses_put32(p + 4, 0);
 	qvmi__ses_regs_encode(regs, p + 8);
-	err = ses_call_exact(ctl->ctx, c, QVMI_SES_SET_REGS,
-			     8 + QVMI_SES_NREGS * 8, 0);
+	err = qvmi__ses_client_call_exact(ctl->ctx, c, QVMI_SES_SET_REGS,
+					  8 + QVMI_SES_NREGS * 8, 0);
 	/* The registers sent with the stop event are stale now. */
 	if (!err && c->stop_seq && vcpu == c->stop_vcpu)
 		c->stop_regs_stale = true;
@@ -420,7 +396,7 @@ static int ses_pause_call(struct qvmi_ctl *ctl, uint16_t msg)
 {
 	struct ses_client *c = ctl->priv;
 	uint32_t st;
-	int err = ses_call_exact(ctl->ctx, c, msg, 0, 8);
+	int err = qvmi__ses_client_call_exact(ctl->ctx, c, msg, 0, 8);
 
 	if (err)
 		return err;
@@ -446,7 +422,8 @@ static int ses_event_reply(struct qvmi_ctl *ctl, uint32_t action)
 	qvmi__ses_put32(p, c->stop_seq);
 	qvmi__ses_put32(p + 4, action);
 	c->stop_seq = 0;
-	err = ses_call_exact(ctl->ctx, c, QVMI_SES_EVENT_REPLY, 8, 0);
+	err = qvmi__ses_client_call_exact(ctl->ctx, c, QVMI_SES_EVENT_REPLY, 8,
+					  0);
 	if (!err && !action)
 		qvmi__vm_state_changed(ctl->ctx, QVMI_VM_RUNNING);
 	return err;
@@ -471,9 +448,9 @@ static int ses_bp(struct qvmi_ctl *ctl, bool insert, enum qvmi_bp_kind kind,
 	qvmi__ses_put64(p, gva);
 	qvmi__ses_put32(p + 8, (uint32_t)kind);
 	qvmi__ses_put32(p + 12, len);
-	return ses_call_exact(ctl->ctx, c,
-			      insert ? QVMI_SES_BP_SET : QVMI_SES_BP_CLEAR, 16,
-			      0);
+	return qvmi__ses_client_call_exact(
+		ctl->ctx, c, insert ? QVMI_SES_BP_SET : QVMI_SES_BP_CLEAR, 16,
+		0);
 }
 
 static bool is_stop_event(enum qvmi_event_type t)
@@ -521,7 +498,7 @@ static int ses_wait_frame(struct qvmi_ctx *ctx, struct ses_client *c,
 		return r < 0 ? -errno : -ETIMEDOUT;
 	err = ses_read_frame(ctx, c, &h, qvmi__mono_ms() + c->timeout_ms);
 	if (!err && h.flags != QVMI_SES_F_EVENT)
-		err = ses_bad(ctx, c, "reply without a request");
+		err = qvmi__ses_client_bad(ctx, c, "reply without a request");
 	return err;
 }
 
@@ -571,7 +548,8 @@ static int ses_step(struct qvmi_ctl *ctl, unsigned int vcpu)
 	} else {
 		qvmi__ses_put32(p, vcpu);
 		qvmi__ses_put32(p + 4, 0);
-		err = ses_call_exact(ctl->ctx, c, QVMI_SES_STEP, 8, 0);
+		err = qvmi__ses_client_call_exact(ctl->ctx, c, QVMI_SES_STEP, 8,
+						  0);
 	}
 	if (!err)
 		err = ses_wait_stop(ctl, c->timeout_ms, &st);
@@ -598,10 +576,10 @@ static int ses_state(struct qvmi_ctl *ctl, enum qvmi_vm_state *ret)
 
 	if (!info)
 		return qvmi__err(ctl->ctx, -ENOMEM, "out of memory");
-	n = ses_call(ctl->ctx, c, QVMI_SES_VM_INFO, 0);
+	n = qvmi__ses_client_call(ctl->ctx, c, QVMI_SES_VM_INFO, 0);
 	if (n >= 0 &&
 	    qvmi__ses_info_decode(c->buf + QVMI_SES_HDR, (size_t)n, info, &why))
-		n = ses_bad(ctl->ctx, c, why);
+		n = qvmi__ses_client_bad(ctl->ctx, c, why);
 	if (n >= 0) {
 		*ret = info->state <= QVMI_VM_FROZEN ?
 			       (enum qvmi_vm_state)info->state :
@@ -614,223 +592,7 @@ static int ses_state(struct qvmi_ctl *ctl, enum qvmi_vm_state *ret)
 
 static void ses_ctl_destroy(struct qvmi_ctl *ctl)
 {
-	ses_unref(ctl->priv);
-}
-
-/* Below, with the event functions. */
-static const struct qvmi_ctl_ops ses_ctl_ops;
-
-/* ---- handshake ----------------------------------------------------------------- */
-
-/* Wait for a non-blocking TCP connect.  0 or negative errno. */
-static int tcp_wait(int fd, int64_t deadline)
-{
-	struct pollfd pfd = { fd, POLLOUT, 0 };
-	int soerr = 0;
-	socklen_t len = sizeof(soerr);
-
-	for (;;) {
-		int64_t left = deadline - qvmi__mono_ms();
-		int n;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		n = poll(&pfd, 1, (int)QVMI_MIN(left, 60000));
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n > 0)
-			break;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len))
-		return -errno;
-	return -soerr;
-}
-
-/* One resolved address: 0 with c->fd connected, or negative errno. */
-static int tcp_try(struct ses_client *c, const struct addrinfo *ai,
-		   int64_t deadline)
-{
-	int one = 1, err = 0;
-
-	c->fd = socket(ai->ai_family,
-		       SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->fd < 0)
-		return -errno;
-	/* One small frame per request: Nagle would hold each for an ack. */
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, ai->ai_addr, ai->ai_addrlen))
-		err = errno == EINPROGRESS ? tcp_wait(c->fd, deadline) : -errno;
-	if (err)
-		ses_break(c);
-	return err;
-}
-
-/*
- * "tcp:HOST:PORT" ("tcp:[v6]:PORT" for an IPv6 literal): every address
- * HOST resolves to, in getaddrinfo's order, until the deadline.
- */
-static int ses_connect_tcp(struct qvmi_ctx *ctx, struct ses_client *c,
-			   const char *spec, int64_t deadline)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV },
-			*res = NULL;
-	struct qvmi_ses_addr a;
-	const char *why = "?";
-	int err = -ENOENT, g;
-
-	/* the one parser of session addresses (session-addr.c) */
-	if (qvmi__ses_addr_parse(spec, 0, &a, &why) || a.kind != QVMI_SES_TCP)
-		return qvmi__err(ctx, -EINVAL, "session: %s: %s", spec, why);
-	g = getaddrinfo(a.host, a.port, &hints, &res);
-	if (g)
-		return qvmi__err(ctx, -EHOSTUNREACH, "session: %s: %s", a.host,
-				 gai_strerror(g));
-	for (struct addrinfo *ai = res; ai && err; ai = ai->ai_next) {
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		err = tcp_try(c, ai, deadline);
-		if (err == -ETIMEDOUT)
-			break;
-	}
-	freeaddrinfo(res);
-	if (err)
-		return qvmi__err(ctx, err, "session: connect %s: %s", spec,
-				 strerror(-err));
-	return 0;
-}
-
-static int ses_connect(struct qvmi_ctx *ctx, struct ses_client *c,
-		       const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = qvmi__mono_ms() + c->timeout_ms;
-
-	if (!strncmp(path, "tcp:", 4))
-		return ses_connect_tcp(ctx, c, path, deadline);
-	if (!strncmp(path, "vsock:", 6))
-		return qvmi__ses_connect_vsock(ctx, path, deadline, &c->fd);
-	if (!*path || strlen(path) >= sizeof(sa.sun_path))
-		return qvmi__err(ctx, -ENAMETOOLONG,
-				 "session: socket path empty or too long");
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (c->fd < 0)
-		return qvmi__err(ctx, -errno, "session: socket: %s",
-				 strerror(errno));
-	/* A full backlog gives EAGAIN on unix sockets: retry. */
-	while (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-
-		if ((err != -EAGAIN && err != -EINTR) ||
-		    qvmi__mono_ms() >= deadline) {
-			ses_break(c);
-			return qvmi__err(ctx, err, "session: connect %s: %s",
-					 path, strerror(-err));
-		}
-		nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
-	}
-	return 0;
-}
-
-/* HELLO, AUTH; on success c->buf holds the AUTH reply of *len bytes. */
-static int ses_handshake(struct qvmi_ctx *ctx, struct ses_client *c,
-			 const struct qvmi_ses_key *key, int *len)
-{
-	uint8_t t[QVMI_SES_TRANSCRIPT], mac[QVMI_SES_MAC], want[QVMI_SES_MAC];
-	uint8_t *p = c->buf + QVMI_SES_HDR;
-	int n;
-
-	memset(p, 0, QVMI_SES_HELLO_REQ);
-	qvmi__ses_put16(p, QVMI_SES_VERSION);
-	qvmi__ses_put16(p + 2, QVMI_SES_VERSION);
-	if (qvmi__ses_nonce(p + 8))
-		return qvmi__err(ctx, -EIO, "session: no random bytes");
-	/* The request goes out from c->buf: keep a copy for the MACs. */
-	qvmi__ses_frame(t, 0, QVMI_SES_HELLO, c->seq + 1, 0, p,
-			QVMI_SES_HELLO_REQ);
-	n = ses_call_exact(ctx, c, QVMI_SES_HELLO, QVMI_SES_HELLO_REQ,
-			   QVMI_SES_HELLO_REP);
-	if (n)
-		return n;
-	if (qvmi__ses_get16(p) != QVMI_SES_VERSION || !qvmi__ses_zero(p, 2, 8))
-		return ses_bad(ctx, c, "hello reply");
-	memcpy(t + QVMI_SES_HDR + QVMI_SES_HELLO_REQ, c->buf,
-	       QVMI_SES_HDR + QVMI_SES_HELLO_REP);
-	if (qvmi__ses_mac(key, QVMI_SES_ROLE_CLIENT, t, sizeof(t), NULL, 0,
-			  mac))
-		return qvmi__err(ctx, -EIO, "session: HMAC failed");
-	memcpy(p, mac, QVMI_SES_MAC);
-	n = ses_call(ctx, c, QVMI_SES_AUTH, QVMI_SES_MAC);
-	if (n == -EACCES)
-		return qvmi__err(ctx, n, "session: qvmid refused our key");
-	if (n < 0)
-		return n;
-	if (n < QVMI_SES_MAC ||
-	    qvmi__ses_mac(key, QVMI_SES_ROLE_SERVER, t, sizeof(t), mac,
-			  QVMI_SES_MAC, want) ||
-	    !qvmi__ses_mac_equal(want, p)) {
-		ses_break(c);
-		return qvmi__err(ctx, -EACCES,
-				 "session: qvmid did not prove the key");
-	}
-	*len = n;
-	return 0;
-}
-
-static char *uuid_text(const uint8_t u[16])
-{
-	char *s;
-
-	if (qvmi__ses_zero(u, 0, 16))
-		return NULL;
-	if (asprintf(&s,
-		     "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		     "%02x%02x%02x%02x%02x%02x",
-		     u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-		     u[10], u[11], u[12], u[13], u[14], u[15]) < 0)
-		return NULL;
-	return s;
-}
-
-/* Register the VM's RAM over the session; adopt its identity. */
-static int ses_install(struct qvmi_ctx *ctx, struct ses_client *c,
-		       const struct qvmi_ses_info *info)
-{
-	struct qvmi_source *src;
-	int err;
-
-	c->vcpus = info->vcpus;
-	c->max_transfer = info->max_transfer;
-	err = qvmi_source_create(ctx, &ses_src_ops, c, QVMI_SOURCE_SLOW, &src);
-	if (err)
-		return err;
-	c->refs++;
-	err = qvmi__ctl_set(ctx, &ses_ctl_ops, c);
-	if (err)
-		return err;
-	c->refs++;
-	for (uint32_t i = 0; i < info->nram && !err; i++) {
-		err = qvmi_map_add(ctx, src, info->ram[i].gpa,
-				   info->ram[i].size, info->ram[i].gpa);
-		if (!err)
-			err = qvmi__ram_add(ctx, info->ram[i].gpa,
-					    info->ram[i].size);
-	}
-	if (err)
-		return err;
-	/* PROTOCOL.md: info arch 1 = x86_64, 2 = i386 */
-	snprintf(ctx->vm_arch, sizeof(ctx->vm_arch), "%s",
-		 info->arch == 1 ? "x86_64" :
-		 info->arch == 2 ? "i386" :
-				   "");
-	ctx->vm_name = qvmi__strdup(info->name);
-	ctx->vm_uuid = uuid_text(info->uuid);
-	ctx->backend = "session";
-	ctx->vm_state = info->state <= QVMI_VM_FROZEN ?
-				(enum qvmi_vm_state)info->state :
-				QVMI_VM_UNKNOWN;
-	return ctx->vm_name ? 0 : qvmi__err(ctx, -ENOMEM, "out of memory");
+	qvmi__ses_client_unref(ctl->priv);
 }
 
 /* ---- events and hooks ------------------------------------------------------ */
@@ -900,7 +662,8 @@ static int ses_events_poll(struct qvmi_ctl *ctl, int timeout_ms)
 		err = ses_read_frame(ctx, c, &h,
 				     qvmi__mono_ms() + c->timeout_ms);
 		if (!err && h.flags != QVMI_SES_F_EVENT)
-			err = ses_bad(ctx, c, "reply without a request");
+			err = qvmi__ses_client_bad(ctx, c,
+						   "reply without a request");
 		if (err)
 			break;
 	}
@@ -914,7 +677,8 @@ static int ses_events_poll(struct qvmi_ctl *ctl, int timeout_ms)
 
 static int ses_hook(struct qvmi_ctl *ctl)
 {
-	return ses_call_exact(ctl->ctx, ctl->priv, QVMI_SES_HOOK, 0, 0);
+	return qvmi__ses_client_call_exact(ctl->ctx, ctl->priv, QVMI_SES_HOOK,
+					   0, 0);
 }
 
 static int ses_unhook_ack(struct qvmi_ctl *ctl)
@@ -927,163 +691,9 @@ static int ses_unhook_ack(struct qvmi_ctl *ctl)
 	p = c->buf + QVMI_SES_HDR;
 	qvmi__ses_put32(p, c->last_unhook);
 	qvmi__ses_put32(p + 4, 0);
-	err = ses_call_exact(ctx, c, QVMI_SES_UNHOOK_ACK, 8, 0);
+	err = qvmi__ses_client_call_exact(ctx, c, QVMI_SES_UNHOOK_ACK, 8, 0);
 	if (!err)
 		c->last_unhook = 0;
-	return err;
-}
-
-static int ses_tls_fail(struct qvmi_ctx *ctx, struct ses_client *c, int err,
-			bool we_dialled)
-{
-	char why[160];
-
-	snprintf(why, sizeof(why), "%s", qvmi__ses_tls_why(c->tls));
-	ses_break(c);
-	if (err == -EACCES)
-		return qvmi__err(ctx, err, "session: %s (%s)",
-				 we_dialled ? "qvmid refused our key" :
-					      "the VM's key or identity does "
-					      "not match ours",
-				 why);
-	if (err == -ECONNRESET)
-		return qvmi__err(ctx, err,
-				 "session: the peer closed the connection "
-				 "before TLS was up (%s; another session "
-				 "active?)",
-				 why);
-	if (err == -ETIMEDOUT)
-		return qvmi__err(ctx, err, "session: TLS handshake timed out");
-	return qvmi__err(ctx, err, "session: %s", why);
-}
-
-/* TCP and vsock: TLS 1.3 with the key's PSK before any frame.  We are the
- * TLS client if we dialled (identity: a tool's), else its server (the
- * identity must be a VM's, checked against its VM info later). */
-static int ses_tls_start(struct qvmi_ctx *ctx, struct ses_client *c,
-			 const struct qvmi_ses_key *key,
-			 enum qvmi_ses_tls_mode mode)
-{
-	int64_t deadline = qvmi__mono_ms() + c->timeout_ms;
-	const char *why = "?";
-	int err = qvmi__ses_tls_new(c->fd, mode, key, QVMI_SES_TLS_ID_TOOL,
-				    true, &c->tls, &why);
-
-	if (err) {
-		ses_break(c);
-		return qvmi__err(ctx, err, "session: TLS: %s", why);
-	}
-	/* Bounded: each turn moves handshake bytes or waits until the
-	 * deadline. */
-	for (;;) {
-		struct pollfd pfd = { c->fd, POLLIN, 0 };
-		int64_t left = deadline - qvmi__mono_ms();
-
-		err = qvmi__ses_tls_handshake(c->tls, &pfd.events);
-		if (err != -EAGAIN)
-			break;
-		if (left <= 0) {
-			err = -ETIMEDOUT;
-			break;
-		}
-		if (poll(&pfd, 1, (int)QVMI_MIN(left, 60000)) < 0 &&
-		    errno != EINTR) {
-			err = -errno;
-			break;
-		}
-	}
-	return err ? ses_tls_fail(ctx, c, err, mode == QVMI_SES_TLS_CLIENT) : 0;
-}
-
-/* A VM that dialled us named itself in its PSK identity: its VM info,
- * now authenticated, must say the same. */
-static int ses_tls_identity(struct qvmi_ctx *ctx, struct ses_client *c,
-			    const struct qvmi_ses_info *info)
-{
-	const struct qvmi_ses_tls_id *id;
-	int err;
-
-	if (!c->tls)
-		return 0;
-	id = qvmi__ses_tls_peer(c->tls);
-	if (!id->vm)
-		return 0;
-	if (!memcmp(id->uuid, info->uuid, 16) && !strcmp(id->name, info->name))
-		return 0;
-	/* Before ses_break(), which frees id. */
-	err = qvmi__err(ctx, -EACCES,
-			"session: the VM's TLS identity (\"%s\") is not the "
-			"VM its info describes (\"%s\")",
-			id->name, info->name);
-	ses_break(c);
-	return err;
-}
-
-/* Handshake, then the source and control backend over c (whose fd is
- * connected).  what names the peer in the log line. */
-static int ses_attach(struct qvmi_ctx *ctx, struct ses_client *c,
-		      const struct qvmi_ses_key *key,
-		      enum qvmi_ses_tls_mode mode, const char *what)
-{
-	struct qvmi_ses_info *info = malloc(sizeof(*info));
-	const char *why = "?";
-	int err = 0, len = 0;
-
-	if (!info)
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	if (mode != QVMI_SES_TLS_NONE)
-		err = ses_tls_start(ctx, c, key, mode);
-	if (!err)
-		err = ses_handshake(ctx, c, key, &len);
-	if (!err &&
-	    qvmi__ses_info_decode(c->buf + QVMI_SES_HDR + QVMI_SES_MAC,
-				  (size_t)len - QVMI_SES_MAC, info, &why))
-		err = ses_bad(ctx, c, why);
-	if (!err)
-		err = ses_tls_identity(ctx, c, info);
-	if (!err)
-		err = ses_install(ctx, c, info);
-	if (err && c->refs > 1)
-		qvmi__detach(ctx);
-	if (!err)
-		qvmi__log(ctx, QVMI_LOG_INFO,
-			  "session: %s: VM \"%s\", %u vCPUs, %u RAM ranges",
-			  what, info->name, info->vcpus, info->nram);
-	free(info);
-	return err;
-}
-
-static struct ses_client *ses_new(int timeout_ms)
-{
-	struct ses_client *c = calloc(1, sizeof(*c));
-
-	if (c)
-		c->buf = malloc(QVMI_SES_HDR + QVMI_SES_MAX_PAYLOAD);
-	if (!c || !c->buf) {
-		free(c);
-		return NULL;
-	}
-	c->fd = -1;
-	c->refs = 1; /* ours, until the source and the ctl hold it */
-	c->timeout_ms = timeout_ms > 0 ? timeout_ms : SES_TIMEOUT_MS;
-	return c;
-}
-
-int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
-			    const struct qvmi_ses_key *key,
-			    enum qvmi_ses_tls_mode mode, int timeout_ms,
-			    const char *what)
-{
-	struct ses_client *c = ses_new(timeout_ms);
-	int err;
-
-	if (!c) {
-		close(fd);
-		return qvmi__err(ctx, -ENOMEM, "out of memory");
-	}
-	c->fd = fd;
-	err = ses_attach(ctx, c, key, mode, what);
-	ses_unref(c);
 	return err;
 }
 
@@ -1096,7 +706,7 @@ static int ses_event_fd(struct qvmi_ctl *ctl)
 		       qvmi__err(ctl->ctx, -EPIPE, "session: connection lost");
 }
 
-static const struct qvmi_ctl_ops ses_ctl_ops = {
+const struct qvmi_ctl_ops qvmi__ses_client_ctl_ops = {
 	.name = "session",
 	.vcpu_count = ses_vcpu_count,
 	.get_regs = ses_get_regs,
@@ -1114,44 +724,3 @@ static const struct qvmi_ctl_ops ses_ctl_ops = {
 	.unhook_ack = ses_unhook_ack,
 	.event_fd = ses_event_fd,
 };
-
-QVMI_API int qvmi_session_open(struct qvmi_ctx *ctx, const char *path,
-			       const struct qvmi_session_opts *opts)
-{
-	struct qvmi_ses_key key = { 0 };
-	struct ses_client *c = NULL;
-	const char *kpath = QVMI_OPTS_GET(opts, key_path, NULL), *why = "?";
-	int err;
-
-	if (!ctx)
-		return -EINVAL;
-	if (!path || !kpath || !QVMI_OPTS_VALID(opts, struct qvmi_session_opts))
-		return qvmi__err(ctx, -EINVAL,
-				 "session: a socket path and a key file are "
-				 "needed");
-	if (ctx->sources || ctx->ctl)
-		return qvmi__err(ctx, -EBUSY, "session: already attached");
-	err = qvmi__ses_key_load(kpath, &key, &why);
-	if (err)
-		return qvmi__err(ctx, err, "session: key %s: %s", kpath, why);
-	c = ses_new(QVMI_OPTS_GET(opts, timeout_ms, 0));
-	if (!c) {
-		err = qvmi__err(ctx, -ENOMEM, "out of memory");
-		goto out;
-	}
-	err = ses_connect(ctx, c, path);
-	/* Unix sockets stay plain: 0600 and the same uid already keep
-	 * everyone else off them (docs/PROTOCOL.md "Channel protection"). */
-	if (!err)
-		err = ses_attach(ctx, c, &key,
-				 strncmp(path, "tcp:", 4) &&
-						 strncmp(path, "vsock:", 6) ?
-					 QVMI_SES_TLS_NONE :
-					 QVMI_SES_TLS_CLIENT,
-				 path);
-out:
-	if (c)
-		ses_unref(c);
-	qvmi__ses_key_clear(&key);
-	return err;
-}

@@ -7,7 +7,7 @@
 #ifndef QVMI_PROTO_SESSION_H
 #define QVMI_PROTO_SESSION_H
 
-#include "core/internal.h"
+#include "core/base.h"
 #include "proto/session-auth.h"
 #include "proto/session-tls.h"
 
@@ -23,6 +23,11 @@ QVMI_HIDDEN int qvmi__ses_client_attach(struct qvmi_ctx *ctx, int fd,
 					const struct qvmi_ses_key *key,
 					enum qvmi_ses_tls_mode mode,
 					int timeout_ms, const char *what);
+/* The same as TLS's server with per-VM keys from the directory keydir
+ * (qvmi__ses_tls_new_keydir); the session handshake uses the VM's key. */
+QVMI_HIDDEN int qvmi__ses_client_attach_keydir(struct qvmi_ctx *ctx, int fd,
+					       int keydir, int timeout_ms,
+					       const char *what);
 /* The session socket of an attached ctx, -1 if none or lost. */
 /* "vsock:CID:PORT" (session-listen.c): connect before deadline_ms. */
 QVMI_HIDDEN int qvmi__ses_connect_vsock(struct qvmi_ctx *ctx, const char *spec,

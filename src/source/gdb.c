@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 
+#include "core/internal.h"
 #include "proto/gdb.h"
 
 static int gdb_src_access(struct qvmi_source *s, uint64_t addr, void *rbuf,

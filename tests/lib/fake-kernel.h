@@ -3,16 +3,25 @@
  * A synthetic Linux kernel for the views' unit tests and fuzz targets: a
  * BTF blob (built with libbpf) describing small versions of task_struct,
  * mm_struct, the maple tree, vm_area_struct, file/dentry/mount, module and
- * the printk buffers, at offsets unlike the real ones, in two variants:
- *   FK_NEW  like 6.1-6.6 (__state, signal->thread_head, maple tree),
- *           with the 6.4+ module mem[MOD_MEM_NUM_TYPES] (7 regions of
- *           struct module_memory, 72 bytes each as on x86_64 with
+ * the printk buffers, at offsets unlike the real ones, in three variants:
+ *   FK_NEW  x86_64 like 6.1-6.6 (__state, signal->thread_head, maple
+ *           tree), with the 6.4+ module mem[MOD_MEM_NUM_TYPES] (7 regions
+ *           of struct module_memory, 72 bytes each as on x86_64 with
  *           CONFIG_MODULES_TREE_LOOKUP) and the 5.10+ printk ring;
- *   FK_OLD  like 5.x (state, thread_group, mm->mmap + vm_next,
- *           core_layout, log_buf of struct printk_log).
+ *   FK_OLD  x86_64 like 5.x (state, thread_group, mm->mmap + vm_next,
+ *           core_layout, log_buf of struct printk_log);
+ *   FK_I386 i386 PAE like Debian 12's 686-pae 6.1: FK_NEW's types with
+ *           4-byte pointers and unsigned longs (32-slot maple nodes,
+ *           30-bit printk ids), core_layout (mem[] is 6.4+), and a handle
+ *           as kallsyms of an i386 kernel leaves it (lay.ptr_size 4,
+ *           PAGE_OFFSET 0xc0000000, the image at VA = PA + PAGE_OFFSET);
+ *   FK_I386_OLD  FK_OLD's 5.x types on FK_I386's layout and handle.
+ * The offsets of each variant are in its struct fk_lay (fk->L); the FK_*
+ * constants below are the x86_64 ones (FK_NEW and FK_OLD).
  * Guest memory is a testmem buffer: the "kernel image" at PA 0x100000
- * (VA FK_TEXT_VA) and objects allocated in the direct map from PA 0x200000.
- * No dependency on the test harness (the fuzz targets include this .c).
+ * (VA L->text_va) and objects allocated in the direct map from PA
+ * 0x200000.  No dependency on the test harness (the fuzz targets include
+ * this .c).
  */
 #ifndef QVMI_TEST_FAKE_KERNEL_H
 #define QVMI_TEST_FAKE_KERNEL_H
@@ -22,10 +31,18 @@
 
 #include "qvmi.h"
 
-enum fk_variant { FK_NEW = 0, FK_OLD = 1 };
+enum fk_variant { FK_NEW = 0, FK_OLD = 1, FK_I386 = 2, FK_I386_OLD = 3 };
+
+/* The 5.x types: state, thread_group, mm->mmap + vm_next, log_buf. */
+static inline int fk_is_old(enum fk_variant v)
+{
+	return v == FK_OLD || v == FK_I386_OLD;
+}
 
 #define FK_POB 0xffff888000000000ull /* page_offset_base */
 #define FK_TEXT_VA 0xffffffff81000000ull
+#define FK32_POB 0xc0000000ull /* i386 PAGE_OFFSET */
+#define FK32_TEXT_VA 0xc0100000ull
 enum {
 	FK_TEXT_PA = 0x100000,
 	FK_HEAP_PA = 0x200000,
@@ -39,9 +56,10 @@ enum {
 	FK_SYM_LOG_NEXT_IDX = 0x2030,
 	FK_SYM_SPECIAL_OPS = 0x2040,
 	FK_SYM_VMCOREINFO_NOTE = 0x2048, /* u32 *, NULL until set */
+	FK_SYM_HIGH_MEMORY = 0x2050, /* void *, NULL until set (i386) */
 };
 
-/* Struct layouts (byte offsets). */
+/* x86_64 struct layouts (byte offsets); i386's are in fake-kernel.c. */
 enum {
 	FK_TASK_SIZE = 512,
 	FK_TASK_STATE = 8, /* u32 __state (NEW) or u64 state (OLD) */
@@ -130,8 +148,42 @@ enum {
 			    * facility @14, flags:5 level:3 @15 */
 };
 
+/* A variant's layout: byte offsets (sizes where they say so). */
+struct fk_lay {
+	uint32_t ptr; /* bytes of a pointer and of unsigned long */
+	uint64_t pob, text_va; /* PAGE_OFFSET, _text */
+	struct {
+		uint32_t size, state, flags, tasks, exit, mm, pid, tgid, parent,
+			cred, comm, start, signal, thread;
+	} task;
+	uint32_t cred_size, cred_uid, sig_size, sig_head;
+	struct {
+		uint32_t size, pgd, root, start_brk, brk, start_stack,
+			arg_start, arg_end, env_start, env_end;
+	} mm;
+	/* maple_range_64 and maple_arange_64: slots (pivots: one fewer) */
+	uint32_t mr_pivot, mr_slot, mr_n, ma_pivot, ma_slot, ma_n;
+	struct {
+		uint32_t size, start, end, next, mm, flags, pgoff, file, ops,
+			priv;
+	} vma;
+	struct {
+		uint32_t file_size, file_mnt, file_dentry, dentry_size,
+			dentry_parent, dentry_name, mount_size, mount_parent,
+			mount_mountpoint, mount_mnt;
+	} path;
+	struct {
+		uint32_t size, state, list, name, mem /* FK_NEW */, core, init;
+	} mod;
+	struct {
+		uint32_t size, desc_size, info_size, descs, infos, head_id,
+			tail_id, size_bits, data;
+	} prb;
+};
+
 struct fk {
 	enum fk_variant variant;
+	const struct fk_lay *L;
 	uint8_t *mem;
 	size_t size;
 	uint64_t next_pa; /* allocator */
@@ -139,6 +191,7 @@ struct fk {
 	struct qvmi_linux *lx;
 };
 
+const struct fk_lay *fk_layout(enum fk_variant v);
 /* BTF of the variant as a malloc'd raw blob. */
 void *fk_btf(enum fk_variant v, uint32_t *size);
 /* Memory of size bytes (>= 4 MiB), ctx, and a handle with the BTF and the
@@ -157,7 +210,11 @@ void *fk_ptr(struct fk *k, uint64_t va);
 void fk_w64(struct fk *k, uint64_t va, uint64_t v);
 void fk_w32(struct fk *k, uint64_t va, uint32_t v);
 void fk_wstr(struct fk *k, uint64_t va, const char *s);
+/* A pointer or unsigned long of the variant's width (L->ptr bytes). */
+void fk_wp(struct fk *k, uint64_t va, uint64_t v);
+uint64_t fk_rp(struct fk *k, uint64_t va); /* 0 outside memory */
 uint64_t fk_sym(uint64_t off); /* FK_TEXT_VA + off */
+uint64_t fk_ksym(const struct fk *k, uint64_t off); /* L->text_va + off */
 
 /* A task: links it into init_task's list after the last one. */
 uint64_t fk_task(struct fk *k, int pid, int tgid, uint64_t parent,

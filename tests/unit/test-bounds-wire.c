@@ -19,6 +19,7 @@
 #include "guardpage.h"
 #include "harness.h"
 #include "qvmi.h"
+#include "attach/qvmid.h"
 #include "proto/gdb.h"
 #include "proto/kvmi-wire.h"
 #include "proto/pmemaccess.h"

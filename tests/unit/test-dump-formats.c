@@ -503,18 +503,26 @@ static void test_kdump_end(void)
 	const uint64_t g4 = 0x100000000ull;
 
 	/* RAM below 4 GiB: the BIOS at 0xfffc0000 is cut off */
-	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 27), ==, 0x20000000);
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 27, 0), ==, 0x20000000);
 	/* RAM above the BIOS keeps it */
-	CHECK_U64(qvmi__kdump_end(two, 2, 0x140000000ull, 27), ==,
+	CHECK_U64(qvmi__kdump_end(two, 2, 0x140000000ull, 27, 0), ==,
 		  0x140000000ull);
 	/* a partial last section: no further than the ranges go */
-	CHECK_U64(qvmi__kdump_end(odd, 1, 0x1f400000, 27), ==, 0x1f400000);
-	CHECK_U64(qvmi__kdump_end(odd, 1, g4, 27), ==, 0x20000000);
+	CHECK_U64(qvmi__kdump_end(odd, 1, 0x1f400000, 27, 0), ==, 0x1f400000);
+	CHECK_U64(qvmi__kdump_end(odd, 1, g4, 27, 0), ==, 0x20000000);
 	/* no RAM list, nonsense section sizes, a section past 2^64 */
-	CHECK_U64(qvmi__kdump_end(NULL, 0, g4, 27), ==, g4);
-	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 5), ==, g4);
-	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 63), ==, g4);
-	CHECK_U64(qvmi__kdump_end(wrap, 1, g4, 27), ==, g4);
+	CHECK_U64(qvmi__kdump_end(NULL, 0, g4, 27, 0), ==, g4);
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 5, 0), ==, g4);
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 63, 0), ==, g4);
+	CHECK_U64(qvmi__kdump_end(wrap, 1, g4, 27, 0), ==, g4);
+	/* mem=300M on 512 MiB: max_pfn 0x12c00 ends the kdump at the end of
+	 * its section (384 MiB), where makedumpfile cuts; a max_pfn above
+	 * RAM or of 2^52 pages changes nothing */
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 27, 0x12c00), ==, 0x18000000);
+	CHECK_U64(qvmi__kdump_end(lo, 1, 0x10000000, 27, 0x12c00), ==,
+		  0x10000000);
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 27, 0x40000), ==, 0x20000000);
+	CHECK_U64(qvmi__kdump_end(lo, 1, g4, 27, 1ull << 52), ==, 0x20000000);
 }
 
 /*

@@ -20,7 +20,6 @@
 #include "source/sources.h"
 #include "dumpcore.h"
 #include "fake-kernel.h"
-#include "fake-kernel32.h"
 #include "proto/hmp.h"
 #include "testdata.h"
 #include "os/linux/linux.h"
@@ -364,32 +363,34 @@ static void test_linux_dump_kernel_bad(void)
 static void test_linux_dump_kernel32(void)
 {
 	static const char v32[] = "OSRELEASE=6.1.0-k32\nPAGESIZE=4096\n";
-	uint8_t *m = calloc(1, K32_MEM), *note;
+	uint8_t *m = calloc(1, 4 << 20), *note;
 	uint32_t h[3] = { 11, sizeof(v32) - 1, 0 };
 	struct qvmi_dump_kernel d;
 	Elf64_Phdr ph[8];
 	Elf64_Ehdr eh;
 	char path[128];
-	struct k32 k;
+	struct fk k;
 
 	CHECK(m);
-	CHECK_OK(k32_create_over(&k, m, NULL, 0, 0));
+	CHECK_OK(fk_create_over(&k, FK_I386, m, 4 << 20, NULL, 0));
 	strcpy(k.lx->release, "6.1.0-k32");
 	/* no high_memory: the end of the linear map is unknown */
 	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -ENOENT);
 	CHECK(strstr(qvmi_errmsg(k.ctx), "high_memory"));
-	k32_w32(&k, k32_sym(S_HIGH_MEMORY), (uint32_t)K32_POB + 0x300000);
+	fk_w32(&k, fk_ksym(&k, FK_SYM_HIGH_MEMORY),
+	       (uint32_t)FK32_POB + 0x300000);
 	/* no note yet */
 	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -EBADMSG);
 	note = m + 0x280000;
 	memcpy(note, h, sizeof(h));
 	memcpy(note + 12, "VMCOREINFO", 11);
 	memcpy(note + 24, v32, sizeof(v32) - 1);
-	k32_w32(&k, k32_sym(S_VMCOREINFO_NOTE), (uint32_t)K32_POB + 0x280000);
+	fk_w32(&k, fk_ksym(&k, FK_SYM_VMCOREINFO_NOTE),
+	       (uint32_t)FK32_POB + 0x280000);
 	CHECK_OK(qvmi_linux_dump_kernel(k.lx, &d));
 	CHECK_STR(d.vmcoreinfo, v32);
 	CHECK_U64(d.nimage, ==, 1);
-	CHECK_U64(d.image[0].va, ==, K32_POB);
+	CHECK_U64(d.image[0].va, ==, FK32_POB);
 	CHECK_U64(d.image[0].pa, ==, 0);
 	CHECK_U64(d.image[0].size, ==, 0x300000);
 	CHECK_U64(d.page_offset, ==, 1ull << 32);
@@ -401,16 +402,16 @@ static void test_linux_dump_kernel32(void)
 	}
 	CHECK_INT(read_phdrs(path, &eh, ph, 8), ==, 3);
 	CHECK_U64(ph[1].p_paddr, ==, 0);
-	CHECK_U64(ph[1].p_vaddr, ==, K32_POB);
+	CHECK_U64(ph[1].p_vaddr, ==, FK32_POB);
 	CHECK_U64(ph[1].p_filesz, ==, 0x300000);
 	CHECK_U64(ph[2].p_paddr, ==, 0x300000);
 	CHECK_U64(ph[2].p_vaddr, ==, (1ull << 32) + 0x300000);
 	unlink(path);
 	qvmi_dump_kernel_deinit(&d);
 	/* a high_memory below PAGE_OFFSET is not believed */
-	k32_w32(&k, k32_sym(S_HIGH_MEMORY), 0x300000);
+	fk_w32(&k, fk_ksym(&k, FK_SYM_HIGH_MEMORY), 0x300000);
 	CHECK_INT(qvmi_linux_dump_kernel(k.lx, &d), ==, -ENOENT);
-	k32_destroy(&k);
+	fk_destroy(&k);
 	free(m);
 }
 

@@ -21,6 +21,7 @@
 #include "fake-rsp.h"
 #include "qemu72-gdb.h"
 #include "qvmi.h"
+#include "attach/qvmid.h"
 #include "proto/gdb.h"
 #include "gdb-model.h"
 

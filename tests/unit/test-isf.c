@@ -307,7 +307,7 @@ static void strip(struct fk *k)
 	lx->btfv = NULL;
 	qvmi__ksyms_free(&lx->syms);
 	memset(&lx->syms, 0, sizeof(lx->syms));
-	CHECK_OK(qvmi__ksyms_add(&lx->syms, FK_TEXT_VA, 'T', "_text", 5));
+	CHECK_OK(qvmi__ksyms_add(&lx->syms, k->L->text_va, 'T', "_text", 5));
 	CHECK_OK(qvmi__ksyms_finish(&lx->syms));
 }
 
@@ -425,24 +425,34 @@ static char *fk_isf(enum fk_variant v, uint64_t link_text)
 	return out;
 }
 
-/* The task walk over the fake kernel, types and init_task from the ISF. */
+/*
+ * The task walk over the fake kernel, types and init_task from the ISF,
+ * linked 4 MiB below where it runs; i386 (4-byte pointers in the ISF's
+ * base types) 15 MiB above, as Debian's 686-pae at 0xc1000000.
+ */
 static void walk(enum fk_variant v)
 {
+	const struct fk_lay *L = fk_layout(v);
 	struct qvmi_linux_task_list l;
 	struct fk k;
-	uint64_t cred, mm, t100, it = fk_sym(FK_SYM_INIT_TASK);
-	char *isf = fk_isf(v, FK_TEXT_VA - 0x400000);
+	uint64_t cred, mm, pgd, t100, it = L->text_va + FK_SYM_INIT_TASK;
+	char *isf = fk_isf(v, L->ptr == 4 ? L->text_va + 0xf00000 :
+					    L->text_va - 0x400000);
 	char *path = write_tmp(isf, strlen(isf));
 
 	CHECK_OK(fk_create(&k, v, 4 << 20));
-	cred = fk_alloc(&k, FK_CRED_SIZE);
-	mm = fk_alloc(&k, FK_MM_SIZE);
-	fk_w32(&k, cred + FK_CRED_UID, 1000);
-	fk_w64(&k, it + FK_TASK_CRED, cred);
+	cred = fk_alloc(&k, L->cred_size);
+	mm = fk_alloc(&k, L->mm.size);
+	/* PAE: the PDPT 32-byte aligned */
+	pgd = ((fk_alloc(&k, 8192) + 4095) & ~4095ull) + (L->ptr == 4) * 0x20;
+	fk_wp(&k, mm + L->mm.pgd, pgd);
+	fk_wp(&k, mm + L->mm.pgd + L->ptr, 0xdeadbeef); /* neighbour */
+	fk_w32(&k, cred + L->cred_uid, 1000);
+	fk_wp(&k, it + L->task.cred, cred);
 	fk_task(&k, 1, 1, it, "init", 1);
 	t100 = fk_task(&k, 100, 100, it, "proc", 1);
-	fk_w64(&k, t100 + FK_TASK_CRED, cred);
-	fk_w64(&k, t100 + FK_TASK_MM, mm);
+	fk_wp(&k, t100 + L->task.cred, cred);
+	fk_wp(&k, t100 + L->task.mm, mm);
 	strip(&k);
 	/* (a task walk now would remember its failure in the handle) */
 	CHECK_INT(qvmi_linux_type_size(k.lx, "task_struct", &cred), ==,
@@ -452,10 +462,13 @@ static void walk(enum fk_variant v)
 	CHECK_INT(l.n, ==, 3);
 	CHECK_INT(l.tasks[0].pid, ==, 0);
 	CHECK_STR(l.tasks[0].comm, "swapper/0");
+	CHECK_INT(l.tasks[1].ppid, ==, 0);
 	CHECK_INT(l.tasks[2].pid, ==, 100);
+	CHECK_INT(l.tasks[2].ppid, ==, 0);
 	CHECK_STR(l.tasks[2].comm, "proc");
 	CHECK_INT(l.tasks[2].uid, ==, 1000);
 	CHECK_U64(l.tasks[2].mm, ==, mm);
+	CHECK_U64(l.tasks[2].dtb, ==, pgd - L->pob);
 	CHECK_U64(l.tasks[2].addr, ==, t100);
 	CHECK_INT(l.tasks[2].state, ==, 'S');
 	qvmi_linux_task_list_deinit(&l);
@@ -474,6 +487,11 @@ static void test_walk_new(void)
 static void test_walk_old(void)
 {
 	walk(FK_OLD);
+}
+
+static void test_walk_i386(void)
+{
+	walk(FK_I386);
 }
 
 /*
@@ -551,6 +569,7 @@ static const struct qvmi_test isf_tests[] = {
 	{ "xz_refused", test_xz },
 	{ "task_walk_new", test_walk_new },
 	{ "task_walk_old", test_walk_old },
+	{ "task_walk_i386", test_walk_i386 },
 	{ "dmesg_lost_bitfields", test_dmesg_lost_bits },
 };
 QVMI_SUITE(isf, isf_tests);

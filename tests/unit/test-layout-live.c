@@ -17,6 +17,7 @@
 #include "harness.h"
 #include "qvmi.h"
 #include "core/internal.h"
+#include "../../daemon/qmp-proxy.h"
 
 /* Attached at -S, the BIOS area is the ROM; QEMU's first RESUME makes
  * the next read re-read the layout (issue 13): RAM then, as the guest
@@ -199,10 +200,39 @@ static void test_qmp_busy(void)
 	fakeq_stop_nojoin(&f);
 }
 
+/* qvmid attaches from the layout cache and connects QMP when its proxy
+ * starts: a QMP socket another client holds gives -EBUSY within about a
+ * second, and the ctx's message names the fix; qvmid printed "QMP proxy
+ * (none): Invalid argument" before. */
+static void test_qvmid_qmp_busy(void)
+{
+	struct qvmid_proxy *p = NULL;
+	struct qvmi_ctx *ctx;
+	struct fake f;
+	int err;
+
+	fakeq_start(&f, true);
+	fakeq_run(&f); /* serves one connection, then nobody accepts */
+	ctx = fakeq_attach(&f, 0, &err); /* caches the layout */
+	CHECK_OK(err);
+	qvmi_ctx_destroy(ctx);
+	pthread_join(f.th, NULL);
+	ctx = fakeq_attach(&f, 0, &err); /* from the cache */
+	CHECK_OK(err);
+	CHECK_INT(qvmid_proxy_create(ctx, NULL, &p), ==, -EBUSY);
+	CHECK(!p);
+	CHECK_MSG(strstr(qvmi_errmsg(ctx), "qvmid --listen-qmp"), "%s",
+		  qvmi_errmsg(ctx));
+	qvmi_ctx_destroy(ctx);
+	f.th = pthread_self(); /* joined above */
+	fakeq_stop_nojoin(&f);
+}
+
 static const struct qvmi_test layout_live_tests[] = {
 	{ "prelaunch_refresh", test_prelaunch_refresh },
 	{ "hotplug_refresh", test_hotplug_refresh },
 	{ "reset_settles", test_reset_settles },
 	{ "qmp_busy", test_qmp_busy },
+	{ "qvmid_qmp_busy", test_qvmid_qmp_busy },
 };
 QVMI_SUITE(layout_live, layout_live_tests);

@@ -18,11 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake-qemu.h"
 #include "harness.h"
 #include "sockcli.h"
 #include "qvmi.h"
 #include "core/internal.h"
 #include "source/sources.h"
+#include "../../daemon/pmem-int.h"
 #include "../../daemon/pmem-server.h"
 #include "proto/pmemaccess.h"
 
@@ -383,8 +385,80 @@ static void test_busy_clients(void)
 	free(buf);
 }
 
+struct srv_run {
+	struct qvmid_pmem_server *s;
+	int rc;
+};
+
+static void *srv_run_main(void *arg)
+{
+	struct srv_run *r = arg;
+
+	r->rc = qvmid_pmem_server_run(r->s);
+	return NULL;
+}
+
+/*
+ * A server made on a ctx attached from the layout cache (no QMP
+ * connection yet, as qvmi-bench pmem-load attaches): create marks the
+ * map stale, and the first read re-reads it, connecting to QMP (one more
+ * "info mtree").  The workers then serve the reads.  Before the fix
+ * nothing re-read a stale map on the mapped path, so the workers handed
+ * every read to the control thread for good: worker reads 0 of 64, and
+ * 2.2x the CPU per read of a thread-per-connection server.
+ */
+static void test_stale_map_reread(void)
+{
+	struct qvmid_pmem_opts o = { .max_transfer = MIB, .workers = 2 };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	struct srv_run r = { 0 };
+	uint8_t buf[PG + 1];
+	struct qvmi_ctx *ctx;
+	struct fake f;
+	pthread_t thr;
+	char path[108];
+	int err, fd, mtrees;
+
+	fakeq_start(&f, true);
+	f.max_conns = 2;
+	fakeq_run(&f);
+	ctx = fakeq_attach(&f, 0, &err); /* full: the layout is cached */
+	CHECK_OK(err);
+	qvmi_ctx_destroy(ctx);
+	ctx = fakeq_attach(&f, 0, &err); /* from the cache, no QMP */
+	CHECK_OK(err);
+	mtrees = f.mtrees;
+	snprintf(path, sizeof(path), "/tmp/qvmi-test-pmemw-stale-%d.sock",
+		 (int)getpid());
+	CHECK_OK(sigaction(SIGPIPE, &ign, &old));
+	CHECK_OK(qvmid_pmem_server_create(ctx, path, &o, &r.s));
+	CHECK_INT(pthread_create(&thr, NULL, srv_run_main, &r), ==, 0);
+	fd = tcli_connect(path);
+	CHECK(fd >= 0);
+	for (uint64_t i = 0; i < 64; i++) {
+		uint64_t gpa = 0x100000 + i * PG;
+
+		CHECK(read_reply(fd, gpa, PG, buf));
+		CHECK_INT(buf[PG], ==, QVMI_PMEM_STATUS_OK);
+		CHECK(!memcmp(buf, fakeq_hva(&f, gpa), PG));
+	}
+	CHECK_INT(f.mtrees, ==, mtrees + 1);
+	/* the first read or two may go to the control thread (the map is
+	 * republished on its next turn), the rest not */
+	CHECK_U64(qvmid_pmem_worker_reads(r.s), >=, 60);
+	close(fd);
+	qvmid_pmem_server_stop(r.s);
+	CHECK_INT(pthread_join(thr, NULL), ==, 0);
+	CHECK_INT(r.rc, ==, 0);
+	qvmid_pmem_server_destroy(r.s);
+	qvmi_ctx_destroy(ctx);
+	sigaction(SIGPIPE, &old, NULL);
+	fakeq_stop(&f);
+}
+
 static const struct qvmi_test pmem_workers_tests[] = {
 	{ "map_swap_under_reads", test_map_swap_under_reads },
 	{ "busy_clients", test_busy_clients },
+	{ "stale_map_reread", test_stale_map_reread },
 };
 QVMI_SUITE(pmem_workers, pmem_workers_tests);

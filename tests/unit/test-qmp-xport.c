@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "core/internal.h"
 #include "proto/qmp.h"
 
 enum { SCRIPT_MAX = 16 };

@@ -496,7 +496,56 @@ static void test_conn_noack(void)
 	conn_end(&f);
 }
 
+/* A reply that comes after its command timed out is not the next
+ * command's answer (RSP has no ids): the connection skips the reply it
+ * is owed before it sends again.  Before, the second read returned the
+ * first address's bytes. */
+static void test_conn_late_reply(void)
+{
+	static const struct fake_step s[] = {
+		{ F_EXPECT, "m1000,4" },
+		{ F_SLEEP, NULL, 150 },
+		{ F_REPLY, "11111111" }, /* late */
+		{ F_EXPECT, "m2000,4" },
+		{ F_REPLY, "22222222" },
+		{ F_END },
+	};
+	struct conn_fixture f;
+	size_t n;
+
+	conn_start(&f, s, 100);
+	CHECK_INT(conn_cmd(&f, "m1000,4", &n), ==, -ETIMEDOUT);
+	CHECK_INT(f.c.owed, ==, 1);
+	CHECK_OK(conn_cmd(&f, "m2000,4", &n));
+	CHECK_STR(f.buf, "22222222");
+	CHECK_INT(f.c.owed, ==, 0);
+	CHECK_INT(f.c.late_replies, ==, 1);
+	conn_end(&f);
+}
+
+/* The late reply never comes: nothing more is sent (a reply read then
+ * could be anyone's), and the error says why. */
+static void test_conn_late_reply_missing(void)
+{
+	static const struct fake_step s[] = {
+		{ F_EXPECT, "m1000,4" },
+		{ F_SLEEP, NULL, 400 },
+		{ F_END },
+	};
+	struct conn_fixture f;
+	size_t n;
+
+	conn_start(&f, s, 100);
+	CHECK_INT(conn_cmd(&f, "m1000,4", &n), ==, -ETIMEDOUT);
+	CHECK_INT(conn_cmd(&f, "m2000,4", &n), ==, -ETIMEDOUT);
+	CHECK_MSG(strstr(qvmi_errmsg(f.ctx), "owes 1 late"), "%s",
+		  qvmi_errmsg(f.ctx));
+	conn_end(&f);
+}
+
 static const struct qvmi_test rsp_tests[] = {
+	{ "conn_late_reply", test_conn_late_reply },
+	{ "conn_late_reply_missing", test_conn_late_reply_missing },
 	{ "checksum", test_checksum },
 	{ "scan", test_scan },
 	{ "decode_rle_escape", test_decode_rle_escape },

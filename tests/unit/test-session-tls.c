@@ -503,6 +503,7 @@ static void t_plaintext_refused(void)
 struct liar {
 	int port;
 	const char *id_name, *info_name; /* PSK identity, VM info */
+	uint8_t id_uuid, info_uuid; /* first byte of each uuid; 0: 7 */
 	pthread_t thr;
 	int fd;
 };
@@ -540,7 +541,8 @@ static void *liar_main(void *arg)
 	size_t n;
 
 	qvmi__ses_key_set(&k, tls_key, sizeof(tls_key));
-	qvmi__ses_tls_id_vm(id, (uint8_t[16]){ 7 }, l->id_name);
+	qvmi__ses_tls_id_vm(id, (uint8_t[16]){ l->id_uuid ? l->id_uuid : 7 },
+			    l->id_name);
 	l->fd = tcp_dial(l->port);
 	setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO,
 		   &(struct timeval){ .tv_sec = 10 }, sizeof(struct timeval));
@@ -560,7 +562,8 @@ static void *liar_main(void *arg)
 		goto out;
 	qvmi__ses_mac(&k, QVMI_SES_ROLE_SERVER, tr, sizeof(tr),
 		      in + QVMI_SES_HDR, QVMI_SES_MAC, mac);
-	memcpy(info->uuid, (uint8_t[16]){ 7 }, 16);
+	memcpy(info->uuid, (uint8_t[16]){ l->info_uuid ? l->info_uuid : 7 },
+	       16);
 	snprintf(info->name, sizeof(info->name), "%s", l->info_name);
 	info->arch = 1;
 	info->vcpus = 1;
@@ -579,14 +582,16 @@ out:
 	return NULL;
 }
 
-/* Accept one liar; the result of qvmi_session_accept(). */
-static int accept_liar(const char *id_name, const char *info_name)
+/* Accept liar l; the result of qvmi_session_accept().  key_dir: the
+ * listener's per-VM keys (NULL: the rig's key file). */
+static int accept_liar_at(struct liar *lp, const char *key_dir)
 {
 	struct sessrig *r = sessrig_create("liar", tls_key);
-	QVMI_OPTS(qvmi_session_listen_opts, o, .key_path = r->keyfile,
+	QVMI_OPTS(qvmi_session_listen_opts, o,
+		  .key_path = key_dir ? NULL : r->keyfile, .key_dir = key_dir,
 		  .timeout_ms = 20000);
 	struct qvmi_session_listener *ln = NULL;
-	struct liar l = { .id_name = id_name, .info_name = info_name };
+	struct liar l = *lp;
 	struct qvmi_ctx *ctx = NULL;
 	int err;
 
@@ -597,6 +602,11 @@ static int accept_liar(const char *id_name, const char *info_name)
 	err = qvmi_session_accept(ln, ctx, 20000);
 	if (err)
 		CHECK(strstr(qvmi_errmsg(ctx), "is not the VM its info"));
+	if (err && l.info_uuid == 8)
+		CHECK_MSG(strstr(qvmi_errmsg(ctx),
+				 "uuid 07000000000000000000000000000000, "
+				 "info 08000000000000000000000000000000"),
+			  "%s", qvmi_errmsg(ctx));
 	qvmi_ctx_destroy(ctx); /* the liar sees EOF */
 	pthread_join(l.thr, NULL);
 	if (l.fd >= 0)
@@ -605,12 +615,52 @@ static int accept_liar(const char *id_name, const char *info_name)
 	return err;
 }
 
+static int accept_liar(const char *id_name, const char *info_name)
+{
+	struct liar l = { .id_name = id_name, .info_name = info_name };
+
+	return accept_liar_at(&l, NULL);
+}
+
 /* A dialling VM's identity, proved with the key, must be what its VM
  * info says: the tool knows which VM it talks to. */
 static void t_identity_bound(void)
 {
 	CHECK_OK(accept_liar("vm-a", "vm-a"));
 	CHECK_INT(accept_liar("vm-a", "vm-b"), ==, -EACCES);
+}
+
+static void rm_keydir(void *arg)
+{
+	char f[128];
+
+	snprintf(f, sizeof(f), "%s/07000000000000000000000000000000.key",
+		 (char *)arg);
+	unlink(f);
+	rmdir(arg);
+	free(arg);
+}
+
+/* With per-VM keys the key proves the uuid of the identity, and the VM
+ * info must name that uuid too: VM 07's key cannot describe VM 08. */
+static void t_identity_bound_keydir(void)
+{
+	char *dir = strdup("/tmp/qvmi-test-liar-keys-XXXXXX"), f[128];
+	struct liar l = { .id_name = "vm-a", .info_name = "vm-a" };
+	int fd;
+
+	CHECK(dir && mkdtemp(dir));
+	qvmi_test_defer(rm_keydir, dir);
+	snprintf(f, sizeof(f), "%s/07000000000000000000000000000000.key", dir);
+	fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK_INT(write(fd, tls_key, sizeof(tls_key)), ==, sizeof(tls_key));
+	close(fd);
+	CHECK_OK(accept_liar_at(&l, dir));
+	l.info_uuid = 8;
+	CHECK_INT(accept_liar_at(&l, dir), ==, -EACCES);
+	/* And with one shared key, the same. */
+	CHECK_INT(accept_liar_at(&l, NULL), ==, -EACCES);
 }
 
 static void t_identity_parse(void)
@@ -670,6 +720,7 @@ static const struct qvmi_test session_tls_tests[] = {
 	{ "plaintext_refused", t_plaintext_refused },
 	{ "identity_parse", t_identity_parse },
 	{ "identity_bound", t_identity_bound },
+	{ "identity_bound_keydir", t_identity_bound_keydir },
 };
 
 QVMI_SUITE(session_tls, session_tls_tests);

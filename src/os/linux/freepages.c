@@ -189,3 +189,19 @@ int qvmi__linux_free_pages(struct qvmi_linux *lx, const char *vmci,
 		return qvmi__err(lx->ctx, err, "out of memory");
 	return err;
 }
+
+int qvmi__linux_max_pfn(struct qvmi_linux *lx, uint64_t *ret)
+{
+	uint64_t va, v;
+	int err = qvmi_linux_sym_addr(lx, "max_pfn", &va);
+
+	if (!err)
+		err = qvmi__lx_kread_ptr(lx, va, &v);
+	if (err)
+		return err;
+	if (v < (16ull << 20) / QVMI_PAGE_SIZE || v >= 1ull << 52)
+		return qvmi__err(lx->ctx, -EBADMSG,
+				 "max_pfn 0x%" PRIx64 " is not a RAM size", v);
+	*ret = v;
+	return 0;
+}

@@ -46,6 +46,14 @@ QVMI_HIDDEN int qvmi__buddy_scan(const struct qvmi__buddy *b, uint64_t first,
 				 void *arg, uint8_t *bm, uint64_t nbits,
 				 uint64_t *nfree);
 
+/*
+ * The kernel's max_pfn (its highest page frame + 1, as e820 and mem= left
+ * it), read once from its symbol: 0, or -ENOENT without the symbol (a
+ * kernel without KALLSYMS_ALL and no System.map), -EBADMSG for a value
+ * below 16 MiB or at or past 2^52 pages.
+ */
+QVMI_HIDDEN int qvmi__linux_max_pfn(struct qvmi_linux *lx, uint64_t *ret);
+
 /* qvmi__buddy_scan over the guest's memory map (vmemmap, x86_64), the
  * layout from its VMCOREINFO text. */
 QVMI_HIDDEN int qvmi__linux_free_pages(struct qvmi_linux *lx, const char *vmci,
