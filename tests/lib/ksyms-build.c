@@ -53,7 +53,7 @@ static void putptr(struct wr *w, uint64_t v)
 		put32(w, (uint32_t)v);
 }
 
-static void tokens(const char *tok[256])
+static void tokens(const char *tok[256], const struct kb_opts *o)
 {
 	static char single[256][2];
 	int m = 0;
@@ -68,6 +68,8 @@ static void tokens(const char *tok[256])
 		else if (c >= 0x80 && m < (int)(sizeof(multi) / sizeof(*multi)))
 			tok[c] = multi[m++];
 	}
+	if (o->tok_s && o->tok_c < 256)
+		tok[o->tok_c] = o->tok_s;
 }
 
 /* Greedy compression of type + name with the token table. */
@@ -164,7 +166,7 @@ static void seqs(struct wr *w, size_t n)
 static void head(struct wr *w, const char *tok[256], const struct kb_sym *s,
 		 size_t n, const struct kb_opts *o, struct kb_layout *l)
 {
-	uint32_t markers[4096];
+	static uint32_t markers[KB_MAX_SYMS / 256];
 
 	align(w);
 	l->num_syms = w->pos;
@@ -207,9 +209,9 @@ int kb_build(uint8_t *buf, size_t cap, size_t at, const struct kb_sym *syms,
 	struct wr w = { buf, cap, at, 0, o->ptr_size ? o->ptr_size : 8 };
 	const char *tok[256];
 
-	if (n > 4096 * 256)
+	if (n > KB_MAX_SYMS)
 		return -1;
-	tokens(tok);
+	tokens(tok, o);
 	memset(ret, 0, sizeof(*ret));
 	if (o->order != KB_NEW)
 		addrs(&w, syms, n, o, ret);

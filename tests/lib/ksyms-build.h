@@ -24,6 +24,10 @@ struct kb_opts {
 	int absolute; /* kallsyms_addresses instead of offsets */
 	int abs_percpu; /* offsets: percpu symbols (addr < 2^31) absolute */
 	unsigned int ptr_size; /* 8 (0 means 8) or 4: a 32-bit kernel */
+	/* with tok_s: token tok_c is tok_s (at 0x80 and above, names use it
+	 * where they hold it; below, as the single character tok_c) */
+	unsigned int tok_c;
+	const char *tok_s;
 };
 
 /* Where the builder put things, as offsets into the output buffer. */
@@ -32,8 +36,11 @@ struct kb_layout {
 	size_t end;
 };
 
-/* Symbols must be sorted by address and use every digit somewhere.
- * Writes at buf + at; returns 0, or -1 if cap is too small. */
+enum { KB_MAX_SYMS = 8192 * 256 };
+
+/* Symbols must be sorted by address and use every digit somewhere; at
+ * most KB_MAX_SYMS of them.  Writes at buf + at; returns 0, or -1 if cap
+ * is too small. */
 int kb_build(uint8_t *buf, size_t cap, size_t at, const struct kb_sym *syms,
 	     size_t n, const struct kb_opts *o, struct kb_layout *ret);
 

@@ -766,6 +766,12 @@ static void memo_crafted(void)
 	 * fixed part, then a fixed part whose name runs past the body (both
 	 * over-reads only ASan sees: judged with it) */
 	m = memo_make(2, 8, 8, 0, &len);
+	CHECK_U64(memo_fn7(&r, m, len), ==, fn7); /* 2 records: p != end */
+	{
+		uint32_t n3 = 3; /* a third record, in those 8 bytes */
+
+		memcpy(m + 12, &n3, 4);
+	}
 	CHECK_U64(memo_fn7(&r, m, len), ==, fn7);
 	free(m);
 	m = memo_make(2, 8, 40, 0, &len);

@@ -669,6 +669,81 @@ static void isf_file_max(void)
 	munmap(z, len);
 }
 
+/* A document with n user types and n symbols; loaded with at most max
+ * entries per top-level table (as ISF_TABLE_MAX, 4 Mi, but small). */
+static int isf_tables(int n, size_t max, bool json_syms, char *msg, size_t msz)
+{
+	struct qvmi_ctx *ctx = NULL;
+	struct qvmi_isf *isf = NULL;
+	struct sb s = { 0 };
+	int err;
+
+	sb_add(&s, ISF_HEAD);
+	for (int i = 0; i < n; i++)
+		sb_add(&s,
+		       "%s\"t%d\":{\"kind\":\"struct\",\"size\":4,"
+		       "\"fields\":{\"x\":{\"offset\":0,\"type\":"
+		       "{\"kind\":\"base\",\"name\":\"int\"}}}}",
+		       i ? "," : "", i);
+	sb_add(&s, "},\"enums\":{},\"symbols\":{");
+	for (int i = 0; i < n; i++)
+		sb_add(&s, "%s\"s%d\":{\"address\":%d}", i ? "," : "", i,
+		       4096 * (i + 1));
+	sb_add(&s, "}}");
+	CHECK_OK(qvmi_ctx_create(&ctx));
+	err = qvmi__isf_load_limit(ctx, s.b, s.len, json_syms, max, &isf);
+	snprintf(msg, msz, "%s", qvmi_errmsg(ctx));
+	if (!err) {
+		char last[16], past[16];
+
+		snprintf(last, sizeof(last), "t%d", n - 1);
+		snprintf(past, sizeof(past), "t%d", n);
+		CHECK_OK(isf_member_of(isf, last, "x"));
+		CHECK(isf_member_of(isf, past, "x") < 0);
+	}
+	qvmi__isf_free(isf);
+	qvmi_ctx_destroy(ctx);
+	free(s.b);
+	return err;
+}
+
+/* Each top-level table is bounded (ISF_TABLE_MAX; a test of 4 Mi + 1
+ * entries would be ~100 MB of JSON, so the same check with a limit of 8):
+ * 8 user types and symbols load, 9 are refused, with json-c's symbols or
+ * the scanner's. */
+static void isf_table_max(void)
+{
+	char msg[256];
+
+	for (int js = 0; js < 2; js++) {
+		CHECK_OK(isf_tables(8, 8, js, msg, sizeof(msg)));
+		CHECK_INT(isf_tables(9, 8, js, msg, sizeof(msg)), ==, -EBADMSG);
+		CHECK_MSG(strstr(msg, "\"user_types\" has 9 entries"), "%s",
+			  msg);
+		CHECK_OK(isf_tables(9, 9, js, msg, sizeof(msg)));
+	}
+}
+
+/* A symbol's object is at depth 2 (the top-level object's members are):
+ * a scan limited to depth 1 refuses it, as it refuses any member object
+ * there, and json-c then reads the document with its own limit. */
+static void isf_syms_object_depth(void)
+{
+	static const char d[] = "{\"symbols\":{\"a\":{\"address\":7}}}";
+	static const char m[] = "{\"m\":{},\"symbols\":{}}";
+	struct qvmi_isf_symtab t;
+	uint64_t v = 0;
+	size_t a, b;
+
+	CHECK_OK(qvmi__isf_symtab_scan(d, strlen(d), 2, 100, &t, &a, &b));
+	CHECK_OK(qvmi__isf_symtab_find(&t, "a", &v));
+	CHECK_U64(v, ==, 7);
+	qvmi__isf_symtab_free(&t);
+	CHECK_INT(syms_scan(d, strlen(d), 1, 100), ==, 1);
+	CHECK_INT(syms_scan(m, strlen(m), 1, 100), ==, 1);
+	CHECK_OK(syms_scan(m, strlen(m), 2, 100));
+}
+
 /* ---- VMCOREINFO text ------------------------------------------------------ */
 
 static void vmci_bounds(void)
@@ -713,6 +788,8 @@ static const struct qvmi_test bounds_os_tests[] = {
 	{ "isf_syms_cut_everywhere", isf_syms_cut_everywhere },
 	{ "isf_syms_limits", isf_syms_limits },
 	{ "isf_file_max", isf_file_max },
+	{ "isf_table_max", isf_table_max },
+	{ "isf_syms_object_depth", isf_syms_object_depth },
 };
 
 QVMI_SUITE(bounds_os, bounds_os_tests);

@@ -43,6 +43,9 @@ struct qvmi_isf {
 	/* "symbols" read by isf-syms.c (syms is then {}): fast_syms */
 	struct qvmi_isf_symtab symtab;
 	bool fast_syms;
+	/* entries allowed in each top-level table: ISF_TABLE_MAX, lower
+	 * only in a unit test (a table of 4 M entries is ~100 MB of JSON) */
+	size_t table_max;
 	uint64_t ptr_size;
 	/* the producer lost bitfield positions (see lost_bits) */
 	bool bits_lost;
@@ -91,16 +94,16 @@ static int bad(struct qvmi_ctx *ctx, const char *where, const char *name,
 			 what);
 }
 
-static int table(struct qvmi_ctx *ctx, struct json_object *root,
+static int table(struct qvmi_ctx *ctx, const struct qvmi_isf *isf,
 		 const char *name, struct json_object **ret)
 {
-	struct json_object *t = jget(root, name);
+	struct json_object *t = jget(isf->root, name);
 
 	if (!jis(t, json_type_object))
 		return qvmi__err(ctx, -EBADMSG,
 				 "isf: no \"%s\" object at the top level",
 				 name);
-	if (json_object_object_length(t) > ISF_TABLE_MAX)
+	if ((size_t)json_object_object_length(t) > isf->table_max)
 		return qvmi__err(ctx, -EBADMSG, "isf: \"%s\" has %d entries",
 				 name, json_object_object_length(t));
 	*ret = t;
@@ -470,15 +473,15 @@ static int validate(struct qvmi_ctx *ctx, struct qvmi_isf *isf)
 
 	if (!jis(isf->root, json_type_object))
 		return qvmi__err(ctx, -EBADMSG, "isf: not a JSON object");
-	err = table(ctx, isf->root, "metadata", &meta);
+	err = table(ctx, isf, "metadata", &meta);
 	if (!err)
-		err = table(ctx, isf->root, "base_types", &isf->base);
+		err = table(ctx, isf, "base_types", &isf->base);
 	if (!err)
-		err = table(ctx, isf->root, "user_types", &isf->user);
+		err = table(ctx, isf, "user_types", &isf->user);
 	if (!err)
-		err = table(ctx, isf->root, "enums", &isf->enums);
+		err = table(ctx, isf, "enums", &isf->enums);
 	if (!err)
-		err = table(ctx, isf->root, "symbols", &isf->syms);
+		err = table(ctx, isf, "symbols", &isf->syms);
 	if (!err && jget(meta, "format") && !jstr(meta, "format"))
 		err = bad(ctx, "metadata", "format", "not a string");
 	if (!err)
@@ -520,7 +523,7 @@ static int without_symbols(struct qvmi_isf *isf, const char **data, size_t *len,
 {
 	size_t vs, ve, n;
 	int r = qvmi__isf_symtab_scan(*data, *len, ISF_JSON_DEPTH,
-				      ISF_TABLE_MAX, &isf->symtab, &vs, &ve);
+				      isf->table_max, &isf->symtab, &vs, &ve);
 
 	if (r)
 		return r < 0 ? r : 0;
@@ -546,6 +549,14 @@ int qvmi__isf_load(struct qvmi_ctx *ctx, const char *data, size_t len,
 int qvmi__isf_load_ex(struct qvmi_ctx *ctx, const char *data, size_t len,
 		      bool json_syms, struct qvmi_isf **ret)
 {
+	return qvmi__isf_load_limit(ctx, data, len, json_syms, ISF_TABLE_MAX,
+				    ret);
+}
+
+int qvmi__isf_load_limit(struct qvmi_ctx *ctx, const char *data, size_t len,
+			 bool json_syms, size_t table_max,
+			 struct qvmi_isf **ret)
+{
 	struct json_tokener *tok;
 	struct qvmi_isf *isf;
 	enum json_tokener_error je;
@@ -563,6 +574,7 @@ int qvmi__isf_load_ex(struct qvmi_ctx *ctx, const char *data, size_t len,
 		free(isf);
 		return qvmi__err(ctx, -ENOMEM, "out of memory");
 	}
+	isf->table_max = QVMI_MIN(table_max, (size_t)ISF_TABLE_MAX);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	err = json_syms ? 0 : without_symbols(isf, &data, &len, &doc);
 	if (err) {

@@ -186,6 +186,11 @@ QVMI_HIDDEN int qvmi__isf_load_file(struct qvmi_ctx *ctx, const char *path,
 QVMI_HIDDEN int qvmi__isf_load_ex(struct qvmi_ctx *ctx, const char *data,
 				  size_t len, bool json_syms,
 				  struct qvmi_isf **ret);
+/* As qvmi__isf_load_ex with at most table_max (<= 4 Mi) entries in each
+ * top-level table: a unit test checks that limit with a small one. */
+QVMI_HIDDEN int qvmi__isf_load_limit(struct qvmi_ctx *ctx, const char *data,
+				     size_t len, bool json_syms,
+				     size_t table_max, struct qvmi_isf **ret);
 QVMI_HIDDEN void qvmi__isf_free(struct qvmi_isf *isf);
 /* As qvmi__btf_member / qvmi__btf_type_size (type_id is 0). */
 QVMI_HIDDEN int qvmi__isf_member(struct qvmi_ctx *ctx,
