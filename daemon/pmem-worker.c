@@ -230,7 +230,8 @@ int qvmid_pmem_workers_start(struct qvmid_pmem_server *s)
 			/* ps -L, top -H and perf tell the workers apart */
 			char name[16];
 
-			snprintf(name, sizeof(name), "qvmid-pmem%u", i + 1);
+			snprintf(name, sizeof(name), "qvmid-pmem%u",
+				 (unsigned char)(i + 1)); /* <= 16 */
 			pthread_setname_np(w[i].thr, name);
 		}
 		w[i].started = true;
