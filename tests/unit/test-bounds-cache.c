@@ -380,8 +380,9 @@ static void pk_make(uint8_t *mem)
 /* Open; where the symbols come from right after open (a profile is
  * checked then; its table later), and after looking up fn_7 and the name
  * at fn_9 + 1, which must be right in any case. */
-static void pk_open(uint8_t *mem, const char *dir, const char **at_open,
-		    const char **after)
+/* pk_open with the image named id (ctx->mem_id, as an attach sets it). */
+static void pk_open_id(uint8_t *mem, const char *dir, const char *id,
+		       const char **at_open, const char **after)
 {
 	struct qvmi_ctx *ctx = NULL;
 	struct qvmi_source *src;
@@ -393,6 +394,8 @@ static void pk_open(uint8_t *mem, const char *dir, const char **at_open,
 	CHECK_OK(qvmi_ctx_create(&ctx));
 	CHECK_OK(qvmi_source_testmem_create(ctx, mem, MEM, 0, &src));
 	CHECK_OK(qvmi_map_add(ctx, src, 0, MEM, 0));
+	if (id)
+		qvmi__mem_id_set(ctx, "%s", id);
 	QVMI_OPTS(qvmi_linux_opts, lo, .cache_dir = dir);
 	CHECK_OK(qvmi_linux_open(ctx, &lo, &lx));
 	CHECK_OK(qvmi_linux_info(lx, &in));
@@ -408,6 +411,77 @@ static void pk_open(uint8_t *mem, const char *dir, const char **at_open,
 		*after = in.sym_source;
 	qvmi_linux_destroy(lx);
 	qvmi_ctx_destroy(ctx);
+}
+
+static void pk_open(uint8_t *mem, const char *dir, const char **at_open,
+		    const char **after)
+{
+	pk_open_id(mem, dir, NULL, at_open, after);
+}
+
+/* Files of dir whose name ends with suffix. */
+static int count_files(const char *dir, const char *suffix)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	CHECK(d);
+	while (d && (e = readdir(d))) {
+		size_t k = strlen(e->d_name), m = strlen(suffix);
+
+		n += k > m && !strcmp(e->d_name + k - m, suffix);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * Two VMs of one kernel, each its own boot (the BIOS tick count) and
+ * image: each keeps its profile.  Before, one file per kernel build: each
+ * open refused the other VM's profile and overwrote it, and every open
+ * was cold ("kallsyms").  70 more images: the 64 newest profiles stay,
+ * with no more memos than profiles.
+ */
+static void profile_per_image(void)
+{
+	char dir[] = "/tmp/qvmi-bc-XXXXXX", id[32], path[300];
+	uint8_t *a = calloc(1, MEM), *b = malloc(MEM);
+	struct dirent *e;
+	const char *s;
+	DIR *d;
+
+	CHECK(a && b && mkdtemp(dir));
+	pk_make(a);
+	memcpy(b, a, MEM);
+	b[0x46c] ^= 1; /* another boot */
+	for (int round = 0; round < 2; round++) {
+		pk_open_id(a, dir, "vm a", &s, NULL);
+		CHECK_STR(s, round ? "cache" : "kallsyms");
+		pk_open_id(b, dir, "vm b", &s, NULL);
+		CHECK_STR(s, round ? "cache" : "kallsyms");
+	}
+	CHECK_INT(count_files(dir, ".prof"), ==, 2);
+	for (int i = 0; i < 70; i++) { /* each a boot of its own */
+		snprintf(id, sizeof(id), "image %d", i);
+		b[0x46d] = (uint8_t)(i + 1);
+		pk_open_id(b, dir, id, &s, NULL);
+		CHECK_STR(s, "kallsyms");
+	}
+	CHECK_INT(count_files(dir, ".prof"), ==, 64);
+	CHECK(count_files(dir, ".memo") <= 64);
+	d = opendir(dir);
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+	free(a);
+	free(b);
 }
 
 struct prof_rig {
@@ -872,6 +946,7 @@ static const struct qvmi_test bounds_cache_tests[] = {
 	{ "profile_replaced_after_open", profile_replaced_after_open },
 	{ "memo_crafted", memo_crafted },
 	{ "memo_session_bounds", memo_session_bounds },
+	{ "profile_per_image", profile_per_image },
 };
 
 QVMI_SUITE(bounds_cache, bounds_cache_tests);
