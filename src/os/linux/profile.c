@@ -119,18 +119,24 @@ static uint64_t hash_body(const void *p, size_t n, uint64_t h)
 static int mem_hash(struct qvmi_linux *lx, uint64_t pa, uint64_t len,
 		    uint64_t max, uint64_t *ret)
 {
+	/* the token table (~2 KiB) from the heap: an mmap and munmap of
+	 * its own cost a warm open two syscalls and a page fault */
+	bool big = len >= (64u << 10);
 	uint8_t *b;
 	int err;
 
 	if (!len || len > max)
 		return -EBADMSG;
-	b = qvmi__lx_big_alloc(len);
+	b = big ? qvmi__lx_big_alloc(len) : malloc(len);
 	if (!b)
 		return -ENOMEM;
 	err = qvmi__lx_read_once(lx->ctx, pa, b, len);
 	if (!err)
 		*ret = hash_body(b, len, FNV_INIT);
-	qvmi__lx_big_free(b, len);
+	if (big)
+		qvmi__lx_big_free(b, len);
+	else
+		free(b);
 	return err;
 }
 
