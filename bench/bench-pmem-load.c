@@ -301,7 +301,11 @@ static int measure(struct qvmi_ctx *ctx, int fd, uint64_t size,
 		pthread_create(&tthr, NULL, tpc_main, &t);
 	for (int r = 0; t.lfd >= 0 && r < 2 * ROUNDS && !err; r++) {
 		int who = (r + (r / 2)) % 2; /* q t t q q t: neither first */
+		const char *only = getenv("QVMI_BENCH_ONLY"); /* q or t: perf */
 		double v, cpu;
+
+		if (only && *only != "qt"[who])
+			continue;
 
 		l.path = who ? tpath : qpath;
 		v = one_round(&l, 0x51ed + (uint64_t)r * 977, &cpu);
