@@ -307,44 +307,6 @@ struct prof_hdr6 {
 	char mem_id[160];
 };
 
-/* profile.c's checksum, so that a crafted file carries a valid one */
-static uint64_t fnv64(const void *p, size_t n, uint64_t h)
-{
-	const uint8_t *b = p;
-	uint64_t w;
-
-	for (; n >= 8; b += 8, n -= 8) {
-		memcpy(&w, b, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 32;
-	}
-	for (; n; b++, n--)
-		h = (h ^ *b) * 0x100000001b3ull;
-	return h;
-}
-
-static uint64_t lane(uint64_t l, const uint8_t *b)
-{
-	uint64_t w;
-
-	memcpy(&w, b, 8);
-	l = (l ^ w) * 0x100000001b3ull;
-	return l ^ (l >> 32);
-}
-
-static uint64_t hash_body(const void *p, size_t n, uint64_t h)
-{
-	uint64_t f[4] = { h, h ^ 0x9e3779b97f4a7c15ull,
-			  h ^ 0xc2b2ae3d27d4eb4full,
-			  h ^ 0x165667b19e3779f9ull };
-	const uint8_t *b = p;
-
-	for (; n >= 32; b += 32, n -= 32)
-		for (int i = 0; i < 4; i++)
-			f[i] = lane(f[i], b + 8 * i);
-	return fnv64(b, n, fnv64(f, sizeof(f), h));
-}
-
 #define FNV_INIT 0xcbf29ce484222325ull
 
 static char pfn_names[NFN][8];
@@ -545,8 +507,9 @@ static void prof_rehash(uint8_t *b)
 	uint8_t *body = b + sizeof(*h);
 	size_t elen = (size_t)h->nsyms * 16;
 
-	h->body_hash = hash_body(body + elen, h->pool_len,
-				 hash_body(body, elen, FNV_INIT));
+	h->body_hash =
+		qvmi__profile_hash(body + elen, h->pool_len,
+				   qvmi__profile_hash(body, elen, FNV_INIT));
 }
 
 static void prof_stop(struct prof_rig *r)

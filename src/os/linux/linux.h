@@ -316,6 +316,9 @@ struct qvmi_linux {
  * is best effort and logs failures. */
 QVMI_HIDDEN int qvmi__profile_load(struct qvmi_linux *lx, const char *dir);
 QVMI_HIDDEN void qvmi__profile_save(struct qvmi_linux *lx, const char *dir);
+/* The profile body's checksum, h the previous part's (the first: FNV-1a's
+ * offset basis): for tests that craft a file with a valid one. */
+QVMI_HIDDEN uint64_t qvmi__profile_hash(const void *p, size_t n, uint64_t h);
 /* Decode the symbol table of the profile that qvmi__profile_load accepted
  * (left in the file until needed). */
 QVMI_HIDDEN int qvmi__profile_load_syms(struct qvmi_linux *lx);

@@ -113,6 +113,11 @@ static uint64_t hash_body(const void *p, size_t n, uint64_t h)
 	return fnv64(b, n, fnv64(fold, sizeof(fold), h));
 }
 
+uint64_t qvmi__profile_hash(const void *p, size_t n, uint64_t h)
+{
+	return hash_body(p, n, h);
+}
+
 #define FNV_INIT 0xcbf29ce484222325ull
 
 /* Hash of len bytes at pa as they are in guest memory now. */
