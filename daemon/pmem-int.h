@@ -31,7 +31,7 @@ enum {
 	 * pipelines requests or reads big ones delays the others on its
 	 * thread by about one request's work per turn (issue 18). */
 	STEP_BUDGET = 8,
-	WORKERS_MAX = 64,
+	WORKERS_MAX = QVMID_PMEM_WORKERS_DEFAULT,
 	/* Bytes one sendfile() may move: a work item of the same order as
 	 * a CHUNK copy, so a big read cannot hog a turn. */
 	SENDFILE_MAX = 1024 * 1024,
@@ -81,6 +81,11 @@ struct conn {
 	bool ep_on;
 	short ep_ev;
 	unsigned int idx;
+	/* Its worker's only connection, waited for in a blocking recv()
+	 * (pmem-worker.c): the socket is blocking (O_NONBLOCK cleared,
+	 * SO_RCVTIMEO set) until it moves on or sendfile()s; never_block:
+	 * that failed once, so epoll it is. */
+	bool blocking, rcvtimeo_set, never_block;
 };
 
 /* The workers' map (pmem-snap.c): immutable once published. */
@@ -123,6 +128,9 @@ struct shard {
 	bool stop; /* atomic */
 	pthread_t thr;
 	bool started;
+	/* atomic: connections whose home this worker is (the control
+	 * thread adds, whichever thread frees one subtracts) */
+	unsigned int load;
 };
 
 #define PMEM_ST_ADD(sh, f, n)                                     \
@@ -142,8 +150,8 @@ struct qvmid_pmem_server {
 	int wake[2], spare_fd;
 	struct shard ctl; /* the control thread's connections */
 	struct shard *workers; /* o.workers of them */
-	unsigned int next_worker; /* round robin of new connections */
 	bool workers_tried; /* workers_up() ran */
+	bool workers_failed; /* a worker did not start: no more are */
 	unsigned int nclients; /* atomic: open connections, all shards */
 	struct pollfd *pfd; /* run(): wake, watches, then prepare()'s */
 	/* The workers' map: published under snap_mu, its gen also in
@@ -223,6 +231,9 @@ void qvmid_pmem_conn_free(struct shard *sh, struct conn *c);
 
 /* pmem-worker.c: take c out of worker sh's epoll set (it moves on). */
 void qvmid_pmem_unwatch(struct shard *sh, struct conn *c);
+/* pmem-worker.c: c's socket non-blocking again; false: it stays
+ * blocking (fcntl failed). */
+bool qvmid_pmem_conn_nonblock(struct conn *c);
 /* pmem-worker.c: hand c to shard to (the control thread or a worker). */
 void qvmid_pmem_hand(struct shard *to, struct conn *c);
 /* Take the connections handed to sh into it. */
@@ -230,7 +241,10 @@ void qvmid_pmem_adopt(struct shard *sh);
 int qvmid_pmem_shard_init(struct shard *sh, struct qvmid_pmem_server *s,
 			  int id);
 void qvmid_pmem_shard_fini(struct shard *sh);
+/* The workers' slots, none started yet. */
 int qvmid_pmem_workers_start(struct qvmid_pmem_server *s);
+/* The worker for a new connection, started if need be; NULL: none. */
+struct shard *qvmid_pmem_worker_pick(struct qvmid_pmem_server *s);
 /* Stop and join every worker; their connections go to the control
  * thread. */
 void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s);

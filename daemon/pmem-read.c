@@ -170,7 +170,10 @@ static int read_sendfile(struct shard *sh, struct conn *c)
 		c->rd_failed = true;
 		return 1;
 	}
-	if (err)
+	/* a blocking socket (a worker's one connection) would hold the
+	 * thread until the client reads: copy if it cannot be made
+	 * non-blocking */
+	if (err || !qvmid_pmem_conn_nonblock(c))
 		return 2;
 	off = (off_t)f.off;
 	n = sendfile(c->fd, f.fd, &off, f.len);

@@ -149,7 +149,7 @@ int qvmid_pmem_server_create(struct qvmi_ctx *ctx, const char *path,
 	}
 	qvmid_pmem_log(s, QVMI_LOG_INFO,
 		       "pmem: serving %s (max transfer %" PRIu64
-		       ", %u workers, %s)",
+		       ", workers: up to %u, %s)",
 		       s->l.path, s->o.max_transfer, s->o.workers,
 		       s->zero_copy ? "shared RAM by sendfile" :
 				      "SIGPIPE not ignored: "
@@ -198,7 +198,7 @@ static void stats_add(struct qvmid_pmem_stats *r, const struct shard *sh)
 }
 
 /* Any thread: each shard's counters are moved by its own thread.  The
- * workers appear on the control thread's first turn. */
+ * workers' slots appear on the control thread's first turn. */
 void qvmid_pmem_server_stats(const struct qvmid_pmem_server *s,
 			     struct qvmid_pmem_stats *ret)
 {
@@ -218,6 +218,9 @@ void qvmid_pmem_conn_free(struct shard *sh, struct conn *c)
 	if (!sh->id) /* staging buffers: the control thread's */
 		qvmid_pmem_stage_put(sh->s, c);
 	qvmid_pmem_snap_put(c->snap);
+	if (c->home > 0) /* (home is 0 once the workers are gone) */
+		__atomic_sub_fetch(&sh->s->workers[c->home - 1].load, 1,
+				   __ATOMIC_RELAXED);
 	close(c->fd);
 	free(c->in);
 	free(c->out);
@@ -295,17 +298,20 @@ static void set_sndbuf(struct qvmid_pmem_server *s, int fd)
 			       strerror(errno));
 }
 
-/* A new connection goes to the next worker, or stays with the control
- * thread when there are none. */
+/* A new connection goes to a worker (qvmid_pmem_worker_pick), or stays
+ * with the control thread when there is none. */
 static void conn_place(struct qvmid_pmem_server *s, struct conn *c)
 {
+	struct shard *w = s->o.workers ? qvmid_pmem_worker_pick(s) : NULL;
+
 	__atomic_add_fetch(&s->nclients, 1, __ATOMIC_RELAXED);
-	if (!s->o.workers) {
+	if (!w) {
 		s->ctl.conns[s->ctl.nconns++] = c;
 		return;
 	}
-	c->home = (int)(s->next_worker++ % s->o.workers) + 1;
-	qvmid_pmem_hand(&s->workers[c->home - 1], c);
+	c->home = w->id;
+	__atomic_add_fetch(&w->load, 1, __ATOMIC_RELAXED);
+	qvmid_pmem_hand(w, c);
 }
 
 static void accept_some(struct qvmid_pmem_server *s)
@@ -501,10 +507,11 @@ nfds_t qvmid_pmem_shard_prepare(struct shard *sh, struct pollfd *pfd,
 }
 
 /*
- * The workers start on the control thread's first turn, not at create:
- * qvmid forks (--daemonize) after creating its servers, and a fork keeps
- * only the thread that made it.  Without them the control thread serves
- * every connection, as with 0 workers.
+ * The workers' slots are made on the control thread's first turn, and a
+ * worker starts when a connection needs it (qvmid_pmem_worker_pick), not
+ * at create: qvmid forks (--daemonize) after creating its servers, and a
+ * fork keeps only the thread that made it.  Without them the control
+ * thread serves every connection, as with 0 workers.
  */
 static void workers_up(struct qvmid_pmem_server *s)
 {
@@ -554,6 +561,7 @@ static void conn_move(struct shard *sh, struct conn *c)
 
 	if (sh->id) {
 		qvmid_pmem_unwatch(sh, c);
+		qvmid_pmem_conn_nonblock(c); /* (sendfile checks again) */
 		qvmid_pmem_hand(&s->ctl, c);
 		return;
 	}

@@ -6,8 +6,9 @@
  * The thread that calls run() (or embeds prepare/dispatch in its loop:
  * qvmid's proxy) is the control thread, the only one that touches the
  * ctx, which is not thread-safe.  With opts.workers > 0, connections are
- * served by that many worker threads, each a poll() loop over its share
- * of them, reading shared RAM from a snapshot of the map the control
+ * served by up to that many worker threads, one per connection while
+ * there are enough (then they share, each an epoll loop over its share),
+ * reading shared RAM from a snapshot of the map the control
  * thread publishes (pmem-snap.c); a request they cannot serve that way (a
  * write, a source that is no file) is handed to the control thread and
  * the connection comes back after it.  With 0 the control thread serves
@@ -26,14 +27,19 @@
 
 struct qvmid_pmem_server;
 
+/* qvmid's --pmem-workers when not given, and the most there may be */
+#define QVMID_PMEM_WORKERS_DEFAULT 64u
+
 struct qvmid_pmem_opts {
 	/* Largest read/write; bigger requests close the connection.
 	 * 0: 1 MiB. */
 	uint64_t max_transfer;
 	/* Connections beyond this are accepted and closed at once. 0: 1024 */
 	unsigned int max_clients;
-	/* Worker threads serving connections; 0: none, the control thread
-	 * serves them (docs/PMEMACCESS.md).  At most 64. */
+	/* Worker threads serving connections, started as connections come:
+	 * each has its own until there are this many, then they share; 0:
+	 * none, the control thread serves them (docs/PMEMACCESS.md).  At
+	 * most 64. */
 	unsigned int workers;
 	/* Close a connection idle between requests this long; 0: never
 	 * (LibVMI keeps one connection open for a whole session). */

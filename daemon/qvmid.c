@@ -94,10 +94,11 @@ static void usage(FILE *f)
 		"1024)\n"
 		"  --idle-timeout MS    drop clients idle this long (default "
 		"never)\n"
-		"  --pmem-workers N     threads serving pmemaccess connections "
-		"(default:\n"
-		"                       the online CPUs, at most 16; 0: the "
-		"main loop)\n"
+		"  --pmem-workers N     threads serving pmemaccess connections, "
+		"one per\n"
+		"                       connection up to N (default and most 64; "
+		"0: the\n"
+		"                       main loop)\n"
 		"  --listen-qmp PATH    QMP proxy for management clients (adds "
 		"the\n"
 		"                       pmemaccess and query-qvmi commands); "
@@ -565,12 +566,9 @@ static int setup(struct qvmid *d)
 	qvmi_set_log(d->ctx, log_cb, d, QVMI_LOG_DEBUG);
 	d->popts.log = log_cb;
 	d->popts.log_arg = d;
-	d->popts.workers = (unsigned int)d->pmem_workers;
-	if (d->pmem_workers < 0) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-		d->popts.workers = n < 1 ? 1 : n > 16 ? 16 : (unsigned int)n;
-	}
+	/* -1: a thread per connection up to 64 (pmem-worker.c says why) */
+	d->popts.workers = d->pmem_workers < 0 ? QVMID_PMEM_WORKERS_DEFAULT :
+						 (unsigned int)d->pmem_workers;
 	err = attach(d);
 	if (err) {
 		fprintf(stderr, "qvmid: attach %s: %s\n", d->qmp_path,

@@ -5,6 +5,7 @@
  * new; run under TSan too), and busy clients that must not hold up the
  * others by more than about one request's work.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -456,9 +457,195 @@ static void test_stale_map_reread(void)
 	fakeq_stop(&f);
 }
 
+/* Worker threads (named qvmid-pmemN) this process runs now. */
+static int worker_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	CHECK(d);
+	while ((e = readdir(d))) {
+		char path[300], name[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue; /* a thread that just ended */
+		n += fgets(name, sizeof(name), f) &&
+		     !strncmp(name, "qvmid-pmem", 10);
+		fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The loads (connections homed) of r's first n workers, once they read
+ * want[] (the server notices a close on its own time), else as they are
+ * after WAIT_MS. */
+static void wait_loads(struct rig *r, const unsigned int *want,
+		       unsigned int *got, int n)
+{
+	for (int ms = 0; ms < WAIT_MS; ms += 5) {
+		bool same = true;
+
+		for (int i = 0; i < n; i++) {
+			got[i] = __atomic_load_n(&r->s->workers[i].load,
+						 __ATOMIC_RELAXED);
+			same = same && got[i] == want[i];
+		}
+		if (same)
+			return;
+		usleep(5000);
+	}
+}
+
+static void one_read(int fd, uint64_t gpa)
+{
+	uint8_t buf[PG + 1];
+
+	CHECK(read_reply(fd, gpa, PG, buf));
+	CHECK_INT(which_file(buf, gpa, PG), ==, 0);
+}
+
+/*
+ * Each connection gets a worker of its own, started when it comes, until
+ * there are o.workers (here 3); then they share, the least loaded first,
+ * and a worker whose connection closed takes the next one.  Before: the
+ * workers (one per CPU) started with the server and took connections
+ * round robin, 16 per worker for 32 clients on 2 CPUs, which ran at
+ * 0.65-0.97x a thread-per-connection server (pmem-worker.c).
+ */
+static void test_thread_per_connection(void)
+{
+	static const unsigned int five[] = { 2, 2, 1 }, four[] = { 2, 2, 0 };
+	unsigned int got[3];
+	struct rig r;
+	int fd[6];
+
+	rig_start(&r, 3);
+	usleep(20000); /* the control thread's first turn */
+	CHECK_INT(worker_threads(), ==, 0);
+	/* a worker left idle takes the next connection, none starts */
+	fd[0] = tcli_connect(r.path);
+	CHECK(fd[0] >= 0);
+	one_read(fd[0], 0);
+	close(fd[0]);
+	wait_loads(&r, four + 2, got, 1);
+	CHECK_INT(got[0], ==, 0);
+	for (int i = 0; i < 2; i++) {
+		fd[i] = tcli_connect(r.path);
+		CHECK(fd[i] >= 0);
+		one_read(fd[i], (uint64_t)i * PG);
+	}
+	CHECK_INT(worker_threads(), ==, 2);
+	for (int i = 2; i < 5; i++) {
+		fd[i] = tcli_connect(r.path);
+		CHECK(fd[i] >= 0);
+		one_read(fd[i], (uint64_t)i * PG);
+	}
+	CHECK_INT(worker_threads(), ==, 3);
+	wait_loads(&r, five, got, 3);
+	CHECK_INT(got[0], ==, 2);
+	CHECK_INT(got[1], ==, 2);
+	CHECK_INT(got[2], ==, 1);
+	close(fd[2]); /* the third worker's only one */
+	wait_loads(&r, four, got, 3);
+	CHECK_INT(got[2], ==, 0);
+	fd[5] = tcli_connect(r.path);
+	CHECK(fd[5] >= 0);
+	one_read(fd[5], 5 * PG);
+	wait_loads(&r, five, got, 3);
+	CHECK_INT(got[2], ==, 1);
+	for (int i = 0; i < 6; i++) {
+		if (i == 2)
+			continue;
+		one_read(fd[i], 7 * PG); /* all still served */
+		close(fd[i]);
+	}
+	CHECK_INT(worker_threads(), ==, 3);
+	rig_stop(&r);
+}
+
+struct stopper {
+	struct rig *r;
+	bool done; /* atomic */
+};
+
+static void *stopper_main(void *arg)
+{
+	struct stopper *st = arg;
+
+	rig_stop(st->r);
+	__atomic_store_n(&st->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A worker with one connection waits for it in a blocking recv(): the
+ * socket is made blocking.  A read that then goes out by sendfile() (a
+ * range with holes, over SMALL_READ) makes it non-blocking again first,
+ * or a client that stops reading would hold the worker in sendfile() for
+ * good: its io timeout never seen, the server's stop never done.  Here
+ * the client asks for 4 MiB over a hole and reads nothing; another
+ * client, on its own worker, goes on, and the stop ends in time.
+ */
+static void test_blocking_then_sendfile(void)
+{
+	/* static: a stop that hangs (the bug) keeps using them after we
+	 * return */
+	static struct stopper st;
+	static struct rig r;
+	uint8_t h[QVMI_PMEM_REQ_SIZE];
+	struct qvmid_pmem_stats ss;
+	pthread_t thr;
+	int hog, fd;
+
+	st.done = false;
+	rig_start(&r, 2);
+	/* [1 MiB, 3 MiB) of the file the ctx maps becomes a hole, before
+	 * any read has the workers learn which pages the file holds */
+	CHECK_OK(fallocate(r.file[0],
+			   FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, MIB,
+			   2 * MIB));
+	hog = tcli_connect(r.path);
+	fd = tcli_connect(r.path);
+	CHECK(hog >= 0 && fd >= 0);
+	one_read(hog, 0);
+	usleep(20000); /* its worker waits in recv() now */
+	/* 600 KiB each: the server's SO_SNDBUF is at most 2 MiB (1 MiB,
+	 * doubled), so a sendfile() runs out of room, not only the copied
+	 * tail after it */
+	for (int i = 0; i < 5; i++) {
+		qvmi__pmem_encode_req(h, QVMI_PMEM_READ, MIB, 600 * 1024);
+		CHECK(tcli_send_raw(hog, h, sizeof(h)));
+	}
+	for (int i = 0; i < 50; i++)
+		one_read(fd, (uint64_t)(i % 8) * PG);
+	qvmid_pmem_server_stats(r.s, &ss);
+	CHECK_U64(ss.sendfile_bytes, >, 0); /* the path under test ran */
+	st.r = &r;
+	CHECK_INT(pthread_create(&thr, NULL, stopper_main, &st), ==, 0);
+	for (int ms = 0;
+	     ms < WAIT_MS && !__atomic_load_n(&st.done, __ATOMIC_ACQUIRE);
+	     ms += 10)
+		usleep(10000);
+	CHECK_MSG(__atomic_load_n(&st.done, __ATOMIC_ACQUIRE),
+		  "the server did not stop in %d ms", WAIT_MS);
+	CHECK_INT(pthread_join(thr, NULL), ==, 0);
+	close(hog);
+	close(fd);
+}
+
 static const struct qvmi_test pmem_workers_tests[] = {
 	{ "map_swap_under_reads", test_map_swap_under_reads },
 	{ "busy_clients", test_busy_clients },
 	{ "stale_map_reread", test_stale_map_reread },
+	{ "thread_per_connection", test_thread_per_connection },
+	{ "blocking_then_sendfile", test_blocking_then_sendfile },
 };
 QVMI_SUITE(pmem_workers, pmem_workers_tests);
