@@ -409,6 +409,8 @@ void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s)
 {
 	struct shard *ctl = &s->ctl;
 
+	/* All told first, then joined: a worker waiting in recv() sees its
+	 * stop within BLOCK_MS, and 32 of them in turn took 32 times that. */
 	for (unsigned int i = 0; s->workers && i < s->o.workers; i++) {
 		struct shard *w = &s->workers[i];
 		char one = 1;
@@ -420,6 +422,12 @@ void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s)
 		if (write(w->wake[1], &one, 1) < 0 && errno != EAGAIN)
 			qvmid_pmem_log(s, QVMI_LOG_WARN, "pmem: stop: %s",
 				       strerror(errno));
+	}
+	for (unsigned int i = 0; s->workers && i < s->o.workers; i++) {
+		struct shard *w = &s->workers[i];
+
+		if (!w->started)
+			continue;
 		pthread_join(w->thr, NULL);
 		w->started = false;
 	}
