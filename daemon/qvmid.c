@@ -32,7 +32,7 @@ struct qvmid {
 	char *pmem_path, *pidfile, *listen_abs, *session_path, *session_key;
 	char *gdb_path, *ledger_path;
 	struct qvmid_pmem_opts popts;
-	int pmem_workers; /* -1: one per online CPU */
+	int pmem_workers; /* -1: QVMID_PMEM_WORKERS_DEFAULT */
 	struct qvmid_session_opts sopts;
 	struct qvmid_kvmi_args kvmi;
 	int verbose;
