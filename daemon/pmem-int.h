@@ -126,6 +126,10 @@ struct shard {
 	unsigned int ninbox;
 	int wake[2];
 	bool stop; /* atomic */
+	/* atomic: waiting in recv() on its one connection; kicks: times a
+	 * SIGURG from the control thread ended that wait (pmem-worker.c) */
+	bool in_recv;
+	uint64_t kicks;
 	pthread_t thr;
 	bool started;
 	/* atomic: connections whose home this worker is (the control
@@ -245,6 +249,9 @@ void qvmid_pmem_shard_fini(struct shard *sh);
 int qvmid_pmem_workers_start(struct qvmid_pmem_server *s);
 /* The worker for a new connection, started if need be; NULL: none. */
 struct shard *qvmid_pmem_worker_pick(struct qvmid_pmem_server *s);
+/* Control thread, after handing w a connection or telling it to stop:
+ * end its wait in recv() now, not at the timeout. */
+void qvmid_pmem_worker_kick(struct shard *w);
 /* Stop and join every worker; their connections go to the control
  * thread. */
 void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s);

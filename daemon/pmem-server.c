@@ -310,8 +310,9 @@ static void conn_place(struct qvmid_pmem_server *s, struct conn *c)
 		return;
 	}
 	c->home = w->id;
-	__atomic_add_fetch(&w->load, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&w->load, 1, __ATOMIC_SEQ_CST);
 	qvmid_pmem_hand(w, c);
+	qvmid_pmem_worker_kick(w); /* if it waits on its other one */
 }
 
 static void accept_some(struct qvmid_pmem_server *s)

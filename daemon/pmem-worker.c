@@ -22,6 +22,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,11 +191,42 @@ static void wait_turn(struct shard *sh, nfds_t n, int wait)
  * and the wake-up goes straight to this thread.  Measured (bench
  * "pmem-load", 32 clients, a worker each): server CPU per read 12.0 ->
  * 10.6 us, where a thread-per-connection server doing pread + send takes
- * 10.2.  SO_RCVTIMEO bounds the wait, so a stop or a timeout is seen
- * within BLOCK_MS; so is a new connection placed here, which happens
- * only once every worker has one (its first request waits that long).
+ * 10.2.  Two things must end such a wait: a stop, and a new connection
+ * placed here (only once every worker has one).  The control thread
+ * sends the worker SIGURG (a handler that does nothing, no SA_RESTART:
+ * recv() fails with EINTR).  SIGURG is what Go's runtime uses the same
+ * way: the kernel sends it only for TCP urgent data to a socket's owner
+ * (F_SETOWN), which nothing here sets.  If the process already handles
+ * SIGURG, or a kick lands just before the recv(), SO_RCVTIMEO ends the
+ * wait within BLOCK_MS instead; the timeouts are checked then too.
  */
 enum { BLOCK_MS = 100 };
+
+static bool kick_ok; /* our SIGURG handler is installed */
+static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+static void kick_init(void)
+{
+	struct sigaction old, sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	if (!sigaction(SIGURG, NULL, &old) && old.sa_handler == SIG_DFL &&
+	    !(old.sa_flags & SA_SIGINFO))
+		kick_ok = !sigaction(SIGURG, &sa, NULL);
+}
+
+void qvmid_pmem_worker_kick(struct shard *w)
+{
+	/* seq_cst, paired with wait_blocking(): it sees our change (the
+	 * load, the stop) or we see it waiting */
+	if (kick_ok && __atomic_load_n(&w->in_recv, __ATOMIC_SEQ_CST))
+		pthread_kill(w->thr, SIGURG);
+}
 
 static bool may_block(const struct shard *sh, nfds_t n, bool busy)
 {
@@ -201,7 +234,8 @@ static bool may_block(const struct shard *sh, nfds_t n, bool busy)
 
 	/* load 1: no other connection can come back here from the control
 	 * thread while we wait (one that does would wait out BLOCK_MS per
-	 * request); only a new one, once every worker has a connection */
+	 * request); only a new one, once every worker has a connection,
+	 * and that one kicks us */
 	return c && !busy && !c->never_block && sh->pfd[0].events == POLLIN &&
 	       __atomic_load_n(&sh->load, __ATOMIC_RELAXED) == 1;
 }
@@ -252,7 +286,16 @@ static void wait_blocking(struct shard *sh)
 		sh->pfd[0].revents = POLLIN; /* epoll from now on */
 		return;
 	}
+	__atomic_store_n(&sh->in_recv, true, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&sh->stop, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&sh->load, __ATOMIC_SEQ_CST) != 1) {
+		__atomic_store_n(&sh->in_recv, false, __ATOMIC_RELAXED);
+		return; /* told before the wait: the next turn sees it */
+	}
 	r = recv(c->fd, c->in, IN_SIZE, 0);
+	__atomic_store_n(&sh->in_recv, false, __ATOMIC_RELAXED);
+	if (r < 0 && errno == EINTR)
+		__atomic_store_n(&sh->kicks, sh->kicks + 1, __ATOMIC_RELAXED);
 	if (r > 0) { /* as conn_fill() */
 		c->in_off = 0;
 		c->in_len = (size_t)r;
@@ -269,6 +312,13 @@ static void wait_blocking(struct shard *sh)
 static void *worker_main(void *arg)
 {
 	struct shard *sh = arg;
+	sigset_t urg;
+
+	/* the control thread's mask may block SIGURG: a kick must get in */
+	sigemptyset(&urg);
+	sigaddset(&urg, SIGURG);
+	if (kick_ok)
+		pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
 
 	for (;;) {
 		int64_t next = INT64_MAX, wait = -1;
@@ -332,6 +382,7 @@ int qvmid_pmem_workers_start(struct qvmid_pmem_server *s)
 
 	if (!s->o.workers)
 		return 0;
+	pthread_once(&kick_once, kick_init);
 	w = calloc(s->o.workers, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
@@ -409,8 +460,9 @@ void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s)
 {
 	struct shard *ctl = &s->ctl;
 
-	/* All told first, then joined: a worker waiting in recv() sees its
-	 * stop within BLOCK_MS, and 32 of them in turn took 32 times that. */
+	/* All told first, then joined: a worker waiting in recv() whose
+	 * kick is lost sees its stop within BLOCK_MS, and 32 of them in
+	 * turn took 32 times that. */
 	for (unsigned int i = 0; s->workers && i < s->o.workers; i++) {
 		struct shard *w = &s->workers[i];
 		char one = 1;
@@ -418,10 +470,11 @@ void qvmid_pmem_workers_stop(struct qvmid_pmem_server *s)
 		if (!w->started)
 			continue;
 		/* (w->s is set: it started) */
-		__atomic_store_n(&w->stop, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&w->stop, true, __ATOMIC_SEQ_CST);
 		if (write(w->wake[1], &one, 1) < 0 && errno != EAGAIN)
 			qvmid_pmem_log(s, QVMI_LOG_WARN, "pmem: stop: %s",
 				       strerror(errno));
+		qvmid_pmem_worker_kick(w);
 	}
 	for (unsigned int i = 0; s->workers && i < s->o.workers; i++) {
 		struct shard *w = &s->workers[i];

@@ -647,11 +647,42 @@ static void test_blocking_then_sendfile(void)
 	close(fd);
 }
 
+/*
+ * At the cap (here 1 worker), a new connection shares a worker that waits
+ * in recv() on its client: the control thread kicks it (SIGURG ends the
+ * recv with EINTR), so the newcomer's first request does not wait for
+ * the 100 ms timeout.  Counted, not timed: the kick is seen.
+ */
+static void test_kick_at_cap(void)
+{
+	struct rig r;
+	uint64_t k0;
+	int a, b;
+
+	rig_start(&r, 1);
+	a = tcli_connect(r.path);
+	CHECK(a >= 0);
+	one_read(a, 0);
+	usleep(20000); /* its worker waits in recv() now */
+	k0 = __atomic_load_n(&r.s->workers[0].kicks, __ATOMIC_RELAXED);
+	b = tcli_connect(r.path);
+	CHECK(b >= 0);
+	one_read(b, PG);
+	CHECK_U64(__atomic_load_n(&r.s->workers[0].kicks, __ATOMIC_RELAXED), >,
+		  k0);
+	one_read(a, 2 * PG); /* both still served */
+	one_read(b, 3 * PG);
+	close(a);
+	close(b);
+	rig_stop(&r);
+}
+
 static const struct qvmi_test pmem_workers_tests[] = {
 	{ "map_swap_under_reads", test_map_swap_under_reads },
 	{ "busy_clients", test_busy_clients },
 	{ "stale_map_reread", test_stale_map_reread },
 	{ "thread_per_connection", test_thread_per_connection },
 	{ "blocking_then_sendfile", test_blocking_then_sendfile },
+	{ "kick_at_cap", test_kick_at_cap },
 };
 QVMI_SUITE(pmem_workers, pmem_workers_tests);
