@@ -233,6 +233,10 @@ void qvmid_pmem_shard_serve(struct shard *sh, const struct pollfd *pfd,
 			    nfds_t n);
 void qvmid_pmem_conn_free(struct shard *sh, struct conn *c);
 
+/* Take what c's socket holds (recv with flags, into c->in).  1: taken,
+ * or EINTR (c->in_off == c->in_len then); 0: nothing yet; -1: EOF or an
+ * error, close. */
+int qvmid_pmem_conn_fill(struct conn *c, int flags);
 /* pmem-worker.c: take c out of worker sh's epoll set (it moves on). */
 void qvmid_pmem_unwatch(struct shard *sh, struct conn *c);
 /* pmem-worker.c: c's socket non-blocking again; false: it stays

@@ -371,9 +371,9 @@ static int conn_flush(struct conn *c)
 	return 1;
 }
 
-static int conn_fill(struct conn *c)
+int qvmid_pmem_conn_fill(struct conn *c, int flags)
 {
-	ssize_t n = recv(c->fd, c->in, IN_SIZE, MSG_DONTWAIT);
+	ssize_t n = recv(c->fd, c->in, IN_SIZE, flags);
 
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->may_read = false;
@@ -454,7 +454,7 @@ int qvmid_pmem_conn_step(struct shard *sh, struct conn *c)
 		    !(c->dec.in_payload && !c->dec.payload_left)) {
 			if (!c->may_read)
 				return STEP_KEEP; /* wait for POLLIN */
-			r = conn_fill(c);
+			r = qvmid_pmem_conn_fill(c, MSG_DONTWAIT);
 			if (r <= 0)
 				return r ? STEP_CLOSE : STEP_KEEP;
 		}

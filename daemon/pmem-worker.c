@@ -277,7 +277,7 @@ bool qvmid_pmem_conn_nonblock(struct conn *c)
 static void wait_blocking(struct shard *sh)
 {
 	struct conn *c = sh->conns[0];
-	ssize_t r;
+	int r;
 
 	sh->pfd[0].revents = 0;
 	if (!set_blocking(c)) {
@@ -292,21 +292,14 @@ static void wait_blocking(struct shard *sh)
 		__atomic_store_n(&sh->in_recv, false, __ATOMIC_RELAXED);
 		return; /* told before the wait: the next turn sees it */
 	}
-	r = recv(c->fd, c->in, IN_SIZE, 0);
+	r = qvmid_pmem_conn_fill(c, 0);
 	__atomic_store_n(&sh->in_recv, false, __ATOMIC_RELAXED);
-	if (r < 0 && errno == EINTR)
+	if (r < 0)
+		sh->pfd[0].revents = POLLERR; /* EOF or an error: closed */
+	else if (r && c->in_off < c->in_len)
+		c->runnable = true; /* a request: served this turn */
+	else if (r) /* EINTR: kicked */
 		__atomic_store_n(&sh->kicks, sh->kicks + 1, __ATOMIC_RELAXED);
-	if (r > 0) { /* as conn_fill() */
-		c->in_off = 0;
-		c->in_len = (size_t)r;
-		c->may_read = r == IN_SIZE;
-		c->last_ms = pmem_now_ms();
-		c->runnable = true;
-	} else if (!r) {
-		sh->pfd[0].revents = POLLIN; /* conn_fill() finds the EOF */
-	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-		sh->pfd[0].revents = POLLERR;
-	}
 }
 
 static void *worker_main(void *arg)

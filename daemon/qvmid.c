@@ -320,7 +320,8 @@ static int parse_args(struct qvmid *d, int argc, char **argv)
 			d->popts.idle_timeout_ms = (int)v;
 			break;
 		case 'w':
-			if (parse_size(optarg, &v) || v > 64)
+			if (parse_size(optarg, &v) ||
+			    v > QVMID_PMEM_WORKERS_DEFAULT)
 				goto bad;
 			d->pmem_workers = (int)v;
 			break;
